@@ -1,0 +1,1 @@
+"""Thin Nova compute service (not yet implemented; see issue 7)."""

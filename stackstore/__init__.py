@@ -1,0 +1,1 @@
+"""StackStore: command line, configuration and small helpers shared by every service."""

@@ -1,0 +1,147 @@
+"""One configuration file (TOML) with sane defaults; every value overridable by environment variable.
+
+A value ``[proxy] port`` is overridden by ``STACKSTORE_PROXY_PORT``; nested tables are not
+overridable from the environment (users, key pairs) except as whole JSON values.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import tomllib
+from pathlib import Path
+from typing import Any
+
+DEFAULTS: dict[str, Any] = {
+    "cluster": {
+        "data_dir": "./data",
+        # Secret mixed into every path hash; generated into <data_dir>/hash_path_suffix on first start
+        # when left empty. Must be identical on every node of a cluster.
+        "hash_path_suffix": "",
+        "replicas": 3,
+        "part_power": 10,
+        "min_part_hours": 1,
+        "nodes": 3,  # storage nodes started by `stackstore up`
+        "devices_per_node": 1,
+        "zones": 3,  # nodes are spread round-robin over this many zones by `stackstore up`
+    },
+    "proxy": {
+        "host": "127.0.0.1",
+        "port": 8080,
+        "workers": 1,
+        "node_timeout": 10.0,  # seconds to wait for a storage node to answer
+        "conn_timeout": 0.5,  # seconds to connect to a storage node
+        "error_suppression_interval": 30.0,  # seconds a failing node is skipped
+        "error_suppression_limit": 3,
+        "chunk_size": 65536,
+        "account_autocreate": True,
+        "s3_domain": "localhost",  # virtual-host S3: <bucket>.<s3_domain>
+        "region": "us-east-1",
+    },
+    "store": {
+        "host": "127.0.0.1",
+        "base_port": 6200,  # node N (1-based) listens on base_port + N
+        "fsync": True,
+        "fallocate_reserve": 0,  # bytes kept free on a device; PUTs that would cross it get 507
+        "container_update_timeout": 2.0,
+        "block_size": 1048576,  # checksum block size for stored objects
+    },
+    "tempauth": {
+        "token_life": 86400,
+        "reseller_prefix": "AUTH_",
+        # user "account:name" -> {"key": ..., "groups": [".admin" | ".reseller_admin", ...]}
+        "users": {
+            "admin:admin": {"key": "admin", "groups": [".admin", ".reseller_admin"]},
+            "test:tester": {"key": "testing", "groups": [".admin"]},
+            "test:tester2": {"key": "testing2", "groups": []},
+            "test:tester3": {"key": "testing3", "groups": []},
+            "test2:tester2": {"key": "testing2", "groups": [".admin"]},
+            "test5:tester5": {"key": "testing5", "groups": [".admin"]},
+        },
+    },
+    "s3": {
+        # extra key pairs: access key -> {"secret": ..., "user": "account:name"}
+        "keys": {},
+    },
+    "identity": {"host": "127.0.0.1", "port": 5000},
+    "volumes": {"host": "127.0.0.1", "port": 8776},
+    "compute": {"host": "127.0.0.1", "port": 8774},
+}
+
+ENV_PREFIX = "STACKSTORE_"
+
+
+class Config(dict):
+    """Configuration tables keyed by section name; ``conf["proxy"]["port"]``."""
+
+    path: Path | None = None
+
+    def section(self, name: str) -> dict[str, Any]:
+        return self.setdefault(name, {})
+
+    @property
+    def data_dir(self) -> Path:
+        return Path(self["cluster"]["data_dir"]).resolve()
+
+    @property
+    def ring_dir(self) -> Path:
+        return self.data_dir / "rings"
+
+
+def _coerce(raw: str, default: Any) -> Any:
+    if isinstance(default, bool):
+        return raw.strip().lower() in ("1", "true", "yes", "on")
+    if isinstance(default, int):
+        return int(raw)
+    if isinstance(default, float):
+        return float(raw)
+    if isinstance(default, (dict, list)):
+        return json.loads(raw)
+    return raw
+
+
+def _merge(base: dict[str, Any], override: dict[str, Any]) -> None:
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(base.get(key), dict) and key not in ("users", "keys"):
+            _merge(base[key], value)
+        else:
+            base[key] = value
+
+
+def load_config(path: str | os.PathLike | None = None, environ: dict[str, str] | None = None) -> Config:
+    """Defaults, then the TOML file (``STACKSTORE_CONFIG`` when no path is given), then the environment."""
+    environ = os.environ if environ is None else environ
+    conf = Config(copy.deepcopy(DEFAULTS))
+    path = path or environ.get(ENV_PREFIX + "CONFIG")
+    if path:
+        with open(path, "rb") as fh:
+            _merge(conf, tomllib.load(fh))
+        conf.path = Path(path).resolve()
+        data_dir = Path(conf["cluster"]["data_dir"])
+        if not data_dir.is_absolute():  # relative to the config file, not the cwd
+            conf["cluster"]["data_dir"] = str(conf.path.parent / data_dir)
+    for section, values in conf.items():
+        for key, default in list(values.items()):
+            raw = environ.get(f"{ENV_PREFIX}{section}_{key}".upper())
+            if raw is not None:
+                values[key] = _coerce(raw, default)
+    return conf
+
+
+def ensure_hash_path_suffix(conf: Config) -> str:
+    """Return the cluster's path-hash secret, creating and persisting one on first use."""
+    suffix = conf["cluster"].get("hash_path_suffix")
+    if suffix:
+        return suffix
+    path = conf.data_dir / "hash_path_suffix"
+    if path.exists():
+        suffix = path.read_text().strip()
+    else:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        suffix = os.urandom(16).hex()
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(suffix + "\n")
+        os.replace(tmp, path)
+    conf["cluster"]["hash_path_suffix"] = suffix
+    return suffix

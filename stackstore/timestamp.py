@@ -1,0 +1,83 @@
+"""Swift-style timestamps: float epoch seconds rendered with 5 decimals, fixed width so they sort as strings."""
+
+from __future__ import annotations
+
+import email.utils
+import math
+import time
+from datetime import UTC, datetime
+
+
+class Timestamp:
+    """A point in time with 10 microsecond precision, as Swift's X-Timestamp.
+
+    ``normal`` is the canonical 16-character form (``"1795313739.61775"``); compare
+    Timestamps (or their ``normal`` strings) to resolve last-write-wins conflicts.
+    """
+
+    __slots__ = ("ticks",)
+
+    def __init__(self, value: float | str | Timestamp):
+        if isinstance(value, Timestamp):
+            self.ticks = value.ticks
+            return
+        try:
+            seconds = float(value)
+        except (TypeError, ValueError):
+            raise ValueError(f"invalid timestamp: {value!r}") from None
+        if not math.isfinite(seconds) or seconds < 0 or seconds >= 10**10:
+            raise ValueError(f"invalid timestamp: {value!r}")
+        self.ticks = round(seconds * 100000)
+
+    @classmethod
+    def now(cls) -> Timestamp:
+        return cls(time.time())
+
+    @property
+    def normal(self) -> str:
+        return "%010d.%05d" % divmod(self.ticks, 100000)
+
+    @property
+    def seconds(self) -> float:
+        return self.ticks / 100000
+
+    @property
+    def isoformat(self) -> str:
+        """``2026-11-22T02:15:32.123450`` (no zone suffix), as Swift listings show it."""
+        return datetime.fromtimestamp(self.ticks // 100000, UTC).strftime("%Y-%m-%dT%H:%M:%S") + (
+            ".%06d" % ((self.ticks % 100000) * 10)
+        )
+
+    @property
+    def http_date(self) -> str:
+        """RFC 1123 date of the timestamp rounded up to the next whole second (Swift's Last-Modified)."""
+        return email.utils.formatdate(math.ceil(self.seconds), usegmt=True)
+
+    def __str__(self) -> str:
+        return self.normal
+
+    def __repr__(self) -> str:
+        return f"Timestamp({self.normal!r})"
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Timestamp):
+            try:
+                other = Timestamp(other)  # type: ignore[arg-type]
+            except ValueError:
+                return NotImplemented
+        return self.ticks == other.ticks
+
+    def __lt__(self, other: Timestamp) -> bool:
+        return self.ticks < Timestamp(other).ticks
+
+    def __le__(self, other: Timestamp) -> bool:
+        return self.ticks <= Timestamp(other).ticks
+
+    def __gt__(self, other: Timestamp) -> bool:
+        return self.ticks > Timestamp(other).ticks
+
+    def __ge__(self, other: Timestamp) -> bool:
+        return self.ticks >= Timestamp(other).ticks
+
+    def __hash__(self) -> int:
+        return hash(self.ticks)

@@ -1,0 +1,1 @@
+"""Thin Cinder v3 block volume service (not yet implemented; see issue 6)."""
