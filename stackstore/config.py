@@ -22,9 +22,9 @@ DEFAULTS: dict[str, Any] = {
         "replicas": 3,
         "part_power": 10,
         "min_part_hours": 1,
-        "nodes": 3,  # storage nodes started by `stackstore up`
+        "nodes": 4,  # storage nodes started by `stackstore up` (one more than replicas: room for handoffs)
         "devices_per_node": 1,
-        "zones": 3,  # nodes are spread round-robin over this many zones by `stackstore up`
+        "zones": 4,  # nodes are spread round-robin over this many zones by `stackstore up`
     },
     "proxy": {
         "host": "127.0.0.1",

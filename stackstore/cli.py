@@ -1,0 +1,70 @@
+"""The `stackstore` command: run the whole cloud or one service, and manage rings."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+
+from stackstore.config import load_config
+
+
+def _cmd_up(args: argparse.Namespace) -> int:
+    from stackstore.launcher import Cloud
+
+    conf = load_config(args.config)
+    if args.data_dir:
+        conf["cluster"]["data_dir"] = args.data_dir
+    cloud = Cloud(conf)
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    try:
+        cloud.start()
+    except RuntimeError as exc:
+        print(f"stackstore: {exc}", file=sys.stderr)
+        cloud.stop()
+        return 1
+    users = ", ".join(f"{u}/{v['key']}" for u, v in list(conf["tempauth"]["users"].items())[:2])
+    print(f"stackstore up: proxy {cloud.proxy_url} (Swift /v1, TempAuth {cloud.proxy_url}/auth/v1.0, "
+          f"users {users}, ...), {cloud.node_count} storage nodes, data in {conf.data_dir}", flush=True)
+    while not stop.wait(1.0):
+        dead = [name for name, svc in cloud.services.items() if not svc.running]
+        if dead:
+            print(f"stackstore: {', '.join(dead)} exited; stopping (logs in {conf.data_dir / 'logs'})",
+                  file=sys.stderr)
+            cloud.stop()
+            return 1
+    cloud.stop()
+    return 0
+
+
+def _passthrough(module: str, argv: list[str]) -> int:
+    import importlib
+
+    return int(importlib.import_module(module).main(argv) or 0)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    # Subcommands with their own argument parsers take the rest of the line untouched.
+    delegated = {"ring": "ring.cli", "node": "store.server", "proxy": "proxy.app"}
+    if argv and argv[0] in delegated:
+        return _passthrough(delegated[argv[0]], argv[1:])
+
+    parser = argparse.ArgumentParser(prog="stackstore", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    up = sub.add_parser("up", help="run the whole cloud in the foreground")
+    up.add_argument("--config", help="TOML configuration file (default: built-in development settings)")
+    up.add_argument("--data-dir", help="where data, rings and logs live (default ./data)")
+    up.set_defaults(func=_cmd_up)
+    sub.add_parser("ring", help="build and inspect rings: stackstore ring <builder> create|add|...")
+    sub.add_parser("node", help="run one storage node: stackstore node --config F --port P --devices DIR")
+    sub.add_parser("proxy", help="run the proxy: stackstore proxy --config F")
+    args = parser.parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

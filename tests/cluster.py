@@ -1,0 +1,82 @@
+"""A real cloud for tests: rings, storage node processes and a proxy on free loopback ports."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+from pathlib import Path
+
+import httpx
+
+from stackstore.config import load_config
+from stackstore.launcher import Cloud
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def free_port_block(count: int) -> int:
+    """A base port such that base+1 .. base+count are all free right now."""
+    rng = int.from_bytes(os.urandom(2), "big")
+    for attempt in range(200):
+        base = 20000 + (rng + attempt * 97) % 40000
+        if all(_port_free(base + i) for i in range(1, count + 1)):
+            return base
+    raise RuntimeError("no free port block")
+
+
+class Cluster:
+    """One running cloud; `nodes` storage nodes (1-based names node1..nodeN) and a proxy."""
+
+    def __init__(self, data_dir: Path, nodes: int = 4, **overrides: dict):
+        conf = load_config(environ={})
+        base = free_port_block(nodes + 1)
+        conf["cluster"].update(data_dir=str(data_dir), nodes=nodes, zones=nodes, part_power=8)
+        conf["store"].update(base_port=base)
+        conf["proxy"].update(port=base + nodes + 1)
+        for section, values in overrides.items():
+            conf[section].update(values)
+        self.conf = conf
+        self.cloud = Cloud(conf)
+        self.data_dir = Path(data_dir)
+
+    def start(self) -> Cluster:
+        self.cloud.start()
+        return self
+
+    def stop(self) -> None:
+        self.cloud.stop()
+
+    @property
+    def proxy_url(self) -> str:
+        return self.cloud.proxy_url
+
+    @property
+    def node_names(self) -> list[str]:
+        return [n for n in self.cloud.services if n.startswith("node")]
+
+    @property
+    def node_pids(self) -> dict[str, int]:
+        return {n: self.cloud.services[n].proc.pid for n in self.node_names if self.cloud.services[n].running}
+
+    def node_devices_root(self, index: int) -> Path:
+        return self.cloud.node_devices_root(index)
+
+    def stop_node(self, index: int, sig: int = signal.SIGTERM) -> None:
+        self.cloud.stop_service(f"node{index}", sig)
+
+    def start_node(self, index: int) -> None:
+        self.cloud.start_service(f"node{index}")
+
+    def auth(self, user: str = "test:tester", key: str = "testing") -> tuple[str, str]:
+        """TempAuth v1.0 login: (storage_url, token)."""
+        resp = httpx.get(f"{self.proxy_url}/auth/v1.0", headers={"X-Auth-User": user, "X-Auth-Key": key})
+        resp.raise_for_status()
+        return resp.headers["X-Storage-Url"], resp.headers["X-Auth-Token"]
