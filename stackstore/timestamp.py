@@ -35,7 +35,8 @@ class Timestamp:
 
     @property
     def normal(self) -> str:
-        return "%010d.%05d" % divmod(self.ticks, 100000)
+        seconds, fraction = divmod(self.ticks, 100000)
+        return f"{seconds:010d}.{fraction:05d}"
 
     @property
     def seconds(self) -> float:
@@ -44,9 +45,7 @@ class Timestamp:
     @property
     def isoformat(self) -> str:
         """``2026-11-22T02:15:32.123450`` (no zone suffix), as Swift listings show it."""
-        return datetime.fromtimestamp(self.ticks // 100000, UTC).strftime("%Y-%m-%dT%H:%M:%S") + (
-            ".%06d" % ((self.ticks % 100000) * 10)
-        )
+        return datetime.fromtimestamp(self.ticks // 100000, UTC).strftime("%Y-%m-%dT%H:%M:%S") + f".{(self.ticks % 100000) * 10:06d}"
 
     @property
     def http_date(self) -> str:
