@@ -34,6 +34,28 @@ class ProxyState:
     client: StorageClient
     extras: dict[str, Any] = field(default_factory=dict)  # caches and feature state
 
+    @property
+    def info_cache(self):
+        from proxy.swift.infocache import InfoCache
+
+        cache = self.extras.get("info_cache")
+        if cache is None:
+            cache = self.extras["info_cache"] = InfoCache(self.client)
+        return cache
+
+    async def container_info(self, account: str, container: str) -> dict[str, Any]:
+        """Cached Swift-style container info: ``status``, ``read_acl``, ``write_acl``, ``meta``,
+        ``sysmeta``, ``cors``, ``object_count``, ``bytes``, ``headers`` (see proxy/swift/infocache.py)."""
+        return await self.info_cache.container_info(account, container)
+
+    async def account_info(self, account: str) -> dict[str, Any]:
+        """Cached Swift-style account info: ``status``, ``container_count``, ``meta``, ``sysmeta``, ..."""
+        return await self.info_cache.account_info(account)
+
+    def invalidate_info(self, account: str, container: str | None = None) -> None:
+        """Drop cached info after a write to the account or container metadata."""
+        self.info_cache.invalidate(account, container)
+
 
 @dataclass
 class SwiftRequest:
@@ -47,6 +69,8 @@ class SwiftRequest:
     query: dict[str, str]  # parsed query; parameters without value map to ""
     trans_id: str
     identity: Identity | None = None
+    authorized_by: str = ""  # "tempurl" when a temp URL signature granted this one request
+    timestamp: str = ""  # X-Timestamp the proxy assigned to this request (writes)
 
     @property
     def method(self) -> str:
@@ -59,3 +83,19 @@ class SwiftRequest:
     @property
     def client(self) -> StorageClient:
         return self.state.client
+
+    @property
+    def is_owner(self) -> bool:
+        """The identity owns the account (``.admin`` of it, or a reseller admin)."""
+        ident = self.identity
+        return bool(ident and (ident.is_reseller or (ident.is_admin and ident.account == self.account)))
+
+    @property
+    def path(self) -> str:
+        """``/v1/<account>[/<container>[/<object>]]`` decoded (as tempurl signs it)."""
+        parts = ["", "v1", self.account]
+        if self.container is not None:
+            parts.append(self.container)
+            if self.obj is not None:
+                parts.append(self.obj)
+        return "/".join(parts)

@@ -1,0 +1,135 @@
+"""Swift's request limits and their checks; ``/info`` advertises exactly these values."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from urllib.parse import unquote
+
+from proxy.http.errors import HTTPError
+
+MAX_FILE_SIZE = 5 * 1024**3 + 2  # Swift's default: 5 GiB (+2 for historical reasons)
+MAX_META_NAME_LENGTH = 256
+MAX_META_VALUE_LENGTH = 4096
+MAX_META_COUNT = 90
+MAX_META_OVERALL_SIZE = 8192
+MAX_HEADER_SIZE = 8192
+MAX_OBJECT_NAME_LENGTH = 1024
+CONTAINER_LISTING_LIMIT = 10000
+ACCOUNT_LISTING_LIMIT = 10000
+MAX_ACCOUNT_NAME_LENGTH = 256
+MAX_CONTAINER_NAME_LENGTH = 256
+EXTRA_HEADER_COUNT = 0
+VALID_API_VERSIONS = ["v1", "v1.0"]
+
+SWIFT_CONSTRAINTS = {
+    "max_file_size": MAX_FILE_SIZE,
+    "max_meta_name_length": MAX_META_NAME_LENGTH,
+    "max_meta_value_length": MAX_META_VALUE_LENGTH,
+    "max_meta_count": MAX_META_COUNT,
+    "max_meta_overall_size": MAX_META_OVERALL_SIZE,
+    "max_header_size": MAX_HEADER_SIZE,
+    "max_object_name_length": MAX_OBJECT_NAME_LENGTH,
+    "container_listing_limit": CONTAINER_LISTING_LIMIT,
+    "account_listing_limit": ACCOUNT_LISTING_LIMIT,
+    "max_account_name_length": MAX_ACCOUNT_NAME_LENGTH,
+    "max_container_name_length": MAX_CONTAINER_NAME_LENGTH,
+    "extra_header_count": EXTRA_HEADER_COUNT,
+    "valid_api_versions": VALID_API_VERSIONS,
+}
+
+TRUE_VALUES = {"true", "1", "yes", "on", "t", "y"}
+
+
+def true_value(value: str | None) -> bool:
+    return value is not None and value.strip().lower() in TRUE_VALUES
+
+
+def check_names(account: str, container: str | None, obj: str | None) -> None:
+    """400 for names over Swift's length limits (lengths in UTF-8 bytes)."""
+    if len(account.encode()) > MAX_ACCOUNT_NAME_LENGTH:
+        raise HTTPError(400, f"Account name length of {len(account.encode())} longer than {MAX_ACCOUNT_NAME_LENGTH}")
+    if container is not None and len(container.encode()) > MAX_CONTAINER_NAME_LENGTH:
+        raise HTTPError(400, f"Container name length of {len(container.encode())} longer than "
+                             f"{MAX_CONTAINER_NAME_LENGTH}")
+    if obj is not None and len(obj.encode()) > MAX_OBJECT_NAME_LENGTH:
+        raise HTTPError(400, f"Object name length of {len(obj.encode())} longer than {MAX_OBJECT_NAME_LENGTH}")
+
+
+def check_metadata(headers: Mapping[str, str], target: str) -> None:
+    """Validate the ``X-<target>-Meta-*`` headers of a request (target: account|container|object)."""
+    prefix = f"x-{target}-meta-"
+    count = size = 0
+    for name, value in headers.items():
+        name = name.lower()
+        if name.startswith("x-remove-" + target + "-meta-"):
+            key, value = name[len("x-remove-" + target + "-meta-"):], ""
+        elif name.startswith(prefix):
+            key = name[len(prefix):]
+        else:
+            continue
+        if not key:
+            raise HTTPError(400, "Metadata name cannot be empty")
+        try:
+            value.encode("latin-1").decode("utf-8")
+        except UnicodeError:
+            raise HTTPError(400, "Metadata must be valid UTF-8") from None
+        count += 1
+        size += len(key) + len(value)
+        if len(key) > MAX_META_NAME_LENGTH:
+            raise HTTPError(400, f"Metadata name too long: {key}; max {MAX_META_NAME_LENGTH}")
+        if len(value) > MAX_META_VALUE_LENGTH:
+            raise HTTPError(400, f"Metadata value longer than {MAX_META_VALUE_LENGTH}: {key}")
+        if count > MAX_META_COUNT:
+            raise HTTPError(400, f"Too many metadata items; max {MAX_META_COUNT}")
+        if size > MAX_META_OVERALL_SIZE:
+            raise HTTPError(400, f"Total metadata too large; max {MAX_META_OVERALL_SIZE}")
+
+
+def body_length(headers: Mapping[str, str]) -> int | None:
+    """Declared request body length; None for chunked. 411/400/413/501 as Swift answers."""
+    te = headers.get("transfer-encoding")
+    if te is not None:
+        if te.strip().lower() != "chunked":
+            raise HTTPError(501, "Transfer-Encoding not supported")
+        return None
+    raw = headers.get("content-length")
+    if raw is None:
+        raise HTTPError(411, "Missing Content-Length header.")
+    if not raw.strip().isdigit():
+        raise HTTPError(400, "Invalid Content-Length")
+    length = int(raw)
+    if length > MAX_FILE_SIZE:
+        raise HTTPError(413, "Your request is too large.")
+    return length
+
+
+def delete_at(headers: Mapping[str, str], now: float | None = None) -> str | None:
+    """The ``X-Delete-At`` to store from ``X-Delete-At``/``X-Delete-After``; 400 when invalid or past."""
+    now = time.time() if now is None else now
+    after = headers.get("x-delete-after")
+    at = headers.get("x-delete-at")
+    if after is not None:
+        try:
+            seconds = int(after)
+        except ValueError:
+            raise HTTPError(400, "Non-integer X-Delete-After") from None
+        if seconds < 0:
+            raise HTTPError(400, "X-Delete-After in past")
+        return str(int(now + seconds))
+    if at is not None:
+        try:
+            value = int(float(at))
+        except ValueError:
+            raise HTTPError(400, "Non-integer X-Delete-At") from None
+        if value < now:
+            raise HTTPError(400, "X-Delete-At in past")
+        return str(value)
+    return None
+
+
+def check_manifest_header(value: str) -> None:
+    """``X-Object-Manifest`` must be ``<container>/<prefix>``."""
+    container, sep, _ = unquote(value).lstrip("/").partition("/")
+    if not sep or not container or "?" in value or "&" in value:
+        raise HTTPError(400, "X-Object-Manifest must be in the format container/prefix")

@@ -1,0 +1,115 @@
+"""Short-lived cache of account and container metadata (ACLs, tempurl keys, CORS, counts).
+
+Shaped like Swift's ``get_container_info``/``get_account_info`` dicts so features can read e.g.
+``info["meta"]["temp-url-key"]`` or ``info["cors"]["allow_origin"]``. Only successful lookups are
+cached (a few seconds); this process's own writes invalidate the entries they touch.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from typing import Any
+
+DEFAULT_TTL = 5.0
+
+
+def _int(value: str | None) -> int:
+    try:
+        return int(value or 0)
+    except ValueError:
+        return 0
+
+
+def _split_meta(headers: Mapping[str, str], kind: str) -> tuple[dict[str, str], dict[str, str]]:
+    meta, sysmeta = {}, {}
+    user_prefix, sys_prefix = f"x-{kind}-meta-", f"x-{kind}-sysmeta-"
+    for name, value in headers.items():
+        low = name.lower()
+        if low.startswith(user_prefix):
+            meta[low[len(user_prefix):]] = value
+        elif low.startswith(sys_prefix):
+            sysmeta[low[len(sys_prefix):]] = value
+    return meta, sysmeta
+
+
+def container_info_from(status: int, headers: Mapping[str, str]) -> dict[str, Any]:
+    """Swift-style container info from a HEAD response."""
+    meta, sysmeta = _split_meta(headers, "container")
+    return {
+        "status": status,
+        "read_acl": headers.get("x-container-read"),
+        "write_acl": headers.get("x-container-write"),
+        "sync_key": None,
+        "object_count": _int(headers.get("x-container-object-count")),
+        "bytes": _int(headers.get("x-container-bytes-used")),
+        "versions": headers.get("x-versions-location"),
+        "storage_policy": "0",
+        "meta": meta,
+        "sysmeta": sysmeta,
+        "cors": {
+            "allow_origin": meta.get("access-control-allow-origin"),
+            "expose_headers": meta.get("access-control-expose-headers"),
+            "max_age": meta.get("access-control-max-age"),
+        },
+        "headers": {k.lower(): v for k, v in headers.items()},
+    }
+
+
+def account_info_from(status: int, headers: Mapping[str, str]) -> dict[str, Any]:
+    """Swift-style account info from a HEAD response."""
+    meta, sysmeta = _split_meta(headers, "account")
+    return {
+        "status": status,
+        "container_count": _int(headers.get("x-account-container-count")),
+        "total_object_count": _int(headers.get("x-account-object-count")),
+        "bytes": _int(headers.get("x-account-bytes-used")),
+        "meta": meta,
+        "sysmeta": sysmeta,
+        "headers": {k.lower(): v for k, v in headers.items()},
+    }
+
+
+class InfoCache:
+    """Per-process TTL cache in front of ``head_account``/``head_container``."""
+
+    def __init__(self, client: Any, ttl: float = DEFAULT_TTL):
+        self.client = client
+        self.ttl = ttl
+        self._entries: dict[tuple[str, ...], tuple[float, dict[str, Any]]] = {}
+
+    def _get(self, key: tuple[str, ...]) -> dict[str, Any] | None:
+        hit = self._entries.get(key)
+        if hit and hit[0] > time.monotonic():
+            return hit[1]
+        self._entries.pop(key, None)
+        return None
+
+    def _put(self, key: tuple[str, ...], info: dict[str, Any]) -> dict[str, Any]:
+        if 200 <= info["status"] < 300:
+            if len(self._entries) > 10000:
+                self._entries.clear()
+            self._entries[key] = (time.monotonic() + self.ttl, info)
+        return info
+
+    async def container_info(self, account: str, container: str) -> dict[str, Any]:
+        key = (account, container)
+        info = self._get(key)
+        if info is None:
+            resp = await self.client.head_container(account, container)
+            info = self._put(key, container_info_from(resp.status, resp.headers))
+        return info
+
+    async def account_info(self, account: str) -> dict[str, Any]:
+        key = (account,)
+        info = self._get(key)
+        if info is None:
+            resp = await self.client.head_account(account)
+            info = self._put(key, account_info_from(resp.status, resp.headers))
+        return info
+
+    def invalidate(self, account: str, container: str | None = None) -> None:
+        """Forget an account (and, with ``container``, that container) after a local write."""
+        self._entries.pop((account,), None)
+        if container is not None:
+            self._entries.pop((account, container), None)
