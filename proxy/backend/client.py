@@ -1,103 +1,337 @@
 """The internal client: every proxy feature reaches the storage nodes only through StorageClient.
 
-INTERFACE SKELETON — the backend helper fills in the bodies; signatures are the contract
-(see docs/internal-api.md). Header mappings are case-insensitive on responses.
+Mutations get one ``X-Timestamp`` (unless the caller passes one), go to every replica at once (handoffs
+replace failing primaries) and are answered by quorum as Swift's proxy answers. Reads go to one replica
+at a time (primaries in random order, then handoffs) and GET bodies resume on another replica if their
+node fails mid-body. See docs/internal-api.md.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
-from dataclasses import dataclass, field
+import json
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from typing import Any
 
+from proxy.backend import paths
+from proxy.backend.fanout import NodeIO, NodeResult, best_status, quorum_size, slot_update_headers
+from proxy.backend.headers import HeaderDict, strip_hop_by_hop
+from proxy.backend.http import HttpError, Pool
+from proxy.backend.nodes import Device, ErrorLimiter, read_nodes
+from proxy.backend.putter import put_streamed
+from proxy.backend.reader import BodyError, ReadResult, read_first, read_newest, resuming_body
+from proxy.backend.response import BackendResponse
+from stackstore.timestamp import Timestamp
 
-@dataclass
-class BackendResponse:
-    """A response from the cluster: status, case-insensitive headers, streaming body."""
+__all__ = ["BackendResponse", "BodyError", "StorageClient"]
 
-    status: int
-    headers: Mapping[str, str]
-    body: AsyncIterator[bytes] = field(default=None)  # type: ignore[assignment]
+PathFn = Callable[[Device], str]
 
-    async def read(self) -> bytes:
-        """Read the whole (small) body: listings, errors, manifests."""
-        raise NotImplementedError
 
-    async def close(self) -> None:
-        """Release the connection early (a client that stopped reading)."""
-        raise NotImplementedError
+def _invalid(headers: Mapping[str, str] | None) -> BackendResponse | None:
+    """400 for header names/values that cannot be sent on (CR/LF injection)."""
+    for name, value in (headers or {}).items():
+        if "\r" in name or "\n" in name or ":" in name or "\r" in str(value) or "\n" in str(value):
+            return BackendResponse.simple(400, data=b"invalid header")
+    return None
+
+
+def _is_true(value: str | None) -> bool:
+    return (value or "").strip().lower() in ("1", "true", "yes", "on", "t", "y")
 
 
 class StorageClient:
     """Ring-aware client for the storage nodes, shared by all proxy controllers."""
 
     def __init__(self, conf: Any, rings: Any):
-        raise NotImplementedError
+        pc = conf["proxy"] if "proxy" in conf else conf
+        self.rings = rings
+        self.pool = Pool(
+            conn_timeout=float(pc.get("conn_timeout", 0.5)), node_timeout=float(pc.get("node_timeout", 10.0))
+        )
+        self.limiter = ErrorLimiter(
+            float(pc.get("error_suppression_interval", 30.0)), int(pc.get("error_suppression_limit", 3))
+        )
+        self.nio = NodeIO(self.pool, self.limiter)
 
-    async def close(self) -> None: ...
+    async def close(self) -> None:
+        await self.pool.close()
+
+    # -- shared machinery -----------------------------------------------------------------------
+    def _read_nodes(self, ring: Any, part: int) -> list[Device]:
+        return read_nodes(
+            ring,
+            part,
+            self.limiter,
+            handoff_count=ring.replica_count if hasattr(ring, "replica_count") else len(ring.primaries(part)),
+        )
+
+    async def _read(
+        self, ring: Any, part: int, method: str, path_fn: PathFn, headers: Mapping[str, str] | None
+    ) -> ReadResult:
+        req = strip_hop_by_hop(headers)
+        nodes = self._read_nodes(ring, part)
+        if _is_true(req.get("x-newest")):
+            return await read_newest(self.nio, method, nodes, len(ring.primaries(part)), path_fn, req)
+        return await read_first(self.nio, method, nodes, path_fn, req)
+
+    async def _read_response(
+        self, ring: Any, part: int, method: str, path_fn: PathFn, headers: Mapping[str, str] | None
+    ) -> BackendResponse:
+        if bad := _invalid(headers):
+            return bad
+        result = await self._read(ring, part, method, path_fn, headers)
+        if result.resp is None:
+            return BackendResponse.simple(result.status, result.headers, result.body)
+        if method == "HEAD" or result.resp.done:
+            result.resp.close()
+            return BackendResponse(result.status, result.headers)
+        body = resuming_body(self.nio, result, path_fn, strip_hop_by_hop(headers))
+        return BackendResponse(result.status, result.headers, body)
+
+    async def _read_small(
+        self, ring: Any, part: int, path_fn: PathFn, headers: Mapping[str, str] | None = None
+    ) -> tuple[int, HeaderDict, bytes]:
+        """GET a small body (listing) with fallback, also when a body breaks mid-way."""
+        req = strip_hop_by_hop(headers)
+        nodes = self._read_nodes(ring, part)
+        while True:
+            result = await read_first(self.nio, "GET", nodes, path_fn, req)
+            if result.resp is None:
+                return result.status, result.headers, result.body
+            try:
+                return result.status, result.headers, await result.resp.read()
+            except HttpError:
+                self.limiter.error(result.dev)
+                nodes = result.rest
+
+    def _mutation_headers(self, headers: Mapping[str, str] | None) -> tuple[HeaderDict, Timestamp]:
+        req = strip_hop_by_hop(headers)
+        ts = req.get("x-timestamp")
+        timestamp = Timestamp(ts) if ts else Timestamp.now()
+        req["X-Timestamp"] = timestamp.normal
+        return req, timestamp
+
+    @staticmethod
+    def _slot_headers(base: HeaderDict, updates: Sequence[dict[str, str]]) -> list[HeaderDict]:
+        out = []
+        for extra in updates:
+            h = base.copy()
+            h.update(extra)
+            out.append(h)
+        return out
+
+    def _quorum_answer(
+        self, results: Sequence[NodeResult], timestamp: Timestamp, conflict_wins: bool = False
+    ) -> BackendResponse:
+        statuses = [r.status for r in results]
+        if conflict_wins and 409 in statuses:
+            status = 409
+        else:
+            status = best_status(statuses, quorum_size(len(results))) or 503
+        headers = HeaderDict({"X-Timestamp": timestamp.normal})
+        for r in results:
+            if r.status == status:
+                for name in ("x-backend-timestamp", "etag"):
+                    if name in r.headers:
+                        headers[name] = r.headers[name]
+                return BackendResponse.simple(status, headers, r.body)
+        return BackendResponse.simple(status, headers)
+
+    async def _mutate(
+        self,
+        ring: Any,
+        part: int,
+        method: str,
+        path_fn: PathFn,
+        headers: Mapping[str, str] | None,
+        updates: Sequence[dict[str, str]] | None = None,
+        conflict_wins: bool = False,
+    ) -> BackendResponse:
+        if bad := _invalid(headers):
+            return bad
+        base, timestamp = self._mutation_headers(headers)
+        replicas = len(ring.primaries(part))
+        slot_headers = self._slot_headers(base, updates or [{}] * replicas)
+        results = await self.nio.fanout(ring, part, method, path_fn, slot_headers)
+        return self._quorum_answer(results, timestamp, conflict_wins)
+
+    def _container_updates(self, account: str, container: str, count: int) -> list[dict[str, str]]:
+        cpart, cnodes = self.rings.container.get_nodes(account, container)
+        return list(slot_update_headers("Container", self.rings.container, cpart, cnodes, count))
+
+    def _account_updates(self, account: str, count: int) -> list[dict[str, str]]:
+        apart, anodes = self.rings.account.get_nodes(account)
+        return list(slot_update_headers("Account", self.rings.account, apart, anodes, count))
+
+    def _obj(self, account: str, container: str, obj: str) -> tuple[Any, int, PathFn]:
+        ring = self.rings.object
+        part = ring.partition(account, container, obj)
+        return ring, part, lambda dev: paths.obj_path(dev, part, account, container, obj)
+
+    def _cont(self, account: str, container: str) -> tuple[Any, int, PathFn]:
+        ring = self.rings.container
+        part = ring.partition(account, container)
+        return ring, part, lambda dev: paths.cont_path(dev, part, account, container)
+
+    def _acct(self, account: str) -> tuple[Any, int, PathFn]:
+        ring = self.rings.account
+        part = ring.partition(account)
+        return ring, part, lambda dev: paths.acct_path(dev, part, account)
 
     # -- objects --------------------------------------------------------------------------------
-    async def head_object(self, account: str, container: str, obj: str,
-                          headers: Mapping[str, str] | None = None) -> BackendResponse:
+    async def head_object(
+        self, account: str, container: str, obj: str, headers: Mapping[str, str] | None = None
+    ) -> BackendResponse:
         """Newest copy's metadata (200/404). Tries replicas then handoffs."""
-        raise NotImplementedError
+        ring, part, path_fn = self._obj(account, container, obj)
+        return await self._read_response(ring, part, "HEAD", path_fn, headers)
 
-    async def get_object(self, account: str, container: str, obj: str,
-                         headers: Mapping[str, str] | None = None) -> BackendResponse:
+    async def get_object(
+        self, account: str, container: str, obj: str, headers: Mapping[str, str] | None = None
+    ) -> BackendResponse:
         """200/206/404/416; body streams and survives a replica failing mid-body."""
-        raise NotImplementedError
+        ring, part, path_fn = self._obj(account, container, obj)
+        return await self._read_response(ring, part, "GET", path_fn, headers)
 
-    async def put_object(self, account: str, container: str, obj: str, headers: Mapping[str, str],
-                         body: AsyncIterator[bytes], content_length: int | None = None) -> BackendResponse:
+    async def put_object(
+        self,
+        account: str,
+        container: str,
+        obj: str,
+        headers: Mapping[str, str],
+        body: AsyncIterator[bytes],
+        content_length: int | None = None,
+    ) -> BackendResponse:
         """Stream to all replicas; 201 with ETag once a quorum stored it; 422/499/503 otherwise."""
-        raise NotImplementedError
+        if bad := _invalid(headers):
+            return bad
+        ring, part, path_fn = self._obj(account, container, obj)
+        base, timestamp = self._mutation_headers(headers)
+        replicas = len(ring.primaries(part))
+        slot_headers = self._slot_headers(base, self._container_updates(account, container, replicas))
+        if content_length == 0:
+            results = await self.nio.fanout(ring, part, "PUT", path_fn, slot_headers)
+            resp = self._quorum_answer(results, timestamp)
+            if resp.status == 409:
+                return BackendResponse.simple(202, {"X-Timestamp": timestamp.normal})
+            if 200 <= resp.status < 300:
+                resp.headers["Last-Modified"] = timestamp.http_date
+            return resp
+        return await put_streamed(
+            self.nio, ring, part, path_fn, slot_headers, body, content_length, timestamp
+        )
 
-    async def post_object(self, account: str, container: str, obj: str,
-                          headers: Mapping[str, str]) -> BackendResponse:
+    async def post_object(
+        self, account: str, container: str, obj: str, headers: Mapping[str, str]
+    ) -> BackendResponse:
         """Replace object metadata (202/404)."""
-        raise NotImplementedError
+        ring, part, path_fn = self._obj(account, container, obj)
+        return await self._mutate(ring, part, "POST", path_fn, headers)
 
-    async def delete_object(self, account: str, container: str, obj: str,
-                            headers: Mapping[str, str] | None = None) -> BackendResponse:
+    async def delete_object(
+        self, account: str, container: str, obj: str, headers: Mapping[str, str] | None = None
+    ) -> BackendResponse:
         """204/404 (quorum)."""
-        raise NotImplementedError
+        ring, part, path_fn = self._obj(account, container, obj)
+        updates = self._container_updates(account, container, len(ring.primaries(part)))
+        return await self._mutate(ring, part, "DELETE", path_fn, headers, updates)
 
     # -- containers -----------------------------------------------------------------------------
-    async def head_container(self, account: str, container: str) -> BackendResponse:
-        raise NotImplementedError
+    async def head_container(
+        self, account: str, container: str, headers: Mapping[str, str] | None = None
+    ) -> BackendResponse:
+        ring, part, path_fn = self._cont(account, container)
+        return await self._read_response(ring, part, "HEAD", path_fn, headers)
 
-    async def list_container(self, account: str, container: str, *, prefix: str | None = None,
-                             delimiter: str | None = None, marker: str | None = None,
-                             end_marker: str | None = None, limit: int = 10000,
-                             reverse: bool = False) -> tuple[BackendResponse, list[dict]]:
+    async def list_container(
+        self,
+        account: str,
+        container: str,
+        *,
+        prefix: str | None = None,
+        delimiter: str | None = None,
+        marker: str | None = None,
+        end_marker: str | None = None,
+        limit: int = 10000,
+        reverse: bool = False,
+    ) -> tuple[BackendResponse, list[dict]]:
         """Response headers (status 200/404) and the parsed JSON rows."""
-        raise NotImplementedError
+        ring, part, path_fn = self._cont(account, container)
+        query = paths.listing_query(
+            prefix=prefix,
+            delimiter=delimiter,
+            marker=marker,
+            end_marker=end_marker,
+            limit=limit,
+            reverse=reverse,
+        )
+        return await self._listing(ring, part, lambda dev: path_fn(dev) + query)
 
-    async def put_container(self, account: str, container: str,
-                            headers: Mapping[str, str] | None = None) -> BackendResponse:
-        raise NotImplementedError
+    async def put_container(
+        self, account: str, container: str, headers: Mapping[str, str] | None = None
+    ) -> BackendResponse:
+        ring, part, path_fn = self._cont(account, container)
+        updates = self._account_updates(account, len(ring.primaries(part)))
+        return await self._mutate(ring, part, "PUT", path_fn, headers, updates)
 
-    async def post_container(self, account: str, container: str,
-                             headers: Mapping[str, str]) -> BackendResponse:
-        raise NotImplementedError
+    async def post_container(
+        self, account: str, container: str, headers: Mapping[str, str]
+    ) -> BackendResponse:
+        ring, part, path_fn = self._cont(account, container)
+        return await self._mutate(ring, part, "POST", path_fn, headers)
 
-    async def delete_container(self, account: str, container: str) -> BackendResponse:
-        raise NotImplementedError
+    async def delete_container(
+        self, account: str, container: str, headers: Mapping[str, str] | None = None
+    ) -> BackendResponse:
+        ring, part, path_fn = self._cont(account, container)
+        updates = self._account_updates(account, len(ring.primaries(part)))
+        return await self._mutate(ring, part, "DELETE", path_fn, headers, updates, conflict_wins=True)
 
     # -- accounts -------------------------------------------------------------------------------
-    async def head_account(self, account: str) -> BackendResponse:
-        raise NotImplementedError
+    async def head_account(self, account: str, headers: Mapping[str, str] | None = None) -> BackendResponse:
+        ring, part, path_fn = self._acct(account)
+        return await self._read_response(ring, part, "HEAD", path_fn, headers)
 
-    async def list_account(self, account: str, *, prefix: str | None = None, delimiter: str | None = None,
-                           marker: str | None = None, end_marker: str | None = None, limit: int = 10000,
-                           reverse: bool = False) -> tuple[BackendResponse, list[dict]]:
-        raise NotImplementedError
+    async def list_account(
+        self,
+        account: str,
+        *,
+        prefix: str | None = None,
+        delimiter: str | None = None,
+        marker: str | None = None,
+        end_marker: str | None = None,
+        limit: int = 10000,
+        reverse: bool = False,
+    ) -> tuple[BackendResponse, list[dict]]:
+        ring, part, path_fn = self._acct(account)
+        query = paths.listing_query(
+            prefix=prefix,
+            delimiter=delimiter,
+            marker=marker,
+            end_marker=end_marker,
+            limit=limit,
+            reverse=reverse,
+        )
+        return await self._listing(ring, part, lambda dev: path_fn(dev) + query)
 
     async def put_account(self, account: str, headers: Mapping[str, str] | None = None) -> BackendResponse:
-        raise NotImplementedError
+        ring, part, path_fn = self._acct(account)
+        return await self._mutate(ring, part, "PUT", path_fn, headers)
 
     async def post_account(self, account: str, headers: Mapping[str, str]) -> BackendResponse:
-        raise NotImplementedError
+        ring, part, path_fn = self._acct(account)
+        return await self._mutate(ring, part, "POST", path_fn, headers)
 
-    async def delete_account(self, account: str) -> BackendResponse:
-        raise NotImplementedError
+    async def delete_account(self, account: str, headers: Mapping[str, str] | None = None) -> BackendResponse:
+        ring, part, path_fn = self._acct(account)
+        return await self._mutate(ring, part, "DELETE", path_fn, headers)
+
+    async def _listing(self, ring: Any, part: int, path_fn: PathFn) -> tuple[BackendResponse, list[dict]]:
+        status, headers, data = await self._read_small(ring, part, path_fn)
+        rows: list[dict] = []
+        if status == 200 and data:
+            try:
+                rows = json.loads(data)
+            except ValueError:
+                return BackendResponse.simple(503, data=b"bad listing from storage node"), []
+        return BackendResponse.simple(status, headers, data), rows

@@ -1,0 +1,79 @@
+"""A small case-insensitive header mapping (keeps the first spelling of each name)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping, MutableMapping
+
+# Hop-by-hop and per-connection headers: never copied between a node response and the caller
+# (or from the caller's headers onto a node request).
+HOP_BY_HOP = frozenset(
+    {
+        "connection",
+        "keep-alive",
+        "transfer-encoding",
+        "te",
+        "trailer",
+        "upgrade",
+        "expect",
+        "proxy-connection",
+        "host",
+        "content-length",
+    }
+)
+
+
+class HeaderDict(MutableMapping[str, str]):
+    """Case-insensitive ``str -> str`` mapping; iteration yields names as first set."""
+
+    __slots__ = ("_d",)
+
+    def __init__(self, data: Mapping[str, str] | Iterable[tuple[str, str]] | None = None):
+        self._d: dict[str, tuple[str, str]] = {}
+        if data is not None:
+            self.update(data)
+
+    def __getitem__(self, key: str) -> str:
+        return self._d[key.lower()][1]
+
+    def __setitem__(self, key: str, value: str) -> None:
+        self._d[key.lower()] = (key, value)
+
+    def __delitem__(self, key: str) -> None:
+        del self._d[key.lower()]
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, str) and key.lower() in self._d
+
+    def __iter__(self) -> Iterator[str]:
+        return (name for name, _ in self._d.values())
+
+    def __len__(self) -> int:
+        return len(self._d)
+
+    def get(self, key: str, default: str | None = None) -> str | None:  # type: ignore[override]
+        item = self._d.get(key.lower())
+        return default if item is None else item[1]
+
+    def add(self, key: str, value: str) -> None:
+        """Set, or append with ``", "`` if the name is already present (repeated header lines)."""
+        low = key.lower()
+        old = self._d.get(low)
+        self._d[low] = (key, value) if old is None else (old[0], f"{old[1]}, {value}")
+
+    def copy(self) -> HeaderDict:
+        new = HeaderDict()
+        new._d = dict(self._d)
+        return new
+
+    def __repr__(self) -> str:
+        return f"HeaderDict({dict(self.items())!r})"
+
+
+def strip_hop_by_hop(headers: Mapping[str, str] | None) -> HeaderDict:
+    """A copy of ``headers`` without hop-by-hop and framing headers."""
+    out = HeaderDict()
+    if headers:
+        for k, v in headers.items():
+            if k.lower() not in HOP_BY_HOP:
+                out[k] = v
+    return out

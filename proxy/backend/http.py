@@ -1,0 +1,466 @@
+"""A small pooled HTTP/1.1 client for storage nodes: asyncio streams, httptools response parsing.
+
+* ``Pool.request`` sends a request with an in-memory body and returns a :class:`Response` whose body
+  streams from the socket; the connection goes back to the pool only once that body was fully read.
+* ``Pool.begin_upload`` sends a request head for a streamed body (Content-Length or chunked), optionally
+  with ``Expect: 100-continue``: the node's ``100 Continue`` yields an :class:`Upload`, a final status
+  (507, 409, ...) yields that :class:`Response` before any data was sent.
+
+Errors are :class:`HttpError` subclasses: :class:`ConnectFailed`, :class:`NodeTimeout`,
+:class:`BrokenResponse` (connection dropped, short body, malformed response).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import deque
+from collections.abc import Mapping
+
+import httptools
+
+from proxy.backend.headers import HeaderDict
+
+READ_SIZE = 1 << 20  # bytes asked for per body read (returns whatever is buffered, up to this)
+STREAM_LIMIT = 1 << 19  # StreamReader limit: the socket is paused once ~2x this is buffered
+WRITE_HIGH_WATER = 1 << 19  # drain an upload once this much is queued in the transport
+
+
+class HttpError(Exception):
+    """Talking to a storage node failed."""
+
+
+class ConnectFailed(HttpError):
+    """The TCP connection could not be established (refused, unreachable)."""
+
+
+class NodeTimeout(HttpError):
+    """Connecting, or waiting for a response or body bytes, took too long."""
+
+
+class BrokenResponse(HttpError):
+    """The connection dropped or the node sent something that is not valid HTTP/1.1."""
+
+
+class Connection:
+    """One keep-alive connection to ``key = (ip, port)``."""
+
+    __slots__ = ("key", "reader", "writer", "transport", "idle_since", "reused")
+
+    def __init__(self, key: tuple[str, int], reader: asyncio.StreamReader, writer: asyncio.StreamWriter):
+        self.key = key
+        self.reader = reader
+        self.writer = writer
+        self.transport = writer.transport
+        self.transport.set_write_buffer_limits(high=WRITE_HIGH_WATER)
+        self.idle_since = 0.0
+        self.reused = False
+
+    @property
+    def closed(self) -> bool:
+        return self.transport.is_closing() or self.reader.at_eof()
+
+    def abort(self) -> None:
+        """Drop the connection at once (a node mid-upload sees a short body)."""
+        self.transport.abort()
+
+    def write(self, data: bytes) -> None:
+        if self.transport.is_closing():
+            raise BrokenResponse(f"connection to {self.key[0]}:{self.key[1]} closed")
+        self.transport.write(data)
+
+
+class _Sink:
+    """httptools callbacks: collect headers, body pieces (chunked bodies) and completion."""
+
+    __slots__ = ("headers", "body", "complete")
+
+    def __init__(self) -> None:
+        self.headers = HeaderDict()
+        self.body: list[bytes] = []
+        self.complete = False
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self.headers.add(name.decode("latin-1"), value.decode("latin-1"))
+
+    def on_body(self, body: bytes) -> None:
+        self.body.append(body)
+
+    def on_message_complete(self) -> None:
+        self.complete = True
+
+
+def _encode_head(method: str, path: str, host: str, headers: Mapping[str, str]) -> bytes:
+    parts = [f"{method} {path} HTTP/1.1\r\nHost: {host}\r\n"]
+    for name, value in headers.items():
+        value = str(value)
+        if "\n" in value or "\r" in value or "\n" in name or "\r" in name or ":" in name:
+            raise ValueError(f"invalid header {name!r}")
+        parts.append(f"{name}: {value}\r\n")
+    parts.append("\r\n")
+    text = "".join(parts)
+    try:
+        return text.encode("latin-1")
+    except UnicodeEncodeError:
+        return text.encode("utf-8")
+
+
+async def _read_head(conn: Connection, timeout: float) -> tuple[int, httptools.HttpResponseParser, _Sink]:
+    """Read and parse one response head (status line + headers)."""
+    try:
+        async with asyncio.timeout(timeout):
+            block = await conn.reader.readuntil(b"\r\n\r\n")
+    except TimeoutError:
+        conn.abort()
+        raise NodeTimeout(f"no response from {conn.key[0]}:{conn.key[1]} in {timeout}s") from None
+    except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, OSError) as exc:
+        conn.abort()
+        raise BrokenResponse(f"{conn.key[0]}:{conn.key[1]}: {exc!r}") from None
+    sink = _Sink()
+    parser = httptools.HttpResponseParser(sink)
+    try:
+        parser.feed_data(block)
+    except httptools.HttpParserError as exc:
+        conn.abort()
+        raise BrokenResponse(f"{conn.key[0]}:{conn.key[1]}: bad response head: {exc}") from None
+    return parser.get_status_code(), parser, sink
+
+
+class Response:
+    """A node's response; the body is read on demand, then the connection returns to the pool."""
+
+    __slots__ = (
+        "status",
+        "headers",
+        "_pool",
+        "_conn",
+        "_parser",
+        "_sink",
+        "_mode",
+        "_remaining",
+        "_keep_alive",
+        "_timeout",
+        "done",
+    )
+
+    _NONE, _LENGTH, _CHUNKED, _EOF = range(4)
+
+    def __init__(
+        self,
+        pool: Pool,
+        conn: Connection,
+        method: str,
+        status: int,
+        parser: httptools.HttpResponseParser,
+        sink: _Sink,
+        reusable: bool = True,
+    ):
+        self.status = status
+        self.headers = sink.headers
+        self._pool = pool
+        self._conn = conn
+        self._parser = parser
+        self._sink = sink
+        self._timeout = pool.node_timeout
+        self._keep_alive = reusable and parser.should_keep_alive()
+        self._remaining = 0
+        self.done = False
+        te = self.headers.get("transfer-encoding", "")
+        cl = self.headers.get("content-length")
+        if method == "HEAD" or status in (204, 304) or status < 200:
+            self._mode = self._NONE
+        elif "chunked" in te.lower():
+            self._mode = self._CHUNKED
+        elif cl is not None:
+            self._mode = self._LENGTH
+            try:
+                self._remaining = int(cl)
+            except ValueError:
+                conn.abort()
+                raise BrokenResponse(f"bad Content-Length {cl!r}") from None
+        else:
+            self._mode = self._EOF
+            self._keep_alive = False
+        if self._mode == self._NONE or (self._mode == self._LENGTH and not self._remaining):
+            self._finish()
+
+    @property
+    def node(self) -> tuple[str, int]:
+        return self._conn.key
+
+    def _finish(self) -> None:
+        self.done = True
+        if self._keep_alive:
+            self._pool.release(self._conn)
+        else:
+            self._conn.abort()
+
+    def close(self) -> None:
+        """Stop reading; an unfinished body means the connection cannot be reused."""
+        if not self.done:
+            self.done = True
+            self._conn.abort()
+
+    def _broken(self, msg: str) -> BrokenResponse:
+        self.close()
+        host, port = self._conn.key
+        return BrokenResponse(f"{host}:{port}: {msg}")
+
+    async def _recv(self, size: int) -> bytes:
+        try:
+            async with asyncio.timeout(self._timeout):
+                return await self._conn.reader.read(size)
+        except TimeoutError:
+            self.close()
+            host, port = self._conn.key
+            raise NodeTimeout(f"{host}:{port}: body read timed out after {self._timeout}s") from None
+        except OSError as exc:
+            raise self._broken(repr(exc)) from None
+
+    async def read_chunk(self, size: int = READ_SIZE) -> bytes:
+        """The next piece of the body; ``b""`` once it is complete. Raises on a short body."""
+        if self.done:
+            return b""
+        if self._mode == self._LENGTH:
+            data = await self._recv(min(self._remaining, size))
+            if not data:
+                raise self._broken(f"connection closed with {self._remaining} body bytes missing")
+            self._remaining -= len(data)
+            if not self._remaining:
+                self._finish()
+            return data
+        if self._mode == self._EOF:
+            data = await self._recv(size)
+            if not data:
+                self._finish()
+            return data
+        sink = self._sink
+        while not sink.body:
+            if sink.complete:
+                self._finish()
+                return b""
+            data = await self._recv(size)
+            if not data:
+                raise self._broken("connection closed inside a chunked body")
+            try:
+                self._parser.feed_data(data)
+            except httptools.HttpParserError as exc:
+                raise self._broken(f"bad chunked body: {exc}") from None
+        pieces, sink.body = sink.body, []
+        if sink.complete:
+            self._finish()
+        return pieces[0] if len(pieces) == 1 else b"".join(pieces)
+
+    async def iter_body(self, size: int = READ_SIZE):
+        """Async iterator over the body pieces."""
+        while data := await self.read_chunk(size):
+            yield data
+
+    async def read(self) -> bytes:
+        """The whole body (small bodies only: listings, errors)."""
+        parts = []
+        while data := await self.read_chunk():
+            parts.append(data)
+        return b"".join(parts)
+
+    async def drain_body(self, limit: int = 65536) -> None:
+        """Read and discard a small body so the connection can be reused; close if it is large."""
+        if self.done:
+            return
+        if self._mode == self._LENGTH and self._remaining <= limit:
+            try:
+                await self.read()
+            except HttpError:
+                pass
+        else:
+            self.close()
+
+
+class Upload:
+    """A request whose head has been sent; write the body with :meth:`write`, then :meth:`finish`."""
+
+    __slots__ = ("_pool", "_conn", "_method", "_chunked", "sent")
+
+    def __init__(self, pool: Pool, conn: Connection, method: str, chunked: bool):
+        self._pool = pool
+        self._conn = conn
+        self._method = method
+        self._chunked = chunked
+        self.sent = 0
+
+    @property
+    def node(self) -> tuple[str, int]:
+        return self._conn.key
+
+    def write(self, data: bytes | memoryview) -> None:
+        """Queue body bytes (never blocks; call :meth:`drain` when :attr:`needs_drain`)."""
+        if not data:
+            return
+        conn = self._conn
+        if conn.transport.is_closing() or conn.reader.at_eof():
+            raise BrokenResponse(f"connection to {conn.key[0]}:{conn.key[1]} closed during upload")
+        if self._chunked:
+            conn.transport.writelines((b"%x\r\n" % len(data), data, b"\r\n"))
+        else:
+            conn.transport.write(data)
+        self.sent += len(data)
+
+    @property
+    def needs_drain(self) -> bool:
+        return self._conn.transport.get_write_buffer_size() > WRITE_HIGH_WATER
+
+    async def drain(self) -> None:
+        """Wait (up to node_timeout) until the node has taken the queued bytes."""
+        try:
+            async with asyncio.timeout(self._pool.node_timeout):
+                await self._conn.writer.drain()
+        except TimeoutError:
+            self.abort()
+            raise NodeTimeout(f"{self._conn.key[0]}:{self._conn.key[1]}: upload stalled") from None
+        except OSError as exc:
+            self.abort()
+            raise BrokenResponse(f"{self._conn.key[0]}:{self._conn.key[1]}: {exc!r}") from None
+
+    async def finish(self, timeout: float | None = None) -> Response:
+        """End the body and wait for the node's final response."""
+        if self._chunked:
+            self._conn.write(b"0\r\n\r\n")
+        return await self._pool._final_response(self._conn, self._method, timeout)
+
+    def abort(self) -> None:
+        self._conn.abort()
+
+
+class Pool:
+    """Keep-alive connections per ``(ip, port)``, at most ``max_idle`` idle ones each."""
+
+    def __init__(
+        self,
+        conn_timeout: float = 0.5,
+        node_timeout: float = 10.0,
+        max_idle: int = 64,
+        idle_timeout: float = 4.0,
+    ):
+        self.conn_timeout = conn_timeout
+        self.node_timeout = node_timeout
+        self.max_idle = max_idle
+        self.idle_timeout = idle_timeout  # below the nodes' keep-alive timeout (uvicorn: 5 s)
+        self._idle: dict[tuple[str, int], deque[Connection]] = {}
+
+    async def acquire(self, ip: str, port: int) -> Connection:
+        key = (ip, port)
+        idle = self._idle.get(key)
+        if idle:
+            now = time.monotonic()
+            while idle:
+                conn = idle.pop()
+                if now - conn.idle_since < self.idle_timeout and not conn.closed:
+                    conn.reused = True
+                    return conn
+                conn.abort()
+        try:
+            async with asyncio.timeout(self.conn_timeout):
+                reader, writer = await asyncio.open_connection(ip, port, limit=STREAM_LIMIT)
+        except TimeoutError:
+            raise NodeTimeout(f"connect to {ip}:{port} timed out after {self.conn_timeout}s") from None
+        except OSError as exc:
+            raise ConnectFailed(f"connect to {ip}:{port}: {exc}") from None
+        return Connection(key, reader, writer)
+
+    def release(self, conn: Connection) -> None:
+        if conn.closed:
+            conn.abort()
+            return
+        now = time.monotonic()
+        idle = self._idle.setdefault(conn.key, deque())
+        while idle and (len(idle) >= self.max_idle or now - idle[0].idle_since >= self.idle_timeout):
+            idle.popleft().abort()
+        conn.idle_since = now
+        idle.append(conn)
+
+    async def close(self) -> None:
+        for idle in self._idle.values():
+            while idle:
+                idle.pop().abort()
+        self._idle.clear()
+
+    async def _final_response(
+        self, conn: Connection, method: str, timeout: float | None = None, reusable: bool = True
+    ) -> Response:
+        timeout = self.node_timeout if timeout is None else timeout
+        while True:
+            status, parser, sink = await _read_head(conn, timeout)
+            if status >= 200 or status == 101:
+                return Response(self, conn, method, status, parser, sink, reusable)
+
+    async def request(
+        self,
+        ip: str,
+        port: int,
+        method: str,
+        path: str,
+        headers: Mapping[str, str],
+        body: bytes = b"",
+        timeout: float | None = None,
+    ) -> Response:
+        """Send a request with an in-memory body; retry once if a reused connection turned out stale."""
+        head_headers = dict(headers)
+        if body or method in ("PUT", "POST"):
+            head_headers["Content-Length"] = str(len(body))
+        head = _encode_head(method, path, f"{ip}:{port}", head_headers)
+        for attempt in range(2):
+            conn = await self.acquire(ip, port)
+            try:
+                conn.write(head + body if body else head)
+                return await self._final_response(conn, method, timeout)
+            except BrokenResponse:
+                conn.abort()
+                if conn.reused and attempt == 0:
+                    continue
+                raise
+        raise AssertionError("unreachable")
+
+    async def begin_upload(
+        self,
+        ip: str,
+        port: int,
+        method: str,
+        path: str,
+        headers: Mapping[str, str],
+        content_length: int | None,
+        expect: bool = True,
+        timeout: float | None = None,
+    ) -> Upload | Response:
+        """Send the head of a streamed-body request.
+
+        With ``expect`` the node is asked for ``100 Continue`` first: an :class:`Upload` is returned only
+        once it arrived; a final response (507, 409, ...) is returned as a :class:`Response` instead.
+        """
+        head_headers = dict(headers)
+        chunked = content_length is None
+        if chunked:
+            head_headers["Transfer-Encoding"] = "chunked"
+        else:
+            head_headers["Content-Length"] = str(content_length)
+        if expect:
+            head_headers["Expect"] = "100-continue"
+        head = _encode_head(method, path, f"{ip}:{port}", head_headers)
+        for attempt in range(2):
+            conn = await self.acquire(ip, port)
+            try:
+                conn.write(head)
+                if not expect:
+                    return Upload(self, conn, method, chunked)
+                status, parser, sink = await _read_head(
+                    conn, self.node_timeout if timeout is None else timeout
+                )
+            except BrokenResponse:
+                conn.abort()
+                if conn.reused and attempt == 0:
+                    continue
+                raise
+            if status == 100:
+                return Upload(self, conn, method, chunked)
+            # A final answer before the body was sent: the connection state is unknown, never reuse it.
+            return Response(self, conn, method, status, parser, sink, reusable=False)
+        raise AssertionError("unreachable")

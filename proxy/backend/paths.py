@@ -1,0 +1,44 @@
+"""Storage node request paths (percent-encoded as the contract requires)."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote
+
+
+def _q(value: str) -> str:
+    return quote(value, safe="")
+
+
+def obj_path(dev: Any, part: int, account: str, container: str, obj: str) -> str:
+    return f"/obj/{_q(dev.device)}/{part}/{_q(account)}/{_q(container)}/{quote(obj, safe='/')}"
+
+
+def cont_path(dev: Any, part: int, account: str, container: str) -> str:
+    return f"/cont/{_q(dev.device)}/{part}/{_q(account)}/{_q(container)}"
+
+
+def acct_path(dev: Any, part: int, account: str) -> str:
+    return f"/acct/{_q(dev.device)}/{part}/{_q(account)}"
+
+
+def listing_query(
+    *,
+    prefix: str | None,
+    delimiter: str | None,
+    marker: str | None,
+    end_marker: str | None,
+    limit: int,
+    reverse: bool,
+) -> str:
+    """``?format=json&...`` for container and account listings."""
+    params = {
+        "format": "json",
+        "prefix": prefix,
+        "delimiter": delimiter,
+        "marker": marker,
+        "end_marker": end_marker,
+        "limit": str(int(limit)),
+        "reverse": "true" if reverse else None,
+    }
+    return "?" + "&".join(f"{k}={_q(v)}" for k, v in params.items() if v is not None)

@@ -1,0 +1,188 @@
+"""Object PUT: stream one body to all replicas at once and decide by quorum.
+
+Each primary slot opens its connection with ``Expect: 100-continue``; a slot whose node is error-limited,
+unreachable, slow to answer or says 507/5xx moves to the next handoff before any data flows. The body is
+then written to every live connection chunk by chunk (transport buffers bounded by ``drain``); a node
+failing mid-stream is dropped and the quorum of final answers decides.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from proxy.backend.fanout import NodeIO, NodeResult, best_status, quorum_size
+from proxy.backend.headers import HeaderDict
+from proxy.backend.http import HttpError, Response, Upload
+from proxy.backend.nodes import Device, write_handoffs
+from proxy.backend.response import BackendResponse
+
+PathFn = Callable[[Device], str]
+
+
+class ClientBodyError(Exception):
+    """The caller's body iterator failed or ended before Content-Length (client gone)."""
+
+
+@dataclass
+class _Live:
+    dev: Device
+    upload: Upload
+
+
+async def _connect_slots(
+    nio: NodeIO,
+    ring: Any,
+    part: int,
+    path_fn: PathFn,
+    slot_headers: Sequence[dict[str, str]],
+    content_length: int | None,
+) -> tuple[list[_Live], list[NodeResult]]:
+    """Open one upload per primary slot (handoffs replace failing primaries)."""
+    primaries = list(ring.primaries(part))
+    handoffs = write_handoffs(ring, part, nio.limiter, len(primaries))
+
+    async def slot(i: int) -> _Live | NodeResult:
+        dev: Device | None = primaries[i]
+        if nio.limiter.is_limited(dev):
+            dev = next(handoffs, None)
+        while dev is not None:
+            try:
+                got = await nio.pool.begin_upload(
+                    dev.ip, dev.port, "PUT", path_fn(dev), slot_headers[i], content_length, expect=True
+                )
+            except HttpError:
+                nio.limiter.error(dev)
+                dev = next(handoffs, None)
+                continue
+            if isinstance(got, Upload):
+                return _Live(dev, got)
+            got.close()
+            if not nio.note_status(dev, got.status):
+                return NodeResult(got.status, got.headers, b"", dev)
+            dev = next(handoffs, None)
+        return NodeResult(503)
+
+    results = await asyncio.gather(*(slot(i) for i in range(len(primaries))))
+    live = [r for r in results if isinstance(r, _Live)]
+    finals = [r for r in results if isinstance(r, NodeResult)]
+    return live, finals
+
+
+def _abort(live: Sequence[_Live]) -> None:
+    for node in live:
+        node.upload.abort()
+
+
+async def _stream(
+    nio: NodeIO, live: list[_Live], body: AsyncIterator[bytes], content_length: int | None, quorum: int
+) -> tuple[list[_Live], int]:
+    """Copy the body to every live upload; returns the surviving uploads and bytes sent.
+
+    Raises ClientBodyError if the body fails or is short, ValueError if it is longer than declared.
+    """
+    total = 0
+    it = body.__aiter__()
+    while True:
+        try:
+            chunk = await it.__anext__()
+        except StopAsyncIteration:
+            break
+        except Exception as exc:
+            raise ClientBodyError(str(exc)) from exc
+        if not chunk:
+            continue
+        total += len(chunk)
+        if content_length is not None and total > content_length:
+            raise ValueError("body longer than Content-Length")
+        failed = []
+        for node in live:
+            try:
+                node.upload.write(chunk)
+            except HttpError:
+                failed.append(node)
+        for node in live:
+            if node not in failed and node.upload.needs_drain:
+                try:
+                    await node.upload.drain()
+                except HttpError:
+                    failed.append(node)
+        if failed:
+            for node in failed:
+                node.upload.abort()
+                nio.limiter.error(node.dev)
+            live = [n for n in live if n not in failed]
+            if len(live) < quorum:
+                return live, total
+    if content_length is not None and total < content_length:
+        raise ClientBodyError(f"body ended after {total} of {content_length} bytes")
+    return live, total
+
+
+async def _finish(nio: NodeIO, node: _Live) -> NodeResult:
+    try:
+        resp: Response = await node.upload.finish()
+        await resp.drain_body()
+    except HttpError:
+        nio.limiter.error(node.dev)
+        return NodeResult(503, dev=node.dev)
+    nio.note_status(node.dev, resp.status)
+    return NodeResult(resp.status, resp.headers, b"", node.dev)
+
+
+def _decide(results: Sequence[NodeResult], replicas: int, timestamp: Any) -> BackendResponse:
+    quorum = quorum_size(replicas)
+    statuses = [r.status for r in results] + [503] * (replicas - len(results))
+    best = best_status(statuses, quorum)
+    if best is not None and 200 <= best < 300:
+        etags = {r.headers.get("etag", "").strip('"') for r in results if 200 <= r.status < 300}
+        if len(etags) > 1:
+            return BackendResponse.simple(503, data=b"replicas disagree on the ETag")
+        return BackendResponse.simple(
+            201, {"ETag": etags.pop(), "X-Timestamp": timestamp.normal, "Last-Modified": timestamp.http_date}
+        )
+    if best == 409:  # a newer version is already stored: the write is superseded (Swift: 202)
+        return BackendResponse.simple(202, {"X-Timestamp": timestamp.normal})
+    if best is not None:
+        return BackendResponse.simple(best)
+    if 422 in statuses:
+        return BackendResponse.simple(422)
+    if 499 in statuses:
+        return BackendResponse.simple(499)
+    return BackendResponse.simple(503)
+
+
+async def put_streamed(
+    nio: NodeIO,
+    ring: Any,
+    part: int,
+    path_fn: PathFn,
+    slot_headers: Sequence[dict[str, str]],
+    body: AsyncIterator[bytes],
+    content_length: int | None,
+    timestamp: Any,
+) -> BackendResponse:
+    """Stream ``body`` to all replicas of ``part``; 201/202/422/499/503 as Swift's proxy answers."""
+    replicas = len(slot_headers)
+    quorum = quorum_size(replicas)
+    live, finals = await _connect_slots(nio, ring, part, path_fn, slot_headers, content_length)
+    done = False
+    try:
+        if len(live) < quorum:
+            return _decide(finals + [NodeResult(503)] * len(live), replicas, timestamp)
+        try:
+            live, _ = await _stream(nio, live, body, content_length, quorum)
+        except ClientBodyError:
+            return BackendResponse.simple(499, HeaderDict(), b"client body ended early")
+        except ValueError as exc:
+            return BackendResponse.simple(400, HeaderDict(), str(exc).encode())
+        if len(live) < quorum:
+            return BackendResponse.simple(503, HeaderDict(), b"too many storage nodes failed")
+        results = await asyncio.gather(*(_finish(nio, node) for node in live))
+        done = True
+        return _decide(list(results) + finals, replicas, timestamp)
+    finally:
+        if not done:
+            _abort(live)
