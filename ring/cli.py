@@ -13,6 +13,7 @@ from pathlib import Path
 from ring.builder import RingBuilder
 from ring.device import Device, parse_device_spec
 from ring.errors import RingError
+from ring.ringfile import read_ring_file
 
 EXIT_OK, EXIT_WARNING, EXIT_ERROR = 0, 1, 2
 
@@ -147,9 +148,9 @@ def _rebalance(args: argparse.Namespace) -> int:
         print("No partitions could be reassigned: either none need to be or min_part_hours "
               f"({builder.min_part_hours:g}h) blocks them. Balance {result.balance_percent:.2f}, "
               f"dispersion {result.dispersion:.2f}.")
-        if not ring_file.exists():
+        if _ring_version(ring_file) != builder.version:  # missing, or older than device changes
             builder.write_ring(ring_file)
-            print(f"Wrote {ring_file}")
+            print(f"Wrote {ring_file} (version {builder.version})")
         return EXIT_WARNING
     builder.save(args.builder)
     builder.write_ring(ring_file)
@@ -158,6 +159,13 @@ def _rebalance(args: argparse.Namespace) -> int:
           f"Balance is now {result.balance_percent:.2f}. Dispersion is now {result.dispersion:.2f}.")
     print(f"Wrote {ring_file} (version {builder.version})")
     return EXIT_OK
+
+
+def _ring_version(path: Path) -> int | None:
+    try:
+        return read_ring_file(path).version
+    except RingError:
+        return None
 
 
 def _show(args: argparse.Namespace) -> int:

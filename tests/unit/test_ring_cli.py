@@ -118,3 +118,16 @@ def test_build_default_rings(tmp_path):
     one = tmp_path / "one"
     build_default_rings(one, devices[:1], 4, 3, 1)  # one device: one replica
     assert Ring(one / "object.ring", "s").replica_count == 1
+
+
+def test_rebalance_without_moves_refreshes_a_stale_ring(tmp_path, capsys):
+    bf = tmp_path / "s.builder.json"
+    run(capsys, bf, "create", 4, 3, 1)
+    run(capsys, bf, "add", *[x for z in (1, 2, 3) for x in (f"r1z{z}-10.0.0.{z}:6200/sdb", 1)])
+    run(capsys, bf, "rebalance", "--seed", 1)
+    run(capsys, bf, "set-weight", "r1z1", 2)  # dispersion keeps one replica per zone: nothing moves
+    code, out, _ = run(capsys, bf, "rebalance")
+    assert code == 1 and "Wrote" in out
+    ring = Ring(tmp_path / "s.ring", "s")
+    assert ring.version == RingBuilder.load(bf).version
+    assert [d.weight for d in ring.devices] == [2.0, 1.0, 1.0]
