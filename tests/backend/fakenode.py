@@ -32,14 +32,17 @@ class Request:
                 await self.reader.readline()
         return b""
 
-    def respond(self, status: int, body: bytes = b"", headers: dict[str, str] | None = None,
-                chunked: bool = False) -> None:
+    def respond(
+        self, status: int, body: bytes = b"", headers: dict[str, str] | None = None, chunked: bool = False
+    ) -> None:
         lines = [f"HTTP/1.1 {status} X"]
         for k, v in (headers or {}).items():
             lines.append(f"{k}: {v}")
         if chunked:
             lines.append("Transfer-Encoding: chunked")
-            payload = b"".join(b"%x\r\n%s\r\n" % (len(body[i:i + 7]), body[i:i + 7]) for i in range(0, len(body), 7))
+            payload = b"".join(
+                b"%x\r\n%s\r\n" % (len(body[i : i + 7]), body[i : i + 7]) for i in range(0, len(body), 7)
+            )
             payload += b"0\r\n\r\n"
         else:
             if "Content-Length" not in (headers or {}):
@@ -89,7 +92,7 @@ class FakeNode:
                 await writer.drain()
                 if keep is False:
                     return
-        except (ConnectionError, asyncio.IncompleteReadError):
+        except (ConnectionError, asyncio.IncompleteReadError, asyncio.CancelledError):
             pass
         finally:
             writer.close()
