@@ -1,11 +1,34 @@
-"""Static (SLO) and dynamic (DLO) large objects. INTERFACE SKELETON owned by the features helper."""
+"""Static (SLO) and dynamic (DLO) large objects: the object controller's entry points.
+
+``get_large_object`` answers GET/HEAD of a manifest (conditionals against the large object's ETag,
+Range across segment boundaries, streaming); the SLO-specific work lives in ``slo.py``, the DLO
+listing in ``dlo.py`` and the segment streaming in ``segments.py``.
+"""
 
 from __future__ import annotations
 
-from starlette.responses import Response
+import json
+import logging
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+
+from starlette.responses import Response, StreamingResponse
 
 from proxy.backend.client import BackendResponse
+from proxy.http import ranges as http_ranges
+from proxy.http.errors import error_response
+from proxy.swift import conditional
 from proxy.swift.context import SwiftRequest
+from proxy.swift.features import dlo, meta, slo
+from proxy.swift.features.segments import Expander, Segment, SegmentError, stream_range
+from proxy.swift.features.slo_manifest import to_raw, to_segments
+
+log = logging.getLogger(__name__)
+
+DROP_HEADERS = ("content-length", "etag", "content-range", "transfer-encoding", "connection", "date",
+                "server", "accept-ranges", "x-static-large-object", "x-object-manifest")
+DROP_PREFIXES = ("x-backend-", "x-object-sysmeta-")
+
+SegmentLoader = Callable[[], Awaitable[Sequence[Segment]]]
 
 
 async def get_large_object(req: SwiftRequest, manifest_resp: BackendResponse) -> Response:
@@ -15,14 +38,167 @@ async def get_large_object(req: SwiftRequest, manifest_resp: BackendResponse) ->
     ``manifest_resp`` was fetched with the client's headers (maybe a Range of the manifest itself):
     this function owns it (reads or closes it) and answers conditionals and ranges itself.
     """
-    raise NotImplementedError
+    try:
+        if slo.is_slo(manifest_resp.headers):
+            return await _get_slo(req, manifest_resp)
+        return await _get_dlo(req, manifest_resp)
+    except SegmentError as err:
+        log.error("%s: %s", req.trans_id, err)
+        return error_response(503, "Unable to load the large object's manifest.\n")
 
 
 async def put_slo_manifest(req: SwiftRequest) -> Response:
     """``PUT ?multipart-manifest=put``: validate segments, store the manifest, 201 with quoted ETag."""
-    raise NotImplementedError
+    return await slo.put_manifest(req)
 
 
 async def delete_slo(req: SwiftRequest) -> Response:
     """``DELETE ?multipart-manifest=delete``: remove manifest and segments, bulk-style result body."""
-    raise NotImplementedError
+    return await slo.delete(req)
+
+
+async def get_manifest(req: SwiftRequest, manifest_resp: BackendResponse) -> Response:
+    """``GET ?multipart-manifest=get`` of an SLO: the stored JSON (``format=raw``: the PUT-able form).
+
+    Optional for the controller (a plain object read gives the same body, bar ``format=raw``).
+    """
+    reuse = manifest_resp if req.method == "GET" else None
+    if reuse is None:
+        await manifest_resp.close()
+    _, entries = await slo.read_manifest(req, req.container or "", req.obj or "", reuse)
+    if req.query.get("format") == "raw":
+        entries = to_raw(entries)
+    body = json.dumps(entries).encode()
+    headers = _entity_headers(manifest_resp.headers)
+    headers["X-Static-Large-Object"] = "True"
+    if req.query.get("format") != "raw" and manifest_resp.headers.get("etag"):
+        headers["Etag"] = manifest_resp.headers["etag"]
+    headers["Content-Type"] = "application/json; charset=utf-8"
+    if req.method == "HEAD":
+        headers["Content-Length"] = str(len(body))
+        body = b""
+    return Response(body, status_code=200, headers=headers)
+
+
+# -- SLO / DLO specifics -------------------------------------------------------------------------
+
+async def _get_slo(req: SwiftRequest, manifest_resp: BackendResponse) -> Response:
+    known = slo.etag_and_size(manifest_resp.headers, None)
+    if req.method == "HEAD":
+        await manifest_resp.close()
+    if req.method == "HEAD" and known is not None:
+        etag, size = known
+        headers = _entity_headers(manifest_resp.headers)
+        headers["X-Static-Large-Object"] = "True"
+        return await _respond(req, headers, etag, size, _no_segments, None)
+    reuse = manifest_resp if req.method == "GET" else None
+    resp, entries = await slo.read_manifest(req, req.container or "", req.obj or "", reuse)
+    etag, size = slo.etag_and_size(resp.headers, entries) or ("", 0)
+    headers = _entity_headers(resp.headers)
+    headers["X-Static-Large-Object"] = "True"
+    segments = to_segments(entries)
+
+    async def load() -> Sequence[Segment]:
+        return segments
+
+    async def expand(seg: Segment) -> Sequence[Segment]:
+        return await slo.expand_sub_slo(req, seg)
+
+    return await _respond(req, headers, etag, size, load, expand)
+
+
+async def _get_dlo(req: SwiftRequest, manifest_resp: BackendResponse) -> Response:
+    await manifest_resp.close()
+    value = meta.lookup(manifest_resp.headers, "X-Object-Manifest") or ""
+    parsed = dlo.parse_manifest_header(value)
+    if parsed is None:
+        return error_response(400, "X-Object-Manifest must be in the format container/prefix\n")
+    listed = await dlo.list_segments(req, *parsed)
+    if listed is None:
+        return error_response(404)
+    segments, etag = listed
+    headers = _entity_headers(manifest_resp.headers)
+    headers["X-Object-Manifest"] = value
+
+    async def load() -> Sequence[Segment]:
+        return segments
+
+    return await _respond(req, headers, etag, sum(s.length for s in segments), load, None)
+
+
+async def _no_segments() -> Sequence[Segment]:
+    return []
+
+
+def _entity_headers(backend: Mapping[str, str]) -> dict[str, str]:
+    """The manifest's headers worth returning for the large object (metadata, dates, type)."""
+    out = {}
+    for name, value in backend.items():
+        low = name.lower()
+        if low in DROP_HEADERS or low.startswith(DROP_PREFIXES):
+            continue
+        if low == "content-type":
+            value = ";".join(p for p in value.split(";") if not p.strip().startswith("swift_bytes="))
+        out[name] = value
+    return out
+
+
+# -- the response ---------------------------------------------------------------------------------
+
+async def _respond(req: SwiftRequest, headers: dict[str, str], etag: str, size: int,
+                   load: SegmentLoader, expand: Expander | None) -> Response:
+    """Conditionals, then 200 / 206 / multipart 206 / 416, streaming the segments for GET."""
+    headers["Etag"] = f'"{etag}"'
+    headers["Accept-Ranges"] = "bytes"
+    last_modified = meta.lookup(headers, "Last-Modified")
+    status = conditional.evaluate(req.method, req.headers, etag, last_modified)
+    if status is not None:
+        kept = conditional.conditional_headers(headers)
+        if status == 304:
+            return Response(b"", status_code=304, headers=kept)
+        return error_response(status, headers=kept)
+    ctype = meta.lookup(headers, "Content-Type") or "application/octet-stream"
+    spec = None if req.method == "HEAD" else http_ranges.parse_range(req.headers.get("range"))
+    wanted = http_ranges.ranges_for_length(spec, size)
+    if wanted == []:
+        headers["Content-Range"] = http_ranges.unsatisfiable_range(size)
+        return error_response(416, headers=_without(headers, "content-type", "content-length"))
+    if req.method == "HEAD":
+        headers["Content-Length"] = str(size)
+        return Response(b"", status_code=200, headers=headers)
+    segments = await load()
+    account = req.account
+
+    def body(start: int, end: int):
+        """Bytes [start, end) of the large object."""
+        return stream_range(req.client, account, segments, start, end - 1, expand)
+
+    if wanted is None or size == 0:
+        headers["Content-Length"] = str(size)
+        return StreamingResponse(body(0, size) if size else _empty(), status_code=200, headers=headers)
+    if len(wanted) == 1:
+        start, end = wanted[0]
+        headers["Content-Range"] = http_ranges.content_range(start, end, size)
+        headers["Content-Length"] = str(end - start)
+        return StreamingResponse(body(start, end), status_code=206, headers=headers)
+    boundary = http_ranges.new_boundary()
+
+    async def fetch(start: int, end: int):
+        return body(start, end)
+
+    headers["Content-Type"] = http_ranges.multipart_content_type(boundary)
+    for key in [k for k in headers if k.lower() == "content-type" and k != "Content-Type"]:
+        del headers[key]
+    headers["Content-Length"] = str(http_ranges.multipart_length(wanted, boundary, ctype, size))
+    stream = http_ranges.multipart_byteranges(wanted, fetch, boundary, ctype, size)
+    return StreamingResponse(stream, status_code=206, headers=headers)
+
+
+def _without(headers: dict[str, str], *names: str) -> dict[str, str]:
+    return {k: v for k, v in headers.items() if k.lower() not in names}
+
+
+async def _empty():
+    if False:  # pragma: no cover - an async generator that yields nothing
+        yield b""
+

@@ -1,0 +1,272 @@
+"""Static large objects: manifest PUT (validate + store), manifest loading for GET, and deletion."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import mimetypes
+import time
+from collections.abc import Sequence
+from urllib.parse import quote
+
+from starlette.responses import Response
+
+from proxy.backend.client import BackendResponse
+from proxy.http.errors import error_response, status_line
+from proxy.swift.context import SwiftRequest
+from proxy.swift.features import meta, results
+from proxy.swift.features.segments import Segment, SegmentError
+from proxy.swift.features.slo_manifest import (
+    MAX_MANIFEST_SIZE,
+    MIN_SEGMENT_SIZE,
+    SYSMETA_ETAG,
+    SYSMETA_SIZE,
+    ManifestError,
+    SegmentSpec,
+    parse_put_body,
+    parse_stored,
+    resolve_range,
+    slo_etag,
+    slo_size,
+    to_segments,
+)
+from stackstore.timestamp import Timestamp
+
+HEAD_CONCURRENCY = 8
+DELETE_CONCURRENCY = 8
+PASS_HEADERS = ("content-type", "content-encoding", "content-disposition", "content-language",
+                "cache-control", "expires", "x-delete-at")
+
+
+def is_slo(headers) -> bool:
+    return (meta.lookup(headers, "X-Static-Large-Object") or "").lower() in ("true", "1", "yes", "on")
+
+
+# -- PUT ------------------------------------------------------------------------------------------
+
+async def put_manifest(req: SwiftRequest) -> Response:
+    """``PUT ?multipart-manifest=put``: check every segment, store the manifest, 201 with quoted ETag."""
+    fmt = results.best_format(req.headers.get("accept"))
+    try:
+        specs = parse_put_body(await _read_body(req, MAX_MANIFEST_SIZE + 1))
+    except ManifestError as err:
+        return error_response(err.status, err.detail)
+    if await meta.container_headers(req, req.container or "") is None:
+        return error_response(404)
+    if req.headers.get("if-none-match", "").strip() == "*":
+        existing = await req.client.head_object(req.account, req.container, req.obj)
+        if existing.status // 100 == 2:
+            return error_response(412)
+    own = f"/{req.container}/{req.obj}"
+    problems: list[list[str]] = []
+    sem = asyncio.Semaphore(HEAD_CONCURRENCY)
+
+    async def check(spec: SegmentSpec) -> dict | None:
+        async with sem:
+            return await _check_segment(req, spec, len(specs), own, problems)
+
+    entries = await asyncio.gather(*(check(s) for s in specs))
+    if problems:
+        body = results.render(fmt, {}, problems, "upload")
+        return Response(body, status_code=400, media_type=results.content_type(fmt))
+    manifest = [e for e in entries if e is not None]
+    etag, size = slo_etag(manifest), slo_size(manifest)
+    client_etag = req.headers.get("etag")
+    if client_etag and client_etag.strip('"') != etag:
+        return error_response(422)
+    body = json.dumps(manifest).encode()
+    headers = _manifest_headers(req, etag, size)
+    resp = await req.client.put_object(req.account, req.container, req.obj, headers, _once(body), len(body))
+    if resp.status != 201:
+        return error_response(resp.status if resp.status >= 400 else 503)
+    out = {"Etag": f'"{etag}"'}
+    for name in ("last-modified", "x-timestamp"):
+        if resp.headers.get(name):
+            out[name.title()] = resp.headers[name]
+    return Response(b"", status_code=201, headers=out, media_type="text/html; charset=UTF-8")
+
+
+async def _read_body(req: SwiftRequest, limit: int) -> bytes:
+    buf = bytearray()
+    async for chunk in req.request.stream():
+        buf += chunk
+        if len(buf) > limit:
+            break
+    return bytes(buf)
+
+
+async def _once(data: bytes):
+    yield data
+
+
+def _manifest_headers(req: SwiftRequest, etag: str, size: int) -> dict[str, str]:
+    headers = {k: v for k, v in req.headers.items()
+               if k.lower() in PASS_HEADERS or k.lower().startswith("x-object-meta-")}
+    if not headers.get("content-type"):
+        headers["content-type"] = mimetypes.guess_type(req.obj or "")[0] or "application/octet-stream"
+    after = req.headers.get("x-delete-after")
+    if after and after.isdigit():
+        headers["x-delete-at"] = str(int(time.time()) + int(after))
+    headers.update({
+        "X-Static-Large-Object": "True",
+        SYSMETA_ETAG: etag,
+        SYSMETA_SIZE: str(size),
+        # what the container listing should show for this object (Swift's override sysmeta)
+        "X-Object-Sysmeta-Container-Update-Override-Etag": etag,
+        "X-Object-Sysmeta-Container-Update-Override-Size": str(size),
+    })
+    return headers
+
+
+async def _check_segment(req: SwiftRequest, spec: SegmentSpec, count: int, own: str,
+                         problems: list[list[str]]) -> dict | None:
+    """HEAD one segment; append ``[quoted path, reason]`` to problems or return its manifest entry."""
+    name = quote(spec.path)
+    if spec.path == own:
+        problems.append([name, "Manifest must not include itself as a segment"])
+        return None
+    resp = await req.client.head_object(req.account, spec.container, spec.obj)
+    if resp.status // 100 != 2:
+        problems.append([name, status_line(resp.status)])
+        return None
+    h = resp.headers
+    sub = is_slo(h)
+    if sub:
+        size = int(meta.lookup(h, SYSMETA_SIZE) or 0)
+        etag = (meta.lookup(h, SYSMETA_ETAG) or "").strip('"')
+    else:
+        size = int(h.get("content-length") or 0)
+        etag = (h.get("etag") or "").strip('"')
+    if spec.size_bytes is not None and spec.size_bytes != size:
+        problems.append([name, "Size Mismatch"])
+        return None
+    if spec.etag is not None and spec.etag != etag:
+        problems.append([name, "Etag Mismatch"])
+        return None
+    resolved = resolve_range(spec.range, size)
+    if resolved is None:
+        problems.append([name, "Unsatisfiable Range"])
+        return None
+    offset, length = resolved
+    if length < MIN_SEGMENT_SIZE and spec.index != count - 1:
+        problems.append([name, f"Too small; each segment must be at least {MIN_SEGMENT_SIZE} byte."])
+        return None
+    stamp = h.get("x-timestamp")
+    entry = {
+        "name": spec.path,
+        "bytes": size,
+        "hash": etag,
+        "content_type": h.get("content-type", "application/octet-stream"),
+        "last_modified": Timestamp(stamp).isoformat if stamp else "",
+    }
+    if (offset, length) != (0, size):
+        entry["range"] = f"{offset}-{offset + length - 1}"
+    if sub:
+        entry["sub_slo"] = True
+    return entry
+
+
+# -- GET ------------------------------------------------------------------------------------------
+
+async def read_manifest(req: SwiftRequest, container: str, obj: str,
+                        resp: BackendResponse | None = None) -> tuple[BackendResponse, list[dict]]:
+    """The stored manifest entries of ``container/obj``.
+
+    ``resp``: a GET response of it to reuse when it is a full 200 (else it is closed and refetched).
+    """
+    if resp is None or resp.status != 200:
+        if resp is not None:
+            await resp.close()
+        resp = await req.client.get_object(req.account, container, obj)
+    if resp.status != 200 or not is_slo(resp.headers):
+        await resp.close()
+        raise SegmentError(f"/{container}/{obj}: not a readable SLO manifest ({resp.status})")
+    try:
+        return resp, parse_stored(await resp.read())
+    except ValueError as err:
+        raise SegmentError(f"/{container}/{obj}: corrupt manifest") from err
+
+
+async def expand_sub_slo(req: SwiftRequest, seg: Segment) -> Sequence[Segment]:
+    """The segments of a nested SLO (a manifest entry with ``sub_slo``)."""
+    _, entries = await read_manifest(req, seg.container, seg.obj)
+    return to_segments(entries)
+
+
+def etag_and_size(headers, entries: list[dict] | None) -> tuple[str, int] | None:
+    """The SLO's ETag and total size from sysmeta, else computed from the entries (if given)."""
+    etag, size = meta.lookup(headers, SYSMETA_ETAG), meta.lookup(headers, SYSMETA_SIZE)
+    if etag and size is not None and size.isdigit():
+        return etag.strip('"'), int(size)
+    if entries is None:
+        return None
+    return slo_etag(entries), slo_size(entries)
+
+
+# -- DELETE ---------------------------------------------------------------------------------------
+
+async def delete(req: SwiftRequest) -> Response:
+    """``DELETE ?multipart-manifest=delete``: segments (nested SLOs too), then the manifest; 200 + result."""
+    fmt = results.best_format(req.headers.get("accept"))
+    stats = {"Number Deleted": 0, "Number Not Found": 0}
+    errors: list[list[str]] = []
+    top = f"/{req.container}/{req.obj}"
+    resp = await req.client.get_object(req.account, req.container, req.obj)
+    if resp.status == 404:
+        await resp.close()
+        stats["Number Not Found"] += 1
+    elif resp.status != 200:
+        await resp.close()
+        errors.append([quote(top), status_line(resp.status)])
+    elif not is_slo(resp.headers):
+        await resp.close()
+        errors.append([quote(top), "Not an SLO manifest"])
+    else:
+        paths: list[str] = []
+        try:
+            entries = parse_stored(await resp.read())
+            await _collect(req, entries, paths, errors, depth=0)
+        except ValueError:
+            errors.append([quote(top), "Unable to load SLO manifest"])
+        else:
+            await _delete_paths(req, list(dict.fromkeys(paths)), stats, errors)
+            await _delete_paths(req, [top], stats, errors)
+    data = {**stats, "Response Status": "200 OK", "Response Body": ""}
+    if errors:
+        data["Response Status"] = status_line(400)
+    body = results.render(fmt, data, errors, "delete")
+    return Response(body, status_code=200, media_type=results.content_type(fmt))
+
+
+async def _collect(req: SwiftRequest, entries: list[dict], paths: list[str], errors: list[list[str]],
+                   depth: int) -> None:
+    """Paths to delete, sub-SLO segments before their sub-manifest."""
+    for entry in entries:
+        name = "/" + entry["name"].lstrip("/")
+        if entry.get("sub_slo") and depth < 10:
+            container, _, obj = name[1:].partition("/")
+            try:
+                _, sub = await read_manifest(req, container, obj)
+            except SegmentError:
+                errors.append([quote(name), "Unable to load SLO manifest or segment."])
+                continue
+            await _collect(req, sub, paths, errors, depth + 1)
+        paths.append(name)
+
+
+async def _delete_paths(req: SwiftRequest, paths: list[str], stats: dict[str, int],
+                        errors: list[list[str]]) -> None:
+    sem = asyncio.Semaphore(DELETE_CONCURRENCY)
+
+    async def one(path: str) -> None:
+        container, _, obj = path[1:].partition("/")
+        async with sem:
+            resp = await req.client.delete_object(req.account, container, obj)
+        if resp.status // 100 == 2:
+            stats["Number Deleted"] += 1
+        elif resp.status == 404:
+            stats["Number Not Found"] += 1
+        else:
+            errors.append([quote(path), status_line(resp.status)])
+
+    await asyncio.gather(*(one(p) for p in paths))
