@@ -80,13 +80,17 @@ class StorageClient:
         if bad := _invalid(headers):
             return bad
         result = await self._read(ring, part, method, path_fn, headers)
+        node = f"{result.dev.ip}:{result.dev.port}/{result.dev.device}" if result.dev else None
         if result.resp is None:
-            return BackendResponse.simple(result.status, result.headers, result.body)
-        if method == "HEAD" or result.resp.done:
+            resp = BackendResponse.simple(result.status, result.headers, result.body)
+        elif method == "HEAD" or result.resp.done:
             result.resp.close()
-            return BackendResponse(result.status, result.headers)
-        body = resuming_body(self.nio, result, path_fn, strip_hop_by_hop(headers))
-        return BackendResponse(result.status, result.headers, body)
+            resp = BackendResponse(result.status, result.headers)
+        else:
+            body = resuming_body(self.nio, result, path_fn, strip_hop_by_hop(headers))
+            resp = BackendResponse(result.status, result.headers, body)
+        resp.node = node
+        return resp
 
     async def _read_small(
         self, ring: Any, part: int, path_fn: PathFn, headers: Mapping[str, str] | None = None

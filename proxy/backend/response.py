@@ -25,6 +25,7 @@ class BackendResponse:
     status: int
     headers: Mapping[str, str] = field(default_factory=HeaderDict)
     body: AsyncIterator[bytes] = field(default=None)  # type: ignore[assignment]
+    node: str | None = None  # "ip:port/device" of the replica that answered (diagnostics, logs)
 
     def __post_init__(self) -> None:
         if not isinstance(self.headers, HeaderDict):
