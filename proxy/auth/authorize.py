@@ -1,0 +1,53 @@
+"""Swift TempAuth authorization: owners, reseller admins and container ACLs."""
+
+from __future__ import annotations
+
+from starlette.responses import Response
+
+from proxy.auth.acl import acl_allows
+from proxy.http.errors import error_response
+from proxy.swift.context import Identity, ProxyState, SwiftRequest
+
+READ_METHODS = ("GET", "HEAD")
+
+
+def denied(identity: Identity | None) -> Response:
+    """401 for anonymous callers, 403 for authenticated ones."""
+    return error_response(403 if identity and not identity.is_anonymous else 401)
+
+
+async def check_access(state: ProxyState, identity: Identity | None, account: str, container: str | None,
+                       obj: str | None, method: str, referer: str | None = None,
+                       reseller_prefix: str = "AUTH_") -> int | None:
+    """None when allowed, else 401/403. ``method`` is the effective verb (COPY counts as a write)."""
+    fail = 403 if identity and not identity.is_anonymous else 401
+    if not account.startswith(reseller_prefix) or account == reseller_prefix:
+        return fail
+    if identity is not None and identity.is_reseller and not account[len(reseller_prefix):].startswith("."):
+        return None
+    if identity is not None and identity.is_admin and identity.account == account \
+            and (method not in ("PUT", "DELETE") or container is not None):
+        return None
+    if method == "OPTIONS":
+        return None
+    if container is None:
+        return fail
+    if obj is None and method not in READ_METHODS:
+        return fail
+    info = await state.container_info(account, container)
+    if not 200 <= info["status"] < 300:
+        return fail
+    acl = info["read_acl"] if method in READ_METHODS else info["write_acl"]
+    if acl_allows(identity, acl, listing=obj is None, referer=referer, reseller_prefix=reseller_prefix):
+        return None
+    return fail
+
+
+async def authorize(req: SwiftRequest, reseller_prefix: str = "AUTH_") -> Response | None:
+    """None when ``req`` may proceed, else the 401/403 response."""
+    if req.authorized_by == "tempurl":
+        return None
+    method = "GET" if req.method == "COPY" else req.method  # COPY reads here; the destination is checked apart
+    status = await check_access(req.state, req.identity, req.account, req.container, req.obj, method,
+                                req.headers.get("referer"), reseller_prefix)
+    return None if status is None else error_response(status)

@@ -1,0 +1,54 @@
+"""Streaming bodies: client uploads with a size limit, backend downloads that always release."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+from starlette.requests import ClientDisconnect, Request
+
+
+class UploadBody:
+    """``request.stream()`` as an async iterator that records why it stopped early.
+
+    ``too_large`` when more than ``limit`` bytes arrive (chunked uploads); ``disconnected`` when the
+    client went away. Either raises inside the consumer (the storage client), which then fails.
+    """
+
+    def __init__(self, request: Request, limit: int):
+        self.request = request
+        self.limit = limit
+        self.received = 0
+        self.too_large = False
+        self.disconnected = False
+
+    def __aiter__(self) -> AsyncIterator[bytes]:
+        return self._iter()
+
+    async def _iter(self) -> AsyncIterator[bytes]:
+        try:
+            async for chunk in self.request.stream():
+                if not chunk:
+                    continue
+                self.received += len(chunk)
+                if self.received > self.limit:
+                    self.too_large = True
+                    raise ValueError("request body too large")
+                yield chunk
+        except ClientDisconnect:
+            self.disconnected = True
+            raise
+
+
+async def stream_backend(resp: Any) -> AsyncIterator[bytes]:
+    """Yield a BackendResponse body and close it however iteration ends."""
+    try:
+        async for chunk in resp.body:
+            yield chunk
+    finally:
+        await resp.close()
+
+
+async def empty_body() -> AsyncIterator[bytes]:
+    if False:  # pragma: no cover - makes this an async generator
+        yield b""

@@ -1,0 +1,86 @@
+"""Top-level dispatch of one proxy: TempAuth, /info, /healthcheck, the Swift API, and (later) S3."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import parse_qs
+
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.types import Receive, Scope, Send
+
+from proxy.http.errors import error_response
+from proxy.swift.info import handle_info
+
+AUTH_PATHS = ("/auth/v1.0", "/auth/v1", "/auth/v1.0/", "/auth/v1/")
+S3_QUERY_AUTH = ("x-amz-credential", "x-amz-signature", "awsaccesskeyid")
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope.get("headers", ()):
+        if key == name:
+            return value.decode("latin-1")
+    return None
+
+
+def is_s3_request(scope: Scope, s3_domain: str = "localhost") -> bool:
+    """True for S3 requests: SigV4/SigV2 ``Authorization``, ``X-Amz-*``/``AWSAccessKeyId`` query auth,
+    or a virtual-host ``Host: <bucket>.<s3_domain>``. Swift paths never qualify."""
+    path = scope.get("path", "")
+    if path.startswith(("/v1/", "/v1.0/", "/auth/")) or path in ("/info", "/healthcheck"):
+        return False
+    auth = _header(scope, b"authorization") or ""
+    if auth.startswith(("AWS4-HMAC-SHA256 ", "AWS ")):
+        return True
+    query = scope.get("query_string", b"").decode("latin-1").lower()
+    if query:
+        names = {name.lower() for name in parse_qs(query, keep_blank_values=True)}
+        if names & set(S3_QUERY_AUTH):
+            return True
+    host = (_header(scope, b"host") or "").rsplit(":", 1)[0].lower() if _header(scope, b"host") else ""
+    domain = s3_domain.lower().strip(".")
+    return bool(domain) and host.endswith("." + domain)
+
+
+async def s3_placeholder(scope: Scope, receive: Receive, send: Send) -> None:
+    """Until ``proxy.s3`` exists: a plain S3-style NotImplemented error."""
+    body = (b'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>NotImplemented</Code>'
+            b"<Message>The S3 API is not available yet.</Message></Error>")
+    resp = Response(body, status_code=501, media_type="application/xml")
+    await resp(scope, receive, send)
+
+
+class Router:
+    """Maps each HTTP request to the component that answers it."""
+
+    def __init__(self, conf: Any, get_state, get_auth, get_swift):
+        self.conf = conf
+        self.s3_domain = conf.get("proxy", {}).get("s3_domain", "localhost")
+        self._state, self._auth, self._swift = get_state, get_auth, get_swift
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "")
+        if is_s3_request(scope, self.s3_domain):
+            await self.s3_app()(scope, receive, send)
+            return
+        request = Request(scope, receive)
+        if path.startswith(("/v1/", "/v1.0/")) or path in ("/v1", "/v1.0"):
+            response = await self._swift()(request)
+        elif path in AUTH_PATHS:
+            response = await self._auth().handle_auth(request)
+        elif path == "/info":
+            response = await handle_info(request, self.conf)
+        elif path == "/healthcheck":
+            response = PlainTextResponse("OK")
+        else:
+            response = error_response(404)
+        await response(scope, receive, send)
+
+    def s3_app(self):
+        """The S3 ASGI app (``proxy.s3.app(state)`` once it exists), else a 501 placeholder."""
+        try:
+            from proxy import s3  # type: ignore[attr-defined]
+        except ImportError:
+            return s3_placeholder
+        factory = getattr(s3, "app", None)
+        return factory(self._state()) if callable(factory) else s3_placeholder

@@ -1,0 +1,110 @@
+"""Account controller: HEAD/GET (container listing), POST metadata, PUT/DELETE for reseller admins."""
+
+from __future__ import annotations
+
+from starlette.responses import Response
+
+from proxy.http.errors import empty_response, error_response
+from proxy.swift import constraints, listing
+from proxy.swift.context import SwiftRequest
+from proxy.swift.features import bulk
+from proxy.swift.headers import account_response_headers, meta_write_headers
+from stackstore.timestamp import Timestamp
+
+ALLOWED = ("GET", "HEAD", "PUT", "POST", "DELETE", "OPTIONS")
+
+
+async def handle(req: SwiftRequest) -> Response:
+    if "bulk-delete" in req.query and req.method in ("POST", "DELETE"):
+        return await bulk.bulk_delete(req)
+    handler = {"GET": get, "HEAD": head, "PUT": put, "POST": post, "DELETE": delete}.get(req.method)
+    if handler is None:
+        return error_response(405, headers={"Allow": ", ".join(ALLOWED)})
+    return await handler(req)
+
+
+def _autocreate(req: SwiftRequest) -> bool:
+    return bool(req.state.conf["proxy"].get("account_autocreate", True))
+
+
+def _empty_account_headers() -> dict[str, str]:
+    """What a never-used account looks like with account_autocreate."""
+    now = Timestamp.now().normal
+    return {"X-Account-Container-Count": "0", "X-Account-Object-Count": "0", "X-Account-Bytes-Used": "0",
+            "X-Timestamp": now, "X-Put-Timestamp": now, "Accept-Ranges": "bytes"}
+
+
+def _status(status: int) -> Response:
+    return error_response(404 if status == 404 else 503 if status >= 500 else status)
+
+
+async def head(req: SwiftRequest) -> Response:
+    resp = await req.client.head_account(req.account)
+    await resp.close()
+    if resp.status == 404 and _autocreate(req):
+        headers = _empty_account_headers()
+    elif not 200 <= resp.status < 300:
+        return _status(resp.status)
+    else:
+        headers = account_response_headers(resp.headers)
+    headers["Content-Type"] = "text/plain; charset=utf-8"
+    return Response(b"", status_code=204, headers=headers)
+
+
+async def get(req: SwiftRequest) -> Response:
+    media = listing.content_type(req.query, req.headers)
+    p = listing.parse_params(req.query, constraints.ACCOUNT_LISTING_LIMIT)
+    resp, rows = await req.client.list_account(req.account, prefix=p.prefix, delimiter=p.delimiter,
+                                               marker=p.marker, end_marker=p.end_marker, limit=p.limit,
+                                               reverse=p.reverse)
+    if resp.status == 404 and _autocreate(req):
+        headers, rows = _empty_account_headers(), []
+    elif not 200 <= resp.status < 300:
+        return _status(resp.status)
+    else:
+        headers = account_response_headers(resp.headers)
+    return listing.render(rows, media, "account", req.account, headers)
+
+
+async def post(req: SwiftRequest) -> Response:
+    """Set ``X-Account-Meta-*`` (e.g. ``Temp-URL-Key``); 204."""
+    constraints.check_metadata(req.headers, "account")
+    headers = meta_write_headers(req.headers, "account")
+    req.timestamp = Timestamp.now().normal
+    headers["X-Timestamp"] = req.timestamp
+    resp = await req.client.post_account(req.account, headers)
+    await resp.close()
+    if resp.status == 404 and _autocreate(req):
+        created = await req.client.put_account(req.account, {"X-Timestamp": req.timestamp})
+        await created.close()
+        resp = await req.client.post_account(req.account, headers)
+        await resp.close()
+    req.state.invalidate_info(req.account)
+    if 200 <= resp.status < 300:
+        return empty_response(204, {"X-Timestamp": req.timestamp})
+    return _status(resp.status)
+
+
+async def put(req: SwiftRequest) -> Response:
+    """Create an account (reseller admins only; authorization already checked)."""
+    constraints.check_metadata(req.headers, "account")
+    headers = meta_write_headers(req.headers, "account")
+    req.timestamp = Timestamp.now().normal
+    headers["X-Timestamp"] = req.timestamp
+    resp = await req.client.put_account(req.account, headers)
+    await resp.close()
+    req.state.invalidate_info(req.account)
+    if resp.status == 201:
+        return empty_response(201, {"X-Timestamp": req.timestamp})
+    if 200 <= resp.status < 300:
+        return error_response(202, headers={"X-Timestamp": req.timestamp})
+    return _status(resp.status)
+
+
+async def delete(req: SwiftRequest) -> Response:
+    resp = await req.client.delete_account(req.account)
+    await resp.close()
+    req.state.invalidate_info(req.account)
+    if 200 <= resp.status < 300:
+        return empty_response(204)
+    return _status(resp.status)

@@ -1,0 +1,109 @@
+"""Container controller: HEAD/GET (listing), PUT, POST, DELETE."""
+
+from __future__ import annotations
+
+from starlette.responses import Response
+
+from proxy.http.errors import HTTPError, empty_response, error_response
+from proxy.swift import constraints, listing
+from proxy.swift.context import SwiftRequest
+from proxy.swift.headers import STORAGE_POLICY, container_response_headers, meta_write_headers
+from stackstore.timestamp import Timestamp
+
+ALLOWED = ("GET", "HEAD", "PUT", "POST", "DELETE", "OPTIONS")
+
+
+async def handle(req: SwiftRequest) -> Response:
+    handler = {"GET": get, "HEAD": head, "PUT": put, "POST": post, "DELETE": delete}.get(req.method)
+    if handler is None:
+        return error_response(405, headers={"Allow": ", ".join(ALLOWED)})
+    return await handler(req)
+
+
+def _status(status: int) -> Response:
+    return error_response(404 if status == 404 else 503 if status >= 500 else status)
+
+
+async def head(req: SwiftRequest) -> Response:
+    resp = await req.client.head_container(req.account, req.container)
+    await resp.close()
+    if not 200 <= resp.status < 300:
+        return _status(resp.status)
+    headers = container_response_headers(resp.headers, owner=req.is_owner)
+    headers["Content-Type"] = "text/plain; charset=utf-8"
+    return Response(b"", status_code=204, headers=headers)
+
+
+async def list_rows(req: SwiftRequest, params: listing.ListingParams):
+    """(response, rows) honouring ``path`` (direct children only) while keeping exactly ``limit`` rows."""
+    resp, rows = await req.client.list_container(
+        req.account, req.container, prefix=params.prefix, delimiter=params.delimiter, marker=params.marker,
+        end_marker=params.end_marker, limit=params.limit, reverse=params.reverse)
+    if params.path is None or not 200 <= resp.status < 300:
+        return resp, rows
+    kept = [r for r in rows if "subdir" not in r]
+    while len(rows) == params.limit and len(kept) < params.limit and rows:
+        last = rows[-1].get("name") or rows[-1].get("subdir")
+        resp, rows = await req.client.list_container(
+            req.account, req.container, prefix=params.prefix, delimiter=params.delimiter, marker=last,
+            end_marker=params.end_marker, limit=params.limit, reverse=params.reverse)
+        kept += [r for r in rows if "subdir" not in r]
+    return resp, kept[:params.limit]
+
+
+async def get(req: SwiftRequest) -> Response:
+    media = listing.content_type(req.query, req.headers)
+    params = listing.parse_params(req.query, constraints.CONTAINER_LISTING_LIMIT)
+    resp, rows = await list_rows(req, params)
+    if not 200 <= resp.status < 300:
+        return _status(resp.status)
+    headers = container_response_headers(resp.headers, owner=req.is_owner)
+    return listing.render(rows, media, "container", req.container, headers)
+
+
+def _write_headers(req: SwiftRequest) -> dict[str, str]:
+    constraints.check_metadata(req.headers, "container")
+    policy = req.headers.get("x-storage-policy")
+    if policy is not None and policy.strip() not in (STORAGE_POLICY, "0", ""):
+        raise HTTPError(400, f"Invalid X-Storage-Policy {policy!r}")
+    headers = meta_write_headers(req.headers, "container", owner=req.is_owner)
+    req.timestamp = Timestamp.now().normal
+    headers["X-Timestamp"] = req.timestamp
+    return headers
+
+
+async def put(req: SwiftRequest) -> Response:
+    """201 when created, 202 when it existed (metadata merged)."""
+    headers = _write_headers(req)
+    if not req.state.conf["proxy"].get("account_autocreate", True):
+        info = await req.state.account_info(req.account)
+        if not 200 <= info["status"] < 300:
+            return error_response(404)
+    resp = await req.client.put_container(req.account, req.container, headers)
+    await resp.close()
+    req.state.invalidate_info(req.account, req.container)
+    if resp.status == 201:
+        return empty_response(201, {"X-Timestamp": req.timestamp})
+    if resp.status in (200, 202, 204):
+        return error_response(202, headers={"X-Timestamp": req.timestamp})
+    return _status(resp.status)
+
+
+async def post(req: SwiftRequest) -> Response:
+    headers = _write_headers(req)
+    resp = await req.client.post_container(req.account, req.container, headers)
+    await resp.close()
+    req.state.invalidate_info(req.account, req.container)
+    if 200 <= resp.status < 300:
+        return empty_response(204, {"X-Timestamp": req.timestamp})
+    return _status(resp.status)
+
+
+async def delete(req: SwiftRequest) -> Response:
+    """204, 404 when missing, 409 when not empty."""
+    resp = await req.client.delete_container(req.account, req.container)
+    await resp.close()
+    req.state.invalidate_info(req.account, req.container)
+    if 200 <= resp.status < 300:
+        return empty_response(204)
+    return error_response(409) if resp.status == 409 else _status(resp.status)

@@ -1,0 +1,158 @@
+"""Server-side copy: ``COPY`` with ``Destination`` and ``PUT`` with ``X-Copy-From``.
+
+The source streams from the cluster straight into the destination PUT. A large-object source is
+resolved through the SLO/DLO feature (its concatenated data is copied) unless
+``multipart-manifest=get`` asks for the manifest itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from urllib.parse import quote, unquote
+
+from starlette.requests import Request
+from starlette.responses import Response, StreamingResponse
+
+from proxy.auth.authorize import check_access
+from proxy.http.bodies import stream_backend
+from proxy.http.errors import HTTPError, error_response
+from proxy.swift import constraints
+from proxy.swift.context import SwiftRequest
+from proxy.swift.features import large_objects
+from proxy.swift.headers import OBJECT_SYSTEM_HEADERS, object_write_headers
+from proxy.swift.obj_get import is_expired, is_large_object
+from proxy.swift.replies import backend_failure, created_response
+from stackstore.timestamp import Timestamp
+
+Location = tuple[str, str, str]  # account, container, object
+
+
+def parse_copy_path(value: str, header: str) -> tuple[str, str]:
+    """``/c/o`` or ``c/o`` (percent-encoded) → (container, object); 412 otherwise."""
+    path = unquote(value)
+    if not path.startswith("/"):
+        path = "/" + path
+    container, _, obj = path[1:].partition("/")
+    if not container or not obj:
+        raise HTTPError(412, f"{header} header must be of the form <container name>/<object name>")
+    return container, obj
+
+
+async def copy_verb(req: SwiftRequest) -> Response:
+    """``COPY /v1/a/c/o`` + ``Destination: /c2/o2`` [+ ``Destination-Account``]."""
+    dest = req.headers.get("destination")
+    if not dest:
+        return error_response(412, "Destination header required")
+    container, obj = parse_copy_path(dest, "Destination")
+    account = unquote(req.headers.get("destination-account") or req.account)
+    constraints.check_names(account, container, obj)
+    status = await check_access(req.state, req.identity, account, container, obj, "PUT")
+    if status is not None and req.authorized_by != "tempurl":
+        return error_response(status)
+    return await do_copy(req, (req.account, req.container, req.obj), (account, container, obj))
+
+
+async def copy_from(req: SwiftRequest) -> Response:
+    """``PUT /v1/a/c/o`` + ``X-Copy-From: /c1/o1`` [+ ``X-Copy-From-Account``]."""
+    container, obj = parse_copy_path(req.headers["x-copy-from"], "X-Copy-From")
+    account = unquote(req.headers.get("x-copy-from-account") or req.account)
+    constraints.check_names(account, container, obj)
+    status = await check_access(req.state, req.identity, account, container, obj, "GET",
+                                req.headers.get("referer"))
+    if status is not None:
+        return error_response(status)
+    return await do_copy(req, (account, container, obj), (req.account, req.container, req.obj))
+
+
+def _sub_request(req: SwiftRequest, src: Location) -> SwiftRequest:
+    """A GET of the copy source, as the large-object feature expects to receive it."""
+    keep = ("x-auth-token", "x-storage-token", "host", "user-agent")
+    headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in req.headers.items() if k.lower() in keep]
+    path = "/v1/" + "/".join(quote(p, safe="") for p in src[:2]) + "/" + quote(src[2])
+    scope = dict(req.request.scope, method="GET", headers=headers, query_string=b"", path=path,
+                 raw_path=path.encode())
+
+    async def receive():
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    return SwiftRequest(request=Request(scope, receive), state=req.state, account=src[0], container=src[1],
+                        obj=src[2], query={}, trans_id=req.trans_id, identity=req.identity,
+                        authorized_by=req.authorized_by)
+
+
+async def _open_source(req: SwiftRequest, src: Location, manifest_get: bool):
+    """(source headers, body iterator, length, etag to verify or None) or an error Response."""
+    resp = await req.client.get_object(*src)
+    if resp.status != 200 or is_expired(resp.headers):
+        await resp.close()
+        return error_response(404 if resp.status in (200, 404) else 503)
+    if is_large_object(resp.headers) and not manifest_get:
+        sub = _sub_request(req, src)
+        out = await large_objects.get_large_object(sub, resp)
+        if out.status_code != 200:
+            return error_response(out.status_code)
+        body = out.body_iterator if isinstance(out, StreamingResponse) else _one(out.body)
+        length = out.headers.get("content-length")
+        return resp.headers, body, int(length) if length else None, None
+    length = int(resp.headers.get("content-length") or 0)
+    return resp.headers, stream_backend(resp), length, resp.headers.get("etag")
+
+
+async def _one(data: bytes) -> AsyncIterator[bytes]:
+    yield data
+
+
+def _dest_headers(req: SwiftRequest, src_headers, manifest_get: bool, large: bool) -> dict[str, str]:
+    fresh = constraints.true_value(req.headers.get("x-fresh-metadata"))
+    out: dict[str, str] = {}
+    for name, value in src_headers.items():
+        low = name.lower()
+        if low == "content-type" or (not fresh and (
+                low.startswith("x-object-meta-") or (low in OBJECT_SYSTEM_HEADERS and low != "x-object-manifest"))):
+            out[name] = value
+        elif (manifest_get or not large) and (low.startswith("x-object-sysmeta-") or low in (
+                "x-static-large-object", "x-object-manifest")):
+            out[name] = value
+    constraints.check_metadata(req.headers, "object")
+    for name, value in object_write_headers(req.headers).items():
+        if name.lower() != "etag":
+            _set(out, name, value)
+    delete_at = constraints.delete_at(req.headers)
+    if delete_at is not None:
+        _set(out, "X-Delete-At", delete_at)
+    return out
+
+
+def _set(headers: dict[str, str], name: str, value: str) -> None:
+    for key in [k for k in headers if k.lower() == name.lower()]:
+        del headers[key]
+    headers[name] = value
+
+
+async def do_copy(req: SwiftRequest, src: Location, dst: Location) -> Response:
+    """Stream ``src`` into a PUT of ``dst``; 201 with ``X-Copied-From`` headers."""
+    info = await req.state.container_info(dst[0], dst[1])
+    if not 200 <= info["status"] < 300:
+        return error_response(404)
+    manifest_get = req.query.get("multipart-manifest") == "get"
+    opened = await _open_source(req, src, manifest_get)
+    if isinstance(opened, Response):
+        return opened
+    src_headers, body, length, etag = opened
+    if length is not None and length > constraints.MAX_FILE_SIZE:
+        return error_response(413, "Your request is too large.")
+    headers = _dest_headers(req, src_headers, manifest_get, is_large_object(src_headers))
+    if etag:
+        headers["Etag"] = etag.strip('"')
+    req.timestamp = Timestamp.now().normal
+    headers["X-Timestamp"] = req.timestamp
+    resp = await req.client.put_object(*dst, headers, body, content_length=length)
+    await resp.close()
+    if resp.status != 201:
+        return backend_failure(resp.status)
+    extra = {"X-Copied-From": f"{quote(src[1])}/{quote(src[2])}"}
+    if src_headers.get("last-modified"):
+        extra["X-Copied-From-Last-Modified"] = src_headers["last-modified"]
+    if src[0] != dst[0]:
+        extra["X-Copied-From-Account"] = quote(src[0])
+    return created_response(req, resp.headers, extra)

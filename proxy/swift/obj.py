@@ -1,0 +1,119 @@
+"""Object controller: dispatch plus PUT, POST and DELETE (GET/HEAD in obj_get, copies in copy)."""
+
+from __future__ import annotations
+
+from starlette.responses import Response
+
+from proxy.http.bodies import UploadBody
+from proxy.http.errors import HTTPError, empty_response, error_response
+from proxy.swift import constraints, copy
+from proxy.swift.context import SwiftRequest
+from proxy.swift.features import large_objects
+from proxy.swift.headers import guess_content_type, object_write_headers
+from proxy.swift.obj_get import get_or_head, is_expired
+from proxy.swift.replies import backend_failure, created_response
+from stackstore.timestamp import Timestamp
+
+ALLOWED = ("GET", "HEAD", "PUT", "POST", "DELETE", "COPY", "OPTIONS")
+
+
+async def handle(req: SwiftRequest) -> Response:
+    method = req.method
+    if method in ("GET", "HEAD"):
+        return await get_or_head(req)
+    if method == "PUT":
+        if "x-copy-from" in req.headers:
+            return await copy.copy_from(req)
+        if req.query.get("multipart-manifest") == "put":
+            return await large_objects.put_slo_manifest(req)
+        return await put(req)
+    if method == "POST":
+        return await post(req)
+    if method == "DELETE":
+        if req.query.get("multipart-manifest") == "delete":
+            return await large_objects.delete_slo(req)
+        return await delete(req)
+    if method == "COPY":
+        return await copy.copy_verb(req)
+    return error_response(405, headers={"Allow": ", ".join(ALLOWED)})
+
+
+def write_headers(req: SwiftRequest, *, post: bool = False) -> dict[str, str]:
+    """Validated headers to store with the object (metadata, content type, expiry, timestamp)."""
+    h = req.headers
+    constraints.check_metadata(h, "object")
+    if "x-static-large-object" in h and not post:
+        raise HTTPError(400, "X-Static-Large-Object is a reserved header. To create a static large "
+                             "object add query param multipart-manifest=put.")
+    if h.get("x-object-manifest") is not None:
+        constraints.check_manifest_header(h["x-object-manifest"])
+    out = object_write_headers(h, post=post)
+    out.pop("X-Delete-At", None)
+    delete_at = constraints.delete_at(h)
+    if delete_at is not None:
+        out["X-Delete-At"] = delete_at
+    if not post or "content-type" in h:
+        out["Content-Type"] = guess_content_type(req.obj or "", h)
+    req.timestamp = req.timestamp or Timestamp.now().normal
+    out["X-Timestamp"] = req.timestamp
+    return out
+
+
+async def _object_exists(req: SwiftRequest) -> bool:
+    resp = await req.client.head_object(req.account, req.container, req.obj)
+    await resp.close()
+    return resp.status == 200 and not is_expired(resp.headers)
+
+
+async def put(req: SwiftRequest) -> Response:
+    """``PUT /v1/a/c/o``: stream the body to the replicas; 201 with the md5 Etag."""
+    length = constraints.body_length(req.headers)
+    headers = write_headers(req)
+    info = await req.state.container_info(req.account, req.container)
+    if not 200 <= info["status"] < 300:
+        return error_response(404)
+    if_none_match = req.headers.get("if-none-match")
+    if if_none_match is not None:
+        if if_none_match.strip() != "*":
+            return error_response(400, "If-None-Match only supports *")
+        if await _object_exists(req):
+            return error_response(412)
+    body = UploadBody(req.request, constraints.MAX_FILE_SIZE if length is None else length)
+    try:
+        resp = await req.client.put_object(req.account, req.container, req.obj, headers, aiter(body),
+                                           content_length=length)
+    except Exception:
+        if body.too_large:
+            return error_response(413, "Your request is too large.")
+        if body.disconnected:
+            return error_response(499)
+        raise
+    await resp.close()
+    if body.too_large:
+        return error_response(413, "Your request is too large.")
+    if body.disconnected:
+        return error_response(499)
+    if resp.status != 201:
+        return backend_failure(resp.status)
+    return created_response(req, resp.headers)
+
+
+async def post(req: SwiftRequest) -> Response:
+    """``POST /v1/a/c/o``: replace the user metadata (and expiry/content type); 202."""
+    headers = write_headers(req, post=True)
+    resp = await req.client.post_object(req.account, req.container, req.obj, headers)
+    await resp.close()
+    if resp.status in (200, 202, 204):
+        return error_response(202, headers={"X-Timestamp": req.timestamp})
+    return error_response(404) if resp.status == 404 else backend_failure(resp.status)
+
+
+async def delete(req: SwiftRequest) -> Response:
+    """``DELETE /v1/a/c/o``: 204, or 404 when there was nothing to delete."""
+    req.timestamp = Timestamp.now().normal
+    resp = await req.client.delete_object(req.account, req.container, req.obj,
+                                          headers={"X-Timestamp": req.timestamp})
+    await resp.close()
+    if resp.status in (200, 204):
+        return empty_response(204, {"X-Timestamp": req.timestamp})
+    return error_response(404) if resp.status == 404 else backend_failure(resp.status)

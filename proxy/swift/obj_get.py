@@ -1,0 +1,119 @@
+"""Object GET and HEAD: headers, expiry, conditionals, single and multiple byte ranges."""
+
+from __future__ import annotations
+
+import time
+
+from starlette.responses import Response, StreamingResponse
+
+from proxy.http import ranges as rng
+from proxy.http.bodies import stream_backend
+from proxy.http.errors import error_response
+from proxy.swift import conditional
+from proxy.swift.context import SwiftRequest
+from proxy.swift.features import large_objects
+from proxy.swift.headers import object_response_headers
+
+
+def is_large_object(headers) -> bool:
+    slo = (headers.get("x-static-large-object") or "").strip().lower() in ("true", "1", "yes", "on", "t", "y")
+    return slo or headers.get("x-object-manifest") is not None
+
+
+def is_expired(headers, now: float | None = None) -> bool:
+    value = headers.get("x-delete-at")
+    if not value:
+        return False
+    try:
+        return int(float(value)) <= (time.time() if now is None else now)
+    except ValueError:
+        return False
+
+
+def _range_value(spec: rng.RangeSpec) -> str:
+    return "bytes=" + ",".join(f"{'' if a is None else a}-{'' if b is None else b}" for a, b in spec)
+
+
+async def get_or_head(req: SwiftRequest) -> Response:
+    """``GET``/``HEAD /v1/a/c/o``: 200, 206 (single or multipart ranges), 304, 404, 412, 416."""
+    head = req.method == "HEAD"
+    spec = rng.parse_range(req.headers.get("range"))
+    if head:
+        resp = await req.client.head_object(req.account, req.container, req.obj)
+    else:
+        backend_headers = {"Range": _range_value(spec)} if spec and len(spec) == 1 else {}
+        resp = await req.client.get_object(req.account, req.container, req.obj, headers=backend_headers)
+    if resp.status not in (200, 206, 416):
+        await resp.close()
+        return error_response(404 if resp.status == 404 else 503 if resp.status >= 500 else resp.status)
+    if is_expired(resp.headers):
+        await resp.close()
+        return error_response(404)
+    if is_large_object(resp.headers):
+        if req.query.get("multipart-manifest") != "get":
+            return await large_objects.get_large_object(req, resp)
+        if resp.headers.get("x-static-large-object") and resp.status == 200 and not spec:
+            return await large_objects.get_manifest(req, resp)
+    headers = object_response_headers(resp.headers)
+    status = conditional.evaluate(req.method, req.headers, resp.headers.get("etag"),
+                                  resp.headers.get("last-modified"))
+    if status is not None:
+        await resp.close()
+        kept = conditional.conditional_headers(headers)
+        return Response(b"", status_code=304, headers=kept) if status == 304 else error_response(412, headers=kept)
+    if resp.status == 416:
+        await resp.close()
+        total = _total_length(resp.headers)
+        cr = resp.headers.get("content-range") or (rng.unsatisfiable_range(total) if total is not None else None)
+        return error_response(416, headers={"Content-Range": cr} if cr else None)
+    if resp.status == 206 or not spec or (len(spec) == 1 and not head):
+        return _send(req, resp, resp.status, headers)
+    length = int(resp.headers.get("content-length") or 0)
+    ranges = rng.ranges_for_length(spec, length)
+    if ranges is None:
+        return _send(req, resp, 200, headers)
+    await resp.close()
+    if not ranges:
+        return error_response(416, headers={"Content-Range": rng.unsatisfiable_range(length)})
+    return await ranged_response(req, headers, ranges, length)
+
+
+def _total_length(headers) -> int | None:
+    cr = headers.get("content-range") or ""
+    total = cr.rpartition("/")[2]
+    return int(total) if total.isdigit() else None
+
+
+def _send(req: SwiftRequest, resp, status: int, headers: dict[str, str]) -> Response:
+    if req.method == "HEAD":
+        return Response(b"", status_code=status, headers=headers)
+    return StreamingResponse(stream_backend(resp), status_code=status, headers=headers)
+
+
+async def ranged_response(req: SwiftRequest, headers: dict[str, str], ranges: list[tuple[int, int]],
+                          length: int) -> Response:
+    """206 for resolved ``ranges`` of a plain object: one range, or ``multipart/byteranges``."""
+    etag = headers.get("Etag")
+    ctype = headers.get("Content-Type", "application/octet-stream")
+
+    async def fetch(start: int, end: int):
+        part = await req.client.get_object(req.account, req.container, req.obj,
+                                           headers={"Range": f"bytes={start}-{end - 1}"})
+        if part.status != 206 or (etag and part.headers.get("etag") != etag):
+            await part.close()
+            raise RuntimeError("object changed while serving ranges")
+        return stream_backend(part)
+
+    if len(ranges) == 1:
+        start, end = ranges[0]
+        headers |= {"Content-Range": rng.content_range(start, end, length), "Content-Length": str(end - start)}
+        if req.method == "HEAD":
+            return Response(b"", status_code=206, headers=headers)
+        return StreamingResponse(await fetch(start, end), status_code=206, headers=headers)
+    boundary = rng.new_boundary()
+    headers["Content-Type"] = rng.multipart_content_type(boundary)
+    headers["Content-Length"] = str(rng.multipart_length(ranges, boundary, ctype, length))
+    if req.method == "HEAD":
+        return Response(b"", status_code=206, headers=headers)
+    body = rng.multipart_byteranges(ranges, fetch, boundary, ctype, length)
+    return StreamingResponse(body, status_code=206, headers=headers)
