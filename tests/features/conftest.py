@@ -1,0 +1,52 @@
+"""Fixtures for the feature tests against the real cloud (the session ``cluster`` fixture)."""
+
+from __future__ import annotations
+
+import uuid
+
+import httpx
+import pytest
+
+from tests.clients.helpers import run
+from tests.conftest import require_tool
+
+
+@pytest.fixture(scope="module")
+def account(cluster) -> tuple[str, str]:
+    """(storage_url, token) of test:tester, the admin of AUTH_test."""
+    return cluster.auth("test:tester", "testing")
+
+
+@pytest.fixture(scope="module")
+def http(account):
+    """An httpx client rooted at the account's storage URL, with the token."""
+    storage_url, token = account
+    with httpx.Client(base_url=storage_url + "/", headers={"X-Auth-Token": token}, timeout=60) as client:
+        yield client
+
+
+@pytest.fixture(scope="module")
+def anon(cluster):
+    """An httpx client without credentials, rooted at the proxy."""
+    with httpx.Client(base_url=cluster.proxy_url, timeout=60) as client:
+        yield client
+
+
+@pytest.fixture(scope="module")
+def swift(cluster):
+    """Run python-swiftclient's ``swift`` command as test:tester."""
+    exe = require_tool("swift")
+
+    def call(*args: str, check: bool = True):
+        return run([exe, "-A", f"{cluster.proxy_url}/auth/v1.0", "-U", "test:tester", "-K", "testing", *args],
+                   check=check)
+
+    return call
+
+
+@pytest.fixture()
+def container(http) -> str:
+    """A fresh, empty container name (created)."""
+    name = "feat-" + uuid.uuid4().hex[:10]
+    assert http.put(name).status_code in (201, 202)
+    return name
