@@ -1,0 +1,124 @@
+"""Account requests: ``/acct/<device>/<partition>/<account>[/<container>]``."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from stackstore.timestamp import Timestamp
+from store.listings import ZERO_TS, live_meta
+from store.node import Node
+from store.reqparse import HTTPError, StoragePath, int_header, listing_params, timestamp_header, title_case
+
+META_PREFIXES = ("x-account-meta-", "x-account-sysmeta-")
+META_NAMES = frozenset({"x-account-access-control"})
+
+
+def metadata_updates(request: Request) -> dict[str, str]:
+    return {k: v for k, v in request.headers.items() if k.startswith(META_PREFIXES) or k in META_NAMES}
+
+
+def info_headers(rec: dict[str, Any]) -> dict[str, str]:
+    headers = {title_case(k): v for k, v in live_meta(rec["meta"]).items()}
+    headers.update({
+        "X-Account-Container-Count": str(rec["containers"]),
+        "X-Account-Object-Count": str(rec["objects"]),
+        "X-Account-Bytes-Used": str(rec["bytes"]),
+        "X-Timestamp": rec["created"],
+        "X-Put-Timestamp": rec["put"],
+        "X-Backend-Timestamp": rec["created"],
+        "X-Backend-Put-Timestamp": rec["put"],
+        "X-Backend-Delete-Timestamp": rec["delete"],
+        "X-Backend-Status-Changed-At": rec["status_changed"],
+        "Last-Modified": Timestamp(rec["put"]).http_date,
+    })
+    return headers
+
+
+def _deleted(rec: dict[str, Any]) -> bool:
+    return rec["delete"] > rec["put"]
+
+
+def _not_found(rec: dict[str, Any] | None) -> HTTPError:
+    if rec is None:
+        return HTTPError(404)
+    return HTTPError(404, "", {"X-Account-Status": "Deleted", "X-Backend-Put-Timestamp": rec["put"],
+                               "X-Backend-Delete-Timestamp": rec["delete"]})
+
+
+async def put_account(node: Node, request: Request, sp: StoragePath) -> Response:
+    ts = timestamp_header(request)
+    outcome, rec = node.accounts(sp.device).put_account(sp.account, sp.partition, ts, metadata_updates(request))
+    if outcome == "conflict":
+        raise HTTPError(409, "account deleted more recently", {"X-Backend-Timestamp": rec["delete"]})
+    return Response(status_code=201 if outcome == "created" else 202)
+
+
+async def head_or_get(node: Node, request: Request, sp: StoragePath, head: bool) -> Response:
+    params = None if head else listing_params(request)
+    store = node.accounts(sp.device)
+    rec = store.get(sp.account)
+    if rec is None or _deleted(rec):
+        raise _not_found(rec)
+    headers = info_headers(rec)
+    if head:
+        headers["Content-Type"] = "application/json; charset=utf-8"
+        return Response(status_code=204, headers=headers)
+    rows = store.list_containers(sp.account, **params)
+    body = json.dumps(rows, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    return Response(body, status_code=200, headers=headers, media_type="application/json")
+
+
+async def post_account(node: Node, request: Request, sp: StoragePath) -> Response:
+    ts = timestamp_header(request)
+    store = node.accounts(sp.device)
+    if store.post_account(sp.account, ts, metadata_updates(request)) is None:
+        raise _not_found(store.get(sp.account))
+    return Response(status_code=204)
+
+
+async def delete_account(node: Node, request: Request, sp: StoragePath) -> Response:
+    ts = timestamp_header(request)
+    outcome, rec = node.accounts(sp.device).delete_account(sp.account, ts)
+    if outcome == "not_found":
+        raise _not_found(rec)
+    if outcome == "conflict":
+        raise HTTPError(409, "account put more recently", {"X-Backend-Timestamp": rec["put"]})
+    return Response(status_code=204)
+
+
+async def container_row(node: Node, request: Request, sp: StoragePath) -> Response:
+    """Container row update from a container node; auto-creates the account."""
+    put_ts = timestamp_header(request, "x-put-timestamp", required=False)
+    delete_ts = timestamp_header(request, "x-delete-timestamp", required=False) or Timestamp(ZERO_TS)
+    ts = timestamp_header(request, "x-timestamp", required=put_ts is None)
+    put_ts = put_ts or ts
+    count = int_header(request, "x-object-count", 0)
+    nbytes = int_header(request, "x-bytes-used", 0)
+    applied = node.accounts(sp.device).update_container_row(sp.account, sp.partition, sp.container, put_ts,
+                                                            delete_ts, count, nbytes)
+    if applied is None:
+        raise _not_found(node.accounts(sp.device).get(sp.account))
+    return Response(status_code=201)
+
+
+async def handle(node: Node, request: Request, sp: StoragePath) -> Response:
+    method = request.method
+    if sp.container is not None:
+        if method == "PUT":
+            return await container_row(node, request, sp)
+        raise HTTPError(405, headers={"Allow": "PUT"})
+    if method == "GET":
+        return await head_or_get(node, request, sp, head=False)
+    if method == "HEAD":
+        return await head_or_get(node, request, sp, head=True)
+    if method == "PUT":
+        return await put_account(node, request, sp)
+    if method == "POST":
+        return await post_account(node, request, sp)
+    if method == "DELETE":
+        return await delete_account(node, request, sp)
+    raise HTTPError(405, headers={"Allow": "GET, HEAD, PUT, POST, DELETE"})

@@ -1,0 +1,79 @@
+"""Background tasks run inside the node's lifespan.
+
+Each task is a coroutine function ``fn(node)`` run every ``interval`` seconds. Today: the listing
+sync (LMDB ``sync=False`` flushed about once a second), the debounced container -> account stat
+reports, and the async-pending updater pass. The replicator and auditor will register here too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from store.node import Node
+from store.updater import run_updater_pass
+
+log = logging.getLogger("store.background")
+
+
+@dataclass
+class Periodic:
+    name: str
+    interval: float
+    fn: Callable[[Node], Awaitable[object]]
+
+
+async def _sync_listings(node: Node) -> None:
+    await asyncio.get_running_loop().run_in_executor(node.executor, node.sync_listings)
+
+
+async def _report_containers(node: Node) -> None:
+    await node.updater.report_container_stats(node.container_stores())
+
+
+async def _async_pending(node: Node) -> None:
+    await run_updater_pass(node.devices_root, timeout=node.container_update_timeout)
+
+
+def default_tasks(node: Node) -> list[Periodic]:
+    sconf = node.conf["store"]
+    return [
+        Periodic("listing-sync", float(sconf.get("listing_sync_interval", 1.0)), _sync_listings),
+        Periodic("account-reports", float(sconf.get("account_update_interval", 1.0)), _report_containers),
+        Periodic("updater", float(sconf.get("updater_interval", 10.0)), _async_pending),
+    ]
+
+
+class BackgroundTasks:
+    """Starts periodic tasks on startup and stops them (then flushes listings) on shutdown."""
+
+    def __init__(self, node: Node, tasks: list[Periodic] | None = None):
+        self.node = node
+        self.periodics = default_tasks(node) if tasks is None else tasks
+        self._tasks: list[asyncio.Task] = []
+
+    async def _loop(self, p: Periodic) -> None:
+        while True:
+            await asyncio.sleep(p.interval)
+            try:
+                await p.fn(self.node)
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # noqa: BLE001 - a failing pass must not stop the loop
+                log.exception("background task %s failed", p.name)
+
+    def start(self) -> None:
+        self.node.open_container_stores()  # resume unreported account updates after a restart
+        self._tasks = [asyncio.create_task(self._loop(p), name=f"store-{p.name}") for p in self.periodics]
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            try:
+                await task
+            except asyncio.CancelledError:
+                pass
+        self._tasks = []

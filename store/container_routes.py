@@ -1,0 +1,140 @@
+"""Container requests: ``/cont/<device>/<partition>/<account>/<container>[/<object>]``."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from stackstore.timestamp import Timestamp
+from store.listings import container_key, is_deleted, live_meta
+from store.node import Node
+from store.reqparse import HTTPError, StoragePath, int_header, listing_params, timestamp_header, title_case
+from store.updates import account_targets
+
+META_PREFIXES = ("x-container-meta-", "x-container-sysmeta-")
+META_NAMES = frozenset({"x-container-read", "x-container-write", "x-versions-location",
+                        "x-history-location", "x-container-sync-to", "x-container-sync-key"})
+
+
+def metadata_updates(request: Request) -> dict[str, str]:
+    """Container metadata headers of a PUT/POST (empty value = remove)."""
+    return {k: v for k, v in request.headers.items() if k.startswith(META_PREFIXES) or k in META_NAMES}
+
+
+def info_headers(rec: dict[str, Any]) -> dict[str, str]:
+    headers = {title_case(k): v for k, v in live_meta(rec["meta"]).items()}
+    headers.update({
+        "X-Container-Object-Count": str(rec["count"]),
+        "X-Container-Bytes-Used": str(rec["bytes"]),
+        "X-Timestamp": rec["created"],
+        "X-Put-Timestamp": rec["put"],
+        "X-Backend-Timestamp": rec["created"],
+        "X-Backend-Put-Timestamp": rec["put"],
+        "X-Backend-Delete-Timestamp": rec["delete"],
+        "X-Backend-Status-Changed-At": rec["status_changed"],
+        "Last-Modified": Timestamp(rec["put"]).http_date,
+    })
+    return headers
+
+
+def _not_found(rec: dict[str, Any] | None) -> HTTPError:
+    if rec is None:
+        return HTTPError(404)
+    return HTTPError(404, "", {"X-Backend-Put-Timestamp": rec["put"], "X-Backend-Delete-Timestamp": rec["delete"],
+                               "X-Backend-Timestamp": rec["created"]})
+
+
+async def _report(node: Node, device: str, account: str, container: str) -> None:
+    """Send the account row now (container created/deleted); failures are retried by the debouncer."""
+    store = node.containers(device)
+    ckey = container_key(account, container)
+    if ckey in store.unreported:
+        await node.updater.report_container(store, ckey)
+
+
+async def put_container(node: Node, request: Request, sp: StoragePath) -> Response:
+    ts = timestamp_header(request)
+    acct_nodes, acct_part = account_targets(request.headers)
+    store = node.containers(sp.device)
+    outcome, rec = store.put_container(sp.account, sp.container, sp.partition, ts, metadata_updates(request),
+                                       acct_nodes, acct_part)
+    if outcome == "conflict":
+        raise HTTPError(409, "container deleted more recently", {"X-Backend-Timestamp": rec["delete"]})
+    await _report(node, sp.device, sp.account, sp.container)
+    return Response(status_code=201 if outcome == "created" else 202)
+
+
+async def head_or_get(node: Node, request: Request, sp: StoragePath, head: bool) -> Response:
+    params = None if head else listing_params(request)  # 400/412 before the lookup, as Swift
+    store = node.containers(sp.device)
+    rec = store.get(sp.account, sp.container)
+    if rec is None or is_deleted(rec, "count"):
+        raise _not_found(rec)
+    headers = info_headers(rec)
+    if head:
+        headers["Content-Type"] = "application/json; charset=utf-8"
+        return Response(status_code=204, headers=headers)
+    rows = store.list_objects(sp.account, sp.container, **params)
+    body = json.dumps(rows, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    return Response(body, status_code=200, headers=headers, media_type="application/json")
+
+
+async def post_container(node: Node, request: Request, sp: StoragePath) -> Response:
+    ts = timestamp_header(request)
+    store = node.containers(sp.device)
+    rec = store.post_container(sp.account, sp.container, ts, metadata_updates(request))
+    if rec is None:
+        raise _not_found(store.get(sp.account, sp.container))
+    return Response(status_code=204)
+
+
+async def delete_container(node: Node, request: Request, sp: StoragePath) -> Response:
+    ts = timestamp_header(request)
+    store = node.containers(sp.device)
+    outcome, rec = store.delete_container(sp.account, sp.container, ts)
+    if outcome == "not_found":
+        raise _not_found(rec)
+    if outcome == "not_empty":
+        raise HTTPError(409, "container not empty")
+    if outcome == "conflict":
+        raise HTTPError(409, "container put more recently", {"X-Backend-Timestamp": rec["put"]})
+    await _report(node, sp.device, sp.account, sp.container)
+    return Response(status_code=204)
+
+
+async def row_update(node: Node, request: Request, sp: StoragePath) -> Response:
+    """Object row PUT/DELETE from an object node: 201 applied, 202 already newer, 404 no container."""
+    ts = timestamp_header(request)
+    store = node.containers(sp.device)
+    if request.method == "PUT":
+        size = int_header(request, "x-size", 0)
+        applied = store.update_row(sp.account, sp.container, sp.obj, ts, size,
+                                   request.headers.get("x-etag", ""), request.headers.get("x-content-type", ""))
+    else:
+        applied = store.update_row(sp.account, sp.container, sp.obj, ts, deleted=True)
+    if applied is None:
+        raise HTTPError(404)
+    return Response(status_code=201 if applied else 202)
+
+
+async def handle(node: Node, request: Request, sp: StoragePath) -> Response:
+    method = request.method
+    if sp.obj is not None:
+        if method in ("PUT", "DELETE"):
+            return await row_update(node, request, sp)
+        raise HTTPError(405, headers={"Allow": "PUT, DELETE"})
+    if method == "GET":
+        return await head_or_get(node, request, sp, head=False)
+    if method == "HEAD":
+        return await head_or_get(node, request, sp, head=True)
+    if method == "PUT":
+        return await put_container(node, request, sp)
+    if method == "POST":
+        return await post_container(node, request, sp)
+    if method == "DELETE":
+        return await delete_container(node, request, sp)
+    raise HTTPError(405, headers={"Allow": "GET, HEAD, PUT, POST, DELETE"})
+

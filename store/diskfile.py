@@ -1,0 +1,553 @@
+"""On-disk object format; the only module that knows the file layout.
+
+Layout under a device::
+
+    objects/<partition>/<suffix>/<hash>/<timestamp>.data   object body + metadata trailer
+    objects/<partition>/<suffix>/<hash>/<timestamp>.meta   metadata update (POST), trailer only
+    objects/<partition>/<suffix>/<hash>/<timestamp>.ts     tombstone (DELETE), trailer only
+    tmp/                                                   files being written
+    quarantined/objects/<hash>[-n]                         hash dirs that failed verification
+
+``<hash>`` is ``hash_path(...).hex()`` and ``<suffix>`` its last three hex digits. Every file is
+``body || meta_json || trailer`` where the 24-byte trailer is ``<u64 len(meta_json)><u64
+xxh3_64(meta_json)><magic>``, so a PUT writes everything in one streaming pass. The metadata holds
+the object's name, timestamp, size, md5 ETag, headers, and an xxh3_64 checksum per
+``block_size`` block of the body; reads verify every block they send.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import hashlib
+import json
+import os
+import struct
+import time
+import uuid
+from collections.abc import AsyncIterator
+from concurrent.futures import Executor
+from dataclasses import dataclass, field
+from typing import Any
+
+import xxhash
+
+from stackstore.timestamp import Timestamp
+from store.fsutil import GroupCommit, ensure_dir
+
+MAGIC = b"SSTRv01\n"
+TRAILER = struct.Struct("<QQ8s")
+SMALL_FILE = 256 * 1024  # files up to this size are read with one pread
+WRITE_BATCH = 1024 * 1024  # body bytes buffered before a (threaded) write
+THREAD_IO = 128 * 1024  # reads/writes at least this big leave the event loop
+OWN_FSYNC = 1024 * 1024  # bodies at least this big fdatasync themselves before joining a round
+IOV_MAX = 1024
+
+
+class DiskFileError(Exception):
+    """Base class of diskfile errors."""
+
+
+class DiskFileNotFound(DiskFileError):
+    """No live object. ``timestamp`` is the tombstone's (or the expired object's), if any."""
+
+    def __init__(self, timestamp: Timestamp | None = None, expired: bool = False, delete_at: str | None = None):
+        super().__init__("not found")
+        self.timestamp = timestamp
+        self.expired = expired
+        self.delete_at = delete_at
+
+
+class DiskFileQuarantined(DiskFileError):
+    """The object failed verification and its hash dir was moved to quarantine."""
+
+
+class DiskFileNoSpace(DiskFileError):
+    """The device is full or not writable."""
+
+
+def _block_hex(digests: list[int]) -> str:
+    return "".join(format(d, "016x") for d in digests)
+
+
+def _encode_meta(meta: dict[str, Any]) -> bytes:
+    blob = json.dumps(meta, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    return blob + TRAILER.pack(len(blob), xxhash.xxh3_64_intdigest(blob), MAGIC)
+
+
+def _parse_trailer(tail: bytes) -> int:
+    """Length of the metadata blob ending at the trailer ``tail`` (24 bytes); ValueError if bad."""
+    meta_len, _, magic = TRAILER.unpack(tail)
+    if magic != MAGIC:
+        raise ValueError("bad magic")
+    return meta_len
+
+
+def _parse_meta(blob: bytes, checksum: int) -> dict[str, Any]:
+    if xxhash.xxh3_64_intdigest(blob) != checksum:
+        raise ValueError("metadata checksum mismatch")
+    meta = json.loads(blob)
+    if not isinstance(meta, dict):
+        raise ValueError("metadata is not an object")
+    return meta
+
+
+def read_small_file_meta(path: str) -> dict[str, Any]:
+    """Metadata of a trailer-only file (.meta/.ts); ValueError/OSError when unreadable."""
+    with open(path, "rb") as fh:
+        buf = fh.read()
+    if len(buf) < TRAILER.size:
+        raise ValueError("short file")
+    meta_len, checksum, magic = TRAILER.unpack(buf[-TRAILER.size:])
+    if magic != MAGIC or meta_len != len(buf) - TRAILER.size:
+        raise ValueError("bad trailer")
+    return _parse_meta(buf[:meta_len], checksum)
+
+
+@dataclass
+class HashDirState:
+    """The files of one hash dir that matter: newest .data or .ts, and a newer .meta."""
+
+    data: str | None = None  # file name
+    tombstone: str | None = None
+    meta: str | None = None
+    obsolete: list[str] = field(default_factory=list)
+
+    @property
+    def newest(self) -> Timestamp | None:
+        """Timestamp of the newest .data/.ts (what a PUT/DELETE must beat)."""
+        name = self.data or self.tombstone
+        return Timestamp(name.rsplit(".", 1)[0]) if name else None
+
+    @property
+    def meta_timestamp(self) -> Timestamp | None:
+        return Timestamp(self.meta.rsplit(".", 1)[0]) if self.meta else None
+
+
+def scan_hash_dir(files: list[str]) -> HashDirState:
+    """Classify a hash dir listing: the winner (newest .data/.ts), a newer .meta, obsolete files."""
+    best: tuple[str, str] | None = None  # (timestamp, name)
+    metas: list[tuple[str, str]] = []
+    others: list[tuple[str, str]] = []
+    for name in files:
+        ts, _, ext = name.rpartition(".")
+        if ext == "meta":
+            metas.append((ts, name))
+        elif ext in ("data", "ts"):
+            if best is None or (ts, ext) > (best[0], best[1].rpartition(".")[2]):
+                if best is not None:
+                    others.append(best)
+                best = (ts, name)
+            else:
+                others.append((ts, name))
+    state = HashDirState(obsolete=[n for _, n in others])
+    if best is not None:
+        if best[1].endswith(".data"):
+            state.data = best[1]
+        else:
+            state.tombstone = best[1]
+    metas.sort(reverse=True)
+    for i, (ts, name) in enumerate(metas):
+        if state.data is not None and i == 0 and ts > best[0]:
+            state.meta = name  # the newest .meta, newer than the data, applies
+        elif best is not None and (ts <= best[0] or state.data is not None):
+            state.obsolete.append(name)  # superseded by newer data/tombstone or by a newer .meta
+    return state
+
+
+class DiskFileManager:
+    """Entry point: finds objects on devices and owns the shared I/O machinery."""
+
+    def __init__(self, devices_root: str, executor: Executor, group: GroupCommit, block_size: int = 1 << 20):
+        self.devices_root = str(devices_root)
+        self.executor = executor
+        self.group = group
+        self.block_size = block_size
+
+    def device_path(self, device: str) -> str:
+        return os.path.join(self.devices_root, device)
+
+    def get(self, device: str, partition: int, hash_hex: str, name: str) -> DiskFile:
+        return DiskFile(self, device, partition, hash_hex, name)
+
+
+class DiskFile:
+    """One object (by hash) on one device partition."""
+
+    def __init__(self, mgr: DiskFileManager, device: str, partition: int, hash_hex: str, name: str):
+        self.mgr = mgr
+        self.device_path = mgr.device_path(device)
+        self.hash_hex = hash_hex
+        self.name = name
+        self.dir = os.path.join(self.device_path, "objects", str(partition), hash_hex[-3:], hash_hex)
+
+    # -- state ---------------------------------------------------------------------------------
+    def state(self) -> HashDirState:
+        try:
+            return scan_hash_dir(os.listdir(self.dir))
+        except FileNotFoundError:
+            return HashDirState()
+
+    def open(self, state: HashDirState | None = None, now: float | None = None) -> ObjectReader:
+        """Open the live object for reading; DiskFileNotFound / DiskFileQuarantined otherwise."""
+        state = state or self.state()
+        if state.data is None:
+            raise DiskFileNotFound(state.newest)
+        meta_update = None
+        if state.meta is not None:
+            try:
+                meta_update = read_small_file_meta(os.path.join(self.dir, state.meta))
+            except FileNotFoundError:
+                return self.open(None, now)
+            except (OSError, ValueError, KeyError, TypeError):
+                self.quarantine()
+                raise DiskFileQuarantined("bad .meta file") from None
+        try:
+            reader = ObjectReader.open(self, os.path.join(self.dir, state.data), meta_update)
+        except FileNotFoundError:  # a concurrent writer cleaned it up: look again
+            return self.open(None, now)
+        except (OSError, ValueError, KeyError, TypeError):
+            self.quarantine()
+            raise DiskFileQuarantined("bad .data file") from None
+        delete_at = reader.headers.get("X-Delete-At")
+        if delete_at is not None:
+            try:
+                expired = int(delete_at) <= (time.time() if now is None else now)
+            except ValueError:
+                expired = False
+            if expired:
+                reader.close()
+                raise DiskFileNotFound(reader.timestamp, expired=True, delete_at=delete_at)
+        return reader
+
+    def quarantine(self) -> str | None:
+        """Move the whole hash dir to ``<device>/quarantined/objects/``; return its new path."""
+        qdir = os.path.join(self.device_path, "quarantined", "objects")
+        ensure_dir(qdir)
+        dest = os.path.join(qdir, self.hash_hex)
+        for attempt in range(100):
+            target = dest if attempt == 0 else f"{dest}-{uuid.uuid4().hex[:8]}"
+            try:
+                os.rename(self.dir, target)
+                return target
+            except FileNotFoundError:
+                return None
+            except OSError as exc:
+                if exc.errno not in (errno.EEXIST, errno.ENOTEMPTY):
+                    raise
+        return None
+
+    # -- writes --------------------------------------------------------------------------------
+    def writer(self) -> DiskFileWriter:
+        return DiskFileWriter(self)
+
+    async def put_tombstone(self, timestamp: Timestamp) -> None:
+        """Durably write ``<timestamp>.ts`` and clean up what it supersedes."""
+        w = DiskFileWriter(self)
+        try:
+            await w.commit_marker(timestamp, ".ts", {"name": self.name, "ts": timestamp.normal})
+        finally:
+            w.close()
+
+    async def put_metadata(self, timestamp: Timestamp, headers: dict[str, str]) -> None:
+        """Durably write ``<timestamp>.meta`` holding ``headers`` (replacing the user metadata)."""
+        w = DiskFileWriter(self)
+        try:
+            meta = {"name": self.name, "ts": timestamp.normal, "headers": headers}
+            await w.commit_marker(timestamp, ".meta", meta)
+        finally:
+            w.close()
+
+    def cleanup(self) -> None:
+        """Remove files superseded by newer ones (older .data/.ts, stale .meta)."""
+        try:
+            state = scan_hash_dir(os.listdir(self.dir))
+        except FileNotFoundError:
+            return
+        for name in state.obsolete:
+            try:
+                os.unlink(os.path.join(self.dir, name))
+            except FileNotFoundError:
+                pass
+
+
+class DiskFileWriter:
+    """Streams a body into a temp file, then commits it durably under the hash dir."""
+
+    def __init__(self, df: DiskFile):
+        self.df = df
+        self.mgr = df.mgr
+        self.block_size = df.mgr.block_size
+        self.tmp_path: str | None = None
+        self.fd = -1
+        self.size = 0
+        self._md5 = hashlib.md5()
+        self._block = xxhash.xxh3_64()
+        self._block_fill = 0
+        self._digests: list[int] = []
+        self._buf: list[bytes] = []
+        self._buf_len = 0
+        self._job: asyncio.Future | None = None
+        self._threaded = False
+        self.etag: str | None = None
+
+    def _open(self) -> None:
+        tmpdir = os.path.join(self.df.device_path, "tmp")
+        self.tmp_path = os.path.join(tmpdir, uuid.uuid4().hex)
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
+        try:
+            self.fd = os.open(self.tmp_path, flags, 0o644)
+        except FileNotFoundError:
+            os.makedirs(tmpdir, exist_ok=True)
+            self.fd = os.open(self.tmp_path, flags, 0o644)
+
+    async def write(self, chunk: bytes) -> None:
+        """Add body bytes; buffered and written in large batches (off the loop when large)."""
+        if not chunk:
+            return
+        if self.fd < 0:
+            self._open()
+        self._buf.append(chunk)
+        self._buf_len += len(chunk)
+        self.size += len(chunk)
+        if self._buf_len >= WRITE_BATCH:
+            await self._flush_threaded()
+
+    async def _flush_threaded(self) -> None:
+        chunks, self._buf, self._buf_len = self._buf, [], 0
+        if self._job is not None:
+            await self._job  # keep one batch in flight: hash+write N while receiving N+1
+        self._threaded = True
+        self._job = asyncio.get_running_loop().run_in_executor(self.mgr.executor, self._process, chunks)
+
+    def _process(self, chunks: list[bytes]) -> None:
+        bs = self.block_size
+        for chunk in chunks:
+            self._md5.update(chunk)
+            mv = memoryview(chunk)
+            while mv:
+                take = min(len(mv), bs - self._block_fill)
+                self._block.update(mv[:take])
+                self._block_fill += take
+                mv = mv[take:]
+                if self._block_fill == bs:
+                    self._digests.append(self._block.intdigest())
+                    self._block.reset()
+                    self._block_fill = 0
+        _write_all(self.fd, chunks)
+
+    async def finish(self) -> str:
+        """Write what is buffered; return the body's md5 hex (the ETag)."""
+        if self.fd < 0:
+            self._open()
+        if self._threaded or self._buf_len >= THREAD_IO:
+            await self._flush_threaded()
+            await self._job
+        elif self._buf:
+            chunks, self._buf, self._buf_len = self._buf, [], 0
+            self._process(chunks)
+        if self._block_fill:
+            self._digests.append(self._block.intdigest())
+            self._block_fill = 0
+        self.etag = self._md5.hexdigest()
+        return self.etag
+
+    async def commit(self, timestamp: Timestamp, headers: dict[str, str]) -> None:
+        """Append the metadata trailer and make ``<timestamp>.data`` durable (after finish())."""
+        assert self.etag is not None, "finish() first"
+        meta = {
+            "name": self.df.name,
+            "ts": timestamp.normal,
+            "size": self.size,
+            "etag": self.etag,
+            "headers": headers,
+            "bs": self.block_size,
+            "blocks": _block_hex(self._digests),
+        }
+        await self._commit(timestamp, ".data", _encode_meta(meta))
+
+    async def commit_marker(self, timestamp: Timestamp, ext: str, meta: dict[str, Any]) -> None:
+        """Durably write a trailer-only file (``.ts`` or ``.meta``)."""
+        self._open()
+        await self._commit(timestamp, ext, _encode_meta(meta))
+
+    async def _commit(self, timestamp: Timestamp, ext: str, trailer: bytes) -> None:
+        _write_all(self.fd, [trailer])
+        group = self.mgr.group
+        loop = asyncio.get_running_loop()
+        device = self.df.device_path
+        if group.enabled:
+            if self.size >= OWN_FSYNC:
+                await loop.run_in_executor(self.mgr.executor, os.fdatasync, self.fd)
+            await group.sync(device, [self.fd])
+        os.close(self.fd)
+        self.fd = -1
+        changed = ensure_dir(self.df.dir)
+        target = os.path.join(self.df.dir, timestamp.normal + ext)
+        os.rename(self.tmp_path, target)
+        self.tmp_path = None
+        if group.enabled:
+            dirs = [self.df.dir, *changed]
+            if group.use_syncfs:
+                await group.sync(device, [])
+            else:
+                fds = [os.open(d, os.O_RDONLY | os.O_DIRECTORY) for d in dirs]
+                try:
+                    await group.sync(device, fds)
+                finally:
+                    for fd in fds:
+                        os.close(fd)
+        self.df.cleanup()
+
+    def close(self) -> None:
+        """Release the temp file; an uncommitted write leaves nothing behind."""
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1
+        if self.tmp_path is not None:
+            try:
+                os.unlink(self.tmp_path)
+            except FileNotFoundError:
+                pass
+            self.tmp_path = None
+
+
+def _write_all(fd: int, chunks: list[bytes]) -> None:
+    """writev every chunk, coping with short writes; ENOSPC/EDQUOT become DiskFileNoSpace."""
+    try:
+        for i in range(0, len(chunks), IOV_MAX):
+            group = chunks[i:i + IOV_MAX]
+            total = sum(len(c) for c in group)
+            written = os.writev(fd, group)
+            if written < total:  # rare: finish the remainder chunk by chunk
+                view = memoryview(b"".join(group))[written:]
+                while view:
+                    view = view[os.write(fd, view):]
+    except OSError as exc:
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EIO):
+            raise DiskFileNoSpace(str(exc)) from exc
+        raise
+
+
+class ObjectReader:
+    """An open object: merged metadata and verified, block-wise body reads."""
+
+    def __init__(self, df: DiskFile, fd: int, meta: dict[str, Any], meta_update: dict[str, Any] | None,
+                 head: bytes | None):
+        self.df = df
+        self.fd = fd
+        self.meta = meta
+        self.size: int = meta["size"]
+        self.etag: str = meta["etag"]
+        self.timestamp = Timestamp(meta["ts"])
+        self.block_size: int = meta["bs"]
+        self._blocks: str = meta["blocks"]
+        self._head = head  # the whole file when small
+        headers = dict(meta.get("headers") or {})
+        self.meta_timestamp: Timestamp | None = None
+        if meta_update is not None:
+            self.meta_timestamp = Timestamp(meta_update["ts"])
+            for key in list(headers):
+                lk = key.lower()
+                if lk.startswith("x-object-meta-") or lk == "x-delete-at":
+                    del headers[key]
+            for key, value in (meta_update.get("headers") or {}).items():
+                if key.lower() == "content-type":
+                    headers.pop("Content-Type", None)
+                headers[key] = value
+        self.headers = headers
+
+    @classmethod
+    def open(cls, df: DiskFile, path: str, meta_update: dict[str, Any] | None) -> ObjectReader:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+        try:
+            file_size = os.fstat(fd).st_size
+            if file_size < TRAILER.size:
+                raise ValueError("short file")
+            head = None
+            if file_size <= SMALL_FILE:
+                head = os.pread(fd, file_size, 0)
+                tail = head[-TRAILER.size:]
+            else:
+                tail = os.pread(fd, TRAILER.size, file_size - TRAILER.size)
+            meta_len, checksum, magic = TRAILER.unpack(tail)
+            if magic != MAGIC or meta_len > file_size - TRAILER.size:
+                raise ValueError("bad trailer")
+            meta_start = file_size - TRAILER.size - meta_len
+            if head is not None:
+                blob = head[meta_start:meta_start + meta_len]
+            else:
+                blob = os.pread(fd, meta_len, meta_start)
+            meta = _parse_meta(blob, checksum)
+            if meta.get("size") != meta_start or not isinstance(meta.get("etag"), str):
+                raise ValueError("size mismatch")
+            nblocks = -(-meta_start // meta["bs"]) if meta_start else 0
+            if len(meta.get("blocks", "")) != 16 * nblocks:
+                raise ValueError("block checksum count mismatch")
+            return cls(df, fd, meta, meta_update, head)
+        except BaseException:
+            os.close(fd)
+            raise
+
+    @property
+    def newest_timestamp(self) -> Timestamp:
+        """Newest of the data and metadata timestamps."""
+        if self.meta_timestamp is not None and self.meta_timestamp > self.timestamp:
+            return self.meta_timestamp
+        return self.timestamp
+
+    @property
+    def content_type(self) -> str:
+        return self.headers.get("Content-Type", "application/octet-stream")
+
+    def close(self) -> None:
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1
+
+    def _read_block(self, index: int) -> bytes:
+        bs = self.block_size
+        start = index * bs
+        length = min(bs, self.size - start)
+        if self._head is not None:
+            data = self._head[start:start + length]
+        else:
+            data = os.pread(self.fd, length, start)
+        if len(data) != length or format(xxhash.xxh3_64_intdigest(data), "016x") != self._blocks[16 * index:16 * index + 16]:
+            raise DiskFileQuarantined(f"block {index} failed verification")
+        return data
+
+    async def read_block(self, index: int) -> bytes:
+        """Block ``index``, verified; quarantines the object and raises if it is corrupt."""
+        try:
+            if self._head is None and self.block_size >= THREAD_IO:
+                return await asyncio.get_running_loop().run_in_executor(
+                    self.df.mgr.executor, self._read_block, index)
+            return self._read_block(index)
+        except DiskFileQuarantined:
+            self.close()
+            self.df.quarantine()
+            raise
+        except OSError as exc:
+            self.close()
+            self.df.quarantine()
+            raise DiskFileQuarantined(str(exc)) from exc
+
+    async def iter_range(self, start: int, end: int, first: bytes | None = None) -> AsyncIterator[bytes]:
+        """Yield body bytes ``start..end`` (inclusive), verifying each block before sending it.
+
+        ``first`` is block ``start // block_size`` when the caller already read it (to find
+        corruption before the response headers go out).
+        """
+        bs = self.block_size
+        try:
+            index = start // bs
+            while index * bs <= end:
+                block = first if first is not None else await self.read_block(index)
+                first = None
+                lo = max(start - index * bs, 0)
+                hi = min(end - index * bs + 1, len(block))
+                yield block if (lo == 0 and hi == len(block)) else block[lo:hi]
+                index += 1
+        finally:
+            self.close()

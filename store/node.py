@@ -1,0 +1,96 @@
+"""The storage node's shared state: configuration, devices, I/O machinery, listing stores."""
+
+from __future__ import annotations
+
+import os
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from stackstore.config import Config, ensure_hash_path_suffix
+from store.diskfile import DiskFileManager
+from store.fsutil import GroupCommit, free_bytes
+from store.hashing import hash_path
+from store.listings import AccountStore, ContainerStore
+from store.reqparse import HTTPError
+from store.updates import RowUpdater
+
+
+class Node:
+    """Everything a request handler needs; one per server process."""
+
+    def __init__(self, conf: Config, devices_root: str | Path):
+        self.conf = conf
+        sconf: dict[str, Any] = conf["store"]
+        self.devices_root = str(Path(devices_root).resolve())
+        self.hash_suffix = ensure_hash_path_suffix(conf)
+        self.fallocate_reserve = int(sconf.get("fallocate_reserve", 0))
+        self.container_update_timeout = float(sconf.get("container_update_timeout", 2.0))
+        self.executor = ThreadPoolExecutor(max_workers=int(sconf.get("io_threads", 16)),
+                                           thread_name_prefix="store-io")
+        self.group = GroupCommit(self.executor, enabled=bool(sconf.get("fsync", True)),
+                                 use_syncfs=sconf.get("use_syncfs"))
+        self.diskfiles = DiskFileManager(self.devices_root, self.executor, self.group,
+                                         int(sconf.get("block_size", 1 << 20)))
+        self.updater = RowUpdater(self.group, self.container_update_timeout)
+        self._containers: dict[str, ContainerStore] = {}
+        self._accounts: dict[str, AccountStore] = {}
+
+    def device_path(self, device: str) -> str:
+        """The device directory; 507 when it is missing."""
+        path = os.path.join(self.devices_root, device)
+        if not os.path.isdir(path):
+            raise HTTPError(507, f"{device} is not mounted")
+        return path
+
+    def check_space(self, device_path: str, size: int) -> None:
+        """507 unless ``size`` bytes fit while keeping the configured reserve free."""
+        try:
+            free = free_bytes(device_path)
+        except OSError:
+            raise HTTPError(507, "device unavailable") from None
+        if free < size + self.fallocate_reserve:
+            raise HTTPError(507, "not enough space")
+
+    def object_hash(self, account: str, container: str, obj: str) -> str:
+        return hash_path(self.hash_suffix, account, container, obj).hex()
+
+    def containers(self, device: str) -> ContainerStore:
+        store = self._containers.get(device)
+        if store is None:
+            store = self._containers[device] = ContainerStore(self.device_path(device))
+        return store
+
+    def accounts(self, device: str) -> AccountStore:
+        store = self._accounts.get(device)
+        if store is None:
+            store = self._accounts[device] = AccountStore(self.device_path(device))
+        return store
+
+    def open_container_stores(self) -> list[ContainerStore]:
+        """Open the container DB of every device that already has one (for background reporting)."""
+        try:
+            devices = os.listdir(self.devices_root)
+        except FileNotFoundError:
+            return []
+        for device in devices:
+            if device not in self._containers and os.path.isdir(
+                    os.path.join(self.devices_root, device, "containers.lmdb")):
+                self.containers(device)
+        return list(self._containers.values())
+
+    def container_stores(self) -> list[ContainerStore]:
+        return list(self._containers.values())
+
+    def sync_listings(self) -> None:
+        """Flush every listing environment (called about once a second and at shutdown)."""
+        for store in [*self._containers.values(), *self._accounts.values()]:
+            store.sync()
+
+    def close(self) -> None:
+        for store in [*self._containers.values(), *self._accounts.values()]:
+            store.close()
+        self._containers.clear()
+        self._accounts.clear()
+        self.group.close()
+        self.executor.shutdown(wait=True)

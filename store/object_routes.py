@@ -1,0 +1,253 @@
+"""Object requests: ``/obj/<device>/<partition>/<account>/<container>/<object>``."""
+
+from __future__ import annotations
+
+import time
+
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import Response, StreamingResponse
+
+from stackstore.timestamp import Timestamp
+from store.diskfile import DiskFile, DiskFileNoSpace, DiskFileNotFound, DiskFileQuarantined, ObjectReader
+from store.node import Node
+from store.reqparse import HTTPError, StoragePath, int_header, timestamp_header, title_case
+from store.updates import container_targets, object_update_headers
+
+PERSISTED = frozenset({"content-type", "content-encoding", "content-disposition", "content-language",
+                       "cache-control", "expires", "x-delete-at", "x-object-manifest",
+                       "x-static-large-object"})
+PERSISTED_PREFIXES = ("x-object-meta-", "x-object-sysmeta-")
+
+
+def persisted_headers(request: Request) -> dict[str, str]:
+    """Headers stored with a PUT (title-cased names)."""
+    out = {}
+    for key, value in request.headers.items():
+        if key in PERSISTED or key.startswith(PERSISTED_PREFIXES):
+            out[title_case(key)] = value
+    out.setdefault("Content-Type", "application/octet-stream")
+    return out
+
+
+def _delete_at(request: Request) -> str | None:
+    """Validated X-Delete-At (400 when malformed or already past)."""
+    value = request.headers.get("x-delete-at")
+    if value is None:
+        return None
+    try:
+        delete_at = int(value)
+    except ValueError:
+        raise HTTPError(400, "bad X-Delete-At") from None
+    if delete_at <= time.time():
+        raise HTTPError(400, "X-Delete-At in past")
+    return str(delete_at)
+
+
+def _diskfile(node: Node, sp: StoragePath) -> DiskFile:
+    node.device_path(sp.device)
+    hash_hex = node.object_hash(sp.account, sp.container, sp.obj)
+    return node.diskfiles.get(sp.device, sp.partition, hash_hex, f"/{sp.account}/{sp.container}/{sp.obj}")
+
+
+def _ts_headers(ts: Timestamp | None) -> dict[str, str]:
+    return {"X-Backend-Timestamp": ts.normal} if ts is not None else {}
+
+
+async def _send_row_update(node: Node, df: DiskFile, request: Request, sp: StoragePath, method: str,
+                           headers: dict[str, str]) -> None:
+    targets, part = container_targets(request.headers)
+    if targets:
+        await node.updater.object_changed(df.device_path, df.hash_hex, method, sp.account, sp.container,
+                                          sp.obj, targets, part, headers)
+
+
+async def put_object(node: Node, request: Request, sp: StoragePath) -> Response:
+    ts = timestamp_header(request)
+    df = _diskfile(node, sp)
+    length = int_header(request, "content-length")
+    chunked = "chunked" in request.headers.get("transfer-encoding", "").lower()
+    if length is None and not chunked:
+        raise HTTPError(411, "Content-Length or chunked transfer encoding required")
+    headers = persisted_headers(request)
+    _delete_at(request)
+    targets = container_targets(request.headers)  # validate before reading the body
+    expected_etag = request.headers.get("etag", "").strip('"').lower() or None
+    newest = df.state().newest
+    if newest is not None and newest >= ts:
+        raise HTTPError(409, "newer object exists", _ts_headers(newest))
+    node.check_space(df.device_path, length or 0)
+    writer = df.writer()
+    try:
+        try:
+            async for chunk in request.stream():
+                await writer.write(chunk)
+        except ClientDisconnect:
+            raise HTTPError(499, "client disconnected") from None
+        if length is not None and writer.size != length:
+            raise HTTPError(499, "body shorter than Content-Length")
+        etag = await writer.finish()
+        if expected_etag is not None and expected_etag != etag:
+            raise HTTPError(422, "ETag mismatch")
+        await writer.commit(ts, headers)
+    except (DiskFileNoSpace, OSError) as exc:
+        raise HTTPError(507, "device write failed") from exc
+    finally:
+        writer.close()
+    if targets[0]:
+        await _send_row_update(node, df, request, sp, "PUT", object_update_headers(
+            ts, writer.size, etag, headers["Content-Type"]))
+    return Response(status_code=201, headers={"ETag": etag})
+
+
+def _open(df: DiskFile) -> ObjectReader:
+    try:
+        return df.open()
+    except DiskFileNotFound as exc:
+        raise HTTPError(404, "", _ts_headers(exc.timestamp)) from None
+    except DiskFileQuarantined:
+        raise HTTPError(404) from None
+
+
+def _response_headers(reader: ObjectReader) -> dict[str, str]:
+    headers = dict(reader.headers)
+    headers.update({
+        "Content-Type": reader.content_type,
+        "ETag": reader.etag,
+        "X-Timestamp": reader.timestamp.normal,
+        "Last-Modified": reader.newest_timestamp.http_date,
+        "X-Backend-Timestamp": reader.newest_timestamp.normal,
+        "X-Backend-Data-Timestamp": reader.timestamp.normal,
+        "Accept-Ranges": "bytes",
+    })
+    return headers
+
+
+def parse_range(value: str, size: int) -> tuple[int, int] | None:
+    """(start, end inclusive) for a single ``bytes=`` range; None to ignore it; 416 if unsatisfiable."""
+    unit, _, spec = value.partition("=")
+    if unit.strip().lower() != "bytes" or "," in spec:
+        return None
+    first, dash, last = spec.strip().partition("-")
+    first, last = first.strip(), last.strip()
+    if not dash or (first and not first.isdigit()) or (last and not last.isdigit()) or not (first or last):
+        return None
+    unsatisfiable = HTTPError(416, "", {"Content-Range": f"bytes */{size}"})
+    if not first:
+        suffix = int(last)
+        if suffix == 0 or size == 0:
+            raise unsatisfiable
+        return max(size - suffix, 0), size - 1
+    start = int(first)
+    end = int(last) if last else size - 1
+    if end < start:
+        return None
+    if start >= size:
+        raise unsatisfiable
+    return start, min(end, size - 1)
+
+
+async def get_object(node: Node, request: Request, sp: StoragePath, head: bool = False) -> Response:
+    df = _diskfile(node, sp)
+    reader = _open(df)
+    try:
+        headers = _response_headers(reader)
+        status, start, end = 200, 0, reader.size - 1
+        if "range" in request.headers:
+            rng = parse_range(request.headers["range"], reader.size)
+            if rng is not None:
+                status, (start, end) = 206, rng
+                headers["Content-Range"] = f"bytes {start}-{end}/{reader.size}"
+        headers["Content-Length"] = str(end - start + 1)
+        if head or end < start:
+            reader.close()
+            return Response(status_code=status, headers=headers)
+        bs = reader.block_size
+        try:
+            first = await reader.read_block(start // bs)  # corrupt before headers -> 404
+            if end < (start // bs + 1) * bs:  # the whole answer is in this block
+                reader.close()
+                lo = start - (start // bs) * bs
+                return Response(first[lo:lo + end - start + 1], status_code=status, headers=headers)
+        except DiskFileQuarantined:
+            raise HTTPError(404) from None
+        return StreamingResponse(reader.iter_range(start, end, first), status_code=status, headers=headers)
+    except BaseException:
+        reader.close()
+        raise
+
+
+async def post_object(node: Node, request: Request, sp: StoragePath) -> Response:
+    ts = timestamp_header(request)
+    df = _diskfile(node, sp)
+    delete_at = _delete_at(request)
+    reader = _open(df)
+    reader.close()
+    if reader.newest_timestamp >= ts:
+        raise HTTPError(409, "newer metadata exists", _ts_headers(reader.newest_timestamp))
+    meta = {title_case(k): v for k, v in request.headers.items() if k.startswith("x-object-meta-")}
+    if "content-type" in request.headers:
+        meta["Content-Type"] = request.headers["content-type"]
+    if delete_at is not None:
+        meta["X-Delete-At"] = delete_at
+    try:
+        await df.put_metadata(ts, meta)
+    except (DiskFileNoSpace, OSError) as exc:
+        raise HTTPError(507, "device write failed") from exc
+    return Response(status_code=202, headers={"X-Backend-Timestamp": ts.normal})
+
+
+async def delete_object(node: Node, request: Request, sp: StoragePath) -> Response:
+    ts = timestamp_header(request)
+    df = _diskfile(node, sp)
+    if_delete_at = request.headers.get("x-if-delete-at")
+    if if_delete_at is not None:
+        try:
+            if_delete_at_ts = Timestamp(if_delete_at)
+        except ValueError:
+            raise HTTPError(400, "bad X-If-Delete-At") from None
+    state = df.state()
+    orig_ts = state.newest
+    orig_delete_at = None
+    found = False
+    try:
+        reader = df.open(state)
+        reader.close()
+        found = True
+        orig_delete_at = reader.headers.get("X-Delete-At")
+    except DiskFileNotFound as exc:
+        if exc.expired:
+            orig_delete_at = exc.delete_at
+    except DiskFileQuarantined:
+        orig_ts = None
+    if found and orig_ts is not None and orig_ts >= ts:
+        raise HTTPError(409, "newer object exists", _ts_headers(orig_ts))
+    if if_delete_at is not None:
+        if orig_ts is None:
+            raise HTTPError(404)
+        if orig_ts >= ts:
+            raise HTTPError(409, "newer object exists", _ts_headers(orig_ts))
+        if orig_delete_at is None or Timestamp(orig_delete_at) != if_delete_at_ts:
+            raise HTTPError(412, "X-If-Delete-At mismatch")
+    if orig_ts is None or orig_ts < ts:
+        try:
+            await df.put_tombstone(ts)
+        except (DiskFileNoSpace, OSError) as exc:
+            raise HTTPError(507, "device write failed") from exc
+        await _send_row_update(node, df, request, sp, "DELETE", object_update_headers(ts))
+    resp_ts = max(orig_ts, ts) if orig_ts is not None else ts
+    return Response(status_code=204 if found else 404, headers={"X-Backend-Timestamp": resp_ts.normal})
+
+
+async def handle(node: Node, request: Request, sp: StoragePath) -> Response:
+    method = request.method
+    if method == "GET":
+        return await get_object(node, request, sp)
+    if method == "HEAD":
+        return await get_object(node, request, sp, head=True)
+    if method == "PUT":
+        return await put_object(node, request, sp)
+    if method == "POST":
+        return await post_object(node, request, sp)
+    if method == "DELETE":
+        return await delete_object(node, request, sp)
+    raise HTTPError(405, headers={"Allow": "GET, HEAD, PUT, POST, DELETE"})

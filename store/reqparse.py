@@ -1,0 +1,173 @@
+"""Request parsing shared by the route modules: paths, timestamps, query strings, errors."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from urllib.parse import parse_qsl, unquote_to_bytes
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from stackstore.timestamp import Timestamp
+
+DEVICE_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$")
+MAX_ACCOUNT = MAX_CONTAINER = 1024  # bytes; the proxy enforces the public (smaller) limits
+MAX_OBJECT = 4096
+LISTING_LIMIT = 10000
+
+
+class HTTPError(Exception):
+    """Raised by handlers to answer with ``status``; becomes a plain-text response."""
+
+    def __init__(self, status: int, body: str = "", headers: dict[str, str] | None = None):
+        super().__init__(status, body)
+        self.status = status
+        self.body = body
+        self.headers = headers or {}
+
+    def response(self) -> Response:
+        return Response(self.body, status_code=self.status, headers=self.headers, media_type="text/plain")
+
+
+@dataclass(slots=True)
+class StoragePath:
+    """A parsed ``/<kind>/<device>/<partition>/<account>[/<container>[/<object>]]`` path."""
+
+    kind: str  # "obj" | "cont" | "acct"
+    device: str
+    partition: int
+    account: str
+    container: str | None = None
+    obj: str | None = None
+
+
+def _decode(raw: bytes, what: str, limit: int, allow_slash: bool = False) -> str:
+    try:
+        value = unquote_to_bytes(raw).decode("utf-8")
+    except UnicodeDecodeError:
+        raise HTTPError(400, f"{what} is not valid UTF-8") from None
+    if not value:
+        raise HTTPError(400, f"empty {what}")
+    if len(value.encode("utf-8")) > limit:
+        raise HTTPError(400, f"{what} too long")
+    if "\x00" in value or (not allow_slash and "/" in value):
+        raise HTTPError(400, f"invalid {what}")
+    return value
+
+
+def parse_path(raw_path: bytes) -> StoragePath:
+    """Split the raw (still percent-encoded) path; object names keep every slash verbatim."""
+    parts = raw_path.split(b"/", 6)
+    if len(parts) < 5 or parts[0] != b"":
+        raise HTTPError(400, "bad path")
+    kind = parts[1].decode("latin-1")
+    if kind not in ("obj", "cont", "acct"):
+        raise HTTPError(400, "bad path")
+    device = unquote_to_bytes(parts[2]).decode("latin-1")
+    if not DEVICE_RE.match(device) or device in (".", ".."):
+        raise HTTPError(400, "bad device")
+    if not parts[3].isdigit() or len(parts[3]) > 10 or int(parts[3]) >= 2**32:
+        raise HTTPError(400, "bad partition")
+    sp = StoragePath(kind, device, int(parts[3]), _decode(parts[4], "account", MAX_ACCOUNT))
+    if len(parts) > 5:
+        if parts[5] == b"" and len(parts) == 6:
+            if kind != "acct":  # tolerate a trailing slash after the account only
+                raise HTTPError(400, "empty container")
+            return sp
+        sp.container = _decode(parts[5], "container", MAX_CONTAINER)
+    if len(parts) > 6:
+        sp.obj = _decode(parts[6], "object", MAX_OBJECT, allow_slash=True)
+    if kind == "obj" and sp.obj is None:
+        raise HTTPError(400, "object path needs account, container and object")
+    if kind == "acct" and sp.obj is not None:
+        raise HTTPError(400, "bad path")
+    return sp
+
+
+def raw_path(request: Request) -> bytes:
+    raw = request.scope.get("raw_path")
+    if raw is None:
+        from urllib.parse import quote
+
+        raw = quote(request.scope["path"], safe="/").encode("ascii")
+    return raw
+
+
+def timestamp_header(request: Request, name: str = "x-timestamp", required: bool = True) -> Timestamp | None:
+    """Parse a timestamp header; 400 when missing (if required) or malformed."""
+    value = request.headers.get(name)
+    if value is None:
+        if required:
+            raise HTTPError(400, f"missing {name}")
+        return None
+    try:
+        return Timestamp(value)
+    except ValueError:
+        raise HTTPError(400, f"bad {name}") from None
+
+
+def int_header(request: Request, name: str, default: int | None = None, minimum: int = 0) -> int | None:
+    value = request.headers.get(name)
+    if value is None:
+        return default
+    value = value.strip()
+    if not value.isdigit() and not (value.startswith("-") and value[1:].isdigit()):
+        raise HTTPError(400, f"bad {name}")
+    number = int(value)
+    if number < minimum:
+        raise HTTPError(400, f"bad {name}")
+    return number
+
+
+def query_params(request: Request) -> dict[str, str]:
+    """Query parameters, strictly UTF-8 (400 otherwise); the last value of a repeated key wins."""
+    qs = request.scope.get("query_string", b"")
+    if not qs:
+        return {}
+    try:
+        return dict(parse_qsl(qs.decode("utf-8"), keep_blank_values=True, encoding="utf-8", errors="strict"))
+    except (UnicodeDecodeError, ValueError):
+        raise HTTPError(400, "bad query string") from None
+
+
+def listing_params(request: Request) -> dict:
+    """prefix/delimiter/marker/end_marker/limit/reverse for container and account GETs."""
+    q = query_params(request)
+    for key in ("prefix", "delimiter", "marker", "end_marker"):
+        if "\x00" in q.get(key, ""):
+            raise HTTPError(400, f"bad {key}")
+    limit = LISTING_LIMIT
+    if "limit" in q:
+        if not q["limit"].isdigit():
+            raise HTTPError(400, "bad limit")
+        limit = int(q["limit"])
+        if limit > LISTING_LIMIT:
+            raise HTTPError(412, f"maximum limit is {LISTING_LIMIT}")
+    return {
+        "prefix": q.get("prefix") or None,
+        "delimiter": q.get("delimiter") or None,
+        "marker": q.get("marker") or None,
+        "end_marker": q.get("end_marker") or None,
+        "limit": limit,
+        "reverse": q.get("reverse", "").lower() in ("1", "true", "yes", "on", "t", "y"),
+    }
+
+
+def title_case(name: str) -> str:
+    """``x-object-meta-foo`` -> ``X-Object-Meta-Foo`` (how headers are stored and returned)."""
+    return "-".join(p[:1].upper() + p[1:].lower() for p in name.split("-"))
+
+
+def host_list(value: str | None) -> list[tuple[str, int]]:
+    """Parse ``ip:port[,ip:port...]`` (IPv6 as ``[::1]:port``); 400 when malformed."""
+    out: list[tuple[str, int]] = []
+    if not value:
+        return out
+    for item in value.split(","):
+        item = item.strip()
+        host, sep, port = item.rpartition(":")
+        if not sep or not port.isdigit() or not host:
+            raise HTTPError(400, "bad host header")
+        out.append((host.strip("[]"), int(port)))
+    return out

@@ -1,0 +1,108 @@
+"""The storage node's HTTP server: ``create_app`` and the ``python -m store.server`` entry point."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import Route
+
+from stackstore.config import Config, load_config
+from store import account_routes, container_routes, object_routes
+from store.background import BackgroundTasks
+from store.diskfile import DiskFileQuarantined
+from store.node import Node
+from store.reqparse import HTTPError, parse_path, raw_path
+
+log = logging.getLogger("store.server")
+METHODS = ["GET", "HEAD", "PUT", "POST", "DELETE", "OPTIONS", "PATCH"]
+HANDLERS = {"obj": object_routes.handle, "cont": container_routes.handle, "acct": account_routes.handle}
+
+
+def create_app(conf: Config | None, devices_root: str | Path) -> Starlette:
+    """A Starlette app serving the devices under ``devices_root`` (conf defaults when None)."""
+    conf = conf if conf is not None else load_config()
+    node = Node(conf, devices_root)
+    background = BackgroundTasks(node)
+
+    async def dispatch(request: Request) -> Response:
+        try:
+            sp = parse_path(raw_path(request))
+            return await HANDLERS[sp.kind](node, request, sp)
+        except HTTPError as exc:
+            return exc.response()
+
+    async def healthcheck(request: Request) -> Response:
+        return PlainTextResponse("OK")
+
+    async def recon_quarantined(request: Request) -> Response:
+        import os
+
+        counts = {}
+        for device in sorted(os.listdir(node.devices_root)):
+            qdir = os.path.join(node.devices_root, device, "quarantined", "objects")
+            counts[device] = len(os.listdir(qdir)) if os.path.isdir(qdir) else 0
+        return JSONResponse({"objects": sum(counts.values()), "devices": counts})
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        background.start()
+        try:
+            yield
+        finally:
+            await background.stop()
+            node.close()
+
+    app = Starlette(routes=[
+        Route("/healthcheck", healthcheck, methods=["GET", "HEAD"]),
+        Route("/recon/quarantined", recon_quarantined, methods=["GET"]),
+        Route("/{path:path}", dispatch, methods=METHODS),
+    ], lifespan=lifespan)
+    app.state.node = node
+    app.state.background = background
+    return app
+
+
+class _QuietQuarantine(logging.Filter):
+    """A body aborted because a block failed verification is expected: log one line, no traceback."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        while exc is not None and not isinstance(exc, DiskFileQuarantined):
+            exc = exc.__cause__ or exc.__context__ or (
+                exc.exceptions[0] if isinstance(exc, BaseExceptionGroup) and exc.exceptions else None)
+        if exc is not None:
+            record.msg, record.args, record.exc_info = "object quarantined mid-body: %s", (exc,), None
+        return True
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``python -m store.server --config FILE --host H --port P --devices DIR``"""
+    parser = argparse.ArgumentParser(prog="store.server", description="StackStore storage node")
+    parser.add_argument("--config", help="TOML config file (defaults when omitted)")
+    parser.add_argument("--host", default=None)
+    parser.add_argument("--port", type=int, default=None)
+    parser.add_argument("--devices", required=True, help="directory holding one directory per device")
+    parser.add_argument("--log-level", default="warning")
+    args = parser.parse_args(argv)
+    conf = load_config(args.config)
+    host = args.host or conf["store"]["host"]
+    port = args.port if args.port is not None else conf["store"]["base_port"] + 1
+    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    logging.getLogger("uvicorn.error").addFilter(_QuietQuarantine())
+
+    import uvicorn
+
+    app = create_app(conf, args.devices)
+    uvicorn.run(app, host=host, port=port, loop="uvloop", http="httptools", access_log=False,
+                log_level=args.log_level, lifespan="on", timeout_keep_alive=30)
+
+
+if __name__ == "__main__":
+    main()

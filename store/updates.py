@@ -1,0 +1,146 @@
+"""Listing row updates sent to peer nodes, and async-pending records for the ones that failed.
+
+* object node -> container node: ``PUT|DELETE /cont/<dev>/<part>/<a>/<c>/<o>`` after an object
+  PUT/DELETE is durable; a failure is saved under ``<device>/async_pending/<suffix>/`` as JSON
+  ``{"method", "host", "path", "headers"}`` (replayed by ``store.updater``).
+* container node -> account node: ``PUT /acct/<dev>/<part>/<a>/<c>`` with the container's
+  timestamps and stats; unreported changes are remembered in the container DB and sent by
+  ``report_container_stats`` (debounced, about once a second).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import time
+from typing import Any
+from urllib.parse import quote
+
+import xxhash
+
+from stackstore.timestamp import Timestamp
+from store.fsutil import GroupCommit, write_durable
+from store.httpclient import HTTPClientError, request
+from store.listings import ContainerStore
+from store.reqparse import HTTPError, host_list
+
+log = logging.getLogger("store.updates")
+
+
+def is_success(status: int) -> bool:
+    """A row update is done when it was applied or superseded (2xx; 409 from older servers)."""
+    return 200 <= status < 300 or status == 409
+
+
+def container_targets(headers: Any) -> tuple[list[tuple[str, int, str]], str | None]:
+    """(host, port, device) triples and the partition from ``X-Container-*`` request headers."""
+    hosts = host_list(headers.get("x-container-host"))
+    devices = [d.strip() for d in (headers.get("x-container-device") or "").split(",") if d.strip()]
+    part = headers.get("x-container-partition")
+    if not hosts:
+        return [], None
+    if len(devices) != len(hosts) or part is None or not part.strip().isdigit():
+        raise HTTPError(400, "bad X-Container-Host/Device/Partition")
+    return [(h, p, d) for (h, p), d in zip(hosts, devices, strict=True)], part.strip()
+
+
+def account_targets(headers: Any) -> tuple[list[list[str]], str | None]:
+    """``[["host:port", device], ...]`` and the partition from ``X-Account-*`` request headers."""
+    hosts = host_list(headers.get("x-account-host"))
+    devices = [d.strip() for d in (headers.get("x-account-device") or "").split(",") if d.strip()]
+    part = headers.get("x-account-partition")
+    if not hosts:
+        return [], None
+    if len(devices) != len(hosts) or part is None or not part.strip().isdigit():
+        raise HTTPError(400, "bad X-Account-Host/Device/Partition")
+    return [[f"{h}:{p}", d] for (h, p), d in zip(hosts, devices, strict=True)], part.strip()
+
+
+def _split_hostport(hostport: str) -> tuple[str, int]:
+    host, _, port = hostport.rpartition(":")
+    return host.strip("[]"), int(port)
+
+
+class RowUpdater:
+    """Sends row updates with a short timeout; persists object-row failures as async pendings."""
+
+    def __init__(self, group: GroupCommit, timeout: float):
+        self.group = group
+        self.timeout = timeout
+        self._backoff: dict[bytes, tuple[float, float]] = {}  # ckey -> (next attempt, delay)
+
+    async def send(self, hostport: str, method: str, path: str, headers: dict[str, str]) -> bool:
+        host, port = _split_hostport(hostport)
+        try:
+            status, _, _ = await request(host, port, method, path, headers, timeout=self.timeout)
+        except HTTPClientError as exc:
+            log.info("row update failed: %s", exc)
+            return False
+        return is_success(status)
+
+    async def object_changed(self, device_path: str, hash_hex: str, method: str, account: str,
+                             container: str, obj: str, targets: list[tuple[str, int, str]], partition: str,
+                             headers: dict[str, str]) -> None:
+        """Send the container row update to every target; save an async pending for each failure."""
+        async def one(host: str, port: int, device: str) -> None:
+            path = (f"/cont/{quote(device, safe='')}/{partition}/{quote(account, safe='')}"
+                    f"/{quote(container, safe='')}/{quote(obj, safe='/')}")
+            hostport = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+            if await self.send(hostport, method, path, headers):
+                return
+            record = {"method": method, "host": hostport, "path": path, "headers": headers,
+                      "account": account, "container": container, "obj": obj}
+            target_id = xxhash.xxh3_64_hexdigest(f"{hostport}/{device}")[:8]
+            name = f"{hash_hex}-{headers['X-Timestamp']}-{target_id}"
+            dest = os.path.join(device_path, "async_pending", hash_hex[-3:], name)
+            await write_durable(self.group, device_path, dest, json.dumps(record).encode("utf-8"))
+
+        await asyncio.gather(*(one(h, p, d) for h, p, d in targets))
+
+    async def report_container(self, store: ContainerStore, ckey: bytes) -> bool:
+        """Send one container's timestamps and stats to its account nodes; True when all took it."""
+        rec = store.get_by_key(ckey)
+        if rec is None or not rec.get("acct"):
+            store.unreported.discard(ckey)
+            return True
+        reported = [rec["put"], rec["delete"], rec["count"], rec["bytes"]]
+        headers = {"X-Timestamp": max(rec["put"], rec["delete"]), "X-Put-Timestamp": rec["put"],
+                   "X-Delete-Timestamp": rec["delete"], "X-Object-Count": str(rec["count"]),
+                   "X-Bytes-Used": str(rec["bytes"])}
+        path_tail = f"/{rec['acct_part']}/{quote(rec['account'], safe='')}/{quote(rec['container'], safe='')}"
+        results = await asyncio.gather(*(
+            self.send(hostport, "PUT", f"/acct/{quote(device, safe='')}{path_tail}", headers)
+            for hostport, device in rec["acct"]))
+        if all(results):
+            store.mark_reported(ckey, reported)
+            return True
+        return False
+
+    async def report_container_stats(self, stores: list[ContainerStore], batch: int = 256) -> int:
+        """One debounce round: report every container whose stats changed; returns how many."""
+        now = time.monotonic()
+        sent = 0
+        for store in stores:
+            due = [k for k in list(store.unreported) if self._backoff.get(k, (0.0, 0.0))[0] <= now][:batch]
+            if not due:
+                continue
+            results = await asyncio.gather(*(self.report_container(store, k) for k in due))
+            for ckey, ok in zip(due, results, strict=True):
+                sent += 1
+                if ok:
+                    self._backoff.pop(ckey, None)
+                else:
+                    delay = min(self._backoff.get(ckey, (0.0, 0.5))[1] * 2, 30.0)
+                    self._backoff[ckey] = (now + delay, delay)
+        return sent
+
+
+def object_update_headers(timestamp: Timestamp, size: int | None = None, etag: str | None = None,
+                          content_type: str | None = None) -> dict[str, str]:
+    """Headers of a container row update for an object PUT (all given) or DELETE (timestamp only)."""
+    headers = {"X-Timestamp": timestamp.normal}
+    if size is not None:
+        headers.update({"X-Size": str(size), "X-Etag": etag or "", "X-Content-Type": content_type or ""})
+    return headers
