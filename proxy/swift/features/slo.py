@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import json
-import mimetypes
-import time
 from collections.abc import Sequence
 from urllib.parse import quote
 
 from starlette.responses import Response
 
 from proxy.backend.client import BackendResponse
-from proxy.http.errors import error_response, status_line
+from proxy.http.errors import HTTPError, error_response, status_line
+from proxy.swift import constraints
 from proxy.swift.context import SwiftRequest
 from proxy.swift.features import meta, results
 from proxy.swift.features.segments import Segment, SegmentError
@@ -30,12 +29,12 @@ from proxy.swift.features.slo_manifest import (
     slo_size,
     to_segments,
 )
+from proxy.swift.headers import guess_content_type, object_write_headers
+from proxy.swift.replies import backend_failure, created_response
 from stackstore.timestamp import Timestamp
 
 HEAD_CONCURRENCY = 8
 DELETE_CONCURRENCY = 8
-PASS_HEADERS = ("content-type", "content-encoding", "content-disposition", "content-language",
-                "cache-control", "expires", "x-delete-at")
 
 
 def is_slo(headers) -> bool:
@@ -75,15 +74,14 @@ async def put_manifest(req: SwiftRequest) -> Response:
     if client_etag and client_etag.strip('"') != etag:
         return error_response(422)
     body = json.dumps(manifest).encode()
-    headers = _manifest_headers(req, etag, size)
+    try:
+        headers = _manifest_headers(req, etag, size)
+    except HTTPError as err:
+        return err.response()
     resp = await req.client.put_object(req.account, req.container, req.obj, headers, _once(body), len(body))
     if resp.status != 201:
-        return error_response(resp.status if resp.status >= 400 else 503)
-    out = {"Etag": f'"{etag}"'}
-    for name in ("last-modified", "x-timestamp"):
-        if resp.headers.get(name):
-            out[name.title()] = resp.headers[name]
-    return Response(b"", status_code=201, headers=out, media_type="text/html; charset=UTF-8")
+        return backend_failure(resp.status)
+    return created_response(req, resp.headers, {"Etag": f'"{etag}"'})
 
 
 async def _read_body(req: SwiftRequest, limit: int) -> bytes:
@@ -100,13 +98,14 @@ async def _once(data: bytes):
 
 
 def _manifest_headers(req: SwiftRequest, etag: str, size: int) -> dict[str, str]:
-    headers = {k: v for k, v in req.headers.items()
-               if k.lower() in PASS_HEADERS or k.lower().startswith("x-object-meta-")}
-    if not headers.get("content-type"):
-        headers["content-type"] = mimetypes.guess_type(req.obj or "")[0] or "application/octet-stream"
-    after = req.headers.get("x-delete-after")
-    if after and after.isdigit():
-        headers["x-delete-at"] = str(int(time.time()) + int(after))
+    """Headers stored with the manifest: the client's object headers plus SLO markers and sysmeta."""
+    constraints.check_metadata(req.headers, "object")
+    headers = {k: v for k, v in object_write_headers(req.headers).items()
+               if k.lower() not in ("etag", "x-object-manifest")}
+    headers["Content-Type"] = guess_content_type(req.obj or "", req.headers)
+    delete_at = constraints.delete_at(req.headers)
+    if delete_at is not None:
+        headers["X-Delete-At"] = delete_at
     headers.update({
         "X-Static-Large-Object": "True",
         SYSMETA_ETAG: etag,
