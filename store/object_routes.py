@@ -138,9 +138,9 @@ def parse_range(value: str, size: int) -> tuple[int, int] | None:
             raise unsatisfiable
         return max(size - suffix, 0), size - 1
     start = int(first)
-    end = int(last) if last else size - 1
-    if end < start:
+    if last and int(last) < start:
         return None
+    end = int(last) if last else size - 1
     if start >= size:
         raise unsatisfiable
     return start, min(end, size - 1)
