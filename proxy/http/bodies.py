@@ -40,10 +40,11 @@ class UploadBody:
             raise
 
 
-async def stream_backend(resp: Any) -> AsyncIterator[bytes]:
-    """Yield a BackendResponse body and close it however iteration ends."""
+async def stream_backend(resp: Any, start: int | None = None, end: int | None = None) -> AsyncIterator[bytes]:
+    """Yield a BackendResponse body (or its bytes ``[start, end)``) and close it however iteration ends."""
     try:
-        async for chunk in resp.body:
+        body = resp.body if start is None else slice_body(resp.body, start, end)
+        async for chunk in body:
             yield chunk
     finally:
         await resp.close()
@@ -52,3 +53,15 @@ async def stream_backend(resp: Any) -> AsyncIterator[bytes]:
 async def empty_body() -> AsyncIterator[bytes]:
     if False:  # pragma: no cover - makes this an async generator
         yield b""
+
+
+async def slice_body(body: AsyncIterator[bytes], start: int, end: int) -> AsyncIterator[bytes]:
+    """Bytes ``[start, end)`` of a stream that begins at offset 0 (for nodes that ignored a Range)."""
+    pos = 0
+    async for chunk in body:
+        lo, hi = max(start - pos, 0), min(end - pos, len(chunk))
+        pos += len(chunk)
+        if lo < hi:
+            yield chunk[lo:hi]
+        if pos >= end:
+            break

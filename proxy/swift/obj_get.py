@@ -66,12 +66,16 @@ async def get_or_head(req: SwiftRequest) -> Response:
         total = _total_length(resp.headers)
         cr = resp.headers.get("content-range") or (rng.unsatisfiable_range(total) if total is not None else None)
         return error_response(416, headers={"Content-Range": cr} if cr else None)
-    if resp.status == 206 or not spec or (len(spec) == 1 and not head):
+    if resp.status == 206 or not spec:
         return _send(req, resp, resp.status, headers)
     length = int(resp.headers.get("content-length") or 0)
     ranges = rng.ranges_for_length(spec, length)
     if ranges is None:
         return _send(req, resp, 200, headers)
+    if len(ranges) == 1 and not head:  # a node that ignored our Range: cut the bytes out ourselves
+        start, end = ranges[0]
+        headers |= {"Content-Range": rng.content_range(start, end, length), "Content-Length": str(end - start)}
+        return StreamingResponse(stream_backend(resp, start, end), status_code=206, headers=headers)
     await resp.close()
     if not ranges:
         return error_response(416, headers={"Content-Range": rng.unsatisfiable_range(length)})
@@ -99,10 +103,10 @@ async def ranged_response(req: SwiftRequest, headers: dict[str, str], ranges: li
     async def fetch(start: int, end: int):
         part = await req.client.get_object(req.account, req.container, req.obj,
                                            headers={"Range": f"bytes={start}-{end - 1}"})
-        if part.status != 206 or (etag and part.headers.get("etag") != etag):
+        if part.status not in (200, 206) or (etag and part.headers.get("etag") != etag):
             await part.close()
             raise RuntimeError("object changed while serving ranges")
-        return stream_backend(part)
+        return stream_backend(part) if part.status == 206 else stream_backend(part, start, end)
 
     if len(ranges) == 1:
         start, end = ranges[0]
