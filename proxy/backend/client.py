@@ -52,6 +52,10 @@ class StorageClient:
             float(pc.get("error_suppression_interval", 30.0)), int(pc.get("error_suppression_limit", 3))
         )
         self.nio = NodeIO(self.pool, self.limiter)
+        # A read node that has not answered after this long gets a parallel request to the next node
+        # (Swift's concurrency_timeout); <= 0 disables.
+        hedge = float(pc.get("concurrency_timeout", pc.get("conn_timeout", 0.5)))
+        self.hedge_after: float | None = hedge if hedge > 0 else None
 
     async def close(self) -> None:
         await self.pool.close()
@@ -72,7 +76,7 @@ class StorageClient:
         nodes = self._read_nodes(ring, part)
         if _is_true(req.get("x-newest")):
             return await read_newest(self.nio, method, nodes, len(ring.primaries(part)), path_fn, req)
-        return await read_first(self.nio, method, nodes, path_fn, req)
+        return await read_first(self.nio, method, nodes, path_fn, req, self.hedge_after)
 
     async def _read_response(
         self, ring: Any, part: int, method: str, path_fn: PathFn, headers: Mapping[str, str] | None
@@ -99,7 +103,7 @@ class StorageClient:
         req = strip_hop_by_hop(headers)
         nodes = self._read_nodes(ring, part)
         while True:
-            result = await read_first(self.nio, "GET", nodes, path_fn, req)
+            result = await read_first(self.nio, "GET", nodes, path_fn, req, self.hedge_after)
             if result.resp is None:
                 return result.status, result.headers, result.body
             try:

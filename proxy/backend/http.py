@@ -418,6 +418,9 @@ class Pool:
                 if conn.reused and attempt == 0:
                     continue
                 raise
+            except BaseException:  # cancelled (hedged read lost) or timed out: the state is unknown
+                conn.abort()
+                raise
         raise AssertionError("unreachable")
 
     async def begin_upload(
@@ -458,6 +461,9 @@ class Pool:
                 conn.abort()
                 if conn.reused and attempt == 0:
                     continue
+                raise
+            except BaseException:
+                conn.abort()
                 raise
             if status == 100:
                 return Upload(self, conn, method, chunked)

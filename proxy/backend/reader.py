@@ -48,41 +48,100 @@ class ReadResult:
     rest: list[Device] = field(default_factory=list)  # nodes not asked yet (for resuming)
 
 
-async def read_first(
-    nio: NodeIO, method: str, nodes: Sequence[Device], path_fn: PathFn, headers: Mapping[str, str]
-) -> ReadResult:
-    """Ask nodes one at a time until one has the resource.
+class _Judge:
+    """Decides on node answers as they arrive: 404s and errors mean "ask another node"; a 2xx older
+    than a tombstone already seen is stale; other answers (416, 412, 400, 409...) are final."""
 
-    404s and errors move on to the next node; a 2xx older than a tombstone already seen is skipped.
-    Other answers (416, 412, 400, 409...) are final. 404 if some node said so, 503 if none answered.
-    """
-    notfound: ReadResult | None = None
-    tomb_ts = ""
-    for i, dev in enumerate(nodes):
-        resp = await nio.call(dev, method, path_fn(dev), headers)
+    def __init__(self, nio: NodeIO):
+        self.nio = nio
+        self.notfound: ReadResult | None = None
+        self.tomb_ts = ""
+
+    async def consider(self, dev: Device, resp: Response | None) -> ReadResult | None:
         if resp is None:
-            continue
+            return None
         status = resp.status
         if 200 <= status < 300:
             ts = timestamp_of(resp.headers)
-            if tomb_ts and ts and ts < tomb_ts:
+            if self.tomb_ts and ts and ts < self.tomb_ts:
                 resp.close()
-                continue
-            return ReadResult(status, resource_headers(resp.headers), resp, dev, rest=list(nodes[i + 1 :]))
+                return None
+            return ReadResult(status, resource_headers(resp.headers), resp, dev)
         try:
             body = await resp.read()
         except HttpError:
-            nio.limiter.error(dev)
-            continue
-        if nio.note_status(dev, status):
-            continue
+            self.nio.limiter.error(dev)
+            return None
+        if self.nio.note_status(dev, status):
+            return None
         result = ReadResult(status, resource_headers(resp.headers), None, dev, body)
         if status != 404:
             return result
         ts = resp.headers.get("x-backend-timestamp") or ""
-        if notfound is None or ts > tomb_ts:
-            notfound, tomb_ts = result, max(ts, tomb_ts)
-    return notfound or ReadResult(503, HeaderDict())
+        if self.notfound is None or ts > self.tomb_ts:
+            self.notfound, self.tomb_ts = result, max(ts, self.tomb_ts)
+        return None
+
+    def verdict(self) -> ReadResult:
+        """404 if some node said so, 503 if none answered usefully."""
+        return self.notfound or ReadResult(503, HeaderDict())
+
+
+def _discard(task: asyncio.Future) -> None:
+    """Done-callback of an abandoned node request: release its response."""
+    if not task.cancelled() and task.exception() is None and task.result() is not None:
+        task.result().close()
+
+
+async def read_first(
+    nio: NodeIO,
+    method: str,
+    nodes: Sequence[Device],
+    path_fn: PathFn,
+    headers: Mapping[str, str],
+    hedge_after: float | None = None,
+) -> ReadResult:
+    """Ask nodes one at a time until one has the resource (see :class:`_Judge`).
+
+    With ``hedge_after``, a node that has not answered within that many seconds gets company: the next
+    node is asked too and the first usable answer wins (a stopped node costs ``hedge_after``, not
+    ``node_timeout``).
+    """
+    judge = _Judge(nio)
+    if hedge_after is None:
+        for i, dev in enumerate(nodes):
+            result = await judge.consider(dev, await nio.call(dev, method, path_fn(dev), headers))
+            if result is not None:
+                result.rest = list(nodes[i + 1 :])
+                return result
+        return judge.verdict()
+    pending: dict[asyncio.Future, Device] = {}
+    nxt = 0
+    try:
+        while pending or nxt < len(nodes):
+            if not pending:
+                dev, nxt = nodes[nxt], nxt + 1
+                pending[asyncio.ensure_future(nio.call(dev, method, path_fn(dev), headers))] = dev
+            timeout = hedge_after if nxt < len(nodes) else None
+            done, _ = await asyncio.wait(pending, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+            if not done:  # slow node: ask the next one as well
+                dev, nxt = nodes[nxt], nxt + 1
+                pending[asyncio.ensure_future(nio.call(dev, method, path_fn(dev), headers))] = dev
+                continue
+            for task in done:
+                dev = pending.pop(task)
+                result = await judge.consider(dev, task.result())
+                if result is not None:
+                    result.rest = list(nodes[nxt:])
+                    return result
+        return judge.verdict()
+    finally:
+        for task in pending:
+            if task.done():
+                _discard(task)
+            else:
+                task.cancel()
+                task.add_done_callback(_discard)
 
 
 async def read_newest(
