@@ -126,6 +126,15 @@ async def _read_head(conn: Connection, timeout: float) -> tuple[int, httptools.H
     return parser.get_status_code(), parser, sink
 
 
+def _keep_alive(version: str, headers: HeaderDict) -> bool:
+    """Whether the connection stays open after this response (httptools' should_keep_alive() is only
+    meaningful before the message completed, which bodyless responses already did)."""
+    tokens = headers.get("connection", "").lower()
+    if version == "1.1":
+        return "close" not in tokens
+    return "keep-alive" in tokens
+
+
 class Response:
     """A node's response; the body is read on demand, then the connection returns to the pool."""
 
@@ -162,7 +171,7 @@ class Response:
         self._parser = parser
         self._sink = sink
         self._timeout = pool.node_timeout
-        self._keep_alive = reusable and parser.should_keep_alive()
+        self._keep_alive = reusable and _keep_alive(parser.get_http_version(), self.headers)
         self._remaining = 0
         self.done = False
         te = self.headers.get("transfer-encoding", "")

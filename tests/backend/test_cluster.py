@@ -99,7 +99,6 @@ def test_round_trip_small_object(cluster_nodes):
     run(main())
 
 
-@pytest.mark.xfail(reason="store answers 200 to an unsatisfiable range (contract: 416)", strict=False)
 def test_unsatisfiable_range_is_416(cluster_nodes):
     account, container = names()
 

@@ -36,8 +36,9 @@ def test_keepalive_reuse_and_bodies():
             assert await r.read() == b"hello chunked world" * 3
             r = await pool.request("127.0.0.1", node.port, "HEAD", "/h", {})
             assert r.done and r.headers["Content-Length"] == "12345" and await r.read() == b""
-            r = await pool.request("127.0.0.1", node.port, "DELETE", "/empty", {})
-            assert r.status == 204 and r.done
+            for _ in range(2):
+                r = await pool.request("127.0.0.1", node.port, "DELETE", "/empty", {})
+                assert r.status == 204 and r.done
             assert node.connections == 1  # everything went over one keep-alive connection
             await pool.close()
 
@@ -113,6 +114,9 @@ def test_expect_100_continue_and_early_final_status():
     got = {}
 
     async def handler(req: Request):
+        if req.path == "/close":
+            req.respond(200, b"bye", {"Connection": "close"})
+            return False
         if req.path.startswith("/full"):
             req.respond(507, b"no space")
             return False
@@ -133,6 +137,11 @@ def test_expect_100_continue_and_early_final_status():
                 r = await up.finish()
                 assert r.status == 201 and r.headers["etag"] == "abc"
                 assert got[path] == b"hello world"
+            assert node.connections == 2  # the early 507 connection is not reused, the others are
+            r = await pool.request("127.0.0.1", node.port, "GET", "/close", {})
+            assert await r.read() == b"bye"
+            r = await pool.request("127.0.0.1", node.port, "GET", "/close", {})
+            assert await r.read() == b"bye" and node.connections == 3
             await pool.close()
 
     run(main())
