@@ -92,7 +92,7 @@ class RowUpdater:
                 return
             record = {"method": method, "host": hostport, "path": path, "headers": headers,
                       "account": account, "container": container, "obj": obj}
-            target_id = xxhash.xxh3_64_hexdigest(f"{hostport}/{device}")[:8]
+            target_id = xxhash.xxh3_64_hexdigest(f"{hostport}/{device}".encode())[:8]
             name = f"{hash_hex}-{headers['X-Timestamp']}-{target_id}"
             dest = os.path.join(device_path, "async_pending", hash_hex[-3:], name)
             await write_durable(self.group, device_path, dest, json.dumps(record).encode("utf-8"))

@@ -1,0 +1,128 @@
+"""Container row updates from object nodes to a second node process, and async pendings."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from urllib.parse import quote
+
+import httpx
+
+from store.updater import run_updater_pass
+from tests.store.conftest import free_port, next_ts, wait_for
+
+
+def _headers(cont_node, part="3", **extra):
+    h = {"X-Timestamp": next_ts(), "Content-Type": "text/x-test", "X-Container-Host": cont_node,
+         "X-Container-Device": "d1", "X-Container-Partition": part}
+    h.update(extra)
+    return h
+
+
+def _pending(devices_root):
+    return sorted((devices_root / "d1" / "async_pending").glob("*/*"))
+
+
+def test_object_put_delete_update_second_node(node, make_node):
+    cont = make_node()
+    account, container = "AUTH_" + uuid.uuid4().hex[:8], "c"
+    with httpx.Client(timeout=10) as c:
+        assert c.put(f"{cont.url}/cont/d1/3/{account}/{container}",
+                     headers={"X-Timestamp": next_ts()}).status_code == 201
+        obj = "dir/ob j ☃"
+        opath = f"{node.url}/obj/d1/1/{account}/{container}/{quote(obj)}"
+        r = c.put(opath, content=b"12345", headers=_headers(cont.hostport))
+        assert r.status_code == 201
+        rows = c.get(f"{cont.url}/cont/d1/3/{account}/{container}").json()
+        assert len(rows) == 1
+        assert rows[0]["name"] == obj and rows[0]["bytes"] == 5
+        assert rows[0]["hash"] == r.headers["etag"] and rows[0]["content_type"] == "text/x-test"
+        assert _pending(node.devices_root) == []
+        r = c.delete(opath, headers=_headers(cont.hostport))
+        assert r.status_code == 204
+        assert c.get(f"{cont.url}/cont/d1/3/{account}/{container}").json() == []
+        head = c.head(f"{cont.url}/cont/d1/3/{account}/{container}")
+        assert head.headers["x-container-object-count"] == "0"
+
+
+def test_async_pending_when_container_node_down(node, make_node):
+    port = free_port()  # nothing listens here yet
+    account, container = "AUTH_" + uuid.uuid4().hex[:8], "c"
+    obj = "pending-" + uuid.uuid4().hex
+    before = set(_pending(node.devices_root))
+    with httpx.Client(timeout=10) as c:
+        r = c.put(f"{node.url}/obj/d1/1/{account}/{container}/{obj}", content=b"abc",
+                  headers=_headers(f"127.0.0.1:{port}"))
+        assert r.status_code == 201
+        new = [p for p in _pending(node.devices_root) if p not in before]
+        assert len(new) == 1
+        record = json.loads(new[0].read_text())
+        assert record["method"] == "PUT"
+        assert record["path"] == f"/cont/d1/3/{account}/{container}/{obj}"
+        assert record["headers"]["X-Size"] == "3"
+        assert record["host"] == f"127.0.0.1:{port}"
+        # the container node comes up; the updater pass delivers the row and removes the record
+        cont = make_node(port=port)
+        assert c.put(f"{cont.url}/cont/d1/3/{account}/{container}",
+                     headers={"X-Timestamp": next_ts()}).status_code == 201
+        stats = asyncio.run(run_updater_pass(node.devices_root))
+        assert stats["success"] >= 1
+        assert not new[0].exists()
+        rows = c.get(f"{cont.url}/cont/d1/3/{account}/{container}").json()
+        assert [r["name"] for r in rows] == [obj]
+
+
+def test_updater_keeps_failing_records(tmp_path):
+    dev = tmp_path / "d1" / "async_pending" / "abc"
+    dev.mkdir(parents=True)
+    rec = dev / "x-1"
+    rec.write_text(json.dumps({"method": "PUT", "host": f"127.0.0.1:{free_port()}", "path": "/cont/d1/1/a/c/o",
+                               "headers": {"X-Timestamp": next_ts()}}))
+    (dev / "garbage").write_text("{not json")
+    stats = asyncio.run(run_updater_pass(tmp_path, timeout=0.5))
+    assert stats == {"success": 0, "failure": 1, "bad": 1}
+    assert rec.exists()
+
+
+def test_object_update_to_two_container_nodes(node, make_node):
+    c1, c2 = make_node(), make_node()
+    account, container = "AUTH_" + uuid.uuid4().hex[:8], "c"
+    with httpx.Client(timeout=10) as c:
+        for cn in (c1, c2):
+            assert c.put(f"{cn.url}/cont/d1/3/{account}/{container}",
+                         headers={"X-Timestamp": next_ts()}).status_code == 201
+        h = _headers(f"{c1.hostport},{c2.hostport}", **{"X-Container-Device": "d1,d1"})
+        assert c.put(f"{node.url}/obj/d1/1/{account}/{container}/two", content=b"x", headers=h).status_code == 201
+        for cn in (c1, c2):
+            assert [r["name"] for r in c.get(f"{cn.url}/cont/d1/3/{account}/{container}").json()] == ["two"]
+
+
+def test_node_restart_keeps_data_and_listings(make_node):
+    n = make_node()
+    account = "AUTH_" + uuid.uuid4().hex[:8]
+    with httpx.Client(timeout=10) as c:
+        assert c.put(f"{n.url}/cont/d1/3/{account}/c", headers={"X-Timestamp": next_ts()}).status_code == 201
+        assert c.put(f"{n.url}/cont/d1/3/{account}/c/o", headers={"X-Timestamp": next_ts(), "X-Size": "1",
+                                                                  "X-Etag": "e", "X-Content-Type": "t"}).status_code == 201
+        assert c.put(f"{n.url}/obj/d1/1/{account}/c/o", content=b"persist",
+                     headers={"X-Timestamp": next_ts()}).status_code == 201
+    n.stop()
+    n.start()
+    with httpx.Client(timeout=10) as c:
+        assert c.get(f"{n.url}/obj/d1/1/{account}/c/o").content == b"persist"
+        assert [r["name"] for r in c.get(f"{n.url}/cont/d1/3/{account}/c").json()] == ["o"]
+
+
+def test_account_report_retried_after_account_node_comes_back(make_node):
+    port = free_port()
+    cont = make_node()
+    account = "AUTH_" + uuid.uuid4().hex[:8]
+    with httpx.Client(timeout=10) as c:
+        r = c.put(f"{cont.url}/cont/d1/3/{account}/c", headers={
+            "X-Timestamp": next_ts(), "X-Account-Host": f"127.0.0.1:{port}", "X-Account-Device": "d1",
+            "X-Account-Partition": "2"})
+        assert r.status_code == 201
+        acct = make_node(port=port)
+        assert wait_for(lambda: c.get(f"{acct.url}/acct/d1/2/{account}").status_code == 200, timeout=10)
+        assert [r["name"] for r in c.get(f"{acct.url}/acct/d1/2/{account}").json()] == ["c"]
