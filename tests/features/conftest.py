@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import sys
 import uuid
+from pathlib import Path
 
 import httpx
 import pytest
@@ -35,7 +37,8 @@ def anon(cluster):
 @pytest.fixture(scope="module")
 def swift(cluster):
     """Run python-swiftclient's ``swift`` command as test:tester."""
-    exe = require_tool("swift")
+    venv_swift = Path(sys.executable).parent / "swift"
+    exe = str(venv_swift) if venv_swift.exists() else require_tool("swift")
 
     def call(*args: str, check: bool = True):
         return run([exe, "-A", f"{cluster.proxy_url}/auth/v1.0", "-U", "test:tester", "-K", "testing", *args],

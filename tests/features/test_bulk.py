@@ -28,7 +28,7 @@ def test_bulk_delete_raw(http, container):
     assert body["Errors"] == [[f"/{other}", "409 Conflict"]]
     assert body["Response Status"] == "400 Bad Request"
     assert http.get(container, params={"format": "json"}).json() == []
-    r = http.delete("", params={"bulk-delete": ""}, content=f"/{container}\n",
+    r = http.request("DELETE", "", params={"bulk-delete": ""}, content=f"/{container}\n",
                     headers={"Accept": "text/plain"})
     assert r.status_code == 200 and "Number Deleted: 1" in r.text and "Response Status: 200 OK" in r.text
 

@@ -173,10 +173,16 @@ async def read_manifest(req: SwiftRequest, container: str, obj: str,
 
     ``resp``: a GET response of it to reuse when it is a full 200 (else it is closed and refetched).
     """
-    if resp is None or resp.status != 200:
-        if resp is not None:
-            await resp.close()
-        resp = await req.client.get_object(req.account, container, obj)
+    if resp is not None and resp.status == 200 and is_slo(resp.headers):
+        data = await resp.read()
+        if str(len(data)) == resp.headers.get("content-length", str(len(data))):
+            try:
+                return resp, parse_stored(data)
+            except ValueError:
+                pass  # maybe not the whole body (a HEAD, a cut-off read): fetch it again
+    elif resp is not None:
+        await resp.close()
+    resp = await req.client.get_object(req.account, container, obj)
     if resp.status != 200 or not is_slo(resp.headers):
         await resp.close()
         raise SegmentError(f"/{container}/{obj}: not a readable SLO manifest ({resp.status})")
