@@ -17,7 +17,7 @@ from proxy.backend.fanout import NodeIO, NodeResult, best_status, quorum_size, s
 from proxy.backend.headers import HeaderDict, strip_hop_by_hop
 from proxy.backend.http import HttpError, Pool
 from proxy.backend.nodes import Device, ErrorLimiter, read_nodes
-from proxy.backend.putter import put_streamed
+from proxy.backend.putter import BUFFERED_PUT_MAX, put_buffered, put_streamed
 from proxy.backend.reader import BodyError, ReadResult, read_first, read_newest, resuming_body
 from proxy.backend.response import BackendResponse
 from stackstore.timestamp import Timestamp
@@ -217,17 +217,10 @@ class StorageClient:
         base, timestamp = self._mutation_headers(headers)
         replicas = len(ring.primaries(part))
         slot_headers = self._slot_headers(base, self._container_updates(account, container, replicas))
-        if content_length == 0:
-            results = await self.nio.fanout(ring, part, "PUT", path_fn, slot_headers)
-            resp = self._quorum_answer(results, timestamp)
-            if resp.status == 409:
-                return BackendResponse.simple(202, {"X-Timestamp": timestamp.normal})
-            if 200 <= resp.status < 300:
-                resp.headers["Last-Modified"] = timestamp.http_date
-            return resp
-        return await put_streamed(
-            self.nio, ring, part, path_fn, slot_headers, body, content_length, timestamp
-        )
+        args = (self.nio, ring, part, path_fn, slot_headers, body, content_length, timestamp)
+        if content_length is not None and content_length <= BUFFERED_PUT_MAX:
+            return await put_buffered(*args)
+        return await put_streamed(*args)
 
     async def post_object(
         self, account: str, container: str, obj: str, headers: Mapping[str, str]

@@ -21,6 +21,11 @@ from proxy.backend.response import BackendResponse
 
 PathFn = Callable[[Device], str]
 
+# Bodies up to this size (with a known Content-Length) are read first and sent with the request head in
+# one write, without Expect: 100-continue: one round trip less, and a node that fails or says 507 is
+# replaced by a handoff all the same (the body is still at hand).
+BUFFERED_PUT_MAX = 64 * 1024
+
 
 class ClientBodyError(Exception):
     """The caller's body iterator failed or ended before Content-Length (client gone)."""
@@ -152,6 +157,47 @@ def _decide(results: Sequence[NodeResult], replicas: int, timestamp: Any) -> Bac
     if 499 in statuses:
         return BackendResponse.simple(499)
     return BackendResponse.simple(503)
+
+
+async def _collect(body: AsyncIterator[bytes], content_length: int) -> bytes:
+    parts: list[bytes] = []
+    total = 0
+    it = body.__aiter__()
+    while True:
+        try:
+            chunk = await it.__anext__()
+        except StopAsyncIteration:
+            break
+        except Exception as exc:
+            raise ClientBodyError(str(exc)) from exc
+        total += len(chunk)
+        if total > content_length:
+            raise ValueError("body longer than Content-Length")
+        parts.append(chunk)
+    if total < content_length:
+        raise ClientBodyError(f"body ended after {total} of {content_length} bytes")
+    return b"".join(parts)
+
+
+async def put_buffered(
+    nio: NodeIO,
+    ring: Any,
+    part: int,
+    path_fn: PathFn,
+    slot_headers: Sequence[dict[str, str]],
+    body: AsyncIterator[bytes],
+    content_length: int,
+    timestamp: Any,
+) -> BackendResponse:
+    """A small PUT (``content_length <= BUFFERED_PUT_MAX``): read the body, then fan it out."""
+    try:
+        data = await _collect(body, content_length)
+    except ClientBodyError:
+        return BackendResponse.simple(499, HeaderDict(), b"client body ended early")
+    except ValueError as exc:
+        return BackendResponse.simple(400, HeaderDict(), str(exc).encode())
+    results = await nio.fanout(ring, part, "PUT", path_fn, slot_headers, data)
+    return _decide(results, len(slot_headers), timestamp)
 
 
 async def put_streamed(
