@@ -347,7 +347,7 @@ class Pool:
         self,
         conn_timeout: float = 0.5,
         node_timeout: float = 10.0,
-        max_idle: int = 64,
+        max_idle: int = 128,
         idle_timeout: float = 4.0,
     ):
         self.conn_timeout = conn_timeout

@@ -403,3 +403,33 @@ def test_concurrent_small_objects(cluster_nodes, n):
         await client.close()
 
     run(main())
+
+
+def test_reads_hedge_around_a_stopped_node_and_x_newest_finds_the_newest(cluster_nodes):
+    account, container = names()
+    obj = "o-hedge"
+    prim, handoffs, _ = primaries_and_handoffs(cluster_nodes, account, container, obj)
+
+    async def main():
+        client = cluster_nodes.client(node_timeout=5.0, concurrency_timeout=0.2)
+        await setup_container(client, account, container)
+        old = b"old" * 1000
+        assert (await client.put_object(account, container, obj, {}, body_of(old), len(old))).status == 201
+        cluster_nodes.kill(prim[0])
+        new = b"new" * 1000
+        assert (await client.put_object(account, container, obj, {}, body_of(new), len(new))).status == 201
+        cluster_nodes.restart(prim[0])  # holds the old version now
+        for _ in range(4):
+            got = await client.get_object(account, container, obj, {"X-Newest": "true"})
+            assert await got.read() == new
+        os.kill(cluster_nodes.pid(prim[1]), signal.SIGSTOP)
+        try:
+            for _ in range(8):  # random primary order: most runs ask the stopped node first at least once
+                t0 = time.monotonic()
+                got = await client.head_object(account, container, obj)
+                assert got.status == 200 and time.monotonic() - t0 < 2
+        finally:
+            os.kill(cluster_nodes.pid(prim[1]), signal.SIGCONT)
+        await client.close()
+
+    run(main())
