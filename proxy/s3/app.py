@@ -1,0 +1,91 @@
+"""Entry point of the S3 API: ``handle_s3(request, state)`` for the proxy's router.
+
+Parses addressing (path or virtual-host style), authenticates (SigV4 header/query, SigV2
+header/query), dispatches to the operation and turns every S3Error into S3's XML error document.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from proxy.http.transid import trans_id_of
+from proxy.s3 import auth_v2, auth_v4
+from proxy.s3.context import AuthInfo, S3Request, split_path
+from proxy.s3.credentials import ConfigCredentials, CredentialStore
+from proxy.s3.errors import S3Error
+from proxy.s3.router import dispatch
+from proxy.swift.context import ProxyState
+
+log = logging.getLogger("stackstore.proxy.s3")
+
+
+def credential_store(state: ProxyState) -> CredentialStore:
+    """The store in ``state.extras["s3_credentials"]`` (identity may install its own), else config."""
+    store = state.extras.get("s3_credentials")
+    if store is None:
+        store = state.extras["s3_credentials"] = ConfigCredentials(state.conf)
+    return store
+
+
+def looks_like_s3(scope: dict, s3_domain: str = "") -> bool:
+    """Cheap routing test: S3 auth in header or query, or a ``<bucket>.<s3_domain>`` host."""
+    headers = dict(scope.get("headers") or ())
+    auth = headers.get(b"authorization", b"")
+    if auth.startswith(b"AWS4-HMAC-SHA256") or auth.startswith(b"AWS "):
+        return True
+    qs = scope.get("query_string", b"")
+    if b"X-Amz-Algorithm=" in qs or (b"AWSAccessKeyId=" in qs and b"Signature=" in qs):
+        return True
+    host = headers.get(b"host", b"").decode("latin-1").rsplit(":", 1)[0].lower()
+    return bool(s3_domain) and host.endswith("." + s3_domain.lower())
+
+
+def parse_request(request: Request, state: ProxyState) -> S3Request:
+    scope = request.scope
+    raw_path = scope.get("raw_path")
+    raw_path = raw_path.decode("latin-1") if raw_path else request.url.path
+    raw_path = raw_path.split("?", 1)[0] or "/"
+    raw_query = scope.get("query_string", b"").decode("latin-1")
+    query: dict[str, str] = {}
+    for name, value in auth_v4.query_pairs(raw_query):
+        query.setdefault(name.decode("utf-8", "replace"), value.decode("utf-8", "replace"))
+    conf = state.conf.get("proxy", {}) if hasattr(state.conf, "get") else {}
+    bucket, key, vhost = split_path(raw_path, request.headers.get("host", ""), str(conf.get("s3_domain", "")))
+    return S3Request(request, state, trans_id_of(scope), bucket, key, query, raw_path, raw_query, vhost)
+
+
+async def authenticate(req: S3Request) -> AuthInfo:
+    store = credential_store(req.state)
+    raw_headers = req.request.headers.raw
+    auth = req.headers.get("authorization", "")
+    method = req.method
+    if auth.startswith(auth_v4.ALGORITHM) or "X-Amz-Algorithm" in req.query:
+        return await auth_v4.verify(method, req.raw_path, req.raw_query, raw_headers, req.query, store)
+    if auth.startswith("AWS ") or ("AWSAccessKeyId" in req.query and "Signature" in req.query):
+        return await auth_v2.verify(method, req.raw_path, req.raw_query, raw_headers, req.query, store,
+                                    req.bucket if req.vhost else None)
+    if auth:
+        raise S3Error("AccessDenied", "Unsupported Authorization Type")
+    raise S3Error("AccessDenied", "Anonymous access is not allowed")
+
+
+async def handle_s3(request: Request, state: ProxyState) -> Response:
+    """Answer one S3 request; never raises (errors become S3 XML documents)."""
+    req: S3Request | None = None
+    trans_id = trans_id_of(request.scope)
+    try:
+        req = parse_request(request, state)
+        req.auth = await authenticate(req)
+        resp = await dispatch(req)
+    except S3Error as err:
+        resp = err.response(req.resource if req else request.url.path, trans_id, head=request.method == "HEAD")
+    except Exception:
+        log.exception("S3 %s %s (%s) failed", request.method, request.url.path, trans_id)
+        resp = S3Error("InternalError").response(req.resource if req else request.url.path, trans_id,
+                                                 head=request.method == "HEAD")
+    resp.headers["x-amz-request-id"] = trans_id
+    resp.headers.setdefault("x-amz-id-2", trans_id)
+    return resp

@@ -1,0 +1,239 @@
+"""AWS Signature Version 4: canonical requests, header and presigned-query verification.
+
+Canonicalisation follows the S3 rules (object-api.md B2): the URI is decoded once and re-encoded
+without removing dot segments or merging slashes; query names/values are decoded, re-encoded and
+sorted; signed headers are trimmed, whitespace-collapsed and joined. The region is whatever the
+client put in its credential scope.
+"""
+
+from __future__ import annotations
+
+import calendar
+import hashlib
+import hmac
+import time
+from collections.abc import Callable, Sequence
+from urllib.parse import unquote_to_bytes
+
+from proxy.s3.context import AuthInfo
+from proxy.s3.credentials import Credential, CredentialStore
+from proxy.s3.errors import S3Error
+
+ALGORITHM = "AWS4-HMAC-SHA256"
+UNRESERVED = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.~")
+MAX_SKEW = 15 * 60
+MAX_EXPIRES = 604800
+EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
+
+
+def uri_encode(data: bytes, keep_slash: bool) -> str:
+    """Percent-encode every byte except ``A-Za-z0-9-_.~`` (and ``/`` when ``keep_slash``)."""
+    out = []
+    for b in data:
+        if b in UNRESERVED or (keep_slash and b == 0x2F):
+            out.append(chr(b))
+        else:
+            out.append(f"%{b:02X}")
+    return "".join(out)
+
+
+def canonical_uri(raw_path: str) -> str:
+    return uri_encode(unquote_to_bytes(raw_path or "/"), keep_slash=True) or "/"
+
+
+def query_pairs(raw_query: str) -> list[tuple[bytes, bytes]]:
+    """Decoded ``(name, value)`` pairs of a raw query string (no value → empty value)."""
+    pairs = []
+    for part in raw_query.split("&"):
+        if not part:
+            continue
+        name, _, value = part.partition("=")
+        pairs.append((unquote_to_bytes(name), unquote_to_bytes(value)))
+    return pairs
+
+
+def canonical_query(raw_query: str, exclude: Sequence[str] = ()) -> str:
+    items = [(uri_encode(n, False), uri_encode(v, False)) for n, v in query_pairs(raw_query)
+             if n.decode("utf-8", "replace") not in exclude]
+    items.sort()
+    return "&".join(f"{n}={v}" for n, v in items)
+
+
+def _trim(value: bytes) -> bytes:
+    return b" ".join(value.split())
+
+
+def canonical_headers(raw_headers: Sequence[tuple[bytes, bytes]], signed: Sequence[str],
+                      transform: Callable[[bytes], bytes] = lambda v: v) -> bytes:
+    """``name:value\\n`` lines for the signed headers (repeated headers joined with ``,``)."""
+    values: dict[str, list[bytes]] = {}
+    for name, value in raw_headers:
+        values.setdefault(name.decode("latin-1").lower(), []).append(transform(_trim(value)))
+    lines = []
+    for name in signed:
+        if name not in values:
+            raise S3Error("AccessDenied", f"Header {name} is signed but missing from the request")
+        lines.append(name.encode() + b":" + b",".join(values[name]) + b"\n")
+    return b"".join(lines)
+
+
+def canonical_request(method: str, raw_path: str, raw_query: str, raw_headers: Sequence[tuple[bytes, bytes]],
+                      signed: Sequence[str], payload_hash: str, exclude_query: Sequence[str] = (),
+                      transform: Callable[[bytes], bytes] = lambda v: v) -> bytes:
+    return b"\n".join([
+        method.encode(),
+        canonical_uri(raw_path).encode(),
+        canonical_query(raw_query, exclude_query).encode(),
+        canonical_headers(raw_headers, signed, transform),
+        ";".join(signed).encode(),
+        payload_hash.encode("latin-1", "replace"),
+    ])
+
+
+def string_to_sign(amz_date: str, scope: str, creq: bytes) -> str:
+    return "\n".join([ALGORITHM, amz_date, scope, hashlib.sha256(creq).hexdigest()])
+
+
+def signing_key(secret: str, date: str, region: str, service: str = "s3") -> bytes:
+    key = ("AWS4" + secret).encode()
+    for part in (date, region, service, "aws4_request"):
+        key = hmac.new(key, part.encode(), hashlib.sha256).digest()
+    return key
+
+
+def sign(key: bytes, text: str) -> str:
+    return hmac.new(key, text.encode(), hashlib.sha256).hexdigest()
+
+
+def parse_amz_date(value: str) -> float:
+    """Epoch seconds of ``yyyymmddTHHMMSSZ``; AccessDenied when malformed."""
+    try:
+        return float(calendar.timegm(time.strptime(value, "%Y%m%dT%H%M%SZ")))
+    except (ValueError, TypeError):
+        raise S3Error("AccessDenied", "AWS authentication requires a valid Date or x-amz-date header") \
+            from None
+
+
+def parse_authorization(value: str) -> dict[str, str]:
+    """``Credential``, ``SignedHeaders``, ``Signature`` of a v4 Authorization header (commas ± spaces)."""
+    rest = value[len(ALGORITHM):].strip()
+    fields: dict[str, str] = {}
+    for item in rest.split(","):
+        name, sep, val = item.strip().partition("=")
+        if sep:
+            fields[name.strip()] = val.strip()
+    if not all(k in fields for k in ("Credential", "SignedHeaders", "Signature")):
+        raise S3Error("AuthorizationHeaderMalformed",
+                      "The authorization header is malformed; the authorization header requires three "
+                      "components: Credential, SignedHeaders, and Signature.")
+    return fields
+
+
+def parse_scope(credential: str, error: str) -> tuple[str, str, str, str, str]:
+    """``AK/date/region/service/aws4_request`` → (access_key, date, region, service, scope)."""
+    parts = credential.split("/")
+    if len(parts) < 5 or parts[-1] != "aws4_request":
+        raise S3Error(error, f"Credential should be scoped to a valid region and service: {credential}")
+    access_key = "/".join(parts[:-4])
+    date, region, service = parts[-4], parts[-3], parts[-2]
+    return access_key, date, region, service, "/".join(parts[-4:])
+
+
+def _latin1_to_utf8(value: bytes) -> bytes:
+    return value.decode("latin-1").encode("utf-8")
+
+
+async def verify(method: str, raw_path: str, raw_query: str, raw_headers: Sequence[tuple[bytes, bytes]],
+                 query: dict[str, str], store: CredentialStore, now: float | None = None) -> AuthInfo:
+    """Check a v4 request (Authorization header or presigned query); raise S3Error when it fails."""
+    now = time.time() if now is None else now
+    headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in raw_headers}
+    presigned = "X-Amz-Algorithm" in query
+    if presigned:
+        if query.get("X-Amz-Algorithm") != ALGORITHM:
+            raise S3Error("AuthorizationQueryParametersError", "X-Amz-Algorithm only supports "
+                          f'"{ALGORITHM}"')
+        for name in ("X-Amz-Credential", "X-Amz-Date", "X-Amz-SignedHeaders", "X-Amz-Signature",
+                     "X-Amz-Expires"):
+            if not query.get(name):
+                raise S3Error("AuthorizationQueryParametersError",
+                              f"Query-string authentication version 4 requires the {name} parameter")
+        credential, signed_raw = query["X-Amz-Credential"], query["X-Amz-SignedHeaders"]
+        signature, amz_date = query["X-Amz-Signature"], query["X-Amz-Date"]
+        payload_hash = headers.get("x-amz-content-sha256", "UNSIGNED-PAYLOAD")
+        scope_error = "AuthorizationQueryParametersError"
+    else:
+        fields = parse_authorization(headers.get("authorization", ""))
+        credential, signed_raw, signature = fields["Credential"], fields["SignedHeaders"], fields["Signature"]
+        amz_date = headers.get("x-amz-date", "")
+        payload_hash = headers.get("x-amz-content-sha256", "")
+        if not payload_hash:
+            raise S3Error("InvalidRequest", "Missing required header for this request: x-amz-content-sha256")
+        scope_error = "AuthorizationHeaderMalformed"
+    access_key, date, region, service, scope = parse_scope(credential, scope_error)
+    if presigned:
+        when = parse_amz_date(amz_date)
+        try:
+            expires = int(query["X-Amz-Expires"])
+        except ValueError:
+            raise S3Error("AuthorizationQueryParametersError", "X-Amz-Expires should be a number") from None
+        if expires < 0 or expires > MAX_EXPIRES:
+            raise S3Error("AuthorizationQueryParametersError",
+                          "X-Amz-Expires must be less than a week (in seconds) that is; 604800")
+        if now > when + expires:
+            raise S3Error("AccessDenied", "Request has expired", Expires=str(int(when + expires)))
+        if when - now > MAX_SKEW:
+            raise S3Error("RequestTimeTooSkewed", RequestTime=amz_date, ServerTime=_iso(now))
+    else:
+        if amz_date:
+            when = parse_amz_date(amz_date)
+        else:
+            from proxy.swift.conditional import parse_http_date
+
+            parsed = parse_http_date(headers.get("date"))
+            if parsed is None:
+                raise S3Error("AccessDenied", "AWS authentication requires a valid Date or x-amz-date header")
+            when = parsed
+            amz_date = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(when))
+        if abs(now - when) > MAX_SKEW:
+            raise S3Error("RequestTimeTooSkewed", RequestTime=amz_date, ServerTime=_iso(now),
+                          MaxAllowedSkewMilliseconds="900000")
+    if amz_date[:8] != date:
+        raise S3Error(scope_error, f"Invalid credential date. Date is not the same as X-Amz-Date: {date}.")
+    cred = await store.lookup(access_key)
+    if cred is None:
+        raise S3Error("InvalidAccessKeyId", AWSAccessKeyId=access_key)
+    signed = [h.strip().lower() for h in signed_raw.split(";") if h.strip()]
+    if "host" not in signed:
+        raise S3Error("AccessDenied", "Host header must be signed")
+    key = signing_key(cred.secret, date, region, service)
+    exclude = ("X-Amz-Signature",) if presigned else ()
+    transforms: list[Callable[[bytes], bytes]] = [lambda v: v]
+    if any(b >= 0x80 for _, v in raw_headers for b in v):
+        transforms.append(_latin1_to_utf8)
+    creq, sts = b"", ""
+    for transform in transforms:
+        creq = canonical_request(method, raw_path, raw_query, raw_headers, signed, payload_hash, exclude,
+                                 transform)
+        sts = string_to_sign(amz_date, scope, creq)
+        if hmac.compare_digest(sign(key, sts), signature.lower()):
+            return AuthInfo(cred, 4, payload_hash, key, amz_date, scope, signature.lower(), presigned)
+    raise S3Error("SignatureDoesNotMatch", AWSAccessKeyId=access_key, StringToSign=sts,
+                  SignatureProvided=signature, CanonicalRequest=creq.decode("utf-8", "replace"))
+
+
+def _iso(now: float) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now))
+
+
+def chunk_string_to_sign(amz_date: str, scope: str, previous: str, chunk_sha256: str) -> str:
+    """String to sign of one ``STREAMING-AWS4-HMAC-SHA256-PAYLOAD`` chunk."""
+    return "\n".join(["AWS4-HMAC-SHA256-PAYLOAD", amz_date, scope, previous, EMPTY_SHA256, chunk_sha256])
+
+
+def trailer_string_to_sign(amz_date: str, scope: str, previous: str, trailer: bytes) -> str:
+    return "\n".join(["AWS4-HMAC-SHA256-TRAILER", amz_date, scope, previous,
+                      hashlib.sha256(trailer).hexdigest()])
+
+
+__all__ = ["Credential", "verify", "canonical_request", "chunk_string_to_sign", "signing_key", "sign"]

@@ -1,0 +1,153 @@
+"""CopyObject and UploadPartCopy: stream the source (plain or large) into a new object or part."""
+
+from __future__ import annotations
+
+import time
+from urllib.parse import unquote
+
+from starlette.responses import Response
+
+from proxy.s3 import checksums, xml
+from proxy.s3 import headers as s3h
+from proxy.s3.bucket import require_bucket, segments_container
+from proxy.s3.context import S3Request
+from proxy.s3.errors import S3Error, from_backend
+from proxy.s3.multipart import MAX_PART_SIZE, _upload_headers, part_name, part_number
+from proxy.s3.objects import check_key
+from proxy.s3.reader import StoredObject, open_object
+from proxy.swift import conditional
+
+MAX_COPY_SIZE = 5 * 1024**3
+COPY_CONDITIONS = {
+    "x-amz-copy-source-if-match": "if-match",
+    "x-amz-copy-source-if-none-match": "if-none-match",
+    "x-amz-copy-source-if-modified-since": "if-modified-since",
+    "x-amz-copy-source-if-unmodified-since": "if-unmodified-since",
+}
+
+
+def parse_copy_source(value: str) -> tuple[str, str]:
+    """``[/]bucket/key[?versionId=...]`` (URL-encoded) → (bucket, key)."""
+    path, _, query = value.partition("?")
+    path = unquote(path)
+    if path.startswith("/"):
+        path = path[1:]
+    bucket, _, key = path.partition("/")
+    if not bucket or not key:
+        raise S3Error("InvalidArgument", "Copy Source must mention the source bucket and key: "
+                      "sourcebucket/sourcekey", ArgumentName="x-amz-copy-source", ArgumentValue=value)
+    for param in query.split("&"):
+        name, _, version = param.partition("=")
+        if name == "versionId" and version not in ("", "null"):
+            raise S3Error("NoSuchVersion", "The specified version does not exist.", status=404,
+                          Key=key, VersionId=version)
+    return bucket, key
+
+
+def check_source_conditions(req: S3Request, src: StoredObject) -> None:
+    mapped = {ours: req.headers[theirs] for theirs, ours in COPY_CONDITIONS.items() if theirs in req.headers}
+    if mapped and conditional.evaluate("GET", mapped, src.etag, src.last_modified) is not None:
+        raise S3Error("PreconditionFailed", Condition=",".join(
+            k for k in COPY_CONDITIONS if k in req.headers))
+
+
+async def _open_source(req: S3Request) -> StoredObject:
+    sb, sk = parse_copy_source(req.headers["x-amz-copy-source"])
+    await require_bucket(req, sb)
+    src = await open_object(req, sb, sk, None, head=False)
+    try:
+        check_source_conditions(req, src)
+    except S3Error:
+        await src.close()
+        raise
+    return src
+
+
+def _iso_now(resp_headers) -> str:
+    ts = s3h._get(resp_headers, "x-timestamp")
+    return s3h.iso8601(float(ts) if ts else time.time())
+
+
+async def copy_object(req: S3Request) -> Response:
+    key = req.key or ""
+    check_key(key)
+    await require_bucket(req)
+    directive = (req.headers.get("x-amz-metadata-directive") or "COPY").upper()
+    if directive not in ("COPY", "REPLACE"):
+        raise S3Error("InvalidArgument", "Unknown metadata directive.", ArgumentName="x-amz-metadata-directive",
+                      ArgumentValue=directive)
+    src = await _open_source(req)
+    try:
+        same = (src.bucket, src.key) == (req.bucket, key)
+        if same and directive == "COPY" and not req.headers.get("x-amz-storage-class") \
+                and (req.headers.get("x-amz-tagging-directive") or "COPY").upper() == "COPY":
+            raise S3Error("InvalidRequest", "This copy request is illegal because it is trying to copy an object "
+                          "to itself without changing the object's metadata, storage class, website redirect "
+                          "location or encryption attributes.")
+        if src.size > MAX_COPY_SIZE:
+            raise S3Error("InvalidRequest", "The specified copy source is larger than the maximum allowable "
+                          "size for a copy source: 5368709120")
+        if directive == "REPLACE":
+            headers = s3h.object_put_headers(req.headers)
+        else:
+            headers = {k: v for k, v in src.headers.items()
+                       if k.lower() in s3h.ENTITY or k.lower().startswith("x-object-meta-")
+                       or k.lower() == s3h.SYSMETA_TAGGING.lower()}
+        if (req.headers.get("x-amz-tagging-directive") or "").upper() == "REPLACE":
+            headers = {k: v for k, v in headers.items() if k.lower() != s3h.SYSMETA_TAGGING.lower()}
+            if req.headers.get("x-amz-tagging"):
+                headers[s3h.SYSMETA_TAGGING] = req.headers["x-amz-tagging"]
+        if not src.is_multipart:
+            headers.update({k: v for k, v in src.headers.items()
+                            if k.lower().startswith(checksums.SYSMETA.lower())})
+        body = checksums.VerifiedBody(src.stream(0, src.size))
+        resp = await req.client.put_object(req.account, req.bucket or "", key, headers, body, src.size)
+    finally:
+        await src.close()
+    if resp.status // 100 != 2:
+        raise from_backend(resp.status, req.bucket, key)
+    doc = xml.root("CopyObjectResult")
+    xml.add(doc, "LastModified", _iso_now(resp.headers))
+    xml.add(doc, "ETag", f'"{body.etag}"')
+    return xml.xml_response(doc)
+
+
+def _copy_range(value: str | None, size: int) -> tuple[int, int]:
+    """``bytes=a-b`` of x-amz-copy-source-range → [a, b+1); the whole object when absent."""
+    if value is None:
+        return 0, size
+    unit, _, spec = value.strip().partition("=")
+    first, _, last = spec.partition("-")
+    if unit != "bytes" or not first.isdigit() or not last.isdigit() or int(last) < int(first):
+        raise S3Error("InvalidArgument", "The x-amz-copy-source-range value must be of the form bytes=first-last "
+                      "where first and last are the zero-based offsets of the first and last bytes to copy",
+                      ArgumentName="x-amz-copy-source-range", ArgumentValue=value)
+    if int(last) >= size:
+        raise S3Error("InvalidRange", RangeRequested=value, ActualObjectSize=str(size))
+    return int(first), int(last) + 1
+
+
+async def upload_part_copy(req: S3Request) -> Response:
+    number = part_number(req)
+    await require_bucket(req)
+    upload_id = req.query["uploadId"]
+    await _upload_headers(req, upload_id)
+    src = await _open_source(req)
+    try:
+        start, end = _copy_range(req.headers.get("x-amz-copy-source-range"), src.size)
+        if end - start > MAX_PART_SIZE:
+            raise S3Error("EntityTooLarge")
+        if src.resp is not None and src.resp_range != (start, end):
+            await src.close()
+        body = checksums.VerifiedBody(src.stream(start, end))
+        resp = await req.client.put_object(req.account, segments_container(req.bucket or ""),
+                                           part_name(req.key or "", upload_id, number),
+                                           {"Content-Type": "application/octet-stream"}, body, end - start)
+    finally:
+        await src.close()
+    if resp.status // 100 != 2:
+        raise from_backend(resp.status, req.bucket)
+    doc = xml.root("CopyPartResult")
+    xml.add(doc, "LastModified", _iso_now(resp.headers))
+    xml.add(doc, "ETag", f'"{body.etag}"')
+    return xml.xml_response(doc)

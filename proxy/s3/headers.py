@@ -1,0 +1,132 @@
+"""Header mapping between S3 and the Swift object model (``x-amz-meta-*`` ↔ ``X-Object-Meta-*``)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+
+from proxy.s3 import checksums
+
+META_S3 = "x-amz-meta-"
+META_SWIFT = "X-Object-Meta-"
+# persisted as-is by the storage node and returned by GET/HEAD
+ENTITY = ("content-type", "content-encoding", "content-disposition", "content-language", "cache-control",
+          "expires")
+SYSMETA_ETAG = "X-Object-Sysmeta-S3-Etag"  # multipart ETag "<md5 of part md5s>-N"
+SYSMETA_TAGGING = "X-Object-Sysmeta-S3-Tagging"  # url-encoded tag set
+SYSMETA_PARTS = "X-Object-Sysmeta-S3-Parts"  # part sizes of a completed upload, for partNumber reads
+RESPONSE_OVERRIDES = {
+    "response-content-type": "Content-Type",
+    "response-content-language": "Content-Language",
+    "response-expires": "Expires",
+    "response-cache-control": "Cache-Control",
+    "response-content-disposition": "Content-Disposition",
+    "response-content-encoding": "Content-Encoding",
+}
+
+
+def user_meta_to_swift(headers: Mapping[str, str]) -> dict[str, str]:
+    """``x-amz-meta-foo: v`` → ``X-Object-Meta-Foo: v`` (names title-cased as Swift does)."""
+    out = {}
+    for name, value in headers.items():
+        low = name.lower()
+        if low.startswith(META_S3) and len(low) > len(META_S3):
+            out[META_SWIFT + low[len(META_S3):].title()] = value
+    return out
+
+
+def entity_to_swift(headers: Mapping[str, str]) -> dict[str, str]:
+    """Content-Type/-Encoding/-Disposition/-Language, Cache-Control, Expires for the stored object."""
+    out = {}
+    for name in ENTITY:
+        value = headers.get(name)
+        if value is None:
+            continue
+        if name == "content-encoding":
+            value = ",".join(p.strip() for p in value.split(",") if p.strip().lower() != "aws-chunked")
+            if not value:
+                continue
+        out[name.title()] = value
+    out.setdefault("Content-Type", "binary/octet-stream")
+    return out
+
+
+def object_put_headers(headers: Mapping[str, str]) -> dict[str, str]:
+    """Storage headers of a PutObject/CreateMultipartUpload from the client's S3 headers."""
+    out = entity_to_swift(headers)
+    out.update(user_meta_to_swift(headers))
+    tagging = headers.get("x-amz-tagging")
+    if tagging:
+        out[SYSMETA_TAGGING] = tagging
+    return out
+
+
+def s3_etag(headers: Mapping[str, str]) -> str:
+    """The S3 ETag (unquoted) of a stored object: multipart sysmeta, else the md5."""
+    value = _get(headers, SYSMETA_ETAG)
+    if value:
+        return value.strip('"')
+    return (_get(headers, "etag") or "").strip('"')
+
+
+def _get(headers: Mapping[str, str], name: str) -> str | None:
+    value = headers.get(name)
+    if value is None:
+        low = name.lower()
+        for k, v in headers.items():
+            if k.lower() == low:
+                return v
+    return value
+
+
+def s3_object_headers(stored: Mapping[str, str]) -> dict[str, str]:
+    """Response headers of GET/HEAD from the stored object's headers (no length/range/etag)."""
+    out = {}
+    for name, value in stored.items():
+        low = name.lower()
+        if low.startswith("x-object-meta-"):
+            out[META_S3 + low[len("x-object-meta-"):]] = value
+        elif low in ENTITY:
+            out[name.title()] = value
+    if "Content-Type" in out:
+        ctype = out["Content-Type"]
+        out["Content-Type"] = ";".join(p for p in ctype.split(";") if not p.strip().startswith("swift_bytes="))
+    lm = _get(stored, "last-modified")
+    if lm:
+        out["Last-Modified"] = lm
+    tagging = _get(stored, SYSMETA_TAGGING)
+    if tagging:
+        out["x-amz-tagging-count"] = str(len([t for t in tagging.split("&") if t]))
+    return out
+
+
+def stored_checksums(stored: Mapping[str, str]) -> dict[str, str]:
+    """``{"x-amz-checksum-crc32": b64, ...}`` recorded at upload time."""
+    out = {}
+    for alg in checksums.ALGORITHMS:
+        value = _get(stored, checksums.SYSMETA + alg.title())
+        if value:
+            out[f"x-amz-checksum-{alg}"] = value
+    return out
+
+
+def apply_overrides(headers: dict[str, str], query: Mapping[str, str]) -> None:
+    """``response-content-type`` & co. replace the stored values on GET/HEAD."""
+    for param, header in RESPONSE_OVERRIDES.items():
+        if param in query:
+            for k in [k for k in headers if k.lower() == header.lower()]:
+                del headers[k]
+            headers[header] = query[param]
+
+
+def iso8601(epoch: float) -> str:
+    """``2026-11-22T02:17:09.000Z`` as S3 listings show times."""
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(epoch)) + f".{int(epoch * 1000) % 1000:03d}Z"
+
+
+def iso_from_swift(value: str) -> str:
+    """Swift listing ``last_modified`` (``2026-11-22T02:15:32.123456``, UTC) → S3 form."""
+    if not value:
+        return iso8601(0)
+    base, _, frac = value.rstrip("Z").partition(".")
+    return f"{base}.{(frac + '000')[:3]}Z"

@@ -1,0 +1,361 @@
+"""Multipart uploads as Swift segments plus an SLO manifest.
+
+Layout, in the hidden container ``<bucket>+segments``:
+- upload marker ``<key>/<upload_id>`` (content type UPLOAD_TYPE), carrying the object's future
+  metadata (user meta, tagging, the real content type in sysmeta);
+- parts ``<key>/<upload_id>/<part number, 5 digits>``.
+Complete writes an SLO manifest at ``<bucket>/<key>`` (``X-Static-Large-Object: True``, the stored
+manifest format of ``proxy/swift/features/slo_manifest.py``) with the S3 ETag
+``"<md5 of the binary part md5s>-N"`` in ``X-Object-Sysmeta-S3-Etag``; Swift clients GET it as an SLO.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import secrets
+from urllib.parse import quote
+
+from starlette.responses import Response
+
+from proxy.s3 import checksums, xml
+from proxy.s3 import headers as s3h
+from proxy.s3.bucket import require_bucket, segments_container
+from proxy.s3.context import S3Request
+from proxy.s3.errors import S3Error, from_backend
+from proxy.s3.headers import iso_from_swift
+from proxy.s3.objects import check_key
+from proxy.s3.upload import checksum_response_headers, checksum_sysmeta, open_upload
+from proxy.swift.features.slo_manifest import SYSMETA_ETAG as SLO_ETAG
+from proxy.swift.features.slo_manifest import SYSMETA_SIZE as SLO_SIZE
+from proxy.swift.features.slo_manifest import slo_etag
+
+UPLOAD_TYPE = "application/x-stackstore-s3-upload"
+SYSMETA_CTYPE = "X-Object-Sysmeta-S3-Content-Type"
+SYSMETA_CHECKSUM_ALG = "X-Object-Sysmeta-S3-Checksum-Algorithm"
+MIN_PART_SIZE = 5 * 1024 * 1024
+MAX_PART_SIZE = 5 * 1024**3
+MAX_PARTS = 10000
+PAGE = 10000
+CARRIED = ("content-encoding", "content-disposition", "content-language", "cache-control", "expires")
+
+
+def marker_name(key: str, upload_id: str) -> str:
+    return f"{key}/{upload_id}"
+
+
+def part_name(key: str, upload_id: str, number: int) -> str:
+    return f"{key}/{upload_id}/{number:05d}"
+
+
+async def _empty():
+    if False:  # pragma: no cover
+        yield b""
+
+
+async def _ensure_segments_container(req: S3Request) -> str:
+    seg = segments_container(req.bucket or "")
+    info = await req.state.container_info(req.account, seg)
+    if info.get("status") == 404:
+        resp = await req.client.put_container(req.account, seg, {})
+        req.state.invalidate_info(req.account, seg)
+        if resp.status // 100 != 2:
+            raise from_backend(resp.status, req.bucket)
+    return seg
+
+
+async def _upload_headers(req: S3Request, upload_id: str) -> dict[str, str]:
+    """The marker's headers; NoSuchUpload when the upload is unknown (completed or aborted)."""
+    if not upload_id or "/" in upload_id:
+        raise S3Error("NoSuchUpload", UploadId=upload_id)
+    resp = await req.client.head_object(req.account, segments_container(req.bucket or ""),
+                                        marker_name(req.key or "", upload_id))
+    if resp.status == 404:
+        raise S3Error("NoSuchUpload", UploadId=upload_id)
+    if resp.status // 100 != 2:
+        raise from_backend(resp.status, req.bucket)
+    return dict(resp.headers.items())
+
+
+async def create(req: S3Request) -> Response:
+    key = req.key or ""
+    check_key(key)
+    await require_bucket(req)
+    seg = await _ensure_segments_container(req)
+    upload_id = secrets.token_urlsafe(24)
+    headers = s3h.object_put_headers(req.headers)
+    headers[SYSMETA_CTYPE] = headers.pop("Content-Type")
+    headers["Content-Type"] = UPLOAD_TYPE
+    alg = checksums.sdk_algorithm(req.headers)
+    if alg:
+        headers[SYSMETA_CHECKSUM_ALG] = alg
+    resp = await req.client.put_object(req.account, seg, marker_name(key, upload_id), headers, _empty(), 0)
+    if resp.status // 100 != 2:
+        raise from_backend(resp.status, req.bucket)
+    doc = xml.root("InitiateMultipartUploadResult")
+    xml.add_all(doc, [("Bucket", req.bucket), ("Key", key), ("UploadId", upload_id)])
+    out = {"x-amz-checksum-algorithm": alg.upper()} if alg else {}
+    return xml.xml_response(doc, headers=out)
+
+
+def part_number(req: S3Request) -> int:
+    raw = req.query.get("partNumber", "")
+    if not raw.isdigit() or not 1 <= int(raw) <= MAX_PARTS:
+        raise S3Error("InvalidArgument", f"Part number must be an integer between 1 and {MAX_PARTS}, inclusive",
+                      ArgumentName="partNumber", ArgumentValue=raw)
+    return int(raw)
+
+
+async def upload_part(req: S3Request) -> Response:
+    number = part_number(req)
+    await require_bucket(req)
+    upload_id = req.query["uploadId"]
+    await _upload_headers(req, upload_id)
+    upload = open_upload(req, MAX_PART_SIZE)
+    headers = {"Content-Type": "application/octet-stream", **checksum_sysmeta(upload.header_checksums)}
+    if upload.length == 0:
+        await upload.body.check_empty()
+    resp = await req.client.put_object(req.account, segments_container(req.bucket or ""),
+                                       part_name(req.key or "", upload_id, number), headers, upload.body,
+                                       upload.length)
+    if upload.body.error is not None:
+        raise upload.body.error
+    if resp.status // 100 != 2:
+        raise from_backend(resp.status, req.bucket)
+    out = {"ETag": f'"{upload.body.etag}"'}
+    out.update(checksum_response_headers(upload.body, upload.header_checksums))
+    return Response(b"", 200, headers=out)
+
+
+async def list_part_rows(req: S3Request, upload_id: str, after: int = 0, limit: int | None = None) -> list[dict]:
+    """Stored part rows (``number`` added), ascending, after part ``after``."""
+    seg = segments_container(req.bucket or "")
+    prefix = f"{req.key}/{upload_id}/"
+    marker = part_name(req.key or "", upload_id, after) if after else None
+    out: list[dict] = []
+    while True:
+        want = PAGE if limit is None else min(PAGE, limit - len(out))
+        resp, rows = await req.client.list_container(req.account, seg, prefix=prefix, marker=marker, limit=want)
+        if resp.status // 100 != 2:
+            if resp.status == 404:
+                return out
+            raise from_backend(resp.status, req.bucket)
+        for row in rows:
+            suffix = row.get("name", "")[len(prefix):]
+            if suffix.isdigit():
+                out.append({**row, "number": int(suffix)})
+        if len(rows) < want or (limit is not None and len(out) >= limit):
+            return out
+        marker = rows[-1]["name"]
+
+
+async def list_parts(req: S3Request) -> Response:
+    await require_bucket(req)
+    upload_id = req.query["uploadId"]
+    await _upload_headers(req, upload_id)
+    raw_max = req.query.get("max-parts") or "1000"
+    raw_marker = req.query.get("part-number-marker") or "0"
+    if not raw_max.isdigit() or not raw_marker.isdigit():
+        raise S3Error("InvalidArgument", "max-parts and part-number-marker must be integers")
+    max_parts, after = min(int(raw_max), 1000), int(raw_marker)
+    rows = await list_part_rows(req, upload_id, after, max_parts + 1)
+    truncated = len(rows) > max_parts
+    rows = rows[:max_parts]
+    doc = xml.root("ListPartsResult")
+    xml.add_all(doc, [("Bucket", req.bucket), ("Key", req.key), ("UploadId", upload_id)])
+    for tag in ("Initiator", "Owner"):
+        el = xml.add(doc, tag)
+        xml.add(el, "ID", req.credential.user)
+        xml.add(el, "DisplayName", req.credential.user)
+    xml.add(doc, "StorageClass", "STANDARD")
+    xml.add(doc, "PartNumberMarker", after)
+    if rows:
+        xml.add(doc, "NextPartNumberMarker", rows[-1]["number"])
+    xml.add(doc, "MaxParts", max_parts)
+    xml.add(doc, "IsTruncated", truncated)
+    for row in rows:
+        part = xml.add(doc, "Part")
+        xml.add(part, "PartNumber", row["number"])
+        xml.add(part, "LastModified", iso_from_swift(row.get("last_modified", "")))
+        xml.add(part, "ETag", f'"{row.get("hash", "")}"')
+        xml.add(part, "Size", int(row.get("bytes") or 0))
+    return xml.xml_response(doc)
+
+
+def _parse_complete(body: bytes) -> list[tuple[int, str]]:
+    doc = xml.parse(body, "CompleteMultipartUpload")
+    parts = []
+    for el in xml.children(doc, "Part"):
+        number, etag = xml.child_text(el, "PartNumber"), xml.child_text(el, "ETag")
+        if number is None or etag is None or not number.strip().isdigit():
+            raise S3Error("MalformedXML")
+        parts.append((int(number), etag.strip().strip('"').lower()))
+    if not parts:
+        raise S3Error("MalformedXML", "The XML you provided was not well-formed or did not validate against "
+                                      "our published schema: at least one part is required")
+    return parts
+
+
+def multipart_etag(md5_hexes: list[str]) -> str:
+    """``<md5 of the concatenated binary part md5s>-<N>``."""
+    md5 = hashlib.md5()
+    for h in md5_hexes:
+        md5.update(bytes.fromhex(h))
+    return f"{md5.hexdigest()}-{len(md5_hexes)}"
+
+
+async def complete(req: S3Request) -> Response:
+    await require_bucket(req)
+    bucket, key, upload_id = req.bucket or "", req.key or "", req.query["uploadId"]
+    marker = await _upload_headers(req, upload_id)
+    requested = _parse_complete(await xml.read_body(req.request.stream()))
+    numbers = [n for n, _ in requested]
+    if any(b <= a for a, b in zip(numbers, numbers[1:], strict=False)):
+        raise S3Error("InvalidPartOrder", UploadId=upload_id)
+    stored = {row["number"]: row for row in await list_part_rows(req, upload_id)}
+    seg = segments_container(bucket)
+    entries, md5s = [], []
+    for index, (number, etag) in enumerate(requested):
+        row = stored.get(number)
+        if row is None or str(row.get("hash", "")).lower() != etag:
+            raise S3Error("InvalidPart", UploadId=upload_id, PartNumber=str(number), ETag=etag)
+        size = int(row.get("bytes") or 0)
+        if size < MIN_PART_SIZE and index != len(requested) - 1:
+            raise S3Error("EntityTooSmall", ProposedSize=str(size), MinSizeAllowed=str(MIN_PART_SIZE),
+                          PartNumber=str(number), ETag=etag)
+        entries.append({"name": f"/{seg}/{row['name']}", "bytes": size, "hash": row["hash"],
+                        "content_type": row.get("content_type", "application/octet-stream"),
+                        "last_modified": row.get("last_modified", "")})
+        md5s.append(row["hash"])
+    s3_etag = multipart_etag(md5s)
+    total = sum(e["bytes"] for e in entries)
+    manifest = json.dumps(entries).encode()
+    headers = _manifest_headers(marker, slo_etag(entries), s3_etag, total)
+    headers[s3h.SYSMETA_PARTS] = ",".join(str(e["bytes"]) for e in entries)[:8000]
+
+    async def body():
+        yield manifest
+
+    resp = await req.client.put_object(req.account, bucket, key, headers, body(), len(manifest))
+    if resp.status // 100 != 2:
+        raise from_backend(resp.status, bucket, key)
+    used = {row["name"] for n, row in stored.items() if n in set(numbers)}
+    await _delete_many(req, seg, [r["name"] for r in stored.values() if r["name"] not in used]
+                       + [marker_name(key, upload_id)])
+    doc = xml.root("CompleteMultipartUploadResult")
+    location = f"{req.request.url.scheme}://{req.headers.get('host', '')}/{quote(bucket)}/{quote(key)}"
+    xml.add_all(doc, [("Location", location), ("Bucket", bucket), ("Key", key), ("ETag", f'"{s3_etag}"')])
+    return xml.xml_response(doc)
+
+
+def _manifest_headers(marker: dict[str, str], slo_hash: str, s3_etag: str, total: int) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for name, value in marker.items():
+        low = name.lower()
+        if low.startswith("x-object-meta-") or low in CARRIED:
+            out[name] = value
+    ctype = s3h._get(marker, SYSMETA_CTYPE)
+    out["Content-Type"] = ctype or "binary/octet-stream"
+    tagging = s3h._get(marker, s3h.SYSMETA_TAGGING)
+    if tagging:
+        out[s3h.SYSMETA_TAGGING] = tagging
+    out.update({
+        "X-Static-Large-Object": "True",
+        SLO_ETAG: slo_hash,
+        SLO_SIZE: str(total),
+        s3h.SYSMETA_ETAG: s3_etag,
+        "X-Object-Sysmeta-Container-Update-Override-Etag": f"{slo_hash}; s3_etag={s3_etag}",
+        "X-Object-Sysmeta-Container-Update-Override-Size": str(total),
+    })
+    return out
+
+
+async def _delete_many(req: S3Request, container: str, names: list[str]) -> None:
+    sem = asyncio.Semaphore(8)
+
+    async def one(name: str) -> None:
+        async with sem:
+            await req.client.delete_object(req.account, container, name)
+
+    await asyncio.gather(*(one(n) for n in names))
+
+
+async def abort(req: S3Request) -> Response:
+    await require_bucket(req)
+    upload_id = req.query["uploadId"]
+    await _upload_headers(req, upload_id)
+    rows = await list_part_rows(req, upload_id)
+    seg = segments_container(req.bucket or "")
+    await _delete_many(req, seg, [r["name"] for r in rows])
+    await req.client.delete_object(req.account, seg, marker_name(req.key or "", upload_id))
+    return Response(status_code=204)
+
+
+async def list_uploads(req: S3Request) -> Response:
+    await require_bucket(req)
+    prefix = req.query.get("prefix") or ""
+    delimiter = req.query.get("delimiter") or None
+    key_marker = req.query.get("key-marker") or ""
+    id_marker = req.query.get("upload-id-marker") or ""
+    raw_max = req.query.get("max-uploads") or "1000"
+    if not raw_max.isdigit():
+        raise S3Error("InvalidArgument", "max-uploads must be an integer", ArgumentName="max-uploads")
+    max_uploads = min(int(raw_max), 1000)
+    uploads: list[tuple[str, str, str]] = []
+    prefixes: list[str] = []
+    truncated = False
+    seg = segments_container(req.bucket or "")
+    marker = None
+    while not truncated:
+        resp, rows = await req.client.list_container(req.account, seg, prefix=prefix or None, marker=marker,
+                                                     limit=PAGE)
+        if resp.status // 100 != 2:
+            break
+        for row in rows:
+            if row.get("content_type") != UPLOAD_TYPE:
+                continue
+            key, _, uid = row["name"].rpartition("/")
+            if (key, uid) <= (key_marker, id_marker) and key_marker:
+                continue
+            if delimiter:
+                rest = key[len(prefix):]
+                idx = rest.find(delimiter)
+                if idx >= 0:
+                    common = prefix + rest[: idx + len(delimiter)]
+                    if common not in prefixes and common > key_marker:
+                        if len(uploads) + len(prefixes) >= max_uploads:
+                            truncated = True
+                            break
+                        prefixes.append(common)
+                    continue
+            if len(uploads) + len(prefixes) >= max_uploads:
+                truncated = True
+                break
+            uploads.append((key, uid, row.get("last_modified", "")))
+        if len(rows) < PAGE:
+            break
+        marker = rows[-1]["name"]
+    doc = xml.root("ListMultipartUploadsResult")
+    xml.add_all(doc, [("Bucket", req.bucket), ("KeyMarker", key_marker), ("UploadIdMarker", id_marker)])
+    if uploads:
+        xml.add(doc, "NextKeyMarker", uploads[-1][0])
+        xml.add(doc, "NextUploadIdMarker", uploads[-1][1])
+    xml.add(doc, "Prefix", prefix)
+    if delimiter:
+        xml.add(doc, "Delimiter", delimiter)
+    xml.add(doc, "MaxUploads", max_uploads)
+    xml.add(doc, "IsTruncated", truncated)
+    for key, uid, initiated in uploads:
+        el = xml.add(doc, "Upload")
+        xml.add(el, "Key", key)
+        xml.add(el, "UploadId", uid)
+        for tag in ("Initiator", "Owner"):
+            who = xml.add(el, tag)
+            xml.add(who, "ID", req.credential.user)
+            xml.add(who, "DisplayName", req.credential.user)
+        xml.add(el, "StorageClass", "STANDARD")
+        xml.add(el, "Initiated", iso_from_swift(initiated))
+    for p in prefixes:
+        xml.add(xml.add(doc, "CommonPrefixes"), "Prefix", p)
+    return xml.xml_response(doc)

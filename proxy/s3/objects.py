@@ -1,0 +1,148 @@
+"""PutObject, GetObject/HeadObject (Range, conditionals, response-* overrides, checksums), DeleteObject."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+from starlette.responses import Response, StreamingResponse
+
+from proxy.http import ranges as http_ranges
+from proxy.s3 import headers as s3h
+from proxy.s3.bucket import require_bucket, segments_container
+from proxy.s3.context import S3Request
+from proxy.s3.errors import S3Error, from_backend
+from proxy.s3.reader import StoredObject, open_object
+from proxy.s3.upload import checksum_response_headers, checksum_sysmeta, open_upload
+from proxy.swift import conditional
+from proxy.swift.features import slo
+
+MAX_KEY_BYTES = 1024
+
+
+def check_key(key: str) -> None:
+    if len(key.encode("utf-8")) > MAX_KEY_BYTES:
+        raise S3Error("KeyTooLongError", MaxSizeAllowed=str(MAX_KEY_BYTES))
+
+
+def _check_version(req: S3Request) -> None:
+    version = req.query.get("versionId")
+    if version is not None and version != "null":
+        raise S3Error("InvalidArgument", "Invalid version id specified", ArgumentName="versionId",
+                      ArgumentValue=version)
+
+
+async def put_object(req: S3Request) -> Response:
+    key = req.key or ""
+    check_key(key)
+    await require_bucket(req)
+    upload = open_upload(req)
+    stored = s3h.object_put_headers(req.headers)
+    stored.update(checksum_sysmeta(upload.header_checksums))
+    if (req.headers.get("if-none-match") or "").strip() == "*":
+        existing = await req.client.head_object(req.account, req.bucket or "", key)
+        if existing.status // 100 == 2:
+            raise S3Error("PreconditionFailed", Condition="If-None-Match")
+    if upload.length == 0:
+        await upload.body.check_empty()
+    resp = await req.client.put_object(req.account, req.bucket or "", key, stored, upload.body, upload.length)
+    if upload.body.error is not None:
+        raise upload.body.error
+    if resp.status not in (201, 202):
+        raise from_backend(resp.status, req.bucket, key)
+    out = {"ETag": f'"{upload.body.etag}"'}
+    out.update(checksum_response_headers(upload.body, upload.header_checksums))
+    return Response(b"", 200, headers=out)
+
+
+def _conditional_error(status: int, obj: StoredObject) -> S3Error:
+    keep = {"ETag": f'"{obj.etag}"'}
+    if obj.last_modified:
+        keep["Last-Modified"] = obj.last_modified
+    if status == 304:
+        return S3Error("NotModified", "Not Modified", status=304, headers=keep)
+    return S3Error("PreconditionFailed", headers=keep, Condition="If-Match")
+
+
+async def get_object(req: S3Request) -> Response:
+    key = req.key or ""
+    _check_version(req)
+    await require_bucket(req)
+    head = req.method == "HEAD"
+    range_header = req.headers.get("range")
+    part_number = req.query.get("partNumber")
+    if part_number is not None and part_number != "1":
+        raise S3Error("InvalidPartNumber", "The requested partnumber is not satisfiable", status=416)
+    obj = await open_object(req, req.bucket or "", key, range_header, head)
+    try:
+        return await _answer(req, obj, head, range_header)
+    except BaseException:
+        await obj.close()
+        raise
+
+
+async def _answer(req: S3Request, obj: StoredObject, head: bool, range_header: str | None) -> Response:
+    status = conditional.evaluate(req.method, req.headers, obj.etag, obj.last_modified)
+    if status is not None:
+        await obj.close()
+        raise _conditional_error(status, obj)
+    headers = s3h.s3_object_headers(obj.headers)
+    headers["ETag"] = f'"{obj.etag}"'
+    headers["Accept-Ranges"] = "bytes"
+    headers.setdefault("Content-Type", "binary/octet-stream")
+    s3h.apply_overrides(headers, req.query)
+    spec = http_ranges.parse_range(range_header)
+    wanted = http_ranges.ranges_for_length(spec, obj.size) if spec is not None and len(spec) == 1 else None
+    if wanted == []:
+        await obj.close()
+        raise S3Error("InvalidRange", headers={"Content-Range": http_ranges.unsatisfiable_range(obj.size)},
+                      RangeRequested=range_header or "", ActualObjectSize=str(obj.size))
+    if wanted is None:
+        start, end, code = 0, obj.size, 200
+        if (req.headers.get("x-amz-checksum-mode") or "").upper() == "ENABLED" and not obj.is_multipart:
+            headers.update(s3h.stored_checksums(obj.headers))
+    else:
+        (start, end), code = wanted[0], 206
+        headers["Content-Range"] = http_ranges.content_range(start, end, obj.size)
+    headers["Content-Length"] = str(end - start)
+    if head:
+        await obj.close()
+        return Response(b"", code, headers=headers)
+    if obj.resp is not None and obj.resp_range != (start, end):
+        await obj.close()
+    return StreamingResponse(obj.stream(start, end), code, headers=headers)
+
+
+async def delete_object(req: S3Request) -> Response:
+    key = req.key or ""
+    _check_version(req)
+    await require_bucket(req)
+    await delete_key(req, req.bucket or "", key)
+    return Response(status_code=204)
+
+
+async def delete_key(req: S3Request, bucket: str, key: str) -> int:
+    """Delete a key (and the parts of a completed multipart upload); the storage status (204/404)."""
+    head = await req.client.head_object(req.account, bucket, key)
+    parts: list[str] = []
+    if head.status == 200 and slo.is_slo(head.headers) and s3h._get(head.headers, s3h.SYSMETA_ETAG):
+        manifest = await req.client.get_object(req.account, bucket, key)
+        try:
+            data = await manifest.read() if manifest.status == 200 else b"[]"
+            prefix = f"/{segments_container(bucket)}/"
+            parts = [e["name"] for e in json.loads(data) if e.get("name", "").startswith(prefix)]
+        except (ValueError, TypeError, KeyError):
+            parts = []
+    resp = await req.client.delete_object(req.account, bucket, key)
+    if resp.status // 100 != 2 and resp.status != 404:
+        raise from_backend(resp.status, bucket, key)
+    if parts:
+        sem = asyncio.Semaphore(8)
+
+        async def one(path: str) -> None:
+            container, _, obj = path[1:].partition("/")
+            async with sem:
+                await req.client.delete_object(req.account, container, obj)
+
+        await asyncio.gather(*(one(p) for p in parts))
+    return resp.status

@@ -1,0 +1,181 @@
+"""Opening a stored object for reading: plain objects, SLO (S3 multipart) and DLO manifests.
+
+Large objects are streamed with the Swift features' segment reader, so S3 and Swift GETs of a
+manifest produce the same bytes.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+
+from proxy.backend.client import BackendResponse
+from proxy.http import ranges as http_ranges
+from proxy.http.bodies import stream_backend
+from proxy.s3.context import S3Request
+from proxy.s3.errors import S3Error, from_backend
+from proxy.s3.headers import SYSMETA_ETAG, s3_etag
+from proxy.swift.features import dlo, slo
+from proxy.swift.features.segments import Segment, stream_range
+from proxy.swift.features.slo_manifest import SYSMETA_SIZE, parse_stored, to_segments
+
+
+@dataclass
+class StoredObject:
+    """A readable object: S3 ETag, total size, stored headers and a way to stream byte ranges."""
+
+    req: S3Request
+    bucket: str
+    key: str
+    headers: dict[str, str]
+    etag: str
+    size: int
+    kind: str  # "plain" | "slo" | "dlo"
+    resp: BackendResponse | None = None  # open plain GET (whole object or ``resp_range``)
+    resp_range: tuple[int, int] | None = None  # [start, end) the open response covers
+    segments: list[Segment] = field(default_factory=list)
+
+    @property
+    def last_modified(self) -> str | None:
+        return _get(self.headers, "last-modified")
+
+    @property
+    def is_multipart(self) -> bool:
+        return "-" in self.etag
+
+    async def close(self) -> None:
+        if self.resp is not None:
+            await self.resp.close()
+            self.resp = None
+
+    def stream(self, start: int, end: int) -> AsyncIterator[bytes]:
+        """Bytes ``[start, end)``; a plain object reuses the open response when it covers them."""
+        if self.kind == "plain":
+            if self.resp is not None and self.resp_range == (start, end):
+                resp, self.resp = self.resp, None
+                return stream_backend(resp)
+            return self._plain_range(start, end)
+        if end <= start:
+            return _empty()
+        sreq = self.req.swift_request(self.bucket, self.key)
+
+        async def expand(seg: Segment):
+            return await slo.expand_sub_slo(sreq, seg)
+
+        return stream_range(self.req.client, self.req.account, self.segments, start, end - 1, expand)
+
+    async def _plain_range(self, start: int, end: int) -> AsyncIterator[bytes]:
+        if end <= start:
+            return
+        resp = await self.req.client.get_object(self.req.account, self.bucket, self.key,
+                                                {"Range": f"bytes={start}-{end - 1}"})
+        if resp.status not in (200, 206):
+            await resp.close()
+            raise OSError(f"object changed while reading: {resp.status}")
+        async for chunk in stream_backend(resp):
+            yield chunk
+
+
+async def _empty() -> AsyncIterator[bytes]:
+    if False:  # pragma: no cover
+        yield b""
+
+
+def _get(headers, name: str) -> str | None:
+    low = name.lower()
+    for k, v in headers.items():
+        if k.lower() == low:
+            return v
+    return None
+
+
+def _total_from_content_range(value: str | None) -> int | None:
+    if not value or "/" not in value:
+        return None
+    total = value.rsplit("/", 1)[1].strip()
+    return int(total) if total.isdigit() else None
+
+
+async def open_object(req: S3Request, bucket: str, key: str, range_header: str | None = None,
+                      head: bool = False) -> StoredObject:
+    """Fetch an object's headers (and for a plain GET its body, ranged when asked).
+
+    NoSuchKey when missing. A single satisfiable range is applied by the storage node for plain
+    objects; large objects load their segment list.
+    """
+    spec = http_ranges.parse_range(range_header)
+    single = spec is not None and len(spec) == 1
+    backend_headers = {"Range": range_header} if (single and not head and range_header) else {}
+    client = req.client
+    if head:
+        resp = await client.head_object(req.account, bucket, key)
+    else:
+        resp = await client.get_object(req.account, bucket, key, backend_headers)
+    if resp.status == 404:
+        await resp.close()
+        raise S3Error("NoSuchKey", Key=key)
+    if resp.status not in (200, 206, 416):
+        await resp.close()
+        raise from_backend(resp.status, bucket, key)
+    headers = dict(resp.headers.items())
+    if slo.is_slo(headers):
+        return await _open_slo(req, bucket, key, resp, headers, head)
+    manifest = _get(headers, "x-object-manifest")
+    if manifest:
+        await resp.close()
+        return await _open_dlo(req, bucket, key, headers, manifest)
+    etag = s3_etag(headers)
+    if resp.status == 416:
+        await resp.close()
+        size = _total_from_content_range(_get(headers, "content-range"))
+        if size is None:  # no size on the 416: ask again
+            head_resp = await client.head_object(req.account, bucket, key)
+            await head_resp.close()
+            size = int(_get(head_resp.headers, "content-length") or 0)
+            headers = dict(head_resp.headers.items())
+            etag = s3_etag(headers)
+        return StoredObject(req, bucket, key, headers, etag, size, "plain")
+    if resp.status == 206:
+        size = _total_from_content_range(_get(headers, "content-range")) or 0
+        first, _, last = (_get(headers, "content-range") or "").split(" ")[-1].split("/")[0].partition("-")
+        rng = (int(first), int(last) + 1) if first.isdigit() and last.isdigit() else None
+        return StoredObject(req, bucket, key, headers, etag, size, "plain", resp, rng)
+    size = int(_get(headers, "content-length") or 0)
+    if head:
+        await resp.close()
+        return StoredObject(req, bucket, key, headers, etag, size, "plain")
+    return StoredObject(req, bucket, key, headers, etag, size, "plain", resp, (0, size))
+
+
+async def _open_slo(req: S3Request, bucket: str, key: str, resp: BackendResponse, headers: dict[str, str],
+                    head: bool) -> StoredObject:
+    etag = (_get(headers, SYSMETA_ETAG) or _get(headers, slo.SYSMETA_ETAG) or "").strip('"')
+    size_text = _get(headers, SYSMETA_SIZE)
+    if head and etag and size_text and size_text.isdigit():
+        await resp.close()
+        return StoredObject(req, bucket, key, headers, etag, int(size_text), "slo")
+    if resp.status != 200 or head:
+        await resp.close()
+        resp = await req.client.get_object(req.account, bucket, key)
+        if resp.status != 200:
+            await resp.close()
+            raise from_backend(resp.status, bucket, key)
+    try:
+        entries = parse_stored(await resp.read())
+    except (ValueError, json.JSONDecodeError):
+        raise S3Error("InternalError", "corrupt large object manifest") from None
+    computed_etag, size = slo.etag_and_size(headers, entries) or ("", 0)
+    return StoredObject(req, bucket, key, headers, etag or computed_etag, size, "slo",
+                        segments=to_segments(entries))
+
+
+async def _open_dlo(req: S3Request, bucket: str, key: str, headers: dict[str, str],
+                    manifest: str) -> StoredObject:
+    parsed = dlo.parse_manifest_header(manifest)
+    if parsed is None:
+        raise S3Error("InternalError", "invalid X-Object-Manifest")
+    listed = await dlo.list_segments(req.swift_request(bucket, key), *parsed)
+    segments, etag = listed if listed is not None else ([], "")
+    return StoredObject(req, bucket, key, headers, etag, sum(s.length for s in segments), "dlo",
+                        segments=list(segments))
