@@ -88,4 +88,14 @@ async def handle_s3(request: Request, state: ProxyState) -> Response:
                                                  head=request.method == "HEAD")
     resp.headers["x-amz-request-id"] = trans_id
     resp.headers.setdefault("x-amz-id-2", trans_id)
+    if resp.status_code >= 300 and _unread_body(request):
+        resp.headers["Connection"] = "close"  # the rest of the body must not be parsed as a request
     return resp
+
+
+def _unread_body(request: Request) -> bool:
+    """The client sent a body the handler did not read to the end (an early error answer)."""
+    if getattr(request, "_stream_consumed", False):
+        return False
+    length = request.headers.get("content-length")
+    return bool(length and length != "0") or "chunked" in request.headers.get("transfer-encoding", "").lower()

@@ -97,11 +97,14 @@ async def verify(method: str, raw_path: str, raw_query: str, raw_headers: Sequen
     cred = await store.lookup(access_key)
     if cred is None:
         raise S3Error("InvalidAccessKeyId", AWSAccessKeyId=access_key)
-    resource = canonical_resource(raw_path, raw_query, vhost_bucket)
+    resources = [canonical_resource(raw_path, raw_query, vhost_bucket)]
+    if not vhost_bucket and raw_path.count("/") == 1 and len(raw_path) > 1:  # bucket: "/b" signed as "/b/"
+        resources.append(canonical_resource(raw_path + "/", raw_query, None))
     sts = ""
-    for date in dates:
-        sts = string_to_sign(method, headers, date, resource)
-        if hmac.compare_digest(sign(cred.secret, sts), signature):
-            return AuthInfo(cred, 2, "UNSIGNED-PAYLOAD", presigned=presigned)
+    for resource in resources:
+        for date in dates:
+            sts = string_to_sign(method, headers, date, resource)
+            if hmac.compare_digest(sign(cred.secret, sts), signature):
+                return AuthInfo(cred, 2, "UNSIGNED-PAYLOAD", presigned=presigned)
     raise S3Error("SignatureDoesNotMatch", AWSAccessKeyId=access_key, StringToSign=sts,
                   SignatureProvided=signature)

@@ -1,0 +1,115 @@
+"""Multipart uploads: 20 MiB in 5 MiB parts (ETag formula), part validation, listings, abort, copy parts."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+
+import pytest
+from boto3.s3.transfer import TransferConfig
+from botocore.exceptions import ClientError
+
+from tests.s3.conftest import make_client
+
+MIB = 1024 * 1024
+
+
+def _mp_etag(parts: list[bytes]) -> str:
+    return '"' + hashlib.md5(b"".join(hashlib.md5(p).digest() for p in parts)).hexdigest() + f'-{len(parts)}"'
+
+
+def test_upload_20mib_in_5mib_parts(s3c, bucket, tmp_path):
+    data = os.urandom(20 * MIB + 12345)
+    src = tmp_path / "big"
+    src.write_bytes(data)
+    cfg = TransferConfig(multipart_threshold=5 * MIB, multipart_chunksize=5 * MIB, max_concurrency=4)
+    s3c.upload_file(str(src), bucket, "big/object", Config=cfg, ExtraArgs={"Metadata": {"k": "v"},
+                                                                          "ContentType": "application/x-big"})
+    parts = [data[i:i + 5 * MIB] for i in range(0, len(data), 5 * MIB)]
+    head = s3c.head_object(Bucket=bucket, Key="big/object")
+    assert head["ETag"] == _mp_etag(parts) and head["ContentLength"] == len(data)
+    assert head["Metadata"] == {"k": "v"} and head["ContentType"] == "application/x-big"
+    listed = s3c.list_objects_v2(Bucket=bucket, Prefix="big/")["Contents"][0]
+    assert listed["ETag"] == _mp_etag(parts) and listed["Size"] == len(data)
+    out = tmp_path / "down"
+    s3c.download_file(bucket, "big/object", str(out), Config=cfg)
+    assert hashlib.md5(out.read_bytes()).hexdigest() == hashlib.md5(data).hexdigest()
+    got = s3c.get_object(Bucket=bucket, Key="big/object", Range=f"bytes={5 * MIB - 10}-{5 * MIB + 9}")
+    assert got["Body"].read() == data[5 * MIB - 10:5 * MIB + 10]
+    assert s3c.get_object(Bucket=bucket, Key="big/object")["Body"].read() == data
+    assert [b["Name"] for b in s3c.list_buckets()["Buckets"] if b["Name"].endswith("+segments")] == []
+    s3c.delete_object(Bucket=bucket, Key="big/object")
+    with pytest.raises(ClientError):
+        s3c.head_object(Bucket=bucket, Key="big/object")
+
+
+def test_low_level_flow_and_validation(s3, bucket):
+    c = make_client(s3.url, when_required=True)
+    up = c.create_multipart_upload(Bucket=bucket, Key="mp", Metadata={"a": "b"})["UploadId"]
+    p1, p2, p3 = os.urandom(5 * MIB), os.urandom(5 * MIB), b"tail"
+    e1 = c.upload_part(Bucket=bucket, Key="mp", UploadId=up, PartNumber=1, Body=p1)["ETag"]
+    e2 = c.upload_part(Bucket=bucket, Key="mp", UploadId=up, PartNumber=2, Body=p2)["ETag"]
+    e3 = c.upload_part(Bucket=bucket, Key="mp", UploadId=up, PartNumber=3, Body=p3)["ETag"]
+    small = c.upload_part(Bucket=bucket, Key="mp", UploadId=up, PartNumber=4, Body=b"tiny")["ETag"]
+    parts = c.list_parts(Bucket=bucket, Key="mp", UploadId=up, MaxParts=2)
+    assert [p["PartNumber"] for p in parts["Parts"]] == [1, 2] and parts["IsTruncated"]
+    parts = c.list_parts(Bucket=bucket, Key="mp", UploadId=up, PartNumberMarker=parts["NextPartNumberMarker"])
+    assert [p["PartNumber"] for p in parts["Parts"]] == [3, 4]
+    uploads = c.list_multipart_uploads(Bucket=bucket)["Uploads"]
+    assert [(u["Key"], u["UploadId"]) for u in uploads] == [("mp", up)]
+
+    def complete(plist):
+        return c.complete_multipart_upload(Bucket=bucket, Key="mp", UploadId=up,
+                                           MultipartUpload={"Parts": plist})
+
+    with pytest.raises(ClientError) as err:
+        complete([{"PartNumber": 2, "ETag": e2}, {"PartNumber": 1, "ETag": e1}])
+    assert err.value.response["Error"]["Code"] == "InvalidPartOrder"
+    with pytest.raises(ClientError) as err:
+        complete([{"PartNumber": 1, "ETag": e2}])
+    assert err.value.response["Error"]["Code"] == "InvalidPart"
+    with pytest.raises(ClientError) as err:
+        complete([{"PartNumber": 1, "ETag": e1}, {"PartNumber": 5, "ETag": e3}])
+    assert err.value.response["Error"]["Code"] == "InvalidPart"
+    with pytest.raises(ClientError) as err:
+        complete([{"PartNumber": 3, "ETag": e3}, {"PartNumber": 4, "ETag": small}])
+    assert err.value.response["Error"]["Code"] == "EntityTooSmall"
+    done = complete([{"PartNumber": 1, "ETag": e1}, {"PartNumber": 2, "ETag": e2.strip('"')},
+                     {"PartNumber": 3, "ETag": e3}])
+    assert done["ETag"] == _mp_etag([p1, p2, p3])
+    got = c.get_object(Bucket=bucket, Key="mp")
+    assert got["Body"].read() == p1 + p2 + p3 and got["Metadata"] == {"a": "b"}
+    assert c.list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []
+    with pytest.raises(ClientError) as err:
+        c.list_parts(Bucket=bucket, Key="mp", UploadId=up)
+    assert err.value.response["Error"]["Code"] == "NoSuchUpload"
+
+
+def test_abort(s3, bucket):
+    c = make_client(s3.url)
+    up = c.create_multipart_upload(Bucket=bucket, Key="ab")["UploadId"]
+    c.upload_part(Bucket=bucket, Key="ab", UploadId=up, PartNumber=1, Body=b"x" * 1000)
+    c.abort_multipart_upload(Bucket=bucket, Key="ab", UploadId=up)
+    with pytest.raises(ClientError) as err:
+        c.upload_part(Bucket=bucket, Key="ab", UploadId=up, PartNumber=2, Body=b"y")
+    assert err.value.response["Error"]["Code"] == "NoSuchUpload"
+    assert c.list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []
+
+
+def test_upload_part_copy_with_ranges(s3, bucket):
+    c = make_client(s3.url)
+    src = os.urandom(6 * MIB)
+    c.put_object(Bucket=bucket, Key="src", Body=src)
+    up = c.create_multipart_upload(Bucket=bucket, Key="dst")["UploadId"]
+    r1 = c.upload_part_copy(Bucket=bucket, Key="dst", UploadId=up, PartNumber=1,
+                            CopySource={"Bucket": bucket, "Key": "src"}, CopySourceRange=f"bytes=0-{5 * MIB - 1}")
+    r2 = c.upload_part_copy(Bucket=bucket, Key="dst", UploadId=up, PartNumber=2,
+                            CopySource=f"{bucket}/src", CopySourceRange=f"bytes={5 * MIB}-{6 * MIB - 1}")
+    c.complete_multipart_upload(Bucket=bucket, Key="dst", UploadId=up, MultipartUpload={"Parts": [
+        {"PartNumber": 1, "ETag": r1["CopyPartResult"]["ETag"]},
+        {"PartNumber": 2, "ETag": r2["CopyPartResult"]["ETag"]}]})
+    assert c.get_object(Bucket=bucket, Key="dst")["Body"].read() == src
+    # a copy of the multipart object is a plain object with an md5 ETag
+    c.copy_object(Bucket=bucket, Key="dst-copy", CopySource={"Bucket": bucket, "Key": "dst"})
+    head = c.head_object(Bucket=bucket, Key="dst-copy")
+    assert head["ETag"] == f'"{hashlib.md5(src).hexdigest()}"'
