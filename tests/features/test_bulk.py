@@ -28,9 +28,14 @@ def test_bulk_delete_raw(http, container):
     assert body["Errors"] == [[f"/{other}", "409 Conflict"]]
     assert body["Response Status"] == "400 Bad Request"
     assert http.get(container, params={"format": "json"}).json() == []
+
+
+def test_bulk_delete_with_delete_verb(http, container):
+    """``DELETE /v1/AUTH_a?bulk-delete`` works like POST (plain-text result by default)."""
     r = http.request("DELETE", "", params={"bulk-delete": ""}, content=f"/{container}\n",
-                    headers={"Accept": "text/plain"})
+                     headers={"Accept": "text/plain"})
     assert r.status_code == 200 and "Number Deleted: 1" in r.text and "Response Status: 200 OK" in r.text
+    assert http.head(container).status_code == 404
 
 
 def test_bulk_info(anon):

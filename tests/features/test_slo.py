@@ -139,3 +139,16 @@ def test_cli_delete_removes_segments(swift, http, big_file):
     swift("delete", "slo-del", "gone")
     assert http.head("slo-del/gone").status_code == 404
     assert http.get("slo-del_segments", params={"format": "json"}).json() == []
+
+
+def test_cli_overwrite_cleans_old_segments(swift, http, tmp_path):
+    src = tmp_path / "v.bin"
+    src.write_bytes(os.urandom(2 * MiB + 1))
+    swift("upload", "--segment-size", "1M", "slo-over", str(src), "--object-name", "v")
+    first = {o["name"] for o in http.get("slo-over_segments", params={"format": "json"}).json()}
+    new = os.urandom(MiB + 7)
+    src.write_bytes(new)
+    swift("upload", "--segment-size", "1M", "slo-over", str(src), "--object-name", "v")
+    second = {o["name"] for o in http.get("slo-over_segments", params={"format": "json"}).json()}
+    assert len(first) == 3 and len(second) == 2 and not first & second
+    assert http.get("slo-over/v").content == new
