@@ -7,6 +7,8 @@ header/query), dispatches to the operation and turns every S3Error into S3's XML
 from __future__ import annotations
 
 import logging
+import sys
+import types
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -99,3 +101,23 @@ def _unread_body(request: Request) -> bool:
         return False
     length = request.headers.get("content-length")
     return bool(length and length != "0") or "chunked" in request.headers.get("transfer-encoding", "").lower()
+
+
+def asgi_app(state: ProxyState):
+    """An ASGI callable answering every request with ``handle_s3`` (for routers that mount apps)."""
+
+    async def app(scope, receive, send) -> None:
+        response = await handle_s3(Request(scope, receive), state)
+        await response(scope, receive, send)
+
+    return app
+
+
+class _CallableModule(types.ModuleType):
+    """Lets the router call ``proxy.s3.app(state)`` while ``proxy.s3.app.handle_s3`` stays importable."""
+
+    def __call__(self, state: ProxyState):
+        return asgi_app(state)
+
+
+sys.modules[__name__].__class__ = _CallableModule
