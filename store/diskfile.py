@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import errno
+import functools
 import hashlib
 import json
 import os
@@ -33,7 +34,7 @@ from typing import Any
 import xxhash
 
 from stackstore.timestamp import Timestamp
-from store.fsutil import GroupCommit, ensure_dir
+from store.fsutil import GroupCommit, ensure_dir, fsync_all, start_writeback
 
 MAGIC = b"SSTRv01\n"
 TRAILER = struct.Struct("<QQ8s")
@@ -258,6 +259,13 @@ class DiskFile:
         finally:
             w.close()
 
+    def obsolete_files(self) -> list[str]:
+        """Files superseded by newer ones (older .data/.ts, stale .meta)."""
+        try:
+            return scan_hash_dir(os.listdir(self.dir)).obsolete
+        except FileNotFoundError:
+            return []
+
     def cleanup(self) -> None:
         """Remove files superseded by newer ones (older .data/.ts, stale .meta)."""
         try:
@@ -272,7 +280,14 @@ class DiskFile:
 
 
 class DiskFileWriter:
-    """Streams a body into a temp file, then commits it durably under the hash dir."""
+    """Streams a body into a temp file, then commits it durably under the hash dir.
+
+    Small bodies stay in memory until ``commit``, which then does every filesystem step (create,
+    write, fdatasync, mkdir, rename, directory fsync) in one hop to an I/O thread: metadata
+    operations can block for milliseconds on a busy journal and must not stall the event loop.
+    Large bodies are hashed and written in ``WRITE_BATCH`` batches in the I/O threads, one batch
+    in flight while the next one is received.
+    """
 
     def __init__(self, df: DiskFile):
         self.df = df
@@ -285,10 +300,11 @@ class DiskFileWriter:
         self._block = xxhash.xxh3_64()
         self._block_fill = 0
         self._digests: list[int] = []
-        self._buf: list[bytes] = []
+        self._buf: list[bytes] = []  # received, not yet hashed
         self._buf_len = 0
+        self._unwritten: list[bytes] = []  # hashed, not yet written (small bodies)
         self._job: asyncio.Future | None = None
-        self._threaded = False
+        self._written = 0
         self.etag: str | None = None
 
     def _open(self) -> None:
@@ -302,11 +318,9 @@ class DiskFileWriter:
             self.fd = os.open(self.tmp_path, flags, 0o644)
 
     async def write(self, chunk: bytes) -> None:
-        """Add body bytes; buffered and written in large batches (off the loop when large)."""
+        """Add body bytes; buffered, then hashed and written in large batches off the loop."""
         if not chunk:
             return
-        if self.fd < 0:
-            self._open()
         self._buf.append(chunk)
         self._buf_len += len(chunk)
         self.size += len(chunk)
@@ -316,11 +330,10 @@ class DiskFileWriter:
     async def _flush_threaded(self) -> None:
         chunks, self._buf, self._buf_len = self._buf, [], 0
         if self._job is not None:
-            await self._job  # keep one batch in flight: hash+write N while receiving N+1
-        self._threaded = True
-        self._job = asyncio.get_running_loop().run_in_executor(self.mgr.executor, self._process, chunks)
+            await self._job  # one batch in flight: hash+write N while receiving N+1
+        self._job = asyncio.get_running_loop().run_in_executor(self.mgr.executor, self._hash_and_write, chunks)
 
-    def _process(self, chunks: list[bytes]) -> None:
+    def _hash(self, chunks: list[bytes]) -> None:
         bs = self.block_size
         for chunk in chunks:
             self._md5.update(chunk)
@@ -334,18 +347,25 @@ class DiskFileWriter:
                     self._digests.append(self._block.intdigest())
                     self._block.reset()
                     self._block_fill = 0
-        _write_all(self.fd, chunks)
 
-    async def finish(self) -> str:
-        """Write what is buffered; return the body's md5 hex (the ETag)."""
+    def _hash_and_write(self, chunks: list[bytes]) -> None:
+        self._hash(chunks)
         if self.fd < 0:
             self._open()
-        if self._threaded or self._buf_len >= THREAD_IO:
+        offset = self._written
+        _write_all(self.fd, chunks)
+        self._written += sum(len(c) for c in chunks)
+        start_writeback(self.fd, offset, self._written - offset)
+
+    async def finish(self) -> str:
+        """Hash what is buffered (writing it if the body is large); return the md5 hex ETag."""
+        if self._job is not None:
             await self._flush_threaded()
             await self._job
-        elif self._buf:
+        else:
             chunks, self._buf, self._buf_len = self._buf, [], 0
-            self._process(chunks)
+            self._hash(chunks)
+            self._unwritten = chunks
         if self._block_fill:
             self._digests.append(self._block.intdigest())
             self._block_fill = 0
@@ -368,39 +388,59 @@ class DiskFileWriter:
 
     async def commit_marker(self, timestamp: Timestamp, ext: str, meta: dict[str, Any]) -> None:
         """Durably write a trailer-only file (``.ts`` or ``.meta``)."""
-        self._open()
         await self._commit(timestamp, ext, _encode_meta(meta))
 
     async def _commit(self, timestamp: Timestamp, ext: str, trailer: bytes) -> None:
-        _write_all(self.fd, [trailer])
         group = self.mgr.group
-        loop = asyncio.get_running_loop()
         device = self.df.device_path
-        if group.enabled:
-            if self.size >= OWN_FSYNC:
-                await loop.run_in_executor(self.mgr.executor, os.fdatasync, self.fd)
-            await group.sync(device, [self.fd])
+        target = os.path.join(self.df.dir, timestamp.normal + ext)
+        run = functools.partial(asyncio.get_running_loop().run_in_executor, self.mgr.executor)
+        if group.enabled and group.batched(device):
+            # group commit: data durable (shared syncfs round), rename, entries durable (next round)
+            await run(self._write_rest, trailer, self.size >= OWN_FSYNC)
+            await group.sync(device, ())
+            await run(self._rename, target)
+            await group.sync(device, ())
+        else:
+            await run(self._commit_fsync, target, trailer, group.enabled)
+        if self.df.obsolete_files():
+            await run(self.df.cleanup)
+
+    def _write_rest(self, trailer: bytes, own_sync: bool = False) -> None:
+        if self.fd < 0:
+            self._open()
+        self._unwritten.append(trailer)
+        chunks, self._unwritten = self._unwritten, []
+        _write_all(self.fd, chunks)
+        if own_sync:  # flush a big body alone instead of making everyone's syncfs round wait for it
+            os.fdatasync(self.fd)
+
+    def _rename(self, target: str) -> list[str]:
         os.close(self.fd)
         self.fd = -1
         changed = ensure_dir(self.df.dir)
-        target = os.path.join(self.df.dir, timestamp.normal + ext)
         os.rename(self.tmp_path, target)
         self.tmp_path = None
-        if group.enabled:
-            dirs = [self.df.dir, *changed]
-            if group.use_syncfs:
-                await group.sync(device, [])
-            else:
-                fds = [os.open(d, os.O_RDONLY | os.O_DIRECTORY) for d in dirs]
-                try:
-                    await group.sync(device, fds)
-                finally:
-                    for fd in fds:
-                        os.close(fd)
-        self.df.cleanup()
+        return changed
+
+    def _commit_fsync(self, target: str, trailer: bytes, durable: bool) -> None:
+        self._write_rest(trailer)
+        if durable:
+            os.fdatasync(self.fd)
+        changed = self._rename(target)
+        if durable:
+            fds = [os.open(d, os.O_RDONLY | os.O_DIRECTORY) for d in (self.df.dir, *changed)]
+            try:
+                fsync_all(fds)
+            finally:
+                for fd in fds:
+                    os.close(fd)
 
     def close(self) -> None:
         """Release the temp file; an uncommitted write leaves nothing behind."""
+        if self._job is not None and not self._job.done():
+            self._job.add_done_callback(lambda _: self.close())  # the I/O thread still holds the fd
+            return
         if self.fd >= 0:
             os.close(self.fd)
             self.fd = -1

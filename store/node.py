@@ -26,10 +26,10 @@ class Node:
         self.hash_suffix = ensure_hash_path_suffix(conf)
         self.fallocate_reserve = int(sconf.get("fallocate_reserve", 0))
         self.container_update_timeout = float(sconf.get("container_update_timeout", 2.0))
-        self.executor = ThreadPoolExecutor(max_workers=int(sconf.get("io_threads", 16)),
+        self.executor = ThreadPoolExecutor(max_workers=int(sconf.get("io_threads", 32)),
                                            thread_name_prefix="store-io")
         self.group = GroupCommit(self.executor, enabled=bool(sconf.get("fsync", True)),
-                                 use_syncfs=sconf.get("use_syncfs"))
+                                 mode=str(sconf.get("sync_mode", "auto")))
         self.diskfiles = DiskFileManager(self.devices_root, self.executor, self.group,
                                          int(sconf.get("block_size", 1 << 20)))
         self.updater = RowUpdater(self.group, self.container_update_timeout)
