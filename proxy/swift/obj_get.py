@@ -43,7 +43,10 @@ async def get_or_head(req: SwiftRequest) -> Response:
     else:
         backend_headers = {"Range": _range_value(spec)} if spec and len(spec) == 1 else {}
         resp = await req.client.get_object(req.account, req.container, req.obj, headers=backend_headers)
-    if resp.status not in (200, 206, 416):
+        if resp.status == 416:  # maybe a (short) manifest, or a node's view of the range: decide here
+            await resp.close()
+            resp = await req.client.get_object(req.account, req.container, req.obj)
+    if resp.status not in (200, 206):
         await resp.close()
         return error_response(404 if resp.status == 404 else 503 if resp.status >= 500 else resp.status)
     if is_expired(resp.headers):
@@ -61,11 +64,6 @@ async def get_or_head(req: SwiftRequest) -> Response:
         await resp.close()
         kept = conditional.conditional_headers(headers)
         return Response(b"", status_code=304, headers=kept) if status == 304 else error_response(412, headers=kept)
-    if resp.status == 416:
-        await resp.close()
-        total = _total_length(resp.headers)
-        cr = resp.headers.get("content-range") or (rng.unsatisfiable_range(total) if total is not None else None)
-        return error_response(416, headers={"Content-Range": cr} if cr else None)
     if resp.status == 206 or not spec:
         return _send(req, resp, resp.status, headers)
     length = int(resp.headers.get("content-length") or 0)
@@ -80,12 +78,6 @@ async def get_or_head(req: SwiftRequest) -> Response:
     if not ranges:
         return error_response(416, headers={"Content-Range": rng.unsatisfiable_range(length)})
     return await ranged_response(req, headers, ranges, length)
-
-
-def _total_length(headers) -> int | None:
-    cr = headers.get("content-range") or ""
-    total = cr.rpartition("/")[2]
-    return int(total) if total.isdigit() else None
 
 
 def _send(req: SwiftRequest, resp, status: int, headers: dict[str, str]) -> Response:
