@@ -118,23 +118,26 @@ async def open_object(req: S3Request, bucket: str, key: str, range_header: str |
     if resp.status not in (200, 206, 416):
         await resp.close()
         raise from_backend(resp.status, bucket, key)
+    body_loaded = not head
+    if resp.status == 416:  # the node answered for the stored body (maybe a manifest): look again
+        await resp.close()
+        resp = await client.head_object(req.account, bucket, key)
+        await resp.close()
+        if resp.status == 404:
+            raise S3Error("NoSuchKey", Key=key)
+        if resp.status // 100 != 2:
+            raise from_backend(resp.status, bucket, key)
+        body_loaded = False
     headers = dict(resp.headers.items())
     if slo.is_slo(headers):
-        return await _open_slo(req, bucket, key, resp, headers, head)
+        return await _open_slo(req, bucket, key, resp if body_loaded else None, headers, head)
     manifest = _get(headers, "x-object-manifest")
     if manifest:
         await resp.close()
         return await _open_dlo(req, bucket, key, headers, manifest)
     etag = s3_etag(headers)
-    if resp.status == 416:
-        await resp.close()
-        size = _total_from_content_range(_get(headers, "content-range"))
-        if size is None:  # no size on the 416: ask again
-            head_resp = await client.head_object(req.account, bucket, key)
-            await head_resp.close()
-            size = int(_get(head_resp.headers, "content-length") or 0)
-            headers = dict(head_resp.headers.items())
-            etag = s3_etag(headers)
+    if not body_loaded:
+        size = int(_get(headers, "content-length") or 0)
         return StoredObject(req, bucket, key, headers, etag, size, "plain")
     if resp.status == 206:
         size = _total_from_content_range(_get(headers, "content-range")) or 0
@@ -148,15 +151,18 @@ async def open_object(req: S3Request, bucket: str, key: str, range_header: str |
     return StoredObject(req, bucket, key, headers, etag, size, "plain", resp, (0, size))
 
 
-async def _open_slo(req: S3Request, bucket: str, key: str, resp: BackendResponse, headers: dict[str, str],
-                    head: bool) -> StoredObject:
+async def _open_slo(req: S3Request, bucket: str, key: str, resp: BackendResponse | None,
+                    headers: dict[str, str], head: bool) -> StoredObject:
+    """``resp``: the manifest GET when it holds the whole manifest body, else None (fetched here)."""
     etag = (_get(headers, SYSMETA_ETAG) or _get(headers, slo.SYSMETA_ETAG) or "").strip('"')
     size_text = _get(headers, SYSMETA_SIZE)
     if head and etag and size_text and size_text.isdigit():
-        await resp.close()
+        if resp is not None:
+            await resp.close()
         return StoredObject(req, bucket, key, headers, etag, int(size_text), "slo")
-    if resp.status != 200 or head:
-        await resp.close()
+    if resp is None or resp.status != 200:
+        if resp is not None:
+            await resp.close()
         resp = await req.client.get_object(req.account, bucket, key)
         if resp.status != 200:
             await resp.close()
