@@ -42,7 +42,7 @@ def _serve(app, port: int, ssl: tuple[str, str] | None = None):
     import uvicorn
 
     kwargs = {"ssl_certfile": ssl[0], "ssl_keyfile": ssl[1]} if ssl else {}
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off", **kwargs)
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="auto", **kwargs)
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -91,7 +91,19 @@ def s3(request, tmp_path_factory) -> S3Endpoint:
     cluster = request.getfixturevalue("cluster")
     tls_url = getattr(cluster, "tls_url", None)
     cafile = getattr(cluster, "tls_cafile", None)
+    server = None
+    if not tls_url:  # until the launcher serves [proxy] tls_port: the real proxy app over TLS, in-process
+        from proxy.app import create_app
+        from proxy.tls import ensure_self_signed_cert
+
+        cert = ensure_self_signed_cert(tmp_path_factory.mktemp("tls"))
+        port = _free_port()
+        server = _serve(create_app(cluster.conf), port, cert)
+        tls_url, cafile = f"https://127.0.0.1:{port}", cert[0]
     yield S3Endpoint(cluster.proxy_url, tls_url, cluster, cafile)
+    if server is not None:
+        server[0].should_exit = True
+        server[1].join(5)
 
 
 def make_client(url: str, *, when_required: bool = False, verify: Any = None, addressing: str = "path",
