@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Mapping
 from urllib.parse import unquote
@@ -116,7 +117,7 @@ def delete_at(headers: Mapping[str, str], now: float | None = None) -> str | Non
             raise HTTPError(400, "Non-integer X-Delete-After") from None
         if seconds < 0:
             raise HTTPError(400, "X-Delete-After in past")
-        return str(int(now + seconds))
+        return str(math.ceil(now + seconds))  # rounded up: a node must not see it as already past
     if at is not None:
         try:
             value = int(float(at))

@@ -42,8 +42,12 @@ async def list_rows(req: SwiftRequest, params: listing.ListingParams):
     if params.path is None or not 200 <= resp.status < 300:
         return resp, rows
     kept = [r for r in rows if "subdir" not in r]
-    while len(rows) == params.limit and len(kept) < params.limit and rows:
+    marker = params.marker
+    while len(rows) == params.limit and len(kept) < params.limit:
         last = rows[-1].get("name") or rows[-1].get("subdir")
+        if last == marker:
+            break
+        marker = last
         resp, rows = await req.client.list_container(
             req.account, req.container, prefix=params.prefix, delimiter=params.delimiter, marker=last,
             end_marker=params.end_marker, limit=params.limit, reverse=params.reverse)

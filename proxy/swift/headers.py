@@ -77,6 +77,8 @@ def container_response_headers(backend: Mapping[str, str], *, owner: bool) -> di
     out: dict[str, str] = {}
     for name, value in backend.items():
         low = name.lower()
+        if not owner and low.startswith("x-container-meta-temp-url-key"):
+            continue  # temp URL keys are secrets of the account owner
         if low in CONTAINER_RESPONSE_HEADERS or low.startswith("x-container-meta-") \
                 or (owner and low in CONTAINER_ACL_HEADERS):
             out[_canonical(name)] = value

@@ -84,6 +84,9 @@ def test_container_acls(cluster, http, container):
         assert r.status_code == 200 and r.content == b"secret"
         assert t3.get(base).text == "obj\n"
         assert "X-Container-Read" not in t3.head(base).headers  # ACLs are shown to owners only
+        assert http.post(container, headers={"X-Container-Meta-Temp-URL-Key": "k"}).status_code == 204
+        assert "X-Container-Meta-Temp-Url-Key" not in t3.head(base).headers
+        assert http.head(container).headers["X-Container-Meta-Temp-Url-Key"] == "k"
         assert http.head(container).headers["X-Container-Read"] == "test:tester3"
         assert t3.put(f"{base}/new", content=b"x").status_code == 403
         assert http.post(container, headers={"X-Container-Write": "test:tester3"}).status_code == 204
