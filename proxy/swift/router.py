@@ -59,9 +59,9 @@ def parse_query(query_string: bytes) -> dict[str, str]:
 class SwiftRouter:
     """Handles every ``/v1/...`` request for one proxy process."""
 
-    def __init__(self, state: ProxyState, auth: AuthBackend, conf: Any):
+    def __init__(self, state: ProxyState, auth: AuthBackend | list[AuthBackend], conf: Any):
         self.state = state
-        self.auth = auth
+        self.auths: list[AuthBackend] = list(auth) if isinstance(auth, list | tuple) else [auth]
         self.reseller_prefix = conf.get("tempauth", {}).get("reseller_prefix", "AUTH_")
 
     async def __call__(self, request: Request) -> Response:
@@ -106,7 +106,9 @@ class SwiftRouter:
         return await account.handle(req)
 
     async def _authenticate(self, req: SwiftRequest) -> Response | None:
-        """Set ``req.identity`` from a temp URL signature or a token; 401 for a bad one."""
+        """Set ``req.identity`` from a temp URL signature or a token; 401 for a bad one.
+
+        Each auth backend (TempAuth now, Keystone later) claims the token shapes it issued."""
         if "temp_url_sig" in req.query and req.obj is not None:
             result = await tempurl.authorize_tempurl(req)
             if isinstance(result, Response):
@@ -116,7 +118,8 @@ class SwiftRouter:
         token = request_token(req.request)
         if token is None:
             return None
-        identity = await self.auth.authenticate(req.request)
+        backend = next((b for b in self.auths if b.owns_token(token)), None)
+        identity = await backend.authenticate(req.request) if backend is not None else None
         if identity is None:
             return error_response(401)
         req.identity = identity
