@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 from starlette.responses import Response
 
 from proxy.auth.acl import acl_allows
@@ -11,9 +13,11 @@ from proxy.swift.context import Identity, ProxyState, SwiftRequest
 READ_METHODS = ("GET", "HEAD")
 
 
-def denied(identity: Identity | None) -> Response:
-    """401 for anonymous callers, 403 for authenticated ones."""
-    return error_response(403 if identity and not identity.is_anonymous else 401)
+def denied_response(status: int, account: str = "unknown") -> Response:
+    """401 (with Swift's ``Www-Authenticate`` challenge) or 403."""
+    if status == 401:
+        return error_response(401, headers={"Www-Authenticate": f'Swift realm="{quote(account)}"'})
+    return error_response(status)
 
 
 async def check_access(state: ProxyState, identity: Identity | None, account: str, container: str | None,
@@ -52,4 +56,4 @@ async def authorize(req: SwiftRequest, reseller_prefix: str = "AUTH_") -> Respon
     method = "GET" if req.method == "COPY" else req.method  # COPY reads here; the destination is checked apart
     status = await check_access(req.state, req.identity, req.account, req.container, req.obj, method,
                                 req.headers.get("referer"), reseller_prefix)
-    return None if status is None else error_response(status)
+    return None if status is None else denied_response(status, req.account)

@@ -101,7 +101,7 @@ class TempAuth:
         entry = self.users.get(user or "")
         if not user or key is None or ":" not in user or entry is None \
                 or not hmac.compare_digest(str(entry.get("key", "")).encode(), key.encode()):
-            return error_response(401)
+            return error_response(401, headers={"Www-Authenticate": 'Swift realm="unknown"'})
         token, expires = self.issue_token(user)
         url = f"{request.url.scheme}://{request.headers.get('host') or request.url.netloc}" \
               f"/v1/{self.reseller_prefix}{user.split(':', 1)[0]}"

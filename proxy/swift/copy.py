@@ -13,7 +13,7 @@ from urllib.parse import quote, unquote
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
-from proxy.auth.authorize import check_access
+from proxy.auth.authorize import check_access, denied_response
 from proxy.http.bodies import stream_backend
 from proxy.http.errors import HTTPError, error_response
 from proxy.swift import constraints
@@ -48,7 +48,7 @@ async def copy_verb(req: SwiftRequest) -> Response:
     constraints.check_names(account, container, obj)
     status = await check_access(req.state, req.identity, account, container, obj, "PUT")
     if status is not None and req.authorized_by != "tempurl":
-        return error_response(status)
+        return denied_response(status, account)
     return await do_copy(req, (req.account, req.container, req.obj), (account, container, obj))
 
 
@@ -60,7 +60,7 @@ async def copy_from(req: SwiftRequest) -> Response:
     status = await check_access(req.state, req.identity, account, container, obj, "GET",
                                 req.headers.get("referer"))
     if status is not None:
-        return error_response(status)
+        return denied_response(status, account)
     return await do_copy(req, (account, container, obj), (req.account, req.container, req.obj))
 
 

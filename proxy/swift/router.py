@@ -9,7 +9,7 @@ from urllib.parse import parse_qsl, unquote_to_bytes
 from starlette.requests import Request
 from starlette.responses import Response
 
-from proxy.auth.authorize import authorize
+from proxy.auth.authorize import authorize, denied_response
 from proxy.auth.base import AuthBackend, request_token
 from proxy.http.errors import HTTPError, error_response
 from proxy.http.transid import trans_id_of
@@ -121,6 +121,6 @@ class SwiftRouter:
         backend = next((b for b in self.auths if b.owns_token(token)), None)
         identity = await backend.authenticate(req.request) if backend is not None else None
         if identity is None:
-            return error_response(401)
+            return denied_response(401, req.account)
         req.identity = identity
         return None

@@ -41,7 +41,8 @@ def test_bad_credentials_401(cluster):
 
 def test_token_required_and_checked(cluster, account):
     url, _ = account
-    assert httpx.head(url).status_code == 401
+    r = httpx.head(url)
+    assert r.status_code == 401 and r.headers["Www-Authenticate"] == 'Swift realm="AUTH_test"'
     assert httpx.get(url + "/c", headers={"X-Auth-Token": "AUTH_tkbogus"}).status_code == 401
     assert httpx.get(url, headers={"X-Auth-Token": "garbage"}).status_code == 401
     # X-Storage-Token is accepted too
