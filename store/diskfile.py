@@ -570,24 +570,41 @@ class ObjectReader:
             raise
         except OSError as exc:
             self.close()
-            self.df.quarantine()
-            raise DiskFileQuarantined(str(exc)) from exc
+            if exc.errno == errno.EIO:  # unreadable media: let replication restore a good copy
+                self.df.quarantine()
+                raise DiskFileQuarantined(str(exc)) from exc
+            raise DiskFileError(str(exc)) from exc
 
     async def iter_range(self, start: int, end: int, first: bytes | None = None) -> AsyncIterator[bytes]:
         """Yield body bytes ``start..end`` (inclusive), verifying each block before sending it.
 
         ``first`` is block ``start // block_size`` when the caller already read it (to find
-        corruption before the response headers go out).
+        corruption before the response headers go out). The next block is read (and verified)
+        while the current one is being sent.
         """
         bs = self.block_size
+        last = end // bs
+        index = start // bs
+        ahead: asyncio.Task | None = None
         try:
-            index = start // bs
-            while index * bs <= end:
-                block = first if first is not None else await self.read_block(index)
-                first = None
+            while index <= last:
+                if first is not None:
+                    block, first = first, None
+                elif ahead is not None:
+                    block, ahead = await ahead, None
+                else:
+                    block = await self.read_block(index)
+                if index < last:
+                    ahead = asyncio.ensure_future(self.read_block(index + 1))
                 lo = max(start - index * bs, 0)
                 hi = min(end - index * bs + 1, len(block))
                 yield block if (lo == 0 and hi == len(block)) else block[lo:hi]
                 index += 1
         finally:
+            if ahead is not None:
+                ahead.cancel()
+                try:
+                    await ahead
+                except BaseException:  # noqa: BLE001 - the reader is being abandoned anyway
+                    pass
             self.close()

@@ -4,11 +4,19 @@ from __future__ import annotations
 
 import time
 
+from starlette.background import BackgroundTask
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response, StreamingResponse
 
 from stackstore.timestamp import Timestamp
-from store.diskfile import DiskFile, DiskFileNoSpace, DiskFileNotFound, DiskFileQuarantined, ObjectReader
+from store.diskfile import (
+    DiskFile,
+    DiskFileError,
+    DiskFileNoSpace,
+    DiskFileNotFound,
+    DiskFileQuarantined,
+    ObjectReader,
+)
 from store.node import Node
 from store.reqparse import HTTPError, StoragePath, int_header, timestamp_header, title_case
 from store.updates import container_targets, object_update_headers
@@ -170,7 +178,10 @@ async def get_object(node: Node, request: Request, sp: StoragePath, head: bool =
                 return Response(first[lo:lo + end - start + 1], status_code=status, headers=headers)
         except DiskFileQuarantined:
             raise HTTPError(404) from None
-        return StreamingResponse(reader.iter_range(start, end, first), status_code=status, headers=headers)
+        except DiskFileError:
+            raise HTTPError(503, "read failed") from None
+        return StreamingResponse(reader.iter_range(start, end, first), status_code=status, headers=headers,
+                                 background=BackgroundTask(reader.close))
     except BaseException:
         reader.close()
         raise

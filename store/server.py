@@ -16,7 +16,7 @@ from starlette.routing import Route
 from stackstore.config import Config, load_config
 from store import account_routes, container_routes, object_routes
 from store.background import BackgroundTasks
-from store.diskfile import DiskFileQuarantined
+from store.diskfile import DiskFileError
 from store.node import Node
 from store.reqparse import HTTPError, parse_path, raw_path
 
@@ -74,11 +74,11 @@ class _QuietQuarantine(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         exc = record.exc_info[1] if record.exc_info else None
-        while exc is not None and not isinstance(exc, DiskFileQuarantined):
+        while exc is not None and not isinstance(exc, DiskFileError):
             exc = exc.__cause__ or exc.__context__ or (
                 exc.exceptions[0] if isinstance(exc, BaseExceptionGroup) and exc.exceptions else None)
         if exc is not None:
-            record.msg, record.args, record.exc_info = "object quarantined mid-body: %s", (exc,), None
+            record.msg, record.args, record.exc_info = "object read aborted mid-body: %r", (exc,), None
         return True
 
 
