@@ -48,6 +48,15 @@ def test_slo_put_get_delete(http, container):
     assert r.status_code == 201
     r = http.get(f"{container}/slo")
     assert r.content == b"".join(segs) and r.headers["X-Static-Large-Object"].lower() == "true"
+    data = b"".join(segs)
+    r = http.get(f"{container}/slo", headers={"Range": "bytes=90-120"})
+    assert r.status_code == 206 and r.content == data[90:121]
+    assert r.headers["Content-Range"] == "bytes 90-120/150"
+    r = http.get(f"{container}/slo", headers={"Range": "bytes=0-1,-2"})
+    assert r.status_code == 206 and r.headers["Content-Type"].startswith("multipart/byteranges")
+    assert http.get(f"{container}/slo", headers={"Range": "bytes=500-"}).status_code == 416
+    etag = http.head(f"{container}/slo").headers["Etag"]
+    assert http.get(f"{container}/slo", headers={"If-None-Match": etag}).status_code == 304
     r = http.get(f"{container}/slo", params={"multipart-manifest": "get"})
     assert [row["name"] for row in r.json()] == [f"/{container}/s/0", f"/{container}/s/1"]
     r = http.delete(f"{container}/slo", params={"multipart-manifest": "delete"},
