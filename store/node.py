@@ -7,10 +7,10 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from ring import hash_path
 from stackstore.config import Config, ensure_hash_path_suffix
 from store.diskfile import DiskFileManager
 from store.fsutil import GroupCommit, free_bytes
-from store.hashing import hash_path
 from store.listings import AccountStore, ContainerStore
 from store.reqparse import HTTPError
 from store.updates import RowUpdater

@@ -115,7 +115,7 @@ def make_node(tmp_path_factory: pytest.TempPathFactory):
 
 
 def object_dir(devices_root: Path, device: str, part: int, account: str, container: str, obj: str) -> Path:
-    from store.hashing import hash_path
+    from ring import hash_path
 
     h = hash_path(SUFFIX, account, container, obj).hex()
     return devices_root / device / "objects" / str(part) / h[-3:] / h
