@@ -77,10 +77,13 @@ class Router:
         await response(scope, receive, send)
 
     def s3_app(self):
-        """The S3 ASGI app (``proxy.s3.app(state)`` once it exists), else a 501 placeholder."""
-        try:
-            from proxy import s3  # type: ignore[attr-defined]
-        except ImportError:
-            return s3_placeholder
-        factory = getattr(s3, "app", None)
-        return factory(self._state()) if callable(factory) else s3_placeholder
+        """The S3 ASGI app (``proxy.s3.app(state)``, built once), else a 501 placeholder."""
+        app = getattr(self, "_s3", None)
+        if app is None:
+            try:
+                from proxy import s3  # type: ignore[attr-defined]
+            except ImportError:
+                return s3_placeholder
+            factory = getattr(s3, "app", None)
+            app = self._s3 = factory(self._state()) if callable(factory) else s3_placeholder
+        return app
