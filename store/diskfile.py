@@ -251,10 +251,12 @@ class DiskFile:
             w.close()
 
     async def put_metadata(self, timestamp: Timestamp, headers: dict[str, str]) -> None:
-        """Durably write ``<timestamp>.meta`` holding ``headers`` (replacing the user metadata)."""
+        """Durably write ``<timestamp>.meta`` holding ``headers``: it replaces the object's user and
+        transient-sysmeta metadata and X-Delete-At, and its X-Object-Sysmeta-* set replaces the
+        object's (callers pass the complete merged set); Content-Type if present."""
         w = DiskFileWriter(self)
         try:
-            meta = {"name": self.name, "ts": timestamp.normal, "headers": headers}
+            meta = {"name": self.name, "ts": timestamp.normal, "headers": headers, "sysmeta_set": True}
             await w.commit_marker(timestamp, ".meta", meta)
         finally:
             w.close()
@@ -487,11 +489,15 @@ class ObjectReader:
         self.meta_timestamp: Timestamp | None = None
         if meta_update is not None:
             self.meta_timestamp = Timestamp(meta_update["ts"])
+            update = meta_update.get("headers") or {}
+            replaced = ("x-object-meta-", "x-object-transient-sysmeta-")
+            if meta_update.get("sysmeta_set"):
+                replaced += ("x-object-sysmeta-",)  # the .meta carries the whole merged sysmeta set
             for key in list(headers):
                 lk = key.lower()
-                if lk.startswith("x-object-meta-") or lk == "x-delete-at":
+                if lk.startswith(replaced) or lk == "x-delete-at":
                     del headers[key]
-            for key, value in (meta_update.get("headers") or {}).items():
+            for key, value in update.items():
                 if key.lower() == "content-type":
                     headers.pop("Content-Type", None)
                 headers[key] = value

@@ -24,7 +24,7 @@ from store.updates import container_targets, object_update_headers
 PERSISTED = frozenset({"content-type", "content-encoding", "content-disposition", "content-language",
                        "cache-control", "expires", "x-delete-at", "x-object-manifest",
                        "x-static-large-object"})
-PERSISTED_PREFIXES = ("x-object-meta-", "x-object-sysmeta-")
+PERSISTED_PREFIXES = ("x-object-meta-", "x-object-sysmeta-", "x-object-transient-sysmeta-")
 
 
 def persisted_headers(request: Request) -> dict[str, str]:
@@ -102,9 +102,27 @@ async def put_object(node: Node, request: Request, sp: StoragePath) -> Response:
     finally:
         writer.close()
     if targets[0]:
+        row = {"size": str(writer.size), "etag": etag, "content-type": headers["Content-Type"]}
+        row.update(update_overrides(request))
         await _send_row_update(node, df, request, sp, "PUT", object_update_headers(
-            ts, writer.size, etag, headers["Content-Type"]))
+            ts, row["size"], row["etag"], row["content-type"]))
     return Response(status_code=201, headers={"ETag": etag})
+
+
+OVERRIDE_PREFIXES = ("x-object-sysmeta-container-update-override-", "x-backend-container-update-override-")
+
+
+def update_overrides(request: Request) -> dict[str, str]:
+    """Listing-row values a manifest PUT asks for instead of its own (size, etag, content-type);
+    ``X-Backend-Container-Update-Override-*`` wins over the persisted sysmeta form."""
+    out: dict[str, str] = {}
+    for prefix in OVERRIDE_PREFIXES:
+        for key, value in request.headers.items():
+            if key.startswith(prefix) and key[len(prefix):] in ("size", "etag", "content-type"):
+                out[key[len(prefix):]] = value
+    if "size" in out and not out["size"].isdigit():
+        raise HTTPError(400, "bad container update override size")
+    return out
 
 
 def _open(df: DiskFile) -> ObjectReader:
@@ -195,7 +213,12 @@ async def post_object(node: Node, request: Request, sp: StoragePath) -> Response
     reader.close()
     if reader.newest_timestamp >= ts:
         raise HTTPError(409, "newer metadata exists", _ts_headers(reader.newest_timestamp))
-    meta = {title_case(k): v for k, v in request.headers.items() if k.startswith("x-object-meta-")}
+    meta = {title_case(k): v for k, v in request.headers.items()
+            if k.startswith(("x-object-meta-", "x-object-transient-sysmeta-"))}
+    # sysmeta merges: keep what the object has, add/replace what the POST sends, "" removes
+    sysmeta = {k: v for k, v in reader.headers.items() if k.lower().startswith("x-object-sysmeta-")}
+    sysmeta.update({title_case(k): v for k, v in request.headers.items() if k.startswith("x-object-sysmeta-")})
+    meta.update({k: v for k, v in sysmeta.items() if v != ""})
     if "content-type" in request.headers:
         meta["Content-Type"] = request.headers["content-type"]
     if delete_at is not None:

@@ -137,7 +137,7 @@ class RowUpdater:
         return sent
 
 
-def object_update_headers(timestamp: Timestamp, size: int | None = None, etag: str | None = None,
+def object_update_headers(timestamp: Timestamp, size: int | str | None = None, etag: str | None = None,
                           content_type: str | None = None) -> dict[str, str]:
     """Headers of a container row update for an object PUT (all given) or DELETE (timestamp only)."""
     headers = {"X-Timestamp": timestamp.normal}

@@ -381,3 +381,20 @@ def test_concurrent_small_puts(node):
     with httpx.Client(base_url=node.url) as c:
         for i in (0, 99, 199):
             assert c.get(opath(f"many/{i}", part=9)).content == b"%d" % i
+
+
+def test_post_merges_sysmeta(client):
+    assert put(client, "sysmeta", b"x", **{"X-Object-Sysmeta-A": "1", "X-Object-Sysmeta-B": "2",
+                                           "X-Object-Transient-Sysmeta-T": "t"}).status_code == 201
+    assert client.post(opath("sysmeta"), headers={"X-Timestamp": next_ts(), "X-Object-Sysmeta-B": "3",
+                                                  "X-Object-Sysmeta-C": "4"}).status_code == 202
+    h = client.head(opath("sysmeta")).headers
+    assert (h["x-object-sysmeta-a"], h["x-object-sysmeta-b"], h["x-object-sysmeta-c"]) == ("1", "3", "4")
+    assert "x-object-transient-sysmeta-t" not in h  # transient sysmeta is replaced like user metadata
+    assert client.post(opath("sysmeta"), headers={"X-Timestamp": next_ts(), "X-Object-Sysmeta-A": "",
+                                                  "X-Object-Sysmeta-C": ""}).status_code == 202
+    h = client.head(opath("sysmeta")).headers
+    assert "x-object-sysmeta-a" not in h and "x-object-sysmeta-c" not in h
+    assert h["x-object-sysmeta-b"] == "3"
+    assert client.post(opath("sysmeta"), headers={"X-Timestamp": next_ts(), "X-Object-Sysmeta-B": ""}).status_code == 202
+    assert not [k for k in client.head(opath("sysmeta")).headers if k.startswith("x-object-sysmeta-")]

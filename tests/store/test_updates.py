@@ -126,3 +126,17 @@ def test_account_report_retried_after_account_node_comes_back(make_node):
         acct = make_node(port=port)
         assert wait_for(lambda: c.get(f"{acct.url}/acct/d1/2/{account}").status_code == 200, timeout=10)
         assert [r["name"] for r in c.get(f"{acct.url}/acct/d1/2/{account}").json()] == ["c"]
+
+
+def test_container_update_overrides(node, make_node):
+    cont = make_node()
+    account, container = "AUTH_" + uuid.uuid4().hex[:8], "c"
+    with httpx.Client(timeout=10) as c:
+        assert c.put(f"{cont.url}/cont/d1/3/{account}/{container}",
+                     headers={"X-Timestamp": next_ts()}).status_code == 201
+        h = _headers(cont.hostport, **{"X-Object-Sysmeta-Container-Update-Override-Etag": "abc; s3_etag=def-2",
+                                       "X-Object-Sysmeta-Container-Update-Override-Size": "12345",
+                                       "X-Backend-Container-Update-Override-Content-Type": "application/x-m"})
+        assert c.put(f"{node.url}/obj/d1/1/{account}/{container}/m", content=b"[]", headers=h).status_code == 201
+        (row,) = c.get(f"{cont.url}/cont/d1/3/{account}/{container}").json()
+        assert (row["hash"], row["bytes"], row["content_type"]) == ("abc; s3_etag=def-2", 12345, "application/x-m")
