@@ -111,4 +111,39 @@ def main(argv: list[str] | None = None) -> None:
     if workers > 1:
         uvicorn.run("proxy.app:app_from_env", factory=True, workers=workers, **options)
     else:
-        uvicorn.run(create_app(conf), **options)
+        serve_listeners(conf, create_app(conf), host, port, options)
+
+
+def serve_listeners(conf: Any, app: ProxyApp, host: str, port: int, options: dict[str, Any]) -> None:
+    """Serve ``app`` over HTTP on ``port`` and, when ``[proxy] tls_port`` is set, over HTTPS too,
+    from one event loop (one app state, one connection pool)."""
+    import asyncio
+
+    import uvicorn
+
+    configs = [uvicorn.Config(app, **{**options, "host": host, "port": port})]
+    tls_port = int(conf["proxy"].get("tls_port") or 0)
+    if tls_port:
+        from proxy.tls import ensure_self_signed_cert
+
+        certfile, keyfile = conf["proxy"].get("tls_certfile"), conf["proxy"].get("tls_keyfile")
+        if not (certfile and keyfile):
+            certfile, keyfile = ensure_self_signed_cert(conf.data_dir)
+        # The HTTP listener runs the lifespan; the second one shares the started app.
+        configs.append(uvicorn.Config(app, **{**options, "host": host, "port": tls_port}, ssl_certfile=certfile,
+                                      ssl_keyfile=keyfile, lifespan="off"))
+    servers = [uvicorn.Server(c) for c in configs]
+
+    async def run_all() -> None:
+        tasks = [asyncio.ensure_future(s.serve()) for s in servers]
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        for s in servers:  # a signal stops only the server whose handler was installed last
+            s.should_exit = True
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    try:
+        import uvloop
+
+        uvloop.run(run_all())
+    except ImportError:
+        asyncio.run(run_all())

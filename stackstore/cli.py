@@ -27,7 +27,8 @@ def _cmd_up(args: argparse.Namespace) -> int:
         cloud.stop()
         return 1
     users = ", ".join(f"{u}/{v['key']}" for u, v in list(conf["tempauth"]["users"].items())[:2])
-    print(f"stackstore up: proxy {cloud.proxy_url} (Swift /v1, TempAuth {cloud.proxy_url}/auth/v1.0, "
+    tls = f" and https://{conf['proxy']['host']}:{conf['proxy']['tls_port']}" if conf["proxy"]["tls_port"] else ""
+    print(f"stackstore up: proxy {cloud.proxy_url}{tls} (Swift /v1 and S3, TempAuth {cloud.proxy_url}/auth/v1.0, "
           f"users {users}, ...), {cloud.node_count} storage nodes, data in {conf.data_dir}", flush=True)
     while not stop.wait(1.0):
         dead = [name for name, svc in cloud.services.items() if not svc.running]

@@ -29,9 +29,13 @@ DEFAULTS: dict[str, Any] = {
     "proxy": {
         "host": "127.0.0.1",
         "port": 8080,
+        "tls_port": 8443,  # HTTPS listener for the same API (single-worker mode); 0 disables it
+        "tls_certfile": "",  # empty: a self-signed certificate generated under <data_dir>/tls/
+        "tls_keyfile": "",
         "workers": 1,
         "node_timeout": 10.0,  # seconds to wait for a storage node to answer
         "conn_timeout": 0.5,  # seconds to connect to a storage node
+        "concurrency_timeout": 0.5,  # a read not answered by then is also asked of the next replica; 0: off
         "error_suppression_interval": 30.0,  # seconds a failing node is skipped
         "error_suppression_limit": 3,
         "chunk_size": 65536,

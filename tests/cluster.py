@@ -37,10 +37,10 @@ class Cluster:
 
     def __init__(self, data_dir: Path, nodes: int = 4, **overrides: dict):
         conf = load_config(environ={})
-        base = free_port_block(nodes + 1)
+        base = free_port_block(nodes + 2)
         conf["cluster"].update(data_dir=str(data_dir), nodes=nodes, zones=nodes, part_power=8)
         conf["store"].update(base_port=base)
-        conf["proxy"].update(port=base + nodes + 1)
+        conf["proxy"].update(port=base + nodes + 1, tls_port=base + nodes + 2)
         for section, values in overrides.items():
             conf[section].update(values)
         self.conf = conf
@@ -57,6 +57,15 @@ class Cluster:
     @property
     def proxy_url(self) -> str:
         return self.cloud.proxy_url
+
+    @property
+    def tls_url(self) -> str:
+        return f"https://127.0.0.1:{self.conf['proxy']['tls_port']}"
+
+    @property
+    def tls_cafile(self) -> str:
+        """The proxy's self-signed certificate (generated at start), to verify HTTPS against."""
+        return str(self.data_dir / "tls" / "proxy-cert.pem")
 
     @property
     def node_names(self) -> list[str]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import signal
 from pathlib import Path
@@ -71,8 +70,6 @@ class NodeCluster:
 
 @pytest.fixture(scope="session")
 def nodes(tmp_path_factory):
-    if importlib.util.find_spec("store.server") is None:
-        pytest.skip("store.server not available yet")
     c = NodeCluster(tmp_path_factory.mktemp("backend"))
     try:
         c.start()

@@ -1,17 +1,8 @@
-"""S3 endpoint fixtures.
-
-By default the S3 tests run against the real cloud (the session ``cluster`` fixture). With
-``STACKSTORE_S3_MEMORY=1`` they run against an in-process proxy serving only the S3 API over an
-in-memory storage stand-in (``memstore.py``): handy while the storage nodes are not available;
-Swift cross-protocol tests are skipped then.
-"""
+"""S3 endpoint fixtures: the real cloud (session ``cluster`` fixture) over HTTP and HTTPS."""
 
 from __future__ import annotations
 
 import os
-import socket
-import threading
-import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,78 +23,10 @@ class S3Endpoint:
         return self.cluster is not None
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _serve(app, port: int, ssl: tuple[str, str] | None = None):
-    import uvicorn
-
-    kwargs = {"ssl_certfile": ssl[0], "ssl_keyfile": ssl[1]} if ssl else {}
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="auto", **kwargs)
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if time.monotonic() > deadline:
-            raise RuntimeError("in-memory S3 server did not start")
-        time.sleep(0.02)
-    return server, thread
-
-
-def memory_app(conf: dict | None = None):
-    """A Starlette app answering every request with ``handle_s3`` over MemoryStorage."""
-    from starlette.applications import Starlette
-    from starlette.routing import Route
-
-    from proxy.s3.app import handle_s3
-    from proxy.swift.context import ProxyState
-    from stackstore.config import load_config
-    from tests.s3.memstore import MemoryStorage
-
-    config = conf or load_config(environ={})
-    state = ProxyState(config, MemoryStorage())  # type: ignore[arg-type]
-
-    async def endpoint(request):
-        return await handle_s3(request, state)
-
-    methods = ["GET", "HEAD", "PUT", "POST", "DELETE", "OPTIONS"]
-    return Starlette(routes=[Route("/{path:path}", endpoint, methods=methods)])
-
-
 @pytest.fixture(scope="session")
 def s3(request, tmp_path_factory) -> S3Endpoint:
-    if os.environ.get("STACKSTORE_S3_MEMORY") == "1":
-        from proxy.tls import ensure_self_signed_cert
-
-        app = memory_app()
-        port, tls_port = _free_port(), _free_port()
-        cert = ensure_self_signed_cert(tmp_path_factory.mktemp("tls"))
-        servers = [_serve(app, port), _serve(app, tls_port, cert)]
-        yield S3Endpoint(f"http://127.0.0.1:{port}", f"https://127.0.0.1:{tls_port}", cafile=cert[0])
-        for server, thread in servers:
-            server.should_exit = True
-            thread.join(5)
-        return
     cluster = request.getfixturevalue("cluster")
-    tls_url = getattr(cluster, "tls_url", None)
-    cafile = getattr(cluster, "tls_cafile", None)
-    server = None
-    if not tls_url:  # until the launcher serves [proxy] tls_port: the real proxy app over TLS, in-process
-        from proxy.app import create_app
-        from proxy.tls import ensure_self_signed_cert
-
-        cert = ensure_self_signed_cert(tmp_path_factory.mktemp("tls"))
-        port = _free_port()
-        server = _serve(create_app(cluster.conf), port, cert)
-        tls_url, cafile = f"https://127.0.0.1:{port}", cert[0]
-    yield S3Endpoint(cluster.proxy_url, tls_url, cluster, cafile)
-    if server is not None:
-        server[0].should_exit = True
-        server[1].join(5)
+    yield S3Endpoint(cluster.proxy_url, cluster.tls_url, cluster, cluster.tls_cafile)
 
 
 def make_client(url: str, *, when_required: bool = False, verify: Any = None, addressing: str = "path",
