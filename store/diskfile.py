@@ -181,13 +181,16 @@ class DiskFile:
         self.hash_hex = hash_hex
         self.name = name
         self.dir = os.path.join(self.device_path, "objects", str(partition), hash_hex[-3:], hash_hex)
+        self.seen_files = True  # False once state() found the hash dir empty: nothing to clean up
 
     # -- state ---------------------------------------------------------------------------------
     def state(self) -> HashDirState:
         try:
-            return scan_hash_dir(os.listdir(self.dir))
+            files = os.listdir(self.dir)
         except FileNotFoundError:
-            return HashDirState()
+            files = []
+        self.seen_files = bool(files)
+        return scan_hash_dir(files)
 
     def open(self, state: HashDirState | None = None, now: float | None = None) -> ObjectReader:
         """Open the live object for reading; DiskFileNotFound / DiskFileQuarantined otherwise."""
@@ -260,13 +263,6 @@ class DiskFile:
             await w.commit_marker(timestamp, ".meta", meta)
         finally:
             w.close()
-
-    def obsolete_files(self) -> list[str]:
-        """Files superseded by newer ones (older .data/.ts, stale .meta)."""
-        try:
-            return scan_hash_dir(os.listdir(self.dir)).obsolete
-        except FileNotFoundError:
-            return []
 
     def cleanup(self) -> None:
         """Remove files superseded by newer ones (older .data/.ts, stale .meta)."""
@@ -405,7 +401,7 @@ class DiskFileWriter:
             await group.sync(device, ())
         else:
             await run(self._commit_fsync, target, trailer, group.enabled)
-        if self.df.obsolete_files():
+        if self.df.seen_files:
             await run(self.df.cleanup)
 
     def _write_rest(self, trailer: bytes, own_sync: bool = False) -> None:

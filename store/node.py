@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,8 @@ from store.fsutil import GroupCommit, free_bytes
 from store.listings import AccountStore, ContainerStore
 from store.reqparse import HTTPError
 from store.updates import RowUpdater
+
+DEVICE_CHECK_INTERVAL = 1.0
 
 
 class Node:
@@ -33,14 +36,21 @@ class Node:
         self.diskfiles = DiskFileManager(self.devices_root, self.executor, self.group,
                                          int(sconf.get("block_size", 1 << 20)))
         self.updater = RowUpdater(self.group, self.container_update_timeout)
+        self._device_ok: dict[str, tuple[float, str]] = {}  # device -> (last seen present, path)
         self._containers: dict[str, ContainerStore] = {}
         self._accounts: dict[str, AccountStore] = {}
 
     def device_path(self, device: str) -> str:
-        """The device directory; 507 when it is missing."""
+        """The device directory; 507 when it is missing (checked at most once a second per device)."""
+        now = time.monotonic()
+        cached = self._device_ok.get(device)
+        if cached is not None and now - cached[0] < DEVICE_CHECK_INTERVAL:
+            return cached[1]
         path = os.path.join(self.devices_root, device)
         if not os.path.isdir(path):
+            self._device_ok.pop(device, None)
             raise HTTPError(507, f"{device} is not mounted")
+        self._device_ok[device] = (now, path)
         return path
 
     def check_space(self, device_path: str, size: int) -> None:
