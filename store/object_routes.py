@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 from starlette.background import BackgroundTask
@@ -125,9 +126,10 @@ def update_overrides(request: Request) -> dict[str, str]:
     return out
 
 
-def _open(df: DiskFile) -> ObjectReader:
+async def _open(node: Node, df: DiskFile) -> ObjectReader:
+    """Open in an I/O thread: listdir/open/read can block on a busy filesystem."""
     try:
-        return df.open()
+        return await asyncio.get_running_loop().run_in_executor(node.executor, df.open)
     except DiskFileNotFound as exc:
         raise HTTPError(404, "", _ts_headers(exc.timestamp)) from None
     except DiskFileQuarantined:
@@ -174,7 +176,7 @@ def parse_range(value: str, size: int) -> tuple[int, int] | None:
 
 async def get_object(node: Node, request: Request, sp: StoragePath, head: bool = False) -> Response:
     df = _diskfile(node, sp)
-    reader = _open(df)
+    reader = await _open(node, df)
     try:
         headers = _response_headers(reader)
         status, start, end = 200, 0, reader.size - 1
@@ -209,7 +211,7 @@ async def post_object(node: Node, request: Request, sp: StoragePath) -> Response
     ts = timestamp_header(request)
     df = _diskfile(node, sp)
     delete_at = _delete_at(request)
-    reader = _open(df)
+    reader = await _open(node, df)
     reader.close()
     if reader.newest_timestamp >= ts:
         raise HTTPError(409, "newer metadata exists", _ts_headers(reader.newest_timestamp))
