@@ -5,6 +5,7 @@ Used by `stackstore up` and by the test suite's cluster fixture, so both run the
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import signal
 import subprocess
@@ -16,6 +17,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from stackstore.config import Config, ensure_hash_path_suffix
+
+# package -> config section of the API services started after the proxy when they exist
+OPTIONAL_SERVICES = {"identity": "identity", "volumes": "volumes", "compute_shim": "compute"}
 
 
 @dataclass
@@ -127,6 +131,13 @@ class Cloud:
         self.services["proxy"] = Service(
             "proxy", [py, "-m", "proxy", "--config", str(self.config_path)],
             f"{self.proxy_url}/healthcheck", logs / "proxy.log")
+        # The API services join as soon as their package has a __main__ (`python -m <package>`).
+        for name, section in OPTIONAL_SERVICES.items():
+            if self.conf[section].get("enabled", True) and importlib.util.find_spec(f"{name}.__main__"):
+                sconf = self.conf[section]
+                self.services[name] = Service(
+                    name, [py, "-m", name, "--config", str(self.config_path)],
+                    f"http://{sconf['host']}:{sconf['port']}/healthcheck", logs / f"{name}.log")
 
     def start(self, timeout: float = 30.0) -> None:
         """Start every service and wait until all answer their health check."""
