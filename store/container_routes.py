@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import json
 from typing import Any
 
@@ -77,7 +79,8 @@ async def head_or_get(node: Node, request: Request, sp: StoragePath, head: bool)
     if head:
         headers["Content-Type"] = "application/json; charset=utf-8"
         return Response(status_code=204, headers=headers)
-    rows = store.list_objects(sp.account, sp.container, **params)
+    rows = await asyncio.get_running_loop().run_in_executor(
+        node.executor, functools.partial(store.list_objects, sp.account, sp.container, **params))
     body = json.dumps(rows, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
     return Response(body, status_code=200, headers=headers, media_type="application/json")
 
