@@ -47,6 +47,11 @@ DEFAULTS: dict[str, Any] = {
         "host": "127.0.0.1",
         "base_port": 6200,  # node N (1-based) listens on base_port + N
         "fsync": True,
+        "sync_mode": "auto",  # auto: one syncfs per group-commit round; fsync: fdatasync per file
+        "io_threads": 32,
+        "listing_sync_interval": 1.0,  # seconds between LMDB syncs of listing databases
+        "account_update_interval": 1.0,  # seconds between container-stat reports to account nodes
+        "updater_interval": 10.0,  # seconds between retries of pending container updates
         "fallocate_reserve": 0,  # bytes kept free on a device; PUTs that would cross it get 507
         "container_update_timeout": 2.0,
         "block_size": 1048576,  # checksum block size for stored objects
