@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 
+import httpx
 import pytest
 
 from tests.cluster import Cluster
@@ -24,6 +25,27 @@ def cluster(tmp_path_factory):
         raise
     yield c
     c.stop()
+
+
+@pytest.fixture(scope="module")
+def account(cluster) -> tuple[str, str]:
+    """(storage_url, token) of test:tester, the admin of AUTH_test."""
+    return cluster.auth("test:tester", "testing")
+
+
+@pytest.fixture(scope="module")
+def http(account):
+    """An httpx client rooted at test:tester's storage URL, with its token."""
+    storage_url, token = account
+    with httpx.Client(base_url=storage_url + "/", headers={"X-Auth-Token": token}, timeout=60) as client:
+        yield client
+
+
+@pytest.fixture(scope="module")
+def anon(cluster):
+    """An httpx client without credentials, rooted at the proxy."""
+    with httpx.Client(base_url=cluster.proxy_url, timeout=60) as client:
+        yield client
 
 
 def require_tool(name: str) -> str:

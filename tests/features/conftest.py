@@ -6,32 +6,10 @@ import sys
 import uuid
 from pathlib import Path
 
-import httpx
 import pytest
 
 from tests.clients.helpers import run
 from tests.conftest import require_tool
-
-
-@pytest.fixture(scope="module")
-def account(cluster) -> tuple[str, str]:
-    """(storage_url, token) of test:tester, the admin of AUTH_test."""
-    return cluster.auth("test:tester", "testing")
-
-
-@pytest.fixture(scope="module")
-def http(account):
-    """An httpx client rooted at the account's storage URL, with the token."""
-    storage_url, token = account
-    with httpx.Client(base_url=storage_url + "/", headers={"X-Auth-Token": token}, timeout=60) as client:
-        yield client
-
-
-@pytest.fixture(scope="module")
-def anon(cluster):
-    """An httpx client without credentials, rooted at the proxy."""
-    with httpx.Client(base_url=cluster.proxy_url, timeout=60) as client:
-        yield client
 
 
 @pytest.fixture(scope="module")

@@ -8,27 +8,6 @@ import httpx
 import pytest
 
 
-@pytest.fixture(scope="module")
-def account(cluster) -> tuple[str, str]:
-    """(storage_url, token) of test:tester, the admin of AUTH_test."""
-    return cluster.auth("test:tester", "testing")
-
-
-@pytest.fixture(scope="module")
-def http(account):
-    """httpx client rooted at test:tester's storage URL, with its token."""
-    storage_url, token = account
-    with httpx.Client(base_url=storage_url + "/", headers={"X-Auth-Token": token}, timeout=60) as client:
-        yield client
-
-
-@pytest.fixture(scope="module")
-def anon(cluster):
-    """httpx client without credentials, rooted at the proxy."""
-    with httpx.Client(base_url=cluster.proxy_url, timeout=60) as client:
-        yield client
-
-
 @pytest.fixture()
 def container(http) -> str:
     """A fresh, empty container of AUTH_test."""
