@@ -52,6 +52,13 @@ DEFAULTS: dict[str, Any] = {
         "listing_sync_interval": 1.0,  # seconds between LMDB syncs of listing databases
         "account_update_interval": 1.0,  # seconds between container-stat reports to account nodes
         "updater_interval": 10.0,  # seconds between retries of pending container updates
+        "updater_concurrency": 8,  # containers updated at once by the updater
+        "updater_max_per_second": 50.0,  # pending container updates sent per second (0: unlimited)
+        "auditor_interval": 30.0,  # seconds between audit passes (<= 0: no auditor)
+        "auditor_bytes_per_second": 10485760,  # object bytes verified per second by the auditor
+        "auditor_files_per_second": 50.0,  # objects opened per second by the auditor
+        "expirer_interval": 300.0,  # seconds between expirer passes (<= 0: no expirer)
+        "expirer_concurrency": 4,  # expired objects deleted at once
         "fallocate_reserve": 0,  # bytes kept free on a device; PUTs that would cross it get 507
         "container_update_timeout": 2.0,
         "block_size": 1048576,  # checksum block size for stored objects

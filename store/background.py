@@ -2,7 +2,8 @@
 
 Each task is a coroutine function ``fn(node)`` run every ``interval`` seconds. Today: the listing
 sync (LMDB ``sync=False`` flushed about once a second), the debounced container -> account stat
-reports, and the async-pending updater pass. The replicator and auditor will register here too.
+reports, the async-pending updater pass, the auditor and the object expirer (an interval <= 0
+disables the last two). The replicator will register here too.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+from store.audit.auditor import Auditor
+from store.expirer import Expirer
 from store.node import Node
 from store.updater import run_updater_pass
 
@@ -34,7 +37,23 @@ async def _report_containers(node: Node) -> None:
 
 
 async def _async_pending(node: Node) -> None:
-    await run_updater_pass(node.devices_root, timeout=node.container_update_timeout)
+    sconf = node.conf["store"]
+    await run_updater_pass(node.devices_root, timeout=node.container_update_timeout,
+                           concurrency=int(sconf.get("updater_concurrency", 8)),
+                           max_per_second=float(sconf.get("updater_max_per_second", 50.0)), record=True)
+
+
+def _optional_tasks(node: Node) -> list[Periodic]:
+    """Auditor and expirer, each only when its interval is positive."""
+    sconf = node.conf["store"]
+    tasks = []
+    if (interval := float(sconf.get("auditor_interval", 30.0))) > 0:
+        auditor = Auditor(node)
+        tasks.append(Periodic("auditor", interval, lambda _node: auditor.run_pass()))
+    if (interval := float(sconf.get("expirer_interval", 300.0))) > 0:
+        expirer = Expirer(node)
+        tasks.append(Periodic("expirer", interval, lambda _node: expirer.run_pass()))
+    return tasks
 
 
 def default_tasks(node: Node) -> list[Periodic]:
@@ -43,6 +62,7 @@ def default_tasks(node: Node) -> list[Periodic]:
         Periodic("listing-sync", float(sconf.get("listing_sync_interval", 1.0)), _sync_listings),
         Periodic("account-reports", float(sconf.get("account_update_interval", 1.0)), _report_containers),
         Periodic("updater", float(sconf.get("updater_interval", 10.0)), _async_pending),
+        *_optional_tasks(node),
     ]
 
 

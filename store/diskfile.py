@@ -26,7 +26,7 @@ import os
 import struct
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from typing import Any
@@ -154,6 +154,33 @@ def scan_hash_dir(files: list[str]) -> HashDirState:
         elif best is not None and (ts <= best[0] or state.data is not None):
             state.obsolete.append(name)  # superseded by newer data/tombstone or by a newer .meta
     return state
+
+
+def object_partitions(device_path: str) -> list[int]:
+    """The partitions that have an object directory on a device."""
+    try:
+        return sorted(int(p) for p in os.listdir(os.path.join(device_path, "objects")) if p.isdigit())
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+
+
+def walk_hash_dirs(device_path: str, partitions: list[int] | None = None) -> Iterator[tuple[int, str]]:
+    """Every object hash dir on a device (or in ``partitions``) as ``(partition, hash_hex)``;
+    tolerates concurrent changes."""
+    root = os.path.join(device_path, "objects")
+    for part in object_partitions(device_path) if partitions is None else partitions:
+        try:
+            suffixes = os.listdir(os.path.join(root, str(part)))
+        except (FileNotFoundError, NotADirectoryError):
+            continue
+        for suffix in suffixes:
+            try:
+                hashes = os.listdir(os.path.join(root, str(part), suffix))
+            except (FileNotFoundError, NotADirectoryError):
+                continue
+            for hash_hex in hashes:
+                if len(hash_hex) == 32 and hash_hex.endswith(suffix):
+                    yield part, hash_hex
 
 
 class DiskFileManager:
@@ -558,6 +585,14 @@ class ObjectReader:
         if len(data) != length or format(xxhash.xxh3_64_intdigest(data), "016x") != self._blocks[16 * index:16 * index + 16]:
             raise DiskFileQuarantined(f"block {index} failed verification")
         return data
+
+    def verify_block(self, index: int) -> int:
+        """Read and check block ``index`` (blocking); its length, DiskFileQuarantined if corrupt."""
+        return len(self._read_block(index))
+
+    @property
+    def block_count(self) -> int:
+        return -(-self.size // self.block_size) if self.size else 0
 
     async def read_block(self, index: int) -> bytes:
         """Block ``index``, verified; quarantines the object and raises if it is corrupt."""

@@ -14,7 +14,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from stackstore.config import Config, load_config
-from store import account_routes, container_routes, object_routes
+from store import account_routes, container_routes, object_routes, recon_routes
 from store.background import BackgroundTasks
 from store.diskfile import DiskFileError
 from store.node import Node
@@ -62,6 +62,7 @@ def create_app(conf: Config | None, devices_root: str | Path) -> Starlette:
     app = Starlette(routes=[
         Route("/healthcheck", healthcheck, methods=["GET", "HEAD"]),
         Route("/recon/quarantined", recon_quarantined, methods=["GET"]),
+        *recon_routes.routes(node),
         Route("/{path:path}", dispatch, methods=METHODS),
     ], lifespan=lifespan)
     app.state.node = node

@@ -1,73 +1,184 @@
-"""Replays async-pending container updates (the object updater's core).
+"""Replays async-pending container updates until the container nodes take them.
 
-A full updater (rate limits, per-container ordering, sharding across workers) comes later; this pass
-sends every ``<device>/async_pending/*/*`` record once and removes the ones that succeeded.
+Records (``<device>/async_pending/<suffix>/<hash>-<timestamp>-<target>``, written by
+``store.updates`` when a row update failed at write time) are grouped by target container (host +
+container path) and each group is sent oldest first, one at a time; when a container's node fails,
+the rest of that group waits for the next pass. Groups run concurrently (``[store]
+updater_concurrency``) under a global rate (``updater_max_per_second``). Delivered records are
+removed; counters go to ``<device>/.recon/updater.json`` for recon.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import os
+import time
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+from store.audit.ratelimit import RateLimiter
 from store.httpclient import HTTPClientError, request
+from store.recon import async_pending_count, read_stats, write_stats
 from store.updates import is_success
 
 log = logging.getLogger("store.updater")
 
 
-async def run_updater_pass(devices_root: str | Path, timeout: float = 2.0) -> dict[str, int]:
-    """Retry every async-pending record under ``devices_root``; {"success", "failure", "bad"} counts."""
-    stats = {"success": 0, "failure": 0, "bad": 0}
-    root = str(devices_root)
+@dataclass
+class Pending:
+    """One async-pending record on disk."""
+
+    path: str
+    method: str
+    host: str
+    port: int
+    req_path: str
+    headers: dict[str, str]
+
+    @property
+    def group(self) -> tuple[str, int, str]:
+        """Target container: the row path without the object name (``/cont/dev/part/a/c``)."""
+        return self.host, self.port, "/".join(self.req_path.split("/", 6)[:6])
+
+    @property
+    def timestamp(self) -> str:
+        return str(self.headers.get("X-Timestamp", ""))
+
+
+def load_record(path: str) -> Pending:
+    """Parse a record; FileNotFoundError if it is gone, ValueError/KeyError/... if it is garbage."""
+    with open(path, "rb") as fh:
+        record = json.load(fh)
+    host, _, port = record["host"].rpartition(":")
+    headers = record["headers"]
+    if not isinstance(headers, dict):
+        raise TypeError("headers is not an object")
+    return Pending(path, record["method"], host.strip("[]"), int(port), record["path"], headers)
+
+
+def pending_paths(device_path: str) -> list[str]:
+    """Every record path under a device's ``async_pending``."""
+    root = os.path.join(device_path, "async_pending")
     try:
-        devices = sorted(os.listdir(root))
-    except FileNotFoundError:
-        return stats
-    for device in devices:
-        pending_dir = os.path.join(root, device, "async_pending")
+        suffixes = sorted(os.listdir(root))
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+    out = []
+    for suffix in suffixes:
+        sdir = os.path.join(root, suffix)
         try:
-            suffixes = os.listdir(pending_dir)
+            out.extend(os.path.join(sdir, name) for name in sorted(os.listdir(sdir)))
         except (FileNotFoundError, NotADirectoryError):
             continue
-        for suffix in suffixes:
-            sdir = os.path.join(pending_dir, suffix)
+    return out
+
+
+class UpdaterPass:
+    """One pass over one device's records."""
+
+    def __init__(self, timeout: float, concurrency: int, limiter: RateLimiter):
+        self.timeout = timeout
+        self.concurrency = max(1, concurrency)
+        self.limiter = limiter
+        self.stats = {"success": 0, "failure": 0, "bad": 0}
+
+    def load(self, paths: list[str]) -> list[list[Pending]]:
+        """Group the readable records by target container, each group oldest first."""
+        groups: dict[tuple[str, int, str], list[Pending]] = {}
+        for path in paths:
             try:
-                names = sorted(os.listdir(sdir))
-            except (FileNotFoundError, NotADirectoryError):
+                rec = load_record(path)
+            except FileNotFoundError:
                 continue
-            for name in names:
-                path = os.path.join(sdir, name)
-                try:
-                    with open(path, "rb") as fh:
-                        record = json.load(fh)
-                    host, _, port = record["host"].rpartition(":")
-                    method, req_path, headers = record["method"], record["path"], record["headers"]
-                    port_num = int(port)
-                except FileNotFoundError:
-                    continue
-                except (OSError, ValueError, KeyError, TypeError, AttributeError):
-                    stats["bad"] += 1
-                    log.warning("unreadable async pending %s; leaving it", path)
-                    continue
-                try:
-                    status, _, _ = await request(host.strip("[]"), port_num, method, req_path, headers,
-                                                 timeout=timeout)
-                except HTTPClientError as exc:
-                    log.info("async pending %s still failing: %s", name, exc)
-                    stats["failure"] += 1
-                    continue
-                if is_success(status):
-                    stats["success"] += 1
-                    try:
-                        os.unlink(path)
-                    except FileNotFoundError:
-                        pass
-                else:
-                    stats["failure"] += 1
+            except (OSError, ValueError, KeyError, TypeError, AttributeError):
+                self.stats["bad"] += 1
+                log.warning("unreadable async pending %s; leaving it", path)
+                continue
+            groups.setdefault(rec.group, []).append(rec)
+        for recs in groups.values():
+            recs.sort(key=lambda r: (r.timestamp, r.path))
+        return list(groups.values())
+
+    async def send(self, rec: Pending) -> bool:
+        await self.limiter.consume(1)
+        try:
+            status, _, _ = await request(rec.host, rec.port, rec.method, rec.req_path, rec.headers,
+                                         timeout=self.timeout)
+        except HTTPClientError as exc:
+            log.info("async pending %s still failing: %s", os.path.basename(rec.path), exc)
+            return False
+        if not is_success(status):
+            log.info("async pending %s answered %s", os.path.basename(rec.path), status)
+            return False
+        try:
+            os.unlink(rec.path)
+        except FileNotFoundError:
+            pass
+        return True
+
+    async def send_group(self, recs: list[Pending], sem: asyncio.Semaphore) -> None:
+        async with sem:
+            for i, rec in enumerate(recs):
+                if not await self.send(rec):
+                    self.stats["failure"] += len(recs) - i  # the container waits for the next pass
+                    return
+                self.stats["success"] += 1
+
+    async def run(self, device_path: str) -> dict[str, int]:
+        loop = asyncio.get_running_loop()
+        paths = await loop.run_in_executor(None, pending_paths, device_path)
+        groups = self.load(paths)
+        sem = asyncio.Semaphore(self.concurrency)
+        await asyncio.gather(*(self.send_group(g, sem) for g in groups))
+        for sdir in {os.path.dirname(p) for p in paths}:
             try:
                 os.rmdir(sdir)  # only succeeds when empty
             except OSError:
                 pass
-    return stats
+        return self.stats
+
+
+def record_stats(device_path: str, stats: dict[str, int], started: float) -> dict[str, Any]:
+    """Persist a device's pass counters (plus running totals) for recon."""
+    previous = read_stats(device_path, "updater") or {}
+    out: dict[str, Any] = {
+        "last_pass": time.time(), "pass_duration": round(time.time() - started, 3),
+        "pass_successes": stats["success"], "pass_failures": stats["failure"], "bad": stats["bad"],
+        "successes": int(previous.get("successes", 0)) + stats["success"],
+        "failures": int(previous.get("failures", 0)) + stats["failure"],
+        "async_pending": async_pending_count(device_path),
+    }
+    write_stats(device_path, "updater", out)
+    return out
+
+
+async def run_updater_pass(devices_root: str | Path, timeout: float = 2.0, concurrency: int = 8,
+                           max_per_second: float = 0.0, record: bool = False) -> dict[str, int]:
+    """Retry every async-pending record under ``devices_root``; {"success", "failure", "bad"} counts.
+
+    ``record`` persists per-device counters for recon.
+    """
+    total = {"success": 0, "failure": 0, "bad": 0}
+    root = str(devices_root)
+    try:
+        devices = sorted(os.listdir(root))
+    except FileNotFoundError:
+        return total
+    limiter = RateLimiter(max_per_second)
+    for device in devices:
+        device_path = os.path.join(root, device)
+        if not os.path.isdir(device_path):
+            continue
+        started = time.time()
+        stats = await UpdaterPass(timeout, concurrency, limiter).run(device_path)
+        for key in total:
+            total[key] += stats[key]
+        if record:
+            try:
+                record_stats(device_path, stats, started)
+            except OSError as exc:
+                log.warning("cannot write updater stats on %s: %s", device, exc)
+    return total

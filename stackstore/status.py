@@ -1,0 +1,106 @@
+"""``stackstore status --config F``: one line per storage node from its ``GET /recon``.
+
+The nodes are the distinct ``ip:port`` of the devices in the account, container and object rings; a
+node that does not answer is shown as down. Exit status 1 when any node is down.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+import urllib.error
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from stackstore.config import Config, ensure_hash_path_suffix, load_config
+
+COLUMNS = ("NODE", "STATUS", "DEVICES", "USED", "QUARANTINED", "ASYNC", "AUDITED", "REPLICATED",
+           "REPL OK/FAIL", "EXPIRED")
+
+
+def ring_nodes(conf: Config) -> dict[str, list[str]]:
+    """``ip:port`` -> device names, from every ring file that exists."""
+    from ring import Ring
+
+    suffix = ensure_hash_path_suffix(conf)
+    nodes: dict[str, set[str]] = {}
+    for name in ("account", "container", "object"):
+        path = conf.ring_dir / f"{name}.ring"
+        if path.exists():
+            for dev in Ring(path, suffix).devices:
+                if dev is not None:
+                    nodes.setdefault(dev.address, set()).add(dev.device)
+    return {addr: sorted(devs) for addr, devs in sorted(nodes.items())}
+
+
+def fetch_recon(address: str, timeout: float) -> dict[str, Any] | None:
+    """The node's recon document, or None when it does not answer properly."""
+    try:
+        with urllib.request.urlopen(f"http://{address}/recon", timeout=timeout) as resp:
+            doc = json.load(resp)
+    except (urllib.error.URLError, OSError, ValueError):
+        return None
+    return doc if isinstance(doc, dict) else None
+
+
+def _age(ts: Any, now: float) -> str:
+    if not isinstance(ts, (int, float)):
+        return "never"
+    seconds = max(0, int(now - ts))
+    if seconds < 120:
+        return f"{seconds}s ago"
+    if seconds < 7200:
+        return f"{seconds // 60}m ago"
+    return f"{seconds // 3600}h ago"
+
+
+def _used(devices: dict[str, Any]) -> str:
+    size = sum(d.get("size", 0) for d in devices.values())
+    used = sum(d.get("used", 0) for d in devices.values())
+    return f"{100.0 * used / size:.1f}%" if size else "-"
+
+
+def row(address: str, devices: list[str], doc: dict[str, Any] | None, now: float) -> list[str]:
+    """One table line for a node."""
+    if doc is None:
+        return [address, "DOWN", str(len(devices))] + ["-"] * (len(COLUMNS) - 3)
+    devs = doc.get("devices") or {}
+    unmounted = [n for n, d in devs.items() if not d.get("mounted")]
+    status = "up" if not unmounted else f"up ({len(unmounted)} unmounted)"
+    repl = doc.get("replication") or {}
+    return [
+        address, status, str(len(devs)), _used(devs), str(doc.get("quarantined", 0)),
+        str(doc.get("async_pending", 0)), _age((doc.get("auditor") or {}).get("last_pass"), now),
+        _age(repl.get("last_pass"), now), f"{repl.get('replicated', 0)}/{repl.get('failed', 0)}",
+        str((doc.get("expirer") or {}).get("expired", 0)),
+    ]
+
+
+def format_table(rows: list[list[str]]) -> str:
+    widths = [max(len(r[i]) for r in [list(COLUMNS), *rows]) for i in range(len(COLUMNS))]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip()
+             for r in [list(COLUMNS), *rows]]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="stackstore status", description=__doc__)
+    parser.add_argument("--config", help="TOML configuration file of the cluster")
+    parser.add_argument("--timeout", type=float, default=3.0, help="seconds to wait for each node")
+    parser.add_argument("--json", action="store_true", help="print every node's recon document as JSON")
+    args = parser.parse_args(argv)
+    conf = load_config(args.config)
+    nodes = ring_nodes(conf)
+    if not nodes:
+        print(f"stackstore status: no rings under {conf.ring_dir}")
+        return 1
+    with ThreadPoolExecutor(max_workers=min(32, len(nodes))) as pool:
+        docs = dict(zip(nodes, pool.map(lambda a: fetch_recon(a, args.timeout), nodes), strict=True))
+    if args.json:
+        print(json.dumps({a: d if d is not None else {"up": False} for a, d in docs.items()}, indent=2))
+    else:
+        now = time.time()
+        print(format_table([row(a, devs, docs[a], now) for a, devs in nodes.items()]))
+    return 1 if any(d is None for d in docs.values()) else 0

@@ -1,0 +1,97 @@
+"""The periodic audit pass: every object of every device, then the listing databases.
+
+Paced by ``[store] auditor_bytes_per_second`` and ``auditor_files_per_second``; after each device
+the counters go to ``<device>/.recon/auditor.json``: last pass time and duration, objects and bytes
+checked, quarantined this pass and in total, listing problems (count and a few samples).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+import os
+import time
+from typing import Any
+
+from store.audit.listings_check import check_accounts, check_containers
+from store.audit.objects import audit_hash_dir
+from store.audit.ratelimit import RateLimiter
+from store.diskfile import object_partitions, walk_hash_dirs
+from store.node import Node
+from store.recon import read_stats, write_stats
+
+log = logging.getLogger("store.auditor")
+
+
+class Auditor:
+    """One node's auditor; ``run_pass`` is registered as a background task."""
+
+    def __init__(self, node: Node):
+        self.node = node
+        sconf = node.conf["store"]
+        self.bytes_limiter = RateLimiter(float(sconf.get("auditor_bytes_per_second", 10 * 1024 * 1024)))
+        self.files_limiter = RateLimiter(float(sconf.get("auditor_files_per_second", 50)))
+
+    async def _run(self, fn: Any, *args: Any) -> Any:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self.node.executor, functools.partial(fn, *args))
+
+    async def run_pass(self) -> dict[str, dict[str, Any]]:
+        """Audit every device once; returns the stats written per device."""
+        root = self.node.devices_root
+        try:
+            devices = sorted(d for d in os.listdir(root) if os.path.isdir(os.path.join(root, d)))
+        except FileNotFoundError:
+            return {}
+        return {device: await self.audit_device(device) for device in devices}
+
+    async def audit_device(self, device: str) -> dict[str, Any]:
+        path = os.path.join(self.node.devices_root, device)
+        start = time.time()
+        stats: dict[str, Any] = {"objects_checked": 0, "bytes_checked": 0, "quarantined": 0, "errors": 0}
+        for part in await self._run(object_partitions, path):
+            for partition, hash_hex in await self._run(lambda p=part: list(walk_hash_dirs(path, [p]))):
+                await self.files_limiter.consume(1)
+                await self._audit_one(device, partition, hash_hex, stats)
+        stats.update(await self.check_listings(device, path))
+        previous = await self._run(read_stats, path, "auditor") or {}
+        stats["quarantined_total"] = int(previous.get("quarantined_total", 0)) + stats["quarantined"]
+        stats["passes"] = int(previous.get("passes", 0)) + 1
+        stats["last_pass"] = time.time()
+        stats["pass_duration"] = round(stats["last_pass"] - start, 3)
+        await self._run(write_stats, path, "auditor", stats)
+        return stats
+
+    async def _audit_one(self, device: str, partition: int, hash_hex: str, stats: dict[str, Any]) -> None:
+        df = self.node.diskfiles.get(device, partition, hash_hex, "")
+        try:
+            result = await audit_hash_dir(df, self._run, self.bytes_limiter.consume)
+        except OSError as exc:
+            stats["errors"] += 1
+            log.warning("auditing %s failed: %s", df.dir, exc)
+            return
+        stats["objects_checked"] += result.checked
+        stats["bytes_checked"] += result.bytes
+        stats["quarantined"] += result.quarantined is not None
+
+    async def check_listings(self, device: str, path: str) -> dict[str, Any]:
+        """Scan the device's container and account environments (those that exist)."""
+        problems: list[str] = []
+        count = rows = 0
+        for name, opener, check in (("containers.lmdb", self.node.containers, check_containers),
+                                    ("accounts.lmdb", self.node.accounts, check_accounts)):
+            if not os.path.isdir(os.path.join(path, name)):
+                continue
+            try:
+                found, seen = await self._run(check, opener(device))
+            except Exception as exc:  # noqa: BLE001 - any failure to read the environment is the finding
+                count += 1
+                problems.append(f"{name}: {exc!r}")
+                continue
+            count += found.count
+            rows += seen
+            problems.extend(found.samples)
+        if count:
+            log.warning("listing problems on %s: %s", device, problems)
+        return {"listing_problems": count, "listing_problem_samples": problems, "listing_rows_checked": rows}

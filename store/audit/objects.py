@@ -1,0 +1,98 @@
+"""Verify one object hash dir: metadata trailer and checksum, every block's xxh3, tombstones.
+
+A copy that fails is moved to ``<device>/quarantined/objects/`` by diskfile's quarantine, which
+also invalidates the partition's suffix hash, so replication brings a good copy back. Reads
+happen in the node's I/O threads; the caller's limiters pace them.
+"""
+
+from __future__ import annotations
+
+import errno
+import logging
+import os
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from store import diskfile
+from store.diskfile import (
+    DiskFile,
+    DiskFileNotFound,
+    DiskFileQuarantined,
+    ObjectReader,
+    read_small_file_meta,
+)
+
+log = logging.getLogger("store.auditor")
+BLOCKS_PER_HOP = 8  # blocks verified per trip to an I/O thread (large objects)
+
+
+@dataclass
+class AuditResult:
+    """What auditing one hash dir found."""
+
+    checked: bool = False  # a .data (or tombstone) was verified
+    bytes: int = 0
+    quarantined: str | None = None  # reason, when the copy was quarantined
+
+
+def _quarantine(df: DiskFile, reason: str) -> str:
+    df.quarantine()  # also marks the suffix for replication (when the replicator's hook is in)
+    log.warning("quarantined %s: %s", df.dir, reason)
+    return reason
+
+
+def _open(df: DiskFile, result: AuditResult) -> ObjectReader | None:
+    """Open the newest .data (metadata verified), or check the tombstone; None when nothing to read."""
+    state = df.state()
+    if state.data is None:
+        if state.tombstone is not None:
+            try:
+                read_small_file_meta(os.path.join(df.dir, state.tombstone))
+                result.checked = True
+            except FileNotFoundError:
+                pass
+            except (OSError, ValueError):
+                result.quarantined = _quarantine(df, "bad tombstone")
+        return None
+    try:
+        reader = df.open(state, now=0.0)  # now=0: expired objects are audited too
+    except DiskFileNotFound:
+        return None
+    except DiskFileQuarantined as exc:  # open() already moved it
+        result.quarantined = str(exc)
+        log.warning("quarantined %s: %s", df.dir, exc)
+        return None
+    result.checked = True
+    return reader
+
+
+def _verify_blocks(reader: ObjectReader, first: int, last: int) -> int:
+    return sum(reader.verify_block(i) for i in range(first, last))
+
+
+async def audit_hash_dir(df: DiskFile, run: Callable[..., Awaitable],
+                         pace: Callable[[int], Awaitable[None]]) -> AuditResult:
+    """Audit one hash dir. ``run(fn, *args)`` runs blocking work off the loop; ``pace(nbytes)``
+    waits as the byte rate limit requires."""
+    result = AuditResult()
+    reader = await run(_open, df, result)
+    if reader is None:
+        return result
+    try:
+        count = reader.block_count
+        step = count if reader.size <= diskfile.SMALL_FILE else BLOCKS_PER_HOP
+        for first in range(0, count, max(step, 1)):
+            nbytes = await run(_verify_blocks, reader, first, min(first + step, count))
+            result.bytes += nbytes
+            await pace(nbytes)
+    except DiskFileQuarantined as exc:
+        reader.close()
+        result.quarantined = await run(_quarantine, df, str(exc))
+    except OSError as exc:
+        reader.close()
+        if exc.errno != errno.EIO:
+            raise
+        result.quarantined = await run(_quarantine, df, f"read error: {exc}")
+    finally:
+        reader.close()
+    return result
