@@ -80,9 +80,16 @@ DEFAULTS: dict[str, Any] = {
         # extra key pairs: access key -> {"secret": ..., "user": "account:name"}
         "keys": {},
     },
-    "identity": {"host": "127.0.0.1", "port": 5000},
+    "identity": {
+        "host": "127.0.0.1",
+        "port": 5000,
+        "database_url": "",  # empty: SQLite at <data_dir>/identity.sqlite; or postgresql://user:pw@host/db
+        "token_expiration": 3600,  # seconds a Keystone token is valid
+        "admin_password": "",  # empty: generated on first start, printed once, saved in <data_dir>/clouds.yaml
+    },
     "volumes": {"host": "127.0.0.1", "port": 8776},
     "compute": {"host": "127.0.0.1", "port": 8774},
+    "images": {"host": "127.0.0.1", "port": 9292},
 }
 
 ENV_PREFIX = "STACKSTORE_"

@@ -1,0 +1,31 @@
+"""``python -m identity --config F``: run the identity service (Keystone v3) on ``[identity] host:port``."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+
+from stackstore.config import ensure_hash_path_suffix, load_config
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m identity", description="StackStore identity (Keystone v3)")
+    parser.add_argument("--config", help="configuration file (TOML)")
+    parser.add_argument("--host")
+    parser.add_argument("--port", type=int)
+    args = parser.parse_args(argv)
+
+    import uvicorn
+
+    from identity.app import create_app
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    conf = load_config(args.config)
+    ensure_hash_path_suffix(conf)
+    app = create_app(conf)
+    uvicorn.run(app, host=args.host or conf["identity"]["host"], port=args.port or int(conf["identity"]["port"]),
+                log_level="warning", server_header=False)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""The Keystone v3 HTTP API, one module per resource family."""

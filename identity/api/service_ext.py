@@ -1,0 +1,39 @@
+"""StackStore extensions for services: resolve an EC2 access key (S3 auth in the proxy)."""
+
+from __future__ import annotations
+
+import json
+
+from identity.api.base import Ctx
+from identity.api.credentials import ec2_id
+from identity.errors import forbidden, not_found
+from identity.lookup import effective_roles
+from identity.models import Credential, Domain, Project, User
+from identity.service_user import SERVICE_ROLE
+
+
+def ec2_lookup(ctx: Ctx):
+    """``{"credential": {access, secret, user_id, user_name, project_id, project_name, roles}}`` while the
+    user is enabled and still holds a role on the credential's project; admin or service role only."""
+    caller = ctx.auth()
+    if not caller.has_role("admin", SERVICE_ROLE):
+        raise forbidden()
+    access = ctx.params["access"]
+    cred = ctx.db.get(Credential, ec2_id(access))
+    user = ctx.db.get(User, cred.user_id) if cred is not None and cred.type == "ec2" else None
+    project = ctx.db.get(Project, cred.project_id) if cred is not None and cred.project_id else None
+    if cred is None or user is None or project is None or not user.enabled or not project.enabled:
+        raise not_found("credential", access)
+    domain = ctx.db.get(Domain, user.domain_id)
+    if domain is None or not domain.enabled:
+        raise not_found("credential", access)
+    roles = [r.name for r in effective_roles(ctx.db, user.id, "project", project.id)]
+    if not roles:
+        raise not_found("credential", access)
+    blob = json.loads(cred.blob)
+    return 200, {"credential": {"access": access, "secret": blob.get("secret", ""), "user_id": user.id,
+                                "user_name": user.name, "project_id": project.id, "project_name": project.name,
+                                "roles": roles}}
+
+
+ROUTES = [("/v3/OS-STACKSTORE/ec2/{access}", "GET", ec2_lookup)]
