@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from store.audit.auditor import Auditor
 from store.expirer import Expirer
 from store.node import Node
+from store.replication.service import run_replication
 from store.updater import run_updater_pass
 
 log = logging.getLogger("store.background")
@@ -63,6 +64,7 @@ def default_tasks(node: Node) -> list[Periodic]:
         Periodic("account-reports", float(sconf.get("account_update_interval", 1.0)), _report_containers),
         Periodic("updater", float(sconf.get("updater_interval", 10.0)), _async_pending),
         *_optional_tasks(node),
+        Periodic("replicator", float(sconf.get("replicator_interval", 30.0)), run_replication),
     ]
 
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import errno
+import fcntl
 import functools
 import hashlib
 import json
@@ -260,6 +261,7 @@ class DiskFile:
             target = dest if attempt == 0 else f"{dest}-{uuid.uuid4().hex[:8]}"
             try:
                 os.rename(self.dir, target)
+                invalidate_suffix(self.dir)
                 return target
             except FileNotFoundError:
                 return None
@@ -446,6 +448,7 @@ class DiskFileWriter:
         changed = ensure_dir(self.df.dir)
         os.rename(self.tmp_path, target)
         self.tmp_path = None
+        invalidate_suffix(self.df.dir)
         return changed
 
     def _commit_fsync(self, target: str, trailer: bytes, durable: bool) -> None:
@@ -460,6 +463,27 @@ class DiskFileWriter:
             finally:
                 for fd in fds:
                     os.close(fd)
+
+    async def write_raw(self, chunk: bytes) -> None:
+        """Add bytes of a replicated file, verbatim (already verified by the sender); then commit_raw()."""
+        self._unwritten.append(chunk)
+        self.size += len(chunk)
+        if self.size - self._written >= WRITE_BATCH:
+            chunks, self._unwritten = self._unwritten, []
+            self._written += sum(len(c) for c in chunks)
+            await asyncio.get_running_loop().run_in_executor(self.mgr.executor, self._write_raw, chunks)
+
+    def _write_raw(self, chunks: list[bytes]) -> None:
+        if self.fd < 0:
+            self._open()
+        _write_all(self.fd, chunks)
+
+    async def commit_raw(self, filename: str) -> None:
+        """Durably install the replicated file as ``<hash dir>/<filename>`` (same path as PUT)."""
+        ts, _, ext = filename.rpartition(".")
+        if ext not in ("data", "meta", "ts"):
+            raise ValueError(f"bad file name {filename!r}")
+        await self._commit(Timestamp(ts), "." + ext, b"")
 
     def close(self) -> None:
         """Release the temp file; an uncommitted write leaves nothing behind."""
@@ -645,3 +669,79 @@ class ObjectReader:
                 except BaseException:  # noqa: BLE001 - the reader is being abandoned anyway
                     pass
             self.close()
+
+
+# -- replication helpers: partitions, suffixes, invalidated suffix hashes ------------------------------
+HASHES_INVALID = "hashes.invalid"
+
+
+def objects_path(device_path: str) -> str:
+    return os.path.join(device_path, "objects")
+
+
+def partition_path(device_path: str, partition: int) -> str:
+    return os.path.join(device_path, "objects", str(partition))
+
+
+def list_partitions(device_path: str) -> list[int]:
+    """Partitions with a directory on the device."""
+    try:
+        names = os.listdir(objects_path(device_path))
+    except FileNotFoundError:
+        return []
+    return sorted(int(n) for n in names if n.isdigit())
+
+
+def list_suffixes(part_path: str) -> list[str]:
+    try:
+        names = os.listdir(part_path)
+    except FileNotFoundError:
+        return []
+    return sorted(n for n in names if len(n) == 3 and all(c in "0123456789abcdef" for c in n))
+
+
+def invalidate_suffix(hash_dir: str) -> None:
+    """Record that the suffix holding ``hash_dir`` changed (its cached replication hash is stale)."""
+    suffix_dir = os.path.dirname(hash_dir)
+    path = os.path.join(os.path.dirname(suffix_dir), HASHES_INVALID)
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH)  # the consumer reads and truncates under LOCK_EX
+        os.write(fd, os.path.basename(suffix_dir).encode() + b"\n")
+    finally:
+        os.close(fd)
+
+
+def consume_invalid_suffixes(part_path: str) -> set[str]:
+    """Suffixes invalidated since the last call (read and cleared atomically w.r.t. writers)."""
+    try:
+        fd = os.open(os.path.join(part_path, HASHES_INVALID), os.O_RDWR | getattr(os, "O_CLOEXEC", 0))
+    except FileNotFoundError:
+        return set()
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        data = b""
+        while chunk := os.read(fd, 65536):
+            data += chunk
+        os.ftruncate(fd, 0)
+    finally:
+        os.close(fd)
+    return {s for s in data.decode("ascii", "replace").split() if len(s) == 3}
+
+
+def suffix_states(part_path: str, suffix: str) -> dict[str, HashDirState]:
+    """``hash -> HashDirState`` of every object in a suffix dir (empty dirs are skipped)."""
+    out: dict[str, HashDirState] = {}
+    sdir = os.path.join(part_path, suffix)
+    try:
+        hashes = os.listdir(sdir)
+    except FileNotFoundError:
+        return out
+    for h in hashes:
+        try:
+            files = os.listdir(os.path.join(sdir, h))
+        except (FileNotFoundError, NotADirectoryError):
+            continue
+        if files:
+            out[h] = scan_hash_dir(files)
+    return out

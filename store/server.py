@@ -14,7 +14,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from stackstore.config import Config, load_config
-from store import account_routes, container_routes, object_routes, recon_routes
+from store import account_routes, container_routes, object_routes, recon_routes, replication_routes
 from store.background import BackgroundTasks
 from store.diskfile import DiskFileError
 from store.node import Node
@@ -63,6 +63,7 @@ def create_app(conf: Config | None, devices_root: str | Path) -> Starlette:
         Route("/healthcheck", healthcheck, methods=["GET", "HEAD"]),
         Route("/recon/quarantined", recon_quarantined, methods=["GET"]),
         *recon_routes.routes(node),
+        *replication_routes.routes,
         Route("/{path:path}", dispatch, methods=METHODS),
     ], lifespan=lifespan)
     app.state.node = node
@@ -95,6 +96,7 @@ def main(argv: list[str] | None = None) -> None:
     conf = load_config(args.config)
     host = args.host or conf["store"]["host"]
     port = args.port if args.port is not None else conf["store"]["base_port"] + 1
+    conf["store"]["node_ip"], conf["store"]["node_port"] = host, port  # replication finds its ring devices
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(name)s %(levelname)s %(message)s")
     logging.getLogger("uvicorn.error").addFilter(_QuietQuarantine())
 

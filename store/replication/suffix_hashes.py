@@ -1,0 +1,135 @@
+"""Per-suffix hashes of an object partition, cached in ``<partition>/hashes.json``.
+
+A suffix hash covers the names of the files that matter in each hash dir (newest .data/.ts and an
+applicable .meta), so two replicas of a suffix hash the same iff they hold the same versions.
+Writes record their suffix in ``hashes.invalid`` (see ``store.diskfile.invalidate_suffix``); the
+cache is recomputed for those suffixes, and for every suffix on the first use in this process (an
+invalidation lost in a crash cannot hide a difference for longer than one restart). Computing a
+suffix also reclaims tombstones older than ``reclaim_age`` and removes empty dirs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+
+import xxhash
+
+from store.diskfile import (
+    consume_invalid_suffixes,
+    list_suffixes,
+    suffix_states,
+)
+
+HASHES_FILE = "hashes.json"
+Hashes = dict[str, str]  # suffix -> hex digest
+
+_lock = threading.Lock()
+_part_locks: dict[str, threading.Lock] = {}
+_fresh: set[str] = set()  # partition dirs fully rehashed since this process started
+
+
+def _part_lock(part_path: str) -> threading.Lock:
+    with _lock:
+        lock = _part_locks.get(part_path)
+        if lock is None:
+            lock = _part_locks[part_path] = threading.Lock()
+        return lock
+
+
+def hash_suffix(part_path: str, suffix: str, reclaim_age: float, now: float | None = None) -> str | None:
+    """The suffix's hash (None when it holds nothing); reclaims old tombstones and empty dirs."""
+    now = time.time() if now is None else now
+    sdir = os.path.join(part_path, suffix)
+    digest = xxhash.xxh3_128()
+    count = 0
+    for h, state in sorted(suffix_states(part_path, suffix).items()):
+        if state.tombstone and float(state.tombstone[:-3]) < now - reclaim_age:
+            _remove_files(os.path.join(sdir, h), [state.tombstone, *state.obsolete])
+            continue
+        for name in (state.data or state.tombstone, state.meta):
+            if name:
+                digest.update(f"{h}/{name}\n".encode())
+        count += 1
+    if count == 0:
+        _rmdir_tree(sdir)
+        return None
+    return digest.hexdigest()
+
+
+def _remove_files(hash_dir: str, names: list[str]) -> None:
+    for name in names:
+        try:
+            os.unlink(os.path.join(hash_dir, name))
+        except FileNotFoundError:
+            pass
+    try:
+        os.rmdir(hash_dir)
+    except OSError:
+        pass
+
+
+def _rmdir_tree(sdir: str) -> None:
+    """Remove empty hash dirs and the suffix dir if they are empty (never anything with files)."""
+    try:
+        for h in os.listdir(sdir):
+            try:
+                os.rmdir(os.path.join(sdir, h))
+            except OSError:
+                pass
+        os.rmdir(sdir)
+    except OSError:
+        pass
+
+
+def _load(part_path: str) -> Hashes | None:
+    try:
+        with open(os.path.join(part_path, HASHES_FILE)) as fh:
+            data = json.load(fh)
+        return data if isinstance(data, dict) else None
+    except (OSError, ValueError):
+        return None
+
+
+def _save(part_path: str, hashes: Hashes) -> None:
+    tmp = os.path.join(part_path, f".{HASHES_FILE}.{os.getpid()}.{threading.get_ident()}")
+    try:
+        with open(tmp, "w") as fh:
+            json.dump(hashes, fh, separators=(",", ":"))
+        os.replace(tmp, os.path.join(part_path, HASHES_FILE))
+    except FileNotFoundError:  # the partition was removed meanwhile
+        pass
+
+
+def get_hashes(part_path: str, reclaim_age: float, recalc: list[str] | None = None) -> Hashes:
+    """Current suffix hashes of a partition dir ({} when it does not exist). Blocking: run it in a thread."""
+    if not os.path.isdir(part_path):
+        return {}
+    with _part_lock(part_path):
+        invalid = consume_invalid_suffixes(part_path)
+        cached = _load(part_path) if part_path in _fresh else None
+        if cached is None:
+            todo = set(list_suffixes(part_path))
+            cached = {}
+        else:
+            todo = invalid | set(recalc or ())
+            todo |= {s for s in list_suffixes(part_path) if s not in cached}
+        for suffix in todo:
+            value = hash_suffix(part_path, suffix, reclaim_age)
+            if value is None:
+                cached.pop(suffix, None)
+            else:
+                cached[suffix] = value
+        if todo or part_path not in _fresh:
+            _save(part_path, cached)
+        _fresh.add(part_path)
+        return dict(cached)
+
+
+def forget(part_path: str) -> None:
+    """Drop the in-process state of a removed partition dir."""
+    with _lock:
+        _fresh.discard(part_path)
+        _part_locks.pop(part_path, None)

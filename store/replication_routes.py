@@ -1,0 +1,155 @@
+"""Replication endpoints of a storage node (peer to peer, never through the proxy).
+
+| path | body -> answer |
+|---|---|
+| ``POST /replicate/obj/{device}/{partition}`` | ``{"recalc": [suffix...]}`` -> ``{suffix: hash}`` |
+| ``POST /replicate/obj/{device}/{partition}/check`` | ``{hash: [files]}`` -> ``{hash: [wanted files]}`` |
+| ``POST /replicate/obj/{device}/{partition}/sync`` | framed file stream -> ``{"written", "skipped"}`` |
+| ``POST /replicate/db/{kind}/{device}/{partition}`` | ``{}`` -> ``{key hex: digest}`` |
+| ``POST /replicate/db/{kind}/{device}/{partition}/merge`` | ``{"items": [...]}`` -> ``{"merged": rows}`` |
+| ``GET /replicate/partitions`` | -> ``{device: {partition: {suffix: hash}}}`` of local object devices |
+| ``GET /replicate/stats`` | -> replicator pass statistics |
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import json
+import os
+from typing import Any
+
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from store.diskfile import list_partitions, partition_path
+from store.node import Node
+from store.replication import db_sync, receiver
+from store.replication.framing import FrameReader, StreamTruncated
+from store.replication.service import replication_for
+from store.replication.suffix_hashes import get_hashes
+from store.reqparse import DEVICE_RE, HTTPError
+
+
+def _target(request: Request) -> tuple[str, int]:
+    device, part = request.path_params["device"], request.path_params["partition"]
+    if not DEVICE_RE.match(device) or device in (".", "..") or not part.isdigit() or len(part) > 10:
+        raise HTTPError(400, "bad device or partition")
+    return device, int(part)
+
+
+async def _json(request: Request) -> Any:
+    try:
+        body = await request.body()
+        return json.loads(body) if body else {}
+    except (ValueError, ClientDisconnect):
+        raise HTTPError(400, "bad JSON body") from None
+
+
+def _handler(fn):  # noqa: ANN001, ANN202 - wraps a route so HTTPError becomes its response
+    @functools.wraps(fn)
+    async def wrapper(request: Request) -> Response:
+        try:
+            return await fn(request.app.state.node, request)
+        except HTTPError as exc:
+            return exc.response()
+    return wrapper
+
+
+async def _in_thread(node: Node, fn, *args):  # noqa: ANN001, ANN202
+    return await asyncio.get_running_loop().run_in_executor(node.executor, functools.partial(fn, *args))
+
+
+@_handler
+async def obj_hashes(node: Node, request: Request) -> Response:
+    device, part = _target(request)
+    body = await _json(request)
+    recalc = [s for s in body.get("recalc", []) if isinstance(s, str) and len(s) == 3] if isinstance(body, dict) else []
+    reclaim = replication_for(node).settings.reclaim_age
+    return JSONResponse(await receiver.suffix_hashes(node, device, part, recalc, reclaim))
+
+
+@_handler
+async def obj_check(node: Node, request: Request) -> Response:
+    device, part = _target(request)
+    offers = await _json(request)
+    if not isinstance(offers, dict):
+        raise HTTPError(400, "bad offer")
+    return JSONResponse(await _in_thread(node, receiver.check_offers, node, device, part, offers))
+
+
+@_handler
+async def obj_sync(node: Node, request: Request) -> Response:
+    device, part = _target(request)
+    try:
+        result = await receiver.receive_stream(node, device, part, FrameReader(aiter(request.stream())))
+    except (StreamTruncated, ClientDisconnect):
+        raise HTTPError(499, "stream truncated") from None
+    except (ValueError, KeyError):
+        raise HTTPError(400, "bad stream") from None
+    except OSError as exc:
+        raise HTTPError(507, "device write failed") from exc
+    return JSONResponse(result)
+
+
+def _kind(request: Request) -> db_sync.DBKind:
+    kind = db_sync.KINDS.get(request.path_params["kind"])
+    if kind is None:
+        raise HTTPError(400, "bad kind")
+    return kind
+
+
+@_handler
+async def db_digests(node: Node, request: Request) -> Response:
+    kind, (device, part) = _kind(request), _target(request)
+    store = kind.store(node, device)
+    return JSONResponse(await _in_thread(node, db_sync.digests, store, part))
+
+
+@_handler
+async def db_merge(node: Node, request: Request) -> Response:
+    kind, (device, part) = _kind(request), _target(request)
+    body = await _json(request)
+    items = body.get("items") if isinstance(body, dict) else None
+    if not isinstance(items, list):
+        raise HTTPError(400, "bad items")
+    store = kind.store(node, device)
+    merged = 0
+    try:
+        for item in items:
+            merged += await _in_thread(node, db_sync.merge, kind, store, part, item)
+    except (KeyError, TypeError, ValueError, IndexError):
+        raise HTTPError(400, "bad item") from None
+    return JSONResponse({"merged": merged})
+
+
+def _all_partition_hashes(node: Node) -> dict[str, dict[str, dict[str, str]]]:
+    svc = replication_for(node)
+    out: dict[str, dict[str, dict[str, str]]] = {}
+    for dev in svc.view.local_devices("object"):
+        path = os.path.join(node.devices_root, dev.device)
+        out[dev.device] = {str(p): get_hashes(partition_path(path, p), svc.settings.reclaim_age)
+                           for p in list_partitions(path)}
+    return out
+
+
+@_handler
+async def partitions(node: Node, request: Request) -> Response:
+    return JSONResponse(await _in_thread(node, _all_partition_hashes, node))
+
+
+@_handler
+async def stats(node: Node, request: Request) -> Response:
+    return JSONResponse(replication_for(node).stats())
+
+
+routes = [
+    Route("/replicate/obj/{device}/{partition}", obj_hashes, methods=["POST"]),
+    Route("/replicate/obj/{device}/{partition}/check", obj_check, methods=["POST"]),
+    Route("/replicate/obj/{device}/{partition}/sync", obj_sync, methods=["POST"]),
+    Route("/replicate/db/{kind}/{device}/{partition}", db_digests, methods=["POST"]),
+    Route("/replicate/db/{kind}/{device}/{partition}/merge", db_merge, methods=["POST"]),
+    Route("/replicate/partitions", partitions, methods=["GET"]),
+    Route("/replicate/stats", stats, methods=["GET"]),
+]
