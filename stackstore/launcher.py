@@ -19,7 +19,7 @@ from pathlib import Path
 from stackstore.config import Config, ensure_hash_path_suffix
 
 # package -> config section of the API services started after the proxy when they exist
-OPTIONAL_SERVICES = {"identity": "identity", "volumes": "volumes", "compute_shim": "compute"}
+OPTIONAL_SERVICES = {"identity": "identity", "volumes": "volumes", "compute_shim": "compute", "images": "images"}
 
 
 @dataclass

@@ -37,11 +37,11 @@ class Cluster:
 
     def __init__(self, data_dir: Path, nodes: int = 4, **overrides: dict):
         conf = load_config(environ={})
-        base = free_port_block(nodes + 5)
+        base = free_port_block(nodes + 6)
         conf["cluster"].update(data_dir=str(data_dir), nodes=nodes, zones=nodes, part_power=8)
         conf["store"].update(base_port=base)
         conf["proxy"].update(port=base + nodes + 1, tls_port=base + nodes + 2)
-        for offset, section in enumerate(("identity", "volumes", "compute"), start=nodes + 3):
+        for offset, section in enumerate(("identity", "volumes", "compute", "images"), start=nodes + 3):
             conf[section].update(port=base + offset)
         for section, values in overrides.items():
             conf[section].update(values)

@@ -1,0 +1,1 @@
+"""Pieces the compute and image services share: token checks, database engines, service URLs, serving."""

@@ -1,0 +1,27 @@
+"""``python -m <service> --config FILE``: load the configuration and serve one app with uvicorn."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from stackstore.config import load_config
+
+
+def main(section: str, build: Callable[[Any], Any], argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog=f"python -m {section}")
+    parser.add_argument("--config", help="stackstore TOML file")
+    parser.add_argument("--host")
+    parser.add_argument("--port", type=int)
+    args = parser.parse_args(argv)
+    conf = load_config(args.config)
+    sconf = conf.section(section)
+    host = args.host or sconf.get("host", "127.0.0.1")
+    port = args.port or int(sconf["port"])
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+
+    import uvicorn
+
+    uvicorn.run(build(conf), host=host, port=port, log_level="warning", access_log=False)

@@ -1,0 +1,1 @@
+"""HTTP API of the image service (Glance v2 subset)."""

@@ -1,0 +1,74 @@
+"""Per-request context: the caller's token, the database, the data store; JSON helpers."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.requests import Request
+
+from compute_shim.common.identity import Validator, authenticate
+from identity.tokens import TokenInfo
+from images.errors import ApiError, not_found
+from images.models import Image
+from images.settings import Settings
+from images.store import ImageStore
+
+
+@dataclass
+class State:
+    settings: Settings
+    sessions: sessionmaker
+    validator: Validator
+    store: ImageStore | None = None
+
+
+def now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None, microsecond=0)
+
+
+def state(request: Request) -> State:
+    return request.app.state.images
+
+
+async def caller(request: Request) -> TokenInfo:
+    info = await authenticate(state(request).validator, request)
+    if info is None:
+        raise ApiError(401, "The request you have made requires authentication.")
+    return info
+
+
+async def json_body(request: Request, limit: int = 1 << 20) -> Any:
+    raw = await request.body()
+    if len(raw) > limit:
+        raise ApiError(413, "Request body too large")
+    try:
+        return json.loads(raw or b"null")
+    except (ValueError, UnicodeDecodeError):
+        raise ApiError(400, "Malformed JSON in request body.") from None
+
+
+def can_see(img: Image, who: TokenInfo) -> bool:
+    return who.is_admin or img.owner == who.project_id or img.visibility in ("public", "community")
+
+
+def can_change(img: Image, who: TokenInfo) -> bool:
+    return who.is_admin or img.owner == who.project_id
+
+
+def visible_image(db: Session, image_id: str, who: TokenInfo) -> Image:
+    """The image if the caller may see it; 404 otherwise (also for ids that are not UUIDs)."""
+    img = db.get(Image, image_id) if len(image_id) <= 36 else None
+    if img is None or not can_see(img, who):
+        raise not_found(image_id)
+    return img
+
+
+def owned_image(db: Session, image_id: str, who: TokenInfo) -> Image:
+    img = visible_image(db, image_id, who)
+    if not can_change(img, who):
+        raise ApiError(403, "You are not permitted to modify this image.")
+    return img
