@@ -87,7 +87,22 @@ DEFAULTS: dict[str, Any] = {
         "token_expiration": 3600,  # seconds a Keystone token is valid
         "admin_password": "",  # empty: generated on first start, printed once, saved in <data_dir>/clouds.yaml
     },
-    "volumes": {"host": "127.0.0.1", "port": 8776},
+    "volumes": {
+        "host": "127.0.0.1",
+        "port": 8776,
+        "db_url": "",  # empty: SQLite <data_dir>/volumes.sqlite; or any SQLAlchemy URL (postgresql://…)
+        "auth_strategy": "keystone",  # identity JWTs; "noauth" takes X-Auth-Token <user>:<project>
+        "default_backend": "file",  # "file" (sparse files under <data_dir>/volumes) or "lvm"
+        "enabled_backends": ["file"],
+        "lvm_vg": "stackstore-volumes",
+        "lvm_type": "default",  # "default" (thick LVs) or "thin"
+        "iscsi_ip": "127.0.0.1",  # portal address handed to initiators
+        "iscsi_port": 3260,
+        "tgt_control_port": 0,  # tgtd management channel (tgtadm -C)
+        "start_tgtd": True,  # run tgtd with the volumes service (needs root)
+        "backup_container": "volumebackups",
+        "backup_chunk_size": 8388608,
+    },
     "compute": {"host": "127.0.0.1", "port": 8774},
     "images": {"host": "127.0.0.1", "port": 9292},
 }

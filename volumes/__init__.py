@@ -1,1 +1,1 @@
-"""Thin Cinder v3 block volume service (not yet implemented; see issue 6)."""
+"""Thin Cinder v3 block volume service: API, manager, file/LVM backends, tgt iSCSI export, backups."""

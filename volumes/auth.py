@@ -1,0 +1,46 @@
+"""Authentication: identity JWTs validated locally (``identity.validator``), or Cinder's ``noauth``.
+
+``keystone`` (default): ``X-Auth-Token`` must be a valid project-scoped identity token; the context
+gets its user, project and role names. ``noauth`` (tests, standalone use): the token is
+``<user>:<project>`` and the user ``admin`` has the admin role.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from volumes.context import Context
+from volumes.errors import ApiError
+
+
+class Authenticator:
+    def __init__(self, strategy: str, identity_url: str):
+        self.strategy = strategy
+        self._validator: Any = None
+        if strategy == "keystone":
+            from identity.validator import TokenValidator
+
+            self._validator = TokenValidator(identity_url)
+        elif strategy != "noauth":
+            raise ValueError(f"unknown auth_strategy {strategy!r}")
+
+    async def authenticate(self, token: str | None) -> Context:
+        """The caller's context, or 401 with Cinder's ``unauthorized`` body."""
+        if not token:
+            raise ApiError(401, "The request you have made requires authentication.")
+        if self.strategy == "noauth":
+            user, _, project = token.partition(":")
+            if not user or not project:
+                raise ApiError(401, "noauth tokens are <user>:<project>.")
+            return Context(user, project, ["admin", "member"] if user == "admin" else ["member"])
+        info = await self._validator.validate(token)
+        if info is None:
+            raise ApiError(401, "The request you have made requires authentication.")
+        if not info.project_id:
+            raise ApiError(403, "A project-scoped token is required.")
+        return Context(info.user_id, info.project_id, sorted(info.role_names))
+
+
+def identity_url(conf: Any) -> str:
+    section = conf.get("identity", {})
+    return f"http://{section.get('host', '127.0.0.1')}:{section.get('port', 5000)}"

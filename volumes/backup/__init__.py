@@ -1,0 +1,1 @@
+"""Volume backups streamed in compressed, checksummed chunks into the object store."""

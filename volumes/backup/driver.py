@@ -1,0 +1,177 @@
+"""Backup, restore and delete of volume backups (Cinder's chunked driver layout in ``volumebackups``).
+
+Objects of backup B of volume V live under ``volume_<V>/<YYYYmmddHHMMSS>/az_nova_backup_<B>``:
+``-00001``… data chunks (zlib, md5 ETag), ``_metadata`` (chunk list with offsets, lengths, sha256,
+md5, and the backup whose object holds each chunk) and ``_sha256file``. An incremental backup
+uploads only the chunks whose sha256 differs from its parent's and refers to the parent's objects
+for the rest; all-zero chunks are stored as no object at all.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from typing import Any
+
+from sqlalchemy import select
+
+from volumes.backends.base import Backend, GiB
+from volumes.backup import chunks
+from volumes.backup.objects import ObjectStore
+from volumes.db import Database
+from volumes.models import Backup, Volume, utcnow
+from volumes.states import set_status
+
+log = logging.getLogger(__name__)
+ACCOUNT_PREFIX = "AUTH_"
+
+
+class BackupDriver:
+    def __init__(self, db: Database, backends: dict[str, Backend], store: ObjectStore, chunk_size: int):
+        self.db, self.backends, self.store, self.chunk_size = db, backends, store, chunk_size
+
+    # -- create ----------------------------------------------------------------------------------
+    def create(self, backup_id: str) -> None:
+        with self.db.session() as s:
+            b = s.get(Backup, backup_id)
+            vol = s.get(Volume, b.volume_id)
+            back_to = vol.previous_status or "available"
+            parent = s.get(Backup, b.parent_id) if b.parent_id else None
+            parent_prefix = parent.prefix if parent else None
+            account, container, prefix = ACCOUNT_PREFIX + b.project_id, b.container, b.prefix
+            path, size = self.backends[vol.backend].path(vol.id), vol.size * GiB
+        try:
+            parent_meta = self._metadata(account, container, parent_prefix) if parent_prefix else None
+            count = self._write(account, container, prefix, backup_id, path, size, parent_meta)
+        except Exception as exc:
+            log.error("backup %s failed: %s", backup_id, exc)
+            with self.db.session() as s:
+                set_status(s, Backup, backup_id, "error", ("creating",), fail_reason=str(exc)[:1000])
+                set_status(s, Volume, b.volume_id, back_to, ("backing-up",), previous_status=None)
+            return
+        with self.db.session() as s:
+            set_status(s, Backup, backup_id, "available", ("creating",), object_count=count)
+            set_status(s, Volume, b.volume_id, back_to, ("backing-up",), previous_status=None)
+
+    def _write(self, account: str, container: str, prefix: str, backup_id: str, path: str, size: int,
+               parent_meta: dict[str, Any] | None) -> int:
+        self.store.ensure_container(account, container)
+        old = {c["offset"]: c for c in (parent_meta or {}).get("chunks", [])}
+        entries, written = [], 0
+        with open(path, "rb") as fh:
+            for index, (offset, data) in enumerate(chunks.read_chunks(fh, size, self.chunk_size), start=1):
+                zero = chunks.is_zero(data)
+                digest = chunks.zero_sha256(len(data)) if zero else chunks.sha256(data)
+                prev = old.get(offset)
+                if prev is not None and prev["sha256"] == digest and prev["length"] == len(data):
+                    entries.append(prev)  # unchanged: points at the parent's object (or zero)
+                    continue
+                entry = {"offset": offset, "length": len(data), "sha256": digest, "object": None,
+                         "md5": None, "backup_id": backup_id}
+                if not zero:
+                    packed, md5 = chunks.compress(data)
+                    name = f"{prefix}-{index:05d}"
+                    self.store.put(account, container, name, packed, md5)
+                    entry.update(object=name, md5=md5)
+                    written += 1
+                entries.append(entry)
+        meta = {"version": 1, "backup_id": backup_id, "size": size, "chunk_size": self.chunk_size,
+                "compression": "zlib", "parent_id": (parent_meta or {}).get("backup_id"), "chunks": entries}
+        sha = {"chunk_size": self.chunk_size, "sha256s": [e["sha256"] for e in entries]}
+        self.store.put(account, container, f"{prefix}_sha256file", json.dumps(sha).encode(),
+                       content_type="application/json")
+        self.store.put(account, container, f"{prefix}_metadata", json.dumps(meta).encode(),
+                       content_type="application/json")
+        return written + 2
+
+    def _metadata(self, account: str, container: str, prefix: str) -> dict[str, Any]:
+        return json.loads(self.store.get(account, container, f"{prefix}_metadata"))
+
+    # -- restore ---------------------------------------------------------------------------------
+    def restore(self, backup_id: str, volume_id: str) -> None:
+        with self.db.session() as s:
+            b = s.get(Backup, backup_id)
+            vol = s.get(Volume, volume_id)
+            fresh = vol.restore_backup_id == backup_id  # a new volume: already sparse zeros
+            account, container, prefix = ACCOUNT_PREFIX + b.project_id, b.container, b.prefix
+            path = self.backends[vol.backend].path(vol.id)
+        try:
+            meta = self._metadata(account, container, prefix)
+            with open(path, "r+b") as fh:
+                for c in meta["chunks"]:
+                    if c["object"] is None:
+                        if not fresh:
+                            fh.seek(c["offset"])
+                            fh.write(b"\0" * c["length"])
+                        continue
+                    data = chunks.decompress(self.store.get(account, container, c["object"]), c["md5"],
+                                             c["sha256"])
+                    fh.seek(c["offset"])
+                    fh.write(data)
+                fh.flush()
+                os.fsync(fh.fileno())
+        except Exception as exc:
+            log.error("restore of backup %s into %s failed: %s", backup_id, volume_id, exc)
+            with self.db.session() as s:
+                set_status(s, Volume, volume_id, "error_restoring", ("restoring-backup",))
+                set_status(s, Backup, backup_id, "available", ("restoring",), restore_volume_id=None)
+            return
+        with self.db.session() as s:
+            set_status(s, Volume, volume_id, "available", ("restoring-backup",), restore_backup_id=None)
+            set_status(s, Backup, backup_id, "available", ("restoring",), restore_volume_id=None)
+
+    # -- delete ----------------------------------------------------------------------------------
+    def delete(self, backup_id: str) -> None:
+        with self.db.session() as s:
+            b = s.get(Backup, backup_id)
+            account, container, prefix = ACCOUNT_PREFIX + b.project_id, b.container, b.prefix
+        try:
+            try:
+                meta = self._metadata(account, container, prefix)
+            except Exception:
+                meta = {"chunks": []}  # never written (failed backup): nothing but the tail objects
+            for c in meta["chunks"]:
+                if c["object"] and c.get("backup_id") == backup_id:
+                    self.store.delete(account, container, c["object"])
+            self.store.delete(account, container, f"{prefix}_sha256file")
+            self.store.delete(account, container, f"{prefix}_metadata")
+        except Exception as exc:
+            log.error("delete of backup %s failed: %s", backup_id, exc)
+            with self.db.session() as s:
+                set_status(s, Backup, backup_id, "error_deleting", ("deleting",), fail_reason=str(exc)[:1000])
+            return
+        with self.db.session() as s:
+            row = s.get(Backup, backup_id)
+            if row is not None and row.status == "deleting":
+                s.delete(row)
+
+    # -- restart ---------------------------------------------------------------------------------
+    def resume(self, manager: Any) -> None:
+        """Backups interrupted mid-way fail (volume back to its status); restores and deletes re-run."""
+        with self.db.session() as s:
+            rows = list(s.scalars(select(Backup).where(Backup.status.in_(("creating", "restoring", "deleting")))))
+            for b in rows:
+                if b.status == "creating":
+                    b.status, b.fail_reason = "error", "interrupted by a restart of the volume service"
+                    vol = s.get(Volume, b.volume_id)
+                    if vol is not None and vol.status == "backing-up":
+                        vol.status, vol.previous_status = vol.previous_status or "available", None
+            restores = [(b.id, b.restore_volume_id) for b in rows if b.status == "restoring"]
+            deletes = [b.id for b in rows if b.status == "deleting"]
+        for backup_id, volume_id in restores:
+            with self.db.session() as s:
+                vol = s.get(Volume, volume_id) if volume_id else None
+                busy = vol is not None and vol.status == "restoring-backup"
+                if not busy and vol is not None and vol.status == "creating":
+                    continue  # the volume's own create task restores it
+                if not busy:
+                    set_status(s, Backup, backup_id, "available", ("restoring",))
+            if busy:
+                manager.submit(f"volume:{volume_id}", self.restore, backup_id, volume_id)
+        for backup_id in deletes:
+            manager.submit(f"backup:{backup_id}", self.delete, backup_id)
+
+
+def backup_prefix(volume_id: str, backup_id: str) -> str:
+    return f"volume_{volume_id}/{utcnow().strftime('%Y%m%d%H%M%S')}/az_nova_backup_{backup_id}"

@@ -1,0 +1,57 @@
+"""Engine, sessions and the compare-and-swap status update every state change goes through."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import create_engine, event, select, update
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from volumes.models import Base, VolumeType, utcnow
+
+DEFAULT_TYPE = "__DEFAULT__"
+
+
+class Database:
+    """One engine and session factory for the service (SQLite file by default, any SQLAlchemy URL)."""
+
+    def __init__(self, url: str):
+        kwargs: dict[str, Any] = {}
+        if url.startswith("sqlite"):
+            kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
+        self.engine: Engine = create_engine(url, **kwargs)
+        if url.startswith("sqlite"):
+            event.listen(self.engine, "connect", _sqlite_pragmas)
+        Base.metadata.create_all(self.engine)
+        self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._ensure_default_type()
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A transaction: committed on success, rolled back on error."""
+        with self.sessions() as s, s.begin():
+            yield s
+
+    def _ensure_default_type(self) -> None:
+        with self.session() as s:
+            if s.scalar(select(VolumeType).where(VolumeType.name == DEFAULT_TYPE)) is None:
+                s.add(VolumeType(name=DEFAULT_TYPE, description="Default Volume Type"))
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.close()
+
+
+def cas(s: Session, model: type, ident: str, expected: tuple[str, ...] | None, **values: Any) -> bool:
+    """Set ``values`` on row ``ident`` only while its status is one of ``expected`` (atomic)."""
+    stmt = update(model).where(model.id == ident)
+    if expected is not None:
+        stmt = stmt.where(model.status.in_(expected))
+    values.setdefault("updated_at", utcnow())
+    return s.execute(stmt.values(**values).execution_options(synchronize_session=False)).rowcount == 1

@@ -1,0 +1,1 @@
+"""iSCSI export of volumes through a userspace tgtd (``tgtadm``)."""
