@@ -1,1 +1,2 @@
-"""Thin Nova compute service (not yet implemented; see issue 7)."""
+"""Thin Nova compute service: flavors, server records with a small driver interface, and real volume
+attachments (Cinder attachments flow plus an iSCSI login that reads the volume)."""

@@ -1,0 +1,1 @@
+"""HTTP API of the compute service (Nova v2.1 subset)."""

@@ -1,0 +1,88 @@
+"""Per-request context (caller, microversion, database) and shared lookups."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.requests import Request
+
+from compute_shim.common.identity import Validator, authenticate
+from compute_shim.driver import Driver
+from compute_shim.errors import ApiError, bad_request, not_found
+from compute_shim.microversions import Version, negotiate
+from compute_shim.models import Server, VolumeAttachment
+from compute_shim.settings import Settings
+from identity.tokens import TokenInfo
+
+
+@dataclass
+class State:
+    settings: Settings
+    sessions: sessionmaker
+    validator: Validator
+    driver: Driver
+    attacher: Any = None  # compute_shim.volume.attach.Attacher
+    images: Any = None  # compute_shim.images.ImageClient
+    tasks: set = field(default_factory=set)
+
+
+@dataclass
+class Ctx:
+    request: Request
+    state: State
+    who: TokenInfo
+    version: Version
+
+    @property
+    def base(self) -> str:
+        return self.state.settings.public_url
+
+    @property
+    def token(self) -> str:
+        return self.request.headers.get("x-auth-token", "")
+
+
+def state_of(request: Request) -> State:
+    return request.app.state.compute
+
+
+async def context(request: Request) -> Ctx:
+    version = getattr(request.state, "version", None) or negotiate(request.headers)
+    st = state_of(request)
+    who = await authenticate(st.validator, request)
+    if who is None:
+        raise ApiError(401, "The request you have made requires authentication.")
+    return Ctx(request, st, who, version)
+
+
+async def json_body(request: Request, key: str | None = None, limit: int = 1 << 20) -> Any:
+    raw = await request.body()
+    if len(raw) > limit:
+        raise ApiError(413, "Request body too large")
+    try:
+        body = json.loads(raw or b"null")
+    except (ValueError, UnicodeDecodeError):
+        raise bad_request("Malformed request body") from None
+    if key is not None:
+        if not isinstance(body, dict) or not isinstance(body.get(key), dict):
+            raise bad_request(f"Invalid input for field/attribute {key}.")
+        return body[key]
+    return body
+
+
+def get_server(db: Session, ctx: Ctx, server_id: str) -> Server:
+    """A live server the caller may see (admins: any project); 404 otherwise."""
+    srv = db.get(Server, server_id) if len(server_id) <= 36 else None
+    if srv is None or srv.deleted or (srv.project_id != ctx.who.project_id and not ctx.who.is_admin):
+        raise not_found(f"Instance {server_id} could not be found.")
+    return srv
+
+
+def attachments_of(db: Session, server_id: str, statuses: tuple[str, ...] = ("attached",)) -> list[VolumeAttachment]:
+    stmt = select(VolumeAttachment).where(VolumeAttachment.server_id == server_id,
+                                          VolumeAttachment.status.in_(statuses))
+    return list(db.scalars(stmt.order_by(VolumeAttachment.device)))

@@ -1,0 +1,1 @@
+"""Volume attachment on a compute host: Cinder client, host connector, iSCSI probe, attach/detach flow."""
