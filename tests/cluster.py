@@ -43,8 +43,9 @@ class Cluster:
         conf["proxy"].update(port=base + nodes + 1, tls_port=base + nodes + 2)
         for offset, section in enumerate(("identity", "volumes", "compute", "images"), start=nodes + 3):
             conf[section].update(port=base + offset)
-        # the volumes service's iSCSI portal and tgtd control port: parallel test clouds must not share them
-        conf["volumes"].update(iscsi_port=base + nodes + 9, tgt_control_port=base + nodes + 10)
+        # the volumes service's iSCSI portal and tgtd control channel (1..32767, a socket name, not a TCP
+        # port): parallel test clouds must not share them
+        conf["volumes"].update(iscsi_port=base + nodes + 9, tgt_control_port=1 + (base + nodes + 10) % 32767)
         for section, values in overrides.items():
             conf[section].update(values)
         self.conf = conf

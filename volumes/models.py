@@ -78,8 +78,8 @@ class Attachment(Timestamps, Base):
     mountpoint: Mapped[str | None] = mapped_column(String(255))
     attach_status: Mapped[str] = mapped_column(String(32), default="reserved")
     attach_mode: Mapped[str] = mapped_column(String(4), default="rw")
-    connector: Mapped[dict[str, Any] | None] = mapped_column(JSON)
-    connection_info: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    connector: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
+    connection_info: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
     attach_time: Mapped[datetime | None] = mapped_column(DateTime)
     detach_time: Mapped[datetime | None] = mapped_column(DateTime)
 

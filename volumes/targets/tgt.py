@@ -77,7 +77,7 @@ class TgtAdm:
             err = (proc.stderr or proc.stdout).strip()
             if any(e in err for e in ok_errors):
                 return ""
-            if "can't send the request to the tgt daemon" in err or "connect" in err.lower():
+            if "tgt daemon" in err or "connect" in err.lower():
                 raise TargetUnavailable(f"iSCSI target unavailable: tgtd is not running "
                                         f"(control port {self.control_port}): {err}")
             raise BackendError(f"tgtadm {' '.join(args[:4])} failed: {err}")
