@@ -117,7 +117,7 @@ def catalog_entries(settings: Settings) -> list[tuple[str, str, str]]:
     conf = settings.conf
     prefix = conf.get("tempauth", {}).get("reseller_prefix", "AUTH_")
     proxy, volumes = service_url(conf, "proxy"), service_url(conf, "volumes")
-    image = conf.get("image", {}).get("public_url") or f"http://{settings.host}:9292"
+    image = service_url(conf, "images") if conf.get("images") else f"http://{settings.host}:9292"
     return [
         ("identity", "keystone", f"{settings.public_url}/v3"),
         ("object-store", "swift", f"{proxy}/v1/{prefix}%(project_id)s"),

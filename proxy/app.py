@@ -33,8 +33,15 @@ class ProxyApp:
             self._wire()
 
     def _wire(self) -> None:
+        from proxy.auth.keystone import KeystoneAuth, keystone_enabled
+        from proxy.s3.credentials import IdentityCredentials
+
         self.auth = TempAuth(self.conf)
-        self.swift = SwiftRouter(self.state, self.auth, self.conf)
+        backends = [self.auth]
+        if keystone_enabled(self.conf):  # identity JWTs for Swift, identity EC2 credentials for S3
+            backends.append(KeystoneAuth(self.conf))
+            self.state.extras.setdefault("s3_credentials", IdentityCredentials(self.conf))
+        self.swift = SwiftRouter(self.state, backends, self.conf)
 
     async def startup(self) -> None:
         if self.state is None:

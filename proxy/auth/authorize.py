@@ -34,6 +34,8 @@ async def check_access(state: ProxyState, identity: Identity | None, account: st
         return None
     if method == "OPTIONS":
         return None
+    if identity is not None and identity.is_reader and identity.account == account and method in READ_METHODS:
+        return None
     if container is None:
         return fail
     if obj is None and method not in READ_METHODS:

@@ -20,6 +20,7 @@ class Identity:
     groups: list[str] = field(default_factory=list)  # tempauth groups: ".admin", ".reseller_admin", ...
     is_admin: bool = False  # owner/admin of `account`
     is_reseller: bool = False  # may act on any account, create/delete accounts
+    is_reader: bool = False  # may read (not write) `account` (keystone ``reader`` role)
 
     @property
     def is_anonymous(self) -> bool:

@@ -1,0 +1,64 @@
+"""Keystone tokens for the Swift API: identity JWTs validated locally (``identity.validator``).
+
+A token scoped to project P acts on account ``AUTH_<P>``: ``admin`` and ``member`` own it (read and
+write), ``reader`` may only read it. Container ACLs may name ``<project>:<user>`` by id or name, with
+``*`` for either side.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+
+from identity.tokens import TokenInfo, looks_like_jwt
+from identity.validator import TokenValidator
+from proxy.auth.base import request_token
+from proxy.swift.context import Identity
+
+OWNER_ROLES = ("admin", "member")
+READER_ROLES = ("reader",)
+
+
+def identity_url(conf: Any) -> str:
+    """Where this proxy reaches the identity service (``[identity] internal_url``, else host:port)."""
+    ident = conf.get("identity", {})
+    return str(ident.get("internal_url") or f"http://{ident.get('host', '127.0.0.1')}:{ident.get('port', 5000)}")
+
+
+def keystone_enabled(conf: Any) -> bool:
+    return bool(conf.get("identity", {}).get("enabled", True))
+
+
+def acl_names(info: TokenInfo) -> list[str]:
+    """``project:user`` names (ids and names, with wildcards) an ACL may grant to."""
+    project = info.project or {}
+    pid, pname = project.get("id", ""), project.get("name", "")
+    uid, uname = info.user["id"], info.user.get("name", "")
+    names = [f"{p}:{u}" for p in (pid, pname, "*") for u in (uid, uname) if p and u]
+    names += [f"{p}:*" for p in (pid, pname) if p]
+    return list(dict.fromkeys(names))
+
+
+class KeystoneAuth:
+    """AuthBackend for identity-issued JWTs (any token shaped ``eyJ….….…``)."""
+
+    def __init__(self, conf: Any, validator: TokenValidator | None = None):
+        self.prefix = conf.get("tempauth", {}).get("reseller_prefix", "AUTH_")
+        self.validator = validator or TokenValidator(identity_url(conf))
+
+    def owns_token(self, token: str) -> bool:
+        return looks_like_jwt(token)
+
+    def identity(self, info: TokenInfo) -> Identity:
+        project = info.project or {}
+        account = self.prefix + project["id"] if project.get("id") else ""
+        owner = bool(account) and info.has_role(*OWNER_ROLES)
+        reader = bool(account) and not owner and info.has_role(*READER_ROLES)
+        user = f"{project.get('name', '')}:{info.user.get('name', '')}"
+        return Identity(user=user, account=account, groups=acl_names(info), is_admin=owner, is_reader=reader)
+
+    async def authenticate(self, request: Request) -> Identity | None:
+        token = request_token(request) or ""
+        info = await self.validator.validate(token)
+        return self.identity(info) if info is not None else None
