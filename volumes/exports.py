@@ -50,7 +50,10 @@ class Exports:
                 vol.provider_location = None
         if self.unavailable_reason:
             return
-        self.tgt.remove_export(volume_id, user)
+        try:
+            self.tgt.remove_export(volume_id, user)
+        except TargetUnavailable as exc:  # no tgtd, no target: nothing to tear down
+            log.warning("target of volume %s not removed: %s", volume_id, exc)
 
     def remove_if_unused(self, volume_id: str) -> None:
         """Tear the target down once no attachment of the volume has a live connection."""

@@ -16,6 +16,18 @@ from volumes.errors import BackendError, BackendUnavailable
 DM_CONTROL = "/dev/mapper/control"
 
 
+def device_mapper_available() -> bool:
+    """The control node exists and the kernel really has device-mapper (installing lvm2 may create a
+    stale node on kernels without it)."""
+    if not os.path.exists(DM_CONTROL):
+        return False
+    try:
+        with open("/proc/misc") as fh:
+            return "device-mapper" in fh.read()
+    except OSError:
+        return True
+
+
 def run_lvm(*args: str) -> str:
     """Run one lvm2 command; BackendError with its stderr on failure."""
     proc = subprocess.run(list(args), capture_output=True, text=True, env={**os.environ, "LC_ALL": "C"})
@@ -36,8 +48,9 @@ class LvmBackend(Backend):
     def check(self) -> None:
         if not shutil.which("lvcreate"):
             raise BackendUnavailable("LVM backend unavailable: lvm2 is not installed")
-        if not os.path.exists(DM_CONTROL):
-            raise BackendUnavailable(f"LVM backend unavailable: no device-mapper ({DM_CONTROL} missing)")
+        if not device_mapper_available():
+            raise BackendUnavailable(f"LVM backend unavailable: no device-mapper ({DM_CONTROL} missing or "
+                                     "not backed by the kernel)")
         try:
             run_lvm("vgs", "--noheadings", "-o", "vg_name", self.vg)
         except BackendError as exc:
