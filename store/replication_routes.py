@@ -2,6 +2,7 @@
 
 | path | body -> answer |
 |---|---|
+| ``POST /replicate/obj/{device}`` | ``{"partitions": [...]}`` -> ``{partition: {suffix: hash}}`` |
 | ``POST /replicate/obj/{device}/{partition}`` | ``{"recalc": [suffix...]}`` -> ``{suffix: hash}`` |
 | ``POST /replicate/obj/{device}/{partition}/check`` | ``{hash: [files]}`` -> ``{hash: [wanted files]}`` |
 | ``POST /replicate/obj/{device}/{partition}/sync`` | framed file stream -> ``{"written", "skipped"}`` |
@@ -16,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import json
+import logging
 import os
 from typing import Any
 
@@ -30,6 +32,8 @@ from store.replication.framing import FrameReader, StreamTruncated
 from store.replication.service import replication_for
 from store.replication.suffix_hashes import get_hashes
 from store.reqparse import DEVICE_RE, HTTPError
+
+log = logging.getLogger("store.replication")
 
 
 def _target(request: Request) -> tuple[str, int]:
@@ -70,6 +74,24 @@ async def obj_hashes(node: Node, request: Request) -> Response:
     return JSONResponse(await receiver.suffix_hashes(node, device, part, recalc, reclaim))
 
 
+def _bulk_hashes(node: Node, device: str, parts: list[int], reclaim_age: float) -> dict[str, dict[str, str]]:
+    path = node.device_path(device)
+    return {str(p): get_hashes(partition_path(path, p), reclaim_age) for p in parts}
+
+
+@_handler
+async def obj_bulk_hashes(node: Node, request: Request) -> Response:
+    device = request.path_params["device"]
+    if not DEVICE_RE.match(device) or device in (".", ".."):
+        raise HTTPError(400, "bad device")
+    body = await _json(request)
+    parts = body.get("partitions") if isinstance(body, dict) else None
+    if not isinstance(parts, list) or not all(isinstance(p, int) and 0 <= p < 2**32 for p in parts):
+        raise HTTPError(400, "bad partitions")
+    reclaim = replication_for(node).settings.reclaim_age
+    return JSONResponse(await _in_thread(node, _bulk_hashes, node, device, parts, reclaim))
+
+
 @_handler
 async def obj_check(node: Node, request: Request) -> Response:
     device, part = _target(request)
@@ -84,11 +106,14 @@ async def obj_sync(node: Node, request: Request) -> Response:
     device, part = _target(request)
     try:
         result = await receiver.receive_stream(node, device, part, FrameReader(aiter(request.stream())))
-    except (StreamTruncated, ClientDisconnect):
+    except (StreamTruncated, ClientDisconnect) as exc:
+        log.warning("replication stream to %s/%s truncated: %r", device, part, exc)
         raise HTTPError(499, "stream truncated") from None
-    except (ValueError, KeyError):
+    except (ValueError, KeyError) as exc:
+        log.warning("bad replication stream to %s/%s: %r", device, part, exc)
         raise HTTPError(400, "bad stream") from None
     except OSError as exc:
+        log.warning("replication stream to %s/%s failed: %r", device, part, exc)
         raise HTTPError(507, "device write failed") from exc
     return JSONResponse(result)
 
@@ -145,6 +170,7 @@ async def stats(node: Node, request: Request) -> Response:
 
 
 routes = [
+    Route("/replicate/obj/{device}", obj_bulk_hashes, methods=["POST"]),
     Route("/replicate/obj/{device}/{partition}", obj_hashes, methods=["POST"]),
     Route("/replicate/obj/{device}/{partition}/check", obj_check, methods=["POST"]),
     Route("/replicate/obj/{device}/{partition}/sync", obj_sync, methods=["POST"]),

@@ -19,10 +19,10 @@ from ring import Device
 from store.diskfile import HASHES_INVALID, list_partitions, list_suffixes, partition_path, suffix_states
 from store.node import Node
 from store.replication.local import LocalView
-from store.replication.sender import Listing, Pusher, offered_files
+from store.replication.sender import Listing, Pusher, PushResult, bulk_hashes, offered_files
 from store.replication.settings import Settings
 from store.replication.suffix_hashes import HASHES_FILE, forget, get_hashes
-from store.replication.transport import RateLimiter
+from store.replication.transport import PeerError, RateLimiter
 
 log = logging.getLogger("store.replication")
 
@@ -40,6 +40,26 @@ class PassStats:
     errors: list[str] = field(default_factory=list)
 
 
+@dataclass
+class Job:
+    """One local partition replica and what the pass learned about it."""
+
+    dev: Device
+    part: int
+    primaries: list[Device]
+    hashes: dict[str, str] | None = None
+    listing: Listing = field(default_factory=dict)
+    failed: bool = False
+
+    @property
+    def peers(self) -> list[Device]:
+        return [p for p in self.primaries if p.id != self.dev.id]
+
+    @property
+    def handoff(self) -> bool:
+        return all(p.id != self.dev.id for p in self.primaries)
+
+
 class ObjectReplicator:
     def __init__(self, node: Node, view: LocalView, settings: Settings):
         self.node = node
@@ -54,51 +74,73 @@ class ObjectReplicator:
         return await asyncio.get_running_loop().run_in_executor(self.node.executor, functools.partial(fn, *args))
 
     async def run_pass(self) -> PassStats:
+        """Hash every local partition, fetch each peer's hashes in bulk, push the differences."""
         stats = PassStats(started=time.time())
         ring = self.view.ring("object")
         if ring is not None:
-            jobs: list[tuple[Device, int]] = []
+            jobs: list[Job] = []
             for dev in self.view.local_devices("object"):
                 path = os.path.join(self.node.devices_root, dev.device)
-                jobs += [(dev, p) for p in await self._run(list_partitions, path)]
+                for part in await self._run(list_partitions, path):
+                    if part < ring.partition_count:
+                        jobs.append(Job(dev, part, ring.primaries(part)))
             sem = asyncio.Semaphore(self.settings.concurrency)
-
-            async def one(dev: Device, part: int) -> None:
-                async with sem:
-                    try:
-                        await self.replicate_partition(dev, part, stats)
-                    except Exception as exc:  # noqa: BLE001 - one bad partition must not stop the pass
-                        log.exception("replicating partition %s on %s", part, dev.device)
-                        stats.failures += 1
-                        stats.errors.append(repr(exc))
-
-            await asyncio.gather(*(one(d, p) for d, p in jobs))
+            await asyncio.gather(*(self._guarded(sem, stats, job, self._prepare) for job in jobs))
+            remote = await self._remote_hashes(jobs)
+            await asyncio.gather(*(self._guarded(sem, stats, job, functools.partial(self._push, remote=remote))
+                                   for job in jobs))
         stats.duration = time.time() - stats.started
         stats.errors = stats.errors[-10:]
         self._account(stats)
         return stats
 
-    def _account(self, stats: PassStats) -> None:
-        self.last = stats
-        self.passes += 1
-        for name in ("partitions", "handoffs_removed", "suffixes_differing", "files_sent", "bytes_sent", "failures"):
-            setattr(self.totals, name, getattr(self.totals, name) + getattr(stats, name))
+    async def _guarded(self, sem: asyncio.Semaphore, stats: PassStats, job: Job, step) -> None:  # noqa: ANN001
+        async with sem:
+            try:
+                await step(job, stats)
+            except Exception as exc:  # noqa: BLE001 - one bad partition must not stop the pass
+                log.exception("replicating partition %s on %s", job.part, job.dev.device)
+                job.failed = True
+                stats.failures += 1
+                stats.errors.append(repr(exc))
 
-    async def replicate_partition(self, dev: Device, part: int, stats: PassStats) -> None:
-        ring = self.view.ring("object")
-        assert ring is not None
-        device_path = os.path.join(self.node.devices_root, dev.device)
-        part_path = partition_path(device_path, part)
-        if part >= ring.partition_count:
-            return
-        primaries = ring.primaries(part)
-        peers = [p for p in primaries if p.id != dev.id]
-        handoff = len(peers) == len(primaries)
-        listing = await self._run(_full_listing, part_path) if handoff else {}
-        hashes = await self._run(get_hashes, part_path, self.settings.reclaim_age)
+    async def _prepare(self, job: Job, stats: PassStats) -> None:
+        part_path = partition_path(os.path.join(self.node.devices_root, job.dev.device), job.part)
+        if job.handoff:  # listed before hashing: everything listed is covered by the hashes
+            job.listing = await self._run(_full_listing, part_path)
+        job.hashes = await self._run(get_hashes, part_path, self.settings.reclaim_age)
         stats.partitions += 1
-        pusher = Pusher(self.node.diskfiles, dev.device, self.settings.node_timeout, self.limiter)
-        results = await asyncio.gather(*(pusher.push(part, hashes, p) for p in peers))
+
+    async def _remote_hashes(self, jobs: list[Job]) -> dict[int, dict[int, dict[str, str]] | None]:
+        """``peer device id -> {partition: hashes}`` (None when the peer did not answer)."""
+        wanted: dict[int, tuple[Device, set[int]]] = {}
+        for job in jobs:
+            for peer in job.peers:
+                wanted.setdefault(peer.id, (peer, set()))[1].add(job.part)
+        out: dict[int, dict[int, dict[str, str]] | None] = {}
+
+        async def fetch(peer: Device, parts: set[int]) -> None:
+            try:
+                out[peer.id] = await bulk_hashes(peer, sorted(parts), self.settings.node_timeout)
+            except PeerError:
+                out[peer.id] = None
+
+        await asyncio.gather(*(fetch(peer, parts) for peer, parts in wanted.values()))
+        return out
+
+    async def _push(self, job: Job, stats: PassStats, remote: dict[int, dict[int, dict[str, str]] | None]) -> None:
+        if job.failed or job.hashes is None:
+            return
+        pusher = Pusher(self.node.diskfiles, job.dev.device, self.settings.node_timeout, self.limiter)
+        results = []
+        for peer in job.peers:
+            known = remote.get(peer.id)
+            if known is None:
+                results.append(PushResult(ok=False, error=f"{peer.ip}:{peer.port}/{peer.device} unreachable"))
+            elif not job.hashes and not known.get(job.part):
+                results.append(PushResult(ok=True))
+            else:
+                results.append(await pusher.push(job.part, job.hashes, peer, known.get(job.part, {})))
         for r in results:
             stats.suffixes_differing += r.suffixes_differing
             stats.files_sent += r.files_sent
@@ -106,9 +148,16 @@ class ObjectReplicator:
             if not r.ok:
                 stats.failures += 1
                 stats.errors.append(r.error)
-        if handoff and all(r.ok for r in results):
-            await self._run(_remove_pushed, part_path, listing)
+        if job.handoff and all(r.ok for r in results):
+            part_path = partition_path(os.path.join(self.node.devices_root, job.dev.device), job.part)
+            await self._run(_remove_pushed, part_path, job.listing)
             stats.handoffs_removed += 1
+
+    def _account(self, stats: PassStats) -> None:
+        self.last = stats
+        self.passes += 1
+        for name in ("partitions", "handoffs_removed", "suffixes_differing", "files_sent", "bytes_sent", "failures"):
+            setattr(self.totals, name, getattr(self.totals, name) + getattr(stats, name))
 
 
 def _full_listing(part_path: str) -> Listing:

@@ -8,12 +8,13 @@ import logging
 from typing import Any
 
 from stackstore.timestamp import Timestamp
-from store.diskfile import DiskFile, HashDirState, partition_path
+from store.diskfile import DiskFile, DiskFileWriter, HashDirState, partition_path
 from store.node import Node
 from store.replication.framing import FrameReader
 from store.replication.suffix_hashes import get_hashes
 
 log = logging.getLogger("store.replication")
+COMMITS_IN_FLIGHT = 32
 
 
 def _ts(name: str) -> Timestamp:
@@ -63,26 +64,51 @@ def _valid_hash(h: Any) -> bool:
     return isinstance(h, str) and len(h) == 32 and all(c in "0123456789abcdef" for c in h)
 
 
-async def receive_stream(node: Node, device: str, partition: int, reader: FrameReader) -> dict[str, int]:
-    """Write every streamed file that is still newer than what this replica holds, durably."""
+async def _commit(writer: DiskFileWriter, name: str) -> None:
+    try:
+        await writer.commit_raw(name)
+    finally:
+        writer.close()
+
+
+async def receive_stream(node: Node, device: str, partition: int, reader: FrameReader,
+                         in_flight: int = COMMITS_IN_FLIGHT) -> dict[str, int]:
+    """Write every streamed file that is still newer than what this replica holds, durably.
+
+    Bodies are read in stream order; up to ``in_flight`` commits wait for durability at once (they
+    share group-commit rounds). The answer is sent only once every file is durable.
+    """
     node.device_path(device)
     written = skipped = 0
-    while (header := await reader.next_header()) is not None:
-        h, name, size = header.get("hash"), header.get("file"), header.get("size")
-        if not _valid_hash(h) or not isinstance(name, str) or not isinstance(size, int) or size < 0:
-            raise ValueError("bad frame header")
-        df: DiskFile = node.diskfiles.get(device, partition, h, "")
-        if name not in wanted(df.state(), [name]):
-            async for _ in reader.body(size):
-                pass
-            skipped += 1
-            continue
-        writer = df.writer()
-        try:
-            async for chunk in reader.body(size):
-                await writer.write_raw(chunk)
-            await writer.commit_raw(name)
-        finally:
-            writer.close()
-        written += 1
+    pending: set[asyncio.Task] = set()
+    try:
+        while (header := await reader.next_header()) is not None:
+            h, name, size = header.get("hash"), header.get("file"), header.get("size")
+            if not _valid_hash(h) or not isinstance(name, str) or not isinstance(size, int) or size < 0:
+                raise ValueError("bad frame header")
+            df: DiskFile = node.diskfiles.get(device, partition, h, "")
+            if name not in wanted(df.state(), [name]):
+                async for _ in reader.body(size):
+                    pass
+                skipped += 1
+                continue
+            writer = df.writer()
+            try:
+                async for chunk in reader.body(size):
+                    await writer.write_raw(chunk)
+            except BaseException:
+                writer.close()
+                raise
+            pending.add(asyncio.ensure_future(_commit(writer, name)))
+            written += 1
+            if len(pending) >= in_flight:
+                done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+                for task in done:
+                    task.result()
+        if pending:
+            await asyncio.gather(*pending)
+            pending = set()
+    finally:
+        for task in pending:
+            task.cancel()
     return {"written": written, "skipped": skipped}

@@ -48,6 +48,19 @@ def replicate_path(kind: str, dev: Device, partition: int, action: str = "") -> 
     return f"/replicate/{kind}/{dev.device}/{partition}" + (f"/{action}" if action else "")
 
 
+async def bulk_hashes(peer: Device, partitions: list[int], timeout: float,
+                      batch: int = 256) -> dict[int, dict[str, str]]:
+    """The peer's suffix hashes of many partitions, a few requests instead of one per partition."""
+    out: dict[int, dict[str, str]] = {}
+    for i in range(0, len(partitions), batch):
+        answer = await call_json(peer.ip, peer.port, "POST", f"/replicate/obj/{peer.device}",
+                                 {"partitions": partitions[i:i + batch]}, timeout)
+        if not isinstance(answer, dict):
+            raise PeerError("bad bulk hashes answer")
+        out.update({int(p): h for p, h in answer.items()})
+    return out
+
+
 def offered_files(state: HashDirState) -> list[str]:
     return [n for n in (state.data or state.tombstone, state.meta) if n]
 
@@ -69,11 +82,14 @@ class Pusher:
         part = partition_path(self.device_path, partition)
         return {s: suffix_states(part, s) for s in suffixes}
 
-    async def push(self, partition: int, local_hashes: dict[str, str], peer: Device) -> PushResult:
-        """Make ``peer`` hold at least our newest version of every object of the partition."""
+    async def push(self, partition: int, local_hashes: dict[str, str], peer: Device,
+                   remote: dict[str, str] | None = None) -> PushResult:
+        """Make ``peer`` hold at least our newest version of every object of the partition
+        (``remote``: the peer's suffix hashes when already known)."""
         try:
-            remote = await call_json(peer.ip, peer.port, "POST", replicate_path("obj", peer, partition),
-                                     {}, self.timeout)
+            if remote is None:
+                remote = await call_json(peer.ip, peer.port, "POST", replicate_path("obj", peer, partition),
+                                         {}, self.timeout)
             differing = sorted(s for s, h in local_hashes.items() if remote.get(s) != h)
             result = PushResult(ok=True, suffixes_differing=len(differing))
             if not differing:

@@ -22,6 +22,8 @@ FAST = {
     "store": {"replicator_interval": 1.0, "fsync": True, "updater_interval": 1.0, "auditor_interval": 0,
               "expirer_interval": 0},
     "proxy": {"node_timeout": 3.0},
+    # only the object store is exercised here
+    "identity": {"enabled": False}, "volumes": {"enabled": False}, "compute": {"enabled": False},
 }
 
 
