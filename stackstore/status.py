@@ -17,7 +17,7 @@ from typing import Any
 from stackstore.config import Config, ensure_hash_path_suffix, load_config
 
 COLUMNS = ("NODE", "STATUS", "DEVICES", "USED", "QUARANTINED", "ASYNC", "AUDITED", "REPLICATED",
-           "REPL OK/FAIL", "EXPIRED")
+           "SENT/FAILED", "EXPIRED")
 
 
 def ring_nodes(conf: Config) -> dict[str, list[str]]:

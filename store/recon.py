@@ -98,15 +98,16 @@ def _oldest(devices: dict[str, dict[str, Any]], task: str, key: str) -> float | 
     return float(min(values))
 
 
-def node_recon(devices_root: str) -> dict[str, Any]:
-    """The ``GET /recon`` document of a node serving ``devices_root``."""
+def node_recon(devices_root: str, replication: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The ``GET /recon`` document of a node serving ``devices_root``; ``replication`` (live
+    replicator counters) is used when no device has a ``replication.json``."""
     try:
         names = sorted(os.listdir(devices_root))
     except FileNotFoundError:
         names = []
     devices = {n: device_recon(os.path.join(devices_root, n)) for n in names
                if os.path.isdir(os.path.join(devices_root, n))}
-    return {
+    doc = {
         "up": True,
         "time": time.time(),
         "devices": devices,
@@ -126,3 +127,6 @@ def node_recon(devices_root: str) -> dict[str, Any]:
                     "expired": _sum(devices, "expirer", "expired_total"),
                     "failures": _sum(devices, "expirer", "failures_total")},
     }
+    if replication is not None and not any(d.get("replication") for d in devices.values()):
+        doc["replication"] = replication
+    return doc

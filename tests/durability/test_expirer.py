@@ -1,0 +1,63 @@
+"""Object expirer: expired objects leave every listing and get tombstones on every replica;
+an overwrite made after the X-Delete-At was set survives."""
+
+from __future__ import annotations
+
+import math
+import time
+import uuid
+
+import httpx
+import pytest
+
+from stackstore.timestamp import Timestamp
+from tests.durability.bg_helpers import Layout, Swift, start_cluster, wait_for
+
+
+@pytest.fixture(scope="module")
+def cl(tmp_path_factory):
+    c = start_cluster(tmp_path_factory.mktemp("expirer"))
+    yield c
+    c.stop()
+
+
+def _listed_anywhere(layout: Layout, account: str, container: str, obj: str) -> bool:
+    """Whether any container replica still lists ``obj``."""
+    _, devs = layout.container.get_nodes(account, container)
+    for dev in devs:
+        rows = httpx.get(layout.container_url(dev, account, container), timeout=10).json()
+        if obj in [r.get("name") for r in rows]:
+            return True
+    return False
+
+
+def test_expired_object_removed_cluster_wide(cl):
+    swift, layout = Swift(cl), Layout(cl)
+    container = "exp-" + uuid.uuid4().hex[:6]
+    assert swift.put(container).status_code in (201, 202)
+    start = time.time()
+    assert swift.put(container, "short", b"gone soon", **{"X-Delete-After": "1"}).status_code == 201
+    assert swift.put(container, "rewritten", b"v1", **{"X-Delete-After": "1"}).status_code == 201
+    assert swift.put(container, "rewritten", b"v2 lives").status_code == 201  # newer, no X-Delete-At
+    assert swift.put(container, "later", b"stays", **{"X-Delete-After": "3600"}).status_code == 201
+    wait_for(lambda: set(swift.names(container)) == {"short", "rewritten", "later"})
+    delete_at = swift.http.head(swift.path(container, "later")).headers["x-delete-at"]
+    assert int(delete_at) >= start + 3600
+
+    wait_for(lambda: "short" not in swift.names(container), timeout=90)
+    wait_for(lambda: not _listed_anywhere(layout, swift.account, container, "short"), timeout=60)
+    assert swift.get(container, "short").status_code == 404
+    # every replica holds a tombstone stamped at the delete-at time
+    _, devs = layout.object.get_nodes(swift.account, container, "short")
+    for dev in devs:
+        resp = httpx.head(layout.object_url(dev, swift.account, container, "short"), timeout=10)
+        assert resp.status_code == 404
+        stamp = Timestamp(resp.headers["x-backend-timestamp"])
+        assert start < stamp.seconds <= math.ceil(start + 1) + 1
+        assert list(layout.hash_dir(dev, swift.account, container, "short").glob("*.ts"))
+    # the overwrite and the object expiring later are untouched
+    assert sorted(swift.names(container)) == ["later", "rewritten"]
+    assert swift.get(container, "rewritten").content == b"v2 lives"
+    assert swift.get(container, "later").content == b"stays"
+    expired = sum(layout.recon(i)["expirer"]["expired"] for i in range(1, 5))
+    assert expired >= 1
