@@ -102,3 +102,24 @@ def read_capacity(url: str) -> int:
     proc = subprocess.run([exe, url], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     return int(proc.stdout.split("Total size:")[1].split()[0])
+
+
+@pytest.fixture(scope="module")
+def osc(cluster):
+    """``openstack --os-cloud stackstore …`` with the cluster's clouds.yaml; ``-f json`` output parsed."""
+    import os
+
+    exe = require_tool("openstack")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OS_", "STACKSTORE_"))}
+    env["OS_CLIENT_CONFIG_FILE"] = str(cluster.data_dir / "clouds.yaml")
+
+    def run(*args: str, cloud: str = "stackstore", check: bool = True) -> Any:
+        proc = subprocess.run([exe, "--os-cloud", cloud, *args], capture_output=True, text=True, env=env,
+                              timeout=180)
+        if not check:
+            return proc
+        assert proc.returncode == 0, f"openstack {' '.join(args)}: {proc.stderr[-2000:]}"
+        return json.loads(proc.stdout) if "json" in args and proc.stdout.strip() else proc.stdout
+
+    run.client = None  # type: ignore[attr-defined]
+    return run
