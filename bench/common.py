@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import random
 import statistics
 import sys
 import time
@@ -23,7 +24,8 @@ class Payloads:
 
     def __init__(self, size: int):
         self.size = size
-        self.tail = os.urandom(max(0, size - 8))
+        # seeded, so a later run (--phases GET) can verify what an earlier --keep run stored
+        self.tail = random.Random(size).randbytes(max(0, size - 8))
 
     def body(self, i: int) -> bytes:
         return (i.to_bytes(8, "big") + self.tail)[: self.size]
@@ -63,6 +65,37 @@ async def run_phase(name, count, concurrency, op) -> tuple[list[float], float, i
     return latencies, time.perf_counter() - start, errors
 
 
+def _cpu_ticks(match: str | None) -> dict[int, int]:
+    """utime+stime (clock ticks) of every process whose command line contains ``match``, and of their
+    descendants (proxy workers), read from /proc (Linux)."""
+    out: dict[int, int] = {}
+    if not match:
+        return out
+    procs: dict[int, tuple[int, int, bool]] = {}  # pid -> (ppid, ticks, matches)
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit() or int(entry) == os.getpid():
+            continue
+        try:
+            with open(f"/proc/{entry}/cmdline", "rb") as f:
+                matches = match.encode() in f.read()
+            with open(f"/proc/{entry}/stat") as f:
+                fields = f.read().rpartition(")")[2].split()
+        except OSError:
+            continue
+        procs[int(entry)] = (int(fields[1]), int(fields[11]) + int(fields[12]), matches)
+    for pid, (ppid, ticks, matches) in procs.items():
+        while not matches and ppid in procs:
+            ppid, _, matches = procs[ppid]
+        if matches:
+            out[pid] = ticks
+    return out
+
+
+def cpu_ms_per_op(before: dict[int, int], after: dict[int, int], ops: int) -> float:
+    ticks = sum(t - before.get(pid, 0) for pid, t in after.items())
+    return ticks * 1000 / os.sysconf("SC_CLK_TCK") / max(ops, 1)
+
+
 def install_uvloop() -> None:
     """Use uvloop when available: the client must not be the bottleneck."""
     try:
@@ -95,12 +128,21 @@ async def run_workload(args, size: int, put, get, delete) -> int:
         if await get(i) != md5s.get(i):
             raise RuntimeError("GET body differs from what was PUT")
 
+    phases = [p.strip().upper() for p in args.phases.split(",")]
+    if "PUT" not in phases:  # objects left by an earlier --keep run: their bodies are deterministic
+        md5s.update((i, hashlib.md5(payloads.body(i)).hexdigest()) for i in range(args.count))
     failures = 0
     for name, op in (("PUT", do_put), ("GET", do_get), ("DELETE", delete)):
-        if name == "DELETE" and args.keep:
+        if (name == "DELETE" and args.keep) or name not in phases:
             continue
+        before = _cpu_ticks(args.cpu_match)
         lat, elapsed, errors = await run_phase(name, args.count, args.concurrency, op)
-        report(name, lat, elapsed, size, errors)
+        row = report(name, lat, elapsed, size, errors)
+        if args.cpu_match:
+            cpu = cpu_ms_per_op(before, _cpu_ticks(args.cpu_match), len(lat))
+            print(f"{'':6s} server CPU {cpu:.2f} ms/op (processes matching {args.cpu_match!r}), "
+                  f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}", flush=True)
+            row["server_cpu_ms"] = cpu
         failures += errors
     return 1 if failures else 0
 
@@ -110,3 +152,8 @@ def add_workload_args(parser) -> None:
     parser.add_argument("--size", default="4K", help="object size: 4K, 1M, 64M, ...")
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--keep", action="store_true", help="skip the DELETE phase")
+    parser.add_argument("--phases", default="PUT,GET,DELETE",
+                        help="which phases to run, e.g. GET to re-read objects left by a --keep run")
+    parser.add_argument("--cpu-match", metavar="TEXT",
+                        help="also print the CPU time per op used by processes whose command line contains TEXT "
+                             "(e.g. the cloud's data dir; Linux), a measure that holds up on a busy machine")
