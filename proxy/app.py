@@ -6,6 +6,7 @@ import argparse
 import contextlib
 import logging
 import os
+import socket
 from typing import Any
 
 from starlette.types import Receive, Scope, Send
@@ -103,8 +104,6 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--access-log", action="store_true")
     args = parser.parse_args(argv)
 
-    import uvicorn
-
     if args.config:
         os.environ["STACKSTORE_CONFIG"] = str(args.config)
     conf = load_config(args.config)
@@ -116,14 +115,102 @@ def main(argv: list[str] | None = None) -> None:
     options = dict(host=host, port=port, loop="uvloop", http="httptools", access_log=args.access_log,
                    server_header=False, log_level="warning")
     if workers > 1:
-        uvicorn.run("proxy.app:app_from_env", factory=True, workers=workers, **options)
+        serve_workers(conf, args.config, host, port, options, workers)
     else:
         serve_listeners(conf, create_app(conf), host, port, options)
 
 
-def serve_listeners(conf: Any, app: ProxyApp, host: str, port: int, options: dict[str, Any]) -> None:
+def _listen_socket(host: str, port: int, reuse_port: bool) -> socket.socket:
+    """A bound TCP socket for ``host:port`` (uvicorn listens on it); with ``reuse_port`` every worker
+    binds its own socket and the kernel spreads new connections evenly over them."""
+    family, kind, proto, _, addr = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM,
+                                                      flags=socket.AI_PASSIVE)[0]
+    sock = socket.socket(family, kind, proto)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if reuse_port:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        sock.bind(addr)
+    except BaseException:
+        sock.close()
+        raise
+    return sock
+
+
+def _worker_main(config_path: str | None, host: str, port: int, options: dict[str, Any]) -> None:
+    """One proxy worker process (spawned by :func:`serve_workers`)."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    conf = load_config(config_path)
+    serve_listeners(conf, create_app(conf), host, port, options, reuse_port=True)
+
+
+def serve_workers(conf: Any, config_path: str | None, host: str, port: int, options: dict[str, Any],
+                  workers: int) -> None:
+    """Run ``workers`` proxy processes, each serving HTTP and (when ``[proxy] tls_port`` is set) HTTPS
+    on ``SO_REUSEPORT`` sockets of its own: the kernel balances connections over the workers, which
+    uvicorn's shared accept socket does not (keep-alive clients piled up on one worker). A worker that
+    dies is restarted; SIGTERM/SIGINT stop them all."""
+    import multiprocessing
+    import multiprocessing.connection
+    import signal
+    import time
+
+    tls_port = int(conf["proxy"].get("tls_port") or 0)
+    if tls_port and not (conf["proxy"].get("tls_certfile") and conf["proxy"].get("tls_keyfile")):
+        from proxy.tls import ensure_self_signed_cert
+
+        ensure_self_signed_cert(conf.data_dir)  # once, before the workers race to create it
+    for p in (port, tls_port) if tls_port else (port,):
+        _listen_socket(host, p, reuse_port=True).close()  # fail fast when a port is taken
+    ctx = multiprocessing.get_context("spawn")
+    stopping = False
+
+    def stop(signum: int, frame: Any) -> None:
+        nonlocal stopping
+        stopping = True
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, stop)
+
+    def start() -> Any:
+        proc = ctx.Process(target=_worker_main, args=(config_path, host, port, options), name="proxy-worker")
+        proc.start()
+        proc.started_at = time.monotonic()
+        return proc
+
+    procs = [start() for _ in range(workers)]
+    status = 0
+    try:
+        while not stopping:
+            multiprocessing.connection.wait([p.sentinel for p in procs], timeout=0.5)
+            for i, proc in enumerate(procs):
+                if stopping or proc.is_alive():
+                    continue
+                if time.monotonic() - proc.started_at < 5.0:  # failed at startup: do not spin
+                    log.error("proxy worker %d exited at startup (code %s)", proc.pid, proc.exitcode)
+                    stopping, status = True, 1
+                    break
+                log.warning("proxy worker %d exited (code %s): restarting it", proc.pid, proc.exitcode)
+                procs[i] = start()
+    finally:
+        for proc in procs:
+            if proc.is_alive():
+                proc.terminate()
+        deadline = time.monotonic() + 10.0
+        for proc in procs:
+            proc.join(max(deadline - time.monotonic(), 0.1))
+            if proc.is_alive():
+                proc.kill()
+                proc.join()
+    if status:
+        raise SystemExit(status)
+
+
+def serve_listeners(conf: Any, app: ProxyApp, host: str, port: int, options: dict[str, Any],
+                    reuse_port: bool = False) -> None:
     """Serve ``app`` over HTTP on ``port`` and, when ``[proxy] tls_port`` is set, over HTTPS too,
-    from one event loop (one app state, one connection pool)."""
+    from one event loop (one app state, one connection pool). ``reuse_port``: bind ``SO_REUSEPORT``
+    sockets, one set per worker process."""
     import asyncio
 
     import uvicorn
@@ -140,9 +227,10 @@ def serve_listeners(conf: Any, app: ProxyApp, host: str, port: int, options: dic
         configs.append(uvicorn.Config(app, **{**options, "host": host, "port": tls_port}, ssl_certfile=certfile,
                                       ssl_keyfile=keyfile, lifespan="off"))
     servers = [uvicorn.Server(c) for c in configs]
+    sockets = [[_listen_socket(c.host, c.port, reuse_port=True)] if reuse_port else None for c in configs]
 
     async def run_all() -> None:
-        tasks = [asyncio.ensure_future(s.serve()) for s in servers]
+        tasks = [asyncio.ensure_future(s.serve(sockets=socks)) for s, socks in zip(servers, sockets, strict=True)]
         await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
         for s in servers:  # a signal stops only the server whose handler was installed last
             s.should_exit = True
