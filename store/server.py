@@ -5,13 +5,14 @@ from __future__ import annotations
 import argparse
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 
 from stackstore.config import Config, load_config
 from store import account_routes, container_routes, object_routes, recon_routes, replication_routes
@@ -23,6 +24,26 @@ from store.reqparse import HTTPError, parse_path, raw_path
 log = logging.getLogger("store.server")
 METHODS = ["GET", "HEAD", "PUT", "POST", "DELETE", "OPTIONS", "PATCH"]
 HANDLERS = {"obj": object_routes.handle, "cont": container_routes.handle, "acct": account_routes.handle}
+FAST_PREFIXES = ("/obj/", "/cont/", "/acct/")
+FAST_METHODS = frozenset(METHODS)
+
+
+class NodeApp(Starlette):
+    """Starlette, except that object/container/account requests go straight to ``dispatch``: they
+    are nearly all of a node's traffic, and Starlette's middleware and route matching cost about 35 us
+    of CPU each (15% of a small request). Errors behave the same (handlers answer HTTPError
+    themselves; anything else propagates to uvicorn, which logs it and answers 500)."""
+
+    dispatch: Callable[[Request], Awaitable[Response]] | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (scope["type"] == "http" and self.dispatch is not None and scope["method"] in FAST_METHODS
+                and scope["path"].startswith(FAST_PREFIXES)):
+            scope["app"] = self
+            response = await self.dispatch(Request(scope, receive, send))
+            await response(scope, receive, send)
+            return
+        await super().__call__(scope, receive, send)
 
 
 def create_app(conf: Config | None, devices_root: str | Path) -> Starlette:
@@ -59,13 +80,14 @@ def create_app(conf: Config | None, devices_root: str | Path) -> Starlette:
             await background.stop()
             node.close()
 
-    app = Starlette(routes=[
+    app = NodeApp(routes=[
         Route("/healthcheck", healthcheck, methods=["GET", "HEAD"]),
         Route("/recon/quarantined", recon_quarantined, methods=["GET"]),
         *recon_routes.routes(node),
         *replication_routes.routes,
         Route("/{path:path}", dispatch, methods=METHODS),
     ], lifespan=lifespan)
+    app.dispatch = dispatch
     app.state.node = node
     app.state.background = background
     return app
@@ -104,7 +126,7 @@ def main(argv: list[str] | None = None) -> None:
 
     app = create_app(conf, args.devices)
     uvicorn.run(app, host=host, port=port, loop="uvloop", http="httptools", access_log=False,
-                log_level=args.log_level, lifespan="on", timeout_keep_alive=30)
+                proxy_headers=False, log_level=args.log_level, lifespan="on", timeout_keep_alive=30)
 
 
 if __name__ == "__main__":
