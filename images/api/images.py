@@ -89,8 +89,11 @@ async def index(request: Request) -> JSONResponse:
     limit = min(_int(q.get("limit"), "limit", 25), 1000)
     stmt = select(Image)
     for key in FILTERS:
-        if q.get(key) is not None:
-            stmt = stmt.where(getattr(Image, key) == q[key])
+        value = q.get(key)
+        if value is not None and value.startswith("in:"):
+            stmt = stmt.where(getattr(Image, key).in_([v.strip('"') for v in value[3:].split(",")][:1000]))
+        elif value is not None:
+            stmt = stmt.where(getattr(Image, key) == value)
     vis = q.get("visibility")
     if vis is not None and vis not in (*attrs.VISIBILITIES, "all"):
         raise ApiError(400, f"Invalid visibility value: {vis}")

@@ -153,6 +153,8 @@ def test_list_filters_and_pages(glance):
     ids = [_create(glance, name=f"page-{i}", tags=["paging"])["id"] for i in range(5)]
     named = glance.get("/v2/images", params={"name": "page-3"}).json()["images"]
     assert [i["id"] for i in named] == [ids[3]]
+    some = glance.get("/v2/images", params={"id": f"in:{ids[0]},{ids[2]}"}).json()["images"]
+    assert sorted(i["id"] for i in some) == sorted([ids[0], ids[2]])
     seen, path = [], "/v2/images?tag=paging&limit=2&sort=name:asc"
     while path:
         doc = glance.get(path).json()
