@@ -50,7 +50,8 @@ def _passthrough(module: str, argv: list[str]) -> int:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     # Subcommands with their own argument parsers take the rest of the line untouched.
-    delegated = {"ring": "ring.cli", "node": "store.server", "proxy": "proxy.app", "status": "stackstore.status"}
+    delegated = {"ring": "ring.cli", "node": "store.server", "proxy": "proxy.app",
+                 "dispersion": "store.replication.dispersion", "status": "stackstore.status"}
     if argv and argv[0] in delegated:
         return _passthrough(delegated[argv[0]], argv[1:])
 
@@ -63,6 +64,7 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("ring", help="build and inspect rings: stackstore ring <builder> create|add|...")
     sub.add_parser("node", help="run one storage node: stackstore node --config F --port P --devices DIR")
     sub.add_parser("proxy", help="run the proxy: stackstore proxy --config F")
+    sub.add_parser("dispersion", help="object replicas in place on their primaries: stackstore dispersion --config F")
     sub.add_parser("status", help="per storage node health and background task stats: stackstore status --config F")
     args = parser.parse_args(argv)
     return args.func(args)
