@@ -69,9 +69,11 @@ def test_auditor_quarantines_unread_corrupt_copy(cl):
     swift = Swift(cl)
     container = "audit-" + uuid.uuid4().hex[:6]
     assert swift.put(container).status_code in (201, 202)
+    layout = Layout(cl)
+    index = layout.node_index(layout.object.get_nodes(swift.account, container, "unread")[1][1])
+    before = layout.recon(index)["auditor"]["quarantined"]  # read before the corruption exists
     layout, dev, hdir = _corrupt_one_copy(cl, swift, container, "unread", 100_000)
-    index = layout.node_index(dev)
-    before = layout.recon(index)["auditor"]["quarantined"]
+    assert layout.node_index(dev) == index
     wait_for(lambda: _quarantined(layout, dev, hdir))  # nobody read it: the auditor found it
     wait_for(lambda: layout.recon(index)["auditor"]["quarantined"] > before)
     doc = layout.recon(index)
