@@ -22,11 +22,20 @@ def _port_free(port: int) -> bool:
     return True
 
 
+# Test servers listen below the kernel's ephemeral range (32768+), where outgoing connections would
+# otherwise take a port a test server is about to bind. Each xdist worker gets its own slice.
+PORT_RANGE_START, PORT_SLICE = 10000, 2500
+_next_offset = int.from_bytes(os.urandom(2), "big")  # random start: parallel sessions differ
+
+
 def free_port_block(count: int) -> int:
-    """A base port such that base+1 .. base+count are all free right now."""
-    rng = int.from_bytes(os.urandom(2), "big")
-    for attempt in range(200):
-        base = 20000 + (rng + attempt * 97) % 40000
+    """A base port such that base+1 .. base+count are all free right now (in this worker's slice)."""
+    global _next_offset
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw")
+    start = PORT_RANGE_START + (int(worker) % 8 if worker.isdigit() else 0) * PORT_SLICE
+    for _ in range(PORT_SLICE):
+        base = start + _next_offset % (PORT_SLICE - count - 1)
+        _next_offset += count + 1
         if all(_port_free(base + i) for i in range(1, count + 1)):
             return base
     raise RuntimeError("no free port block")
@@ -37,7 +46,7 @@ class Cluster:
 
     def __init__(self, data_dir: Path, nodes: int = 4, **overrides: dict):
         conf = load_config(environ={})
-        base = free_port_block(nodes + 6)
+        base = free_port_block(nodes + 10)
         conf["cluster"].update(data_dir=str(data_dir), nodes=nodes, zones=nodes, part_power=8)
         conf["store"].update(base_port=base)
         conf["proxy"].update(port=base + nodes + 1, tls_port=base + nodes + 2)
