@@ -94,7 +94,7 @@ class VolumesApp:
         if self.services is None:
             self.services = await run_in_threadpool(Services.build, self.conf)
         app.state.svc = self.services
-        await run_in_threadpool(self.services.start)
+        self.services.start()  # on the main thread: tgtd's parent-death signal is tied to this thread
         try:
             yield
         finally:

@@ -14,6 +14,17 @@ from pathlib import Path
 log = logging.getLogger(__name__)
 
 
+def _die_with_parent() -> None:
+    """tgtd must not outlive the service that started it (even a SIGKILLed one): the targets are
+    recreated from the database at the next start. Call ``start`` from the main thread."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except OSError:
+        pass
+
+
 class TgtDaemon:
     """A tgtd child process listening on ``ip:port`` and managed through ``control_port``."""
 
@@ -40,7 +51,7 @@ class TgtDaemon:
         with open(self.log_path, "ab") as out:
             self.proc = subprocess.Popen(
                 ["tgtd", "-f", "-C", str(self.control_port), "--iscsi", f"portal={self.ip}:{self.port}"],
-                stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+                stdout=out, stderr=subprocess.STDOUT, start_new_session=True, preexec_fn=_die_with_parent)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
