@@ -22,6 +22,16 @@ from stackstore.config import Config, ensure_hash_path_suffix
 OPTIONAL_SERVICES = {"identity": "identity", "volumes": "volumes", "compute_shim": "compute", "images": "images"}
 
 
+def _die_with_parent() -> None:
+    """In the child: get SIGTERM when the launcher dies, even by SIGKILL, so no service is orphaned."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except OSError:
+        pass
+
+
 @dataclass
 class Service:
     """One child process of the cloud and the URL that answers 200 once it is ready."""
@@ -35,7 +45,7 @@ class Service:
     def start(self, env: dict[str, str] | None = None) -> None:
         log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(self.argv, stdout=log, stderr=subprocess.STDOUT, env=env,
-                                     start_new_session=True)
+                                     start_new_session=True, preexec_fn=_die_with_parent)
         log.close()
 
     @property
