@@ -139,6 +139,9 @@ def _listen_socket(host: str, port: int, reuse_port: bool) -> socket.socket:
 
 def _worker_main(config_path: str | None, host: str, port: int, options: dict[str, Any]) -> None:
     """One proxy worker process (spawned by :func:`serve_workers`)."""
+    from stackstore.launcher import die_with_parent
+
+    die_with_parent()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     conf = load_config(config_path)
     serve_listeners(conf, create_app(conf), host, port, options, reuse_port=True)

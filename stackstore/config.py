@@ -29,7 +29,7 @@ DEFAULTS: dict[str, Any] = {
     "proxy": {
         "host": "127.0.0.1",
         "port": 8080,
-        "tls_port": 8443,  # HTTPS listener for the same API (single-worker mode); 0 disables it
+        "tls_port": 8443,  # HTTPS listener for the same API (every worker serves it); 0 disables it
         "tls_certfile": "",  # empty: a self-signed certificate generated under <data_dir>/tls/
         "tls_keyfile": "",
         "workers": 1,

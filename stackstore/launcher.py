@@ -22,7 +22,7 @@ from stackstore.config import Config, ensure_hash_path_suffix
 OPTIONAL_SERVICES = {"identity": "identity", "volumes": "volumes", "compute_shim": "compute", "images": "images"}
 
 
-def _die_with_parent() -> None:
+def die_with_parent() -> None:
     """In the child: get SIGTERM when the launcher dies, even by SIGKILL, so no service is orphaned."""
     try:
         import ctypes
@@ -45,7 +45,7 @@ class Service:
     def start(self, env: dict[str, str] | None = None) -> None:
         log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(self.argv, stdout=log, stderr=subprocess.STDOUT, env=env,
-                                     start_new_session=True, preexec_fn=_die_with_parent)
+                                     start_new_session=True, preexec_fn=die_with_parent)
         log.close()
 
     @property
