@@ -11,33 +11,23 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from stackstore.timestamp import Timestamp
-from store.listings import ZERO_TS, live_meta
+from store import db_headers
+from store.listings import ZERO_TS
 from store.node import Node
-from store.reqparse import HTTPError, StoragePath, int_header, listing_params, timestamp_header, title_case
+from store.reqparse import HTTPError, StoragePath, int_header, listing_params, timestamp_header
 
 META_PREFIXES = ("x-account-meta-", "x-account-sysmeta-")
 META_NAMES = frozenset({"x-account-access-control"})
+ACCOUNT_COUNTS = {"X-Account-Container-Count": "containers", "X-Account-Object-Count": "objects",
+                  "X-Account-Bytes-Used": "bytes"}
 
 
 def metadata_updates(request: Request) -> dict[str, str]:
-    return {k: v for k, v in request.headers.items() if k.startswith(META_PREFIXES) or k in META_NAMES}
+    return db_headers.metadata_updates(request, META_PREFIXES, META_NAMES)
 
 
 def info_headers(rec: dict[str, Any]) -> dict[str, str]:
-    headers = {title_case(k): v for k, v in live_meta(rec["meta"]).items()}
-    headers.update({
-        "X-Account-Container-Count": str(rec["containers"]),
-        "X-Account-Object-Count": str(rec["objects"]),
-        "X-Account-Bytes-Used": str(rec["bytes"]),
-        "X-Timestamp": rec["created"],
-        "X-Put-Timestamp": rec["put"],
-        "X-Backend-Timestamp": rec["created"],
-        "X-Backend-Put-Timestamp": rec["put"],
-        "X-Backend-Delete-Timestamp": rec["delete"],
-        "X-Backend-Status-Changed-At": rec["status_changed"],
-        "Last-Modified": Timestamp(rec["put"]).http_date,
-    })
-    return headers
+    return db_headers.info_headers(rec, ACCOUNT_COUNTS)
 
 
 def _deleted(rec: dict[str, Any]) -> bool:

@@ -10,36 +10,25 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from stackstore.timestamp import Timestamp
-from store.listings import container_key, is_deleted, live_meta
+from store import db_headers
+from store.listings import container_key, is_deleted
 from store.node import Node
-from store.reqparse import HTTPError, StoragePath, int_header, listing_params, timestamp_header, title_case
+from store.reqparse import HTTPError, StoragePath, int_header, listing_params, timestamp_header
 from store.updates import account_targets
 
 META_PREFIXES = ("x-container-meta-", "x-container-sysmeta-")
 META_NAMES = frozenset({"x-container-read", "x-container-write", "x-versions-location",
                         "x-history-location", "x-container-sync-to", "x-container-sync-key"})
+CONTAINER_COUNTS = {"X-Container-Object-Count": "count", "X-Container-Bytes-Used": "bytes"}
 
 
 def metadata_updates(request: Request) -> dict[str, str]:
     """Container metadata headers of a PUT/POST (empty value = remove)."""
-    return {k: v for k, v in request.headers.items() if k.startswith(META_PREFIXES) or k in META_NAMES}
+    return db_headers.metadata_updates(request, META_PREFIXES, META_NAMES)
 
 
 def info_headers(rec: dict[str, Any]) -> dict[str, str]:
-    headers = {title_case(k): v for k, v in live_meta(rec["meta"]).items()}
-    headers.update({
-        "X-Container-Object-Count": str(rec["count"]),
-        "X-Container-Bytes-Used": str(rec["bytes"]),
-        "X-Timestamp": rec["created"],
-        "X-Put-Timestamp": rec["put"],
-        "X-Backend-Timestamp": rec["created"],
-        "X-Backend-Put-Timestamp": rec["put"],
-        "X-Backend-Delete-Timestamp": rec["delete"],
-        "X-Backend-Status-Changed-At": rec["status_changed"],
-        "Last-Modified": Timestamp(rec["put"]).http_date,
-    })
-    return headers
+    return db_headers.info_headers(rec, CONTAINER_COUNTS)
 
 
 def _not_found(rec: dict[str, Any] | None) -> HTTPError:
