@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import aclosing
 from dataclasses import dataclass
 from typing import Any
 
@@ -89,40 +90,28 @@ async def _stream(
     Raises ClientBodyError if the body fails or is short, ValueError if it is longer than declared.
     """
     total = 0
-    it = body.__aiter__()
-    while True:
-        try:
-            chunk = await it.__anext__()
-        except StopAsyncIteration:
-            break
-        except Exception as exc:
-            raise ClientBodyError(str(exc)) from exc
-        if not chunk:
-            continue
-        total += len(chunk)
-        if content_length is not None and total > content_length:
-            raise ValueError("body longer than Content-Length")
-        failed = []
-        for node in live:
-            try:
-                node.upload.write(chunk)
-            except HttpError:
-                failed.append(node)
-        for node in live:
-            if node not in failed and node.upload.needs_drain:
+    async with aclosing(_client_chunks(body, content_length)) as chunks:
+        async for chunk in chunks:
+            total += len(chunk)
+            failed = []
+            for node in live:
                 try:
-                    await node.upload.drain()
+                    node.upload.write(chunk)
                 except HttpError:
                     failed.append(node)
-        if failed:
-            for node in failed:
-                node.upload.abort()
-                nio.limiter.error(node.dev)
-            live = [n for n in live if n not in failed]
-            if len(live) < quorum:
-                return live, total
-    if content_length is not None and total < content_length:
-        raise ClientBodyError(f"body ended after {total} of {content_length} bytes")
+            for node in live:
+                if node not in failed and node.upload.needs_drain:
+                    try:
+                        await node.upload.drain()
+                    except HttpError:
+                        failed.append(node)
+            if failed:
+                for node in failed:
+                    node.upload.abort()
+                    nio.limiter.error(node.dev)
+                live = [n for n in live if n not in failed]
+                if len(live) < quorum:
+                    return live, total
     return live, total
 
 
@@ -159,8 +148,12 @@ def _decide(results: Sequence[NodeResult], replicas: int, timestamp: Any) -> Bac
     return BackendResponse.simple(503)
 
 
-async def _collect(body: AsyncIterator[bytes], content_length: int) -> bytes:
-    parts: list[bytes] = []
+async def _client_chunks(body: AsyncIterator[bytes], content_length: int | None) -> AsyncIterator[bytes]:
+    """The client body's non-empty chunks, checked against ``content_length`` (None: unknown).
+
+    Raises ClientBodyError if the body fails or ends short, ValueError (before yielding the chunk) once it
+    is longer than declared.
+    """
     total = 0
     it = body.__aiter__()
     while True:
@@ -170,13 +163,18 @@ async def _collect(body: AsyncIterator[bytes], content_length: int) -> bytes:
             break
         except Exception as exc:
             raise ClientBodyError(str(exc)) from exc
+        if not chunk:
+            continue
         total += len(chunk)
-        if total > content_length:
+        if content_length is not None and total > content_length:
             raise ValueError("body longer than Content-Length")
-        parts.append(chunk)
-    if total < content_length:
+        yield chunk
+    if content_length is not None and total < content_length:
         raise ClientBodyError(f"body ended after {total} of {content_length} bytes")
-    return b"".join(parts)
+
+
+async def _collect(body: AsyncIterator[bytes], content_length: int) -> bytes:
+    return b"".join([chunk async for chunk in _client_chunks(body, content_length)])
 
 
 async def put_buffered(
