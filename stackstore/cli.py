@@ -29,7 +29,8 @@ def _cmd_up(args: argparse.Namespace) -> int:
     users = ", ".join(f"{u}/{v['key']}" for u, v in list(conf["tempauth"]["users"].items())[:2])
     tls = f" and https://{conf['proxy']['host']}:{conf['proxy']['tls_port']}" if conf["proxy"]["tls_port"] else ""
     print(f"stackstore up: proxy {cloud.proxy_url}{tls} (Swift /v1 and S3, TempAuth {cloud.proxy_url}/auth/v1.0, "
-          f"users {users}, ...), {cloud.node_count} storage nodes, data in {conf.data_dir}", flush=True)
+          f"users {users}, ...), {cloud.node_count} storage nodes, data in {conf.data_dir}"
+          + _api_services_summary(cloud), flush=True)
     while not stop.wait(1.0):
         dead = [name for name, svc in cloud.services.items() if not svc.running]
         if dead:
@@ -39,6 +40,18 @@ def _cmd_up(args: argparse.Namespace) -> int:
             return 1
     cloud.stop()
     return 0
+
+
+def _api_services_summary(cloud) -> str:
+    """`; identity :5000, volumes :8776, ...; clouds.yaml at ...` for the API services that run."""
+    from stackstore.launcher import OPTIONAL_SERVICES
+
+    parts = [f"{name} :{cloud.conf[section]['port']}" for name, section in OPTIONAL_SERVICES.items()
+             if name in cloud.services]
+    if not parts:
+        return ""
+    clouds = cloud.conf.data_dir / "clouds.yaml"
+    return "; " + ", ".join(parts) + (f"; openstack CLI: OS_CLIENT_CONFIG_FILE={clouds}" if clouds.exists() else "")
 
 
 def _passthrough(module: str, argv: list[str]) -> int:
