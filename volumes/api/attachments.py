@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import select
 
 from volumes import attach
-from volumes.api.common import Req, all_tenants, endpoint
+from volumes.api.common import Req, endpoint, tenant_filtered
 from volumes.api.lookups import get_attachment, get_volume
 from volumes.errors import ApiError, bad_request
 from volumes.models import Attachment
@@ -83,15 +83,8 @@ def remove(req: Req) -> tuple[int, dict]:
 def _list(req: Req, detail: bool) -> tuple[int, dict[str, Any]]:
     _require(req, 27)
     with req.svc.db.session() as s:
-        stmt = select(Attachment).order_by(Attachment.created_at)
-        if not all_tenants(req):
-            stmt = stmt.where(Attachment.project_id == req.ctx.project_id)
-        if req.query.get("volume_id"):
-            stmt = stmt.where(Attachment.volume_id == req.query["volume_id"])
-        if req.query.get("instance_id"):
-            stmt = stmt.where(Attachment.instance_uuid == req.query["instance_id"])
-        if req.query.get("status"):
-            stmt = stmt.where(Attachment.attach_status == req.query["status"])
+        stmt = tenant_filtered(req, select(Attachment).order_by(Attachment.created_at), Attachment,
+                               {"volume_id": "volume_id", "instance_id": "instance_uuid", "status": "attach_status"})
         rows = list(s.scalars(stmt))
         return 200, {"attachments": [attachment_detail(a) if detail else attachment_summary(a) for a in rows]}
 

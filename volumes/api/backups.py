@@ -7,7 +7,15 @@ from typing import Any
 from sqlalchemy import select
 
 from volumes import quotas
-from volumes.api.common import Req, all_tenants, apply_marker, endpoint, int_param, metadata_field, text_field
+from volumes.api.common import (
+    Req,
+    apply_marker,
+    endpoint,
+    int_param,
+    metadata_field,
+    tenant_filtered,
+    text_field,
+)
 from volumes.api.lookups import get_backup, get_volume
 from volumes.backup.driver import backup_prefix
 from volumes.db import cas
@@ -72,11 +80,7 @@ def _list(req: Req, detail: bool) -> tuple[int, dict]:
     limit = int_param(req, "limit")
     with req.svc.db.session() as s:
         stmt = select(Backup).order_by(Backup.created_at.desc(), Backup.id.desc())
-        if not all_tenants(req):
-            stmt = stmt.where(Backup.project_id == req.ctx.project_id)
-        for key in ("name", "status", "volume_id"):
-            if req.query.get(key):
-                stmt = stmt.where(getattr(Backup, key) == req.query[key])
+        stmt = tenant_filtered(req, stmt, Backup, {"name": "name", "status": "status", "volume_id": "volume_id"})
         rows = list(s.scalars(stmt))
         page = apply_marker(rows, req.query.get("marker"), limit)
         items = [backup_detail(b, req.ctx, req.base_url, _has_dependents(s, b.id)) if detail

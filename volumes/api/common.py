@@ -77,6 +77,17 @@ def all_tenants(req: Req) -> bool:
     return req.ctx.is_admin and req.flag("all_tenants")
 
 
+def tenant_filtered(req: Req, stmt: Select, model: type, filters: dict[str, str]) -> Select:
+    """Restrict ``stmt`` to the caller's project (unless ``all_tenants``) and, for each ``query key -> column``
+    of ``filters`` whose query parameter is set and non-empty, to rows whose column equals it."""
+    if not all_tenants(req):
+        stmt = stmt.where(model.project_id == req.ctx.project_id)
+    for key, column in filters.items():
+        if req.query.get(key):
+            stmt = stmt.where(getattr(model, column) == req.query[key])
+    return stmt
+
+
 def int_param(req: Req, name: str, minimum: int = 0) -> int | None:
     raw = req.query.get(name)
     if raw is None:

@@ -9,13 +9,13 @@ from sqlalchemy import select
 from volumes import quotas
 from volumes.api.common import (
     Req,
-    all_tenants,
     apply_marker,
     endpoint,
     int_param,
     metadata_field,
     next_link,
     sorted_paged,
+    tenant_filtered,
     text_field,
 )
 from volumes.api.lookups import get_snapshot, get_volume
@@ -59,12 +59,8 @@ def create(req: Req) -> tuple[int, dict]:
 def _list(req: Req, detail: bool) -> tuple[int, dict]:
     limit = int_param(req, "limit")
     with req.svc.db.session() as s:
-        stmt = select(Snapshot)
-        if not all_tenants(req):
-            stmt = stmt.where(Snapshot.project_id == req.ctx.project_id)
-        for key in ("name", "status", "volume_id"):
-            if req.query.get(key):
-                stmt = stmt.where(getattr(Snapshot, key) == req.query[key])
+        stmt = tenant_filtered(req, select(Snapshot), Snapshot,
+                               {"name": "name", "status": "status", "volume_id": "volume_id"})
         rows = list(s.scalars(sorted_paged(req, stmt, Snapshot, SORTABLE)))
         page = apply_marker(rows, req.query.get("marker"), limit)
         more = bool(limit is not None and page and len(page) == limit and page[-1].id != rows[-1].id)
