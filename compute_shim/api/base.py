@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -72,6 +73,21 @@ async def json_body(request: Request, key: str | None = None, limit: int = 1 << 
             raise bad_request(f"Invalid input for field/attribute {key}.")
         return body[key]
     return body
+
+
+def page_by_marker(rows: list[Any], query: Mapping[str, str]) -> list[Any]:
+    """The rows after the ``marker`` id (400 if it is not among them), cut to ``limit``."""
+    if query.get("marker"):
+        ids = [r.id for r in rows]
+        if query["marker"] not in ids:
+            raise bad_request(f"marker [{query['marker']}] not found")
+        rows = rows[ids.index(query["marker"]) + 1:]
+    if query.get("limit"):
+        try:
+            rows = rows[:max(0, int(query["limit"]))]
+        except ValueError:
+            raise bad_request("limit param must be an integer") from None
+    return rows
 
 
 def get_server(db: Session, ctx: Ctx, server_id: str) -> Server:

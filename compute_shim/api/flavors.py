@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from compute_shim import views
-from compute_shim.api.base import Ctx, context, json_body
+from compute_shim.api.base import Ctx, context, json_body, page_by_marker
 from compute_shim.db import now
 from compute_shim.errors import bad_request, conflict, forbidden, not_found
 from compute_shim.models import Flavor
@@ -49,17 +49,7 @@ def _listed(ctx: Ctx) -> list[Flavor]:
     if sort_key not in ("flavorid", "name", "ram", "vcpus", "disk", "id", "memory_mb", "root_gb"):
         raise bad_request(f"Invalid sort_key {sort_key}")
     rows.sort(key=key, reverse=q.get("sort_dir", "asc") == "desc")
-    if q.get("marker"):
-        ids = [f.id for f in rows]
-        if q["marker"] not in ids:
-            raise bad_request(f"marker [{q['marker']}] not found")
-        rows = rows[ids.index(q["marker"]) + 1:]
-    if q.get("limit"):
-        try:
-            rows = rows[:max(0, int(q["limit"]))]
-        except ValueError:
-            raise bad_request("limit param must be an integer") from None
-    return rows
+    return page_by_marker(rows, q)
 
 
 async def index(request: Request) -> JSONResponse:

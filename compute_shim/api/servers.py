@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from compute_shim import states, views
-from compute_shim.api.base import Ctx, State, attachments_of, context, get_server, json_body
+from compute_shim.api.base import Ctx, State, attachments_of, context, get_server, json_body, page_by_marker
 from compute_shim.db import now
 from compute_shim.errors import ApiError, bad_request, not_found
 from compute_shim.models import Flavor, Server
@@ -168,16 +168,7 @@ def _listed(ctx: Ctx) -> tuple[list[Server], dict[str, list]]:
         if q.get("name"):
             match = _name_matcher(q["name"])
             rows = [r for r in rows if match(r.name)]
-        if q.get("marker"):
-            ids = [r.id for r in rows]
-            if q["marker"] not in ids:
-                raise bad_request(f"marker [{q['marker']}] not found")
-            rows = rows[ids.index(q["marker"]) + 1:]
-        if q.get("limit"):
-            try:
-                rows = rows[:max(0, int(q["limit"]))]
-            except ValueError:
-                raise bad_request("limit param must be an integer") from None
+        rows = page_by_marker(rows, q)
         attached = {r.id: attachments_of(db, r.id) for r in rows}
     return rows, attached
 
