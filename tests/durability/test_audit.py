@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import uuid
 
@@ -81,8 +80,6 @@ def test_auditor_quarantines_unread_corrupt_copy(cl):
     assert doc["devices"][dev.device]["auditor"]["objects_checked"] >= 1
     assert doc["devices"][dev.device]["auditor"]["listing_problems"] == 0
     assert swift.get(container, "unread").content == BODY
-    if importlib.util.find_spec("store.replication") is None:
-        pytest.skip("no replicator yet: the quarantined copy cannot be restored")
     url = layout.object_url(dev, swift.account, container, "unread")
     wait_for(lambda: httpx.get(url, timeout=10).status_code == 200, timeout=90)
     restored = httpx.get(url, timeout=10)

@@ -116,6 +116,8 @@ def _assert_nothing_partial(layout: Layout, swift: Swift, container: str, obj: s
 def test_chunked_put_that_runs_out_of_space(full):
     c, loop = full
     if not loop:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail("CI runs as root with loop devices: the small filesystem could not be mounted")
         pytest.skip("needs a real small filesystem (root and loop devices)")
     swift, layout = Swift(c), Layout(c)
     container = _container_off_full_node(layout, swift.account)
