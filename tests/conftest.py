@@ -48,11 +48,16 @@ def anon(cluster):
         yield client
 
 
+def missing_prerequisite(reason: str) -> None:
+    """Something a test needs is absent: skip locally, fail in CI (CI=true), where `make test` installs it."""
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(f"required in CI: {reason}")
+    pytest.skip(reason)
+
+
 def require_tool(name: str) -> str:
     """Path of an external tool; a missing tool skips locally but fails in CI (CI=true)."""
     path = shutil.which(name)
-    if path:
-        return path
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(f"{name} is required in CI but is not installed")
-    pytest.skip(f"{name} not installed")
+    if not path:
+        missing_prerequisite(f"{name} not installed")
+    return path

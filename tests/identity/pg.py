@@ -11,9 +11,8 @@ import tempfile
 import uuid
 from pathlib import Path
 
-import pytest
-
 from tests.cluster import free_port_block
+from tests.conftest import missing_prerequisite
 
 
 def _bin_dir() -> str | None:
@@ -24,12 +23,6 @@ def _bin_dir() -> str | None:
     return dirs[-1] if dirs and os.path.exists(f"{dirs[-1]}/initdb") else None
 
 
-def _missing(reason: str):
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(f"PostgreSQL is required in CI: {reason}")
-    pytest.skip(reason)
-
-
 class PostgresServer:
     def __init__(self, bin_dir: str, root: Path, port: int, run_as: str | None):
         self.bin_dir, self.root, self.port, self.run_as = bin_dir, root, port, run_as
@@ -38,13 +31,13 @@ class PostgresServer:
     def create(cls, _tmp: Path) -> PostgresServer:
         bin_dir = _bin_dir()
         if bin_dir is None:
-            _missing("initdb not found (apt-get install postgresql)")
+            missing_prerequisite("initdb not found (apt-get install postgresql)")
         run_as = None
         if os.geteuid() == 0:
             try:
                 pwd.getpwnam("postgres")
             except KeyError:
-                _missing("no postgres system user to run the server as")
+                missing_prerequisite("no postgres system user to run the server as")
             run_as = "postgres"
         root = Path(tempfile.mkdtemp(prefix="stackstore-pg-"))
         os.chmod(root, 0o755)
