@@ -9,10 +9,10 @@ from urllib.parse import unquote
 from starlette.requests import Request
 
 from proxy.s3.credentials import Credential
-from proxy.swift.context import Identity, ProxyState, SwiftRequest
+from proxy.swift.context import Identity, ProxyState, RequestAccessors, SwiftRequest
 
 if TYPE_CHECKING:
-    from proxy.backend.client import StorageClient
+    pass
 
 
 @dataclass
@@ -30,7 +30,7 @@ class AuthInfo:
 
 
 @dataclass
-class S3Request:
+class S3Request(RequestAccessors):
     """A parsed S3 request. ``bucket``/``key`` are decoded; ``key`` is None for bucket/service calls."""
 
     request: Request
@@ -45,17 +45,6 @@ class S3Request:
     auth: AuthInfo | None = None
     extras: dict[str, Any] = field(default_factory=dict)
 
-    @property
-    def method(self) -> str:
-        return self.request.method
-
-    @property
-    def headers(self):
-        return self.request.headers
-
-    @property
-    def client(self) -> StorageClient:
-        return self.state.client
 
     @property
     def credential(self) -> Credential:

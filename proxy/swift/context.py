@@ -58,8 +58,27 @@ class ProxyState:
         self.info_cache.invalidate(account, container)
 
 
+class RequestAccessors:
+    """Shortcuts shared by the Swift and S3 request contexts (``request`` and ``state`` attributes)."""
+
+    request: Request
+    state: ProxyState
+
+    @property
+    def method(self) -> str:
+        return self.request.method
+
+    @property
+    def headers(self):
+        return self.request.headers
+
+    @property
+    def client(self) -> StorageClient:
+        return self.state.client
+
+
 @dataclass
-class SwiftRequest:
+class SwiftRequest(RequestAccessors):
     """A parsed ``/v1/<account>[/<container>[/<object>]]`` request."""
 
     request: Request
@@ -73,17 +92,6 @@ class SwiftRequest:
     authorized_by: str = ""  # "tempurl" when a temp URL signature granted this one request
     timestamp: str = ""  # X-Timestamp the proxy assigned to this request (writes)
 
-    @property
-    def method(self) -> str:
-        return self.request.method
-
-    @property
-    def headers(self):
-        return self.request.headers
-
-    @property
-    def client(self) -> StorageClient:
-        return self.state.client
 
     @property
     def is_owner(self) -> bool:
