@@ -66,15 +66,20 @@ def _split_hostport(hostport: str) -> tuple[str, int]:
 class RowUpdater:
     """Sends row updates with a short timeout; persists object-row failures as async pendings."""
 
+    # An update still in flight when the client's wait ends keeps going this long before it fails.
+    SEND_TIMEOUT = 30.0
+
     def __init__(self, group: GroupCommit, timeout: float):
         self.group = group
         self.timeout = timeout
         self._backoff: dict[bytes, tuple[float, float]] = {}  # ckey -> (next attempt, delay)
+        self._lingering: set[asyncio.Task] = set()
 
-    async def send(self, hostport: str, method: str, path: str, headers: dict[str, str]) -> bool:
+    async def send(self, hostport: str, method: str, path: str, headers: dict[str, str],
+                   timeout: float | None = None) -> bool:
         host, port = _split_hostport(hostport)
         try:
-            status, _, _ = await request(host, port, method, path, headers, timeout=self.timeout)
+            status, _, _ = await request(host, port, method, path, headers, timeout=timeout or self.timeout)
         except HTTPClientError as exc:
             log.info("row update failed: %s", exc)
             return False
@@ -83,12 +88,20 @@ class RowUpdater:
     async def object_changed(self, device_path: str, hash_hex: str, method: str, account: str,
                              container: str, obj: str, targets: list[tuple[str, int, str]], partition: str,
                              headers: dict[str, str]) -> None:
-        """Send the container row update to every target; save an async pending for each failure."""
+        """Send the container row update to every target, waiting at most ``timeout`` for each.
+
+        An update that fails, or is still in flight when the wait ends, is saved as an async pending
+        before this returns (so the object's acknowledgement never outruns its listing row). A slow
+        update keeps going in the background and removes its record when it lands, so a loaded
+        container node lists the object in seconds instead of at the updater's next pass.
+        """
         async def one(host: str, port: int, device: str) -> None:
             path = (f"/cont/{quote(device, safe='')}/{partition}/{quote(account, safe='')}"
                     f"/{quote(container, safe='')}/{quote(obj, safe='/')}")
             hostport = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-            if await self.send(hostport, method, path, headers):
+            sending = asyncio.ensure_future(self.send(hostport, method, path, headers, self.SEND_TIMEOUT))
+            done, _ = await asyncio.wait([sending], timeout=self.timeout)
+            if done and sending.result():
                 return
             record = {"method": method, "host": hostport, "path": path, "headers": headers,
                       "account": account, "container": container, "obj": obj}
@@ -96,8 +109,23 @@ class RowUpdater:
             name = f"{hash_hex}-{headers['X-Timestamp']}-{target_id}"
             dest = os.path.join(device_path, "async_pending", hash_hex[-3:], name)
             await write_durable(self.group, device_path, dest, json.dumps(record).encode("utf-8"))
+            if not done:
+                self._linger(sending, dest)
 
         await asyncio.gather(*(one(h, p, d) for h, p, d in targets))
+
+    def _linger(self, sending: asyncio.Future, record_path: str) -> None:
+        """Let a slow update finish on its own; when it succeeds its async pending is no longer needed."""
+        async def finish() -> None:
+            if await sending:
+                try:
+                    os.unlink(record_path)  # the updater may have replayed and removed it already
+                except FileNotFoundError:
+                    pass
+
+        task = asyncio.ensure_future(finish())
+        self._lingering.add(task)
+        task.add_done_callback(self._lingering.discard)
 
     async def report_container(self, store: ContainerStore, ckey: bytes) -> bool:
         """Send one container's timestamps and stats to its account nodes; True when all took it."""

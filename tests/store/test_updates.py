@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import signal
 import uuid
 from urllib.parse import quote
 
@@ -71,6 +73,29 @@ def test_async_pending_when_container_node_down(node, make_node):
         assert not new[0].exists()
         rows = c.get(f"{cont.url}/cont/d1/3/{account}/{container}").json()
         assert [r["name"] for r in rows] == [obj]
+
+
+def test_slow_container_node_gets_its_row_without_the_updater(node, make_node):
+    """A container node slower than container_update_timeout: the PUT is acknowledged with an async
+    pending saved, the update keeps going, and once it lands the record is gone (no updater pass)."""
+    cont = make_node()
+    account, container, obj = "AUTH_" + uuid.uuid4().hex[:8], "c", "slow-" + uuid.uuid4().hex
+    with httpx.Client(timeout=10) as c:
+        assert c.put(f"{cont.url}/cont/d1/3/{account}/{container}",
+                     headers={"X-Timestamp": next_ts()}).status_code == 201
+        before = set(_pending(node.devices_root))
+        os.kill(cont.proc.pid, signal.SIGSTOP)  # the container node stops answering (the node's wait is 1 s)
+        try:
+            r = c.put(f"{node.url}/obj/d1/1/{account}/{container}/{obj}", content=b"abc",
+                      headers=_headers(cont.hostport))
+            assert r.status_code == 201
+            new = [p for p in _pending(node.devices_root) if p not in before]
+            assert len(new) == 1 and json.loads(new[0].read_text())["obj"] == obj
+        finally:
+            os.kill(cont.proc.pid, signal.SIGCONT)
+        assert wait_for(lambda: not new[0].exists(), timeout=10), "record kept after the update landed"
+        rows = c.get(f"{cont.url}/cont/d1/3/{account}/{container}").json()
+        assert [row["name"] for row in rows] == [obj]
 
 
 def test_updater_keeps_failing_records(tmp_path):
