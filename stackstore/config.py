@@ -90,9 +90,10 @@ DEFAULTS: dict[str, Any] = {
     "volumes": {
         "host": "127.0.0.1",
         "port": 8776,
-        "db_url": "",  # empty: SQLite <data_dir>/volumes.sqlite; or any SQLAlchemy URL (postgresql://…)
+        "database_url": "",  # empty: SQLite <data_dir>/volumes.sqlite; or any SQLAlchemy URL (postgresql://…)
         "auth_strategy": "keystone",  # identity JWTs; "noauth" takes X-Auth-Token <user>:<project>
-        "default_backend": "file",  # "file" (sparse files under <data_dir>/volumes) or "lvm"
+        "default_backend": "file",  # "file" (sparse files under file_dir) or "lvm"
+        "file_dir": "",  # empty: <data_dir>/volumes; put it on XFS or btrfs for instant reflink snapshots
         "enabled_backends": ["file"],
         "lvm_vg": "stackstore-volumes",
         "lvm_type": "default",  # "default" (thick LVs) or "thin"
@@ -103,8 +104,8 @@ DEFAULTS: dict[str, Any] = {
         "backup_container": "volumebackups",
         "backup_chunk_size": 8388608,
     },
-    "compute": {"host": "127.0.0.1", "port": 8774},
-    "images": {"host": "127.0.0.1", "port": 9292},
+    "compute": {"host": "127.0.0.1", "port": 8774, "database_url": ""},
+    "images": {"host": "127.0.0.1", "port": 9292, "database_url": ""},
 }
 
 ENV_PREFIX = "STACKSTORE_"

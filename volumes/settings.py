@@ -18,7 +18,8 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 8776
     public_endpoint: str = ""
-    db_url: str = ""
+    database_url: str = ""
+    file_dir: str = ""
     auth_strategy: str = "keystone"  # "keystone" (identity JWTs) or "noauth" (X-Auth-Token user:project)
     default_backend: str = "file"
     enabled_backends: list[str] = field(default_factory=lambda: ["file"])
@@ -36,11 +37,8 @@ class Settings:
 
     @property
     def volumes_dir(self) -> Path:
-        return self.data_dir / "volumes"
-
-    @property
-    def database_url(self) -> str:
-        return self.db_url or f"sqlite:///{self.data_dir / 'volumes.sqlite'}"
+        """Where the file backend keeps volumes and the target helper its records."""
+        return Path(self.file_dir).resolve() if self.file_dir else self.data_dir / "volumes"
 
     @classmethod
     def from_config(cls, conf: Any) -> Settings:
@@ -50,4 +48,5 @@ class Settings:
         if isinstance(settings.enabled_backends, str):
             settings.enabled_backends = [b.strip() for b in settings.enabled_backends.split(",") if b.strip()]
         settings.quotas = {**DEFAULT_QUOTAS, **(settings.quotas or {})}
+        settings.database_url = settings.database_url or f"sqlite:///{settings.data_dir / 'volumes.sqlite'}"
         return settings
