@@ -5,7 +5,7 @@
 VENV ?= .venv
 PYTHON ?= python3
 BIN := $(CURDIR)/$(VENV)/bin
-APT_PACKAGES := rclone s3cmd curl tgt libiscsi-bin qemu-utils qemu-block-extra lvm2 postgresql
+APT_PACKAGES := rclone s3cmd curl tgt libiscsi-bin qemu-utils qemu-block-extra lvm2 postgresql xfsprogs btrfs-progs
 TEST_WORKERS ?= 3
 
 .PHONY: install system-deps up test lint bench clean
