@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import time
 
+import httpx
 import pytest
+
+from tests.volumes.conftest import CONNECTOR, iscsi_url, qemu_io
 
 
 def wait(osc, kind: list[str], name: str, *statuses: str, timeout: float = 60) -> dict:
@@ -67,3 +70,61 @@ def test_backup_commands(osc):
     wait(osc, ["volume", "backup"], "cli-backup", "gone", timeout=120)
     osc("volume", "delete", "cli-backed")
     wait(osc, ["volume"], "cli-backed", "gone")
+
+
+def _server(cluster, token: str) -> str:
+    """An ACTIVE server of the demo project, booted from a tiny image (through the Glance and Nova APIs)."""
+    headers = {"X-Auth-Token": token}
+    with httpx.Client(base_url=f"http://127.0.0.1:{cluster.conf['images']['port']}", headers=headers,
+                      timeout=60) as glance:
+        image = glance.post("/v2/images", json={"name": "att-img", "disk_format": "raw",
+                                                "container_format": "bare"}).json()
+        assert glance.put(f"/v2/images/{image['id']}/file", content=b"\0" * 4096,
+                          headers={"Content-Type": "application/octet-stream"}).status_code == 204
+    with httpx.Client(base_url=f"http://127.0.0.1:{cluster.conf['compute']['port']}/v2.1", headers=headers,
+                      timeout=60) as nova:
+        flavor = nova.get("/flavors").json()["flavors"][0]["id"]
+        server = nova.post("/servers", json={"server": {"name": "att-vm", "imageRef": image["id"],
+                                                        "flavorRef": flavor}}).json()["server"]
+        deadline = time.monotonic() + 60
+        while nova.get(f"/servers/{server['id']}").json()["server"]["status"] != "ACTIVE":
+            assert time.monotonic() < deadline, "server never became ACTIVE"
+            time.sleep(0.1)
+    return server["id"]
+
+
+def test_attachment_commands(osc, cluster, demo):
+    """``volume attachment create/set/complete/delete`` with a connector, the LUN proven with qemu-io."""
+    server_id = _server(cluster, demo.token)
+    vol = demo.create_volume(1, name="cli-att")
+    connector = ["--initiator", CONNECTOR["initiator"], "--ip", "127.0.0.1", "--host", "clihost",
+                 "--platform", "x86_64", "--os-type", "linux", "--mountpoint", "/dev/vdb"]
+    att = osc("volume", "attachment", "create", "--connect", *connector, "cli-att", server_id, "-f", "json")
+    assert (att["Volume ID"], att["Instance ID"], att["Status"]) == (vol["id"], server_id, "attaching")
+    info = att["Properties"]  # an attachment's connection_info is flat: the driver's data beside the type
+    assert info["driver_volume_type"] == "iscsi" and info["auth_method"] == "CHAP"
+    assert info["target_iqn"] == f"iqn.2010-10.org.openstack:volume-{vol['id']}"
+    assert info["attachment_id"] == att["ID"] and info["target_lun"] == 1
+    url = iscsi_url(info)
+    qemu_io(url, "write -P 0x5a 0 1M")
+    qemu_io(url, "read -P 0x5a 0 1M")
+
+    # a new connector (e.g. the host's initiator changed): same LUN, same data
+    updated = osc("volume", "attachment", "set", "--initiator", "iqn.1993-08.org.debian:01:cli-other",
+                  "--ip", "127.0.0.1", "--host", "clihost", "--platform", "x86_64", "--os-type", "linux",
+                  "--mountpoint", "/dev/vdb", att["ID"], "-f", "json")
+    assert updated["Properties"]["target_iqn"] == info["target_iqn"]
+    qemu_io(iscsi_url(updated["Properties"]), "read -P 0x5a 0 1M")
+
+    osc("volume", "attachment", "complete", att["ID"])
+    shown = demo.wait("volume", vol["id"], "in-use")
+    assert [a["server_id"] for a in shown["attachments"]] == [server_id]
+    listed = osc("volume", "attachment", "list", "-f", "json")
+    assert [(a["ID"], a["Status"]) for a in listed if a["Volume ID"] == vol["id"]] == [(att["ID"], "attached")]
+    assert demo.delete(f"/volumes/{vol['id']}").status_code == 400  # attached volumes are not deleted
+
+    osc("volume", "attachment", "delete", att["ID"])
+    demo.wait("volume", vol["id"], "available")
+    assert qemu_io(url, "read -P 0x5a 0 1M", check=False).returncode != 0  # the target is gone
+    assert osc("volume", "attachment", "show", att["ID"], check=False).returncode != 0
+    demo.delete_volume(vol["id"])
