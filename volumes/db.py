@@ -22,7 +22,7 @@ class Database:
         kwargs: dict[str, Any] = {}
         if url.startswith("sqlite"):
             kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
-        self.engine: Engine = create_engine(url, **kwargs)
+        self.engine: Engine = create_engine(with_psycopg(url), **kwargs)
         if url.startswith("sqlite"):
             event.listen(self.engine, "connect", _sqlite_pragmas)
         Base.metadata.create_all(self.engine)
@@ -39,6 +39,13 @@ class Database:
         with self.session() as s:
             if s.scalar(select(VolumeType).where(VolumeType.name == DEFAULT_TYPE)) is None:
                 s.add(VolumeType(name=DEFAULT_TYPE, description="Default Volume Type"))
+
+
+def with_psycopg(url: str) -> str:
+    """``postgresql://`` with the psycopg (3) driver we depend on; SQLAlchemy 2.0 would pick psycopg2."""
+    if url.startswith("postgresql://"):
+        return "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    return url
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
