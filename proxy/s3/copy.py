@@ -15,6 +15,7 @@ from proxy.s3.errors import S3Error, from_backend
 from proxy.s3.multipart import MAX_PART_SIZE, _upload_headers, part_name, part_number
 from proxy.s3.objects import check_key
 from proxy.s3.reader import StoredObject, open_object
+from proxy.s3.supersede import current_multipart, release_parts
 from proxy.swift import conditional
 
 MAX_COPY_SIZE = 5 * 1024**3
@@ -71,7 +72,7 @@ def _iso_now(resp_headers) -> str:
 async def copy_object(req: S3Request) -> Response:
     key = req.key or ""
     check_key(key)
-    await require_bucket(req)
+    bucket_info = await require_bucket(req)
     directive = (req.headers.get("x-amz-metadata-directive") or "COPY").upper()
     if directive not in ("COPY", "REPLACE"):
         raise S3Error("InvalidArgument", "Unknown metadata directive.", ArgumentName="x-amz-metadata-directive",
@@ -101,11 +102,13 @@ async def copy_object(req: S3Request) -> Response:
             headers.update({k: v for k, v in src.headers.items()
                             if k.lower().startswith(checksums.SYSMETA.lower())})
         body = checksums.VerifiedBody(src.stream(0, src.size))
+        replaced = await current_multipart(req, req.bucket or "", key, bucket_info)
         resp = await req.client.put_object(req.account, req.bucket or "", key, headers, body, src.size)
     finally:
         await src.close()
     if resp.status // 100 != 2:
         raise from_backend(resp.status, req.bucket, key)
+    await release_parts(req, req.bucket or "", key, replaced)
     doc = xml.root("CopyObjectResult")
     xml.add(doc, "LastModified", _iso_now(resp.headers))
     xml.add(doc, "ETag", f'"{body.etag}"')

@@ -26,6 +26,7 @@ from proxy.s3.context import S3Request
 from proxy.s3.errors import S3Error, from_backend
 from proxy.s3.headers import iso_from_swift
 from proxy.s3.objects import check_key
+from proxy.s3.supersede import current_multipart, flag_bucket, release_parts
 from proxy.s3.upload import checksum_response_headers, checksum_sysmeta, open_upload
 from proxy.swift.features.slo_manifest import SYSMETA_ETAG as SLO_ETAG
 from proxy.swift.features.slo_manifest import SYSMETA_SIZE as SLO_SIZE
@@ -81,7 +82,7 @@ async def _upload_headers(req: S3Request, upload_id: str) -> dict[str, str]:
 async def create(req: S3Request) -> Response:
     key = req.key or ""
     check_key(key)
-    await require_bucket(req)
+    await flag_bucket(req, await require_bucket(req))
     seg = await _ensure_segments_container(req)
     upload_id = secrets.token_urlsafe(24)
     headers = s3h.object_put_headers(req.headers)
@@ -206,7 +207,7 @@ def multipart_etag(md5_hexes: list[str]) -> str:
 
 
 async def complete(req: S3Request) -> Response:
-    await require_bucket(req)
+    bucket_info = await require_bucket(req)
     bucket, key, upload_id = req.bucket or "", req.key or "", req.query["uploadId"]
     marker = await _upload_headers(req, upload_id)
     requested = _parse_complete(await xml.read_body(req.request.stream()))
@@ -237,9 +238,11 @@ async def complete(req: S3Request) -> Response:
     async def body():
         yield manifest
 
+    replaced = await current_multipart(req, bucket, key, bucket_info)
     resp = await req.client.put_object(req.account, bucket, key, headers, body(), len(manifest))
     if resp.status // 100 != 2:
         raise from_backend(resp.status, bucket, key)
+    await release_parts(req, bucket, key, replaced)
     used = {row["name"] for n, row in stored.items() if n in set(numbers)}
     await _delete_many(req, seg, [r["name"] for r in stored.values() if r["name"] not in used]
                        + [marker_name(key, upload_id)])

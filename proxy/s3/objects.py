@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-import asyncio
-import json
-
 from starlette.responses import Response, StreamingResponse
 
 from proxy.http import ranges as http_ranges
 from proxy.s3 import headers as s3h
-from proxy.s3.bucket import require_bucket, segments_container
+from proxy.s3.bucket import require_bucket
 from proxy.s3.context import S3Request
 from proxy.s3.errors import S3Error, from_backend
 from proxy.s3.reader import StoredObject, open_object
+from proxy.s3.supersede import current_multipart, release_parts
 from proxy.s3.upload import checksum_response_headers, checksum_sysmeta, open_upload
 from proxy.swift import conditional
-from proxy.swift.features import slo
 
 MAX_KEY_BYTES = 1024
 
@@ -35,7 +32,7 @@ def _check_version(req: S3Request) -> None:
 async def put_object(req: S3Request) -> Response:
     key = req.key or ""
     check_key(key)
-    await require_bucket(req)
+    bucket_info = await require_bucket(req)
     upload = open_upload(req)
     stored = s3h.object_put_headers(req.headers)
     stored.update(checksum_sysmeta(upload.header_checksums))
@@ -45,11 +42,13 @@ async def put_object(req: S3Request) -> Response:
             raise S3Error("PreconditionFailed", Condition="If-None-Match")
     if upload.length == 0:
         await upload.body.check_empty()
+    replaced = await current_multipart(req, req.bucket or "", key, bucket_info)
     resp = await req.client.put_object(req.account, req.bucket or "", key, stored, upload.body, upload.length)
     if upload.body.error is not None:
         raise upload.body.error
     if resp.status not in (201, 202):
         raise from_backend(resp.status, req.bucket, key)
+    await release_parts(req, req.bucket or "", key, replaced)
     out = {"ETag": f'"{upload.body.etag}"'}
     out.update(checksum_response_headers(upload.body, upload.header_checksums))
     return Response(b"", 200, headers=out)
@@ -123,26 +122,9 @@ async def delete_object(req: S3Request) -> Response:
 
 async def delete_key(req: S3Request, bucket: str, key: str) -> int:
     """Delete a key (and the parts of a completed multipart upload); the storage status (204/404)."""
-    head = await req.client.head_object(req.account, bucket, key)
-    parts: list[str] = []
-    if head.status == 200 and slo.is_slo(head.headers) and s3h._get(head.headers, s3h.SYSMETA_ETAG):
-        manifest = await req.client.get_object(req.account, bucket, key)
-        try:
-            data = await manifest.read() if manifest.status == 200 else b"[]"
-            prefix = f"/{segments_container(bucket)}/"
-            parts = [e["name"] for e in json.loads(data) if e.get("name", "").startswith(prefix)]
-        except (ValueError, TypeError, KeyError):
-            parts = []
+    replaced = await current_multipart(req, bucket, key)
     resp = await req.client.delete_object(req.account, bucket, key)
     if resp.status // 100 != 2 and resp.status != 404:
         raise from_backend(resp.status, bucket, key)
-    if parts:
-        sem = asyncio.Semaphore(8)
-
-        async def one(path: str) -> None:
-            container, _, obj = path[1:].partition("/")
-            async with sem:
-                await req.client.delete_object(req.account, container, obj)
-
-        await asyncio.gather(*(one(p) for p in parts))
+    await release_parts(req, bucket, key, replaced)
     return resp.status
