@@ -19,9 +19,9 @@ class Database:
     """One engine and session factory for the service (SQLite file by default, any SQLAlchemy URL)."""
 
     def __init__(self, url: str):
-        kwargs: dict[str, Any] = {}
+        kwargs: dict[str, Any] = {"pool_pre_ping": True}  # a database server restart leaves dead pooled links
         if url.startswith("sqlite"):
-            kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
+            kwargs = {"connect_args": {"check_same_thread": False, "timeout": 30}}
         self.engine: Engine = create_engine(with_psycopg(url), **kwargs)
         if url.startswith("sqlite"):
             event.listen(self.engine, "connect", _sqlite_pragmas)
