@@ -48,6 +48,16 @@ def anon(cluster):
         yield client
 
 
+@pytest.fixture(scope="session")
+def postgres(tmp_path_factory):
+    """A throwaway PostgreSQL server (initdb + pg_ctl as user postgres); fails in CI when missing."""
+    from tests.pg import PostgresServer  # tests.pg imports this module
+
+    server = PostgresServer.create(tmp_path_factory.mktemp("pg"))
+    yield server
+    server.stop()
+
+
 def missing_prerequisite(reason: str) -> None:
     """Something a test needs is absent: skip locally, fail in CI (CI=true), where `make test` installs it."""
     if os.environ.get("CI", "").lower() == "true":

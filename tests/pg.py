@@ -58,11 +58,16 @@ class PostgresServer:
             raise RuntimeError(f"{tool} failed: {proc.stdout[-2000:]} {proc.stderr[-2000:]}")
         return proc
 
-    def new_database(self) -> str:
-        """A fresh empty database; its SQLAlchemy URL."""
-        name = "identity_" + uuid.uuid4().hex[:12]
+    def new_database(self, prefix: str = "test") -> str:
+        """A fresh empty database named ``<prefix>_<random>``; its SQLAlchemy URL."""
+        name = f"{prefix}_{uuid.uuid4().hex[:12]}"
         self._run("createdb", "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", name)
         return f"postgresql://postgres@127.0.0.1:{self.port}/{name}"
+
+    def restart(self) -> None:
+        """Stop and start the server: every open client connection is cut."""
+        self._run("pg_ctl", "-D", str(self.root / "data"), "-l", str(self.root / "server.log"), "-m", "fast", "-w",
+                  "-t", "60", "restart")
 
     def stop(self) -> None:
         try:

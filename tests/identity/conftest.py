@@ -11,16 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import require_tool
-from tests.identity.pg import PostgresServer
 from tests.identity.server import IdentityServer
-
-
-@pytest.fixture(scope="session")
-def postgres(tmp_path_factory):
-    """A throwaway PostgreSQL server (initdb + pg_ctl as user postgres); fails in CI when missing."""
-    server = PostgresServer.create(tmp_path_factory.mktemp("pg"))
-    yield server
-    server.stop()
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
