@@ -7,6 +7,7 @@ import os
 import subprocess
 from pathlib import Path
 
+from store.fsutil import fsync_dir
 from volumes.backends.base import Backend, GiB
 from volumes.errors import BackendError
 
@@ -26,6 +27,7 @@ class FileBackend(Backend):
 
     def create(self, volume_id: str, size_gb: int) -> None:
         self._sized(self.path(volume_id), size_gb, fresh=True)
+        fsync_dir(str(self.root))
 
     def delete(self, volume_id: str) -> None:
         _unlink(self.path(volume_id))
@@ -67,9 +69,14 @@ def copy_file(src: str, dst: str) -> None:
     if proc.returncode != 0:
         _unlink(tmp)
         raise BackendError(f"copy {src} failed: {proc.stderr.strip()}")
-    with open(tmp, "rb+") as fh:
-        os.fsync(fh.fileno())
-    os.replace(tmp, dst)
+    try:
+        with open(tmp, "rb+") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp, dst)
+    except OSError:
+        _unlink(tmp)
+        raise
+    fsync_dir(os.path.dirname(dst))
 
 
 def _unlink(path: str) -> None:
