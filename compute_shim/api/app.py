@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from sqlalchemy.exc import DataError
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware.base import BaseHTTPMiddleware
@@ -88,6 +89,12 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     return ApiError(status, str(getattr(exc, "detail", "")) or "Request failed").response()
 
 
+async def _unstorable(request: Request, exc: Exception) -> JSONResponse:
+    """A value the database refuses (PostgreSQL: NUL bytes, over-long strings, integers out of range)."""
+    assert isinstance(exc, DataError)
+    return ApiError(400, f"Invalid input: {str(exc.orig).splitlines()[0]}").response()
+
+
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     log.exception("unexpected error on %s %s", request.method, request.url.path)
     return ApiError(500, "Unexpected API Error. Please report this.").response()
@@ -110,7 +117,7 @@ def build_app(conf: Any, validator: Validator | None = None, driver: Driver | No
                attacher=Attacher(sessions, cinder, conn, prober or iscsi.probe, settings.iscsi_timeout),
                images=ImageClient(settings.images_url))
     app = Starlette(routes=_routes(), exception_handlers={ApiError: _api_error, HTTPException: _http_error,
-                                                          Exception: _unexpected})
+                                                          DataError: _unstorable, Exception: _unexpected})
     app.add_middleware(MicroversionMiddleware)
     app.state.compute = st
     return app

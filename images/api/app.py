@@ -6,6 +6,7 @@ import contextlib
 import logging
 from typing import Any
 
+from sqlalchemy.exc import DataError
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse
@@ -29,6 +30,12 @@ async def healthcheck(request: Request) -> PlainTextResponse:
 async def _api_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ApiError)
     return exc.response()
+
+
+async def _unstorable(request: Request, exc: Exception) -> JSONResponse:
+    """A value the database refuses (PostgreSQL: NUL bytes, over-long strings, integers out of range)."""
+    assert isinstance(exc, DataError)
+    return ApiError(400, f"Invalid input: {str(exc.orig).splitlines()[0]}").response()
 
 
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
@@ -85,7 +92,7 @@ def build_app(conf: Any, validator: Validator | None = None, client: Any = None)
                 await storage.close()
 
     app = Starlette(routes=ROUTES, lifespan=lifespan,
-                    exception_handlers={ApiError: _api_error, Exception: _unexpected})
+                    exception_handlers={ApiError: _api_error, DataError: _unstorable, Exception: _unexpected})
     from starlette.exceptions import HTTPException
 
     app.add_exception_handler(HTTPException, _http_error)

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+from sqlalchemy.exc import DataError
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
@@ -87,6 +88,7 @@ class VolumesApp:
         self.router = Starlette(routes=_routes(), lifespan=self._lifespan)
         self.router.add_exception_handler(ApiError, lambda req, exc: exc.response())
         self.router.add_exception_handler(HTTPException, _http_error)
+        self.router.add_exception_handler(DataError, _unstorable)
         self.router.add_exception_handler(Exception, _internal_error)
 
     @asynccontextmanager
@@ -144,6 +146,12 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     message = "The resource could not be found." if exc.status_code == 404 else str(exc.detail)
     return ApiError(exc.status_code, message).response()
+
+
+async def _unstorable(request: Request, exc: Exception) -> Response:
+    """A value the database refuses (PostgreSQL: NUL bytes, over-long strings, integers out of range)."""
+    assert isinstance(exc, DataError)
+    return ApiError(400, f"Invalid input received: {str(exc.orig).splitlines()[0]}").response()
 
 
 async def _internal_error(request: Request, exc: Exception) -> Response:
