@@ -14,7 +14,11 @@ from identity.service_user import SERVICE_ROLE
 
 def ec2_lookup(ctx: Ctx):
     """``{"credential": {access, secret, user_id, user_name, project_id, project_name, roles}}`` while the
-    user is enabled and still holds a role on the credential's project; admin or service role only."""
+    user, project and domain are enabled (else 404); admin or service role only.
+
+    ``roles`` are the names of the user's effective roles on the credential's project, empty once the user
+    holds none: the caller checks the signature, then refuses the key (Keystone's "User not valid for
+    project", AccessDenied through s3token), and maps the roles to read or write rights."""
     caller = ctx.auth()
     if not caller.has_role("admin", SERVICE_ROLE):
         raise forbidden()
@@ -28,8 +32,6 @@ def ec2_lookup(ctx: Ctx):
     if domain is None or not domain.enabled:
         raise not_found("credential", access)
     roles = [r.name for r in effective_roles(ctx.db, user.id, "project", project.id)]
-    if not roles:
-        raise not_found("credential", access)
     blob = json.loads(cred.blob)
     return 200, {"credential": {"access": access, "secret": blob.get("secret", ""), "user_id": user.id,
                                 "user_name": user.name, "project_id": project.id, "project_name": project.name,

@@ -7,6 +7,7 @@ write), ``reader`` may only read it. Container ACLs may name ``<project>:<user>`
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from starlette.requests import Request
@@ -30,14 +31,25 @@ def keystone_enabled(conf: Any) -> bool:
     return bool(conf.get("identity", {}).get("enabled", True))
 
 
-def acl_names(info: TokenInfo) -> list[str]:
+def acl_names(project: dict[str, Any], user: dict[str, Any]) -> list[str]:
     """``project:user`` names (ids and names, with wildcards) an ACL may grant to."""
-    project = info.project or {}
     pid, pname = project.get("id", ""), project.get("name", "")
-    uid, uname = info.user["id"], info.user.get("name", "")
+    uid, uname = user.get("id", ""), user.get("name", "")
     names = [f"{p}:{u}" for p in (pid, pname, "*") for u in (uid, uname) if p and u]
     names += [f"{p}:*" for p in (pid, pname) if p]
     return list(dict.fromkeys(names))
+
+
+def project_identity(prefix: str, project: dict[str, Any], user: dict[str, Any], roles: Iterable[str]) -> Identity:
+    """The Identity of ``user`` holding ``roles`` on ``project`` (``{"id", "name"}`` dicts), acting on
+    account ``<prefix><project id>``: owner with an ``OWNER_ROLES`` role, else reader with a
+    ``READER_ROLES`` one, else neither (container ACLs only). Keystone tokens and EC2 credentials alike."""
+    account = prefix + project["id"] if project.get("id") else ""
+    held = set(roles)
+    owner = bool(account) and not held.isdisjoint(OWNER_ROLES)
+    reader = bool(account) and not owner and not held.isdisjoint(READER_ROLES)
+    label = f"{project.get('name', '')}:{user.get('name', '')}"
+    return Identity(user=label, account=account, groups=acl_names(project, user), is_admin=owner, is_reader=reader)
 
 
 class KeystoneAuth:
@@ -51,12 +63,7 @@ class KeystoneAuth:
         return looks_like_jwt(token)
 
     def identity(self, info: TokenInfo) -> Identity:
-        project = info.project or {}
-        account = self.prefix + project["id"] if project.get("id") else ""
-        owner = bool(account) and info.has_role(*OWNER_ROLES)
-        reader = bool(account) and not owner and info.has_role(*READER_ROLES)
-        user = f"{project.get('name', '')}:{info.user.get('name', '')}"
-        return Identity(user=user, account=account, groups=acl_names(info), is_admin=owner, is_reader=reader)
+        return project_identity(self.prefix, info.project or {}, info.user, info.role_names)
 
     async def authenticate(self, request: Request) -> Identity | None:
         token = request_token(request) or ""

@@ -13,6 +13,7 @@ import hmac
 import json
 import os
 import time
+from collections.abc import Iterable
 from typing import Any
 
 from starlette.requests import Request
@@ -30,6 +31,15 @@ def _b64(data: bytes) -> str:
 
 def _unb64(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def group_identity(user: str, groups: Iterable[str], reseller_prefix: str = "AUTH_") -> Identity:
+    """The Identity of TempAuth-style ``user`` (``account:name``) in ``groups``: ``.admin`` owns the
+    account, ``.reseller_admin`` owns every account, no group means container ACLs only."""
+    groups = list(groups)
+    return Identity(user=user, account=reseller_prefix + user.partition(":")[0], groups=groups,
+                    is_admin=".admin" in groups or ".reseller_admin" in groups,
+                    is_reseller=".reseller_admin" in groups)
 
 
 class TempAuth:
@@ -76,11 +86,7 @@ class TempAuth:
         return user, expires
 
     def identity(self, user: str) -> Identity:
-        account, _, _name = user.partition(":")
-        groups = list(self.users[user].get("groups", []))
-        return Identity(user=user, account=self.reseller_prefix + account, groups=groups,
-                        is_admin=".admin" in groups or ".reseller_admin" in groups,
-                        is_reseller=".reseller_admin" in groups)
+        return group_identity(user, self.users[user].get("groups", []), self.reseller_prefix)
 
     # -- AuthBackend ------------------------------------------------------------------------------
     def owns_token(self, token: str) -> bool:

@@ -1,7 +1,8 @@
 """Entry point of the S3 API: ``handle_s3(request, state)`` for the proxy's router.
 
 Parses addressing (path or virtual-host style), authenticates (SigV4 header/query, SigV2
-header/query), dispatches to the operation and turns every S3Error into S3's XML error document.
+header/query), authorizes (``proxy.s3.access``), dispatches to the operation and turns every S3Error
+into S3's XML error document.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from starlette.responses import Response
 
 from proxy.http.transid import trans_id_of
 from proxy.s3 import auth_v2, auth_v4
+from proxy.s3.access import authorize
 from proxy.s3.context import AuthInfo, S3Request, split_path
 from proxy.s3.credentials import ConfigCredentials, CredentialStore
 from proxy.s3.errors import S3Error
@@ -65,13 +67,17 @@ async def authenticate(req: S3Request) -> AuthInfo:
     auth = req.headers.get("authorization", "")
     method = req.method
     if auth.startswith(auth_v4.ALGORITHM) or "X-Amz-Algorithm" in req.query:
-        return await auth_v4.verify(method, req.raw_path, req.raw_query, raw_headers, req.query, store)
-    if auth.startswith("AWS ") or ("AWSAccessKeyId" in req.query and "Signature" in req.query):
-        return await auth_v2.verify(method, req.raw_path, req.raw_query, raw_headers, req.query, store,
+        info = await auth_v4.verify(method, req.raw_path, req.raw_query, raw_headers, req.query, store)
+    elif auth.startswith("AWS ") or ("AWSAccessKeyId" in req.query and "Signature" in req.query):
+        info = await auth_v2.verify(method, req.raw_path, req.raw_query, raw_headers, req.query, store,
                                     req.bucket if req.vhost else None)
-    if auth:
+    elif auth:
         raise S3Error("AccessDenied", "Unsupported Authorization Type")
-    raise S3Error("AccessDenied", "Anonymous access is not allowed")
+    else:
+        raise S3Error("AccessDenied", "Anonymous access is not allowed")
+    if not info.credential.active:
+        raise S3Error("AccessDenied")
+    return info
 
 
 async def handle_s3(request: Request, state: ProxyState) -> Response:
@@ -81,6 +87,7 @@ async def handle_s3(request: Request, state: ProxyState) -> Response:
     try:
         req = parse_request(request, state)
         req.auth = await authenticate(req)
+        await authorize(req)
         resp = await dispatch(req)
     except S3Error as err:
         resp = err.response(req.resource if req else request.url.path, trans_id, head=request.method == "HEAD")

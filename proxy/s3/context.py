@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import unquote
 
 from starlette.requests import Request
 
 from proxy.s3.credentials import Credential
 from proxy.swift.context import Identity, ProxyState, RequestAccessors, SwiftRequest
-
-if TYPE_CHECKING:
-    pass
 
 
 @dataclass
@@ -52,6 +49,11 @@ class S3Request(RequestAccessors):
         return self.auth.credential
 
     @property
+    def identity(self) -> Identity:
+        """Who the credential acts as; ``proxy.s3.access`` decides what it may do."""
+        return self.credential.identity
+
+    @property
     def account(self) -> str:
         return self.credential.account
 
@@ -71,10 +73,8 @@ class S3Request(RequestAccessors):
 
     def swift_request(self, container: str | None = None, obj: str | None = None) -> SwiftRequest:
         """A SwiftRequest view for reusing Swift feature code (SLO manifests, DLO listings)."""
-        cred = self.credential
-        ident = Identity(user=cred.user, account=cred.account, groups=list(cred.groups), is_admin=True)
-        return SwiftRequest(self.request, self.state, cred.account, container or self.bucket,
-                            obj if obj is not None else self.key, {}, self.trans_id, identity=ident)
+        return SwiftRequest(self.request, self.state, self.account, container or self.bucket,
+                            obj if obj is not None else self.key, {}, self.trans_id, identity=self.identity)
 
 
 def split_path(raw_path: str, host: str, s3_domain: str) -> tuple[str | None, str | None, bool]:

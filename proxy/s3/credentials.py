@@ -1,31 +1,48 @@
-"""Credential lookup for S3 auth: access key → secret and the storage account it acts on.
+"""Credential lookup for S3 auth: access key → secret and the Identity it acts as.
 
 One interface (``CredentialStore.lookup``); ``IdentityCredentials`` adds the identity service's EC2 credentials.
 The built-in store serves TempAuth users (access key ``acct:user``, secret = the user's key) and the
-extra pairs of ``[s3].keys`` (access key → ``{"secret", "user"}``).
+extra pairs of ``[s3].keys`` (access key → ``{"secret", "user"[, "groups"]}``). What the Identity may do
+is decided by ``proxy.auth.authorize.check_access``, as for the Swift API.
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 import httpx
 
 from identity.service_user import SERVICE_PROJECT, SERVICE_USER, service_password
-from proxy.auth.keystone import identity_url
+from proxy.auth.keystone import identity_url, project_identity
+from proxy.auth.tempauth import group_identity
+from proxy.swift.context import Identity
+
+OWNER_GROUPS = (".admin",)
 
 
 @dataclass(frozen=True)
 class Credential:
-    """A resolved S3 key pair: who it is (``user`` like ``acct:name``) and which account it owns."""
+    """A resolved S3 key pair and who it acts as (user ``acct:name``, account, owner/reader rights).
+
+    ``active`` is False for a key whose holder may no longer use it (an EC2 credential of a user without
+    any role on its project): the signature is still checked, then the request is refused (AccessDenied).
+    """
 
     access_key: str
     secret: str
-    user: str
-    account: str  # e.g. "AUTH_acct"
-    groups: tuple[str, ...] = field(default_factory=tuple)
+    identity: Identity
+    active: bool = True
+
+    @property
+    def user(self) -> str:
+        return self.identity.user
+
+    @property
+    def account(self) -> str:  # e.g. "AUTH_acct"
+        return self.identity.account
 
 
 class CredentialStore(Protocol):
@@ -35,7 +52,11 @@ class CredentialStore(Protocol):
 
 
 class ConfigCredentials:
-    """TempAuth users plus ``[s3].keys`` from the configuration."""
+    """TempAuth users plus ``[s3].keys`` from the configuration.
+
+    A TempAuth user's key acts with the user's groups; an ``[s3].keys`` pair with its own ``groups``, else
+    those of the TempAuth user it names, else as the account's owner (``.admin``).
+    """
 
     def __init__(self, conf: Any):
         tempauth = conf.get("tempauth", {}) if hasattr(conf, "get") else {}
@@ -44,18 +65,19 @@ class ConfigCredentials:
         s3 = conf.get("s3", {}) if hasattr(conf, "get") else {}
         self.keys: dict[str, dict[str, Any]] = dict(s3.get("keys", {}))
 
-    def _credential(self, access_key: str, secret: str, user: str) -> Credential:
-        account = user.partition(":")[0]
-        groups = tuple(self.users.get(user, {}).get("groups", ()))
-        return Credential(access_key, secret, user, self.prefix + account, groups)
+    def _credential(self, access_key: str, secret: str, user: str, groups: Iterable[str]) -> Credential:
+        return Credential(access_key, secret, group_identity(user, groups, self.prefix))
 
     async def lookup(self, access_key: str) -> Credential | None:
         extra = self.keys.get(access_key)
         if isinstance(extra, dict) and "secret" in extra and "user" in extra:
-            return self._credential(access_key, str(extra["secret"]), str(extra["user"]))
+            user = str(extra["user"])
+            named = self.users.get(user)
+            groups = extra.get("groups", named.get("groups", ()) if named is not None else OWNER_GROUPS)
+            return self._credential(access_key, str(extra["secret"]), user, groups)
         entry = self.users.get(access_key)
         if entry is not None and ":" in access_key:
-            return self._credential(access_key, str(entry.get("key", "")), access_key)
+            return self._credential(access_key, str(entry.get("key", "")), access_key, entry.get("groups", ()))
         return None
 
 
@@ -63,8 +85,10 @@ class IdentityCredentials:
     """EC2 credentials of the identity service, tried after ``fallback`` (the configured keys).
 
     Looked up with the proxy's service account (``identity.service_user``) at
-    ``/v3/OS-STACKSTORE/ec2/<access>`` and cached ``ttl`` seconds, so a deleted credential (or a user who
-    lost their role) stops working within that delay.
+    ``/v3/OS-STACKSTORE/ec2/<access>``, which also returns the holder's roles on the credential's project:
+    the key acts on that project's account like a Keystone token scoped to it (``project_identity``).
+    Cached ``ttl`` seconds, so a deleted credential (InvalidAccessKeyId) or a role change (a user left
+    without any role gets AccessDenied) takes effect within that delay.
     """
 
     def __init__(self, conf: Any, fallback: CredentialStore | None = None, ttl: float = 5.0):
@@ -98,9 +122,11 @@ class IdentityCredentials:
         if resp.status_code != 200:
             return None
         data = resp.json()["credential"]
-        user = f"{data['project_name']}:{data['user_name']}"
-        groups = (f"{data['project_id']}:{data['user_id']}", f"{data['project_id']}:*")
-        return Credential(access_key, data["secret"], user, self.prefix + data["project_id"], groups)
+        project = {"id": data["project_id"], "name": data["project_name"]}
+        user = {"id": data["user_id"], "name": data["user_name"]}
+        roles = list(data["roles"])
+        return Credential(access_key, data["secret"], project_identity(self.prefix, project, user, roles),
+                          active=bool(roles))
 
     async def lookup(self, access_key: str) -> Credential | None:
         found = await self.fallback.lookup(access_key)
