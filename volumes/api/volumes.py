@@ -130,7 +130,8 @@ def _filtered(req: Req, s: Session) -> list[Volume]:
     if req.query.get("name"):
         stmt = stmt.where(Volume.name == req.query["name"])
     if req.query.get("name~"):
-        stmt = stmt.where(Volume.name.contains(req.query["name~"]))
+        # case-insensitive like SQLite's LIKE (PostgreSQL's is not); % and _ are literal characters
+        stmt = stmt.where(Volume.name.icontains(req.query["name~"], autoescape=True))
     if req.query.get("status"):
         stmt = stmt.where(Volume.status == req.query["status"])
     if req.query.get("availability_zone"):
