@@ -118,7 +118,8 @@ def sorted_paged(req: Req, stmt: Select, model: type, sortable: tuple[str, ...])
         if direction not in ("asc", "desc"):
             raise bad_request(f"Invalid sort direction {direction!r}")
         col = getattr(model, key)
-        order.append(col.asc() if direction == "asc" else col.desc())
+        # NULL sorts as the smallest value, as on SQLite (PostgreSQL would put it last)
+        order.append(col.asc().nulls_first() if direction == "asc" else col.desc().nulls_last())
     order.append(model.id.asc() if keys[-1][1] == "asc" else model.id.desc())
     return stmt.order_by(*order)
 
