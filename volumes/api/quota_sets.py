@@ -39,6 +39,9 @@ def defaults(req: Req) -> tuple[int, dict]:
     return 200, {"quota_set": {"id": project, **base}}
 
 
+MAX_LIMIT = 2**31 - 1  # Cinder's bound; also PostgreSQL's INTEGER (SQLite would store any int64)
+
+
 @endpoint
 def update(req: Req) -> tuple[int, dict]:
     if not req.ctx.is_admin:
@@ -58,6 +61,8 @@ def update(req: Req) -> tuple[int, dict]:
                 raise bad_request(f"Quota limit for {key} must be an integer.") from None
             if value < -1:
                 raise bad_request(f"Quota limit {value} for {key} must be -1 or greater.")
+            if value > MAX_LIMIT:
+                raise bad_request(f"Quota limit {value} for {key} must be at most {MAX_LIMIT}.")
             row = s.get(Quota, (project, key))
             if row is None:
                 s.add(Quota(project_id=project, resource=key, hard_limit=value))
