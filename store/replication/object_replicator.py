@@ -1,6 +1,7 @@
 """One object replication pass over every partition of this node's devices.
 
-Primary partitions are pushed to the other primaries. Handoff partitions (this device is not a
+Primary partitions are pushed to the other primaries; when a primary's device is unmounted (507)
+the partition goes to a handoff device in its place, as Swift does. Handoff partitions (this device is not a
 primary any more, or took writes while a primary was down) are pushed to every primary and, once
 all of them confirmed, the files that were pushed are removed locally (anything written meanwhile
 stays for the next pass).
@@ -25,6 +26,8 @@ from store.replication.suffix_hashes import HASHES_FILE, forget, get_hashes
 from store.replication.transport import PeerError, RateLimiter
 
 log = logging.getLogger("store.replication")
+
+UNMOUNTED: dict[int, dict[str, str]] = {}  # sentinel in a pass's remote hashes: the peer answered 507
 
 
 @dataclass
@@ -112,7 +115,7 @@ class ObjectReplicator:
         stats.partitions += 1
 
     async def _remote_hashes(self, jobs: list[Job]) -> dict[int, dict[int, dict[str, str]] | None]:
-        """``peer device id -> {partition: hashes}`` (None when the peer did not answer)."""
+        """``peer device id -> {partition: hashes}`` (None when the peer did not answer, UNMOUNTED on 507)."""
         wanted: dict[int, tuple[Device, set[int]]] = {}
         for job in jobs:
             for peer in job.peers:
@@ -122,8 +125,8 @@ class ObjectReplicator:
         async def fetch(peer: Device, parts: set[int]) -> None:
             try:
                 out[peer.id] = await bulk_hashes(peer, sorted(parts), self.settings.node_timeout)
-            except PeerError:
-                out[peer.id] = None
+            except PeerError as exc:
+                out[peer.id] = UNMOUNTED if exc.unmounted else None
 
         await asyncio.gather(*(fetch(peer, parts) for peer, parts in wanted.values()))
         return out
@@ -135,7 +138,9 @@ class ObjectReplicator:
         results = []
         for peer in job.peers:
             known = remote.get(peer.id)
-            if known is None:
+            if known is UNMOUNTED and not job.handoff:
+                results.append(await self._push_to_stand_in(job, pusher, remote))
+            elif known is None or known is UNMOUNTED:
                 results.append(PushResult(ok=False, error=f"{peer.ip}:{peer.port}/{peer.device} unreachable"))
             elif not job.hashes and not known.get(job.part):
                 results.append(PushResult(ok=True))
@@ -152,6 +157,30 @@ class ObjectReplicator:
             part_path = partition_path(os.path.join(self.node.devices_root, job.dev.device), job.part)
             await self._run(_remove_pushed, part_path, job.listing)
             stats.handoffs_removed += 1
+
+    async def _push_to_stand_in(self, job: Job, pusher: Pusher,
+                                remote: dict[int, dict[int, dict[str, str]] | None]) -> PushResult:
+        """Push the partition to the first handoff device that is mounted, in place of an unmounted primary.
+
+        Every primary pushes to the same first handoff (the ring's order is deterministic), which later
+        reverts the partition to the primary once its device is back.
+        """
+        ring = self.view.ring("object")
+        tried = 0
+        for dev in ring.handoffs(job.part) if ring is not None else ():
+            if dev.id == job.dev.id or remote.get(dev.id) is UNMOUNTED:
+                continue
+            if tried >= len(job.primaries):
+                break
+            tried += 1
+            try:
+                known = (await bulk_hashes(dev, [job.part], self.settings.node_timeout)).get(job.part, {})
+            except PeerError as exc:
+                if exc.unmounted:
+                    remote[dev.id] = UNMOUNTED
+                continue
+            return await pusher.push(job.part, job.hashes or {}, dev, known)
+        return PushResult(ok=False, error=f"partition {job.part}: no mounted handoff for an unmounted primary")
 
     def _account(self, stats: PassStats) -> None:
         self.last = stats

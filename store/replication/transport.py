@@ -12,7 +12,16 @@ from store.httpclient import HTTPClientError, request
 
 
 class PeerError(Exception):
-    """A peer did not answer as expected (down, 507, timeout, bad reply)."""
+    """A peer did not answer as expected (down, 507, timeout, bad reply); ``status`` when it answered."""
+
+    def __init__(self, message: str, status: int | None = None):
+        super().__init__(message)
+        self.status = status
+
+    @property
+    def unmounted(self) -> bool:
+        """The peer's device is gone (507): its replicas belong on a handoff until it is back."""
+        return self.status == 507
 
 
 async def call_json(host: str, port: int, method: str, path: str, payload: Any,
@@ -25,7 +34,7 @@ async def call_json(host: str, port: int, method: str, path: str, payload: Any,
     except HTTPClientError as exc:
         raise PeerError(str(exc)) from exc
     if status != 200:
-        raise PeerError(f"{method} {host}:{port}{path}: {status}")
+        raise PeerError(f"{method} {host}:{port}{path}: {status}", status)
     try:
         return json.loads(data)
     except ValueError as exc:

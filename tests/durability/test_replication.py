@@ -113,6 +113,34 @@ def test_wiped_device_is_restored(fresh_cluster):
     assert read_back(client, "wipe", expected) == []
 
 
+def test_unmounted_device_is_replaced_by_a_handoff(fresh_cluster):
+    """A device that answers 507 (unmounted) while its node runs: the other primaries push its
+    partitions to a handoff, so every object is back to three copies; once a new empty device is
+    mounted, the handoffs revert the data to it and clean up."""
+    cluster = fresh_cluster()
+    client = Client(cluster)
+    client.create_container("gone")
+    expected = {}
+    for i in range(60):
+        body = os.urandom(700 + i)
+        assert client.put("gone", f"obj-{i}", body) == 201
+        expected[f"obj-{i}"] = hashlib.md5(body).hexdigest()
+    layout = Layout(cluster)
+    wait_until(_converged(layout, client, "gone", expected), RECOVERY_TIMEOUT)
+
+    root = cluster.node_devices_root(3)
+    (device,) = os.listdir(root)
+    (root / device).rename(root.parent / f"{device}.failed")  # the disk is gone; the node keeps running
+    assert layout.under_replicated(client.account, "gone", expected), "node 3 held no replica?"
+    took = wait_until(lambda: layout.under_replicated(client.account, "gone", expected), RECOVERY_TIMEOUT)
+    print(f"three copies again {took:.1f}s after the device was unmounted")
+    assert read_back(client, "gone", expected) == []
+
+    (root / device).mkdir()  # a replacement disk, empty
+    took = wait_until(_converged(layout, client, "gone", expected), RECOVERY_TIMEOUT)
+    print(f"replacement device filled and handoffs cleaned {took:.1f}s after it was mounted")
+
+
 def test_partitioned_node_catches_up_on_deletes_and_overwrites(fresh_cluster):
     cluster = fresh_cluster(proxy={"error_suppression_interval": 120.0})
     client = Client(cluster)

@@ -173,6 +173,30 @@ class Layout:
                 bad.append(f"{name}: {states}")
         return bad
 
+    def under_replicated(self, account: str, container: str, expected: dict[str, str], copies: int = 3
+                         ) -> list[str]:
+        """Objects with fewer than ``copies`` intact replicas on any mounted device (primary or handoff)."""
+        ring = self.rings["object"]
+        bad = []
+        for name, md5 in expected.items():
+            part = ring.partition(account, container, name)
+            h = hash_path(self.suffix, account, container, name).hex()
+            found = 0
+            for root in self.roots.values():
+                for device in os.listdir(root):
+                    hdir = root / device / "objects" / str(part) / h[-3:] / h
+                    try:
+                        state = scan_hash_dir(os.listdir(hdir))
+                    except (FileNotFoundError, NotADirectoryError):
+                        continue
+                    if state.data:
+                        reader = ObjectReader.open(None, str(hdir / state.data), None)  # type: ignore[arg-type]
+                        found += reader.etag == md5
+                        reader.close()
+            if found < copies:
+                bad.append(f"{name}: {found} copies")
+        return bad
+
     def handoff_leftovers(self) -> list[str]:
         """Object partition dirs with files on devices that are not primaries for them."""
         ring = self.rings["object"]
