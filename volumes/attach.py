@@ -86,12 +86,15 @@ def detach(svc: Any, attachment_id: str) -> list[Attachment]:
         att = s.get(Attachment, attachment_id)
         volume_id = att.volume_id
         s.execute(delete(Attachment).where(Attachment.id == attachment_id))
-        rest = list(s.scalars(select(Attachment).where(Attachment.volume_id == volume_id)))
     try:
         svc.exports.remove_if_unused(volume_id)
     except BackendError:
         pass  # the target of a gone tgtd is gone too; restore_all will not bring it back
     with svc.db.session() as s:
+        # PostgreSQL runs concurrent detaches side by side (SQLite serializes writers): lock the volume row,
+        # then look at the attachments again, so the last detach to get here sets the status from what is left
+        s.execute(select(Volume.id).where(Volume.id == volume_id).with_for_update())
+        rest = list(s.scalars(select(Attachment).where(Attachment.volume_id == volume_id)))
         if not rest:
             cas(s, Volume, volume_id, None, status="available", attach_status="detached")
         elif any(a.attach_status == "attached" for a in rest):
