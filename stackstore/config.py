@@ -77,7 +77,8 @@ DEFAULTS: dict[str, Any] = {
         },
     },
     "s3": {
-        # extra key pairs: access key -> {"secret": ..., "user": "account:name"}
+        # extra key pairs: access key -> {"secret": ..., "user": "account:name", "groups": [...] (optional;
+        # default: the TempAuth groups of "user", or owner of the account when "user" is no TempAuth user)}
         "keys": {},
     },
     "identity": {
