@@ -43,6 +43,7 @@ SMALL_FILE = 256 * 1024  # files up to this size are read with one pread
 WRITE_BATCH = 1024 * 1024  # body bytes buffered before a (threaded) write
 THREAD_IO = 128 * 1024  # reads/writes at least this big leave the event loop
 OWN_FSYNC = 1024 * 1024  # bodies at least this big fdatasync themselves before joining a round
+SMALL_BODY = 64 * 1024  # bodies up to this size are written by the device's committing thread
 IOV_MAX = 1024
 
 
@@ -66,6 +67,14 @@ class DiskFileQuarantined(DiskFileError):
 
 class DiskFileNoSpace(DiskFileError):
     """The device is full or not writable."""
+
+
+class DiskFileConflict(DiskFileError):
+    """A write lost to the .data or .ts already there (``timestamp``), which is as new or newer."""
+
+    def __init__(self, timestamp: Timestamp):
+        super().__init__("newer object exists")
+        self.timestamp = timestamp
 
 
 def _block_hex(digests: list[int]) -> str:
@@ -309,9 +318,10 @@ class DiskFile:
 class DiskFileWriter:
     """Streams a body into a temp file, then commits it durably under the hash dir.
 
-    Small bodies stay in memory until ``commit``, which then does every filesystem step (create,
-    write, fdatasync, mkdir, rename, directory fsync) in one hop to an I/O thread: metadata
-    operations can block for milliseconds on a busy journal and must not stall the event loop.
+    Small bodies stay in memory until ``commit``, which hands every filesystem step (listdir for
+    the timestamp check, create, write, rename, cleanup) to the device's committing I/O thread
+    between its syncfs rounds (``GroupCommit.submit``), or in fsync mode to one I/O thread hop:
+    metadata operations can block for milliseconds on a busy journal and must not stall the loop.
     Large bodies are hashed and written in ``WRITE_BATCH`` batches in the I/O threads, one batch
     in flight while the next one is received.
     """
@@ -399,8 +409,12 @@ class DiskFileWriter:
         self.etag = self._md5.hexdigest()
         return self.etag
 
-    async def commit(self, timestamp: Timestamp, headers: dict[str, str]) -> None:
-        """Append the metadata trailer and make ``<timestamp>.data`` durable (after finish())."""
+    async def commit(self, timestamp: Timestamp, headers: dict[str, str], newer_only: bool = False) -> None:
+        """Append the metadata trailer and make ``<timestamp>.data`` durable (after finish()).
+
+        With ``newer_only``, first raise DiskFileConflict if the hash dir holds a .data/.ts as new
+        as ``timestamp`` (checked in the I/O thread that commits: no listdir on the event loop).
+        """
         assert self.etag is not None, "finish() first"
         meta = {
             "name": self.df.name,
@@ -411,27 +425,42 @@ class DiskFileWriter:
             "bs": self.block_size,
             "blocks": _block_hex(self._digests),
         }
-        await self._commit(timestamp, ".data", _encode_meta(meta))
+        await self._commit(timestamp, ".data", _encode_meta(meta), newer_only)
 
     async def commit_marker(self, timestamp: Timestamp, ext: str, meta: dict[str, Any]) -> None:
         """Durably write a trailer-only file (``.ts`` or ``.meta``)."""
         await self._commit(timestamp, ext, _encode_meta(meta))
 
-    async def _commit(self, timestamp: Timestamp, ext: str, trailer: bytes) -> None:
-        group = self.mgr.group
-        device = self.df.device_path
+    async def _commit(self, timestamp: Timestamp, ext: str, trailer: bytes, newer_only: bool = False) -> None:
         target = os.path.join(self.df.dir, timestamp.normal + ext)
+        must_beat = timestamp if newer_only else None
+        group = self.mgr.group
         run = functools.partial(asyncio.get_running_loop().run_in_executor, self.mgr.executor)
-        if group.enabled and group.batched(device):
-            # group commit: data durable (shared syncfs round), rename, entries durable (next round)
+        if not (group.enabled and group.batched(self.df.device_path)):
+            await run(self._commit_fsync, target, trailer, must_beat, group.enabled)
+            return
+        if self.fd >= 0 or self.size > SMALL_BODY:  # big writes stay out of the committing thread
             await run(self._write_rest, trailer, self.size >= OWN_FSYNC)
-            await group.sync(device, ())
-            await run(self._rename, target)
-            await group.sync(device, ())
-        else:
-            await run(self._commit_fsync, target, trailer, group.enabled)
+            trailer = None
+        self._job = group.submit(self.df.device_path, functools.partial(self._prepare, trailer, must_beat),
+                                 functools.partial(self._rename, target), self._cleanup)
+        await self._job
+
+    def _check_newer(self, must_beat: Timestamp | None) -> None:
+        """DiskFileConflict when the hash dir's .data/.ts is as new as ``must_beat`` (None: no check)."""
+        if must_beat is not None:
+            newest = self.df.state().newest
+            if newest is not None and newest >= must_beat:
+                raise DiskFileConflict(newest)
+
+    def _prepare(self, trailer: bytes | None, must_beat: Timestamp | None) -> None:
+        self._check_newer(must_beat)
+        if trailer is not None:
+            self._write_rest(trailer)
+
+    def _cleanup(self) -> None:
         if self.df.seen_files:
-            await run(self.df.cleanup)
+            self.df.cleanup()
 
     def _write_rest(self, trailer: bytes, own_sync: bool = False) -> None:
         if self.fd < 0:
@@ -451,7 +480,8 @@ class DiskFileWriter:
         invalidate_suffix(self.df.dir)
         return changed
 
-    def _commit_fsync(self, target: str, trailer: bytes, durable: bool) -> None:
+    def _commit_fsync(self, target: str, trailer: bytes, must_beat: Timestamp | None, durable: bool) -> None:
+        self._check_newer(must_beat)
         self._write_rest(trailer)
         if durable:
             os.fdatasync(self.fd)
@@ -463,6 +493,7 @@ class DiskFileWriter:
             finally:
                 for fd in fds:
                     os.close(fd)
+        self._cleanup()
 
     async def write_raw(self, chunk: bytes) -> None:
         """Add bytes of a replicated file, verbatim (already verified by the sender); then commit_raw()."""

@@ -3,8 +3,9 @@
 Two durability strategies, chosen per device (``store.sync_mode``: ``auto`` | ``syncfs`` | ``fsync``):
 
 * ``syncfs`` (group commit, the default on Linux): every writer waiting for durability on a
-  device joins a *round*; a round is one ``syncfs(2)`` of the device's filesystem, run in a thread,
-  serving every writer queued before it started, so many small writes share a few syncs. It also
+  device joins a *round*; a round is one ``syncfs(2)`` of the device's filesystem, run by the
+  device's committing I/O thread, serving every writer queued before it started, so many small
+  writes share a few syncs (``GroupCommit.submit`` pipelines write, round, rename, round). It also
   flushes unrelated dirty data on that filesystem, so big bodies flush themselves progressively
   (``start_writeback``) and ``fdatasync`` alone before joining a round.
 * ``fsync``: each writer ``fdatasync``s its file and fsyncs the directories it changed in the I/O
@@ -21,7 +22,8 @@ import ctypes
 import ctypes.util
 import errno
 import os
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
 
 _libc = None
@@ -89,12 +91,37 @@ def ensure_dir(path: str) -> list[str]:
     return [os.path.dirname(path)]
 
 
+Step = Callable[[], object] | None
+
+
+class _Job:
+    """One write in the pipeline: ``prepare`` (write), then ``publish`` (rename), then ``after``."""
+
+    __slots__ = ("prepare", "publish", "after", "future", "loop", "error")
+
+    def __init__(self, prepare: Step, publish: Step, after: Step, loop: asyncio.AbstractEventLoop):
+        self.prepare, self.publish, self.after = prepare, publish, after
+        self.loop = loop
+        self.future: asyncio.Future = loop.create_future()
+        self.error: BaseException | None = None
+
+    def run(self, step: Step) -> bool:
+        """Run one step; False (the error kept for the waiter) if it raised."""
+        if step is not None and self.error is None:
+            try:
+                step()
+            except BaseException as exc:  # noqa: BLE001 - handed to the waiter
+                self.error = exc
+        return self.error is None
+
+
 class _Lane:
-    __slots__ = ("root_fd", "pending", "running")
+    __slots__ = ("root_fd", "lock", "pending", "running")
 
     def __init__(self, root_fd: int):
         self.root_fd = root_fd
-        self.pending: list[asyncio.Future] = []
+        self.lock = threading.Lock()
+        self.pending: list[_Job] = []
         self.running = False
 
 
@@ -108,8 +135,23 @@ def fsync_all(fds: Sequence[int], data_only: bool = False) -> None:
                 raise
 
 
+def _resolve(jobs: list[_Job]) -> None:
+    for job in jobs:
+        if not job.future.done():
+            if job.error is None:
+                job.future.set_result(None)
+            else:
+                job.future.set_exception(job.error)
+
+
 class GroupCommit:
-    """Durability for one node: batched ``syncfs`` rounds or per-file fsyncs in the I/O threads."""
+    """Durability for one node: pipelined ``syncfs`` rounds or per-file fsyncs in the I/O threads.
+
+    In syncfs mode one I/O thread per busy device runs *ticks*: prepare (write) the writes that
+    arrived, publish (rename) those prepared in the previous tick, one ``syncfs``, then answer the
+    published ones with a single wake-up of the event loop. A write costs no thread hop of its own,
+    and one thread, not one per write, competes with the event loop for the GIL.
+    """
 
     def __init__(self, executor: Executor, enabled: bool = True, mode: str = "auto"):
         if mode not in ("auto", "syncfs", "fsync"):
@@ -118,7 +160,6 @@ class GroupCommit:
         self.enabled = enabled
         self.mode = mode if _syncfs is not None else "fsync"
         self._lanes: dict[str, _Lane | None] = {}
-        self._tasks: set[asyncio.Task] = set()
         self.rounds = 0
         self.requests = 0
 
@@ -136,6 +177,73 @@ class GroupCommit:
         """True when the device uses syncfs rounds (then callers need not pass descriptors)."""
         return self._lane(device_path) is not None
 
+    def submit(self, device_path: str, prepare: Step, publish: Step, after: Step = None) -> asyncio.Future:
+        """Queue a two-step durable write on a batched device (from the event loop); the future is
+        done once ``publish`` is durable, or failed with the first error of a step or a round.
+
+        ``prepare`` runs in a tick, ``publish`` only after that tick's syncfs (what prepare wrote is
+        durable before it is renamed into place), and the future completes after the next syncfs
+        (the rename is durable before anyone acknowledges it); ``after`` (cleanup) runs then, its
+        errors ignored. Without ``publish`` the future completes after the first round.
+        """
+        lane = self._lane(device_path)
+        assert lane is not None, "submit() is for batched devices"
+        job = _Job(prepare, publish, after, asyncio.get_running_loop())
+        with lane.lock:
+            self.requests += 1
+            lane.pending.append(job)
+            start, lane.running = not lane.running, True
+        if start:
+            self.executor.submit(self._run_lane, lane)
+        return job.future
+
+    def _run_lane(self, lane: _Lane) -> None:
+        prepared: list[_Job] = []
+        while True:
+            with lane.lock:
+                arrived, lane.pending = lane.pending, []
+                if not arrived and not prepared:
+                    lane.running = False
+                    return
+            try:
+                prepared = self._tick(lane, arrived, prepared)
+            except BaseException as exc:  # noqa: BLE001 - never leave waiters hanging
+                for job in arrived + prepared:
+                    job.error = job.error or exc
+                self._answer(arrived + prepared)
+                prepared = []
+
+    def _tick(self, lane: _Lane, arrived: list[_Job], prepared: list[_Job]) -> list[_Job]:
+        """One round: returns the jobs whose publish step is due next tick."""
+        ok_new = [job for job in arrived if job.run(job.prepare)]
+        ok_published = [job for job in prepared if job.run(job.publish)]
+        self.rounds += 1
+        try:
+            syncfs(lane.root_fd)
+        except OSError as exc:
+            for job in ok_new + ok_published:
+                job.error = exc
+        for job in ok_published:
+            if job.error is None and job.after is not None:
+                try:
+                    job.after()
+                except Exception:  # noqa: BLE001 - the write is durable; cleanup is best effort
+                    pass
+        following = [job for job in ok_new if job.error is None and job.publish is not None]
+        self._answer([job for job in arrived if job not in following] + prepared)
+        return following
+
+    @staticmethod
+    def _answer(jobs: list[_Job]) -> None:
+        by_loop: dict[asyncio.AbstractEventLoop, list[_Job]] = {}
+        for job in jobs:
+            by_loop.setdefault(job.loop, []).append(job)
+        for loop, batch in by_loop.items():
+            try:
+                loop.call_soon_threadsafe(_resolve, batch)
+            except RuntimeError:  # the loop is closed: nobody waits any more
+                pass
+
     async def sync(self, device_path: str, fds: Sequence[int], data_only: bool = False) -> None:
         """Return once everything written through ``fds`` (files or directories) is durable.
 
@@ -143,40 +251,12 @@ class GroupCommit:
         """
         if not self.enabled:
             return
-        loop = asyncio.get_running_loop()
-        lane = self._lane(device_path)
-        self.requests += 1
-        if lane is None:
-            if fds:
-                await loop.run_in_executor(self.executor, fsync_all, fds, data_only)
+        if self._lane(device_path) is not None:
+            await self.submit(device_path, None, None)
             return
-        fut = loop.create_future()
-        lane.pending.append(fut)
-        if not lane.running:
-            lane.running = True
-            task = loop.create_task(self._drain(lane))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
-        await fut
-
-    async def _drain(self, lane: _Lane) -> None:
-        loop = asyncio.get_running_loop()
-        try:
-            while lane.pending:
-                batch, lane.pending = lane.pending, []
-                self.rounds += 1
-                try:
-                    await loop.run_in_executor(self.executor, syncfs, lane.root_fd)
-                except Exception as exc:  # noqa: BLE001 - handed to every waiter
-                    for fut in batch:
-                        if not fut.done():
-                            fut.set_exception(exc)
-                else:
-                    for fut in batch:
-                        if not fut.done():
-                            fut.set_result(None)
-        finally:
-            lane.running = False
+        self.requests += 1
+        if fds:
+            await asyncio.get_running_loop().run_in_executor(self.executor, fsync_all, fds, data_only)
 
     def close(self) -> None:
         for lane in self._lanes.values():
@@ -185,17 +265,20 @@ class GroupCommit:
         self._lanes.clear()
 
 
-async def write_durable(group: GroupCommit, device_path: str, target: str, data: bytes) -> None:
-    """Atomically and durably create ``target`` (under ``device_path``) holding ``data``."""
+def _write_tmp(device_path: str, data: bytes) -> str:
     tmpdir = os.path.join(device_path, "tmp")
     os.makedirs(tmpdir, exist_ok=True)
     tmp = os.path.join(tmpdir, os.urandom(16).hex())
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
     try:
         os.write(fd, data)
-        await group.sync(device_path, [fd], data_only=True)
     finally:
         os.close(fd)
+    return tmp
+
+
+def _rename_into(tmp: str, target: str) -> list[str]:
+    """Rename ``tmp`` to ``target`` (creating its parents); the directories whose entries changed."""
     try:
         parent = os.path.dirname(target)
         changed = ensure_dir(parent)
@@ -203,8 +286,26 @@ async def write_durable(group: GroupCommit, device_path: str, target: str, data:
     except BaseException:
         os.unlink(tmp)
         raise
+    return [parent, *changed]
+
+
+async def write_durable(group: GroupCommit, device_path: str, target: str, data: bytes) -> None:
+    """Atomically and durably create ``target`` (under ``device_path``) holding ``data``."""
+    if group.enabled and group.batched(device_path):
+        tmp: list[str] = []
+        await group.submit(device_path, lambda: tmp.append(_write_tmp(device_path, data)),
+                           lambda: _rename_into(tmp[0], target))
+        return
+    tmp_path = _write_tmp(device_path, data)
     if group.enabled:
-        fds = [] if group.batched(device_path) else [os.open(d, os.O_RDONLY) for d in [parent, *changed]]
+        fd = os.open(tmp_path, os.O_RDONLY)
+        try:
+            await group.sync(device_path, [fd], data_only=True)
+        finally:
+            os.close(fd)
+    changed = _rename_into(tmp_path, target)
+    if group.enabled:
+        fds = [os.open(d, os.O_RDONLY) for d in changed]
         try:
             await group.sync(device_path, fds)
         finally:
