@@ -32,7 +32,8 @@ from identity.settings import Settings, service_url
 
 log = logging.getLogger("stackstore.identity.bootstrap")
 
-ROLES = ("admin", "member", "reader", SERVICE_ROLE)
+RESELLER_ADMIN_ROLE = "ResellerAdmin"  # Swift keystoneauth's reseller_admin_role: every account
+ROLES = ("admin", "member", "reader", RESELLER_ADMIN_ROLE, SERVICE_ROLE)
 
 
 @dataclass
@@ -93,7 +94,9 @@ def _tempauth_users(settings: Settings) -> list[tuple[str, str, dict]]:
 
 def _tempauth(db: Session, settings: Settings, roles: dict[str, Role]) -> None:
     """TempAuth ``acct:name`` → user ``name`` (password = key unless the user exists) with ``member``
-    (``admin`` for ``.admin``) on project ``acct``; ``.reseller_admin`` → ``admin`` on every project."""
+    (``admin`` for ``.admin``) on project ``acct``; ``.reseller_admin`` → ``admin`` on every project
+    existing now, and ``ResellerAdmin`` on ``acct``, which the proxy honours on every account (also
+    those of projects created later)."""
     resellers = []
     for account, name, entry in _tempauth_users(settings):
         full = f"{account}:{name}"
@@ -107,6 +110,7 @@ def _tempauth(db: Session, settings: Settings, roles: dict[str, Role]) -> None:
         grant(db, user, project, roles["admin" if admin else "member"])
         if ".reseller_admin" in groups:
             resellers.append(user)
+            grant(db, user, project, roles[RESELLER_ADMIN_ROLE])
     for user in resellers:
         for project in db.scalars(select(Project)).all():
             grant(db, user, project, roles["admin"])

@@ -19,6 +19,7 @@ from proxy.swift.context import Identity
 
 OWNER_ROLES = ("admin", "member")
 READER_ROLES = ("reader",)
+RESELLER_ROLES = ("ResellerAdmin",)  # Swift keystoneauth's reseller_admin_role: owner of every account
 
 
 def identity_url(conf: Any) -> str:
@@ -43,13 +44,15 @@ def acl_names(project: dict[str, Any], user: dict[str, Any]) -> list[str]:
 def project_identity(prefix: str, project: dict[str, Any], user: dict[str, Any], roles: Iterable[str]) -> Identity:
     """The Identity of ``user`` holding ``roles`` on ``project`` (``{"id", "name"}`` dicts), acting on
     account ``<prefix><project id>``: owner with an ``OWNER_ROLES`` role, else reader with a
-    ``READER_ROLES`` one, else neither (container ACLs only). Keystone tokens and EC2 credentials alike."""
+    ``READER_ROLES`` one, else neither (container ACLs only); a ``RESELLER_ROLES`` role reaches every
+    account. Keystone tokens and EC2 credentials alike."""
     account = prefix + project["id"] if project.get("id") else ""
     held = set(roles)
     owner = bool(account) and not held.isdisjoint(OWNER_ROLES)
     reader = bool(account) and not owner and not held.isdisjoint(READER_ROLES)
     label = f"{project.get('name', '')}:{user.get('name', '')}"
-    return Identity(user=label, account=account, groups=acl_names(project, user), is_admin=owner, is_reader=reader)
+    return Identity(user=label, account=account, groups=acl_names(project, user), is_admin=owner, is_reader=reader,
+                    is_reseller=not held.isdisjoint(RESELLER_ROLES))
 
 
 class KeystoneAuth:

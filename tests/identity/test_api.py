@@ -22,7 +22,8 @@ def test_discovery(identity_server):
 def test_password_token_validate_revoke(identity_server):
     url = identity_server.url
     token, body = _admin(identity_server)
-    assert body["project"]["name"] == "admin" and {r["name"] for r in body["roles"]} == {"admin"}
+    # the TempAuth reseller admin "admin:admin" is this user too, hence ResellerAdmin
+    assert body["project"]["name"] == "admin" and {r["name"] for r in body["roles"]} == {"admin", "ResellerAdmin"}
     types = {e["type"]: e for e in body["catalog"]}
     assert {"identity", "object-store", "volumev3", "block-storage", "compute", "image"} <= set(types)
     ep = types["object-store"]["endpoints"][0]

@@ -137,3 +137,20 @@ def test_rclone_keystone_v3(cluster, identity_url, tmp_path):
     assert out == "rclone via keystone\n"
     storage, token = cluster.auth()  # same account AUTH_test through TempAuth
     assert httpx.get(f"{storage}/{bucket}/a.txt", headers={"X-Auth-Token": token}).status_code == 200
+
+
+def test_reseller_admin_role_reaches_projects_created_later(cluster, identity_url, admin):
+    """``ResellerAdmin`` (Swift keystoneauth's reseller_admin_role) owns every account, including a
+    project created after the grant; ``admin`` on one project does not."""
+    sfx = uuid.uuid4().hex[:6]
+    home = make_project(identity_url, admin, f"reseller-home-{sfx}")
+    make_user(identity_url, admin, f"reseller-{sfx}", "pw-r", home, "ResellerAdmin")
+    make_user(identity_url, admin, f"padmin-{sfx}", "pw-p", home, "admin")
+    later = make_project(identity_url, admin, f"reseller-later-{sfx}")
+    reseller = _token(identity_url, f"reseller-{sfx}", "pw-r", f"reseller-home-{sfx}")
+    project_admin = _token(identity_url, f"padmin-{sfx}", "pw-p", f"reseller-home-{sfx}")
+    account = f"{cluster.proxy_url}/v1/AUTH_{later}"
+    assert httpx.put(f"{account}/c", headers={"X-Auth-Token": project_admin}).status_code == 403
+    assert httpx.put(f"{account}/c", headers={"X-Auth-Token": reseller}).status_code in (201, 202)
+    assert httpx.put(f"{account}/c/o", headers={"X-Auth-Token": reseller}, content=b"x").status_code == 201
+    assert httpx.get(f"{account}/c/o", headers={"X-Auth-Token": project_admin}).status_code == 403
