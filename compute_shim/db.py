@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from sqlalchemy import select
-from sqlalchemy.orm import sessionmaker
+from sqlalchemy.orm import Session, sessionmaker
 
-from compute_shim.common.db import make_engine, make_sessions
+from compute_shim.common.db import create_schema, make_engine, make_sessions
 from compute_shim.models import Base, Flavor
 
 # id, name, ram (MiB), vcpus, disk (GiB): the classic defaults
@@ -19,15 +19,16 @@ def now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None, microsecond=0)
 
 
+def seed_flavors(db: Session) -> None:
+    """The default flavors, into a database that has none yet."""
+    if db.scalar(select(Flavor).limit(1)) is not None:
+        return
+    for fid, name, ram, vcpus, disk in DEFAULT_FLAVORS:
+        db.add(Flavor(id=fid, name=name, ram=ram, vcpus=vcpus, disk=disk, ephemeral=0, swap=0, rxtx_factor=1.0,
+                      is_public=True, description=None, extra_specs={}, created_at=now()))
+
+
 def open_db(url: str) -> sessionmaker:
     engine = make_engine(url)
-    Base.metadata.create_all(engine)
-    sessions = make_sessions(engine)
-    with sessions() as db:
-        if db.scalar(select(Flavor).limit(1)) is None:
-            for fid, name, ram, vcpus, disk in DEFAULT_FLAVORS:
-                db.add(Flavor(id=fid, name=name, ram=ram, vcpus=vcpus, disk=disk, ephemeral=0, swap=0,
-                              rxtx_factor=1.0, is_public=True, description=None, extra_specs={},
-                              created_at=now()))
-            db.commit()
-    return sessions
+    create_schema(engine, Base.metadata, "compute", seed_flavors)
+    return make_sessions(engine)

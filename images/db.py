@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from sqlalchemy.orm import sessionmaker
 
-from compute_shim.common.db import make_engine, make_sessions
+from compute_shim.common.db import create_schema, make_engine, make_sessions
 from images.models import Base
 
 
 def open_db(url: str) -> sessionmaker:
     engine = make_engine(url)
-    Base.metadata.create_all(engine)
+    create_schema(engine, Base.metadata, "images")
     return make_sessions(engine)

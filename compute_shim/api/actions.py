@@ -11,6 +11,7 @@ from starlette.responses import Response
 from compute_shim import states
 from compute_shim.api.base import Ctx, State, context, get_server, json_body
 from compute_shim.api.servers import background, fault, set_state
+from compute_shim.common.db import in_db
 from compute_shim.errors import bad_request, conflict
 from compute_shim.models import Server
 
@@ -26,8 +27,7 @@ async def action(request: Request) -> Response:
     handler = ACTIONS.get(name)
     if handler is None:
         raise bad_request(f"There is no such action: {name}")
-    with ctx.state.sessions() as db:
-        srv = get_server(db, ctx, request.path_params["server_id"])
+    srv = await in_db(ctx.state.sessions, get_server, ctx, request.path_params["server_id"])
     await handler(ctx, srv, arg)
     return Response(status_code=202)
 
@@ -35,13 +35,13 @@ async def action(request: Request) -> Response:
 async def _stop(ctx: Ctx, srv: Server, arg: object) -> None:
     states.check(srv, "stop")
     await ctx.state.driver.power_off(srv)
-    set_state(ctx.state, srv.id, vm_state=states.STOPPED, power_state=states.SHUTDOWN, task_state=None)
+    await set_state(ctx.state, srv.id, vm_state=states.STOPPED, power_state=states.SHUTDOWN, task_state=None)
 
 
 async def _start(ctx: Ctx, srv: Server, arg: object) -> None:
     states.check(srv, "start")
     await ctx.state.driver.power_on(srv)
-    set_state(ctx.state, srv.id, vm_state=states.ACTIVE, power_state=states.RUNNING, task_state=None)
+    await set_state(ctx.state, srv.id, vm_state=states.ACTIVE, power_state=states.RUNNING, task_state=None)
 
 
 async def _reboot(ctx: Ctx, srv: Server, arg: object) -> None:
@@ -52,7 +52,7 @@ async def _reboot(ctx: Ctx, srv: Server, arg: object) -> None:
     states.check(srv, "reboot")
     if not hard and srv.vm_state != states.ACTIVE:
         raise conflict(f"Cannot 'reboot' instance {srv.id} while it is in vm_state {srv.vm_state}")
-    set_state(ctx.state, srv.id, vm_state=states.ACTIVE, task_state="rebooting_hard" if hard else "rebooting")
+    await set_state(ctx.state, srv.id, vm_state=states.ACTIVE, task_state="rebooting_hard" if hard else "rebooting")
     background(ctx.state, _rebooted(ctx.state, srv, hard))
 
 
@@ -62,9 +62,9 @@ async def _rebooted(st: State, srv: Server, hard: bool) -> None:
         await asyncio.sleep(st.settings.build_delay)
     except Exception as exc:  # noqa: BLE001
         log.warning("reboot of server %s failed: %s", srv.id, exc)
-        set_state(st, srv.id, vm_state=states.ERROR, task_state=None, fault=fault(str(exc)))
+        await set_state(st, srv.id, vm_state=states.ERROR, task_state=None, fault=fault(str(exc)))
         return
-    set_state(st, srv.id, vm_state=states.ACTIVE, power_state=states.RUNNING, task_state=None)
+    await set_state(st, srv.id, vm_state=states.ACTIVE, power_state=states.RUNNING, task_state=None)
 
 
 ACTIONS = {"os-stop": _stop, "os-start": _start, "reboot": _reboot}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -75,6 +76,14 @@ async def json_body(request: Request, key: str | None = None, limit: int = 1 << 
     return body
 
 
+UUID = re.compile(r"[0-9a-fA-F]{8}(-?[0-9a-fA-F]{4}){3}-?[0-9a-fA-F]{12}")
+
+
+def is_uuid(value: Any) -> bool:
+    """A UUID, with or without dashes, as Nova requires of image and volume ids (also safe in a URL path)."""
+    return isinstance(value, str) and UUID.fullmatch(value) is not None
+
+
 def page_by_marker(rows: list[Any], query: Mapping[str, str]) -> list[Any]:
     """The rows after the ``marker`` id (400 if it is not among them), cut to ``limit``."""
     if query.get("marker"):
@@ -96,6 +105,11 @@ def get_server(db: Session, ctx: Ctx, server_id: str) -> Server:
     if srv is None or srv.deleted or (srv.project_id != ctx.who.project_id and not ctx.who.is_admin):
         raise not_found(f"Instance {server_id} could not be found.")
     return srv
+
+
+def add_row(db: Session, row: Any) -> None:
+    db.add(row)
+    db.commit()
 
 
 def attachments_of(db: Session, server_id: str, statuses: tuple[str, ...] = ("attached",)) -> list[VolumeAttachment]:

@@ -10,14 +10,26 @@ import uuid
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from compute_shim import states, views
-from compute_shim.api.base import Ctx, State, attachments_of, context, get_server, json_body, page_by_marker
+from compute_shim.api.base import (
+    Ctx,
+    State,
+    add_row,
+    attachments_of,
+    context,
+    get_server,
+    is_uuid,
+    json_body,
+    page_by_marker,
+)
+from compute_shim.common.db import in_db
 from compute_shim.db import now
 from compute_shim.errors import ApiError, bad_request, not_found
-from compute_shim.models import Flavor, Server
+from compute_shim.models import Flavor, Server, VolumeAttachment
 
 log = logging.getLogger("stackstore.compute")
 
@@ -55,6 +67,13 @@ def _check_networks(ctx: Ctx, body: dict) -> None:
     raise bad_request("This cloud has no networking service; use networks 'none' or 'auto'.")
 
 
+def _flavor_snapshot(db: Session, ctx: Ctx, flavor_id: str, flavor_ref: object) -> dict[str, Any]:
+    flavor = db.get(Flavor, flavor_id)
+    if flavor is None or (not flavor.is_public and not ctx.who.is_admin):
+        raise bad_request(f"Flavor {flavor_ref} could not be found.")
+    return views.flavor_snapshot(flavor)
+
+
 async def create(request: Request) -> Response:
     ctx = await context(request)
     body = await json_body(request, "server")
@@ -67,6 +86,8 @@ async def create(request: Request) -> Response:
     if not isinstance(image_ref, str) or not image_ref:
         raise bad_request("This cloud boots servers from images only: imageRef is required.")
     image_id = image_ref.rstrip("/").rsplit("/", 1)[-1]
+    if not is_uuid(image_id):
+        raise bad_request(f"Invalid imageRef provided: {image_ref!r}.")
     metadata = check_metadata(body.get("metadata", {}))
     _check_networks(ctx, body)
     description = _str(body, "description") if ctx.version.at_least(19) else None
@@ -78,11 +99,7 @@ async def create(request: Request) -> Response:
         raise bad_request(f"The requested availability zone is not available: {body['availability_zone']}")
     if body.get("key_name"):
         raise bad_request(f"Invalid key_name provided: {body['key_name']} (no key pairs in this cloud).")
-    with ctx.state.sessions() as db:
-        flavor = db.get(Flavor, flavor_id)
-        if flavor is None or (not flavor.is_public and not ctx.who.is_admin):
-            raise bad_request(f"Flavor {flavor_ref} could not be found.")
-        snapshot = views.flavor_snapshot(flavor)
+    snapshot = await in_db(ctx.state.sessions, _flavor_snapshot, ctx, flavor_id, flavor_ref)
     image = await ctx.state.images.get_active(image_id, ctx.token)
     if int(image.get("min_ram") or 0) > snapshot["ram"]:
         raise bad_request("Flavor's memory is too small for requested image.")
@@ -94,9 +111,7 @@ async def create(request: Request) -> Response:
                  description=description, availability_zone=zone, host=ctx.state.settings.host,
                  vm_state=states.BUILDING, task_state="spawning", power_state=states.NOSTATE, fault=None,
                  deleted=False, created_at=ts, updated_at=ts)
-    with ctx.state.sessions() as db:
-        db.add(srv)
-        db.commit()
+    await in_db(ctx.state.sessions, add_row, srv)
     background(ctx.state, build(ctx.state, srv.id))
     doc = {"id": srv.id, "links": views.server_summary(srv, ctx.base)["links"], "OS-DCF:diskConfig": "MANUAL",
            "adminPass": secrets.token_urlsafe(9)}
@@ -109,34 +124,41 @@ def background(st: State, coro: Any) -> None:
     task.add_done_callback(st.tasks.discard)
 
 
-def set_state(st: State, server_id: str, expect: tuple[str, ...] | None = None, **values: Any) -> bool:
+async def set_state(st: State, server_id: str, expect: tuple[str, ...] | None = None, **values: Any) -> bool:
     """Update a live server (only from the ``expect`` vm_states when given)."""
-    with st.sessions() as db:
-        srv = db.get(Server, server_id)
-        if srv is None or srv.deleted or (expect is not None and srv.vm_state not in expect):
-            return False
-        for key, value in values.items():
-            setattr(srv, key, value)
-        srv.updated_at = now()
-        db.commit()
-        return True
+    return await in_db(st.sessions, _set_state, server_id, expect, values)
+
+
+def _set_state(db: Session, server_id: str, expect: tuple[str, ...] | None, values: dict[str, Any]) -> bool:
+    srv = db.get(Server, server_id)
+    if srv is None or srv.deleted or (expect is not None and srv.vm_state not in expect):
+        return False
+    for key, value in values.items():
+        setattr(srv, key, value)
+    srv.updated_at = now()
+    db.commit()
+    return True
 
 
 def fault(message: str, code: int = 500) -> dict[str, Any]:
     return {"code": code, "message": message[:255], "created": views.isotime(now())}
 
 
+def _row(db: Session, server_id: str) -> Server | None:
+    return db.get(Server, server_id)
+
+
 async def build(st: State, server_id: str) -> None:
-    with st.sessions() as db:
-        srv = db.get(Server, server_id)
+    srv = await in_db(st.sessions, _row, server_id)
     try:
         await st.driver.spawn(srv)
     except Exception as exc:  # noqa: BLE001 - any driver failure puts the server in ERROR
         log.warning("spawning server %s failed: %s", server_id, exc)
-        set_state(st, server_id, (states.BUILDING,), vm_state=states.ERROR, task_state=None, fault=fault(str(exc)))
+        await set_state(st, server_id, (states.BUILDING,), vm_state=states.ERROR, task_state=None,
+                        fault=fault(str(exc)))
         return
-    set_state(st, server_id, (states.BUILDING,), vm_state=states.ACTIVE, task_state=None,
-              power_state=states.RUNNING, launched_at=now())
+    await set_state(st, server_id, (states.BUILDING,), vm_state=states.ACTIVE, task_state=None,
+                    power_state=states.RUNNING, launched_at=now())
 
 
 def _name_matcher(pattern: str) -> Any:
@@ -146,7 +168,7 @@ def _name_matcher(pattern: str) -> Any:
         return lambda name: pattern in name
 
 
-def _listed(ctx: Ctx) -> tuple[list[Server], dict[str, list]]:
+def _listed(db: Session, ctx: Ctx) -> tuple[list[Server], dict[str, list]]:
     q = ctx.request.query_params
     stmt = select(Server).where(Server.deleted.is_(False))
     all_tenants = ctx.who.is_admin and q.get("all_tenants", "0").lower() not in ("0", "false", "f", "no", "off")
@@ -163,100 +185,118 @@ def _listed(ctx: Ctx) -> tuple[list[Server], dict[str, list]]:
     for param, column in (("flavor", Server.flavor_id), ("image", Server.image_id)):
         if q.get(param):
             stmt = stmt.where(column == q[param].rstrip("/").rsplit("/", 1)[-1])
-    with ctx.state.sessions() as db:
-        rows = list(db.scalars(stmt.order_by(Server.created_at.desc(), Server.id.desc())))
-        if q.get("name"):
-            match = _name_matcher(q["name"])
-            rows = [r for r in rows if match(r.name)]
-        rows = page_by_marker(rows, q)
-        attached = {r.id: attachments_of(db, r.id) for r in rows}
-    return rows, attached
+    rows = list(db.scalars(stmt.order_by(Server.created_at.desc(), Server.id.desc())))
+    if q.get("name"):
+        match = _name_matcher(q["name"])
+        rows = [r for r in rows if match(r.name)]
+    rows = page_by_marker(rows, q)
+    return rows, {r.id: attachments_of(db, r.id) for r in rows}
 
 
 async def index(request: Request) -> JSONResponse:
     ctx = await context(request)
-    rows, _ = _listed(ctx)
+    rows, _ = await in_db(ctx.state.sessions, _listed, ctx)
     return JSONResponse({"servers": [views.server_summary(s, ctx.base) for s in rows]})
 
 
 async def detail(request: Request) -> JSONResponse:
     ctx = await context(request)
-    rows, attached = _listed(ctx)
+    rows, attached = await in_db(ctx.state.sessions, _listed, ctx)
     return JSONResponse({"servers": [views.server(s, ctx.base, ctx.version, attached[s.id], ctx.who.is_admin)
                                      for s in rows]})
 
 
-def server_doc(ctx: Ctx, server_id: str) -> dict[str, Any]:
-    with ctx.state.sessions() as db:
-        srv = get_server(db, ctx, server_id)
-        return views.server(srv, ctx.base, ctx.version, attachments_of(db, srv.id), ctx.who.is_admin)
+def _doc(db: Session, ctx: Ctx, srv: Server) -> dict[str, Any]:
+    return views.server(srv, ctx.base, ctx.version, attachments_of(db, srv.id), ctx.who.is_admin)
+
+
+def _server_doc(db: Session, ctx: Ctx, server_id: str) -> dict[str, Any]:
+    return _doc(db, ctx, get_server(db, ctx, server_id))
 
 
 async def show(request: Request) -> JSONResponse:
     ctx = await context(request)
-    return JSONResponse({"server": server_doc(ctx, request.path_params["server_id"])})
+    doc = await in_db(ctx.state.sessions, _server_doc, ctx, request.path_params["server_id"])
+    return JSONResponse({"server": doc})
+
+
+def _update(db: Session, ctx: Ctx, server_id: str, body: dict[str, Any]) -> dict[str, Any]:
+    srv = get_server(db, ctx, server_id)
+    if "name" in body:
+        srv.name = _str(body, "name", required=True)
+    if "description" in body and ctx.version.at_least(19):
+        srv.description = _str(body, "description")
+    srv.updated_at = now()
+    db.commit()
+    return _doc(db, ctx, srv)
 
 
 async def update(request: Request) -> JSONResponse:
     ctx = await context(request)
     body = await json_body(request, "server")
-    with ctx.state.sessions() as db:
-        srv = get_server(db, ctx, request.path_params["server_id"])
-        if "name" in body:
-            srv.name = _str(body, "name", required=True)
-        if "description" in body and ctx.version.at_least(19):
-            srv.description = _str(body, "description")
-        srv.updated_at = now()
-        db.commit()
-    return JSONResponse({"server": server_doc(ctx, srv.id)})
+    return JSONResponse({"server": await in_db(ctx.state.sessions, _update, ctx, request.path_params["server_id"],
+                                               body)})
+
+
+def _start_delete(db: Session, ctx: Ctx, server_id: str) -> tuple[Server, list[VolumeAttachment]]:
+    """Mark the server ``deleting``; its volume attachments, to detach."""
+    srv = get_server(db, ctx, server_id)
+    if srv.task_state == "deleting":
+        raise ApiError(409, f"Instance {srv.id} is already being deleted.")
+    srv.task_state = "deleting"
+    db.commit()
+    return srv, attachments_of(db, srv.id, ("attached", "attaching", "detaching"))
 
 
 async def delete(request: Request) -> Response:
     ctx = await context(request)
-    with ctx.state.sessions() as db:
-        srv = get_server(db, ctx, request.path_params["server_id"])
-        if srv.task_state == "deleting":
-            raise ApiError(409, f"Instance {srv.id} is already being deleted.")
-        srv.task_state = "deleting"
-        db.commit()
-        bdms = attachments_of(db, srv.id, ("attached", "attaching", "detaching"))
+    srv, bdms = await in_db(ctx.state.sessions, _start_delete, ctx, request.path_params["server_id"])
     try:
         for bdm in bdms:
             await ctx.state.attacher.detach(srv.project_id, ctx.token, srv, bdm, bdm.delete_on_termination)
     except ApiError as exc:
-        set_state(ctx.state, srv.id, vm_state=states.ERROR, task_state=None, fault=fault(exc.message, exc.status))
+        await set_state(ctx.state, srv.id, vm_state=states.ERROR, task_state=None,
+                        fault=fault(exc.message, exc.status))
         raise
     await ctx.state.driver.destroy(srv)
-    set_state(ctx.state, srv.id, deleted=True, vm_state=states.DELETED, task_state=None,
+    await set_state(ctx.state, srv.id, deleted=True, vm_state=states.DELETED, task_state=None,
               power_state=states.NOSTATE, terminated_at=now())
     return Response(status_code=204)
 
 
 async def metadata(request: Request) -> JSONResponse:
     ctx = await context(request)
-    with ctx.state.sessions() as db:
-        return JSONResponse({"metadata": dict(get_server(db, ctx, request.path_params["server_id"]).metadata_)})
+    srv = await in_db(ctx.state.sessions, get_server, ctx, request.path_params["server_id"])
+    return JSONResponse({"metadata": dict(srv.metadata_)})
+
+
+def _set_metadata(db: Session, ctx: Ctx, server_id: str, meta: dict[str, str], replace: bool) -> dict[str, str]:
+    srv = get_server(db, ctx, server_id)
+    srv.metadata_ = meta if replace else {**(srv.metadata_ or {}), **meta}
+    srv.updated_at = now()
+    db.commit()
+    return dict(srv.metadata_)
 
 
 async def set_metadata(request: Request) -> JSONResponse:
     """POST merges, PUT replaces."""
     ctx = await context(request)
     meta = check_metadata(await json_body(request, "metadata"))
-    with ctx.state.sessions() as db:
-        srv = get_server(db, ctx, request.path_params["server_id"])
-        srv.metadata_ = meta if request.method == "PUT" else {**(srv.metadata_ or {}), **meta}
-        srv.updated_at = now()
-        db.commit()
-        return JSONResponse({"metadata": dict(srv.metadata_)})
+    merged = await in_db(ctx.state.sessions, _set_metadata, ctx, request.path_params["server_id"], meta,
+                         request.method == "PUT")
+    return JSONResponse({"metadata": merged})
+
+
+def _delete_metadata(db: Session, ctx: Ctx, server_id: str, key: str) -> None:
+    srv = get_server(db, ctx, server_id)
+    if key not in (srv.metadata_ or {}):
+        raise not_found(f"Metadata item was not found: {key}")
+    srv.metadata_ = {k: v for k, v in srv.metadata_.items() if k != key}
+    db.commit()
 
 
 async def delete_metadata(request: Request) -> Response:
     ctx = await context(request)
-    key = request.path_params["key"]
-    with ctx.state.sessions() as db:
-        srv = get_server(db, ctx, request.path_params["server_id"])
-        if key not in (srv.metadata_ or {}):
-            raise not_found(f"Metadata item was not found: {key}")
-        srv.metadata_ = {k: v for k, v in srv.metadata_.items() if k != key}
-        db.commit()
+    await in_db(ctx.state.sessions, _delete_metadata, ctx, request.path_params["server_id"],
+                request.path_params["key"])
     return Response(status_code=204)

@@ -17,8 +17,9 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import sessionmaker
+from sqlalchemy.orm import Session, sessionmaker
 
+from compute_shim.common.db import in_db
 from compute_shim.db import now
 from compute_shim.errors import ApiError
 from compute_shim.models import Server, VolumeAttachment
@@ -48,6 +49,64 @@ def _api_error(exc: CinderError, volume_id: str) -> ApiError:
     return ApiError(503, f"Volume service error: {exc.message}")
 
 
+def _next_device(db: Session, server_id: str, wanted: str | None) -> str:
+    used = set(db.scalars(select(VolumeAttachment.device).where(
+        VolumeAttachment.server_id == server_id, VolumeAttachment.status.in_(LIVE))))
+    used.add("/dev/vda")
+    if wanted:
+        if not DEVICE.match(wanted):
+            raise ApiError(400, f"The supplied device path ({wanted}) is invalid.")
+        if wanted in used:
+            raise ApiError(400, f"The supplied device path ({wanted}) is in use.")
+        return wanted
+    for letter in "bcdefghijklmnopqrstuvwxyz":
+        if f"/dev/vd{letter}" not in used:
+            return f"/dev/vd{letter}"
+    raise ApiError(403, "Maximum number of volumes attached to this server reached.")
+
+
+def _record(db: Session, srv: Server, volume_id: str, device: str | None, tag: str | None,
+            dot: bool) -> VolumeAttachment:
+    """The new mapping (``attaching``) on the next free (or the wanted) device; 409 if already attached."""
+    device = _next_device(db, srv.id, device)
+    dup = db.scalar(select(VolumeAttachment).where(VolumeAttachment.server_id == srv.id,
+                                                   VolumeAttachment.volume_id == volume_id,
+                                                   VolumeAttachment.status.in_(LIVE)))
+    if dup is not None:
+        raise ApiError(409, f"Volume {volume_id} is already attached to server {srv.id}.")
+    bdm = VolumeAttachment(id=str(uuid.uuid4()), server_id=srv.id, volume_id=volume_id,
+                           device=device, tag=tag, delete_on_termination=dot,
+                           status="attaching", created_at=now())
+    db.add(bdm)
+    db.commit()
+    return bdm
+
+
+def _attached(db: Session, bdm_id: str, attachment_id: str, info: dict[str, Any], capacity: int) -> VolumeAttachment:
+    row = db.get(VolumeAttachment, bdm_id)
+    row.status, row.attachment_id = "attached", attachment_id
+    row.connection, row.capacity = _public(info), capacity
+    db.commit()
+    return row
+
+
+def _set_status(db: Session, bdm_id: str, status: str) -> tuple[VolumeAttachment, str] | None:
+    """The mapping and its previous status, now ``status``; None when it is gone."""
+    row = db.get(VolumeAttachment, bdm_id)
+    if row is None:
+        return None
+    previous, row.status = row.status, status
+    db.commit()
+    return row, previous
+
+
+def _forget(db: Session, bdm_id: str) -> None:
+    row = db.get(VolumeAttachment, bdm_id)
+    if row is not None:
+        db.delete(row)
+        db.commit()
+
+
 class Attacher:
     def __init__(self, sessions: sessionmaker, cinder: CinderFactory, connector: dict[str, Any], prober: Prober,
                  timeout: float = 30.0):
@@ -57,42 +116,6 @@ class Attacher:
 
     def lock(self, server_id: str) -> asyncio.Lock:
         return self._locks.setdefault(server_id, asyncio.Lock())
-
-    def _next_device(self, server_id: str, wanted: str | None) -> str:
-        with self.sessions() as db:
-            used = set(db.scalars(select(VolumeAttachment.device).where(
-                VolumeAttachment.server_id == server_id, VolumeAttachment.status.in_(LIVE))))
-        used.add("/dev/vda")
-        if wanted:
-            if not DEVICE.match(wanted):
-                raise ApiError(400, f"The supplied device path ({wanted}) is invalid.")
-            if wanted in used:
-                raise ApiError(400, f"The supplied device path ({wanted}) is in use.")
-            return wanted
-        for letter in "bcdefghijklmnopqrstuvwxyz":
-            if f"/dev/vd{letter}" not in used:
-                return f"/dev/vd{letter}"
-        raise ApiError(403, "Maximum number of volumes attached to this server reached.")
-
-    def _record(self, srv: Server, volume_id: str, device: str, tag: str | None, dot: bool) -> VolumeAttachment:
-        with self.sessions() as db:
-            dup = db.scalar(select(VolumeAttachment).where(VolumeAttachment.server_id == srv.id,
-                                                           VolumeAttachment.volume_id == volume_id,
-                                                           VolumeAttachment.status.in_(LIVE)))
-            if dup is not None:
-                raise ApiError(409, f"Volume {volume_id} is already attached to server {srv.id}.")
-            bdm = VolumeAttachment(id=str(uuid.uuid4()), server_id=srv.id, volume_id=volume_id, device=device,
-                                   tag=tag, delete_on_termination=dot, status="attaching", created_at=now())
-            db.add(bdm)
-            db.commit()
-            return bdm
-
-    def _forget(self, bdm_id: str) -> None:
-        with self.sessions() as db:
-            row = db.get(VolumeAttachment, bdm_id)
-            if row is not None:
-                db.delete(row)
-                db.commit()
 
     async def attach(self, project_id: str, token: str, srv: Server, volume_id: str, device: str | None = None,
                      tag: str | None = None, delete_on_termination: bool = False) -> VolumeAttachment:
@@ -105,7 +128,7 @@ class Attacher:
             if volume.get("status") != "available":
                 raise ApiError(400, f"Invalid volume: volume {volume_id} status must be 'available'. "
                                     f"Currently in '{volume.get('status')}'")
-            bdm = self._record(srv, volume_id, self._next_device(srv.id, device), tag, delete_on_termination)
+            bdm = await in_db(self.sessions, _record, srv, volume_id, device, tag, delete_on_termination)
             attachment_id = None
             try:
                 attachment_id = (await cinder.create_attachment(volume_id, srv.id))["id"]
@@ -124,12 +147,7 @@ class Attacher:
                 raise
             log.info("attached volume %s to server %s as %s (%d bytes readable)", volume_id, srv.id, bdm.device,
                      probe.capacity)
-            with self.sessions() as db:
-                row = db.get(VolumeAttachment, bdm.id)
-                row.status, row.attachment_id = "attached", attachment_id
-                row.connection, row.capacity = _public(info), probe.capacity
-                db.commit()
-                return row
+            return await in_db(self.sessions, _attached, bdm.id, attachment_id, info, probe.capacity)
 
     async def _rollback(self, cinder: Cinder, attachment_id: str | None, bdm_id: str) -> None:
         if attachment_id:
@@ -138,28 +156,24 @@ class Attacher:
             except CinderError as exc:
                 if exc.status != 404:
                     log.error("rollback: could not delete attachment %s: %s", attachment_id, exc.message)
-        self._forget(bdm_id)
+        await in_db(self.sessions, _forget, bdm_id)
 
     async def detach(self, project_id: str, token: str, srv: Server, bdm: VolumeAttachment,
                      delete_volume: bool = False) -> None:
         cinder = self.cinder(project_id, token)
         async with self.lock(srv.id):
-            with self.sessions() as db:
-                row = db.get(VolumeAttachment, bdm.id)
-                if row is None:
-                    return
-                previous, row.status = row.status, "detaching"
-                db.commit()
+            found = await in_db(self.sessions, _set_status, bdm.id, "detaching")
+            if found is None:
+                return
+            row, previous = found
             try:
                 if row.attachment_id:
                     await cinder.delete_attachment(row.attachment_id)
             except CinderError as exc:
                 if exc.status != 404:
-                    with self.sessions() as db:
-                        db.get(VolumeAttachment, bdm.id).status = previous
-                        db.commit()
+                    await in_db(self.sessions, _set_status, bdm.id, previous)
                     raise _api_error(exc, bdm.volume_id) from None
-            self._forget(bdm.id)
+            await in_db(self.sessions, _forget, bdm.id)
             log.info("detached volume %s from server %s", bdm.volume_id, srv.id)
         if delete_volume:
             try:

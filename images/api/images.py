@@ -6,10 +6,13 @@ import uuid
 from typing import Any
 from urllib.parse import urlencode
 
-from sqlalchemy import or_, select
+from sqlalchemy import Select, or_, select
+from sqlalchemy.orm import Session
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from compute_shim.common.db import in_db
+from identity.tokens import TokenInfo
 from images import attrs, patch
 from images.api.base import caller, json_body, now, owned_image, state, visible_image
 from images.errors import ApiError
@@ -19,6 +22,13 @@ from images.views import image_view
 SORT_KEYS = ("name", "status", "container_format", "disk_format", "size", "id", "created_at", "updated_at",
              "visibility", "owner", "min_disk", "min_ram")
 FILTERS = ("name", "status", "owner", "disk_format", "container_format", "id")
+
+
+def _add(db: Session, img: Image) -> None:
+    if db.get(Image, img.id) is not None:
+        raise ApiError(409, f"Image with identifier {img.id} already exists!")
+    db.add(img)
+    db.commit()
 
 
 async def create(request: Request) -> Response:
@@ -41,11 +51,7 @@ async def create(request: Request) -> Response:
         else:
             props[key] = attrs.check_extra(key, value)
     img.properties = props
-    with state(request).sessions() as db:
-        if db.get(Image, img.id) is not None:
-            raise ApiError(409, f"Image with identifier {img.id} already exists!")
-        db.add(img)
-        db.commit()
+    await in_db(state(request).sessions, _add, img)
     return JSONResponse(image_view(img), 201, headers={"Location": f"/v2/images/{img.id}"})
 
 
@@ -83,6 +89,22 @@ def _sort(q: Any) -> list[tuple[str, str]]:
     return keys
 
 
+def _selected(db: Session, stmt: Select, q: Any) -> list[Image]:
+    """The images of ``stmt`` with every ``tag``, sorted, after the ``marker``."""
+    rows = list(db.scalars(stmt))
+    tags = q.getlist("tag")
+    rows = [r for r in rows if all(t in (r.tags or []) for t in tags)]
+    for key, direction in reversed(_sort(q)):
+        rows.sort(key=lambda r, k=key: (getattr(r, k) is not None, _or_empty(getattr(r, k))),
+                  reverse=direction == "desc")
+    if q.get("marker"):
+        ids = [r.id for r in rows]
+        if q["marker"] not in ids:
+            raise ApiError(400, f"Invalid marker. Image {q['marker']} could not be found.")
+        rows = rows[ids.index(q["marker"]) + 1:]
+    return rows
+
+
 async def index(request: Request) -> JSONResponse:
     who = await caller(request)
     q = request.query_params
@@ -110,18 +132,7 @@ async def index(request: Request) -> JSONResponse:
     if hidden not in ("true", "false"):
         raise ApiError(400, "os_hidden must be true or false")
     stmt = stmt.where(Image.os_hidden.is_(hidden == "true"))
-    with state(request).sessions() as db:
-        rows = list(db.scalars(stmt))
-        tags = q.getlist("tag")
-        rows = [r for r in rows if all(t in (r.tags or []) for t in tags)]
-        for key, direction in reversed(_sort(q)):
-            rows.sort(key=lambda r, k=key: (getattr(r, k) is not None, _or_empty(getattr(r, k))),
-                      reverse=direction == "desc")
-        if q.get("marker"):
-            ids = [r.id for r in rows]
-            if q["marker"] not in ids:
-                raise ApiError(400, f"Invalid marker. Image {q['marker']} could not be found.")
-            rows = rows[ids.index(q["marker"]) + 1:]
+    rows = await in_db(state(request).sessions, _selected, stmt, q)
     page = rows[:limit]
     doc: dict[str, Any] = {"images": [image_view(r) for r in page], "first": "/v2/images",
                            "schema": "/v2/schemas/images"}
@@ -133,8 +144,16 @@ async def index(request: Request) -> JSONResponse:
 
 async def show(request: Request) -> JSONResponse:
     who = await caller(request)
-    with state(request).sessions() as db:
-        return JSONResponse(image_view(visible_image(db, request.path_params["image_id"], who)))
+    img = await in_db(state(request).sessions, visible_image, request.path_params["image_id"], who)
+    return JSONResponse(image_view(img))
+
+
+def _patched(db: Session, image_id: str, who: TokenInfo, ops: Any) -> Image:
+    img = owned_image(db, image_id, who)
+    patch.apply(img, ops, who.is_admin)
+    img.updated_at = now()
+    db.commit()
+    return img
 
 
 async def update(request: Request) -> JSONResponse:
@@ -143,53 +162,59 @@ async def update(request: Request) -> JSONResponse:
     if ctype != patch.MEDIA_TYPE:
         raise ApiError(415, f"Unsupported Content-Type: use {patch.MEDIA_TYPE}")
     ops = await json_body(request)
-    with state(request).sessions() as db:
-        img = owned_image(db, request.path_params["image_id"], who)
-        patch.apply(img, ops, who.is_admin)
-        img.updated_at = now()
-        db.commit()
-        return JSONResponse(image_view(img))
+    img = await in_db(state(request).sessions, _patched, request.path_params["image_id"], who, ops)
+    return JSONResponse(image_view(img))
+
+
+def _deleted(db: Session, image_id: str, who: TokenInfo) -> Image:
+    """The image, removed from the database (its data, if any, is still to delete)."""
+    img = owned_image(db, image_id, who)
+    if img.protected:
+        raise ApiError(403, f"Image {img.id} is protected and cannot be deleted.")
+    if img.status == "saving":
+        raise ApiError(409, f"Image {img.id} is being uploaded and cannot be deleted now.")
+    db.delete(img)
+    db.commit()
+    return img
 
 
 async def delete(request: Request) -> Response:
     who = await caller(request)
     st = state(request)
-    with st.sessions() as db:
-        img = owned_image(db, request.path_params["image_id"], who)
-        if img.protected:
-            raise ApiError(403, f"Image {img.id} is protected and cannot be deleted.")
-        if img.status == "saving":
-            raise ApiError(409, f"Image {img.id} is being uploaded and cannot be deleted now.")
-        had_data = img.status == "active"
-        db.delete(img)
-        db.commit()
-    if had_data and st.store is not None:
+    img = await in_db(st.sessions, _deleted, request.path_params["image_id"], who)
+    if img.status == "active" and st.store is not None:
         await st.store.delete(img.id)
     return Response(status_code=204)
+
+
+def _tag(db: Session, image_id: str, who: TokenInfo, tag: str) -> None:
+    img = owned_image(db, image_id, who)
+    if tag not in (img.tags or []):
+        img.tags = [*(img.tags or []), tag]
+        img.updated_at = now()
+        db.commit()
 
 
 async def add_tag(request: Request) -> Response:
     who = await caller(request)
     tag = request.path_params["tag"]
     attrs.check_core("tags", [tag], who.is_admin)
-    with state(request).sessions() as db:
-        img = owned_image(db, request.path_params["image_id"], who)
-        if tag not in (img.tags or []):
-            img.tags = [*(img.tags or []), tag]
-            img.updated_at = now()
-            db.commit()
+    await in_db(state(request).sessions, _tag, request.path_params["image_id"], who, tag)
     return Response(status_code=204)
+
+
+def _untag(db: Session, image_id: str, who: TokenInfo, tag: str) -> None:
+    img = owned_image(db, image_id, who)
+    if tag not in (img.tags or []):
+        raise ApiError(404, f"Tag {tag} not found")
+    img.tags = [t for t in img.tags if t != tag]
+    img.updated_at = now()
+    db.commit()
 
 
 async def delete_tag(request: Request) -> Response:
     who = await caller(request)
-    tag = request.path_params["tag"]
-    with state(request).sessions() as db:
-        img = owned_image(db, request.path_params["image_id"], who)
-        if tag not in (img.tags or []):
-            raise ApiError(404, f"Tag {tag} not found")
-        img.tags = [t for t in img.tags if t != tag]
-        img.updated_at = now()
-        db.commit()
+    await in_db(state(request).sessions, _untag, request.path_params["image_id"], who,
+                request.path_params["tag"])
     return Response(status_code=204)
 

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import subprocess
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
@@ -66,3 +68,23 @@ def wait_for(predicate: Callable[[], Any], timeout: float = 30, interval: float 
         if time.monotonic() > deadline:
             raise AssertionError(f"condition not met after {timeout}s")
         time.sleep(interval)
+
+
+def answers_while_database_locked(cluster, service: str, database: str,  # noqa: ANN001
+                                  write: Callable[[], httpx.Response]) -> httpx.Response:
+    """Send ``write`` while this test holds the write lock of the service's SQLite ``database``, check that
+    ``/healthcheck`` still answers at once (the waiting query must not block the event loop), then release
+    the lock; ``write``'s response."""
+    lock = sqlite3.connect(cluster.data_dir / database, isolation_level=None, timeout=30)
+    lock.execute("BEGIN IMMEDIATE")
+    pool = ThreadPoolExecutor(1)
+    try:
+        pending = pool.submit(write)
+        time.sleep(1)
+        assert not pending.done(), "the write did not wait for the database lock"
+        assert httpx.get(f"{url(cluster, service)}/healthcheck", timeout=5).status_code == 200
+    finally:
+        lock.execute("ROLLBACK")
+        lock.close()
+        pool.shutdown()
+    return pending.result()

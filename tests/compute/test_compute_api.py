@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from tests.compute.cloud import url, wait_for
+from tests.compute.cloud import answers_while_database_locked, url, wait_for
 
 
 def _server(nova: httpx.Client, image_id: str, name: str = "vm", **extra) -> dict:
@@ -143,3 +143,23 @@ def test_availability_zones(nova, nova_demo):
     assert nova_demo.get("/os-availability-zone/detail").status_code == 403
     detail = nova.get("/os-availability-zone/detail").json()["availabilityZoneInfo"][0]
     assert detail["hosts"]
+
+
+def test_a_request_waiting_for_the_database_does_not_stall_the_service(cluster, nova):
+    body = {"flavor": {"name": "t.locked", "ram": 256, "vcpus": 1, "disk": 1, "id": "locked"}}
+    created = answers_while_database_locked(cluster, "compute", "compute.sqlite",
+                                            lambda: nova.post("/flavors", json=body))
+    assert created.status_code == 200, created.text
+    assert nova.delete("/flavors/locked").status_code == 202
+
+
+@pytest.mark.parametrize("bad_id", ["nul\x00byte", "bell\x07", "a b", "x?y#z", "0" * 37])
+def test_ids_unfit_for_a_url_are_400(nova, image_id, bad_id):
+    """imageRef and volumeId go into the image and volume services' URLs: anything but a UUID is Nova's 400."""
+    body = {"name": "x", "flavorRef": "1", "imageRef": bad_id, "networks": "none"}
+    resp = nova.post("/servers", json={"server": body})
+    assert resp.status_code == 400 and "badRequest" in resp.json(), resp.text
+    sid = _active(nova, image_id, "url-ids")
+    resp = nova.post(f"/servers/{sid}/os-volume_attachments", json={"volumeAttachment": {"volumeId": bad_id}})
+    assert resp.status_code == 400 and "badRequest" in resp.json(), resp.text
+    assert nova.delete(f"/servers/{sid}").status_code == 204

@@ -7,7 +7,7 @@ import os
 
 import httpx
 
-from tests.compute.cloud import url
+from tests.compute.cloud import answers_while_database_locked, url
 
 PATCH = {"Content-Type": "application/openstack-images-v2.1-json-patch"}
 OCTETS = {"Content-Type": "application/octet-stream"}
@@ -165,3 +165,10 @@ def test_list_filters_and_pages(glance):
     assert glance.get("/v2/images?marker=00000000-0000-0000-0000-000000000000").status_code == 400
     for image_id in ids:
         glance.delete(f"/v2/images/{image_id}")
+
+
+def test_a_request_waiting_for_the_database_does_not_stall_the_service(cluster, glance):
+    created = answers_while_database_locked(cluster, "images", "images.sqlite",
+                                            lambda: glance.post("/v2/images", json={"name": "locked"}))
+    assert created.status_code == 201, created.text
+    assert glance.delete(f"/v2/images/{created.json()['id']}").status_code == 204
