@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import threading
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -18,10 +19,13 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine
 
+from compute_shim.db import open_db as open_compute_db
+from images.db import open_db as open_images_db
 from tests.cluster import Cluster
 from tests.compute.cloud import cloud_token, url, wait_for
 from tests.conftest import require_tool
 from tests.volumes.conftest import CONNECTOR, VolumesClient, iscsi_url, qemu_io
+from volumes.db import Database
 
 SERVICES = ("identity", "volumes", "compute", "images")
 OCTETS = {"Content-Type": "application/octet-stream"}
@@ -374,3 +378,40 @@ def test_concurrent_detaches_leave_the_volume_available(demo):
         shown = demo.get(f"/volumes/{vol['id']}").json()["volume"]
         assert (shown["status"], shown["attachments"]) == ("available", [])
     demo.delete_volume(vol["id"])
+
+
+def _open_volumes(url: str) -> Engine:
+    return Database(url).engine
+
+
+def _open_compute(url: str) -> Engine:
+    return open_compute_db(url).kw["bind"]
+
+
+def _open_images(url: str) -> Engine:
+    return open_images_db(url).kw["bind"]
+
+
+@pytest.mark.parametrize("service, open_db, seeded", [
+    ("volumes", _open_volumes, "select name from volume_types"),
+    ("compute", _open_compute, "select id from flavors order by id"),
+    ("images", _open_images, "select id from images"),
+])
+def test_first_start_on_an_empty_database_is_safe_when_concurrent(postgres, service, open_db, seeded):
+    """Several processes of one service start at once on a fresh database: all come up, defaults exist once."""
+    url = postgres.new_database(f"first_{service}")
+    starters = 6
+    start = threading.Barrier(starters)
+
+    def first_start(_: int) -> Engine:
+        start.wait()
+        return open_db(url)
+
+    with ThreadPoolExecutor(starters) as pool:
+        engines = list(pool.map(first_start, range(starters)))
+    for engine in engines:
+        engine.dispose()
+    engine = create_engine(url.replace("postgresql://", "postgresql+psycopg://"))
+    expected = {"volumes": [("__DEFAULT__",)], "compute": [(str(i),) for i in range(1, 6)], "images": []}
+    assert rows(engine, seeded) == expected[service]
+    engine.dispose()

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import create_engine, event, select, update
+from sqlalchemy import create_engine, event, func, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from volumes.models import Base, VolumeType, utcnow
 
 DEFAULT_TYPE = "__DEFAULT__"
+SCHEMA_LOCK = zlib.crc32(b"stackstore.volumes.schema")  # PostgreSQL advisory lock key
 
 
 class Database:
@@ -25,9 +27,8 @@ class Database:
         self.engine: Engine = create_engine(with_psycopg(url), **kwargs)
         if url.startswith("sqlite"):
             event.listen(self.engine, "connect", _sqlite_pragmas)
-        Base.metadata.create_all(self.engine)
+        self._create_schema()
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
-        self._ensure_default_type()
 
     @contextmanager
     def session(self) -> Iterator[Session]:
@@ -35,10 +36,17 @@ class Database:
         with self.sessions() as s, s.begin():
             yield s
 
-    def _ensure_default_type(self) -> None:
-        with self.session() as s:
-            if s.scalar(select(VolumeType).where(VolumeType.name == DEFAULT_TYPE)) is None:
-                s.add(VolumeType(name=DEFAULT_TYPE, description="Default Volume Type"))
+    def _create_schema(self) -> None:
+        """Missing tables and the default volume type, in one transaction; on PostgreSQL under an advisory
+        lock, so processes starting at once on an empty database take turns instead of colliding."""
+        with self.engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                conn.execute(select(func.pg_advisory_xact_lock(SCHEMA_LOCK)))
+            Base.metadata.create_all(conn)
+            with Session(bind=conn) as s:
+                if s.scalar(select(VolumeType).where(VolumeType.name == DEFAULT_TYPE)) is None:
+                    s.add(VolumeType(name=DEFAULT_TYPE, description="Default Volume Type"))
+                    s.flush()
 
 
 def with_psycopg(url: str) -> str:

@@ -1,8 +1,13 @@
-"""Per-project quotas: limits (defaults from configuration, overrides in the database) and usage."""
+"""Per-project quotas: limits (defaults from configuration, overrides in the database) and usage.
+
+A check and the insert or resize it allows form one transaction that holds the project's quota lock in
+the database (``lock_project``), so API processes sharing a database cannot together exceed a limit.
+"""
 
 from __future__ import annotations
 
 import threading
+import zlib
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -10,8 +15,9 @@ from sqlalchemy.orm import Session
 from volumes.errors import over_limit
 from volumes.models import Backup, Quota, Snapshot, Volume, VolumeType
 
-# Quota checks and the inserts they guard happen under this lock (one API process).
+# Within one process, quota checks queue here rather than in the database's lock (SQLite's busy wait).
 quota_lock = threading.RLock()
+QUOTA_LOCK = zlib.crc32(b"stackstore.volumes.quotas") & 0x7FFFFFFF  # PostgreSQL advisory lock class (int4)
 
 RESOURCES = ("volumes", "snapshots", "gigabytes", "backups", "backup_gigabytes", "per_volume_gigabytes", "groups")
 
@@ -37,8 +43,22 @@ def usage(s: Session, project_id: str) -> dict[str, int]:
             "backups": backups[0], "backup_gigabytes": int(backups[1]), "groups": 0, "per_volume_gigabytes": 0}
 
 
+def lock_project(s: Session, project_id: str) -> None:
+    """Hold the project's quota lock until the transaction of ``s`` ends: a PostgreSQL advisory lock per
+    project; on SQLite the database's write lock (``BEGIN IMMEDIATE``), taken before usage is read."""
+    conn = s.connection()
+    if conn.dialect.name == "postgresql":
+        conn.execute(select(func.pg_advisory_xact_lock(QUOTA_LOCK, func.hashtext(project_id))))
+    elif conn.dialect.name == "sqlite" and not conn.connection.dbapi_connection.in_transaction:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
 def check(s: Session, defaults: dict[str, int], project_id: str, **deltas: int) -> None:
-    """413 when adding ``deltas`` (e.g. volumes=1, gigabytes=10) would exceed a limit."""
+    """413 when adding ``deltas`` (e.g. volumes=1, gigabytes=10) would exceed a limit.
+
+    Holds the project's quota lock until ``s`` commits, so the caller's insert or resize is atomic with it.
+    """
+    lock_project(s, project_id)
     lim = limits(s, defaults, project_id)
     used = usage(s, project_id)
     size = deltas.pop("size", None)
