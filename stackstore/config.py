@@ -104,6 +104,7 @@ DEFAULTS: dict[str, Any] = {
         "start_tgtd": True,  # run tgtd with the volumes service (needs root)
         "backup_container": "volumebackups",
         "backup_chunk_size": 8388608,
+        "backup_workers": 4,  # backup/restore chunks compressed and moved at once
     },
     "compute": {"host": "127.0.0.1", "port": 8774, "database_url": ""},
     "images": {"host": "127.0.0.1", "port": 9292, "database_url": ""},

@@ -45,7 +45,8 @@ class Services:
             from volumes.backup.objects import ObjectStore
 
             svc.objects = ObjectStore(conf)
-            manager.backup_driver = BackupDriver(db, backends, svc.objects, settings.backup_chunk_size)
+            manager.backup_driver = BackupDriver(db, backends, svc.objects, settings.backup_chunk_size,
+                                                  settings.backup_workers)
         return svc
 
     def start(self) -> None:

@@ -32,6 +32,7 @@ class Settings:
     start_tgtd: bool = True
     manager_workers: int = 4
     backup_chunk_size: int = 8 * 1024 * 1024
+    backup_workers: int = 4
     backup_container: str = "volumebackups"
     quotas: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_QUOTAS))
 

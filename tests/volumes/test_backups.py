@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 
 from tests.volumes.conftest import iscsi_url, qemu_io
 from tests.volumes.test_iscsi import attach, detach
@@ -25,16 +26,19 @@ def backup(client, vol_id: str, **fields) -> dict:
     return client.wait("backup", resp.json()["backup"]["id"], "available", "error", timeout=120)
 
 
-def test_backup_restore_incremental(cluster, demo):
+def test_backup_restore_incremental(cluster, demo, tmp_path):
     vol = demo.create_volume(1, name="backed")
     att_id, info = attach(demo, vol["id"])
     qemu_io(iscsi_url(info), "write -P 0x61 0 3M")
     qemu_io(iscsi_url(info), "write -P 0x62 100M 1M")
+    noise = tmp_path / "noise"
+    noise.write_bytes(os.urandom(8 * 1024 * 1024))
+    qemu_io(iscsi_url(info), f"write -s {noise} 200M 8M")  # one whole chunk zlib cannot shrink
     detach(demo, att_id)
     full = backup(demo, vol["id"], name="full")
     assert full["status"] == "available", full["fail_reason"]
     assert full["container"] == "volumebackups" and not full["is_incremental"] and full["size"] == 1
-    assert full["object_count"] == 4  # two data chunks + _metadata + _sha256file; zeros are not stored
+    assert full["object_count"] == 5  # three data chunks + _metadata + _sha256file; zeros are not stored
     digest_full = volume_digest(cluster, vol["id"])
 
     # the objects are in the project's account, container volumebackups
@@ -46,7 +50,10 @@ def test_backup_restore_incremental(cluster, demo):
                         headers={"X-Auth-Token": demo.token})
     if listing.status_code == 200:  # when the proxy accepts identity tokens
         names = [o["name"] for o in listing.json()]
-        assert any(n.endswith(f"az_nova_backup_{full['id']}_metadata") for n in names)
+        (meta_name,) = [n for n in names if n.endswith(f"az_nova_backup_{full['id']}_metadata")]
+        meta = httpx.get(f"{storage_url}/volumebackups/{meta_name}", headers={"X-Auth-Token": demo.token}).json()
+        stored = [c["compression"] for c in meta["chunks"] if c["object"]]
+        assert sorted(stored) == ["none", "zlib", "zlib"]  # the random chunk is kept as it is
 
     att_id, info = attach(demo, vol["id"])
     qemu_io(iscsi_url(info), "write -P 0x63 100M 4k")

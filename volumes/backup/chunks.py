@@ -33,17 +33,22 @@ def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def compress(data: bytes) -> tuple[bytes, str]:
-    """zlib-compressed bytes and their md5 (the object's ETag, verified by the object store)."""
+def compress(data: bytes) -> tuple[bytes, str, str]:
+    """(stored bytes, their md5 — the object's ETag, verified by the object store — and the
+    compression used): zlib, or ``none`` when zlib would not make the chunk smaller."""
     packed = zlib.compress(data, 1)
-    return packed, hashlib.md5(packed).hexdigest()
+    if len(packed) >= len(data):
+        packed, compression = data, "none"
+    else:
+        compression = "zlib"
+    return packed, hashlib.md5(packed).hexdigest(), compression
 
 
-def decompress(packed: bytes, md5: str, digest: str) -> bytes:
+def decompress(packed: bytes, md5: str, digest: str, compression: str = "zlib") -> bytes:
     """Inverse of :func:`compress`, verifying both checksums; ValueError on any mismatch."""
     if hashlib.md5(packed).hexdigest() != md5:
         raise ValueError("backup chunk md5 mismatch")
-    data = zlib.decompress(packed)
+    data = zlib.decompress(packed) if compression == "zlib" else packed
     if sha256(data) != digest:
         raise ValueError("backup chunk sha256 mismatch")
     return data
