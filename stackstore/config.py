@@ -82,6 +82,7 @@ DEFAULTS: dict[str, Any] = {
         "keys": {},
     },
     "identity": {
+        "enabled": True,  # run by `stackstore up` (likewise volumes, compute, images)
         "host": "127.0.0.1",
         "port": 5000,
         "database_url": "",  # empty: SQLite at <data_dir>/identity.sqlite; or postgresql://user:pw@host/db
@@ -89,6 +90,7 @@ DEFAULTS: dict[str, Any] = {
         "admin_password": "",  # empty: generated on first start, printed once, saved in <data_dir>/clouds.yaml
     },
     "volumes": {
+        "enabled": True,
         "host": "127.0.0.1",
         "port": 8776,
         "database_url": "",  # empty: SQLite <data_dir>/volumes.sqlite; or any SQLAlchemy URL (postgresql://…)
@@ -106,8 +108,8 @@ DEFAULTS: dict[str, Any] = {
         "backup_chunk_size": 8388608,
         "backup_workers": 4,  # backup/restore chunks compressed and moved at once
     },
-    "compute": {"host": "127.0.0.1", "port": 8774, "database_url": ""},
-    "images": {"host": "127.0.0.1", "port": 9292, "database_url": ""},
+    "compute": {"enabled": True, "host": "127.0.0.1", "port": 8774, "database_url": ""},
+    "images": {"enabled": True, "host": "127.0.0.1", "port": 9292, "database_url": ""},
 }
 
 ENV_PREFIX = "STACKSTORE_"
