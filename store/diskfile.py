@@ -35,7 +35,7 @@ from typing import Any
 import xxhash
 
 from stackstore.timestamp import Timestamp
-from store.fsutil import GroupCommit, ensure_dir, fsync_all, start_writeback
+from store.fsutil import GroupCommit, ensure_dir, fsync_all, make_device_subdir, start_writeback
 
 MAGIC = b"SSTRv01\n"
 TRAILER = struct.Struct("<QQ8s")
@@ -264,7 +264,7 @@ class DiskFile:
     def quarantine(self) -> str | None:
         """Move the whole hash dir to ``<device>/quarantined/objects/``; return its new path."""
         qdir = os.path.join(self.device_path, "quarantined", "objects")
-        ensure_dir(qdir)
+        ensure_dir(qdir, self.device_path)
         dest = os.path.join(qdir, self.hash_hex)
         for attempt in range(100):
             target = dest if attempt == 0 else f"{dest}-{uuid.uuid4().hex[:8]}"
@@ -351,7 +351,7 @@ class DiskFileWriter:
         try:
             self.fd = os.open(self.tmp_path, flags, 0o644)
         except FileNotFoundError:
-            os.makedirs(tmpdir, exist_ok=True)
+            make_device_subdir(self.df.device_path, "tmp")
             self.fd = os.open(self.tmp_path, flags, 0o644)
 
     async def write(self, chunk: bytes) -> None:
@@ -474,7 +474,7 @@ class DiskFileWriter:
     def _rename(self, target: str) -> list[str]:
         os.close(self.fd)
         self.fd = -1
-        changed = ensure_dir(self.df.dir)
+        changed = ensure_dir(self.df.dir, self.df.device_path)
         os.rename(self.tmp_path, target)
         self.tmp_path = None
         invalidate_suffix(self.df.dir)

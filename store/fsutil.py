@@ -75,14 +75,21 @@ def free_bytes(path: str) -> int:
     return st.f_bavail * st.f_frsize
 
 
-def ensure_dir(path: str) -> list[str]:
-    """Create ``path`` and missing parents; return the parents whose entries changed (to fsync)."""
+def ensure_dir(path: str, root: str | None = None) -> list[str]:
+    """Create ``path`` and missing parents; return the parents whose entries changed (to fsync).
+
+    ``root`` (a device directory) is never created: when it is gone (an unmounted disk), the
+    FileNotFoundError propagates instead of writing onto the filesystem underneath.
+    """
     try:
         os.mkdir(path)
     except FileExistsError:
         return []
     except FileNotFoundError:
-        changed = ensure_dir(os.path.dirname(path))
+        parent = os.path.dirname(path)
+        if root is not None and os.path.normpath(parent) == os.path.normpath(root):
+            raise
+        changed = ensure_dir(parent, root)
         try:
             os.mkdir(path)
         except FileExistsError:
@@ -265,9 +272,18 @@ class GroupCommit:
         self._lanes.clear()
 
 
+def make_device_subdir(device_path: str, name: str) -> str:
+    """``<device>/<name>``, created if missing; FileNotFoundError when the device itself is gone."""
+    path = os.path.join(device_path, name)
+    try:
+        os.mkdir(path)
+    except FileExistsError:
+        pass
+    return path
+
+
 def _write_tmp(device_path: str, data: bytes) -> str:
-    tmpdir = os.path.join(device_path, "tmp")
-    os.makedirs(tmpdir, exist_ok=True)
+    tmpdir = make_device_subdir(device_path, "tmp")
     tmp = os.path.join(tmpdir, os.urandom(16).hex())
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
     try:
@@ -277,11 +293,12 @@ def _write_tmp(device_path: str, data: bytes) -> str:
     return tmp
 
 
-def _rename_into(tmp: str, target: str) -> list[str]:
-    """Rename ``tmp`` to ``target`` (creating its parents); the directories whose entries changed."""
+def _rename_into(tmp: str, target: str, device_path: str) -> list[str]:
+    """Rename ``tmp`` to ``target`` (creating its parents below ``device_path``); the directories whose
+    entries changed."""
     try:
         parent = os.path.dirname(target)
-        changed = ensure_dir(parent)
+        changed = ensure_dir(parent, device_path)
         os.rename(tmp, target)
     except BaseException:
         os.unlink(tmp)
@@ -294,7 +311,7 @@ async def write_durable(group: GroupCommit, device_path: str, target: str, data:
     if group.enabled and group.batched(device_path):
         tmp: list[str] = []
         await group.submit(device_path, lambda: tmp.append(_write_tmp(device_path, data)),
-                           lambda: _rename_into(tmp[0], target))
+                           lambda: _rename_into(tmp[0], target, device_path))
         return
     tmp_path = _write_tmp(device_path, data)
     if group.enabled:
@@ -303,7 +320,7 @@ async def write_durable(group: GroupCommit, device_path: str, target: str, data:
             await group.sync(device_path, [fd], data_only=True)
         finally:
             os.close(fd)
-    changed = _rename_into(tmp_path, target)
+    changed = _rename_into(tmp_path, target, device_path)
     if group.enabled:
         fds = [os.open(d, os.O_RDONLY) for d in changed]
         try:

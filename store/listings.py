@@ -84,7 +84,10 @@ class _Env:
     """An LMDB environment with named databases and lazy-sync bookkeeping."""
 
     def __init__(self, path: str, names: Iterable[bytes]):
-        os.makedirs(path, exist_ok=True)
+        try:
+            os.mkdir(path)  # not makedirs: a device that is gone must not come back as an empty dir
+        except FileExistsError:
+            pass
         self.env = lmdb.open(path, map_size=MAP_SIZE, max_dbs=8, sync=False, metasync=False,
                              readahead=False, max_readers=256)
         self.dbs = {n: self.env.open_db(n) for n in names}

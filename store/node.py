@@ -68,14 +68,20 @@ class Node:
     def containers(self, device: str) -> ContainerStore:
         store = self._containers.get(device)
         if store is None:
-            store = self._containers[device] = ContainerStore(self.device_path(device))
+            store = self._containers[device] = self._open_listings(ContainerStore, device)
         return store
 
     def accounts(self, device: str) -> AccountStore:
         store = self._accounts.get(device)
         if store is None:
-            store = self._accounts[device] = AccountStore(self.device_path(device))
+            store = self._accounts[device] = self._open_listings(AccountStore, device)
         return store
+
+    def _open_listings(self, kind: type, device: str) -> Any:
+        try:
+            return kind(self.device_path(device))
+        except OSError:  # the device vanished since device_path() last looked
+            raise HTTPError(507, f"{device} is not mounted") from None
 
     def open_container_stores(self) -> list[ContainerStore]:
         """Open the container DB of every device that already has one (for background reporting)."""

@@ -132,9 +132,14 @@ def test_unmounted_device_is_replaced_by_a_handoff(fresh_cluster):
     (device,) = os.listdir(root)
     (root / device).rename(root.parent / f"{device}.failed")  # the disk is gone; the node keeps running
     assert layout.under_replicated(client.account, "gone", expected), "node 3 held no replica?"
+    for i in range(60, 90):  # writes right away, while node 3 may still think the device is there
+        body = os.urandom(700 + i)
+        assert _retry(lambda i=i, body=body: client.put("gone", f"obj-{i}", body)) == 201
+        expected[f"obj-{i}"] = hashlib.md5(body).hexdigest()
     took = wait_until(lambda: layout.under_replicated(client.account, "gone", expected), RECOVERY_TIMEOUT)
     print(f"three copies again {took:.1f}s after the device was unmounted")
     assert read_back(client, "gone", expected) == []
+    assert not (root / device).exists(), "nothing may write where the unmounted device was"
 
     (root / device).mkdir()  # a replacement disk, empty
     took = wait_until(_converged(layout, client, "gone", expected), RECOVERY_TIMEOUT)
