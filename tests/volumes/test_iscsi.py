@@ -26,7 +26,7 @@ def detach(client, att_id: str) -> None:
     assert client.delete(f"/attachments/{att_id}").status_code == 200
 
 
-def test_attachment_flow_and_data_path(demo):
+def test_attachment_flow_and_data_path(cluster, demo):
     vol = demo.create_volume(1, name="iscsi-data")
     created = demo.post("/attachments", json={"attachment": {"volume_uuid": vol["id"],
                                                              "instance_uuid": "7b0f4f36-4c0e-4a7b-8f0b-9a1c2d3e4f50"}})
@@ -47,6 +47,15 @@ def test_attachment_flow_and_data_path(demo):
     shown = demo.get(f"/volumes/{vol['id']}").json()["volume"]
     assert shown["status"] == "in-use" and shown["attachments"][0]["attachment_id"] == att["id"]
     assert demo.delete(f"/volumes/{vol['id']}").status_code == 400  # attached
+
+    # the target offers large data segments and unsolicited data (writes need not wait for R2Ts)
+    tgtadm = [require_tool("tgtadm"), "-C", str(cluster.conf["volumes"]["tgt_control_port"]), "--lld", "iscsi",
+              "--op", "show", "--mode", "target"]
+    listing = subprocess.run(tgtadm, capture_output=True, text=True, timeout=30).stdout
+    (tid,) = [b.split(":")[0] for b in listing.split("Target ") if f": {info['target_iqn']}\n" in b]
+    params = subprocess.run([*tgtadm, "--tid", tid], capture_output=True, text=True, timeout=30).stdout
+    for param in ("MaxRecvDataSegmentLength=262144", "InitialR2T=No", "ImmediateData=Yes", "MaxBurstLength=1048576"):
+        assert param in params, params
 
     url = iscsi_url(info)
     inq = subprocess.run([require_tool("iscsi-inq"), url], capture_output=True, text=True, timeout=60)

@@ -22,6 +22,12 @@ IQN_PREFIX = "iqn.2010-10.org.openstack:"
 LUN = 1
 _TARGET_LINE = re.compile(r"^Target (\d+): (\S+)$", re.M)
 
+# iSCSI session limits offered to initiators. tgtd's defaults (8 KiB data segments, InitialR2T=Yes,
+# one outstanding R2T) make writes wait for the target every 256 KiB: about 1.5x slower here.
+SESSION_PARAMS = {"MaxRecvDataSegmentLength": "262144", "MaxXmitDataSegmentLength": "262144",
+                  "FirstBurstLength": "262144", "MaxBurstLength": "1048576", "InitialR2T": "No",
+                  "ImmediateData": "Yes", "MaxOutstandingR2T": "8"}
+
 TARGET_FILE = """<target {iqn}>
     backing-store {path}
     driver iscsi
@@ -29,7 +35,7 @@ TARGET_FILE = """<target {iqn}>
     write-cache on
     scsi_sn volume-{volume_id}
     scsi_id volume-{volume_id}
-</target>
+{params}</target>
 """
 
 
@@ -114,6 +120,9 @@ class TgtAdm:
                              ok_errors=("already exists",))
                 self._tgtadm("--op", "bind", "--mode", "account", "--tid", str(tid), "--user", user)
                 self._tgtadm("--op", "bind", "--mode", "target", "--tid", str(tid), "-I", "ALL")
+                for name, value in SESSION_PARAMS.items():
+                    self._tgtadm("--op", "update", "--mode", "target", "--tid", str(tid), "--name", name,
+                                 "--value", value)
                 if "LUN: 1" not in self.show(tid):
                     raise BackendError(f"target {iqn} has no LUN 1")
             except BackendError:
@@ -146,6 +155,7 @@ class TgtAdm:
         tmp = target.with_suffix(".tmp")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as fh:
+            params = "".join(f"    {name} {value}\n" for name, value in SESSION_PARAMS.items())
             fh.write(TARGET_FILE.format(iqn=iqn, path=path, user=user, password=password,
-                                        volume_id=volume_id))
+                                        volume_id=volume_id, params=params))
         os.replace(tmp, target)
