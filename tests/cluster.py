@@ -62,7 +62,12 @@ class Cluster:
         self.data_dir = Path(data_dir)
 
     def start(self) -> Cluster:
-        self.cloud.start()
+        """Start every service; a cloud that does not come up is stopped before the error propagates."""
+        try:
+            self.cloud.start()
+        except BaseException:
+            self.cloud.stop()
+            raise
         return self
 
     def stop(self) -> None:

@@ -17,12 +17,7 @@ def cluster(tmp_path_factory):
 
     Tests that stop nodes must start them again before they finish.
     """
-    c = Cluster(tmp_path_factory.mktemp("cloud"))
-    try:
-        c.start()
-    except Exception:
-        c.stop()
-        raise
+    c = Cluster(tmp_path_factory.mktemp("cloud")).start()
     yield c
     c.stop()
 

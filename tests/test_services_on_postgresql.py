@@ -35,12 +35,7 @@ OCTETS = {"Content-Type": "application/octet-stream"}
 def pg_cloud(postgres, tmp_path_factory) -> Iterator[Cluster]:
     """A cloud whose identity, volumes, compute and images services each use a fresh PostgreSQL database."""
     databases = {name: {"database_url": postgres.new_database(name)} for name in SERVICES}
-    cloud = Cluster(tmp_path_factory.mktemp("pgcloud"), nodes=3, **databases)
-    try:
-        cloud.start()
-    except Exception:
-        cloud.stop()
-        raise
+    cloud = Cluster(tmp_path_factory.mktemp("pgcloud"), nodes=3, **databases).start()
     yield cloud
     cloud.stop()
 

@@ -25,15 +25,10 @@ def start_cluster(tmp: Path, nodes: int = 4, prepare: Callable[[Cluster], None] 
     off = {"enabled": False}  # only the object store is under test
     others = {s: off for s in ("identity", "volumes", "compute", "images") if s in load_config(environ={})}
     c = Cluster(tmp, nodes=nodes, store={**FAST, **store}, proxy={"node_timeout": 3.0}, **others)
-    try:
-        if prepare is not None:
-            c.cloud.prepare()
-            prepare(c)
-        c.start()
-    except Exception:
-        c.stop()
-        raise
-    return c
+    if prepare is not None:
+        c.cloud.prepare()
+        prepare(c)
+    return c.start()
 
 
 def wait_for(predicate: Callable[[], Any], timeout: float = 60.0, interval: float = 0.2) -> Any:

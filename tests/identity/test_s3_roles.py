@@ -8,11 +8,10 @@ import uuid
 
 import httpx
 import pytest
-from botocore.exceptions import ClientError
 
 from tests.identity.helpers import admin_token, eventually, make_user
 from tests.identity.server import get_token
-from tests.s3.conftest import make_client
+from tests.s3.conftest import error_code, make_client
 
 
 @pytest.fixture(scope="module")
@@ -42,15 +41,6 @@ def ec2_user(identity_url: str, admin: str, project_id: str, role: str) -> tuple
     assert resp.status_code == 201, resp.text
     cred = resp.json()["credential"]
     return uid, cred["access"], cred["secret"]
-
-
-def error_code(call, *args, **kwargs) -> str:
-    """The S3 error code ``call`` fails with ("" when it succeeds)."""
-    try:
-        call(*args, **kwargs)
-    except ClientError as err:
-        return err.response["Error"]["Code"]
-    return ""
 
 
 def keys_of(client, bucket: str) -> list[str]:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 
 ACCESS_KEY, SECRET = "test:tester", "testing"
 
@@ -74,3 +75,10 @@ def cleanup(client, name: str) -> None:
         pass
 
 
+def error_code(call, *args, **kwargs) -> str:
+    """The S3 error code ``call`` fails with ("" when it succeeds)."""
+    try:
+        call(*args, **kwargs)
+    except ClientError as err:
+        return err.response["Error"]["Code"]
+    return ""

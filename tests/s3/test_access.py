@@ -6,20 +6,10 @@ from __future__ import annotations
 import asyncio
 
 import httpx
-from botocore.exceptions import ClientError
 
 from proxy.s3.credentials import ConfigCredentials
 from tests.identity.helpers import eventually
-from tests.s3.conftest import make_client
-
-
-def error_code(call, *args, **kwargs) -> str:
-    """The S3 error code ``call`` fails with ("" when it succeeds)."""
-    try:
-        call(*args, **kwargs)
-    except ClientError as err:
-        return err.response["Error"]["Code"]
-    return ""
+from tests.s3.conftest import error_code, make_client
 
 
 def test_config_credentials_carry_tempauth_rights():
