@@ -62,3 +62,19 @@ def test_chunks_are_stored_compressed_only_when_it_helps(data, expected):
     assert chunks.decompress(packed, md5, chunks.sha256(data), compression) == data
     with pytest.raises(ValueError, match="sha256"):
         chunks.decompress(packed, md5, chunks.sha256(data + b"x"), compression)
+
+
+def test_holes_of_a_sparse_volume_are_not_read(tmp_path):
+    path = tmp_path / "volume"
+    chunk = 1024 * 1024
+    with open(path, "wb") as fh:
+        fh.truncate(8 * chunk)
+        fh.seek(3 * chunk + 10)
+        fh.write(b"data")
+    with open(path, "rb") as fh:
+        pieces = list(chunks.read_chunks(fh, 8 * chunk, chunk))
+    assert [off for off, _ in pieces] == [n * chunk for n in range(8)]
+    kinds = ["hole" if isinstance(d, int) else "read" for _, d in pieces]
+    assert kinds[3] == "read" and kinds.count("hole") >= 6  # the filesystem may round data extents up
+    assert all(d == chunk for _, d in pieces if isinstance(d, int))
+    assert pieces[3][1][10:14] == b"data" and len(pieces[3][1]) == chunk

@@ -2,22 +2,39 @@
 
 from __future__ import annotations
 
+import errno
 import functools
 import hashlib
+import os
 import zlib
 from collections.abc import Iterator
 from typing import BinaryIO
 
 
-def read_chunks(fh: BinaryIO, size: int, chunk_size: int) -> Iterator[tuple[int, bytes]]:
-    """(offset, data) for every ``chunk_size`` piece of the first ``size`` bytes."""
+def read_chunks(fh: BinaryIO, size: int, chunk_size: int) -> Iterator[tuple[int, bytes | int]]:
+    """(offset, data) for every ``chunk_size`` piece of the first ``size`` bytes; a piece that lies
+    entirely in a hole of a sparse file is not read: its data is its length (an int), all zeros."""
     offset = 0
     while offset < size:
-        data = fh.read(min(chunk_size, size - offset))
+        length = min(chunk_size, size - offset)
+        if _next_data(fh.fileno(), offset) >= offset + length:
+            yield offset, length
+            offset += length
+            continue
+        fh.seek(offset)
+        data = fh.read(length)
         if not data:
             break
         yield offset, data
         offset += len(data)
+
+
+def _next_data(fd: int, offset: int) -> int:
+    """Where data starts at or after ``offset`` (SEEK_DATA); ``offset`` when the filesystem cannot tell."""
+    try:
+        return os.lseek(fd, offset, os.SEEK_DATA)
+    except OSError as exc:
+        return 1 << 62 if exc.errno == errno.ENXIO else offset  # ENXIO: only a hole up to the end
 
 
 def is_zero(data: bytes) -> bool:
@@ -33,10 +50,16 @@ def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+PROBE = 64 * 1024  # compressed first to tell incompressible data (random, encrypted, media) cheaply
+
+
 def compress(data: bytes) -> tuple[bytes, str, str]:
     """(stored bytes, their md5 — the object's ETag, verified by the object store — and the
-    compression used): zlib, or ``none`` when zlib would not make the chunk smaller."""
-    packed = zlib.compress(data, 1)
+    compression used): zlib, or ``none`` when zlib would not make the chunk smaller (judged on its
+    first 64 KiB before spending time on the rest)."""
+    probe = data[:PROBE]
+    incompressible = len(data) > PROBE and len(zlib.compress(probe, 1)) >= len(probe) * 0.95
+    packed = data if incompressible else zlib.compress(data, 1)
     if len(packed) >= len(data):
         packed, compression = data, "none"
     else:

@@ -65,12 +65,13 @@ class BackupDriver:
         def store_chunk(item: tuple[int, tuple[int, bytes]]) -> dict[str, Any]:
             """The chunk's metadata entry, uploading it unless it is zero or unchanged since the parent."""
             index, (offset, data) = item
-            zero = chunks.is_zero(data)
-            digest = chunks.zero_sha256(len(data)) if zero else chunks.sha256(data)
+            zero = isinstance(data, int) or chunks.is_zero(data)
+            length = data if isinstance(data, int) else len(data)
+            digest = chunks.zero_sha256(length) if zero else chunks.sha256(data)
             prev = old.get(offset)
-            if prev is not None and prev["sha256"] == digest and prev["length"] == len(data):
+            if prev is not None and prev["sha256"] == digest and prev["length"] == length:
                 return prev  # unchanged: points at the parent's object (or zero)
-            entry = {"offset": offset, "length": len(data), "sha256": digest, "object": None,
+            entry = {"offset": offset, "length": length, "sha256": digest, "object": None,
                      "md5": None, "backup_id": backup_id}
             if not zero:
                 packed, md5, compression = chunks.compress(data)
