@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -11,6 +12,7 @@ from typing import Any
 from ring import hash_path
 from stackstore.config import Config, ensure_hash_path_suffix
 from store.diskfile import DiskFileManager
+from store.expiring import INDEX_DIR, ExpiringIndex
 from store.fsutil import GroupCommit, free_bytes
 from store.listings import AccountStore, ContainerStore
 from store.reqparse import HTTPError
@@ -39,6 +41,8 @@ class Node:
         self._device_ok: dict[str, tuple[float, str]] = {}  # device -> (last seen present, path)
         self._containers: dict[str, ContainerStore] = {}
         self._accounts: dict[str, AccountStore] = {}
+        self._expiring: dict[str, ExpiringIndex] = {}
+        self._expiring_lock = threading.Lock()  # opened from I/O threads; LMDB allows one env per process
 
     def device_path(self, device: str) -> str:
         """The device directory; 507 when it is missing (checked at most once a second per device)."""
@@ -83,6 +87,21 @@ class Node:
         except OSError:  # the device vanished since device_path() last looked
             raise HTTPError(507, f"{device} is not mounted") from None
 
+    def expiring(self, device: str, create: bool = True) -> ExpiringIndex | None:
+        """The device's delete-at index (blocking); None when ``create`` is False and there is none.
+        FileNotFoundError when the device is gone."""
+        index = self._expiring.get(device)
+        if index is not None:
+            return index
+        path = os.path.join(self.devices_root, device)
+        if not create and not os.path.isdir(os.path.join(path, INDEX_DIR)):
+            return None
+        with self._expiring_lock:
+            index = self._expiring.get(device)
+            if index is None:
+                index = self._expiring[device] = ExpiringIndex(path)
+        return index
+
     def open_container_stores(self) -> list[ContainerStore]:
         """Open the container DB of every device that already has one (for background reporting)."""
         try:
@@ -99,8 +118,10 @@ class Node:
         return list(self._containers.values())
 
     def sync_listings(self) -> None:
-        """Flush every listing environment (called about once a second and at shutdown)."""
-        for store in [*self._containers.values(), *self._accounts.values()]:
+        """Flush every listing and delete-at index environment (about once a second and at shutdown)."""
+        with self._expiring_lock:  # called in an I/O thread while others may open an index
+            indexes = list(self._expiring.values())
+        for store in [*self._containers.values(), *self._accounts.values(), *indexes]:
             store.sync()
 
     def close(self) -> None:
@@ -110,3 +131,6 @@ class Node:
         self._accounts.clear()
         self.group.close()
         self.executor.shutdown(wait=True)
+        for index in self._expiring.values():  # after the I/O threads that write them have finished
+            index.close()
+        self._expiring.clear()

@@ -10,6 +10,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response, StreamingResponse
 
 from stackstore.timestamp import Timestamp
+from store import expiring
 from store.diskfile import (
     DiskFile,
     DiskFileConflict,
@@ -82,7 +83,7 @@ async def put_object(node: Node, request: Request, sp: StoragePath) -> Response:
     if length is None and not chunked:
         raise HTTPError(411, "Content-Length or chunked transfer encoding required")
     headers = persisted_headers(request)
-    _delete_at(request)
+    delete_at = _delete_at(request)
     targets = container_targets(request.headers)  # validate before reading the body
     expected_etag = request.headers.get("etag", "").strip('"').lower() or None
     if length is None or length > SMALL_PUT:
@@ -107,6 +108,9 @@ async def put_object(node: Node, request: Request, sp: StoragePath) -> Response:
         raise HTTPError(507, "device write failed") from exc
     finally:
         writer.close()
+    if delete_at is not None:
+        await expiring.record(node, sp.device, [expiring.Entry(
+            int(delete_at), df.hash_hex, df.name, sp.partition, ts.normal)])
     if targets[0]:
         row = {"size": str(writer.size), "etag": etag, "content-type": headers["Content-Type"]}
         row.update(update_overrides(request))
@@ -241,6 +245,12 @@ async def post_object(node: Node, request: Request, sp: StoragePath) -> Response
         await df.put_metadata(ts, meta)
     except (DiskFileNoSpace, OSError) as exc:
         raise HTTPError(507, "device write failed") from exc
+    old_delete_at = expiring.parse_delete_at(reader.headers.get("X-Delete-At"))
+    if delete_at is not None or old_delete_at is not None:  # the entry moves (or goes) with the POST
+        await expiring.record(
+            node, sp.device,
+            [expiring.Entry(int(delete_at), df.hash_hex, df.name, sp.partition, ts.normal)] if delete_at else [],
+            [expiring.entry_key(old_delete_at, df.hash_hex)] if old_delete_at is not None else [])
     return Response(status_code=202, headers={"X-Backend-Timestamp": ts.normal})
 
 

@@ -2,7 +2,9 @@
 
 Paced by ``[store] auditor_bytes_per_second`` and ``auditor_files_per_second``; after each device
 the counters go to ``<device>/.recon/auditor.json``: last pass time and duration, objects and bytes
-checked, quarantined this pass and in total, listing problems (count and a few samples).
+checked, quarantined this pass and in total, listing problems (count and a few samples), and
+``expiring_reindexed``: good objects with X-Delete-At whose delete-at index entry was missing and
+has been re-added (after each partition), so a lost index heals within one pass.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from store.audit.listings_check import check_accounts, check_containers
 from store.audit.objects import audit_hash_dir
 from store.audit.ratelimit import RateLimiter
 from store.diskfile import object_partitions, walk_hash_dirs
+from store.expiring import Entry
 from store.node import Node
 from store.recon import read_stats, write_stats
 
@@ -49,11 +52,15 @@ class Auditor:
     async def audit_device(self, device: str) -> dict[str, Any]:
         path = os.path.join(self.node.devices_root, device)
         start = time.time()
-        stats: dict[str, Any] = {"objects_checked": 0, "bytes_checked": 0, "quarantined": 0, "errors": 0}
+        stats: dict[str, Any] = {"objects_checked": 0, "bytes_checked": 0, "quarantined": 0, "errors": 0,
+                                 "expiring_reindexed": 0}
         for part in await self._run(object_partitions, path):
+            expiring: list[Entry] = []
             for partition, hash_hex in await self._run(lambda p=part: list(walk_hash_dirs(path, [p]))):
                 await self.files_limiter.consume(1)
-                await self._audit_one(device, partition, hash_hex, stats)
+                await self._audit_one(device, partition, hash_hex, stats, expiring)
+            if expiring:
+                await self._reindex(device, expiring, stats)
         stats.update(await self.check_listings(device, path))
         previous = await self._run(read_stats, path, "auditor") or {}
         stats["quarantined_total"] = int(previous.get("quarantined_total", 0)) + stats["quarantined"]
@@ -63,10 +70,11 @@ class Auditor:
         await self._run(write_stats, path, "auditor", stats)
         return stats
 
-    async def _audit_one(self, device: str, partition: int, hash_hex: str, stats: dict[str, Any]) -> None:
+    async def _audit_one(self, device: str, partition: int, hash_hex: str, stats: dict[str, Any],
+                         expiring: list[Entry]) -> None:
         df = self.node.diskfiles.get(device, partition, hash_hex, "")
         try:
-            result = await audit_hash_dir(df, self._run, self.bytes_limiter.consume)
+            result = await audit_hash_dir(df, self._run, self.bytes_limiter.consume, partition)
         except OSError as exc:
             stats["errors"] += 1
             log.warning("auditing %s failed: %s", df.dir, exc)
@@ -74,6 +82,17 @@ class Auditor:
         stats["objects_checked"] += result.checked
         stats["bytes_checked"] += result.bytes
         stats["quarantined"] += result.quarantined is not None
+        if result.expiring is not None:
+            expiring.append(result.expiring)
+
+    async def _reindex(self, device: str, entries: list[Entry], stats: dict[str, Any]) -> None:
+        """Re-add the delete-at index entries that are missing (a read when none are)."""
+        try:
+            index = await self._run(self.node.expiring, device)
+            stats["expiring_reindexed"] += await self._run(index.add_missing, entries)
+        except Exception as exc:  # noqa: BLE001 - the next pass tries again
+            stats["errors"] += 1
+            log.warning("re-indexing expiring objects of %s failed: %s", device, exc)
 
     async def check_listings(self, device: str, path: str) -> dict[str, Any]:
         """Scan the device's container and account environments (those that exist)."""

@@ -1,5 +1,8 @@
 """Verify one object hash dir: metadata trailer and checksum, every block's xxh3, tombstones.
 
+The result also carries the object's delete-at index entry (when it has X-Delete-At), so the
+auditor can re-add entries the index lost.
+
 A copy that fails is moved to ``<device>/quarantined/objects/`` by diskfile's quarantine, which
 also invalidates the partition's suffix hash, so replication brings a good copy back. Reads
 happen in the node's I/O threads; the caller's limiters pace them.
@@ -21,6 +24,7 @@ from store.diskfile import (
     ObjectReader,
     read_small_file_meta,
 )
+from store.expiring import Entry, entry_for
 
 log = logging.getLogger("store.auditor")
 BLOCKS_PER_HOP = 8  # blocks verified per trip to an I/O thread (large objects)
@@ -33,6 +37,7 @@ class AuditResult:
     checked: bool = False  # a .data (or tombstone) was verified
     bytes: int = 0
     quarantined: str | None = None  # reason, when the copy was quarantined
+    expiring: Entry | None = None  # the delete-at index entry of a good copy with X-Delete-At
 
 
 def _quarantine(df: DiskFile, reason: str) -> str:
@@ -71,13 +76,15 @@ def _verify_blocks(reader: ObjectReader, first: int, last: int) -> int:
 
 
 async def audit_hash_dir(df: DiskFile, run: Callable[..., Awaitable],
-                         pace: Callable[[int], Awaitable[None]]) -> AuditResult:
+                         pace: Callable[[int], Awaitable[None]], partition: int | None = None) -> AuditResult:
     """Audit one hash dir. ``run(fn, *args)`` runs blocking work off the loop; ``pace(nbytes)``
-    waits as the byte rate limit requires."""
+    waits as the byte rate limit requires; with ``partition`` the result has its index entry."""
     result = AuditResult()
     reader = await run(_open, df, result)
     if reader is None:
         return result
+    if partition is not None:
+        result.expiring = entry_for(reader, df.hash_hex, partition)
     try:
         count = reader.block_count
         step = count if reader.size <= diskfile.SMALL_FILE else BLOCKS_PER_HOP
@@ -87,11 +94,13 @@ async def audit_hash_dir(df: DiskFile, run: Callable[..., Awaitable],
             await pace(nbytes)
     except DiskFileQuarantined as exc:
         reader.close()
+        result.expiring = None
         result.quarantined = await run(_quarantine, df, str(exc))
     except OSError as exc:
         reader.close()
         if exc.errno != errno.EIO:
             raise
+        result.expiring = None
         result.quarantined = await run(_quarantine, df, f"read error: {exc}")
     finally:
         reader.close()

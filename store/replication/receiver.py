@@ -8,6 +8,7 @@ import logging
 from typing import Any
 
 from stackstore.timestamp import Timestamp
+from store import expiring
 from store.diskfile import DiskFile, DiskFileWriter, HashDirState, partition_path
 from store.node import Node
 from store.replication.framing import FrameReader
@@ -76,10 +77,13 @@ async def receive_stream(node: Node, device: str, partition: int, reader: FrameR
     """Write every streamed file that is still newer than what this replica holds, durably.
 
     Bodies are read in stream order; up to ``in_flight`` commits wait for durability at once (they
-    share group-commit rounds). The answer is sent only once every file is durable.
+    share group-commit rounds). The answer is sent only once every file is durable, and once the
+    objects that got a .data or .meta are in the device's delete-at index when they carry X-Delete-At
+    (a first primary may learn of an object only this way).
     """
     node.device_path(device)
     written = skipped = 0
+    changed: set[str] = set()  # hashes whose .data/.meta was replaced
     pending: set[asyncio.Task] = set()
     try:
         while (header := await reader.next_header()) is not None:
@@ -101,6 +105,8 @@ async def receive_stream(node: Node, device: str, partition: int, reader: FrameR
                 raise
             pending.add(asyncio.ensure_future(_commit(writer, name)))
             written += 1
+            if name.endswith((".data", ".meta")):
+                changed.add(h)
             if len(pending) >= in_flight:
                 done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
                 for task in done:
@@ -111,4 +117,6 @@ async def receive_stream(node: Node, device: str, partition: int, reader: FrameR
     finally:
         for task in pending:
             task.cancel()
+    if changed:
+        await expiring.record_stored(node, device, partition, changed)
     return {"written": written, "skipped": skipped}

@@ -1,5 +1,6 @@
 """Object expirer: expired objects leave every listing and get tombstones on every replica;
-an overwrite made after the X-Delete-At was set survives."""
+an overwrite made after the X-Delete-At was set survives; an object the first primary learnt of
+only through replication is expired by it (indexed on receipt)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from tests.durability.bg_helpers import Layout, Swift, start_cluster, wait_for
 
 @pytest.fixture(scope="module")
 def cl(tmp_path_factory):
-    c = start_cluster(tmp_path_factory.mktemp("expirer"))
+    c = start_cluster(tmp_path_factory.mktemp("expirer"), replicator_interval=1.0)
     yield c
     c.stop()
 
@@ -61,3 +62,33 @@ def test_expired_object_removed_cluster_wide(cl):
     assert swift.get(container, "later").content == b"stays"
     expired = sum(layout.recon(i)["expirer"]["expired"] for i in range(1, 5))
     assert expired >= 1
+
+
+def _expired_total(layout: Layout, dev) -> int:
+    stats = layout.recon(layout.node_index(dev))["devices"][dev.device].get("expirer") or {}
+    return int(stats.get("expired_total", 0))
+
+
+def test_object_replicated_to_first_primary_is_expired(cl):
+    swift, layout = Swift(cl), Layout(cl)
+    container = "exp-" + uuid.uuid4().hex[:6]
+    assert swift.put(container).status_code in (201, 202)
+    _, devs = layout.object.get_nodes(swift.account, container, "replicated")
+    first = devs[0]
+    index = layout.node_index(first)
+    cl.stop_node(index)  # the PUT goes to the other primaries and a handoff
+    try:
+        resp = swift.put(container, "replicated", b"via replication", **{"X-Delete-After": "15"})
+        assert resp.status_code == 201
+        assert not layout.hash_dir(first, swift.account, container, "replicated").exists()
+    finally:
+        cl.start_node(index)
+    before = _expired_total(layout, first)
+    first_dir = layout.hash_dir(first, swift.account, container, "replicated")
+    wait_for(lambda: list(first_dir.glob("*.data")), timeout=15)  # replicated before it is due
+
+    wait_for(lambda: all(list(layout.hash_dir(d, swift.account, container, "replicated").glob("*.ts"))
+                         for d in devs), timeout=60)
+    assert _expired_total(layout, first) > before  # the first primary did it
+    assert swift.get(container, "replicated").status_code == 404
+    wait_for(lambda: "replicated" not in swift.names(container), timeout=30)
