@@ -7,6 +7,9 @@ Container environment ``<device>/containers.lmdb`` holds three named databases:
 * ``rows``: ``ckey + name_key`` -> packed object row (timestamp, size, etag, content type,
   deleted flag). Deleted rows stay as tombstones for replication; listings skip them.
 * ``parts``: ``partition(u32 BE) + ckey`` -> ``b""``, so replication can walk a partition.
+* ``state``, ``seqs``, ``changes``, ``syncs``: per-row change sequences, running digests and
+  replication sync points (``store.listing_changes``); every row write goes through
+  ``ChangeLog.note_row``.
 
 ``ckey`` is the 8-byte xxh3_64 of ``account\\0container``; the account environment
 (``<device>/accounts.lmdb``) is the same with ``akey`` = xxh3_64 of the account and container rows.
@@ -34,6 +37,7 @@ import lmdb
 import xxhash
 
 from stackstore.timestamp import Timestamp
+from store.listing_changes import CHANGE_DBS, ChangeLog
 
 ZERO_TS = "0000000000.00000"
 MAP_SIZE = 1 << 36  # 64 GiB of address space; the file grows as needed
@@ -44,6 +48,7 @@ OBJ_ROW = struct.Struct("<QqBHH")  # ticks, size, flags, len(etag), len(content_
 ACCT_ROW = struct.Struct("<QQqqH")  # put ticks, delete ticks, objects, bytes, len(name) if long
 F_DELETED = 1
 F_LONG_NAME = 2
+DB_NAMES = (b"info", b"rows", b"parts", *CHANGE_DBS)
 
 Meta = dict[str, list[str]]  # lower-case header name -> [value, timestamp]; value "" = removed
 
@@ -241,11 +246,12 @@ class ContainerStore:
     """Container records and object rows of one device."""
 
     def __init__(self, device_path: str):
-        self._env = _Env(os.path.join(device_path, "containers.lmdb"), (b"info", b"rows", b"parts"))
+        self._env = _Env(os.path.join(device_path, "containers.lmdb"), DB_NAMES)
         self.env = self._env.env
         self.info_db = self._env.dbs[b"info"]
         self.rows_db = self._env.dbs[b"rows"]
         self.parts_db = self._env.dbs[b"parts"]
+        self.changes = ChangeLog(self._env.dbs)
         self.unreported: set[bytes] = set()  # ckeys whose stats the account has not seen yet
         with self.env.begin() as txn:
             for ckey, raw in txn.cursor(self.info_db):
@@ -346,7 +352,8 @@ class ContainerStore:
         False if the stored row is as new or newer, True when applied."""
         ckey = container_key(account, container)
         name = obj.encode("utf-8")
-        rkey = ckey + name_key(name)
+        nkey = name_key(name)
+        rkey = ckey + nkey
         with self.env.begin(write=True) as txn:
             raw = txn.get(ckey, db=self.info_db)
             if raw is None:
@@ -359,8 +366,9 @@ class ContainerStore:
                     return False
                 if not old_flags & F_DELETED:
                     old_live = old_size
-            txn.put(rkey, _encode_object_row(name, timestamp.ticks, size, etag, content_type, deleted),
-                    db=self.rows_db)
+            row = _encode_object_row(name, timestamp.ticks, size, etag, content_type, deleted)
+            self.changes.note_row(txn, ckey, nkey, old, row)
+            txn.put(rkey, row, db=self.rows_db)
             dcount = (0 if deleted else 1) - (1 if old_live is not None else 0)
             dbytes = (0 if deleted else size) - (old_live or 0)
             if dcount or dbytes:
@@ -428,11 +436,12 @@ class AccountStore:
     """Account records and container rows of one device."""
 
     def __init__(self, device_path: str):
-        self._env = _Env(os.path.join(device_path, "accounts.lmdb"), (b"info", b"rows", b"parts"))
+        self._env = _Env(os.path.join(device_path, "accounts.lmdb"), DB_NAMES)
         self.env = self._env.env
         self.info_db = self._env.dbs[b"info"]
         self.rows_db = self._env.dbs[b"rows"]
         self.parts_db = self._env.dbs[b"parts"]
+        self.changes = ChangeLog(self._env.dbs)
 
     def get(self, account: str) -> dict[str, Any] | None:
         with self.env.begin() as txn:
@@ -503,7 +512,8 @@ class AccountStore:
         """Merge a container row (auto-creating the account); None if the account is deleted."""
         akey = account_key(account)
         name = container.encode("utf-8")
-        rkey = akey + name_key(name)
+        nkey = name_key(name)
+        rkey = akey + nkey
         with self.env.begin(write=True) as txn:
             raw = txn.get(akey, db=self.info_db)
             if raw is None:
@@ -527,7 +537,10 @@ class AccountStore:
                 rec["objects"] += count
                 rec["bytes"] += nbytes
             tail = name if len(name) > MAX_NAME_KEY else b""
-            txn.put(rkey, ACCT_ROW.pack(put, delete, count, nbytes, len(tail)) + tail, db=self.rows_db)
+            row = ACCT_ROW.pack(put, delete, count, nbytes, len(tail)) + tail
+            if row != old:
+                self.changes.note_row(txn, akey, nkey, old, row)
+                txn.put(rkey, row, db=self.rows_db)
             self._put_info(txn, akey, rec)
         return True
 

@@ -7,6 +7,7 @@
 | ``POST /replicate/obj/{device}/{partition}/check`` | ``{hash: [files]}`` -> ``{hash: [wanted files]}`` |
 | ``POST /replicate/obj/{device}/{partition}/sync`` | framed file stream -> ``{"written", "skipped"}`` |
 | ``POST /replicate/db/{kind}/{device}/{partition}`` | ``{}`` -> ``{key hex: digest}`` |
+| same | ``{"senders": {key hex: [uid, seq, digest]}}`` -> ``{"digests": {...}, "points": {key hex: seq}}`` |
 | ``POST /replicate/db/{kind}/{device}/{partition}/merge`` | ``{"items": [...]}`` -> ``{"merged": rows}`` |
 | ``GET /replicate/partitions`` | -> ``{device: {partition: {suffix: hash}}}`` of local object devices |
 | ``GET /replicate/stats`` | -> replicator pass statistics |
@@ -26,6 +27,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from store.diskfile import list_partitions, partition_path
+from store.listing_changes import UID_LEN
+from store.listings import HASH_LEN
 from store.node import Node
 from store.replication import db_sync, receiver
 from store.replication.framing import FrameReader, StreamTruncated
@@ -125,11 +128,33 @@ def _kind(request: Request) -> db_sync.DBKind:
     return kind
 
 
+def _senders(body: Any) -> dict[str, list] | None:
+    """``{key hex: [sender uid hex, seq, digest]}`` of a digest request (None: an old-style request)."""
+    senders = body.get("senders") if isinstance(body, dict) else None
+    if senders is None:
+        return None
+    if isinstance(senders, dict) and all(_sender_ok(k, v) for k, v in senders.items()):
+        return senders
+    raise HTTPError(400, "bad senders")
+
+
+def _sender_ok(key_hex: Any, value: Any) -> bool:
+    try:
+        uid_hex, seq, digest = value
+        return (len(bytes.fromhex(key_hex)) == HASH_LEN and len(bytes.fromhex(uid_hex)) == UID_LEN
+                and isinstance(seq, int) and seq >= 0 and isinstance(digest, str))
+    except (TypeError, ValueError):
+        return False
+
+
 @_handler
 async def db_digests(node: Node, request: Request) -> Response:
     kind, (device, part) = _kind(request), _target(request)
+    senders = _senders(await _json(request))
     store = kind.store(node, device)
-    return JSONResponse(await _in_thread(node, db_sync.digests, store, part))
+    if senders is None:
+        return JSONResponse(await _in_thread(node, db_sync.digests, store, part))
+    return JSONResponse(await _in_thread(node, db_sync.peer_view, store, part, senders))
 
 
 @_handler

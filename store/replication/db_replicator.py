@@ -1,9 +1,12 @@
 """One listing replication pass: push differing container/account records to their primaries.
 
 For each partition of each local container (account) DB: ask every other primary for its record
-digests, push the records whose digests differ (record + all rows, tombstones included; the
-receiver merges by timestamp). Records on a handoff device are pushed to every primary and dropped
-locally once all of them answered and the record did not change meanwhile.
+digests and for the sync point it keeps for each of our records (the last change sequence of ours
+it merged), then, for each record whose digest differs, push the record and the rows changed after
+that point (tombstones included; the receiver merges by timestamp). A receiver that never merged
+from our replica of a record (new, wiped, or our replica is a handoff's) gets every row. Records
+on a handoff device are pushed to every primary and dropped locally once all of them answered and
+the record did not change meanwhile.
 """
 
 from __future__ import annotations
@@ -73,7 +76,7 @@ class DBReplicator:
         primaries = ring.primaries(part)
         peers = [p for p in primaries if p.id != dev.id]
         handoff = len(peers) == len(primaries)
-        local = await self._run(db_sync.digests, store, part)
+        local = await self._run(db_sync.local_records, store, part)
         if not local:
             return
         stats.partitions += 1
@@ -85,24 +88,45 @@ class DBReplicator:
             stats.errors.append(str(err))
         stats.files_sent += sum(r for r in results if isinstance(r, int))
         if handoff and not errors:
-            for key_hex, dg in local.items():
-                if await self._run(db_sync.remove_if_unchanged, store, bytes.fromhex(key_hex), dg):
+            for key_hex, rec in local.items():
+                if await self._run(db_sync.remove_if_unchanged, store, bytes.fromhex(key_hex), rec.digest):
                     stats.handoffs_removed += 1
 
-    async def _push(self, store: db_sync.Store, part: int, local: dict[str, str], peer: Device) -> int:
-        timeout = self.settings.node_timeout
-        remote = await call_json(peer.ip, peer.port, "POST", db_path(self.kind.name, peer, part), {}, timeout)
-        if not isinstance(remote, dict):
+    async def _push(self, store: db_sync.Store, part: int, local: dict[str, db_sync.LocalRecord],
+                    peer: Device) -> int:
+        """Send ``peer`` what it lacks of each record whose digest differs; rows sent."""
+        senders = {key_hex: [rec.uid, rec.seq, rec.digest] for key_hex, rec in local.items()}
+        remote = await call_json(peer.ip, peer.port, "POST", db_path(self.kind.name, peer, part),
+                                 {"senders": senders}, self.settings.node_timeout)
+        if not isinstance(remote, dict) or not isinstance(remote.get("digests"), dict):
             raise PeerError("bad digest answer")
+        points = remote.get("points") or {}
         sent = 0
-        for key_hex, dg in local.items():
-            if remote.get(key_hex) == dg:
-                continue
-            items: list[dict[str, Any]] = await self._run(
-                lambda k=key_hex: list(db_sync.export(store, bytes.fromhex(k), self.settings.sync_batch)))
-            for item in items:
-                await call_json(peer.ip, peer.port, "POST", db_path(self.kind.name, peer, part, "merge"),
-                                {"items": [item]}, timeout)
-                sent += len(item["rows"])
+        for key_hex, rec in local.items():
+            if remote["digests"].get(key_hex) != rec.digest:
+                sent += await self._send_changes(store, part, peer, bytes.fromhex(key_hex),
+                                                 _sync_point(points.get(key_hex), rec.seq))
         self.rows_sent += sent
         return sent
+
+    async def _send_changes(self, store: db_sync.Store, part: int, peer: Device, key: bytes, since: int) -> int:
+        """Push the record and its rows changed after ``since``, one batch per request, in change
+        order (the peer advances its sync point with each merged batch); rows sent."""
+        batch, sent = self.settings.sync_batch, 0
+        while True:
+            item = await self._run(db_sync.export_since, store, key, since, batch)
+            if item is None:
+                return sent
+            await call_json(peer.ip, peer.port, "POST", db_path(self.kind.name, peer, part, "merge"),
+                            {"items": [item]}, self.settings.node_timeout)
+            sent += len(item["rows"])
+            if len(item["rows"]) < batch:
+                return sent
+            since = item["upto"]
+
+
+def _sync_point(remote: Any, local_seq: int) -> int:
+    """The peer's sync point for our replica; 0 (send everything) when missing or impossible."""
+    if not isinstance(remote, int) or remote < 0 or remote > local_seq:
+        return 0
+    return remote

@@ -1,10 +1,14 @@
 """Digests, export and merge of container and account listing records with their rows.
 
 Each record (a container with its object rows, or an account with its container rows) has a
-digest over its timestamps, metadata and every row including tombstones; replicas whose digests
-differ get the sender's record and rows, merged by timestamp: created = min, put/delete/status =
-max, metadata per key by its timestamp, a row replaced only by a newer one (object rows by their
-timestamp, container rows by the newer of put/delete). Counters follow the rows.
+digest over its timestamps, metadata and the running digest of every row including tombstones
+(kept up to date on each row change, so a digest costs O(1)). When a replica's digest differs, the
+sender sends its record and the rows it changed after the replica's sync point for it (the
+highest change sequence of the sender's replica the receiver merged; 0 for an empty or rebuilt
+receiver, or a sender it never heard of). Merges go by timestamp: created = min,
+put/delete/status = max, metadata per key by its timestamp, a row replaced only by a newer one
+(object rows by their timestamp, container rows by the newer of put/delete). Counters follow the
+rows. Merges are idempotent, so a row sent twice (or back to where it came from) is harmless.
 """
 
 from __future__ import annotations
@@ -12,13 +16,13 @@ from __future__ import annotations
 import base64
 import json
 import struct
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import lmdb
 import xxhash
 
+from store.listing_changes import UID_LEN, prefixed
 from store.listings import (
     ACCT_ROW,
     F_DELETED,
@@ -70,54 +74,100 @@ def partitions(store: Store) -> list[int]:
     return sorted(parts)
 
 
-def _rows(txn: lmdb.Transaction, store: Store, key: bytes) -> Iterator[tuple[bytes, bytes]]:
-    cur = txn.cursor(store.rows_db)
-    ok = cur.set_range(key)
-    while ok and cur.key()[:len(key)] == key:
-        yield cur.key()[len(key):], cur.value()
-        ok = cur.next()
-
-
 def _digest(txn: lmdb.Transaction, store: Store, key: bytes) -> str | None:
+    """The record's digest in O(1): its timestamps and metadata plus the running digest of its rows
+    (the record must have a change state: see ``ChangeLog.ensure``)."""
     raw = txn.get(key, db=store.info_db)
-    if raw is None:
+    state = store.changes.peek(txn, key)
+    if raw is None or state is None:
         return None
     rec = json.loads(raw)
     d = xxhash.xxh3_128()
     d.update(json.dumps([rec["created"], rec["put"], rec["delete"], sorted(rec["meta"].items())]).encode())
-    for name, value in _rows(txn, store, key):
-        d.update(struct.pack(">HI", len(name), len(value)) + name + value)
+    d.update(state.digest.to_bytes(16))
     return d.hexdigest()
+
+
+@dataclass(frozen=True)
+class LocalRecord:
+    digest: str
+    uid: str  # this replica's id of the record (hex): peers keep their sync point under it
+    seq: int  # the last change sequence of the record here
+
+
+def local_records(store: Store, partition: int) -> dict[str, LocalRecord]:
+    """``key hex -> LocalRecord`` of every record of the partition."""
+    keys = partition_keys(store, partition)
+    store.changes.ensure(store.env, keys)
+    out: dict[str, LocalRecord] = {}
+    with store.env.begin() as txn:
+        for key in keys:
+            dg, state = _digest(txn, store, key), store.changes.peek(txn, key)
+            if dg is not None and state is not None:
+                out[key.hex()] = LocalRecord(dg, state.uid.hex(), state.seq)
+    return out
 
 
 def digests(store: Store, partition: int) -> dict[str, str]:
     """``key hex -> digest`` of every record of the partition."""
-    out: dict[str, str] = {}
-    keys = partition_keys(store, partition)
+    return {k: r.digest for k, r in local_records(store, partition).items()}
+
+
+def peer_view(store: Store, partition: int, senders: dict[str, list]) -> dict[str, dict[str, Any]]:
+    """What a sender asks a replica: its digests and, per record, the sync point it holds for the
+    sender's replica (``senders``: key hex -> [sender uid hex, its last seq, its digest]; no
+    point = 0, so an empty or rebuilt replica gets everything). Where the digests are equal this
+    replica holds all the sender has: its point jumps to the sender's seq, so a later change is
+    all that gets sent, even by a sender that never had to send anything before."""
+    mine = digests(store, partition)
+    points: dict[str, int] = {}
+    jumps: list[tuple[bytes, bytes, int, str]] = []
     with store.env.begin() as txn:
-        for key in keys:
-            dg = _digest(txn, store, key)
-            if dg is not None:
-                out[key.hex()] = dg
-    return out
+        for key_hex, (uid_hex, seq, digest) in senders.items():
+            key, uid = bytes.fromhex(key_hex), bytes.fromhex(uid_hex)
+            point = store.changes.sync_point(txn, key, uid)
+            if mine.get(key_hex) == digest and seq > point:
+                jumps.append((key, uid, seq, digest))
+                point = seq
+            if point:
+                points[key_hex] = point
+    if jumps:
+        _jump_sync_points(store, jumps)
+    return {"digests": mine, "points": points}
 
 
-def export(store: Store, key: bytes, batch: int) -> Iterator[dict[str, Any]]:
-    """The record and its rows as merge items of at most ``batch`` rows each."""
+def _jump_sync_points(store: Store, jumps: list[tuple[bytes, bytes, int, str]]) -> None:
+    with store.env.begin(write=True) as txn:
+        for key, uid, seq, digest in jumps:
+            if _digest(txn, store, key) == digest:  # still the same content (not removed meanwhile)
+                store.changes.advance(txn, key, uid, seq)
+
+
+def _record_fields(rec: dict[str, Any]) -> dict[str, Any]:
+    return {k: rec[k] for k in ("created", "put", "delete", "status_changed", "meta", "account",
+                                "container", "acct", "acct_part") if k in rec}
+
+
+def export_since(store: Store, key: bytes, since: int, batch: int) -> dict[str, Any] | None:
+    """One merge item: the record and up to ``batch`` rows changed after sequence ``since``, in
+    change order; ``upto`` is the sequence of its last row. None if the record is gone."""
     with store.env.begin() as txn:
         raw = txn.get(key, db=store.info_db)
-        if raw is None:
-            return
-        rec = json.loads(raw)
-        record = {k: rec[k] for k in ("created", "put", "delete", "status_changed", "meta", "account",
-                                      "container", "acct", "acct_part") if k in rec}
+        state = store.changes.peek(txn, key)
+        if raw is None or state is None:
+            return None
         rows: list[list[str]] = []
-        for name, value in _rows(txn, store, key):
-            rows.append([base64.b64encode(name).decode(), base64.b64encode(value).decode()])
+        upto = since
+        for seq, nkey in store.changes.changed_since(txn, key, since):
             if len(rows) >= batch:
-                yield {"record": record, "rows": rows}
-                rows = []
-        yield {"record": record, "rows": rows}
+                break
+            value = txn.get(key + nkey, db=store.rows_db)
+            rows.append([base64.b64encode(nkey).decode(), base64.b64encode(value).decode()])
+            upto = seq
+        item = {"record": _record_fields(json.loads(raw)), "rows": rows, "sender": state.uid.hex(), "upto": upto}
+        if upto == state.seq:  # the last batch: the receiver will hold all we hold
+            item["syncs"] = {uid.hex(): point for uid, point in store.changes.sync_points(txn, key).items()}
+    return item
 
 
 def _merge_record(rec: dict[str, Any], incoming: dict[str, Any]) -> None:
@@ -192,19 +242,39 @@ def merge(kind: DBKind, store: Store, partition: int, item: dict[str, Any]) -> i
         _merge_record(rec, incoming)
         for name64, value64 in item["rows"]:
             name, value = base64.b64decode(name64), base64.b64decode(value64)
-            rkey = key + name
-            old = txn.get(rkey, db=store.rows_db)
-            if kind is CONTAINER:
-                if _merge_obj_row(rec, old, value):
-                    txn.put(rkey, value, db=store.rows_db)
-                    changed += 1
-            else:
-                merged = _merge_acct_row(rec, old, value)
-                if merged is not None:
-                    txn.put(rkey, merged, db=store.rows_db)
-                    changed += 1
+            old = txn.get(key + name, db=store.rows_db)
+            merged = _merge_row(kind, rec, old, value)
+            if merged is not None and merged != old:
+                store.changes.note_row(txn, key, name, old, merged)
+                txn.put(key + name, merged, db=store.rows_db)
+                changed += 1
         store._put_info(txn, key, rec)  # also queues the container's stats for its account
+        _advance_sync_point(store, txn, key, item)
     return changed
+
+
+def _merge_row(kind: DBKind, rec: dict[str, Any], old: bytes | None, new: bytes) -> bytes | None:
+    """The row to store (counters adjusted), None when ``old`` is as new."""
+    if kind is CONTAINER:
+        return new if _merge_obj_row(rec, old, new) else None
+    return _merge_acct_row(rec, old, new)
+
+
+def _advance_sync_point(store: Store, txn: lmdb.Transaction, key: bytes, item: dict[str, Any]) -> None:
+    """Remember the sender's last merged sequence, in the transaction that merged its rows (so the
+    point is durable exactly when they are, and never ahead of them). With the last batch come the
+    sender's own sync points: we now hold all it held, so also what it had from those replicas."""
+    sender = item.get("sender")
+    if sender is None:
+        return
+    points = {sender: item["upto"], **item.get("syncs", {})}
+    own = store.changes.state(txn, key).uid
+    for uid_hex, seq in points.items():
+        uid = bytes.fromhex(uid_hex)
+        if len(uid) != UID_LEN or not isinstance(seq, int) or seq < 0:
+            raise ValueError("bad sender or sync point")
+        if uid != own:
+            store.changes.advance(txn, key, uid, seq)
 
 
 def remove_if_unchanged(store: Store, key: bytes, digest: str) -> bool:
@@ -213,8 +283,9 @@ def remove_if_unchanged(store: Store, key: bytes, digest: str) -> bool:
         if _digest(txn, store, key) != digest:
             return False
         rec = json.loads(txn.get(key, db=store.info_db))
-        for name, _ in list(_rows(txn, store, key)):
+        for name, _ in list(prefixed(txn, store.rows_db, key)):
             txn.delete(key + name, db=store.rows_db)
+        store.changes.forget(txn, key)
         txn.delete(key, db=store.info_db)
         txn.delete(struct.pack(">I", rec["partition"]) + key, db=store.parts_db)
     if isinstance(store, ContainerStore):
