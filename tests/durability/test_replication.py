@@ -17,6 +17,7 @@ from tests.durability.test_replication_support import (
     Client,
     Layout,
     Load,
+    put_objects,
     read_back,
     replication_cluster,
     wait_until,
@@ -91,11 +92,7 @@ def test_wiped_device_is_restored(fresh_cluster):
     cluster = fresh_cluster()
     client = Client(cluster)
     client.create_container("wipe")
-    expected = {}
-    for i in range(150):
-        body = os.urandom(1000 + i)
-        assert client.put("wipe", f"obj-{i}", body) == 201
-        expected[f"obj-{i}"] = hashlib.md5(body).hexdigest()
+    expected = put_objects(client, "wipe", range(150), 1000)
     layout = Layout(cluster)
     wait_until(_converged(layout, client, "wipe", expected), RECOVERY_TIMEOUT)
 
@@ -120,11 +117,7 @@ def test_unmounted_device_is_replaced_by_a_handoff(fresh_cluster):
     cluster = fresh_cluster()
     client = Client(cluster)
     client.create_container("gone")
-    expected = {}
-    for i in range(60):
-        body = os.urandom(700 + i)
-        assert client.put("gone", f"obj-{i}", body) == 201
-        expected[f"obj-{i}"] = hashlib.md5(body).hexdigest()
+    expected = put_objects(client, "gone", range(60), 700)
     layout = Layout(cluster)
     wait_until(_converged(layout, client, "gone", expected), RECOVERY_TIMEOUT)
 
@@ -132,10 +125,8 @@ def test_unmounted_device_is_replaced_by_a_handoff(fresh_cluster):
     (device,) = os.listdir(root)
     (root / device).rename(root.parent / f"{device}.failed")  # the disk is gone; the node keeps running
     assert layout.under_replicated(client.account, "gone", expected), "node 3 held no replica?"
-    for i in range(60, 90):  # writes right away, while node 3 may still think the device is there
-        body = os.urandom(700 + i)
-        assert _retry(lambda i=i, body=body: client.put("gone", f"obj-{i}", body)) == 201
-        expected[f"obj-{i}"] = hashlib.md5(body).hexdigest()
+    # writes right away, while node 3 may still think the device is there
+    expected.update(put_objects(client, "gone", range(60, 90), 700))
     took = wait_until(lambda: layout.under_replicated(client.account, "gone", expected), RECOVERY_TIMEOUT)
     print(f"three copies again {took:.1f}s after the device was unmounted")
     assert read_back(client, "gone", expected) == []
@@ -150,11 +141,7 @@ def test_partitioned_node_catches_up_on_deletes_and_overwrites(fresh_cluster):
     cluster = fresh_cluster(proxy={"error_suppression_interval": 120.0})
     client = Client(cluster)
     client.create_container("cut")
-    expected: dict[str, str | None] = {}
-    for i in range(80):
-        body = os.urandom(500 + i)
-        assert client.put("cut", f"obj-{i}", body) == 201
-        expected[f"obj-{i}"] = hashlib.md5(body).hexdigest()
+    expected = put_objects(client, "cut", range(80), 500)
     layout = Layout(cluster)
     wait_until(_converged(layout, client, "cut", expected), RECOVERY_TIMEOUT)
 

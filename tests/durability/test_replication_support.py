@@ -125,6 +125,21 @@ class Load:
             return len(self.acked)
 
 
+def put_objects(client: Client, container: str, names: range, base_size: int) -> dict[str, str | None]:
+    """PUT ``obj-<i>`` for i in ``names`` (random bodies of ``base_size + i`` bytes, 503s retried);
+    name → md5 of what was stored."""
+    stored: dict[str, str | None] = {}
+    for i in names:
+        body = os.urandom(base_size + i)
+        for _ in range(3):  # a 503 acknowledged nothing: the client retries
+            status = client.put(container, f"obj-{i}", body)
+            if status != 503:
+                break
+        assert status == 201, f"obj-{i}: {status}"
+        stored[f"obj-{i}"] = hashlib.md5(body).hexdigest()
+    return stored
+
+
 class Layout:
     """Where replicas live: rings plus node device roots, for direct on-disk and node checks."""
 
