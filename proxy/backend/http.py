@@ -1,10 +1,13 @@
-"""A small pooled HTTP/1.1 client for storage nodes: asyncio streams, httptools response parsing.
+"""A small pooled HTTP/1.1 client for storage nodes: an asyncio Protocol, httptools response parsing.
 
 * ``Pool.request`` sends a request with an in-memory body and returns a :class:`Response` whose body
   streams from the socket; the connection goes back to the pool only once that body was fully read.
 * ``Pool.begin_upload`` sends a request head for a streamed body (Content-Length or chunked), optionally
   with ``Expect: 100-continue``: the node's ``100 Continue`` yields an :class:`Upload`, a final status
   (507, 409, ...) yields that :class:`Response` before any data was sent.
+
+Received bytes are handed out as the ``bytes`` objects the event loop delivered (no stream buffer to copy
+through); the socket is paused while more than ``READ_HIGH_WATER`` bytes are unread.
 
 Errors are :class:`HttpError` subclasses: :class:`ConnectFailed`, :class:`NodeTimeout`,
 :class:`BrokenResponse` (connection dropped, short body, malformed response).
@@ -21,8 +24,10 @@ import httptools
 
 from proxy.backend.headers import HeaderDict
 
-READ_SIZE = 1 << 20  # bytes asked for per body read (returns whatever is buffered, up to this)
-STREAM_LIMIT = 1 << 19  # StreamReader limit: the socket is paused once ~2x this is buffered
+READ_SIZE = 1 << 20  # bytes asked for per body read (returns at most one received piece, up to this)
+READ_HIGH_WATER = 1 << 21  # pause the socket once this much is received but not yet read
+READ_LOW_WATER = 1 << 19  # ... and resume it once the reader got below this
+MAX_HEAD = 1 << 19  # a response head longer than this is broken
 WRITE_HIGH_WATER = 1 << 19  # drain an upload once this much is queued in the transport
 
 
@@ -42,23 +47,113 @@ class BrokenResponse(HttpError):
     """The connection dropped or the node sent something that is not valid HTTP/1.1."""
 
 
+def _wake(waiter: asyncio.Future | None) -> None:
+    if waiter is not None and not waiter.done():
+        waiter.set_result(None)
+
+
+class _NodeProtocol(asyncio.Protocol):
+    """Keeps the received ``bytes`` pieces as they arrived (no concatenation) and wakes the reader;
+    pauses the socket while too much is unread, and wakes a drainer when the transport resumes writing."""
+
+    def __init__(self) -> None:
+        self.transport: asyncio.Transport | None = None
+        self.pieces: deque[bytes | memoryview] = deque()
+        self.buffered = 0
+        self.eof = False
+        self.lost = False
+        self.error: Exception | None = None
+        self.writing_paused = False
+        self._reading_paused = False
+        self._read_waiter: asyncio.Future | None = None
+        self._drain_waiter: asyncio.Future | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+
+    def data_received(self, data: bytes) -> None:
+        self.pieces.append(data)
+        self.buffered += len(data)
+        if self.buffered > READ_HIGH_WATER and not self._reading_paused:
+            self._reading_paused = True
+            self.transport.pause_reading()
+        _wake(self._read_waiter)
+
+    def eof_received(self) -> bool:
+        self.eof = True
+        _wake(self._read_waiter)
+        return False  # close the transport: a node that stops sending is done with this connection
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.eof = self.lost = True
+        self.error = exc
+        _wake(self._read_waiter)
+        _wake(self._drain_waiter)
+
+    def pause_writing(self) -> None:
+        self.writing_paused = True
+
+    def resume_writing(self) -> None:
+        self.writing_paused = False
+        _wake(self._drain_waiter)
+
+    async def wait_readable(self) -> None:
+        """Until bytes arrive, EOF or the connection is lost."""
+        self._read_waiter = waiter = asyncio.get_running_loop().create_future()
+        try:
+            await waiter
+        finally:
+            self._read_waiter = None
+
+    async def wait_writable(self) -> None:
+        """Until the transport resumes writing or the connection is lost."""
+        self._drain_waiter = waiter = asyncio.get_running_loop().create_future()
+        try:
+            await waiter
+        finally:
+            self._drain_waiter = None
+
+    @property
+    def at_eof(self) -> bool:
+        return self.eof and not self.pieces
+
+    def take(self, size: int) -> bytes:
+        """The first buffered piece, split at ``size`` if longer (the rest stays first in line)."""
+        piece = self.pieces.popleft()
+        if len(piece) > size:
+            self.pieces.appendleft(memoryview(piece)[size:])
+            piece = piece[:size]
+        self.buffered -= len(piece)
+        if self._reading_paused and self.buffered <= READ_LOW_WATER:
+            self._reading_paused = False
+            if not self.transport.is_closing():
+                self.transport.resume_reading()
+        return piece if type(piece) is bytes else bytes(piece)
+
+    def unread(self, piece: bytes | memoryview) -> None:
+        self.pieces.appendleft(piece)
+        self.buffered += len(piece)
+
+
 class Connection:
     """One keep-alive connection to ``key = (ip, port)``."""
 
-    __slots__ = ("key", "reader", "writer", "transport", "idle_since", "reused")
+    __slots__ = ("key", "transport", "protocol", "idle_since", "reused")
 
-    def __init__(self, key: tuple[str, int], reader: asyncio.StreamReader, writer: asyncio.StreamWriter):
+    def __init__(self, key: tuple[str, int], transport: asyncio.Transport, protocol: _NodeProtocol):
         self.key = key
-        self.reader = reader
-        self.writer = writer
-        self.transport = writer.transport
+        self.transport = transport
+        self.protocol = protocol
         self.transport.set_write_buffer_limits(high=WRITE_HIGH_WATER)
         self.idle_since = 0.0
         self.reused = False
 
     @property
     def closed(self) -> bool:
-        return self.transport.is_closing() or self.reader.at_eof()
+        return self.transport.is_closing() or self.protocol.at_eof
+
+    def _name(self) -> str:
+        return f"{self.key[0]}:{self.key[1]}"
 
     def abort(self) -> None:
         """Drop the connection at once (a node mid-upload sees a short body)."""
@@ -66,8 +161,72 @@ class Connection:
 
     def write(self, data: bytes) -> None:
         if self.transport.is_closing():
-            raise BrokenResponse(f"connection to {self.key[0]}:{self.key[1]} closed")
+            raise BrokenResponse(f"connection to {self._name()} closed")
         self.transport.write(data)
+
+    def _lost(self) -> BrokenResponse:
+        return BrokenResponse(f"{self._name()}: connection lost ({self.protocol.error!r})")
+
+    def _closed_in_head(self) -> BrokenResponse:
+        return BrokenResponse(f"{self._name()}: connection closed before a complete response head")
+
+    async def recv(self, size: int, timeout: float) -> bytes:
+        """Up to ``size`` bytes, at most one received piece; ``b""`` at EOF.
+
+        Raises :class:`NodeTimeout` if nothing arrives within ``timeout``, :class:`BrokenResponse` if the
+        connection was reset.
+        """
+        proto = self.protocol
+        if not proto.pieces:
+            if not proto.eof:
+                try:
+                    async with asyncio.timeout(timeout):
+                        while not proto.pieces and not proto.eof:
+                            await proto.wait_readable()
+                except TimeoutError:
+                    raise NodeTimeout(f"{self._name()}: body read timed out after {timeout}s") from None
+            if not proto.pieces:
+                if proto.error is not None:
+                    raise self._lost()
+                return b""
+        return proto.take(size)
+
+    async def read_head(self, timeout: float) -> bytes:
+        """The bytes up to and including the next ``\\r\\n\\r\\n``; what follows stays buffered."""
+        proto = self.protocol
+        head = b""
+        try:
+            async with asyncio.timeout(timeout):
+                while True:
+                    while not proto.pieces:
+                        if proto.eof:
+                            raise self._lost() if proto.error else self._closed_in_head()
+                        await proto.wait_readable()
+                    start = max(0, len(head) - 3)
+                    head = head + proto.take(MAX_HEAD) if head else proto.take(MAX_HEAD)
+                    end = head.find(b"\r\n\r\n", start)
+                    if end >= 0:
+                        end += 4
+                        if end == len(head):
+                            return head
+                        proto.unread(memoryview(head)[end:])
+                        return head[:end]
+                    if len(head) > MAX_HEAD:
+                        raise BrokenResponse(f"{self._name()}: response head longer than {MAX_HEAD} bytes")
+        except TimeoutError:
+            raise NodeTimeout(f"no response from {self._name()} in {timeout}s") from None
+
+    async def drain(self, timeout: float) -> None:
+        """Wait until the transport's write buffer is below the low-water mark again."""
+        proto = self.protocol
+        try:
+            async with asyncio.timeout(timeout):
+                while proto.writing_paused and not proto.lost:
+                    await proto.wait_writable()
+        except TimeoutError:
+            raise NodeTimeout(f"{self._name()}: upload stalled") from None
+        if proto.lost:
+            raise self._lost()
 
 
 class _Sink:
@@ -108,14 +267,10 @@ def _encode_head(method: str, path: str, host: str, headers: Mapping[str, str]) 
 async def _read_head(conn: Connection, timeout: float) -> tuple[int, httptools.HttpResponseParser, _Sink]:
     """Read and parse one response head (status line + headers)."""
     try:
-        async with asyncio.timeout(timeout):
-            block = await conn.reader.readuntil(b"\r\n\r\n")
-    except TimeoutError:
+        block = await conn.read_head(timeout)
+    except HttpError:
         conn.abort()
-        raise NodeTimeout(f"no response from {conn.key[0]}:{conn.key[1]} in {timeout}s") from None
-    except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, OSError) as exc:
-        conn.abort()
-        raise BrokenResponse(f"{conn.key[0]}:{conn.key[1]}: {exc!r}") from None
+        raise
     sink = _Sink()
     parser = httptools.HttpResponseParser(sink)
     try:
@@ -217,14 +372,10 @@ class Response:
 
     async def _recv(self, size: int) -> bytes:
         try:
-            async with asyncio.timeout(self._timeout):
-                return await self._conn.reader.read(size)
-        except TimeoutError:
+            return await self._conn.recv(size, self._timeout)
+        except HttpError:
             self.close()
-            host, port = self._conn.key
-            raise NodeTimeout(f"{host}:{port}: body read timed out after {self._timeout}s") from None
-        except OSError as exc:
-            raise self._broken(repr(exc)) from None
+            raise
 
     async def read_chunk(self, size: int = READ_SIZE) -> bytes:
         """The next piece of the body; ``b""`` once it is complete. Raises on a short body."""
@@ -306,7 +457,7 @@ class Upload:
         if not data:
             return
         conn = self._conn
-        if conn.transport.is_closing() or conn.reader.at_eof():
+        if conn.closed:
             raise BrokenResponse(f"connection to {conn.key[0]}:{conn.key[1]} closed during upload")
         if self._chunked:
             conn.transport.writelines((b"%x\r\n" % len(data), data, b"\r\n"))
@@ -321,14 +472,10 @@ class Upload:
     async def drain(self) -> None:
         """Wait (up to node_timeout) until the node has taken the queued bytes."""
         try:
-            async with asyncio.timeout(self._pool.node_timeout):
-                await self._conn.writer.drain()
-        except TimeoutError:
+            await self._conn.drain(self._pool.node_timeout)
+        except HttpError:
             self.abort()
-            raise NodeTimeout(f"{self._conn.key[0]}:{self._conn.key[1]}: upload stalled") from None
-        except OSError as exc:
-            self.abort()
-            raise BrokenResponse(f"{self._conn.key[0]}:{self._conn.key[1]}: {exc!r}") from None
+            raise
 
     async def finish(self, timeout: float | None = None) -> Response:
         """End the body and wait for the node's final response."""
@@ -369,12 +516,14 @@ class Pool:
                 conn.abort()
         try:
             async with asyncio.timeout(self.conn_timeout):
-                reader, writer = await asyncio.open_connection(ip, port, limit=STREAM_LIMIT)
+                transport, protocol = await asyncio.get_running_loop().create_connection(
+                    _NodeProtocol, ip, port
+                )
         except TimeoutError:
             raise NodeTimeout(f"connect to {ip}:{port} timed out after {self.conn_timeout}s") from None
         except OSError as exc:
             raise ConnectFailed(f"connect to {ip}:{port}: {exc}") from None
-        return Connection(key, reader, writer)
+        return Connection(key, transport, protocol)
 
     def release(self, conn: Connection) -> None:
         if conn.closed:
