@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import time
+from typing import Any
 
 from starlette.background import BackgroundTask
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response, StreamingResponse
 
+from stackstore.footer import FOOTER_HEADER, FOOTER_LENGTH, decode_footer
 from stackstore.timestamp import Timestamp
 from store import expiring
 from store.diskfile import (
@@ -89,15 +91,13 @@ async def put_object(node: Node, request: Request, sp: StoragePath) -> Response:
     if length is None or length > SMALL_PUT:
         await _check_newer(node, df, ts)
     node.check_space(df.device_path, length or 0)
+    footer_length = _footer_length(request, length)
     writer = df.writer()
     try:
-        try:
-            async for chunk in request.stream():
-                await writer.write(chunk)
-        except ClientDisconnect:
-            raise HTTPError(499, "client disconnected") from None
-        if length is not None and writer.size != length:
-            raise HTTPError(499, "body shorter than Content-Length")
+        body_length = None if length is None else length - footer_length
+        footer = await _receive_body(request, writer, body_length)
+        if footer_length:
+            headers.update(_footer_headers(footer))
         etag = await writer.finish()
         if expected_etag is not None and expected_etag != etag:
             raise HTTPError(422, "ETag mismatch")
@@ -117,6 +117,43 @@ async def put_object(node: Node, request: Request, sp: StoragePath) -> Response:
         await _send_row_update(node, df, request, sp, "PUT", object_update_headers(
             ts, row["size"], row["etag"], row["content-type"]))
     return Response(status_code=201, headers={"ETag": etag})
+
+
+def _footer_length(request: Request, length: int | None) -> int:
+    """The metadata footer's size (stackstore/footer.py); 0 without one."""
+    value = int_header(request, FOOTER_HEADER.lower())
+    if value is None:
+        return 0
+    if value != FOOTER_LENGTH or length is None or length < value:
+        raise HTTPError(400, "bad X-Backend-Footer-Length")
+    return value
+
+
+async def _receive_body(request: Request, writer: Any, body_length: int | None) -> bytes:
+    """Write the request body (its first ``body_length`` bytes when known); return what follows them
+    (the footer). 499 when the body ends short."""
+    tail = bytearray()
+    try:
+        async for chunk in request.stream():
+            room = len(chunk) if body_length is None else max(0, body_length - writer.size)
+            if room:
+                await writer.write(chunk[:room] if room < len(chunk) else chunk)
+            if room < len(chunk):
+                tail += chunk[room:]
+    except ClientDisconnect:
+        raise HTTPError(499, "client disconnected") from None
+    if body_length is not None and writer.size != body_length:
+        raise HTTPError(499, "body shorter than Content-Length")
+    return bytes(tail)
+
+
+def _footer_headers(footer: bytes) -> dict[str, str]:
+    if len(footer) != FOOTER_LENGTH:
+        raise HTTPError(499, "body shorter than Content-Length")
+    try:
+        return {title_case(k): v for k, v in decode_footer(footer).items()}
+    except ValueError as exc:
+        raise HTTPError(400, str(exc)) from None
 
 
 async def _check_newer(node: Node, df: DiskFile, ts: Timestamp) -> None:

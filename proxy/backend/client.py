@@ -17,7 +17,7 @@ from proxy.backend.fanout import NodeIO, NodeResult, best_status, quorum_size, s
 from proxy.backend.headers import HeaderDict, strip_hop_by_hop
 from proxy.backend.http import HttpError, Pool
 from proxy.backend.nodes import Device, ErrorLimiter, read_nodes
-from proxy.backend.putter import BUFFERED_PUT_MAX, put_buffered, put_streamed
+from proxy.backend.putter import BUFFERED_PUT_MAX, Footer, put_buffered, put_streamed
 from proxy.backend.reader import BodyError, ReadResult, read_first, read_newest, resuming_body
 from proxy.backend.response import BackendResponse
 from stackstore.timestamp import Timestamp
@@ -209,15 +209,18 @@ class StorageClient:
         headers: Mapping[str, str],
         body: AsyncIterator[bytes],
         content_length: int | None = None,
+        footer: Footer | None = None,
     ) -> BackendResponse:
-        """Stream to all replicas; 201 with ETag once a quorum stored it; 422/499/503 otherwise."""
+        """Stream to all replicas; 201 with ETag once a quorum stored it; 422/499/503 otherwise.
+
+        ``footer`` returns sysmeta known only after the body (stored with it when the length is known)."""
         if bad := _invalid(headers):
             return bad
         ring, part, path_fn = self._obj(account, container, obj)
         base, timestamp = self._mutation_headers(headers)
         replicas = len(ring.primaries(part))
         slot_headers = self._slot_headers(base, self._container_updates(account, container, replicas))
-        args = (self.nio, ring, part, path_fn, slot_headers, body, content_length, timestamp)
+        args = (self.nio, ring, part, path_fn, slot_headers, body, content_length, timestamp, footer)
         if content_length is not None and content_length <= BUFFERED_PUT_MAX:
             return await put_buffered(*args)
         return await put_streamed(*args)

@@ -9,7 +9,7 @@ failing mid-stream is dropped and the quorum of final answers decides.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import aclosing
 from dataclasses import dataclass
 from typing import Any
@@ -19,8 +19,10 @@ from proxy.backend.headers import HeaderDict
 from proxy.backend.http import HttpError, Response, Upload
 from proxy.backend.nodes import Device, write_handoffs
 from proxy.backend.response import BackendResponse
+from stackstore.footer import FOOTER_HEADER, FOOTER_LENGTH, encode_footer
 
 PathFn = Callable[[Device], str]
+Footer = Callable[[], Mapping[str, str]]  # sysmeta known once the body was read
 
 # Bodies up to this size (with a known Content-Length) are read first and sent with the request head in
 # one write, without Expect: 100-continue: one round trip less, and a node that fails or says 507 is
@@ -173,6 +175,17 @@ async def _client_chunks(body: AsyncIterator[bytes], content_length: int | None)
         raise ClientBodyError(f"body ended after {total} of {content_length} bytes")
 
 
+async def _then_footer(body: AsyncIterator[bytes], content_length: int, footer: Footer) -> AsyncIterator[bytes]:
+    """``body`` (exactly ``content_length`` bytes, else ClientBodyError), then the encoded footer."""
+    sent = 0
+    async for chunk in body:
+        sent += len(chunk)
+        yield chunk
+    if sent != content_length:
+        raise ClientBodyError(f"body ended after {sent} of {content_length} bytes")
+    yield encode_footer(footer())
+
+
 async def _collect(body: AsyncIterator[bytes], content_length: int) -> bytes:
     return b"".join([chunk async for chunk in _client_chunks(body, content_length)])
 
@@ -186,14 +199,19 @@ async def put_buffered(
     body: AsyncIterator[bytes],
     content_length: int,
     timestamp: Any,
+    footer: Footer | None = None,
 ) -> BackendResponse:
-    """A small PUT (``content_length <= BUFFERED_PUT_MAX``): read the body, then fan it out."""
+    """A small PUT (``content_length <= BUFFERED_PUT_MAX``): read the body, then fan it out (the footer's
+    headers, known by then, go with the request head)."""
     try:
         data = await _collect(body, content_length)
     except ClientBodyError:
         return BackendResponse.simple(499, HeaderDict(), b"client body ended early")
     except ValueError as exc:
         return BackendResponse.simple(400, HeaderDict(), str(exc).encode())
+    if footer is not None:
+        extra = footer()
+        slot_headers = [{**h, **extra} for h in slot_headers]
     results = await nio.fanout(ring, part, "PUT", path_fn, slot_headers, data)
     return _decide(results, len(slot_headers), timestamp)
 
@@ -207,8 +225,15 @@ async def put_streamed(
     body: AsyncIterator[bytes],
     content_length: int | None,
     timestamp: Any,
+    footer: Footer | None = None,
 ) -> BackendResponse:
-    """Stream ``body`` to all replicas of ``part``; 201/202/422/499/503 as Swift's proxy answers."""
+    """Stream ``body`` to all replicas of ``part``; 201/202/422/499/503 as Swift's proxy answers.
+
+    With ``footer`` (and a known length) its headers follow the body as a metadata footer
+    (stackstore/footer.py), asked for once the whole body was read."""
+    if footer is not None and content_length is not None:
+        slot_headers = [{**h, FOOTER_HEADER: str(FOOTER_LENGTH)} for h in slot_headers]
+        body, content_length = _then_footer(body, content_length, footer), content_length + FOOTER_LENGTH
     replicas = len(slot_headers)
     quorum = quorum_size(replicas)
     live, finals = await _connect_slots(nio, ring, part, path_fn, slot_headers, content_length)

@@ -43,7 +43,10 @@ async def put_object(req: S3Request) -> Response:
     if upload.length == 0:
         await upload.body.check_empty()
     replaced = await current_multipart(req, req.bucket or "", key, bucket_info)
-    resp = await req.client.put_object(req.account, req.bucket or "", key, stored, upload.body, upload.length)
+    # checksums of trailers (or only computed, x-amz-sdk-checksum-algorithm) are known after the body
+    late = (lambda: checksum_sysmeta(upload.body.checksums)) if upload.body.hashers else None
+    resp = await req.client.put_object(req.account, req.bucket or "", key, stored, upload.body, upload.length,
+                                       footer=late)
     if upload.body.error is not None:
         raise upload.body.error
     if resp.status not in (201, 202):

@@ -157,6 +157,21 @@ def test_aws_chunked_over_tls(s3, bucket):
     assert "ContentEncoding" not in got
 
 
+@pytest.mark.parametrize("size", [1000, 200_000])  # sent buffered with the head / streamed with a footer
+@pytest.mark.parametrize("algorithm", ["CRC32", "SHA1", "SHA256"])  # CRC32C needs botocore[crt]
+def test_trailer_checksum_is_stored(s3, bucket, size, algorithm):
+    """A checksum sent as an aws-chunked trailer comes back from HeadObject/GetObject (ChecksumMode)."""
+    c = _tls_client(s3)
+    data = os.urandom(size)
+    put = c.put_object(Bucket=bucket, Key="sum", Body=data, ChecksumAlgorithm=algorithm)
+    field = f"Checksum{algorithm}"
+    assert put[field]
+    head = c.head_object(Bucket=bucket, Key="sum", ChecksumMode="ENABLED")
+    assert head[field] == put[field]
+    got = c.get_object(Bucket=bucket, Key="sum", ChecksumMode="ENABLED")
+    assert got[field] == put[field] and got["Body"].read() == data  # botocore validates it too
+
+
 def test_aws_chunked_multipart_over_tls(s3, bucket, tmp_path):
     from boto3.s3.transfer import TransferConfig
 

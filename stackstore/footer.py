@@ -1,0 +1,39 @@
+"""Object metadata known only once a PUT's body has been sent (e.g. an S3 trailer checksum).
+
+The proxy declares ``X-Backend-Footer-Length: FOOTER_LENGTH`` and a Content-Length that counts the
+footer, then sends the body followed by the footer: a JSON object of ``X-Object-Sysmeta-*`` headers,
+padded with spaces to exactly ``FOOTER_LENGTH`` bytes. The storage node stores the body and merges the
+footer into the object's metadata before the write is committed, so both become durable together.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+
+FOOTER_LENGTH = 4096
+FOOTER_HEADER = "X-Backend-Footer-Length"
+ALLOWED_PREFIX = "x-object-sysmeta-"
+
+
+def encode_footer(headers: Mapping[str, str]) -> bytes:
+    """The padded footer of ``headers``; ValueError when they are not sysmeta or do not fit."""
+    if any(not name.lower().startswith(ALLOWED_PREFIX) for name in headers):
+        raise ValueError("a footer carries X-Object-Sysmeta-* headers only")
+    blob = json.dumps(dict(headers), separators=(",", ":")).encode("utf-8")
+    if len(blob) > FOOTER_LENGTH:
+        raise ValueError(f"footer of {len(blob)} bytes exceeds {FOOTER_LENGTH}")
+    return blob.ljust(FOOTER_LENGTH, b" ")
+
+
+def decode_footer(data: bytes) -> dict[str, str]:
+    """The headers of a footer; ValueError when it is malformed or names anything but sysmeta."""
+    try:
+        parsed = json.loads(data)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ValueError(f"bad footer: {exc}") from None
+    if not isinstance(parsed, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) and k.lower().startswith(ALLOWED_PREFIX)
+            for k, v in parsed.items()):
+        raise ValueError("a footer carries X-Object-Sysmeta-* string headers only")
+    return parsed
