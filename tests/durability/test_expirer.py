@@ -89,6 +89,7 @@ def test_object_replicated_to_first_primary_is_expired(cl):
 
     wait_for(lambda: all(list(layout.hash_dir(d, swift.account, container, "replicated").glob("*.ts"))
                          for d in devs), timeout=60)
-    assert _expired_total(layout, first) > before  # the first primary did it
+    # the first primary did it (its counters are written when its pass ends, after the tombstones)
+    assert wait_for(lambda: _expired_total(layout, first) > before, timeout=30)
     assert swift.get(container, "replicated").status_code == 404
     wait_for(lambda: "replicated" not in swift.names(container), timeout=30)
