@@ -46,7 +46,7 @@ def _api_services_summary(cloud) -> str:
     """`; identity :5000, volumes :8776, ...; clouds.yaml at ...` for the API services that run."""
     from stackstore.launcher import OPTIONAL_SERVICES
 
-    parts = [f"{name} :{cloud.conf[section]['port']}" for name, section in OPTIONAL_SERVICES.items()
+    parts = [f"{name} :{cloud.conf[section]['port']}" for name, (_, section) in OPTIONAL_SERVICES.items()
              if name in cloud.services]
     if not parts:
         return ""

@@ -18,8 +18,10 @@ from pathlib import Path
 
 from stackstore.config import Config, ensure_hash_path_suffix
 
-# package -> config section of the API services started after the proxy when they exist
-OPTIONAL_SERVICES = {"identity": "identity", "volumes": "volumes", "compute_shim": "compute", "images": "images"}
+# service name -> (package run as `python -m <package>`, config section): the API services started after
+# the proxy when they exist
+OPTIONAL_SERVICES = {"identity": ("identity", "identity"), "volumes": ("volumes", "volumes"),
+                     "compute": ("compute_shim", "compute"), "images": ("compute_shim.glance", "images")}
 
 
 def die_with_parent() -> None:
@@ -142,11 +144,11 @@ class Cloud:
             "proxy", [py, "-m", "proxy", "--config", str(self.config_path)],
             f"{self.proxy_url}/healthcheck", logs / "proxy.log")
         # The API services join as soon as their package has a __main__ (`python -m <package>`).
-        for name, section in OPTIONAL_SERVICES.items():
-            if self.conf[section].get("enabled", True) and importlib.util.find_spec(f"{name}.__main__"):
+        for name, (package, section) in OPTIONAL_SERVICES.items():
+            if self.conf[section].get("enabled", True) and importlib.util.find_spec(f"{package}.__main__"):
                 sconf = self.conf[section]
                 self.services[name] = Service(
-                    name, [py, "-m", name, "--config", str(self.config_path)],
+                    name, [py, "-m", package, "--config", str(self.config_path)],
                     f"http://{sconf['host']}:{sconf['port']}/healthcheck", logs / f"{name}.log")
 
     def start(self, timeout: float = 30.0) -> None:

@@ -7,7 +7,7 @@ import hashlib
 
 import pytest
 
-from images.store import ImageStore, StoreError, TooLarge
+from compute_shim.glance.store import ImageStore, StoreError, TooLarge
 from proxy.backend.response import BackendResponse
 
 

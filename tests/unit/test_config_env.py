@@ -15,4 +15,4 @@ def test_environment_switches_services_off(tmp_path):
     assert conf["volumes"]["backup_workers"] == 2
     cloud = Cloud(conf)
     cloud.prepare()
-    assert {"identity", "volumes"} <= set(cloud.services) and not {"images", "compute_shim"} & set(cloud.services)
+    assert {"identity", "volumes"} <= set(cloud.services) and not {"images", "compute"} & set(cloud.services)

@@ -13,12 +13,12 @@ from starlette.responses import JSONResponse, PlainTextResponse
 from starlette.routing import Route
 
 from compute_shim.common.identity import Validator, make_validator
-from images.api import data, images, schemas, versions
-from images.api.base import State
-from images.db import open_db
-from images.errors import ApiError
-from images.settings import Settings
-from images.store import ImageStore
+from compute_shim.glance.api import data, images, schemas, versions
+from compute_shim.glance.api.base import State
+from compute_shim.glance.db import open_db
+from compute_shim.glance.errors import ApiError
+from compute_shim.glance.settings import Settings
+from compute_shim.glance.store import ImageStore
 
 log = logging.getLogger("stackstore.images")
 
