@@ -19,15 +19,14 @@ import asyncio
 import functools
 import json
 import logging
+import os
 import struct
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import lmdb
-
 from store.diskfile import DiskFileError
-from store.fsutil import make_device_subdir
+from store.lmdb_env import LmdbEnv
 
 if TYPE_CHECKING:
     from store.node import Node
@@ -84,15 +83,12 @@ def entry_for(reader: Any, hash_hex: str, partition: int) -> Entry | None:
     return Entry(delete_at, hash_hex, name, partition, reader.newest_timestamp.normal)
 
 
-class ExpiringIndex:
-    """The delete-at index of one device. Thread-safe; call from I/O threads (LMDB writes lock)."""
+class ExpiringIndex(LmdbEnv):
+    """The delete-at index of one device (its main database). Thread-safe; call from I/O threads (LMDB
+    writes lock)."""
 
     def __init__(self, device_path: str):
-        # one level below the device: a device that is gone raises instead of being recreated
-        path = make_device_subdir(device_path, INDEX_DIR)
-        self.env = lmdb.open(path, map_size=MAP_SIZE, max_dbs=0, sync=False, metasync=False,
-                             readahead=False, max_readers=256)
-        self.dirty = False
+        super().__init__(os.path.join(device_path, INDEX_DIR), map_size=MAP_SIZE)
 
     def add(self, entries: Iterable[Entry]) -> None:
         """Index (or refresh) entries."""
@@ -139,14 +135,6 @@ class ExpiringIndex:
     def count(self) -> int:
         return int(self.env.stat()["entries"])
 
-    def sync(self) -> None:
-        if self.dirty:
-            self.dirty = False
-            self.env.sync(True)
-
-    def close(self) -> None:
-        self.env.sync(True)
-        self.env.close()
 
 
 def _update(node: Node, device: str, add: list[Entry], remove: list[bytes]) -> None:

@@ -29,7 +29,7 @@ import functools
 import json
 import os
 import struct
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -38,6 +38,7 @@ import xxhash
 
 from stackstore.timestamp import Timestamp
 from store.listing_changes import CHANGE_DBS, ChangeLog
+from store.lmdb_env import LmdbEnv
 
 ZERO_TS = "0000000000.00000"
 MAP_SIZE = 1 << 36  # 64 GiB of address space; the file grows as needed
@@ -83,29 +84,6 @@ def merge_meta(current: Meta, updates: dict[str, str], timestamp: str) -> bool:
 def live_meta(meta: Meta) -> dict[str, str]:
     """Metadata without removed keys."""
     return {k: v for k, (v, _) in meta.items() if v != ""}
-
-
-class _Env:
-    """An LMDB environment with named databases and lazy-sync bookkeeping."""
-
-    def __init__(self, path: str, names: Iterable[bytes]):
-        try:
-            os.mkdir(path)  # not makedirs: a device that is gone must not come back as an empty dir
-        except FileExistsError:
-            pass
-        self.env = lmdb.open(path, map_size=MAP_SIZE, max_dbs=8, sync=False, metasync=False,
-                             readahead=False, max_readers=256)
-        self.dbs = {n: self.env.open_db(n) for n in names}
-        self.dirty = False
-
-    def sync(self) -> None:
-        if self.dirty:
-            self.dirty = False
-            self.env.sync(True)
-
-    def close(self) -> None:
-        self.env.sync(True)
-        self.env.close()
 
 
 def _seek_ge(cur: lmdb.Cursor, key: bytes) -> bool:
@@ -246,7 +224,7 @@ class ContainerStore:
     """Container records and object rows of one device."""
 
     def __init__(self, device_path: str):
-        self._env = _Env(os.path.join(device_path, "containers.lmdb"), DB_NAMES)
+        self._env = LmdbEnv(os.path.join(device_path, "containers.lmdb"), DB_NAMES, MAP_SIZE)
         self.env = self._env.env
         self.info_db = self._env.dbs[b"info"]
         self.rows_db = self._env.dbs[b"rows"]
@@ -436,7 +414,7 @@ class AccountStore:
     """Account records and container rows of one device."""
 
     def __init__(self, device_path: str):
-        self._env = _Env(os.path.join(device_path, "accounts.lmdb"), DB_NAMES)
+        self._env = LmdbEnv(os.path.join(device_path, "accounts.lmdb"), DB_NAMES, MAP_SIZE)
         self.env = self._env.env
         self.info_db = self._env.dbs[b"info"]
         self.rows_db = self._env.dbs[b"rows"]
