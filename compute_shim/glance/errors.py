@@ -6,12 +6,11 @@ from http import HTTPStatus
 
 from starlette.responses import JSONResponse
 
+from compute_shim import errors as nova_errors
 
-class ApiError(Exception):
-    def __init__(self, status: int, message: str):
-        super().__init__(message)
-        self.status = status
-        self.message = message
+
+class ApiError(nova_errors.ApiError):
+    """The same error as Nova's shim (status, message), in Glance's body shape."""
 
     def response(self) -> JSONResponse:
         title = HTTPStatus(self.status).phrase
