@@ -5,16 +5,15 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from sqlalchemy.exc import DataError
 from starlette.applications import Starlette
-from starlette.exceptions import HTTPException
 from starlette.middleware.base import BaseHTTPMiddleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
 from compute_shim.api import actions, flavors, servers, versions, volume_attachments, zones
 from compute_shim.api.base import State
+from compute_shim.common.handlers import exception_handlers
 from compute_shim.common.identity import Validator, make_validator
 from compute_shim.db import open_db
 from compute_shim.driver import Driver, load_driver
@@ -77,29 +76,6 @@ class MicroversionMiddleware(BaseHTTPMiddleware):
         return response
 
 
-async def _api_error(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, ApiError)
-    return exc.response()
-
-
-async def _http_error(request: Request, exc: Exception) -> JSONResponse:
-    status = getattr(exc, "status_code", 400)
-    if status == 404:
-        return ApiError(404, "The resource could not be found.").response()
-    return ApiError(status, str(getattr(exc, "detail", "")) or "Request failed").response()
-
-
-async def _unstorable(request: Request, exc: Exception) -> JSONResponse:
-    """A value the database refuses (PostgreSQL: NUL bytes, over-long strings, integers out of range)."""
-    assert isinstance(exc, DataError)
-    return ApiError(400, f"Invalid input: {str(exc.orig).splitlines()[0]}").response()
-
-
-async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-    log.exception("unexpected error on %s %s", request.method, request.url.path)
-    return ApiError(500, "Unexpected API Error. Please report this.").response()
-
-
 def build_app(conf: Any, validator: Validator | None = None, driver: Driver | None = None,
               prober: Prober | None = None) -> Starlette:
     """The app for ``conf``; tests may pass their own validator, driver and iSCSI prober."""
@@ -116,8 +92,9 @@ def build_app(conf: Any, validator: Validator | None = None, driver: Driver | No
                driver=driver or load_driver(settings.driver, settings.build_delay),
                attacher=Attacher(sessions, cinder, conn, prober or iscsi.probe, settings.iscsi_timeout),
                images=ImageClient(settings.images_url))
-    app = Starlette(routes=_routes(), exception_handlers={ApiError: _api_error, HTTPException: _http_error,
-                                                          DataError: _unstorable, Exception: _unexpected})
+    handlers = exception_handlers(ApiError, log, "Unexpected API Error. Please report this.",
+                                  not_found="The resource could not be found.")
+    app = Starlette(routes=_routes(), exception_handlers=handlers)
     app.add_middleware(MicroversionMiddleware)
     app.state.compute = st
     return app

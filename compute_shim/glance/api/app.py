@@ -6,12 +6,12 @@ import contextlib
 import logging
 from typing import Any
 
-from sqlalchemy.exc import DataError
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse
+from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
+from compute_shim.common.handlers import exception_handlers
 from compute_shim.common.identity import Validator, make_validator
 from compute_shim.glance.api import data, images, schemas, versions
 from compute_shim.glance.api.base import State
@@ -25,27 +25,6 @@ log = logging.getLogger("stackstore.images")
 
 async def healthcheck(request: Request) -> PlainTextResponse:
     return PlainTextResponse("OK")
-
-
-async def _api_error(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, ApiError)
-    return exc.response()
-
-
-async def _unstorable(request: Request, exc: Exception) -> JSONResponse:
-    """A value the database refuses (PostgreSQL: NUL bytes, over-long strings, integers out of range)."""
-    assert isinstance(exc, DataError)
-    return ApiError(400, f"Invalid input: {str(exc.orig).splitlines()[0]}").response()
-
-
-async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-    log.exception("unexpected error on %s %s", request.method, request.url.path)
-    return ApiError(500, "Internal server error").response()
-
-
-async def _http_error(request: Request, exc: Exception) -> JSONResponse:
-    status = getattr(exc, "status_code", 400)
-    return ApiError(status, str(getattr(exc, "detail", "")) or "Request failed").response()
 
 
 ROUTES = [
@@ -92,9 +71,6 @@ def build_app(conf: Any, validator: Validator | None = None, client: Any = None)
                 await storage.close()
 
     app = Starlette(routes=ROUTES, lifespan=lifespan,
-                    exception_handlers={ApiError: _api_error, DataError: _unstorable, Exception: _unexpected})
-    from starlette.exceptions import HTTPException
-
-    app.add_exception_handler(HTTPException, _http_error)
+                    exception_handlers=exception_handlers(ApiError, log, "Internal server error"))
     app.state.images = st
     return app
