@@ -46,8 +46,8 @@ class ProxyApp:
 
     async def startup(self) -> None:
         if self.state is None:
-            from proxy.backend.client import StorageClient
-            from proxy.backend.rings import Rings
+            from objclient.client import StorageClient
+            from objclient.rings import Rings
 
             rings = Rings.load(self.conf.ring_dir, ensure_hash_path_suffix(self.conf))
             self.state = ProxyState(conf=self.conf, client=StorageClient(self.conf, rings))

@@ -21,7 +21,7 @@ from stackstore.config import Config, ensure_hash_path_suffix
 # service name -> (package run as `python -m <package>`, config section): the API services started after
 # the proxy when they exist
 OPTIONAL_SERVICES = {"identity": ("identity", "identity"), "volumes": ("volumes", "volumes"),
-                     "compute": ("compute_shim", "compute"), "images": ("compute_shim.glance", "images")}
+                     "compute": ("compute_shim", "compute"), "images": ("images", "images")}
 
 
 def die_with_parent() -> None:

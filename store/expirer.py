@@ -72,8 +72,8 @@ class Expirer:
             ring_dir = self.node.conf.ring_dir
             if not all((ring_dir / f"{n}.ring").exists() for n in ("account", "container", "object")):
                 return None
-            from proxy.backend.client import StorageClient
-            from proxy.backend.rings import Rings
+            from objclient.client import StorageClient
+            from objclient.rings import Rings
 
             self._client = StorageClient(self.node.conf, Rings.load(ring_dir, self.node.hash_suffix))
         return self._client

@@ -20,7 +20,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine
 
 from compute_shim.db import open_db as open_compute_db
-from compute_shim.glance.db import open_db as open_images_db
+from images.db import open_db as open_images_db
 from tests.cluster import Cluster
 from tests.compute.cloud import cloud_token, url, wait_for
 from tests.conftest import require_tool

@@ -10,7 +10,7 @@ import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
-from proxy.backend.client import BackendResponse
+from objclient.client import BackendResponse
 from proxy.http import ranges as http_ranges
 from proxy.http.bodies import stream_backend
 from proxy.s3.context import S3Request

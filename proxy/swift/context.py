@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from starlette.requests import Request
 
 if TYPE_CHECKING:
-    from proxy.backend.client import StorageClient
+    from objclient.client import StorageClient
 
 
 @dataclass

@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from proxy.backend.response import BackendResponse
+from objclient.response import BackendResponse
 from proxy.swift.context import Identity, ProxyState, SwiftRequest
 from proxy.swift.features import bulk, cors, large_objects, tempurl
 from stackstore.timestamp import Timestamp

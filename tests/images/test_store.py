@@ -7,8 +7,8 @@ import hashlib
 
 import pytest
 
-from compute_shim.glance.store import ImageStore, StoreError, TooLarge
-from proxy.backend.response import BackendResponse
+from images.store import ImageStore, StoreError, TooLarge
+from objclient.response import BackendResponse
 
 
 class FakeClient:

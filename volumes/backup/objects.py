@@ -36,8 +36,8 @@ class ObjectStore:
 
     async def _get_client(self) -> Any:
         if self._client is None:
-            from proxy.backend.client import StorageClient
-            from proxy.backend.rings import Rings
+            from objclient.client import StorageClient
+            from objclient.rings import Rings
             from stackstore.config import ensure_hash_path_suffix
 
             ring_dir = self.conf.ring_dir

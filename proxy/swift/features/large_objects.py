@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 
 from starlette.responses import Response, StreamingResponse
 
-from proxy.backend.client import BackendResponse
+from objclient.client import BackendResponse
 from proxy.http import ranges as http_ranges
 from proxy.http.errors import error_response
 from proxy.swift import conditional

@@ -6,7 +6,7 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
-from proxy.backend.client import StorageClient
+from objclient.client import StorageClient
 
 log = logging.getLogger(__name__)
 

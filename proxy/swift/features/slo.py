@@ -9,7 +9,7 @@ from urllib.parse import quote
 
 from starlette.responses import Response
 
-from proxy.backend.client import BackendResponse
+from objclient.client import BackendResponse
 from proxy.http.errors import HTTPError, error_response, status_line
 from proxy.swift import constraints
 from proxy.swift.context import SwiftRequest

@@ -7,10 +7,10 @@ import re
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from proxy.backend.fanout import NodeIO
-from proxy.backend.headers import HeaderDict
-from proxy.backend.http import READ_SIZE, BrokenResponse, HttpError, Response
-from proxy.backend.nodes import Device
+from objclient.fanout import NodeIO
+from objclient.headers import HeaderDict
+from objclient.http import READ_SIZE, BrokenResponse, HttpError, Response
+from objclient.nodes import Device
 
 PathFn = Callable[[Device], str]
 

@@ -6,7 +6,7 @@ import hashlib
 import re
 from dataclasses import dataclass, field
 
-from tests.backend.fakenode import FakeNode, Request
+from tests.objclient.fakenode import FakeNode, Request
 
 
 @dataclass(frozen=True)

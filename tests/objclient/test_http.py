@@ -6,8 +6,8 @@ import asyncio
 
 import pytest
 
-from proxy.backend.http import BrokenResponse, ConnectFailed, NodeTimeout, Pool, Response, Upload
-from tests.backend.fakenode import FakeNode, Request
+from objclient.http import BrokenResponse, ConnectFailed, NodeTimeout, Pool, Response, Upload
+from tests.objclient.fakenode import FakeNode, Request
 
 
 def run(coro):

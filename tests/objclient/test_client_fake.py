@@ -8,8 +8,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from proxy.backend.client import StorageClient
-from tests.backend.memnode import start_nodes
+from objclient.client import StorageClient
+from tests.objclient.memnode import start_nodes
 
 CONF = {
     "proxy": {
@@ -53,7 +53,7 @@ def test_put_handoff_on_507_and_hang_then_get(size):
 
 
 def test_get_resumes_from_another_replica(monkeypatch):
-    monkeypatch.setattr("proxy.backend.nodes.random.shuffle", lambda seq: None)  # node order 0, 1, 2
+    monkeypatch.setattr("objclient.nodes.random.shuffle", lambda seq: None)  # node order 0, 1, 2
 
     async def main():
         nodes, servers, ring = await start_nodes(["ok", "ok", "ok"])

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from compute_shim.glance import attrs
-from compute_shim.glance.errors import ApiError
-from compute_shim.glance.models import Image
+from images import attrs
+from images.errors import ApiError
+from images.models import Image
 
 MEDIA_TYPE = "application/openstack-images-v2.1-json-patch"
 

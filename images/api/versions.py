@@ -5,7 +5,7 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from compute_shim.glance.api.base import state
+from images.api.base import state
 
 CURRENT = "v2.7"  # 2.7: os_hidden and multihash (os_hash_algo/os_hash_value)
 SUPPORTED = ("v2.6", "v2.5", "v2.4", "v2.3", "v2.2", "v2.1", "v2.0")

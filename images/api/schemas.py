@@ -5,7 +5,7 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from compute_shim.glance.attrs import CONTAINER_FORMATS, DISK_FORMATS, VISIBILITIES
+from images.attrs import CONTAINER_FORMATS, DISK_FORMATS, VISIBILITIES
 
 _NULLABLE_STR = {"type": ["null", "string"]}
 IMAGE = {

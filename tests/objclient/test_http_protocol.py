@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from proxy.backend.http import (
+from objclient.http import (
     READ_HIGH_WATER,
     WRITE_HIGH_WATER,
     BrokenResponse,
@@ -19,7 +19,7 @@ from proxy.backend.http import (
     Pool,
     Upload,
 )
-from tests.backend.fakenode import FakeNode, Request
+from tests.objclient.fakenode import FakeNode, Request
 
 HOST = "127.0.0.1"
 

@@ -22,7 +22,7 @@ from collections.abc import Mapping
 
 import httptools
 
-from proxy.backend.headers import HeaderDict
+from objclient.headers import HeaderDict
 
 READ_SIZE = 1 << 20  # bytes asked for per body read (returns at most one received piece, up to this)
 READ_HIGH_WATER = 1 << 21  # pause the socket once this much is received but not yet read

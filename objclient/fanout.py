@@ -8,9 +8,9 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from proxy.backend.headers import HeaderDict
-from proxy.backend.http import HttpError, Pool, Response
-from proxy.backend.nodes import Device, ErrorLimiter, write_handoffs
+from objclient.headers import HeaderDict
+from objclient.http import HttpError, Pool, Response
+from objclient.nodes import Device, ErrorLimiter, write_handoffs
 
 PathFn = Callable[[Device], str]
 

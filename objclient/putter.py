@@ -14,11 +14,11 @@ from contextlib import aclosing
 from dataclasses import dataclass
 from typing import Any
 
-from proxy.backend.fanout import NodeIO, NodeResult, best_status, quorum_size
-from proxy.backend.headers import HeaderDict
-from proxy.backend.http import HttpError, Response, Upload
-from proxy.backend.nodes import Device, write_handoffs
-from proxy.backend.response import BackendResponse
+from objclient.fanout import NodeIO, NodeResult, best_status, quorum_size
+from objclient.headers import HeaderDict
+from objclient.http import HttpError, Response, Upload
+from objclient.nodes import Device, write_handoffs
+from objclient.response import BackendResponse
 from stackstore.footer import FOOTER_HEADER, FOOTER_LENGTH, encode_footer
 
 PathFn = Callable[[Device], str]

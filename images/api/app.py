@@ -13,12 +13,12 @@ from starlette.routing import Route
 
 from compute_shim.common.handlers import exception_handlers
 from compute_shim.common.identity import Validator, make_validator
-from compute_shim.glance.api import data, images, schemas, versions
-from compute_shim.glance.api.base import State
-from compute_shim.glance.db import open_db
-from compute_shim.glance.errors import ApiError
-from compute_shim.glance.settings import Settings
-from compute_shim.glance.store import ImageStore
+from images.api import data, images, schemas, versions
+from images.api.base import State
+from images.db import open_db
+from images.errors import ApiError
+from images.settings import Settings
+from images.store import ImageStore
 
 log = logging.getLogger("stackstore.images")
 
@@ -56,8 +56,8 @@ def build_app(conf: Any, validator: Validator | None = None, client: Any = None)
         own = client is None
         storage = client
         if own:
-            from proxy.backend.client import StorageClient
-            from proxy.backend.rings import Rings
+            from objclient.client import StorageClient
+            from objclient.rings import Rings
             from stackstore.config import ensure_hash_path_suffix
 
             rings = Rings.load(conf["cluster"].get("ring_dir") or f"{settings.data_dir}/rings",

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from proxy.backend.fanout import best_status, quorum_size
-from proxy.backend.headers import HeaderDict, strip_hop_by_hop
-from proxy.backend.nodes import ErrorLimiter, read_nodes, write_handoffs
-from tests.backend.memnode import Dev, FakeRing
+from objclient.fanout import best_status, quorum_size
+from objclient.headers import HeaderDict, strip_hop_by_hop
+from objclient.nodes import ErrorLimiter, read_nodes, write_handoffs
+from tests.objclient.memnode import Dev, FakeRing
 
 
 class Clock:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from compute_shim.glance.models import Image
+from images.models import Image
 
 
 def isotime(dt: datetime | None) -> str | None:

@@ -11,11 +11,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from starlette.requests import Request
 
 from compute_shim.common.identity import Validator, authenticate
-from compute_shim.glance.errors import ApiError, not_found
-from compute_shim.glance.models import Image
-from compute_shim.glance.settings import Settings
-from compute_shim.glance.store import ImageStore
 from identity.tokens import TokenInfo
+from images.errors import ApiError, not_found
+from images.models import Image
+from images.settings import Settings
+from images.store import ImageStore
 
 
 @dataclass

@@ -12,14 +12,14 @@ import json
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from typing import Any
 
-from proxy.backend import paths
-from proxy.backend.fanout import NodeIO, NodeResult, best_status, quorum_size, slot_update_headers
-from proxy.backend.headers import HeaderDict, strip_hop_by_hop
-from proxy.backend.http import HttpError, Pool
-from proxy.backend.nodes import Device, ErrorLimiter, read_nodes
-from proxy.backend.putter import BUFFERED_PUT_MAX, Footer, put_buffered, put_streamed
-from proxy.backend.reader import BodyError, ReadResult, read_first, read_newest, resuming_body
-from proxy.backend.response import BackendResponse
+from objclient import paths
+from objclient.fanout import NodeIO, NodeResult, best_status, quorum_size, slot_update_headers
+from objclient.headers import HeaderDict, strip_hop_by_hop
+from objclient.http import HttpError, Pool
+from objclient.nodes import Device, ErrorLimiter, read_nodes
+from objclient.putter import BUFFERED_PUT_MAX, Footer, put_buffered, put_streamed
+from objclient.reader import BodyError, ReadResult, read_first, read_newest, resuming_body
+from objclient.response import BackendResponse
 from stackstore.timestamp import Timestamp
 
 __all__ = ["BackendResponse", "BodyError", "StorageClient"]

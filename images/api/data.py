@@ -10,11 +10,11 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
 from compute_shim.common.db import in_db
-from compute_shim.glance.api.base import State, caller, now, owned_image, state, visible_image
-from compute_shim.glance.errors import ApiError
-from compute_shim.glance.models import Image
-from compute_shim.glance.store import StoreError, TooLarge
 from identity.tokens import TokenInfo
+from images.api.base import State, caller, now, owned_image, state, visible_image
+from images.errors import ApiError
+from images.models import Image
+from images.store import StoreError, TooLarge
 
 log = logging.getLogger("stackstore.images")
 

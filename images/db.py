@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy.orm import sessionmaker
 
 from compute_shim.common.db import create_schema, make_engine, make_sessions
-from compute_shim.glance.models import Base
+from images.models import Base
 
 
 def open_db(url: str) -> sessionmaker:

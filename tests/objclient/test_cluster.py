@@ -13,7 +13,7 @@ import uuid
 import pytest
 
 from ring import hash_path
-from tests.backend.streams import body, byte_range, md5_of
+from tests.objclient.streams import body, byte_range, md5_of
 
 MiB = 1 << 20
 

@@ -12,12 +12,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from compute_shim.common.db import in_db
-from compute_shim.glance import attrs, patch
-from compute_shim.glance.api.base import caller, json_body, now, owned_image, state, visible_image
-from compute_shim.glance.errors import ApiError
-from compute_shim.glance.models import Image
-from compute_shim.glance.views import image_view
 from identity.tokens import TokenInfo
+from images import attrs, patch
+from images.api.base import caller, json_body, now, owned_image, state, visible_image
+from images.errors import ApiError
+from images.models import Image
+from images.views import image_view
 
 SORT_KEYS = ("name", "status", "container_format", "disk_format", "size", "id", "created_at", "updated_at",
              "visibility", "owner", "min_disk", "min_ram")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 
-from proxy.backend.headers import HeaderDict
+from objclient.headers import HeaderDict
 
 
 async def _bytes_body(data: bytes) -> AsyncIterator[bytes]:
@@ -18,7 +18,7 @@ class BackendResponse:
     """A response from the cluster: status, case-insensitive headers, streaming body.
 
     ``body`` is an async iterator of byte chunks. If it cannot be completed (every replica failed
-    mid-body) iterating it raises :class:`proxy.backend.http.HttpError`, so the proxy can abort the
+    mid-body) iterating it raises :class:`objclient.http.HttpError`, so the proxy can abort the
     client connection instead of sending a short body.
     """
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from proxy.backend.client import StorageClient
-from proxy.backend.rings import Rings
+from objclient.client import StorageClient
+from objclient.rings import Rings
 from stackstore.config import load_config
 from stackstore.launcher import Cloud
 from tests.cluster import free_port_block
