@@ -17,6 +17,7 @@ from proxy.router import Router
 from proxy.swift.context import ProxyState
 from proxy.swift.router import SwiftRouter
 from stackstore.config import ensure_hash_path_suffix, load_config
+from stackstore.secrets import ensure_secret
 
 log = logging.getLogger("stackstore.proxy")
 
@@ -108,6 +109,7 @@ def main(argv: list[str] | None = None) -> None:
         os.environ["STACKSTORE_CONFIG"] = str(args.config)
     conf = load_config(args.config)
     ensure_hash_path_suffix(conf)
+    ensure_secret(conf, "tempauth_token_key")  # before the workers start: they must share it
     host = args.host or conf["proxy"]["host"]
     port = args.port or int(conf["proxy"]["port"])
     workers = args.workers or int(conf["proxy"].get("workers", 1))
