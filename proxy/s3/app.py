@@ -1,8 +1,8 @@
 """Entry point of the S3 API: ``handle_s3(request, state)`` for the proxy's router.
 
 Parses addressing (path or virtual-host style), authenticates (SigV4 header/query, SigV2
-header/query), authorizes (``proxy.s3.access``), dispatches to the operation and turns every S3Error
-into S3's XML error document.
+header/query), dispatches (``proxy.s3.router``: the operation from the table, authorized once by
+``proxy.s3.access``, then its handler) and turns every S3Error into S3's XML error document.
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ from starlette.responses import Response
 
 from proxy.http.transid import trans_id_of
 from proxy.s3 import auth_v2, auth_v4
-from proxy.s3.access import authorize
 from proxy.s3.context import AuthInfo, S3Request, split_path
 from proxy.s3.credentials import ConfigCredentials, CredentialStore
 from proxy.s3.errors import S3Error
@@ -87,7 +86,6 @@ async def handle_s3(request: Request, state: ProxyState) -> Response:
     try:
         req = parse_request(request, state)
         req.auth = await authenticate(req)
-        await authorize(req)
         resp = await dispatch(req)
     except S3Error as err:
         resp = err.response(req.resource if req else request.url.path, trans_id, head=request.method == "HEAD")
