@@ -18,7 +18,8 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
+from typing import cast
 
 import httptools
 
@@ -56,8 +57,9 @@ class _NodeProtocol(asyncio.Protocol):
     """Keeps the received ``bytes`` pieces as they arrived (no concatenation) and wakes the reader;
     pauses the socket while too much is unread, and wakes a drainer when the transport resumes writing."""
 
+    transport: asyncio.Transport  # set by connection_made, before anything else is called
+
     def __init__(self) -> None:
-        self.transport: asyncio.Transport | None = None
         self.pieces: deque[bytes | memoryview] = deque()
         self.buffered = 0
         self.eof = False
@@ -69,7 +71,7 @@ class _NodeProtocol(asyncio.Protocol):
         self._drain_waiter: asyncio.Future | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = transport  # type: ignore[assignment]
+        self.transport = cast(asyncio.Transport, transport)  # uvloop's transports are look-alikes
 
     def data_received(self, data: bytes) -> None:
         self.pieces.append(data)
@@ -411,7 +413,7 @@ class Response:
             self._finish()
         return pieces[0] if len(pieces) == 1 else b"".join(pieces)
 
-    async def iter_body(self, size: int = READ_SIZE):
+    async def iter_body(self, size: int = READ_SIZE) -> AsyncIterator[bytes]:
         """Async iterator over the body pieces."""
         while data := await self.read_chunk(size):
             yield data

@@ -193,7 +193,7 @@ async def read_newest(
 def _span(resp: Response) -> tuple[int, int] | None:
     """Absolute (first, last) byte offsets the response body covers, if known."""
     if resp.status == 206:
-        m = _CONTENT_RANGE.match(resp.headers.get("content-range", ""))
+        m = _CONTENT_RANGE.match(resp.headers.get("content-range") or "")
         return (int(m.group(1)), int(m.group(2))) if m else None
     length = resp.headers.get("content-length")
     if resp.status == 200 and length and length.isdigit():
@@ -250,7 +250,8 @@ async def resuming_body(
             try:
                 chunk = await resp.read_chunk(read_size)
             except HttpError as exc:
-                nio.limiter.error(dev)
+                if dev is not None:
+                    nio.limiter.error(dev)
                 if span is None or not data_ts:
                     raise BodyError(f"object body broke at byte {pos}: {exc}") from exc
                 resp, dev = await _resume(nio, rest, path_fn, headers, pos, span[1], data_ts, etag)
