@@ -17,12 +17,14 @@ from objclient.fanout import NodeIO, NodeResult, best_status, quorum_size, slot_
 from objclient.headers import HeaderDict, strip_hop_by_hop
 from objclient.http import HttpError, Pool
 from objclient.nodes import Device, ErrorLimiter, read_nodes
-from objclient.putter import BUFFERED_PUT_MAX, Footer, put_buffered, put_streamed
+from objclient.putter import Footer, put_buffered, put_streamed
 from objclient.reader import BodyError, ReadResult, read_first, read_newest, resuming_body
 from objclient.response import BackendResponse
 from objclient.rings import Ring, RingSet
 from objclient.settings import ClientSettings
+from stackstore import wire
 from stackstore.timestamp import Timestamp
+from stackstore.wire import BUFFERED_PUT_MAX
 
 __all__ = ["BackendResponse", "BodyError", "StorageClient"]
 
@@ -73,7 +75,7 @@ class StorageClient:
     ) -> ReadResult:
         req = strip_hop_by_hop(headers)
         nodes = self._read_nodes(ring, part)
-        if _is_true(req.get("x-newest")):
+        if _is_true(req.get(wire.NEWEST)):
             return await read_newest(self.nio, method, nodes, len(ring.primaries(part)), path_fn, req)
         return await read_first(self.nio, method, nodes, path_fn, req, self.hedge_after)
 
@@ -114,9 +116,9 @@ class StorageClient:
 
     def _mutation_headers(self, headers: Mapping[str, str] | None) -> tuple[HeaderDict, Timestamp]:
         req = strip_hop_by_hop(headers)
-        ts = req.get("x-timestamp")
+        ts = req.get(wire.TIMESTAMP)
         timestamp = Timestamp(ts) if ts else Timestamp.now()
-        req["X-Timestamp"] = timestamp.normal
+        req[wire.TIMESTAMP] = timestamp.normal
         return req, timestamp
 
     @staticmethod
@@ -136,10 +138,10 @@ class StorageClient:
             status = 409
         else:
             status = best_status(statuses, quorum_size(len(results))) or 503
-        headers = HeaderDict({"X-Timestamp": timestamp.normal})
+        headers = HeaderDict({wire.TIMESTAMP: timestamp.normal})
         for r in results:
             if r.status == status:
-                for name in ("x-backend-timestamp", "etag"):
+                for name in (wire.BACKEND_TIMESTAMP.lower(), "etag"):  # spelled as before: copied to clients
                     if name in r.headers:
                         headers[name] = r.headers[name]
                 return BackendResponse.simple(status, headers, r.body)
@@ -165,11 +167,11 @@ class StorageClient:
 
     def _container_updates(self, account: str, container: str, count: int) -> list[dict[str, str]]:
         cpart, cnodes = self.rings.container.get_nodes(account, container)
-        return list(slot_update_headers("Container", self.rings.container, cpart, cnodes, count))
+        return list(slot_update_headers(wire.CONTAINER_UPDATE_PREFIX, self.rings.container, cpart, cnodes, count))
 
     def _account_updates(self, account: str, count: int) -> list[dict[str, str]]:
         apart, anodes = self.rings.account.get_nodes(account)
-        return list(slot_update_headers("Account", self.rings.account, apart, anodes, count))
+        return list(slot_update_headers(wire.ACCOUNT_UPDATE_PREFIX, self.rings.account, apart, anodes, count))
 
     def _obj(self, account: str, container: str, obj: str) -> tuple[Ring, int, PathFn]:
         ring = self.rings.object

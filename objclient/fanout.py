@@ -11,6 +11,7 @@ from objclient.headers import HeaderDict
 from objclient.http import HttpError, Pool, Response
 from objclient.nodes import Device, ErrorLimiter, write_handoffs
 from objclient.rings import Ring
+from stackstore.wire import update_target_headers
 
 PathFn = Callable[[Device], str]
 
@@ -128,8 +129,5 @@ def slot_update_headers(
             continue
         dev = nodes[i % len(nodes)]
         host = f"[{dev.ip}]" if ":" in dev.ip else dev.ip
-        yield {
-            f"X-{prefix}-Host": f"{host}:{dev.port}",
-            f"X-{prefix}-Device": dev.device,
-            f"X-{prefix}-Partition": str(part),
-        }
+        host_header, device_header, partition_header = update_target_headers(prefix)
+        yield {host_header: f"{host}:{dev.port}", device_header: dev.device, partition_header: str(part)}

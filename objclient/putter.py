@@ -19,16 +19,16 @@ from objclient.http import HttpError, Response, Upload
 from objclient.nodes import Device, write_handoffs
 from objclient.response import BackendResponse
 from objclient.rings import Ring
+from stackstore import wire
 from stackstore.footer import FOOTER_HEADER, FOOTER_LENGTH, encode_footer
 from stackstore.timestamp import Timestamp
 
 PathFn = Callable[[Device], str]
 Footer = Callable[[], Mapping[str, str]]  # sysmeta known once the body was read
 
-# Bodies up to this size (with a known Content-Length) are read first and sent with the request head in
-# one write, without Expect: 100-continue: one round trip less, and a node that fails or says 507 is
-# replaced by a handoff all the same (the body is still at hand).
-BUFFERED_PUT_MAX = 64 * 1024
+# Bodies up to BUFFERED_PUT_MAX (stackstore/wire.py; with a known Content-Length) are read first and sent
+# with the request head in one write, without Expect: 100-continue: one round trip less, and a node that
+# fails or says 507 is replaced by a handoff all the same (the body is still at hand).
 
 
 class ClientBodyError(Exception):
@@ -138,10 +138,10 @@ def _decide(results: Sequence[NodeResult], replicas: int, timestamp: Timestamp) 
         if len(etags) > 1:
             return BackendResponse.simple(503, data=b"replicas disagree on the ETag")
         return BackendResponse.simple(
-            201, {"ETag": etags.pop(), "X-Timestamp": timestamp.normal, "Last-Modified": timestamp.http_date}
+            201, {"ETag": etags.pop(), wire.TIMESTAMP: timestamp.normal, "Last-Modified": timestamp.http_date}
         )
     if best == 409:  # a newer version is already stored: the write is superseded (Swift: 202)
-        return BackendResponse.simple(202, {"X-Timestamp": timestamp.normal})
+        return BackendResponse.simple(202, {wire.TIMESTAMP: timestamp.normal})
     if best is not None:
         return BackendResponse.simple(best)
     if 422 in statuses:
