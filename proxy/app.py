@@ -11,6 +11,7 @@ from typing import Any
 
 from starlette.types import Receive, Scope, Send
 
+import objclient
 from proxy.auth.tempauth import TempAuth
 from proxy.http.middleware import RequestIdMiddleware
 from proxy.router import Router
@@ -47,11 +48,7 @@ class ProxyApp:
 
     async def startup(self) -> None:
         if self.state is None:
-            from objclient.client import StorageClient
-            from objclient.rings import Rings
-
-            rings = Rings.load(self.conf.ring_dir, ensure_hash_path_suffix(self.conf))
-            self.state = ProxyState(conf=self.conf, client=StorageClient(self.conf, rings))
+            self.state = ProxyState(conf=self.conf, client=objclient.from_config(self.conf))
         self._wire()
 
     async def shutdown(self) -> None:

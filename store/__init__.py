@@ -9,5 +9,5 @@ Modules: ``server`` (app + entry point), ``object_routes`` / ``container_routes`
 the only module that knows the layout), ``listings`` (LMDB container/account databases),
 ``fsutil`` (group commit, fsync helpers), ``updates`` + ``updater`` (listing row updates and
 async pendings), ``background`` (periodic tasks), ``node`` (shared state), ``reqparse`` (request
-parsing), ``httpclient`` (pooled node-to-node HTTP).
+parsing). Node-to-node HTTP goes through ``objclient.loop_pool`` (the internal client's pooled HTTP/1.1).
 """

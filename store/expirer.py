@@ -31,6 +31,8 @@ import os
 import time
 from typing import Any
 
+import objclient
+from objclient.rings import rings_exist
 from stackstore.timestamp import Timestamp
 from store.diskfile import DiskFileError
 from store.expiring import Entry, ExpiringIndex, parse_delete_at
@@ -69,13 +71,9 @@ class Expirer:
     def client(self) -> Any:
         """The internal client (rings loaded on first use); None while the rings do not exist."""
         if self._client is None:
-            ring_dir = self.node.conf.ring_dir
-            if not all((ring_dir / f"{n}.ring").exists() for n in ("account", "container", "object")):
+            if not rings_exist(self.node.conf.ring_dir):
                 return None
-            from objclient.client import StorageClient
-            from objclient.rings import Rings
-
-            self._client = StorageClient(self.node.conf, Rings.load(ring_dir, self.node.hash_suffix))
+            self._client = objclient.from_config(self.node.conf)
         return self._client
 
     def is_first_primary(self, client: Any, device: str, name: str) -> tuple[bool, tuple[str, str, str]]:

@@ -12,6 +12,7 @@ from starlette.responses import Response, StreamingResponse
 
 from stackstore.footer import FOOTER_HEADER, FOOTER_LENGTH, decode_footer
 from stackstore.timestamp import Timestamp
+from stackstore.wire import BUFFERED_PUT_MAX
 from store import expiring
 from store.diskfile import (
     DiskFile,
@@ -32,7 +33,7 @@ PERSISTED = frozenset({"content-type", "content-encoding", "content-disposition"
 PERSISTED_PREFIXES = ("x-object-meta-", "x-object-sysmeta-", "x-object-transient-sysmeta-")
 # A stale PUT of a body up to this size is refused at commit time, in the I/O thread that commits
 # (one hop). Bigger bodies arrive after ``Expect: 100-continue``: check before asking for them.
-SMALL_PUT = 64 * 1024
+SMALL_PUT = BUFFERED_PUT_MAX  # the client's threshold for sending a body without Expect (stackstore/wire.py)
 
 
 def persisted_headers(request: Request) -> dict[str, str]:

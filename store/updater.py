@@ -19,8 +19,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from objclient.http import HttpError
+from objclient.loop_pool import loop_pool
 from store.audit.ratelimit import RateLimiter
-from store.httpclient import HTTPClientError, request
 from store.recon import async_pending_count, read_stats, write_stats
 from store.updates import is_success
 
@@ -105,13 +106,13 @@ class UpdaterPass:
     async def send(self, rec: Pending) -> bool:
         await self.limiter.consume(1)
         try:
-            status, _, _ = await request(rec.host, rec.port, rec.method, rec.req_path, rec.headers,
-                                         timeout=self.timeout)
-        except HTTPClientError as exc:
+            reply = await loop_pool().call(rec.host, rec.port, rec.method, rec.req_path, rec.headers,
+                                           timeout=self.timeout)
+        except HttpError as exc:
             log.info("async pending %s still failing: %s", os.path.basename(rec.path), exc)
             return False
-        if not is_success(status):
-            log.info("async pending %s answered %s", os.path.basename(rec.path), status)
+        if not is_success(reply.status):
+            log.info("async pending %s answered %s", os.path.basename(rec.path), reply.status)
             return False
         try:
             os.unlink(rec.path)

@@ -20,9 +20,10 @@ from urllib.parse import quote
 
 import xxhash
 
+from objclient.http import HttpError
+from objclient.loop_pool import loop_pool
 from stackstore.timestamp import Timestamp
 from store.fsutil import GroupCommit, write_durable
-from store.httpclient import HTTPClientError, request
 from store.listings import ContainerStore
 from store.reqparse import HTTPError, host_list
 
@@ -79,11 +80,11 @@ class RowUpdater:
                    timeout: float | None = None) -> bool:
         host, port = _split_hostport(hostport)
         try:
-            status, _, _ = await request(host, port, method, path, headers, timeout=timeout or self.timeout)
-        except HTTPClientError as exc:
+            reply = await loop_pool().call(host, port, method, path, headers, timeout=timeout or self.timeout)
+        except HttpError as exc:
             log.info("row update failed: %s", exc)
             return False
-        return is_success(status)
+        return is_success(reply.status)
 
     async def object_changed(self, device_path: str, hash_hex: str, method: str, account: str,
                              container: str, obj: str, targets: list[tuple[str, int, str]], partition: str,
