@@ -12,9 +12,9 @@ from typing import Any
 from starlette.types import Receive, Scope, Send
 
 from proxy.auth.tempauth import TempAuth
+from proxy.context import ProxyState
 from proxy.http.middleware import RequestIdMiddleware
 from proxy.router import Router
-from proxy.swift.context import ProxyState
 from proxy.swift.router import SwiftRouter
 from stackstore.config import ensure_hash_path_suffix, load_config
 

@@ -14,6 +14,7 @@ import types
 from starlette.requests import Request
 from starlette.responses import Response
 
+from proxy.context import ProxyState
 from proxy.http.transid import trans_id_of
 from proxy.s3 import auth_v2, auth_v4
 from proxy.s3.access import authorize
@@ -21,7 +22,6 @@ from proxy.s3.context import AuthInfo, S3Request, split_path
 from proxy.s3.credentials import ConfigCredentials, CredentialStore
 from proxy.s3.errors import S3Error
 from proxy.s3.router import dispatch
-from proxy.swift.context import ProxyState
 
 log = logging.getLogger("stackstore.proxy.s3")
 

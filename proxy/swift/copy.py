@@ -16,9 +16,9 @@ from starlette.responses import Response, StreamingResponse
 from proxy.auth.authorize import check_access, denied_response
 from proxy.http.bodies import stream_backend
 from proxy.http.errors import HTTPError, error_response
+from proxy.large_objects.response import get_large_object
 from proxy.swift import constraints
 from proxy.swift.context import SwiftRequest
-from proxy.swift.features import large_objects
 from proxy.swift.headers import OBJECT_SYSTEM_HEADERS, object_write_headers
 from proxy.swift.obj_get import is_expired, is_large_object
 from proxy.swift.replies import backend_failure, created_response
@@ -88,7 +88,7 @@ async def _open_source(req: SwiftRequest, src: Location, manifest_get: bool):
         return error_response(404 if resp.status in (200, 404) else 503)
     if is_large_object(resp.headers) and not manifest_get:
         sub = _sub_request(req, src)
-        out = await large_objects.get_large_object(sub, resp)
+        out = await get_large_object(sub, resp)
         if out.status_code != 200:
             return error_response(out.status_code)
         body = out.body_iterator if isinstance(out, StreamingResponse) else _one(out.body)

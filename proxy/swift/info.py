@@ -35,7 +35,7 @@ def _feature_info(module: str, default: dict[str, Any]) -> dict[str, Any]:
 def _slo_info() -> dict[str, Any]:
     info = dict(DEFAULT_SLO)
     try:
-        manifest = importlib.import_module("proxy.swift.features.slo_manifest")
+        manifest = importlib.import_module("proxy.large_objects.slo_manifest")
     except ImportError:
         return info
     for key in ("max_manifest_segments", "max_manifest_size", "min_segment_size"):

@@ -13,9 +13,11 @@ from urllib.parse import quote, unquote
 from starlette.responses import Response
 
 from proxy.auth.authorize import check_access
+from proxy.pipeline import Handler
 from proxy.swift.context import SwiftRequest
 from proxy.swift.features import results
 from proxy.swift.features.results import status_line
+from proxy.swift.operations import BULK_DELETE
 
 MAX_DELETES_PER_REQUEST = 10000
 MAX_FAILED_DELETES = 1000
@@ -31,6 +33,13 @@ class BulkError(Exception):
     def __init__(self, status: int, body: str):
         super().__init__(body)
         self.status, self.body = status, body
+
+
+async def feature(req: SwiftRequest, call_next: Handler) -> Response:
+    """The pipeline stage: answer the router table's bulk delete operation."""
+    if req.operation is not None and req.operation.name == BULK_DELETE:
+        return await bulk_delete(req)
+    return await call_next(req)
 
 
 async def bulk_delete(req: SwiftRequest) -> Response:
