@@ -9,7 +9,7 @@ import os
 import socket
 from typing import Any
 
-from starlette.types import Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from proxy.auth.tempauth import TempAuth
 from proxy.context import ProxyState
@@ -29,12 +29,14 @@ class ProxyApp:
         self.state = state
         self.auth: TempAuth | None = None
         self.swift: SwiftRouter | None = None
-        self.router = RequestIdMiddleware(Router(conf, lambda: self.state, lambda: self.auth, lambda: self.swift))
+        self.s3: ASGIApp | None = None
+        self.router = RequestIdMiddleware(Router(conf, lambda: self.auth, lambda: self.swift, lambda: self.s3))
         if state is not None:
             self._wire()
 
     def _wire(self) -> None:
         from proxy.auth.keystone import KeystoneAuth, keystone_enabled
+        from proxy.s3.app import S3App
         from proxy.s3.credentials import IdentityCredentials
 
         self.auth = TempAuth(self.conf)
@@ -42,7 +44,8 @@ class ProxyApp:
         if keystone_enabled(self.conf):  # identity JWTs for Swift, identity EC2 credentials for S3
             backends.append(KeystoneAuth(self.conf))
             self.state.extras.setdefault("s3_credentials", IdentityCredentials(self.conf))
-        self.swift = SwiftRouter(self.state, backends, self.conf)
+        self.swift = SwiftRouter(self.state, backends)
+        self.s3 = S3App(self.state)
 
     async def startup(self) -> None:
         if self.state is None:

@@ -4,7 +4,6 @@ CORS, temp URL, authentication, authorization, bulk, SLO, DLO) down to the opera
 
 from __future__ import annotations
 
-from typing import Any
 from urllib.parse import parse_qsl, unquote_to_bytes
 
 from starlette.requests import Request
@@ -60,7 +59,7 @@ def parse_query(query_string: bytes) -> dict[str, str]:
 class SwiftRouter:
     """Handles every ``/v1/...`` request for one proxy process."""
 
-    def __init__(self, state: ProxyState, auth: AuthBackend | list[AuthBackend], conf: Any):
+    def __init__(self, state: ProxyState, auth: AuthBackend | list[AuthBackend]):
         self.state = state
         self.auths: list[AuthBackend] = list(auth) if isinstance(auth, list | tuple) else [auth]
         self.pipeline = build(swift_features(self.auths), run_operation)
