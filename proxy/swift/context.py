@@ -4,11 +4,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
+from urllib.parse import quote, urlencode
+
+from starlette.requests import Request
 
 from proxy.context import ObjectRequest
 
 if TYPE_CHECKING:
     from proxy.swift.operations import Operation
+
+
+# request headers a sub-request keeps (the identity is carried over as it is, not re-authenticated)
+SUBREQUEST_HEADERS = ("x-auth-token", "x-storage-token", "host", "user-agent", "referer")
 
 
 @dataclass
@@ -34,3 +41,27 @@ class SwiftRequest(ObjectRequest):
             if self.obj is not None:
                 parts.append(self.obj)
         return "/".join(parts)
+
+    def subrequest(self, method: str, account: str, container: str | None, obj: str | None = None,
+                   query: dict[str, str] | None = None) -> SwiftRequest:
+        """A body-less request by the same caller (identity, temp URL grant) for another path.
+
+        What a feature sends through the rest of the pipeline; ``proxy.swift.access.authorize``
+        looks its operation up and checks it like any request (proxy/pipeline.py).
+        """
+        headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in self.headers.items()
+                   if k.lower() in SUBREQUEST_HEADERS]
+        path = "/v1/" + quote(account, safe="")
+        if container is not None:
+            path += "/" + quote(container, safe="")
+            if obj is not None:
+                path += "/" + quote(obj)
+        scope = dict(self.request.scope, method=method, headers=headers, path=path, raw_path=path.encode(),
+                     query_string=urlencode(query or {}).encode())
+
+        async def receive():
+            return {"type": "http.request", "body": b"", "more_body": False}
+
+        return SwiftRequest(request=Request(scope, receive), state=self.state, account=account,
+                            container=container, obj=obj, query=dict(query or {}), trans_id=self.trans_id,
+                            identity=self.identity, authorized_by=self.authorized_by)

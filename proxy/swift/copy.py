@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from urllib.parse import quote, unquote
 
-from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
 from proxy.auth.authorize import check_access, denied_response
@@ -64,22 +63,6 @@ async def copy_from(req: SwiftRequest) -> Response:
     return await do_copy(req, (account, container, obj), (req.account, req.container, req.obj))
 
 
-def _sub_request(req: SwiftRequest, src: Location) -> SwiftRequest:
-    """A GET of the copy source, as the large-object feature expects to receive it."""
-    keep = ("x-auth-token", "x-storage-token", "host", "user-agent")
-    headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in req.headers.items() if k.lower() in keep]
-    path = "/v1/" + "/".join(quote(p, safe="") for p in src[:2]) + "/" + quote(src[2])
-    scope = dict(req.request.scope, method="GET", headers=headers, query_string=b"", path=path,
-                 raw_path=path.encode())
-
-    async def receive():
-        return {"type": "http.request", "body": b"", "more_body": False}
-
-    return SwiftRequest(request=Request(scope, receive), state=req.state, account=src[0], container=src[1],
-                        obj=src[2], query={}, trans_id=req.trans_id, identity=req.identity,
-                        authorized_by=req.authorized_by)
-
-
 async def _open_source(req: SwiftRequest, src: Location, manifest_get: bool):
     """(source headers, body iterator, length, etag to verify or None) or an error Response."""
     resp = await req.client.get_object(*src)
@@ -87,7 +70,7 @@ async def _open_source(req: SwiftRequest, src: Location, manifest_get: bool):
         await resp.close()
         return error_response(404 if resp.status in (200, 404) else 503)
     if is_large_object(resp.headers) and not manifest_get:
-        sub = _sub_request(req, src)
+        sub = req.subrequest("GET", *src)  # the large-object answer reads the source's own path
         out = await get_large_object(sub, resp)
         if out.status_code != 200:
             return error_response(out.status_code)

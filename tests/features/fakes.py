@@ -154,7 +154,7 @@ def _acting_as(identity: Identity):
 
 
 def _controller(storage: FakeStorage) -> Handler:
-    """The object controller's part the features rely on: plain GET/HEAD/PUT, manifests handed on."""
+    """The controllers' part the features rely on: plain GET/HEAD/PUT/DELETE, manifests handed on."""
 
     async def controller(req: SwiftRequest) -> Response:
         method = req.method
@@ -171,6 +171,12 @@ def _controller(storage: FakeStorage) -> Handler:
             data = await req.request.body()
             resp = await storage.put_object(req.account, req.container, req.obj, dict(req.headers), _once(data))
             return Response(b"", status_code=resp.status, headers={"Etag": resp.headers.get("etag", "")})
+        if method == "DELETE":
+            if req.obj is None:
+                resp = await storage.delete_container(req.account, req.container)
+            else:
+                resp = await storage.delete_object(req.account, req.container, req.obj)
+            return Response(b"", status_code=resp.status)
         return Response(b"", status_code=405)
 
     return controller
