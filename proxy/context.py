@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
 
+from proxy.infocache import InfoCache
+
 if TYPE_CHECKING:
     from objclient.client import StorageClient
 
@@ -41,9 +43,7 @@ class ProxyState:
     extras: dict[str, Any] = field(default_factory=dict)  # caches and feature state
 
     @property
-    def info_cache(self):
-        from proxy.infocache import InfoCache
-
+    def info_cache(self) -> InfoCache:
         cache = self.extras.get("info_cache")
         if cache is None:
             cache = self.extras["info_cache"] = InfoCache(self.client)
