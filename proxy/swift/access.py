@@ -2,7 +2,9 @@
 
 ``Authenticate`` turns a token into ``req.identity``; ``authorize`` checks the access the router
 table's entry (proxy/swift/operations.py) names, once per request. A feature that issues a
-sub-request as the caller sends it through ``authorize(sub, call_next)`` so it is checked the same way.
+sub-request as the caller sends it through ``authorize(sub, call_next)`` so it is checked the same way;
+a handler that touches a second path (a copy's source or destination) asks ``check`` about the
+sub-request that path amounts to.
 """
 
 from __future__ import annotations
@@ -51,16 +53,20 @@ def reseller_prefix(req: SwiftRequest) -> str:
     return str(tempauth.get("reseller_prefix", "AUTH_"))
 
 
-async def authorize(req: SwiftRequest, call_next: Handler) -> Response:
-    """Pipeline stage: 401/403 unless the identity has the access ``req.operation`` needs.
+async def check(req: SwiftRequest) -> Response | None:
+    """None when the identity has the access ``req.operation`` needs, else the 401/403 answer.
 
     Looks the operation up in the router table when the request has none yet (a sub-request)."""
     if req.operation is None:
         req.operation = operations.lookup(req)
     access = req.operation.access
-    if access is not Access.PUBLIC and req.authorized_by != "tempurl":
-        status = await check_access(req.state, req.identity, req.account, req.container, req.obj,
-                                    ACCESS_VERB[access], req.headers.get("referer"), reseller_prefix(req))
-        if status is not None:
-            return denied_response(status, req.account)
-    return await call_next(req)
+    if access is Access.PUBLIC or req.authorized_by == "tempurl":
+        return None
+    status = await check_access(req.state, req.identity, req.account, req.container, req.obj,
+                                ACCESS_VERB[access], req.headers.get("referer"), reseller_prefix(req))
+    return None if status is None else denied_response(status, req.account)
+
+
+async def authorize(req: SwiftRequest, call_next: Handler) -> Response:
+    """Pipeline stage: 401/403 unless the identity has the access ``req.operation`` needs (``check``)."""
+    return await check(req) or await call_next(req)

@@ -12,11 +12,10 @@ from urllib.parse import quote, unquote
 
 from starlette.responses import Response, StreamingResponse
 
-from proxy.auth.authorize import check_access, denied_response
 from proxy.http.bodies import stream_backend
 from proxy.http.errors import HTTPError, error_response
 from proxy.large_objects.response import get_large_object
-from proxy.swift import constraints
+from proxy.swift import access, constraints
 from proxy.swift.context import SwiftRequest
 from proxy.swift.headers import OBJECT_SYSTEM_HEADERS, object_write_headers
 from proxy.swift.obj_get import is_expired, is_large_object
@@ -45,9 +44,9 @@ async def copy_verb(req: SwiftRequest) -> Response:
     container, obj = parse_copy_path(dest, "Destination")
     account = unquote(req.headers.get("destination-account") or req.account)
     constraints.check_names(account, container, obj)
-    status = await check_access(req.state, req.identity, account, container, obj, "PUT")
-    if status is not None and req.authorized_by != "tempurl":
-        return denied_response(status, account)
+    denied = await access.check(req.subrequest("PUT", account, container, obj))  # the source: the table's COPY
+    if denied is not None:
+        return denied
     return await do_copy(req, (req.account, req.container, req.obj), (account, container, obj))
 
 
@@ -56,10 +55,9 @@ async def copy_from(req: SwiftRequest) -> Response:
     container, obj = parse_copy_path(req.headers["x-copy-from"], "X-Copy-From")
     account = unquote(req.headers.get("x-copy-from-account") or req.account)
     constraints.check_names(account, container, obj)
-    status = await check_access(req.state, req.identity, account, container, obj, "GET",
-                                req.headers.get("referer"))
-    if status is not None:
-        return denied_response(status, account)
+    denied = await access.check(req.subrequest("GET", account, container, obj))  # the destination: the table's PUT
+    if denied is not None:
+        return denied
     return await do_copy(req, (account, container, obj), (req.account, req.container, req.obj))
 
 

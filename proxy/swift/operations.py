@@ -128,7 +128,7 @@ def _table() -> list[Route]:
         Route("POST", OBJECT, op("post_object", Access.WRITE, obj.post)),
         Route("DELETE", OBJECT, op(DELETE_SLO, Access.WRITE, feature_missing), query="multipart-manifest=delete"),
         Route("DELETE", OBJECT, op("delete_object", Access.WRITE, obj.delete)),
-        # COPY reads its source here; copy_verb checks the destination write itself
+        # COPY reads its source here; copy_verb checks the destination as a PUT sub-request
         Route("COPY", OBJECT, op("copy_object", Access.READ, copy.copy_verb)),
         Route("OPTIONS", OBJECT, options),
     ]
