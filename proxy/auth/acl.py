@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import urlparse
 
-from proxy.swift.context import Identity
+from proxy.context import Identity
 
 
 def parse_acl(value: str | None) -> tuple[list[str], list[str]]:

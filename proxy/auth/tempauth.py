@@ -19,8 +19,8 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
+from proxy.context import Identity
 from proxy.http.errors import error_response
-from proxy.swift.context import Identity
 from stackstore.secrets import ensure_secret
 
 TOKEN_PREFIX = "tk"

@@ -10,11 +10,11 @@ import time
 from collections.abc import Mapping, Sequence
 from urllib.parse import unquote
 
+from proxy.http.conditional import parse_http_date
 from proxy.s3.auth_v4 import MAX_SKEW
 from proxy.s3.context import AuthInfo
 from proxy.s3.credentials import CredentialStore
 from proxy.s3.errors import S3Error
-from proxy.swift.conditional import parse_http_date
 
 SUBRESOURCES = frozenset({
     "accelerate", "acl", "cors", "defaultObjectAcl", "location", "logging", "partNumber", "policy",

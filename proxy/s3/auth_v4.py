@@ -188,7 +188,7 @@ async def verify(method: str, raw_path: str, raw_query: str, raw_headers: Sequen
         if amz_date:
             when = parse_amz_date(amz_date)
         else:
-            from proxy.swift.conditional import parse_http_date
+            from proxy.http.conditional import parse_http_date
 
             parsed = parse_http_date(headers.get("date"))
             if parsed is None:

@@ -7,6 +7,7 @@ from urllib.parse import unquote
 
 from starlette.responses import Response
 
+from proxy.http import conditional
 from proxy.s3 import checksums, xml
 from proxy.s3 import headers as s3h
 from proxy.s3.bucket import require_bucket, segments_container
@@ -16,7 +17,6 @@ from proxy.s3.multipart import MAX_PART_SIZE, _upload_headers, part_name, part_n
 from proxy.s3.objects import check_key
 from proxy.s3.reader import StoredObject, open_object
 from proxy.s3.supersede import current_multipart, release_parts
-from proxy.swift import conditional
 
 MAX_COPY_SIZE = 5 * 1024**3
 COPY_CONDITIONS = {

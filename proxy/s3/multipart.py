@@ -5,7 +5,7 @@ Layout, in the hidden container ``<bucket>+segments``:
   metadata (user meta, tagging, the real content type in sysmeta);
 - parts ``<key>/<upload_id>/<part number, 5 digits>``.
 Complete writes an SLO manifest at ``<bucket>/<key>`` (``X-Static-Large-Object: True``, the stored
-manifest format of ``proxy/swift/features/slo_manifest.py``) with the S3 ETag
+manifest format of ``proxy/large_objects/slo_manifest.py``) with the S3 ETag
 ``"<md5 of the binary part md5s>-N"`` in ``X-Object-Sysmeta-S3-Etag``; Swift clients GET it as an SLO.
 """
 
@@ -19,6 +19,9 @@ from urllib.parse import quote
 
 from starlette.responses import Response
 
+from proxy.large_objects.slo_manifest import SYSMETA_ETAG as SLO_ETAG
+from proxy.large_objects.slo_manifest import SYSMETA_SIZE as SLO_SIZE
+from proxy.large_objects.slo_manifest import slo_etag
 from proxy.s3 import checksums, xml
 from proxy.s3 import headers as s3h
 from proxy.s3.bucket import require_bucket, segments_container
@@ -28,9 +31,6 @@ from proxy.s3.headers import iso_from_swift
 from proxy.s3.objects import check_key
 from proxy.s3.supersede import current_multipart, flag_bucket, release_parts
 from proxy.s3.upload import checksum_response_headers, checksum_sysmeta, open_upload
-from proxy.swift.features.slo_manifest import SYSMETA_ETAG as SLO_ETAG
-from proxy.swift.features.slo_manifest import SYSMETA_SIZE as SLO_SIZE
-from proxy.swift.features.slo_manifest import slo_etag
 
 UPLOAD_TYPE = "application/x-stackstore-s3-upload"
 SYSMETA_CTYPE = "X-Object-Sysmeta-S3-Content-Type"

@@ -1,4 +1,4 @@
-"""Container controller: HEAD/GET (listing), PUT, POST, DELETE."""
+"""Container controller: HEAD/GET (listing), PUT, POST, DELETE (routed by operations.py)."""
 
 from __future__ import annotations
 
@@ -9,15 +9,6 @@ from proxy.swift import constraints, listing
 from proxy.swift.context import SwiftRequest
 from proxy.swift.headers import STORAGE_POLICY, container_response_headers, meta_write_headers
 from stackstore.timestamp import Timestamp
-
-ALLOWED = ("GET", "HEAD", "PUT", "POST", "DELETE", "OPTIONS")
-
-
-async def handle(req: SwiftRequest) -> Response:
-    handler = {"GET": get, "HEAD": head, "PUT": put, "POST": post, "DELETE": delete}.get(req.method)
-    if handler is None:
-        return error_response(405, headers={"Allow": ", ".join(ALLOWED)})
-    return await handler(req)
 
 
 def _status(status: int) -> Response:

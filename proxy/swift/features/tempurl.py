@@ -20,8 +20,9 @@ from urllib.parse import quote
 
 from starlette.responses import Response
 
+from proxy.context import Identity
 from proxy.http.errors import error_response
-from proxy.swift.context import Identity, SwiftRequest
+from proxy.swift.context import SwiftRequest
 from proxy.swift.features import meta
 
 METHODS = ("GET", "HEAD", "PUT", "POST", "DELETE")

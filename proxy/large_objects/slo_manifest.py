@@ -6,7 +6,7 @@ import hashlib
 import json
 from dataclasses import dataclass
 
-from proxy.swift.features.segments import Segment
+from proxy.large_objects.segments import Segment
 
 MAX_MANIFEST_SEGMENTS = 1000
 MAX_MANIFEST_SIZE = 8 * 1024 * 1024
