@@ -27,7 +27,7 @@ from proxy.s3.errors import S3Error, from_backend
 from proxy.s3.headers import iso_from_swift
 from proxy.s3.objects import check_key
 from proxy.s3.supersede import current_multipart, flag_bucket, release_parts
-from proxy.s3.upload import checksum_response_headers, checksum_sysmeta, open_upload
+from proxy.s3.upload import checksum_response_headers, checksum_sysmeta, open_upload, request_body
 from proxy.swift.features.slo_manifest import SYSMETA_ETAG as SLO_ETAG
 from proxy.swift.features.slo_manifest import SYSMETA_SIZE as SLO_SIZE
 from proxy.swift.features.slo_manifest import slo_etag
@@ -210,7 +210,7 @@ async def complete(req: S3Request) -> Response:
     bucket_info = await require_bucket(req)
     bucket, key, upload_id = req.bucket or "", req.key or "", req.query["uploadId"]
     marker = await _upload_headers(req, upload_id)
-    requested = _parse_complete(await xml.read_body(req.request.stream()))
+    requested = _parse_complete(await xml.read_body(request_body(req)))
     numbers = [n for n, _ in requested]
     if any(b <= a for a, b in zip(numbers, numbers[1:], strict=False)):
         raise S3Error("InvalidPartOrder", UploadId=upload_id)

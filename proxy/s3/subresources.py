@@ -16,6 +16,7 @@ from proxy.s3 import xml
 from proxy.s3.bucket import require_bucket
 from proxy.s3.context import S3Request
 from proxy.s3.errors import S3Error, from_backend
+from proxy.s3.upload import request_body
 
 XSI = "http://www.w3.org/2001/XMLSchema-instance"
 # GET answer: a root element name (empty document) or an error code
@@ -77,7 +78,7 @@ def acl_document(req: S3Request) -> Response:
 
 async def _put_acl(req: S3Request) -> Response:
     canned = (req.headers.get("x-amz-acl") or "private").lower()
-    await xml.read_body(req.request.stream())
+    await xml.read_body(request_body(req))
     if canned != "private" or any(h.startswith("x-amz-grant-") for h in req.headers):
         raise S3Error("NotImplemented", "Only the canned private ACL is supported")
     return Response(b"", 200)
@@ -166,7 +167,7 @@ async def handle_object(req: S3Request, sub: str) -> Response:
                 xml.add(tag, "Value", value)
             return xml.xml_response(doc)
         if method == "PUT":
-            tags = _parse_tagging(await xml.read_body(req.request.stream()))
+            tags = _parse_tagging(await xml.read_body(request_body(req)))
             await _set_tagging(req, stored, urlencode(tags))
             return Response(b"", 200)
         if method == "DELETE":

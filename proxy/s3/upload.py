@@ -119,6 +119,23 @@ def open_upload(req: S3Request, max_size: int = MAX_PUT_SIZE) -> Upload:
     return Upload(body, length, header_sums)
 
 
+def request_body(req: S3Request) -> AsyncIterator[bytes]:
+    """The body of a request carrying a small document (XML), verified like an upload.
+
+    A hex ``x-amz-content-sha256`` is checked against what arrives (the last chunk is held back until it
+    matches), ``STREAMING-*`` bodies are decoded; nothing else changes how the body is read.
+    """
+    mode = payload_mode(req)
+    if mode in auth_v4.STREAMING_MODES:
+        return open_upload(req).body
+    if "aws-chunked" in (req.headers.get("content-encoding") or "").lower() \
+            or req.headers.get("x-amz-decoded-content-length") is not None:
+        raise S3Error("InvalidRequest", "aws-chunked bodies need a STREAMING-* x-amz-content-sha256 value "
+                                        "covered by the signature")
+    return checksums.VerifiedBody(_client_stream(req),
+                                  sha256_hex=mode if auth_v4.is_sha256_hex(mode) else None)
+
+
 def checksum_sysmeta(values: dict[str, str]) -> dict[str, str]:
     return {checksums.SYSMETA + alg.title(): v for alg, v in values.items()}
 
