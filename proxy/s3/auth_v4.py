@@ -18,6 +18,7 @@ from urllib.parse import unquote_to_bytes
 from proxy.s3.context import AuthInfo
 from proxy.s3.credentials import Credential, CredentialStore
 from proxy.s3.errors import S3Error
+from stackstore.numbers import parse_int
 
 ALGORITHM = "AWS4-HMAC-SHA256"
 UNRESERVED = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.~")
@@ -200,10 +201,9 @@ async def verify(method: str, raw_path: str, raw_query: str, raw_headers: Sequen
     access_key, date, region, service, scope = parse_scope(credential, scope_error)
     if presigned:
         when = parse_amz_date(amz_date)
-        try:
-            expires = int(query["X-Amz-Expires"])
-        except ValueError:
-            raise S3Error("AuthorizationQueryParametersError", "X-Amz-Expires should be a number") from None
+        expires = parse_int(query["X-Amz-Expires"])
+        if expires is None:
+            raise S3Error("AuthorizationQueryParametersError", "X-Amz-Expires should be a number")
         if expires < 0 or expires > MAX_EXPIRES:
             raise S3Error("AuthorizationQueryParametersError",
                           "X-Amz-Expires must be less than a week (in seconds) that is; 604800")
