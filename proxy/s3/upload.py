@@ -65,23 +65,38 @@ def payload_mode(req: S3Request) -> str:
     return req.auth.payload_hash if req.auth else auth_v4.UNSIGNED_PAYLOAD
 
 
+def chunked_framing(req: S3Request, mode: str) -> bool:
+    """Whether the body is aws-chunked: always for a ``STREAMING-*`` mode.
+
+    ``UNSIGNED-PAYLOAD`` with ``Content-Encoding: aws-chunked`` or ``x-amz-decoded-content-length`` is
+    decoded too (some SDKs send that; nothing is signed there for an unsigned header to switch off).
+    A hex sha256 binds the body as received: framing headers next to one are InvalidRequest, never a
+    reason to skip the check.
+    """
+    if mode in auth_v4.STREAMING_MODES:
+        return True
+    h = req.headers
+    framed = "aws-chunked" in (h.get("content-encoding") or "").lower() \
+        or h.get("x-amz-decoded-content-length") is not None
+    if framed and mode != auth_v4.UNSIGNED_PAYLOAD:
+        raise S3Error("InvalidRequest", "aws-chunked bodies need a STREAMING-* x-amz-content-sha256 value "
+                                        "covered by the signature")
+    return framed
+
+
 def open_upload(req: S3Request, max_size: int = MAX_PUT_SIZE) -> Upload:
     """Wrap the request body: aws-chunked decoding, length checks, sha256/MD5/checksum verification.
 
     The signed payload mode decides everything: a hex sha256 is verified against the raw body as it
-    streams; only ``STREAMING-*`` modes are decoded as aws-chunked (chunk and trailer signatures checked
-    for the signed variants); aws-chunked framing signals without such a mode are refused.
+    streams and never combines with aws-chunked framing; ``STREAMING-*`` modes are decoded (chunk and
+    trailer signatures checked for the signed variants); see ``chunked_framing``.
     """
     h = req.headers
     mode = payload_mode(req)
-    encoding = (h.get("content-encoding") or "").lower()
     decoded_length = _int_header(h.get("x-amz-decoded-content-length"), "x-amz-decoded-content-length")
     content_length = _int_header(h.get("content-length"), "Content-Length")
     chunked_te = "chunked" in (h.get("transfer-encoding") or "").lower()
-    aws_chunked = mode in auth_v4.STREAMING_MODES
-    if not aws_chunked and ("aws-chunked" in encoding or decoded_length is not None):
-        raise S3Error("InvalidRequest", "aws-chunked bodies need a STREAMING-* x-amz-content-sha256 value "
-                                        "covered by the signature")
+    aws_chunked = chunked_framing(req, mode)
     if content_length is None and not chunked_te:
         raise S3Error("MissingContentLength")
     source: AsyncIterator[bytes] = _client_stream(req)
@@ -123,15 +138,11 @@ def request_body(req: S3Request) -> AsyncIterator[bytes]:
     """The body of a request carrying a small document (XML), verified like an upload.
 
     A hex ``x-amz-content-sha256`` is checked against what arrives (the last chunk is held back until it
-    matches), ``STREAMING-*`` bodies are decoded; nothing else changes how the body is read.
+    matches); aws-chunked bodies are decoded as for uploads (``chunked_framing``).
     """
     mode = payload_mode(req)
-    if mode in auth_v4.STREAMING_MODES:
+    if chunked_framing(req, mode):
         return open_upload(req).body
-    if "aws-chunked" in (req.headers.get("content-encoding") or "").lower() \
-            or req.headers.get("x-amz-decoded-content-length") is not None:
-        raise S3Error("InvalidRequest", "aws-chunked bodies need a STREAMING-* x-amz-content-sha256 value "
-                                        "covered by the signature")
     return checksums.VerifiedBody(_client_stream(req),
                                   sha256_hex=mode if auth_v4.is_sha256_hex(mode) else None)
 

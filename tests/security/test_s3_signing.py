@@ -324,3 +324,16 @@ def test_botocore_defaults_still_work(cluster, bucket):
     assert (mode.decode() if isinstance(mode, bytes) else mode) == auth_v4.STREAMING_UNSIGNED_TRAILER
     for key in ("boto-http", "boto-tls"):
         assert _stored(cluster.proxy_url, bucket, key) == data
+
+
+def test_unsigned_payload_with_aws_chunked_framing_is_decoded(s3_url, bucket):
+    """Some SDKs frame an ``UNSIGNED-PAYLOAD`` body as aws-chunked (object-api.md B4): still decoded, since
+    nothing there is signed for an unsigned header to switch off; the framing is never stored."""
+    key = "unsigned-framed"
+    url = f"{s3_url}/{bucket}/{key}"
+    body = b"b\r\nhello world\r\n0\r\n\r\n"
+    headers = _sign("PUT", url, headers={"Content-Encoding": "aws-chunked", "x-amz-decoded-content-length": "11"},
+                    payload="UNSIGNED-PAYLOAD")
+    resp = httpx.put(url, content=body, headers=headers)
+    assert resp.status_code == 200, resp.text
+    assert _stored(s3_url, bucket, key) == b"hello world"
