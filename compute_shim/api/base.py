@@ -19,6 +19,7 @@ from compute_shim.microversions import Version, negotiate
 from compute_shim.models import Server, VolumeAttachment
 from compute_shim.settings import Settings
 from identity.tokens import TokenInfo
+from stackstore.numbers import parse_int
 
 
 @dataclass
@@ -92,10 +93,10 @@ def page_by_marker(rows: list[Any], query: Mapping[str, str]) -> list[Any]:
             raise bad_request(f"marker [{query['marker']}] not found")
         rows = rows[ids.index(query["marker"]) + 1:]
     if query.get("limit"):
-        try:
-            rows = rows[:max(0, int(query["limit"]))]
-        except ValueError:
-            raise bad_request("limit param must be an integer") from None
+        limit = parse_int(query["limit"])
+        if limit is None:
+            raise bad_request("limit param must be an integer")
+        rows = rows[:max(0, limit)]
     return rows
 
 

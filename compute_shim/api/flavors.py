@@ -16,6 +16,7 @@ from compute_shim.common.db import in_db
 from compute_shim.db import now
 from compute_shim.errors import bad_request, conflict, forbidden, not_found
 from compute_shim.models import Flavor
+from stackstore.numbers import parse_int
 
 
 def _admin(ctx: Ctx) -> None:
@@ -40,10 +41,10 @@ def _listed(db: Session, ctx: Ctx) -> list[Flavor]:
         stmt = stmt.where(Flavor.is_public.is_(False))
     for param, column in (("minRam", Flavor.ram), ("minDisk", Flavor.disk)):
         if q.get(param):
-            try:
-                stmt = stmt.where(column >= int(q[param]))
-            except ValueError:
-                raise bad_request(f"Invalid {param} filter [{q[param]}]") from None
+            minimum = parse_int(q[param])
+            if minimum is None:
+                raise bad_request(f"Invalid {param} filter [{q[param]}]")
+            stmt = stmt.where(column >= minimum)
     rows = list(db.scalars(stmt))
     sort_key = q.get("sort_key", "flavorid")
     key = {"flavorid": lambda f: (len(f.id), f.id)}.get(sort_key, lambda f: getattr(f, sort_key, f.id))
@@ -76,8 +77,8 @@ def _int_field(body: dict, name: str, minimum: int, default: int | None = None) 
     if value in ("", None) and default is not None:
         value = default
     try:
-        number = int(value)
-        if isinstance(value, bool) or isinstance(value, float) and value != number:
+        number = int(value) if not isinstance(value, str) else parse_int(value)
+        if number is None or isinstance(value, bool) or isinstance(value, float) and value != number:
             raise ValueError
     except (TypeError, ValueError):
         raise bad_request(f"Invalid input for field/attribute {name}. Value: {value}.") from None

@@ -46,6 +46,7 @@ async def check_access(state: ProxyState, identity: Identity | None, account: st
     if not 200 <= info["status"] < 300:
         return fail
     acl = info["read_acl"] if method in READ_METHODS else info["write_acl"]
-    if acl_allows(identity, acl, listing=obj is None, referer=referer, reseller_prefix=reseller_prefix):
+    if acl_allows(identity, acl, listing=obj is None, referer=referer, reseller_prefix=reseller_prefix,
+                  write=method not in READ_METHODS):
         return None
     return fail

@@ -20,6 +20,7 @@ from proxy.s3.bucket import owner, require_bucket
 from proxy.s3.context import S3Request
 from proxy.s3.errors import S3Error, from_backend
 from proxy.s3.headers import iso_from_swift
+from stackstore.numbers import parse_int
 
 MAX_KEYS = 1000
 PREFIX_END = "\U0010ffff"
@@ -47,11 +48,10 @@ def _max_keys(req: S3Request) -> int:
     raw = req.query.get("max-keys")
     if raw is None or raw == "":
         return MAX_KEYS
-    try:
-        value = int(raw)
-    except ValueError:
+    value = parse_int(raw)
+    if value is None:
         raise S3Error("InvalidArgument", "Provided max-keys not an integer or within integer range",
-                      ArgumentName="max-keys", ArgumentValue=raw) from None
+                      ArgumentName="max-keys", ArgumentValue=raw)
     if value < 0:
         raise S3Error("InvalidArgument", "Argument maxKeys must be an integer between 0 and 2147483647",
                       ArgumentName="max-keys", ArgumentValue=raw)

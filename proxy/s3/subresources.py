@@ -18,6 +18,7 @@ from proxy.s3 import xml
 from proxy.s3.bucket import require_bucket
 from proxy.s3.context import S3Request
 from proxy.s3.errors import S3Error, from_backend
+from proxy.s3.upload import request_body
 
 Handler = Callable[[S3Request], Awaitable[Response]]
 
@@ -42,7 +43,7 @@ def acl_document(req: S3Request) -> Response:
 
 async def _put_acl(req: S3Request) -> Response:
     canned = (req.headers.get("x-amz-acl") or "private").lower()
-    await xml.read_body(req.request.stream())
+    await xml.read_body(request_body(req))
     if canned != "private" or any(h.startswith("x-amz-grant-") for h in req.headers):
         raise S3Error("NotImplemented", "Only the canned private ACL is supported")
     return Response(b"", 200)
@@ -161,7 +162,7 @@ async def put_object_tagging(req: S3Request) -> Response:
     """PutObjectTagging: replace the tag set (metadata kept)."""
     await require_bucket(req)
     stored = await _object_headers(req)
-    tags = _parse_tagging(await xml.read_body(req.request.stream()))
+    tags = _parse_tagging(await xml.read_body(request_body(req)))
     await _set_tagging(req, stored, urlencode(tags))
     return Response(b"", 200)
 

@@ -35,7 +35,7 @@ async def head(req: SwiftRequest) -> Response:
     elif not 200 <= resp.status < 300:
         return _status(resp.status)
     else:
-        headers = account_response_headers(resp.headers)
+        headers = account_response_headers(resp.headers, owner=req.is_owner)
     headers["Content-Type"] = "text/plain; charset=utf-8"
     return Response(b"", status_code=204, headers=headers)
 
@@ -51,7 +51,7 @@ async def get(req: SwiftRequest) -> Response:
     elif not 200 <= resp.status < 300:
         return _status(resp.status)
     else:
-        headers = account_response_headers(resp.headers)
+        headers = account_response_headers(resp.headers, owner=req.is_owner)
     return listing.render(rows, media, "account", req.account, headers)
 
 

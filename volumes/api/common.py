@@ -12,6 +12,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from stackstore.numbers import parse_int
 from volumes.context import Context
 from volumes.errors import ApiError, bad_request
 
@@ -92,10 +93,9 @@ def int_param(req: Req, name: str, minimum: int = 0) -> int | None:
     raw = req.query.get(name)
     if raw is None:
         return None
-    try:
-        value = int(raw)
-    except ValueError:
-        raise bad_request(f"{name} param must be an integer") from None
+    value = parse_int(raw)
+    if value is None:
+        raise bad_request(f"{name} param must be an integer")
     if value < minimum:
         raise bad_request(f"{name} param must be >= {minimum}")
     return value

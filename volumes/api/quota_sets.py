@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from stackstore.numbers import parse_int
 from volumes import quotas
 from volumes.api.common import Req, endpoint
 from volumes.errors import ApiError, bad_request
@@ -55,10 +56,11 @@ def update(req: Req) -> tuple[int, dict]:
                 continue
             if key not in known:
                 raise bad_request(f"Bad key(s) in quota set: {key}")
-            try:
+            if isinstance(value, float) and value.is_integer():
                 value = int(value)
-            except (TypeError, ValueError):
-                raise bad_request(f"Quota limit for {key} must be an integer.") from None
+            value = parse_int(value) if isinstance(value, str) else value
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise bad_request(f"Quota limit for {key} must be an integer.")
             if value < -1:
                 raise bad_request(f"Quota limit {value} for {key} must be -1 or greater.")
             if value > MAX_LIMIT:
