@@ -224,3 +224,10 @@ BASE_RULES: dict[str, str] = {
     "member_or_admin": "rule:admin_api or rule:project_member",
     "project_admin_or_admin": "rule:admin_api or rule:project_admin",
 }
+
+_BASE = Policy(BASE_RULES)
+
+
+def is_cloud_admin(creds: Credentials) -> bool:
+    """System admin, or admin of the admin project: may act on every project."""
+    return _BASE.allows("admin_api", creds)
