@@ -93,6 +93,9 @@ DEFAULTS: dict[str, Any] = {
         "token_expiration": 3600,  # seconds a Keystone token is valid
         "service_password": "",  # the service user's password; empty: generated into <data_dir>/secrets/
         "admin_password": "",  # empty: generated on first start, printed once, saved in <data_dir>/clouds.yaml
+        "admin_project": "admin",  # its admins are cloud admins (Keystone's admin_project_name); TempAuth never
+        "auth_max_failures": 10,  # failed logins per user and address within the window before 429
+        "auth_failure_window": 300,  # seconds
     },
     "volumes": {
         "enabled": True,

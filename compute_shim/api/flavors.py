@@ -20,13 +20,13 @@ from stackstore.numbers import parse_int
 
 
 def _admin(ctx: Ctx) -> None:
-    if not ctx.who.is_admin:
+    if not ctx.who.is_cloud_admin:
         raise forbidden("Policy doesn't allow os_compute_api:os-flavor-manage to be performed.")
 
 
 def _get(db: Session, ctx: Ctx, flavor_id: str) -> Flavor:
     f = db.get(Flavor, flavor_id) if len(flavor_id) <= 255 else None
-    if f is None or (not f.is_public and not ctx.who.is_admin):
+    if f is None or (not f.is_public and not ctx.who.is_cloud_admin):
         raise not_found(f"Flavor {flavor_id} could not be found.")
     return f
 
@@ -35,7 +35,7 @@ def _listed(db: Session, ctx: Ctx) -> list[Flavor]:
     q = ctx.request.query_params
     is_public = (q.get("is_public") or "true").lower()
     stmt = select(Flavor)
-    if not ctx.who.is_admin or is_public in ("true", "t", "1", "yes"):
+    if not ctx.who.is_cloud_admin or is_public in ("true", "t", "1", "yes"):
         stmt = stmt.where(Flavor.is_public.is_(True))
     elif is_public in ("false", "f", "0", "no"):
         stmt = stmt.where(Flavor.is_public.is_(False))
