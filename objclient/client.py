@@ -51,7 +51,8 @@ class StorageClient:
         settings = conf if isinstance(conf, ClientSettings) else ClientSettings.from_conf(conf)
         self.settings = settings
         self.rings = rings
-        self.pool = Pool(conn_timeout=settings.conn_timeout, node_timeout=settings.node_timeout)
+        self.pool = Pool(conn_timeout=settings.conn_timeout, node_timeout=settings.node_timeout,
+                         signing_key=settings.node_key)
         self.limiter = ErrorLimiter(settings.error_suppression_interval, settings.error_suppression_limit)
         self.nio = NodeIO(self.pool, self.limiter)
         # A read node that has not answered after this long gets a parallel request to the next node

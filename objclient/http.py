@@ -27,6 +27,7 @@ from typing import cast
 import httptools
 
 from objclient.headers import HeaderDict
+from stackstore import node_signing
 
 READ_SIZE = 1 << 20  # bytes asked for per body read (returns at most one received piece, up to this)
 READ_HIGH_WATER = 1 << 21  # pause the socket once this much is received but not yet read
@@ -259,19 +260,30 @@ class _Sink:
         self.complete = True
 
 
-def _encode_head(method: str, path: str, host: str, headers: Mapping[str, str]) -> bytes:
+def _encode_head(method: str, path: str, host: str, headers: Mapping[str, str],
+                 signing_key: bytes | None = None) -> bytes:
+    """The request head as bytes; with ``signing_key`` it carries ``X-Backend-Signature`` over the
+    head exactly as the node will decode it (``stackstore.node_signing``)."""
     parts = [f"{method} {path} HTTP/1.1\r\nHost: {host}\r\n"]
     for name, value in headers.items():
         value = str(value)
         if "\n" in value or "\r" in value or "\n" in name or "\r" in name or ":" in name:
             raise ValueError(f"invalid header {name!r}")
         parts.append(f"{name}: {value}\r\n")
-    parts.append("\r\n")
     text = "".join(parts)
     try:
-        return text.encode("latin-1")
+        raw = text.encode("latin-1")
+        encoding = "latin-1"
     except UnicodeEncodeError:
-        return text.encode("utf-8")
+        raw, encoding = text.encode("utf-8"), "utf-8"
+    if signing_key is not None:
+        def wire(value: str) -> str:  # the node decodes what it received as latin-1
+            return value if encoding == "latin-1" else value.encode(encoding).decode("latin-1")
+
+        signature = node_signing.sign(signing_key, method, wire(path),
+                                      {wire(k): wire(str(v)) for k, v in headers.items()})
+        raw += f"{node_signing.SIGNATURE_HEADER}: {signature}\r\n".encode("ascii")
+    return raw + b"\r\n"
 
 
 async def _read_head(conn: Connection, timeout: float) -> tuple[int, httptools.HttpResponseParser, _Sink]:
@@ -533,8 +545,10 @@ class Pool:
         node_timeout: float = 10.0,
         max_idle: int = 128,
         idle_timeout: float = 4.0,
+        signing_key: bytes | None = None,
     ):
         self.conn_timeout = conn_timeout
+        self.signing_key = signing_key  # the cluster's node key: every request head is signed with it
         self.node_timeout = node_timeout
         self.max_idle = max_idle
         self.idle_timeout = idle_timeout  # below the nodes' keep-alive timeout (uvicorn: 5 s)
@@ -602,7 +616,7 @@ class Pool:
         head_headers = dict(headers)
         if body or method in ("PUT", "POST"):
             head_headers["Content-Length"] = str(len(body))
-        head = _encode_head(method, path, f"{ip}:{port}", head_headers)
+        head = _encode_head(method, path, f"{ip}:{port}", head_headers, self.signing_key)
         for attempt in range(2):
             conn = await self.acquire(ip, port)
             try:
@@ -677,7 +691,7 @@ class Pool:
             head_headers["Content-Length"] = str(content_length)
         if expect:
             head_headers["Expect"] = "100-continue"
-        head = _encode_head(method, path, f"{ip}:{port}", head_headers)
+        head = _encode_head(method, path, f"{ip}:{port}", head_headers, self.signing_key)
         for attempt in range(2):
             conn = await self.acquire(ip, port)
             try:

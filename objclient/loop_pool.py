@@ -18,6 +18,14 @@ PEER_CONN_TIMEOUT = 10.0
 PEER_NODE_TIMEOUT = 10.0
 
 _pools: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Pool] = weakref.WeakKeyDictionary()
+_signing_key: bytes | None = None
+
+
+def set_signing_key(key: bytes | None) -> None:
+    """The node key this process signs its peer requests with (set once by the storage node at start)."""
+    global _signing_key
+    _signing_key = key
+    _pools.clear()
 
 
 def loop_pool() -> Pool:
@@ -25,5 +33,6 @@ def loop_pool() -> Pool:
     loop = asyncio.get_running_loop()
     pool = _pools.get(loop)
     if pool is None:
-        pool = _pools[loop] = Pool(conn_timeout=PEER_CONN_TIMEOUT, node_timeout=PEER_NODE_TIMEOUT)
+        pool = _pools[loop] = Pool(conn_timeout=PEER_CONN_TIMEOUT, node_timeout=PEER_NODE_TIMEOUT,
+                                   signing_key=_signing_key)
     return pool

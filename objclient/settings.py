@@ -20,6 +20,7 @@ class ClientSettings:
     error_suppression_interval: float = 30.0
     error_suppression_limit: int = 3
     concurrency_timeout: float | None = 0.5
+    node_key: bytes | None = None  # signs every request to a node (``stackstore.node_signing``)
 
     @classmethod
     def from_conf(cls, conf: Mapping[str, Any]) -> ClientSettings:

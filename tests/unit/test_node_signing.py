@@ -58,3 +58,31 @@ def test_request_target_includes_the_query():
     assert request_target(b"/cont/d1/5/a/c", b"prefix=x%20y") == "/cont/d1/5/a/c?prefix=x%20y"
     headers = _signed_request({}, method="GET", target="/cont/d1/5/a/c?prefix=x")
     assert verify(KEY, "GET", "/cont/d1/5/a/c?prefix=y", _raw(headers), now=NOW) == "bad signature"
+
+
+def _parse_head(raw: bytes) -> tuple[str, str, list[tuple[bytes, bytes]]]:
+    lines = raw.split(b"\r\n")
+    method, target, _ = lines[0].split(b" ")
+    headers = []
+    for line in lines[1:]:
+        if line:
+            name, _, value = line.partition(b":")
+            headers.append((name.strip().lower(), value.strip()))
+    return method.decode(), target.decode("latin-1"), headers
+
+
+def test_the_object_clients_request_heads_verify_as_the_node_reads_them():
+    import time
+
+    from objclient.http import _encode_head
+
+    for headers in ({"X-Timestamp": "1", "Content-Length": "3"},
+                    {"X-Object-Meta-Name": "caf\u00e9", "X-Object-Meta-Snow": "\u2603"}):  # latin-1, then UTF-8
+        raw = _encode_head("PUT", "/obj/d1/5/AUTH_a/c/o%E2%98%83?x=1", "127.0.0.1:1", headers, KEY)
+        method, target, parsed = _parse_head(raw)
+        assert verify(KEY, method, target, parsed, now=time.time()) is None
+        tampered = [(n, b"2" if n == b"x-timestamp" else v) for n, v in parsed]
+        if headers.get("X-Timestamp"):
+            assert verify(KEY, method, target, tampered, now=time.time()) == "bad signature"
+    unsigned = _encode_head("GET", "/obj/d1/5/a/c/o", "127.0.0.1:1", {})
+    assert verify(KEY, *_parse_head(unsigned), now=time.time()) == "unsigned request"
