@@ -16,12 +16,12 @@ from botocore.exceptions import ClientError
 from starlette.requests import Request
 
 from proxy.auth.tempauth import group_identity
+from proxy.context import Identity, ProxyState
 from proxy.s3 import access, router
 from proxy.s3.context import AuthInfo, S3Request
 from proxy.s3.credentials import Credential
 from proxy.s3.errors import S3Error
 from proxy.s3.operations import BY_NAME, OPERATIONS, Target, operation_of, resolve
-from proxy.context import Identity, ProxyState
 from tests.s3.conftest import make_client
 
 COPY = {"x-amz-copy-source": "/src-bucket/src-key"}
