@@ -35,7 +35,8 @@ from typing import Any
 import xxhash
 
 from stackstore.timestamp import Timestamp
-from store.fsutil import GroupCommit, ensure_dir, fsync_all, make_device_subdir, start_writeback
+from store.fsutil import ensure_dir, fsync_all, make_dir_once, start_writeback
+from store.group_commit import GroupCommit
 
 MAGIC = b"SSTRv01\n"
 TRAILER = struct.Struct("<QQ8s")
@@ -351,7 +352,7 @@ class DiskFileWriter:
         try:
             self.fd = os.open(self.tmp_path, flags, 0o644)
         except FileNotFoundError:
-            make_device_subdir(self.df.device_path, "tmp")
+            make_dir_once(tmpdir)
             self.fd = os.open(self.tmp_path, flags, 0o644)
 
     async def write(self, chunk: bytes) -> None:

@@ -13,7 +13,8 @@ from ring import hash_path
 from stackstore.config import Config, ensure_hash_path_suffix
 from store.diskfile import DiskFileManager
 from store.expiring import INDEX_DIR, ExpiringIndex
-from store.fsutil import GroupCommit, free_bytes
+from store.fsutil import free_bytes
+from store.group_commit import GroupCommit
 from store.listings import AccountStore, ContainerStore
 from store.reqparse import HTTPError
 from store.updates import RowUpdater

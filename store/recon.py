@@ -13,7 +13,7 @@ import time
 import uuid
 from typing import Any
 
-from store.fsutil import make_device_subdir
+from store.fsutil import make_dir_once
 
 RECON_DIR = ".recon"
 TASKS = ("auditor", "updater", "expirer", "replication")
@@ -26,7 +26,7 @@ def stats_path(device_path: str, name: str) -> str:
 def write_stats(device_path: str, name: str, stats: dict[str, Any]) -> None:
     """Atomically replace ``<device>/.recon/<name>.json`` (not fsynced: counters, not data)."""
     path = stats_path(device_path, name)
-    make_device_subdir(device_path, RECON_DIR)
+    make_dir_once(os.path.join(device_path, RECON_DIR))
     tmp = f"{path}.{uuid.uuid4().hex[:8]}.tmp"
     with open(tmp, "w") as fh:
         json.dump(stats, fh, separators=(",", ":"))

@@ -21,7 +21,7 @@ from urllib.parse import quote
 import xxhash
 
 from stackstore.timestamp import Timestamp
-from store.fsutil import GroupCommit, write_durable
+from store.group_commit import GroupCommit, write_durable
 from store.httpclient import HTTPClientError, request
 from store.listings import ContainerStore
 from store.reqparse import HTTPError, host_list
