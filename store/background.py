@@ -41,7 +41,8 @@ async def _async_pending(node: Node) -> None:
     sconf = node.conf["store"]
     await run_updater_pass(node.devices_root, timeout=node.container_update_timeout,
                            concurrency=int(sconf.get("updater_concurrency", 8)),
-                           max_per_second=float(sconf.get("updater_max_per_second", 50.0)), record=True)
+                           max_per_second=float(sconf.get("updater_max_per_second", 50.0)), record=True,
+                           executor=node.executor)
 
 
 def _optional_tasks(node: Node) -> list[Periodic]:
