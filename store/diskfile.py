@@ -266,7 +266,7 @@ class DiskFile:
         try:
             await w.commit_marker(timestamp, ".ts", {"name": self.name, "ts": timestamp.normal})
         finally:
-            w.close()
+            await w.aclose()
 
     async def put_metadata(self, timestamp: Timestamp, headers: dict[str, str]) -> None:
         """Durably write ``<timestamp>.meta`` holding ``headers``: it replaces the object's user and
@@ -277,7 +277,7 @@ class DiskFile:
             meta = {"name": self.name, "ts": timestamp.normal, "headers": headers, "sysmeta_set": True}
             await w.commit_marker(timestamp, ".meta", meta)
         finally:
-            w.close()
+            await w.aclose()
 
     def cleanup(self) -> None:
         """Remove files superseded by newer ones (older .data/.ts, stale .meta)."""
@@ -487,8 +487,17 @@ class DiskFileWriter:
             raise ValueError(f"bad file name {filename!r}")
         await self._commit(Timestamp(ts), "." + ext, b"")
 
+    async def aclose(self) -> None:
+        """``close`` from the event loop: an uncommitted temp file is closed and unlinked in an I/O
+        thread (a committed or in-memory write has nothing left to release)."""
+        if (self._job is not None and not self._job.done()) or (self.fd < 0 and self.tmp_path is None):
+            self.close()
+            return
+        # shielded: a cancelled waiter must not cancel the queued close (the fd and file would leak)
+        await asyncio.shield(asyncio.get_running_loop().run_in_executor(self.mgr.executor, self.close))
+
     def close(self) -> None:
-        """Release the temp file; an uncommitted write leaves nothing behind."""
+        """Release the temp file (blocking); an uncommitted write leaves nothing behind."""
         if self._job is not None and not self._job.done():
             self._job.add_done_callback(lambda _: self.close())  # the I/O thread still holds the fd
             return

@@ -107,7 +107,7 @@ async def put_object(node: Node, request: Request, sp: StoragePath) -> Response:
     except (DiskFileNoSpace, OSError) as exc:
         raise HTTPError(507, "device write failed") from exc
     finally:
-        writer.close()
+        await writer.aclose()
     if delete_at is not None:
         await expiring.record(node, sp.device, [expiring.Entry(
             int(delete_at), df.hash_hex, df.name, sp.partition, ts.normal)])

@@ -70,7 +70,7 @@ async def _commit(writer: DiskFileWriter, name: str) -> None:
     try:
         await writer.commit_raw(name)
     finally:
-        writer.close()
+        await writer.aclose()
 
 
 async def receive_stream(node: Node, device: str, partition: int, reader: FrameReader,
@@ -103,7 +103,7 @@ async def receive_stream(node: Node, device: str, partition: int, reader: FrameR
                 async for chunk in reader.body(size):
                     await writer.write_raw(chunk)
             except BaseException:
-                writer.close()
+                await writer.aclose()
                 raise
             pending.add(asyncio.ensure_future(_commit(writer, name)))
             written += 1
