@@ -1,9 +1,9 @@
 """Background tasks run inside the node's lifespan.
 
-Each task is a coroutine function ``fn(node)`` run every ``interval`` seconds. Today: the listing
-sync (LMDB ``sync=False`` flushed about once a second), the debounced container -> account stat
-reports, the async-pending updater pass, the auditor and the object expirer (an interval <= 0
-disables the last two). The replicator will register here too.
+Each task is a coroutine function ``fn(node)`` run every ``interval`` seconds: the listing sync (LMDB
+``sync=False`` flushed about once a second), the debounced container -> account stat reports, the
+async-pending updater pass, the auditor and the object expirer (an interval <= 0 disables those
+two) and the replicator.
 """
 
 from __future__ import annotations

@@ -90,7 +90,7 @@ class ObjectReplicator:
         ring = self.view.ring("object")
         if ring is not None:
             jobs: list[Job] = []
-            for dev in self.view.local_devices("object"):
+            for dev in await self._run(self.view.local_devices, "object"):  # stats device dirs
                 path = device_path(self.node.devices_root, dev.device)
                 for part in await self._run(list_partitions, path):
                     if part < ring.partition_count:
