@@ -237,6 +237,22 @@ class Cloud:
         self.proc.wait()
 
 
+def start_cloud(stackstore: Path, run_dir: Path, attempts: int = 3) -> Cloud:
+    """A running cloud; on free ports chosen again when a start fails (another process took a port)."""
+    for attempt in range(1, attempts + 1):
+        shutil.rmtree(run_dir / "data", ignore_errors=True)
+        cloud = Cloud(stackstore, run_dir)
+        try:
+            cloud.start()
+            return cloud
+        except RunError:
+            cloud.stop()
+            if attempt == attempts:
+                raise
+            log(f"stackstore up did not start on ports {cloud.base_port + 1}..; trying other ports")
+    raise AssertionError("unreachable")
+
+
 # --- the suite -----------------------------------------------------------------------------------------------
 
 def test_conf(proxy_url: str) -> str:
@@ -345,9 +361,8 @@ def main(argv: list[str] | None = None) -> int:
         ensure_suite_venv()
         shutil.rmtree(RUN_DIR, ignore_errors=True)
         RUN_DIR.mkdir()
-        cloud = Cloud(args.stackstore.resolve(), RUN_DIR)
+        cloud = start_cloud(args.stackstore.resolve(), RUN_DIR)
         try:
-            cloud.start()
             log(f"stackstore up on {cloud.proxy_url}; running Swift {SWIFT_VERSION}'s functional suite")
             outcomes = run_suite(RUN_DIR, cloud.proxy_url, args.selectors)
             if not cloud.running:
