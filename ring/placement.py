@@ -143,8 +143,8 @@ class TierState:
     def choose(self, others: Sequence[int], need_want: bool, strict: bool = True) -> int:
         """The device for one more replica of a partition whose other replicas are on ``others``.
 
-        Walks down into the child tier that wants the most among those with room under the partition
-        limits (``strict``; otherwise limits are ignored). With ``need_want`` only a device below its
+        Walks down into the child tier holding fewest of the partition's replicas, then wanting the
+        most, among those with room under the partition limits (``strict``; otherwise limits are ignored). With ``need_want`` only a device below its
         target qualifies. -1 when no device fits.
         """
         counts = self.counts_of(others)
@@ -161,7 +161,8 @@ class TierState:
                 return -1
             return d
         target, parts, pos_want = self.target, self.parts, self.pos_want
-        order = sorted(kids, key=lambda k: parts[k] - target[k])  # stable: ties keep the seeded order
+        # fewest of this partition's replicas first (spread), then the most wanting; ties in seeded order
+        order = sorted(kids, key=lambda k: (counts.get(k, 0), parts[k] - target[k]))
         for k in order:
             if need_want and pos_want[k] <= 0:
                 continue
