@@ -18,14 +18,18 @@ from ring.tiers import ReplicaPlan, Tier, tiers_of
 ROOT = 0
 
 
-def integer_targets(shares: dict[int, float]) -> dict[int, int]:
-    """Round each device's share of partition-replicas so the total stays the same (largest remainder)."""
-    floors = {d: math.floor(s + 1e-9) for d, s in shares.items()}
-    left = round(sum(shares.values())) - sum(floors.values())
-    by_remainder = sorted(shares, key=lambda d: (-(shares[d] - floors[d]), d))
-    for d in by_remainder[:max(left, 0)]:
-        floors[d] += 1
-    return floors
+def apportion(total: int, shares: Sequence[float]) -> list[int]:
+    """Whole numbers summing to ``total`` in proportion to ``shares`` (largest remainder)."""
+    whole = sum(shares)
+    if whole <= 0:
+        exact = [total / len(shares)] * len(shares) if shares else []
+    else:
+        exact = [total * s / whole for s in shares]
+    out = [math.floor(x + 1e-9) for x in exact]
+    by_remainder = sorted(range(len(shares)), key=lambda i: (-(exact[i] - out[i]), i))
+    for i in by_remainder[:max(total - sum(out), 0)]:
+        out[i] += 1
+    return out
 
 
 class TierState:
@@ -60,15 +64,24 @@ class TierState:
         self.eligible = eligible
         self.max_per_part = [plan.max_replicas(t) for t in self.tiers]
         self.max_per_part[ROOT] = 1 << 30
-        shares = {d: plan.target.get(self.tiers[p[-1]], 0.0) * part_count if d in eligible else 0.0
-                  for d, p in self.dev_tids.items()}
-        self.dev_target = integer_targets(shares)
+        # Whole-number targets, rounded top-down so every tier's target is the sum of its children's.
+        share = [0.0] * n
+        for d, path in self.dev_tids.items():
+            if d in eligible:
+                for t in (ROOT, *path):
+                    share[t] += plan.target.get(self.tiers[path[-1]], 0.0) * part_count
         self.target = [0] * n
+        self.target[ROOT] = round(share[ROOT])
+        stack = [ROOT]
+        while stack:
+            t = stack.pop()
+            kids = self.children[t]
+            for k, whole in zip(kids, apportion(self.target[t], [share[k] for k in kids]), strict=True):
+                self.target[k] = whole
+                stack.append(k)
+        self.dev_target = {d: self.target[path[-1]] for d, path in self.dev_tids.items()}
         self.parts = [0] * n
         self.pos_want = [0] * n  # sum over the tier's devices of max(0, target - parts)
-        for d, path in self.dev_tids.items():
-            for t in (ROOT, *path):
-                self.target[t] += self.dev_target[d]
         self.rank = list(range(n))
         rng.shuffle(self.rank)  # seeded tie-breaking between tiers that want the same
         for kids in self.children:
