@@ -165,6 +165,14 @@ class TierState:
         limit = self.max_per_part if strict else None
         return self._descend(ROOT, counts, taken, need_want, limit)
 
+    def fits(self, dev_id: int, counts: dict[int, int], taken: set[int]) -> bool:
+        """Whether ``dev_id`` may take one more replica of a partition (``counts``/``taken`` from its
+        other replicas) without exceeding any tier's limit."""
+        if dev_id in taken or dev_id not in self.eligible:
+            return False
+        limit = self.max_per_part
+        return all(counts.get(t, 0) < limit[t] for t in self.dev_tids[dev_id])
+
     def _descend(self, t: int, counts: dict[int, int], taken: set[int], need_want: bool,
                  limit: list[int] | None) -> int:
         kids = self.children[t]

@@ -110,38 +110,114 @@ def rebalance_pass(
 
 def _balance(assign: list[array], state: TierState, movable, touched: bytearray, fresh: list[bytearray],
              rng: random.Random) -> None:
-    """Move replicas from devices over their target straight to devices under it, round after round."""
+    """Move replicas from devices over their target to devices under it, round after round.
+
+    Direct moves first; when none is left, two-step moves: a replica goes from a device over its target
+    to one at its target that, in exchange, passes another partition's replica to a device under it
+    (needed when no partition on the full device may go to the device that wants, e.g. every one of
+    them already has a replica in its zone).
+    """
     replicas = len(assign)
+    mover = _Mover(assign, state, movable, touched, fresh)
     for _ in range(MAX_BALANCE_ROUNDS):
         surplus = [d for d in state.dev_tids if state.dev_want(d) < 0]
         if not surplus:
             return
-        holdings: dict[int, list[tuple[int, int]]] = {d: [] for d in surplus}
-        for r, row in enumerate(assign):
-            for p, dev_id in enumerate(row):
-                found = holdings.get(dev_id)
-                if found is not None:
-                    found.append((p, r))
+        holdings = mover.index(rng)
         rng.shuffle(surplus)
         surplus.sort(key=state.dev_want)  # most over target first; ties in seeded order
         moved = 0
         for dev_id in surplus:
-            items = holdings[dev_id]
-            rng.shuffle(items)
-            for p, r in items:
+            for p, r in holdings.get(dev_id, ()):
                 if state.dev_want(dev_id) >= 0:
                     break
-                if not (fresh[r][p] or movable(p)):
+                if assign[r][p] != dev_id or not mover.may_move(p, r):
                     continue
                 others = [assign[o][p] for o in range(replicas) if o != r]
                 dest = state.choose(others, need_want=True)
-                if dest < 0:
-                    continue
-                assign[r][p] = dest
-                state.add(dev_id, -1)
-                state.add(dest, 1)
-                if not fresh[r][p]:
-                    touched[p] = 1
-                moved += 1
+                if dest >= 0:
+                    mover.move(p, r, dest)
+                    moved += 1
+        if not moved:
+            moved = _two_step_moves(mover, holdings, rng)
         if not moved:
             return
+
+
+class _Mover:
+    """Moves replicas during balancing and remembers which partitions have moved."""
+
+    def __init__(self, assign: list[array], state: TierState, movable, touched: bytearray,
+                 fresh: list[bytearray]):
+        self.assign, self.state, self.movable, self.touched, self.fresh = assign, state, movable, touched, fresh
+
+    def may_move(self, p: int, r: int) -> bool:
+        return bool(self.fresh[r][p]) or self.movable(p)
+
+    def move(self, p: int, r: int, dest: int) -> None:
+        self.state.add(self.assign[r][p], -1)
+        self.state.add(dest, 1)
+        self.assign[r][p] = dest
+        if not self.fresh[r][p]:
+            self.touched[p] = 1
+
+    def index(self, rng: random.Random) -> dict[int, list[tuple[int, int]]]:
+        """Every device's movable replicas, shuffled."""
+        holdings: dict[int, list[tuple[int, int]]] = {d: [] for d in self.state.dev_tids}
+        for r, row in enumerate(self.assign):
+            for p, dev_id in enumerate(row):
+                found = holdings.get(dev_id)
+                if found is not None and self.may_move(p, r):
+                    found.append((p, r))
+        for items in holdings.values():
+            rng.shuffle(items)
+        return holdings
+
+
+def _two_step_moves(mover: _Mover, holdings: dict[int, list[tuple[int, int]]], rng: random.Random) -> int:
+    """Full device -> device at target -> device under target, with two different partitions."""
+    assign, state = mover.assign, mover.state
+    replicas = len(assign)
+    cursor: dict[int, int] = {}  # per middle device: holdings before this index cannot be passed on
+    moved = 0
+    surplus = [d for d in state.dev_tids if state.dev_want(d) < 0]
+    rng.shuffle(surplus)
+    for dev_id in surplus:
+        for p, r in holdings[dev_id]:
+            if state.dev_want(dev_id) >= 0:
+                break
+            if assign[r][p] != dev_id or not mover.may_move(p, r):
+                continue
+            others = [assign[o][p] for o in range(replicas) if o != r]
+            counts, taken = state.counts_of(others), set(others)
+            middles = [m for m in state.dev_tids if m != dev_id and state.dev_want(m) >= 0
+                       and state.fits(m, counts, taken)]
+            middles.sort(key=lambda m: -state.dev_want(m))
+            for mid in middles:
+                passed = _pass_on(mover, holdings[mid], cursor, mid, exclude=p)
+                if passed is None:
+                    continue
+                q, rq, dest = passed
+                mover.move(q, rq, dest)
+                mover.move(p, r, mid)
+                moved += 2
+                break
+    return moved
+
+
+def _pass_on(mover: _Mover, items: list[tuple[int, int]], cursor: dict[int, int], mid: int, exclude: int
+             ) -> tuple[int, int, int] | None:
+    """A replica on ``mid`` (not of partition ``exclude``) that a device under its target can take."""
+    assign, state = mover.assign, mover.state
+    replicas = len(assign)
+    i = cursor.get(mid, 0)
+    while i < len(items):
+        q, rq = items[i]
+        if q != exclude and assign[rq][q] == mid and mover.may_move(q, rq):
+            dest = state.choose([assign[o][q] for o in range(replicas) if o != rq], need_want=True)
+            if dest >= 0:
+                cursor[mid] = i + 1
+                return q, rq, dest
+        i += 1
+    cursor[mid] = i
+    return None
