@@ -27,13 +27,6 @@ from ring.device import Device
 
 Tier = tuple[Any, ...]
 
-# Failure-domain levels, outermost first; the last level is the device itself.
-LEVELS: tuple[Callable[[Device], Any], ...] = (
-    lambda d: d.region,
-    lambda d: d.zone,
-    lambda d: d.ip,
-    lambda d: d.id,
-)
 LEVEL_NAMES = ("region", "zone", "host", "device")
 
 _EPS = 1e-9
