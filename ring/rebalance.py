@@ -88,7 +88,9 @@ def rebalance_pass(
     rng.shuffle(gathered)
     for p, r in gathered:
         others = [assign[o][p] for o in range(replicas) if o != r and assign[o][p] != UNASSIGNED]
-        dest = state.choose(others, need_want=False)
+        dest = state.choose(others, need_want=True)
+        if dest < 0:
+            dest = state.choose(others, need_want=False)
         if dest < 0:
             dest = state.choose(others, need_want=False, strict=False)
         if dest < 0:
