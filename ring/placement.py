@@ -157,8 +157,8 @@ class TierState:
         """The device for one more replica of a partition whose other replicas are on ``others``.
 
         Walks down into the child tier holding fewest of the partition's replicas, then wanting the
-        most, among those with room under the partition limits (``strict``; otherwise limits are ignored). With ``need_want`` only a device below its
-        target qualifies. -1 when no device fits.
+        most, among those with room under the partition limits (``strict``; otherwise limits are ignored).
+        With ``need_want`` only a device below its target qualifies. -1 when no device fits.
         """
         counts = self.counts_of(others)
         taken = set(others)

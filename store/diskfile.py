@@ -7,8 +7,8 @@ Files of a hash dir (``objects/<partition>/<suffix>/<hash>/`` under a device)::
     <timestamp>.ts     tombstone (DELETE), trailer only
 
 They are written under ``tmp/`` and renamed into place; a hash dir that fails verification is moved
-to ``quarantined/objects/<hash>[-n]``. ``<hash>`` is ``hash_path(...).hex()`` and ``<suffix>`` its last three hex digits. Every file is
-``body || meta_json || trailer`` where the 24-byte trailer is ``<u64 len(meta_json)><u64
+to ``quarantined/objects/<hash>[-n]``. ``<hash>`` is ``hash_path(...).hex()`` and ``<suffix>`` its last three
+hex digits. Every file is ``body || meta_json || trailer`` where the 24-byte trailer is ``<u64 len(meta_json)><u64
 xxh3_64(meta_json)><magic>``, so a PUT writes everything in one streaming pass. The metadata holds
 the object's name, timestamp, size, md5 ETag, headers, and an xxh3_64 checksum per
 ``block_size`` block of the body; reads verify every block they send.
@@ -618,7 +618,8 @@ class ObjectReader:
             data = self._head[start:start + length]
         else:
             data = os.pread(self.fd, length, start)
-        if len(data) != length or format(xxhash.xxh3_64_intdigest(data), "016x") != self._blocks[16 * index:16 * index + 16]:
+        expected = self._blocks[16 * index:16 * index + 16]
+        if len(data) != length or format(xxhash.xxh3_64_intdigest(data), "016x") != expected:
             raise DiskFileQuarantined(f"block {index} failed verification")
         return data
 
@@ -678,7 +679,7 @@ class ObjectReader:
                 ahead.cancel()
                 try:
                     await ahead
-                except BaseException:  # noqa: BLE001 - the reader is being abandoned anyway
+                except BaseException:  # the reader is being abandoned anyway
                     pass
             self.close()
 

@@ -144,7 +144,7 @@ class Expirer:
                         stats["skipped_not_first"] += 1
                         return False
                     ok = await self.expire(client, a, c, o, delete_at)
-                except Exception:  # noqa: BLE001 - one object must not stop the pass
+                except Exception:  # one object must not stop the pass
                     log.exception("expiring %s failed", entry.name)
                     ok = False
                 stats["expired" if ok else "failures"] += 1

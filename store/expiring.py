@@ -151,7 +151,7 @@ async def record(node: Node, device: str, add: list[Entry], remove: list[bytes] 
     try:
         await asyncio.get_running_loop().run_in_executor(
             node.executor, functools.partial(_update, node, device, add, remove or []))
-    except Exception:  # noqa: BLE001 - see above
+    except Exception:  # see above
         log.warning("could not update the delete-at index of %s", device, exc_info=True)
 
 
@@ -173,7 +173,7 @@ async def record_stored(node: Node, device: str, partition: int, hashes: Iterabl
     try:
         entries = await asyncio.get_running_loop().run_in_executor(
             node.executor, _stored_entries, node, device, partition, list(hashes))
-    except Exception:  # noqa: BLE001 - the auditor re-adds what is missed here
+    except Exception:  # the auditor re-adds what is missed here
         log.warning("could not read replicated objects of %s/%d for the delete-at index", device, partition,
                     exc_info=True)
         return

@@ -53,7 +53,7 @@ async def _json(request: Request) -> Any:
         raise HTTPError(400, "bad JSON body") from None
 
 
-def _handler(fn):  # noqa: ANN001, ANN202 - wraps a route so HTTPError becomes its response
+def _handler(fn):  # wraps a route so HTTPError becomes its response
     @functools.wraps(fn)
     async def wrapper(request: Request) -> Response:
         try:
@@ -63,7 +63,7 @@ def _handler(fn):  # noqa: ANN001, ANN202 - wraps a route so HTTPError becomes i
     return wrapper
 
 
-async def _in_thread(node: Node, fn, *args):  # noqa: ANN001, ANN202
+async def _in_thread(node: Node, fn, *args):
     return await asyncio.get_running_loop().run_in_executor(node.executor, functools.partial(fn, *args))
 
 

@@ -53,7 +53,7 @@ def build_app(conf: Any, validator: Validator | None = None, client: Any = None)
                validator=validator or make_validator(conf))
 
     @contextlib.asynccontextmanager
-    async def lifespan(app: Starlette):  # noqa: ANN202
+    async def lifespan(app: Starlette):
         own = client is None
         storage = client
         if own:

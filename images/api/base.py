@@ -55,7 +55,8 @@ async def json_body(request: Request, limit: int = 1 << 20) -> Any:
 
 
 def can_see(img: Image, who: TokenInfo) -> bool:
-    return policy.allows(who, "cloud_reader") or img.owner == who.project_id or img.visibility in ("public", "community")
+    return (policy.allows(who, "cloud_reader") or img.owner == who.project_id
+            or img.visibility in ("public", "community"))
 
 
 def can_change(img: Image, who: TokenInfo) -> bool:

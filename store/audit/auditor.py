@@ -87,7 +87,7 @@ class Auditor:
         try:
             index = await self._run(self.node.expiring, device)
             stats["expiring_reindexed"] += await self._run(index.add_missing, entries)
-        except Exception as exc:  # noqa: BLE001 - the next pass tries again
+        except Exception as exc:  # the next pass tries again
             stats["errors"] += 1
             log.warning("re-indexing expiring objects of %s failed: %s", device, exc)
 
@@ -102,7 +102,7 @@ class Auditor:
                 continue
             try:
                 found, seen = await self._run(check, opener(device))  # opened on the loop: one env per process
-            except Exception as exc:  # noqa: BLE001 - any failure to read the environment is the finding
+            except Exception as exc:  # any failure to read the environment is the finding
                 count += 1
                 problems.append(f"{name}: {exc!r}")
                 continue

@@ -40,7 +40,7 @@ class DBReplicator:
         self.last = PassStats()
         self.rows_sent = 0
 
-    async def _run(self, fn, *args):  # noqa: ANN001, ANN202
+    async def _run(self, fn, *args):
         return await asyncio.get_running_loop().run_in_executor(self.node.executor, functools.partial(fn, *args))
 
     async def run_pass(self) -> PassStats:
@@ -59,7 +59,7 @@ class DBReplicator:
             async with sem:
                 try:
                     await self.replicate_partition(dev, store, part, stats)
-                except Exception as exc:  # noqa: BLE001
+                except Exception as exc:
                     log.exception("replicating %s partition %s on %s", self.kind.name, part, dev.device)
                     stats.failures += 1
                     stats.errors.append(repr(exc))

@@ -81,7 +81,7 @@ class ObjectReplicator:
         self.totals = PassStats()
         self.passes = 0
 
-    async def _run(self, fn, *args):  # noqa: ANN001, ANN202
+    async def _run(self, fn, *args):
         return await asyncio.get_running_loop().run_in_executor(self.node.executor, functools.partial(fn, *args))
 
     async def run_pass(self) -> PassStats:
@@ -105,11 +105,11 @@ class ObjectReplicator:
         self._account(stats)
         return stats
 
-    async def _guarded(self, sem: asyncio.Semaphore, stats: PassStats, job: Job, step) -> None:  # noqa: ANN001
+    async def _guarded(self, sem: asyncio.Semaphore, stats: PassStats, job: Job, step) -> None:
         async with sem:
             try:
                 await step(job, stats)
-            except Exception as exc:  # noqa: BLE001 - one bad partition must not stop the pass
+            except Exception as exc:  # one bad partition must not stop the pass
                 log.exception("replicating partition %s on %s", job.part, job.dev.device)
                 job.failed = True
                 stats.failures += 1

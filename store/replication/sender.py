@@ -75,7 +75,7 @@ class Pusher:
         self.timeout = timeout
         self.limiter = limiter
 
-    async def _run(self, fn, *args):  # noqa: ANN001, ANN202 - thin executor helper
+    async def _run(self, fn, *args):  # thin executor helper
         return await asyncio.get_running_loop().run_in_executor(self.diskfiles.executor, functools.partial(fn, *args))
 
     def _listing(self, partition: int, suffixes: list[str]) -> Listing:
@@ -120,7 +120,7 @@ class Pusher:
                 result.files_sent += 1
         yield END
 
-    async def _file(self, df, name: str, h: str) -> AsyncIterator[bytes]:  # noqa: ANN001
+    async def _file(self, df, name: str, h: str) -> AsyncIterator[bytes]:
         """A frame for one file; nothing if it vanished (a newer version replaced it meanwhile)."""
         path = os.path.join(df.dir, name)
         if name.endswith(".data"):

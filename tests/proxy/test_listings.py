@@ -15,7 +15,8 @@ def filled(http) -> str:
     name = "lst-" + uuid.uuid4().hex[:8]
     assert http.put(name).status_code == 201
     for n in NAMES:
-        assert http.put(f"{name}/{n}", content=n.encode(), headers={"Content-Type": "text/x-" + n[0]}).status_code == 201
+        r = http.put(f"{name}/{n}", content=n.encode(), headers={"Content-Type": "text/x-" + n[0]})
+        assert r.status_code == 201
     return name
 
 

@@ -81,7 +81,8 @@ def test_conditionals(method, headers, expected):
 
 
 def test_listing_render_formats():
-    rows = [{"name": "a&b", "hash": "h", "bytes": 1, "content_type": "t", "last_modified": "2026-01-01T00:00:00.000000"},
+    rows = [{"name": "a&b", "hash": "h", "bytes": 1, "content_type": "t",
+             "last_modified": "2026-01-01T00:00:00.000000"},
             {"subdir": "d/"}]
     r = listing.render(rows, listing.JSON, "container", "c")
     assert json.loads(r.body) == rows and r.headers["content-type"].startswith("application/json")

@@ -33,8 +33,8 @@ def app_and_calls(tmp_path: Path, monkeypatch):
     calls: list[tuple[str, bool]] = []
     lock = threading.Lock()
 
-    def probe(name, fn):  # noqa: ANN001, ANN202 - wraps the real function, behaviour unchanged
-        def wrapped(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+    def probe(name, fn):  # wraps the real function, behaviour unchanged
+        def wrapped(*args, **kwargs):
             with lock:
                 calls.append((name, _on_loop()))
             return fn(*args, **kwargs)

@@ -128,8 +128,9 @@ def test_node_restart_keeps_data_and_listings(make_node):
     account = "AUTH_" + uuid.uuid4().hex[:8]
     with httpx.Client(timeout=10) as c:
         assert c.put(f"{n.url}/cont/d1/3/{account}/c", headers={"X-Timestamp": next_ts()}).status_code == 201
-        assert c.put(f"{n.url}/cont/d1/3/{account}/c/o", headers={"X-Timestamp": next_ts(), "X-Size": "1",
-                                                                  "X-Etag": "e", "X-Content-Type": "t"}).status_code == 201
+        r = c.put(f"{n.url}/cont/d1/3/{account}/c/o", headers={"X-Timestamp": next_ts(), "X-Size": "1",
+                                                               "X-Etag": "e", "X-Content-Type": "t"})
+        assert r.status_code == 201
         assert c.put(f"{n.url}/obj/d1/1/{account}/c/o", content=b"persist",
                      headers={"X-Timestamp": next_ts()}).status_code == 201
     n.stop()

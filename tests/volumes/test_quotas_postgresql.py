@@ -30,7 +30,7 @@ def _start(tmp: Path, url: str, port: int) -> subprocess.Popen:
     config.write_text(f'[cluster]\ndata_dir = "{tmp}"\n'
                       f'[volumes]\nport = {port}\ndatabase_url = "{url}"\nauth_strategy = "noauth"\n'
                       f'start_tgtd = false\nquotas = {{ volumes = {QUOTA} }}\n')
-    log = open(tmp / f"volumes-{port}.log", "wb")  # noqa: SIM115 - the process writes it until stopped
+    log = open(tmp / f"volumes-{port}.log", "wb")  # the process writes it until stopped
     return subprocess.Popen([sys.executable, "-m", "volumes", "--config", str(config)], stdout=log,
                             stderr=subprocess.STDOUT)
 
