@@ -6,8 +6,12 @@ import argparse
 import signal
 import sys
 import threading
+from typing import TYPE_CHECKING
 
 from stackstore.config import load_config
+
+if TYPE_CHECKING:  # imported lazily at run time: `stackstore ring ...` does not need the launcher
+    from stackstore.launcher import Cloud
 
 
 def _cmd_up(args: argparse.Namespace) -> int:
@@ -36,7 +40,7 @@ def _cmd_up(args: argparse.Namespace) -> int:
     return 0
 
 
-def _api_services_summary(cloud) -> str:
+def _api_services_summary(cloud: Cloud) -> str:
     """`; identity :5000, volumes :8776, ...; clouds.yaml at ...` for the API services that run."""
     from stackstore.launcher import OPTIONAL_SERVICES
 
@@ -74,7 +78,8 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("dispersion", help="object replicas in place on their primaries: stackstore dispersion --config F")
     sub.add_parser("status", help="per storage node health and background task stats: stackstore status --config F")
     args = parser.parse_args(argv)
-    return args.func(args)
+    status: int = args.func(args)
+    return status
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ import copy
 import json
 import os
 import tomllib
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -123,7 +124,7 @@ DEFAULTS: dict[str, Any] = {
 ENV_PREFIX = "STACKSTORE_"
 
 
-class Config(dict):
+class Config(dict[str, dict[str, Any]]):
     """Configuration tables keyed by section name; ``conf["proxy"]["port"]``."""
 
     path: Path | None = None
@@ -160,7 +161,7 @@ def _merge(base: dict[str, Any], override: dict[str, Any]) -> None:
             base[key] = value
 
 
-def load_config(path: str | os.PathLike | None = None, environ: dict[str, str] | None = None) -> Config:
+def load_config(path: str | os.PathLike | None = None, environ: Mapping[str, str] | None = None) -> Config:
     """Defaults, then the TOML file (``STACKSTORE_CONFIG`` when no path is given), then the environment."""
     environ = os.environ if environ is None else environ
     conf = Config(copy.deepcopy(DEFAULTS))
@@ -182,7 +183,7 @@ def load_config(path: str | os.PathLike | None = None, environ: dict[str, str] |
 
 def ensure_hash_path_suffix(conf: Config) -> str:
     """Return the cluster's path-hash secret, creating and persisting one on first use."""
-    suffix = conf["cluster"].get("hash_path_suffix")
+    suffix: str | None = conf["cluster"].get("hash_path_suffix")
     if suffix:
         return suffix
     path = conf.data_dir / "hash_path_suffix"

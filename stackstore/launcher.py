@@ -68,7 +68,8 @@ class Service:
     def healthy(self) -> bool:
         try:
             with urllib.request.urlopen(self.health_url, timeout=1) as resp:
-                return resp.status == 200
+                status: int = resp.status
+                return status == 200
         except (urllib.error.URLError, OSError):
             return False
 

@@ -22,6 +22,7 @@ class Timestamp:
     """
 
     __slots__ = ("ticks",)
+    ticks: int
 
     def __init__(self, value: float | str | Timestamp):
         if isinstance(value, Timestamp):
