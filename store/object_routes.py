@@ -62,8 +62,8 @@ def _delete_at(request: Request) -> str | None:
 
 def _diskfile(node: Node, sp: StoragePath) -> DiskFile:
     node.device_path(sp.device)
-    hash_hex = node.object_hash(sp.account, sp.container, sp.obj)
-    return node.diskfiles.get(sp.device, sp.partition, hash_hex, f"/{sp.account}/{sp.container}/{sp.obj}")
+    hash_hex = node.object_hash(sp.account, sp.container_name, sp.object_name)
+    return node.diskfiles.get(sp.device, sp.partition, hash_hex, f"/{sp.account}/{sp.container_name}/{sp.object_name}")
 
 
 def _ts_headers(ts: Timestamp | None) -> dict[str, str]:
@@ -73,9 +73,9 @@ def _ts_headers(ts: Timestamp | None) -> dict[str, str]:
 async def _send_row_update(node: Node, df: DiskFile, request: Request, sp: StoragePath, method: str,
                            headers: dict[str, str]) -> None:
     targets, part = container_targets(request.headers)
-    if targets:
-        await node.updater.object_changed(df.device_path, df.hash_hex, method, sp.account, sp.container,
-                                          sp.obj, targets, part, headers)
+    if targets and part is not None:
+        await node.updater.object_changed(df.device_path, df.hash_hex, method, sp.account, sp.container_name,
+                                          sp.object_name, targets, part, headers)
 
 
 async def put_object(node: Node, request: Request, sp: StoragePath) -> Response:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import time
 from dataclasses import dataclass
+from typing import Literal, overload
 from urllib.parse import parse_qsl, unquote_to_bytes
 
 from starlette.requests import Request
@@ -41,6 +42,20 @@ class StoragePath:
     account: str
     container: str | None = None
     obj: str | None = None
+
+    @property
+    def container_name(self) -> str:
+        """The container, for requests that need one; 400 when the path names none."""
+        if self.container is None:
+            raise HTTPError(400, "path needs a container")
+        return self.container
+
+    @property
+    def object_name(self) -> str:
+        """The object, for requests that need one; 400 when the path names none."""
+        if self.obj is None:
+            raise HTTPError(400, "path needs an object")
+        return self.obj
 
 
 def _decode(raw: bytes, what: str, limit: int, allow_slash: bool = False) -> str:
@@ -100,6 +115,10 @@ def raw_path(request: Request) -> bytes:
 MAX_FUTURE_TIMESTAMP = 3600.0
 
 
+@overload
+def timestamp_header(request: Request, name: str = ..., required: Literal[True] = ...) -> Timestamp: ...
+@overload
+def timestamp_header(request: Request, name: str = ..., required: bool = ...) -> Timestamp | None: ...
 def timestamp_header(request: Request, name: str = "x-timestamp", required: bool = True) -> Timestamp | None:
     """Parse a timestamp header; 400 when missing (if required), malformed, or more than
     ``MAX_FUTURE_TIMESTAMP`` seconds ahead of this node's clock."""
@@ -119,6 +138,10 @@ def timestamp_header(request: Request, name: str = "x-timestamp", required: bool
     return ts
 
 
+@overload
+def int_header(request: Request, name: str, default: int, minimum: int = ...) -> int: ...
+@overload
+def int_header(request: Request, name: str, default: None = ..., minimum: int = ...) -> int | None: ...
 def int_header(request: Request, name: str, default: int | None = None, minimum: int = 0) -> int | None:
     value = request.headers.get(name)
     if value is None:
