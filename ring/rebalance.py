@@ -111,8 +111,8 @@ def rebalance_pass(
     return PassResult(moved, touched_count)
 
 
-def _balance(assign: list[array], state: TierState, movable: Callable[[int], bool], touched: bytearray, fresh: list[bytearray],
-             rng: random.Random) -> None:
+def _balance(assign: list[array], state: TierState, movable: Callable[[int], bool], touched: bytearray,
+             fresh: list[bytearray], rng: random.Random) -> None:
     """Move replicas from devices over their target to devices under it, round after round.
 
     Direct moves first; when none is left, two-step moves: a replica goes from a device over its target

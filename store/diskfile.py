@@ -92,7 +92,7 @@ def _parse_trailer(tail: bytes) -> int:
     meta_len, _, magic = TRAILER.unpack(tail)
     if magic != MAGIC:
         raise ValueError("bad magic")
-    return meta_len
+    return int(meta_len)
 
 
 def _parse_meta(blob: bytes, checksum: int) -> dict[str, Any]:
@@ -160,7 +160,7 @@ def scan_hash_dir(files: list[str]) -> HashDirState:
             state.tombstone = best[1]
     metas.sort(reverse=True)
     for i, (ts, name) in enumerate(metas):
-        if state.data is not None and i == 0 and ts > best[0]:
+        if best is not None and state.data is not None and i == 0 and ts > best[0]:
             state.meta = name  # the newest .meta, newer than the data, applies
         elif best is not None and (ts <= best[0] or state.data is not None):
             state.obsolete.append(name)  # superseded by newer data/tombstone or by a newer .meta
@@ -415,10 +415,11 @@ class DiskFileWriter:
         if not (group.enabled and group.batched(self.df.device_path)):
             await run(self._commit_fsync, target, trailer, must_beat, group.enabled)
             return
+        rest: bytes | None = trailer  # what the committing thread still writes
         if self.fd >= 0 or self.size > SMALL_BODY:  # big writes stay out of the committing thread
             await run(self._write_rest, trailer, self.size >= OWN_FSYNC)
-            trailer = None
-        self._job = group.submit(self.df.device_path, functools.partial(self._prepare, trailer, must_beat),
+            rest = None
+        self._job = group.submit(self.df.device_path, functools.partial(self._prepare, rest, must_beat),
                                  functools.partial(self._rename, target), self._cleanup)
         await self._job
 
@@ -451,6 +452,7 @@ class DiskFileWriter:
         os.close(self.fd)
         self.fd = -1
         changed = ensure_dir(self.df.dir, self.df.device_path)
+        assert self.tmp_path is not None, "_prepare or _write_rest opened the temp file"
         os.rename(self.tmp_path, target)
         self.tmp_path = None
         invalidate_suffix(self.df.dir)
@@ -544,12 +546,12 @@ class ObjectReader:
         self._blocks: str = meta["blocks"]
         self._head = head  # the whole file when small
         self.file_size = file_size  # body, metadata and trailer
-        headers = dict(meta.get("headers") or {})
+        headers: dict[str, str] = dict(meta.get("headers") or {})
         self.meta_timestamp: Timestamp | None = None
         if meta_update is not None:
             self.meta_timestamp = Timestamp(meta_update["ts"])
             update = meta_update.get("headers") or {}
-            replaced = ("x-object-meta-", "x-object-transient-sysmeta-")
+            replaced: tuple[str, ...] = ("x-object-meta-", "x-object-transient-sysmeta-")
             if meta_update.get("sysmeta_set"):
                 replaced += ("x-object-sysmeta-",)  # the .meta carries the whole merged sysmeta set
             for key in list(headers):

@@ -104,7 +104,7 @@ def _successor_prefix(prefix: bytes) -> bytes:
     return stripped[:-1] + bytes([stripped[-1] + 1])
 
 
-def list_range(txn: lmdb.Transaction, db: Any, kprefix: bytes,
+def list_range(txn: lmdb.Transaction[bytes], db: Any, kprefix: bytes,
                decode: Callable[[bytes, bytes], tuple[bytes, Any] | None], *,
                prefix: bytes | None, delimiter: bytes | None, marker: bytes | None,
                end_marker: bytes | None, limit: int, reverse: bool) -> list[tuple[bytes, Any]]:
@@ -127,8 +127,8 @@ def list_range(txn: lmdb.Transaction, db: Any, kprefix: bytes,
         lower, lower_incl = prefix, True
     else:
         lower, lower_incl = b"", True
-    if end_marker and (not prefix or end_marker < end_prefix):
-        upper = end_marker
+    if end_marker and (end_prefix is None or end_marker < end_prefix):
+        upper: bytes | None = end_marker
     else:
         upper = end_prefix
     results: list[tuple[bytes, Any]] = []
@@ -163,7 +163,7 @@ def list_range(txn: lmdb.Transaction, db: Any, kprefix: bytes,
             ok = step()
             continue
         if delimiter:
-            end = name.find(delimiter, len(prefix))
+            end = name.find(delimiter, len(prefix or b""))
             if end >= 0:
                 dir_name = name[:end + len(delimiter)]
                 if dir_name != orig_marker:
@@ -248,7 +248,7 @@ class ContainerStore:
             raw = txn.get(ckey, db=self.info_db)
         return json.loads(raw) if raw is not None else None
 
-    def _put_info(self, txn: lmdb.Transaction, ckey: bytes, rec: dict[str, Any]) -> None:
+    def _put_info(self, txn: lmdb.Transaction[bytes], ckey: bytes, rec: dict[str, Any]) -> None:
         txn.put(ckey, json.dumps(rec, separators=(",", ":")).encode("utf-8"), db=self.info_db)
         self._env.dirty = True
         if self._needs_report(rec):
@@ -295,7 +295,7 @@ class ContainerStore:
             raw = txn.get(ckey, db=self.info_db)
             if raw is None:
                 return None
-            rec = json.loads(raw)
+            rec: dict[str, Any] = json.loads(raw)
             if is_deleted(rec, "count"):
                 return None
             if merge_meta(rec["meta"], meta, timestamp.normal):
@@ -426,11 +426,11 @@ class AccountStore:
             raw = txn.get(account_key(account), db=self.info_db)
         return json.loads(raw) if raw is not None else None
 
-    def _put_info(self, txn: lmdb.Transaction, akey: bytes, rec: dict[str, Any]) -> None:
+    def _put_info(self, txn: lmdb.Transaction[bytes], akey: bytes, rec: dict[str, Any]) -> None:
         txn.put(akey, json.dumps(rec, separators=(",", ":")).encode("utf-8"), db=self.info_db)
         self._env.dirty = True
 
-    def _create(self, txn: lmdb.Transaction, akey: bytes, account: str, partition: int, ts: str) -> dict:
+    def _create(self, txn: lmdb.Transaction[bytes], akey: bytes, account: str, partition: int, ts: str) -> dict:
         txn.put(struct.pack(">I", partition) + akey, b"", db=self.parts_db)
         return new_record(partition, ts, account=account, containers=0, objects=0, bytes=0)
 
@@ -461,7 +461,7 @@ class AccountStore:
             raw = txn.get(akey, db=self.info_db)
             if raw is None:
                 return None
-            rec = json.loads(raw)
+            rec: dict[str, Any] = json.loads(raw)
             if rec["delete"] > rec["put"]:
                 return None
             if merge_meta(rec["meta"], meta, timestamp.normal):

@@ -7,7 +7,7 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from ring import hash_path
 from stackstore.config import Config, ensure_hash_path_suffix
@@ -21,6 +21,7 @@ from store.reqparse import HTTPError
 from store.updates import RowUpdater
 
 DEVICE_CHECK_INTERVAL = 1.0
+ListingStore = TypeVar("ListingStore", ContainerStore, AccountStore)
 
 
 class Node:
@@ -83,7 +84,7 @@ class Node:
             store = self._accounts[device] = self._open_listings(AccountStore, device)
         return store
 
-    def _open_listings(self, kind: type, device: str) -> Any:
+    def _open_listings(self, kind: type[ListingStore], device: str) -> ListingStore:
         try:
             return kind(self.device_path(device))
         except OSError:  # the device vanished since device_path() last looked
@@ -120,11 +121,14 @@ class Node:
         """Flush every listing and delete-at index environment (about once a second and at shutdown)."""
         with self._expiring_lock:  # called in an I/O thread while others may open an index
             indexes = list(self._expiring.values())
-        for store in [*self._containers.values(), *self._accounts.values(), *indexes]:
+        envs: list[ContainerStore | AccountStore | ExpiringIndex] = [
+            *self._containers.values(), *self._accounts.values(), *indexes]
+        for store in envs:
             store.sync()
 
     def close(self) -> None:
-        for store in [*self._containers.values(), *self._accounts.values()]:
+        stores: list[ContainerStore | AccountStore] = [*self._containers.values(), *self._accounts.values()]
+        for store in stores:
             store.close()
         self._containers.clear()
         self._accounts.clear()

@@ -41,7 +41,8 @@ class DispersionReport:
 
 def _fetch(ip: str, port: int, timeout: float) -> dict[str, dict[str, dict[str, str]]]:
     with urllib.request.urlopen(f"http://{ip}:{port}/replicate/partitions", timeout=timeout) as resp:
-        return json.loads(resp.read())
+        partitions: dict[str, dict[str, dict[str, str]]] = json.loads(resp.read())
+        return partitions
 
 
 def holdings(ring: Ring, timeout: float = 30.0) -> tuple[dict[DevKey, dict[int, dict[str, str]]], list[str]]:

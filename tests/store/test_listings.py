@@ -320,3 +320,9 @@ def test_container_reports_to_account(client, node):
 @pytest.mark.parametrize("path", ["/acct/d1/4/a/c/o", "/cont/d1/3/a/c/o?x"])
 def test_wrong_verbs(client, path):
     assert client.get(path).status_code in (400, 405)
+
+
+@pytest.mark.parametrize("method", ["GET", "HEAD", "PUT", "POST", "DELETE"])
+def test_container_path_without_container_is_400(client, method):
+    r = client.request(method, "/cont/d1/3/AUTH_nocontainer", headers={"X-Timestamp": next_ts()})
+    assert r.status_code == 400
