@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
 
+from proxy.http.errors import HTTPError
 from proxy.infocache import InfoCache
 
 if TYPE_CHECKING:
@@ -97,3 +98,17 @@ class ObjectRequest(RequestAccessors):
     query: dict[str, str]  # parsed query; parameters without value map to ""
     trans_id: str
     identity: Identity | None = None
+
+    @property
+    def container_name(self) -> str:
+        """The container, for handlers of container and object paths (400 if the path has none)."""
+        if self.container is None:
+            raise HTTPError(400, "path needs a container")
+        return self.container
+
+    @property
+    def object_name(self) -> str:
+        """The object, for handlers of object paths (400 if the path has none)."""
+        if self.obj is None:
+            raise HTTPError(400, "path needs an object")
+        return self.obj

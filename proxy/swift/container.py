@@ -22,7 +22,7 @@ def _status(status: int) -> Response:
 
 
 async def head(req: SwiftRequest) -> Response:
-    resp = await req.client.head_container(req.account, req.container)
+    resp = await req.client.head_container(req.account, req.container_name)
     await resp.close()
     if not 200 <= resp.status < 300:
         return _status(resp.status)
@@ -34,7 +34,7 @@ async def head(req: SwiftRequest) -> Response:
 async def list_rows(req: SwiftRequest, params: listing.ListingParams):
     """(response, rows) honouring ``path`` (direct children only) while keeping exactly ``limit`` rows."""
     resp, rows = await req.client.list_container(
-        req.account, req.container, prefix=params.prefix, delimiter=params.delimiter, marker=params.marker,
+        req.account, req.container_name, prefix=params.prefix, delimiter=params.delimiter, marker=params.marker,
         end_marker=params.end_marker, limit=params.limit, reverse=params.reverse)
     if params.path is None or not 200 <= resp.status < 300:
         return resp, rows
@@ -46,7 +46,7 @@ async def list_rows(req: SwiftRequest, params: listing.ListingParams):
             break
         marker = last
         resp, rows = await req.client.list_container(
-            req.account, req.container, prefix=params.prefix, delimiter=params.delimiter, marker=last,
+            req.account, req.container_name, prefix=params.prefix, delimiter=params.delimiter, marker=last,
             end_marker=params.end_marker, limit=params.limit, reverse=params.reverse)
         kept += [r for r in rows if "subdir" not in r]
     return resp, kept[:params.limit]
@@ -59,7 +59,7 @@ async def get(req: SwiftRequest) -> Response:
     if not 200 <= resp.status < 300:
         return _status(resp.status)
     headers = container_response_headers(resp.headers, owner=req.is_owner)
-    return listing.render(rows, media, "container", req.container, headers)
+    return listing.render(rows, media, "container", req.container_name, headers)
 
 
 def _write_headers(req: SwiftRequest) -> dict[str, str]:
@@ -86,9 +86,9 @@ async def put(req: SwiftRequest) -> Response:
         info = await req.state.account_info(req.account)
         if not 200 <= info["status"] < 300:
             return error_response(404)
-    resp = await req.client.put_container(req.account, req.container, headers)
+    resp = await req.client.put_container(req.account, req.container_name, headers)
     await resp.close()
-    req.state.invalidate_info(req.account, req.container)
+    req.state.invalidate_info(req.account, req.container_name)
     if resp.status == 201:
         return empty_response(201, {"X-Timestamp": req.timestamp})
     if resp.status in (200, 202, 204):
@@ -98,9 +98,9 @@ async def put(req: SwiftRequest) -> Response:
 
 async def post(req: SwiftRequest) -> Response:
     headers = _write_headers(req)
-    resp = await req.client.post_container(req.account, req.container, headers)
+    resp = await req.client.post_container(req.account, req.container_name, headers)
     await resp.close()
-    req.state.invalidate_info(req.account, req.container)
+    req.state.invalidate_info(req.account, req.container_name)
     if 200 <= resp.status < 300:
         return empty_response(204, {"X-Timestamp": req.timestamp})
     return _status(resp.status)
@@ -108,9 +108,9 @@ async def post(req: SwiftRequest) -> Response:
 
 async def delete(req: SwiftRequest) -> Response:
     """204, 404 when missing, 409 when not empty."""
-    resp = await req.client.delete_container(req.account, req.container)
+    resp = await req.client.delete_container(req.account, req.container_name)
     await resp.close()
-    req.state.invalidate_info(req.account, req.container)
+    req.state.invalidate_info(req.account, req.container_name)
     if 200 <= resp.status < 300:
         return empty_response(204)
     return error_response(409) if resp.status == 409 else _status(resp.status)

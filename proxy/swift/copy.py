@@ -47,7 +47,7 @@ async def copy_verb(req: SwiftRequest) -> Response:
     denied = await access.check(req.subrequest("PUT", account, container, obj))  # the source: the table's COPY
     if denied is not None:
         return denied
-    return await do_copy(req, (req.account, req.container, req.obj), (account, container, obj))
+    return await do_copy(req, (req.account, req.container_name, req.object_name), (account, container, obj))
 
 
 async def copy_from(req: SwiftRequest) -> Response:
@@ -58,7 +58,7 @@ async def copy_from(req: SwiftRequest) -> Response:
     denied = await access.check(req.subrequest("GET", account, container, obj))  # the destination: the table's PUT
     if denied is not None:
         return denied
-    return await do_copy(req, (account, container, obj), (req.account, req.container, req.obj))
+    return await do_copy(req, (account, container, obj), (req.account, req.container_name, req.object_name))
 
 
 async def _open_source(req: SwiftRequest, src: Location, manifest_get: bool):

@@ -42,13 +42,13 @@ async def get_or_head(req: SwiftRequest) -> Response:
     head = req.method == "HEAD"
     spec = rng.parse_range(req.headers.get("range"))
     if head:
-        resp = await req.client.head_object(req.account, req.container, req.obj)
+        resp = await req.client.head_object(req.account, req.container_name, req.object_name)
     else:
         backend_headers = {"Range": _range_value(spec)} if spec and len(spec) == 1 else {}
-        resp = await req.client.get_object(req.account, req.container, req.obj, headers=backend_headers)
+        resp = await req.client.get_object(req.account, req.container_name, req.object_name, headers=backend_headers)
         if resp.status == 416:  # maybe a (short) manifest, or a node's view of the range: decide here
             await resp.close()
-            resp = await req.client.get_object(req.account, req.container, req.obj)
+            resp = await req.client.get_object(req.account, req.container_name, req.object_name)
     if resp.status not in (200, 206):
         await resp.close()
         return error_response(404 if resp.status == 404 else 503 if resp.status >= 500 else resp.status)
@@ -94,7 +94,7 @@ async def ranged_response(req: SwiftRequest, headers: dict[str, str], ranges: li
     ctype = headers.get("Content-Type", "application/octet-stream")
 
     async def fetch(start: int, end: int):
-        part = await req.client.get_object(req.account, req.container, req.obj,
+        part = await req.client.get_object(req.account, req.container_name, req.object_name,
                                            headers={"Range": f"bytes={start}-{end - 1}"})
         if part.status not in (200, 206) or (etag and part.headers.get("etag") != etag):
             await part.close()

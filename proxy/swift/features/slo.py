@@ -72,7 +72,7 @@ async def put_manifest(req: SwiftRequest) -> Response:
     if await meta.container_headers(req, req.container or "") is None:
         return error_response(404)
     if req.headers.get("if-none-match", "").strip() == "*":
-        existing = await req.client.head_object(req.account, req.container, req.obj)
+        existing = await req.client.head_object(req.account, req.container_name, req.object_name)
         if existing.status // 100 == 2:
             return error_response(412)
     own = f"/{req.container}/{req.obj}"
@@ -97,7 +97,8 @@ async def put_manifest(req: SwiftRequest) -> Response:
         headers = _manifest_headers(req, etag, size)
     except HTTPError as err:
         return err.response()
-    resp = await req.client.put_object(req.account, req.container, req.obj, headers, _once(body), len(body))
+    resp = await req.client.put_object(req.account, req.container_name, req.object_name, headers, _once(body),
+                                       len(body))
     if resp.status != 201:
         return backend_failure(resp.status)
     return created_response(req, resp.headers, {"Etag": f'"{etag}"'})
@@ -192,7 +193,7 @@ async def delete(req: SwiftRequest) -> Response:
     stats = {"Number Deleted": 0, "Number Not Found": 0}
     errors: list[list[str]] = []
     top = f"/{req.container}/{req.obj}"
-    resp = await req.client.get_object(req.account, req.container, req.obj)
+    resp = await req.client.get_object(req.account, req.container_name, req.object_name)
     if resp.status == 404:
         await resp.close()
         stats["Number Not Found"] += 1
