@@ -9,7 +9,7 @@ node fails mid-body. See docs/internal-api.md.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterable, Callable, Mapping, Sequence
 from typing import Any
 
 from objclient import paths
@@ -210,7 +210,7 @@ class StorageClient:
         container: str,
         obj: str,
         headers: Mapping[str, str],
-        body: AsyncIterator[bytes],
+        body: AsyncIterable[bytes],
         content_length: int | None = None,
         footer: Footer | None = None,
     ) -> BackendResponse:

@@ -12,6 +12,7 @@ from typing import Any
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 import objclient
+from proxy.auth.base import AuthBackend
 from proxy.auth.tempauth import TempAuth
 from proxy.context import ProxyState
 from proxy.http.middleware import RequestIdMiddleware
@@ -32,27 +33,32 @@ class ProxyApp:
         self.auth: TempAuth | None = None
         self.swift: SwiftRouter | None = None
         self.s3: ASGIApp | None = None
-        self.router = RequestIdMiddleware(Router(conf, lambda: self.auth, lambda: self.swift, lambda: self.s3))
+        self.router = RequestIdMiddleware(Router(conf, lambda: self.auth, lambda: self.swift, self._s3_app))
         if state is not None:
-            self._wire()
+            self._wire(state)
 
-    def _wire(self) -> None:
+    def _s3_app(self) -> ASGIApp:
+        if self.s3 is None:  # lifespan startup wires it before the first request
+            raise RuntimeError("the proxy has not started")
+        return self.s3
+
+    def _wire(self, state: ProxyState) -> None:
         from proxy.auth.keystone import KeystoneAuth, keystone_enabled
         from proxy.s3.app import S3App
         from proxy.s3.credentials import IdentityCredentials
 
         self.auth = TempAuth(self.conf)
-        backends = [self.auth]
+        backends: list[AuthBackend] = [self.auth]
         if keystone_enabled(self.conf):  # identity JWTs for Swift, identity EC2 credentials for S3
             backends.append(KeystoneAuth(self.conf))
-            self.state.extras.setdefault("s3_credentials", IdentityCredentials(self.conf))
-        self.swift = SwiftRouter(self.state, backends)
-        self.s3 = S3App(self.state)
+            state.extras.setdefault("s3_credentials", IdentityCredentials(self.conf))
+        self.swift = SwiftRouter(state, backends)
+        self.s3 = S3App(state)
 
     async def startup(self) -> None:
         if self.state is None:
             self.state = ProxyState(conf=self.conf, client=objclient.from_config(self.conf))
-        self._wire()
+        self._wire(self.state)
 
     async def shutdown(self) -> None:
         if self.state is not None:
@@ -159,6 +165,7 @@ def serve_workers(conf: Any, config_path: str | None, host: str, port: int, opti
     import multiprocessing.connection
     import signal
     import time
+    from multiprocessing.process import BaseProcess
 
     tls_port = int(conf["proxy"].get("tls_port") or 0)
     if tls_port and not (conf["proxy"].get("tls_certfile") and conf["proxy"].get("tls_keyfile")):
@@ -177,10 +184,12 @@ def serve_workers(conf: Any, config_path: str | None, host: str, port: int, opti
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, stop)
 
-    def start() -> Any:
+    started_at: dict[BaseProcess, float] = {}
+
+    def start() -> BaseProcess:
         proc = ctx.Process(target=_worker_main, args=(config_path, host, port, options), name="proxy-worker")
         proc.start()
-        proc.started_at = time.monotonic()
+        started_at[proc] = time.monotonic()
         return proc
 
     procs = [start() for _ in range(workers)]
@@ -191,7 +200,7 @@ def serve_workers(conf: Any, config_path: str | None, host: str, port: int, opti
             for i, proc in enumerate(procs):
                 if stopping or proc.is_alive():
                     continue
-                if time.monotonic() - proc.started_at < 5.0:  # failed at startup: do not spin
+                if time.monotonic() - started_at.pop(proc) < 5.0:  # failed at startup: do not spin
                     log.error("proxy worker %d exited at startup (code %s)", proc.pid, proc.exitcode)
                     stopping, status = True, 1
                     break

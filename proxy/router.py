@@ -20,7 +20,7 @@ S3_QUERY_AUTH = ("x-amz-credential", "x-amz-signature", "awsaccesskeyid")
 def _header(scope: Scope, name: bytes) -> str | None:
     for key, value in scope.get("headers", ()):
         if key == name:
-            return value.decode("latin-1")
+            return bytes(value).decode("latin-1")
     return None
 
 

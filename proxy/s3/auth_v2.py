@@ -90,7 +90,7 @@ async def verify(method: str, raw_path: str, raw_query: str, raw_headers: Sequen
         access_key, sep, signature = auth[4:].strip().rpartition(":")
         if not sep or not access_key:
             raise S3Error("AccessDenied", "AWS authorization header is invalid. Expected AwsAccessKeyId:signature")
-        amz_date = (headers.get("x-amz-date") or [None])[0]
+        amz_date = (headers.get("x-amz-date") or [""])[0]
         date = (headers.get("date") or [""])[0]
         when = parse_http_date(amz_date or date)
         if when is None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import zlib
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterable, AsyncIterator, Callable
 from typing import Protocol
 
 from proxy.s3.errors import S3Error
@@ -97,7 +97,7 @@ class VerifiedBody:
     ``expect_later``). ``error`` holds the S3Error that stopped the body, for the caller to report.
     """
 
-    def __init__(self, source: AsyncIterator[bytes], *, sha256_hex: str | None = None,
+    def __init__(self, source: AsyncIterable[bytes], *, sha256_hex: str | None = None,
                  md5_b64: str | None = None, expected: dict[str, str] | None = None,
                  compute: set[str] | None = None, expected_length: int | None = None,
                  late: Callable[[], dict[str, str]] | None = None):

@@ -73,7 +73,7 @@ class S3Error(Exception):
     """Raise anywhere in the S3 layer; ``extra`` adds elements (Key, BucketName, StringToSign...)."""
 
     def __init__(self, code: str, message: str | None = None, status: int | None = None,
-                 headers: Mapping[str, str] | None = None, **extra: str):
+                 headers: Mapping[str, str] | None = None, **extra: str | None):
         default_status, default_message = CODES.get(code, (400, code))
         self.code = code
         self.message = message or default_message

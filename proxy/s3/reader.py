@@ -7,7 +7,7 @@ Swift GETs of a manifest produce the same bytes.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 
 from objclient.client import BackendResponse
@@ -82,7 +82,7 @@ async def _empty() -> AsyncIterator[bytes]:
         yield b""
 
 
-def _get(headers, name: str) -> str | None:
+def _get(headers: Mapping[str, str], name: str) -> str | None:
     low = name.lower()
     for k, v in headers.items():
         if k.lower() == low:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterable, AsyncIterator
 from dataclasses import dataclass
 
 from starlette.requests import ClientDisconnect
@@ -99,7 +99,7 @@ def open_upload(req: S3Request, max_size: int = MAX_PUT_SIZE) -> Upload:
     aws_chunked = chunked_framing(req, mode)
     if content_length is None and not chunked_te:
         raise S3Error("MissingContentLength")
-    source: AsyncIterator[bytes] = _client_stream(req)
+    source: AsyncIterable[bytes] = _client_stream(req)
     late = None
     if aws_chunked:
         auth = req.auth
@@ -134,7 +134,7 @@ def open_upload(req: S3Request, max_size: int = MAX_PUT_SIZE) -> Upload:
     return Upload(body, length, header_sums)
 
 
-def request_body(req: S3Request) -> AsyncIterator[bytes]:
+def request_body(req: S3Request) -> AsyncIterable[bytes]:
     """The body of a request carrying a small document (XML), verified like an upload.
 
     A hex ``x-amz-content-sha256`` is checked against what arrives (the last chunk is held back until it

@@ -72,9 +72,9 @@ async def _open_source(req: SwiftRequest, src: Location, manifest_get: bool):
         out = await get_large_object(sub, resp)
         if out.status_code != 200:
             return error_response(out.status_code)
-        body = out.body_iterator if isinstance(out, StreamingResponse) else _one(out.body)
-        length = out.headers.get("content-length")
-        return resp.headers, body, int(length) if length else None, None
+        body = out.body_iterator if isinstance(out, StreamingResponse) else _one(bytes(out.body))
+        raw_length = out.headers.get("content-length")
+        return resp.headers, body, int(raw_length) if raw_length else None, None
     length = int(resp.headers.get("content-length") or 0)
     return resp.headers, stream_backend(resp), length, resp.headers.get("etag")
 

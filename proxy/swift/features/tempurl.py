@@ -73,8 +73,8 @@ def parse_signature(sig: str) -> tuple[str, bytes] | None:
                 return None
             b64 = b64.strip().replace(" ", "+").replace("+", "-").replace("/", "_").rstrip("=")
             return name, base64.urlsafe_b64decode(b64 + "=" * (-len(b64) % 4))
-        name = HEX_LENGTHS.get(len(sig))
-        return (name, bytes.fromhex(sig)) if name else None
+        hex_name = HEX_LENGTHS.get(len(sig))
+        return (hex_name, bytes.fromhex(sig)) if hex_name else None
     except (ValueError, binascii.Error):
         return None
 
@@ -89,7 +89,7 @@ def signature(key: str, method: str, expires: int, path: str, digest: str = "sha
 
 
 async def _keys(req: SwiftRequest) -> list[str]:
-    keys: list[str] = []
+    keys: list[str | None] = []
     account = await meta.account_headers(req)
     if account is not None:
         keys += [account.get("x-account-meta-temp-url-key"), account.get("x-account-meta-temp-url-key-2")]
