@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from starlette.datastructures import Headers
 from starlette.requests import Request
 
 from proxy.http.errors import HTTPError
@@ -75,7 +76,7 @@ class RequestAccessors:
         return self.request.method
 
     @property
-    def headers(self):
+    def headers(self) -> Headers:
         return self.request.headers
 
     @property

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 
 from starlette.responses import Response, StreamingResponse
 
@@ -180,7 +180,7 @@ async def _respond(req: ObjectRequest, headers: dict[str, str], etag: str, size:
     segments = await load()
     account = req.account
 
-    def body(start: int, end: int):
+    def body(start: int, end: int) -> AsyncIterator[bytes]:
         """Bytes [start, end) of the large object."""
         return stream_range(req.client, account, segments, start, end - 1, expand)
 
@@ -194,7 +194,7 @@ async def _respond(req: ObjectRequest, headers: dict[str, str], etag: str, size:
         return StreamingResponse(body(start, end), status_code=206, headers=headers)
     boundary = http_ranges.new_boundary()
 
-    async def fetch(start: int, end: int):
+    async def fetch(start: int, end: int) -> AsyncIterator[bytes]:
         return body(start, end)
 
     headers["Content-Type"] = http_ranges.multipart_content_type(boundary)
@@ -209,7 +209,7 @@ def _without(headers: dict[str, str], *names: str) -> dict[str, str]:
     return {k: v for k, v in headers.items() if k.lower() not in names}
 
 
-async def _empty():
+async def _empty() -> AsyncIterator[bytes]:
     if False:  # pragma: no cover - an async generator that yields nothing
         yield b""
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import zlib
-from collections.abc import AsyncIterable, AsyncIterator, Callable
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Mapping
 from typing import Protocol
 
 from proxy.s3.errors import S3Error
@@ -71,7 +71,7 @@ def checksum_of(algorithm: str, data: bytes) -> str:
     return b64(h.digest())
 
 
-def requested_checksums(headers) -> dict[str, str]:
+def requested_checksums(headers: Mapping[str, str]) -> dict[str, str]:
     """``{algorithm: base64}`` from ``x-amz-checksum-<alg>`` request headers (unknown ones ignored)."""
     found = {}
     for alg in ALGORITHMS:
@@ -81,7 +81,7 @@ def requested_checksums(headers) -> dict[str, str]:
     return found
 
 
-def sdk_algorithm(headers) -> str | None:
+def sdk_algorithm(headers: Mapping[str, str]) -> str | None:
     """The algorithm named by ``x-amz-sdk-checksum-algorithm``/``x-amz-checksum-algorithm``, if known."""
     for name in ("x-amz-sdk-checksum-algorithm", "x-amz-checksum-algorithm"):
         value = (headers.get(name) or "").strip().lower()

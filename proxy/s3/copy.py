@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from urllib.parse import unquote
 
 from starlette.responses import Response
@@ -65,7 +66,7 @@ async def _open_source(req: S3Request) -> StoredObject:
     return src
 
 
-def _iso_now(resp_headers) -> str:
+def _iso_now(resp_headers: Mapping[str, str]) -> str:
     ts = s3h._get(resp_headers, "x-timestamp")
     return s3h.iso8601(float(ts) if ts else time.time())
 

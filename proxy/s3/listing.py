@@ -12,6 +12,7 @@ import base64
 import binascii
 from dataclasses import dataclass
 from urllib.parse import quote
+from xml.etree.ElementTree import Element
 
 from starlette.responses import Response
 
@@ -100,7 +101,7 @@ def _enc(value: str | None, url: bool) -> str | None:
     return quote(value, safe="/") if url else value
 
 
-def _contents(req: S3Request, parent, page: Page, url: bool, with_owner: bool, tag: str = "Contents",
+def _contents(req: S3Request, parent: Element, page: Page, url: bool, with_owner: bool, tag: str = "Contents",
               version: bool = False) -> None:
     for row in page.contents:
         el = xml.add(parent, tag)

@@ -7,7 +7,7 @@ Swift GETs of a manifest produce the same bytes.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from objclient.client import BackendResponse
@@ -60,7 +60,7 @@ class StoredObject:
             return _empty()
         sreq = self.req.object_request(self.bucket, self.key)
 
-        async def expand(seg: Segment):
+        async def expand(seg: Segment) -> Sequence[Segment]:
             return await slo.expand_sub_slo(sreq, seg)
 
         return stream_range(self.req.client, self.req.account, self.segments, start, end - 1, expand)

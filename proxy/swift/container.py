@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from starlette.responses import Response
 
+from objclient.response import BackendResponse
 from proxy.auth.acl import check_acl
 from proxy.http.errors import HTTPError, empty_response, error_response
 from proxy.swift import constraints, listing
@@ -31,7 +32,7 @@ async def head(req: SwiftRequest) -> Response:
     return Response(b"", status_code=204, headers=headers)
 
 
-async def list_rows(req: SwiftRequest, params: listing.ListingParams):
+async def list_rows(req: SwiftRequest, params: listing.ListingParams) -> tuple[BackendResponse, list[dict]]:
     """(response, rows) honouring ``path`` (direct children only) while keeping exactly ``limit`` rows."""
     resp, rows = await req.client.list_container(
         req.account, req.container_name, prefix=params.prefix, delimiter=params.delimiter, marker=params.marker,

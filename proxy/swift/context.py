@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import quote, urlencode
 
 from starlette.requests import Request
+from starlette.types import Message
 
 from proxy.context import ObjectRequest
 
@@ -59,7 +60,7 @@ class SwiftRequest(ObjectRequest):
         scope = dict(self.request.scope, method=method, headers=headers, path=path, raw_path=path.encode(),
                      query_string=urlencode(query or {}).encode())
 
-        async def receive():
+        async def receive() -> Message:
             return {"type": "http.request", "body": b"", "more_body": False}
 
         return SwiftRequest(request=Request(scope, receive), state=self.state, account=account,

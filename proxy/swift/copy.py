@@ -7,7 +7,8 @@ resolved through the SLO/DLO feature (its concatenated data is copied) unless
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterable, AsyncIterator, Mapping
+from typing import cast
 from urllib.parse import quote, unquote
 
 from starlette.responses import Response, StreamingResponse
@@ -23,6 +24,7 @@ from proxy.swift.replies import backend_failure, created_response
 from stackstore.timestamp import Timestamp
 
 Location = tuple[str, str, str]  # account, container, object
+Source = tuple[Mapping[str, str], AsyncIterable[bytes], int | None, str | None]  # headers, body, length, etag to check
 
 
 def parse_copy_path(value: str, header: str) -> tuple[str, str]:
@@ -61,7 +63,7 @@ async def copy_from(req: SwiftRequest) -> Response:
     return await do_copy(req, (account, container, obj), (req.account, req.container_name, req.object_name))
 
 
-async def _open_source(req: SwiftRequest, src: Location, manifest_get: bool):
+async def _open_source(req: SwiftRequest, src: Location, manifest_get: bool) -> Source | Response:
     """(source headers, body iterator, length, etag to verify or None) or an error Response."""
     resp = await req.client.get_object(*src)
     if resp.status != 200 or is_expired(resp.headers):
@@ -72,7 +74,12 @@ async def _open_source(req: SwiftRequest, src: Location, manifest_get: bool):
         out = await get_large_object(sub, resp)
         if out.status_code != 200:
             return error_response(out.status_code)
-        body = out.body_iterator if isinstance(out, StreamingResponse) else _one(bytes(out.body))
+        body: AsyncIterable[bytes]
+        if isinstance(out, StreamingResponse):
+            # a large-object answer streams bytes (starlette types its iterator as str | bytes | memoryview)
+            body = cast(AsyncIterable[bytes], out.body_iterator)
+        else:
+            body = _one(bytes(out.body))
         raw_length = out.headers.get("content-length")
         return resp.headers, body, int(raw_length) if raw_length else None, None
     length = int(resp.headers.get("content-length") or 0)
@@ -83,7 +90,7 @@ async def _one(data: bytes) -> AsyncIterator[bytes]:
     yield data
 
 
-def _dest_headers(req: SwiftRequest, src_headers, manifest_get: bool, large: bool) -> dict[str, str]:
+def _dest_headers(req: SwiftRequest, src_headers: Mapping[str, str], manifest_get: bool, large: bool) -> dict[str, str]:
     fresh = constraints.true_value(req.headers.get("x-fresh-metadata"))
     out: dict[str, str] = {}
     for name, value in src_headers.items():

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import time
+from collections.abc import AsyncIterator, Mapping
 
 from starlette.responses import Response, StreamingResponse
 
+from objclient.response import BackendResponse
 from proxy.http import conditional
 from proxy.http import ranges as rng
 from proxy.http.bodies import stream_backend
@@ -15,12 +17,12 @@ from proxy.swift.context import SwiftRequest
 from proxy.swift.headers import object_response_headers
 
 
-def is_large_object(headers) -> bool:
+def is_large_object(headers: Mapping[str, str]) -> bool:
     slo = (headers.get("x-static-large-object") or "").strip().lower() in ("true", "1", "yes", "on", "t", "y")
     return slo or headers.get("x-object-manifest") is not None
 
 
-def is_expired(headers, now: float | None = None) -> bool:
+def is_expired(headers: Mapping[str, str], now: float | None = None) -> bool:
     value = headers.get("x-delete-at")
     if not value:
         return False
@@ -81,7 +83,7 @@ async def get_or_head(req: SwiftRequest) -> Response:
     return await ranged_response(req, headers, ranges, length)
 
 
-def _send(req: SwiftRequest, resp, status: int, headers: dict[str, str]) -> Response:
+def _send(req: SwiftRequest, resp: BackendResponse, status: int, headers: dict[str, str]) -> Response:
     if req.method == "HEAD":
         return Response(b"", status_code=status, headers=headers)
     return StreamingResponse(stream_backend(resp), status_code=status, headers=headers)
@@ -93,7 +95,7 @@ async def ranged_response(req: SwiftRequest, headers: dict[str, str], ranges: li
     etag = headers.get("Etag")
     ctype = headers.get("Content-Type", "application/octet-stream")
 
-    async def fetch(start: int, end: int):
+    async def fetch(start: int, end: int) -> AsyncIterator[bytes]:
         part = await req.client.get_object(req.account, req.container_name, req.object_name,
                                            headers={"Range": f"bytes={start}-{end - 1}"})
         if part.status not in (200, 206) or (etag and part.headers.get("etag") != etag):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import AsyncIterator
 from urllib.parse import quote
 
 from starlette.responses import Response
@@ -113,7 +114,7 @@ async def _read_body(req: SwiftRequest, limit: int) -> bytes:
     return bytes(buf)
 
 
-async def _once(data: bytes):
+async def _once(data: bytes) -> AsyncIterator[bytes]:
     yield data
 
 
