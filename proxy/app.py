@@ -7,7 +7,7 @@ import contextlib
 import logging
 import os
 import socket
-from typing import Any
+from typing import Any, TypeVar
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -18,29 +18,33 @@ from proxy.context import ProxyState
 from proxy.http.middleware import RequestIdMiddleware
 from proxy.router import Router
 from proxy.swift.router import SwiftRouter
-from stackstore.config import ensure_hash_path_suffix, load_config
+from stackstore.config import Config, ensure_hash_path_suffix, load_config
 from stackstore.secrets import ensure_secret
 
 log = logging.getLogger("stackstore.proxy")
+T = TypeVar("T")
+
+
+def _started(part: T | None) -> T:
+    """A part the lifespan startup builds before the first request is routed."""
+    if part is None:
+        raise RuntimeError("the proxy has not started")
+    return part
 
 
 class ProxyApp:
     """Owns the process-wide state: built at lifespan startup, closed at shutdown."""
 
-    def __init__(self, conf: Any, state: ProxyState | None = None):
+    def __init__(self, conf: Config, state: ProxyState | None = None):
         self.conf = conf
         self.state = state
         self.auth: TempAuth | None = None
         self.swift: SwiftRouter | None = None
         self.s3: ASGIApp | None = None
-        self.router = RequestIdMiddleware(Router(conf, lambda: self.auth, lambda: self.swift, self._s3_app))
+        self.router = RequestIdMiddleware(Router(conf, lambda: _started(self.auth), lambda: _started(self.swift),
+                                                 lambda: _started(self.s3)))
         if state is not None:
             self._wire(state)
-
-    def _s3_app(self) -> ASGIApp:
-        if self.s3 is None:  # lifespan startup wires it before the first request
-            raise RuntimeError("the proxy has not started")
-        return self.s3
 
     def _wire(self, state: ProxyState) -> None:
         from proxy.auth.keystone import KeystoneAuth, keystone_enabled
@@ -90,7 +94,7 @@ class ProxyApp:
                 return
 
 
-def create_app(conf: Any, state: ProxyState | None = None) -> ProxyApp:
+def create_app(conf: Config, state: ProxyState | None = None) -> ProxyApp:
     """The proxy ASGI app for ``conf`` (a ``stackstore.config.Config``)."""
     if not conf["cluster"].get("hash_path_suffix"):
         ensure_hash_path_suffix(conf)  # also the TempAuth token secret: same in every worker
@@ -155,7 +159,7 @@ def _worker_main(config_path: str | None, host: str, port: int, options: dict[st
     serve_listeners(conf, create_app(conf), host, port, options, reuse_port=True)
 
 
-def serve_workers(conf: Any, config_path: str | None, host: str, port: int, options: dict[str, Any],
+def serve_workers(conf: Config, config_path: str | None, host: str, port: int, options: dict[str, Any],
                   workers: int) -> None:
     """Run ``workers`` proxy processes, each serving HTTP and (when ``[proxy] tls_port`` is set) HTTPS
     on ``SO_REUSEPORT`` sockets of its own: the kernel balances connections over the workers, which
@@ -220,7 +224,7 @@ def serve_workers(conf: Any, config_path: str | None, host: str, port: int, opti
         raise SystemExit(status)
 
 
-def serve_listeners(conf: Any, app: ProxyApp, host: str, port: int, options: dict[str, Any],
+def serve_listeners(conf: Config, app: ProxyApp, host: str, port: int, options: dict[str, Any],
                     reuse_port: bool = False) -> None:
     """Serve ``app`` over HTTP on ``port`` and, when ``[proxy] tls_port`` is set, over HTTPS too,
     from one event loop (one app state, one connection pool). ``reuse_port``: bind ``SO_REUSEPORT``

@@ -15,6 +15,7 @@ from starlette.requests import Request
 
 from proxy.http.errors import HTTPError
 from proxy.infocache import InfoCache
+from stackstore.config import Config
 
 if TYPE_CHECKING:
     from objclient.client import StorageClient
@@ -40,7 +41,7 @@ class Identity:
 class ProxyState:
     """Long-lived objects of one proxy process (built once in proxy/app.py)."""
 
-    conf: Any
+    conf: Config
     client: StorageClient
     extras: dict[str, Any] = field(default_factory=dict)  # caches and feature state
 

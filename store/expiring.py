@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from store import layout
-from store.diskfile import DiskFileError
+from store.diskfile import DiskFileError, ObjectReader
 from store.lmdb_env import LmdbEnv
 
 if TYPE_CHECKING:
@@ -73,7 +73,7 @@ def parse_delete_at(value: Any) -> int | None:
         return None
 
 
-def entry_for(reader: Any, hash_hex: str, partition: int) -> Entry | None:
+def entry_for(reader: ObjectReader, hash_hex: str, partition: int) -> Entry | None:
     """The index entry of an open object (``ObjectReader``); None when it has no valid X-Delete-At."""
     delete_at = parse_delete_at(reader.headers.get("X-Delete-At"))
     name = reader.meta.get("name")

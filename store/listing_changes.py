@@ -36,7 +36,7 @@ UID_LEN = 16
 _NAME_LEN = struct.Struct(">H")
 
 
-def prefixed(txn: lmdb.Transaction[bytes], db: Any, prefix: bytes) -> Iterator[tuple[bytes, bytes]]:
+def prefixed(txn: lmdb.Transaction[bytes], db: lmdb._Database, prefix: bytes) -> Iterator[tuple[bytes, bytes]]:
     """``(key without prefix, value)`` of every entry of ``db`` whose key starts with ``prefix``."""
     cur = txn.cursor(db)
     ok = cur.set_range(prefix)

@@ -104,7 +104,7 @@ def _successor_prefix(prefix: bytes) -> bytes:
     return stripped[:-1] + bytes([stripped[-1] + 1])
 
 
-def list_range(txn: lmdb.Transaction[bytes], db: Any, kprefix: bytes,
+def list_range(txn: lmdb.Transaction[bytes], db: lmdb._Database, kprefix: bytes,
                decode: Callable[[bytes, bytes], tuple[bytes, Any] | None], *,
                prefix: bytes | None, delimiter: bytes | None, marker: bytes | None,
                end_marker: bytes | None, limit: int, reverse: bool) -> list[tuple[bytes, Any]]:

@@ -7,7 +7,7 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar, overload
 
 from ring import hash_path
 from stackstore.config import Config, ensure_hash_path_suffix
@@ -90,6 +90,10 @@ class Node:
         except OSError:  # the device vanished since device_path() last looked
             raise HTTPError(507, f"{device} is not mounted") from None
 
+    @overload
+    def expiring(self, device: str, create: Literal[True] = ...) -> ExpiringIndex: ...
+    @overload
+    def expiring(self, device: str, create: bool) -> ExpiringIndex | None: ...
     def expiring(self, device: str, create: bool = True) -> ExpiringIndex | None:
         """The device's delete-at index (blocking); None when ``create`` is False and there is none.
         FileNotFoundError when the device is gone."""

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import Any
 
 from starlette.background import BackgroundTask
 from starlette.requests import ClientDisconnect, Request
@@ -21,6 +20,7 @@ from store.diskfile import (
     DiskFileNoSpace,
     DiskFileNotFound,
     DiskFileQuarantined,
+    DiskFileWriter,
     ObjectReader,
 )
 from store.node import Node
@@ -130,7 +130,7 @@ def _footer_length(request: Request, length: int | None) -> int:
     return value
 
 
-async def _receive_body(request: Request, writer: Any, body_length: int | None) -> bytes:
+async def _receive_body(request: Request, writer: DiskFileWriter, body_length: int | None) -> bytes:
     """Write the request body (its first ``body_length`` bytes when known); return what follows them
     (the footer). 499 when the body ends short."""
     tail = bytearray()

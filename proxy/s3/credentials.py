@@ -19,6 +19,7 @@ from identity.service_user import SERVICE_PROJECT, SERVICE_USER, service_passwor
 from proxy.auth.keystone import identity_url, project_identity
 from proxy.auth.tempauth import group_identity
 from proxy.context import Identity
+from stackstore.config import Config
 
 OWNER_GROUPS = (".admin",)
 
@@ -58,7 +59,7 @@ class ConfigCredentials:
     those of the TempAuth user it names, else as the account's owner (``.admin``).
     """
 
-    def __init__(self, conf: Any):
+    def __init__(self, conf: Config):
         tempauth = conf.get("tempauth", {}) if hasattr(conf, "get") else {}
         self.prefix = tempauth.get("reseller_prefix", "AUTH_")
         self.users: dict[str, dict[str, Any]] = dict(tempauth.get("users", {}))
@@ -91,7 +92,7 @@ class IdentityCredentials:
     without any role gets AccessDenied) takes effect within that delay.
     """
 
-    def __init__(self, conf: Any, fallback: CredentialStore | None = None, ttl: float = 5.0):
+    def __init__(self, conf: Config, fallback: CredentialStore | None = None, ttl: float = 5.0):
         self.conf = conf
         self.url = identity_url(conf)
         self.fallback = fallback or ConfigCredentials(conf)

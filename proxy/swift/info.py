@@ -12,6 +12,7 @@ from proxy.http.errors import error_response
 from proxy.large_objects import slo_manifest
 from proxy.swift.constraints import SWIFT_CONSTRAINTS
 from proxy.swift.features import bulk, tempurl
+from stackstore.config import Config
 
 SWIFT_VERSION = "2.34.0"
 
@@ -20,7 +21,7 @@ SLO_INFO = {"max_manifest_segments": slo_manifest.MAX_MANIFEST_SEGMENTS,
             "min_segment_size": slo_manifest.MIN_SEGMENT_SIZE, "yield_frequency": 10, "allow_async_delete": False}
 
 
-def swift_info(conf: Any) -> dict[str, Any]:
+def swift_info(conf: Config) -> dict[str, Any]:
     proxy = conf.get("proxy", {}) if hasattr(conf, "get") else {}
     return {
         "swift": {
@@ -38,7 +39,7 @@ def swift_info(conf: Any) -> dict[str, Any]:
     }
 
 
-async def handle_info(request: Request, conf: Any) -> Response:
+async def handle_info(request: Request, conf: Config) -> Response:
     if request.method not in ("GET", "HEAD", "OPTIONS"):
         return error_response(405, headers={"Allow": "GET, HEAD, OPTIONS"})
     if request.method == "OPTIONS":
