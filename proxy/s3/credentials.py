@@ -101,7 +101,7 @@ class IdentityCredentials:
         self._cache: dict[str, tuple[float, Credential | None]] = {}
         self._token: tuple[str, float] | None = None  # (token, monotonic refresh time)
 
-    async def _service_token(self, client: Any, fresh: bool = False) -> str:
+    async def _service_token(self, client: httpx.AsyncClient, fresh: bool = False) -> str:
         if self._token and not fresh and time.monotonic() < self._token[1]:
             return self._token[0]
         body = {"auth": {"identity": {"methods": ["password"], "password": {"user": {
