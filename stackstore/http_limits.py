@@ -24,6 +24,8 @@ from typing import Any
 import httptools
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
+LINGER_SECONDS = 2.0  # input read and dropped after a limit answer, before the connection closes
+
 
 @dataclass(frozen=True)
 class HttpLimits:
@@ -66,6 +68,7 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         self._header_count = 0
         self._limit_status = 0
         self._head_timer: asyncio.TimerHandle | None = None
+        self._closing_at: asyncio.TimerHandle | None = None
 
     # -- connection ---------------------------------------------------------------------------------
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
@@ -74,14 +77,18 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._cancel_head_timer()
+        if self._closing_at is not None:
+            self._closing_at.cancel()
         super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
+        if self._closing_at is not None:
+            return  # answered and closing: what the client still sends is read and dropped
         if self._head_pending:
             self._head_bytes += len(data)
         super().data_received(data)
         if self._head_pending and self._head_bytes > self.limits.max_header_bytes and self.parser is not None \
-                and not self.transport.is_closing():
+                and self._closing_at is None and not self.transport.is_closing():
             self._limit_status = 414 if not self.headers and self._url_open() else 431
             self.send_400_response("")
 
@@ -136,7 +143,13 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
                         b"content-length: " + str(len(body)).encode("ascii") + b"\r\n",
                         b"connection: close\r\n\r\n", body])
         self.transport.write(b"".join(content))
-        self.transport.close()
+        # Lingering close: closing a socket with unread input sends a reset, which may destroy the
+        # answer before the client reads it. Shut down our side, drop further input, close soon.
+        if self.transport.can_write_eof():
+            self.transport.write_eof()
+            self._closing_at = self.loop.call_later(LINGER_SECONDS, self.transport.close)
+        else:
+            self.transport.close()
 
     # -- head timeout -------------------------------------------------------------------------------
     def _arm_head_timer(self) -> None:
@@ -151,7 +164,7 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
 
     def _head_timed_out(self) -> None:
         self._head_timer = None
-        if self.transport.is_closing():
+        if self.transport.is_closing() or self._closing_at is not None:
             return
         if self._head_pending and (self.cycle is None or self.cycle.response_complete):
             self._send_and_close(408)  # no request in progress: say why before closing
