@@ -63,8 +63,20 @@ async def read_bounded(request: Request, limit: int | None = None, idle_timeout:
 
 
 def loads(raw: bytes) -> object:
-    """``json.loads`` whose every failure (bad syntax, bad UTF-8, nesting too deep) is a ValueError."""
+    """``json.loads`` whose every failure is a ValueError: bad syntax, bad UTF-8, nesting too deep, and
+    strings holding a lone surrogate (``"\\ud800"``), which could be stored but never sent back out."""
     try:
-        return json.loads(raw)
+        value = json.loads(raw)
     except RecursionError:
         raise ValueError("JSON nested too deeply") from None
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, dict):
+            pending.extend(item.keys())
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+        elif isinstance(item, str) and not item.isascii():
+            item.encode("utf-8")  # UnicodeEncodeError (a ValueError) on a surrogate
+    return value
