@@ -202,7 +202,7 @@ def test_fuzz_swift(cluster, account):
         assert http.put(f"{storage_url}/fuzz/obj", content=b"0123456789" * 100).status_code == 201
         assert http.put(f"{storage_url}/fuzz/dir/sub", content=b"x").status_code == 201
     findings = Findings()
-    run(900, swift_requests(token, account_name), lambda r: findings.send(cluster.conf["proxy"]["port"], r))
+    run(1500, swift_requests(token, account_name), lambda r: findings.send(cluster.conf["proxy"]["port"], r))
     findings.check("swift")
 
 
@@ -307,7 +307,7 @@ def test_fuzz_s3(cluster):
         signed = [(k, v) for k, v in signed if k.lower() not in ("content-length", "host")]
         findings.send(port, RawRequest(method, target, signed, body))
 
-    run(900, s3_requests(), send)
+    run(1500, s3_requests(), send)
     findings.check("s3")
 
 
@@ -427,5 +427,5 @@ def test_fuzz_json_api(cluster, service):
         known["image_id"] = resp.json()["id"]
     port = cluster.conf[service]["port"]
     findings = Findings()
-    run(350, api_requests(_safe(api_routes(service)), known), lambda r: findings.send(port, r))
+    run(500, api_requests(_safe(api_routes(service)), known), lambda r: findings.send(port, r))
     findings.check(service)
