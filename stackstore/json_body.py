@@ -29,7 +29,8 @@ class BodyTimeout(Exception):
 
 
 def json_body_limit(conf: Any, section: str | None = None) -> int:
-    """``[http] max_json_body``, overridden by the same key of ``[<section>]``."""
+    """``[http] max_json_body``, overridden by the same key of ``[<section>]`` (the default without ``conf``)."""
+    conf = conf or {}
     value = conf.get("http", {}).get("max_json_body", DEFAULT_LIMIT)
     return int(conf.get(section, {}).get("max_json_body", value) if section else value)
 
