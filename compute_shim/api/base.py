@@ -19,6 +19,7 @@ from compute_shim.models import Server, VolumeAttachment
 from compute_shim.settings import Settings
 from identity.tokens import TokenInfo
 from stackstore import json_body as bounded
+from stackstore.numbers import parse_int
 
 
 @dataclass
@@ -97,7 +98,7 @@ def page_by_marker(rows: list[Any], query: Mapping[str, str]) -> list[Any]:
         rows = rows[ids.index(query["marker"]) + 1:]
     if query.get("limit"):
         try:
-            rows = rows[:max(0, int(query["limit"]))]
+            rows = rows[:max(0, parse_int(query["limit"]))]
         except ValueError:
             raise bad_request("limit param must be an integer") from None
     return rows

@@ -16,6 +16,7 @@ from compute_shim.common.db import in_db
 from compute_shim.db import now
 from compute_shim.errors import bad_request, conflict, forbidden, not_found
 from compute_shim.models import Flavor
+from stackstore.numbers import parse_int
 
 
 def _admin(ctx: Ctx) -> None:
@@ -41,7 +42,7 @@ def _listed(db: Session, ctx: Ctx) -> list[Flavor]:
     for param, column in (("minRam", Flavor.ram), ("minDisk", Flavor.disk)):
         if q.get(param):
             try:
-                stmt = stmt.where(column >= int(q[param]))
+                stmt = stmt.where(column >= parse_int(q[param]))
             except ValueError:
                 raise bad_request(f"Invalid {param} filter [{q[param]}]") from None
     rows = list(db.scalars(stmt))
@@ -76,7 +77,7 @@ def _int_field(body: dict, name: str, minimum: int, default: int | None = None) 
     if value in ("", None) and default is not None:
         value = default
     try:
-        number = int(value)
+        number = parse_int(value)
         if isinstance(value, bool) or isinstance(value, float) and value != number:
             raise ValueError
     except (TypeError, ValueError):

@@ -18,6 +18,7 @@ from images.api.base import caller, json_body, now, owned_image, state, visible_
 from images.errors import ApiError
 from images.models import Image
 from images.views import image_view
+from stackstore.numbers import parse_int
 
 SORT_KEYS = ("name", "status", "container_format", "disk_format", "size", "id", "created_at", "updated_at",
              "visibility", "owner", "min_disk", "min_ram")
@@ -59,7 +60,7 @@ def _int(value: str | None, name: str, default: int) -> int:
     if value is None:
         return default
     try:
-        number = int(value)
+        number = parse_int(value)
     except ValueError:
         raise ApiError(400, f"{name} param must be an integer") from None
     if number < 0:

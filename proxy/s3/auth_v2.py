@@ -15,6 +15,7 @@ from proxy.s3.context import AuthInfo
 from proxy.s3.credentials import CredentialStore
 from proxy.s3.errors import S3Error
 from proxy.swift.conditional import parse_http_date
+from stackstore.numbers import is_digits
 
 SUBRESOURCES = frozenset({
     "accelerate", "acl", "cors", "defaultObjectAcl", "location", "logging", "partNumber", "policy",
@@ -69,7 +70,7 @@ async def verify(method: str, raw_path: str, raw_query: str, raw_headers: Sequen
     if presigned:
         access_key, signature = query["AWSAccessKeyId"], query["Signature"]
         expires = query.get("Expires", "")
-        if not expires.isdigit():
+        if not is_digits(expires):
             raise S3Error("AccessDenied", "Query-string authentication requires the Signature, Expires and "
                                           "AWSAccessKeyId parameters")
         if now > int(expires):

@@ -17,6 +17,7 @@ from proxy.s3.objects import check_key
 from proxy.s3.reader import StoredObject, open_object
 from proxy.s3.supersede import current_multipart, release_parts
 from proxy.swift import conditional
+from stackstore.numbers import is_digits
 
 MAX_COPY_SIZE = 5 * 1024**3
 COPY_CONDITIONS = {
@@ -121,7 +122,7 @@ def _copy_range(value: str | None, size: int) -> tuple[int, int]:
         return 0, size
     unit, _, spec = value.strip().partition("=")
     first, _, last = spec.partition("-")
-    if unit != "bytes" or not first.isdigit() or not last.isdigit() or int(last) < int(first):
+    if unit != "bytes" or not is_digits(first) or not is_digits(last) or int(last) < int(first):
         raise S3Error("InvalidArgument", "The x-amz-copy-source-range value must be of the form bytes=first-last "
                       "where first and last are the zero-based offsets of the first and last bytes to copy",
                       ArgumentName="x-amz-copy-source-range", ArgumentValue=value)

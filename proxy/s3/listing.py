@@ -20,6 +20,7 @@ from proxy.s3.bucket import owner, require_bucket
 from proxy.s3.context import S3Request
 from proxy.s3.errors import S3Error, from_backend
 from proxy.s3.headers import iso_from_swift
+from stackstore.numbers import parse_int
 
 MAX_KEYS = 1000
 PREFIX_END = "\U0010ffff"
@@ -48,7 +49,7 @@ def _max_keys(req: S3Request) -> int:
     if raw is None or raw == "":
         return MAX_KEYS
     try:
-        value = int(raw)
+        value = parse_int(raw)
     except ValueError:
         raise S3Error("InvalidArgument", "Provided max-keys not an integer or within integer range",
                       ArgumentName="max-keys", ArgumentValue=raw) from None

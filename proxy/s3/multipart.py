@@ -31,6 +31,7 @@ from proxy.s3.upload import checksum_response_headers, checksum_sysmeta, open_up
 from proxy.swift.features.slo_manifest import SYSMETA_ETAG as SLO_ETAG
 from proxy.swift.features.slo_manifest import SYSMETA_SIZE as SLO_SIZE
 from proxy.swift.features.slo_manifest import slo_etag
+from stackstore.numbers import is_digits
 
 UPLOAD_TYPE = "application/x-stackstore-s3-upload"
 SYSMETA_CTYPE = "X-Object-Sysmeta-S3-Content-Type"
@@ -102,7 +103,7 @@ async def create(req: S3Request) -> Response:
 
 def part_number(req: S3Request) -> int:
     raw = req.query.get("partNumber", "")
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_PARTS:
+    if not is_digits(raw) or not 1 <= int(raw) <= MAX_PARTS:
         raise S3Error("InvalidArgument", f"Part number must be an integer between 1 and {MAX_PARTS}, inclusive",
                       ArgumentName="partNumber", ArgumentValue=raw)
     return int(raw)
@@ -157,7 +158,7 @@ async def list_parts(req: S3Request) -> Response:
     await _upload_headers(req, upload_id)
     raw_max = req.query.get("max-parts") or "1000"
     raw_marker = req.query.get("part-number-marker") or "0"
-    if not raw_max.isdigit() or not raw_marker.isdigit():
+    if not is_digits(raw_max) or not is_digits(raw_marker):
         raise S3Error("InvalidArgument", "max-parts and part-number-marker must be integers")
     max_parts, after = min(int(raw_max), 1000), int(raw_marker)
     rows = await list_part_rows(req, upload_id, after, max_parts + 1)
@@ -302,7 +303,7 @@ async def list_uploads(req: S3Request) -> Response:
     key_marker = req.query.get("key-marker") or ""
     id_marker = req.query.get("upload-id-marker") or ""
     raw_max = req.query.get("max-uploads") or "1000"
-    if not raw_max.isdigit():
+    if not is_digits(raw_max):
         raise S3Error("InvalidArgument", "max-uploads must be an integer", ArgumentName="max-uploads")
     max_uploads = min(int(raw_max), 1000)
     uploads: list[tuple[str, str, str]] = []

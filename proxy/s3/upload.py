@@ -14,6 +14,7 @@ from proxy.s3 import checksums
 from proxy.s3.chunked import AwsChunkedDecoder
 from proxy.s3.context import S3Request
 from proxy.s3.errors import S3Error
+from stackstore.numbers import parse_int
 
 MAX_PUT_SIZE = 5 * 1024**3
 HEX64 = re.compile(r"^[0-9a-fA-F]{64}$")
@@ -39,7 +40,7 @@ def _int_header(value: str | None, what: str) -> int | None:
     if value is None:
         return None
     try:
-        n = int(value)
+        n = parse_int(value)
     except ValueError:
         raise S3Error("InvalidArgument", f"{what} must be an integer") from None
     if n < 0:

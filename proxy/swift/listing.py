@@ -37,6 +37,8 @@ def parse_params(query: Mapping[str, str], max_limit: int) -> ListingParams:
     """Listing query parameters; 412 for a limit above ``max_limit`` or a bad delimiter."""
     params = ListingParams(limit=max_limit)
     raw_limit = query.get("limit")
+    if raw_limit and raw_limit.isdigit() and not raw_limit.isascii():
+        raise HTTPError(400, "limit must be ASCII digits")
     if raw_limit and raw_limit.isdigit():
         params.limit = int(raw_limit)
         if params.limit > max_limit:

@@ -7,6 +7,7 @@ import hashlib
 import json
 import socket
 import time
+import urllib.parse
 import zlib
 
 import httpx
@@ -230,3 +231,53 @@ def test_restore_refuses_crafted_metadata(cluster):
     meta["chunks"] = [dict(entry, compression="lzma-bomb"), dict(entry)]
     assert httpx.put(meta_url, content=json.dumps(meta), headers=swift).status_code == 201
     _restore_refused(cluster, demo, b3["id"])
+
+
+# -- Unicode digits: malformed numbers (400), never read as numbers nor a 500 -----------------------
+
+ARABIC_ONE, SUPERSCRIPT_TWO = "\u0661", "\u00b2"
+
+
+def test_unicode_digits_are_400(cluster, account):
+    from tests.s3.conftest import make_client
+    from tests.volumes.conftest import identity_token
+
+    storage_url, token = account
+    assert httpx.put(f"{storage_url}/digits", headers={"X-Auth-Token": token}).status_code in (201, 202)
+    for value in (ARABIC_ONE, SUPERSCRIPT_TWO):
+        resp = httpx.get(f"{storage_url}/digits", params={"limit": value}, headers={"X-Auth-Token": token})
+        assert resp.status_code == 400, resp.text
+
+    s3 = make_client(cluster.proxy_url, when_required=True)
+    s3.create_bucket(Bucket="digitsbucket")
+    s3.put_object(Bucket="digitsbucket", Key="k", Body=b"x")
+
+    def s3_status(**params: str) -> int:
+        from botocore.auth import S3SigV4Auth
+        from botocore.awsrequest import AWSRequest
+        from botocore.credentials import Credentials
+
+        from tests.s3.conftest import ACCESS_KEY, SECRET
+
+        query = "&".join(f"{k}={urllib.parse.quote(v)}" for k, v in params.items())
+        request = AWSRequest(method="GET", url=f"{cluster.proxy_url}/digitsbucket/k?{query}" if "partNumber" in params
+                             else f"{cluster.proxy_url}/digitsbucket?{query}")
+        S3SigV4Auth(Credentials(ACCESS_KEY, SECRET), "s3", "us-east-1").add_auth(request)
+        return httpx.get(request.url, headers=dict(request.headers)).status_code
+
+    assert s3_status(**{"max-keys": ARABIC_ONE}) == 400
+    assert s3_status(**{"list-type": "2", "max-keys": ARABIC_ONE}) == 400
+    assert s3_status(partNumber=SUPERSCRIPT_TWO) in (400, 416)  # not a part number: not a 500
+
+    ks_token, project_id = identity_token(cluster, "stackstore")
+    headers = {"X-Auth-Token": ks_token}
+    volumes = f"{url(cluster, 'volumes')}/v3/{project_id}/volumes"
+    for value in (ARABIC_ONE, SUPERSCRIPT_TWO):
+        assert httpx.get(volumes, params={"limit": value}, headers=headers).status_code == 400
+        assert httpx.post(volumes, json={"volume": {"size": value}}, headers=headers).status_code == 400
+        assert httpx.get(f"{url(cluster, 'compute')}/v2.1/servers", params={"limit": value},
+                         headers=headers).status_code == 400
+        assert httpx.get(f"{url(cluster, 'compute')}/v2.1/flavors", params={"minRam": value},
+                         headers=headers).status_code == 400
+        assert httpx.get(f"{url(cluster, 'images')}/v2/images", params={"limit": value},
+                         headers=headers).status_code == 400

@@ -12,6 +12,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from stackstore import json_body
+from stackstore.numbers import parse_int
 from volumes.context import Context
 from volumes.errors import ApiError, bad_request, over_limit
 
@@ -98,7 +99,7 @@ def int_param(req: Req, name: str, minimum: int = 0) -> int | None:
     if raw is None:
         return None
     try:
-        value = int(raw)
+        value = parse_int(raw)
     except ValueError:
         raise bad_request(f"{name} param must be an integer") from None
     if value < minimum:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from stackstore.numbers import parse_int
 from volumes import quotas
 from volumes.api.common import Req, endpoint
 from volumes.errors import ApiError, bad_request
@@ -56,7 +57,7 @@ def update(req: Req) -> tuple[int, dict]:
             if key not in known:
                 raise bad_request(f"Bad key(s) in quota set: {key}")
             try:
-                value = int(value)
+                value = parse_int(value)
             except (TypeError, ValueError):
                 raise bad_request(f"Quota limit for {key} must be an integer.") from None
             if value < -1:

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from stackstore.numbers import is_digits
 from volumes import quotas
 from volumes.api.common import (
     Req,
@@ -41,7 +42,7 @@ def render(s: Session, req: Req, vol: Volume) -> dict[str, Any]:
 def parse_size(value: Any) -> int:
     if isinstance(value, bool):
         raise bad_request("Invalid input for field/attribute size.")
-    if isinstance(value, str) and value.strip().isdigit():
+    if isinstance(value, str) and is_digits(value.strip()):
         value = int(value)
     if not isinstance(value, int) or value < 1:
         raise bad_request(f"Invalid input for field/attribute size. Value: {value}. "
