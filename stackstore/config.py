@@ -75,6 +75,7 @@ DEFAULTS: dict[str, Any] = {
         "container_update_timeout": 2.0,
         "block_size": 1048576,  # checksum block size for stored objects
         "keep_alive_timeout": 30.0,  # idle node connections of the proxies' pools stay open (their idle timeout is shorter)
+        "max_connections": 4096,  # every proxy worker and background task pools connections to each node
     },
     "tempauth": {
         "token_life": 86400,
