@@ -125,17 +125,15 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
 
     # -- answers ------------------------------------------------------------------------------------
     def send_400_response(self, msg: str) -> None:
-        """uvicorn's answer to an unparsable head; a head over a limit gets 414/431 instead."""
+        """uvicorn's answer to an unparsable head (400, closed lingeringly: a client still sending reads
+        it rather than a reset); a head over a limit gets 414/431 instead."""
         status, self._limit_status = self._limit_status, 0
-        if not status:
-            super().send_400_response(msg)
-            return
-        self._send_and_close(status)
+        self._send_and_close(status or 400, "" if status else msg)
 
-    def _send_and_close(self, status: int) -> None:
+    def _send_and_close(self, status: int, message: str = "") -> None:
         self._cancel_head_timer()
         phrase = http.HTTPStatus(status).phrase
-        body = phrase.encode("ascii")
+        body = (message or phrase).encode("ascii", "replace")
         content = [f"HTTP/1.1 {status} {phrase}\r\n".encode("ascii")]
         for name, value in self.server_state.default_headers:
             content.extend([name, b": ", value, b"\r\n"])
@@ -144,8 +142,10 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
                         b"connection: close\r\n\r\n", body])
         self.transport.write(b"".join(content))
         # Lingering close: closing a socket with unread input sends a reset, which may destroy the
-        # answer before the client reads it. Shut down our side, drop further input, close soon.
-        if self.transport.can_write_eof():
+        # answer before the client reads it. Shut down our side, drop further input, close soon
+        # (not while a response is still being written: that one ends the connection as before).
+        idle = self.cycle is None or self.cycle.response_complete
+        if idle and self.transport.can_write_eof():
             self.transport.write_eof()
             self._closing_at = self.loop.call_later(LINGER_SECONDS, self.transport.close)
         else:
