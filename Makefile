@@ -8,7 +8,7 @@ BIN := $(CURDIR)/$(VENV)/bin
 APT_PACKAGES := rclone s3cmd curl tgt libiscsi-bin qemu-utils qemu-block-extra lvm2 postgresql xfsprogs btrfs-progs
 TEST_WORKERS ?= 3
 
-.PHONY: install system-deps up test lint bench clean
+.PHONY: install system-deps up test conformance lint bench clean
 
 install: $(VENV)/.installed
 
@@ -32,6 +32,12 @@ up: install
 test: install system-deps
 	PATH=$(BIN):$$PATH $(BIN)/ruff check .
 	PATH=$(BIN):$$PATH $(BIN)/pytest -q -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
+	$(BIN)/python conformance/run.py
+
+# Swift's own functional suite (pinned Swift sdist, in .conformance-venv) against a fresh `stackstore up`,
+# held to conformance/known_failures.txt and known_skips.txt. CONFORMANCE_ARGS: pytest selectors.
+conformance: install
+	$(BIN)/python conformance/run.py $(CONFORMANCE_ARGS)
 
 lint: install
 	$(BIN)/ruff check .
@@ -40,4 +46,4 @@ bench: install
 	PATH=$(BIN):$$PATH $(BIN)/python -m bench.swift_load $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) data .pytest_cache
+	rm -rf $(VENV) data .pytest_cache .conformance-venv .conformance-venv.lock .conformance-run

@@ -44,7 +44,8 @@ def start_service(conf: Any) -> IdentityService:
         result = bootstrap(db, settings)
     if result.passwords:
         path = settings.data_dir / "clouds.yaml"
-        write_clouds_yaml(path, f"{settings.public_url}/v3", settings.region, result.passwords)
+        write_clouds_yaml(path, f"{settings.public_url}/v3", settings.region, result.passwords,
+                          settings.admin_project)
         for name, password in result.passwords.items():
             log.warning("identity bootstrap: user %r password %r (also in %s)", name, password, path)
     return svc

@@ -10,8 +10,16 @@ from sqlalchemy.orm import Session
 
 from identity.api.base import Ctx
 from identity.errors import KeystoneError, bad_request, unauthorized
-from identity.lookup import effective_roles, find_domain, find_project, find_user, user_project_ids
-from identity.models import AppCredential, Domain, Project, Role, User
+from identity.lookup import (
+    effective_roles,
+    find_domain,
+    find_project,
+    find_user,
+    system_roles,
+    user_project_ids,
+    with_implied,
+)
+from identity.models import DEFAULT_DOMAIN, AppCredential, Domain, Project, Role, User
 from identity.passwords import check_password
 from identity.tokens import TokenInfo
 
@@ -64,7 +72,17 @@ def _app_cred(db: Session, data: dict) -> tuple[User, AppCredential]:
     return _active_user(db, db.get(User, cred.user_id)), cred
 
 
-def _scope_project(db: Session, user: User, project: Project | None) -> tuple[dict, list[dict]]:
+def _refs(roles: list[Role]) -> list[dict]:
+    return [{"id": r.id, "name": r.name} for r in roles]
+
+
+def is_admin_project(db: Session, settings, project: Project) -> bool:
+    """Whether ``project`` is the cloud's admin project (``[identity] admin_project`` in the default domain)."""
+    return project.name == settings.admin_project and project.domain_id == DEFAULT_DOMAIN
+
+
+def _scope_project(db: Session, user: User, project: Project | None) -> tuple[dict, list[Role]]:
+    """The project's reference and the user's direct (not yet implied) roles on it; 401 without any."""
     if project is None or not project.enabled:
         raise unauthorized("The project is disabled or could not be found.")
     dom = db.get(Domain, project.domain_id)
@@ -73,7 +91,7 @@ def _scope_project(db: Session, user: User, project: Project | None) -> tuple[di
     roles = effective_roles(db, user.id, "project", project.id)
     if not roles:
         raise unauthorized(f"User {user.id} has no access to project {project.id}.")
-    return project_ref(db, project), [{"id": r.id, "name": r.name} for r in roles]
+    return project_ref(db, project), roles
 
 
 def _roles_of(db: Session, ids: list[str]) -> list[Role]:
@@ -95,14 +113,16 @@ def authenticate(ctx: Ctx) -> TokenInfo:
         user, cred = _app_cred(db, ident.get("application_credential"))
         if scope not in (None, "unscoped") and not (isinstance(scope, dict) and scope.get("project")):
             raise unauthorized("Application credentials cannot request a scope.")
-        project, roles = _scope_project(db, user, db.get(Project, cred.project_id))
+        target = db.get(Project, cred.project_id)
+        project, roles = _scope_project(db, user, target)
         allowed = {r.id for r in _roles_of(db, json.loads(cred.role_ids))}
-        roles = [r for r in roles if r["id"] in allowed]
-        if not roles:
+        held = [r for r in with_implied(db, roles) if r.id in allowed]
+        if not held:
             raise unauthorized("The application credential's roles are no longer assigned.")
         return svc.new_info(user=_user_ref(db, user), methods=["application_credential"], project=project,
-                            roles=roles, app_cred={"id": cred.id, "name": cred.name,
-                                                   "restricted": not cred.unrestricted},
+                            roles=_refs(with_implied(db, held)),
+                            is_admin_project=target is not None and is_admin_project(db, svc.settings, target),
+                            app_cred={"id": cred.id, "name": cred.name, "restricted": not cred.unrestricted},
                             expires_at=cred.expires_at)
     if "password" in methods:
         user = _password(db, ident.get("password"))
@@ -125,20 +145,23 @@ def authenticate(ctx: Ctx) -> TokenInfo:
     if not isinstance(scope, dict):
         raise bad_request("Invalid scope.")
     if "project" in scope:
-        project, roles = _scope_project(db, user, find_project(db, scope["project"]))
-        return svc.new_info(**base, project=project, roles=roles)
+        target = find_project(db, scope["project"])
+        project, held = _scope_project(db, user, target)
+        return svc.new_info(**base, project=project, roles=_refs(with_implied(db, held)),
+                            is_admin_project=target is not None and is_admin_project(db, svc.settings, target))
     if "domain" in scope:
         dom = find_domain(db, scope["domain"])
-        roles = effective_roles(db, user.id, "domain", dom.id) if dom is not None else []
-        if dom is None or not roles:
+        held = effective_roles(db, user.id, "domain", dom.id) if dom is not None else []
+        if dom is None or not held:
             raise unauthorized("User has no access to the domain.")
-        return svc.new_info(**base, domain={"id": dom.id, "name": dom.name},
-                            roles=[{"id": r.id, "name": r.name} for r in roles])
+        if not dom.enabled:
+            raise unauthorized("The domain is disabled.")
+        return svc.new_info(**base, domain={"id": dom.id, "name": dom.name}, roles=_refs(with_implied(db, held)))
     if "system" in scope:
-        admin_on = [p for p in user_project_ids(db, user.id)
-                    if any(r.name == "admin" for r in effective_roles(db, user.id, "project", p))]
-        if not admin_on:
-            raise unauthorized("User has no access to the system scope.")
-        roles = [{"id": r.id, "name": r.name} for r in effective_roles(db, user.id, "project", admin_on[0])]
-        return svc.new_info(**base, system=True, roles=roles)
+        if scope["system"] != {"all": True}:
+            raise bad_request("Invalid scope: the system scope is {\"all\": true}.")
+        held = system_roles(db, user.id)
+        if not held:
+            raise unauthorized(f"User {user.id} has no access to the system.")
+        return svc.new_info(**base, system=True, roles=_refs(with_implied(db, held)))
     raise bad_request("Invalid scope.")

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from identity.lookup import SYSTEM_TARGET
 from identity.models import (
     DEFAULT_DOMAIN,
     Assignment,
@@ -70,6 +71,15 @@ def grant(db: Session, user: User, project: Project, role: Role) -> None:
         db.flush()
 
 
+def grant_system(db: Session, user: User, role: Role) -> None:
+    """``role`` on the system (``openstack role add --system all``)."""
+    key = ("user", user.id, *SYSTEM_TARGET, role.id)
+    if db.get(Assignment, key) is None:
+        db.add(Assignment(actor_type="user", actor_id=user.id, target_type=SYSTEM_TARGET[0],
+                          target_id=SYSTEM_TARGET[1], role_id=role.id))
+        db.flush()
+
+
 def _roles(db: Session) -> dict[str, Role]:
     out = {}
     for name in ROLES:
@@ -96,7 +106,11 @@ def _tempauth(db: Session, settings: Settings, roles: dict[str, Role]) -> None:
     """TempAuth ``acct:name`` → user ``name`` (password = key unless the user exists) with ``member``
     (``admin`` for ``.admin``) on project ``acct``; ``.reseller_admin`` → ``admin`` on every project
     existing now, and ``ResellerAdmin`` on ``acct``, which the proxy honours on every account (also
-    those of projects created later)."""
+    those of projects created later).
+
+    A project admin administers only that project, so ``.admin`` keeps meaning "owner of that Swift
+    account". The one exception is the admin project (``[identity] admin_project``), whose admins are
+    cloud admins: TempAuth never grants ``admin`` there (only ``member``, still the account's owner)."""
     resellers = []
     for account, name, entry in _tempauth_users(settings):
         full = f"{account}:{name}"
@@ -106,13 +120,13 @@ def _tempauth(db: Session, settings: Settings, roles: dict[str, Role]) -> None:
             log.warning("identity user %s already exists with another password; TempAuth user %s keeps "
                         "its own key for TempAuth only", name, full)
         groups = entry.get("groups", []) or []
-        admin = ".admin" in groups or ".reseller_admin" in groups
+        admin = (".admin" in groups or ".reseller_admin" in groups) and project.name != settings.admin_project
         grant(db, user, project, roles["admin" if admin else "member"])
         if ".reseller_admin" in groups:
             resellers.append(user)
             grant(db, user, project, roles[RESELLER_ADMIN_ROLE])
     for user in resellers:
-        for project in db.scalars(select(Project)).all():
+        for project in db.scalars(select(Project).where(Project.name != settings.admin_project)).all():
             grant(db, user, project, roles["admin"])
 
 
@@ -162,13 +176,14 @@ def bootstrap(db: Session, settings: Settings) -> BootstrapResult:
     for account, _name, _entry in _tempauth_users(settings):
         ensure_project(db, account, project_id=account)
     result = BootstrapResult(first_start=False)
-    admin_project = ensure_project(db, "admin")
+    admin_project = ensure_project(db, settings.admin_project)
     admin_pw = settings.admin_password or secrets.token_urlsafe(16)
     admin, created = ensure_user(db, "admin", admin_pw, admin_project.id)
     if created:
         result.first_start = True
         result.passwords["admin"] = admin_pw
     grant(db, admin, admin_project, roles["admin"])
+    grant_system(db, admin, roles["admin"])
     demo_project = ensure_project(db, "demo")
     demo_pw = secrets.token_urlsafe(12)
     demo, created = ensure_user(db, "demo", demo_pw, demo_project.id)

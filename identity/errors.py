@@ -6,19 +6,20 @@ from starlette.responses import JSONResponse
 
 TITLES = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found",
           405: "Method Not Allowed", 408: "Request Timeout", 409: "Conflict", 413: "Request Entity Too Large",
-          500: "Internal Server Error"}
+          429: "Too Many Requests", 500: "Internal Server Error"}
 
 
 class KeystoneError(Exception):
     """Raised anywhere in a request; the API layer turns it into the JSON error response."""
 
-    def __init__(self, code: int, message: str = ""):
+    def __init__(self, code: int, message: str = "", headers: dict[str, str] | None = None):
         super().__init__(message)
         self.code = code
         self.message = message or TITLES.get(code, "Error")
+        self.headers = dict(headers or {})
 
     def response(self) -> JSONResponse:
-        headers = {"WWW-Authenticate": 'Keystone uri="/v3"'} if self.code == 401 else None
+        headers = {**self.headers, **({"WWW-Authenticate": 'Keystone uri="/v3"'} if self.code == 401 else {})}
         body = {"error": {"code": self.code, "message": self.message, "title": TITLES.get(self.code, "Error")}}
         return JSONResponse(body, status_code=self.code, headers=headers)
 

@@ -9,6 +9,9 @@ from sqlalchemy.orm import Session
 
 from identity.errors import not_found
 from identity.models import Assignment, Base, Domain, GroupMember, Project, Role, User
+from stackstore.policy import expand_roles
+
+SYSTEM_TARGET = ("system", "all")  # Assignment (target_type, target_id) of a role on the system
 
 T = TypeVar("T", bound=Base)
 
@@ -72,6 +75,19 @@ def effective_roles(db: Session, user_id: str, target_type: str, target_id: str)
     rows = db.scalars(select(Role).join(Assignment, Assignment.role_id == Role.id).where(
         actor, Assignment.target_type == target_type, Assignment.target_id == target_id)).unique().all()
     return sorted(set(rows), key=lambda r: r.name)
+
+
+def with_implied(db: Session, roles: list[Role]) -> list[Role]:
+    """``roles`` plus the roles they imply (admin ⊃ member ⊃ reader), as Keystone puts them in a token."""
+    have = {r.name for r in roles}
+    extra = sorted(expand_roles(have) - have)
+    implied = list(db.scalars(select(Role).where(Role.name.in_(extra)))) if extra else []
+    return sorted({*roles, *implied}, key=lambda r: r.name)
+
+
+def system_roles(db: Session, user_id: str) -> list[Role]:
+    """Roles the user holds on the system (directly or through groups), without implied ones."""
+    return effective_roles(db, user_id, *SYSTEM_TARGET)
 
 
 def user_project_ids(db: Session, user_id: str) -> list[str]:

@@ -11,6 +11,7 @@ from identity.db import Database, migrate
 from identity.keys import KeySet
 from identity.models import User
 from identity.settings import Settings
+from identity.throttle import LoginThrottle
 from identity.tokens import TokenInfo
 
 
@@ -19,6 +20,7 @@ class IdentityService:
         self.settings = settings
         self.db = Database(settings.database_url)
         self.keys = KeySet(settings.key_dir, settings.key_rotation, settings.max_keys)
+        self.login_throttle = LoginThrottle(settings.auth_max_failures, settings.auth_failure_window)
 
     def start(self) -> None:
         """Migrate the schema, load (and rotate if due) the signing keys."""

@@ -1,14 +1,15 @@
 """The service account other StackStore services use to call the identity API (EC2 lookups).
 
 User ``stackstore-service`` in project ``service`` with role ``service``; its password is
-``[identity] service_password`` or, when empty, derived from the cluster secret every node shares.
+``[identity] service_password`` or, when empty, a secret of its own generated once into
+``<data_dir>/secrets/service_password`` (``stackstore.secrets``).
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 from typing import Any
+
+from stackstore.secrets import ensure_secret
 
 SERVICE_USER = "stackstore-service"
 SERVICE_PROJECT = "service"
@@ -16,10 +17,5 @@ SERVICE_ROLE = "service"
 
 
 def service_password(conf: Any) -> str:
-    configured = conf.get("identity", {}).get("service_password")
-    if configured:
-        return str(configured)
-    secret = str(conf.get("cluster", {}).get("hash_path_suffix") or "")
-    if not secret:
-        raise RuntimeError("no [identity] service_password and no cluster hash_path_suffix")
-    return hmac.new(secret.encode(), b"stackstore-identity-service-user", hashlib.sha256).hexdigest()
+    """The service user's password: configured, else the cloud's generated ``service_password`` secret."""
+    return ensure_secret(conf, "service_password")

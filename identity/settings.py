@@ -30,6 +30,9 @@ class Settings:
     public_url: str
     region: str
     conf: Any
+    admin_project: str = "admin"  # Keystone's admin_project_name (in the default domain): is_admin_project
+    auth_max_failures: int = 10  # failed POST /v3/auth/tokens per user and address before 429
+    auth_failure_window: int = 300  # seconds a failure counts (and a throttled user waits at most)
 
     @classmethod
     def from_conf(cls, conf: Any) -> Settings:
@@ -43,7 +46,9 @@ class Settings:
                    max_keys=max(2, int(ident.get("max_keys", 3))),
                    admin_password=str(ident.get("admin_password", "")),
                    public_url=service_url(conf, "identity"), region=str(ident.get("region", "RegionOne")),
-                   conf=conf)
+                   conf=conf, admin_project=str(ident.get("admin_project", "admin")),
+                   auth_max_failures=max(1, int(ident.get("auth_max_failures", 10))),
+                   auth_failure_window=max(1, int(ident.get("auth_failure_window", 300))))
 
     @property
     def key_dir(self) -> Path:

@@ -39,7 +39,8 @@ class TokenInfo:
     audit_id: str
     project: dict[str, Any] | None = None  # {"id", "name", "domain": {"id", "name"}}
     domain: dict[str, Any] | None = None  # domain scope {"id", "name"}
-    system: bool = False
+    system: bool = False  # system scope ({"all": true})
+    is_admin_project: bool = False  # scoped to ``[identity] admin_project`` (Keystone's admin_project_name)
     roles: list[dict[str, str]] = field(default_factory=list)  # [{"id", "name"}]
     app_cred: dict[str, Any] | None = None  # {"id", "name", "restricted"}
     audit_chain: list[str] = field(default_factory=list)  # parent token's audit ids (rescoped tokens)
@@ -53,6 +54,11 @@ class TokenInfo:
         return self.project["id"] if self.project else None
 
     @property
+    def domain_id(self) -> str | None:
+        """The domain of a domain-scoped token (None for project and system scope)."""
+        return self.domain["id"] if self.domain else None
+
+    @property
     def role_names(self) -> set[str]:
         return {r["name"] for r in self.roles}
 
@@ -60,8 +66,21 @@ class TokenInfo:
         return bool(self.role_names & set(names))
 
     @property
-    def is_admin(self) -> bool:
-        return "admin" in self.role_names
+    def is_system_admin(self) -> bool:
+        """System-scoped with the admin role: the cloud's administrator."""
+        return self.system and "admin" in self.role_names
+
+    @property
+    def is_system_reader(self) -> bool:
+        """System-scoped with any of reader/member/admin: may read everything, write nothing (unless admin)."""
+        return self.system and bool(self.role_names & {"admin", "member", "reader"})
+
+    @property
+    def is_cloud_admin(self) -> bool:
+        """System admin, or admin of the admin project (Keystone's ``is_admin_project``); never the admin of
+        any other project."""
+        return self.is_system_admin or (self.is_admin_project and self.project is not None
+                                        and "admin" in self.role_names)
 
     def claims(self) -> dict[str, Any]:
         data: dict[str, Any] = {"iss": ISSUER, "sub": self.user["id"], "iat": self.issued_at,
@@ -71,7 +90,9 @@ class TokenInfo:
             if getattr(self, name):
                 data[name] = getattr(self, name)
         if self.system:
-            data["system"] = True
+            data["system"] = {"all": True}
+        if self.is_admin_project:
+            data["is_admin_project"] = True
         if self.audit_chain:
             data["audit_chain"] = self.audit_chain
         return data
@@ -80,7 +101,8 @@ class TokenInfo:
     def from_claims(cls, c: dict[str, Any]) -> TokenInfo:
         return cls(user=c["user"], methods=list(c.get("methods", [])), issued_at=float(c["iat"]),
                    expires_at=float(c["exp"]), audit_id=str(c["jti"]), project=c.get("project"),
-                   domain=c.get("domain"), system=bool(c.get("system")), roles=list(c.get("roles", [])),
+                   domain=c.get("domain"), system=bool(c.get("system")),
+                   is_admin_project=c.get("is_admin_project") is True, roles=list(c.get("roles", [])),
                    app_cred=c.get("app_cred"), audit_chain=list(c.get("audit_chain", [])))
 
     def body(self, catalog: list[dict] | None = None) -> dict[str, Any]:
@@ -94,6 +116,8 @@ class TokenInfo:
         }
         if self.project:
             tok.update(project=self.project, is_domain=False, roles=self.roles)
+            if self.is_admin_project:
+                tok["is_admin_project"] = True
         elif self.domain:
             tok.update(domain=self.domain, roles=self.roles)
         elif self.system:

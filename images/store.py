@@ -11,7 +11,7 @@ import hashlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
-from objclient.client import StorageClient
+from objclient import StorageClient
 
 
 class StoreError(Exception):

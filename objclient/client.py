@@ -17,10 +17,14 @@ from objclient.fanout import NodeIO, NodeResult, best_status, quorum_size, slot_
 from objclient.headers import HeaderDict, strip_hop_by_hop
 from objclient.http import HttpError, Pool
 from objclient.nodes import Device, ErrorLimiter, read_nodes
-from objclient.putter import BUFFERED_PUT_MAX, Footer, put_buffered, put_streamed
+from objclient.putter import Footer, put_buffered, put_streamed
 from objclient.reader import BodyError, ReadResult, read_first, read_newest, resuming_body
 from objclient.response import BackendResponse
+from objclient.rings import Ring, RingSet
+from objclient.settings import ClientSettings
+from stackstore import wire
 from stackstore.timestamp import Timestamp
+from stackstore.wire import BUFFERED_PUT_MAX
 
 __all__ = ["BackendResponse", "BodyError", "StorageClient"]
 
@@ -42,44 +46,42 @@ def _is_true(value: str | None) -> bool:
 class StorageClient:
     """Ring-aware client for the storage nodes, shared by all proxy controllers."""
 
-    def __init__(self, conf: Any, rings: Any):
-        pc = conf["proxy"] if "proxy" in conf else conf
+    def __init__(self, conf: ClientSettings | Mapping[str, Any], rings: RingSet):
+        """``conf``: :class:`ClientSettings`, or a config mapping it is read from (``[proxy]``)."""
+        settings = conf if isinstance(conf, ClientSettings) else ClientSettings.from_conf(conf)
+        self.settings = settings
         self.rings = rings
-        self.pool = Pool(
-            conn_timeout=float(pc.get("conn_timeout", 0.5)), node_timeout=float(pc.get("node_timeout", 10.0))
-        )
-        self.limiter = ErrorLimiter(
-            float(pc.get("error_suppression_interval", 30.0)), int(pc.get("error_suppression_limit", 3))
-        )
+        self.pool = Pool(conn_timeout=settings.conn_timeout, node_timeout=settings.node_timeout,
+                         signing_key=settings.node_key)
+        self.limiter = ErrorLimiter(settings.error_suppression_interval, settings.error_suppression_limit)
         self.nio = NodeIO(self.pool, self.limiter)
         # A read node that has not answered after this long gets a parallel request to the next node
-        # (Swift's concurrency_timeout); <= 0 disables.
-        hedge = float(pc.get("concurrency_timeout", pc.get("conn_timeout", 0.5)))
-        self.hedge_after: float | None = hedge if hedge > 0 else None
+        # (Swift's concurrency_timeout); None disables.
+        self.hedge_after: float | None = settings.concurrency_timeout
 
     async def close(self) -> None:
         await self.pool.close()
 
     # -- shared machinery -----------------------------------------------------------------------
-    def _read_nodes(self, ring: Any, part: int) -> list[Device]:
+    def _read_nodes(self, ring: Ring, part: int) -> list[Device]:
         return read_nodes(
             ring,
             part,
             self.limiter,
-            handoff_count=ring.replica_count if hasattr(ring, "replica_count") else len(ring.primaries(part)),
+            handoff_count=ring.replica_count,
         )
 
     async def _read(
-        self, ring: Any, part: int, method: str, path_fn: PathFn, headers: Mapping[str, str] | None
+        self, ring: Ring, part: int, method: str, path_fn: PathFn, headers: Mapping[str, str] | None
     ) -> ReadResult:
         req = strip_hop_by_hop(headers)
         nodes = self._read_nodes(ring, part)
-        if _is_true(req.get("x-newest")):
+        if _is_true(req.get(wire.NEWEST)):
             return await read_newest(self.nio, method, nodes, len(ring.primaries(part)), path_fn, req)
         return await read_first(self.nio, method, nodes, path_fn, req, self.hedge_after)
 
     async def _read_response(
-        self, ring: Any, part: int, method: str, path_fn: PathFn, headers: Mapping[str, str] | None
+        self, ring: Ring, part: int, method: str, path_fn: PathFn, headers: Mapping[str, str] | None
     ) -> BackendResponse:
         if bad := _invalid(headers):
             return bad
@@ -97,7 +99,7 @@ class StorageClient:
         return resp
 
     async def _read_small(
-        self, ring: Any, part: int, path_fn: PathFn, headers: Mapping[str, str] | None = None
+        self, ring: Ring, part: int, path_fn: PathFn, headers: Mapping[str, str] | None = None
     ) -> tuple[int, HeaderDict, bytes]:
         """GET a small body (listing) with fallback, also when a body breaks mid-way."""
         req = strip_hop_by_hop(headers)
@@ -109,14 +111,15 @@ class StorageClient:
             try:
                 return result.status, result.headers, await result.resp.read()
             except HttpError:
-                self.limiter.error(result.dev)
+                if result.dev is not None:
+                    self.limiter.error(result.dev)
                 nodes = result.rest
 
     def _mutation_headers(self, headers: Mapping[str, str] | None) -> tuple[HeaderDict, Timestamp]:
         req = strip_hop_by_hop(headers)
-        ts = req.get("x-timestamp")
+        ts = req.get(wire.TIMESTAMP)
         timestamp = Timestamp(ts) if ts else Timestamp.now()
-        req["X-Timestamp"] = timestamp.normal
+        req[wire.TIMESTAMP] = timestamp.normal
         return req, timestamp
 
     @staticmethod
@@ -136,10 +139,10 @@ class StorageClient:
             status = 409
         else:
             status = best_status(statuses, quorum_size(len(results))) or 503
-        headers = HeaderDict({"X-Timestamp": timestamp.normal})
+        headers = HeaderDict({wire.TIMESTAMP: timestamp.normal})
         for r in results:
             if r.status == status:
-                for name in ("x-backend-timestamp", "etag"):
+                for name in (wire.BACKEND_TIMESTAMP.lower(), "etag"):  # spelled as before: copied to clients
                     if name in r.headers:
                         headers[name] = r.headers[name]
                 return BackendResponse.simple(status, headers, r.body)
@@ -147,7 +150,7 @@ class StorageClient:
 
     async def _mutate(
         self,
-        ring: Any,
+        ring: Ring,
         part: int,
         method: str,
         path_fn: PathFn,
@@ -165,23 +168,23 @@ class StorageClient:
 
     def _container_updates(self, account: str, container: str, count: int) -> list[dict[str, str]]:
         cpart, cnodes = self.rings.container.get_nodes(account, container)
-        return list(slot_update_headers("Container", self.rings.container, cpart, cnodes, count))
+        return list(slot_update_headers(wire.CONTAINER_UPDATE_PREFIX, self.rings.container, cpart, cnodes, count))
 
     def _account_updates(self, account: str, count: int) -> list[dict[str, str]]:
         apart, anodes = self.rings.account.get_nodes(account)
-        return list(slot_update_headers("Account", self.rings.account, apart, anodes, count))
+        return list(slot_update_headers(wire.ACCOUNT_UPDATE_PREFIX, self.rings.account, apart, anodes, count))
 
-    def _obj(self, account: str, container: str, obj: str) -> tuple[Any, int, PathFn]:
+    def _obj(self, account: str, container: str, obj: str) -> tuple[Ring, int, PathFn]:
         ring = self.rings.object
         part = ring.partition(account, container, obj)
         return ring, part, lambda dev: paths.obj_path(dev, part, account, container, obj)
 
-    def _cont(self, account: str, container: str) -> tuple[Any, int, PathFn]:
+    def _cont(self, account: str, container: str) -> tuple[Ring, int, PathFn]:
         ring = self.rings.container
         part = ring.partition(account, container)
         return ring, part, lambda dev: paths.cont_path(dev, part, account, container)
 
-    def _acct(self, account: str) -> tuple[Any, int, PathFn]:
+    def _acct(self, account: str) -> tuple[Ring, int, PathFn]:
         ring = self.rings.account
         part = ring.partition(account)
         return ring, part, lambda dev: paths.acct_path(dev, part, account)
@@ -220,10 +223,13 @@ class StorageClient:
         base, timestamp = self._mutation_headers(headers)
         replicas = len(ring.primaries(part))
         slot_headers = self._slot_headers(base, self._container_updates(account, container, replicas))
-        args = (self.nio, ring, part, path_fn, slot_headers, body, content_length, timestamp, footer)
         if content_length is not None and content_length <= BUFFERED_PUT_MAX:
-            return await put_buffered(*args)
-        return await put_streamed(*args)
+            return await put_buffered(
+                self.nio, ring, part, path_fn, slot_headers, body, content_length, timestamp, footer
+            )
+        return await put_streamed(
+            self.nio, ring, part, path_fn, slot_headers, body, content_length, timestamp, footer
+        )
 
     async def post_object(
         self, account: str, container: str, obj: str, headers: Mapping[str, str]
@@ -330,7 +336,7 @@ class StorageClient:
         ring, part, path_fn = self._acct(account)
         return await self._mutate(ring, part, "DELETE", path_fn, headers)
 
-    async def _listing(self, ring: Any, part: int, path_fn: PathFn) -> tuple[BackendResponse, list[dict]]:
+    async def _listing(self, ring: Ring, part: int, path_fn: PathFn) -> tuple[BackendResponse, list[dict]]:
         status, headers, data = await self._read_small(ring, part, path_fn)
         rows: list[dict] = []
         if status == 200 and data:

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 from objclient.headers import HeaderDict
 from objclient.http import HttpError, Pool, Response
 from objclient.nodes import Device, ErrorLimiter, write_handoffs
+from objclient.rings import Ring
+from stackstore.wire import update_target_headers
 
 PathFn = Callable[[Device], str]
 
@@ -65,7 +66,7 @@ class NodeIO:
         dev: Device,
         method: str,
         path: str,
-        headers: dict[str, str],
+        headers: Mapping[str, str],
         body: bytes = b"",
         timeout: float | None = None,
     ) -> Response | None:
@@ -77,7 +78,7 @@ class NodeIO:
             return None
 
     async def call_small(
-        self, dev: Device, method: str, path: str, headers: dict[str, str], body: bytes = b""
+        self, dev: Device, method: str, path: str, headers: Mapping[str, str], body: bytes = b""
     ) -> NodeResult | None:
         """:meth:`call` and read the (small) response body."""
         resp = await self.call(dev, method, path, headers, body)
@@ -92,11 +93,11 @@ class NodeIO:
 
     async def fanout(
         self,
-        ring: Any,
+        ring: Ring,
         part: int,
         method: str,
         path_fn: PathFn,
-        slot_headers: Sequence[dict[str, str]],
+        slot_headers: Sequence[Mapping[str, str]],
         body: bytes = b"",
     ) -> list[NodeResult]:
         """Send one request per primary slot at once; a slot whose node is error-limited, unreachable
@@ -106,7 +107,7 @@ class NodeIO:
 
         async def slot(i: int) -> NodeResult:
             dev: Device | None = primaries[i]
-            if self.limiter.is_limited(dev):
+            if self.limiter.is_limited(primaries[i]):
                 dev = next(handoffs, None)
             while dev is not None:
                 result = await self.call_small(dev, method, path_fn(dev), slot_headers[i], body)
@@ -119,7 +120,7 @@ class NodeIO:
 
 
 def slot_update_headers(
-    prefix: str, ring: Any, part: int, nodes: Sequence[Device], count: int
+    prefix: str, ring: Ring, part: int, nodes: Sequence[Device], count: int
 ) -> Iterator[dict[str, str]]:
     """``X-<prefix>-Host/-Device/-Partition`` for slot i = the i-th of ``nodes`` (cycled)."""
     for i in range(count):
@@ -128,8 +129,5 @@ def slot_update_headers(
             continue
         dev = nodes[i % len(nodes)]
         host = f"[{dev.ip}]" if ":" in dev.ip else dev.ip
-        yield {
-            f"X-{prefix}-Host": f"{host}:{dev.port}",
-            f"X-{prefix}-Device": dev.device,
-            f"X-{prefix}-Partition": str(part),
-        }
+        host_header, device_header, partition_header = update_target_headers(prefix)
+        yield {host_header: f"{host}:{dev.port}", device_header: dev.device, partition_header: str(part)}

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, MutableMapping
+from typing import TypeVar, overload
+
+_T = TypeVar("_T")
 
 # Hop-by-hop and per-connection headers: never copied between a node response and the caller
 # (or from the caller's headers onto a node request).
@@ -50,7 +53,16 @@ class HeaderDict(MutableMapping[str, str]):
     def __len__(self) -> int:
         return len(self._d)
 
-    def get(self, key: str, default: str | None = None) -> str | None:  # type: ignore[override]
+    @overload
+    def get(self, key: str) -> str | None: ...
+
+    @overload
+    def get(self, key: str, default: str) -> str: ...
+
+    @overload
+    def get(self, key: str, default: _T) -> str | _T: ...
+
+    def get(self, key: str, default: object = None) -> object:
         item = self._d.get(key.lower())
         return default if item is None else item[1]
 

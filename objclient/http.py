@@ -2,6 +2,8 @@
 
 * ``Pool.request`` sends a request with an in-memory body and returns a :class:`Response` whose body
   streams from the socket; the connection goes back to the pool only once that body was fully read.
+* ``Pool.call`` is the one-shot form for small node-to-node requests (row updates, replication calls):
+  the whole exchange within one timeout, the body read into memory up to a bound (:class:`Reply`).
 * ``Pool.begin_upload`` sends a request head for a streamed body (Content-Length or chunked), optionally
   with ``Expect: 100-continue``: the node's ``100 Continue`` yields an :class:`Upload`, a final status
   (507, 409, ...) yields that :class:`Response` before any data was sent.
@@ -10,7 +12,7 @@ Received bytes are handed out as the ``bytes`` objects the event loop delivered 
 through); the socket is paused while more than ``READ_HIGH_WATER`` bytes are unread.
 
 Errors are :class:`HttpError` subclasses: :class:`ConnectFailed`, :class:`NodeTimeout`,
-:class:`BrokenResponse` (connection dropped, short body, malformed response).
+:class:`BrokenResponse` (connection dropped, short body, malformed response), :class:`BodyTooLarge`.
 """
 
 from __future__ import annotations
@@ -18,17 +20,21 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass
+from typing import cast
 
 import httptools
 
 from objclient.headers import HeaderDict
+from stackstore import node_signing
 
 READ_SIZE = 1 << 20  # bytes asked for per body read (returns at most one received piece, up to this)
 READ_HIGH_WATER = 1 << 21  # pause the socket once this much is received but not yet read
 READ_LOW_WATER = 1 << 19  # ... and resume it once the reader got below this
 MAX_HEAD = 1 << 19  # a response head longer than this is broken
 WRITE_HIGH_WATER = 1 << 19  # drain an upload once this much is queued in the transport
+SMALL_BODY_MAX = 1 << 20  # Pool.call reads at most this much of a response body unless told otherwise
 
 
 class HttpError(Exception):
@@ -47,6 +53,10 @@ class BrokenResponse(HttpError):
     """The connection dropped or the node sent something that is not valid HTTP/1.1."""
 
 
+class BodyTooLarge(BrokenResponse):
+    """A response body read into memory was longer than the caller's limit (the connection is dropped)."""
+
+
 def _wake(waiter: asyncio.Future | None) -> None:
     if waiter is not None and not waiter.done():
         waiter.set_result(None)
@@ -56,8 +66,9 @@ class _NodeProtocol(asyncio.Protocol):
     """Keeps the received ``bytes`` pieces as they arrived (no concatenation) and wakes the reader;
     pauses the socket while too much is unread, and wakes a drainer when the transport resumes writing."""
 
+    transport: asyncio.Transport  # set by connection_made, before anything else is called
+
     def __init__(self) -> None:
-        self.transport: asyncio.Transport | None = None
         self.pieces: deque[bytes | memoryview] = deque()
         self.buffered = 0
         self.eof = False
@@ -69,7 +80,7 @@ class _NodeProtocol(asyncio.Protocol):
         self._drain_waiter: asyncio.Future | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = transport  # type: ignore[assignment]
+        self.transport = cast(asyncio.Transport, transport)  # uvloop's transports are look-alikes
 
     def data_received(self, data: bytes) -> None:
         self.pieces.append(data)
@@ -249,19 +260,30 @@ class _Sink:
         self.complete = True
 
 
-def _encode_head(method: str, path: str, host: str, headers: Mapping[str, str]) -> bytes:
+def _encode_head(method: str, path: str, host: str, headers: Mapping[str, str],
+                 signing_key: bytes | None = None) -> bytes:
+    """The request head as bytes; with ``signing_key`` it carries ``X-Backend-Signature`` over the
+    head exactly as the node will decode it (``stackstore.node_signing``)."""
     parts = [f"{method} {path} HTTP/1.1\r\nHost: {host}\r\n"]
     for name, value in headers.items():
         value = str(value)
         if "\n" in value or "\r" in value or "\n" in name or "\r" in name or ":" in name:
             raise ValueError(f"invalid header {name!r}")
         parts.append(f"{name}: {value}\r\n")
-    parts.append("\r\n")
     text = "".join(parts)
     try:
-        return text.encode("latin-1")
+        raw = text.encode("latin-1")
+        encoding = "latin-1"
     except UnicodeEncodeError:
-        return text.encode("utf-8")
+        raw, encoding = text.encode("utf-8"), "utf-8"
+    if signing_key is not None:
+        def wire(value: str) -> str:  # the node decodes what it received as latin-1
+            return value if encoding == "latin-1" else value.encode(encoding).decode("latin-1")
+
+        signature = node_signing.sign(signing_key, method, wire(path),
+                                      {wire(k): wire(str(v)) for k, v in headers.items()})
+        raw += f"{node_signing.SIGNATURE_HEADER}: {signature}\r\n".encode("ascii")
+    return raw + b"\r\n"
 
 
 async def _read_head(conn: Connection, timeout: float) -> tuple[int, httptools.HttpResponseParser, _Sink]:
@@ -318,14 +340,16 @@ class Response:
         parser: httptools.HttpResponseParser,
         sink: _Sink,
         reusable: bool = True,
+        timeout: float | None = None,
     ):
+        """``timeout``: seconds each body read may wait for bytes (default: the pool's node_timeout)."""
         self.status = status
         self.headers = sink.headers
         self._pool = pool
         self._conn = conn
         self._parser = parser
         self._sink = sink
-        self._timeout = pool.node_timeout
+        self._timeout = pool.node_timeout if timeout is None else timeout
         self._keep_alive = reusable and _keep_alive(parser.get_http_version(), self.headers)
         self._remaining = 0
         self.done = False
@@ -411,17 +435,32 @@ class Response:
             self._finish()
         return pieces[0] if len(pieces) == 1 else b"".join(pieces)
 
-    async def iter_body(self, size: int = READ_SIZE):
+    async def iter_body(self, size: int = READ_SIZE) -> AsyncIterator[bytes]:
         """Async iterator over the body pieces."""
         while data := await self.read_chunk(size):
             yield data
 
-    async def read(self) -> bytes:
-        """The whole body (small bodies only: listings, errors)."""
+    async def read(self, limit: int | None = None) -> bytes:
+        """The whole body (small bodies only: listings, errors, JSON answers).
+
+        With ``limit``, a body longer than ``limit`` bytes raises :class:`BodyTooLarge` (and the
+        connection is dropped) instead of being read on: also a body without Content-Length.
+        """
+        if limit is not None and self._mode == self._LENGTH and self._remaining > limit:
+            raise self._too_large(limit)
         parts = []
+        size = 0
         while data := await self.read_chunk():
+            size += len(data)
+            if limit is not None and size > limit:
+                raise self._too_large(limit)
             parts.append(data)
         return b"".join(parts)
+
+    def _too_large(self, limit: int) -> BodyTooLarge:
+        self.close()
+        host, port = self._conn.key
+        return BodyTooLarge(f"{host}:{port}: response body longer than {limit} bytes")
 
     async def drain_body(self, limit: int = 65536) -> None:
         """Read and discard a small body so the connection can be reused; close if it is large."""
@@ -469,22 +508,32 @@ class Upload:
     def needs_drain(self) -> bool:
         return self._conn.transport.get_write_buffer_size() > WRITE_HIGH_WATER
 
-    async def drain(self) -> None:
-        """Wait (up to node_timeout) until the node has taken the queued bytes."""
+    async def drain(self, timeout: float | None = None) -> None:
+        """Wait (up to ``timeout``, default node_timeout) until the node has taken the queued bytes."""
         try:
-            await self._conn.drain(self._pool.node_timeout)
+            await self._conn.drain(self._pool.node_timeout if timeout is None else timeout)
         except HttpError:
             self.abort()
             raise
 
     async def finish(self, timeout: float | None = None) -> Response:
-        """End the body and wait for the node's final response."""
+        """End the body and wait for the node's final response (``timeout``: for its head and each
+        read of its body; default node_timeout)."""
         if self._chunked:
             self._conn.write(b"0\r\n\r\n")
         return await self._pool._final_response(self._conn, self._method, timeout)
 
     def abort(self) -> None:
         self._conn.abort()
+
+
+@dataclass(frozen=True)
+class Reply:
+    """A complete small response: what :meth:`Pool.call` returns."""
+
+    status: int
+    headers: HeaderDict
+    body: bytes
 
 
 class Pool:
@@ -496,8 +545,10 @@ class Pool:
         node_timeout: float = 10.0,
         max_idle: int = 128,
         idle_timeout: float = 4.0,
+        signing_key: bytes | None = None,
     ):
         self.conn_timeout = conn_timeout
+        self.signing_key = signing_key  # the cluster's node key: every request head is signed with it
         self.node_timeout = node_timeout
         self.max_idle = max_idle
         self.idle_timeout = idle_timeout  # below the nodes' keep-alive timeout (uvicorn: 5 s)
@@ -545,11 +596,11 @@ class Pool:
     async def _final_response(
         self, conn: Connection, method: str, timeout: float | None = None, reusable: bool = True
     ) -> Response:
-        timeout = self.node_timeout if timeout is None else timeout
+        wait = self.node_timeout if timeout is None else timeout
         while True:
-            status, parser, sink = await _read_head(conn, timeout)
+            status, parser, sink = await _read_head(conn, wait)
             if status >= 200 or status == 101:
-                return Response(self, conn, method, status, parser, sink, reusable)
+                return Response(self, conn, method, status, parser, sink, reusable, timeout)
 
     async def request(
         self,
@@ -565,7 +616,7 @@ class Pool:
         head_headers = dict(headers)
         if body or method in ("PUT", "POST"):
             head_headers["Content-Length"] = str(len(body))
-        head = _encode_head(method, path, f"{ip}:{port}", head_headers)
+        head = _encode_head(method, path, f"{ip}:{port}", head_headers, self.signing_key)
         for attempt in range(2):
             conn = await self.acquire(ip, port)
             try:
@@ -580,6 +631,41 @@ class Pool:
                 conn.abort()
                 raise
         raise AssertionError("unreachable")
+
+    async def call(
+        self,
+        ip: str,
+        port: int,
+        method: str,
+        path: str,
+        headers: Mapping[str, object] | None = None,
+        body: bytes = b"",
+        *,
+        timeout: float | None = None,
+        max_body: int = SMALL_BODY_MAX,
+    ) -> Reply:
+        """One small request over a pooled connection: connect, send, and read the whole response
+        (chunked bodies decoded, a body without Content-Length read to EOF) within ``timeout`` seconds
+        (default node_timeout).
+
+        Raises :class:`NodeTimeout` when the exchange took longer, :class:`BodyTooLarge` when the body
+        is longer than ``max_body``, another :class:`HttpError` when the node could not be reached or
+        answered garbage, or when ``headers`` cannot be sent (CR/LF in a value).
+        """
+        timeout = self.node_timeout if timeout is None else timeout
+        sendable = {name: str(value) for name, value in (headers or {}).items()}
+        try:
+            async with asyncio.timeout(timeout):
+                resp = await self.request(ip, port, method, path, sendable, body, timeout)
+                try:
+                    data = await resp.read(max_body)
+                finally:
+                    resp.close()  # a no-op once the body was read (the connection went back to the pool)
+        except TimeoutError:
+            raise NodeTimeout(f"{method} {ip}:{port}{path}: no complete answer in {timeout}s") from None
+        except ValueError as exc:  # a header that cannot be encoded
+            raise HttpError(f"{method} {ip}:{port}{path}: {exc}") from None
+        return Reply(resp.status, resp.headers, data)
 
     async def begin_upload(
         self,
@@ -605,7 +691,7 @@ class Pool:
             head_headers["Content-Length"] = str(content_length)
         if expect:
             head_headers["Expect"] = "100-continue"
-        head = _encode_head(method, path, f"{ip}:{port}", head_headers)
+        head = _encode_head(method, path, f"{ip}:{port}", head_headers, self.signing_key)
         for attempt in range(2):
             conn = await self.acquire(ip, port)
             try:

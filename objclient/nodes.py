@@ -5,12 +5,14 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable, Iterator
-from typing import Any
 
-Device = Any  # ring.Device: id, region, zone, ip, port, device, weight
+from objclient.rings import Device, Ring
+
+__all__ = ["Device", "ErrorLimiter", "dev_key", "read_nodes", "write_handoffs"]
 
 
 def dev_key(dev: Device) -> tuple[str, int, str]:
+    """The identity of a device for error limiting."""
     return (dev.ip, dev.port, dev.device)
 
 
@@ -50,7 +52,7 @@ class ErrorLimiter:
         return count >= self.limit
 
 
-def write_handoffs(ring: Any, part: int, limiter: ErrorLimiter, max_count: int) -> Iterator[Device]:
+def write_handoffs(ring: Ring, part: int, limiter: ErrorLimiter, max_count: int) -> Iterator[Device]:
     """Up to ``max_count`` handoff devices that are not error-limited (shared by a PUT's slots)."""
     given = 0
     for dev in ring.handoffs(part):
@@ -62,7 +64,7 @@ def write_handoffs(ring: Any, part: int, limiter: ErrorLimiter, max_count: int) 
 
 
 def read_nodes(
-    ring: Any, part: int, limiter: ErrorLimiter, handoff_count: int, shuffle: bool = True
+    ring: Ring, part: int, limiter: ErrorLimiter, handoff_count: int, shuffle: bool = True
 ) -> list[Device]:
     """Primaries (shuffled), then ``handoff_count`` handoffs; error-limited devices moved to the end."""
     primaries = list(ring.primaries(part))

@@ -2,23 +2,24 @@
 
 from __future__ import annotations
 
-from typing import Any
 from urllib.parse import quote
+
+from objclient.rings import Device
 
 
 def _q(value: str) -> str:
     return quote(value, safe="")
 
 
-def obj_path(dev: Any, part: int, account: str, container: str, obj: str) -> str:
+def obj_path(dev: Device, part: int, account: str, container: str, obj: str) -> str:
     return f"/obj/{_q(dev.device)}/{part}/{_q(account)}/{_q(container)}/{quote(obj, safe='/')}"
 
 
-def cont_path(dev: Any, part: int, account: str, container: str) -> str:
+def cont_path(dev: Device, part: int, account: str, container: str) -> str:
     return f"/cont/{_q(dev.device)}/{part}/{_q(account)}/{_q(container)}"
 
 
-def acct_path(dev: Any, part: int, account: str) -> str:
+def acct_path(dev: Device, part: int, account: str) -> str:
     return f"/acct/{_q(dev.device)}/{part}/{_q(account)}"
 
 

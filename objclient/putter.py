@@ -9,25 +9,26 @@ failing mid-stream is dropped and the quorum of final answers decides.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping, Sequence
 from contextlib import aclosing
 from dataclasses import dataclass
-from typing import Any
 
 from objclient.fanout import NodeIO, NodeResult, best_status, quorum_size
 from objclient.headers import HeaderDict
 from objclient.http import HttpError, Response, Upload
 from objclient.nodes import Device, write_handoffs
 from objclient.response import BackendResponse
+from objclient.rings import Ring
+from stackstore import wire
 from stackstore.footer import FOOTER_HEADER, FOOTER_LENGTH, encode_footer
+from stackstore.timestamp import Timestamp
 
 PathFn = Callable[[Device], str]
 Footer = Callable[[], Mapping[str, str]]  # sysmeta known once the body was read
 
-# Bodies up to this size (with a known Content-Length) are read first and sent with the request head in
-# one write, without Expect: 100-continue: one round trip less, and a node that fails or says 507 is
-# replaced by a handoff all the same (the body is still at hand).
-BUFFERED_PUT_MAX = 64 * 1024
+# Bodies up to BUFFERED_PUT_MAX (stackstore/wire.py; with a known Content-Length) are read first and sent
+# with the request head in one write, without Expect: 100-continue: one round trip less, and a node that
+# fails or says 507 is replaced by a handoff all the same (the body is still at hand).
 
 
 class ClientBodyError(Exception):
@@ -42,10 +43,10 @@ class _Live:
 
 async def _connect_slots(
     nio: NodeIO,
-    ring: Any,
+    ring: Ring,
     part: int,
     path_fn: PathFn,
-    slot_headers: Sequence[dict[str, str]],
+    slot_headers: Sequence[Mapping[str, str]],
     content_length: int | None,
 ) -> tuple[list[_Live], list[NodeResult]]:
     """Open one upload per primary slot (handoffs replace failing primaries)."""
@@ -54,7 +55,7 @@ async def _connect_slots(
 
     async def slot(i: int) -> _Live | NodeResult:
         dev: Device | None = primaries[i]
-        if nio.limiter.is_limited(dev):
+        if nio.limiter.is_limited(primaries[i]):
             dev = next(handoffs, None)
         while dev is not None:
             try:
@@ -128,19 +129,19 @@ async def _finish(nio: NodeIO, node: _Live) -> NodeResult:
     return NodeResult(resp.status, resp.headers, b"", node.dev)
 
 
-def _decide(results: Sequence[NodeResult], replicas: int, timestamp: Any) -> BackendResponse:
+def _decide(results: Sequence[NodeResult], replicas: int, timestamp: Timestamp) -> BackendResponse:
     quorum = quorum_size(replicas)
     statuses = [r.status for r in results] + [503] * (replicas - len(results))
     best = best_status(statuses, quorum)
     if best is not None and 200 <= best < 300:
-        etags = {r.headers.get("etag", "").strip('"') for r in results if 200 <= r.status < 300}
+        etags = {(r.headers.get("etag") or "").strip('"') for r in results if 200 <= r.status < 300}
         if len(etags) > 1:
             return BackendResponse.simple(503, data=b"replicas disagree on the ETag")
         return BackendResponse.simple(
-            201, {"ETag": etags.pop(), "X-Timestamp": timestamp.normal, "Last-Modified": timestamp.http_date}
+            201, {"ETag": etags.pop(), wire.TIMESTAMP: timestamp.normal, "Last-Modified": timestamp.http_date}
         )
     if best == 409:  # a newer version is already stored: the write is superseded (Swift: 202)
-        return BackendResponse.simple(202, {"X-Timestamp": timestamp.normal})
+        return BackendResponse.simple(202, {wire.TIMESTAMP: timestamp.normal})
     if best is not None:
         return BackendResponse.simple(best)
     if 422 in statuses:
@@ -150,7 +151,7 @@ def _decide(results: Sequence[NodeResult], replicas: int, timestamp: Any) -> Bac
     return BackendResponse.simple(503)
 
 
-async def _client_chunks(body: AsyncIterator[bytes], content_length: int | None) -> AsyncIterator[bytes]:
+async def _client_chunks(body: AsyncIterator[bytes], content_length: int | None) -> AsyncGenerator[bytes]:
     """The client body's non-empty chunks, checked against ``content_length`` (None: unknown).
 
     Raises ClientBodyError if the body fails or ends short, ValueError (before yielding the chunk) once it
@@ -192,13 +193,13 @@ async def _collect(body: AsyncIterator[bytes], content_length: int) -> bytes:
 
 async def put_buffered(
     nio: NodeIO,
-    ring: Any,
+    ring: Ring,
     part: int,
     path_fn: PathFn,
-    slot_headers: Sequence[dict[str, str]],
+    slot_headers: Sequence[Mapping[str, str]],
     body: AsyncIterator[bytes],
     content_length: int,
-    timestamp: Any,
+    timestamp: Timestamp,
     footer: Footer | None = None,
 ) -> BackendResponse:
     """A small PUT (``content_length <= BUFFERED_PUT_MAX``): read the body, then fan it out (the footer's
@@ -218,13 +219,13 @@ async def put_buffered(
 
 async def put_streamed(
     nio: NodeIO,
-    ring: Any,
+    ring: Ring,
     part: int,
     path_fn: PathFn,
-    slot_headers: Sequence[dict[str, str]],
+    slot_headers: Sequence[Mapping[str, str]],
     body: AsyncIterator[bytes],
     content_length: int | None,
-    timestamp: Any,
+    timestamp: Timestamp,
     footer: Footer | None = None,
 ) -> BackendResponse:
     """Stream ``body`` to all replicas of ``part``; 201/202/422/499/503 as Swift's proxy answers.

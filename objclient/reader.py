@@ -11,6 +11,7 @@ from objclient.fanout import NodeIO
 from objclient.headers import HeaderDict
 from objclient.http import READ_SIZE, BrokenResponse, HttpError, Response
 from objclient.nodes import Device
+from stackstore import wire
 
 PathFn = Callable[[Device], str]
 
@@ -29,7 +30,7 @@ def resource_headers(headers: Mapping[str, str]) -> HeaderDict:
 
 def timestamp_of(headers: Mapping[str, str]) -> str:
     """The version a node answered for (fixed-width timestamps compare as strings)."""
-    for name in ("x-backend-timestamp", "x-put-timestamp", "x-timestamp"):
+    for name in (wire.BACKEND_TIMESTAMP, wire.PUT_TIMESTAMP, wire.TIMESTAMP):
         value = headers.get(name)
         if value:
             return value
@@ -77,7 +78,7 @@ class _Judge:
         result = ReadResult(status, resource_headers(resp.headers), None, dev, body)
         if status != 404:
             return result
-        ts = resp.headers.get("x-backend-timestamp") or ""
+        ts = resp.headers.get(wire.BACKEND_TIMESTAMP) or ""
         if self.notfound is None or ts > self.tomb_ts:
             self.notfound, self.tomb_ts = result, max(ts, self.tomb_ts)
         return None
@@ -193,7 +194,7 @@ async def read_newest(
 def _span(resp: Response) -> tuple[int, int] | None:
     """Absolute (first, last) byte offsets the response body covers, if known."""
     if resp.status == 206:
-        m = _CONTENT_RANGE.match(resp.headers.get("content-range", ""))
+        m = _CONTENT_RANGE.match(resp.headers.get("content-range") or "")
         return (int(m.group(1)), int(m.group(2))) if m else None
     length = resp.headers.get("content-length")
     if resp.status == 200 and length and length.isdigit():
@@ -221,7 +222,7 @@ async def _resume(
             continue
         same = (
             resp.status == 206
-            and (resp.headers.get("x-backend-data-timestamp") or resp.headers.get("x-timestamp") or "")
+            and (resp.headers.get(wire.BACKEND_DATA_TIMESTAMP) or resp.headers.get(wire.TIMESTAMP) or "")
             == data_ts
             and (etag is None or resp.headers.get("etag") == etag)
             and (_span(resp) or (-1, -1))[0] == pos
@@ -240,7 +241,7 @@ async def resuming_body(
     ``Range: bytes=<offset>-<end>`` provided it serves the same data timestamp and ETag."""
     resp, dev = first.resp, first.dev
     assert resp is not None
-    data_ts = resp.headers.get("x-backend-data-timestamp") or resp.headers.get("x-timestamp") or ""
+    data_ts = resp.headers.get(wire.BACKEND_DATA_TIMESTAMP) or resp.headers.get(wire.TIMESTAMP) or ""
     etag = resp.headers.get("etag")
     span = _span(resp)
     pos = span[0] if span else 0
@@ -250,7 +251,8 @@ async def resuming_body(
             try:
                 chunk = await resp.read_chunk(read_size)
             except HttpError as exc:
-                nio.limiter.error(dev)
+                if dev is not None:
+                    nio.limiter.error(dev)
                 if span is None or not data_ts:
                     raise BodyError(f"object body broke at byte {pos}: {exc}") from exc
                 resp, dev = await _resume(nio, rest, path_fn, headers, pos, span[1], data_ts, etag)

@@ -24,13 +24,13 @@ class BackendResponse:
 
     status: int
     headers: Mapping[str, str] = field(default_factory=HeaderDict)
-    body: AsyncIterator[bytes] = field(default=None)  # type: ignore[assignment]
+    body: AsyncIterator[bytes] = field(default_factory=lambda: _bytes_body(b""))
     node: str | None = None  # "ip:port/device" of the replica that answered (diagnostics, logs)
 
     def __post_init__(self) -> None:
         if not isinstance(self.headers, HeaderDict):
             self.headers = HeaderDict(self.headers)
-        if self.body is None:
+        if self.body is None:  # an explicit None: no body
             self.body = _bytes_body(b"")
 
     @classmethod

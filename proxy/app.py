@@ -9,14 +9,16 @@ import os
 import socket
 from typing import Any
 
-from starlette.types import Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
+import objclient
 from proxy.auth.tempauth import TempAuth
+from proxy.context import ProxyState
 from proxy.http.middleware import RequestIdMiddleware
 from proxy.router import Router
-from proxy.swift.context import ProxyState
 from proxy.swift.router import SwiftRouter
 from stackstore.config import ensure_hash_path_suffix, load_config
+from stackstore.secrets import ensure_secret
 
 log = logging.getLogger("stackstore.proxy")
 
@@ -29,12 +31,14 @@ class ProxyApp:
         self.state = state
         self.auth: TempAuth | None = None
         self.swift: SwiftRouter | None = None
-        self.router = RequestIdMiddleware(Router(conf, lambda: self.state, lambda: self.auth, lambda: self.swift))
+        self.s3: ASGIApp | None = None
+        self.router = RequestIdMiddleware(Router(conf, lambda: self.auth, lambda: self.swift, lambda: self.s3))
         if state is not None:
             self._wire()
 
     def _wire(self) -> None:
         from proxy.auth.keystone import KeystoneAuth, keystone_enabled
+        from proxy.s3.app import S3App
         from proxy.s3.credentials import IdentityCredentials
 
         self.auth = TempAuth(self.conf)
@@ -42,15 +46,12 @@ class ProxyApp:
         if keystone_enabled(self.conf):  # identity JWTs for Swift, identity EC2 credentials for S3
             backends.append(KeystoneAuth(self.conf))
             self.state.extras.setdefault("s3_credentials", IdentityCredentials(self.conf))
-        self.swift = SwiftRouter(self.state, backends, self.conf)
+        self.swift = SwiftRouter(self.state, backends)
+        self.s3 = S3App(self.state)
 
     async def startup(self) -> None:
         if self.state is None:
-            from objclient.client import StorageClient
-            from objclient.rings import Rings
-
-            rings = Rings.load(self.conf.ring_dir, ensure_hash_path_suffix(self.conf))
-            self.state = ProxyState(conf=self.conf, client=StorageClient(self.conf, rings))
+            self.state = ProxyState(conf=self.conf, client=objclient.from_config(self.conf))
         self._wire()
 
     async def shutdown(self) -> None:
@@ -108,6 +109,7 @@ def main(argv: list[str] | None = None) -> None:
         os.environ["STACKSTORE_CONFIG"] = str(args.config)
     conf = load_config(args.config)
     ensure_hash_path_suffix(conf)
+    ensure_secret(conf, "tempauth_token_key")  # before the workers start: they must share it
     host = args.host or conf["proxy"]["host"]
     port = args.port or int(conf["proxy"]["port"])
     workers = args.workers or int(conf["proxy"].get("workers", 1))

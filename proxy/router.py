@@ -1,13 +1,14 @@
-"""Top-level dispatch of one proxy: TempAuth, /info, /healthcheck, the Swift API, and (later) S3."""
+"""Top-level dispatch of one proxy: TempAuth, /info, /healthcheck, the Swift API and the S3 API."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qs
 
 from starlette.requests import Request
-from starlette.responses import PlainTextResponse, Response
-from starlette.types import Receive, Scope, Send
+from starlette.responses import PlainTextResponse
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from proxy.http.errors import error_response
 from proxy.swift.info import handle_info
@@ -42,26 +43,23 @@ def is_s3_request(scope: Scope, s3_domain: str = "localhost") -> bool:
     return bool(domain) and host.endswith("." + domain)
 
 
-async def s3_placeholder(scope: Scope, receive: Receive, send: Send) -> None:
-    """Until ``proxy.s3`` exists: a plain S3-style NotImplemented error."""
-    body = (b'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>NotImplemented</Code>'
-            b"<Message>The S3 API is not available yet.</Message></Error>")
-    resp = Response(body, status_code=501, media_type="application/xml")
-    await resp(scope, receive, send)
-
-
 class Router:
-    """Maps each HTTP request to the component that answers it."""
+    """Maps each HTTP request to the component that answers it.
 
-    def __init__(self, conf: Any, get_state, get_auth, get_swift):
+    ``get_auth``, ``get_swift`` and ``get_s3`` return the TempAuth endpoint, the Swift router and the
+    S3 ASGI app the proxy app builds at startup.
+    """
+
+    def __init__(self, conf: Any, get_auth: Callable[[], Any], get_swift: Callable[[], Any],
+                 get_s3: Callable[[], ASGIApp]):
         self.conf = conf
         self.s3_domain = conf.get("proxy", {}).get("s3_domain", "localhost")
-        self._state, self._auth, self._swift = get_state, get_auth, get_swift
+        self._auth, self._swift, self._s3 = get_auth, get_swift, get_s3
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope.get("path", "")
         if is_s3_request(scope, self.s3_domain):
-            await self.s3_app()(scope, receive, send)
+            await self._s3()(scope, receive, send)
             return
         request = Request(scope, receive)
         if path.startswith(("/v1/", "/v1.0/")) or path in ("/v1", "/v1.0"):
@@ -75,15 +73,3 @@ class Router:
         else:
             response = error_response(404)
         await response(scope, receive, send)
-
-    def s3_app(self):
-        """The S3 ASGI app (``proxy.s3.app(state)``, built once), else a 501 placeholder."""
-        app = getattr(self, "_s3", None)
-        if app is None:
-            try:
-                from proxy import s3  # type: ignore[attr-defined]
-            except ImportError:
-                return s3_placeholder
-            factory = getattr(s3, "app", None)
-            app = self._s3 = factory(self._state()) if callable(factory) else s3_placeholder
-        return app

@@ -17,9 +17,10 @@ from typing import Any
 from ring.atomic import atomic_write
 from ring.device import Device, matches, parse_search
 from ring.errors import RingBuilderError, RingValidationError
-from ring.placement import Placer
+from ring.placement import TierState
 from ring.rebalance import UNASSIGNED, rebalance_pass
 from ring.ringfile import RingData, write_ring_file
+from ring.tiers import ReplicaPlan, replica_plan
 
 BUILDER_FORMAT = 1
 MAX_PART_POWER = 24
@@ -71,6 +72,8 @@ class RingBuilder:
         self.version = 0
         self.next_id = 0
         self.last_rebalance = 0.0
+        self.overload = 0.0
+        self.next_part_power: int | None = None
         count = self.partition_count
         self._assign = [array("i", [UNASSIGNED]) * count for _ in range(self.replicas)]
         self._last_moved = array("q", [0]) * count
@@ -121,9 +124,85 @@ class RingBuilder:
         """Devices not pending removal, by id."""
         return [d for i, d in sorted(self.devices.items()) if i not in self.removing]
 
+    def set_overload(self, overload: float) -> None:
+        """Let a tier take up to ``overload`` (0.1 = 10%) more than its weight's share for dispersion."""
+        if not overload >= 0 or overload == float("inf"):
+            raise RingBuilderError("overload must be a finite number >= 0")
+        self.overload = float(overload)
+        self.version += 1
+
+    def set_replicas(self, replicas: int) -> None:
+        """Change the replica count: new replicas are placed, surplus ones dropped, at the next rebalance."""
+        self._no_partition_power_increase("change the replica count")
+        if int(replicas) < 1:
+            raise RingBuilderError("replicas must be at least 1")
+        replicas = int(replicas)
+        if replicas > self.replicas:
+            self._assign.extend(array("i", [UNASSIGNED]) * self.partition_count
+                                for _ in range(replicas - self.replicas))
+        else:
+            del self._assign[replicas:]
+        self.replicas = replicas
+        self.version += 1
+
+    # ------------------------------------------------------ partition power
+    def _no_partition_power_increase(self, action: str) -> None:
+        if self.next_part_power is not None:
+            raise RingBuilderError(
+                f"cannot {action} while a partition power increase is in progress "
+                f"(next_part_power {self.next_part_power}); finish it first")
+
+    def prepare_increase_partition_power(self) -> None:
+        """Announce ``next_part_power = part_power + 1`` in the ring so nodes start relinking.
+
+        Storage nodes seeing ``next_part_power`` hard-link every object file into the location it will
+        have under the next power as well as keeping the current one (``relink``).
+        """
+        self._no_partition_power_increase("prepare another increase")
+        if self.part_power >= MAX_PART_POWER:
+            raise RingBuilderError(f"part_power is already {MAX_PART_POWER}, the maximum")
+        self.validate()
+        self.next_part_power = self.part_power + 1
+        self.version += 1
+
+    def increase_partition_power(self) -> None:
+        """Double the partitions: old partition ``p`` becomes ``2p`` and ``2p+1`` on the same devices.
+
+        A path's partition is the top ``part_power`` bits of its hash, so one more bit splits ``p`` into
+        ``2p`` and ``2p+1``; data relinked in place is already where the new ring expects it.
+        """
+        if self.next_part_power != self.part_power + 1:
+            raise RingBuilderError("run prepare-increase-partition-power (and let nodes relink) first")
+        self.validate()
+        self._assign = [_split_rows(row) for row in self._assign]
+        self._last_moved = _split_rows(self._last_moved)
+        self.part_power += 1
+        self.version += 1
+
+    def finish_increase_partition_power(self) -> None:
+        """Drop ``next_part_power`` once nodes have cleaned up the old locations."""
+        if self.next_part_power is None:
+            raise RingBuilderError("no partition power increase is in progress")
+        if self.next_part_power != self.part_power:
+            raise RingBuilderError("run increase-partition-power before finishing the increase")
+        self.next_part_power = None
+        self.version += 1
+
+    def cancel_increase_partition_power(self) -> None:
+        """Abandon a prepared increase that has not been applied yet (nodes remove the extra links)."""
+        if self.next_part_power is None or self.next_part_power == self.part_power:
+            raise RingBuilderError("no prepared, unapplied partition power increase to cancel")
+        self.next_part_power = None
+        self.version += 1
+
     # --------------------------------------------------------------- rebalance
+    def replica_plan(self) -> ReplicaPlan:
+        """Per-tier replica targets for the current devices, replica count and overload."""
+        return replica_plan(self.active_devices(), self.replicas, self.overload)
+
     def rebalance(self, seed: int | None = None, now: float | None = None) -> RebalanceResult:
         """Reassign partitions (see ``ring.rebalance``); deterministic for a given seed and time."""
+        self._no_partition_power_increase("rebalance")
         candidates = [d for d in self.active_devices() if d.weight > 0]
         if len(candidates) < self.replicas:
             raise RingBuilderError(
@@ -132,7 +211,7 @@ class RingBuilder:
         now_i = int(time.time() if now is None else now)
         rng = random.Random(seed)
         result = rebalance_pass(self._assign, self._last_moved, self.devices, self.removing,
-                                self.min_part_hours * 3600.0, now_i, rng)
+                                self.replica_plan(), self.min_part_hours * 3600.0, now_i, rng)
         removed = len(self.removing)
         for dev_id in self.removing:
             del self.devices[dev_id]
@@ -184,19 +263,25 @@ class RingBuilder:
         """Largest absolute deviation (percent) of any device from its weight-proportional share."""
         return max((abs(v) for v in self.device_balance().values()), default=0.0)
 
-    def _placer(self) -> Placer:
-        kept = self.active_devices()
-        return Placer([d for d in kept if d.weight > 0], self.devices.values(), [])
+    def _dispersion_state(self) -> TierState:
+        """Tier limits for judging dispersion: the most even spread the devices allow."""
+        plan = self.replica_plan()
+        spread = replace(plan, target=plan.dispersed)
+        eligible = {d.id for d in plan.tree.devices}
+        return TierState(spread, self.devices.values(), eligible, self.partition_count, random.Random(0))
 
     def dispersion(self) -> float:
-        """Percent of partitions whose replicas could be spread more widely than they are."""
+        """Percent of partitions with more replicas in some tier than the most even spread puts there."""
         if not any(d.weight > 0 for d in self.active_devices()):
             return 0.0
-        placer = self._placer()
+        state = self._dispersion_state()
         bad = 0
+        seen: dict[tuple[int, ...], bool] = {}
         for devs in zip(*self._assign, strict=True):
-            if UNASSIGNED in devs or placer.misplaced_replica(devs) >= 0:
-                bad += 1
+            found = seen.get(devs)
+            if found is None:
+                found = seen[devs] = UNASSIGNED in devs or state.violation(devs) >= 0
+            bad += found
         return bad / self.partition_count * 100.0
 
     def dispersion_report(self) -> dict[str, Any]:
@@ -250,6 +335,8 @@ class RingBuilder:
             "version": self.version,
             "next_id": self.next_id,
             "last_rebalance": self.last_rebalance,
+            "overload": self.overload,
+            "next_part_power": self.next_part_power,
             "devices": [d.to_dict() for _, d in sorted(self.devices.items())],
             "removing": sorted(self.removing),
             "assignment": [_pack(row) for row in self._assign],
@@ -264,6 +351,9 @@ class RingBuilder:
         b.version = int(data["version"])
         b.next_id = int(data["next_id"])
         b.last_rebalance = float(data.get("last_rebalance", 0))
+        b.overload = float(data.get("overload", 0.0))
+        npp = data.get("next_part_power")
+        b.next_part_power = None if npp is None else int(npp)
         b.devices = {d["id"]: Device.from_dict(d) for d in data["devices"]}
         b.removing = set(data["removing"])
         if len(data["assignment"]) != b.replicas:
@@ -294,8 +384,16 @@ class RingBuilder:
         """The compiled ring (validates first)."""
         self.validate()
         return RingData(self.version, self.part_power, self.replicas, self.active_devices(),
-                        [array("i", row) for row in self._assign])
+                        [array("i", row) for row in self._assign], self.next_part_power)
 
     def write_ring(self, path: str | os.PathLike) -> None:
         """Validate and atomically write the serialized ring."""
         write_ring_file(path, self.ring_data())
+
+
+def _split_rows(row: array) -> array:
+    """``row[p]`` at ``2p`` and ``2p+1``: the table for one more bit of partition power."""
+    out = array(row.typecode, bytes(len(row) * 2 * row.itemsize))
+    out[0::2] = row
+    out[1::2] = row
+    return out

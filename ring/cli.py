@@ -23,11 +23,17 @@ USAGE = """stackstore ring <builder-file> <command> ...
   add r<region>z<zone>-<ip>:<port>/<device>[_meta] <weight> [<device> <weight> ...]
   remove <id or search value>
   set-weight <id or search value> <weight>
+  set-overload <overload>            (0.1, or a percentage: how far a tier may exceed its weight share)
+  set-replicas <count>               (then rebalance)
   rebalance [--seed N] [--force]     (--force: ignore min_part_hours for this rebalance)
   show
   validate
   write-ring <ring-file>
   dispersion
+  prepare-increase-partition-power   (ring gets next_part_power; nodes start relinking)
+  increase-partition-power           (partition p becomes 2p and 2p+1 on the same devices)
+  finish-increase-partition-power    (after nodes cleaned up the old locations)
+  cancel-increase-partition-power    (abandon a prepared, unapplied increase)
 
 Search values: an id (5 or d5) or any leading part of r<region>z<zone>-<ip>:<port>/<device>,
 e.g. r1z2, 127.0.0.1:6201, /sdb. rebalance also writes <name>.ring next to <name>.builder.json."""
@@ -68,7 +74,19 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("validate")
     sub.add_parser("write-ring").add_argument("ring_file")
     sub.add_parser("dispersion")
+    sub.add_parser("set-overload").add_argument("overload", type=_overload)
+    sub.add_parser("set-replicas").add_argument("replicas", type=int)
+    for name in _PART_POWER_STEPS:
+        sub.add_parser(name)
     return p
+
+
+def _overload(text: str) -> float:
+    """``0.1`` or ``10%`` -> 0.1."""
+    try:
+        return float(text[:-1]) / 100.0 if text.endswith("%") else float(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"bad overload {text!r}: expected e.g. 0.1 or 10%") from exc
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -138,6 +156,54 @@ def _set_weight(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _set_overload(args: argparse.Namespace) -> int:
+    builder = _load(args)
+    builder.set_overload(args.overload)
+    builder.save(args.builder)
+    print(f"Overload set to {args.overload * 100:.2f}% (takes effect at the next rebalance); "
+          f"this device set needs {builder.replica_plan().required_overload * 100:.2f}% for full dispersion")
+    return EXIT_OK
+
+
+def _set_replicas(args: argparse.Namespace) -> int:
+    builder = _load(args)
+    old = builder.replicas
+    builder.set_replicas(args.replicas)
+    builder.save(args.builder)
+    print(f"Replicas {old} -> {builder.replicas} (takes effect at the next rebalance)")
+    return EXIT_OK
+
+
+_PART_POWER_STEPS = {
+    "prepare-increase-partition-power": (
+        RingBuilder.prepare_increase_partition_power,
+        "next_part_power is {next}: let every storage node relink its data, then run "
+        "increase-partition-power"),
+    "increase-partition-power": (
+        RingBuilder.increase_partition_power,
+        "part_power is now {power} ({parts} partitions, each old partition p is now 2p and 2p+1 on the "
+        "same devices): let nodes clean up the old locations, then run finish-increase-partition-power"),
+    "finish-increase-partition-power": (
+        RingBuilder.finish_increase_partition_power, "partition power increase finished: part_power {power}"),
+    "cancel-increase-partition-power": (
+        RingBuilder.cancel_increase_partition_power,
+        "partition power increase cancelled: nodes remove the links they made for it"),
+}
+
+
+def _part_power_step(args: argparse.Namespace) -> int:
+    builder = _load(args)
+    step, message = _PART_POWER_STEPS[args.command]
+    step(builder)
+    builder.save(args.builder)
+    ring_file = ring_path_for(args.builder)
+    builder.write_ring(ring_file)
+    print(message.format(next=builder.next_part_power, power=builder.part_power,
+                         parts=builder.partition_count))
+    print(f"Wrote {ring_file} (version {builder.version})")
+    return EXIT_OK
+
+
 def _rebalance(args: argparse.Namespace) -> int:
     builder = _load(args)
     if args.force:
@@ -186,6 +252,7 @@ def render(builder: RingBuilder, name: str) -> str:
         f"{len(devs)} devices, {builder.balance():.2f} balance, {builder.dispersion():.2f} dispersion",
         f"The minimum number of hours before a partition can be reassigned is {builder.min_part_hours:g} "
         f"({time.strftime('%H:%M:%S', time.gmtime(left))} remaining)",
+        *overload_lines(builder),
         "Devices:",
     ]
     header = ("id", "region", "zone", "ip address:port", "device", "weight", "partitions", "balance", "meta")
@@ -200,6 +267,26 @@ def render(builder: RingBuilder, name: str) -> str:
     for row in rows:
         lines.append("  " + "  ".join(c.rjust(w) for c, w in zip(row, widths, strict=True)).rstrip())
     return "\n".join(lines)
+
+
+def overload_lines(builder: RingBuilder) -> list[str]:
+    """Overload, the overload full dispersion needs, the tiers weight keeps from dispersing, and any
+    partition power increase in progress."""
+    plan = builder.replica_plan()
+    lines = [f"Overload is {builder.overload * 100:.2f}%, required overload is "
+             f"{plan.required_overload * 100:.2f}%"]
+    constrained = plan.constrained_tiers()
+    if constrained:
+        effect = ("dispersion wins" if builder.overload >= plan.required_overload - 1e-9
+                  else "some partitions keep more replicas together than dispersion would")
+        lines.append(f"Constrained tiers (weight share below what dispersion wants, replicas per partition; "
+                     f"{effect}):")
+        for c in constrained:
+            lines.append(f"  {c.level} {c.name}: weighted {c.weighted:.4f}, wanted {c.wanted:.4f}, "
+                         f"target {c.target:.4f}")
+    if builder.next_part_power is not None:
+        lines.append(f"Partition power increase in progress: next_part_power {builder.next_part_power}")
+    return lines
 
 
 def _validate(args: argparse.Namespace) -> int:
@@ -223,6 +310,8 @@ def _dispersion(args: argparse.Namespace) -> int:
     print(f"Dispersion is {report['dispersion']:.2f}% (partitions that could be spread more widely)")
     per = report["max_replicas_per"]
     print(f"Most replicas of one partition in one zone: {per['zone']}, on one host: {per['host']}")
+    for line in overload_lines(builder):
+        print(line)
     cols = " ".join(f"{n:>8}" for n in range(builder.replicas + 1))
     for level, tiers in report["tiers"].items():
         print(f"\n{level:<28} partitions holding this many replicas:\n{'':<28} {cols}")
@@ -234,4 +323,6 @@ def _dispersion(args: argparse.Namespace) -> int:
 _COMMANDS = {
     "create": _create, "add": _add, "remove": _remove, "set-weight": _set_weight, "rebalance": _rebalance,
     "show": _show, "validate": _validate, "write-ring": _write_ring, "dispersion": _dispersion,
+    "set-overload": _set_overload, "set-replicas": _set_replicas,
+    **{name: _part_power_step for name in _PART_POWER_STEPS},
 }

@@ -129,6 +129,11 @@ class Ring:
         return list(self._current().devices)
 
     @property
+    def next_part_power(self) -> int | None:
+        """The part power being moved to (set between prepare and finish of an increase), else None."""
+        return self._current().data.next_part_power
+
+    @property
     def version(self) -> int:
         return self._current().data.version
 

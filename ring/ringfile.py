@@ -5,7 +5,7 @@ Layout (all integers big-endian)::
     magic b"STKRING\\n" | uint16 format | uint64 xxh3_64(payload) | uint64 len(payload) | payload
 
 ``payload`` is gzip of: uint32 header length, a JSON header (ring version, part power, replica count,
-devices, id width) and then, per replica, ``2**part_power`` little-endian device ids of ``id_width``
+devices, id width; ``next_part_power`` only while a partition power increase is in progress) and then, per replica, ``2**part_power`` little-endian device ids of ``id_width``
 bytes (2 when every id fits, else 4).
 """
 
@@ -41,6 +41,7 @@ class RingData:
     replica_count: int
     devices: list[Device]
     assignment: list[array] = field(repr=False)
+    next_part_power: int | None = None  # set while a partition power increase is in progress
 
     @property
     def partition_count(self) -> int:
@@ -60,13 +61,16 @@ def encode_ring(data: RingData) -> bytes:
         raise RingFileError("assignment must have one row per replica")
     max_id = max((d.id for d in data.devices), default=0)
     width = 2 if max_id < 0xFFFF else 4
-    header = json.dumps({
+    fields = {
         "version": data.version,
         "part_power": data.part_power,
         "replica_count": data.replica_count,
         "id_width": width,
         "devices": [d.to_dict() for d in data.devices],
-    }, sort_keys=True).encode()
+    }
+    if data.next_part_power is not None:  # only then: older readers ignore unknown header keys
+        fields["next_part_power"] = data.next_part_power
+    header = json.dumps(fields, sort_keys=True).encode()
     chunks = [struct.pack(">I", len(header)), header]
     for row in data.assignment:
         if len(row) != data.partition_count:
@@ -102,6 +106,8 @@ def decode_ring(blob: bytes, source: str = "ring") -> RingData:
         replicas = int(header["replica_count"])
         devices = [Device.from_dict(d) for d in header["devices"]]
         version = int(header["version"])
+        next_part_power = header.get("next_part_power")
+        next_part_power = None if next_part_power is None else int(next_part_power)
     except (OSError, EOFError, zlib.error, struct.error, ValueError, KeyError, TypeError) as exc:
         raise RingFileError(f"{source}: unreadable ring file: {exc}") from exc
     count = 1 << part_power
@@ -119,7 +125,7 @@ def decode_ring(blob: bytes, source: str = "ring") -> RingData:
         if not set(row) <= known:
             raise RingFileError(f"{source}: assignment refers to unknown devices")
         assignment.append(row)
-    return RingData(version, part_power, replicas, devices, assignment)
+    return RingData(version, part_power, replicas, devices, assignment, next_part_power)
 
 
 def write_ring_file(path: str | os.PathLike, data: RingData) -> None:

@@ -12,6 +12,7 @@ from stackstore.config import load_config
 
 def _cmd_up(args: argparse.Namespace) -> int:
     from stackstore.launcher import Cloud
+    from stackstore.supervisor import Supervisor
 
     conf = load_config(args.config)
     if args.data_dir:
@@ -31,14 +32,7 @@ def _cmd_up(args: argparse.Namespace) -> int:
     print(f"stackstore up: proxy {cloud.proxy_url}{tls} (Swift /v1 and S3, TempAuth {cloud.proxy_url}/auth/v1.0, "
           f"users {users}, ...), {cloud.node_count} storage nodes, data in {conf.data_dir}"
           + _api_services_summary(cloud), flush=True)
-    while not stop.wait(1.0):
-        dead = [name for name, svc in cloud.services.items() if not svc.running]
-        if dead:
-            print(f"stackstore: {', '.join(dead)} exited; stopping (logs in {conf.data_dir / 'logs'})",
-                  file=sys.stderr)
-            cloud.stop()
-            return 1
-    cloud.stop()
+    Supervisor(cloud).run(stop)  # restarts a service that dies; returns once stopped by a signal
     return 0
 
 

@@ -31,6 +31,9 @@ DEFAULTS: dict[str, Any] = {
         # Secret mixed into every path hash; generated into <data_dir>/hash_path_suffix on first start
         # when left empty. Must be identical on every node of a cluster.
         "hash_path_suffix": "",
+        # Key that signs every request to a storage node (stackstore/node_signing.py); empty: generated
+        # into <data_dir>/secrets/node_key (0600). Must be identical on every host of a cluster.
+        "node_key": "",
         "replicas": 3,
         "part_power": 10,
         "min_part_hours": 1,
@@ -79,6 +82,7 @@ DEFAULTS: dict[str, Any] = {
     },
     "tempauth": {
         "token_life": 86400,
+        "token_secret": "",  # signs TempAuth tokens; empty: generated into <data_dir>/secrets/ (0600)
         "reseller_prefix": "AUTH_",
         # user "account:name" -> {"key": ..., "groups": [".admin" | ".reseller_admin", ...]}
         "users": {
@@ -101,7 +105,11 @@ DEFAULTS: dict[str, Any] = {
         "port": 5000,
         "database_url": "",  # empty: SQLite at <data_dir>/identity.sqlite; or postgresql://user:pw@host/db
         "token_expiration": 3600,  # seconds a Keystone token is valid
+        "service_password": "",  # the service user's password; empty: generated into <data_dir>/secrets/
         "admin_password": "",  # empty: generated on first start, printed once, saved in <data_dir>/clouds.yaml
+        "admin_project": "admin",  # its admins are cloud admins (Keystone's admin_project_name); TempAuth never
+        "auth_max_failures": 10,  # failed logins per user and address within the window before 429
+        "auth_failure_window": 300,  # seconds
     },
     "volumes": {
         "enabled": True,
@@ -195,10 +203,9 @@ def ensure_hash_path_suffix(conf: Config) -> str:
     if path.exists():
         suffix = path.read_text().strip()
     else:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        from stackstore.secrets import write_private
+
         suffix = os.urandom(16).hex()
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(suffix + "\n")
-        os.replace(tmp, path)
+        write_private(path, suffix + "\n")
     conf["cluster"]["hash_path_suffix"] = suffix
     return suffix

@@ -1,5 +1,7 @@
 """Object metadata known only once a PUT's body has been sent (e.g. an S3 trailer checksum).
 
+The format's constants are part of the wire contract (``stackstore/wire.py``).
+
 The proxy declares ``X-Backend-Footer-Length: FOOTER_LENGTH`` and a Content-Length that counts the
 footer, then sends the body followed by the footer: a JSON object of ``X-Object-Sysmeta-*`` headers,
 padded with spaces to exactly ``FOOTER_LENGTH`` bytes. The storage node stores the body and merges the
@@ -11,9 +13,10 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 
-FOOTER_LENGTH = 4096
-FOOTER_HEADER = "X-Backend-Footer-Length"
-ALLOWED_PREFIX = "x-object-sysmeta-"
+from stackstore.wire import FOOTER_ALLOWED_PREFIX as ALLOWED_PREFIX
+from stackstore.wire import FOOTER_HEADER, FOOTER_LENGTH
+
+__all__ = ["ALLOWED_PREFIX", "FOOTER_HEADER", "FOOTER_LENGTH", "decode_footer", "encode_footer"]
 
 
 def encode_footer(headers: Mapping[str, str]) -> bytes:

@@ -6,7 +6,6 @@ Used by `stackstore up` and by the test suite's cluster fixture, so both run the
 from __future__ import annotations
 
 import importlib.util
-import os
 import signal
 import subprocess
 import sys
@@ -17,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from stackstore.config import Config, ensure_hash_path_suffix
+from stackstore.secrets import CONFIG_KEYS, ensure_secret, write_private
 
 # service name -> (package run as `python -m <package>`, config section): the API services started after
 # the proxy when they exist
@@ -105,6 +105,8 @@ class Cloud:
         self.conf["cluster"]["data_dir"] = str(data)  # children must not depend on our cwd
         (data / "logs").mkdir(parents=True, exist_ok=True)
         ensure_hash_path_suffix(self.conf)
+        for secret in CONFIG_KEYS:  # resolved once here: every child reads the same values
+            ensure_secret(self.conf, secret)
         zones = max(1, int(self.conf["cluster"]["zones"]))
         host = self.conf["store"]["host"]
         devices = []
@@ -122,12 +124,12 @@ class Cloud:
         return self.conf.data_dir / "stackstore.effective.toml"
 
     def write_effective_config(self) -> None:
-        """Children read the exact configuration the launcher resolved (defaults + file + environment)."""
+        """Children read the exact configuration the launcher resolved (defaults + file + environment).
+
+        It holds the cloud's keys and TempAuth passwords: readable by its owner only."""
         from stackstore.tomlwrite import dumps
 
-        tmp = self.config_path.with_suffix(".tmp")
-        tmp.write_text(dumps(self.conf))
-        os.replace(tmp, self.config_path)
+        write_private(self.config_path, dumps(self.conf))
 
     def _define_services(self) -> None:
         py = sys.executable

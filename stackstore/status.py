@@ -1,4 +1,5 @@
-"""``stackstore status --config F``: one line per storage node from its ``GET /recon``.
+"""``stackstore status --config F``: one line per storage node from its ``GET /recon``, then one line
+per service of the ``stackstore up`` running on this data directory (state, pid, restarts).
 
 The nodes are the distinct ``ip:port`` of the devices in the account, container and object rings; a
 node that does not answer is shown as down. Exit status 1 when any node is down.
@@ -78,10 +79,22 @@ def row(address: str, devices: list[str], doc: dict[str, Any] | None, now: float
     ]
 
 
-def format_table(rows: list[list[str]]) -> str:
-    widths = [max(len(r[i]) for r in [list(COLUMNS), *rows]) for i in range(len(COLUMNS))]
+SERVICE_COLUMNS = ("SERVICE", "STATE", "PID", "RESTARTS", "LAST EXIT", "SINCE")
+
+
+def service_rows(conf: Config, now: float) -> list[list[str]]:
+    """One line per service the local supervisor (``stackstore up``) published; empty when none."""
+    from stackstore.supervisor import read_states
+
+    return [[s.name, s.state, str(s.pid or "-"), str(s.restarts),
+             "-" if s.last_exit is None else str(s.last_exit), _age(s.since, now)]
+            for s in read_states(conf.data_dir)]
+
+
+def format_table(rows: list[list[str]], columns: tuple[str, ...] = COLUMNS) -> str:
+    widths = [max(len(r[i]) for r in [list(columns), *rows]) for i in range(len(columns))]
     lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip()
-             for r in [list(COLUMNS), *rows]]
+             for r in [list(columns), *rows]]
     return "\n".join(lines)
 
 
@@ -103,4 +116,8 @@ def main(argv: list[str] | None = None) -> int:
     else:
         now = time.time()
         print(format_table([row(a, devs, docs[a], now) for a, devs in nodes.items()]))
+        services = service_rows(conf, now)
+        if services:
+            print()
+            print(format_table(services, SERVICE_COLUMNS))
     return 1 if any(d is None for d in docs.values()) else 0

@@ -1,4 +1,5 @@
-"""Swift-style timestamps: float epoch seconds rendered with 5 decimals, fixed width so they sort as strings."""
+"""Swift-style timestamps: float epoch seconds rendered with 5 decimals, fixed width so they sort as strings
+(the format is part of the wire contract: ``stackstore/wire.py``)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,11 @@ import email.utils
 import math
 import time
 from datetime import UTC, datetime
+
+from stackstore.wire import TIMESTAMP_DIGITS, TIMESTAMP_FRACTION_DIGITS, TIMESTAMP_TICKS_PER_SECOND
+
+_TICKS = TIMESTAMP_TICKS_PER_SECOND
+_MICROSECONDS_PER_TICK = 1_000_000 // _TICKS
 
 
 class Timestamp:
@@ -25,9 +31,9 @@ class Timestamp:
             seconds = float(value)
         except (TypeError, ValueError):
             raise ValueError(f"invalid timestamp: {value!r}") from None
-        if not math.isfinite(seconds) or seconds < 0 or seconds >= 10**10:
+        if not math.isfinite(seconds) or seconds < 0 or seconds >= 10**TIMESTAMP_DIGITS:
             raise ValueError(f"invalid timestamp: {value!r}")
-        self.ticks = round(seconds * 100000)
+        self.ticks = round(seconds * _TICKS)
 
     @classmethod
     def now(cls) -> Timestamp:
@@ -35,17 +41,18 @@ class Timestamp:
 
     @property
     def normal(self) -> str:
-        seconds, fraction = divmod(self.ticks, 100000)
-        return f"{seconds:010d}.{fraction:05d}"
+        seconds, fraction = divmod(self.ticks, _TICKS)
+        return f"{seconds:0{TIMESTAMP_DIGITS}d}.{fraction:0{TIMESTAMP_FRACTION_DIGITS}d}"
 
     @property
     def seconds(self) -> float:
-        return self.ticks / 100000
+        return self.ticks / _TICKS
 
     @property
     def isoformat(self) -> str:
         """``2026-11-22T02:15:32.123450`` (no zone suffix), as Swift listings show it."""
-        return datetime.fromtimestamp(self.ticks // 100000, UTC).strftime("%Y-%m-%dT%H:%M:%S") + f".{(self.ticks % 100000) * 10:06d}"
+        whole, fraction = divmod(self.ticks, _TICKS)
+        return datetime.fromtimestamp(whole, UTC).strftime("%Y-%m-%dT%H:%M:%S") + f".{fraction * _MICROSECONDS_PER_TICK:06d}"
 
     @property
     def http_date(self) -> str:

@@ -5,9 +5,13 @@ Run one node::
     python -m store.server --config stackstore.toml --host 127.0.0.1 --port 6201 --devices /srv/node1
 
 Modules: ``server`` (app + entry point), ``object_routes`` / ``container_routes`` /
-``account_routes`` (HTTP protocol, docs/internal-api.md), ``diskfile`` (the on-disk object format,
-the only module that knows the layout), ``listings`` (LMDB container/account databases),
-``fsutil`` (group commit, fsync helpers), ``updates`` + ``updater`` (listing row updates and
-async pendings), ``background`` (periodic tasks), ``node`` (shared state), ``reqparse`` (request
-parsing), ``httpclient`` (pooled node-to-node HTTP).
+``account_routes`` / ``replication_routes`` / ``recon_routes`` (HTTP protocol,
+docs/internal-api.md), ``layout`` (every path under a device: the only module that knows the
+layout), ``diskfile`` (the on-disk object format), ``listings`` + ``listing_changes`` +
+``lmdb_env`` (LMDB container/account databases), ``expiring`` + ``expirer`` (delete-at index and
+the object expirer), ``group_commit`` (durability scheduler, ``write_durable``), ``fsutil`` (fsync
+and directory helpers), ``updates`` + ``updater`` (listing row updates and async pendings),
+``recon`` (operator stats), ``background`` (periodic tasks), ``node`` (shared state), ``reqparse``
+(request parsing); packages ``audit`` and ``replication``. Node-to-node HTTP goes through
+``objclient.loop_pool`` (the internal client's pooled HTTP/1.1).
 """

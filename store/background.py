@@ -1,9 +1,9 @@
 """Background tasks run inside the node's lifespan.
 
-Each task is a coroutine function ``fn(node)`` run every ``interval`` seconds. Today: the listing
-sync (LMDB ``sync=False`` flushed about once a second), the debounced container -> account stat
-reports, the async-pending updater pass, the auditor and the object expirer (an interval <= 0
-disables the last two). The replicator will register here too.
+Each task is a coroutine function ``fn(node)`` run every ``interval`` seconds: the listing sync (LMDB
+``sync=False`` flushed about once a second), the debounced container -> account stat reports, the
+async-pending updater pass, the auditor and the object expirer (an interval <= 0 disables those
+two) and the replicator.
 """
 
 from __future__ import annotations
@@ -41,7 +41,8 @@ async def _async_pending(node: Node) -> None:
     sconf = node.conf["store"]
     await run_updater_pass(node.devices_root, timeout=node.container_update_timeout,
                            concurrency=int(sconf.get("updater_concurrency", 8)),
-                           max_per_second=float(sconf.get("updater_max_per_second", 50.0)), record=True)
+                           max_per_second=float(sconf.get("updater_max_per_second", 50.0)), record=True,
+                           executor=node.executor)
 
 
 def _optional_tasks(node: Node) -> list[Periodic]:

@@ -1,14 +1,13 @@
-"""On-disk object format; the only module that knows the file layout.
+"""On-disk object format: the files of one object's hash dir (paths come from ``store.layout``).
 
-Layout under a device::
+Files of a hash dir (``objects/<partition>/<suffix>/<hash>/`` under a device)::
 
-    objects/<partition>/<suffix>/<hash>/<timestamp>.data   object body + metadata trailer
-    objects/<partition>/<suffix>/<hash>/<timestamp>.meta   metadata update (POST), trailer only
-    objects/<partition>/<suffix>/<hash>/<timestamp>.ts     tombstone (DELETE), trailer only
-    tmp/                                                   files being written
-    quarantined/objects/<hash>[-n]                         hash dirs that failed verification
+    <timestamp>.data   object body + metadata trailer
+    <timestamp>.meta   metadata update (POST), trailer only
+    <timestamp>.ts     tombstone (DELETE), trailer only
 
-``<hash>`` is ``hash_path(...).hex()`` and ``<suffix>`` its last three hex digits. Every file is
+They are written under ``tmp/`` and renamed into place; a hash dir that fails verification is moved
+to ``quarantined/objects/<hash>[-n]``. ``<hash>`` is ``hash_path(...).hex()`` and ``<suffix>`` its last three hex digits. Every file is
 ``body || meta_json || trailer`` where the 24-byte trailer is ``<u64 len(meta_json)><u64
 xxh3_64(meta_json)><magic>``, so a PUT writes everything in one streaming pass. The metadata holds
 the object's name, timestamp, size, md5 ETag, headers, and an xxh3_64 checksum per
@@ -27,7 +26,7 @@ import os
 import struct
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from typing import Any
@@ -35,7 +34,9 @@ from typing import Any
 import xxhash
 
 from stackstore.timestamp import Timestamp
-from store.fsutil import GroupCommit, ensure_dir, fsync_all, make_device_subdir, start_writeback
+from store import layout
+from store.fsutil import ensure_dir, fsync_paths, make_dir_once, start_writeback
+from store.group_commit import GroupCommit
 
 MAGIC = b"SSTRv01\n"
 TRAILER = struct.Struct("<QQ8s")
@@ -166,33 +167,6 @@ def scan_hash_dir(files: list[str]) -> HashDirState:
     return state
 
 
-def object_partitions(device_path: str) -> list[int]:
-    """The partitions that have an object directory on a device."""
-    try:
-        return sorted(int(p) for p in os.listdir(os.path.join(device_path, "objects")) if p.isdigit())
-    except (FileNotFoundError, NotADirectoryError):
-        return []
-
-
-def walk_hash_dirs(device_path: str, partitions: list[int] | None = None) -> Iterator[tuple[int, str]]:
-    """Every object hash dir on a device (or in ``partitions``) as ``(partition, hash_hex)``;
-    tolerates concurrent changes."""
-    root = os.path.join(device_path, "objects")
-    for part in object_partitions(device_path) if partitions is None else partitions:
-        try:
-            suffixes = os.listdir(os.path.join(root, str(part)))
-        except (FileNotFoundError, NotADirectoryError):
-            continue
-        for suffix in suffixes:
-            try:
-                hashes = os.listdir(os.path.join(root, str(part), suffix))
-            except (FileNotFoundError, NotADirectoryError):
-                continue
-            for hash_hex in hashes:
-                if len(hash_hex) == 32 and hash_hex.endswith(suffix):
-                    yield part, hash_hex
-
-
 class DiskFileManager:
     """Entry point: finds objects on devices and owns the shared I/O machinery."""
 
@@ -203,9 +177,11 @@ class DiskFileManager:
         self.block_size = block_size
 
     def device_path(self, device: str) -> str:
-        return os.path.join(self.devices_root, device)
+        """The directory of ``device``."""
+        return layout.device_path(self.devices_root, device)
 
     def get(self, device: str, partition: int, hash_hex: str, name: str) -> DiskFile:
+        """The object ``hash_hex`` (named ``name``, for its metadata) in a partition of a device."""
         return DiskFile(self, device, partition, hash_hex, name)
 
 
@@ -217,11 +193,12 @@ class DiskFile:
         self.device_path = mgr.device_path(device)
         self.hash_hex = hash_hex
         self.name = name
-        self.dir = os.path.join(self.device_path, "objects", str(partition), hash_hex[-3:], hash_hex)
+        self.dir = layout.hash_dir_path(self.device_path, partition, hash_hex)
         self.seen_files = True  # False once state() found the hash dir empty: nothing to clean up
 
     # -- state ---------------------------------------------------------------------------------
     def state(self) -> HashDirState:
+        """What the hash dir holds now (blocking: a listdir)."""
         try:
             files = os.listdir(self.dir)
         except FileNotFoundError:
@@ -262,8 +239,8 @@ class DiskFile:
         return reader
 
     def quarantine(self) -> str | None:
-        """Move the whole hash dir to ``<device>/quarantined/objects/``; return its new path."""
-        qdir = os.path.join(self.device_path, "quarantined", "objects")
+        """Move the whole hash dir to ``<device>/quarantined/objects/``; return its new path (blocking)."""
+        qdir = layout.quarantined_objects_path(self.device_path)
         ensure_dir(qdir, self.device_path)
         dest = os.path.join(qdir, self.hash_hex)
         for attempt in range(100):
@@ -289,7 +266,7 @@ class DiskFile:
         try:
             await w.commit_marker(timestamp, ".ts", {"name": self.name, "ts": timestamp.normal})
         finally:
-            w.close()
+            await w.aclose()
 
     async def put_metadata(self, timestamp: Timestamp, headers: dict[str, str]) -> None:
         """Durably write ``<timestamp>.meta`` holding ``headers``: it replaces the object's user and
@@ -300,7 +277,7 @@ class DiskFile:
             meta = {"name": self.name, "ts": timestamp.normal, "headers": headers, "sysmeta_set": True}
             await w.commit_marker(timestamp, ".meta", meta)
         finally:
-            w.close()
+            await w.aclose()
 
     def cleanup(self) -> None:
         """Remove files superseded by newer ones (older .data/.ts, stale .meta)."""
@@ -345,13 +322,12 @@ class DiskFileWriter:
         self.etag: str | None = None
 
     def _open(self) -> None:
-        tmpdir = os.path.join(self.df.device_path, "tmp")
-        self.tmp_path = os.path.join(tmpdir, uuid.uuid4().hex)
+        self.tmp_path = layout.new_tmp_file(self.df.device_path)
         flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
         try:
             self.fd = os.open(self.tmp_path, flags, 0o644)
         except FileNotFoundError:
-            make_device_subdir(self.df.device_path, "tmp")
+            make_dir_once(layout.tmp_path(self.df.device_path))
             self.fd = os.open(self.tmp_path, flags, 0o644)
 
     async def write(self, chunk: bytes) -> None:
@@ -487,12 +463,7 @@ class DiskFileWriter:
             os.fdatasync(self.fd)
         changed = self._rename(target)
         if durable:
-            fds = [os.open(d, os.O_RDONLY | os.O_DIRECTORY) for d in (self.df.dir, *changed)]
-            try:
-                fsync_all(fds)
-            finally:
-                for fd in fds:
-                    os.close(fd)
+            fsync_paths([self.df.dir, *changed])
         self._cleanup()
 
     async def write_raw(self, chunk: bytes) -> None:
@@ -516,8 +487,17 @@ class DiskFileWriter:
             raise ValueError(f"bad file name {filename!r}")
         await self._commit(Timestamp(ts), "." + ext, b"")
 
+    async def aclose(self) -> None:
+        """``close`` from the event loop: an uncommitted temp file is closed and unlinked in an I/O
+        thread (a committed or in-memory write has nothing left to release)."""
+        if (self._job is not None and not self._job.done()) or (self.fd < 0 and self.tmp_path is None):
+            self.close()
+            return
+        # shielded: a cancelled waiter must not cancel the queued close (the fd and file would leak)
+        await asyncio.shield(asyncio.get_running_loop().run_in_executor(self.mgr.executor, self.close))
+
     def close(self) -> None:
-        """Release the temp file; an uncommitted write leaves nothing behind."""
+        """Release the temp file (blocking); an uncommitted write leaves nothing behind."""
         if self._job is not None and not self._job.done():
             self._job.add_done_callback(lambda _: self.close())  # the I/O thread still holds the fd
             return
@@ -553,7 +533,7 @@ class ObjectReader:
     """An open object: merged metadata and verified, block-wise body reads."""
 
     def __init__(self, df: DiskFile, fd: int, meta: dict[str, Any], meta_update: dict[str, Any] | None,
-                 head: bytes | None):
+                 head: bytes | None, file_size: int):
         self.df = df
         self.fd = fd
         self.meta = meta
@@ -563,6 +543,7 @@ class ObjectReader:
         self.block_size: int = meta["bs"]
         self._blocks: str = meta["blocks"]
         self._head = head  # the whole file when small
+        self.file_size = file_size  # body, metadata and trailer
         headers = dict(meta.get("headers") or {})
         self.meta_timestamp: Timestamp | None = None
         if meta_update is not None:
@@ -608,7 +589,7 @@ class ObjectReader:
             nblocks = -(-meta_start // meta["bs"]) if meta_start else 0
             if len(meta.get("blocks", "")) != 16 * nblocks:
                 raise ValueError("block checksum count mismatch")
-            return cls(df, fd, meta, meta_update, head)
+            return cls(df, fd, meta, meta_update, head, file_size)
         except BaseException:
             os.close(fd)
             raise
@@ -702,39 +683,13 @@ class ObjectReader:
             self.close()
 
 
-# -- replication helpers: partitions, suffixes, invalidated suffix hashes ------------------------------
-HASHES_INVALID = "hashes.invalid"
-
-
-def objects_path(device_path: str) -> str:
-    return os.path.join(device_path, "objects")
-
-
-def partition_path(device_path: str, partition: int) -> str:
-    return os.path.join(device_path, "objects", str(partition))
-
-
-def list_partitions(device_path: str) -> list[int]:
-    """Partitions with a directory on the device."""
-    try:
-        names = os.listdir(objects_path(device_path))
-    except FileNotFoundError:
-        return []
-    return sorted(int(n) for n in names if n.isdigit())
-
-
-def list_suffixes(part_path: str) -> list[str]:
-    try:
-        names = os.listdir(part_path)
-    except FileNotFoundError:
-        return []
-    return sorted(n for n in names if len(n) == 3 and all(c in "0123456789abcdef" for c in n))
+# -- replication helpers: invalidated suffix hashes, suffix states -------------------------------------
 
 
 def invalidate_suffix(hash_dir: str) -> None:
     """Record that the suffix holding ``hash_dir`` changed (its cached replication hash is stale)."""
     suffix_dir = os.path.dirname(hash_dir)
-    path = os.path.join(os.path.dirname(suffix_dir), HASHES_INVALID)
+    path = layout.hashes_invalid_path(os.path.dirname(suffix_dir))
     fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o644)
     try:
         fcntl.flock(fd, fcntl.LOCK_SH)  # the consumer reads and truncates under LOCK_EX
@@ -746,7 +701,7 @@ def invalidate_suffix(hash_dir: str) -> None:
 def consume_invalid_suffixes(part_path: str) -> set[str]:
     """Suffixes invalidated since the last call (read and cleared atomically w.r.t. writers)."""
     try:
-        fd = os.open(os.path.join(part_path, HASHES_INVALID), os.O_RDWR | getattr(os, "O_CLOEXEC", 0))
+        fd = os.open(layout.hashes_invalid_path(part_path), os.O_RDWR | getattr(os, "O_CLOEXEC", 0))
     except FileNotFoundError:
         return set()
     try:
@@ -761,7 +716,7 @@ def consume_invalid_suffixes(part_path: str) -> set[str]:
 
 
 def suffix_states(part_path: str, suffix: str) -> dict[str, HashDirState]:
-    """``hash -> HashDirState`` of every object in a suffix dir (empty dirs are skipped)."""
+    """``hash -> HashDirState`` of every object in a suffix dir (empty dirs are skipped; blocking)."""
     out: dict[str, HashDirState] = {}
     sdir = os.path.join(part_path, suffix)
     try:

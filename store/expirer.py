@@ -27,11 +27,13 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-import os
 import time
 from typing import Any
 
+import objclient
+from objclient.rings import rings_exist
 from stackstore.timestamp import Timestamp
+from store import layout
 from store.diskfile import DiskFileError
 from store.expiring import Entry, ExpiringIndex, parse_delete_at
 from store.node import Node
@@ -69,13 +71,9 @@ class Expirer:
     def client(self) -> Any:
         """The internal client (rings loaded on first use); None while the rings do not exist."""
         if self._client is None:
-            ring_dir = self.node.conf.ring_dir
-            if not all((ring_dir / f"{n}.ring").exists() for n in ("account", "container", "object")):
+            if not rings_exist(self.node.conf.ring_dir):
                 return None
-            from objclient.client import StorageClient
-            from objclient.rings import Rings
-
-            self._client = StorageClient(self.node.conf, Rings.load(ring_dir, self.node.hash_suffix))
+            self._client = objclient.from_config(self.node.conf)
         return self._client
 
     def is_first_primary(self, client: Any, device: str, name: str) -> tuple[bool, tuple[str, str, str]]:
@@ -101,15 +99,11 @@ class Expirer:
         client = self.client()
         if client is None:
             return {}
-        root = self.node.devices_root
-        try:
-            devices = sorted(d for d in os.listdir(root) if os.path.isdir(os.path.join(root, d)))
-        except FileNotFoundError:
-            return {}
+        devices = await self._io(layout.list_devices, self.node.devices_root)
         return {device: await self.expire_device(client, device) for device in devices}
 
     async def expire_device(self, client: Any, device: str) -> dict[str, Any]:
-        path = os.path.join(self.node.devices_root, device)
+        path = layout.device_path(self.node.devices_root, device)
         stats = {"due": 0, "examined": 0, "expired": 0, "stale": 0, "skipped_not_first": 0, "failures": 0}
         started = time.time()
         try:
@@ -120,13 +114,13 @@ class Expirer:
         if index is not None:
             await self._expire_due(client, device, index, started, stats)
             entries = await self._io(index.count)
-        previous = read_stats(path, "expirer") or {}
+        previous = await self._io(read_stats, path, "expirer") or {}
         out: dict[str, Any] = dict(stats, entries=entries, last_pass=time.time(),
                                    pass_duration=round(time.time() - started, 3))
         for key in TOTALS:
             out[f"{key}_total"] = int(previous.get(f"{key}_total", 0)) + stats[key]
         try:
-            write_stats(path, "expirer", out)
+            await self._io(write_stats, path, "expirer", out)
         except OSError:
             pass
         return out

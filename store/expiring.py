@@ -19,12 +19,12 @@ import asyncio
 import functools
 import json
 import logging
-import os
 import struct
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from store import layout
 from store.diskfile import DiskFileError
 from store.lmdb_env import LmdbEnv
 
@@ -32,7 +32,6 @@ if TYPE_CHECKING:
     from store.node import Node
 
 log = logging.getLogger("store.expiring")
-INDEX_DIR = "expiring.lmdb"
 MAP_SIZE = 1 << 34  # address space; the file grows as needed
 KEY = struct.Struct(">Q16s")
 
@@ -88,7 +87,7 @@ class ExpiringIndex(LmdbEnv):
     writes lock)."""
 
     def __init__(self, device_path: str):
-        super().__init__(os.path.join(device_path, INDEX_DIR), map_size=MAP_SIZE)
+        super().__init__(layout.expiring_index_path(device_path), map_size=MAP_SIZE)
 
     def add(self, entries: Iterable[Entry]) -> None:
         """Index (or refresh) entries."""

@@ -1,30 +1,13 @@
-"""Filesystem helpers: group-committed durability, durable directory creation, free space.
-
-Two durability strategies, chosen per device (``store.sync_mode``: ``auto`` | ``syncfs`` | ``fsync``):
-
-* ``syncfs`` (group commit, the default on Linux): every writer waiting for durability on a
-  device joins a *round*; a round is one ``syncfs(2)`` of the device's filesystem, run by the
-  device's committing I/O thread, serving every writer queued before it started, so many small
-  writes share a few syncs (``GroupCommit.submit`` pipelines write, round, rename, round). It also
-  flushes unrelated dirty data on that filesystem, so big bodies flush themselves progressively
-  (``start_writeback``) and ``fdatasync`` alone before joining a round.
-* ``fsync``: each writer ``fdatasync``s its file and fsyncs the directories it changed in the I/O
-  thread pool; concurrent fsyncs still share journal commits in the kernel (ext4/xfs).
-
-Measured on the shared dev VM (ext4, 2 vCPUs, busy neighbours), 64 concurrent 4 KiB PUTs: syncfs
-560-910/s, fsync 430-570/s, no fsync at all 580-950/s (the filesystem's metadata ops are the limit).
-"""
+"""Filesystem helpers: syncfs / sync_file_range bindings, fsync helpers, durable directory creation,
+free space. The group-commit scheduler built on them is ``store.group_commit``."""
 
 from __future__ import annotations
 
-import asyncio
 import ctypes
 import ctypes.util
 import errno
 import os
-import threading
-from collections.abc import Callable, Sequence
-from concurrent.futures import Executor
+from collections.abc import Sequence
 
 _libc = None
 try:
@@ -41,6 +24,7 @@ try:
 except AttributeError:  # pragma: no cover - non-Linux
     _sync_file_range = None
 SYNC_FILE_RANGE_WRITE = 2
+HAVE_SYNCFS = _syncfs is not None
 
 
 def start_writeback(fd: int, offset: int, length: int) -> None:
@@ -67,6 +51,26 @@ def fsync_dir(path: str) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def fsync_all(fds: Sequence[int], data_only: bool = False) -> None:
+    """fsync (or fdatasync) every descriptor; directories that refuse fsync (EINVAL) are skipped."""
+    for fd in fds:
+        try:
+            os.fdatasync(fd) if data_only else os.fsync(fd)
+        except OSError as exc:
+            if exc.errno != errno.EINVAL:
+                raise
+
+
+def fsync_paths(paths: Sequence[str]) -> None:
+    """fsync files or directories by path (their entries and contents become durable)."""
+    fds = [os.open(p, os.O_RDONLY) for p in paths]
+    try:
+        fsync_all(fds)
+    finally:
+        for fd in fds:
+            os.close(fd)
 
 
 def free_bytes(path: str) -> int:
@@ -98,233 +102,20 @@ def ensure_dir(path: str, root: str | None = None) -> list[str]:
     return [os.path.dirname(path)]
 
 
-Step = Callable[[], object] | None
+def remove_file(path: str) -> bool:
+    """Unlink ``path``; False when it was already gone."""
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        return False
+    return True
 
 
-class _Job:
-    """One write in the pipeline: ``prepare`` (write), then ``publish`` (rename), then ``after``."""
-
-    __slots__ = ("prepare", "publish", "after", "future", "loop", "error")
-
-    def __init__(self, prepare: Step, publish: Step, after: Step, loop: asyncio.AbstractEventLoop):
-        self.prepare, self.publish, self.after = prepare, publish, after
-        self.loop = loop
-        self.future: asyncio.Future = loop.create_future()
-        self.error: BaseException | None = None
-
-    def run(self, step: Step) -> bool:
-        """Run one step; False (the error kept for the waiter) if it raised."""
-        if step is not None and self.error is None:
-            try:
-                step()
-            except BaseException as exc:  # noqa: BLE001 - handed to the waiter
-                self.error = exc
-        return self.error is None
-
-
-class _Lane:
-    __slots__ = ("root_fd", "lock", "pending", "running")
-
-    def __init__(self, root_fd: int):
-        self.root_fd = root_fd
-        self.lock = threading.Lock()
-        self.pending: list[_Job] = []
-        self.running = False
-
-
-def fsync_all(fds: Sequence[int], data_only: bool = False) -> None:
-    """fsync (or fdatasync) every descriptor; directories that refuse fsync (EINVAL) are skipped."""
-    for fd in fds:
-        try:
-            os.fdatasync(fd) if data_only else os.fsync(fd)
-        except OSError as exc:
-            if exc.errno != errno.EINVAL:
-                raise
-
-
-def _resolve(jobs: list[_Job]) -> None:
-    for job in jobs:
-        if not job.future.done():
-            if job.error is None:
-                job.future.set_result(None)
-            else:
-                job.future.set_exception(job.error)
-
-
-class GroupCommit:
-    """Durability for one node: pipelined ``syncfs`` rounds or per-file fsyncs in the I/O threads.
-
-    In syncfs mode one I/O thread per busy device runs *ticks*: prepare (write) the writes that
-    arrived, publish (rename) those prepared in the previous tick, one ``syncfs``, then answer the
-    published ones with a single wake-up of the event loop. A write costs no thread hop of its own,
-    and one thread, not one per write, competes with the event loop for the GIL.
-    """
-
-    def __init__(self, executor: Executor, enabled: bool = True, mode: str = "auto"):
-        if mode not in ("auto", "syncfs", "fsync"):
-            raise ValueError(f"bad sync_mode {mode!r}")
-        self.executor = executor
-        self.enabled = enabled
-        self.mode = mode if _syncfs is not None else "fsync"
-        self._lanes: dict[str, _Lane | None] = {}
-        self.rounds = 0
-        self.requests = 0
-
-    def _lane(self, device_path: str) -> _Lane | None:
-        try:
-            return self._lanes[device_path]
-        except KeyError:
-            pass
-        batched = self.mode in ("syncfs", "auto")
-        lane = _Lane(os.open(device_path, os.O_RDONLY | os.O_DIRECTORY)) if batched else None
-        self._lanes[device_path] = lane
-        return lane
-
-    def batched(self, device_path: str) -> bool:
-        """True when the device uses syncfs rounds (then callers need not pass descriptors)."""
-        return self._lane(device_path) is not None
-
-    def submit(self, device_path: str, prepare: Step, publish: Step, after: Step = None) -> asyncio.Future:
-        """Queue a two-step durable write on a batched device (from the event loop); the future is
-        done once ``publish`` is durable, or failed with the first error of a step or a round.
-
-        ``prepare`` runs in a tick, ``publish`` only after that tick's syncfs (what prepare wrote is
-        durable before it is renamed into place), and the future completes after the next syncfs
-        (the rename is durable before anyone acknowledges it); ``after`` (cleanup) runs then, its
-        errors ignored. Without ``publish`` the future completes after the first round.
-        """
-        lane = self._lane(device_path)
-        assert lane is not None, "submit() is for batched devices"
-        job = _Job(prepare, publish, after, asyncio.get_running_loop())
-        with lane.lock:
-            self.requests += 1
-            lane.pending.append(job)
-            start, lane.running = not lane.running, True
-        if start:
-            self.executor.submit(self._run_lane, lane)
-        return job.future
-
-    def _run_lane(self, lane: _Lane) -> None:
-        prepared: list[_Job] = []
-        while True:
-            with lane.lock:
-                arrived, lane.pending = lane.pending, []
-                if not arrived and not prepared:
-                    lane.running = False
-                    return
-            try:
-                prepared = self._tick(lane, arrived, prepared)
-            except BaseException as exc:  # noqa: BLE001 - never leave waiters hanging
-                for job in arrived + prepared:
-                    job.error = job.error or exc
-                self._answer(arrived + prepared)
-                prepared = []
-
-    def _tick(self, lane: _Lane, arrived: list[_Job], prepared: list[_Job]) -> list[_Job]:
-        """One round: returns the jobs whose publish step is due next tick."""
-        ok_new = [job for job in arrived if job.run(job.prepare)]
-        ok_published = [job for job in prepared if job.run(job.publish)]
-        self.rounds += 1
-        try:
-            syncfs(lane.root_fd)
-        except OSError as exc:
-            for job in ok_new + ok_published:
-                job.error = exc
-        for job in ok_published:
-            if job.error is None and job.after is not None:
-                try:
-                    job.after()
-                except Exception:  # noqa: BLE001 - the write is durable; cleanup is best effort
-                    pass
-        following = [job for job in ok_new if job.error is None and job.publish is not None]
-        self._answer([job for job in arrived if job not in following] + prepared)
-        return following
-
-    @staticmethod
-    def _answer(jobs: list[_Job]) -> None:
-        by_loop: dict[asyncio.AbstractEventLoop, list[_Job]] = {}
-        for job in jobs:
-            by_loop.setdefault(job.loop, []).append(job)
-        for loop, batch in by_loop.items():
-            try:
-                loop.call_soon_threadsafe(_resolve, batch)
-            except RuntimeError:  # the loop is closed: nobody waits any more
-                pass
-
-    async def sync(self, device_path: str, fds: Sequence[int], data_only: bool = False) -> None:
-        """Return once everything written through ``fds`` (files or directories) is durable.
-
-        In syncfs mode ``fds`` is ignored: the round flushes the device's whole filesystem.
-        """
-        if not self.enabled:
-            return
-        if self._lane(device_path) is not None:
-            await self.submit(device_path, None, None)
-            return
-        self.requests += 1
-        if fds:
-            await asyncio.get_running_loop().run_in_executor(self.executor, fsync_all, fds, data_only)
-
-    def close(self) -> None:
-        for lane in self._lanes.values():
-            if lane is not None:
-                os.close(lane.root_fd)
-        self._lanes.clear()
-
-
-def make_device_subdir(device_path: str, name: str) -> str:
-    """``<device>/<name>``, created if missing; FileNotFoundError when the device itself is gone."""
-    path = os.path.join(device_path, name)
+def make_dir_once(path: str) -> str:
+    """Create the directory ``path`` if missing (its parent must exist: FileNotFoundError when a
+    device directory is gone, instead of creating it on the filesystem underneath); return it."""
     try:
         os.mkdir(path)
     except FileExistsError:
         pass
     return path
-
-
-def _write_tmp(device_path: str, data: bytes) -> str:
-    tmpdir = make_device_subdir(device_path, "tmp")
-    tmp = os.path.join(tmpdir, os.urandom(16).hex())
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-    try:
-        os.write(fd, data)
-    finally:
-        os.close(fd)
-    return tmp
-
-
-def _rename_into(tmp: str, target: str, device_path: str) -> list[str]:
-    """Rename ``tmp`` to ``target`` (creating its parents below ``device_path``); the directories whose
-    entries changed."""
-    try:
-        parent = os.path.dirname(target)
-        changed = ensure_dir(parent, device_path)
-        os.rename(tmp, target)
-    except BaseException:
-        os.unlink(tmp)
-        raise
-    return [parent, *changed]
-
-
-async def write_durable(group: GroupCommit, device_path: str, target: str, data: bytes) -> None:
-    """Atomically and durably create ``target`` (under ``device_path``) holding ``data``."""
-    if group.enabled and group.batched(device_path):
-        tmp: list[str] = []
-        await group.submit(device_path, lambda: tmp.append(_write_tmp(device_path, data)),
-                           lambda: _rename_into(tmp[0], target, device_path))
-        return
-    tmp_path = _write_tmp(device_path, data)
-    if group.enabled:
-        fd = os.open(tmp_path, os.O_RDONLY)
-        try:
-            await group.sync(device_path, [fd], data_only=True)
-        finally:
-            os.close(fd)
-    changed = _rename_into(tmp_path, target, device_path)
-    if group.enabled:
-        fds = [os.open(d, os.O_RDONLY) for d in changed]
-        try:
-            await group.sync(device_path, fds)
-        finally:
-            for d in fds:
-                os.close(d)

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import functools
 import json
-import os
 import struct
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -37,6 +36,7 @@ import lmdb
 import xxhash
 
 from stackstore.timestamp import Timestamp
+from store import layout
 from store.listing_changes import CHANGE_DBS, ChangeLog
 from store.lmdb_env import LmdbEnv
 
@@ -224,7 +224,7 @@ class ContainerStore:
     """Container records and object rows of one device."""
 
     def __init__(self, device_path: str):
-        self._env = LmdbEnv(os.path.join(device_path, "containers.lmdb"), DB_NAMES, MAP_SIZE)
+        self._env = LmdbEnv(layout.containers_db_path(device_path), DB_NAMES, MAP_SIZE)
         self.env = self._env.env
         self.info_db = self._env.dbs[b"info"]
         self.rows_db = self._env.dbs[b"rows"]
@@ -414,7 +414,7 @@ class AccountStore:
     """Account records and container rows of one device."""
 
     def __init__(self, device_path: str):
-        self._env = LmdbEnv(os.path.join(device_path, "accounts.lmdb"), DB_NAMES, MAP_SIZE)
+        self._env = LmdbEnv(layout.accounts_db_path(device_path), DB_NAMES, MAP_SIZE)
         self.env = self._env.env
         self.info_db = self._env.dbs[b"info"]
         self.rows_db = self._env.dbs[b"rows"]

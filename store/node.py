@@ -11,9 +11,11 @@ from typing import Any
 
 from ring import hash_path
 from stackstore.config import Config, ensure_hash_path_suffix
+from store import layout
 from store.diskfile import DiskFileManager
-from store.expiring import INDEX_DIR, ExpiringIndex
-from store.fsutil import GroupCommit, free_bytes
+from store.expiring import ExpiringIndex
+from store.fsutil import free_bytes
+from store.group_commit import GroupCommit
 from store.listings import AccountStore, ContainerStore
 from store.reqparse import HTTPError
 from store.updates import RowUpdater
@@ -50,7 +52,7 @@ class Node:
         cached = self._device_ok.get(device)
         if cached is not None and now - cached[0] < DEVICE_CHECK_INTERVAL:
             return cached[1]
-        path = os.path.join(self.devices_root, device)
+        path = layout.device_path(self.devices_root, device)
         if not os.path.isdir(path):
             self._device_ok.pop(device, None)
             raise HTTPError(507, f"{device} is not mounted")
@@ -93,8 +95,8 @@ class Node:
         index = self._expiring.get(device)
         if index is not None:
             return index
-        path = os.path.join(self.devices_root, device)
-        if not create and not os.path.isdir(os.path.join(path, INDEX_DIR)):
+        path = layout.device_path(self.devices_root, device)
+        if not create and not os.path.isdir(layout.expiring_index_path(path)):
             return None
         with self._expiring_lock:
             index = self._expiring.get(device)
@@ -103,14 +105,11 @@ class Node:
         return index
 
     def open_container_stores(self) -> list[ContainerStore]:
-        """Open the container DB of every device that already has one (for background reporting)."""
-        try:
-            devices = os.listdir(self.devices_root)
-        except FileNotFoundError:
-            return []
-        for device in devices:
+        """Open the container DB of every device that already has one (for background reporting;
+        blocking)."""
+        for device in layout.list_devices(self.devices_root):
             if device not in self._containers and os.path.isdir(
-                    os.path.join(self.devices_root, device, "containers.lmdb")):
+                    layout.containers_db_path(layout.device_path(self.devices_root, device))):
                 self.containers(device)
         return list(self._containers.values())
 

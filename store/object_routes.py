@@ -12,6 +12,7 @@ from starlette.responses import Response, StreamingResponse
 
 from stackstore.footer import FOOTER_HEADER, FOOTER_LENGTH, decode_footer
 from stackstore.timestamp import Timestamp
+from stackstore.wire import BUFFERED_PUT_MAX
 from store import expiring
 from store.diskfile import (
     DiskFile,
@@ -32,7 +33,7 @@ PERSISTED = frozenset({"content-type", "content-encoding", "content-disposition"
 PERSISTED_PREFIXES = ("x-object-meta-", "x-object-sysmeta-", "x-object-transient-sysmeta-")
 # A stale PUT of a body up to this size is refused at commit time, in the I/O thread that commits
 # (one hop). Bigger bodies arrive after ``Expect: 100-continue``: check before asking for them.
-SMALL_PUT = 64 * 1024
+SMALL_PUT = BUFFERED_PUT_MAX  # the client's threshold for sending a body without Expect (stackstore/wire.py)
 
 
 def persisted_headers(request: Request) -> dict[str, str]:
@@ -107,7 +108,7 @@ async def put_object(node: Node, request: Request, sp: StoragePath) -> Response:
     except (DiskFileNoSpace, OSError) as exc:
         raise HTTPError(507, "device write failed") from exc
     finally:
-        writer.close()
+        await writer.aclose()
     if delete_at is not None:
         await expiring.record(node, sp.device, [expiring.Entry(
             int(delete_at), df.hash_hex, df.name, sp.partition, ts.normal)])
@@ -291,6 +292,21 @@ async def post_object(node: Node, request: Request, sp: StoragePath) -> Response
     return Response(status_code=202, headers={"X-Backend-Timestamp": ts.normal})
 
 
+def _current_version(df: DiskFile) -> tuple[Timestamp | None, bool, str | None]:
+    """What a DELETE must know of the stored object (blocking: listdir, open, read): the timestamp of
+    its newest .data/.ts (None when quarantined), whether it is live, and its X-Delete-At (also when
+    it has just expired)."""
+    state = df.state()
+    try:
+        reader = df.open(state)
+    except DiskFileNotFound as exc:
+        return state.newest, False, exc.delete_at if exc.expired else None
+    except DiskFileQuarantined:
+        return None, False, None
+    reader.close()
+    return state.newest, True, reader.headers.get("X-Delete-At")
+
+
 async def delete_object(node: Node, request: Request, sp: StoragePath) -> Response:
     ts = timestamp_header(request)
     df = _diskfile(node, sp)
@@ -300,20 +316,8 @@ async def delete_object(node: Node, request: Request, sp: StoragePath) -> Respon
             if_delete_at_ts = Timestamp(if_delete_at)
         except ValueError:
             raise HTTPError(400, "bad X-If-Delete-At") from None
-    state = df.state()
-    orig_ts = state.newest
-    orig_delete_at = None
-    found = False
-    try:
-        reader = df.open(state)
-        reader.close()
-        found = True
-        orig_delete_at = reader.headers.get("X-Delete-At")
-    except DiskFileNotFound as exc:
-        if exc.expired:
-            orig_delete_at = exc.delete_at
-    except DiskFileQuarantined:
-        orig_ts = None
+    orig_ts, found, orig_delete_at = await asyncio.get_running_loop().run_in_executor(
+        node.executor, _current_version, df)
     if found and orig_ts is not None and orig_ts >= ts:
         raise HTTPError(409, "newer object exists", _ts_headers(orig_ts))
     if if_delete_at is not None:

@@ -2,7 +2,9 @@
 
 Background tasks persist their counters as JSON under ``<device>/.recon/<name>.json`` (``auditor``,
 ``updater``, ``expirer``; the replicator writes ``replication``), so they survive restarts and can be
-read without asking the task. ``node_recon`` gathers them with disk usage and quarantine counts.
+read without asking the task. ``node_recon`` gathers them with disk usage and quarantine counts;
+``quarantined_counts`` is the ``GET /recon/quarantined`` document. Everything here reads the disk:
+call it from an I/O thread.
 """
 
 from __future__ import annotations
@@ -13,20 +15,16 @@ import time
 import uuid
 from typing import Any
 
-from store.fsutil import make_device_subdir
+from store import layout
+from store.fsutil import make_dir_once
 
-RECON_DIR = ".recon"
 TASKS = ("auditor", "updater", "expirer", "replication")
-
-
-def stats_path(device_path: str, name: str) -> str:
-    return os.path.join(device_path, RECON_DIR, f"{name}.json")
 
 
 def write_stats(device_path: str, name: str, stats: dict[str, Any]) -> None:
     """Atomically replace ``<device>/.recon/<name>.json`` (not fsynced: counters, not data)."""
-    path = stats_path(device_path, name)
-    make_device_subdir(device_path, RECON_DIR)
+    path = layout.recon_stats_path(device_path, name)
+    make_dir_once(layout.recon_path(device_path))
     tmp = f"{path}.{uuid.uuid4().hex[:8]}.tmp"
     with open(tmp, "w") as fh:
         json.dump(stats, fh, separators=(",", ":"))
@@ -36,31 +34,20 @@ def write_stats(device_path: str, name: str, stats: dict[str, Any]) -> None:
 def read_stats(device_path: str, name: str) -> dict[str, Any] | None:
     """The stats a task last wrote, or None (missing or unreadable)."""
     try:
-        with open(stats_path(device_path, name)) as fh:
+        with open(layout.recon_stats_path(device_path, name)) as fh:
             data = json.load(fh)
     except (OSError, ValueError):
         return None
     return data if isinstance(data, dict) else None
 
 
-def _count_entries(path: str) -> int:
-    try:
-        return len(os.listdir(path))
-    except (FileNotFoundError, NotADirectoryError):
-        return 0
-
-
 def async_pending_count(device_path: str) -> int:
-    """Container updates waiting on this device (``async_pending/<suffix>/<record>``)."""
-    root = os.path.join(device_path, "async_pending")
-    try:
-        suffixes = os.listdir(root)
-    except (FileNotFoundError, NotADirectoryError):
-        return 0
-    return sum(_count_entries(os.path.join(root, s)) for s in suffixes)
+    """Container updates waiting on this device (its async-pending records)."""
+    return layout.count_async_pendings(device_path)
 
 
 def disk_usage(device_path: str) -> dict[str, int]:
+    """Size, available and used bytes of the filesystem holding a device."""
     st = os.statvfs(device_path)
     size, avail = st.f_blocks * st.f_frsize, st.f_bavail * st.f_frsize
     return {"size": size, "avail": avail, "used": size - st.f_bfree * st.f_frsize}
@@ -76,7 +63,7 @@ def device_recon(device_path: str) -> dict[str, Any]:
     except OSError as exc:
         out.update(mounted=False, error=str(exc))
         return out
-    out["quarantined"] = _count_entries(os.path.join(device_path, "quarantined", "objects"))
+    out["quarantined"] = layout.count_quarantined_objects(device_path)
     out["async_pending"] = async_pending_count(device_path)
     for name in TASKS:
         out[name] = read_stats(device_path, name)
@@ -103,12 +90,7 @@ def _oldest(devices: dict[str, dict[str, Any]], task: str, key: str) -> float | 
 def node_recon(devices_root: str, replication: dict[str, Any] | None = None) -> dict[str, Any]:
     """The ``GET /recon`` document of a node serving ``devices_root``; ``replication`` (live
     replicator counters) is used when no device has a ``replication.json``."""
-    try:
-        names = sorted(os.listdir(devices_root))
-    except FileNotFoundError:
-        names = []
-    devices = {n: device_recon(os.path.join(devices_root, n)) for n in names
-               if os.path.isdir(os.path.join(devices_root, n))}
+    devices = {n: device_recon(layout.device_path(devices_root, n)) for n in layout.list_devices(devices_root)}
     doc = {
         "up": True,
         "time": time.time(),
@@ -132,3 +114,10 @@ def node_recon(devices_root: str, replication: dict[str, Any] | None = None) -> 
     if replication is not None and not any(d.get("replication") for d in devices.values()):
         doc["replication"] = replication
     return doc
+
+
+def quarantined_counts(devices_root: str) -> dict[str, Any]:
+    """The ``GET /recon/quarantined`` document: quarantined objects per device and in total."""
+    counts = {n: layout.count_quarantined_objects(layout.device_path(devices_root, n))
+              for n in layout.list_devices(devices_root)}
+    return {"objects": sum(counts.values()), "devices": counts}

@@ -1,4 +1,4 @@
-"""``GET /recon``: the node's operator view (see ``store.recon``) as JSON."""
+"""``GET /recon`` and ``GET /recon/quarantined``: the node's operator view (see ``store.recon``) as JSON."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from store.node import Node
-from store.recon import node_recon
+from store.recon import node_recon, quarantined_counts
 
 log = logging.getLogger("store.recon")
 
@@ -40,4 +40,9 @@ def routes(node: Node) -> list[Route]:
         doc = await loop.run_in_executor(node.executor, node_recon, node.devices_root, live_replication(node))
         return JSONResponse(doc)
 
-    return [Route("/recon", recon, methods=["GET"])]
+    async def quarantined(request: Request) -> Response:
+        loop = asyncio.get_running_loop()
+        return JSONResponse(await loop.run_in_executor(node.executor, quarantined_counts, node.devices_root))
+
+    return [Route("/recon", recon, methods=["GET"]),
+            Route("/recon/quarantined", quarantined, methods=["GET"])]

@@ -19,14 +19,13 @@ import asyncio
 import functools
 import json
 import logging
-import os
 from typing import Any
 
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from store.diskfile import list_partitions, partition_path
+from store.layout import device_path, list_partitions, partition_path
 from store.listing_changes import UID_LEN
 from store.listings import HASH_LEN
 from store.node import Node
@@ -178,7 +177,7 @@ def _all_partition_hashes(node: Node) -> dict[str, dict[str, dict[str, str]]]:
     svc = replication_for(node)
     out: dict[str, dict[str, dict[str, str]]] = {}
     for dev in svc.view.local_devices("object"):
-        path = os.path.join(node.devices_root, dev.device)
+        path = device_path(node.devices_root, dev.device)
         out[dev.device] = {str(p): get_hashes(partition_path(path, p), svc.settings.reclaim_age)
                            for p in list_partitions(path)}
     return out

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 from dataclasses import dataclass
 from urllib.parse import parse_qsl, unquote_to_bytes
 
@@ -94,17 +95,28 @@ def raw_path(request: Request) -> bytes:
     return raw
 
 
+# A write stamped further ahead of this node's clock is refused: a far-future tombstone or row would
+# shadow every later write of the name (clocks of a cluster's hosts are expected within seconds).
+MAX_FUTURE_TIMESTAMP = 3600.0
+
+
 def timestamp_header(request: Request, name: str = "x-timestamp", required: bool = True) -> Timestamp | None:
-    """Parse a timestamp header; 400 when missing (if required) or malformed."""
+    """Parse a timestamp header; 400 when missing (if required), malformed, or more than
+    ``MAX_FUTURE_TIMESTAMP`` seconds ahead of this node's clock."""
     value = request.headers.get(name)
     if value is None:
         if required:
             raise HTTPError(400, f"missing {name}")
         return None
+    if not value.isascii():
+        raise HTTPError(400, f"bad {name}")
     try:
-        return Timestamp(value)
+        ts = Timestamp(value)
     except ValueError:
         raise HTTPError(400, f"bad {name}") from None
+    if ts.seconds > time.time() + MAX_FUTURE_TIMESTAMP:
+        raise HTTPError(400, f"{name} too far in the future")
+    return ts
 
 
 def int_header(request: Request, name: str, default: int | None = None, minimum: int = 0) -> int | None:

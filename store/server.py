@@ -10,7 +10,7 @@ from pathlib import Path
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
@@ -62,15 +62,6 @@ def create_app(conf: Config | None, devices_root: str | Path) -> Starlette:
     async def healthcheck(request: Request) -> Response:
         return PlainTextResponse("OK")
 
-    async def recon_quarantined(request: Request) -> Response:
-        import os
-
-        counts = {}
-        for device in sorted(os.listdir(node.devices_root)):
-            qdir = os.path.join(node.devices_root, device, "quarantined", "objects")
-            counts[device] = len(os.listdir(qdir)) if os.path.isdir(qdir) else 0
-        return JSONResponse({"objects": sum(counts.values()), "devices": counts})
-
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         background.start()
@@ -82,7 +73,6 @@ def create_app(conf: Config | None, devices_root: str | Path) -> Starlette:
 
     app = NodeApp(routes=[
         Route("/healthcheck", healthcheck, methods=["GET", "HEAD"]),
-        Route("/recon/quarantined", recon_quarantined, methods=["GET"]),
         *recon_routes.routes(node),
         *replication_routes.routes,
         Route("/{path:path}", dispatch, methods=METHODS),

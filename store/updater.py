@@ -1,30 +1,37 @@
 """Replays async-pending container updates until the container nodes take them.
 
-Records (``<device>/async_pending/<suffix>/<hash>-<timestamp>-<target>``, written by
-``store.updates`` when a row update failed at write time) are grouped by target container (host +
+Records (``<device>/async_pending/<suffix>/<hash>-<timestamp>-<target>``, see ``store.layout``;
+written by ``store.updates`` when a row update failed at write time) are grouped by target container (host +
 container path) and each group is sent oldest first, one at a time; when a container's node fails,
 the rest of that group waits for the next pass. Groups run concurrently (``[store]
 updater_concurrency``) under a global rate (``updater_max_per_second``). Delivered records are
-removed; counters go to ``<device>/.recon/updater.json`` for recon.
+removed; counters go to ``<device>/.recon/updater.json`` for recon. Disk work (listing, reading,
+removing records, stats) runs in the I/O threads.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 import os
 import time
+from collections.abc import Callable, Iterable
+from concurrent.futures import Executor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
+from objclient.http import HttpError
+from objclient.loop_pool import loop_pool
+from store import fsutil, layout
 from store.audit.ratelimit import RateLimiter
-from store.httpclient import HTTPClientError, request
 from store.recon import async_pending_count, read_stats, write_stats
 from store.updates import is_success
 
 log = logging.getLogger("store.updater")
+T = TypeVar("T")
 
 
 @dataclass
@@ -59,34 +66,30 @@ def load_record(path: str) -> Pending:
     return Pending(path, record["method"], host.strip("[]"), int(port), record["path"], headers)
 
 
-def pending_paths(device_path: str) -> list[str]:
-    """Every record path under a device's ``async_pending``."""
-    root = os.path.join(device_path, "async_pending")
-    try:
-        suffixes = sorted(os.listdir(root))
-    except (FileNotFoundError, NotADirectoryError):
-        return []
-    out = []
-    for suffix in suffixes:
-        sdir = os.path.join(root, suffix)
+def remove_empty_dirs(dirs: Iterable[str]) -> None:
+    """rmdir each directory that is empty now (the others stay)."""
+    for path in dirs:
         try:
-            out.extend(os.path.join(sdir, name) for name in sorted(os.listdir(sdir)))
-        except (FileNotFoundError, NotADirectoryError):
-            continue
-    return out
+            os.rmdir(path)
+        except OSError:
+            pass
 
 
 class UpdaterPass:
     """One pass over one device's records."""
 
-    def __init__(self, timeout: float, concurrency: int, limiter: RateLimiter):
+    def __init__(self, timeout: float, concurrency: int, limiter: RateLimiter, executor: Executor | None = None):
         self.timeout = timeout
         self.concurrency = max(1, concurrency)
         self.limiter = limiter
+        self.executor = executor  # None: the loop's default executor
         self.stats = {"success": 0, "failure": 0, "bad": 0}
 
+    async def _io(self, fn: Callable[..., T], *args: Any) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self.executor, functools.partial(fn, *args))
+
     def load(self, paths: list[str]) -> list[list[Pending]]:
-        """Group the readable records by target container, each group oldest first."""
+        """Group the readable records by target container, each group oldest first (blocking)."""
         groups: dict[tuple[str, int, str], list[Pending]] = {}
         for path in paths:
             try:
@@ -105,18 +108,15 @@ class UpdaterPass:
     async def send(self, rec: Pending) -> bool:
         await self.limiter.consume(1)
         try:
-            status, _, _ = await request(rec.host, rec.port, rec.method, rec.req_path, rec.headers,
-                                         timeout=self.timeout)
-        except HTTPClientError as exc:
+            reply = await loop_pool().call(rec.host, rec.port, rec.method, rec.req_path, rec.headers,
+                                           timeout=self.timeout)
+        except HttpError as exc:
             log.info("async pending %s still failing: %s", os.path.basename(rec.path), exc)
             return False
-        if not is_success(status):
-            log.info("async pending %s answered %s", os.path.basename(rec.path), status)
+        if not is_success(reply.status):
+            log.info("async pending %s answered %s", os.path.basename(rec.path), reply.status)
             return False
-        try:
-            os.unlink(rec.path)
-        except FileNotFoundError:
-            pass
+        await self._io(fsutil.remove_file, rec.path)
         return True
 
     async def send_group(self, recs: list[Pending], sem: asyncio.Semaphore) -> None:
@@ -128,16 +128,11 @@ class UpdaterPass:
                 self.stats["success"] += 1
 
     async def run(self, device_path: str) -> dict[str, int]:
-        loop = asyncio.get_running_loop()
-        paths = await loop.run_in_executor(None, pending_paths, device_path)
-        groups = self.load(paths)
+        paths = await self._io(layout.list_async_pendings, device_path)
+        groups = await self._io(self.load, paths)
         sem = asyncio.Semaphore(self.concurrency)
         await asyncio.gather(*(self.send_group(g, sem) for g in groups))
-        for sdir in {os.path.dirname(p) for p in paths}:
-            try:
-                os.rmdir(sdir)  # only succeeds when empty
-            except OSError:
-                pass
+        await self._io(remove_empty_dirs, {os.path.dirname(p) for p in paths})
         return self.stats
 
 
@@ -156,29 +151,26 @@ def record_stats(device_path: str, stats: dict[str, int], started: float) -> dic
 
 
 async def run_updater_pass(devices_root: str | Path, timeout: float = 2.0, concurrency: int = 8,
-                           max_per_second: float = 0.0, record: bool = False) -> dict[str, int]:
+                           max_per_second: float = 0.0, record: bool = False,
+                           executor: Executor | None = None) -> dict[str, int]:
     """Retry every async-pending record under ``devices_root``; {"success", "failure", "bad"} counts.
 
-    ``record`` persists per-device counters for recon.
+    ``record`` persists per-device counters for recon; disk work runs in ``executor`` (the node's I/O
+    threads; None: the loop's default executor).
     """
     total = {"success": 0, "failure": 0, "bad": 0}
     root = str(devices_root)
-    try:
-        devices = sorted(os.listdir(root))
-    except FileNotFoundError:
-        return total
+    loop = asyncio.get_running_loop()
     limiter = RateLimiter(max_per_second)
-    for device in devices:
-        device_path = os.path.join(root, device)
-        if not os.path.isdir(device_path):
-            continue
+    for device in await loop.run_in_executor(executor, layout.list_devices, root):
+        device_path = layout.device_path(root, device)
         started = time.time()
-        stats = await UpdaterPass(timeout, concurrency, limiter).run(device_path)
+        stats = await UpdaterPass(timeout, concurrency, limiter, executor).run(device_path)
         for key in total:
             total[key] += stats[key]
         if record:
             try:
-                record_stats(device_path, stats, started)
+                await loop.run_in_executor(executor, record_stats, device_path, stats, started)
             except OSError as exc:
                 log.warning("cannot write updater stats on %s: %s", device, exc)
     return total

@@ -1,8 +1,8 @@
 """Listing row updates sent to peer nodes, and async-pending records for the ones that failed.
 
 * object node -> container node: ``PUT|DELETE /cont/<dev>/<part>/<a>/<c>/<o>`` after an object
-  PUT/DELETE is durable; a failure is saved under ``<device>/async_pending/<suffix>/`` as JSON
-  ``{"method", "host", "path", "headers"}`` (replayed by ``store.updater``).
+  PUT/DELETE is durable; a failure is saved as an async-pending record (``store.layout``) holding
+  JSON ``{"method", "host", "path", "headers"}`` (replayed by ``store.updater``).
 * container node -> account node: ``PUT /acct/<dev>/<part>/<a>/<c>`` with the container's
   timestamps and stats; unreported changes are remembered in the container DB and sent by
   ``report_container_stats`` (debounced, about once a second).
@@ -13,16 +13,18 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import os
 import time
 from typing import Any
 from urllib.parse import quote
 
 import xxhash
 
+from objclient.http import HttpError
+from objclient.loop_pool import loop_pool
 from stackstore.timestamp import Timestamp
-from store.fsutil import GroupCommit, write_durable
-from store.httpclient import HTTPClientError, request
+from store import layout
+from store.fsutil import remove_file
+from store.group_commit import GroupCommit, write_durable
 from store.listings import ContainerStore
 from store.reqparse import HTTPError, host_list
 
@@ -79,11 +81,11 @@ class RowUpdater:
                    timeout: float | None = None) -> bool:
         host, port = _split_hostport(hostport)
         try:
-            status, _, _ = await request(host, port, method, path, headers, timeout=timeout or self.timeout)
-        except HTTPClientError as exc:
+            reply = await loop_pool().call(host, port, method, path, headers, timeout=timeout or self.timeout)
+        except HttpError as exc:
             log.info("row update failed: %s", exc)
             return False
-        return is_success(status)
+        return is_success(reply.status)
 
     async def object_changed(self, device_path: str, hash_hex: str, method: str, account: str,
                              container: str, obj: str, targets: list[tuple[str, int, str]], partition: str,
@@ -106,8 +108,7 @@ class RowUpdater:
             record = {"method": method, "host": hostport, "path": path, "headers": headers,
                       "account": account, "container": container, "obj": obj}
             target_id = xxhash.xxh3_64_hexdigest(f"{hostport}/{device}".encode())[:8]
-            name = f"{hash_hex}-{headers['X-Timestamp']}-{target_id}"
-            dest = os.path.join(device_path, "async_pending", hash_hex[-3:], name)
+            dest = layout.async_pending_record(device_path, hash_hex, headers["X-Timestamp"], target_id)
             await write_durable(self.group, device_path, dest, json.dumps(record).encode("utf-8"))
             if not done:
                 self._linger(sending, dest)
@@ -117,11 +118,8 @@ class RowUpdater:
     def _linger(self, sending: asyncio.Future, record_path: str) -> None:
         """Let a slow update finish on its own; when it succeeds its async pending is no longer needed."""
         async def finish() -> None:
-            if await sending:
-                try:
-                    os.unlink(record_path)  # the updater may have replayed and removed it already
-                except FileNotFoundError:
-                    pass
+            if await sending:  # the updater may have replayed and removed it already
+                await asyncio.get_running_loop().run_in_executor(self.group.executor, remove_file, record_path)
 
         task = asyncio.ensure_future(finish())
         self._lingering.add(task)

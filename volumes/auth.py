@@ -1,8 +1,8 @@
 """Authentication: identity JWTs validated locally (``identity.validator``), or Cinder's ``noauth``.
 
-``keystone`` (default): ``X-Auth-Token`` must be a valid project-scoped identity token; the context
-gets its user, project and role names. ``noauth`` (tests, standalone use): the token is
-``<user>:<project>`` and the user ``admin`` has the admin role.
+``keystone`` (default): ``X-Auth-Token`` must be a valid project- or system-scoped identity token; the
+context gets its user, project, role names and scope (what ``volumes.policy`` decides on). ``noauth``
+(tests, standalone use): the token is ``<user>:<project>``; the user ``admin`` is the cloud admin.
 """
 
 from __future__ import annotations
@@ -32,13 +32,16 @@ class Authenticator:
             user, _, project = token.partition(":")
             if not user or not project:
                 raise ApiError(401, "noauth tokens are <user>:<project>.")
-            return Context(user, project, ["admin", "member"] if user == "admin" else ["member"])
+            if user == "admin":
+                return Context(user, project, ["admin", "member"], is_admin_project=True)
+            return Context(user, project, ["member"])
         info = await self._validator.validate(token)
         if info is None:
             raise ApiError(401, "The request you have made requires authentication.")
-        if not info.project_id:
+        if not info.project_id and not info.system:
             raise ApiError(403, "A project-scoped token is required.")
-        return Context(info.user_id, info.project_id, sorted(info.role_names))
+        return Context(info.user_id, info.project_id, sorted(info.role_names), system=info.system,
+                       is_admin_project=info.is_admin_project)
 
 
 def identity_url(conf: Any) -> str:

@@ -8,7 +8,7 @@ import logging
 from starlette.requests import Request
 from starlette.responses import Response
 
-from compute_shim import states
+from compute_shim import policy, states
 from compute_shim.api.base import Ctx, State, context, get_server, json_body
 from compute_shim.api.servers import background, fault, set_state
 from compute_shim.common.db import in_db
@@ -27,6 +27,7 @@ async def action(request: Request) -> Response:
     handler = ACTIONS.get(name)
     if handler is None:
         raise bad_request(f"There is no such action: {name}")
+    policy.authorize(ctx.who, policy.ACTION_OPERATIONS[name])
     srv = await in_db(ctx.state.sessions, get_server, ctx, request.path_params["server_id"])
     await handler(ctx, srv, arg)
     return Response(status_code=202)

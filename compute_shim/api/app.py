@@ -11,8 +11,9 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
+from compute_shim import policy
 from compute_shim.api import actions, flavors, servers, versions, volume_attachments, zones
-from compute_shim.api.base import State
+from compute_shim.api.base import State, context
 from compute_shim.common.handlers import exception_handlers
 from compute_shim.common.identity import Validator, make_validator
 from compute_shim.db import open_db
@@ -57,8 +58,24 @@ def _routes() -> list[Route]:
     ]
     routes = [Route("/", versions.root, methods=["GET"]), Route("/healthcheck", healthcheck, methods=["GET", "HEAD"]),
               Route(V, versions.v21, methods=["GET"]), Route(V + "/", versions.v21, methods=["GET"])]
-    routes += [Route(V + path, endpoint, methods=methods) for path, endpoint, methods in table]
+    for path, endpoint, methods in table:
+        for method in methods:
+            routes.append(Route(V + path, _authorized(policy.ROUTE_OPERATIONS[(method, path)], endpoint),
+                                methods=[method]))
     return routes
+
+
+def _authorized(operation: str, endpoint: Any) -> Any:
+    """``endpoint`` behind the policy check of ``operation`` (401 / 403 with Nova's body); the handler's
+    ``context`` reuses the token validated here."""
+
+    async def guarded(request: Request) -> Response:
+        ctx = await context(request)
+        policy.authorize(ctx.who, operation)
+        return await endpoint(request)
+
+    guarded.__name__ = getattr(endpoint, "__name__", "endpoint")
+    return guarded
 
 
 class MicroversionMiddleware(BaseHTTPMiddleware):

@@ -54,11 +54,13 @@ def state_of(request: Request) -> State:
 
 
 async def context(request: Request) -> Ctx:
+    """The request's caller (validated once per request) and microversion; 401 without a valid token."""
     version = getattr(request.state, "version", None) or negotiate(request.headers)
     st = state_of(request)
-    who = await authenticate(st.validator, request)
+    who = getattr(request.state, "who", None) or await authenticate(st.validator, request)
     if who is None:
         raise ApiError(401, "The request you have made requires authentication.")
+    request.state.who = who
     return Ctx(request, st, who, version)
 
 
@@ -97,17 +99,17 @@ def page_by_marker(rows: list[Any], query: Mapping[str, str]) -> list[Any]:
             raise bad_request(f"marker [{query['marker']}] not found")
         rows = rows[ids.index(query["marker"]) + 1:]
     if query.get("limit"):
-        try:
-            rows = rows[:max(0, parse_int(query["limit"]))]
-        except ValueError:
-            raise bad_request("limit param must be an integer") from None
+        limit = parse_int(query["limit"])
+        if limit is None:
+            raise bad_request("limit param must be an integer")
+        rows = rows[:max(0, limit)]
     return rows
 
 
 def get_server(db: Session, ctx: Ctx, server_id: str) -> Server:
     """A live server the caller may see (admins: any project); 404 otherwise."""
     srv = db.get(Server, server_id) if len(server_id) <= 36 else None
-    if srv is None or srv.deleted or (srv.project_id != ctx.who.project_id and not ctx.who.is_admin):
+    if srv is None or srv.deleted or (srv.project_id != ctx.who.project_id and not ctx.who.is_cloud_admin):
         raise not_found(f"Instance {server_id} could not be found.")
     return srv
 

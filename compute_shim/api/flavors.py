@@ -20,13 +20,13 @@ from stackstore.numbers import parse_int
 
 
 def _admin(ctx: Ctx) -> None:
-    if not ctx.who.is_admin:
+    if not ctx.who.is_cloud_admin:
         raise forbidden("Policy doesn't allow os_compute_api:os-flavor-manage to be performed.")
 
 
 def _get(db: Session, ctx: Ctx, flavor_id: str) -> Flavor:
     f = db.get(Flavor, flavor_id) if len(flavor_id) <= 255 else None
-    if f is None or (not f.is_public and not ctx.who.is_admin):
+    if f is None or (not f.is_public and not ctx.who.is_cloud_admin):
         raise not_found(f"Flavor {flavor_id} could not be found.")
     return f
 
@@ -35,16 +35,16 @@ def _listed(db: Session, ctx: Ctx) -> list[Flavor]:
     q = ctx.request.query_params
     is_public = (q.get("is_public") or "true").lower()
     stmt = select(Flavor)
-    if not ctx.who.is_admin or is_public in ("true", "t", "1", "yes"):
+    if not ctx.who.is_cloud_admin or is_public in ("true", "t", "1", "yes"):
         stmt = stmt.where(Flavor.is_public.is_(True))
     elif is_public in ("false", "f", "0", "no"):
         stmt = stmt.where(Flavor.is_public.is_(False))
     for param, column in (("minRam", Flavor.ram), ("minDisk", Flavor.disk)):
         if q.get(param):
-            try:
-                stmt = stmt.where(column >= parse_int(q[param]))
-            except ValueError:
-                raise bad_request(f"Invalid {param} filter [{q[param]}]") from None
+            minimum = parse_int(q[param])
+            if minimum is None:
+                raise bad_request(f"Invalid {param} filter [{q[param]}]")
+            stmt = stmt.where(column >= minimum)
     rows = list(db.scalars(stmt))
     sort_key = q.get("sort_key", "flavorid")
     key = {"flavorid": lambda f: (len(f.id), f.id)}.get(sort_key, lambda f: getattr(f, sort_key, f.id))
@@ -77,8 +77,8 @@ def _int_field(body: dict, name: str, minimum: int, default: int | None = None) 
     if value in ("", None) and default is not None:
         value = default
     try:
-        number = parse_int(value)
-        if isinstance(value, bool) or isinstance(value, float) and value != number:
+        number = int(value) if not isinstance(value, str) else parse_int(value)
+        if number is None or isinstance(value, bool) or isinstance(value, float) and value != number:
             raise ValueError
     except (TypeError, ValueError):
         raise bad_request(f"Invalid input for field/attribute {name}. Value: {value}.") from None

@@ -69,7 +69,7 @@ def _check_networks(ctx: Ctx, body: dict) -> None:
 
 def _flavor_snapshot(db: Session, ctx: Ctx, flavor_id: str, flavor_ref: object) -> dict[str, Any]:
     flavor = db.get(Flavor, flavor_id)
-    if flavor is None or (not flavor.is_public and not ctx.who.is_admin):
+    if flavor is None or (not flavor.is_public and not ctx.who.is_cloud_admin):
         raise bad_request(f"Flavor {flavor_ref} could not be found.")
     return views.flavor_snapshot(flavor)
 
@@ -171,9 +171,9 @@ def _name_matcher(pattern: str) -> Any:
 def _listed(db: Session, ctx: Ctx) -> tuple[list[Server], dict[str, list]]:
     q = ctx.request.query_params
     stmt = select(Server).where(Server.deleted.is_(False))
-    all_tenants = ctx.who.is_admin and q.get("all_tenants", "0").lower() not in ("0", "false", "f", "no", "off")
+    all_tenants = ctx.who.is_cloud_admin and q.get("all_tenants", "0").lower() not in ("0", "false", "f", "no", "off")
     project = q.get("project_id") or q.get("tenant_id")
-    if ctx.who.is_admin and project and all_tenants:
+    if ctx.who.is_cloud_admin and project and all_tenants:
         stmt = stmt.where(Server.project_id == project)
     elif not all_tenants:
         stmt = stmt.where(Server.project_id == ctx.who.project_id)
@@ -202,12 +202,12 @@ async def index(request: Request) -> JSONResponse:
 async def detail(request: Request) -> JSONResponse:
     ctx = await context(request)
     rows, attached = await in_db(ctx.state.sessions, _listed, ctx)
-    return JSONResponse({"servers": [views.server(s, ctx.base, ctx.version, attached[s.id], ctx.who.is_admin)
+    return JSONResponse({"servers": [views.server(s, ctx.base, ctx.version, attached[s.id], ctx.who.is_cloud_admin)
                                      for s in rows]})
 
 
 def _doc(db: Session, ctx: Ctx, srv: Server) -> dict[str, Any]:
-    return views.server(srv, ctx.base, ctx.version, attachments_of(db, srv.id), ctx.who.is_admin)
+    return views.server(srv, ctx.base, ctx.version, attachments_of(db, srv.id), ctx.who.is_cloud_admin)
 
 
 def _server_doc(db: Session, ctx: Ctx, server_id: str) -> dict[str, Any]:

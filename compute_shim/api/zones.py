@@ -20,7 +20,7 @@ async def index(request: Request) -> JSONResponse:
 
 async def detail(request: Request) -> JSONResponse:
     ctx = await context(request)
-    if not ctx.who.is_admin:
+    if not ctx.who.is_cloud_admin:
         raise forbidden()
     st = ctx.state.settings
     hosts = {st.host: {"nova-compute": {"available": True, "active": True, "updated_at": isotime(now())}}}

@@ -22,11 +22,11 @@ def make_validator(conf: Any) -> Validator:
 
 
 async def authenticate(validator: Validator, request: Request) -> TokenInfo | None:
-    """The project-scoped token of the request (``X-Auth-Token``), or None."""
+    """The project- or system-scoped token of the request (``X-Auth-Token``), or None."""
     token = request.headers.get("x-auth-token", "")
     if not token or len(token) > 16384:
         return None
     info = await validator.validate(token)
-    if info is None or not info.project_id:
+    if info is None or not (info.project_id or info.system):
         return None
     return info

@@ -38,14 +38,14 @@ def _expiry(value: object) -> float | None:
     return when.timestamp()
 
 
-def _owner(ctx: Ctx) -> User:
+def _owner(ctx: Ctx, operation: str) -> User:
     user = get_or_404(ctx.db, User, ctx.params["user_id"], "user")
-    policy.admin_or_self(ctx, user.id)
+    policy.enforce(ctx, operation, {"user": {"id": user.id}})
     return user
 
 
 def create(ctx: Ctx):
-    user = _owner(ctx)
+    user = _owner(ctx, "identity:get_application_credential")
     caller = ctx.auth()
     if caller.user_id != user.id:
         raise forbidden("Application credentials can only be created by their user.")
@@ -79,7 +79,7 @@ def create(ctx: Ctx):
 
 
 def list_creds(ctx: Ctx):
-    user = _owner(ctx)
+    user = _owner(ctx, "identity:list_application_credentials")
     stmt = select(AppCredential).where(AppCredential.user_id == user.id)
     if ctx.query.get("name"):
         stmt = stmt.where(AppCredential.name == ctx.query["name"])
@@ -88,8 +88,8 @@ def list_creds(ctx: Ctx):
                                  [views.app_credential(c, _roles(ctx, c), ctx.base) for c in rows])
 
 
-def _cred(ctx: Ctx) -> AppCredential:
-    user = _owner(ctx)
+def _cred(ctx: Ctx, operation: str) -> AppCredential:
+    user = _owner(ctx, operation)
     cred = ctx.db.get(AppCredential, ctx.params["cred_id"])
     if cred is None or cred.user_id != user.id:
         raise not_found("application credential", ctx.params["cred_id"])
@@ -97,12 +97,12 @@ def _cred(ctx: Ctx) -> AppCredential:
 
 
 def get_cred(ctx: Ctx):
-    cred = _cred(ctx)
+    cred = _cred(ctx, "identity:get_application_credential")
     return 200, {"application_credential": views.app_credential(cred, _roles(ctx, cred), ctx.base)}
 
 
 def delete_cred(ctx: Ctx):
-    cred = _cred(ctx)
+    cred = _cred(ctx, "identity:delete_application_credential")
     ctx.db.delete(cred)
     ctx.svc.revoke(ctx.db, app_cred_id=cred.id)
     return 204, None

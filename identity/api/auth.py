@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import json
+
 from starlette.responses import JSONResponse, Response
 
-from identity import views
+from identity import policy, views
 from identity.api.base import Ctx
 from identity.authn import authenticate
 from identity.catalog import build_catalog
 from identity.errors import KeystoneError, forbidden
-from identity.lookup import effective_roles, user_project_ids
+from identity.lookup import effective_roles, system_roles, user_project_ids
 from identity.models import Domain, Project
 from identity.tokens import TokenInfo
 
@@ -18,32 +20,62 @@ def _catalog(ctx: Ctx, info: TokenInfo) -> list[dict]:
     return build_catalog(ctx.db, info.project_id)
 
 
+def _login_key(ctx: Ctx) -> str:
+    """Who a token request claims to be (user id or domain/name, or application credential), for throttling."""
+    auth = ctx.body.get("auth") if isinstance(ctx.body, dict) else None
+    ident = auth.get("identity") if isinstance(auth, dict) else None
+    if not isinstance(ident, dict):
+        return ""
+    for method in ("password", "application_credential"):
+        data = ident.get(method)
+        ref = data.get("user") if method == "password" and isinstance(data, dict) else data
+        if isinstance(ref, dict):
+            dom = ref.get("domain") if isinstance(ref.get("domain"), dict) else {}
+            parts = (method, ref.get("id"), ref.get("name"), dom.get("id"), dom.get("name"))
+            return json.dumps([p if isinstance(p, str) else None for p in parts])[:1024]
+    return ""
+
+
 def issue(ctx: Ctx) -> Response:
-    info = authenticate(ctx)
+    """POST /v3/auth/tokens; after too many failures for one user from one address: 429 for a while."""
+    key, address = _login_key(ctx), ctx.request.client.host if ctx.request.client else ""
+    throttle = ctx.svc.login_throttle
+    if key:
+        wait = throttle.retry_after(key, address)
+        if wait:
+            raise KeystoneError(429, "Too many failed authentication attempts; try again later.",
+                                headers={"Retry-After": str(wait)})
+    try:
+        info = authenticate(ctx)
+    except KeystoneError as err:
+        if key and err.code == 401:
+            throttle.failed(key, address)
+        raise
+    if key:
+        throttle.succeeded(key, address)
     token = ctx.svc.issue(info)
     body = info.body(None if "nocatalog" in ctx.query else _catalog(ctx, info))
     return JSONResponse(body, status_code=201, headers={"X-Subject-Token": token})
 
 
-def _subject(ctx: Ctx) -> tuple[TokenInfo, str]:
-    caller = ctx.auth()
+def _subject(ctx: Ctx, operation: str) -> tuple[TokenInfo, str]:
+    ctx.auth()
     token = ctx.request.headers.get("x-subject-token", "")
     info = ctx.svc.verify(ctx.db, token)
     if info is None:
         raise KeystoneError(404, "Could not find token.")
-    if not caller.is_admin and info.user_id != caller.user_id:
-        raise forbidden()
+    policy.enforce(ctx, operation, {"user": {"id": info.user_id}})
     return info, token
 
 
 def validate(ctx: Ctx) -> Response:
-    info, token = _subject(ctx)
+    info, token = _subject(ctx, "identity:validate_token")
     body = info.body(None if "nocatalog" in ctx.query else _catalog(ctx, info))
     return JSONResponse(body, headers={"X-Subject-Token": token})
 
 
 def revoke(ctx: Ctx):
-    info, _ = _subject(ctx)
+    info, _ = _subject(ctx, "identity:revoke_token")
     ctx.svc.revoke(ctx.db, audit_id=info.audit_id)
     return 204, None
 
@@ -70,8 +102,9 @@ def catalog(ctx: Ctx):
 
 
 def system(ctx: Ctx):
+    """The system scopes the caller may ask a token for: ``[{"all": true}]`` with a role on the system."""
     caller = ctx.auth()
-    return 200, {"system": [{"all": True}] if caller.system or caller.is_admin else [],
+    return 200, {"system": [{"all": True}] if system_roles(ctx.db, caller.user_id) else [],
                  "links": {"self": f"{ctx.base}{ctx.path}"}}
 
 

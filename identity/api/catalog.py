@@ -15,13 +15,13 @@ INTERFACES = ("public", "internal", "admin")
 
 
 def list_services(ctx: Ctx):
-    policy.authenticated(ctx)
+    policy.enforce(ctx, "identity:read_catalog")
     rows = listing(ctx, Service, ("name", "type"))
     return 200, views.collection(ctx.base, ctx.path, "services", [views.service(s, ctx.base) for s in rows])
 
 
 def create_service(ctx: Ctx):
-    policy.admin(ctx)
+    policy.enforce(ctx, "identity:manage_catalog")
     data = ctx.obj("service")
     svc = Service(id=new_id(), type=text(data, "type", required=True), name=text(data, "name", default="") or "",
                   description=text(data, "description", default="") or "", enabled=flag(data, "enabled"))
@@ -31,13 +31,13 @@ def create_service(ctx: Ctx):
 
 
 def get_service(ctx: Ctx):
-    policy.authenticated(ctx)
+    policy.enforce(ctx, "identity:read_catalog")
     return 200, {"service": views.service(get_or_404(ctx.db, Service, ctx.params["service_id"], "service"),
                                           ctx.base)}
 
 
 def update_service(ctx: Ctx):
-    policy.admin(ctx)
+    policy.enforce(ctx, "identity:manage_catalog")
     svc = get_or_404(ctx.db, Service, ctx.params["service_id"], "service")
     data = ctx.obj("service")
     for key in ("type", "name", "description"):
@@ -49,7 +49,7 @@ def update_service(ctx: Ctx):
 
 
 def delete_service(ctx: Ctx):
-    policy.admin(ctx)
+    policy.enforce(ctx, "identity:manage_catalog")
     svc = get_or_404(ctx.db, Service, ctx.params["service_id"], "service")
     ctx.db.execute(delete(Endpoint).where(Endpoint.service_id == svc.id))
     ctx.db.delete(svc)
@@ -79,13 +79,13 @@ def _endpoint_fields(ctx: Ctx, ep: Endpoint, data: dict, creating: bool) -> None
 
 
 def list_endpoints(ctx: Ctx):
-    policy.authenticated(ctx)
+    policy.enforce(ctx, "identity:read_catalog")
     rows = listing(ctx, Endpoint, ("service_id", "interface", "region_id"))
     return 200, views.collection(ctx.base, ctx.path, "endpoints", [views.endpoint(e, ctx.base) for e in rows])
 
 
 def create_endpoint(ctx: Ctx):
-    policy.admin(ctx)
+    policy.enforce(ctx, "identity:manage_catalog")
     ep = Endpoint(id=new_id())
     _endpoint_fields(ctx, ep, ctx.obj("endpoint"), True)
     ctx.db.add(ep)
@@ -93,32 +93,32 @@ def create_endpoint(ctx: Ctx):
 
 
 def get_endpoint(ctx: Ctx):
-    policy.authenticated(ctx)
+    policy.enforce(ctx, "identity:read_catalog")
     return 200, {"endpoint": views.endpoint(get_or_404(ctx.db, Endpoint, ctx.params["endpoint_id"], "endpoint"),
                                             ctx.base)}
 
 
 def update_endpoint(ctx: Ctx):
-    policy.admin(ctx)
+    policy.enforce(ctx, "identity:manage_catalog")
     ep = get_or_404(ctx.db, Endpoint, ctx.params["endpoint_id"], "endpoint")
     _endpoint_fields(ctx, ep, ctx.obj("endpoint"), False)
     return 200, {"endpoint": views.endpoint(ep, ctx.base)}
 
 
 def delete_endpoint(ctx: Ctx):
-    policy.admin(ctx)
+    policy.enforce(ctx, "identity:manage_catalog")
     ctx.db.delete(get_or_404(ctx.db, Endpoint, ctx.params["endpoint_id"], "endpoint"))
     return 204, None
 
 
 def list_regions(ctx: Ctx):
-    policy.authenticated(ctx)
+    policy.enforce(ctx, "identity:read_catalog")
     rows = listing(ctx, Region, ("parent_region_id",))
     return 200, views.collection(ctx.base, ctx.path, "regions", [views.region(r, ctx.base) for r in rows])
 
 
 def create_region(ctx: Ctx):
-    policy.admin(ctx)
+    policy.enforce(ctx, "identity:manage_catalog")
     data = ctx.obj("region")
     region = Region(id=text(data, "id", default=None) or new_id(),
                     description=text(data, "description", default="") or "",
@@ -129,12 +129,12 @@ def create_region(ctx: Ctx):
 
 
 def get_region(ctx: Ctx):
-    policy.authenticated(ctx)
+    policy.enforce(ctx, "identity:read_catalog")
     return 200, {"region": views.region(get_or_404(ctx.db, Region, ctx.params["region_id"], "region"), ctx.base)}
 
 
 def delete_region(ctx: Ctx):
-    policy.admin(ctx)
+    policy.enforce(ctx, "identity:manage_catalog")
     region = get_or_404(ctx.db, Region, ctx.params["region_id"], "region")
     ctx.db.execute(Endpoint.__table__.update().where(Endpoint.region_id == region.id).values(region_id=None))
     ctx.db.delete(region)

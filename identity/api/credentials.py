@@ -22,8 +22,15 @@ def ec2_id(access: str) -> str:
 
 
 def _visible(ctx: Ctx, cred: Credential) -> Credential:
-    policy.admin_or_self(ctx, cred.user_id)
+    policy.enforce(ctx, "identity:get_credential", {"user": {"id": cred.user_id}})
     return cred
+
+
+def _manage(ctx: Ctx, user_id: str) -> None:
+    """Credential management: the user themself (not through an application credential), or a cloud admin."""
+    caller = policy.enforce(ctx, "identity:manage_credential", {"user": {"id": user_id}})
+    if caller.app_cred and not policy.allows(caller, "admin_api"):
+        raise forbidden("Application credentials cannot manage credentials.")
 
 
 def _parse_blob(ctype: str, blob: object) -> dict | None:
@@ -41,12 +48,12 @@ def _parse_blob(ctype: str, blob: object) -> dict | None:
 
 
 def list_credentials(ctx: Ctx):
-    caller = policy.authenticated(ctx)
+    caller = ctx.auth()
     stmt = select(Credential)
     for key in ("type", "user_id"):
         if ctx.query.get(key):
             stmt = stmt.where(getattr(Credential, key) == ctx.query[key])
-    if not caller.is_admin:
+    if not policy.allows(caller, "identity:list_credentials", {"user": {"id": ctx.query.get("user_id")}}):
         stmt = stmt.where(Credential.user_id == caller.user_id)
     rows = ctx.db.scalars(stmt).all()
     return 200, views.collection(ctx.base, ctx.path, "credentials", [views.credential(c, ctx.base) for c in rows])
@@ -55,7 +62,7 @@ def list_credentials(ctx: Ctx):
 def create_credential(ctx: Ctx):
     data = ctx.obj("credential")
     user = get_or_404(ctx.db, User, text(data, "user_id", required=True), "user")
-    policy.self_not_app_cred(ctx, user.id)
+    _manage(ctx, user.id)
     ctype = text(data, "type", required=True)
     blob = _parse_blob(ctype, data.get("blob"))
     project_id = text(data, "project_id")
@@ -77,7 +84,7 @@ def get_credential(ctx: Ctx):
 
 def update_credential(ctx: Ctx):
     cred = _visible(ctx, get_or_404(ctx.db, Credential, ctx.params["credential_id"], "credential"))
-    policy.self_not_app_cred(ctx, cred.user_id)
+    _manage(ctx, cred.user_id)
     data = ctx.obj("credential")
     if "blob" in data:
         blob = _parse_blob(cred.type, data["blob"])
@@ -91,7 +98,7 @@ def update_credential(ctx: Ctx):
 
 def delete_credential(ctx: Ctx):
     cred = get_or_404(ctx.db, Credential, ctx.params["credential_id"], "credential")
-    policy.self_not_app_cred(ctx, cred.user_id)
+    _manage(ctx, cred.user_id)
     ctx.db.delete(cred)
     return 204, None
 
@@ -99,7 +106,7 @@ def delete_credential(ctx: Ctx):
 # -- OS-EC2 ----------------------------------------------------------------------------------------
 def _ec2_user(ctx: Ctx) -> User:
     user = get_or_404(ctx.db, User, ctx.params["user_id"], "user")
-    policy.self_not_app_cred(ctx, user.id)
+    _manage(ctx, user.id)
     return user
 
 

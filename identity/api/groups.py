@@ -13,14 +13,15 @@ from identity.models import Assignment, Group, GroupMember, User, new_id
 
 
 def list_groups(ctx: Ctx):
-    policy.admin(ctx)
-    rows = listing(ctx, Group)
+    caller = policy.enforce(ctx, "identity:list_groups", policy.scope_domain(ctx.auth()))
+    only = policy.listing_domain(caller)
+    rows = [g for g in listing(ctx, Group) if only is None or g.domain_id == only]
     return 200, views.collection(ctx.base, ctx.path, "groups", [views.group(g, ctx.base) for g in rows])
 
 
 def create_group(ctx: Ctx):
-    policy.admin(ctx)
     data = ctx.obj("group")
+    policy.enforce(ctx, "identity:create_group", {"group": {"domain_id": domain_id(ctx, data)}})
     grp = Group(id=new_id(), name=text(data, "name", required=True), domain_id=domain_id(ctx, data),
                 description=text(data, "description", default="") or "")
     ctx.db.add(grp)
@@ -29,13 +30,14 @@ def create_group(ctx: Ctx):
 
 
 def get_group(ctx: Ctx):
-    policy.admin(ctx)
-    return 200, {"group": views.group(get_or_404(ctx.db, Group, ctx.params["group_id"], "group"), ctx.base)}
+    grp = get_or_404(ctx.db, Group, ctx.params["group_id"], "group")
+    policy.enforce(ctx, "identity:get_group", policy.group_target(grp))
+    return 200, {"group": views.group(grp, ctx.base)}
 
 
 def update_group(ctx: Ctx):
-    policy.admin(ctx)
     grp = get_or_404(ctx.db, Group, ctx.params["group_id"], "group")
+    policy.enforce(ctx, "identity:update_group", policy.group_target(grp))
     data = ctx.obj("group")
     if "name" in data:
         grp.name = text(data, "name", required=True)
@@ -46,8 +48,8 @@ def update_group(ctx: Ctx):
 
 
 def delete_group(ctx: Ctx):
-    policy.admin(ctx)
     grp = get_or_404(ctx.db, Group, ctx.params["group_id"], "group")
+    policy.enforce(ctx, "identity:delete_group", policy.group_target(grp))
     members = list(ctx.db.scalars(select(GroupMember.user_id).where(GroupMember.group_id == grp.id)))
     ctx.db.execute(delete(Assignment).where(Assignment.actor_type == "group", Assignment.actor_id == grp.id))
     ctx.db.execute(delete(GroupMember).where(GroupMember.group_id == grp.id))
@@ -58,36 +60,40 @@ def delete_group(ctx: Ctx):
 
 
 def list_members(ctx: Ctx):
-    policy.admin(ctx)
     grp = get_or_404(ctx.db, Group, ctx.params["group_id"], "group")
+    policy.enforce(ctx, "identity:list_users_in_group", policy.group_target(grp))
     rows = ctx.db.scalars(select(User).join(GroupMember, GroupMember.user_id == User.id)
                           .where(GroupMember.group_id == grp.id)).all()
     return 200, views.collection(ctx.base, ctx.path, "users", [views.user(u, ctx.base) for u in rows])
 
 
-def _membership(ctx: Ctx) -> tuple[Group, User, GroupMember | None]:
-    policy.admin(ctx)
+def _membership(ctx: Ctx, operation: str) -> tuple[Group, User, GroupMember | None]:
+    """The group, the user and their membership row, once ``operation`` is allowed on the group (and, to
+    change a membership, the user may be updated by the caller too)."""
     grp = get_or_404(ctx.db, Group, ctx.params["group_id"], "group")
     user = get_or_404(ctx.db, User, ctx.params["user_id"], "user")
+    policy.enforce(ctx, operation, policy.group_target(grp))
+    if operation != "identity:check_user_in_group":
+        policy.enforce(ctx, "identity:update_user", policy.user_target(user))
     return grp, user, ctx.db.get(GroupMember, (grp.id, user.id))
 
 
 def add_member(ctx: Ctx):
-    grp, user, row = _membership(ctx)
+    grp, user, row = _membership(ctx, "identity:add_user_to_group")
     if row is None:
         ctx.db.add(GroupMember(group_id=grp.id, user_id=user.id))
     return 204, None
 
 
 def check_member(ctx: Ctx):
-    grp, user, row = _membership(ctx)
+    grp, user, row = _membership(ctx, "identity:check_user_in_group")
     if row is None:
         raise not_found("membership", f"{user.id} in {grp.id}")
     return 204, None
 
 
 def remove_member(ctx: Ctx):
-    grp, user, row = _membership(ctx)
+    grp, user, row = _membership(ctx, "identity:remove_user_from_group")
     if row is None:
         raise not_found("membership", f"{user.id} in {grp.id}")
     ctx.db.delete(row)

@@ -13,17 +13,21 @@ from identity.models import AppCredential, Assignment, Credential, Domain, Proje
 
 
 def list_projects(ctx: Ctx):
-    caller = policy.authenticated(ctx)
+    """Cloud readers see every project, domain readers their domain's, anyone else the projects they
+    hold a role on."""
+    caller = ctx.auth()
     rows = listing(ctx, Project)
-    if not caller.is_admin:
+    if not policy.allows(caller, "identity:list_projects", policy.scope_domain(caller)):
         mine = set(user_project_ids(ctx.db, caller.user_id))
         rows = [p for p in rows if p.id in mine]
+    elif (only := policy.listing_domain(caller)) is not None:
+        rows = [p for p in rows if p.domain_id == only]
     return 200, views.collection(ctx.base, ctx.path, "projects", [views.project(p, ctx.base) for p in rows])
 
 
 def create_project(ctx: Ctx):
-    policy.admin(ctx)
     data = ctx.obj("project")
+    policy.enforce(ctx, "identity:create_project", {"project": {"domain_id": domain_id(ctx, data)}})
     if data.get("is_domain"):
         raise bad_request("Projects acting as domains are not supported.")
     proj = Project(id=new_id(), name=text(data, "name", required=True), domain_id=domain_id(ctx, data),
@@ -35,13 +39,16 @@ def create_project(ctx: Ctx):
 
 def get_project(ctx: Ctx):
     proj = get_or_404(ctx.db, Project, ctx.params["project_id"], "project")
-    policy.member_of(ctx, proj.id)
+    caller = ctx.auth()
+    if not (policy.allows(caller, "identity:get_project", policy.project_target(proj))
+            or proj.id in user_project_ids(ctx.db, caller.user_id)):
+        raise forbidden()
     return 200, {"project": views.project(proj, ctx.base)}
 
 
 def update_project(ctx: Ctx):
-    policy.admin(ctx)
     proj = get_or_404(ctx.db, Project, ctx.params["project_id"], "project")
+    policy.enforce(ctx, "identity:update_project", policy.project_target(proj))
     data = ctx.obj("project")
     if "name" in data:
         proj.name = text(data, "name", required=True)
@@ -56,8 +63,8 @@ def update_project(ctx: Ctx):
 
 
 def delete_project(ctx: Ctx):
-    policy.admin(ctx)
     proj = get_or_404(ctx.db, Project, ctx.params["project_id"], "project")
+    policy.enforce(ctx, "identity:delete_project", policy.project_target(proj))
     db = ctx.db
     db.execute(delete(Assignment).where(Assignment.target_type == "project", Assignment.target_id == proj.id))
     db.execute(delete(Credential).where(Credential.project_id == proj.id))
@@ -69,13 +76,13 @@ def delete_project(ctx: Ctx):
 
 
 def list_domains(ctx: Ctx):
-    policy.authenticated(ctx)
+    policy.enforce(ctx, "identity:list_domains")
     rows = listing(ctx, Domain, ("name",))
     return 200, views.collection(ctx.base, ctx.path, "domains", [views.domain(d, ctx.base) for d in rows])
 
 
 def create_domain(ctx: Ctx):
-    policy.admin(ctx)
+    policy.enforce(ctx, "identity:create_domain")
     data = ctx.obj("domain")
     dom = Domain(id=new_id(), name=text(data, "name", required=True),
                  description=text(data, "description", default="") or "", enabled=flag(data, "enabled"))
@@ -85,13 +92,13 @@ def create_domain(ctx: Ctx):
 
 
 def get_domain(ctx: Ctx):
-    policy.authenticated(ctx)
+    policy.enforce(ctx, "identity:get_domain")
     dom = get_or_404(ctx.db, Domain, ctx.params["domain_id"], "domain")
     return 200, {"domain": views.domain(dom, ctx.base)}
 
 
 def update_domain(ctx: Ctx):
-    policy.admin(ctx)
+    policy.enforce(ctx, "identity:update_domain")
     dom = get_or_404(ctx.db, Domain, ctx.params["domain_id"], "domain")
     data = ctx.obj("domain")
     if "name" in data:
@@ -105,7 +112,7 @@ def update_domain(ctx: Ctx):
 
 
 def delete_domain(ctx: Ctx):
-    policy.admin(ctx)
+    policy.enforce(ctx, "identity:delete_domain")
     dom = get_or_404(ctx.db, Domain, ctx.params["domain_id"], "domain")
     if dom.enabled:
         raise forbidden("Cannot delete a domain that is enabled, please disable it first.")

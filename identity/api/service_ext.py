@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 
+from identity import policy
 from identity.api.base import Ctx
 from identity.api.credentials import ec2_id
-from identity.errors import forbidden, not_found
+from identity.errors import not_found
 from identity.lookup import effective_roles
 from identity.models import Credential, Domain, Project, User
-from identity.service_user import SERVICE_ROLE
 
 
 def ec2_lookup(ctx: Ctx):
@@ -19,9 +19,7 @@ def ec2_lookup(ctx: Ctx):
     ``roles`` are the names of the user's effective roles on the credential's project, empty once the user
     holds none: the caller checks the signature, then refuses the key (Keystone's "User not valid for
     project", AccessDenied through s3token), and maps the roles to read or write rights."""
-    caller = ctx.auth()
-    if not caller.has_role("admin", SERVICE_ROLE):
-        raise forbidden()
+    policy.enforce(ctx, "identity:ec2_lookup")
     access = ctx.params["access"]
     cred = ctx.db.get(Credential, ec2_id(access))
     user = ctx.db.get(User, cred.user_id) if cred is not None and cred.type == "ec2" else None

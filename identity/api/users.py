@@ -32,14 +32,16 @@ def _default_project(ctx: Ctx, data: dict) -> str | None:
 
 
 def list_users(ctx: Ctx):
-    policy.admin(ctx)
+    caller = policy.enforce(ctx, "identity:list_users", policy.scope_domain(ctx.auth()))
     rows = listing(ctx, User)
+    only = policy.listing_domain(caller)
+    rows = [u for u in rows if only is None or u.domain_id == only]
     return 200, views.collection(ctx.base, ctx.path, "users", [views.user(u, ctx.base) for u in rows])
 
 
 def create_user(ctx: Ctx):
-    policy.admin(ctx)
     data = ctx.obj("user")
+    policy.enforce(ctx, "identity:create_user", {"user": {"domain_id": domain_id(ctx, data)}})
     user = User(id=new_id(), name=text(data, "name", required=True), domain_id=domain_id(ctx, data),
                 password_hash=_password(data), email=text(data, "email"),
                 description=text(data, "description", default="") or "", enabled=flag(data, "enabled"),
@@ -51,13 +53,13 @@ def create_user(ctx: Ctx):
 
 def get_user(ctx: Ctx):
     user = get_or_404(ctx.db, User, ctx.params["user_id"], "user")
-    policy.admin_or_self(ctx, user.id)
+    policy.enforce(ctx, "identity:get_user", policy.user_target(user))
     return 200, {"user": views.user(user, ctx.base)}
 
 
 def update_user(ctx: Ctx):
-    policy.admin(ctx)
     user = get_or_404(ctx.db, User, ctx.params["user_id"], "user")
+    policy.enforce(ctx, "identity:update_user", policy.user_target(user))
     data = ctx.obj("user")
     revoke = False
     if "name" in data:
@@ -93,8 +95,8 @@ def change_password(ctx: Ctx):
 
 
 def delete_user(ctx: Ctx):
-    policy.admin(ctx)
     user = get_or_404(ctx.db, User, ctx.params["user_id"], "user")
+    policy.enforce(ctx, "identity:delete_user", policy.user_target(user))
     ctx.db.execute(delete(Assignment).where(Assignment.actor_type == "user", Assignment.actor_id == user.id))
     ctx.db.delete(user)
     ctx.svc.revoke(ctx.db, user_id=user.id)
@@ -103,7 +105,7 @@ def delete_user(ctx: Ctx):
 
 def user_projects(ctx: Ctx):
     user = get_or_404(ctx.db, User, ctx.params["user_id"], "user")
-    policy.admin_or_self(ctx, user.id)
+    policy.enforce(ctx, "identity:list_projects_for_user", policy.user_target(user))
     rows = [ctx.db.get(Project, pid) for pid in user_project_ids(ctx.db, user.id)]
     return 200, views.collection(ctx.base, ctx.path, "projects",
                                  [views.project(p, ctx.base) for p in rows if p is not None])
@@ -111,7 +113,7 @@ def user_projects(ctx: Ctx):
 
 def user_groups(ctx: Ctx):
     user = get_or_404(ctx.db, User, ctx.params["user_id"], "user")
-    policy.admin_or_self(ctx, user.id)
+    policy.enforce(ctx, "identity:list_groups_for_user", policy.user_target(user))
     rows = ctx.db.scalars(select(Group).join(GroupMember, GroupMember.group_id == Group.id)
                           .where(GroupMember.user_id == user.id)).all()
     return 200, views.collection(ctx.base, ctx.path, "groups", [views.group(g, ctx.base) for g in rows])

@@ -11,6 +11,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
+import objclient
 from compute_shim.common.handlers import exception_handlers
 from compute_shim.common.identity import Validator, make_validator
 from images.api import data, images, schemas, versions
@@ -57,13 +58,7 @@ def build_app(conf: Any, validator: Validator | None = None, client: Any = None)
         own = client is None
         storage = client
         if own:
-            from objclient.client import StorageClient
-            from objclient.rings import Rings
-            from stackstore.config import ensure_hash_path_suffix
-
-            rings = Rings.load(conf["cluster"].get("ring_dir") or f"{settings.data_dir}/rings",
-                               ensure_hash_path_suffix(conf))
-            storage = StorageClient(conf, rings)
+            storage = objclient.from_config(conf)
         st.store = ImageStore(storage, settings.account, settings.container, settings.max_image_size)
         try:
             yield

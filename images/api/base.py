@@ -11,6 +11,7 @@ from starlette.requests import Request
 
 from compute_shim.common.identity import Validator, authenticate
 from identity.tokens import TokenInfo
+from images import policy
 from images.errors import ApiError, not_found
 from images.models import Image
 from images.settings import Settings
@@ -34,10 +35,12 @@ def state(request: Request) -> State:
     return request.app.state.images
 
 
-async def caller(request: Request) -> TokenInfo:
+async def caller(request: Request, operation: str) -> TokenInfo:
+    """The request's token, once ``images.policy`` permits ``operation``; 401 / 403 otherwise."""
     info = await authenticate(state(request).validator, request)
     if info is None:
         raise ApiError(401, "The request you have made requires authentication.")
+    policy.authorize(info, operation)
     return info
 
 
@@ -56,11 +59,11 @@ async def json_body(request: Request, limit: int | None = None) -> Any:
 
 
 def can_see(img: Image, who: TokenInfo) -> bool:
-    return who.is_admin or img.owner == who.project_id or img.visibility in ("public", "community")
+    return policy.allows(who, "cloud_reader") or img.owner == who.project_id or img.visibility in ("public", "community")
 
 
 def can_change(img: Image, who: TokenInfo) -> bool:
-    return who.is_admin or img.owner == who.project_id
+    return who.is_cloud_admin or img.owner == who.project_id
 
 
 def visible_image(db: Session, image_id: str, who: TokenInfo) -> Image:

@@ -40,7 +40,7 @@ def _upload_target(db: Session, image_id: str, who: TokenInfo) -> Image:
 
 
 async def upload(request: Request) -> Response:
-    who = await caller(request)
+    who = await caller(request, "upload_image")
     st = state(request)
     image_id = request.path_params["image_id"]
     ctype = request.headers.get("content-type", "application/octet-stream").split(";")[0].strip()
@@ -85,7 +85,7 @@ async def _rollback(st: State, image_id: str) -> None:
 
 
 async def download(request: Request) -> Response:
-    who = await caller(request)
+    who = await caller(request, "download_image")
     st = state(request)
     img = await in_db(st.sessions, visible_image, request.path_params["image_id"], who)
     if img.status != "active":

@@ -13,7 +13,7 @@ from starlette.responses import JSONResponse, Response
 
 from compute_shim.common.db import in_db
 from identity.tokens import TokenInfo
-from images import attrs, patch
+from images import attrs, patch, policy
 from images.api.base import caller, json_body, now, owned_image, state, visible_image
 from images.errors import ApiError
 from images.models import Image
@@ -33,7 +33,7 @@ def _add(db: Session, img: Image) -> None:
 
 
 async def create(request: Request) -> Response:
-    who = await caller(request)
+    who = await caller(request, "add_image")
     body = await json_body(request)
     if not isinstance(body, dict):
         raise ApiError(400, "Image creation body must be a JSON object.")
@@ -48,7 +48,7 @@ async def create(request: Request) -> Response:
         elif key in attrs.READ_ONLY:
             raise attrs.read_only(key)
         elif key in attrs.CORE:
-            setattr(img, key, attrs.check_core(key, value, who.is_admin))
+            setattr(img, key, attrs.check_core(key, value, policy.allows(who, "publicize_image")))
         else:
             props[key] = attrs.check_extra(key, value)
     img.properties = props
@@ -59,10 +59,9 @@ async def create(request: Request) -> Response:
 def _int(value: str | None, name: str, default: int) -> int:
     if value is None:
         return default
-    try:
-        number = parse_int(value)
-    except ValueError:
-        raise ApiError(400, f"{name} param must be an integer") from None
+    number = parse_int(value)
+    if number is None:
+        raise ApiError(400, f"{name} param must be an integer")
     if number < 0:
         raise ApiError(400, f"{name} param must be positive")
     return number
@@ -107,7 +106,7 @@ def _selected(db: Session, stmt: Select, q: Any) -> list[Image]:
 
 
 async def index(request: Request) -> JSONResponse:
-    who = await caller(request)
+    who = await caller(request, "get_images")
     q = request.query_params
     limit = min(_int(q.get("limit"), "limit", 25), 1000)
     stmt = select(Image)
@@ -122,7 +121,7 @@ async def index(request: Request) -> JSONResponse:
         raise ApiError(400, f"Invalid visibility value: {vis}")
     if vis and vis != "all":
         stmt = stmt.where(Image.visibility == vis)
-    if not who.is_admin:
+    if not policy.allows(who, "cloud_reader"):
         seen = [Image.owner == who.project_id, Image.visibility == "public"]
         if vis in ("community", "all"):
             seen.append(Image.visibility == "community")
@@ -144,21 +143,21 @@ async def index(request: Request) -> JSONResponse:
 
 
 async def show(request: Request) -> JSONResponse:
-    who = await caller(request)
+    who = await caller(request, "get_image")
     img = await in_db(state(request).sessions, visible_image, request.path_params["image_id"], who)
     return JSONResponse(image_view(img))
 
 
 def _patched(db: Session, image_id: str, who: TokenInfo, ops: Any) -> Image:
     img = owned_image(db, image_id, who)
-    patch.apply(img, ops, who.is_admin)
+    patch.apply(img, ops, policy.allows(who, "publicize_image"))
     img.updated_at = now()
     db.commit()
     return img
 
 
 async def update(request: Request) -> JSONResponse:
-    who = await caller(request)
+    who = await caller(request, "modify_image")
     ctype = request.headers.get("content-type", "").split(";")[0].strip()
     if ctype != patch.MEDIA_TYPE:
         raise ApiError(415, f"Unsupported Content-Type: use {patch.MEDIA_TYPE}")
@@ -180,7 +179,7 @@ def _deleted(db: Session, image_id: str, who: TokenInfo) -> Image:
 
 
 async def delete(request: Request) -> Response:
-    who = await caller(request)
+    who = await caller(request, "delete_image")
     st = state(request)
     img = await in_db(st.sessions, _deleted, request.path_params["image_id"], who)
     if img.status == "active" and st.store is not None:
@@ -197,9 +196,9 @@ def _tag(db: Session, image_id: str, who: TokenInfo, tag: str) -> None:
 
 
 async def add_tag(request: Request) -> Response:
-    who = await caller(request)
+    who = await caller(request, "modify_image")
     tag = request.path_params["tag"]
-    attrs.check_core("tags", [tag], who.is_admin)
+    attrs.check_core("tags", [tag], policy.allows(who, "publicize_image"))
     await in_db(state(request).sessions, _tag, request.path_params["image_id"], who, tag)
     return Response(status_code=204)
 
@@ -214,7 +213,7 @@ def _untag(db: Session, image_id: str, who: TokenInfo, tag: str) -> None:
 
 
 async def delete_tag(request: Request) -> Response:
-    who = await caller(request)
+    who = await caller(request, "modify_image")
     await in_db(state(request).sessions, _untag, request.path_params["image_id"], who,
                 request.path_params["tag"])
     return Response(status_code=204)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import urlparse
 
-from proxy.swift.context import Identity
+from proxy.context import Identity
 
 
 def parse_acl(value: str | None) -> tuple[list[str], list[str]]:
@@ -21,6 +21,39 @@ def parse_acl(value: str | None) -> tuple[list[str], list[str]]:
         else:
             groups.append(item)
     return referrers, groups
+
+
+REFERRER_DESIGNATORS = (".r", ".ref", ".referer", ".referrer")
+
+
+def check_acl(header: str, value: str) -> None:
+    """Refuse (ValueError, Swift's message) an ACL Swift's ``clean_acl`` refuses.
+
+    Referrer rules (``.r:``) and ``.rlistings`` grant anonymous access, so a write ACL
+    (``X-Container-Write``) may hold neither; an unknown ``.designator:`` or a referrer rule without a
+    host is refused in any ACL.
+    """
+    write = "write" in header.lower()
+    for raw in value.split(","):
+        item = raw.strip()
+        if not item:
+            continue
+        if write and item == ".rlistings":
+            raise ValueError(f"Listings are not allowed in write ACL: {item!r}")
+        if ":" not in item:
+            continue
+        first, second = (part.strip() for part in item.split(":", 1))
+        if not first.startswith("."):
+            continue
+        if first not in REFERRER_DESIGNATORS:
+            raise ValueError(f"Unknown designator {first!r} in ACL: {item!r}")
+        if write:
+            raise ValueError(f"Referrers not allowed in write ACL: {item!r}")
+        host = second[1:].strip() if second.startswith("-") else second
+        if host != "*" and host.startswith("*"):
+            host = host[1:].strip()
+        if not host or host == ".":
+            raise ValueError(f"No host/domain value after referrer designation in ACL: {item!r}")
 
 
 def referrer_allowed(referer: str | None, referrers: list[str]) -> bool:
@@ -44,10 +77,14 @@ def identity_groups(identity: Identity, reseller_prefix: str = "AUTH_") -> list[
 
 
 def acl_allows(identity: Identity | None, acl: str | None, *, listing: bool, referer: str | None,
-               reseller_prefix: str = "AUTH_") -> bool:
-    """Whether a container ACL grants this request (``listing``: a container GET/HEAD)."""
+               reseller_prefix: str = "AUTH_", write: bool = False) -> bool:
+    """Whether a container ACL grants this request (``listing``: a container GET/HEAD).
+
+    Referrer rules only ever grant reads: a ``write`` ACL stored with one (before writes refused them)
+    still grants nothing to anonymous callers.
+    """
     referrers, groups = parse_acl(acl)
-    if referrer_allowed(referer, referrers) and (not listing or ".rlistings" in groups):
+    if not write and referrer_allowed(referer, referrers) and (not listing or ".rlistings" in groups):
         return True
     if identity is None or identity.is_anonymous:
         return False

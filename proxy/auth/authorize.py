@@ -1,4 +1,6 @@
-"""Swift TempAuth authorization: owners, reseller admins and container ACLs."""
+"""Authorization decisions shared by both APIs: owners, readers, reseller admins and container ACLs.
+
+Which access an operation needs is the router tables' business (proxy/swift/operations.py, proxy/s3/access.py)."""
 
 from __future__ import annotations
 
@@ -7,8 +9,8 @@ from urllib.parse import quote
 from starlette.responses import Response
 
 from proxy.auth.acl import acl_allows
+from proxy.context import Identity, ProxyState
 from proxy.http.errors import error_response
-from proxy.swift.context import Identity, ProxyState, SwiftRequest
 
 READ_METHODS = ("GET", "HEAD")
 
@@ -44,18 +46,7 @@ async def check_access(state: ProxyState, identity: Identity | None, account: st
     if not 200 <= info["status"] < 300:
         return fail
     acl = info["read_acl"] if method in READ_METHODS else info["write_acl"]
-    if acl_allows(identity, acl, listing=obj is None, referer=referer, reseller_prefix=reseller_prefix):
+    if acl_allows(identity, acl, listing=obj is None, referer=referer, reseller_prefix=reseller_prefix,
+                  write=method not in READ_METHODS):
         return None
     return fail
-
-
-async def authorize(req: SwiftRequest, reseller_prefix: str = "AUTH_") -> Response | None:
-    """None when ``req`` may proceed, else the 401/403 response."""
-    if req.authorized_by == "tempurl":
-        return None
-    if req.container is None and "bulk-delete" in req.query and req.method in ("POST", "DELETE"):
-        return None  # the bulk feature authorizes every path it deletes
-    method = "GET" if req.method == "COPY" else req.method  # COPY reads here; the destination is checked apart
-    status = await check_access(req.state, req.identity, req.account, req.container, req.obj, method,
-                                req.headers.get("referer"), reseller_prefix)
-    return None if status is None else denied_response(status, req.account)

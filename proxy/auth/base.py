@@ -1,4 +1,4 @@
-"""The pluggable auth interface: TempAuth today, Keystone tokens later."""
+"""The pluggable auth interface: each backend (TempAuth, Keystone) claims the tokens it issued."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from typing import Protocol
 
 from starlette.requests import Request
 
-from proxy.swift.context import Identity
+from proxy.context import Identity
 
 
 class AuthBackend(Protocol):

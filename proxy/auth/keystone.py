@@ -15,7 +15,7 @@ from starlette.requests import Request
 from identity.tokens import TokenInfo, looks_like_jwt
 from identity.validator import TokenValidator
 from proxy.auth.base import request_token
-from proxy.swift.context import Identity
+from proxy.context import Identity
 
 OWNER_ROLES = ("admin", "member")
 READER_ROLES = ("reader",)

@@ -19,8 +19,9 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
+from proxy.context import Identity
 from proxy.http.errors import error_response
-from proxy.swift.context import Identity
+from stackstore.secrets import ensure_secret
 
 TOKEN_PREFIX = "tk"
 
@@ -52,8 +53,8 @@ class TempAuth:
         self.reseller_prefix = section.get("reseller_prefix", "AUTH_")
         self.token_start = self.reseller_prefix + TOKEN_PREFIX
         if secret is None:
-            configured = section.get("token_secret") or conf.get("cluster", {}).get("hash_path_suffix")
-            secret = configured.encode() if configured else os.urandom(32)
+            # the same key in every worker: configured, or the cloud's generated tempauth_token_key
+            secret = ensure_secret(conf, "tempauth_token_key").encode()
         self._key = hmac.new(secret, b"stackstore-tempauth-token", hashlib.sha256).digest()
 
     # -- tokens -----------------------------------------------------------------------------------

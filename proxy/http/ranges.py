@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 
-from stackstore.numbers import is_digits
+from stackstore.numbers import is_ascii_digits
 
 MAX_RANGES = 50  # more ranges than this: the header is ignored (RFC 7233 section 6.1)
 MAX_RANGE_OVERLAPS = 2
@@ -33,9 +33,9 @@ def parse_range(header: str | None) -> RangeSpec | None:
             continue
         first, dash, last = part.partition("-")
         first, last = first.strip(), last.strip()
-        if not dash or not (is_digits(first) or (not first and is_digits(last))):
-            return None  # Unicode digits too: a Range that is not ASCII digits is ignored, as any bad Range
-        if last and not is_digits(last):
+        if not dash or not (is_ascii_digits(first) or (not first and is_ascii_digits(last))):
+            return None
+        if last and not is_ascii_digits(last):
             return None
         if not first:
             ranges.append((None, int(last)))

@@ -1,27 +1,25 @@
-"""Entry point of the S3 API: ``handle_s3(request, state)`` for the proxy's router.
+"""Entry point of the S3 API: ``S3App(state)``, the ASGI app the proxy's router sends S3 requests to.
 
 Parses addressing (path or virtual-host style), authenticates (SigV4 header/query, SigV2
-header/query), authorizes (``proxy.s3.access``), dispatches to the operation and turns every S3Error
-into S3's XML error document.
+header/query), dispatches (``proxy.s3.router``: the operation from the table, authorized once by
+``proxy.s3.access``, then its handler) and turns every S3Error into S3's XML error document.
 """
 
 from __future__ import annotations
 
 import logging
-import sys
-import types
 
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
 
+from proxy.context import ProxyState
 from proxy.http.transid import trans_id_of
 from proxy.s3 import auth_v2, auth_v4
-from proxy.s3.access import authorize
 from proxy.s3.context import AuthInfo, S3Request, split_path
 from proxy.s3.credentials import ConfigCredentials, CredentialStore
 from proxy.s3.errors import S3Error
 from proxy.s3.router import dispatch
-from proxy.swift.context import ProxyState
 
 log = logging.getLogger("stackstore.proxy.s3")
 
@@ -32,19 +30,6 @@ def credential_store(state: ProxyState) -> CredentialStore:
     if store is None:
         store = state.extras["s3_credentials"] = ConfigCredentials(state.conf)
     return store
-
-
-def looks_like_s3(scope: dict, s3_domain: str = "") -> bool:
-    """Cheap routing test: S3 auth in header or query, or a ``<bucket>.<s3_domain>`` host."""
-    headers = dict(scope.get("headers") or ())
-    auth = headers.get(b"authorization", b"")
-    if auth.startswith(b"AWS4-HMAC-SHA256") or auth.startswith(b"AWS "):
-        return True
-    qs = scope.get("query_string", b"")
-    if b"X-Amz-Algorithm=" in qs or (b"AWSAccessKeyId=" in qs and b"Signature=" in qs):
-        return True
-    host = headers.get(b"host", b"").decode("latin-1").rsplit(":", 1)[0].lower()
-    return bool(s3_domain) and host.endswith("." + s3_domain.lower())
 
 
 def parse_request(request: Request, state: ProxyState) -> S3Request:
@@ -87,7 +72,6 @@ async def handle_s3(request: Request, state: ProxyState) -> Response:
     try:
         req = parse_request(request, state)
         req.auth = await authenticate(req)
-        await authorize(req)
         resp = await dispatch(req)
     except S3Error as err:
         resp = err.response(req.resource if req else request.url.path, trans_id, head=request.method == "HEAD")
@@ -110,21 +94,12 @@ def _unread_body(request: Request) -> bool:
     return bool(length and length != "0") or "chunked" in request.headers.get("transfer-encoding", "").lower()
 
 
-def asgi_app(state: ProxyState):
-    """An ASGI callable answering every request with ``handle_s3`` (for routers that mount apps)."""
+class S3App:
+    """The S3 API as an ASGI app (what proxy/router.py sends S3 requests to): ``handle_s3`` per request."""
 
-    async def app(scope, receive, send) -> None:
-        response = await handle_s3(Request(scope, receive), state)
+    def __init__(self, state: ProxyState):
+        self.state = state
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = await handle_s3(Request(scope, receive), self.state)
         await response(scope, receive, send)
-
-    return app
-
-
-class _CallableModule(types.ModuleType):
-    """Lets the router call ``proxy.s3.app(state)`` while ``proxy.s3.app.handle_s3`` stays importable."""
-
-    def __call__(self, state: ProxyState):
-        return asgi_app(state)
-
-
-sys.modules[__name__].__class__ = _CallableModule

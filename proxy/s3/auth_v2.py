@@ -10,12 +10,13 @@ import time
 from collections.abc import Mapping, Sequence
 from urllib.parse import unquote
 
-from proxy.s3.auth_v4 import MAX_SKEW
+from proxy.http.conditional import parse_http_date
+from proxy.s3 import auth_v4
+from proxy.s3.auth_v4 import MAX_EXPIRES, MAX_SKEW
 from proxy.s3.context import AuthInfo
 from proxy.s3.credentials import CredentialStore
 from proxy.s3.errors import S3Error
-from proxy.swift.conditional import parse_http_date
-from stackstore.numbers import is_digits
+from stackstore.numbers import is_ascii_digits
 
 SUBRESOURCES = frozenset({
     "accelerate", "acl", "cors", "defaultObjectAcl", "location", "logging", "partNumber", "policy",
@@ -70,11 +71,14 @@ async def verify(method: str, raw_path: str, raw_query: str, raw_headers: Sequen
     if presigned:
         access_key, signature = query["AWSAccessKeyId"], query["Signature"]
         expires = query.get("Expires", "")
-        if not is_digits(expires):
+        if not is_ascii_digits(expires):
             raise S3Error("AccessDenied", "Query-string authentication requires the Signature, Expires and "
                                           "AWSAccessKeyId parameters")
         if now > int(expires):
             raise S3Error("AccessDenied", "Request has expired", Expires=expires)
+        if int(expires) - now > MAX_EXPIRES:  # a week at most, as for SigV4 presigned URLs
+            raise S3Error("AccessDenied", "Query-string authentication requires an Expires date less than "
+                                          "a week (604800 seconds) in the future", Expires=expires)
         for name in ("content-type", "content-md5"):
             if name in query and name not in headers:
                 headers[name] = [query[name]]
@@ -106,6 +110,8 @@ async def verify(method: str, raw_path: str, raw_query: str, raw_headers: Sequen
         for date in dates:
             sts = string_to_sign(method, headers, date, resource)
             if hmac.compare_digest(sign(cred.secret, sts), signature):
-                return AuthInfo(cred, 2, "UNSIGNED-PAYLOAD", presigned=presigned)
+                # every x-amz-* header is in the string to sign, so x-amz-content-sha256 is bound
+                payload = (headers.get("x-amz-content-sha256") or [auth_v4.UNSIGNED_PAYLOAD])[0].strip()
+                return AuthInfo(cred, 2, auth_v4.check_payload_mode(payload), presigned=presigned)
     raise S3Error("SignatureDoesNotMatch", AWSAccessKeyId=access_key, StringToSign=sts,
                   SignatureProvided=signature)

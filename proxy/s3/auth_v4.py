@@ -18,12 +18,40 @@ from urllib.parse import unquote_to_bytes
 from proxy.s3.context import AuthInfo
 from proxy.s3.credentials import Credential, CredentialStore
 from proxy.s3.errors import S3Error
+from stackstore.numbers import parse_int
 
 ALGORITHM = "AWS4-HMAC-SHA256"
 UNRESERVED = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.~")
 MAX_SKEW = 15 * 60
 MAX_EXPIRES = 604800
 EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
+UNSIGNED_PAYLOAD = "UNSIGNED-PAYLOAD"
+STREAMING_SIGNED = "STREAMING-AWS4-HMAC-SHA256-PAYLOAD"
+STREAMING_SIGNED_TRAILER = "STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER"
+STREAMING_UNSIGNED_TRAILER = "STREAMING-UNSIGNED-PAYLOAD-TRAILER"
+STREAMING_MODES = frozenset({STREAMING_SIGNED, STREAMING_SIGNED_TRAILER, STREAMING_UNSIGNED_TRAILER})
+_HEX64 = frozenset("0123456789abcdefABCDEF")
+
+
+def is_sha256_hex(value: str) -> bool:
+    """True for a 64-digit hexadecimal sha256 (ASCII digits only)."""
+    return len(value) == 64 and all(ch in _HEX64 for ch in value)
+
+
+def check_payload_mode(value: str) -> str:
+    """The ``x-amz-content-sha256`` value when S3 knows it; InvalidArgument otherwise (as AWS answers).
+
+    The value decides how the body is read: a hex sha256 is verified against the received body,
+    ``UNSIGNED-PAYLOAD`` is taken as sent, and only the ``STREAMING-*`` markers mean aws-chunked framing.
+    """
+    if value == UNSIGNED_PAYLOAD or value in STREAMING_MODES or is_sha256_hex(value):
+        return value
+    if value.startswith("STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD"):
+        raise S3Error("NotImplemented", "SigV4a streaming payloads are not supported")
+    raise S3Error("InvalidArgument", "x-amz-content-sha256 must be UNSIGNED-PAYLOAD, "
+                  "STREAMING-UNSIGNED-PAYLOAD-TRAILER, STREAMING-AWS4-HMAC-SHA256-PAYLOAD, "
+                  "STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER or a valid sha256 value.",
+                  ArgumentName="x-amz-content-sha256", ArgumentValue=value)
 
 
 def uri_encode(data: bytes, keep_slash: bool) -> str:
@@ -173,10 +201,9 @@ async def verify(method: str, raw_path: str, raw_query: str, raw_headers: Sequen
     access_key, date, region, service, scope = parse_scope(credential, scope_error)
     if presigned:
         when = parse_amz_date(amz_date)
-        try:
-            expires = int(query["X-Amz-Expires"])
-        except ValueError:
-            raise S3Error("AuthorizationQueryParametersError", "X-Amz-Expires should be a number") from None
+        expires = parse_int(query["X-Amz-Expires"])
+        if expires is None:
+            raise S3Error("AuthorizationQueryParametersError", "X-Amz-Expires should be a number")
         if expires < 0 or expires > MAX_EXPIRES:
             raise S3Error("AuthorizationQueryParametersError",
                           "X-Amz-Expires must be less than a week (in seconds) that is; 604800")
@@ -188,7 +215,7 @@ async def verify(method: str, raw_path: str, raw_query: str, raw_headers: Sequen
         if amz_date:
             when = parse_amz_date(amz_date)
         else:
-            from proxy.swift.conditional import parse_http_date
+            from proxy.http.conditional import parse_http_date
 
             parsed = parse_http_date(headers.get("date"))
             if parsed is None:
@@ -206,6 +233,9 @@ async def verify(method: str, raw_path: str, raw_query: str, raw_headers: Sequen
     signed = [h.strip().lower() for h in signed_raw.split(";") if h.strip()]
     if "host" not in signed:
         raise S3Error("AccessDenied", "Host header must be signed")
+    if not presigned and "x-amz-content-sha256" not in signed:
+        # the payload hash decides how the body is read and checked: it must be bound to the signature
+        raise S3Error("AccessDenied", "x-amz-content-sha256 must be a signed header")
     key = signing_key(cred.secret, date, region, service)
     exclude = ("X-Amz-Signature",) if presigned else ()
     transforms: list[Callable[[bytes], bytes]] = [lambda v: v]
@@ -217,6 +247,7 @@ async def verify(method: str, raw_path: str, raw_query: str, raw_headers: Sequen
                                  transform)
         sts = string_to_sign(amz_date, scope, creq)
         if hmac.compare_digest(sign(key, sts), signature.lower()):
+            check_payload_mode(payload_hash)
             return AuthInfo(cred, 4, payload_hash, key, amz_date, scope, signature.lower(), presigned)
     raise S3Error("SignatureDoesNotMatch", AWSAccessKeyId=access_key, StringToSign=sts,
                   SignatureProvided=signature, CanonicalRequest=creq.decode("utf-8", "replace"))

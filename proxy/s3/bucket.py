@@ -16,6 +16,7 @@ from proxy.s3 import xml
 from proxy.s3.context import S3Request
 from proxy.s3.errors import S3Error, from_backend
 from proxy.s3.headers import iso8601, iso_from_swift
+from proxy.s3.upload import request_body
 
 SEGMENTS_SUFFIX = "+segments"
 PAGE = 10000
@@ -91,7 +92,7 @@ async def list_buckets(req: S3Request) -> Response:
 async def create_bucket(req: S3Request) -> Response:
     name = req.bucket or ""
     validate_bucket_name(name)
-    body = await xml.read_body(req.request.stream(), 65536)
+    body = await xml.read_body(request_body(req), 65536)
     if body.strip():
         doc = xml.parse(body, "CreateBucketConfiguration")
         xml.child_text(doc, "LocationConstraint")  # any region accepted

@@ -120,6 +120,9 @@ class VerifiedBody:
 
     def _update(self, chunk: bytes) -> None:
         self.length += len(chunk)
+        if self.expected_length is not None and self.length > self.expected_length:
+            raise self._fail(S3Error("IncompleteBody", "The decoded body is longer than "
+                                                       "x-amz-decoded-content-length"))
         self.md5.update(chunk)
         if self.sha256 is not None:
             self.sha256.update(chunk)

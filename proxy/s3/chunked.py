@@ -1,8 +1,9 @@
 """aws-chunked upload bodies, decoded while streaming (the framing is never stored).
 
 Handles ``STREAMING-AWS4-HMAC-SHA256-PAYLOAD`` (each chunk signature verified, chained from the seed
-signature), ``STREAMING-UNSIGNED-PAYLOAD-TRAILER`` and the signed ``-TRAILER`` variant. Trailer
-headers (``x-amz-checksum-*``) are collected in ``trailers`` for the checksum check at the end.
+signature; no trailers allowed), ``STREAMING-UNSIGNED-PAYLOAD-TRAILER`` and the signed ``-TRAILER``
+variant (its ``x-amz-trailer-signature`` required and verified). Trailer headers
+(``x-amz-checksum-*``) are collected in ``trailers`` for the checksum check at the end.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from proxy.s3.errors import S3Error
 
 MAX_LINE = 4096
 MAX_TRAILER_BYTES = 16384
+HEX_DIGITS = b"0123456789abcdefABCDEF"
 
 
 class _Reader:
@@ -67,7 +69,9 @@ class AwsChunkedDecoder:
     def __init__(self, source: AsyncIterator[bytes], payload_mode: str, signing_key: bytes = b"",
                  amz_date: str = "", scope: str = "", seed_signature: str = ""):
         self.reader = _Reader(source)
-        self.signed = payload_mode.startswith("STREAMING-AWS4-HMAC-SHA256-PAYLOAD")
+        self.signed = payload_mode in (auth_v4.STREAMING_SIGNED, auth_v4.STREAMING_SIGNED_TRAILER)
+        self.trailer_allowed = payload_mode != auth_v4.STREAMING_SIGNED  # a signed body without trailer
+        self.trailer_signed = payload_mode == auth_v4.STREAMING_SIGNED_TRAILER
         self.key = signing_key
         self.amz_date = amz_date
         self.scope = scope
@@ -80,10 +84,10 @@ class AwsChunkedDecoder:
 
     def _header(self, line: bytes) -> tuple[int, str | None]:
         size_text, _, ext = line.partition(b";")
-        try:
-            size = int(size_text.strip(), 16)
-        except ValueError:
-            raise S3Error("InvalidRequest", "malformed aws-chunked chunk header") from None
+        size_text = size_text.strip()
+        if not size_text or len(size_text) > 16 or size_text.strip(HEX_DIGITS):
+            raise S3Error("InvalidRequest", "malformed aws-chunked chunk header")
+        size = int(size_text, 16)
         signature = None
         for item in ext.split(b";"):
             name, _, value = item.partition(b"=")
@@ -114,6 +118,7 @@ class AwsChunkedDecoder:
             if size == 0:
                 self._verify_chunk(signature, auth_v4.EMPTY_SHA256)
                 await self._read_trailers()
+                await self._expect_end()
                 return
             if await self.reader.readline() != b"":
                 raise S3Error("InvalidRequest", "malformed aws-chunked framing")
@@ -142,10 +147,25 @@ class AwsChunkedDecoder:
             if len(raw) > MAX_TRAILER_BYTES:
                 raise S3Error("InvalidRequest", "aws-chunked trailer too large")
             self.trailers[lname] = value.strip().decode("latin-1")
-        if self.signed and trailer_sig is not None:
+        if raw and not self.trailer_allowed:
+            raise S3Error("InvalidRequest", "trailing headers need a STREAMING-*-TRAILER x-amz-content-sha256")
+        if self.trailer_signed:
+            if trailer_sig is None:
+                raise S3Error("SignatureDoesNotMatch", "The trailer signature (x-amz-trailer-signature) is "
+                                                       "missing")
             sts = auth_v4.trailer_string_to_sign(self.amz_date, self.scope, self.previous, bytes(raw))
             if not hmac.compare_digest(auth_v4.sign(self.key, sts), trailer_sig):
-                raise S3Error("SignatureDoesNotMatch", "The trailer signature does not match")
+                raise S3Error("SignatureDoesNotMatch", "The trailer signature does not match",
+                              StringToSign=sts)
+
+    async def _expect_end(self) -> None:
+        """Nothing but line ends may follow the final chunk and its trailers (nothing unsigned is ignored)."""
+        while True:
+            if self.reader.buf.strip(b"\r\n"):
+                raise S3Error("InvalidRequest", "data after the final aws-chunked chunk")
+            self.reader.buf.clear()
+            if not await self.reader._fill():
+                return
 
     def trailer_checksums(self) -> dict[str, str]:
         return {k[len("x-amz-checksum-"):]: v for k, v in self.trailers.items() if k.startswith("x-amz-checksum-")}

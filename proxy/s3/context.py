@@ -8,8 +8,8 @@ from urllib.parse import unquote
 
 from starlette.requests import Request
 
+from proxy.context import Identity, ObjectRequest, ProxyState, RequestAccessors
 from proxy.s3.credentials import Credential
-from proxy.swift.context import Identity, ProxyState, RequestAccessors, SwiftRequest
 
 
 @dataclass
@@ -71,10 +71,10 @@ class S3Request(RequestAccessors):
     def region(self) -> str:
         return str(self.s3_conf.get("region", "us-east-1"))
 
-    def swift_request(self, container: str | None = None, obj: str | None = None) -> SwiftRequest:
-        """A SwiftRequest view for reusing Swift feature code (SLO manifests, DLO listings)."""
-        return SwiftRequest(self.request, self.state, self.account, container or self.bucket,
-                            obj if obj is not None else self.key, {}, self.trans_id, identity=self.identity)
+    def object_request(self, container: str | None = None, obj: str | None = None) -> ObjectRequest:
+        """The API-neutral view of this request the large-object package reads (SLO manifests, DLO listings)."""
+        return ObjectRequest(self.request, self.state, self.account, container or self.bucket,
+                             obj if obj is not None else self.key, {}, self.trans_id, identity=self.identity)
 
 
 def split_path(raw_path: str, host: str, s3_domain: str) -> tuple[str | None, str | None, bool]:

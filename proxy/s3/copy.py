@@ -7,6 +7,7 @@ from urllib.parse import unquote
 
 from starlette.responses import Response
 
+from proxy.http import conditional
 from proxy.s3 import checksums, xml
 from proxy.s3 import headers as s3h
 from proxy.s3.bucket import require_bucket, segments_container
@@ -16,8 +17,7 @@ from proxy.s3.multipart import MAX_PART_SIZE, _upload_headers, part_name, part_n
 from proxy.s3.objects import check_key
 from proxy.s3.reader import StoredObject, open_object
 from proxy.s3.supersede import current_multipart, release_parts
-from proxy.swift import conditional
-from stackstore.numbers import is_digits
+from stackstore.numbers import is_ascii_digits
 
 MAX_COPY_SIZE = 5 * 1024**3
 COPY_CONDITIONS = {
@@ -122,7 +122,7 @@ def _copy_range(value: str | None, size: int) -> tuple[int, int]:
         return 0, size
     unit, _, spec = value.strip().partition("=")
     first, _, last = spec.partition("-")
-    if unit != "bytes" or not is_digits(first) or not is_digits(last) or int(last) < int(first):
+    if unit != "bytes" or not is_ascii_digits(first) or not is_ascii_digits(last) or int(last) < int(first):
         raise S3Error("InvalidArgument", "The x-amz-copy-source-range value must be of the form bytes=first-last "
                       "where first and last are the zero-based offsets of the first and last bytes to copy",
                       ArgumentName="x-amz-copy-source-range", ArgumentValue=value)

@@ -18,7 +18,7 @@ import httpx
 from identity.service_user import SERVICE_PROJECT, SERVICE_USER, service_password
 from proxy.auth.keystone import identity_url, project_identity
 from proxy.auth.tempauth import group_identity
-from proxy.swift.context import Identity
+from proxy.context import Identity
 
 OWNER_GROUPS = (".admin",)
 

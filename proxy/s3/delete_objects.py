@@ -12,7 +12,7 @@ from proxy.s3.bucket import require_bucket
 from proxy.s3.context import S3Request
 from proxy.s3.errors import S3Error
 from proxy.s3.objects import delete_key
-from proxy.s3.upload import content_md5
+from proxy.s3.upload import content_md5, request_body
 
 MAX_KEYS = 1000
 CONCURRENCY = 10
@@ -20,7 +20,7 @@ CONCURRENCY = 10
 
 async def delete_objects(req: S3Request) -> Response:
     await require_bucket(req)
-    body = await xml.read_body(req.request.stream())
+    body = await xml.read_body(request_body(req))
     md5 = content_md5(req.headers.get("content-md5"))
     if md5 is not None and checksums.b64(hashlib.md5(body).digest()) != md5:
         raise S3Error("BadDigest")

@@ -48,11 +48,10 @@ def _max_keys(req: S3Request) -> int:
     raw = req.query.get("max-keys")
     if raw is None or raw == "":
         return MAX_KEYS
-    try:
-        value = parse_int(raw)
-    except ValueError:
+    value = parse_int(raw)
+    if value is None:
         raise S3Error("InvalidArgument", "Provided max-keys not an integer or within integer range",
-                      ArgumentName="max-keys", ArgumentValue=raw) from None
+                      ArgumentName="max-keys", ArgumentValue=raw)
     if value < 0:
         raise S3Error("InvalidArgument", "Argument maxKeys must be an integer between 0 and 2147483647",
                       ArgumentName="max-keys", ArgumentValue=raw)

@@ -5,7 +5,7 @@ Layout, in the hidden container ``<bucket>+segments``:
   metadata (user meta, tagging, the real content type in sysmeta);
 - parts ``<key>/<upload_id>/<part number, 5 digits>``.
 Complete writes an SLO manifest at ``<bucket>/<key>`` (``X-Static-Large-Object: True``, the stored
-manifest format of ``proxy/swift/features/slo_manifest.py``) with the S3 ETag
+manifest format of ``proxy/large_objects/slo_manifest.py``) with the S3 ETag
 ``"<md5 of the binary part md5s>-N"`` in ``X-Object-Sysmeta-S3-Etag``; Swift clients GET it as an SLO.
 """
 
@@ -19,6 +19,9 @@ from urllib.parse import quote
 
 from starlette.responses import Response
 
+from proxy.large_objects.slo_manifest import SYSMETA_ETAG as SLO_ETAG
+from proxy.large_objects.slo_manifest import SYSMETA_SIZE as SLO_SIZE
+from proxy.large_objects.slo_manifest import slo_etag
 from proxy.s3 import checksums, xml
 from proxy.s3 import headers as s3h
 from proxy.s3.bucket import require_bucket, segments_container
@@ -27,11 +30,8 @@ from proxy.s3.errors import S3Error, from_backend
 from proxy.s3.headers import iso_from_swift
 from proxy.s3.objects import check_key
 from proxy.s3.supersede import current_multipart, flag_bucket, release_parts
-from proxy.s3.upload import checksum_response_headers, checksum_sysmeta, open_upload
-from proxy.swift.features.slo_manifest import SYSMETA_ETAG as SLO_ETAG
-from proxy.swift.features.slo_manifest import SYSMETA_SIZE as SLO_SIZE
-from proxy.swift.features.slo_manifest import slo_etag
-from stackstore.numbers import is_digits
+from proxy.s3.upload import checksum_response_headers, checksum_sysmeta, open_upload, request_body
+from stackstore.numbers import is_ascii_digits
 
 UPLOAD_TYPE = "application/x-stackstore-s3-upload"
 SYSMETA_CTYPE = "X-Object-Sysmeta-S3-Content-Type"
@@ -103,7 +103,7 @@ async def create(req: S3Request) -> Response:
 
 def part_number(req: S3Request) -> int:
     raw = req.query.get("partNumber", "")
-    if not is_digits(raw) or not 1 <= int(raw) <= MAX_PARTS:
+    if not is_ascii_digits(raw) or not 1 <= int(raw) <= MAX_PARTS:
         raise S3Error("InvalidArgument", f"Part number must be an integer between 1 and {MAX_PARTS}, inclusive",
                       ArgumentName="partNumber", ArgumentValue=raw)
     return int(raw)
@@ -158,7 +158,7 @@ async def list_parts(req: S3Request) -> Response:
     await _upload_headers(req, upload_id)
     raw_max = req.query.get("max-parts") or "1000"
     raw_marker = req.query.get("part-number-marker") or "0"
-    if not is_digits(raw_max) or not is_digits(raw_marker):
+    if not is_ascii_digits(raw_max) or not is_ascii_digits(raw_marker):
         raise S3Error("InvalidArgument", "max-parts and part-number-marker must be integers")
     max_parts, after = min(int(raw_max), 1000), int(raw_marker)
     rows = await list_part_rows(req, upload_id, after, max_parts + 1)
@@ -190,9 +190,9 @@ def _parse_complete(body: bytes) -> list[tuple[int, str]]:
     parts = []
     for el in xml.children(doc, "Part"):
         number, etag = xml.child_text(el, "PartNumber"), xml.child_text(el, "ETag")
-        if number is None or etag is None or not number.strip().isdigit():
+        if number is None or etag is None or not is_ascii_digits(number.strip()):
             raise S3Error("MalformedXML")
-        parts.append((int(number), etag.strip().strip('"').lower()))
+        parts.append((int(number.strip()), etag.strip().strip('"').lower()))
     if not parts:
         raise S3Error("MalformedXML", "The XML you provided was not well-formed or did not validate against "
                                       "our published schema: at least one part is required")
@@ -211,7 +211,7 @@ async def complete(req: S3Request) -> Response:
     bucket_info = await require_bucket(req)
     bucket, key, upload_id = req.bucket or "", req.key or "", req.query["uploadId"]
     marker = await _upload_headers(req, upload_id)
-    requested = _parse_complete(await xml.read_body(req.request.stream()))
+    requested = _parse_complete(await xml.read_body(request_body(req)))
     numbers = [n for n, _ in requested]
     if any(b <= a for a, b in zip(numbers, numbers[1:], strict=False)):
         raise S3Error("InvalidPartOrder", UploadId=upload_id)
@@ -303,7 +303,7 @@ async def list_uploads(req: S3Request) -> Response:
     key_marker = req.query.get("key-marker") or ""
     id_marker = req.query.get("upload-id-marker") or ""
     raw_max = req.query.get("max-uploads") or "1000"
-    if not is_digits(raw_max):
+    if not is_ascii_digits(raw_max):
         raise S3Error("InvalidArgument", "max-uploads must be an integer", ArgumentName="max-uploads")
     max_uploads = min(int(raw_max), 1000)
     uploads: list[tuple[str, str, str]] = []

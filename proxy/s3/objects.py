@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from starlette.responses import Response, StreamingResponse
 
+from proxy.http import conditional
 from proxy.http import ranges as http_ranges
 from proxy.s3 import headers as s3h
 from proxy.s3.bucket import require_bucket
@@ -12,7 +13,6 @@ from proxy.s3.errors import S3Error, from_backend
 from proxy.s3.reader import StoredObject, open_object
 from proxy.s3.supersede import current_multipart, release_parts
 from proxy.s3.upload import checksum_response_headers, checksum_sysmeta, open_upload
-from proxy.swift import conditional
 
 MAX_KEY_BYTES = 1024
 

@@ -1,7 +1,7 @@
 """Opening a stored object for reading: plain objects, SLO (S3 multipart) and DLO manifests.
 
-Large objects are streamed with the Swift features' segment reader, so S3 and Swift GETs of a
-manifest produce the same bytes.
+Large objects are streamed with the shared large-object package (proxy/large_objects), so S3 and
+Swift GETs of a manifest produce the same bytes.
 """
 
 from __future__ import annotations
@@ -13,12 +13,12 @@ from dataclasses import dataclass, field
 from objclient.client import BackendResponse
 from proxy.http import ranges as http_ranges
 from proxy.http.bodies import stream_backend
+from proxy.large_objects import dlo, slo
+from proxy.large_objects.segments import Segment, stream_range
+from proxy.large_objects.slo_manifest import SYSMETA_SIZE, parse_stored, to_segments
 from proxy.s3.context import S3Request
 from proxy.s3.errors import S3Error, from_backend
 from proxy.s3.headers import SYSMETA_ETAG, s3_etag
-from proxy.swift.features import dlo, slo
-from proxy.swift.features.segments import Segment, stream_range
-from proxy.swift.features.slo_manifest import SYSMETA_SIZE, parse_stored, to_segments
 
 
 @dataclass
@@ -58,7 +58,7 @@ class StoredObject:
             return self._plain_range(start, end)
         if end <= start:
             return _empty()
-        sreq = self.req.swift_request(self.bucket, self.key)
+        sreq = self.req.object_request(self.bucket, self.key)
 
         async def expand(seg: Segment):
             return await slo.expand_sub_slo(sreq, seg)
@@ -181,7 +181,7 @@ async def _open_dlo(req: S3Request, bucket: str, key: str, headers: dict[str, st
     parsed = dlo.parse_manifest_header(manifest)
     if parsed is None:
         raise S3Error("InternalError", "invalid X-Object-Manifest")
-    listed = await dlo.list_segments(req.swift_request(bucket, key), *parsed)
+    listed = await dlo.list_segments(req.object_request(bucket, key), *parsed)
     segments, etag = listed if listed is not None else ([], "")
     return StoredObject(req, bucket, key, headers, etag, sum(s.length for s in segments), "dlo",
                         segments=list(segments))

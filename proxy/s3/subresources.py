@@ -1,12 +1,14 @@
-"""Bucket and object sub-resources: minimal ACLs and tagging, graceful answers for everything else.
+"""Handlers of bucket and object sub-resources: minimal ACLs and tagging, "none configured" answers.
 
 Clients such as Cyberduck probe ``?versioning``, ``?acl``, ``?ownershipControls``, ``?lifecycle``,
-``?logging`` before uploading: each gets a valid minimal document, a ``NoSuch…`` 404 or
-NotImplemented 501 (never a 500).
+``?logging`` before uploading: each gets a valid minimal document or a ``NoSuch…`` 404 (never a 500).
+Which sub-resource names which operation, and which operations are not implemented (501), is the
+operation table's business (``proxy.s3.operations``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from urllib.parse import parse_qsl, urlencode
 
 from starlette.responses import Response
@@ -16,51 +18,15 @@ from proxy.s3 import xml
 from proxy.s3.bucket import require_bucket
 from proxy.s3.context import S3Request
 from proxy.s3.errors import S3Error, from_backend
+from proxy.s3.upload import request_body
+
+Handler = Callable[[S3Request], Awaitable[Response]]
 
 XSI = "http://www.w3.org/2001/XMLSchema-instance"
-# GET answer: a root element name (empty document) or an error code
-BUCKET_GET: dict[str, str] = {
-    "versioning": "VersioningConfiguration",
-    "logging": "BucketLoggingStatus",
-    "notification": "NotificationConfiguration",
-    "accelerate": "AccelerateConfiguration",
-    "requestPayment": "RequestPaymentConfiguration",
-    "lifecycle": "NoSuchLifecycleConfiguration",
-    "ownershipControls": "OwnershipControlsNotFoundError",
-    "cors": "NoSuchCORSConfiguration",
-    "policy": "NoSuchBucketPolicy",
-    "policyStatus": "NoSuchBucketPolicy",
-    "tagging": "NoSuchTagSet",
-    "website": "NoSuchWebsiteConfiguration",
-    "encryption": "ServerSideEncryptionConfigurationNotFoundError",
-    "object-lock": "ObjectLockConfigurationNotFoundError",
-    "publicAccessBlock": "NoSuchPublicAccessBlockConfiguration",
-    "replication": "ReplicationConfigurationNotFoundError",
-    "acl": "",
-    "analytics": "NotImplemented",
-    "metrics": "NotImplemented",
-    "inventory": "NotImplemented",
-    "intelligent-tiering": "NotImplemented",
-}
-OBJECT_SUBRESOURCES = ("acl", "tagging", "retention", "legal-hold", "restore", "attributes", "torrent",
-                       "select")
-
-
-def bucket_subresource(query: dict[str, str]) -> str | None:
-    for name in BUCKET_GET:
-        if name in query:
-            return name
-    return None
-
-
-def object_subresource(query: dict[str, str]) -> str | None:
-    for name in OBJECT_SUBRESOURCES:
-        if name in query:
-            return name
-    return None
 
 
 def acl_document(req: S3Request) -> Response:
+    """The caller as owner with FULL_CONTROL: the ACL every bucket and object has."""
     doc = xml.root("AccessControlPolicy")
     owner = xml.add(doc, "Owner")
     xml.add(owner, "ID", req.credential.user)
@@ -77,32 +43,51 @@ def acl_document(req: S3Request) -> Response:
 
 async def _put_acl(req: S3Request) -> Response:
     canned = (req.headers.get("x-amz-acl") or "private").lower()
-    await xml.read_body(req.request.stream())
+    await xml.read_body(request_body(req))
     if canned != "private" or any(h.startswith("x-amz-grant-") for h in req.headers):
         raise S3Error("NotImplemented", "Only the canned private ACL is supported")
     return Response(b"", 200)
 
 
-async def handle_bucket(req: S3Request, sub: str) -> Response:
+async def get_bucket_acl(req: S3Request) -> Response:
+    """GetBucketAcl: the owner with FULL_CONTROL (the only ACL there is)."""
     await require_bucket(req)
-    method = req.method
-    if sub == "acl":
-        if method in ("GET", "HEAD"):
-            return acl_document(req)
-        if method == "PUT":
-            return await _put_acl(req)
-    answer = BUCKET_GET[sub]
-    if method in ("GET", "HEAD"):
-        if answer and answer[0].isupper() and not answer.startswith(("No", "NotImpl")) \
-                and not answer.endswith("Error"):
-            doc = xml.root(answer)
-            if sub == "requestPayment":
-                xml.add(doc, "Payer", "BucketOwner")
-            return xml.xml_response(doc)
-        raise S3Error(answer, BucketName=req.bucket)
-    if method == "DELETE" and answer.startswith(("No", "ServerSide", "Ownership", "ObjectLock", "Replication")):
-        return Response(status_code=204)
-    raise S3Error("NotImplemented", f"The {sub} sub-resource cannot be changed here")
+    return acl_document(req)
+
+
+async def put_bucket_acl(req: S3Request) -> Response:
+    """PutBucketAcl: the canned ``private`` ACL is accepted, anything else is NotImplemented."""
+    await require_bucket(req)
+    return await _put_acl(req)
+
+
+def empty_document(root: str, **children: str) -> Handler:
+    """A handler answering the bucket's configuration as an empty ``<root>`` document (with ``children``)."""
+
+    async def handler(req: S3Request) -> Response:
+        await require_bucket(req)
+        doc = xml.root(root)
+        for name, text in children.items():
+            xml.add(doc, name, text)
+        return xml.xml_response(doc)
+
+    return handler
+
+
+def none_configured(code: str) -> Handler:
+    """A handler answering that the bucket has no such configuration (the ``code`` 404)."""
+
+    async def handler(req: S3Request) -> Response:
+        await require_bucket(req)
+        raise S3Error(code, BucketName=req.bucket)
+
+    return handler
+
+
+async def nothing_to_delete(req: S3Request) -> Response:
+    """Delete of a configuration that is never set: 204, as for a deleted one."""
+    await require_bucket(req)
+    return Response(status_code=204)
 
 
 def _parse_tagging(body: bytes) -> list[tuple[str, str]]:
@@ -146,33 +131,52 @@ async def _set_tagging(req: S3Request, stored: dict[str, str], value: str) -> No
         raise from_backend(resp.status, req.bucket, req.key)
 
 
-async def handle_object(req: S3Request, sub: str) -> Response:
+async def get_object_acl(req: S3Request) -> Response:
+    """GetObjectAcl: the owner with FULL_CONTROL, for an existing object."""
     await require_bucket(req)
-    method = req.method
-    if sub == "acl":
-        await _object_headers(req)
-        if method in ("GET", "HEAD"):
-            return acl_document(req)
-        if method == "PUT":
-            return await _put_acl(req)
-    if sub == "tagging":
-        stored = await _object_headers(req)
-        if method in ("GET", "HEAD"):
-            doc = xml.root("Tagging")
-            tagset = xml.add(doc, "TagSet")
-            for key, value in parse_qsl(s3h._get(stored, s3h.SYSMETA_TAGGING) or "", keep_blank_values=True):
-                tag = xml.add(tagset, "Tag")
-                xml.add(tag, "Key", key)
-                xml.add(tag, "Value", value)
-            return xml.xml_response(doc)
-        if method == "PUT":
-            tags = _parse_tagging(await xml.read_body(req.request.stream()))
-            await _set_tagging(req, stored, urlencode(tags))
-            return Response(b"", 200)
-        if method == "DELETE":
-            await _set_tagging(req, stored, "")
-            return Response(status_code=204)
-    if sub in ("retention", "legal-hold") and method == "GET":
-        raise S3Error("NoSuchObjectLockConfiguration", "The specified object does not have a ObjectLock "
-                      "configuration", status=404)
-    raise S3Error("NotImplemented", f"The {sub} sub-resource is not implemented")
+    await _object_headers(req)
+    return acl_document(req)
+
+
+async def put_object_acl(req: S3Request) -> Response:
+    """PutObjectAcl: the canned ``private`` ACL is accepted on an existing object."""
+    await require_bucket(req)
+    await _object_headers(req)
+    return await _put_acl(req)
+
+
+async def get_object_tagging(req: S3Request) -> Response:
+    """GetObjectTagging: the tag set kept in the object's sysmeta."""
+    await require_bucket(req)
+    stored = await _object_headers(req)
+    doc = xml.root("Tagging")
+    tagset = xml.add(doc, "TagSet")
+    for key, value in parse_qsl(s3h._get(stored, s3h.SYSMETA_TAGGING) or "", keep_blank_values=True):
+        tag = xml.add(tagset, "Tag")
+        xml.add(tag, "Key", key)
+        xml.add(tag, "Value", value)
+    return xml.xml_response(doc)
+
+
+async def put_object_tagging(req: S3Request) -> Response:
+    """PutObjectTagging: replace the tag set (metadata kept)."""
+    await require_bucket(req)
+    stored = await _object_headers(req)
+    tags = _parse_tagging(await xml.read_body(request_body(req)))
+    await _set_tagging(req, stored, urlencode(tags))
+    return Response(b"", 200)
+
+
+async def delete_object_tagging(req: S3Request) -> Response:
+    """DeleteObjectTagging: remove the tag set (metadata kept)."""
+    await require_bucket(req)
+    stored = await _object_headers(req)
+    await _set_tagging(req, stored, "")
+    return Response(status_code=204)
+
+
+async def no_object_lock(req: S3Request) -> Response:
+    """GetObjectRetention / GetObjectLegalHold: objects carry no Object Lock configuration."""
+    await require_bucket(req)
+    raise S3Error("NoSuchObjectLockConfiguration", "The specified object does not have a ObjectLock "
+                  "configuration", status=404)

@@ -14,11 +14,11 @@ import asyncio
 import json
 from dataclasses import dataclass
 
+from proxy.large_objects import slo
 from proxy.s3 import headers as s3h
 from proxy.s3.bucket import segments_container
 from proxy.s3.context import S3Request
 from proxy.s3.errors import from_backend
-from proxy.swift.features import slo
 
 MULTIPART_FLAG = "X-Container-Sysmeta-S3-Multipart"
 _FLAG_KEY = "s3-multipart"  # as it appears in container info's ``sysmeta``

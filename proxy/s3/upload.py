@@ -4,20 +4,18 @@ from __future__ import annotations
 
 import base64
 import binascii
-import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 from starlette.requests import ClientDisconnect
 
-from proxy.s3 import checksums
+from proxy.s3 import auth_v4, checksums
 from proxy.s3.chunked import AwsChunkedDecoder
 from proxy.s3.context import S3Request
 from proxy.s3.errors import S3Error
-from stackstore.numbers import parse_int
+from stackstore.numbers import parse_uint
 
 MAX_PUT_SIZE = 5 * 1024**3
-HEX64 = re.compile(r"^[0-9a-fA-F]{64}$")
 
 
 @dataclass
@@ -37,15 +35,13 @@ async def _client_stream(req: S3Request) -> AsyncIterator[bytes]:
 
 
 def _int_header(value: str | None, what: str) -> int | None:
+    """A non-negative decimal header (ASCII digits only); InvalidArgument otherwise."""
     if value is None:
         return None
-    try:
-        n = parse_int(value)
-    except ValueError:
-        raise S3Error("InvalidArgument", f"{what} must be an integer") from None
-    if n < 0:
-        raise S3Error("InvalidArgument", f"{what} must not be negative")
-    return n
+    number = parse_uint(value)
+    if number is None:
+        raise S3Error("InvalidArgument", f"{what} must be a non-negative integer")
+    return number
 
 
 def content_md5(value: str | None) -> str | None:
@@ -61,15 +57,47 @@ def content_md5(value: str | None) -> str | None:
     return value.strip()
 
 
-def open_upload(req: S3Request, max_size: int = MAX_PUT_SIZE) -> Upload:
-    """Wrap the request body: aws-chunked decoding, length checks, sha256/MD5/checksum verification."""
+def payload_mode(req: S3Request) -> str:
+    """How the body was signed: the ``x-amz-content-sha256`` value the signature covers, nothing else.
+
+    Unsigned headers (``x-amz-decoded-content-length``, ``Content-Encoding``) never change how the body
+    is read or checked.
+    """
+    return req.auth.payload_hash if req.auth else auth_v4.UNSIGNED_PAYLOAD
+
+
+def chunked_framing(req: S3Request, mode: str) -> bool:
+    """Whether the body is aws-chunked: always for a ``STREAMING-*`` mode.
+
+    ``UNSIGNED-PAYLOAD`` with ``Content-Encoding: aws-chunked`` or ``x-amz-decoded-content-length`` is
+    decoded too (some SDKs send that; nothing is signed there for an unsigned header to switch off).
+    A hex sha256 binds the body as received: framing headers next to one are InvalidRequest, never a
+    reason to skip the check.
+    """
+    if mode in auth_v4.STREAMING_MODES:
+        return True
     h = req.headers
-    mode = h.get("x-amz-content-sha256") or (req.auth.payload_hash if req.auth else "UNSIGNED-PAYLOAD")
-    encoding = (h.get("content-encoding") or "").lower()
+    framed = "aws-chunked" in (h.get("content-encoding") or "").lower() \
+        or h.get("x-amz-decoded-content-length") is not None
+    if framed and mode != auth_v4.UNSIGNED_PAYLOAD:
+        raise S3Error("InvalidRequest", "aws-chunked bodies need a STREAMING-* x-amz-content-sha256 value "
+                                        "covered by the signature")
+    return framed
+
+
+def open_upload(req: S3Request, max_size: int = MAX_PUT_SIZE) -> Upload:
+    """Wrap the request body: aws-chunked decoding, length checks, sha256/MD5/checksum verification.
+
+    The signed payload mode decides everything: a hex sha256 is verified against the raw body as it
+    streams and never combines with aws-chunked framing; ``STREAMING-*`` modes are decoded (chunk and
+    trailer signatures checked for the signed variants); see ``chunked_framing``.
+    """
+    h = req.headers
+    mode = payload_mode(req)
     decoded_length = _int_header(h.get("x-amz-decoded-content-length"), "x-amz-decoded-content-length")
     content_length = _int_header(h.get("content-length"), "Content-Length")
     chunked_te = "chunked" in (h.get("transfer-encoding") or "").lower()
-    aws_chunked = mode.startswith("STREAMING-") or "aws-chunked" in encoding or decoded_length is not None
+    aws_chunked = chunked_framing(req, mode)
     if content_length is None and not chunked_te:
         raise S3Error("MissingContentLength")
     source: AsyncIterator[bytes] = _client_stream(req)
@@ -97,7 +125,7 @@ def open_upload(req: S3Request, max_size: int = MAX_PUT_SIZE) -> Upload:
             compute.add(name[len("x-amz-checksum-"):])
     body = checksums.VerifiedBody(
         source,
-        sha256_hex=mode if HEX64.match(mode) and not aws_chunked else None,
+        sha256_hex=mode if auth_v4.is_sha256_hex(mode) else None,
         md5_b64=content_md5(h.get("content-md5")),
         expected=header_sums,
         compute=compute,
@@ -105,6 +133,19 @@ def open_upload(req: S3Request, max_size: int = MAX_PUT_SIZE) -> Upload:
         late=late,
     )
     return Upload(body, length, header_sums)
+
+
+def request_body(req: S3Request) -> AsyncIterator[bytes]:
+    """The body of a request carrying a small document (XML), verified like an upload.
+
+    A hex ``x-amz-content-sha256`` is checked against what arrives (the last chunk is held back until it
+    matches); aws-chunked bodies are decoded as for uploads (``chunked_framing``).
+    """
+    mode = payload_mode(req)
+    if chunked_framing(req, mode):
+        return open_upload(req).body
+    return checksums.VerifiedBody(_client_stream(req),
+                                  sha256_hex=mode if auth_v4.is_sha256_hex(mode) else None)
 
 
 def checksum_sysmeta(values: dict[str, str]) -> dict[str, str]:

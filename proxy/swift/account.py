@@ -1,4 +1,5 @@
-"""Account controller: HEAD/GET (container listing), POST metadata, PUT/DELETE for reseller admins."""
+"""Account controller: HEAD/GET (container listing), POST metadata, PUT/DELETE for reseller admins
+(routed by operations.py; bulk delete is the bulk feature's)."""
 
 from __future__ import annotations
 
@@ -7,20 +8,8 @@ from starlette.responses import Response
 from proxy.http.errors import empty_response, error_response
 from proxy.swift import constraints, listing
 from proxy.swift.context import SwiftRequest
-from proxy.swift.features import bulk
 from proxy.swift.headers import account_response_headers, meta_write_headers
 from stackstore.timestamp import Timestamp
-
-ALLOWED = ("GET", "HEAD", "PUT", "POST", "DELETE", "OPTIONS")
-
-
-async def handle(req: SwiftRequest) -> Response:
-    if "bulk-delete" in req.query and req.method in ("POST", "DELETE"):
-        return await bulk.bulk_delete(req)
-    handler = {"GET": get, "HEAD": head, "PUT": put, "POST": post, "DELETE": delete}.get(req.method)
-    if handler is None:
-        return error_response(405, headers={"Allow": ", ".join(ALLOWED)})
-    return await handler(req)
 
 
 def _autocreate(req: SwiftRequest) -> bool:
@@ -46,7 +35,7 @@ async def head(req: SwiftRequest) -> Response:
     elif not 200 <= resp.status < 300:
         return _status(resp.status)
     else:
-        headers = account_response_headers(resp.headers)
+        headers = account_response_headers(resp.headers, owner=req.is_owner)
     headers["Content-Type"] = "text/plain; charset=utf-8"
     return Response(b"", status_code=204, headers=headers)
 
@@ -62,7 +51,7 @@ async def get(req: SwiftRequest) -> Response:
     elif not 200 <= resp.status < 300:
         return _status(resp.status)
     else:
-        headers = account_response_headers(resp.headers)
+        headers = account_response_headers(resp.headers, owner=req.is_owner)
     return listing.render(rows, media, "account", req.account, headers)
 
 

@@ -8,6 +8,9 @@ from collections.abc import Mapping
 from urllib.parse import unquote
 
 from proxy.http.errors import HTTPError
+from stackstore.numbers import is_ascii_digits, parse_int, parse_uint
+
+MAX_DELETE_AT = 9999999999  # Swift clamps X-Delete-At to ten digits
 
 MAX_FILE_SIZE = 5 * 1024**3 + 2  # Swift's default: 5 GiB (+2 for historical reasons)
 MAX_META_NAME_LENGTH = 256
@@ -97,9 +100,9 @@ def body_length(headers: Mapping[str, str]) -> int | None:
     raw = headers.get("content-length")
     if raw is None:
         raise HTTPError(411, "Missing Content-Length header.")
-    if not raw.strip().isdigit():
+    length = parse_uint(raw)
+    if length is None:
         raise HTTPError(400, "Invalid Content-Length")
-    length = int(raw)
     if length > MAX_FILE_SIZE:
         raise HTTPError(413, "Your request is too large.")
     return length
@@ -111,18 +114,18 @@ def delete_at(headers: Mapping[str, str], now: float | None = None) -> str | Non
     after = headers.get("x-delete-after")
     at = headers.get("x-delete-at")
     if after is not None:
-        try:
-            seconds = int(after)
-        except ValueError:
-            raise HTTPError(400, "Non-integer X-Delete-After") from None
+        seconds = parse_int(after)
+        if seconds is None:
+            raise HTTPError(400, "Non-integer X-Delete-After")
         if seconds < 0:
             raise HTTPError(400, "X-Delete-After in past")
         return str(math.ceil(now + seconds))  # rounded up: a node must not see it as already past
     if at is not None:
-        try:
-            value = int(float(at))
-        except ValueError:
-            raise HTTPError(400, "Non-integer X-Delete-At") from None
+        whole, _, fraction = at.strip().partition(".")  # Swift takes a float; its fraction is dropped
+        value = parse_int(whole) if not fraction or is_ascii_digits(fraction) else None
+        if value is None:
+            raise HTTPError(400, "Non-integer X-Delete-At")
+        value = min(value, MAX_DELETE_AT)  # as Swift's normalize_delete_at_timestamp
         if value < now:
             raise HTTPError(400, "X-Delete-At in past")
         return str(value)

@@ -1,23 +1,20 @@
-"""Container controller: HEAD/GET (listing), PUT, POST, DELETE."""
+"""Container controller: HEAD/GET (listing), PUT, POST, DELETE (routed by operations.py)."""
 
 from __future__ import annotations
 
 from starlette.responses import Response
 
+from proxy.auth.acl import check_acl
 from proxy.http.errors import HTTPError, empty_response, error_response
 from proxy.swift import constraints, listing
 from proxy.swift.context import SwiftRequest
-from proxy.swift.headers import STORAGE_POLICY, container_response_headers, meta_write_headers
+from proxy.swift.headers import (
+    CONTAINER_ACL_HEADERS,
+    STORAGE_POLICY,
+    container_response_headers,
+    meta_write_headers,
+)
 from stackstore.timestamp import Timestamp
-
-ALLOWED = ("GET", "HEAD", "PUT", "POST", "DELETE", "OPTIONS")
-
-
-async def handle(req: SwiftRequest) -> Response:
-    handler = {"GET": get, "HEAD": head, "PUT": put, "POST": post, "DELETE": delete}.get(req.method)
-    if handler is None:
-        return error_response(405, headers={"Allow": ", ".join(ALLOWED)})
-    return await handler(req)
 
 
 def _status(status: int) -> Response:
@@ -71,6 +68,12 @@ def _write_headers(req: SwiftRequest) -> dict[str, str]:
     if policy is not None and policy.strip() not in (STORAGE_POLICY, "0", ""):
         raise HTTPError(400, f"Invalid X-Storage-Policy {policy!r}")
     headers = meta_write_headers(req.headers, "container", owner=req.is_owner)
+    for name, value in headers.items():
+        if name.lower() in CONTAINER_ACL_HEADERS and value:
+            try:
+                check_acl(name, value)
+            except ValueError as err:
+                raise HTTPError(400, str(err)) from None
     req.timestamp = Timestamp.now().normal
     headers["X-Timestamp"] = req.timestamp
     return headers

@@ -10,15 +10,13 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from urllib.parse import quote, unquote
 
-from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
-from proxy.auth.authorize import check_access, denied_response
 from proxy.http.bodies import stream_backend
 from proxy.http.errors import HTTPError, error_response
-from proxy.swift import constraints
+from proxy.large_objects.response import get_large_object
+from proxy.swift import access, constraints
 from proxy.swift.context import SwiftRequest
-from proxy.swift.features import large_objects
 from proxy.swift.headers import OBJECT_SYSTEM_HEADERS, object_write_headers
 from proxy.swift.obj_get import is_expired, is_large_object
 from proxy.swift.replies import backend_failure, created_response
@@ -46,9 +44,9 @@ async def copy_verb(req: SwiftRequest) -> Response:
     container, obj = parse_copy_path(dest, "Destination")
     account = unquote(req.headers.get("destination-account") or req.account)
     constraints.check_names(account, container, obj)
-    status = await check_access(req.state, req.identity, account, container, obj, "PUT")
-    if status is not None and req.authorized_by != "tempurl":
-        return denied_response(status, account)
+    denied = await access.check(req.subrequest("PUT", account, container, obj))  # the source: the table's COPY
+    if denied is not None:
+        return denied
     return await do_copy(req, (req.account, req.container, req.obj), (account, container, obj))
 
 
@@ -57,27 +55,10 @@ async def copy_from(req: SwiftRequest) -> Response:
     container, obj = parse_copy_path(req.headers["x-copy-from"], "X-Copy-From")
     account = unquote(req.headers.get("x-copy-from-account") or req.account)
     constraints.check_names(account, container, obj)
-    status = await check_access(req.state, req.identity, account, container, obj, "GET",
-                                req.headers.get("referer"))
-    if status is not None:
-        return denied_response(status, account)
+    denied = await access.check(req.subrequest("GET", account, container, obj))  # the destination: the table's PUT
+    if denied is not None:
+        return denied
     return await do_copy(req, (account, container, obj), (req.account, req.container, req.obj))
-
-
-def _sub_request(req: SwiftRequest, src: Location) -> SwiftRequest:
-    """A GET of the copy source, as the large-object feature expects to receive it."""
-    keep = ("x-auth-token", "x-storage-token", "host", "user-agent")
-    headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in req.headers.items() if k.lower() in keep]
-    path = "/v1/" + "/".join(quote(p, safe="") for p in src[:2]) + "/" + quote(src[2])
-    scope = dict(req.request.scope, method="GET", headers=headers, query_string=b"", path=path,
-                 raw_path=path.encode())
-
-    async def receive():
-        return {"type": "http.request", "body": b"", "more_body": False}
-
-    return SwiftRequest(request=Request(scope, receive), state=req.state, account=src[0], container=src[1],
-                        obj=src[2], query={}, trans_id=req.trans_id, identity=req.identity,
-                        authorized_by=req.authorized_by)
 
 
 async def _open_source(req: SwiftRequest, src: Location, manifest_get: bool):
@@ -87,8 +68,8 @@ async def _open_source(req: SwiftRequest, src: Location, manifest_get: bool):
         await resp.close()
         return error_response(404 if resp.status in (200, 404) else 503)
     if is_large_object(resp.headers) and not manifest_get:
-        sub = _sub_request(req, src)
-        out = await large_objects.get_large_object(sub, resp)
+        sub = req.subrequest("GET", *src)  # the large-object answer reads the source's own path
+        out = await get_large_object(sub, resp)
         if out.status_code != 200:
             return error_response(out.status_code)
         body = out.body_iterator if isinstance(out, StreamingResponse) else _one(out.body)

@@ -87,10 +87,13 @@ def container_response_headers(backend: Mapping[str, str], *, owner: bool) -> di
     return out
 
 
-def account_response_headers(backend: Mapping[str, str]) -> dict[str, str]:
+def account_response_headers(backend: Mapping[str, str], *, owner: bool) -> dict[str, str]:
+    """Account HEAD/GET headers; the temp URL keys only for the account's owner (as Swift's tempurl)."""
     out: dict[str, str] = {}
     for name, value in backend.items():
         low = name.lower()
+        if not owner and low.startswith("x-account-meta-temp-url-key"):
+            continue  # temp URL keys are secrets of the account owner
         if low in ACCOUNT_RESPONSE_HEADERS or low.startswith("x-account-meta-"):
             out[_canonical(name)] = value
     out.setdefault("Accept-Ranges", "bytes")

@@ -11,6 +11,7 @@ from starlette.responses import Response
 
 from proxy.http.errors import HTTPError
 from proxy.swift.constraints import true_value
+from stackstore.numbers import is_ascii_digits
 
 JSON, XML, TEXT_XML, PLAIN = "application/json", "application/xml", "text/xml", "text/plain"
 FORMATS = {"json": JSON, "xml": XML, "plain": PLAIN}
@@ -37,9 +38,7 @@ def parse_params(query: Mapping[str, str], max_limit: int) -> ListingParams:
     """Listing query parameters; 412 for a limit above ``max_limit`` or a bad delimiter."""
     params = ListingParams(limit=max_limit)
     raw_limit = query.get("limit")
-    if raw_limit and raw_limit.isdigit() and not raw_limit.isascii():
-        raise HTTPError(400, "limit must be ASCII digits")
-    if raw_limit and raw_limit.isdigit():
+    if is_ascii_digits(raw_limit):  # anything else is ignored, as Swift's listings do
         params.limit = int(raw_limit)
         if params.limit > max_limit:
             raise HTTPError(412, f"Maximum limit is {max_limit}")

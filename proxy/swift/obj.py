@@ -1,4 +1,5 @@
-"""Object controller: dispatch plus PUT, POST and DELETE (GET/HEAD in obj_get, copies in copy)."""
+"""Object controller: PUT, POST and DELETE (GET/HEAD in obj_get, copies in copy; the router table
+in operations.py picks the handler)."""
 
 from __future__ import annotations
 
@@ -6,36 +7,12 @@ from starlette.responses import Response
 
 from proxy.http.bodies import UploadBody
 from proxy.http.errors import HTTPError, empty_response, error_response
-from proxy.swift import constraints, copy
+from proxy.swift import constraints
 from proxy.swift.context import SwiftRequest
-from proxy.swift.features import large_objects
 from proxy.swift.headers import guess_content_type, object_write_headers
-from proxy.swift.obj_get import get_or_head, is_expired
+from proxy.swift.obj_get import is_expired
 from proxy.swift.replies import backend_failure, created_response
 from stackstore.timestamp import Timestamp
-
-ALLOWED = ("GET", "HEAD", "PUT", "POST", "DELETE", "COPY", "OPTIONS")
-
-
-async def handle(req: SwiftRequest) -> Response:
-    method = req.method
-    if method in ("GET", "HEAD"):
-        return await get_or_head(req)
-    if method == "PUT":
-        if "x-copy-from" in req.headers:
-            return await copy.copy_from(req)
-        if req.query.get("multipart-manifest") == "put":
-            return await large_objects.put_slo_manifest(req)
-        return await put(req)
-    if method == "POST":
-        return await post(req)
-    if method == "DELETE":
-        if req.query.get("multipart-manifest") == "delete":
-            return await large_objects.delete_slo(req)
-        return await delete(req)
-    if method == "COPY":
-        return await copy.copy_verb(req)
-    return error_response(405, headers={"Allow": ", ".join(ALLOWED)})
 
 
 def write_headers(req: SwiftRequest, *, post: bool = False) -> dict[str, str]:

@@ -6,12 +6,12 @@ import time
 
 from starlette.responses import Response, StreamingResponse
 
+from proxy.http import conditional
 from proxy.http import ranges as rng
 from proxy.http.bodies import stream_backend
 from proxy.http.errors import error_response
-from proxy.swift import conditional
+from proxy.large_objects.response import ManifestResponse
 from proxy.swift.context import SwiftRequest
-from proxy.swift.features import large_objects
 from proxy.swift.headers import object_response_headers
 
 
@@ -35,7 +35,10 @@ def _range_value(spec: rng.RangeSpec) -> str:
 
 
 async def get_or_head(req: SwiftRequest) -> Response:
-    """``GET``/``HEAD /v1/a/c/o``: 200, 206 (single or multipart ranges), 304, 404, 412, 416."""
+    """``GET``/``HEAD /v1/a/c/o``: 200, 206 (single or multipart ranges), 304, 404, 412, 416.
+
+    A large object's manifest comes back as a ``ManifestResponse`` for the SLO/DLO pipeline features.
+    """
     head = req.method == "HEAD"
     spec = rng.parse_range(req.headers.get("range"))
     if head:
@@ -52,12 +55,10 @@ async def get_or_head(req: SwiftRequest) -> Response:
     if is_expired(resp.headers):
         await resp.close()
         return error_response(404)
-    if is_large_object(resp.headers):
-        if req.query.get("multipart-manifest") != "get":
-            return await large_objects.get_large_object(req, resp)
-        if resp.headers.get("x-static-large-object") and resp.status == 200 and not spec:
-            return await large_objects.get_manifest(req, resp)
     headers = object_response_headers(resp.headers)
+    if is_large_object(resp.headers) and (req.query.get("multipart-manifest") != "get" or (
+            resp.headers.get("x-static-large-object") and resp.status == 200 and not spec)):
+        return ManifestResponse(resp, headers, head)  # the SLO/DLO features answer for it
     status = conditional.evaluate(req.method, req.headers, resp.headers.get("etag"),
                                   resp.headers.get("last-modified"))
     if status is not None:

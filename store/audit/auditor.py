@@ -16,11 +16,12 @@ import os
 import time
 from typing import Any
 
+from store import layout
 from store.audit.listings_check import check_accounts, check_containers
 from store.audit.objects import audit_hash_dir
 from store.audit.ratelimit import RateLimiter
-from store.diskfile import object_partitions, walk_hash_dirs
 from store.expiring import Entry
+from store.layout import list_partitions, walk_hash_dirs
 from store.node import Node
 from store.recon import read_stats, write_stats
 
@@ -42,19 +43,15 @@ class Auditor:
 
     async def run_pass(self) -> dict[str, dict[str, Any]]:
         """Audit every device once; returns the stats written per device."""
-        root = self.node.devices_root
-        try:
-            devices = sorted(d for d in os.listdir(root) if os.path.isdir(os.path.join(root, d)))
-        except FileNotFoundError:
-            return {}
+        devices = await self._run(layout.list_devices, self.node.devices_root)
         return {device: await self.audit_device(device) for device in devices}
 
     async def audit_device(self, device: str) -> dict[str, Any]:
-        path = os.path.join(self.node.devices_root, device)
+        path = layout.device_path(self.node.devices_root, device)
         start = time.time()
         stats: dict[str, Any] = {"objects_checked": 0, "bytes_checked": 0, "quarantined": 0, "errors": 0,
                                  "expiring_reindexed": 0}
-        for part in await self._run(object_partitions, path):
+        for part in await self._run(list_partitions, path):
             expiring: list[Entry] = []
             for partition, hash_hex in await self._run(lambda p=part: list(walk_hash_dirs(path, [p]))):
                 await self.files_limiter.consume(1)
@@ -98,12 +95,13 @@ class Auditor:
         """Scan the device's container and account environments (those that exist)."""
         problems: list[str] = []
         count = rows = 0
-        for name, opener, check in (("containers.lmdb", self.node.containers, check_containers),
-                                    ("accounts.lmdb", self.node.accounts, check_accounts)):
-            if not os.path.isdir(os.path.join(path, name)):
+        for name, db_path, opener, check in (
+                (layout.CONTAINERS_DB, layout.containers_db_path(path), self.node.containers, check_containers),
+                (layout.ACCOUNTS_DB, layout.accounts_db_path(path), self.node.accounts, check_accounts)):
+            if not await self._run(os.path.isdir, db_path):
                 continue
             try:
-                found, seen = await self._run(check, opener(device))
+                found, seen = await self._run(check, opener(device))  # opened on the loop: one env per process
             except Exception as exc:  # noqa: BLE001 - any failure to read the environment is the finding
                 count += 1
                 problems.append(f"{name}: {exc!r}")

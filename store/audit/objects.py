@@ -41,7 +41,7 @@ class AuditResult:
 
 
 def _quarantine(df: DiskFile, reason: str) -> str:
-    df.quarantine()  # also marks the suffix for replication (when the replicator's hook is in)
+    df.quarantine()  # also marks the suffix for replication
     log.warning("quarantined %s: %s", df.dir, reason)
     return reason
 

@@ -50,7 +50,7 @@ class DBReplicator:
             return stats
         sem = asyncio.Semaphore(self.settings.concurrency)
         jobs = []
-        for dev in self.view.local_devices(self.kind.name):
+        for dev in await self._run(self.view.local_devices, self.kind.name):  # stats device dirs
             store = self.kind.store(self.node, dev.device)
             for part in await self._run(db_sync.partitions, store):
                 jobs.append((dev, store, part))

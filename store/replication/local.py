@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from ring import Device, Ring
 from stackstore.config import Config
+from store.layout import device_path
 
 RING_KINDS = ("object", "container", "account")
 
@@ -41,7 +42,7 @@ class LocalView:
     def is_local(self, dev: Device) -> bool:
         if self.port is not None and (dev.port != self.port or dev.ip not in (self.ip, "0.0.0.0")):
             return False
-        return os.path.isdir(os.path.join(self.devices_root, dev.device))
+        return os.path.isdir(device_path(self.devices_root, dev.device))
 
     def local_devices(self, kind: str) -> list[Device]:
         ring = self.ring(kind)

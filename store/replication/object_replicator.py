@@ -17,12 +17,20 @@ import time
 from dataclasses import dataclass, field
 
 from ring import Device
-from store.diskfile import HASHES_INVALID, list_partitions, list_suffixes, partition_path, suffix_states
+from store.diskfile import suffix_states
+from store.layout import (
+    HASHES_FILE,
+    HASHES_INVALID,
+    device_path,
+    list_partitions,
+    list_suffixes,
+    partition_path,
+)
 from store.node import Node
 from store.replication.local import LocalView
 from store.replication.sender import Listing, Pusher, PushResult, bulk_hashes, offered_files
 from store.replication.settings import Settings
-from store.replication.suffix_hashes import HASHES_FILE, forget, get_hashes
+from store.replication.suffix_hashes import forget, get_hashes
 from store.replication.transport import PeerError, RateLimiter
 
 log = logging.getLogger("store.replication")
@@ -82,8 +90,8 @@ class ObjectReplicator:
         ring = self.view.ring("object")
         if ring is not None:
             jobs: list[Job] = []
-            for dev in self.view.local_devices("object"):
-                path = os.path.join(self.node.devices_root, dev.device)
+            for dev in await self._run(self.view.local_devices, "object"):  # stats device dirs
+                path = device_path(self.node.devices_root, dev.device)
                 for part in await self._run(list_partitions, path):
                     if part < ring.partition_count:
                         jobs.append(Job(dev, part, ring.primaries(part)))
@@ -108,7 +116,7 @@ class ObjectReplicator:
                 stats.errors.append(repr(exc))
 
     async def _prepare(self, job: Job, stats: PassStats) -> None:
-        part_path = partition_path(os.path.join(self.node.devices_root, job.dev.device), job.part)
+        part_path = partition_path(device_path(self.node.devices_root, job.dev.device), job.part)
         if job.handoff:  # listed before hashing: everything listed is covered by the hashes
             job.listing = await self._run(_full_listing, part_path)
         job.hashes = await self._run(get_hashes, part_path, self.settings.reclaim_age)
@@ -154,7 +162,7 @@ class ObjectReplicator:
                 stats.failures += 1
                 stats.errors.append(r.error)
         if job.handoff and all(r.ok for r in results):
-            part_path = partition_path(os.path.join(self.node.devices_root, job.dev.device), job.part)
+            part_path = partition_path(device_path(self.node.devices_root, job.dev.device), job.part)
             await self._run(_remove_pushed, part_path, job.listing)
             stats.handoffs_removed += 1
 

@@ -9,7 +9,8 @@ from typing import Any
 
 from stackstore.timestamp import Timestamp
 from store import expiring
-from store.diskfile import DiskFile, DiskFileWriter, HashDirState, partition_path
+from store.diskfile import DiskFile, DiskFileWriter, HashDirState
+from store.layout import partition_path
 from store.node import Node
 from store.replication.framing import FrameReader
 from store.replication.suffix_hashes import get_hashes
@@ -69,7 +70,7 @@ async def _commit(writer: DiskFileWriter, name: str) -> None:
     try:
         await writer.commit_raw(name)
     finally:
-        writer.close()
+        await writer.aclose()
 
 
 async def receive_stream(node: Node, device: str, partition: int, reader: FrameReader,
@@ -82,6 +83,7 @@ async def receive_stream(node: Node, device: str, partition: int, reader: FrameR
     (a first primary may learn of an object only this way).
     """
     node.device_path(device)
+    loop = asyncio.get_running_loop()
     written = skipped = 0
     changed: set[str] = set()  # hashes whose .data/.meta was replaced
     pending: set[asyncio.Task] = set()
@@ -91,7 +93,7 @@ async def receive_stream(node: Node, device: str, partition: int, reader: FrameR
             if not _valid_hash(h) or not isinstance(name, str) or not isinstance(size, int) or size < 0:
                 raise ValueError("bad frame header")
             df: DiskFile = node.diskfiles.get(device, partition, h, "")
-            if name not in wanted(df.state(), [name]):
+            if name not in wanted(await loop.run_in_executor(node.executor, df.state), [name]):
                 async for _ in reader.body(size):
                     pass
                 skipped += 1
@@ -101,7 +103,7 @@ async def receive_stream(node: Node, device: str, partition: int, reader: FrameR
                 async for chunk in reader.body(size):
                     await writer.write_raw(chunk)
             except BaseException:
-                writer.close()
+                await writer.aclose()
                 raise
             pending.add(asyncio.ensure_future(_commit(writer, name)))
             written += 1

@@ -22,10 +22,10 @@ from store.diskfile import (
     DiskFileManager,
     HashDirState,
     ObjectReader,
-    partition_path,
     read_small_file_meta,
     suffix_states,
 )
+from store.layout import partition_path
 from store.replication.framing import END, frame_header
 from store.replication.transport import PeerError, RateLimiter, call_json, stream_upload
 
@@ -132,7 +132,7 @@ class Pusher:
                 await self._run(df.quarantine)
                 return
             try:
-                total = os.fstat(reader.fd).st_size
+                total = reader.file_size
                 yield frame_header({"hash": h, "file": name, "size": total})
                 nblocks = -(-reader.size // reader.block_size) if reader.size else 0
                 for i in range(nblocks):

@@ -17,13 +17,9 @@ import time
 
 import xxhash
 
-from store.diskfile import (
-    consume_invalid_suffixes,
-    list_suffixes,
-    suffix_states,
-)
+from store.diskfile import consume_invalid_suffixes, suffix_states
+from store.layout import HASHES_FILE, hashes_file_path, list_suffixes
 
-HASHES_FILE = "hashes.json"
 Hashes = dict[str, str]  # suffix -> hex digest
 
 _lock = threading.Lock()
@@ -86,7 +82,7 @@ def _rmdir_tree(sdir: str) -> None:
 
 def _load(part_path: str) -> Hashes | None:
     try:
-        with open(os.path.join(part_path, HASHES_FILE)) as fh:
+        with open(hashes_file_path(part_path)) as fh:
             data = json.load(fh)
         return data if isinstance(data, dict) else None
     except (OSError, ValueError):
@@ -98,7 +94,7 @@ def _save(part_path: str, hashes: Hashes) -> None:
     try:
         with open(tmp, "w") as fh:
             json.dump(hashes, fh, separators=(",", ":"))
-        os.replace(tmp, os.path.join(part_path, HASHES_FILE))
+        os.replace(tmp, hashes_file_path(part_path))
     except FileNotFoundError:  # the partition was removed meanwhile
         pass
 

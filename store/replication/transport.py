@@ -1,4 +1,5 @@
-"""Node-to-node replication requests: small JSON calls and one chunked streaming upload."""
+"""Node-to-node replication requests: small JSON calls and one streamed upload, over the node's pooled
+HTTP/1.1 client (``objclient.loop_pool``)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,12 @@ import time
 from collections.abc import AsyncIterator
 from typing import Any
 
-from store.httpclient import HTTPClientError, request
+from objclient.http import HttpError, Response
+from objclient.loop_pool import loop_pool
+
+# Replication answers are JSON read into memory: suffix hashes of a batch of partitions, record digests.
+# Anything longer is not an answer this protocol produces.
+MAX_JSON_ANSWER = 64 << 20
 
 
 class PeerError(Exception):
@@ -29,14 +35,14 @@ async def call_json(host: str, port: int, method: str, path: str, payload: Any,
     """Send JSON, return the decoded JSON answer; PeerError on anything but 200."""
     body = json.dumps(payload, separators=(",", ":")).encode()
     try:
-        status, _, data = await request(host, port, method, path, {"Content-Type": "application/json"},
-                                        body, timeout)
-    except HTTPClientError as exc:
-        raise PeerError(str(exc)) from exc
-    if status != 200:
-        raise PeerError(f"{method} {host}:{port}{path}: {status}", status)
+        reply = await loop_pool().call(host, port, method, path, {"Content-Type": "application/json"}, body,
+                                       timeout=timeout, max_body=MAX_JSON_ANSWER)
+    except HttpError as exc:
+        raise PeerError(f"{method} {host}:{port}{path}: {exc}") from exc
+    if reply.status != 200:
+        raise PeerError(f"{method} {host}:{port}{path}: {reply.status}", reply.status)
     try:
-        return json.loads(data)
+        return json.loads(reply.body)
     except ValueError as exc:
         raise PeerError(f"{path}: bad JSON answer") from exc
 
@@ -62,48 +68,46 @@ class RateLimiter:
 
 async def stream_upload(host: str, port: int, path: str, body: AsyncIterator[bytes],
                         timeout: float) -> Any:
-    """POST ``body`` with chunked transfer encoding on a fresh connection; the JSON answer.
+    """POST ``body`` with chunked transfer encoding; the JSON answer (PeerError unless 200).
 
-    ``timeout`` bounds each write/read step, not the whole transfer.
+    The peer is asked for ``100 Continue`` first, so a peer that refuses at once (507: device
+    unmounted) says so before any data is read. ``timeout`` bounds each step (connect and head, each
+    write drain, the answer), not the whole transfer.
     """
+    where = f"stream to {host}:{port}{path}"
     try:
-        reader, writer = await asyncio.wait_for(asyncio.open_connection(host, port), timeout)
-    except (OSError, TimeoutError) as exc:
-        raise PeerError(f"connect {host}:{port}: {exc!r}") from exc
+        async with asyncio.timeout(timeout):
+            started = await loop_pool().begin_upload(
+                host, port, "POST", path, {"Content-Type": "application/octet-stream"}, None,
+                expect=True, timeout=timeout)
+    except TimeoutError:
+        raise PeerError(f"{where}: no answer in {timeout}s") from None
+    except HttpError as exc:
+        raise PeerError(f"{where}: {exc}") from exc
+    if isinstance(started, Response):
+        started.close()
+        raise PeerError(f"{where}: {started.status}", started.status)
+    upload = started
     try:
-        head = (f"POST {path} HTTP/1.1\r\nHost: {host}:{port}\r\nTransfer-Encoding: chunked\r\n"
-                "Content-Type: application/octet-stream\r\nConnection: close\r\n\r\n")
-        writer.write(head.encode("latin-1"))
         async for chunk in body:
             if chunk:
-                writer.write(b"%x\r\n" % len(chunk) + chunk + b"\r\n")
-                await asyncio.wait_for(writer.drain(), timeout)
-        writer.write(b"0\r\n\r\n")
-        await asyncio.wait_for(writer.drain(), timeout)
-        raw = await asyncio.wait_for(reader.read(), timeout)
-    except (OSError, TimeoutError, ConnectionError) as exc:
-        raise PeerError(f"stream to {host}:{port}{path}: {exc!r}") from exc
-    finally:
-        writer.close()
-    head_part, _, payload = raw.partition(b"\r\n\r\n")
-    status_line = head_part.split(b"\r\n", 1)[0].split()
-    if len(status_line) < 2 or status_line[1] != b"200":
-        raise PeerError(f"stream to {host}:{port}{path}: {status_line!r} {payload[:200]!r}")
-    if b"transfer-encoding: chunked" in head_part.lower():
-        payload = _dechunk(payload)
+                upload.write(chunk)
+                if upload.needs_drain:
+                    await upload.drain(timeout)
+        resp = await upload.finish(timeout)
+        try:
+            data = await resp.read(MAX_JSON_ANSWER)
+        finally:
+            resp.close()
+    except HttpError as exc:
+        upload.abort()
+        raise PeerError(f"{where}: {exc}") from exc
+    except BaseException:  # the body failed (disk error) or we were cancelled: never reuse the connection
+        upload.abort()
+        raise
+    if resp.status != 200:
+        raise PeerError(f"{where}: {resp.status} {data[:200]!r}", resp.status)
     try:
-        return json.loads(payload)
+        return json.loads(data)
     except ValueError as exc:
-        raise PeerError(f"stream to {host}:{port}{path}: bad answer") from exc
-
-
-def _dechunk(data: bytes) -> bytes:
-    out = bytearray()
-    while data:
-        size_line, _, rest = data.partition(b"\r\n")
-        size = int(size_line.split(b";")[0] or b"0", 16)
-        if size == 0:
-            break
-        out += rest[:size]
-        data = rest[size + 2:]
-    return bytes(out)
+        raise PeerError(f"{where}: bad answer") from exc

@@ -14,8 +14,9 @@ from stackstore.timestamp import Timestamp
 from store.audit.listings_check import check_accounts, check_containers
 from store.audit.objects import audit_hash_dir
 from store.audit.ratelimit import RateLimiter
-from store.diskfile import DiskFileManager, walk_hash_dirs
-from store.fsutil import GroupCommit
+from store.diskfile import DiskFileManager
+from store.group_commit import GroupCommit
+from store.layout import walk_hash_dirs
 from store.listings import AccountStore, ContainerStore, container_key
 
 HASH = "0123456789abcdef0123456789abcabc"

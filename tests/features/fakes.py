@@ -1,4 +1,5 @@
-"""An in-memory stand-in for StorageClient and a tiny app that routes to the feature entry points.
+"""An in-memory stand-in for StorageClient and a tiny app: the real Swift feature pipeline over a
+fake object controller.
 
 Lets the feature modules be tested without storage nodes or the real proxy app; the cluster
 tests in this folder check the same behaviour end to end.
@@ -17,8 +18,12 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from objclient.response import BackendResponse
-from proxy.swift.context import Identity, ProxyState, SwiftRequest
-from proxy.swift.features import bulk, cors, large_objects, tempurl
+from proxy.context import Identity, ProxyState
+from proxy.large_objects.response import ManifestResponse
+from proxy.pipeline import Handler, build, swift_features
+from proxy.swift import operations
+from proxy.swift.access import Authenticate
+from proxy.swift.context import SwiftRequest
 from stackstore.timestamp import Timestamp
 
 PERSIST = ("content-type", "x-object-manifest", "x-static-large-object", "content-disposition")
@@ -112,59 +117,69 @@ async def _chunks(data: bytes) -> AsyncIterator[bytes]:
         yield data[i:i + 7]
 
 
+TRUSTED = Identity(user="fake:reseller", account="", is_reseller=True)  # allowed everywhere
+
+
 def make_app(storage: FakeStorage, identity: Identity | None = None) -> Starlette:
-    """Route ``/v1/<acct>/<cont>/<obj>`` to the feature entry points as the object controller does."""
+    """Route ``/v1/<acct>/<cont>/<obj>`` through the Swift feature pipeline to a fake object controller.
+
+    Requests act as ``identity`` (default: allowed everywhere) instead of presenting a token.
+    """
     state = ProxyState(conf={}, client=storage)  # type: ignore[arg-type]
+    features = [_acting_as(identity or TRUSTED) if isinstance(f, Authenticate) else f for f in swift_features([])]
+    pipeline = build(features, _controller(storage))
 
     async def endpoint(request: Request) -> Response:
         raw = request.scope["raw_path"].decode().split("?", 1)[0]
         parts = unquote(raw).split("/", 4)[2:]
         account, container, obj = (parts + [None, None])[:3]
         query = dict(parse_qsl(request.url.query, keep_blank_values=True))
-        req = SwiftRequest(request, state, account, container, obj, query, "tx-test", identity)
-        if "temp_url_sig" in query:
-            granted = await tempurl.authorize_tempurl(req)
-            if isinstance(granted, Response):
-                return granted
-            req.identity = granted
-        resp = await _dispatch(req, storage)
-        if "temp_url_sig" in query:
-            tempurl.decorate_response(req, resp)
-        if request.headers.get("origin") and container:
-            info = await state.container_info(account, container)
-            cors.decorate(req, resp, info["headers"])
-        return resp
+        req = SwiftRequest(request, state, account, container, obj, query, "tx-test")
+        req.operation = operations.lookup(req)
+        return await pipeline(req)
 
     return Starlette(routes=[Route("/v1/{path:path}", endpoint,
                                    methods=["GET", "HEAD", "PUT", "POST", "DELETE", "OPTIONS"])])
 
 
-async def _dispatch(req: SwiftRequest, storage: FakeStorage) -> Response:
-    q, method = req.query, req.method
-    if method == "OPTIONS":
-        return await cors.preflight(req)
-    if req.container is None and "bulk-delete" in q:
-        return await bulk.bulk_delete(req)
-    if method == "PUT" and q.get("multipart-manifest") == "put":
-        return await large_objects.put_slo_manifest(req)
-    if method == "DELETE" and q.get("multipart-manifest") == "delete":
-        return await large_objects.delete_slo(req)
-    if method in ("GET", "HEAD"):
-        getter = storage.get_object if method == "GET" else storage.head_object
-        resp = await getter(req.account, req.container, req.obj, dict(req.headers))
-        large = resp.headers.get("x-static-large-object") or resp.headers.get("x-object-manifest")
-        if large and q.get("multipart-manifest") != "get":
-            return await large_objects.get_large_object(req, resp)
-        if large and resp.headers.get("x-static-large-object"):
-            return await large_objects.get_manifest(req, resp)
-        body = await resp.read()
-        return Response(body if method == "GET" else b"", status_code=resp.status,
-                        headers=_plain(resp.headers))
-    if method == "PUT":
-        data = await req.request.body()
-        resp = await storage.put_object(req.account, req.container, req.obj, dict(req.headers), _once(data))
-        return Response(b"", status_code=resp.status, headers={"Etag": resp.headers.get("etag", "")})
-    return Response(b"", status_code=405)
+def _acting_as(identity: Identity):
+    """Stands in for the authenticate stage: every request (bar temp URLs) acts as ``identity``."""
+
+    async def stage(req: SwiftRequest, call_next: Handler) -> Response:
+        if req.authorized_by != "tempurl":
+            req.identity = identity
+        return await call_next(req)
+
+    return stage
+
+
+def _controller(storage: FakeStorage) -> Handler:
+    """The controllers' part the features rely on: plain GET/HEAD/PUT/DELETE, manifests handed on."""
+
+    async def controller(req: SwiftRequest) -> Response:
+        method = req.method
+        if method in ("GET", "HEAD"):
+            getter = storage.get_object if method == "GET" else storage.head_object
+            resp = await getter(req.account, req.container, req.obj, dict(req.headers))
+            large = resp.headers.get("x-static-large-object") or resp.headers.get("x-object-manifest")
+            if large and (req.query.get("multipart-manifest") != "get" or resp.headers.get("x-static-large-object")):
+                return ManifestResponse(resp, _plain(resp.headers), method == "HEAD")
+            body = await resp.read()
+            return Response(body if method == "GET" else b"", status_code=resp.status,
+                            headers=_plain(resp.headers))
+        if method == "PUT":
+            data = await req.request.body()
+            resp = await storage.put_object(req.account, req.container, req.obj, dict(req.headers), _once(data))
+            return Response(b"", status_code=resp.status, headers={"Etag": resp.headers.get("etag", "")})
+        if method == "DELETE":
+            if req.obj is None:
+                resp = await storage.delete_container(req.account, req.container)
+            else:
+                resp = await storage.delete_object(req.account, req.container, req.obj)
+            return Response(b"", status_code=resp.status)
+        return Response(b"", status_code=405)
+
+    return controller
 
 
 def _plain(headers: Mapping[str, str]) -> dict[str, str]:

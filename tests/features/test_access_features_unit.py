@@ -10,7 +10,7 @@ from urllib.parse import quote
 import pytest
 from starlette.testclient import TestClient
 
-from proxy.swift.context import Identity
+from proxy.context import Identity
 from proxy.swift.features import tempurl
 from tests.features.fakes import FakeStorage, make_app
 

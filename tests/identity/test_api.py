@@ -22,8 +22,10 @@ def test_discovery(identity_server):
 def test_password_token_validate_revoke(identity_server):
     url = identity_server.url
     token, body = _admin(identity_server)
-    # the TempAuth reseller admin "admin:admin" is this user too, hence ResellerAdmin
-    assert body["project"]["name"] == "admin" and {r["name"] for r in body["roles"]} == {"admin", "ResellerAdmin"}
+    # the TempAuth reseller admin "admin:admin" is this user too, hence ResellerAdmin; admin implies member
+    # and reader (Keystone's implied roles); the admin project's admins are cloud admins
+    assert body["project"]["name"] == "admin" and body["is_admin_project"] is True
+    assert {r["name"] for r in body["roles"]} == {"admin", "member", "reader", "ResellerAdmin"}
     types = {e["type"]: e for e in body["catalog"]}
     assert {"identity", "object-store", "volumev3", "block-storage", "compute", "image"} <= set(types)
     ep = types["object-store"]["endpoints"][0]
@@ -126,8 +128,8 @@ def test_ec2_and_application_credentials(identity_server):
     assert httpx.get(f"{url}/v3/credentials/{made.json()['credential']['id']}",
                      headers={"X-Auth-Token": other}).status_code == 403
     app = httpx.post(f"{url}/v3/users/{uid}/application_credentials", headers=h, json={
-        "application_credential": {"name": "app1", "roles": [{"name": "member"}]}})
-    assert app.status_code == 403  # tester holds admin, not member, on test
+        "application_credential": {"name": "app1", "roles": [{"name": "ResellerAdmin"}]}})
+    assert app.status_code == 403  # tester holds admin (hence member and reader), not ResellerAdmin, on test
     app = httpx.post(f"{url}/v3/users/{uid}/application_credentials", headers=h, json={
         "application_credential": {"name": "app1", "secret": None, "roles": [{"name": "admin"}]}})
     assert app.status_code == 201

@@ -7,7 +7,7 @@ import asyncio
 import httpx
 
 from proxy.app import create_app
-from proxy.swift.context import ProxyState
+from proxy.context import ProxyState
 from stackstore.config import load_config
 
 

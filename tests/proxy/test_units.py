@@ -8,11 +8,11 @@ import pytest
 
 from proxy.auth.acl import acl_allows, parse_acl, referrer_allowed
 from proxy.auth.tempauth import TempAuth
-from proxy.http import ranges
+from proxy.context import Identity
+from proxy.http import conditional, ranges
 from proxy.http.errors import HTTPError
 from proxy.router import is_s3_request
-from proxy.swift import conditional, listing
-from proxy.swift.context import Identity
+from proxy.swift import listing
 from proxy.swift.router import parse_query, split_path
 from stackstore.config import load_config
 

@@ -14,7 +14,7 @@ import pytest
 from stackstore.timestamp import Timestamp
 from store import fsutil
 from store.diskfile import DiskFileConflict, DiskFileManager
-from store.fsutil import GroupCommit
+from store.group_commit import GroupCommit
 
 HASH = "0123456789abcdef0123456789abcabc"
 

@@ -398,3 +398,21 @@ def test_post_merges_sysmeta(client):
     assert h["x-object-sysmeta-b"] == "3"
     assert client.post(opath("sysmeta"), headers={"X-Timestamp": next_ts(), "X-Object-Sysmeta-B": ""}).status_code == 202
     assert not [k for k in client.head(opath("sysmeta")).headers if k.startswith("x-object-sysmeta-")]
+
+
+def test_far_future_timestamps_are_refused(client, node):
+    """A tombstone stamped years ahead would make the name unwritable until then: 400, nothing stored."""
+    from stackstore.timestamp import Timestamp
+
+    future = Timestamp(time.time() + 10 * 365 * 86400).normal
+    r = client.delete(opath("future-ts"), headers={"X-Timestamp": future})
+    assert r.status_code == 400
+    assert put(client, "future-ts", ts=future).status_code == 400
+    assert client.post(opath("future-ts"), headers={"X-Timestamp": future}).status_code == 400
+    assert not object_dir(node.devices_root, "d1", 7, ACCT, "c", "future-ts").exists()
+    assert put(client, "future-ts", b"now").status_code == 201
+    assert client.put(f"/cont/d1/7/{ACCT}/future-c", headers={"X-Timestamp": future}).status_code == 400
+    assert client.put(f"/acct/d1/7/{ACCT}-future", headers={"X-Timestamp": future}).status_code == 400
+    arabic = "\u0661" * 10 + ".00000"  # Unicode digits: float() takes them, the wire format does not
+    r = client.put(opath("future-ts"), content=b"x", headers={"X-Timestamp": arabic.encode()})
+    assert r.status_code == 400

@@ -23,7 +23,7 @@ def test_targets_follow_weight_when_unconstrained():
 def test_each_zone_holds_one_replica_when_zones_equal_replicas():
     devs = [dev(0, 1, 1, "a", 1.0), dev(1, 1, 1, "b", 1.0), dev(2, 1, 1, "c", 1.0),
             dev(3, 1, 2, "d", 1.0), dev(4, 1, 3, "e", 5.0)]
-    targets = replica_targets(devs, 3)
+    targets = replica_targets(devs, 3, overload=1.0)  # enough overload for full dispersion
     assert targets == pytest.approx({0: 1 / 3, 1: 1 / 3, 2: 1 / 3, 3: 1.0, 4: 1.0})
     assert sum(targets.values()) == pytest.approx(3)
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from volumes import attach, quotas
+from volumes import attach, policy, quotas
 from volumes.api import volumes as volumes_api
 from volumes.api.common import Req, endpoint
 from volumes.api.lookups import get_volume
@@ -223,4 +223,5 @@ def dispatch(req: Req) -> tuple[int, Any]:
     fn = ACTIONS.get(name)
     if fn is None:
         raise bad_request(f"There is no such action: {name}")
+    policy.authorize(req.ctx, policy.action_operation(name))
     return fn(req, req.params["volume_id"], args)

@@ -16,6 +16,7 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
 from stackstore.json_body import json_body_limit
+from volumes import policy
 from volumes.api import actions, attachments, backups, quota_sets, snapshots, types, versions
 from volumes.api import volumes as vols
 from volumes.errors import ApiError
@@ -74,10 +75,22 @@ def _routes() -> list[Route]:
     routes = [Route("/", versions.root, methods=["GET"]), Route("/healthcheck", healthcheck, methods=["GET"]),
               Route("/v3", versions.v3, methods=["GET"]), Route("/v3/", versions.v3, methods=["GET"])]
     for path, methods, ep in RESOURCE_ROUTES:
-        routes.append(Route("/v3/{project_id}" + path, ep, methods=methods))
-    for path, methods, ep in RESOURCE_ROUTES:  # 3.67: project id optional
-        routes.append(Route("/v3" + path, ep, methods=methods))
+        for method in methods:
+            guarded = _authorized(policy.ROUTE_OPERATIONS[(method, path)], ep)
+            routes.append(Route("/v3/{project_id}" + path, guarded, methods=[method]))
+            routes.append(Route("/v3" + path, guarded, methods=[method]))  # 3.67: project id optional
     return routes
+
+
+def _authorized(operation: str, ep: Any) -> Any:
+    """``ep`` behind the policy check of ``operation`` (403 with Cinder's body)."""
+
+    async def guarded(request: Request) -> Response:
+        policy.authorize(request.state.ctx, operation)
+        return await ep(request)
+
+    guarded.__name__ = getattr(ep, "__name__", "endpoint")
+    return guarded
 
 
 class VolumesApp:
@@ -114,6 +127,8 @@ class VolumesApp:
             ctx = await self.services.auth.authenticate(request.headers.get("x-auth-token"))
             ctx.version = version
             project = _url_project(scope["path"])
+            if project and ctx.system:
+                ctx.project_id = project  # a system-scoped token acts on the project the URL names
             if project and project != ctx.project_id and not ctx.is_admin:
                 raise ApiError(400, f"Malformed request URL: URL's project_id '{project}' doesn't match "
                                     f"Context's project_id '{ctx.project_id}'")

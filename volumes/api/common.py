@@ -98,10 +98,9 @@ def int_param(req: Req, name: str, minimum: int = 0) -> int | None:
     raw = req.query.get(name)
     if raw is None:
         return None
-    try:
-        value = parse_int(raw)
-    except ValueError:
-        raise bad_request(f"{name} param must be an integer") from None
+    value = parse_int(raw)
+    if value is None:
+        raise bad_request(f"{name} param must be an integer")
     if value < minimum:
         raise bad_request(f"{name} param must be >= {minimum}")
     return value

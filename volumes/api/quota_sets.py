@@ -56,10 +56,11 @@ def update(req: Req) -> tuple[int, dict]:
                 continue
             if key not in known:
                 raise bad_request(f"Bad key(s) in quota set: {key}")
-            try:
-                value = parse_int(value)
-            except (TypeError, ValueError):
-                raise bad_request(f"Quota limit for {key} must be an integer.") from None
+            if isinstance(value, float) and value.is_integer():
+                value = int(value)
+            value = parse_int(value) if isinstance(value, str) else value
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise bad_request(f"Quota limit for {key} must be an integer.")
             if value < -1:
                 raise bad_request(f"Quota limit {value} for {key} must be -1 or greater.")
             if value > MAX_LIMIT:

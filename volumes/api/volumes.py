@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import ast
 import json
+import re
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from stackstore.numbers import is_digits
+from stackstore.numbers import parse_uint
 from volumes import quotas
 from volumes.api.common import (
     Req,
@@ -42,8 +42,8 @@ def render(s: Session, req: Req, vol: Volume) -> dict[str, Any]:
 def parse_size(value: Any) -> int:
     if isinstance(value, bool):
         raise bad_request("Invalid input for field/attribute size.")
-    if isinstance(value, str) and is_digits(value.strip()):
-        value = int(value)
+    if isinstance(value, str) and parse_uint(value) is not None:
+        value = parse_uint(value)
     if not isinstance(value, int) or value < 1:
         raise bad_request(f"Invalid input for field/attribute size. Value: {value}. "
                           "Size must be an integer and greater than 0.")
@@ -146,16 +146,68 @@ def _filtered(req: Req, s: Session) -> list[Volume]:
     return rows
 
 
+MAX_METADATA_FILTER = 4096
+# One ``key: value`` item of cinderclient's filter, ``str(dict)`` of strings: ``{'k': 'v', "a": "b"}``.
+_PY_STRING = r"""(?:'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*")"""
+_PY_ITEM = re.compile(rf"\s*({_PY_STRING})\s*:\s*({_PY_STRING}|-?[0-9]+)\s*(,|\}})", re.ASCII)
+_PY_ESCAPES = {"\\": "\\", "'": "'", '"': '"', "n": "\n", "t": "\t", "r": "\r"}
+
+
+def _py_string(literal: str) -> str:
+    """The text of a quoted literal; ValueError for an escape other than ``\\ \' \" \n \t \r``."""
+    out, chars = [], iter(literal[1:-1])
+    for ch in chars:
+        if ch == "\\":
+            escaped = _PY_ESCAPES.get(next(chars, ""))
+            if escaped is None:
+                raise ValueError("unsupported escape")
+            ch = escaped
+        out.append(ch)
+    return "".join(out)
+
+
+def _python_dict(raw: str) -> dict[str, str]:
+    """A flat dict of string keys and string/integer values in Python's repr (Cinder's own filter format).
+
+    A strict parser instead of ``ast.literal_eval``: anything else (nesting, expressions, other
+    literals) is a ValueError.
+    """
+    text = raw.strip()
+    if not text.startswith("{"):
+        raise ValueError("not a dict")
+    pos, found = 1, {}
+    if text[1:].strip() == "}":
+        return {}
+    while True:
+        match = _PY_ITEM.match(text, pos)
+        if match is None:
+            raise ValueError("not a flat dict of strings")
+        key, value, end = match.groups()
+        found[_py_string(key)] = value if value[0] not in "'\"" else _py_string(value)
+        pos = match.end()
+        if end == "}":
+            break
+    if text[pos:].strip():
+        raise ValueError("trailing data")
+    return found
+
+
 def _metadata_filter(raw: str | None) -> dict[str, str]:
+    """``?metadata=`` as JSON (``{"k": "v"}``) or cinderclient's ``{'k': 'v'}``; 400 for anything else."""
     if not raw:
         return {}
-    for parse in (json.loads, ast.literal_eval):
+    if len(raw) > MAX_METADATA_FILTER:
+        raise bad_request("Invalid filter: metadata is too long.")
+    try:
+        value = json.loads(raw)
+    except (ValueError, RecursionError):
         try:
-            value = parse(raw)
-        except (ValueError, SyntaxError):
-            continue
-        if isinstance(value, dict):
-            return {str(k): str(v) for k, v in value.items()}
+            value = _python_dict(raw)
+        except ValueError:
+            value = None
+    if isinstance(value, dict) and all(isinstance(v, (str, int, float, bool)) or v is None
+                                       for v in value.values()):
+        return {str(k): str(v) for k, v in value.items()}
     raise bad_request("Invalid filter: metadata must be a JSON object.")
 
 

@@ -12,6 +12,8 @@ import threading
 from collections.abc import AsyncIterator, Coroutine
 from typing import Any
 
+import objclient
+from objclient.rings import rings_exist
 from volumes.errors import BackendError
 
 
@@ -40,14 +42,10 @@ class ObjectStore:
 
     async def _get_client(self) -> Any:
         if self._client is None:
-            from objclient.client import StorageClient
-            from objclient.rings import Rings
-            from stackstore.config import ensure_hash_path_suffix
-
             ring_dir = self.conf.ring_dir
-            if not (ring_dir / "object.ring").exists():
+            if not rings_exist(ring_dir, ["object"]):
                 raise ObjectStoreError(f"object store unavailable: no rings in {ring_dir}")
-            self._client = StorageClient(self.conf, Rings.load(ring_dir, ensure_hash_path_suffix(self.conf)))
+            self._client = objclient.from_config(self.conf)
         return self._client
 
     def ensure_container(self, account: str, container: str) -> None:

@@ -1,8 +1,10 @@
 """Bulk delete (``POST|DELETE /v1/<account>?bulk-delete``), as Swift's bulk middleware.
 
 The body lists URL-quoted ``/container/object`` (or ``/container``) paths, one per line. Objects are
-deleted first (bounded concurrency), then containers, each authorized as its own DELETE. The answer
-is always 200; per-path failures and the overall outcome are in the body (JSON, XML or plain text).
+deleted first (bounded concurrency), then containers: each is a DELETE sub-request by the caller sent
+through the rest of the pipeline, authorized (``proxy.swift.access.authorize``) like any DELETE. The
+answer is always 200; per-path failures and the overall outcome are in the body (JSON, XML or plain
+text).
 """
 
 from __future__ import annotations
@@ -12,10 +14,12 @@ from urllib.parse import quote, unquote
 
 from starlette.responses import Response
 
-from proxy.auth.authorize import check_access
+from proxy.pipeline import Handler
+from proxy.swift.access import authorize
 from proxy.swift.context import SwiftRequest
 from proxy.swift.features import results
 from proxy.swift.features.results import status_line
+from proxy.swift.operations import BULK_DELETE
 
 MAX_DELETES_PER_REQUEST = 10000
 MAX_FAILED_DELETES = 1000
@@ -33,10 +37,19 @@ class BulkError(Exception):
         self.status, self.body = status, body
 
 
-async def bulk_delete(req: SwiftRequest) -> Response:
-    """Delete the newline-separated quoted ``/container/object`` paths of the body; 200 with a result body."""
+async def feature(req: SwiftRequest, call_next: Handler) -> Response:
+    """The pipeline stage: answer the router table's bulk delete operation."""
+    if req.operation is not None and req.operation.name == BULK_DELETE:
+        return await bulk_delete(req, call_next)
+    return await call_next(req)
+
+
+async def bulk_delete(req: SwiftRequest, call_next: Handler) -> Response:
+    """Delete the newline-separated quoted ``/container/object`` paths of the body; 200 with a result body.
+
+    Each path is a DELETE sub-request through ``call_next`` (the pipeline below this feature)."""
     fmt = results.best_format(req.headers.get("accept"))
-    state = _Run(req)
+    state = _Run(req, call_next)
     try:
         names = await _read_names(req)
         objects = [n for n in names if "/" in n.strip("/")]
@@ -80,8 +93,9 @@ async def _read_names(req: SwiftRequest) -> list[str]:
 class _Run:
     """Counters and errors of one bulk delete."""
 
-    def __init__(self, req: SwiftRequest):
+    def __init__(self, req: SwiftRequest, call_next: Handler):
         self.req = req
+        self.call_next = call_next
         self.data: dict[str, object] = {"Number Deleted": 0, "Number Not Found": 0,
                                         "Response Status": "200 OK", "Response Body": ""}
         self.errors: list[list[str]] = []
@@ -107,28 +121,19 @@ class _Run:
                 task.cancel()
 
     async def delete_one(self, name: str) -> None:
-        req = self.req
         container, _, obj = name.lstrip("/").partition("/")
         if not container:
             self.fail(name, 400)
             return
-        denied = await check_access(req.state, req.identity, req.account, container, obj or None, "DELETE",
-                                    req.headers.get("referer"))
-        if denied is not None:
-            self.unauthorized = self.unauthorized or denied == 401
-            self.fail(name, denied)
-            return
-        if obj:
-            resp = await req.client.delete_object(req.account, container, obj)
-        else:
-            resp = await req.client.delete_container(req.account, container)
-            req.state.invalidate_info(req.account, container)
-        if resp.status // 100 == 2:
+        sub = self.req.subrequest("DELETE", self.req.account, container, obj or None)
+        status = (await authorize(sub, self.call_next)).status_code
+        if status // 100 == 2:
             self.data["Number Deleted"] += 1  # type: ignore[operator]
-        elif resp.status == 404:
+        elif status == 404:
             self.data["Number Not Found"] += 1  # type: ignore[operator]
         else:
-            self.fail(name, resp.status)
+            self.unauthorized = self.unauthorized or status == 401
+            self.fail(name, status)
 
     def fail(self, name: str, status: int) -> None:
         self.errors.append([quote(name), status_line(status)])

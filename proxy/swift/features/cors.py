@@ -1,5 +1,8 @@
 """CORS from container metadata (``X-Container-Meta-Access-Control-Allow-Origin``, ``-Max-Age``,
-``-Expose-Headers``): preflight ``OPTIONS`` answers and headers on actual responses, as Swift."""
+``-Expose-Headers``): preflight ``OPTIONS`` answers and headers on actual responses, as Swift.
+
+The outermost stage of the Swift pipeline (proxy/pipeline.py), so every answer below it is decorated.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +11,7 @@ from collections.abc import Mapping
 from starlette.responses import Response
 
 from proxy.http.errors import error_response
+from proxy.pipeline import Handler
 from proxy.swift.context import SwiftRequest
 
 OBJECT_METHODS = ("GET", "HEAD", "PUT", "POST", "DELETE", "OPTIONS", "COPY")
@@ -15,6 +19,18 @@ CONTAINER_METHODS = ("GET", "HEAD", "PUT", "POST", "DELETE", "OPTIONS")
 ACCOUNT_METHODS = ("GET", "HEAD", "POST", "OPTIONS")
 BASE_EXPOSE = ("cache-control", "content-language", "content-type", "expires", "last-modified", "pragma",
                "etag", "x-timestamp", "x-trans-id", "x-openstack-request-id")
+
+
+async def feature(req: SwiftRequest, call_next: Handler) -> Response:
+    """The pipeline stage: answer ``OPTIONS`` here; add CORS headers to a container's or object's answers."""
+    if req.method == "OPTIONS":
+        return await preflight(req)
+    response = await call_next(req)
+    if req.container is not None and req.headers.get("origin"):
+        info = await req.state.container_info(req.account, req.container)
+        if 200 <= info["status"] < 300:
+            decorate(req, response, info["meta"])
+    return response
 
 
 def allowed_methods(req: SwiftRequest) -> tuple[str, ...]:

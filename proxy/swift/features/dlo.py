@@ -1,44 +1,21 @@
-"""Dynamic large objects: the segments named by ``X-Object-Manifest: <container>/<prefix>``."""
+"""Swift's DLO feature: GET/HEAD of an ``X-Object-Manifest`` object answers with its segments' data.
+
+A pipeline feature (proxy/pipeline.py) placed after the SLO one; the listing and streaming are
+proxy/large_objects (shared with the S3 API).
+"""
 
 from __future__ import annotations
 
-import hashlib
-from urllib.parse import unquote
+from starlette.responses import Response
 
+from proxy.large_objects.response import ManifestResponse, get_large_object
+from proxy.pipeline import Handler
 from proxy.swift.context import SwiftRequest
-from proxy.swift.features.segments import Segment
-
-PAGE = 10000
 
 
-def parse_manifest_header(value: str) -> tuple[str, str] | None:
-    """``"cont/pre/fix"`` → ``("cont", "pre/fix")`` (both URL-unquoted); None when malformed."""
-    container, sep, prefix = value.strip().partition("/")
-    if not sep or not container:
-        return None
-    return unquote(container), unquote(prefix)
-
-
-async def list_segments(req: SwiftRequest, container: str,
-                        prefix: str) -> tuple[list[Segment], str] | None:
-    """Every object of ``container`` starting with ``prefix`` in lexical order, and the DLO ETag.
-
-    None when the segment container does not exist.
-    """
-    segments: list[Segment] = []
-    md5 = hashlib.md5()
-    marker: str | None = None
-    while True:
-        resp, rows = await req.client.list_container(req.account, container, prefix=prefix or None,
-                                                     marker=marker, limit=PAGE)
-        if resp.status == 404:
-            return None
-        if resp.status // 100 != 2:
-            raise OSError(f"listing /{container} failed: {resp.status}")
-        rows = [r for r in rows if "name" in r]
-        for row in rows:
-            segments.append(Segment(container, row["name"], int(row.get("bytes") or 0)))
-            md5.update(str(row.get("hash", "")).strip('"').encode())
-        if len(rows) < PAGE:
-            return segments, md5.hexdigest()
-        marker = rows[-1]["name"]
+async def feature(req: SwiftRequest, call_next: Handler) -> Response:
+    """The pipeline stage: a dynamic large object's manifest becomes the concatenated segments."""
+    response = await call_next(req)
+    if isinstance(response, ManifestResponse) and not response.is_slo:
+        return await get_large_object(req, response.backend)
+    return response

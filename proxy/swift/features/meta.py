@@ -17,14 +17,3 @@ async def account_headers(req: SwiftRequest) -> Mapping[str, str] | None:
     """The account's headers (lower-case names, metadata included), or None when it does not exist."""
     info = await req.state.account_info(req.account)
     return info["headers"] if 200 <= info["status"] < 300 else None
-
-
-def lookup(headers: Mapping[str, str], name: str) -> str | None:
-    """Case-insensitive header lookup that also works on plain dicts."""
-    value = headers.get(name)
-    if value is None:
-        lname = name.lower()
-        for key, val in headers.items():
-            if key.lower() == lname:
-                return val
-    return value

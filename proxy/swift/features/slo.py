@@ -1,21 +1,24 @@
-"""Static large objects: manifest PUT (validate + store), manifest loading for GET, and deletion."""
+"""Swift's SLO feature: ``?multipart-manifest=put|delete|get`` and GET/HEAD of a stored manifest.
+
+A pipeline feature (proxy/pipeline.py): it claims the manifest PUT and DELETE operations of the
+router table and turns a manifest the object controller found (``ManifestResponse``) into the large
+object's answer. The API-neutral parts (reading manifests, streaming segments) are proxy/large_objects.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Sequence
 from urllib.parse import quote
 
 from starlette.responses import Response
 
-from objclient.client import BackendResponse
 from proxy.http.errors import HTTPError, error_response, status_line
-from proxy.swift import constraints
-from proxy.swift.context import SwiftRequest
-from proxy.swift.features import meta, results
-from proxy.swift.features.segments import Segment, SegmentError
-from proxy.swift.features.slo_manifest import (
+from proxy.http.headers import lookup
+from proxy.large_objects.response import ManifestResponse, get_large_object, get_manifest
+from proxy.large_objects.segments import SegmentError
+from proxy.large_objects.slo import is_slo, read_manifest
+from proxy.large_objects.slo_manifest import (
     MAX_MANIFEST_SIZE,
     MIN_SEGMENT_SIZE,
     SYSMETA_ETAG,
@@ -27,9 +30,13 @@ from proxy.swift.features.slo_manifest import (
     resolve_range,
     slo_etag,
     slo_size,
-    to_segments,
 )
+from proxy.pipeline import Handler
+from proxy.swift import constraints
+from proxy.swift.context import SwiftRequest
+from proxy.swift.features import meta, results
 from proxy.swift.headers import guess_content_type, object_write_headers
+from proxy.swift.operations import DELETE_SLO, PUT_SLO_MANIFEST
 from proxy.swift.replies import backend_failure, created_response
 from stackstore.timestamp import Timestamp
 
@@ -37,8 +44,20 @@ HEAD_CONCURRENCY = 8
 DELETE_CONCURRENCY = 8
 
 
-def is_slo(headers) -> bool:
-    return (meta.lookup(headers, "X-Static-Large-Object") or "").lower() in ("true", "1", "yes", "on")
+async def feature(req: SwiftRequest, call_next: Handler) -> Response:
+    """The pipeline stage: manifest PUT/DELETE here, GET/HEAD of an SLO manifest answered for the
+    large object (or, with ``multipart-manifest=get``, as the manifest JSON)."""
+    name = req.operation.name if req.operation else ""
+    if name == PUT_SLO_MANIFEST:
+        return await put_manifest(req)
+    if name == DELETE_SLO:
+        return await delete(req)
+    response = await call_next(req)
+    if not isinstance(response, ManifestResponse) or not response.is_slo:
+        return response
+    if req.query.get("multipart-manifest") == "get":
+        return await get_manifest(req, response.backend)
+    return await get_large_object(req, response.backend)
 
 
 # -- PUT ------------------------------------------------------------------------------------------
@@ -131,8 +150,8 @@ async def _check_segment(req: SwiftRequest, spec: SegmentSpec, count: int, own: 
     h = resp.headers
     sub = is_slo(h)
     if sub:
-        size = int(meta.lookup(h, SYSMETA_SIZE) or 0)
-        etag = (meta.lookup(h, SYSMETA_ETAG) or "").strip('"')
+        size = int(lookup(h, SYSMETA_SIZE) or 0)
+        etag = (lookup(h, SYSMETA_ETAG) or "").strip('"')
     else:
         size = int(h.get("content-length") or 0)
         etag = (h.get("etag") or "").strip('"')
@@ -163,49 +182,6 @@ async def _check_segment(req: SwiftRequest, spec: SegmentSpec, count: int, own: 
     if sub:
         entry["sub_slo"] = True
     return entry
-
-
-# -- GET ------------------------------------------------------------------------------------------
-
-async def read_manifest(req: SwiftRequest, container: str, obj: str,
-                        resp: BackendResponse | None = None) -> tuple[BackendResponse, list[dict]]:
-    """The stored manifest entries of ``container/obj``.
-
-    ``resp``: a GET response of it to reuse when it is a full 200 (else it is closed and refetched).
-    """
-    if resp is not None and resp.status == 200 and is_slo(resp.headers):
-        data = await resp.read()
-        if str(len(data)) == resp.headers.get("content-length", str(len(data))):
-            try:
-                return resp, parse_stored(data)
-            except ValueError:
-                pass  # maybe not the whole body (a HEAD, a cut-off read): fetch it again
-    elif resp is not None:
-        await resp.close()
-    resp = await req.client.get_object(req.account, container, obj)
-    if resp.status != 200 or not is_slo(resp.headers):
-        await resp.close()
-        raise SegmentError(f"/{container}/{obj}: not a readable SLO manifest ({resp.status})")
-    try:
-        return resp, parse_stored(await resp.read())
-    except ValueError as err:
-        raise SegmentError(f"/{container}/{obj}: corrupt manifest") from err
-
-
-async def expand_sub_slo(req: SwiftRequest, seg: Segment) -> Sequence[Segment]:
-    """The segments of a nested SLO (a manifest entry with ``sub_slo``)."""
-    _, entries = await read_manifest(req, seg.container, seg.obj)
-    return to_segments(entries)
-
-
-def etag_and_size(headers, entries: list[dict] | None) -> tuple[str, int] | None:
-    """The SLO's ETag and total size from sysmeta, else computed from the entries (if given)."""
-    etag, size = meta.lookup(headers, SYSMETA_ETAG), meta.lookup(headers, SYSMETA_SIZE)
-    if etag and size is not None and size.isdigit():
-        return etag.strip('"'), int(size)
-    if entries is None:
-        return None
-    return slo_etag(entries), slo_size(entries)
 
 
 # -- DELETE ---------------------------------------------------------------------------------------

@@ -20,10 +20,11 @@ from urllib.parse import quote
 
 from starlette.responses import Response
 
+from proxy.context import Identity
 from proxy.http.errors import error_response
-from proxy.swift.context import Identity, SwiftRequest
+from proxy.swift.context import SwiftRequest
 from proxy.swift.features import meta
-from stackstore.numbers import is_digits
+from stackstore.numbers import is_ascii_digits
 
 METHODS = ("GET", "HEAD", "PUT", "POST", "DELETE")
 DIGESTS = {"sha1": hashlib.sha1, "sha256": hashlib.sha256, "sha512": hashlib.sha512}
@@ -55,7 +56,7 @@ def parse_expires(value: str | None) -> int | None:
     """Epoch seconds from ``temp_url_expires`` (integer or ISO-8601 ``YYYY-MM-DDTHH:MM:SSZ``)."""
     if not value:
         return None
-    if is_digits(value):
+    if is_ascii_digits(value):
         return int(value)
     try:
         return calendar.timegm(time.strptime(value, "%Y-%m-%dT%H:%M:%SZ"))

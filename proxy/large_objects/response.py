@@ -1,8 +1,9 @@
-"""Static (SLO) and dynamic (DLO) large objects: the object controller's entry points.
+"""The GET/HEAD answer of a large object (SLO or DLO manifest), shared by every API that serves one.
 
 ``get_large_object`` answers GET/HEAD of a manifest (conditionals against the large object's ETag,
 Range across segment boundaries, streaming); the SLO-specific work lives in ``slo.py``, the DLO
-listing in ``dlo.py`` and the segment streaming in ``segments.py``.
+listing in ``dlo.py`` and the segment streaming in ``segments.py``. ``ManifestResponse`` is how an
+object controller hands a manifest it read to the SLO/DLO features of the proxy pipeline.
 """
 
 from __future__ import annotations
@@ -14,13 +15,15 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from starlette.responses import Response, StreamingResponse
 
 from objclient.client import BackendResponse
+from proxy.context import ObjectRequest
+from proxy.http import conditional
 from proxy.http import ranges as http_ranges
+from proxy.http.bodies import stream_backend
 from proxy.http.errors import error_response
-from proxy.swift import conditional
-from proxy.swift.context import SwiftRequest
-from proxy.swift.features import dlo, meta, slo
-from proxy.swift.features.segments import Expander, Segment, SegmentError, stream_range
-from proxy.swift.features.slo_manifest import to_raw, to_segments
+from proxy.http.headers import lookup
+from proxy.large_objects import dlo, slo
+from proxy.large_objects.segments import Expander, Segment, SegmentError, stream_range
+from proxy.large_objects.slo_manifest import to_raw, to_segments
 
 log = logging.getLogger(__name__)
 
@@ -31,10 +34,28 @@ DROP_PREFIXES = ("x-backend-", "x-object-sysmeta-")
 SegmentLoader = Callable[[], Awaitable[Sequence[Segment]]]
 
 
-async def get_large_object(req: SwiftRequest, manifest_resp: BackendResponse) -> Response:
+class ManifestResponse(StreamingResponse):
+    """What an object controller answers for a stored manifest: the SLO/DLO features take ``backend``
+    (the open GET/HEAD of the manifest) and answer for the large object instead.
+
+    Sent as it is (the manifest's own bytes and headers) only when no feature claims it.
+    """
+
+    def __init__(self, backend: BackendResponse, headers: Mapping[str, str], head: bool):
+        super().__init__(_empty() if head else stream_backend(backend), status_code=backend.status,
+                         headers=dict(headers))
+        self.backend = backend
+
+    @property
+    def is_slo(self) -> bool:
+        """A static large object manifest (else a DLO's ``X-Object-Manifest``)."""
+        return slo.is_slo(self.backend.headers)
+
+
+async def get_large_object(req: ObjectRequest, manifest_resp: BackendResponse) -> Response:
     """GET/HEAD of a manifest (``X-Static-Large-Object`` or ``X-Object-Manifest`` in manifest_resp).
 
-    Called by the object controller instead of answering itself, unless ``multipart-manifest=get``.
+    Called by the SLO/DLO features (and copies) instead of answering with the manifest itself.
     ``manifest_resp`` was fetched with the client's headers (maybe a Range of the manifest itself):
     this function owns it (reads or closes it) and answers conditionals and ranges itself.
     """
@@ -47,20 +68,10 @@ async def get_large_object(req: SwiftRequest, manifest_resp: BackendResponse) ->
         return error_response(503, "Unable to load the large object's manifest.\n")
 
 
-async def put_slo_manifest(req: SwiftRequest) -> Response:
-    """``PUT ?multipart-manifest=put``: validate segments, store the manifest, 201 with quoted ETag."""
-    return await slo.put_manifest(req)
-
-
-async def delete_slo(req: SwiftRequest) -> Response:
-    """``DELETE ?multipart-manifest=delete``: remove manifest and segments, bulk-style result body."""
-    return await slo.delete(req)
-
-
-async def get_manifest(req: SwiftRequest, manifest_resp: BackendResponse) -> Response:
+async def get_manifest(req: ObjectRequest, manifest_resp: BackendResponse) -> Response:
     """``GET ?multipart-manifest=get`` of an SLO: the stored JSON (``format=raw``: the PUT-able form).
 
-    Optional for the controller (a plain object read gives the same body, bar ``format=raw``).
+    The SLO feature's answer (a plain object read gives the same body, bar ``format=raw``).
     """
     reuse = manifest_resp if req.method == "GET" else None
     if reuse is None:
@@ -82,7 +93,7 @@ async def get_manifest(req: SwiftRequest, manifest_resp: BackendResponse) -> Res
 
 # -- SLO / DLO specifics -------------------------------------------------------------------------
 
-async def _get_slo(req: SwiftRequest, manifest_resp: BackendResponse) -> Response:
+async def _get_slo(req: ObjectRequest, manifest_resp: BackendResponse) -> Response:
     known = slo.etag_and_size(manifest_resp.headers, None)
     if req.method == "HEAD":
         await manifest_resp.close()
@@ -107,9 +118,9 @@ async def _get_slo(req: SwiftRequest, manifest_resp: BackendResponse) -> Respons
     return await _respond(req, headers, etag, size, load, expand)
 
 
-async def _get_dlo(req: SwiftRequest, manifest_resp: BackendResponse) -> Response:
+async def _get_dlo(req: ObjectRequest, manifest_resp: BackendResponse) -> Response:
     await manifest_resp.close()
-    value = meta.lookup(manifest_resp.headers, "X-Object-Manifest") or ""
+    value = lookup(manifest_resp.headers, "X-Object-Manifest") or ""
     parsed = dlo.parse_manifest_header(value)
     if parsed is None:
         return error_response(400, "X-Object-Manifest must be in the format container/prefix\n")
@@ -145,19 +156,19 @@ def _entity_headers(backend: Mapping[str, str]) -> dict[str, str]:
 
 # -- the response ---------------------------------------------------------------------------------
 
-async def _respond(req: SwiftRequest, headers: dict[str, str], etag: str, size: int,
+async def _respond(req: ObjectRequest, headers: dict[str, str], etag: str, size: int,
                    load: SegmentLoader, expand: Expander | None) -> Response:
     """Conditionals, then 200 / 206 / multipart 206 / 416, streaming the segments for GET."""
     headers["Etag"] = f'"{etag}"'
     headers["Accept-Ranges"] = "bytes"
-    last_modified = meta.lookup(headers, "Last-Modified")
+    last_modified = lookup(headers, "Last-Modified")
     status = conditional.evaluate(req.method, req.headers, etag, last_modified)
     if status is not None:
         kept = conditional.conditional_headers(headers)
         if status == 304:
             return Response(b"", status_code=304, headers=kept)
         return error_response(status, headers=kept)
-    ctype = meta.lookup(headers, "Content-Type") or "application/octet-stream"
+    ctype = lookup(headers, "Content-Type") or "application/octet-stream"
     spec = None if req.method == "HEAD" else http_ranges.parse_range(req.headers.get("range"))
     wanted = http_ranges.ranges_for_length(spec, size)
     if wanted == []:

@@ -6,8 +6,8 @@ import hashlib
 import json
 from dataclasses import dataclass
 
-from proxy.swift.features.segments import Segment
-from stackstore.numbers import is_digits
+from proxy.large_objects.segments import Segment
+from stackstore.numbers import is_ascii_digits
 
 MAX_MANIFEST_SEGMENTS = 1000
 MAX_MANIFEST_SIZE = 8 * 1024 * 1024
@@ -81,7 +81,7 @@ def _parse_entry(index: int, item: object) -> SegmentSpec:
         raise ValueError("path does not refer to an object. Path must be of the form /container/object.")
     size = item.get("size_bytes")
     if size is not None and (isinstance(size, bool) or not isinstance(size, int)):
-        if isinstance(size, str) and is_digits(size):
+        if isinstance(size, str) and is_ascii_digits(size):
             size = int(size)
         else:
             raise ValueError('"size_bytes" must be an integer or null')
@@ -103,8 +103,8 @@ def _parse_one_range(rng: object) -> tuple[int | None, int | None]:
     first, last = first.strip(), last.strip()
     if "," in rng:
         raise ValueError("multiple ranges (only one allowed)")
-    if not dash or not (is_digits(first) or is_digits(last)) or (first and not is_digits(first)) or (
-            last and not is_digits(last)):
+    if not dash or not (first or last) or (first and not is_ascii_digits(first)) or (
+            last and not is_ascii_digits(last)):
         raise ValueError("invalid range")
     if not first:
         if int(last) == 0:

@@ -1,0 +1,82 @@
+"""The proxy's feature pipeline: features that wrap requests, composed in ONE ordered list.
+
+A feature is an async callable ``(req, call_next) -> Response``: it may answer by itself, pass the
+request on with ``await call_next(req)`` and change the answer, or issue sub-requests through the
+rest of the pipeline with the caller's identity (``await proxy.swift.access.authorize(sub, call_next)``
+re-checks each sub-request's authorization). ``build`` nests them like Swift's ``pipeline =`` line or
+Starlette's middleware stack: the first feature is the outermost.
+
+The Swift API's order (``swift_features``), outermost first:
+
+1. ``cors``         answers ``OPTIONS`` preflights; adds CORS headers to every answer from below.
+2. ``tempurl``      a temp URL signature authenticates and authorizes one object request; hides
+                    metadata and sets Content-Disposition on the answer.
+3. ``authenticate`` tokens (TempAuth, Keystone) → ``req.identity``; 401 for a bad token.
+4. ``authorize``    the access the router table's entry names (read/write/reseller/public), checked
+                    once, before any handler or feature that acts on storage.
+5. ``bulk``         ``?bulk-delete`` on the account.
+6. ``slo``          ``?multipart-manifest=put|delete|get``; a stored SLO manifest read as its data.
+7. ``dlo``          an ``X-Object-Manifest`` object read as its segments' data.
+
+The endpoint below the last feature runs the table entry's handler (proxy/swift/operations.py).
+Every stage sees answers, never exceptions: an ``HTTPError`` raised below becomes its response at
+the stage that raised it, so CORS and temp URL decorate error answers too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+from starlette.responses import Response
+
+from proxy.http.errors import HTTPError, error_response
+
+Handler = Callable[[Any], Awaitable[Response]]
+Feature = Callable[[Any, Handler], Awaitable[Response]]
+
+
+def build(features: Sequence[Feature], endpoint: Handler) -> Handler:
+    """One handler running ``features`` in order (the first outermost), then ``endpoint``."""
+    handler = _answering(endpoint)
+    for feature in reversed(features):
+        handler = _answering(_bind(feature, handler))
+    return handler
+
+
+def _bind(feature: Feature, next_handler: Handler) -> Handler:
+    async def stage(req: Any) -> Response:
+        return await feature(req, next_handler)
+
+    stage.__qualname__ = getattr(feature, "__qualname__", type(feature).__qualname__)
+    return stage
+
+
+def _answering(handler: Handler) -> Handler:
+    """``handler`` with ``HTTPError`` turned into its response and ``NotImplementedError`` into 501."""
+
+    async def answer(req: Any) -> Response:
+        try:
+            return await handler(req)
+        except HTTPError as err:
+            return err.response()
+        except NotImplementedError:
+            return error_response(501)
+
+    return answer
+
+
+def swift_features(auth_backends: Sequence[Any]) -> list[Feature]:
+    """The Swift API's features in pipeline order (documented above and in docs/pipeline.md)."""
+    from proxy.swift import access
+    from proxy.swift.features import bulk, cors, dlo, slo, tempurl_stage
+
+    return [
+        cors.feature,
+        tempurl_stage.feature,
+        access.Authenticate(auth_backends),
+        access.authorize,
+        bulk.feature,
+        slo.feature,
+        dlo.feature,
+    ]

@@ -1,0 +1,72 @@
+"""The Swift API's authentication and authorization stages of the feature pipeline.
+
+``Authenticate`` turns a token into ``req.identity``; ``authorize`` checks the access the router
+table's entry (proxy/swift/operations.py) names, once per request. A feature that issues a
+sub-request as the caller sends it through ``authorize(sub, call_next)`` so it is checked the same way;
+a handler that touches a second path (a copy's source or destination) asks ``check`` about the
+sub-request that path amounts to.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from starlette.responses import Response
+
+from proxy.auth.authorize import check_access, denied_response
+from proxy.auth.base import AuthBackend, request_token
+from proxy.pipeline import Handler
+from proxy.swift import operations
+from proxy.swift.context import SwiftRequest
+from proxy.swift.operations import Access
+
+# the verb whose rules ``check_access`` applies for each access level
+ACCESS_VERB = {Access.READ: "GET", Access.WRITE: "POST", Access.RESELLER: "PUT"}
+
+
+class Authenticate:
+    """Pipeline stage: ``req.identity`` from a token one of the backends (TempAuth, Keystone) issued.
+
+    No token: anonymous (authorization decides). A token no backend accepts: 401. Requests a temp URL
+    already authorized pass untouched.
+    """
+
+    def __init__(self, backends: Sequence[AuthBackend]):
+        self.backends = list(backends)
+
+    async def __call__(self, req: SwiftRequest, call_next: Handler) -> Response:
+        if req.authorized_by != "tempurl":
+            token = request_token(req.request)
+            if token is not None:
+                backend = next((b for b in self.backends if b.owns_token(token)), None)
+                identity = await backend.authenticate(req.request) if backend is not None else None
+                if identity is None:
+                    return denied_response(401, req.account)
+                req.identity = identity
+        return await call_next(req)
+
+
+def reseller_prefix(req: SwiftRequest) -> str:
+    """The configured reseller prefix (TempAuth's ``reseller_prefix``, ``AUTH_`` by default)."""
+    conf = req.state.conf
+    tempauth = conf.get("tempauth", {}) if hasattr(conf, "get") else {}
+    return str(tempauth.get("reseller_prefix", "AUTH_"))
+
+
+async def check(req: SwiftRequest) -> Response | None:
+    """None when the identity has the access ``req.operation`` needs, else the 401/403 answer.
+
+    Looks the operation up in the router table when the request has none yet (a sub-request)."""
+    if req.operation is None:
+        req.operation = operations.lookup(req)
+    access = req.operation.access
+    if access is Access.PUBLIC or req.authorized_by == "tempurl":
+        return None
+    status = await check_access(req.state, req.identity, req.account, req.container, req.obj,
+                                ACCESS_VERB[access], req.headers.get("referer"), reseller_prefix(req))
+    return None if status is None else denied_response(status, req.account)
+
+
+async def authorize(req: SwiftRequest, call_next: Handler) -> Response:
+    """Pipeline stage: 401/403 unless the identity has the access ``req.operation`` needs (``check``)."""
+    return await check(req) or await call_next(req)

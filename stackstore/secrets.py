@@ -1,0 +1,65 @@
+"""The cloud's secrets: one per purpose, each configured or generated once into an owner-only file.
+
+A secret named ``X`` is taken from its configuration key when set (the operator's choice: on several
+hosts every host must be given the same value), else read from ``<data_dir>/secrets/X``, else generated
+there (random, mode 0600 in a 0700 directory). Nothing here logs a secret or puts one on a command line.
+
+Purposes, never shared:
+
+* ``node_key``: signs every request to a storage node (``stackstore.node_signing``).
+* ``tempauth_token_key``: signs TempAuth tokens.
+* ``service_password``: the identity service user other services log in as.
+
+``hash_path_suffix`` (placement, not secrecy of data) keeps its historical file ``<data_dir>/hash_path_suffix``
+and is handled by ``stackstore.config.ensure_hash_path_suffix``, which writes it owner-only too.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets as _random
+from pathlib import Path
+from typing import Any
+
+# secret name -> (config section, config key) that overrides the generated file
+CONFIG_KEYS: dict[str, tuple[str, str]] = {
+    "node_key": ("cluster", "node_key"),
+    "tempauth_token_key": ("tempauth", "token_secret"),
+    "service_password": ("identity", "service_password"),
+}
+
+
+def write_private(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` atomically, readable by its owner only (0600 file in a 0700 directory)."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        os.fchmod(fd, 0o600)  # an old tmp file may have been created with other bits
+        os.write(fd, text.encode())
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.replace(tmp, path)
+
+
+def ensure_secret(conf: Any, name: str) -> str:
+    """The secret ``name`` (see module doc): configured, else from its file, else generated into it.
+
+    The value is also stored back into ``conf`` so the launcher's effective config hands it to children.
+    """
+    section, key = CONFIG_KEYS[name]
+    values = conf[section]
+    configured = str(values.get(key) or "")
+    if configured:
+        return configured
+    path = Path(conf.data_dir) / "secrets" / name
+    try:
+        value = path.read_text().strip()
+    except FileNotFoundError:
+        value = ""
+    if not value:
+        value = _random.token_hex(32)
+        write_private(path, value + "\n")
+    values[key] = value
+    return value

@@ -1,0 +1,65 @@
+"""The wire contract between the cloud's processes: values that must agree on both ends of an internal
+request (the internal client in ``objclient/`` and the storage nodes in ``store/``, across versions of a
+running cluster). Change one only together with every reader of it; see docs/internal-api.md.
+
+Defined here and nowhere else; ``stackstore.footer`` and ``stackstore.timestamp`` build on these.
+"""
+
+from __future__ import annotations
+
+# --- PUT bodies ----------------------------------------------------------------------------------------
+# The client sends an object body of at most this many bytes (with a known length) in one write with the
+# request head, without ``Expect: 100-continue``; a node sees every larger or chunked body only after its
+# 100 Continue, so it checks for a newer version before asking for those (``store/object_routes.py``) and
+# leaves smaller ones to the commit. Equal on both ends, or one side's shortcut is wasted: a node that
+# checked early would refuse a body already on the wire; a client that waited would wait for nothing.
+# (``store/diskfile.py SMALL_BODY``, which thread writes a small body, is the node's own business.)
+BUFFERED_PUT_MAX = 64 * 1024
+
+# --- Metadata footer (stackstore/footer.py) ------------------------------------------------------------
+# ``X-Backend-Footer-Length: FOOTER_LENGTH`` announces that the last FOOTER_LENGTH bytes of the body
+# (counted in Content-Length) are a JSON object of headers starting with FOOTER_ALLOWED_PREFIX, padded
+# with spaces.
+FOOTER_HEADER = "X-Backend-Footer-Length"
+FOOTER_LENGTH = 4096
+FOOTER_ALLOWED_PREFIX = "x-object-sysmeta-"
+
+# --- Timestamps (stackstore/timestamp.py) --------------------------------------------------------------
+# X-Timestamp and friends: epoch seconds with TIMESTAMP_DIGITS integer digits (zero-padded), a dot and
+# TIMESTAMP_FRACTION_DIGITS decimals ("1795313739.61775"): fixed width, so they compare as strings.
+TIMESTAMP_DIGITS = 10
+TIMESTAMP_FRACTION_DIGITS = 5
+TIMESTAMP_TICKS_PER_SECOND = 10**TIMESTAMP_FRACTION_DIGITS
+
+# --- Headers both ends read ---------------------------------------------------------------------------
+TIMESTAMP = "X-Timestamp"  # every mutation's version (the proxy's time of the client request)
+PUT_TIMESTAMP = "X-Put-Timestamp"  # container/account creation version
+DELETE_TIMESTAMP = "X-Delete-Timestamp"
+BACKEND_TIMESTAMP = "X-Backend-Timestamp"  # newest version a node holds (also on 404 for a tombstone, 409)
+BACKEND_DATA_TIMESTAMP = "X-Backend-Data-Timestamp"  # the version of the object's data (resumed GETs)
+BACKEND_PUT_TIMESTAMP = "X-Backend-Put-Timestamp"
+BACKEND_DELETE_TIMESTAMP = "X-Backend-Delete-Timestamp"
+BACKEND_STATUS_CHANGED_AT = "X-Backend-Status-Changed-At"
+NEWEST = "X-Newest"  # read every primary and answer with the newest copy
+IF_DELETE_AT = "X-If-Delete-At"  # expirer's DELETE: only if the object's X-Delete-At still equals this
+
+# Where a node sends listing row updates after a write: X-Container-* on object requests (to container
+# nodes), X-Account-* on container requests (to account nodes); comma-separated lists are accepted.
+CONTAINER_UPDATE_PREFIX = "Container"
+ACCOUNT_UPDATE_PREFIX = "Account"
+
+
+def update_target_headers(kind: str) -> tuple[str, str, str]:
+    """``X-<kind>-Host``, ``X-<kind>-Device``, ``X-<kind>-Partition`` (kind: "Container" or "Account")."""
+    return f"X-{kind}-Host", f"X-{kind}-Device", f"X-{kind}-Partition"
+
+
+# Container row updates (object node -> container node) and container stats (container -> account node).
+ROW_SIZE = "X-Size"
+ROW_ETAG = "X-Etag"
+ROW_CONTENT_TYPE = "X-Content-Type"
+OBJECT_COUNT = "X-Object-Count"
+BYTES_USED = "X-Bytes-Used"
+# Sysmeta (or X-Backend-) overrides of the size/etag/content type a node puts in its row update.
+UPDATE_OVERRIDE_PREFIX = "X-Object-Sysmeta-Container-Update-Override-"
+BACKEND_UPDATE_OVERRIDE_PREFIX = "X-Backend-Container-Update-Override-"
