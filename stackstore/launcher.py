@@ -140,7 +140,8 @@ def api_service(conf: Config, kind: str, name: str | None = None, config_path: P
     sconf, name = conf[section], name or kind
     config = config_path or effective_config_path(conf)
     return Service(name, [sys.executable, "-m", package, "--config", str(config)],
-                   f"http://{sconf['host']}:{sconf['port']}/healthcheck", conf.data_dir / "logs" / f"{name}.log")
+                   f"http://{sconf['host']}:{sconf['port']}/healthcheck",
+                   conf.data_dir / "logs" / f"{name}.log")
 
 
 @dataclass

@@ -66,8 +66,8 @@ class NodeApp(Starlette):
         if self.node_key is None:
             problem: str | None = "no node key configured"
         else:
-            problem = node_signing.verify(self.node_key, method,
-                                          node_signing.request_target(raw, scope["query_string"]), scope["headers"])
+            target = node_signing.request_target(raw, scope["query_string"])
+            problem = node_signing.verify(self.node_key, method, target, scope["headers"])
         if problem is None:
             return True
         client = scope.get("client")
