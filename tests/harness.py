@@ -162,9 +162,8 @@ class Cluster:
     """One running cloud; `nodes` storage nodes (1-based names node1..nodeN) and a proxy."""
 
     def __init__(self, data_dir: Path, nodes: int = 4, **overrides: dict):
-        conf = load_config(environ={})
         base = free_port_block(nodes + 10)
-        conf["cluster"].update(data_dir=str(data_dir), nodes=nodes, zones=nodes, part_power=8)
+        conf = make_config(data_dir, cluster={"nodes": nodes, "zones": nodes, "part_power": 8})
         conf["store"].update(base_port=base)
         conf["proxy"].update(port=base + nodes + 1, tls_port=base + nodes + 2)
         for offset, section in enumerate(("identity", "volumes", "compute", "images"), start=nodes + 3):
