@@ -9,8 +9,10 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Literal, TypeVar, overload
 
+from objclient import loop_pool
 from ring import hash_path
 from stackstore.config import Config, ensure_hash_path_suffix
+from stackstore.secrets import ensure_secret
 from store import layout
 from store.diskfile import DiskFileManager
 from store.expiring import ExpiringIndex
@@ -32,6 +34,10 @@ class Node:
         sconf: dict[str, Any] = conf["store"]
         self.devices_root = str(Path(devices_root).resolve())
         self.hash_suffix = ensure_hash_path_suffix(conf)
+        # Every request this node serves must be signed with the cluster's node key, and every request it
+        # sends its peers (row updates, the updater, replication) is signed with it too.
+        self.node_key = ensure_secret(conf, "node_key").encode()
+        loop_pool.set_signing_key(self.node_key)
         self.fallocate_reserve = int(sconf.get("fallocate_reserve", 0))
         self.container_update_timeout = float(sconf.get("container_update_timeout", 2.0))
         self.executor = ThreadPoolExecutor(max_workers=int(sconf.get("io_threads", 32)),

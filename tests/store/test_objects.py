@@ -11,7 +11,7 @@ import uuid
 import httpx
 import pytest
 
-from tests.store.conftest import BLOCK, next_ts, object_dir, wait_for
+from tests.store.conftest import BLOCK, NODE_AUTH, next_ts, object_dir, signed_head, wait_for
 
 ACCT = "AUTH_test"
 
@@ -227,8 +227,8 @@ def test_large_object_streams(client):
 def test_short_body_499_stores_nothing(client, node):
     ts = next_ts()
     with socket.create_connection(("127.0.0.1", node.port)) as s:
-        s.sendall((f"PUT {opath('short')} HTTP/1.1\r\nHost: x\r\nX-Timestamp: {ts}\r\n"
-                   "Content-Length: 100000\r\n\r\n").encode() + b"x" * 1000)
+        s.sendall(signed_head(f"PUT {opath('short')} HTTP/1.1\r\nHost: x\r\nX-Timestamp: {ts}\r\n"
+                              "Content-Length: 100000".encode()) + b"\r\n\r\n" + b"x" * 1000)
         time.sleep(0.2)
     assert wait_for(lambda: not os.listdir(node.devices_root / "d1" / "tmp"), timeout=5)
     assert client.get(opath("short")).status_code == 404
@@ -250,7 +250,7 @@ def raw_status(node, head: str | bytes) -> int:
     if isinstance(head, str):
         head = head.encode()
     with socket.create_connection(("127.0.0.1", node.port)) as s:
-        s.sendall(head + b"\r\nHost: x\r\nConnection: close\r\n\r\n")
+        s.sendall(signed_head(head + b"\r\nHost: x\r\nConnection: close") + b"\r\n\r\n")
         data = s.recv(4096)
     assert data.startswith(b"HTTP/1.1 "), data
     return int(data.split()[1])
@@ -296,7 +296,7 @@ def test_raw_bytes_never_500(node):
     for raw in [b"GET /obj/d1/7/a/c/\xff\xfe HTTP/1.1", b"GET /cont/d1/7/a/c?prefix=\xff HTTP/1.1",
                 b"PUT /obj/d1/7/a/c/o HTTP/1.1\r\nX-Timestamp: \xff"]:
         with socket.create_connection(("127.0.0.1", node.port)) as s:
-            s.sendall(raw + b"\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+            s.sendall(signed_head(raw + b"\r\nHost: x\r\nContent-Length: 0\r\nConnection: close") + b"\r\n\r\n")
             data = s.recv(4096)
         assert data.startswith(b"HTTP/1.1 4"), data
 
@@ -369,7 +369,7 @@ def test_concurrent_small_puts(node):
     import asyncio
 
     async def run():
-        async with httpx.AsyncClient(base_url=node.url, timeout=30,
+        async with httpx.AsyncClient(base_url=node.url, timeout=30, auth=NODE_AUTH,
                                      limits=httpx.Limits(max_connections=64)) as ac:
             async def one(i):
                 r = await ac.put(opath(f"many/{i}", part=9), content=b"%d" % i,
@@ -378,7 +378,7 @@ def test_concurrent_small_puts(node):
             return await asyncio.gather(*(one(i) for i in range(200)))
 
     assert set(asyncio.run(run())) == {201}
-    with httpx.Client(base_url=node.url) as c:
+    with httpx.Client(base_url=node.url, auth=NODE_AUTH) as c:
         for i in (0, 99, 199):
             assert c.get(opath(f"many/{i}", part=9)).content == b"%d" % i
 
