@@ -181,8 +181,9 @@ def list_range(txn: lmdb.Transaction, db: Any, kprefix: bytes,
                 if dir_name != orig_marker and path is None:
                     results.append((dir_name, None))
                 if reverse:
-                    upper = dir_name
-                    ok = _seek_lt(cur, kprefix + name_key(dir_name))
+                    # with path, the directory's marker object (dir_name itself) is still listed
+                    upper = dir_name + b"\x00" if path is not None else dir_name
+                    ok = _seek_lt(cur, kprefix + name_key(upper))
                 else:
                     lower, lower_incl = name[:end] + _successor_prefix(delimiter), True
                     ok = _seek_ge(cur, kprefix + name_key(lower))
