@@ -264,8 +264,13 @@ class StorageClient:
         end_marker: str | None = None,
         limit: int = 10000,
         reverse: bool = False,
+        path: str | None = None,
     ) -> tuple[BackendResponse, list[dict]]:
-        """Response headers (status 200/404) and the parsed JSON rows."""
+        """Response headers (status 200/404) and the parsed JSON rows.
+
+        ``path`` (Swift's legacy parameter) lists the direct children of ``path/``, directory marker
+        objects included; it replaces ``prefix`` and ``delimiter``.
+        """
         ring, part, path_fn = self._cont(account, container)
         query = paths.listing_query(
             prefix=prefix,
@@ -274,6 +279,7 @@ class StorageClient:
             end_marker=end_marker,
             limit=limit,
             reverse=reverse,
+            path=path,
         )
         return await self._listing(ring, part, lambda dev: path_fn(dev) + query)
 

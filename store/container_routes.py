@@ -59,7 +59,7 @@ async def put_container(node: Node, request: Request, sp: StoragePath) -> Respon
 
 
 async def head_or_get(node: Node, request: Request, sp: StoragePath, head: bool) -> Response:
-    params = None if head else listing_params(request)  # 400/412 before the lookup, as Swift
+    params = None if head else listing_params(request, with_path=True)  # 400/412 before the lookup, as Swift
     store = node.containers(sp.device)
     rec = store.get(sp.account, sp.container_name)
     if rec is None or is_deleted(rec, "count"):

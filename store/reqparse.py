@@ -166,12 +166,11 @@ def query_params(request: Request) -> dict[str, str]:
         raise HTTPError(400, "bad query string") from None
 
 
-def listing_params(request: Request) -> dict:
-    """prefix/delimiter/marker/end_marker/limit/reverse for container and account GETs."""
+def listing_params(request: Request, with_path: bool = False) -> dict:
+    """prefix/delimiter/marker/end_marker/limit/reverse for container and account GETs (and
+    ``path`` for container GETs when ``with_path``). Like Swift, any UTF-8 text is a valid marker,
+    prefix or delimiter (a marker may end in NUL to make it inclusive)."""
     q = query_params(request)
-    for key in ("prefix", "delimiter", "marker", "end_marker"):
-        if "\x00" in q.get(key, ""):
-            raise HTTPError(400, f"bad {key}")
     limit = LISTING_LIMIT
     if "limit" in q:
         if not q["limit"].isdigit():
@@ -186,7 +185,7 @@ def listing_params(request: Request) -> dict:
         "end_marker": q.get("end_marker") or None,
         "limit": limit,
         "reverse": q.get("reverse", "").lower() in ("1", "true", "yes", "on", "t", "y"),
-    }
+    } | ({"path": q.get("path")} if with_path else {})
 
 
 def title_case(name: str) -> str:

@@ -33,24 +33,10 @@ async def head(req: SwiftRequest) -> Response:
 
 
 async def list_rows(req: SwiftRequest, params: listing.ListingParams) -> tuple[BackendResponse, list[dict]]:
-    """(response, rows) honouring ``path`` (direct children only) while keeping exactly ``limit`` rows."""
-    resp, rows = await req.client.list_container(
+    """(response, rows) of the listing the parameters ask for (``path``: answered by the container servers)."""
+    return await req.client.list_container(
         req.account, req.container_name, prefix=params.prefix, delimiter=params.delimiter, marker=params.marker,
-        end_marker=params.end_marker, limit=params.limit, reverse=params.reverse)
-    if params.path is None or not 200 <= resp.status < 300:
-        return resp, rows
-    kept = [r for r in rows if "subdir" not in r]
-    marker = params.marker
-    while len(rows) == params.limit and len(kept) < params.limit:
-        last = rows[-1].get("name") or rows[-1].get("subdir")
-        if last == marker:
-            break
-        marker = last
-        resp, rows = await req.client.list_container(
-            req.account, req.container_name, prefix=params.prefix, delimiter=params.delimiter, marker=last,
-            end_marker=params.end_marker, limit=params.limit, reverse=params.reverse)
-        kept += [r for r in rows if "subdir" not in r]
-    return resp, kept[:params.limit]
+        end_marker=params.end_marker, limit=params.limit, reverse=params.reverse, path=params.path)
 
 
 async def get(req: SwiftRequest) -> Response:

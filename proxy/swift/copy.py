@@ -13,13 +13,14 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterable, AsyncIterator, Mapping
 from typing import cast
-from urllib.parse import quote, unquote
+from urllib.parse import quote
 
 from starlette.responses import Response, StreamingResponse
 
 from proxy.auth.authorize import denied_response
 from proxy.http.bodies import stream_backend
 from proxy.http.errors import HTTPError, error_response
+from proxy.http.headers import unquote_wire
 from proxy.large_objects.access import WatchedBody
 from proxy.large_objects.response import get_large_object
 from proxy.swift import access, constraints
@@ -34,8 +35,10 @@ Source = tuple[Mapping[str, str], AsyncIterable[bytes], int | None, str | None] 
 
 
 def parse_copy_path(value: str, header: str) -> tuple[str, str]:
-    """``/c/o`` or ``c/o`` (percent-encoded) → (container, object); 412 otherwise."""
-    path = unquote(value)
+    """``/c/o`` or ``c/o`` (percent-encoded or raw UTF-8) → (container, object); 412 otherwise."""
+    path = unquote_wire(value)
+    if path is None:
+        raise HTTPError(412, f"{header} header must be UTF-8")
     if not path.startswith("/"):
         path = "/" + path
     container, _, obj = path[1:].partition("/")
@@ -44,13 +47,24 @@ def parse_copy_path(value: str, header: str) -> tuple[str, str]:
     return container, obj
 
 
+def _account_header(req: SwiftRequest, header: str) -> str:
+    """The account named by ``header`` (percent-encoded or raw UTF-8), or the request's own."""
+    value = req.headers.get(header)
+    if not value:
+        return req.account
+    account = unquote_wire(value)
+    if account is None:
+        raise HTTPError(412, f"{header} header must be UTF-8")
+    return account
+
+
 async def copy_verb(req: SwiftRequest) -> Response:
     """``COPY /v1/a/c/o`` + ``Destination: /c2/o2`` [+ ``Destination-Account``]."""
     dest = req.headers.get("destination")
     if not dest:
         return error_response(412, "Destination header required")
     container, obj = parse_copy_path(dest, "Destination")
-    account = unquote(req.headers.get("destination-account") or req.account)
+    account = _account_header(req, "destination-account")
     constraints.check_names(account, container, obj)
     denied = await access.check(req.subrequest("PUT", account, container, obj))  # the source: the table's COPY
     if denied is not None:
@@ -61,7 +75,7 @@ async def copy_verb(req: SwiftRequest) -> Response:
 async def copy_from(req: SwiftRequest) -> Response:
     """``PUT /v1/a/c/o`` + ``X-Copy-From: /c1/o1`` [+ ``X-Copy-From-Account``]."""
     container, obj = parse_copy_path(req.headers["x-copy-from"], "X-Copy-From")
-    account = unquote(req.headers.get("x-copy-from-account") or req.account)
+    account = _account_header(req, "x-copy-from-account")
     constraints.check_names(account, container, obj)
     denied = await access.check(req.subrequest("GET", account, container, obj))  # the destination: the table's PUT
     if denied is not None:

@@ -22,6 +22,7 @@ from starlette.responses import Response
 
 from proxy.context import Identity
 from proxy.http.errors import error_response
+from proxy.http.headers import wire_text
 from proxy.swift.context import SwiftRequest
 from proxy.swift.features import meta
 from stackstore.numbers import is_ascii_digits
@@ -98,7 +99,7 @@ async def _keys(req: SwiftRequest) -> list[str]:
         if container is not None:
             keys += [container.get("x-container-meta-temp-url-key"),
                      container.get("x-container-meta-temp-url-key-2")]
-    return [k for k in keys if k]
+    return [wire_text(k) for k in keys if k]  # keys are signed as the UTF-8 text the client set
 
 
 def _ip_allowed(req: SwiftRequest, ip_range: str) -> bool:
