@@ -64,10 +64,18 @@ class Site:
             return cls()
 
         def meta(name: str) -> str:
-            return (headers.get(f"x-container-meta-web-{name}") or "").strip()
+            return _text(headers.get(f"x-container-meta-web-{name}") or "").strip()
 
         return cls(meta("index"), meta("error"), meta("listings"), meta("listings-css"),
                    meta("listings-label"), meta("directory-type"))
+
+
+def _text(header_value: str) -> str:
+    """A stored metadata value as text (headers arrive as latin-1 of their UTF-8 bytes)."""
+    try:
+        return header_value.encode("latin-1").decode("utf-8")
+    except (UnicodeEncodeError, UnicodeDecodeError):
+        return header_value
 
 
 def applies(req: SwiftRequest) -> bool:
