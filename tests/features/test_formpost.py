@@ -47,6 +47,15 @@ def test_upload_files_with_prefix_and_container_key(anon, http, form_path):
     assert http.get("forms/up/b.bin").content == b"\x00\x01" * 300
 
 
+def test_large_file_streams_through(anon, http, form_path):
+    path = form_path + "/big/"
+    data = bytes(range(256)) * (3 * 4096 + 17)  # ~3 MiB, crosses many network chunks
+    r = anon.post(path, data=form(path, max_size=len(data)), files={"f": ("blob", data, "application/x-test")})
+    assert r.status_code == 201
+    got = http.get("forms/big/blob")
+    assert got.headers["etag"].strip('"') == hashlib.md5(data).hexdigest() and got.content == data
+
+
 def test_redirect_with_status_and_account_key(anon, http, form_path):
     path = form_path + "/r-"
     fields = form(path, key=ACCOUNT_KEY, redirect="https://example.com/done?x=1", digest=hashlib.sha512,
