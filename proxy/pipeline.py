@@ -11,7 +11,11 @@ The Swift API's order (``swift_features``), outermost first:
 1. ``cors``         answers ``OPTIONS`` preflights; adds CORS headers to every answer from below.
 2. ``tempurl``      a temp URL signature authenticates and authorizes one object request; hides
                     metadata and sets Content-Disposition on the answer.
+   ``formpost``     a signed HTML form POST (multipart) uploads its files as PUT sub-requests scoped
+                    to the signing key's container/prefix.
 3. ``authenticate`` tokens (TempAuth, Keystone) → ``req.identity``; 401 for a bad token.
+   ``staticweb``    anonymous (or ``X-Web-Mode``) GET/HEAD of a web container: index pages, listings,
+                    error pages, redirects to ``dir/``; before ``authorize`` so denials get error pages.
 4. ``authorize``    the access the router table's entry names (read/write/reseller/public), checked
                     once, before any handler or feature that acts on storage.
 5. ``bulk``         ``?bulk-delete`` on the account.
@@ -69,12 +73,14 @@ def _answering(handler: Handler) -> Handler:
 def swift_features(auth_backends: Sequence[Any]) -> list[Feature]:
     """The Swift API's features in pipeline order (documented above and in docs/pipeline.md)."""
     from proxy.swift import access
-    from proxy.swift.features import bulk, cors, dlo, slo, tempurl_stage
+    from proxy.swift.features import bulk, cors, dlo, formpost, slo, staticweb, tempurl_stage
 
     return [
         cors.feature,
         tempurl_stage.feature,
+        formpost.feature,
         access.Authenticate(auth_backends),
+        staticweb.feature,
         access.authorize,
         bulk.feature,
         slo.feature,

@@ -62,7 +62,8 @@ async def check(req: SwiftRequest) -> Response | None:
     if req.operation is None:
         req.operation = operations.lookup(req)
     access = req.operation.access
-    if access is Access.PUBLIC or req.authorized_by == "tempurl":
+    # a temp URL or a signed form (formpost's uploads) authorized exactly this request
+    if access is Access.PUBLIC or req.authorized_by in ("tempurl", "formpost"):
         return None
     status = await check_access(req.state, req.identity, req.account, req.container, req.obj,
                                 ACCESS_VERB[access], req.headers.get("referer"), reseller_prefix(req))
