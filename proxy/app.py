@@ -19,6 +19,7 @@ from proxy.http.middleware import RequestIdMiddleware
 from proxy.router import Router
 from proxy.swift.router import SwiftRouter
 from stackstore.config import Config, ensure_hash_path_suffix, load_config
+from stackstore.safe_defaults import refusal
 from stackstore.secrets import ensure_secret
 
 log = logging.getLogger("stackstore.proxy")
@@ -121,6 +122,9 @@ def main(argv: list[str] | None = None) -> None:
     ensure_hash_path_suffix(conf)
     ensure_secret(conf, "tempauth_token_key")  # before the workers start: they must share it
     host = args.host or conf["proxy"]["host"]
+    refused = refusal(conf, host, "proxy")
+    if refused:
+        raise SystemExit(refused)
     port = args.port or int(conf["proxy"]["port"])
     workers = args.workers or int(conf["proxy"].get("workers", 1))
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")

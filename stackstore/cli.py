@@ -9,6 +9,7 @@ import threading
 from typing import TYPE_CHECKING
 
 from stackstore.config import load_config
+from stackstore.safe_defaults import refusal
 
 if TYPE_CHECKING:  # imported lazily at run time: `stackstore ring ...` does not need the launcher
     from stackstore.launcher import Cloud
@@ -21,6 +22,12 @@ def _cmd_up(args: argparse.Namespace) -> int:
     conf = load_config(args.config)
     if args.data_dir:
         conf["cluster"]["data_dir"] = args.data_dir
+    for service in ("proxy", "identity"):  # before anything starts: say it once, clearly
+        if service == "proxy" or conf["identity"].get("enabled", True):
+            refused = refusal(conf, str(conf[service]["host"]), service)
+            if refused:
+                print(f"stackstore: {refused}", file=sys.stderr)
+                return 2
     cloud = Cloud(conf)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
