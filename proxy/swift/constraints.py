@@ -13,10 +13,12 @@ from stackstore.numbers import is_ascii_digits, parse_int, parse_uint
 MAX_DELETE_AT = 9999999999  # Swift clamps X-Delete-At to ten digits
 
 MAX_FILE_SIZE = 5 * 1024**3 + 2  # Swift's default: 5 GiB (+2 for historical reasons)
-MAX_META_NAME_LENGTH = 256
-MAX_META_VALUE_LENGTH = 4096
+# Swift's default metadata limits (swift/common/constraints.py): each fits well inside one header line
+# (MAX_HEADER_SIZE, the HTTP layer's 431 limit), so an oversized name or value gets Swift's 400.
+MAX_META_NAME_LENGTH = 128
+MAX_META_VALUE_LENGTH = 256
 MAX_META_COUNT = 90
-MAX_META_OVERALL_SIZE = 8192
+MAX_META_OVERALL_SIZE = 4096
 MAX_HEADER_SIZE = 8192
 MAX_OBJECT_NAME_LENGTH = 1024
 CONTAINER_LISTING_LIMIT = 10000
