@@ -76,10 +76,12 @@ def check_metadata(headers: Mapping[str, str], target: str) -> None:
             continue
         if not key:
             raise HTTPError(400, "Metadata name cannot be empty")
-        try:
-            value.encode("latin-1").decode("utf-8")
-        except UnicodeError:
-            raise HTTPError(400, "Metadata must be valid UTF-8") from None
+        if target in ("account", "container"):  # as Swift: object metadata may hold any bytes
+            try:
+                key.encode("latin-1").decode("utf-8")
+                value.encode("latin-1").decode("utf-8")
+            except UnicodeError:
+                raise HTTPError(400, "Metadata must be valid UTF-8") from None
         count += 1
         size += len(key) + len(value)
         if len(key) > MAX_META_NAME_LENGTH:
