@@ -106,19 +106,23 @@ async def get_manifest(req: ObjectRequest, manifest_resp: BackendResponse) -> Re
 # -- SLO / DLO specifics -------------------------------------------------------------------------
 
 async def _get_slo(req: ObjectRequest, manifest_resp: BackendResponse, access: SegmentAccess) -> Response:
+    try:
+        part = part_number(req)
+    except ValueError as err:
+        await manifest_resp.close()
+        return error_response(400, "" if req.method == "HEAD" else str(err))
     known = slo.etag_and_size(manifest_resp.headers, None)
+    manifest_etag = (manifest_resp.headers.get("etag") or "").strip('"')
     if req.method == "HEAD":
         await manifest_resp.close()
-    if req.method == "HEAD" and known is not None:
+    if req.method == "HEAD" and known is not None and part is None:
         etag, size = known
-        headers = _entity_headers(manifest_resp.headers)
-        headers["X-Static-Large-Object"] = "True"
+        headers = _slo_headers(manifest_resp.headers, manifest_etag)
         return await _respond(req, headers, etag, size, _no_segments, None, access)
     reuse = manifest_resp if req.method == "GET" else None
     resp, entries = await slo.read_manifest(req, req.container or "", req.obj or "", reuse)
     etag, size = slo.etag_and_size(resp.headers, entries) or ("", 0)
-    headers = _entity_headers(resp.headers)
-    headers["X-Static-Large-Object"] = "True"
+    headers = _slo_headers(resp.headers, manifest_etag or (resp.headers.get("etag") or "").strip('"'))
     segments = to_segments(entries)
     access = access.trusting_multipart(resp.headers, req.container or "")
 
@@ -129,7 +133,51 @@ async def _get_slo(req: ObjectRequest, manifest_resp: BackendResponse, access: S
     async def expand(seg: Segment) -> Sequence[Segment]:
         return await slo.expand_sub_slo(req, seg)
 
-    return await _respond(req, headers, etag, size, load, expand, access)
+    part_range = None
+    if part is not None:
+        headers["X-Parts-Count"] = str(len(segments))
+        if part > len(segments):
+            return _part_unsatisfiable(req, headers, etag, size)
+        start = sum(seg.length for seg in segments[:part - 1])
+        part_range = (start, start + segments[part - 1].length)
+    return await _respond(req, headers, etag, size, load, expand, access, part_range)
+
+
+PART_NUMBER_INVALID = "Part number must be an integer greater than 0"
+PART_NUMBER_UNSATISFIABLE = b"The requested part number is not satisfiable"
+
+
+def part_number(req: ObjectRequest) -> int | None:
+    """``?part-number=N`` of an SLO GET/HEAD (1-based); None without one. ValueError (Swift's 400
+    text) when it is not a positive integer or comes with a Range."""
+    value = req.query.get("part-number")
+    if value is None:
+        return None
+    if not value.strip().isdigit() or not value.strip().isascii() or int(value) < 1:
+        raise ValueError(PART_NUMBER_INVALID)
+    if req.headers.get("range"):
+        raise ValueError("Range requests are not supported with part number queries")
+    return int(value)
+
+
+def _slo_headers(backend: Mapping[str, str], manifest_etag: str) -> dict[str, str]:
+    headers = _entity_headers(backend)
+    headers["X-Static-Large-Object"] = "True"
+    if manifest_etag:
+        headers["X-Manifest-Etag"] = manifest_etag
+    return headers
+
+
+def _part_unsatisfiable(req: ObjectRequest, headers: dict[str, str], etag: str, size: int) -> Response:
+    """416 for a part number past the last segment, with the SLO's ETag and size (as Swift)."""
+    headers["Etag"] = f'"{etag}"'
+    headers["Content-Range"] = http_ranges.unsatisfiable_range(size)
+    body = b"" if req.method == "HEAD" else PART_NUMBER_UNSATISFIABLE
+    headers = _without(headers, "content-length", "content-type")
+    headers["Content-Length"] = str(len(body))
+    resp = Response(body, status_code=416, headers=headers)
+    resp.headers["Content-Type"] = "text/plain; charset=utf-8"
+    return resp
 
 
 async def _get_dlo(req: ObjectRequest, manifest_resp: BackendResponse, access: SegmentAccess) -> Response:
@@ -172,8 +220,11 @@ def _entity_headers(backend: Mapping[str, str]) -> dict[str, str]:
 # -- the response ---------------------------------------------------------------------------------
 
 async def _respond(req: ObjectRequest, headers: dict[str, str], etag: str, size: int,
-                   load: SegmentLoader, expand: Expander | None, access: SegmentAccess) -> Response:
-    """Conditionals, then 200 / 206 / multipart 206 / 416, streaming the segments for GET."""
+                   load: SegmentLoader, expand: Expander | None, access: SegmentAccess,
+                   part: tuple[int, int] | None = None) -> Response:
+    """Conditionals, then 200 / 206 / multipart 206 / 416, streaming the segments for GET.
+
+    ``part``: the half-open byte range of the SLO part a ``?part-number`` asked for (206, HEAD too)."""
     headers["Etag"] = f'"{etag}"'
     headers["Accept-Ranges"] = "bytes"
     last_modified = lookup(headers, "Last-Modified")
@@ -183,6 +234,8 @@ async def _respond(req: ObjectRequest, headers: dict[str, str], etag: str, size:
         if status == 304:
             return Response(b"", status_code=304, headers=kept)
         return error_response(status, headers=kept)
+    if part is not None:
+        return await _respond_part(req, headers, size, part, load, expand, access)
     ctype = lookup(headers, "Content-Type") or "application/octet-stream"
     spec = None if req.method == "HEAD" else http_ranges.parse_range(req.headers.get("range"))
     wanted = http_ranges.ranges_for_length(spec, size)
@@ -218,6 +271,19 @@ async def _respond(req: ObjectRequest, headers: dict[str, str], etag: str, size:
     headers["Content-Length"] = str(http_ranges.multipart_length(wanted, boundary, ctype, size))
     stream = http_ranges.multipart_byteranges(wanted, fetch, boundary, ctype, size)
     return StreamingResponse(stream, status_code=206, headers=headers)
+
+
+async def _respond_part(req: ObjectRequest, headers: dict[str, str], size: int, part: tuple[int, int],
+                        load: SegmentLoader, expand: Expander | None, access: SegmentAccess) -> Response:
+    """206 with the part's bytes (a HEAD too: its Content-Length is the part's, as Swift's)."""
+    start, end = part
+    headers["Content-Range"] = http_ranges.content_range(start, end, size)
+    headers["Content-Length"] = str(end - start)
+    if req.method == "HEAD":
+        return Response(b"", status_code=206, headers=headers)
+    segments = await load()
+    body = stream_range(req.client, req.account, segments, start, end - 1, access, expand)
+    return StreamingResponse(body, status_code=206, headers=headers)
 
 
 def _without(headers: dict[str, str], *names: str) -> dict[str, str]:

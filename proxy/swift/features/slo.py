@@ -19,6 +19,7 @@ Everything a manifest names is touched with the caller's authority, never the pr
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 from urllib.parse import quote
 
@@ -66,11 +67,45 @@ async def feature(req: SwiftRequest, call_next: Handler) -> Response:
     if name == DELETE_SLO:
         return await delete(req, call_next)
     response = await call_next(req)
+    if name == "list_objects":
+        return show_slo_etags(response)
     if not isinstance(response, ManifestResponse) or not response.is_slo:
         return response
     if req.query.get("multipart-manifest") == "get":
         return await get_manifest(req, response.backend)
     return await get_large_object(req, response.backend, segment_access(req))
+
+
+# -- container listings ---------------------------------------------------------------------------
+
+def show_slo_etags(response: Response) -> Response:
+    """A JSON container listing shows an SLO's ETag as ``slo_etag`` (quoted) next to the manifest's own
+    MD5 in ``hash``, as Swift's SLO middleware does with the ``; slo_etag=`` parameter stored there."""
+    ctype = (response.headers.get("content-type") or "").split(";")[0].strip()
+    body = getattr(response, "body", None)  # listings are rendered whole (bounded by the listing limit)
+    if response.status_code != 200 or ctype != "application/json" or not isinstance(body, bytes) \
+            or b"slo_etag=" not in body:
+        return response
+    try:
+        rows = json.loads(body)
+    except ValueError:
+        return response
+    for row in rows:
+        value = row.get("hash") if isinstance(row, dict) else None
+        if not isinstance(value, str) or "slo_etag=" not in value:
+            continue
+        etag, *params = [p.strip() for p in value.split(";")]
+        kept = []
+        for param in params:
+            key, _, val = param.partition("=")
+            if key.strip() == "slo_etag":
+                row["slo_etag"] = f'"{val.strip()}"'
+            else:
+                kept.append(param)
+        row["hash"] = etag + "".join(f"; {p}" for p in kept)
+    body = json.dumps(rows, ensure_ascii=False, separators=(",", ":")).encode()
+    headers = {k: v for k, v in response.headers.items() if k.lower() != "content-length"}
+    return Response(body, status_code=200, headers=headers)
 
 
 # -- PUT ------------------------------------------------------------------------------------------
@@ -94,6 +129,8 @@ async def put_manifest(req: SwiftRequest) -> Response:
     access = segment_access(req)
 
     async def check_one(spec: SegmentSpec) -> dict | None:
+        if spec.data is not None:
+            return spec.stored_data()
         async with sem:
             return await _check_segment(req, access, spec, len(specs), own, problems)
 
@@ -108,7 +145,7 @@ async def put_manifest(req: SwiftRequest) -> Response:
         return error_response(422)
     body = json.dumps(manifest).encode()
     try:
-        headers = _manifest_headers(req, etag, size)
+        headers = _manifest_headers(req, etag, size, hashlib.md5(body).hexdigest())
     except HTTPError as err:
         return err.response()
     resp = await req.client.put_object(req.account, req.container, req.obj, headers, _once(body), len(body))
@@ -130,8 +167,11 @@ async def _once(data: bytes):
     yield data
 
 
-def _manifest_headers(req: SwiftRequest, etag: str, size: int) -> dict[str, str]:
-    """Headers stored with the manifest: the client's object headers plus SLO markers and sysmeta."""
+def _manifest_headers(req: SwiftRequest, etag: str, size: int, manifest_md5: str) -> dict[str, str]:
+    """Headers stored with the manifest: the client's object headers plus SLO markers and sysmeta.
+
+    The container listing shows the manifest's own MD5 as ``hash``, the SLO's as ``slo_etag`` and the
+    large object's size as ``bytes``, as Swift's."""
     constraints.check_metadata(req.headers, "object")
     headers = {k: v for k, v in object_write_headers(req.headers).items()
                if k.lower() not in ("etag", "x-object-manifest")}
@@ -144,7 +184,7 @@ def _manifest_headers(req: SwiftRequest, etag: str, size: int) -> dict[str, str]
         SYSMETA_ETAG: etag,
         SYSMETA_SIZE: str(size),
         # what the container listing should show for this object (Swift's override sysmeta)
-        "X-Object-Sysmeta-Container-Update-Override-Etag": etag,
+        "X-Object-Sysmeta-Container-Update-Override-Etag": f"{manifest_md5}; slo_etag={etag}",
         "X-Object-Sysmeta-Container-Update-Override-Size": str(size),
     })
     return headers
@@ -248,6 +288,8 @@ async def _collect(req: SwiftRequest, access: SegmentAccess, entries: list[dict]
                    errors: list[list[str]], depth: int) -> None:
     """Paths to delete, sub-SLO segments before their sub-manifest (read only when the caller may)."""
     for entry in entries:
+        if "name" not in entry:
+            continue  # inline data: nothing stored to delete
         name = "/" + entry["name"].lstrip("/")
         if entry.get("sub_slo") and depth < 10:
             container, _, obj = name[1:].partition("/")
