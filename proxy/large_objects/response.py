@@ -8,6 +8,7 @@ object controller hands a manifest it read to the SLO/DLO features of the proxy 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -89,14 +90,17 @@ async def get_manifest(req: ObjectRequest, manifest_resp: BackendResponse) -> Re
     if reuse is None:
         await manifest_resp.close()
     _, entries = await slo.read_manifest(req, req.container or "", req.obj or "", reuse)
-    if req.query.get("format") == "raw":
-        entries = to_raw(entries)
-    body = json.dumps(entries).encode()
     headers = _entity_headers(manifest_resp.headers)
     headers["X-Static-Large-Object"] = "True"
-    if req.query.get("format") != "raw" and manifest_resp.headers.get("etag"):
-        headers["Etag"] = manifest_resp.headers["etag"]
-    headers["Content-Type"] = "application/json; charset=utf-8"
+    if req.query.get("format") == "raw":
+        # the PUT-able form keeps the large object's Content-Type (so a copy of it is the same object)
+        body = json.dumps(to_raw(entries), sort_keys=True).encode()
+        headers["Etag"] = hashlib.md5(body).hexdigest()
+    else:
+        body = json.dumps(entries).encode()
+        if manifest_resp.headers.get("etag"):
+            headers["Etag"] = manifest_resp.headers["etag"]
+        headers["Content-Type"] = "application/json; charset=utf-8"
     if req.method == "HEAD":
         headers["Content-Length"] = str(len(body))
         body = b""
@@ -197,7 +201,9 @@ async def _get_dlo(req: ObjectRequest, manifest_resp: BackendResponse, access: S
     async def load() -> Sequence[Segment]:
         return segments
 
-    return await _respond(req, headers, etag, sum(s.length for s in segments), load, None, access)
+    # a DLO serves one range at most: several are ignored (200 with everything), as Swift's DLO
+    return await _respond(req, headers, etag, sum(s.length for s in segments), load, None, access,
+                          multi_range=False)
 
 
 async def _no_segments() -> Sequence[Segment]:
@@ -221,10 +227,11 @@ def _entity_headers(backend: Mapping[str, str]) -> dict[str, str]:
 
 async def _respond(req: ObjectRequest, headers: dict[str, str], etag: str, size: int,
                    load: SegmentLoader, expand: Expander | None, access: SegmentAccess,
-                   part: tuple[int, int] | None = None) -> Response:
+                   part: tuple[int, int] | None = None, multi_range: bool = True) -> Response:
     """Conditionals, then 200 / 206 / multipart 206 / 416, streaming the segments for GET.
 
-    ``part``: the half-open byte range of the SLO part a ``?part-number`` asked for (206, HEAD too)."""
+    ``part``: the half-open byte range of the SLO part a ``?part-number`` asked for (206, HEAD too).
+    ``multi_range`` False: a Range of several ranges is ignored (200 with the whole object)."""
     headers["Etag"] = f'"{etag}"'
     headers["Accept-Ranges"] = "bytes"
     last_modified = lookup(headers, "Last-Modified")
@@ -238,6 +245,8 @@ async def _respond(req: ObjectRequest, headers: dict[str, str], etag: str, size:
         return await _respond_part(req, headers, size, part, load, expand, access)
     ctype = lookup(headers, "Content-Type") or "application/octet-stream"
     spec = None if req.method == "HEAD" else http_ranges.parse_range(req.headers.get("range"))
+    if spec is not None and len(spec) > 1 and not multi_range:
+        spec = None
     wanted = http_ranges.ranges_for_length(spec, size)
     if wanted == []:
         headers["Content-Range"] = http_ranges.unsatisfiable_range(size)

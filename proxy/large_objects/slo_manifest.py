@@ -15,6 +15,7 @@ from stackstore.numbers import is_ascii_digits
 MAX_MANIFEST_SEGMENTS = 1000
 MAX_MANIFEST_SIZE = 8 * 1024 * 1024
 MIN_SEGMENT_SIZE = 1
+YIELD_FREQUENCY = 10  # seconds between the spaces of a ``heartbeat=on`` manifest PUT
 # the keys each kind of manifest entry may have: an object-backed segment or inline base64 ``data``
 ALLOWED_KEYS = frozenset({"path", "etag", "size_bytes", "range"})
 DATA_KEYS = frozenset({"data"})
@@ -47,6 +48,7 @@ class SegmentSpec:
     size_bytes: int | None
     range: tuple[int | None, int | None] | None  # as written: (first, last), first None = suffix
     data: bytes | None = None
+    written: str = ""  # the path as the client wrote it (how Swift names it in a PUT's error list)
 
     def stored_data(self) -> dict:
         """The stored manifest entry of an inline data segment (padding normalised, as Swift)."""
@@ -112,7 +114,7 @@ def _parse_entry(index: int, item: object) -> SegmentSpec:
     if rng is not None:
         parsed_range = _parse_one_range(rng)
     return SegmentSpec(index, f"/{container}/{obj}", container, obj, etag.strip('"') if etag else None,
-                       size, parsed_range)
+                       size, parsed_range, written=path)
 
 
 def _parse_data_entry(index: int, item: dict) -> SegmentSpec:

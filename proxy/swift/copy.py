@@ -74,11 +74,13 @@ async def _open_source(req: SwiftRequest, src: Location, manifest_get: bool):
         await resp.close()
         return error_response(404 if resp.status in (200, 404) else 503)
     if is_large_object(resp.headers) and not manifest_get:
-        sub = req.subrequest("GET", *src)  # the large-object answer reads the source's own path
+        # the large-object answer reads the source's own path; ?part-number= picks one SLO part, as Swift
+        part = {"part-number": req.query["part-number"]} if "part-number" in req.query else None
+        sub = req.subrequest("GET", *src, query=part)
         out = await get_large_object(sub, resp, access.segment_access(sub))
-        if out.status_code in (401, 403):
+        if out.status_code in (400, 401, 403, 416):
             return out
-        if out.status_code != 200:
+        if out.status_code not in (200, 206):
             return error_response(out.status_code)
         body = out.body_iterator if isinstance(out, StreamingResponse) else _one(out.body)
         length = out.headers.get("content-length")

@@ -21,11 +21,12 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+from collections.abc import AsyncIterator
 from urllib.parse import quote
 
-from starlette.responses import Response
+from starlette.responses import Response, StreamingResponse
 
-from proxy.http.errors import HTTPError, error_response, status_line
+from proxy.http.errors import STATUS, HTTPError, error_response, status_line
 from proxy.http.headers import lookup
 from proxy.large_objects.access import SegmentAccess
 from proxy.large_objects.response import ManifestResponse, get_large_object, get_manifest
@@ -36,6 +37,7 @@ from proxy.large_objects.slo_manifest import (
     MIN_SEGMENT_SIZE,
     SYSMETA_ETAG,
     SYSMETA_SIZE,
+    YIELD_FREQUENCY,
     ManifestError,
     SegmentSpec,
     parse_put_body,
@@ -111,20 +113,57 @@ def show_slo_etags(response: Response) -> Response:
 # -- PUT ------------------------------------------------------------------------------------------
 
 async def put_manifest(req: SwiftRequest) -> Response:
-    """``PUT ?multipart-manifest=put``: check every segment, store the manifest, 201 with quoted ETag."""
+    """``PUT ?multipart-manifest=put``: check every segment, store the manifest, 201 with quoted ETag.
+
+    With ``?heartbeat=on`` (Swift's): once the body is parsed, a 202 streams a space every
+    YIELD_FREQUENCY seconds while segments are checked, then the outcome as a result body."""
     fmt = results.best_format(req.headers.get("accept"))
     try:
         specs = parse_put_body(await _read_body(req, MAX_MANIFEST_SIZE + 1))
     except ManifestError as err:
         return error_response(err.status, err.detail)
+    if not constraints.true_value(req.query.get("heartbeat")):
+        response, _ = await _check_and_store(req, specs, fmt)
+        return response
+    return StreamingResponse(_heartbeat(req, specs, fmt), status_code=202, media_type=results.content_type(fmt))
+
+
+async def _heartbeat(req: SwiftRequest, specs: list[SegmentSpec], fmt: str) -> AsyncIterator[bytes]:
+    task = asyncio.ensure_future(_check_and_store(req, specs, fmt))
+    try:
+        yield b" "
+        while not (await asyncio.wait({task}, timeout=YIELD_FREQUENCY))[0]:
+            yield b" "
+        response, problems = task.result()
+    finally:
+        task.cancel()
+    outcome: dict[str, object] = {"Response Status": status_line(response.status_code)}
+    if response.status_code == 201:
+        outcome["Etag"] = response.headers.get("etag", "")
+        outcome["Last Modified"] = response.headers.get("last-modified", "")
+        outcome["Response Body"] = ""
+    elif not problems and (response.headers.get("content-type") or "").startswith("text/plain") \
+            and response.body:
+        outcome["Response Body"] = response.body.decode("utf-8", "replace")
+    else:
+        outcome["Response Body"] = "\n".join(STATUS.get(response.status_code, ("", "")))
+    yield b"\r\n\r\n" + results.render(fmt, outcome, problems, "upload")
+
+
+async def _check_and_store(req: SwiftRequest, specs: list[SegmentSpec],
+                           fmt: str) -> tuple[Response, list[list[str]]]:
+    """HEAD the segments as the caller and store the manifest: the answer and the segment problems."""
+    problems: list[list[str]] = []
     if await meta.container_headers(req, req.container or "") is None:
-        return error_response(404)
-    if req.headers.get("if-none-match", "").strip() == "*":
+        return error_response(404), problems
+    if_none_match = req.headers.get("if-none-match")
+    if if_none_match is not None and if_none_match.strip() != "*":
+        return error_response(400, "If-None-Match only supports *"), problems
+    if if_none_match is not None:
         existing = await req.client.head_object(req.account, req.container, req.obj)
         if existing.status // 100 == 2:
-            return error_response(412)
+            return error_response(412), problems
     own = f"/{req.container}/{req.obj}"
-    problems: list[list[str]] = []
     sem = asyncio.Semaphore(HEAD_CONCURRENCY)
     access = segment_access(req)
 
@@ -137,21 +176,21 @@ async def put_manifest(req: SwiftRequest) -> Response:
     entries = await asyncio.gather(*(check_one(s) for s in specs))
     if problems:
         body = results.render(fmt, {}, problems, "upload")
-        return Response(body, status_code=400, media_type=results.content_type(fmt))
+        return Response(body, status_code=400, media_type=results.content_type(fmt)), problems
     manifest = [e for e in entries if e is not None]
     etag, size = slo_etag(manifest), slo_size(manifest)
     client_etag = req.headers.get("etag")
     if client_etag and client_etag.strip('"') != etag:
-        return error_response(422)
+        return error_response(422), problems
     body = json.dumps(manifest).encode()
     try:
         headers = _manifest_headers(req, etag, size, hashlib.md5(body).hexdigest())
     except HTTPError as err:
-        return err.response()
+        return err.response(), problems
     resp = await req.client.put_object(req.account, req.container, req.obj, headers, _once(body), len(body))
     if resp.status != 201:
-        return backend_failure(resp.status)
-    return created_response(req, resp.headers, {"Etag": f'"{etag}"'})
+        return backend_failure(resp.status), problems
+    return created_response(req, resp.headers, {"Etag": f'"{etag}"'}), problems
 
 
 async def _read_body(req: SwiftRequest, limit: int) -> bytes:
@@ -193,7 +232,7 @@ def _manifest_headers(req: SwiftRequest, etag: str, size: int, manifest_md5: str
 async def _check_segment(req: SwiftRequest, access: SegmentAccess, spec: SegmentSpec, count: int, own: str,
                          problems: list[list[str]]) -> dict | None:
     """HEAD one segment as the caller; append ``[quoted path, reason]`` to problems or return its entry."""
-    name = quote(spec.path)
+    name = quote(spec.written or spec.path)
     if spec.path == own:
         problems.append([name, "Manifest must not include itself as a segment"])
         return None
