@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 
 from starlette.responses import Response, StreamingResponse
 
@@ -76,6 +76,9 @@ async def get_large_object(req: ObjectRequest, manifest_resp: BackendResponse,
     except SegmentForbidden as err:
         log.info("%s: large object refused: %s", req.trans_id, err)
         return denied_response(err.status, req.account)
+    except FirstSegmentError as err:
+        log.error("%s: %s", req.trans_id, err)
+        return error_response(409)
     except SegmentError as err:
         log.error("%s: %s", req.trans_id, err)
         return error_response(503, "Unable to load the large object's manifest.\n")
@@ -263,12 +266,14 @@ async def _respond(req: ObjectRequest, headers: dict[str, str], etag: str, size:
 
     if wanted is None or size == 0:
         headers["Content-Length"] = str(size)
-        return StreamingResponse(body(0, size) if size else _empty(), status_code=200, headers=headers)
+        stream = await _first_segment_checked(body(0, size)) if size else _empty()
+        return StreamingResponse(stream, status_code=200, headers=headers)
     if len(wanted) == 1:
         start, end = wanted[0]
         headers["Content-Range"] = http_ranges.content_range(start, end, size)
         headers["Content-Length"] = str(end - start)
-        return StreamingResponse(body(start, end), status_code=206, headers=headers)
+        return StreamingResponse(await _first_segment_checked(body(start, end)), status_code=206,
+                                 headers=headers)
     boundary = http_ranges.new_boundary()
 
     async def fetch(start: int, end: int):
@@ -292,7 +297,30 @@ async def _respond_part(req: ObjectRequest, headers: dict[str, str], size: int, 
         return Response(b"", status_code=206, headers=headers)
     segments = await load()
     body = stream_range(req.client, req.account, segments, start, end - 1, access, expand)
-    return StreamingResponse(body, status_code=206, headers=headers)
+    return StreamingResponse(await _first_segment_checked(body), status_code=206, headers=headers)
+
+
+class FirstSegmentError(SegmentError):
+    """The first segment to send is missing or changed: answered 409 before any header, as Swift's."""
+
+
+async def _first_segment_checked(body: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+    """``body`` once its first chunk was read: a first segment that is missing or changed becomes a
+    ``FirstSegmentError`` here (Swift's ``validate_first_segment``), not a cut-off 200."""
+    try:
+        first = await anext(body, None)
+    except SegmentForbidden:
+        raise
+    except SegmentError as err:
+        raise FirstSegmentError(str(err)) from err
+
+    async def rest() -> AsyncIterator[bytes]:
+        if first is not None:
+            yield first
+        async for chunk in body:
+            yield chunk
+
+    return rest()
 
 
 def _without(headers: dict[str, str], *names: str) -> dict[str, str]:
