@@ -180,3 +180,19 @@ def test_missing_first_segment_is_409_before_the_body(http, slo):
     assert http.get(f"{c}/abc", headers={"Range": "bytes=0-3"}).status_code == 409
     later = http.get(f"{c}/abc", headers={"Range": "bytes=10-12"})  # starts in b: still served
     assert later.status_code == 206 and later.content == b"bbb"
+
+
+def test_copy_of_the_manifest_is_put_again_and_checks_its_segments(http, slo):
+    c = slo["container"]
+    r = http.request("COPY", f"{c}/abc", params={"multipart-manifest": "get"},
+                     headers={"Destination": f"{c}/abc-copy", "X-Object-Meta-Color": "blue"})
+    assert r.status_code == 201 and r.headers["x-copied-from"] == f"{c}/abc"
+    copy = http.get(f"{c}/abc-copy")
+    assert copy.content == b"a" * 10 + b"b" * 20 + b"c"
+    assert copy.headers["x-static-large-object"] == "True" and copy.headers["x-object-meta-color"] == "blue"
+    assert copy.headers["etag"] == f'"{slo["etag"]}"'
+    # the copy is a PUT of the manifest: segments that are gone are reported, nothing is written
+    assert http.delete(f"{c}/seg_b").status_code == 204
+    r = http.put(f"{c}/abc-copy2", params={"multipart-manifest": "get"}, headers={"X-Copy-From": f"{c}/abc"})
+    assert r.status_code == 400 and f"/{c}/seg_b, 404 Not Found" in r.text
+    assert http.head(f"{c}/abc-copy2").status_code == 404

@@ -45,6 +45,7 @@ from proxy.large_objects.slo_manifest import (
     resolve_range,
     slo_etag,
     slo_size,
+    to_raw,
 )
 from proxy.pipeline import Handler
 from proxy.swift import constraints
@@ -76,6 +77,24 @@ async def feature(req: SwiftRequest, call_next: Handler) -> Response:
     if req.query.get("multipart-manifest") == "get":
         return await get_manifest(req, response.backend)
     return await get_large_object(req, response.backend, segment_access(req))
+
+
+# -- copies of the manifest ----------------------------------------------------------------------
+
+async def copy_manifest(req: SwiftRequest, dst: tuple[str, str, str], stored: bytes,
+                        headers: dict[str, str]) -> Response:
+    """COPY / X-Copy-From of an SLO with ``multipart-manifest=get``: the manifest's PUT-able form is
+    PUT at ``dst`` with ``multipart-manifest=put`` (``headers``: the copy's object headers), so its
+    segments are checked as the caller in the destination's account, as Swift's copy middleware
+    re-PUTs a manifest through its SLO middleware (400 with ``Errors:`` when they are missing or
+    forbidden there)."""
+    try:
+        raw = json.dumps(to_raw(parse_stored(stored))).encode()
+    except ValueError:
+        return error_response(500, "Unable to load SLO manifest")
+    sub = req.subrequest("PUT", *dst, query={"multipart-manifest": "put"}, headers=headers, body=raw)
+    sub.timestamp = req.timestamp
+    return await put_manifest(sub)
 
 
 # -- container listings ---------------------------------------------------------------------------
