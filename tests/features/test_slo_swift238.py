@@ -196,3 +196,11 @@ def test_copy_of_the_manifest_is_put_again_and_checks_its_segments(http, slo):
     r = http.put(f"{c}/abc-copy2", params={"multipart-manifest": "get"}, headers={"X-Copy-From": f"{c}/abc"})
     assert r.status_code == 400 and f"/{c}/seg_b, 404 Not Found" in r.text
     assert http.head(f"{c}/abc-copy2").status_code == 404
+
+
+def test_s3_listing_etag_of_listing_rows():
+    from proxy.s3.listing import listing_etag
+
+    assert listing_etag("abc; s3_etag=def-2") == "def-2"  # an S3 multipart upload
+    assert listing_etag("0123; slo_etag=4567") == "4567"  # a Swift SLO: its own ETag, as its GET
+    assert listing_etag('"0123"') == "0123"
