@@ -270,11 +270,13 @@ class DiskFile:
 
     async def put_metadata(self, timestamp: Timestamp, headers: dict[str, str]) -> None:
         """Durably write ``<timestamp>.meta`` holding ``headers``: it replaces the object's user and
-        transient-sysmeta metadata and X-Delete-At, and its X-Object-Sysmeta-* set replaces the
-        object's (callers pass the complete merged set); Content-Type if present."""
+        transient-sysmeta metadata, X-Delete-At and X-Object-Manifest (a POST sets, changes or removes a
+        DLO's manifest, as Swift's), and its X-Object-Sysmeta-* set replaces the object's (callers pass
+        the complete merged set); Content-Type if present."""
         w = DiskFileWriter(self)
         try:
-            meta = {"name": self.name, "ts": timestamp.normal, "headers": headers, "sysmeta_set": True}
+            meta = {"name": self.name, "ts": timestamp.normal, "headers": headers, "sysmeta_set": True,
+                    "manifest_set": True}
             await w.commit_marker(timestamp, ".meta", meta)
         finally:
             await w.aclose()
@@ -554,9 +556,10 @@ class ObjectReader:
             replaced: tuple[str, ...] = ("x-object-meta-", "x-object-transient-sysmeta-")
             if meta_update.get("sysmeta_set"):
                 replaced += ("x-object-sysmeta-",)  # the .meta carries the whole merged sysmeta set
+            dropped = ("x-delete-at", "x-object-manifest") if meta_update.get("manifest_set") else ("x-delete-at",)
             for key in list(headers):
                 lk = key.lower()
-                if lk.startswith(replaced) or lk == "x-delete-at":
+                if lk.startswith(replaced) or lk in dropped:
                     del headers[key]
             for key, value in update.items():
                 if key.lower() == "content-type":

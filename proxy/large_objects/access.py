@@ -72,6 +72,8 @@ class SegmentAccess:
     async def require_all(self, segments: Iterable[Segment]) -> None:
         """``require`` every top-level segment (and nested manifest) of a manifest, before any byte is sent."""
         for seg in segments:
+            if seg.data is not None:
+                continue  # inline data: part of the manifest itself
             await self.require(seg.container, seg.obj, top_level=not seg.sub_slo)
 
     def trusting_multipart(self, manifest_headers: Mapping[str, str], container: str) -> SegmentAccess:

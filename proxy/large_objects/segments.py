@@ -19,7 +19,8 @@ MAX_NESTING = 10  # sub-SLO depth, as Swift's max_slo_recursion_depth
 
 @dataclass(frozen=True)
 class Segment:
-    """``length`` bytes starting at ``offset`` of object ``container/obj`` (a SLO ``range`` or all of it)."""
+    """``length`` bytes starting at ``offset`` of object ``container/obj`` (a SLO ``range`` or all of it),
+    or of ``data`` for an SLO's inline data segment (no object: nothing to read or authorize)."""
 
     container: str
     obj: str
@@ -27,6 +28,7 @@ class Segment:
     offset: int = 0
     etag: str | None = None  # expected backend ETag of the whole stored object; None: don't check
     sub_slo: bool = False  # the object is itself an SLO manifest: expand it
+    data: bytes | None = None  # an inline data segment's bytes (small: they were in the manifest)
 
 
 class SegmentError(Exception):
@@ -55,6 +57,9 @@ async def stream_range(client: StorageClient, account: str, segments: Sequence[S
             break
         lo = max(first, seg_first) - seg_first
         hi = min(last, seg_last) - seg_first
+        if seg.data is not None:
+            yield seg.data[seg.offset + lo:seg.offset + hi + 1]
+            continue
         await access.require(seg.container, seg.obj, top_level=depth == 0 and not seg.sub_slo)
         if seg.sub_slo:
             if expand is None or depth >= MAX_NESTING:

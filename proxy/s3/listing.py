@@ -36,13 +36,14 @@ class Page:
 
 
 def listing_etag(row_hash: str) -> str:
-    """The S3 ETag from a listing row hash (``<slo etag>; s3_etag=<etag>`` for multipart uploads)."""
+    """The S3 ETag from a listing row hash (``<slo etag>; s3_etag=<etag>`` for multipart uploads; a
+    Swift SLO's ``<manifest md5>; slo_etag=<etag>`` gives the SLO's ETag, as its GET does)."""
     value = str(row_hash or "")
+    params = {}
     for param in value.split(";")[1:]:
         name, _, v = param.strip().partition("=")
-        if name == "s3_etag" and v:
-            return v
-    return value.split(";")[0].strip().strip('"')
+        params[name] = v.strip('"')
+    return params.get("s3_etag") or params.get("slo_etag") or value.split(";")[0].strip().strip('"')
 
 
 def _max_keys(req: S3Request) -> int:

@@ -23,8 +23,11 @@ from proxy.http.errors import HTTPError, error_response
 from proxy.http.headers import unquote_wire
 from proxy.large_objects.access import WatchedBody
 from proxy.large_objects.response import get_large_object
+from proxy.large_objects.slo import is_slo
+from proxy.large_objects.slo_manifest import MAX_MANIFEST_SIZE
 from proxy.swift import access, constraints
 from proxy.swift.context import SwiftRequest
+from proxy.swift.features import slo
 from proxy.swift.headers import OBJECT_SYSTEM_HEADERS, object_write_headers
 from proxy.swift.obj_get import is_expired, is_large_object
 from proxy.swift.replies import backend_failure, created_response
@@ -32,6 +35,7 @@ from stackstore.timestamp import Timestamp
 
 Location = tuple[str, str, str]  # account, container, object
 Source = tuple[Mapping[str, str], AsyncIterable[bytes], int | None, str | None]  # headers, body, length, etag to check
+MAX_STORED_MANIFEST = 4 * MAX_MANIFEST_SIZE  # a stored manifest's entries are longer than the PUT form's
 
 
 def parse_copy_path(value: str, header: str) -> tuple[str, str]:
@@ -90,11 +94,13 @@ async def _open_source(req: SwiftRequest, src: Location, manifest_get: bool) -> 
         await resp.close()
         return error_response(404 if resp.status in (200, 404) else 503)
     if is_large_object(resp.headers) and not manifest_get:
-        sub = req.subrequest("GET", *src)  # the large-object answer reads the source's own path
+        # the large-object answer reads the source's own path; ?part-number= picks one SLO part, as Swift
+        part = {"part-number": req.query["part-number"]} if "part-number" in req.query else None
+        sub = req.subrequest("GET", *src, query=part)
         out = await get_large_object(sub, resp, access.segment_access(sub))
-        if out.status_code in (401, 403):
+        if out.status_code in (400, 401, 403, 416):
             return out
-        if out.status_code != 200:
+        if out.status_code not in (200, 206):
             return error_response(out.status_code)
         body: AsyncIterable[bytes]
         if isinstance(out, StreamingResponse):
@@ -139,6 +145,30 @@ def _set(headers: dict[str, str], name: str, value: str) -> None:
     headers[name] = value
 
 
+async def _copy_slo_manifest(req: SwiftRequest, src: Location, dst: Location, src_headers: Mapping[str, str],
+                             body: AsyncIterable[bytes]) -> Response:
+    """The manifest of an SLO copied as Swift does: re-PUT at ``dst`` through the SLO manifest PUT."""
+    stored = bytearray()
+    async for chunk in body:
+        stored += chunk
+        if len(stored) > MAX_STORED_MANIFEST:
+            return error_response(413, "Your request is too large.")
+    headers = _dest_headers(req, src_headers, manifest_get=False, large=True)
+    resp = await slo.copy_manifest(req, dst, bytes(stored), headers)
+    if resp.status_code == 201:
+        resp.headers.update(_copied_from(src, dst, src_headers))
+    return resp
+
+
+def _copied_from(src: Location, dst: Location, src_headers: Mapping[str, str]) -> dict[str, str]:
+    extra = {"X-Copied-From": f"{quote(src[1])}/{quote(src[2])}"}
+    if src_headers.get("last-modified"):
+        extra["X-Copied-From-Last-Modified"] = src_headers["last-modified"]
+    if src[0] != dst[0]:
+        extra["X-Copied-From-Account"] = quote(src[0])
+    return extra
+
+
 async def do_copy(req: SwiftRequest, src: Location, dst: Location) -> Response:
     """Stream ``src`` into a PUT of ``dst``; 201 with ``X-Copied-From`` headers."""
     info = await req.state.container_info(dst[0], dst[1])
@@ -151,6 +181,8 @@ async def do_copy(req: SwiftRequest, src: Location, dst: Location) -> Response:
     src_headers, body, length, etag = opened
     if length is not None and length > constraints.MAX_FILE_SIZE:
         return error_response(413, "Your request is too large.")
+    if manifest_get and is_slo(src_headers):
+        return await _copy_slo_manifest(req, src, dst, src_headers, body)
     headers = _dest_headers(req, src_headers, manifest_get, is_large_object(src_headers))
     if etag:
         headers["Etag"] = etag.strip('"')
@@ -163,9 +195,4 @@ async def do_copy(req: SwiftRequest, src: Location, dst: Location) -> Response:
         return denied_response(watched.forbidden.status, req.account)
     if resp.status != 201:
         return backend_failure(resp.status)
-    extra = {"X-Copied-From": f"{quote(src[1])}/{quote(src[2])}"}
-    if src_headers.get("last-modified"):
-        extra["X-Copied-From-Last-Modified"] = src_headers["last-modified"]
-    if src[0] != dst[0]:
-        extra["X-Copied-From-Account"] = quote(src[0])
-    return created_response(req, resp.headers, extra)
+    return created_response(req, resp.headers, _copied_from(src, dst, src_headers))

@@ -18,7 +18,8 @@ SWIFT_VERSION = "2.34.0"
 
 SLO_INFO = {"max_manifest_segments": slo_manifest.MAX_MANIFEST_SEGMENTS,
             "max_manifest_size": slo_manifest.MAX_MANIFEST_SIZE,
-            "min_segment_size": slo_manifest.MIN_SEGMENT_SIZE, "yield_frequency": 10, "allow_async_delete": False}
+            "min_segment_size": slo_manifest.MIN_SEGMENT_SIZE, "yield_frequency": slo_manifest.YIELD_FREQUENCY,
+            "allow_async_delete": False}
 
 
 def swift_info(conf: Config) -> dict[str, Any]:

@@ -401,6 +401,31 @@ def test_post_merges_sysmeta(client):
     assert not [k for k in client.head(opath("sysmeta")).headers if k.startswith("x-object-sysmeta-")]
 
 
+def test_post_sets_changes_or_removes_x_object_manifest(client):
+    """A POST's .meta replaces X-Object-Manifest as Swift's object server does: kept only when sent."""
+    assert put(client, "dlo-meta", b"body", **{"X-Object-Manifest": "c/old"}).status_code == 201
+    assert client.post(opath("dlo-meta"), headers={"X-Timestamp": next_ts(),
+                                                   "X-Object-Manifest": "c/new"}).status_code == 202
+    assert client.head(opath("dlo-meta")).headers["x-object-manifest"] == "c/new"
+    assert client.post(opath("dlo-meta"), headers={"X-Timestamp": next_ts()}).status_code == 202
+    assert "x-object-manifest" not in client.head(opath("dlo-meta")).headers
+    assert client.get(opath("dlo-meta")).content == b"body"
+
+
+def test_meta_written_before_manifest_replacement_keeps_the_manifest():
+    """A .meta without the ``manifest_set`` mark (written by an older version) leaves the data's
+    X-Object-Manifest alone, so an upgrade does not turn POSTed DLOs into plain objects."""
+    from store.diskfile import ObjectReader
+
+    meta = {"size": 0, "etag": "", "ts": next_ts(), "bs": BLOCK, "blocks": "",
+            "headers": {"X-Object-Manifest": "c/p", "X-Object-Meta-A": "1"}}
+    old = {"ts": next_ts(), "headers": {"X-Object-Meta-B": "2"}, "sysmeta_set": True}
+    reader = ObjectReader(None, -1, meta, old, None, 0)  # metadata merging only: no file is read
+    assert reader.headers["X-Object-Manifest"] == "c/p" and "X-Object-Meta-A" not in reader.headers
+    reader = ObjectReader(None, -1, meta, dict(old, manifest_set=True), None, 0)
+    assert "X-Object-Manifest" not in reader.headers
+
+
 def test_far_future_timestamps_are_refused(client, node):
     """A tombstone stamped years ahead would make the name unwritable until then: 400, nothing stored."""
     from stackstore.timestamp import Timestamp

@@ -144,10 +144,18 @@ async def authorize_tempurl(req: SwiftRequest) -> Identity | Response:
     return _invalid(req)
 
 
+# headers an unsafe temp URL request may not carry (Swift's DISALLOWED_INCOMING_HEADERS)
+DISALLOWED_INCOMING_HEADERS = ("x-object-manifest", "x-symlink-target", "x-copy-from")
+
+
 def _grant(req: SwiftRequest) -> Identity | Response:
-    if req.method == "PUT":
-        if any(h in req.headers for h in ("x-object-manifest", "x-copy-from")) or "multipart-manifest" in req.query:
-            return error_response(400, "Manifests and copies are not allowed with a temp URL.\n")
+    if req.method not in ("GET", "HEAD", "OPTIONS"):  # a manifest (PUT or POST) or copy: Swift's 400
+        for name in DISALLOWED_INCOMING_HEADERS:
+            if name in req.headers:
+                title = "-".join(part.title() for part in name.split("-"))
+                return error_response(400, f"The header {title!r} is not allowed in this tempurl")
+    if req.method == "PUT" and "multipart-manifest" in req.query:
+        return error_response(400, "Manifests and copies are not allowed with a temp URL.\n")
     if req.method == "DELETE" and "multipart-manifest" in req.query:
         return error_response(400, "multipart-manifest is not allowed with a temp URL.\n")
     req.authorized_by = "tempurl"
