@@ -11,7 +11,7 @@ from starlette.responses import Response
 from proxy.http.errors import error_response
 from proxy.large_objects import slo_manifest
 from proxy.swift.constraints import SWIFT_CONSTRAINTS
-from proxy.swift.features import bulk, tempurl
+from proxy.swift.features import bulk, symlink, tempurl
 
 SWIFT_VERSION = "2.34.0"
 
@@ -35,6 +35,7 @@ def swift_info(conf: Any) -> dict[str, Any]:
         "slo": dict(SLO_INFO),
         "bulk_delete": dict(bulk.INFO),
         "tempurl": dict(tempurl.INFO),
+        "symlink": symlink.info(conf),
     }
 
 
