@@ -347,8 +347,8 @@ async def _listing(req: SwiftRequest, call_next: Handler) -> Response:
         return await call_next(req)
     media = listing.content_type(req.query, req.headers)
     response = await call_next(dataclasses.replace(req, query={**req.query, "format": "json"}))
-    if response.status_code != 200:
-        return response
+    if response.status_code != 200 or (media == listing.JSON and b"symlink_target=" not in response.body):
+        return response  # nothing to add: the JSON answer as it is
     account = quote(req.account)
     rows = [links.listing_row(row, "v1", account) for row in json.loads(response.body)]
     headers = {k: v for k, v in response.headers.items() if k.lower() not in ("content-type", "content-length")}
