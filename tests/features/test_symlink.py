@@ -204,3 +204,24 @@ def test_link_to_static_large_object(http, container, account_name):
     assert rows["static-slo"]["symlink_bytes"] == len(seg) + 4
     assert rows["static-slo"]["slo_etag"] == slo_head.headers["etag"]
     assert rows["static-slo"]["symlink_etag"] == manifest_etag
+
+
+def test_listing_row_turns_hash_params_into_symlink_keys():
+    from proxy.swift.links import listing_row
+
+    row = listing_row({"name": "l", "hash": f"{MD5_OF_EMPTY}; other=1; symlink_target=c/o%20x; "
+                                            "symlink_target_account=AUTH_b; symlink_target_etag=e; "
+                                            "symlink_target_bytes=5"}, "v1", "AUTH_a")
+    assert row == {"name": "l", "hash": f"{MD5_OF_EMPTY}; other=1", "symlink_path": "/v1/AUTH_b/c/o%20x",
+                   "symlink_etag": "e", "symlink_bytes": 5}
+    plain = {"name": "o", "hash": "abc"}
+    assert listing_row(dict(plain), "v1", "AUTH_a") == plain
+
+
+def test_symloop_max_setting():
+    from proxy.swift.features.symlink import symloop_max
+
+    assert symloop_max({}) == 2
+    assert symloop_max({"symlink": {"symloop_max": 5}}) == 5
+    assert symloop_max({"symlink": {"symloop_max": 0}}) == 2
+    assert symloop_max({"symlink": {"symloop_max": "x"}}) == 2
