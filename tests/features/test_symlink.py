@@ -69,6 +69,11 @@ def test_put_validation(http, container, target):
     r = http.post(target, headers={"X-Symlink-Target": "c/o"})
     assert r.status_code == 400 and r.content == b"A PUT request is required to set a symlink target"
     assert link(http, f"missing-{uuid.uuid4().hex}/l", target).status_code == 404
+    assert link(http, f"{container}/l", f"{container}/a%00b").status_code == 412
+    assert link(http, f"{container}/l", f"{container}/a%FFb").status_code == 412
+    assert link(http, f"{container}/l", f"{container}/" + "o" * 1100).status_code == 400
+    assert link(http, f"{container}/l", target, **{"X-Symlink-Target-Account": "a/b"}).status_code == 412
+    assert link(http, f"{container}/l", target, **{"X-Symlink-Target-Etag": 'a"b'}).status_code == 400
 
 
 def test_dangling_link_and_loops(http, container, account_name):

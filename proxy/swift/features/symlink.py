@@ -179,16 +179,27 @@ async def _has_body(req: SwiftRequest) -> bool:
     return False
 
 
+def _decoded(value: str) -> str:
+    """A percent-encoded header value decoded; 412 for invalid UTF-8 or NUL (as for request paths)."""
+    try:
+        text = unquote(value, errors="strict")
+    except UnicodeDecodeError:
+        text = "\x00"
+    if "\x00" in text:
+        raise HTTPError(412, "Invalid UTF8 or contains NULL")
+    return text
+
+
 def _parse_target(req: SwiftRequest) -> tuple[str, str, str, str | None]:
     """(account, container, object, account as given or None) the link's headers name."""
-    path = unquote(req.headers["x-symlink-target"])
+    path = _decoded(req.headers["x-symlink-target"])
     container, _, obj = path.partition("/")
     if path.startswith("/") or not container or not obj:
         raise HTTPError(412, TARGET_FORM)
     given = req.headers.get("x-symlink-target-account")
     account = req.account
     if given is not None:
-        account = unquote(given)
+        account = _decoded(given)
         if not account:
             raise HTTPError(412, "Account name cannot be empty")
         if "/" in account:
