@@ -199,7 +199,8 @@ def test_link_to_static_large_object(http, container, account_name):
     assert [e["name"] for e in manifest_json] == [f"/{container}/seg1", f"/{container}/seg2"]
     # a static link records the manifest's ETag (not the large object's)
     slo_head = http.head(f"{container}/slo")
-    manifest_etag = slo_head.headers["x-manifest-etag"]
+    manifest_etag = http.head(f"{container}/slo", params={"multipart-manifest": "get"}).headers["etag"]
+    assert manifest_etag.strip('"') != slo_head.headers["etag"].strip('"')
     r = link(http, f"{container}/bad", f"{container}/slo", **{"X-Symlink-Target-Etag": slo_head.headers["etag"]})
     assert r.status_code == 409
     r = link(http, f"{container}/static-slo", f"{container}/slo", **{"X-Symlink-Target-Etag": manifest_etag})

@@ -57,11 +57,7 @@ async def feature(req: SwiftRequest, call_next: Handler) -> Response:
         return response
     if req.query.get("multipart-manifest") == "get":
         return await get_manifest(req, response.backend)
-    answer = await get_large_object(req, response.backend)
-    manifest_etag = response.backend.headers.get("etag")
-    if manifest_etag:  # as Swift: what a static symlink to the large object records
-        answer.headers["X-Manifest-Etag"] = manifest_etag.strip('"')
-    return answer
+    return await get_large_object(req, response.backend)
 
 
 # -- PUT ------------------------------------------------------------------------------------------

@@ -145,7 +145,7 @@ class _Walk:
             current, target_etag, follow_dynamic = sub, link.etag, True
             answer = await access.authorize(sub, self.call_next)
         self.final = current
-        final_etag = _etag_of(answer) if answer.status_code < 500 else ""
+        final_etag = await self.manifest_etag(current, answer) if target_etag and answer.status_code < 500 else ""
         if final_etag and target_etag and final_etag != target_etag:
             await _discard(answer)
             return self.conflict(f"Object Etag {final_etag!r} does not match X-Symlink-Target-Etag header "
@@ -153,6 +153,19 @@ class _Walk:
         if self.location:
             answer.headers["Content-Location"] = self.location
         return answer
+
+    async def manifest_etag(self, current: SwiftRequest, answer: Response) -> str:
+        """``_etag_of(answer)``; for a large object answered without ``X-Manifest-Etag``, the
+        manifest's ETag read with ``?multipart-manifest=get`` (as the caller)."""
+        etag = _etag_of(answer)
+        if answer.headers.get("x-manifest-etag") or (answer.headers.get("x-static-large-object") or "").lower() != "true":
+            return etag
+        probe = self.req.subrequest("HEAD", current.account, current.container, current.obj,
+                                    {"multipart-manifest": "get"})
+        manifest = await access.authorize(probe, self.call_next)
+        if manifest.status_code // 100 != 2:
+            return etag
+        return (manifest.headers.get("etag") or "").strip().strip('"')
 
     def conflict(self, detail: str) -> Response:
         headers = {"Content-Location": self.location} if self.location else {}
