@@ -23,8 +23,10 @@ def main(argv: list[str] | None = None) -> None:
     conf = load_config(args.config)
     ensure_hash_path_suffix(conf)
     app = create_app(conf)
+    from stackstore.http_limits import uvicorn_options
+
     uvicorn.run(app, host=args.host or conf["identity"]["host"], port=args.port or int(conf["identity"]["port"]),
-                log_level="warning", server_header=False)
+                log_level="warning", server_header=False, **uvicorn_options(conf, "identity"))
 
 
 if __name__ == "__main__":

@@ -220,6 +220,9 @@ def serve_listeners(conf: Any, app: ProxyApp, host: str, port: int, options: dic
 
     import uvicorn
 
+    from stackstore.http_limits import uvicorn_options
+
+    options = {**options, **uvicorn_options(conf, "proxy")}  # built here: a worker's options are pickled
     configs = [uvicorn.Config(app, **{**options, "host": host, "port": port})]
     tls_port = int(conf["proxy"].get("tls_port") or 0)
     if tls_port:

@@ -14,6 +14,18 @@ from pathlib import Path
 from typing import Any
 
 DEFAULTS: dict[str, Any] = {
+    # Bounds on HTTP input, for every server process; a service's own section may override any key
+    # (e.g. ``[store] keep_alive_timeout``). See stackstore/http_limits.py.
+    "http": {
+        "max_request_line": 8192,  # bytes of method + target + version; longer: 414
+        "max_header_line": 8192,  # bytes of one header (name + value); longer: 431
+        "max_header_bytes": 65536,  # bytes of the whole request head; more: 431
+        "max_header_count": 256,  # header lines per request; more: 431
+        "header_timeout": 30.0,  # seconds for a request head to arrive in full (slow-loris); then 408 + close
+        "keep_alive_timeout": 5.0,  # seconds an idle keep-alive connection is kept open
+        "max_connections": 1000,  # concurrent connections (and requests) per process; beyond: 503
+        "max_json_body": 1048576,  # bytes of a JSON request body of the identity/volumes/compute/images APIs
+    },
     "cluster": {
         "data_dir": "./data",
         # Secret mixed into every path hash; generated into <data_dir>/hash_path_suffix on first start
@@ -65,6 +77,8 @@ DEFAULTS: dict[str, Any] = {
         "fallocate_reserve": 0,  # bytes kept free on a device; PUTs that would cross it get 507
         "container_update_timeout": 2.0,
         "block_size": 1048576,  # checksum block size for stored objects
+        "keep_alive_timeout": 30.0,  # idle node connections of the proxies' pools stay open (their idle timeout is shorter)
+        "max_connections": 4096,  # every proxy worker and background task pools connections to each node
     },
     "tempauth": {
         "token_life": 86400,

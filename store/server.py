@@ -114,9 +114,11 @@ def main(argv: list[str] | None = None) -> None:
 
     import uvicorn
 
+    from stackstore.http_limits import uvicorn_options
+
     app = create_app(conf, args.devices)
-    uvicorn.run(app, host=host, port=port, loop="uvloop", http="httptools", access_log=False,
-                proxy_headers=False, log_level=args.log_level, lifespan="on", timeout_keep_alive=30)
+    uvicorn.run(app, host=host, port=port, loop="uvloop", access_log=False, proxy_headers=False,
+                log_level=args.log_level, lifespan="on", **uvicorn_options(conf, "store"))
 
 
 if __name__ == "__main__":

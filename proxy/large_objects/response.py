@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from starlette.responses import Response, StreamingResponse
 
 from objclient.client import BackendResponse
+from proxy.auth.authorize import denied_response
 from proxy.context import ObjectRequest
 from proxy.http import conditional
 from proxy.http import ranges as http_ranges
@@ -22,6 +23,7 @@ from proxy.http.bodies import stream_backend
 from proxy.http.errors import error_response
 from proxy.http.headers import lookup
 from proxy.large_objects import dlo, slo
+from proxy.large_objects.access import SegmentAccess, SegmentForbidden
 from proxy.large_objects.segments import Expander, Segment, SegmentError, stream_range
 from proxy.large_objects.slo_manifest import to_raw, to_segments
 
@@ -52,17 +54,27 @@ class ManifestResponse(StreamingResponse):
         return slo.is_slo(self.backend.headers)
 
 
-async def get_large_object(req: ObjectRequest, manifest_resp: BackendResponse) -> Response:
+async def get_large_object(req: ObjectRequest, manifest_resp: BackendResponse,
+                           access: SegmentAccess) -> Response:
     """GET/HEAD of a manifest (``X-Static-Large-Object`` or ``X-Object-Manifest`` in manifest_resp).
 
     Called by the SLO/DLO features (and copies) instead of answering with the manifest itself.
     ``manifest_resp`` was fetched with the client's headers (maybe a Range of the manifest itself):
     this function owns it (reads or closes it) and answers conditionals and ranges itself.
+
+    Segments are read with the caller's rights (``access``): a DLO whose segment container the caller
+    may not list, or an SLO with a top-level segment (or nested manifest) the caller may not read, is
+    answered 403 (401 for anonymous callers) before any byte; a forbidden segment of a nested manifest
+    (known only once it is expanded) cuts the body off before its bytes. HEAD of an SLO answers from
+    the manifest alone, as Swift's does.
     """
     try:
         if slo.is_slo(manifest_resp.headers):
-            return await _get_slo(req, manifest_resp)
-        return await _get_dlo(req, manifest_resp)
+            return await _get_slo(req, manifest_resp, access)
+        return await _get_dlo(req, manifest_resp, access)
+    except SegmentForbidden as err:
+        log.info("%s: large object refused: %s", req.trans_id, err)
+        return denied_response(err.status, req.account)
     except SegmentError as err:
         log.error("%s: %s", req.trans_id, err)
         return error_response(503, "Unable to load the large object's manifest.\n")
@@ -93,7 +105,7 @@ async def get_manifest(req: ObjectRequest, manifest_resp: BackendResponse) -> Re
 
 # -- SLO / DLO specifics -------------------------------------------------------------------------
 
-async def _get_slo(req: ObjectRequest, manifest_resp: BackendResponse) -> Response:
+async def _get_slo(req: ObjectRequest, manifest_resp: BackendResponse, access: SegmentAccess) -> Response:
     known = slo.etag_and_size(manifest_resp.headers, None)
     if req.method == "HEAD":
         await manifest_resp.close()
@@ -101,29 +113,32 @@ async def _get_slo(req: ObjectRequest, manifest_resp: BackendResponse) -> Respon
         etag, size = known
         headers = _entity_headers(manifest_resp.headers)
         headers["X-Static-Large-Object"] = "True"
-        return await _respond(req, headers, etag, size, _no_segments, None)
+        return await _respond(req, headers, etag, size, _no_segments, None, access)
     reuse = manifest_resp if req.method == "GET" else None
     resp, entries = await slo.read_manifest(req, req.container or "", req.obj or "", reuse)
     etag, size = slo.etag_and_size(resp.headers, entries) or ("", 0)
     headers = _entity_headers(resp.headers)
     headers["X-Static-Large-Object"] = "True"
     segments = to_segments(entries)
+    access = access.trusting_multipart(resp.headers, req.container or "")
 
     async def load() -> Sequence[Segment]:
+        await access.require_all(segments)
         return segments
 
     async def expand(seg: Segment) -> Sequence[Segment]:
         return await slo.expand_sub_slo(req, seg)
 
-    return await _respond(req, headers, etag, size, load, expand)
+    return await _respond(req, headers, etag, size, load, expand, access)
 
 
-async def _get_dlo(req: ObjectRequest, manifest_resp: BackendResponse) -> Response:
+async def _get_dlo(req: ObjectRequest, manifest_resp: BackendResponse, access: SegmentAccess) -> Response:
     await manifest_resp.close()
     value = lookup(manifest_resp.headers, "X-Object-Manifest") or ""
     parsed = dlo.parse_manifest_header(value)
     if parsed is None:
         return error_response(400, "X-Object-Manifest must be in the format container/prefix\n")
+    await access.require(parsed[0], None)  # the listing, as Swift's DLO lists the container as the caller
     listed = await dlo.list_segments(req, *parsed)
     if listed is None:
         return error_response(404)
@@ -134,7 +149,7 @@ async def _get_dlo(req: ObjectRequest, manifest_resp: BackendResponse) -> Respon
     async def load() -> Sequence[Segment]:
         return segments
 
-    return await _respond(req, headers, etag, sum(s.length for s in segments), load, None)
+    return await _respond(req, headers, etag, sum(s.length for s in segments), load, None, access)
 
 
 async def _no_segments() -> Sequence[Segment]:
@@ -157,7 +172,7 @@ def _entity_headers(backend: Mapping[str, str]) -> dict[str, str]:
 # -- the response ---------------------------------------------------------------------------------
 
 async def _respond(req: ObjectRequest, headers: dict[str, str], etag: str, size: int,
-                   load: SegmentLoader, expand: Expander | None) -> Response:
+                   load: SegmentLoader, expand: Expander | None, access: SegmentAccess) -> Response:
     """Conditionals, then 200 / 206 / multipart 206 / 416, streaming the segments for GET."""
     headers["Etag"] = f'"{etag}"'
     headers["Accept-Ranges"] = "bytes"
@@ -182,7 +197,7 @@ async def _respond(req: ObjectRequest, headers: dict[str, str], etag: str, size:
 
     def body(start: int, end: int):
         """Bytes [start, end) of the large object."""
-        return stream_range(req.client, account, segments, start, end - 1, expand)
+        return stream_range(req.client, account, segments, start, end - 1, access, expand)
 
     if wanted is None or size == 0:
         headers["Content-Length"] = str(size)

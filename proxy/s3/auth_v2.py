@@ -16,6 +16,7 @@ from proxy.s3.auth_v4 import MAX_EXPIRES, MAX_SKEW
 from proxy.s3.context import AuthInfo
 from proxy.s3.credentials import CredentialStore
 from proxy.s3.errors import S3Error
+from stackstore.numbers import is_ascii_digits
 
 SUBRESOURCES = frozenset({
     "accelerate", "acl", "cors", "defaultObjectAcl", "location", "logging", "partNumber", "policy",
@@ -70,7 +71,7 @@ async def verify(method: str, raw_path: str, raw_query: str, raw_headers: Sequen
     if presigned:
         access_key, signature = query["AWSAccessKeyId"], query["Signature"]
         expires = query.get("Expires", "")
-        if not (expires.isascii() and expires.isdigit()):
+        if not is_ascii_digits(expires):
             raise S3Error("AccessDenied", "Query-string authentication requires the Signature, Expires and "
                                           "AWSAccessKeyId parameters")
         if now > int(expires):

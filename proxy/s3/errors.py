@@ -115,4 +115,6 @@ def from_backend(status: int, bucket: str | None = None, key: str | None = None)
         return S3Error("ServiceUnavailable", status=503)
     if status == 413:
         return S3Error("EntityTooLarge")
+    if status == 400:  # the nodes refuse names the client sent (NUL, too long, not UTF-8): its fault, not ours
+        return S3Error("InvalidArgument", "The bucket name or key is not valid.")
     return S3Error("InternalError", f"storage answered {status}")

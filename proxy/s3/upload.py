@@ -13,6 +13,7 @@ from proxy.s3 import auth_v4, checksums
 from proxy.s3.chunked import AwsChunkedDecoder
 from proxy.s3.context import S3Request
 from proxy.s3.errors import S3Error
+from stackstore.numbers import parse_uint
 
 MAX_PUT_SIZE = 5 * 1024**3
 
@@ -37,10 +38,10 @@ def _int_header(value: str | None, what: str) -> int | None:
     """A non-negative decimal header (ASCII digits only); InvalidArgument otherwise."""
     if value is None:
         return None
-    value = value.strip()
-    if not (value.isascii() and value.isdigit()):
+    number = parse_uint(value)
+    if number is None:
         raise S3Error("InvalidArgument", f"{what} must be a non-negative integer")
-    return int(value)
+    return number
 
 
 def content_md5(value: str | None) -> str | None:

@@ -4,7 +4,8 @@
 table's entry (proxy/swift/operations.py) names, once per request. A feature that issues a
 sub-request as the caller sends it through ``authorize(sub, call_next)`` so it is checked the same way;
 a handler that touches a second path (a copy's source or destination) asks ``check`` about the
-sub-request that path amounts to.
+sub-request that path amounts to. Large objects read their segments with ``segment_access``: each
+segment (or DLO listing) is checked as the caller's GET sub-request of it.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from starlette.responses import Response
 
 from proxy.auth.authorize import check_access, denied_response
 from proxy.auth.base import AuthBackend, request_token
+from proxy.large_objects.access import SegmentAccess
 from proxy.pipeline import Handler
 from proxy.swift import operations
 from proxy.swift.context import SwiftRequest
@@ -70,3 +72,15 @@ async def check(req: SwiftRequest) -> Response | None:
 async def authorize(req: SwiftRequest, call_next: Handler) -> Response:
     """Pipeline stage: 401/403 unless the identity has the access ``req.operation`` needs (``check``)."""
     return await check(req) or await call_next(req)
+
+
+def segment_access(req: SwiftRequest) -> SegmentAccess:
+    """The caller's read rights on segments in ``req.account``, each asked as a GET sub-request by the
+    caller (``check``): container read ACLs, referrer ACLs (``.rlistings`` for a DLO's listing) and temp
+    URL grants count as they do for the caller's own GETs, as in Swift's SLO/DLO middlewares."""
+
+    async def may_read(container: str, obj: str | None) -> int | None:
+        denied = await check(req.subrequest("GET", req.account, container, obj))
+        return None if denied is None else denied.status_code
+
+    return SegmentAccess(may_read)

@@ -3,6 +3,10 @@
 The source streams from the cluster straight into the destination PUT. A large-object source is
 resolved through the SLO/DLO feature (its concatenated data is copied) unless
 ``multipart-manifest=get`` asks for the manifest itself.
+
+Both paths are checked as the caller (the router table's access for the request's own path, ``check``
+for the other one), and a large-object source's segments are read with the caller's rights too
+(``access.segment_access``): a forbidden segment is the copy's 403 and nothing is written.
 """
 
 from __future__ import annotations
@@ -12,8 +16,10 @@ from urllib.parse import quote, unquote
 
 from starlette.responses import Response, StreamingResponse
 
+from proxy.auth.authorize import denied_response
 from proxy.http.bodies import stream_backend
 from proxy.http.errors import HTTPError, error_response
+from proxy.large_objects.access import WatchedBody
 from proxy.large_objects.response import get_large_object
 from proxy.swift import access, constraints
 from proxy.swift.context import SwiftRequest
@@ -69,7 +75,9 @@ async def _open_source(req: SwiftRequest, src: Location, manifest_get: bool):
         return error_response(404 if resp.status in (200, 404) else 503)
     if is_large_object(resp.headers) and not manifest_get:
         sub = req.subrequest("GET", *src)  # the large-object answer reads the source's own path
-        out = await get_large_object(sub, resp)
+        out = await get_large_object(sub, resp, access.segment_access(sub))
+        if out.status_code in (401, 403):
+            return out
         if out.status_code != 200:
             return error_response(out.status_code)
         body = out.body_iterator if isinstance(out, StreamingResponse) else _one(out.body)
@@ -127,8 +135,11 @@ async def do_copy(req: SwiftRequest, src: Location, dst: Location) -> Response:
         headers["Etag"] = etag.strip('"')
     req.timestamp = Timestamp.now().normal
     headers["X-Timestamp"] = req.timestamp
-    resp = await req.client.put_object(*dst, headers, body, content_length=length)
+    watched = WatchedBody(body)  # a forbidden nested segment fails the storage PUT: nothing is written
+    resp = await req.client.put_object(*dst, headers, aiter(watched), content_length=length)
     await resp.close()
+    if watched.forbidden is not None:
+        return denied_response(watched.forbidden.status, req.account)
     if resp.status != 201:
         return backend_failure(resp.status)
     extra = {"X-Copied-From": f"{quote(src[1])}/{quote(src[2])}"}

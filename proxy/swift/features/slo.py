@@ -3,6 +3,17 @@
 A pipeline feature (proxy/pipeline.py): it claims the manifest PUT and DELETE operations of the
 router table and turns a manifest the object controller found (``ManifestResponse``) into the large
 object's answer. The API-neutral parts (reading manifests, streaming segments) are proxy/large_objects.
+
+Everything a manifest names is touched with the caller's authority, never the proxy's (as Swift's
+``slo`` middleware re-issues its sub-requests with the original request's auth):
+
+- PUT: each segment is HEADed as the caller; a missing one is ``404 Not Found``, one the caller may not
+  read ``403 Forbidden`` (``401 Unauthorized`` when anonymous) in the 400 answer's ``Errors:`` list.
+- GET: segments are read with ``proxy.swift.access.segment_access`` (403 before the body when a
+  top-level segment or nested manifest is forbidden; see ``proxy.large_objects.response``).
+- ``multipart-manifest=delete``: the manifest (and nested ones) are read as the caller's GETs, and every
+  segment and the manifest are DELETE sub-requests by the caller through the rest of the pipeline, like
+  bulk delete; forbidden ones are reported (``403 Forbidden``) in the result body and left in place.
 """
 
 from __future__ import annotations
@@ -15,6 +26,7 @@ from starlette.responses import Response
 
 from proxy.http.errors import HTTPError, error_response, status_line
 from proxy.http.headers import lookup
+from proxy.large_objects.access import SegmentAccess
 from proxy.large_objects.response import ManifestResponse, get_large_object, get_manifest
 from proxy.large_objects.segments import SegmentError
 from proxy.large_objects.slo import is_slo, read_manifest
@@ -33,6 +45,7 @@ from proxy.large_objects.slo_manifest import (
 )
 from proxy.pipeline import Handler
 from proxy.swift import constraints
+from proxy.swift.access import authorize, segment_access
 from proxy.swift.context import SwiftRequest
 from proxy.swift.features import meta, results
 from proxy.swift.headers import guess_content_type, object_write_headers
@@ -51,13 +64,13 @@ async def feature(req: SwiftRequest, call_next: Handler) -> Response:
     if name == PUT_SLO_MANIFEST:
         return await put_manifest(req)
     if name == DELETE_SLO:
-        return await delete(req)
+        return await delete(req, call_next)
     response = await call_next(req)
     if not isinstance(response, ManifestResponse) or not response.is_slo:
         return response
     if req.query.get("multipart-manifest") == "get":
         return await get_manifest(req, response.backend)
-    return await get_large_object(req, response.backend)
+    return await get_large_object(req, response.backend, segment_access(req))
 
 
 # -- PUT ------------------------------------------------------------------------------------------
@@ -78,12 +91,13 @@ async def put_manifest(req: SwiftRequest) -> Response:
     own = f"/{req.container}/{req.obj}"
     problems: list[list[str]] = []
     sem = asyncio.Semaphore(HEAD_CONCURRENCY)
+    access = segment_access(req)
 
-    async def check(spec: SegmentSpec) -> dict | None:
+    async def check_one(spec: SegmentSpec) -> dict | None:
         async with sem:
-            return await _check_segment(req, spec, len(specs), own, problems)
+            return await _check_segment(req, access, spec, len(specs), own, problems)
 
-    entries = await asyncio.gather(*(check(s) for s in specs))
+    entries = await asyncio.gather(*(check_one(s) for s in specs))
     if problems:
         body = results.render(fmt, {}, problems, "upload")
         return Response(body, status_code=400, media_type=results.content_type(fmt))
@@ -136,12 +150,16 @@ def _manifest_headers(req: SwiftRequest, etag: str, size: int) -> dict[str, str]
     return headers
 
 
-async def _check_segment(req: SwiftRequest, spec: SegmentSpec, count: int, own: str,
+async def _check_segment(req: SwiftRequest, access: SegmentAccess, spec: SegmentSpec, count: int, own: str,
                          problems: list[list[str]]) -> dict | None:
-    """HEAD one segment; append ``[quoted path, reason]`` to problems or return its manifest entry."""
+    """HEAD one segment as the caller; append ``[quoted path, reason]`` to problems or return its entry."""
     name = quote(spec.path)
     if spec.path == own:
         problems.append([name, "Manifest must not include itself as a segment"])
+        return None
+    denied = await access.status(spec.container, spec.obj)
+    if denied is not None:
+        problems.append([name, status_line(denied)])
         return None
     resp = await req.client.head_object(req.account, spec.container, spec.obj)
     if resp.status // 100 != 2:
@@ -186,14 +204,21 @@ async def _check_segment(req: SwiftRequest, spec: SegmentSpec, count: int, own: 
 
 # -- DELETE ---------------------------------------------------------------------------------------
 
-async def delete(req: SwiftRequest) -> Response:
-    """``DELETE ?multipart-manifest=delete``: segments (nested SLOs too), then the manifest; 200 + result."""
+async def delete(req: SwiftRequest, call_next: Handler) -> Response:
+    """``DELETE ?multipart-manifest=delete``: segments (nested SLOs too), then the manifest; 200 + result.
+
+    Manifests are read as the caller's GETs and every path is deleted by a DELETE sub-request of the
+    caller through ``call_next`` (the pipeline below this feature), authorized like any DELETE."""
     fmt = results.best_format(req.headers.get("accept"))
     stats = {"Number Deleted": 0, "Number Not Found": 0}
     errors: list[list[str]] = []
     top = f"/{req.container}/{req.obj}"
-    resp = await req.client.get_object(req.account, req.container, req.obj)
-    if resp.status == 404:
+    access = segment_access(req)
+    denied = await access.status(req.container or "", req.obj)
+    resp = None if denied is not None else await req.client.get_object(req.account, req.container, req.obj)
+    if resp is None:
+        errors.append([quote(top), status_line(denied or 403)])
+    elif resp.status == 404:
         await resp.close()
         stats["Number Not Found"] += 1
     elif resp.status != 200:
@@ -206,12 +231,12 @@ async def delete(req: SwiftRequest) -> Response:
         paths: list[str] = []
         try:
             entries = parse_stored(await resp.read())
-            await _collect(req, entries, paths, errors, depth=0)
+            await _collect(req, access, entries, paths, errors, depth=0)
         except ValueError:
             errors.append([quote(top), "Unable to load SLO manifest"])
         else:
-            await _delete_paths(req, list(dict.fromkeys(paths)), stats, errors)
-            await _delete_paths(req, [top], stats, errors)
+            await _delete_paths(req, call_next, list(dict.fromkeys(paths)), stats, errors)
+            await _delete_paths(req, call_next, [top], stats, errors)
     data = {**stats, "Response Status": "200 OK", "Response Body": ""}
     if errors:
         data["Response Status"] = status_line(400)
@@ -219,35 +244,41 @@ async def delete(req: SwiftRequest) -> Response:
     return Response(body, status_code=200, media_type=results.content_type(fmt))
 
 
-async def _collect(req: SwiftRequest, entries: list[dict], paths: list[str], errors: list[list[str]],
-                   depth: int) -> None:
-    """Paths to delete, sub-SLO segments before their sub-manifest."""
+async def _collect(req: SwiftRequest, access: SegmentAccess, entries: list[dict], paths: list[str],
+                   errors: list[list[str]], depth: int) -> None:
+    """Paths to delete, sub-SLO segments before their sub-manifest (read only when the caller may)."""
     for entry in entries:
         name = "/" + entry["name"].lstrip("/")
         if entry.get("sub_slo") and depth < 10:
             container, _, obj = name[1:].partition("/")
+            denied = await access.status(container, obj)
+            if denied is not None:
+                errors.append([quote(name), status_line(denied)])
+                continue
             try:
                 _, sub = await read_manifest(req, container, obj)
             except SegmentError:
                 errors.append([quote(name), "Unable to load SLO manifest or segment."])
                 continue
-            await _collect(req, sub, paths, errors, depth + 1)
+            await _collect(req, access, sub, paths, errors, depth + 1)
         paths.append(name)
 
 
-async def _delete_paths(req: SwiftRequest, paths: list[str], stats: dict[str, int],
+async def _delete_paths(req: SwiftRequest, call_next: Handler, paths: list[str], stats: dict[str, int],
                         errors: list[list[str]]) -> None:
+    """Each path deleted by a DELETE sub-request of the caller (authorized as any DELETE)."""
     sem = asyncio.Semaphore(DELETE_CONCURRENCY)
 
     async def one(path: str) -> None:
         container, _, obj = path[1:].partition("/")
+        sub = req.subrequest("DELETE", req.account, container, obj)
         async with sem:
-            resp = await req.client.delete_object(req.account, container, obj)
-        if resp.status // 100 == 2:
+            status = (await authorize(sub, call_next)).status_code
+        if status // 100 == 2:
             stats["Number Deleted"] += 1
-        elif resp.status == 404:
+        elif status == 404:
             stats["Number Not Found"] += 1
         else:
-            errors.append([quote(path), status_line(resp.status)])
+            errors.append([quote(path), status_line(status)])
 
     await asyncio.gather(*(one(p) for p in paths))
