@@ -105,6 +105,10 @@ def test_static_link(http, container, target, account_name):
     assert r.status_code == 409 and r.content == b"X-Symlink-Target does not exist"
     assert link(http, f"{container}/static", target, **{"X-Symlink-Target-Etag": etag}).status_code == 201
     assert http.get(f"{container}/static").content == BODY
+    copied = http.request("COPY", f"{container}/static", params={"symlink": "get"},
+                          headers={"Destination": f"{container}/static2"})
+    assert copied.status_code == 201
+    assert http.head(f"{container}/static2", params={"symlink": "get"}).headers["x-symlink-target-etag"] == etag
     itself = http.head(f"{container}/static", params={"symlink": "get"})
     assert itself.headers["content-type"] == "application/target"  # the target's type by default
     assert itself.headers["x-symlink-target-etag"] == etag
@@ -116,6 +120,10 @@ def test_static_link(http, container, target, account_name):
     assert http.put(target, content=b"changed").status_code == 201
     r = http.get(f"{container}/static")
     assert r.status_code == 409 and r.headers["content-location"] == f"/v1/{account_name}/{target}"
+    # a copy of the link is a new static link: checked again, so refused now
+    copied = http.request("COPY", f"{container}/static", params={"symlink": "get"},
+                          headers={"Destination": f"{container}/static3"})
+    assert copied.status_code == 409
 
 
 def test_listing_shows_symlink_path(http, container, target, account_name):
@@ -231,3 +239,25 @@ def test_symloop_max_setting():
     assert symloop_max({"symlink": {"symloop_max": 5}}) == 5
     assert symloop_max({"symlink": {"symloop_max": 0}}) == 2
     assert symloop_max({"symlink": {"symloop_max": "x"}}) == 2
+
+
+def test_copy_of_a_link_to_another_account(cluster, http, container, target, account_name):
+    assert link(http, f"{container}/lnk", target, **{"X-Object-Meta-Color": "red"}).status_code == 201
+    assert http.post(container, headers={"X-Container-Read": "test2:tester2"}).status_code == 204
+    _, token2 = cluster.auth("test2:tester2", "testing2")
+    with httpx.Client(base_url=cluster.proxy_url + "/v1/AUTH_test2/", headers={"X-Auth-Token": token2},
+                      timeout=60) as other:
+        assert other.put(container).status_code in (201, 202)
+        source = {"X-Copy-From": f"{container}/lnk", "X-Copy-From-Account": account_name}
+        # the copied link names no account: it points into test2's own account
+        r = other.put(f"{container}/copy1", params={"symlink": "get"}, headers=source)
+        assert r.status_code == 201 and r.headers["x-copied-from-account"] == account_name
+        itself = other.head(f"{container}/copy1", params={"symlink": "get"})
+        assert itself.headers["x-object-meta-color"] == "red" and itself.headers["x-symlink-target"] == target
+        r = other.get(f"{container}/copy1")
+        assert r.status_code == 404 and r.headers["content-location"] == f"/v1/AUTH_test2/{target}"
+        # the client's X-Symlink-Target-Account wins over the source's
+        r = other.put(f"{container}/copy2", params={"symlink": "get"},
+                      headers={**source, "X-Symlink-Target-Account": account_name})
+        assert r.status_code == 201
+        assert other.get(f"{container}/copy2").content == BODY

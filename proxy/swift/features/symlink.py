@@ -12,8 +12,8 @@ relative to the target (not the link). What it does, as Swift's ``symlink`` midd
   caller's identity, so the target container's ACLs apply; the answer carries ``Content-Location``.
   A static link whose target's ETag changed answers 409. ``?symlink=get`` reads the link itself.
 * ``POST`` to a link applies to the link and answers 307 with ``Location`` of the target; a POST
-  with ``X-Symlink-Target`` is a 400. ``COPY``/``X-Copy-From`` of a link copy its target (the link
-  itself with ``?symlink=get``).
+  with ``X-Symlink-Target`` is a 400. ``COPY``/``X-Copy-From`` of a link copy its target; with
+  ``?symlink=get`` they write a new link from the source's ``X-Symlink-*`` headers (the client's win).
 * JSON container listings show ``symlink_path`` (and ``symlink_etag``/``symlink_bytes``).
 
 The stored form (sysmeta, listing params) and the object controller's ``LinkResponse`` are
@@ -74,8 +74,8 @@ async def feature(req: SwiftRequest, call_next: Handler) -> Response:
         return await _put_link(req, call_next)
     if name == "post_object":
         return await _post(req, call_next)
-    if name in ("copy_from", "copy_object") and not symlink_get:
-        return await _copy_target(req, call_next)
+    if name in ("copy_from", "copy_object"):
+        return await (_copy_link(req, call_next) if symlink_get else _copy_target(req, call_next))
     return await call_next(req)
 
 
@@ -331,9 +331,7 @@ def _copy_source(req: SwiftRequest) -> tuple[str, str, str]:
 async def _copy_target(req: SwiftRequest, call_next: Handler) -> Response:
     """COPY / PUT with ``X-Copy-From`` of a link: copy the object the link leads to."""
     source = _copy_source(req)
-    stored = await req.client.head_object(*source)  # only a link takes this path: a cheap look first
-    await stored.close()
-    if stored.status != 200 or links.stored_link(stored.headers) is None:
+    if not await _is_link(req, source):
         return await call_next(req)
     probe = req.subrequest("HEAD", *source)
     answer = await access.authorize(probe, call_next)  # the caller must be able to read the link
@@ -362,6 +360,61 @@ async def _copy_target(req: SwiftRequest, call_next: Handler) -> Response:
             response.headers["X-Copied-From-Account"] = quote(source[0])
         elif "x-copied-from-account" in response.headers:
             del response.headers["X-Copied-From-Account"]
+    return response
+
+
+# the source link's headers a copy of it keeps (X-Symlink-* always, these unless X-Fresh-Metadata)
+COPIED_LINK_HEADERS = ("content-type", "content-encoding", "content-disposition", "content-language",
+                       "cache-control", "expires", "x-delete-at")
+NOT_COPIED_REQUEST_HEADERS = ("content-length", "transfer-encoding", "etag", "x-timestamp", "x-copy-from",
+                              "x-copy-from-account", "destination", "destination-account", "x-fresh-metadata",
+                              "x-symlink-target-bytes")
+
+
+async def _is_link(req: SwiftRequest, location: tuple[str, str, str]) -> bool:
+    stored = await req.client.head_object(*location)  # a cheap look before any sub-request
+    await stored.close()
+    return stored.status == 200 and links.stored_link(stored.headers) is not None
+
+
+async def _copy_link(req: SwiftRequest, call_next: Handler) -> Response:
+    """COPY / ``X-Copy-From`` with ``?symlink=get`` of a link: a link PUT at the destination carrying
+    the source's ``X-Symlink-*`` headers, the client's winning (as Swift's copy of a link), so
+    ``X-Symlink-Target-Account`` applies and a static link's target is checked again."""
+    source = _copy_source(req)
+    if not await _is_link(req, source):
+        return await call_next(req)
+    probe = req.subrequest("HEAD", *source, {"symlink": "get"})
+    link = await access.authorize(probe, call_next)  # the caller must be able to read the link
+    if link.status_code != 200:
+        return error_response(link.status_code) if link.status_code not in (401, 403) else link
+    if req.method == "COPY":
+        if not req.headers.get("destination"):
+            return error_response(412, "Destination header required")
+        container, obj = parse_copy_path(req.headers["destination"], "Destination")
+        dest = (unquote(req.headers.get("destination-account") or req.account), container, obj)
+    else:
+        dest = (req.account, req.container or "", req.obj or "")
+    constraints.check_names(*dest)
+    fresh = constraints.true_value(req.headers.get("x-fresh-metadata"))
+    headers = {k: v for k, v in link.headers.items()
+               if k.startswith("x-symlink-") or (not fresh and (k.startswith("x-object-meta-") or k in COPIED_LINK_HEADERS))}
+    headers.update((k, v) for k, v in req.headers.items() if k not in NOT_COPIED_REQUEST_HEADERS)
+    headers.pop("x-symlink-target-bytes", None)
+    headers["content-length"] = "0"
+    put = req.subrequest("PUT", *dest)
+    raw = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]
+    put.request = Request(dict(put.request.scope, headers=raw), put.request.receive)
+    denied = await access.check(put)
+    if denied is not None:
+        return denied
+    response = await _put_link(put, call_next)
+    if response.status_code == 201:
+        response.headers["X-Copied-From"] = f"{quote(source[1])}/{quote(source[2])}"
+        if link.headers.get("last-modified"):
+            response.headers["X-Copied-From-Last-Modified"] = link.headers["last-modified"]
+        if source[0] != dest[0]:
+            response.headers["X-Copied-From-Account"] = quote(source[0])
     return response
 
 
