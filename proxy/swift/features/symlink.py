@@ -423,10 +423,21 @@ async def _listing(req: SwiftRequest, call_next: Handler) -> Response:
     if req.method != "GET":
         return await call_next(req)
     media = listing.content_type(req.query, req.headers)
+    if media == listing.PLAIN:
+        return await call_next(req)  # names only: links change nothing
     response = await call_next(dataclasses.replace(req, query={**req.query, "format": "json"}))
-    if response.status_code != 200 or (media == listing.JSON and b"symlink_target=" not in response.body):
+    if response.status_code != 200:
+        return response
+    body = getattr(response, "body", None)  # listings are rendered whole (bounded by the listing limit)
+    if media == listing.JSON and (not isinstance(body, bytes) or b"symlink_target=" not in body):
         return response  # nothing to add: the JSON answer as it is
+    try:
+        rows = json.loads(body) if isinstance(body, bytes) else None
+    except ValueError:
+        rows = None
+    if not isinstance(rows, list):
+        return response if media == listing.JSON else await call_next(req)
     account = quote(req.account)
-    rows = [links.listing_row(row, "v1", account) for row in json.loads(response.body)]
+    rows = [links.listing_row(row, "v1", account) if isinstance(row, dict) else row for row in rows]
     headers = {k: v for k, v in response.headers.items() if k.lower() not in ("content-type", "content-length")}
     return listing.render(rows, media, "container", req.container or "", headers)
