@@ -53,6 +53,7 @@ def test_create_follow_and_read_the_link_itself(http, container, target, account
     assert itself.headers["x-symlink-target"] == target
     assert itself.headers["content-type"] == "application/symlink"
     assert "content-location" not in itself.headers
+    assert link(http, f"{container}/link", target, **{"If-None-Match": "*"}).status_code == 412
     # deleting the link leaves the target alone
     assert http.delete(f"{container}/link").status_code == 204
     assert http.get(target).content == BODY

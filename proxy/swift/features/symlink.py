@@ -38,6 +38,7 @@ from proxy.swift.context import SwiftRequest
 from proxy.swift.copy import parse_copy_path
 from proxy.swift.links import LinkResponse, StoredLink
 from proxy.swift.obj import write_headers
+from proxy.swift.obj_get import is_expired
 from proxy.swift.replies import backend_failure, created_response
 
 DEFAULT_SYMLOOP_MAX = 2
@@ -288,6 +289,14 @@ async def _put_link(req: SwiftRequest, call_next: Handler) -> Response:
     info = await req.state.container_info(req.account, req.container)
     if not 200 <= info["status"] < 300:
         return error_response(404)
+    if_none_match = req.headers.get("if-none-match")
+    if if_none_match is not None:  # as any object PUT
+        if if_none_match.strip() != "*":
+            return error_response(400, "If-None-Match only supports *")
+        existing = await req.client.head_object(req.account, req.container, req.obj)
+        await existing.close()
+        if existing.status == 200 and not is_expired(existing.headers):
+            return error_response(412)
     resp = await req.client.put_object(req.account, req.container, req.obj, headers, _no_body(),
                                        content_length=0)
     await resp.close()
