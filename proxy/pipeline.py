@@ -19,8 +19,10 @@ The Swift API's order (``swift_features``), outermost first:
 4. ``authorize``    the access the router table's entry names (read/write/reseller/public), checked
                     once, before any handler or feature that acts on storage.
 5. ``bulk``         ``?bulk-delete`` on the account.
-6. ``slo``          ``?multipart-manifest=put|delete|get``; a stored SLO manifest read as its data.
-7. ``dlo``          an ``X-Object-Manifest`` object read as its segments' data.
+6. ``symlink``      ``X-Symlink-Target`` links: created, followed as the caller (through SLO/DLO
+                    below, so a link to a large object reads it), ``symlink_path`` in listings.
+7. ``slo``          ``?multipart-manifest=put|delete|get``; a stored SLO manifest read as its data.
+8. ``dlo``          an ``X-Object-Manifest`` object read as its segments' data.
 
 The endpoint below the last feature runs the table entry's handler (proxy/swift/operations.py).
 Every stage sees answers, never exceptions: an ``HTTPError`` raised below becomes its response at
@@ -73,7 +75,7 @@ def _answering(handler: Handler) -> Handler:
 def swift_features(auth_backends: Sequence[Any]) -> list[Feature]:
     """The Swift API's features in pipeline order (documented above and in docs/pipeline.md)."""
     from proxy.swift import access
-    from proxy.swift.features import bulk, cors, dlo, formpost, slo, staticweb, tempurl_stage
+    from proxy.swift.features import bulk, cors, dlo, formpost, slo, staticweb, symlink, tempurl_stage
 
     return [
         cors.feature,
@@ -83,6 +85,7 @@ def swift_features(auth_backends: Sequence[Any]) -> list[Feature]:
         staticweb.feature,
         access.authorize,
         bulk.feature,
+        symlink.feature,
         slo.feature,
         dlo.feature,
     ]

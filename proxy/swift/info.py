@@ -11,7 +11,7 @@ from starlette.responses import Response
 from proxy.http.errors import error_response
 from proxy.large_objects import slo_manifest
 from proxy.swift.constraints import SWIFT_CONSTRAINTS
-from proxy.swift.features import bulk, formpost, staticweb, tempurl
+from proxy.swift.features import bulk, formpost, staticweb, symlink, tempurl
 from stackstore.config import Config
 
 SWIFT_VERSION = "2.34.0"
@@ -39,6 +39,7 @@ def swift_info(conf: Config) -> dict[str, Any]:
         "tempurl": dict(tempurl.INFO),
         "staticweb": dict(staticweb.INFO),
         "formpost": dict(formpost.INFO),
+        "symlink": symlink.info(conf),
     }
 
 

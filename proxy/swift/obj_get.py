@@ -13,6 +13,7 @@ from proxy.http import ranges as rng
 from proxy.http.bodies import stream_backend
 from proxy.http.errors import error_response
 from proxy.large_objects.response import ManifestResponse
+from proxy.swift import links
 from proxy.swift.context import SwiftRequest
 from proxy.swift.headers import object_response_headers
 
@@ -39,7 +40,8 @@ def _range_value(spec: rng.RangeSpec) -> str:
 async def get_or_head(req: SwiftRequest) -> Response:
     """``GET``/``HEAD /v1/a/c/o``: 200, 206 (single or multipart ranges), 304, 404, 412, 416.
 
-    A large object's manifest comes back as a ``ManifestResponse`` for the SLO/DLO pipeline features.
+    A large object's manifest comes back as a ``ManifestResponse`` for the SLO/DLO pipeline features,
+    a symlink as a ``LinkResponse`` for the symlink feature (unless ``?symlink=get`` asks for the link).
     """
     head = req.method == "HEAD"
     spec = rng.parse_range(req.headers.get("range"))
@@ -58,6 +60,12 @@ async def get_or_head(req: SwiftRequest) -> Response:
         await resp.close()
         return error_response(404)
     headers = object_response_headers(resp.headers)
+    link = links.stored_link(resp.headers)
+    if link is not None:
+        if req.query.get("symlink") != "get":
+            await resp.close()
+            return links.LinkResponse(link, headers, resp.headers)  # the symlink feature follows it
+        headers |= links.client_headers(resp.headers)
     if is_large_object(resp.headers) and (req.query.get("multipart-manifest") != "get" or (
             resp.headers.get("x-static-large-object") and resp.status == 200 and not spec)):
         return ManifestResponse(resp, headers, head)  # the SLO/DLO features answer for it
