@@ -156,6 +156,8 @@ def test_cloud_admin_sees_every_project(cluster, cloud):
     require_tool("openstack")
     listed = openstack_json(cluster, "volume", "list", "--all-projects", cloud="stackstore-admin")
     assert cloud["vid"] in {v["ID"] for v in listed}
+    listed = openstack_json(cluster, "volume", "list", "--all-projects", cloud="stackstore-system")
+    assert cloud["vid"] in {v["ID"] for v in listed}  # the catalog gives system tokens Cinder's endpoint
 
 
 def test_reader_reads_swift_but_does_not_write(cluster, cloud):
