@@ -3,8 +3,14 @@
 The signature is ``HMAC(key, "<METHOD>\\n<expires>\\n<path>")`` (``ip=<range>\\n`` first when
 ``temp_url_ip_range`` is given; path ``prefix:/v1/a/c/<prefix>`` with ``temp_url_prefix``), as hex or
 ``<digest>:<base64>``. Keys: account and container ``Temp-URL-Key`` / ``Temp-URL-Key-2`` metadata.
-A signature covers exactly one method and path, so the auth layer may let the request through
-(``req.authorized_by == "tempurl"``) without further checks.
+A valid signature authorizes the request (``req.authorized_by == "tempurl"``) and, as in Swift, the
+key that matched decides how far it reaches (``req.tempurl_scope``, a ``TempURLScope``): an account key
+the whole account, a container key its container only, a ``temp_url_prefix`` URL objects under that
+prefix. Every sub-request the request makes (segments, link targets, staticweb pages) is checked
+against that scope by ``proxy.swift.access.check``: outside it, 401.
+
+A prefix URL whose prefix is empty (the whole container) may also GET/HEAD the container path itself,
+for staticweb's root listing; only a staticweb listing may answer such a request (Swift).
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ import hashlib
 import hmac
 import ipaddress
 import time
+from dataclasses import dataclass
 from urllib.parse import quote
 
 from starlette.responses import Response
@@ -46,7 +53,40 @@ INFO = {
 }
 
 
-def _invalid(req: SwiftRequest, detail: str = "Temp URL invalid") -> Response:
+ACCOUNT_SCOPE = "account"
+CONTAINER_SCOPE = "container"
+
+
+@dataclass(frozen=True)
+class TempURLScope:
+    """What a temp URL reaches: the signing key's account (``container`` None: an account key) or
+    container; a ``temp_url_prefix`` URL only its own container's objects under ``prefix``."""
+
+    account: str
+    container: str | None = None
+    prefix: str | None = None
+
+    def allows(self, account: str, container: str | None, obj: str | None) -> bool:
+        """Whether a (sub-)request for ``/account[/container[/obj]]`` is inside this scope.
+
+        An account key reaches every path of its account (Swift's ``authorize_same_account``); a
+        container key its container and objects (``authorize_same_container``). A prefix URL's objects
+        must start with the prefix; its container may be listed (staticweb's pages, a DLO's segment
+        listing): the names a listing shows are not bytes the URL did not grant, and each segment
+        object is checked on its own."""
+        if account != self.account:
+            return False
+        if self.container is None:
+            return True
+        if container != self.container:
+            return False
+        if self.prefix is None or obj is None:
+            return True
+        return obj.startswith(self.prefix)
+
+
+def invalid(req: SwiftRequest, detail: str = "Temp URL invalid") -> Response:
+    """The 401 a temp URL that does not grant this request gets."""
     body = "" if req.method == "HEAD" else f"401 Unauthorized: {detail}\n"
     resp = error_response(401, body)
     resp.headers["Www-Authenticate"] = f'Swift realm="{quote(req.account)}"'
@@ -89,17 +129,20 @@ def signature(key: str, method: str, expires: int, path: str, digest: str = "sha
     return hmac.new(key.encode(), body.encode(), DIGESTS[digest]).hexdigest()
 
 
-async def _keys(req: SwiftRequest) -> list[str]:
-    keys: list[str | None] = []
+async def _keys(req: SwiftRequest) -> list[tuple[str, str]]:
+    """``(key, ACCOUNT_SCOPE or CONTAINER_SCOPE)`` for every temp URL key set on the account and container."""
+    keys: list[tuple[str | None, str]] = []
     account = await meta.account_headers(req)
     if account is not None:
-        keys += [account.get("x-account-meta-temp-url-key"), account.get("x-account-meta-temp-url-key-2")]
+        keys += [(account.get("x-account-meta-temp-url-key"), ACCOUNT_SCOPE),
+                 (account.get("x-account-meta-temp-url-key-2"), ACCOUNT_SCOPE)]
     if req.container:
         container = await meta.container_headers(req, req.container)
         if container is not None:
-            keys += [container.get("x-container-meta-temp-url-key"),
-                     container.get("x-container-meta-temp-url-key-2")]
-    return [wire_text(k) for k in keys if k]  # keys are signed as the UTF-8 text the client set
+            keys += [(container.get("x-container-meta-temp-url-key"), CONTAINER_SCOPE),
+                     (container.get("x-container-meta-temp-url-key-2"), CONTAINER_SCOPE)]
+    # keys are signed as the UTF-8 text the client set
+    return [(wire_text(key), scope) for key, scope in keys if key]
 
 
 def _ip_allowed(req: SwiftRequest, ip_range: str) -> bool:
@@ -112,36 +155,46 @@ def _ip_allowed(req: SwiftRequest, ip_range: str) -> bool:
 
 
 async def authorize_tempurl(req: SwiftRequest) -> Identity | Response:
-    """Called by the auth layer when ``temp_url_sig`` is in the query: an Identity scoped to this
-    one object and method, or a 401 Response."""
+    """Called by the temp URL stage when ``temp_url_sig`` is in the query: an Identity for this request
+    (``req.tempurl_scope`` set to what the matching key reaches), or a 401 Response."""
     q = req.query
     method = req.method
-    if method not in METHODS or not req.container or not req.obj:
-        return _invalid(req)
+    prefix = q.get("temp_url_prefix")
+    if method not in METHODS or not req.container or not (req.obj or allows_container_root(req)):
+        return invalid(req)
     expires = parse_expires(q.get("temp_url_expires"))
     parsed = parse_signature(q.get("temp_url_sig", ""))
     if expires is None or parsed is None:
-        return _invalid(req)
+        return invalid(req)
     if expires < time.time():
-        return _invalid(req)
+        return invalid(req)
     digest, mac = parsed
-    prefix = q.get("temp_url_prefix")
     if prefix is not None:
-        if not req.obj.startswith(prefix):
-            return _invalid(req)
+        if not (req.obj or "").startswith(prefix):
+            return invalid(req)
         path = f"prefix:/v1/{req.account}/{req.container}/{prefix}"
     else:
         path = req.path
     ip_range = q.get("temp_url_ip_range")
     if ip_range and not _ip_allowed(req, ip_range):
-        return _invalid(req)
+        return invalid(req)
     methods = HEAD_FROM if method == "HEAD" else (method,)
-    for key in await _keys(req):
+    for key, scope in await _keys(req):
         for signed in methods:
             expected = signature(key, signed, expires, path, digest, ip_range)
             if hmac.compare_digest(bytes.fromhex(expected), mac):
-                return _grant(req)
-    return _invalid(req)
+                granted = _grant(req)
+                if not isinstance(granted, Response):
+                    reach = req.container if scope == CONTAINER_SCOPE or prefix is not None else None
+                    req.tempurl_scope = TempURLScope(req.account, reach, prefix)
+                return granted
+    return invalid(req)
+
+
+def allows_container_root(req: SwiftRequest) -> bool:
+    """A GET/HEAD of the container path itself with an empty ``temp_url_prefix`` (Swift lets it
+    through for staticweb's root listing; only such a listing may answer it: ``root_answer_allowed``)."""
+    return req.obj is None and req.method in ("GET", "HEAD") and req.query.get("temp_url_prefix") == ""
 
 
 # headers an unsafe temp URL request may not carry (Swift's DISALLOWED_INCOMING_HEADERS)
@@ -167,8 +220,9 @@ def incoming_headers_to_remove() -> tuple[str, ...]:
     return INCOMING_REMOVE
 
 
-def decorate_response(req: SwiftRequest, response: Response) -> None:
-    """For a temp URL GET/HEAD: Content-Disposition (``filename``/``inline``) and hidden user metadata."""
+def decorate_response(req: SwiftRequest, response: Response, inline: bool = False) -> None:
+    """For a temp URL GET/HEAD: Content-Disposition (``filename``/``inline``; ``inline`` also for a page
+    staticweb generated, as Swift) and hidden user metadata."""
     for name in list(response.headers.keys()):
         low = name.lower()
         if low.startswith(OUTGOING_REMOVE) and not low.startswith(OUTGOING_ALLOW):
@@ -176,7 +230,7 @@ def decorate_response(req: SwiftRequest, response: Response) -> None:
     if req.method not in ("GET", "HEAD") or response.status_code >= 300:
         return
     filename = req.query.get("filename")
-    inline = "inline" in req.query
+    inline = inline or "inline" in req.query
     if inline:
         value = "inline" if filename is None else _disposition("inline", filename)
     elif filename is not None:
