@@ -10,8 +10,6 @@ decides *when* to ask.
 
 Read decisions depend on the container alone (owner, reader role, container read ACL), so they are
 asked once per container and request: a 1000-segment manifest costs one check per segment container.
-The exception is a grant that names objects (a temp URL scoped to an object prefix): ``per_object``
-decisions are asked for each object.
 
 **S3 multipart objects.** The S3 layer stores a completed multipart upload as an SLO manifest in the
 bucket's container, marked with sysmeta (``MULTIPART_MARKER``, which only the proxy can write), whose
@@ -54,12 +52,11 @@ class SegmentAccess:
 
     check: ReadCheck
     trusted: frozenset[str] = frozenset()  # segment containers of a marked S3 multipart manifest (top level)
-    per_object: bool = False  # decisions depend on the object's name too (a prefix-scoped temp URL)
-    _decided: dict[tuple[str, str | None], int | None] = field(default_factory=dict)
+    _decided: dict[tuple[str, bool], int | None] = field(default_factory=dict)
 
     async def status(self, container: str, obj: str | None) -> int | None:
         """None when the caller may read ``container/obj`` (``obj`` None: list the container), else 401/403."""
-        key = (container, obj if self.per_object or obj is None else "")
+        key = (container, obj is None)
         if key not in self._decided:
             self._decided[key] = await self.check(container, obj)
         return self._decided[key]

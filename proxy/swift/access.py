@@ -76,7 +76,7 @@ def tempurl_check(req: SwiftRequest) -> Response | None:
     """A temp URL's request or sub-request: None inside the signing key's scope (``req.tempurl_scope``),
     else 401, as Swift's ``authorize_same_account`` / ``authorize_same_container`` answer."""
     scope = req.tempurl_scope
-    if scope is not None and scope.allows(req.account, req.container, req.obj):
+    if scope is not None and scope.allows(req.account, req.container):
         return None
     return denied_response(401, req.account)
 
@@ -90,12 +90,10 @@ def segment_access(req: SwiftRequest) -> SegmentAccess:
     """The caller's read rights on segments in ``req.account``, each asked as a GET sub-request by the
     caller (``check``): container read ACLs, referrer ACLs (``.rlistings`` for a DLO's listing) and temp
     URL grants (within the signing key's scope) count as they do for the caller's own GETs, as in
-    Swift's SLO/DLO middlewares. A prefix temp URL's decisions depend on the object, not only its
-    container, so they are not shared between the objects of a container."""
+    Swift's SLO/DLO middlewares."""
 
     async def may_read(container: str, obj: str | None) -> int | None:
         denied = await check(req.subrequest("GET", req.account, container, obj))
         return None if denied is None else denied.status_code
 
-    per_object = req.tempurl_scope is not None and req.tempurl_scope.prefix is not None
-    return SegmentAccess(may_read, per_object=per_object)
+    return SegmentAccess(may_read)

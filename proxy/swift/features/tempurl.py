@@ -5,9 +5,9 @@ The signature is ``HMAC(key, "<METHOD>\\n<expires>\\n<path>")`` (``ip=<range>\\n
 ``<digest>:<base64>``. Keys: account and container ``Temp-URL-Key`` / ``Temp-URL-Key-2`` metadata.
 A valid signature authorizes the request (``req.authorized_by == "tempurl"``) and, as in Swift, the
 key that matched decides how far it reaches (``req.tempurl_scope``, a ``TempURLScope``): an account key
-the whole account, a container key its container only, a ``temp_url_prefix`` URL objects under that
-prefix. Every sub-request the request makes (segments, link targets, staticweb pages) is checked
-against that scope by ``proxy.swift.access.check``: outside it, 401.
+the whole account, a container key its container only. Every sub-request the request makes (segments,
+link targets, staticweb pages) is checked against that scope by ``proxy.swift.access.check``: outside
+it, 401. A ``temp_url_prefix`` URL signs objects under the prefix; what they read follows the key.
 
 A prefix URL whose prefix is empty (the whole container) may also GET/HEAD the container path itself,
 for staticweb's root listing; only a staticweb listing may answer such a request (Swift).
@@ -59,30 +59,20 @@ CONTAINER_SCOPE = "container"
 
 @dataclass(frozen=True)
 class TempURLScope:
-    """What a temp URL reaches: the signing key's account (``container`` None: an account key) or
-    container; a ``temp_url_prefix`` URL only its own container's objects under ``prefix``."""
+    """What a temp URL's sub-requests reach: the signing key's account (``container`` None: an
+    account key) or container. As in Swift, ``temp_url_prefix`` narrows only the signed request
+    itself, not what it reads on its behalf (a DLO's segments, a link's target, staticweb pages)."""
 
     account: str
     container: str | None = None
-    prefix: str | None = None
 
-    def allows(self, account: str, container: str | None, obj: str | None) -> bool:
-        """Whether a (sub-)request for ``/account[/container[/obj]]`` is inside this scope.
-
-        An account key reaches every path of its account (Swift's ``authorize_same_account``); a
-        container key its container and objects (``authorize_same_container``). A prefix URL's objects
-        must start with the prefix; its container may be listed (staticweb's pages, a DLO's segment
-        listing): the names a listing shows are not bytes the URL did not grant, and each segment
-        object is checked on its own."""
+    def allows(self, account: str, container: str | None) -> bool:
+        """Whether a (sub-)request for ``/account[/container[/obj]]`` is inside this scope: an account
+        key reaches every path of its account (Swift's ``authorize_same_account``), a container key
+        its container and objects (``authorize_same_container``)."""
         if account != self.account:
             return False
-        if self.container is None:
-            return True
-        if container != self.container:
-            return False
-        if self.prefix is None or obj is None:
-            return True
-        return obj.startswith(self.prefix)
+        return self.container is None or container == self.container
 
 
 def invalid(req: SwiftRequest, detail: str = "Temp URL invalid") -> Response:
@@ -185,8 +175,8 @@ async def authorize_tempurl(req: SwiftRequest) -> Identity | Response:
             if hmac.compare_digest(bytes.fromhex(expected), mac):
                 granted = _grant(req)
                 if not isinstance(granted, Response):
-                    reach = req.container if scope == CONTAINER_SCOPE or prefix is not None else None
-                    req.tempurl_scope = TempURLScope(req.account, reach, prefix)
+                    reach = req.container if scope == CONTAINER_SCOPE else None
+                    req.tempurl_scope = TempURLScope(req.account, reach)
                 return granted
     return invalid(req)
 
