@@ -9,7 +9,8 @@ Starlette's middleware stack: the first feature is the outermost.
 The Swift API's order (``swift_features``), outermost first:
 
 1. ``cors``         answers ``OPTIONS`` preflights; adds CORS headers to every answer from below.
-2. ``tempurl``      a temp URL signature authenticates and authorizes one object request; hides
+2. ``tempurl``      a temp URL signature authenticates and authorizes one object request, its
+                    sub-requests only inside the signing key's account/container; hides
                     metadata and sets Content-Disposition on the answer.
    ``formpost``     a signed HTML form POST (multipart) uploads its files as PUT sub-requests scoped
                     to the signing key's container/prefix.

@@ -62,12 +62,23 @@ async def check(req: SwiftRequest) -> Response | None:
     if req.operation is None:
         req.operation = operations.lookup(req)
     access = req.operation.access
-    # a temp URL or a signed form (formpost's uploads) authorized exactly this request
-    if access is Access.PUBLIC or req.authorized_by in ("tempurl", "formpost"):
+    if req.authorized_by == "tempurl":
+        return tempurl_check(req)
+    # a signed form (formpost's uploads) authorized exactly this request
+    if access is Access.PUBLIC or req.authorized_by == "formpost":
         return None
     status = await check_access(req.state, req.identity, req.account, req.container, req.obj,
                                 ACCESS_VERB[access], req.headers.get("referer"), reseller_prefix(req))
     return None if status is None else denied_response(status, req.account)
+
+
+def tempurl_check(req: SwiftRequest) -> Response | None:
+    """A temp URL's request or sub-request: None inside the signing key's scope (``req.tempurl_scope``),
+    else 401, as Swift's ``authorize_same_account`` / ``authorize_same_container`` answer."""
+    scope = req.tempurl_scope
+    if scope is not None and scope.allows(req.account, req.container):
+        return None
+    return denied_response(401, req.account)
 
 
 async def authorize(req: SwiftRequest, call_next: Handler) -> Response:
@@ -78,7 +89,8 @@ async def authorize(req: SwiftRequest, call_next: Handler) -> Response:
 def segment_access(req: SwiftRequest) -> SegmentAccess:
     """The caller's read rights on segments in ``req.account``, each asked as a GET sub-request by the
     caller (``check``): container read ACLs, referrer ACLs (``.rlistings`` for a DLO's listing) and temp
-    URL grants count as they do for the caller's own GETs, as in Swift's SLO/DLO middlewares."""
+    URL grants (within the signing key's scope) count as they do for the caller's own GETs, as in
+    Swift's SLO/DLO middlewares."""
 
     async def may_read(container: str, obj: str | None) -> int | None:
         denied = await check(req.subrequest("GET", req.account, container, obj))

@@ -13,6 +13,7 @@ from starlette.types import Message
 from proxy.context import ObjectRequest
 
 if TYPE_CHECKING:
+    from proxy.swift.features.tempurl import TempURLScope
     from proxy.swift.operations import Operation
 
 
@@ -25,6 +26,7 @@ class SwiftRequest(ObjectRequest):
     """A parsed ``/v1/<account>[/<container>[/<object>]]`` request."""
 
     authorized_by: str = ""  # "tempurl" when a temp URL signature granted this one request
+    tempurl_scope: TempURLScope | None = None  # what that temp URL's key reaches (its sub-requests too)
     timestamp: str = ""  # X-Timestamp the proxy assigned to this request (writes)
     operation: Operation | None = None  # the router table's entry for this request (proxy/swift/operations.py)
 
@@ -71,4 +73,5 @@ class SwiftRequest(ObjectRequest):
 
         return SwiftRequest(request=Request(scope, receive), state=self.state, account=account,
                             container=container, obj=obj, query=dict(query or {}), trans_id=self.trans_id,
-                            identity=self.identity, authorized_by=self.authorized_by)
+                            identity=self.identity, authorized_by=self.authorized_by,
+                            tempurl_scope=self.tempurl_scope)

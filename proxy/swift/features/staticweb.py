@@ -247,7 +247,7 @@ class _Page:
         tempurl_prefix, link_query = self.tempurl_links()
         body = listing_page(label, rows, prefix, self.css_href(prefix) if self.site.listings_css else None,
                             show_parent=len(prefix) > len(tempurl_prefix), link_query=link_query)
-        return _html(body, 200, head=self.req.method == "HEAD")
+        return _html(body, 200, head=self.req.method == "HEAD", page_class=ListingPage)
 
     def label(self) -> str:
         path = self.decoded_path()
@@ -276,9 +276,19 @@ class _Page:
         return q["temp_url_prefix"], "?" + "&amp;".join(parts)
 
 
-def _html(body: str, status: int, head: bool = False) -> Response:
+class ListingPage(Response):
+    """A directory listing this feature generated (Swift marks it ``X-Backend-Content-Generator:
+    staticweb``): the one answer a temp URL for the container path itself may get (proxy/swift/features/tempurl.py)."""
+
+
+def is_generated_listing(resp: Response) -> bool:
+    """Whether ``resp`` is a listing page staticweb generated (not a stored object or a container listing)."""
+    return isinstance(resp, ListingPage)
+
+
+def _html(body: str, status: int, head: bool = False, page_class: type[Response] = Response) -> Response:
     data = body.encode()
-    resp = Response(b"" if head else data, status_code=status)
+    resp = page_class(b"" if head else data, status_code=status)
     resp.headers["Content-Type"] = "text/html; charset=UTF-8"
     resp.headers["Content-Length"] = str(len(data))
     return resp

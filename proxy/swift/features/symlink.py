@@ -123,7 +123,8 @@ class _Walk:
         account = unquote(link.account) if link.account else current.account
         container, _, obj = unquote(link.target).partition("/")
         self.location = f"/v1/{link.account or quote(current.account)}/{link.target.lstrip('/')}"
-        if self.req.authorized_by == "tempurl" and (account, container) != (self.req.account, self.req.container):
+        scope = self.req.tempurl_scope
+        if self.req.authorized_by == "tempurl" and (scope is None or not scope.allows(account, container)):
             return None
         query = {k: v for k, v in self.req.query.items() if k != "symlink"}
         sub = self.req.subrequest(method, account, container, obj, query)

@@ -3,8 +3,14 @@
 The signature is ``HMAC(key, "<METHOD>\\n<expires>\\n<path>")`` (``ip=<range>\\n`` first when
 ``temp_url_ip_range`` is given; path ``prefix:/v1/a/c/<prefix>`` with ``temp_url_prefix``), as hex or
 ``<digest>:<base64>``. Keys: account and container ``Temp-URL-Key`` / ``Temp-URL-Key-2`` metadata.
-A signature covers exactly one method and path, so the auth layer may let the request through
-(``req.authorized_by == "tempurl"``) without further checks.
+A valid signature authorizes the request (``req.authorized_by == "tempurl"``) and, as in Swift, the
+key that matched decides how far it reaches (``req.tempurl_scope``, a ``TempURLScope``): an account key
+the whole account, a container key its container only. Every sub-request the request makes (segments,
+link targets, staticweb pages) is checked against that scope by ``proxy.swift.access.check``: outside
+it, 401. A ``temp_url_prefix`` URL signs objects under the prefix; what they read follows the key.
+
+A prefix URL whose prefix is empty (the whole container) may also GET/HEAD the container path itself,
+for staticweb's root listing; only a staticweb listing may answer such a request (Swift).
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ import hashlib
 import hmac
 import ipaddress
 import time
+from dataclasses import dataclass
 from urllib.parse import quote
 
 from starlette.responses import Response
@@ -46,7 +53,30 @@ INFO = {
 }
 
 
-def _invalid(req: SwiftRequest, detail: str = "Temp URL invalid") -> Response:
+ACCOUNT_SCOPE = "account"
+CONTAINER_SCOPE = "container"
+
+
+@dataclass(frozen=True)
+class TempURLScope:
+    """What a temp URL's sub-requests reach: the signing key's account (``container`` None: an
+    account key) or container. As in Swift, ``temp_url_prefix`` narrows only the signed request
+    itself, not what it reads on its behalf (a DLO's segments, a link's target, staticweb pages)."""
+
+    account: str
+    container: str | None = None
+
+    def allows(self, account: str, container: str | None) -> bool:
+        """Whether a (sub-)request for ``/account[/container[/obj]]`` is inside this scope: an account
+        key reaches every path of its account (Swift's ``authorize_same_account``), a container key
+        its container and objects (``authorize_same_container``)."""
+        if account != self.account:
+            return False
+        return self.container is None or container == self.container
+
+
+def invalid(req: SwiftRequest, detail: str = "Temp URL invalid") -> Response:
+    """The 401 a temp URL that does not grant this request gets."""
     body = "" if req.method == "HEAD" else f"401 Unauthorized: {detail}\n"
     resp = error_response(401, body)
     resp.headers["Www-Authenticate"] = f'Swift realm="{quote(req.account)}"'
@@ -89,17 +119,20 @@ def signature(key: str, method: str, expires: int, path: str, digest: str = "sha
     return hmac.new(key.encode(), body.encode(), DIGESTS[digest]).hexdigest()
 
 
-async def _keys(req: SwiftRequest) -> list[str]:
-    keys: list[str | None] = []
+async def _keys(req: SwiftRequest) -> list[tuple[str, str]]:
+    """``(key, ACCOUNT_SCOPE or CONTAINER_SCOPE)`` for every temp URL key set on the account and container."""
+    keys: list[tuple[str | None, str]] = []
     account = await meta.account_headers(req)
     if account is not None:
-        keys += [account.get("x-account-meta-temp-url-key"), account.get("x-account-meta-temp-url-key-2")]
+        keys += [(account.get("x-account-meta-temp-url-key"), ACCOUNT_SCOPE),
+                 (account.get("x-account-meta-temp-url-key-2"), ACCOUNT_SCOPE)]
     if req.container:
         container = await meta.container_headers(req, req.container)
         if container is not None:
-            keys += [container.get("x-container-meta-temp-url-key"),
-                     container.get("x-container-meta-temp-url-key-2")]
-    return [wire_text(k) for k in keys if k]  # keys are signed as the UTF-8 text the client set
+            keys += [(container.get("x-container-meta-temp-url-key"), CONTAINER_SCOPE),
+                     (container.get("x-container-meta-temp-url-key-2"), CONTAINER_SCOPE)]
+    # keys are signed as the UTF-8 text the client set
+    return [(wire_text(key), scope) for key, scope in keys if key]
 
 
 def _ip_allowed(req: SwiftRequest, ip_range: str) -> bool:
@@ -112,36 +145,46 @@ def _ip_allowed(req: SwiftRequest, ip_range: str) -> bool:
 
 
 async def authorize_tempurl(req: SwiftRequest) -> Identity | Response:
-    """Called by the auth layer when ``temp_url_sig`` is in the query: an Identity scoped to this
-    one object and method, or a 401 Response."""
+    """Called by the temp URL stage when ``temp_url_sig`` is in the query: an Identity for this request
+    (``req.tempurl_scope`` set to what the matching key reaches), or a 401 Response."""
     q = req.query
     method = req.method
-    if method not in METHODS or not req.container or not req.obj:
-        return _invalid(req)
+    prefix = q.get("temp_url_prefix")
+    if method not in METHODS or not req.container or not (req.obj or allows_container_root(req)):
+        return invalid(req)
     expires = parse_expires(q.get("temp_url_expires"))
     parsed = parse_signature(q.get("temp_url_sig", ""))
     if expires is None or parsed is None:
-        return _invalid(req)
+        return invalid(req)
     if expires < time.time():
-        return _invalid(req)
+        return invalid(req)
     digest, mac = parsed
-    prefix = q.get("temp_url_prefix")
     if prefix is not None:
-        if not req.obj.startswith(prefix):
-            return _invalid(req)
+        if not (req.obj or "").startswith(prefix):
+            return invalid(req)
         path = f"prefix:/v1/{req.account}/{req.container}/{prefix}"
     else:
         path = req.path
     ip_range = q.get("temp_url_ip_range")
     if ip_range and not _ip_allowed(req, ip_range):
-        return _invalid(req)
+        return invalid(req)
     methods = HEAD_FROM if method == "HEAD" else (method,)
-    for key in await _keys(req):
+    for key, scope in await _keys(req):
         for signed in methods:
             expected = signature(key, signed, expires, path, digest, ip_range)
             if hmac.compare_digest(bytes.fromhex(expected), mac):
-                return _grant(req)
-    return _invalid(req)
+                granted = _grant(req)
+                if not isinstance(granted, Response):
+                    reach = req.container if scope == CONTAINER_SCOPE else None
+                    req.tempurl_scope = TempURLScope(req.account, reach)
+                return granted
+    return invalid(req)
+
+
+def allows_container_root(req: SwiftRequest) -> bool:
+    """A GET/HEAD of the container path itself with an empty ``temp_url_prefix`` (Swift lets it
+    through for staticweb's root listing; only such a listing may answer it: ``root_answer_allowed``)."""
+    return req.obj is None and req.method in ("GET", "HEAD") and req.query.get("temp_url_prefix") == ""
 
 
 # headers an unsafe temp URL request may not carry (Swift's DISALLOWED_INCOMING_HEADERS)
@@ -167,8 +210,9 @@ def incoming_headers_to_remove() -> tuple[str, ...]:
     return INCOMING_REMOVE
 
 
-def decorate_response(req: SwiftRequest, response: Response) -> None:
-    """For a temp URL GET/HEAD: Content-Disposition (``filename``/``inline``) and hidden user metadata."""
+def decorate_response(req: SwiftRequest, response: Response, inline: bool = False) -> None:
+    """For a temp URL GET/HEAD: Content-Disposition (``filename``/``inline``; ``inline`` also for a page
+    staticweb generated, as Swift) and hidden user metadata."""
     for name in list(response.headers.keys()):
         low = name.lower()
         if low.startswith(OUTGOING_REMOVE) and not low.startswith(OUTGOING_ALLOW):
@@ -176,7 +220,7 @@ def decorate_response(req: SwiftRequest, response: Response) -> None:
     if req.method not in ("GET", "HEAD") or response.status_code >= 300:
         return
     filename = req.query.get("filename")
-    inline = "inline" in req.query
+    inline = inline or "inline" in req.query
     if inline:
         value = "inline" if filename is None else _disposition("inline", filename)
     elif filename is not None:
