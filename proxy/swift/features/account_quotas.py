@@ -102,4 +102,8 @@ async def feature(req: SwiftRequest, call_next: Handler) -> Response:
         body = exceeded(await req.state.account_info(upload.account), upload.size)
         if body is not None:
             return error_response(413, body)
-    return await call_next(req)
+    answer = await call_next(req)
+    if upload is not None and 200 <= answer.status_code < 300:
+        # the next write's check sees this one's bytes (this process's cached usage is stale now)
+        req.state.invalidate_info(upload.account, upload.container)
+    return answer

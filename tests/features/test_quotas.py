@@ -1,0 +1,138 @@
+"""Container and account quotas end to end, as Swift's container_quotas / account_quotas: 413
+``Upload exceeds quota.`` for PUTs and copies past a quota; quota values validated; account quotas
+settable only by the reseller admin (admin:admin)."""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+import httpx
+import pytest
+
+
+@pytest.fixture(scope="module")
+def reseller(cluster):
+    """admin:admin (reseller admin), rooted at AUTH_test2's storage URL."""
+    url, _ = cluster.auth("test2:tester2", "testing2")
+    _, token = cluster.auth("admin:admin", "admin")
+    with httpx.Client(base_url=url + "/", headers={"X-Auth-Token": token}, timeout=60) as client:
+        yield client
+
+
+@pytest.fixture(scope="module")
+def test2(cluster):
+    """test2:tester2, the admin of AUTH_test2."""
+    url, token = cluster.auth("test2:tester2", "testing2")
+    with httpx.Client(base_url=url + "/", headers={"X-Auth-Token": token}, timeout=60) as client:
+        yield client
+
+
+def test_container_quota_bytes(http, container):
+    assert http.post(container, headers={"X-Container-Meta-Quota-Bytes": "10"}).status_code == 204
+    assert http.head(container).headers["x-container-meta-quota-bytes"] == "10"
+    r = http.put(f"{container}/obj", content=b"01234567890")
+    assert r.status_code == 413 and r.text == "Upload exceeds quota."
+    assert http.get(f"{container}/obj").status_code == 404
+    assert http.put(f"{container}/obj", content=b"0123456789").status_code == 201
+    assert http.get(f"{container}/obj").content == b"0123456789"
+    assert http.put(f"{container}/more", content=b"1").status_code == 413
+
+
+def test_container_quota_count(http, container):
+    assert http.post(container, headers={"X-Container-Meta-Quota-Count": "1"}).status_code == 204
+    assert http.put(f"{container}/one", content=b"a").status_code == 201
+    assert http.put(f"{container}/two", content=b"b").status_code == 413
+
+
+def test_container_quota_applies_to_copies(http, container):
+    source = "src-" + uuid.uuid4().hex[:8]
+    assert http.put(source).status_code in (201, 202)
+    assert http.put(f"{source}/big", content=b"x" * 100).status_code == 201
+    assert http.post(container, headers={"X-Container-Meta-Quota-Bytes": "50"}).status_code == 204
+    assert http.put(f"{container}/copy", headers={"X-Copy-From": f"{source}/big"}).status_code == 413
+    r = http.request("COPY", f"{source}/big", headers={"Destination": f"{container}/copy"})
+    assert r.status_code == 413
+    assert http.get(f"{container}/copy").status_code == 404
+    assert http.post(container, headers={"X-Container-Meta-Quota-Bytes": "100"}).status_code == 204
+    assert http.request("COPY", f"{source}/big", headers={"Destination": f"{container}/copy"}).status_code == 201
+
+
+@pytest.mark.parametrize("header", ["X-Container-Meta-Quota-Bytes", "X-Container-Meta-Quota-Count"])
+@pytest.mark.parametrize("value", ["-1", "abc", "1.5"])
+def test_container_quota_values_checked(http, container, header, value):
+    assert http.post(container, headers={header: value}).status_code == 400
+    assert http.put("q-" + uuid.uuid4().hex[:8], headers={header: value}).status_code == 400
+    assert header.lower() not in http.head(container).headers
+
+
+def test_quota_denies_only_after_authorization(client_for_tester3, http, container):
+    assert http.post(container, headers={"X-Container-Meta-Quota-Bytes": "0"}).status_code == 204
+    assert client_for_tester3.put(f"{container}/x", content=b"x").status_code == 403
+
+
+@pytest.fixture()
+def client_for_tester3(cluster, account):
+    _, token = cluster.auth("test:tester3", "testing3")
+    with httpx.Client(base_url=account[0] + "/", headers={"X-Auth-Token": token}, timeout=60) as client:
+        yield client
+
+
+@pytest.mark.parametrize("header", [
+    "X-Account-Meta-Quota-Bytes", "X-Account-Quota-Bytes", "X-Account-Quota-Count",
+    "X-Account-Quota-Bytes-Policy-Policy-0", "X-Remove-Account-Quota-Bytes", "X-Remove-Account-Meta-Quota-Bytes",
+])
+def test_account_owner_cannot_set_own_quota(test2, header):
+    assert test2.post("", headers={header: "0"}).status_code == 403
+
+
+@pytest.mark.parametrize("header", ["X-Account-Quota-Bytes", "X-Account-Meta-Quota-Bytes",
+                                    "X-Account-Quota-Count", "X-Account-Quota-Count-Policy-Policy-0"])
+def test_reseller_sets_and_removes_account_quota(reseller, test2, header):
+    shown = header.replace("-Meta-", "-")
+    try:
+        assert reseller.post("", headers={header: "123"}).status_code == 204
+        assert test2.head("").headers.get(shown) == "123"
+        assert reseller.post("", headers={header.replace("X-", "X-Remove-", 1): "t"}).status_code == 204
+        assert shown not in test2.head("").headers
+        assert reseller.post("", headers={header: "7"}).status_code == 204
+        assert reseller.post("", headers={header: ""}).status_code == 204
+        assert shown not in test2.head("").headers
+        assert reseller.post("", headers={header: "-1"}).status_code == 400
+        assert reseller.post("", headers={header: "x"}).status_code == 400
+    finally:
+        reseller.post("", headers={header: ""})
+
+
+def wait_for_object_count(client: httpx.Client, expected: int) -> None:
+    deadline = time.monotonic() + 15
+    while int(client.head("").headers["x-account-object-count"]) < expected:
+        assert time.monotonic() < deadline, "account stats never caught up"
+        time.sleep(0.2)
+
+
+def test_account_quota_bytes_and_count(reseller, test2):
+    container = "aq-" + uuid.uuid4().hex[:8]
+    assert test2.put(container).status_code in (201, 202)
+    used = int(test2.head("").headers["x-account-bytes-used"])
+    count = int(test2.head("").headers["x-account-object-count"])
+    try:
+        assert reseller.post("", headers={"X-Account-Quota-Bytes": str(used + 10)}).status_code == 204
+        r = test2.put(f"{container}/big", content=b"x" * 11)
+        assert r.status_code == 413 and r.text == "Upload exceeds quota."
+        assert test2.put(f"{container}/ok", content=b"x" * 10).status_code == 201
+        # the reseller admin's own writes are not limited
+        assert reseller.put(f"{container}/by-reseller", content=b"x" * 20).status_code == 201
+        wait_for_object_count(test2, count + 2)  # account stats follow container updates (~1 s), as in Swift
+        assert reseller.post("", headers={"X-Account-Quota-Bytes": "",
+                                          "X-Account-Quota-Count": str(count + 2)}).status_code == 204
+        assert test2.put(f"{container}/third", content=b"x").status_code == 413
+        assert reseller.post("", headers={"X-Account-Quota-Count": ""}).status_code == 204
+        assert test2.put(f"{container}/third", content=b"x").status_code == 201
+    finally:
+        reseller.post("", headers={"X-Account-Quota-Bytes": "", "X-Account-Quota-Count": ""})
+
+
+def test_info_advertises_quotas(anon):
+    info = anon.get("/info").json()
+    assert "account_quotas" in info and "container_quotas" in info
