@@ -136,3 +136,48 @@ def test_account_quota_bytes_and_count(reseller, test2):
 def test_info_advertises_quotas(anon):
     info = anon.get("/info").json()
     assert "account_quotas" in info and "container_quotas" in info
+
+
+def _s3_error(call, *args, **kwargs) -> tuple[str, int]:
+    from botocore.exceptions import ClientError
+
+    try:
+        call(*args, **kwargs)
+    except ClientError as err:
+        return err.response["Error"]["Code"], err.response["ResponseMetadata"]["HTTPStatusCode"]
+    return "", 200
+
+
+def test_s3_writes_respect_container_quota(cluster, http, container):
+    """S3 PutObject/CopyObject into a bucket with a quota: 403 QuotaExceeded (Ceph RGW's answer)."""
+    from tests.s3.conftest import make_client
+
+    s3 = make_client(cluster.proxy_url)
+    assert http.put(f"{container}/src", content=b"x" * 8).status_code == 201
+    assert http.post(container, headers={"X-Container-Meta-Quota-Bytes": "12"}).status_code == 204
+    assert _s3_error(s3.put_object, Bucket=container, Key="big", Body=b"y" * 5) == ("QuotaExceeded", 403)
+    assert _s3_error(s3.copy_object, Bucket=container, Key="copy",
+                     CopySource={"Bucket": container, "Key": "src"}) == ("QuotaExceeded", 403)
+    assert http.get(f"{container}/big").status_code == 404
+    assert http.get(f"{container}/copy").status_code == 404
+    s3.put_object(Bucket=container, Key="small", Body=b"y" * 4)
+    assert http.get(f"{container}/small").content == b"yyyy"
+
+
+def test_s3_writes_respect_account_quota(cluster, reseller, test2):
+    from tests.s3.conftest import make_client
+
+    s3 = make_client(cluster.proxy_url, key="test2:tester2", secret="testing2")
+    bucket = "aq-s3-" + uuid.uuid4().hex[:8]
+    s3.create_bucket(Bucket=bucket)
+    used = int(test2.head("").headers["x-account-bytes-used"])
+    try:
+        assert reseller.post("", headers={"X-Account-Quota-Bytes": str(used + 4)}).status_code == 204
+        assert _s3_error(s3.put_object, Bucket=bucket, Key="big", Body=b"z" * 5) == ("QuotaExceeded", 403)
+        upload = s3.create_multipart_upload(Bucket=bucket, Key="mpu")["UploadId"]
+        assert _s3_error(s3.upload_part, Bucket=bucket, Key="mpu", UploadId=upload, PartNumber=1,
+                         Body=b"z" * 5) == ("QuotaExceeded", 403)
+        s3.abort_multipart_upload(Bucket=bucket, Key="mpu", UploadId=upload)
+        s3.put_object(Bucket=bucket, Key="ok", Body=b"z" * 4)
+    finally:
+        reseller.post("", headers={"X-Account-Quota-Bytes": ""})

@@ -11,12 +11,11 @@ before anything is stored; reseller admins' writes are not limited. Sits after `
 
 from __future__ import annotations
 
-from typing import Any
-
 from starlette.responses import Response
 
 from proxy.http.errors import error_response
 from proxy.pipeline import Handler
+from proxy.quotas import account_exceeded
 from proxy.swift.context import SwiftRequest
 from proxy.swift.features.uploads import planned_upload
 from proxy.swift.quota_headers import KINDS, POLICIES
@@ -48,37 +47,6 @@ def quota_updates(req: SwiftRequest) -> dict[str, str | None]:
     return updates
 
 
-def _int(value: str | None) -> int:
-    try:
-        return int(value) if value is not None else -1
-    except ValueError:
-        return -1
-
-
-def exceeded(info: dict[str, Any], size: int) -> str | None:
-    """Swift's 413 body when one more object of ``size`` bytes takes the account (its
-    ``account_info``) past a quota, else None."""
-    if not 200 <= info["status"] < 300:
-        return None
-    sysmeta, meta = info.get("sysmeta", {}), info.get("meta", {})
-    used_bytes, used_count = int(info.get("bytes", 0)), int(info.get("total_object_count", 0))
-    quota = _int(sysmeta.get("quota-bytes", meta.get("quota-bytes")))
-    if 0 <= quota < used_bytes + size:
-        return "Upload exceeds quota."
-    quota = _int(sysmeta.get("quota-count"))
-    if 0 <= quota < used_count + 1:
-        return "Upload exceeds quota."
-    # one storage policy: its usage is the account's
-    for index in POLICIES:
-        quota = _int(sysmeta.get(f"quota-bytes-policy-{index}"))
-        if 0 <= quota < used_bytes + size:
-            return "Upload exceeds policy quota."
-        quota = _int(sysmeta.get(f"quota-count-policy-{index}"))
-        if 0 <= quota < used_count + 1:
-            return "Upload exceeds policy quota."
-    return None
-
-
 def _reseller(req: SwiftRequest) -> bool:
     return bool(req.identity is not None and req.identity.is_reseller)
 
@@ -99,7 +67,7 @@ async def feature(req: SwiftRequest, call_next: Handler) -> Response:
         return await call_next(req)
     upload = await planned_upload(req, call_next)
     if upload is not None:
-        body = exceeded(await req.state.account_info(upload.account), upload.size)
+        body = account_exceeded(await req.state.account_info(upload.account), upload.size)
         if body is not None:
             return error_response(413, body)
     answer = await call_next(req)

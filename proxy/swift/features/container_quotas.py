@@ -10,29 +10,15 @@ write access gets its 401/403, never the 413.
 
 from __future__ import annotations
 
-from typing import Any
-
 from starlette.responses import Response
 
 from proxy.http.errors import error_response
 from proxy.pipeline import Handler
+from proxy.quotas import EXCEEDED, container_exceeded
 from proxy.swift.context import SwiftRequest
 from proxy.swift.features.uploads import planned_upload
 
 INFO: dict[str, object] = {}
-EXCEEDED = "Upload exceeds quota."
-
-
-def exceeds(info: dict[str, Any], size: int) -> bool:
-    """Whether adding one object of ``size`` bytes takes the container (its ``container_info``) past
-    its quotas. Values that are not digits set no quota (as Swift)."""
-    if not 200 <= info["status"] < 300:
-        return False
-    meta = info.get("meta", {})
-    quota_bytes, quota_count = meta.get("quota-bytes", ""), meta.get("quota-count", "")
-    if quota_bytes.isdigit() and int(quota_bytes) < int(info.get("bytes", 0)) + size:
-        return True
-    return quota_count.isdigit() and int(quota_count) < int(info.get("object_count", 0)) + 1
 
 
 async def feature(req: SwiftRequest, call_next: Handler) -> Response:
@@ -46,7 +32,7 @@ async def feature(req: SwiftRequest, call_next: Handler) -> Response:
     upload = await planned_upload(req, call_next)
     if upload is not None:
         info = await req.state.container_info(upload.account, upload.container)
-        if exceeds(info, upload.size):
+        if container_exceeded(info, upload.size):
             return error_response(413, EXCEEDED)
     answer = await call_next(req)
     if upload is not None and 200 <= answer.status_code < 300:
