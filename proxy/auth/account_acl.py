@@ -1,9 +1,10 @@
 """Account ACLs (``X-Account-Access-Control``), as Swift's TempAuth defines them (version-2 JSON).
 
 ``{"admin": [...], "read-write": [...], "read-only": [...]}`` lists grantees: TempAuth names
-(``account:user`` or ``account``) and Keystone ``project:user`` names (ids or names, as container
-ACLs match them). They are stored as ``X-Account-Sysmeta-Core-Access-Control``, shown back only to
-the account's owners (its admins, reseller admins and ``admin`` grantees):
+(``account:user`` or ``account``) and Keystone ``project:user`` names (ids or names, ``*`` for
+either side, as container ACLs match them) or a bare project id. They are stored as
+``X-Account-Sysmeta-Core-Access-Control``, shown back only to the account's owners (its admins,
+reseller admins and ``admin`` grantees):
 
 * ``read-only``  — GET/HEAD of the account, its containers and objects;
 * ``read-write`` — plus every write to containers and objects (not to the account);
@@ -80,6 +81,8 @@ def level_for(identity: Identity | None, acl: dict[str, Any] | None, reseller_pr
     if not acl or identity is None or identity.is_anonymous:
         return None
     names = set(identity_groups(identity, reseller_prefix))
+    if identity.account.startswith(reseller_prefix):  # a Keystone project id, a TempAuth account name
+        names.add(identity.account[len(reseller_prefix):])
     for level in LEVELS:
         grantees = acl.get(level)
         if isinstance(grantees, list) and names.intersection(g for g in grantees if isinstance(g, str)):

@@ -141,3 +141,17 @@ def test_anonymous_and_unprivileged_cannot_set_acls(anon, account, tester3):
 
 def test_info_advertises_account_acls(anon):
     assert anon.get("/info").json()["tempauth"] == {"account_acls": True}
+
+
+def test_keystone_users_match_by_project_and_user_ids_or_names():
+    """Keystone identities match account ACL grants as container ACLs match them (``project:user`` by
+    id or name, ``*`` for either side) or by a bare project id."""
+    from proxy.auth.account_acl import level_for
+    from proxy.auth.keystone import project_identity
+
+    alice = project_identity("AUTH_", {"id": "p1", "name": "proj"}, {"id": "u1", "name": "alice"}, [])
+    assert level_for(alice, {"read-only": ["p1:u1"]}) == "read-only"
+    assert level_for(alice, {"read-write": ["proj:alice"]}) == "read-write"
+    assert level_for(alice, {"admin": ["*:u1"], "read-only": ["p1:u1"]}) == "admin"
+    assert level_for(alice, {"read-only": ["p1"]}) == "read-only"
+    assert level_for(alice, {"admin": ["p2:u1", "p1:u2", "u1"]}) is None
