@@ -105,17 +105,32 @@ def test_reseller_sets_and_removes_account_quota(reseller, test2, header):
 
 
 def wait_for_object_count(client: httpx.Client, expected: int) -> None:
-    deadline = time.monotonic() + 15
-    while int(client.head("").headers["x-account-object-count"]) < expected:
+    """Until every account replica counts ``expected`` objects: account stats follow container updates
+    (about a second, each replica on its own), as in Swift; a read asks one replica."""
+    deadline, agreeing = time.monotonic() + 20, 0
+    while agreeing < 8:
+        agreeing = agreeing + 1 if int(client.head("").headers["x-account-object-count"]) >= expected else 0
         assert time.monotonic() < deadline, "account stats never caught up"
-        time.sleep(0.2)
+        time.sleep(0.1)
+
+
+def settled_usage(client: httpx.Client) -> tuple[int, int]:
+    """(bytes, objects) of the account once every replica agrees (earlier tests' writes counted)."""
+    deadline, last, agreeing = time.monotonic() + 20, None, 0
+    while agreeing < 8:
+        headers = client.head("").headers
+        usage = (int(headers["x-account-bytes-used"]), int(headers["x-account-object-count"]))
+        agreeing = agreeing + 1 if usage == last else 0
+        last = usage
+        assert time.monotonic() < deadline, "account stats never settled"
+        time.sleep(0.15)
+    return usage
 
 
 def test_account_quota_bytes_and_count(reseller, test2):
     container = "aq-" + uuid.uuid4().hex[:8]
     assert test2.put(container).status_code in (201, 202)
-    used = int(test2.head("").headers["x-account-bytes-used"])
-    count = int(test2.head("").headers["x-account-object-count"])
+    used, count = settled_usage(test2)
     try:
         assert reseller.post("", headers={"X-Account-Quota-Bytes": str(used + 10)}).status_code == 204
         r = test2.put(f"{container}/big", content=b"x" * 11)
@@ -170,7 +185,7 @@ def test_s3_writes_respect_account_quota(cluster, reseller, test2):
     s3 = make_client(cluster.proxy_url, key="test2:tester2", secret="testing2")
     bucket = "aq-s3-" + uuid.uuid4().hex[:8]
     s3.create_bucket(Bucket=bucket)
-    used = int(test2.head("").headers["x-account-bytes-used"])
+    used, _ = settled_usage(test2)
     try:
         assert reseller.post("", headers={"X-Account-Quota-Bytes": str(used + 4)}).status_code == 204
         assert _s3_error(s3.put_object, Bucket=bucket, Key="big", Body=b"z" * 5) == ("QuotaExceeded", 403)
