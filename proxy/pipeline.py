@@ -20,6 +20,8 @@ The Swift API's order (``swift_features``), outermost first:
 4. ``authorize``    the access the router table's entry names (read/write/reseller/public), checked
                     once, before any handler or feature that acts on storage.
 5. ``bulk``         ``?bulk-delete`` on the account.
+   ``container_quotas`` / ``account_quotas``  413 for an object write (PUT, copy) past the container's
+                    or account's quota; quota metadata validated (account quotas: reseller admins only).
 6. ``symlink``      ``X-Symlink-Target`` links: created, followed as the caller (through SLO/DLO
                     below, so a link to a large object reads it), ``symlink_path`` in listings.
 7. ``slo``          ``?multipart-manifest=put|delete|get``; a stored SLO manifest read as its data.
@@ -77,6 +79,8 @@ def swift_features(auth_backends: Sequence[Any]) -> list[Feature]:
     """The Swift API's features in pipeline order (documented above and in docs/pipeline.md)."""
     from proxy.swift import access
     from proxy.swift.features import bulk, cors, dlo, formpost, slo, staticweb, symlink, tempurl_stage
+    from proxy.swift.features.account_quotas import feature as account_quotas
+    from proxy.swift.features.container_quotas import feature as container_quotas
 
     return [
         cors.feature,
@@ -86,6 +90,8 @@ def swift_features(auth_backends: Sequence[Any]) -> list[Feature]:
         staticweb.feature,
         access.authorize,
         bulk.feature,
+        container_quotas,
+        account_quotas,
         symlink.feature,
         slo.feature,
         dlo.feature,

@@ -8,6 +8,7 @@ from urllib.parse import quote
 
 from starlette.responses import Response
 
+from proxy.auth import account_acl
 from proxy.auth.acl import acl_allows
 from proxy.context import Identity, ProxyState
 from proxy.http.errors import error_response
@@ -25,7 +26,10 @@ def denied_response(status: int, account: str = "unknown") -> Response:
 async def check_access(state: ProxyState, identity: Identity | None, account: str, container: str | None,
                        obj: str | None, method: str, referer: str | None = None,
                        reseller_prefix: str = "AUTH_") -> int | None:
-    """None when allowed, else 401/403. ``method`` is the effective verb (COPY counts as a write)."""
+    """None when allowed, else 401/403. ``method`` is the effective verb (COPY counts as a write).
+
+    Owners, reseller admins and Keystone readers first, then container ACLs, then the account's
+    ``X-Account-Access-Control`` grants (proxy/auth/account_acl.py)."""
     fail = 403 if identity and not identity.is_anonymous else 401
     if not account.startswith(reseller_prefix) or account == reseller_prefix:
         return fail
@@ -38,15 +42,15 @@ async def check_access(state: ProxyState, identity: Identity | None, account: st
         return None
     if identity is not None and identity.is_reader and identity.account == account and method in READ_METHODS:
         return None
-    if container is None:
-        return fail
-    if obj is None and method not in READ_METHODS:
-        return fail
-    info = await state.container_info(account, container)
-    if not 200 <= info["status"] < 300:
-        return fail
-    acl = info["read_acl"] if method in READ_METHODS else info["write_acl"]
-    if acl_allows(identity, acl, listing=obj is None, referer=referer, reseller_prefix=reseller_prefix,
-                  write=method not in READ_METHODS):
+    if container is not None and (obj is not None or method in READ_METHODS):
+        info = await state.container_info(account, container)
+        if 200 <= info["status"] < 300:
+            acl = info["read_acl"] if method in READ_METHODS else info["write_acl"]
+            if acl_allows(identity, acl, listing=obj is None, referer=referer, reseller_prefix=reseller_prefix,
+                          write=method not in READ_METHODS):
+                return None
+    # X-Account-Access-Control grants, after container ACLs as in TempAuth
+    level = await account_acl.account_level(state, identity, account, reseller_prefix)
+    if account_acl.level_allows(level, container, method):
         return None
     return fail

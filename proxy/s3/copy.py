@@ -23,6 +23,7 @@ from proxy.s3.context import S3Request
 from proxy.s3.errors import S3Error, from_backend
 from proxy.s3.multipart import MAX_PART_SIZE, _upload_headers, part_name, part_number
 from proxy.s3.objects import check_key
+from proxy.s3.quota import check_quota, written
 from proxy.s3.reader import StoredObject, open_object
 from proxy.s3.supersede import current_multipart, release_parts
 from stackstore.numbers import is_ascii_digits
@@ -110,6 +111,7 @@ async def copy_object(req: S3Request) -> Response:
         if not src.is_multipart:
             headers.update({k: v for k, v in src.headers.items()
                             if k.lower().startswith(checksums.SYSMETA.lower())})
+        await check_quota(req, req.bucket or "", src.size)
         source = WatchedBody(src.stream(0, src.size))
         body = checksums.VerifiedBody(aiter(source))
         replaced = await current_multipart(req, req.bucket or "", key, bucket_info)
@@ -120,6 +122,7 @@ async def copy_object(req: S3Request) -> Response:
         raise S3Error("AccessDenied")
     if resp.status // 100 != 2:
         raise from_backend(resp.status, req.bucket, key)
+    written(req, req.bucket or "")
     await release_parts(req, req.bucket or "", key, replaced)
     doc = xml.root("CopyObjectResult")
     xml.add(doc, "LastModified", _iso_now(resp.headers))
@@ -152,6 +155,7 @@ async def upload_part_copy(req: S3Request) -> Response:
         start, end = _copy_range(req.headers.get("x-amz-copy-source-range"), src.size)
         if end - start > MAX_PART_SIZE:
             raise S3Error("EntityTooLarge")
+        await check_quota(req, None, end - start)
         if src.resp is not None and src.resp_range != (start, end):
             await src.close()
         source = WatchedBody(src.stream(start, end))
@@ -165,6 +169,7 @@ async def upload_part_copy(req: S3Request) -> Response:
         raise S3Error("AccessDenied")
     if resp.status // 100 != 2:
         raise from_backend(resp.status, req.bucket)
+    written(req, segments_container(req.bucket or ""))
     doc = xml.root("CopyPartResult")
     xml.add(doc, "LastModified", _iso_now(resp.headers))
     xml.add(doc, "ETag", f'"{body.etag}"')

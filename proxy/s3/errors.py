@@ -57,6 +57,7 @@ CODES: dict[str, tuple[int, str]] = {
     "NotImplemented": (501, "A header you provided implies functionality that is not implemented."),
     "OperationAborted": (409, "A conflicting conditional operation is currently in progress against this "
                               "resource. Please try again."),
+    "QuotaExceeded": (403, "Quota exceeded."),  # Ceph RGW's answer to a write past a quota
     "PreconditionFailed": (412, "At least one of the preconditions you specified did not hold."),
     "RequestTimeTooSkewed": (403, "The difference between the request time and the current time is too "
                                   "large."),

@@ -30,6 +30,7 @@ from proxy.s3.context import S3Request
 from proxy.s3.errors import S3Error, from_backend
 from proxy.s3.headers import iso_from_swift
 from proxy.s3.objects import check_key
+from proxy.s3.quota import check_quota, written
 from proxy.s3.supersede import current_multipart, flag_bucket, release_parts
 from proxy.s3.upload import checksum_response_headers, checksum_sysmeta, open_upload, request_body
 from stackstore.numbers import is_ascii_digits
@@ -119,6 +120,7 @@ async def upload_part(req: S3Request) -> Response:
     headers = {"Content-Type": "application/octet-stream", **checksum_sysmeta(upload.header_checksums)}
     if upload.length == 0:
         await upload.body.check_empty()
+    await check_quota(req, None, upload.length)
     resp = await req.client.put_object(req.account, segments_container(req.bucket or ""),
                                        part_name(req.key or "", upload_id, number), headers, upload.body,
                                        upload.length)
@@ -126,6 +128,7 @@ async def upload_part(req: S3Request) -> Response:
         raise upload.body.error
     if resp.status // 100 != 2:
         raise from_backend(resp.status, req.bucket)
+    written(req, segments_container(req.bucket or ""))
     out = {"ETag": f'"{upload.body.etag}"'}
     out.update(checksum_response_headers(upload.body, upload.header_checksums))
     return Response(b"", 200, headers=out)

@@ -10,6 +10,7 @@ from proxy.s3 import headers as s3h
 from proxy.s3.bucket import require_bucket
 from proxy.s3.context import S3Request
 from proxy.s3.errors import S3Error, from_backend
+from proxy.s3.quota import check_quota, written
 from proxy.s3.reader import StoredObject, open_object
 from proxy.s3.supersede import current_multipart, release_parts
 from proxy.s3.upload import checksum_response_headers, checksum_sysmeta, open_upload
@@ -42,6 +43,7 @@ async def put_object(req: S3Request) -> Response:
             raise S3Error("PreconditionFailed", Condition="If-None-Match")
     if upload.length == 0:
         await upload.body.check_empty()
+    await check_quota(req, req.bucket or "", upload.length)
     replaced = await current_multipart(req, req.bucket or "", key, bucket_info)
     # checksums of trailers (or only computed, x-amz-sdk-checksum-algorithm) are known after the body
     late = (lambda: checksum_sysmeta(upload.body.checksums)) if upload.body.hashers else None
@@ -51,6 +53,7 @@ async def put_object(req: S3Request) -> Response:
         raise upload.body.error
     if resp.status not in (201, 202):
         raise from_backend(resp.status, req.bucket, key)
+    written(req, req.bucket or "")
     await release_parts(req, req.bucket or "", key, replaced)
     out = {"ETag": f'"{upload.body.etag}"'}
     out.update(checksum_response_headers(upload.body, upload.header_checksums))

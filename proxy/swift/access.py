@@ -14,6 +14,7 @@ from collections.abc import Sequence
 
 from starlette.responses import Response
 
+from proxy.auth import account_acl
 from proxy.auth.authorize import check_access, denied_response
 from proxy.auth.base import AuthBackend, request_token
 from proxy.large_objects.access import SegmentAccess
@@ -69,7 +70,12 @@ async def check(req: SwiftRequest) -> Response | None:
         return None
     status = await check_access(req.state, req.identity, req.account, req.container, req.obj,
                                 ACCESS_VERB[access], req.headers.get("referer"), reseller_prefix(req))
-    return None if status is None else denied_response(status, req.account)
+    if status is not None:
+        return denied_response(status, req.account)
+    if not req.is_owner:  # an account ACL "admin" is an owner (sees and sets ACLs, temp URL keys)
+        req.account_acl_level = await account_acl.account_level(req.state, req.identity, req.account,
+                                                                reseller_prefix(req))
+    return None
 
 
 def tempurl_check(req: SwiftRequest) -> Response | None:

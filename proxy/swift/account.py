@@ -3,12 +3,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from starlette.responses import Response
 
+from proxy.auth import account_acl
 from proxy.http.errors import empty_response, error_response
 from proxy.swift import constraints, listing
 from proxy.swift.context import SwiftRequest
 from proxy.swift.headers import account_response_headers, meta_write_headers
+from proxy.swift.quota_headers import quota_headers
 from stackstore.timestamp import Timestamp
 
 
@@ -37,6 +41,7 @@ async def head(req: SwiftRequest) -> Response:
     else:
         headers = account_response_headers(resp.headers, owner=req.is_owner)
     headers["Content-Type"] = "text/plain; charset=utf-8"
+    _show_sysmeta(req, resp.headers, headers)
     return Response(b"", status_code=204, headers=headers)
 
 
@@ -52,13 +57,37 @@ async def get(req: SwiftRequest) -> Response:
         return _status(resp.status)
     else:
         headers = account_response_headers(resp.headers, owner=req.is_owner)
+        _show_sysmeta(req, resp.headers, headers)
     return listing.render(rows, media, "account", req.account, headers)
 
 
-async def post(req: SwiftRequest) -> Response:
-    """Set ``X-Account-Meta-*`` (e.g. ``Temp-URL-Key``); 204."""
+def _show_sysmeta(req: SwiftRequest, backend: Mapping[str, str], out: dict[str, str]) -> None:
+    """``X-Account-Access-Control`` from its sysmeta, for the account's owners only (as Swift); the
+    account quotas (``X-Account-Quota-*``) for every reader."""
+    out.update(quota_headers(backend))
+    if req.is_owner:
+        value = account_acl.shown(backend.get(account_acl.SYSMETA))
+        if value is not None:
+            out["X-Account-Access-Control"] = value
+
+
+def _write_headers(req: SwiftRequest) -> dict[str, str]:
+    """Metadata to store for an account PUT/POST: ``X-Account-Meta-*`` and, from an owner, a valid
+    ``X-Account-Access-Control`` (400 otherwise) as its sysmeta."""
     constraints.check_metadata(req.headers, "account")
     headers = meta_write_headers(req.headers, "account")
+    acl = req.headers.get(account_acl.HEADER)
+    if acl is not None:
+        value = account_acl.validate(acl)
+        if req.is_owner:
+            headers["X-Account-Sysmeta-Core-Access-Control"] = value
+    headers.update(req.sysmeta)  # what features decided (account quotas), never the client's headers
+    return headers
+
+
+async def post(req: SwiftRequest) -> Response:
+    """Set ``X-Account-Meta-*`` (e.g. ``Temp-URL-Key``) and the account ACL; 204."""
+    headers = _write_headers(req)
     req.timestamp = Timestamp.now().normal
     headers["X-Timestamp"] = req.timestamp
     resp = await req.client.post_account(req.account, headers)
@@ -76,8 +105,7 @@ async def post(req: SwiftRequest) -> Response:
 
 async def put(req: SwiftRequest) -> Response:
     """Create an account (reseller admins only; authorization already checked)."""
-    constraints.check_metadata(req.headers, "account")
-    headers = meta_write_headers(req.headers, "account")
+    headers = _write_headers(req)
     req.timestamp = Timestamp.now().normal
     headers["X-Timestamp"] = req.timestamp
     resp = await req.client.put_account(req.account, headers)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 from urllib.parse import quote, urlencode
 
@@ -29,12 +29,15 @@ class SwiftRequest(ObjectRequest):
     tempurl_scope: TempURLScope | None = None  # what that temp URL's key reaches (its sub-requests too)
     timestamp: str = ""  # X-Timestamp the proxy assigned to this request (writes)
     operation: Operation | None = None  # the router table's entry for this request (proxy/swift/operations.py)
+    sysmeta: dict[str, str] = field(default_factory=dict)  # sysmeta features add to an account write (quotas)
+    account_acl_level: str | None = None  # what X-Account-Access-Control grants the identity here (access.check)
 
     @property
     def is_owner(self) -> bool:
-        """The identity owns the account (``.admin`` of it, or a reseller admin)."""
+        """The identity owns the account (``.admin`` of it, a reseller admin, or an account ACL ``admin``)."""
         ident = self.identity
-        return bool(ident and (ident.is_reseller or (ident.is_admin and ident.account == self.account)))
+        return bool(ident and (ident.is_reseller or (ident.is_admin and ident.account == self.account)
+                               or self.account_acl_level == "admin"))
 
     @property
     def path(self) -> str:

@@ -12,6 +12,8 @@ from proxy.http.errors import error_response
 from proxy.large_objects import slo_manifest
 from proxy.swift.constraints import SWIFT_CONSTRAINTS
 from proxy.swift.features import bulk, formpost, staticweb, symlink, tempurl
+from proxy.swift.features.account_quotas import INFO as ACCOUNT_QUOTAS_INFO
+from proxy.swift.features.container_quotas import INFO as CONTAINER_QUOTAS_INFO
 from stackstore.config import Config
 
 SWIFT_VERSION = "2.34.0"
@@ -33,13 +35,15 @@ def swift_info(conf: Config) -> dict[str, Any]:
             "account_autocreate": bool(proxy.get("account_autocreate", True)),
             "policies": [{"name": "Policy-0", "aliases": "Policy-0", "default": True}],
         },
-        "tempauth": {"account_acls": False},
+        "tempauth": {"account_acls": True},
         "slo": dict(SLO_INFO),
         "bulk_delete": dict(bulk.INFO),
         "tempurl": dict(tempurl.INFO),
         "staticweb": dict(staticweb.INFO),
         "formpost": dict(formpost.INFO),
         "symlink": symlink.info(conf),
+        "account_quotas": dict(ACCOUNT_QUOTAS_INFO),
+        "container_quotas": dict(CONTAINER_QUOTAS_INFO),
     }
 
 

@@ -234,6 +234,10 @@ class FixedContainers:
     async def container_info(self, account: str, container: str) -> dict[str, Any]:
         return {"status": 200, "read_acl": self.read_acl, "write_acl": self.write_acl}
 
+    async def account_info(self, account: str) -> dict[str, Any]:
+        """The account exists without an account ACL (X-Account-Access-Control grants nothing)."""
+        return {"status": 200, "meta": {}, "sysmeta": {}}
+
 
 def s3_request(name: str, identity: Identity, containers: FixedContainers) -> S3Request:
     method, path, qs, headers = SAMPLES[name]

@@ -1,0 +1,68 @@
+"""Account and container quota decisions shared by both APIs (Swift's account_quotas and
+container_quotas rules), from cached account/container info.
+
+Container quotas are the container's metadata ``Quota-Bytes`` / ``Quota-Count`` (digits, else no
+quota); account quotas the account's sysmeta ``quota-bytes`` (or the legacy ``Meta-Quota-Bytes``),
+``quota-count`` and their per-policy forms, set only by reseller admins, whose own writes they do
+not limit. Usage is what the info says: account totals follow container updates (about a second),
+as in Swift.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from proxy.context import Identity, ProxyState
+
+EXCEEDED = "Upload exceeds quota."
+POLICY_EXCEEDED = "Upload exceeds policy quota."
+POLICY_INDEXES = (0,)  # this cluster's one storage policy: its usage is the account's
+
+
+def _quota(value: Any) -> int:
+    """A stored quota, -1 (none) for anything but an integer."""
+    try:
+        return int(value) if value is not None else -1
+    except (TypeError, ValueError):
+        return -1
+
+
+def container_exceeded(info: dict[str, Any], size: int) -> bool:
+    """Whether one more object of ``size`` bytes takes the container (its info) past a quota."""
+    if not 200 <= info["status"] < 300:
+        return False
+    meta = info.get("meta", {})
+    quota_bytes, quota_count = meta.get("quota-bytes", ""), meta.get("quota-count", "")
+    if quota_bytes.isdigit() and int(quota_bytes) < int(info.get("bytes", 0)) + size:
+        return True
+    return quota_count.isdigit() and int(quota_count) < int(info.get("object_count", 0)) + 1
+
+
+def account_exceeded(info: dict[str, Any], size: int) -> str | None:
+    """Swift's 413 message when one more object of ``size`` bytes takes the account (its info) past a
+    quota, else None."""
+    if not 200 <= info["status"] < 300:
+        return None
+    sysmeta, meta = info.get("sysmeta", {}), info.get("meta", {})
+    used_bytes, used_count = int(info.get("bytes", 0)), int(info.get("total_object_count", 0))
+    if 0 <= _quota(sysmeta.get("quota-bytes", meta.get("quota-bytes"))) < used_bytes + size:
+        return EXCEEDED
+    if 0 <= _quota(sysmeta.get("quota-count")) < used_count + 1:
+        return EXCEEDED
+    for index in POLICY_INDEXES:
+        if 0 <= _quota(sysmeta.get(f"quota-bytes-policy-{index}")) < used_bytes + size:
+            return POLICY_EXCEEDED
+        if 0 <= _quota(sysmeta.get(f"quota-count-policy-{index}")) < used_count + 1:
+            return POLICY_EXCEEDED
+    return None
+
+
+async def upload_refused(state: ProxyState, identity: Identity | None, account: str, container: str | None,
+                         size: int) -> str | None:
+    """Why writing one object of ``size`` bytes to ``account`` (``container``: None to check the
+    account's quotas only, e.g. an S3 part in its segments container) is refused, or None."""
+    if container is not None and container_exceeded(await state.container_info(account, container), size):
+        return EXCEEDED
+    if identity is not None and identity.is_reseller:
+        return None
+    return account_exceeded(await state.account_info(account), size)
