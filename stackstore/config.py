@@ -77,6 +77,9 @@ DEFAULTS: dict[str, Any] = {
         "expirer_concurrency": 4,  # expired objects deleted at once
         "fallocate_reserve": 0,  # bytes kept free on a device; PUTs that would cross it get 507
         "container_update_timeout": 2.0,
+        # seconds after which object tombstones and listing tombstone rows are reclaimed (Swift: a week);
+        # a node down for longer than this must be wiped before it rejoins, or deleted data may come back
+        "reclaim_age": 604800.0,
         "block_size": 1048576,  # checksum block size for stored objects
         # idle node connections of the proxies' pools stay open (their idle timeout is shorter)
         "keep_alive_timeout": 30.0,

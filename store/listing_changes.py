@@ -149,6 +149,24 @@ class ChangeLog:
         """Every sender uid -> sync point kept for the record."""
         return {uid: SEQ.unpack(raw)[0] for uid, raw in prefixed(txn, self.syncs_db, key)}
 
+    def drop_row(self, txn: lmdb.Transaction[bytes], key: bytes, nkey: bytes, value: bytes) -> None:
+        """Remove a row (a reclaimed tombstone) with its sequence and change entries, keeping the
+        running digest equal to the xor of the remaining rows. The record's ``seq`` never goes back,
+        so sync points stay valid: a peer's point past the row's sequence simply has nothing to ask."""
+        st = self.state(txn, key)
+        st.digest ^= row_hash(nkey, value)
+        old_seq = txn.get(key + nkey, db=self.seqs_db)
+        if old_seq is not None:
+            txn.delete(key + old_seq, db=self.changes_db)
+            txn.delete(key + nkey, db=self.seqs_db)
+        txn.delete(key + nkey, db=self.rows_db)
+        txn.put(key, st.pack(), db=self.state_db)
+
+    def row_seq(self, txn: lmdb.Transaction[bytes], key: bytes, nkey: bytes) -> int:
+        """The change sequence of a row (0 when it has none)."""
+        raw = txn.get(key + nkey, db=self.seqs_db)
+        return SEQ.unpack(raw)[0] if raw is not None else 0
+
     def forget(self, txn: lmdb.Transaction[bytes], key: bytes) -> None:
         """Remove everything this module keeps about a record (its rows are removed by the caller)."""
         txn.delete(key, db=self.state_db)

@@ -28,6 +28,7 @@ from starlette.routing import Route
 
 from store.layout import device_path, list_partitions, partition_path
 from store.listing_changes import UID_LEN
+from store.listing_reclaim import cutoff_ticks
 from store.listings import HASH_LEN
 from store.node import Node
 from store.replication import db_sync, receiver
@@ -168,10 +169,11 @@ async def db_merge(node: Node, request: Request) -> Response:
     if not isinstance(items, list):
         raise HTTPError(400, "bad items")
     store = kind.store(node, device)
+    cutoff = cutoff_ticks(replication_for(node).settings.reclaim_age)
     merged = 0
     try:
         for item in items:
-            merged += await _in_thread(node, db_sync.merge, kind, store, part, item)
+            merged += await _in_thread(node, db_sync.merge, kind, store, part, item, cutoff)
     except (KeyError, TypeError, ValueError, IndexError):
         raise HTTPError(400, "bad item") from None
     return JSONResponse({"merged": merged})

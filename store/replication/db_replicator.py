@@ -6,7 +6,8 @@ it merged), then, for each record whose digest differs, push the record and the 
 that point (tombstones included; the receiver merges by timestamp). A receiver that never merged
 from our replica of a record (new, wiped, or our replica is a handoff's) gets every row. Records
 on a handoff device are pushed to every primary and dropped locally once all of them answered and
-the record did not change meanwhile.
+the record did not change meanwhile. On a primary, once every other primary answered, tombstone rows
+older than ``reclaim_age`` that all of them hold are purged (``store.listing_reclaim``).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from ring import Device
+from store.listing_reclaim import cutoff_ticks, reclaim_record
 from store.node import Node
 from store.replication import db_sync
 from store.replication.local import LocalView
@@ -41,6 +43,7 @@ class DBReplicator:
         self.kind = kind
         self.last = PassStats()
         self.rows_sent = 0
+        self.tombstones_reclaimed = 0
 
     async def _run(self, fn: Callable[..., T], *args: Any) -> T:
         return await asyncio.get_running_loop().run_in_executor(self.node.executor, functools.partial(fn, *args))
@@ -88,15 +91,21 @@ class DBReplicator:
         for err in errors:
             stats.failures += 1
             stats.errors.append(str(err))
-        stats.files_sent += sum(r for r in results if isinstance(r, int))
+        pushes = [r for r in results if isinstance(r, tuple)]
+        stats.files_sent += sum(sent for sent, _ in pushes)
+        if not handoff and not errors:
+            self.tombstones_reclaimed += await self._run(
+                _reclaim_partition, store, local, [held for _, held in pushes], self.settings.reclaim_age)
         if handoff and not errors:
             for key_hex, rec in local.items():
                 if await self._run(db_sync.remove_if_unchanged, store, bytes.fromhex(key_hex), rec.digest):
                     stats.handoffs_removed += 1
 
     async def _push(self, store: db_sync.Store, part: int, local: dict[str, db_sync.LocalRecord],
-                    peer: Device) -> int:
-        """Send ``peer`` what it lacks of each record whose digest differs; rows sent."""
+                    peer: Device) -> tuple[int, dict[str, int]]:
+        """Send ``peer`` what it lacks of each record whose digest differs; returns the rows sent and,
+        per record, the last sequence of ours the peer is known to hold (its sync point, or our
+        last sequence when the digests were equal or every change was merged)."""
         senders = {key_hex: [rec.uid, rec.seq, rec.digest] for key_hex, rec in local.items()}
         remote = await call_json(peer.ip, peer.port, "POST", db_path(self.kind.name, peer, part),
                                  {"senders": senders}, self.settings.node_timeout)
@@ -104,12 +113,14 @@ class DBReplicator:
             raise PeerError("bad digest answer")
         points = remote.get("points") or {}
         sent = 0
+        held: dict[str, int] = {}
         for key_hex, rec in local.items():
             if remote["digests"].get(key_hex) != rec.digest:
                 sent += await self._send_changes(store, part, peer, bytes.fromhex(key_hex),
                                                  _sync_point(points.get(key_hex), rec.seq))
+            held[key_hex] = rec.seq  # equal digests, or every change after its point was merged
         self.rows_sent += sent
-        return sent
+        return sent, held
 
     async def _send_changes(self, store: db_sync.Store, part: int, peer: Device, key: bytes, since: int) -> int:
         """Push the record and its rows changed after ``since``, one batch per request, in change
@@ -125,6 +136,17 @@ class DBReplicator:
             if len(item["rows"]) < batch:
                 return sent
             since = item["upto"]
+
+
+def _reclaim_partition(store: db_sync.Store, local: dict[str, db_sync.LocalRecord],
+                       held_by_peers: list[dict[str, int]], reclaim_age: float) -> int:
+    """Purge the old tombstone rows every other primary holds (blocking); rows purged."""
+    cutoff = cutoff_ticks(reclaim_age)
+    removed = 0
+    for key_hex, rec in local.items():
+        safe = min((held.get(key_hex, 0) for held in held_by_peers), default=rec.seq)  # no peers: ours
+        removed += reclaim_record(store, bytes.fromhex(key_hex), safe, cutoff)
+    return removed
 
 
 def _sync_point(remote: Any, local_seq: int) -> int:

@@ -23,6 +23,7 @@ import lmdb
 import xxhash
 
 from store.listing_changes import UID_LEN, prefixed
+from store.listing_reclaim import keep_incoming_row
 from store.listings import (
     ACCT_ROW,
     F_DELETED,
@@ -226,8 +227,9 @@ def _merge_acct_row(rec: dict[str, Any], old: bytes | None, new: bytes) -> bytes
     return merged
 
 
-def merge(kind: DBKind, store: Store, partition: int, item: dict[str, Any]) -> int:
-    """Merge one pushed item into the store; returns how many rows changed."""
+def merge(kind: DBKind, store: Store, partition: int, item: dict[str, Any], reclaim_cutoff: int = 0) -> int:
+    """Merge one pushed item into the store; returns how many rows changed. A pushed tombstone row
+    older than ``reclaim_cutoff`` (ticks) that we do not hold is dropped (see store.listing_reclaim)."""
     incoming = item["record"]
     key = kind.key_of(incoming)
     changed = 0
@@ -247,6 +249,8 @@ def merge(kind: DBKind, store: Store, partition: int, item: dict[str, Any]) -> i
         for name64, value64 in item["rows"]:
             name, value = base64.b64decode(name64), base64.b64decode(value64)
             old = txn.get(key + name, db=store.rows_db)
+            if not keep_incoming_row(store, old, value, reclaim_cutoff):
+                continue
             merged = _merge_row(kind, rec, old, value)
             if merged is not None and merged != old:
                 store.changes.note_row(txn, key, name, old, merged)

@@ -41,6 +41,8 @@ class Replication:
             "accounts": asdict(self.accounts.last),
             "container_rows_sent": self.containers.rows_sent,
             "account_rows_sent": self.accounts.rows_sent,
+            "container_tombstones_reclaimed": self.containers.tombstones_reclaimed,
+            "account_tombstones_reclaimed": self.accounts.tombstones_reclaimed,
         }
 
 

@@ -25,6 +25,9 @@ Hashes = dict[str, str]  # suffix -> hex digest
 _lock = threading.Lock()
 _part_locks: dict[str, threading.Lock] = {}
 _fresh: set[str] = set()  # partition dirs fully rehashed since this process started
+# partition dir -> suffix -> time of its oldest tombstone kept: rehashed once that tombstone is
+# older than reclaim_age, so tombstones are reclaimed even in a suffix nothing writes to any more
+_oldest_tombstone: dict[str, dict[str, float]] = {}
 
 
 def _part_lock(part_path: str) -> threading.Lock:
@@ -41,18 +44,35 @@ def hash_suffix(part_path: str, suffix: str, reclaim_age: float, now: float | No
     sdir = os.path.join(part_path, suffix)
     digest = xxhash.xxh3_128()
     count = 0
+    oldest: float | None = None
     for h, state in sorted(suffix_states(part_path, suffix).items()):
-        if state.tombstone and float(state.tombstone[:-3]) < now - reclaim_age:
-            _remove_files(os.path.join(sdir, h), [state.tombstone, *state.obsolete])
-            continue
+        if state.tombstone:
+            when = float(state.tombstone[:-3])
+            if when < now - reclaim_age:
+                _remove_files(os.path.join(sdir, h), [state.tombstone, *state.obsolete])
+                continue
+            oldest = when if oldest is None else min(oldest, when)
         for name in (state.data or state.tombstone, state.meta):
             if name:
                 digest.update(f"{h}/{name}\n".encode())
         count += 1
+    with _lock:
+        tombstones = _oldest_tombstone.setdefault(part_path, {})
+        if oldest is None or count == 0:
+            tombstones.pop(suffix, None)
+        else:
+            tombstones[suffix] = oldest
     if count == 0:
         _rmdir_tree(sdir)
         return None
     return digest.hexdigest()
+
+
+def _reclaimable(part_path: str, reclaim_age: float) -> set[str]:
+    """Suffixes holding a tombstone that has become older than reclaim_age since they were hashed."""
+    cutoff = time.time() - reclaim_age
+    with _lock:
+        return {s for s, when in _oldest_tombstone.get(part_path, {}).items() if when < cutoff}
 
 
 def _remove_files(hash_dir: str, names: list[str]) -> None:
@@ -110,7 +130,7 @@ def get_hashes(part_path: str, reclaim_age: float, recalc: list[str] | None = No
             todo = set(list_suffixes(part_path))
             cached = {}
         else:
-            todo = invalid | set(recalc or ())
+            todo = invalid | set(recalc or ()) | _reclaimable(part_path, reclaim_age)
             todo |= {s for s in list_suffixes(part_path) if s not in cached}
         for suffix in todo:
             value = hash_suffix(part_path, suffix, reclaim_age)
@@ -128,4 +148,5 @@ def forget(part_path: str) -> None:
     """Drop the in-process state of a removed partition dir."""
     with _lock:
         _fresh.discard(part_path)
+        _oldest_tombstone.pop(part_path, None)
         _part_locks.pop(part_path, None)
