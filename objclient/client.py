@@ -23,6 +23,7 @@ from objclient.response import BackendResponse
 from objclient.rings import Ring, RingSet
 from objclient.settings import ClientSettings
 from stackstore import wire
+from stackstore.storage_policies import POLICY_INDEX_HEADER
 from stackstore.timestamp import Timestamp
 from stackstore.wire import BUFFERED_PUT_MAX
 
@@ -37,6 +38,13 @@ def _invalid(headers: Mapping[str, str] | None) -> BackendResponse | None:
         if "\r" in name or "\n" in name or ":" in name or "\r" in str(value) or "\n" in str(value):
             return BackendResponse.simple(400, data=b"invalid header")
     return None
+
+
+def with_policy(headers: Mapping[str, str] | None, policy: int) -> Mapping[str, str] | None:
+    """``headers`` plus the storage policy index for the object node (policy 0: unchanged)."""
+    if policy == 0:
+        return headers
+    return {**(headers or {}), POLICY_INDEX_HEADER: str(policy)}
 
 
 def _is_true(value: str | None) -> bool:
@@ -174,8 +182,8 @@ class StorageClient:
         apart, anodes = self.rings.account.get_nodes(account)
         return list(slot_update_headers(wire.ACCOUNT_UPDATE_PREFIX, self.rings.account, apart, anodes, count))
 
-    def _obj(self, account: str, container: str, obj: str) -> tuple[Ring, int, PathFn]:
-        ring = self.rings.object
+    def _obj(self, account: str, container: str, obj: str, policy: int = 0) -> tuple[Ring, int, PathFn]:
+        ring = self.rings.object if policy == 0 else self.rings.object_ring(policy)
         part = ring.partition(account, container, obj)
         return ring, part, lambda dev: paths.obj_path(dev, part, account, container, obj)
 
@@ -191,17 +199,21 @@ class StorageClient:
 
     # -- objects --------------------------------------------------------------------------------
     async def head_object(
-        self, account: str, container: str, obj: str, headers: Mapping[str, str] | None = None
+        self, account: str, container: str, obj: str, headers: Mapping[str, str] | None = None,
+        policy: int = 0,
     ) -> BackendResponse:
         """Newest copy's metadata (200/404). Tries replicas then handoffs."""
-        ring, part, path_fn = self._obj(account, container, obj)
+        ring, part, path_fn = self._obj(account, container, obj, policy)
+        headers = with_policy(headers, policy)
         return await self._read_response(ring, part, "HEAD", path_fn, headers)
 
     async def get_object(
-        self, account: str, container: str, obj: str, headers: Mapping[str, str] | None = None
+        self, account: str, container: str, obj: str, headers: Mapping[str, str] | None = None,
+        policy: int = 0,
     ) -> BackendResponse:
         """200/206/404/416; body streams and survives a replica failing mid-body."""
-        ring, part, path_fn = self._obj(account, container, obj)
+        ring, part, path_fn = self._obj(account, container, obj, policy)
+        headers = with_policy(headers, policy)
         return await self._read_response(ring, part, "GET", path_fn, headers)
 
     async def put_object(
@@ -213,13 +225,15 @@ class StorageClient:
         body: AsyncIterable[bytes],
         content_length: int | None = None,
         footer: Footer | None = None,
+        policy: int = 0,
     ) -> BackendResponse:
         """Stream to all replicas; 201 with ETag once a quorum stored it; 422/499/503 otherwise.
 
         ``footer`` returns sysmeta known only after the body (stored with it when the length is known)."""
         if bad := _invalid(headers):
             return bad
-        ring, part, path_fn = self._obj(account, container, obj)
+        ring, part, path_fn = self._obj(account, container, obj, policy)
+        headers = with_policy(headers, policy) or {}
         base, timestamp = self._mutation_headers(headers)
         replicas = len(ring.primaries(part))
         slot_headers = self._slot_headers(base, self._container_updates(account, container, replicas))
@@ -232,17 +246,21 @@ class StorageClient:
         )
 
     async def post_object(
-        self, account: str, container: str, obj: str, headers: Mapping[str, str]
+        self, account: str, container: str, obj: str, headers: Mapping[str, str],
+        policy: int = 0,
     ) -> BackendResponse:
         """Replace object metadata (202/404)."""
-        ring, part, path_fn = self._obj(account, container, obj)
+        ring, part, path_fn = self._obj(account, container, obj, policy)
+        headers = with_policy(headers, policy)
         return await self._mutate(ring, part, "POST", path_fn, headers)
 
     async def delete_object(
-        self, account: str, container: str, obj: str, headers: Mapping[str, str] | None = None
+        self, account: str, container: str, obj: str, headers: Mapping[str, str] | None = None,
+        policy: int = 0,
     ) -> BackendResponse:
         """204/404 (quorum)."""
-        ring, part, path_fn = self._obj(account, container, obj)
+        ring, part, path_fn = self._obj(account, container, obj, policy)
+        headers = with_policy(headers, policy)
         updates = self._container_updates(account, container, len(ring.primaries(part)))
         return await self._mutate(ring, part, "DELETE", path_fn, headers, updates)
 

@@ -132,6 +132,13 @@ DEFAULTS: dict[str, Any] = {
         "backup_chunk_size": 8388608,
         "backup_workers": 4,  # backup/restore chunks compressed and moved at once
     },
+    # Storage policies (stackstore/storage_policies.py): a container picks one at creation with
+    # X-Storage-Policy; policy 0 stores objects by object.ring, policy N by object-N.ring. A [policies]
+    # table in the config file replaces this one whole.
+    "policies": {
+        "gold": {"index": 0, "default": True, "aliases": []},  # replicas: [cluster] replicas
+        "silver": {"index": 1, "replicas": 2, "aliases": []},
+    },
     "compute": {"enabled": True, "host": "127.0.0.1", "port": 8774, "database_url": ""},
     "images": {"enabled": True, "host": "127.0.0.1", "port": 9292, "database_url": ""},
 }
@@ -170,7 +177,7 @@ def _coerce(raw: str, default: Any) -> Any:
 
 def _merge(base: dict[str, Any], override: dict[str, Any]) -> None:
     for key, value in override.items():
-        if isinstance(value, dict) and isinstance(base.get(key), dict) and key not in ("users", "keys"):
+        if isinstance(value, dict) and isinstance(base.get(key), dict) and key not in ("users", "keys", "policies"):
             _merge(base[key], value)
         else:
             base[key] = value
