@@ -24,6 +24,8 @@ REPLICATION = "replication"
 POLICY_TYPES = (REPLICATION,)
 # between the proxy and the nodes: which policy an object request or a container belongs to
 POLICY_INDEX_HEADER = "X-Backend-Storage-Policy-Index"
+# from the proxy to container nodes: the policy of a container created without an explicit one
+POLICY_DEFAULT_HEADER = "X-Backend-Storage-Policy-Default"
 # from clients: the policy a container is created in; in HEAD/GET replies: the container's policy
 POLICY_HEADER = "X-Storage-Policy"
 

@@ -274,19 +274,26 @@ class ContainerStore:
 
     def put_container(self, account: str, container: str, partition: int, timestamp: Timestamp,
                       meta: dict[str, str], acct_nodes: list[list[str]] | None,
-                      acct_partition: str | None) -> tuple[str, dict[str, Any]]:
-        """Create or re-put; returns ("created" | "accepted" | "conflict", record)."""
+                      acct_partition: str | None, policy: int | None = None,
+                      default_policy: int = 0) -> tuple[str, dict[str, Any]]:
+        """Create or re-put; returns ("created" | "accepted" | "conflict" | "policy_conflict", record).
+
+        A container (re)created gets storage policy ``policy`` (``default_policy`` when None); re-putting
+        a live container with another ``policy`` is a "policy_conflict" and changes nothing."""
         ts = timestamp.normal
         ckey = container_key(account, container)
         with self.env.begin(write=True) as txn:
             raw = txn.get(ckey, db=self.info_db)
             if raw is None:
-                rec = new_record(partition, ts, account=account, container=container, count=0, bytes=0)
+                rec = new_record(partition, ts, account=account, container=container, count=0, bytes=0,
+                                 policy=default_policy if policy is None else policy)
                 outcome = "created"
                 txn.put(struct.pack(">I", partition) + ckey, b"", db=self.parts_db)
             else:
                 rec = json.loads(raw)
                 was_deleted = is_deleted(rec, "count")
+                if not was_deleted and policy is not None and policy != rec.get("policy", 0):
+                    return "policy_conflict", rec
                 if ts > rec["put"]:
                     rec["put"] = ts
                 if is_deleted(rec, "count"):
@@ -294,6 +301,7 @@ class ContainerStore:
                 outcome = "created" if was_deleted else "accepted"
                 if was_deleted:
                     rec["status_changed"] = ts
+                    rec["policy"] = default_policy if policy is None else policy
             merge_meta(rec["meta"], meta, ts)
             if acct_nodes:
                 rec["acct"], rec["acct_part"] = acct_nodes, acct_partition

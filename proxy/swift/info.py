@@ -13,6 +13,7 @@ from proxy.large_objects import slo_manifest
 from proxy.swift.constraints import SWIFT_CONSTRAINTS
 from proxy.swift.features import bulk, formpost, staticweb, symlink, tempurl
 from stackstore.config import Config
+from stackstore.storage_policies import policies_from_conf
 
 SWIFT_VERSION = "2.34.0"
 
@@ -31,7 +32,7 @@ def swift_info(conf: Config) -> dict[str, Any]:
             "strict_cors_mode": True,
             "allow_account_management": True,
             "account_autocreate": bool(proxy.get("account_autocreate", True)),
-            "policies": [{"name": "Policy-0", "aliases": "Policy-0", "default": True}],
+            "policies": policies_from_conf(conf).info(),
         },
         "tempauth": {"account_acls": False},
         "slo": dict(SLO_INFO),

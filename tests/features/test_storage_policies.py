@@ -1,0 +1,78 @@
+"""Storage policies against a real cloud: gold (policy 0, 3 replicas) and silver (policy 1, 2 replicas)."""
+
+from __future__ import annotations
+
+import glob
+import uuid
+
+import httpx
+
+
+def _name(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+
+def _data_files(cluster, objects_dir: str) -> list[str]:
+    """Every .data file under ``<device>/<objects_dir>/`` of every node."""
+    return [path for i in range(1, 5)
+            for path in glob.glob(str(cluster.node_devices_root(i) / "*" / objects_dir / "*" / "*" / "*" / "*.data"))]
+
+
+def test_info_lists_both_policies(anon: httpx.Client):
+    policies = anon.get("/info").json()["swift"]["policies"]
+    assert {"name": "gold", "aliases": "gold", "default": True} in policies
+    assert {"name": "silver", "aliases": "silver"} in policies
+
+
+def test_container_created_in_a_policy_reports_it(http: httpx.Client):
+    silver, plain = _name("silver"), _name("plain")
+    assert http.put(silver, headers={"X-Storage-Policy": "silver"}).status_code == 201
+    assert http.put(plain).status_code == 201
+    assert http.head(silver).headers["X-Storage-Policy"] == "silver"
+    assert http.get(silver).headers["X-Storage-Policy"] == "silver"
+    assert http.head(plain).headers["X-Storage-Policy"] == "gold"
+    # names are case-insensitive; re-putting with the same policy or none keeps it
+    assert http.put(silver, headers={"X-Storage-Policy": "SILVER"}).status_code == 202
+    assert http.put(silver).status_code == 202
+    assert http.head(silver).headers["X-Storage-Policy"] == "silver"
+
+
+def test_unknown_policy_is_400_and_another_policy_is_409(http: httpx.Client):
+    name = _name("conflict")
+    assert http.put(name, headers={"X-Storage-Policy": "bronze"}).status_code == 400
+    assert http.head(name).status_code == 404
+    assert http.put(name, headers={"X-Storage-Policy": "gold"}).status_code == 201
+    assert http.put(name, headers={"X-Storage-Policy": "silver"}).status_code == 409
+    assert http.head(name).headers["X-Storage-Policy"] == "gold"
+    # a POST does not change the policy
+    assert http.post(name, headers={"X-Storage-Policy": "silver"}).status_code == 204
+    assert http.head(name).headers["X-Storage-Policy"] == "gold"
+
+
+def test_recreated_container_takes_the_new_policy(http: httpx.Client):
+    name = _name("recreate")
+    assert http.put(name, headers={"X-Storage-Policy": "silver"}).status_code == 201
+    assert http.delete(name).status_code == 204
+    assert http.put(name, headers={"X-Storage-Policy": "gold"}).status_code == 201
+    assert http.head(name).headers["X-Storage-Policy"] == "gold"
+
+
+def test_silver_objects_live_on_two_nodes_under_objects_1(cluster, http: httpx.Client):
+    name = _name("silverobj")
+    assert http.put(name, headers={"X-Storage-Policy": "silver"}).status_code == 201
+    before_gold = set(_data_files(cluster, "objects"))
+    body = b"silver bytes " * 100
+    assert http.put(f"{name}/o", content=body).status_code == 201
+    assert http.get(f"{name}/o").content == body
+    assert http.head(f"{name}/o").headers["Content-Length"] == str(len(body))
+    silver_copies = [p for p in _data_files(cluster, "objects-1") if "/objects-1/" in p]
+    mine = [p for p in silver_copies if open(p, "rb").read().startswith(b"silver bytes")]
+    assert len(mine) == 2  # silver: 2 replicas
+    assert set(_data_files(cluster, "objects")) == before_gold  # nothing written for policy 0
+    listing = http.get(name, params={"format": "json"}).json()
+    assert [row["name"] for row in listing] == ["o"]
+    assert http.post(f"{name}/o", headers={"X-Object-Meta-A": "1"}).status_code == 202
+    assert http.head(f"{name}/o").headers["X-Object-Meta-A"] == "1"
+    assert http.delete(f"{name}/o").status_code == 204
+    assert http.get(f"{name}/o").status_code == 404
+    assert http.delete(name).status_code == 204
