@@ -30,6 +30,7 @@ from store.listings import (
     AccountStore,
     ContainerStore,
     account_key,
+    apply_account_row,
     container_key,
     new_record,
 )
@@ -201,11 +202,6 @@ def _merge_obj_row(rec: dict[str, Any], old: bytes | None, new: bytes) -> bool:
     return True
 
 
-def _acct_live(value: bytes) -> tuple[int, int] | None:
-    put, delete, count, nbytes, _ = ACCT_ROW.unpack_from(value)
-    return None if delete > put and not count else (count, nbytes)
-
-
 def _merge_acct_row(rec: dict[str, Any], old: bytes | None, new: bytes) -> bytes | None:
     """The merged container row (None when ``old`` is as new)."""
     nput, ndel, ncount, nbytes, nlen = ACCT_ROW.unpack_from(new)
@@ -217,12 +213,8 @@ def _merge_acct_row(rec: dict[str, Any], old: bytes | None, new: bytes) -> bytes
             ncount, nbytes = ocount, obytes
         nput, ndel = max(nput, oput), max(ndel, odel)
     merged = ACCT_ROW.pack(nput, ndel, ncount, nbytes, nlen) + new[ACCT_ROW.size:]
-    for value, sign in ((old, -1), (merged, 1)):
-        live = _acct_live(value) if value is not None else None
-        if live is not None:
-            rec["containers"] += sign
-            rec["objects"] += sign * live[0]
-            rec["bytes"] += sign * live[1]
+    apply_account_row(rec, old, -1)
+    apply_account_row(rec, merged, 1)
     return merged
 
 

@@ -7,6 +7,8 @@ import uuid
 
 import httpx
 
+from tests.durability.bg_helpers import wait_for
+
 
 def _name(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:8]}"
@@ -69,10 +71,29 @@ def test_silver_objects_live_on_two_nodes_under_objects_1(cluster, http: httpx.C
     mine = [p for p in silver_copies if open(p, "rb").read().startswith(b"silver bytes")]
     assert len(mine) == 2  # silver: 2 replicas
     assert set(_data_files(cluster, "objects")) == before_gold  # nothing written for policy 0
-    listing = http.get(name, params={"format": "json"}).json()
-    assert [row["name"] for row in listing] == ["o"]
+    wait_for(lambda: [row["name"] for row in http.get(name, params={"format": "json"}).json()] == ["o"], 30)
     assert http.post(f"{name}/o", headers={"X-Object-Meta-A": "1"}).status_code == 202
     assert http.head(f"{name}/o").headers["X-Object-Meta-A"] == "1"
     assert http.delete(f"{name}/o").status_code == 204
     assert http.get(f"{name}/o").status_code == 404
     assert http.delete(name).status_code == 204
+
+
+def test_account_reports_policies_per_container_and_in_totals(http: httpx.Client):
+    prefix = _name("acctpol")
+    silver, gold = f"{prefix}-s", f"{prefix}-g"
+    assert http.put(silver, headers={"X-Storage-Policy": "silver"}).status_code == 201
+    assert http.put(gold).status_code == 201
+    assert http.put(f"{silver}/a", content=b"12345").status_code == 201
+
+    def listed():
+        rows = http.get("", params={"format": "json", "prefix": prefix}).json()
+        return {r["name"]: (r.get("storage_policy"), r["count"]) for r in rows}
+    wait_for(lambda: listed() == {silver: ("silver", 1), gold: ("gold", 0)}, 30)
+    xml = http.get("", params={"format": "xml", "prefix": prefix}).text
+    assert f"<name>{silver}</name><count>1</count><bytes>5</bytes>" in xml
+    assert "<storage_policy>silver</storage_policy>" in xml and "<storage_policy>gold</storage_policy>" in xml
+    head = http.head("").headers
+    assert int(head["X-Account-Storage-Policy-Silver-Container-Count"]) >= 1
+    assert int(head["X-Account-Storage-Policy-Silver-Bytes-Used"]) >= 5
+    assert int(head["X-Account-Storage-Policy-Gold-Container-Count"]) >= 1
