@@ -81,12 +81,16 @@ class Rings:
 
     @classmethod
     def load(cls, ring_dir: str | Path, suffix: str, policies: Iterable[int] = (0,)) -> Rings:
-        """Load ``<ring_dir>/{account,container,object}.ring`` and ``object-<N>.ring`` of every further
-        policy index in ``policies`` with the cluster's hash path suffix (each reloads itself when its
-        file changes)."""
+        """Load ``<ring_dir>/{account,container,object}.ring`` and the ``object-<N>.ring`` that exist of
+        the further policy indexes in ``policies``, with the cluster's hash path suffix (each reloads
+        itself when its file changes; blocking stat calls, on start-up)."""
         ring_dir = Path(ring_dir)
         account, container, obj = (FileRing(ring_dir / f"{name}.ring", suffix) for name in RING_NAMES)
-        extra: dict[int, Ring] = {i: FileRing(ring_dir / f"object-{i}.ring", suffix) for i in policies if i != 0}
+        extra: dict[int, Ring] = {}
+        for index in policies:  # a policy without a ring file has no ring here: its objects answer 503
+            path = ring_dir / f"object-{index}.ring"
+            if index != 0 and path.exists():
+                extra[index] = FileRing(path, suffix)
         return cls(account, container, obj, extra)
 
 

@@ -125,7 +125,7 @@ def test_account_listing_and_metadata(http, filled):
     r = http.get("", params={"format": "json", "prefix": filled})
     assert r.status_code == 200
     (row,) = r.json()
-    assert set(row) == {"name", "count", "bytes", "last_modified"} and row["name"] == filled
+    assert set(row) == {"name", "count", "bytes", "last_modified", "storage_policy"} and row["name"] == filled
     r = http.get("", params={"format": "xml", "prefix": filled})
     root = ET.fromstring(r.content)
     assert root.tag == "account" and root.get("name") == "AUTH_test"

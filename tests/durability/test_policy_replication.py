@@ -1,0 +1,54 @@
+"""Replication of a storage policy other than 0 (silver: 2 replicas, object-1.ring, objects-1/) with real
+node processes: a primary down during the PUT gets its copy back and the handoff lets go of its own."""
+
+from __future__ import annotations
+
+import glob
+import signal
+import uuid
+
+import httpx
+
+from ring import Ring, hash_path
+from tests.durability.test_replication_support import replication_cluster, wait_until
+
+
+def _copies(cluster, device: str, objects_dir: str, hash_hex: str) -> list[str]:
+    index = int(device[1:].split("d")[0])  # devices are named n<node>d<j>
+    root = cluster.node_devices_root(index) / device / objects_dir
+    return glob.glob(str(root / "*" / hash_hex[-3:] / hash_hex / "*.data"))
+
+
+def test_silver_object_reaches_both_primaries_after_one_was_down(tmp_path):
+    cluster = replication_cluster(tmp_path / "cloud")
+    try:
+        url, token = cluster.auth()
+        account = url.rstrip("/").rsplit("/", 1)[1]
+        http = httpx.Client(base_url=url + "/", headers={"X-Auth-Token": token}, timeout=30)
+        container, obj = "silver-" + uuid.uuid4().hex[:6], "o"
+        assert http.put(container, headers={"X-Storage-Policy": "silver"}).status_code == 201
+        ring = Ring(cluster.cloud.conf.ring_dir / "object-1.ring", cluster.cloud.conf["cluster"]["hash_path_suffix"])
+        assert ring.replica_count == 2
+        part, primaries = ring.get_nodes(account, container, obj)
+        hash_hex = hash_path(cluster.cloud.conf["cluster"]["hash_path_suffix"], account, container, obj).hex()
+        down = primaries[1]
+        down_node = int(down.device[1:].split("d")[0])
+        cluster.stop_node(down_node, signal.SIGTERM)
+        assert http.put(f"{container}/{obj}", content=b"silver data").status_code == 201
+        handoffs = [d for d in ring.handoffs(part) if d.device != down.device]
+        holders = [d.device for d in [primaries[0], *handoffs] if _copies(cluster, d.device, "objects-1", hash_hex)]
+        assert primaries[0].device in holders and len(holders) == 2, holders
+        cluster.start_node(down_node)
+
+        def problems():
+            out = [f"missing on primary {d.device}" for d in primaries
+                   if not _copies(cluster, d.device, "objects-1", hash_hex)]
+            out += [f"left on handoff {d}" for d in holders
+                    if d not in {p.device for p in primaries} and _copies(cluster, d, "objects-1", hash_hex)]
+            out += [f"policy 0 copy on {d.device}" for d in ring.devices
+                    if _copies(cluster, d.device, "objects", hash_hex)]
+            return out
+        wait_until(problems, 90.0)
+        assert http.get(f"{container}/{obj}").content == b"silver data"
+    finally:
+        cluster.stop()
