@@ -52,3 +52,32 @@ def test_silver_object_reaches_both_primaries_after_one_was_down(tmp_path):
         assert http.get(f"{container}/{obj}").content == b"silver data"
     finally:
         cluster.stop()
+
+
+def test_auditor_quarantines_a_corrupt_silver_copy_and_replication_restores_it(tmp_path):
+    cluster = replication_cluster(tmp_path / "cloud", store={"auditor_interval": 1.0, "auditor_bytes_per_second": 0,
+                                                             "auditor_files_per_second": 0})
+    try:
+        url, token = cluster.auth()
+        account = url.rstrip("/").rsplit("/", 1)[1]
+        http = httpx.Client(base_url=url + "/", headers={"X-Auth-Token": token}, timeout=30)
+        container, obj = "silver-" + uuid.uuid4().hex[:6], "o"
+        assert http.put(container, headers={"X-Storage-Policy": "silver"}).status_code == 201
+        body = b"x" * 200_000
+        assert http.put(f"{container}/{obj}", content=body).status_code == 201
+        suffix = cluster.cloud.conf["cluster"]["hash_path_suffix"]
+        ring = Ring(cluster.cloud.conf.ring_dir / "object-1.ring", suffix)
+        _, primaries = ring.get_nodes(account, container, obj)
+        hash_hex = hash_path(suffix, account, container, obj).hex()
+        (path,) = _copies(cluster, primaries[0].device, "objects-1", hash_hex)
+        with open(path, "r+b") as fh:
+            fh.seek(1000)
+            fh.write(b"CORRUPT")
+        node_root = cluster.node_devices_root(int(primaries[0].device[1:].split("d")[0]))
+        quarantine = node_root / primaries[0].device / "quarantined" / "objects-1"
+        wait_until(lambda: [] if quarantine.is_dir() and any(quarantine.iterdir()) else ["not quarantined"], 60.0)
+        wait_until(lambda: [] if _copies(cluster, primaries[0].device, "objects-1", hash_hex) else ["not restored"],
+                   60.0)
+        assert http.get(f"{container}/{obj}").content == body
+    finally:
+        cluster.stop()
