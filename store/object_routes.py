@@ -125,7 +125,7 @@ async def put_object(node: Node, request: Request, sp: StoragePath) -> Response:
         await writer.aclose()
     if delete_at is not None:
         await expiring.record(node, sp.device, [expiring.Entry(
-            int(delete_at), df.hash_hex, df.name, sp.partition, ts.normal)])
+            int(delete_at), df.hash_hex, df.name, sp.partition, ts.normal, df.policy)])
     if targets[0]:
         row = {"size": str(writer.size), "etag": etag, "content-type": headers["Content-Type"]}
         row.update(update_overrides(request))
@@ -303,7 +303,8 @@ async def post_object(node: Node, request: Request, sp: StoragePath) -> Response
     if delete_at is not None or old_delete_at is not None:  # the entry moves (or goes) with the POST
         await expiring.record(
             node, sp.device,
-            [expiring.Entry(int(delete_at), df.hash_hex, df.name, sp.partition, ts.normal)] if delete_at else [],
+            [expiring.Entry(int(delete_at), df.hash_hex, df.name, sp.partition, ts.normal, df.policy)]
+            if delete_at else [],
             [expiring.entry_key(old_delete_at, df.hash_hex)] if old_delete_at is not None else [])
     return Response(status_code=202, headers={"X-Backend-Timestamp": ts.normal})
 

@@ -60,7 +60,7 @@ class Auditor:
                 for partition, hash_hex in found:
                     await self.files_limiter.consume(1)
                     await self._audit_one(device, partition, hash_hex, stats, expiring, policy)
-                if expiring and policy == 0:  # the delete-at index covers policy 0 (store/expiring.py)
+                if expiring:
                     await self._reindex(device, expiring, stats)
         stats.update(await self.check_listings(device, path))
         previous = await self._run(read_stats, path, "auditor") or {}

@@ -120,6 +120,6 @@ async def receive_stream(node: Node, device: str, partition: int, reader: FrameR
     finally:
         for task in pending:
             task.cancel()
-    if changed and policy == 0:  # the delete-at index covers policy 0 only (see store/expiring.py)
-        await expiring.record_stored(node, device, partition, changed)
+    if changed:
+        await expiring.record_stored(node, device, partition, changed, policy)
     return {"written": written, "skipped": skipped}

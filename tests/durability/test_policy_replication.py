@@ -81,3 +81,27 @@ def test_auditor_quarantines_a_corrupt_silver_copy_and_replication_restores_it(t
         assert http.get(f"{container}/{obj}").content == body
     finally:
         cluster.stop()
+
+
+def test_expirer_deletes_an_expired_silver_object(tmp_path):
+    import time
+
+    cluster = replication_cluster(tmp_path / "cloud", store={"expirer_interval": 1.0})
+    try:
+        url, token = cluster.auth()
+        account = url.rstrip("/").rsplit("/", 1)[1]
+        http = httpx.Client(base_url=url + "/", headers={"X-Auth-Token": token}, timeout=30)
+        container, obj = "silver-" + uuid.uuid4().hex[:6], "soon"
+        assert http.put(container, headers={"X-Storage-Policy": "silver"}).status_code == 201
+        assert http.put(f"{container}/{obj}", content=b"bye",
+                        headers={"X-Delete-At": str(int(time.time()) + 2)}).status_code == 201
+        suffix = cluster.cloud.conf["cluster"]["hash_path_suffix"]
+        ring = Ring(cluster.cloud.conf.ring_dir / "object-1.ring", suffix)
+        _, primaries = ring.get_nodes(account, container, obj)
+        hash_hex = hash_path(suffix, account, container, obj).hex()
+        assert all(_copies(cluster, d.device, "objects-1", hash_hex) for d in primaries)
+        # the expirer replaces the data by a tombstone on both primaries and the listing forgets it
+        wait_until(lambda: [d.device for d in primaries if _copies(cluster, d.device, "objects-1", hash_hex)], 60.0)
+        wait_until(lambda: http.get(container, params={"format": "json"}).json(), 60.0)
+    finally:
+        cluster.stop()
