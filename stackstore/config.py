@@ -75,6 +75,7 @@ DEFAULTS: dict[str, Any] = {
         "auditor_files_per_second": 50.0,  # objects opened per second by the auditor
         "expirer_interval": 300.0,  # seconds between expirer passes (<= 0: no expirer)
         "expirer_concurrency": 4,  # expired objects deleted at once
+        "reconciler_interval": 300.0,  # seconds between scans for objects in the wrong storage policy (<= 0: off)
         "fallocate_reserve": 0,  # bytes kept free on a device; PUTs that would cross it get 507
         "container_update_timeout": 2.0,
         "block_size": 1048576,  # checksum block size for stored objects

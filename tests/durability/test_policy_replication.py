@@ -105,3 +105,44 @@ def test_expirer_deletes_an_expired_silver_object(tmp_path):
         wait_until(lambda: http.get(container, params={"format": "json"}).json(), 60.0)
     finally:
         cluster.stop()
+
+
+def test_reconciler_moves_an_object_stored_under_the_wrong_policy(tmp_path):
+    from objclient import paths
+    from stackstore.timestamp import Timestamp
+
+    cluster = replication_cluster(tmp_path / "cloud", store={"reconciler_interval": 1.0})
+    try:
+        url, token = cluster.auth()
+        account = url.rstrip("/").rsplit("/", 1)[1]
+        http = httpx.Client(base_url=url + "/", headers={"X-Auth-Token": token}, timeout=30)
+        container, obj = "gold-" + uuid.uuid4().hex[:6], "misplaced"
+        assert http.put(container).status_code == 201  # gold: policy 0
+        suffix = cluster.cloud.conf["cluster"]["hash_path_suffix"]
+        silver = Ring(cluster.cloud.conf.ring_dir / "object-1.ring", suffix)
+        part, primaries = silver.get_nodes(account, container, obj)
+        hash_hex = hash_path(suffix, account, container, obj).hex()
+        ts = Timestamp.now().normal
+        # as a PUT routed by stale container info would: the object lands in silver (policy 1)
+        for dev in primaries:
+            resp = httpx.put(f"http://{dev.ip}:{dev.port}{paths.obj_path(dev, part, account, container, obj)}",
+                             content=b"in the wrong place", auth=cluster.node_auth, timeout=10,
+                             headers={"X-Timestamp": ts, "Content-Type": "text/plain", "X-Object-Meta-Kept": "yes",
+                                      "X-Backend-Storage-Policy-Index": "1"})
+            assert resp.status_code == 201, resp.text
+        assert http.get(f"{container}/{obj}").status_code == 404  # gold does not have it
+
+        def problems():
+            out = [f"still in silver on {d.device}" for d in primaries
+                   if _copies(cluster, d.device, "objects-1", hash_hex)]
+            if http.get(f"{container}/{obj}").status_code != 200:
+                out.append("not readable from gold")
+            return out
+        wait_until(problems, 90.0)
+        resp = http.get(f"{container}/{obj}")
+        assert resp.content == b"in the wrong place" and resp.headers["X-Object-Meta-Kept"] == "yes"
+        assert resp.headers["X-Timestamp"] == ts  # moved with its original timestamp
+        wait_until(lambda: [] if [r["name"] for r in http.get(container, params={"format": "json"}).json()] == [obj]
+                   else ["not listed"], 30.0)
+    finally:
+        cluster.stop()
