@@ -149,7 +149,7 @@ def _jump_sync_points(store: Store, jumps: list[tuple[bytes, bytes, int, str]]) 
 
 def _record_fields(rec: dict[str, Any]) -> dict[str, Any]:
     return {k: rec[k] for k in ("created", "put", "delete", "status_changed", "meta", "account",
-                                "container", "acct", "acct_part") if k in rec}
+                                "container", "acct", "acct_part", "policy") if k in rec}
 
 
 def export_since(store: Store, key: bytes, since: int, batch: int) -> dict[str, Any] | None:
@@ -176,6 +176,9 @@ def export_since(store: Store, key: bytes, since: int, batch: int) -> dict[str, 
 
 
 def _merge_record(rec: dict[str, Any], incoming: dict[str, Any]) -> None:
+    # a container's storage policy: the replica whose status (creation/deletion) changed last knows it
+    if "policy" in incoming and ("policy" not in rec or incoming["status_changed"] > rec["status_changed"]):
+        rec["policy"] = incoming["policy"]
     rec["created"] = min(rec["created"], incoming["created"])
     for field in ("put", "delete", "status_changed"):
         rec[field] = max(rec[field], incoming[field])

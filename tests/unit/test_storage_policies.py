@@ -72,3 +72,18 @@ def test_bootstrap_builds_one_object_ring_per_policy(tmp_path):
     assert rings.account.replica_count == 3
     with pytest.raises(UnknownPolicyRing):
         rings.object_ring(5)
+
+
+def test_container_replication_keeps_the_policy_of_the_latest_status_change():
+    from store.replication.db_sync import _merge_record, _record_fields
+
+    base = {"created": "1.0", "put": "1.0", "delete": "0", "status_changed": "1.0", "meta": {}}
+    local = dict(base)  # a replica created before it heard of the policy (reads as 0)
+    incoming = _record_fields({**base, "policy": 1})
+    _merge_record(local, incoming)
+    assert local["policy"] == 1
+    recreated = {**base, "put": "3.0", "status_changed": "3.0", "policy": 0}
+    _merge_record(recreated, _record_fields({**base, "policy": 1}))  # older status: ignored
+    assert recreated["policy"] == 0
+    _merge_record(local, _record_fields(recreated))  # newer status: taken
+    assert local["policy"] == 0
