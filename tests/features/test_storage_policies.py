@@ -103,3 +103,21 @@ def test_account_reports_policies_per_container_and_in_totals(http: httpx.Client
                 and int(head.get("X-Account-Storage-Policy-Silver-Object-Count", 0)) >= 1
                 and int(head.get("X-Account-Storage-Policy-Gold-Container-Count", 0)) >= 1)
     wait_for(head_counts, 30)
+
+
+def test_silver_object_put_updates_every_container_replica_at_once(cluster, http: httpx.Client):
+    """2 object replicas, 3 container replicas: each object server updates its share of them."""
+    from objclient import paths
+    from ring import Ring
+
+    name = _name("silverrows")
+    assert http.put(name, headers={"X-Storage-Policy": "silver"}).status_code == 201
+    assert http.put(f"{name}/o", content=b"x").status_code == 201
+    account = str(http.base_url).rstrip("/").rsplit("/", 1)[1]
+    ring = Ring(cluster.cloud.conf.ring_dir / "container.ring", cluster.cloud.conf["cluster"]["hash_path_suffix"])
+    part, nodes = ring.get_nodes(account, name)
+    assert len(nodes) == 3
+    for dev in nodes:
+        resp = httpx.get(f"http://{dev.ip}:{dev.port}{paths.cont_path(dev, part, account, name)}?format=json",
+                         auth=cluster.node_auth, timeout=10)
+        assert [row["name"] for row in resp.json()] == ["o"], dev.device
