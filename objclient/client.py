@@ -9,7 +9,7 @@ node fails mid-body. See docs/internal-api.md.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterable, Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 from objclient import paths
@@ -23,12 +23,14 @@ from objclient.response import BackendResponse
 from objclient.rings import Ring, RingSet
 from objclient.settings import ClientSettings
 from stackstore import wire
+from stackstore.storage_policies import POLICY_INDEX_HEADER
 from stackstore.timestamp import Timestamp
 from stackstore.wire import BUFFERED_PUT_MAX
 
 __all__ = ["BackendResponse", "BodyError", "StorageClient"]
 
 PathFn = Callable[[Device], str]
+PolicyResolver = Callable[[str, str], Awaitable[int]]  # (account, container) -> storage policy index
 
 
 def _invalid(headers: Mapping[str, str] | None) -> BackendResponse | None:
@@ -37,6 +39,18 @@ def _invalid(headers: Mapping[str, str] | None) -> BackendResponse | None:
         if "\r" in name or "\n" in name or ":" in name or "\r" in str(value) or "\n" in str(value):
             return BackendResponse.simple(400, data=b"invalid header")
     return None
+
+
+def with_policy(headers: Mapping[str, str] | None, policy: int) -> Mapping[str, str] | None:
+    """``headers`` plus the storage policy index for the object node (policy 0: unchanged)."""
+    if policy == 0:
+        return headers
+    return {**(headers or {}), POLICY_INDEX_HEADER: str(policy)}
+
+
+def _no_policy(policy: int) -> BackendResponse:
+    """503: the container's storage policy has no object ring in this process."""
+    return BackendResponse.simple(503, data=f"no object ring for storage policy {policy}".encode())
 
 
 def _is_true(value: str | None) -> bool:
@@ -58,6 +72,22 @@ class StorageClient:
         # A read node that has not answered after this long gets a parallel request to the next node
         # (Swift's concurrency_timeout); None disables.
         self.hedge_after: float | None = settings.concurrency_timeout
+        # Finds the storage policy index of a container for object calls given no ``policy`` (the proxy
+        # sets its container info cache); without one, such calls use policy 0.
+        self.policy_resolver: PolicyResolver | None = None
+
+    @property
+    def policy_indexes(self) -> frozenset[int]:
+        """The storage policies this client has an object ring for."""
+        return frozenset((0, *getattr(self.rings, "policy_rings", {})))
+
+    async def container_policy(self, account: str, container: str, policy: int | None = None) -> int:
+        """``policy`` when given, else the container's policy as the resolver reports it (0 without one)."""
+        if policy is not None:
+            return policy
+        if self.policy_resolver is None:
+            return 0
+        return await self.policy_resolver(account, container)
 
     async def close(self) -> None:
         await self.pool.close()
@@ -174,8 +204,8 @@ class StorageClient:
         apart, anodes = self.rings.account.get_nodes(account)
         return list(slot_update_headers(wire.ACCOUNT_UPDATE_PREFIX, self.rings.account, apart, anodes, count))
 
-    def _obj(self, account: str, container: str, obj: str) -> tuple[Ring, int, PathFn]:
-        ring = self.rings.object
+    def _obj(self, account: str, container: str, obj: str, policy: int = 0) -> tuple[Ring, int, PathFn]:
+        ring = self.rings.object if policy == 0 else self.rings.object_ring(policy)
         part = ring.partition(account, container, obj)
         return ring, part, lambda dev: paths.obj_path(dev, part, account, container, obj)
 
@@ -191,17 +221,27 @@ class StorageClient:
 
     # -- objects --------------------------------------------------------------------------------
     async def head_object(
-        self, account: str, container: str, obj: str, headers: Mapping[str, str] | None = None
+        self, account: str, container: str, obj: str, headers: Mapping[str, str] | None = None,
+        policy: int | None = None,
     ) -> BackendResponse:
         """Newest copy's metadata (200/404). Tries replicas then handoffs."""
-        ring, part, path_fn = self._obj(account, container, obj)
+        policy = await self.container_policy(account, container, policy)
+        if policy not in self.policy_indexes:
+            return _no_policy(policy)
+        ring, part, path_fn = self._obj(account, container, obj, policy)
+        headers = with_policy(headers, policy)
         return await self._read_response(ring, part, "HEAD", path_fn, headers)
 
     async def get_object(
-        self, account: str, container: str, obj: str, headers: Mapping[str, str] | None = None
+        self, account: str, container: str, obj: str, headers: Mapping[str, str] | None = None,
+        policy: int | None = None,
     ) -> BackendResponse:
         """200/206/404/416; body streams and survives a replica failing mid-body."""
-        ring, part, path_fn = self._obj(account, container, obj)
+        policy = await self.container_policy(account, container, policy)
+        if policy not in self.policy_indexes:
+            return _no_policy(policy)
+        ring, part, path_fn = self._obj(account, container, obj, policy)
+        headers = with_policy(headers, policy)
         return await self._read_response(ring, part, "GET", path_fn, headers)
 
     async def put_object(
@@ -213,13 +253,18 @@ class StorageClient:
         body: AsyncIterable[bytes],
         content_length: int | None = None,
         footer: Footer | None = None,
+        policy: int | None = None,
     ) -> BackendResponse:
         """Stream to all replicas; 201 with ETag once a quorum stored it; 422/499/503 otherwise.
 
         ``footer`` returns sysmeta known only after the body (stored with it when the length is known)."""
         if bad := _invalid(headers):
             return bad
-        ring, part, path_fn = self._obj(account, container, obj)
+        policy = await self.container_policy(account, container, policy)
+        if policy not in self.policy_indexes:
+            return _no_policy(policy)
+        ring, part, path_fn = self._obj(account, container, obj, policy)
+        headers = with_policy(headers, policy) or {}
         base, timestamp = self._mutation_headers(headers)
         replicas = len(ring.primaries(part))
         slot_headers = self._slot_headers(base, self._container_updates(account, container, replicas))
@@ -232,17 +277,27 @@ class StorageClient:
         )
 
     async def post_object(
-        self, account: str, container: str, obj: str, headers: Mapping[str, str]
+        self, account: str, container: str, obj: str, headers: Mapping[str, str],
+        policy: int | None = None,
     ) -> BackendResponse:
         """Replace object metadata (202/404)."""
-        ring, part, path_fn = self._obj(account, container, obj)
+        policy = await self.container_policy(account, container, policy)
+        if policy not in self.policy_indexes:
+            return _no_policy(policy)
+        ring, part, path_fn = self._obj(account, container, obj, policy)
+        headers = with_policy(headers, policy)
         return await self._mutate(ring, part, "POST", path_fn, headers)
 
     async def delete_object(
-        self, account: str, container: str, obj: str, headers: Mapping[str, str] | None = None
+        self, account: str, container: str, obj: str, headers: Mapping[str, str] | None = None,
+        policy: int | None = None,
     ) -> BackendResponse:
         """204/404 (quorum)."""
-        ring, part, path_fn = self._obj(account, container, obj)
+        policy = await self.container_policy(account, container, policy)
+        if policy not in self.policy_indexes:
+            return _no_policy(policy)
+        ring, part, path_fn = self._obj(account, container, obj, policy)
+        headers = with_policy(headers, policy)
         updates = self._container_updates(account, container, len(ring.primaries(part)))
         return await self._mutate(ring, part, "DELETE", path_fn, headers, updates)
 

@@ -9,18 +9,20 @@ from objclient.rings import Rings
 from objclient.settings import ClientSettings
 from stackstore.config import Config, ensure_hash_path_suffix
 from stackstore.secrets import ensure_secret
+from stackstore.storage_policies import policies_from_conf
 
 
 def from_config(conf: Config) -> StorageClient:
-    """A :class:`StorageClient` for the cluster of ``conf``: the three rings from ``conf.ring_dir``
-    (hashed with the cluster's path suffix, created on first use), the ``[proxy]`` timeouts and the
-    cluster's node key (every request it sends is signed).
+    """A :class:`StorageClient` for the cluster of ``conf``: the rings from ``conf.ring_dir``
+    (one object ring per storage policy, hashed with the cluster's path suffix, created on first use),
+    the ``[proxy]`` timeouts and the cluster's node key (every request it sends is signed).
 
     Create it inside the event loop that will use it (its connection pool belongs to that loop).
     Raises ``ring.RingFileError`` (or ``OSError``) when a ring file is missing or unreadable; see
     :func:`objclient.rings.rings_exist`.
     """
-    rings = Rings.load(conf.ring_dir, ensure_hash_path_suffix(conf))
+    policies = policies_from_conf(conf)
+    rings = Rings.load(conf.ring_dir, ensure_hash_path_suffix(conf), policies.indexes)
     settings = dataclasses.replace(ClientSettings.from_conf(conf),
                                    node_key=ensure_secret(conf, "node_key").encode())
     return StorageClient(settings, rings)

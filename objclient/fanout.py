@@ -122,12 +122,16 @@ class NodeIO:
 def slot_update_headers(
     prefix: str, ring: Ring, part: int, nodes: Sequence[Device], count: int
 ) -> Iterator[dict[str, str]]:
-    """``X-<prefix>-Host/-Device/-Partition`` for slot i = the i-th of ``nodes`` (cycled)."""
+    """``X-<prefix>-Host/-Device/-Partition`` for each of ``count`` slots: slot i gets the i-th of ``nodes``
+    (cycled when there are fewer nodes than slots) and, when there are more nodes than slots (an object
+    policy with fewer replicas than the container ring), also every ``count``-th one after it, so each
+    node is updated by some slot (Swift's comma-separated update lists)."""
+    host_header, device_header, partition_header = update_target_headers(prefix)
     for i in range(count):
         if not nodes:
             yield {}
             continue
-        dev = nodes[i % len(nodes)]
-        host = f"[{dev.ip}]" if ":" in dev.ip else dev.ip
-        host_header, device_header, partition_header = update_target_headers(prefix)
-        yield {host_header: f"{host}:{dev.port}", device_header: dev.device, partition_header: str(part)}
+        targets = [nodes[j] for j in range(i, len(nodes), count)] or [nodes[i % len(nodes)]]
+        hosts = ",".join(f"[{d.ip}]:{d.port}" if ":" in d.ip else f"{d.ip}:{d.port}" for d in targets)
+        yield {host_header: hosts, device_header: ",".join(d.device for d in targets),
+               partition_header: str(part)}

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
@@ -54,22 +54,44 @@ class RingSet(Protocol):
     @property
     def object(self) -> Ring: ...
 
+    def object_ring(self, policy: int = 0) -> Ring: ...
+
+
+class UnknownPolicyRing(LookupError):
+    """No object ring is loaded for a storage policy index."""
+
 
 @dataclass
 class Rings:
-    """``account``, ``container`` and ``object`` rings."""
+    """``account``, ``container`` and ``object`` rings, and one object ring per further storage policy."""
 
     account: Ring
     container: Ring
     object: Ring
+    policy_rings: dict[int, Ring] = field(default_factory=dict)  # policy index (> 0) -> its object ring
+
+    def object_ring(self, policy: int = 0) -> Ring:
+        """The object ring of storage policy ``policy`` (``object`` for 0); UnknownPolicyRing otherwise."""
+        if policy == 0:
+            return self.object
+        try:
+            return self.policy_rings[policy]
+        except KeyError:
+            raise UnknownPolicyRing(policy) from None
 
     @classmethod
-    def load(cls, ring_dir: str | Path, suffix: str) -> Rings:
-        """Load ``<ring_dir>/{account,container,object}.ring`` with the cluster's hash path suffix
-        (each reloads itself when its file changes)."""
+    def load(cls, ring_dir: str | Path, suffix: str, policies: Iterable[int] = (0,)) -> Rings:
+        """Load ``<ring_dir>/{account,container,object}.ring`` and the ``object-<N>.ring`` that exist of
+        the further policy indexes in ``policies``, with the cluster's hash path suffix (each reloads
+        itself when its file changes; blocking stat calls, on start-up)."""
         ring_dir = Path(ring_dir)
         account, container, obj = (FileRing(ring_dir / f"{name}.ring", suffix) for name in RING_NAMES)
-        return cls(account, container, obj)
+        extra: dict[int, Ring] = {}
+        for index in policies:  # a policy without a ring file has no ring here: its objects answer 503
+            path = ring_dir / f"object-{index}.ring"
+            if index != 0 and path.exists():
+                extra[index] = FileRing(path, suffix)
+        return cls(account, container, obj, extra)
 
 
 def rings_exist(ring_dir: str | Path, names: Iterable[str] = RING_NAMES) -> bool:

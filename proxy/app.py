@@ -53,6 +53,8 @@ class ProxyApp:
         from proxy.s3.credentials import IdentityCredentials
 
         self.auth = TempAuth(self.conf)
+        # object calls go to the object ring of their container's storage policy
+        state.client.policy_resolver = state.info_cache.container_policy
         backends: list[AuthBackend] = [self.auth]
         if keystone_enabled(self.conf):  # identity JWTs for Swift, identity EC2 credentials for S3
             backends.append(KeystoneAuth(self.conf))

@@ -47,7 +47,7 @@ def container_info_from(status: int, headers: Mapping[str, str]) -> dict[str, An
         "object_count": _int(headers.get("x-container-object-count")),
         "bytes": _int(headers.get("x-container-bytes-used")),
         "versions": headers.get("x-versions-location"),
-        "storage_policy": "0",
+        "storage_policy": headers.get("x-backend-storage-policy-index", "0"),
         "meta": meta,
         "sysmeta": sysmeta,
         "cors": {
@@ -102,6 +102,14 @@ class InfoCache:
             resp = await self.client.head_container(account, container)
             info = self._put(key, container_info_from(resp.status, resp.headers))
         return info
+
+    async def container_policy(self, account: str, container: str) -> int:
+        """The storage policy index of a container (0 when it does not exist or says nothing)."""
+        info = await self.container_info(account, container)
+        try:
+            return int(info["storage_policy"]) if 200 <= info["status"] < 300 else 0
+        except ValueError:
+            return 0
 
     async def account_info(self, account: str) -> dict[str, Any]:
         key = (account,)

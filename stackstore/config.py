@@ -75,6 +75,7 @@ DEFAULTS: dict[str, Any] = {
         "auditor_files_per_second": 50.0,  # objects opened per second by the auditor
         "expirer_interval": 300.0,  # seconds between expirer passes (<= 0: no expirer)
         "expirer_concurrency": 4,  # expired objects deleted at once
+        "reconciler_interval": 300.0,  # seconds between scans for objects in the wrong storage policy (<= 0: off)
         "fallocate_reserve": 0,  # bytes kept free on a device; PUTs that would cross it get 507
         "container_update_timeout": 2.0,
         # seconds after which object tombstones and listing tombstone rows are reclaimed (Swift: a week);
@@ -135,6 +136,13 @@ DEFAULTS: dict[str, Any] = {
         "backup_chunk_size": 8388608,
         "backup_workers": 4,  # backup/restore chunks compressed and moved at once
     },
+    # Storage policies (stackstore/storage_policies.py): a container picks one at creation with
+    # X-Storage-Policy; policy 0 stores objects by object.ring, policy N by object-N.ring. A [policies]
+    # table in the config file replaces this one whole.
+    "policies": {
+        "gold": {"index": 0, "default": True, "aliases": []},  # replicas: [cluster] replicas
+        "silver": {"index": 1, "replicas": 2, "aliases": []},
+    },
     "compute": {"enabled": True, "host": "127.0.0.1", "port": 8774, "database_url": ""},
     "images": {"enabled": True, "host": "127.0.0.1", "port": 9292, "database_url": ""},
 }
@@ -173,7 +181,7 @@ def _coerce(raw: str, default: Any) -> Any:
 
 def _merge(base: dict[str, Any], override: dict[str, Any]) -> None:
     for key, value in override.items():
-        if isinstance(value, dict) and isinstance(base.get(key), dict) and key not in ("users", "keys"):
+        if isinstance(value, dict) and isinstance(base.get(key), dict) and key not in ("users", "keys", "policies"):
             _merge(base[key], value)
         else:
             base[key] = value

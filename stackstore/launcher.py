@@ -20,6 +20,7 @@ from pathlib import Path
 
 from stackstore.config import Config, ensure_hash_path_suffix
 from stackstore.secrets import CONFIG_KEYS, ensure_secret, write_private
+from stackstore.storage_policies import policies_from_conf
 
 # service name -> (package run as `python -m <package>`, config section): the API services started after
 # the proxy when they exist
@@ -181,8 +182,10 @@ class Cloud:
             for name in self.device_names(i):
                 (self.node_devices_root(i) / name).mkdir(parents=True, exist_ok=True)
                 devices.append((1, (i - 1) % zones + 1, host, self.node_port(i), name, 100.0))
+        policies = policies_from_conf(self.conf)
         build_default_rings(self.conf.ring_dir, devices, int(self.conf["cluster"]["part_power"]),
-                            int(self.conf["cluster"]["replicas"]), int(self.conf["cluster"]["min_part_hours"]))
+                            int(self.conf["cluster"]["replicas"]), int(self.conf["cluster"]["min_part_hours"]),
+                            policy_rings={p.ring_name: p.replicas for p in policies})
         self.write_effective_config()
         self._define_services()
 

@@ -10,6 +10,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
+from stackstore.storage_policies import POLICY_INDEX_HEADER, StoragePolicies
 from stackstore.timestamp import Timestamp
 from store import db_headers
 from store.listings import ZERO_TS
@@ -26,8 +27,19 @@ def metadata_updates(request: Request) -> dict[str, str]:
     return db_headers.metadata_updates(request, META_PREFIXES, META_NAMES)
 
 
-def info_headers(rec: dict[str, Any]) -> dict[str, str]:
-    return db_headers.info_headers(rec, ACCOUNT_COUNTS)
+def info_headers(rec: dict[str, Any], policies: StoragePolicies | None = None) -> dict[str, str]:
+    """HEAD/GET headers of an account record; with ``policies`` also Swift's per-policy counts
+    (``X-Account-Storage-Policy-<name>-Container-Count`` / ``-Object-Count`` / ``-Bytes-Used``)."""
+    headers = db_headers.info_headers(rec, ACCOUNT_COUNTS)
+    for index, (containers, objects, nbytes) in sorted((rec.get("policy_stats") or {}).items()):
+        policy = policies.by_index(index) if policies is not None else None
+        if policy is None or containers <= 0:
+            continue
+        prefix = f"X-Account-Storage-Policy-{policy.name}-"
+        headers[prefix + "Container-Count"] = str(containers)
+        headers[prefix + "Object-Count"] = str(max(objects, 0))
+        headers[prefix + "Bytes-Used"] = str(max(nbytes, 0))
+    return headers
 
 
 def _deleted(rec: dict[str, Any]) -> bool:
@@ -55,12 +67,13 @@ async def head_or_get(node: Node, request: Request, sp: StoragePath, head: bool)
     rec = store.get(sp.account)
     if rec is None or _deleted(rec):
         raise _not_found(rec)
-    headers = info_headers(rec)
+    headers = info_headers(rec, node.policies)
     if params is None:  # HEAD
         headers["Content-Type"] = "application/json; charset=utf-8"
         return Response(status_code=204, headers=headers)
     rows = await asyncio.get_running_loop().run_in_executor(
-        node.executor, functools.partial(store.list_containers, sp.account, **params))
+        node.executor, functools.partial(store.list_containers, sp.account, **params,
+                                         policy_names={p.index: p.name for p in node.policies}))
     body = json.dumps(rows, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
     return Response(body, status_code=200, headers=headers, media_type="application/json")
 
@@ -93,8 +106,11 @@ async def container_row(node: Node, request: Request, sp: StoragePath) -> Respon
         raise HTTPError(400, "missing x-timestamp")
     count = int_header(request, "x-object-count", 0)
     nbytes = int_header(request, "x-bytes-used", 0)
+    policy = int_header(request, POLICY_INDEX_HEADER.lower(), 0)
+    if not 0 <= policy < 1 << 16:
+        raise HTTPError(400, f"bad {POLICY_INDEX_HEADER}")
     applied = node.accounts(sp.device).update_container_row(sp.account, sp.partition, sp.container_name, put_ts,
-                                                            delete_ts, count, nbytes)
+                                                            delete_ts, count, nbytes, policy)
     if applied is None:
         raise _not_found(node.accounts(sp.device).get(sp.account))
     return Response(status_code=201)

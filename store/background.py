@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from store.audit.auditor import Auditor
 from store.expirer import Expirer
 from store.node import Node
+from store.reconciler import Reconciler
 from store.replication.service import run_replication
 from store.updater import run_updater_pass
 
@@ -46,7 +47,7 @@ async def _async_pending(node: Node) -> None:
 
 
 def _optional_tasks(node: Node) -> list[Periodic]:
-    """Auditor and expirer, each only when its interval is positive."""
+    """Auditor, expirer and policy reconciler, each only when its interval is positive."""
     sconf = node.conf["store"]
     tasks = []
     if (interval := float(sconf.get("auditor_interval", 30.0))) > 0:
@@ -55,6 +56,9 @@ def _optional_tasks(node: Node) -> list[Periodic]:
     if (interval := float(sconf.get("expirer_interval", 300.0))) > 0:
         expirer = Expirer(node)
         tasks.append(Periodic("expirer", interval, lambda _node: expirer.run_pass()))
+    if (interval := float(sconf.get("reconciler_interval", 300.0))) > 0:
+        reconciler = Reconciler(node)
+        tasks.append(Periodic("reconciler", interval, lambda _node: reconciler.run_pass()))
     return tasks
 
 

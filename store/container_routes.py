@@ -10,6 +10,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
+from stackstore.storage_policies import POLICY_DEFAULT_HEADER, POLICY_INDEX_HEADER
 from store import db_headers
 from store.listings import container_key, is_deleted
 from store.node import Node
@@ -46,14 +47,31 @@ async def _report(node: Node, device: str, account: str, container: str) -> None
         await node.updater.report_container(store, ckey)
 
 
+def _policy_header(node: Node, request: Request, name: str) -> int | None:
+    """A storage policy index header of a container PUT; 400 when it names no configured policy."""
+    raw = request.headers.get(name)
+    if raw is None:
+        return None
+    policy = node.policies.by_index(raw.strip())
+    if policy is None:
+        raise HTTPError(400, f"invalid {name} {raw!r}")
+    return policy.index
+
+
 async def put_container(node: Node, request: Request, sp: StoragePath) -> Response:
     ts = timestamp_header(request)
+    policy = _policy_header(node, request, POLICY_INDEX_HEADER)
+    default_policy = _policy_header(node, request, POLICY_DEFAULT_HEADER)
     acct_nodes, acct_part = account_targets(request.headers)
     store = node.containers(sp.device)
     outcome, rec = store.put_container(sp.account, sp.container_name, sp.partition, ts, metadata_updates(request),
-                                       acct_nodes, acct_part)
+                                       acct_nodes, acct_part, policy,
+                                       node.policies.default.index if default_policy is None else default_policy)
     if outcome == "conflict":
         raise HTTPError(409, "container deleted more recently", {"X-Backend-Timestamp": rec["delete"]})
+    if outcome == "policy_conflict":
+        raise HTTPError(409, "container exists with another storage policy",
+                        {POLICY_INDEX_HEADER: str(rec.get("policy", 0))})
     await _report(node, sp.device, sp.account, sp.container_name)
     return Response(status_code=201 if outcome == "created" else 202)
 
@@ -65,6 +83,7 @@ async def head_or_get(node: Node, request: Request, sp: StoragePath, head: bool)
     if rec is None or is_deleted(rec, "count"):
         raise _not_found(rec)
     headers = info_headers(rec)
+    headers[POLICY_INDEX_HEADER] = str(rec.get("policy", 0))
     if params is None:  # HEAD
         headers["Content-Type"] = "application/json; charset=utf-8"
         return Response(status_code=204, headers=headers)

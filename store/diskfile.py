@@ -180,20 +180,23 @@ class DiskFileManager:
         """The directory of ``device``."""
         return layout.device_path(self.devices_root, device)
 
-    def get(self, device: str, partition: int, hash_hex: str, name: str) -> DiskFile:
-        """The object ``hash_hex`` (named ``name``, for its metadata) in a partition of a device."""
-        return DiskFile(self, device, partition, hash_hex, name)
+    def get(self, device: str, partition: int, hash_hex: str, name: str, policy: int = 0) -> DiskFile:
+        """The object ``hash_hex`` (named ``name``, for its metadata) in a partition of a device, stored
+        under storage policy ``policy``."""
+        return DiskFile(self, device, partition, hash_hex, name, policy)
 
 
 class DiskFile:
     """One object (by hash) on one device partition."""
 
-    def __init__(self, mgr: DiskFileManager, device: str, partition: int, hash_hex: str, name: str):
+    def __init__(self, mgr: DiskFileManager, device: str, partition: int, hash_hex: str, name: str,
+                 policy: int = 0):
         self.mgr = mgr
         self.device_path = mgr.device_path(device)
         self.hash_hex = hash_hex
         self.name = name
-        self.dir = layout.hash_dir_path(self.device_path, partition, hash_hex)
+        self.policy = policy
+        self.dir = layout.hash_dir_path(self.device_path, partition, hash_hex, policy)
         self.seen_files = True  # False once state() found the hash dir empty: nothing to clean up
 
     # -- state ---------------------------------------------------------------------------------
@@ -239,8 +242,8 @@ class DiskFile:
         return reader
 
     def quarantine(self) -> str | None:
-        """Move the whole hash dir to ``<device>/quarantined/objects/``; return its new path (blocking)."""
-        qdir = layout.quarantined_objects_path(self.device_path)
+        """Move the whole hash dir to ``<device>/quarantined/objects[-N]/``; return its new path (blocking)."""
+        qdir = layout.quarantined_objects_path(self.device_path, self.policy)
         ensure_dir(qdir, self.device_path)
         dest = os.path.join(qdir, self.hash_hex)
         for attempt in range(100):

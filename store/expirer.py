@@ -51,7 +51,7 @@ TOTALS = ("expired", "failures", "examined", "stale")
 def stored_delete_at(node: Node, device: str, entry: Entry) -> tuple[str | None, str]:
     """The X-Delete-At and name of the object an entry points at, as stored now (blocking);
     ``(None, "")`` when there is no live copy (deleted, overwritten by a tombstone, quarantined)."""
-    df = node.diskfiles.get(device, entry.partition, entry.hash_hex, entry.name)
+    df = node.diskfiles.get(device, entry.partition, entry.hash_hex, entry.name, entry.policy)
     try:
         reader = df.open(now=0.0)  # now=0: an expired object still opens
     except DiskFileError:
@@ -79,17 +79,19 @@ class Expirer:
             self._client = objclient.from_config(self.node.conf)
         return self._client
 
-    def is_first_primary(self, client: StorageClient, device: str, name: str) -> tuple[bool, tuple[str, str, str]]:
+    def is_first_primary(self, client: StorageClient, device: str, name: str,
+                         policy: int = 0) -> tuple[bool, tuple[str, str, str]]:
         account, container, obj = name[1:].split("/", 2)
-        ring = client.rings.object
+        ring = client.rings.object_ring(policy)
         first = ring.primaries(ring.partition(account, container, obj))[0]
         mine = first.device == device and (self.node_port is None or int(first.port) == int(self.node_port))
         return mine, (account, container, obj)
 
-    async def expire(self, client: StorageClient, account: str, container: str, obj: str, delete_at: str) -> bool:
+    async def expire(self, client: StorageClient, account: str, container: str, obj: str, delete_at: str,
+                     policy: int = 0) -> bool:
         ts = Timestamp(delete_at).normal
         resp = await client.delete_object(account, container, obj,
-                                          headers={"X-Timestamp": ts, "X-If-Delete-At": delete_at})
+                                          headers={"X-Timestamp": ts, "X-If-Delete-At": delete_at}, policy=policy)
         ok = 200 <= resp.status < 300 or resp.status in DONE
         if not ok:
             log.info("expiring /%s/%s/%s answered %s; retrying next pass", account, container, obj, resp.status)
@@ -142,11 +144,11 @@ class Expirer:
                     if delete_at is None or parse_delete_at(delete_at) != entry.delete_at or not name:
                         stats["stale"] += 1
                         return True
-                    mine, (a, c, o) = self.is_first_primary(client, device, name)
+                    mine, (a, c, o) = self.is_first_primary(client, device, name, entry.policy)
                     if not mine:
                         stats["skipped_not_first"] += 1
                         return False
-                    ok = await self.expire(client, a, c, o, delete_at)
+                    ok = await self.expire(client, a, c, o, delete_at, entry.policy)
                 except Exception:  # one object must not stop the pass
                     log.exception("expiring %s failed", entry.name)
                     ok = False

@@ -45,20 +45,23 @@ class Entry:
     name: str
     partition: int
     timestamp: str
+    policy: int = 0  # storage policy: which objects directory and ring hold the object
 
     @property
     def key(self) -> bytes:
         return entry_key(self.delete_at, self.hash_hex)
 
     def value(self) -> bytes:
-        return json.dumps({"name": self.name, "part": self.partition, "ts": self.timestamp},
-                          separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+        doc: dict[str, Any] = {"name": self.name, "part": self.partition, "ts": self.timestamp}
+        if self.policy:
+            doc["pol"] = self.policy
+        return json.dumps(doc, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 
     @classmethod
     def decode(cls, key: bytes, value: bytes) -> Entry:
         delete_at, digest = KEY.unpack(key)
         doc = json.loads(value)
-        return cls(delete_at, digest.hex(), doc["name"], int(doc["part"]), doc["ts"])
+        return cls(delete_at, digest.hex(), doc["name"], int(doc["part"]), doc["ts"], int(doc.get("pol", 0)))
 
 
 def entry_key(delete_at: int, hash_hex: str) -> bytes:
@@ -73,13 +76,13 @@ def parse_delete_at(value: Any) -> int | None:
         return None
 
 
-def entry_for(reader: ObjectReader, hash_hex: str, partition: int) -> Entry | None:
+def entry_for(reader: ObjectReader, hash_hex: str, partition: int, policy: int = 0) -> Entry | None:
     """The index entry of an open object (``ObjectReader``); None when it has no valid X-Delete-At."""
     delete_at = parse_delete_at(reader.headers.get("X-Delete-At"))
     name = reader.meta.get("name")
     if delete_at is None or delete_at < 0 or not isinstance(name, str):
         return None
-    return Entry(delete_at, hash_hex, name, partition, reader.newest_timestamp.normal)
+    return Entry(delete_at, hash_hex, name, partition, reader.newest_timestamp.normal, policy)
 
 
 class ExpiringIndex(LmdbEnv):
@@ -155,24 +158,25 @@ async def record(node: Node, device: str, add: list[Entry], remove: list[bytes] 
         log.warning("could not update the delete-at index of %s", device, exc_info=True)
 
 
-def _stored_entries(node: Node, device: str, partition: int, hashes: Iterable[str]) -> list[Entry]:
+def _stored_entries(node: Node, device: str, partition: int, hashes: Iterable[str], policy: int = 0) -> list[Entry]:
     out = []
     for hash_hex in hashes:
         try:
-            reader = node.diskfiles.get(device, partition, hash_hex, "").open(now=0.0)
+            reader = node.diskfiles.get(device, partition, hash_hex, "", policy).open(now=0.0)
         except DiskFileError:
             continue
         reader.close()
-        if (entry := entry_for(reader, hash_hex, partition)) is not None:
+        if (entry := entry_for(reader, hash_hex, partition, policy)) is not None:
             out.append(entry)
     return out
 
 
-async def record_stored(node: Node, device: str, partition: int, hashes: Iterable[str]) -> None:
-    """Index the objects of ``hashes`` as they are stored now (after replication wrote them)."""
+async def record_stored(node: Node, device: str, partition: int, hashes: Iterable[str], policy: int = 0) -> None:
+    """Index the objects of ``hashes`` (of storage policy ``policy``) as they are stored now (after
+    replication wrote them)."""
     try:
         entries = await asyncio.get_running_loop().run_in_executor(
-            node.executor, _stored_entries, node, device, partition, list(hashes))
+            node.executor, _stored_entries, node, device, partition, list(hashes), policy)
     except Exception:  # the auditor re-adds what is missed here
         log.warning("could not read replicated objects of %s/%d for the delete-at index", device, partition,
                     exc_info=True)

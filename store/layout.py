@@ -2,12 +2,13 @@
 
 Layout under ``<devices_root>/<device>``::
 
-    objects/<partition>/<suffix>/<hash>/<timestamp>.(data|meta|ts)   objects (store.diskfile)
+    objects/<partition>/<suffix>/<hash>/<timestamp>.(data|meta|ts)   objects (store.diskfile) of policy 0
+    objects-<N>/...                                                  the same for storage policy N
     objects/<partition>/hashes.json                                  cached suffix hashes (replication)
     objects/<partition>/hashes.invalid                               suffixes changed since (replication)
     tmp/<random>                                                     files being written
     async_pending/<suffix>/<hash>-<timestamp>-<target>               container updates to retry (store.updates)
-    quarantined/objects/<hash>[-n]                                   hash dirs that failed verification
+    quarantined/objects[-<N>]/<hash>[-n]                             hash dirs that failed verification
     containers.lmdb/  accounts.lmdb/                                 listing databases (store.listings)
     expiring.lmdb/                                                   delete-at index (store.expiring)
     .recon/<task>.json                                               background task counters (store.recon)
@@ -42,19 +43,43 @@ def suffix_of(hash_hex: str) -> str:
 
 
 # -- objects --------------------------------------------------------------------------------------
-def objects_path(device_path: str) -> str:
-    """``<device>/objects``."""
-    return os.path.join(device_path, OBJECTS_DIR)
+def objects_dir_name(policy: int = 0) -> str:
+    """``objects`` for storage policy 0, ``objects-<policy>`` for the others."""
+    return OBJECTS_DIR if policy == 0 else f"{OBJECTS_DIR}-{policy}"
 
 
-def partition_path(device_path: str, partition: int) -> str:
-    """``<device>/objects/<partition>``."""
-    return os.path.join(device_path, OBJECTS_DIR, str(partition))
+def policy_of_objects_dir(name: str) -> int | None:
+    """The storage policy index an ``objects[-N]`` directory name stands for; None for other names."""
+    if name == OBJECTS_DIR:
+        return 0
+    prefix, sep, index = name.partition("-")
+    if prefix == OBJECTS_DIR and sep and index.isdigit() and str(int(index)) == index and int(index) > 0:
+        return int(index)
+    return None
 
 
-def hash_dir_path(device_path: str, partition: int, hash_hex: str) -> str:
-    """``<device>/objects/<partition>/<suffix>/<hash>``: the files of one object."""
-    return os.path.join(device_path, OBJECTS_DIR, str(partition), suffix_of(hash_hex), hash_hex)
+def list_object_policies(device_path: str) -> list[int]:
+    """The storage policy indexes that have an objects directory on a device, sorted (blocking)."""
+    try:
+        names = os.listdir(device_path)
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+    return sorted(p for p in map(policy_of_objects_dir, names) if p is not None)
+
+
+def objects_path(device_path: str, policy: int = 0) -> str:
+    """``<device>/objects[-<policy>]``."""
+    return os.path.join(device_path, objects_dir_name(policy))
+
+
+def partition_path(device_path: str, partition: int, policy: int = 0) -> str:
+    """``<device>/objects[-<policy>]/<partition>``."""
+    return os.path.join(device_path, objects_dir_name(policy), str(partition))
+
+
+def hash_dir_path(device_path: str, partition: int, hash_hex: str, policy: int = 0) -> str:
+    """``<device>/objects[-<policy>]/<partition>/<suffix>/<hash>``: the files of one object."""
+    return os.path.join(device_path, objects_dir_name(policy), str(partition), suffix_of(hash_hex), hash_hex)
 
 
 def hashes_file_path(part_path: str) -> str:
@@ -67,10 +92,10 @@ def hashes_invalid_path(part_path: str) -> str:
     return os.path.join(part_path, HASHES_INVALID)
 
 
-def list_partitions(device_path: str) -> list[int]:
-    """The partitions that have an object directory on a device, sorted (blocking)."""
+def list_partitions(device_path: str, policy: int = 0) -> list[int]:
+    """The partitions that have an object directory of ``policy`` on a device, sorted (blocking)."""
     try:
-        names = os.listdir(objects_path(device_path))
+        names = os.listdir(objects_path(device_path, policy))
     except (FileNotFoundError, NotADirectoryError):
         return []
     return sorted(int(n) for n in names if n.isdigit())
@@ -90,11 +115,12 @@ def list_suffixes(part_path: str) -> list[str]:
     return sorted(n for n in names if is_suffix(n))
 
 
-def walk_hash_dirs(device_path: str, partitions: list[int] | None = None) -> Iterator[tuple[int, str]]:
-    """Every object hash dir on a device (or in ``partitions``) as ``(partition, hash_hex)``
+def walk_hash_dirs(device_path: str, partitions: list[int] | None = None,
+                   policy: int = 0) -> Iterator[tuple[int, str]]:
+    """Every object hash dir of ``policy`` on a device (or in ``partitions``) as ``(partition, hash_hex)``
     (blocking); tolerates concurrent changes."""
-    for part in list_partitions(device_path) if partitions is None else partitions:
-        part_path = partition_path(device_path, part)
+    for part in list_partitions(device_path, policy) if partitions is None else partitions:
+        part_path = partition_path(device_path, part, policy)
         try:
             suffixes = os.listdir(part_path)
         except (FileNotFoundError, NotADirectoryError):
@@ -160,14 +186,19 @@ def count_async_pendings(device_path: str) -> int:
 
 
 # -- quarantine -----------------------------------------------------------------------------------
-def quarantined_objects_path(device_path: str) -> str:
-    """``<device>/quarantined/objects``: hash dirs moved aside because they failed verification."""
-    return os.path.join(device_path, QUARANTINE_DIR, OBJECTS_DIR)
+def quarantined_objects_path(device_path: str, policy: int = 0) -> str:
+    """``<device>/quarantined/objects[-<policy>]``: hash dirs moved aside because they failed verification."""
+    return os.path.join(device_path, QUARANTINE_DIR, objects_dir_name(policy))
 
 
 def count_quarantined_objects(device_path: str) -> int:
-    """How many hash dirs a device has quarantined (blocking)."""
-    return _count_entries(quarantined_objects_path(device_path))
+    """How many hash dirs a device has quarantined, every policy together (blocking)."""
+    root = os.path.join(device_path, QUARANTINE_DIR)
+    try:
+        names = os.listdir(root)
+    except (FileNotFoundError, NotADirectoryError):
+        return 0
+    return sum(_count_entries(os.path.join(root, n)) for n in names if policy_of_objects_dir(n) is not None)
 
 
 # -- databases and stats --------------------------------------------------------------------------

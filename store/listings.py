@@ -28,7 +28,7 @@ from __future__ import annotations
 import functools
 import json
 import struct
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -47,6 +47,7 @@ HASH_LEN = 8
 MAX_NAME_KEY = MAX_KEY - HASH_LEN
 OBJ_ROW = struct.Struct("<QqBHH")  # ticks, size, flags, len(etag), len(content_type)
 ACCT_ROW = struct.Struct("<QQqqH")  # put ticks, delete ticks, objects, bytes, len(name) if long
+ACCT_ROW_POLICY = struct.Struct("<H")  # after the name tail: the container's storage policy (absent: 0)
 F_DELETED = 1
 F_LONG_NAME = 2
 DB_NAMES = (b"info", b"rows", b"parts", *CHANGE_DBS)
@@ -274,19 +275,26 @@ class ContainerStore:
 
     def put_container(self, account: str, container: str, partition: int, timestamp: Timestamp,
                       meta: dict[str, str], acct_nodes: list[list[str]] | None,
-                      acct_partition: str | None) -> tuple[str, dict[str, Any]]:
-        """Create or re-put; returns ("created" | "accepted" | "conflict", record)."""
+                      acct_partition: str | None, policy: int | None = None,
+                      default_policy: int = 0) -> tuple[str, dict[str, Any]]:
+        """Create or re-put; returns ("created" | "accepted" | "conflict" | "policy_conflict", record).
+
+        A container (re)created gets storage policy ``policy`` (``default_policy`` when None); re-putting
+        a live container with another ``policy`` is a "policy_conflict" and changes nothing."""
         ts = timestamp.normal
         ckey = container_key(account, container)
         with self.env.begin(write=True) as txn:
             raw = txn.get(ckey, db=self.info_db)
             if raw is None:
-                rec = new_record(partition, ts, account=account, container=container, count=0, bytes=0)
+                rec = new_record(partition, ts, account=account, container=container, count=0, bytes=0,
+                                 policy=default_policy if policy is None else policy)
                 outcome = "created"
                 txn.put(struct.pack(">I", partition) + ckey, b"", db=self.parts_db)
             else:
                 rec = json.loads(raw)
                 was_deleted = is_deleted(rec, "count")
+                if not was_deleted and policy is not None and policy != rec.get("policy", 0):
+                    return "policy_conflict", rec
                 if ts > rec["put"]:
                     rec["put"] = ts
                 if is_deleted(rec, "count"):
@@ -294,6 +302,7 @@ class ContainerStore:
                 outcome = "created" if was_deleted else "accepted"
                 if was_deleted:
                     rec["status_changed"] = ts
+                    rec["policy"] = default_policy if policy is None else policy
             merge_meta(rec["meta"], meta, ts)
             if acct_nodes:
                 rec["acct"], rec["acct_part"] = acct_nodes, acct_partition
@@ -415,12 +424,41 @@ def _b(value: str | None) -> bytes | None:
     return value.encode("utf-8") if value is not None else None
 
 
+def pack_account_row(put: int, delete: int, count: int, nbytes: int, tail: bytes, policy: int = 0) -> bytes:
+    """An account's container row; rows of policy 0 carry no policy field (as before policies existed)."""
+    row = ACCT_ROW.pack(put, delete, count, nbytes, len(tail)) + tail
+    return row + ACCT_ROW_POLICY.pack(policy) if policy else row
+
+
+def account_row_policy(value: bytes) -> int:
+    """The storage policy index of an account's container row."""
+    offset = ACCT_ROW.size + ACCT_ROW.unpack_from(value)[4]
+    return ACCT_ROW_POLICY.unpack_from(value, offset)[0] if len(value) >= offset + ACCT_ROW_POLICY.size else 0
+
+
+def apply_account_row(rec: dict[str, Any], value: bytes | None, sign: int) -> None:
+    """Add (``sign`` 1) or remove (-1) a live container row's counts to an account record's totals and
+    to its per-policy ``policy_stats`` ({index: [containers, objects, bytes]})."""
+    if value is None:
+        return
+    put, delete, count, nbytes, _ = ACCT_ROW.unpack_from(value)
+    if delete > put and not count:
+        return
+    rec["containers"] += sign
+    rec["objects"] += sign * count
+    rec["bytes"] += sign * nbytes
+    stats = rec.setdefault("policy_stats", {}).setdefault(str(account_row_policy(value)), [0, 0, 0])
+    stats[0] += sign
+    stats[1] += sign * count
+    stats[2] += sign * nbytes
+
+
 def _decode_account_row(key_name: bytes, value: bytes) -> tuple[bytes, tuple] | None:
     put, delete, count, nbytes, nlen = ACCT_ROW.unpack_from(value)
     if delete > put and not count:
         return None
     name = value[ACCT_ROW.size:ACCT_ROW.size + nlen] if nlen else key_name
-    return name, (put, count, nbytes)
+    return name, (put, count, nbytes, account_row_policy(value))
 
 
 class AccountStore:
@@ -499,7 +537,7 @@ class AccountStore:
         return "deleted", rec
 
     def update_container_row(self, account: str, partition: int, container: str, put_ts: Timestamp,
-                             delete_ts: Timestamp, count: int, nbytes: int) -> bool | None:
+                             delete_ts: Timestamp, count: int, nbytes: int, policy: int = 0) -> bool | None:
         """Merge a container row (auto-creating the account); None if the account is deleted."""
         akey = account_key(account)
         name = container.encode("utf-8")
@@ -516,19 +554,12 @@ class AccountStore:
             old = txn.get(rkey, db=self.rows_db)
             put, delete = put_ts.ticks, delete_ts.ticks
             if old is not None:
-                oput, odelete, ocount, obytes, _ = ACCT_ROW.unpack_from(old)
+                oput, odelete, _, _, _ = ACCT_ROW.unpack_from(old)
                 put, delete = max(put, oput), max(delete, odelete)
-                if odelete <= oput or ocount:
-                    rec["containers"] -= 1
-                    rec["objects"] -= ocount
-                    rec["bytes"] -= obytes
-            live = not (delete > put and not count)
-            if live:
-                rec["containers"] += 1
-                rec["objects"] += count
-                rec["bytes"] += nbytes
+                apply_account_row(rec, old, -1)
             tail = name if len(name) > MAX_NAME_KEY else b""
-            row = ACCT_ROW.pack(put, delete, count, nbytes, len(tail)) + tail
+            row = pack_account_row(put, delete, count, nbytes, tail, policy)
+            apply_account_row(rec, row, 1)
             if row != old:
                 self.changes.note_row(txn, akey, nkey, old, row)
                 txn.put(rkey, row, db=self.rows_db)
@@ -537,8 +568,10 @@ class AccountStore:
 
     def list_containers(self, account: str, *, prefix: str | None = None, delimiter: str | None = None,
                         marker: str | None = None, end_marker: str | None = None, limit: int = 10000,
-                        reverse: bool = False) -> list[dict[str, Any]]:
-        """Swift JSON account listing rows (containers and ``subdir`` entries)."""
+                        reverse: bool = False,
+                        policy_names: Mapping[int, str] | None = None) -> list[dict[str, Any]]:
+        """Swift JSON account listing rows (containers and ``subdir`` entries); with ``policy_names``
+        each container's ``storage_policy`` when its index has a name."""
         with self.env.begin() as txn:
             rows = list_range(txn, self.rows_db, account_key(account), _decode_account_row,
                               prefix=_b(prefix), delimiter=_b(delimiter), marker=_b(marker),
@@ -548,9 +581,12 @@ class AccountStore:
             if row is None:
                 out.append({"subdir": name.decode("utf-8")})
                 continue
-            put, count, nbytes = row
-            out.append({"name": name.decode("utf-8"), "count": count, "bytes": nbytes,
-                        "last_modified": iso_from_ticks(put)})
+            put, count, nbytes, policy = row
+            entry = {"name": name.decode("utf-8"), "count": count, "bytes": nbytes,
+                     "last_modified": iso_from_ticks(put)}
+            if policy_names and policy in policy_names:
+                entry["storage_policy"] = policy_names[policy]
+            out.append(entry)
         return out
 
     def sync(self) -> None:

@@ -13,6 +13,7 @@ from objclient import loop_pool
 from ring import hash_path
 from stackstore.config import Config, ensure_hash_path_suffix
 from stackstore.secrets import ensure_secret
+from stackstore.storage_policies import policies_from_conf
 from store import layout
 from store.diskfile import DiskFileManager
 from store.expiring import ExpiringIndex
@@ -34,6 +35,7 @@ class Node:
         sconf: dict[str, Any] = conf["store"]
         self.devices_root = str(Path(devices_root).resolve())
         self.hash_suffix = ensure_hash_path_suffix(conf)
+        self.policies = policies_from_conf(conf)
         # Every request this node serves must be signed with the cluster's node key, and every request it
         # sends its peers (row updates, the updater, replication) is signed with it too.
         self.node_key = ensure_secret(conf, "node_key").encode()

@@ -10,6 +10,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response, StreamingResponse
 
 from stackstore.footer import FOOTER_HEADER, FOOTER_LENGTH, decode_footer
+from stackstore.storage_policies import POLICY_INDEX_HEADER
 from stackstore.timestamp import Timestamp
 from stackstore.wire import BUFFERED_PUT_MAX
 from store import expiring
@@ -60,10 +61,23 @@ def _delete_at(request: Request) -> str | None:
     return str(delete_at)
 
 
-def _diskfile(node: Node, sp: StoragePath) -> DiskFile:
+def request_policy(node: Node, request: Request) -> int:
+    """The storage policy index of an object request (``X-Backend-Storage-Policy-Index``, default 0);
+    400 when it names no configured policy."""
+    raw = request.headers.get(POLICY_INDEX_HEADER)
+    if raw is None:
+        return 0
+    policy = node.policies.by_index(raw.strip())
+    if policy is None:
+        raise HTTPError(400, f"no storage policy with index {raw!r}")
+    return policy.index
+
+
+def _diskfile(node: Node, sp: StoragePath, request: Request) -> DiskFile:
     node.device_path(sp.device)
     hash_hex = node.object_hash(sp.account, sp.container_name, sp.object_name)
-    return node.diskfiles.get(sp.device, sp.partition, hash_hex, f"/{sp.account}/{sp.container_name}/{sp.object_name}")
+    return node.diskfiles.get(sp.device, sp.partition, hash_hex, f"/{sp.account}/{sp.container_name}/{sp.object_name}",
+                              request_policy(node, request))
 
 
 def _ts_headers(ts: Timestamp | None) -> dict[str, str]:
@@ -80,7 +94,7 @@ async def _send_row_update(node: Node, df: DiskFile, request: Request, sp: Stora
 
 async def put_object(node: Node, request: Request, sp: StoragePath) -> Response:
     ts = timestamp_header(request)
-    df = _diskfile(node, sp)
+    df = _diskfile(node, sp, request)
     length = int_header(request, "content-length")
     chunked = "chunked" in request.headers.get("transfer-encoding", "").lower()
     if length is None and not chunked:
@@ -111,7 +125,7 @@ async def put_object(node: Node, request: Request, sp: StoragePath) -> Response:
         await writer.aclose()
     if delete_at is not None:
         await expiring.record(node, sp.device, [expiring.Entry(
-            int(delete_at), df.hash_hex, df.name, sp.partition, ts.normal)])
+            int(delete_at), df.hash_hex, df.name, sp.partition, ts.normal, df.policy)])
     if targets[0]:
         row = {"size": str(writer.size), "etag": etag, "content-type": headers["Content-Type"]}
         row.update(update_overrides(request))
@@ -229,7 +243,7 @@ def parse_range(value: str, size: int) -> tuple[int, int] | None:
 
 
 async def get_object(node: Node, request: Request, sp: StoragePath, head: bool = False) -> Response:
-    df = _diskfile(node, sp)
+    df = _diskfile(node, sp, request)
     reader = await _open(node, df)
     try:
         headers = _response_headers(reader)
@@ -263,7 +277,7 @@ async def get_object(node: Node, request: Request, sp: StoragePath, head: bool =
 
 async def post_object(node: Node, request: Request, sp: StoragePath) -> Response:
     ts = timestamp_header(request)
-    df = _diskfile(node, sp)
+    df = _diskfile(node, sp, request)
     delete_at = _delete_at(request)
     reader = await _open(node, df)
     reader.close()
@@ -289,7 +303,8 @@ async def post_object(node: Node, request: Request, sp: StoragePath) -> Response
     if delete_at is not None or old_delete_at is not None:  # the entry moves (or goes) with the POST
         await expiring.record(
             node, sp.device,
-            [expiring.Entry(int(delete_at), df.hash_hex, df.name, sp.partition, ts.normal)] if delete_at else [],
+            [expiring.Entry(int(delete_at), df.hash_hex, df.name, sp.partition, ts.normal, df.policy)]
+            if delete_at else [],
             [expiring.entry_key(old_delete_at, df.hash_hex)] if old_delete_at is not None else [])
     return Response(status_code=202, headers={"X-Backend-Timestamp": ts.normal})
 
@@ -311,7 +326,7 @@ def _current_version(df: DiskFile) -> tuple[Timestamp | None, bool, str | None]:
 
 async def delete_object(node: Node, request: Request, sp: StoragePath) -> Response:
     ts = timestamp_header(request)
-    df = _diskfile(node, sp)
+    df = _diskfile(node, sp, request)
     if_delete_at = request.headers.get("x-if-delete-at")
     if if_delete_at is not None:
         try:

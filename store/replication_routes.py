@@ -26,6 +26,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from stackstore.storage_policies import object_ring_name
 from store.layout import device_path, list_partitions, partition_path
 from store.listing_changes import UID_LEN
 from store.listing_reclaim import cutoff_ticks
@@ -46,6 +47,17 @@ def _target(request: Request) -> tuple[str, int]:
     if not DEVICE_RE.match(device) or device in (".", "..") or not part.isdigit() or len(part) > 10:
         raise HTTPError(400, "bad device or partition")
     return device, int(part)
+
+
+def _policy(node: Node, request: Request) -> int:
+    """The storage policy of an object replication request (``?policy=<N>``, default 0); 400 if unknown."""
+    raw = request.query_params.get("policy")
+    if raw is None:
+        return 0
+    policy = node.policies.by_index(raw)
+    if policy is None:
+        raise HTTPError(400, "unknown storage policy")
+    return policy.index
 
 
 async def _json(request: Request) -> Any:
@@ -78,12 +90,13 @@ async def obj_hashes(node: Node, request: Request) -> Response:
     body = await _json(request)
     recalc = [s for s in body.get("recalc", []) if isinstance(s, str) and len(s) == 3] if isinstance(body, dict) else []
     reclaim = replication_for(node).settings.reclaim_age
-    return JSONResponse(await receiver.suffix_hashes(node, device, part, recalc, reclaim))
+    return JSONResponse(await receiver.suffix_hashes(node, device, part, recalc, reclaim, _policy(node, request)))
 
 
-def _bulk_hashes(node: Node, device: str, parts: list[int], reclaim_age: float) -> dict[str, dict[str, str]]:
+def _bulk_hashes(node: Node, device: str, parts: list[int], reclaim_age: float,
+                 policy: int = 0) -> dict[str, dict[str, str]]:
     path = node.device_path(device)
-    return {str(p): get_hashes(partition_path(path, p), reclaim_age) for p in parts}
+    return {str(p): get_hashes(partition_path(path, p, policy), reclaim_age) for p in parts}
 
 
 @_handler
@@ -96,7 +109,7 @@ async def obj_bulk_hashes(node: Node, request: Request) -> Response:
     if not isinstance(parts, list) or not all(isinstance(p, int) and 0 <= p < 2**32 for p in parts):
         raise HTTPError(400, "bad partitions")
     reclaim = replication_for(node).settings.reclaim_age
-    return JSONResponse(await _in_thread(node, _bulk_hashes, node, device, parts, reclaim))
+    return JSONResponse(await _in_thread(node, _bulk_hashes, node, device, parts, reclaim, _policy(node, request)))
 
 
 @_handler
@@ -105,14 +118,17 @@ async def obj_check(node: Node, request: Request) -> Response:
     offers = await _json(request)
     if not isinstance(offers, dict):
         raise HTTPError(400, "bad offer")
-    return JSONResponse(await _in_thread(node, receiver.check_offers, node, device, part, offers))
+    return JSONResponse(await _in_thread(node, receiver.check_offers, node, device, part, offers,
+                                         _policy(node, request)))
 
 
 @_handler
 async def obj_sync(node: Node, request: Request) -> Response:
     device, part = _target(request)
+    policy = _policy(node, request)
     try:
-        result = await receiver.receive_stream(node, device, part, FrameReader(aiter(request.stream())))
+        result = await receiver.receive_stream(node, device, part, FrameReader(aiter(request.stream())),
+                                               policy=policy)
     except (StreamTruncated, ClientDisconnect) as exc:
         log.warning("replication stream to %s/%s truncated: %r", device, part, exc)
         raise HTTPError(499, "stream truncated") from None
@@ -179,19 +195,19 @@ async def db_merge(node: Node, request: Request) -> Response:
     return JSONResponse({"merged": merged})
 
 
-def _all_partition_hashes(node: Node) -> dict[str, dict[str, dict[str, str]]]:
+def _all_partition_hashes(node: Node, policy: int = 0) -> dict[str, dict[str, dict[str, str]]]:
     svc = replication_for(node)
     out: dict[str, dict[str, dict[str, str]]] = {}
-    for dev in svc.view.local_devices("object"):
+    for dev in svc.view.local_devices(object_ring_name(policy)):
         path = device_path(node.devices_root, dev.device)
-        out[dev.device] = {str(p): get_hashes(partition_path(path, p), svc.settings.reclaim_age)
-                           for p in list_partitions(path)}
+        out[dev.device] = {str(p): get_hashes(partition_path(path, p, policy), svc.settings.reclaim_age)
+                           for p in list_partitions(path, policy)}
     return out
 
 
 @_handler
 async def partitions(node: Node, request: Request) -> Response:
-    return JSONResponse(await _in_thread(node, _all_partition_hashes, node))
+    return JSONResponse(await _in_thread(node, _all_partition_hashes, node, _policy(node, request)))
 
 
 @_handler

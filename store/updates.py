@@ -21,6 +21,7 @@ import xxhash
 
 from objclient.http import HttpError
 from objclient.loop_pool import loop_pool
+from stackstore.storage_policies import POLICY_INDEX_HEADER
 from stackstore.timestamp import Timestamp
 from store import layout
 from store.fsutil import remove_file
@@ -135,6 +136,8 @@ class RowUpdater:
         headers = {"X-Timestamp": max(rec["put"], rec["delete"]), "X-Put-Timestamp": rec["put"],
                    "X-Delete-Timestamp": rec["delete"], "X-Object-Count": str(rec["count"]),
                    "X-Bytes-Used": str(rec["bytes"])}
+        if rec.get("policy"):
+            headers[POLICY_INDEX_HEADER] = str(rec["policy"])
         path_tail = f"/{rec['acct_part']}/{quote(rec['account'], safe='')}/{quote(rec['container'], safe='')}"
         results = await asyncio.gather(*(
             self.send(hostport, "PUT", f"/acct/{quote(device, safe='')}{path_tail}", headers)

@@ -11,10 +11,10 @@ from proxy.swift import constraints, listing
 from proxy.swift.context import SwiftRequest
 from proxy.swift.headers import (
     CONTAINER_ACL_HEADERS,
-    STORAGE_POLICY,
     container_response_headers,
     meta_write_headers,
 )
+from proxy.swift.policies import chosen_policy_headers, policy_name
 from stackstore.timestamp import Timestamp
 
 
@@ -28,6 +28,7 @@ async def head(req: SwiftRequest) -> Response:
     if not 200 <= resp.status < 300:
         return _status(resp.status)
     headers = container_response_headers(resp.headers, owner=req.is_owner)
+    headers["X-Storage-Policy"] = policy_name(req.state, resp.headers)
     headers["Content-Type"] = "text/plain; charset=utf-8"
     return Response(b"", status_code=204, headers=headers)
 
@@ -46,14 +47,12 @@ async def get(req: SwiftRequest) -> Response:
     if not 200 <= resp.status < 300:
         return _status(resp.status)
     headers = container_response_headers(resp.headers, owner=req.is_owner)
+    headers["X-Storage-Policy"] = policy_name(req.state, resp.headers)
     return listing.render(rows, media, "container", req.container_name, headers)
 
 
 def _write_headers(req: SwiftRequest) -> dict[str, str]:
     constraints.check_metadata(req.headers, "container")
-    policy = req.headers.get("x-storage-policy")
-    if policy is not None and policy.strip() not in (STORAGE_POLICY, "0", ""):
-        raise HTTPError(400, f"Invalid X-Storage-Policy {policy!r}")
     headers = meta_write_headers(req.headers, "container", owner=req.is_owner)
     for name, value in headers.items():
         if name.lower() in CONTAINER_ACL_HEADERS and value:
@@ -69,6 +68,7 @@ def _write_headers(req: SwiftRequest) -> dict[str, str]:
 async def put(req: SwiftRequest) -> Response:
     """201 when created, 202 when it existed (metadata merged)."""
     headers = _write_headers(req)
+    headers.update(chosen_policy_headers(req.state, req.headers))
     if not req.state.conf["proxy"].get("account_autocreate", True):
         info = await req.state.account_info(req.account)
         if not 200 <= info["status"] < 300:

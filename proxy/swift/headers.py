@@ -94,7 +94,7 @@ def account_response_headers(backend: Mapping[str, str], *, owner: bool) -> dict
         low = name.lower()
         if not owner and low.startswith("x-account-meta-temp-url-key"):
             continue  # temp URL keys are secrets of the account owner
-        if low in ACCOUNT_RESPONSE_HEADERS or low.startswith("x-account-meta-"):
+        if low in ACCOUNT_RESPONSE_HEADERS or low.startswith(("x-account-meta-", "x-account-storage-policy-")):
             out[_canonical(name)] = value
     out.setdefault("Accept-Ranges", "bytes")
     return out

@@ -15,6 +15,7 @@ from proxy.swift.features import bulk, formpost, staticweb, symlink, tempurl
 from proxy.swift.features.account_quotas import INFO as ACCOUNT_QUOTAS_INFO
 from proxy.swift.features.container_quotas import INFO as CONTAINER_QUOTAS_INFO
 from stackstore.config import Config
+from stackstore.storage_policies import policies_from_conf
 
 SWIFT_VERSION = "2.34.0"
 
@@ -33,7 +34,7 @@ def swift_info(conf: Config) -> dict[str, Any]:
             "strict_cors_mode": True,
             "allow_account_management": True,
             "account_autocreate": bool(proxy.get("account_autocreate", True)),
-            "policies": [{"name": "Policy-0", "aliases": "Policy-0", "default": True}],
+            "policies": policies_from_conf(conf).info(),
         },
         "tempauth": {"account_acls": True},
         "slo": dict(SLO_INFO),

@@ -53,13 +53,15 @@ class Auditor:
         start = time.time()
         stats: dict[str, Any] = {"objects_checked": 0, "bytes_checked": 0, "quarantined": 0, "errors": 0,
                                  "expiring_reindexed": 0}
-        for part in await self._run(list_partitions, path):
-            expiring: list[Entry] = []
-            for partition, hash_hex in await self._run(lambda p=part: list(walk_hash_dirs(path, [p]))):
-                await self.files_limiter.consume(1)
-                await self._audit_one(device, partition, hash_hex, stats, expiring)
-            if expiring:
-                await self._reindex(device, expiring, stats)
+        for policy in self.node.policies.indexes:  # every policy's objects directory
+            for part in await self._run(list_partitions, path, policy):
+                expiring: list[Entry] = []
+                found = await self._run(lambda p=part, i=policy: list(walk_hash_dirs(path, [p], i)))
+                for partition, hash_hex in found:
+                    await self.files_limiter.consume(1)
+                    await self._audit_one(device, partition, hash_hex, stats, expiring, policy)
+                if expiring:
+                    await self._reindex(device, expiring, stats)
         stats.update(await self.check_listings(device, path))
         previous = await self._run(read_stats, path, "auditor") or {}
         stats["quarantined_total"] = int(previous.get("quarantined_total", 0)) + stats["quarantined"]
@@ -70,8 +72,8 @@ class Auditor:
         return stats
 
     async def _audit_one(self, device: str, partition: int, hash_hex: str, stats: dict[str, Any],
-                         expiring: list[Entry]) -> None:
-        df = self.node.diskfiles.get(device, partition, hash_hex, "")
+                         expiring: list[Entry], policy: int = 0) -> None:
+        df = self.node.diskfiles.get(device, partition, hash_hex, "", policy)
         try:
             result = await audit_hash_dir(df, self._run, self.bytes_limiter.consume, partition)
         except OSError as exc:

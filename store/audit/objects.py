@@ -84,7 +84,7 @@ async def audit_hash_dir(df: DiskFile, run: Callable[..., Awaitable],
     if reader is None:
         return result
     if partition is not None:
-        result.expiring = entry_for(reader, df.hash_hex, partition)
+        result.expiring = entry_for(reader, df.hash_hex, partition, df.policy)
     try:
         count = reader.block_count
         step = count if reader.size <= diskfile.SMALL_FILE else BLOCKS_PER_HOP

@@ -31,6 +31,7 @@ from store.listings import (
     AccountStore,
     ContainerStore,
     account_key,
+    apply_account_row,
     container_key,
     new_record,
 )
@@ -149,7 +150,7 @@ def _jump_sync_points(store: Store, jumps: list[tuple[bytes, bytes, int, str]]) 
 
 def _record_fields(rec: dict[str, Any]) -> dict[str, Any]:
     return {k: rec[k] for k in ("created", "put", "delete", "status_changed", "meta", "account",
-                                "container", "acct", "acct_part") if k in rec}
+                                "container", "acct", "acct_part", "policy") if k in rec}
 
 
 def export_since(store: Store, key: bytes, since: int, batch: int) -> dict[str, Any] | None:
@@ -176,6 +177,9 @@ def export_since(store: Store, key: bytes, since: int, batch: int) -> dict[str, 
 
 
 def _merge_record(rec: dict[str, Any], incoming: dict[str, Any]) -> None:
+    # a container's storage policy: the replica whose status (creation/deletion) changed last knows it
+    if "policy" in incoming and ("policy" not in rec or incoming["status_changed"] > rec["status_changed"]):
+        rec["policy"] = incoming["policy"]
     rec["created"] = min(rec["created"], incoming["created"])
     for field in ("put", "delete", "status_changed"):
         rec[field] = max(rec[field], incoming[field])
@@ -202,11 +206,6 @@ def _merge_obj_row(rec: dict[str, Any], old: bytes | None, new: bytes) -> bool:
     return True
 
 
-def _acct_live(value: bytes) -> tuple[int, int] | None:
-    put, delete, count, nbytes, _ = ACCT_ROW.unpack_from(value)
-    return None if delete > put and not count else (count, nbytes)
-
-
 def _merge_acct_row(rec: dict[str, Any], old: bytes | None, new: bytes) -> bytes | None:
     """The merged container row (None when ``old`` is as new)."""
     nput, ndel, ncount, nbytes, nlen = ACCT_ROW.unpack_from(new)
@@ -218,12 +217,8 @@ def _merge_acct_row(rec: dict[str, Any], old: bytes | None, new: bytes) -> bytes
             ncount, nbytes = ocount, obytes
         nput, ndel = max(nput, oput), max(ndel, odel)
     merged = ACCT_ROW.pack(nput, ndel, ncount, nbytes, nlen) + new[ACCT_ROW.size:]
-    for value, sign in ((old, -1), (merged, 1)):
-        live = _acct_live(value) if value is not None else None
-        if live is not None:
-            rec["containers"] += sign
-            rec["objects"] += sign * live[0]
-            rec["bytes"] += sign * live[1]
+    apply_account_row(rec, old, -1)
+    apply_account_row(rec, merged, 1)
     return merged
 
 

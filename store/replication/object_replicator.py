@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from ring import Device
+from stackstore.storage_policies import object_ring_name
 from store.diskfile import suffix_states
 from store.layout import (
     HASHES_FILE,
@@ -61,6 +62,7 @@ class Job:
     dev: Device
     part: int
     primaries: list[Device]
+    policy: int = 0  # storage policy: which objects directory and ring
     hashes: dict[str, str] | None = None
     listing: Listing = field(default_factory=dict)
     failed: bool = False
@@ -88,25 +90,31 @@ class ObjectReplicator:
         return await asyncio.get_running_loop().run_in_executor(self.node.executor, functools.partial(fn, *args))
 
     async def run_pass(self) -> PassStats:
-        """Hash every local partition, fetch each peer's hashes in bulk, push the differences."""
+        """For every storage policy: hash every local partition of its objects directory, fetch each
+        peer's hashes in bulk, push the differences (by that policy's ring)."""
         stats = PassStats(started=time.time())
-        ring = self.view.ring("object")
-        if ring is not None:
-            jobs: list[Job] = []
-            for dev in await self._run(self.view.local_devices, "object"):  # stats device dirs
-                path = device_path(self.node.devices_root, dev.device)
-                for part in await self._run(list_partitions, path):
-                    if part < ring.partition_count:
-                        jobs.append(Job(dev, part, ring.primaries(part)))
-            sem = asyncio.Semaphore(self.settings.concurrency)
-            await asyncio.gather(*(self._guarded(sem, stats, job, self._prepare) for job in jobs))
-            remote = await self._remote_hashes(jobs)
-            await asyncio.gather(*(self._guarded(sem, stats, job, functools.partial(self._push, remote=remote))
-                                   for job in jobs))
+        for policy in self.node.policies:
+            await self._policy_pass(policy.index, policy.ring_name, stats)
         stats.duration = time.time() - stats.started
         stats.errors = stats.errors[-10:]
         self._account(stats)
         return stats
+
+    async def _policy_pass(self, policy: int, ring_name: str, stats: PassStats) -> None:
+        ring = self.view.ring(ring_name)
+        if ring is None:
+            return
+        jobs: list[Job] = []
+        for dev in await self._run(self.view.local_devices, ring_name):  # stats device dirs
+            path = device_path(self.node.devices_root, dev.device)
+            for part in await self._run(list_partitions, path, policy):
+                if part < ring.partition_count:
+                    jobs.append(Job(dev, part, ring.primaries(part), policy))
+        sem = asyncio.Semaphore(self.settings.concurrency)
+        await asyncio.gather(*(self._guarded(sem, stats, job, self._prepare) for job in jobs))
+        remote = await self._remote_hashes(jobs, policy)
+        await asyncio.gather(*(self._guarded(sem, stats, job, functools.partial(self._push, remote=remote))
+                               for job in jobs))
 
     async def _guarded(self, sem: asyncio.Semaphore, stats: PassStats, job: Job,
                       step: Callable[[Job, PassStats], Awaitable[None]]) -> None:
@@ -120,13 +128,13 @@ class ObjectReplicator:
                 stats.errors.append(repr(exc))
 
     async def _prepare(self, job: Job, stats: PassStats) -> None:
-        part_path = partition_path(device_path(self.node.devices_root, job.dev.device), job.part)
+        part_path = partition_path(device_path(self.node.devices_root, job.dev.device), job.part, job.policy)
         if job.handoff:  # listed before hashing: everything listed is covered by the hashes
             job.listing = await self._run(_full_listing, part_path)
         job.hashes = await self._run(get_hashes, part_path, self.settings.reclaim_age)
         stats.partitions += 1
 
-    async def _remote_hashes(self, jobs: list[Job]) -> dict[int, dict[int, dict[str, str]] | None]:
+    async def _remote_hashes(self, jobs: list[Job], policy: int = 0) -> dict[int, dict[int, dict[str, str]] | None]:
         """``peer device id -> {partition: hashes}`` (None when the peer did not answer, UNMOUNTED on 507)."""
         wanted: dict[int, tuple[Device, set[int]]] = {}
         for job in jobs:
@@ -136,7 +144,7 @@ class ObjectReplicator:
 
         async def fetch(peer: Device, parts: set[int]) -> None:
             try:
-                out[peer.id] = await bulk_hashes(peer, sorted(parts), self.settings.node_timeout)
+                out[peer.id] = await bulk_hashes(peer, sorted(parts), self.settings.node_timeout, policy=policy)
             except PeerError as exc:
                 out[peer.id] = UNMOUNTED if exc.unmounted else None
 
@@ -146,7 +154,7 @@ class ObjectReplicator:
     async def _push(self, job: Job, stats: PassStats, remote: dict[int, dict[int, dict[str, str]] | None]) -> None:
         if job.failed or job.hashes is None:
             return
-        pusher = Pusher(self.node.diskfiles, job.dev.device, self.settings.node_timeout, self.limiter)
+        pusher = Pusher(self.node.diskfiles, job.dev.device, self.settings.node_timeout, self.limiter, job.policy)
         results = []
         for peer in job.peers:
             known = remote.get(peer.id)
@@ -166,7 +174,7 @@ class ObjectReplicator:
                 stats.failures += 1
                 stats.errors.append(r.error)
         if job.handoff and all(r.ok for r in results):
-            part_path = partition_path(device_path(self.node.devices_root, job.dev.device), job.part)
+            part_path = partition_path(device_path(self.node.devices_root, job.dev.device), job.part, job.policy)
             await self._run(_remove_pushed, part_path, job.listing)
             stats.handoffs_removed += 1
 
@@ -177,7 +185,7 @@ class ObjectReplicator:
         Every primary pushes to the same first handoff (the ring's order is deterministic), which later
         reverts the partition to the primary once its device is back.
         """
-        ring = self.view.ring("object")
+        ring = self.view.ring(object_ring_name(job.policy))
         tried = 0
         for dev in ring.handoffs(job.part) if ring is not None else ():
             if dev.id == job.dev.id or remote.get(dev.id) is UNMOUNTED:
@@ -186,7 +194,8 @@ class ObjectReplicator:
                 break
             tried += 1
             try:
-                known = (await bulk_hashes(dev, [job.part], self.settings.node_timeout)).get(job.part, {})
+                known = (await bulk_hashes(dev, [job.part], self.settings.node_timeout,
+                                           policy=job.policy)).get(job.part, {})
             except PeerError as exc:
                 if exc.unmounted:
                     remote[dev.id] = UNMOUNTED

@@ -42,20 +42,21 @@ def wanted(state: HashDirState, offered: list[str]) -> list[str]:
 
 
 async def suffix_hashes(node: Node, device: str, partition: int, recalc: list[str],
-                        reclaim_age: float) -> dict[str, str]:
-    path = partition_path(node.device_path(device), partition)
+                        reclaim_age: float, policy: int = 0) -> dict[str, str]:
+    path = partition_path(node.device_path(device), partition, policy)
     return await asyncio.get_running_loop().run_in_executor(
         node.executor, functools.partial(get_hashes, path, reclaim_age, recalc))
 
 
-def check_offers(node: Node, device: str, partition: int, offers: dict[str, list[str]]) -> dict[str, list[str]]:
+def check_offers(node: Node, device: str, partition: int, offers: dict[str, list[str]],
+                 policy: int = 0) -> dict[str, list[str]]:
     """``hash -> wanted file names`` for the sender's offer (blocking: listdirs)."""
     node.device_path(device)
     out: dict[str, list[str]] = {}
     for h, files in offers.items():
         if not _valid_hash(h) or not isinstance(files, list):
             continue
-        state = node.diskfiles.get(device, partition, h, "").state()
+        state = node.diskfiles.get(device, partition, h, "", policy).state()
         want = wanted(state, [f for f in files if isinstance(f, str)])
         if want:
             out[h] = want
@@ -74,7 +75,7 @@ async def _commit(writer: DiskFileWriter, name: str) -> None:
 
 
 async def receive_stream(node: Node, device: str, partition: int, reader: FrameReader,
-                         in_flight: int = COMMITS_IN_FLIGHT) -> dict[str, int]:
+                         in_flight: int = COMMITS_IN_FLIGHT, policy: int = 0) -> dict[str, int]:
     """Write every streamed file that is still newer than what this replica holds, durably.
 
     Bodies are read in stream order; up to ``in_flight`` commits wait for durability at once (they
@@ -92,7 +93,7 @@ async def receive_stream(node: Node, device: str, partition: int, reader: FrameR
             h, name, size = header.get("hash"), header.get("file"), header.get("size")
             if not _valid_hash(h) or not isinstance(name, str) or not isinstance(size, int) or size < 0:
                 raise ValueError("bad frame header")
-            df: DiskFile = node.diskfiles.get(device, partition, h, "")
+            df: DiskFile = node.diskfiles.get(device, partition, h, "", policy)
             if name not in wanted(await loop.run_in_executor(node.executor, df.state), [name]):
                 async for _ in reader.body(size):
                     pass
@@ -120,5 +121,5 @@ async def receive_stream(node: Node, device: str, partition: int, reader: FrameR
         for task in pending:
             task.cancel()
     if changed:
-        await expiring.record_stored(node, device, partition, changed)
+        await expiring.record_stored(node, device, partition, changed, policy)
     return {"written": written, "skipped": skipped}

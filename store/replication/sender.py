@@ -47,16 +47,22 @@ class PushResult:
     listing: Listing = field(default_factory=dict)
 
 
-def replicate_path(kind: str, dev: Device, partition: int, action: str = "") -> str:
-    return f"/replicate/{kind}/{dev.device}/{partition}" + (f"/{action}" if action else "")
+def policy_query(policy: int) -> str:
+    """``?policy=<N>`` on object replication requests of storage policy N (nothing for policy 0)."""
+    return f"?policy={policy}" if policy else ""
+
+
+def replicate_path(kind: str, dev: Device, partition: int, action: str = "", policy: int = 0) -> str:
+    return f"/replicate/{kind}/{dev.device}/{partition}" + (f"/{action}" if action else "") + policy_query(policy)
 
 
 async def bulk_hashes(peer: Device, partitions: list[int], timeout: float,
-                      batch: int = 256) -> dict[int, dict[str, str]]:
-    """The peer's suffix hashes of many partitions, a few requests instead of one per partition."""
+                      batch: int = 256, policy: int = 0) -> dict[int, dict[str, str]]:
+    """The peer's suffix hashes of many partitions (of storage policy ``policy``), a few requests instead
+    of one per partition."""
     out: dict[int, dict[str, str]] = {}
     for i in range(0, len(partitions), batch):
-        answer = await call_json(peer.ip, peer.port, "POST", f"/replicate/obj/{peer.device}",
+        answer = await call_json(peer.ip, peer.port, "POST", f"/replicate/obj/{peer.device}{policy_query(policy)}",
                                  {"partitions": partitions[i:i + batch]}, timeout)
         if not isinstance(answer, dict):
             raise PeerError("bad bulk hashes answer")
@@ -71,9 +77,11 @@ def offered_files(state: HashDirState) -> list[str]:
 class Pusher:
     """Pushes partitions of one local device to peers (shared rate limiter, one executor)."""
 
-    def __init__(self, diskfiles: DiskFileManager, device: str, timeout: float, limiter: RateLimiter):
+    def __init__(self, diskfiles: DiskFileManager, device: str, timeout: float, limiter: RateLimiter,
+                 policy: int = 0):
         self.diskfiles = diskfiles
         self.device = device
+        self.policy = policy  # the storage policy whose objects directory is pushed
         self.device_path = diskfiles.device_path(device)
         self.timeout = timeout
         self.limiter = limiter
@@ -81,8 +89,11 @@ class Pusher:
     async def _run(self, fn: Callable[..., T], *args: Any) -> T:  # thin executor helper
         return await asyncio.get_running_loop().run_in_executor(self.diskfiles.executor, functools.partial(fn, *args))
 
+    def _path(self, peer: Device, partition: int, action: str = "") -> str:
+        return replicate_path("obj", peer, partition, action, self.policy)
+
     def _listing(self, partition: int, suffixes: list[str]) -> Listing:
-        part = partition_path(self.device_path, partition)
+        part = partition_path(self.device_path, partition, self.policy)
         return {s: suffix_states(part, s) for s in suffixes}
 
     async def push(self, partition: int, local_hashes: dict[str, str], peer: Device,
@@ -91,18 +102,17 @@ class Pusher:
         (``remote``: the peer's suffix hashes when already known)."""
         try:
             if remote is None:
-                remote = await call_json(peer.ip, peer.port, "POST", replicate_path("obj", peer, partition),
-                                         {}, self.timeout)
+                remote = await call_json(peer.ip, peer.port, "POST", self._path(peer, partition), {}, self.timeout)
             differing = sorted(s for s, h in local_hashes.items() if remote.get(s) != h)
             result = PushResult(ok=True, suffixes_differing=len(differing))
             if not differing:
                 return result
             result.listing = await self._run(self._listing, partition, differing)
             offers = {h: offered_files(st) for states in result.listing.values() for h, st in states.items()}
-            want = await call_json(peer.ip, peer.port, "POST", replicate_path("obj", peer, partition, "check"),
+            want = await call_json(peer.ip, peer.port, "POST", self._path(peer, partition, "check"),
                                    offers, self.timeout) if offers else {}
             if want:
-                sent = await stream_upload(peer.ip, peer.port, replicate_path("obj", peer, partition, "sync"),
+                sent = await stream_upload(peer.ip, peer.port, self._path(peer, partition, "sync"),
                                            self._frames(partition, want, result), self.timeout)
                 if not isinstance(sent, dict):
                     raise PeerError("bad sync answer")
@@ -114,7 +124,7 @@ class Pusher:
         for h, names in sorted(want.items()):
             if not isinstance(names, list):
                 continue
-            df = self.diskfiles.get(self.device, partition, h, "")
+            df = self.diskfiles.get(self.device, partition, h, "", self.policy)
             for name in names:
                 async for chunk in self._file(df, name, h):
                     await self.limiter.take(len(chunk))

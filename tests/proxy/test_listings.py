@@ -107,7 +107,7 @@ def test_container_verbs_and_metadata(http):
     assert r.status_code == 204
     assert r.headers["X-Container-Meta-Color"] == "red" and r.headers["X-Container-Meta-Size"] == "xl"
     assert r.headers["X-Container-Object-Count"] == "0" and r.headers["X-Container-Bytes-Used"] == "0"
-    assert r.headers["X-Storage-Policy"] == "Policy-0" and len(r.headers["X-Timestamp"]) == 16
+    assert r.headers["X-Storage-Policy"] == "gold" and len(r.headers["X-Timestamp"]) == 16
     assert http.post(name, headers={"X-Remove-Container-Meta-Color": "x",
                                     "X-Container-Meta-New": "1"}).status_code == 204
     h = http.head(name).headers
@@ -118,14 +118,14 @@ def test_container_verbs_and_metadata(http):
     assert http.delete(f"{name}/o").status_code == 204
     assert http.delete(name).status_code == 204
     assert http.delete(name).status_code == 404
-    assert http.put(name, headers={"X-Storage-Policy": "gold"}).status_code == 400
+    assert http.put(name, headers={"X-Storage-Policy": "bronze"}).status_code == 400
 
 
 def test_account_listing_and_metadata(http, filled):
     r = http.get("", params={"format": "json", "prefix": filled})
     assert r.status_code == 200
     (row,) = r.json()
-    assert set(row) == {"name", "count", "bytes", "last_modified"} and row["name"] == filled
+    assert set(row) == {"name", "count", "bytes", "last_modified", "storage_policy"} and row["name"] == filled
     r = http.get("", params={"format": "xml", "prefix": filled})
     root = ET.fromstring(r.content)
     assert root.tag == "account" and root.get("name") == "AUTH_test"
