@@ -285,8 +285,7 @@ class StorageClient:
         if policy not in self.policy_indexes:
             return _no_policy(policy)
         ring, part, path_fn = self._obj(account, container, obj, policy)
-        headers = with_policy(headers, policy)
-        return await self._mutate(ring, part, "POST", path_fn, headers)
+        return await self._mutate(ring, part, "POST", path_fn, with_policy(headers, policy))
 
     async def delete_object(
         self, account: str, container: str, obj: str, headers: Mapping[str, str] | None = None,
