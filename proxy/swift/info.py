@@ -11,6 +11,7 @@ from starlette.responses import Response
 from proxy.http.errors import error_response
 from proxy.large_objects import slo_manifest
 from proxy.swift.constraints import SWIFT_CONSTRAINTS
+from proxy.swift.domain_remap import DomainRemap
 from proxy.swift.features import bulk, formpost, staticweb, symlink, tempurl
 from stackstore.config import Config
 
@@ -24,7 +25,7 @@ SLO_INFO = {"max_manifest_segments": slo_manifest.MAX_MANIFEST_SEGMENTS,
 
 def swift_info(conf: Config) -> dict[str, Any]:
     proxy = conf.get("proxy", {}) if hasattr(conf, "get") else {}
-    return {
+    info: dict[str, Any] = {
         "swift": {
             "version": SWIFT_VERSION,
             **SWIFT_CONSTRAINTS,
@@ -41,6 +42,10 @@ def swift_info(conf: Config) -> dict[str, Any]:
         "formpost": dict(formpost.INFO),
         "symlink": symlink.info(conf),
     }
+    remap = DomainRemap.from_conf(proxy)
+    if remap is not None:
+        info["domain_remap"] = remap.info()
+    return info
 
 
 async def handle_info(request: Request, conf: Config) -> Response:
