@@ -19,6 +19,8 @@ The Swift API's order (``swift_features``), outermost first:
 4. ``authorize``    the access the router table's entry names (read/write/reseller/public), checked
                     once, before any handler or feature that acts on storage.
 5. ``bulk``         ``?bulk-delete`` on the account.
+   ``extract_archive`` ``PUT ?extract-archive=tar|tar.gz|tar.bz2``: a streamed archive's files uploaded
+                    as PUT sub-requests by the caller (containers created as needed).
 6. ``symlink``      ``X-Symlink-Target`` links: created, followed as the caller (through SLO/DLO
                     below, so a link to a large object reads it), ``symlink_path`` in listings.
 7. ``slo``          ``?multipart-manifest=put|delete|get``; a stored SLO manifest read as its data.
@@ -75,7 +77,7 @@ def _answering(handler: Handler) -> Handler:
 def swift_features(auth_backends: Sequence[Any]) -> list[Feature]:
     """The Swift API's features in pipeline order (documented above and in docs/pipeline.md)."""
     from proxy.swift import access
-    from proxy.swift.features import bulk, cors, dlo, formpost, slo, staticweb, symlink, tempurl_stage
+    from proxy.swift.features import bulk, cors, dlo, extract_archive, formpost, slo, staticweb, symlink, tempurl_stage
 
     return [
         cors.feature,
@@ -85,6 +87,7 @@ def swift_features(auth_backends: Sequence[Any]) -> list[Feature]:
         staticweb.feature,
         access.authorize,
         bulk.feature,
+        extract_archive.feature,
         symlink.feature,
         slo.feature,
         dlo.feature,

@@ -64,6 +64,7 @@ DEFAULTS: dict[str, Any] = {
         "domain_remap_reseller_prefixes": "AUTH",
         "domain_remap_default_reseller_prefix": "",
         "domain_remap_mangle_client_paths": False,
+        "bulk_yield_frequency": 10.0,  # seconds between heartbeat spaces of an extract-archive answer
         "region": "us-east-1",
     },
     "store": {

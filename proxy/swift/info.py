@@ -12,7 +12,7 @@ from proxy.http.errors import error_response
 from proxy.large_objects import slo_manifest
 from proxy.swift.constraints import SWIFT_CONSTRAINTS
 from proxy.swift.domain_remap import DomainRemap
-from proxy.swift.features import bulk, formpost, staticweb, symlink, tempurl
+from proxy.swift.features import bulk, extract_archive, formpost, staticweb, symlink, tempurl
 from stackstore.config import Config
 
 SWIFT_VERSION = "2.34.0"
@@ -37,6 +37,7 @@ def swift_info(conf: Config) -> dict[str, Any]:
         "tempauth": {"account_acls": False},
         "slo": dict(SLO_INFO),
         "bulk_delete": dict(bulk.INFO),
+        "bulk_upload": dict(extract_archive.INFO),
         "tempurl": dict(tempurl.INFO),
         "staticweb": dict(staticweb.INFO),
         "formpost": dict(formpost.INFO),
