@@ -164,6 +164,7 @@ base_port = {base_port}
 port = {base_port + STORAGE_NODES + 1}
 tls_port = 0
 region = "{REGION}"
+storage_domain = "{STORAGE_DOMAIN}"
 
 [tempauth]
 reseller_prefix = "AUTH_"

@@ -20,6 +20,8 @@ The Swift API's order (``swift_features``), outermost first:
 4. ``authorize``    the access the router table's entry names (read/write/reseller/public), checked
                     once, before any handler or feature that acts on storage.
 5. ``bulk``         ``?bulk-delete`` on the account.
+   ``extract_archive`` ``PUT ?extract-archive=tar|tar.gz|tar.bz2``: a streamed archive's files uploaded
+                    as PUT sub-requests by the caller (containers created as needed).
    ``container_quotas`` / ``account_quotas``  413 for an object write (PUT, copy) past the container's
                     or account's quota; quota metadata validated (account quotas: reseller admins only).
 6. ``symlink``      ``X-Symlink-Target`` links: created, followed as the caller (through SLO/DLO
@@ -78,7 +80,17 @@ def _answering(handler: Handler) -> Handler:
 def swift_features(auth_backends: Sequence[Any]) -> list[Feature]:
     """The Swift API's features in pipeline order (documented above and in docs/pipeline.md)."""
     from proxy.swift import access
-    from proxy.swift.features import bulk, cors, dlo, formpost, slo, staticweb, symlink, tempurl_stage
+    from proxy.swift.features import (
+        bulk,
+        cors,
+        dlo,
+        extract_archive,
+        formpost,
+        slo,
+        staticweb,
+        symlink,
+        tempurl_stage,
+    )
     from proxy.swift.features.account_quotas import feature as account_quotas
     from proxy.swift.features.container_quotas import feature as container_quotas
 
@@ -90,6 +102,7 @@ def swift_features(auth_backends: Sequence[Any]) -> list[Feature]:
         staticweb.feature,
         access.authorize,
         bulk.feature,
+        extract_archive.feature,
         container_quotas,
         account_quotas,
         symlink.feature,

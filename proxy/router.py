@@ -1,4 +1,7 @@
-"""Top-level dispatch of one proxy: TempAuth, /info, /healthcheck, the Swift API and the S3 API."""
+"""Top-level dispatch of one proxy: TempAuth, /info, /healthcheck, the Swift API and the S3 API.
+
+Storage-domain hosts (domain remap, proxy/swift/domain_remap.py) are rewritten to Swift paths first;
+the S3 API's virtual hosts (``s3_domain``) are a distinct, non-overlapping domain."""
 
 from __future__ import annotations
 
@@ -11,6 +14,7 @@ from starlette.responses import PlainTextResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from proxy.http.errors import error_response
+from proxy.swift.domain_remap import DomainRemap, DomainRemapApp
 from proxy.swift.info import handle_info
 from stackstore.config import Config
 
@@ -60,8 +64,14 @@ class Router:
         self.conf = conf
         self.s3_domain = conf.get("proxy", {}).get("s3_domain", "localhost")
         self._auth, self._swift, self._s3 = get_auth, get_swift, get_s3
+        # storage-domain hosts become /v1/<account>[/<container>] paths before anything is routed
+        remap = DomainRemap.from_conf(conf.get("proxy", {}))
+        self._entry: ASGIApp = DomainRemapApp(remap, self._route) if remap else self._route
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self._entry(scope, receive, send)
+
+    async def _route(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope.get("path", "")
         if is_s3_request(scope, self.s3_domain):
             await self._s3()(scope, receive, send)

@@ -57,6 +57,14 @@ DEFAULTS: dict[str, Any] = {
         "chunk_size": 65536,
         "account_autocreate": True,
         "s3_domain": "localhost",  # virtual-host S3: <bucket>.<s3_domain>
+        # domain remap: <container>.<account>.<storage_domain> hosts (comma-separated; empty: off); must not
+        # overlap s3_domain (proxy/swift/domain_remap.py)
+        "storage_domain": "",
+        "domain_remap_path_root": "v1",
+        "domain_remap_reseller_prefixes": "AUTH",
+        "domain_remap_default_reseller_prefix": "",
+        "domain_remap_mangle_client_paths": False,
+        "bulk_yield_frequency": 10.0,  # seconds between heartbeat spaces of an extract-archive answer
         "region": "us-east-1",
     },
     "store": {

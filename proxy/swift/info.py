@@ -11,7 +11,8 @@ from starlette.responses import Response
 from proxy.http.errors import error_response
 from proxy.large_objects import slo_manifest
 from proxy.swift.constraints import SWIFT_CONSTRAINTS
-from proxy.swift.features import bulk, formpost, staticweb, symlink, tempurl
+from proxy.swift.domain_remap import DomainRemap
+from proxy.swift.features import bulk, extract_archive, formpost, staticweb, symlink, tempurl
 from proxy.swift.features.account_quotas import INFO as ACCOUNT_QUOTAS_INFO
 from proxy.swift.features.container_quotas import INFO as CONTAINER_QUOTAS_INFO
 from stackstore.config import Config
@@ -27,7 +28,7 @@ SLO_INFO = {"max_manifest_segments": slo_manifest.MAX_MANIFEST_SEGMENTS,
 
 def swift_info(conf: Config) -> dict[str, Any]:
     proxy = conf.get("proxy", {}) if hasattr(conf, "get") else {}
-    return {
+    info: dict[str, Any] = {
         "swift": {
             "version": SWIFT_VERSION,
             **SWIFT_CONSTRAINTS,
@@ -39,6 +40,7 @@ def swift_info(conf: Config) -> dict[str, Any]:
         "tempauth": {"account_acls": True},
         "slo": dict(SLO_INFO),
         "bulk_delete": dict(bulk.INFO),
+        "bulk_upload": dict(extract_archive.INFO),
         "tempurl": dict(tempurl.INFO),
         "staticweb": dict(staticweb.INFO),
         "formpost": dict(formpost.INFO),
@@ -46,6 +48,10 @@ def swift_info(conf: Config) -> dict[str, Any]:
         "account_quotas": dict(ACCOUNT_QUOTAS_INFO),
         "container_quotas": dict(CONTAINER_QUOTAS_INFO),
     }
+    remap = DomainRemap.from_conf(proxy)
+    if remap is not None:
+        info["domain_remap"] = remap.info()
+    return info
 
 
 async def handle_info(request: Request, conf: Config) -> Response:

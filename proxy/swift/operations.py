@@ -26,6 +26,7 @@ SwiftHandler = Callable[["SwiftRequest"], Awaitable[Response]]
 BULK_DELETE = "bulk_delete"
 PUT_SLO_MANIFEST = "put_slo_manifest"
 DELETE_SLO = "delete_slo"
+EXTRACT_ARCHIVE = "extract_archive"
 
 ACCOUNT, CONTAINER, OBJECT = "account", "container", "object"
 ALLOWED = {
@@ -111,17 +112,21 @@ def _table() -> list[Route]:
         Route("GET", ACCOUNT, op("list_containers", Access.READ, account.get)),
         Route("HEAD", ACCOUNT, op("head_account", Access.READ, account.head)),
         Route("POST", ACCOUNT, op("post_account", Access.WRITE, account.post)),
+        # ?extract-archive: every container and file is checked as a sub-request by the caller
+        Route("PUT", ACCOUNT, op(EXTRACT_ARCHIVE, Access.PUBLIC, feature_missing), query="extract-archive"),
         Route("PUT", ACCOUNT, op("put_account", Access.RESELLER, account.put)),
         Route("DELETE", ACCOUNT, op("delete_account", Access.RESELLER, account.delete)),
         Route("OPTIONS", ACCOUNT, options),
         Route("GET", CONTAINER, op("list_objects", Access.READ, container.get)),
         Route("HEAD", CONTAINER, op("head_container", Access.READ, container.head)),
+        Route("PUT", CONTAINER, op(EXTRACT_ARCHIVE, Access.PUBLIC, feature_missing), query="extract-archive"),
         Route("PUT", CONTAINER, op("put_container", Access.WRITE, container.put)),
         Route("POST", CONTAINER, op("post_container", Access.WRITE, container.post)),
         Route("DELETE", CONTAINER, op("delete_container", Access.WRITE, container.delete)),
         Route("OPTIONS", CONTAINER, options),
         Route("GET", OBJECT, op("get_object", Access.READ, obj_get.get_or_head)),
         Route("HEAD", OBJECT, op("head_object", Access.READ, obj_get.get_or_head)),
+        Route("PUT", OBJECT, op(EXTRACT_ARCHIVE, Access.PUBLIC, feature_missing), query="extract-archive"),
         Route("PUT", OBJECT, op("copy_from", Access.WRITE, copy.copy_from), header="x-copy-from"),
         Route("PUT", OBJECT, op(PUT_SLO_MANIFEST, Access.WRITE, feature_missing), query="multipart-manifest=put"),
         Route("PUT", OBJECT, op("put_object", Access.WRITE, obj.put)),

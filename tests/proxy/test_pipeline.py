@@ -22,6 +22,7 @@ from proxy.swift.features import (
     container_quotas,
     cors,
     dlo,
+    extract_archive,
     formpost,
     slo,
     staticweb,
@@ -82,8 +83,8 @@ def test_swift_pipeline_order():
     assert features[:3] == [cors.feature, tempurl_stage.feature, formpost.feature]
     assert isinstance(features[3], Authenticate) and features[4] is staticweb.feature
     assert features[5] is authorize
-    assert features[6:] == [bulk.feature, container_quotas.feature, account_quotas.feature, symlink.feature,
-                            slo.feature, dlo.feature]
+    assert features[6:] == [bulk.feature, extract_archive.feature, container_quotas.feature,
+                            account_quotas.feature, symlink.feature, slo.feature, dlo.feature]
 
 
 def test_build_nests_features_in_order_and_answers_errors():
