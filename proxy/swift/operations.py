@@ -119,6 +119,9 @@ def _table() -> list[Route]:
         Route("OPTIONS", ACCOUNT, options),
         Route("GET", CONTAINER, op("list_objects", Access.READ, container.get)),
         Route("HEAD", CONTAINER, op("head_container", Access.READ, container.head)),
+        # ?bulk-delete at any depth, as Swift's bulk middleware: the body names the paths, each checked
+        Route("POST", CONTAINER, op(BULK_DELETE, Access.PUBLIC, feature_missing), query="bulk-delete"),
+        Route("DELETE", CONTAINER, op(BULK_DELETE, Access.PUBLIC, feature_missing), query="bulk-delete"),
         Route("PUT", CONTAINER, op(EXTRACT_ARCHIVE, Access.PUBLIC, feature_missing), query="extract-archive"),
         Route("PUT", CONTAINER, op("put_container", Access.WRITE, container.put)),
         Route("POST", CONTAINER, op("post_container", Access.WRITE, container.post)),
@@ -126,6 +129,8 @@ def _table() -> list[Route]:
         Route("OPTIONS", CONTAINER, options),
         Route("GET", OBJECT, op("get_object", Access.READ, obj_get.get_or_head)),
         Route("HEAD", OBJECT, op("head_object", Access.READ, obj_get.get_or_head)),
+        Route("POST", OBJECT, op(BULK_DELETE, Access.PUBLIC, feature_missing), query="bulk-delete"),
+        Route("DELETE", OBJECT, op(BULK_DELETE, Access.PUBLIC, feature_missing), query="bulk-delete"),
         Route("PUT", OBJECT, op(EXTRACT_ARCHIVE, Access.PUBLIC, feature_missing), query="extract-archive"),
         Route("PUT", OBJECT, op("copy_from", Access.WRITE, copy.copy_from), header="x-copy-from"),
         Route("PUT", OBJECT, op(PUT_SLO_MANIFEST, Access.WRITE, feature_missing), query="multipart-manifest=put"),
