@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from proxy.context import Identity, ProxyState
+from stackstore.numbers import parse_uint
 
 EXCEEDED = "Upload exceeds quota."
 POLICY_EXCEEDED = "Upload exceeds policy quota."
@@ -21,10 +22,20 @@ POLICY_INDEXES = (0,)  # this cluster's one storage policy: its usage is the acc
 
 def _quota(value: Any) -> int:
     """A stored quota, -1 (none) for anything but an integer."""
-    try:
-        return int(value) if value is not None else -1
-    except (TypeError, ValueError):
-        return -1
+    number = parse_uint(value) if isinstance(value, str) else None  # ASCII digits only
+    return -1 if number is None else number
+
+
+def container_has_quota(info: dict[str, Any]) -> bool:
+    """Whether the container (its info) carries a quota: only then must its cached usage stay fresh."""
+    meta = info.get("meta", {})
+    return bool(meta.get("quota-bytes") or meta.get("quota-count"))
+
+
+def account_has_quota(info: dict[str, Any]) -> bool:
+    """Whether the account (its info) carries any quota."""
+    sysmeta, meta = info.get("sysmeta", {}), info.get("meta", {})
+    return bool(meta.get("quota-bytes")) or any(k.startswith("quota-") and v for k, v in sysmeta.items())
 
 
 def container_exceeded(info: dict[str, Any], size: int) -> bool:
@@ -33,9 +44,9 @@ def container_exceeded(info: dict[str, Any], size: int) -> bool:
         return False
     meta = info.get("meta", {})
     quota_bytes, quota_count = meta.get("quota-bytes", ""), meta.get("quota-count", "")
-    if quota_bytes.isdigit() and int(quota_bytes) < int(info.get("bytes", 0)) + size:
+    if 0 <= _quota(quota_bytes) < int(info.get("bytes", 0)) + size:
         return True
-    return quota_count.isdigit() and int(quota_count) < int(info.get("object_count", 0)) + 1
+    return 0 <= _quota(quota_count) < int(info.get("object_count", 0)) + 1
 
 
 def account_exceeded(info: dict[str, Any], size: int) -> str | None:

@@ -15,10 +15,11 @@ from starlette.responses import Response
 
 from proxy.http.errors import error_response
 from proxy.pipeline import Handler
-from proxy.quotas import account_exceeded
+from proxy.quotas import account_exceeded, account_has_quota
 from proxy.swift.context import SwiftRequest
 from proxy.swift.features.uploads import planned_upload
 from proxy.swift.quota_headers import KINDS, POLICIES
+from stackstore.numbers import is_ascii_digits
 
 INFO: dict[str, object] = {}
 LEGACY = "x-account-meta-quota-bytes"
@@ -59,19 +60,22 @@ async def feature(req: SwiftRequest, call_next: Handler) -> Response:
             updates = {name: value for name, value in quota_updates(req).items() if value is not None}
             if updates and not _reseller(req):
                 return error_response(403)
-            if any(value and not value.isdigit() for value in updates.values()):
+            if any(value and not is_ascii_digits(value) for value in updates.values()):
                 return error_response(400)
             req.sysmeta.update({name: value for name, value in updates.items() if value is not None})
         return await call_next(req)
     if _reseller(req):
         return await call_next(req)
     upload = await planned_upload(req, call_next)
+    quota = False
     if upload is not None:
-        body = account_exceeded(await req.state.account_info(upload.account), upload.size)
+        info = await req.state.account_info(upload.account)
+        body = account_exceeded(info, upload.size)
         if body is not None:
             return error_response(413, body)
+        quota = account_has_quota(info)
     answer = await call_next(req)
-    if upload is not None and 200 <= answer.status_code < 300:
+    if quota and upload is not None and 200 <= answer.status_code < 300:
         # the next write's check sees this one's bytes (this process's cached usage is stale now)
         req.state.invalidate_info(upload.account, upload.container)
     return answer

@@ -14,9 +14,10 @@ from starlette.responses import Response
 
 from proxy.http.errors import error_response
 from proxy.pipeline import Handler
-from proxy.quotas import EXCEEDED, container_exceeded
+from proxy.quotas import EXCEEDED, container_exceeded, container_has_quota
 from proxy.swift.context import SwiftRequest
 from proxy.swift.features.uploads import planned_upload
+from stackstore.numbers import is_ascii_digits
 
 INFO: dict[str, object] = {}
 
@@ -26,16 +27,18 @@ async def feature(req: SwiftRequest, call_next: Handler) -> Response:
     if req.obj is None and req.container is not None and req.method in ("PUT", "POST"):
         for name, what in (("x-container-meta-quota-bytes", "bytes"), ("x-container-meta-quota-count", "count")):
             value = req.headers.get(name)
-            if value and not value.isdigit():
+            if value and not is_ascii_digits(value):
                 return error_response(400, f"Invalid {what} quota.")
         return await call_next(req)
     upload = await planned_upload(req, call_next)
+    quota = False
     if upload is not None:
         info = await req.state.container_info(upload.account, upload.container)
         if container_exceeded(info, upload.size):
             return error_response(413, EXCEEDED)
+        quota = container_has_quota(info)
     answer = await call_next(req)
-    if upload is not None and 200 <= answer.status_code < 300:
+    if quota and upload is not None and 200 <= answer.status_code < 300:
         # the next write's check sees this one's bytes (this process's cached usage is stale now)
         req.state.invalidate_info(upload.account, upload.container)
     return answer
