@@ -209,6 +209,15 @@ class StorageClient:
         part = ring.partition(account, container, obj)
         return ring, part, lambda dev: paths.obj_path(dev, part, account, container, obj)
 
+    async def _object_target(self, account: str, container: str, obj: str,
+                             policy: int | None) -> tuple[Ring, int, PathFn, int] | BackendResponse:
+        """(ring, partition, path function, policy index) of an object, its policy resolved from the
+        container when not given; a 503 answer when this process has no ring for that policy."""
+        index = await self.container_policy(account, container, policy)
+        if index not in self.policy_indexes:
+            return _no_policy(index)
+        return (*self._obj(account, container, obj, index), index)
+
     def _cont(self, account: str, container: str) -> tuple[Ring, int, PathFn]:
         ring = self.rings.container
         part = ring.partition(account, container)
@@ -225,10 +234,10 @@ class StorageClient:
         policy: int | None = None,
     ) -> BackendResponse:
         """Newest copy's metadata (200/404). Tries replicas then handoffs."""
-        policy = await self.container_policy(account, container, policy)
-        if policy not in self.policy_indexes:
-            return _no_policy(policy)
-        ring, part, path_fn = self._obj(account, container, obj, policy)
+        target = await self._object_target(account, container, obj, policy)
+        if isinstance(target, BackendResponse):
+            return target
+        ring, part, path_fn, policy = target
         headers = with_policy(headers, policy)
         return await self._read_response(ring, part, "HEAD", path_fn, headers)
 
@@ -237,10 +246,10 @@ class StorageClient:
         policy: int | None = None,
     ) -> BackendResponse:
         """200/206/404/416; body streams and survives a replica failing mid-body."""
-        policy = await self.container_policy(account, container, policy)
-        if policy not in self.policy_indexes:
-            return _no_policy(policy)
-        ring, part, path_fn = self._obj(account, container, obj, policy)
+        target = await self._object_target(account, container, obj, policy)
+        if isinstance(target, BackendResponse):
+            return target
+        ring, part, path_fn, policy = target
         headers = with_policy(headers, policy)
         return await self._read_response(ring, part, "GET", path_fn, headers)
 
@@ -260,10 +269,10 @@ class StorageClient:
         ``footer`` returns sysmeta known only after the body (stored with it when the length is known)."""
         if bad := _invalid(headers):
             return bad
-        policy = await self.container_policy(account, container, policy)
-        if policy not in self.policy_indexes:
-            return _no_policy(policy)
-        ring, part, path_fn = self._obj(account, container, obj, policy)
+        target = await self._object_target(account, container, obj, policy)
+        if isinstance(target, BackendResponse):
+            return target
+        ring, part, path_fn, policy = target
         headers = with_policy(headers, policy) or {}
         base, timestamp = self._mutation_headers(headers)
         replicas = len(ring.primaries(part))
@@ -281,10 +290,10 @@ class StorageClient:
         policy: int | None = None,
     ) -> BackendResponse:
         """Replace object metadata (202/404)."""
-        policy = await self.container_policy(account, container, policy)
-        if policy not in self.policy_indexes:
-            return _no_policy(policy)
-        ring, part, path_fn = self._obj(account, container, obj, policy)
+        target = await self._object_target(account, container, obj, policy)
+        if isinstance(target, BackendResponse):
+            return target
+        ring, part, path_fn, policy = target
         return await self._mutate(ring, part, "POST", path_fn, with_policy(headers, policy))
 
     async def delete_object(
@@ -292,10 +301,10 @@ class StorageClient:
         policy: int | None = None,
     ) -> BackendResponse:
         """204/404 (quorum)."""
-        policy = await self.container_policy(account, container, policy)
-        if policy not in self.policy_indexes:
-            return _no_policy(policy)
-        ring, part, path_fn = self._obj(account, container, obj, policy)
+        target = await self._object_target(account, container, obj, policy)
+        if isinstance(target, BackendResponse):
+            return target
+        ring, part, path_fn, policy = target
         headers = with_policy(headers, policy)
         updates = self._container_updates(account, container, len(ring.primaries(part)))
         return await self._mutate(ring, part, "DELETE", path_fn, headers, updates)
