@@ -37,6 +37,7 @@ async def head(req: SwiftRequest) -> Response:
     else:
         headers = account_response_headers(resp.headers, owner=req.is_owner)
     headers["Content-Type"] = "text/plain; charset=utf-8"
+    headers["Content-Length"] = "0"
     return Response(b"", status_code=204, headers=headers)
 
 

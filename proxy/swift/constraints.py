@@ -7,7 +7,7 @@ import time
 from collections.abc import Mapping
 from urllib.parse import unquote
 
-from proxy.http.errors import HTTPError
+from proxy.http.errors import HTML, HTTPError
 from stackstore.numbers import is_ascii_digits, parse_int, parse_uint
 
 MAX_DELETE_AT = 9999999999  # Swift clamps X-Delete-At to ten digits
@@ -50,14 +50,17 @@ def true_value(value: str | None) -> bool:
 
 
 def check_names(account: str, container: str | None, obj: str | None) -> None:
-    """400 for names over Swift's length limits (lengths in UTF-8 bytes)."""
+    """400 for names over Swift's length limits (lengths in UTF-8 bytes); Swift's controllers send
+    these as ``text/html``."""
     if len(account.encode()) > MAX_ACCOUNT_NAME_LENGTH:
-        raise HTTPError(400, f"Account name length of {len(account.encode())} longer than {MAX_ACCOUNT_NAME_LENGTH}")
+        raise HTTPError(400, f"Account name length of {len(account.encode())} longer than {MAX_ACCOUNT_NAME_LENGTH}",
+                        content_type=HTML)
     if container is not None and len(container.encode()) > MAX_CONTAINER_NAME_LENGTH:
         raise HTTPError(400, f"Container name length of {len(container.encode())} longer than "
-                             f"{MAX_CONTAINER_NAME_LENGTH}")
+                             f"{MAX_CONTAINER_NAME_LENGTH}", content_type=HTML)
     if obj is not None and len(obj.encode()) > MAX_OBJECT_NAME_LENGTH:
-        raise HTTPError(400, f"Object name length of {len(obj.encode())} longer than {MAX_OBJECT_NAME_LENGTH}")
+        raise HTTPError(400, f"Object name length of {len(obj.encode())} longer than {MAX_OBJECT_NAME_LENGTH}",
+                        content_type=HTML)
 
 
 def check_metadata(headers: Mapping[str, str], target: str) -> None:
@@ -123,6 +126,8 @@ def delete_at(headers: Mapping[str, str], now: float | None = None) -> str | Non
     if at is not None:
         whole, _, fraction = at.strip().partition(".")  # Swift takes a float; its fraction is dropped
         value = parse_int(whole) if not fraction or is_ascii_digits(fraction) else None
+        if value is None and not fraction and is_ascii_digits(whole.lstrip("+"), max_digits=len(whole)):
+            value = MAX_DELETE_AT  # any number of digits: Swift clamps a far-future time, never refuses it
         if value is None:
             raise HTTPError(400, "Non-integer X-Delete-At")
         value = min(value, MAX_DELETE_AT)  # as Swift's normalize_delete_at_timestamp

@@ -127,7 +127,8 @@ def render(rows: list[dict], media: str, kind: str, name: str,
                 f"<{kind} name={quoteattr(name)}>" + "".join(entry(r) for r in rows) + f"</{kind}>").encode()
     else:
         if not rows:
-            return Response(b"", status_code=204, headers=headers | {"Content-Type": PLAIN + "; charset=utf-8"})
+            return Response(b"", status_code=204, headers=headers | {"Content-Type": PLAIN + "; charset=utf-8",
+                                                                      "Content-Length": "0"})
         body = "".join((r.get("name") or r.get("subdir", "")) + "\n" for r in rows).encode()
     resp = Response(body, status_code=200, headers=headers)
     resp.headers["Content-Type"] = media + "; charset=utf-8"
