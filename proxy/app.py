@@ -14,7 +14,8 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 import objclient
 from proxy.auth.tempauth import TempAuth
 from proxy.context import ProxyState
-from proxy.http.middleware import RequestIdMiddleware
+from proxy.http.middleware import KeepAliveEcho, RequestIdMiddleware
+from proxy.http.protocol import SwiftHttpProtocol
 from proxy.router import Router
 from proxy.swift.router import SwiftRouter
 from stackstore.config import ensure_hash_path_suffix, load_config
@@ -32,7 +33,8 @@ class ProxyApp:
         self.auth: TempAuth | None = None
         self.swift: SwiftRouter | None = None
         self.s3: ASGIApp | None = None
-        self.router = RequestIdMiddleware(Router(conf, lambda: self.auth, lambda: self.swift, lambda: self.s3))
+        self.router = RequestIdMiddleware(KeepAliveEcho(Router(conf, lambda: self.auth, lambda: self.swift,
+                                                                lambda: self.s3)))
         if state is not None:
             self._wire()
 
@@ -114,7 +116,7 @@ def main(argv: list[str] | None = None) -> None:
     port = args.port or int(conf["proxy"]["port"])
     workers = args.workers or int(conf["proxy"].get("workers", 1))
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    options = dict(host=host, port=port, loop="uvloop", http="httptools", access_log=args.access_log,
+    options = dict(host=host, port=port, loop="uvloop", http=SwiftHttpProtocol, access_log=args.access_log,
                    server_header=False, log_level="warning")
     if workers > 1:
         serve_workers(conf, args.config, host, port, options, workers)

@@ -1,0 +1,84 @@
+"""The proxy's HTTP/1.1 connection protocol: uvicorn's httptools protocol with two of Swift's answers
+that the parser would otherwise pre-empt with its own ``400 Invalid HTTP request``.
+
+* **A PUT with neither Content-Length nor Transfer-Encoding.** HTTP gives such a request no body, so a
+  parser reads whatever follows the headers as the next request and fails on it, or not, depending on
+  whether the body arrives in the same read as the headers. Swift answers ``411 Length Required``
+  (the Swift API's constraint check does). Here the connection stops parsing after such a request:
+  anything that follows is the unframed body, discarded, and the connection closes after the answer,
+  so the client gets the application's answer whatever the timing.
+* **Raw (unquoted) bytes above 0x7F in the request target.** The parser refuses them (``Invalid char
+  in url path``); Swift accepts raw UTF-8 and answers 412 for invalid UTF-8. Such bytes in a request
+  line are percent-encoded before the parser sees them, which names the same resource (every router
+  decodes the path), so the application sees them and judges them. A request line is recognised when
+  it starts a read (the usual case: a client sends its next request after reading the answer); one
+  pipelined behind another in the same read is parsed as sent.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+
+class UnframedBodyError(Exception):
+    """Raised from a parser callback to stop parsing what follows an unframed PUT."""
+
+
+def quote_high_bytes(url: bytes) -> bytes:
+    """``url`` with every byte above 0x7F percent-encoded (ASCII is left exactly as sent)."""
+    if url.isascii():
+        return url
+    return b"".join(b"%%%02X" % byte if byte > 0x7F else bytes((byte,)) for byte in url)
+
+
+def is_unframed_put(method: bytes, headers: list[tuple[bytes, bytes]]) -> bool:
+    """True for a PUT without ``Content-Length`` and ``Transfer-Encoding`` (its body has no framing)."""
+    if method != b"PUT":
+        return False
+    return not any(name in (b"content-length", b"transfer-encoding") for name, _ in headers)
+
+
+class SwiftHttpProtocol(HttpToolsProtocol):
+    """uvicorn's httptools protocol (pass as ``uvicorn.Config(http=SwiftHttpProtocol)``)."""
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.discarding = False  # after an unframed PUT: the rest of the connection is its body
+        self.at_request_line = True  # the next bytes start a request line
+        self.message_open = False  # the parser is inside a request (begun, not complete)
+
+    def data_received(self, data: bytes) -> None:
+        if self.discarding:
+            return
+        if self.at_request_line:
+            end = data.find(b"\n")
+            line, rest = (data, b"") if end < 0 else (data[:end + 1], data[end + 1:])
+            data = quote_high_bytes(line) + rest
+            self.at_request_line = end < 0
+        super().data_received(data)
+        if not self.message_open:
+            self.at_request_line = True
+
+    def send_400_response(self, msg: str) -> None:
+        if self.discarding:  # the parser stopped on the unframed body: the PUT's answer is coming
+            return
+        super().send_400_response(msg)
+
+    def on_message_begin(self) -> None:
+        if self.discarding:
+            raise UnframedBodyError("data after a PUT without Content-Length or Transfer-Encoding")
+        self.message_open = True
+        super().on_message_begin()
+
+    def on_headers_complete(self) -> None:
+        super().on_headers_complete()
+        started = self.cycle is not None and self.cycle.scope is self.scope  # not an upgrade
+        if started and is_unframed_put(self.parser.get_method(), self.headers):
+            self.discarding = True
+            self.cycle.keep_alive = False
+
+    def on_message_complete(self) -> None:
+        self.message_open = False
+        super().on_message_complete()

@@ -1,0 +1,119 @@
+"""Swift's protocol details on the wire (issue 13 §2), over raw sockets where the client library would
+tidy the request up: unframed PUTs, raw UTF-8 paths, the version alone, Connection echo, 204 framing,
+DELETE's Content-Type, long-name errors and far-future X-Delete-At."""
+
+from __future__ import annotations
+
+import socket
+import time
+from urllib.parse import urlsplit
+
+import pytest
+
+
+def _raw_exchange(cluster, chunks: list[bytes], pause: float = 0.0) -> bytes:
+    """Send ``chunks`` on a fresh connection (``pause`` seconds apart) and read until the server closes
+    or a complete response has been read."""
+    url = urlsplit(cluster.proxy_url)
+    with socket.create_connection((url.hostname, url.port), timeout=10) as sock:
+        for i, chunk in enumerate(chunks):
+            if i and pause:
+                time.sleep(pause)
+            sock.sendall(chunk)
+        data = b""
+        while b"\r\n\r\n" not in data:
+            piece = sock.recv(65536)
+            if not piece:
+                break
+            data += piece
+        head, _, body = data.partition(b"\r\n\r\n")
+        length = _header(head, b"content-length")
+        while length is not None and len(body) < int(length):
+            piece = sock.recv(65536)
+            if not piece:
+                break
+            body += piece
+        return head + b"\r\n\r\n" + body
+
+
+def _header(head: bytes, name: bytes) -> bytes | None:
+    for line in head.split(b"\r\n")[1:]:
+        key, _, value = line.partition(b":")
+        if key.strip().lower() == name:
+            return value.strip()
+    return None
+
+
+def _status(response: bytes) -> int:
+    return int(response.split(b" ", 2)[1])
+
+
+def _request(path: str, token: str, method: str = "PUT", extra: str = "") -> bytes:
+    return (f"{method} {path} HTTP/1.1\r\nHost: x\r\nX-Auth-Token: {token}\r\n{extra}\r\n").encode("latin-1")
+
+
+@pytest.mark.parametrize("pause", [0.0, 0.3])
+def test_put_without_length_or_chunking_answers_411_whatever_the_timing(cluster, account, container, pause):
+    storage_url, token = account
+    path = urlsplit(storage_url).path + f"/{container}/unframed"
+    head = _request(path, token).replace(b"\r\n\r\n", b"\r\nConnection: keep-alive\r\n\r\n")
+    body = b"x" * 100 + b"\r\nGET / HTTP/1.1\r\n\r\n"  # looks like a request to a parser: must not run
+    chunks = [head + body] if not pause else [head, body]
+    response = _raw_exchange(cluster, chunks, pause)
+    assert _status(response) == 411, response
+    assert _header(response.partition(b"\r\n\r\n")[0], b"connection") == b"close"
+
+
+def test_raw_utf8_paths_are_names_and_invalid_utf8_is_412(cluster, account, http):
+    storage_url, token = account
+    base = urlsplit(storage_url).path.encode()
+    name = "raw-\u2603-" + str(time.time_ns())
+    put = b"PUT %s HTTP/1.1\r\nHost: x\r\nX-Auth-Token: %s\r\nContent-Length: 0\r\n\r\n"
+    response = _raw_exchange(cluster, [put % (base + b"/" + name.encode("utf-8"), token.encode())])
+    assert _status(response) == 201, response
+    assert http.head(name).status_code == 204
+    assert http.delete(name).status_code == 204
+    response = _raw_exchange(cluster, [put % (base + b"/bad\xff\xfe", token.encode())])
+    assert _status(response) == 412, response
+    assert response.endswith(b"Invalid UTF8 or contains NULL")
+
+
+def test_version_alone_is_412_bad_url(cluster, account):
+    _, token = account
+    for path in ("/v1", "/v1/"):
+        response = _raw_exchange(cluster, [_request(path, token, extra="Content-Length: 0\r\n")])
+        assert _status(response) == 412, response
+        assert response.endswith(b"Bad URL")
+
+
+def test_connection_keep_alive_is_echoed_only_when_asked(http, container):
+    assert http.put(f"{container}/o", content=b"data").status_code == 201
+    asked = http.get(f"{container}/o", headers={"Connection": "keep-alive"})
+    assert asked.headers["Connection"] == "keep-alive"
+    plain = http.get(f"{container}/o", headers={"Connection": ""})
+    assert "connection" not in plain.headers
+
+
+def test_204_framing_and_delete_content_type(http, container):
+    for r in (http.head(""), http.head(container), http.get(container)):  # the container is empty
+        assert r.status_code == 204
+        assert r.headers["Content-Length"] == "0"
+    assert http.put(f"{container}/o", content=b"data").status_code == 201
+    r = http.delete(f"{container}/o")
+    assert r.status_code == 204
+    assert r.headers["Content-Type"] == "text/html; charset=UTF-8"
+    assert r.headers["Content-Length"] == "0"
+
+
+def test_long_name_errors_are_html(http):
+    r = http.put("X" * 2048, content=b"there")
+    assert r.status_code == 400
+    assert r.headers["Content-Type"] == "text/html; charset=UTF-8"
+    assert r.text == "Container name length of 2048 longer than 256"
+
+
+def test_far_future_delete_at_is_clamped(http, container):
+    r = http.put(f"{container}/far", content=b"", headers={"X-Delete-At": "1" * 100})
+    assert r.status_code == 201
+    assert http.head(f"{container}/far").headers["X-Delete-At"] == "9999999999"
+    assert http.put(f"{container}/bad", content=b"", headers={"X-Delete-At": "1x"}).status_code == 400
