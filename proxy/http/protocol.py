@@ -13,6 +13,10 @@ that the parser would otherwise pre-empt with its own ``400 Invalid HTTP request
   decodes the path), so the application sees them and judges them. A request line is recognised when
   it starts a read (the usual case: a client sends its next request after reading the answer); one
   pipelined behind another in the same read is parsed as sent.
+* **Header names.** uvicorn writes response header names in lower case; Swift's answers carry them
+  Title-Cased (``X-Object-Meta-Color``, ``Content-Length``), and clients that read headers as sent
+  (Swift's own functional tests do) see the difference. Each response head is written with
+  Swift's names.
 """
 
 from __future__ import annotations
@@ -38,6 +42,37 @@ def is_unframed_put(method: bytes, headers: list[tuple[bytes, bytes]]) -> bool:
     if method != b"PUT":
         return False
     return not any(name in (b"content-length", b"transfer-encoding") for name, _ in headers)
+
+
+def title_case_head(head: bytes) -> bytes:
+    """A response head (status line, header lines, blank line) with header names Title-Cased as
+    Swift's swob sends them (``x-object-meta-color`` → ``X-Object-Meta-Color``)."""
+    lines = head.split(b"\r\n")
+    for i in range(1, len(lines)):
+        name, colon, value = lines[i].partition(b":")
+        if colon:
+            lines[i] = name.title() + colon + value
+    return b"\r\n".join(lines)
+
+
+class TitleCaseHeads:
+    """A transport for one response: its head (written by uvicorn in one piece, after any interim
+    ``100 Continue``) goes out with Title-Cased header names; everything else passes unchanged."""
+
+    def __init__(self, transport: Any):
+        self._transport = transport
+        self._head_pending = True
+
+    def write(self, data: bytes) -> None:
+        if self._head_pending and data.startswith(b"HTTP/"):
+            status = data[9:10]
+            if status != b"1":  # an interim 1xx answer: the real head is still to come
+                self._head_pending = False
+            data = title_case_head(data)
+        self._transport.write(data)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._transport, name)
 
 
 class SwiftHttpProtocol(HttpToolsProtocol):
@@ -75,6 +110,8 @@ class SwiftHttpProtocol(HttpToolsProtocol):
     def on_headers_complete(self) -> None:
         super().on_headers_complete()
         started = self.cycle is not None and self.cycle.scope is self.scope  # not an upgrade
+        if started:
+            self.cycle.transport = TitleCaseHeads(self.transport)
         if started and is_unframed_put(self.parser.get_method(), self.headers):
             self.discarding = True
             self.cycle.keep_alive = False

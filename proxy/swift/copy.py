@@ -2,7 +2,8 @@
 
 The source streams from the cluster straight into the destination PUT. A large-object source is
 resolved through the SLO/DLO feature (its concatenated data is copied) unless
-``multipart-manifest=get`` asks for the manifest itself.
+``multipart-manifest=get`` asks for the manifest itself. A single ``Range`` copies that part of a
+plain object (416 when nothing of it exists); several ranges copy the whole object.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from urllib.parse import quote, unquote
 
 from starlette.responses import Response, StreamingResponse
 
+from proxy.http import ranges
 from proxy.http.bodies import stream_backend
 from proxy.http.errors import HTTPError, error_response
 from proxy.large_objects.response import get_large_object
@@ -76,6 +78,13 @@ async def _open_source(req: SwiftRequest, src: Location, manifest_get: bool):
         length = out.headers.get("content-length")
         return resp.headers, body, int(length) if length else None, None
     length = int(resp.headers.get("content-length") or 0)
+    wanted = ranges.ranges_for_length(ranges.parse_range(req.headers.get("range")), length)
+    if wanted == []:
+        await resp.close()
+        return error_response(416, headers={"Content-Range": ranges.unsatisfiable_range(length)})
+    if wanted is not None and len(wanted) == 1:  # a partial copy, as Swift's copy middleware makes
+        start, end = wanted[0]
+        return resp.headers, stream_backend(resp, start, end), end - start, None
     return resp.headers, stream_backend(resp), length, resp.headers.get("etag")
 
 

@@ -117,3 +117,27 @@ def test_far_future_delete_at_is_clamped(http, container):
     assert r.status_code == 201
     assert http.head(f"{container}/far").headers["X-Delete-At"] == "9999999999"
     assert http.put(f"{container}/bad", content=b"", headers={"X-Delete-At": "1x"}).status_code == 400
+
+
+def test_header_names_go_out_title_cased(cluster, account, http, container):
+    assert http.put(f"{container}/meta", content=b"", headers={"x-object-meta-Color": "blUe"}).status_code == 201
+    storage_url, token = account
+    path = urlsplit(storage_url).path + f"/{container}/meta"
+    response = _raw_exchange(cluster, [_request(path, token, method="HEAD")])
+    head = response.partition(b"\r\n\r\n")[0]
+    assert b"\r\nX-Object-Meta-Color: blUe" in head
+    assert b"\r\nContent-Length: 0" in head and b"\r\nX-Trans-Id: " in head
+
+
+def test_copy_with_a_range_copies_that_part(http, container):
+    data = bytes(range(256)) * 4
+    assert http.put(f"{container}/src", content=data, headers={"X-Object-Meta-Kept": "yes"}).status_code == 201
+    r = http.request("COPY", f"{container}/src", headers={"Destination": f"{container}/part", "Range": "bytes=100-200"})
+    assert r.status_code == 201
+    got = http.get(f"{container}/part")
+    assert got.content == data[100:201] and got.headers["X-Object-Meta-Kept"] == "yes"
+    r = http.put(f"{container}/tail", headers={"X-Copy-From": f"{container}/src", "Range": "bytes=-24"})
+    assert r.status_code == 201 and http.get(f"{container}/tail").content == data[-24:]
+    r = http.request("COPY", f"{container}/src", headers={"Destination": f"{container}/none", "Range": "bytes=5000-"})
+    assert r.status_code == 416
+    assert http.head(f"{container}/none").status_code == 404
