@@ -6,7 +6,8 @@ that the parser would otherwise pre-empt with its own ``400 Invalid HTTP request
   whether the body arrives in the same read as the headers. Swift answers ``411 Length Required``
   (the Swift API's constraint check does). Here the connection stops parsing after such a request:
   anything that follows is the unframed body, discarded, and the connection closes after the answer,
-  so the client gets the application's answer whatever the timing.
+  so the client gets the application's answer whatever the timing. A ``Transfer-Encoding`` other
+  than plain ``chunked`` (``gzip,chunked``) is treated alike: the application answers 501.
 * **Raw (unquoted) bytes above 0x7F in the request target.** The parser refuses them (``Invalid char
   in url path``); Swift accepts raw UTF-8 and answers 412 for invalid UTF-8. Such bytes in a request
   line are percent-encoded before the parser sees them, which names the same resource (every router
@@ -38,10 +39,13 @@ def quote_high_bytes(url: bytes) -> bytes:
 
 
 def is_unframed_put(method: bytes, headers: list[tuple[bytes, bytes]]) -> bool:
-    """True for a PUT without ``Content-Length`` and ``Transfer-Encoding`` (its body has no framing)."""
-    if method != b"PUT":
-        return False
-    return not any(name in (b"content-length", b"transfer-encoding") for name, _ in headers)
+    """True when the request's body has framing the API refuses, so what follows the headers cannot be
+    parsed as HTTP: a PUT without ``Content-Length`` and ``Transfer-Encoding`` (411), or any request
+    whose ``Transfer-Encoding`` is not just ``chunked`` (501)."""
+    framing = [(name, value) for name, value in headers if name in (b"content-length", b"transfer-encoding")]
+    if any(name == b"transfer-encoding" and value.strip().lower() != b"chunked" for name, value in framing):
+        return True
+    return method == b"PUT" and not framing
 
 
 def title_case_head(head: bytes) -> bytes:

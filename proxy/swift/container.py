@@ -27,7 +27,7 @@ async def head(req: SwiftRequest) -> Response:
     if not 200 <= resp.status < 300:
         return _status(resp.status)
     headers = container_response_headers(resp.headers, owner=req.is_owner)
-    headers["Content-Type"] = "text/plain; charset=utf-8"
+    headers["Content-Type"] = listing.content_type(req.query, req.headers) + "; charset=utf-8"  # as GET's
     headers["Content-Length"] = "0"
     return Response(b"", status_code=204, headers=headers)
 

@@ -36,8 +36,10 @@ def split_path(raw_path: bytes) -> tuple[str, str | None, str | None]:
     parts = path.split("/", 4)
     if parts[0] != "" or parts[1] not in API_VERSIONS:
         raise HTTPError(404)
-    if len(parts) < 3 or not parts[2]:  # the version alone (``/v1``, ``/v1/``) names nothing: Swift's 412
+    if len(parts) < 3 or parts[2:] == [""]:  # the version alone (``/v1``, ``/v1/``) names nothing: 412
         raise HTTPError(412, "Bad URL", content_type=HTML)
+    if not parts[2]:
+        raise HTTPError(404)
     acct = parts[2]
     cont = parts[3] if len(parts) > 3 and parts[3] else None
     name = parts[4] if len(parts) > 4 and parts[4] else None

@@ -84,6 +84,8 @@ def test_version_alone_is_412_bad_url(cluster, account):
         response = _raw_exchange(cluster, [_request(path, token, extra="Content-Length: 0\r\n")])
         assert _status(response) == 412, response
         assert response.endswith(b"Bad URL")
+    for path in ("/v1//c/o", "/v1///o"):  # an empty account is a malformed path: 404, as Swift
+        assert _status(_raw_exchange(cluster, [_request(path, token, method="GET")])) == 404
 
 
 def test_connection_keep_alive_is_echoed_only_when_asked(http, container):
@@ -141,3 +143,19 @@ def test_copy_with_a_range_copies_that_part(http, container):
     r = http.request("COPY", f"{container}/src", headers={"Destination": f"{container}/none", "Range": "bytes=5000-"})
     assert r.status_code == 416
     assert http.head(f"{container}/none").status_code == 404
+
+
+def test_put_with_an_unsupported_transfer_encoding_answers_501(cluster, account, container):
+    storage_url, token = account
+    path = urlsplit(storage_url).path + f"/{container}/gzipped"
+    head = _request(path, token, extra="Transfer-Encoding: gzip,chunked\r\n")
+    response = _raw_exchange(cluster, [head + b"x" * 100])
+    assert _status(response) == 501, response
+
+
+def test_head_listing_content_type_follows_the_format(http, container):
+    for path in ("", container):
+        r = http.head(path, params={"format": "json"})
+        assert r.headers["Content-Type"] == "application/json; charset=utf-8"
+        assert r.headers["Content-Length"] == "0"
+        assert http.head(path).headers["Content-Type"] == "text/plain; charset=utf-8"
