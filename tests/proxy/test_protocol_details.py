@@ -159,3 +159,23 @@ def test_head_listing_content_type_follows_the_format(http, container):
         assert r.headers["Content-Type"] == "application/json; charset=utf-8"
         assert r.headers["Content-Length"] == "0"
         assert http.head(path).headers["Content-Type"] == "text/plain; charset=utf-8"
+
+
+def test_416_carries_the_object_etag(http, container):
+    assert http.put(f"{container}/o", content=b"0123456789").status_code == 201
+    etag = http.head(f"{container}/o").headers["Etag"]
+    r = http.get(f"{container}/o", headers={"Range": "bytes=-0"})
+    assert r.status_code == 416
+    assert r.headers["Etag"] == etag and r.headers["Content-Range"] == "bytes */10"
+
+
+def test_if_match_and_if_unmodified_since_are_both_checked(http, container):
+    assert http.put(f"{container}/o", content=b"data").status_code == 201
+    head = http.head(f"{container}/o").headers
+    etag, long_ago = head["Etag"], "Thu, 01 Jan 1970 00:00:01 GMT"
+    assert http.get(f"{container}/o", headers={"If-Match": etag,
+                                               "If-Unmodified-Since": head["Last-Modified"]}).status_code == 200
+    r = http.get(f"{container}/o", headers={"If-Match": etag, "If-Unmodified-Since": long_ago})
+    assert r.status_code == 412 and r.headers["Etag"] == etag
+    r = http.get(f"{container}/o", headers={"If-Match": "bogus", "If-Unmodified-Since": head["Last-Modified"]})
+    assert r.status_code == 412
