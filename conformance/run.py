@@ -166,7 +166,8 @@ tls_port = 0
 region = "{REGION}"
 
 [tempauth]
-reseller_prefix = "AUTH_"
+reseller_prefix = "AUTH_, SERVICE_"
+SERVICE_require_group = "service"  # SERVICE_ accounts: a user token plus a service token (X-Service-Token)
 
 [tempauth.users]
 {users}

@@ -9,6 +9,7 @@ from urllib.parse import quote
 from starlette.responses import Response
 
 from proxy.auth.acl import acl_allows
+from proxy.auth.resellers import Resellers
 from proxy.context import Identity, ProxyState
 from proxy.http.errors import error_response
 
@@ -24,15 +25,17 @@ def denied_response(status: int, account: str = "unknown") -> Response:
 
 async def check_access(state: ProxyState, identity: Identity | None, account: str, container: str | None,
                        obj: str | None, method: str, referer: str | None = None,
-                       reseller_prefix: str = "AUTH_") -> int | None:
-    """None when allowed, else 401/403. ``method`` is the effective verb (COPY counts as a write)."""
+                       resellers: Resellers | None = None) -> int | None:
+    """None when allowed, else 401/403. ``method`` is the effective verb (COPY counts as a write).
+    ``resellers``: the configured reseller prefixes (``AUTH_`` alone by default)."""
+    resellers = resellers or Resellers()
     fail = 403 if identity and not identity.is_anonymous else 401
-    if not account.startswith(reseller_prefix) or account == reseller_prefix:
+    account_id = resellers.account_id(account)
+    if not account_id:
         return fail
-    if identity is not None and identity.is_reseller and not account[len(reseller_prefix):].startswith("."):
+    if identity is not None and identity.is_reseller and not account_id.startswith("."):
         return None
-    if identity is not None and identity.is_admin and identity.account == account \
-            and (method not in ("PUT", "DELETE") or container is not None):
+    if resellers.administers(identity, account) and (method not in ("PUT", "DELETE") or container is not None):
         return None
     if method == "OPTIONS":
         return None
@@ -46,7 +49,7 @@ async def check_access(state: ProxyState, identity: Identity | None, account: st
     if not 200 <= info["status"] < 300:
         return fail
     acl = info["read_acl"] if method in READ_METHODS else info["write_acl"]
-    if acl_allows(identity, acl, listing=obj is None, referer=referer, reseller_prefix=reseller_prefix,
+    if acl_allows(identity, acl, listing=obj is None, referer=referer, reseller_prefix=resellers.primary,
                   write=method not in READ_METHODS):
         return None
     return fail

@@ -17,7 +17,8 @@ that the parser would otherwise pre-empt with its own ``400 Invalid HTTP request
 * **Header names.** uvicorn writes response header names in lower case; Swift's answers carry them
   Title-Cased (``X-Object-Meta-Color``, ``Content-Length``), and clients that read headers as sent
   (Swift's own functional tests do) see the difference. Each response head is written with
-  Swift's names.
+  Swift's names, except where the application marked the request's scope ``LOWER_CASE_HEADERS``
+  (the S3 API: AWS sends lower-case names, and S3 clients report ``x-amz-meta-*`` keys as sent).
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ from __future__ import annotations
 from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+LOWER_CASE_HEADERS = "stackstore.lower_case_headers"  # scope key: leave this answer's header names as they are
 
 
 class UnframedBodyError(Exception):
@@ -61,10 +64,12 @@ def title_case_head(head: bytes) -> bytes:
 
 class TitleCaseHeads:
     """A transport for one response: its head (written by uvicorn in one piece, after any interim
-    ``100 Continue``) goes out with Title-Cased header names; everything else passes unchanged."""
+    ``100 Continue``) goes out with Title-Cased header names unless ``scope`` (the request's) says
+    ``LOWER_CASE_HEADERS``; everything else passes unchanged."""
 
-    def __init__(self, transport: Any):
+    def __init__(self, transport: Any, scope: dict[str, Any]):
         self._transport = transport
+        self._scope = scope
         self._head_pending = True
 
     def write(self, data: bytes) -> None:
@@ -72,7 +77,8 @@ class TitleCaseHeads:
             status = data[9:10]
             if status != b"1":  # an interim 1xx answer: the real head is still to come
                 self._head_pending = False
-            data = title_case_head(data)
+            if not self._scope.get(LOWER_CASE_HEADERS):
+                data = title_case_head(data)
         self._transport.write(data)
 
     def __getattr__(self, name: str) -> Any:
@@ -115,7 +121,7 @@ class SwiftHttpProtocol(HttpToolsProtocol):
         super().on_headers_complete()
         started = self.cycle is not None and self.cycle.scope is self.scope  # not an upgrade
         if started:
-            self.cycle.transport = TitleCaseHeads(self.transport)
+            self.cycle.transport = TitleCaseHeads(self.transport, self.scope)
         if started and is_unframed_put(self.parser.get_method(), self.headers):
             self.discarding = True
             self.cycle.keep_alive = False

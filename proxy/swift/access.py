@@ -15,6 +15,7 @@ from starlette.responses import Response
 
 from proxy.auth.authorize import check_access, denied_response
 from proxy.auth.base import AuthBackend, request_token
+from proxy.auth.resellers import resellers_of, with_service_groups
 from proxy.pipeline import Handler
 from proxy.swift import operations
 from proxy.swift.context import SwiftRequest
@@ -42,15 +43,22 @@ class Authenticate:
                 identity = await backend.authenticate(req.request) if backend is not None else None
                 if identity is None:
                     return denied_response(401, req.account)
-                req.identity = identity
+                req.identity = with_service_groups(identity, await self.service_identity(req))
         return await call_next(req)
+
+    async def service_identity(self, req: SwiftRequest):
+        """The identity of a valid ``X-Service-Token`` (its groups join the caller's), else None:
+        an invalid service token adds nothing, as in Swift."""
+        token = req.headers.get("x-service-token")
+        backend = next((b for b in self.backends if b.owns_token(token)), None) if token else None
+        if backend is None:
+            return None
+        return await backend.authenticate_token(token)
 
 
 def reseller_prefix(req: SwiftRequest) -> str:
-    """The configured reseller prefix (TempAuth's ``reseller_prefix``, ``AUTH_`` by default)."""
-    conf = req.state.conf
-    tempauth = conf.get("tempauth", {}) if hasattr(conf, "get") else {}
-    return str(tempauth.get("reseller_prefix", "AUTH_"))
+    """The primary reseller prefix (TempAuth's first ``reseller_prefix``, ``AUTH_`` by default)."""
+    return resellers_of(req.state.conf).primary
 
 
 async def check(req: SwiftRequest) -> Response | None:
@@ -63,7 +71,7 @@ async def check(req: SwiftRequest) -> Response | None:
     if access is Access.PUBLIC or req.authorized_by == "tempurl":
         return None
     status = await check_access(req.state, req.identity, req.account, req.container, req.obj,
-                                ACCESS_VERB[access], req.headers.get("referer"), reseller_prefix(req))
+                                ACCESS_VERB[access], req.headers.get("referer"), resellers_of(req.state.conf))
     return None if status is None else denied_response(status, req.account)
 
 

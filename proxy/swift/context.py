@@ -8,6 +8,7 @@ from urllib.parse import quote, urlencode
 
 from starlette.requests import Request
 
+from proxy.auth.resellers import resellers_of
 from proxy.context import ObjectRequest
 
 if TYPE_CHECKING:
@@ -30,7 +31,7 @@ class SwiftRequest(ObjectRequest):
     def is_owner(self) -> bool:
         """The identity owns the account (``.admin`` of it, or a reseller admin)."""
         ident = self.identity
-        return bool(ident and (ident.is_reseller or (ident.is_admin and ident.account == self.account)))
+        return bool(ident and (ident.is_reseller or resellers_of(self.state.conf).administers(ident, self.account)))
 
     @property
     def path(self) -> str:
