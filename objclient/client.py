@@ -234,9 +234,12 @@ class StorageClient:
     async def post_object(
         self, account: str, container: str, obj: str, headers: Mapping[str, str]
     ) -> BackendResponse:
-        """Replace object metadata (202/404)."""
+        """Replace object metadata (202/404); a new Content-Type also updates the container listing row."""
         ring, part, path_fn = self._obj(account, container, obj)
-        return await self._mutate(ring, part, "POST", path_fn, headers)
+        updates = None
+        if any(k.lower() == "content-type" for k in headers):
+            updates = self._container_updates(account, container, len(ring.primaries(part)))
+        return await self._mutate(ring, part, "POST", path_fn, headers, updates)
 
     async def delete_object(
         self, account: str, container: str, obj: str, headers: Mapping[str, str] | None = None

@@ -179,3 +179,16 @@ def test_if_match_and_if_unmodified_since_are_both_checked(http, container):
     assert r.status_code == 412 and r.headers["Etag"] == etag
     r = http.get(f"{container}/o", headers={"If-Match": "bogus", "If-Unmodified-Since": head["Last-Modified"]})
     assert r.status_code == 412
+
+
+def test_post_content_type_reaches_the_container_listing(http, container):
+    assert http.put(f"{container}/o", content=b"x" * 10, headers={"Content-Type": "text/foobar"}).status_code == 201
+    before = http.get(container, params={"format": "json"}).json()[0]
+    time.sleep(0.01)
+    assert http.post(f"{container}/o", headers={"Content-Type": "image/foobarbaz"}).status_code == 202
+    assert http.head(f"{container}/o").headers["Content-Type"] == "image/foobarbaz"
+    row = http.get(container, params={"format": "json"}).json()[0]
+    assert row["content_type"] == "image/foobarbaz" and row["bytes"] == 10 and row["hash"] == before["hash"]
+    assert row["last_modified"] > before["last_modified"]
+    assert http.post(f"{container}/o", headers={"X-Object-Meta-Only": "meta"}).status_code == 202
+    assert http.get(container, params={"format": "json"}).json()[0]["content_type"] == "image/foobarbaz"
