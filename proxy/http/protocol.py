@@ -14,6 +14,9 @@ that the parser would otherwise pre-empt with its own ``400 Invalid HTTP request
   decodes the path), so the application sees them and judges them. A request line is recognised when
   it starts a read (the usual case: a client sends its next request after reading the answer); one
   pipelined behind another in the same read is parsed as sent.
+* **Methods the parser does not know** (``LICK``): it refuses them with a 400; Swift answers 405
+  with ``Allow``. A request line that starts a read with such a method (an HTTP token) is parsed as a
+  ``GET`` and the application sees the method that was sent.
 * **Header names.** uvicorn writes response header names in lower case; Swift's answers carry them
   Title-Cased (``X-Object-Meta-Color``, ``Content-Length``), and clients that read headers as sent
   (Swift's own functional tests do) see the difference. Each response head is written with
@@ -28,6 +31,25 @@ from typing import Any
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 LOWER_CASE_HEADERS = "stackstore.lower_case_headers"  # scope key: leave this answer's header names as they are
+
+
+# Methods left to the parser as sent (it knows these; CONNECT keeps its special meaning).
+PARSER_METHODS = frozenset({
+    b"GET", b"HEAD", b"POST", b"PUT", b"DELETE", b"OPTIONS", b"CONNECT", b"TRACE", b"PATCH", b"COPY", b"MOVE",
+    b"LOCK", b"UNLOCK", b"MKCOL", b"PROPFIND", b"PROPPATCH", b"SEARCH", b"PURGE", b"REPORT",
+})
+TOKEN_CHARS = frozenset(b"!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
+MAX_METHOD_LENGTH = 64
+
+
+def stand_in_method(line: bytes) -> tuple[bytes, str | None]:
+    """(line to parse, method sent) for the start of a request line: a method the parser does not
+    know becomes ``GET`` for parsing; the second item is the method to restore (None: unchanged)."""
+    method, space, rest = line.partition(b" ")
+    if not space or method in PARSER_METHODS or not method or len(method) > MAX_METHOD_LENGTH \
+            or not TOKEN_CHARS.issuperset(method):
+        return line, None
+    return b"GET " + rest, method.decode("ascii")
 
 
 class UnframedBodyError(Exception):
@@ -92,7 +114,9 @@ class SwiftHttpProtocol(HttpToolsProtocol):
         super().__init__(*args, **kwargs)
         self.discarding = False  # after an unframed PUT: the rest of the connection is its body
         self.at_request_line = True  # the next bytes start a request line
+        self.line_started = False  # part of that request line was already parsed (a split read)
         self.message_open = False  # the parser is inside a request (begun, not complete)
+        self.sent_method: str | None = None  # the method a stand-in replaced, for the next request
 
     def data_received(self, data: bytes) -> None:
         if self.discarding:
@@ -100,8 +124,10 @@ class SwiftHttpProtocol(HttpToolsProtocol):
         if self.at_request_line:
             end = data.find(b"\n")
             line, rest = (data, b"") if end < 0 else (data[:end + 1], data[end + 1:])
+            if not self.line_started:
+                line, self.sent_method = stand_in_method(line)
             data = quote_high_bytes(line) + rest
-            self.at_request_line = end < 0
+            self.at_request_line = self.line_started = end < 0
         super().data_received(data)
         if not self.message_open:
             self.at_request_line = True
@@ -119,6 +145,8 @@ class SwiftHttpProtocol(HttpToolsProtocol):
 
     def on_headers_complete(self) -> None:
         super().on_headers_complete()
+        if self.sent_method is not None:
+            self.scope["method"], self.sent_method = self.sent_method, None
         started = self.cycle is not None and self.cycle.scope is self.scope  # not an upgrade
         if started:
             self.cycle.transport = TitleCaseHeads(self.transport, self.scope)

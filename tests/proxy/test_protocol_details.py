@@ -192,3 +192,12 @@ def test_post_content_type_reaches_the_container_listing(http, container):
     assert row["last_modified"] > before["last_modified"]
     assert http.post(f"{container}/o", headers={"X-Object-Meta-Only": "meta"}).status_code == 202
     assert http.get(container, params={"format": "json"}).json()[0]["content_type"] == "image/foobarbaz"
+
+
+def test_unknown_methods_get_405_with_allow(cluster, account, container):
+    storage_url, token = account
+    path = urlsplit(storage_url).path + f"/{container}"
+    for method in ("LICK", "GETorHEAD_base"):
+        response = _raw_exchange(cluster, [_request(path, token, method=method)])
+        assert _status(response) == 405, response
+        assert b"GET" in _header(response.partition(b"\r\n\r\n")[0], b"allow")
