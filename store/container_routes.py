@@ -13,7 +13,7 @@ from starlette.responses import Response
 from store import db_headers
 from store.listings import container_key, is_deleted
 from store.node import Node
-from store.reqparse import HTTPError, StoragePath, int_header, listing_params, timestamp_header
+from store.reqparse import HTTPError, StoragePath, int_header, listing_params, text_header, timestamp_header
 from store.updates import account_targets
 
 META_PREFIXES = ("x-container-meta-", "x-container-sysmeta-")
@@ -104,7 +104,7 @@ async def row_update(node: Node, request: Request, sp: StoragePath) -> Response:
     if request.method == "PUT":
         size = int_header(request, "x-size", 0)
         applied = store.update_row(sp.account, sp.container, sp.obj, ts, size,
-                                   request.headers.get("x-etag", ""), request.headers.get("x-content-type", ""))
+                                   request.headers.get("x-etag", ""), text_header(request, "x-content-type"))
     else:
         applied = store.update_row(sp.account, sp.container, sp.obj, ts, deleted=True)
     if applied is None:

@@ -14,3 +14,12 @@ def lookup(headers: Mapping[str, str], name: str) -> str | None:
             if key.lower() == lname:
                 return val
     return value
+
+
+def header_text(value: str) -> str:
+    """A header value as the client meant it: raw UTF-8 bytes (which the server hands over as
+    Latin-1 characters) decoded as UTF-8, as Swift reads names from headers; other values as they are."""
+    try:
+        return value.encode("latin-1").decode("utf-8")
+    except (UnicodeEncodeError, UnicodeDecodeError):
+        return value

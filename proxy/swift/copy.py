@@ -16,6 +16,7 @@ from starlette.responses import Response, StreamingResponse
 from proxy.http import ranges
 from proxy.http.bodies import stream_backend
 from proxy.http.errors import HTTPError, error_response
+from proxy.http.headers import header_text
 from proxy.large_objects.response import get_large_object
 from proxy.swift import access, constraints
 from proxy.swift.context import SwiftRequest
@@ -28,8 +29,8 @@ Location = tuple[str, str, str]  # account, container, object
 
 
 def parse_copy_path(value: str, header: str) -> tuple[str, str]:
-    """``/c/o`` or ``c/o`` (percent-encoded) → (container, object); 412 otherwise."""
-    path = unquote(value)
+    """``/c/o`` or ``c/o`` (percent-encoded or raw UTF-8) → (container, object); 412 otherwise."""
+    path = unquote(header_text(value))
     if not path.startswith("/"):
         path = "/" + path
     container, _, obj = path[1:].partition("/")
@@ -44,7 +45,7 @@ async def copy_verb(req: SwiftRequest) -> Response:
     if not dest:
         return error_response(412, "Destination header required")
     container, obj = parse_copy_path(dest, "Destination")
-    account = unquote(req.headers.get("destination-account") or req.account)
+    account = unquote(header_text(req.headers.get("destination-account") or req.account))
     constraints.check_names(account, container, obj)
     denied = await access.check(req.subrequest("PUT", account, container, obj))  # the source: the table's COPY
     if denied is not None:
@@ -55,7 +56,7 @@ async def copy_verb(req: SwiftRequest) -> Response:
 async def copy_from(req: SwiftRequest) -> Response:
     """``PUT /v1/a/c/o`` + ``X-Copy-From: /c1/o1`` [+ ``X-Copy-From-Account``]."""
     container, obj = parse_copy_path(req.headers["x-copy-from"], "X-Copy-From")
-    account = unquote(req.headers.get("x-copy-from-account") or req.account)
+    account = unquote(header_text(req.headers.get("x-copy-from-account") or req.account))
     constraints.check_names(account, container, obj)
     denied = await access.check(req.subrequest("GET", account, container, obj))  # the destination: the table's PUT
     if denied is not None:

@@ -201,3 +201,21 @@ def test_unknown_methods_get_405_with_allow(cluster, account, container):
         response = _raw_exchange(cluster, [_request(path, token, method=method)])
         assert _status(response) == 405, response
         assert b"GET" in _header(response.partition(b"\r\n\r\n")[0], b"allow")
+
+
+def test_non_ascii_content_type_and_copy_source_are_utf8(cluster, account, http, container):
+    storage_url, token = account
+    base = urlsplit(storage_url).path
+    ctype = "text/\u2603-\u5618"
+    head = (f"PUT {base}/{container}/snow HTTP/1.1\r\nHost: x\r\nX-Auth-Token: {token}\r\n"
+            f"Content-Length: 4\r\nContent-Type: ").encode() + ctype.encode("utf-8") + b"\r\n\r\ndata"
+    assert _status(_raw_exchange(cluster, [head])) == 201
+    row = http.get(container, params={"format": "json"}).json()[0]
+    assert row["content_type"] == ctype
+    # a raw UTF-8 X-Copy-From names the same object as its percent-encoded form
+    name = "s\u00f8urce-\u2603"
+    assert http.put(f"{container}/{name}", content=b"copied").status_code == 201
+    put = (f"PUT {base}/{container}/dest HTTP/1.1\r\nHost: x\r\nX-Auth-Token: {token}\r\n"
+           f"Content-Length: 0\r\nX-Copy-From: ").encode() + f"{container}/{name}".encode("utf-8") + b"\r\n\r\n"
+    assert _status(_raw_exchange(cluster, [put])) == 201
+    assert http.get(f"{container}/dest").content == b"copied"
