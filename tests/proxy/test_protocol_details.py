@@ -216,6 +216,16 @@ def test_non_ascii_content_type_and_copy_source_are_utf8(cluster, account, http,
     name = "s\u00f8urce-\u2603"
     assert http.put(f"{container}/{name}", content=b"copied").status_code == 201
     put = (f"PUT {base}/{container}/dest HTTP/1.1\r\nHost: x\r\nX-Auth-Token: {token}\r\n"
-           f"Content-Length: 0\r\nX-Copy-From: ").encode() + f"{container}/{name}".encode("utf-8") + b"\r\n\r\n"
+           f"Content-Length: 0\r\nX-Copy-From: ").encode() + f"{container}/{name}".encode() + b"\r\n\r\n"
     assert _status(_raw_exchange(cluster, [put])) == 201
     assert http.get(f"{container}/dest").content == b"copied"
+
+
+def test_delete_with_x_if_delete_at(http, container):
+    at = str(int(time.time()) + 3600)
+    assert http.put(f"{container}/exp", content=b"x", headers={"X-Delete-At": at}).status_code == 201
+    assert http.delete(f"{container}/exp", headers={"X-If-Delete-At": "bad"}).status_code == 400
+    assert http.delete(f"{container}/exp", headers={"X-If-Delete-At": str(int(at) + 1)}).status_code == 412
+    assert http.head(f"{container}/exp").status_code == 200
+    assert http.delete(f"{container}/exp", headers={"X-If-Delete-At": at}).status_code == 204
+    assert http.head(f"{container}/exp").status_code == 404
