@@ -59,6 +59,11 @@ async def get(req: SwiftRequest) -> Response:
 async def post(req: SwiftRequest) -> Response:
     """Set ``X-Account-Meta-*`` (e.g. ``Temp-URL-Key``); 204."""
     constraints.check_metadata(req.headers, "account")
+    if constraints.has_metadata(req.headers, "account"):
+        stored = await req.client.head_account(req.account)
+        await stored.close()
+        if 200 <= stored.status < 300:
+            constraints.check_merged_metadata(stored.headers, req.headers, "account")
     headers = meta_write_headers(req.headers, "account")
     req.timestamp = Timestamp.now().normal
     headers["X-Timestamp"] = req.timestamp

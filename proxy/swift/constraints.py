@@ -93,6 +93,32 @@ def check_metadata(headers: Mapping[str, str], target: str) -> None:
             raise HTTPError(400, f"Total metadata too large; max {MAX_META_OVERALL_SIZE}")
 
 
+def has_metadata(headers: Mapping[str, str], target: str) -> bool:
+    """The request sets or removes some ``X-<target>-Meta-*``."""
+    return any(name.lower().startswith((f"x-{target}-meta-", f"x-remove-{target}-meta-")) for name in headers)
+
+
+def check_merged_metadata(stored: Mapping[str, str], headers: Mapping[str, str], target: str) -> None:
+    """400 when the metadata already ``stored`` (an account's or container's HEAD headers) changed by
+    this request's ``X-<target>-Meta-*`` would exceed the count or overall size limits: Swift checks
+    the aggregate, not only what one request sends."""
+    prefix, remove = f"x-{target}-meta-", f"x-remove-{target}-meta-"
+    merged = {k.lower()[len(prefix):]: v for k, v in stored.items() if k.lower().startswith(prefix)}
+    for name, value in headers.items():
+        low = name.lower()
+        if low.startswith(remove):
+            merged.pop(low[len(remove):], None)
+        elif low.startswith(prefix):
+            if value:
+                merged[low[len(prefix):]] = value
+            else:
+                merged.pop(low[len(prefix):], None)
+    if len(merged) > MAX_META_COUNT:
+        raise HTTPError(400, f"Too many metadata items; max {MAX_META_COUNT}")
+    if sum(len(k) + len(v) for k, v in merged.items()) > MAX_META_OVERALL_SIZE:
+        raise HTTPError(400, f"Total metadata too large; max {MAX_META_OVERALL_SIZE}")
+
+
 def body_length(headers: Mapping[str, str]) -> int | None:
     """Declared request body length; None for chunked. 411/400/413/501 as Swift answers."""
     te = headers.get("transfer-encoding")

@@ -99,6 +99,11 @@ async def put(req: SwiftRequest) -> Response:
 
 async def post(req: SwiftRequest) -> Response:
     headers = _write_headers(req)
+    if constraints.has_metadata(req.headers, "container"):
+        stored = await req.client.head_container(req.account, req.container)
+        await stored.close()
+        if 200 <= stored.status < 300:
+            constraints.check_merged_metadata(stored.headers, req.headers, "container")
     resp = await req.client.post_container(req.account, req.container, headers)
     await resp.close()
     req.state.invalidate_info(req.account, req.container)

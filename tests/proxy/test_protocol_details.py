@@ -229,3 +229,18 @@ def test_delete_with_x_if_delete_at(http, container):
     assert http.head(f"{container}/exp").status_code == 200
     assert http.delete(f"{container}/exp", headers={"X-If-Delete-At": at}).status_code == 204
     assert http.head(f"{container}/exp").status_code == 404
+
+
+def test_metadata_size_is_checked_against_what_is_stored(http, container):
+    from proxy.swift import constraints
+
+    value = "v" * 200
+    first = {f"X-Container-Meta-A{i:02d}": value for i in range(constraints.MAX_META_OVERALL_SIZE // 300)}
+    assert http.post(container, headers=first).status_code == 204
+    used = sum(len(k) - len("X-Container-Meta-") + len(v) for k, v in first.items())
+    room = constraints.MAX_META_OVERALL_SIZE - used
+    assert http.post(container, headers={"X-Container-Meta-K": "y" * (room - 1)}).status_code == 204
+    r = http.post(container, headers={"X-Container-Meta-K": "z" * room})  # fine alone, too much with the rest
+    assert r.status_code == 400 and "Total metadata too large" in r.text
+    assert http.post(container, headers={"X-Remove-Container-Meta-A00": "x",
+                                         "X-Container-Meta-K": "z" * room}).status_code == 204
