@@ -17,6 +17,8 @@ that the parser would otherwise pre-empt with its own ``400 Invalid HTTP request
 * **Methods the parser does not know** (``LICK``): it refuses them with a 400; Swift answers 405
   with ``Allow``. A request line that starts a read with such a method (an HTTP token) is parsed as a
   ``GET`` and the application sees the method that was sent.
+* **Header lines over ``MAX_HEADER_LINE`` bytes** (name, ``: ``, value) are refused with a 400, as
+  Swift's server refuses lines over ``max_header_size`` (advertised in ``/info``).
 * **Header names.** uvicorn writes response header names in lower case; Swift's answers carry them
   Title-Cased (``X-Object-Meta-Color``, ``Content-Length``), and clients that read headers as sent
   (Swift's own functional tests do) see the difference. Each response head is written with
@@ -50,6 +52,13 @@ def stand_in_method(line: bytes) -> tuple[bytes, str | None]:
             or not TOKEN_CHARS.issuperset(method):
         return line, None
     return b"GET " + rest, method.decode("ascii")
+
+
+MAX_HEADER_LINE = 8192  # Swift's max_header_size
+
+
+class HeaderLineTooLong(Exception):
+    """Raised from the parser's header callback: the request is answered 400."""
 
 
 class UnframedBodyError(Exception):
@@ -142,6 +151,11 @@ class SwiftHttpProtocol(HttpToolsProtocol):
             raise UnframedBodyError("data after a PUT without Content-Length or Transfer-Encoding")
         self.message_open = True
         super().on_message_begin()
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        if len(name) + 2 + len(value) > MAX_HEADER_LINE:
+            raise HeaderLineTooLong(f"a header line over {MAX_HEADER_LINE} bytes")
+        super().on_header(name, value)
 
     def on_headers_complete(self) -> None:
         super().on_headers_complete()

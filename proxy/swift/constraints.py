@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from urllib.parse import unquote
 
 from proxy.http.errors import HTML, HTTPError
+from proxy.http.protocol import MAX_HEADER_LINE
 from stackstore.numbers import is_ascii_digits, parse_int, parse_uint
 
 MAX_DELETE_AT = 9999999999  # Swift clamps X-Delete-At to ten digits
@@ -17,7 +18,7 @@ MAX_META_NAME_LENGTH = 256
 MAX_META_VALUE_LENGTH = 4096
 MAX_META_COUNT = 90
 MAX_META_OVERALL_SIZE = 8192
-MAX_HEADER_SIZE = 8192
+MAX_HEADER_SIZE = MAX_HEADER_LINE  # enforced by the proxy's HTTP protocol (proxy/http/protocol.py)
 MAX_OBJECT_NAME_LENGTH = 1024
 CONTAINER_LISTING_LIMIT = 10000
 ACCOUNT_LISTING_LIMIT = 10000

@@ -8,6 +8,7 @@ import socket
 import time
 from urllib.parse import urlsplit
 
+import httpx
 import pytest
 
 
@@ -244,3 +245,15 @@ def test_metadata_size_is_checked_against_what_is_stored(http, container):
     assert r.status_code == 400 and "Total metadata too large" in r.text
     assert http.post(container, headers={"X-Remove-Container-Meta-A00": "x",
                                          "X-Container-Meta-K": "z" * room}).status_code == 204
+
+
+def test_header_lines_over_max_header_size_are_400(cluster, http, container):
+    from proxy.swift import constraints
+
+    limit = constraints.MAX_HEADER_SIZE
+    assert httpx.get(cluster.proxy_url + "/info").json()["swift"]["max_header_size"] == limit
+    name = "X-Something-Big"
+    fits = http.post(container, headers={name: "a" * (limit - len(name) - 2)})
+    assert fits.status_code == 204
+    over = http.post(container, headers={name: "a" * (limit - len(name) - 1)})
+    assert over.status_code == 400
