@@ -8,7 +8,7 @@ from starlette.responses import Response
 from proxy.http.errors import empty_response, error_response
 from proxy.swift import constraints, listing
 from proxy.swift.context import SwiftRequest
-from proxy.swift.headers import account_response_headers, meta_write_headers
+from proxy.swift.headers import STORAGE_POLICY, account_response_headers, meta_write_headers
 from stackstore.timestamp import Timestamp
 
 
@@ -53,6 +53,9 @@ async def get(req: SwiftRequest) -> Response:
         return _status(resp.status)
     else:
         headers = account_response_headers(resp.headers, owner=req.is_owner)
+    for row in rows:  # every container has the one policy (Swift names each row's)
+        if "subdir" not in row:
+            row.setdefault("storage_policy", STORAGE_POLICY)
     return listing.render(rows, media, "account", req.account, headers)
 
 

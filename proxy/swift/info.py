@@ -13,6 +13,7 @@ from proxy.large_objects import slo_manifest
 from proxy.s3 import delete_objects, listing, multipart
 from proxy.swift.constraints import SWIFT_CONSTRAINTS
 from proxy.swift.features import bulk, tempurl
+from proxy.swift.headers import STORAGE_POLICY
 
 SWIFT_VERSION = "2.34.0"
 
@@ -37,7 +38,7 @@ def swift_info(conf: Any) -> dict[str, Any]:
             "strict_cors_mode": True,
             "allow_account_management": True,
             "account_autocreate": bool(proxy.get("account_autocreate", True)),
-            "policies": [{"name": "Policy-0", "aliases": "Policy-0", "default": True}],
+            "policies": [{"name": STORAGE_POLICY, "aliases": STORAGE_POLICY, "default": True}],
         },
         "tempauth": {"account_acls": False},
         "slo": dict(SLO_INFO),

@@ -112,7 +112,9 @@ def _container_xml(row: dict) -> str:
         return f"<subdir name={quoteattr(row['subdir'])}><name>{escape(row['subdir'])}</name></subdir>"
     return (f"<container><name>{escape(row['name'])}</name><count>{int(row.get('count', 0))}</count>"
             f"<bytes>{int(row.get('bytes', 0))}</bytes>"
-            f"<last_modified>{escape(str(row.get('last_modified', '')))}</last_modified></container>")
+            f"<last_modified>{escape(str(row.get('last_modified', '')))}</last_modified>"
+            + (f"<storage_policy>{escape(str(row['storage_policy']))}</storage_policy>"
+               if row.get("storage_policy") else "") + "</container>")
 
 
 def render(rows: list[dict], media: str, kind: str, name: str,
