@@ -257,3 +257,10 @@ def test_header_lines_over_max_header_size_are_400(cluster, http, container):
     assert fits.status_code == 204
     over = http.post(container, headers={name: "a" * (limit - len(name) - 1)})
     assert over.status_code == 400
+
+
+def test_container_post_moves_last_modified(http, container):
+    before = http.head(container).headers["Last-Modified"]
+    time.sleep(1.1)  # Last-Modified has one-second resolution
+    assert http.post(container, headers={"X-Container-Meta-Japan": "mitaka"}).status_code == 204
+    assert http.head(container).headers["Last-Modified"] != before
