@@ -111,9 +111,9 @@ def _contents(req: S3Request, parent, page: Page, url: bool, with_owner: bool, t
         xml.add(el, "LastModified", iso_from_swift(row.get("last_modified", "")))
         xml.add(el, "ETag", f'"{listing_etag(row.get("hash", ""))}"')
         xml.add(el, "Size", int(row.get("bytes") or 0))
-        xml.add(el, "StorageClass", "STANDARD")
-        if with_owner:
+        if with_owner:  # before StorageClass, in the order Swift's s3api schema validates
             owner(req, el)
+        xml.add(el, "StorageClass", "STANDARD")
     for p in page.prefixes:
         xml.add(xml.add(parent, "CommonPrefixes"), "Prefix", _enc(p, url))
 

@@ -1,0 +1,64 @@
+"""Details Swift's own s3api tests check (issue 13): bucket names no bucket can have, HEAD error and
+HEAD bucket content types, Owner before StorageClass in listings, lower-case header names."""
+
+from __future__ import annotations
+
+import os
+import xml.etree.ElementTree as ET
+
+import botocore.handlers
+import pytest
+from botocore.exceptions import ClientError
+
+from tests.s3.conftest import make_client
+
+
+@pytest.fixture
+def lax_client(s3):
+    c = make_client(s3.url)
+    c.meta.events.unregister("before-parameter-build.s3", botocore.handlers.validate_bucket_name)
+    return c
+
+
+def test_unaddressable_bucket_names_are_invalid_on_every_request(lax_client):
+    with pytest.raises(ClientError) as err:
+        lax_client.list_objects(Bucket="bucket+invalid")
+    assert err.value.response["Error"]["Code"] == "InvalidBucketName"
+    with pytest.raises(ClientError) as err:
+        lax_client.delete_bucket(Bucket="bucket+invalid")
+    assert err.value.response["Error"]["Code"] == "InvalidBucketName"
+    with pytest.raises(ClientError) as err:
+        lax_client.head_bucket(Bucket="bucket+invalid")
+    meta = err.value.response["ResponseMetadata"]
+    assert meta["HTTPStatusCode"] == 400 and meta["HTTPHeaders"]["content-length"] == "0"
+
+
+def test_head_answers_carry_an_xml_content_type(s3, bucket):
+    c = make_client(s3.url)
+    assert c.head_bucket(Bucket=bucket)["ResponseMetadata"]["HTTPHeaders"]["content-type"] == "application/xml"
+    with pytest.raises(ClientError) as err:
+        c.head_object(Bucket=bucket, Key="missing-" + os.urandom(3).hex())
+    headers = err.value.response["ResponseMetadata"]["HTTPHeaders"]
+    assert err.value.response["ResponseMetadata"]["HTTPStatusCode"] == 404
+    assert headers["content-type"] == "application/xml"
+
+
+def test_listing_owner_comes_before_storage_class(s3, bucket):
+    c = make_client(s3.url)
+    c.put_object(Bucket=bucket, Key="k", Body=b"x")
+    seen = {}
+
+    def keep(http_response, **kwargs):
+        seen["body"] = http_response.content
+
+    c.meta.events.register("after-call.s3.ListObjects", keep)
+    c.list_objects(Bucket=bucket)
+    contents = ET.fromstring(seen["body"]).find("{http://s3.amazonaws.com/doc/2006-03-01/}Contents")
+    tags = [child.tag.split("}")[1] for child in contents]
+    assert tags.index("Owner") == tags.index("StorageClass") - 1
+
+
+def test_user_metadata_header_names_stay_as_aws_sends_them(s3, bucket):
+    c = make_client(s3.url)
+    c.put_object(Bucket=bucket, Key="m", Body=b"x", Metadata={"Color": "blue"})
+    assert c.head_object(Bucket=bucket, Key="m")["Metadata"] == {"color": "blue"}
