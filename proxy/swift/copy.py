@@ -8,7 +8,7 @@ plain object (416 when nothing of it exists); several ranges copy the whole obje
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from urllib.parse import quote, unquote
 
 from starlette.responses import Response, StreamingResponse
@@ -47,10 +47,12 @@ async def copy_verb(req: SwiftRequest) -> Response:
     container, obj = parse_copy_path(dest, "Destination")
     account = unquote(header_text(req.headers.get("destination-account") or req.account))
     constraints.check_names(account, container, obj)
-    denied = await access.check(req.subrequest("PUT", account, container, obj))  # the source: the table's COPY
-    if denied is not None:
-        return denied
-    return await do_copy(req, (req.account, req.container, req.obj), (account, container, obj))
+
+    async def check_destination() -> Response | None:  # the source: the table's COPY
+        return await access.check(req.subrequest("PUT", account, container, obj))
+
+    # the source is read first, as Swift's copy does: a missing source is a 404 whoever the destination
+    return await do_copy(req, (req.account, req.container, req.obj), (account, container, obj), check_destination)
 
 
 async def copy_from(req: SwiftRequest) -> Response:
@@ -65,7 +67,8 @@ async def copy_from(req: SwiftRequest) -> Response:
 
 
 async def _open_source(req: SwiftRequest, src: Location, manifest_get: bool):
-    """(source headers, body iterator, length, etag to verify or None) or an error Response."""
+    """(source headers, body iterator, length, etag to verify or None, the backend response that
+    ``release`` closes when the body is not read) or an error Response."""
     resp = await req.client.get_object(*src)
     if resp.status != 200 or is_expired(resp.headers):
         await resp.close()
@@ -77,7 +80,7 @@ async def _open_source(req: SwiftRequest, src: Location, manifest_get: bool):
             return error_response(out.status_code)
         body = out.body_iterator if isinstance(out, StreamingResponse) else _one(out.body)
         length = out.headers.get("content-length")
-        return resp.headers, body, int(length) if length else None, None
+        return resp.headers, body, int(length) if length else None, None, resp
     length = int(resp.headers.get("content-length") or 0)
     wanted = ranges.ranges_for_length(ranges.parse_range(req.headers.get("range")), length)
     if wanted == []:
@@ -85,8 +88,16 @@ async def _open_source(req: SwiftRequest, src: Location, manifest_get: bool):
         return error_response(416, headers={"Content-Range": ranges.unsatisfiable_range(length)})
     if wanted is not None and len(wanted) == 1:  # a partial copy, as Swift's copy middleware makes
         start, end = wanted[0]
-        return resp.headers, stream_backend(resp, start, end), end - start, None
-    return resp.headers, stream_backend(resp), length, resp.headers.get("etag")
+        return resp.headers, stream_backend(resp, start, end), end - start, None, resp
+    return resp.headers, stream_backend(resp), length, resp.headers.get("etag"), resp
+
+
+async def release(body: AsyncIterator[bytes], backend) -> None:
+    """Close a source that will not be copied: its body iterator and the backend response under it."""
+    closing = getattr(body, "aclose", None)
+    if closing is not None:
+        await closing()
+    await backend.close()
 
 
 async def _one(data: bytes) -> AsyncIterator[bytes]:
@@ -120,17 +131,26 @@ def _set(headers: dict[str, str], name: str, value: str) -> None:
     headers[name] = value
 
 
-async def do_copy(req: SwiftRequest, src: Location, dst: Location) -> Response:
-    """Stream ``src`` into a PUT of ``dst``; 201 with ``X-Copied-From`` headers."""
-    info = await req.state.container_info(dst[0], dst[1])
-    if not 200 <= info["status"] < 300:
-        return error_response(404)
+async def do_copy(req: SwiftRequest, src: Location, dst: Location,
+                  check_destination: Callable[[], Awaitable[Response | None]] | None = None) -> Response:
+    """Stream ``src`` into a PUT of ``dst``; 201 with ``X-Copied-From`` headers. The source is opened
+    first; then ``check_destination`` (the destination's authorization, when not already checked)
+    and the destination container's existence (404) are checked."""
     manifest_get = req.query.get("multipart-manifest") == "get"
     opened = await _open_source(req, src, manifest_get)
     if isinstance(opened, Response):
         return opened
-    src_headers, body, length, etag = opened
+    src_headers, body, length, etag, backend = opened
+    refused = await check_destination() if check_destination is not None else None
+    if refused is None:
+        info = await req.state.container_info(dst[0], dst[1])
+        if not 200 <= info["status"] < 300:
+            refused = error_response(404)
+    if refused is not None:
+        await release(body, backend)
+        return refused
     if length is not None and length > constraints.MAX_FILE_SIZE:
+        await release(body, backend)
         return error_response(413, "Your request is too large.")
     headers = _dest_headers(req, src_headers, manifest_get, is_large_object(src_headers))
     if etag:

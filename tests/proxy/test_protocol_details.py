@@ -264,3 +264,16 @@ def test_container_post_moves_last_modified(http, container):
     time.sleep(1.1)  # Last-Modified has one-second resolution
     assert http.post(container, headers={"X-Container-Meta-Japan": "mitaka"}).status_code == 204
     assert http.head(container).headers["Last-Modified"] != before
+
+
+def test_copy_reads_the_source_before_judging_the_destination(http, container):
+    missing = f"{container}-missing-{time.time_ns()}"
+    r = http.request("COPY", f"{missing}/o", headers={"Destination": f"{container}/x",
+                                                      "Destination-Account": "AUTH_test2"})
+    assert r.status_code == 404  # no source: 404 even though AUTH_test2 is not ours to write
+    assert http.put(f"{container}/src", content=b"s").status_code == 201
+    r = http.request("COPY", f"{container}/src", headers={"Destination": f"{container}/x",
+                                                          "Destination-Account": "AUTH_test2"})
+    assert r.status_code == 403
+    r = http.request("COPY", f"{container}/src", headers={"Destination": f"{missing}/x"})
+    assert r.status_code == 404
