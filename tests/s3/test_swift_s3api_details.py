@@ -62,3 +62,18 @@ def test_user_metadata_header_names_stay_as_aws_sends_them(s3, bucket):
     c = make_client(s3.url)
     c.put_object(Bucket=bucket, Key="m", Body=b"x", Metadata={"Color": "blue"})
     assert c.head_object(Bucket=bucket, Key="m")["Metadata"] == {"color": "blue"}
+
+
+def test_listing_times_are_whole_seconds_like_last_modified(s3, bucket):
+    c = make_client(s3.url)
+    c.put_object(Bucket=bucket, Key="t", Body=b"x")
+    seen = {}
+
+    def keep(http_response, **kwargs):
+        seen["body"] = http_response.content
+
+    c.meta.events.register("after-call.s3.ListObjects", keep)
+    listed = c.list_objects(Bucket=bucket)["Contents"][0]["LastModified"]
+    raw = ET.fromstring(seen["body"]).find(".//{http://s3.amazonaws.com/doc/2006-03-01/}LastModified").text
+    assert raw.endswith(".000Z")
+    assert listed == c.head_object(Bucket=bucket, Key="t")["LastModified"]
