@@ -173,8 +173,8 @@ async def list_objects_v2(req: S3Request) -> Response:
     doc = xml.root("ListBucketResult")
     xml.add(doc, "Name", req.bucket)
     xml.add(doc, "Prefix", _enc(prefix, url))
-    if start_after:
-        xml.add(doc, "StartAfter", _enc(start_after, url))
+    if "start-after" in req.query:  # echoed when given, even empty, as S3 does
+        xml.add(doc, "StartAfter", _enc(start_after or "", url))
     if token:
         xml.add(doc, "ContinuationToken", token)
     if page.truncated and page.last:
@@ -206,8 +206,8 @@ async def list_object_versions(req: S3Request) -> Response:
         xml.add(doc, "NextKeyMarker", _enc(page.last, url))
         xml.add(doc, "NextVersionIdMarker", "null")
     xml.add(doc, "MaxKeys", max_keys)
-    if delimiter:
-        xml.add(doc, "Delimiter", _enc(delimiter, url))
+    if delimiter or "delimiter" in req.query:  # ListObjectVersions echoes a given delimiter, even empty
+        xml.add(doc, "Delimiter", _enc(delimiter or "", url))
     if url:
         xml.add(doc, "EncodingType", "url")
     xml.add(doc, "IsTruncated", page.truncated)

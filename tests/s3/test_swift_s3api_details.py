@@ -77,3 +77,11 @@ def test_listing_times_are_whole_seconds_like_last_modified(s3, bucket):
     raw = ET.fromstring(seen["body"]).find(".//{http://s3.amazonaws.com/doc/2006-03-01/}LastModified").text
     assert raw.endswith(".000Z")
     assert listed == c.head_object(Bucket=bucket, Key="t")["LastModified"]
+
+
+def test_blank_listing_parameters_are_echoed(s3, bucket):
+    c = make_client(s3.url)
+    v2 = c.list_objects_v2(Bucket=bucket, Delimiter="", StartAfter="", Prefix="")
+    assert v2["StartAfter"] == "" and v2["Prefix"] == "" and "Delimiter" not in v2
+    versions = c.list_object_versions(Bucket=bucket, Delimiter="", KeyMarker="", Prefix="")
+    assert versions["Delimiter"] == "" and versions["KeyMarker"] == ""
