@@ -67,7 +67,7 @@ async def _open_source(req: S3Request) -> StoredObject:
 
 def _iso_now(resp_headers) -> str:
     ts = s3h._get(resp_headers, "x-timestamp")
-    return s3h.iso8601(float(ts) if ts else time.time())
+    return s3h.iso8601_whole_second(float(ts) if ts else time.time())
 
 
 async def copy_object(req: S3Request) -> Response:

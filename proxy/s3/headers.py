@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import calendar
+import math
 import time
 from collections.abc import Mapping
 
@@ -123,6 +124,12 @@ def apply_overrides(headers: dict[str, str], query: Mapping[str, str]) -> None:
 def iso8601(epoch: float) -> str:
     """``2026-11-22T02:17:09.000Z`` as S3 listings show times."""
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(epoch)) + f".{int(epoch * 1000) % 1000:03d}Z"
+
+
+def iso8601_whole_second(epoch: float) -> str:
+    """``epoch`` rounded up to the whole second (``...T02:15:33.000Z``): the times of objects in S3
+    answers, equal to their ``Last-Modified`` header (which Swift rounds up too)."""
+    return iso8601(math.ceil(epoch))
 
 
 def iso_from_swift(value: str) -> str:
