@@ -17,8 +17,9 @@ that the parser would otherwise pre-empt with its own ``400 Invalid HTTP request
 * **Methods the parser does not know** (``LICK``): it refuses them with a 400; Swift answers 405
   with ``Allow``. A request line that starts a read with such a method (an HTTP token) is parsed as a
   ``GET`` and the application sees the method that was sent.
-* **Header lines over ``MAX_HEADER_LINE`` bytes** (name, ``: ``, value) are refused with a 400, as
-  Swift's server refuses lines over ``max_header_size`` (advertised in ``/info``).
+* **Header lines over ``MAX_HEADER_LINE`` bytes** (name, ``: ``, value), and more than
+  ``MAX_HEADER_COUNT`` headers, are refused with a 400, as Swift's server refuses lines over
+  ``max_header_size`` (advertised in ``/info``) and more headers than its ``MAX_HEADER_COUNT``.
 * **Header names.** uvicorn writes response header names in lower case; Swift's answers carry them
   Title-Cased (``X-Object-Meta-Color``, ``Content-Length``), and clients that read headers as sent
   (Swift's own functional tests do) see the difference. Each response head is written with
@@ -55,10 +56,11 @@ def stand_in_method(line: bytes) -> tuple[bytes, str | None]:
 
 
 MAX_HEADER_LINE = 8192  # Swift's max_header_size
+MAX_HEADER_COUNT = 90 + 36  # Swift's: max_meta_count plus 36 others (extra_header_count 0)
 
 
-class HeaderLineTooLong(Exception):
-    """Raised from the parser's header callback: the request is answered 400."""
+class HeaderLimitExceeded(Exception):
+    """Raised from the parser's header callback (a line too long, too many headers): answered 400."""
 
 
 class UnframedBodyError(Exception):
@@ -154,7 +156,9 @@ class SwiftHttpProtocol(HttpToolsProtocol):
 
     def on_header(self, name: bytes, value: bytes) -> None:
         if len(name) + 2 + len(value) > MAX_HEADER_LINE:
-            raise HeaderLineTooLong(f"a header line over {MAX_HEADER_LINE} bytes")
+            raise HeaderLimitExceeded(f"a header line over {MAX_HEADER_LINE} bytes")
+        if len(self.headers) >= MAX_HEADER_COUNT:
+            raise HeaderLimitExceeded(f"more than {MAX_HEADER_COUNT} headers")
         super().on_header(name, value)
 
     def on_headers_complete(self) -> None:

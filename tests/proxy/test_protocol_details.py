@@ -277,3 +277,12 @@ def test_copy_reads_the_source_before_judging_the_destination(http, container):
     assert r.status_code == 403
     r = http.request("COPY", f"{container}/src", headers={"Destination": f"{missing}/x"})
     assert r.status_code == 404
+
+
+def test_too_many_headers_are_400(http, container):
+    from proxy.http.protocol import MAX_HEADER_COUNT
+
+    many = {f"X-Filler-{i}": "x" for i in range(MAX_HEADER_COUNT - 10)}
+    assert http.head(container, headers=many).status_code == 204
+    many.update({f"X-More-{i}": "x" for i in range(20)})
+    assert http.head(container, headers=many).status_code == 400
