@@ -85,3 +85,22 @@ def test_blank_listing_parameters_are_echoed(s3, bucket):
     assert v2["StartAfter"] == "" and v2["Prefix"] == "" and "Delimiter" not in v2
     versions = c.list_object_versions(Bucket=bucket, Delimiter="", KeyMarker="", Prefix="")
     assert versions["Delimiter"] == "" and versions["KeyMarker"] == ""
+
+
+def test_copy_source_takes_only_a_version_id(s3, bucket):
+    c = make_client(s3.url)
+    c.put_object(Bucket=bucket, Key="src", Body=b"some content")
+    raw = {}
+
+    def send_raw(request, **kwargs):  # boto quotes "?": put the header on the wire as given
+        request.headers.replace_header("x-amz-copy-source", raw["value"])
+
+    c.meta.events.register("before-sign.s3.CopyObject", send_raw)
+    for source in (f"/{bucket}/src?nonsense", f"/{bucket}/src?versionId=null&nonsense"):
+        raw["value"] = source
+        with pytest.raises(ClientError) as err:
+            c.copy_object(Bucket=bucket, Key="dst", CopySource=f"{bucket}/src")
+        assert err.value.response["Error"]["Code"] == "InvalidArgument"
+    raw["value"] = f"/{bucket}/src?versionId=null"
+    c.copy_object(Bucket=bucket, Key="dst", CopySource=f"{bucket}/src")
+    assert c.get_object(Bucket=bucket, Key="dst")["Body"].read() == b"some content"
