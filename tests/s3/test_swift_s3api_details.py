@@ -104,3 +104,13 @@ def test_copy_source_takes_only_a_version_id(s3, bucket):
     raw["value"] = f"/{bucket}/src?versionId=null"
     c.copy_object(Bucket=bucket, Key="dst", CopySource=f"{bucket}/src")
     assert c.get_object(Bucket=bucket, Key="dst")["Body"].read() == b"some content"
+
+
+def test_not_modified_says_accept_ranges(s3, bucket):
+    c = make_client(s3.url)
+    c.put_object(Bucket=bucket, Key="nm", Body=b"x")
+    last_modified = c.head_object(Bucket=bucket, Key="nm")["LastModified"]
+    with pytest.raises(ClientError) as err:
+        c.get_object(Bucket=bucket, Key="nm", IfModifiedSince=last_modified)
+    meta = err.value.response["ResponseMetadata"]
+    assert meta["HTTPStatusCode"] == 304 and meta["HTTPHeaders"]["accept-ranges"] == "bytes"
