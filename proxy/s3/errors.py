@@ -64,6 +64,8 @@ CODES: dict[str, tuple[int, str]] = {
     "SignatureDoesNotMatch": (403, "The request signature we calculated does not match the signature you "
                                    "provided. Check your key and signing method."),
     "SlowDown": (503, "Please reduce your request rate."),
+    "UserKeyMustBeSpecified": (400, "The bucket POST must contain the specified field name. If it is "
+                                    "specified, please check the order of the fields."),
     "XAmzContentSHA256Mismatch": (400, "The provided 'x-amz-content-sha256' header does not match what was "
                                        "computed."),
 }

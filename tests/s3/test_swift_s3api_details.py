@@ -3,10 +3,13 @@ HEAD bucket content types, Owner before StorageClass in listings, lower-case hea
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import os
 import xml.etree.ElementTree as ET
 
 import botocore.handlers
+import httpx
 import pytest
 from botocore.exceptions import ClientError
 
@@ -114,3 +117,23 @@ def test_not_modified_says_accept_ranges(s3, bucket):
         c.get_object(Bucket=bucket, Key="nm", IfModifiedSince=last_modified)
     meta = err.value.response["ResponseMetadata"]
     assert meta["HTTPStatusCode"] == 304 and meta["HTTPHeaders"]["accept-ranges"] == "bytes"
+
+
+def _signed_post(s3, path_and_query: str, body: bytes, headers: dict[str, str]) -> httpx.Response:
+    """POST ``body`` to ``path_and_query`` signed with SigV4 as test:tester."""
+    from botocore.auth import S3SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+
+    req = AWSRequest(method="POST", url=f"{s3.url}{path_and_query}", data=body,
+                     headers={**headers, "x-amz-content-sha256": hashlib.sha256(body).hexdigest()})
+    S3SigV4Auth(Credentials("test:tester", "testing"), "s3", "us-east-1").add_auth(req)
+    return httpx.post(req.url, content=body, headers=dict(req.headers.items()))
+
+
+def test_delete_objects_needs_objects_with_keys(s3, bucket):
+    for body, code in ((b"<Delete></Delete>", "MalformedXML"),
+                       (b"<Delete><Object><Key></Key></Object></Delete>", "UserKeyMustBeSpecified")):
+        md5 = base64.b64encode(hashlib.md5(body).digest()).decode()
+        r = _signed_post(s3, f"/{bucket}?delete", body, {"Content-MD5": md5})
+        assert r.status_code == 400 and f"<Code>{code}</Code>".encode() in r.content, r.content
