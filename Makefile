@@ -29,8 +29,7 @@ system-deps:
 up: install
 	$(BIN)/stackstore up $(UP_ARGS)
 
-test: install system-deps
-	PATH=$(BIN):$$PATH $(BIN)/ruff check .
+test: install system-deps lint
 	PATH=$(BIN):$$PATH $(BIN)/pytest -q -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 	$(BIN)/python conformance/run.py
 
@@ -39,8 +38,10 @@ test: install system-deps
 conformance: install
 	$(BIN)/python conformance/run.py $(CONFORMANCE_ARGS)
 
+# ruff (pyproject [tool.ruff]) and mypy on the packages in pyproject [tool.mypy] files.
 lint: install
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 
 bench: install
 	PATH=$(BIN):$$PATH $(BIN)/python -m bench.swift_load $(BENCH_ARGS)

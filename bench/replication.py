@@ -1,6 +1,6 @@
 """Replication recovery benchmark: fill a cluster, wipe one node's device, time the full repair.
 
-Starts its own 4-node cluster (tests/cluster.py helper), writes ``--count`` objects of ``--size``
+Starts its own 4-node cluster (tests/harness.py helper), writes ``--count`` objects of ``--size``
 bytes, waits until every partition is in place, then kills node 1, empties its device, restarts
 it and polls the dispersion report until 100 % again. Prints the recovery time, the bytes the
 node got back and the resulting replication throughput.
@@ -24,7 +24,7 @@ import httpx
 
 from bench.common import parse_size
 from store.replication.dispersion import cluster_report
-from tests.cluster import Cluster
+from tests.harness import Cluster
 
 
 def _wait_in_place(cluster: Cluster, timeout: float) -> float:
@@ -82,7 +82,7 @@ def run(args: argparse.Namespace) -> int:
               f"{nbytes / 1e6 / took:.1f} MB/s, {files / took:.0f} files/s")
         sent = 0
         for i in range(2, 5):
-            stats = httpx.get(f"http://127.0.0.1:{cluster.cloud.node_port(i)}/replicate/stats").json()
+            stats = httpx.get(f"{cluster.node_url(i)}/replicate/stats", auth=cluster.node_auth).json()
             sent += stats["objects"]["totals"]["bytes_sent"]
             last = stats["objects"]["last"]
             print(f"node{i}: idle pass {last['duration'] * 1000:.0f} ms over {last['partitions']} partitions")

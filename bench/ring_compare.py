@@ -143,7 +143,8 @@ def score(spec: dict, run: dict) -> dict:
     moved = per_part = 0
     if spec["steps"]:
         changes = Counter(sum(x != y for x, y in zip(col_a, col_b, strict=True))
-                          for col_a, col_b in zip(zip(*run["built"], strict=True), zip(*run["final"], strict=True), strict=True))
+                          for col_a, col_b in zip(zip(*run["built"], strict=True), zip(*run["final"], strict=True),
+                                                  strict=True))
         moved = sum(n * k for k, n in changes.items())
         per_part = max(changes)
     parts = b.parts_per_device()

@@ -6,6 +6,7 @@ import argparse
 import logging
 
 from stackstore.config import ensure_hash_path_suffix, load_config
+from stackstore.safe_defaults import refusal
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -21,10 +22,16 @@ def main(argv: list[str] | None = None) -> None:
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     conf = load_config(args.config)
+    host = args.host or conf["identity"]["host"]
+    refused = refusal(conf, host, "identity")  # TempAuth users become identity users with the same keys
+    if refused:
+        raise SystemExit(refused)
     ensure_hash_path_suffix(conf)
     app = create_app(conf)
-    uvicorn.run(app, host=args.host or conf["identity"]["host"], port=args.port or int(conf["identity"]["port"]),
-                log_level="warning", server_header=False)
+    from stackstore.http_limits import uvicorn_options
+
+    uvicorn.run(app, host=host, port=args.port or int(conf["identity"]["port"]),
+                log_level="warning", server_header=False, **uvicorn_options(conf, "identity"))
 
 
 if __name__ == "__main__":

@@ -27,6 +27,7 @@ from identity.clouds import write_clouds_yaml
 from identity.errors import KeystoneError
 from identity.service import IdentityService
 from identity.settings import Settings
+from stackstore.json_body import json_body_limit
 
 log = logging.getLogger("stackstore.identity")
 
@@ -63,4 +64,5 @@ def create_app(conf: Any, svc: IdentityService | None = None) -> Starlette:
     table = [entry for module in MODULES for entry in module.ROUTES]
     app = Starlette(routes=routes(svc, table), exception_handlers={404: _not_found, 405: _not_allowed})
     app.state.identity = svc
+    app.state.max_json_body = json_body_limit(conf, "identity")
     return app

@@ -139,8 +139,10 @@ def catalog_entries(settings: Settings) -> list[tuple[str, str, str]]:
     return [
         ("identity", "keystone", f"{settings.public_url}/v3"),
         ("object-store", "swift", f"{proxy}/v1/{prefix}%(project_id)s"),
-        ("volumev3", "cinderv3", f"{volumes}/v3/%(project_id)s"),
-        ("block-storage", "cinder", f"{volumes}/v3/%(project_id)s"),
+        # No project id in the URL (Cinder 3.67+, as upstream recommends): system-scoped tokens, which
+        # have no project, get the block-storage endpoint too; the API serves both URL forms.
+        ("volumev3", "cinderv3", f"{volumes}/v3"),
+        ("block-storage", "cinder", f"{volumes}/v3"),
         ("compute", "nova", f"{service_url(conf, 'compute')}/v2.1"),
         ("image", "glance", image),
     ]

@@ -5,8 +5,8 @@ from __future__ import annotations
 from starlette.responses import JSONResponse
 
 TITLES = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found",
-          405: "Method Not Allowed", 409: "Conflict", 413: "Request Entity Too Large", 429: "Too Many Requests",
-          500: "Internal Server Error"}
+          405: "Method Not Allowed", 408: "Request Timeout", 409: "Conflict", 413: "Request Entity Too Large",
+          429: "Too Many Requests", 500: "Internal Server Error"}
 
 
 class KeystoneError(Exception):

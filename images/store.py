@@ -88,7 +88,7 @@ class ImageStore:
             raise StoreError("stored data does not match what was sent")
         return Stored(size, md5.hexdigest(), sha512.hexdigest())
 
-    async def get(self, image_id: str, headers: dict[str, str] | None = None):  # noqa: ANN201
+    async def get(self, image_id: str, headers: dict[str, str] | None = None):
         """The object's BackendResponse (stream the body, ``close()`` when abandoning it)."""
         return await self.client.get_object(self.account, self.container, image_id, headers)
 

@@ -9,7 +9,7 @@ node fails mid-body. See docs/internal-api.md.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterable, Callable, Mapping, Sequence
 from typing import Any
 
 from objclient import paths
@@ -210,7 +210,7 @@ class StorageClient:
         container: str,
         obj: str,
         headers: Mapping[str, str],
-        body: AsyncIterator[bytes],
+        body: AsyncIterable[bytes],
         content_length: int | None = None,
         footer: Footer | None = None,
     ) -> BackendResponse:
@@ -267,8 +267,13 @@ class StorageClient:
         end_marker: str | None = None,
         limit: int = 10000,
         reverse: bool = False,
+        path: str | None = None,
     ) -> tuple[BackendResponse, list[dict]]:
-        """Response headers (status 200/404) and the parsed JSON rows."""
+        """Response headers (status 200/404) and the parsed JSON rows.
+
+        ``path`` (Swift's legacy parameter) lists the direct children of ``path/``, directory marker
+        objects included; it replaces ``prefix`` and ``delimiter``.
+        """
         ring, part, path_fn = self._cont(account, container)
         query = paths.listing_query(
             prefix=prefix,
@@ -277,6 +282,7 @@ class StorageClient:
             end_marker=end_marker,
             limit=limit,
             reverse=reverse,
+            path=path,
         )
         return await self._listing(ring, part, lambda dev: path_fn(dev) + query)
 

@@ -31,8 +31,9 @@ def listing_query(
     end_marker: str | None,
     limit: int,
     reverse: bool,
+    path: str | None = None,
 ) -> str:
-    """``?format=json&...`` for container and account listings."""
+    """``?format=json&...`` for container and account listings (``path``: containers only)."""
     params = {
         "format": "json",
         "prefix": prefix,
@@ -41,5 +42,6 @@ def listing_query(
         "end_marker": end_marker,
         "limit": str(int(limit)),
         "reverse": "true" if reverse else None,
+        "path": path,
     }
     return "?" + "&".join(f"{k}={_q(v)}" for k, v in params.items() if v is not None)

@@ -9,7 +9,7 @@ failing mid-stream is dropped and the quorum of final answers decides.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Callable, Mapping, Sequence
 from contextlib import aclosing
 from dataclasses import dataclass
 
@@ -86,7 +86,7 @@ def _abort(live: Sequence[_Live]) -> None:
 
 
 async def _stream(
-    nio: NodeIO, live: list[_Live], body: AsyncIterator[bytes], content_length: int | None, quorum: int
+    nio: NodeIO, live: list[_Live], body: AsyncIterable[bytes], content_length: int | None, quorum: int
 ) -> tuple[list[_Live], int]:
     """Copy the body to every live upload; returns the surviving uploads and bytes sent.
 
@@ -151,7 +151,7 @@ def _decide(results: Sequence[NodeResult], replicas: int, timestamp: Timestamp) 
     return BackendResponse.simple(503)
 
 
-async def _client_chunks(body: AsyncIterator[bytes], content_length: int | None) -> AsyncGenerator[bytes]:
+async def _client_chunks(body: AsyncIterable[bytes], content_length: int | None) -> AsyncGenerator[bytes]:
     """The client body's non-empty chunks, checked against ``content_length`` (None: unknown).
 
     Raises ClientBodyError if the body fails or ends short, ValueError (before yielding the chunk) once it
@@ -176,7 +176,7 @@ async def _client_chunks(body: AsyncIterator[bytes], content_length: int | None)
         raise ClientBodyError(f"body ended after {total} of {content_length} bytes")
 
 
-async def _then_footer(body: AsyncIterator[bytes], content_length: int, footer: Footer) -> AsyncIterator[bytes]:
+async def _then_footer(body: AsyncIterable[bytes], content_length: int, footer: Footer) -> AsyncIterator[bytes]:
     """``body`` (exactly ``content_length`` bytes, else ClientBodyError), then the encoded footer."""
     sent = 0
     async for chunk in body:
@@ -187,7 +187,7 @@ async def _then_footer(body: AsyncIterator[bytes], content_length: int, footer: 
     yield encode_footer(footer())
 
 
-async def _collect(body: AsyncIterator[bytes], content_length: int) -> bytes:
+async def _collect(body: AsyncIterable[bytes], content_length: int) -> bytes:
     return b"".join([chunk async for chunk in _client_chunks(body, content_length)])
 
 
@@ -197,7 +197,7 @@ async def put_buffered(
     part: int,
     path_fn: PathFn,
     slot_headers: Sequence[Mapping[str, str]],
-    body: AsyncIterator[bytes],
+    body: AsyncIterable[bytes],
     content_length: int,
     timestamp: Timestamp,
     footer: Footer | None = None,
@@ -223,7 +223,7 @@ async def put_streamed(
     part: int,
     path_fn: PathFn,
     slot_headers: Sequence[Mapping[str, str]],
-    body: AsyncIterator[bytes],
+    body: AsyncIterable[bytes],
     content_length: int | None,
     timestamp: Timestamp,
     footer: Footer | None = None,

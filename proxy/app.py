@@ -7,54 +7,65 @@ import contextlib
 import logging
 import os
 import socket
-from typing import Any
+from typing import Any, TypeVar
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 import objclient
+from proxy.auth.base import AuthBackend
 from proxy.auth.tempauth import TempAuth
 from proxy.context import ProxyState
 from proxy.http.middleware import KeepAliveEcho, RequestIdMiddleware
 from proxy.http.protocol import SwiftHttpProtocol
 from proxy.router import Router
 from proxy.swift.router import SwiftRouter
-from stackstore.config import ensure_hash_path_suffix, load_config
+from stackstore.config import Config, ensure_hash_path_suffix, load_config
+from stackstore.safe_defaults import refusal
 from stackstore.secrets import ensure_secret
 
 log = logging.getLogger("stackstore.proxy")
+T = TypeVar("T")
+
+
+def _started(part: T | None) -> T:
+    """A part the lifespan startup builds before the first request is routed."""
+    if part is None:
+        raise RuntimeError("the proxy has not started")
+    return part
 
 
 class ProxyApp:
     """Owns the process-wide state: built at lifespan startup, closed at shutdown."""
 
-    def __init__(self, conf: Any, state: ProxyState | None = None):
+    def __init__(self, conf: Config, state: ProxyState | None = None):
         self.conf = conf
         self.state = state
         self.auth: TempAuth | None = None
         self.swift: SwiftRouter | None = None
         self.s3: ASGIApp | None = None
-        self.router = RequestIdMiddleware(KeepAliveEcho(Router(conf, lambda: self.auth, lambda: self.swift,
-                                                                lambda: self.s3)))
+        self.router = RequestIdMiddleware(KeepAliveEcho(Router(conf, lambda: _started(self.auth),
+                                                                lambda: _started(self.swift),
+                                                                lambda: _started(self.s3))))
         if state is not None:
-            self._wire()
+            self._wire(state)
 
-    def _wire(self) -> None:
+    def _wire(self, state: ProxyState) -> None:
         from proxy.auth.keystone import KeystoneAuth, keystone_enabled
         from proxy.s3.app import S3App
         from proxy.s3.credentials import IdentityCredentials
 
         self.auth = TempAuth(self.conf)
-        backends = [self.auth]
+        backends: list[AuthBackend] = [self.auth]
         if keystone_enabled(self.conf):  # identity JWTs for Swift, identity EC2 credentials for S3
             backends.append(KeystoneAuth(self.conf))
-            self.state.extras.setdefault("s3_credentials", IdentityCredentials(self.conf))
-        self.swift = SwiftRouter(self.state, backends)
-        self.s3 = S3App(self.state)
+            state.extras.setdefault("s3_credentials", IdentityCredentials(self.conf))
+        self.swift = SwiftRouter(state, backends)
+        self.s3 = S3App(state)
 
     async def startup(self) -> None:
         if self.state is None:
             self.state = ProxyState(conf=self.conf, client=objclient.from_config(self.conf))
-        self._wire()
+        self._wire(self.state)
 
     async def shutdown(self) -> None:
         if self.state is not None:
@@ -86,7 +97,7 @@ class ProxyApp:
                 return
 
 
-def create_app(conf: Any, state: ProxyState | None = None) -> ProxyApp:
+def create_app(conf: Config, state: ProxyState | None = None) -> ProxyApp:
     """The proxy ASGI app for ``conf`` (a ``stackstore.config.Config``)."""
     if not conf["cluster"].get("hash_path_suffix"):
         ensure_hash_path_suffix(conf)  # also the TempAuth token secret: same in every worker
@@ -113,10 +124,13 @@ def main(argv: list[str] | None = None) -> None:
     ensure_hash_path_suffix(conf)
     ensure_secret(conf, "tempauth_token_key")  # before the workers start: they must share it
     host = args.host or conf["proxy"]["host"]
+    refused = refusal(conf, host, "proxy")
+    if refused:
+        raise SystemExit(refused)
     port = args.port or int(conf["proxy"]["port"])
     workers = args.workers or int(conf["proxy"].get("workers", 1))
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    options = dict(host=host, port=port, loop="uvloop", http=SwiftHttpProtocol, access_log=args.access_log,
+    options = dict(host=host, port=port, loop="uvloop", access_log=args.access_log,
                    server_header=False, log_level="warning")
     if workers > 1:
         serve_workers(conf, args.config, host, port, options, workers)
@@ -151,7 +165,7 @@ def _worker_main(config_path: str | None, host: str, port: int, options: dict[st
     serve_listeners(conf, create_app(conf), host, port, options, reuse_port=True)
 
 
-def serve_workers(conf: Any, config_path: str | None, host: str, port: int, options: dict[str, Any],
+def serve_workers(conf: Config, config_path: str | None, host: str, port: int, options: dict[str, Any],
                   workers: int) -> None:
     """Run ``workers`` proxy processes, each serving HTTP and (when ``[proxy] tls_port`` is set) HTTPS
     on ``SO_REUSEPORT`` sockets of its own: the kernel balances connections over the workers, which
@@ -161,6 +175,7 @@ def serve_workers(conf: Any, config_path: str | None, host: str, port: int, opti
     import multiprocessing.connection
     import signal
     import time
+    from multiprocessing.process import BaseProcess
 
     tls_port = int(conf["proxy"].get("tls_port") or 0)
     if tls_port and not (conf["proxy"].get("tls_certfile") and conf["proxy"].get("tls_keyfile")):
@@ -179,10 +194,12 @@ def serve_workers(conf: Any, config_path: str | None, host: str, port: int, opti
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, stop)
 
-    def start() -> Any:
+    started_at: dict[BaseProcess, float] = {}
+
+    def start() -> BaseProcess:
         proc = ctx.Process(target=_worker_main, args=(config_path, host, port, options), name="proxy-worker")
         proc.start()
-        proc.started_at = time.monotonic()
+        started_at[proc] = time.monotonic()
         return proc
 
     procs = [start() for _ in range(workers)]
@@ -193,7 +210,7 @@ def serve_workers(conf: Any, config_path: str | None, host: str, port: int, opti
             for i, proc in enumerate(procs):
                 if stopping or proc.is_alive():
                     continue
-                if time.monotonic() - proc.started_at < 5.0:  # failed at startup: do not spin
+                if time.monotonic() - started_at.pop(proc) < 5.0:  # failed at startup: do not spin
                     log.error("proxy worker %d exited at startup (code %s)", proc.pid, proc.exitcode)
                     stopping, status = True, 1
                     break
@@ -213,7 +230,7 @@ def serve_workers(conf: Any, config_path: str | None, host: str, port: int, opti
         raise SystemExit(status)
 
 
-def serve_listeners(conf: Any, app: ProxyApp, host: str, port: int, options: dict[str, Any],
+def serve_listeners(conf: Config, app: ProxyApp, host: str, port: int, options: dict[str, Any],
                     reuse_port: bool = False) -> None:
     """Serve ``app`` over HTTP on ``port`` and, when ``[proxy] tls_port`` is set, over HTTPS too,
     from one event loop (one app state, one connection pool). ``reuse_port``: bind ``SO_REUSEPORT``
@@ -222,6 +239,10 @@ def serve_listeners(conf: Any, app: ProxyApp, host: str, port: int, options: dic
 
     import uvicorn
 
+    from stackstore.http_limits import uvicorn_options
+
+    # built here (a worker's options are pickled): the bounded protocol with the proxy's Swift behaviours
+    options = {**options, **uvicorn_options(conf, "proxy", SwiftHttpProtocol)}
     configs = [uvicorn.Config(app, **{**options, "host": host, "port": port})]
     tls_port = int(conf["proxy"].get("tls_port") or 0)
     if tls_port:

@@ -10,9 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from starlette.datastructures import Headers
 from starlette.requests import Request
 
+from proxy.http.errors import HTTPError
 from proxy.infocache import InfoCache
+from stackstore.config import Config
 
 if TYPE_CHECKING:
     from objclient.client import StorageClient
@@ -38,7 +41,7 @@ class Identity:
 class ProxyState:
     """Long-lived objects of one proxy process (built once in proxy/app.py)."""
 
-    conf: Any
+    conf: Config
     client: StorageClient
     extras: dict[str, Any] = field(default_factory=dict)  # caches and feature state
 
@@ -74,7 +77,7 @@ class RequestAccessors:
         return self.request.method
 
     @property
-    def headers(self):
+    def headers(self) -> Headers:
         return self.request.headers
 
     @property
@@ -97,3 +100,17 @@ class ObjectRequest(RequestAccessors):
     query: dict[str, str]  # parsed query; parameters without value map to ""
     trans_id: str
     identity: Identity | None = None
+
+    @property
+    def container_name(self) -> str:
+        """The container, for handlers of container and object paths (400 if the path has none)."""
+        if self.container is None:
+            raise HTTPError(400, "path needs a container")
+        return self.container
+
+    @property
+    def object_name(self) -> str:
+        """The object, for handlers of object paths (400 if the path has none)."""
+        if self.obj is None:
+            raise HTTPError(400, "path needs an object")
+        return self.obj

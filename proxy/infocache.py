@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from objclient.client import StorageClient
 
 DEFAULT_TTL = 5.0
 
@@ -73,7 +76,7 @@ def account_info_from(status: int, headers: Mapping[str, str]) -> dict[str, Any]
 class InfoCache:
     """Per-process TTL cache in front of ``head_account``/``head_container``."""
 
-    def __init__(self, client: Any, ttl: float = DEFAULT_TTL):
+    def __init__(self, client: StorageClient, ttl: float = DEFAULT_TTL):
         self.client = client
         self.ttl = ttl
         self._entries: dict[tuple[str, ...], tuple[float, dict[str, Any]]] = {}

@@ -11,12 +11,18 @@ The Swift API's order (``swift_features``), outermost first:
 1. ``cors``         answers ``OPTIONS`` preflights; adds CORS headers to every answer from below.
 2. ``tempurl``      a temp URL signature authenticates and authorizes one object request; hides
                     metadata and sets Content-Disposition on the answer.
+   ``formpost``     a signed HTML form POST (multipart) uploads its files as PUT sub-requests scoped
+                    to the signing key's container/prefix.
 3. ``authenticate`` tokens (TempAuth, Keystone) → ``req.identity``; 401 for a bad token.
+   ``staticweb``    anonymous (or ``X-Web-Mode``) GET/HEAD of a web container: index pages, listings,
+                    error pages, redirects to ``dir/``; before ``authorize`` so denials get error pages.
 4. ``authorize``    the access the router table's entry names (read/write/reseller/public), checked
                     once, before any handler or feature that acts on storage.
 5. ``bulk``         ``?bulk-delete`` on the account.
-6. ``slo``          ``?multipart-manifest=put|delete|get``; a stored SLO manifest read as its data.
-7. ``dlo``          an ``X-Object-Manifest`` object read as its segments' data.
+6. ``symlink``      ``X-Symlink-Target`` links: created, followed as the caller (through SLO/DLO
+                    below, so a link to a large object reads it), ``symlink_path`` in listings.
+7. ``slo``          ``?multipart-manifest=put|delete|get``; a stored SLO manifest read as its data.
+8. ``dlo``          an ``X-Object-Manifest`` object read as its segments' data.
 
 The endpoint below the last feature runs the table entry's handler (proxy/swift/operations.py).
 Every stage sees answers, never exceptions: an ``HTTPError`` raised below becomes its response at
@@ -69,14 +75,17 @@ def _answering(handler: Handler) -> Handler:
 def swift_features(auth_backends: Sequence[Any]) -> list[Feature]:
     """The Swift API's features in pipeline order (documented above and in docs/pipeline.md)."""
     from proxy.swift import access
-    from proxy.swift.features import bulk, cors, dlo, slo, tempurl_stage
+    from proxy.swift.features import bulk, cors, dlo, formpost, slo, staticweb, symlink, tempurl_stage
 
     return [
         cors.feature,
         tempurl_stage.feature,
+        formpost.feature,
         access.Authenticate(auth_backends),
+        staticweb.feature,
         access.authorize,
         bulk.feature,
+        symlink.feature,
         slo.feature,
         dlo.feature,
     ]

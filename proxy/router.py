@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qs
 
 from starlette.requests import Request
@@ -13,6 +13,11 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from proxy.http.errors import error_response
 from proxy.http.protocol import LOWER_CASE_HEADERS
 from proxy.swift.info import handle_info
+from stackstore.config import Config
+
+if TYPE_CHECKING:
+    from proxy.auth.tempauth import TempAuth
+    from proxy.swift.router import SwiftRouter
 
 AUTH_PATHS = ("/auth/v1.0", "/auth/v1", "/auth/v1.0/", "/auth/v1/")
 S3_QUERY_AUTH = ("x-amz-credential", "x-amz-signature", "awsaccesskeyid")
@@ -21,7 +26,7 @@ S3_QUERY_AUTH = ("x-amz-credential", "x-amz-signature", "awsaccesskeyid")
 def _header(scope: Scope, name: bytes) -> str | None:
     for key, value in scope.get("headers", ()):
         if key == name:
-            return value.decode("latin-1")
+            return bytes(value).decode("latin-1")
     return None
 
 
@@ -51,7 +56,7 @@ class Router:
     S3 ASGI app the proxy app builds at startup.
     """
 
-    def __init__(self, conf: Any, get_auth: Callable[[], Any], get_swift: Callable[[], Any],
+    def __init__(self, conf: Config, get_auth: Callable[[], TempAuth], get_swift: Callable[[], SwiftRouter],
                  get_s3: Callable[[], ASGIApp]):
         self.conf = conf
         self.s3_domain = conf.get("proxy", {}).get("s3_domain", "localhost")

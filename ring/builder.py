@@ -299,8 +299,8 @@ class RingBuilder:
             for level, counts in (("zone", zones), ("host", hosts)):
                 for name, n in counts.items():
                     tiers[level].setdefault(name, [0] * (self.replicas + 1))[n] += 1
-        for level in tiers.values():  # partitions with no replica in the tier
-            for hist in level.values():
+        for level_hists in tiers.values():  # partitions with no replica in the tier
+            for hist in level_hists.values():
                 hist[0] = self.partition_count - sum(hist[1:])
         max_per = {level: max((i for hist in t.values() for i, n in enumerate(hist) if n), default=0)
                    for level, t in tiers.items()}

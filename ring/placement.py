@@ -66,10 +66,10 @@ class TierState:
         self.max_per_part[ROOT] = 1 << 30
         # Whole-number targets, rounded top-down so every tier's target is the sum of its children's.
         share = [0.0] * n
-        for d, path in self.dev_tids.items():
-            if d in eligible:
-                for t in (ROOT, *path):
-                    share[t] += plan.target.get(self.tiers[path[-1]], 0.0) * part_count
+        for dev_id, dev_path in self.dev_tids.items():
+            if dev_id in eligible:
+                for t in (ROOT, *dev_path):
+                    share[t] += plan.target.get(self.tiers[dev_path[-1]], 0.0) * part_count
         self.target = [0] * n
         self.target[ROOT] = round(share[ROOT])
         stack = [ROOT]
@@ -157,8 +157,8 @@ class TierState:
         """The device for one more replica of a partition whose other replicas are on ``others``.
 
         Walks down into the child tier holding fewest of the partition's replicas, then wanting the
-        most, among those with room under the partition limits (``strict``; otherwise limits are ignored). With ``need_want`` only a device below its
-        target qualifies. -1 when no device fits.
+        most, among those with room under the partition limits (``strict``; otherwise limits are ignored).
+        With ``need_want`` only a device below its target qualifies. -1 when no device fits.
         """
         counts = self.counts_of(others)
         taken = set(others)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import random
 from array import array
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from ring.device import Device
@@ -76,9 +77,9 @@ def rebalance_pass(
         if not movable(p):
             continue
         devs = tuple(assign[r][p] for r in range(replicas))
-        r = seen.get(devs)
-        if r is None:
-            r = seen[devs] = state.violation(devs)
+        if devs not in seen:
+            seen[devs] = state.violation(devs)
+        r = seen[devs]
         if r >= 0:
             state.add(assign[r][p], -1)
             assign[r][p] = UNASSIGNED
@@ -110,8 +111,8 @@ def rebalance_pass(
     return PassResult(moved, touched_count)
 
 
-def _balance(assign: list[array], state: TierState, movable, touched: bytearray, fresh: list[bytearray],
-             rng: random.Random) -> None:
+def _balance(assign: list[array], state: TierState, movable: Callable[[int], bool], touched: bytearray,
+             fresh: list[bytearray], rng: random.Random) -> None:
     """Move replicas from devices over their target to devices under it, round after round.
 
     Direct moves first; when none is left, two-step moves: a replica goes from a device over its target
@@ -149,7 +150,7 @@ def _balance(assign: list[array], state: TierState, movable, touched: bytearray,
 class _Mover:
     """Moves replicas during balancing and remembers which partitions have moved."""
 
-    def __init__(self, assign: list[array], state: TierState, movable, touched: bytearray,
+    def __init__(self, assign: list[array], state: TierState, movable: Callable[[int], bool], touched: bytearray,
                  fresh: list[bytearray]):
         self.assign, self.state, self.movable, self.touched, self.fresh = assign, state, movable, touched, fresh
 

@@ -54,7 +54,9 @@ def handoff_order(part: int, primaries: tuple[Device, ...], devices: list[Device
     for d in devices:
         if d.id not in used_ids:
             zones.setdefault((d.region, d.zone), []).append(d)
-    fresh, seen = [], []
+    # per zone: (its region already holds a primary, tie-break, its devices)
+    fresh: list[tuple[bool, int, list[Device]]] = []
+    seen: list[tuple[bool, int, list[Device]]] = []
     for key, devs in zones.items():
         devs.sort(key=lambda d: _mix(part, d.id))
         group = seen if key in used_zones else fresh

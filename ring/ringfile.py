@@ -5,8 +5,8 @@ Layout (all integers big-endian)::
     magic b"STKRING\\n" | uint16 format | uint64 xxh3_64(payload) | uint64 len(payload) | payload
 
 ``payload`` is gzip of: uint32 header length, a JSON header (ring version, part power, replica count,
-devices, id width; ``next_part_power`` only while a partition power increase is in progress) and then, per replica, ``2**part_power`` little-endian device ids of ``id_width``
-bytes (2 when every id fits, else 4).
+devices, id width; ``next_part_power`` only while a partition power increase is in progress) and then,
+per replica, ``2**part_power`` little-endian device ids of ``id_width`` bytes (2 when every id fits, else 4).
 """
 
 from __future__ import annotations

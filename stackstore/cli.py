@@ -6,8 +6,13 @@ import argparse
 import signal
 import sys
 import threading
+from typing import TYPE_CHECKING
 
 from stackstore.config import load_config
+from stackstore.safe_defaults import refusal
+
+if TYPE_CHECKING:  # imported lazily at run time: `stackstore ring ...` does not need the launcher
+    from stackstore.launcher import Cloud
 
 
 def _cmd_up(args: argparse.Namespace) -> int:
@@ -17,6 +22,12 @@ def _cmd_up(args: argparse.Namespace) -> int:
     conf = load_config(args.config)
     if args.data_dir:
         conf["cluster"]["data_dir"] = args.data_dir
+    for service in ("proxy", "identity"):  # before anything starts: say it once, clearly
+        if service == "proxy" or conf["identity"].get("enabled", True):
+            refused = refusal(conf, str(conf[service]["host"]), service)
+            if refused:
+                print(f"stackstore: {refused}", file=sys.stderr)
+                return 2
     cloud = Cloud(conf)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -36,7 +47,7 @@ def _cmd_up(args: argparse.Namespace) -> int:
     return 0
 
 
-def _api_services_summary(cloud) -> str:
+def _api_services_summary(cloud: Cloud) -> str:
     """`; identity :5000, volumes :8776, ...; clouds.yaml at ...` for the API services that run."""
     from stackstore.launcher import OPTIONAL_SERVICES
 
@@ -74,7 +85,8 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("dispersion", help="object replicas in place on their primaries: stackstore dispersion --config F")
     sub.add_parser("status", help="per storage node health and background task stats: stackstore status --config F")
     args = parser.parse_args(argv)
-    return args.func(args)
+    status: int = args.func(args)
+    return status
 
 
 if __name__ == "__main__":

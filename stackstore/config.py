@@ -10,10 +10,23 @@ import copy
 import json
 import os
 import tomllib
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 DEFAULTS: dict[str, Any] = {
+    # Bounds on HTTP input, for every server process; a service's own section may override any key
+    # (e.g. ``[store] keep_alive_timeout``). See stackstore/http_limits.py.
+    "http": {
+        "max_request_line": 8192,  # bytes of method + target + version; longer: 414
+        "max_header_line": 8192,  # bytes of one header (name + value); longer: 431 (the proxy: 400, as Swift)
+        "max_header_bytes": 65536,  # bytes of the whole request head; more: 431 (the proxy: 400, as Swift)
+        "max_header_count": 256,  # header lines per request; more: 431
+        "header_timeout": 30.0,  # seconds for a request head to arrive in full (slow-loris); then 408 + close
+        "keep_alive_timeout": 5.0,  # seconds an idle keep-alive connection is kept open
+        "max_connections": 1000,  # concurrent connections (and requests) per process; beyond: 503
+        "max_json_body": 1048576,  # bytes of a JSON request body of the identity/volumes/compute/images APIs
+    },
     "cluster": {
         "data_dir": "./data",
         # Secret mixed into every path hash; generated into <data_dir>/hash_path_suffix on first start
@@ -65,6 +78,9 @@ DEFAULTS: dict[str, Any] = {
         "fallocate_reserve": 0,  # bytes kept free on a device; PUTs that would cross it get 507
         "container_update_timeout": 2.0,
         "block_size": 1048576,  # checksum block size for stored objects
+        # idle node connections of the proxies' pools stay open (their idle timeout is shorter)
+        "keep_alive_timeout": 30.0,
+        "max_connections": 4096,  # every proxy worker and background task pools connections to each node
     },
     "tempauth": {
         "token_life": 86400,
@@ -123,7 +139,7 @@ DEFAULTS: dict[str, Any] = {
 ENV_PREFIX = "STACKSTORE_"
 
 
-class Config(dict):
+class Config(dict[str, dict[str, Any]]):
     """Configuration tables keyed by section name; ``conf["proxy"]["port"]``."""
 
     path: Path | None = None
@@ -160,7 +176,7 @@ def _merge(base: dict[str, Any], override: dict[str, Any]) -> None:
             base[key] = value
 
 
-def load_config(path: str | os.PathLike | None = None, environ: dict[str, str] | None = None) -> Config:
+def load_config(path: str | os.PathLike | None = None, environ: Mapping[str, str] | None = None) -> Config:
     """Defaults, then the TOML file (``STACKSTORE_CONFIG`` when no path is given), then the environment."""
     environ = os.environ if environ is None else environ
     conf = Config(copy.deepcopy(DEFAULTS))
@@ -182,7 +198,7 @@ def load_config(path: str | os.PathLike | None = None, environ: dict[str, str] |
 
 def ensure_hash_path_suffix(conf: Config) -> str:
     """Return the cluster's path-hash secret, creating and persisting one on first use."""
-    suffix = conf["cluster"].get("hash_path_suffix")
+    suffix: str | None = conf["cluster"].get("hash_path_suffix")
     if suffix:
         return suffix
     path = conf.data_dir / "hash_path_suffix"

@@ -1,6 +1,9 @@
 """Run a whole cloud on one machine: prepare data dirs and rings, start every service, stop them cleanly.
 
-Used by `stackstore up` and by the test suite's cluster fixture, so both run the same thing.
+Used by `stackstore up` and by the test suite's harness (tests/harness.py), so both run the same thing.
+A single storage node or API service is defined from a Config the same way (``node_service``,
+``api_service`` after ``prepare_config``): the tests that need one process start exactly what
+``stackstore up`` would.
 """
 
 from __future__ import annotations
@@ -68,9 +71,78 @@ class Service:
     def healthy(self) -> bool:
         try:
             with urllib.request.urlopen(self.health_url, timeout=1) as resp:
-                return resp.status == 200
+                status: int = resp.status
+                return status == 200
         except (urllib.error.URLError, OSError):
             return False
+
+    def wait_healthy(self, timeout: float = 30.0) -> None:
+        """Block until the health check answers 200; RuntimeError when the process exits or time runs out."""
+        wait_healthy([self], timeout)
+
+
+def wait_healthy(services: list[Service], timeout: float = 30.0) -> None:
+    """Block until every service answers its health check (RuntimeError naming its log otherwise)."""
+    deadline = time.monotonic() + timeout
+    pending = list(services)
+    while pending:
+        pending = [svc for svc in pending if not svc.healthy()]
+        for svc in pending:
+            if not svc.running:
+                raise RuntimeError(f"{svc.name} exited; see {svc.log_path}")
+        if pending and time.monotonic() > deadline:
+            raise RuntimeError(f"not healthy after {timeout}s: {[svc.name for svc in pending]}")
+        if pending:
+            time.sleep(0.1)
+
+
+def prepare_config(conf: Config, path: Path | None = None) -> Path:
+    """Resolve what every process of the cloud must share and write it for them to read.
+
+    Creates the data and log directories, the hash path suffix and every secret (``stackstore.secrets``),
+    then writes the effective configuration (owner-only: it holds the keys) to ``path`` (default
+    ``effective_config_path(conf)``) and returns that path."""
+    from stackstore.tomlwrite import dumps
+
+    data = conf.data_dir
+    conf["cluster"]["data_dir"] = str(data)  # children must not depend on our cwd
+    (data / "logs").mkdir(parents=True, exist_ok=True)
+    ensure_hash_path_suffix(conf)
+    for secret in CONFIG_KEYS:  # resolved once here: every child reads the same values
+        ensure_secret(conf, secret)
+    path = path or effective_config_path(conf)
+    write_private(path, dumps(conf))
+    return path
+
+
+def effective_config_path(conf: Config) -> Path:
+    """Where ``prepare_config`` writes the configuration the children read."""
+    return conf.data_dir / "stackstore.effective.toml"
+
+
+def node_service(conf: Config, name: str, port: int, devices_root: Path, host: str | None = None,
+                 config_path: Path | None = None) -> Service:
+    """The storage node process ``name`` serving the devices under ``devices_root`` on ``host:port``
+    (``[store] host`` by default), reading the config ``prepare_config`` wrote (to ``config_path``)."""
+    host = host or conf["store"]["host"]
+    config = config_path or effective_config_path(conf)
+    return Service(
+        name,
+        [sys.executable, "-m", "store.server", "--config", str(config), "--host", host,
+         "--port", str(port), "--devices", str(devices_root)],
+        f"http://{host}:{port}/healthcheck", conf.data_dir / "logs" / f"{name}.log")
+
+
+def api_service(conf: Config, kind: str, name: str | None = None, config_path: Path | None = None) -> Service:
+    """The API process of ``kind`` (``proxy`` or one of ``OPTIONAL_SERVICES``) on the host and port of its
+    config section, reading the config ``prepare_config`` wrote (to ``config_path``); ``name`` (default
+    ``kind``) names it and its log."""
+    package, section = ("proxy", "proxy") if kind == "proxy" else OPTIONAL_SERVICES[kind]
+    sconf, name = conf[section], name or kind
+    config = config_path or effective_config_path(conf)
+    return Service(name, [sys.executable, "-m", package, "--config", str(config)],
+                   f"http://{sconf['host']}:{sconf['port']}/healthcheck",
+                   conf.data_dir / "logs" / f"{name}.log")
 
 
 @dataclass
@@ -101,12 +173,7 @@ class Cloud:
         """Create data dirs, the hash suffix, the effective config file and rings (first start only)."""
         from ring.bootstrap import build_default_rings
 
-        data = self.conf.data_dir
-        self.conf["cluster"]["data_dir"] = str(data)  # children must not depend on our cwd
-        (data / "logs").mkdir(parents=True, exist_ok=True)
-        ensure_hash_path_suffix(self.conf)
-        for secret in CONFIG_KEYS:  # resolved once here: every child reads the same values
-            ensure_secret(self.conf, secret)
+        prepare_config(self.conf)
         zones = max(1, int(self.conf["cluster"]["zones"]))
         host = self.conf["store"]["host"]
         devices = []
@@ -121,7 +188,7 @@ class Cloud:
 
     @property
     def config_path(self) -> Path:
-        return self.conf.data_dir / "stackstore.effective.toml"
+        return effective_config_path(self.conf)
 
     def write_effective_config(self) -> None:
         """Children read the exact configuration the launcher resolved (defaults + file + environment).
@@ -132,26 +199,19 @@ class Cloud:
         write_private(self.config_path, dumps(self.conf))
 
     def _define_services(self) -> None:
-        py = sys.executable
-        logs = self.conf.data_dir / "logs"
-        host = self.conf["store"]["host"]
         for i in range(1, self.node_count + 1):
-            port = self.node_port(i)
-            self.services[f"node{i}"] = Service(
-                f"node{i}",
-                [py, "-m", "store.server", "--config", str(self.config_path), "--host", host,
-                 "--port", str(port), "--devices", str(self.node_devices_root(i))],
-                f"http://{host}:{port}/healthcheck", logs / f"node{i}.log")
-        self.services["proxy"] = Service(
-            "proxy", [py, "-m", "proxy", "--config", str(self.config_path)],
-            f"{self.proxy_url}/healthcheck", logs / "proxy.log")
+            self.services[f"node{i}"] = node_service(self.conf, f"node{i}", self.node_port(i),
+                                                     self.node_devices_root(i))
+        self.services["proxy"] = api_service(self.conf, "proxy")
         # The API services join as soon as their package has a __main__ (`python -m <package>`).
         for name, (package, section) in OPTIONAL_SERVICES.items():
             if self.conf[section].get("enabled", True) and importlib.util.find_spec(f"{package}.__main__"):
-                sconf = self.conf[section]
-                self.services[name] = Service(
-                    name, [py, "-m", package, "--config", str(self.config_path)],
-                    f"http://{sconf['host']}:{sconf['port']}/healthcheck", logs / f"{name}.log")
+                self.services[name] = api_service(self.conf, name)
+
+    def add_node(self, name: str, port: int, devices_root: Path) -> Service:
+        """Define (not start) one more storage node of this cloud, e.g. before adding it to the rings."""
+        self.services[name] = node_service(self.conf, name, port, devices_root)
+        return self.services[name]
 
     def start(self, timeout: float = 30.0) -> None:
         """Start every service and wait until all answer their health check."""
@@ -162,17 +222,8 @@ class Cloud:
         self.wait_healthy(list(self.services), timeout)
 
     def wait_healthy(self, names: list[str], timeout: float = 30.0) -> None:
-        deadline = time.monotonic() + timeout
-        pending = list(names)
-        while pending:
-            pending = [n for n in pending if not self.services[n].healthy()]
-            for n in pending:
-                if not self.services[n].running:
-                    raise RuntimeError(f"{n} exited; see {self.services[n].log_path}")
-            if pending and time.monotonic() > deadline:
-                raise RuntimeError(f"not healthy after {timeout}s: {pending}")
-            if pending:
-                time.sleep(0.1)
+        """Block until the named services answer their health checks."""
+        wait_healthy([self.services[n] for n in names], timeout)
 
     def stop_service(self, name: str, sig: int = signal.SIGTERM) -> None:
         self.services[name].stop(sig)

@@ -8,12 +8,14 @@ and fails past Python's limit).
 
 from __future__ import annotations
 
+from typing import TypeGuard
+
 MAX_DIGITS = 64
 
 
-def is_ascii_digits(text: str | None, max_digits: int = MAX_DIGITS) -> bool:
+def is_ascii_digits(text: str | None, max_digits: int = MAX_DIGITS) -> TypeGuard[str]:
     """True when ``text`` is 1..``max_digits`` ASCII digits ``0-9`` and nothing else."""
-    return bool(text) and len(text) <= max_digits and text.isascii() and text.isdigit()  # type: ignore[union-attr]
+    return text is not None and 0 < len(text) <= max_digits and text.isascii() and text.isdigit()
 
 
 def parse_uint(text: str | None, max_digits: int = MAX_DIGITS) -> int | None:

@@ -19,7 +19,10 @@ from __future__ import annotations
 import os
 import secrets as _random
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # stackstore.config imports this module
+    from stackstore.config import Config
 
 # secret name -> (config section, config key) that overrides the generated file
 CONFIG_KEYS: dict[str, tuple[str, str]] = {
@@ -43,7 +46,7 @@ def write_private(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
-def ensure_secret(conf: Any, name: str) -> str:
+def ensure_secret(conf: Config, name: str) -> str:
     """The secret ``name`` (see module doc): configured, else from its file, else generated into it.
 
     The value is also stored back into ``conf`` so the launcher's effective config hands it to children.

@@ -22,6 +22,7 @@ class Timestamp:
     """
 
     __slots__ = ("ticks",)
+    ticks: int
 
     def __init__(self, value: float | str | Timestamp):
         if isinstance(value, Timestamp):
@@ -52,7 +53,8 @@ class Timestamp:
     def isoformat(self) -> str:
         """``2026-11-22T02:15:32.123450`` (no zone suffix), as Swift listings show it."""
         whole, fraction = divmod(self.ticks, _TICKS)
-        return datetime.fromtimestamp(whole, UTC).strftime("%Y-%m-%dT%H:%M:%S") + f".{fraction * _MICROSECONDS_PER_TICK:06d}"
+        seconds = datetime.fromtimestamp(whole, UTC).strftime("%Y-%m-%dT%H:%M:%S")
+        return f"{seconds}.{fraction * _MICROSECONDS_PER_TICK:06d}"
 
     @property
     def http_date(self) -> str:

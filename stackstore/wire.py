@@ -29,7 +29,7 @@ FOOTER_ALLOWED_PREFIX = "x-object-sysmeta-"
 # TIMESTAMP_FRACTION_DIGITS decimals ("1795313739.61775"): fixed width, so they compare as strings.
 TIMESTAMP_DIGITS = 10
 TIMESTAMP_FRACTION_DIGITS = 5
-TIMESTAMP_TICKS_PER_SECOND = 10**TIMESTAMP_FRACTION_DIGITS
+TIMESTAMP_TICKS_PER_SECOND: int = 10**TIMESTAMP_FRACTION_DIGITS
 
 # --- Headers both ends read ---------------------------------------------------------------------------
 TIMESTAMP = "X-Timestamp"  # every mutation's version (the proxy's time of the client request)

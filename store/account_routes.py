@@ -31,7 +31,7 @@ def info_headers(rec: dict[str, Any]) -> dict[str, str]:
 
 
 def _deleted(rec: dict[str, Any]) -> bool:
-    return rec["delete"] > rec["put"]
+    return bool(rec["delete"] > rec["put"])
 
 
 def _not_found(rec: dict[str, Any] | None) -> HTTPError:
@@ -56,7 +56,7 @@ async def head_or_get(node: Node, request: Request, sp: StoragePath, head: bool)
     if rec is None or _deleted(rec):
         raise _not_found(rec)
     headers = info_headers(rec)
-    if head:
+    if params is None:  # HEAD
         headers["Content-Type"] = "application/json; charset=utf-8"
         return Response(status_code=204, headers=headers)
     rows = await asyncio.get_running_loop().run_in_executor(
@@ -76,7 +76,7 @@ async def post_account(node: Node, request: Request, sp: StoragePath) -> Respons
 async def delete_account(node: Node, request: Request, sp: StoragePath) -> Response:
     ts = timestamp_header(request)
     outcome, rec = node.accounts(sp.device).delete_account(sp.account, ts)
-    if outcome == "not_found":
+    if outcome == "not_found" or rec is None:
         raise _not_found(rec)
     if outcome == "conflict":
         raise HTTPError(409, "account put more recently", {"X-Backend-Timestamp": rec["put"]})
@@ -87,11 +87,13 @@ async def container_row(node: Node, request: Request, sp: StoragePath) -> Respon
     """Container row update from a container node; auto-creates the account."""
     put_ts = timestamp_header(request, "x-put-timestamp", required=False)
     delete_ts = timestamp_header(request, "x-delete-timestamp", required=False) or Timestamp(ZERO_TS)
-    ts = timestamp_header(request, "x-timestamp", required=put_ts is None)
+    ts = timestamp_header(request, "x-timestamp", required=False)
     put_ts = put_ts or ts
+    if put_ts is None:  # x-timestamp is required when x-put-timestamp is missing
+        raise HTTPError(400, "missing x-timestamp")
     count = int_header(request, "x-object-count", 0)
     nbytes = int_header(request, "x-bytes-used", 0)
-    applied = node.accounts(sp.device).update_container_row(sp.account, sp.partition, sp.container, put_ts,
+    applied = node.accounts(sp.device).update_container_row(sp.account, sp.partition, sp.container_name, put_ts,
                                                             delete_ts, count, nbytes)
     if applied is None:
         raise _not_found(node.accounts(sp.device).get(sp.account))

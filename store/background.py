@@ -84,7 +84,7 @@ class BackgroundTasks:
                 await p.fn(self.node)
             except asyncio.CancelledError:
                 raise
-            except Exception:  # noqa: BLE001 - a failing pass must not stop the loop
+            except Exception:  # a failing pass must not stop the loop
                 log.exception("background task %s failed", p.name)
 
     def start(self) -> None:

@@ -50,26 +50,26 @@ async def put_container(node: Node, request: Request, sp: StoragePath) -> Respon
     ts = timestamp_header(request)
     acct_nodes, acct_part = account_targets(request.headers)
     store = node.containers(sp.device)
-    outcome, rec = store.put_container(sp.account, sp.container, sp.partition, ts, metadata_updates(request),
+    outcome, rec = store.put_container(sp.account, sp.container_name, sp.partition, ts, metadata_updates(request),
                                        acct_nodes, acct_part)
     if outcome == "conflict":
         raise HTTPError(409, "container deleted more recently", {"X-Backend-Timestamp": rec["delete"]})
-    await _report(node, sp.device, sp.account, sp.container)
+    await _report(node, sp.device, sp.account, sp.container_name)
     return Response(status_code=201 if outcome == "created" else 202)
 
 
 async def head_or_get(node: Node, request: Request, sp: StoragePath, head: bool) -> Response:
-    params = None if head else listing_params(request)  # 400/412 before the lookup, as Swift
+    params = None if head else listing_params(request, with_path=True)  # 400/412 before the lookup, as Swift
     store = node.containers(sp.device)
-    rec = store.get(sp.account, sp.container)
+    rec = store.get(sp.account, sp.container_name)
     if rec is None or is_deleted(rec, "count"):
         raise _not_found(rec)
     headers = info_headers(rec)
-    if head:
+    if params is None:  # HEAD
         headers["Content-Type"] = "application/json; charset=utf-8"
         return Response(status_code=204, headers=headers)
     rows = await asyncio.get_running_loop().run_in_executor(
-        node.executor, functools.partial(store.list_objects, sp.account, sp.container, **params))
+        node.executor, functools.partial(store.list_objects, sp.account, sp.container_name, **params))
     body = json.dumps(rows, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
     return Response(body, status_code=200, headers=headers, media_type="application/json")
 
@@ -77,23 +77,23 @@ async def head_or_get(node: Node, request: Request, sp: StoragePath, head: bool)
 async def post_container(node: Node, request: Request, sp: StoragePath) -> Response:
     ts = timestamp_header(request)
     store = node.containers(sp.device)
-    rec = store.post_container(sp.account, sp.container, ts, metadata_updates(request))
+    rec = store.post_container(sp.account, sp.container_name, ts, metadata_updates(request))
     if rec is None:
-        raise _not_found(store.get(sp.account, sp.container))
+        raise _not_found(store.get(sp.account, sp.container_name))
     return Response(status_code=204)
 
 
 async def delete_container(node: Node, request: Request, sp: StoragePath) -> Response:
     ts = timestamp_header(request)
     store = node.containers(sp.device)
-    outcome, rec = store.delete_container(sp.account, sp.container, ts)
-    if outcome == "not_found":
+    outcome, rec = store.delete_container(sp.account, sp.container_name, ts)
+    if outcome == "not_found" or rec is None:
         raise _not_found(rec)
     if outcome == "not_empty":
         raise HTTPError(409, "container not empty")
     if outcome == "conflict":
         raise HTTPError(409, "container put more recently", {"X-Backend-Timestamp": rec["put"]})
-    await _report(node, sp.device, sp.account, sp.container)
+    await _report(node, sp.device, sp.account, sp.container_name)
     return Response(status_code=204)
 
 
@@ -103,10 +103,10 @@ async def row_update(node: Node, request: Request, sp: StoragePath) -> Response:
     store = node.containers(sp.device)
     if request.method == "PUT":
         size = int_header(request, "x-size", 0)
-        applied = store.update_row(sp.account, sp.container, sp.obj, ts, size,
+        applied = store.update_row(sp.account, sp.container_name, sp.object_name, ts, size,
                                    request.headers.get("x-etag", ""), text_header(request, "x-content-type"))
     else:
-        applied = store.update_row(sp.account, sp.container, sp.obj, ts, deleted=True)
+        applied = store.update_row(sp.account, sp.container_name, sp.object_name, ts, deleted=True)
     if applied is None:
         raise HTTPError(404)
     return Response(status_code=201 if applied else 202)

@@ -7,8 +7,8 @@ Files of a hash dir (``objects/<partition>/<suffix>/<hash>/`` under a device)::
     <timestamp>.ts     tombstone (DELETE), trailer only
 
 They are written under ``tmp/`` and renamed into place; a hash dir that fails verification is moved
-to ``quarantined/objects/<hash>[-n]``. ``<hash>`` is ``hash_path(...).hex()`` and ``<suffix>`` its last three hex digits. Every file is
-``body || meta_json || trailer`` where the 24-byte trailer is ``<u64 len(meta_json)><u64
+to ``quarantined/objects/<hash>[-n]``. ``<hash>`` is ``hash_path(...).hex()`` and ``<suffix>`` its last three
+hex digits. Every file is ``body || meta_json || trailer`` where the 24-byte trailer is ``<u64 len(meta_json)><u64
 xxh3_64(meta_json)><magic>``, so a PUT writes everything in one streaming pass. The metadata holds
 the object's name, timestamp, size, md5 ETag, headers, and an xxh3_64 checksum per
 ``block_size`` block of the body; reads verify every block they send.
@@ -92,7 +92,7 @@ def _parse_trailer(tail: bytes) -> int:
     meta_len, _, magic = TRAILER.unpack(tail)
     if magic != MAGIC:
         raise ValueError("bad magic")
-    return meta_len
+    return int(meta_len)
 
 
 def _parse_meta(blob: bytes, checksum: int) -> dict[str, Any]:
@@ -160,7 +160,7 @@ def scan_hash_dir(files: list[str]) -> HashDirState:
             state.tombstone = best[1]
     metas.sort(reverse=True)
     for i, (ts, name) in enumerate(metas):
-        if state.data is not None and i == 0 and ts > best[0]:
+        if best is not None and state.data is not None and i == 0 and ts > best[0]:
             state.meta = name  # the newest .meta, newer than the data, applies
         elif best is not None and (ts <= best[0] or state.data is not None):
             state.obsolete.append(name)  # superseded by newer data/tombstone or by a newer .meta
@@ -270,11 +270,13 @@ class DiskFile:
 
     async def put_metadata(self, timestamp: Timestamp, headers: dict[str, str]) -> None:
         """Durably write ``<timestamp>.meta`` holding ``headers``: it replaces the object's user and
-        transient-sysmeta metadata and X-Delete-At, and its X-Object-Sysmeta-* set replaces the
-        object's (callers pass the complete merged set); Content-Type if present."""
+        transient-sysmeta metadata, X-Delete-At and X-Object-Manifest (a POST sets, changes or removes a
+        DLO's manifest, as Swift's), and its X-Object-Sysmeta-* set replaces the object's (callers pass
+        the complete merged set); Content-Type if present."""
         w = DiskFileWriter(self)
         try:
-            meta = {"name": self.name, "ts": timestamp.normal, "headers": headers, "sysmeta_set": True}
+            meta = {"name": self.name, "ts": timestamp.normal, "headers": headers, "sysmeta_set": True,
+                    "manifest_set": True}
             await w.commit_marker(timestamp, ".meta", meta)
         finally:
             await w.aclose()
@@ -415,10 +417,11 @@ class DiskFileWriter:
         if not (group.enabled and group.batched(self.df.device_path)):
             await run(self._commit_fsync, target, trailer, must_beat, group.enabled)
             return
+        rest: bytes | None = trailer  # what the committing thread still writes
         if self.fd >= 0 or self.size > SMALL_BODY:  # big writes stay out of the committing thread
             await run(self._write_rest, trailer, self.size >= OWN_FSYNC)
-            trailer = None
-        self._job = group.submit(self.df.device_path, functools.partial(self._prepare, trailer, must_beat),
+            rest = None
+        self._job = group.submit(self.df.device_path, functools.partial(self._prepare, rest, must_beat),
                                  functools.partial(self._rename, target), self._cleanup)
         await self._job
 
@@ -451,6 +454,7 @@ class DiskFileWriter:
         os.close(self.fd)
         self.fd = -1
         changed = ensure_dir(self.df.dir, self.df.device_path)
+        assert self.tmp_path is not None, "_prepare or _write_rest opened the temp file"
         os.rename(self.tmp_path, target)
         self.tmp_path = None
         invalidate_suffix(self.df.dir)
@@ -544,17 +548,18 @@ class ObjectReader:
         self._blocks: str = meta["blocks"]
         self._head = head  # the whole file when small
         self.file_size = file_size  # body, metadata and trailer
-        headers = dict(meta.get("headers") or {})
+        headers: dict[str, str] = dict(meta.get("headers") or {})
         self.meta_timestamp: Timestamp | None = None
         if meta_update is not None:
             self.meta_timestamp = Timestamp(meta_update["ts"])
             update = meta_update.get("headers") or {}
-            replaced = ("x-object-meta-", "x-object-transient-sysmeta-")
+            replaced: tuple[str, ...] = ("x-object-meta-", "x-object-transient-sysmeta-")
             if meta_update.get("sysmeta_set"):
                 replaced += ("x-object-sysmeta-",)  # the .meta carries the whole merged sysmeta set
+            dropped = ("x-delete-at", "x-object-manifest") if meta_update.get("manifest_set") else ("x-delete-at",)
             for key in list(headers):
                 lk = key.lower()
-                if lk.startswith(replaced) or lk == "x-delete-at":
+                if lk.startswith(replaced) or lk in dropped:
                     del headers[key]
             for key, value in update.items():
                 if key.lower() == "content-type":
@@ -618,7 +623,8 @@ class ObjectReader:
             data = self._head[start:start + length]
         else:
             data = os.pread(self.fd, length, start)
-        if len(data) != length or format(xxhash.xxh3_64_intdigest(data), "016x") != self._blocks[16 * index:16 * index + 16]:
+        expected = self._blocks[16 * index:16 * index + 16]
+        if len(data) != length or format(xxhash.xxh3_64_intdigest(data), "016x") != expected:
             raise DiskFileQuarantined(f"block {index} failed verification")
         return data
 
@@ -678,7 +684,7 @@ class ObjectReader:
                 ahead.cancel()
                 try:
                     await ahead
-                except BaseException:  # noqa: BLE001 - the reader is being abandoned anyway
+                except BaseException:  # the reader is being abandoned anyway
                     pass
             self.close()
 

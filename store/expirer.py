@@ -28,9 +28,11 @@ import asyncio
 import functools
 import logging
 import time
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import objclient
+from objclient.client import StorageClient
 from objclient.rings import rings_exist
 from stackstore.timestamp import Timestamp
 from store import layout
@@ -39,6 +41,7 @@ from store.expiring import Entry, ExpiringIndex, parse_delete_at
 from store.node import Node
 from store.recon import read_stats, write_stats
 
+T = TypeVar("T")
 log = logging.getLogger("store.expirer")
 DONE = frozenset({404, 409, 412})  # already gone, overwritten, or its X-Delete-At changed
 BATCH = 256  # index entries read per transaction
@@ -66,9 +69,9 @@ class Expirer:
         sconf = node.conf["store"]
         self.concurrency = max(1, int(sconf.get("expirer_concurrency", 4)))
         self.node_port = sconf.get("node_port")  # set by the server entry point
-        self._client: Any = None
+        self._client: StorageClient | None = None
 
-    def client(self) -> Any:
+    def client(self) -> StorageClient | None:
         """The internal client (rings loaded on first use); None while the rings do not exist."""
         if self._client is None:
             if not rings_exist(self.node.conf.ring_dir):
@@ -76,14 +79,14 @@ class Expirer:
             self._client = objclient.from_config(self.node.conf)
         return self._client
 
-    def is_first_primary(self, client: Any, device: str, name: str) -> tuple[bool, tuple[str, str, str]]:
+    def is_first_primary(self, client: StorageClient, device: str, name: str) -> tuple[bool, tuple[str, str, str]]:
         account, container, obj = name[1:].split("/", 2)
         ring = client.rings.object
         first = ring.primaries(ring.partition(account, container, obj))[0]
         mine = first.device == device and (self.node_port is None or int(first.port) == int(self.node_port))
         return mine, (account, container, obj)
 
-    async def expire(self, client: Any, account: str, container: str, obj: str, delete_at: str) -> bool:
+    async def expire(self, client: StorageClient, account: str, container: str, obj: str, delete_at: str) -> bool:
         ts = Timestamp(delete_at).normal
         resp = await client.delete_object(account, container, obj,
                                           headers={"X-Timestamp": ts, "X-If-Delete-At": delete_at})
@@ -92,7 +95,7 @@ class Expirer:
             log.info("expiring /%s/%s/%s answered %s; retrying next pass", account, container, obj, resp.status)
         return ok
 
-    async def _io(self, fn: Any, *args: Any) -> Any:
+    async def _io(self, fn: Callable[..., T], *args: Any) -> T:
         return await asyncio.get_running_loop().run_in_executor(self.node.executor, functools.partial(fn, *args))
 
     async def run_pass(self) -> dict[str, dict[str, Any]]:
@@ -102,7 +105,7 @@ class Expirer:
         devices = await self._io(layout.list_devices, self.node.devices_root)
         return {device: await self.expire_device(client, device) for device in devices}
 
-    async def expire_device(self, client: Any, device: str) -> dict[str, Any]:
+    async def expire_device(self, client: StorageClient, device: str) -> dict[str, Any]:
         path = layout.device_path(self.node.devices_root, device)
         stats = {"due": 0, "examined": 0, "expired": 0, "stale": 0, "skipped_not_first": 0, "failures": 0}
         started = time.time()
@@ -125,7 +128,7 @@ class Expirer:
             pass
         return out
 
-    async def _expire_due(self, client: Any, device: str, index: ExpiringIndex, now: float,
+    async def _expire_due(self, client: StorageClient, device: str, index: ExpiringIndex, now: float,
                           stats: dict[str, int]) -> None:
         """Handle every entry due by ``now``, a batch at a time; stale and finished entries go."""
         sem = asyncio.Semaphore(self.concurrency)
@@ -136,7 +139,7 @@ class Expirer:
                 try:
                     delete_at, name = await self._io(stored_delete_at, self.node, device, entry)
                     stats["examined"] += 1
-                    if parse_delete_at(delete_at) != entry.delete_at or not name:
+                    if delete_at is None or parse_delete_at(delete_at) != entry.delete_at or not name:
                         stats["stale"] += 1
                         return True
                     mine, (a, c, o) = self.is_first_primary(client, device, name)
@@ -144,7 +147,7 @@ class Expirer:
                         stats["skipped_not_first"] += 1
                         return False
                     ok = await self.expire(client, a, c, o, delete_at)
-                except Exception:  # noqa: BLE001 - one object must not stop the pass
+                except Exception:  # one object must not stop the pass
                     log.exception("expiring %s failed", entry.name)
                     ok = False
                 stats["expired" if ok else "failures"] += 1

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from store import layout
-from store.diskfile import DiskFileError
+from store.diskfile import DiskFileError, ObjectReader
 from store.lmdb_env import LmdbEnv
 
 if TYPE_CHECKING:
@@ -73,7 +73,7 @@ def parse_delete_at(value: Any) -> int | None:
         return None
 
 
-def entry_for(reader: Any, hash_hex: str, partition: int) -> Entry | None:
+def entry_for(reader: ObjectReader, hash_hex: str, partition: int) -> Entry | None:
     """The index entry of an open object (``ObjectReader``); None when it has no valid X-Delete-At."""
     delete_at = parse_delete_at(reader.headers.get("X-Delete-At"))
     name = reader.meta.get("name")
@@ -151,7 +151,7 @@ async def record(node: Node, device: str, add: list[Entry], remove: list[bytes] 
     try:
         await asyncio.get_running_loop().run_in_executor(
             node.executor, functools.partial(_update, node, device, add, remove or []))
-    except Exception:  # noqa: BLE001 - see above
+    except Exception:  # see above
         log.warning("could not update the delete-at index of %s", device, exc_info=True)
 
 
@@ -173,7 +173,7 @@ async def record_stored(node: Node, device: str, partition: int, hashes: Iterabl
     try:
         entries = await asyncio.get_running_loop().run_in_executor(
             node.executor, _stored_entries, node, device, partition, list(hashes))
-    except Exception:  # noqa: BLE001 - the auditor re-adds what is missed here
+    except Exception:  # the auditor re-adds what is missed here
         log.warning("could not read replicated objects of %s/%d for the delete-at index", device, partition,
                     exc_info=True)
         return

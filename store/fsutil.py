@@ -9,7 +9,10 @@ import errno
 import os
 from collections.abc import Sequence
 
-_libc = None
+# ctypes._NamedFuncPointer: typeshed's type of a CDLL function (the annotations are never evaluated)
+_libc: ctypes.CDLL | None = None
+_syncfs: ctypes._NamedFuncPointer | None = None
+_sync_file_range: ctypes._NamedFuncPointer | None = None
 try:
     _libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
     _syncfs = _libc.syncfs
@@ -18,9 +21,10 @@ try:
 except (OSError, AttributeError):  # pragma: no cover - non-Linux
     _syncfs = None
 try:
-    _sync_file_range = _libc.sync_file_range
-    _sync_file_range.argtypes = [ctypes.c_int, ctypes.c_int64, ctypes.c_int64, ctypes.c_uint]
-    _sync_file_range.restype = ctypes.c_int
+    if _libc is not None:
+        _sync_file_range = _libc.sync_file_range
+        _sync_file_range.argtypes = [ctypes.c_int, ctypes.c_int64, ctypes.c_int64, ctypes.c_uint]
+        _sync_file_range.restype = ctypes.c_int
 except AttributeError:  # pragma: no cover - non-Linux
     _sync_file_range = None
 SYNC_FILE_RANGE_WRITE = 2

@@ -45,7 +45,7 @@ class _Job:
         if step is not None and self.error is None:
             try:
                 step()
-            except BaseException as exc:  # noqa: BLE001 - handed to the waiter
+            except BaseException as exc:  # handed to the waiter
                 self.error = exc
         return self.error is None
 
@@ -134,7 +134,7 @@ class GroupCommit:
                     return
             try:
                 prepared = self._tick(lane, arrived, prepared)
-            except BaseException as exc:  # noqa: BLE001 - never leave waiters hanging
+            except BaseException as exc:  # never leave waiters hanging
                 for job in arrived + prepared:
                     job.error = job.error or exc
                 self._answer(arrived + prepared)
@@ -154,7 +154,7 @@ class GroupCommit:
             if job.error is None and job.after is not None:
                 try:
                     job.after()
-                except Exception:  # noqa: BLE001 - the write is durable; cleanup is best effort
+                except Exception:  # the write is durable; cleanup is best effort
                     pass
         following = [job for job in ok_new if job.error is None and job.publish is not None]
         self._answer([job for job in arrived if job not in following] + prepared)

@@ -139,7 +139,7 @@ def list_async_pendings(device_path: str) -> list[str]:
         suffixes = sorted(os.listdir(root))
     except (FileNotFoundError, NotADirectoryError):
         return []
-    out = []
+    out: list[str] = []
     for suffix in suffixes:
         sdir = os.path.join(root, suffix)
         try:

@@ -36,7 +36,7 @@ UID_LEN = 16
 _NAME_LEN = struct.Struct(">H")
 
 
-def prefixed(txn: lmdb.Transaction, db: Any, prefix: bytes) -> Iterator[tuple[bytes, bytes]]:
+def prefixed(txn: lmdb.Transaction[bytes], db: lmdb._Database, prefix: bytes) -> Iterator[tuple[bytes, bytes]]:
     """``(key without prefix, value)`` of every entry of ``db`` whose key starts with ``prefix``."""
     cur = txn.cursor(db)
     ok = cur.set_range(prefix)
@@ -75,16 +75,16 @@ class ChangeLog:
         self.changes_db, self.syncs_db = dbs[b"changes"], dbs[b"syncs"]
 
     # -- record state --------------------------------------------------------------------------
-    def peek(self, txn: lmdb.Transaction, key: bytes) -> RecordState | None:
+    def peek(self, txn: lmdb.Transaction[bytes], key: bytes) -> RecordState | None:
         """The record's state, None when it has not been migrated yet (read transactions)."""
         raw = txn.get(key, db=self.state_db)
         return RecordState.unpack(raw) if raw is not None else None
 
-    def state(self, txn: lmdb.Transaction, key: bytes) -> RecordState:
+    def state(self, txn: lmdb.Transaction[bytes], key: bytes) -> RecordState:
         """The record's state, migrating the record first if needed (write transactions)."""
         return self.peek(txn, key) or self._migrate(txn, key)
 
-    def _migrate(self, txn: lmdb.Transaction, key: bytes) -> RecordState:
+    def _migrate(self, txn: lmdb.Transaction[bytes], key: bytes) -> RecordState:
         st = RecordState(0, 0, os.urandom(UID_LEN))
         for nkey, value in list(prefixed(txn, self.rows_db, key)):
             st.seq += 1
@@ -103,7 +103,7 @@ class ChangeLog:
                 for key in missing:
                     self.state(txn, key)
 
-    def recompute(self, txn: lmdb.Transaction, key: bytes) -> int:
+    def recompute(self, txn: lmdb.Transaction[bytes], key: bytes) -> int:
         """The running digest recomputed from every row (for checks and tests)."""
         digest = 0
         for nkey, value in prefixed(txn, self.rows_db, key):
@@ -111,7 +111,7 @@ class ChangeLog:
         return digest
 
     # -- row changes ---------------------------------------------------------------------------
-    def note_row(self, txn: lmdb.Transaction, key: bytes, nkey: bytes, old: bytes | None, new: bytes) -> None:
+    def note_row(self, txn: lmdb.Transaction[bytes], key: bytes, nkey: bytes, old: bytes | None, new: bytes) -> None:
         """Stamp a row change with the record's next sequence; call before storing ``new``."""
         st = self.state(txn, key)
         if old is not None:
@@ -126,7 +126,7 @@ class ChangeLog:
         txn.put(key + seq, nkey, db=self.changes_db)
         txn.put(key, st.pack(), db=self.state_db)
 
-    def changed_since(self, txn: lmdb.Transaction, key: bytes, since: int) -> Iterator[tuple[int, bytes]]:
+    def changed_since(self, txn: lmdb.Transaction[bytes], key: bytes, since: int) -> Iterator[tuple[int, bytes]]:
         """``(seq, name_key)`` of the rows changed after ``since``, in change order."""
         cur = txn.cursor(self.changes_db)
         ok = cur.set_range(key + SEQ.pack(since + 1))
@@ -136,20 +136,20 @@ class ChangeLog:
             ok = cur.next()
 
     # -- sync points ---------------------------------------------------------------------------
-    def sync_point(self, txn: lmdb.Transaction, key: bytes, sender: bytes) -> int:
+    def sync_point(self, txn: lmdb.Transaction[bytes], key: bytes, sender: bytes) -> int:
         """The highest sequence of ``sender``'s replica of the record merged here (0: none)."""
         raw = txn.get(key + sender, db=self.syncs_db)
         return SEQ.unpack(raw)[0] if raw is not None else 0
 
-    def advance(self, txn: lmdb.Transaction, key: bytes, sender: bytes, seq: int) -> None:
+    def advance(self, txn: lmdb.Transaction[bytes], key: bytes, sender: bytes, seq: int) -> None:
         if seq > self.sync_point(txn, key, sender):
             txn.put(key + sender, SEQ.pack(seq), db=self.syncs_db)
 
-    def sync_points(self, txn: lmdb.Transaction, key: bytes) -> dict[bytes, int]:
+    def sync_points(self, txn: lmdb.Transaction[bytes], key: bytes) -> dict[bytes, int]:
         """Every sender uid -> sync point kept for the record."""
         return {uid: SEQ.unpack(raw)[0] for uid, raw in prefixed(txn, self.syncs_db, key)}
 
-    def forget(self, txn: lmdb.Transaction, key: bytes) -> None:
+    def forget(self, txn: lmdb.Transaction[bytes], key: bytes) -> None:
         """Remove everything this module keeps about a record (its rows are removed by the caller)."""
         txn.delete(key, db=self.state_db)
         for db in (self.seqs_db, self.changes_db, self.syncs_db):

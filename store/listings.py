@@ -104,20 +104,27 @@ def _successor_prefix(prefix: bytes) -> bytes:
     return stripped[:-1] + bytes([stripped[-1] + 1])
 
 
-def list_range(txn: lmdb.Transaction, db: Any, kprefix: bytes,
+def list_range(txn: lmdb.Transaction[bytes], db: lmdb._Database, kprefix: bytes,
                decode: Callable[[bytes, bytes], tuple[bytes, Any] | None], *,
                prefix: bytes | None, delimiter: bytes | None, marker: bytes | None,
-               end_marker: bytes | None, limit: int, reverse: bool) -> list[tuple[bytes, Any]]:
+               end_marker: bytes | None, limit: int, reverse: bool,
+               path: bytes | None = None) -> list[tuple[bytes, Any]]:
     """Swift listing semantics over the rows keyed ``kprefix + name_key(name)``.
 
     ``decode(key_name, value)`` returns ``(full_name, row)`` or None for a deleted row. The result is
     ``(name, row)`` pairs, with ``row`` None for a ``subdir`` entry. Markers are exclusive; with
     ``reverse`` the marker is the upper bound and end_marker the lower one; exactly ``limit``
-    entries are returned whenever more exist.
+    entries are returned whenever more exist. Delimiters may be several bytes long.
+
+    ``path`` (Swift's legacy parameter; it replaces prefix and delimiter) lists only the direct
+    children of ``path/``: objects and directory marker objects (``path/sub/``) but no ``subdir``
+    entries, and not the ``path/`` marker itself.
     """
     if reverse:
         marker, end_marker = end_marker, marker
-    if delimiter and prefix is None:
+    if path is not None:
+        prefix, delimiter = (path.rstrip(b"/") + b"/" if path else b""), b"/"
+    elif delimiter and prefix is None:
         prefix = b""
     end_prefix = _successor_prefix(prefix) if prefix else None
     orig_marker = marker
@@ -127,8 +134,8 @@ def list_range(txn: lmdb.Transaction, db: Any, kprefix: bytes,
         lower, lower_incl = prefix, True
     else:
         lower, lower_incl = b"", True
-    if end_marker and (not prefix or end_marker < end_prefix):
-        upper = end_marker
+    if end_marker and (end_prefix is None or end_marker < end_prefix):
+        upper: bytes | None = end_marker
     else:
         upper = end_prefix
     results: list[tuple[bytes, Any]] = []
@@ -162,15 +169,21 @@ def list_range(txn: lmdb.Transaction, db: Any, kprefix: bytes,
         if decoded is None:  # tombstone
             ok = step()
             continue
+        if path is not None and name == prefix:  # the directory's own marker object
+            ok = step()
+            continue
         if delimiter:
-            end = name.find(delimiter, len(prefix))
+            end = name.find(delimiter, len(prefix or b""))
+            if path is not None and end + len(delimiter) == len(name):
+                end = -1  # a directory marker object directly under path: listed as an object
             if end >= 0:
                 dir_name = name[:end + len(delimiter)]
-                if dir_name != orig_marker:
+                if dir_name != orig_marker and path is None:
                     results.append((dir_name, None))
                 if reverse:
-                    upper = dir_name
-                    ok = _seek_lt(cur, kprefix + name_key(dir_name))
+                    # with path, the directory's marker object (dir_name itself) is still listed
+                    upper = dir_name + b"\x00" if path is not None else dir_name
+                    ok = _seek_lt(cur, kprefix + name_key(upper))
                 else:
                     lower, lower_incl = name[:end] + _successor_prefix(delimiter), True
                     ok = _seek_ge(cur, kprefix + name_key(lower))
@@ -248,7 +261,7 @@ class ContainerStore:
             raw = txn.get(ckey, db=self.info_db)
         return json.loads(raw) if raw is not None else None
 
-    def _put_info(self, txn: lmdb.Transaction, ckey: bytes, rec: dict[str, Any]) -> None:
+    def _put_info(self, txn: lmdb.Transaction[bytes], ckey: bytes, rec: dict[str, Any]) -> None:
         txn.put(ckey, json.dumps(rec, separators=(",", ":")).encode("utf-8"), db=self.info_db)
         self._env.dirty = True
         if self._needs_report(rec):
@@ -296,7 +309,7 @@ class ContainerStore:
             raw = txn.get(ckey, db=self.info_db)
             if raw is None:
                 return None
-            rec = json.loads(raw)
+            rec: dict[str, Any] = json.loads(raw)
             if is_deleted(rec, "count"):
                 return None
             changed = merge_meta(rec["meta"], meta, timestamp.normal)
@@ -364,13 +377,13 @@ class ContainerStore:
 
     def list_objects(self, account: str, container: str, *, prefix: str | None = None,
                      delimiter: str | None = None, marker: str | None = None, end_marker: str | None = None,
-                     limit: int = 10000, reverse: bool = False) -> list[dict[str, Any]]:
-        """Swift JSON listing rows (objects and ``subdir`` entries)."""
+                     limit: int = 10000, reverse: bool = False, path: str | None = None) -> list[dict[str, Any]]:
+        """Swift JSON listing rows (objects and ``subdir`` entries); ``path`` as ``list_range``."""
         ckey = container_key(account, container)
         with self.env.begin() as txn:
             rows = list_range(txn, self.rows_db, ckey, _decode_object_row, prefix=_b(prefix),
                               delimiter=_b(delimiter), marker=_b(marker), end_marker=_b(end_marker),
-                              limit=limit, reverse=reverse)
+                              limit=limit, reverse=reverse, path=_b(path))
         out: list[dict[str, Any]] = []
         for name, row in rows:
             if row is None:
@@ -430,11 +443,11 @@ class AccountStore:
             raw = txn.get(account_key(account), db=self.info_db)
         return json.loads(raw) if raw is not None else None
 
-    def _put_info(self, txn: lmdb.Transaction, akey: bytes, rec: dict[str, Any]) -> None:
+    def _put_info(self, txn: lmdb.Transaction[bytes], akey: bytes, rec: dict[str, Any]) -> None:
         txn.put(akey, json.dumps(rec, separators=(",", ":")).encode("utf-8"), db=self.info_db)
         self._env.dirty = True
 
-    def _create(self, txn: lmdb.Transaction, akey: bytes, account: str, partition: int, ts: str) -> dict:
+    def _create(self, txn: lmdb.Transaction[bytes], akey: bytes, account: str, partition: int, ts: str) -> dict:
         txn.put(struct.pack(">I", partition) + akey, b"", db=self.parts_db)
         return new_record(partition, ts, account=account, containers=0, objects=0, bytes=0)
 
@@ -465,7 +478,7 @@ class AccountStore:
             raw = txn.get(akey, db=self.info_db)
             if raw is None:
                 return None
-            rec = json.loads(raw)
+            rec: dict[str, Any] = json.loads(raw)
             if rec["delete"] > rec["put"]:
                 return None
             if merge_meta(rec["meta"], meta, timestamp.normal):

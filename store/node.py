@@ -7,10 +7,12 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, TypeVar, overload
 
+from objclient import loop_pool
 from ring import hash_path
 from stackstore.config import Config, ensure_hash_path_suffix
+from stackstore.secrets import ensure_secret
 from store import layout
 from store.diskfile import DiskFileManager
 from store.expiring import ExpiringIndex
@@ -21,6 +23,7 @@ from store.reqparse import HTTPError
 from store.updates import RowUpdater
 
 DEVICE_CHECK_INTERVAL = 1.0
+ListingStore = TypeVar("ListingStore", ContainerStore, AccountStore)
 
 
 class Node:
@@ -31,6 +34,10 @@ class Node:
         sconf: dict[str, Any] = conf["store"]
         self.devices_root = str(Path(devices_root).resolve())
         self.hash_suffix = ensure_hash_path_suffix(conf)
+        # Every request this node serves must be signed with the cluster's node key, and every request it
+        # sends its peers (row updates, the updater, replication) is signed with it too.
+        self.node_key = ensure_secret(conf, "node_key").encode()
+        loop_pool.set_signing_key(self.node_key)
         self.fallocate_reserve = int(sconf.get("fallocate_reserve", 0))
         self.container_update_timeout = float(sconf.get("container_update_timeout", 2.0))
         self.executor = ThreadPoolExecutor(max_workers=int(sconf.get("io_threads", 32)),
@@ -83,12 +90,16 @@ class Node:
             store = self._accounts[device] = self._open_listings(AccountStore, device)
         return store
 
-    def _open_listings(self, kind: type, device: str) -> Any:
+    def _open_listings(self, kind: type[ListingStore], device: str) -> ListingStore:
         try:
             return kind(self.device_path(device))
         except OSError:  # the device vanished since device_path() last looked
             raise HTTPError(507, f"{device} is not mounted") from None
 
+    @overload
+    def expiring(self, device: str, create: Literal[True] = ...) -> ExpiringIndex: ...
+    @overload
+    def expiring(self, device: str, create: bool) -> ExpiringIndex | None: ...
     def expiring(self, device: str, create: bool = True) -> ExpiringIndex | None:
         """The device's delete-at index (blocking); None when ``create`` is False and there is none.
         FileNotFoundError when the device is gone."""
@@ -120,11 +131,14 @@ class Node:
         """Flush every listing and delete-at index environment (about once a second and at shutdown)."""
         with self._expiring_lock:  # called in an I/O thread while others may open an index
             indexes = list(self._expiring.values())
-        for store in [*self._containers.values(), *self._accounts.values(), *indexes]:
+        envs: list[ContainerStore | AccountStore | ExpiringIndex] = [
+            *self._containers.values(), *self._accounts.values(), *indexes]
+        for store in envs:
             store.sync()
 
     def close(self) -> None:
-        for store in [*self._containers.values(), *self._accounts.values()]:
+        stores: list[ContainerStore | AccountStore] = [*self._containers.values(), *self._accounts.values()]
+        for store in stores:
             store.close()
         self._containers.clear()
         self._accounts.clear()

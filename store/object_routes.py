@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import Any
+from collections.abc import Mapping
 
 from starlette.background import BackgroundTask
 from starlette.requests import ClientDisconnect, Request
@@ -21,6 +21,7 @@ from store.diskfile import (
     DiskFileNoSpace,
     DiskFileNotFound,
     DiskFileQuarantined,
+    DiskFileWriter,
     ObjectReader,
 )
 from store.node import Node
@@ -62,8 +63,8 @@ def _delete_at(request: Request) -> str | None:
 
 def _diskfile(node: Node, sp: StoragePath) -> DiskFile:
     node.device_path(sp.device)
-    hash_hex = node.object_hash(sp.account, sp.container, sp.obj)
-    return node.diskfiles.get(sp.device, sp.partition, hash_hex, f"/{sp.account}/{sp.container}/{sp.obj}")
+    hash_hex = node.object_hash(sp.account, sp.container_name, sp.object_name)
+    return node.diskfiles.get(sp.device, sp.partition, hash_hex, f"/{sp.account}/{sp.container_name}/{sp.object_name}")
 
 
 def _ts_headers(ts: Timestamp | None) -> dict[str, str]:
@@ -73,9 +74,9 @@ def _ts_headers(ts: Timestamp | None) -> dict[str, str]:
 async def _send_row_update(node: Node, df: DiskFile, request: Request, sp: StoragePath, method: str,
                            headers: dict[str, str]) -> None:
     targets, part = container_targets(request.headers)
-    if targets:
-        await node.updater.object_changed(df.device_path, df.hash_hex, method, sp.account, sp.container,
-                                          sp.obj, targets, part, headers)
+    if targets and part is not None:
+        await node.updater.object_changed(df.device_path, df.hash_hex, method, sp.account, sp.container_name,
+                                          sp.object_name, targets, part, headers)
 
 
 async def put_object(node: Node, request: Request, sp: StoragePath) -> Response:
@@ -130,7 +131,7 @@ def _footer_length(request: Request, length: int | None) -> int:
     return value
 
 
-async def _receive_body(request: Request, writer: Any, body_length: int | None) -> bytes:
+async def _receive_body(request: Request, writer: DiskFileWriter, body_length: int | None) -> bytes:
     """Write the request body (its first ``body_length`` bytes when known); return what follows them
     (the footer). 499 when the body ends short."""
     tail = bytearray()
@@ -180,7 +181,7 @@ def update_overrides(request: Request) -> dict[str, str]:
     return out
 
 
-def stored_overrides(headers: Any) -> dict[str, str]:
+def stored_overrides(headers: Mapping[str, str]) -> dict[str, str]:
     """The listing-row values a stored object (a manifest) keeps in its persisted override sysmeta."""
     prefix = OVERRIDE_PREFIXES[0]
     out: dict[str, str] = {}
@@ -288,6 +289,8 @@ async def post_object(node: Node, request: Request, sp: StoragePath) -> Response
     meta.update({k: v for k, v in sysmeta.items() if v != ""})
     if "content-type" in request.headers:
         meta["Content-Type"] = request.headers["content-type"]
+    if "x-object-manifest" in request.headers:  # kept only when sent again (put_metadata)
+        meta["X-Object-Manifest"] = request.headers["x-object-manifest"]
     if delete_at is not None:
         meta["X-Delete-At"] = delete_at
     try:

@@ -82,9 +82,10 @@ def _sum(devices: dict[str, dict[str, Any]], task: str, key: str) -> int:
 def _oldest(devices: dict[str, dict[str, Any]], task: str, key: str) -> float | None:
     """The oldest ``key`` timestamp over devices (None if some device never finished a pass)."""
     values = [(dev.get(task) or {}).get(key) for dev in devices.values() if dev.get("mounted")]
-    if not values or any(not isinstance(v, (int, float)) for v in values):
+    numbers = [v for v in values if isinstance(v, (int, float))]
+    if not values or len(numbers) < len(values):
         return None
-    return float(min(values))
+    return float(min(numbers))
 
 
 def node_recon(devices_root: str, replication: dict[str, Any] | None = None) -> dict[str, Any]:

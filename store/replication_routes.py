@@ -19,7 +19,8 @@ import asyncio
 import functools
 import json
 import logging
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
@@ -35,6 +36,7 @@ from store.replication.service import replication_for
 from store.replication.suffix_hashes import get_hashes
 from store.reqparse import DEVICE_RE, HTTPError
 
+T = TypeVar("T")
 log = logging.getLogger("store.replication")
 
 
@@ -53,17 +55,19 @@ async def _json(request: Request) -> Any:
         raise HTTPError(400, "bad JSON body") from None
 
 
-def _handler(fn):  # noqa: ANN001, ANN202 - wraps a route so HTTPError becomes its response
+def _handler(fn: Callable[[Node, Request], Awaitable[Response]]) -> Callable[[Request], Awaitable[Response]]:
+    """Wraps a route so HTTPError becomes its response."""
     @functools.wraps(fn)
     async def wrapper(request: Request) -> Response:
         try:
-            return await fn(request.app.state.node, request)
+            node: Node = request.app.state.node
+            return await fn(node, request)
         except HTTPError as exc:
             return exc.response()
     return wrapper
 
 
-async def _in_thread(node: Node, fn, *args):  # noqa: ANN001, ANN202
+async def _in_thread(node: Node, fn: Callable[..., T], *args: Any) -> T:
     return await asyncio.get_running_loop().run_in_executor(node.executor, functools.partial(fn, *args))
 
 

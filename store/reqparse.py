@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import time
 from dataclasses import dataclass
+from typing import Literal, overload
 from urllib.parse import parse_qsl, unquote_to_bytes
 
 from starlette.requests import Request
@@ -41,6 +42,20 @@ class StoragePath:
     account: str
     container: str | None = None
     obj: str | None = None
+
+    @property
+    def container_name(self) -> str:
+        """The container, for requests that need one; 400 when the path names none."""
+        if self.container is None:
+            raise HTTPError(400, "path needs a container")
+        return self.container
+
+    @property
+    def object_name(self) -> str:
+        """The object, for requests that need one; 400 when the path names none."""
+        if self.obj is None:
+            raise HTTPError(400, "path needs an object")
+        return self.obj
 
 
 def _decode(raw: bytes, what: str, limit: int, allow_slash: bool = False) -> str:
@@ -100,6 +115,10 @@ def raw_path(request: Request) -> bytes:
 MAX_FUTURE_TIMESTAMP = 3600.0
 
 
+@overload
+def timestamp_header(request: Request, name: str = ..., required: Literal[True] = ...) -> Timestamp: ...
+@overload
+def timestamp_header(request: Request, name: str = ..., required: bool = ...) -> Timestamp | None: ...
 def timestamp_header(request: Request, name: str = "x-timestamp", required: bool = True) -> Timestamp | None:
     """Parse a timestamp header; 400 when missing (if required), malformed, or more than
     ``MAX_FUTURE_TIMESTAMP`` seconds ahead of this node's clock."""
@@ -119,6 +138,10 @@ def timestamp_header(request: Request, name: str = "x-timestamp", required: bool
     return ts
 
 
+@overload
+def int_header(request: Request, name: str, default: int, minimum: int = ...) -> int: ...
+@overload
+def int_header(request: Request, name: str, default: None = ..., minimum: int = ...) -> int | None: ...
 def int_header(request: Request, name: str, default: int | None = None, minimum: int = 0) -> int | None:
     value = request.headers.get(name)
     if value is None:
@@ -143,12 +166,11 @@ def query_params(request: Request) -> dict[str, str]:
         raise HTTPError(400, "bad query string") from None
 
 
-def listing_params(request: Request) -> dict:
-    """prefix/delimiter/marker/end_marker/limit/reverse for container and account GETs."""
+def listing_params(request: Request, with_path: bool = False) -> dict:
+    """prefix/delimiter/marker/end_marker/limit/reverse for container and account GETs (and
+    ``path`` for container GETs when ``with_path``). Like Swift, any UTF-8 text is a valid marker,
+    prefix or delimiter (a marker may end in NUL to make it inclusive)."""
     q = query_params(request)
-    for key in ("prefix", "delimiter", "marker", "end_marker"):
-        if "\x00" in q.get(key, ""):
-            raise HTTPError(400, f"bad {key}")
     limit = LISTING_LIMIT
     if "limit" in q:
         if not q["limit"].isdigit():
@@ -163,7 +185,7 @@ def listing_params(request: Request) -> dict:
         "end_marker": q.get("end_marker") or None,
         "limit": limit,
         "reverse": q.get("reverse", "").lower() in ("1", "true", "yes", "on", "t", "y"),
-    }
+    } | ({"path": q.get("path")} if with_path else {})
 
 
 def text_header(request: Request, name: str, default: str = "") -> str:

@@ -14,6 +14,7 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
+from stackstore import node_signing
 from stackstore.config import Config, load_config
 from store import account_routes, container_routes, object_routes, recon_routes, replication_routes
 from store.background import BackgroundTasks
@@ -26,17 +27,28 @@ METHODS = ["GET", "HEAD", "PUT", "POST", "DELETE", "OPTIONS", "PATCH"]
 HANDLERS = {"obj": object_routes.handle, "cont": container_routes.handle, "acct": account_routes.handle}
 FAST_PREFIXES = ("/obj/", "/cont/", "/acct/")
 FAST_METHODS = frozenset(METHODS)
+UNSIGNED_PATHS = frozenset(("/healthcheck",))  # GET/HEAD only: the launcher's and load balancers' probe
+UNSIGNED_METHODS = frozenset(("GET", "HEAD"))
+_UNAUTHORIZED_START = {"type": "http.response.start", "status": 401, "headers": [
+    (b"content-type", b"text/plain; charset=utf-8"), (b"content-length", b"12"), (b"connection", b"close")]}
+_UNAUTHORIZED_BODY = {"type": "http.response.body", "body": b"unauthorized"}
 
 
 class NodeApp(Starlette):
     """Starlette, except that object/container/account requests go straight to ``dispatch``: they
     are nearly all of a node's traffic, and Starlette's middleware and route matching cost about 35 us
     of CPU each (15% of a small request). Errors behave the same (handlers answer HTTPError
-    themselves; anything else propagates to uvicorn, which logs it and answers 500)."""
+    themselves; anything else propagates to uvicorn, which logs it and answers 500).
+
+    Before anything else every HTTP request but ``GET/HEAD /healthcheck`` must carry a valid, recent
+    ``X-Backend-Signature`` made with ``node_key`` (``stackstore.node_signing``); others get 401."""
 
     dispatch: Callable[[Request], Awaitable[Response]] | None = None
+    node_key: bytes | None = None  # set by create_app; without one every request is refused
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and not await self._authorized(scope, send):
+            return
         if (scope["type"] == "http" and self.dispatch is not None and scope["method"] in FAST_METHODS
                 and scope["path"].startswith(FAST_PREFIXES)):
             scope["app"] = self
@@ -44,6 +56,26 @@ class NodeApp(Starlette):
             await response(scope, receive, send)
             return
         await super().__call__(scope, receive, send)
+
+    async def _authorized(self, scope: Scope, send: Send) -> bool:
+        """True when the request may proceed; else answer 401 (and close the connection)."""
+        method = scope["method"]
+        if method in UNSIGNED_METHODS and scope["path"] in UNSIGNED_PATHS:
+            return True
+        raw = scope.get("raw_path") or scope["path"].encode("utf-8")
+        if self.node_key is None:
+            problem: str | None = "no node key configured"
+        else:
+            target = node_signing.request_target(raw, scope["query_string"])
+            problem = node_signing.verify(self.node_key, method, target, scope["headers"])
+        if problem is None:
+            return True
+        client = scope.get("client")
+        log.warning("refused %s %s from %s: %s", method, scope["path"][:200],
+                    f"{client[0]}:{client[1]}" if client else "?", problem)
+        await send(_UNAUTHORIZED_START)
+        await send(_UNAUTHORIZED_BODY)
+        return False
 
 
 def create_app(conf: Config | None, devices_root: str | Path) -> Starlette:
@@ -78,6 +110,7 @@ def create_app(conf: Config | None, devices_root: str | Path) -> Starlette:
         Route("/{path:path}", dispatch, methods=METHODS),
     ], lifespan=lifespan)
     app.dispatch = dispatch
+    app.node_key = node.node_key
     app.state.node = node
     app.state.background = background
     return app
@@ -114,9 +147,11 @@ def main(argv: list[str] | None = None) -> None:
 
     import uvicorn
 
+    from stackstore.http_limits import uvicorn_options
+
     app = create_app(conf, args.devices)
-    uvicorn.run(app, host=host, port=port, loop="uvloop", http="httptools", access_log=False,
-                proxy_headers=False, log_level=args.log_level, lifespan="on", timeout_keep_alive=30)
+    uvicorn.run(app, host=host, port=port, loop="uvloop", access_log=False, proxy_headers=False,
+                log_level=args.log_level, lifespan="on", **uvicorn_options(conf, "store"))
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ import asyncio
 import json
 import logging
 import time
-from typing import Any
+from collections.abc import Mapping
 from urllib.parse import quote
 
 import xxhash
@@ -36,7 +36,7 @@ def is_success(status: int) -> bool:
     return 200 <= status < 300 or status == 409
 
 
-def container_targets(headers: Any) -> tuple[list[tuple[str, int, str]], str | None]:
+def container_targets(headers: Mapping[str, str]) -> tuple[list[tuple[str, int, str]], str | None]:
     """(host, port, device) triples and the partition from ``X-Container-*`` request headers."""
     hosts = host_list(headers.get("x-container-host"))
     devices = [d.strip() for d in (headers.get("x-container-device") or "").split(",") if d.strip()]
@@ -48,7 +48,7 @@ def container_targets(headers: Any) -> tuple[list[tuple[str, int, str]], str | N
     return [(h, p, d) for (h, p), d in zip(hosts, devices, strict=True)], part.strip()
 
 
-def account_targets(headers: Any) -> tuple[list[list[str]], str | None]:
+def account_targets(headers: Mapping[str, str]) -> tuple[list[list[str]], str | None]:
     """``[["host:port", device], ...]`` and the partition from ``X-Account-*`` request headers."""
     hosts = host_list(headers.get("x-account-host"))
     devices = [d.strip() for d in (headers.get("x-account-device") or "").split(",") if d.strip()]

@@ -8,7 +8,7 @@ import shutil
 import httpx
 import pytest
 
-from tests.cluster import Cluster
+from tests.harness import Cluster
 
 
 @pytest.fixture(scope="session")

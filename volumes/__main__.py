@@ -23,8 +23,10 @@ def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     host = args.host or conf["volumes"]["host"]
     port = args.port or int(conf["volumes"]["port"])
+    from stackstore.http_limits import uvicorn_options
+
     uvicorn.run(create_app(conf), host=host, port=port, log_level="warning", server_header=False,
-                timeout_graceful_shutdown=10)
+                timeout_graceful_shutdown=10, **uvicorn_options(conf, "volumes"))
 
 
 main()

@@ -61,7 +61,7 @@ async def _rebooted(st: State, srv: Server, hard: bool) -> None:
     try:
         await st.driver.reboot(srv, hard)
         await asyncio.sleep(st.settings.build_delay)
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         log.warning("reboot of server %s failed: %s", srv.id, exc)
         await set_state(st, srv.id, vm_state=states.ERROR, task_state=None, fault=fault(str(exc)))
         return

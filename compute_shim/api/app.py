@@ -26,6 +26,7 @@ from compute_shim.volume import iscsi
 from compute_shim.volume.attach import Attacher, Prober
 from compute_shim.volume.cinder import Cinder
 from compute_shim.volume.connector import connector, initiator_name
+from stackstore.json_body import json_body_limit
 
 log = logging.getLogger("stackstore.compute")
 V = "/v2.1"
@@ -114,4 +115,5 @@ def build_app(conf: Any, validator: Validator | None = None, driver: Driver | No
     app = Starlette(routes=_routes(), exception_handlers=handlers)
     app.add_middleware(MicroversionMiddleware)
     app.state.compute = st
+    app.state.max_json_body = json_body_limit(conf, "compute")
     return app

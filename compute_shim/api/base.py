@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -19,6 +18,7 @@ from compute_shim.microversions import Version, negotiate
 from compute_shim.models import Server, VolumeAttachment
 from compute_shim.settings import Settings
 from identity.tokens import TokenInfo
+from stackstore import json_body as bounded
 from stackstore.numbers import parse_int
 
 
@@ -64,13 +64,17 @@ async def context(request: Request) -> Ctx:
     return Ctx(request, st, who, version)
 
 
-async def json_body(request: Request, key: str | None = None, limit: int = 1 << 20) -> Any:
-    raw = await request.body()
-    if len(raw) > limit:
-        raise ApiError(413, "Request body too large")
+async def json_body(request: Request, key: str | None = None, limit: int | None = None) -> Any:
+    """The request's JSON body (``body[key]`` when ``key`` is given), read within ``limit`` bytes."""
     try:
-        body = json.loads(raw or b"null")
-    except (ValueError, UnicodeDecodeError):
+        raw = await bounded.read_bounded(request, limit)
+    except bounded.BodyTooLarge:
+        raise ApiError(413, "Request body too large") from None
+    except bounded.BodyTimeout:
+        raise ApiError(408, "Request body not received in time") from None
+    try:
+        body = bounded.loads(raw or b"null")
+    except ValueError:
         raise bad_request("Malformed request body") from None
     if key is not None:
         if not isinstance(body, dict) or not isinstance(body.get(key), dict):

@@ -152,7 +152,7 @@ async def build(st: State, server_id: str) -> None:
     srv = await in_db(st.sessions, _row, server_id)
     try:
         await st.driver.spawn(srv)
-    except Exception as exc:  # noqa: BLE001 - any driver failure puts the server in ERROR
+    except Exception as exc:  # any driver failure puts the server in ERROR
         log.warning("spawning server %s failed: %s", server_id, exc)
         await set_state(st, server_id, (states.BUILDING,), vm_state=states.ERROR, task_state=None,
                         fault=fault(str(exc)))

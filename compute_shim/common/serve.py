@@ -24,4 +24,7 @@ def main(section: str, build: Callable[[Any], Any], argv: list[str] | None = Non
 
     import uvicorn
 
-    uvicorn.run(build(conf), host=host, port=port, log_level="warning", access_log=False)
+    from stackstore.http_limits import uvicorn_options
+
+    uvicorn.run(build(conf), host=host, port=port, log_level="warning", access_log=False,
+                **uvicorn_options(conf, section))

@@ -5,7 +5,6 @@ Handlers are plain functions ``handler(ctx) -> Response | (status, body)`` run i
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -20,9 +19,9 @@ from starlette.routing import Route
 from identity.errors import KeystoneError, bad_request, unauthorized
 from identity.service import IdentityService
 from identity.tokens import TokenInfo
+from stackstore import json_body
 
 log = logging.getLogger("stackstore.identity")
-MAX_BODY = 1 << 20
 
 
 @dataclass
@@ -66,15 +65,16 @@ Handler = Callable[[Ctx], Any]
 
 
 async def _read_json(request: Request) -> Any:
-    raw = b""
-    async for chunk in request.stream():
-        raw += chunk
-        if len(raw) > MAX_BODY:
-            raise KeystoneError(413, "Request body too large.")
+    try:
+        raw = await json_body.read_bounded(request)
+    except json_body.BodyTooLarge:
+        raise KeystoneError(413, "Request body too large.") from None
+    except json_body.BodyTimeout:
+        raise KeystoneError(408, "Request body not received in time.") from None
     if not raw.strip():
         return None
     try:
-        return json.loads(raw)
+        return json_body.loads(raw)
     except ValueError:
         raise bad_request("Malformed request body: not JSON.") from None
 

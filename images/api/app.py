@@ -20,6 +20,7 @@ from images.db import open_db
 from images.errors import ApiError
 from images.settings import Settings
 from images.store import ImageStore
+from stackstore.json_body import json_body_limit
 
 log = logging.getLogger("stackstore.images")
 
@@ -53,7 +54,7 @@ def build_app(conf: Any, validator: Validator | None = None, client: Any = None)
                validator=validator or make_validator(conf))
 
     @contextlib.asynccontextmanager
-    async def lifespan(app: Starlette):  # noqa: ANN202
+    async def lifespan(app: Starlette):
         own = client is None
         storage = client
         if own:
@@ -68,4 +69,5 @@ def build_app(conf: Any, validator: Validator | None = None, client: Any = None)
     app = Starlette(routes=ROUTES, lifespan=lifespan,
                     exception_handlers=exception_handlers(ApiError, log, "Internal server error"))
     app.state.images = st
+    app.state.max_json_body = json_body_limit(conf, "images")
     return app

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -17,6 +16,7 @@ from images.errors import ApiError, not_found
 from images.models import Image
 from images.settings import Settings
 from images.store import ImageStore
+from stackstore import json_body as bounded
 
 
 @dataclass
@@ -44,18 +44,23 @@ async def caller(request: Request, operation: str) -> TokenInfo:
     return info
 
 
-async def json_body(request: Request, limit: int = 1 << 20) -> Any:
-    raw = await request.body()
-    if len(raw) > limit:
-        raise ApiError(413, "Request body too large")
+async def json_body(request: Request, limit: int | None = None) -> Any:
+    """The request's JSON body, read within ``limit`` bytes (the app's ``max_json_body``)."""
     try:
-        return json.loads(raw or b"null")
-    except (ValueError, UnicodeDecodeError):
+        raw = await bounded.read_bounded(request, limit)
+    except bounded.BodyTooLarge:
+        raise ApiError(413, "Request body too large") from None
+    except bounded.BodyTimeout:
+        raise ApiError(408, "Request body not received in time") from None
+    try:
+        return bounded.loads(raw or b"null")
+    except ValueError:
         raise ApiError(400, "Malformed JSON in request body.") from None
 
 
 def can_see(img: Image, who: TokenInfo) -> bool:
-    return policy.allows(who, "cloud_reader") or img.owner == who.project_id or img.visibility in ("public", "community")
+    return (policy.allows(who, "cloud_reader") or img.owner == who.project_id
+            or img.visibility in ("public", "community"))
 
 
 def can_change(img: Image, who: TokenInfo) -> bool:

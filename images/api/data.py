@@ -79,7 +79,7 @@ async def upload(request: Request) -> Response:
 async def _rollback(st: State, image_id: str) -> None:
     try:
         await st.store.delete(image_id)
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         log.warning("could not remove partial data of image %s: %s", image_id, exc)
     await _set_status(st, image_id, "saving", "queued")
 

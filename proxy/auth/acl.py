@@ -57,12 +57,15 @@ def check_acl(header: str, value: str) -> None:
 
 
 def referrer_allowed(referer: str | None, referrers: list[str]) -> bool:
-    """Swift's rules: ``*`` allows all; ``.example.com`` matches subdomains; ``-host`` denies."""
+    """Swift's rules: ``*`` allows all; ``.example.com`` (or ``*.example.com``) matches subdomains;
+    ``-host`` denies."""
     allowed = False
     host = (urlparse(referer).hostname or "") if referer else ""
     for rule in referrers:
         negate = rule.startswith("-")
         rule = rule[1:] if negate else rule
+        if rule.startswith("*") and rule != "*":
+            rule = rule[1:]  # ``*.example.com`` means ``.example.com`` (Swift's clean_acl)
         if rule == "*" or (host and (host == rule or (rule.startswith(".") and host.endswith(rule)))):
             allowed = not negate
     return allowed

@@ -17,19 +17,20 @@ from identity.validator import TokenValidator
 from proxy.auth.base import request_token
 from proxy.auth.resellers import primary_prefix
 from proxy.context import Identity
+from stackstore.config import Config
 
 OWNER_ROLES = ("admin", "member")
 READER_ROLES = ("reader",)
 RESELLER_ROLES = ("ResellerAdmin",)  # Swift keystoneauth's reseller_admin_role: owner of every account
 
 
-def identity_url(conf: Any) -> str:
+def identity_url(conf: Config) -> str:
     """Where this proxy reaches the identity service (``[identity] internal_url``, else host:port)."""
     ident = conf.get("identity", {})
     return str(ident.get("internal_url") or f"http://{ident.get('host', '127.0.0.1')}:{ident.get('port', 5000)}")
 
 
-def keystone_enabled(conf: Any) -> bool:
+def keystone_enabled(conf: Config) -> bool:
     return bool(conf.get("identity", {}).get("enabled", True))
 
 
@@ -59,7 +60,7 @@ def project_identity(prefix: str, project: dict[str, Any], user: dict[str, Any],
 class KeystoneAuth:
     """AuthBackend for identity-issued JWTs (any token shaped ``eyJ….….…``)."""
 
-    def __init__(self, conf: Any, validator: TokenValidator | None = None):
+    def __init__(self, conf: Config, validator: TokenValidator | None = None):
         self.prefix = primary_prefix(conf)
         self.validator = validator or TokenValidator(identity_url(conf))
 

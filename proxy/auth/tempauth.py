@@ -22,6 +22,7 @@ from starlette.responses import Response
 from proxy.auth.resellers import primary_prefix
 from proxy.context import Identity
 from proxy.http.errors import error_response
+from stackstore.config import Config
 from stackstore.secrets import ensure_secret
 
 TOKEN_PREFIX = "tk"
@@ -47,7 +48,7 @@ def group_identity(user: str, groups: Iterable[str], reseller_prefix: str = "AUT
 class TempAuth:
     """Users from ``[tempauth].users``; implements the AuthBackend protocol."""
 
-    def __init__(self, conf: Any, secret: bytes | None = None):
+    def __init__(self, conf: Config, secret: bytes | None = None):
         section = conf.get("tempauth", {}) if hasattr(conf, "get") else {}
         self.users: dict[str, dict[str, Any]] = dict(section.get("users", {}))
         self.token_life = int(section.get("token_life", 86400))

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Any
 
 from starlette.requests import ClientDisconnect, Request
+
+from objclient.response import BackendResponse
 
 
 class UploadBody:
@@ -40,10 +41,11 @@ class UploadBody:
             raise
 
 
-async def stream_backend(resp: Any, start: int | None = None, end: int | None = None) -> AsyncIterator[bytes]:
+async def stream_backend(resp: BackendResponse, start: int | None = None,
+                         end: int | None = None) -> AsyncIterator[bytes]:
     """Yield a BackendResponse body (or its bytes ``[start, end)``) and close it however iteration ends."""
     try:
-        body = resp.body if start is None else slice_body(resp.body, start, end)
+        body = resp.body if start is None or end is None else slice_body(resp.body, start, end)
         async for chunk in body:
             yield chunk
     finally:

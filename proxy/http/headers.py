@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from urllib.parse import unquote_to_bytes
 
 
 def lookup(headers: Mapping[str, str], name: str) -> str | None:
@@ -16,10 +17,25 @@ def lookup(headers: Mapping[str, str], name: str) -> str | None:
     return value
 
 
-def header_text(value: str) -> str:
-    """A header value as the client meant it: raw UTF-8 bytes (which the server hands over as
-    Latin-1 characters) decoded as UTF-8, as Swift reads names from headers; other values as they are."""
+def wire_text(value: str) -> str:
+    """A header value as the text the client meant: its wire bytes (read as latin-1) decoded as UTF-8.
+
+    HTTP servers hand header values over as latin-1; Swift clients send names and metadata as raw
+    UTF-8. A value that is not valid UTF-8 is returned unchanged.
+    """
     try:
         return value.encode("latin-1").decode("utf-8")
-    except (UnicodeEncodeError, UnicodeDecodeError):
+    except UnicodeError:
         return value
+
+
+def unquote_wire(value: str) -> str | None:
+    """Percent-decode a header value holding a path (raw UTF-8 or %-encoded); None when not UTF-8."""
+    try:
+        raw = value.encode("latin-1")
+    except UnicodeEncodeError:
+        raw = value.encode("utf-8")
+    try:
+        return unquote_to_bytes(raw).decode("utf-8")
+    except UnicodeDecodeError:
+        return None

@@ -1,5 +1,6 @@
-"""The proxy's HTTP/1.1 connection protocol: uvicorn's httptools protocol with two of Swift's answers
-that the parser would otherwise pre-empt with its own ``400 Invalid HTTP request``.
+"""The proxy's HTTP/1.1 connection protocol: the bounded protocol every StackStore server uses
+(stackstore/http_limits.py: head limits, head timeout) with Swift's answers where the parser would
+otherwise pre-empt the application with its own ``400 Invalid HTTP request``, and Swift's header names.
 
 * **A PUT with neither Content-Length nor Transfer-Encoding.** HTTP gives such a request no body, so a
   parser reads whatever follows the headers as the next request and fails on it, or not, depending on
@@ -17,9 +18,11 @@ that the parser would otherwise pre-empt with its own ``400 Invalid HTTP request
 * **Methods the parser does not know** (``LICK``): it refuses them with a 400; Swift answers 405
   with ``Allow``. A request line that starts a read with such a method (an HTTP token) is parsed as a
   ``GET`` and the application sees the method that was sent.
-* **Header lines over ``MAX_HEADER_LINE`` bytes** (name, ``: ``, value), and more than
-  ``MAX_HEADER_COUNT`` headers, are refused with a 400, as Swift's server refuses lines over
-  ``max_header_size`` (advertised in ``/info``) and more headers than its ``MAX_HEADER_COUNT``.
+* **Heads over the limits** are answered as Swift's server (eventlet's, under Swift's ``http_protocol``)
+  answers them, not with the other services' 431: a header line of ``max_header_line`` bytes or more
+  (name, ``: ``, value and CRLF; Swift's ``max_header_size``, advertised in ``/info``) is ``400 Header
+  Line Too Long``; a head over ``max_header_bytes`` is ``400 Headers Too Large``. Too many headers stay
+  431 (Swift's ``Too many headers``) and a request line too long 414, as in Swift.
 * **Header names.** uvicorn writes response header names in lower case; Swift's answers carry them
   Title-Cased (``X-Object-Meta-Color``, ``Content-Length``), and clients that read headers as sent
   (Swift's own functional tests do) see the difference. Each response head is written with
@@ -29,9 +32,10 @@ that the parser would otherwise pre-empt with its own ``400 Invalid HTTP request
 
 from __future__ import annotations
 
-from typing import Any
+import asyncio
+from typing import Any, cast
 
-from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+from stackstore.http_limits import HEAD_SIZE, HEADER_LINE, BoundedHttpToolsProtocol
 
 LOWER_CASE_HEADERS = "stackstore.lower_case_headers"  # scope key: leave this answer's header names as they are
 
@@ -55,12 +59,9 @@ def stand_in_method(line: bytes) -> tuple[bytes, str | None]:
     return b"GET " + rest, method.decode("ascii")
 
 
-MAX_HEADER_LINE = 8192  # Swift's max_header_size
-MAX_HEADER_COUNT = 90 + 36  # Swift's: max_meta_count plus 36 others (extra_header_count 0)
-
-
-class HeaderLimitExceeded(Exception):
-    """Raised from the parser's header callback (a line too long, too many headers): answered 400."""
+# Swift's answers (eventlet's reason phrases) to a head over a limit, where they differ from the 431
+SWIFT_REFUSALS = {HEADER_LINE: (400, "Header Line Too Long"), HEAD_SIZE: (400, "Headers Too Large")}
+LINE_OVERHEAD = len(b": ") + len(b"\r\n")  # a header line as Swift's server measures it: with separator and CRLF
 
 
 class UnframedBodyError(Exception):
@@ -118,8 +119,9 @@ class TitleCaseHeads:
         return getattr(self._transport, name)
 
 
-class SwiftHttpProtocol(HttpToolsProtocol):
-    """uvicorn's httptools protocol (pass as ``uvicorn.Config(http=SwiftHttpProtocol)``)."""
+class SwiftHttpProtocol(BoundedHttpToolsProtocol):
+    """The proxy's protocol: pass to ``stackstore.http_limits.uvicorn_options(conf, "proxy", SwiftHttpProtocol)``,
+    which gives it the configured limits."""
 
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
@@ -154,11 +156,13 @@ class SwiftHttpProtocol(HttpToolsProtocol):
         self.message_open = True
         super().on_message_begin()
 
+    def refusal(self, limit: str) -> tuple[int, str]:
+        """Swift's answer to a head over ``limit`` (see the module docstring)."""
+        return SWIFT_REFUSALS.get(limit) or super().refusal(limit)
+
     def on_header(self, name: bytes, value: bytes) -> None:
-        if len(name) + 2 + len(value) > MAX_HEADER_LINE:
-            raise HeaderLimitExceeded(f"a header line over {MAX_HEADER_LINE} bytes")
-        if len(self.headers) >= MAX_HEADER_COUNT:
-            raise HeaderLimitExceeded(f"more than {MAX_HEADER_COUNT} headers")
+        if len(name) + len(value) + LINE_OVERHEAD >= self.limits.max_header_line:  # eventlet's MAX_HEADER_LINE test
+            self.refuse(HEADER_LINE)
         super().on_header(name, value)
 
     def on_headers_complete(self) -> None:
@@ -167,7 +171,9 @@ class SwiftHttpProtocol(HttpToolsProtocol):
             self.scope["method"], self.sent_method = self.sent_method, None
         started = self.cycle is not None and self.cycle.scope is self.scope  # not an upgrade
         if started:
-            self.cycle.transport = TitleCaseHeads(self.transport, self.scope)
+            # the cycle writes through a wrapper with the transport's interface
+            heads = TitleCaseHeads(self.transport, cast(dict[str, Any], self.scope))
+            self.cycle.transport = cast(asyncio.Transport, heads)
         if started and is_unframed_put(self.parser.get_method(), self.headers):
             self.discarding = True
             self.cycle.keep_alive = False

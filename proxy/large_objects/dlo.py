@@ -3,20 +3,22 @@
 from __future__ import annotations
 
 import hashlib
-from urllib.parse import unquote
 
 from proxy.context import ObjectRequest
+from proxy.http.headers import unquote_wire
 from proxy.large_objects.segments import Segment
 
 PAGE = 10000
 
 
 def parse_manifest_header(value: str) -> tuple[str, str] | None:
-    """``"cont/pre/fix"`` → ``("cont", "pre/fix")`` (both URL-unquoted); None when malformed."""
-    container, sep, prefix = value.strip().partition("/")
-    if not sep or not container:
+    """``"cont/pre/fix"`` → ``("cont", "pre/fix")`` (both URL-unquoted, raw UTF-8 read as such);
+    None when malformed."""
+    raw_container, sep, raw_prefix = value.strip().partition("/")
+    container, prefix = unquote_wire(raw_container), unquote_wire(raw_prefix)
+    if not sep or not container or prefix is None:
         return None
-    return unquote(container), unquote(prefix)
+    return container, prefix
 
 
 async def list_segments(req: ObjectRequest, container: str,

@@ -5,8 +5,12 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from objclient.client import StorageClient
+
+if TYPE_CHECKING:
+    from proxy.large_objects.access import SegmentAccess
 
 log = logging.getLogger(__name__)
 
@@ -15,7 +19,8 @@ MAX_NESTING = 10  # sub-SLO depth, as Swift's max_slo_recursion_depth
 
 @dataclass(frozen=True)
 class Segment:
-    """``length`` bytes starting at ``offset`` of object ``container/obj`` (a SLO ``range`` or all of it)."""
+    """``length`` bytes starting at ``offset`` of object ``container/obj`` (a SLO ``range`` or all of it),
+    or of ``data`` for an SLO's inline data segment (no object: nothing to read or authorize)."""
 
     container: str
     obj: str
@@ -23,6 +28,7 @@ class Segment:
     offset: int = 0
     etag: str | None = None  # expected backend ETag of the whole stored object; None: don't check
     sub_slo: bool = False  # the object is itself an SLO manifest: expand it
+    data: bytes | None = None  # an inline data segment's bytes (small: they were in the manifest)
 
 
 class SegmentError(Exception):
@@ -33,10 +39,13 @@ Expander = Callable[[Segment], Awaitable[Sequence[Segment]]]
 
 
 async def stream_range(client: StorageClient, account: str, segments: Sequence[Segment], first: int,
-                       last: int, expand: Expander | None = None, depth: int = 0) -> AsyncIterator[bytes]:
+                       last: int, access: SegmentAccess, expand: Expander | None = None,
+                       depth: int = 0) -> AsyncIterator[bytes]:
     """Yield bytes ``first..last`` (inclusive) of the concatenation of ``segments``.
 
-    Sub-SLO segments are expanded with ``expand`` (at most MAX_NESTING deep).
+    Every segment (and nested manifest) is read only when ``access`` says the caller may read it; a
+    forbidden one ends the stream with ``SegmentForbidden`` before any of its bytes. Sub-SLO segments
+    are expanded with ``expand`` (at most MAX_NESTING deep).
     """
     pos = 0
     for seg in segments:
@@ -48,12 +57,16 @@ async def stream_range(client: StorageClient, account: str, segments: Sequence[S
             break
         lo = max(first, seg_first) - seg_first
         hi = min(last, seg_last) - seg_first
+        if seg.data is not None:
+            yield seg.data[seg.offset + lo:seg.offset + hi + 1]
+            continue
+        await access.require(seg.container, seg.obj, top_level=depth == 0 and not seg.sub_slo)
         if seg.sub_slo:
             if expand is None or depth >= MAX_NESTING:
                 raise SegmentError(f"too deeply nested: /{seg.container}/{seg.obj}")
             children = await expand(seg)
             async for chunk in stream_range(client, account, children, seg.offset + lo, seg.offset + hi,
-                                            expand, depth + 1):
+                                            access, expand, depth + 1):
                 yield chunk
         else:
             async for chunk in _read_segment(client, account, seg, seg.offset + lo, seg.offset + hi):

@@ -5,7 +5,7 @@ Used by the Swift API's SLO feature (proxy/swift/features/slo.py) and by S3 mult
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from objclient.client import BackendResponse
 from proxy.context import ObjectRequest
@@ -21,7 +21,7 @@ from proxy.large_objects.slo_manifest import (
 )
 
 
-def is_slo(headers) -> bool:
+def is_slo(headers: Mapping[str, str]) -> bool:
     """The stored object is an SLO manifest (``X-Static-Large-Object`` true)."""
     return (lookup(headers, "X-Static-Large-Object") or "").lower() in ("true", "1", "yes", "on")
 
@@ -59,7 +59,7 @@ async def expand_sub_slo(req: ObjectRequest, seg: Segment) -> Sequence[Segment]:
     return to_segments(entries)
 
 
-def etag_and_size(headers, entries: list[dict] | None) -> tuple[str, int] | None:
+def etag_and_size(headers: Mapping[str, str], entries: list[dict] | None) -> tuple[str, int] | None:
     """The SLO's ETag and total size from sysmeta, else computed from the entries (if given)."""
     etag, size = lookup(headers, SYSMETA_ETAG), lookup(headers, SYSMETA_SIZE)
     if etag and size is not None and size.isdigit():

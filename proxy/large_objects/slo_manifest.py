@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import json
+import string
 from dataclasses import dataclass
 
 from proxy.large_objects.segments import Segment
@@ -12,7 +15,11 @@ from stackstore.numbers import is_ascii_digits
 MAX_MANIFEST_SEGMENTS = 1000
 MAX_MANIFEST_SIZE = 8 * 1024 * 1024
 MIN_SEGMENT_SIZE = 1
+YIELD_FREQUENCY = 10  # seconds between the spaces of a ``heartbeat=on`` manifest PUT
+# the keys each kind of manifest entry may have: an object-backed segment or inline base64 ``data``
 ALLOWED_KEYS = frozenset({"path", "etag", "size_bytes", "range"})
+DATA_KEYS = frozenset({"data"})
+B64_CHARS = frozenset(string.ascii_letters + string.digits + "+/")
 
 SYSMETA_ETAG = "X-Object-Sysmeta-Slo-Etag"
 SYSMETA_SIZE = "X-Object-Sysmeta-Slo-Size"
@@ -29,7 +36,9 @@ class ManifestError(Exception):
 
 @dataclass
 class SegmentSpec:
-    """One validated entry of a client's manifest (the segment itself not yet checked)."""
+    """One validated entry of a client's manifest (the segment itself not yet checked).
+
+    An inline data segment has ``data`` (the decoded bytes) and an empty path."""
 
     index: int
     path: str  # "/container/object"
@@ -38,10 +47,18 @@ class SegmentSpec:
     etag: str | None
     size_bytes: int | None
     range: tuple[int | None, int | None] | None  # as written: (first, last), first None = suffix
+    data: bytes | None = None
+    written: str = ""  # the path as the client wrote it (how Swift names it in a PUT's error list)
+
+    def stored_data(self) -> dict:
+        """The stored manifest entry of an inline data segment (padding normalised, as Swift)."""
+        assert self.data is not None
+        return {"data": base64.b64encode(self.data).decode("ascii")}
 
 
 def parse_put_body(body: bytes) -> list[SegmentSpec]:
-    """Validate the JSON list of ``{"path", "etag", "size_bytes", "range"}``; raise ManifestError."""
+    """Validate the JSON list of ``{"path", "etag", "size_bytes", "range"}`` or ``{"data": <base64>}``
+    entries; raise ManifestError. Only object-backed segments count against MAX_MANIFEST_SEGMENTS."""
     if len(body) > MAX_MANIFEST_SIZE:
         raise ManifestError(413, f"Manifest File > {MAX_MANIFEST_SIZE} bytes")
     try:
@@ -52,16 +69,18 @@ def parse_put_body(body: bytes) -> list[SegmentSpec]:
         raise ManifestError(400, "Manifest must be a list.\n")
     if not data:
         raise ManifestError(400, "Manifest must have at least one segment.\n")
-    if len(data) > MAX_MANIFEST_SEGMENTS:
-        raise ManifestError(413, f"Number of segments must be <= {MAX_MANIFEST_SEGMENTS}")
     specs, errors = [], []
     for index, item in enumerate(data):
         try:
             specs.append(_parse_entry(index, item))
         except ValueError as err:
             errors.append(f"Index {index}: {err}")
+    if not errors and all(spec.data is not None for spec in specs):
+        errors.append("Inline data segments require at least one object-backed segment.")
     if errors:
         raise ManifestError(400, "".join(e + "\n" for e in errors))
+    if sum(spec.data is None for spec in specs) > MAX_MANIFEST_SEGMENTS:
+        raise ManifestError(413, f"Number of object-backed segments must be <= {MAX_MANIFEST_SEGMENTS}")
     return specs
 
 
@@ -69,7 +88,9 @@ def _parse_entry(index: int, item: object) -> SegmentSpec:
     if not isinstance(item, dict):
         raise ValueError("not a JSON object")
     if "path" not in item:
-        raise ValueError("expected keys to include path")
+        if "data" in item:
+            return _parse_data_entry(index, item)
+        raise ValueError("expected keys to include one of 'path' or 'data'")
     extra = sorted(set(item) - ALLOWED_KEYS)
     if extra:
         raise ValueError("extraneous keys " + ", ".join(f'"{k}"' for k in extra))
@@ -93,7 +114,27 @@ def _parse_entry(index: int, item: object) -> SegmentSpec:
     if rng is not None:
         parsed_range = _parse_one_range(rng)
     return SegmentSpec(index, f"/{container}/{obj}", container, obj, etag.strip('"') if etag else None,
-                       size, parsed_range)
+                       size, parsed_range, written=path)
+
+
+def _parse_data_entry(index: int, item: dict) -> SegmentSpec:
+    extra = sorted(set(item) - DATA_KEYS)
+    if extra:
+        raise ValueError("extraneous keys " + ", ".join(f'"{k}"' for k in extra))
+    data = strict_b64decode(item["data"])
+    if not data:
+        raise ValueError("too small; each segment must be at least 1 byte.")
+    return SegmentSpec(index, "", "", "", None, None, None, data)
+
+
+def strict_b64decode(value: object) -> bytes:
+    """Standard base64 with nothing but its alphabet and correct padding; ValueError otherwise."""
+    if not isinstance(value, str) or any(c not in B64_CHARS for c in value.rstrip("=")):
+        raise ValueError("data must be valid base64")
+    try:
+        return base64.b64decode(value, validate=True)
+    except binascii.Error:
+        raise ValueError("data must be valid base64") from None
 
 
 def _parse_one_range(rng: object) -> tuple[int | None, int | None]:
@@ -134,7 +175,9 @@ def slo_etag(entries: list[dict]) -> str:
     """md5 of the concatenated segment etags (``etag:range;`` for ranged segments), as Swift."""
     md5 = hashlib.md5()
     for entry in entries:
-        if entry.get("range"):
+        if "data" in entry:
+            md5.update(hashlib.md5(entry_data(entry)).hexdigest().encode())
+        elif entry.get("range"):
             md5.update(f"{entry['hash']}:{entry['range']};".encode())
         else:
             md5.update(entry["hash"].encode())
@@ -145,7 +188,14 @@ def slo_size(entries: list[dict]) -> int:
     return sum(_entry_length(e) for e in entries)
 
 
+def entry_data(entry: dict) -> bytes:
+    """The bytes of a stored inline data entry (``{"data": <base64>}``)."""
+    return base64.b64decode(entry["data"])
+
+
 def _entry_length(entry: dict) -> int:
+    if "data" in entry:
+        return len(entry_data(entry))
     rng = entry.get("range")
     if rng:
         first, _, last = rng.partition("-")
@@ -154,9 +204,11 @@ def _entry_length(entry: dict) -> int:
 
 
 def parse_stored(body: bytes) -> list[dict]:
-    """The stored manifest JSON (``name``, ``hash``, ``bytes``, ...); ValueError if corrupt."""
+    """The stored manifest JSON (``name``, ``hash``, ``bytes``, ... or inline ``data``); ValueError if
+    corrupt."""
     data = json.loads(body)
-    if not isinstance(data, list) or not all(isinstance(e, dict) and "name" in e for e in data):
+    if not isinstance(data, list) or not all(isinstance(e, dict) and ("name" in e or "data" in e)
+                                             for e in data):
         raise ValueError("not an SLO manifest")
     return data
 
@@ -165,6 +217,10 @@ def to_segments(entries: list[dict]) -> list[Segment]:
     """Segments to stream for stored manifest entries."""
     segments = []
     for entry in entries:
+        if "data" in entry:
+            data = entry_data(entry)
+            segments.append(Segment("", "", len(data), data=data))
+            continue
         container, _, obj = entry["name"].lstrip("/").partition("/")
         offset = 0
         if entry.get("range"):
@@ -179,6 +235,9 @@ def to_raw(entries: list[dict]) -> list[dict]:
     """``multipart-manifest=get&format=raw``: the PUT-able form of a stored manifest."""
     raw = []
     for entry in entries:
+        if "data" in entry:
+            raw.append({"data": entry["data"]})
+            continue
         item = {"path": entry["name"], "etag": entry.get("hash"), "size_bytes": entry.get("bytes")}
         if entry.get("range"):
             item["range"] = entry["range"]

@@ -16,6 +16,7 @@ from proxy.s3.auth_v4 import MAX_EXPIRES, MAX_SKEW
 from proxy.s3.context import AuthInfo
 from proxy.s3.credentials import CredentialStore
 from proxy.s3.errors import S3Error
+from stackstore.numbers import is_ascii_digits
 
 SUBRESOURCES = frozenset({
     "accelerate", "acl", "cors", "defaultObjectAcl", "location", "logging", "partNumber", "policy",
@@ -70,7 +71,7 @@ async def verify(method: str, raw_path: str, raw_query: str, raw_headers: Sequen
     if presigned:
         access_key, signature = query["AWSAccessKeyId"], query["Signature"]
         expires = query.get("Expires", "")
-        if not (expires.isascii() and expires.isdigit()):
+        if not is_ascii_digits(expires):
             raise S3Error("AccessDenied", "Query-string authentication requires the Signature, Expires and "
                                           "AWSAccessKeyId parameters")
         if now > int(expires):
@@ -90,7 +91,7 @@ async def verify(method: str, raw_path: str, raw_query: str, raw_headers: Sequen
         access_key, sep, signature = auth[4:].strip().rpartition(":")
         if not sep or not access_key:
             raise S3Error("AccessDenied", "AWS authorization header is invalid. Expected AwsAccessKeyId:signature")
-        amz_date = (headers.get("x-amz-date") or [None])[0]
+        amz_date = (headers.get("x-amz-date") or [""])[0]
         date = (headers.get("date") or [""])[0]
         when = parse_http_date(amz_date or date)
         if when is None:

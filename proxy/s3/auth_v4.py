@@ -95,8 +95,8 @@ def canonical_headers(raw_headers: Sequence[tuple[bytes, bytes]], signed: Sequen
                       transform: Callable[[bytes], bytes] = lambda v: v) -> bytes:
     """``name:value\\n`` lines for the signed headers (repeated headers joined with ``,``)."""
     values: dict[str, list[bytes]] = {}
-    for name, value in raw_headers:
-        values.setdefault(name.decode("latin-1").lower(), []).append(transform(_trim(value)))
+    for raw_name, value in raw_headers:
+        values.setdefault(raw_name.decode("latin-1").lower(), []).append(transform(_trim(value)))
     lines = []
     for name in signed:
         if name not in values:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import zlib
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Mapping
 from typing import Protocol
 
 from proxy.s3.errors import S3Error
@@ -71,7 +71,7 @@ def checksum_of(algorithm: str, data: bytes) -> str:
     return b64(h.digest())
 
 
-def requested_checksums(headers) -> dict[str, str]:
+def requested_checksums(headers: Mapping[str, str]) -> dict[str, str]:
     """``{algorithm: base64}`` from ``x-amz-checksum-<alg>`` request headers (unknown ones ignored)."""
     found = {}
     for alg in ALGORITHMS:
@@ -81,7 +81,7 @@ def requested_checksums(headers) -> dict[str, str]:
     return found
 
 
-def sdk_algorithm(headers) -> str | None:
+def sdk_algorithm(headers: Mapping[str, str]) -> str | None:
     """The algorithm named by ``x-amz-sdk-checksum-algorithm``/``x-amz-checksum-algorithm``, if known."""
     for name in ("x-amz-sdk-checksum-algorithm", "x-amz-checksum-algorithm"):
         value = (headers.get(name) or "").strip().lower()
@@ -97,7 +97,7 @@ class VerifiedBody:
     ``expect_later``). ``error`` holds the S3Error that stopped the body, for the caller to report.
     """
 
-    def __init__(self, source: AsyncIterator[bytes], *, sha256_hex: str | None = None,
+    def __init__(self, source: AsyncIterable[bytes], *, sha256_hex: str | None = None,
                  md5_b64: str | None = None, expected: dict[str, str] | None = None,
                  compute: set[str] | None = None, expected_length: int | None = None,
                  late: Callable[[], dict[str, str]] | None = None):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterable, AsyncIterator
 
 from proxy.s3 import auth_v4
 from proxy.s3.errors import S3Error
@@ -23,7 +23,7 @@ HEX_DIGITS = b"0123456789abcdefABCDEF"
 class _Reader:
     """Byte buffer over an async iterator of chunks."""
 
-    def __init__(self, source: AsyncIterator[bytes]):
+    def __init__(self, source: AsyncIterable[bytes]):
         self.it = source.__aiter__()
         self.buf = bytearray()
         self.eof = False
@@ -66,7 +66,7 @@ class _Reader:
 class AwsChunkedDecoder:
     """Iterate the decoded payload of an aws-chunked body; ``trailers`` is filled at the end."""
 
-    def __init__(self, source: AsyncIterator[bytes], payload_mode: str, signing_key: bytes = b"",
+    def __init__(self, source: AsyncIterable[bytes], payload_mode: str, signing_key: bytes = b"",
                  amz_date: str = "", scope: str = "", seed_signature: str = ""):
         self.reader = _Reader(source)
         self.signed = payload_mode in (auth_v4.STREAMING_SIGNED, auth_v4.STREAMING_SIGNED_TRAILER)

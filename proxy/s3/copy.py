@@ -1,13 +1,21 @@
-"""CopyObject and UploadPartCopy: stream the source (plain or large) into a new object or part."""
+"""CopyObject and UploadPartCopy: stream the source (plain or large) into a new object or part.
+
+Authorization: the operation table (proxy/s3/operations.py) asks ``s3:PutObject`` on the destination and
+``s3:GetObject`` on the copy source (``Target.COPY_SOURCE``) before the handler runs; a large source's
+segments are then read with the caller's rights too (``proxy.s3.reader``), and a forbidden segment met
+mid-copy (a nested manifest's) fails the storage PUT and answers AccessDenied: nothing is written.
+"""
 
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from urllib.parse import unquote
 
 from starlette.responses import Response
 
 from proxy.http import conditional
+from proxy.large_objects.access import WatchedBody
 from proxy.s3 import checksums, xml
 from proxy.s3 import headers as s3h
 from proxy.s3.bucket import require_bucket, segments_container
@@ -68,7 +76,7 @@ async def _open_source(req: S3Request) -> StoredObject:
     return src
 
 
-def _iso_now(resp_headers) -> str:
+def _iso_now(resp_headers: Mapping[str, str]) -> str:
     ts = s3h._get(resp_headers, "x-timestamp")
     return s3h.iso8601_whole_second(float(ts) if ts else time.time())
 
@@ -105,11 +113,14 @@ async def copy_object(req: S3Request) -> Response:
         if not src.is_multipart:
             headers.update({k: v for k, v in src.headers.items()
                             if k.lower().startswith(checksums.SYSMETA.lower())})
-        body = checksums.VerifiedBody(src.stream(0, src.size))
+        source = WatchedBody(src.stream(0, src.size))
+        body = checksums.VerifiedBody(aiter(source))
         replaced = await current_multipart(req, req.bucket or "", key, bucket_info)
         resp = await req.client.put_object(req.account, req.bucket or "", key, headers, body, src.size)
     finally:
         await src.close()
+    if source.forbidden is not None:
+        raise S3Error("AccessDenied")
     if resp.status // 100 != 2:
         raise from_backend(resp.status, req.bucket, key)
     await release_parts(req, req.bucket or "", key, replaced)
@@ -146,12 +157,15 @@ async def upload_part_copy(req: S3Request) -> Response:
             raise S3Error("EntityTooLarge")
         if src.resp is not None and src.resp_range != (start, end):
             await src.close()
-        body = checksums.VerifiedBody(src.stream(start, end))
+        source = WatchedBody(src.stream(start, end))
+        body = checksums.VerifiedBody(aiter(source))
         resp = await req.client.put_object(req.account, segments_container(req.bucket or ""),
                                            part_name(req.key or "", upload_id, number),
                                            {"Content-Type": "application/octet-stream"}, body, end - start)
     finally:
         await src.close()
+    if source.forbidden is not None:
+        raise S3Error("AccessDenied")
     if resp.status // 100 != 2:
         raise from_backend(resp.status, req.bucket)
     doc = xml.root("CopyPartResult")

@@ -20,6 +20,7 @@ from proxy.auth.keystone import identity_url, project_identity
 from proxy.auth.resellers import primary_prefix
 from proxy.auth.tempauth import group_identity
 from proxy.context import Identity
+from stackstore.config import Config
 
 OWNER_GROUPS = (".admin",)
 
@@ -59,7 +60,7 @@ class ConfigCredentials:
     those of the TempAuth user it names, else as the account's owner (``.admin``).
     """
 
-    def __init__(self, conf: Any):
+    def __init__(self, conf: Config):
         tempauth = conf.get("tempauth", {}) if hasattr(conf, "get") else {}
         self.prefix = primary_prefix(conf)
         self.users: dict[str, dict[str, Any]] = dict(tempauth.get("users", {}))
@@ -92,7 +93,7 @@ class IdentityCredentials:
     without any role gets AccessDenied) takes effect within that delay.
     """
 
-    def __init__(self, conf: Any, fallback: CredentialStore | None = None, ttl: float = 5.0):
+    def __init__(self, conf: Config, fallback: CredentialStore | None = None, ttl: float = 5.0):
         self.conf = conf
         self.url = identity_url(conf)
         self.fallback = fallback or ConfigCredentials(conf)
@@ -101,7 +102,7 @@ class IdentityCredentials:
         self._cache: dict[str, tuple[float, Credential | None]] = {}
         self._token: tuple[str, float] | None = None  # (token, monotonic refresh time)
 
-    async def _service_token(self, client: Any, fresh: bool = False) -> str:
+    async def _service_token(self, client: httpx.AsyncClient, fresh: bool = False) -> str:
         if self._token and not fresh and time.monotonic() < self._token[1]:
             return self._token[0]
         body = {"auth": {"identity": {"methods": ["password"], "password": {"user": {

@@ -75,7 +75,7 @@ class S3Error(Exception):
     """Raise anywhere in the S3 layer; ``extra`` adds elements (Key, BucketName, StringToSign...)."""
 
     def __init__(self, code: str, message: str | None = None, status: int | None = None,
-                 headers: Mapping[str, str] | None = None, **extra: str):
+                 headers: Mapping[str, str] | None = None, **extra: str | None):
         default_status, default_message = CODES.get(code, (400, code))
         self.code = code
         self.message = message or default_message
@@ -119,4 +119,6 @@ def from_backend(status: int, bucket: str | None = None, key: str | None = None)
         return S3Error("ServiceUnavailable", status=503)
     if status == 413:
         return S3Error("EntityTooLarge")
+    if status == 400:  # the nodes refuse names the client sent (NUL, too long, not UTF-8): its fault, not ours
+        return S3Error("InvalidArgument", "The bucket name or key is not valid.")
     return S3Error("InternalError", f"storage answered {status}")

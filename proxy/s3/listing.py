@@ -12,6 +12,7 @@ import base64
 import binascii
 from dataclasses import dataclass
 from urllib.parse import quote
+from xml.etree.ElementTree import Element
 
 from starlette.responses import Response
 
@@ -35,13 +36,14 @@ class Page:
 
 
 def listing_etag(row_hash: str) -> str:
-    """The S3 ETag from a listing row hash (``<slo etag>; s3_etag=<etag>`` for multipart uploads)."""
+    """The S3 ETag from a listing row hash (``<slo etag>; s3_etag=<etag>`` for multipart uploads; a
+    Swift SLO's ``<manifest md5>; slo_etag=<etag>`` gives the SLO's ETag, as its GET does)."""
     value = str(row_hash or "")
+    params = {}
     for param in value.split(";")[1:]:
         name, _, v = param.strip().partition("=")
-        if name == "s3_etag" and v:
-            return v
-    return value.split(";")[0].strip().strip('"')
+        params[name] = v.strip('"')
+    return params.get("s3_etag") or params.get("slo_etag") or value.split(";")[0].strip().strip('"')
 
 
 def _max_keys(req: S3Request) -> int:
@@ -100,7 +102,7 @@ def _enc(value: str | None, url: bool) -> str | None:
     return quote(value, safe="/") if url else value
 
 
-def _contents(req: S3Request, parent, page: Page, url: bool, with_owner: bool, tag: str = "Contents",
+def _contents(req: S3Request, parent: Element, page: Page, url: bool, with_owner: bool, tag: str = "Contents",
               version: bool = False) -> None:
     for row in page.contents:
         el = xml.add(parent, tag)

@@ -15,6 +15,7 @@ import asyncio
 import hashlib
 import json
 import secrets
+from collections.abc import AsyncIterator
 from urllib.parse import quote
 
 from starlette.responses import Response
@@ -52,7 +53,7 @@ def part_name(key: str, upload_id: str, number: int) -> str:
     return f"{key}/{upload_id}/{number:05d}"
 
 
-async def _empty():
+async def _empty() -> AsyncIterator[bytes]:
     if False:  # pragma: no cover
         yield b""
 
@@ -237,7 +238,7 @@ async def complete(req: S3Request) -> Response:
     headers = _manifest_headers(marker, slo_etag(entries), s3_etag, total)
     headers[s3h.SYSMETA_PARTS] = ",".join(str(e["bytes"]) for e in entries)[:8000]
 
-    async def body():
+    async def body() -> AsyncIterator[bytes]:
         yield manifest
 
     replaced = await current_multipart(req, bucket, key, bucket_info)

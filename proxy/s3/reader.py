@@ -1,19 +1,24 @@
 """Opening a stored object for reading: plain objects, SLO (S3 multipart) and DLO manifests.
 
 Large objects are streamed with the shared large-object package (proxy/large_objects), so S3 and
-Swift GETs of a manifest produce the same bytes.
+Swift GETs of a manifest produce the same bytes. Their segments are read with the caller's rights
+(``segment_access``, S3's read decision); the parts of a multipart upload in the bucket's own segment
+container are readable to whoever may read the object (see ``proxy.large_objects.access``).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from objclient.client import BackendResponse
+from proxy.auth.authorize import check_access
+from proxy.auth.resellers import resellers_of
 from proxy.http import ranges as http_ranges
 from proxy.http.bodies import stream_backend
 from proxy.large_objects import dlo, slo
+from proxy.large_objects.access import SegmentAccess, SegmentForbidden
 from proxy.large_objects.segments import Segment, stream_range
 from proxy.large_objects.slo_manifest import SYSMETA_SIZE, parse_stored, to_segments
 from proxy.s3.context import S3Request
@@ -35,6 +40,7 @@ class StoredObject:
     resp: BackendResponse | None = None  # open plain GET (whole object or ``resp_range``)
     resp_range: tuple[int, int] | None = None  # [start, end) the open response covers
     segments: list[Segment] = field(default_factory=list)
+    access: SegmentAccess | None = None  # the caller's rights on the segments (large objects)
 
     @property
     def last_modified(self) -> str | None:
@@ -58,12 +64,13 @@ class StoredObject:
             return self._plain_range(start, end)
         if end <= start:
             return _empty()
+        assert self.access is not None
         sreq = self.req.object_request(self.bucket, self.key)
 
-        async def expand(seg: Segment):
+        async def expand(seg: Segment) -> Sequence[Segment]:
             return await slo.expand_sub_slo(sreq, seg)
 
-        return stream_range(self.req.client, self.req.account, self.segments, start, end - 1, expand)
+        return stream_range(self.req.client, self.req.account, self.segments, start, end - 1, self.access, expand)
 
     async def _plain_range(self, start: int, end: int) -> AsyncIterator[bytes]:
         if end <= start:
@@ -82,7 +89,7 @@ async def _empty() -> AsyncIterator[bytes]:
         yield b""
 
 
-def _get(headers, name: str) -> str | None:
+def _get(headers: Mapping[str, str], name: str) -> str | None:
     low = name.lower()
     for k, v in headers.items():
         if k.lower() == low:
@@ -97,12 +104,32 @@ def _total_from_content_range(value: str | None) -> int | None:
     return int(total) if total.isdigit() else None
 
 
+def segment_access(req: S3Request) -> SegmentAccess:
+    """The S3 caller's read rights on segments of its account (``check_access``: owner, reader role,
+    the container's read ACL; a DLO's listing as ``s3:ListBucket``)."""
+    resellers = resellers_of(req.state.conf)
+
+    async def may_read(container: str, obj: str | None) -> int | None:
+        return await check_access(req.state, req.identity, req.account, container, obj, "GET", resellers=resellers)
+
+    return SegmentAccess(may_read)
+
+
+async def _require_segments(access: SegmentAccess, segments: list[Segment]) -> None:
+    """AccessDenied unless the caller may read every top-level segment (before any byte is sent)."""
+    try:
+        await access.require_all(segments)
+    except SegmentForbidden:
+        raise S3Error("AccessDenied") from None
+
+
 async def open_object(req: S3Request, bucket: str, key: str, range_header: str | None = None,
                       head: bool = False) -> StoredObject:
     """Fetch an object's headers (and for a plain GET its body, ranged when asked).
 
-    NoSuchKey when missing. A single satisfiable range is applied by the storage node for plain
-    objects; large objects load their segment list.
+    NoSuchKey when missing; AccessDenied when a large object's segments are not the caller's to read. A
+    single satisfiable range is applied by the storage node for plain objects; large objects load their
+    segment list.
     """
     spec = http_ranges.parse_range(range_header)
     single = spec is not None and len(spec) == 1
@@ -156,10 +183,11 @@ async def _open_slo(req: S3Request, bucket: str, key: str, resp: BackendResponse
     """``resp``: the manifest GET when it holds the whole manifest body, else None (fetched here)."""
     etag = (_get(headers, SYSMETA_ETAG) or _get(headers, slo.SYSMETA_ETAG) or "").strip('"')
     size_text = _get(headers, SYSMETA_SIZE)
+    access = segment_access(req).trusting_multipart(headers, bucket)
     if head and etag and size_text and size_text.isdigit():
         if resp is not None:
             await resp.close()
-        return StoredObject(req, bucket, key, headers, etag, int(size_text), "slo")
+        return StoredObject(req, bucket, key, headers, etag, int(size_text), "slo", access=access)
     if resp is None or resp.status != 200:
         if resp is not None:
             await resp.close()
@@ -172,8 +200,11 @@ async def _open_slo(req: S3Request, bucket: str, key: str, resp: BackendResponse
     except (ValueError, json.JSONDecodeError):
         raise S3Error("InternalError", "corrupt large object manifest") from None
     computed_etag, size = slo.etag_and_size(headers, entries) or ("", 0)
+    segments = to_segments(entries)
+    if not head:
+        await _require_segments(access, segments)
     return StoredObject(req, bucket, key, headers, etag or computed_etag, size, "slo",
-                        segments=to_segments(entries))
+                        segments=segments, access=access)
 
 
 async def _open_dlo(req: S3Request, bucket: str, key: str, headers: dict[str, str],
@@ -181,7 +212,12 @@ async def _open_dlo(req: S3Request, bucket: str, key: str, headers: dict[str, st
     parsed = dlo.parse_manifest_header(manifest)
     if parsed is None:
         raise S3Error("InternalError", "invalid X-Object-Manifest")
+    access = segment_access(req)
+    try:
+        await access.require(parsed[0], None)  # the segment listing, as the caller
+    except SegmentForbidden:
+        raise S3Error("AccessDenied") from None
     listed = await dlo.list_segments(req.object_request(bucket, key), *parsed)
     segments, etag = listed if listed is not None else ([], "")
     return StoredObject(req, bucket, key, headers, etag, sum(s.length for s in segments), "dlo",
-                        segments=list(segments))
+                        segments=list(segments), access=access)

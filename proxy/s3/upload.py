@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterable, AsyncIterator
 from dataclasses import dataclass
 
 from starlette.requests import ClientDisconnect
@@ -13,6 +13,7 @@ from proxy.s3 import auth_v4, checksums
 from proxy.s3.chunked import AwsChunkedDecoder
 from proxy.s3.context import S3Request
 from proxy.s3.errors import S3Error
+from stackstore.numbers import parse_uint
 
 MAX_PUT_SIZE = 5 * 1024**3
 
@@ -37,10 +38,10 @@ def _int_header(value: str | None, what: str) -> int | None:
     """A non-negative decimal header (ASCII digits only); InvalidArgument otherwise."""
     if value is None:
         return None
-    value = value.strip()
-    if not (value.isascii() and value.isdigit()):
+    number = parse_uint(value)
+    if number is None:
         raise S3Error("InvalidArgument", f"{what} must be a non-negative integer")
-    return int(value)
+    return number
 
 
 def content_md5(value: str | None) -> str | None:
@@ -99,7 +100,7 @@ def open_upload(req: S3Request, max_size: int = MAX_PUT_SIZE) -> Upload:
     aws_chunked = chunked_framing(req, mode)
     if content_length is None and not chunked_te:
         raise S3Error("MissingContentLength")
-    source: AsyncIterator[bytes] = _client_stream(req)
+    source: AsyncIterable[bytes] = _client_stream(req)
     late = None
     if aws_chunked:
         auth = req.auth
@@ -134,7 +135,7 @@ def open_upload(req: S3Request, max_size: int = MAX_PUT_SIZE) -> Upload:
     return Upload(body, length, header_sums)
 
 
-def request_body(req: S3Request) -> AsyncIterator[bytes]:
+def request_body(req: S3Request) -> AsyncIterable[bytes]:
     """The body of a request carrying a small document (XML), verified like an upload.
 
     A hex ``x-amz-content-sha256`` is checked against what arrives (the last chunk is held back until it

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import AsyncIterable, Iterable
 from typing import Any
 from xml.etree.ElementTree import Element, SubElement, tostring
 
@@ -34,7 +34,8 @@ def add_all(parent: Element, items: Iterable[tuple[str, Any]]) -> None:
 
 
 def to_bytes(el: Element) -> bytes:
-    return b'<?xml version="1.0" encoding="UTF-8"?>\n' + tostring(el, encoding="utf-8", xml_declaration=False)
+    data: bytes = tostring(el, encoding="utf-8", xml_declaration=False)  # bytes for a named encoding
+    return b'<?xml version="1.0" encoding="UTF-8"?>\n' + data
 
 
 def xml_response(el: Element, status: int = 200, headers: dict[str, str] | None = None) -> Response:
@@ -48,7 +49,7 @@ def _local(tag: str) -> str:
 def parse(body: bytes, expect_root: str) -> Element:
     """Parse a request body; MalformedXML for anything unexpected (entities, DTDs, wrong root)."""
     try:
-        el = SafeET.fromstring(body)
+        el: Element = SafeET.fromstring(body)
     except Exception:  # defusedxml raises several types (ParseError, DTDForbidden, ...)
         raise S3Error("MalformedXML") from None
     if _local(el.tag) != expect_root:
@@ -67,7 +68,7 @@ def child_text(el: Element, tag: str) -> str | None:
     return None
 
 
-async def read_body(stream, limit: int = MAX_BODY) -> bytes:
+async def read_body(stream: AsyncIterable[bytes], limit: int = MAX_BODY) -> bytes:
     """Read a small request body (XML documents); larger → MalformedXML / EntityTooLarge."""
     buf = bytearray()
     async for chunk in stream:

@@ -4,7 +4,8 @@
 table's entry (proxy/swift/operations.py) names, once per request. A feature that issues a
 sub-request as the caller sends it through ``authorize(sub, call_next)`` so it is checked the same way;
 a handler that touches a second path (a copy's source or destination) asks ``check`` about the
-sub-request that path amounts to.
+sub-request that path amounts to. Large objects read their segments with ``segment_access``: each
+segment (or DLO listing) is checked as the caller's GET sub-request of it.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from starlette.responses import Response
 from proxy.auth.authorize import check_access, denied_response
 from proxy.auth.base import AuthBackend, request_token
 from proxy.auth.resellers import resellers_of, with_service_groups
+from proxy.context import Identity
+from proxy.large_objects.access import SegmentAccess
 from proxy.pipeline import Handler
 from proxy.swift import operations
 from proxy.swift.context import SwiftRequest
@@ -46,19 +49,16 @@ class Authenticate:
                 req.identity = with_service_groups(identity, await self.service_identity(req))
         return await call_next(req)
 
-    async def service_identity(self, req: SwiftRequest):
+    async def service_identity(self, req: SwiftRequest) -> Identity | None:
         """The identity of a valid ``X-Service-Token`` (its groups join the caller's), else None:
         an invalid service token adds nothing, as in Swift."""
         token = req.headers.get("x-service-token")
-        backend = next((b for b in self.backends if b.owns_token(token)), None) if token else None
+        if not token:
+            return None
+        backend = next((b for b in self.backends if b.owns_token(token)), None)
         if backend is None:
             return None
         return await backend.authenticate_token(token)
-
-
-def reseller_prefix(req: SwiftRequest) -> str:
-    """The primary reseller prefix (TempAuth's first ``reseller_prefix``, ``AUTH_`` by default)."""
-    return resellers_of(req.state.conf).primary
 
 
 async def check(req: SwiftRequest) -> Response | None:
@@ -68,7 +68,8 @@ async def check(req: SwiftRequest) -> Response | None:
     if req.operation is None:
         req.operation = operations.lookup(req)
     access = req.operation.access
-    if access is Access.PUBLIC or req.authorized_by == "tempurl":
+    # a temp URL or a signed form (formpost's uploads) authorized exactly this request
+    if access is Access.PUBLIC or req.authorized_by in ("tempurl", "formpost"):
         return None
     status = await check_access(req.state, req.identity, req.account, req.container, req.obj,
                                 ACCESS_VERB[access], req.headers.get("referer"), resellers_of(req.state.conf))
@@ -78,3 +79,15 @@ async def check(req: SwiftRequest) -> Response | None:
 async def authorize(req: SwiftRequest, call_next: Handler) -> Response:
     """Pipeline stage: 401/403 unless the identity has the access ``req.operation`` needs (``check``)."""
     return await check(req) or await call_next(req)
+
+
+def segment_access(req: SwiftRequest) -> SegmentAccess:
+    """The caller's read rights on segments in ``req.account``, each asked as a GET sub-request by the
+    caller (``check``): container read ACLs, referrer ACLs (``.rlistings`` for a DLO's listing) and temp
+    URL grants count as they do for the caller's own GETs, as in Swift's SLO/DLO middlewares."""
+
+    async def may_read(container: str, obj: str | None) -> int | None:
+        denied = await check(req.subrequest("GET", req.account, container, obj))
+        return None if denied is None else denied.status_code
+
+    return SegmentAccess(may_read)

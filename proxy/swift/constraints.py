@@ -8,17 +8,18 @@ from collections.abc import Mapping
 from urllib.parse import unquote
 
 from proxy.http.errors import HTML, HTTPError
-from proxy.http.protocol import MAX_HEADER_LINE
 from stackstore.numbers import is_ascii_digits, parse_int, parse_uint
 
 MAX_DELETE_AT = 9999999999  # Swift clamps X-Delete-At to ten digits
 
 MAX_FILE_SIZE = 5 * 1024**3 + 2  # Swift's default: 5 GiB (+2 for historical reasons)
-MAX_META_NAME_LENGTH = 256
-MAX_META_VALUE_LENGTH = 4096
+# Swift's default metadata limits (swift/common/constraints.py): each fits well inside one header line
+# (MAX_HEADER_SIZE, whose longer lines the proxy's HTTP layer refuses), so an oversized name or value gets Swift's 400.
+MAX_META_NAME_LENGTH = 128
+MAX_META_VALUE_LENGTH = 256
 MAX_META_COUNT = 90
-MAX_META_OVERALL_SIZE = 8192
-MAX_HEADER_SIZE = MAX_HEADER_LINE  # enforced by the proxy's HTTP protocol (proxy/http/protocol.py)
+MAX_META_OVERALL_SIZE = 4096
+MAX_HEADER_SIZE = 8192  # one header line; the proxy's HTTP protocol refuses longer ones (proxy/http/protocol.py)
 MAX_OBJECT_NAME_LENGTH = 1024
 CONTAINER_LISTING_LIMIT = 10000
 ACCOUNT_LISTING_LIMIT = 10000
@@ -78,10 +79,12 @@ def check_metadata(headers: Mapping[str, str], target: str) -> None:
             continue
         if not key:
             raise HTTPError(400, "Metadata name cannot be empty")
-        try:
-            value.encode("latin-1").decode("utf-8")
-        except UnicodeError:
-            raise HTTPError(400, "Metadata must be valid UTF-8") from None
+        if target in ("account", "container"):  # as Swift: object metadata may hold any bytes
+            try:
+                key.encode("latin-1").decode("utf-8")
+                value.encode("latin-1").decode("utf-8")
+            except UnicodeError:
+                raise HTTPError(400, "Metadata must be valid UTF-8") from None
         count += 1
         size += len(key) + len(value)
         if len(key) > MAX_META_NAME_LENGTH:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from starlette.responses import Response
 
+from objclient.response import BackendResponse
 from proxy.auth.acl import check_acl
 from proxy.http.errors import HTTPError, empty_response, error_response
 from proxy.swift import constraints, listing
@@ -22,7 +23,7 @@ def _status(status: int) -> Response:
 
 
 async def head(req: SwiftRequest) -> Response:
-    resp = await req.client.head_container(req.account, req.container)
+    resp = await req.client.head_container(req.account, req.container_name)
     await resp.close()
     if not 200 <= resp.status < 300:
         return _status(resp.status)
@@ -32,25 +33,11 @@ async def head(req: SwiftRequest) -> Response:
     return Response(b"", status_code=204, headers=headers)
 
 
-async def list_rows(req: SwiftRequest, params: listing.ListingParams):
-    """(response, rows) honouring ``path`` (direct children only) while keeping exactly ``limit`` rows."""
-    resp, rows = await req.client.list_container(
-        req.account, req.container, prefix=params.prefix, delimiter=params.delimiter, marker=params.marker,
-        end_marker=params.end_marker, limit=params.limit, reverse=params.reverse)
-    if params.path is None or not 200 <= resp.status < 300:
-        return resp, rows
-    kept = [r for r in rows if "subdir" not in r]
-    marker = params.marker
-    while len(rows) == params.limit and len(kept) < params.limit:
-        last = rows[-1].get("name") or rows[-1].get("subdir")
-        if last == marker:
-            break
-        marker = last
-        resp, rows = await req.client.list_container(
-            req.account, req.container, prefix=params.prefix, delimiter=params.delimiter, marker=last,
-            end_marker=params.end_marker, limit=params.limit, reverse=params.reverse)
-        kept += [r for r in rows if "subdir" not in r]
-    return resp, kept[:params.limit]
+async def list_rows(req: SwiftRequest, params: listing.ListingParams) -> tuple[BackendResponse, list[dict]]:
+    """(response, rows) of the listing the parameters ask for (``path``: answered by the container servers)."""
+    return await req.client.list_container(
+        req.account, req.container_name, prefix=params.prefix, delimiter=params.delimiter, marker=params.marker,
+        end_marker=params.end_marker, limit=params.limit, reverse=params.reverse, path=params.path)
 
 
 async def get(req: SwiftRequest) -> Response:
@@ -60,7 +47,7 @@ async def get(req: SwiftRequest) -> Response:
     if not 200 <= resp.status < 300:
         return _status(resp.status)
     headers = container_response_headers(resp.headers, owner=req.is_owner)
-    return listing.render(rows, media, "container", req.container, headers)
+    return listing.render(rows, media, "container", req.container_name, headers)
 
 
 def _write_headers(req: SwiftRequest) -> dict[str, str]:
@@ -87,9 +74,9 @@ async def put(req: SwiftRequest) -> Response:
         info = await req.state.account_info(req.account)
         if not 200 <= info["status"] < 300:
             return error_response(404)
-    resp = await req.client.put_container(req.account, req.container, headers)
+    resp = await req.client.put_container(req.account, req.container_name, headers)
     await resp.close()
-    req.state.invalidate_info(req.account, req.container)
+    req.state.invalidate_info(req.account, req.container_name)
     if resp.status == 201:
         return empty_response(201, {"X-Timestamp": req.timestamp})
     if resp.status in (200, 202, 204):
@@ -100,13 +87,13 @@ async def put(req: SwiftRequest) -> Response:
 async def post(req: SwiftRequest) -> Response:
     headers = _write_headers(req)
     if constraints.has_metadata(req.headers, "container"):
-        stored = await req.client.head_container(req.account, req.container)
+        stored = await req.client.head_container(req.account, req.container_name)
         await stored.close()
         if 200 <= stored.status < 300:
             constraints.check_merged_metadata(stored.headers, req.headers, "container")
-    resp = await req.client.post_container(req.account, req.container, headers)
+    resp = await req.client.post_container(req.account, req.container_name, headers)
     await resp.close()
-    req.state.invalidate_info(req.account, req.container)
+    req.state.invalidate_info(req.account, req.container_name)
     if 200 <= resp.status < 300:
         return empty_response(204, {"X-Timestamp": req.timestamp})
     return _status(resp.status)
@@ -114,9 +101,9 @@ async def post(req: SwiftRequest) -> Response:
 
 async def delete(req: SwiftRequest) -> Response:
     """204, 404 when missing, 409 when not empty."""
-    resp = await req.client.delete_container(req.account, req.container)
+    resp = await req.client.delete_container(req.account, req.container_name)
     await resp.close()
-    req.state.invalidate_info(req.account, req.container)
+    req.state.invalidate_info(req.account, req.container_name)
     if 200 <= resp.status < 300:
         return empty_response(204)
     return error_response(409) if resp.status == 409 else _status(resp.status)

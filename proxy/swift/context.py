@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from urllib.parse import quote, urlencode
 
 from starlette.requests import Request
+from starlette.types import Message
 
 from proxy.auth.resellers import resellers_of
 from proxy.context import ObjectRequest
@@ -44,24 +46,29 @@ class SwiftRequest(ObjectRequest):
         return "/".join(parts)
 
     def subrequest(self, method: str, account: str, container: str | None, obj: str | None = None,
-                   query: dict[str, str] | None = None) -> SwiftRequest:
-        """A body-less request by the same caller (identity, temp URL grant) for another path.
+                   query: dict[str, str] | None = None, headers: Mapping[str, str] | None = None,
+                   body: bytes = b"") -> SwiftRequest:
+        """A request by the same caller (identity, temp URL grant) for another path: body-less unless
+        ``body`` is given (small, in memory), with ``headers`` added to the caller's forwarded ones.
 
         What a feature sends through the rest of the pipeline; ``proxy.swift.access.authorize``
         looks its operation up and checks it like any request (proxy/pipeline.py).
         """
-        headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in self.headers.items()
-                   if k.lower() in SUBREQUEST_HEADERS]
+        forwarded = {k: v for k, v in self.headers.items() if k.lower() in SUBREQUEST_HEADERS}
+        forwarded.update(headers or {})
+        if body:
+            forwarded["Content-Length"] = str(len(body))
+        raw_headers = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in forwarded.items()]
         path = "/v1/" + quote(account, safe="")
         if container is not None:
             path += "/" + quote(container, safe="")
             if obj is not None:
                 path += "/" + quote(obj)
-        scope = dict(self.request.scope, method=method, headers=headers, path=path, raw_path=path.encode(),
+        scope = dict(self.request.scope, method=method, headers=raw_headers, path=path, raw_path=path.encode(),
                      query_string=urlencode(query or {}).encode())
 
-        async def receive():
-            return {"type": "http.request", "body": b"", "more_body": False}
+        async def receive() -> Message:
+            return {"type": "http.request", "body": body, "more_body": False}
 
         return SwiftRequest(request=Request(scope, receive), state=self.state, account=account,
                             container=container, obj=obj, query=dict(query or {}), trans_id=self.trans_id,

@@ -57,7 +57,7 @@ def meta_write_headers(client: Mapping[str, str], kind: str, *, owner: bool = Tr
     """Account/container metadata updates; ``X-Remove-<kind>-Meta-K`` becomes an empty value."""
     out: dict[str, str] = {}
     meta, remove = f"x-{kind}-meta-", f"x-remove-{kind}-meta-"
-    settable = ("x-versions-location", "x-history-location") if kind == "container" else ()
+    settable: tuple[str, ...] = ("x-versions-location", "x-history-location") if kind == "container" else ()
     if kind == "container" and owner:
         settable += CONTAINER_ACL_HEADERS
     for name, value in client.items():

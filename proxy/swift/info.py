@@ -12,14 +12,16 @@ from proxy.http.errors import error_response
 from proxy.large_objects import slo_manifest
 from proxy.s3 import delete_objects, listing, multipart
 from proxy.swift.constraints import SWIFT_CONSTRAINTS
-from proxy.swift.features import bulk, tempurl
+from proxy.swift.features import bulk, formpost, staticweb, symlink, tempurl
 from proxy.swift.headers import STORAGE_POLICY
+from stackstore.config import Config
 
 SWIFT_VERSION = "2.34.0"
 
 SLO_INFO = {"max_manifest_segments": slo_manifest.MAX_MANIFEST_SEGMENTS,
             "max_manifest_size": slo_manifest.MAX_MANIFEST_SIZE,
-            "min_segment_size": slo_manifest.MIN_SEGMENT_SIZE, "yield_frequency": 10, "allow_async_delete": False}
+            "min_segment_size": slo_manifest.MIN_SEGMENT_SIZE, "yield_frequency": slo_manifest.YIELD_FREQUENCY,
+            "allow_async_delete": False}
 
 # The S3 API (proxy/s3/), under the key and shape of Swift's s3api middleware. StackStore's S3 ACLs are
 # canned and per-account (no stored per-object grants): Swift's ``s3_acl`` mode is off.
@@ -29,7 +31,7 @@ S3API_INFO = {"max_bucket_listing": listing.MAX_KEYS, "max_parts_listing": multi
               "min_segment_size": multipart.MIN_PART_SIZE, "s3_acl": False}
 
 
-def swift_info(conf: Any) -> dict[str, Any]:
+def swift_info(conf: Config) -> dict[str, Any]:
     proxy = conf.get("proxy", {}) if hasattr(conf, "get") else {}
     return {
         "swift": {
@@ -45,10 +47,13 @@ def swift_info(conf: Any) -> dict[str, Any]:
         "bulk_delete": dict(bulk.INFO),
         "tempurl": dict(tempurl.INFO),
         "s3api": dict(S3API_INFO),
+        "staticweb": dict(staticweb.INFO),
+        "formpost": dict(formpost.INFO),
+        "symlink": symlink.info(conf),
     }
 
 
-async def handle_info(request: Request, conf: Any) -> Response:
+async def handle_info(request: Request, conf: Config) -> Response:
     if request.method not in ("GET", "HEAD", "OPTIONS"):
         return error_response(405, headers={"Allow": "GET, HEAD, OPTIONS"})
     if request.method == "OPTIONS":

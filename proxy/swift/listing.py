@@ -28,14 +28,13 @@ class ListingParams:
     path: str | None = None  # legacy: direct children of a pseudo directory
 
 
-def _check_text(name: str, value: str | None) -> str | None:
-    if value is not None and "\x00" in value:
-        raise HTTPError(400, f"Invalid UTF8 or contains NULL: {name}")
-    return value
-
-
 def parse_params(query: Mapping[str, str], max_limit: int) -> ListingParams:
-    """Listing query parameters; 412 for a limit above ``max_limit`` or a bad delimiter."""
+    """Listing query parameters; 412 for a limit above ``max_limit``.
+
+    As Swift: any UTF-8 text is a marker, prefix or delimiter (delimiters may be several characters;
+    a marker may end in NUL to include the name before it in a reverse listing); ``path`` lists the
+    direct children of a pseudo directory and is answered by the container servers.
+    """
     params = ListingParams(limit=max_limit)
     raw_limit = query.get("limit")
     if is_ascii_digits(raw_limit):  # anything else is ignored, as Swift's listings do
@@ -43,16 +42,11 @@ def parse_params(query: Mapping[str, str], max_limit: int) -> ListingParams:
         if params.limit > max_limit:
             raise HTTPError(412, f"Maximum limit is {max_limit}")
     for name in ("prefix", "delimiter", "marker", "end_marker", "path"):
-        value = _check_text(name, query.get(name))
+        value = query.get(name)
         if value == "" and name != "path":
             value = None
         setattr(params, name, value)
-    if params.delimiter is not None and len(params.delimiter) != 1:
-        raise HTTPError(412, "Bad delimiter")
     params.reverse = true_value(query.get("reverse"))
-    if params.path is not None:
-        params.prefix = params.path.rstrip("/") + "/" if params.path else None
-        params.delimiter = "/"
     return params
 
 

@@ -38,7 +38,7 @@ def write_headers(req: SwiftRequest, *, post: bool = False) -> dict[str, str]:
 
 
 async def _object_exists(req: SwiftRequest) -> bool:
-    resp = await req.client.head_object(req.account, req.container, req.obj)
+    resp = await req.client.head_object(req.account, req.container_name, req.object_name)
     await resp.close()
     return resp.status == 200 and not is_expired(resp.headers)
 
@@ -47,7 +47,7 @@ async def put(req: SwiftRequest) -> Response:
     """``PUT /v1/a/c/o``: stream the body to the replicas; 201 with the md5 Etag."""
     length = constraints.body_length(req.headers)
     headers = write_headers(req)
-    info = await req.state.container_info(req.account, req.container)
+    info = await req.state.container_info(req.account, req.container_name)
     if not 200 <= info["status"] < 300:
         return error_response(404)
     if_none_match = req.headers.get("if-none-match")
@@ -58,7 +58,7 @@ async def put(req: SwiftRequest) -> Response:
             return error_response(412)
     body = UploadBody(req.request, constraints.MAX_FILE_SIZE if length is None else length)
     try:
-        resp = await req.client.put_object(req.account, req.container, req.obj, headers, aiter(body),
+        resp = await req.client.put_object(req.account, req.container_name, req.object_name, headers, aiter(body),
                                            content_length=length)
     except Exception:
         if body.too_large:
@@ -79,7 +79,7 @@ async def put(req: SwiftRequest) -> Response:
 async def post(req: SwiftRequest) -> Response:
     """``POST /v1/a/c/o``: replace the user metadata (and expiry/content type); 202."""
     headers = write_headers(req, post=True)
-    resp = await req.client.post_object(req.account, req.container, req.obj, headers)
+    resp = await req.client.post_object(req.account, req.container_name, req.object_name, headers)
     await resp.close()
     if resp.status in (200, 202, 204):
         return error_response(202, headers={"X-Timestamp": req.timestamp})
@@ -89,14 +89,14 @@ async def post(req: SwiftRequest) -> Response:
 async def delete(req: SwiftRequest) -> Response:
     """``DELETE /v1/a/c/o``: 204, or 404 when there was nothing to delete. ``X-If-Delete-At`` (an
     integer, else 400) deletes only an object expiring at that time (412 otherwise), as Swift."""
-    headers = {}
+    headers: dict[str, str] = {}
     if_delete_at = req.headers.get("x-if-delete-at")
     if if_delete_at is not None:
         if parse_int(if_delete_at) is None:
             return error_response(400, "Bad X-If-Delete-At header value")
         headers["X-If-Delete-At"] = if_delete_at.strip()
     req.timestamp = Timestamp.now().normal
-    resp = await req.client.delete_object(req.account, req.container, req.obj,
+    resp = await req.client.delete_object(req.account, req.container_name, req.object_name,
                                           headers={**headers, "X-Timestamp": req.timestamp})
     await resp.close()
     if resp.status in (200, 204):

@@ -3,24 +3,27 @@
 from __future__ import annotations
 
 import time
+from collections.abc import AsyncIterator, Mapping
 
 from starlette.responses import Response, StreamingResponse
 
+from objclient.response import BackendResponse
 from proxy.http import conditional
 from proxy.http import ranges as rng
 from proxy.http.bodies import stream_backend
 from proxy.http.errors import error_response
 from proxy.large_objects.response import ManifestResponse
+from proxy.swift import links
 from proxy.swift.context import SwiftRequest
 from proxy.swift.headers import object_response_headers
 
 
-def is_large_object(headers) -> bool:
+def is_large_object(headers: Mapping[str, str]) -> bool:
     slo = (headers.get("x-static-large-object") or "").strip().lower() in ("true", "1", "yes", "on", "t", "y")
     return slo or headers.get("x-object-manifest") is not None
 
 
-def is_expired(headers, now: float | None = None) -> bool:
+def is_expired(headers: Mapping[str, str], now: float | None = None) -> bool:
     value = headers.get("x-delete-at")
     if not value:
         return False
@@ -37,18 +40,19 @@ def _range_value(spec: rng.RangeSpec) -> str:
 async def get_or_head(req: SwiftRequest) -> Response:
     """``GET``/``HEAD /v1/a/c/o``: 200, 206 (single or multipart ranges), 304, 404, 412, 416.
 
-    A large object's manifest comes back as a ``ManifestResponse`` for the SLO/DLO pipeline features.
+    A large object's manifest comes back as a ``ManifestResponse`` for the SLO/DLO pipeline features,
+    a symlink as a ``LinkResponse`` for the symlink feature (unless ``?symlink=get`` asks for the link).
     """
     head = req.method == "HEAD"
     spec = rng.parse_range(req.headers.get("range"))
     if head:
-        resp = await req.client.head_object(req.account, req.container, req.obj)
+        resp = await req.client.head_object(req.account, req.container_name, req.object_name)
     else:
         backend_headers = {"Range": _range_value(spec)} if spec and len(spec) == 1 else {}
-        resp = await req.client.get_object(req.account, req.container, req.obj, headers=backend_headers)
+        resp = await req.client.get_object(req.account, req.container_name, req.object_name, headers=backend_headers)
         if resp.status == 416:  # maybe a (short) manifest, or a node's view of the range: decide here
             await resp.close()
-            resp = await req.client.get_object(req.account, req.container, req.obj)
+            resp = await req.client.get_object(req.account, req.container_name, req.object_name)
     if resp.status not in (200, 206):
         await resp.close()
         return error_response(404 if resp.status == 404 else 503 if resp.status >= 500 else resp.status)
@@ -56,6 +60,12 @@ async def get_or_head(req: SwiftRequest) -> Response:
         await resp.close()
         return error_response(404)
     headers = object_response_headers(resp.headers)
+    link = links.stored_link(resp.headers)
+    if link is not None:
+        if req.query.get("symlink") != "get":
+            await resp.close()
+            return links.LinkResponse(link, headers, resp.headers)  # the symlink feature follows it
+        headers |= links.client_headers(resp.headers)
     if is_large_object(resp.headers) and (req.query.get("multipart-manifest") != "get" or (
             resp.headers.get("x-static-large-object") and resp.status == 200 and not spec)):
         return ManifestResponse(resp, headers, head)  # the SLO/DLO features answer for it
@@ -82,7 +92,7 @@ async def get_or_head(req: SwiftRequest) -> Response:
     return await ranged_response(req, headers, ranges, length)
 
 
-def _send(req: SwiftRequest, resp, status: int, headers: dict[str, str]) -> Response:
+def _send(req: SwiftRequest, resp: BackendResponse, status: int, headers: dict[str, str]) -> Response:
     if req.method == "HEAD":
         return Response(b"", status_code=status, headers=headers)
     return StreamingResponse(stream_backend(resp), status_code=status, headers=headers)
@@ -94,8 +104,8 @@ async def ranged_response(req: SwiftRequest, headers: dict[str, str], ranges: li
     etag = headers.get("Etag")
     ctype = headers.get("Content-Type", "application/octet-stream")
 
-    async def fetch(start: int, end: int):
-        part = await req.client.get_object(req.account, req.container, req.obj,
+    async def fetch(start: int, end: int) -> AsyncIterator[bytes]:
+        part = await req.client.get_object(req.account, req.container_name, req.object_name,
                                            headers={"Range": f"bytes={start}-{end - 1}"})
         if part.status not in (200, 206) or (etag and part.headers.get("etag") != etag):
             await part.close()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from starlette.responses import Response
 
 from proxy.http.errors import empty_response, error_response
@@ -9,7 +11,8 @@ from proxy.swift.context import SwiftRequest
 from stackstore.timestamp import Timestamp
 
 
-def created_response(req: SwiftRequest, backend_headers, extra: dict[str, str] | None = None) -> Response:
+def created_response(req: SwiftRequest, backend_headers: Mapping[str, str],
+                     extra: dict[str, str] | None = None) -> Response:
     """Swift's 201 for an object write: unquoted Etag, Last-Modified, X-Timestamp."""
     ts = Timestamp(backend_headers.get("x-timestamp") or req.timestamp or Timestamp.now())
     headers = {"Etag": (backend_headers.get("etag") or "").strip('"'),

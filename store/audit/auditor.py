@@ -14,7 +14,8 @@ import functools
 import logging
 import os
 import time
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from store import layout
 from store.audit.listings_check import check_accounts, check_containers
@@ -25,6 +26,7 @@ from store.layout import list_partitions, walk_hash_dirs
 from store.node import Node
 from store.recon import read_stats, write_stats
 
+T = TypeVar("T")
 log = logging.getLogger("store.auditor")
 
 
@@ -37,7 +39,7 @@ class Auditor:
         self.bytes_limiter = RateLimiter(float(sconf.get("auditor_bytes_per_second", 10 * 1024 * 1024)))
         self.files_limiter = RateLimiter(float(sconf.get("auditor_files_per_second", 50)))
 
-    async def _run(self, fn: Any, *args: Any) -> Any:
+    async def _run(self, fn: Callable[..., T], *args: Any) -> T:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self.node.executor, functools.partial(fn, *args))
 
@@ -87,7 +89,7 @@ class Auditor:
         try:
             index = await self._run(self.node.expiring, device)
             stats["expiring_reindexed"] += await self._run(index.add_missing, entries)
-        except Exception as exc:  # noqa: BLE001 - the next pass tries again
+        except Exception as exc:  # the next pass tries again
             stats["errors"] += 1
             log.warning("re-indexing expiring objects of %s failed: %s", device, exc)
 
@@ -102,7 +104,7 @@ class Auditor:
                 continue
             try:
                 found, seen = await self._run(check, opener(device))  # opened on the loop: one env per process
-            except Exception as exc:  # noqa: BLE001 - any failure to read the environment is the finding
+            except Exception as exc:  # any failure to read the environment is the finding
                 count += 1
                 problems.append(f"{name}: {exc!r}")
                 continue

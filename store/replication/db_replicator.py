@@ -14,7 +14,8 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from ring import Device
 from store.node import Node
@@ -24,6 +25,7 @@ from store.replication.object_replicator import PassStats
 from store.replication.settings import Settings
 from store.replication.transport import PeerError, call_json
 
+T = TypeVar("T")
 log = logging.getLogger("store.replication")
 
 
@@ -40,7 +42,7 @@ class DBReplicator:
         self.last = PassStats()
         self.rows_sent = 0
 
-    async def _run(self, fn, *args):  # noqa: ANN001, ANN202
+    async def _run(self, fn: Callable[..., T], *args: Any) -> T:
         return await asyncio.get_running_loop().run_in_executor(self.node.executor, functools.partial(fn, *args))
 
     async def run_pass(self) -> PassStats:
@@ -59,7 +61,7 @@ class DBReplicator:
             async with sem:
                 try:
                     await self.replicate_partition(dev, store, part, stats)
-                except Exception as exc:  # noqa: BLE001
+                except Exception as exc:
                     log.exception("replicating %s partition %s on %s", self.kind.name, part, dev.device)
                     stats.failures += 1
                     stats.errors.append(repr(exc))

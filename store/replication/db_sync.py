@@ -17,7 +17,7 @@ import base64
 import json
 import struct
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import lmdb
 import xxhash
@@ -34,6 +34,9 @@ from store.listings import (
     new_record,
 )
 
+if TYPE_CHECKING:
+    from store.node import Node
+
 Store = ContainerStore | AccountStore
 
 
@@ -41,7 +44,7 @@ Store = ContainerStore | AccountStore
 class DBKind:
     name: str  # "container" | "account" (also the ring's name)
 
-    def store(self, node: Any, device: str) -> Store:
+    def store(self, node: Node, device: str) -> Store:
         return node.containers(device) if self.name == "container" else node.accounts(device)
 
     def key_of(self, rec: dict[str, Any]) -> bytes:
@@ -74,7 +77,7 @@ def partitions(store: Store) -> list[int]:
     return sorted(parts)
 
 
-def _digest(txn: lmdb.Transaction, store: Store, key: bytes) -> str | None:
+def _digest(txn: lmdb.Transaction[bytes], store: Store, key: bytes) -> str | None:
     """The record's digest in O(1): its timestamps and metadata plus the running digest of its rows
     (the record must have a change state: see ``ChangeLog.ensure``)."""
     raw = txn.get(key, db=store.info_db)
@@ -162,6 +165,7 @@ def export_since(store: Store, key: bytes, since: int, batch: int) -> dict[str, 
             if len(rows) >= batch:
                 break
             value = txn.get(key + nkey, db=store.rows_db)
+            assert value is not None, "a change names a row (rows go only with their whole record)"
             rows.append([base64.b64encode(nkey).decode(), base64.b64encode(value).decode()])
             upto = seq
         item = {"record": _record_fields(json.loads(raw)), "rows": rows, "sender": state.uid.hex(), "upto": upto}
@@ -260,7 +264,7 @@ def _merge_row(kind: DBKind, rec: dict[str, Any], old: bytes | None, new: bytes)
     return _merge_acct_row(rec, old, new)
 
 
-def _advance_sync_point(store: Store, txn: lmdb.Transaction, key: bytes, item: dict[str, Any]) -> None:
+def _advance_sync_point(store: Store, txn: lmdb.Transaction[bytes], key: bytes, item: dict[str, Any]) -> None:
     """Remember the sender's last merged sequence, in the transaction that merged its rows (so the
     point is durable exactly when they are, and never ahead of them). With the last batch come the
     sender's own sync points: we now hold all it held, so also what it had from those replicas."""
@@ -280,9 +284,10 @@ def _advance_sync_point(store: Store, txn: lmdb.Transaction, key: bytes, item: d
 def remove_if_unchanged(store: Store, key: bytes, digest: str) -> bool:
     """Drop a handoff record (and rows) if it still has the digest every primary confirmed."""
     with store.env.begin(write=True) as txn:
-        if _digest(txn, store, key) != digest:
+        raw = txn.get(key, db=store.info_db)
+        if raw is None or _digest(txn, store, key) != digest:
             return False
-        rec = json.loads(txn.get(key, db=store.info_db))
+        rec = json.loads(raw)
         for name, _ in list(prefixed(txn, store.rows_db, key)):
             txn.delete(key + name, db=store.rows_db)
         store.changes.forget(txn, key)

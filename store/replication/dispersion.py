@@ -16,7 +16,9 @@ import urllib.request
 from dataclasses import dataclass, field
 
 from ring import Ring
+from stackstore import node_signing
 from stackstore.config import Config, ensure_hash_path_suffix, load_config
+from stackstore.secrets import ensure_secret
 
 DevKey = tuple[str, int, str]  # ip, port, device
 
@@ -39,18 +41,24 @@ class DispersionReport:
                 f"on handoffs" + (f", unreachable: {', '.join(self.unreachable)}" if self.unreachable else ""))
 
 
-def _fetch(ip: str, port: int, timeout: float) -> dict[str, dict[str, dict[str, str]]]:
-    with urllib.request.urlopen(f"http://{ip}:{port}/replicate/partitions", timeout=timeout) as resp:
-        return json.loads(resp.read())
+def _fetch(ip: str, port: int, timeout: float, node_key: bytes) -> dict[str, dict[str, dict[str, str]]]:
+    target = "/replicate/partitions"
+    request = urllib.request.Request(f"http://{ip}:{port}{target}", headers={
+        node_signing.SIGNATURE_HEADER: node_signing.sign(node_key, "GET", target, {})})
+    with urllib.request.urlopen(request, timeout=timeout) as resp:
+        partitions: dict[str, dict[str, dict[str, str]]] = json.loads(resp.read())
+        return partitions
 
 
-def holdings(ring: Ring, timeout: float = 30.0) -> tuple[dict[DevKey, dict[int, dict[str, str]]], list[str]]:
-    """What every device of the ring holds: ``{(ip, port, device): {partition: suffix hashes}}``."""
+def holdings(ring: Ring, node_key: bytes, timeout: float = 30.0
+             ) -> tuple[dict[DevKey, dict[int, dict[str, str]]], list[str]]:
+    """What every device of the ring holds: ``{(ip, port, device): {partition: suffix hashes}}``
+    (each node asked with a request signed by the cluster's ``node_key``)."""
     out: dict[DevKey, dict[int, dict[str, str]]] = {}
     unreachable = []
     for ip, port in sorted({(d.ip, d.port) for d in ring.devices}):
         try:
-            data = _fetch(ip, port, timeout)
+            data = _fetch(ip, port, timeout, node_key)
         except (OSError, urllib.error.URLError, ValueError):
             unreachable.append(f"{ip}:{port}")
             continue
@@ -59,8 +67,9 @@ def holdings(ring: Ring, timeout: float = 30.0) -> tuple[dict[DevKey, dict[int, 
     return out, unreachable
 
 
-def report(ring: Ring, timeout: float = 30.0) -> DispersionReport:
-    held, unreachable = holdings(ring, timeout)
+def report(ring: Ring, node_key: bytes, timeout: float = 30.0) -> DispersionReport:
+    """How well the objects of ``ring`` sit on their primaries (nodes asked with ``node_key``)."""
+    held, unreachable = holdings(ring, node_key, timeout)
     rep = DispersionReport(unreachable=unreachable)
     parts = {p for dev_parts in held.values() for p, h in dev_parts.items() if h}
     for part in sorted(parts):
@@ -79,7 +88,7 @@ def report(ring: Ring, timeout: float = 30.0) -> DispersionReport:
 
 def cluster_report(conf: Config, timeout: float = 30.0) -> DispersionReport:
     ring = Ring(conf.ring_dir / "object.ring", ensure_hash_path_suffix(conf), reload_interval=0.0)
-    return report(ring, timeout)
+    return report(ring, ensure_secret(conf, "node_key").encode(), timeout)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -14,7 +14,9 @@ import functools
 import logging
 import os
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 from ring import Device
 from store.diskfile import suffix_states
@@ -33,6 +35,7 @@ from store.replication.settings import Settings
 from store.replication.suffix_hashes import forget, get_hashes
 from store.replication.transport import PeerError, RateLimiter
 
+T = TypeVar("T")
 log = logging.getLogger("store.replication")
 
 UNMOUNTED: dict[int, dict[str, str]] = {}  # sentinel in a pass's remote hashes: the peer answered 507
@@ -81,7 +84,7 @@ class ObjectReplicator:
         self.totals = PassStats()
         self.passes = 0
 
-    async def _run(self, fn, *args):  # noqa: ANN001, ANN202
+    async def _run(self, fn: Callable[..., T], *args: Any) -> T:
         return await asyncio.get_running_loop().run_in_executor(self.node.executor, functools.partial(fn, *args))
 
     async def run_pass(self) -> PassStats:
@@ -105,11 +108,12 @@ class ObjectReplicator:
         self._account(stats)
         return stats
 
-    async def _guarded(self, sem: asyncio.Semaphore, stats: PassStats, job: Job, step) -> None:  # noqa: ANN001
+    async def _guarded(self, sem: asyncio.Semaphore, stats: PassStats, job: Job,
+                      step: Callable[[Job, PassStats], Awaitable[None]]) -> None:
         async with sem:
             try:
                 await step(job, stats)
-            except Exception as exc:  # noqa: BLE001 - one bad partition must not stop the pass
+            except Exception as exc:  # one bad partition must not stop the pass
                 log.exception("replicating partition %s on %s", job.part, job.dev.device)
                 job.failed = True
                 stats.failures += 1

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-from typing import Any
+from typing import TypeGuard
 
 from stackstore.timestamp import Timestamp
 from store import expiring
@@ -62,7 +62,7 @@ def check_offers(node: Node, device: str, partition: int, offers: dict[str, list
     return out
 
 
-def _valid_hash(h: Any) -> bool:
+def _valid_hash(h: object) -> TypeGuard[str]:
     return isinstance(h, str) and len(h) == 32 and all(c in "0123456789abcdef" for c in h)
 
 

@@ -13,11 +13,13 @@ from __future__ import annotations
 import asyncio
 import functools
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 from ring import Device
 from store.diskfile import (
+    DiskFile,
     DiskFileError,
     DiskFileManager,
     HashDirState,
@@ -29,6 +31,7 @@ from store.layout import partition_path
 from store.replication.framing import END, frame_header
 from store.replication.transport import PeerError, RateLimiter, call_json, stream_upload
 
+T = TypeVar("T")
 Listing = dict[str, dict[str, HashDirState]]  # suffix -> hash -> state
 
 
@@ -75,7 +78,7 @@ class Pusher:
         self.timeout = timeout
         self.limiter = limiter
 
-    async def _run(self, fn, *args):  # noqa: ANN001, ANN202 - thin executor helper
+    async def _run(self, fn: Callable[..., T], *args: Any) -> T:  # thin executor helper
         return await asyncio.get_running_loop().run_in_executor(self.diskfiles.executor, functools.partial(fn, *args))
 
     def _listing(self, partition: int, suffixes: list[str]) -> Listing:
@@ -120,7 +123,7 @@ class Pusher:
                 result.files_sent += 1
         yield END
 
-    async def _file(self, df, name: str, h: str) -> AsyncIterator[bytes]:  # noqa: ANN001
+    async def _file(self, df: DiskFile, name: str, h: str) -> AsyncIterator[bytes]:
         """A frame for one file; nothing if it vanished (a newer version replaced it meanwhile)."""
         path = os.path.join(df.dir, name)
         if name.endswith(".data"):

@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 
 
-def clouds(cluster) -> dict[str, Any]:  # noqa: ANN001
+def clouds(cluster) -> dict[str, Any]:
     """The ``clouds`` of ``<data_dir>/clouds.yaml`` (written by identity on first start, JSON)."""
     path = cluster.data_dir / "clouds.yaml"
     deadline = time.monotonic() + 15
@@ -23,11 +23,11 @@ def clouds(cluster) -> dict[str, Any]:  # noqa: ANN001
     return json.loads(path.read_text())["clouds"]
 
 
-def url(cluster, section: str) -> str:  # noqa: ANN001
+def url(cluster, section: str) -> str:
     return f"http://127.0.0.1:{cluster.conf[section]['port']}"
 
 
-def password_token(cluster, user: str, password: str, project: str) -> str:  # noqa: ANN001
+def password_token(cluster, user: str, password: str, project: str) -> str:
     body = {"auth": {"identity": {"methods": ["password"], "password": {"user": {
         "name": user, "domain": {"id": "default"}, "password": password}}},
         "scope": {"project": {"name": project, "domain": {"id": "default"}}}}}
@@ -36,13 +36,13 @@ def password_token(cluster, user: str, password: str, project: str) -> str:  # n
     return resp.headers["X-Subject-Token"]
 
 
-def cloud_token(cluster, name: str) -> str:  # noqa: ANN001
+def cloud_token(cluster, name: str) -> str:
     """A project-scoped token for a cloud of clouds.yaml (``stackstore-admin``, ``stackstore``)."""
     auth = clouds(cluster)[name]["auth"]
     return password_token(cluster, auth["username"], auth["password"], auth["project_name"])
 
 
-def openstack(cluster, *args: str, cloud: str = "stackstore-admin", check: bool = True,  # noqa: ANN001
+def openstack(cluster, *args: str, cloud: str = "stackstore-admin", check: bool = True,
               input: bytes | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
     """Run the real ``openstack`` CLI against the cluster (clouds.yaml from its data dir, no stray OS_*)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OS_", "ST_"))}
@@ -54,7 +54,7 @@ def openstack(cluster, *args: str, cloud: str = "stackstore-admin", check: bool 
     return proc
 
 
-def openstack_json(cluster, *args: str, **kwargs: Any) -> Any:  # noqa: ANN001
+def openstack_json(cluster, *args: str, **kwargs: Any) -> Any:
     proc = openstack(cluster, *args, "-f", "json", **kwargs)
     return json.loads(proc.stdout)
 
@@ -70,7 +70,7 @@ def wait_for(predicate: Callable[[], Any], timeout: float = 30, interval: float 
         time.sleep(interval)
 
 
-def answers_while_database_locked(cluster, service: str, database: str,  # noqa: ANN001
+def answers_while_database_locked(cluster, service: str, database: str,
                                   write: Callable[[], httpx.Response]) -> httpx.Response:
     """Send ``write`` while this test holds the write lock of the service's SQLite ``database``, check that
     ``/healthcheck`` still answers at once (the waiting query must not block the event loop), then release

@@ -12,7 +12,7 @@ import httpx
 
 from ring import Ring, hash_path
 from stackstore.config import load_config
-from tests.cluster import Cluster
+from tests.harness import Cluster
 
 FAST = {"updater_interval": 1.0, "auditor_interval": 1.0, "auditor_bytes_per_second": 0,
         "auditor_files_per_second": 0, "expirer_interval": 1.0, "replicator_interval": 3600.0,
@@ -98,6 +98,6 @@ class Layout:
         return f"http://{dev.address}/cont/{dev.device}/{part}/{account}/{quote(container)}"
 
     def recon(self, index: int) -> dict[str, Any]:
-        resp = httpx.get(self.node_url(index) + "/recon", timeout=10.0)
+        resp = httpx.get(self.node_url(index) + "/recon", timeout=10.0, auth=self.cluster.node_auth)
         resp.raise_for_status()
         return resp.json()

@@ -55,7 +55,7 @@ def test_corrupt_copy_never_served(cl):
             resp = swift.get(container, obj)
             assert resp.status_code == 200 and resp.content == BODY
         # the corrupt node itself never hands out the bad bytes either
-        with httpx.Client(timeout=10) as http:
+        with httpx.Client(timeout=10, auth=layout.cluster.node_auth) as http:
             try:
                 direct = http.get(layout.object_url(dev, swift.account, container, obj))
                 assert direct.status_code == 404 or direct.content == BODY
@@ -81,7 +81,7 @@ def test_auditor_quarantines_unread_corrupt_copy(cl):
     assert doc["devices"][dev.device]["auditor"]["listing_problems"] == 0
     assert swift.get(container, "unread").content == BODY
     url = layout.object_url(dev, swift.account, container, "unread")
-    wait_for(lambda: httpx.get(url, timeout=10).status_code == 200, timeout=90)
-    restored = httpx.get(url, timeout=10)
+    wait_for(lambda: httpx.get(url, timeout=10, auth=layout.cluster.node_auth).status_code == 200, timeout=90)
+    restored = httpx.get(url, timeout=10, auth=layout.cluster.node_auth)
     assert restored.content == BODY
     assert restored.headers["etag"] == swift.get(container, "unread").headers["etag"].strip('"')

@@ -26,7 +26,8 @@ def _listed_anywhere(layout: Layout, account: str, container: str, obj: str) -> 
     """Whether any container replica still lists ``obj``."""
     _, devs = layout.container.get_nodes(account, container)
     for dev in devs:
-        rows = httpx.get(layout.container_url(dev, account, container), timeout=10).json()
+        rows = httpx.get(layout.container_url(dev, account, container), timeout=10,
+                         auth=layout.cluster.node_auth).json()
         if obj in [r.get("name") for r in rows]:
             return True
     return False
@@ -51,7 +52,8 @@ def test_expired_object_removed_cluster_wide(cl):
     # every replica holds a tombstone stamped at the delete-at time
     _, devs = layout.object.get_nodes(swift.account, container, "short")
     for dev in devs:
-        resp = httpx.head(layout.object_url(dev, swift.account, container, "short"), timeout=10)
+        resp = httpx.head(layout.object_url(dev, swift.account, container, "short"), timeout=10,
+                          auth=layout.cluster.node_auth)
         assert resp.status_code == 404
         stamp = Timestamp(resp.headers["x-backend-timestamp"])
         assert start < stamp.seconds <= math.ceil(start + 1) + 1

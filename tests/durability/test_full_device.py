@@ -99,7 +99,9 @@ def _assert_nothing_partial(layout: Layout, swift: Swift, container: str, obj: s
     assert not layout.hash_dir(full_dev, swift.account, container, obj).exists()
     tmp = layout.cluster.node_devices_root(FULL) / full_dev.device / "tmp"
     assert not (list(tmp.iterdir()) if tmp.exists() else [])
-    assert httpx.get(layout.object_url(full_dev, swift.account, container, obj), timeout=10).status_code == 404
+    direct = httpx.get(layout.object_url(full_dev, swift.account, container, obj), timeout=10,
+                       auth=layout.cluster.node_auth)
+    assert direct.status_code == 404
     if body is None:  # never stored anywhere
         return
     resp = swift.get(container, obj)
@@ -132,7 +134,7 @@ def test_chunked_put_that_runs_out_of_space(full):
     full_dev = next(d for d in layout.object.devices if layout.node_index(d) == FULL)
     free_before = shutil.disk_usage(layout.cluster.node_devices_root(FULL) / full_dev.device).free
     direct = httpx.put(layout.object_url(full_dev, swift.account, container, "direct-chunked"), content=chunks(),
-                       headers={"X-Timestamp": "1700000000.00000"}, timeout=30)
+                       headers={"X-Timestamp": "1700000000.00000"}, timeout=30, auth=layout.cluster.node_auth)
     assert direct.status_code == 507
     _assert_nothing_partial(layout, swift, container, "direct-chunked", None)
     free_after = shutil.disk_usage(layout.cluster.node_devices_root(FULL) / full_dev.device).free
@@ -151,7 +153,7 @@ def test_put_with_length_goes_to_handoff(full):
     (name,) = _names_on_full_node(swift, layout, container, 1)
     full_dev = next(d for d in layout.object.devices if layout.node_index(d) == FULL)
     direct = httpx.put(layout.object_url(full_dev, swift.account, container, "direct"), content=BIG,
-                       headers={"X-Timestamp": "1700000000.00000"}, timeout=30)
+                       headers={"X-Timestamp": "1700000000.00000"}, timeout=30, auth=layout.cluster.node_auth)
     assert direct.status_code == 507
     assert swift.put(container, name, BIG).status_code == 201
     holders = _holders(layout, swift.account, container, name)

@@ -49,7 +49,7 @@ def rows_sent(cluster, exclude: int = 0) -> int:
     total = 0
     for i in range(1, cluster.cloud.node_count + 1):
         if i != exclude and cluster.cloud.services[f"node{i}"].running:
-            r = httpx.get(f"http://127.0.0.1:{cluster.cloud.node_port(i)}/replicate/stats", timeout=10)
+            r = httpx.get(f"{cluster.node_url(i)}/replicate/stats", timeout=10, auth=cluster.node_auth)
             total += r.json()["container_rows_sent"]
     return total
 
@@ -77,7 +77,7 @@ def _setup(cluster) -> tuple[Client, Layout, int, list[Device], set[str]]:
     layout = Layout(cluster)
     part, primaries = layout.rings["container"].get_nodes(client.account, "big")
     names = {f"obj-{i:05d}" for i in range(ROWS)}
-    with httpx.Client(timeout=10) as http:
+    with httpx.Client(timeout=10, auth=cluster.node_auth) as http:
         _put_rows(http, primaries[0], part, client.account, "big", sorted(names))
     took = wait_until(_listings_are(layout, client.account, "big", names), TIMEOUT)
     print(f"\n{ROWS} rows replicated to the other replicas in {took:.1f}s")
@@ -89,7 +89,7 @@ def test_one_new_row_sends_only_that_row(cluster):
     before = steady_rows_sent(cluster)
     assert before >= 2 * ROWS  # the first full sync
 
-    with httpx.Client(timeout=10) as http:
+    with httpx.Client(timeout=10, auth=cluster.node_auth) as http:
         _put_rows(http, primaries[0], part, client.account, "big", ["one-more"])
     names.add("one-more")
     wait_until(_listings_are(layout, client.account, "big", names), TIMEOUT)
@@ -103,7 +103,7 @@ def test_deletes_and_metadata_propagate(cluster):
     client, layout, part, primaries, names = _setup(cluster)
     before = steady_rows_sent(cluster)
     deleted = sorted(names)[::100]
-    with httpx.Client(timeout=10) as http:
+    with httpx.Client(timeout=10, auth=cluster.node_auth) as http:
         for name in deleted:  # tombstone rows, on the second replica only
             r = http.delete(_row_url(primaries[1], part, client.account, "big", name),
                             headers={"X-Timestamp": Timestamp(time.time()).normal})
@@ -116,7 +116,8 @@ def test_deletes_and_metadata_propagate(cluster):
 
     def colors() -> list[str]:
         return [h for dev in primaries
-                if (h := httpx.head(_row_url(dev, part, client.account, "big")).headers.get(
+                if (h := httpx.head(_row_url(dev, part, client.account, "big"),
+                                    auth=cluster.node_auth).headers.get(
                     "X-Container-Meta-Color")) != "blue"]
 
     wait_until(colors, TIMEOUT)

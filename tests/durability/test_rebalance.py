@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import sys
 import time
 
 import pytest
 
 from ring.cli import main as ring_cli
-from stackstore.launcher import Service
 from store.replication.dispersion import cluster_report
-from tests.cluster import free_port_block
 from tests.durability.test_replication_support import (
     Client,
     Layout,
@@ -19,6 +16,7 @@ from tests.durability.test_replication_support import (
     replication_cluster,
     wait_until,
 )
+from tests.harness import free_port_block
 
 
 @pytest.fixture(scope="module")
@@ -30,16 +28,11 @@ def cluster(tmp_path_factory):
 
 def add_node(cluster, name: str, device: str) -> tuple[int, object]:
     """Start one more storage node process (new port, one new device); not yet in the rings."""
-    cloud = cluster.cloud
     port = free_port_block(1) + 1
     root = cluster.data_dir / name
     (root / device).mkdir(parents=True)
-    host = cluster.conf["store"]["host"]
-    cloud.services[name] = Service(
-        name, [sys.executable, "-m", "store.server", "--config", str(cloud.config_path), "--host", host,
-               "--port", str(port), "--devices", str(root)],
-        f"http://{host}:{port}/healthcheck", cluster.data_dir / "logs" / f"{name}.log")
-    cloud.start_service(name)
+    cluster.cloud.add_node(name, port, root)
+    cluster.cloud.start_service(name)
     return port, root
 
 

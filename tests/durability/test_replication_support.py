@@ -16,7 +16,7 @@ import httpx
 from ring import Ring, hash_path
 from stackstore.config import ensure_hash_path_suffix
 from store.diskfile import ObjectReader, scan_hash_dir
-from tests.cluster import Cluster
+from tests.harness import Cluster
 
 FAST = {
     "store": {"replicator_interval": 1.0, "fsync": True, "updater_interval": 1.0, "auditor_interval": 0,
@@ -243,7 +243,7 @@ class Layout:
                 while True:
                     r = httpx.get(f"http://{dev.ip}:{dev.port}/cont/{dev.device}/{part}/{quote(account, safe='')}"
                                   f"/{quote(container, safe='')}", params={"marker": marker, "format": "json"},
-                                  timeout=10)
+                                  timeout=10, auth=self.cluster.node_auth)
                     if r.status_code != 200:
                         out.append(None)
                         break

@@ -23,7 +23,7 @@ from swiftclient.exceptions import ClientException
 
 from stackstore.supervisor import read_states
 from stackstore.tomlwrite import dumps
-from tests.cluster import Cluster
+from tests.harness import Cluster
 
 
 def _wait(predicate, timeout: float, what: str):

@@ -43,12 +43,12 @@ def test_pending_updates_delivered_after_container_node_returns(cl):
     url = layout.container_url(cdevs[0], swift.account, container)
 
     def converged() -> bool:
-        rows = httpx.get(url, timeout=10).json()
+        rows = httpx.get(url, timeout=10, auth=layout.cluster.node_auth).json()
         return sorted(r["name"] for r in rows) == names
 
     wait_for(converged, timeout=90)
     wait_for(lambda: _pending_total(layout, others) == 0, timeout=60)
     successes = sum(layout.recon(i)["updater"]["successes"] for i in others)
     assert successes >= len(names) + 2
-    head = httpx.head(url, timeout=10)
+    head = httpx.head(url, timeout=10, auth=layout.cluster.node_auth)
     assert head.headers["x-container-object-count"] == str(len(names))

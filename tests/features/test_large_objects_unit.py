@@ -28,7 +28,8 @@ def put_manifest(client, name, segments, **headers):
 
 
 def manifest(etags, sizes=(10, 11, 12)):
-    return [{"path": f"/segs/p/{i:02d}", "etag": e, "size_bytes": s} for i, (e, s) in enumerate(zip(etags, sizes, strict=True))]
+    return [{"path": f"/segs/p/{i:02d}", "etag": e, "size_bytes": s}
+            for i, (e, s) in enumerate(zip(etags, sizes, strict=True))]
 
 
 def test_slo_put_get_head(env):

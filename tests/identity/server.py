@@ -4,62 +4,44 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import httpx
 
-from stackstore.tomlwrite import dumps
-from tests.cluster import free_port_block
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.harness import ServiceProcess, free_port_block, make_config
 
 
 class IdentityServer:
+    """One identity service (the harness's ``ServiceProcess``) on its own data dir, port and database."""
+
     def __init__(self, data_dir: Path, database_url: str = "", token_expiration: int = 3600,
                  admin_password: str = "secret-admin"):
         self.data_dir = Path(data_dir)
         self.port = free_port_block(1) + 1
-        self.conf = {"cluster": {"data_dir": str(self.data_dir), "hash_path_suffix": os.urandom(8).hex()},
-                     "identity": {"host": "127.0.0.1", "port": self.port, "database_url": database_url,
-                                  "token_expiration": token_expiration, "admin_password": admin_password}}
+        self.conf = make_config(self.data_dir, cluster={"hash_path_suffix": os.urandom(8).hex()},
+                                identity={"host": "127.0.0.1", "port": self.port, "database_url": database_url,
+                                          "token_expiration": token_expiration,
+                                          "admin_password": admin_password})
         self.admin_password = admin_password
-        self.proc: subprocess.Popen | None = None
+        self.process: ServiceProcess | None = None
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
+    @property
+    def proc(self):
+        return self.process.proc if self.process is not None else None
+
     def start(self, timeout: float = 60.0) -> IdentityServer:
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        config = self.data_dir / "identity.toml"
-        config.write_text(dumps(self.conf))
-        log = open(self.data_dir / "identity.log", "ab")
         env = {k: v for k, v in os.environ.items() if not k.startswith(("OS_", "STACKSTORE_"))}
-        self.proc = subprocess.Popen([sys.executable, "-m", "identity", "--config", str(config)], cwd=ROOT,
-                                     stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
-        log.close()
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                if httpx.get(f"{self.url}/healthcheck", timeout=1).status_code == 200:
-                    return self
-            except httpx.HTTPError:
-                pass
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"identity did not start: {(self.data_dir / 'identity.log').read_text()[-3000:]}")
-            time.sleep(0.1)
+        self.process = ServiceProcess(self.conf, "identity").start(timeout, env)
+        return self
 
     def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        if self.process is not None:
+            self.process.stop()
 
     def clouds(self) -> dict:
         return json.loads((self.data_dir / "clouds.yaml").read_text())["clouds"]

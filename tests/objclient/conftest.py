@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import signal
 from pathlib import Path
@@ -10,20 +11,19 @@ import pytest
 
 from objclient.client import StorageClient
 from objclient.rings import Rings
-from stackstore.config import load_config
+from objclient.settings import ClientSettings
 from stackstore.launcher import Cloud
-from tests.cluster import free_port_block
+from tests.harness import free_port_block, make_config
 
 
 class NodeCluster:
     """``nodes`` storage nodes (node1..nodeN, one device each) and rings with 3 replicas."""
 
     def __init__(self, data_dir: Path, nodes: int = 4):
-        conf = load_config(environ={})
         base = free_port_block(nodes)
-        conf["cluster"].update(data_dir=str(data_dir), nodes=nodes, zones=nodes, part_power=6, replicas=3)
-        conf["store"].update(base_port=base, container_update_timeout=1.0)
-        conf["proxy"].update(node_timeout=2.0, conn_timeout=0.5)
+        conf = make_config(data_dir, cluster={"nodes": nodes, "zones": nodes, "part_power": 6, "replicas": 3},
+                           store={"base_port": base, "container_update_timeout": 1.0},
+                           proxy={"node_timeout": 2.0, "conn_timeout": 0.5})
         self.conf = conf
         self.cloud = Cloud(conf)
         self.cloud.prepare()
@@ -48,7 +48,9 @@ class NodeCluster:
     def client(self, **proxy_overrides) -> StorageClient:
         """A new client (create it inside the event loop that uses it)."""
         conf = dict(self.conf["proxy"], **proxy_overrides)
-        return StorageClient({"proxy": conf}, self.rings())
+        settings = dataclasses.replace(ClientSettings.from_conf({"proxy": conf}),
+                                       node_key=self.conf["cluster"]["node_key"].encode())
+        return StorageClient(settings, self.rings())
 
     def index_of(self, dev) -> int:
         """1-based node index serving ``dev``."""

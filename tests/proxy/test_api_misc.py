@@ -68,9 +68,12 @@ def test_metadata_constraints(http, container):
     count = constraints.MAX_META_COUNT
     assert put({f"X-Object-Meta-K{i}": "v" for i in range(count)}) == 201
     assert put({f"X-Object-Meta-K{i}": "v" for i in range(count + 1)}) == 400
-    per = constraints.MAX_META_OVERALL_SIZE // 4
-    assert put({f"X-Object-Meta-{i}": "v" * (per - 1) for i in range(4)}) == 201
-    assert put({f"X-Object-Meta-{i}": "v" * per for i in range(5)}) == 400
+    overall = constraints.MAX_META_OVERALL_SIZE  # names (without the prefix) + values, summed
+    items = overall // v  # each item: a 2-character name and a value of v - 2, exactly `overall` in all
+    assert overall % v == 0 and items <= count
+    full = {f"X-Object-Meta-{i:02d}": "v" * (v - 2) for i in range(items)}
+    assert put(full) == 201
+    assert put({**full, "X-Object-Meta-zz": "v"}) == 400
     assert http.post(container, headers={"X-Container-Meta-" + "n" * (n + 1): "v"}).status_code == 400
     assert http.post("", headers={"X-Account-Meta-K": "v" * (v + 1)}).status_code == 400
     r = http.put(f"{container}/m", content=b"x", headers={"X-Object-Meta-" + "n" * (n + 1): "v"})

@@ -16,7 +16,7 @@ from proxy.pipeline import build, swift_features
 from proxy.swift import operations
 from proxy.swift.access import Authenticate, authorize
 from proxy.swift.context import SwiftRequest
-from proxy.swift.features import bulk, cors, dlo, slo, tempurl_stage
+from proxy.swift.features import bulk, cors, dlo, formpost, slo, staticweb, symlink, tempurl_stage
 from proxy.swift.operations import Access
 
 PROXY = Path(__file__).resolve().parents[2] / "proxy"
@@ -68,9 +68,10 @@ def test_unknown_verb_answers_405_with_allow():
 
 def test_swift_pipeline_order():
     features = swift_features([])
-    assert features[:2] == [cors.feature, tempurl_stage.feature]
-    assert isinstance(features[2], Authenticate) and features[3] is authorize
-    assert features[4:] == [bulk.feature, slo.feature, dlo.feature]
+    assert features[:3] == [cors.feature, tempurl_stage.feature, formpost.feature]
+    assert isinstance(features[3], Authenticate) and features[4] is staticweb.feature
+    assert features[5] is authorize
+    assert features[6:] == [bulk.feature, symlink.feature, slo.feature, dlo.feature]
 
 
 def test_build_nests_features_in_order_and_answers_errors():

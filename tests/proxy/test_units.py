@@ -81,7 +81,8 @@ def test_conditionals(method, headers, expected):
 
 
 def test_listing_render_formats():
-    rows = [{"name": "a&b", "hash": "h", "bytes": 1, "content_type": "t", "last_modified": "2026-01-01T00:00:00.000000"},
+    rows = [{"name": "a&b", "hash": "h", "bytes": 1, "content_type": "t",
+             "last_modified": "2026-01-01T00:00:00.000000"},
             {"subdir": "d/"}]
     r = listing.render(rows, listing.JSON, "container", "c")
     assert json.loads(r.body) == rows and r.headers["content-type"].startswith("application/json")
@@ -107,11 +108,12 @@ def test_listing_negotiation_and_params():
     with pytest.raises(HTTPError) as err:
         listing.parse_params({"limit": "10001"}, 10000)
     assert err.value.status == 412
-    with pytest.raises(HTTPError) as err:
-        listing.parse_params({"delimiter": "ab"}, 10000)
-    assert err.value.status == 412
+    # Swift takes delimiters of any length and markers ending in NUL (issue 13)
+    p = listing.parse_params({"delimiter": "-&", "marker": "b1\x00", "reverse": "on"}, 10000)
+    assert (p.delimiter, p.marker, p.reverse) == ("-&", "b1\x00", True)
+    # path= goes to the container servers as it is: they list its direct children
     p = listing.parse_params({"path": "a/b", "reverse": "on", "limit": "7"}, 10000)
-    assert (p.prefix, p.delimiter, p.reverse, p.limit) == ("a/b/", "/", True, 7)
+    assert (p.path, p.prefix, p.delimiter, p.reverse, p.limit) == ("a/b", None, None, True, 7)
 
 
 def test_tempauth_tokens():

@@ -71,7 +71,7 @@ def cleanup(client, name: str) -> None:
         for up in client.list_multipart_uploads(Bucket=name).get("Uploads", []):
             client.abort_multipart_upload(Bucket=name, Key=up["Key"], UploadId=up["UploadId"])
         client.delete_bucket(Bucket=name)
-    except Exception:  # noqa: BLE001 - best effort cleanup
+    except Exception:  # best effort cleanup
         pass
 
 

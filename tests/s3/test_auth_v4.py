@@ -22,7 +22,8 @@ CREDS = Credentials("test:tester", "testing")
 
 
 def _raw_headers(req: AWSRequest) -> list[tuple[bytes, bytes]]:
-    return [(b"host", urlsplit(req.url).netloc.encode())] + [(k.lower().encode(), v.encode("latin-1") if isinstance(v, str) else v) for k, v in req.headers.items()]
+    return [(b"host", urlsplit(req.url).netloc.encode())] + [
+        (k.lower().encode(), v.encode("latin-1") if isinstance(v, str) else v) for k, v in req.headers.items()]
 
 
 def _verify(req: AWSRequest, now: float | None = None, store=STORE):
@@ -55,7 +56,8 @@ def test_header_auth_keys(key):
 
 @pytest.mark.parametrize("query", ["uploads", "uploads=", "delimiter=&prefix=a%20b&max-keys=10",
                                    "list-type=2&encoding-type=url&start-after=x%2By",
-                                   "partNumber=3&uploadId=abc%2Fdef", "response-content-disposition=attachment%3B%20f%3D%22x%22"])
+                                   "partNumber=3&uploadId=abc%2Fdef",
+                                   "response-content-disposition=attachment%3B%20f%3D%22x%22"])
 def test_header_auth_queries(query):
     _verify(_signed("GET", "http://127.0.0.1:9000/b/k?" + query))
 

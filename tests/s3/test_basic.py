@@ -113,7 +113,10 @@ def test_delete_and_errors(s3, bucket):
     with pytest.raises(ClientError) as err:
         unknown.list_buckets()
     assert _code(err) == "InvalidAccessKeyId"
-    r = httpx.get(f"{s3.url}/{bucket}/x", headers={"Authorization": "AWS4-HMAC-SHA256 Credential=test:tester/20200101/us-east-1/s3/aws4_request, SignedHeaders=host;x-amz-date, Signature=00", "x-amz-date": "20200101T000000Z", "x-amz-content-sha256": "UNSIGNED-PAYLOAD"})
+    r = httpx.get(f"{s3.url}/{bucket}/x", headers={
+        "Authorization": "AWS4-HMAC-SHA256 Credential=test:tester/20200101/us-east-1/s3/aws4_request, "
+                         "SignedHeaders=host;x-amz-date, Signature=00",
+        "x-amz-date": "20200101T000000Z", "x-amz-content-sha256": "UNSIGNED-PAYLOAD"})
     assert r.status_code == 403 and b"<Code>RequestTimeTooSkewed</Code>" in r.content
     assert b"<RequestId>" in r.content and b"<Resource>" in r.content
 

@@ -14,7 +14,7 @@ from tests.compute.cloud import clouds, openstack, openstack_json, password_toke
 from tests.conftest import require_tool
 
 
-def _system_token(cluster, user: str, password: str) -> str:  # noqa: ANN001
+def _system_token(cluster, user: str, password: str) -> str:
     body = {"auth": {"identity": {"methods": ["password"], "password": {"user": {
         "name": user, "domain": {"id": "default"}, "password": password}}}, "scope": {"system": {"all": True}}}}
     resp = httpx.post(f"{url(cluster, 'identity')}/v3/auth/tokens", json=body, timeout=30)
@@ -23,7 +23,7 @@ def _system_token(cluster, user: str, password: str) -> str:  # noqa: ANN001
     return resp.headers["X-Subject-Token"]
 
 
-def _login(cluster, user: str, password: str, project: str) -> int:  # noqa: ANN001
+def _login(cluster, user: str, password: str, project: str) -> int:
     body = {"auth": {"identity": {"methods": ["password"], "password": {"user": {
         "name": user, "domain": {"id": "default"}, "password": password}}},
         "scope": {"project": {"name": project, "domain": {"id": "default"}}}}}
@@ -33,16 +33,16 @@ def _login(cluster, user: str, password: str, project: str) -> int:  # noqa: ANN
 class Keystone:
     """httpx against the identity API with one token."""
 
-    def __init__(self, cluster, token: str):  # noqa: ANN001
+    def __init__(self, cluster, token: str):
         self.client = httpx.Client(base_url=url(cluster, "identity") + "/v3", headers={"X-Auth-Token": token},
                                    timeout=30)
 
-    def __getattr__(self, name: str):  # noqa: ANN204
+    def __getattr__(self, name: str):
         return getattr(self.client, name)
 
 
 @pytest.fixture(scope="module")
-def world(cluster):  # noqa: ANN001
+def world(cluster):
     """A project with an admin, a member and a reader (made by the system admin), plus the attacker."""
     sfx = uuid.uuid4().hex[:6]
     admin_pw = clouds(cluster)["stackstore-system"]["auth"]["password"]
@@ -70,7 +70,7 @@ def world(cluster):  # noqa: ANN001
            "reader": Keystone(cluster, password_token(cluster, users["reader"]["name"], "pw-reader", f"rbac-{sfx}"))}
 
 
-def test_project_admin_is_not_cloud_admin(cluster, world):  # noqa: ANN001
+def test_project_admin_is_not_cloud_admin(cluster, world):
     """test:tester (admin on its own project only) lists no users, changes no password, grants nothing."""
     attacker, admin_id, roles = world["attacker"], world["ids"]["admin"], world["roles"]
     token = attacker.get("/auth/tokens", headers={"X-Subject-Token": attacker.headers["X-Auth-Token"]}).json()
@@ -100,13 +100,13 @@ def test_project_admin_is_not_cloud_admin(cluster, world):  # noqa: ANN001
                 or (a["role"]["name"] == "admin" and a["scope"].get("project", {}).get("id") != "test")]
 
 
-def test_scoping_to_system_needs_a_system_grant(cluster, world):  # noqa: ANN001
+def test_scoping_to_system_needs_a_system_grant(cluster, world):
     body = {"auth": {"identity": {"methods": ["password"], "password": {"user": {
         "name": "tester", "domain": {"id": "default"}, "password": "testing"}}}, "scope": {"system": {"all": True}}}}
     assert httpx.post(f"{url(cluster, 'identity')}/v3/auth/tokens", json=body).status_code == 401
 
 
-def test_project_admin_manages_member_and_reader_of_its_project(world):  # noqa: ANN001
+def test_project_admin_manages_member_and_reader_of_its_project(world):
     padmin, roles, pid = world["padmin"], world["roles"], world["project"]
     loose = world["users"]["loose"]["id"]
     for role in ("member", "reader"):
@@ -122,7 +122,7 @@ def test_project_admin_manages_member_and_reader_of_its_project(world):  # noqa:
         assert padmin.delete(f"/projects/{pid}/users/{loose}/roles/{roles[role]}").status_code == 204
 
 
-def test_reader_writes_nothing(world):  # noqa: ANN001
+def test_reader_writes_nothing(world):
     reader, roles, pid = world["reader"], world["roles"], world["project"]
     me = world["users"]["reader"]["id"]
     assert reader.get(f"/users/{me}").status_code == 200  # themself
@@ -134,7 +134,7 @@ def test_reader_writes_nothing(world):  # noqa: ANN001
     assert reader.get("/users").status_code == 403
 
 
-def test_system_reader_reads_the_cloud_and_writes_nothing(cluster, world):  # noqa: ANN001
+def test_system_reader_reads_the_cloud_and_writes_nothing(cluster, world):
     system, roles = world["system"], world["roles"]
     user = world["users"]["loose"]
     assert system.put(f"/system/users/{user['id']}/roles/{roles['reader']}").status_code == 204
@@ -152,7 +152,7 @@ def test_system_reader_reads_the_cloud_and_writes_nothing(cluster, world):  # no
     assert system.head(f"/system/users/{user['id']}/roles/{roles['reader']}").status_code == 404
 
 
-def test_system_admin_with_the_openstack_cli(cluster, world):  # noqa: ANN001
+def test_system_admin_with_the_openstack_cli(cluster, world):
     require_tool("openstack")
     sfx = world["sfx"]
     token = openstack_json(cluster, "token", "issue", cloud="stackstore-system")
@@ -169,7 +169,7 @@ def test_system_admin_with_the_openstack_cli(cluster, world):  # noqa: ANN001
     assert "stackstore-system" in env_cloud and env_cloud["stackstore-system"]["auth"]["system_scope"] == "all"
 
 
-def test_failed_logins_are_throttled(cluster, world):  # noqa: ANN001
+def test_failed_logins_are_throttled(cluster, world):
     """After 10 failures for one user from one address, even the right password gets 429 for a while."""
     name = world["users"]["member"]["name"]
     codes = [_login(cluster, name, "wrong", f"rbac-{world['sfx']}") for _ in range(10)]

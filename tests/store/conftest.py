@@ -5,8 +5,6 @@ from __future__ import annotations
 import itertools
 import os
 import socket
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -14,9 +12,11 @@ import httpx
 import pytest
 
 from stackstore.timestamp import Timestamp
+from tests import harness
 
-ROOT = Path(__file__).resolve().parents[2]
 SUFFIX = "store-tests-suffix"
+NODE_KEY = "store-tests-node-key"
+NODE_AUTH = harness.NodeAuth(NODE_KEY)  # signs requests to any node of these tests
 BLOCK = 65536
 _ticks = itertools.count()
 
@@ -32,56 +32,30 @@ def next_ts(offset: float = 0.0) -> str:
     return Timestamp(time.time() + offset + next(_ticks) * 0.00001).normal
 
 
-class NodeProcess:
-    """One storage node process serving ``devices_root``."""
+class NodeProcess(harness.NodeProcess):
+    """One storage node process serving ``tmp/devices`` (the harness's, with these tests' defaults).
+
+    Every node of these tests shares the hash suffix and the node key, so they can talk to each other."""
 
     def __init__(self, tmp: Path, port: int | None = None, devices: tuple[str, ...] = ("d1",), **store_conf):
         self.tmp = tmp
-        self.devices_root = tmp / "devices"
+        devices_root = tmp / "devices"
         for dev in devices:
-            (self.devices_root / dev).mkdir(parents=True, exist_ok=True)
-        self.port = port or free_port()
-        conf = {"block_size": BLOCK, "container_update_timeout": 1.0, "updater_interval": 3600.0}
-        conf.update(store_conf)
-        lines = ["[cluster]", f'hash_path_suffix = "{SUFFIX}"', f'data_dir = "{tmp / "data"}"', "[store]"]
-        for key, value in conf.items():
-            lines.append(f"{key} = {str(value).lower() if isinstance(value, bool) else value!r}".replace("'", '"'))
-        self.conf_path = tmp / "store.toml"
-        self.conf_path.write_text("\n".join(lines) + "\n")
-        self.proc: subprocess.Popen | None = None
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.hostport = f"127.0.0.1:{self.port}"
+            (devices_root / dev).mkdir(parents=True, exist_ok=True)
+        conf = harness.make_config(tmp / "data", cluster={"hash_path_suffix": SUFFIX, "node_key": NODE_KEY},
+                                   store={"block_size": BLOCK, "container_update_timeout": 1.0,
+                                          "updater_interval": 3600.0, **store_conf})
+        super().__init__(conf, devices_root, port or free_port())
 
-    def start(self) -> NodeProcess:
-        self.log = open(self.tmp / f"node-{self.port}.log", "ab")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "store.server", "--config", str(self.conf_path), "--host", "127.0.0.1",
-             "--port", str(self.port), "--devices", str(self.devices_root)],
-            cwd=ROOT, stdout=self.log, stderr=subprocess.STDOUT)
-        deadline = time.time() + 15
-        while time.time() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"node exited: {(self.tmp / f'node-{self.port}.log').read_text()}")
-            try:
-                if httpx.get(self.url + "/healthcheck", timeout=0.5).status_code == 200:
-                    return self
-            except httpx.HTTPError:
-                time.sleep(0.05)
-        raise RuntimeError("node did not start")
 
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.proc = None
-        self.log.close()
+@pytest.fixture(autouse=True)
+def _peer_requests_signed():
+    """Node code run in the test process (updater passes, replication calls) signs like a node would."""
+    from objclient import loop_pool
 
-    def logs(self) -> str:
-        return (self.tmp / f"node-{self.port}.log").read_text(errors="replace")
+    loop_pool.set_signing_key(NODE_KEY.encode())
+    yield
+    loop_pool.set_signing_key(None)
 
 
 @pytest.fixture(scope="module")
@@ -94,7 +68,7 @@ def node(tmp_path_factory: pytest.TempPathFactory):
 
 @pytest.fixture(scope="module")
 def client(node: NodeProcess):
-    with httpx.Client(base_url=node.url, timeout=10) as c:
+    with httpx.Client(base_url=node.url, timeout=10, auth=NODE_AUTH) as c:
         yield c
 
 
@@ -112,6 +86,21 @@ def make_node(tmp_path_factory: pytest.TempPathFactory):
     for n in started:
         if n.proc is not None:
             n.stop()
+
+
+def signed_head(head: bytes) -> bytes:
+    """A hand-written request head (request line and header lines, without the blank line) with an
+    ``X-Backend-Signature`` line added, made with these tests' node key over the bytes as sent."""
+    from stackstore import node_signing
+
+    first, *lines = head.split(b"\r\n")
+    method, target, _ = first.decode("latin-1").split(" ", 2)
+    headers = {}
+    for line in lines:
+        name, _, value = line.decode("latin-1").partition(":")
+        headers[name] = value
+    signature = node_signing.sign(NODE_KEY.encode(), method, target, headers)
+    return head + f"\r\n{node_signing.SIGNATURE_HEADER}: {signature}".encode()
 
 
 def object_dir(devices_root: Path, device: str, part: int, account: str, container: str, obj: str) -> Path:

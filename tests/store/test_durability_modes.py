@@ -6,13 +6,13 @@ import httpx
 import pytest
 
 from store.diskfile import scan_hash_dir
-from tests.store.conftest import next_ts
+from tests.store.conftest import NODE_AUTH, next_ts
 
 
 @pytest.mark.parametrize("conf", [{"sync_mode": "fsync"}, {"sync_mode": "syncfs"}, {"fsync": False}])
 def test_object_roundtrip_in_each_mode(make_node, conf):
     n = make_node(**conf)
-    with httpx.Client(base_url=n.url, timeout=10) as c:
+    with httpx.Client(base_url=n.url, timeout=10, auth=NODE_AUTH) as c:
         for size in (0, 10, 200_000, 3 * 1024 * 1024):
             body = bytes([size % 251]) * size
             path = f"/obj/d1/2/a/c/o{size}"

@@ -16,7 +16,7 @@ import httpx
 
 from ring import Ring
 from ring.bootstrap import build_default_rings
-from tests.store.conftest import SUFFIX, NodeProcess, next_ts, object_dir, wait_for
+from tests.store.conftest import NODE_AUTH, SUFFIX, NodeProcess, next_ts, object_dir, wait_for
 
 FAST = {"expirer_interval": 1.0, "auditor_interval": 3600.0, "auditor_bytes_per_second": 0,
         "auditor_files_per_second": 0, "replicator_interval": 3600.0, "fsync": False}
@@ -29,7 +29,7 @@ class Objects:
         self.node = node
         self.account = "AUTH_" + uuid.uuid4().hex[:8]
         self.ring = Ring(node.tmp / "data" / "rings" / "object.ring", SUFFIX)
-        self.http = httpx.Client(base_url=node.url, timeout=30)
+        self.http = httpx.Client(base_url=node.url, timeout=30, auth=NODE_AUTH)
 
     def path(self, obj: str) -> str:
         return f"/obj/d1/{self.ring.partition(self.account, 'c', obj)}/{self.account}/c/{obj}"

@@ -26,7 +26,7 @@ def _ts(rng: random.Random | None = None) -> Timestamp:
     return Timestamp(base + (rng.random() * 1000 if rng else time.time() - base))
 
 
-def _open(cls: type, tmp_path, device: str):  # noqa: ANN202
+def _open(cls: type, tmp_path, device: str):
     (tmp_path / device).mkdir(exist_ok=True)
     return cls(str(tmp_path / device))
 

@@ -218,6 +218,55 @@ def test_listing_matches_reference_model(client):
         assert names_only(listing(client, account, container, **params)) == expected, params
 
 
+def path_reference(names, path, marker=None, end_marker=None, limit=10000, reverse=False):
+    """Model of ``path=``: the direct children of ``path/`` (directory markers too), never ``path/``."""
+    prefix = path.rstrip("/") + "/" if path else ""
+    rows = reference(names, prefix=prefix or None, marker=marker, end_marker=end_marker, reverse=reverse)
+    kept = [n for n in rows if n != prefix and n.find("/", len(prefix)) in (-1, len(n) - 1)]
+    return kept[:limit]
+
+
+def test_path_and_multi_character_delimiters(client):
+    account, container = new_container(client)
+    names = ["dir", "dir/", "dir/a", "dir/sub/", "dir/sub/x", "dir/é/y", "dir/z", "dirt", "t-&a", "t-&b", "t-'c"]
+    for n in names:
+        assert add_row(client, account, container, n).status_code == 201
+    L = lambda **p: names_only(listing(client, account, container, **p))  # noqa: E731
+    assert L(path="dir") == ["dir/a", "dir/sub/", "dir/z"]
+    assert L(path="dir/") == L(path="dir")
+    assert L(path="dir", reverse=True) == ["dir/z", "dir/sub/", "dir/a"]
+    assert L(path="dir/sub") == ["dir/sub/x"]
+    assert L(path="") == ["dir", "dir/", "dirt", "t-&a", "t-&b", "t-'c"]
+    assert L(path="dir", limit=1, marker="dir/a") == ["dir/sub/"]
+    assert L(delimiter="-&") == ["dir", "dir/", "dir/a", "dir/sub/", "dir/sub/x", "dir/z", "dir/é/y", "dirt",
+                                 {"subdir": "t-&"}, "t-'c"]
+    assert L(delimiter="-&", reverse=True, prefix="t") == ["t-'c", {"subdir": "t-&"}]
+    # a NUL after a name makes a reverse marker inclusive (Swift's functional tests rely on it)
+    assert L(reverse=True, marker="dir/z\x00", end_marker="dir/sub.") == ["dir/z", "dir/sub/x", "dir/sub/"]
+
+
+def test_path_listing_matches_reference_model(client):
+    rnd = random.Random(4321)
+    account, container = new_container(client)
+    alphabet = ["a", "b", "/", "é"]
+    names = set()
+    while len(names) < 100:
+        names.add("".join(rnd.choice(alphabet) for _ in range(rnd.randint(1, 6))))
+    for n in sorted(names):
+        assert add_row(client, account, container, n).status_code == 201
+    live = sorted(names)
+    probes = [*live[::7], "a", "a/", "b/a", "é/"]
+    for _ in range(150):
+        params = {
+            "path": rnd.choice(["", "a", "a/", "b", "a/b", "é", "/", "zz"]),
+            "marker": rnd.choice([None, None, *probes]),
+            "end_marker": rnd.choice([None, None, *probes]),
+            "limit": rnd.choice([1, 2, 3, 10000]),
+            "reverse": rnd.choice([False, True]),
+        }
+        assert names_only(listing(client, account, container, **params)) == path_reference(live, **params), params
+
+
 def test_listing_limits(client):
     account, container = new_container(client)
     assert client.get(cpath(account, container), params={"limit": "10001"}).status_code == 412
@@ -320,3 +369,9 @@ def test_container_reports_to_account(client, node):
 @pytest.mark.parametrize("path", ["/acct/d1/4/a/c/o", "/cont/d1/3/a/c/o?x"])
 def test_wrong_verbs(client, path):
     assert client.get(path).status_code in (400, 405)
+
+
+@pytest.mark.parametrize("method", ["GET", "HEAD", "PUT", "POST", "DELETE"])
+def test_container_path_without_container_is_400(client, method):
+    r = client.request(method, "/cont/d1/3/AUTH_nocontainer", headers={"X-Timestamp": next_ts()})
+    assert r.status_code == 400

@@ -11,7 +11,7 @@ import uuid
 import httpx
 import pytest
 
-from tests.store.conftest import BLOCK, next_ts, object_dir, wait_for
+from tests.store.conftest import BLOCK, NODE_AUTH, next_ts, object_dir, signed_head, wait_for
 
 ACCT = "AUTH_test"
 
@@ -227,8 +227,8 @@ def test_large_object_streams(client):
 def test_short_body_499_stores_nothing(client, node):
     ts = next_ts()
     with socket.create_connection(("127.0.0.1", node.port)) as s:
-        s.sendall((f"PUT {opath('short')} HTTP/1.1\r\nHost: x\r\nX-Timestamp: {ts}\r\n"
-                   "Content-Length: 100000\r\n\r\n").encode() + b"x" * 1000)
+        s.sendall(signed_head(f"PUT {opath('short')} HTTP/1.1\r\nHost: x\r\nX-Timestamp: {ts}\r\n"
+                              "Content-Length: 100000".encode()) + b"\r\n\r\n" + b"x" * 1000)
         time.sleep(0.2)
     assert wait_for(lambda: not os.listdir(node.devices_root / "d1" / "tmp"), timeout=5)
     assert client.get(opath("short")).status_code == 404
@@ -250,7 +250,7 @@ def raw_status(node, head: str | bytes) -> int:
     if isinstance(head, str):
         head = head.encode()
     with socket.create_connection(("127.0.0.1", node.port)) as s:
-        s.sendall(head + b"\r\nHost: x\r\nConnection: close\r\n\r\n")
+        s.sendall(signed_head(head + b"\r\nHost: x\r\nConnection: close") + b"\r\n\r\n")
         data = s.recv(4096)
     assert data.startswith(b"HTTP/1.1 "), data
     return int(data.split()[1])
@@ -296,7 +296,7 @@ def test_raw_bytes_never_500(node):
     for raw in [b"GET /obj/d1/7/a/c/\xff\xfe HTTP/1.1", b"GET /cont/d1/7/a/c?prefix=\xff HTTP/1.1",
                 b"PUT /obj/d1/7/a/c/o HTTP/1.1\r\nX-Timestamp: \xff"]:
         with socket.create_connection(("127.0.0.1", node.port)) as s:
-            s.sendall(raw + b"\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+            s.sendall(signed_head(raw + b"\r\nHost: x\r\nContent-Length: 0\r\nConnection: close") + b"\r\n\r\n")
             data = s.recv(4096)
         assert data.startswith(b"HTTP/1.1 4"), data
 
@@ -369,7 +369,7 @@ def test_concurrent_small_puts(node):
     import asyncio
 
     async def run():
-        async with httpx.AsyncClient(base_url=node.url, timeout=30,
+        async with httpx.AsyncClient(base_url=node.url, timeout=30, auth=NODE_AUTH,
                                      limits=httpx.Limits(max_connections=64)) as ac:
             async def one(i):
                 r = await ac.put(opath(f"many/{i}", part=9), content=b"%d" % i,
@@ -378,7 +378,7 @@ def test_concurrent_small_puts(node):
             return await asyncio.gather(*(one(i) for i in range(200)))
 
     assert set(asyncio.run(run())) == {201}
-    with httpx.Client(base_url=node.url) as c:
+    with httpx.Client(base_url=node.url, auth=NODE_AUTH) as c:
         for i in (0, 99, 199):
             assert c.get(opath(f"many/{i}", part=9)).content == b"%d" % i
 
@@ -396,8 +396,34 @@ def test_post_merges_sysmeta(client):
     h = client.head(opath("sysmeta")).headers
     assert "x-object-sysmeta-a" not in h and "x-object-sysmeta-c" not in h
     assert h["x-object-sysmeta-b"] == "3"
-    assert client.post(opath("sysmeta"), headers={"X-Timestamp": next_ts(), "X-Object-Sysmeta-B": ""}).status_code == 202
+    r = client.post(opath("sysmeta"), headers={"X-Timestamp": next_ts(), "X-Object-Sysmeta-B": ""})
+    assert r.status_code == 202
     assert not [k for k in client.head(opath("sysmeta")).headers if k.startswith("x-object-sysmeta-")]
+
+
+def test_post_sets_changes_or_removes_x_object_manifest(client):
+    """A POST's .meta replaces X-Object-Manifest as Swift's object server does: kept only when sent."""
+    assert put(client, "dlo-meta", b"body", **{"X-Object-Manifest": "c/old"}).status_code == 201
+    assert client.post(opath("dlo-meta"), headers={"X-Timestamp": next_ts(),
+                                                   "X-Object-Manifest": "c/new"}).status_code == 202
+    assert client.head(opath("dlo-meta")).headers["x-object-manifest"] == "c/new"
+    assert client.post(opath("dlo-meta"), headers={"X-Timestamp": next_ts()}).status_code == 202
+    assert "x-object-manifest" not in client.head(opath("dlo-meta")).headers
+    assert client.get(opath("dlo-meta")).content == b"body"
+
+
+def test_meta_written_before_manifest_replacement_keeps_the_manifest():
+    """A .meta without the ``manifest_set`` mark (written by an older version) leaves the data's
+    X-Object-Manifest alone, so an upgrade does not turn POSTed DLOs into plain objects."""
+    from store.diskfile import ObjectReader
+
+    meta = {"size": 0, "etag": "", "ts": next_ts(), "bs": BLOCK, "blocks": "",
+            "headers": {"X-Object-Manifest": "c/p", "X-Object-Meta-A": "1"}}
+    old = {"ts": next_ts(), "headers": {"X-Object-Meta-B": "2"}, "sysmeta_set": True}
+    reader = ObjectReader(None, -1, meta, old, None, 0)  # metadata merging only: no file is read
+    assert reader.headers["X-Object-Manifest"] == "c/p" and "X-Object-Meta-A" not in reader.headers
+    reader = ObjectReader(None, -1, meta, dict(old, manifest_set=True), None, 0)
+    assert "X-Object-Manifest" not in reader.headers
 
 
 def test_far_future_timestamps_are_refused(client, node):

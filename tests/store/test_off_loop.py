@@ -17,6 +17,7 @@ from stackstore.config import load_config
 from stackstore.timestamp import Timestamp
 from store import diskfile, layout, recon_routes
 from store.server import create_app
+from tests.harness import NodeAuth
 
 
 def _on_loop() -> bool:
@@ -33,8 +34,8 @@ def app_and_calls(tmp_path: Path, monkeypatch):
     calls: list[tuple[str, bool]] = []
     lock = threading.Lock()
 
-    def probe(name, fn):  # noqa: ANN001, ANN202 - wraps the real function, behaviour unchanged
-        def wrapped(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+    def probe(name, fn):  # wraps the real function, behaviour unchanged
+        def wrapped(*args, **kwargs):
             with lock:
                 calls.append((name, _on_loop()))
             return fn(*args, **kwargs)
@@ -61,7 +62,8 @@ def test_object_requests_do_disk_work_in_io_threads(app_and_calls):
 
     async def requests() -> None:  # no lifespan: no background tasks, only these requests
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://node") as client:
+        async with httpx.AsyncClient(transport=transport, base_url="http://node",
+                                     auth=NodeAuth(app.node_key)) as client:
             put = await client.put(path, content=b"x" * 100_000, headers={"X-Timestamp": _ts(0)})
             assert put.status_code == 201
             assert (await client.get(path)).status_code == 200

@@ -7,13 +7,13 @@ import uuid
 
 import httpx
 
-from tests.store.conftest import next_ts
+from tests.store.conftest import NODE_AUTH, next_ts
 
 
 def test_writes_to_a_vanished_device_get_507_and_do_not_recreate_it(make_node):
     node = make_node(devices=("d1", "d2"))
     account = "AUTH_" + uuid.uuid4().hex[:8]
-    with httpx.Client(base_url=node.url, timeout=10) as c:
+    with httpx.Client(base_url=node.url, timeout=10, auth=NODE_AUTH) as c:
         assert c.put(f"/obj/d2/1/{account}/c/o", content=b"x", headers={"X-Timestamp": next_ts(),
                      "Content-Type": "text/plain"}).status_code == 201  # the node has seen d2
         device = node.devices_root / "d2"

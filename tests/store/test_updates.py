@@ -12,7 +12,7 @@ from urllib.parse import quote
 import httpx
 
 from store.updater import run_updater_pass
-from tests.store.conftest import free_port, next_ts, wait_for
+from tests.store.conftest import NODE_AUTH, free_port, next_ts, wait_for
 
 
 def _headers(cont_node, part="3", **extra):
@@ -29,7 +29,7 @@ def _pending(devices_root):
 def test_object_put_delete_update_second_node(node, make_node):
     cont = make_node()
     account, container = "AUTH_" + uuid.uuid4().hex[:8], "c"
-    with httpx.Client(timeout=10) as c:
+    with httpx.Client(timeout=10, auth=NODE_AUTH) as c:
         assert c.put(f"{cont.url}/cont/d1/3/{account}/{container}",
                      headers={"X-Timestamp": next_ts()}).status_code == 201
         obj = "dir/ob j ☃"
@@ -53,7 +53,7 @@ def test_async_pending_when_container_node_down(node, make_node):
     account, container = "AUTH_" + uuid.uuid4().hex[:8], "c"
     obj = "pending-" + uuid.uuid4().hex
     before = set(_pending(node.devices_root))
-    with httpx.Client(timeout=10) as c:
+    with httpx.Client(timeout=10, auth=NODE_AUTH) as c:
         r = c.put(f"{node.url}/obj/d1/1/{account}/{container}/{obj}", content=b"abc",
                   headers=_headers(f"127.0.0.1:{port}"))
         assert r.status_code == 201
@@ -80,7 +80,7 @@ def test_slow_container_node_gets_its_row_without_the_updater(node, make_node):
     pending saved, the update keeps going, and once it lands the record is gone (no updater pass)."""
     cont = make_node()
     account, container, obj = "AUTH_" + uuid.uuid4().hex[:8], "c", "slow-" + uuid.uuid4().hex
-    with httpx.Client(timeout=10) as c:
+    with httpx.Client(timeout=10, auth=NODE_AUTH) as c:
         assert c.put(f"{cont.url}/cont/d1/3/{account}/{container}",
                      headers={"X-Timestamp": next_ts()}).status_code == 201
         before = set(_pending(node.devices_root))
@@ -113,7 +113,7 @@ def test_updater_keeps_failing_records(tmp_path):
 def test_object_update_to_two_container_nodes(node, make_node):
     c1, c2 = make_node(), make_node()
     account, container = "AUTH_" + uuid.uuid4().hex[:8], "c"
-    with httpx.Client(timeout=10) as c:
+    with httpx.Client(timeout=10, auth=NODE_AUTH) as c:
         for cn in (c1, c2):
             assert c.put(f"{cn.url}/cont/d1/3/{account}/{container}",
                          headers={"X-Timestamp": next_ts()}).status_code == 201
@@ -126,15 +126,16 @@ def test_object_update_to_two_container_nodes(node, make_node):
 def test_node_restart_keeps_data_and_listings(make_node):
     n = make_node()
     account = "AUTH_" + uuid.uuid4().hex[:8]
-    with httpx.Client(timeout=10) as c:
+    with httpx.Client(timeout=10, auth=NODE_AUTH) as c:
         assert c.put(f"{n.url}/cont/d1/3/{account}/c", headers={"X-Timestamp": next_ts()}).status_code == 201
-        assert c.put(f"{n.url}/cont/d1/3/{account}/c/o", headers={"X-Timestamp": next_ts(), "X-Size": "1",
-                                                                  "X-Etag": "e", "X-Content-Type": "t"}).status_code == 201
+        r = c.put(f"{n.url}/cont/d1/3/{account}/c/o", headers={"X-Timestamp": next_ts(), "X-Size": "1",
+                                                               "X-Etag": "e", "X-Content-Type": "t"})
+        assert r.status_code == 201
         assert c.put(f"{n.url}/obj/d1/1/{account}/c/o", content=b"persist",
                      headers={"X-Timestamp": next_ts()}).status_code == 201
     n.stop()
     n.start()
-    with httpx.Client(timeout=10) as c:
+    with httpx.Client(timeout=10, auth=NODE_AUTH) as c:
         assert c.get(f"{n.url}/obj/d1/1/{account}/c/o").content == b"persist"
         assert [r["name"] for r in c.get(f"{n.url}/cont/d1/3/{account}/c").json()] == ["o"]
 
@@ -143,7 +144,7 @@ def test_account_report_retried_after_account_node_comes_back(make_node):
     port = free_port()
     cont = make_node()
     account = "AUTH_" + uuid.uuid4().hex[:8]
-    with httpx.Client(timeout=10) as c:
+    with httpx.Client(timeout=10, auth=NODE_AUTH) as c:
         r = c.put(f"{cont.url}/cont/d1/3/{account}/c", headers={
             "X-Timestamp": next_ts(), "X-Account-Host": f"127.0.0.1:{port}", "X-Account-Device": "d1",
             "X-Account-Partition": "2"})
@@ -156,7 +157,7 @@ def test_account_report_retried_after_account_node_comes_back(make_node):
 def test_container_update_overrides(node, make_node):
     cont = make_node()
     account, container = "AUTH_" + uuid.uuid4().hex[:8], "c"
-    with httpx.Client(timeout=10) as c:
+    with httpx.Client(timeout=10, auth=NODE_AUTH) as c:
         assert c.put(f"{cont.url}/cont/d1/3/{account}/{container}",
                      headers={"X-Timestamp": next_ts()}).status_code == 201
         h = _headers(cont.hostport, **{"X-Object-Sysmeta-Container-Update-Override-Etag": "abc; s3_etag=def-2",

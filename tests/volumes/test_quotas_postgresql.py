@@ -6,10 +6,7 @@ default volume type) and then take concurrent creates for several projects with 
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import threading
-import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -18,34 +15,20 @@ import httpx
 import pytest
 from sqlalchemy import create_engine, text
 
-from tests.cluster import free_port_block
+from stackstore.launcher import wait_healthy
+from tests.harness import ServiceProcess, free_port_block, make_config
 
 QUOTA = 1
 PROJECTS = [f"quota-project-{i}" for i in range(12)]
 CREATES_PER_PROJECT = 4
 
 
-def _start(tmp: Path, url: str, port: int) -> subprocess.Popen:
-    config = tmp / f"volumes-{port}.toml"
-    config.write_text(f'[cluster]\ndata_dir = "{tmp}"\n'
-                      f'[volumes]\nport = {port}\ndatabase_url = "{url}"\nauth_strategy = "noauth"\n'
-                      f'start_tgtd = false\nquotas = {{ volumes = {QUOTA} }}\n')
-    log = open(tmp / f"volumes-{port}.log", "wb")  # noqa: SIM115 - the process writes it until stopped
-    return subprocess.Popen([sys.executable, "-m", "volumes", "--config", str(config)], stdout=log,
-                            stderr=subprocess.STDOUT)
-
-
-def _wait_healthy(port: int, proc: subprocess.Popen, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        assert proc.poll() is None, f"volumes on port {port} exited with {proc.returncode}"
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthcheck", timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    raise AssertionError(f"volumes on port {port} not healthy after {timeout}s")
+def _api(tmp: Path, url: str, port: int) -> ServiceProcess:
+    """A volumes API process (the harness's) on ``port`` with the shared database and a small quota."""
+    conf = make_config(tmp, volumes={"host": "127.0.0.1", "port": port, "database_url": url,
+                                     "auth_strategy": "noauth", "start_tgtd": False,
+                                     "quotas": {"volumes": QUOTA}})
+    return ServiceProcess(conf, "volumes", name=f"volumes-{port}")
 
 
 @pytest.fixture(scope="module")
@@ -55,19 +38,15 @@ def two_apis(postgres, tmp_path_factory) -> Iterator[tuple[str, list[int]]]:
     url = postgres.new_database("volumes2")
     base = free_port_block(2)
     ports = [base + 1, base + 2]
-    procs = [_start(tmp, url, port) for port in ports]
+    apis = [_api(tmp, url, port) for port in ports]
+    for api in apis:  # both start before either is waited for: they race to create the schema
+        api.service.start()
     try:
-        for port, proc in zip(ports, procs, strict=True):
-            _wait_healthy(port, proc)
+        wait_healthy([api.service for api in apis], timeout=60)
         yield url, ports
     finally:
-        for proc in procs:
-            proc.terminate()
-        for proc in procs:
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+        for api in apis:
+            api.stop()
 
 
 def _count(url: str, sql: str, **params: str) -> list[tuple]:

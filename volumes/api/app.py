@@ -15,6 +15,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
+from stackstore.json_body import json_body_limit
 from volumes import policy
 from volumes.api import actions, attachments, backups, quota_sets, snapshots, types, versions
 from volumes.api import volumes as vols
@@ -99,6 +100,7 @@ class VolumesApp:
         self.conf = conf
         self.services = services
         self.router = Starlette(routes=_routes(), lifespan=self._lifespan)
+        self.router.state.max_json_body = json_body_limit(conf, "volumes")
         self.router.add_exception_handler(ApiError, lambda req, exc: exc.response())
         self.router.add_exception_handler(HTTPException, _http_error)
         self.router.add_exception_handler(DataError, _unstorable)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -12,9 +11,10 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from stackstore import json_body
 from stackstore.numbers import parse_int
 from volumes.context import Context
-from volumes.errors import ApiError, bad_request
+from volumes.errors import ApiError, bad_request, over_limit
 
 
 @dataclass
@@ -47,10 +47,15 @@ def endpoint(fn: Handler) -> Callable[[Request], Any]:
     async def handle(request: Request) -> Response:
         body = None
         if request.method in ("POST", "PUT"):
-            raw = await request.body()
+            try:
+                raw = await json_body.read_bounded(request)
+            except json_body.BodyTooLarge:
+                raise over_limit("Request is too large.") from None
+            except json_body.BodyTimeout:
+                raise ApiError(408, "Request body not received in time.") from None
             if raw.strip():
                 try:
-                    body = json.loads(raw)
+                    body = json_body.loads(raw)
                 except ValueError:
                     raise bad_request("Malformed request body") from None
         svc = request.app.state.svc

@@ -126,5 +126,5 @@ class LvmBackend(Backend):
 
     def _copy_into(self, src: str, volume_id: str, size_gb: int) -> None:
         self._create_lv(f"volume-{volume_id}", size_gb)
-        run_lvm("dd", f"if={src}", f"of={self.path(volume_id)}", "bs=1M", "conv=sparse,fdatasync" if self.thin else "conv=fdatasync",
-                "status=none")
+        conv = "conv=sparse,fdatasync" if self.thin else "conv=fdatasync"
+        run_lvm("dd", f"if={src}", f"of={self.path(volume_id)}", "bs=1M", conv, "status=none")

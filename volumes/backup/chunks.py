@@ -67,11 +67,25 @@ def compress(data: bytes) -> tuple[bytes, str, str]:
     return packed, hashlib.md5(packed).hexdigest(), compression
 
 
-def decompress(packed: bytes, md5: str, digest: str, compression: str = "zlib") -> bytes:
-    """Inverse of :func:`compress`, verifying both checksums; ValueError on any mismatch."""
+def decompress(packed: bytes, md5: str, digest: str, compression: str = "zlib", length: int | None = None) -> bytes:
+    """Inverse of :func:`compress`, verifying both checksums; ValueError on any mismatch. With
+    ``length`` the data must be exactly that long: zlib never inflates past ``length`` + 1 bytes (a
+    decompression bomb costs no more memory than an honest chunk)."""
     if hashlib.md5(packed).hexdigest() != md5:
         raise ValueError("backup chunk md5 mismatch")
-    data = zlib.decompress(packed) if compression == "zlib" else packed
+    if compression == "zlib":
+        inflater = zlib.decompressobj()
+        data = inflater.decompress(packed, (length + 1) if length is not None else 0)
+        if length is not None and (len(data) > length or inflater.unconsumed_tail):
+            raise ValueError("backup chunk decompresses past its length")
+        if not inflater.eof:
+            raise ValueError("backup chunk is truncated")
+    elif compression == "none":
+        data = packed
+    else:
+        raise ValueError(f"unknown backup chunk compression {compression!r}")
+    if length is not None and len(data) != length:
+        raise ValueError("backup chunk length mismatch")
     if sha256(data) != digest:
         raise ValueError("backup chunk sha256 mismatch")
     return data

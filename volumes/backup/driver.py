@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import select
 
 from volumes.backends.base import Backend, GiB
-from volumes.backup import chunks
+from volumes.backup import chunks, metadata
 from volumes.backup.objects import ObjectStore
 from volumes.backup.pipeline import ordered_map
 from volumes.db import Database
@@ -45,7 +45,10 @@ class BackupDriver:
             account, container, prefix = ACCOUNT_PREFIX + b.project_id, b.container, b.prefix
             path, size = self.backends[vol.backend].path(vol.id), vol.size * GiB
         try:
-            parent_meta = self._metadata(account, container, parent_prefix) if parent_prefix else None
+            parent_meta = None
+            if parent_prefix:
+                parent_meta = self._metadata(account, container, parent_prefix, size)
+                metadata.validate(parent_meta, size)  # its entries are copied into this backup's metadata
             count = self._write(account, container, prefix, backup_id, path, size, parent_meta)
         except Exception as exc:
             log.error("backup %s failed: %s", backup_id, exc)
@@ -93,8 +96,14 @@ class BackupDriver:
                        content_type="application/json")
         return written + 2
 
-    def _metadata(self, account: str, container: str, prefix: str) -> dict[str, Any]:
-        return json.loads(self.store.get(account, container, f"{prefix}_metadata"))
+    def _metadata(self, account: str, container: str, prefix: str, volume_size: int) -> Any:
+        """The backup's metadata object, parsed (ValueError when it is too large or not JSON)."""
+        raw = self.store.get(account, container, f"{prefix}_metadata",
+                             max_bytes=metadata.max_metadata_bytes(volume_size))
+        try:
+            return json.loads(raw)
+        except RecursionError:
+            raise ValueError("backup metadata nested too deeply") from None
 
     # -- restore ---------------------------------------------------------------------------------
     def restore(self, backup_id: str, volume_id: str) -> None:
@@ -103,26 +112,35 @@ class BackupDriver:
             vol = s.get(Volume, volume_id)
             fresh = vol.restore_backup_id == backup_id  # a new volume: already sparse zeros
             account, container, prefix = ACCOUNT_PREFIX + b.project_id, b.container, b.prefix
-            path = self.backends[vol.backend].path(vol.id)
+            path, size = self.backends[vol.backend].path(vol.id), vol.size * GiB
         try:
-            meta = self._metadata(account, container, prefix)
+            meta = self._metadata(account, container, prefix, size)
+            entries = metadata.validate(meta, size)  # before any write: nothing lands outside the volume
             fd = os.open(path, os.O_RDWR)
             try:
                 def restore_chunk(c: dict[str, Any]) -> None:
-                    if c["object"] is None:
+                    if c.get("object") is None:
                         if not fresh:
                             os.pwrite(fd, bytes(c["length"]), c["offset"])
                         return
-                    packed = self.store.get(account, container, c["object"])
+                    # stored bytes are never longer than the data (see chunks.compress)
+                    packed = self.store.get(account, container, c["object"], max_bytes=c["length"])
                     data = chunks.decompress(packed, c["md5"], c["sha256"],
-                                             c.get("compression", meta.get("compression", "zlib")))
+                                             c.get("compression", meta.get("compression", "zlib")), c["length"])
                     os.pwrite(fd, data, c["offset"])
 
-                for _ in ordered_map(restore_chunk, meta["chunks"], self.workers):
+                for _ in ordered_map(restore_chunk, entries, self.workers):
                     pass
                 os.fsync(fd)
             finally:
                 os.close(fd)
+        except ValueError as exc:  # metadata or chunk data that cannot be trusted: this backup is broken
+            log.error("restore of backup %s into %s refused: %s", backup_id, volume_id, exc)
+            with self.db.session() as s:
+                set_status(s, Volume, volume_id, "error_restoring", ("restoring-backup",))
+                set_status(s, Backup, backup_id, "error", ("restoring",), restore_volume_id=None,
+                           fail_reason=f"restore refused: {exc}"[:1000])
+            return
         except Exception as exc:
             log.error("restore of backup %s into %s failed: %s", backup_id, volume_id, exc)
             with self.db.session() as s:
@@ -138,9 +156,11 @@ class BackupDriver:
         with self.db.session() as s:
             b = s.get(Backup, backup_id)
             account, container, prefix = ACCOUNT_PREFIX + b.project_id, b.container, b.prefix
+            size = (b.size or 0) * GiB
         try:
             try:
-                meta = self._metadata(account, container, prefix)
+                meta = self._metadata(account, container, prefix, size)
+                metadata.validate(meta, size)
             except Exception:
                 meta = {"chunks": []}  # never written (failed backup): nothing but the tail objects
             for c in meta["chunks"]:

@@ -21,6 +21,10 @@ class ObjectStoreError(BackendError):
     pass
 
 
+class ObjectTooLarge(ObjectStoreError, ValueError):
+    """An object is longer than its reader accepts (a backup object rewritten by a project member)."""
+
+
 async def _once(data: bytes) -> AsyncIterator[bytes]:
     yield data
 
@@ -72,14 +76,29 @@ class ObjectStore:
 
         self._run(go())
 
-    def get(self, account: str, container: str, name: str) -> bytes:
+    def get(self, account: str, container: str, name: str, max_bytes: int | None = None) -> bytes:
+        """The object's data; with ``max_bytes``, ObjectTooLarge rather than reading a longer object."""
         async def go() -> bytes:
             client = await self._get_client()
             resp = await client.get_object(account, container, name)
             if resp.status != 200:
                 await resp.close()
                 raise ObjectStoreError(f"GET {container}/{name} failed: {resp.status}")
-            return await resp.read()
+            if max_bytes is None:
+                return await resp.read()
+            length = resp.headers.get("Content-Length", "")
+            parts, size = [], 0
+            try:
+                if length.isdigit() and int(length) > max_bytes:
+                    raise ObjectTooLarge(f"{container}/{name} is over {max_bytes} bytes")
+                async for part in resp.body:
+                    size += len(part)
+                    if size > max_bytes:
+                        raise ObjectTooLarge(f"{container}/{name} is over {max_bytes} bytes")
+                    parts.append(part)
+            finally:
+                await resp.close()
+            return b"".join(parts)
 
         return self._run(go())
 

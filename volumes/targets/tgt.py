@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from volumes.errors import BackendError
+from volumes.targets import tgtd_ipc
 
 IQN_PREFIX = "iqn.2010-10.org.openstack:"
 LUN = 1
@@ -116,8 +117,7 @@ class TgtAdm:
             try:
                 self._tgtadm("--op", "new", "--mode", "logicalunit", "--tid", str(tid), "--lun", str(LUN),
                              "-b", path)
-                self._tgtadm("--op", "new", "--mode", "account", "--user", user, "--password", password,
-                             ok_errors=("already exists",))
+                self._new_account(user, password)
                 self._tgtadm("--op", "bind", "--mode", "account", "--tid", str(tid), "--user", user)
                 self._tgtadm("--op", "bind", "--mode", "target", "--tid", str(tid), "-I", "ALL")
                 for name, value in SESSION_PARAMS.items():
@@ -144,6 +144,20 @@ class TgtAdm:
                 os.unlink(self.targets_dir / f"volume-{volume_id}")
             except FileNotFoundError:
                 pass
+
+    def _new_account(self, user: str, password: str) -> None:
+        """Create the CHAP account ``user`` unless tgtd has it. The secret goes to tgtd over its control
+        socket, never on a command line (``tgtadm --password`` would show it in every process listing)."""
+        listed = self._tgtadm("--op", "show", "--mode", "account")
+        if user in (line.strip() for line in listed.splitlines()[1:]):
+            return
+        try:
+            err = tgtd_ipc.new_account(self.control_port, user, password)
+        except OSError as exc:
+            raise TargetUnavailable(f"iSCSI target unavailable: tgtd is not running "
+                                    f"(control port {self.control_port}): {exc}") from None
+        if err not in (0, tgtd_ipc.ERR_ACCOUNT_EXISTS):
+            raise BackendError(f"tgtd refused the CHAP account (error {err})")
 
     def _delete_target(self, tid: int) -> None:
         self._tgtadm("--op", "delete", "--mode", "target", "--tid", str(tid), "--force",

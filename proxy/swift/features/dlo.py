@@ -10,12 +10,15 @@ from starlette.responses import Response
 
 from proxy.large_objects.response import ManifestResponse, get_large_object
 from proxy.pipeline import Handler
+from proxy.swift.access import segment_access
 from proxy.swift.context import SwiftRequest
 
 
 async def feature(req: SwiftRequest, call_next: Handler) -> Response:
-    """The pipeline stage: a dynamic large object's manifest becomes the concatenated segments."""
+    """The pipeline stage: a dynamic large object's manifest becomes the concatenated segments.
+
+    The segment listing and every segment are read with the caller's rights (``segment_access``)."""
     response = await call_next(req)
     if isinstance(response, ManifestResponse) and not response.is_slo:
-        return await get_large_object(req, response.backend)
+        return await get_large_object(req, response.backend, segment_access(req))
     return response

@@ -3,18 +3,32 @@
 A pipeline feature (proxy/pipeline.py): it claims the manifest PUT and DELETE operations of the
 router table and turns a manifest the object controller found (``ManifestResponse``) into the large
 object's answer. The API-neutral parts (reading manifests, streaming segments) are proxy/large_objects.
+
+Everything a manifest names is touched with the caller's authority, never the proxy's (as Swift's
+``slo`` middleware re-issues its sub-requests with the original request's auth):
+
+- PUT: each segment is HEADed as the caller; a missing one is ``404 Not Found``, one the caller may not
+  read ``403 Forbidden`` (``401 Unauthorized`` when anonymous) in the 400 answer's ``Errors:`` list.
+- GET: segments are read with ``proxy.swift.access.segment_access`` (403 before the body when a
+  top-level segment or nested manifest is forbidden; see ``proxy.large_objects.response``).
+- ``multipart-manifest=delete``: the manifest (and nested ones) are read as the caller's GETs, and every
+  segment and the manifest are DELETE sub-requests by the caller through the rest of the pipeline, like
+  bulk delete; forbidden ones are reported (``403 Forbidden``) in the result body and left in place.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
+from collections.abc import AsyncIterator
 from urllib.parse import quote
 
-from starlette.responses import Response
+from starlette.responses import Response, StreamingResponse
 
-from proxy.http.errors import HTTPError, error_response, status_line
+from proxy.http.errors import STATUS, HTTPError, error_response, status_line
 from proxy.http.headers import lookup
+from proxy.large_objects.access import SegmentAccess
 from proxy.large_objects.response import ManifestResponse, get_large_object, get_manifest
 from proxy.large_objects.segments import SegmentError
 from proxy.large_objects.slo import is_slo, read_manifest
@@ -23,6 +37,7 @@ from proxy.large_objects.slo_manifest import (
     MIN_SEGMENT_SIZE,
     SYSMETA_ETAG,
     SYSMETA_SIZE,
+    YIELD_FREQUENCY,
     ManifestError,
     SegmentSpec,
     parse_put_body,
@@ -30,9 +45,11 @@ from proxy.large_objects.slo_manifest import (
     resolve_range,
     slo_etag,
     slo_size,
+    to_raw,
 )
 from proxy.pipeline import Handler
 from proxy.swift import constraints
+from proxy.swift.access import authorize, segment_access
 from proxy.swift.context import SwiftRequest
 from proxy.swift.features import meta, results
 from proxy.swift.headers import guess_content_type, object_write_headers
@@ -51,56 +68,149 @@ async def feature(req: SwiftRequest, call_next: Handler) -> Response:
     if name == PUT_SLO_MANIFEST:
         return await put_manifest(req)
     if name == DELETE_SLO:
-        return await delete(req)
+        return await delete(req, call_next)
     response = await call_next(req)
+    if name == "list_objects":
+        return show_slo_etags(response)
     if not isinstance(response, ManifestResponse) or not response.is_slo:
         return response
     if req.query.get("multipart-manifest") == "get":
         return await get_manifest(req, response.backend)
-    return await get_large_object(req, response.backend)
+    return await get_large_object(req, response.backend, segment_access(req))
+
+
+# -- copies of the manifest ----------------------------------------------------------------------
+
+async def copy_manifest(req: SwiftRequest, dst: tuple[str, str, str], stored: bytes,
+                        headers: dict[str, str]) -> Response:
+    """COPY / X-Copy-From of an SLO with ``multipart-manifest=get``: the manifest's PUT-able form is
+    PUT at ``dst`` with ``multipart-manifest=put`` (``headers``: the copy's object headers), so its
+    segments are checked as the caller in the destination's account, as Swift's copy middleware
+    re-PUTs a manifest through its SLO middleware (400 with ``Errors:`` when they are missing or
+    forbidden there)."""
+    try:
+        raw = json.dumps(to_raw(parse_stored(stored))).encode()
+    except ValueError:
+        return error_response(500, "Unable to load SLO manifest")
+    sub = req.subrequest("PUT", *dst, query={"multipart-manifest": "put"}, headers=headers, body=raw)
+    sub.timestamp = req.timestamp
+    return await put_manifest(sub)
+
+
+# -- container listings ---------------------------------------------------------------------------
+
+def show_slo_etags(response: Response) -> Response:
+    """A JSON container listing shows an SLO's ETag as ``slo_etag`` (quoted) next to the manifest's own
+    MD5 in ``hash``, as Swift's SLO middleware does with the ``; slo_etag=`` parameter stored there."""
+    ctype = (response.headers.get("content-type") or "").split(";")[0].strip()
+    body = getattr(response, "body", None)  # listings are rendered whole (bounded by the listing limit)
+    if response.status_code != 200 or ctype != "application/json" or not isinstance(body, bytes) \
+            or b"slo_etag=" not in body:
+        return response
+    try:
+        rows = json.loads(body)
+    except ValueError:
+        return response
+    for row in rows:
+        value = row.get("hash") if isinstance(row, dict) else None
+        if not isinstance(value, str) or "slo_etag=" not in value:
+            continue
+        etag, *params = [p.strip() for p in value.split(";")]
+        kept = []
+        for param in params:
+            key, _, val = param.partition("=")
+            if key.strip() == "slo_etag":
+                row["slo_etag"] = f'"{val.strip()}"'
+            else:
+                kept.append(param)
+        row["hash"] = etag + "".join(f"; {p}" for p in kept)
+    body = json.dumps(rows, ensure_ascii=False, separators=(",", ":")).encode()
+    headers = {k: v for k, v in response.headers.items() if k.lower() != "content-length"}
+    return Response(body, status_code=200, headers=headers)
 
 
 # -- PUT ------------------------------------------------------------------------------------------
 
 async def put_manifest(req: SwiftRequest) -> Response:
-    """``PUT ?multipart-manifest=put``: check every segment, store the manifest, 201 with quoted ETag."""
+    """``PUT ?multipart-manifest=put``: check every segment, store the manifest, 201 with quoted ETag.
+
+    With ``?heartbeat=on`` (Swift's): once the body is parsed, a 202 streams a space every
+    YIELD_FREQUENCY seconds while segments are checked, then the outcome as a result body."""
     fmt = results.best_format(req.headers.get("accept"))
     try:
         specs = parse_put_body(await _read_body(req, MAX_MANIFEST_SIZE + 1))
     except ManifestError as err:
         return error_response(err.status, err.detail)
-    if await meta.container_headers(req, req.container or "") is None:
-        return error_response(404)
-    if req.headers.get("if-none-match", "").strip() == "*":
-        existing = await req.client.head_object(req.account, req.container, req.obj)
-        if existing.status // 100 == 2:
-            return error_response(412)
-    own = f"/{req.container}/{req.obj}"
+    if not constraints.true_value(req.query.get("heartbeat")):
+        response, _ = await _check_and_store(req, specs, fmt)
+        return response
+    return StreamingResponse(_heartbeat(req, specs, fmt), status_code=202, media_type=results.content_type(fmt))
+
+
+async def _heartbeat(req: SwiftRequest, specs: list[SegmentSpec], fmt: str) -> AsyncIterator[bytes]:
+    task = asyncio.ensure_future(_check_and_store(req, specs, fmt))
+    try:
+        yield b" "
+        while not (await asyncio.wait({task}, timeout=YIELD_FREQUENCY))[0]:
+            yield b" "
+        response, problems = task.result()
+    finally:
+        task.cancel()
+    outcome: dict[str, object] = {"Response Status": status_line(response.status_code)}
+    if response.status_code == 201:
+        outcome["Etag"] = response.headers.get("etag", "")
+        outcome["Last Modified"] = response.headers.get("last-modified", "")
+        outcome["Response Body"] = ""
+    elif not problems and (response.headers.get("content-type") or "").startswith("text/plain") \
+            and response.body:
+        outcome["Response Body"] = bytes(response.body).decode("utf-8", "replace")
+    else:
+        outcome["Response Body"] = "\n".join(STATUS.get(response.status_code, ("", "")))
+    yield b"\r\n\r\n" + results.render(fmt, outcome, problems, "upload")
+
+
+async def _check_and_store(req: SwiftRequest, specs: list[SegmentSpec],
+                           fmt: str) -> tuple[Response, list[list[str]]]:
+    """HEAD the segments as the caller and store the manifest: the answer and the segment problems."""
     problems: list[list[str]] = []
+    if await meta.container_headers(req, req.container or "") is None:
+        return error_response(404), problems
+    if_none_match = req.headers.get("if-none-match")
+    if if_none_match is not None and if_none_match.strip() != "*":
+        return error_response(400, "If-None-Match only supports *"), problems
+    if if_none_match is not None:
+        existing = await req.client.head_object(req.account, req.container_name, req.object_name)
+        if existing.status // 100 == 2:
+            return error_response(412), problems
+    own = f"/{req.container}/{req.obj}"
     sem = asyncio.Semaphore(HEAD_CONCURRENCY)
+    access = segment_access(req)
 
-    async def check(spec: SegmentSpec) -> dict | None:
+    async def check_one(spec: SegmentSpec) -> dict | None:
+        if spec.data is not None:
+            return spec.stored_data()
         async with sem:
-            return await _check_segment(req, spec, len(specs), own, problems)
+            return await _check_segment(req, access, spec, len(specs), own, problems)
 
-    entries = await asyncio.gather(*(check(s) for s in specs))
+    entries = await asyncio.gather(*(check_one(s) for s in specs))
     if problems:
         body = results.render(fmt, {}, problems, "upload")
-        return Response(body, status_code=400, media_type=results.content_type(fmt))
+        return Response(body, status_code=400, media_type=results.content_type(fmt)), problems
     manifest = [e for e in entries if e is not None]
     etag, size = slo_etag(manifest), slo_size(manifest)
     client_etag = req.headers.get("etag")
     if client_etag and client_etag.strip('"') != etag:
-        return error_response(422)
+        return error_response(422), problems
     body = json.dumps(manifest).encode()
     try:
-        headers = _manifest_headers(req, etag, size)
+        headers = _manifest_headers(req, etag, size, hashlib.md5(body).hexdigest())
     except HTTPError as err:
-        return err.response()
-    resp = await req.client.put_object(req.account, req.container, req.obj, headers, _once(body), len(body))
+        return err.response(), problems
+    resp = await req.client.put_object(req.account, req.container_name, req.object_name, headers, _once(body),
+                                       len(body))
     if resp.status != 201:
-        return backend_failure(resp.status)
-    return created_response(req, resp.headers, {"Etag": f'"{etag}"'})
+        return backend_failure(resp.status), problems
+    return created_response(req, resp.headers, {"Etag": f'"{etag}"'}), problems
 
 
 async def _read_body(req: SwiftRequest, limit: int) -> bytes:
@@ -112,12 +222,15 @@ async def _read_body(req: SwiftRequest, limit: int) -> bytes:
     return bytes(buf)
 
 
-async def _once(data: bytes):
+async def _once(data: bytes) -> AsyncIterator[bytes]:
     yield data
 
 
-def _manifest_headers(req: SwiftRequest, etag: str, size: int) -> dict[str, str]:
-    """Headers stored with the manifest: the client's object headers plus SLO markers and sysmeta."""
+def _manifest_headers(req: SwiftRequest, etag: str, size: int, manifest_md5: str) -> dict[str, str]:
+    """Headers stored with the manifest: the client's object headers plus SLO markers and sysmeta.
+
+    The container listing shows the manifest's own MD5 as ``hash``, the SLO's as ``slo_etag`` and the
+    large object's size as ``bytes``, as Swift's."""
     constraints.check_metadata(req.headers, "object")
     headers = {k: v for k, v in object_write_headers(req.headers).items()
                if k.lower() not in ("etag", "x-object-manifest")}
@@ -130,18 +243,22 @@ def _manifest_headers(req: SwiftRequest, etag: str, size: int) -> dict[str, str]
         SYSMETA_ETAG: etag,
         SYSMETA_SIZE: str(size),
         # what the container listing should show for this object (Swift's override sysmeta)
-        "X-Object-Sysmeta-Container-Update-Override-Etag": etag,
+        "X-Object-Sysmeta-Container-Update-Override-Etag": f"{manifest_md5}; slo_etag={etag}",
         "X-Object-Sysmeta-Container-Update-Override-Size": str(size),
     })
     return headers
 
 
-async def _check_segment(req: SwiftRequest, spec: SegmentSpec, count: int, own: str,
+async def _check_segment(req: SwiftRequest, access: SegmentAccess, spec: SegmentSpec, count: int, own: str,
                          problems: list[list[str]]) -> dict | None:
-    """HEAD one segment; append ``[quoted path, reason]`` to problems or return its manifest entry."""
-    name = quote(spec.path)
+    """HEAD one segment as the caller; append ``[quoted path, reason]`` to problems or return its entry."""
+    name = quote(spec.written or spec.path)
     if spec.path == own:
         problems.append([name, "Manifest must not include itself as a segment"])
+        return None
+    denied = await access.status(spec.container, spec.obj)
+    if denied is not None:
+        problems.append([name, status_line(denied)])
         return None
     resp = await req.client.head_object(req.account, spec.container, spec.obj)
     if resp.status // 100 != 2:
@@ -186,14 +303,22 @@ async def _check_segment(req: SwiftRequest, spec: SegmentSpec, count: int, own: 
 
 # -- DELETE ---------------------------------------------------------------------------------------
 
-async def delete(req: SwiftRequest) -> Response:
-    """``DELETE ?multipart-manifest=delete``: segments (nested SLOs too), then the manifest; 200 + result."""
+async def delete(req: SwiftRequest, call_next: Handler) -> Response:
+    """``DELETE ?multipart-manifest=delete``: segments (nested SLOs too), then the manifest; 200 + result.
+
+    Manifests are read as the caller's GETs and every path is deleted by a DELETE sub-request of the
+    caller through ``call_next`` (the pipeline below this feature), authorized like any DELETE."""
     fmt = results.best_format(req.headers.get("accept"))
     stats = {"Number Deleted": 0, "Number Not Found": 0}
     errors: list[list[str]] = []
     top = f"/{req.container}/{req.obj}"
-    resp = await req.client.get_object(req.account, req.container, req.obj)
-    if resp.status == 404:
+    access = segment_access(req)
+    denied = await access.status(req.container or "", req.obj)
+    resp = (None if denied is not None
+            else await req.client.get_object(req.account, req.container_name, req.object_name))
+    if resp is None:
+        errors.append([quote(top), status_line(denied or 403)])
+    elif resp.status == 404:
         await resp.close()
         stats["Number Not Found"] += 1
     elif resp.status != 200:
@@ -206,12 +331,12 @@ async def delete(req: SwiftRequest) -> Response:
         paths: list[str] = []
         try:
             entries = parse_stored(await resp.read())
-            await _collect(req, entries, paths, errors, depth=0)
+            await _collect(req, access, entries, paths, errors, depth=0)
         except ValueError:
             errors.append([quote(top), "Unable to load SLO manifest"])
         else:
-            await _delete_paths(req, list(dict.fromkeys(paths)), stats, errors)
-            await _delete_paths(req, [top], stats, errors)
+            await _delete_paths(req, call_next, list(dict.fromkeys(paths)), stats, errors)
+            await _delete_paths(req, call_next, [top], stats, errors)
     data = {**stats, "Response Status": "200 OK", "Response Body": ""}
     if errors:
         data["Response Status"] = status_line(400)
@@ -219,35 +344,43 @@ async def delete(req: SwiftRequest) -> Response:
     return Response(body, status_code=200, media_type=results.content_type(fmt))
 
 
-async def _collect(req: SwiftRequest, entries: list[dict], paths: list[str], errors: list[list[str]],
-                   depth: int) -> None:
-    """Paths to delete, sub-SLO segments before their sub-manifest."""
+async def _collect(req: SwiftRequest, access: SegmentAccess, entries: list[dict], paths: list[str],
+                   errors: list[list[str]], depth: int) -> None:
+    """Paths to delete, sub-SLO segments before their sub-manifest (read only when the caller may)."""
     for entry in entries:
+        if "name" not in entry:
+            continue  # inline data: nothing stored to delete
         name = "/" + entry["name"].lstrip("/")
         if entry.get("sub_slo") and depth < 10:
             container, _, obj = name[1:].partition("/")
+            denied = await access.status(container, obj)
+            if denied is not None:
+                errors.append([quote(name), status_line(denied)])
+                continue
             try:
                 _, sub = await read_manifest(req, container, obj)
             except SegmentError:
                 errors.append([quote(name), "Unable to load SLO manifest or segment."])
                 continue
-            await _collect(req, sub, paths, errors, depth + 1)
+            await _collect(req, access, sub, paths, errors, depth + 1)
         paths.append(name)
 
 
-async def _delete_paths(req: SwiftRequest, paths: list[str], stats: dict[str, int],
+async def _delete_paths(req: SwiftRequest, call_next: Handler, paths: list[str], stats: dict[str, int],
                         errors: list[list[str]]) -> None:
+    """Each path deleted by a DELETE sub-request of the caller (authorized as any DELETE)."""
     sem = asyncio.Semaphore(DELETE_CONCURRENCY)
 
     async def one(path: str) -> None:
         container, _, obj = path[1:].partition("/")
+        sub = req.subrequest("DELETE", req.account, container, obj)
         async with sem:
-            resp = await req.client.delete_object(req.account, container, obj)
-        if resp.status // 100 == 2:
+            status = (await authorize(sub, call_next)).status_code
+        if status // 100 == 2:
             stats["Number Deleted"] += 1
-        elif resp.status == 404:
+        elif status == 404:
             stats["Number Not Found"] += 1
         else:
-            errors.append([quote(path), status_line(resp.status)])
+            errors.append([quote(path), status_line(status)])
 
     await asyncio.gather(*(one(p) for p in paths))

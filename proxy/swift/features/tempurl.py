@@ -22,6 +22,7 @@ from starlette.responses import Response
 
 from proxy.context import Identity
 from proxy.http.errors import error_response
+from proxy.http.headers import wire_text
 from proxy.swift.context import SwiftRequest
 from proxy.swift.features import meta
 from stackstore.numbers import is_ascii_digits
@@ -73,8 +74,8 @@ def parse_signature(sig: str) -> tuple[str, bytes] | None:
                 return None
             b64 = b64.strip().replace(" ", "+").replace("+", "-").replace("/", "_").rstrip("=")
             return name, base64.urlsafe_b64decode(b64 + "=" * (-len(b64) % 4))
-        name = HEX_LENGTHS.get(len(sig))
-        return (name, bytes.fromhex(sig)) if name else None
+        hex_name = HEX_LENGTHS.get(len(sig))
+        return (hex_name, bytes.fromhex(sig)) if hex_name else None
     except (ValueError, binascii.Error):
         return None
 
@@ -89,7 +90,7 @@ def signature(key: str, method: str, expires: int, path: str, digest: str = "sha
 
 
 async def _keys(req: SwiftRequest) -> list[str]:
-    keys: list[str] = []
+    keys: list[str | None] = []
     account = await meta.account_headers(req)
     if account is not None:
         keys += [account.get("x-account-meta-temp-url-key"), account.get("x-account-meta-temp-url-key-2")]
@@ -98,7 +99,7 @@ async def _keys(req: SwiftRequest) -> list[str]:
         if container is not None:
             keys += [container.get("x-container-meta-temp-url-key"),
                      container.get("x-container-meta-temp-url-key-2")]
-    return [k for k in keys if k]
+    return [wire_text(k) for k in keys if k]  # keys are signed as the UTF-8 text the client set
 
 
 def _ip_allowed(req: SwiftRequest, ip_range: str) -> bool:
@@ -143,10 +144,18 @@ async def authorize_tempurl(req: SwiftRequest) -> Identity | Response:
     return _invalid(req)
 
 
+# headers an unsafe temp URL request may not carry (Swift's DISALLOWED_INCOMING_HEADERS)
+DISALLOWED_INCOMING_HEADERS = ("x-object-manifest", "x-symlink-target", "x-copy-from")
+
+
 def _grant(req: SwiftRequest) -> Identity | Response:
-    if req.method == "PUT":
-        if any(h in req.headers for h in ("x-object-manifest", "x-copy-from")) or "multipart-manifest" in req.query:
-            return error_response(400, "Manifests and copies are not allowed with a temp URL.\n")
+    if req.method not in ("GET", "HEAD", "OPTIONS"):  # a manifest (PUT or POST) or copy: Swift's 400
+        for name in DISALLOWED_INCOMING_HEADERS:
+            if name in req.headers:
+                title = "-".join(part.title() for part in name.split("-"))
+                return error_response(400, f"The header {title!r} is not allowed in this tempurl")
+    if req.method == "PUT" and "multipart-manifest" in req.query:
+        return error_response(400, "Manifests and copies are not allowed with a temp URL.\n")
     if req.method == "DELETE" and "multipart-manifest" in req.query:
         return error_response(400, "multipart-manifest is not allowed with a temp URL.\n")
     req.authorized_by = "tempurl"

@@ -1,0 +1,206 @@
+"""Bounded HTTP input for every StackStore server process (proxy workers, storage nodes, API services).
+
+uvicorn's httptools protocol accepts request heads of any size and waits forever for one to finish.
+:class:`BoundedHttpToolsProtocol` adds, per connection:
+
+* a request line (method + target) longer than ``max_request_line`` bytes → 414;
+* one header line (name + value) longer than ``max_header_line`` bytes, more than ``max_header_count``
+  header lines, or a head (request line + headers) longer than ``max_header_bytes`` → 431;
+* a head not complete ``header_timeout`` seconds after the connection opened or its first byte arrived
+  (slow-loris) → 408 and the connection is closed.
+
+Those answers carry ``Connection: close``. A subclass may answer a limit as the API it serves does
+(:meth:`BoundedHttpToolsProtocol.refusal`; the proxy answers as Swift's server: proxy/http/protocol.py).
+:func:`uvicorn_options` adds uvicorn's own bounds: idle keep-alive timeout and a cap on concurrent
+connections + requests per process (503 beyond it). The limits come from ``[http]`` in the
+configuration, overridden by the same keys in a service's section.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import http
+from dataclasses import dataclass, fields
+from typing import Any
+
+import httptools
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+LINGER_SECONDS = 2.0  # input read and dropped after a limit answer, before the connection closes
+
+# The limits a request head can exceed (the ``limit`` :meth:`BoundedHttpToolsProtocol.refusal` is asked about).
+REQUEST_LINE = "request line"
+HEADER_LINE = "header line"
+HEADER_COUNT = "header count"
+HEAD_SIZE = "head size"
+
+
+@dataclass(frozen=True)
+class HttpLimits:
+    """Per-process bounds on request heads and connections (see the module docstring)."""
+
+    max_request_line: int = 8192
+    max_header_line: int = 8192
+    max_header_bytes: int = 65536
+    max_header_count: int = 256
+    header_timeout: float = 30.0
+    keep_alive_timeout: float = 5.0
+    max_connections: int = 1000
+
+    @classmethod
+    def from_config(cls, conf: Any, section: str | None = None) -> HttpLimits:
+        """``[http]`` values overridden by the same keys of ``[<section>]``; unset keys keep the defaults."""
+        values: dict[str, Any] = {}
+        tables = [conf.get("http", {})] + ([conf.get(section, {})] if section else [])
+        for table in tables:
+            for f in fields(cls):
+                if f.name in table:
+                    values[f.name] = type(getattr(cls, f.name))(table[f.name])  # the default's type
+        return cls(**values)
+
+
+class _HeadLimitExceeded(httptools.HttpParserError):
+    """Raised from a parser callback; httptools turns it into an HttpParserCallbackError."""
+
+
+class BoundedHttpToolsProtocol(HttpToolsProtocol):
+    """uvicorn's httptools protocol with bounded request heads and a head timeout; ``limits`` is set
+    on the subclass :func:`bounded_protocol` makes."""
+
+    limits: HttpLimits = HttpLimits()
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._head_pending = True  # a request head has been started (or is awaited) and is not complete
+        self._head_bytes = 0
+        self._header_count = 0
+        self._limit_answer: tuple[int, str] | None = None  # (status, text) for the head refused over a limit
+        self._head_timer: asyncio.TimerHandle | None = None
+        self._closing_at: asyncio.TimerHandle | None = None
+
+    # -- connection ---------------------------------------------------------------------------------
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._arm_head_timer()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._cancel_head_timer()
+        if self._closing_at is not None:
+            self._closing_at.cancel()
+        super().connection_lost(exc)
+
+    def data_received(self, data: bytes) -> None:
+        if self._closing_at is not None:
+            return  # answered and closing: what the client still sends is read and dropped
+        if self._head_pending:
+            self._head_bytes += len(data)
+        super().data_received(data)
+        if self._head_pending and self._head_bytes > self.limits.max_header_bytes and self.parser is not None \
+                and self._closing_at is None and not self.transport.is_closing():
+            self._limit_answer = self.refusal(REQUEST_LINE if not self.headers and self._url_open() else HEAD_SIZE)
+            self.send_400_response("")
+
+    def _url_open(self) -> bool:
+        """Whether the head so far is all request line (no header started yet)."""
+        return len(getattr(self, "url", b"")) >= self._head_bytes - 32
+
+    # -- parser callbacks ---------------------------------------------------------------------------
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        self._head_pending = True
+        self._header_count = 0
+        if self._head_timer is None:
+            self._arm_head_timer()
+
+    def on_url(self, url: bytes) -> None:
+        super().on_url(url)
+        if len(self.url) > self.limits.max_request_line:
+            self.refuse(REQUEST_LINE)
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self._header_count += 1
+        if len(name) + len(value) > self.limits.max_header_line:
+            self.refuse(HEADER_LINE)
+        if self._header_count > self.limits.max_header_count:
+            self.refuse(HEADER_COUNT)
+        super().on_header(name, value)
+
+    def on_headers_complete(self) -> None:
+        self._head_pending = False
+        self._head_bytes = 0
+        self._cancel_head_timer()
+        super().on_headers_complete()
+
+    # -- answers ------------------------------------------------------------------------------------
+    def refusal(self, limit: str) -> tuple[int, str]:
+        """(status, text; "" for the status's phrase) answering a head over ``limit`` (``REQUEST_LINE``,
+        ``HEADER_LINE``, ``HEADER_COUNT`` or ``HEAD_SIZE``): 414 for the request line, else 431."""
+        return (414, "") if limit == REQUEST_LINE else (431, "")
+
+    def refuse(self, limit: str) -> None:
+        """From a parser callback: stop parsing; the head is answered with :meth:`refusal` of ``limit``."""
+        self._limit_answer = self.refusal(limit)
+        raise _HeadLimitExceeded(limit)
+
+    def send_400_response(self, msg: str) -> None:
+        """uvicorn's answer to an unparsable head (400, closed lingeringly: a client still sending reads
+        it rather than a reset); a head over a limit gets its :meth:`refusal` instead."""
+        answer, self._limit_answer = self._limit_answer, None
+        self._send_and_close(*(answer or (400, msg)))
+
+    def _send_and_close(self, status: int, message: str = "") -> None:
+        self._cancel_head_timer()
+        phrase = http.HTTPStatus(status).phrase
+        body = (message or phrase).encode("ascii", "replace")
+        content = [f"HTTP/1.1 {status} {phrase}\r\n".encode("ascii")]
+        for name, value in self.server_state.default_headers:
+            content.extend([name, b": ", value, b"\r\n"])
+        content.extend([b"content-type: text/plain; charset=utf-8\r\n",
+                        b"content-length: " + str(len(body)).encode("ascii") + b"\r\n",
+                        b"connection: close\r\n\r\n", body])
+        self.transport.write(b"".join(content))
+        # Lingering close: closing a socket with unread input sends a reset, which may destroy the
+        # answer before the client reads it. Shut down our side, drop further input, close soon
+        # (not while a response is still being written: that one ends the connection as before).
+        idle = self.cycle is None or self.cycle.response_complete
+        if idle and self.transport.can_write_eof():
+            self.transport.write_eof()
+            self._closing_at = self.loop.call_later(LINGER_SECONDS, self.transport.close)
+        else:
+            self.transport.close()
+
+    # -- head timeout -------------------------------------------------------------------------------
+    def _arm_head_timer(self) -> None:
+        self._cancel_head_timer()
+        if self.limits.header_timeout > 0:
+            self._head_timer = self.loop.call_later(self.limits.header_timeout, self._head_timed_out)
+
+    def _cancel_head_timer(self) -> None:
+        if self._head_timer is not None:
+            self._head_timer.cancel()
+            self._head_timer = None
+
+    def _head_timed_out(self) -> None:
+        self._head_timer = None
+        if self.transport.is_closing() or self._closing_at is not None:
+            return
+        if self._head_pending and (self.cycle is None or self.cycle.response_complete):
+            self._send_and_close(408)  # no request in progress: say why before closing
+        elif self._head_pending:
+            self.transport.close()  # a pipelined head stalled behind a running request
+
+
+def bounded_protocol(limits: HttpLimits,
+                     base: type[BoundedHttpToolsProtocol] = BoundedHttpToolsProtocol) -> type[BoundedHttpToolsProtocol]:
+    """A protocol class (uvicorn's ``http=``) enforcing ``limits``: ``base`` (a subclass adding a
+    service's own protocol behaviour, or the plain bounded protocol) with those limits."""
+    return type(base.__name__, (base,), {"limits": limits})
+
+
+def uvicorn_options(conf: Any, section: str | None = None,
+                    protocol: type[BoundedHttpToolsProtocol] = BoundedHttpToolsProtocol) -> dict[str, Any]:
+    """uvicorn ``Config`` keyword arguments bounding this process's HTTP input (``[http]`` limits,
+    overridden by ``[<section>]``): ``protocol`` with those limits, keep-alive timeout, connection cap."""
+    limits = HttpLimits.from_config(conf, section)
+    return {"http": bounded_protocol(limits, protocol), "timeout_keep_alive": limits.keep_alive_timeout,
+            "limit_concurrency": limits.max_connections or None}
