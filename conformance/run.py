@@ -167,7 +167,8 @@ region = "{REGION}"
 storage_domain = "{STORAGE_DOMAIN}"
 
 [tempauth]
-reseller_prefix = "AUTH_"
+reseller_prefix = "AUTH_, SERVICE_"
+SERVICE_require_group = "service"  # SERVICE_ accounts: a user token plus a service token (X-Service-Token)
 
 [tempauth.users]
 {users}

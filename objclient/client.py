@@ -289,12 +289,15 @@ class StorageClient:
         self, account: str, container: str, obj: str, headers: Mapping[str, str],
         policy: int | None = None,
     ) -> BackendResponse:
-        """Replace object metadata (202/404)."""
+        """Replace object metadata (202/404); a new Content-Type also updates the container listing row."""
         target = await self._object_target(account, container, obj, policy)
         if isinstance(target, BackendResponse):
             return target
         ring, part, path_fn, policy = target
-        return await self._mutate(ring, part, "POST", path_fn, with_policy(headers, policy))
+        updates = None
+        if any(k.lower() == "content-type" for k in headers):
+            updates = self._container_updates(account, container, len(ring.primaries(part)))
+        return await self._mutate(ring, part, "POST", path_fn, with_policy(headers, policy), updates)
 
     async def delete_object(
         self, account: str, container: str, obj: str, headers: Mapping[str, str] | None = None,

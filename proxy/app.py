@@ -15,7 +15,8 @@ import objclient
 from proxy.auth.base import AuthBackend
 from proxy.auth.tempauth import TempAuth
 from proxy.context import ProxyState
-from proxy.http.middleware import RequestIdMiddleware
+from proxy.http.middleware import KeepAliveEcho, RequestIdMiddleware
+from proxy.http.protocol import SwiftHttpProtocol
 from proxy.router import Router
 from proxy.swift.router import SwiftRouter
 from stackstore.config import Config, ensure_hash_path_suffix, load_config
@@ -42,8 +43,9 @@ class ProxyApp:
         self.auth: TempAuth | None = None
         self.swift: SwiftRouter | None = None
         self.s3: ASGIApp | None = None
-        self.router = RequestIdMiddleware(Router(conf, lambda: _started(self.auth), lambda: _started(self.swift),
-                                                 lambda: _started(self.s3)))
+        self.router = RequestIdMiddleware(KeepAliveEcho(Router(conf, lambda: _started(self.auth),
+                                                                lambda: _started(self.swift),
+                                                                lambda: _started(self.s3))))
         if state is not None:
             self._wire(state)
 
@@ -130,7 +132,7 @@ def main(argv: list[str] | None = None) -> None:
     port = args.port or int(conf["proxy"]["port"])
     workers = args.workers or int(conf["proxy"].get("workers", 1))
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    options = dict(host=host, port=port, loop="uvloop", http="httptools", access_log=args.access_log,
+    options = dict(host=host, port=port, loop="uvloop", access_log=args.access_log,
                    server_header=False, log_level="warning")
     if workers > 1:
         serve_workers(conf, args.config, host, port, options, workers)
@@ -241,7 +243,8 @@ def serve_listeners(conf: Config, app: ProxyApp, host: str, port: int, options: 
 
     from stackstore.http_limits import uvicorn_options
 
-    options = {**options, **uvicorn_options(conf, "proxy")}  # built here: a worker's options are pickled
+    # built here (a worker's options are pickled): the bounded protocol with the proxy's Swift behaviours
+    options = {**options, **uvicorn_options(conf, "proxy", SwiftHttpProtocol)}
     configs = [uvicorn.Config(app, **{**options, "host": host, "port": port})]
     tls_port = int(conf["proxy"].get("tls_port") or 0)
     if tls_port:

@@ -14,6 +14,7 @@ from starlette.responses import PlainTextResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from proxy.http.errors import error_response
+from proxy.http.protocol import LOWER_CASE_HEADERS
 from proxy.swift.domain_remap import DomainRemap, DomainRemapApp
 from proxy.swift.info import handle_info
 from stackstore.config import Config
@@ -74,6 +75,7 @@ class Router:
     async def _route(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope.get("path", "")
         if is_s3_request(scope, self.s3_domain):
+            scope[LOWER_CASE_HEADERS] = True  # as AWS sends them (proxy/http/protocol.py)
             await self._s3()(scope, receive, send)
             return
         request = Request(scope, receive)

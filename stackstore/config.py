@@ -19,8 +19,8 @@ DEFAULTS: dict[str, Any] = {
     # (e.g. ``[store] keep_alive_timeout``). See stackstore/http_limits.py.
     "http": {
         "max_request_line": 8192,  # bytes of method + target + version; longer: 414
-        "max_header_line": 8192,  # bytes of one header (name + value); longer: 431
-        "max_header_bytes": 65536,  # bytes of the whole request head; more: 431
+        "max_header_line": 8192,  # bytes of one header (name + value); longer: 431 (the proxy: 400, as Swift)
+        "max_header_bytes": 65536,  # bytes of the whole request head; more: 431 (the proxy: 400, as Swift)
         "max_header_count": 256,  # header lines per request; more: 431
         "header_timeout": 30.0,  # seconds for a request head to arrive in full (slow-loris); then 408 + close
         "keep_alive_timeout": 5.0,  # seconds an idle keep-alive connection is kept open

@@ -9,9 +9,11 @@ uvicorn's httptools protocol accepts request heads of any size and waits forever
 * a head not complete ``header_timeout`` seconds after the connection opened or its first byte arrived
   (slow-loris) → 408 and the connection is closed.
 
-Those answers carry ``Connection: close``. :func:`uvicorn_options` adds uvicorn's own bounds: idle
-keep-alive timeout and a cap on concurrent connections + requests per process (503 beyond it). The
-limits come from ``[http]`` in the configuration, overridden by the same keys in a service's section.
+Those answers carry ``Connection: close``. A subclass may answer a limit as the API it serves does
+(:meth:`BoundedHttpToolsProtocol.refusal`; the proxy answers as Swift's server: proxy/http/protocol.py).
+:func:`uvicorn_options` adds uvicorn's own bounds: idle keep-alive timeout and a cap on concurrent
+connections + requests per process (503 beyond it). The limits come from ``[http]`` in the
+configuration, overridden by the same keys in a service's section.
 """
 
 from __future__ import annotations
@@ -25,6 +27,12 @@ import httptools
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 LINGER_SECONDS = 2.0  # input read and dropped after a limit answer, before the connection closes
+
+# The limits a request head can exceed (the ``limit`` :meth:`BoundedHttpToolsProtocol.refusal` is asked about).
+REQUEST_LINE = "request line"
+HEADER_LINE = "header line"
+HEADER_COUNT = "header count"
+HEAD_SIZE = "head size"
 
 
 @dataclass(frozen=True)
@@ -66,7 +74,7 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         self._head_pending = True  # a request head has been started (or is awaited) and is not complete
         self._head_bytes = 0
         self._header_count = 0
-        self._limit_status = 0
+        self._limit_answer: tuple[int, str] | None = None  # (status, text) for the head refused over a limit
         self._head_timer: asyncio.TimerHandle | None = None
         self._closing_at: asyncio.TimerHandle | None = None
 
@@ -89,7 +97,7 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         super().data_received(data)
         if self._head_pending and self._head_bytes > self.limits.max_header_bytes and self.parser is not None \
                 and self._closing_at is None and not self.transport.is_closing():
-            self._limit_status = 414 if not self.headers and self._url_open() else 431
+            self._limit_answer = self.refusal(REQUEST_LINE if not self.headers and self._url_open() else HEAD_SIZE)
             self.send_400_response("")
 
     def _url_open(self) -> bool:
@@ -107,14 +115,14 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
     def on_url(self, url: bytes) -> None:
         super().on_url(url)
         if len(self.url) > self.limits.max_request_line:
-            self._limit_status = 414
-            raise _HeadLimitExceeded("request line too long")
+            self.refuse(REQUEST_LINE)
 
     def on_header(self, name: bytes, value: bytes) -> None:
         self._header_count += 1
-        if len(name) + len(value) > self.limits.max_header_line or self._header_count > self.limits.max_header_count:
-            self._limit_status = 431
-            raise _HeadLimitExceeded("request header fields too large")
+        if len(name) + len(value) > self.limits.max_header_line:
+            self.refuse(HEADER_LINE)
+        if self._header_count > self.limits.max_header_count:
+            self.refuse(HEADER_COUNT)
         super().on_header(name, value)
 
     def on_headers_complete(self) -> None:
@@ -124,11 +132,21 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         super().on_headers_complete()
 
     # -- answers ------------------------------------------------------------------------------------
+    def refusal(self, limit: str) -> tuple[int, str]:
+        """(status, text; "" for the status's phrase) answering a head over ``limit`` (``REQUEST_LINE``,
+        ``HEADER_LINE``, ``HEADER_COUNT`` or ``HEAD_SIZE``): 414 for the request line, else 431."""
+        return (414, "") if limit == REQUEST_LINE else (431, "")
+
+    def refuse(self, limit: str) -> None:
+        """From a parser callback: stop parsing; the head is answered with :meth:`refusal` of ``limit``."""
+        self._limit_answer = self.refusal(limit)
+        raise _HeadLimitExceeded(limit)
+
     def send_400_response(self, msg: str) -> None:
         """uvicorn's answer to an unparsable head (400, closed lingeringly: a client still sending reads
-        it rather than a reset); a head over a limit gets 414/431 instead."""
-        status, self._limit_status = self._limit_status, 0
-        self._send_and_close(status or 400, "" if status else msg)
+        it rather than a reset); a head over a limit gets its :meth:`refusal` instead."""
+        answer, self._limit_answer = self._limit_answer, None
+        self._send_and_close(*(answer or (400, msg)))
 
     def _send_and_close(self, status: int, message: str = "") -> None:
         self._cancel_head_timer()
@@ -172,14 +190,17 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
             self.transport.close()  # a pipelined head stalled behind a running request
 
 
-def bounded_protocol(limits: HttpLimits) -> type[BoundedHttpToolsProtocol]:
-    """A protocol class (uvicorn's ``http=``) enforcing ``limits``."""
-    return type("BoundedHttpToolsProtocol", (BoundedHttpToolsProtocol,), {"limits": limits})
+def bounded_protocol(limits: HttpLimits,
+                     base: type[BoundedHttpToolsProtocol] = BoundedHttpToolsProtocol) -> type[BoundedHttpToolsProtocol]:
+    """A protocol class (uvicorn's ``http=``) enforcing ``limits``: ``base`` (a subclass adding a
+    service's own protocol behaviour, or the plain bounded protocol) with those limits."""
+    return type(base.__name__, (base,), {"limits": limits})
 
 
-def uvicorn_options(conf: Any, section: str | None = None) -> dict[str, Any]:
+def uvicorn_options(conf: Any, section: str | None = None,
+                    protocol: type[BoundedHttpToolsProtocol] = BoundedHttpToolsProtocol) -> dict[str, Any]:
     """uvicorn ``Config`` keyword arguments bounding this process's HTTP input (``[http]`` limits,
-    overridden by ``[<section>]``): the bounded protocol, keep-alive timeout, connection cap."""
+    overridden by ``[<section>]``): ``protocol`` with those limits, keep-alive timeout, connection cap."""
     limits = HttpLimits.from_config(conf, section)
-    return {"http": bounded_protocol(limits), "timeout_keep_alive": limits.keep_alive_timeout,
+    return {"http": bounded_protocol(limits, protocol), "timeout_keep_alive": limits.keep_alive_timeout,
             "limit_concurrency": limits.max_connections or None}

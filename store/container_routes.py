@@ -14,7 +14,7 @@ from stackstore.storage_policies import POLICY_DEFAULT_HEADER, POLICY_INDEX_HEAD
 from store import db_headers
 from store.listings import container_key, is_deleted
 from store.node import Node
-from store.reqparse import HTTPError, StoragePath, int_header, listing_params, timestamp_header
+from store.reqparse import HTTPError, StoragePath, int_header, listing_params, text_header, timestamp_header
 from store.updates import account_targets
 
 META_PREFIXES = ("x-container-meta-", "x-container-sysmeta-")
@@ -123,7 +123,7 @@ async def row_update(node: Node, request: Request, sp: StoragePath) -> Response:
     if request.method == "PUT":
         size = int_header(request, "x-size", 0)
         applied = store.update_row(sp.account, sp.container_name, sp.object_name, ts, size,
-                                   request.headers.get("x-etag", ""), request.headers.get("x-content-type", ""))
+                                   request.headers.get("x-etag", ""), text_header(request, "x-content-type"))
     else:
         applied = store.update_row(sp.account, sp.container_name, sp.object_name, ts, deleted=True)
     if applied is None:

@@ -311,7 +311,8 @@ class ContainerStore:
 
     def post_container(self, account: str, container: str, timestamp: Timestamp,
                        meta: dict[str, str]) -> dict[str, Any] | None:
-        """Merge metadata; None if missing or deleted."""
+        """Merge metadata and move the put timestamp (the container's Last-Modified) forward, as Swift's
+        container POST does; None if missing or deleted."""
         ckey = container_key(account, container)
         with self.env.begin(write=True) as txn:
             raw = txn.get(ckey, db=self.info_db)
@@ -320,7 +321,10 @@ class ContainerStore:
             rec: dict[str, Any] = json.loads(raw)
             if is_deleted(rec, "count"):
                 return None
-            if merge_meta(rec["meta"], meta, timestamp.normal):
+            changed = merge_meta(rec["meta"], meta, timestamp.normal)
+            if timestamp.normal > rec["put"]:
+                rec["put"], changed = timestamp.normal, True
+            if changed:
                 self._put_info(txn, ckey, rec)
         return rec
 

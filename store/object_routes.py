@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Mapping
 
 from starlette.background import BackgroundTask
 from starlette.requests import ClientDisconnect, Request
@@ -194,6 +195,17 @@ def update_overrides(request: Request) -> dict[str, str]:
     return out
 
 
+def stored_overrides(headers: Mapping[str, str]) -> dict[str, str]:
+    """The listing-row values a stored object (a manifest) keeps in its persisted override sysmeta."""
+    prefix = OVERRIDE_PREFIXES[0]
+    out: dict[str, str] = {}
+    for key, value in headers.items():
+        low = key.lower()
+        if low.startswith(prefix) and low[len(prefix):] in ("size", "etag", "content-type"):
+            out[low[len(prefix):]] = value
+    return out
+
+
 async def _open(node: Node, df: DiskFile) -> ObjectReader:
     """Open in an I/O thread: listdir/open/read can block on a busy filesystem."""
     try:
@@ -306,6 +318,12 @@ async def post_object(node: Node, request: Request, sp: StoragePath) -> Response
             [expiring.Entry(int(delete_at), df.hash_hex, df.name, sp.partition, ts.normal, df.policy)]
             if delete_at else [],
             [expiring.entry_key(old_delete_at, df.hash_hex)] if old_delete_at is not None else [])
+    if "content-type" in request.headers:  # the listing row shows the new type (and the POST's time)
+        row = {"size": str(reader.size), "etag": reader.etag, "content-type": request.headers["content-type"]}
+        row.update(stored_overrides(reader.headers))
+        row["content-type"] = request.headers["content-type"]
+        await _send_row_update(node, df, request, sp, "PUT", object_update_headers(
+            ts, row["size"], row["etag"], row["content-type"]))
     return Response(status_code=202, headers={"X-Backend-Timestamp": ts.normal})
 
 

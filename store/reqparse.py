@@ -188,6 +188,16 @@ def listing_params(request: Request, with_path: bool = False) -> dict:
     } | ({"path": q.get("path")} if with_path else {})
 
 
+def text_header(request: Request, name: str, default: str = "") -> str:
+    """A header's text: raw UTF-8 (which arrives as Latin-1 characters) decoded, as Swift's container
+    server stores a row's content type; a value that is not UTF-8 is kept as it came."""
+    value = request.headers.get(name, default)
+    try:
+        return value.encode("latin-1").decode("utf-8")
+    except (UnicodeEncodeError, UnicodeDecodeError):
+        return value
+
+
 def title_case(name: str) -> str:
     """``x-object-meta-foo`` -> ``X-Object-Meta-Foo`` (how headers are stored and returned)."""
     return "-".join(p[:1].upper() + p[1:].lower() for p in name.split("-"))

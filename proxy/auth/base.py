@@ -20,6 +20,10 @@ class AuthBackend(Protocol):
         """The caller's Identity, or None when the token is invalid or expired (→ 401)."""
         ...
 
+    async def authenticate_token(self, token: str) -> Identity | None:
+        """The Identity a token stands for (an ``X-Service-Token`` too), or None when invalid."""
+        ...
+
 
 def request_token(request: Request) -> str | None:
     """The auth token of a storage request (``X-Auth-Token``, or ``X-Storage-Token``)."""

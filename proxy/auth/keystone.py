@@ -15,6 +15,7 @@ from starlette.requests import Request
 from identity.tokens import TokenInfo, looks_like_jwt
 from identity.validator import TokenValidator
 from proxy.auth.base import request_token
+from proxy.auth.resellers import primary_prefix
 from proxy.context import Identity
 from stackstore.config import Config
 
@@ -60,7 +61,7 @@ class KeystoneAuth:
     """AuthBackend for identity-issued JWTs (any token shaped ``eyJ….….…``)."""
 
     def __init__(self, conf: Config, validator: TokenValidator | None = None):
-        self.prefix = conf.get("tempauth", {}).get("reseller_prefix", "AUTH_")
+        self.prefix = primary_prefix(conf)
         self.validator = validator or TokenValidator(identity_url(conf))
 
     def owns_token(self, token: str) -> bool:
@@ -70,6 +71,8 @@ class KeystoneAuth:
         return project_identity(self.prefix, info.project or {}, info.user, info.role_names)
 
     async def authenticate(self, request: Request) -> Identity | None:
-        token = request_token(request) or ""
+        return await self.authenticate_token(request_token(request) or "")
+
+    async def authenticate_token(self, token: str) -> Identity | None:
         info = await self.validator.validate(token)
         return self.identity(info) if info is not None else None

@@ -19,6 +19,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
+from proxy.auth.resellers import primary_prefix
 from proxy.context import Identity
 from proxy.http.errors import error_response
 from stackstore.config import Config
@@ -51,7 +52,7 @@ class TempAuth:
         section = conf.get("tempauth", {}) if hasattr(conf, "get") else {}
         self.users: dict[str, dict[str, Any]] = dict(section.get("users", {}))
         self.token_life = int(section.get("token_life", 86400))
-        self.reseller_prefix = section.get("reseller_prefix", "AUTH_")
+        self.reseller_prefix = primary_prefix(conf)  # the first of a list (proxy/auth/resellers.py)
         self.token_start = self.reseller_prefix + TOKEN_PREFIX
         if secret is None:
             # the same key in every worker: configured, or the cloud's generated tempauth_token_key
@@ -95,7 +96,10 @@ class TempAuth:
         return token.startswith(self.token_start)
 
     async def authenticate(self, request: Request) -> Identity | None:
-        token = request.headers.get("x-auth-token") or request.headers.get("x-storage-token") or ""
+        return await self.authenticate_token(
+            request.headers.get("x-auth-token") or request.headers.get("x-storage-token") or "")
+
+    async def authenticate_token(self, token: str) -> Identity | None:
         valid = self.validate_token(token)
         return self.identity(valid[0]) if valid else None
 

@@ -46,19 +46,20 @@ def parse_http_date(value: str | None) -> float | None:
 
 
 def evaluate(method: str, headers: Mapping[str, str], etag: str | None,
-             last_modified: str | float | None, exists: bool = True) -> int | None:
+             last_modified: str | float | None, exists: bool = True, both_preconditions: bool = False) -> int | None:
     """Status to answer instead of the entity (304/412), or None when every condition passes.
 
     ``last_modified`` is the entity's ``Last-Modified`` header (or epoch seconds). Order follows
     RFC 7232 section 6: If-Match, else If-Unmodified-Since; If-None-Match, else If-Modified-Since.
+    ``both_preconditions``: check If-Unmodified-Since even when If-Match is present and holds, as
+    Swift does (S3 follows the RFC).
     """
     safe = method in ("GET", "HEAD")
     lm = parse_http_date(last_modified) if isinstance(last_modified, str) else last_modified
     if_match = headers.get("if-match")
-    if if_match is not None:
-        if not exists or not etag_matches(if_match, etag):
-            return 412
-    else:
+    if if_match is not None and (not exists or not etag_matches(if_match, etag)):
+        return 412
+    if if_match is None or both_preconditions:
         ius = parse_http_date(headers.get("if-unmodified-since"))
         if ius is not None and lm is not None and lm > ius:
             return 412

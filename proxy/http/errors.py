@@ -46,10 +46,11 @@ def status_line(status: int) -> str:
 
 
 def error_response(status: int, detail: str | None = None,
-                   headers: Mapping[str, str] | None = None) -> Response:
-    """A small Swift error: plain text when ``detail`` is given, else swob's default HTML body."""
+                   headers: Mapping[str, str] | None = None, content_type: str | None = None) -> Response:
+    """A small Swift error: plain text when ``detail`` is given (or ``content_type``, for the errors
+    Swift sends ``detail`` as ``text/html``), else swob's default HTML body."""
     if detail is not None:
-        body, ctype = detail, PLAIN
+        body, ctype = detail, content_type or PLAIN
     else:
         title, text = STATUS.get(status, ("Error", ""))
         body, ctype = (f"<html><h1>{title}</h1><p>{text}</p></html>" if text else ""), HTML
@@ -59,9 +60,13 @@ def error_response(status: int, detail: str | None = None,
 
 
 def empty_response(status: int, headers: Mapping[str, str] | None = None) -> Response:
-    """A body-less success response (201/202/204) with Swift's html content type."""
-    resp = Response(b"", status_code=status, headers=dict(headers or {}))
-    if status not in (204, 304):
+    """A body-less success response (201/202/204) with Swift's html content type; a 204 says
+    ``Content-Length: 0`` as Swift's do."""
+    headers = dict(headers or {})
+    if status == 204:
+        headers.setdefault("Content-Length", "0")
+    resp = Response(b"", status_code=status, headers=headers)
+    if status != 304:
         resp.headers.setdefault("Content-Type", HTML)
     return resp
 
@@ -69,11 +74,13 @@ def empty_response(status: int, headers: Mapping[str, str] | None = None) -> Res
 class HTTPError(Exception):
     """Raise anywhere below a controller to answer with a Swift error response."""
 
-    def __init__(self, status: int, detail: str | None = None, headers: Mapping[str, str] | None = None):
+    def __init__(self, status: int, detail: str | None = None, headers: Mapping[str, str] | None = None,
+                 content_type: str | None = None):
         super().__init__(f"{status} {detail or ''}".strip())
         self.status = status
         self.detail = detail
         self.headers = dict(headers or {})
+        self.content_type = content_type
 
     def response(self) -> Response:
-        return error_response(self.status, self.detail, self.headers)
+        return error_response(self.status, self.detail, self.headers, self.content_type)

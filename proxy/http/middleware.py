@@ -8,6 +8,7 @@ from urllib.parse import quote
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from proxy.http.errors import STATUS
+from proxy.http.protocol import is_unframed_put
 from proxy.http.transid import SCOPE_KEY, new_trans_id
 
 log = logging.getLogger("stackstore.proxy")
@@ -53,3 +54,34 @@ class RequestIdMiddleware:
             await send_with_ids({"type": "http.response.start", "status": 500, "headers": [
                 (b"content-type", b"text/html; charset=UTF-8"), (b"content-length", str(len(body)).encode())]})
             await send({"type": "http.response.body", "body": body})
+
+
+class KeepAliveEcho:
+    """Answers ``Connection: keep-alive`` to a request that asked for it, as Swift's server does
+    (HTTP/1.0-style clients look for it); requests that did not ask get no ``Connection`` header."""
+
+    def __init__(self, app: ASGIApp):
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not _asks_keep_alive(scope):
+            await self.app(scope, receive, send)
+            return
+
+        async def send_keep_alive(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", ()))
+                if not any(k.lower() == b"connection" for k, _ in headers):
+                    message = {**message, "headers": headers + [(b"connection", b"keep-alive")]}
+            await send(message)
+
+        await self.app(scope, receive, send_keep_alive)
+
+
+def _asks_keep_alive(scope: Scope) -> bool:
+    if is_unframed_put(scope.get("method", "").encode(), scope.get("headers", [])):
+        return False  # the protocol closes the connection after it (proxy/http/protocol.py)
+    for name, value in scope.get("headers", ()):
+        if name == b"connection":
+            return b"keep-alive" in [token.strip().lower() for token in value.split(b",")]
+    return False

@@ -12,6 +12,7 @@ Bucket ACLs and policies will plug in here, by action name.
 from __future__ import annotations
 
 from proxy.auth.authorize import check_access
+from proxy.auth.resellers import resellers_of
 from proxy.s3.context import S3Request
 from proxy.s3.copy import parse_copy_source
 from proxy.s3.errors import S3Error
@@ -47,8 +48,6 @@ async def authorize(req: S3Request, operation: Operation) -> None:
 
 
 async def _require(req: S3Request, bucket: str | None, key: str | None, method: str) -> None:
-    conf = req.state.conf.get("tempauth", {}) if hasattr(req.state.conf, "get") else {}
-    prefix = conf.get("reseller_prefix", "AUTH_")
     if await check_access(req.state, req.identity, req.account, bucket, key, method,
-                          reseller_prefix=prefix) is not None:
+                          resellers=resellers_of(req.state.conf)) is not None:
         raise S3Error("AccessDenied")

@@ -204,7 +204,9 @@ async def verify(method: str, raw_path: str, raw_query: str, raw_headers: Sequen
         expires = parse_int(query["X-Amz-Expires"])
         if expires is None:
             raise S3Error("AuthorizationQueryParametersError", "X-Amz-Expires should be a number")
-        if expires < 0 or expires > MAX_EXPIRES:
+        if expires < 0:
+            raise S3Error("AuthorizationQueryParametersError", "X-Amz-Expires must be non-negative")
+        if expires > MAX_EXPIRES:
             raise S3Error("AuthorizationQueryParametersError",
                           "X-Amz-Expires must be less than a week (in seconds) that is; 604800")
         if now > when + expires:

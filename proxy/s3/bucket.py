@@ -34,6 +34,18 @@ def validate_bucket_name(name: str) -> None:
         raise S3Error("InvalidBucketName", BucketName=name)
 
 
+_ADDRESSABLE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{2,254}$")
+
+
+def check_addressable_bucket_name(name: str) -> None:
+    """InvalidBucketName for a name no bucket can have, on any request (as Swift's s3api checks with
+    ``dns_compliant_bucket_names = false``): 3-255 of letters, digits, ``.``, ``-`` and ``_``, starting
+    with a letter or digit, not ending with ``.``. Containers made through the Swift API with such
+    names stay reachable; creating a bucket asks for the stricter DNS-compatible names."""
+    if not _ADDRESSABLE.match(name) or name.endswith("."):
+        raise S3Error("InvalidBucketName", BucketName=name)
+
+
 def _valid(name: str) -> bool:
     try:
         validate_bucket_name(name)
@@ -114,7 +126,7 @@ async def head_bucket(req: S3Request) -> Response:
         raise S3Error("NoSuchBucket", BucketName=req.bucket)
     if resp.status // 100 != 2:
         raise from_backend(resp.status, req.bucket)
-    return Response(b"", 200, headers={"x-amz-bucket-region": req.region})
+    return Response(b"", 200, headers={"x-amz-bucket-region": req.region, "Content-Type": "application/xml"})
 
 
 async def delete_bucket(req: S3Request) -> Response:

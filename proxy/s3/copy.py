@@ -47,9 +47,12 @@ def parse_copy_source(value: str) -> tuple[str, str]:
     if not bucket or not key:
         raise S3Error("InvalidArgument", "Copy Source must mention the source bucket and key: "
                       "sourcebucket/sourcekey", ArgumentName="x-amz-copy-source", ArgumentValue=value)
-    for param in query.split("&"):
+    for param in query.split("&") if query else ():
         name, _, version = param.partition("=")
-        if name == "versionId" and version not in ("", "null"):
+        if name != "versionId":  # the only parameter a copy source takes
+            raise S3Error("InvalidArgument", "Unsupported copy source parameter.",
+                          ArgumentName="x-amz-copy-source", ArgumentValue=value)
+        if version not in ("", "null"):
             raise S3Error("NoSuchVersion", "The specified version does not exist.", status=404,
                           Key=key, VersionId=version)
     return bucket, key
@@ -76,7 +79,7 @@ async def _open_source(req: S3Request) -> StoredObject:
 
 def _iso_now(resp_headers: Mapping[str, str]) -> str:
     ts = s3h._get(resp_headers, "x-timestamp")
-    return s3h.iso8601(float(ts) if ts else time.time())
+    return s3h.iso8601_whole_second(float(ts) if ts else time.time())
 
 
 async def copy_object(req: S3Request) -> Response:

@@ -17,6 +17,7 @@ import httpx
 
 from identity.service_user import SERVICE_PROJECT, SERVICE_USER, service_password
 from proxy.auth.keystone import identity_url, project_identity
+from proxy.auth.resellers import primary_prefix
 from proxy.auth.tempauth import group_identity
 from proxy.context import Identity
 from stackstore.config import Config
@@ -61,7 +62,7 @@ class ConfigCredentials:
 
     def __init__(self, conf: Config):
         tempauth = conf.get("tempauth", {}) if hasattr(conf, "get") else {}
-        self.prefix = tempauth.get("reseller_prefix", "AUTH_")
+        self.prefix = primary_prefix(conf)
         self.users: dict[str, dict[str, Any]] = dict(tempauth.get("users", {}))
         s3 = conf.get("s3", {}) if hasattr(conf, "get") else {}
         self.keys: dict[str, dict[str, Any]] = dict(s3.get("keys", {}))
@@ -96,7 +97,7 @@ class IdentityCredentials:
         self.conf = conf
         self.url = identity_url(conf)
         self.fallback = fallback or ConfigCredentials(conf)
-        self.prefix = conf.get("tempauth", {}).get("reseller_prefix", "AUTH_")
+        self.prefix = primary_prefix(conf)
         self.ttl = ttl
         self._cache: dict[str, tuple[float, Credential | None]] = {}
         self._token: tuple[str, float] | None = None  # (token, monotonic refresh time)

@@ -34,7 +34,11 @@ async def delete_objects(req: S3Request) -> Response:
         key = xml.child_text(el, "Key")
         if key is None:
             raise S3Error("MalformedXML")
+        if not key:
+            raise S3Error("UserKeyMustBeSpecified")
         keys.append((key, xml.child_text(el, "VersionId")))
+    if not keys:  # a Delete names at least one Object (S3's schema)
+        raise S3Error("MalformedXML")
     if len(keys) > MAX_KEYS:
         raise S3Error("MalformedXML", f"The request must contain no more than {MAX_KEYS} objects")
     sem = asyncio.Semaphore(CONCURRENCY)

@@ -65,6 +65,8 @@ CODES: dict[str, tuple[int, str]] = {
     "SignatureDoesNotMatch": (403, "The request signature we calculated does not match the signature you "
                                    "provided. Check your key and signing method."),
     "SlowDown": (503, "Please reduce your request rate."),
+    "UserKeyMustBeSpecified": (400, "The bucket POST must contain the specified field name. If it is "
+                                    "specified, please check the order of the fields."),
     "XAmzContentSHA256Mismatch": (400, "The provided 'x-amz-content-sha256' header does not match what was "
                                        "computed."),
 }
@@ -92,8 +94,10 @@ class S3Error(Exception):
 
     def response(self, resource: str, request_id: str, head: bool = False) -> Response:
         headers = {"x-amz-request-id": request_id, "x-amz-id-2": request_id, **self.headers}
-        if head or self.status == 304:
+        if self.status == 304:
             return Response(b"", status_code=self.status, headers=headers)
+        if head:  # no body, but the type the body would have had, as AWS (and Swift's s3api) answer
+            return Response(b"", status_code=self.status, headers={**headers, "Content-Type": "application/xml"})
         return Response(self.body(resource, request_id), status_code=self.status, headers=headers,
                         media_type="application/xml")
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import calendar
+import math
 import time
 from collections.abc import Mapping
 
@@ -124,9 +126,23 @@ def iso8601(epoch: float) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(epoch)) + f".{int(epoch * 1000) % 1000:03d}Z"
 
 
+def iso8601_whole_second(epoch: float) -> str:
+    """``epoch`` rounded up to the whole second (``...T02:15:33.000Z``): the times of objects in S3
+    answers, equal to their ``Last-Modified`` header (which Swift rounds up too)."""
+    return iso8601(math.ceil(epoch))
+
+
 def iso_from_swift(value: str) -> str:
-    """Swift listing ``last_modified`` (``2026-11-22T02:15:32.123456``, UTC) → S3 form."""
+    """Swift listing ``last_modified`` (``2026-11-22T02:15:32.123456``, UTC) → S3 form, rounded up to
+    the whole second (``2026-11-22T02:15:33.000Z``) like the object's ``Last-Modified`` header, as
+    S3 and Swift's s3api show listing times."""
     if not value:
         return iso8601(0)
     base, _, frac = value.rstrip("Z").partition(".")
-    return f"{base}.{(frac + '000')[:3]}Z"
+    try:
+        when = calendar.timegm(time.strptime(base, "%Y-%m-%dT%H:%M:%S"))
+    except ValueError:
+        return f"{base}.000Z"
+    if frac.strip("0"):
+        when += 1
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(when)) + ".000Z"

@@ -113,9 +113,9 @@ def _contents(req: S3Request, parent: Element, page: Page, url: bool, with_owner
         xml.add(el, "LastModified", iso_from_swift(row.get("last_modified", "")))
         xml.add(el, "ETag", f'"{listing_etag(row.get("hash", ""))}"')
         xml.add(el, "Size", int(row.get("bytes") or 0))
-        xml.add(el, "StorageClass", "STANDARD")
-        if with_owner:
+        if with_owner:  # before StorageClass, in the order Swift's s3api schema validates
             owner(req, el)
+        xml.add(el, "StorageClass", "STANDARD")
     for p in page.prefixes:
         xml.add(xml.add(parent, "CommonPrefixes"), "Prefix", _enc(p, url))
 
@@ -175,8 +175,8 @@ async def list_objects_v2(req: S3Request) -> Response:
     doc = xml.root("ListBucketResult")
     xml.add(doc, "Name", req.bucket)
     xml.add(doc, "Prefix", _enc(prefix, url))
-    if start_after:
-        xml.add(doc, "StartAfter", _enc(start_after, url))
+    if "start-after" in req.query:  # echoed when given, even empty, as S3 does
+        xml.add(doc, "StartAfter", _enc(start_after or "", url))
     if token:
         xml.add(doc, "ContinuationToken", token)
     if page.truncated and page.last:
@@ -208,8 +208,8 @@ async def list_object_versions(req: S3Request) -> Response:
         xml.add(doc, "NextKeyMarker", _enc(page.last, url))
         xml.add(doc, "NextVersionIdMarker", "null")
     xml.add(doc, "MaxKeys", max_keys)
-    if delimiter:
-        xml.add(doc, "Delimiter", _enc(delimiter, url))
+    if delimiter or "delimiter" in req.query:  # ListObjectVersions echoes a given delimiter, even empty
+        xml.add(doc, "Delimiter", _enc(delimiter or "", url))
     if url:
         xml.add(doc, "EncodingType", "url")
     xml.add(doc, "IsTruncated", page.truncated)

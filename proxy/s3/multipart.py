@@ -42,6 +42,7 @@ MIN_PART_SIZE = 5 * 1024 * 1024
 MAX_PART_SIZE = 5 * 1024**3
 MAX_PARTS = 10000
 PAGE = 10000
+MAX_PARTS_LISTING = 1000  # ListParts' max-parts ceiling
 CARRIED = ("content-encoding", "content-disposition", "content-language", "cache-control", "expires")
 
 
@@ -164,7 +165,7 @@ async def list_parts(req: S3Request) -> Response:
     raw_marker = req.query.get("part-number-marker") or "0"
     if not is_ascii_digits(raw_max) or not is_ascii_digits(raw_marker):
         raise S3Error("InvalidArgument", "max-parts and part-number-marker must be integers")
-    max_parts, after = min(int(raw_max), 1000), int(raw_marker)
+    max_parts, after = min(int(raw_max), MAX_PARTS_LISTING), int(raw_marker)
     rows = await list_part_rows(req, upload_id, after, max_parts + 1)
     truncated = len(rows) > max_parts
     rows = rows[:max_parts]

@@ -64,8 +64,8 @@ def _conditional_error(status: int, obj: StoredObject) -> S3Error:
     keep = {"ETag": f'"{obj.etag}"'}
     if obj.last_modified:
         keep["Last-Modified"] = obj.last_modified
-    if status == 304:
-        return S3Error("NotModified", "Not Modified", status=304, headers=keep)
+    if status == 304:  # the validators, and Accept-Ranges as the 200 would say (as Swift's s3api)
+        return S3Error("NotModified", "Not Modified", status=304, headers={**keep, "Accept-Ranges": "bytes"})
     return S3Error("PreconditionFailed", headers=keep, Condition="If-Match")
 
 

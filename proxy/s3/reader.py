@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from objclient.client import BackendResponse
 from proxy.auth.authorize import check_access
+from proxy.auth.resellers import resellers_of
 from proxy.http import ranges as http_ranges
 from proxy.http.bodies import stream_backend
 from proxy.large_objects import dlo, slo
@@ -106,12 +107,10 @@ def _total_from_content_range(value: str | None) -> int | None:
 def segment_access(req: S3Request) -> SegmentAccess:
     """The S3 caller's read rights on segments of its account (``check_access``: owner, reader role,
     the container's read ACL; a DLO's listing as ``s3:ListBucket``)."""
-    conf = req.state.conf.get("tempauth", {}) if hasattr(req.state.conf, "get") else {}
-    prefix = str(conf.get("reseller_prefix", "AUTH_"))
+    resellers = resellers_of(req.state.conf)
 
     async def may_read(container: str, obj: str | None) -> int | None:
-        return await check_access(req.state, req.identity, req.account, container, obj, "GET",
-                                  reseller_prefix=prefix)
+        return await check_access(req.state, req.identity, req.account, container, obj, "GET", resellers=resellers)
 
     return SegmentAccess(may_read)
 

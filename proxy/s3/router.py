@@ -7,7 +7,7 @@ from typing import NoReturn
 from starlette.responses import Response
 
 from proxy.s3.access import authorize
-from proxy.s3.bucket import require_bucket
+from proxy.s3.bucket import check_addressable_bucket_name, require_bucket
 from proxy.s3.context import S3Request
 from proxy.s3.errors import S3Error
 from proxy.s3.operations import SERVICE, Operation, resolve_request
@@ -18,6 +18,8 @@ async def dispatch(req: S3Request) -> Response:
     operation = resolve_request(req)
     req.extras["operation"] = operation
     await authorize(req, operation)
+    if req.bucket is not None:  # after authorizing: names are no business of other callers
+        check_addressable_bucket_name(req.bucket)
     handler = operation.handler
     if handler is None:
         await not_implemented(req, operation)

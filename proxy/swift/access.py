@@ -17,6 +17,8 @@ from starlette.responses import Response
 from proxy.auth import account_acl
 from proxy.auth.authorize import check_access, denied_response
 from proxy.auth.base import AuthBackend, request_token
+from proxy.auth.resellers import resellers_of, with_service_groups
+from proxy.context import Identity
 from proxy.large_objects.access import SegmentAccess
 from proxy.pipeline import Handler
 from proxy.swift import operations
@@ -45,15 +47,19 @@ class Authenticate:
                 identity = await backend.authenticate(req.request) if backend is not None else None
                 if identity is None:
                     return denied_response(401, req.account)
-                req.identity = identity
+                req.identity = with_service_groups(identity, await self.service_identity(req))
         return await call_next(req)
 
-
-def reseller_prefix(req: SwiftRequest) -> str:
-    """The configured reseller prefix (TempAuth's ``reseller_prefix``, ``AUTH_`` by default)."""
-    conf = req.state.conf
-    tempauth = conf.get("tempauth", {}) if hasattr(conf, "get") else {}
-    return str(tempauth.get("reseller_prefix", "AUTH_"))
+    async def service_identity(self, req: SwiftRequest) -> Identity | None:
+        """The identity of a valid ``X-Service-Token`` (its groups join the caller's), else None:
+        an invalid service token adds nothing, as in Swift."""
+        token = req.headers.get("x-service-token")
+        if not token:
+            return None
+        backend = next((b for b in self.backends if b.owns_token(token)), None)
+        if backend is None:
+            return None
+        return await backend.authenticate_token(token)
 
 
 async def check(req: SwiftRequest) -> Response | None:
@@ -69,12 +75,12 @@ async def check(req: SwiftRequest) -> Response | None:
     if access is Access.PUBLIC or req.authorized_by == "formpost":
         return None
     status = await check_access(req.state, req.identity, req.account, req.container, req.obj,
-                                ACCESS_VERB[access], req.headers.get("referer"), reseller_prefix(req))
+                                ACCESS_VERB[access], req.headers.get("referer"), resellers_of(req.state.conf))
     if status is not None:
         return denied_response(status, req.account)
     if not req.is_owner:  # an account ACL "admin" is an owner (sees and sets ACLs, temp URL keys)
         req.account_acl_level = await account_acl.account_level(req.state, req.identity, req.account,
-                                                                reseller_prefix(req))
+                                                                resellers_of(req.state.conf).primary)
     return None
 
 

@@ -40,7 +40,8 @@ async def head(req: SwiftRequest) -> Response:
         return _status(resp.status)
     else:
         headers = account_response_headers(resp.headers, owner=req.is_owner)
-    headers["Content-Type"] = "text/plain; charset=utf-8"
+    headers["Content-Type"] = listing.content_type(req.query, req.headers) + "; charset=utf-8"  # as GET's
+    headers["Content-Length"] = "0"
     _show_sysmeta(req, resp.headers, headers)
     return Response(b"", status_code=204, headers=headers)
 
@@ -71,10 +72,16 @@ def _show_sysmeta(req: SwiftRequest, backend: Mapping[str, str], out: dict[str, 
             out["X-Account-Access-Control"] = value
 
 
-def _write_headers(req: SwiftRequest) -> dict[str, str]:
+async def _write_headers(req: SwiftRequest) -> dict[str, str]:
     """Metadata to store for an account PUT/POST: ``X-Account-Meta-*`` and, from an owner, a valid
-    ``X-Account-Access-Control`` (400 otherwise) as its sysmeta."""
+    ``X-Account-Access-Control`` (400 otherwise) as its sysmeta; metadata limits apply to the stored
+    metadata as this request changes it (as Swift checks the aggregate)."""
     constraints.check_metadata(req.headers, "account")
+    if constraints.has_metadata(req.headers, "account"):
+        stored = await req.client.head_account(req.account)
+        await stored.close()
+        if 200 <= stored.status < 300:
+            constraints.check_merged_metadata(stored.headers, req.headers, "account")
     headers = meta_write_headers(req.headers, "account")
     acl = req.headers.get(account_acl.HEADER)
     if acl is not None:
@@ -87,7 +94,7 @@ def _write_headers(req: SwiftRequest) -> dict[str, str]:
 
 async def post(req: SwiftRequest) -> Response:
     """Set ``X-Account-Meta-*`` (e.g. ``Temp-URL-Key``) and the account ACL; 204."""
-    headers = _write_headers(req)
+    headers = await _write_headers(req)
     req.timestamp = Timestamp.now().normal
     headers["X-Timestamp"] = req.timestamp
     resp = await req.client.post_account(req.account, headers)
@@ -105,7 +112,7 @@ async def post(req: SwiftRequest) -> Response:
 
 async def put(req: SwiftRequest) -> Response:
     """Create an account (reseller admins only; authorization already checked)."""
-    headers = _write_headers(req)
+    headers = await _write_headers(req)
     req.timestamp = Timestamp.now().normal
     headers["X-Timestamp"] = req.timestamp
     resp = await req.client.put_account(req.account, headers)

@@ -7,19 +7,19 @@ import time
 from collections.abc import Mapping
 from urllib.parse import unquote
 
-from proxy.http.errors import HTTPError
+from proxy.http.errors import HTML, HTTPError
 from stackstore.numbers import is_ascii_digits, parse_int, parse_uint
 
 MAX_DELETE_AT = 9999999999  # Swift clamps X-Delete-At to ten digits
 
 MAX_FILE_SIZE = 5 * 1024**3 + 2  # Swift's default: 5 GiB (+2 for historical reasons)
 # Swift's default metadata limits (swift/common/constraints.py): each fits well inside one header line
-# (MAX_HEADER_SIZE, the HTTP layer's 431 limit), so an oversized name or value gets Swift's 400.
+# (MAX_HEADER_SIZE, whose longer lines the proxy's HTTP layer refuses), so an oversized name or value gets Swift's 400.
 MAX_META_NAME_LENGTH = 128
 MAX_META_VALUE_LENGTH = 256
 MAX_META_COUNT = 90
 MAX_META_OVERALL_SIZE = 4096
-MAX_HEADER_SIZE = 8192
+MAX_HEADER_SIZE = 8192  # one header line; the proxy's HTTP protocol refuses longer ones (proxy/http/protocol.py)
 MAX_OBJECT_NAME_LENGTH = 1024
 CONTAINER_LISTING_LIMIT = 10000
 ACCOUNT_LISTING_LIMIT = 10000
@@ -52,14 +52,17 @@ def true_value(value: str | None) -> bool:
 
 
 def check_names(account: str, container: str | None, obj: str | None) -> None:
-    """400 for names over Swift's length limits (lengths in UTF-8 bytes)."""
+    """400 for names over Swift's length limits (lengths in UTF-8 bytes); Swift's controllers send
+    these as ``text/html``."""
     if len(account.encode()) > MAX_ACCOUNT_NAME_LENGTH:
-        raise HTTPError(400, f"Account name length of {len(account.encode())} longer than {MAX_ACCOUNT_NAME_LENGTH}")
+        raise HTTPError(400, f"Account name length of {len(account.encode())} longer than {MAX_ACCOUNT_NAME_LENGTH}",
+                        content_type=HTML)
     if container is not None and len(container.encode()) > MAX_CONTAINER_NAME_LENGTH:
         raise HTTPError(400, f"Container name length of {len(container.encode())} longer than "
-                             f"{MAX_CONTAINER_NAME_LENGTH}")
+                             f"{MAX_CONTAINER_NAME_LENGTH}", content_type=HTML)
     if obj is not None and len(obj.encode()) > MAX_OBJECT_NAME_LENGTH:
-        raise HTTPError(400, f"Object name length of {len(obj.encode())} longer than {MAX_OBJECT_NAME_LENGTH}")
+        raise HTTPError(400, f"Object name length of {len(obj.encode())} longer than {MAX_OBJECT_NAME_LENGTH}",
+                        content_type=HTML)
 
 
 def check_metadata(headers: Mapping[str, str], target: str) -> None:
@@ -92,6 +95,32 @@ def check_metadata(headers: Mapping[str, str], target: str) -> None:
             raise HTTPError(400, f"Too many metadata items; max {MAX_META_COUNT}")
         if size > MAX_META_OVERALL_SIZE:
             raise HTTPError(400, f"Total metadata too large; max {MAX_META_OVERALL_SIZE}")
+
+
+def has_metadata(headers: Mapping[str, str], target: str) -> bool:
+    """The request sets or removes some ``X-<target>-Meta-*``."""
+    return any(name.lower().startswith((f"x-{target}-meta-", f"x-remove-{target}-meta-")) for name in headers)
+
+
+def check_merged_metadata(stored: Mapping[str, str], headers: Mapping[str, str], target: str) -> None:
+    """400 when the metadata already ``stored`` (an account's or container's HEAD headers) changed by
+    this request's ``X-<target>-Meta-*`` would exceed the count or overall size limits: Swift checks
+    the aggregate, not only what one request sends."""
+    prefix, remove = f"x-{target}-meta-", f"x-remove-{target}-meta-"
+    merged = {k.lower()[len(prefix):]: v for k, v in stored.items() if k.lower().startswith(prefix)}
+    for name, value in headers.items():
+        low = name.lower()
+        if low.startswith(remove):
+            merged.pop(low[len(remove):], None)
+        elif low.startswith(prefix):
+            if value:
+                merged[low[len(prefix):]] = value
+            else:
+                merged.pop(low[len(prefix):], None)
+    if len(merged) > MAX_META_COUNT:
+        raise HTTPError(400, f"Too many metadata items; max {MAX_META_COUNT}")
+    if sum(len(k) + len(v) for k, v in merged.items()) > MAX_META_OVERALL_SIZE:
+        raise HTTPError(400, f"Total metadata too large; max {MAX_META_OVERALL_SIZE}")
 
 
 def body_length(headers: Mapping[str, str]) -> int | None:
@@ -127,6 +156,8 @@ def delete_at(headers: Mapping[str, str], now: float | None = None) -> str | Non
     if at is not None:
         whole, _, fraction = at.strip().partition(".")  # Swift takes a float; its fraction is dropped
         value = parse_int(whole) if not fraction or is_ascii_digits(fraction) else None
+        if value is None and not fraction and is_ascii_digits(whole.lstrip("+"), max_digits=len(whole)):
+            value = MAX_DELETE_AT  # any number of digits: Swift clamps a far-future time, never refuses it
         if value is None:
             raise HTTPError(400, "Non-integer X-Delete-At")
         value = min(value, MAX_DELETE_AT)  # as Swift's normalize_delete_at_timestamp

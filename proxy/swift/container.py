@@ -29,7 +29,8 @@ async def head(req: SwiftRequest) -> Response:
         return _status(resp.status)
     headers = container_response_headers(resp.headers, owner=req.is_owner)
     headers["X-Storage-Policy"] = policy_name(req.state, resp.headers)
-    headers["Content-Type"] = "text/plain; charset=utf-8"
+    headers["Content-Type"] = listing.content_type(req.query, req.headers) + "; charset=utf-8"  # as GET's
+    headers["Content-Length"] = "0"
     return Response(b"", status_code=204, headers=headers)
 
 
@@ -85,6 +86,11 @@ async def put(req: SwiftRequest) -> Response:
 
 async def post(req: SwiftRequest) -> Response:
     headers = _write_headers(req)
+    if constraints.has_metadata(req.headers, "container"):
+        stored = await req.client.head_container(req.account, req.container_name)
+        await stored.close()
+        if 200 <= stored.status < 300:
+            constraints.check_merged_metadata(stored.headers, req.headers, "container")
     resp = await req.client.post_container(req.account, req.container_name, headers)
     await resp.close()
     req.state.invalidate_info(req.account, req.container_name)

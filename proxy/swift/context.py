@@ -10,6 +10,7 @@ from urllib.parse import quote, urlencode
 from starlette.requests import Request
 from starlette.types import Message
 
+from proxy.auth.resellers import resellers_of
 from proxy.context import ObjectRequest
 
 if TYPE_CHECKING:
@@ -36,7 +37,7 @@ class SwiftRequest(ObjectRequest):
     def is_owner(self) -> bool:
         """The identity owns the account (``.admin`` of it, a reseller admin, or an account ACL ``admin``)."""
         ident = self.identity
-        return bool(ident and (ident.is_reseller or (ident.is_admin and ident.account == self.account)
+        return bool(ident and (ident.is_reseller or resellers_of(self.state.conf).administers(ident, self.account)
                                or self.account_acl_level == "admin"))
 
     @property

@@ -2,22 +2,26 @@
 
 The source streams from the cluster straight into the destination PUT. A large-object source is
 resolved through the SLO/DLO feature (its concatenated data is copied) unless
-``multipart-manifest=get`` asks for the manifest itself.
+``multipart-manifest=get`` asks for the manifest itself. A single ``Range`` copies that part of a
+plain object (416 when nothing of it exists); several ranges copy the whole object.
 
 Both paths are checked as the caller (the router table's access for the request's own path, ``check``
 for the other one), and a large-object source's segments are read with the caller's rights too
-(``access.segment_access``): a forbidden segment is the copy's 403 and nothing is written.
+(``access.segment_access``): a forbidden segment is the copy's 403 and nothing is written. The source
+is read first, as Swift's copy does: a missing source is a 404 whoever the destination.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterable, AsyncIterator, Mapping
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Mapping
 from typing import cast
 from urllib.parse import quote
 
 from starlette.responses import Response, StreamingResponse
 
+from objclient import BackendResponse
 from proxy.auth.authorize import denied_response
+from proxy.http import ranges
 from proxy.http.bodies import stream_backend
 from proxy.http.errors import HTTPError, error_response
 from proxy.http.headers import unquote_wire
@@ -34,7 +38,8 @@ from proxy.swift.replies import backend_failure, created_response
 from stackstore.timestamp import Timestamp
 
 Location = tuple[str, str, str]  # account, container, object
-Source = tuple[Mapping[str, str], AsyncIterable[bytes], int | None, str | None]  # headers, body, length, etag to check
+# headers, body, length, etag to check, the backend response under the body (``release`` closes it)
+Source = tuple[Mapping[str, str], AsyncIterable[bytes], int | None, str | None, BackendResponse]
 MAX_STORED_MANIFEST = 4 * MAX_MANIFEST_SIZE  # a stored manifest's entries are longer than the PUT form's
 
 
@@ -70,10 +75,12 @@ async def copy_verb(req: SwiftRequest) -> Response:
     container, obj = parse_copy_path(dest, "Destination")
     account = _account_header(req, "destination-account")
     constraints.check_names(account, container, obj)
-    denied = await access.check(req.subrequest("PUT", account, container, obj))  # the source: the table's COPY
-    if denied is not None:
-        return denied
-    return await do_copy(req, (req.account, req.container_name, req.object_name), (account, container, obj))
+
+    async def check_destination() -> Response | None:  # the source: the table's COPY
+        return await access.check(req.subrequest("PUT", account, container, obj))
+
+    return await do_copy(req, (req.account, req.container_name, req.object_name), (account, container, obj),
+                         check_destination)
 
 
 async def copy_from(req: SwiftRequest) -> Response:
@@ -88,7 +95,8 @@ async def copy_from(req: SwiftRequest) -> Response:
 
 
 async def _open_source(req: SwiftRequest, src: Location, manifest_get: bool) -> Source | Response:
-    """(source headers, body iterator, length, etag to verify or None) or an error Response."""
+    """(source headers, body iterator, length, etag to verify or None, the backend response that
+    ``release`` closes when the body is not read) or an error Response."""
     resp = await req.client.get_object(*src)
     if resp.status != 200 or is_expired(resp.headers):
         await resp.close()
@@ -109,9 +117,24 @@ async def _open_source(req: SwiftRequest, src: Location, manifest_get: bool) -> 
         else:
             body = _one(bytes(out.body))
         raw_length = out.headers.get("content-length")
-        return resp.headers, body, int(raw_length) if raw_length else None, None
+        return resp.headers, body, int(raw_length) if raw_length else None, None, resp
     length = int(resp.headers.get("content-length") or 0)
-    return resp.headers, stream_backend(resp), length, resp.headers.get("etag")
+    wanted = ranges.ranges_for_length(ranges.parse_range(req.headers.get("range")), length)
+    if wanted == []:
+        await resp.close()
+        return error_response(416, headers={"Content-Range": ranges.unsatisfiable_range(length)})
+    if wanted is not None and len(wanted) == 1:  # a partial copy, as Swift's copy middleware makes
+        start, end = wanted[0]
+        return resp.headers, stream_backend(resp, start, end), end - start, None, resp
+    return resp.headers, stream_backend(resp), length, resp.headers.get("etag"), resp
+
+
+async def release(body: AsyncIterable[bytes], backend: BackendResponse) -> None:
+    """Close a source that will not be copied: its body iterator and the backend response under it."""
+    closing = getattr(body, "aclose", None)
+    if closing is not None:
+        await closing()
+    await backend.close()
 
 
 async def _one(data: bytes) -> AsyncIterator[bytes]:
@@ -169,17 +192,26 @@ def _copied_from(src: Location, dst: Location, src_headers: Mapping[str, str]) -
     return extra
 
 
-async def do_copy(req: SwiftRequest, src: Location, dst: Location) -> Response:
-    """Stream ``src`` into a PUT of ``dst``; 201 with ``X-Copied-From`` headers."""
-    info = await req.state.container_info(dst[0], dst[1])
-    if not 200 <= info["status"] < 300:
-        return error_response(404)
+async def do_copy(req: SwiftRequest, src: Location, dst: Location,
+                  check_destination: Callable[[], Awaitable[Response | None]] | None = None) -> Response:
+    """Stream ``src`` into a PUT of ``dst``; 201 with ``X-Copied-From`` headers. The source is opened
+    first; then ``check_destination`` (the destination's authorization, when not already checked)
+    and the destination container's existence (404) are checked."""
     manifest_get = req.query.get("multipart-manifest") == "get"
     opened = await _open_source(req, src, manifest_get)
     if isinstance(opened, Response):
         return opened
-    src_headers, body, length, etag = opened
+    src_headers, body, length, etag, backend = opened
+    refused = await check_destination() if check_destination is not None else None
+    if refused is None:
+        info = await req.state.container_info(dst[0], dst[1])
+        if not 200 <= info["status"] < 300:
+            refused = error_response(404)
+    if refused is not None:
+        await release(body, backend)
+        return refused
     if length is not None and length > constraints.MAX_FILE_SIZE:
+        await release(body, backend)
         return error_response(413, "Your request is too large.")
     if manifest_get and is_slo(src_headers):
         return await _copy_slo_manifest(req, src, dst, src_headers, body)

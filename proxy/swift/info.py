@@ -10,6 +10,7 @@ from starlette.responses import Response
 
 from proxy.http.errors import error_response
 from proxy.large_objects import slo_manifest
+from proxy.s3 import delete_objects, listing, multipart
 from proxy.swift.constraints import SWIFT_CONSTRAINTS
 from proxy.swift.domain_remap import DomainRemap
 from proxy.swift.features import bulk, extract_archive, formpost, staticweb, symlink, tempurl
@@ -24,6 +25,13 @@ SLO_INFO = {"max_manifest_segments": slo_manifest.MAX_MANIFEST_SEGMENTS,
             "max_manifest_size": slo_manifest.MAX_MANIFEST_SIZE,
             "min_segment_size": slo_manifest.MIN_SEGMENT_SIZE, "yield_frequency": slo_manifest.YIELD_FREQUENCY,
             "allow_async_delete": False}
+
+# The S3 API (proxy/s3/), under the key and shape of Swift's s3api middleware. StackStore's S3 ACLs are
+# canned and per-account (no stored per-object grants): Swift's ``s3_acl`` mode is off.
+S3API_INFO = {"max_bucket_listing": listing.MAX_KEYS, "max_parts_listing": multipart.MAX_PARTS_LISTING,
+              "max_upload_part_num": multipart.MAX_PARTS,
+              "max_multi_delete_objects": delete_objects.MAX_KEYS, "allow_multipart_uploads": True,
+              "min_segment_size": multipart.MIN_PART_SIZE, "s3_acl": False}
 
 
 def swift_info(conf: Config) -> dict[str, Any]:
@@ -42,6 +50,7 @@ def swift_info(conf: Config) -> dict[str, Any]:
         "bulk_delete": dict(bulk.INFO),
         "bulk_upload": dict(extract_archive.INFO),
         "tempurl": dict(tempurl.INFO),
+        "s3api": dict(S3API_INFO),
         "staticweb": dict(staticweb.INFO),
         "formpost": dict(formpost.INFO),
         "symlink": symlink.info(conf),

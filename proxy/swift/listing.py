@@ -107,8 +107,8 @@ def _container_xml(row: dict) -> str:
     return (f"<container><name>{escape(row['name'])}</name><count>{int(row.get('count', 0))}</count>"
             f"<bytes>{int(row.get('bytes', 0))}</bytes>"
             f"<last_modified>{escape(str(row.get('last_modified', '')))}</last_modified>"
-            + (f"<storage_policy>{escape(str(row['storage_policy']))}</storage_policy>" if "storage_policy" in row
-               else "") + "</container>")
+            + (f"<storage_policy>{escape(str(row['storage_policy']))}</storage_policy>"
+               if row.get("storage_policy") else "") + "</container>")
 
 
 def render(rows: list[dict], media: str, kind: str, name: str,
@@ -123,7 +123,8 @@ def render(rows: list[dict], media: str, kind: str, name: str,
                 f"<{kind} name={quoteattr(name)}>" + "".join(entry(r) for r in rows) + f"</{kind}>").encode()
     else:
         if not rows:
-            return Response(b"", status_code=204, headers=headers | {"Content-Type": PLAIN + "; charset=utf-8"})
+            return Response(b"", status_code=204, headers=headers | {"Content-Type": PLAIN + "; charset=utf-8",
+                                                                      "Content-Length": "0"})
         body = "".join((r.get("name") or r.get("subdir", "")) + "\n" for r in rows).encode()
     resp = Response(body, status_code=200, headers=headers)
     resp.headers["Content-Type"] = media + "; charset=utf-8"

@@ -12,6 +12,7 @@ from proxy.swift.context import SwiftRequest
 from proxy.swift.headers import guess_content_type, object_write_headers
 from proxy.swift.obj_get import is_expired
 from proxy.swift.replies import backend_failure, created_response
+from stackstore.numbers import parse_int
 from stackstore.timestamp import Timestamp
 
 
@@ -86,10 +87,17 @@ async def post(req: SwiftRequest) -> Response:
 
 
 async def delete(req: SwiftRequest) -> Response:
-    """``DELETE /v1/a/c/o``: 204, or 404 when there was nothing to delete."""
+    """``DELETE /v1/a/c/o``: 204, or 404 when there was nothing to delete. ``X-If-Delete-At`` (an
+    integer, else 400) deletes only an object expiring at that time (412 otherwise), as Swift."""
+    headers: dict[str, str] = {}
+    if_delete_at = req.headers.get("x-if-delete-at")
+    if if_delete_at is not None:
+        if parse_int(if_delete_at) is None:
+            return error_response(400, "Bad X-If-Delete-At header value")
+        headers["X-If-Delete-At"] = if_delete_at.strip()
     req.timestamp = Timestamp.now().normal
     resp = await req.client.delete_object(req.account, req.container_name, req.object_name,
-                                          headers={"X-Timestamp": req.timestamp})
+                                          headers={**headers, "X-Timestamp": req.timestamp})
     await resp.close()
     if resp.status in (200, 204):
         return empty_response(204, {"X-Timestamp": req.timestamp})

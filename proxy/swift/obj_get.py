@@ -70,7 +70,7 @@ async def get_or_head(req: SwiftRequest) -> Response:
             resp.headers.get("x-static-large-object") and resp.status == 200 and not spec)):
         return ManifestResponse(resp, headers, head)  # the SLO/DLO features answer for it
     status = conditional.evaluate(req.method, req.headers, resp.headers.get("etag"),
-                                  resp.headers.get("last-modified"))
+                                  resp.headers.get("last-modified"), both_preconditions=True)
     if status is not None:
         await resp.close()
         kept = conditional.conditional_headers(headers)
@@ -86,8 +86,9 @@ async def get_or_head(req: SwiftRequest) -> Response:
         headers |= {"Content-Range": rng.content_range(start, end, length), "Content-Length": str(end - start)}
         return StreamingResponse(stream_backend(resp, start, end), status_code=206, headers=headers)
     await resp.close()
-    if not ranges:
-        return error_response(416, headers={"Content-Range": rng.unsatisfiable_range(length)})
+    if not ranges:  # the object's own headers (ETag, Accept-Ranges, metadata) come along, as Swift's
+        kept = {k: v for k, v in headers.items() if k.lower() not in ("content-type", "content-length")}
+        return error_response(416, headers=kept | {"Content-Range": rng.unsatisfiable_range(length)})
     return await ranged_response(req, headers, ranges, length)
 
 

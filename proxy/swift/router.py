@@ -11,7 +11,7 @@ from starlette.responses import Response
 
 from proxy.auth.base import AuthBackend
 from proxy.context import ProxyState
-from proxy.http.errors import HTTPError
+from proxy.http.errors import HTML, HTTPError
 from proxy.http.transid import trans_id_of
 from proxy.pipeline import build, swift_features
 from proxy.swift import constraints, operations
@@ -24,16 +24,21 @@ def split_path(raw_path: bytes) -> tuple[str, str | None, str | None]:
     """(account, container, object) of a raw ``/v1/...`` path, percent-decoded and never normalised.
 
     Like Swift, the whole path is decoded before splitting; ``/v1/a/c/`` is the container ``c`` and
-    ``/v1/a/c//x`` the object ``/x``. 412 for invalid UTF-8 or NUL, 404 for a malformed path.
+    ``/v1/a/c//x`` the object ``/x``. 412 for invalid UTF-8 or NUL and for the version alone, 404 for a
+    malformed path.
     """
     try:
         path = unquote_to_bytes(raw_path).decode("utf-8")
     except UnicodeDecodeError:
-        raise HTTPError(412, "Invalid UTF8 or contains NULL") from None
+        raise HTTPError(412, "Invalid UTF8 or contains NULL", content_type=HTML) from None
     if "\x00" in path:
-        raise HTTPError(412, "Invalid UTF8 or contains NULL")
+        raise HTTPError(412, "Invalid UTF8 or contains NULL", content_type=HTML)
     parts = path.split("/", 4)
-    if len(parts) < 3 or parts[0] != "" or parts[1] not in API_VERSIONS or not parts[2]:
+    if parts[0] != "" or parts[1] not in API_VERSIONS:
+        raise HTTPError(404)
+    if len(parts) < 3 or parts[2:] == [""]:  # the version alone (``/v1``, ``/v1/``) names nothing: 412
+        raise HTTPError(412, "Bad URL", content_type=HTML)
+    if not parts[2]:
         raise HTTPError(404)
     acct = parts[2]
     cont = parts[3] if len(parts) > 3 and parts[3] else None

@@ -34,6 +34,16 @@ def test_preflight_denied(anon, account, cors_container):
     assert r.status_code == 401
 
 
+def test_preflight_without_a_request_method_is_denied(anon, account, cors_container):
+    path = account[0].split("/v1/", 1)[1]
+    r = anon.options(f"/v1/{path}/{cors_container}/o", headers={"Origin": "https://app.example"})
+    assert r.status_code == 401  # an allowed origin still needs Access-Control-Request-Method, as Swift
+    r = anon.options(f"/v1/{path}/{cors_container}/o")
+    assert r.status_code == 200 and "GET" in r.headers["Allow"]  # not a preflight: the Allow answer
+    r = anon.options(f"/v1/{path}", headers={"Origin": "https://app.example"})
+    assert r.status_code == 200  # accounts have no CORS rules to refuse with
+
+
 def test_actual_response_headers(http, cors_container):
     r = http.get(f"{cors_container}/o", headers={"Origin": "https://two.example"})
     assert r.status_code == 200

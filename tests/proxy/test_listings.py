@@ -126,9 +126,12 @@ def test_account_listing_and_metadata(http, filled):
     assert r.status_code == 200
     (row,) = r.json()
     assert set(row) == {"name", "count", "bytes", "last_modified", "storage_policy"} and row["name"] == filled
+    policy = http.head(filled).headers["X-Storage-Policy"]
+    assert row["storage_policy"] == policy  # Swift names each container's policy
     r = http.get("", params={"format": "xml", "prefix": filled})
     root = ET.fromstring(r.content)
     assert root.tag == "account" and root.get("name") == "AUTH_test"
+    assert root.find("container/storage_policy").text == policy
     assert root[0].tag == "container" and root[0].find("name").text == filled
     assert filled + "\n" in http.get("").text
     assert http.post("", headers={"X-Account-Meta-Temp-URL-Key": "k1"}).status_code == 204

@@ -99,3 +99,13 @@ def test_presigned_and_expiry():
     with pytest.raises(S3Error) as err:
         _verify(req, now=time.time() + 120)
     assert err.value.code == "AccessDenied"
+
+
+def test_presigned_expires_must_be_non_negative_and_at_most_a_week():
+    for expires, message in ((-1, "X-Amz-Expires must be non-negative"),
+                             (7 * 24 * 3600 + 1, "X-Amz-Expires must be less than a week")):
+        req = AWSRequest(method="GET", url="http://127.0.0.1:9000/b/k")
+        S3SigV4QueryAuth(CREDS, "s3", "us-east-1", expires=expires).add_auth(req)
+        with pytest.raises(S3Error) as err:
+            _verify(req)
+        assert err.value.code == "AuthorizationQueryParametersError" and message in err.value.message

@@ -25,15 +25,21 @@ from tests.security.conftest import (
 SERVICES = ["proxy", "node", "identity", "volumes", "compute", "images"]
 
 
+# Swift's server answers a header line or a head too long with 400 (eventlet's "Header Line Too Long",
+# "Headers Too Large"), and the proxy answers as Swift does; the other services answer 431.
+OVERSIZED_HEAD_STATUS = {"proxy": 400}
+
+
 @pytest.mark.parametrize("service", SERVICES)
 def test_huge_header_is_431(cluster, service):
     port = service_ports(cluster)[service]
+    oversized = OVERSIZED_HEAD_STATUS.get(service, 431)
     head = b"GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * (1 << 20) + b"\r\n\r\n"
-    assert status_of(raw_exchange(port, head)) == 431
+    assert status_of(raw_exchange(port, head)) == oversized
     many = b"GET / HTTP/1.1\r\nHost: x\r\n" + b"".join(b"X-H%d: 1\r\n" % i for i in range(1000)) + b"\r\n"
-    assert status_of(raw_exchange(port, many)) == 431
+    assert status_of(raw_exchange(port, many)) == 431  # Swift's "Too many headers" is 431 too
     line = b"GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 9000 + b"\r\n\r\n"  # one line over 8 KiB
-    assert status_of(raw_exchange(port, line)) == 431
+    assert status_of(raw_exchange(port, line)) == oversized
 
 
 @pytest.mark.parametrize("service", SERVICES)

@@ -60,17 +60,18 @@ def _allow_origin_value(rules: Mapping[str, str | None], origin: str) -> str:
 
 
 async def preflight(req: SwiftRequest) -> Response:
-    """``OPTIONS`` with ``Origin`` and ``Access-Control-Request-Method``: 200 with the allow headers, or 401."""
+    """``OPTIONS``: 200 with ``Allow`` without an ``Origin`` (or on an account); a container's or an
+    object's preflight is 200 with the allow headers, or 401 when the origin or the
+    ``Access-Control-Request-Method`` (missing included) is not allowed, as Swift."""
     methods = allowed_methods(req)
     origin = req.headers.get("origin")
-    wanted = req.headers.get("access-control-request-method")
-    if not origin or not wanted:
+    wanted = req.headers.get("access-control-request-method") or ""
+    if not origin or req.container is None:
         return Response(b"", status_code=200, headers={"Allow": ", ".join(methods)})
     rules: Mapping[str, str | None] = {}
-    if req.container is not None:
-        info = await req.state.container_info(req.account, req.container)
-        if 200 <= info["status"] < 300:
-            rules = info.get("cors") or cors_rules(info.get("headers", {}))
+    info = await req.state.container_info(req.account, req.container)
+    if 200 <= info["status"] < 300:
+        rules = info.get("cors") or cors_rules(info.get("headers", {}))
     if not origin_allowed(rules, origin) or wanted.upper() not in methods:
         return error_response(401)
     headers = {
