@@ -33,6 +33,7 @@ from starlette.responses import Response, StreamingResponse
 
 from proxy.auth.authorize import denied_response
 from proxy.http.errors import HTTPError, error_response
+from proxy.http.headers import unquote_wire
 from proxy.pipeline import Handler
 from proxy.swift import access, constraints, links, listing
 from proxy.swift.context import SwiftRequest
@@ -197,12 +198,10 @@ async def _has_body(req: SwiftRequest) -> bool:
 
 
 def _decoded(value: str) -> str:
-    """A percent-encoded header value decoded; 412 for invalid UTF-8 or NUL (as for request paths)."""
-    try:
-        text = unquote(value, errors="strict")
-    except UnicodeDecodeError:
-        text = "\x00"
-    if "\x00" in text:
+    """A header value (percent-encoded or raw UTF-8, as Swift reads it) decoded; 412 for invalid UTF-8
+    or NUL (as for request paths)."""
+    text = unquote_wire(value)
+    if text is None or "\x00" in text:
         raise HTTPError(412, "Invalid UTF8 or contains NULL")
     return text
 
