@@ -24,6 +24,9 @@ The Swift API's order (``swift_features``), outermost first:
                     as PUT sub-requests by the caller (containers created as needed).
    ``container_quotas`` / ``account_quotas``  413 for an object write (PUT, copy) past the container's
                     or account's quota; quota metadata validated (account quotas: reseller admins only).
+   ``versioned_writes`` ``X-Versions-Location`` / ``X-History-Location``: an object write (PUT, copy,
+                    SLO manifest, symlink) first archives the object it replaces; DELETE restores the
+                    newest version (stack) or archives and writes a delete marker (history).
 6. ``symlink``      ``X-Symlink-Target`` links: created, followed as the caller (through SLO/DLO
                     below, so a link to a large object reads it), ``symlink_path`` in listings.
 7. ``slo``          ``?multipart-manifest=put|delete|get``; a stored SLO manifest read as its data.
@@ -90,6 +93,7 @@ def swift_features(auth_backends: Sequence[Any]) -> list[Feature]:
         staticweb,
         symlink,
         tempurl_stage,
+        versioned_writes,
     )
     from proxy.swift.features.account_quotas import feature as account_quotas
     from proxy.swift.features.container_quotas import feature as container_quotas
@@ -105,6 +109,7 @@ def swift_features(auth_backends: Sequence[Any]) -> list[Feature]:
         extract_archive.feature,
         container_quotas,
         account_quotas,
+        versioned_writes.feature,
         symlink.feature,
         slo.feature,
         dlo.feature,

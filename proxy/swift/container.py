@@ -61,6 +61,7 @@ def _write_headers(req: SwiftRequest) -> dict[str, str]:
                 check_acl(name, value)
             except ValueError as err:
                 raise HTTPError(400, str(err)) from None
+    headers.update(req.sysmeta)  # what features decided (versioning), never the client's headers
     req.timestamp = Timestamp.now().normal
     headers["X-Timestamp"] = req.timestamp
     return headers

@@ -19,6 +19,9 @@ ACCOUNT_RESPONSE_HEADERS = frozenset((
     "x-account-container-count", "x-account-object-count", "x-account-bytes-used", "x-timestamp",
     "x-put-timestamp", "last-modified"))
 STORAGE_POLICY = "Policy-0"
+# legacy object versioning's container settings (proxy/swift/features/versioned_writes.py), as Swift stores them
+VERSIONS_LOCATION_SYSMETA = "X-Container-Sysmeta-Versions-Location"
+VERSIONS_MODE_SYSMETA = "X-Container-Sysmeta-Versions-Mode"
 
 
 def object_response_headers(backend: Mapping[str, str]) -> dict[str, str]:
@@ -57,9 +60,7 @@ def meta_write_headers(client: Mapping[str, str], kind: str, *, owner: bool = Tr
     """Account/container metadata updates; ``X-Remove-<kind>-Meta-K`` becomes an empty value."""
     out: dict[str, str] = {}
     meta, remove = f"x-{kind}-meta-", f"x-remove-{kind}-meta-"
-    settable: tuple[str, ...] = ("x-versions-location", "x-history-location") if kind == "container" else ()
-    if kind == "container" and owner:
-        settable += CONTAINER_ACL_HEADERS
+    settable: tuple[str, ...] = CONTAINER_ACL_HEADERS if kind == "container" and owner else ()
     for name, value in client.items():
         low = name.lower()
         if low.startswith(meta):
@@ -82,6 +83,11 @@ def container_response_headers(backend: Mapping[str, str], *, owner: bool) -> di
         if low in CONTAINER_RESPONSE_HEADERS or low.startswith("x-container-meta-") \
                 or (owner and low in CONTAINER_ACL_HEADERS):
             out[_canonical(name)] = value
+    stored = {name.lower(): value for name, value in backend.items()}
+    location = stored.get(VERSIONS_LOCATION_SYSMETA.lower())
+    if location:  # shown under the header that set it
+        mode = stored.get(VERSIONS_MODE_SYSMETA.lower())
+        out["X-History-Location" if mode == "history" else "X-Versions-Location"] = location
     out["X-Storage-Policy"] = STORAGE_POLICY
     out.setdefault("Accept-Ranges", "bytes")
     return out
