@@ -307,3 +307,15 @@ def test_copy_of_a_missing_source_archives_nothing(conn):
     assert conn.get_object(container, "o")[1] == b"copied"
     (row,) = versions_of(conn, archive, "o")
     assert conn.get_object(archive, row["name"])[1] == b"kept"
+
+
+def test_a_version_name_too_long_for_the_archive_is_412(conn):
+    """The version's name adds 20 characters to the object's: past the name limit the archive PUT is
+    refused and the write with it (Swift's 412), never a 500."""
+    container, archive = make_pair(conn, "X-Versions-Location")
+    obj = "n" * 1020
+    conn.put_object(container, obj, b"first")
+    with pytest.raises(ClientException) as err:
+        conn.put_object(container, obj, b"second")
+    assert err.value.http_status == 412
+    assert conn.get_object(container, obj)[1] == b"first"

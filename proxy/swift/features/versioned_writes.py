@@ -200,17 +200,22 @@ async def _copy_stored(req: SwiftRequest, src: tuple[str, str, str], dst_contain
     if length > constraints.MAX_FILE_SIZE:
         await resp.close()
         return error_response(413, "Your request is too large.")
+    name = dst_name(resp.headers)
+    if len(name.encode()) > constraints.MAX_OBJECT_NAME_LENGTH:  # what the object PUT would refuse
+        await resp.close()
+        return error_response(412)
     headers = _stored_headers(resp.headers)
     if resp.headers.get("etag"):
         headers["Etag"] = resp.headers["etag"].strip('"')
     headers["X-Timestamp"] = Timestamp.now().normal
-    put = await req.client.put_object(account, dst_container, dst_name(resp.headers), headers,
+    put = await req.client.put_object(account, dst_container, name, headers,
                                       stream_backend(resp), content_length=length)
     await put.close()
     if put.status == 201:
         req.state.invalidate_info(account, dst_container)
         return None
-    return error_response(412) if put.status == 404 else backend_failure(put.status)
+    # as Swift's middleware: the archive (or restore) refused it, 412; the cluster failed, 503
+    return error_response(412 if 400 <= put.status < 500 else 503)
 
 
 async def archive_current(req: SwiftRequest, target: tuple[str, str, str], archive: str) -> Response | None:
@@ -251,7 +256,7 @@ async def _delete_history(req: SwiftRequest, call_next: Handler, archive: str) -
         {"Content-Type": DELETE_MARKER_CONTENT_TYPE, "X-Timestamp": now}, _nothing(), content_length=0)
     await marker.close()
     if marker.status != 201:
-        return error_response(412) if marker.status == 404 else backend_failure(marker.status)
+        return error_response(412 if 400 <= marker.status < 500 else 503)
     req.state.invalidate_info(req.account, archive)
     return await call_next(req)
 
