@@ -151,6 +151,40 @@ def _decide(results: Sequence[NodeResult], replicas: int, timestamp: Timestamp) 
     return BackendResponse.simple(503)
 
 
+def put_condition(headers: Mapping[str, str]) -> str | None:
+    """The node-decided condition a PUT's headers carry (stackstore/wire.py): "if-none-match",
+    "if-match" or None."""
+    names = {k.lower() for k in headers}
+    if wire.COND_IF_NONE_MATCH.lower() in names:
+        return "if-none-match"
+    return "if-match" if wire.COND_IF_MATCH.lower() in names else None
+
+
+def _condition_refusal(
+    finals: Sequence[NodeResult], reserved: int, quorum: int, if_none_match: bool
+) -> BackendResponse | None:
+    """The answer of a conditional PUT that must not send its body (None: go ahead).
+
+    If-None-Match: * is refused (412) when any node holds the object; If-Match when fewer than a quorum
+    of nodes accepted it (a replica that missed the latest write refuses a current ETag: the quorum that
+    holds it decides), with 412 (404 when no node has the object). Fewer than a quorum of reservations
+    otherwise is a conflict with a concurrent conditional writer (409 with ``CONFLICT:
+    RESERVATION_CONFLICT``), or a 503 without one. Reservations are exclusive and quorums intersect, so
+    two concurrent writers never both go ahead."""
+    statuses = [r.status for r in finals]
+    if if_none_match and 412 in statuses:
+        return BackendResponse.simple(412)
+    if reserved >= quorum:
+        return None
+    if 412 in statuses:
+        return BackendResponse.simple(412)
+    if 404 in statuses:
+        return BackendResponse.simple(404)
+    if any(r.status == 409 and r.headers.get(wire.CONFLICT) == wire.RESERVATION_CONFLICT for r in finals):
+        return BackendResponse.simple(409, {wire.CONFLICT: wire.RESERVATION_CONFLICT})
+    return BackendResponse.simple(503)
+
+
 async def _client_chunks(body: AsyncIterable[bytes], content_length: int | None) -> AsyncGenerator[bytes]:
     """The client body's non-empty chunks, checked against ``content_length`` (None: unknown).
 
@@ -237,9 +271,13 @@ async def put_streamed(
         body, content_length = _then_footer(body, content_length, footer), content_length + FOOTER_LENGTH
     replicas = len(slot_headers)
     quorum = quorum_size(replicas)
+    condition = put_condition(slot_headers[0]) if slot_headers else None
     live, finals = await _connect_slots(nio, ring, part, path_fn, slot_headers, content_length)
     done = False
     try:
+        if condition and (refusal := _condition_refusal(finals, len(live), quorum,
+                                                        condition == "if-none-match")) is not None:
+            return refusal
         if len(live) < quorum:
             return _decide(finals + [NodeResult(503)] * len(live), replicas, timestamp)
         try:

@@ -63,3 +63,16 @@ BYTES_USED = "X-Bytes-Used"
 # Sysmeta (or X-Backend-) overrides of the size/etag/content type a node puts in its row update.
 UPDATE_OVERRIDE_PREFIX = "X-Object-Sysmeta-Container-Update-Override-"
 BACKEND_UPDATE_OVERRIDE_PREFIX = "X-Backend-Container-Update-Override-"
+
+# --- Conditional PUTs (store/reservations.py, objclient/putter.py; docs/internal-api.md) --------------
+# A PUT carrying COND_IF_NONE_MATCH ("*") or COND_IF_MATCH (an ETag) is decided by each node when the
+# request head arrives, before it asks for the body: the node takes an exclusive reservation on the name
+# (held until that request commits or ends), then evaluates the condition against what it stores.
+# Another conditional write holding the name: 409 with CONFLICT: RESERVATION_CONFLICT; the condition
+# failing: 412. The client sends such PUTs with Expect: 100-continue whatever their size, sends the body
+# only when a majority of the replicas reserved the name (and none answered 412), and otherwise aborts
+# every upload before any node can commit.
+COND_IF_NONE_MATCH = "X-Backend-If-None-Match"
+COND_IF_MATCH = "X-Backend-If-Match"
+CONFLICT = "X-Backend-Conflict"
+RESERVATION_CONFLICT = "reservation"

@@ -12,7 +12,7 @@ from starlette.responses import Response, StreamingResponse
 from stackstore.footer import FOOTER_HEADER, FOOTER_LENGTH, decode_footer
 from stackstore.storage_policies import POLICY_INDEX_HEADER
 from stackstore.timestamp import Timestamp
-from stackstore.wire import BUFFERED_PUT_MAX
+from stackstore.wire import BUFFERED_PUT_MAX, COND_IF_MATCH, COND_IF_NONE_MATCH, CONFLICT, RESERVATION_CONFLICT
 from store import expiring
 from store.diskfile import (
     DiskFile,
@@ -93,6 +93,39 @@ async def _send_row_update(node: Node, df: DiskFile, request: Request, sp: Stora
 
 
 async def put_object(node: Node, request: Request, sp: StoragePath) -> Response:
+    """Store a PUT's body; a conditional PUT (stackstore/wire.py) holds its name's reservation throughout."""
+    if COND_IF_NONE_MATCH.lower() not in request.headers and COND_IF_MATCH.lower() not in request.headers:
+        return await _put_object(node, request, sp)
+    df = _diskfile(node, sp, request)
+    name = (df.device_path, df.policy, df.hash_hex)
+    if not node.reservations.take(name):
+        raise HTTPError(409, "a conditional write of this object is in progress",
+                        {CONFLICT: RESERVATION_CONFLICT})
+    try:
+        await _check_condition(node, df, request)
+        return await _put_object(node, request, sp)
+    finally:
+        node.reservations.release(name)
+
+
+async def _check_condition(node: Node, df: DiskFile, request: Request) -> None:
+    """412 unless the stored object satisfies the PUT's If-None-Match: * / If-Match: <etag>."""
+    try:
+        reader = await asyncio.get_running_loop().run_in_executor(node.executor, df.open)
+    except (DiskFileNotFound, DiskFileQuarantined):
+        current = None
+    else:
+        reader.close()
+        current = reader.etag
+    if_none_match = request.headers.get(COND_IF_NONE_MATCH.lower())
+    if if_none_match is not None and current is not None:
+        raise HTTPError(412, "object exists (If-None-Match)")
+    if_match = request.headers.get(COND_IF_MATCH.lower())
+    if if_match is not None and (current is None or if_match.strip().strip('"') not in (current, "*")):
+        raise HTTPError(412 if current is not None else 404, "ETag differs (If-Match)")
+
+
+async def _put_object(node: Node, request: Request, sp: StoragePath) -> Response:
     ts = timestamp_header(request)
     df = _diskfile(node, sp, request)
     length = int_header(request, "content-length")
