@@ -72,7 +72,10 @@ BACKEND_UPDATE_OVERRIDE_PREFIX = "X-Backend-Container-Update-Override-"
 # failing: 412. The client sends such PUTs with Expect: 100-continue whatever their size, sends the body
 # only when a majority of the replicas reserved the name (and none answered 412), and otherwise aborts
 # every upload before any node can commit.
+# COND_ETAG_IS_AT names (comma-separated) the stored metadata holding the ETag COND_IF_MATCH compares with,
+# the first one present (e.g. an S3 multipart ETag); without one (or none present), the data's md5.
 COND_IF_NONE_MATCH = "X-Backend-If-None-Match"
+COND_ETAG_IS_AT = "X-Backend-Etag-Is-At"
 COND_IF_MATCH = "X-Backend-If-Match"
 CONFLICT = "X-Backend-Conflict"
 RESERVATION_CONFLICT = "reservation"

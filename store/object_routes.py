@@ -12,7 +12,14 @@ from starlette.responses import Response, StreamingResponse
 from stackstore.footer import FOOTER_HEADER, FOOTER_LENGTH, decode_footer
 from stackstore.storage_policies import POLICY_INDEX_HEADER
 from stackstore.timestamp import Timestamp
-from stackstore.wire import BUFFERED_PUT_MAX, COND_IF_MATCH, COND_IF_NONE_MATCH, CONFLICT, RESERVATION_CONFLICT
+from stackstore.wire import (
+    BUFFERED_PUT_MAX,
+    COND_ETAG_IS_AT,
+    COND_IF_MATCH,
+    COND_IF_NONE_MATCH,
+    CONFLICT,
+    RESERVATION_CONFLICT,
+)
 from store import expiring
 from store.diskfile import (
     DiskFile,
@@ -116,13 +123,24 @@ async def _check_condition(node: Node, df: DiskFile, request: Request) -> None:
         current = None
     else:
         reader.close()
-        current = reader.etag
+        current = _client_etag(reader, request.headers.get(COND_ETAG_IS_AT.lower(), ""))
     if_none_match = request.headers.get(COND_IF_NONE_MATCH.lower())
     if if_none_match is not None and current is not None:
         raise HTTPError(412, "object exists (If-None-Match)")
     if_match = request.headers.get(COND_IF_MATCH.lower())
     if if_match is not None and (current is None or if_match.strip().strip('"') not in (current, "*")):
         raise HTTPError(412 if current is not None else 404, "ETag differs (If-Match)")
+
+
+def _client_etag(reader: ObjectReader, etag_is_at: str) -> str:
+    """The ETag a client knows the object by: the first metadata named in ``etag_is_at`` that is
+    stored, else the data's md5."""
+    stored = {k.lower(): v for k, v in reader.headers.items()}
+    for name in etag_is_at.split(","):
+        value = stored.get(name.strip().lower())
+        if value:
+            return value.strip('"')
+    return reader.etag
 
 
 async def _put_object(node: Node, request: Request, sp: StoragePath) -> Response:

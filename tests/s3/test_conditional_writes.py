@@ -133,3 +133,48 @@ def test_swift_if_none_match_race(s3, bucket, account):
         statuses = _race([lambda b=b: put(b) for b in bodies])
         assert statuses.count(201) == 1 and set(statuses) <= {201, 412}, statuses
         assert_only_winner_stored(layout, account, bucket, name, *_md5s(bodies, statuses.index(201)))
+
+
+def _multipart(client, bucket: str, key: str, body: bytes) -> tuple[str, str]:
+    upload = client.create_multipart_upload(Bucket=bucket, Key=key)["UploadId"]
+    etag = client.upload_part(Bucket=bucket, Key=key, UploadId=upload, PartNumber=1, Body=body)["ETag"]
+    return upload, etag
+
+
+def test_complete_multipart_if_none_match_race(s3, bucket):
+    clients = [make_client(s3.url, when_required=True) for _ in range(WRITERS)]
+    for rnd in range(4):
+        key = f"mpu-race-{rnd}"
+        bodies = [os.urandom(2000) for _ in clients]
+        uploads = [_multipart(c, bucket, key, b) for c, b in zip(clients, bodies, strict=True)]
+        results = _race([
+            lambda c=c, u=u, k=key: c.complete_multipart_upload(
+                Bucket=bucket, Key=k, UploadId=u[0], IfNoneMatch="*",
+                MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": u[1]}]})
+            for c, u in zip(clients, uploads, strict=True)])
+        codes = [_code(r) for r in results]
+        assert codes.count("OK") == 1, (rnd, codes)
+        assert set(codes) <= {"OK", "PreconditionFailed", "ConditionalRequestConflict"}, codes
+        assert clients[0].get_object(Bucket=bucket, Key=key)["Body"].read() == bodies[codes.index("OK")]
+        for client, (upload, _), code in zip(clients, uploads, codes, strict=True):
+            if code != "OK":  # a refused completion leaves the upload open
+                client.abort_multipart_upload(Bucket=bucket, Key=key, UploadId=upload)
+
+
+def test_if_match_with_multipart_etag(s3, bucket):
+    c = make_client(s3.url, when_required=True)
+    upload, part = _multipart(c, bucket, "mp", b"part one")
+    etag = c.complete_multipart_upload(Bucket=bucket, Key="mp", UploadId=upload,
+                                       MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": part}]})["ETag"]
+    assert etag.strip('"').endswith("-1")
+    with pytest.raises(ClientError) as err:
+        c.put_object(Bucket=bucket, Key="mp", Body=b"new", IfMatch='"' + "0" * 32 + '"')
+    assert err.value.response["Error"]["Code"] == "PreconditionFailed"
+    c.put_object(Bucket=bucket, Key="mp", Body=b"new", IfMatch=etag)
+    assert c.get_object(Bucket=bucket, Key="mp")["Body"].read() == b"new"
+    upload, part = _multipart(c, bucket, "mp", b"part two")
+    with pytest.raises(ClientError) as err:
+        c.complete_multipart_upload(Bucket=bucket, Key="mp", UploadId=upload, IfNoneMatch="*",
+                                    MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": part}]})
+    assert err.value.response["Error"]["Code"] == "PreconditionFailed"
+    c.abort_multipart_upload(Bucket=bucket, Key="mp", UploadId=upload)
