@@ -151,6 +151,22 @@ def _decide(results: Sequence[NodeResult], replicas: int, timestamp: Timestamp) 
     return BackendResponse.simple(503)
 
 
+def _commit_stamp(lower_bound: Timestamp) -> Timestamp:
+    """The version of a write completing now (never older than its request's X-Timestamp)."""
+    return max(Timestamp.now(), lower_bound)
+
+
+def _stamping_footer(footer: Footer | None, lower_bound: Timestamp, stamped: list[Timestamp]) -> Footer:
+    """``footer`` plus the write's commit timestamp, stamped when called (once the body was read) and
+    recorded in ``stamped``."""
+    def with_stamp() -> Mapping[str, str]:
+        out = dict(footer()) if footer is not None else {}
+        stamped.append(_commit_stamp(lower_bound))
+        out[wire.COMMIT_TIMESTAMP] = stamped[-1].normal
+        return out
+    return with_stamp
+
+
 def put_condition(headers: Mapping[str, str]) -> str | None:
     """The node-decided condition a PUT's headers carry (stackstore/wire.py): "if-none-match",
     "if-match" or None."""
@@ -235,9 +251,10 @@ async def put_buffered(
     content_length: int,
     timestamp: Timestamp,
     footer: Footer | None = None,
+    stamp_at_commit: bool = False,
 ) -> BackendResponse:
     """A small PUT (``content_length <= BUFFERED_PUT_MAX``): read the body, then fan it out (the footer's
-    headers, known by then, go with the request head)."""
+    headers, known by then, go with the request head). ``stamp_at_commit``: see ``put_streamed``."""
     try:
         data = await _collect(body, content_length)
     except ClientBodyError:
@@ -247,6 +264,9 @@ async def put_buffered(
     if footer is not None:
         extra = footer()
         slot_headers = [{**h, **extra} for h in slot_headers]
+    if stamp_at_commit:  # the body is here: this is the write's completion time
+        timestamp = _commit_stamp(timestamp)
+        slot_headers = [{**h, wire.TIMESTAMP: timestamp.normal} for h in slot_headers]
     results = await nio.fanout(ring, part, "PUT", path_fn, slot_headers, data)
     return _decide(results, len(slot_headers), timestamp)
 
@@ -261,11 +281,18 @@ async def put_streamed(
     content_length: int | None,
     timestamp: Timestamp,
     footer: Footer | None = None,
+    stamp_at_commit: bool = False,
 ) -> BackendResponse:
     """Stream ``body`` to all replicas of ``part``; 201/202/422/499/503 as Swift's proxy answers.
 
     With ``footer`` (and a known length) its headers follow the body as a metadata footer
-    (stackstore/footer.py), asked for once the whole body was read."""
+    (stackstore/footer.py), asked for once the whole body was read. ``stamp_at_commit`` (and a known
+    length) versions the write by the time its whole body was received, carried in the footer
+    (``wire.COMMIT_TIMESTAMP``): of overlapping writes the one that completes last wins (S3)."""
+    stamped: list[Timestamp] = []
+    if stamp_at_commit and content_length is not None:
+        footer = _stamping_footer(footer, timestamp, stamped)
+        slot_headers = [{**h, wire.COMMIT_TIMESTAMP: wire.COMMIT_TIMESTAMP_IN_FOOTER} for h in slot_headers]
     if footer is not None and content_length is not None:
         slot_headers = [{**h, FOOTER_HEADER: str(FOOTER_LENGTH)} for h in slot_headers]
         body, content_length = _then_footer(body, content_length, footer), content_length + FOOTER_LENGTH
@@ -290,7 +317,7 @@ async def put_streamed(
             return BackendResponse.simple(503, HeaderDict(), b"too many storage nodes failed")
         results = await asyncio.gather(*(_finish(nio, node) for node in live))
         done = True
-        return _decide(list(results) + finals, replicas, timestamp)
+        return _decide(list(results) + finals, replicas, stamped[-1] if stamped else timestamp)
     finally:
         if not done:
             _abort(live)

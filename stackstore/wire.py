@@ -23,6 +23,14 @@ BUFFERED_PUT_MAX = 64 * 1024
 FOOTER_HEADER = "X-Backend-Footer-Length"
 FOOTER_LENGTH = 4096
 FOOTER_ALLOWED_PREFIX = "x-object-sysmeta-"
+# Write ordering by completion (S3: the request that completes last wins): a PUT with
+# ``COMMIT_TIMESTAMP: footer`` carries its version in its footer under COMMIT_TIMESTAMP, stamped once the
+# proxy has received the whole body; its X-Timestamp is then only a lower bound, and the node stores the
+# object under the footer's timestamp (and does not refuse the body early by X-Timestamp). Small
+# (buffered) PUTs get the same ordering with no footer: the client stamps X-Timestamp after reading the
+# body. Swift PUTs keep X-Timestamp (the request's time: the newest request wins).
+COMMIT_TIMESTAMP = "X-Backend-Commit-Timestamp"
+COMMIT_TIMESTAMP_IN_FOOTER = "footer"
 
 # --- Timestamps (stackstore/timestamp.py) --------------------------------------------------------------
 # X-Timestamp and friends: epoch seconds with TIMESTAMP_DIGITS integer digits (zero-padded), a dot and

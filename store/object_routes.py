@@ -14,6 +14,8 @@ from stackstore.storage_policies import POLICY_INDEX_HEADER
 from stackstore.timestamp import Timestamp
 from stackstore.wire import (
     BUFFERED_PUT_MAX,
+    COMMIT_TIMESTAMP,
+    COMMIT_TIMESTAMP_IN_FOOTER,
     COND_ETAG_IS_AT,
     COND_IF_MATCH,
     COND_IF_NONE_MATCH,
@@ -154,16 +156,21 @@ async def _put_object(node: Node, request: Request, sp: StoragePath) -> Response
     delete_at = _delete_at(request)
     targets = container_targets(request.headers)  # validate before reading the body
     expected_etag = request.headers.get("etag", "").strip('"').lower() or None
-    if length is None or length > SMALL_PUT:
+    stamp_in_footer = request.headers.get(COMMIT_TIMESTAMP.lower()) == COMMIT_TIMESTAMP_IN_FOOTER
+    if (length is None or length > SMALL_PUT) and not stamp_in_footer:
         await _check_newer(node, df, ts)
     node.check_space(df.device_path, length or 0)
     footer_length = _footer_length(request, length)
+    if stamp_in_footer and not footer_length:
+        raise HTTPError(400, f"{COMMIT_TIMESTAMP} in a footer needs one")
     writer = df.writer()
     try:
         body_length = None if length is None else length - footer_length
         footer = await _receive_body(request, writer, body_length)
         if footer_length:
-            headers.update(_footer_headers(footer))
+            extra = _footer_headers(footer)
+            ts = _commit_timestamp(extra, ts) if stamp_in_footer else ts
+            headers.update(extra)
         etag = await writer.finish()
         if expected_etag is not None and expected_etag != etag:
             raise HTTPError(422, "ETag mismatch")
@@ -183,6 +190,19 @@ async def _put_object(node: Node, request: Request, sp: StoragePath) -> Response
         await _send_row_update(node, df, request, sp, "PUT", object_update_headers(
             ts, row["size"], row["etag"], row["content-type"]))
     return Response(status_code=201, headers={"ETag": etag})
+
+
+def _commit_timestamp(footer: dict[str, str], lower_bound: Timestamp) -> Timestamp:
+    """The write's version carried in its footer (removed from ``footer``); 400 when missing, malformed
+    or older than the request's X-Timestamp."""
+    value = next((footer.pop(k) for k in list(footer) if k.lower() == COMMIT_TIMESTAMP.lower()), None)
+    try:
+        ts = Timestamp(value) if value is not None else None
+    except ValueError:
+        ts = None
+    if ts is None or ts < lower_bound:
+        raise HTTPError(400, f"bad {COMMIT_TIMESTAMP} in the footer")
+    return ts
 
 
 def _footer_length(request: Request, length: int | None) -> int:

@@ -247,7 +247,7 @@ async def complete(req: S3Request) -> Response:
 
     replaced = await current_multipart(req, bucket, key, bucket_info)
     resp = await req.client.put_object(req.account, bucket, key, headers, body(), len(manifest),
-                                       condition=condition)
+                                       condition=condition, stamp_at_commit=True)
     if resp.status // 100 != 2:
         raise condition_error(resp, condition, key) or from_backend(resp.status, bucket, key)
     await release_parts(req, bucket, key, replaced)

@@ -46,7 +46,8 @@ async def put_object(req: S3Request) -> Response:
     # checksums of trailers (or only computed, x-amz-sdk-checksum-algorithm) are known after the body
     late = (lambda: checksum_sysmeta(upload.body.checksums)) if upload.body.hashers else None
     resp = await req.client.put_object(req.account, req.bucket or "", key, stored, upload.body, upload.length,
-                                       footer=late, condition=condition)
+                                       footer=late, condition=condition,
+                                       stamp_at_commit=True)  # S3: the last to complete wins
     if upload.body.error is not None:
         raise upload.body.error
     if resp.status not in (201, 202):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import os
 import threading
+import time
 from collections.abc import Callable
 from urllib.parse import unquote, urlsplit
 
@@ -178,3 +179,49 @@ def test_if_match_with_multipart_etag(s3, bucket):
                                     MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": part}]})
     assert err.value.response["Error"]["Code"] == "PreconditionFailed"
     c.abort_multipart_upload(Bucket=bucket, Key="mp", UploadId=upload)
+
+
+def _slow_put(url: str, body: bytes, headers: dict[str, str], pause: float) -> int:
+    """PUT ``body`` in two halves with ``pause`` seconds between them (a slow client)."""
+    def chunks():
+        yield body[: len(body) // 2]
+        time.sleep(pause)
+        yield body[len(body) // 2:]
+    return httpx.put(url, content=chunks(), timeout=30,
+                     headers={**headers, "Content-Length": str(len(body))}).status_code
+
+
+@pytest.mark.parametrize("size", [1000, 200_000])
+def test_s3_last_to_complete_wins(s3, bucket, account, size):
+    """A slow upload that started first but completes last wins over a fast one in between (AWS)."""
+    client = make_client(s3.url, when_required=True)
+    key = f"order-{size}"
+    url = client.generate_presigned_url("put_object", Params={"Bucket": bucket, "Key": key})
+    slow, fast = os.urandom(size), os.urandom(size)
+    status: list[int] = []
+    thread = threading.Thread(target=lambda: status.append(_slow_put(url, slow, {}, 1.5)))
+    thread.start()
+    time.sleep(0.5)
+    client.put_object(Bucket=bucket, Key=key, Body=fast)
+    thread.join(30)
+    assert status == [200]
+    assert client.get_object(Bucket=bucket, Key=key)["Body"].read() == slow
+    etags = [etag for _, etag in Layout(s3.cluster).object_states(account, bucket, key)]
+    assert etags == [hashlib.md5(slow).hexdigest()] * 3
+
+
+@pytest.mark.parametrize("size", [1000, 200_000])
+def test_swift_newest_request_wins(s3, bucket, size):
+    """Over Swift the newest request timestamp wins, whichever completes last (Swift's rule)."""
+    url, token = s3.cluster.auth("test:tester", "testing")
+    target = f"{url}/{bucket}/swift-order-{size}"
+    slow, fast = os.urandom(size), os.urandom(size)
+    status: list[int] = []
+    thread = threading.Thread(target=lambda: status.append(
+        _slow_put(target, slow, {"X-Auth-Token": token}, 1.5)))
+    thread.start()
+    time.sleep(0.5)
+    assert httpx.put(target, content=fast, headers={"X-Auth-Token": token}).status_code == 201
+    thread.join(30)
+    assert status  # the superseded slow PUT's own status is the Swift controller's business
+    assert httpx.get(target, headers={"X-Auth-Token": token}).content == fast
