@@ -48,8 +48,13 @@ async def _connect_slots(
     path_fn: PathFn,
     slot_headers: Sequence[Mapping[str, str]],
     content_length: int | None,
+    stop_at: Callable[[NodeResult], bool] | None = None,
 ) -> tuple[list[_Live], list[NodeResult]]:
-    """Open one upload per primary slot (handoffs replace failing primaries)."""
+    """Open one upload per primary slot (handoffs replace failing primaries).
+
+    With ``stop_at`` (conditional PUTs) the slots are opened one after another in ring order, and a
+    final answer ``stop_at`` accepts ends it: every writer takes the nodes' reservations in the same
+    order, so the first to reserve a node is the only one to go on (no split, no deadlock)."""
     primaries = list(ring.primaries(part))
     handoffs = write_handoffs(ring, part, nio.limiter, len(primaries))
 
@@ -74,7 +79,14 @@ async def _connect_slots(
             dev = next(handoffs, None)
         return NodeResult(503)
 
-    results = await asyncio.gather(*(slot(i) for i in range(len(primaries))))
+    if stop_at is None:
+        results = await asyncio.gather(*(slot(i) for i in range(len(primaries))))
+    else:
+        results = []
+        for i in range(len(primaries)):
+            results.append(await slot(i))
+            if isinstance(results[-1], NodeResult) and stop_at(results[-1]):
+                break
     live = [r for r in results if isinstance(r, _Live)]
     finals = [r for r in results if isinstance(r, NodeResult)]
     return live, finals
@@ -176,28 +188,37 @@ def put_condition(headers: Mapping[str, str]) -> str | None:
     return "if-match" if wire.COND_IF_MATCH.lower() in names else None
 
 
+def _reservation_conflict(result: NodeResult) -> bool:
+    return result.status == 409 and result.headers.get(wire.CONFLICT) == wire.RESERVATION_CONFLICT
+
+
+def _condition_stopper(if_none_match: bool) -> Callable[[NodeResult], bool]:
+    """Which node answer ends a conditional PUT's reservations: another writer's reservation, or an
+    object present for If-None-Match: * (a 412 for If-Match may be a stale replica: go on)."""
+    return lambda r: _reservation_conflict(r) or (if_none_match and r.status == 412)
+
+
 def _condition_refusal(
     finals: Sequence[NodeResult], reserved: int, quorum: int, if_none_match: bool
 ) -> BackendResponse | None:
     """The answer of a conditional PUT that must not send its body (None: go ahead).
 
-    If-None-Match: * is refused (412) when any node holds the object; If-Match when fewer than a quorum
-    of nodes accepted it (a replica that missed the latest write refuses a current ETag: the quorum that
-    holds it decides), with 412 (404 when no node has the object). Fewer than a quorum of reservations
-    otherwise is a conflict with a concurrent conditional writer (409 with ``CONFLICT:
-    RESERVATION_CONFLICT``), or a 503 without one. Reservations are exclusive and quorums intersect, so
-    two concurrent writers never both go ahead."""
+    If-None-Match: * is refused (412) when any node holds the object; a node reserved by another writer
+    is a conflict (409 with ``CONFLICT: RESERVATION_CONFLICT``); If-Match is refused when fewer than a
+    quorum of nodes accepted it (a replica that missed the latest write refuses a current ETag: the
+    quorum that holds it decides), with 412 (404 when no node has the object), else 503. Reservations
+    are exclusive and taken in ring order, so two concurrent writers never both go ahead."""
     statuses = [r.status for r in finals]
     if if_none_match and 412 in statuses:
         return BackendResponse.simple(412)
+    if any(_reservation_conflict(r) for r in finals):
+        return BackendResponse.simple(409, {wire.CONFLICT: wire.RESERVATION_CONFLICT})
     if reserved >= quorum:
         return None
     if 412 in statuses:
         return BackendResponse.simple(412)
     if 404 in statuses:
         return BackendResponse.simple(404)
-    if any(r.status == 409 and r.headers.get(wire.CONFLICT) == wire.RESERVATION_CONFLICT for r in finals):
-        return BackendResponse.simple(409, {wire.CONFLICT: wire.RESERVATION_CONFLICT})
     return BackendResponse.simple(503)
 
 
@@ -299,7 +320,8 @@ async def put_streamed(
     replicas = len(slot_headers)
     quorum = quorum_size(replicas)
     condition = put_condition(slot_headers[0]) if slot_headers else None
-    live, finals = await _connect_slots(nio, ring, part, path_fn, slot_headers, content_length)
+    stop_at = _condition_stopper(condition == "if-none-match") if condition else None
+    live, finals = await _connect_slots(nio, ring, part, path_fn, slot_headers, content_length, stop_at)
     done = False
     try:
         if condition and (refusal := _condition_refusal(finals, len(live), quorum,
