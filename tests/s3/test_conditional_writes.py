@@ -12,6 +12,7 @@ from urllib.parse import unquote, urlsplit
 
 import httpx
 import pytest
+import swiftclient
 from botocore.exceptions import ClientError
 
 from tests.durability.test_replication_support import Layout
@@ -128,8 +129,11 @@ def test_swift_if_none_match_race(s3, bucket, account):
         bodies = [os.urandom(100_000 if i % 2 else 500) for i in range(WRITERS)]
 
         def put(body: bytes, name: str = name) -> int:
-            return httpx.put(f"{url}/{bucket}/{name}", content=body, timeout=30,
-                             headers={"X-Auth-Token": token, "If-None-Match": "*"}).status_code
+            try:  # python-swiftclient, as a Swift user would
+                swiftclient.put_object(url, token, bucket, name, body, headers={"If-None-Match": "*"})
+            except swiftclient.ClientException as exc:
+                return exc.http_status or 0
+            return 201
 
         statuses = _race([lambda b=b: put(b) for b in bodies])
         assert statuses.count(201) == 1 and set(statuses) <= {201, 412}, statuses
