@@ -263,11 +263,18 @@ class StorageClient:
         content_length: int | None = None,
         footer: Footer | None = None,
         policy: int | None = None,
+        condition: Mapping[str, str] | None = None,
+        stamp_at_commit: bool = False,
     ) -> BackendResponse:
         """Stream to all replicas; 201 with ETag once a quorum stored it; 422/499/503 otherwise.
 
-        ``footer`` returns sysmeta known only after the body (stored with it when the length is known)."""
-        if bad := _invalid(headers):
+        ``footer`` returns sysmeta known only after the body (stored with it when the length is known).
+        ``condition`` (``wire.COND_IF_NONE_MATCH``/``COND_IF_MATCH`` headers) makes the write atomic:
+        decided by the nodes under a reservation, 412 (404 for If-Match of nothing) or 409 with
+        ``wire.CONFLICT`` when a concurrent conditional writer holds the name. ``stamp_at_commit``
+        versions the write by when its body was received (S3: the last to complete wins), not by when
+        the request began (Swift)."""
+        if bad := _invalid(headers) or _invalid(condition):
             return bad
         target = await self._object_target(account, container, obj, policy)
         if isinstance(target, BackendResponse):
@@ -275,14 +282,18 @@ class StorageClient:
         ring, part, path_fn, policy = target
         headers = with_policy(headers, policy) or {}
         base, timestamp = self._mutation_headers(headers)
+        if condition:
+            base.update(condition)
         replicas = len(ring.primaries(part))
         slot_headers = self._slot_headers(base, self._container_updates(account, container, replicas))
-        if content_length is not None and content_length <= BUFFERED_PUT_MAX:
+        if content_length is not None and content_length <= BUFFERED_PUT_MAX and not condition:
             return await put_buffered(
-                self.nio, ring, part, path_fn, slot_headers, body, content_length, timestamp, footer
+                self.nio, ring, part, path_fn, slot_headers, body, content_length, timestamp, footer,
+                stamp_at_commit,
             )
         return await put_streamed(
-            self.nio, ring, part, path_fn, slot_headers, body, content_length, timestamp, footer
+            self.nio, ring, part, path_fn, slot_headers, body, content_length, timestamp, footer,
+            stamp_at_commit,
         )
 
     async def post_object(

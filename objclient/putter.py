@@ -48,8 +48,13 @@ async def _connect_slots(
     path_fn: PathFn,
     slot_headers: Sequence[Mapping[str, str]],
     content_length: int | None,
+    stop_at: Callable[[NodeResult], bool] | None = None,
 ) -> tuple[list[_Live], list[NodeResult]]:
-    """Open one upload per primary slot (handoffs replace failing primaries)."""
+    """Open one upload per primary slot (handoffs replace failing primaries).
+
+    With ``stop_at`` (conditional PUTs) the slots are opened one after another in ring order, and a
+    final answer ``stop_at`` accepts ends it: every writer takes the nodes' reservations in the same
+    order, so the first to reserve a node is the only one to go on (no split, no deadlock)."""
     primaries = list(ring.primaries(part))
     handoffs = write_handoffs(ring, part, nio.limiter, len(primaries))
 
@@ -74,7 +79,14 @@ async def _connect_slots(
             dev = next(handoffs, None)
         return NodeResult(503)
 
-    results = await asyncio.gather(*(slot(i) for i in range(len(primaries))))
+    if stop_at is None:
+        results = await asyncio.gather(*(slot(i) for i in range(len(primaries))))
+    else:
+        results = []
+        for i in range(len(primaries)):
+            results.append(await slot(i))
+            if isinstance(results[-1], NodeResult) and stop_at(results[-1]):
+                break
     live = [r for r in results if isinstance(r, _Live)]
     finals = [r for r in results if isinstance(r, NodeResult)]
     return live, finals
@@ -151,6 +163,65 @@ def _decide(results: Sequence[NodeResult], replicas: int, timestamp: Timestamp) 
     return BackendResponse.simple(503)
 
 
+def _commit_stamp(lower_bound: Timestamp) -> Timestamp:
+    """The version of a write completing now (never older than its request's X-Timestamp)."""
+    return max(Timestamp.now(), lower_bound)
+
+
+def _stamping_footer(footer: Footer | None, lower_bound: Timestamp, stamped: list[Timestamp]) -> Footer:
+    """``footer`` plus the write's commit timestamp, stamped when called (once the body was read) and
+    recorded in ``stamped``."""
+    def with_stamp() -> Mapping[str, str]:
+        out = dict(footer()) if footer is not None else {}
+        stamped.append(_commit_stamp(lower_bound))
+        out[wire.COMMIT_TIMESTAMP] = stamped[-1].normal
+        return out
+    return with_stamp
+
+
+def put_condition(headers: Mapping[str, str]) -> str | None:
+    """The node-decided condition a PUT's headers carry (stackstore/wire.py): "if-none-match",
+    "if-match" or None."""
+    names = {k.lower() for k in headers}
+    if wire.COND_IF_NONE_MATCH.lower() in names:
+        return "if-none-match"
+    return "if-match" if wire.COND_IF_MATCH.lower() in names else None
+
+
+def _reservation_conflict(result: NodeResult) -> bool:
+    return result.status == 409 and result.headers.get(wire.CONFLICT) == wire.RESERVATION_CONFLICT
+
+
+def _condition_stopper(if_none_match: bool) -> Callable[[NodeResult], bool]:
+    """Which node answer ends a conditional PUT's reservations: another writer's reservation, or an
+    object present for If-None-Match: * (a 412 for If-Match may be a stale replica: go on)."""
+    return lambda r: _reservation_conflict(r) or (if_none_match and r.status == 412)
+
+
+def _condition_refusal(
+    finals: Sequence[NodeResult], reserved: int, quorum: int, if_none_match: bool
+) -> BackendResponse | None:
+    """The answer of a conditional PUT that must not send its body (None: go ahead).
+
+    If-None-Match: * is refused (412) when any node holds the object; a node reserved by another writer
+    is a conflict (409 with ``CONFLICT: RESERVATION_CONFLICT``); If-Match is refused when fewer than a
+    quorum of nodes accepted it (a replica that missed the latest write refuses a current ETag: the
+    quorum that holds it decides), with 412 (404 when no node has the object), else 503. Reservations
+    are exclusive and taken in ring order, so two concurrent writers never both go ahead."""
+    statuses = [r.status for r in finals]
+    if if_none_match and 412 in statuses:
+        return BackendResponse.simple(412)
+    if any(_reservation_conflict(r) for r in finals):
+        return BackendResponse.simple(409, {wire.CONFLICT: wire.RESERVATION_CONFLICT})
+    if reserved >= quorum:
+        return None
+    if 412 in statuses:
+        return BackendResponse.simple(412)
+    if 404 in statuses:
+        return BackendResponse.simple(404)
+    return BackendResponse.simple(503)
+
+
 async def _client_chunks(body: AsyncIterable[bytes], content_length: int | None) -> AsyncGenerator[bytes]:
     """The client body's non-empty chunks, checked against ``content_length`` (None: unknown).
 
@@ -201,9 +272,10 @@ async def put_buffered(
     content_length: int,
     timestamp: Timestamp,
     footer: Footer | None = None,
+    stamp_at_commit: bool = False,
 ) -> BackendResponse:
     """A small PUT (``content_length <= BUFFERED_PUT_MAX``): read the body, then fan it out (the footer's
-    headers, known by then, go with the request head)."""
+    headers, known by then, go with the request head). ``stamp_at_commit``: see ``put_streamed``."""
     try:
         data = await _collect(body, content_length)
     except ClientBodyError:
@@ -213,6 +285,9 @@ async def put_buffered(
     if footer is not None:
         extra = footer()
         slot_headers = [{**h, **extra} for h in slot_headers]
+    if stamp_at_commit:  # the body is here: this is the write's completion time
+        timestamp = _commit_stamp(timestamp)
+        slot_headers = [{**h, wire.TIMESTAMP: timestamp.normal} for h in slot_headers]
     results = await nio.fanout(ring, part, "PUT", path_fn, slot_headers, data)
     return _decide(results, len(slot_headers), timestamp)
 
@@ -227,19 +302,31 @@ async def put_streamed(
     content_length: int | None,
     timestamp: Timestamp,
     footer: Footer | None = None,
+    stamp_at_commit: bool = False,
 ) -> BackendResponse:
     """Stream ``body`` to all replicas of ``part``; 201/202/422/499/503 as Swift's proxy answers.
 
     With ``footer`` (and a known length) its headers follow the body as a metadata footer
-    (stackstore/footer.py), asked for once the whole body was read."""
+    (stackstore/footer.py), asked for once the whole body was read. ``stamp_at_commit`` (and a known
+    length) versions the write by the time its whole body was received, carried in the footer
+    (``wire.COMMIT_TIMESTAMP``): of overlapping writes the one that completes last wins (S3)."""
+    stamped: list[Timestamp] = []
+    if stamp_at_commit and content_length is not None:
+        footer = _stamping_footer(footer, timestamp, stamped)
+        slot_headers = [{**h, wire.COMMIT_TIMESTAMP: wire.COMMIT_TIMESTAMP_IN_FOOTER} for h in slot_headers]
     if footer is not None and content_length is not None:
         slot_headers = [{**h, FOOTER_HEADER: str(FOOTER_LENGTH)} for h in slot_headers]
         body, content_length = _then_footer(body, content_length, footer), content_length + FOOTER_LENGTH
     replicas = len(slot_headers)
     quorum = quorum_size(replicas)
-    live, finals = await _connect_slots(nio, ring, part, path_fn, slot_headers, content_length)
+    condition = put_condition(slot_headers[0]) if slot_headers else None
+    stop_at = _condition_stopper(condition == "if-none-match") if condition else None
+    live, finals = await _connect_slots(nio, ring, part, path_fn, slot_headers, content_length, stop_at)
     done = False
     try:
+        if condition and (refusal := _condition_refusal(finals, len(live), quorum,
+                                                        condition == "if-none-match")) is not None:
+            return refusal
         if len(live) < quorum:
             return _decide(finals + [NodeResult(503)] * len(live), replicas, timestamp)
         try:
@@ -252,7 +339,7 @@ async def put_streamed(
             return BackendResponse.simple(503, HeaderDict(), b"too many storage nodes failed")
         results = await asyncio.gather(*(_finish(nio, node) for node in live))
         done = True
-        return _decide(list(results) + finals, replicas, timestamp)
+        return _decide(list(results) + finals, replicas, stamped[-1] if stamped else timestamp)
     finally:
         if not done:
             _abort(live)

@@ -13,15 +13,20 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 
+from stackstore.wire import COMMIT_TIMESTAMP, FOOTER_HEADER, FOOTER_LENGTH
 from stackstore.wire import FOOTER_ALLOWED_PREFIX as ALLOWED_PREFIX
-from stackstore.wire import FOOTER_HEADER, FOOTER_LENGTH
 
 __all__ = ["ALLOWED_PREFIX", "FOOTER_HEADER", "FOOTER_LENGTH", "decode_footer", "encode_footer"]
 
 
+def allowed_in_footer(name: str) -> bool:
+    """Whether a footer may carry ``name``: sysmeta, or the write's commit timestamp (stackstore/wire.py)."""
+    return name.lower().startswith(ALLOWED_PREFIX) or name.lower() == COMMIT_TIMESTAMP.lower()
+
+
 def encode_footer(headers: Mapping[str, str]) -> bytes:
     """The padded footer of ``headers``; ValueError when they are not sysmeta or do not fit."""
-    if any(not name.lower().startswith(ALLOWED_PREFIX) for name in headers):
+    if any(not allowed_in_footer(name) for name in headers):
         raise ValueError("a footer carries X-Object-Sysmeta-* headers only")
     blob = json.dumps(dict(headers), separators=(",", ":")).encode("utf-8")
     if len(blob) > FOOTER_LENGTH:
@@ -36,7 +41,7 @@ def decode_footer(data: bytes) -> dict[str, str]:
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ValueError(f"bad footer: {exc}") from None
     if not isinstance(parsed, dict) or not all(
-            isinstance(k, str) and isinstance(v, str) and k.lower().startswith(ALLOWED_PREFIX)
+            isinstance(k, str) and isinstance(v, str) and allowed_in_footer(k)
             for k, v in parsed.items()):
         raise ValueError("a footer carries X-Object-Sysmeta-* string headers only")
     return parsed

@@ -23,6 +23,14 @@ BUFFERED_PUT_MAX = 64 * 1024
 FOOTER_HEADER = "X-Backend-Footer-Length"
 FOOTER_LENGTH = 4096
 FOOTER_ALLOWED_PREFIX = "x-object-sysmeta-"
+# Write ordering by completion (S3: the request that completes last wins): a PUT with
+# ``COMMIT_TIMESTAMP: footer`` carries its version in its footer under COMMIT_TIMESTAMP, stamped once the
+# proxy has received the whole body; its X-Timestamp is then only a lower bound, and the node stores the
+# object under the footer's timestamp (and does not refuse the body early by X-Timestamp). Small
+# (buffered) PUTs get the same ordering with no footer: the client stamps X-Timestamp after reading the
+# body. Swift PUTs keep X-Timestamp (the request's time: the newest request wins).
+COMMIT_TIMESTAMP = "X-Backend-Commit-Timestamp"
+COMMIT_TIMESTAMP_IN_FOOTER = "footer"
 
 # --- Timestamps (stackstore/timestamp.py) --------------------------------------------------------------
 # X-Timestamp and friends: epoch seconds with TIMESTAMP_DIGITS integer digits (zero-padded), a dot and
@@ -63,3 +71,19 @@ BYTES_USED = "X-Bytes-Used"
 # Sysmeta (or X-Backend-) overrides of the size/etag/content type a node puts in its row update.
 UPDATE_OVERRIDE_PREFIX = "X-Object-Sysmeta-Container-Update-Override-"
 BACKEND_UPDATE_OVERRIDE_PREFIX = "X-Backend-Container-Update-Override-"
+
+# --- Conditional PUTs (store/reservations.py, objclient/putter.py; docs/internal-api.md) --------------
+# A PUT carrying COND_IF_NONE_MATCH ("*") or COND_IF_MATCH (an ETag) is decided by each node when the
+# request head arrives, before it asks for the body: the node takes an exclusive reservation on the name
+# (held until that request commits or ends), then evaluates the condition against what it stores.
+# Another conditional write holding the name: 409 with CONFLICT: RESERVATION_CONFLICT; the condition
+# failing: 412. The client sends such PUTs with Expect: 100-continue whatever their size, sends the body
+# only when a majority of the replicas reserved the name (and none answered 412), and otherwise aborts
+# every upload before any node can commit.
+# COND_ETAG_IS_AT names (comma-separated) the stored metadata holding the ETag COND_IF_MATCH compares with,
+# the first one present (e.g. an S3 multipart ETag); without one (or none present), the data's md5.
+COND_IF_NONE_MATCH = "X-Backend-If-None-Match"
+COND_ETAG_IS_AT = "X-Backend-Etag-Is-At"
+COND_IF_MATCH = "X-Backend-If-Match"
+CONFLICT = "X-Backend-Conflict"
+RESERVATION_CONFLICT = "reservation"

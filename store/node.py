@@ -21,6 +21,7 @@ from store.fsutil import free_bytes
 from store.group_commit import GroupCommit
 from store.listings import AccountStore, ContainerStore
 from store.reqparse import HTTPError
+from store.reservations import Reservations
 from store.updates import RowUpdater
 
 DEVICE_CHECK_INTERVAL = 1.0
@@ -48,6 +49,7 @@ class Node:
                                  mode=str(sconf.get("sync_mode", "auto")))
         self.diskfiles = DiskFileManager(self.devices_root, self.executor, self.group,
                                          int(sconf.get("block_size", 1 << 20)))
+        self.reservations = Reservations()  # names held by conditional PUTs (store/reservations.py)
         self.updater = RowUpdater(self.group, self.container_update_timeout)
         self._device_ok: dict[str, tuple[float, str]] = {}  # device -> (last seen present, path)
         self._containers: dict[str, ContainerStore] = {}

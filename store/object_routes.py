@@ -13,7 +13,16 @@ from starlette.responses import Response, StreamingResponse
 from stackstore.footer import FOOTER_HEADER, FOOTER_LENGTH, decode_footer
 from stackstore.storage_policies import POLICY_INDEX_HEADER
 from stackstore.timestamp import Timestamp
-from stackstore.wire import BUFFERED_PUT_MAX
+from stackstore.wire import (
+    BUFFERED_PUT_MAX,
+    COMMIT_TIMESTAMP,
+    COMMIT_TIMESTAMP_IN_FOOTER,
+    COND_ETAG_IS_AT,
+    COND_IF_MATCH,
+    COND_IF_NONE_MATCH,
+    CONFLICT,
+    RESERVATION_CONFLICT,
+)
 from store import expiring
 from store.diskfile import (
     DiskFile,
@@ -94,6 +103,50 @@ async def _send_row_update(node: Node, df: DiskFile, request: Request, sp: Stora
 
 
 async def put_object(node: Node, request: Request, sp: StoragePath) -> Response:
+    """Store a PUT's body; a conditional PUT (stackstore/wire.py) holds its name's reservation throughout."""
+    if COND_IF_NONE_MATCH.lower() not in request.headers and COND_IF_MATCH.lower() not in request.headers:
+        return await _put_object(node, request, sp)
+    df = _diskfile(node, sp, request)
+    name = (df.device_path, df.policy, df.hash_hex)
+    if not node.reservations.take(name):
+        raise HTTPError(409, "a conditional write of this object is in progress",
+                        {CONFLICT: RESERVATION_CONFLICT})
+    try:
+        await _check_condition(node, df, request)
+        return await _put_object(node, request, sp)
+    finally:
+        node.reservations.release(name)
+
+
+async def _check_condition(node: Node, df: DiskFile, request: Request) -> None:
+    """412 unless the stored object satisfies the PUT's If-None-Match: * / If-Match: <etag>."""
+    try:
+        reader = await asyncio.get_running_loop().run_in_executor(node.executor, df.open)
+    except (DiskFileNotFound, DiskFileQuarantined):
+        current = None
+    else:
+        reader.close()
+        current = _client_etag(reader, request.headers.get(COND_ETAG_IS_AT.lower(), ""))
+    if_none_match = request.headers.get(COND_IF_NONE_MATCH.lower())
+    if if_none_match is not None and current is not None:
+        raise HTTPError(412, "object exists (If-None-Match)")
+    if_match = request.headers.get(COND_IF_MATCH.lower())
+    if if_match is not None and (current is None or if_match.strip().strip('"') not in (current, "*")):
+        raise HTTPError(412 if current is not None else 404, "ETag differs (If-Match)")
+
+
+def _client_etag(reader: ObjectReader, etag_is_at: str) -> str:
+    """The ETag a client knows the object by: the first metadata named in ``etag_is_at`` that is
+    stored, else the data's md5."""
+    stored = {k.lower(): v for k, v in reader.headers.items()}
+    for name in etag_is_at.split(","):
+        value = stored.get(name.strip().lower())
+        if value:
+            return value.strip('"')
+    return reader.etag
+
+
+async def _put_object(node: Node, request: Request, sp: StoragePath) -> Response:
     ts = timestamp_header(request)
     df = _diskfile(node, sp, request)
     length = int_header(request, "content-length")
@@ -104,16 +157,21 @@ async def put_object(node: Node, request: Request, sp: StoragePath) -> Response:
     delete_at = _delete_at(request)
     targets = container_targets(request.headers)  # validate before reading the body
     expected_etag = request.headers.get("etag", "").strip('"').lower() or None
-    if length is None or length > SMALL_PUT:
+    stamp_in_footer = request.headers.get(COMMIT_TIMESTAMP.lower()) == COMMIT_TIMESTAMP_IN_FOOTER
+    if (length is None or length > SMALL_PUT) and not stamp_in_footer:
         await _check_newer(node, df, ts)
     node.check_space(df.device_path, length or 0)
     footer_length = _footer_length(request, length)
+    if stamp_in_footer and not footer_length:
+        raise HTTPError(400, f"{COMMIT_TIMESTAMP} in a footer needs one")
     writer = df.writer()
     try:
         body_length = None if length is None else length - footer_length
         footer = await _receive_body(request, writer, body_length)
         if footer_length:
-            headers.update(_footer_headers(footer))
+            extra = _footer_headers(footer)
+            ts = _commit_timestamp(extra, ts) if stamp_in_footer else ts
+            headers.update(extra)
         etag = await writer.finish()
         if expected_etag is not None and expected_etag != etag:
             raise HTTPError(422, "ETag mismatch")
@@ -133,6 +191,19 @@ async def put_object(node: Node, request: Request, sp: StoragePath) -> Response:
         await _send_row_update(node, df, request, sp, "PUT", object_update_headers(
             ts, row["size"], row["etag"], row["content-type"]))
     return Response(status_code=201, headers={"ETag": etag})
+
+
+def _commit_timestamp(footer: dict[str, str], lower_bound: Timestamp) -> Timestamp:
+    """The write's version carried in its footer (removed from ``footer``); 400 when missing, malformed
+    or older than the request's X-Timestamp."""
+    value = next((footer.pop(k) for k in list(footer) if k.lower() == COMMIT_TIMESTAMP.lower()), None)
+    try:
+        ts = Timestamp(value) if value is not None else None
+    except ValueError:
+        ts = None
+    if ts is None or ts < lower_bound:
+        raise HTTPError(400, f"bad {COMMIT_TIMESTAMP} in the footer")
+    return ts
 
 
 def _footer_length(request: Request, length: int | None) -> int:

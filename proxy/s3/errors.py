@@ -55,6 +55,8 @@ CODES: dict[str, tuple[int, str]] = {
     "NoSuchPublicAccessBlockConfiguration": (404, "The public access block configuration was not found"),
     "ReplicationConfigurationNotFoundError": (404, "The replication configuration was not found"),
     "NotImplemented": (501, "A header you provided implies functionality that is not implemented."),
+    "ConditionalRequestConflict": (409, "The conditional request cannot succeed due to a conflicting "
+                                        "operation against this resource."),
     "OperationAborted": (409, "A conflicting conditional operation is currently in progress against this "
                               "resource. Please try again."),
     "QuotaExceeded": (403, "Quota exceeded."),  # Ceph RGW's answer to a write past a quota

@@ -26,6 +26,7 @@ from proxy.large_objects.slo_manifest import slo_etag
 from proxy.s3 import checksums, xml
 from proxy.s3 import headers as s3h
 from proxy.s3.bucket import require_bucket, segments_container
+from proxy.s3.conditional_write import condition_error, write_condition
 from proxy.s3.context import S3Request
 from proxy.s3.errors import S3Error, from_backend
 from proxy.s3.headers import iso_from_swift
@@ -215,6 +216,7 @@ def multipart_etag(md5_hexes: list[str]) -> str:
 async def complete(req: S3Request) -> Response:
     bucket_info = await require_bucket(req)
     bucket, key, upload_id = req.bucket or "", req.key or "", req.query["uploadId"]
+    condition = write_condition(req.headers)
     marker = await _upload_headers(req, upload_id)
     requested = _parse_complete(await xml.read_body(request_body(req)))
     numbers = [n for n, _ in requested]
@@ -245,9 +247,10 @@ async def complete(req: S3Request) -> Response:
         yield manifest
 
     replaced = await current_multipart(req, bucket, key, bucket_info)
-    resp = await req.client.put_object(req.account, bucket, key, headers, body(), len(manifest))
+    resp = await req.client.put_object(req.account, bucket, key, headers, body(), len(manifest),
+                                       condition=condition, stamp_at_commit=True)
     if resp.status // 100 != 2:
-        raise from_backend(resp.status, bucket, key)
+        raise condition_error(resp, condition, key) or from_backend(resp.status, bucket, key)
     await release_parts(req, bucket, key, replaced)
     used = {row["name"] for n, row in stored.items() if n in set(numbers)}
     await _delete_many(req, seg, [r["name"] for r in stored.values() if r["name"] not in used]

@@ -8,6 +8,7 @@ from proxy.http import conditional
 from proxy.http import ranges as http_ranges
 from proxy.s3 import headers as s3h
 from proxy.s3.bucket import require_bucket
+from proxy.s3.conditional_write import condition_error, write_condition
 from proxy.s3.context import S3Request
 from proxy.s3.errors import S3Error, from_backend
 from proxy.s3.quota import check_quota, written
@@ -37,10 +38,7 @@ async def put_object(req: S3Request) -> Response:
     upload = open_upload(req)
     stored = s3h.object_put_headers(req.headers)
     stored.update(checksum_sysmeta(upload.header_checksums))
-    if (req.headers.get("if-none-match") or "").strip() == "*":
-        existing = await req.client.head_object(req.account, req.bucket or "", key)
-        if existing.status // 100 == 2:
-            raise S3Error("PreconditionFailed", Condition="If-None-Match")
+    condition = write_condition(req.headers)
     if upload.length == 0:
         await upload.body.check_empty()
     await check_quota(req, req.bucket or "", upload.length)
@@ -48,11 +46,12 @@ async def put_object(req: S3Request) -> Response:
     # checksums of trailers (or only computed, x-amz-sdk-checksum-algorithm) are known after the body
     late = (lambda: checksum_sysmeta(upload.body.checksums)) if upload.body.hashers else None
     resp = await req.client.put_object(req.account, req.bucket or "", key, stored, upload.body, upload.length,
-                                       footer=late)
+                                       footer=late, condition=condition,
+                                       stamp_at_commit=True)  # S3: the last to complete wins
     if upload.body.error is not None:
         raise upload.body.error
     if resp.status not in (201, 202):
-        raise from_backend(resp.status, req.bucket, key)
+        raise condition_error(resp, condition, key) or from_backend(resp.status, req.bucket, key)
     written(req, req.bucket or "")
     await release_parts(req, req.bucket or "", key, replaced)
     out = {"ETag": f'"{upload.body.etag}"'}

@@ -10,8 +10,8 @@ from proxy.http.errors import HTTPError, empty_response, error_response
 from proxy.swift import constraints
 from proxy.swift.context import SwiftRequest
 from proxy.swift.headers import guess_content_type, object_write_headers
-from proxy.swift.obj_get import is_expired
 from proxy.swift.replies import backend_failure, created_response
+from stackstore import wire
 from stackstore.numbers import parse_int
 from stackstore.timestamp import Timestamp
 
@@ -37,12 +37,6 @@ def write_headers(req: SwiftRequest, *, post: bool = False) -> dict[str, str]:
     return out
 
 
-async def _object_exists(req: SwiftRequest) -> bool:
-    resp = await req.client.head_object(req.account, req.container_name, req.object_name)
-    await resp.close()
-    return resp.status == 200 and not is_expired(resp.headers)
-
-
 async def put(req: SwiftRequest) -> Response:
     """``PUT /v1/a/c/o``: stream the body to the replicas; 201 with the md5 Etag."""
     length = constraints.body_length(req.headers)
@@ -50,16 +44,16 @@ async def put(req: SwiftRequest) -> Response:
     info = await req.state.container_info(req.account, req.container_name)
     if not 200 <= info["status"] < 300:
         return error_response(404)
+    condition = None
     if_none_match = req.headers.get("if-none-match")
     if if_none_match is not None:
         if if_none_match.strip() != "*":
             return error_response(400, "If-None-Match only supports *")
-        if await _object_exists(req):
-            return error_response(412)
+        condition = {wire.COND_IF_NONE_MATCH: "*"}  # decided by the nodes, atomically (stackstore/wire.py)
     body = UploadBody(req.request, constraints.MAX_FILE_SIZE if length is None else length)
     try:
         resp = await req.client.put_object(req.account, req.container_name, req.object_name, headers, aiter(body),
-                                           content_length=length)
+                                           content_length=length, condition=condition)
     except Exception:
         if body.too_large:
             return error_response(413, "Your request is too large.")
@@ -71,6 +65,8 @@ async def put(req: SwiftRequest) -> Response:
         return error_response(413, "Your request is too large.")
     if body.disconnected:
         return error_response(499)
+    if condition is not None and resp.status in (409, 412):  # 409: a concurrent conditional PUT won
+        return error_response(412)
     if resp.status != 201:
         return backend_failure(resp.status)
     return created_response(req, resp.headers)

@@ -69,9 +69,11 @@ class FakeStorage:
             return BackendResponse(206, {**meta, "Content-Length": str(hi - lo + 1)}, _chunks(data[lo:hi + 1]))
         return BackendResponse(200, {**meta, "Content-Length": str(len(data))}, _chunks(data))
 
-    async def put_object(self, account, container, obj, headers, body, content_length=None):
+    async def put_object(self, account, container, obj, headers, body, content_length=None, condition=None):
         if (account, container) not in self.containers:
             return BackendResponse.simple(404)
+        if condition and (account, container, obj) in self.objects:
+            return BackendResponse.simple(412)
         data = b"".join([c async for c in body])
         keep = {k: v for k, v in headers.items()
                 if k.lower() in PERSIST or k.lower().startswith(("x-object-meta-", "x-object-sysmeta-"))}
