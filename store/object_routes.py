@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Mapping
 
 from starlette.background import BackgroundTask
 from starlette.requests import ClientDisconnect, Request
@@ -111,8 +112,8 @@ async def put_object(node: Node, request: Request, sp: StoragePath) -> Response:
     try:
         body_length = None if length is None else length - footer_length
         footer = await _receive_body(request, writer, body_length)
-        if footer_length:
-            headers.update(_footer_headers(footer))
+        footer_headers = _footer_headers(footer) if footer_length else {}
+        headers.update(footer_headers)
         etag = await writer.finish()
         if expected_etag is not None and expected_etag != etag:
             raise HTTPError(422, "ETag mismatch")
@@ -128,7 +129,7 @@ async def put_object(node: Node, request: Request, sp: StoragePath) -> Response:
             int(delete_at), df.hash_hex, df.name, sp.partition, ts.normal, df.policy)])
     if targets[0]:
         row = {"size": str(writer.size), "etag": etag, "content-type": headers["Content-Type"]}
-        row.update(update_overrides(request))
+        row.update(update_overrides(request, footer_headers))
         await _send_row_update(node, df, request, sp, "PUT", object_update_headers(
             ts, row["size"], row["etag"], row["content-type"]))
     return Response(status_code=201, headers={"ETag": etag})
@@ -181,12 +182,15 @@ async def _check_newer(node: Node, df: DiskFile, ts: Timestamp) -> None:
 OVERRIDE_PREFIXES = ("x-object-sysmeta-container-update-override-", "x-backend-container-update-override-")
 
 
-def update_overrides(request: Request) -> dict[str, str]:
-    """Listing-row values a manifest PUT asks for instead of its own (size, etag, content-type);
-    ``X-Backend-Container-Update-Override-*`` wins over the persisted sysmeta form."""
+def update_overrides(request: Request, footer: Mapping[str, str] | None = None) -> dict[str, str]:
+    """Listing-row values a PUT asks for instead of its own (size, etag, content-type): a manifest's, or
+    an encrypted object's plaintext ETag (known after the body: in the metadata ``footer``, which wins
+    over the same sysmeta sent as a header); ``X-Backend-Container-Update-Override-*`` wins over both."""
     out: dict[str, str] = {}
-    for prefix in OVERRIDE_PREFIXES:
-        for key, value in request.headers.items():
+    sources = [request.headers.items(), [(k.lower(), v) for k, v in (footer or {}).items()], request.headers.items()]
+    for prefix, items in zip((OVERRIDE_PREFIXES[0], OVERRIDE_PREFIXES[0], OVERRIDE_PREFIXES[1]), sources,
+                             strict=True):
+        for key, value in items:
             if key.startswith(prefix) and key[len(prefix):] in ("size", "etag", "content-type"):
                 out[key[len(prefix):]] = value
     if "size" in out and not out["size"].isdigit():

@@ -1,0 +1,138 @@
+"""S3 server-side encryption: the request headers (SSE-S3, SSE-C, copy-source SSE-C), the bucket's default
+encryption, the response headers, and the S3 errors of an object that cannot be decrypted.
+
+The encryption itself is ``proxy.crypto`` (the same layer serves the Swift API). ``aws:kms`` answers
+``NotImplemented``: no KMS is configured.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+from collections.abc import Mapping
+
+from objclient.response import BackendResponse
+from proxy.crypto import envelope
+from proxy.crypto.client import CRYPTO_ERROR, MISSING_KEY, WRONG_KEY, EncryptingClient
+from proxy.crypto.envelope import Encryption
+from proxy.s3.context import S3Request
+from proxy.s3.errors import S3Error
+
+SSE_HEADER = "x-amz-server-side-encryption"
+CUSTOMER = "x-amz-server-side-encryption-customer-"
+COPY_SOURCE_CUSTOMER = "x-amz-copy-source-server-side-encryption-customer-"
+ALGORITHM = "AES256"
+KMS = ("aws:kms", "aws:kms:dsse")
+BUCKET_DEFAULT = "X-Container-Sysmeta-S3-Encryption"  # the bucket's default: "AES256"
+_BUCKET_DEFAULT_KEY = BUCKET_DEFAULT.lower()[len("x-container-sysmeta-"):]
+
+
+def client(req: S3Request) -> EncryptingClient:
+    """The proxy's encrypting object client (every proxy builds one; see ``proxy.crypto.client``)."""
+    storage = req.client
+    if not isinstance(storage, EncryptingClient):
+        raise S3Error("NotImplemented", "Server-side encryption is not available on this endpoint.")
+    return storage
+
+
+def customer_key(headers: Mapping[str, str], prefix: str = CUSTOMER) -> bytes | None:
+    """The SSE-C key the ``<prefix>algorithm|key|key-MD5`` headers give (None: no SSE-C headers).
+
+    InvalidArgument (400) as AWS for a partial or inconsistent set, a key that is not 256 bits of base64
+    or whose MD5 is not the one given; InvalidEncryptionAlgorithmError for an algorithm but AES256."""
+    algorithm = headers.get(prefix + "algorithm")
+    key_text = headers.get(prefix + "key")
+    md5_text = headers.get(prefix + "key-md5")
+    if algorithm is None and key_text is None and md5_text is None:
+        return None
+    if algorithm is None:
+        raise S3Error("InvalidArgument", "Requests specifying Server Side Encryption with Customer provided keys "
+                      "must provide a valid encryption algorithm.", ArgumentName=prefix + "algorithm")
+    if algorithm != ALGORITHM:
+        raise S3Error("InvalidEncryptionAlgorithmError", "The encryption request you specified is not valid. "
+                      "The valid value is AES256.", ArgumentName=prefix + "algorithm", ArgumentValue=algorithm)
+    if not key_text:
+        raise S3Error("InvalidArgument", "Requests specifying Server Side Encryption with Customer provided keys "
+                      "must provide an appropriate secret key.", ArgumentName=prefix + "key")
+    try:
+        key = base64.b64decode(key_text.strip(), validate=True)
+    except (binascii.Error, ValueError):
+        key = b""
+    if len(key) != 32:
+        raise S3Error("InvalidArgument", "The secret key was invalid for the specified algorithm.",
+                      ArgumentName=prefix + "key")
+    if not md5_text:
+        raise S3Error("InvalidArgument", "Requests specifying Server Side Encryption with Customer provided keys "
+                      "must provide the client calculated MD5 of the secret key.", ArgumentName=prefix + "key-MD5")
+    if base64.b64encode(hashlib.md5(key, usedforsecurity=False).digest()).decode() != md5_text.strip():
+        raise S3Error("InvalidArgument", "The calculated MD5 hash of the key did not match the hash that was "
+                      "provided.", ArgumentName=prefix + "key-MD5")
+    return key
+
+
+def bucket_default(bucket_info: Mapping[str, object]) -> str | None:
+    """The bucket's default encryption algorithm (``AES256``), None when it has none."""
+    sysmeta = bucket_info.get("sysmeta")
+    value = sysmeta.get(_BUCKET_DEFAULT_KEY) if isinstance(sysmeta, Mapping) else None
+    return value if value == ALGORITHM else None
+
+
+def requested(req: S3Request, bucket_info: Mapping[str, object] | None = None) -> Encryption | None:
+    """How a new object (PutObject, CopyObject's target, CreateMultipartUpload) is to be encrypted.
+
+    SSE-C headers → the customer's key; ``x-amz-server-side-encryption: AES256`` → the cluster key;
+    neither → the bucket's default, else None (the cloud's own default: ``[proxy] encryption``)."""
+    key = customer_key(req.headers)
+    asked = req.headers.get(SSE_HEADER)
+    if asked is not None:
+        if asked in KMS:
+            raise S3Error("NotImplemented", "Server-side encryption with AWS KMS keys (aws:kms) is not "
+                          "available: no KMS is configured. Use AES256 or SSE-C.", Header=SSE_HEADER)
+        if asked != ALGORITHM:
+            raise S3Error("InvalidArgument", "The encryption method specified is not supported",
+                          ArgumentName=SSE_HEADER, ArgumentValue=asked)
+        if key is not None:
+            raise S3Error("InvalidArgument", "Server Side Encryption with Customer provided key is incompatible "
+                          "with the encryption method specified", ArgumentName=SSE_HEADER, ArgumentValue=asked)
+        return envelope.CLUSTER_KEY
+    if key is not None:
+        return envelope.customer(key)
+    if bucket_info is not None and bucket_default(bucket_info):
+        return envelope.CLUSTER_KEY
+    return None
+
+
+def response_headers(sse: str | None, headers: Mapping[str, str], prefix: str = CUSTOMER) -> dict[str, str]:
+    """``x-amz-server-side-encryption`` (SSE-S3) or the SSE-C algorithm and key MD5 echoed."""
+    if sse == envelope.SSE_S3:
+        return {"x-amz-server-side-encryption": ALGORITHM}
+    if sse == envelope.SSE_C:
+        return {CUSTOMER + "algorithm": ALGORITHM, CUSTOMER + "key-MD5": headers.get(prefix + "key-md5", "")}
+    return {}
+
+
+def written_sse(plan: Encryption | None, storage: EncryptingClient) -> str | None:
+    """What a write with ``plan`` stored (the cloud-wide default applies when there was no plan)."""
+    if plan is not None:
+        return plan.sse
+    return envelope.SSE_S3 if storage.encrypt_all else None
+
+
+def read_error(resp: BackendResponse) -> S3Error | None:
+    """The S3 error of a read the encryption layer refused (None: not refused by it)."""
+    reason = resp.headers.get(CRYPTO_ERROR)
+    if reason is None:
+        return None
+    if reason == MISSING_KEY:
+        return S3Error("InvalidRequest", "The object was stored using a form of Server Side Encryption. The "
+                       "correct parameters must be provided to retrieve the object.")
+    if reason == WRONG_KEY:
+        return S3Error("AccessDenied", "The provided encryption key does not match the object's key.")
+    return S3Error("InternalError", "The object's encryption key is not available.", status=503)
+
+
+def check_applicable(stored: Mapping[str, str], key: bytes | None) -> None:
+    """InvalidRequest when SSE-C parameters are given for an object that is not SSE-C encrypted."""
+    if key is not None and envelope.sse_of(stored) != envelope.SSE_C:
+        raise S3Error("InvalidRequest", "The encryption parameters are not applicable to this object.")

@@ -1,0 +1,149 @@
+"""S3 server-side encryption end to end (boto3 against the real cloud): SSE-C, SSE-S3, bucket default
+encryption; ciphertext on the nodes' disks, plaintext to clients."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+
+import pytest
+from botocore.exceptions import ClientError
+
+from tests.durability.bg_helpers import Layout
+from tests.s3.conftest import error_code, make_client
+
+KEY_A = os.urandom(32)
+KEY_B = os.urandom(32)
+ACCOUNT = "AUTH_test"
+
+
+def sse_c(key: bytes, copy_source: bool = False) -> dict[str, str]:
+    """boto3 arguments for SSE-C with ``key`` (boto3 adds the key MD5 itself)."""
+    prefix = "CopySource" if copy_source else ""
+    return {f"{prefix}SSECustomerAlgorithm": "AES256", f"{prefix}SSECustomerKey": key}
+
+
+def error_status(call, *args, **kwargs) -> tuple[int, str]:
+    try:
+        call(*args, **kwargs)
+    except ClientError as err:
+        return err.response["ResponseMetadata"]["HTTPStatusCode"], err.response["Error"]["Code"]
+    return 200, ""
+
+
+def data_files(cluster, bucket: str, key: str) -> list[bytes]:
+    """The raw ``.data`` files of ``bucket/key`` on its primaries' disks."""
+    layout = Layout(cluster)
+    found = []
+    for dev in layout.object.get_nodes(ACCOUNT, bucket, key)[1]:
+        hdir = layout.hash_dir(dev, ACCOUNT, bucket, key)
+        found += [p.read_bytes() for p in hdir.glob("*.data")]
+    return found
+
+
+@pytest.fixture
+def s3c(s3):
+    return make_client(s3.url)
+
+
+def test_sse_c_round_trip_ranges_and_ciphertext_on_disk(s3, s3c, bucket):
+    body = os.urandom(300_001) + b"PLAINTEXT-MARKER" * 64
+    put = s3c.put_object(Bucket=bucket, Key="secret", Body=body, **sse_c(KEY_A))
+    assert put["SSECustomerAlgorithm"] == "AES256"
+    assert put["SSECustomerKeyMD5"] == base64.b64encode(hashlib.md5(KEY_A).digest()).decode()
+    assert put["ETag"].strip('"') != hashlib.md5(body).hexdigest()  # AWS: not the MD5 of the data
+    got = s3c.get_object(Bucket=bucket, Key="secret", **sse_c(KEY_A))
+    assert got["Body"].read() == body
+    assert got["ETag"] == put["ETag"] and got["SSECustomerAlgorithm"] == "AES256"
+    head = s3c.head_object(Bucket=bucket, Key="secret", **sse_c(KEY_A))
+    assert head["ContentLength"] == len(body) and head["ETag"] == put["ETag"]
+    for first, last in ((0, 0), (1, 16), (15, 17), (4095, 70_001), (123_457, 299_999), (len(body) - 5, None)):
+        rng = f"bytes={first}-{'' if last is None else last}"
+        part = s3c.get_object(Bucket=bucket, Key="secret", Range=rng, **sse_c(KEY_A))["Body"].read()
+        assert part == body[first:None if last is None else last + 1], rng
+    listed = s3c.list_objects_v2(Bucket=bucket)["Contents"][0]
+    assert listed["ETag"] == put["ETag"] and listed["Size"] == len(body)
+    files = data_files(s3.cluster, bucket, "secret")
+    assert len(files) >= 2
+    for raw in files:
+        assert b"PLAINTEXT-MARKER" not in raw and body[:4096] not in raw
+
+
+def test_sse_c_key_refused_as_aws(s3c, bucket):
+    s3c.put_object(Bucket=bucket, Key="k", Body=b"x" * 100, **sse_c(KEY_A))
+    assert error_status(s3c.get_object, Bucket=bucket, Key="k") == (400, "InvalidRequest")
+    assert error_status(s3c.head_object, Bucket=bucket, Key="k")[0] == 400
+    assert error_status(s3c.get_object, Bucket=bucket, Key="k", **sse_c(KEY_B)) == (403, "AccessDenied")
+    assert error_status(s3c.head_object, Bucket=bucket, Key="k", **sse_c(KEY_B))[0] == 403
+    s3c.put_object(Bucket=bucket, Key="plain", Body=b"y")
+    assert error_status(s3c.get_object, Bucket=bucket, Key="plain", **sse_c(KEY_A)) == (400, "InvalidRequest")
+
+
+def _raw_put(s3c, bucket: str, key: str, headers: dict[str, str]) -> tuple[int, str]:
+    def add(params, **_):
+        params["headers"].update(headers)
+
+    s3c.meta.events.register("before-call.s3.PutObject", add)
+    try:
+        return error_status(s3c.put_object, Bucket=bucket, Key=key, Body=b"data")
+    finally:
+        s3c.meta.events.unregister("before-call.s3.PutObject", add)
+
+
+def test_sse_c_bad_headers(s3c, bucket):
+    key = base64.b64encode(KEY_A).decode()
+    md5 = base64.b64encode(hashlib.md5(KEY_A).digest()).decode()
+    algo = "x-amz-server-side-encryption-customer-algorithm"
+    cases = [
+        {algo: "AES256"},  # no key
+        {algo: "AES256", "x-amz-server-side-encryption-customer-key": key},  # no key MD5
+        {"x-amz-server-side-encryption-customer-key": key,
+         "x-amz-server-side-encryption-customer-key-md5": md5},  # no algorithm
+        {algo: "AES256", "x-amz-server-side-encryption-customer-key": key,
+         "x-amz-server-side-encryption-customer-key-md5": base64.b64encode(b"0" * 16).decode()},  # wrong MD5
+        {algo: "AES256", "x-amz-server-side-encryption-customer-key": base64.b64encode(b"short").decode(),
+         "x-amz-server-side-encryption-customer-key-md5": base64.b64encode(hashlib.md5(b"short").digest()).decode()},
+    ]
+    for headers in cases:
+        assert _raw_put(s3c, bucket, "bad", headers) == (400, "InvalidArgument"), headers
+    assert _raw_put(s3c, bucket, "bad", {"x-amz-server-side-encryption": "AES128"}) == (400, "InvalidArgument")
+    assert _raw_put(s3c, bucket, "bad", {"x-amz-server-side-encryption": "aws:kms"}) == (501, "NotImplemented")
+    assert error_code(s3c.head_object, Bucket=bucket, Key="bad") == "404"
+
+
+def test_sse_s3_explicit(s3, s3c, bucket):
+    body = b"sse-s3 body " * 10_000
+    put = s3c.put_object(Bucket=bucket, Key="s3", Body=body, ServerSideEncryption="AES256")
+    assert put["ServerSideEncryption"] == "AES256"
+    assert put["ETag"] == f'"{hashlib.md5(body).hexdigest()}"'
+    got = s3c.get_object(Bucket=bucket, Key="s3")
+    assert got["Body"].read() == body and got["ServerSideEncryption"] == "AES256"
+    assert got["ETag"] == put["ETag"]
+    assert s3c.head_object(Bucket=bucket, Key="s3")["ServerSideEncryption"] == "AES256"
+    rng = s3c.get_object(Bucket=bucket, Key="s3", Range="bytes=7-30000")["Body"].read()
+    assert rng == body[7:30001]
+    assert s3c.list_objects_v2(Bucket=bucket)["Contents"][0]["ETag"] == put["ETag"]
+    for raw in data_files(s3.cluster, bucket, "s3"):
+        assert b"sse-s3 body" not in raw
+    plain = s3c.put_object(Bucket=bucket, Key="plain", Body=b"p")
+    assert "ServerSideEncryption" not in plain
+    assert "ServerSideEncryption" not in s3c.head_object(Bucket=bucket, Key="plain")
+
+
+def test_bucket_default_encryption(s3c, bucket):
+    assert error_code(s3c.get_bucket_encryption, Bucket=bucket) == "ServerSideEncryptionConfigurationNotFoundError"
+    rule = {"Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]}
+    s3c.put_bucket_encryption(Bucket=bucket, ServerSideEncryptionConfiguration=rule)
+    conf = s3c.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]
+    assert conf["Rules"][0]["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
+    put = s3c.put_object(Bucket=bucket, Key="inherits", Body=b"abc")
+    assert put["ServerSideEncryption"] == "AES256"
+    assert s3c.get_object(Bucket=bucket, Key="inherits")["Body"].read() == b"abc"
+    kms = {"Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms"}}]}
+    assert error_code(s3c.put_bucket_encryption, Bucket=bucket, ServerSideEncryptionConfiguration=kms) \
+        == "NotImplemented"
+    s3c.delete_bucket_encryption(Bucket=bucket)
+    assert error_code(s3c.get_bucket_encryption, Bucket=bucket) == "ServerSideEncryptionConfigurationNotFoundError"
+    assert "ServerSideEncryption" not in s3c.put_object(Bucket=bucket, Key="after", Body=b"abc")
+    assert s3c.head_object(Bucket=bucket, Key="inherits")["ServerSideEncryption"] == "AES256"
