@@ -13,7 +13,7 @@ import hashlib
 from collections.abc import Mapping
 
 from objclient.response import BackendResponse
-from proxy.crypto import envelope
+from proxy.crypto import cipher, envelope
 from proxy.crypto.client import CRYPTO_ERROR, MISSING_KEY, WRONG_KEY, EncryptingClient
 from proxy.crypto.envelope import Encryption
 from proxy.s3.context import S3Request
@@ -136,3 +136,57 @@ def check_applicable(stored: Mapping[str, str], key: bytes | None) -> None:
     """InvalidRequest when SSE-C parameters are given for an object that is not SSE-C encrypted."""
     if key is not None and envelope.sse_of(stored) != envelope.SSE_C:
         raise S3Error("InvalidRequest", "The encryption parameters are not applicable to this object.")
+
+
+# -- multipart uploads: CreateMultipartUpload decides, every part follows ---------------------------
+UPLOAD_SSE = "X-Object-Sysmeta-S3-Upload-Sse"  # on the upload marker: AES256 / SSE-C
+UPLOAD_KEY_CHECK = "X-Object-Sysmeta-S3-Upload-Key-Check"  # SSE-C: the salted HMAC of the upload's key
+
+
+def upload_marker_headers(plan: Encryption | None, storage: EncryptingClient) -> dict[str, str]:
+    """What the upload marker records of the encryption CreateMultipartUpload asked for."""
+    out: dict[str, str] = {}
+    written = written_sse(plan, storage)
+    if written:
+        out[UPLOAD_SSE] = written
+    if plan is not None and plan.customer_key is not None:
+        out[UPLOAD_KEY_CHECK] = cipher.key_check(plan.customer_key)
+    return out
+
+
+def upload_sse(marker: Mapping[str, str]) -> str | None:
+    """The upload's encryption (``AES256``/``SSE-C``), None when its parts are not encrypted."""
+    value = envelope.lookup(marker, UPLOAD_SSE)
+    return value if value in (envelope.SSE_S3, envelope.SSE_C) else None
+
+
+def part_encryption(req: S3Request, marker: Mapping[str, str], key: bytes | None) -> Encryption | None:
+    """How a part (UploadPart, UploadPartCopy) of the upload ``marker`` is encrypted: as the upload was
+    created; an SSE-C upload needs the same key on every part (InvalidRequest otherwise)."""
+    kind = upload_sse(marker)
+    if kind == envelope.SSE_C:
+        check = envelope.lookup(marker, UPLOAD_KEY_CHECK) or ""
+        if key is None:
+            raise S3Error("InvalidRequest", "The multipart upload initiate requested encryption. Subsequent part "
+                          "requests must include the appropriate encryption parameters.")
+        if not cipher.key_matches(key, check):
+            raise S3Error("InvalidRequest", "The provided encryption parameters did not match the ones used "
+                          "originally.")
+        return envelope.customer(key)
+    if key is not None:
+        raise S3Error("InvalidRequest", "The multipart upload initiate did not request encryption with a "
+                      "customer key: the encryption parameters are not applicable.")
+    return envelope.CLUSTER_KEY if kind == envelope.SSE_S3 else None
+
+
+def manifest_headers(marker: Mapping[str, str]) -> dict[str, str]:
+    """The envelope headers of a completed upload's manifest (its parts hold the ciphertext): reads of an
+    SSE-C multipart object then need the upload's key, HEAD reports the encryption."""
+    kind = upload_sse(marker)
+    if kind is None:
+        return {}
+    out = {envelope.SSE: kind}
+    check = envelope.lookup(marker, UPLOAD_KEY_CHECK)
+    if kind == envelope.SSE_C and check:
+        out[envelope.KEY_CHECK] = check
+    return out

@@ -147,3 +147,106 @@ def test_bucket_default_encryption(s3c, bucket):
     assert error_code(s3c.get_bucket_encryption, Bucket=bucket) == "ServerSideEncryptionConfigurationNotFoundError"
     assert "ServerSideEncryption" not in s3c.put_object(Bucket=bucket, Key="after", Body=b"abc")
     assert s3c.head_object(Bucket=bucket, Key="inherits")["ServerSideEncryption"] == "AES256"
+
+
+MB = 1024 * 1024
+
+
+def _multipart(s3c, bucket: str, key: str, parts: list[bytes], create: dict, part_args: dict) -> dict:
+    up = s3c.create_multipart_upload(Bucket=bucket, Key=key, **create)
+    done = []
+    for number, data in enumerate(parts, start=1):
+        r = s3c.upload_part(Bucket=bucket, Key=key, UploadId=up["UploadId"], PartNumber=number, Body=data,
+                            **part_args)
+        done.append({"PartNumber": number, "ETag": r["ETag"]})
+    return s3c.complete_multipart_upload(Bucket=bucket, Key=key, UploadId=up["UploadId"],
+                                         MultipartUpload={"Parts": done})
+
+
+def test_sse_c_multipart_ranges_across_parts(s3, s3c, bucket):
+    parts = [os.urandom(5 * MB), os.urandom(5 * MB + 3), b"TAIL-OF-THE-UPLOAD" * 1000]
+    body = b"".join(parts)
+    up = s3c.create_multipart_upload(Bucket=bucket, Key="mp", **sse_c(KEY_A))
+    assert up["SSECustomerAlgorithm"] == "AES256"
+    uid = up["UploadId"]
+    # a part without the key, or with another key, is refused
+    assert error_status(s3c.upload_part, Bucket=bucket, Key="mp", UploadId=uid, PartNumber=1,
+                        Body=b"x")[0] == 400
+    assert error_status(s3c.upload_part, Bucket=bucket, Key="mp", UploadId=uid, PartNumber=1, Body=b"x",
+                        **sse_c(KEY_B))[0] == 400
+    done = []
+    for number, data in enumerate(parts, start=1):
+        r = s3c.upload_part(Bucket=bucket, Key="mp", UploadId=uid, PartNumber=number, Body=data, **sse_c(KEY_A))
+        assert r["SSECustomerAlgorithm"] == "AES256"
+        done.append({"PartNumber": number, "ETag": r["ETag"]})
+    listed = s3c.list_parts(Bucket=bucket, Key="mp", UploadId=uid)["Parts"]
+    assert [p["ETag"] for p in listed] == [p["ETag"] for p in done]
+    s3c.complete_multipart_upload(Bucket=bucket, Key="mp", UploadId=uid, MultipartUpload={"Parts": done})
+    assert error_status(s3c.get_object, Bucket=bucket, Key="mp") == (400, "InvalidRequest")
+    assert error_status(s3c.get_object, Bucket=bucket, Key="mp", **sse_c(KEY_B)) == (403, "AccessDenied")
+    head = s3c.head_object(Bucket=bucket, Key="mp", **sse_c(KEY_A))
+    assert head["ContentLength"] == len(body) and head["SSECustomerAlgorithm"] == "AES256"
+    assert s3c.get_object(Bucket=bucket, Key="mp", **sse_c(KEY_A))["Body"].read() == body
+    for first, last in ((5 * MB - 7, 5 * MB + 9), (3, 10 * MB + 100), (10 * MB + 2, 10 * MB + 5)):
+        got = s3c.get_object(Bucket=bucket, Key="mp", Range=f"bytes={first}-{last}", **sse_c(KEY_A))
+        assert got["Body"].read() == body[first:last + 1]
+    for raw in data_files(s3.cluster, f"{bucket}+segments", f"mp/{uid}/00003"):
+        assert b"TAIL-OF-THE-UPLOAD" not in raw
+
+
+def test_sse_s3_multipart(s3c, bucket):
+    parts = [os.urandom(5 * MB), b"last part" * 100]
+    done = _multipart(s3c, bucket, "mp3", parts, {"ServerSideEncryption": "AES256"}, {})
+    assert done["ServerSideEncryption"] == "AES256"
+    md5s = b"".join(hashlib.md5(p).digest() for p in parts)
+    assert done["ETag"] == f'"{hashlib.md5(md5s).hexdigest()}-2"'
+    got = s3c.get_object(Bucket=bucket, Key="mp3")
+    assert got["ServerSideEncryption"] == "AES256" and got["Body"].read() == b"".join(parts)
+    assert s3c.list_objects_v2(Bucket=bucket)["Contents"][0]["ETag"] == done["ETag"]
+
+
+def test_copy_re_keys(s3, s3c, bucket):
+    body = os.urandom(200_000) + b"COPY-MARKER" * 100
+    s3c.put_object(Bucket=bucket, Key="src", Body=body, **sse_c(KEY_A))
+    src = {"Bucket": bucket, "Key": "src"}
+    # the source key is needed, and must be the right one
+    assert error_status(s3c.copy_object, Bucket=bucket, Key="dst", CopySource=src)[0] == 400
+    assert error_status(s3c.copy_object, Bucket=bucket, Key="dst", CopySource=src,
+                        **sse_c(KEY_B, copy_source=True))[0] == 403
+    # SSE-C (key A) → SSE-C (key B)
+    r = s3c.copy_object(Bucket=bucket, Key="dst", CopySource=src, **sse_c(KEY_A, copy_source=True), **sse_c(KEY_B))
+    assert r["SSECustomerAlgorithm"] == "AES256"
+    assert error_status(s3c.get_object, Bucket=bucket, Key="dst", **sse_c(KEY_A))[0] == 403
+    assert s3c.get_object(Bucket=bucket, Key="dst", **sse_c(KEY_B))["Body"].read() == body
+    # SSE-C → SSE-S3, then SSE-S3 → plaintext object of another key
+    r = s3c.copy_object(Bucket=bucket, Key="dst2", CopySource=src, ServerSideEncryption="AES256",
+                        **sse_c(KEY_A, copy_source=True))
+    assert r["ServerSideEncryption"] == "AES256"
+    assert r["CopyObjectResult"]["ETag"] == f'"{hashlib.md5(body).hexdigest()}"'
+    assert s3c.get_object(Bucket=bucket, Key="dst2")["Body"].read() == body
+    s3c.copy_object(Bucket=bucket, Key="dst3", CopySource={"Bucket": bucket, "Key": "dst2"})
+    got = s3c.get_object(Bucket=bucket, Key="dst3")
+    assert got["Body"].read() == body and "ServerSideEncryption" not in got
+    # copying an object onto itself to change its encryption is allowed
+    s3c.copy_object(Bucket=bucket, Key="dst3", CopySource={"Bucket": bucket, "Key": "dst3"}, **sse_c(KEY_A))
+    assert s3c.get_object(Bucket=bucket, Key="dst3", **sse_c(KEY_A))["Body"].read() == body
+    for name in ("dst", "dst2", "dst3"):
+        for raw in data_files(s3.cluster, bucket, name):
+            assert b"COPY-MARKER" not in raw
+
+
+def test_upload_part_copy_decrypts_and_re_encrypts(s3c, bucket):
+    body = os.urandom(6 * MB)
+    s3c.put_object(Bucket=bucket, Key="src", Body=body, **sse_c(KEY_A))
+    up = s3c.create_multipart_upload(Bucket=bucket, Key="assembled", **sse_c(KEY_B))
+    uid, src = up["UploadId"], {"Bucket": bucket, "Key": "src"}
+    p1 = s3c.upload_part_copy(Bucket=bucket, Key="assembled", UploadId=uid, PartNumber=1, CopySource=src,
+                              CopySourceRange=f"bytes=0-{5 * MB - 1}", **sse_c(KEY_A, copy_source=True),
+                              **sse_c(KEY_B))
+    p2 = s3c.upload_part_copy(Bucket=bucket, Key="assembled", UploadId=uid, PartNumber=2, CopySource=src,
+                              CopySourceRange=f"bytes={5 * MB}-{6 * MB - 1}", **sse_c(KEY_A, copy_source=True),
+                              **sse_c(KEY_B))
+    parts = [{"PartNumber": 1, "ETag": p1["CopyPartResult"]["ETag"]},
+             {"PartNumber": 2, "ETag": p2["CopyPartResult"]["ETag"]}]
+    s3c.complete_multipart_upload(Bucket=bucket, Key="assembled", UploadId=uid, MultipartUpload={"Parts": parts})
+    assert s3c.get_object(Bucket=bucket, Key="assembled", **sse_c(KEY_B))["Body"].read() == body
