@@ -28,21 +28,22 @@ class KeyRing:
         self.path = path
         self._keys: dict[str, bytes] = {}
         self._active: str | None = None
-        self._mtime: float | None = None
+        self._version: tuple[int, int, int] | None = None  # (inode, mtime ns, size) of the file read
         self._checked = 0.0
         self._lock = asyncio.Lock()
 
     def _load(self) -> None:
         """Blocking: stat, and read when changed (run in a thread)."""
         try:
-            mtime = self.path.stat().st_mtime
+            st = self.path.stat()
         except FileNotFoundError:
             return
-        if mtime == self._mtime:
+        version = (st.st_ino, st.st_mtime_ns, st.st_size)  # rewritten by rename: a new inode
+        if version == self._version:
             return
         keys = read_encryption_keys(self.path)
         if keys:
-            self._keys, self._active, self._mtime = dict(keys), keys[-1][0], mtime
+            self._keys, self._active, self._version = dict(keys), keys[-1][0], version
 
     async def _refresh(self, force: bool = False) -> None:
         now = time.monotonic()

@@ -250,3 +250,33 @@ def test_upload_part_copy_decrypts_and_re_encrypts(s3c, bucket):
              {"PartNumber": 2, "ETag": p2["CopyPartResult"]["ETag"]}]
     s3c.complete_multipart_upload(Bucket=bucket, Key="assembled", UploadId=uid, MultipartUpload={"Parts": parts})
     assert s3c.get_object(Bucket=bucket, Key="assembled", **sse_c(KEY_B))["Body"].read() == body
+
+
+def test_awscli_sse_c_multipart_copy_and_sse_s3(s3, s3c, bucket, tmp_path):
+    from tests.s3.test_clients import _aws, _aws_env, _run
+
+    env = _aws_env(tmp_path)
+    aws = _aws() + ["--endpoint-url", s3.url]
+    key_a, key_b = tmp_path / "key-a", tmp_path / "key-b"
+    key_a.write_bytes(KEY_A)
+    key_b.write_bytes(KEY_B)
+    src = tmp_path / "big.bin"
+    body = os.urandom(17 * MB + 5)  # above awscli's 8 MiB threshold: a multipart upload
+    src.write_bytes(body)
+    with_a = ["--sse-c", "AES256", "--sse-c-key", f"fileb://{key_a}"]
+    with_b = ["--sse-c", "AES256", "--sse-c-key", f"fileb://{key_b}"]
+    _run(aws + ["s3", "cp", str(src), f"s3://{bucket}/big.bin", *with_a], env)
+    out = tmp_path / "out.bin"
+    _run(aws + ["s3", "cp", f"s3://{bucket}/big.bin", str(out), *with_a], env)
+    assert out.read_bytes() == body
+    _run(aws + ["s3", "cp", f"s3://{bucket}/big.bin", f"s3://{bucket}/rekeyed.bin", "--sse-c-copy-source", "AES256",
+                "--sse-c-copy-source-key", f"fileb://{key_a}", *with_b], env)
+    out.unlink()
+    _run(aws + ["s3", "cp", f"s3://{bucket}/rekeyed.bin", str(out), *with_b], env)
+    assert out.read_bytes() == body
+    assert error_status(s3c.head_object, Bucket=bucket, Key="rekeyed.bin", **sse_c(KEY_A))[0] == 403
+    small = tmp_path / "small.txt"
+    small.write_bytes(b"sse-s3 through awscli")
+    _run(aws + ["s3", "cp", str(small), f"s3://{bucket}/small.txt", "--sse", "AES256"], env)
+    head = _run(aws + ["s3api", "head-object", "--bucket", bucket, "--key", "small.txt"], env)
+    assert '"ServerSideEncryption": "AES256"' in head.stdout
