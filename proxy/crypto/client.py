@@ -61,6 +61,7 @@ class EncryptingClient(StorageClient):
     keyring: KeyRing | None = None
     encrypt_all: bool = False
     customer_key: bytes | None = None  # the SSE-C key reads of this view present
+    decrypting: bool = True  # False: a view that returns objects as stored (``as_stored``)
 
     def configure(self, keyring: KeyRing, encrypt_all: bool) -> None:
         """Give the client its cluster keys and whether every new object is encrypted."""
@@ -70,6 +71,12 @@ class EncryptingClient(StorageClient):
         """A view of this client (same pools and rings) whose reads present the SSE-C ``key``."""
         view = copy.copy(self)
         view.customer_key = key
+        return view
+
+    def as_stored(self) -> EncryptingClient:
+        """A view whose reads return objects as the nodes store them: no key check, no decryption."""
+        view = copy.copy(self)
+        view.decrypting = False
         return view
 
     def _keys(self) -> KeyRing:
@@ -95,7 +102,7 @@ class EncryptingClient(StorageClient):
     async def _reveal(self, resp: BackendResponse, account: str, container: str, obj: str,
                       with_body: bool) -> BackendResponse:
         """``resp`` with the object decrypted (headers, and the body when ``with_body``)."""
-        if resp.status not in (200, 206):
+        if resp.status not in (200, 206) or not self.decrypting:
             return resp
         h = HeaderDict(resp.headers)
         resp.headers = h
@@ -229,6 +236,12 @@ class EncryptingClient(StorageClient):
         if resp.status == 201 and plan.customer_key is None and content_length is not None:
             resp.headers = HeaderDict({**resp.headers, "ETag": md5.hexdigest()})  # what GET/HEAD and listings show
         return resp
+
+
+def stored_view(client: StorageClient) -> StorageClient:
+    """``client`` reading objects as stored (no SSE-C key needed, nothing decrypted): for internal looks at
+    metadata and at plaintext manifests (an S3 multipart manifest), never for serving object data."""
+    return client.as_stored() if isinstance(client, EncryptingClient) else client
 
 
 def encrypting_client(conf: Config) -> EncryptingClient:

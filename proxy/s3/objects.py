@@ -5,6 +5,7 @@ from __future__ import annotations
 from starlette.responses import Response, StreamingResponse
 
 from proxy.crypto import envelope
+from proxy.crypto.client import stored_view
 from proxy.http import conditional
 from proxy.http import ranges as http_ranges
 from proxy.s3 import headers as s3h
@@ -41,7 +42,7 @@ async def put_object(req: S3Request) -> Response:
     stored = s3h.object_put_headers(req.headers)
     stored.update(checksum_sysmeta(upload.header_checksums))
     if (req.headers.get("if-none-match") or "").strip() == "*":
-        existing = await req.client.head_object(req.account, req.bucket or "", key)
+        existing = await stored_view(req.client).head_object(req.account, req.bucket or "", key)
         if existing.status // 100 == 2:
             raise S3Error("PreconditionFailed", Condition="If-None-Match")
     if upload.length == 0:
