@@ -166,3 +166,26 @@ def test_container_update_overrides(node, make_node):
         assert c.put(f"{node.url}/obj/d1/1/{account}/{container}/m", content=b"[]", headers=h).status_code == 201
         (row,) = c.get(f"{cont.url}/cont/d1/3/{account}/{container}").json()
         assert (row["hash"], row["bytes"], row["content_type"]) == ("abc; s3_etag=def-2", 12345, "application/x-m")
+
+
+def test_container_update_overrides_from_the_footer(node, make_node):
+    """An override known only after the body (an encrypted object's plaintext ETag) comes in the footer."""
+    from stackstore.footer import FOOTER_HEADER, FOOTER_LENGTH, encode_footer
+
+    cont = make_node()
+    account, container = "AUTH_" + uuid.uuid4().hex[:8], "c"
+    body = b"ciphertext" * 10
+    with httpx.Client(timeout=10, auth=NODE_AUTH) as c:
+        assert c.put(f"{cont.url}/cont/d1/3/{account}/{container}",
+                     headers={"X-Timestamp": next_ts()}).status_code == 201
+        h = _headers(cont.hostport, **{"X-Object-Sysmeta-Container-Update-Override-Etag": "from-header",
+                                       FOOTER_HEADER: str(FOOTER_LENGTH)})
+        h["Content-Length"] = str(len(body) + FOOTER_LENGTH)
+        footer = encode_footer({"X-Object-Sysmeta-Container-Update-Override-Etag": "plaintext-md5",
+                                "X-Object-Sysmeta-Crypto-Etag": "sealed"})
+        assert c.put(f"{node.url}/obj/d1/1/{account}/{container}/o", content=body + footer,
+                     headers=h).status_code == 201
+        (row,) = c.get(f"{cont.url}/cont/d1/3/{account}/{container}").json()
+        assert (row["hash"], row["bytes"]) == ("plaintext-md5", len(body))
+        got = c.get(f"{node.url}/obj/d1/1/{account}/{container}/o")
+        assert got.content == body and got.headers["x-object-sysmeta-crypto-etag"] == "sealed"
