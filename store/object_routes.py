@@ -111,7 +111,7 @@ async def put_object(node: Node, request: Request, sp: StoragePath) -> Response:
     writer = df.writer()
     try:
         body_length = None if length is None else length - footer_length
-        footer = await _receive_body(request, writer, body_length)
+        footer = await _receive_body(request, writer, body_length, footer_length)
         footer_headers = _footer_headers(footer) if footer_length else {}
         headers.update(footer_headers)
         etag = await writer.finish()
@@ -136,21 +136,32 @@ async def put_object(node: Node, request: Request, sp: StoragePath) -> Response:
 
 
 def _footer_length(request: Request, length: int | None) -> int:
-    """The metadata footer's size (stackstore/footer.py); 0 without one."""
+    """The metadata footer's size (stackstore/footer.py); 0 without one. A chunked body (``length``
+    None) ends with it too."""
     value = int_header(request, FOOTER_HEADER.lower())
     if value is None:
         return 0
-    if value != FOOTER_LENGTH or length is None or length < value:
+    if value != FOOTER_LENGTH or (length is not None and length < value):
         raise HTTPError(400, "bad X-Backend-Footer-Length")
     return value
 
 
-async def _receive_body(request: Request, writer: DiskFileWriter, body_length: int | None) -> bytes:
+async def _receive_body(request: Request, writer: DiskFileWriter, body_length: int | None,
+                        footer_length: int = 0) -> bytes:
     """Write the request body (its first ``body_length`` bytes when known); return what follows them
-    (the footer). 499 when the body ends short."""
+    (the footer). A chunked body with a footer keeps its last ``footer_length`` bytes back as the footer.
+    499 when the body ends short."""
     tail = bytearray()
+    held_back = body_length is None and footer_length > 0
     try:
         async for chunk in request.stream():
+            if held_back:
+                tail += chunk
+                if len(tail) > footer_length:
+                    cut = len(tail) - footer_length
+                    await writer.write(bytes(tail[:cut]))
+                    del tail[:cut]
+                continue
             room = len(chunk) if body_length is None else max(0, body_length - writer.size)
             if room:
                 await writer.write(chunk[:room] if room < len(chunk) else chunk)

@@ -233,7 +233,7 @@ class EncryptingClient(StorageClient):
                                         policy)
         if state["mismatch"]:
             return BackendResponse.simple(422, data=b"ETag mismatch")
-        if resp.status == 201 and plan.customer_key is None and content_length is not None:
+        if resp.status == 201 and plan.customer_key is None:
             resp.headers = HeaderDict({**resp.headers, "ETag": md5.hexdigest()})  # what GET/HEAD and listings show
         return resp
 

@@ -157,3 +157,20 @@ def test_key_rotation_keeps_old_objects_readable(cl, swift):
     assert s3c.get_object(Bucket=bucket, Key="old")["Body"].read() == old_body
     # the old object was not rewritten: its data key is still wrapped by the old key
     assert _key_id(cl, swift.account, container, "old") == old_kid
+
+
+def test_swift_chunked_upload_gets_the_plaintext_etag(swift):
+    """A PUT of unknown length (chunked) still carries the sealed ETag: swiftclient checks it."""
+    container = _container(swift)
+    body = os.urandom(200_000)
+
+    def chunks():
+        for i in range(0, len(body), 30_000):
+            yield body[i:i + 30_000]
+
+    put = swift.http.put(swift.path(container, "chunked"), content=chunks())
+    assert put.status_code == 201 and put.headers["Etag"] == hashlib.md5(body).hexdigest()
+    got = swift.get(container, "chunked")
+    assert got.content == body and got.headers["Etag"] == hashlib.md5(body).hexdigest()
+    listing = swift.http.get(swift.path(container), params={"format": "json"}).json()
+    assert listing[0]["hash"] == hashlib.md5(body).hexdigest()

@@ -189,3 +189,32 @@ def test_container_update_overrides_from_the_footer(node, make_node):
         assert (row["hash"], row["bytes"]) == ("plaintext-md5", len(body))
         got = c.get(f"{node.url}/obj/d1/1/{account}/{container}/o")
         assert got.content == body and got.headers["x-object-sysmeta-crypto-etag"] == "sealed"
+
+
+def test_chunked_put_ends_with_its_footer(node, make_node):
+    """A body of unknown length (chunked) with ``X-Backend-Footer-Length``: its last bytes are the footer."""
+    from stackstore.footer import FOOTER_HEADER, FOOTER_LENGTH, encode_footer
+
+    cont = make_node()
+    account, container = "AUTH_" + uuid.uuid4().hex[:8], "c"
+    body = os.urandom(100_000)
+    footer = encode_footer({"X-Object-Sysmeta-Container-Update-Override-Etag": "late-etag"})
+    data = body + footer
+
+    def chunks():
+        for i in range(0, len(data), 7_000):
+            yield data[i:i + 7_000]
+
+    with httpx.Client(timeout=10, auth=NODE_AUTH) as c:
+        assert c.put(f"{cont.url}/cont/d1/3/{account}/{container}",
+                     headers={"X-Timestamp": next_ts()}).status_code == 201
+        h = _headers(cont.hostport, **{FOOTER_HEADER: str(FOOTER_LENGTH)})
+        h.pop("Content-Length", None)
+        assert c.put(f"{node.url}/obj/d1/1/{account}/{container}/o", content=chunks(), headers=h).status_code == 201
+        got = c.get(f"{node.url}/obj/d1/1/{account}/{container}/o")
+        assert got.content == body
+        assert got.headers["x-object-sysmeta-container-update-override-etag"] == "late-etag"
+        (row,) = c.get(f"{cont.url}/cont/d1/3/{account}/{container}").json()
+        assert (row["hash"], row["bytes"]) == ("late-etag", len(body))
+        short = c.put(f"{node.url}/obj/d1/1/{account}/{container}/short", content=iter([b"x" * 10]), headers=h)
+        assert short.status_code == 499
