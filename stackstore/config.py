@@ -73,6 +73,8 @@ DEFAULTS: dict[str, Any] = {
         # the cluster's key-encryption keys ('<id> <hex>' a line, the last active); empty:
         # <data_dir>/secrets/encryption_keys (0600, created by `stackstore up`). Same file on every proxy.
         "encryption_key_file": "",
+        # refuse SSE-C keys sent over plain HTTP (AWS's rule: 400 InvalidRequest); the TLS port accepts them
+        "sse_c_require_tls": False,
     },
     "store": {
         "host": "127.0.0.1",

@@ -104,6 +104,8 @@ class EncryptingClient(StorageClient):
         """``resp`` with the object decrypted (headers, and the body when ``with_body``)."""
         if resp.status not in (200, 206) or not self.decrypting:
             return resp
+        if not any(envelope.lookup(resp.headers, name) for name in envelope.READ_MARKERS):
+            return resp  # stored in clear: untouched
         h = HeaderDict(resp.headers)
         resp.headers = h
         check = envelope.lookup(h, envelope.KEY_CHECK)

@@ -18,6 +18,7 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from objclient.headers import HeaderDict
 from proxy.crypto import cipher
 
 BODY = "X-Object-Sysmeta-Crypto-Body"
@@ -33,6 +34,8 @@ ALL = (BODY, SSE, KEY_CHECK, ETAG, META)
 # what only EncryptingClient.put_object writes (SSE and KEY_CHECK may also mark a plaintext S3 multipart
 # manifest of an encrypted upload: its parts are the encrypted objects)
 COMPUTED = (BODY, ETAG, META)
+# any of them on a stored object: a read goes through the encryption layer
+READ_MARKERS = (BODY, KEY_CHECK, META)
 
 
 @dataclass(frozen=True)
@@ -75,7 +78,7 @@ class BodyKey:
 def lookup(headers: Mapping[str, str], name: str) -> str | None:
     """A header, whatever the case of its stored name."""
     value = headers.get(name)
-    if value is not None:
+    if value is not None or isinstance(headers, HeaderDict):  # HeaderDict: already case-insensitive
         return value
     low = name.lower()
     for key, val in headers.items():

@@ -65,7 +65,7 @@ def check_source_conditions(req: S3Request, src: StoredObject) -> None:
 async def _open_source(req: S3Request) -> StoredObject:
     """The copy source, decrypted (with the ``x-amz-copy-source-server-side-encryption-customer-*`` key)."""
     sb, sk = parse_copy_source(req.headers["x-amz-copy-source"])
-    key = sse.customer_key(req.headers, sse.COPY_SOURCE_CUSTOMER)
+    key = sse.request_customer_key(req, sse.COPY_SOURCE_CUSTOMER)
     await require_bucket(req, sb)
     src = await open_object(req, sb, sk, None, head=False, customer_key=key)
     try:
@@ -158,7 +158,7 @@ async def upload_part_copy(req: S3Request) -> Response:
     await require_bucket(req)
     upload_id = req.query["uploadId"]
     marker = await _upload_headers(req, upload_id)
-    encryption = sse.part_encryption(req, marker, sse.customer_key(req.headers))
+    encryption = sse.part_encryption(req, marker, sse.request_customer_key(req))
     src = await _open_source(req)
     try:
         start, end = _copy_range(req.headers.get("x-amz-copy-source-range"), src.size)

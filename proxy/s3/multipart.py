@@ -123,7 +123,7 @@ async def upload_part(req: S3Request) -> Response:
     await require_bucket(req)
     upload_id = req.query["uploadId"]
     marker = await _upload_headers(req, upload_id)
-    encryption = sse.part_encryption(req, marker, sse.customer_key(req.headers))
+    encryption = sse.part_encryption(req, marker, sse.request_customer_key(req))
     upload = open_upload(req, MAX_PART_SIZE)
     headers = {"Content-Type": "application/octet-stream", **checksum_sysmeta(upload.header_checksums)}
     if upload.length == 0:

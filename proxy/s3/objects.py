@@ -86,7 +86,7 @@ async def get_object(req: S3Request) -> Response:
     part_number = req.query.get("partNumber")
     if part_number is not None and part_number != "1":
         raise S3Error("InvalidPartNumber", "The requested partnumber is not satisfiable", status=416)
-    customer_key = sse.customer_key(req.headers)
+    customer_key = sse.request_customer_key(req)
     obj = await open_object(req, req.bucket or "", key, range_header, head, customer_key)
     try:
         sse.check_applicable(obj.headers, customer_key)

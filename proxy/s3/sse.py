@@ -71,6 +71,21 @@ def customer_key(headers: Mapping[str, str], prefix: str = CUSTOMER) -> bytes | 
     return key
 
 
+def request_customer_key(req: S3Request, prefix: str = CUSTOMER) -> bytes | None:
+    """``customer_key`` of the request's headers; with ``[proxy] sse_c_require_tls`` (AWS's rule) an SSE-C
+    key sent over plain HTTP is refused (400 InvalidRequest)."""
+    key = customer_key(req.headers, prefix)
+    if key is not None and req.request.url.scheme != "https" and _require_tls(req):
+        raise S3Error("InvalidRequest", "Requests specifying Server Side Encryption with Customer provided keys "
+                      "must be made over a secure connection.")
+    return key
+
+
+def _require_tls(req: S3Request) -> bool:
+    conf = req.state.conf.get("proxy", {}) if hasattr(req.state.conf, "get") else {}
+    return bool(conf.get("sse_c_require_tls", False))
+
+
 def bucket_default(bucket_info: Mapping[str, object]) -> str | None:
     """The bucket's default encryption algorithm (``AES256``), None when it has none."""
     sysmeta = bucket_info.get("sysmeta")
@@ -83,7 +98,7 @@ def requested(req: S3Request, bucket_info: Mapping[str, object] | None = None) -
 
     SSE-C headers → the customer's key; ``x-amz-server-side-encryption: AES256`` → the cluster key;
     neither → the bucket's default, else None (the cloud's own default: ``[proxy] encryption``)."""
-    key = customer_key(req.headers)
+    key = request_customer_key(req)
     asked = req.headers.get(SSE_HEADER)
     if asked is not None:
         if asked in KMS:

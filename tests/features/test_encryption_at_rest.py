@@ -23,7 +23,8 @@ MARKER = b"SWIFT-PLAINTEXT-MARKER"
 @pytest.fixture(scope="module")
 def cl(tmp_path_factory):
     off = {"enabled": False}
-    c = Cluster(tmp_path_factory.mktemp("encrypted"), proxy={"encryption": True, "node_timeout": 3.0},
+    c = Cluster(tmp_path_factory.mktemp("encrypted"),
+                proxy={"encryption": True, "sse_c_require_tls": True, "node_timeout": 3.0},
                 identity=off, volumes=off, compute=off, images=off).start()
     yield c
     c.stop()
@@ -174,3 +175,20 @@ def test_swift_chunked_upload_gets_the_plaintext_etag(swift):
     assert got.content == body and got.headers["Etag"] == hashlib.md5(body).hexdigest()
     listing = swift.http.get(swift.path(container), params={"format": "json"}).json()
     assert listing[0]["hash"] == hashlib.md5(body).hexdigest()
+
+
+def test_sse_c_over_tls_only_when_required(cl):
+    from botocore.exceptions import ClientError
+
+    key = {"SSECustomerAlgorithm": "AES256", "SSECustomerKey": os.urandom(32)}
+    plain, tls = make_client(cl.proxy_url), make_client(cl.tls_url, verify=cl.tls_cafile)
+    bucket = "tls-" + uuid.uuid4().hex[:8]
+    plain.create_bucket(Bucket=bucket)
+    with pytest.raises(ClientError) as err:
+        plain.put_object(Bucket=bucket, Key="k", Body=b"over http", **key)
+    assert err.value.response["Error"]["Code"] == "InvalidRequest"
+    tls.put_object(Bucket=bucket, Key="k", Body=b"over https", **key)
+    assert tls.get_object(Bucket=bucket, Key="k", **key)["Body"].read() == b"over https"
+    with pytest.raises(ClientError) as err:
+        plain.get_object(Bucket=bucket, Key="k", **key)
+    assert err.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
