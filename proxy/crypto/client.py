@@ -127,6 +127,8 @@ class EncryptingClient(StorageClient):
                 sealed_etag = envelope.lookup(h, envelope.ETAG)
                 if sealed_etag:
                     h["Etag"] = cipher.open_value(data_key, sealed_etag).decode("ascii")
+                    if h.get(envelope.OVERRIDE_ETAG) == h["Etag"]:  # this layer's listing override:
+                        del h[envelope.OVERRIDE_ETAG]  # not to be carried along by a copy
                 if with_body:
                     offset = _start_offset(resp)
                     if offset is None:
@@ -181,7 +183,9 @@ class EncryptingClient(StorageClient):
         ``[proxy] encryption`` is on, else none). The answer's ETag is the one clients will see."""
         plan = encryption or (envelope.CLUSTER_KEY if self.encrypt_all else envelope.PLAINTEXT)
         out = HeaderDict(headers)
-        for name in envelope.COMPUTED:  # only this layer writes them
+        # only this layer writes the envelope; a caller that chose the encryption may mark a plaintext
+        # manifest with SSE/KEY_CHECK, anything else (a Swift copy carrying its source's sysmeta) may not
+        for name in envelope.COMPUTED if encryption is not None else envelope.ALL:
             out.pop(name, None)
         try:
             if self.encrypt_all:

@@ -192,3 +192,20 @@ def test_sse_c_over_tls_only_when_required(cl):
     with pytest.raises(ClientError) as err:
         plain.get_object(Bucket=bucket, Key="k", **key)
     assert err.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+
+
+def test_swift_copy_gets_its_own_data_key(cl, swift):
+    """A copy is encrypted afresh (its own data key and IV), with its own listing ETag."""
+    container = _container(swift)
+    body = os.urandom(100_000)
+    assert swift.put(container, "src", body).status_code == 201
+    resp = swift.http.put(swift.path(container, "dst"), headers={"X-Copy-From": f"{container}/src"})
+    assert resp.status_code == 201
+    got = swift.get(container, "dst")
+    assert got.content == body and got.headers["Etag"] == hashlib.md5(body).hexdigest()
+    rows = {r["name"]: r for r in swift.http.get(swift.path(container), params={"format": "json"}).json()}
+    assert rows["dst"]["hash"] == hashlib.md5(body).hexdigest() and rows["dst"]["bytes"] == len(body)
+    (src_headers, src_raw), (dst_headers, dst_raw) = (_stored(cl, swift.account, container, name)[0]
+                                                      for name in ("src", "dst"))
+    assert src_headers["x-object-sysmeta-crypto-body"] != dst_headers["x-object-sysmeta-crypto-body"]
+    assert body[:1000] not in dst_raw and src_raw[-50_000:] != dst_raw[-50_000:]
