@@ -269,8 +269,7 @@ async def complete(req: S3Request) -> Response:
     doc = xml.root("CompleteMultipartUploadResult")
     location = f"{req.request.url.scheme}://{req.headers.get('host', '')}/{quote(bucket)}/{quote(key)}"
     xml.add_all(doc, [("Location", location), ("Bucket", bucket), ("Key", key), ("ETag", f'"{s3_etag}"')])
-    kind = sse.upload_sse(marker)
-    return xml.xml_response(doc, headers=sse.response_headers(kind, req.headers) if kind == envelope.SSE_S3 else None)
+    return xml.xml_response(doc, headers=sse.response_headers(sse.upload_sse(marker), req.headers))
 
 
 def _manifest_headers(marker: dict[str, str], slo_hash: str, s3_etag: str, total: int) -> dict[str, str]:

@@ -123,7 +123,11 @@ def response_headers(sse: str | None, headers: Mapping[str, str], prefix: str = 
     if sse == envelope.SSE_S3:
         return {"x-amz-server-side-encryption": ALGORITHM}
     if sse == envelope.SSE_C:
-        return {CUSTOMER + "algorithm": ALGORITHM, CUSTOMER + "key-MD5": headers.get(prefix + "key-md5", "")}
+        out = {CUSTOMER + "algorithm": ALGORITHM}
+        md5 = headers.get(prefix + "key-md5")
+        if md5:
+            out[CUSTOMER + "key-MD5"] = md5
+        return out
     return {}
 
 

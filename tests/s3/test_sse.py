@@ -140,6 +140,13 @@ def test_bucket_default_encryption(s3c, bucket):
     put = s3c.put_object(Bucket=bucket, Key="inherits", Body=b"abc")
     assert put["ServerSideEncryption"] == "AES256"
     assert s3c.get_object(Bucket=bucket, Key="inherits")["Body"].read() == b"abc"
+    parts = [os.urandom(5 * MB), b"rest"]
+    done = _multipart(s3c, bucket, "mp-inherits", parts, {}, {})
+    assert done["ServerSideEncryption"] == "AES256"
+    got = s3c.get_object(Bucket=bucket, Key="mp-inherits")
+    assert got["ServerSideEncryption"] == "AES256" and got["Body"].read() == b"".join(parts)
+    s3c.copy_object(Bucket=bucket, Key="copied-in", CopySource={"Bucket": bucket, "Key": "inherits"})
+    assert s3c.head_object(Bucket=bucket, Key="copied-in")["ServerSideEncryption"] == "AES256"
     kms = {"Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms"}}]}
     assert error_code(s3c.put_bucket_encryption, Bucket=bucket, ServerSideEncryptionConfiguration=kms) \
         == "NotImplemented"
