@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import logging
 from collections.abc import AsyncIterable, AsyncIterator, Mapping
 
 import objclient
@@ -31,6 +32,8 @@ from proxy.crypto.envelope import Encryption
 from proxy.crypto.keyring import KeyRing, KeyUnavailable
 from stackstore.config import Config
 from stackstore.secrets import encryption_key_path
+
+log = logging.getLogger("stackstore.proxy.crypto")
 
 CRYPTO_ERROR = "X-Backend-Crypto-Error"
 MISSING_KEY, WRONG_KEY, UNAVAILABLE, CORRUPT = "missing-key", "wrong-key", "key-unavailable", "corrupt"
@@ -52,6 +55,12 @@ def _start_offset(resp: BackendResponse) -> int | None:
 
 async def _refuse(resp: BackendResponse, status: int, reason: str) -> BackendResponse:
     await resp.close()
+    return _refusal(status, reason)
+
+
+def _refusal(status: int, reason: str, cause: Exception | None = None) -> BackendResponse:
+    if status >= 500:  # the cloud's fault (a key file missing or short of a key, corrupt sysmeta): say why
+        log.error("encryption at rest: %s%s", reason, f": {cause}" if cause else "")
     return BackendResponse.simple(status, {CRYPTO_ERROR: reason}, reason.encode())
 
 
@@ -139,10 +148,12 @@ class EncryptingClient(StorageClient):
                 key = envelope.meta_key(await self._keys().get(meta_kid), account, container, obj)
                 for name in [n for n in h if envelope.is_user_meta(n)]:
                     h[name] = cipher.open_value(key, h[name]).decode("utf-8", "surrogateescape")
-        except KeyUnavailable:
-            return await _refuse(resp, 503, UNAVAILABLE)
-        except (ValueError, cipher.InvalidUnwrap, UnicodeDecodeError):
-            return await _refuse(resp, 503, CORRUPT)
+        except KeyUnavailable as exc:
+            await resp.close()
+            return _refusal(503, UNAVAILABLE, exc)
+        except (ValueError, cipher.InvalidUnwrap, UnicodeDecodeError) as exc:
+            await resp.close()
+            return _refusal(503, CORRUPT, exc)
         return resp
 
     # -- writes ---------------------------------------------------------------------------------
@@ -162,8 +173,8 @@ class EncryptingClient(StorageClient):
             sealed = dict(headers)
             try:
                 await self._seal_meta(sealed, account, container, obj)
-            except KeyUnavailable:
-                return BackendResponse.simple(503, {CRYPTO_ERROR: UNAVAILABLE})
+            except KeyUnavailable as exc:
+                return _refusal(503, UNAVAILABLE, exc)
             headers = sealed
         return await super().post_object(account, container, obj, headers, policy)
 
@@ -197,8 +208,8 @@ class EncryptingClient(StorageClient):
                                                 policy)
             return await self._put_encrypted(account, container, obj, out, body, content_length, footer,
                                              policy, plan)
-        except KeyUnavailable:
-            return BackendResponse.simple(503, {CRYPTO_ERROR: UNAVAILABLE})
+        except KeyUnavailable as exc:
+            return _refusal(503, UNAVAILABLE, exc)
 
     async def _put_encrypted(self, account: str, container: str, obj: str, headers: HeaderDict,
                              body: AsyncIterable[bytes], content_length: int | None, footer: Footer | None,

@@ -343,3 +343,13 @@ def test_swift_reads_and_copies_sse_s3_objects(s3, s3c, bucket):
     assert rows["copy"]["ETag"] == head["ETag"] and rows["copy"]["Size"] == len(body)
     for raw in data_files(s3.cluster, bucket, "copy"):
         assert body[:5000] in raw  # encryption off: the copy is stored in clear (a Swift copy asks no SSE)
+
+
+def test_content_md5_checked_on_the_plaintext(s3c, bucket):
+    body = b"checked before encryption"
+    good = base64.b64encode(hashlib.md5(body).digest()).decode()
+    s3c.put_object(Bucket=bucket, Key="ok", Body=body, ContentMD5=good, **sse_c(KEY_A))
+    bad = base64.b64encode(hashlib.md5(b"other").digest()).decode()
+    assert error_status(s3c.put_object, Bucket=bucket, Key="bad", Body=body, ContentMD5=bad,
+                        ServerSideEncryption="AES256") == (400, "BadDigest")
+    assert error_code(s3c.head_object, Bucket=bucket, Key="bad") == "404"
