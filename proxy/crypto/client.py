@@ -71,6 +71,7 @@ class EncryptingClient(StorageClient):
     encrypt_all: bool = False
     customer_key: bytes | None = None  # the SSE-C key reads of this view present
     decrypting: bool = True  # False: a view that returns objects as stored (``as_stored``)
+    metadata_only: bool = False  # True: a view for metadata (``for_metadata``): no SSE-C key asked
 
     def configure(self, keyring: KeyRing, encrypt_all: bool) -> None:
         """Give the client its cluster keys and whether every new object is encrypted."""
@@ -86,6 +87,13 @@ class EncryptingClient(StorageClient):
         """A view whose reads return objects as the nodes store them: no key check, no decryption."""
         view = copy.copy(self)
         view.decrypting = False
+        return view
+
+    def for_metadata(self) -> EncryptingClient:
+        """A view for reading an object's metadata only (tagging, ACLs): user metadata decrypted, no SSE-C
+        key needed (S3 asks none for them); an SSE-C object's body and ETag stay as stored."""
+        view = copy.copy(self)
+        view.metadata_only = True
         return view
 
     def _keys(self) -> KeyRing:
@@ -118,13 +126,15 @@ class EncryptingClient(StorageClient):
         h = HeaderDict(resp.headers)
         resp.headers = h
         check = envelope.lookup(h, envelope.KEY_CHECK)
-        if check:
+        if check and not self.metadata_only:
             if self.customer_key is None:
                 return await _refuse(resp, 400, MISSING_KEY)
             if not cipher.key_matches(self.customer_key, check):
                 return await _refuse(resp, 403, WRONG_KEY)
         try:
             body = envelope.body_key(h)
+            if body is not None and self.metadata_only and not body.kid:
+                body = None  # an SSE-C object's metadata: its body key stays wrapped
             if body is not None:
                 if body.kid:
                     kek = await self._keys().get(body.kid)
@@ -259,6 +269,11 @@ def stored_view(client: StorageClient) -> StorageClient:
     """``client`` reading objects as stored (no SSE-C key needed, nothing decrypted): for internal looks at
     metadata and at plaintext manifests (an S3 multipart manifest), never for serving object data."""
     return client.as_stored() if isinstance(client, EncryptingClient) else client
+
+
+def metadata_view(client: StorageClient) -> StorageClient:
+    """``client`` reading an object's metadata without its SSE-C key (``EncryptingClient.for_metadata``)."""
+    return client.for_metadata() if isinstance(client, EncryptingClient) else client
 
 
 def encrypting_client(conf: Config) -> EncryptingClient:

@@ -120,6 +120,10 @@ def test_s3_objects_encrypted_by_default(cl):
     assert got["Body"].read() == MARKER * 10 and got["Metadata"] == {"note": "s3-secret-note"}
     for _headers, raw in _stored(cl, "AUTH_test", bucket, "k"):
         assert MARKER not in raw and b"s3-secret-note" not in raw
+    # tagging POSTs the metadata back: sealed once more, read back in clear
+    s3c.put_object_tagging(Bucket=bucket, Key="k", Tagging={"TagSet": [{"Key": "t", "Value": "1"}]})
+    got = s3c.get_object(Bucket=bucket, Key="k")
+    assert got["Metadata"] == {"note": "s3-secret-note"} and got["TagCount"] == 1
 
 
 def _key_id(cl: Cluster, account: str, container: str, obj: str) -> str:

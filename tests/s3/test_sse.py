@@ -353,3 +353,12 @@ def test_content_md5_checked_on_the_plaintext(s3c, bucket):
     assert error_status(s3c.put_object, Bucket=bucket, Key="bad", Body=body, ContentMD5=bad,
                         ServerSideEncryption="AES256") == (400, "BadDigest")
     assert error_code(s3c.head_object, Bucket=bucket, Key="bad") == "404"
+
+
+def test_tagging_an_sse_c_object_needs_no_key(s3c, bucket):
+    s3c.put_object(Bucket=bucket, Key="tagged", Body=b"body", Metadata={"m": "v"}, **sse_c(KEY_A))
+    s3c.put_object_tagging(Bucket=bucket, Key="tagged", Tagging={"TagSet": [{"Key": "k", "Value": "v"}]})
+    assert s3c.get_object_tagging(Bucket=bucket, Key="tagged")["TagSet"] == [{"Key": "k", "Value": "v"}]
+    got = s3c.get_object(Bucket=bucket, Key="tagged", **sse_c(KEY_A))
+    assert got["Body"].read() == b"body" and got["Metadata"] == {"m": "v"} and got["TagCount"] == 1
+    assert error_status(s3c.get_object, Bucket=bucket, Key="tagged") == (400, "InvalidRequest")
