@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from starlette.responses import Response
 
+from proxy.crypto.client import stored_view
 from proxy.http.bodies import UploadBody
 from proxy.http.errors import HTTPError, empty_response, error_response
 from proxy.swift import constraints
@@ -37,7 +38,7 @@ def write_headers(req: SwiftRequest, *, post: bool = False) -> dict[str, str]:
 
 
 async def _object_exists(req: SwiftRequest) -> bool:
-    resp = await req.client.head_object(req.account, req.container_name, req.object_name)
+    resp = await stored_view(req.client).head_object(req.account, req.container_name, req.object_name)
     await resp.close()
     return resp.status == 200 and not is_expired(resp.headers)
 

@@ -337,6 +337,8 @@ def test_swift_reads_and_copies_sse_s3_objects(s3, s3c, bucket):
         assert swift.get(f"{url}/{bucket}/ssec").status_code == 404
         s3c.put_object(Bucket=bucket, Key="ssec", Body=b"c", **sse_c(KEY_A))
         assert swift.get(f"{url}/{bucket}/ssec").status_code == 400  # SSE-C: only S3 with the key reads it
+        # ...but it exists: a conditional Swift PUT does not overwrite it
+        assert swift.put(f"{url}/{bucket}/ssec", content=b"d", headers={"If-None-Match": "*"}).status_code == 412
     head = s3c.head_object(Bucket=bucket, Key="copy")
     assert "ServerSideEncryption" not in head and head["ETag"] == f'"{hashlib.md5(body).hexdigest()}"'
     rows = {o["Key"]: o for o in s3c.list_objects_v2(Bucket=bucket)["Contents"]}
