@@ -234,7 +234,7 @@ class EncryptingClient(StorageClient):
         headers[envelope.SSE] = plan.sse or envelope.SSE_S3
         headers[envelope.BODY] = envelope.BodyKey(kid, iv, cipher.wrap_key(kek, data_key)).dump()
         md5 = hashlib.md5(usedforsecurity=False)
-        state = {"mismatch": False, "done": False}
+        state = {"mismatch": False}
         caller_override = envelope.OVERRIDE_ETAG in headers
 
         async def encrypted() -> AsyncIterator[bytes]:
@@ -246,7 +246,6 @@ class EncryptingClient(StorageClient):
             if expected is not None and md5.hexdigest() != expected:
                 state["mismatch"] = True
                 raise _EtagMismatch(expected)
-            state["done"] = True
 
         def late() -> Mapping[str, str]:
             extra = dict(footer()) if footer is not None else {}
