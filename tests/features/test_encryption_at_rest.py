@@ -213,3 +213,33 @@ def test_swift_copy_gets_its_own_data_key(cl, swift):
                                                       for name in ("src", "dst"))
     assert src_headers["x-object-sysmeta-crypto-body"] != dst_headers["x-object-sysmeta-crypto-body"]
     assert body[:1000] not in dst_raw and src_raw[-50_000:] != dst_raw[-50_000:]
+
+
+def test_image_data_encrypted_through_the_same_layer(cl):
+    """The images service stores image bytes through ``encrypting_client`` too: ciphertext on disk."""
+    import asyncio
+
+    from images.store import ImageStore
+    from proxy.crypto.client import encrypting_client
+
+    body = MARKER * 5000
+    image_id = uuid.uuid4().hex
+
+    async def round_trip() -> bytes:
+        client = encrypting_client(cl.conf)
+        try:
+            store = ImageStore(client, ".images", "glance", 10 * 1024 * 1024)
+
+            async def chunks():
+                yield body
+
+            stored = await store.put(image_id, chunks(), len(body))
+            assert stored.md5 == hashlib.md5(body).hexdigest()
+            resp = await store.get(image_id)
+            return b"".join([chunk async for chunk in resp.body])
+        finally:
+            await client.close()
+
+    assert asyncio.run(round_trip()) == body
+    stored = _stored(cl, ".images", "glance", image_id)
+    assert stored and all(MARKER not in raw for _headers, raw in stored)
