@@ -280,5 +280,10 @@ def encrypting_client(conf: Config) -> EncryptingClient:
     ``[proxy] encryption``."""
     client = objclient.from_config(conf, EncryptingClient)
     proxy_conf = conf.get("proxy", {})
-    client.configure(KeyRing(encryption_key_path(conf)), bool(proxy_conf.get("encryption", False)))
+    path = encryption_key_path(conf)
+    encrypt_all = bool(proxy_conf.get("encryption", False))
+    if encrypt_all and not path.exists():  # once, at start: every write would fail with 503
+        log.error("[proxy] encryption is on but the key file %s does not exist (stackstore up creates it; "
+                  "copy it from another proxy host)", path)
+    client.configure(KeyRing(path), encrypt_all)
     return client
