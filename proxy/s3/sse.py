@@ -148,7 +148,7 @@ def read_error(resp: BackendResponse) -> S3Error | None:
                        "correct parameters must be provided to retrieve the object.")
     if reason == WRONG_KEY:
         return S3Error("AccessDenied", "The provided encryption key does not match the object's key.")
-    return S3Error("InternalError", "The object's encryption key is not available.", status=503)
+    return S3Error("ServiceUnavailable", "The object's encryption key is not available.", status=503)
 
 
 def check_applicable(stored: Mapping[str, str], key: bytes | None) -> None:
