@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from typing import TypeVar
 
 from objclient.client import StorageClient
 from objclient.rings import Rings
@@ -11,13 +12,16 @@ from stackstore.config import Config, ensure_hash_path_suffix
 from stackstore.secrets import ensure_secret
 from stackstore.storage_policies import policies_from_conf
 
+C = TypeVar("C", bound=StorageClient)
 
-def from_config(conf: Config) -> StorageClient:
+
+def from_config(conf: Config, client_class: type[C] = StorageClient) -> C:  # type: ignore[assignment]
     """A :class:`StorageClient` for the cluster of ``conf``: the rings from ``conf.ring_dir``
     (one object ring per storage policy, hashed with the cluster's path suffix, created on first use),
     the ``[proxy]`` timeouts and the cluster's node key (every request it sends is signed).
 
     Create it inside the event loop that will use it (its connection pool belongs to that loop).
+    ``client_class``: a subclass to build instead (the proxy's ``proxy.crypto.client.EncryptingClient``).
     Raises ``ring.RingFileError`` (or ``OSError``) when a ring file is missing or unreadable; see
     :func:`objclient.rings.rings_exist`.
     """
@@ -25,4 +29,4 @@ def from_config(conf: Config) -> StorageClient:
     rings = Rings.load(conf.ring_dir, ensure_hash_path_suffix(conf), policies.indexes)
     settings = dataclasses.replace(ClientSettings.from_conf(conf),
                                    node_key=ensure_secret(conf, "node_key").encode())
-    return StorageClient(settings, rings)
+    return client_class(settings, rings)

@@ -258,6 +258,14 @@ async def _then_footer(body: AsyncIterable[bytes], content_length: int, footer: 
     yield encode_footer(footer())
 
 
+async def _then_footer_unsized(body: AsyncIterable[bytes], footer: Footer) -> AsyncIterator[bytes]:
+    """A body of unknown length (sent chunked), then the encoded footer: the node keeps the last
+    ``FOOTER_LENGTH`` bytes back as the footer."""
+    async for chunk in body:
+        yield chunk
+    yield encode_footer(footer())
+
+
 async def _collect(body: AsyncIterable[bytes], content_length: int) -> bytes:
     return b"".join([chunk async for chunk in _client_chunks(body, content_length)])
 
@@ -306,17 +314,21 @@ async def put_streamed(
 ) -> BackendResponse:
     """Stream ``body`` to all replicas of ``part``; 201/202/422/499/503 as Swift's proxy answers.
 
-    With ``footer`` (and a known length) its headers follow the body as a metadata footer
-    (stackstore/footer.py), asked for once the whole body was read. ``stamp_at_commit`` (and a known
-    length) versions the write by the time its whole body was received, carried in the footer
-    (``wire.COMMIT_TIMESTAMP``): of overlapping writes the one that completes last wins (S3)."""
+    With ``footer`` its headers follow the body as a metadata footer (stackstore/footer.py), asked for
+    once the whole body was read (a chunked body of unknown length ends with it as well).
+    ``stamp_at_commit`` (and a known length) versions the write by the time its whole body was received,
+    carried in the footer (``wire.COMMIT_TIMESTAMP``): of overlapping writes the one that completes last
+    wins (S3)."""
     stamped: list[Timestamp] = []
     if stamp_at_commit and content_length is not None:
         footer = _stamping_footer(footer, timestamp, stamped)
         slot_headers = [{**h, wire.COMMIT_TIMESTAMP: wire.COMMIT_TIMESTAMP_IN_FOOTER} for h in slot_headers]
-    if footer is not None and content_length is not None:
+    if footer is not None:
         slot_headers = [{**h, FOOTER_HEADER: str(FOOTER_LENGTH)} for h in slot_headers]
-        body, content_length = _then_footer(body, content_length, footer), content_length + FOOTER_LENGTH
+        if content_length is not None:
+            body, content_length = _then_footer(body, content_length, footer), content_length + FOOTER_LENGTH
+        else:
+            body = _then_footer_unsized(body, footer)
     replicas = len(slot_headers)
     quorum = quorum_size(replicas)
     condition = put_condition(slot_headers[0]) if slot_headers else None

@@ -11,10 +11,10 @@ from typing import Any, TypeVar
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-import objclient
 from proxy.auth.base import AuthBackend
 from proxy.auth.tempauth import TempAuth
 from proxy.context import ProxyState
+from proxy.crypto.client import encrypting_client
 from proxy.http.middleware import KeepAliveEcho, RequestIdMiddleware
 from proxy.http.protocol import SwiftHttpProtocol
 from proxy.router import Router
@@ -66,7 +66,7 @@ class ProxyApp:
 
     async def startup(self) -> None:
         if self.state is None:
-            self.state = ProxyState(conf=self.conf, client=objclient.from_config(self.conf))
+            self.state = ProxyState(conf=self.conf, client=encrypting_client(self.conf))
         self._wire(self.state)
 
     async def shutdown(self) -> None:

@@ -59,6 +59,29 @@ def _api_services_summary(cloud: Cloud) -> str:
     return "; " + ", ".join(parts) + (f"; openstack CLI: OS_CLIENT_CONFIG_FILE={clouds}" if clouds.exists() else "")
 
 
+def _cmd_encryption_key(args: argparse.Namespace) -> int:
+    """``encryption-key add``: a new active key-encryption key; ``list``: the key ids (never the keys)."""
+    from stackstore.secrets import add_encryption_key, encryption_key_path, read_encryption_keys
+
+    conf = load_config(args.config)
+    if args.data_dir:
+        conf["cluster"]["data_dir"] = args.data_dir
+    path = encryption_key_path(conf)
+    if args.action == "add":
+        key_id = add_encryption_key(conf)
+        print(f"added key {key_id} to {path}; it wraps the data keys of new objects (proxies reload it "
+              f"within seconds); copy the file to every proxy host and keep a backup of it")
+        return 0
+    try:
+        keys = read_encryption_keys(path)
+    except FileNotFoundError:
+        print(f"no key file at {path}", file=sys.stderr)
+        return 1
+    for index, (key_id, _) in enumerate(keys):
+        print(f"{key_id}{'  (active)' if index == len(keys) - 1 else ''}")
+    return 0
+
+
 def _passthrough(module: str, argv: list[str]) -> int:
     import importlib
 
@@ -79,6 +102,11 @@ def main(argv: list[str] | None = None) -> int:
     up.add_argument("--config", help="TOML configuration file (default: built-in development settings)")
     up.add_argument("--data-dir", help="where data, rings and logs live (default ./data)")
     up.set_defaults(func=_cmd_up)
+    keys = sub.add_parser("encryption-key", help="encryption at rest: add a new cluster key (rotation) or list them")
+    keys.add_argument("action", choices=("add", "list"))
+    keys.add_argument("--config", help="TOML configuration file (its [proxy] encryption_key_file or data_dir)")
+    keys.add_argument("--data-dir", help="the cloud's data directory (default ./data)")
+    keys.set_defaults(func=_cmd_encryption_key)
     sub.add_parser("ring", help="build and inspect rings: stackstore ring <builder> create|add|...")
     sub.add_parser("node", help="run one storage node: stackstore node --config F --port P --devices DIR")
     sub.add_parser("proxy", help="run the proxy: stackstore proxy --config F")

@@ -66,6 +66,15 @@ DEFAULTS: dict[str, Any] = {
         "domain_remap_mangle_client_paths": False,
         "bulk_yield_frequency": 10.0,  # seconds between heartbeat spaces of an extract-archive answer
         "region": "us-east-1",
+        # encryption at rest (docs/encryption.md): on → every new object's data and user metadata is
+        # encrypted with the cluster keys (Swift's `encryption` middleware; S3 objects as SSE-S3). Objects
+        # already encrypted (SSE-S3, SSE-C, or written while this was on) always decrypt, on or off.
+        "encryption": False,
+        # the cluster's key-encryption keys ('<id> <hex>' a line, the last active); empty:
+        # <data_dir>/secrets/encryption_keys (0600, created by `stackstore up`). Same file on every proxy.
+        "encryption_key_file": "",
+        # refuse SSE-C keys sent over plain HTTP (AWS's rule: 400 InvalidRequest); the TLS port accepts them
+        "sse_c_require_tls": False,
     },
     "store": {
         "host": "127.0.0.1",

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from stackstore.config import Config, ensure_hash_path_suffix
-from stackstore.secrets import CONFIG_KEYS, ensure_secret, write_private
+from stackstore.secrets import CONFIG_KEYS, ensure_encryption_keys, ensure_secret, write_private
 from stackstore.storage_policies import policies_from_conf
 
 # service name -> (package run as `python -m <package>`, config section): the API services started after
@@ -111,6 +111,7 @@ def prepare_config(conf: Config, path: Path | None = None) -> Path:
     ensure_hash_path_suffix(conf)
     for secret in CONFIG_KEYS:  # resolved once here: every child reads the same values
         ensure_secret(conf, secret)
+    ensure_encryption_keys(conf)  # kept in its own file, never in the effective config
     path = path or effective_config_path(conf)
     write_private(path, dumps(conf))
     return path

@@ -66,3 +66,63 @@ def ensure_secret(conf: Config, name: str) -> str:
         write_private(path, value + "\n")
     values[key] = value
     return value
+
+
+# -- encryption at rest: the cluster's key-encryption keys ----------------------------------------
+# One file, ``<data_dir>/secrets/encryption_keys`` unless ``[proxy] encryption_key_file`` names another:
+# one key a line, ``<key id> <64 hex digits>``; the last line is the active key (new objects), every
+# line keeps decrypting the objects written under it. Lines starting with ``#`` are comments.
+ENCRYPTION_KEYS_FILE = "encryption_keys"
+
+
+def encryption_key_path(conf: Config) -> Path:
+    """Where the cluster's key-encryption keys live (see above)."""
+    configured = str(conf.get("proxy", {}).get("encryption_key_file") or "")
+    return Path(configured) if configured else Path(conf.data_dir) / "secrets" / ENCRYPTION_KEYS_FILE
+
+
+def read_encryption_keys(path: Path) -> list[tuple[str, bytes]]:
+    """``[(key id, 32-byte key), ...]`` in file order (the last is active); ValueError for a bad line."""
+    keys: list[tuple[str, bytes]] = []
+    for number, line in enumerate(path.read_text().splitlines(), start=1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        key_id, _, hexkey = line.partition(" ")
+        try:
+            key = bytes.fromhex(hexkey.strip())
+        except ValueError:
+            key = b""
+        if not key_id.isalnum() or len(key) != 32:
+            raise ValueError(f"{path}:{number}: expected '<id> <64 hex digits>'")
+        keys.append((key_id, key))
+    return keys
+
+
+def add_encryption_key(conf: Config) -> str:
+    """Append a new random key (it becomes the active one) and return its id; creates the file when needed.
+
+    Old keys stay in the file: objects written under them keep decrypting (rotation)."""
+    path = encryption_key_path(conf)
+    try:
+        existing = read_encryption_keys(path)
+        text = path.read_text()
+    except FileNotFoundError:
+        existing, text = [], "# StackStore key-encryption keys: '<id> <hex>' a line, the last is active.\n"
+    used = {key_id for key_id, _ in existing}
+    number = len(existing) + 1
+    while f"k{number}" in used:
+        number += 1
+    key_id = f"k{number}"
+    if text and not text.endswith("\n"):
+        text += "\n"
+    write_private(path, text + f"{key_id} {_random.token_hex(32)}\n")
+    return key_id
+
+
+def ensure_encryption_keys(conf: Config) -> Path:
+    """The key file, created with one key on first use (0600 in a 0700 directory)."""
+    path = encryption_key_path(conf)
+    if not path.exists():
+        add_encryption_key(conf)
+    return path

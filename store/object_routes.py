@@ -167,11 +167,11 @@ async def _put_object(node: Node, request: Request, sp: StoragePath) -> Response
     writer = df.writer()
     try:
         body_length = None if length is None else length - footer_length
-        footer = await _receive_body(request, writer, body_length)
-        if footer_length:
-            extra = _footer_headers(footer)
-            ts = _commit_timestamp(extra, ts) if stamp_in_footer else ts
-            headers.update(extra)
+        footer = await _receive_body(request, writer, body_length, footer_length)
+        footer_headers = _footer_headers(footer) if footer_length else {}
+        if footer_length and stamp_in_footer:
+            ts = _commit_timestamp(footer_headers, ts)
+        headers.update(footer_headers)
         etag = await writer.finish()
         if expected_etag is not None and expected_etag != etag:
             raise HTTPError(422, "ETag mismatch")
@@ -187,7 +187,7 @@ async def _put_object(node: Node, request: Request, sp: StoragePath) -> Response
             int(delete_at), df.hash_hex, df.name, sp.partition, ts.normal, df.policy)])
     if targets[0]:
         row = {"size": str(writer.size), "etag": etag, "content-type": headers["Content-Type"]}
-        row.update(update_overrides(request))
+        row.update(update_overrides(request, footer_headers))
         await _send_row_update(node, df, request, sp, "PUT", object_update_headers(
             ts, row["size"], row["etag"], row["content-type"]))
     return Response(status_code=201, headers={"ETag": etag})
@@ -207,21 +207,32 @@ def _commit_timestamp(footer: dict[str, str], lower_bound: Timestamp) -> Timesta
 
 
 def _footer_length(request: Request, length: int | None) -> int:
-    """The metadata footer's size (stackstore/footer.py); 0 without one."""
+    """The metadata footer's size (stackstore/footer.py); 0 without one. A chunked body (``length``
+    None) ends with it too."""
     value = int_header(request, FOOTER_HEADER.lower())
     if value is None:
         return 0
-    if value != FOOTER_LENGTH or length is None or length < value:
+    if value != FOOTER_LENGTH or (length is not None and length < value):
         raise HTTPError(400, "bad X-Backend-Footer-Length")
     return value
 
 
-async def _receive_body(request: Request, writer: DiskFileWriter, body_length: int | None) -> bytes:
+async def _receive_body(request: Request, writer: DiskFileWriter, body_length: int | None,
+                        footer_length: int = 0) -> bytes:
     """Write the request body (its first ``body_length`` bytes when known); return what follows them
-    (the footer). 499 when the body ends short."""
+    (the footer). A chunked body with a footer keeps its last ``footer_length`` bytes back as the footer.
+    499 when the body ends short."""
     tail = bytearray()
+    held_back = body_length is None and footer_length > 0
     try:
         async for chunk in request.stream():
+            if held_back:
+                tail += chunk
+                if len(tail) > footer_length:
+                    cut = len(tail) - footer_length
+                    await writer.write(bytes(tail[:cut]))
+                    del tail[:cut]
+                continue
             room = len(chunk) if body_length is None else max(0, body_length - writer.size)
             if room:
                 await writer.write(chunk[:room] if room < len(chunk) else chunk)
@@ -253,12 +264,15 @@ async def _check_newer(node: Node, df: DiskFile, ts: Timestamp) -> None:
 OVERRIDE_PREFIXES = ("x-object-sysmeta-container-update-override-", "x-backend-container-update-override-")
 
 
-def update_overrides(request: Request) -> dict[str, str]:
-    """Listing-row values a manifest PUT asks for instead of its own (size, etag, content-type);
-    ``X-Backend-Container-Update-Override-*`` wins over the persisted sysmeta form."""
+def update_overrides(request: Request, footer: Mapping[str, str] | None = None) -> dict[str, str]:
+    """Listing-row values a PUT asks for instead of its own (size, etag, content-type): a manifest's, or
+    an encrypted object's plaintext ETag (known after the body: in the metadata ``footer``, which wins
+    over the same sysmeta sent as a header); ``X-Backend-Container-Update-Override-*`` wins over both."""
     out: dict[str, str] = {}
-    for prefix in OVERRIDE_PREFIXES:
-        for key, value in request.headers.items():
+    sources = [request.headers.items(), [(k.lower(), v) for k, v in (footer or {}).items()], request.headers.items()]
+    for prefix, items in zip((OVERRIDE_PREFIXES[0], OVERRIDE_PREFIXES[0], OVERRIDE_PREFIXES[1]), sources,
+                             strict=True):
+        for key, value in items:
             if key.startswith(prefix) and key[len(prefix):] in ("size", "etag", "content-type"):
                 out[key[len(prefix):]] = value
     if "size" in out and not out["size"].isdigit():

@@ -11,7 +11,6 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
-import objclient
 from compute_shim.common.handlers import exception_handlers
 from compute_shim.common.identity import Validator, make_validator
 from images.api import data, images, schemas, versions
@@ -20,6 +19,7 @@ from images.db import open_db
 from images.errors import ApiError
 from images.settings import Settings
 from images.store import ImageStore
+from proxy.crypto.client import encrypting_client
 from stackstore.json_body import json_body_limit
 
 log = logging.getLogger("stackstore.images")
@@ -58,7 +58,7 @@ def build_app(conf: Any, validator: Validator | None = None, client: Any = None)
         own = client is None
         storage = client
         if own:
-            storage = objclient.from_config(conf)
+            storage = encrypting_client(conf)  # [proxy] encryption covers image data too
         st.store = ImageStore(storage, settings.account, settings.container, settings.max_image_size)
         try:
             yield

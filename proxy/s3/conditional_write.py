@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from objclient.response import BackendResponse
+from proxy.crypto.envelope import OVERRIDE_ETAG
 from proxy.large_objects.slo_manifest import SYSMETA_ETAG as SLO_SYSMETA_ETAG
 from proxy.s3.errors import S3Error
 from proxy.s3.headers import SYSMETA_ETAG
@@ -28,7 +29,8 @@ def write_condition(headers: Mapping[str, str]) -> dict[str, str] | None:
         if not etag:
             raise S3Error("InvalidArgument", "If-Match must name an ETag", ArgumentName="If-Match")
         out[wire.COND_IF_MATCH] = etag.strip('"')
-        out[wire.COND_ETAG_IS_AT] = f"{SYSMETA_ETAG},{SLO_SYSMETA_ETAG}"  # a multipart object's S3 ETag
+        # a multipart object's S3 ETag, else an encrypted object's plaintext ETag, else the stored md5
+        out[wire.COND_ETAG_IS_AT] = f"{SYSMETA_ETAG},{SLO_SYSMETA_ETAG},{OVERRIDE_ETAG}"
     return out or None
 
 

@@ -16,7 +16,7 @@ from starlette.responses import Response
 
 from proxy.http import conditional
 from proxy.large_objects.access import WatchedBody
-from proxy.s3 import checksums, xml
+from proxy.s3 import checksums, sse, xml
 from proxy.s3 import headers as s3h
 from proxy.s3.bucket import require_bucket, segments_container
 from proxy.s3.context import S3Request
@@ -66,10 +66,13 @@ def check_source_conditions(req: S3Request, src: StoredObject) -> None:
 
 
 async def _open_source(req: S3Request) -> StoredObject:
+    """The copy source, decrypted (with the ``x-amz-copy-source-server-side-encryption-customer-*`` key)."""
     sb, sk = parse_copy_source(req.headers["x-amz-copy-source"])
+    key = sse.request_customer_key(req, sse.COPY_SOURCE_CUSTOMER)
     await require_bucket(req, sb)
-    src = await open_object(req, sb, sk, None, head=False)
+    src = await open_object(req, sb, sk, None, head=False, customer_key=key)
     try:
+        sse.check_applicable(src.headers, key)
         check_source_conditions(req, src)
     except S3Error:
         await src.close()
@@ -86,6 +89,7 @@ async def copy_object(req: S3Request) -> Response:
     key = req.key or ""
     check_key(key)
     bucket_info = await require_bucket(req)
+    encryption = sse.requested(req, bucket_info)
     directive = (req.headers.get("x-amz-metadata-directive") or "COPY").upper()
     if directive not in ("COPY", "REPLACE"):
         raise S3Error("InvalidArgument", "Unknown metadata directive.", ArgumentName="x-amz-metadata-directive",
@@ -93,7 +97,7 @@ async def copy_object(req: S3Request) -> Response:
     src = await _open_source(req)
     try:
         same = (src.bucket, src.key) == (req.bucket, key)
-        if same and directive == "COPY" and not req.headers.get("x-amz-storage-class") \
+        if same and directive == "COPY" and not req.headers.get("x-amz-storage-class") and encryption is None \
                 and (req.headers.get("x-amz-tagging-directive") or "COPY").upper() == "COPY":
             raise S3Error("InvalidRequest", "This copy request is illegal because it is trying to copy an object "
                           "to itself without changing the object's metadata, storage class, website redirect "
@@ -118,7 +122,9 @@ async def copy_object(req: S3Request) -> Response:
         source = WatchedBody(src.stream(0, src.size))
         body = checksums.VerifiedBody(aiter(source))
         replaced = await current_multipart(req, req.bucket or "", key, bucket_info)
-        resp = await req.client.put_object(req.account, req.bucket or "", key, headers, body, src.size)
+        storage = sse.client(req)
+        resp = await storage.put_object(req.account, req.bucket or "", key, headers, body, src.size,
+                                        encryption=encryption)
     finally:
         await src.close()
     if source.forbidden is not None:
@@ -127,10 +133,12 @@ async def copy_object(req: S3Request) -> Response:
         raise from_backend(resp.status, req.bucket, key)
     written(req, req.bucket or "")
     await release_parts(req, req.bucket or "", key, replaced)
+    stored_sse = sse.written_sse(encryption, storage)
+    etag = body.etag if stored_sse is None else (resp.headers.get("etag") or body.etag)
     doc = xml.root("CopyObjectResult")
     xml.add(doc, "LastModified", _iso_now(resp.headers))
-    xml.add(doc, "ETag", f'"{body.etag}"')
-    return xml.xml_response(doc)
+    xml.add(doc, "ETag", f'"{etag}"')
+    return xml.xml_response(doc, headers=sse.response_headers(stored_sse, req.headers))
 
 
 def _copy_range(value: str | None, size: int) -> tuple[int, int]:
@@ -152,7 +160,8 @@ async def upload_part_copy(req: S3Request) -> Response:
     number = part_number(req)
     await require_bucket(req)
     upload_id = req.query["uploadId"]
-    await _upload_headers(req, upload_id)
+    marker = await _upload_headers(req, upload_id)
+    encryption = sse.part_encryption(req, marker, sse.request_customer_key(req))
     src = await _open_source(req)
     try:
         start, end = _copy_range(req.headers.get("x-amz-copy-source-range"), src.size)
@@ -163,9 +172,11 @@ async def upload_part_copy(req: S3Request) -> Response:
             await src.close()
         source = WatchedBody(src.stream(start, end))
         body = checksums.VerifiedBody(aiter(source))
-        resp = await req.client.put_object(req.account, segments_container(req.bucket or ""),
-                                           part_name(req.key or "", upload_id, number),
-                                           {"Content-Type": "application/octet-stream"}, body, end - start)
+        storage = sse.client(req)
+        resp = await storage.put_object(req.account, segments_container(req.bucket or ""),
+                                        part_name(req.key or "", upload_id, number),
+                                        {"Content-Type": "application/octet-stream"}, body, end - start,
+                                        encryption=encryption)
     finally:
         await src.close()
     if source.forbidden is not None:
@@ -173,7 +184,9 @@ async def upload_part_copy(req: S3Request) -> Response:
     if resp.status // 100 != 2:
         raise from_backend(resp.status, req.bucket)
     written(req, segments_container(req.bucket or ""))
+    stored_sse = sse.written_sse(encryption, storage)
+    etag = body.etag if stored_sse is None else (resp.headers.get("etag") or body.etag)
     doc = xml.root("CopyPartResult")
     xml.add(doc, "LastModified", _iso_now(resp.headers))
-    xml.add(doc, "ETag", f'"{body.etag}"')
-    return xml.xml_response(doc)
+    xml.add(doc, "ETag", f'"{etag}"')
+    return xml.xml_response(doc, headers=sse.response_headers(stored_sse, req.headers))

@@ -20,10 +20,11 @@ from urllib.parse import quote
 
 from starlette.responses import Response
 
+from proxy.crypto import envelope
 from proxy.large_objects.slo_manifest import SYSMETA_ETAG as SLO_ETAG
 from proxy.large_objects.slo_manifest import SYSMETA_SIZE as SLO_SIZE
 from proxy.large_objects.slo_manifest import slo_etag
-from proxy.s3 import checksums, xml
+from proxy.s3 import checksums, sse, xml
 from proxy.s3 import headers as s3h
 from proxy.s3.bucket import require_bucket, segments_container
 from proxy.s3.conditional_write import condition_error, write_condition
@@ -87,7 +88,9 @@ async def _upload_headers(req: S3Request, upload_id: str) -> dict[str, str]:
 async def create(req: S3Request) -> Response:
     key = req.key or ""
     check_key(key)
-    await flag_bucket(req, await require_bucket(req))
+    bucket_info = await require_bucket(req)
+    encryption = sse.requested(req, bucket_info)
+    await flag_bucket(req, bucket_info)
     seg = await _ensure_segments_container(req)
     upload_id = secrets.token_urlsafe(24)
     headers = s3h.object_put_headers(req.headers)
@@ -96,12 +99,16 @@ async def create(req: S3Request) -> Response:
     alg = checksums.sdk_algorithm(req.headers)
     if alg:
         headers[SYSMETA_CHECKSUM_ALG] = alg
-    resp = await req.client.put_object(req.account, seg, marker_name(key, upload_id), headers, _empty(), 0)
+    storage = sse.client(req)
+    headers.update(sse.upload_marker_headers(encryption, storage))
+    resp = await storage.put_object(req.account, seg, marker_name(key, upload_id), headers, _empty(), 0,
+                                    encryption=envelope.PLAINTEXT)
     if resp.status // 100 != 2:
         raise from_backend(resp.status, req.bucket)
     doc = xml.root("InitiateMultipartUploadResult")
     xml.add_all(doc, [("Bucket", req.bucket), ("Key", key), ("UploadId", upload_id)])
     out = {"x-amz-checksum-algorithm": alg.upper()} if alg else {}
+    out.update(sse.response_headers(sse.written_sse(encryption, storage), req.headers))
     return xml.xml_response(doc, headers=out)
 
 
@@ -117,22 +124,27 @@ async def upload_part(req: S3Request) -> Response:
     number = part_number(req)
     await require_bucket(req)
     upload_id = req.query["uploadId"]
-    await _upload_headers(req, upload_id)
+    marker = await _upload_headers(req, upload_id)
+    encryption = sse.part_encryption(req, marker, sse.request_customer_key(req))
     upload = open_upload(req, MAX_PART_SIZE)
     headers = {"Content-Type": "application/octet-stream", **checksum_sysmeta(upload.header_checksums)}
     if upload.length == 0:
         await upload.body.check_empty()
     await check_quota(req, None, upload.length)
-    resp = await req.client.put_object(req.account, segments_container(req.bucket or ""),
-                                       part_name(req.key or "", upload_id, number), headers, upload.body,
-                                       upload.length)
+    storage = sse.client(req)
+    resp = await storage.put_object(req.account, segments_container(req.bucket or ""),
+                                    part_name(req.key or "", upload_id, number), headers, upload.body,
+                                    upload.length, encryption=encryption)
     if upload.body.error is not None:
         raise upload.body.error
     if resp.status // 100 != 2:
         raise from_backend(resp.status, req.bucket)
     written(req, segments_container(req.bucket or ""))
-    out = {"ETag": f'"{upload.body.etag}"'}
+    stored_sse = sse.written_sse(encryption, storage)
+    etag = upload.body.etag if stored_sse is None else (resp.headers.get("etag") or upload.body.etag)
+    out = {"ETag": f'"{etag}"'}
     out.update(checksum_response_headers(upload.body, upload.header_checksums))
+    out.update(sse.response_headers(stored_sse, req.headers))
     return Response(b"", 200, headers=out)
 
 
@@ -242,13 +254,16 @@ async def complete(req: S3Request) -> Response:
     manifest = json.dumps(entries).encode()
     headers = _manifest_headers(marker, slo_etag(entries), s3_etag, total)
     headers[s3h.SYSMETA_PARTS] = ",".join(str(e["bytes"]) for e in entries)[:8000]
+    headers.update(sse.manifest_headers(marker))
 
     async def body() -> AsyncIterator[bytes]:
         yield manifest
 
     replaced = await current_multipart(req, bucket, key, bucket_info)
-    resp = await req.client.put_object(req.account, bucket, key, headers, body(), len(manifest),
-                                       condition=condition, stamp_at_commit=True)
+    # the manifest lists the parts (each encrypted as the upload asked); the envelope headers mark it
+    resp = await sse.client(req).put_object(req.account, bucket, key, headers, body(), len(manifest),
+                                            condition=condition, stamp_at_commit=True,
+                                            encryption=envelope.PLAINTEXT)
     if resp.status // 100 != 2:
         raise condition_error(resp, condition, key) or from_backend(resp.status, bucket, key)
     await release_parts(req, bucket, key, replaced)
@@ -258,7 +273,7 @@ async def complete(req: S3Request) -> Response:
     doc = xml.root("CompleteMultipartUploadResult")
     location = f"{req.request.url.scheme}://{req.headers.get('host', '')}/{quote(bucket)}/{quote(key)}"
     xml.add_all(doc, [("Location", location), ("Bucket", bucket), ("Key", key), ("ETag", f'"{s3_etag}"')])
-    return xml.xml_response(doc)
+    return xml.xml_response(doc, headers=sse.response_headers(sse.upload_sse(marker), req.headers))
 
 
 def _manifest_headers(marker: dict[str, str], slo_hash: str, s3_etag: str, total: int) -> dict[str, str]:

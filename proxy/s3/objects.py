@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from starlette.responses import Response, StreamingResponse
 
+from proxy.crypto import envelope
 from proxy.http import conditional
 from proxy.http import ranges as http_ranges
 from proxy.s3 import headers as s3h
+from proxy.s3 import sse
 from proxy.s3.bucket import require_bucket
 from proxy.s3.conditional_write import condition_error, write_condition
 from proxy.s3.context import S3Request
@@ -35,6 +37,7 @@ async def put_object(req: S3Request) -> Response:
     key = req.key or ""
     check_key(key)
     bucket_info = await require_bucket(req)
+    encryption = sse.requested(req, bucket_info)
     upload = open_upload(req)
     stored = s3h.object_put_headers(req.headers)
     stored.update(checksum_sysmeta(upload.header_checksums))
@@ -45,17 +48,21 @@ async def put_object(req: S3Request) -> Response:
     replaced = await current_multipart(req, req.bucket or "", key, bucket_info)
     # checksums of trailers (or only computed, x-amz-sdk-checksum-algorithm) are known after the body
     late = (lambda: checksum_sysmeta(upload.body.checksums)) if upload.body.hashers else None
-    resp = await req.client.put_object(req.account, req.bucket or "", key, stored, upload.body, upload.length,
-                                       footer=late, condition=condition,
-                                       stamp_at_commit=True)  # S3: the last to complete wins
+    storage = sse.client(req)
+    resp = await storage.put_object(req.account, req.bucket or "", key, stored, upload.body, upload.length,
+                                    footer=late, condition=condition, encryption=encryption,
+                                    stamp_at_commit=True)  # S3: the last to complete wins
     if upload.body.error is not None:
         raise upload.body.error
     if resp.status not in (201, 202):
         raise condition_error(resp, condition, key) or from_backend(resp.status, req.bucket, key)
     written(req, req.bucket or "")
     await release_parts(req, req.bucket or "", key, replaced)
-    out = {"ETag": f'"{upload.body.etag}"'}
+    stored_sse = sse.written_sse(encryption, storage)
+    etag = upload.body.etag if stored_sse is None else (resp.headers.get("etag") or upload.body.etag)
+    out = {"ETag": f'"{etag}"'}
     out.update(checksum_response_headers(upload.body, upload.header_checksums))
+    out.update(sse.response_headers(stored_sse, req.headers))
     return Response(b"", 200, headers=out)
 
 
@@ -77,8 +84,10 @@ async def get_object(req: S3Request) -> Response:
     part_number = req.query.get("partNumber")
     if part_number is not None and part_number != "1":
         raise S3Error("InvalidPartNumber", "The requested partnumber is not satisfiable", status=416)
-    obj = await open_object(req, req.bucket or "", key, range_header, head)
+    customer_key = sse.request_customer_key(req)
+    obj = await open_object(req, req.bucket or "", key, range_header, head, customer_key)
     try:
+        sse.check_applicable(obj.headers, customer_key)
         return await _answer(req, obj, head, range_header)
     except BaseException:
         await obj.close()
@@ -91,6 +100,7 @@ async def _answer(req: S3Request, obj: StoredObject, head: bool, range_header: s
         await obj.close()
         raise _conditional_error(status, obj)
     headers = s3h.s3_object_headers(obj.headers)
+    headers.update(sse.response_headers(envelope.sse_of(obj.headers), req.headers))
     headers["ETag"] = f'"{obj.etag}"'
     headers["Accept-Ranges"] = "bytes"
     headers.setdefault("Content-Type", "binary/octet-stream")

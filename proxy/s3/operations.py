@@ -22,7 +22,7 @@ from enum import Enum
 
 from starlette.responses import Response
 
-from proxy.s3 import bucket, copy, delete_objects, listing, multipart, objects, subresources
+from proxy.s3 import bucket, bucket_encryption, copy, delete_objects, listing, multipart, objects, subresources
 from proxy.s3.context import S3Request
 from proxy.s3.errors import S3Error
 
@@ -168,9 +168,12 @@ BUCKET_OPERATIONS: tuple[Operation, ...] = (
                     _none("NoSuchTagSet"), _deleted),
     *_bucket_config("website", "Website", "s3:GetBucketWebsite", "s3:PutBucketWebsite",
                     "s3:DeleteBucketWebsite", _none("NoSuchWebsiteConfiguration"), _deleted),
-    *_bucket_config("encryption", "Encryption", "s3:GetEncryptionConfiguration",
-                    "s3:PutEncryptionConfiguration", "s3:PutEncryptionConfiguration",
-                    _none("ServerSideEncryptionConfigurationNotFoundError"), _deleted),
+    _op("GetBucketEncryption", BUCKET, READS, "encryption", _on_bucket("s3:GetEncryptionConfiguration"),
+        handler=bucket_encryption.get_bucket_encryption),
+    _op("PutBucketEncryption", BUCKET, "PUT", "encryption", _on_bucket("s3:PutEncryptionConfiguration"),
+        handler=bucket_encryption.put_bucket_encryption),
+    _op("DeleteBucketEncryption", BUCKET, "DELETE", "encryption", _on_bucket("s3:PutEncryptionConfiguration"),
+        handler=bucket_encryption.delete_bucket_encryption),
     *_bucket_config("object-lock", "", "s3:GetBucketObjectLockConfiguration",
                     "s3:PutBucketObjectLockConfiguration", None, _none("ObjectLockConfigurationNotFoundError"),
                     get_name="GetObjectLockConfiguration", put_name="PutObjectLockConfiguration"),

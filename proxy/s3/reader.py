@@ -12,7 +12,7 @@ import json
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from objclient.client import BackendResponse
+from objclient.client import BackendResponse, StorageClient
 from proxy.auth.authorize import check_access
 from proxy.auth.resellers import resellers_of
 from proxy.http import ranges as http_ranges
@@ -21,6 +21,7 @@ from proxy.large_objects import dlo, slo
 from proxy.large_objects.access import SegmentAccess, SegmentForbidden
 from proxy.large_objects.segments import Segment, stream_range
 from proxy.large_objects.slo_manifest import SYSMETA_SIZE, parse_stored, to_segments
+from proxy.s3 import sse
 from proxy.s3.context import S3Request
 from proxy.s3.errors import S3Error, from_backend
 from proxy.s3.headers import SYSMETA_ETAG, s3_etag
@@ -41,6 +42,11 @@ class StoredObject:
     resp_range: tuple[int, int] | None = None  # [start, end) the open response covers
     segments: list[Segment] = field(default_factory=list)
     access: SegmentAccess | None = None  # the caller's rights on the segments (large objects)
+    reader: StorageClient | None = None  # the client reads go through (bound to an SSE-C key); None: req's
+
+    @property
+    def client(self) -> StorageClient:
+        return self.reader or self.req.client
 
     @property
     def last_modified(self) -> str | None:
@@ -70,13 +76,13 @@ class StoredObject:
         async def expand(seg: Segment) -> Sequence[Segment]:
             return await slo.expand_sub_slo(sreq, seg)
 
-        return stream_range(self.req.client, self.req.account, self.segments, start, end - 1, self.access, expand)
+        return stream_range(self.client, self.req.account, self.segments, start, end - 1, self.access, expand)
 
     async def _plain_range(self, start: int, end: int) -> AsyncIterator[bytes]:
         if end <= start:
             return
-        resp = await self.req.client.get_object(self.req.account, self.bucket, self.key,
-                                                {"Range": f"bytes={start}-{end - 1}"})
+        resp = await self.client.get_object(self.req.account, self.bucket, self.key,
+                                            {"Range": f"bytes={start}-{end - 1}"})
         if resp.status not in (200, 206):
             await resp.close()
             raise OSError(f"object changed while reading: {resp.status}")
@@ -124,21 +130,26 @@ async def _require_segments(access: SegmentAccess, segments: list[Segment]) -> N
 
 
 async def open_object(req: S3Request, bucket: str, key: str, range_header: str | None = None,
-                      head: bool = False) -> StoredObject:
-    """Fetch an object's headers (and for a plain GET its body, ranged when asked).
+                      head: bool = False, customer_key: bytes | None = None) -> StoredObject:
+    """Fetch an object's headers (and for a plain GET its body, ranged when asked), decrypted.
 
-    NoSuchKey when missing; AccessDenied when a large object's segments are not the caller's to read. A
-    single satisfiable range is applied by the storage node for plain objects; large objects load their
-    segment list.
+    NoSuchKey when missing; AccessDenied when a large object's segments are not the caller's to read;
+    the SSE errors (``proxy.s3.sse.read_error``) when it is encrypted with another SSE-C key than
+    ``customer_key``. A single satisfiable range is applied by the storage node for plain objects; large
+    objects load their segment list.
     """
     spec = http_ranges.parse_range(range_header)
     single = spec is not None and len(spec) == 1
     backend_headers = {"Range": range_header} if (single and not head and range_header) else {}
-    client = req.client
+    client = sse.client(req).with_customer_key(customer_key) if customer_key is not None else req.client
     if head:
         resp = await client.head_object(req.account, bucket, key)
     else:
         resp = await client.get_object(req.account, bucket, key, backend_headers)
+    refused = sse.read_error(resp)
+    if refused is not None:
+        await resp.close()
+        raise refused
     if resp.status == 404:
         await resp.close()
         raise S3Error("NoSuchKey", Key=key)
@@ -157,11 +168,19 @@ async def open_object(req: S3Request, bucket: str, key: str, range_header: str |
         body_loaded = False
     headers = dict(resp.headers.items())
     if slo.is_slo(headers):
-        return await _open_slo(req, bucket, key, resp if body_loaded else None, headers, head)
-    manifest = _get(headers, "x-object-manifest")
-    if manifest:
-        await resp.close()
-        return await _open_dlo(req, bucket, key, headers, manifest)
+        obj = await _open_slo(req, bucket, key, resp if body_loaded else None, headers, head, client)
+    else:
+        manifest = _get(headers, "x-object-manifest")
+        if manifest:
+            await resp.close()
+            return await _open_dlo(req, bucket, key, headers, manifest)
+        obj = await _open_plain(req, bucket, key, resp, headers, body_loaded, head)
+    obj.reader = client
+    return obj
+
+
+async def _open_plain(req: S3Request, bucket: str, key: str, resp: BackendResponse, headers: dict[str, str],
+                      body_loaded: bool, head: bool) -> StoredObject:
     etag = s3_etag(headers)
     if not body_loaded:
         size = int(_get(headers, "content-length") or 0)
@@ -179,7 +198,7 @@ async def open_object(req: S3Request, bucket: str, key: str, range_header: str |
 
 
 async def _open_slo(req: S3Request, bucket: str, key: str, resp: BackendResponse | None,
-                    headers: dict[str, str], head: bool) -> StoredObject:
+                    headers: dict[str, str], head: bool, client: StorageClient) -> StoredObject:
     """``resp``: the manifest GET when it holds the whole manifest body, else None (fetched here)."""
     etag = (_get(headers, SYSMETA_ETAG) or _get(headers, slo.SYSMETA_ETAG) or "").strip('"')
     size_text = _get(headers, SYSMETA_SIZE)
@@ -191,10 +210,10 @@ async def _open_slo(req: S3Request, bucket: str, key: str, resp: BackendResponse
     if resp is None or resp.status != 200:
         if resp is not None:
             await resp.close()
-        resp = await req.client.get_object(req.account, bucket, key)
+        resp = await client.get_object(req.account, bucket, key)
         if resp.status != 200:
             await resp.close()
-            raise from_backend(resp.status, bucket, key)
+            raise sse.read_error(resp) or from_backend(resp.status, bucket, key)
     try:
         entries = parse_stored(await resp.read())
     except (ValueError, json.JSONDecodeError):

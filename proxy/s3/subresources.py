@@ -13,6 +13,7 @@ from urllib.parse import parse_qsl, urlencode
 
 from starlette.responses import Response
 
+from proxy.crypto.client import metadata_view
 from proxy.s3 import headers as s3h
 from proxy.s3 import xml
 from proxy.s3.bucket import require_bucket
@@ -111,7 +112,8 @@ def _parse_tagging(body: bytes) -> list[tuple[str, str]]:
 
 
 async def _object_headers(req: S3Request) -> dict[str, str]:
-    resp = await req.client.head_object(req.account, req.bucket or "", req.key or "")
+    # tags and ACLs of an SSE-C object are read and set without its key (as S3 does)
+    resp = await metadata_view(req.client).head_object(req.account, req.bucket or "", req.key or "")
     if resp.status == 404:
         raise S3Error("NoSuchKey", Key=req.key)
     if resp.status // 100 != 2:

@@ -14,6 +14,7 @@ import asyncio
 import json
 from dataclasses import dataclass
 
+from proxy.crypto.client import stored_view
 from proxy.large_objects import slo
 from proxy.s3 import headers as s3h
 from proxy.s3.bucket import segments_container
@@ -49,11 +50,12 @@ async def current_multipart(req: S3Request, bucket: str, key: str, bucket_info: 
     """The multipart object now at ``bucket/key``; None when there is none (or the bucket never had one)."""
     if bucket_info is not None and not bucket_info.get("sysmeta", {}).get(_FLAG_KEY):
         return None
-    head = await req.client.head_object(req.account, bucket, key)
+    client = stored_view(req.client)  # an SSE-C upload's manifest is plaintext, but needs a key to serve
+    head = await client.head_object(req.account, bucket, key)
     etag = s3h._get(head.headers, s3h.SYSMETA_ETAG) if head.status == 200 else None
     if not etag or not slo.is_slo(head.headers):
         return None
-    manifest = await req.client.get_object(req.account, bucket, key)
+    manifest = await client.get_object(req.account, bucket, key)
     try:
         entries = json.loads(await manifest.read()) if manifest.status == 200 else []
         prefix = f"/{segments_container(bucket)}/"

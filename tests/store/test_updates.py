@@ -166,3 +166,55 @@ def test_container_update_overrides(node, make_node):
         assert c.put(f"{node.url}/obj/d1/1/{account}/{container}/m", content=b"[]", headers=h).status_code == 201
         (row,) = c.get(f"{cont.url}/cont/d1/3/{account}/{container}").json()
         assert (row["hash"], row["bytes"], row["content_type"]) == ("abc; s3_etag=def-2", 12345, "application/x-m")
+
+
+def test_container_update_overrides_from_the_footer(node, make_node):
+    """An override known only after the body (an encrypted object's plaintext ETag) comes in the footer."""
+    from stackstore.footer import FOOTER_HEADER, FOOTER_LENGTH, encode_footer
+
+    cont = make_node()
+    account, container = "AUTH_" + uuid.uuid4().hex[:8], "c"
+    body = b"ciphertext" * 10
+    with httpx.Client(timeout=10, auth=NODE_AUTH) as c:
+        assert c.put(f"{cont.url}/cont/d1/3/{account}/{container}",
+                     headers={"X-Timestamp": next_ts()}).status_code == 201
+        h = _headers(cont.hostport, **{"X-Object-Sysmeta-Container-Update-Override-Etag": "from-header",
+                                       FOOTER_HEADER: str(FOOTER_LENGTH)})
+        h["Content-Length"] = str(len(body) + FOOTER_LENGTH)
+        footer = encode_footer({"X-Object-Sysmeta-Container-Update-Override-Etag": "plaintext-md5",
+                                "X-Object-Sysmeta-Crypto-Etag": "sealed"})
+        assert c.put(f"{node.url}/obj/d1/1/{account}/{container}/o", content=body + footer,
+                     headers=h).status_code == 201
+        (row,) = c.get(f"{cont.url}/cont/d1/3/{account}/{container}").json()
+        assert (row["hash"], row["bytes"]) == ("plaintext-md5", len(body))
+        got = c.get(f"{node.url}/obj/d1/1/{account}/{container}/o")
+        assert got.content == body and got.headers["x-object-sysmeta-crypto-etag"] == "sealed"
+
+
+def test_chunked_put_ends_with_its_footer(node, make_node):
+    """A body of unknown length (chunked) with ``X-Backend-Footer-Length``: its last bytes are the footer."""
+    from stackstore.footer import FOOTER_HEADER, FOOTER_LENGTH, encode_footer
+
+    cont = make_node()
+    account, container = "AUTH_" + uuid.uuid4().hex[:8], "c"
+    body = os.urandom(100_000)
+    footer = encode_footer({"X-Object-Sysmeta-Container-Update-Override-Etag": "late-etag"})
+    data = body + footer
+
+    def chunks():
+        for i in range(0, len(data), 7_000):
+            yield data[i:i + 7_000]
+
+    with httpx.Client(timeout=10, auth=NODE_AUTH) as c:
+        assert c.put(f"{cont.url}/cont/d1/3/{account}/{container}",
+                     headers={"X-Timestamp": next_ts()}).status_code == 201
+        h = _headers(cont.hostport, **{FOOTER_HEADER: str(FOOTER_LENGTH)})
+        h.pop("Content-Length", None)
+        assert c.put(f"{node.url}/obj/d1/1/{account}/{container}/o", content=chunks(), headers=h).status_code == 201
+        got = c.get(f"{node.url}/obj/d1/1/{account}/{container}/o")
+        assert got.content == body
+        assert got.headers["x-object-sysmeta-container-update-override-etag"] == "late-etag"
+        (row,) = c.get(f"{cont.url}/cont/d1/3/{account}/{container}").json()
+        assert (row["hash"], row["bytes"]) == ("late-etag", len(body))
+        short = c.put(f"{node.url}/obj/d1/1/{account}/{container}/short", content=iter([b"x" * 10]), headers=h)
+        assert short.status_code == 499

@@ -40,9 +40,12 @@ def test_a_prepared_cloud_keeps_every_secret_owner_only(tmp_path):
     cloud = Cloud(conf)
     cloud.prepare()
     private = [cloud.config_path, tmp_path / "hash_path_suffix", *sorted((tmp_path / "secrets").iterdir())]
-    assert len(private) == 5
+    assert len(private) == 6  # effective config, hash path suffix, node/token/service secrets, encryption keys
     for path in private:
         assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
     text = cloud.config_path.read_text()
     for name in ("node_key", "token_secret", "service_password"):
         assert f"{name} = \"\"" not in text  # resolved for the children
+    # the key-encryption keys stay in their own file, never in the config handed to every process
+    key_line = (tmp_path / "secrets" / "encryption_keys").read_text().splitlines()[-1]
+    assert key_line.split()[1] not in text

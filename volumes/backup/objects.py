@@ -12,8 +12,8 @@ import threading
 from collections.abc import AsyncIterator, Coroutine
 from typing import Any
 
-import objclient
 from objclient.rings import rings_exist
+from proxy.crypto.client import encrypting_client
 from volumes.errors import BackendError
 
 
@@ -45,7 +45,7 @@ class ObjectStore:
             ring_dir = self.conf.ring_dir
             if not rings_exist(ring_dir, ["object"]):
                 raise ObjectStoreError(f"object store unavailable: no rings in {ring_dir}")
-            self._client = objclient.from_config(self.conf)
+            self._client = encrypting_client(self.conf)  # [proxy] encryption covers backups too
         return self._client
 
     def ensure_container(self, account: str, container: str) -> None:

@@ -26,6 +26,7 @@ from urllib.parse import quote
 
 from starlette.responses import Response, StreamingResponse
 
+from proxy.crypto.client import stored_view
 from proxy.http.errors import STATUS, HTTPError, error_response, status_line
 from proxy.http.headers import lookup
 from proxy.large_objects.access import SegmentAccess
@@ -179,7 +180,7 @@ async def _check_and_store(req: SwiftRequest, specs: list[SegmentSpec],
     if if_none_match is not None and if_none_match.strip() != "*":
         return error_response(400, "If-None-Match only supports *"), problems
     if if_none_match is not None:
-        existing = await req.client.head_object(req.account, req.container_name, req.object_name)
+        existing = await stored_view(req.client).head_object(req.account, req.container_name, req.object_name)
         if existing.status // 100 == 2:
             return error_response(412), problems
     own = f"/{req.container}/{req.obj}"

@@ -32,6 +32,7 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
 from proxy.auth.authorize import denied_response
+from proxy.crypto.client import stored_view
 from proxy.http.errors import HTTPError, error_response
 from proxy.http.headers import unquote_wire
 from proxy.pipeline import Handler
@@ -295,7 +296,7 @@ async def _put_link(req: SwiftRequest, call_next: Handler) -> Response:
     if if_none_match is not None:  # as any object PUT
         if if_none_match.strip() != "*":
             return error_response(400, "If-None-Match only supports *")
-        existing = await req.client.head_object(req.account, req.container_name, req.object_name)
+        existing = await stored_view(req.client).head_object(req.account, req.container_name, req.object_name)
         await existing.close()
         if existing.status == 200 and not is_expired(existing.headers):
             return error_response(412)

@@ -1,0 +1,211 @@
+"""S3 server-side encryption: the request headers (SSE-S3, SSE-C, copy-source SSE-C), the bucket's default
+encryption, the response headers, and the S3 errors of an object that cannot be decrypted.
+
+The encryption itself is ``proxy.crypto`` (the same layer serves the Swift API). ``aws:kms`` answers
+``NotImplemented``: no KMS is configured.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+from collections.abc import Mapping
+
+from objclient.response import BackendResponse
+from proxy.crypto import cipher, envelope
+from proxy.crypto.client import CRYPTO_ERROR, MISSING_KEY, WRONG_KEY, EncryptingClient
+from proxy.crypto.envelope import Encryption
+from proxy.s3.context import S3Request
+from proxy.s3.errors import S3Error
+
+SSE_HEADER = "x-amz-server-side-encryption"
+CUSTOMER = "x-amz-server-side-encryption-customer-"
+COPY_SOURCE_CUSTOMER = "x-amz-copy-source-server-side-encryption-customer-"
+ALGORITHM = "AES256"
+KMS = ("aws:kms", "aws:kms:dsse")
+BUCKET_DEFAULT = "X-Container-Sysmeta-S3-Encryption"  # the bucket's default: "AES256"
+_BUCKET_DEFAULT_KEY = BUCKET_DEFAULT.lower()[len("x-container-sysmeta-"):]
+
+
+def client(req: S3Request) -> EncryptingClient:
+    """The proxy's encrypting object client (every proxy builds one; see ``proxy.crypto.client``)."""
+    storage = req.client
+    if not isinstance(storage, EncryptingClient):
+        raise S3Error("NotImplemented", "Server-side encryption is not available on this endpoint.")
+    return storage
+
+
+def customer_key(headers: Mapping[str, str], prefix: str = CUSTOMER) -> bytes | None:
+    """The SSE-C key the ``<prefix>algorithm|key|key-MD5`` headers give (None: no SSE-C headers).
+
+    InvalidArgument (400) as AWS for a partial or inconsistent set, a key that is not 256 bits of base64
+    or whose MD5 is not the one given; InvalidEncryptionAlgorithmError for an algorithm but AES256."""
+    algorithm = headers.get(prefix + "algorithm")
+    key_text = headers.get(prefix + "key")
+    md5_text = headers.get(prefix + "key-md5")
+    if algorithm is None and key_text is None and md5_text is None:
+        return None
+    if algorithm is None:
+        raise S3Error("InvalidArgument", "Requests specifying Server Side Encryption with Customer provided keys "
+                      "must provide a valid encryption algorithm.", ArgumentName=prefix + "algorithm")
+    if algorithm != ALGORITHM:
+        raise S3Error("InvalidEncryptionAlgorithmError", "The encryption request you specified is not valid. "
+                      "The valid value is AES256.", ArgumentName=prefix + "algorithm", ArgumentValue=algorithm)
+    if not key_text:
+        raise S3Error("InvalidArgument", "Requests specifying Server Side Encryption with Customer provided keys "
+                      "must provide an appropriate secret key.", ArgumentName=prefix + "key")
+    try:
+        key = base64.b64decode(key_text.strip(), validate=True)
+    except (binascii.Error, ValueError):
+        key = b""
+    if len(key) != 32:
+        raise S3Error("InvalidArgument", "The secret key was invalid for the specified algorithm.",
+                      ArgumentName=prefix + "key")
+    if not md5_text:
+        raise S3Error("InvalidArgument", "Requests specifying Server Side Encryption with Customer provided keys "
+                      "must provide the client calculated MD5 of the secret key.", ArgumentName=prefix + "key-MD5")
+    if base64.b64encode(hashlib.md5(key, usedforsecurity=False).digest()).decode() != md5_text.strip():
+        raise S3Error("InvalidArgument", "The calculated MD5 hash of the key did not match the hash that was "
+                      "provided.", ArgumentName=prefix + "key-MD5")
+    return key
+
+
+def request_customer_key(req: S3Request, prefix: str = CUSTOMER) -> bytes | None:
+    """``customer_key`` of the request's headers; with ``[proxy] sse_c_require_tls`` (AWS's rule) an SSE-C
+    key sent over plain HTTP is refused (400 InvalidRequest)."""
+    key = customer_key(req.headers, prefix)
+    if key is not None and req.request.url.scheme != "https" and _require_tls(req):
+        raise S3Error("InvalidRequest", "Requests specifying Server Side Encryption with Customer provided keys "
+                      "must be made over a secure connection.")
+    return key
+
+
+def _require_tls(req: S3Request) -> bool:
+    conf = req.state.conf.get("proxy", {}) if hasattr(req.state.conf, "get") else {}
+    return bool(conf.get("sse_c_require_tls", False))
+
+
+def bucket_default(bucket_info: Mapping[str, object]) -> str | None:
+    """The bucket's default encryption algorithm (``AES256``), None when it has none."""
+    sysmeta = bucket_info.get("sysmeta")
+    value = sysmeta.get(_BUCKET_DEFAULT_KEY) if isinstance(sysmeta, Mapping) else None
+    return value if value == ALGORITHM else None
+
+
+def requested(req: S3Request, bucket_info: Mapping[str, object] | None = None) -> Encryption | None:
+    """How a new object (PutObject, CopyObject's target, CreateMultipartUpload) is to be encrypted.
+
+    SSE-C headers → the customer's key; ``x-amz-server-side-encryption: AES256`` → the cluster key;
+    neither → the bucket's default, else None (the cloud's own default: ``[proxy] encryption``)."""
+    key = request_customer_key(req)
+    asked = req.headers.get(SSE_HEADER)
+    if asked is not None:
+        if asked in KMS:
+            raise S3Error("NotImplemented", "Server-side encryption with AWS KMS keys (aws:kms) is not "
+                          "available: no KMS is configured. Use AES256 or SSE-C.", Header=SSE_HEADER)
+        if asked != ALGORITHM:
+            raise S3Error("InvalidArgument", "The encryption method specified is not supported",
+                          ArgumentName=SSE_HEADER, ArgumentValue=asked)
+        if key is not None:
+            raise S3Error("InvalidArgument", "Server Side Encryption with Customer provided key is incompatible "
+                          "with the encryption method specified", ArgumentName=SSE_HEADER, ArgumentValue=asked)
+        return envelope.CLUSTER_KEY
+    if key is not None:
+        return envelope.customer(key)
+    if bucket_info is not None and bucket_default(bucket_info):
+        return envelope.CLUSTER_KEY
+    return None
+
+
+def response_headers(sse: str | None, headers: Mapping[str, str], prefix: str = CUSTOMER) -> dict[str, str]:
+    """``x-amz-server-side-encryption`` (SSE-S3) or the SSE-C algorithm and key MD5 echoed."""
+    if sse == envelope.SSE_S3:
+        return {"x-amz-server-side-encryption": ALGORITHM}
+    if sse == envelope.SSE_C:
+        out = {CUSTOMER + "algorithm": ALGORITHM}
+        md5 = headers.get(prefix + "key-md5")
+        if md5:
+            out[CUSTOMER + "key-MD5"] = md5
+        return out
+    return {}
+
+
+def written_sse(plan: Encryption | None, storage: EncryptingClient) -> str | None:
+    """What a write with ``plan`` stored (the cloud-wide default applies when there was no plan)."""
+    if plan is not None:
+        return plan.sse
+    return envelope.SSE_S3 if storage.encrypt_all else None
+
+
+def read_error(resp: BackendResponse) -> S3Error | None:
+    """The S3 error of a read the encryption layer refused (None: not refused by it)."""
+    reason = resp.headers.get(CRYPTO_ERROR)
+    if reason is None:
+        return None
+    if reason == MISSING_KEY:
+        return S3Error("InvalidRequest", "The object was stored using a form of Server Side Encryption. The "
+                       "correct parameters must be provided to retrieve the object.")
+    if reason == WRONG_KEY:
+        return S3Error("AccessDenied", "The provided encryption key does not match the object's key.")
+    return S3Error("ServiceUnavailable", "The object's encryption key is not available.", status=503)
+
+
+def check_applicable(stored: Mapping[str, str], key: bytes | None) -> None:
+    """InvalidRequest when SSE-C parameters are given for an object that is not SSE-C encrypted."""
+    if key is not None and envelope.sse_of(stored) != envelope.SSE_C:
+        raise S3Error("InvalidRequest", "The encryption parameters are not applicable to this object.")
+
+
+# -- multipart uploads: CreateMultipartUpload decides, every part follows ---------------------------
+UPLOAD_SSE = "X-Object-Sysmeta-S3-Upload-Sse"  # on the upload marker: AES256 / SSE-C
+UPLOAD_KEY_CHECK = "X-Object-Sysmeta-S3-Upload-Key-Check"  # SSE-C: the salted HMAC of the upload's key
+
+
+def upload_marker_headers(plan: Encryption | None, storage: EncryptingClient) -> dict[str, str]:
+    """What the upload marker records of the encryption CreateMultipartUpload asked for."""
+    out: dict[str, str] = {}
+    written = written_sse(plan, storage)
+    if written:
+        out[UPLOAD_SSE] = written
+    if plan is not None and plan.customer_key is not None:
+        out[UPLOAD_KEY_CHECK] = cipher.key_check(plan.customer_key)
+    return out
+
+
+def upload_sse(marker: Mapping[str, str]) -> str | None:
+    """The upload's encryption (``AES256``/``SSE-C``), None when its parts are not encrypted."""
+    value = envelope.lookup(marker, UPLOAD_SSE)
+    return value if value in (envelope.SSE_S3, envelope.SSE_C) else None
+
+
+def part_encryption(req: S3Request, marker: Mapping[str, str], key: bytes | None) -> Encryption | None:
+    """How a part (UploadPart, UploadPartCopy) of the upload ``marker`` is encrypted: as the upload was
+    created; an SSE-C upload needs the same key on every part (InvalidRequest otherwise)."""
+    kind = upload_sse(marker)
+    if kind == envelope.SSE_C:
+        check = envelope.lookup(marker, UPLOAD_KEY_CHECK) or ""
+        if key is None:
+            raise S3Error("InvalidRequest", "The multipart upload initiate requested encryption. Subsequent part "
+                          "requests must include the appropriate encryption parameters.")
+        if not cipher.key_matches(key, check):
+            raise S3Error("InvalidRequest", "The provided encryption parameters did not match the ones used "
+                          "originally.")
+        return envelope.customer(key)
+    if key is not None:
+        raise S3Error("InvalidRequest", "The multipart upload initiate did not request encryption with a "
+                      "customer key: the encryption parameters are not applicable.")
+    return envelope.CLUSTER_KEY if kind == envelope.SSE_S3 else None
+
+
+def manifest_headers(marker: Mapping[str, str]) -> dict[str, str]:
+    """The envelope headers of a completed upload's manifest (its parts hold the ciphertext): reads of an
+    SSE-C multipart object then need the upload's key, HEAD reports the encryption."""
+    kind = upload_sse(marker)
+    if kind is None:
+        return {}
+    out = {envelope.SSE: kind}
+    check = envelope.lookup(marker, UPLOAD_KEY_CHECK)
+    if kind == envelope.SSE_C and check:
+        out[envelope.KEY_CHECK] = check
+    return out
