@@ -229,3 +229,20 @@ def test_swift_newest_request_wins(s3, bucket, size):
     thread.join(30)
     assert status  # the superseded slow PUT's own status is the Swift controller's business
     assert httpx.get(target, headers={"X-Auth-Token": token}).content == fast
+
+
+def test_if_match_on_encrypted_objects(s3, bucket):
+    """If-Match compares the ETag clients were shown: the plaintext md5 of an SSE-S3 object (its stored
+    body is ciphertext), the md5 an SSE-C object was answered with."""
+    c = make_client(s3.url, when_required=True)
+    first = c.put_object(Bucket=bucket, Key="sse-s3", Body=b"one", ServerSideEncryption="AES256")["ETag"]
+    assert first.strip('"') == hashlib.md5(b"one").hexdigest()
+    with pytest.raises(ClientError) as err:
+        c.put_object(Bucket=bucket, Key="sse-s3", Body=b"two", IfMatch='"0123"', ServerSideEncryption="AES256")
+    assert err.value.response["Error"]["Code"] == "PreconditionFailed"
+    c.put_object(Bucket=bucket, Key="sse-s3", Body=b"two", IfMatch=first, ServerSideEncryption="AES256")
+    assert c.get_object(Bucket=bucket, Key="sse-s3")["Body"].read() == b"two"
+    key = {"SSECustomerAlgorithm": "AES256", "SSECustomerKey": "k" * 32}
+    shown = c.put_object(Bucket=bucket, Key="sse-c", Body=b"one", **key)["ETag"]
+    c.put_object(Bucket=bucket, Key="sse-c", Body=b"two", IfMatch=shown, **key)
+    assert c.get_object(Bucket=bucket, Key="sse-c", **key)["Body"].read() == b"two"
