@@ -16,7 +16,7 @@ from starlette.responses import Response
 
 from proxy.http import conditional
 from proxy.large_objects.access import WatchedBody
-from proxy.s3 import checksums, xml
+from proxy.s3 import checksums, tagset, xml
 from proxy.s3 import headers as s3h
 from proxy.s3.bucket import require_bucket, segments_container
 from proxy.s3.context import S3Request
@@ -87,11 +87,12 @@ async def copy_object(req: S3Request) -> Response:
     if directive not in ("COPY", "REPLACE"):
         raise S3Error("InvalidArgument", "Unknown metadata directive.", ArgumentName="x-amz-metadata-directive",
                       ArgumentValue=directive)
+    tag_directive = tagset.tagging_directive(req.headers)
     src = await _open_source(req)
     try:
         same = (src.bucket, src.key) == (req.bucket, key)
         if same and directive == "COPY" and not req.headers.get("x-amz-storage-class") \
-                and (req.headers.get("x-amz-tagging-directive") or "COPY").upper() == "COPY":
+                and tag_directive == "COPY":
             raise S3Error("InvalidRequest", "This copy request is illegal because it is trying to copy an object "
                           "to itself without changing the object's metadata, storage class, website redirect "
                           "location or encryption attributes.")
@@ -102,12 +103,11 @@ async def copy_object(req: S3Request) -> Response:
             headers = s3h.object_put_headers(req.headers)
         else:
             headers = {k: v for k, v in src.headers.items()
-                       if k.lower() in s3h.ENTITY or k.lower().startswith("x-object-meta-")
-                       or k.lower() == s3h.SYSMETA_TAGGING.lower()}
-        if (req.headers.get("x-amz-tagging-directive") or "").upper() == "REPLACE":
-            headers = {k: v for k, v in headers.items() if k.lower() != s3h.SYSMETA_TAGGING.lower()}
-            if req.headers.get("x-amz-tagging"):
-                headers[s3h.SYSMETA_TAGGING] = req.headers["x-amz-tagging"]
+                       if k.lower() in s3h.ENTITY or k.lower().startswith("x-object-meta-")}
+        headers.pop(s3h.SYSMETA_TAGGING, None)
+        tags = tagset.copied_tagging(req.headers, s3h._get(src.headers, s3h.SYSMETA_TAGGING))
+        if tags:
+            headers[s3h.SYSMETA_TAGGING] = tags
         if not src.is_multipart:
             headers.update({k: v for k, v in src.headers.items()
                             if k.lower().startswith(checksums.SYSMETA.lower())})

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping
 
-from proxy.s3 import checksums
+from proxy.s3 import checksums, tagset
 
 META_S3 = "x-amz-meta-"
 META_SWIFT = "X-Object-Meta-"
@@ -55,7 +55,7 @@ def object_put_headers(headers: Mapping[str, str]) -> dict[str, str]:
     """Storage headers of a PutObject/CreateMultipartUpload from the client's S3 headers."""
     out = entity_to_swift(headers)
     out.update(user_meta_to_swift(headers))
-    tagging = headers.get("x-amz-tagging")
+    tagging = tagset.header_tagging(headers)
     if tagging:
         out[SYSMETA_TAGGING] = tagging
     return out
@@ -94,9 +94,9 @@ def s3_object_headers(stored: Mapping[str, str]) -> dict[str, str]:
     lm = _get(stored, "last-modified")
     if lm:
         out["Last-Modified"] = lm
-    tagging = _get(stored, SYSMETA_TAGGING)
-    if tagging:
-        out["x-amz-tagging-count"] = str(len([t for t in tagging.split("&") if t]))
+    count = tagset.tag_count(_get(stored, SYSMETA_TAGGING))
+    if count:
+        out["x-amz-tagging-count"] = str(count)
     return out
 
 

@@ -22,7 +22,7 @@ from enum import Enum
 
 from starlette.responses import Response
 
-from proxy.s3 import bucket, copy, delete_objects, listing, multipart, objects, subresources
+from proxy.s3 import bucket, copy, delete_objects, listing, multipart, objects, subresources, tagging
 from proxy.s3.context import S3Request
 from proxy.s3.errors import S3Error
 
@@ -164,8 +164,12 @@ BUCKET_OPERATIONS: tuple[Operation, ...] = (
                     _none("NoSuchBucketPolicy"), _deleted),
     _op("GetBucketPolicyStatus", BUCKET, READS, "policyStatus", _on_bucket("s3:GetBucketPolicyStatus"),
         handler=_none("NoSuchBucketPolicy")),
-    *_bucket_config("tagging", "Tagging", "s3:GetBucketTagging", "s3:PutBucketTagging", "s3:PutBucketTagging",
-                    _none("NoSuchTagSet"), _deleted),
+    _op("GetBucketTagging", BUCKET, READS, "tagging", _on_bucket("s3:GetBucketTagging"),
+        handler=tagging.get_bucket_tagging),
+    _op("PutBucketTagging", BUCKET, "PUT", "tagging", _on_bucket("s3:PutBucketTagging"),
+        handler=tagging.put_bucket_tagging),
+    _op("DeleteBucketTagging", BUCKET, "DELETE", "tagging", _on_bucket("s3:PutBucketTagging"),
+        handler=tagging.delete_bucket_tagging),
     *_bucket_config("website", "Website", "s3:GetBucketWebsite", "s3:PutBucketWebsite",
                     "s3:DeleteBucketWebsite", _none("NoSuchWebsiteConfiguration"), _deleted),
     *_bucket_config("encryption", "Encryption", "s3:GetEncryptionConfiguration",
@@ -217,12 +221,12 @@ OBJECT_OPERATIONS: tuple[Operation, ...] = (
     _op("PutObjectAcl", OBJECT, "PUT", "acl", _on_object("s3:PutObjectAcl", "s3:PutObjectVersionAcl"),
         handler=subresources.put_object_acl),
     _op("GetObjectTagging", OBJECT, READS, "tagging",
-        _on_object("s3:GetObjectTagging", "s3:GetObjectVersionTagging"), handler=subresources.get_object_tagging),
+        _on_object("s3:GetObjectTagging", "s3:GetObjectVersionTagging"), handler=tagging.get_object_tagging),
     _op("PutObjectTagging", OBJECT, "PUT", "tagging",
-        _on_object("s3:PutObjectTagging", "s3:PutObjectVersionTagging"), handler=subresources.put_object_tagging),
+        _on_object("s3:PutObjectTagging", "s3:PutObjectVersionTagging"), handler=tagging.put_object_tagging),
     _op("DeleteObjectTagging", OBJECT, "DELETE", "tagging",
         _on_object("s3:DeleteObjectTagging", "s3:DeleteObjectVersionTagging"),
-        handler=subresources.delete_object_tagging),
+        handler=tagging.delete_object_tagging),
     _op("GetObjectRetention", OBJECT, READS, "retention", _on_object("s3:GetObjectRetention"),
         handler=subresources.no_object_lock),
     _op("PutObjectRetention", OBJECT, "PUT", "retention", _on_object("s3:PutObjectRetention")),
