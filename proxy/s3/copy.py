@@ -16,7 +16,7 @@ from starlette.responses import Response
 
 from proxy.http import conditional
 from proxy.large_objects.access import WatchedBody
-from proxy.s3 import checksums, tagset, xml
+from proxy.s3 import checksums, part_checksums, tagset, xml
 from proxy.s3 import headers as s3h
 from proxy.s3.bucket import require_bucket, segments_container
 from proxy.s3.context import S3Request
@@ -26,6 +26,7 @@ from proxy.s3.objects import check_key
 from proxy.s3.quota import check_quota, written
 from proxy.s3.reader import StoredObject, open_object
 from proxy.s3.supersede import current_multipart, release_parts
+from proxy.s3.upload import checksum_sysmeta
 from stackstore.numbers import is_ascii_digits
 
 MAX_COPY_SIZE = 5 * 1024**3
@@ -149,7 +150,7 @@ async def upload_part_copy(req: S3Request) -> Response:
     number = part_number(req)
     await require_bucket(req)
     upload_id = req.query["uploadId"]
-    await _upload_headers(req, upload_id)
+    checksum = part_checksums.of_marker(await _upload_headers(req, upload_id))
     src = await _open_source(req)
     try:
         start, end = _copy_range(req.headers.get("x-amz-copy-source-range"), src.size)
@@ -159,10 +160,12 @@ async def upload_part_copy(req: S3Request) -> Response:
         if src.resp is not None and src.resp_range != (start, end):
             await src.close()
         source = WatchedBody(src.stream(start, end))
-        body = checksums.VerifiedBody(aiter(source))
+        body = checksums.VerifiedBody(aiter(source), compute={checksum.algorithm} if checksum else None)
+        late = (lambda: checksum_sysmeta(body.checksums)) if checksum else None
         resp = await req.client.put_object(req.account, segments_container(req.bucket or ""),
                                            part_name(req.key or "", upload_id, number),
-                                           {"Content-Type": "application/octet-stream"}, body, end - start)
+                                           {"Content-Type": "application/octet-stream"}, body, end - start,
+                                           footer=late)
     finally:
         await src.close()
     if source.forbidden is not None:
@@ -173,4 +176,6 @@ async def upload_part_copy(req: S3Request) -> Response:
     doc = xml.root("CopyPartResult")
     xml.add(doc, "LastModified", _iso_now(resp.headers))
     xml.add(doc, "ETag", f'"{body.etag}"')
+    for alg, value in body.checksums.items():
+        xml.add(doc, part_checksums.element_name(alg), value)
     return xml.xml_response(doc)

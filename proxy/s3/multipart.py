@@ -23,8 +23,8 @@ from starlette.responses import Response
 from proxy.large_objects.slo_manifest import SYSMETA_ETAG as SLO_ETAG
 from proxy.large_objects.slo_manifest import SYSMETA_SIZE as SLO_SIZE
 from proxy.large_objects.slo_manifest import slo_etag
-from proxy.s3 import checksums, xml
 from proxy.s3 import headers as s3h
+from proxy.s3 import part_checksums, xml
 from proxy.s3.bucket import require_bucket, segments_container
 from proxy.s3.context import S3Request
 from proxy.s3.errors import S3Error, from_backend
@@ -37,7 +37,6 @@ from stackstore.numbers import is_ascii_digits
 
 UPLOAD_TYPE = "application/x-stackstore-s3-upload"
 SYSMETA_CTYPE = "X-Object-Sysmeta-S3-Content-Type"
-SYSMETA_CHECKSUM_ALG = "X-Object-Sysmeta-S3-Checksum-Algorithm"
 MIN_PART_SIZE = 5 * 1024 * 1024
 MAX_PART_SIZE = 5 * 1024**3
 MAX_PARTS = 10000
@@ -91,16 +90,14 @@ async def create(req: S3Request) -> Response:
     headers = s3h.object_put_headers(req.headers)
     headers[SYSMETA_CTYPE] = headers.pop("Content-Type")
     headers["Content-Type"] = UPLOAD_TYPE
-    alg = checksums.sdk_algorithm(req.headers)
-    if alg:
-        headers[SYSMETA_CHECKSUM_ALG] = alg
+    checksum = part_checksums.requested(req.headers)
+    headers.update(part_checksums.marker_sysmeta(checksum))
     resp = await req.client.put_object(req.account, seg, marker_name(key, upload_id), headers, _empty(), 0)
     if resp.status // 100 != 2:
         raise from_backend(resp.status, req.bucket)
     doc = xml.root("InitiateMultipartUploadResult")
     xml.add_all(doc, [("Bucket", req.bucket), ("Key", key), ("UploadId", upload_id)])
-    out = {"x-amz-checksum-algorithm": alg.upper()} if alg else {}
-    return xml.xml_response(doc, headers=out)
+    return xml.xml_response(doc, headers=part_checksums.response_headers(checksum))
 
 
 def part_number(req: S3Request) -> int:
@@ -115,15 +112,18 @@ async def upload_part(req: S3Request) -> Response:
     number = part_number(req)
     await require_bucket(req)
     upload_id = req.query["uploadId"]
-    await _upload_headers(req, upload_id)
-    upload = open_upload(req, MAX_PART_SIZE)
+    checksum = part_checksums.of_marker(await _upload_headers(req, upload_id))
+    part_checksums.check_part_request(checksum, req.headers)
+    upload = open_upload(req, MAX_PART_SIZE, compute=checksum.algorithm if checksum else None)
     headers = {"Content-Type": "application/octet-stream", **checksum_sysmeta(upload.header_checksums)}
     if upload.length == 0:
         await upload.body.check_empty()
     await check_quota(req, None, upload.length)
+    # checksums of trailers (or computed only) are known after the body: stored from the footer
+    late = (lambda: checksum_sysmeta(upload.body.checksums)) if upload.body.hashers else None
     resp = await req.client.put_object(req.account, segments_container(req.bucket or ""),
                                        part_name(req.key or "", upload_id, number), headers, upload.body,
-                                       upload.length)
+                                       upload.length, footer=late)
     if upload.body.error is not None:
         raise upload.body.error
     if resp.status // 100 != 2:
@@ -159,7 +159,7 @@ async def list_part_rows(req: S3Request, upload_id: str, after: int = 0, limit: 
 async def list_parts(req: S3Request) -> Response:
     await require_bucket(req)
     upload_id = req.query["uploadId"]
-    await _upload_headers(req, upload_id)
+    checksum = part_checksums.of_marker(await _upload_headers(req, upload_id))
     raw_max = req.query.get("max-parts") or "1000"
     raw_marker = req.query.get("part-number-marker") or "0"
     if not is_ascii_digits(raw_max) or not is_ascii_digits(raw_marker):
@@ -168,6 +168,9 @@ async def list_parts(req: S3Request) -> Response:
     rows = await list_part_rows(req, upload_id, after, max_parts + 1)
     truncated = len(rows) > max_parts
     rows = rows[:max_parts]
+    sums = await part_checksums.stored_part_checksums(req, segments_container(req.bucket or ""),
+                                                      [r["name"] for r in rows], checksum.algorithm) \
+        if checksum else {}
     doc = xml.root("ListPartsResult")
     xml.add_all(doc, [("Bucket", req.bucket), ("Key", req.key), ("UploadId", upload_id)])
     for tag in ("Initiator", "Owner"):
@@ -180,12 +183,17 @@ async def list_parts(req: S3Request) -> Response:
         xml.add(doc, "NextPartNumberMarker", rows[-1]["number"])
     xml.add(doc, "MaxParts", max_parts)
     xml.add(doc, "IsTruncated", truncated)
+    if checksum:
+        xml.add(doc, "ChecksumAlgorithm", checksum.algorithm.upper())
+        xml.add(doc, "ChecksumType", checksum.type)
     for row in rows:
         part = xml.add(doc, "Part")
         xml.add(part, "PartNumber", row["number"])
         xml.add(part, "LastModified", iso_from_swift(row.get("last_modified", "")))
         xml.add(part, "ETag", f'"{row.get("hash", "")}"')
         xml.add(part, "Size", int(row.get("bytes") or 0))
+        if checksum and row["name"] in sums:
+            xml.add(part, part_checksums.element_name(checksum.algorithm), sums[row["name"]])
     return xml.xml_response(doc)
 
 
@@ -215,7 +223,8 @@ async def complete(req: S3Request) -> Response:
     bucket_info = await require_bucket(req)
     bucket, key, upload_id = req.bucket or "", req.key or "", req.query["uploadId"]
     marker = await _upload_headers(req, upload_id)
-    requested = _parse_complete(await xml.read_body(request_body(req)))
+    body_xml = await xml.read_body(request_body(req))
+    requested = _parse_complete(body_xml)
     numbers = [n for n, _ in requested]
     if any(b <= a for a, b in zip(numbers, numbers[1:], strict=False)):
         raise S3Error("InvalidPartOrder", UploadId=upload_id)
@@ -234,11 +243,16 @@ async def complete(req: S3Request) -> Response:
                         "content_type": row.get("content_type", "application/octet-stream"),
                         "last_modified": row.get("last_modified", "")})
         md5s.append(row["hash"])
+    checksum = part_checksums.of_marker(marker)
+    object_checksum = await _part_checksums(req, checksum, requested, entries, body_xml)
+    part_checksums.check_complete_request(checksum, req.headers, object_checksum)
     s3_etag = multipart_etag(md5s)
     total = sum(e["bytes"] for e in entries)
     manifest = json.dumps(entries).encode()
     headers = _manifest_headers(marker, slo_etag(entries), s3_etag, total)
     headers[s3h.SYSMETA_PARTS] = ",".join(str(e["bytes"]) for e in entries)[:8000]
+    if checksum and object_checksum:
+        headers.update(part_checksums.stored_object_checksum(checksum, object_checksum))
 
     async def body() -> AsyncIterator[bytes]:
         yield manifest
@@ -254,7 +268,34 @@ async def complete(req: S3Request) -> Response:
     doc = xml.root("CompleteMultipartUploadResult")
     location = f"{req.request.url.scheme}://{req.headers.get('host', '')}/{quote(bucket)}/{quote(key)}"
     xml.add_all(doc, [("Location", location), ("Bucket", bucket), ("Key", key), ("ETag", f'"{s3_etag}"')])
+    part_checksums.add_elements(doc, checksum, object_checksum)
     return xml.xml_response(doc)
+
+
+async def _part_checksums(req: S3Request, checksum: part_checksums.UploadChecksum | None,
+                          requested: list[tuple[int, str]], entries: list[dict], body_xml: bytes) -> str | None:
+    """The object's checksum from its parts' stored checksums (each kept in its manifest entry).
+
+    The checksums the Complete request lists must match the stored ones (InvalidPart otherwise)."""
+    if checksum is None:
+        return None
+    seg = segments_container(req.bucket or "")
+    prefix = f"/{seg}/"
+    names = [e["name"][len(prefix):] for e in entries]
+    stored = await part_checksums.stored_part_checksums(req, seg, names, checksum.algorithm)
+    given = part_checksums.requested_part_checksums(xml.parse(body_xml, "CompleteMultipartUpload"))
+    values = []
+    for (number, etag), name, entry in zip(requested, names, entries, strict=True):
+        value = stored.get(name)
+        if value is None:
+            raise S3Error("InvalidRequest", f"The upload was created using a {checksum.algorithm} checksum; "
+                                            f"part {number} carries none.")
+        want = given.get(number, {}).get(checksum.algorithm)
+        if want is not None and want != value:
+            raise S3Error("InvalidPart", UploadId=req.query.get("uploadId"), PartNumber=str(number), ETag=etag)
+        entry[part_checksums.ENTRY_KEY] = value
+        values.append((value, int(entry["bytes"])))
+    return part_checksums.object_checksum(checksum, values)
 
 
 def _manifest_headers(marker: dict[str, str], slo_hash: str, s3_etag: str, total: int) -> dict[str, str]:

@@ -1,0 +1,203 @@
+"""Checksums with real clients: every algorithm on PutObject/UploadPart (header and aws-chunked trailer),
+multipart COMPOSITE and FULL_OBJECT objects, ListParts, ChecksumMode GET/HEAD, errors as AWS, awscli."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+import subprocess
+import zlib
+
+import pytest
+from awscrt import checksums as crt
+
+from tests.s3.conftest import error_code, make_client
+from tests.s3.test_clients import _aws, _aws_env
+
+MIB = 1024 * 1024
+ALGORITHMS = ["CRC32", "CRC32C", "CRC64NVME", "SHA1", "SHA256"]
+
+
+def _raw(alg: str, data: bytes) -> bytes:
+    if alg == "CRC32":
+        return zlib.crc32(data).to_bytes(4, "big")
+    if alg == "CRC32C":
+        return crt.crc32c(data).to_bytes(4, "big")
+    if alg == "CRC64NVME":
+        return crt.crc64nvme(data).to_bytes(8, "big")
+    return hashlib.new(alg.lower(), data).digest()
+
+
+def checksum(alg: str, data: bytes) -> str:
+    """The base64 checksum AWS shows, computed here independently of the server's code."""
+    return base64.b64encode(_raw(alg, data)).decode()
+
+
+def composite(alg: str, parts: list[bytes]) -> str:
+    return f"{checksum(alg, b''.join(_raw(alg, p) for p in parts))}-{len(parts)}"
+
+
+def _clients(s3):
+    yield "http", make_client(s3.url)
+    if s3.tls_url:  # botocore sends the checksum as an aws-chunked trailer over HTTPS
+        yield "https", make_client(s3.tls_url, verify=s3.cafile or False)
+
+
+@pytest.mark.parametrize("alg", ALGORITHMS)
+@pytest.mark.parametrize("size", [0, 1000, 300_000])
+def test_put_object_every_algorithm(s3, bucket, alg, size):
+    data = os.urandom(size)
+    field = f"Checksum{alg}"
+    for scheme, c in _clients(s3):
+        key = f"{scheme}-{alg}-{size}"
+        put = c.put_object(Bucket=bucket, Key=key, Body=data, ChecksumAlgorithm=alg)
+        assert put[field] == checksum(alg, data), scheme
+        assert put["ChecksumType"] == "FULL_OBJECT"
+        head = c.head_object(Bucket=bucket, Key=key, ChecksumMode="ENABLED")
+        assert head[field] == checksum(alg, data) and head["ChecksumType"] == "FULL_OBJECT"
+        got = c.get_object(Bucket=bucket, Key=key, ChecksumMode="ENABLED")
+        assert got[field] == checksum(alg, data) and got["Body"].read() == data  # botocore validates too
+        assert "ContentEncoding" not in got
+        plain = c.head_object(Bucket=bucket, Key=key)
+        assert field not in plain
+
+
+def test_botocore_default_is_crc32(s3, bucket):
+    """No algorithm asked: botocore's default (when_supported) sends CRC32, stored and returned."""
+    data = os.urandom(70_000)
+    for scheme, c in _clients(s3):
+        put = c.put_object(Bucket=bucket, Key=f"default-{scheme}", Body=data)
+        assert put["ChecksumCRC32"] == checksum("CRC32", data)
+        got = c.get_object(Bucket=bucket, Key=f"default-{scheme}", ChecksumMode="ENABLED")
+        assert got["ChecksumCRC32"] == checksum("CRC32", data) and got["Body"].read() == data
+
+
+@pytest.mark.parametrize("alg", ALGORITHMS)
+def test_wrong_checksum_is_bad_digest(s3, bucket, alg):
+    c = make_client(s3.url)
+    kwargs = {f"Checksum{alg}": checksum(alg, b"something else")}
+    assert error_code(c.put_object, Bucket=bucket, Key="bad", Body=b"data", **kwargs) == "BadDigest"
+    assert error_code(c.head_object, Bucket=bucket, Key="bad") == "404"
+
+
+MULTIPART_CASES = [("CRC32", "COMPOSITE"), ("CRC32", "FULL_OBJECT"), ("CRC32C", "COMPOSITE"),
+                   ("CRC32C", "FULL_OBJECT"), ("CRC64NVME", "FULL_OBJECT"), ("SHA1", "COMPOSITE"),
+                   ("SHA256", "COMPOSITE")]
+
+
+@pytest.mark.parametrize(("alg", "kind"), MULTIPART_CASES)
+def test_multipart_checksums(s3, bucket, alg, kind):
+    c = dict(_clients(s3)).get("https") or make_client(s3.url)
+    field = f"Checksum{alg}"
+    parts = [os.urandom(5 * MIB), os.urandom(1234)]
+    up = c.create_multipart_upload(Bucket=bucket, Key="mp", ChecksumAlgorithm=alg, ChecksumType=kind)
+    assert up["ChecksumAlgorithm"] == alg and up["ChecksumType"] == kind
+    done = []
+    for number, data in enumerate(parts, 1):
+        resp = c.upload_part(Bucket=bucket, Key="mp", UploadId=up["UploadId"], PartNumber=number, Body=data,
+                             ChecksumAlgorithm=alg)
+        assert resp[field] == checksum(alg, data)
+        done.append({"PartNumber": number, "ETag": resp["ETag"], field: resp[field]})
+    listed = c.list_parts(Bucket=bucket, Key="mp", UploadId=up["UploadId"])
+    assert [p[field] for p in listed["Parts"]] == [checksum(alg, d) for d in parts]
+    assert listed["ChecksumAlgorithm"] == alg and listed["ChecksumType"] == kind
+    complete = c.complete_multipart_upload(Bucket=bucket, Key="mp", UploadId=up["UploadId"],
+                                           MultipartUpload={"Parts": done})
+    expected = checksum(alg, b"".join(parts)) if kind == "FULL_OBJECT" else composite(alg, parts)
+    assert complete[field] == expected and complete["ChecksumType"] == kind
+    head = c.head_object(Bucket=bucket, Key="mp", ChecksumMode="ENABLED")
+    assert head[field] == expected and head["ChecksumType"] == kind
+    got = c.get_object(Bucket=bucket, Key="mp", ChecksumMode="ENABLED")
+    assert got[field] == expected and got["Body"].read() == b"".join(parts)
+    # a part read back carries its own checksum (composite uploads)
+    second = c.get_object(Bucket=bucket, Key="mp", PartNumber=2, ChecksumMode="ENABLED")
+    assert second["Body"].read() == parts[1] and second["PartsCount"] == 2
+    if kind == "COMPOSITE":
+        assert second[field] == checksum(alg, parts[1])
+
+
+def test_full_object_checksum_given_on_complete(s3, bucket):
+    c = make_client(s3.url)
+    parts = [os.urandom(5 * MIB), b"tail"]
+    for given, outcome in ((checksum("CRC64NVME", b"".join(parts)), ""), (checksum("CRC64NVME", b"x"), "BadDigest")):
+        up = c.create_multipart_upload(Bucket=bucket, Key="full", ChecksumAlgorithm="CRC64NVME",
+                                       ChecksumType="FULL_OBJECT")
+        done = []
+        for number, data in enumerate(parts, 1):
+            resp = c.upload_part(Bucket=bucket, Key="full", UploadId=up["UploadId"], PartNumber=number, Body=data,
+                                 ChecksumAlgorithm="CRC64NVME")
+            done.append({"PartNumber": number, "ETag": resp["ETag"]})
+        assert error_code(c.complete_multipart_upload, Bucket=bucket, Key="full", UploadId=up["UploadId"],
+                          MultipartUpload={"Parts": done}, ChecksumCRC64NVME=given,
+                          ChecksumType="FULL_OBJECT") == outcome
+        if outcome:
+            c.abort_multipart_upload(Bucket=bucket, Key="full", UploadId=up["UploadId"])
+
+
+def test_multipart_checksum_errors(s3, bucket):
+    c = make_client(s3.url)
+    assert error_code(c.create_multipart_upload, Bucket=bucket, Key="k", ChecksumAlgorithm="SHA256",
+                      ChecksumType="FULL_OBJECT") == "InvalidRequest"
+    assert error_code(c.create_multipart_upload, Bucket=bucket, Key="k", ChecksumAlgorithm="CRC64NVME",
+                      ChecksumType="COMPOSITE") == "InvalidRequest"
+    up = c.create_multipart_upload(Bucket=bucket, Key="k", ChecksumAlgorithm="SHA1")
+    assert up["ChecksumType"] == "COMPOSITE"
+    uid = up["UploadId"]
+    # a part checksummed with another algorithm than the upload's
+    assert error_code(c.upload_part, Bucket=bucket, Key="k", UploadId=uid, PartNumber=1, Body=b"x",
+                      ChecksumAlgorithm="CRC32") == "InvalidRequest"
+    # no checksum sent: the server computes the upload's algorithm
+    c2 = make_client(s3.url, when_required=True)
+    part = c2.upload_part(Bucket=bucket, Key="k", UploadId=uid, PartNumber=1, Body=b"hello")
+    listed = c.list_parts(Bucket=bucket, Key="k", UploadId=uid)
+    assert listed["Parts"][0]["ChecksumSHA1"] == checksum("SHA1", b"hello")
+    # a part checksum in the Complete request that does not match the stored one
+    bad = {"PartNumber": 1, "ETag": part["ETag"], "ChecksumSHA1": checksum("SHA1", b"other")}
+    assert error_code(c.complete_multipart_upload, Bucket=bucket, Key="k", UploadId=uid,
+                      MultipartUpload={"Parts": [bad]}) == "InvalidPart"
+    good = c.complete_multipart_upload(Bucket=bucket, Key="k", UploadId=uid,
+                                       MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": part["ETag"]}]})
+    assert good["ChecksumSHA1"] == composite("SHA1", [b"hello"])
+
+
+def test_transfer_manager_multipart_crc32c(s3, bucket, tmp_path):
+    """boto3's upload_file with a checksum algorithm: parts checksummed, the object checksum returned."""
+    from boto3.s3.transfer import TransferConfig
+
+    c = dict(_clients(s3)).get("https") or make_client(s3.url)
+    data = os.urandom(11 * MIB)
+    (tmp_path / "f").write_bytes(data)
+    c.upload_file(str(tmp_path / "f"), bucket, "tm", ExtraArgs={"ChecksumAlgorithm": "CRC32C"},
+                  Config=TransferConfig(multipart_threshold=5 * MIB, multipart_chunksize=5 * MIB))
+    head = c.head_object(Bucket=bucket, Key="tm", ChecksumMode="ENABLED")
+    assert head["ChecksumCRC32C"].endswith("-3") or head["ChecksumCRC32C"] == checksum("CRC32C", data)
+    got = c.get_object(Bucket=bucket, Key="tm", ChecksumMode="ENABLED")
+    assert got["Body"].read() == data
+
+
+def test_upload_part_copy_gets_the_uploads_checksum(s3, bucket):
+    c = make_client(s3.url)
+    src = os.urandom(6 * MIB)
+    c.put_object(Bucket=bucket, Key="src", Body=src)
+    up = c.create_multipart_upload(Bucket=bucket, Key="dst", ChecksumAlgorithm="CRC32", ChecksumType="FULL_OBJECT")
+    copied = c.upload_part_copy(Bucket=bucket, Key="dst", UploadId=up["UploadId"], PartNumber=1,
+                                CopySource={"Bucket": bucket, "Key": "src"})
+    assert copied["CopyPartResult"]["ChecksumCRC32"] == checksum("CRC32", src)
+    done = c.complete_multipart_upload(Bucket=bucket, Key="dst", UploadId=up["UploadId"], MultipartUpload={
+        "Parts": [{"PartNumber": 1, "ETag": copied["CopyPartResult"]["ETag"]}]})
+    assert done["ChecksumCRC32"] == checksum("CRC32", src)
+
+
+@pytest.mark.parametrize("alg", ["CRC64NVME", "SHA256"])
+def test_awscli_checksum_algorithm(s3, bucket, tmp_path, alg):
+    env = _aws_env(tmp_path)
+    aws = _aws() + ["--endpoint-url", s3.url]
+    data = os.urandom(200_000)
+    (tmp_path / "f").write_bytes(data)
+    subprocess.run(aws + ["s3", "cp", str(tmp_path / "f"), f"s3://{bucket}/cli", "--checksum-algorithm", alg],
+                   env=env, check=True, capture_output=True, timeout=300)
+    out = subprocess.run(aws + ["s3api", "head-object", "--bucket", bucket, "--key", "cli", "--checksum-mode",
+                                "ENABLED"], env=env, check=True, capture_output=True, text=True, timeout=300)
+    assert json.loads(out.stdout)[f"Checksum{alg}"] == checksum(alg, data)
