@@ -22,7 +22,7 @@ from enum import Enum
 
 from starlette.responses import Response
 
-from proxy.s3 import bucket, copy, delete_objects, listing, multipart, objects, subresources, tagging
+from proxy.s3 import attributes, bucket, copy, delete_objects, listing, multipart, objects, subresources, tagging
 from proxy.s3.context import S3Request
 from proxy.s3.errors import S3Error
 
@@ -235,7 +235,8 @@ OBJECT_OPERATIONS: tuple[Operation, ...] = (
     _op("PutObjectLegalHold", OBJECT, "PUT", "legal-hold", _on_object("s3:PutObjectLegalHold")),
     _op("RestoreObject", OBJECT, "POST", "restore", _on_object("s3:RestoreObject")),
     _op("GetObjectAttributes", OBJECT, READS, "attributes",
-        _on_object("s3:GetObjectAttributes", "s3:GetObjectVersionAttributes")),
+        _on_object("s3:GetObjectAttributes", "s3:GetObjectVersionAttributes"),
+        handler=attributes.get_object_attributes),
     _op("GetObjectTorrent", OBJECT, READS, "torrent", _on_object("s3:GetObjectTorrent", "s3:GetObjectVersionTorrent")),
     _op("SelectObjectContent", OBJECT, "POST", "select", _on_object("s3:GetObject")),
     _op("UploadPartCopy", OBJECT, "PUT", "uploadId", _on_object("s3:PutObject"), _COPY_SOURCE,
