@@ -22,7 +22,18 @@ from enum import Enum
 
 from starlette.responses import Response
 
-from proxy.s3 import attributes, bucket, copy, delete_objects, listing, multipart, objects, subresources, tagging
+from proxy.s3 import (
+    attributes,
+    bucket,
+    copy,
+    delete_objects,
+    listing,
+    multipart,
+    objects,
+    service,
+    subresources,
+    tagging,
+)
 from proxy.s3.context import S3Request
 from proxy.s3.errors import S3Error
 
@@ -136,7 +147,7 @@ _deleted = subresources.nothing_to_delete
 
 SERVICE_OPERATIONS: tuple[Operation, ...] = (
     _op("ListBuckets", SERVICE, READS, None, Action("s3:ListAllMyBuckets", Target.ACCOUNT),
-        handler=bucket.list_buckets),
+        handler=service.list_buckets),
 )
 
 # in sub-resource precedence order (the first sub-resource key present selects)
