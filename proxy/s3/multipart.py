@@ -114,7 +114,7 @@ async def upload_part(req: S3Request) -> Response:
     upload_id = req.query["uploadId"]
     checksum = part_checksums.of_marker(await _upload_headers(req, upload_id))
     part_checksums.check_part_request(checksum, req.headers)
-    upload = open_upload(req, MAX_PART_SIZE, compute=checksum.algorithm if checksum else None)
+    upload = open_upload(req, MAX_PART_SIZE, always=checksum.algorithm if checksum else None)
     headers = {"Content-Type": "application/octet-stream", **checksum_sysmeta(upload.header_checksums)}
     if upload.length == 0:
         await upload.body.check_empty()

@@ -85,12 +85,12 @@ def chunked_framing(req: S3Request, mode: str) -> bool:
     return framed
 
 
-def open_upload(req: S3Request, max_size: int = MAX_PUT_SIZE, compute: str | None = None) -> Upload:
+def open_upload(req: S3Request, max_size: int = MAX_PUT_SIZE, always: str | None = None) -> Upload:
     """Wrap the request body: aws-chunked decoding, length checks, sha256/MD5/checksum verification.
 
     The signed payload mode decides everything: a hex sha256 is verified against the raw body as it
     streams and never combines with aws-chunked framing; ``STREAMING-*`` modes are decoded (chunk and
-    trailer signatures checked for the signed variants); see ``chunked_framing``. ``compute`` names an
+    trailer signatures checked for the signed variants); see ``chunked_framing``. ``always`` names an
     algorithm whose checksum is computed even when the client sends none (a multipart upload's).
     """
     h = req.headers
@@ -116,7 +116,7 @@ def open_upload(req: S3Request, max_size: int = MAX_PUT_SIZE, compute: str | Non
     if length is not None and length > max_size:
         raise S3Error("EntityTooLarge", MaxSizeAllowed=str(max_size), ProposedSize=str(length))
     header_sums = checksums.requested_checksums(h)
-    compute = {compute} if compute else set()
+    compute = {always} if always else set()
     alg = checksums.sdk_algorithm(h)
     if alg:
         compute.add(alg)
