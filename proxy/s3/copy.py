@@ -109,14 +109,14 @@ async def copy_object(req: S3Request) -> Response:
         tags = tagset.copied_tagging(req.headers, s3h._get(src.headers, s3h.SYSMETA_TAGGING))
         if tags:
             headers[s3h.SYSMETA_TAGGING] = tags
-        if not src.is_multipart:
-            headers.update({k: v for k, v in src.headers.items()
-                            if k.lower().startswith(checksums.SYSMETA.lower())})
+        algorithm = part_checksums.copy_algorithm(req.headers, src.headers)  # recomputed while copying
         await check_quota(req, req.bucket or "", src.size)
         source = WatchedBody(src.stream(0, src.size))
-        body = checksums.VerifiedBody(aiter(source))
+        body = checksums.VerifiedBody(aiter(source), compute={algorithm} if algorithm else None)
+        late = (lambda: checksum_sysmeta(body.checksums)) if algorithm else None
         replaced = await current_multipart(req, req.bucket or "", key, bucket_info)
-        resp = await req.client.put_object(req.account, req.bucket or "", key, headers, body, src.size)
+        resp = await req.client.put_object(req.account, req.bucket or "", key, headers, body, src.size,
+                                           footer=late)
     finally:
         await src.close()
     if source.forbidden is not None:
@@ -128,6 +128,10 @@ async def copy_object(req: S3Request) -> Response:
     doc = xml.root("CopyObjectResult")
     xml.add(doc, "LastModified", _iso_now(resp.headers))
     xml.add(doc, "ETag", f'"{body.etag}"')
+    for alg, value in body.checksums.items():
+        xml.add(doc, part_checksums.element_name(alg), value)
+    if body.checksums:
+        xml.add(doc, "ChecksumType", part_checksums.FULL_OBJECT)
     return xml.xml_response(doc)
 
 

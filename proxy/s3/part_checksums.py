@@ -190,3 +190,17 @@ def object_response_headers(stored: Mapping[str, str]) -> dict[str, str]:
     if out:
         out["x-amz-checksum-type"] = (s3h._get(stored, SYSMETA_TYPE) or FULL_OBJECT).upper()
     return out
+
+
+def copy_algorithm(headers: Mapping[str, str], source: Mapping[str, str]) -> str | None:
+    """The checksum algorithm of a CopyObject's new object: ``x-amz-checksum-algorithm`` when given, else
+    the source's (recomputed over the whole copy: a FULL_OBJECT checksum, whatever the source's type)."""
+    raw = (headers.get("x-amz-checksum-algorithm") or "").strip().lower()
+    if raw:
+        if raw not in TYPES_OF:
+            raise S3Error("InvalidRequest", "Checksum algorithm provided is unsupported. Please try again with any "
+                                            "of the valid types: [CRC32, CRC32C, CRC64NVME, SHA1, SHA256]")
+        return raw
+    for name in s3h.stored_checksums(source):
+        return name[len("x-amz-checksum-"):]
+    return None

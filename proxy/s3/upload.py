@@ -136,17 +136,22 @@ def open_upload(req: S3Request, max_size: int = MAX_PUT_SIZE, always: str | None
     return Upload(body, length, header_sums)
 
 
-def request_body(req: S3Request) -> AsyncIterable[bytes]:
+def request_body(req: S3Request, body_checksums: bool = True) -> AsyncIterable[bytes]:
     """The body of a request carrying a small document (XML), verified like an upload.
 
-    A hex ``x-amz-content-sha256`` is checked against what arrives (the last chunk is held back until it
-    matches); aws-chunked bodies are decoded as for uploads (``chunked_framing``).
+    A hex ``x-amz-content-sha256``, ``Content-MD5`` and ``x-amz-checksum-*`` headers are checked against
+    what arrives (the last chunk is held back until they match: BadDigest otherwise); aws-chunked bodies
+    are decoded as for uploads (``chunked_framing``). ``body_checksums=False`` for a request whose
+    ``x-amz-checksum-*`` headers describe something else (CompleteMultipartUpload: the object).
     """
     mode = payload_mode(req)
     if chunked_framing(req, mode):
         return open_upload(req).body
+    h = req.headers
     return checksums.VerifiedBody(_client_stream(req),
-                                  sha256_hex=mode if auth_v4.is_sha256_hex(mode) else None)
+                                  sha256_hex=mode if auth_v4.is_sha256_hex(mode) else None,
+                                  md5_b64=content_md5(h.get("content-md5")),
+                                  expected=checksums.requested_checksums(h) if body_checksums else None)
 
 
 def checksum_sysmeta(values: dict[str, str]) -> dict[str, str]:

@@ -201,3 +201,29 @@ def test_awscli_checksum_algorithm(s3, bucket, tmp_path, alg):
     out = subprocess.run(aws + ["s3api", "head-object", "--bucket", bucket, "--key", "cli", "--checksum-mode",
                                 "ENABLED"], env=env, check=True, capture_output=True, text=True, timeout=300)
     assert json.loads(out.stdout)[f"Checksum{alg}"] == checksum(alg, data)
+
+
+def test_copy_object_checksums(s3, bucket):
+    c = make_client(s3.url)
+    data = os.urandom(50_000)
+    c.put_object(Bucket=bucket, Key="src", Body=data, ChecksumAlgorithm="SHA256")
+    kept = c.copy_object(Bucket=bucket, Key="same-alg", CopySource={"Bucket": bucket, "Key": "src"})
+    assert kept["CopyObjectResult"]["ChecksumSHA256"] == checksum("SHA256", data)
+    chosen = c.copy_object(Bucket=bucket, Key="new-alg", CopySource={"Bucket": bucket, "Key": "src"},
+                           ChecksumAlgorithm="CRC64NVME")
+    assert chosen["CopyObjectResult"]["ChecksumCRC64NVME"] == checksum("CRC64NVME", data)
+    head = c.head_object(Bucket=bucket, Key="new-alg", ChecksumMode="ENABLED")
+    assert head["ChecksumCRC64NVME"] == checksum("CRC64NVME", data) and "ChecksumSHA256" not in head
+    # a composite multipart source: the copy (one piece) gets a full-object checksum of the same algorithm
+    parts = [os.urandom(5 * MIB), b"end"]
+    up = c.create_multipart_upload(Bucket=bucket, Key="mp", ChecksumAlgorithm="CRC32C")
+    done = [{"PartNumber": n, "ETag": c.upload_part(Bucket=bucket, Key="mp", UploadId=up["UploadId"], PartNumber=n,
+                                                    Body=d, ChecksumAlgorithm="CRC32C")["ETag"]}
+            for n, d in enumerate(parts, 1)]
+    c.complete_multipart_upload(Bucket=bucket, Key="mp", UploadId=up["UploadId"], MultipartUpload={"Parts": done})
+    copied = c.copy_object(Bucket=bucket, Key="mp-copy", CopySource={"Bucket": bucket, "Key": "mp"})
+    assert copied["CopyObjectResult"]["ChecksumCRC32C"] == checksum("CRC32C", b"".join(parts))
+    got = c.get_object(Bucket=bucket, Key="mp-copy", ChecksumMode="ENABLED")
+    assert got["ChecksumType"] == "FULL_OBJECT" and got["Body"].read() == b"".join(parts)
+    assert error_code(c.copy_object, Bucket=bucket, Key="x", CopySource={"Bucket": bucket, "Key": "src"},
+                      ChecksumAlgorithm="MD5") == "InvalidRequest"

@@ -109,3 +109,17 @@ def test_malformed_tagging_document(s3, bucket, body):
 
     c.meta.events.register("before-sign.s3.PutObjectTagging", send)
     assert error_code(c.put_object_tagging, Bucket=bucket, Key="obj", Tagging={"TagSet": []}) == "MalformedXML"
+
+
+def test_document_checksums_verified(s3, bucket):
+    """The checksum botocore sends with a tagging document (and a Content-MD5) must match the body."""
+    c = make_client(s3.url)
+    c.put_object(Bucket=bucket, Key="obj", Body=b"x")
+
+    def corrupt(request, **_):
+        request.data = request.body.replace(b"<Value>v</Value>", b"<Value>w</Value>")
+
+    c.meta.events.register("before-sign.s3.PutObjectTagging", corrupt)
+    assert error_code(c.put_object_tagging, Bucket=bucket, Key="obj",
+                      Tagging={"TagSet": [{"Key": "k", "Value": "v"}]}) == "BadDigest"
+    assert make_client(s3.url).get_object_tagging(Bucket=bucket, Key="obj")["TagSet"] == []
