@@ -190,17 +190,25 @@ def test_upload_part_copy_gets_the_uploads_checksum(s3, bucket):
     assert done["ChecksumCRC32"] == checksum("CRC32", src)
 
 
-@pytest.mark.parametrize("alg", ["CRC64NVME", "SHA256"])
-def test_awscli_checksum_algorithm(s3, bucket, tmp_path, alg):
+@pytest.mark.parametrize(("alg", "size"), [("CRC64NVME", 200_000), ("SHA256", 200_000), ("CRC32", 9 * MIB)])
+def test_awscli_checksum_algorithm(s3, bucket, tmp_path, alg, size):
+    """``aws s3 cp --checksum-algorithm``: one PUT, or a multipart upload past awscli's 8 MiB threshold."""
     env = _aws_env(tmp_path)
     aws = _aws() + ["--endpoint-url", s3.url]
-    data = os.urandom(200_000)
+    data = os.urandom(size)
     (tmp_path / "f").write_bytes(data)
     subprocess.run(aws + ["s3", "cp", str(tmp_path / "f"), f"s3://{bucket}/cli", "--checksum-algorithm", alg],
                    env=env, check=True, capture_output=True, timeout=300)
     out = subprocess.run(aws + ["s3api", "head-object", "--bucket", bucket, "--key", "cli", "--checksum-mode",
                                 "ENABLED"], env=env, check=True, capture_output=True, text=True, timeout=300)
-    assert json.loads(out.stdout)[f"Checksum{alg}"] == checksum(alg, data)
+    head = json.loads(out.stdout)
+    if size > 8 * MIB:  # composite: <checksum of the part checksums>-<parts>
+        assert head[f"Checksum{alg}"].endswith("-2") and head["ChecksumType"] == "COMPOSITE"
+    else:
+        assert head[f"Checksum{alg}"] == checksum(alg, data)
+    subprocess.run(aws + ["s3", "cp", f"s3://{bucket}/cli", str(tmp_path / "back")], env=env, check=True,
+                   capture_output=True, timeout=300)
+    assert (tmp_path / "back").read_bytes() == data
 
 
 def test_copy_object_checksums(s3, bucket):
