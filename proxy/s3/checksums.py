@@ -103,6 +103,25 @@ def requested_checksums(headers: Mapping[str, str]) -> dict[str, str]:
     return found
 
 
+DIGEST_SIZES = {"crc32": 4, "crc32c": 4, "crc64nvme": 8, "sha1": 20, "sha256": 32}
+
+
+def validate_headers(headers: Mapping[str, str]) -> None:
+    """InvalidRequest, as AWS, for an unknown ``x-amz-sdk-checksum-algorithm``, more than one
+    ``x-amz-checksum-<alg>`` header, or a value that is not the base64 of that algorithm's digest."""
+    sdk = (headers.get("x-amz-sdk-checksum-algorithm") or "").strip().lower()
+    if sdk and sdk not in ALGORITHMS:
+        raise S3Error("InvalidRequest", "Value for x-amz-sdk-checksum-algorithm header is invalid.")
+    given = requested_checksums(headers)
+    if len(given) > 1:
+        raise S3Error("InvalidRequest", "Expecting a single x-amz-checksum- header. Multiple checksum Types are "
+                                        "not allowed.")
+    for alg, value in given.items():
+        raw = unb64(value)
+        if raw is None or len(raw) != DIGEST_SIZES[alg]:
+            raise S3Error("InvalidRequest", f"Value for x-amz-checksum-{alg} header is invalid.")
+
+
 def sdk_algorithm(headers: Mapping[str, str]) -> str | None:
     """The algorithm named by ``x-amz-sdk-checksum-algorithm``/``x-amz-checksum-algorithm``, if known."""
     for name in ("x-amz-sdk-checksum-algorithm", "x-amz-checksum-algorithm"):

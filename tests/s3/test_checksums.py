@@ -235,3 +235,21 @@ def test_copy_object_checksums(s3, bucket):
     assert got["ChecksumType"] == "FULL_OBJECT" and got["Body"].read() == b"".join(parts)
     assert error_code(c.copy_object, Bucket=bucket, Key="x", CopySource={"Bucket": bucket, "Key": "src"},
                       ChecksumAlgorithm="MD5") == "InvalidRequest"
+
+
+def test_malformed_checksum_headers_are_invalid_request(s3, bucket):
+    c = make_client(s3.url, when_required=True)
+    cases = [
+        {"ChecksumCRC32": "not base64!"},
+        {"ChecksumCRC32": checksum("SHA256", b"data")},  # base64, but not 4 bytes
+        {"ChecksumCRC32": checksum("CRC32", b"data"), "ChecksumSHA1": checksum("SHA1", b"data")},
+    ]
+    for extra in cases:
+        assert error_code(c.put_object, Bucket=bucket, Key="k", Body=b"data", **extra) == "InvalidRequest", extra
+
+    def unknown_algorithm(request, **_):
+        request.headers["x-amz-sdk-checksum-algorithm"] = "MD7"
+
+    c.meta.events.register("before-sign.s3.PutObject", unknown_algorithm)
+    assert error_code(c.put_object, Bucket=bucket, Key="k", Body=b"data") == "InvalidRequest"
+    assert error_code(c.head_object, Bucket=bucket, Key="k") == "404"
