@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from tests.s3.conftest import error_code, make_client
@@ -123,3 +125,20 @@ def test_document_checksums_verified(s3, bucket):
     assert error_code(c.put_object_tagging, Bucket=bucket, Key="obj",
                       Tagging={"TagSet": [{"Key": "k", "Value": "v"}]}) == "BadDigest"
     assert make_client(s3.url).get_object_tagging(Bucket=bucket, Key="obj")["TagSet"] == []
+
+
+def test_tagging_a_multipart_object_keeps_it_whole(s3, bucket):
+    c = make_client(s3.url)
+    parts = [os.urandom(5 * 1024 * 1024), b"tail"]
+    up = c.create_multipart_upload(Bucket=bucket, Key="mp", ChecksumAlgorithm="CRC32")
+    done = [{"PartNumber": n, "ETag": c.upload_part(Bucket=bucket, Key="mp", UploadId=up["UploadId"], PartNumber=n,
+                                                    Body=d, ChecksumAlgorithm="CRC32")["ETag"]}
+            for n, d in enumerate(parts, 1)]
+    complete = c.complete_multipart_upload(Bucket=bucket, Key="mp", UploadId=up["UploadId"],
+                                           MultipartUpload={"Parts": done})
+    c.put_object_tagging(Bucket=bucket, Key="mp", Tagging={"TagSet": [{"Key": "a", "Value": "b"}]})
+    got = c.get_object(Bucket=bucket, Key="mp", ChecksumMode="ENABLED")
+    assert got["Body"].read() == b"".join(parts)
+    assert got["ETag"] == complete["ETag"] and got["TagCount"] == 1
+    assert got["ChecksumCRC32"] == complete["ChecksumCRC32"]
+    assert c.get_object(Bucket=bucket, Key="mp", PartNumber=2)["Body"].read() == b"tail"
