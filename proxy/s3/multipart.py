@@ -244,7 +244,7 @@ async def complete(req: S3Request) -> Response:
                         "last_modified": row.get("last_modified", "")})
         md5s.append(row["hash"])
     checksum = part_checksums.of_marker(marker)
-    object_checksum = await _part_checksums(req, checksum, requested, entries, body_xml)
+    object_checksum = await part_checksums.complete_checksum(req, checksum, requested, entries, body_xml)
     part_checksums.check_complete_request(checksum, req.headers, object_checksum)
     s3_etag = multipart_etag(md5s)
     total = sum(e["bytes"] for e in entries)
@@ -270,32 +270,6 @@ async def complete(req: S3Request) -> Response:
     xml.add_all(doc, [("Location", location), ("Bucket", bucket), ("Key", key), ("ETag", f'"{s3_etag}"')])
     part_checksums.add_elements(doc, checksum, object_checksum)
     return xml.xml_response(doc)
-
-
-async def _part_checksums(req: S3Request, checksum: part_checksums.UploadChecksum | None,
-                          requested: list[tuple[int, str]], entries: list[dict], body_xml: bytes) -> str | None:
-    """The object's checksum from its parts' stored checksums (each kept in its manifest entry).
-
-    The checksums the Complete request lists must match the stored ones (InvalidPart otherwise)."""
-    if checksum is None:
-        return None
-    seg = segments_container(req.bucket or "")
-    prefix = f"/{seg}/"
-    names = [e["name"][len(prefix):] for e in entries]
-    stored = await part_checksums.stored_part_checksums(req, seg, names, checksum.algorithm)
-    given = part_checksums.requested_part_checksums(xml.parse(body_xml, "CompleteMultipartUpload"))
-    values = []
-    for (number, etag), name, entry in zip(requested, names, entries, strict=True):
-        value = stored.get(name)
-        if value is None:
-            raise S3Error("InvalidRequest", f"The upload was created using a {checksum.algorithm} checksum; "
-                                            f"part {number} carries none.")
-        want = given.get(number, {}).get(checksum.algorithm)
-        if want is not None and want != value:
-            raise S3Error("InvalidPart", UploadId=req.query.get("uploadId"), PartNumber=str(number), ETag=etag)
-        entry[part_checksums.ENTRY_KEY] = value
-        values.append((value, int(entry["bytes"])))
-    return part_checksums.object_checksum(checksum, values)
 
 
 def _manifest_headers(marker: dict[str, str], slo_hash: str, s3_etag: str, total: int) -> dict[str, str]:

@@ -24,6 +24,7 @@ from xml.etree.ElementTree import Element
 
 from proxy.s3 import checksums, xml
 from proxy.s3 import headers as s3h
+from proxy.s3.bucket import segments_container
 from proxy.s3.context import S3Request
 from proxy.s3.errors import S3Error
 
@@ -152,6 +153,33 @@ def object_checksum(spec: UploadChecksum, parts: list[tuple[str, int]]) -> str:
     if spec.type == FULL_OBJECT:
         return checksums.combine_crcs(spec.algorithm, parts)
     return checksums.composite_checksum(spec.algorithm, [value for value, _ in parts])
+
+
+async def complete_checksum(req: S3Request, checksum: UploadChecksum | None, requested: list[tuple[int, str]],
+                            entries: list[dict], body_xml: bytes) -> str | None:
+    """CompleteMultipartUpload: the object's checksum from its parts' stored checksums (each kept in its
+    manifest entry, ``entries`` being the manifest's, ``requested`` the (number, ETag) pairs listed).
+
+    The checksums the Complete request lists must match the stored ones (InvalidPart otherwise)."""
+    if checksum is None:
+        return None
+    seg = segments_container(req.bucket or "")
+    prefix = f"/{seg}/"
+    names = [e["name"][len(prefix):] for e in entries]
+    stored = await stored_part_checksums(req, seg, names, checksum.algorithm)
+    given = requested_part_checksums(xml.parse(body_xml, "CompleteMultipartUpload"))
+    values = []
+    for (number, etag), name, entry in zip(requested, names, entries, strict=True):
+        value = stored.get(name)
+        if value is None:
+            raise S3Error("InvalidRequest", f"The upload was created using a {checksum.algorithm} checksum; "
+                                            f"part {number} carries none.")
+        want = given.get(number, {}).get(checksum.algorithm)
+        if want is not None and want != value:
+            raise S3Error("InvalidPart", UploadId=req.query.get("uploadId"), PartNumber=str(number), ETag=etag)
+        entry[ENTRY_KEY] = value
+        values.append((value, int(entry["bytes"])))
+    return object_checksum(checksum, values)
 
 
 def check_complete_request(spec: UploadChecksum | None, headers: Mapping[str, str], computed: str | None) -> None:
