@@ -114,8 +114,11 @@ def test_multipart_checksums(s3, bucket, alg, kind):
     # a part read back carries its own checksum (composite uploads)
     second = c.get_object(Bucket=bucket, Key="mp", PartNumber=2, ChecksumMode="ENABLED")
     assert second["Body"].read() == parts[1] and second["PartsCount"] == 2
+    head_part = c.head_object(Bucket=bucket, Key="mp", PartNumber=1, ChecksumMode="ENABLED")
+    assert head_part["ContentLength"] == len(parts[0]) and head_part["PartsCount"] == 2
     if kind == "COMPOSITE":
         assert second[field] == checksum(alg, parts[1])
+        assert head_part[field] == checksum(alg, parts[0])
 
 
 def test_full_object_checksum_given_on_complete(s3, bucket):
