@@ -1,8 +1,9 @@
 """GetObjectAttributes (``GET /<bucket>/<key>?attributes``): ETag, Checksum, ObjectParts, StorageClass, ObjectSize.
 
 ``x-amz-object-attributes`` names the attributes wanted (comma-separated); ``ObjectParts`` is given for
-multipart objects only, paged by ``x-amz-max-parts`` (default and most 1000) and
-``x-amz-part-number-marker``. The ETag is unquoted, as AWS answers it here.
+multipart objects only (its ``Part`` list only when the upload had a checksum algorithm, as AWS), paged
+by ``x-amz-max-parts`` (default and most 1000) and ``x-amz-part-number-marker``. The ETag is unquoted,
+as AWS answers it here.
 
 Versioning hook: ``?versionId`` other than ``null`` is refused as GetObject refuses it today
 (``objects._check_version``), until versioned objects exist.
@@ -84,9 +85,12 @@ async def get_object_attributes(req: S3Request) -> Response:
 
 async def _add_parts(req: S3Request, doc: Element, checksum: part_checksums.UploadChecksum | None,
                      max_parts: int, marker: int) -> None:
-    """``<ObjectParts>``: the part count and one page of parts (number, size, checksum) after ``marker``."""
+    """``<ObjectParts>``: the part count and one page of parts (number, size, checksum) after ``marker``.
+
+    As AWS, the parts themselves are listed only for an upload made with a checksum algorithm; without
+    one the answer is the part count."""
     parts = await load_parts(req, req.bucket or "", req.key or "")
-    after = [p for p in parts if p.number > marker]
+    after = [p for p in parts if p.number > marker] if checksum else []
     page = after[:max_parts]
     el = xml.add(doc, "ObjectParts")
     xml.add(el, "PartsCount", len(parts))
