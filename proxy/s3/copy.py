@@ -112,8 +112,11 @@ async def copy_object(req: S3Request) -> Response:
         algorithm = part_checksums.copy_algorithm(req.headers, src.headers)  # recomputed while copying
         await check_quota(req, req.bucket or "", src.size)
         source = WatchedBody(src.stream(0, src.size))
-        body = checksums.VerifiedBody(aiter(source), compute={algorithm} if algorithm else None)
-        late = (lambda: checksum_sysmeta(body.checksums)) if algorithm else None
+        body = checksums.VerifiedBody(aiter(source), compute={algorithm})
+
+        def late() -> dict[str, str]:  # the checksum is known once the copy is through
+            return checksum_sysmeta(body.checksums)
+
         replaced = await current_multipart(req, req.bucket or "", key, bucket_info)
         resp = await req.client.put_object(req.account, req.bucket or "", key, headers, body, src.size,
                                            footer=late)
@@ -164,8 +167,11 @@ async def upload_part_copy(req: S3Request) -> Response:
         if src.resp is not None and src.resp_range != (start, end):
             await src.close()
         source = WatchedBody(src.stream(start, end))
-        body = checksums.VerifiedBody(aiter(source), compute={checksum.algorithm} if checksum else None)
-        late = (lambda: checksum_sysmeta(body.checksums)) if checksum else None
+        body = checksums.VerifiedBody(aiter(source), compute={(checksum or part_checksums.IMPLICIT).algorithm})
+
+        def late() -> dict[str, str]:  # the checksum is known once the copy is through
+            return checksum_sysmeta(body.checksums)
+
         resp = await req.client.put_object(req.account, segments_container(req.bucket or ""),
                                            part_name(req.key or "", upload_id, number),
                                            {"Content-Type": "application/octet-stream"}, body, end - start,

@@ -114,7 +114,7 @@ async def upload_part(req: S3Request) -> Response:
     upload_id = req.query["uploadId"]
     checksum = part_checksums.of_marker(await _upload_headers(req, upload_id))
     part_checksums.check_part_request(checksum, req.headers)
-    upload = open_upload(req, MAX_PART_SIZE, always=checksum.algorithm if checksum else None)
+    upload = open_upload(req, MAX_PART_SIZE, always=(checksum or part_checksums.IMPLICIT).algorithm)
     headers = {"Content-Type": "application/octet-stream", **checksum_sysmeta(upload.header_checksums)}
     if upload.length == 0:
         await upload.body.check_empty()
@@ -243,9 +243,9 @@ async def complete(req: S3Request) -> Response:
                         "content_type": row.get("content_type", "application/octet-stream"),
                         "last_modified": row.get("last_modified", "")})
         md5s.append(row["hash"])
-    checksum = part_checksums.of_marker(marker)
-    object_checksum = await part_checksums.complete_checksum(req, checksum, requested, entries, body_xml)
-    part_checksums.check_complete_request(checksum, req.headers, object_checksum)
+    declared = part_checksums.of_marker(marker)
+    checksum, object_checksum = await part_checksums.complete_checksum(req, declared, requested, entries, body_xml)
+    part_checksums.check_complete_request(declared, checksum, req.headers, object_checksum)
     s3_etag = multipart_etag(md5s)
     total = sum(e["bytes"] for e in entries)
     manifest = json.dumps(entries).encode()

@@ -11,7 +11,7 @@ from proxy.s3.bucket import require_bucket
 from proxy.s3.context import S3Request
 from proxy.s3.errors import S3Error, from_backend
 from proxy.s3.object_parts import requested_part
-from proxy.s3.part_checksums import FULL_OBJECT, object_response_headers
+from proxy.s3.part_checksums import FULL_OBJECT, default_algorithm, object_response_headers
 from proxy.s3.quota import check_quota, written
 from proxy.s3.reader import StoredObject, open_object
 from proxy.s3.supersede import current_multipart, release_parts
@@ -36,7 +36,7 @@ async def put_object(req: S3Request) -> Response:
     key = req.key or ""
     check_key(key)
     bucket_info = await require_bucket(req)
-    upload = open_upload(req)
+    upload = open_upload(req, always=default_algorithm(req.headers))
     stored = s3h.object_put_headers(req.headers)
     stored.update(checksum_sysmeta(upload.header_checksums))
     if (req.headers.get("if-none-match") or "").strip() == "*":

@@ -13,6 +13,10 @@ only for uploads with an algorithm). Complete checks the part checksums the clie
 object's checksum (``BadDigest`` when the client's ``x-amz-checksum-<alg>`` differs) and stores it on the
 manifest, and each part's value in its manifest entry (``s3_checksum``) for ``?partNumber`` reads and
 GetObjectAttributes.
+
+As AWS, data sent without any checksum gets the default one, CRC64NVME (``DEFAULT_ALGORITHM``): a
+PutObject or CopyObject without a checksum stores it, and an upload created without an algorithm
+computes it for every part and completes with the FULL_OBJECT CRC64NVME combined from them.
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ ENTRY_KEY = "s3_checksum"  # a manifest entry's part checksum (base64)
 TYPES_OF = {"crc32": (COMPOSITE, FULL_OBJECT), "crc32c": (COMPOSITE, FULL_OBJECT), "crc64nvme": (FULL_OBJECT,),
             "sha1": (COMPOSITE,), "sha256": (COMPOSITE,)}
 HEAD_CONCURRENCY = 8
+DEFAULT_ALGORITHM = "crc64nvme"
 
 
 def element_name(algorithm: str) -> str:
@@ -48,6 +53,9 @@ class UploadChecksum:
 
     algorithm: str
     type: str
+
+
+IMPLICIT = UploadChecksum(DEFAULT_ALGORITHM, FULL_OBJECT)  # of uploads created without an algorithm
 
 
 def requested(headers: Mapping[str, str]) -> UploadChecksum | None:
@@ -106,6 +114,11 @@ def part_algorithms(headers: Mapping[str, str]) -> set[str]:
     return names
 
 
+def default_algorithm(headers: Mapping[str, str]) -> str | None:
+    """CRC64NVME for a request that names no checksum at all (AWS's default), else None."""
+    return None if part_algorithms(headers) else DEFAULT_ALGORITHM
+
+
 def check_part_request(spec: UploadChecksum | None, headers: Mapping[str, str]) -> None:
     """InvalidRequest when an UploadPart carries a checksum of another algorithm than its upload's."""
     if spec is None:
@@ -155,40 +168,46 @@ def object_checksum(spec: UploadChecksum, parts: list[tuple[str, int]]) -> str:
     return checksums.composite_checksum(spec.algorithm, [value for value, _ in parts])
 
 
-async def complete_checksum(req: S3Request, checksum: UploadChecksum | None, requested: list[tuple[int, str]],
-                            entries: list[dict], body_xml: bytes) -> str | None:
-    """CompleteMultipartUpload: the object's checksum from its parts' stored checksums (each kept in its
-    manifest entry, ``entries`` being the manifest's, ``requested`` the (number, ETag) pairs listed).
+async def complete_checksum(req: S3Request, declared: UploadChecksum | None, requested: list[tuple[int, str]],
+                            entries: list[dict], body_xml: bytes) -> tuple[UploadChecksum | None, str | None]:
+    """CompleteMultipartUpload: the object's checksum (and its kind) from its parts' stored checksums, each
+    kept in its manifest entry (``entries`` are the manifest's, ``requested`` the (number, ETag) pairs listed).
 
-    The checksums the Complete request lists must match the stored ones (InvalidPart otherwise)."""
-    if checksum is None:
-        return None
+    An upload ``declared`` without an algorithm gets the default FULL_OBJECT CRC64NVME when every part has
+    one (parts stored before the default existed leave the object without). The checksums the request
+    lists must match the stored ones (InvalidPart otherwise)."""
+    spec = declared or IMPLICIT
     seg = segments_container(req.bucket or "")
     prefix = f"/{seg}/"
     names = [e["name"][len(prefix):] for e in entries]
-    stored = await stored_part_checksums(req, seg, names, checksum.algorithm)
+    stored = await stored_part_checksums(req, seg, names, spec.algorithm)
     given = requested_part_checksums(xml.parse(body_xml, "CompleteMultipartUpload"))
     values = []
     for (number, etag), name, entry in zip(requested, names, entries, strict=True):
         value = stored.get(name)
         if value is None:
-            raise S3Error("InvalidRequest", f"The upload was created using a {checksum.algorithm} checksum; "
+            if declared is None:
+                return None, None
+            raise S3Error("InvalidRequest", f"The upload was created using a {spec.algorithm} checksum; "
                                             f"part {number} carries none.")
-        want = given.get(number, {}).get(checksum.algorithm)
+        want = given.get(number, {}).get(spec.algorithm)
         if want is not None and want != value:
             raise S3Error("InvalidPart", UploadId=req.query.get("uploadId"), PartNumber=str(number), ETag=etag)
-        entry[ENTRY_KEY] = value
         values.append((value, int(entry["bytes"])))
-    return object_checksum(checksum, values)
+    for (value, _), entry in zip(values, entries, strict=True):
+        entry[ENTRY_KEY] = value
+    return spec, object_checksum(spec, values)
 
 
-def check_complete_request(spec: UploadChecksum | None, headers: Mapping[str, str], computed: str | None) -> None:
-    """Complete's ``x-amz-checksum-type`` must be the upload's, its ``x-amz-checksum-<alg>`` the computed value."""
+def check_complete_request(declared: UploadChecksum | None, spec: UploadChecksum | None, headers: Mapping[str, str],
+                           computed: str | None) -> None:
+    """Complete's ``x-amz-checksum-type`` must be the upload's (``declared``), its ``x-amz-checksum-<alg>``
+    the value computed (``spec``: the declared or default checksum)."""
     kind = (headers.get("x-amz-checksum-type") or "").strip().upper()
-    if kind and (spec is None or kind != spec.type):
+    if kind and (declared is None or kind != declared.type):
         raise S3Error("InvalidRequest", f"The upload was created using the "
-                      f"{spec.type if spec else 'null'} checksum mode. The complete request must use the same "
-                      "checksum mode.")
+                      f"{declared.type if declared else 'null'} checksum mode. The complete request must use the "
+                      "same checksum mode.")
     given = checksums.requested_checksums(headers)
     if spec is None or computed is None:
         return
@@ -220,9 +239,10 @@ def object_response_headers(stored: Mapping[str, str]) -> dict[str, str]:
     return out
 
 
-def copy_algorithm(headers: Mapping[str, str], source: Mapping[str, str]) -> str | None:
+def copy_algorithm(headers: Mapping[str, str], source: Mapping[str, str]) -> str:
     """The checksum algorithm of a CopyObject's new object: ``x-amz-checksum-algorithm`` when given, else
-    the source's (recomputed over the whole copy: a FULL_OBJECT checksum, whatever the source's type)."""
+    the source's (recomputed over the whole copy: a FULL_OBJECT checksum, whatever the source's type), else
+    the default."""
     raw = (headers.get("x-amz-checksum-algorithm") or "").strip().lower()
     if raw:
         if raw not in TYPES_OF:
@@ -231,4 +251,4 @@ def copy_algorithm(headers: Mapping[str, str], source: Mapping[str, str]) -> str
         return raw
     for name in s3h.stored_checksums(source):
         return name[len("x-amz-checksum-"):]
-    return None
+    return DEFAULT_ALGORITHM

@@ -70,10 +70,14 @@ def test_attributes_of_a_multipart_object_paged(s3, bucket, parts):
 def test_part_number_get_and_head(s3, bucket, parts):
     c = make_client(s3.url)
     done = _multipart(c, bucket, "mp", parts)
-    # without a checksum algorithm AWS gives the part count, not the parts
+    # created without a checksum algorithm: AWS's default, a full-object CRC64NVME, with each part's
     attrs = c.get_object_attributes(Bucket=bucket, Key="mp", ObjectAttributes=ALL)
-    assert attrs["ObjectParts"]["TotalPartsCount"] == 3 and "Parts" not in attrs["ObjectParts"]
-    assert "Checksum" not in attrs
+    assert attrs["Checksum"] == {"ChecksumCRC64NVME": checksum("CRC64NVME", b"".join(parts)),
+                                 "ChecksumType": "FULL_OBJECT"}
+    assert attrs["ObjectParts"]["TotalPartsCount"] == 3
+    assert [p["ChecksumCRC64NVME"] for p in attrs["ObjectParts"]["Parts"]] == [checksum("CRC64NVME", d)
+                                                                             for d in parts]
+    assert done["ChecksumCRC64NVME"] == attrs["Checksum"]["ChecksumCRC64NVME"]
     offset = 0
     for number, data in enumerate(parts, 1):
         got = c.get_object(Bucket=bucket, Key="mp", PartNumber=number)

@@ -256,3 +256,26 @@ def test_malformed_checksum_headers_are_invalid_request(s3, bucket):
     c.meta.events.register("before-sign.s3.PutObject", unknown_algorithm)
     assert error_code(c.put_object, Bucket=bucket, Key="k", Body=b"data") == "InvalidRequest"
     assert error_code(c.head_object, Bucket=bucket, Key="k") == "404"
+
+
+def test_default_crc64nvme_when_no_checksum_is_sent(s3, bucket):
+    """AWS's default: data sent with no checksum at all gets a CRC64NVME (PutObject, CopyObject, multipart)."""
+    c = make_client(s3.url, when_required=True)  # botocore sends no checksum
+    data = os.urandom(30_000)
+    put = c.put_object(Bucket=bucket, Key="plain", Body=data)
+    assert put["ChecksumCRC64NVME"] == checksum("CRC64NVME", data) and "ChecksumCRC32" not in put
+    head = c.head_object(Bucket=bucket, Key="plain", ChecksumMode="ENABLED")
+    assert head["ChecksumCRC64NVME"] == checksum("CRC64NVME", data) and head["ChecksumType"] == "FULL_OBJECT"
+    copied = c.copy_object(Bucket=bucket, Key="copy", CopySource={"Bucket": bucket, "Key": "plain"})
+    assert copied["CopyObjectResult"]["ChecksumCRC64NVME"] == checksum("CRC64NVME", data)
+    parts = [os.urandom(5 * MIB), b"last"]
+    up = c.create_multipart_upload(Bucket=bucket, Key="mp")
+    assert "ChecksumAlgorithm" not in up
+    done = [{"PartNumber": n, "ETag": c.upload_part(Bucket=bucket, Key="mp", UploadId=up["UploadId"], PartNumber=n,
+                                                    Body=d)["ETag"]} for n, d in enumerate(parts, 1)]
+    complete = c.complete_multipart_upload(Bucket=bucket, Key="mp", UploadId=up["UploadId"],
+                                           MultipartUpload={"Parts": done})
+    assert complete["ChecksumCRC64NVME"] == checksum("CRC64NVME", b"".join(parts))
+    assert complete["ChecksumType"] == "FULL_OBJECT"
+    got = make_client(s3.url).get_object(Bucket=bucket, Key="mp", ChecksumMode="ENABLED")
+    assert got["ChecksumCRC64NVME"] == complete["ChecksumCRC64NVME"] and got["Body"].read() == b"".join(parts)
