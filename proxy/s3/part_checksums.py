@@ -8,11 +8,11 @@ either (COMPOSITE by default). Both are kept in the upload marker's sysmeta.
 
 Every part of such an upload gets the algorithm's checksum computed as it streams (verified against the
 client's header or trailer value) and stored in the part's sysmeta; a part sent with another algorithm is
-``InvalidRequest``. ListParts and CompleteMultipartUpload read the part checksums back (a HEAD per part,
-only for uploads with an algorithm). Complete checks the part checksums the client lists, computes the
-object's checksum (``BadDigest`` when the client's ``x-amz-checksum-<alg>`` differs) and stores it on the
-manifest, and each part's value in its manifest entry (``s3_checksum``) for ``?partNumber`` reads and
-GetObjectAttributes.
+``InvalidRequest``. ListParts (uploads with an algorithm) and CompleteMultipartUpload (every upload) read
+the part checksums back, a HEAD per part, a few at a time: the listing rows do not carry them. Complete
+checks the part checksums the client lists, computes the object's checksum (``BadDigest`` when the
+client's ``x-amz-checksum-<alg>`` differs) and stores it on the manifest, and each part's value in its
+manifest entry (``s3_checksum``) for ``?partNumber`` reads and GetObjectAttributes.
 
 As AWS, data sent without any checksum gets the default one, CRC64NVME (``DEFAULT_ALGORITHM``): a
 PutObject or CopyObject without a checksum stores it, and an upload created without an algorithm
