@@ -1,4 +1,4 @@
-"""Bucket operations: ListBuckets, CreateBucket, HeadBucket, DeleteBucket, GetBucketLocation.
+"""Bucket operations: CreateBucket, HeadBucket, DeleteBucket, GetBucketLocation (ListBuckets: ``proxy.s3.service``).
 
 A bucket is a Swift container in the credential's account; multipart parts live in the hidden
 container ``<bucket>+segments`` (never listed as a bucket).
@@ -8,14 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import re
-import time
 
 from starlette.responses import Response
 
 from proxy.s3 import xml
 from proxy.s3.context import S3Request
 from proxy.s3.errors import S3Error, from_backend
-from proxy.s3.headers import iso8601, iso_from_swift
 from proxy.s3.upload import request_body
 
 SEGMENTS_SUFFIX = "+segments"
@@ -72,33 +70,6 @@ def owner(req: S3Request, parent: object) -> None:
     el = xml.add(parent, "Owner")  # type: ignore[arg-type]
     xml.add(el, "ID", req.credential.user)
     xml.add(el, "DisplayName", req.credential.user)
-
-
-async def list_buckets(req: S3Request) -> Response:
-    doc = xml.root("ListAllMyBucketsResult")
-    owner(req, doc)
-    buckets = xml.add(doc, "Buckets")
-    marker = None
-    while True:
-        resp, rows = await req.client.list_account(req.account, marker=marker, limit=PAGE)
-        if resp.status == 404:
-            break
-        if resp.status // 100 != 2:
-            raise from_backend(resp.status)
-        for row in rows:
-            name = row.get("name")
-            if not name or name.endswith(SEGMENTS_SUFFIX):
-                continue
-            b = xml.add(buckets, "Bucket")
-            xml.add(b, "Name", name)
-            lm = row.get("last_modified")
-            xml.add(b, "CreationDate", iso_from_swift(lm) if lm else iso8601(time.time()))
-        if len(rows) < PAGE:
-            break
-        marker = rows[-1]["name"]
-    if req.method == "HEAD":
-        return Response(b"", 200, media_type="application/xml")
-    return xml.xml_response(doc)
 
 
 async def create_bucket(req: S3Request) -> Response:

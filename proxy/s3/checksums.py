@@ -8,31 +8,15 @@ node in full: the node sees a short body and stores nothing.
 from __future__ import annotations
 
 import base64
+import binascii
 import hashlib
 import zlib
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Mapping
 from typing import Protocol
 
+from awscrt import checksums as crt
+
 from proxy.s3.errors import S3Error
-
-try:  # small, well-kept C implementation; a table fallback keeps the layer dependency-free
-    import crc32c as _crc32c_mod
-
-    def _crc32c(data: bytes, value: int) -> int:
-        return _crc32c_mod.crc32c(data, value)
-except ImportError:  # pragma: no cover - exercised only without the package
-    _TABLE = []
-    for _i in range(256):
-        _c = _i
-        for _ in range(8):
-            _c = (_c >> 1) ^ 0x82F63B78 if _c & 1 else _c >> 1
-        _TABLE.append(_c)
-
-    def _crc32c(data: bytes, value: int) -> int:
-        crc = value ^ 0xFFFFFFFF
-        for b in data:
-            crc = _TABLE[(crc ^ b) & 0xFF] ^ (crc >> 8)
-        return crc ^ 0xFFFFFFFF
 
 
 class Hasher(Protocol):
@@ -41,28 +25,66 @@ class Hasher(Protocol):
 
 
 class _Crc:
-    def __init__(self, fn: Callable[[bytes, int], int]):
+    """A running CRC of ``width`` bits (awscrt's functions take the previous value to continue)."""
+
+    def __init__(self, fn: Callable[[bytes, int], int], width: int = 32):
         self.fn = fn
+        self.width = width
         self.value = 0
 
     def update(self, data: bytes) -> None:
         self.value = self.fn(data, self.value)
 
     def digest(self) -> bytes:
-        return (self.value & 0xFFFFFFFF).to_bytes(4, "big")
+        return (self.value & ((1 << self.width) - 1)).to_bytes(self.width // 8, "big")
 
 
+# awscrt (the AWS common runtime botocore itself uses for CRC32C/CRC64NVME): hardware-accelerated
+# CRCs and the CRC combine functions full-object multipart checksums need; zlib for plain CRC32.
 ALGORITHMS: dict[str, Callable[[], Hasher]] = {
     "crc32": lambda: _Crc(zlib.crc32),
-    "crc32c": lambda: _Crc(_crc32c),
+    "crc32c": lambda: _Crc(crt.crc32c),
+    "crc64nvme": lambda: _Crc(crt.crc64nvme, 64),
     "sha1": hashlib.sha1,
     "sha256": hashlib.sha256,
+}
+CRCS: dict[str, Callable[[int, int, int], int]] = {  # algorithm → combine(crc_a, crc_b, len_b)
+    "crc32": crt.combine_crc32,
+    "crc32c": crt.combine_crc32c,
+    "crc64nvme": crt.combine_crc64nvme,
 }
 SYSMETA = "X-Object-Sysmeta-S3-Checksum-"  # + algorithm name, value = base64
 
 
 def b64(digest: bytes) -> str:
     return base64.b64encode(digest).decode()
+
+
+def unb64(value: str) -> bytes | None:
+    """The raw digest of a base64 checksum value (None when it is not base64)."""
+    try:
+        return base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):
+        return None
+
+
+def combine_crcs(algorithm: str, parts: list[tuple[str, int]]) -> str:
+    """The CRC of the concatenation of parts given as ``(base64 CRC, length)``: a full-object checksum."""
+    combine = CRCS[algorithm]
+    value = 0
+    for index, (part, length) in enumerate(parts):
+        crc = int.from_bytes(unb64(part) or b"", "big")
+        value = crc if index == 0 else combine(value, crc, length)
+    width = 8 if algorithm == "crc64nvme" else 4
+    return b64(value.to_bytes(width, "big"))
+
+
+def composite_checksum(algorithm: str, parts: list[str]) -> str:
+    """``<base64 of the checksum of the concatenated raw part checksums>-<N>`` (AWS's COMPOSITE type)."""
+    h = ALGORITHMS[algorithm]()
+    for part in parts:
+        h.update(unb64(part) or b"")
+    return f"{b64(h.digest())}-{len(parts)}"
 
 
 def checksum_of(algorithm: str, data: bytes) -> str:
@@ -79,6 +101,25 @@ def requested_checksums(headers: Mapping[str, str]) -> dict[str, str]:
         if value:
             found[alg] = value.strip()
     return found
+
+
+DIGEST_SIZES = {"crc32": 4, "crc32c": 4, "crc64nvme": 8, "sha1": 20, "sha256": 32}
+
+
+def validate_headers(headers: Mapping[str, str]) -> None:
+    """InvalidRequest, as AWS, for an unknown ``x-amz-sdk-checksum-algorithm``, more than one
+    ``x-amz-checksum-<alg>`` header, or a value that is not the base64 of that algorithm's digest."""
+    sdk = (headers.get("x-amz-sdk-checksum-algorithm") or "").strip().lower()
+    if sdk and sdk not in ALGORITHMS:
+        raise S3Error("InvalidRequest", "Value for x-amz-sdk-checksum-algorithm header is invalid.")
+    given = requested_checksums(headers)
+    if len(given) > 1:
+        raise S3Error("InvalidRequest", "Expecting a single x-amz-checksum- header. Multiple checksum Types are "
+                                        "not allowed.")
+    for alg, value in given.items():
+        raw = unb64(value)
+        if raw is None or len(raw) != DIGEST_SIZES[alg]:
+            raise S3Error("InvalidRequest", f"Value for x-amz-checksum-{alg} header is invalid.")
 
 
 def sdk_algorithm(headers: Mapping[str, str]) -> str | None:
@@ -114,6 +155,7 @@ class VerifiedBody:
         self.length = 0
         self.error: S3Error | None = None
         self.checksums: dict[str, str] = {}  # verified/computed values, base64
+        self.drained = False
 
     def __aiter__(self) -> AsyncIterator[bytes]:
         return self._iter()
@@ -156,6 +198,8 @@ class VerifiedBody:
             self.checksums[alg] = value
 
     async def _iter(self) -> AsyncIterator[bytes]:
+        if self.drained:
+            return
         held: bytes | None = None
         try:
             async for chunk in self.source:
@@ -177,6 +221,8 @@ class VerifiedBody:
         return self.md5.hexdigest()
 
     async def check_empty(self) -> None:
-        """Drain (and verify) a body that is expected to be empty, for zero-length PUTs."""
+        """Drain (and verify) a body that is expected to be empty, for zero-length PUTs; iterating it
+        afterwards yields nothing (the source, e.g. an aws-chunked decoder, is consumed)."""
         async for _ in self:
             pass
+        self.drained = True

@@ -16,7 +16,7 @@ from starlette.responses import Response
 
 from proxy.http import conditional
 from proxy.large_objects.access import WatchedBody
-from proxy.s3 import checksums, sse, xml
+from proxy.s3 import checksums, part_checksums, sse, tagset, xml
 from proxy.s3 import headers as s3h
 from proxy.s3.bucket import require_bucket, segments_container
 from proxy.s3.context import S3Request
@@ -26,6 +26,7 @@ from proxy.s3.objects import check_key
 from proxy.s3.quota import check_quota, written
 from proxy.s3.reader import StoredObject, open_object
 from proxy.s3.supersede import current_multipart, release_parts
+from proxy.s3.upload import checksum_sysmeta
 from stackstore.numbers import is_ascii_digits
 
 MAX_COPY_SIZE = 5 * 1024**3
@@ -94,11 +95,12 @@ async def copy_object(req: S3Request) -> Response:
     if directive not in ("COPY", "REPLACE"):
         raise S3Error("InvalidArgument", "Unknown metadata directive.", ArgumentName="x-amz-metadata-directive",
                       ArgumentValue=directive)
+    tag_directive = tagset.tagging_directive(req.headers)
     src = await _open_source(req)
     try:
         same = (src.bucket, src.key) == (req.bucket, key)
         if same and directive == "COPY" and not req.headers.get("x-amz-storage-class") and encryption is None \
-                and (req.headers.get("x-amz-tagging-directive") or "COPY").upper() == "COPY":
+                and tag_directive == "COPY":
             raise S3Error("InvalidRequest", "This copy request is illegal because it is trying to copy an object "
                           "to itself without changing the object's metadata, storage class, website redirect "
                           "location or encryption attributes.")
@@ -109,22 +111,23 @@ async def copy_object(req: S3Request) -> Response:
             headers = s3h.object_put_headers(req.headers)
         else:
             headers = {k: v for k, v in src.headers.items()
-                       if k.lower() in s3h.ENTITY or k.lower().startswith("x-object-meta-")
-                       or k.lower() == s3h.SYSMETA_TAGGING.lower()}
-        if (req.headers.get("x-amz-tagging-directive") or "").upper() == "REPLACE":
-            headers = {k: v for k, v in headers.items() if k.lower() != s3h.SYSMETA_TAGGING.lower()}
-            if req.headers.get("x-amz-tagging"):
-                headers[s3h.SYSMETA_TAGGING] = req.headers["x-amz-tagging"]
-        if not src.is_multipart:
-            headers.update({k: v for k, v in src.headers.items()
-                            if k.lower().startswith(checksums.SYSMETA.lower())})
+                       if k.lower() in s3h.ENTITY or k.lower().startswith("x-object-meta-")}
+        headers.pop(s3h.SYSMETA_TAGGING, None)
+        tags = tagset.copied_tagging(req.headers, s3h._get(src.headers, s3h.SYSMETA_TAGGING))
+        if tags:
+            headers[s3h.SYSMETA_TAGGING] = tags
+        algorithm = part_checksums.copy_algorithm(req.headers, src.headers)  # recomputed while copying
         await check_quota(req, req.bucket or "", src.size)
         source = WatchedBody(src.stream(0, src.size))
-        body = checksums.VerifiedBody(aiter(source))
+        body = checksums.VerifiedBody(aiter(source), compute={algorithm})
+
+        def late() -> dict[str, str]:  # the checksum is known once the copy is through
+            return checksum_sysmeta(body.checksums)
+
         replaced = await current_multipart(req, req.bucket or "", key, bucket_info)
         storage = sse.client(req)
         resp = await storage.put_object(req.account, req.bucket or "", key, headers, body, src.size,
-                                        encryption=encryption)
+                                        footer=late, encryption=encryption)
     finally:
         await src.close()
     if source.forbidden is not None:
@@ -138,6 +141,10 @@ async def copy_object(req: S3Request) -> Response:
     doc = xml.root("CopyObjectResult")
     xml.add(doc, "LastModified", _iso_now(resp.headers))
     xml.add(doc, "ETag", f'"{etag}"')
+    for alg, value in body.checksums.items():
+        xml.add(doc, part_checksums.element_name(alg), value)
+    if body.checksums:
+        xml.add(doc, "ChecksumType", part_checksums.FULL_OBJECT)
     return xml.xml_response(doc, headers=sse.response_headers(stored_sse, req.headers))
 
 
@@ -162,6 +169,7 @@ async def upload_part_copy(req: S3Request) -> Response:
     upload_id = req.query["uploadId"]
     marker = await _upload_headers(req, upload_id)
     encryption = sse.part_encryption(req, marker, sse.request_customer_key(req))
+    checksum = part_checksums.of_marker(marker)
     src = await _open_source(req)
     try:
         start, end = _copy_range(req.headers.get("x-amz-copy-source-range"), src.size)
@@ -171,12 +179,16 @@ async def upload_part_copy(req: S3Request) -> Response:
         if src.resp is not None and src.resp_range != (start, end):
             await src.close()
         source = WatchedBody(src.stream(start, end))
-        body = checksums.VerifiedBody(aiter(source))
+        body = checksums.VerifiedBody(aiter(source), compute={(checksum or part_checksums.IMPLICIT).algorithm})
+
+        def late() -> dict[str, str]:  # the checksum is known once the copy is through
+            return checksum_sysmeta(body.checksums)
+
         storage = sse.client(req)
         resp = await storage.put_object(req.account, segments_container(req.bucket or ""),
                                         part_name(req.key or "", upload_id, number),
                                         {"Content-Type": "application/octet-stream"}, body, end - start,
-                                        encryption=encryption)
+                                        footer=late, encryption=encryption)
     finally:
         await src.close()
     if source.forbidden is not None:
@@ -189,4 +201,6 @@ async def upload_part_copy(req: S3Request) -> Response:
     doc = xml.root("CopyPartResult")
     xml.add(doc, "LastModified", _iso_now(resp.headers))
     xml.add(doc, "ETag", f'"{etag}"')
+    for alg, value in body.checksums.items():
+        xml.add(doc, part_checksums.element_name(alg), value)
     return xml.xml_response(doc, headers=sse.response_headers(stored_sse, req.headers))

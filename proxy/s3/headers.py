@@ -7,7 +7,7 @@ import math
 import time
 from collections.abc import Mapping
 
-from proxy.s3 import checksums
+from proxy.s3 import checksums, tagset
 
 META_S3 = "x-amz-meta-"
 META_SWIFT = "X-Object-Meta-"
@@ -57,7 +57,7 @@ def object_put_headers(headers: Mapping[str, str]) -> dict[str, str]:
     """Storage headers of a PutObject/CreateMultipartUpload from the client's S3 headers."""
     out = entity_to_swift(headers)
     out.update(user_meta_to_swift(headers))
-    tagging = headers.get("x-amz-tagging")
+    tagging = tagset.header_tagging(headers)
     if tagging:
         out[SYSMETA_TAGGING] = tagging
     return out
@@ -81,13 +81,32 @@ def _get(headers: Mapping[str, str], name: str) -> str | None:
     return value
 
 
+def mail_safe(value: str) -> str:
+    """A user metadata value as AWS returns it: as is when printable US-ASCII, else an RFC 2047
+    encoded-word of its UTF-8 text (``=?UTF-8?Q?...?=``).
+
+    Header bytes arrive as latin-1 text; bytes that form UTF-8 are shown as the text they encode."""
+    if all(" " <= ch <= "~" for ch in value):
+        return value
+    try:
+        raw = value.encode("latin-1")
+    except UnicodeEncodeError:
+        raw = value.encode("utf-8")
+    try:
+        raw = raw.decode("utf-8").encode("utf-8")
+    except UnicodeDecodeError:
+        raw = value.encode("utf-8")  # not UTF-8: the latin-1 characters themselves
+    safe = "".join(chr(b) if 0x21 <= b <= 0x7E and chr(b) not in "=?_" else f"={b:02X}" for b in raw)
+    return f"=?UTF-8?Q?{safe}?="
+
+
 def s3_object_headers(stored: Mapping[str, str]) -> dict[str, str]:
     """Response headers of GET/HEAD from the stored object's headers (no length/range/etag)."""
     out = {}
     for name, value in stored.items():
         low = name.lower()
         if low.startswith("x-object-meta-"):
-            out[META_S3 + low[len("x-object-meta-"):]] = value
+            out[META_S3 + low[len("x-object-meta-"):]] = mail_safe(value)
         elif low in ENTITY:
             out[name.title()] = value
     if "Content-Type" in out:
@@ -96,9 +115,9 @@ def s3_object_headers(stored: Mapping[str, str]) -> dict[str, str]:
     lm = _get(stored, "last-modified")
     if lm:
         out["Last-Modified"] = lm
-    tagging = _get(stored, SYSMETA_TAGGING)
-    if tagging:
-        out["x-amz-tagging-count"] = str(len([t for t in tagging.split("&") if t]))
+    count = tagset.tag_count(_get(stored, SYSMETA_TAGGING))
+    if count:
+        out["x-amz-tagging-count"] = str(count)
     return out
 
 

@@ -138,7 +138,7 @@ async def list_objects_v1(req: S3Request) -> Response:
     page = await list_page(req, req.bucket or "", prefix, delimiter, marker, max_keys)
     doc = xml.root("ListBucketResult")
     xml.add(doc, "Name", req.bucket)
-    xml.add(doc, "Prefix", _enc(prefix, url))
+    xml.add(doc, "Prefix", prefix)  # never url-encoded in v1, as AWS (botocore decodes it only in v2)
     xml.add(doc, "Marker", _enc(marker or "", url))
     if page.truncated and delimiter:
         xml.add(doc, "NextMarker", _enc(page.last, url))

@@ -24,8 +24,8 @@ from proxy.crypto import envelope
 from proxy.large_objects.slo_manifest import SYSMETA_ETAG as SLO_ETAG
 from proxy.large_objects.slo_manifest import SYSMETA_SIZE as SLO_SIZE
 from proxy.large_objects.slo_manifest import slo_etag
-from proxy.s3 import checksums, sse, xml
 from proxy.s3 import headers as s3h
+from proxy.s3 import part_checksums, sse, xml
 from proxy.s3.bucket import require_bucket, segments_container
 from proxy.s3.conditional_write import condition_error, write_condition
 from proxy.s3.context import S3Request
@@ -39,7 +39,6 @@ from stackstore.numbers import is_ascii_digits
 
 UPLOAD_TYPE = "application/x-stackstore-s3-upload"
 SYSMETA_CTYPE = "X-Object-Sysmeta-S3-Content-Type"
-SYSMETA_CHECKSUM_ALG = "X-Object-Sysmeta-S3-Checksum-Algorithm"
 MIN_PART_SIZE = 5 * 1024 * 1024
 MAX_PART_SIZE = 5 * 1024**3
 MAX_PARTS = 10000
@@ -96,9 +95,8 @@ async def create(req: S3Request) -> Response:
     headers = s3h.object_put_headers(req.headers)
     headers[SYSMETA_CTYPE] = headers.pop("Content-Type")
     headers["Content-Type"] = UPLOAD_TYPE
-    alg = checksums.sdk_algorithm(req.headers)
-    if alg:
-        headers[SYSMETA_CHECKSUM_ALG] = alg
+    checksum = part_checksums.requested(req.headers)
+    headers.update(part_checksums.marker_sysmeta(checksum))
     storage = sse.client(req)
     headers.update(sse.upload_marker_headers(encryption, storage))
     resp = await storage.put_object(req.account, seg, marker_name(key, upload_id), headers, _empty(), 0,
@@ -107,7 +105,7 @@ async def create(req: S3Request) -> Response:
         raise from_backend(resp.status, req.bucket)
     doc = xml.root("InitiateMultipartUploadResult")
     xml.add_all(doc, [("Bucket", req.bucket), ("Key", key), ("UploadId", upload_id)])
-    out = {"x-amz-checksum-algorithm": alg.upper()} if alg else {}
+    out = part_checksums.response_headers(checksum)
     out.update(sse.response_headers(sse.written_sse(encryption, storage), req.headers))
     return xml.xml_response(doc, headers=out)
 
@@ -126,15 +124,19 @@ async def upload_part(req: S3Request) -> Response:
     upload_id = req.query["uploadId"]
     marker = await _upload_headers(req, upload_id)
     encryption = sse.part_encryption(req, marker, sse.request_customer_key(req))
-    upload = open_upload(req, MAX_PART_SIZE)
+    checksum = part_checksums.of_marker(marker)
+    part_checksums.check_part_request(checksum, req.headers)
+    upload = open_upload(req, MAX_PART_SIZE, always=(checksum or part_checksums.IMPLICIT).algorithm)
     headers = {"Content-Type": "application/octet-stream", **checksum_sysmeta(upload.header_checksums)}
     if upload.length == 0:
         await upload.body.check_empty()
     await check_quota(req, None, upload.length)
+    # checksums of trailers (or computed only) are known after the body: stored from the footer
+    late = (lambda: checksum_sysmeta(upload.body.checksums)) if upload.body.hashers else None
     storage = sse.client(req)
     resp = await storage.put_object(req.account, segments_container(req.bucket or ""),
                                     part_name(req.key or "", upload_id, number), headers, upload.body,
-                                    upload.length, encryption=encryption)
+                                    upload.length, footer=late, encryption=encryption)
     if upload.body.error is not None:
         raise upload.body.error
     if resp.status // 100 != 2:
@@ -173,7 +175,7 @@ async def list_part_rows(req: S3Request, upload_id: str, after: int = 0, limit: 
 async def list_parts(req: S3Request) -> Response:
     await require_bucket(req)
     upload_id = req.query["uploadId"]
-    await _upload_headers(req, upload_id)
+    checksum = part_checksums.of_marker(await _upload_headers(req, upload_id))
     raw_max = req.query.get("max-parts") or "1000"
     raw_marker = req.query.get("part-number-marker") or "0"
     if not is_ascii_digits(raw_max) or not is_ascii_digits(raw_marker):
@@ -182,6 +184,9 @@ async def list_parts(req: S3Request) -> Response:
     rows = await list_part_rows(req, upload_id, after, max_parts + 1)
     truncated = len(rows) > max_parts
     rows = rows[:max_parts]
+    sums = await part_checksums.stored_part_checksums(req, segments_container(req.bucket or ""),
+                                                      [r["name"] for r in rows], checksum.algorithm) \
+        if checksum else {}
     doc = xml.root("ListPartsResult")
     xml.add_all(doc, [("Bucket", req.bucket), ("Key", req.key), ("UploadId", upload_id)])
     for tag in ("Initiator", "Owner"):
@@ -194,12 +199,17 @@ async def list_parts(req: S3Request) -> Response:
         xml.add(doc, "NextPartNumberMarker", rows[-1]["number"])
     xml.add(doc, "MaxParts", max_parts)
     xml.add(doc, "IsTruncated", truncated)
+    if checksum:
+        xml.add(doc, "ChecksumAlgorithm", checksum.algorithm.upper())
+        xml.add(doc, "ChecksumType", checksum.type)
     for row in rows:
         part = xml.add(doc, "Part")
         xml.add(part, "PartNumber", row["number"])
         xml.add(part, "LastModified", iso_from_swift(row.get("last_modified", "")))
         xml.add(part, "ETag", f'"{row.get("hash", "")}"')
         xml.add(part, "Size", int(row.get("bytes") or 0))
+        if checksum and row["name"] in sums:
+            xml.add(part, part_checksums.element_name(checksum.algorithm), sums[row["name"]])
     return xml.xml_response(doc)
 
 
@@ -230,7 +240,8 @@ async def complete(req: S3Request) -> Response:
     bucket, key, upload_id = req.bucket or "", req.key or "", req.query["uploadId"]
     condition = write_condition(req.headers)
     marker = await _upload_headers(req, upload_id)
-    requested = _parse_complete(await xml.read_body(request_body(req)))
+    body_xml = await xml.read_body(request_body(req, body_checksums=False))
+    requested = _parse_complete(body_xml)
     numbers = [n for n, _ in requested]
     if any(b <= a for a, b in zip(numbers, numbers[1:], strict=False)):
         raise S3Error("InvalidPartOrder", UploadId=upload_id)
@@ -249,12 +260,17 @@ async def complete(req: S3Request) -> Response:
                         "content_type": row.get("content_type", "application/octet-stream"),
                         "last_modified": row.get("last_modified", "")})
         md5s.append(row["hash"])
+    declared = part_checksums.of_marker(marker)
+    checksum, object_checksum = await part_checksums.complete_checksum(req, declared, requested, entries, body_xml)
+    part_checksums.check_complete_request(declared, checksum, req.headers, object_checksum)
     s3_etag = multipart_etag(md5s)
     total = sum(e["bytes"] for e in entries)
     manifest = json.dumps(entries).encode()
     headers = _manifest_headers(marker, slo_etag(entries), s3_etag, total)
     headers[s3h.SYSMETA_PARTS] = ",".join(str(e["bytes"]) for e in entries)[:8000]
     headers.update(sse.manifest_headers(marker))
+    if checksum and object_checksum:
+        headers.update(part_checksums.stored_object_checksum(checksum, object_checksum))
 
     async def body() -> AsyncIterator[bytes]:
         yield manifest
@@ -273,6 +289,7 @@ async def complete(req: S3Request) -> Response:
     doc = xml.root("CompleteMultipartUploadResult")
     location = f"{req.request.url.scheme}://{req.headers.get('host', '')}/{quote(bucket)}/{quote(key)}"
     xml.add_all(doc, [("Location", location), ("Bucket", bucket), ("Key", key), ("ETag", f'"{s3_etag}"')])
+    part_checksums.add_elements(doc, checksum, object_checksum)
     return xml.xml_response(doc, headers=sse.response_headers(sse.upload_sse(marker), req.headers))
 
 

@@ -13,6 +13,8 @@ from proxy.s3.bucket import require_bucket
 from proxy.s3.conditional_write import condition_error, write_condition
 from proxy.s3.context import S3Request
 from proxy.s3.errors import S3Error, from_backend
+from proxy.s3.object_parts import requested_part
+from proxy.s3.part_checksums import FULL_OBJECT, default_algorithm, object_response_headers
 from proxy.s3.quota import check_quota, written
 from proxy.s3.reader import StoredObject, open_object
 from proxy.s3.supersede import current_multipart, release_parts
@@ -38,7 +40,7 @@ async def put_object(req: S3Request) -> Response:
     check_key(key)
     bucket_info = await require_bucket(req)
     encryption = sse.requested(req, bucket_info)
-    upload = open_upload(req)
+    upload = open_upload(req, always=default_algorithm(req.headers))
     stored = s3h.object_put_headers(req.headers)
     stored.update(checksum_sysmeta(upload.header_checksums))
     condition = write_condition(req.headers)
@@ -61,7 +63,10 @@ async def put_object(req: S3Request) -> Response:
     stored_sse = sse.written_sse(encryption, storage)
     etag = upload.body.etag if stored_sse is None else (resp.headers.get("etag") or upload.body.etag)
     out = {"ETag": f'"{etag}"'}
-    out.update(checksum_response_headers(upload.body, upload.header_checksums))
+    sums = checksum_response_headers(upload.body, upload.header_checksums)
+    out.update(sums)
+    if sums:
+        out["x-amz-checksum-type"] = FULL_OBJECT
     out.update(sse.response_headers(stored_sse, req.headers))
     return Response(b"", 200, headers=out)
 
@@ -81,17 +86,21 @@ async def get_object(req: S3Request) -> Response:
     await require_bucket(req)
     head = req.method == "HEAD"
     range_header = req.headers.get("range")
-    part_number = req.query.get("partNumber")
-    if part_number is not None and part_number != "1":
-        raise S3Error("InvalidPartNumber", "The requested partnumber is not satisfiable", status=416)
+    part = await requested_part(req, req.bucket or "", key)
+    if part is not None:
+        range_header = part.range_header
     customer_key = sse.request_customer_key(req)
     obj = await open_object(req, req.bucket or "", key, range_header, head, customer_key)
     try:
         sse.check_applicable(obj.headers, customer_key)
-        return await _answer(req, obj, head, range_header)
+        resp = await _answer(req, obj, head, range_header)
     except BaseException:
         await obj.close()
         raise
+    if part is not None and part.parts_count is not None:
+        resp.headers["x-amz-mp-parts-count"] = str(part.parts_count)
+        resp.headers.update(part.checksum_headers)
+    return resp
 
 
 async def _answer(req: S3Request, obj: StoredObject, head: bool, range_header: str | None) -> Response:
@@ -113,8 +122,8 @@ async def _answer(req: S3Request, obj: StoredObject, head: bool, range_header: s
                       RangeRequested=range_header or "", ActualObjectSize=str(obj.size))
     if wanted is None:
         start, end, code = 0, obj.size, 200
-        if (req.headers.get("x-amz-checksum-mode") or "").upper() == "ENABLED" and not obj.is_multipart:
-            headers.update(s3h.stored_checksums(obj.headers))
+        if (req.headers.get("x-amz-checksum-mode") or "").upper() == "ENABLED":
+            headers.update(object_response_headers(obj.headers))
     else:
         (start, end), code = wanted[0], 206
         headers["Content-Range"] = http_ranges.content_range(start, end, obj.size)

@@ -22,7 +22,19 @@ from enum import Enum
 
 from starlette.responses import Response
 
-from proxy.s3 import bucket, bucket_encryption, copy, delete_objects, listing, multipart, objects, subresources
+from proxy.s3 import (
+    attributes,
+    bucket,
+    bucket_encryption,
+    copy,
+    delete_objects,
+    listing,
+    multipart,
+    objects,
+    service,
+    subresources,
+    tagging,
+)
 from proxy.s3.context import S3Request
 from proxy.s3.errors import S3Error
 
@@ -136,7 +148,7 @@ _deleted = subresources.nothing_to_delete
 
 SERVICE_OPERATIONS: tuple[Operation, ...] = (
     _op("ListBuckets", SERVICE, READS, None, Action("s3:ListAllMyBuckets", Target.ACCOUNT),
-        handler=bucket.list_buckets),
+        handler=service.list_buckets),
 )
 
 # in sub-resource precedence order (the first sub-resource key present selects)
@@ -164,8 +176,12 @@ BUCKET_OPERATIONS: tuple[Operation, ...] = (
                     _none("NoSuchBucketPolicy"), _deleted),
     _op("GetBucketPolicyStatus", BUCKET, READS, "policyStatus", _on_bucket("s3:GetBucketPolicyStatus"),
         handler=_none("NoSuchBucketPolicy")),
-    *_bucket_config("tagging", "Tagging", "s3:GetBucketTagging", "s3:PutBucketTagging", "s3:PutBucketTagging",
-                    _none("NoSuchTagSet"), _deleted),
+    _op("GetBucketTagging", BUCKET, READS, "tagging", _on_bucket("s3:GetBucketTagging"),
+        handler=tagging.get_bucket_tagging),
+    _op("PutBucketTagging", BUCKET, "PUT", "tagging", _on_bucket("s3:PutBucketTagging"),
+        handler=tagging.put_bucket_tagging),
+    _op("DeleteBucketTagging", BUCKET, "DELETE", "tagging", _on_bucket("s3:PutBucketTagging"),
+        handler=tagging.delete_bucket_tagging),
     *_bucket_config("website", "Website", "s3:GetBucketWebsite", "s3:PutBucketWebsite",
                     "s3:DeleteBucketWebsite", _none("NoSuchWebsiteConfiguration"), _deleted),
     _op("GetBucketEncryption", BUCKET, READS, "encryption", _on_bucket("s3:GetEncryptionConfiguration"),
@@ -220,12 +236,12 @@ OBJECT_OPERATIONS: tuple[Operation, ...] = (
     _op("PutObjectAcl", OBJECT, "PUT", "acl", _on_object("s3:PutObjectAcl", "s3:PutObjectVersionAcl"),
         handler=subresources.put_object_acl),
     _op("GetObjectTagging", OBJECT, READS, "tagging",
-        _on_object("s3:GetObjectTagging", "s3:GetObjectVersionTagging"), handler=subresources.get_object_tagging),
+        _on_object("s3:GetObjectTagging", "s3:GetObjectVersionTagging"), handler=tagging.get_object_tagging),
     _op("PutObjectTagging", OBJECT, "PUT", "tagging",
-        _on_object("s3:PutObjectTagging", "s3:PutObjectVersionTagging"), handler=subresources.put_object_tagging),
+        _on_object("s3:PutObjectTagging", "s3:PutObjectVersionTagging"), handler=tagging.put_object_tagging),
     _op("DeleteObjectTagging", OBJECT, "DELETE", "tagging",
         _on_object("s3:DeleteObjectTagging", "s3:DeleteObjectVersionTagging"),
-        handler=subresources.delete_object_tagging),
+        handler=tagging.delete_object_tagging),
     _op("GetObjectRetention", OBJECT, READS, "retention", _on_object("s3:GetObjectRetention"),
         handler=subresources.no_object_lock),
     _op("PutObjectRetention", OBJECT, "PUT", "retention", _on_object("s3:PutObjectRetention")),
@@ -234,7 +250,8 @@ OBJECT_OPERATIONS: tuple[Operation, ...] = (
     _op("PutObjectLegalHold", OBJECT, "PUT", "legal-hold", _on_object("s3:PutObjectLegalHold")),
     _op("RestoreObject", OBJECT, "POST", "restore", _on_object("s3:RestoreObject")),
     _op("GetObjectAttributes", OBJECT, READS, "attributes",
-        _on_object("s3:GetObjectAttributes", "s3:GetObjectVersionAttributes")),
+        _on_object("s3:GetObjectAttributes", "s3:GetObjectVersionAttributes"),
+        handler=attributes.get_object_attributes),
     _op("GetObjectTorrent", OBJECT, READS, "torrent", _on_object("s3:GetObjectTorrent", "s3:GetObjectVersionTorrent")),
     _op("SelectObjectContent", OBJECT, "POST", "select", _on_object("s3:GetObject")),
     _op("UploadPartCopy", OBJECT, "PUT", "uploadId", _on_object("s3:PutObject"), _COPY_SOURCE,

@@ -85,12 +85,13 @@ def chunked_framing(req: S3Request, mode: str) -> bool:
     return framed
 
 
-def open_upload(req: S3Request, max_size: int = MAX_PUT_SIZE) -> Upload:
+def open_upload(req: S3Request, max_size: int = MAX_PUT_SIZE, always: str | None = None) -> Upload:
     """Wrap the request body: aws-chunked decoding, length checks, sha256/MD5/checksum verification.
 
     The signed payload mode decides everything: a hex sha256 is verified against the raw body as it
     streams and never combines with aws-chunked framing; ``STREAMING-*`` modes are decoded (chunk and
-    trailer signatures checked for the signed variants); see ``chunked_framing``.
+    trailer signatures checked for the signed variants); see ``chunked_framing``. ``always`` names an
+    algorithm whose checksum is computed even when the client sends none (a multipart upload's).
     """
     h = req.headers
     mode = payload_mode(req)
@@ -114,8 +115,9 @@ def open_upload(req: S3Request, max_size: int = MAX_PUT_SIZE) -> Upload:
         length = content_length
     if length is not None and length > max_size:
         raise S3Error("EntityTooLarge", MaxSizeAllowed=str(max_size), ProposedSize=str(length))
+    checksums.validate_headers(h)
     header_sums = checksums.requested_checksums(h)
-    compute = set()
+    compute = {always} if always else set()
     alg = checksums.sdk_algorithm(h)
     if alg:
         compute.add(alg)
@@ -135,17 +137,22 @@ def open_upload(req: S3Request, max_size: int = MAX_PUT_SIZE) -> Upload:
     return Upload(body, length, header_sums)
 
 
-def request_body(req: S3Request) -> AsyncIterable[bytes]:
+def request_body(req: S3Request, body_checksums: bool = True) -> AsyncIterable[bytes]:
     """The body of a request carrying a small document (XML), verified like an upload.
 
-    A hex ``x-amz-content-sha256`` is checked against what arrives (the last chunk is held back until it
-    matches); aws-chunked bodies are decoded as for uploads (``chunked_framing``).
+    A hex ``x-amz-content-sha256``, ``Content-MD5`` and ``x-amz-checksum-*`` headers are checked against
+    what arrives (the last chunk is held back until they match: BadDigest otherwise); aws-chunked bodies
+    are decoded as for uploads (``chunked_framing``). ``body_checksums=False`` for a request whose
+    ``x-amz-checksum-*`` headers describe something else (CompleteMultipartUpload: the object).
     """
     mode = payload_mode(req)
     if chunked_framing(req, mode):
         return open_upload(req).body
+    h = req.headers
     return checksums.VerifiedBody(_client_stream(req),
-                                  sha256_hex=mode if auth_v4.is_sha256_hex(mode) else None)
+                                  sha256_hex=mode if auth_v4.is_sha256_hex(mode) else None,
+                                  md5_b64=content_md5(h.get("content-md5")),
+                                  expected=checksums.requested_checksums(h) if body_checksums else None)
 
 
 def checksum_sysmeta(values: dict[str, str]) -> dict[str, str]:

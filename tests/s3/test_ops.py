@@ -145,7 +145,7 @@ def test_aws_chunked_over_tls(s3, bucket):
     """boto3's default over HTTPS: STREAMING-UNSIGNED-PAYLOAD-TRAILER with a CRC32 trailer."""
     c = _tls_client(s3)
     seen = []
-    c.meta.events.register("before-send.s3.PutObject", lambda request, **kw: seen.append(dict(request.headers)))
+    c.meta.events.register("before-send.s3.PutObject", lambda request, **kw: seen.append(request.headers))
     data = os.urandom(200_000)
     put = c.put_object(Bucket=bucket, Key="chunked", Body=data)
     assert seen[0]["X-Amz-Content-SHA256"] == b"STREAMING-UNSIGNED-PAYLOAD-TRAILER" or \

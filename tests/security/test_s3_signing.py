@@ -318,7 +318,7 @@ def test_botocore_defaults_still_work(cluster, bucket):
     make_client(cluster.proxy_url).put_object(Bucket=bucket, Key="boto-http", Body=data)
     tls = make_client(cluster.tls_url, verify=cluster.tls_cafile or False)
     seen = []
-    tls.meta.events.register("before-send.s3.PutObject", lambda request, **kw: seen.append(dict(request.headers)))
+    tls.meta.events.register("before-send.s3.PutObject", lambda request, **kw: seen.append(request.headers))
     tls.put_object(Bucket=bucket, Key="boto-tls", Body=data)
     mode = seen[0]["X-Amz-Content-SHA256"]
     assert (mode.decode() if isinstance(mode, bytes) else mode) == auth_v4.STREAMING_UNSIGNED_TRAILER

@@ -1,0 +1,121 @@
+"""Object and bucket tagging handlers (Get/Put/DeleteObjectTagging, Get/Put/DeleteBucketTagging).
+
+An object's tag set is stored in ``X-Object-Sysmeta-S3-Tagging``, a bucket's in the container sysmeta
+``X-Container-Sysmeta-S3-Tagging``, both in ``proxy.s3.tagset``'s stored form and validated by it.
+
+Versioning hook: the object handlers answer for the current object; ``?versionId`` other than ``null``
+is refused as every object operation refuses it today (``_check_version``), until versioned objects exist.
+"""
+
+from __future__ import annotations
+
+from starlette.responses import Response
+
+from proxy.crypto.client import metadata_view
+from proxy.s3 import headers as s3h
+from proxy.s3 import xml
+from proxy.s3.bucket import require_bucket
+from proxy.s3.context import S3Request
+from proxy.s3.errors import S3Error, from_backend
+from proxy.s3.tagset import MAX_BUCKET_TAGS, MAX_OBJECT_TAGS, TagSet, decode, encode, parse_document
+from proxy.s3.upload import request_body
+
+BUCKET_SYSMETA = "X-Container-Sysmeta-S3-Tagging"
+_BUCKET_INFO_KEY = "s3-tagging"  # as it appears in container info's ``sysmeta``
+
+
+def tagging_document(tags: TagSet) -> Response:
+    doc = xml.root("Tagging")
+    tagset = xml.add(doc, "TagSet")
+    for key, value in tags:
+        tag = xml.add(tagset, "Tag")
+        xml.add(tag, "Key", key)
+        xml.add(tag, "Value", value)
+    return xml.xml_response(doc)
+
+
+def _check_version(req: S3Request) -> None:
+    """Versioning hook: only the current (``null``) version exists until versioned buckets do."""
+    version = req.query.get("versionId")
+    if version is not None and version != "null":
+        raise S3Error("InvalidArgument", "Invalid version id specified", ArgumentName="versionId",
+                      ArgumentValue=version)
+
+
+async def _object_headers(req: S3Request) -> dict[str, str]:
+    _check_version(req)
+    # tags of an SSE-C object are read and set without its key (as S3 does)
+    resp = await metadata_view(req.client).head_object(req.account, req.bucket or "", req.key or "")
+    if resp.status == 404:
+        raise S3Error("NoSuchKey", Key=req.key)
+    if resp.status // 100 != 2:
+        raise from_backend(resp.status, req.bucket, req.key)
+    return dict(resp.headers.items())
+
+
+async def _set_object_tagging(req: S3Request, stored: dict[str, str], value: str) -> None:
+    """POST the object's metadata back unchanged, with the tag set in sysmeta (empty removes it)."""
+    headers = {k: v for k, v in stored.items() if k.lower().startswith("x-object-meta-")}
+    ctype = s3h._get(stored, "content-type")
+    if ctype:
+        headers["Content-Type"] = ctype
+    headers[s3h.SYSMETA_TAGGING] = value
+    resp = await req.client.post_object(req.account, req.bucket or "", req.key or "", headers)
+    if resp.status // 100 != 2:
+        raise from_backend(resp.status, req.bucket, req.key)
+
+
+async def get_object_tagging(req: S3Request) -> Response:
+    """GetObjectTagging: the tag set kept in the object's sysmeta."""
+    await require_bucket(req)
+    stored = await _object_headers(req)
+    return tagging_document(decode(s3h._get(stored, s3h.SYSMETA_TAGGING)))
+
+
+async def put_object_tagging(req: S3Request) -> Response:
+    """PutObjectTagging: replace the tag set (metadata kept)."""
+    await require_bucket(req)
+    stored = await _object_headers(req)
+    tags = parse_document(await xml.read_body(request_body(req)), MAX_OBJECT_TAGS)
+    await _set_object_tagging(req, stored, encode(tags))
+    return Response(b"", 200)
+
+
+async def delete_object_tagging(req: S3Request) -> Response:
+    """DeleteObjectTagging: remove the tag set (metadata kept)."""
+    await require_bucket(req)
+    stored = await _object_headers(req)
+    await _set_object_tagging(req, stored, "")
+    return Response(status_code=204)
+
+
+async def _set_bucket_tagging(req: S3Request, value: str) -> None:
+    bucket = req.bucket or ""
+    resp = await req.client.post_container(req.account, bucket, {BUCKET_SYSMETA: value})
+    req.state.invalidate_info(req.account, bucket)
+    if resp.status // 100 != 2:
+        raise from_backend(resp.status, bucket)
+
+
+async def get_bucket_tagging(req: S3Request) -> Response:
+    """GetBucketTagging: the bucket's tag set; ``NoSuchTagSet`` (404) when it has none."""
+    info = await require_bucket(req)
+    tags = decode(info.get("sysmeta", {}).get(_BUCKET_INFO_KEY))
+    if not tags:
+        raise S3Error("NoSuchTagSet", BucketName=req.bucket)
+    return tagging_document(tags)
+
+
+async def put_bucket_tagging(req: S3Request) -> Response:
+    """PutBucketTagging: replace the bucket's tag set (at most 50 tags)."""
+    await require_bucket(req)
+    tags = parse_document(await xml.read_body(request_body(req)), MAX_BUCKET_TAGS)
+    await _set_bucket_tagging(req, encode(tags))
+    return Response(status_code=204)
+
+
+async def delete_bucket_tagging(req: S3Request) -> Response:
+    """DeleteBucketTagging: remove the bucket's tag set (204 whether or not it had one)."""
+    await require_bucket(req)
+    await _set_bucket_tagging(req, "")
+    return Response(status_code=204)
