@@ -26,6 +26,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from xml.etree.ElementTree import Element
 
+from proxy.crypto.client import stored_view
 from proxy.s3 import checksums, xml
 from proxy.s3 import headers as s3h
 from proxy.s3.bucket import segments_container
@@ -137,7 +138,8 @@ async def stored_part_checksums(req: S3Request, container: str, names: list[str]
 
     async def one(name: str) -> None:
         async with sem:
-            resp = await req.client.head_object(req.account, container, name)
+            # a part's checksum is plaintext sysmeta: readable without an SSE-C part's key
+            resp = await stored_view(req.client).head_object(req.account, container, name)
         if resp.status // 100 == 2:
             value = s3h._get(resp.headers, checksums.SYSMETA + algorithm.title())
             if value:
