@@ -1,8 +1,9 @@
 """Entry point of the S3 API: ``S3App(state)``, the ASGI app the proxy's router sends S3 requests to.
 
 Parses addressing (path or virtual-host style), authenticates (SigV4 header/query, SigV2
-header/query), dispatches (``proxy.s3.router``: the operation from the table, authorized once by
-``proxy.s3.access``, then its handler) and turns every S3Error into S3's XML error document.
+header/query; an unsigned request as anonymous), dispatches (``proxy.s3.router``: the operation from
+the table, authorized once by ``proxy.s3.access``, then its handler) and turns every
+S3Error into S3's XML error document.
 """
 
 from __future__ import annotations
@@ -15,8 +16,8 @@ from starlette.types import Receive, Scope, Send
 
 from proxy.context import ProxyState
 from proxy.http.transid import trans_id_of
-from proxy.s3 import auth_v2, auth_v4
-from proxy.s3.context import AuthInfo, S3Request, split_path
+from proxy.s3 import auth_v2, auth_v4, owners
+from proxy.s3.context import AuthInfo, S3Request, anonymous_auth, split_path
 from proxy.s3.credentials import ConfigCredentials, CredentialStore
 from proxy.s3.errors import S3Error
 from proxy.s3.router import dispatch
@@ -59,9 +60,12 @@ async def authenticate(req: S3Request) -> AuthInfo:
     elif auth:
         raise S3Error("AccessDenied", "Unsupported Authorization Type")
     else:
-        raise S3Error("AccessDenied", "Anonymous access is not allowed")
+        return anonymous_auth()  # allowed exactly where a grant reaches everyone (proxy.s3.access)
     if not info.credential.active:
         raise S3Error("AccessDenied")
+    owner = owners.owner_of(info.credential.identity, info.credential.email)
+    if owner is not None:
+        await owners.remember(req.state, owner)
     return info
 
 

@@ -7,6 +7,7 @@ from starlette.responses import Response, StreamingResponse
 from proxy.http import conditional
 from proxy.http import ranges as http_ranges
 from proxy.s3 import headers as s3h
+from proxy.s3.acl.writes import object_write_sysmeta
 from proxy.s3.bucket import require_bucket
 from proxy.s3.context import S3Request
 from proxy.s3.errors import S3Error, from_backend
@@ -37,6 +38,7 @@ async def put_object(req: S3Request) -> Response:
     upload = open_upload(req)
     stored = s3h.object_put_headers(req.headers)
     stored.update(checksum_sysmeta(upload.header_checksums))
+    stored.update(await object_write_sysmeta(req, bucket_info))
     if (req.headers.get("if-none-match") or "").strip() == "*":
         existing = await req.client.head_object(req.account, req.bucket or "", key)
         if existing.status // 100 == 2:

@@ -1,4 +1,4 @@
-"""Handlers of bucket and object sub-resources: minimal ACLs and tagging, "none configured" answers.
+"""Handlers of bucket and object sub-resources: tagging, "none configured" answers (ACLs: proxy/s3/acl/).
 
 Clients such as Cyberduck probe ``?versioning``, ``?acl``, ``?ownershipControls``, ``?lifecycle``,
 ``?logging`` before uploading: each gets a valid minimal document or a ``NoSuch…`` 404 (never a 500).
@@ -21,45 +21,6 @@ from proxy.s3.errors import S3Error, from_backend
 from proxy.s3.upload import request_body
 
 Handler = Callable[[S3Request], Awaitable[Response]]
-
-XSI = "http://www.w3.org/2001/XMLSchema-instance"
-
-
-def acl_document(req: S3Request) -> Response:
-    """The caller as owner with FULL_CONTROL: the ACL every bucket and object has."""
-    doc = xml.root("AccessControlPolicy")
-    owner = xml.add(doc, "Owner")
-    xml.add(owner, "ID", req.credential.user)
-    xml.add(owner, "DisplayName", req.credential.user)
-    grant = xml.add(xml.add(doc, "AccessControlList"), "Grant")
-    grantee = xml.add(grant, "Grantee")
-    grantee.set("xmlns:xsi", XSI)
-    grantee.set("xsi:type", "CanonicalUser")
-    xml.add(grantee, "ID", req.credential.user)
-    xml.add(grantee, "DisplayName", req.credential.user)
-    xml.add(grant, "Permission", "FULL_CONTROL")
-    return xml.xml_response(doc)
-
-
-async def _put_acl(req: S3Request) -> Response:
-    canned = (req.headers.get("x-amz-acl") or "private").lower()
-    await xml.read_body(request_body(req))
-    if canned != "private" or any(h.startswith("x-amz-grant-") for h in req.headers):
-        raise S3Error("NotImplemented", "Only the canned private ACL is supported")
-    return Response(b"", 200)
-
-
-async def get_bucket_acl(req: S3Request) -> Response:
-    """GetBucketAcl: the owner with FULL_CONTROL (the only ACL there is)."""
-    await require_bucket(req)
-    return acl_document(req)
-
-
-async def put_bucket_acl(req: S3Request) -> Response:
-    """PutBucketAcl: the canned ``private`` ACL is accepted, anything else is NotImplemented."""
-    await require_bucket(req)
-    return await _put_acl(req)
-
 
 def empty_document(root: str, **children: str) -> Handler:
     """A handler answering the bucket's configuration as an empty ``<root>`` document (with ``children``)."""
@@ -129,20 +90,6 @@ async def _set_tagging(req: S3Request, stored: dict[str, str], value: str) -> No
     resp = await req.client.post_object(req.account, req.bucket or "", req.key or "", headers)
     if resp.status // 100 != 2:
         raise from_backend(resp.status, req.bucket, req.key)
-
-
-async def get_object_acl(req: S3Request) -> Response:
-    """GetObjectAcl: the owner with FULL_CONTROL, for an existing object."""
-    await require_bucket(req)
-    await _object_headers(req)
-    return acl_document(req)
-
-
-async def put_object_acl(req: S3Request) -> Response:
-    """PutObjectAcl: the canned ``private`` ACL is accepted on an existing object."""
-    await require_bucket(req)
-    await _object_headers(req)
-    return await _put_acl(req)
 
 
 async def get_object_tagging(req: S3Request) -> Response:
