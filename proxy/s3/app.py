@@ -9,6 +9,7 @@ S3Error into S3's XML error document.
 from __future__ import annotations
 
 import logging
+from urllib.parse import unquote
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -16,7 +17,8 @@ from starlette.types import Receive, Scope, Send
 
 from proxy.context import ProxyState
 from proxy.http.transid import trans_id_of
-from proxy.s3 import auth_v2, auth_v4, owners
+from proxy.s3 import auth_v2, auth_v4, namespace, owners
+from proxy.s3.bucket import is_valid_name
 from proxy.s3.context import AuthInfo, S3Request, anonymous_auth, split_path
 from proxy.s3.credentials import ConfigCredentials, CredentialStore
 from proxy.s3.errors import S3Error
@@ -103,6 +105,14 @@ class S3App:
 
     def __init__(self, state: ProxyState):
         self.state = state
+
+    async def addresses_bucket(self, scope: Scope) -> bool:
+        """Whether an unsigned path-style request names a registered bucket (so it is S3's, anonymous)."""
+        raw = scope.get("raw_path") or scope.get("path", "").encode()
+        first = unquote(bytes(raw).decode("latin-1").split("?", 1)[0].lstrip("/").partition("/")[0])
+        if not is_valid_name(first):
+            return False
+        return await namespace.owner_account(self.state, first) is not None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         response = await handle_s3(Request(scope, receive), self.state)

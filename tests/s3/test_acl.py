@@ -106,6 +106,18 @@ def test_swift_container_named_like_another_accounts_bucket(s3, owner, other):
         cleanup(owner, name)
 
 
+def test_swift_container_is_adopted_by_its_owner_over_s3(s3, owner, other):
+    """A container made over Swift becomes its account's registered bucket once addressed over S3."""
+    name = f"adopt-{uuid.uuid4().hex[:10]}"
+    url, token = s3.cluster.auth("test:tester", "testing")
+    assert httpx.put(f"{url}/{name}", headers={"X-Auth-Token": token}).status_code == 201
+    try:
+        assert owner.list_objects_v2(Bucket=name)["KeyCount"] == 0
+        assert error_code(other.create_bucket, Bucket=name) == "BucketAlreadyExists"
+    finally:
+        cleanup(owner, name)
+
+
 def test_invalid_bucket_names(owner):
     for bad in ("ab", "Upper", "a_b", "-ab", "a..b", "192.168.1.1", "x" * 64):
         assert error_code(owner.create_bucket, Bucket=bad) == "InvalidBucketName", bad
@@ -408,12 +420,13 @@ def test_create_bucket_with_object_ownership(owner):
 
 # -- anonymous requests ----------------------------------------------------------------------------------
 def test_anonymous_is_denied_without_grants(s3, anon, bkt):
-    assert error_code(anon.list_buckets) == "AccessDenied"
+    # an unsigned request reaches S3 when its path names a registered bucket; "/" and unknown names are 404
+    assert httpx.get(f"{s3.url}/").status_code == 404
     assert error_code(anon.list_objects_v2, Bucket=bkt) == "AccessDenied"
     assert error_code(anon.get_object, Bucket=bkt, Key="obj") == "AccessDenied"
     assert error_code(anon.put_object, Bucket=bkt, Key="x", Body=b"") == "AccessDenied"
     assert httpx.get(f"{s3.url}/{bkt}/obj").status_code == 403
-    assert error_code(anon.list_objects_v2, Bucket=f"never-{uuid.uuid4().hex[:10]}") == "NoSuchBucket"
+    assert httpx.get(f"{s3.url}/never-{uuid.uuid4().hex[:10]}?list-type=2").status_code == 404
 
 
 def test_swift_read_acl_reaches_anonymous_s3(s3, owner, anon, bkt):
@@ -432,3 +445,99 @@ def test_listing_another_accounts_bucket_via_grant(owner, other, bkt):
     assert page["Contents"][0]["Owner"]["ID"] == OWNER_ID
     assert [v["Key"] for v in other.list_object_versions(Bucket=bkt)["Versions"]] == ["obj"]
     other.head_bucket(Bucket=bkt)
+
+
+def test_copy_from_another_accounts_public_object(owner, other, bkt):
+    owner.put_object(Bucket=bkt, Key="shared", Body=b"shared bytes", ACL="public-read")
+    name = f"dst-{uuid.uuid4().hex[:10]}"
+    other.create_bucket(Bucket=name)
+    try:
+        other.copy_object(Bucket=name, Key="copied", CopySource={"Bucket": bkt, "Key": "shared"})
+        assert other.get_object(Bucket=name, Key="copied")["Body"].read() == b"shared bytes"
+        assert error_code(other.copy_object, Bucket=name, Key="denied",
+                          CopySource={"Bucket": bkt, "Key": "obj"}) == "AccessDenied"
+    finally:
+        cleanup(other, name)
+
+
+# -- awscli and s3cmd ------------------------------------------------------------------------------------
+def _aws(tmp_path, key: str, secret: str) -> tuple[list[str], dict[str, str]]:
+    from tests.s3.test_clients import _aws as aws_command
+    from tests.s3.test_clients import _aws_env
+
+    env = _aws_env(tmp_path)
+    env.update(AWS_ACCESS_KEY_ID=key, AWS_SECRET_ACCESS_KEY=secret)
+    return aws_command(), env
+
+
+def test_awscli_acls_between_accounts(s3, tmp_path, owner):
+    import json
+    import subprocess
+
+    (tmp_path / "other").mkdir()
+    aws, env = _aws(tmp_path, "test:tester", "testing")
+    aws2, env2 = _aws(tmp_path / "other", "test2:tester2", "testing2")
+    name = f"cli-{uuid.uuid4().hex[:10]}"
+
+    def run(cmd: list[str], environ: dict[str, str]) -> subprocess.CompletedProcess:
+        return subprocess.run(cmd + ["--endpoint-url", s3.url], env=environ, capture_output=True, text=True,
+                              timeout=120)
+
+    assert run(aws + ["s3api", "create-bucket", "--bucket", name, "--acl", "public-read"], env).returncode == 0
+    try:
+        taken = run(aws2 + ["s3", "mb", f"s3://{name}"], env2)
+        assert taken.returncode != 0 and "BucketAlreadyExists" in taken.stderr
+        acl = json.loads(run(aws + ["s3api", "get-bucket-acl", "--bucket", name], env).stdout)
+        assert {"Grantee": {"Type": "Group", "URI": ALL_USERS}, "Permission": "READ"} in acl["Grants"]
+        assert acl["Owner"]["ID"] == OWNER_ID
+        assert run(aws2 + ["s3", "ls", f"s3://{name}"], env2).returncode == 0  # listable by test2
+        assert run(aws + ["s3api", "put-bucket-acl", "--bucket", name, "--grant-write", f"id={OTHER_ID}",
+                          "--grant-full-control", f"id={OWNER_ID}"], env).returncode == 0
+        body = tmp_path / "f.txt"
+        body.write_text("from test2")
+        put = run(aws2 + ["s3api", "put-object", "--bucket", name, "--key", "k", "--body", str(body),
+                          "--acl", "public-read"], env2)
+        assert put.returncode == 0, put.stderr
+        assert httpx.get(f"{s3.url}/{name}/k").text == "from test2"
+        denied = run(aws2 + ["s3", "ls", f"s3://{name}"], env2)
+        assert denied.returncode != 0 and "AccessDenied" in denied.stderr
+    finally:
+        cleanup(owner, name)
+
+
+def test_s3cmd_setacl_public_and_private(s3, tmp_path, owner):
+    from tests.conftest import require_tool
+
+    s3cmd = require_tool("s3cmd")
+    import subprocess
+
+    hostport = s3.url.split("://", 1)[1]
+    cfg = tmp_path / "s3cfg"
+    cfg.write_text(f"[default]\naccess_key = test:tester\nsecret_key = testing\nhost_base = {hostport}\n"
+                   f"host_bucket = {hostport}\nuse_https = False\nbucket_location = us-east-1\n"
+                   "signature_v2 = False\n")
+    base = [s3cmd, "-c", str(cfg)]
+    name = f"s3cmd-acl-{uuid.uuid4().hex[:8]}"
+    src = tmp_path / "file.txt"
+    src.write_text("s3cmd data")
+
+    def run(*args: str) -> subprocess.CompletedProcess:
+        proc = subprocess.run(base + list(args), capture_output=True, text=True, timeout=120)
+        assert proc.returncode == 0, proc.stderr
+        return proc
+
+    run("mb", f"s3://{name}")
+    try:
+        run("put", "--acl-public", str(src), f"s3://{name}/file.txt")
+        assert httpx.get(f"{s3.url}/{name}/file.txt").text == "s3cmd data"
+        run("setacl", "--acl-private", f"s3://{name}/file.txt")
+        assert httpx.get(f"{s3.url}/{name}/file.txt").status_code == 403
+        run("setacl", "--acl-grant=read:" + OTHER_ID, f"s3://{name}/file.txt")
+        info = run("info", f"s3://{name}/file.txt").stdout
+        assert "test2: READ" in info or f"{OTHER_ID}: READ" in info, info
+        other = make_client(s3.url, key="test2:tester2", secret="testing2")
+        assert other.get_object(Bucket=name, Key="file.txt")["Body"].read() == b"s3cmd data"
+        run("setacl", "--acl-public", f"s3://{name}")
+        assert httpx.get(f"{s3.url}/{name}").status_code == 200
+    finally:
+        cleanup(owner, name)
