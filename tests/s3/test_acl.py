@@ -541,3 +541,30 @@ def test_s3cmd_setacl_public_and_private(s3, tmp_path, owner):
         assert httpx.get(f"{s3.url}/{name}").status_code == 200
     finally:
         cleanup(owner, name)
+
+
+def test_racing_create_bucket_has_one_winner(s3, owner, other):
+    """Two accounts creating the same names at once: every name ends with exactly one owner."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    clients = {"test": make_client(s3.url), "test2": make_client(s3.url, key="test2:tester2", secret="testing2")}
+    names = [f"race-{uuid.uuid4().hex[:10]}" for _ in range(6)]
+    jobs = [(n, who) for n in names for who in ("test", "test2")]
+    with ThreadPoolExecutor(len(jobs)) as pool:
+        codes = list(pool.map(lambda job: (job[0], job[1], error_code(clients[job[1]].create_bucket, Bucket=job[0])),
+                              jobs))
+    try:
+        for name in names:
+            outcome = {who: code for n, who, code in codes if n == name}
+            winners = [who for who, code in outcome.items() if code == ""]
+            assert len(winners) <= 1, outcome
+            assert all(code in ("", "BucketAlreadyExists", "ServiceUnavailable") for code in outcome.values())
+            for who, client in clients.items():
+                expected = "" if who in winners else "AccessDenied"
+                if winners:
+                    assert error_code(client.list_objects_v2, Bucket=name) == expected, (name, who, outcome)
+            assert len(winners) == 1, outcome  # three live replicas: one claimant holds a majority
+    finally:
+        for name in names:
+            cleanup(owner, name)
+            cleanup(other, name)
