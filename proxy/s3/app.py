@@ -67,7 +67,10 @@ async def authenticate(req: S3Request) -> AuthInfo:
         raise S3Error("AccessDenied")
     owner = owners.owner_of(info.credential.identity, info.credential.email)
     if owner is not None:
-        await owners.remember(req.state, owner)
+        try:
+            await owners.remember(req.state, owner)
+        except Exception:  # best effort: grants by id/e-mail to this owner resolve once a write succeeds
+            log.warning("could not record the S3 owner of %s", owner.account, exc_info=True)
     return info
 
 

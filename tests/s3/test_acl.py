@@ -420,13 +420,26 @@ def test_create_bucket_with_object_ownership(owner):
 
 # -- anonymous requests ----------------------------------------------------------------------------------
 def test_anonymous_is_denied_without_grants(s3, anon, bkt):
-    # an unsigned request reaches S3 when its path names a registered bucket; "/" and unknown names are 404
+    # an unsigned request is S3's when its path names a registered bucket or it carries S3 headers
+    assert error_code(anon.list_buckets) == "AccessDenied"
     assert httpx.get(f"{s3.url}/").status_code == 404
     assert error_code(anon.list_objects_v2, Bucket=bkt) == "AccessDenied"
     assert error_code(anon.get_object, Bucket=bkt, Key="obj") == "AccessDenied"
     assert error_code(anon.put_object, Bucket=bkt, Key="x", Body=b"") == "AccessDenied"
     assert httpx.get(f"{s3.url}/{bkt}/obj").status_code == 403
     assert httpx.get(f"{s3.url}/never-{uuid.uuid4().hex[:10]}?list-type=2").status_code == 404
+    assert error_code(anon.list_objects_v2, Bucket=f"never-{uuid.uuid4().hex[:10]}") == "NoSuchBucket"
+
+
+def test_anonymous_read_of_a_deleted_bucket(owner, anon):
+    name = f"gone-{uuid.uuid4().hex[:10]}"
+    owner.create_bucket(Bucket=name, ACL="public-read")
+    owner.put_object(Bucket=name, Key="k", Body=b"v", ACL="public-read")
+    assert anon.get_object(Bucket=name, Key="k")["Body"].read() == b"v"
+    owner.delete_object(Bucket=name, Key="k")
+    assert error_code(anon.get_object, Bucket=name, Key="k") == "NoSuchKey"
+    owner.delete_bucket(Bucket=name)
+    assert error_code(anon.get_object, Bucket=name, Key="k") == "NoSuchBucket"
 
 
 def test_swift_read_acl_reaches_anonymous_s3(s3, owner, anon, bkt):
