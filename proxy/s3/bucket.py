@@ -127,6 +127,7 @@ async def _register(req: S3Request, name: str, me: Owner) -> bool:
     """Claim ``name`` for ``me``: True when newly claimed, False when it was already ``me``'s;
     BucketAlreadyExists when another account holds it, ServiceUnavailable when the registry cannot say."""
     for _attempt in range(2):
+        req.state.invalidate_info(owners.SYSTEM_ACCOUNT, name)  # decide on the registry, not a cached view
         reg = await namespace.lookup(req.state, name)
         if reg is not None:
             if reg.owner is not None and reg.owner.account == me.account:
