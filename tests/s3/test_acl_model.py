@@ -122,3 +122,13 @@ def test_the_owner_creating_its_bucket_again_outside_us_east_1():
     with pytest.raises(S3Error) as err:
         _already_yours(SimpleNamespace(region="eu-west-1"), "b")  # type: ignore[arg-type]
     assert err.value.code == "BucketAlreadyOwnedByYou" and err.value.status == 409
+
+
+def test_repeated_grants_count_once_and_acls_are_bounded():
+    one = f'id="{B.id}"'
+    acl = asyncio.run(from_headers(STATE, {"x-amz-grant-read": ", ".join([one] * 5)}, A, None, for_bucket=True))
+    assert acl is not None and len(acl.grants) == 1
+    many = ", ".join(f'uri="{uri}"' for uri in (ALL_USERS, AUTHENTICATED_USERS))
+    headers = {h: many for h in ("x-amz-grant-read", "x-amz-grant-write", "x-amz-grant-read-acp",
+                                 "x-amz-grant-write-acp", "x-amz-grant-full-control")}
+    assert len(asyncio.run(from_headers(STATE, headers, A, None, for_bucket=True)).grants) == 10

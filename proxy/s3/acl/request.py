@@ -24,6 +24,7 @@ from proxy.s3.acl.model import (
     Acl,
     Grant,
     canned,
+    to_json,
 )
 from proxy.s3.errors import S3Error
 from proxy.s3.owners import Owner
@@ -35,6 +36,7 @@ GRANT_HEADERS = {
     "x-amz-grant-write-acp": "WRITE_ACP",
     "x-amz-grant-full-control": "FULL_CONTROL",
 }
+MAX_STORED = 6000  # bytes of the stored form: it travels as one sysmeta header
 _GRANTEE = re.compile(r'\s*(id|emailAddress|uri)\s*=\s*(?:"([^"]*)"|([^,\s]*))\s*(?:,|$)', re.IGNORECASE)
 
 
@@ -93,8 +95,12 @@ async def from_grant_headers(state: ProxyState, headers: Mapping[str, str], owne
 
 
 def _bounded(acl: Acl) -> Acl:
+    """``acl`` without repeated grants; MalformedACLError past ``MAX_GRANTS`` or ``MAX_STORED`` bytes."""
+    acl = Acl(acl.owner, tuple(dict.fromkeys(acl.grants)))
     if len(acl.grants) > MAX_GRANTS:
         raise malformed(f"An ACL can hold at most {MAX_GRANTS} grants")
+    if len(to_json(acl)) > MAX_STORED:
+        raise malformed("The ACL is too large")
     return acl
 
 
