@@ -72,21 +72,6 @@ def owner(req: S3Request, parent: object, tag: str = "Owner") -> None:
     xml.add(el, "DisplayName", found.display_name if found else "")
 
 
-async def _listable(req: S3Request, names: list[str]) -> set[str]:
-    """The names of ``names`` that are buckets of the caller's account over S3 (not registered by another)."""
-    sem = asyncio.Semaphore(16)
-    mine = req.credential.account
-
-    async def check(name: str) -> str | None:
-        if not _valid(name):
-            return name  # a Swift-made container: only its owner sees it, as before the registry
-        async with sem:
-            holder = await namespace.owner_account(req.state, name)
-        return name if holder in (None, mine) else None
-
-    return {n for n in await asyncio.gather(*(check(n) for n in names)) if n is not None}
-
-
 async def list_buckets(req: S3Request) -> Response:
     doc = xml.root("ListAllMyBucketsResult")
     owner(req, doc)
@@ -98,11 +83,10 @@ async def list_buckets(req: S3Request) -> Response:
             break
         if resp.status // 100 != 2:
             raise from_backend(resp.status)
-        named = [r for r in rows if r.get("name") and not r["name"].endswith(SEGMENTS_SUFFIX)]
-        listable = await _listable(req, [r["name"] for r in named])
-        for row in named:
-            name = row["name"]
-            if name not in listable:
+        hidden = await namespace.registered_elsewhere(req.state, req.account, [r.get("name", "") for r in rows])
+        for row in rows:
+            name = row.get("name")
+            if not name or name.endswith(SEGMENTS_SUFFIX) or name in hidden:
                 continue
             b = xml.add(buckets, "Bucket")
             xml.add(b, "Name", name)

@@ -19,6 +19,8 @@ only for Swift.
 
 from __future__ import annotations
 
+import asyncio
+import re
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -28,6 +30,7 @@ from proxy.s3.owners import SYSTEM_ACCOUNT, Owner, canonical_id
 
 STALE_AFTER = 60.0  # seconds before an ownerless or orphaned registry entry may be taken over
 _SYS = "X-Container-Sysmeta-S3-Owner-"
+_BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")  # what could be registered (a superset)
 
 
 @dataclass(frozen=True)
@@ -65,6 +68,21 @@ async def owner_account(state: ProxyState, name: str) -> str | None:
     """The account owning bucket ``name``, or None when no account registered it."""
     reg = await lookup(state, name)
     return reg.owner.account if reg is not None and reg.owner is not None else None
+
+
+async def registered_elsewhere(state: ProxyState, account: str, names: list[str]) -> set[str]:
+    """The container names of ``account`` that another account registered as its bucket (ListBuckets
+    leaves them out: over S3 they are the other account's)."""
+    sem = asyncio.Semaphore(16)
+
+    async def check(name: str) -> str | None:
+        if not _BUCKET_NAME.match(name):
+            return None  # never registered: a Swift-only container name
+        async with sem:
+            holder = await owner_account(state, name)
+        return name if holder not in (None, account) else None
+
+    return {n for n in await asyncio.gather(*(check(n) for n in names)) if n is not None}
 
 
 async def claim(state: ProxyState, name: str, owner: Owner) -> bool | None:
