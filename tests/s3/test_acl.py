@@ -581,3 +581,16 @@ def test_racing_create_bucket_has_one_winner(s3, owner, other):
         for name in names:
             cleanup(owner, name)
             cleanup(other, name)
+
+
+def test_put_object_acl_keeps_data_and_last_modified(owner, bkt):
+    import time
+
+    owner.put_object(Bucket=bkt, Key="meta", Body=b"m", ContentType="text/x-m", Metadata={"color": "red"})
+    before = owner.head_object(Bucket=bkt, Key="meta")
+    time.sleep(1.1)
+    owner.put_object_acl(Bucket=bkt, Key="meta", ACL="public-read")
+    after = owner.head_object(Bucket=bkt, Key="meta")
+    assert after["LastModified"] == before["LastModified"]
+    assert after["ContentType"] == "text/x-m" and after["Metadata"] == {"color": "red"}
+    assert after["ETag"] == before["ETag"]
