@@ -594,3 +594,14 @@ def test_put_object_acl_keeps_data_and_last_modified(owner, bkt):
     assert after["LastModified"] == before["LastModified"]
     assert after["ContentType"] == "text/x-m" and after["Metadata"] == {"color": "red"}
     assert after["ETag"] == before["ETag"]
+
+
+def test_anonymous_virtual_host_requests(s3, owner, bkt):
+    owner.put_object(Bucket=bkt, Key="pub", Body=b"vhost", ACL="public-read")
+    port = s3.url.rsplit(":", 1)[1]
+    host = {"Host": f"{bkt}.localhost:{port}"}
+    r = httpx.get(f"{s3.url}/pub", headers=host)
+    assert r.status_code == 200 and r.content == b"vhost"
+    assert httpx.head(f"{s3.url}/pub", headers=host).status_code == 200
+    r = httpx.get(f"{s3.url}/obj", headers=host)
+    assert r.status_code == 403 and b"<Code>AccessDenied</Code>" in r.content
