@@ -367,6 +367,30 @@ class StorageClient:
         updates = self._account_updates(account, len(ring.primaries(part)))
         return await self._mutate(ring, part, "PUT", path_fn, headers, updates)
 
+    async def claim_container(
+        self, account: str, container: str, headers: Mapping[str, str] | None = None
+    ) -> bool | None:
+        """Create a container *exclusively*: True when a majority of its primary replicas created it
+        (answered 201, not 202 "already there"), False when a majority found it already there, None when
+        neither (nodes down, a newer delete, or a concurrent claim split the vote: the caller gives up).
+
+        Each node decides "created" inside one write transaction, so of several concurrent claimants at
+        most one can hold a majority of 201s: a cluster-wide first-writer-wins without a lock service."""
+        if _invalid(headers):
+            return None
+        ring, part, path_fn = self._cont(account, container)
+        base, _timestamp = self._mutation_headers(headers)
+        replicas = len(ring.primaries(part))
+        updates = self._account_updates(account, replicas)
+        results = await self.nio.fanout(ring, part, "PUT", path_fn, self._slot_headers(base, updates))
+        statuses = [r.status for r in results]
+        quorum = quorum_size(len(results))
+        if statuses.count(201) >= quorum:
+            return True
+        if statuses.count(202) >= quorum:
+            return False
+        return None
+
     async def post_container(
         self, account: str, container: str, headers: Mapping[str, str]
     ) -> BackendResponse:

@@ -1,5 +1,9 @@
 """Top-level dispatch of one proxy: TempAuth, /info, /healthcheck, the Swift API and the S3 API.
 
+Signed S3 requests and virtual-host ones go to the S3 API; so does an unsigned request to any other path
+that carries S3 headers or whose first segment is a registered bucket (an anonymous S3 request); other
+unknown paths are 404.
+
 Storage-domain hosts (domain remap, proxy/swift/domain_remap.py) are rewritten to Swift paths first;
 the S3 API's virtual hosts (``s3_domain``) are a distinct, non-overlapping domain."""
 
@@ -87,6 +91,17 @@ class Router:
             response = await handle_info(request, self.conf)
         elif path == "/healthcheck":
             response = PlainTextResponse("OK")
+        elif await self._addresses_bucket(scope):  # unsigned, path style: an anonymous S3 request
+            await self._s3()(scope, receive, send)
+            return
         else:
             response = error_response(404)
         await response(scope, receive, send)
+
+    async def _addresses_bucket(self, scope: Scope) -> bool:
+        """Whether an unsigned request is S3's: it carries S3 headers (``x-amz-*``, or the AWS SDKs'
+        ``amz-sdk-*``), or its path names a registered S3 bucket (``S3App.addresses_bucket``)."""
+        if any(bytes(name).startswith((b"x-amz-", b"amz-sdk-")) for name, _ in scope.get("headers", ())):
+            return True
+        addresses = getattr(self._s3(), "addresses_bucket", None)
+        return bool(addresses is not None and await addresses(scope))

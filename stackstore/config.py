@@ -107,7 +107,8 @@ DEFAULTS: dict[str, Any] = {
         "token_life": 86400,
         "token_secret": "",  # signs TempAuth tokens; empty: generated into <data_dir>/secrets/ (0600)
         "reseller_prefix": "AUTH_",
-        # user "account:name" -> {"key": ..., "groups": [".admin" | ".reseller_admin", ...]}
+        # user "account:name" -> {"key": ..., "groups": [".admin" | ".reseller_admin", ...],
+        #                         "email": ... (optional: S3 ACL grants by e-mail address)}
         "users": {
             "admin:admin": {"key": "admin", "groups": [".admin", ".reseller_admin"]},
             "test:tester": {"key": "testing", "groups": [".admin"]},

@@ -13,7 +13,7 @@ from identity.models import Credential, Domain, Project, User
 
 
 def ec2_lookup(ctx: Ctx):
-    """``{"credential": {access, secret, user_id, user_name, project_id, project_name, roles}}`` while the
+    """``{"credential": {access, secret, user_id, user_name, user_email, project_id, project_name, roles}}`` while the
     user, project and domain are enabled (else 404); admin or service role only.
 
     ``roles`` are the names of the user's effective roles on the credential's project, empty once the user
@@ -32,8 +32,8 @@ def ec2_lookup(ctx: Ctx):
     roles = [r.name for r in effective_roles(ctx.db, user.id, "project", project.id)]
     blob = json.loads(cred.blob)
     return 200, {"credential": {"access": access, "secret": blob.get("secret", ""), "user_id": user.id,
-                                "user_name": user.name, "project_id": project.id, "project_name": project.name,
-                                "roles": roles}}
+                                "user_name": user.name, "user_email": user.email or "", "project_id": project.id,
+                                "project_name": project.name, "roles": roles}}
 
 
 ROUTES = [("/v3/OS-STACKSTORE/ec2/{access}", "GET", ec2_lookup)]

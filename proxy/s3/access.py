@@ -1,25 +1,37 @@
 """Authorization of S3 requests, once per request, from the actions of the resolved operation.
 
-Each action (``s3:GetObject``, ``s3:PutObject``, ``s3:ListBucket``...) is asked as the Swift access it
-amounts to: ``s3:Get…``/``s3:List…`` read, everything else writes, on the action's target (the account,
-the bucket, the addressed object, any object of the bucket for DeleteObjects, the copy source). The
-decision itself is ``proxy.auth.authorize.check_access``, shared with the Swift API: owners (TempAuth
-``.admin``, Keystone ``admin``/``member``) read and write their account, readers (Keystone ``reader``)
-only read it, everyone else goes by the bucket's container ACLs (bucket-level writes stay the owner's).
-Bucket ACLs and policies will plug in here, by action name.
+For each action of the operation (``s3:GetObject``, ``s3:PutObject``, ``s3:ListBucket``...), on its
+target (the account, the bucket, the addressed object, any object of the bucket for DeleteObjects, the
+copy source), in order:
+
+1. the bucket policy (``policy_decision``): an explicit deny → AccessDenied;
+2. allowed when the caller owns the resource (``proxy.auth.authorize.check_access``, shared with the
+   Swift API: owners read and write their account, Keystone readers only read it; Swift container ACLs
+   and account ACLs as there), or the bucket policy allows, or an S3 ACL grants it
+   (``proxy.s3.acl.acl_allows``);
+3. else AccessDenied.
+
+The account checked is the one owning the target's bucket (``proxy.s3.namespace``), so another
+account's bucket is authorized by its ACLs and policy, never answered as if it did not exist. Anonymous
+requests (``identity.is_anonymous``) go through the same steps: only grants reach them.
 """
 
 from __future__ import annotations
 
+from typing import Literal
+
 from proxy.auth.authorize import check_access
 from proxy.auth.resellers import resellers_of
+from proxy.s3.acl import acl_allows
 from proxy.s3.context import S3Request
 from proxy.s3.copy import parse_copy_source
 from proxy.s3.errors import S3Error
+from proxy.s3.namespace import owner_account
 from proxy.s3.operations import COPY_SOURCE_HEADER, Action, Operation, Target
 
 ANY_OBJECT = ""  # a write to some object of the bucket: what a container write ACL grants
 READ, WRITE = "GET", "PUT"  # the Swift verbs check_access is asked with
+Decision = Literal["deny", "allow", "none"]
 
 
 def swift_access(action: Action) -> str:
@@ -40,14 +52,41 @@ def action_target(req: S3Request, action: Action) -> tuple[str | None, str | Non
     return req.bucket, req.key
 
 
+async def policy_decision(req: S3Request, action_name: str, bucket: str | None, key: str | None) -> Decision:
+    """The bucket policy's word on the action ("none" until bucket policies exist: ``proxy.s3.policy``)."""
+    return "none"
+
+
+async def target_account(req: S3Request, bucket: str | None) -> str:
+    """The account an action's target lives in: the bucket's registered owner, else the caller's own."""
+    if bucket is None:
+        return req.credential.account
+    if bucket == req.bucket:
+        return req.account
+    return await owner_account(req.state, bucket) or req.credential.account
+
+
 async def authorize(req: S3Request, operation: Operation) -> None:
     """Raise AccessDenied unless the request's identity may perform every action of ``operation``."""
     for action in operation.actions:
+        name = action.name_for(req.query)
         bucket, key = action_target(req, action)
-        await _require(req, bucket, key, swift_access(action))
-
-
-async def _require(req: S3Request, bucket: str | None, key: str | None, method: str) -> None:
-    if await check_access(req.state, req.identity, req.account, bucket, key, method,
-                          resellers=resellers_of(req.state.conf)) is not None:
+        decision = await policy_decision(req, name, bucket, key)
+        if decision == "deny":
+            raise S3Error("AccessDenied")
+        if await owner_allows(req, bucket, key, swift_access(action)):
+            continue
+        if decision == "allow" and not (req.identity.is_reader and action.writes):
+            continue
+        if await acl_allows(req, name, bucket, key):
+            continue
         raise S3Error("AccessDenied")
+
+
+async def owner_allows(req: S3Request, bucket: str | None, key: str | None, method: str) -> bool:
+    """The owner/reader/Swift-ACL decision of ``check_access`` on the target's account."""
+    account = await target_account(req, bucket)
+    if not account:
+        return False
+    return await check_access(req.state, req.identity, account, bucket, key, method,
+                              resellers=resellers_of(req.state.conf)) is None

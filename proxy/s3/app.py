@@ -1,13 +1,15 @@
 """Entry point of the S3 API: ``S3App(state)``, the ASGI app the proxy's router sends S3 requests to.
 
 Parses addressing (path or virtual-host style), authenticates (SigV4 header/query, SigV2
-header/query), dispatches (``proxy.s3.router``: the operation from the table, authorized once by
-``proxy.s3.access``, then its handler) and turns every S3Error into S3's XML error document.
+header/query; an unsigned request as anonymous), dispatches (``proxy.s3.router``: the operation from
+the table, authorized once by ``proxy.s3.access``, then its handler) and turns every
+S3Error into S3's XML error document.
 """
 
 from __future__ import annotations
 
 import logging
+from urllib.parse import unquote
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -15,8 +17,9 @@ from starlette.types import Receive, Scope, Send
 
 from proxy.context import ProxyState
 from proxy.http.transid import trans_id_of
-from proxy.s3 import auth_v2, auth_v4
-from proxy.s3.context import AuthInfo, S3Request, split_path
+from proxy.s3 import auth_v2, auth_v4, namespace, owners
+from proxy.s3.bucket import is_valid_name
+from proxy.s3.context import AuthInfo, S3Request, anonymous_auth, split_path
 from proxy.s3.credentials import ConfigCredentials, CredentialStore
 from proxy.s3.errors import S3Error
 from proxy.s3.router import dispatch
@@ -59,9 +62,15 @@ async def authenticate(req: S3Request) -> AuthInfo:
     elif auth:
         raise S3Error("AccessDenied", "Unsupported Authorization Type")
     else:
-        raise S3Error("AccessDenied", "Anonymous access is not allowed")
+        return anonymous_auth()  # allowed exactly where a grant reaches everyone (proxy.s3.access)
     if not info.credential.active:
         raise S3Error("AccessDenied")
+    owner = owners.owner_of(info.credential.identity, info.credential.email)
+    if owner is not None:
+        try:
+            await owners.remember(req.state, owner)
+        except Exception:  # best effort: grants by id/e-mail to this owner resolve once a write succeeds
+            log.warning("could not record the S3 owner of %s", owner.account, exc_info=True)
     return info
 
 
@@ -99,6 +108,14 @@ class S3App:
 
     def __init__(self, state: ProxyState):
         self.state = state
+
+    async def addresses_bucket(self, scope: Scope) -> bool:
+        """Whether an unsigned path-style request names a registered bucket (so it is S3's, anonymous)."""
+        raw = scope.get("raw_path") or scope.get("path", "").encode()
+        first = unquote(bytes(raw).decode("latin-1").split("?", 1)[0].lstrip("/").partition("/")[0])
+        if not is_valid_name(first):
+            return False
+        return await namespace.owner_account(self.state, first) is not None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         response = await handle_s3(Request(scope, receive), self.state)

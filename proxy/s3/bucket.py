@@ -1,7 +1,8 @@
 """Bucket operations: CreateBucket, HeadBucket, DeleteBucket, GetBucketLocation (ListBuckets: ``proxy.s3.service``).
 
-A bucket is a Swift container in the credential's account; multipart parts live in the hidden
-container ``<bucket>+segments`` (never listed as a bucket).
+A bucket is a Swift container in its owner's account, its name registered cluster-wide
+(``proxy.s3.namespace``); multipart parts live in the hidden container ``<bucket>+segments`` (never
+listed as a bucket).
 """
 
 from __future__ import annotations
@@ -11,9 +12,11 @@ import re
 
 from starlette.responses import Response
 
-from proxy.s3 import xml
+from proxy.s3 import namespace, owners, xml
+from proxy.s3.acl.writes import bucket_creation_sysmeta
 from proxy.s3.context import S3Request
 from proxy.s3.errors import S3Error, from_backend
+from proxy.s3.owners import Owner
 from proxy.s3.upload import request_body
 
 SEGMENTS_SUFFIX = "+segments"
@@ -44,6 +47,11 @@ def check_addressable_bucket_name(name: str) -> None:
         raise S3Error("InvalidBucketName", BucketName=name)
 
 
+def is_valid_name(name: str) -> bool:
+    """Whether ``name`` is a valid S3 bucket name (only those are registered)."""
+    return _valid(name)
+
+
 def _valid(name: str) -> bool:
     try:
         validate_bucket_name(name)
@@ -66,10 +74,43 @@ async def require_bucket(req: S3Request, name: str | None = None) -> dict:
     return info
 
 
-def owner(req: S3Request, parent: object) -> None:
-    el = xml.add(parent, "Owner")  # type: ignore[arg-type]
-    xml.add(el, "ID", req.credential.user)
-    xml.add(el, "DisplayName", req.credential.user)
+def owner(req: S3Request, parent: object, tag: str = "Owner") -> None:
+    """``<Owner><ID/><DisplayName/></Owner>``: the addressed bucket's owner (the caller's for ListBuckets)."""
+    found: Owner | None = req.extras.get("bucket_owner")
+    el = xml.add(parent, tag)  # type: ignore[arg-type]
+    xml.add(el, "ID", found.id if found else "")
+    xml.add(el, "DisplayName", found.display_name if found else "")
+
+
+def _already_yours(req: S3Request, name: str) -> Response:
+    """AWS answers a repeated CreateBucket by the owner with 200 in us-east-1, else 409."""
+    if req.region == "us-east-1":
+        return Response(b"", 200, headers={"Location": f"/{name}"})
+    raise S3Error("BucketAlreadyOwnedByYou", BucketName=name)
+
+
+async def _register(req: S3Request, name: str, me: Owner) -> bool:
+    """Claim ``name`` for ``me``: True when newly claimed, False when it was already ``me``'s;
+    BucketAlreadyExists when another account holds it, ServiceUnavailable when the registry cannot say."""
+    for _attempt in range(2):
+        req.state.invalidate_info(owners.SYSTEM_ACCOUNT, name)  # decide on the registry, not a cached view
+        reg = await namespace.lookup(req.state, name)
+        if reg is not None:
+            if reg.owner is not None and reg.owner.account == me.account:
+                return False
+            holder = reg.owner.account if reg.owner is not None else None
+            exists = holder is not None and \
+                (await req.state.container_info(holder, name)).get("status", 404) != 404
+            if not namespace.is_stale(reg, exists):
+                raise S3Error("BucketAlreadyExists", BucketName=name)
+            await namespace.release(req.state, name)  # abandoned: take it over
+        claimed = await namespace.claim(req.state, name, me)
+        if claimed:
+            return True
+        if claimed is None:
+            raise S3Error("ServiceUnavailable", "The bucket registry could not be reached; please retry.",
+                          status=503)
+    raise S3Error("BucketAlreadyExists", BucketName=name)
 
 
 async def create_bucket(req: S3Request) -> Response:
@@ -79,15 +120,23 @@ async def create_bucket(req: S3Request) -> Response:
     if body.strip():
         doc = xml.parse(body, "CreateBucketConfiguration")
         xml.child_text(doc, "LocationConstraint")  # any region accepted
-    head = await req.client.head_container(req.account, name)
-    if head.status // 100 == 2:
-        raise S3Error("BucketAlreadyOwnedByYou", BucketName=name)
-    resp = await req.client.put_container(req.account, name, {})
+    me = owners.owner_of(req.identity, req.credential.email)
+    if me is None:
+        raise S3Error("AccessDenied")
+    sysmeta = await bucket_creation_sysmeta(req, me)
+    newly = await _register(req, name, me)
+    if not newly:
+        head = await req.client.head_container(req.account, name)
+        if head.status // 100 == 2:
+            return _already_yours(req, name)
+    resp = await req.client.put_container(req.account, name, sysmeta)
     req.state.invalidate_info(req.account, name)
-    if resp.status == 202:
-        raise S3Error("BucketAlreadyOwnedByYou", BucketName=name)
     if resp.status // 100 != 2:
+        if newly:
+            await namespace.release(req.state, name)
         raise from_backend(resp.status, name)
+    if resp.status == 202 and not newly:
+        return _already_yours(req, name)
     return Response(b"", 200, headers={"Location": f"/{name}"})
 
 
@@ -111,6 +160,8 @@ async def delete_bucket(req: S3Request) -> Response:
     if resp.status // 100 != 2:
         raise from_backend(resp.status, name)
     await purge_container(req, segments_container(name))
+    if await namespace.owner_account(req.state, name) == req.account:
+        await namespace.release(req.state, name)
     return Response(status_code=204)
 
 

@@ -55,7 +55,9 @@ class S3Request(RequestAccessors):
 
     @property
     def account(self) -> str:
-        return self.credential.account
+        """The account the addressed bucket lives in (its registered owner's, ``proxy.s3.namespace``;
+        set by the router), else the caller's own (ListBuckets, CreateBucket)."""
+        return self.extras.get("bucket_account") or self.credential.account
 
     @property
     def resource(self) -> str:
@@ -75,6 +77,11 @@ class S3Request(RequestAccessors):
         """The API-neutral view of this request the large-object package reads (SLO manifests, DLO listings)."""
         return ObjectRequest(self.request, self.state, self.account, container or self.bucket,
                              obj if obj is not None else self.key, {}, self.trans_id, identity=self.identity)
+
+
+def anonymous_auth() -> AuthInfo:
+    """What an unsigned request authenticates as: no user, no account (only grants reach it)."""
+    return AuthInfo(Credential("", "", Identity(user="", account="")), version=0)
 
 
 def split_path(raw_path: str, host: str, s3_domain: str) -> tuple[str | None, str | None, bool]:

@@ -8,6 +8,7 @@ mid-copy (a nested manifest's) fails the storage PUT and answers AccessDenied: n
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Mapping
 from urllib.parse import unquote
@@ -18,10 +19,12 @@ from proxy.http import conditional
 from proxy.large_objects.access import WatchedBody
 from proxy.s3 import checksums, part_checksums, sse, tagset, xml
 from proxy.s3 import headers as s3h
+from proxy.s3.acl.writes import object_write_sysmeta
 from proxy.s3.bucket import require_bucket, segments_container
 from proxy.s3.context import S3Request
 from proxy.s3.errors import S3Error, from_backend
 from proxy.s3.multipart import MAX_PART_SIZE, _upload_headers, part_name, part_number
+from proxy.s3.namespace import owner_account
 from proxy.s3.objects import check_key
 from proxy.s3.quota import check_quota, written
 from proxy.s3.reader import StoredObject, open_object
@@ -66,12 +69,21 @@ def check_source_conditions(req: S3Request, src: StoredObject) -> None:
             k for k in COPY_CONDITIONS if k in req.headers))
 
 
+async def source_request(req: S3Request, bucket: str) -> S3Request:
+    """``req`` pointed at the account holding the copy source's bucket (its registered owner's)."""
+    account = await owner_account(req.state, bucket) or req.credential.account
+    if account == req.account:
+        return req
+    return dataclasses.replace(req, extras={**req.extras, "bucket_account": account})
+
+
 async def _open_source(req: S3Request) -> StoredObject:
     """The copy source, decrypted (with the ``x-amz-copy-source-server-side-encryption-customer-*`` key)."""
     sb, sk = parse_copy_source(req.headers["x-amz-copy-source"])
     key = sse.request_customer_key(req, sse.COPY_SOURCE_CUSTOMER)
-    await require_bucket(req, sb)
-    src = await open_object(req, sb, sk, None, head=False, customer_key=key)
+    src_req = await source_request(req, sb)
+    await require_bucket(src_req, sb)
+    src = await open_object(src_req, sb, sk, None, head=False, customer_key=key)
     try:
         sse.check_applicable(src.headers, key)
         check_source_conditions(req, src)
@@ -117,6 +129,7 @@ async def copy_object(req: S3Request) -> Response:
         if tags:
             headers[s3h.SYSMETA_TAGGING] = tags
         algorithm = part_checksums.copy_algorithm(req.headers, src.headers)  # recomputed while copying
+        headers.update(await object_write_sysmeta(req, bucket_info))
         await check_quota(req, req.bucket or "", src.size)
         source = WatchedBody(src.stream(0, src.size))
         body = checksums.VerifiedBody(aiter(source), compute={algorithm})

@@ -37,6 +37,7 @@ class Credential:
     secret: str
     identity: Identity
     active: bool = True
+    email: str = ""  # the holder's e-mail address where identity has one (ACL grants by e-mail)
 
     @property
     def user(self) -> str:
@@ -68,7 +69,9 @@ class ConfigCredentials:
         self.keys: dict[str, dict[str, Any]] = dict(s3.get("keys", {}))
 
     def _credential(self, access_key: str, secret: str, user: str, groups: Iterable[str]) -> Credential:
-        return Credential(access_key, secret, group_identity(user, groups, self.prefix))
+        named = self.users.get(user)
+        email = str(named.get("email", "")) if isinstance(named, dict) else ""
+        return Credential(access_key, secret, group_identity(user, groups, self.prefix), email=email)
 
     async def lookup(self, access_key: str) -> Credential | None:
         extra = self.keys.get(access_key)
@@ -128,7 +131,7 @@ class IdentityCredentials:
         user = {"id": data["user_id"], "name": data["user_name"]}
         roles = list(data["roles"])
         return Credential(access_key, data["secret"], project_identity(self.prefix, project, user, roles),
-                          active=bool(roles))
+                          active=bool(roles), email=str(data.get("user_email") or ""))
 
     async def lookup(self, access_key: str) -> Credential | None:
         found = await self.fallback.lookup(access_key)

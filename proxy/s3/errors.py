@@ -23,7 +23,10 @@ CODES: dict[str, tuple[int, str]] = {
                             "HTTP header."),
     "InternalError": (500, "We encountered an internal error. Please try again."),
     "InvalidAccessKeyId": (403, "The AWS Access Key Id you provided does not exist in our records."),
+    "AccessControlListNotSupported": (400, "The bucket does not allow ACLs"),
     "InvalidArgument": (400, "Invalid Argument"),
+    "InvalidBucketAclWithObjectOwnership": (400, "Bucket cannot have ACLs set with ObjectOwnership's "
+                                                 "BucketOwnerEnforced setting"),
     "InvalidBucketName": (400, "The specified bucket is not valid."),
     "InvalidDigest": (400, "The Content-MD5 you specified is not valid."),
     "InvalidPart": (400, "One or more of the specified parts could not be found. The part might not have "
@@ -34,6 +37,8 @@ CODES: dict[str, tuple[int, str]] = {
     "InvalidRange": (416, "The requested range is not satisfiable"),
     "InvalidRequest": (400, "Invalid Request"),
     "KeyTooLongError": (400, "Your key is too long."),
+    "MalformedACLError": (400, "The XML you provided was not well-formed or did not validate against our "
+                               "published schema"),
     "MalformedXML": (400, "The XML you provided was not well-formed or did not validate against our "
                           "published schema."),
     "MethodNotAllowed": (405, "The specified method is not allowed against this resource."),
@@ -43,6 +48,7 @@ CODES: dict[str, tuple[int, str]] = {
     "NoSuchKey": (404, "The specified key does not exist."),
     "NoSuchUpload": (404, "The specified upload does not exist. The upload ID may be invalid, or the upload "
                           "may have been aborted or completed."),
+    "NoSuchVersion": (404, "The specified version does not exist."),
     "NoSuchTagSet": (404, "The TagSet does not exist"),
     "NoSuchLifecycleConfiguration": (404, "The lifecycle configuration does not exist"),
     "NoSuchCORSConfiguration": (404, "The CORS configuration does not exist"),
@@ -64,6 +70,9 @@ CODES: dict[str, tuple[int, str]] = {
     "RequestTimeTooSkewed": (403, "The difference between the request time and the current time is too "
                                   "large."),
     "ServiceUnavailable": (503, "Please reduce your request rate."),
+    "UnexpectedContent": (400, "This request does not support content"),
+    "UnresolvableGrantByEmailAddress": (400, "The e-mail address you provided does not match any account on "
+                                             "record."),
     "SignatureDoesNotMatch": (403, "The request signature we calculated does not match the signature you "
                                    "provided. Check your key and signing method."),
     "SlowDown": (503, "Please reduce your request rate."),

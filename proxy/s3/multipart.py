@@ -26,7 +26,8 @@ from proxy.large_objects.slo_manifest import SYSMETA_SIZE as SLO_SIZE
 from proxy.large_objects.slo_manifest import slo_etag
 from proxy.s3 import headers as s3h
 from proxy.s3 import part_checksums, sse, xml
-from proxy.s3.bucket import require_bucket, segments_container
+from proxy.s3.acl.writes import carried_acl, object_write_sysmeta
+from proxy.s3.bucket import owner, require_bucket, segments_container
 from proxy.s3.conditional_write import condition_error, write_condition
 from proxy.s3.context import S3Request
 from proxy.s3.errors import S3Error, from_backend
@@ -90,9 +91,11 @@ async def create(req: S3Request) -> Response:
     bucket_info = await require_bucket(req)
     encryption = sse.requested(req, bucket_info)
     await flag_bucket(req, bucket_info)
+    acl = await object_write_sysmeta(req, bucket_info)
     seg = await _ensure_segments_container(req)
     upload_id = secrets.token_urlsafe(24)
     headers = s3h.object_put_headers(req.headers)
+    headers.update(acl)
     headers[SYSMETA_CTYPE] = headers.pop("Content-Type")
     headers["Content-Type"] = UPLOAD_TYPE
     checksum = part_checksums.requested(req.headers)
@@ -190,9 +193,7 @@ async def list_parts(req: S3Request) -> Response:
     doc = xml.root("ListPartsResult")
     xml.add_all(doc, [("Bucket", req.bucket), ("Key", req.key), ("UploadId", upload_id)])
     for tag in ("Initiator", "Owner"):
-        el = xml.add(doc, tag)
-        xml.add(el, "ID", req.credential.user)
-        xml.add(el, "DisplayName", req.credential.user)
+        owner(req, doc, tag)
     xml.add(doc, "StorageClass", "STANDARD")
     xml.add(doc, "PartNumberMarker", after)
     if rows:
@@ -267,6 +268,7 @@ async def complete(req: S3Request) -> Response:
     total = sum(e["bytes"] for e in entries)
     manifest = json.dumps(entries).encode()
     headers = _manifest_headers(marker, slo_etag(entries), s3_etag, total)
+    headers.update(carried_acl(marker))
     headers[s3h.SYSMETA_PARTS] = ",".join(str(e["bytes"]) for e in entries)[:8000]
     headers.update(sse.manifest_headers(marker))
     if checksum and object_checksum:
@@ -395,9 +397,7 @@ async def list_uploads(req: S3Request) -> Response:
         xml.add(el, "Key", key)
         xml.add(el, "UploadId", uid)
         for tag in ("Initiator", "Owner"):
-            who = xml.add(el, tag)
-            xml.add(who, "ID", req.credential.user)
-            xml.add(who, "DisplayName", req.credential.user)
+            owner(req, el, tag)
         xml.add(el, "StorageClass", "STANDARD")
         xml.add(el, "Initiated", iso_from_swift(initiated))
     for p in prefixes:

@@ -9,6 +9,7 @@ from proxy.http import conditional
 from proxy.http import ranges as http_ranges
 from proxy.s3 import headers as s3h
 from proxy.s3 import sse
+from proxy.s3.acl.writes import object_write_sysmeta
 from proxy.s3.bucket import require_bucket
 from proxy.s3.conditional_write import condition_error, write_condition
 from proxy.s3.context import S3Request
@@ -43,6 +44,7 @@ async def put_object(req: S3Request) -> Response:
     upload = open_upload(req, always=default_algorithm(req.headers))
     stored = s3h.object_put_headers(req.headers)
     stored.update(checksum_sysmeta(upload.header_checksums))
+    stored.update(await object_write_sysmeta(req, bucket_info))
     condition = write_condition(req.headers)
     if upload.length == 0:
         await upload.body.check_empty()

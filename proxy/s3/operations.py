@@ -35,6 +35,7 @@ from proxy.s3 import (
     subresources,
     tagging,
 )
+from proxy.s3.acl import handlers as acl_handlers
 from proxy.s3.context import S3Request
 from proxy.s3.errors import S3Error
 
@@ -124,10 +125,10 @@ def _on_object(name: str, version_name: str | None = None) -> Action:
 def _bucket_config(sub: str, noun: str, get_action: str, put_action: str, delete_action: str | None,
                    get: Handler | None, delete: Handler | None = None,
                    get_name: str | None = None, put_name: str | None = None,
-                   delete_name: str | None = None) -> list[Operation]:
+                   delete_name: str | None = None, put: Handler | None = None) -> list[Operation]:
     """Get/Put[/Delete]Bucket<noun> on ``?sub`` (GET answers HEAD too, as clients probe with either)."""
     ops = [_op(get_name or f"GetBucket{noun}", BUCKET, READS, sub, _on_bucket(get_action), handler=get),
-           _op(put_name or f"PutBucket{noun}", BUCKET, "PUT", sub, _on_bucket(put_action))]
+           _op(put_name or f"PutBucket{noun}", BUCKET, "PUT", sub, _on_bucket(put_action), handler=put)]
     if delete_action is not None:
         ops.append(_op(delete_name or f"DeleteBucket{noun}", BUCKET, "DELETE", sub, _on_bucket(delete_action),
                        handler=delete))
@@ -169,7 +170,8 @@ BUCKET_OPERATIONS: tuple[Operation, ...] = (
                     _none("NoSuchLifecycleConfiguration"), _deleted, delete_name="DeleteBucketLifecycle"),
     *_bucket_config("ownershipControls", "OwnershipControls", "s3:GetBucketOwnershipControls",
                     "s3:PutBucketOwnershipControls", "s3:PutBucketOwnershipControls",
-                    _none("OwnershipControlsNotFoundError"), _deleted),
+                    acl_handlers.get_ownership_controls, acl_handlers.delete_ownership_controls,
+                    put=acl_handlers.put_ownership_controls),
     *_bucket_config("cors", "Cors", "s3:GetBucketCORS", "s3:PutBucketCORS", "s3:PutBucketCORS",
                     _none("NoSuchCORSConfiguration"), _deleted),
     *_bucket_config("policy", "Policy", "s3:GetBucketPolicy", "s3:PutBucketPolicy", "s3:DeleteBucketPolicy",
@@ -194,14 +196,15 @@ BUCKET_OPERATIONS: tuple[Operation, ...] = (
                     "s3:PutBucketObjectLockConfiguration", None, _none("ObjectLockConfigurationNotFoundError"),
                     get_name="GetObjectLockConfiguration", put_name="PutObjectLockConfiguration"),
     *_bucket_config("publicAccessBlock", "", "s3:GetBucketPublicAccessBlock", "s3:PutBucketPublicAccessBlock",
-                    "s3:PutBucketPublicAccessBlock", _none("NoSuchPublicAccessBlockConfiguration"), _deleted,
-                    get_name="GetPublicAccessBlock", put_name="PutPublicAccessBlock",
-                    delete_name="DeletePublicAccessBlock"),
+                    "s3:PutBucketPublicAccessBlock", acl_handlers.get_public_access_block,
+                    acl_handlers.delete_public_access_block, get_name="GetPublicAccessBlock",
+                    put_name="PutPublicAccessBlock", delete_name="DeletePublicAccessBlock",
+                    put=acl_handlers.put_public_access_block),
     *_bucket_config("replication", "Replication", "s3:GetReplicationConfiguration",
                     "s3:PutReplicationConfiguration", "s3:PutReplicationConfiguration",
                     _none("ReplicationConfigurationNotFoundError"), _deleted),
-    _op("GetBucketAcl", BUCKET, READS, "acl", _on_bucket("s3:GetBucketAcl"), handler=subresources.get_bucket_acl),
-    _op("PutBucketAcl", BUCKET, "PUT", "acl", _on_bucket("s3:PutBucketAcl"), handler=subresources.put_bucket_acl),
+    _op("GetBucketAcl", BUCKET, READS, "acl", _on_bucket("s3:GetBucketAcl"), handler=acl_handlers.get_bucket_acl),
+    _op("PutBucketAcl", BUCKET, "PUT", "acl", _on_bucket("s3:PutBucketAcl"), handler=acl_handlers.put_bucket_acl),
     *_bucket_configs_by_id("analytics", "Analytics", "s3:GetAnalyticsConfiguration",
                            "s3:PutAnalyticsConfiguration"),
     *_bucket_configs_by_id("metrics", "Metrics", "s3:GetMetricsConfiguration", "s3:PutMetricsConfiguration"),
@@ -232,9 +235,9 @@ _COPY_SOURCE = Action("s3:GetObject", Target.COPY_SOURCE, "s3:GetObjectVersion")
 
 OBJECT_OPERATIONS: tuple[Operation, ...] = (
     _op("GetObjectAcl", OBJECT, READS, "acl", _on_object("s3:GetObjectAcl", "s3:GetObjectVersionAcl"),
-        handler=subresources.get_object_acl),
+        handler=acl_handlers.get_object_acl),
     _op("PutObjectAcl", OBJECT, "PUT", "acl", _on_object("s3:PutObjectAcl", "s3:PutObjectVersionAcl"),
-        handler=subresources.put_object_acl),
+        handler=acl_handlers.put_object_acl),
     _op("GetObjectTagging", OBJECT, READS, "tagging",
         _on_object("s3:GetObjectTagging", "s3:GetObjectVersionTagging"), handler=tagging.get_object_tagging),
     _op("PutObjectTagging", OBJECT, "PUT", "tagging",

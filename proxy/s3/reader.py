@@ -25,6 +25,7 @@ from proxy.s3 import sse
 from proxy.s3.context import S3Request
 from proxy.s3.errors import S3Error, from_backend
 from proxy.s3.headers import SYSMETA_ETAG, s3_etag
+from stackstore.timestamp import Timestamp
 
 
 @dataclass
@@ -103,6 +104,20 @@ def _get(headers: Mapping[str, str], name: str) -> str | None:
     return None
 
 
+def _data_last_modified(headers: dict[str, str]) -> dict[str, str]:
+    """S3's Last-Modified is when the data was written: metadata POSTs (ACLs, tags) do not change it."""
+    data_ts = _get(headers, "x-backend-data-timestamp")
+    if data_ts:
+        try:
+            stamp = Timestamp(data_ts).http_date
+        except ValueError:
+            return headers
+        for name in [k for k in headers if k.lower() == "last-modified"]:
+            del headers[name]
+        headers["Last-Modified"] = stamp
+    return headers
+
+
 def _total_from_content_range(value: str | None) -> int | None:
     if not value or "/" not in value:
         return None
@@ -166,7 +181,7 @@ async def open_object(req: S3Request, bucket: str, key: str, range_header: str |
         if resp.status // 100 != 2:
             raise from_backend(resp.status, bucket, key)
         body_loaded = False
-    headers = dict(resp.headers.items())
+    headers = _data_last_modified(dict(resp.headers.items()))
     if slo.is_slo(headers):
         obj = await _open_slo(req, bucket, key, resp if body_loaded else None, headers, head, client)
     else:

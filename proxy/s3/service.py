@@ -12,7 +12,7 @@ import binascii
 
 from starlette.responses import Response
 
-from proxy.s3 import xml
+from proxy.s3 import namespace, xml
 from proxy.s3.bucket import SEGMENTS_SUFFIX, owner
 from proxy.s3.context import S3Request
 from proxy.s3.errors import S3Error, from_backend
@@ -58,9 +58,11 @@ async def list_buckets(req: S3Request) -> Response:
             break
         if resp.status // 100 != 2:
             raise from_backend(resp.status)
+        # a Swift container whose name another account holds as a bucket is not this account's bucket
+        hidden = await namespace.registered_elsewhere(req.state, req.account, [r.get("name", "") for r in page])
         for row in page:
             name = row.get("name")
-            if not name or name.endswith(SEGMENTS_SUFFIX):
+            if not name or name.endswith(SEGMENTS_SUFFIX) or name in hidden:
                 continue
             if limit is not None and len(rows) == limit:
                 truncated = True

@@ -15,6 +15,7 @@ import pytest
 from botocore.exceptions import ClientError
 from starlette.requests import Request
 
+from objclient.response import BackendResponse
 from proxy.auth.tempauth import group_identity
 from proxy.context import Identity, ProxyState
 from proxy.s3 import access, router
@@ -239,11 +240,18 @@ class FixedContainers:
         return {"status": 200, "meta": {}, "sysmeta": {}}
 
 
+class NoObjects:
+    """A storage client without objects (what an object ACL lookup finds: nothing, so no grant)."""
+
+    async def head_object(self, account: str, container: str, obj: str) -> BackendResponse:
+        return BackendResponse.simple(404)
+
+
 def s3_request(name: str, identity: Identity, containers: FixedContainers) -> S3Request:
     method, path, qs, headers = SAMPLES[name]
     scope = {"type": "http", "method": method, "path": path, "raw_path": path.encode(), "query_string": qs.encode(),
              "headers": [(k.encode(), v.encode()) for k, v in headers.items()]}
-    state = ProxyState(conf={}, client=None, extras={"info_cache": containers})  # type: ignore[arg-type]
+    state = ProxyState(conf={}, client=NoObjects(), extras={"info_cache": containers})  # type: ignore[arg-type]
     bucket, key = split(path)
     req = S3Request(Request(scope), state, "tx-test", bucket, key, query_of(qs), path, qs)
     req.auth = AuthInfo(Credential("AK", "secret", identity), 4)
