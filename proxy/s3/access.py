@@ -6,7 +6,11 @@ the bucket, the addressed object, any object of the bucket for DeleteObjects, th
 decision itself is ``proxy.auth.authorize.check_access``, shared with the Swift API: owners (TempAuth
 ``.admin``, Keystone ``admin``/``member``) read and write their account, readers (Keystone ``reader``)
 only read it, everyone else goes by the bucket's container ACLs (bucket-level writes stay the owner's).
-Bucket ACLs and policies will plug in here, by action name.
+
+Bucket policies come first, by action name (``proxy.s3.policy.policy_decision``): an explicit Deny
+refuses, even the owner (except that the bucket owner's account may always Get/Put/DeleteBucketPolicy,
+as in AWS); an Allow admits a caller the owner/ACL check would refuse (a Keystone ``reader`` still never
+writes). ACL grants (``acl_allows``) will join the allow step.
 """
 
 from __future__ import annotations
@@ -16,9 +20,12 @@ from proxy.s3.context import S3Request
 from proxy.s3.copy import parse_copy_source
 from proxy.s3.errors import S3Error
 from proxy.s3.operations import COPY_SOURCE_HEADER, Action, Operation, Target
+from proxy.s3.policy import policy_decision
 
 ANY_OBJECT = ""  # a write to some object of the bucket: what a container write ACL grants
 READ, WRITE = "GET", "PUT"  # the Swift verbs check_access is asked with
+# what the bucket owner's account may always do, whatever its bucket policy denies (AWS's lock-out guard)
+OWNER_POLICY_ACTIONS = frozenset({"s3:GetBucketPolicy", "s3:PutBucketPolicy", "s3:DeleteBucketPolicy"})
 
 
 def swift_access(action: Action) -> str:
@@ -43,7 +50,25 @@ async def authorize(req: S3Request, operation: Operation) -> None:
     """Raise AccessDenied unless the request's identity may perform every action of ``operation``."""
     for action in operation.actions:
         bucket, key = action_target(req, action)
+        name = action.name_for(req.query)
+        decision = await policy_decision(req, name, bucket, key) if bucket else "none"
+        if decision == "deny" and not _owner_manages_policy(req, name, bucket):
+            raise S3Error("AccessDenied")
+        if decision == "allow" and not (action.writes and req.identity.is_reader):
+            continue
         await _require(req, bucket, key, swift_access(action))
+
+
+def bucket_account(req: S3Request, bucket: str) -> str:
+    """The storage account holding ``bucket`` (today the caller's: bucket names are per account)."""
+    return req.account
+
+
+def _owner_manages_policy(req: S3Request, action_name: str, bucket: str | None) -> bool:
+    """The bucket owner's account root may always read, replace and delete the bucket's policy."""
+    identity = req.identity
+    return (action_name in OWNER_POLICY_ACTIONS and bucket is not None and identity.is_admin
+            and identity.account == bucket_account(req, bucket))
 
 
 async def _require(req: S3Request, bucket: str | None, key: str | None, method: str) -> None:

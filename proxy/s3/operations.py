@@ -25,6 +25,7 @@ from starlette.responses import Response
 from proxy.s3 import bucket, copy, delete_objects, listing, multipart, objects, subresources
 from proxy.s3.context import S3Request
 from proxy.s3.errors import S3Error
+from proxy.s3.policy import handlers as policy_handlers
 
 Handler = Callable[[S3Request], Awaitable[Response]]
 
@@ -112,10 +113,10 @@ def _on_object(name: str, version_name: str | None = None) -> Action:
 def _bucket_config(sub: str, noun: str, get_action: str, put_action: str, delete_action: str | None,
                    get: Handler | None, delete: Handler | None = None,
                    get_name: str | None = None, put_name: str | None = None,
-                   delete_name: str | None = None) -> list[Operation]:
+                   delete_name: str | None = None, put: Handler | None = None) -> list[Operation]:
     """Get/Put[/Delete]Bucket<noun> on ``?sub`` (GET answers HEAD too, as clients probe with either)."""
     ops = [_op(get_name or f"GetBucket{noun}", BUCKET, READS, sub, _on_bucket(get_action), handler=get),
-           _op(put_name or f"PutBucket{noun}", BUCKET, "PUT", sub, _on_bucket(put_action))]
+           _op(put_name or f"PutBucket{noun}", BUCKET, "PUT", sub, _on_bucket(put_action), handler=put)]
     if delete_action is not None:
         ops.append(_op(delete_name or f"DeleteBucket{noun}", BUCKET, "DELETE", sub, _on_bucket(delete_action),
                        handler=delete))
@@ -161,9 +162,10 @@ BUCKET_OPERATIONS: tuple[Operation, ...] = (
     *_bucket_config("cors", "Cors", "s3:GetBucketCORS", "s3:PutBucketCORS", "s3:PutBucketCORS",
                     _none("NoSuchCORSConfiguration"), _deleted),
     *_bucket_config("policy", "Policy", "s3:GetBucketPolicy", "s3:PutBucketPolicy", "s3:DeleteBucketPolicy",
-                    _none("NoSuchBucketPolicy"), _deleted),
+                    policy_handlers.get_bucket_policy, policy_handlers.delete_bucket_policy,
+                    put=policy_handlers.put_bucket_policy),
     _op("GetBucketPolicyStatus", BUCKET, READS, "policyStatus", _on_bucket("s3:GetBucketPolicyStatus"),
-        handler=_none("NoSuchBucketPolicy")),
+        handler=policy_handlers.get_bucket_policy_status),
     *_bucket_config("tagging", "Tagging", "s3:GetBucketTagging", "s3:PutBucketTagging", "s3:PutBucketTagging",
                     _none("NoSuchTagSet"), _deleted),
     *_bucket_config("website", "Website", "s3:GetBucketWebsite", "s3:PutBucketWebsite",
