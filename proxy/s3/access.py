@@ -49,26 +49,26 @@ def action_target(req: S3Request, action: Action) -> tuple[str | None, str | Non
 async def authorize(req: S3Request, operation: Operation) -> None:
     """Raise AccessDenied unless the request's identity may perform every action of ``operation``."""
     for action in operation.actions:
-        bucket, key = action_target(req, action)
         name = action.name_for(req.query)
+        bucket, key = action_target(req, action)
         decision = await policy_decision(req, name, bucket, key) if bucket else "none"
-        if decision == "deny" and not _owner_manages_policy(req, name, bucket):
+        if decision == "deny" and not await _owner_manages_policy(req, name, bucket):
             raise S3Error("AccessDenied")
-        if decision == "allow" and not (action.writes and req.identity.is_reader):
+        if decision == "allow" and not (req.identity.is_reader and action.writes):
             continue
         await _require(req, bucket, key, swift_access(action))
 
 
-def bucket_account(req: S3Request, bucket: str) -> str:
-    """The storage account holding ``bucket`` (today the caller's: bucket names are per account)."""
+async def target_account(req: S3Request, bucket: str | None) -> str:
+    """The account an action's target lives in (today the caller's: bucket names are per account)."""
     return req.account
 
 
-def _owner_manages_policy(req: S3Request, action_name: str, bucket: str | None) -> bool:
+async def _owner_manages_policy(req: S3Request, action_name: str, bucket: str | None) -> bool:
     """The bucket owner's account root may always read, replace and delete the bucket's policy."""
     identity = req.identity
     return (action_name in OWNER_POLICY_ACTIONS and bucket is not None and identity.is_admin
-            and identity.account == bucket_account(req, bucket))
+            and identity.account == await target_account(req, bucket))
 
 
 async def _require(req: S3Request, bucket: str | None, key: str | None, method: str) -> None:

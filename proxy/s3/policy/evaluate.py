@@ -132,9 +132,9 @@ def decide(statements: Sequence[Statement], principals: set[str], action: str, a
 
 async def policy_decision(req: S3Request, action_name: str, bucket: str, key: str | None) -> str:
     """"deny" / "allow" / "none": what ``bucket``'s policy says about ``action_name`` on ``key``."""
-    from proxy.s3.access import bucket_account  # access imports this module
+    from proxy.s3.access import target_account  # access imports this module
 
-    account = bucket_account(req, bucket)
+    account = await target_account(req, bucket)
     policy = await load_policy(req, account, bucket)
     if policy is None:
         return NONE
