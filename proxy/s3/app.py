@@ -17,6 +17,7 @@ from proxy.context import ProxyState
 from proxy.http.transid import trans_id_of
 from proxy.s3 import auth_v2, auth_v4
 from proxy.s3.context import AuthInfo, S3Request, split_path
+from proxy.s3.cors import responses as cors
 from proxy.s3.credentials import ConfigCredentials, CredentialStore
 from proxy.s3.errors import S3Error
 from proxy.s3.router import dispatch
@@ -71,8 +72,13 @@ async def handle_s3(request: Request, state: ProxyState) -> Response:
     trans_id = trans_id_of(request.scope)
     try:
         req = parse_request(request, state)
-        req.auth = await authenticate(req)
-        resp = await dispatch(req)
+        if req.method == "OPTIONS":  # a CORS preflight: never signed
+            resp = await cors.preflight(req, await cors.preflight_account(req))
+        else:
+            req.auth = await authenticate(req)
+            resp = await dispatch(req)
+            if req.headers.get("origin"):
+                resp.headers.update(await cors.actual_request_headers(req, req.account))
     except S3Error as err:
         resp = err.response(req.resource if req else request.url.path, trans_id, head=request.method == "HEAD")
     except Exception:

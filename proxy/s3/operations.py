@@ -24,6 +24,7 @@ from starlette.responses import Response
 
 from proxy.s3 import bucket, copy, delete_objects, listing, multipart, objects, subresources
 from proxy.s3.context import S3Request
+from proxy.s3.cors import handlers as cors_handlers
 from proxy.s3.errors import S3Error
 from proxy.s3.policy import handlers as policy_handlers
 
@@ -160,7 +161,8 @@ BUCKET_OPERATIONS: tuple[Operation, ...] = (
                     "s3:PutBucketOwnershipControls", "s3:PutBucketOwnershipControls",
                     _none("OwnershipControlsNotFoundError"), _deleted),
     *_bucket_config("cors", "Cors", "s3:GetBucketCORS", "s3:PutBucketCORS", "s3:PutBucketCORS",
-                    _none("NoSuchCORSConfiguration"), _deleted),
+                    cors_handlers.get_bucket_cors, cors_handlers.delete_bucket_cors,
+                    put=cors_handlers.put_bucket_cors),
     *_bucket_config("policy", "Policy", "s3:GetBucketPolicy", "s3:PutBucketPolicy", "s3:DeleteBucketPolicy",
                     policy_handlers.get_bucket_policy, policy_handlers.delete_bucket_policy,
                     put=policy_handlers.put_bucket_policy),

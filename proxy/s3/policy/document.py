@@ -217,7 +217,7 @@ def parse_policy(body: bytes, bucket: str, known_actions: frozenset[str]) -> Pol
         raise malformed("Policies must be no more than 20 KB")
     try:
         doc = json.loads(body.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
+    except (UnicodeDecodeError, ValueError, RecursionError):
         raise malformed("This policy contains invalid Json") from None
     if not isinstance(doc, dict):
         raise malformed("This policy contains invalid Json")
