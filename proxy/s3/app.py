@@ -20,6 +20,7 @@ from proxy.s3.context import AuthInfo, S3Request, split_path
 from proxy.s3.cors import responses as cors
 from proxy.s3.credentials import ConfigCredentials, CredentialStore
 from proxy.s3.errors import S3Error
+from proxy.s3.post import handler as post_handler
 from proxy.s3.router import dispatch
 
 log = logging.getLogger("stackstore.proxy.s3")
@@ -74,6 +75,8 @@ async def handle_s3(request: Request, state: ProxyState) -> Response:
         req = parse_request(request, state)
         if req.method == "OPTIONS":  # a CORS preflight: never signed
             resp = await cors.preflight(req, await cors.preflight_account(req))
+        elif post_handler.is_post_object(req):  # authenticated by the form's signed policy
+            resp = await post_handler.post_object(req)
         else:
             req.auth = await authenticate(req)
             resp = await dispatch(req)
