@@ -49,11 +49,11 @@ def _expiration(value: object) -> float:
 
 
 def _int(value: object) -> int:
-    if isinstance(value, bool):
+    if isinstance(value, bool) or not isinstance(value, (int, str)):
         raise invalid("Invalid content-length-range")
     try:
-        return int(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
+        return int(value)
+    except ValueError:
         raise invalid("Invalid content-length-range") from None
 
 
@@ -116,11 +116,14 @@ def check(policy: PostPolicy, fields: dict[str, str], bucket: str, now: float | 
             raise denied(f'Policy Condition failed: ["eq", "${name}", "{value}"]')
     for name, prefix in policy.prefixes:
         named.add(name)
-        if name == "content-type" and name in lowered:
-            values = [v.strip() for v in lowered[name].split(",")]
+        present = lowered.get(name)
+        if present is None:
+            values: list[str] = []
+        elif name == "content-type":  # several types, comma-separated, must each match
+            values = [v.strip() for v in present.split(",")]
         else:
-            values = [lowered.get(name)] if name in lowered else []
-        if not values or not all(v is not None and v.startswith(prefix) for v in values):
+            values = [present]
+        if not values or not all(v.startswith(prefix) for v in values):
             raise denied(f'Policy Condition failed: ["starts-with", "${name}", "{prefix}"]')
     extra = [k for k in lowered if k not in named and k not in EXEMPT and k != "bucket"
              and not k.startswith("x-ignore-")]
