@@ -4,21 +4,21 @@ For each action of the operation (``s3:GetObject``, ``s3:PutObject``, ``s3:ListB
 target (the account, the bucket, the addressed object, any object of the bucket for DeleteObjects, the
 copy source), in order:
 
-1. the bucket policy (``policy_decision``): an explicit deny → AccessDenied;
+1. the bucket policy (``proxy.s3.policy.policy_decision``): an explicit Deny → AccessDenied, even for the
+   owner, except that the bucket owner's account may always Get/Put/DeleteBucketPolicy (AWS's lock-out
+   guard);
 2. allowed when the caller owns the resource (``proxy.auth.authorize.check_access``, shared with the
    Swift API: owners read and write their account, Keystone readers only read it; Swift container ACLs
-   and account ACLs as there), or the bucket policy allows, or an S3 ACL grants it
-   (``proxy.s3.acl.acl_allows``);
+   and account ACLs as there), or the bucket policy allows (a Keystone ``reader`` still never writes), or
+   an S3 ACL grants it (``proxy.s3.acl.acl_allows``);
 3. else AccessDenied.
 
 The account checked is the one owning the target's bucket (``proxy.s3.namespace``), so another
 account's bucket is authorized by its ACLs and policy, never answered as if it did not exist. Anonymous
-requests (``identity.is_anonymous``) go through the same steps: only grants reach them.
+requests (``identity.is_anonymous``) go through the same steps: only grants and policies reach them.
 """
 
 from __future__ import annotations
-
-from typing import Literal
 
 from proxy.auth.authorize import check_access
 from proxy.auth.resellers import resellers_of
@@ -28,10 +28,12 @@ from proxy.s3.copy import parse_copy_source
 from proxy.s3.errors import S3Error
 from proxy.s3.namespace import owner_account
 from proxy.s3.operations import COPY_SOURCE_HEADER, Action, Operation, Target
+from proxy.s3.policy import policy_decision
 
 ANY_OBJECT = ""  # a write to some object of the bucket: what a container write ACL grants
 READ, WRITE = "GET", "PUT"  # the Swift verbs check_access is asked with
-Decision = Literal["deny", "allow", "none"]
+# what the bucket owner's account may always do, whatever its bucket policy denies (AWS's lock-out guard)
+OWNER_POLICY_ACTIONS = frozenset({"s3:GetBucketPolicy", "s3:PutBucketPolicy", "s3:DeleteBucketPolicy"})
 
 
 def swift_access(action: Action) -> str:
@@ -52,11 +54,6 @@ def action_target(req: S3Request, action: Action) -> tuple[str | None, str | Non
     return req.bucket, req.key
 
 
-async def policy_decision(req: S3Request, action_name: str, bucket: str | None, key: str | None) -> Decision:
-    """The bucket policy's word on the action ("none" until bucket policies exist: ``proxy.s3.policy``)."""
-    return "none"
-
-
 async def target_account(req: S3Request, bucket: str | None) -> str:
     """The account an action's target lives in: the bucket's registered owner, else the caller's own."""
     if bucket is None:
@@ -71,8 +68,8 @@ async def authorize(req: S3Request, operation: Operation) -> None:
     for action in operation.actions:
         name = action.name_for(req.query)
         bucket, key = action_target(req, action)
-        decision = await policy_decision(req, name, bucket, key)
-        if decision == "deny":
+        decision = await policy_decision(req, name, bucket, key) if bucket else "none"
+        if decision == "deny" and not await _owner_manages_policy(req, name, bucket):
             raise S3Error("AccessDenied")
         if await owner_allows(req, bucket, key, swift_access(action)):
             continue
@@ -81,6 +78,13 @@ async def authorize(req: S3Request, operation: Operation) -> None:
         if await acl_allows(req, name, bucket, key):
             continue
         raise S3Error("AccessDenied")
+
+
+async def _owner_manages_policy(req: S3Request, action_name: str, bucket: str | None) -> bool:
+    """The bucket owner's account root may always read, replace and delete the bucket's policy."""
+    identity = req.identity
+    return (action_name in OWNER_POLICY_ACTIONS and bucket is not None and identity.is_admin
+            and identity.account == await target_account(req, bucket))
 
 
 async def owner_allows(req: S3Request, bucket: str | None, key: str | None, method: str) -> bool:

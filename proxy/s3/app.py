@@ -20,8 +20,10 @@ from proxy.http.transid import trans_id_of
 from proxy.s3 import auth_v2, auth_v4, namespace, owners
 from proxy.s3.bucket import is_valid_name
 from proxy.s3.context import AuthInfo, S3Request, anonymous_auth, split_path
+from proxy.s3.cors import responses as cors
 from proxy.s3.credentials import ConfigCredentials, CredentialStore
 from proxy.s3.errors import S3Error
+from proxy.s3.post import handler as post_handler
 from proxy.s3.router import dispatch
 
 log = logging.getLogger("stackstore.proxy.s3")
@@ -80,8 +82,15 @@ async def handle_s3(request: Request, state: ProxyState) -> Response:
     trans_id = trans_id_of(request.scope)
     try:
         req = parse_request(request, state)
-        req.auth = await authenticate(req)
-        resp = await dispatch(req)
+        if req.method == "OPTIONS":  # a CORS preflight: never signed
+            resp = await cors.preflight(req, await cors.preflight_account(req))
+        elif post_handler.is_post_object(req):  # authenticated by the form's signed policy
+            resp = await post_handler.post_object(req)
+        else:
+            req.auth = await authenticate(req)
+            resp = await dispatch(req)
+            if req.headers.get("origin"):
+                resp.headers.update(await cors.actual_request_headers(req, req.account))
     except S3Error as err:
         resp = err.response(req.resource if req else request.url.path, trans_id, head=request.method == "HEAD")
     except Exception:

@@ -89,12 +89,14 @@ async def verify(method: str, raw_path: str, raw_query: str, raw_headers: Sequen
     else:
         auth = (headers.get("authorization") or [""])[0]
         access_key, sep, signature = auth[4:].strip().rpartition(":")
-        if not sep or not access_key:
-            raise S3Error("AccessDenied", "AWS authorization header is invalid. Expected AwsAccessKeyId:signature")
+        if not sep or not access_key:  # AWS: a malformed header is the client's argument error, 400
+            raise S3Error("InvalidArgument", "AWS authorization header is invalid.  Expected "
+                          "AwsAccessKeyId:signature", ArgumentName="Authorization", ArgumentValue=auth)
         amz_date = (headers.get("x-amz-date") or [""])[0]
         date = (headers.get("date") or [""])[0]
         when = parse_http_date(amz_date or date)
-        if when is None:
+        # a present but empty x-amz-date, an unparsable date and one before the epoch are all refused
+        if when is None or when < 0 or ("x-amz-date" in headers and not amz_date.strip()):
             raise S3Error("AccessDenied", "AWS authentication requires a valid Date or x-amz-date header")
         if abs(now - when) > MAX_SKEW:
             raise S3Error("RequestTimeTooSkewed", RequestTime=amz_date or date, MaxAllowedSkewMilliseconds="900000")

@@ -41,6 +41,7 @@ CODES: dict[str, tuple[int, str]] = {
                                "published schema"),
     "MalformedXML": (400, "The XML you provided was not well-formed or did not validate against our "
                           "published schema."),
+    "MalformedPolicy": (400, "Policy has invalid resource"),
     "MethodNotAllowed": (405, "The specified method is not allowed against this resource."),
     "MissingContentLength": (411, "You must provide the Content-Length HTTP header."),
     "MissingSecurityHeader": (400, "Your request was missing a required header."),

@@ -37,7 +37,9 @@ from proxy.s3 import (
 )
 from proxy.s3.acl import handlers as acl_handlers
 from proxy.s3.context import S3Request
+from proxy.s3.cors import handlers as cors_handlers
 from proxy.s3.errors import S3Error
+from proxy.s3.policy import handlers as policy_handlers
 
 Handler = Callable[[S3Request], Awaitable[Response]]
 
@@ -173,11 +175,13 @@ BUCKET_OPERATIONS: tuple[Operation, ...] = (
                     acl_handlers.get_ownership_controls, acl_handlers.delete_ownership_controls,
                     put=acl_handlers.put_ownership_controls),
     *_bucket_config("cors", "Cors", "s3:GetBucketCORS", "s3:PutBucketCORS", "s3:PutBucketCORS",
-                    _none("NoSuchCORSConfiguration"), _deleted),
+                    cors_handlers.get_bucket_cors, cors_handlers.delete_bucket_cors,
+                    put=cors_handlers.put_bucket_cors),
     *_bucket_config("policy", "Policy", "s3:GetBucketPolicy", "s3:PutBucketPolicy", "s3:DeleteBucketPolicy",
-                    _none("NoSuchBucketPolicy"), _deleted),
+                    policy_handlers.get_bucket_policy, policy_handlers.delete_bucket_policy,
+                    put=policy_handlers.put_bucket_policy),
     _op("GetBucketPolicyStatus", BUCKET, READS, "policyStatus", _on_bucket("s3:GetBucketPolicyStatus"),
-        handler=_none("NoSuchBucketPolicy")),
+        handler=policy_handlers.get_bucket_policy_status),
     _op("GetBucketTagging", BUCKET, READS, "tagging", _on_bucket("s3:GetBucketTagging"),
         handler=tagging.get_bucket_tagging),
     _op("PutBucketTagging", BUCKET, "PUT", "tagging", _on_bucket("s3:PutBucketTagging"),

@@ -1,0 +1,120 @@
+"""POST object: browser form uploads built as a browser builds them (``requests`` multipart/form-data,
+fields then the file), with policies signed by SigV4 and by SigV2, and AWS's rejections."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import time
+import xml.etree.ElementTree as ET
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import requests
+
+from proxy.s3.auth_v4 import signing_key
+from tests.s3.conftest import ACCESS_KEY, SECRET, make_client
+
+
+def _policy(bucket: str, *conditions: object, expires_in: float = 300) -> str:
+    expiration = (datetime.now(UTC) + timedelta(seconds=expires_in)).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    doc = {"expiration": expiration, "conditions": [{"bucket": bucket}, *conditions]}
+    return base64.b64encode(json.dumps(doc).encode()).decode()
+
+
+def _v4_fields(policy_conditions: list, bucket: str, secret: str = SECRET, **kwargs) -> dict[str, str]:
+    day = time.strftime("%Y%m%d", time.gmtime())
+    credential = f"{ACCESS_KEY}/{day}/us-east-1/s3/aws4_request"
+    amz_date = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    conditions = [*policy_conditions, {"x-amz-algorithm": "AWS4-HMAC-SHA256"}, {"x-amz-credential": credential},
+                  {"x-amz-date": amz_date}]
+    policy = _policy(bucket, *conditions, **kwargs)
+    signature = hmac.new(signing_key(secret, day, "us-east-1"), policy.encode(), hashlib.sha256).hexdigest()
+    return {"x-amz-algorithm": "AWS4-HMAC-SHA256", "x-amz-credential": credential, "x-amz-date": amz_date,
+            "policy": policy, "x-amz-signature": signature}
+
+
+def _v2_fields(policy_conditions: list, bucket: str, **kwargs) -> dict[str, str]:
+    policy = _policy(bucket, *policy_conditions, **kwargs)
+    signature = base64.b64encode(hmac.new(SECRET.encode(), policy.encode(), hashlib.sha1).digest()).decode()
+    return {"AWSAccessKeyId": ACCESS_KEY, "policy": policy, "signature": signature}
+
+
+def _post(s3, bucket: str, fields: dict[str, str], data: bytes = b"hello form", filename: str = "a.txt",
+          **kwargs) -> requests.Response:
+    # virtual-host style: an unsigned path-style POST reaches S3 once the bucket namespace routes it (helper D)
+    return requests.post(f"{s3.url}/", data=fields, files={"file": (filename, data, "text/plain")},
+                         headers={"Host": f"{bucket}.localhost"}, timeout=30, **kwargs)
+
+
+def _code(resp: requests.Response) -> tuple[int, str]:
+    return resp.status_code, (ET.fromstring(resp.content).findtext("Code") or "") if resp.content else ""
+
+
+@pytest.mark.parametrize("signing", ["v4", "v2"])
+def test_post_upload_signed(s3, bucket, signing):
+    conditions = [["starts-with", "$key", "uploads/"], ["starts-with", "$Content-Type", "text/"],
+                  ["content-length-range", 0, 1024], {"x-amz-meta-colour": "blue"}]
+    fields = (_v4_fields if signing == "v4" else _v2_fields)(conditions, bucket)
+    fields.update({"key": "uploads/${filename}", "Content-Type": "text/plain", "x-amz-meta-colour": "blue"})
+    resp = _post(s3, bucket, fields, filename="note.txt")
+    assert resp.status_code == 204, resp.text
+    obj = make_client(s3.url).get_object(Bucket=bucket, Key="uploads/note.txt")
+    assert obj["Body"].read() == b"hello form"
+    assert obj["ContentType"] == "text/plain" and obj["Metadata"] == {"colour": "blue"}
+    assert resp.headers["ETag"] == obj["ETag"]
+
+
+def test_post_success_status_and_redirect(s3, bucket):
+    fields = _v4_fields([["starts-with", "$key", ""], {"success_action_status": "201"}], bucket)
+    resp = _post(s3, bucket, {**fields, "key": "k201", "success_action_status": "201"})
+    assert resp.status_code == 201
+    doc = ET.fromstring(resp.content)
+    assert doc.findtext("{*}Key") == "k201" and doc.findtext("{*}Bucket") == bucket
+    fields = _v4_fields([["starts-with", "$key", ""], {"success_action_redirect": "http://example.invalid/done"}],
+                        bucket)
+    resp = _post(s3, bucket, {**fields, "key": "kredir", "success_action_redirect": "http://example.invalid/done"},
+                 allow_redirects=False)
+    assert resp.status_code == 303
+    assert resp.headers["Location"].startswith(f"http://example.invalid/done?bucket={bucket}&key=kredir&etag=")
+
+
+def test_post_large_file_streams(s3, bucket):
+    data = bytes(range(256)) * 20000  # 5 MB, many network chunks
+    fields = _v4_fields([["starts-with", "$key", ""]], bucket)
+    assert _post(s3, bucket, {**fields, "key": "big"}, data=data).status_code == 204
+    assert make_client(s3.url).get_object(Bucket=bucket, Key="big")["Body"].read() == data
+
+
+def test_post_rejections(s3, bucket):
+    base = [["starts-with", "$key", "ok/"]]
+    assert _code(_post(s3, bucket, {**_v4_fields(base, bucket, expires_in=-60), "key": "ok/x"})) \
+        == (403, "AccessDenied")  # expired
+    assert _code(_post(s3, bucket, {**_v4_fields(base, bucket), "key": "elsewhere/x"})) \
+        == (403, "AccessDenied")  # condition not met
+    assert _code(_post(s3, bucket, {**_v4_fields(base, bucket), "key": "ok/x", "x-amz-meta-extra": "1"})) \
+        == (403, "AccessDenied")  # a field no condition names
+    assert _code(_post(s3, bucket, {**_v4_fields(base, bucket, secret="wrong"), "key": "ok/x"})) \
+        == (403, "SignatureDoesNotMatch")
+    v2 = _v2_fields(base, bucket)
+    assert _code(_post(s3, bucket, {**v2, "signature": "AAAA" + v2["signature"][4:], "key": "ok/x"})) \
+        == (403, "SignatureDoesNotMatch")
+    assert _code(_post(s3, bucket, {**v2, "AWSAccessKeyId": "nobody", "key": "ok/x"})) \
+        == (403, "InvalidAccessKeyId")
+    sized = [*base, ["content-length-range", 5, 10]]
+    assert _code(_post(s3, bucket, {**_v4_fields(sized, bucket), "key": "ok/x"}, data=b"x" * 11)) \
+        == (400, "EntityTooLarge")
+    assert _code(_post(s3, bucket, {**_v4_fields(sized, bucket), "key": "ok/x"}, data=b"x" * 4)) \
+        == (400, "EntityTooSmall")
+    assert _code(_post(s3, bucket, _v4_fields(base, bucket)))[0] == 400  # no key field
+    fields = _v4_fields(base, bucket)
+    del fields["x-amz-signature"]
+    assert _code(_post(s3, bucket, {**fields, "key": "ok/x"})) == (400, "InvalidArgument")
+    bad_policy = {**_v4_fields(base, bucket), "key": "ok/x"}
+    bad_policy["policy"] = base64.b64encode(b'{"conditions": []}').decode()
+    assert _code(_post(s3, bucket, bad_policy))[0] in (400, 403)
+    anonymous = _post(s3, bucket, {"key": "ok/x"})
+    assert _code(anonymous) == (403, "AccessDenied")
+    assert "Contents" not in make_client(s3.url).list_objects_v2(Bucket=bucket)
