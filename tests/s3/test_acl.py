@@ -605,3 +605,28 @@ def test_anonymous_virtual_host_requests(s3, owner, bkt):
     assert httpx.head(f"{s3.url}/pub", headers=host).status_code == 200
     r = httpx.get(f"{s3.url}/obj", headers=host)
     assert r.status_code == 403 and b"<Code>AccessDenied</Code>" in r.content
+
+
+# -- bucket policies across accounts ------------------------------------------------------------------------
+def _policy(bucket: str, principal: object, actions: list[str], resource: str) -> str:
+    import json
+
+    return json.dumps({"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Principal": principal, "Action": actions, "Resource": resource}]})
+
+
+def test_bucket_policy_grants_another_account_by_canonical_id(owner, other, bkt):
+    assert error_code(other.get_object, Bucket=bkt, Key="obj") == "AccessDenied"
+    owner.put_bucket_policy(Bucket=bkt, Policy=_policy(bkt, {"CanonicalUser": OTHER_ID}, ["s3:GetObject"],
+                                                       f"arn:aws:s3:::{bkt}/*"))
+    assert other.get_object(Bucket=bkt, Key="obj")["Body"].read() == b"data"
+    assert error_code(other.put_object, Bucket=bkt, Key="new", Body=b"x") == "AccessDenied"
+    assert error_code(other.list_objects_v2, Bucket=bkt) == "AccessDenied"  # the bucket itself not granted
+
+
+def test_bucket_policy_opens_objects_to_anonymous_callers(s3, owner, anon, bkt):
+    assert error_code(anon.get_object, Bucket=bkt, Key="obj") == "AccessDenied"
+    owner.put_bucket_policy(Bucket=bkt, Policy=_policy(bkt, "*", ["s3:GetObject"], f"arn:aws:s3:::{bkt}/*"))
+    assert anon.get_object(Bucket=bkt, Key="obj")["Body"].read() == b"data"
+    assert httpx.get(f"{s3.url}/{bkt}/obj").content == b"data"
+    assert error_code(anon.put_object, Bucket=bkt, Key="anon", Body=b"x") == "AccessDenied"
