@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from starlette.responses import Response, StreamingResponse
 
 from proxy.http import conditional
@@ -10,6 +12,7 @@ from proxy.s3 import headers as s3h
 from proxy.s3.bucket import require_bucket
 from proxy.s3.context import S3Request
 from proxy.s3.errors import S3Error, from_backend
+from proxy.s3.lifecycle.expiration import expiration_headers, put_tags, stored_object_expiration
 from proxy.s3.quota import check_quota, written
 from proxy.s3.reader import StoredObject, open_object
 from proxy.s3.supersede import current_multipart, release_parts
@@ -57,6 +60,7 @@ async def put_object(req: S3Request) -> Response:
     await release_parts(req, req.bucket or "", key, replaced)
     out = {"ETag": f'"{upload.body.etag}"'}
     out.update(checksum_response_headers(upload.body, upload.header_checksums))
+    out.update(expiration_headers(req, bucket_info, key, upload.body.length, put_tags(req.headers), time.time()))
     return Response(b"", 200, headers=out)
 
 
@@ -72,7 +76,7 @@ def _conditional_error(status: int, obj: StoredObject) -> S3Error:
 async def get_object(req: S3Request) -> Response:
     key = req.key or ""
     _check_version(req)
-    await require_bucket(req)
+    bucket_info = await require_bucket(req)
     head = req.method == "HEAD"
     range_header = req.headers.get("range")
     part_number = req.query.get("partNumber")
@@ -80,18 +84,20 @@ async def get_object(req: S3Request) -> Response:
         raise S3Error("InvalidPartNumber", "The requested partnumber is not satisfiable", status=416)
     obj = await open_object(req, req.bucket or "", key, range_header, head)
     try:
-        return await _answer(req, obj, head, range_header)
+        return await _answer(req, obj, head, range_header, bucket_info)
     except BaseException:
         await obj.close()
         raise
 
 
-async def _answer(req: S3Request, obj: StoredObject, head: bool, range_header: str | None) -> Response:
+async def _answer(req: S3Request, obj: StoredObject, head: bool, range_header: str | None,
+                  bucket_info: dict) -> Response:
     status = conditional.evaluate(req.method, req.headers, obj.etag, obj.last_modified)
     if status is not None:
         await obj.close()
         raise _conditional_error(status, obj)
     headers = s3h.s3_object_headers(obj.headers)
+    headers.update(stored_object_expiration(req, bucket_info, req.key or "", obj.size, obj.headers))
     headers["ETag"] = f'"{obj.etag}"'
     headers["Accept-Ranges"] = "bytes"
     headers.setdefault("Content-Type", "binary/octet-stream")

@@ -25,6 +25,7 @@ from starlette.responses import Response
 from proxy.s3 import bucket, copy, delete_objects, listing, multipart, objects, subresources
 from proxy.s3.context import S3Request
 from proxy.s3.errors import S3Error
+from proxy.s3.lifecycle import handlers as lifecycle
 
 Handler = Callable[[S3Request], Awaitable[Response]]
 
@@ -112,10 +113,10 @@ def _on_object(name: str, version_name: str | None = None) -> Action:
 def _bucket_config(sub: str, noun: str, get_action: str, put_action: str, delete_action: str | None,
                    get: Handler | None, delete: Handler | None = None,
                    get_name: str | None = None, put_name: str | None = None,
-                   delete_name: str | None = None) -> list[Operation]:
+                   delete_name: str | None = None, put: Handler | None = None) -> list[Operation]:
     """Get/Put[/Delete]Bucket<noun> on ``?sub`` (GET answers HEAD too, as clients probe with either)."""
     ops = [_op(get_name or f"GetBucket{noun}", BUCKET, READS, sub, _on_bucket(get_action), handler=get),
-           _op(put_name or f"PutBucket{noun}", BUCKET, "PUT", sub, _on_bucket(put_action))]
+           _op(put_name or f"PutBucket{noun}", BUCKET, "PUT", sub, _on_bucket(put_action), handler=put)]
     if delete_action is not None:
         ops.append(_op(delete_name or f"DeleteBucket{noun}", BUCKET, "DELETE", sub, _on_bucket(delete_action),
                        handler=delete))
@@ -154,7 +155,8 @@ BUCKET_OPERATIONS: tuple[Operation, ...] = (
                     _empty("RequestPaymentConfiguration", Payer="BucketOwner")),
     *_bucket_config("lifecycle", "LifecycleConfiguration", "s3:GetLifecycleConfiguration",
                     "s3:PutLifecycleConfiguration", "s3:PutLifecycleConfiguration",
-                    _none("NoSuchLifecycleConfiguration"), _deleted, delete_name="DeleteBucketLifecycle"),
+                    lifecycle.get_lifecycle, lifecycle.delete_lifecycle, delete_name="DeleteBucketLifecycle",
+                    put=lifecycle.put_lifecycle),
     *_bucket_config("ownershipControls", "OwnershipControls", "s3:GetBucketOwnershipControls",
                     "s3:PutBucketOwnershipControls", "s3:PutBucketOwnershipControls",
                     _none("OwnershipControlsNotFoundError"), _deleted),
