@@ -19,6 +19,7 @@ Stored form: compact JSON, zlib-compressed, base64, cut into ``SYSMETA_CHUNK``-s
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import math
 import zlib
@@ -217,6 +218,16 @@ def from_sysmeta(sysmeta: Mapping[str, str]) -> list[Rule] | None:
         return None
     try:
         packed = "".join(low[f"s3-lifecycle-{i}"] for i in range(int(count)))
-        return from_json(zlib.decompress(base64.b64decode(packed)).decode("utf-8"))
-    except (KeyError, ValueError, TypeError, zlib.error):
+    except KeyError:
+        return None
+    rules = _unpack(packed)
+    return list(rules) if rules is not None else None
+
+
+@functools.lru_cache(maxsize=256)
+def _unpack(packed: str) -> tuple[Rule, ...] | None:
+    """Decoded once per distinct configuration (every GET/HEAD of a bucket with rules reads them)."""
+    try:
+        return tuple(from_json(zlib.decompress(base64.b64decode(packed)).decode("utf-8")))
+    except (ValueError, TypeError, KeyError, AttributeError, zlib.error):
         return None

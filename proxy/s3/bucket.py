@@ -17,6 +17,7 @@ from proxy.s3.context import S3Request
 from proxy.s3.errors import S3Error, from_backend
 from proxy.s3.headers import iso8601, iso_from_swift
 from proxy.s3.upload import request_body
+from stackstore.lifecycle import to_sysmeta as lifecycle_sysmeta
 
 SEGMENTS_SUFFIX = "+segments"
 PAGE = 10000
@@ -99,7 +100,8 @@ async def create_bucket(req: S3Request) -> Response:
     head = await req.client.head_container(req.account, name)
     if head.status // 100 == 2:
         raise S3Error("BucketAlreadyOwnedByYou", BucketName=name)
-    resp = await req.client.put_container(req.account, name, {})
+    # a deleted container keeps its metadata: a bucket created again must not inherit its lifecycle rules
+    resp = await req.client.put_container(req.account, name, lifecycle_sysmeta(None))
     req.state.invalidate_info(req.account, name)
     if resp.status == 202:
         raise S3Error("BucketAlreadyOwnedByYou", BucketName=name)

@@ -316,3 +316,15 @@ def test_status_shows_lifecycle_progress(lc_cluster, client, bucket):
     out = subprocess.run([stackstore, "status", "--config", str(config), "--json"], capture_output=True, text=True,
                          timeout=60).stdout
     assert all(isinstance(doc["lifecycle"]["last_pass"], float) for doc in json.loads(out).values())
+
+
+def test_recreated_bucket_has_no_configuration(client):
+    name = "lc-re-" + os.urandom(5).hex()
+    client.create_bucket(Bucket=name)
+    _put_rules(client, name, _rule("r", {"Prefix": "x/"}, Expiration={"Days": 1}))
+    client.delete_bucket(Bucket=name)
+    client.create_bucket(Bucket=name)
+    try:
+        assert error_code(client.get_bucket_lifecycle_configuration, Bucket=name) == "NoSuchLifecycleConfiguration"
+    finally:
+        cleanup(client, name)
