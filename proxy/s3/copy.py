@@ -21,11 +21,13 @@ from proxy.s3 import headers as s3h
 from proxy.s3.bucket import require_bucket, segments_container
 from proxy.s3.context import S3Request
 from proxy.s3.errors import S3Error, from_backend
+from proxy.s3.lifecycle.expiration import expiration_headers
 from proxy.s3.multipart import MAX_PART_SIZE, _upload_headers, part_name, part_number
 from proxy.s3.objects import check_key
 from proxy.s3.quota import check_quota, written
 from proxy.s3.reader import StoredObject, open_object
 from proxy.s3.supersede import current_multipart, release_parts
+from stackstore.lifecycle import object_tags
 from stackstore.numbers import is_ascii_digits
 
 MAX_COPY_SIZE = 5 * 1024**3
@@ -127,7 +129,8 @@ async def copy_object(req: S3Request) -> Response:
     doc = xml.root("CopyObjectResult")
     xml.add(doc, "LastModified", _iso_now(resp.headers))
     xml.add(doc, "ETag", f'"{body.etag}"')
-    return xml.xml_response(doc)
+    return xml.xml_response(doc, headers=expiration_headers(req, bucket_info, key, src.size, object_tags(headers),
+                                                            time.time()))
 
 
 def _copy_range(value: str | None, size: int) -> tuple[int, int]:

@@ -15,6 +15,7 @@ import asyncio
 import hashlib
 import json
 import secrets
+import time
 from collections.abc import AsyncIterator
 from urllib.parse import quote
 
@@ -29,10 +30,12 @@ from proxy.s3.bucket import require_bucket, segments_container
 from proxy.s3.context import S3Request
 from proxy.s3.errors import S3Error, from_backend
 from proxy.s3.headers import iso_from_swift
+from proxy.s3.lifecycle.expiration import expiration_headers
 from proxy.s3.objects import check_key
 from proxy.s3.quota import check_quota, written
 from proxy.s3.supersede import current_multipart, flag_bucket, release_parts
 from proxy.s3.upload import checksum_response_headers, checksum_sysmeta, open_upload, request_body
+from stackstore.lifecycle import object_tags
 from stackstore.numbers import is_ascii_digits
 
 UPLOAD_TYPE = "application/x-stackstore-s3-upload"
@@ -254,7 +257,8 @@ async def complete(req: S3Request) -> Response:
     doc = xml.root("CompleteMultipartUploadResult")
     location = f"{req.request.url.scheme}://{req.headers.get('host', '')}/{quote(bucket)}/{quote(key)}"
     xml.add_all(doc, [("Location", location), ("Bucket", bucket), ("Key", key), ("ETag", f'"{s3_etag}"')])
-    return xml.xml_response(doc)
+    return xml.xml_response(doc, headers=expiration_headers(req, bucket_info, key, total, object_tags(headers),
+                                                            time.time()))
 
 
 def _manifest_headers(marker: dict[str, str], slo_hash: str, s3_etag: str, total: int) -> dict[str, str]:

@@ -192,6 +192,13 @@ def test_expiration_header(lc_cluster, bucket):
     assert 'rule-id="tagged"' in (_expiration(client.head_object(Bucket=bucket, Key="other")) or "")
     tagged = client.put_object(Bucket=bucket, Key="t", Body=b"x", Tagging="k=v")
     assert 'rule-id="tagged"' in (_expiration(tagged) or "")
+    copied = client.copy_object(Bucket=bucket, Key="days/copy", CopySource={"Bucket": bucket, "Key": "other"})
+    assert 'rule-id="days"' in (_expiration(copied) or "")
+    upload = client.create_multipart_upload(Bucket=bucket, Key="days/mp")["UploadId"]
+    etag = client.upload_part(Bucket=bucket, Key="days/mp", UploadId=upload, PartNumber=1, Body=b"p")["ETag"]
+    done = client.complete_multipart_upload(Bucket=bucket, Key="days/mp", UploadId=upload,
+                                            MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": etag}]})
+    assert 'rule-id="days"' in (_expiration(done) or "")
 
 
 # -- rules executed -------------------------------------------------------------------------------
