@@ -137,3 +137,60 @@ def test_listing_helpers():
     assert covering_prefixes(["x", ""]) == [""]
     assert parse_listing_time("1970-01-02T00:00:00.000000") == 86400
     assert parse_listing_time("garbage") is None
+
+
+HOSTILE = [
+    b"",
+    b"\xff\xfe<",
+    b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "b">]><LifecycleConfiguration/>',
+    _doc("<ID>r</ID><Prefix/><Status>Enabled</Status><Expiration><Days>99999999999999999999</Days></Expiration>"),
+    _doc("<ID>r</ID><Prefix/><Status>Enabled</Status><Expiration><Date>9999-99-99</Date></Expiration>"),
+    _doc("<ID>r</ID><Prefix/><Status>Enabled</Status><Expiration><Date>2030-01-01T00:00:00+99:99</Date>"
+         "</Expiration>"),
+    _doc("<ID>r</ID><Filter><And><And/></And></Filter><Status>Enabled</Status><Expiration><Days>1</Days>"
+         "</Expiration>"),
+    _doc("<ID>r</ID><Filter><ObjectSizeGreaterThan>-1</ObjectSizeGreaterThan></Filter><Status>Enabled</Status>"
+         "<Expiration><Days>1</Days></Expiration>"),
+    _doc("<ID>r</ID><Filter><Tag><Key>k</Key></Tag></Filter><Status>Enabled</Status>"
+         "<Expiration><Days>1</Days></Expiration>"),
+    _doc("<ID>r</ID><Prefix/><Status>Enabled</Status><Transition><StorageClass>STANDARD</StorageClass>"
+         "</Transition>"),
+    _doc("<ID>r</ID><Prefix/><Status>Enabled</Status><Expiration/>"),
+    _doc("<ID>r</ID><Prefix/><Status>Enabled</Status><Expiration><ExpiredObjectDeleteMarker>maybe"
+         "</ExpiredObjectDeleteMarker></Expiration>"),
+    b"<LifecycleConfiguration>" + b"<Rule><Prefix/></Rule>" * 1001 + b"</LifecycleConfiguration>",
+]
+
+
+@pytest.mark.parametrize("body", HOSTILE)
+def test_hostile_documents_get_s3_errors(body):
+    with pytest.raises(S3Error) as err:
+        parse_configuration(body)
+    assert err.value.status == 400
+
+
+def test_mutated_documents_never_crash():
+    import random
+
+    base = _doc("<ID>r</ID><Filter><And><Prefix>p/</Prefix><Tag><Key>k</Key><Value>v</Value></Tag>"
+                "<ObjectSizeLessThan>9</ObjectSizeLessThan></And></Filter><Status>Enabled</Status>"
+                "<Expiration><Days>1</Days></Expiration><AbortIncompleteMultipartUpload><DaysAfterInitiation>1"
+                "</DaysAfterInitiation></AbortIncompleteMultipartUpload>")
+    rng = random.Random(16)
+    for _ in range(2000):
+        data = bytearray(base)
+        for _ in range(rng.randint(1, 4)):
+            pos = rng.randrange(len(data))
+            choice = rng.random()
+            if choice < 0.4:
+                del data[pos:pos + rng.randint(1, 12)]
+            elif choice < 0.7:
+                data[pos:pos] = rng.choice([b"<", b">", b"/", b"0", b"-", b"Rule", b"<And>", b"\x00", b"\xc3"])
+            else:
+                data[pos] = rng.randrange(256)
+        try:
+            rules = parse_configuration(bytes(data))
+        except S3Error as err:
+            assert err.status in (400, 404)
+        else:
+            assert lifecycle.from_sysmeta(lifecycle.to_sysmeta(rules)) == rules
