@@ -3,9 +3,12 @@ buckets this node is responsible for.
 
 Which buckets: each device scans its own container records (``containers.lmdb``, the bucket list of
 this device, no network) for live containers carrying a lifecycle configuration (container sysmeta,
-``stackstore/lifecycle.py``), and runs those whose first primary in the container ring is this very
-device (the expirer's rule: exactly one node works on a bucket while the ring is stable; when that node
-is down the bucket waits for it, as nothing is lost by expiring later).
+``stackstore/lifecycle.py``), and runs those for which it is the first container primary, in ring
+order, that is up and holds the container: the primaries before it are asked (a HEAD each), and any
+that answers 2xx runs the bucket instead. So one node works on a bucket while the cluster is healthy,
+the next primary takes over while the first is down or lost its copy, and should two briefly both run
+it (a slow answer), every action is idempotent: deletes carry the object's own timestamp plus one
+tick, aborts find the upload already gone.
 
 Progress goes to ``<device>/.recon/lifecycle.json`` (``buckets`` run, ``examined`` rows and upload
 markers, ``expired`` objects, ``aborted`` uploads, ``failures``, ``last_pass``, ``pass_duration`` and
@@ -25,8 +28,9 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import objclient
+from objclient import paths
 from objclient.client import StorageClient
-from objclient.rings import rings_exist
+from objclient.rings import Device, rings_exist
 from stackstore.lifecycle import DAY_SECONDS, SYSMETA_COUNT, Rule, from_sysmeta
 from store import layout
 from store.lifecycle.bucket import BucketLifecycle, PassStats
@@ -94,11 +98,21 @@ class LifecycleRunner:
     async def _io(self, fn: Callable[..., T], *args: Any) -> T:
         return await asyncio.get_running_loop().run_in_executor(self.node.executor, functools.partial(fn, *args))
 
-    def runs_bucket(self, client: StorageClient, device: str, account: str, container: str) -> bool:
-        """This device is the bucket's first primary in the container ring."""
+    def _is_me(self, dev: Device, device: str) -> bool:
+        return dev.device == device and (self.node_port is None or int(dev.port) == int(self.node_port))
+
+    async def runs_bucket(self, client: StorageClient, device: str, account: str, container: str) -> bool:
+        """This device is the bucket's first container primary that is up and holds the container: a
+        primary before it in ring order answering a HEAD with 2xx runs the bucket instead."""
         ring = client.rings.container
-        first = ring.primaries(ring.partition(account, container))[0]
-        return first.device == device and (self.node_port is None or int(first.port) == int(self.node_port))
+        part = ring.partition(account, container)
+        for dev in ring.primaries(part):
+            if self._is_me(dev, device):
+                return True
+            answer = await client.nio.call_small(dev, "HEAD", paths.cont_path(dev, part, account, container), {})
+            if answer is not None and answer.status // 100 == 2:
+                return False
+        return False  # a handoff copy: the primaries run the bucket
 
     async def run_pass(self) -> dict[str, dict[str, Any]]:
         client = self.client()
@@ -114,7 +128,7 @@ class LifecycleRunner:
         if await self._io(os.path.isdir, layout.containers_db_path(path)):
             store = self.node.containers(device)
             for bucket in await self._io(configured_buckets, store):
-                if bucket.container.endswith("+segments") or not self.runs_bucket(
+                if bucket.container.endswith("+segments") or not await self.runs_bucket(
                         client, device, bucket.account, bucket.container):
                     continue
                 stats.buckets += 1

@@ -335,3 +335,20 @@ def test_recreated_bucket_has_no_configuration(client):
         assert error_code(client.get_bucket_lifecycle_configuration, Bucket=name) == "NoSuchLifecycleConfiguration"
     finally:
         cleanup(client, name)
+
+
+def test_next_primary_runs_a_bucket_whose_first_primary_is_down(lc_cluster, client, bucket):
+    from ring import Ring
+    from stackstore.config import ensure_hash_path_suffix
+
+    ring = Ring(lc_cluster.conf.ring_dir / "container.ring", ensure_hash_path_suffix(lc_cluster.conf))
+    first = ring.primaries(ring.partition("AUTH_test", bucket))[0]
+    index = next(i for i in range(1, 5) if lc_cluster.cloud.node_port(i) == int(first.port))
+    client.put_object(Bucket=bucket, Key="down/a", Body=b"1")
+    client.put_object(Bucket=bucket, Key="stay", Body=b"1")
+    lc_cluster.stop_node(index)
+    try:
+        _put_rules(client, bucket, _rule("r", {"Prefix": "down/"}, Expiration={"Days": 1}))
+        assert _wait_for(lambda: _keys(client, bucket) == {"stay"})
+    finally:
+        lc_cluster.start_node(index)
