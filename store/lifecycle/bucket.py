@@ -88,7 +88,8 @@ class BucketLifecycle:
         self.policy = policy
         self.rules = [r for r in rules if r.enabled]
         self.day_seconds = day_seconds
-        self.sem = asyncio.Semaphore(max(1, concurrency))
+        self.concurrency = max(1, concurrency)
+        self.sem = asyncio.Semaphore(self.concurrency)
         self.stats = stats
         self.now = time.time() if now is None else now
 
@@ -184,9 +185,15 @@ class BucketLifecycle:
                 if isinstance(e, dict) and str(e.get("name", "")).startswith(prefix)]
 
     async def _delete_paths(self, paths: list[str]) -> None:
-        for path in paths:
+        """Delete ``/container/object`` paths, a few at a time (callers may hold ``self.sem``)."""
+        sem = asyncio.Semaphore(self.concurrency)
+
+        async def one(path: str) -> None:
             container, _, obj = path[1:].partition("/")
-            await self.client.delete_object(self.account, container, obj)
+            async with sem:
+                await self.client.delete_object(self.account, container, obj)
+
+        await asyncio.gather(*(one(p) for p in paths))
 
     # -- incomplete multipart uploads ------------------------------------------------------------
     async def abort_uploads(self) -> None:

@@ -126,7 +126,7 @@ class LifecycleRunner:
         stats = PassStats()
         started = time.time()
         if await self._io(os.path.isdir, layout.containers_db_path(path)):
-            store = self.node.containers(device)
+            store = await self._io(self.node.containers, device)  # opening an environment touches the disk
             for bucket in await self._io(configured_buckets, store):
                 if bucket.container.endswith("+segments") or not await self.runs_bucket(
                         client, device, bucket.account, bucket.container):
