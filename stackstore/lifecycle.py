@@ -158,8 +158,7 @@ def object_tags(headers: Mapping[str, str]) -> dict[str, str]:
 
 def _rule_doc(rule: Rule) -> dict[str, Any]:
     doc = asdict(rule)
-    return {k: v for k, v in doc.items() if v not in (None, (), [], False, "")} | {"id": rule.id,
-                                                                                 "enabled": rule.enabled}
+    return {k: v for k, v in doc.items() if v is not None and not (isinstance(v, (str, list, tuple)) and not v)}
 
 
 def _transition(doc: Mapping[str, Any]) -> Transition:

@@ -122,6 +122,17 @@ def test_duplicate_ids_and_empty_documents():
     assert _code(b"<LifecycleConfiguration><Rule>") == "MalformedXML"
 
 
+def test_delete_marker_false_round_trips():
+    body = _doc("<ID>m</ID><Filter/><Status>Enabled</Status>"
+                "<Expiration><ExpiredObjectDeleteMarker>false</ExpiredObjectDeleteMarker></Expiration>")
+    rules = parse_configuration(body)
+    assert rules[0].expired_object_delete_marker is False
+    assert lifecycle.from_sysmeta(lifecycle.to_sysmeta(rules)) == rules
+    text = to_bytes(render_configuration(rules)).decode()
+    assert "<Expiration><ExpiredObjectDeleteMarker>false</ExpiredObjectDeleteMarker></Expiration>" in text
+    assert "<Filter><Prefix /></Filter>" in text or "<Filter><Prefix></Prefix></Filter>" in text
+
+
 def test_generated_id():
     (rule,) = parse_configuration(_doc("<Prefix/><Status>Enabled</Status><Expiration><Days>1</Days></Expiration>"))
     assert rule.id
