@@ -103,6 +103,13 @@ DEFAULTS: dict[str, Any] = {
         "keep_alive_timeout": 30.0,
         "max_connections": 4096,  # every proxy worker and background task pools connections to each node
     },
+    # S3 bucket lifecycle rules, run by every storage node for the buckets whose container it holds as
+    # first primary (store/lifecycle/); docs/lifecycle.md
+    "lifecycle": {
+        "interval": 3600.0,  # seconds between lifecycle passes of a node (<= 0: rules are never executed)
+        "day_seconds": 86400.0,  # length of a lifecycle "day" (tests shorten it, as Ceph's rgw_lc_debug_interval)
+        "concurrency": 8,  # objects (or uploads) handled at once per bucket
+    },
     "tempauth": {
         "token_life": 86400,
         "token_secret": "",  # signs TempAuth tokens; empty: generated into <data_dir>/secrets/ (0600)

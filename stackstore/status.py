@@ -20,7 +20,7 @@ from stackstore.config import Config, ensure_hash_path_suffix, load_config
 from stackstore.secrets import ensure_secret
 
 COLUMNS = ("NODE", "STATUS", "DEVICES", "USED", "QUARANTINED", "ASYNC", "AUDITED", "REPLICATED",
-           "SENT/FAILED", "EXPIRED")
+           "SENT/FAILED", "EXPIRED", "LIFECYCLE", "LC EXPIRED/ABORTED")
 
 
 def ring_nodes(conf: Config) -> dict[str, list[str]]:
@@ -82,6 +82,8 @@ def row(address: str, devices: list[str], doc: dict[str, Any] | None, now: float
         str(doc.get("async_pending", 0)), _age((doc.get("auditor") or {}).get("last_pass"), now),
         _age(repl.get("last_pass"), now), f"{repl.get('replicated', 0)}/{repl.get('failed', 0)}",
         str((doc.get("expirer") or {}).get("expired", 0)),
+        _age((doc.get("lifecycle") or {}).get("last_pass"), now),
+        f"{(doc.get('lifecycle') or {}).get('expired', 0)}/{(doc.get('lifecycle') or {}).get('aborted', 0)}",
     ]
 
 

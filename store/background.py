@@ -2,8 +2,8 @@
 
 Each task is a coroutine function ``fn(node)`` run every ``interval`` seconds: the listing sync (LMDB
 ``sync=False`` flushed about once a second), the debounced container -> account stat reports, the
-async-pending updater pass, the auditor and the object expirer (an interval <= 0 disables those
-two) and the replicator.
+async-pending updater pass, the auditor, the object expirer, the policy reconciler and the S3
+lifecycle runner (an interval <= 0 disables those four) and the replicator.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from store.audit.auditor import Auditor
 from store.expirer import Expirer
+from store.lifecycle.runner import LifecycleRunner
 from store.node import Node
 from store.reconciler import Reconciler
 from store.replication.service import run_replication
@@ -47,7 +48,7 @@ async def _async_pending(node: Node) -> None:
 
 
 def _optional_tasks(node: Node) -> list[Periodic]:
-    """Auditor, expirer and policy reconciler, each only when its interval is positive."""
+    """Auditor, expirer, policy reconciler and lifecycle runner, each only when its interval is positive."""
     sconf = node.conf["store"]
     tasks = []
     if (interval := float(sconf.get("auditor_interval", 30.0))) > 0:
@@ -59,6 +60,9 @@ def _optional_tasks(node: Node) -> list[Periodic]:
     if (interval := float(sconf.get("reconciler_interval", 300.0))) > 0:
         reconciler = Reconciler(node)
         tasks.append(Periodic("reconciler", interval, lambda _node: reconciler.run_pass()))
+    if (interval := float(node.conf.get("lifecycle", {}).get("interval", 3600.0))) > 0:
+        lifecycle = LifecycleRunner(node)
+        tasks.append(Periodic("lifecycle", interval, lambda _node: lifecycle.run_pass()))
     return tasks
 
 

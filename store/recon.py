@@ -1,7 +1,7 @@
 """Operator view of one storage node: per-device stats files and the ``GET /recon`` document.
 
 Background tasks persist their counters as JSON under ``<device>/.recon/<name>.json`` (``auditor``,
-``updater``, ``expirer``; the replicator writes ``replication``), so they survive restarts and can be
+``updater``, ``expirer``, ``lifecycle``; the replicator writes ``replication``), so they survive restarts and can be
 read without asking the task. ``node_recon`` gathers them with disk usage and quarantine counts;
 ``quarantined_counts`` is the ``GET /recon/quarantined`` document. Everything here reads the disk:
 call it from an I/O thread.
@@ -18,7 +18,7 @@ from typing import Any
 from store import layout
 from store.fsutil import make_dir_once
 
-TASKS = ("auditor", "updater", "expirer", "replication")
+TASKS = ("auditor", "updater", "expirer", "replication", "lifecycle")
 
 
 def write_stats(device_path: str, name: str, stats: dict[str, Any]) -> None:
@@ -111,6 +111,11 @@ def node_recon(devices_root: str, replication: dict[str, Any] | None = None) -> 
         "expirer": {"last_pass": _oldest(devices, "expirer", "last_pass"),
                     "expired": _sum(devices, "expirer", "expired_total"),
                     "failures": _sum(devices, "expirer", "failures_total")},
+        "lifecycle": {"last_pass": _oldest(devices, "lifecycle", "last_pass"),
+                      "buckets": _sum(devices, "lifecycle", "buckets"),
+                      "expired": _sum(devices, "lifecycle", "expired_total"),
+                      "aborted": _sum(devices, "lifecycle", "aborted_total"),
+                      "failures": _sum(devices, "lifecycle", "failures_total")},
     }
     if replication is not None and not any(d.get("replication") for d in devices.values()):
         doc["replication"] = replication

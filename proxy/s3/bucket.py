@@ -18,6 +18,7 @@ from proxy.s3.context import S3Request
 from proxy.s3.errors import S3Error, from_backend
 from proxy.s3.owners import Owner
 from proxy.s3.upload import request_body
+from stackstore.lifecycle import to_sysmeta as lifecycle_sysmeta
 
 SEGMENTS_SUFFIX = "+segments"
 PAGE = 10000
@@ -124,6 +125,8 @@ async def create_bucket(req: S3Request) -> Response:
     if me is None:
         raise S3Error("AccessDenied")
     sysmeta = await bucket_creation_sysmeta(req, me)
+    # a deleted container keeps its metadata: a bucket created again must not inherit its lifecycle rules
+    sysmeta.update(lifecycle_sysmeta(None))
     newly = await _register(req, name, me)
     if not newly:
         head = await req.client.head_container(req.account, name)

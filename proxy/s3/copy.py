@@ -23,6 +23,7 @@ from proxy.s3.acl.writes import object_write_sysmeta
 from proxy.s3.bucket import require_bucket, segments_container
 from proxy.s3.context import S3Request
 from proxy.s3.errors import S3Error, from_backend
+from proxy.s3.lifecycle.expiration import expiration_headers
 from proxy.s3.multipart import MAX_PART_SIZE, _upload_headers, part_name, part_number
 from proxy.s3.namespace import owner_account
 from proxy.s3.objects import check_key
@@ -30,6 +31,7 @@ from proxy.s3.quota import check_quota, written
 from proxy.s3.reader import StoredObject, open_object
 from proxy.s3.supersede import current_multipart, release_parts
 from proxy.s3.upload import checksum_sysmeta
+from stackstore.lifecycle import object_tags
 from stackstore.numbers import is_ascii_digits
 
 MAX_COPY_SIZE = 5 * 1024**3
@@ -158,7 +160,9 @@ async def copy_object(req: S3Request) -> Response:
         xml.add(doc, part_checksums.element_name(alg), value)
     if body.checksums:
         xml.add(doc, "ChecksumType", part_checksums.FULL_OBJECT)
-    return xml.xml_response(doc, headers=sse.response_headers(stored_sse, req.headers))
+    out = sse.response_headers(stored_sse, req.headers)
+    out.update(expiration_headers(req, bucket_info, key, src.size, object_tags(headers), time.time()))
+    return xml.xml_response(doc, headers=out)
 
 
 def _copy_range(value: str | None, size: int) -> tuple[int, int]:

@@ -15,6 +15,7 @@ import asyncio
 import hashlib
 import json
 import secrets
+import time
 from collections.abc import AsyncIterator
 from urllib.parse import quote
 
@@ -32,10 +33,12 @@ from proxy.s3.conditional_write import condition_error, write_condition
 from proxy.s3.context import S3Request
 from proxy.s3.errors import S3Error, from_backend
 from proxy.s3.headers import iso_from_swift
+from proxy.s3.lifecycle.expiration import expiration_headers
 from proxy.s3.objects import check_key
 from proxy.s3.quota import check_quota, written
 from proxy.s3.supersede import current_multipart, flag_bucket, release_parts
 from proxy.s3.upload import checksum_response_headers, checksum_sysmeta, open_upload, request_body
+from stackstore.lifecycle import object_tags
 from stackstore.numbers import is_ascii_digits
 
 UPLOAD_TYPE = "application/x-stackstore-s3-upload"
@@ -292,7 +295,9 @@ async def complete(req: S3Request) -> Response:
     location = f"{req.request.url.scheme}://{req.headers.get('host', '')}/{quote(bucket)}/{quote(key)}"
     xml.add_all(doc, [("Location", location), ("Bucket", bucket), ("Key", key), ("ETag", f'"{s3_etag}"')])
     part_checksums.add_elements(doc, checksum, object_checksum)
-    return xml.xml_response(doc, headers=sse.response_headers(sse.upload_sse(marker), req.headers))
+    out = sse.response_headers(sse.upload_sse(marker), req.headers)
+    out.update(expiration_headers(req, bucket_info, key, total, object_tags(headers), time.time()))
+    return xml.xml_response(doc, headers=out)
 
 
 def _manifest_headers(marker: dict[str, str], slo_hash: str, s3_etag: str, total: int) -> dict[str, str]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from starlette.responses import Response, StreamingResponse
 
 from proxy.crypto import envelope
@@ -14,6 +16,7 @@ from proxy.s3.bucket import require_bucket
 from proxy.s3.conditional_write import condition_error, write_condition
 from proxy.s3.context import S3Request
 from proxy.s3.errors import S3Error, from_backend
+from proxy.s3.lifecycle.expiration import expiration_headers, put_tags, stored_object_expiration
 from proxy.s3.object_parts import requested_part
 from proxy.s3.part_checksums import FULL_OBJECT, default_algorithm, object_response_headers
 from proxy.s3.quota import check_quota, written
@@ -70,6 +73,7 @@ async def put_object(req: S3Request) -> Response:
     if sums:
         out["x-amz-checksum-type"] = FULL_OBJECT
     out.update(sse.response_headers(stored_sse, req.headers))
+    out.update(expiration_headers(req, bucket_info, key, upload.body.length, put_tags(req.headers), time.time()))
     return Response(b"", 200, headers=out)
 
 
@@ -85,7 +89,7 @@ def _conditional_error(status: int, obj: StoredObject) -> S3Error:
 async def get_object(req: S3Request) -> Response:
     key = req.key or ""
     _check_version(req)
-    await require_bucket(req)
+    bucket_info = await require_bucket(req)
     head = req.method == "HEAD"
     range_header = req.headers.get("range")
     part = await requested_part(req, req.bucket or "", key)
@@ -95,7 +99,7 @@ async def get_object(req: S3Request) -> Response:
     obj = await open_object(req, req.bucket or "", key, range_header, head, customer_key)
     try:
         sse.check_applicable(obj.headers, customer_key)
-        resp = await _answer(req, obj, head, range_header)
+        resp = await _answer(req, obj, head, range_header, bucket_info)
     except BaseException:
         await obj.close()
         raise
@@ -105,13 +109,15 @@ async def get_object(req: S3Request) -> Response:
     return resp
 
 
-async def _answer(req: S3Request, obj: StoredObject, head: bool, range_header: str | None) -> Response:
+async def _answer(req: S3Request, obj: StoredObject, head: bool, range_header: str | None,
+                  bucket_info: dict) -> Response:
     status = conditional.evaluate(req.method, req.headers, obj.etag, obj.last_modified)
     if status is not None:
         await obj.close()
         raise _conditional_error(status, obj)
     headers = s3h.s3_object_headers(obj.headers)
     headers.update(sse.response_headers(envelope.sse_of(obj.headers), req.headers))
+    headers.update(stored_object_expiration(req, bucket_info, req.key or "", obj.size, obj.headers))
     headers["ETag"] = f'"{obj.etag}"'
     headers["Accept-Ranges"] = "bytes"
     headers.setdefault("Content-Type", "binary/octet-stream")

@@ -39,6 +39,7 @@ from proxy.s3.acl import handlers as acl_handlers
 from proxy.s3.context import S3Request
 from proxy.s3.cors import handlers as cors_handlers
 from proxy.s3.errors import S3Error
+from proxy.s3.lifecycle import handlers as lifecycle
 from proxy.s3.policy import handlers as policy_handlers
 
 Handler = Callable[[S3Request], Awaitable[Response]]
@@ -169,7 +170,8 @@ BUCKET_OPERATIONS: tuple[Operation, ...] = (
                     _empty("RequestPaymentConfiguration", Payer="BucketOwner")),
     *_bucket_config("lifecycle", "LifecycleConfiguration", "s3:GetLifecycleConfiguration",
                     "s3:PutLifecycleConfiguration", "s3:PutLifecycleConfiguration",
-                    _none("NoSuchLifecycleConfiguration"), _deleted, delete_name="DeleteBucketLifecycle"),
+                    lifecycle.get_lifecycle, lifecycle.delete_lifecycle, delete_name="DeleteBucketLifecycle",
+                    put=lifecycle.put_lifecycle),
     *_bucket_config("ownershipControls", "OwnershipControls", "s3:GetBucketOwnershipControls",
                     "s3:PutBucketOwnershipControls", "s3:PutBucketOwnershipControls",
                     acl_handlers.get_ownership_controls, acl_handlers.delete_ownership_controls,

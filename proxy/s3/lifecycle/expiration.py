@@ -1,0 +1,68 @@
+"""``x-amz-expiration: expiry-date="<HTTP date>", rule-id="<id>"`` on PutObject and GetObject/HeadObject
+answers, when an enabled rule of the bucket expires the object (the earliest such rule)."""
+
+from __future__ import annotations
+
+import email.utils
+from collections.abc import Mapping
+from urllib.parse import parse_qsl, quote
+
+from proxy.s3.context import S3Request
+from stackstore.lifecycle import DAY_SECONDS, expiration_of, from_sysmeta, object_tags
+
+HEADER = "x-amz-expiration"
+_SAFE = "".join(chr(c) for c in range(0x20, 0x7F) if chr(c) not in '"%')
+
+
+def day_seconds(conf: object) -> float:
+    """``[lifecycle] day_seconds`` of a configuration (the length of a lifecycle day)."""
+    section = conf.get("lifecycle", {}) if hasattr(conf, "get") else {}
+    try:
+        value = float(section.get("day_seconds", DAY_SECONDS))
+    except (TypeError, ValueError):
+        return DAY_SECONDS
+    return value if value > 0 else DAY_SECONDS
+
+
+def expiration_headers(req: S3Request, bucket_info: Mapping, key: str, size: int | None,
+                       tags: Mapping[str, str], created: float) -> dict[str, str]:
+    """``{"x-amz-expiration": ...}`` for an object, or ``{}`` when no rule expires it."""
+    rules = from_sysmeta(bucket_info.get("sysmeta", {}))
+    if not rules:
+        return {}
+    found = expiration_of(rules, key, size, tags, created, day_seconds(req.state.conf))
+    if found is None:
+        return {}
+    when, rule_id = found
+    date = email.utils.formatdate(when, usegmt=True)
+    return {HEADER: f'expiry-date="{date}", rule-id="{quote(rule_id, safe=_SAFE)}"'}
+
+
+def stored_object_expiration(req: S3Request, bucket_info: Mapping, key: str, size: int,
+                             headers: Mapping[str, str]) -> dict[str, str]:
+    """The header for a stored object (GET/HEAD): created at its X-Timestamp, tags from its sysmeta."""
+    created = _created(headers)
+    if created is None:
+        return {}
+    return expiration_headers(req, bucket_info, key, size, object_tags(headers), created)
+
+
+def put_tags(request_headers: Mapping[str, str]) -> dict[str, str]:
+    """The tag set a PutObject's ``x-amz-tagging`` gives the new object."""
+    return dict(parse_qsl(request_headers.get("x-amz-tagging") or "", keep_blank_values=True))
+
+
+def _created(headers: Mapping[str, str]) -> float | None:
+    for name, value in headers.items():
+        if name.lower() == "x-timestamp":
+            try:
+                return float(value)
+            except ValueError:
+                return None
+    for name, value in headers.items():
+        if name.lower() == "last-modified":
+            try:
+                return email.utils.parsedate_to_datetime(value).timestamp()
+            except (TypeError, ValueError):
+                return None
+    return None

@@ -1,0 +1,157 @@
+"""The node's lifecycle task: every ``[lifecycle] interval`` seconds, run the S3 lifecycle rules of the
+buckets this node is responsible for.
+
+Which buckets: each device scans its own container records (``containers.lmdb``, the bucket list of
+this device, no network) for live containers carrying a lifecycle configuration (container sysmeta,
+``stackstore/lifecycle.py``), and runs those for which it is the first container primary, in ring
+order, that is up and holds the container: the primaries before it are asked (a HEAD each), and any
+that answers 2xx runs the bucket instead. So one node works on a bucket while the cluster is healthy,
+the next primary takes over while the first is down or lost its copy, and should two briefly both run
+it (a slow answer), every action is idempotent: deletes carry the object's own timestamp plus one
+tick, aborts find the upload already gone.
+
+Progress goes to ``<device>/.recon/lifecycle.json`` (``buckets`` run, ``examined`` rows and upload
+markers, ``expired`` objects, ``aborted`` uploads, ``failures``, ``last_pass``, ``pass_duration`` and
+running totals), shown by ``GET /recon`` and ``stackstore status``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import json
+import logging
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import objclient
+from objclient import paths
+from objclient.client import StorageClient
+from objclient.rings import Device, rings_exist
+from stackstore.lifecycle import DAY_SECONDS, SYSMETA_COUNT, Rule, from_sysmeta
+from store import layout
+from store.lifecycle.bucket import BucketLifecycle, PassStats
+from store.listings import ContainerStore, is_deleted, live_meta
+from store.node import Node
+from store.recon import read_stats, write_stats
+
+T = TypeVar("T")
+log = logging.getLogger("store.lifecycle")
+STATS_NAME = "lifecycle"
+TOTALS = ("expired", "aborted", "failures")
+_COUNT_KEY = SYSMETA_COUNT.lower()
+
+
+@dataclass(frozen=True)
+class ConfiguredBucket:
+    """A live container of this device with lifecycle rules."""
+
+    account: str
+    container: str
+    policy: int
+    rules: list[Rule]
+
+
+def configured_buckets(store: ContainerStore) -> list[ConfiguredBucket]:
+    """Every live container of a device's listing store with a readable lifecycle configuration
+    (blocking: one read transaction over the container records)."""
+    out = []
+    with store.env.begin() as txn:
+        for _ckey, raw in txn.cursor(store.info_db):
+            try:
+                rec = json.loads(raw)
+            except ValueError:
+                continue
+            meta = rec.get("meta") or {}
+            if not (meta.get(_COUNT_KEY) or ["", ""])[0] or is_deleted(rec, "count"):
+                continue
+            rules = from_sysmeta(live_meta(meta))
+            account, container = rec.get("account"), rec.get("container")
+            if rules and isinstance(account, str) and isinstance(container, str):
+                out.append(ConfiguredBucket(account, container, int(rec.get("policy", 0)), rules))
+    return out
+
+
+class LifecycleRunner:
+    """One node's lifecycle task; ``run_pass`` is registered as a background task."""
+
+    def __init__(self, node: Node):
+        self.node = node
+        lconf = node.conf.get("lifecycle", {})
+        day = float(lconf.get("day_seconds", DAY_SECONDS))
+        self.day_seconds = day if day > 0 else DAY_SECONDS
+        self.concurrency = max(1, int(lconf.get("concurrency", 8)))
+        self.node_port = node.conf["store"].get("node_port")  # set by the server entry point
+        self._client: StorageClient | None = None
+
+    def client(self) -> StorageClient | None:
+        """The internal client (rings loaded on first use); None while the rings do not exist."""
+        if self._client is None:
+            if not rings_exist(self.node.conf.ring_dir):
+                return None
+            self._client = objclient.from_config(self.node.conf)
+        return self._client
+
+    async def _io(self, fn: Callable[..., T], *args: Any) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self.node.executor, functools.partial(fn, *args))
+
+    def _is_me(self, dev: Device, device: str) -> bool:
+        return dev.device == device and (self.node_port is None or int(dev.port) == int(self.node_port))
+
+    async def runs_bucket(self, client: StorageClient, device: str, account: str, container: str) -> bool:
+        """This device is the bucket's first container primary that is up and holds the container: a
+        primary before it in ring order answering a HEAD with 2xx runs the bucket instead."""
+        ring = client.rings.container
+        part = ring.partition(account, container)
+        for dev in ring.primaries(part):
+            if self._is_me(dev, device):
+                return True
+            answer = await client.nio.call_small(dev, "HEAD", paths.cont_path(dev, part, account, container), {})
+            if answer is not None and answer.status // 100 == 2:
+                return False
+        return False  # a handoff copy: the primaries run the bucket
+
+    async def run_pass(self) -> dict[str, dict[str, Any]]:
+        client = self.client()
+        if client is None:
+            return {}
+        devices = await self._io(layout.list_devices, self.node.devices_root)
+        return {device: await self.run_device(client, device) for device in devices}
+
+    async def run_device(self, client: StorageClient, device: str) -> dict[str, Any]:
+        path = layout.device_path(self.node.devices_root, device)
+        stats = PassStats()
+        started = time.time()
+        if await self._io(os.path.isdir, layout.containers_db_path(path)):
+            store = await self._io(self.node.containers, device)  # opening an environment touches the disk
+            for bucket in await self._io(configured_buckets, store):
+                if bucket.container.endswith("+segments") or not await self.runs_bucket(
+                        client, device, bucket.account, bucket.container):
+                    continue
+                stats.buckets += 1
+                try:
+                    await BucketLifecycle(client, store, self._io, bucket.account, bucket.container, bucket.policy,
+                                          bucket.rules, self.day_seconds, self.concurrency, stats).run()
+                except Exception:  # one bucket must not stop the pass
+                    log.exception("lifecycle of /%s/%s failed", bucket.account, bucket.container)
+                    stats.failures += 1
+        return await self._record(path, stats, started)
+
+    async def _record(self, path: str, stats: PassStats, started: float) -> dict[str, Any]:
+        previous = await self._io(read_stats, path, STATS_NAME) or {}
+        out: dict[str, Any] = dict(stats.as_dict(), last_pass=time.time(),
+                                   pass_duration=round(time.time() - started, 3))
+        for key in TOTALS:
+            out[f"{key}_total"] = int(previous.get(f"{key}_total", 0)) + getattr(stats, key)
+        try:
+            await self._io(write_stats, path, STATS_NAME, out)
+        except OSError:  # the device vanished
+            pass
+        return out
+
+    async def close(self) -> None:
+        if self._client is not None:
+            await self._client.close()
