@@ -346,6 +346,9 @@ class ContainerStore:
             if ts > rec["delete"]:
                 rec["delete"] = ts
                 rec["status_changed"] = ts
+            # as Swift's delete_db: a deleted container's metadata is cleared (removals stamped with the
+            # delete), so a container created again under the name inherits no ACLs, policies or rules
+            merge_meta(rec["meta"], dict.fromkeys(rec["meta"], ""), ts)
             self._put_info(txn, ckey, rec)
         return "deleted", rec
 

@@ -630,3 +630,30 @@ def test_bucket_policy_opens_objects_to_anonymous_callers(s3, owner, anon, bkt):
     assert anon.get_object(Bucket=bkt, Key="obj")["Body"].read() == b"data"
     assert httpx.get(f"{s3.url}/{bkt}/obj").content == b"data"
     assert error_code(anon.put_object, Bucket=bkt, Key="anon", Body=b"x") == "AccessDenied"
+
+
+def test_recreated_bucket_inherits_nothing(s3, owner, anon):
+    """A deleted container's metadata is cleared (as Swift's delete_db): the bucket created again under the
+    name has no policy, ACL grants, default encryption or user metadata of the old one."""
+    name = f"again-{uuid.uuid4().hex[:10]}"
+    owner.create_bucket(Bucket=name, ACL="public-read")
+    owner.put_bucket_policy(Bucket=name, Policy=_policy(name, "*", ["s3:GetObject"], f"arn:aws:s3:::{name}/*"))
+    owner.put_bucket_encryption(Bucket=name, ServerSideEncryptionConfiguration={
+        "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]})
+    url, token = s3.cluster.auth("test:tester", "testing")
+    assert httpx.post(f"{url}/{name}", headers={"X-Auth-Token": token, "X-Container-Meta-Color": "red"}
+                      ).status_code == 204
+    owner.delete_bucket(Bucket=name)
+    owner.create_bucket(Bucket=name)
+    try:
+        assert error_code(owner.get_bucket_policy, Bucket=name) == "NoSuchBucketPolicy"
+        assert error_code(owner.get_bucket_encryption, Bucket=name) == \
+            "ServerSideEncryptionConfigurationNotFoundError"
+        assert grants_of(owner.get_bucket_acl(Bucket=name)) == {(OWNER_ID, "FULL_CONTROL")}
+        owner.put_object(Bucket=name, Key="o", Body=b"x")
+        assert error_code(anon.get_object, Bucket=name, Key="o") == "AccessDenied"
+        assert "ServerSideEncryption" not in owner.head_object(Bucket=name, Key="o")
+        head = httpx.head(f"{url}/{name}", headers={"X-Auth-Token": token})
+        assert "x-container-meta-color" not in head.headers
+    finally:
+        cleanup(owner, name)
