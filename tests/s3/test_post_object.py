@@ -118,3 +118,25 @@ def test_post_rejections(s3, bucket):
     anonymous = _post(s3, bucket, {"key": "ok/x"})
     assert _code(anonymous) == (403, "AccessDenied")
     assert "Contents" not in make_client(s3.url).list_objects_v2(Bucket=bucket)
+
+
+def test_post_anonymous_to_a_public_write_bucket_with_acl_field(s3, bucket):
+    """As AWS: an unsigned form upload (no policy needed) is allowed where a grant reaches everyone, and the
+    form's ``acl`` field sets the new object's ACL."""
+    owner = make_client(s3.url)
+    owner.put_bucket_acl(Bucket=bucket, ACL="public-read-write")
+    resp = _post(s3, bucket, {"key": "anon.txt", "acl": "public-read", "Content-Type": "text/plain"})
+    assert resp.status_code == 204, resp.text
+    assert requests.get(f"{s3.url}/{bucket}/anon.txt", timeout=30).content == b"hello form"
+    grants = owner.get_object_acl(Bucket=bucket, Key="anon.txt")["Grants"]
+    assert any(g["Grantee"].get("URI", "").endswith("/AllUsers") and g["Permission"] == "READ" for g in grants)
+
+
+def test_post_signed_with_acl_and_encryption_fields(s3, bucket):
+    conditions = [["starts-with", "$key", ""], {"acl": "public-read"}, {"x-amz-server-side-encryption": "AES256"}]
+    fields = _v4_fields(conditions, bucket)
+    fields.update({"key": "sealed.txt", "acl": "public-read", "x-amz-server-side-encryption": "AES256"})
+    assert _post(s3, bucket, fields).status_code == 204
+    owner = make_client(s3.url)
+    assert owner.head_object(Bucket=bucket, Key="sealed.txt")["ServerSideEncryption"] == "AES256"
+    assert requests.get(f"{s3.url}/{bucket}/sealed.txt", timeout=30).content == b"hello form"

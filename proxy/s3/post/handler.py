@@ -11,18 +11,21 @@ document); otherwise 204.
 from __future__ import annotations
 
 import base64
+import dataclasses
 import hashlib
 import hmac
 from collections.abc import AsyncIterable, AsyncIterator
 from urllib.parse import quote, urlencode
 
+from starlette.requests import Request
 from starlette.responses import Response
 
 from proxy.s3 import auth_v4, sse, xml
 from proxy.s3 import headers as s3h
+from proxy.s3.acl.writes import object_write_sysmeta
 from proxy.s3.bucket import require_bucket
 from proxy.s3.checksums import VerifiedBody
-from proxy.s3.context import AuthInfo, S3Request
+from proxy.s3.context import AuthInfo, S3Request, anonymous_auth
 from proxy.s3.errors import S3Error, from_backend
 from proxy.s3.objects import check_key
 from proxy.s3.post import policy as post_policy
@@ -77,8 +80,8 @@ async def _authenticate(req: S3Request, fields: dict[str, str]) -> AuthInfo:
         if not hmac.compare_digest(base64.b64encode(digest).decode(), fields["signature"]):
             raise S3Error("SignatureDoesNotMatch", AWSAccessKeyId=fields["awsaccesskeyid"])
         version = 2
-    else:  # an anonymous form upload: allowed only where a grant reaches everyone (the ACL work)
-        raise S3Error("AccessDenied", "Anonymous access is not allowed")
+    else:  # an anonymous form upload: allowed exactly where a grant or the bucket policy reaches everyone
+        return anonymous_auth()
     if not cred.active:
         raise S3Error("AccessDenied")
     return AuthInfo(cred, version)
@@ -113,21 +116,26 @@ async def post_object(req: S3Request) -> Response:
     fields["key"] = key
     req.auth = await _authenticate(req, fields)
     check_key(key)
-    policy = post_policy.parse(fields["policy"])
-    post_policy.check(policy, fields, req.bucket or "")
+    # a signed form carries a policy (checked with it); an anonymous one may carry one too
+    policy = post_policy.parse(fields["policy"]) if fields.get("policy") else None
+    if policy is not None:
+        post_policy.check(policy, fields, req.bucket or "")
     req.key = key
     await resolve_bucket_owner(req, BY_NAME["PutObject"])  # the bucket's registered owner's account
     await authorize(req, BY_NAME["PutObject"])
     bucket_info = await require_bucket(req)
+    options = _form_options(req, fields)
+    acl = await object_write_sysmeta(options, bucket_info)
     meta = {k: v for k, v in fields.items() if k.startswith("x-amz-meta-") or k in (
         "cache-control", "content-disposition", "content-encoding", "expires", "x-amz-tagging")}
     meta["content-type"] = fields.get("content-type") or file_type or "binary/octet-stream"
     stored = s3h.object_put_headers(meta)
-    low, high = policy.length_range or (0, MAX_PUT_SIZE)
+    stored.update(acl)
+    low, high = (policy.length_range if policy is not None else None) or (0, MAX_PUT_SIZE)
     body = VerifiedBody(_bounded(reader.file(), low, min(high, MAX_PUT_SIZE)))
     # the bucket's default encryption applies to form uploads too
-    resp = await sse.client(req).put_object(req.account, req.bucket or "", key, stored, body, None,
-                                            encryption=sse.requested(req, bucket_info))
+    resp = await sse.client(options).put_object(req.account, req.bucket or "", key, stored, body, None,
+                                                encryption=sse.requested(options, bucket_info))
     if body.error is not None:
         raise body.error
     if resp.status not in (201, 202):
@@ -135,6 +143,21 @@ async def post_object(req: S3Request) -> Response:
     written(req, req.bucket or "")
     etag = f'"{body.etag}"'
     return _success(req, fields, key, etag)
+
+
+# form fields that stand for a PutObject's option headers (AWS's POST Object fields)
+_OPTION_FIELDS = {"acl": "x-amz-acl", **{name: name for name in (
+    "x-amz-server-side-encryption", "x-amz-server-side-encryption-customer-algorithm",
+    "x-amz-server-side-encryption-customer-key", "x-amz-server-side-encryption-customer-key-md5")}}
+
+
+def _form_options(req: S3Request, fields: dict[str, str]) -> S3Request:
+    """``req`` seen with the form's option fields (``acl``, SSE) as its headers: the ACL and encryption code
+    reads a write's options from headers. Only headers differ; the body is still read from ``req``."""
+    pairs = [(header.encode("latin-1"), fields[name].encode("latin-1", "replace"))
+             for name, header in _OPTION_FIELDS.items() if fields.get(name)]
+    scope = {**req.request.scope, "headers": pairs}
+    return dataclasses.replace(req, request=Request(scope))
 
 
 def _success(req: S3Request, fields: dict[str, str], key: str, etag: str) -> Response:
