@@ -11,8 +11,9 @@ from proxy.s3 import checksums, xml
 from proxy.s3.bucket import require_bucket
 from proxy.s3.context import S3Request
 from proxy.s3.errors import S3Error
-from proxy.s3.objects import delete_key
+from proxy.s3.objects import delete_in_bucket
 from proxy.s3.upload import content_md5, request_body
+from proxy.s3.versioning import DELETE_MARKER_HEADER, VERSION_HEADER
 
 MAX_KEYS = 1000
 CONCURRENCY = 10
@@ -43,23 +44,28 @@ async def delete_objects(req: S3Request) -> Response:
         raise S3Error("MalformedXML", f"The request must contain no more than {MAX_KEYS} objects")
     sem = asyncio.Semaphore(CONCURRENCY)
 
-    async def one(key: str, version: str | None) -> tuple[str, str | None, str | None]:
-        if version not in (None, "", "null"):
-            return key, "NoSuchVersion", "The specified version does not exist."
+    async def one(key: str, version: str | None) -> tuple[str, str | None, dict[str, str], str | None, str | None]:
         async with sem:
             try:
-                await delete_key(req, req.bucket or "", key, bucket_info)
+                headers = await delete_in_bucket(req, req.bucket or "", key, version or None, bucket_info)
             except S3Error as err:
-                return key, err.code, err.message
-        return key, None, None
+                return key, version, {}, err.code, err.message
+        return key, version, headers, None, None
 
     results = await asyncio.gather(*(one(k, v) for k, v in keys))
     out = xml.root("DeleteResult")
-    for key, code, message in results:
+    for key, version, headers, code, message in results:
         if code is None:
             if not quiet:
-                xml.add(xml.add(out, "Deleted"), "Key", key)
+                el = xml.add(out, "Deleted")
+                xml.add(el, "Key", key)
+                if version:
+                    xml.add(el, "VersionId", version)
+                if headers.get(DELETE_MARKER_HEADER) == "true":
+                    xml.add(el, "DeleteMarker", "true")
+                    xml.add(el, "DeleteMarkerVersionId", headers.get(VERSION_HEADER, ""))
         else:
             el = xml.add(out, "Error")
-            xml.add_all(el, [("Key", key), ("Code", code), ("Message", message)])
+            xml.add_all(el, [("Key", key), *([("VersionId", version)] if version else []), ("Code", code),
+                             ("Message", message)])
     return xml.xml_response(out)

@@ -44,7 +44,9 @@ def _current_marker(q: VersionsQuery) -> str | None:
 def _after_version_marker(row: dict[str, Any], q: VersionsQuery) -> bool:
     """Whether the marker name's current row comes after (``marker``, ``version_marker``) in this order."""
     version_id = row.get("version_id") or names.NULL_VERSION
-    if version_id == names.NULL_VERSION or q.version_marker == names.NULL_VERSION:
+    if q.version_marker == names.NULL_VERSION:  # null sorts first: every other version comes after it
+        return not q.reverse and version_id != names.NULL_VERSION
+    if version_id == names.NULL_VERSION:
         return False
     return version_id > q.version_marker if q.reverse else version_id < q.version_marker
 

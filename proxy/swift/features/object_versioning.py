@@ -225,11 +225,15 @@ async def _delete(req: SwiftRequest, call_next: Handler) -> Response:
 async def _with_version_id(req: SwiftRequest, call_next: Handler, version_id: str) -> Response:
     if req.method == "POST":
         return error_response(400, "POST to a specific version is not allowed")
+    if req.authorized_by == "tempurl":
+        return await call_next(req)  # a temp URL reaches the latest version only, as Swift (version-id ignored)
     if not req.is_owner and req.authorized_by != "tempurl" and req.method != "OPTIONS":
         return error_response(403)  # versions are the account owner's, whatever the container ACLs say
     state = await engine.container_state(req, req.account, req.container_name)
-    if state is None and version_id != names.NULL_VERSION:
-        return error_response(400, "version-aware operations require that the container is versioned")
+    if state is None:
+        if version_id != names.NULL_VERSION:
+            return error_response(400, "version-aware operations require that the container is versioned")
+        return await call_next(req)  # the null version of an unversioned container: the object itself
     if req.method == "PUT":
         if not names.valid_version_id(version_id, allow_null=False):
             return error_response(400, "Invalid version parameter")
@@ -246,11 +250,15 @@ async def _with_version_id(req: SwiftRequest, call_next: Handler, version_id: st
     if found.is_delete_marker:
         return Response(b"", status_code=404, headers={VERSION_ID_HEADER: version_id},
                         media_type=engine.DELETE_MARKER_CONTENT_TYPE)
-    if not found.is_current:
+    path = req.container, req.obj
+    if not found.is_current:  # read from the versions container, the path restored for the outer stages
         req.container, req.obj = found.container, found.obj
-    if req.method == "COPY":
-        return await _write(req, call_next, "copy_object")
-    resp = await call_next(req)
+    try:
+        if req.method == "COPY":
+            return await _write(req, call_next, "copy_object")
+        resp = await call_next(req)
+    finally:
+        req.container, req.obj = path
     if 200 <= resp.status_code < 300 or resp.status_code in (304, 412, 416):
         resp.headers[VERSION_ID_HEADER] = version_id
     return resp
