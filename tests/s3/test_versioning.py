@@ -103,3 +103,18 @@ def test_cross_api_versions(c, bucket, s3):
         assert [v["VersionId"] for v in c.list_object_versions(Bucket=bucket)["Versions"]] == [v2, v1]
     finally:
         conn.close()
+
+
+def test_multipart_version_keeps_its_parts(c, bucket):
+    enable(c, bucket)
+    part = b"m" * (5 * 1024 * 1024)
+    up = c.create_multipart_upload(Bucket=bucket, Key="mpu")
+    etags = [c.upload_part(Bucket=bucket, Key="mpu", UploadId=up["UploadId"], PartNumber=n, Body=part + bytes([n]))
+             ["ETag"] for n in (1, 2)]
+    done = c.complete_multipart_upload(Bucket=bucket, Key="mpu", UploadId=up["UploadId"], MultipartUpload={
+        "Parts": [{"PartNumber": n, "ETag": e} for n, e in zip((1, 2), etags, strict=True)]})
+    v1 = done["VersionId"]
+    c.put_object(Bucket=bucket, Key="mpu", Body=b"small")
+    body = c.get_object(Bucket=bucket, Key="mpu", VersionId=v1)["Body"].read()
+    assert body == part + b"\x01" + part + b"\x02"
+    assert c.get_object(Bucket=bucket, Key="mpu")["Body"].read() == b"small"
