@@ -52,7 +52,18 @@ async def delete_objects(req: S3Request) -> Response:
                 return key, version, {}, err.code, err.message
         return key, version, headers, None, None
 
-    results = await asyncio.gather(*(one(k, v) for k, v in keys))
+    # one key's entries run one after another (each may change which version is current), keys in parallel
+    by_key: dict[str, list[int]] = {}
+    for index, (key, _version) in enumerate(keys):
+        by_key.setdefault(key, []).append(index)
+    answers: dict[int, tuple] = {}
+
+    async def in_order(indexes: list[int]) -> None:
+        for index in indexes:
+            answers[index] = await one(*keys[index])
+
+    await asyncio.gather(*(in_order(indexes) for indexes in by_key.values()))
+    results = [answers[index] for index in range(len(keys))]
     out = xml.root("DeleteResult")
     for key, version, headers, code, message in results:
         if code is None:

@@ -118,3 +118,23 @@ def test_multipart_version_keeps_its_parts(c, bucket):
     body = c.get_object(Bucket=bucket, Key="mpu", VersionId=v1)["Body"].read()
     assert body == part + b"\x01" + part + b"\x02"
     assert c.get_object(Bucket=bucket, Key="mpu")["Body"].read() == b"small"
+
+
+def test_more_than_a_thousand_versions_paged(c, bucket):
+    from concurrent.futures import ThreadPoolExecutor
+
+    enable(c, bucket)
+    keys = [f"many/{i:04d}" for i in range(370)]
+
+    def three_versions(key: str) -> list[str]:
+        return [c.put_object(Bucket=bucket, Key=key, Body=f"{key} {n}".encode())["VersionId"] for n in range(3)]
+
+    with ThreadPoolExecutor(8) as pool:
+        written = dict(zip(keys, pool.map(three_versions, keys), strict=True))
+    seen: list[tuple[str, str, bool]] = []
+    pages = 0
+    for page in c.get_paginator("list_object_versions").paginate(Bucket=bucket, Prefix="many/"):
+        pages += 1
+        seen += [(v["Key"], v["VersionId"], v["IsLatest"]) for v in page.get("Versions", [])]
+    assert pages == 2 and len(seen) == 1110
+    assert seen == [(k, v, n == 0) for k in keys for n, v in enumerate(reversed(written[k]))]
