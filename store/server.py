@@ -130,18 +130,26 @@ class _QuietQuarantine(logging.Filter):
 
 
 def main(argv: list[str] | None = None) -> None:
-    """``python -m store.server --config FILE --host H --port P --devices DIR``"""
+    """``python -m store.server --config FILE [--host H --port P --devices DIR --my-ip A]``: every
+    option defaults to the config file's ``[store]`` (``host``, ``port``, ``devices``, ``my_ip``)."""
     parser = argparse.ArgumentParser(prog="store.server", description="StackStore storage node")
     parser.add_argument("--config", help="TOML config file (defaults when omitted)")
     parser.add_argument("--host", default=None)
     parser.add_argument("--port", type=int, default=None)
-    parser.add_argument("--devices", required=True, help="directory holding one directory per device")
+    parser.add_argument("--devices", help="directory holding one directory per device (default: [store] devices)")
+    parser.add_argument("--my-ip", help="the address the rings name for this node (default: [store] my_ip)")
     parser.add_argument("--log-level", default="warning")
     args = parser.parse_args(argv)
     conf = load_config(args.config)
-    host = args.host or conf["store"]["host"]
-    port = args.port if args.port is not None else conf["store"]["base_port"] + 1
-    conf["store"]["node_ip"], conf["store"]["node_port"] = host, port  # replication finds its ring devices
+    sconf = conf["store"]
+    host = args.host or sconf["host"]
+    port = args.port if args.port is not None else int(sconf.get("port") or 0) or int(sconf["base_port"]) + 1
+    devices = args.devices or str(sconf.get("devices") or "")
+    if not devices:
+        parser.error("no devices directory: give --devices or [store] devices")
+    if args.my_ip:
+        sconf["my_ip"] = args.my_ip
+    sconf["node_ip"], sconf["node_port"] = host, port  # replication finds its ring devices (store.node_address)
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(name)s %(levelname)s %(message)s")
     logging.getLogger("uvicorn.error").addFilter(_QuietQuarantine())
 
@@ -149,7 +157,7 @@ def main(argv: list[str] | None = None) -> None:
 
     from stackstore.http_limits import uvicorn_options
 
-    app = create_app(conf, args.devices)
+    app = create_app(conf, devices)
     uvicorn.run(app, host=host, port=port, loop="uvloop", access_log=False, proxy_headers=False,
                 log_level=args.log_level, lifespan="on", **uvicorn_options(conf, "store"))
 
