@@ -108,7 +108,9 @@ def main(argv: list[str] | None = None) -> int:
     delegated = {"node": "store.server", "proxy": "proxy.app",
                  "dispersion": "store.replication.dispersion", "status": "stackstore.status"}
     if argv and argv[0] == "ring" and len(argv) > 1 and argv[1] in ("push", "versions"):
-        return _passthrough("ring_distribution.cli", argv[2:] if argv[1] == "push" else argv[1:])
+        from objclient import ring_push
+
+        return (ring_push.push_main if argv[1] == "push" else ring_push.versions_main)(argv[2:])
     if argv and argv[0] == "ring":
         return _passthrough("ring.cli", argv[1:])
     if argv and argv[0] in delegated:
@@ -127,7 +129,8 @@ def main(argv: list[str] | None = None) -> int:
     keys.add_argument("--config", help="TOML configuration file (its [proxy] encryption_key_file or data_dir)")
     keys.add_argument("--data-dir", help="the cloud's data directory (default ./data)")
     keys.set_defaults(func=_cmd_encryption_key)
-    sub.add_parser("ring", help="build and inspect rings: stackstore ring <builder> create|add|...")
+    sub.add_parser("ring", help="build and inspect rings: stackstore ring <builder> create|add|...; "
+                   "publish them: stackstore ring push|versions --config F")
     sub.add_parser("node", help="run one storage node: stackstore node --config F [--port P --devices DIR]")
     sub.add_parser("proxy", help="run the proxy: stackstore proxy --config F")
     for name in API_PACKAGES:

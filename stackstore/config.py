@@ -41,6 +41,9 @@ DEFAULTS: dict[str, Any] = {
         "nodes": 4,  # storage nodes started by `stackstore up` (one more than replicas: room for handoffs)
         "devices_per_node": 1,
         "zones": 4,  # nodes are spread round-robin over this many zones by `stackstore up`
+        # seconds between a node's or proxy's checks for newer rings held by peers (the nodes its rings
+        # name; objclient/ring_distribution.py); 0: never (rings change only by `stackstore ring push`)
+        "ring_check_interval": 30.0,
     },
     "proxy": {
         "host": "127.0.0.1",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -14,9 +15,10 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
+from objclient.ring_distribution import watcher_from_config
 from stackstore import node_signing
 from stackstore.config import Config, load_config
-from store import account_routes, container_routes, object_routes, recon_routes, replication_routes
+from store import account_routes, container_routes, object_routes, recon_routes, replication_routes, ring_routes
 from store.background import BackgroundTasks
 from store.diskfile import DiskFileError
 from store.node import Node
@@ -94,18 +96,23 @@ def create_app(conf: Config | None, devices_root: str | Path) -> Starlette:
     async def healthcheck(request: Request) -> Response:
         return PlainTextResponse("OK")
 
+    rings = watcher_from_config(conf)  # fetches newer rings from peers ([cluster] ring_check_interval)
+
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         background.start()
+        rings.start()
         try:
             yield
         finally:
+            await asyncio.get_running_loop().run_in_executor(None, rings.stop)
             await background.stop()
             node.close()
 
     app = NodeApp(routes=[
         Route("/healthcheck", healthcheck, methods=["GET", "HEAD"]),
         *recon_routes.routes(node),
+        *ring_routes.routes(node),
         *replication_routes.routes,
         Route("/{path:path}", dispatch, methods=METHODS),
     ], lifespan=lifespan)
