@@ -5,6 +5,8 @@ operator's builder directory works too) to every node the rings name plus any ``
 installs a ring only when it is newer than its own (``store.ring_routes``). Proxies and nodes that were
 not reached fetch it from their peers within ``[cluster] ring_check_interval`` seconds.
 Exit status: 0 every node has the pushed versions (or newer), 1 some could not be reached, 2 usage error.
+``versions`` exits 0 only once every node holds the local versions or newer: the gate before the next step of
+a partition power increase, or before removing a node whose data the new ring moved away.
 """
 
 from __future__ import annotations
@@ -67,17 +69,25 @@ def push_main(argv: list[str]) -> int:
 
 
 def versions_main(argv: list[str]) -> int:
-    """``stackstore ring versions [--config F] [--ring-dir D]``: the ring versions every node holds."""
+    """``stackstore ring versions [--config F] [--ring-dir D]``: the ring versions every node holds; exit 0
+    only when every node the rings name holds the local versions (or newer)."""
     args = _parser("stackstore ring versions").parse_args(argv)
     conf = load_config(args.config)
     ring_dir = Path(args.ring_dir) if args.ring_dir else conf.ring_dir
     key = ensure_secret(conf, "node_key").encode()
-    print(f"local ({ring_dir}): {dist.local_versions(ring_dir)}")
-    status = 0
-    for ip, port in dict.fromkeys([*dist.ring_peers(ring_dir), *args.to]):
+    local = dist.local_versions(ring_dir)
+    print(f"local ({ring_dir}): {local}")
+    behind = 0
+    nodes = list(dict.fromkeys([*dist.ring_peers(ring_dir), *args.to]))
+    for ip, port in nodes:
         try:
-            print(f"{ip}:{port}: {dist.peer_versions(ip, port, key, args.timeout)}")
+            theirs = dist.peer_versions(ip, port, key, args.timeout)
         except dist.PeerError as exc:
             print(f"{ip}:{port}: unreachable ({exc})")
-            status = 1
-    return status
+            behind += 1
+            continue
+        late = sorted(name for name, version in local.items() if theirs.get(name, -1) < version)
+        behind += bool(late)
+        print(f"{ip}:{port}: {theirs}" + (f"  (older: {', '.join(late)})" if late else ""))
+    print(f"{len(nodes) - behind} of {len(nodes)} nodes hold these versions or newer")
+    return 1 if behind else 0

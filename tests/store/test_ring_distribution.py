@@ -113,3 +113,4 @@ def test_ring_push_command_publishes_to_every_node_of_the_rings(two_nodes, tmp_p
     versions = subprocess.run([sys.executable, "-m", "stackstore.cli", "ring", "versions", "--config",
                                str(config), "--ring-dir", str(admin)], capture_output=True, text=True, timeout=60)
     assert versions.returncode == 0 and versions.stdout.count(f"'container': {version}") == 3, versions.stdout
+    assert "2 of 2 nodes hold these versions" in versions.stdout
