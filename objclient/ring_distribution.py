@@ -250,7 +250,29 @@ class RingWatcher:
                 log.exception("ring check failed")
 
 
+_watchers: dict[str, RingWatcher] = {}
+_watchers_lock = threading.Lock()
+
+
 def watcher_from_config(conf: Config) -> RingWatcher:
-    """The ``RingWatcher`` of a service: its ring dir, the node key, ``[cluster] ring_check_interval``."""
-    interval = float(conf["cluster"].get("ring_check_interval", 0) or 0)
-    return RingWatcher(conf.ring_dir, ensure_secret(conf, "node_key").encode(), interval)
+    """This process's ``RingWatcher`` of ``conf.ring_dir``, started (one per ring directory): the node key
+    signs its requests, ``[cluster] ring_check_interval`` paces it. Every process that routes by rings
+    starts it (storage nodes, proxies, and any process building an internal client: volumes backups,
+    images), so each keeps its own copy of the rings current."""
+    ring_dir = str(conf.ring_dir)
+    with _watchers_lock:
+        watcher = _watchers.get(ring_dir)
+        if watcher is None:
+            interval = float(conf["cluster"].get("ring_check_interval", 0) or 0)
+            watcher = _watchers[ring_dir] = RingWatcher(conf.ring_dir, ensure_secret(conf, "node_key").encode(),
+                                                        interval)
+            watcher.start()
+    return watcher
+
+
+def stop_watcher(conf: Config) -> None:
+    """Stop this process's ``RingWatcher`` of ``conf.ring_dir`` (at shutdown; blocks up to a check)."""
+    with _watchers_lock:
+        watcher = _watchers.pop(str(conf.ring_dir), None)
+    if watcher is not None:
+        watcher.stop()

@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from objclient.ring_distribution import RingWatcher, watcher_from_config
+from objclient.ring_distribution import stop_watcher, watcher_from_config
 from proxy.auth.base import AuthBackend
 from proxy.auth.tempauth import TempAuth
 from proxy.context import ProxyState
@@ -45,7 +45,6 @@ class ProxyApp:
         self.auth: TempAuth | None = None
         self.swift: SwiftRouter | None = None
         self.s3: ASGIApp | None = None
-        self.rings: RingWatcher | None = None
         self.router = RequestIdMiddleware(KeepAliveEcho(Router(conf, lambda: _started(self.auth),
                                                                 lambda: _started(self.swift),
                                                                 lambda: _started(self.s3))))
@@ -71,13 +70,10 @@ class ProxyApp:
         if self.state is None:
             self.state = ProxyState(conf=self.conf, client=encrypting_client(self.conf))
         self._wire(self.state)
-        if self.rings is None:  # newer rings from the storage nodes ([cluster] ring_check_interval)
-            self.rings = watcher_from_config(self.conf)
-            self.rings.start()
+        watcher_from_config(self.conf)  # newer rings from the storage nodes ([cluster] ring_check_interval)
 
     async def shutdown(self) -> None:
-        if self.rings is not None:
-            await asyncio.get_running_loop().run_in_executor(None, self.rings.stop)
+        await asyncio.get_running_loop().run_in_executor(None, stop_watcher, self.conf)
         if self.state is not None:
             with contextlib.suppress(Exception):
                 await self.state.client.close()

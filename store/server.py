@@ -15,7 +15,7 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
-from objclient.ring_distribution import watcher_from_config
+from objclient.ring_distribution import stop_watcher, watcher_from_config
 from stackstore import node_signing
 from stackstore.config import Config, load_config
 from store import account_routes, container_routes, object_routes, recon_routes, replication_routes, ring_routes
@@ -96,16 +96,14 @@ def create_app(conf: Config | None, devices_root: str | Path) -> Starlette:
     async def healthcheck(request: Request) -> Response:
         return PlainTextResponse("OK")
 
-    rings = watcher_from_config(conf)  # fetches newer rings from peers ([cluster] ring_check_interval)
-
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         background.start()
-        rings.start()
+        watcher_from_config(conf)  # fetches newer rings from peers ([cluster] ring_check_interval)
         try:
             yield
         finally:
-            await asyncio.get_running_loop().run_in_executor(None, rings.stop)
+            await asyncio.get_running_loop().run_in_executor(None, stop_watcher, conf)
             await background.stop()
             node.close()
 
