@@ -17,9 +17,12 @@ from __future__ import annotations
 
 import hashlib
 import os
+import pwd
 import secrets
+import shutil
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import uuid
@@ -38,11 +41,14 @@ from stackstore import node_signing
 from stackstore.tomlwrite import dumps
 from tests.conftest import missing_prerequisite, require_tool
 from tests.multihost.netns import Client, Network, remove_stale
+from tests.pg import _bin_dir as pg_bin_dir
 
 NODE_PORT = 6200
 PROXY_PORT = 8080
 RING_NAMES = ("account", "container", "object")
 NODE_HOSTS = {"n1": 1, "n2": 2, "n3": 3, "n4": 4}  # host -> last octet of its address (and its zone)
+API_PORTS = {"identity": 5000, "volumes": 8776, "compute": 8774, "images": 9292}
+ADMIN_PASSWORD = secrets.token_hex(12)
 
 
 def _env() -> dict[str, str]:
@@ -60,6 +66,7 @@ class Cloud:
     builders: dict[str, RingBuilder]
     client: Client
     user_key: str
+    pg: PostgresHost | None = None
 
     @property
     def admin_rings(self) -> Path:
@@ -125,6 +132,61 @@ class Cloud:
         return self.client.run(lambda: httpx.head(url, headers=headers, timeout=5).status_code) == 200
 
 
+class PostgresHost:
+    """A real PostgreSQL server on its own host (namespace), reachable only over the host network.
+
+    Its files and Unix socket live in a temp dir of this machine; the test creates databases over the
+    socket, the services reach the server over TCP at the db host's address."""
+
+    def __init__(self, net: Network, addr: str):
+        bin_dir = pg_bin_dir()
+        if bin_dir is None:
+            missing_prerequisite("initdb not found (apt-get install postgresql)")
+        try:
+            pwd.getpwnam("postgres")
+        except KeyError:
+            missing_prerequisite("no postgres system user to run the server as")
+        self.bin_dir, self.addr = bin_dir, addr
+        self.root = Path(tempfile.mkdtemp(prefix="stackstore-mh-pg-"))
+        os.chmod(self.root, 0o755)
+        shutil.chown(self.root, "postgres")
+        self._run("initdb", "-D", str(self.root / "data"), "-U", "postgres", "-A", "trust", "-E", "UTF8")
+        with open(self.root / "data" / "pg_hba.conf", "a") as hba:
+            hba.write(f"host all all {net.subnet}.0/24 trust\n")
+        net.spawn("db", ["runuser", "-u", "postgres", "--", f"{bin_dir}/postgres", "-D", str(self.root / "data"),
+                         "-p", "5432", "-k", str(self.root), "-c", f"listen_addresses={addr}",
+                         "-c", "fsync=off"], self.root / "server.log", _env())
+
+    def _run(self, tool: str, *args: str) -> None:
+        proc = subprocess.run(["runuser", "-u", "postgres", "--", f"{self.bin_dir}/{tool}", *args],
+                              capture_output=True, text=True, timeout=120, cwd=str(self.root))
+        if proc.returncode != 0:
+            raise RuntimeError(f"{tool} failed: {proc.stdout[-2000:]} {proc.stderr[-2000:]}")
+
+    def create_database(self, name: str) -> str:
+        """Create ``name`` (over the Unix socket, once the server is up); the URL the services use."""
+        def created() -> bool:
+            try:
+                self._run("createdb", "-h", str(self.root), "-p", "5432", "-U", "postgres", name)
+                return True
+            except RuntimeError:
+                return False
+
+        assert wait(created, 30), (self.root / "server.log").read_text()[-3000:]
+        return f"postgresql://postgres@{self.addr}:5432/{name}"
+
+    def query(self, database: str, sql: str) -> str:
+        """One value, read over the Unix socket (not through any StackStore service)."""
+        proc = subprocess.run(["runuser", "-u", "postgres", "--", f"{self.bin_dir}/psql", "-h", str(self.root),
+                               "-p", "5432", "-U", "postgres", "-d", database, "-tAc", sql],
+                              capture_output=True, text=True, timeout=60)
+        assert proc.returncode == 0, proc.stderr
+        return proc.stdout.strip()
+
+    def remove(self) -> None:
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
 def wait(predicate: Callable[[], Any], timeout: float, interval: float = 0.25) -> Any:
     deadline = time.monotonic() + timeout
     while True:
@@ -142,6 +204,7 @@ def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cloud]:
     remove_stale("ss")
     net = Network(f"ss{os.getpid()}x")
     client: Client | None = None
+    pg: PostgresHost | None = None
     try:
         root = tmp_path_factory.mktemp("multihost")
         user_key = secrets.token_hex(8)
@@ -157,8 +220,6 @@ def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cloud]:
                          "users": {"test:tester": {"key": user_key, "groups": [".admin"]}}},
             "policies": {"gold": {"index": 0, "default": True, "aliases": []}},
             "lifecycle": {"interval": 0.0},
-            "identity": {"enabled": False}, "volumes": {"enabled": False},
-            "compute": {"enabled": False}, "images": {"enabled": False},
         }
         builders = {}
         for name in RING_NAMES:  # the operator's builders, on an admin machine
@@ -176,11 +237,23 @@ def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cloud]:
         cloud.install_rings("px")
         for host, octet in NODE_HOSTS.items():
             cloud.start_node(host, octet)
-        net.add_host("px", 10)
-        config = cloud.write_config("px")
-        net.spawn("px", [sys.executable, "-m", "stackstore.cli", "proxy", "--config", str(config)],
-                  root / "px" / "proxy.log", _env())
+        # the API host: proxy, identity, volumes, compute, images, their state on the PostgreSQL host
+        pg = PostgresHost(net, net.add_host("db", 30))
+        px = net.add_host("px", 10)
+        api: dict[str, dict[str, Any]] = {
+            name: {"enabled": True, "host": "0.0.0.0", "port": port, "public_url": f"http://{px}:{port}",
+                   "database_url": pg.create_database(name)} for name, port in API_PORTS.items()}
+        api["identity"].update(internal_url=f"http://{px}:5000", admin_password=ADMIN_PASSWORD,
+                               service_password=secrets.token_hex(16))
+        api["volumes"].update(start_tgtd=False, iscsi_ip=px)
+        config = cloud.write_config("px", **api)
+        for service in ("identity", "volumes", "compute", "images", "proxy"):
+            net.spawn("px", [sys.executable, "-m", "stackstore.cli", service, "--config", str(config)],
+                      root / "px" / f"{service}.log", _env())
+        for port in API_PORTS.values():
+            cloud.wait_up(f"http://{px}:{port}/healthcheck", "px", timeout=60)
         cloud.wait_up(f"{cloud.proxy_url}/healthcheck", "px")
+        cloud.pg = pg
         yield cloud
         for host in [*NODE_HOSTS, "n5", "px"]:
             for log in cloud.host_dir(host).glob("*.log"):
@@ -189,6 +262,8 @@ def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cloud]:
         if client is not None:
             client.close()
         net.destroy()
+        if pg is not None:
+            pg.remove()
 
 
 class Swift:
@@ -304,3 +379,33 @@ def test_nodes_on_separate_hosts_survive_a_pulled_cable_and_grow_by_a_host(cloud
         reader.stop()
     assert reader.failures == [], reader.failures[:10]
     assert reader.reads >= len(names)
+
+
+def test_api_services_on_their_host_keep_state_in_postgresql_on_another(cloud: Cloud) -> None:
+    """Identity tokens issued on the API host work at the proxy and the other API services; every
+    service's rows are in the PostgreSQL server of the db host."""
+    px = cloud.net.hosts["px"]
+    body = {"auth": {"identity": {"methods": ["password"], "password": {"user": {
+        "name": "admin", "domain": {"id": "default"}, "password": ADMIN_PASSWORD}}},
+        "scope": {"project": {"name": "admin", "domain": {"id": "default"}}}}}
+    resp = cloud.client.run(lambda: httpx.post(f"http://{px}:5000/v3/auth/tokens", json=body, timeout=30))
+    assert resp.status_code == 201, resp.text
+    token, project = resp.headers["X-Subject-Token"], resp.json()["token"]["project"]["id"]
+    headers = {"X-Auth-Token": token}
+
+    def call(method: str, url: str, content: bytes | None = None) -> httpx.Response:
+        return cloud.client.run(lambda: httpx.request(method, url, headers=headers, content=content, timeout=30))
+
+    account = f"{cloud.proxy_url}/v1/AUTH_{project}"
+    assert call("PUT", f"{account}/keystone").status_code in (201, 202)
+    assert call("PUT", f"{account}/keystone/obj", b"stored via an identity token").status_code == 201
+    assert call("GET", f"{account}/keystone/obj").content == b"stored via an identity token"
+    assert call("GET", f"http://{px}:9292/v2/images").status_code == 200
+    assert call("GET", f"http://{px}:8774/v2.1/servers").status_code == 200
+    assert call("GET", f"http://{px}:8776/v3/{project}/volumes").status_code == 200
+    assert cloud.pg is not None
+    assert int(cloud.pg.query("identity", "select count(*) from users where name = 'admin'")) == 1
+    for database in API_PORTS:
+        tables = cloud.pg.query(database, "select count(*) from information_schema.tables "
+                                          "where table_schema = 'public'")
+        assert int(tables) > 0, database
