@@ -23,6 +23,7 @@ from store.background import BackgroundTasks
 from store.diskfile import DiskFileError
 from store.node import Node
 from store.reqparse import HTTPError, parse_path, raw_path
+from store.ring_guard import RingGuard
 
 log = logging.getLogger("store.server")
 METHODS = ["GET", "HEAD", "PUT", "POST", "DELETE", "OPTIONS", "PATCH"]
@@ -86,9 +87,16 @@ def create_app(conf: Config | None, devices_root: str | Path) -> Starlette:
     node = Node(conf, devices_root)
     background = BackgroundTasks(node)
 
+    # a request built with a ring of another partition power (or hash suffix) is refused: 503, rings checked
+    guard = RingGuard(conf.ring_dir, node.hash_suffix, node.executor,
+                      on_mismatch=lambda: watcher_from_config(conf).poke())
+
     async def dispatch(request: Request) -> Response:
         try:
             sp = parse_path(raw_path(request))
+            problem = await guard.problem(sp, request.headers)
+            if problem is not None:
+                return PlainTextResponse(problem, status_code=503)
             return await HANDLERS[sp.kind](node, request, sp)
         except HTTPError as exc:
             return exc.response()
