@@ -37,9 +37,18 @@ class Network:
         self.switch = f"{prefix}sw"
         self.hosts: dict[str, str] = {}  # host name -> address
         self.procs: list[subprocess.Popen] = []
-        _ip("netns", "add", self.switch)
-        _ip("-n", self.switch, "link", "add", "br0", "type", "bridge")
-        _ip("-n", self.switch, "link", "set", "br0", "up")
+        self.namespaces: list[str] = []  # created so far, removed by destroy()
+        try:
+            self._add_ns(self.switch)
+            _ip("-n", self.switch, "link", "add", "br0", "type", "bridge")
+            _ip("-n", self.switch, "link", "set", "br0", "up")
+        except BaseException:
+            self.destroy()
+            raise
+
+    def _add_ns(self, ns: str) -> None:
+        _ip("netns", "add", ns)
+        self.namespaces.append(ns)
 
     def ns(self, host: str) -> str:
         """The namespace name of ``host``."""
@@ -52,8 +61,9 @@ class Network:
     def add_host(self, host: str, octet: int) -> str:
         """Create ``host`` with address ``<subnet>.<octet>`` plugged into the switch; returns the address."""
         ns, outer, inner = self.ns(host), self.port(host), f"{self.prefix}{host}i"[:15]
-        _ip("netns", "add", ns)
+        self._add_ns(ns)
         _ip("link", "add", inner, "type", "veth", "peer", "name", outer)
+        self.hosts[host] = ""  # removed by destroy() from here on, even if the rest fails
         _ip("link", "set", inner, "netns", ns)
         _ip("link", "set", outer, "netns", self.switch)
         _ip("-n", ns, "link", "set", inner, "name", "eth0")
@@ -94,26 +104,32 @@ class Network:
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait()
-        for ns in [self.ns(h) for h in self.hosts] + [self.switch]:
+        for ns in reversed(self.namespaces):
+            _ip("link", "del", f"{ns}i"[:15], check=False)  # a veth pair created but not moved yet
             for pid in _ip("netns", "pids", ns, check=False).stdout.split():  # anything left in it
                 try:
                     os.kill(int(pid), signal.SIGKILL)
                 except (ProcessLookupError, ValueError):
                     pass
             _ip("netns", "del", ns, check=False)
+        self.namespaces.clear()
         self.hosts.clear()
 
 
 def remove_stale(prefix_start: str) -> None:
-    """Delete namespaces left by an earlier run that was killed before it could clean up."""
+    """Delete namespaces (``<prefix_start><pid>x...``) left by a test process that died before it could
+    clean up (e.g. SIGKILL), with the service processes still running in them."""
     for line in _ip("netns", "list", check=False).stdout.splitlines():
         name = line.split()[0] if line.split() else ""
-        if name.startswith(prefix_start):
-            pids = _ip("netns", "pids", name, check=False).stdout.split()
-            alive = any(Path(f"/proc/{pid}").exists() for pid in pids)
-            owner = name[len(prefix_start):].split("x")[0]
-            if owner.isdigit() and not Path(f"/proc/{owner}").exists() and not alive:
-                _ip("netns", "del", name, check=False)
+        owner = name[len(prefix_start):].split("x")[0]
+        if not name.startswith(prefix_start) or not owner.isdigit() or Path(f"/proc/{owner}").exists():
+            continue
+        for pid in _ip("netns", "pids", name, check=False).stdout.split():
+            try:
+                os.kill(int(pid), signal.SIGKILL)
+            except (ProcessLookupError, ValueError):
+                pass
+        _ip("netns", "del", name, check=False)
 
 
 class Client:
