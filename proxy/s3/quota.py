@@ -8,7 +8,7 @@ as with Swift's s3api).
 
 from __future__ import annotations
 
-from proxy.quotas import upload_refused
+from proxy.quotas import account_has_quota, container_has_quota, upload_refused
 from proxy.s3.context import S3Request
 from proxy.s3.errors import S3Error
 
@@ -19,8 +19,19 @@ async def check_quota(req: S3Request, container: str | None, size: int | None) -
     refused = await upload_refused(req.state, req.identity, req.account, container, max(0, size or 0))
     if refused is not None:
         raise S3Error("QuotaExceeded", refused)
+    # both infos are cached now: note whether any quota counts this write (``written`` needs to know)
+    counted = account_has_quota(await req.state.account_info(req.account))
+    if container is not None:
+        counted = counted or container_has_quota(await req.state.container_info(req.account, container))
+    req.extras[_QUOTA_COUNTED] = counted
+
+
+_QUOTA_COUNTED = "quota_counted"
 
 
 def written(req: S3Request, container: str) -> None:
-    """Forget the cached usage of ``container`` and the account after a write, so the next check counts it."""
-    req.state.invalidate_info(req.account, container)
+    """After a write: forget the cached usage of ``container`` and the account where a quota counts it,
+    so the next check sees it (without a quota the cache stays: refetching both infos after every write
+    cost small PUTs a HEAD of the account and of the container each)."""
+    if req.extras.get(_QUOTA_COUNTED, True):
+        req.state.invalidate_info(req.account, container)
