@@ -356,10 +356,15 @@ def test_nodes_on_separate_hosts_survive_a_pulled_cable_and_grow_by_a_host(cloud
             builder.rebalance(seed=2)
             builder.write_ring(dist.ring_path(cloud.admin_rings, name))
         versions = {name: b.version for name, b in cloud.builders.items()}
-        admin = cloud.write_config("admin")
-        push = subprocess.run(["ip", "netns", "exec", cloud.net.ns("cl"), sys.executable, "-m", "stackstore.cli",
-                               "ring", "push", "--config", str(admin), "--ring-dir", str(cloud.admin_rings)],
-                              capture_output=True, text=True, timeout=60, env=_env())
+        admin = cloud.write_config("admin", cluster={"data_dir": str(cloud.admin_rings.parent)})  # rings: admin/rings
+
+        def operator(*args: str) -> subprocess.CompletedProcess:
+            """A stackstore command run by the operator on the client host."""
+            return subprocess.run(["ip", "netns", "exec", cloud.net.ns("cl"), sys.executable, "-m", "stackstore.cli",
+                                   *args, "--config", str(admin)], capture_output=True, text=True, timeout=60,
+                                  env=_env())
+
+        push = operator("ring", "push")
         assert push.returncode == 0, push.stdout + push.stderr
         for host in [*NODE_HOSTS, "n5"]:
             assert wait(lambda h=host: cloud.node_versions(h) == versions, 10), (host, cloud.node_versions(host))
@@ -372,6 +377,10 @@ def test_nodes_on_separate_hosts_survive_a_pulled_cable_and_grow_by_a_host(cloud
         assert moving
         assert wait(lambda: all(cloud.node_has("n5", new_ring, swift.account, "c", n) for n in moving), 60), \
             "objects did not move to the new host"
+        versions_report = operator("ring", "versions")
+        assert versions_report.returncode == 0, versions_report.stdout
+        # every partition on exactly its new primaries: handoffs and former primaries gave theirs up
+        assert wait(lambda: operator("dispersion").returncode == 0, 90), operator("dispersion").stdout
         after = write(10, "after")
         for name in after:
             assert swift.call("GET", f"c/{name}").content == body_of(name)
