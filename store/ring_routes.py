@@ -12,20 +12,12 @@ import functools
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.responses import FileResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from objclient import ring_distribution as dist
 from ring.errors import RingFileError
 from store.node import Node
-
-
-def _read_file(path: str) -> bytes | None:
-    try:
-        with open(path, "rb") as fh:
-            return fh.read(dist.MAX_RING_BYTES + 1)
-    except FileNotFoundError:
-        return None
 
 
 def routes(node: Node) -> list[Route]:
@@ -45,10 +37,12 @@ def routes(node: Node) -> list[Route]:
             return PlainTextResponse("no such ring", status_code=404)
         if request.method == "PUT":
             return await _install(request, name)
-        blob = await io(_read_file, str(dist.ring_path(ring_dir, name)))
-        if blob is None:
+        path = dist.ring_path(ring_dir, name)
+        if not await io(path.is_file):
             return PlainTextResponse("no such ring", status_code=404)
-        return Response(blob, media_type="application/octet-stream")
+        # streamed from the file (read in threads); a ring renamed over it between the size check and the
+        # read fails the fetcher's length or checksum check, and it fetches again at its next check
+        return FileResponse(path, media_type="application/octet-stream")
 
     async def _install(request: Request, name: str) -> Response:
         try:
