@@ -5,6 +5,8 @@
 #   docker run --network host ... stackstore proxy --config /etc/stackstore/stackstore.toml
 #   (likewise identity, volumes, compute, images; `ring ...`, `ring push`, `status`, `dispersion`)
 # --network host: a node must listen on the address its ring devices name (or 0.0.0.0 with [store] my_ip).
+# The config file sets [cluster] data_dir = "/var/lib/stackstore" (the volume; a relative data_dir would be
+# under the read-only /etc/stackstore) and, for a node, [store] devices = "/srv/node".
 # See docs/deployment.md.
 FROM python:3.11-slim-bookworm
 
