@@ -25,6 +25,7 @@ from proxy.s3 import sse
 from proxy.s3.context import S3Request
 from proxy.s3.errors import S3Error, from_backend
 from proxy.s3.headers import SYSMETA_ETAG, s3_etag
+from proxy.symlinks import symloop_max
 from stackstore.timestamp import Timestamp
 
 
@@ -75,7 +76,7 @@ class StoredObject:
         sreq = self.req.object_request(self.bucket, self.key)
 
         async def expand(seg: Segment) -> Sequence[Segment]:
-            return await slo.expand_sub_slo(sreq, seg)
+            return await slo.expand_sub_slo(sreq, seg, self.access)
 
         return stream_range(self.client, self.req.account, self.segments, start, end - 1, self.access, expand)
 
@@ -127,13 +128,14 @@ def _total_from_content_range(value: str | None) -> int | None:
 
 def segment_access(req: S3Request) -> SegmentAccess:
     """The S3 caller's read rights on segments of its account (``check_access``: owner, reader role,
-    the container's read ACL; a DLO's listing as ``s3:ListBucket``)."""
+    the container's read ACL; a DLO's listing as ``s3:ListBucket``); a segment that is a Swift symlink is
+    followed to its target, checked the same way, as Swift's s3api reads through its symlink middleware."""
     resellers = resellers_of(req.state.conf)
 
-    async def may_read(container: str, obj: str | None) -> int | None:
-        return await check_access(req.state, req.identity, req.account, container, obj, "GET", resellers=resellers)
+    async def may_read(account: str, container: str, obj: str | None) -> int | None:
+        return await check_access(req.state, req.identity, account, container, obj, "GET", resellers=resellers)
 
-    return SegmentAccess(may_read)
+    return SegmentAccess(may_read, req.account, link_hops=symloop_max(req.state.conf))
 
 
 async def _require_segments(access: SegmentAccess, segments: list[Segment]) -> None:
