@@ -388,6 +388,8 @@ async def post_object(node: Node, request: Request, sp: StoragePath) -> Response
     meta.update({k: v for k, v in sysmeta.items() if v != ""})
     if "content-type" in request.headers:
         meta["Content-Type"] = request.headers["content-type"]
+    elif "Content-Type" in reader.headers:  # a POST without one keeps the type an earlier POST set, as Swift's
+        meta["Content-Type"] = reader.headers["Content-Type"]
     if "x-object-manifest" in request.headers:  # kept only when sent again (put_metadata)
         meta["X-Object-Manifest"] = request.headers["x-object-manifest"]
     if delete_at is not None:
