@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from objclient.client import BackendResponse, StorageClient
 from proxy.auth.authorize import check_access
 from proxy.auth.resellers import resellers_of
+from proxy.expiry import is_expired
 from proxy.http import ranges as http_ranges
 from proxy.http.bodies import stream_backend
 from proxy.large_objects import dlo, slo
@@ -167,7 +168,7 @@ async def open_object(req: S3Request, bucket: str, key: str, range_header: str |
     if refused is not None:
         await resp.close()
         raise refused
-    if resp.status == 404:
+    if resp.status == 404 or (resp.status // 100 == 2 and is_expired(resp.headers)):
         await resp.close()
         raise S3Error("NoSuchKey", Key=key)
     if resp.status not in (200, 206, 416):
