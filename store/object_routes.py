@@ -40,7 +40,7 @@ from store.updates import container_targets, object_update_headers
 
 PERSISTED = frozenset({"content-type", "content-encoding", "content-disposition", "content-language",
                        "cache-control", "expires", "x-delete-at", "x-object-manifest",
-                       "x-static-large-object"})
+                       "x-static-large-object", "x-robots-tag"})
 PERSISTED_PREFIXES = ("x-object-meta-", "x-object-sysmeta-", "x-object-transient-sysmeta-")
 # A stale PUT of a body up to this size is refused at commit time, in the I/O thread that commits
 # (one hop). Bigger bodies arrive after ``Expect: 100-continue``: check before asking for them.

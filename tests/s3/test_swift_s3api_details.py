@@ -186,3 +186,15 @@ def test_put_object_stores_swift_expiry_shown_as_x_amz_expiration(s3, bucket):
     with pytest.raises(ClientError) as err:
         plain.head_object(Bucket=bucket, Key="short")
     assert err.value.response["ResponseMetadata"]["HTTPStatusCode"] == 404
+
+
+def test_x_robots_tag_is_stored_as_swift_stores_it(s3, bucket, http):
+    c = make_client(s3.url)
+    _with_header(c, "PutObject", "X-Robots-Tag", "googlebot: noarchive")
+    c.put_object(Bucket=bucket, Key="robots", Body=b"x")
+    plain = make_client(s3.url)
+    assert plain.head_object(Bucket=bucket, Key="robots")["ResponseMetadata"]["HTTPHeaders"]["x-robots-tag"] == \
+        "googlebot: noarchive"
+    # and over the Swift API, whose object servers keep it too
+    assert http.put(f"{bucket}/swift-robots", content=b"x", headers={"X-Robots-Tag": "noindex"}).status_code == 201
+    assert http.head(f"{bucket}/swift-robots").headers["x-robots-tag"] == "noindex"
