@@ -73,13 +73,14 @@ class StoredObject:
             return self._plain_range(start, end)
         if end <= start:
             return _empty()
-        assert self.access is not None
+        access = self.access
+        assert access is not None
         sreq = self.req.object_request(self.bucket, self.key)
 
         async def expand(seg: Segment) -> Sequence[Segment]:
-            return await slo.expand_sub_slo(sreq, seg, self.access)
+            return await slo.expand_sub_slo(sreq, seg, access)
 
-        return stream_range(self.client, self.req.account, self.segments, start, end - 1, self.access, expand)
+        return stream_range(self.client, self.req.account, self.segments, start, end - 1, access, expand)
 
     async def _plain_range(self, start: int, end: int) -> AsyncIterator[bytes]:
         if end <= start:
