@@ -18,7 +18,7 @@ from typing import Any
 from store import layout
 from store.fsutil import make_dir_once
 
-TASKS = ("auditor", "updater", "expirer", "replication", "lifecycle", "segment_reaper")
+TASKS = ("auditor", "updater", "expirer", "replication", "lifecycle", "segment_reaper", "relinker")
 
 
 def write_stats(device_path: str, name: str, stats: dict[str, Any]) -> None:
