@@ -44,7 +44,7 @@ from ring import Ring
 from ring.hashing import partition_of
 from stackstore.storage_policies import object_ring_name
 from store import layout
-from store.diskfile import invalidate_suffix, remove_obsolete
+from store.diskfile import invalidate_suffix, remove_obsolete, scan_hash_dir
 from store.expiring import Entry, ExpiringIndex
 from store.fsutil import ensure_dir, syncfs
 from store.listings import AccountStore, ContainerStore
@@ -81,6 +81,8 @@ def relink_hash_dir(src: str, dst: str, device_path: str) -> int:
         names = [n for n in os.listdir(src) if n.endswith(FILE_EXTS)]
     except (FileNotFoundError, NotADirectoryError):
         return 0
+    obsolete = set(scan_hash_dir(names).obsolete)  # superseded here already: not carried over
+    names = [n for n in names if n not in obsolete]
     if not names:
         return 0
     ensure_dir(dst, device_path)
@@ -172,7 +174,7 @@ def cleanup_device(device_path: str, policy: int, power: int) -> RelinkStats:
     stats = RelinkStats()
     _sync_device(device_path)  # links made by the writes of the last moments are durable first
     left: set[int] = set()
-    for part, hash_hex in list(_hash_dirs(device_path, policy)):
+    for part, hash_hex in _hash_dirs(device_path, policy):  # dirs created meanwhile are already in place
         stats.hash_dirs += 1
         target = partition_for(hash_hex, power)
         if target == part:
@@ -188,7 +190,7 @@ def cleanup_device(device_path: str, policy: int, power: int) -> RelinkStats:
         left.add(part)
     if left:
         _sync_device(device_path)  # every object is durable at its new location before the old goes
-    for part, hash_hex in list(_hash_dirs(device_path, policy)):
+    for part, hash_hex in _hash_dirs(device_path, policy):
         if part in left and partition_for(hash_hex, power) != part:
             _remove_hash_dir(layout.hash_dir_path(device_path, part, hash_hex, policy))
             stats.removed += 1
@@ -198,21 +200,36 @@ def cleanup_device(device_path: str, policy: int, power: int) -> RelinkStats:
 
 
 def reindex_expiring(index: ExpiringIndex, powers: dict[int, int]) -> int:
-    """Rewrite delete-at entries whose partition is not their object's under its policy's power."""
-    fixed: list[Entry] = []
-    with index.env.begin() as txn:
-        for key, value in txn.cursor():
-            try:
-                entry = Entry.decode(key, value)
-            except (ValueError, KeyError, TypeError, struct.error):
-                continue
-            power = powers.get(entry.policy)
-            if power is not None and (part := partition_for(entry.hash_hex, power)) != entry.partition:
-                fixed.append(Entry(entry.delete_at, entry.hash_hex, entry.name, part, entry.timestamp,
-                                   entry.policy))
-    if fixed:
-        index.add(fixed)
-    return len(fixed)
+    """Rewrite delete-at entries whose partition is not their object's under its policy's power
+    (in batches: nothing is held whole)."""
+    fixed_total = 0
+    start: bytes | None = None
+    while True:
+        fixed: list[Entry] = []
+        with index.env.begin() as txn:
+            cur = txn.cursor()
+            ok = cur.set_range(start) if start is not None else cur.first()
+            if ok and start is not None and cur.key() == start:
+                ok = cur.next()
+            seen = 0
+            while ok and seen < LISTING_BATCH:
+                seen += 1
+                start = cur.key()
+                try:
+                    entry = Entry.decode(cur.key(), cur.value())
+                except (ValueError, KeyError, TypeError, struct.error):
+                    ok = cur.next()
+                    continue
+                power = powers.get(entry.policy)
+                if power is not None and (part := partition_for(entry.hash_hex, power)) != entry.partition:
+                    fixed.append(Entry(entry.delete_at, entry.hash_hex, entry.name, part, entry.timestamp,
+                                       entry.policy))
+                ok = cur.next()
+        if fixed:
+            index.add(fixed)
+            fixed_total += len(fixed)
+        if not ok:
+            return fixed_total
 
 
 ListingStore = ContainerStore | AccountStore
