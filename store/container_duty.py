@@ -1,6 +1,6 @@
 """Which node works on a container in the node-side tasks that act once per container for the whole
-cluster (S3 lifecycle, the orphaned-segment reaper): the first container primary, in ring order, that is
-up and holds the container.
+cluster (the orphaned-segment reaper; the S3 lifecycle runner applies the same rule): the first
+container primary, in ring order, that is up and holds the container.
 
 The primaries before this device are asked (a HEAD each); any that answers 2xx does the work instead.
 So one node works on a container while the cluster is healthy, the next primary takes over while the
