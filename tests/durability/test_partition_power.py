@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import os
 import struct
+import time
 
 import httpx
 import lmdb
@@ -28,7 +29,7 @@ TIMEOUT = 90.0
 
 @pytest.fixture
 def cluster(tmp_path):
-    c = replication_cluster(tmp_path / "cloud", store={"relinker_interval": 1.0})
+    c = replication_cluster(tmp_path / "cloud", store={"relinker_interval": 1.0, "expirer_interval": 1.0})
     yield c
     c.stop()
 
@@ -133,11 +134,15 @@ def test_partition_power_increase_on_a_live_cluster(cluster):
     assert not unlinked_replicas(layout, client.account, "grow", sorted(expected) + deleted, power)
     assert not unreadable()
 
+    expires_at = int(time.time()) + 25  # indexed under the old partition, due after the cleanup
+    resp = client.http.put(f"{client.url}/grow/expiring", content=b"x", headers={"X-Delete-At": str(expires_at)})
+    assert resp.status_code == 201
     ring_step(cluster, "increase-partition-power")
     write([f"increased-{i:03d}" for i in range(10)])  # proxies on either ring: the nodes place them right
     assert not unreadable()
     assert relink_main(["--config", config, "--cleanup", "--wait", str(TIMEOUT)]) == 0
     assert not misplaced_hash_dirs(Layout(cluster), power + 1)
+    assert time.time() < expires_at  # the expirer will find it at its new partition only
     new_layout = Layout(cluster)
     part = new_layout.rings["container"].partition(client.account, "grow")
     assert parts_index(new_layout, client.account, "grow") == [[part]] * 3
@@ -149,6 +154,9 @@ def test_partition_power_increase_on_a_live_cluster(cluster):
     passes, sent = files_sent(cluster)
     wait_until(lambda: files_sent(cluster)[0] < passes + 3 * cluster.cloud.node_count, TIMEOUT, 1.0)
     assert files_sent(cluster)[1] == sent  # every replica already where the new ring wants it
+    wait_until(lambda: [state for state, _ in layout.object_states(client.account, "grow", "expiring")
+                        if not state.endswith(".ts")], TIMEOUT, 1.0)  # deleted by the expirer on every primary
+    wait_until(lambda: layout.listing_diff(client.account, "grow", set(expected)), TIMEOUT)
     report = cluster_report(cluster.conf)
     assert report.percent == 100.0, report.summary()
     md5s: dict[str, str | None] = {n: hashlib.md5(b).hexdigest() for n, b in expected.items()}
