@@ -12,21 +12,17 @@ from __future__ import annotations
 
 from objclient import paths
 from objclient.client import StorageClient
-from objclient.rings import Device
+from store.node_address import NodeAddress
 
 
-def is_this_device(dev: Device, device: str, node_port: object | None) -> bool:
-    """``dev`` (a ring entry) is ``device`` of this node (``node_port`` None: any port)."""
-    return dev.device == device and (node_port is None or int(dev.port) == int(str(node_port)))
-
-
-async def runs_container(client: StorageClient, device: str, node_port: object | None,
+async def runs_container(client: StorageClient, device: str, address: NodeAddress,
                          account: str, container: str) -> bool:
-    """This device is the container's first primary that is up and holds it (a handoff never is)."""
+    """This device (of the node at ``address``) is the container's first primary that is up and holds
+    it (a handoff never is)."""
     ring = client.rings.container
     part = ring.partition(account, container)
     for dev in ring.primaries(part):
-        if is_this_device(dev, device, node_port):
+        if dev.device == device and address.owns(dev):
             return True
         answer = await client.nio.call_small(dev, "HEAD", paths.cont_path(dev, part, account, container), {})
         if answer is not None and answer.status // 100 == 2:

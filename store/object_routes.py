@@ -40,7 +40,7 @@ from store.updates import container_targets, object_update_headers
 
 PERSISTED = frozenset({"content-type", "content-encoding", "content-disposition", "content-language",
                        "cache-control", "expires", "x-delete-at", "x-object-manifest",
-                       "x-static-large-object"})
+                       "x-static-large-object", "x-robots-tag"})
 PERSISTED_PREFIXES = ("x-object-meta-", "x-object-sysmeta-", "x-object-transient-sysmeta-")
 # A stale PUT of a body up to this size is refused at commit time, in the I/O thread that commits
 # (one hop). Bigger bodies arrive after ``Expect: 100-continue``: check before asking for them.
@@ -390,6 +390,8 @@ async def post_object(node: Node, request: Request, sp: StoragePath) -> Response
     meta.update({k: v for k, v in sysmeta.items() if v != ""})
     if "content-type" in request.headers:
         meta["Content-Type"] = request.headers["content-type"]
+    elif "Content-Type" in reader.headers:  # a POST without one keeps the type an earlier POST set, as Swift's
+        meta["Content-Type"] = reader.headers["Content-Type"]
     if "x-object-manifest" in request.headers:  # kept only when sent again (put_metadata)
         meta["X-Object-Manifest"] = request.headers["x-object-manifest"]
     if delete_at is not None:

@@ -54,6 +54,7 @@ from store.lifecycle import s3_layout
 from store.lifecycle.bucket import parse_listing_time
 from store.listings import ContainerStore, is_deleted
 from store.node import Node
+from store.node_address import NodeAddress
 from store.recon import read_stats, write_stats
 
 T = TypeVar("T")
@@ -306,7 +307,7 @@ class SegmentReaper:
         sconf = node.conf["store"]
         self.grace = max(0.0, float(sconf.get("segment_reaper_grace", 86400.0)))
         self.concurrency = max(1, int(sconf.get("segment_reaper_concurrency", 8)))
-        self.node_port = sconf.get("node_port")  # set by the server entry point
+        self.address = NodeAddress.from_store_conf(sconf)  # node_ip/node_port: set by the server entry point
         self._client: StorageClient | None = None
 
     def client(self) -> StorageClient | None:
@@ -334,7 +335,7 @@ class SegmentReaper:
         if await self._io(os.path.isdir, layout.containers_db_path(path)):
             store = await self._io(self.node.containers, device)  # opening an environment touches the disk
             for target in await self._io(segments_containers, store):
-                if not await runs_container(client, device, self.node_port, target.account, target.container):
+                if not await runs_container(client, device, self.address, target.account, target.container):
                     continue
                 stats.containers += 1
                 try:

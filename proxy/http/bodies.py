@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterable, AsyncIterator, Mapping
 
 from starlette.requests import ClientDisconnect, Request
+from starlette.responses import StreamingResponse
+from starlette.types import Receive, Scope, Send
 
 from objclient.response import BackendResponse
 
@@ -67,3 +69,25 @@ async def slice_body(body: AsyncIterator[bytes], start: int, end: int) -> AsyncI
             yield chunk[lo:hi]
         if pos >= end:
             break
+
+
+SHORT_BODY = 1 << 20  # bodies up to this size are answered without a disconnect watcher
+
+
+class ShortBodyResponse(StreamingResponse):
+    """A streamed answer sent without Starlette's task watching for the client's disconnect (an anyio
+    task group per response: more work than a small body). For bodies of at most ``SHORT_BODY``
+    bytes, where a client gone mid-answer costs at most that much reading."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.stream_response(send)
+        if self.background is not None:
+            await self.background()
+
+
+def streamed(body: AsyncIterable[bytes], status_code: int, headers: Mapping[str, str],
+             length: int | None) -> StreamingResponse:
+    """The response streaming ``body`` (``length`` bytes, None when unknown): short bodies skip the
+    disconnect watcher (``ShortBodyResponse``), longer ones stop reading when the client goes."""
+    cls = ShortBodyResponse if length is not None and 0 <= length <= SHORT_BODY else StreamingResponse
+    return cls(body, status_code=status_code, headers=headers)

@@ -93,6 +93,8 @@ async def handle_s3(request: Request, state: ProxyState) -> Response:
                 resp.headers.update(await cors.actual_request_headers(req, req.account))
     except S3Error as err:
         resp = err.response(req.resource if req else request.url.path, trans_id, head=request.method == "HEAD")
+        if req is not None and req.method != "OPTIONS" and req.headers.get("origin"):
+            resp.headers.update(await _error_cors_headers(req))
     except Exception:
         log.exception("S3 %s %s (%s) failed", request.method, request.url.path, trans_id)
         resp = S3Error("InternalError").response(req.resource if req else request.url.path, trans_id,
@@ -102,6 +104,18 @@ async def handle_s3(request: Request, state: ProxyState) -> Response:
     if resp.status_code >= 300 and _unread_body(request):
         resp.headers["Connection"] = "close"  # the rest of the body must not be parsed as a request
     return resp
+
+
+async def _error_cors_headers(req: S3Request) -> dict[str, str]:
+    """CORS headers for an error answer (as S3: a browser must be able to read a 403 or a 404 too), from
+    the addressed bucket's rules; none when they cannot be found."""
+    try:
+        account = req.extras.get("bucket_account") or await cors.preflight_account(req) or \
+            (req.credential.account if req.auth is not None else None)
+        return await cors.actual_request_headers(req, account) if account else {}
+    except Exception:  # the error answer matters more than its CORS headers
+        log.warning("no CORS headers for the error answer of %s %s", req.method, req.resource, exc_info=True)
+        return {}
 
 
 def _unread_body(request: Request) -> bool:

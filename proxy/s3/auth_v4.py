@@ -9,6 +9,8 @@ client put in its credential scope.
 from __future__ import annotations
 
 import calendar
+import datetime
+import functools
 import hashlib
 import hmac
 import time
@@ -122,7 +124,10 @@ def string_to_sign(amz_date: str, scope: str, creq: bytes) -> str:
     return "\n".join([ALGORITHM, amz_date, scope, hashlib.sha256(creq).hexdigest()])
 
 
+@functools.lru_cache(maxsize=4096)
 def signing_key(secret: str, date: str, region: str, service: str = "s3") -> bytes:
+    """The SigV4 signing key of a secret for one day, region and service (four HMACs: kept, as a
+    credential signs every request of a day with the same key)."""
     key = ("AWS4" + secret).encode()
     for part in (date, region, service, "aws4_request"):
         key = hmac.new(key, part.encode(), hashlib.sha256).digest()
@@ -136,7 +141,16 @@ def sign(key: bytes, text: str) -> str:
 def parse_amz_date(value: str) -> float:
     """Epoch seconds of ``yyyymmddTHHMMSSZ``; AccessDenied when malformed."""
     try:
-        return float(calendar.timegm(time.strptime(value, "%Y%m%dT%H%M%SZ")))
+        # by hand: time.strptime costs more than the rest of the date checks together
+        if len(value) != 16 or value[8] != "T" or value[15] != "Z" or not (value[:8] + value[9:15]).isdigit() \
+                or not value.isascii():
+            raise ValueError(value)
+        when = (int(value[0:4]), int(value[4:6]), int(value[6:8]), int(value[9:11]), int(value[11:13]),
+                int(value[13:15]))
+        datetime.datetime(*when[:5], min(when[5], 59))  # refuses a month 13, a February 30th...
+        if when[5] > 61:  # leap seconds pass, as with strptime's %S
+            raise ValueError(value)
+        return float(calendar.timegm((*when, 0, 0, 0)))
     except (ValueError, TypeError):
         raise S3Error("AccessDenied", "AWS authentication requires a valid Date or x-amz-date header") \
             from None

@@ -19,7 +19,7 @@ CONCURRENCY = 10
 
 
 async def delete_objects(req: S3Request) -> Response:
-    await require_bucket(req)
+    bucket_info = await require_bucket(req)
     body = await xml.read_body(request_body(req))
     md5 = content_md5(req.headers.get("content-md5"))
     if md5 is not None and checksums.b64(hashlib.md5(body).digest()) != md5:
@@ -48,7 +48,7 @@ async def delete_objects(req: S3Request) -> Response:
             return key, "NoSuchVersion", "The specified version does not exist."
         async with sem:
             try:
-                await delete_key(req, req.bucket or "", key)
+                await delete_key(req, req.bucket or "", key, bucket_info)
             except S3Error as err:
                 return key, err.code, err.message
         return key, None, None

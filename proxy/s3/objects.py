@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import time
 
-from starlette.responses import Response, StreamingResponse
+from starlette.responses import Response
 
+from proxy import expiry
 from proxy.crypto import envelope
 from proxy.http import conditional
 from proxy.http import ranges as http_ranges
+from proxy.http.bodies import streamed
 from proxy.s3 import headers as s3h
 from proxy.s3 import sse
 from proxy.s3.acl.writes import object_write_sysmeta
@@ -39,6 +41,17 @@ def _check_version(req: S3Request) -> None:
                       ArgumentValue=version)
 
 
+def requested_expiry(req: S3Request) -> dict[str, str]:
+    """``X-Delete-At`` to store from a PutObject's ``X-Delete-At``/``X-Delete-After`` (Swift's expiry, which
+    Swift's s3api passes on); ``InvalidArgument`` with Swift's message for a bad value."""
+    try:
+        value = expiry.delete_at(req.headers)
+    except expiry.DeleteAtError as err:
+        raise S3Error("InvalidArgument", str(err), ArgumentName=err.header,
+                      ArgumentValue=req.headers.get(err.header) or "") from None
+    return {"X-Delete-At": value} if value is not None else {}
+
+
 async def put_object(req: S3Request) -> Response:
     key = req.key or ""
     check_key(key)
@@ -46,6 +59,7 @@ async def put_object(req: S3Request) -> Response:
     encryption = sse.requested(req, bucket_info)
     upload = open_upload(req, always=default_algorithm(req.headers))
     stored = s3h.object_put_headers(req.headers)
+    stored.update(requested_expiry(req))
     stored.update(checksum_sysmeta(upload.header_checksums))
     stored.update(await object_write_sysmeta(req, bucket_info))
     condition = write_condition(req.headers)
@@ -141,20 +155,21 @@ async def _answer(req: S3Request, obj: StoredObject, head: bool, range_header: s
         return Response(b"", code, headers=headers)
     if obj.resp is not None and obj.resp_range != (start, end):
         await obj.close()
-    return StreamingResponse(obj.stream(start, end), code, headers=headers)
+    return streamed(obj.stream(start, end), code, headers, end - start)
 
 
 async def delete_object(req: S3Request) -> Response:
     key = req.key or ""
     _check_version(req)
-    await require_bucket(req)
-    await delete_key(req, req.bucket or "", key)
+    bucket_info = await require_bucket(req)
+    await delete_key(req, req.bucket or "", key, bucket_info)
     return Response(status_code=204)
 
 
-async def delete_key(req: S3Request, bucket: str, key: str) -> int:
-    """Delete a key (and the parts of a completed multipart upload); the storage status (204/404)."""
-    replaced = await current_multipart(req, bucket, key)
+async def delete_key(req: S3Request, bucket: str, key: str, bucket_info: dict | None = None) -> int:
+    """Delete a key (and the parts of a completed multipart upload); the storage status (204/404).
+    With ``bucket_info``, a bucket that never held a multipart upload skips the look for parts."""
+    replaced = await current_multipart(req, bucket, key, bucket_info)
     resp = await req.client.delete_object(req.account, bucket, key)
     if resp.status // 100 != 2 and resp.status != 404:
         raise from_backend(resp.status, bucket, key)

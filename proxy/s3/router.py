@@ -7,6 +7,7 @@ from typing import NoReturn
 
 from starlette.responses import Response
 
+from proxy.auth.resellers import resellers_of
 from proxy.s3.access import authorize
 from proxy.s3.bucket import check_addressable_bucket_name, is_valid_name, require_bucket
 from proxy.s3.context import S3Request
@@ -23,6 +24,7 @@ async def dispatch(req: S3Request) -> Response:
     operation = resolve_request(req)
     req.extras["operation"] = operation
     await resolve_bucket_owner(req, operation)
+    check_expected_owner(req, operation)
     await authorize(req, operation)
     if req.bucket is not None:  # after authorizing: names are no business of other callers
         check_addressable_bucket_name(req.bucket)
@@ -30,6 +32,24 @@ async def dispatch(req: S3Request) -> Response:
     if handler is None:
         await not_implemented(req, operation)
     return await handler(req)
+
+
+EXPECTED_OWNER_HEADER = "x-amz-expected-bucket-owner"
+
+
+def check_expected_owner(req: S3Request, operation: Operation) -> None:
+    """``x-amz-expected-bucket-owner``: AccessDenied unless it names the addressed bucket's owner (its account
+    id, ``test`` of ``AUTH_test``, or its canonical user id), as S3 guards against writing to a bucket that
+    changed hands."""
+    expected = req.headers.get(EXPECTED_OWNER_HEADER)
+    if expected is None or req.bucket is None or operation.name in OWN_ACCOUNT_OPERATIONS:
+        return
+    owner: Owner | None = req.extras.get("bucket_owner")
+    if owner is None:
+        raise S3Error("AccessDenied")
+    names = {owner.id, owner.account, resellers_of(req.state.conf).account_id(owner.account)}
+    if expected.strip() not in names:
+        raise S3Error("AccessDenied")
 
 
 async def resolve_bucket_owner(req: S3Request, operation: Operation) -> None:

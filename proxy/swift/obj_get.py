@@ -2,35 +2,26 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import AsyncIterator, Mapping
 
 from starlette.responses import Response, StreamingResponse
 
 from objclient.response import BackendResponse
+from proxy.expiry import is_expired
 from proxy.http import conditional
 from proxy.http import ranges as rng
-from proxy.http.bodies import stream_backend
+from proxy.http.bodies import stream_backend, streamed
 from proxy.http.errors import error_response
 from proxy.large_objects.response import ManifestResponse
 from proxy.swift import links
 from proxy.swift.context import SwiftRequest
 from proxy.swift.headers import object_response_headers
+from stackstore.numbers import parse_uint
 
 
 def is_large_object(headers: Mapping[str, str]) -> bool:
     slo = (headers.get("x-static-large-object") or "").strip().lower() in ("true", "1", "yes", "on", "t", "y")
     return slo or headers.get("x-object-manifest") is not None
-
-
-def is_expired(headers: Mapping[str, str], now: float | None = None) -> bool:
-    value = headers.get("x-delete-at")
-    if not value:
-        return False
-    try:
-        return int(float(value)) <= (time.time() if now is None else now)
-    except ValueError:
-        return False
 
 
 def _range_value(spec: rng.RangeSpec) -> str:
@@ -84,7 +75,7 @@ async def get_or_head(req: SwiftRequest) -> Response:
     if len(ranges) == 1 and not head:  # a node that ignored our Range: cut the bytes out ourselves
         start, end = ranges[0]
         headers |= {"Content-Range": rng.content_range(start, end, length), "Content-Length": str(end - start)}
-        return StreamingResponse(stream_backend(resp, start, end), status_code=206, headers=headers)
+        return streamed(stream_backend(resp, start, end), 206, headers, end - start)
     await resp.close()
     if not ranges:  # the object's own headers (ETag, Accept-Ranges, metadata) come along, as Swift's
         kept = {k: v for k, v in headers.items() if k.lower() not in ("content-type", "content-length")}
@@ -95,7 +86,7 @@ async def get_or_head(req: SwiftRequest) -> Response:
 def _send(req: SwiftRequest, resp: BackendResponse, status: int, headers: dict[str, str]) -> Response:
     if req.method == "HEAD":
         return Response(b"", status_code=status, headers=headers)
-    return StreamingResponse(stream_backend(resp), status_code=status, headers=headers)
+    return streamed(stream_backend(resp), status, headers, parse_uint(resp.headers.get("content-length")))
 
 
 async def ranged_response(req: SwiftRequest, headers: dict[str, str], ranges: list[tuple[int, int]],

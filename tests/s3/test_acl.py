@@ -657,3 +657,14 @@ def test_recreated_bucket_inherits_nothing(s3, owner, anon):
         assert "x-container-meta-color" not in head.headers
     finally:
         cleanup(owner, name)
+
+
+def test_expected_bucket_owner(owner, other, bkt):
+    """``x-amz-expected-bucket-owner``: a request naming another owner than the bucket's is refused."""
+    assert owner.head_object(Bucket=bkt, Key="obj", ExpectedBucketOwner="test")["ContentLength"] == 4
+    assert owner.get_object(Bucket=bkt, Key="obj", ExpectedBucketOwner=OWNER_ID)["Body"].read() == b"data"
+    assert error_code(owner.put_object, Bucket=bkt, Key="x", Body=b"x", ExpectedBucketOwner="test2") == \
+        "AccessDenied"
+    owner.put_object_acl(Bucket=bkt, Key="obj", ACL="public-read")
+    assert other.get_object(Bucket=bkt, Key="obj", ExpectedBucketOwner="test")["Body"].read() == b"data"
+    assert error_code(other.get_object, Bucket=bkt, Key="obj", ExpectedBucketOwner="test2") == "AccessDenied"

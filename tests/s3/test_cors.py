@@ -98,3 +98,22 @@ def test_signed_request_with_origin_gets_cors_headers(owner, bucket):
     resp = owner.get_object(Bucket=bucket, Key="k")
     headers = resp["ResponseMetadata"]["HTTPHeaders"]
     assert headers["access-control-allow-origin"] == "https://app.example.com"
+
+
+def test_error_answers_carry_cors_headers(s3, owner, bucket):
+    """As S3: a browser reads a 404 or a 403 too, so error answers carry the matching rule's headers."""
+    owner.put_bucket_acl(Bucket=bucket, ACL="public-read")
+    owner.put_bucket_cors(Bucket=bucket, CORSConfiguration=RULES)
+    origin = {"Origin": "https://app.example.com"}
+    missing = requests.get(f"{s3.url}/{bucket}/no-such-key", headers=origin, timeout=30)
+    assert missing.status_code == 404 and _code(missing) == "NoSuchKey"
+    assert missing.headers["access-control-allow-origin"] == "https://app.example.com"
+    refused = requests.put(f"{s3.url}/{bucket}/k", data=b"x", headers=origin, timeout=30)  # anonymous write
+    assert refused.status_code == 403
+    assert refused.headers["access-control-allow-origin"] == "https://app.example.com"
+    assert "PUT" in refused.headers["access-control-allow-methods"]
+    other = requests.get(f"{s3.url}/{bucket}/no-such-key", headers={"Origin": "https://evil.example.net"},
+                         timeout=30)
+    assert other.headers.get("access-control-allow-origin") == "*"  # the second rule: any origin, GET
+    plain = requests.get(f"{s3.url}/{bucket}/no-such-key", timeout=30)
+    assert "access-control-allow-origin" not in plain.headers
