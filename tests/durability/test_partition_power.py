@@ -87,6 +87,22 @@ def parts_index(layout: Layout, account: str, container: str) -> list[list[int]]
     return out
 
 
+def stale_ring_reads(cluster, layout: Layout, account: str, container: str, names: list[str],
+                     old_power: int) -> list[str]:
+    """Objects a node does not serve when asked with their old-power partition (a proxy that has not
+    reloaded the ring) once the old locations are gone."""
+    bad = []
+    for name in names:
+        digest = hash_path(layout.suffix, account, container, name)
+        old = partition_of(digest, old_power)
+        for dev in layout.rings["object"].get_nodes(account, container, name)[1]:
+            url = f"http://{dev.ip}:{dev.port}/obj/{dev.device}/{old}/{account}/{container}/{name}"
+            resp = httpx.get(url, auth=cluster.node_auth, timeout=10)
+            if resp.status_code != 200:
+                bad.append(f"{name} on {dev.device} at {old}: {resp.status_code}")
+    return bad
+
+
 def files_sent(cluster) -> tuple[int, int]:
     """(object replication passes, files sent) summed over the nodes."""
     passes = sent = 0
@@ -144,6 +160,7 @@ def test_partition_power_increase_on_a_live_cluster(cluster):
     assert not misplaced_hash_dirs(Layout(cluster), power + 1)
     assert time.time() < expires_at  # the expirer will find it at its new partition only
     new_layout = Layout(cluster)
+    assert not stale_ring_reads(cluster, new_layout, client.account, "grow", sorted(expected)[:10], power)
     part = new_layout.rings["container"].partition(client.account, "grow")
     assert parts_index(new_layout, client.account, "grow") == [[part]] * 3
     assert not unreadable()
