@@ -235,9 +235,34 @@ def reindex_expiring(index: ExpiringIndex, powers: dict[int, int]) -> int:
 ListingStore = ContainerStore | AccountStore
 
 
+def _reindexed(store: ListingStore, rec: dict[str, Any], ring: Ring, account_ring: Ring | None) -> bool:
+    """Set the record's ``partition`` (and a container's ``acct_part``) for the rings' powers; whether
+    anything changed. Records without the names this code writes are left alone."""
+    account, container = rec.get("account"), rec.get("container")
+    if not isinstance(account, str):
+        return False
+    if isinstance(store, ContainerStore):
+        if not isinstance(container, str):
+            return False
+        part = ring.partition(account, container)
+    else:
+        part = ring.partition(account)
+    changed = False
+    if rec.get("partition") != part:
+        rec["partition"] = part
+        changed = True
+    if account_ring is not None and rec.get("acct_part") is not None:
+        acct_part = str(account_ring.partition(account))
+        if rec["acct_part"] != acct_part:
+            rec["acct_part"] = acct_part
+            changed = True
+    return changed
+
+
 def reindex_listings(store: ListingStore, ring: Ring, account_ring: Ring | None) -> int:
     """Give every record of a listing store its partition under ``ring``'s power (the ``parts`` index
-    replication walks) and, for containers, its account's partition under ``account_ring``."""
+    replication walks) and, for containers, its account's partition under ``account_ring``; in
+    batches, one write transaction each (blocking)."""
     changed = 0
     start: bytes | None = None
     while True:
@@ -246,37 +271,32 @@ def reindex_listings(store: ListingStore, ring: Ring, account_ring: Ring | None)
             ok = cur.set_range(start) if start is not None else cur.first()
             if ok and start is not None and cur.key() == start:
                 ok = cur.next()
-            batch = 0
-            while ok and batch < LISTING_BATCH:
+            updates: list[tuple[bytes, dict[str, Any], Any]] = []
+            seen = 0
+            while ok and seen < LISTING_BATCH:
                 key, raw = cur.key(), cur.value()
-                batch += 1
+                seen += 1
                 start = key
-                rec = json.loads(raw)
-                account, container = rec.get("account"), rec.get("container")
-                if isinstance(store, ContainerStore):
-                    part = ring.partition(account, container)
-                else:
-                    part = ring.partition(account)
-                update = False
-                if rec.get("partition") != part:
-                    if isinstance(rec.get("partition"), int):
-                        txn.delete(struct.pack(">I", rec["partition"]) + key, db=store.parts_db)
-                    txn.put(struct.pack(">I", part) + key, b"", db=store.parts_db)
-                    rec["partition"] = part
-                    update = True
-                if account_ring is not None and rec.get("acct_part") is not None:
-                    acct_part = str(account_ring.partition(account))
-                    if rec["acct_part"] != acct_part:
-                        rec["acct_part"] = acct_part
-                        update = True
-                if update:
-                    txn.put(key, json.dumps(rec, separators=(",", ":")).encode("utf-8"), db=store.info_db)
-                    changed += 1
                 ok = cur.next()
-            if changed:
+                try:
+                    rec = json.loads(raw)
+                except ValueError:
+                    continue
+                old_part = rec.get("partition")
+                if _reindexed(store, rec, ring, account_ring):
+                    updates.append((key, rec, old_part))
+            cur.close()
+            for key, rec, old_part in updates:  # applied after the scan, not under a moving cursor
+                if rec["partition"] != old_part:
+                    if isinstance(old_part, int):
+                        txn.delete(struct.pack(">I", old_part) + key, db=store.parts_db)
+                    txn.put(struct.pack(">I", rec["partition"]) + key, b"", db=store.parts_db)
+                txn.put(key, json.dumps(rec, separators=(",", ":")).encode("utf-8"), db=store.info_db)
+            if updates:
                 store._env.dirty = True
-            if not ok:
-                return changed
+                changed += len(updates)
+        if not ok:
+            return changed
 
 
 class Relinker:

@@ -4,11 +4,15 @@ links), clean up the old locations, undo a cancelled increase, move delete-at in
 from __future__ import annotations
 
 import os
+import struct
 from pathlib import Path
 
+from ring.hashing import hash_path, partition_of
+from stackstore.timestamp import Timestamp
 from store import layout
 from store.expiring import Entry, ExpiringIndex
-from store.relinker import cleanup_device, partition_for, reindex_expiring, relink_device
+from store.listings import ContainerStore, container_key
+from store.relinker import cleanup_device, partition_for, reindex_expiring, reindex_listings, relink_device
 
 POWER = 4
 HASHES = [f"{i:02x}" * 16 for i in range(0, 256, 7)]
@@ -94,3 +98,38 @@ def test_delete_at_entries_follow_their_objects(tmp_path):
         assert reindex_expiring(index, {0: POWER + 1}) == 0
     finally:
         index.close()
+
+
+class PowerRing:
+    """The ``partition`` lookup of a ring of ``power`` (all ``reindex_listings`` needs)."""
+
+    def __init__(self, power: int, suffix: str = "s"):
+        self.power, self.suffix = power, suffix
+
+    def partition(self, account: str, container: str | None = None, obj: str | None = None) -> int:
+        return partition_of(hash_path(self.suffix, account, container, obj), self.power)
+
+
+def test_listing_records_are_reindexed_for_a_new_power(tmp_path):
+    device = str(tmp_path / "d1")
+    os.makedirs(device)
+    old, new = PowerRing(POWER), PowerRing(POWER + 1)
+    store = ContainerStore(device)
+    try:
+        names = [f"c{i}" for i in range(40)]
+        for name in names:
+            store.put_container("AUTH_a", name, old.partition("AUTH_a", name), Timestamp(1700000000.0), {},
+                                [["127.0.0.1:6201/d1"]], str(old.partition("AUTH_a")))
+        changed = reindex_listings(store, new, new)  # type: ignore[arg-type]
+        moved = [n for n in names if old.partition("AUTH_a", n) != new.partition("AUTH_a", n)]
+        assert moved and changed >= len(moved)
+        with store.env.begin() as txn:
+            indexed = {k[4:]: struct.unpack(">I", k[:4])[0] for k, _ in txn.cursor(store.parts_db)}
+        assert indexed == {container_key("AUTH_a", n): new.partition("AUTH_a", n) for n in names}
+        for name in names:
+            rec = store.get("AUTH_a", name)
+            assert rec is not None and rec["partition"] == new.partition("AUTH_a", name)
+            assert rec["acct_part"] == str(new.partition("AUTH_a"))
+        assert reindex_listings(store, new, new) == 0  # type: ignore[arg-type]
+    finally:
+        store.close()
