@@ -106,7 +106,8 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     # Subcommands with their own argument parsers take the rest of the line untouched.
     delegated = {"node": "store.server", "proxy": "proxy.app",
-                 "dispersion": "store.replication.dispersion", "status": "stackstore.status"}
+                 "dispersion": "store.replication.dispersion", "status": "stackstore.status",
+                 "relink": "stackstore.relink"}
     if argv and argv[0] == "ring" and len(argv) > 1 and argv[1] in ("push", "versions"):
         from objclient import ring_push
 
@@ -137,6 +138,8 @@ def main(argv: list[str] | None = None) -> int:
         sub.add_parser(name, help=f"run the {name} API service alone: stackstore {name} --config F")
     sub.add_parser("dispersion", help="object replicas in place on their primaries: stackstore dispersion --config F")
     sub.add_parser("status", help="per storage node health and background task stats: stackstore status --config F")
+    sub.add_parser("relink", help="partition power increase: have all nodes relinked (or cleaned up)? "
+                   "stackstore relink [--cleanup] --config F")
     args = parser.parse_args(argv)
     status: int = args.func(args)
     return status

@@ -108,6 +108,14 @@ DEFAULTS: dict[str, Any] = {
         # seconds after which object tombstones and listing tombstone rows are reclaimed (Swift: a week);
         # a node down for longer than this must be wiped before it rejoins, or deleted data may come back
         "reclaim_age": 604800.0,
+        # seconds between checks of the rings' partition power state: relink objects while next_part_power
+        # is set, clean up old locations once the power went up (store/relinker.py; <= 0: off)
+        "relinker_interval": 60.0,
+        # orphaned S3 multipart parts (in <bucket>+segments, named by no manifest, their upload's marker
+        # gone) older than the grace are deleted by the container's first primary (store/segment_reaper.py)
+        "segment_reaper_interval": 3600.0,  # seconds between reaper passes (<= 0: off)
+        "segment_reaper_grace": 86400.0,  # seconds a part must be old before it may be reaped
+        "segment_reaper_concurrency": 8,  # parts deleted at once
         "block_size": 1048576,  # checksum block size for stored objects
         # idle node connections of the proxies' pools stay open (their idle timeout is shorter)
         "keep_alive_timeout": 30.0,

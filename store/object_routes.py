@@ -86,8 +86,10 @@ def request_policy(node: Node, request: Request) -> int:
 def _diskfile(node: Node, sp: StoragePath, request: Request) -> DiskFile:
     node.device_path(sp.device)
     hash_hex = node.object_hash(sp.account, sp.container_name, sp.object_name)
-    return node.diskfiles.get(sp.device, sp.partition, hash_hex, f"/{sp.account}/{sp.container_name}/{sp.object_name}",
-                              request_policy(node, request))
+    policy = request_policy(node, request)
+    partition = node.rings.current_partition(policy, sp.partition, hash_hex)  # a stale ring's request
+    return node.diskfiles.get(sp.device, partition, hash_hex, f"/{sp.account}/{sp.container_name}/{sp.object_name}",
+                              policy)
 
 
 def _ts_headers(ts: Timestamp | None) -> dict[str, str]:
@@ -184,7 +186,7 @@ async def _put_object(node: Node, request: Request, sp: StoragePath) -> Response
         await writer.aclose()
     if delete_at is not None:
         await expiring.record(node, sp.device, [expiring.Entry(
-            int(delete_at), df.hash_hex, df.name, sp.partition, ts.normal, df.policy)])
+            int(delete_at), df.hash_hex, df.name, df.partition, ts.normal, df.policy)])
     if targets[0]:
         row = {"size": str(writer.size), "etag": etag, "content-type": headers["Content-Type"]}
         row.update(update_overrides(request, footer_headers))
@@ -402,7 +404,7 @@ async def post_object(node: Node, request: Request, sp: StoragePath) -> Response
     if delete_at is not None or old_delete_at is not None:  # the entry moves (or goes) with the POST
         await expiring.record(
             node, sp.device,
-            [expiring.Entry(int(delete_at), df.hash_hex, df.name, sp.partition, ts.normal, df.policy)]
+            [expiring.Entry(int(delete_at), df.hash_hex, df.name, df.partition, ts.normal, df.policy)]
             if delete_at else [],
             [expiring.entry_key(old_delete_at, df.hash_hex)] if old_delete_at is not None else [])
     if "content-type" in request.headers:  # the listing row shows the new type (and the POST's time)
