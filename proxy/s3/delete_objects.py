@@ -12,6 +12,7 @@ from proxy.s3.bucket import require_bucket
 from proxy.s3.context import S3Request
 from proxy.s3.errors import S3Error
 from proxy.s3.objects import delete_key
+from proxy.s3.policy import policy_decision
 from proxy.s3.upload import content_md5, request_body
 
 MAX_KEYS = 1000
@@ -48,6 +49,10 @@ async def delete_objects(req: S3Request) -> Response:
             return key, "NoSuchVersion", "The specified version does not exist."
         async with sem:
             try:
+                # the request passed the bucket-wide check; a policy may still deny some keys (AWS decides
+                # s3:DeleteObject per key: that key's entry is AccessDenied, the others are deleted)
+                if await policy_decision(req, "s3:DeleteObject", req.bucket or "", key) == "deny":
+                    return key, "AccessDenied", "Access Denied"
                 await delete_key(req, req.bucket or "", key, bucket_info)
             except S3Error as err:
                 return key, err.code, err.message
