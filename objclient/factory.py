@@ -6,6 +6,7 @@ import dataclasses
 from typing import TypeVar
 
 from objclient.client import StorageClient
+from objclient.ring_distribution import watcher_from_config
 from objclient.rings import Rings
 from objclient.settings import ClientSettings
 from stackstore.config import Config, ensure_hash_path_suffix
@@ -26,6 +27,7 @@ def from_config(conf: Config, client_class: type[C] = StorageClient) -> C:  # ty
     :func:`objclient.rings.rings_exist`.
     """
     policies = policies_from_conf(conf)
+    watcher_from_config(conf)  # this process keeps its rings current: newer versions fetched from the nodes
     rings = Rings.load(conf.ring_dir, ensure_hash_path_suffix(conf), policies.indexes)
     settings = dataclasses.replace(ClientSettings.from_conf(conf),
                                    node_key=ensure_secret(conf, "node_key").encode())

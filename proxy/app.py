@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import contextlib
 import logging
 import os
@@ -11,6 +12,7 @@ from typing import Any, TypeVar
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from objclient.ring_distribution import stop_watcher, watcher_from_config
 from proxy.auth.base import AuthBackend
 from proxy.auth.tempauth import TempAuth
 from proxy.context import ProxyState
@@ -68,8 +70,10 @@ class ProxyApp:
         if self.state is None:
             self.state = ProxyState(conf=self.conf, client=encrypting_client(self.conf))
         self._wire(self.state)
+        watcher_from_config(self.conf)  # newer rings from the storage nodes ([cluster] ring_check_interval)
 
     async def shutdown(self) -> None:
+        await asyncio.get_running_loop().run_in_executor(None, stop_watcher, self.conf)
         if self.state is not None:
             with contextlib.suppress(Exception):
                 await self.state.client.close()

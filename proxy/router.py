@@ -2,7 +2,9 @@
 
 Signed S3 requests and virtual-host ones go to the S3 API; so does an unsigned request to any other path
 that carries S3 headers or whose first segment is a registered bucket (an anonymous S3 request); other
-unknown paths are 404.
+unknown paths are 404, but a one-segment path that no bucket can have (``/info asdf``) is Swift's 412
+``Bad URL`` (Swift's proxy answers any one-segment path but ``/info`` so; a bucket-shaped one may be an
+anonymous S3 request for a bucket that does not exist).
 
 Storage-domain hosts (domain remap, proxy/swift/domain_remap.py) are rewritten to Swift paths first;
 the S3 API's virtual hosts (``s3_domain``) are a distinct, non-overlapping domain."""
@@ -14,11 +16,12 @@ from typing import TYPE_CHECKING
 from urllib.parse import parse_qs
 
 from starlette.requests import Request
-from starlette.responses import PlainTextResponse
+from starlette.responses import PlainTextResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from proxy.http.errors import error_response
+from proxy.http.errors import HTML, error_response
 from proxy.http.protocol import LOWER_CASE_HEADERS
+from proxy.s3.bucket import is_valid_name
 from proxy.swift.domain_remap import DomainRemap, DomainRemapApp
 from proxy.swift.info import handle_info
 from stackstore.config import Config
@@ -95,7 +98,7 @@ class Router:
             await self._s3()(scope, receive, send)
             return
         else:
-            response = error_response(404)
+            response = _unknown_path(path)
         await response(scope, receive, send)
 
     async def _addresses_bucket(self, scope: Scope) -> bool:
@@ -105,3 +108,12 @@ class Router:
             return True
         addresses = getattr(self._s3(), "addresses_bucket", None)
         return bool(addresses is not None and await addresses(scope))
+
+
+def _unknown_path(path: str) -> Response:
+    """The answer to a path no API serves: 412 ``Bad URL`` for one segment no S3 bucket can be named
+    (as Swift's proxy, which finds no controller for it), else 404."""
+    segment = path[1:]
+    if segment and "/" not in segment and not is_valid_name(segment):
+        return error_response(412, "Bad URL", content_type=HTML)
+    return error_response(404)

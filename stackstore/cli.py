@@ -88,13 +88,36 @@ def _passthrough(module: str, argv: list[str]) -> int:
     return int(importlib.import_module(module).main(argv) or 0)
 
 
+def _run_package(package: str, prog: str, argv: list[str]) -> int:
+    """Run ``python -m <package> <argv>`` in this process (the API services' entry points read sys.argv)."""
+    import runpy
+
+    sys.argv = [prog, *argv]
+    runpy.run_module(package, run_name="__main__", alter_sys=True)
+    return 0
+
+
+# `stackstore <service> --config F`: one service alone, everything it needs from the config file
+API_PACKAGES = {"identity": "identity", "volumes": "volumes", "compute": "compute_shim", "images": "images"}
+
+
 def main(argv: list[str] | None = None) -> int:
+    """``stackstore <command> ...``; returns the exit status."""
     argv = sys.argv[1:] if argv is None else argv
     # Subcommands with their own argument parsers take the rest of the line untouched.
-    delegated = {"ring": "ring.cli", "node": "store.server", "proxy": "proxy.app",
-                 "dispersion": "store.replication.dispersion", "status": "stackstore.status"}
+    delegated = {"node": "store.server", "proxy": "proxy.app",
+                 "dispersion": "store.replication.dispersion", "status": "stackstore.status",
+                 "relink": "stackstore.relink"}
+    if argv and argv[0] == "ring" and len(argv) > 1 and argv[1] in ("push", "versions"):
+        from objclient import ring_push
+
+        return (ring_push.push_main if argv[1] == "push" else ring_push.versions_main)(argv[2:])
+    if argv and argv[0] == "ring":
+        return _passthrough("ring.cli", argv[1:])
     if argv and argv[0] in delegated:
         return _passthrough(delegated[argv[0]], argv[1:])
+    if argv and argv[0] in API_PACKAGES:
+        return _run_package(API_PACKAGES[argv[0]], f"stackstore {argv[0]}", argv[1:])
 
     parser = argparse.ArgumentParser(prog="stackstore", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -107,11 +130,16 @@ def main(argv: list[str] | None = None) -> int:
     keys.add_argument("--config", help="TOML configuration file (its [proxy] encryption_key_file or data_dir)")
     keys.add_argument("--data-dir", help="the cloud's data directory (default ./data)")
     keys.set_defaults(func=_cmd_encryption_key)
-    sub.add_parser("ring", help="build and inspect rings: stackstore ring <builder> create|add|...")
-    sub.add_parser("node", help="run one storage node: stackstore node --config F --port P --devices DIR")
+    sub.add_parser("ring", help="build and inspect rings: stackstore ring <builder> create|add|...; "
+                   "publish them: stackstore ring push|versions --config F")
+    sub.add_parser("node", help="run one storage node: stackstore node --config F [--port P --devices DIR]")
     sub.add_parser("proxy", help="run the proxy: stackstore proxy --config F")
+    for name in API_PACKAGES:
+        sub.add_parser(name, help=f"run the {name} API service alone: stackstore {name} --config F")
     sub.add_parser("dispersion", help="object replicas in place on their primaries: stackstore dispersion --config F")
     sub.add_parser("status", help="per storage node health and background task stats: stackstore status --config F")
+    sub.add_parser("relink", help="partition power increase: have all nodes relinked (or cleaned up)? "
+                   "stackstore relink [--cleanup] --config F")
     args = parser.parse_args(argv)
     status: int = args.func(args)
     return status

@@ -41,6 +41,9 @@ DEFAULTS: dict[str, Any] = {
         "nodes": 4,  # storage nodes started by `stackstore up` (one more than replicas: room for handoffs)
         "devices_per_node": 1,
         "zones": 4,  # nodes are spread round-robin over this many zones by `stackstore up`
+        # seconds between a node's or proxy's checks for newer rings held by peers (the nodes its rings
+        # name; objclient/ring_distribution.py); 0: never (rings change only by `stackstore ring push`)
+        "ring_check_interval": 30.0,
     },
     "proxy": {
         "host": "127.0.0.1",
@@ -77,8 +80,15 @@ DEFAULTS: dict[str, Any] = {
         "sse_c_require_tls": False,
     },
     "store": {
-        "host": "127.0.0.1",
+        "host": "127.0.0.1",  # address a node listens on (`stackstore node`); 0.0.0.0: every address
         "base_port": 6200,  # node N (1-based) listens on base_port + N
+        # `stackstore node --config F` alone: its port (0: base_port + 1) and the directory holding one
+        # directory per device (empty: --devices must be given)
+        "port": 0,
+        "devices": "",
+        # the address the rings name for this node; needed when it listens on 0.0.0.0 and the host has
+        # addresses it must not claim (empty: the listen address, or for 0.0.0.0 any address of the host)
+        "my_ip": "",
         "fsync": True,
         "sync_mode": "auto",  # auto: one syncfs per group-commit round; fsync: fdatasync per file
         "io_threads": 32,
@@ -98,6 +108,14 @@ DEFAULTS: dict[str, Any] = {
         # seconds after which object tombstones and listing tombstone rows are reclaimed (Swift: a week);
         # a node down for longer than this must be wiped before it rejoins, or deleted data may come back
         "reclaim_age": 604800.0,
+        # seconds between checks of the rings' partition power state: relink objects while next_part_power
+        # is set, clean up old locations once the power went up (store/relinker.py; <= 0: off)
+        "relinker_interval": 60.0,
+        # orphaned S3 multipart parts (in <bucket>+segments, named by no manifest, their upload's marker
+        # gone) older than the grace are deleted by the container's first primary (store/segment_reaper.py)
+        "segment_reaper_interval": 3600.0,  # seconds between reaper passes (<= 0: off)
+        "segment_reaper_grace": 86400.0,  # seconds a part must be old before it may be reaped
+        "segment_reaper_concurrency": 8,  # parts deleted at once
         "block_size": 1048576,  # checksum block size for stored objects
         # idle node connections of the proxies' pools stay open (their idle timeout is shorter)
         "keep_alive_timeout": 30.0,

@@ -2,8 +2,9 @@
 
 Each task is a coroutine function ``fn(node)`` run every ``interval`` seconds: the listing sync (LMDB
 ``sync=False`` flushed about once a second), the debounced container -> account stat reports, the
-async-pending updater pass, the auditor, the object expirer, the policy reconciler and the S3
-lifecycle runner (an interval <= 0 disables those four) and the replicator.
+async-pending updater pass, the auditor, the object expirer, the policy reconciler, the S3
+lifecycle runner, the partition power relinker and the orphaned-segment reaper (an interval <= 0 disables
+those six) and the replicator.
 """
 
 from __future__ import annotations
@@ -18,7 +19,9 @@ from store.expirer import Expirer
 from store.lifecycle.runner import LifecycleRunner
 from store.node import Node
 from store.reconciler import Reconciler
+from store.relinker import Relinker
 from store.replication.service import run_replication
+from store.segment_reaper import SegmentReaper
 from store.updater import run_updater_pass
 
 log = logging.getLogger("store.background")
@@ -48,7 +51,8 @@ async def _async_pending(node: Node) -> None:
 
 
 def _optional_tasks(node: Node) -> list[Periodic]:
-    """Auditor, expirer, policy reconciler and lifecycle runner, each only when its interval is positive."""
+    """Auditor, expirer, policy reconciler, lifecycle runner, relinker and segment reaper, each only when its
+    interval is positive."""
     sconf = node.conf["store"]
     tasks = []
     if (interval := float(sconf.get("auditor_interval", 30.0))) > 0:
@@ -63,6 +67,12 @@ def _optional_tasks(node: Node) -> list[Periodic]:
     if (interval := float(node.conf.get("lifecycle", {}).get("interval", 3600.0))) > 0:
         lifecycle = LifecycleRunner(node)
         tasks.append(Periodic("lifecycle", interval, lambda _node: lifecycle.run_pass()))
+    if (interval := float(sconf.get("relinker_interval", 60.0))) > 0:
+        relinker = Relinker(node)
+        tasks.append(Periodic("relinker", interval, lambda _node: relinker.run_pass()))
+    if (interval := float(sconf.get("segment_reaper_interval", 3600.0))) > 0:
+        reaper = SegmentReaper(node)
+        tasks.append(Periodic("segment-reaper", interval, lambda _node: reaper.run_pass()))
     return tasks
 
 

@@ -26,13 +26,14 @@ import os
 import struct
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from typing import Any
 
 import xxhash
 
+from ring.hashing import partition_of
 from stackstore.timestamp import Timestamp
 from store import layout
 from store.fsutil import ensure_dir, fsync_paths, make_dir_once, start_writeback
@@ -170,11 +171,14 @@ def scan_hash_dir(files: list[str]) -> HashDirState:
 class DiskFileManager:
     """Entry point: finds objects on devices and owns the shared I/O machinery."""
 
-    def __init__(self, devices_root: str, executor: Executor, group: GroupCommit, block_size: int = 1 << 20):
+    def __init__(self, devices_root: str, executor: Executor, group: GroupCommit, block_size: int = 1 << 20,
+                 next_part_power: Callable[[int], int | None] | None = None):
         self.devices_root = str(devices_root)
         self.executor = executor
         self.group = group
         self.block_size = block_size
+        # policy -> the part power being moved to (a partition power increase in progress), else None
+        self.next_part_power = next_part_power
 
     def device_path(self, device: str) -> str:
         """The directory of ``device``."""
@@ -196,8 +200,17 @@ class DiskFile:
         self.hash_hex = hash_hex
         self.name = name
         self.policy = policy
+        self.partition = partition
         self.dir = layout.hash_dir_path(self.device_path, partition, hash_hex, policy)
         self.seen_files = True  # False once state() found the hash dir empty: nothing to clean up
+        # while a partition power increase is in progress, every file written here is hard-linked into
+        # the object's location under the next power as well (store/relinker.py relinks the rest)
+        self.next_dir: str | None = None
+        next_power = mgr.next_part_power(policy) if mgr.next_part_power is not None else None
+        if next_power is not None:
+            next_part = partition_of(bytes.fromhex(hash_hex), next_power)
+            if next_part != partition:
+                self.next_dir = layout.hash_dir_path(self.device_path, next_part, hash_hex, policy)
 
     # -- state ---------------------------------------------------------------------------------
     def state(self) -> HashDirState:
@@ -285,16 +298,36 @@ class DiskFile:
             await w.aclose()
 
     def cleanup(self) -> None:
-        """Remove files superseded by newer ones (older .data/.ts, stale .meta)."""
+        """Remove files superseded by newer ones (older .data/.ts, stale .meta), here and in the
+        next-power location."""
+        remove_obsolete(self.dir)
+        if self.next_dir is not None:
+            remove_obsolete(self.next_dir)
+
+
+def remove_obsolete(hash_dir: str) -> None:
+    """Remove the files of a hash dir superseded by newer ones (blocking)."""
+    try:
+        state = scan_hash_dir(os.listdir(hash_dir))
+    except FileNotFoundError:
+        return
+    for name in state.obsolete:
         try:
-            state = scan_hash_dir(os.listdir(self.dir))
+            os.unlink(os.path.join(hash_dir, name))
         except FileNotFoundError:
-            return
-        for name in state.obsolete:
-            try:
-                os.unlink(os.path.join(self.dir, name))
-            except FileNotFoundError:
-                pass
+            pass
+
+
+def link_file(path: str, hash_dir: str, device_path: str) -> list[str]:
+    """Hard-link ``path`` into ``hash_dir`` (created as needed) under the same name and mark its suffix
+    changed; the directories created (blocking). An existing link is kept."""
+    changed = ensure_dir(hash_dir, device_path)
+    try:
+        os.link(path, os.path.join(hash_dir, os.path.basename(path)))
+    except FileExistsError:
+        pass
+    invalidate_suffix(hash_dir)
+    return changed
 
 
 class DiskFileWriter:
@@ -461,6 +494,8 @@ class DiskFileWriter:
         os.rename(self.tmp_path, target)
         self.tmp_path = None
         invalidate_suffix(self.df.dir)
+        if self.df.next_dir is not None:
+            changed = [*changed, *link_file(target, self.df.next_dir, self.df.device_path), self.df.next_dir]
         return changed
 
     def _commit_fsync(self, target: str, trailer: bytes, must_beat: Timestamp | None, durable: bool) -> None:

@@ -39,6 +39,7 @@ from store import layout
 from store.diskfile import DiskFileError
 from store.expiring import Entry, ExpiringIndex, parse_delete_at
 from store.node import Node
+from store.node_address import NodeAddress
 from store.recon import read_stats, write_stats
 
 T = TypeVar("T")
@@ -68,7 +69,7 @@ class Expirer:
         self.node = node
         sconf = node.conf["store"]
         self.concurrency = max(1, int(sconf.get("expirer_concurrency", 4)))
-        self.node_port = sconf.get("node_port")  # set by the server entry point
+        self.address = NodeAddress.from_store_conf(sconf)  # node_ip/node_port: set by store.server
         self._client: StorageClient | None = None
 
     def client(self) -> StorageClient | None:
@@ -84,7 +85,7 @@ class Expirer:
         account, container, obj = name[1:].split("/", 2)
         ring = client.rings.object_ring(policy)
         first = ring.primaries(ring.partition(account, container, obj))[0]
-        mine = first.device == device and (self.node_port is None or int(first.port) == int(self.node_port))
+        mine = first.device == device and self.address.owns(first)
         return mine, (account, container, obj)
 
     async def expire(self, client: StorageClient, account: str, container: str, obj: str, delete_at: str,

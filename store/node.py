@@ -20,6 +20,7 @@ from store.expiring import ExpiringIndex
 from store.fsutil import free_bytes
 from store.group_commit import GroupCommit
 from store.listings import AccountStore, ContainerStore
+from store.node_rings import NodeRings
 from store.reqparse import HTTPError
 from store.reservations import Reservations
 from store.updates import RowUpdater
@@ -47,8 +48,11 @@ class Node:
                                            thread_name_prefix="store-io")
         self.group = GroupCommit(self.executor, enabled=bool(sconf.get("fsync", True)),
                                  mode=str(sconf.get("sync_mode", "auto")))
+        self.rings = NodeRings(conf.ring_dir, self.hash_suffix)
+        for policy in self.policies:  # loaded here, not on the event loop by the first write
+            self.rings.next_part_power(policy.index)
         self.diskfiles = DiskFileManager(self.devices_root, self.executor, self.group,
-                                         int(sconf.get("block_size", 1 << 20)))
+                                         int(sconf.get("block_size", 1 << 20)), self.rings.next_part_power)
         self.reservations = Reservations()  # names held by conditional PUTs (store/reservations.py)
         self.updater = RowUpdater(self.group, self.container_update_timeout)
         self._device_ok: dict[str, tuple[float, str]] = {}  # device -> (last seen present, path)

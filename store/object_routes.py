@@ -41,7 +41,7 @@ from store.updates import container_targets, object_update_headers
 
 PERSISTED = frozenset({"content-type", "content-encoding", "content-disposition", "content-language",
                        "cache-control", "expires", "x-delete-at", "x-object-manifest",
-                       "x-static-large-object"})
+                       "x-static-large-object", "x-robots-tag"})
 PERSISTED_PREFIXES = ("x-object-meta-", "x-object-sysmeta-", "x-object-transient-sysmeta-")
 # A stale PUT of a body up to this size is refused at commit time, in the I/O thread that commits
 # (one hop). Bigger bodies arrive after ``Expect: 100-continue``: check before asking for them.
@@ -87,8 +87,10 @@ def request_policy(node: Node, request: Request) -> int:
 def _diskfile(node: Node, sp: StoragePath, request: Request) -> DiskFile:
     node.device_path(sp.device)
     hash_hex = node.object_hash(sp.account, sp.container_name, sp.object_name)
-    return node.diskfiles.get(sp.device, sp.partition, hash_hex, f"/{sp.account}/{sp.container_name}/{sp.object_name}",
-                              request_policy(node, request))
+    policy = request_policy(node, request)
+    partition = node.rings.current_partition(policy, sp.partition, hash_hex)  # a stale ring's request
+    return node.diskfiles.get(sp.device, partition, hash_hex, f"/{sp.account}/{sp.container_name}/{sp.object_name}",
+                              policy)
 
 
 def _ts_headers(ts: Timestamp | None) -> dict[str, str]:
@@ -185,7 +187,7 @@ async def _put_object(node: Node, request: Request, sp: StoragePath) -> Response
         await writer.aclose()
     if delete_at is not None:
         await expiring.record(node, sp.device, [expiring.Entry(
-            int(delete_at), df.hash_hex, df.name, sp.partition, ts.normal, df.policy)])
+            int(delete_at), df.hash_hex, df.name, df.partition, ts.normal, df.policy)])
     if targets[0]:
         row = {"size": str(writer.size), "etag": etag, "content-type": headers["Content-Type"]}
         row.update(update_overrides(request, footer_headers))
@@ -390,6 +392,8 @@ async def post_object(node: Node, request: Request, sp: StoragePath) -> Response
     meta.update({k: v for k, v in sysmeta.items() if v != ""})
     if "content-type" in request.headers:
         meta["Content-Type"] = request.headers["content-type"]
+    elif "Content-Type" in reader.headers:  # a POST without one keeps the type an earlier POST set, as Swift's
+        meta["Content-Type"] = reader.headers["Content-Type"]
     if "x-object-manifest" in request.headers:  # kept only when sent again (put_metadata)
         meta["X-Object-Manifest"] = request.headers["x-object-manifest"]
     if delete_at is not None:
@@ -402,7 +406,7 @@ async def post_object(node: Node, request: Request, sp: StoragePath) -> Response
     if delete_at is not None or old_delete_at is not None:  # the entry moves (or goes) with the POST
         await expiring.record(
             node, sp.device,
-            [expiring.Entry(int(delete_at), df.hash_hex, df.name, sp.partition, ts.normal, df.policy)]
+            [expiring.Entry(int(delete_at), df.hash_hex, df.name, df.partition, ts.normal, df.policy)]
             if delete_at else [],
             [expiring.entry_key(old_delete_at, df.hash_hex)] if old_delete_at is not None else [])
     if "content-type" in request.headers:  # the listing row shows the new type (and the POST's time)

@@ -1,9 +1,9 @@
 """Operator view of one storage node: per-device stats files and the ``GET /recon`` document.
 
 Background tasks persist their counters as JSON under ``<device>/.recon/<name>.json`` (``auditor``,
-``updater``, ``expirer``, ``lifecycle``; the replicator writes ``replication``), so they survive restarts and can be
-read without asking the task. ``node_recon`` gathers them with disk usage and quarantine counts;
-``quarantined_counts`` is the ``GET /recon/quarantined`` document. Everything here reads the disk:
+``updater``, ``expirer``, ``lifecycle``, ``segment_reaper``; the replicator writes ``replication``), so they
+survive restarts and can be read without asking the task. ``node_recon`` gathers them with disk usage and
+quarantine counts; ``quarantined_counts`` is the ``GET /recon/quarantined`` document. Everything here reads the disk:
 call it from an I/O thread.
 """
 
@@ -18,7 +18,7 @@ from typing import Any
 from store import layout
 from store.fsutil import make_dir_once
 
-TASKS = ("auditor", "updater", "expirer", "replication", "lifecycle")
+TASKS = ("auditor", "updater", "expirer", "replication", "lifecycle", "segment_reaper", "relinker")
 
 
 def write_stats(device_path: str, name: str, stats: dict[str, Any]) -> None:
@@ -116,6 +116,10 @@ def node_recon(devices_root: str, replication: dict[str, Any] | None = None) -> 
                       "expired": _sum(devices, "lifecycle", "expired_total"),
                       "aborted": _sum(devices, "lifecycle", "aborted_total"),
                       "failures": _sum(devices, "lifecycle", "failures_total")},
+        "segment_reaper": {"last_pass": _oldest(devices, "segment_reaper", "last_pass"),
+                           "reaped": _sum(devices, "segment_reaper", "reaped_total"),
+                           "reaped_bytes": _sum(devices, "segment_reaper", "reaped_bytes_total"),
+                           "failures": _sum(devices, "segment_reaper", "failures_total")},
     }
     if replication is not None and not any(d.get("replication") for d in devices.values()):
         doc["replication"] = replication

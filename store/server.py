@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -14,13 +15,15 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
+from objclient.ring_distribution import stop_watcher, watcher_from_config
 from stackstore import node_signing
 from stackstore.config import Config, load_config
-from store import account_routes, container_routes, object_routes, recon_routes, replication_routes
+from store import account_routes, container_routes, object_routes, recon_routes, replication_routes, ring_routes
 from store.background import BackgroundTasks
 from store.diskfile import DiskFileError
 from store.node import Node
 from store.reqparse import HTTPError, parse_path, raw_path
+from store.ring_guard import RingGuard
 
 log = logging.getLogger("store.server")
 METHODS = ["GET", "HEAD", "PUT", "POST", "DELETE", "OPTIONS", "PATCH"]
@@ -84,9 +87,16 @@ def create_app(conf: Config | None, devices_root: str | Path) -> Starlette:
     node = Node(conf, devices_root)
     background = BackgroundTasks(node)
 
+    # a request built with a ring of another partition power (or hash suffix) is refused: 503, rings checked
+    guard = RingGuard(conf.ring_dir, node.hash_suffix, node.executor,
+                      on_mismatch=lambda: watcher_from_config(conf).poke())
+
     async def dispatch(request: Request) -> Response:
         try:
             sp = parse_path(raw_path(request))
+            problem = await guard.problem(sp, request.headers)
+            if problem is not None:
+                return PlainTextResponse(problem, status_code=503)
             return await HANDLERS[sp.kind](node, request, sp)
         except HTTPError as exc:
             return exc.response()
@@ -97,15 +107,18 @@ def create_app(conf: Config | None, devices_root: str | Path) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         background.start()
+        watcher_from_config(conf)  # fetches newer rings from peers ([cluster] ring_check_interval)
         try:
             yield
         finally:
+            await asyncio.get_running_loop().run_in_executor(None, stop_watcher, conf)
             await background.stop()
             node.close()
 
     app = NodeApp(routes=[
         Route("/healthcheck", healthcheck, methods=["GET", "HEAD"]),
         *recon_routes.routes(node),
+        *ring_routes.routes(node),
         *replication_routes.routes,
         Route("/{path:path}", dispatch, methods=METHODS),
     ], lifespan=lifespan)
@@ -130,18 +143,26 @@ class _QuietQuarantine(logging.Filter):
 
 
 def main(argv: list[str] | None = None) -> None:
-    """``python -m store.server --config FILE --host H --port P --devices DIR``"""
+    """``python -m store.server --config FILE [--host H --port P --devices DIR --my-ip A]``: every
+    option defaults to the config file's ``[store]`` (``host``, ``port``, ``devices``, ``my_ip``)."""
     parser = argparse.ArgumentParser(prog="store.server", description="StackStore storage node")
     parser.add_argument("--config", help="TOML config file (defaults when omitted)")
     parser.add_argument("--host", default=None)
     parser.add_argument("--port", type=int, default=None)
-    parser.add_argument("--devices", required=True, help="directory holding one directory per device")
+    parser.add_argument("--devices", help="directory holding one directory per device (default: [store] devices)")
+    parser.add_argument("--my-ip", help="the address the rings name for this node (default: [store] my_ip)")
     parser.add_argument("--log-level", default="warning")
     args = parser.parse_args(argv)
     conf = load_config(args.config)
-    host = args.host or conf["store"]["host"]
-    port = args.port if args.port is not None else conf["store"]["base_port"] + 1
-    conf["store"]["node_ip"], conf["store"]["node_port"] = host, port  # replication finds its ring devices
+    sconf = conf["store"]
+    host = args.host or sconf["host"]
+    port = args.port if args.port is not None else int(sconf.get("port") or 0) or int(sconf["base_port"]) + 1
+    devices = args.devices or str(sconf.get("devices") or "")
+    if not devices:
+        parser.error("no devices directory: give --devices or [store] devices")
+    if args.my_ip:
+        sconf["my_ip"] = args.my_ip
+    sconf["node_ip"], sconf["node_port"] = host, port  # replication finds its ring devices (store.node_address)
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(name)s %(levelname)s %(message)s")
     logging.getLogger("uvicorn.error").addFilter(_QuietQuarantine())
 
@@ -149,7 +170,7 @@ def main(argv: list[str] | None = None) -> None:
 
     from stackstore.http_limits import uvicorn_options
 
-    app = create_app(conf, args.devices)
+    app = create_app(conf, devices)
     uvicorn.run(app, host=host, port=port, loop="uvloop", access_log=False, proxy_headers=False,
                 log_level=args.log_level, lifespan="on", **uvicorn_options(conf, "store"))
 

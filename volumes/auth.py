@@ -45,5 +45,7 @@ class Authenticator:
 
 
 def identity_url(conf: Any) -> str:
+    """Where the volumes service reaches identity: ``[identity] internal_url`` (another host), else host:port."""
     section = conf.get("identity", {})
-    return f"http://{section.get('host', '127.0.0.1')}:{section.get('port', 5000)}"
+    return str(section.get("internal_url")
+               or f"http://{section.get('host', '127.0.0.1')}:{section.get('port', 5000)}")

@@ -26,9 +26,11 @@ from dataclasses import dataclass, field, replace
 
 from proxy.http.headers import lookup
 from proxy.large_objects.segments import Segment, SegmentError
+from proxy.symlinks import DEFAULT_SYMLOOP_MAX
 
-# (container, object or None for the container listing) → None when the caller may read it, else 401/403
-ReadCheck = Callable[[str, str | None], Awaitable[int | None]]
+# (account, container, object or None for the container listing) → None when the caller may read it,
+# else 401/403
+ReadCheck = Callable[[str, str, str | None], Awaitable[int | None]]
 
 # what proxy/s3 writes for a completed multipart upload (proxy.s3.headers.SYSMETA_ETAG, and the parts'
 # container proxy.s3.bucket.segments_container); tests/security/test_large_object_authz.py keeps them equal
@@ -48,24 +50,33 @@ class SegmentForbidden(SegmentError):
 
 @dataclass
 class SegmentAccess:
-    """The caller's read rights on the segments of one large object read (one request)."""
+    """The caller's read rights on the segments of one large object read (one request).
+
+    Segments live in ``account`` (the large object's request account); a segment that is a symlink
+    may lead to another account's object, which is checked there (``account=``). ``link_hops`` is how
+    many links one segment read follows (Swift's ``symloop_max``, proxy/large_objects/links.py)."""
 
     check: ReadCheck
+    account: str
     trusted: frozenset[str] = frozenset()  # segment containers of a marked S3 multipart manifest (top level)
-    _decided: dict[tuple[str, bool], int | None] = field(default_factory=dict)
+    link_hops: int = DEFAULT_SYMLOOP_MAX
+    _decided: dict[tuple[str, str, bool], int | None] = field(default_factory=dict)
 
-    async def status(self, container: str, obj: str | None) -> int | None:
-        """None when the caller may read ``container/obj`` (``obj`` None: list the container), else 401/403."""
-        key = (container, obj is None)
+    async def status(self, container: str, obj: str | None, account: str | None = None) -> int | None:
+        """None when the caller may read ``container/obj`` (``obj`` None: list the container) of
+        ``account`` (default: the large object's), else 401/403."""
+        account = self.account if account is None else account
+        key = (account, container, obj is None)
         if key not in self._decided:
-            self._decided[key] = await self.check(container, obj)
+            self._decided[key] = await self.check(account, container, obj)
         return self._decided[key]
 
-    async def require(self, container: str, obj: str | None, top_level: bool = False) -> None:
+    async def require(self, container: str, obj: str | None, top_level: bool = False,
+                      account: str | None = None) -> None:
         """Raise SegmentForbidden unless the caller may read it (``top_level``: a trusted container counts)."""
-        if top_level and obj is not None and container in self.trusted:
+        if top_level and obj is not None and account is None and container in self.trusted:
             return
-        status = await self.status(container, obj)
+        status = await self.status(container, obj, account)
         if status is not None:
             raise SegmentForbidden(status, container, obj)
 

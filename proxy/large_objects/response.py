@@ -138,7 +138,7 @@ async def _get_slo(req: ObjectRequest, manifest_resp: BackendResponse, access: S
         return segments
 
     async def expand(seg: Segment) -> Sequence[Segment]:
-        return await slo.expand_sub_slo(req, seg)
+        return await slo.expand_sub_slo(req, seg, access)
 
     part_range = None
     if part is not None:

@@ -10,7 +10,8 @@ from collections.abc import Mapping, Sequence
 from objclient.client import BackendResponse
 from proxy.context import ObjectRequest
 from proxy.http.headers import lookup
-from proxy.large_objects.segments import Segment, SegmentError
+from proxy.large_objects.access import SegmentAccess
+from proxy.large_objects.segments import Segment, SegmentError, open_segment
 from proxy.large_objects.slo_manifest import (
     SYSMETA_ETAG,
     SYSMETA_SIZE,
@@ -29,10 +30,13 @@ def is_slo(headers: Mapping[str, str]) -> bool:
 # -- GET ------------------------------------------------------------------------------------------
 
 async def read_manifest(req: ObjectRequest, container: str, obj: str,
-                        resp: BackendResponse | None = None) -> tuple[BackendResponse, list[dict]]:
+                        resp: BackendResponse | None = None,
+                        access: SegmentAccess | None = None) -> tuple[BackendResponse, list[dict]]:
     """The stored manifest entries of ``container/obj``.
 
     ``resp``: a GET response of it to reuse when it is a full 200 (else it is closed and refetched).
+    ``access``: ``container/obj`` is a manifest's entry (a nested SLO), which may be a symlink to the
+    manifest: followed as the caller (``open_segment``).
     """
     if resp is not None and resp.status == 200 and is_slo(resp.headers):
         data = await resp.read()
@@ -43,7 +47,10 @@ async def read_manifest(req: ObjectRequest, container: str, obj: str,
                 pass  # maybe not the whole body (a HEAD, a cut-off read): fetch it again
     elif resp is not None:
         await resp.close()
-    resp = await req.client.get_object(req.account, container, obj)
+    if access is None:
+        resp = await req.client.get_object(req.account, container, obj)
+    else:
+        resp = await open_segment(req.client, req.account, container, obj, access)
     if resp.status != 200 or not is_slo(resp.headers):
         await resp.close()
         raise SegmentError(f"/{container}/{obj}: not a readable SLO manifest ({resp.status})")
@@ -53,9 +60,9 @@ async def read_manifest(req: ObjectRequest, container: str, obj: str,
         raise SegmentError(f"/{container}/{obj}: corrupt manifest") from err
 
 
-async def expand_sub_slo(req: ObjectRequest, seg: Segment) -> Sequence[Segment]:
-    """The segments of a nested SLO (a manifest entry with ``sub_slo``)."""
-    _, entries = await read_manifest(req, seg.container, seg.obj)
+async def expand_sub_slo(req: ObjectRequest, seg: Segment, access: SegmentAccess) -> Sequence[Segment]:
+    """The segments of a nested SLO (a manifest entry with ``sub_slo``, maybe a link to it)."""
+    _, entries = await read_manifest(req, seg.container, seg.obj, access=access)
     return to_segments(entries)
 
 

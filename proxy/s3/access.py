@@ -71,7 +71,7 @@ async def authorize(req: S3Request, operation: Operation) -> None:
         decision = await policy_decision(req, name, bucket, key) if bucket else "none"
         if decision == "deny" and not await _owner_manages_policy(req, name, bucket):
             raise S3Error("AccessDenied")
-        if await owner_allows(req, bucket, key, swift_access(action)):
+        if await owner_allows(req, bucket, key, swift_access(action), name):
             continue
         if decision == "allow" and not (req.identity.is_reader and action.writes):
             continue
@@ -87,10 +87,21 @@ async def _owner_manages_policy(req: S3Request, action_name: str, bucket: str | 
             and identity.account == await target_account(req, bucket))
 
 
-async def owner_allows(req: S3Request, bucket: str | None, key: str | None, method: str) -> bool:
-    """The owner/reader/Swift-ACL decision of ``check_access`` on the target's account."""
+# bucket-level reads a Swift container read ACL grants (AWS's bucket READ: listings); every other read of a
+# bucket (its ACL, policy, CORS, lifecycle, encryption, tagging... configuration) is the owner's
+LISTING_ACTIONS = frozenset({"s3:ListBucket", "s3:ListBucketVersions", "s3:ListBucketMultipartUploads"})
+
+
+async def owner_allows(req: S3Request, bucket: str | None, key: str | None, method: str,
+                       action_name: str = "") -> bool:
+    """The owner/reader/Swift-ACL decision of ``check_access`` on the target's account. A bucket's
+    configuration is read only at account level (owners, readers, account ACLs), never through the
+    container's read ACL, which grants listings."""
     account = await target_account(req, bucket)
     if not account:
         return False
-    return await check_access(req.state, req.identity, account, bucket, key, method,
+    container = bucket
+    if bucket is not None and key is None and method == READ and action_name not in LISTING_ACTIONS:
+        container = None
+    return await check_access(req.state, req.identity, account, container, key, method,
                               resellers=resellers_of(req.state.conf)) is None

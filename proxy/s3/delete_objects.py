@@ -12,6 +12,7 @@ from proxy.s3.bucket import require_bucket
 from proxy.s3.context import S3Request
 from proxy.s3.errors import S3Error
 from proxy.s3.objects import delete_in_bucket
+from proxy.s3.policy import policy_decision
 from proxy.s3.upload import content_md5, request_body
 from proxy.s3.versioning import DELETE_MARKER_HEADER, VERSION_HEADER
 
@@ -47,6 +48,11 @@ async def delete_objects(req: S3Request) -> Response:
     async def one(key: str, version: str | None) -> tuple[str, str | None, dict[str, str], str | None, str | None]:
         async with sem:
             try:
+                # the request passed the bucket-wide check; a policy may still deny some keys (AWS decides
+                # s3:DeleteObject per key: that key's entry is AccessDenied, the others are deleted)
+                action = "s3:DeleteObjectVersion" if version else "s3:DeleteObject"
+                if await policy_decision(req, action, req.bucket or "", key) == "deny":
+                    return key, version, {}, "AccessDenied", "Access Denied"
                 headers = await delete_in_bucket(req, req.bucket or "", key, version or None, bucket_info)
             except S3Error as err:
                 return key, version, {}, err.code, err.message

@@ -12,8 +12,9 @@ from proxy.s3 import checksums, tagset
 META_S3 = "x-amz-meta-"
 META_SWIFT = "X-Object-Meta-"
 # persisted as-is by the storage node and returned by GET/HEAD
+# with Swift's X-Robots-Tag, which its object server stores and its s3api passes on (AWS ignores it)
 ENTITY = ("content-type", "content-encoding", "content-disposition", "content-language", "cache-control",
-          "expires")
+          "expires", "x-robots-tag")
 SYSMETA_ETAG = "X-Object-Sysmeta-S3-Etag"  # multipart ETag "<md5 of part md5s>-N"
 SYSMETA_TAGGING = "X-Object-Sysmeta-S3-Tagging"  # url-encoded tag set
 SYSMETA_PARTS = "X-Object-Sysmeta-S3-Parts"  # part sizes of a completed upload, for partNumber reads

@@ -6,6 +6,7 @@ import time
 
 from starlette.responses import Response
 
+from proxy import expiry
 from proxy.crypto import envelope
 from proxy.http import conditional
 from proxy.http import ranges as http_ranges
@@ -35,6 +36,17 @@ def check_key(key: str) -> None:
         raise S3Error("KeyTooLongError", MaxSizeAllowed=str(MAX_KEY_BYTES))
 
 
+def requested_expiry(req: S3Request) -> dict[str, str]:
+    """``X-Delete-At`` to store from a PutObject's ``X-Delete-At``/``X-Delete-After`` (Swift's expiry, which
+    Swift's s3api passes on); ``InvalidArgument`` with Swift's message for a bad value."""
+    try:
+        value = expiry.delete_at(req.headers)
+    except expiry.DeleteAtError as err:
+        raise S3Error("InvalidArgument", str(err), ArgumentName=err.header,
+                      ArgumentValue=req.headers.get(err.header) or "") from None
+    return {"X-Delete-At": value} if value is not None else {}
+
+
 async def put_object(req: S3Request) -> Response:
     key = req.key or ""
     check_key(key)
@@ -42,6 +54,7 @@ async def put_object(req: S3Request) -> Response:
     encryption = sse.requested(req, bucket_info)
     upload = open_upload(req, always=default_algorithm(req.headers))
     stored = s3h.object_put_headers(req.headers)
+    stored.update(requested_expiry(req))
     stored.update(checksum_sysmeta(upload.header_checksums))
     stored.update(await object_write_sysmeta(req, bucket_info))
     condition = write_condition(req.headers)

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from objclient.client import BackendResponse, StorageClient
 from proxy.auth.authorize import check_access
 from proxy.auth.resellers import resellers_of
+from proxy.expiry import is_expired
 from proxy.http import ranges as http_ranges
 from proxy.http.bodies import stream_backend
 from proxy.large_objects import dlo, slo
@@ -25,6 +26,7 @@ from proxy.s3 import sse
 from proxy.s3.context import S3Request
 from proxy.s3.errors import S3Error, from_backend
 from proxy.s3.headers import SYSMETA_ETAG, s3_etag
+from proxy.symlinks import symloop_max
 from stackstore.timestamp import Timestamp
 
 
@@ -71,13 +73,14 @@ class StoredObject:
             return self._plain_range(start, end)
         if end <= start:
             return _empty()
-        assert self.access is not None
+        access = self.access
+        assert access is not None
         sreq = self.req.object_request(self.bucket, self.key)
 
         async def expand(seg: Segment) -> Sequence[Segment]:
-            return await slo.expand_sub_slo(sreq, seg)
+            return await slo.expand_sub_slo(sreq, seg, access)
 
-        return stream_range(self.client, self.req.account, self.segments, start, end - 1, self.access, expand)
+        return stream_range(self.client, self.req.account, self.segments, start, end - 1, access, expand)
 
     async def _plain_range(self, start: int, end: int) -> AsyncIterator[bytes]:
         if end <= start:
@@ -127,13 +130,14 @@ def _total_from_content_range(value: str | None) -> int | None:
 
 def segment_access(req: S3Request) -> SegmentAccess:
     """The S3 caller's read rights on segments of its account (``check_access``: owner, reader role,
-    the container's read ACL; a DLO's listing as ``s3:ListBucket``)."""
+    the container's read ACL; a DLO's listing as ``s3:ListBucket``); a segment that is a Swift symlink is
+    followed to its target, checked the same way, as Swift's s3api reads through its symlink middleware."""
     resellers = resellers_of(req.state.conf)
 
-    async def may_read(container: str, obj: str | None) -> int | None:
-        return await check_access(req.state, req.identity, req.account, container, obj, "GET", resellers=resellers)
+    async def may_read(account: str, container: str, obj: str | None) -> int | None:
+        return await check_access(req.state, req.identity, account, container, obj, "GET", resellers=resellers)
 
-    return SegmentAccess(may_read)
+    return SegmentAccess(may_read, req.account, link_hops=symloop_max(req.state.conf))
 
 
 async def _require_segments(access: SegmentAccess, segments: list[Segment]) -> None:
@@ -165,7 +169,7 @@ async def open_object(req: S3Request, bucket: str, key: str, range_header: str |
     if refused is not None:
         await resp.close()
         raise refused
-    if resp.status == 404:
+    if resp.status == 404 or (resp.status // 100 == 2 and is_expired(resp.headers)):
         await resp.close()
         raise S3Error("NoSuchKey", Key=key)
     if resp.status not in (200, 206, 416):

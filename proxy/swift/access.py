@@ -24,6 +24,7 @@ from proxy.pipeline import Handler
 from proxy.swift import operations
 from proxy.swift.context import SwiftRequest
 from proxy.swift.operations import Access
+from proxy.symlinks import symloop_max
 
 # the verb whose rules ``check_access`` applies for each access level
 ACCESS_VERB = {Access.READ: "GET", Access.WRITE: "POST", Access.RESELLER: "PUT"}
@@ -102,10 +103,11 @@ def segment_access(req: SwiftRequest) -> SegmentAccess:
     """The caller's read rights on segments in ``req.account``, each asked as a GET sub-request by the
     caller (``check``): container read ACLs, referrer ACLs (``.rlistings`` for a DLO's listing) and temp
     URL grants (within the signing key's scope) count as they do for the caller's own GETs, as in
-    Swift's SLO/DLO middlewares."""
+    Swift's SLO/DLO middlewares. A segment that is a symlink is followed (``symloop_max`` links), its
+    target checked the same way in the target's account."""
 
-    async def may_read(container: str, obj: str | None) -> int | None:
-        denied = await check(req.subrequest("GET", req.account, container, obj))
+    async def may_read(account: str, container: str, obj: str | None) -> int | None:
+        denied = await check(req.subrequest("GET", account, container, obj))
         return None if denied is None else denied.status_code
 
-    return SegmentAccess(may_read)
+    return SegmentAccess(may_read, req.account, link_hops=symloop_max(req.state.conf))

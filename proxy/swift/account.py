@@ -12,6 +12,7 @@ from proxy.http.errors import empty_response, error_response
 from proxy.swift import constraints, listing
 from proxy.swift.context import SwiftRequest
 from proxy.swift.headers import account_response_headers, meta_write_headers
+from proxy.swift.policies import storage_policies
 from proxy.swift.quota_headers import quota_headers
 from proxy.versioning.names import past_reserved
 from stackstore.timestamp import Timestamp
@@ -67,7 +68,7 @@ async def get(req: SwiftRequest) -> Response:
 def _show_sysmeta(req: SwiftRequest, backend: Mapping[str, str], out: dict[str, str]) -> None:
     """``X-Account-Access-Control`` from its sysmeta, for the account's owners only (as Swift); the
     account quotas (``X-Account-Quota-*``) for every reader."""
-    out.update(quota_headers(backend))
+    out.update(quota_headers(backend, storage_policies(req.state)))
     if req.is_owner:
         value = account_acl.shown(backend.get(account_acl.SYSMETA))
         if value is not None:

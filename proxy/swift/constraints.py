@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import math
-import time
 from collections.abc import Mapping
 from urllib.parse import unquote
 
+from proxy import expiry
 from proxy.http.errors import HTML, HTTPError
-from stackstore.numbers import is_ascii_digits, parse_int, parse_uint
-
-MAX_DELETE_AT = 9999999999  # Swift clamps X-Delete-At to ten digits
+from stackstore.numbers import parse_uint
 
 MAX_FILE_SIZE = 5 * 1024**3 + 2  # Swift's default: 5 GiB (+2 for historical reasons)
 # Swift's default metadata limits (swift/common/constraints.py): each fits well inside one header line
@@ -142,29 +139,12 @@ def body_length(headers: Mapping[str, str]) -> int | None:
 
 
 def delete_at(headers: Mapping[str, str], now: float | None = None) -> str | None:
-    """The ``X-Delete-At`` to store from ``X-Delete-At``/``X-Delete-After``; 400 when invalid or past."""
-    now = time.time() if now is None else now
-    after = headers.get("x-delete-after")
-    at = headers.get("x-delete-at")
-    if after is not None:
-        seconds = parse_int(after)
-        if seconds is None:
-            raise HTTPError(400, "Non-integer X-Delete-After")
-        if seconds < 0:
-            raise HTTPError(400, "X-Delete-After in past")
-        return str(math.ceil(now + seconds))  # rounded up: a node must not see it as already past
-    if at is not None:
-        whole, _, fraction = at.strip().partition(".")  # Swift takes a float; its fraction is dropped
-        value = parse_int(whole) if not fraction or is_ascii_digits(fraction) else None
-        if value is None and not fraction and is_ascii_digits(whole.lstrip("+"), max_digits=len(whole)):
-            value = MAX_DELETE_AT  # any number of digits: Swift clamps a far-future time, never refuses it
-        if value is None:
-            raise HTTPError(400, "Non-integer X-Delete-At")
-        value = min(value, MAX_DELETE_AT)  # as Swift's normalize_delete_at_timestamp
-        if value < now:
-            raise HTTPError(400, "X-Delete-At in past")
-        return str(value)
-    return None
+    """The ``X-Delete-At`` to store from ``X-Delete-At``/``X-Delete-After``; 400 when invalid or past
+    (the rules are proxy/expiry.py, shared with the S3 API)."""
+    try:
+        return expiry.delete_at(headers, now)
+    except expiry.DeleteAtError as err:
+        raise HTTPError(400, str(err)) from None
 
 
 def check_manifest_header(value: str) -> None:

@@ -14,6 +14,7 @@ the feature off) has the host's leading labels moved into its path before any ro
 - ``mangle_client_paths`` (``domain_remap_mangle_client_paths``) drops a client's own leading
   ``/v1`` from the path instead of keeping it as part of the container or object name;
 - more than two leading labels is ``400 Bad domain in host header``;
+- a label holding a UTF-8 name (raw bytes in ``Host``) names that container or account;
 - ``Location`` and ``Content-Location`` answers pointing at the rewritten path point back at the
   path the client asked for.
 
@@ -130,11 +131,18 @@ class DomainRemap:
         root = self.path_root.encode()
         if self.mangle_client_paths and (path + b"/").startswith(root + b"/"):
             path = path[len(root) + 1:]
-        parts = [b"", root, quote(account, safe="").encode()]
+        parts = [b"", root, _quoted_label(account)]
         if container:
-            parts.append(quote(container, safe="").encode())
+            parts.append(_quoted_label(container))
         parts.append(path)
         return b"/".join(parts)
+
+
+def _quoted_label(label: str) -> bytes:
+    """A host label as a quoted path segment. The host is read byte for byte (latin-1, as WSGI does),
+    so a UTF-8 container or account name in it keeps its bytes: ``é`` arrives as two bytes and is
+    quoted ``%C3%A9``, as Swift's ``domain_remap`` passes them on."""
+    return quote(label.encode("latin-1", "replace"), safe="").encode()
 
 
 def _overlap(a: str, b: str) -> bool:

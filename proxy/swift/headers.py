@@ -7,7 +7,7 @@ from collections.abc import Mapping
 
 # object headers persisted by the store besides X-Object-Meta-*
 OBJECT_SYSTEM_HEADERS = ("content-type", "content-encoding", "content-disposition", "content-language",
-                         "cache-control", "expires", "x-delete-at", "x-object-manifest")
+                         "cache-control", "expires", "x-delete-at", "x-object-manifest", "x-robots-tag")
 OBJECT_RESPONSE_HEADERS = frozenset(OBJECT_SYSTEM_HEADERS + (
     "content-length", "etag", "last-modified", "x-timestamp", "accept-ranges", "content-range",
     "x-static-large-object"))

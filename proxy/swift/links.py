@@ -1,8 +1,8 @@
 """How a symlink is stored: its sysmeta, its container-listing params and the object controller's
 ``LinkResponse``.
 
-A symlink is a zero-byte object whose ``X-Object-Sysmeta-Symlink-*`` headers name its target (a
-quoted ``container/object``, and the account when given). Its container listing row carries the
+A symlink is a zero-byte object whose ``X-Object-Sysmeta-Symlink-*`` headers name its target
+(the stored form, shared with large-object segments, is proxy/symlinks.py). Its container listing row carries the
 same facts as params of the row's hash (``d41d8...; symlink_target=c/o; ...``, as Swift stores
 them), which the symlink feature turns into ``symlink_path``/``symlink_etag``/``symlink_bytes``.
 The pipeline feature is proxy/swift/features/symlink.py.
@@ -11,16 +11,17 @@ The pipeline feature is proxy/swift/features/symlink.py.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 
 from starlette.responses import Response
 
 from proxy.http.headers import lookup
+from proxy.symlinks import SYSMETA_ACCOUNT as SYSMETA_ACCOUNT
+from proxy.symlinks import SYSMETA_BYTES as SYSMETA_BYTES
+from proxy.symlinks import SYSMETA_ETAG as SYSMETA_ETAG
+from proxy.symlinks import SYSMETA_TARGET as SYSMETA_TARGET
+from proxy.symlinks import StoredLink as StoredLink
+from proxy.symlinks import stored_link as stored_link
 
-SYSMETA_TARGET = "X-Object-Sysmeta-Symlink-Target"
-SYSMETA_ACCOUNT = "X-Object-Sysmeta-Symlink-Target-Account"
-SYSMETA_ETAG = "X-Object-Sysmeta-Symlink-Target-Etag"
-SYSMETA_BYTES = "X-Object-Sysmeta-Symlink-Target-Bytes"
 OVERRIDE_ETAG = "X-Object-Sysmeta-Container-Update-Override-Etag"  # the listing row's hash
 
 # client-facing header ← stored sysmeta
@@ -30,26 +31,6 @@ CLIENT_HEADERS = (("X-Symlink-Target", SYSMETA_TARGET), ("X-Symlink-Target-Accou
 # listing-row params and the JSON listing keys they become
 PARAM_TARGET, PARAM_ACCOUNT = "symlink_target", "symlink_target_account"
 PARAM_ETAG, PARAM_BYTES = "symlink_target_etag", "symlink_target_bytes"
-
-
-@dataclass(frozen=True)
-class StoredLink:
-    """What a symlink object's sysmeta says: ``target`` is the quoted ``container/object``;
-    ``account`` the quoted account (None: the link's own); ``etag`` is set for a static link."""
-
-    target: str
-    account: str | None = None
-    etag: str | None = None
-    size: str | None = None
-
-
-def stored_link(backend_headers: Mapping[str, str]) -> StoredLink | None:
-    """The link an object's stored headers describe, or None for an ordinary object."""
-    target = lookup(backend_headers, SYSMETA_TARGET)
-    if not target:
-        return None
-    return StoredLink(target, lookup(backend_headers, SYSMETA_ACCOUNT) or None,
-                      lookup(backend_headers, SYSMETA_ETAG) or None, lookup(backend_headers, SYSMETA_BYTES))
 
 
 def client_headers(backend_headers: Mapping[str, str]) -> dict[str, str]:

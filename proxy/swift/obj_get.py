@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import AsyncIterator, Mapping
 
 from starlette.responses import Response, StreamingResponse
 
 from objclient.response import BackendResponse
+from proxy.expiry import is_expired
 from proxy.http import conditional
 from proxy.http import ranges as rng
 from proxy.http.bodies import stream_backend, streamed
@@ -22,16 +22,6 @@ from stackstore.numbers import parse_uint
 def is_large_object(headers: Mapping[str, str]) -> bool:
     slo = (headers.get("x-static-large-object") or "").strip().lower() in ("true", "1", "yes", "on", "t", "y")
     return slo or headers.get("x-object-manifest") is not None
-
-
-def is_expired(headers: Mapping[str, str], now: float | None = None) -> bool:
-    value = headers.get("x-delete-at")
-    if not value:
-        return False
-    try:
-        return int(float(value)) <= (time.time() if now is None else now)
-    except ValueError:
-        return False
 
 
 def _range_value(spec: rng.RangeSpec) -> str:

@@ -9,22 +9,22 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from proxy.swift.headers import STORAGE_POLICY
+from stackstore.storage_policies import StoragePolicies
 
 KINDS = ("Quota-Bytes", "Quota-Count")
-POLICIES = {0: STORAGE_POLICY}  # index → name: this cluster's one storage policy
 
 
-def quota_headers(backend: Mapping[str, str]) -> dict[str, str]:
-    """The ``X-Account-Quota-*`` headers an account HEAD/GET shows for its stored sysmeta."""
+def quota_headers(backend: Mapping[str, str], policies: StoragePolicies) -> dict[str, str]:
+    """The ``X-Account-Quota-*`` headers an account HEAD/GET shows for its stored sysmeta (per-policy
+    ones under the policy's name)."""
     stored = {name.lower(): value for name, value in backend.items()}
     out: dict[str, str] = {}
     for kind in KINDS:
         value = stored.get(f"x-account-sysmeta-{kind.lower()}")
         if value:
             out[f"X-Account-{kind}"] = value
-        for index, name in POLICIES.items():
-            value = stored.get(f"x-account-sysmeta-{kind.lower()}-policy-{index}")
+        for policy in policies:
+            value = stored.get(f"x-account-sysmeta-{kind.lower()}-policy-{policy.index}")
             if value:
-                out[f"X-Account-{kind}-Policy-{name}"] = value
+                out[f"X-Account-{kind}-Policy-{policy.name}"] = value
     return out

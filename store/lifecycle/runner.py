@@ -36,6 +36,7 @@ from store import layout
 from store.lifecycle.bucket import BucketLifecycle, PassStats
 from store.listings import ContainerStore, is_deleted, live_meta
 from store.node import Node
+from store.node_address import NodeAddress
 from store.recon import read_stats, write_stats
 
 T = TypeVar("T")
@@ -84,7 +85,8 @@ class LifecycleRunner:
         day = float(lconf.get("day_seconds", DAY_SECONDS))
         self.day_seconds = day if day > 0 else DAY_SECONDS
         self.concurrency = max(1, int(lconf.get("concurrency", 8)))
-        self.node_port = node.conf["store"].get("node_port")  # set by the server entry point
+        # node_ip/node_port: set by the server entry point
+        self.address = NodeAddress.from_store_conf(node.conf["store"])
         self._client: StorageClient | None = None
 
     def client(self) -> StorageClient | None:
@@ -99,7 +101,7 @@ class LifecycleRunner:
         return await asyncio.get_running_loop().run_in_executor(self.node.executor, functools.partial(fn, *args))
 
     def _is_me(self, dev: Device, device: str) -> bool:
-        return dev.device == device and (self.node_port is None or int(dev.port) == int(self.node_port))
+        return dev.device == device and self.address.owns(dev)
 
     async def runs_bucket(self, client: StorageClient, device: str, account: str, container: str) -> bool:
         """This device is the bucket's first container primary that is up and holds the container: a

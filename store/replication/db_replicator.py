@@ -53,6 +53,9 @@ class DBReplicator:
         ring = self.view.ring(self.kind.name)
         if ring is None:
             return stats
+        if ring.next_part_power is not None:  # records are reindexed for the new power first (store/relinker.py)
+            log.warning("%s ring: partition power increase in progress, listings not replicated", self.kind.name)
+            return stats
         sem = asyncio.Semaphore(self.settings.concurrency)
         jobs = []
         for dev in await self._run(self.view.local_devices, self.kind.name):  # stats device dirs

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from ring import Device, Ring
 from stackstore.config import Config
 from store.layout import device_path
+from store.node_address import NodeAddress
 
 RING_KINDS = ("object", "container", "account")
 
@@ -17,7 +18,8 @@ class LocalView:
     """Rings loaded from ``conf.ring_dir`` (reloaded on change) plus this node's identity.
 
     A ring device is local when its directory exists under ``devices_root`` and, if the node knows
-    the address it serves (``[store] node_port``, set by ``store.server.main``), its ip/port match.
+    the address it serves (``[store] node_port``, set by ``store.server.main``), its ip/port are this
+    node's (``store.node_address``: the listen address, ``[store] my_ip``, or any address of the host).
     """
 
     conf: Config
@@ -26,9 +28,7 @@ class LocalView:
 
     def __post_init__(self) -> None:
         self._rings: dict[str, Ring] = {}
-        sconf = self.conf["store"]
-        self.port: int | None = int(sconf["node_port"]) if sconf.get("node_port") else None
-        self.ip: str = str(sconf.get("node_ip") or sconf.get("host", "127.0.0.1"))
+        self.address = NodeAddress.from_store_conf(self.conf["store"])
 
     def ring(self, kind: str) -> Ring | None:
         ring = self._rings.get(kind)
@@ -40,7 +40,7 @@ class LocalView:
         return ring
 
     def is_local(self, dev: Device) -> bool:
-        if self.port is not None and (dev.port != self.port or dev.ip not in (self.ip, "0.0.0.0")):
+        if not self.address.owns(dev):
             return False
         return os.path.isdir(device_path(self.devices_root, dev.device))
 

@@ -104,6 +104,9 @@ class ObjectReplicator:
         ring = self.view.ring(ring_name)
         if ring is None:
             return
+        if ring.next_part_power is not None:  # as Swift: relinked copies must not move under the old power
+            log.warning("%s ring: partition power increase in progress, objects not replicated", ring_name)
+            return
         jobs: list[Job] = []
         for dev in await self._run(self.view.local_devices, ring_name):  # stats device dirs
             path = device_path(self.node.devices_root, dev.device)

@@ -67,6 +67,18 @@ def test_container_host_reads_and_writes(client, stored):
     assert client.get(url, headers={"Host": host}).content == b"slash contents"
 
 
+def test_utf8_container_name_in_the_host(client):
+    cont = "dr\u00e9\u65e5" + uuid.uuid4().hex[:6]
+    quoted = "dr%C3%A9%E6%97%A5" + cont[4:]
+    assert client.put(f"/v1/AUTH_test/{quoted}").status_code == 201
+    assert client.put(f"/v1/AUTH_test/{quoted}/o", content=b"utf8 contents").status_code == 201
+    host = f"{cont}.AUTH_test.{DOMAIN}".encode()  # raw UTF-8 bytes, as Swift's clients send them
+    assert client.get("/o", headers={"Host": host}).content == b"utf8 contents"
+    assert client.get("/", headers={"Host": host}).text.split("\n")[0] == "o"
+    assert DomainRemap.from_conf({"storage_domain": DOMAIN}).remap(
+        host.decode("latin-1"), b"/o") == f"/v1/AUTH_test/{quoted}/o".encode()
+
+
 def test_account_host_creates_container(client):
     cont = "dr" + uuid.uuid4().hex[:10]
     assert client.put(f"/{cont}", headers={"Host": f"AUTH_test.{DOMAIN}"}).status_code == 201

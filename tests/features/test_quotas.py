@@ -80,14 +80,16 @@ def client_for_tester3(cluster, account):
 
 @pytest.mark.parametrize("header", [
     "X-Account-Meta-Quota-Bytes", "X-Account-Quota-Bytes", "X-Account-Quota-Count",
-    "X-Account-Quota-Bytes-Policy-Policy-0", "X-Remove-Account-Quota-Bytes", "X-Remove-Account-Meta-Quota-Bytes",
+    "X-Account-Quota-Bytes-Policy-gold", "X-Remove-Account-Quota-Count-Policy-silver",
+    "X-Remove-Account-Quota-Bytes", "X-Remove-Account-Meta-Quota-Bytes",
 ])
 def test_account_owner_cannot_set_own_quota(test2, header):
     assert test2.post("", headers={header: "0"}).status_code == 403
 
 
 @pytest.mark.parametrize("header", ["X-Account-Quota-Bytes", "X-Account-Meta-Quota-Bytes",
-                                    "X-Account-Quota-Count", "X-Account-Quota-Count-Policy-Policy-0"])
+                                    "X-Account-Quota-Count", "X-Account-Quota-Count-Policy-gold",
+                                    "X-Account-Quota-Bytes-Policy-silver"])
 def test_reseller_sets_and_removes_account_quota(reseller, test2, header):
     shown = header.replace("-Meta-", "-")
     try:
@@ -146,6 +148,48 @@ def test_account_quota_bytes_and_count(reseller, test2):
         assert test2.put(f"{container}/third", content=b"x").status_code == 201
     finally:
         reseller.post("", headers={"X-Account-Quota-Bytes": "", "X-Account-Quota-Count": ""})
+
+
+def settled_policy_usage(client: httpx.Client, policy: str) -> tuple[int, int]:
+    """(bytes, objects) of the account in ``policy`` once every replica agrees."""
+    deadline, last, agreeing = time.monotonic() + 20, None, 0
+    prefix = f"x-account-storage-policy-{policy}-"
+    while agreeing < 8:
+        headers = client.head("").headers
+        usage = (int(headers.get(prefix + "bytes-used", 0)), int(headers.get(prefix + "object-count", 0)))
+        agreeing = agreeing + 1 if usage == last else 0
+        last = usage
+        assert time.monotonic() < deadline, "account stats never settled"
+        time.sleep(0.15)
+    return usage
+
+
+def test_account_policy_quotas_limit_writes_into_that_policy_only(reseller, test2):
+    silver, gold = "aqs-" + uuid.uuid4().hex[:8], "aqg-" + uuid.uuid4().hex[:8]
+    assert test2.put(silver, headers={"X-Storage-Policy": "silver"}).status_code in (201, 202)
+    assert test2.put(gold, headers={"X-Storage-Policy": "gold"}).status_code in (201, 202)
+    assert test2.put(f"{silver}/first", content=b"x").status_code == 201
+    used, count = settled_policy_usage(test2, "silver")
+    assert count >= 1
+    try:
+        r = reseller.post("", headers={"X-Account-Quota-Bytes-Policy-silver": str(used + 10)})
+        assert r.status_code == 204
+        assert test2.head("").headers["x-account-quota-bytes-policy-silver"] == str(used + 10)
+        r = test2.put(f"{silver}/big", content=b"x" * 11)
+        assert r.status_code == 413 and r.text == "Upload exceeds policy quota."
+        assert test2.put(f"{gold}/big", content=b"x" * 11).status_code == 201  # another policy: not counted
+        assert test2.put(f"{silver}/ok", content=b"x" * 10).status_code == 201
+        r = reseller.post("", headers={"X-Remove-Account-Quota-Bytes-Policy-silver": "t",
+                                       "X-Account-Quota-Count-Policy-silver": str(count)})
+        assert r.status_code == 204 and "x-account-quota-bytes-policy-silver" not in test2.head("").headers
+        r = test2.put(f"{silver}/third", content=b"x")
+        assert r.status_code == 413 and r.text == "Upload exceeds policy quota."
+        assert test2.put(f"{gold}/third", content=b"x").status_code == 201
+        # an unknown policy's header is no quota at all (as Swift's, which knows only its policies)
+        assert test2.post("", headers={"X-Account-Quota-Bytes-Policy-nosuch": "1"}).status_code == 204
+    finally:
+        reseller.post("", headers={"X-Account-Quota-Bytes-Policy-silver": "",
+                                   "X-Account-Quota-Count-Policy-silver": ""})
 
 
 def test_info_advertises_quotas(anon):

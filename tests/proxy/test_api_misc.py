@@ -54,6 +54,10 @@ def test_healthcheck_and_unknown_paths(cluster):
     assert r.status_code == 404
     assert r.text == "<html><h1>Not Found</h1><p>The resource could not be found.</p></html>"
     assert httpx.get(cluster.proxy_url + "/v2/AUTH_test").status_code == 404
+    # one segment no S3 bucket can be named: Swift's 412 (its proxy finds no controller for it)
+    for path in ("/info%20asdf", "/UPPER_case", "/x"):
+        r = httpx.get(cluster.proxy_url + path)
+        assert r.status_code == 412 and r.text == "Bad URL", path
 
 
 def test_metadata_constraints(http, container):

@@ -193,6 +193,8 @@ def test_post_content_type_reaches_the_container_listing(http, container):
     assert row["last_modified"] > before["last_modified"]
     assert http.post(f"{container}/o", headers={"X-Object-Meta-Only": "meta"}).status_code == 202
     assert http.get(container, params={"format": "json"}).json()[0]["content_type"] == "image/foobarbaz"
+    # a POST without Content-Type keeps the type the earlier POST set (Swift's ctype timestamp)
+    assert http.head(f"{container}/o").headers["Content-Type"] == "image/foobarbaz"
 
 
 def test_unknown_methods_get_405_with_allow(cluster, account, container):

@@ -668,3 +668,21 @@ def test_expected_bucket_owner(owner, other, bkt):
     owner.put_object_acl(Bucket=bkt, Key="obj", ACL="public-read")
     assert other.get_object(Bucket=bkt, Key="obj", ExpectedBucketOwner="test")["Body"].read() == b"data"
     assert error_code(other.get_object, Bucket=bkt, Key="obj", ExpectedBucketOwner="test2") == "AccessDenied"
+
+
+def test_swift_read_acl_grants_listing_not_configuration(s3, owner, other, bkt):
+    """A Swift container read ACL is AWS's bucket READ over S3: the holder lists and reads objects, but the
+    bucket's configuration (policy, lifecycle, ACL, encryption) stays its owner's."""
+    url, token = s3.cluster.auth("test:tester", "testing")
+    assert httpx.post(f"{url}/{bkt}", headers={"X-Auth-Token": token, "X-Container-Read": "test2:tester2"}
+                      ).status_code == 204
+    owner.put_bucket_policy(Bucket=bkt, Policy=_policy(bkt, {"CanonicalUser": OWNER_ID}, ["s3:GetObject"],
+                                                       f"arn:aws:s3:::{bkt}/*"))
+    owner.put_bucket_lifecycle_configuration(Bucket=bkt, LifecycleConfiguration={"Rules": [
+        {"ID": "r", "Status": "Enabled", "Filter": {"Prefix": "tmp/"}, "Expiration": {"Days": 1}}]})
+    assert [o["Key"] for o in other.list_objects_v2(Bucket=bkt)["Contents"]] == ["obj"]
+    assert other.get_object(Bucket=bkt, Key="obj")["Body"].read() == b"data"
+    for call in (other.get_bucket_policy, other.get_bucket_lifecycle_configuration, other.get_bucket_acl,
+                 other.get_bucket_encryption, other.get_bucket_cors):
+        assert error_code(call, Bucket=bkt) == "AccessDenied", call
+    assert owner.get_bucket_lifecycle_configuration(Bucket=bkt)["Rules"][0]["ID"] == "r"

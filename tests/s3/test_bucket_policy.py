@@ -230,3 +230,20 @@ def test_decision_order_deny_beats_allow():
 def test_condition_operators(operator, values, context, expected):
     base, if_exists = (operator[:-8], True) if operator.endswith("IfExists") else (operator, False)
     assert condition_holds(Condition(base, "k:k", values, if_exists), context) is expected
+
+
+def test_delete_objects_decides_each_key(owner, policy_bucket):
+    """DeleteObjects is decided per key, as AWS does: a policy denying s3:DeleteObject under a prefix refuses
+    those keys in the result (AccessDenied) and deletes the others."""
+    bucket = policy_bucket
+    for key in ("keep/a", "keep/b", "free/c"):
+        owner.put_object(Bucket=bucket, Key=key, Body=b"x")
+    owner.put_bucket_policy(Bucket=bucket, Policy=_doc(
+        _stmt(bucket, "Deny", action="s3:DeleteObject", resource=f"arn:aws:s3:::{bucket}/keep/*")))
+    out = owner.delete_objects(Bucket=bucket, Delete={"Objects": [{"Key": k} for k in ("keep/a", "free/c")]})
+    assert [d["Key"] for d in out.get("Deleted", [])] == ["free/c"]
+    assert [(e["Key"], e["Code"]) for e in out["Errors"]] == [("keep/a", "AccessDenied")]
+    keys = [o["Key"] for o in owner.list_objects_v2(Bucket=bucket)["Contents"]]
+    assert keys == ["keep/a", "keep/b"]
+    owner.delete_bucket_policy(Bucket=bucket)
+    owner.delete_objects(Bucket=bucket, Delete={"Objects": [{"Key": k} for k in keys]})

@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
+import time
 import xml.etree.ElementTree as ET
 
 import botocore.handlers
@@ -137,3 +138,63 @@ def test_delete_objects_needs_objects_with_keys(s3, bucket):
         md5 = base64.b64encode(hashlib.md5(body).digest()).decode()
         r = _signed_post(s3, f"/{bucket}?delete", body, {"Content-MD5": md5})
         assert r.status_code == 400 and f"<Code>{code}</Code>".encode() in r.content, r.content
+
+
+def _with_header(client, operation: str, name: str, value: str) -> None:
+    """Send ``name: value`` on every ``operation`` of ``client`` (a Swift header AWS's SDKs do not model)."""
+    def add(request, **kwargs):
+        request.headers[name] = value
+
+    client.meta.events.register(f"before-sign.s3.{operation}", add)
+
+
+@pytest.mark.parametrize("name,value,message", [
+    ("X-Delete-At", "test", "Non-integer X-Delete-At"),
+    ("X-Delete-At", "1000000000", "X-Delete-At in past"),
+    ("X-Delete-After", "test", "Non-integer X-Delete-After"),
+    ("X-Delete-After", "-140", "X-Delete-After in past"),
+])
+def test_put_object_refuses_bad_swift_expiry(s3, bucket, name, value, message):
+    c = make_client(s3.url)
+    _with_header(c, "PutObject", name, value)
+    with pytest.raises(ClientError) as err:
+        c.put_object(Bucket=bucket, Key="expiring", Body=b"x")
+    assert err.value.response["Error"]["Code"] == "InvalidArgument"
+    assert err.value.response["Error"]["Message"] == message
+    assert err.value.response["Error"]["ArgumentName"] == name
+    assert err.value.response["Error"]["ArgumentValue"] == value
+
+
+def test_put_object_stores_swift_expiry_shown_as_x_amz_expiration(s3, bucket):
+    plain = make_client(s3.url)
+    plain.put_object(Bucket=bucket, Key="k", Body=b"x")
+    assert "x-amz-expiration" not in plain.head_object(Bucket=bucket, Key="k")["ResponseMetadata"]["HTTPHeaders"]
+    when = 4102444800  # 2100-01-01
+    c = make_client(s3.url)
+    _with_header(c, "PutObject", "X-Delete-At", str(when))
+    c.put_object(Bucket=bucket, Key="k", Body=b"x")
+    expected = 'expiry-date="Fri, 01 Jan 2100 00:00:00 GMT", rule-id="swift-object-expiration"'
+    assert plain.head_object(Bucket=bucket, Key="k")["ResponseMetadata"]["HTTPHeaders"]["x-amz-expiration"] == expected
+    got = plain.get_object(Bucket=bucket, Key="k")
+    assert got["ResponseMetadata"]["HTTPHeaders"]["x-amz-expiration"] == expected and got["Body"].read() == b"x"
+    # X-Delete-After: an expiry that many seconds from now, which the storage nodes carry out
+    c2 = make_client(s3.url)
+    _with_header(c2, "PutObject", "X-Delete-After", "2")
+    c2.put_object(Bucket=bucket, Key="short", Body=b"y")
+    assert plain.get_object(Bucket=bucket, Key="short")["Body"].read() == b"y"
+    time.sleep(3.2)  # X-Delete-At is rounded up to the next whole second
+    with pytest.raises(ClientError) as err:
+        plain.head_object(Bucket=bucket, Key="short")
+    assert err.value.response["ResponseMetadata"]["HTTPStatusCode"] == 404
+
+
+def test_x_robots_tag_is_stored_as_swift_stores_it(s3, bucket, http):
+    c = make_client(s3.url)
+    _with_header(c, "PutObject", "X-Robots-Tag", "googlebot: noarchive")
+    c.put_object(Bucket=bucket, Key="robots", Body=b"x")
+    plain = make_client(s3.url)
+    assert plain.head_object(Bucket=bucket, Key="robots")["ResponseMetadata"]["HTTPHeaders"]["x-robots-tag"] == \
+        "googlebot: noarchive"
+    # and over the Swift API, whose object servers keep it too
+    assert http.put(f"{bucket}/swift-robots", content=b"x", headers={"X-Robots-Tag": "noindex"}).status_code == 201
+    assert http.head(f"{bucket}/swift-robots").headers["x-robots-tag"] == "noindex"

@@ -383,6 +383,16 @@ def test_concurrent_small_puts(node):
             assert c.get(opath(f"many/{i}", part=9)).content == b"%d" % i
 
 
+def test_post_without_content_type_keeps_the_last_one(client):
+    assert put(client, "ctype-obj", b"x", ts=next_ts(), **{"Content-Type": "text/a"}).status_code == 201
+    assert client.post(opath("ctype-obj"), headers={"X-Timestamp": next_ts(),
+                                                    "Content-Type": "text/b"}).status_code == 202
+    assert client.post(opath("ctype-obj"), headers={"X-Timestamp": next_ts(),
+                                                    "X-Object-Meta-M": "1"}).status_code == 202
+    r = client.head(opath("ctype-obj"))
+    assert r.headers["content-type"] == "text/b" and r.headers["x-object-meta-m"] == "1"
+
+
 def test_post_merges_sysmeta(client):
     assert put(client, "sysmeta", b"x", **{"X-Object-Sysmeta-A": "1", "X-Object-Sysmeta-B": "2",
                                            "X-Object-Transient-Sysmeta-T": "t"}).status_code == 201

@@ -1,5 +1,8 @@
 """``x-amz-expiration: expiry-date="<HTTP date>", rule-id="<id>"`` on PutObject and GetObject/HeadObject
-answers, when an enabled rule of the bucket expires the object (the earliest such rule)."""
+answers, when an enabled rule of the bucket expires the object (the earliest such rule). A stored object
+that expires by its own ``X-Delete-At`` (Swift's expiry, which Swift's s3api takes on PutObject) shows
+that time with rule id ``swift-object-expiration`` on GetObject/HeadObject, as Swift's s3api does,
+when it comes before any rule's."""
 
 from __future__ import annotations
 
@@ -11,6 +14,7 @@ from proxy.s3.context import S3Request
 from stackstore.lifecycle import DAY_SECONDS, expiration_of, from_sysmeta, object_tags
 
 HEADER = "x-amz-expiration"
+SWIFT_EXPIRY_RULE = "swift-object-expiration"  # the rule id Swift's s3api shows for an X-Delete-At
 _SAFE = "".join(chr(c) for c in range(0x20, 0x7F) if chr(c) not in '"%')
 
 
@@ -42,9 +46,29 @@ def stored_object_expiration(req: S3Request, bucket_info: Mapping, key: str, siz
                              headers: Mapping[str, str]) -> dict[str, str]:
     """The header for a stored object (GET/HEAD): created at its X-Timestamp, tags from its sysmeta."""
     created = _created(headers)
-    if created is None:
-        return {}
-    return expiration_headers(req, bucket_info, key, size, object_tags(headers), created)
+    by_rule = {} if created is None else expiration_headers(req, bucket_info, key, size, object_tags(headers),
+                                                            created)
+    delete_at = _delete_at(headers)
+    if delete_at is None or (by_rule and _expiry_date(by_rule[HEADER]) <= delete_at):
+        return by_rule
+    date = email.utils.formatdate(delete_at, usegmt=True)
+    return {HEADER: f'expiry-date="{date}", rule-id="{SWIFT_EXPIRY_RULE}"'}
+
+
+def _delete_at(headers: Mapping[str, str]) -> int | None:
+    for name, value in headers.items():
+        if name.lower() == "x-delete-at":
+            return int(value) if value.strip().isdigit() else None
+    return None
+
+
+def _expiry_date(value: str) -> float:
+    """The time in an ``x-amz-expiration`` value."""
+    date = value.partition('expiry-date="')[2].partition('"')[0]
+    try:
+        return email.utils.parsedate_to_datetime(date).timestamp()
+    except (TypeError, ValueError):
+        return float("inf")
 
 
 def put_tags(request_headers: Mapping[str, str]) -> dict[str, str]:

@@ -5,8 +5,9 @@ Only a reseller admin sets or removes them, on account PUT/POST: ``X-Account-Quo
 legacy ``X-Account-Meta-Quota-Bytes`` (each with its ``X-Remove-`` form, or an empty value, to
 remove). They are stored as sysmeta (proxy/swift/quota_headers.py); anyone else sending one gets
 403, a value that is not a non-negative integer 400. An object write (PUT, ``X-Copy-From``, COPY)
-that would take the account past a quota gets 413 ``Upload exceeds quota.`` (``... policy quota.``)
-before anything is stored; reseller admins' writes are not limited. Sits after ``authorize``.
+that would take the account past a quota gets 413 ``Upload exceeds quota.`` (``... policy quota.``
+when the account's usage in the destination container's storage policy would pass that policy's
+quota) before anything is stored; reseller admins' writes are not limited. Sits after ``authorize``.
 """
 
 from __future__ import annotations
@@ -15,10 +16,11 @@ from starlette.responses import Response
 
 from proxy.http.errors import error_response
 from proxy.pipeline import Handler
-from proxy.quotas import account_exceeded, account_has_quota
+from proxy.quotas import account_exceeded, account_has_quota, container_policy
 from proxy.swift.context import SwiftRequest
 from proxy.swift.features.uploads import planned_upload
-from proxy.swift.quota_headers import KINDS, POLICIES
+from proxy.swift.policies import storage_policies
+from proxy.swift.quota_headers import KINDS
 from stackstore.numbers import is_ascii_digits
 
 INFO: dict[str, object] = {}
@@ -40,8 +42,8 @@ def quota_updates(req: SwiftRequest) -> dict[str, str | None]:
     ``X-Remove-`` form wins over a value."""
     updates: dict[str, str | None] = {}
     suffixes = [(kind, f"X-Account-Sysmeta-{kind}") for kind in KINDS]
-    suffixes += [(f"{kind}-Policy-{name}", f"X-Account-Sysmeta-{kind}-Policy-{index}")
-                 for kind in KINDS for index, name in POLICIES.items()]
+    suffixes += [(f"{kind}-Policy-{policy.name}", f"X-Account-Sysmeta-{kind}-Policy-{policy.index}")
+                 for kind in KINDS for policy in storage_policies(req.state)]
     for suffix, sysmeta in suffixes:
         low = suffix.lower()
         updates[sysmeta] = "" if _header(req, f"x-remove-account-{low}") else _header(req, f"x-account-{low}")
@@ -70,7 +72,8 @@ async def feature(req: SwiftRequest, call_next: Handler) -> Response:
     quota = False
     if upload is not None:
         info = await req.state.account_info(upload.account)
-        body = account_exceeded(info, upload.size)
+        policy = await container_policy(req.state, upload.account, upload.container)
+        body = account_exceeded(info, upload.size, policy)
         if body is not None:
             return error_response(413, body)
         quota = account_has_quota(info)

@@ -7,7 +7,8 @@ object's answer. The API-neutral parts (reading manifests, streaming segments) a
 Everything a manifest names is touched with the caller's authority, never the proxy's (as Swift's
 ``slo`` middleware re-issues its sub-requests with the original request's auth):
 
-- PUT: each segment is HEADed as the caller; a missing one is ``404 Not Found``, one the caller may not
+- PUT: each segment is HEADed as the caller (a symlink segment counts as its target, which the caller
+  must be able to read too); a missing one is ``404 Not Found``, one the caller may not
   read ``403 Forbidden`` (``401 Unauthorized`` when anonymous) in the 400 answer's ``Errors:`` list.
 - GET: segments are read with ``proxy.swift.access.segment_access`` (403 before the body when a
   top-level segment or nested manifest is forbidden; see ``proxy.large_objects.response``).
@@ -29,9 +30,9 @@ from starlette.responses import Response, StreamingResponse
 from proxy.crypto.client import stored_view
 from proxy.http.errors import STATUS, HTTPError, error_response, status_line
 from proxy.http.headers import lookup
-from proxy.large_objects.access import SegmentAccess
+from proxy.large_objects.access import SegmentAccess, SegmentForbidden
 from proxy.large_objects.response import ManifestResponse, get_large_object, get_manifest
-from proxy.large_objects.segments import SegmentError
+from proxy.large_objects.segments import SegmentError, open_segment
 from proxy.large_objects.slo import is_slo, read_manifest
 from proxy.large_objects.slo_manifest import (
     MAX_MANIFEST_SIZE,
@@ -264,7 +265,14 @@ async def _check_segment(req: SwiftRequest, access: SegmentAccess, spec: Segment
     if denied is not None:
         problems.append([name, status_line(denied)])
         return None
-    resp = await req.client.head_object(req.account, spec.container, spec.obj)
+    try:  # a segment that is a symlink counts as its target, as Swift's SLO HEADs through ``symlink``
+        resp = await open_segment(req.client, req.account, spec.container, spec.obj, access, method="HEAD")
+    except SegmentForbidden as err:
+        problems.append([name, status_line(err.status)])
+        return None
+    except SegmentError:  # a link loop, a static link whose target changed
+        problems.append([name, status_line(409)])
+        return None
     if resp.status // 100 != 2:
         problems.append([name, status_line(resp.status)])
         return None
@@ -362,7 +370,7 @@ async def _collect(req: SwiftRequest, access: SegmentAccess, entries: list[dict]
                 errors.append([quote(name), status_line(denied)])
                 continue
             try:
-                _, sub = await read_manifest(req, container, obj)
+                _, sub = await read_manifest(req, container, obj, access=access)
             except SegmentError:
                 errors.append([quote(name), "Unable to load SLO manifest or segment."])
                 continue

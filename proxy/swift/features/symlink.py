@@ -43,22 +43,12 @@ from proxy.swift.links import LinkResponse, StoredLink
 from proxy.swift.obj import write_headers
 from proxy.swift.obj_get import is_expired
 from proxy.swift.replies import backend_failure, created_response
+from proxy.symlinks import symloop_max
 
-DEFAULT_SYMLOOP_MAX = 2
 MD5_OF_EMPTY = "d41d8cd98f00b204e9800998ecf8427e"
 TARGET_FORM = "X-Symlink-Target header must be of the form <container name>/<object name>"
 POST_TO_LINK = ("The requested POST was applied to a symlink. POST directly to the target to apply "
                 "requested metadata.")
-
-
-def symloop_max(conf: Any) -> int:
-    """How many links one GET/HEAD follows (``[symlink] symloop_max``, 2 when unset or below 1)."""
-    section = conf.get("symlink", {}) if hasattr(conf, "get") else {}
-    try:
-        value = int(section.get("symloop_max", DEFAULT_SYMLOOP_MAX))
-    except (TypeError, ValueError):
-        value = DEFAULT_SYMLOOP_MAX
-    return value if value >= 1 else DEFAULT_SYMLOOP_MAX
 
 
 def info(conf: Any) -> dict[str, Any]:
