@@ -238,17 +238,17 @@ async def list_object_versions(req: S3Request) -> Response:
     for row in rows:
         if "subdir" in row:
             continue
-        marker = engine.is_delete_marker(row)
-        el = xml.add(doc, "DeleteMarker" if marker else "Version")
+        is_marker = engine.is_delete_marker(row)
+        el = xml.add(doc, "DeleteMarker" if is_marker else "Version")
         xml.add(el, "Key", _enc(row["name"], url))
         xml.add(el, "VersionId", row["version_id"] if versioned else "null")
         xml.add(el, "IsLatest", bool(row.get("is_latest")))
         xml.add(el, "LastModified", iso_from_swift(row.get("last_modified", "")))
-        if not marker:
+        if not is_marker:
             xml.add(el, "ETag", f'"{listing_etag(row.get("hash", ""))}"')
             xml.add(el, "Size", int(row.get("bytes") or 0))
         owner(req, el)
-        if not marker:
+        if not is_marker:
             xml.add(el, "StorageClass", "STANDARD")
     for row in rows:
         if "subdir" in row:
