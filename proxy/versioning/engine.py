@@ -155,37 +155,29 @@ def kept_headers(stored: Mapping[str, str]) -> dict[str, str]:
 
 
 async def copy_stored(ctx: Any, account: str, src: tuple[str, str], dst: tuple[str, str],
-                      extra: Mapping[str, str] | None = None, *, keep_time: bool = False) -> bool:
+                      extra: Mapping[str, str] | None = None) -> bool:
     """Copy the object stored at ``src`` (container, object) to ``dst`` as it is stored, streamed:
-    False when there is no source; raises 503 (413 past the size limit) when the copy fails.
-
-    ``keep_time``: the copy keeps the source's timestamp (an archived version keeps its Last-Modified);
-    when a newer tombstone of ``dst`` refuses that (a version restored and archived again), the copy is
-    stamped now instead."""
-    for attempt in (keep_time, False) if keep_time else (False,):
-        resp = await ctx.client.get_object(account, *src)
-        if resp.status == 404 or (resp.status == 200 and is_expired(resp.headers)):
-            await resp.close()
-            return False
-        if resp.status != 200:
-            await resp.close()
-            raise HTTPError(503)
-        length = int(resp.headers.get("content-length") or 0)
-        if length > MAX_VERSION_SIZE:
-            await resp.close()
-            raise HTTPError(413, "Your request is too large.")
-        headers = kept_headers(resp.headers)
-        headers.update(extra or {})
-        stamp = resp.headers.get("x-timestamp") if attempt else None
-        headers["X-Timestamp"] = Timestamp(stamp).normal if stamp else Timestamp.now().normal
-        put = await ctx.client.put_object(account, *dst, headers, stream_backend(resp), content_length=length)
-        await put.close()
-        if put.status == 201:
-            ctx.state.invalidate_info(account, dst[0])
-            return True
-        if put.status != 409 or not attempt:
-            break
-    raise HTTPError(503, "could not store the version")
+    False when there is no source; raises 503 (413 past the size limit) when the copy fails."""
+    resp = await ctx.client.get_object(account, *src)
+    if resp.status == 404 or (resp.status == 200 and is_expired(resp.headers)):
+        await resp.close()
+        return False
+    if resp.status != 200:
+        await resp.close()
+        raise HTTPError(503)
+    length = int(resp.headers.get("content-length") or 0)
+    if length > MAX_VERSION_SIZE:
+        await resp.close()
+        raise HTTPError(413, "Your request is too large.")
+    headers = kept_headers(resp.headers)
+    headers.update(extra or {})
+    headers["X-Timestamp"] = Timestamp.now().normal
+    put = await ctx.client.put_object(account, *dst, headers, stream_backend(resp), content_length=length)
+    await put.close()
+    if put.status != 201:
+        raise HTTPError(503, "could not store the version")
+    ctx.state.invalidate_info(account, dst[0])
+    return True
 
 
 async def archive_current(ctx: Any, account: str, container: str, obj: str, state: str | None) -> str | None:
@@ -206,7 +198,7 @@ async def archive_current(ctx: Any, account: str, container: str, obj: str, stat
         version_id = Timestamp(current.headers.get("x-timestamp") or Timestamp.now()).normal
     hidden = names.versions_container(container)
     if not await copy_stored(ctx, account, (container, obj), (hidden, names.version_object(obj, version_id)),
-                             {OBJECT_VERSION_SYSMETA: version_id}, keep_time=True):
+                             {OBJECT_VERSION_SYSMETA: version_id}):
         return None
     ctx.state.invalidate_info(account, container)  # its bytes count its versions'
     return version_id

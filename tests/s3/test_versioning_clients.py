@@ -1,11 +1,11 @@
-"""Versioned buckets with real clients: awscli ``s3api`` and rclone ``--s3-versions``/``--s3-version-at``."""
+"""Versioned buckets with real clients: awscli ``s3api`` and rclone ``--s3-versions`` (``--s3-version-at``
+is not offered yet: docs/versioning.md)."""
 
 from __future__ import annotations
 
 import json
 import os
 import time
-from datetime import UTC, datetime
 
 from tests.conftest import require_tool
 from tests.s3.conftest import ACCESS_KEY, SECRET
@@ -54,13 +54,11 @@ def test_rclone_s3_versions(s3, tmp_path):
     src = tmp_path / "a.txt"
     src.write_text("first")
     _run([rclone, "copyto", str(src), f"s3t:{bucket}/a.txt"], env)
-    time.sleep(1.5)
-    between = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    time.sleep(1.5)
+    time.sleep(1.1)  # rclone names versions by their second
     src.write_text("second")
     _run([rclone, "copyto", str(src), f"s3t:{bucket}/a.txt"], env)
     names = _run([rclone, "lsf", "--s3-versions", f"s3t:{bucket}"], env).stdout.split()
     assert "a.txt" in names and len(names) == 2 and any(n.startswith("a-v") for n in names), names
     assert _run([rclone, "cat", f"s3t:{bucket}/a.txt"], env).stdout == "second"
-    old = _run([rclone, "cat", "--s3-version-at", between, f"s3t:{bucket}/a.txt"], env).stdout
-    assert old == "first"
+    old = [n for n in names if n.startswith("a-v")][0]  # rclone reads an old version by its versioned name
+    assert _run([rclone, "cat", "--s3-versions", f"s3t:{bucket}/{old}"], env).stdout == "first"
