@@ -277,11 +277,14 @@ def _encode_head(method: str, path: str, host: str, headers: Mapping[str, str],
     except UnicodeEncodeError:
         raw, encoding = text.encode("utf-8"), "utf-8"
     if signing_key is not None:
-        def wire(value: str) -> str:  # the node decodes what it received as latin-1
-            return value if encoding == "latin-1" else value.encode(encoding).decode("latin-1")
+        if encoding == "latin-1":  # the node decodes what it received as latin-1: the same text
+            signature = node_signing.sign(signing_key, method, path, headers)
+        else:
+            def wire(value: str) -> str:
+                return value.encode(encoding).decode("latin-1")
 
-        signature = node_signing.sign(signing_key, method, wire(path),
-                                      {wire(k): wire(str(v)) for k, v in headers.items()})
+            signature = node_signing.sign(signing_key, method, wire(path),
+                                          {wire(k): wire(str(v)) for k, v in headers.items()})
         raw += f"{node_signing.SIGNATURE_HEADER}: {signature}\r\n".encode("ascii")
     return raw + b"\r\n"
 

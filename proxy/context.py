@@ -74,7 +74,8 @@ class RequestAccessors:
 
     @property
     def method(self) -> str:
-        return self.request.method
+        method: str = self.request.scope["method"]  # as Request.method, without its cast (read ~20 times a request)
+        return method
 
     @property
     def headers(self) -> Headers:

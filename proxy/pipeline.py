@@ -56,13 +56,21 @@ def build(features: Sequence[Feature], endpoint: Handler) -> Handler:
     """One handler running ``features`` in order (the first outermost), then ``endpoint``."""
     handler = _answering(endpoint)
     for feature in reversed(features):
-        handler = _answering(_bind(feature, handler))
+        handler = _stage(feature, handler)
     return handler
 
 
-def _bind(feature: Feature, next_handler: Handler) -> Handler:
+def _stage(feature: Feature, next_handler: Handler) -> Handler:
+    """``feature`` bound to the rest of the pipeline, its ``HTTPError`` answered as its response and
+    ``NotImplementedError`` as 501 (one frame per stage: every request passes every stage)."""
+
     async def stage(req: Any) -> Response:
-        return await feature(req, next_handler)
+        try:
+            return await feature(req, next_handler)
+        except HTTPError as err:
+            return err.response()
+        except NotImplementedError:
+            return error_response(501)
 
     stage.__qualname__ = getattr(feature, "__qualname__", type(feature).__qualname__)
     return stage

@@ -13,7 +13,6 @@ The body is not covered (it streams); its length and the headers that describe i
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import time
 from collections.abc import Iterable, Mapping
@@ -31,12 +30,17 @@ def _mac(key: bytes, method: str, target: str, stamp: str, headers: Iterable[tup
     lines = [method.upper(), target, stamp]
     lines += [f"{name}:{value}" for name, value in sorted(headers)]
     msg = "\n".join(lines).encode("utf-8", "surrogateescape")
-    return hmac.new(key, msg, hashlib.sha256).hexdigest()
+    return hmac.digest(key, msg, "sha256").hex()  # one-shot: every node request is signed and verified
 
 
 def signed_headers(headers: Mapping[str, str]) -> list[tuple[str, str]]:
     """The (lower-case name, stripped value) pairs of ``headers`` the signature covers."""
-    return [(k.lower(), str(v).strip()) for k, v in headers.items() if _signed(k.lower())]
+    out = []
+    for name, value in headers.items():
+        low = name.lower()
+        if (low[:2] == "x-" and low != SIGNATURE_HEADER) or low in _EXTRA_SIGNED:
+            out.append((low, str(value).strip()))
+    return out
 
 
 def sign(key: bytes, method: str, target: str, headers: Mapping[str, str], now: float | None = None) -> str:

@@ -1,5 +1,5 @@
 """Which node works on a container in the node-side tasks that act once per container for the whole
-cluster (the orphaned-segment reaper; the S3 lifecycle runner applies the same rule): the first
+cluster (the orphaned-segment reaper, the S3 lifecycle runner): the first
 container primary, in ring order, that is up and holds the container.
 
 The primaries before this device are asked (a HEAD each); any that answers 2xx does the work instead.

@@ -154,11 +154,13 @@ async def list_objects_v1(req: S3Request) -> Response:
     return xml.xml_response(doc)
 
 
-def _token(name: str) -> str:
+def continuation_token(name: str) -> str:
+    """The opaque continuation token of a listing that goes on after ``name`` (ListObjectsV2, ListBuckets)."""
     return base64.urlsafe_b64encode(name.encode("utf-8")).decode()
 
 
-def _untoken(token: str) -> str:
+def token_marker(token: str) -> str:
+    """The name a ``continuation_token`` stands for; InvalidArgument for a token this proxy did not make."""
     try:
         return base64.urlsafe_b64decode(token.encode() + b"=" * (-len(token) % 4)).decode("utf-8")
     except (binascii.Error, UnicodeDecodeError, ValueError):
@@ -172,7 +174,7 @@ async def list_objects_v2(req: S3Request) -> Response:
     max_keys = _max_keys(req)
     token = req.query.get("continuation-token")
     start_after = req.query.get("start-after") or None
-    marker = _untoken(token) if token else start_after
+    marker = token_marker(token) if token else start_after
     page = await list_page(req, req.bucket or "", prefix, delimiter, marker, max_keys)
     doc = xml.root("ListBucketResult")
     xml.add(doc, "Name", req.bucket)
@@ -182,7 +184,7 @@ async def list_objects_v2(req: S3Request) -> Response:
     if token:
         xml.add(doc, "ContinuationToken", token)
     if page.truncated and page.last:
-        xml.add(doc, "NextContinuationToken", _token(page.last))
+        xml.add(doc, "NextContinuationToken", continuation_token(page.last))
     xml.add(doc, "KeyCount", len(page.contents) + len(page.prefixes))
     xml.add(doc, "MaxKeys", max_keys)
     if delimiter:

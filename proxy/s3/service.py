@@ -7,9 +7,6 @@ one document, as AWS does for accounts under its default limit.
 
 from __future__ import annotations
 
-import base64
-import binascii
-
 from starlette.responses import Response
 
 from proxy.s3 import namespace, xml
@@ -17,6 +14,7 @@ from proxy.s3.bucket import SEGMENTS_SUFFIX, owner
 from proxy.s3.context import S3Request
 from proxy.s3.errors import S3Error, from_backend
 from proxy.s3.headers import iso_from_swift
+from proxy.s3.listing import continuation_token, token_marker
 from proxy.versioning.names import is_reserved
 from stackstore.numbers import is_ascii_digits
 
@@ -33,24 +31,12 @@ def _max_buckets(raw: str | None) -> int | None:
     return int(raw)
 
 
-def _token(name: str) -> str:
-    return base64.urlsafe_b64encode(name.encode("utf-8")).decode()
-
-
-def _untoken(token: str) -> str:
-    try:
-        return base64.urlsafe_b64decode(token.encode() + b"=" * (-len(token) % 4)).decode("utf-8")
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        raise S3Error("InvalidArgument", "The continuation token provided is incorrect",
-                      ArgumentName="continuation-token") from None
-
-
 async def list_buckets(req: S3Request) -> Response:
     """ListBuckets (GET /): Owner, Buckets (Name, CreationDate, BucketRegion), ContinuationToken, Prefix."""
     limit = _max_buckets(req.query.get("max-buckets"))
     prefix = req.query.get("prefix") or None
     token = req.query.get("continuation-token")
-    marker = _untoken(token) if token else None
+    marker = token_marker(token) if token else None
     rows: list[dict] = []
     truncated = False
     while not truncated:
@@ -81,7 +67,7 @@ async def list_buckets(req: S3Request) -> Response:
         xml.add(b, "CreationDate", iso_from_swift(row.get("last_modified", "")))
         xml.add(b, "BucketRegion", req.region)
     if truncated and rows:
-        xml.add(doc, "ContinuationToken", _token(rows[-1]["name"]))
+        xml.add(doc, "ContinuationToken", continuation_token(rows[-1]["name"]))
     if prefix is not None:
         xml.add(doc, "Prefix", prefix)
     if req.method == "HEAD":

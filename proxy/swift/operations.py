@@ -144,17 +144,25 @@ def _table() -> list[Route]:
     ]
 
 
-_TABLE: list[Route] | None = None
+_TABLE: dict[tuple[str, str], list[Route]] | None = None  # (method, depth) -> its routes, in table order
 NOT_ALLOWED = Operation("method_not_allowed", Access.WRITE, method_not_allowed)
 
 
+def _indexed() -> dict[tuple[str, str], list[Route]]:
+    index: dict[tuple[str, str], list[Route]] = {}
+    for route in _table():
+        index.setdefault((route.method, route.depth), []).append(route)
+    return index
+
+
 def lookup(req: SwiftRequest) -> Operation:
-    """The operation ``req`` asks for; an unknown verb gets Swift's 405 (checked as a write first)."""
+    """The operation ``req`` asks for; an unknown verb gets Swift's 405 (checked as a write first).
+    Only the routes of the request's verb and depth are tried, in table order (first match wins)."""
     global _TABLE
     if _TABLE is None:
-        _TABLE = _table()
+        _TABLE = _indexed()
     depth = depth_of(req)
-    for route in _TABLE:
+    for route in _TABLE.get((req.method, depth), ()):
         if route.matches(req, depth):
             return route.operation
     return NOT_ALLOWED

@@ -28,11 +28,11 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import objclient
-from objclient import paths
 from objclient.client import StorageClient
-from objclient.rings import Device, rings_exist
+from objclient.rings import rings_exist
 from stackstore.lifecycle import DAY_SECONDS, SYSMETA_COUNT, Rule, from_sysmeta
 from store import layout
+from store.container_duty import runs_container
 from store.lifecycle.bucket import BucketLifecycle, PassStats
 from store.listings import ContainerStore, is_deleted, live_meta
 from store.node import Node
@@ -100,21 +100,10 @@ class LifecycleRunner:
     async def _io(self, fn: Callable[..., T], *args: Any) -> T:
         return await asyncio.get_running_loop().run_in_executor(self.node.executor, functools.partial(fn, *args))
 
-    def _is_me(self, dev: Device, device: str) -> bool:
-        return dev.device == device and self.address.owns(dev)
-
     async def runs_bucket(self, client: StorageClient, device: str, account: str, container: str) -> bool:
-        """This device is the bucket's first container primary that is up and holds the container: a
-        primary before it in ring order answering a HEAD with 2xx runs the bucket instead."""
-        ring = client.rings.container
-        part = ring.partition(account, container)
-        for dev in ring.primaries(part):
-            if self._is_me(dev, device):
-                return True
-            answer = await client.nio.call_small(dev, "HEAD", paths.cont_path(dev, part, account, container), {})
-            if answer is not None and answer.status // 100 == 2:
-                return False
-        return False  # a handoff copy: the primaries run the bucket
+        """This device is the bucket's first container primary that is up and holds the container
+        (``store.container_duty``): a primary before it answering a HEAD with 2xx runs the bucket instead."""
+        return await runs_container(client, device, self.address, account, container)
 
     async def run_pass(self) -> dict[str, dict[str, Any]]:
         client = self.client()

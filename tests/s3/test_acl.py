@@ -686,3 +686,29 @@ def test_swift_read_acl_grants_listing_not_configuration(s3, owner, other, bkt):
                  other.get_bucket_encryption, other.get_bucket_cors):
         assert error_code(call, Bucket=bkt) == "AccessDenied", call
     assert owner.get_bucket_lifecycle_configuration(Bucket=bkt)["Rules"][0]["ID"] == "r"
+
+
+def test_public_access_block_governs_public_policies(owner, other, anon, bkt):
+    """BlockPublicPolicy refuses a public bucket policy; RestrictPublicBuckets keeps a public policy's grants to
+    the bucket owner's account (anonymous and other accounts lose them); a policy naming an account is not
+    public and stays allowed."""
+    public = _policy(bkt, "*", ["s3:GetObject"], f"arn:aws:s3:::{bkt}/*")
+    owner.put_public_access_block(Bucket=bkt, PublicAccessBlockConfiguration={
+        "BlockPublicAcls": False, "IgnorePublicAcls": False, "BlockPublicPolicy": True,
+        "RestrictPublicBuckets": False})
+    assert error_code(owner.put_bucket_policy, Bucket=bkt, Policy=public) == "AccessDenied"
+    owner.put_bucket_policy(Bucket=bkt, Policy=_policy(bkt, {"CanonicalUser": OTHER_ID}, ["s3:GetObject"],
+                                                       f"arn:aws:s3:::{bkt}/*"))
+    assert other.get_object(Bucket=bkt, Key="obj")["Body"].read() == b"data"
+    owner.put_public_access_block(Bucket=bkt, PublicAccessBlockConfiguration={
+        "BlockPublicAcls": False, "IgnorePublicAcls": False, "BlockPublicPolicy": False,
+        "RestrictPublicBuckets": False})
+    owner.put_bucket_policy(Bucket=bkt, Policy=public)
+    assert anon.get_object(Bucket=bkt, Key="obj")["Body"].read() == b"data"
+    owner.put_public_access_block(Bucket=bkt, PublicAccessBlockConfiguration={
+        "BlockPublicAcls": False, "IgnorePublicAcls": False, "BlockPublicPolicy": False,
+        "RestrictPublicBuckets": True})
+    assert error_code(anon.get_object, Bucket=bkt, Key="obj") == "AccessDenied"
+    assert error_code(other.get_object, Bucket=bkt, Key="obj") == "AccessDenied"
+    assert owner.get_object(Bucket=bkt, Key="obj")["Body"].read() == b"data"
+    owner.delete_bucket_policy(Bucket=bkt)

@@ -281,13 +281,22 @@ def test_reader_role_is_refused_exactly_the_writes():
     assert not {"GetObject", "HeadObject", "ListParts", "SelectObjectContent", "ListBuckets"} & denied
 
 
+def reads_bucket_configuration(name: str) -> bool:
+    """A read of the bucket itself that is not a listing (its ACL, policy, CORS, lifecycle, location...)."""
+    return any(not action.writes and action.target is Target.BUCKET and
+               action.name_for({}) not in access.LISTING_ACTIONS for action in BY_NAME[name].actions)
+
+
 def test_read_acl_without_write_acl_is_refused_exactly_the_writes():
-    """A user the bucket's read ACL names (no write ACL, no role) reads the bucket, writes nothing; the
-    account (ListBuckets) stays its owner's."""
+    """A user the bucket's read ACL names (no write ACL, no role) lists the bucket and reads its objects
+    (AWS's bucket READ), writes nothing; the bucket's configuration and the account (ListBuckets) stay
+    its owner's."""
     plain = group_identity("demo:guest", [])
     containers = FixedContainers(read_acl="demo:guest")
     denied = {name for name in SAMPLES if refused(name, plain, containers)}
-    assert denied == {name for name in SAMPLES if writes(name)} | {"ListBuckets"}
+    assert denied == {name for name in SAMPLES if writes(name) or reads_bucket_configuration(name)} | {"ListBuckets"}
+    assert {"ListObjects", "ListObjectsV2", "HeadBucket", "GetObject"}.isdisjoint(denied)
+    assert {"GetBucketPolicy", "GetBucketAcl", "GetBucketLifecycleConfiguration"} <= denied
 
 
 def test_write_acl_grants_object_writes_not_bucket_writes():

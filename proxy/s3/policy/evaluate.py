@@ -18,6 +18,7 @@ from proxy.s3.context import S3Request
 from proxy.s3.policy.conditions import all_hold
 from proxy.s3.policy.document import ARN_PREFIX, Policy, Statement
 from proxy.s3.policy.principals import caller_principals, matches
+from proxy.s3.policy.public import is_public
 from proxy.s3.policy.storage import load_policy
 
 DENY, ALLOW, NONE = "deny", "allow", "none"
@@ -143,4 +144,16 @@ async def policy_decision(req: S3Request, action_name: str, bucket: str, key: st
         context.update(await _existing_tags(req, account, bucket, key))
     identity = req.identity if req.auth is not None else None
     principals = caller_principals(identity, _reseller_prefix(req))
-    return decide(policy.statements, principals, action_name, resource_arn(bucket, key), context)
+    decision = decide(policy.statements, principals, action_name, resource_arn(bucket, key), context)
+    if decision == ALLOW and (identity is None or identity.account != account) and is_public(policy) \
+            and await _restricts_public_buckets(req, account, bucket):
+        return NONE  # RestrictPublicBuckets: a public policy grants only the bucket owner's account
+    return decision
+
+
+async def _restricts_public_buckets(req: S3Request, account: str, bucket: str) -> bool:
+    from proxy.s3.acl.stored import bucket_access  # the ACL package imports the access module, which imports us
+
+    access = await bucket_access(req.state, account, bucket)
+    pab = access.public_access_block if access is not None else None
+    return bool(pab and pab.restrict_public_buckets)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
-
 from starlette.responses import Response
 
 from proxy.s3 import xml
@@ -11,14 +9,9 @@ from proxy.s3.bucket import require_bucket
 from proxy.s3.context import S3Request
 from proxy.s3.errors import S3Error
 from proxy.s3.policy import storage
-from proxy.s3.policy.document import MAX_POLICY_BYTES, Condition, Policy, Statement, malformed, parse_policy
-from proxy.s3.policy.principals import ANYONE
+from proxy.s3.policy.document import MAX_POLICY_BYTES, malformed, parse_policy
+from proxy.s3.policy.public import is_public
 from proxy.s3.upload import request_body
-
-# condition keys that, with fixed values, limit an Allow to known callers (AWS's "non-public" test)
-_RESTRICTING_KEYS = {"aws:sourceip", "aws:sourcearn", "aws:sourcevpc", "aws:sourcevpce", "aws:sourceaccount",
-                     "aws:sourceowner", "aws:principalaccount", "aws:principalarn", "aws:principalorgid",
-                     "aws:userid", "s3:x-amz-server-side-encryption-aws-kms-key-id"}
 
 
 async def _read_policy_body(req: S3Request) -> bytes:
@@ -36,9 +29,20 @@ async def put_bucket_policy(req: S3Request) -> Response:
     body = await _read_policy_body(req)
     from proxy.s3.policy.actions import known_actions  # it reads the operation table, which imports us
 
-    parse_policy(body, req.bucket or "", known_actions())
+    policy = parse_policy(body, req.bucket or "", known_actions())
+    if is_public(policy) and await _blocks_public_policies(req):
+        raise S3Error("AccessDenied", "Access Denied: the bucket's public access block (BlockPublicPolicy) "
+                      "refuses a public policy")
     await storage.save(req, req.account, req.bucket or "", body)
     return Response(status_code=204)
+
+
+async def _blocks_public_policies(req: S3Request) -> bool:
+    from proxy.s3.acl.stored import bucket_access  # the ACL package reads policies' neighbours too
+
+    access = await bucket_access(req.state, req.account, req.bucket or "")
+    pab = access.public_access_block if access is not None else None
+    return bool(pab and pab.block_public_policy)
 
 
 async def get_bucket_policy(req: S3Request) -> Response:
@@ -55,26 +59,6 @@ async def delete_bucket_policy(req: S3Request) -> Response:
     await require_bucket(req)
     await storage.save(req, req.account, req.bucket or "", None)
     return Response(status_code=204)
-
-
-def _restricts(cond: Condition) -> bool:
-    if cond.key not in _RESTRICTING_KEYS or cond.if_exists or cond.operator.startswith(("Not", "StringNot")):
-        return False
-    if any("*" in v or "?" in v for v in cond.values):
-        return False
-    if cond.operator == "IpAddress":
-        return all(ipaddress.ip_network(v, strict=False).prefixlen >= 8 for v in cond.values)
-    return True
-
-
-def _public(stmt: Statement) -> bool:
-    everyone = stmt.principals is not None and ANYONE in stmt.principals
-    return stmt.effect == "Allow" and everyone and not any(_restricts(c) for c in stmt.conditions)
-
-
-def is_public(policy: Policy) -> bool:
-    """AWS's test: some Allow names everyone without a condition fixing who or where the caller is."""
-    return any(_public(s) for s in policy.statements)
 
 
 async def get_bucket_policy_status(req: S3Request) -> Response:
