@@ -451,4 +451,7 @@ class StorageClient:
                 rows = json.loads(data)
             except ValueError:
                 return BackendResponse.simple(503, data=b"bad listing from storage node"), []
+            for row in rows:
+                if isinstance(row, dict):
+                    wire.split_version_param(row)
         return BackendResponse.simple(status, headers, data), rows

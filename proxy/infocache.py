@@ -11,6 +11,8 @@ import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from proxy.versioning.names import versions_container
+
 if TYPE_CHECKING:
     from objclient.client import StorageClient
 
@@ -100,7 +102,12 @@ class InfoCache:
         info = self._get(key)
         if info is None:
             resp = await self.client.head_container(account, container)
-            info = self._put(key, container_info_from(resp.status, resp.headers))
+            info = container_info_from(resp.status, resp.headers)
+            if info["sysmeta"].get("versions-enabled"):  # object versioning: every version's bytes count
+                hidden = await self.client.head_container(account, versions_container(container))
+                if 200 <= hidden.status < 300:
+                    info["bytes"] += _int(hidden.headers.get("x-container-bytes-used"))
+            info = self._put(key, info)
         return info
 
     async def container_policy(self, account: str, container: str) -> int:

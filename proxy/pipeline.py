@@ -24,6 +24,8 @@ The Swift API's order (``swift_features``), outermost first:
                     as PUT sub-requests by the caller (containers created as needed).
    ``container_quotas`` / ``account_quotas``  413 for an object write (PUT, copy) past the container's
                     or account's quota; quota metadata validated (account quotas: reseller admins only).
+   ``object_versioning`` ``X-Versions-Enabled`` (proxy/versioning/ engine): writes keep the replaced
+                    version, DELETE writes a delete marker, ``?version-id`` / ``?versions``.
    ``versioned_writes`` ``X-Versions-Location`` / ``X-History-Location``: an object write (PUT, copy,
                     SLO manifest, symlink) first archives the object it replaces; DELETE restores the
                     newest version (stack) or archives and writes a delete marker (history).
@@ -97,6 +99,7 @@ def swift_features(auth_backends: Sequence[Any]) -> list[Feature]:
         dlo,
         extract_archive,
         formpost,
+        object_versioning,
         slo,
         staticweb,
         symlink,
@@ -117,6 +120,7 @@ def swift_features(auth_backends: Sequence[Any]) -> list[Feature]:
         extract_archive.feature,
         container_quotas,
         account_quotas,
+        object_versioning.feature,
         versioned_writes.feature,
         symlink.feature,
         slo.feature,

@@ -7,6 +7,8 @@ Defined here and nowhere else; ``stackstore.footer`` and ``stackstore.timestamp`
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 # --- PUT bodies ----------------------------------------------------------------------------------------
 # The client sends an object body of at most this many bytes (with a known length) in one write with the
 # request head, without ``Expect: 100-continue``; a node sees every larger or chunked body only after its
@@ -40,6 +42,11 @@ TIMESTAMP_FRACTION_DIGITS = 5
 TIMESTAMP_TICKS_PER_SECOND: int = 10**TIMESTAMP_FRACTION_DIGITS
 
 # --- Headers both ends read ---------------------------------------------------------------------------
+# object versioning: a current version's id (object sysmeta) rides in its container listing row as a
+# parameter of the row's hash; the internal client's listings move it to the row's ``version_id``
+VERSION_ID_SYSMETA = "x-object-sysmeta-version-id"
+VERSION_ID_PARAM = "swift_version_id"
+
 TIMESTAMP = "X-Timestamp"  # every mutation's version (the proxy's time of the client request)
 PUT_TIMESTAMP = "X-Put-Timestamp"  # container/account creation version
 DELETE_TIMESTAMP = "X-Delete-Timestamp"
@@ -87,3 +94,24 @@ COND_ETAG_IS_AT = "X-Backend-Etag-Is-At"
 COND_IF_MATCH = "X-Backend-If-Match"
 CONFLICT = "X-Backend-Conflict"
 RESERVATION_CONFLICT = "reservation"
+
+
+def with_version_param(etag: str, stored: Mapping[str, str]) -> str:
+    """A listing row's hash for an object stored with ``stored`` headers: ``etag`` plus the object's
+    version id as a ``swift_version_id`` parameter when it has one (object versioning)."""
+    version_id = next((v for k, v in stored.items() if k.lower() == VERSION_ID_SYSMETA), "")
+    return f"{etag}; {VERSION_ID_PARAM}={version_id}" if version_id else etag
+
+
+def split_version_param(row: dict) -> None:
+    """Move a listing row's ``swift_version_id`` hash parameter to ``row["version_id"]`` (in place)."""
+    value = row.get("hash")
+    if not isinstance(value, str) or VERSION_ID_PARAM not in value:
+        return
+    marker = f"; {VERSION_ID_PARAM}="
+    at = value.rfind(marker)
+    if at < 0:
+        return
+    row["version_id"] = value[at + len(marker):].split(";", 1)[0].strip()
+    rest = value[at + len(marker):].split(";", 1)
+    row["hash"] = value[:at] + (";" + rest[1] if len(rest) > 1 else "")

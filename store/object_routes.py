@@ -22,6 +22,7 @@ from stackstore.wire import (
     COND_IF_NONE_MATCH,
     CONFLICT,
     RESERVATION_CONFLICT,
+    with_version_param,
 )
 from store import expiring
 from store.diskfile import (
@@ -190,6 +191,7 @@ async def _put_object(node: Node, request: Request, sp: StoragePath) -> Response
     if targets[0]:
         row = {"size": str(writer.size), "etag": etag, "content-type": headers["Content-Type"]}
         row.update(update_overrides(request, footer_headers))
+        row["etag"] = with_version_param(row["etag"], headers)
         await _send_row_update(node, df, request, sp, "PUT", object_update_headers(
             ts, row["size"], row["etag"], row["content-type"]))
     return Response(status_code=201, headers={"ETag": etag})
@@ -411,6 +413,7 @@ async def post_object(node: Node, request: Request, sp: StoragePath) -> Response
         row = {"size": str(reader.size), "etag": reader.etag, "content-type": request.headers["content-type"]}
         row.update(stored_overrides(reader.headers))
         row["content-type"] = request.headers["content-type"]
+        row["etag"] = with_version_param(row["etag"], meta)
         await _send_row_update(node, df, request, sp, "PUT", object_update_headers(
             ts, row["size"], row["etag"], row["content-type"]))
     return Response(status_code=202, headers={"X-Backend-Timestamp": ts.normal})

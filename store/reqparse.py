@@ -58,7 +58,11 @@ class StoragePath:
         return self.obj
 
 
-def _decode(raw: bytes, what: str, limit: int, allow_slash: bool = False) -> str:
+def _decode(raw: bytes, what: str, limit: int, allow_slash: bool = False, allow_reserved: bool = False) -> str:
+    """A percent-decoded path part. NUL only where ``allow_reserved`` (container and object names) and
+    only in a name of the reserved namespace, which starts with NUL: object versioning's hidden
+    containers and versions (proxy/versioning/names.py). No client can name one: the proxy's routers
+    refuse NUL in a path."""
     try:
         value = unquote_to_bytes(raw).decode("utf-8")
     except UnicodeDecodeError:
@@ -67,7 +71,8 @@ def _decode(raw: bytes, what: str, limit: int, allow_slash: bool = False) -> str
         raise HTTPError(400, f"empty {what}")
     if len(value.encode("utf-8")) > limit:
         raise HTTPError(400, f"{what} too long")
-    if "\x00" in value or (not allow_slash and "/" in value):
+    if ("\x00" in value and not (allow_reserved and value.startswith("\x00"))) \
+            or (not allow_slash and "/" in value):
         raise HTTPError(400, f"invalid {what}")
     return value
 
@@ -91,9 +96,9 @@ def parse_path(raw_path: bytes) -> StoragePath:
             if kind != "acct":  # tolerate a trailing slash after the account only
                 raise HTTPError(400, "empty container")
             return sp
-        sp.container = _decode(parts[5], "container", MAX_CONTAINER)
+        sp.container = _decode(parts[5], "container", MAX_CONTAINER, allow_reserved=True)
     if len(parts) > 6:
-        sp.obj = _decode(parts[6], "object", MAX_OBJECT, allow_slash=True)
+        sp.obj = _decode(parts[6], "object", MAX_OBJECT, allow_slash=True, allow_reserved=True)
     if kind == "obj" and sp.obj is None:
         raise HTTPError(400, "object path needs account, container and object")
     if kind == "acct" and sp.obj is not None:

@@ -20,7 +20,9 @@ object client (the cluster's answer, not this replica's):
    Complete writes its manifest before it deletes the marker, so a missing marker means the manifest,
    if any, is already readable;
 3. no manifest names the part: neither the object now at ``<bucket>/<key>`` nor, when the bucket keeps
-   Swift versions (``X-Versions-Location`` / ``X-History-Location``), any archived version of the key.
+   Swift versions (``X-Versions-Location`` / ``X-History-Location``), any archived version of the key,
+   nor any version of the key in the bucket's versions container (S3 versioning / ``X-Versions-Enabled``,
+   docs/versioning.md).
 
 Any answer that is not a clear 404 or a readable manifest (a node error, a manifest that does not
 parse) keeps the parts for the next pass. Segments of Swift SLOs in ordinary containers are the
@@ -66,6 +68,9 @@ PAGE = 1000
 PART_NAME = re.compile(r"(?P<key>.+)/(?P<upload>[A-Za-z0-9_-]{32})/(?P<number>\d{5})", re.DOTALL)
 # proxy/swift/headers.py: where a container's Swift versions are archived
 VERSIONS_LOCATION = "X-Container-Sysmeta-Versions-Location"
+# proxy/versioning/names.py: a bucket's object versions (S3 versioning, Swift X-Versions-Enabled) live in
+# ``\x00versions\x00<bucket>`` as ``\x00<key>\x00<inverted version id>``
+VERSIONS_CONTAINER_PREFIX = "\x00versions\x00"
 MAX_MANIFEST_BYTES = 8 * 1024 * 1024 + 65536  # proxy/large_objects/slo_manifest.py's limit, with room
 
 
@@ -222,7 +227,11 @@ class ContainerReap:
         if names is None:
             return None
         archived = await self._archived_references(key)
-        return None if archived is None else names | archived
+        if archived is None:
+            return None
+        versions = await self._listed_references(VERSIONS_CONTAINER_PREFIX + self.target.bucket,
+                                                 f"\x00{key}\x00")
+        return None if versions is None else names | archived | versions
 
     async def _manifest_references(self, container: str, obj: str) -> set[str] | None:
         """Parts named by the object's manifest: empty for a missing or plain object, None when unknown."""
@@ -267,7 +276,12 @@ class ContainerReap:
         if not archive:
             return set()
         assert isinstance(archive, str)
-        prefix = f"{len(key.encode()):03x}{key}/"
+        return await self._listed_references(archive, f"{len(key.encode()):03x}{key}/")
+
+    async def _listed_references(self, container: str, prefix: str) -> set[str] | None:
+        """Parts named by the manifests among ``container``'s objects under ``prefix`` (a missing
+        container: none); None when unknown."""
+        archive = container
         out: set[str] = set()
         marker: str | None = None
         while True:

@@ -16,13 +16,14 @@ from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from proxy.context import ProxyState
+from proxy.http.errors import HTTPError
 from proxy.http.transid import trans_id_of
 from proxy.s3 import auth_v2, auth_v4, namespace, owners
 from proxy.s3.bucket import is_valid_name
 from proxy.s3.context import AuthInfo, S3Request, anonymous_auth, split_path
 from proxy.s3.cors import responses as cors
 from proxy.s3.credentials import ConfigCredentials, CredentialStore
-from proxy.s3.errors import S3Error
+from proxy.s3.errors import S3Error, from_backend
 from proxy.s3.post import handler as post_handler
 from proxy.s3.router import dispatch
 
@@ -91,7 +92,9 @@ async def handle_s3(request: Request, state: ProxyState) -> Response:
             resp = await dispatch(req)
             if req.headers.get("origin"):
                 resp.headers.update(await cors.actual_request_headers(req, req.account))
-    except S3Error as err:
+    except (S3Error, HTTPError) as raised:
+        # shared code below the S3 layer (the versioning engine) raises HTTPError: its S3 equivalent
+        err = raised if isinstance(raised, S3Error) else from_backend(raised.status, req.bucket if req else None)
         resp = err.response(req.resource if req else request.url.path, trans_id, head=request.method == "HEAD")
         if req is not None and req.method != "OPTIONS" and req.headers.get("origin"):
             resp.headers.update(await _error_cors_headers(req))

@@ -5,8 +5,7 @@ multipart objects only (its ``Part`` list only when the upload had a checksum al
 by ``x-amz-max-parts`` (default and most 1000) and ``x-amz-part-number-marker``. The ETag is unquoted,
 as AWS answers it here.
 
-Versioning hook: ``?versionId`` other than ``null`` is refused as GetObject refuses it today
-(``objects._check_version``), until versioned objects exist.
+``?versionId`` reads that version's attributes (proxy/s3/versioning.py).
 """
 
 from __future__ import annotations
@@ -20,8 +19,8 @@ from proxy.s3.bucket import require_bucket
 from proxy.s3.context import S3Request
 from proxy.s3.errors import S3Error
 from proxy.s3.object_parts import is_multipart, load_parts
-from proxy.s3.objects import _check_version
 from proxy.s3.reader import open_object
+from proxy.s3.versioning import resolve
 from stackstore.numbers import is_ascii_digits
 
 ATTRIBUTES = ("ETag", "Checksum", "ObjectParts", "StorageClass", "ObjectSize")
@@ -51,12 +50,11 @@ def _int_header(req: S3Request, name: str, default: int) -> int:
 
 async def get_object_attributes(req: S3Request) -> Response:
     """GetObjectAttributes: the attributes asked for, without reading the object's data."""
-    _check_version(req)
     await require_bucket(req)
     wanted = wanted_attributes(req.headers.get("x-amz-object-attributes"))
     max_parts = min(_int_header(req, "x-amz-max-parts", MAX_PARTS), MAX_PARTS)
     marker = _int_header(req, "x-amz-part-number-marker", 0)
-    bucket, key = req.bucket or "", req.key or ""
+    bucket, key = await resolve(req, req.bucket or "", req.key or "")
     obj = await open_object(req, bucket, key, None, head=True)
     await obj.close()
     doc = xml.root("GetObjectAttributesOutput")

@@ -17,7 +17,7 @@ from starlette.responses import Response
 
 from proxy.http import conditional
 from proxy.large_objects.access import WatchedBody
-from proxy.s3 import checksums, part_checksums, sse, tagset, xml
+from proxy.s3 import checksums, part_checksums, sse, tagset, versioning, xml
 from proxy.s3 import headers as s3h
 from proxy.s3.acl.writes import object_write_sysmeta
 from proxy.s3.bucket import require_bucket, segments_container
@@ -58,10 +58,17 @@ def parse_copy_source(value: str) -> tuple[str, str]:
         if name != "versionId":  # the only parameter a copy source takes
             raise S3Error("InvalidArgument", "Unsupported copy source parameter.",
                           ArgumentName="x-amz-copy-source", ArgumentValue=value)
-        if version not in ("", "null"):
-            raise S3Error("NoSuchVersion", "The specified version does not exist.", status=404,
-                          Key=key, VersionId=version)
     return bucket, key
+
+
+def copy_source_version(value: str) -> str | None:
+    """The ``versionId`` a copy source names (None: the current version)."""
+    _path, _, query = value.partition("?")
+    for param in query.split("&") if query else ():
+        name, _, version = param.partition("=")
+        if name == "versionId" and version:
+            return unquote(version)
+    return None
 
 
 def check_source_conditions(req: S3Request, src: StoredObject) -> None:
@@ -85,6 +92,10 @@ async def _open_source(req: S3Request) -> StoredObject:
     key = sse.request_customer_key(req, sse.COPY_SOURCE_CUSTOMER)
     src_req = await source_request(req, sb)
     await require_bucket(src_req, sb)
+    version = copy_source_version(req.headers["x-amz-copy-source"])
+    if version is not None:  # the version's stored location (current or in the versions container)
+        found = await versioning.locate(src_req, sb, sk, version)
+        sb, sk = found.container, found.obj
     src = await open_object(src_req, sb, sk, None, head=False, customer_key=key)
     try:
         sse.check_applicable(src.headers, key)
@@ -140,6 +151,8 @@ async def copy_object(req: S3Request) -> Response:
             return checksum_sysmeta(body.checksums)
 
         replaced = await current_multipart(req, req.bucket or "", key, bucket_info)
+        version_sysmeta, version_id, kept = await versioning.prepare_write(req, req.bucket or "", key, bucket_info)
+        headers.update(version_sysmeta)
         storage = sse.client(req)
         resp = await storage.put_object(req.account, req.bucket or "", key, headers, body, src.size,
                                         footer=late, encryption=encryption)
@@ -150,7 +163,8 @@ async def copy_object(req: S3Request) -> Response:
     if resp.status // 100 != 2:
         raise from_backend(resp.status, req.bucket, key)
     written(req, req.bucket or "")
-    await release_parts(req, req.bucket or "", key, replaced)
+    if not kept:  # a replaced multipart object kept as a version keeps its parts
+        await release_parts(req, req.bucket or "", key, replaced)
     stored_sse = sse.written_sse(encryption, storage)
     etag = body.etag if stored_sse is None else (resp.headers.get("etag") or body.etag)
     doc = xml.root("CopyObjectResult")
@@ -162,6 +176,11 @@ async def copy_object(req: S3Request) -> Response:
         xml.add(doc, "ChecksumType", part_checksums.FULL_OBJECT)
     out = sse.response_headers(stored_sse, req.headers)
     out.update(expiration_headers(req, bucket_info, key, src.size, object_tags(headers), time.time()))
+    if version_id is not None and version_id != "null":
+        out[versioning.VERSION_HEADER] = version_id
+    source_version = copy_source_version(req.headers["x-amz-copy-source"])
+    if source_version is not None:
+        out["x-amz-copy-source-version-id"] = source_version
     return xml.xml_response(doc, headers=out)
 
 

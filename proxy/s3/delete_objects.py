@@ -11,9 +11,10 @@ from proxy.s3 import checksums, xml
 from proxy.s3.bucket import require_bucket
 from proxy.s3.context import S3Request
 from proxy.s3.errors import S3Error
-from proxy.s3.objects import delete_key
+from proxy.s3.objects import delete_in_bucket
 from proxy.s3.policy import policy_decision
 from proxy.s3.upload import content_md5, request_body
+from proxy.s3.versioning import DELETE_MARKER_HEADER, VERSION_HEADER
 
 MAX_KEYS = 1000
 CONCURRENCY = 10
@@ -44,27 +45,44 @@ async def delete_objects(req: S3Request) -> Response:
         raise S3Error("MalformedXML", f"The request must contain no more than {MAX_KEYS} objects")
     sem = asyncio.Semaphore(CONCURRENCY)
 
-    async def one(key: str, version: str | None) -> tuple[str, str | None, str | None]:
-        if version not in (None, "", "null"):
-            return key, "NoSuchVersion", "The specified version does not exist."
+    async def one(key: str, version: str | None) -> tuple[str, str | None, dict[str, str], str | None, str | None]:
         async with sem:
             try:
                 # the request passed the bucket-wide check; a policy may still deny some keys (AWS decides
                 # s3:DeleteObject per key: that key's entry is AccessDenied, the others are deleted)
-                if await policy_decision(req, "s3:DeleteObject", req.bucket or "", key) == "deny":
-                    return key, "AccessDenied", "Access Denied"
-                await delete_key(req, req.bucket or "", key, bucket_info)
+                action = "s3:DeleteObjectVersion" if version else "s3:DeleteObject"
+                if await policy_decision(req, action, req.bucket or "", key) == "deny":
+                    return key, version, {}, "AccessDenied", "Access Denied"
+                headers = await delete_in_bucket(req, req.bucket or "", key, version or None, bucket_info)
             except S3Error as err:
-                return key, err.code, err.message
-        return key, None, None
+                return key, version, {}, err.code, err.message
+        return key, version, headers, None, None
 
-    results = await asyncio.gather(*(one(k, v) for k, v in keys))
+    # one key's entries run one after another (each may change which version is current), keys in parallel
+    by_key: dict[str, list[int]] = {}
+    for index, (key, _version) in enumerate(keys):
+        by_key.setdefault(key, []).append(index)
+    answers: dict[int, tuple] = {}
+
+    async def in_order(indexes: list[int]) -> None:
+        for index in indexes:
+            answers[index] = await one(*keys[index])
+
+    await asyncio.gather(*(in_order(indexes) for indexes in by_key.values()))
+    results = [answers[index] for index in range(len(keys))]
     out = xml.root("DeleteResult")
-    for key, code, message in results:
+    for key, version, headers, code, message in results:
         if code is None:
             if not quiet:
-                xml.add(xml.add(out, "Deleted"), "Key", key)
+                el = xml.add(out, "Deleted")
+                xml.add(el, "Key", key)
+                if version:
+                    xml.add(el, "VersionId", version)
+                if headers.get(DELETE_MARKER_HEADER) == "true":
+                    xml.add(el, "DeleteMarker", "true")
+                    xml.add(el, "DeleteMarkerVersionId", headers.get(VERSION_HEADER, ""))
         else:
             el = xml.add(out, "Error")
-            xml.add_all(el, [("Key", key), ("Code", code), ("Message", message)])
+            xml.add_all(el, [("Key", key), *([("VersionId", version)] if version else []), ("Code", code),
+                             ("Message", message)])
     return xml.xml_response(out)

@@ -1,4 +1,4 @@
-"""ListObjects (v1), ListObjectsV2 and a flat ListObjectVersions over the container listing.
+"""ListObjects (v1), ListObjectsV2 over the container listing; ListObjectVersions over the versioning engine.
 
 The storage listing returns exactly ``limit`` rows whenever more exist, so asking for
 ``max-keys + 1`` rows tells exactly whether the answer is truncated. Keys and prefixes count
@@ -21,6 +21,8 @@ from proxy.s3.bucket import owner, require_bucket
 from proxy.s3.context import S3Request
 from proxy.s3.errors import S3Error, from_backend
 from proxy.s3.headers import iso_from_swift
+from proxy.versioning import engine, names
+from proxy.versioning.listing import VersionsQuery, list_versions
 from stackstore.numbers import parse_int
 
 MAX_KEYS = 1000
@@ -195,25 +197,62 @@ async def list_objects_v2(req: S3Request) -> Response:
 
 
 async def list_object_versions(req: S3Request) -> Response:
-    """Unversioned buckets: every key once, as its ``null`` version."""
-    await require_bucket(req)
+    """ListObjectVersions over the versioning engine's all-versions listing (proxy/versioning/listing.py):
+    keys ascending, each key's versions newest first, delete markers among them; a never-versioned
+    bucket lists each key once as its ``null`` version."""
+    info = await require_bucket(req)
     prefix, delimiter, url = _params(req)
     max_keys = _max_keys(req)
-    marker = req.query.get("key-marker") or None
-    page = await list_page(req, req.bucket or "", prefix, delimiter, marker, max_keys)
+    key_marker = req.query.get("key-marker") or ""
+    version_marker = req.query.get("version-id-marker") or ""
+    if version_marker and not key_marker:
+        raise S3Error("InvalidArgument", "A version-id marker cannot be specified without a key marker.",
+                      ArgumentName="version-id-marker", ArgumentValue=version_marker)
+    if version_marker and not names.valid_version_id(version_marker):
+        raise S3Error("InvalidArgument", "Invalid version id specified", ArgumentName="version-id-marker",
+                      ArgumentValue=version_marker)
+    rows: list[dict] = []
+    if max_keys:
+        marker = key_marker if version_marker else (_backend_marker(key_marker, prefix, delimiter) or "")
+        rows = await list_versions(req, req.account, req.bucket or "", VersionsQuery(
+            prefix=prefix, delimiter=delimiter, marker=marker, version_marker=version_marker, limit=max_keys + 1))
+    truncated = len(rows) > max_keys
+    rows = rows[:max_keys]
+    versioned = engine.state_of(info) is not None
     doc = xml.root("ListVersionsResult")
     xml.add(doc, "Name", req.bucket)
     xml.add(doc, "Prefix", _enc(prefix, url))
-    xml.add(doc, "KeyMarker", _enc(marker or "", url))
-    xml.add(doc, "VersionIdMarker", "")
-    if page.truncated and page.last:
-        xml.add(doc, "NextKeyMarker", _enc(page.last, url))
-        xml.add(doc, "NextVersionIdMarker", "null")
+    xml.add(doc, "KeyMarker", _enc(key_marker, url))
+    xml.add(doc, "VersionIdMarker", version_marker)
+    if truncated and rows:
+        last = rows[-1]
+        if "subdir" in last:
+            xml.add(doc, "NextKeyMarker", _enc(last["subdir"], url))
+        else:
+            xml.add(doc, "NextKeyMarker", _enc(last["name"], url))
+            xml.add(doc, "NextVersionIdMarker", last["version_id"] if versioned else "null")
     xml.add(doc, "MaxKeys", max_keys)
     if delimiter or "delimiter" in req.query:  # ListObjectVersions echoes a given delimiter, even empty
         xml.add(doc, "Delimiter", _enc(delimiter or "", url))
     if url:
         xml.add(doc, "EncodingType", "url")
-    xml.add(doc, "IsTruncated", page.truncated)
-    _contents(req, doc, page, url, with_owner=True, tag="Version", version=True)
+    xml.add(doc, "IsTruncated", truncated)
+    for row in rows:
+        if "subdir" in row:
+            continue
+        is_marker = engine.is_delete_marker(row)
+        el = xml.add(doc, "DeleteMarker" if is_marker else "Version")
+        xml.add(el, "Key", _enc(row["name"], url))
+        xml.add(el, "VersionId", row["version_id"] if versioned else "null")
+        xml.add(el, "IsLatest", bool(row.get("is_latest")))
+        xml.add(el, "LastModified", iso_from_swift(row.get("last_modified", "")))
+        if not is_marker:
+            xml.add(el, "ETag", f'"{listing_etag(row.get("hash", ""))}"')
+            xml.add(el, "Size", int(row.get("bytes") or 0))
+        owner(req, el)
+        if not is_marker:
+            xml.add(el, "StorageClass", "STANDARD")
+    for row in rows:
+        if "subdir" in row:
+            xml.add(xml.add(doc, "CommonPrefixes"), "Prefix", _enc(row["subdir"], url))
     return xml.xml_response(doc)

@@ -26,7 +26,7 @@ from proxy.large_objects.slo_manifest import SYSMETA_ETAG as SLO_ETAG
 from proxy.large_objects.slo_manifest import SYSMETA_SIZE as SLO_SIZE
 from proxy.large_objects.slo_manifest import slo_etag
 from proxy.s3 import headers as s3h
-from proxy.s3 import part_checksums, sse, xml
+from proxy.s3 import part_checksums, sse, versioning, xml
 from proxy.s3.acl.writes import carried_acl, object_write_sysmeta
 from proxy.s3.bucket import owner, require_bucket, segments_container
 from proxy.s3.conditional_write import condition_error, write_condition
@@ -281,13 +281,16 @@ async def complete(req: S3Request) -> Response:
         yield manifest
 
     replaced = await current_multipart(req, bucket, key, bucket_info)
+    version_sysmeta, version_id, kept = await versioning.prepare_write(req, bucket, key, bucket_info)
+    headers.update(version_sysmeta)
     # the manifest lists the parts (each encrypted as the upload asked); the envelope headers mark it
     resp = await sse.client(req).put_object(req.account, bucket, key, headers, body(), len(manifest),
                                             condition=condition, stamp_at_commit=True,
                                             encryption=envelope.PLAINTEXT)
     if resp.status // 100 != 2:
         raise condition_error(resp, condition, key) or from_backend(resp.status, bucket, key)
-    await release_parts(req, bucket, key, replaced)
+    if not kept:  # a replaced multipart object kept as a version keeps its parts
+        await release_parts(req, bucket, key, replaced)
     used = {row["name"] for n, row in stored.items() if n in set(numbers)}
     await _delete_many(req, seg, [r["name"] for r in stored.values() if r["name"] not in used]
                        + [marker_name(key, upload_id)])
@@ -297,6 +300,8 @@ async def complete(req: S3Request) -> Response:
     part_checksums.add_elements(doc, checksum, object_checksum)
     out = sse.response_headers(sse.upload_sse(marker), req.headers)
     out.update(expiration_headers(req, bucket_info, key, total, object_tags(headers), time.time()))
+    if version_id is not None and version_id != "null":
+        out[versioning.VERSION_HEADER] = version_id
     return xml.xml_response(doc, headers=out)
 
 

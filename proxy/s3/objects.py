@@ -12,7 +12,7 @@ from proxy.http import conditional
 from proxy.http import ranges as http_ranges
 from proxy.http.bodies import streamed
 from proxy.s3 import headers as s3h
-from proxy.s3 import sse
+from proxy.s3 import sse, versioning
 from proxy.s3.acl.writes import object_write_sysmeta
 from proxy.s3.bucket import require_bucket
 from proxy.s3.conditional_write import condition_error, write_condition
@@ -25,6 +25,8 @@ from proxy.s3.quota import check_quota, written
 from proxy.s3.reader import StoredObject, open_object
 from proxy.s3.supersede import current_multipart, release_parts
 from proxy.s3.upload import checksum_response_headers, checksum_sysmeta, open_upload
+from proxy.s3.versioning import VERSION_HEADER
+from proxy.versioning import engine
 
 MAX_KEY_BYTES = 1024
 
@@ -32,13 +34,6 @@ MAX_KEY_BYTES = 1024
 def check_key(key: str) -> None:
     if len(key.encode("utf-8")) > MAX_KEY_BYTES:
         raise S3Error("KeyTooLongError", MaxSizeAllowed=str(MAX_KEY_BYTES))
-
-
-def _check_version(req: S3Request) -> None:
-    version = req.query.get("versionId")
-    if version is not None and version != "null":
-        raise S3Error("InvalidArgument", "Invalid version id specified", ArgumentName="versionId",
-                      ArgumentValue=version)
 
 
 def requested_expiry(req: S3Request) -> dict[str, str]:
@@ -67,6 +62,8 @@ async def put_object(req: S3Request) -> Response:
         await upload.body.check_empty()
     await check_quota(req, req.bucket or "", upload.length)
     replaced = await current_multipart(req, req.bucket or "", key, bucket_info)
+    version_sysmeta, version_id, kept = await versioning.prepare_write(req, req.bucket or "", key, bucket_info)
+    stored.update(version_sysmeta)
     # checksums of trailers (or only computed, x-amz-sdk-checksum-algorithm) are known after the body
     late = (lambda: checksum_sysmeta(upload.body.checksums)) if upload.body.hashers else None
     storage = sse.client(req)
@@ -78,10 +75,13 @@ async def put_object(req: S3Request) -> Response:
     if resp.status not in (201, 202):
         raise condition_error(resp, condition, key) or from_backend(resp.status, req.bucket, key)
     written(req, req.bucket or "")
-    await release_parts(req, req.bucket or "", key, replaced)
+    if not kept:  # a replaced multipart object kept as a version keeps its parts
+        await release_parts(req, req.bucket or "", key, replaced)
     stored_sse = sse.written_sse(encryption, storage)
     etag = upload.body.etag if stored_sse is None else (resp.headers.get("etag") or upload.body.etag)
     out = {"ETag": f'"{etag}"'}
+    if version_id is not None and version_id != "null":
+        out[VERSION_HEADER] = version_id
     sums = checksum_response_headers(upload.body, upload.header_checksums)
     out.update(sums)
     if sums:
@@ -102,15 +102,19 @@ def _conditional_error(status: int, obj: StoredObject) -> S3Error:
 
 async def get_object(req: S3Request) -> Response:
     key = req.key or ""
-    _check_version(req)
     bucket_info = await require_bucket(req)
+    container, name = req.bucket or "", key
+    version = req.query.get("versionId")
+    if version is not None:  # the version's stored location (the current object or an archived one)
+        found = await versioning.locate(req, container, key, version)
+        container, name = found.container, found.obj
     head = req.method == "HEAD"
     range_header = req.headers.get("range")
-    part = await requested_part(req, req.bucket or "", key)
+    part = await requested_part(req, container, name)
     if part is not None:
         range_header = part.range_header
     customer_key = sse.request_customer_key(req)
-    obj = await open_object(req, req.bucket or "", key, range_header, head, customer_key)
+    obj = await open_object(req, container, name, range_header, head, customer_key)
     try:
         sse.check_applicable(obj.headers, customer_key)
         resp = await _answer(req, obj, head, range_header, bucket_info)
@@ -120,6 +124,9 @@ async def get_object(req: S3Request) -> Response:
     if part is not None and part.parts_count is not None:
         resp.headers["x-amz-mp-parts-count"] = str(part.parts_count)
         resp.headers.update(part.checksum_headers)
+    shown = version if version is not None else versioning.response_version(obj.headers, bucket_info)
+    if shown is not None:
+        resp.headers[VERSION_HEADER] = shown
     return resp
 
 
@@ -160,10 +167,27 @@ async def _answer(req: S3Request, obj: StoredObject, head: bool, range_header: s
 
 async def delete_object(req: S3Request) -> Response:
     key = req.key or ""
-    _check_version(req)
     bucket_info = await require_bucket(req)
-    await delete_key(req, req.bucket or "", key, bucket_info)
-    return Response(status_code=204)
+    headers = await delete_in_bucket(req, req.bucket or "", key, req.query.get("versionId"), bucket_info)
+    return Response(status_code=204, headers=headers)
+
+
+async def delete_in_bucket(req: S3Request, bucket: str, key: str, version: str | None,
+                           bucket_info: dict) -> dict[str, str]:
+    """DeleteObject's work for one key (and version): the response headers (version id, marker)."""
+    state = versioning.state_of(bucket_info)
+    if version is not None:
+        versioning.check_version_id(version)
+        if state is not None:
+            return await versioning.delete_version(req, bucket, key, version)
+        if version != "null":
+            return {}
+        await delete_key(req, bucket, key, bucket_info)
+        return {VERSION_HEADER: "null"}
+    if state is not None:
+        return await versioning.delete_current(req, bucket, key, state or engine.ENABLED)
+    await delete_key(req, bucket, key, bucket_info)
+    return {}
 
 
 async def delete_key(req: S3Request, bucket: str, key: str, bucket_info: dict | None = None) -> int:

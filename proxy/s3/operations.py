@@ -34,6 +34,7 @@ from proxy.s3 import (
     service,
     subresources,
     tagging,
+    versioning,
 )
 from proxy.s3.acl import handlers as acl_handlers
 from proxy.s3.context import S3Request
@@ -158,7 +159,7 @@ SERVICE_OPERATIONS: tuple[Operation, ...] = (
 # in sub-resource precedence order (the first sub-resource key present selects)
 BUCKET_OPERATIONS: tuple[Operation, ...] = (
     *_bucket_config("versioning", "Versioning", "s3:GetBucketVersioning", "s3:PutBucketVersioning", None,
-                    _empty("VersioningConfiguration")),
+                    versioning.get_bucket_versioning, put=versioning.put_bucket_versioning),
     *_bucket_config("logging", "Logging", "s3:GetBucketLogging", "s3:PutBucketLogging", None,
                     _empty("BucketLoggingStatus")),
     *_bucket_config("notification", "NotificationConfiguration", "s3:GetBucketNotification",

@@ -15,6 +15,7 @@ from proxy.s3.context import S3Request
 from proxy.s3.errors import S3Error, from_backend
 from proxy.s3.headers import iso_from_swift
 from proxy.s3.listing import continuation_token, token_marker
+from proxy.versioning.names import is_reserved
 from stackstore.numbers import is_ascii_digits
 
 PAGE = 10000
@@ -48,7 +49,7 @@ async def list_buckets(req: S3Request) -> Response:
         hidden = await namespace.registered_elsewhere(req.state, req.account, [r.get("name", "") for r in page])
         for row in page:
             name = row.get("name")
-            if not name or name.endswith(SEGMENTS_SUFFIX) or name in hidden:
+            if not name or name.endswith(SEGMENTS_SUFFIX) or name in hidden or is_reserved(name):
                 continue
             if limit is not None and len(rows) == limit:
                 truncated = True

@@ -14,6 +14,7 @@ from proxy.swift.context import SwiftRequest
 from proxy.swift.headers import account_response_headers, meta_write_headers
 from proxy.swift.policies import storage_policies
 from proxy.swift.quota_headers import quota_headers
+from proxy.versioning.names import past_reserved
 from stackstore.timestamp import Timestamp
 
 
@@ -51,8 +52,9 @@ async def get(req: SwiftRequest) -> Response:
     media = listing.content_type(req.query, req.headers)
     p = listing.parse_params(req.query, constraints.ACCOUNT_LISTING_LIMIT)
     resp, rows = await req.client.list_account(req.account, prefix=p.prefix, delimiter=p.delimiter,
-                                               marker=p.marker, end_marker=p.end_marker, limit=p.limit,
-                                               reverse=p.reverse)
+                                               marker=p.marker if p.reverse else past_reserved(p.marker),
+                                               end_marker=past_reserved(p.end_marker) if p.reverse else p.end_marker,
+                                               limit=p.limit, reverse=p.reverse)
     if resp.status == 404 and _autocreate(req):
         headers, rows = _empty_account_headers(), []
     elif not 200 <= resp.status < 300:

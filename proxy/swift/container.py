@@ -47,6 +47,8 @@ async def get(req: SwiftRequest) -> Response:
     resp, rows = await list_rows(req, params)
     if not 200 <= resp.status < 300:
         return _status(resp.status)
+    for row in rows:
+        row.pop("version_id", None)  # object versioning's: shown only by ``?versions`` listings
     headers = container_response_headers(resp.headers, owner=req.is_owner)
     headers["X-Storage-Policy"] = policy_name(req.state, resp.headers)
     return listing.render(rows, media, "container", req.container_name, headers)

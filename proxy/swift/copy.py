@@ -159,6 +159,8 @@ def _dest_headers(req: SwiftRequest, src_headers: Mapping[str, str], manifest_ge
     delete_at = constraints.delete_at(req.headers)
     if delete_at is not None:
         _set(out, "X-Delete-At", delete_at)
+    for name, value in req.sysmeta.items():  # what features decided (the version id)
+        _set(out, name, value)
     return out
 
 
@@ -218,7 +220,7 @@ async def do_copy(req: SwiftRequest, src: Location, dst: Location,
     headers = _dest_headers(req, src_headers, manifest_get, is_large_object(src_headers))
     if etag:
         headers["Etag"] = etag.strip('"')
-    req.timestamp = Timestamp.now().normal
+    req.timestamp = req.timestamp or Timestamp.now().normal
     headers["X-Timestamp"] = req.timestamp
     watched = WatchedBody(body)  # a forbidden nested segment fails the storage PUT: nothing is written
     resp = await req.client.put_object(*dst, headers, aiter(watched), content_length=length)

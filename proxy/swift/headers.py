@@ -22,6 +22,9 @@ STORAGE_POLICY = "Policy-0"
 # legacy object versioning's container settings (proxy/swift/features/versioned_writes.py), as Swift stores them
 VERSIONS_LOCATION_SYSMETA = "X-Container-Sysmeta-Versions-Location"
 VERSIONS_MODE_SYSMETA = "X-Container-Sysmeta-Versions-Mode"
+# object versioning (proxy/versioning/): the current version's id, the container's state
+OBJECT_VERSION_SYSMETA = "x-object-sysmeta-version-id"
+VERSIONS_ENABLED_SYSMETA = "x-container-sysmeta-versions-enabled"
 
 
 def object_response_headers(backend: Mapping[str, str]) -> dict[str, str]:
@@ -31,6 +34,8 @@ def object_response_headers(backend: Mapping[str, str]) -> dict[str, str]:
         low = name.lower()
         if low in OBJECT_RESPONSE_HEADERS or low.startswith("x-object-meta-"):
             out[_canonical(name)] = value
+        elif low == OBJECT_VERSION_SYSMETA:  # object versioning (proxy/versioning/)
+            out["X-Object-Version-Id"] = value or "null"
     out.setdefault("Accept-Ranges", "bytes")
     return out
 
@@ -88,6 +93,9 @@ def container_response_headers(backend: Mapping[str, str], *, owner: bool) -> di
     if location:  # shown under the header that set it
         mode = stored.get(VERSIONS_MODE_SYSMETA.lower())
         out["X-History-Location" if mode == "history" else "X-Versions-Location"] = location
+    enabled = stored.get(VERSIONS_ENABLED_SYSMETA)
+    if enabled:
+        out["X-Versions-Enabled"] = "True" if enabled == "true" else "False"
     out["X-Storage-Policy"] = STORAGE_POLICY
     out.setdefault("Accept-Ranges", "bytes")
     return out

@@ -13,7 +13,16 @@ from proxy.large_objects import slo_manifest
 from proxy.s3 import delete_objects, listing, multipart
 from proxy.swift.constraints import SWIFT_CONSTRAINTS
 from proxy.swift.domain_remap import DomainRemap
-from proxy.swift.features import bulk, extract_archive, formpost, staticweb, symlink, tempurl, versioned_writes
+from proxy.swift.features import (
+    bulk,
+    extract_archive,
+    formpost,
+    object_versioning,
+    staticweb,
+    symlink,
+    tempurl,
+    versioned_writes,
+)
 from proxy.swift.features.account_quotas import INFO as ACCOUNT_QUOTAS_INFO
 from proxy.swift.features.container_quotas import INFO as CONTAINER_QUOTAS_INFO
 from stackstore.config import Config
@@ -55,6 +64,7 @@ def swift_info(conf: Config) -> dict[str, Any]:
         "formpost": dict(formpost.INFO),
         "symlink": symlink.info(conf),
         "versioned_writes": dict(versioned_writes.INFO),
+        "object_versioning": dict(object_versioning.INFO),
         "account_quotas": dict(ACCOUNT_QUOTAS_INFO),
         "container_quotas": dict(CONTAINER_QUOTAS_INFO),
     }

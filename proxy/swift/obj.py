@@ -34,6 +34,8 @@ def write_headers(req: SwiftRequest, *, post: bool = False) -> dict[str, str]:
         out["Content-Type"] = guess_content_type(req.obj or "", h)
     req.timestamp = req.timestamp or Timestamp.now().normal
     out["X-Timestamp"] = req.timestamp
+    if not post:
+        out.update(req.sysmeta)  # what features decided (the version id), never the client's headers
     return out
 
 

@@ -24,6 +24,7 @@ from proxy.swift.features import (
     dlo,
     extract_archive,
     formpost,
+    object_versioning,
     slo,
     staticweb,
     symlink,
@@ -85,8 +86,8 @@ def test_swift_pipeline_order():
     assert isinstance(features[3], Authenticate) and features[4] is staticweb.feature
     assert features[5] is authorize
     assert features[6:] == [bulk.feature, extract_archive.feature, container_quotas.feature,
-                            account_quotas.feature, versioned_writes.feature, symlink.feature, slo.feature,
-                            dlo.feature]
+                            account_quotas.feature, object_versioning.feature, versioned_writes.feature,
+                            symlink.feature, slo.feature, dlo.feature]
 
 
 def test_build_nests_features_in_order_and_answers_errors():

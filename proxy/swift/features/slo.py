@@ -248,6 +248,9 @@ def _manifest_headers(req: SwiftRequest, etag: str, size: int, manifest_md5: str
         "X-Object-Sysmeta-Container-Update-Override-Etag": f"{manifest_md5}; slo_etag={etag}",
         "X-Object-Sysmeta-Container-Update-Override-Size": str(size),
     })
+    headers.update(req.sysmeta)  # what features decided (the version id)
+    if req.timestamp:
+        headers["X-Timestamp"] = req.timestamp
     return headers
 
 

@@ -1,0 +1,174 @@
+"""S3 bucket versioning over the shared engine (proxy/versioning/): Get/PutBucketVersioning, version
+ids on writes, ``?versionId`` reads and deletes, delete markers and ListObjectVersions.
+
+The bucket's state is the container's ``Versions-Enabled`` sysmeta, the same one Swift's
+``X-Versions-Enabled`` sets, so a version written over one API is listed and read over the other.
+MFA delete is not offered (a ``MfaDelete`` of ``Enabled`` is refused with NotImplemented).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.responses import Response
+
+from proxy.s3 import xml
+from proxy.s3.bucket import require_bucket
+from proxy.s3.context import S3Request
+from proxy.s3.errors import S3Error, from_backend
+from proxy.s3.upload import request_body
+from proxy.versioning import engine, names
+
+VERSION_HEADER = "x-amz-version-id"
+DELETE_MARKER_HEADER = "x-amz-delete-marker"
+
+
+# -- state ----------------------------------------------------------------------------------------
+
+def state_of(bucket_info: dict) -> str | None:
+    """``enabled``, ``suspended`` or None (never versioned) from the bucket's container info."""
+    return engine.state_of(bucket_info)
+
+
+async def get_bucket_versioning(req: S3Request) -> Response:
+    """``<VersioningConfiguration>`` with ``Status`` once versioning was ever set (empty before)."""
+    state = state_of(await require_bucket(req))
+    doc = xml.root("VersioningConfiguration")
+    if state is not None:
+        xml.add(doc, "Status", "Enabled" if state == engine.ENABLED else "Suspended")
+    return xml.xml_response(doc)
+
+
+def _parse(body: bytes) -> bool | None:
+    """True (Enabled), False (Suspended) or None (no Status: nothing changes); MalformedXML else."""
+    doc = xml.parse(body, "VersioningConfiguration")
+    mfa = xml.child_text(doc, "MfaDelete")
+    if mfa is not None and mfa.strip() not in ("Disabled", "Enabled"):
+        raise S3Error("MalformedXML")
+    if mfa is not None and mfa.strip() == "Enabled":
+        raise S3Error("NotImplemented", "MFA delete is not supported.")
+    status = xml.child_text(doc, "Status")
+    if status is None:
+        return None
+    if status.strip() not in ("Enabled", "Suspended"):
+        raise S3Error("MalformedXML")
+    return status.strip() == "Enabled"
+
+
+async def put_bucket_versioning(req: S3Request) -> Response:
+    """Enable or suspend versioning (a bucket never returns to unversioned, as AWS)."""
+    info = await require_bucket(req)
+    enable = _parse(await xml.read_body(request_body(req)))
+    if enable is None:
+        return Response(b"", 200)
+    bucket = req.bucket or ""
+    if enable:
+        await engine.ensure_versions_container(req, req.account, bucket)
+    elif state_of(info) is None:
+        # suspending a never-versioned bucket records the state, as AWS does
+        await engine.ensure_versions_container(req, req.account, bucket)
+    resp = await req.client.post_container(req.account, bucket,
+                                           {engine.SYSMETA_ENABLED: "true" if enable else "false"})
+    await resp.close()
+    req.state.invalidate_info(req.account, bucket)
+    if resp.status // 100 != 2:
+        raise from_backend(resp.status, bucket)
+    return Response(b"", 200)
+
+
+# -- version ids ----------------------------------------------------------------------------------
+
+def check_version_id(value: str) -> None:
+    """InvalidArgument for a ``versionId`` that cannot name a version (AWS's answer for a bad id)."""
+    if not names.valid_version_id(value):
+        raise S3Error("InvalidArgument", "Invalid version id specified", ArgumentName="versionId",
+                      ArgumentValue=value)
+
+
+async def prepare_write(req: S3Request, bucket: str, key: str, bucket_info: dict) -> tuple[dict, str | None, bool]:
+    """Before a write replaces ``key``: keep its current version. Returns (sysmeta to store with the
+    new version, the ``x-amz-version-id`` to answer, whether the replaced data was kept as a version,
+    so a replaced multipart object's parts must stay)."""
+    state = state_of(bucket_info)
+    if state is None:
+        return {}, None, False
+    archived = await engine.archive_current(req, req.account, bucket, key, state)
+    version_id = names.new_version_id()
+    answer = version_id if state == engine.ENABLED else names.NULL_VERSION
+    return engine.write_sysmeta(state, version_id), answer, archived is not None
+
+
+async def locate(req: S3Request, bucket: str, key: str, version_id: str) -> engine.Found:
+    """Where ``key``'s version is stored; NoSuchVersion (NoSuchKey for ``null``) when it is not;
+    405 MethodNotAllowed with ``x-amz-delete-marker`` for a delete marker, as AWS answers GET/HEAD."""
+    check_version_id(version_id)
+    found = await engine.find_version(req, req.account, bucket, key, version_id)
+    if found is None:
+        if version_id == names.NULL_VERSION:
+            raise S3Error("NoSuchVersion", Key=key, VersionId=version_id)
+        raise S3Error("NoSuchVersion", Key=key, VersionId=version_id)
+    if found.is_delete_marker:
+        raise S3Error("MethodNotAllowed", "The specified method is not allowed against this resource.",
+                      headers={DELETE_MARKER_HEADER: "true", VERSION_HEADER: version_id,
+                               "Allow": "DELETE"},
+                      Method=req.method, ResourceType="DeleteMarker")
+    return found
+
+
+# -- deletes --------------------------------------------------------------------------------------
+
+async def delete_current(req: S3Request, bucket: str, key: str, state: str) -> dict[str, str]:
+    """DeleteObject without a version id in a versioned bucket: keep the current version, write a
+    delete marker, remove the current object. The response headers."""
+    await engine.archive_current(req, req.account, bucket, key, state)
+    marker = await engine.add_delete_marker(req, req.account, bucket, key)
+    await engine.delete_stored(req, req.account, bucket, key)
+    return {DELETE_MARKER_HEADER: "true", VERSION_HEADER: marker}
+
+
+async def delete_version(req: S3Request, bucket: str, key: str, version_id: str) -> dict[str, str]:
+    """DeleteObject with a version id: that version goes for good; when it was the newest, the
+    version under it becomes current (AWS). Deleting a version that is not there succeeds (204)."""
+    check_version_id(version_id)
+    found = await engine.delete_version(req, req.account, bucket, key, version_id)
+    headers = {VERSION_HEADER: version_id}
+    if found is None:
+        return headers
+    if found.is_delete_marker:
+        headers[DELETE_MARKER_HEADER] = "true"
+    await promote_newest(req, bucket, key)
+    return headers
+
+
+async def promote_newest(req: S3Request, bucket: str, key: str) -> None:
+    """With no current object, the newest archived version becomes current again (a delete marker
+    on top leaves the key deleted)."""
+    current = await engine.head(req, req.account, bucket, key)
+    if current.exists:
+        return
+    newest = await engine.newest_archived(req, req.account, bucket, key)
+    if newest is None or engine.is_delete_marker(newest[1]):
+        return
+    parsed = names.parse_version_object(newest[0])
+    if parsed is None:
+        return
+    hidden = names.versions_container(bucket)
+    if await engine.copy_stored(req, req.account, (hidden, newest[0]), (bucket, key),
+                                {engine.OBJECT_VERSION_SYSMETA: parsed[1]}):
+        await engine.delete_stored(req, req.account, hidden, newest[0])
+
+
+def response_version(headers: dict[str, Any], bucket_info: dict) -> str | None:
+    """The ``x-amz-version-id`` of a stored current object in a versioned bucket."""
+    if state_of(bucket_info) is None:
+        return None
+    return engine.version_id_of(headers)
+
+
+async def resolve(req: S3Request, bucket: str, key: str) -> tuple[str, str]:
+    """(container, object) a request's ``?versionId`` (if any) reads from."""
+    version = req.query.get("versionId")
+    if version is None:
+        return bucket, key
+    found = await locate(req, bucket, key, version)
+    return found.container, found.obj

@@ -1,0 +1,301 @@
+"""Swift's new-style object versioning (``X-Versions-Enabled``), a thin layer over the shared engine
+(proxy/versioning/), as Swift 2.38's ``object_versioning`` middleware documents it:
+
+* ``X-Versions-Enabled: true|false`` on container PUT/POST (400 on a container using legacy
+  ``X-Versions-Location``/``X-History-Location``); shown back on HEAD/GET; enabling creates the hidden
+  versions container; a versioned container is deleted only once it has no versions left (409).
+* Writes (PUT, COPY, ``X-Copy-From``, SLO manifests, symlinks) keep the replaced version and answer
+  ``X-Object-Version-Id``; DELETE writes a delete marker (404 with the marker's id when nothing was
+  there); ``?version-id=`` on GET/HEAD/COPY/DELETE acts on that version (400 on PUT/POST and for a bad
+  id); ``?versions`` lists every version (JSON only, else 406) with ``version_marker`` paging.
+
+Runs after ``authorize``: the caller was checked on the versioned container's path; versions are then
+read and written by the proxy, as Swift's middleware does with pre-authorized requests.
+"""
+
+from __future__ import annotations
+
+import json
+from urllib.parse import quote
+
+from starlette.responses import Response
+
+from proxy.http.errors import HTTPError, empty_response, error_response
+from proxy.pipeline import Handler
+from proxy.swift import constraints, listing
+from proxy.swift.context import SwiftRequest
+from proxy.swift.features.versioned_writes import HISTORY_HEADER, VERSIONS_HEADER, versioning_of
+from proxy.swift.operations import PUT_SLO_MANIFEST
+from proxy.versioning import engine, names
+from proxy.versioning.listing import VersionsQuery, list_versions
+
+CLIENT_HEADER = "x-versions-enabled"
+VERSION_ID_HEADER = "X-Object-Version-Id"
+INFO: dict[str, object] = {}
+WRITES = ("put_object", "copy_from", PUT_SLO_MANIFEST)
+
+
+async def feature(req: SwiftRequest, call_next: Handler) -> Response:
+    """Pipeline stage (before legacy ``versioned_writes``)."""
+    if req.container is None:
+        return await call_next(req)
+    if req.obj is None:
+        return await _container(req, call_next)
+    return await _object(req, call_next)
+
+
+# -- containers ---------------------------------------------------------------------------------
+
+async def _container(req: SwiftRequest, call_next: Handler) -> Response:
+    method = req.method
+    if method in ("PUT", "POST"):
+        return await _container_write(req, call_next)
+    if method == "GET" and "versions" in req.query:
+        return await _list(req)
+    if method == "DELETE":
+        state = await engine.container_state(req, req.account, req.container_name)
+        if state is not None:
+            await _delete_versions_container(req, state)
+    resp = await call_next(req)
+    if method in ("HEAD", "GET") and 200 <= resp.status_code < 300 and "x-versions-enabled" in resp.headers:
+        await _count_versions(req, resp)
+    return resp
+
+
+async def _count_versions(req: SwiftRequest, resp: Response) -> None:
+    """A versioned container's bytes used include its versions' (space accounting counts every one)."""
+    hidden = await req.client.head_container(req.account, names.versions_container(req.container_name))
+    await hidden.close()
+    if 200 <= hidden.status < 300:
+        used = int(resp.headers.get("x-container-bytes-used") or 0)
+        resp.headers["X-Container-Bytes-Used"] = str(used + int(hidden.headers.get("x-container-bytes-used") or 0))
+
+
+async def _container_write(req: SwiftRequest, call_next: Handler) -> Response:
+    value = req.headers.get(CLIENT_HEADER)
+    state = await engine.container_state(req, req.account, req.container_name)
+    if value is None:
+        if state is not None and (req.headers.get(VERSIONS_HEADER) or req.headers.get(HISTORY_HEADER)):
+            return error_response(400, "Cannot set legacy versioning on a container using object versioning.")
+        return await call_next(req)
+    if await versioning_of(req, req.account, req.container_name) is not None:
+        return error_response(400, "Cannot enable object versioning on a container that is already using "
+                                   "the legacy versioned writes feature.")
+    enable = constraints.true_value(value)
+    if enable and (req.headers.get(VERSIONS_HEADER) or req.headers.get(HISTORY_HEADER)):
+        return error_response(400, "Cannot enable object versioning on a container that is already using "
+                                   "the legacy versioned writes feature.")
+    req.sysmeta[engine.SYSMETA_ENABLED] = "true" if enable else "false"
+    resp = await call_next(req)
+    if enable and 200 <= resp.status_code < 300:
+        await engine.ensure_versions_container(req, req.account, req.container_name)
+    req.state.invalidate_info(req.account, req.container_name)
+    return resp
+
+
+async def _delete_versions_container(req: SwiftRequest, state: str) -> None:
+    """Delete the hidden container first; 409 while versions remain, as Swift."""
+    hidden = names.versions_container(req.container_name)
+    resp = await req.client.head_container(req.account, hidden)
+    await resp.close()
+    if resp.status == 404:
+        return
+    if not 200 <= resp.status < 300:
+        raise HTTPError(503)
+    if int(resp.headers.get("x-container-object-count") or 0) > 0:
+        raise HTTPError(409, "Delete all versions before deleting container.")
+    gone = await req.client.delete_container(req.account, hidden)
+    await gone.close()
+    req.state.invalidate_info(req.account, hidden)
+    if not 200 <= gone.status < 300 and gone.status != 404:
+        raise HTTPError(409 if gone.status == 409 else 503)
+
+
+def _wants_json(req: SwiftRequest) -> bool:
+    """``?versions`` answers JSON only: 406 when ``format`` or ``Accept`` asks for something else."""
+    if req.query.get("format"):
+        return req.query["format"].lower() == "json"
+    accept = req.headers.get("accept")
+    if not accept:
+        return True
+    for item in accept.split(","):
+        media, *opts = (part.strip().lower() for part in item.split(";"))
+        if media in ("*", "*/*", "application/*", listing.JSON) and "q=0" not in opts:
+            return True
+    return False
+
+
+async def _list(req: SwiftRequest) -> Response:
+    if not _wants_json(req):
+        return error_response(406)
+    params = listing.parse_params(req.query, constraints.CONTAINER_LISTING_LIMIT)
+    version_marker = req.query.get("version_marker") or ""
+    if version_marker and not params.marker:
+        return error_response(400, "version_marker param requires marker")
+    if version_marker and not names.valid_version_id(version_marker):
+        return error_response(400, "invalid version_marker param")
+    if params.delimiter and set(params.delimiter) & set("0123456789."):
+        return error_response(400, "invalid delimiter param")
+    q = VersionsQuery(prefix=params.prefix or "", delimiter=params.delimiter, marker=params.marker or "",
+                      version_marker=version_marker, end_marker=params.end_marker or "", limit=params.limit,
+                      reverse=params.reverse)
+    head = await req.client.head_container(req.account, req.container_name)
+    await head.close()
+    if not 200 <= head.status < 300:
+        return error_response(404 if head.status == 404 else 503)
+    rows = await list_versions(req, req.account, req.container_name, q)
+    if engine.state_of(await req.state.container_info(req.account, req.container_name)) is None:
+        for row in rows:
+            if "name" in row:
+                row["version_id"] = names.NULL_VERSION
+    from proxy.swift.headers import container_response_headers
+    from proxy.swift.policies import policy_name
+
+    headers = container_response_headers(head.headers, owner=req.is_owner)
+    headers["X-Storage-Policy"] = policy_name(req.state, head.headers)
+    body = json.dumps(rows).encode()
+    return Response(body, status_code=200, headers=headers, media_type="application/json; charset=utf-8")
+
+
+# -- objects ------------------------------------------------------------------------------------
+
+async def _object(req: SwiftRequest, call_next: Handler) -> Response:
+    version_id = req.query.get("version-id")
+    if version_id is not None:
+        return await _with_version_id(req, call_next, version_id)
+    name = req.operation.name if req.operation else ""
+    if name in WRITES or name == "copy_object":
+        return await _write(req, call_next, name)
+    if req.method == "DELETE" and name == "delete_object":
+        return await _delete(req, call_next)
+    resp = await call_next(req)
+    if req.method in ("GET", "HEAD") and resp.status_code < 500:
+        _annotate(req, resp)
+    return resp
+
+
+def _annotate(req: SwiftRequest, resp: Response) -> None:
+    """A current version with an id shows where it lives by id (``Content-Location``), as Swift."""
+    version_id = resp.headers.get(VERSION_ID_HEADER)
+    if version_id and version_id != names.NULL_VERSION:
+        resp.headers["Content-Location"] = quote(req.path) + f"?version-id={version_id}"
+
+
+async def _write(req: SwiftRequest, call_next: Handler, name: str) -> Response:
+    if name == "copy_object":
+        from proxy.swift.features.versioned_writes import _copy_destination
+
+        source = await engine.head(req, req.account, req.container_name, req.object_name)
+        if not source.exists:
+            return await call_next(req)
+        account, container, obj = _copy_destination(req)
+    else:
+        account, container, obj = req.account, req.container_name, req.object_name
+    state = await engine.container_state(req, account, container)
+    if state is None:
+        if name in ("copy_object", "copy_from"):
+            req.sysmeta[engine.OBJECT_VERSION_SYSMETA] = ""  # a copied source's id means nothing here
+        return await call_next(req)
+    await engine.archive_current(req, account, container, obj, state)
+    version_id = names.new_version_id()
+    req.timestamp = version_id
+    req.sysmeta.update(engine.write_sysmeta(state, version_id))
+    resp = await call_next(req)
+    if 200 <= resp.status_code < 300 and state == engine.ENABLED:
+        resp.headers[VERSION_ID_HEADER] = version_id
+    return resp
+
+
+async def _delete(req: SwiftRequest, call_next: Handler) -> Response:
+    account, container, obj = req.account, req.container_name, req.object_name
+    state = await engine.container_state(req, account, container)
+    if state is None:
+        return await call_next(req)
+    await engine.archive_current(req, account, container, obj, state)
+    if state != engine.ENABLED:
+        return await call_next(req)
+    marker_id = await engine.add_delete_marker(req, account, container, obj)
+    existed = await engine.delete_stored(req, account, container, obj)
+    headers = {VERSION_ID_HEADER: marker_id, "X-Timestamp": marker_id}
+    if existed:
+        return empty_response(204, headers)
+    return error_response(404, headers=headers)
+
+
+async def _with_version_id(req: SwiftRequest, call_next: Handler, version_id: str) -> Response:
+    if req.method == "POST":
+        return error_response(400, "POST to a specific version is not allowed")
+    if req.authorized_by == "tempurl":
+        return await call_next(req)  # a temp URL reaches the latest version only, as Swift (version-id ignored)
+    if not req.is_owner and req.authorized_by != "tempurl" and req.method != "OPTIONS":
+        return error_response(403)  # versions are the account owner's, whatever the container ACLs say
+    state = await engine.container_state(req, req.account, req.container_name)
+    if state is None:
+        if version_id != names.NULL_VERSION:
+            return error_response(400, "version-aware operations require that the container is versioned")
+        return await call_next(req)  # the null version of an unversioned container: the object itself
+    if req.method == "PUT":
+        if not names.valid_version_id(version_id, allow_null=False):
+            return error_response(400, "Invalid version parameter")
+        return await _restore(req, version_id)
+    if not names.valid_version_id(version_id):
+        return error_response(400, "Invalid version parameter")
+    if req.method == "OPTIONS":
+        return await call_next(req)
+    if req.method == "DELETE":
+        return await _delete_version(req, version_id)
+    found = await engine.find_version(req, req.account, req.container_name, req.object_name, version_id)
+    if found is None:
+        return error_response(404)
+    if found.is_delete_marker:
+        return Response(b"", status_code=404, headers={VERSION_ID_HEADER: version_id},
+                        media_type=engine.DELETE_MARKER_CONTENT_TYPE)
+    path = req.container, req.obj
+    if not found.is_current:  # read from the versions container, the path restored for the outer stages
+        req.container, req.obj = found.container, found.obj
+    try:
+        if req.method == "COPY":
+            return await _write(req, call_next, "copy_object")
+        resp = await call_next(req)
+    finally:
+        req.container, req.obj = path
+    if 200 <= resp.status_code < 300 or resp.status_code in (304, 412, 416):
+        resp.headers[VERSION_ID_HEADER] = version_id
+    return resp
+
+
+async def _restore(req: SwiftRequest, version_id: str) -> Response:
+    """``PUT ?version-id=``: make that version the current one again (a zero-byte body only)."""
+    length = req.headers.get("content-length")
+    if length is None and "chunked" not in req.headers.get("transfer-encoding", "").lower():
+        return error_response(411)
+    if length not in (None, "0"):
+        return error_response(400, "PUT version-id requests require a zero byte body")
+    account, container, obj = req.account, req.container_name, req.object_name
+    found = await engine.find_version(req, account, container, obj, version_id)
+    if found is None or found.is_delete_marker:
+        return error_response(404, "The specified version does not exist")
+    if found.is_current:
+        return empty_response(201, {VERSION_ID_HEADER: version_id})
+    state = await engine.container_state(req, account, container)
+    await engine.archive_current(req, account, container, obj, state)
+    await engine.copy_stored(req, account, (found.container, found.obj), (container, obj),
+                             {engine.OBJECT_VERSION_SYSMETA: version_id})
+    await engine.delete_stored(req, account, found.container, found.obj)
+    return empty_response(201, {VERSION_ID_HEADER: version_id})
+
+
+async def _delete_version(req: SwiftRequest, version_id: str) -> Response:
+    account, container, obj = req.account, req.container_name, req.object_name
+    if version_id == names.NULL_VERSION:
+        # Swift: the name's current object goes (a current with a real id is kept as a version)
+        state = await engine.container_state(req, account, container)
+        current = await engine.head(req, account, container, obj)
+        if current.exists and engine.version_id_of(current.headers) != names.NULL_VERSION:
+            await engine.archive_current(req, account, container, obj, state or engine.SUSPENDED)
+        elif current.exists:
+            await engine.guard(req, current.headers)
+        await engine.delete_stored(req, account, container, obj)
+        return empty_response(204, {VERSION_ID_HEADER: version_id})
+    await engine.delete_version(req, account, container, obj, version_id)
+    return empty_response(204, {VERSION_ID_HEADER: version_id})

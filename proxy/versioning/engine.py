@@ -1,0 +1,294 @@
+"""The versioning engine both APIs share: container state, archiving, delete markers, finding and
+deleting versions (listings are in ``proxy.versioning.listing``).
+
+Every function takes the request context (an ``ObjectRequest``: its ``client`` and ``state``) and acts
+with the proxy's authority: the API layer has authorized the caller on the *versioned* container
+before calling in, as Swift's middleware does (the versions container has no ACLs of its own).
+
+Model (docs/versioning.md):
+
+* A container's state is its sysmeta ``Versions-Enabled`` (``true``: enabled, ``false``: suspended,
+  absent: never versioned).
+* The current version of a name is the plain object in the container; its version id is its
+  ``X-Object-Sysmeta-Version-Id`` (``null`` when absent or written while versioning was suspended or
+  never enabled).
+* Older versions and delete markers are objects of the versions container named by
+  ``proxy.versioning.names.version_object``. A write over the current version first copies it there
+  (under its own id; a ``null`` current gets its timestamp as id when versioning is enabled, as Swift
+  does, and is simply replaced while suspended, as S3 does); a delete in an enabled container archives
+  the current version, writes a delete marker and deletes the current object.
+* Per-version state that later guards deletes (Object Lock: retention, legal hold) lives in the
+  version's own object sysmeta, which every archive copy keeps; ``guard`` is the one hook every
+  delete/overwrite path here calls before it removes a version's data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from proxy.http.bodies import stream_backend
+from proxy.http.errors import HTTPError
+from proxy.versioning import names
+from stackstore.timestamp import Timestamp
+
+SYSMETA_ENABLED = "X-Container-Sysmeta-Versions-Enabled"
+OBJECT_VERSION_SYSMETA = "X-Object-Sysmeta-Version-Id"
+DELETE_MARKER_CONTENT_TYPE = "application/x-deleted;swift_versions_deleted=1"
+ENABLED, SUSPENDED = "enabled", "suspended"
+POLICY_INDEX_HEADER = "X-Backend-Storage-Policy-Index"
+MAX_VERSION_SIZE = 5 * 1024**3 + 2  # what one archive copy may move (the object size limit)
+
+# object headers an archived copy keeps (what the object servers persist), besides the prefixes below
+KEPT_HEADERS = frozenset(("content-type", "content-encoding", "content-disposition", "content-language",
+                          "cache-control", "expires", "x-object-manifest", "x-static-large-object"))
+KEPT_PREFIXES = ("x-object-meta-", "x-object-sysmeta-", "x-object-transient-sysmeta-")
+
+# A check run before a version's data is removed or replaced: raise HTTPError to refuse (Object Lock).
+Guard = Callable[[Any, Mapping[str, str]], Awaitable[None]]
+_guards: list[Guard] = []
+
+
+def add_guard(guard: Guard) -> None:
+    """Register a check every delete/overwrite of a stored version runs first (Object Lock's hook)."""
+    _guards.append(guard)
+
+
+async def guard(ctx: Any, stored: Mapping[str, str]) -> None:
+    """Run the registered guards over a version's stored headers (raises HTTPError to refuse)."""
+    for check in _guards:
+        await check(ctx, stored)
+
+
+# -- container state ------------------------------------------------------------------------------
+
+def state_of(info: Mapping[str, Any]) -> str | None:
+    """``enabled``, ``suspended`` or None (never versioned) from a container's cached info."""
+    if not 200 <= info.get("status", 0) < 300:
+        return None
+    value = (info.get("sysmeta") or {}).get("versions-enabled")
+    if value is None or value == "":
+        return None
+    return ENABLED if value.lower() in ("true", "1", "yes", "on", "t", "y") else SUSPENDED
+
+
+async def container_state(ctx: Any, account: str, container: str) -> str | None:
+    """The versioning state of ``account/container`` (cached info)."""
+    return state_of(await ctx.state.container_info(account, container))
+
+
+async def ensure_versions_container(ctx: Any, account: str, container: str) -> None:
+    """Create the hidden versions container of ``container`` (same storage policy); 503 on failure."""
+    info = await ctx.state.container_info(account, container)
+    hidden = names.versions_container(container)
+    headers = {"X-Timestamp": Timestamp.now().normal,
+               POLICY_INDEX_HEADER: str(info.get("storage_policy", "0"))}
+    resp = await ctx.client.put_container(account, hidden, headers)
+    await resp.close()
+    ctx.state.invalidate_info(account, hidden)
+    if not 200 <= resp.status < 300:
+        raise HTTPError(503, "could not create the versions container")
+
+
+def write_sysmeta(state: str | None, version_id: str) -> dict[str, str]:
+    """The sysmeta a write into a container of ``state`` stores with the new current version."""
+    if state is None:
+        return {}
+    return {OBJECT_VERSION_SYSMETA: version_id if state == ENABLED else names.NULL_VERSION}
+
+
+def version_id_of(headers: Mapping[str, str]) -> str:
+    """A stored current version's id (``null`` when it has none)."""
+    for name, value in headers.items():
+        if name.lower() == OBJECT_VERSION_SYSMETA.lower():
+            return value or names.NULL_VERSION
+    return names.NULL_VERSION
+
+
+def is_delete_marker(headers_or_row: Mapping[str, Any]) -> bool:
+    """Whether stored headers (or a listing row) are a delete marker's."""
+    ctype = headers_or_row.get("content-type") or headers_or_row.get("Content-Type") \
+        or headers_or_row.get("content_type") or ""
+    return str(ctype) == DELETE_MARKER_CONTENT_TYPE
+
+
+def is_expired(headers: Mapping[str, str]) -> bool:
+    """Whether stored headers carry an X-Delete-At in the past (the expirer has not run yet)."""
+    value = headers.get("x-delete-at")
+    try:
+        return value is not None and int(value) <= Timestamp.now().seconds
+    except ValueError:
+        return False
+
+
+# -- archiving ------------------------------------------------------------------------------------
+
+@dataclass
+class Stored:
+    """What a HEAD of a stored object said (None status 404)."""
+
+    status: int
+    headers: Mapping[str, str]
+
+    @property
+    def exists(self) -> bool:
+        return self.status == 200 and not is_expired(self.headers)
+
+
+async def head(ctx: Any, account: str, container: str, obj: str) -> Stored:
+    """HEAD a stored object (storage's answer, no feature in between); 503 for a cluster failure."""
+    resp = await ctx.client.head_object(account, container, obj)
+    await resp.close()
+    if resp.status not in (200, 404):
+        raise HTTPError(503)
+    return Stored(resp.status, resp.headers)
+
+
+def kept_headers(stored: Mapping[str, str]) -> dict[str, str]:
+    """What a copy of a stored object keeps: its persisted headers, sysmeta included (never X-Timestamp)."""
+    out = {name: value for name, value in stored.items()
+           if name.lower() in KEPT_HEADERS or name.lower().startswith(KEPT_PREFIXES)}
+    if stored.get("etag"):
+        out["Etag"] = stored["etag"].strip('"')
+    return out
+
+
+async def copy_stored(ctx: Any, account: str, src: tuple[str, str], dst: tuple[str, str],
+                      extra: Mapping[str, str] | None = None) -> bool:
+    """Copy the object stored at ``src`` (container, object) to ``dst`` as it is stored, streamed:
+    False when there is no source; raises 503 (413 past the size limit) when the copy fails."""
+    resp = await ctx.client.get_object(account, *src)
+    if resp.status == 404 or (resp.status == 200 and is_expired(resp.headers)):
+        await resp.close()
+        return False
+    if resp.status != 200:
+        await resp.close()
+        raise HTTPError(503)
+    length = int(resp.headers.get("content-length") or 0)
+    if length > MAX_VERSION_SIZE:
+        await resp.close()
+        raise HTTPError(413, "Your request is too large.")
+    headers = kept_headers(resp.headers)
+    headers.update(extra or {})
+    headers["X-Timestamp"] = Timestamp.now().normal
+    put = await ctx.client.put_object(account, *dst, headers, stream_backend(resp), content_length=length)
+    await put.close()
+    if put.status != 201:
+        raise HTTPError(503, "could not store the version")
+    ctx.state.invalidate_info(account, dst[0])
+    return True
+
+
+async def archive_current(ctx: Any, account: str, container: str, obj: str, state: str | None) -> str | None:
+    """Before a write or delete replaces ``obj``: keep its current version in the versions container.
+
+    Returns the archived version id (None when nothing was kept: no current object, an unversioned
+    container, or a ``null`` current replaced while suspended, as S3 replaces the null version)."""
+    if state is None:
+        return None
+    current = await head(ctx, account, container, obj)
+    if not current.exists:
+        return None
+    version_id = version_id_of(current.headers)
+    if version_id == names.NULL_VERSION:
+        if state != ENABLED:
+            await guard(ctx, current.headers)  # the null version's data goes away
+            return None
+        version_id = Timestamp(current.headers.get("x-timestamp") or Timestamp.now()).normal
+    hidden = names.versions_container(container)
+    if not await copy_stored(ctx, account, (container, obj), (hidden, names.version_object(obj, version_id)),
+                             {OBJECT_VERSION_SYSMETA: version_id}):
+        return None
+    ctx.state.invalidate_info(account, container)  # its bytes count its versions'
+    return version_id
+
+
+async def add_delete_marker(ctx: Any, account: str, container: str, obj: str) -> str:
+    """Write a delete marker as ``obj``'s newest version; its version id."""
+    version_id = names.new_version_id()
+    hidden = names.versions_container(container)
+    resp = await ctx.client.put_object(
+        account, hidden, names.version_object(obj, version_id),
+        {"Content-Type": DELETE_MARKER_CONTENT_TYPE, "X-Timestamp": version_id,
+         OBJECT_VERSION_SYSMETA: version_id}, _nothing(), content_length=0)
+    await resp.close()
+    if resp.status != 201:
+        raise HTTPError(503, "could not write the delete marker")
+    ctx.state.invalidate_info(account, hidden)
+    ctx.state.invalidate_info(account, container)
+    return version_id
+
+
+async def delete_stored(ctx: Any, account: str, container: str, obj: str) -> bool:
+    """DELETE a stored object (True when there was one); 503 for a cluster failure."""
+    resp = await ctx.client.delete_object(account, container, obj, headers={"X-Timestamp": Timestamp.now().normal})
+    await resp.close()
+    ctx.state.invalidate_info(account, container)
+    if resp.status in (200, 204):
+        return True
+    if resp.status == 404:
+        return False
+    raise HTTPError(503)
+
+
+# -- finding versions -----------------------------------------------------------------------------
+
+@dataclass
+class Found:
+    """Where a version id of a name is stored: the current object or an archived one."""
+
+    container: str
+    obj: str
+    version_id: str
+    is_current: bool
+    headers: Mapping[str, str]
+
+    @property
+    def is_delete_marker(self) -> bool:
+        return is_delete_marker(self.headers)
+
+
+async def find_version(ctx: Any, account: str, container: str, obj: str, version_id: str) -> Found | None:
+    """Where ``obj``'s version ``version_id`` is stored (``null`` included), None when it is not."""
+    current = await head(ctx, account, container, obj)
+    if current.exists and version_id_of(current.headers) == version_id:
+        return Found(container, obj, version_id, True, current.headers)
+    if version_id == names.NULL_VERSION:
+        return None
+    hidden, name = names.versions_container(container), names.version_object(obj, version_id)
+    stored = await head(ctx, account, hidden, name)
+    if not stored.exists:
+        return None
+    return Found(hidden, name, version_id, False, stored.headers)
+
+
+async def newest_archived(ctx: Any, account: str, container: str, obj: str) -> tuple[str, dict] | None:
+    """(versions-container name, listing row) of ``obj``'s newest archived version or marker."""
+    hidden = names.versions_container(container)
+    resp, rows = await ctx.client.list_container(account, hidden, prefix=names.version_object_prefix(obj),
+                                                 limit=1)
+    await resp.close()
+    if resp.status == 404 or not rows:
+        return None
+    if not 200 <= resp.status < 300:
+        raise HTTPError(503)
+    return rows[0]["name"], rows[0]
+
+
+async def delete_version(ctx: Any, account: str, container: str, obj: str, version_id: str) -> Found | None:
+    """Delete one version for good (no marker written): the current one removes the object (the name
+    then answers 404 until written again, as Swift and S3 do); None when there is no such version."""
+    found = await find_version(ctx, account, container, obj, version_id)
+    if found is None:
+        return None
+    if not found.is_delete_marker:
+        await guard(ctx, found.headers)
+    await delete_stored(ctx, account, found.container, found.obj)
+    ctx.state.invalidate_info(account, container)
+    return found
+
+
+async def _nothing() -> AsyncIterator[bytes]:
+    return
+    yield b""  # an async generator with no chunks

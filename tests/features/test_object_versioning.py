@@ -1,0 +1,115 @@
+"""New-style object versioning (``X-Versions-Enabled``) end to end with python-swiftclient, as Swift
+2.38's ``object_versioning`` middleware behaves (engine: proxy/versioning/)."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from swiftclient import client as swift_client
+from swiftclient.exceptions import ClientException
+
+DELETE_MARKER = "application/x-deleted;swift_versions_deleted=1"
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+
+@pytest.fixture(scope="module")
+def conn(cluster):
+    c = swift_client.Connection(authurl=f"{cluster.proxy_url}/auth/v1.0", user="test:tester", key="testing",
+                                retries=0)
+    yield c
+    c.close()
+
+
+@pytest.fixture()
+def versioned(conn) -> str:
+    name = unique("ov")
+    conn.put_container(name, headers={"X-Versions-Enabled": "true"})
+    return name
+
+
+def versions(conn, container: str, **params) -> list[dict]:
+    return conn.get_container(container, query_string="versions", **params)[1]
+
+
+def put(conn, container: str, obj: str, body: bytes, ctype: str = "text/plain") -> str:
+    out: dict = {}
+    conn.put_object(container, obj, body, content_type=ctype, response_dict=out)
+    return out["headers"]["x-object-version-id"]
+
+
+def test_info_advertises_object_versioning(anon):
+    assert "object_versioning" in anon.get("/info").json()
+
+
+def test_enable_shows_header_and_hides_versions_container(conn, versioned):
+    assert conn.head_container(versioned)["x-versions-enabled"] == "True"
+    conn.post_container(versioned, {"X-Versions-Enabled": "false"})
+    assert conn.head_container(versioned)["x-versions-enabled"] == "False"
+    names = [c["name"] for c in conn.get_account(full_listing=True)[1]]
+    assert versioned in names
+    assert not any(n.startswith("\x00") for n in names)
+
+
+def test_overwrite_keeps_versions_and_reads_by_id(conn, versioned):
+    v1 = put(conn, versioned, "o", b"one")
+    v2 = put(conn, versioned, "o", b"two")
+    assert v1 < v2
+    headers, body = conn.get_object(versioned, "o")
+    assert body == b"two" and headers["x-object-version-id"] == v2
+    headers, body = conn.get_object(versioned, "o", query_string=f"version-id={v1}")
+    assert body == b"one" and headers["x-object-version-id"] == v1
+    rows = versions(conn, versioned)
+    assert [(r["name"], r["version_id"], r["is_latest"]) for r in rows] == [("o", v2, True), ("o", v1, False)]
+    assert conn.get_container(versioned)[1][0]["name"] == "o"  # the normal listing: latest only
+    assert len(conn.get_container(versioned)[1]) == 1
+
+
+def test_delete_writes_marker_and_version_delete_removes(conn, versioned):
+    v1 = put(conn, versioned, "d", b"one")
+    out: dict = {}
+    conn.delete_object(versioned, "d", response_dict=out)
+    marker = out["headers"]["x-object-version-id"]
+    with pytest.raises(ClientException) as err:
+        conn.get_object(versioned, "d")
+    assert err.value.http_status == 404
+    rows = versions(conn, versioned)
+    assert [(r["version_id"], r["content_type"], r["is_latest"]) for r in rows] == [
+        (marker, DELETE_MARKER, True), (v1, "text/plain", False)]
+    with pytest.raises(ClientException) as err:
+        conn.get_object(versioned, "d", query_string=f"version-id={marker}")
+    assert err.value.http_status == 404
+    conn.delete_object(versioned, "d", query_string=f"version-id={marker}")
+    conn.delete_object(versioned, "d", query_string=f"version-id={v1}")
+    assert versions(conn, versioned) == []
+    conn.post_container(versioned, {"X-Versions-Enabled": "false"})
+    conn.delete_container(versioned)
+
+
+def test_paging_and_restore_by_copy(conn, versioned):
+    ids = [put(conn, versioned, "p", f"v{i}".encode()) for i in range(5)]
+    page1 = conn.get_container(versioned, limit=2, query_string="versions")[1]
+    page2 = conn.get_container(versioned, limit=2, marker="p",
+                               query_string=f"versions&version_marker={page1[-1]['version_id']}")[1]
+    assert [r["version_id"] for r in page1 + page2] == list(reversed(ids))[:4]
+    # restore the oldest by copying it over the latest: a new version with the old data
+    conn.copy_object(versioned, "p", f"/{versioned}/p", response_dict=(out := {}))
+    assert conn.get_object(versioned, "p")[1] == b"v4"
+    conn.put_object(versioned, "p", None, headers={"X-Copy-From": f"/{versioned}/p"}, response_dict=out)
+    headers, body = conn.get_object(versioned, "p", query_string=f"version-id={ids[0]}")
+    assert body == b"v0"
+    assert len(versions(conn, versioned)) == 7
+
+
+def test_bad_version_ids(conn, versioned):
+    put(conn, versioned, "b", b"x")
+    for bad in ("bad", "1"):
+        with pytest.raises(ClientException) as err:
+            conn.get_object(versioned, "b", query_string=f"version-id={bad}")
+        assert err.value.http_status == 400
+    with pytest.raises(ClientException) as err:
+        conn.put_object(versioned, "b", b"", query_string="version-id=null")
+    assert err.value.http_status == 400

@@ -1,0 +1,140 @@
+"""S3 bucket versioning with boto3 (engine: proxy/versioning/; S3 layer: proxy/s3/versioning.py), and
+the same versions seen over Swift (python-swiftclient)."""
+
+from __future__ import annotations
+
+import pytest
+from botocore.exceptions import ClientError
+from swiftclient import client as swift_client
+
+from tests.s3.conftest import error_code, make_client
+
+
+@pytest.fixture
+def c(s3):
+    return make_client(s3.url, when_required=True)
+
+
+def enable(c, bucket: str, status: str = "Enabled") -> None:
+    c.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": status})
+
+
+def test_get_put_bucket_versioning(c, bucket):
+    assert "Status" not in c.get_bucket_versioning(Bucket=bucket)
+    enable(c, bucket)
+    assert c.get_bucket_versioning(Bucket=bucket)["Status"] == "Enabled"
+    enable(c, bucket, "Suspended")
+    assert c.get_bucket_versioning(Bucket=bucket)["Status"] == "Suspended"
+    assert error_code(c.put_bucket_versioning, Bucket=bucket,
+                      VersioningConfiguration={"Status": "Bogus"}) == "MalformedXML"
+
+
+def test_versions_ids_reads_and_delete_markers(c, bucket):
+    enable(c, bucket)
+    v1 = c.put_object(Bucket=bucket, Key="k", Body=b"one")["VersionId"]
+    v2 = c.put_object(Bucket=bucket, Key="k", Body=b"two")["VersionId"]
+    assert v1 != v2
+    assert c.get_object(Bucket=bucket, Key="k")["Body"].read() == b"two"
+    got = c.get_object(Bucket=bucket, Key="k", VersionId=v1)
+    assert got["Body"].read() == b"one" and got["VersionId"] == v1
+    assert c.head_object(Bucket=bucket, Key="k", VersionId=v2)["VersionId"] == v2
+    marker = c.delete_object(Bucket=bucket, Key="k")
+    assert marker["DeleteMarker"] is True
+    assert error_code(c.get_object, Bucket=bucket, Key="k") == "NoSuchKey"
+    with pytest.raises(ClientError) as err:
+        c.get_object(Bucket=bucket, Key="k", VersionId=marker["VersionId"])
+    assert err.value.response["ResponseMetadata"]["HTTPStatusCode"] == 405
+    assert err.value.response["ResponseMetadata"]["HTTPHeaders"]["x-amz-delete-marker"] == "true"
+    listed = c.list_object_versions(Bucket=bucket)
+    assert [(v["VersionId"], v["IsLatest"]) for v in listed["Versions"]] == [(v2, False), (v1, False)]
+    assert [(m["VersionId"], m["IsLatest"]) for m in listed["DeleteMarkers"]] == [(marker["VersionId"], True)]
+    # removing the marker makes the newest version current again
+    c.delete_object(Bucket=bucket, Key="k", VersionId=marker["VersionId"])
+    assert c.get_object(Bucket=bucket, Key="k")["Body"].read() == b"two"
+    # deleting the current version by id: the one under it becomes current (AWS)
+    c.delete_object(Bucket=bucket, Key="k", VersionId=v2)
+    assert c.get_object(Bucket=bucket, Key="k")["Body"].read() == b"one"
+    assert error_code(c.get_object, Bucket=bucket, Key="k", VersionId="bogus") == "InvalidArgument"
+    assert error_code(c.get_object, Bucket=bucket, Key="k", VersionId="1234567890.12345") == "NoSuchVersion"
+
+
+def test_restore_by_copy_and_delete_objects_with_versions(c, bucket):
+    enable(c, bucket)
+    v1 = c.put_object(Bucket=bucket, Key="r", Body=b"first")["VersionId"]
+    c.put_object(Bucket=bucket, Key="r", Body=b"second")
+    c.copy_object(Bucket=bucket, Key="r", CopySource={"Bucket": bucket, "Key": "r", "VersionId": v1})
+    assert c.get_object(Bucket=bucket, Key="r")["Body"].read() == b"first"
+    versions = c.list_object_versions(Bucket=bucket)["Versions"]
+    assert len(versions) == 3
+    result = c.delete_objects(Bucket=bucket, Delete={"Objects": [
+        {"Key": v["Key"], "VersionId": v["VersionId"]} for v in versions] + [{"Key": "gone"}]})
+    assert len(result["Deleted"]) == 4
+    assert any(d.get("DeleteMarker") for d in result["Deleted"] if d["Key"] == "gone")
+    left = c.list_object_versions(Bucket=bucket)
+    assert "Versions" not in left and len(left["DeleteMarkers"]) == 1
+
+
+def test_paging_over_many_versions(c, bucket):
+    enable(c, bucket)
+    ids = [c.put_object(Bucket=bucket, Key="p", Body=str(i).encode())["VersionId"] for i in range(7)]
+    seen, kwargs = [], {}
+    while True:
+        page = c.list_object_versions(Bucket=bucket, MaxKeys=3, **kwargs)
+        seen += [v["VersionId"] for v in page.get("Versions", [])]
+        if not page["IsTruncated"]:
+            break
+        kwargs = {"KeyMarker": page["NextKeyMarker"], "VersionIdMarker": page["NextVersionIdMarker"]}
+    assert seen == list(reversed(ids))
+
+
+def test_cross_api_versions(c, bucket, s3):
+    enable(c, bucket)
+    v1 = c.put_object(Bucket=bucket, Key="x", Body=b"s3-one")["VersionId"]
+    conn = swift_client.Connection(authurl=f"{s3.cluster.proxy_url}/auth/v1.0", user="test:tester",
+                                   key="testing", retries=0)
+    try:
+        out: dict = {}
+        conn.put_object(bucket, "x", b"swift-two", response_dict=out)
+        v2 = out["headers"]["x-object-version-id"]
+        rows = conn.get_container(bucket, query_string="versions")[1]
+        assert [r["version_id"] for r in rows] == [v2, v1]
+        assert conn.get_object(bucket, "x", query_string=f"version-id={v1}")[1] == b"s3-one"
+        assert c.get_object(Bucket=bucket, Key="x", VersionId=v2)["Body"].read() == b"swift-two"
+        assert [v["VersionId"] for v in c.list_object_versions(Bucket=bucket)["Versions"]] == [v2, v1]
+    finally:
+        conn.close()
+
+
+def test_multipart_version_keeps_its_parts(c, bucket):
+    enable(c, bucket)
+    part = b"m" * (5 * 1024 * 1024)
+    up = c.create_multipart_upload(Bucket=bucket, Key="mpu")
+    etags = [c.upload_part(Bucket=bucket, Key="mpu", UploadId=up["UploadId"], PartNumber=n, Body=part + bytes([n]))
+             ["ETag"] for n in (1, 2)]
+    done = c.complete_multipart_upload(Bucket=bucket, Key="mpu", UploadId=up["UploadId"], MultipartUpload={
+        "Parts": [{"PartNumber": n, "ETag": e} for n, e in zip((1, 2), etags, strict=True)]})
+    v1 = done["VersionId"]
+    c.put_object(Bucket=bucket, Key="mpu", Body=b"small")
+    body = c.get_object(Bucket=bucket, Key="mpu", VersionId=v1)["Body"].read()
+    assert body == part + b"\x01" + part + b"\x02"
+    assert c.get_object(Bucket=bucket, Key="mpu")["Body"].read() == b"small"
+
+
+def test_more_than_a_thousand_versions_paged(c, bucket):
+    from concurrent.futures import ThreadPoolExecutor
+
+    enable(c, bucket)
+    keys = [f"many/{i:04d}" for i in range(370)]
+
+    def three_versions(key: str) -> list[str]:
+        return [c.put_object(Bucket=bucket, Key=key, Body=f"{key} {n}".encode())["VersionId"] for n in range(3)]
+
+    with ThreadPoolExecutor(8) as pool:
+        written = dict(zip(keys, pool.map(three_versions, keys), strict=True))
+    seen: list[tuple[str, str, bool]] = []
+    pages = 0
+    for page in c.get_paginator("list_object_versions").paginate(Bucket=bucket, Prefix="many/"):
+        pages += 1
+        seen += [(v["Key"], v["VersionId"], v["IsLatest"]) for v in page.get("Versions", [])]
+    assert pages == 2 and len(seen) == 1110
+    assert seen == [(k, v, n == 0) for k in keys for n, v in enumerate(reversed(written[k]))]
