@@ -47,17 +47,13 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 from urllib.parse import unquote
 
-import objclient
 from objclient.client import StorageClient
-from objclient.rings import rings_exist
 from store import layout
-from store.container_duty import runs_container
+from store.container_duty import ContainerDutyTask, runs_container
 from store.lifecycle import s3_layout
 from store.lifecycle.bucket import parse_listing_time
 from store.listings import ContainerStore, is_deleted
 from store.node import Node
-from store.node_address import NodeAddress
-from store.recon import read_stats, write_stats
 
 T = TypeVar("T")
 log = logging.getLogger("store.segment_reaper")
@@ -313,34 +309,17 @@ class ContainerReap:
             self.stats.failures += 1
 
 
-class SegmentReaper:
+class SegmentReaper(ContainerDutyTask):
     """One node's reaper task; ``run_pass`` is registered as a background task."""
 
+    STATS_NAME = STATS_NAME
+    TOTALS = TOTALS
+
     def __init__(self, node: Node):
-        self.node = node
+        super().__init__(node)
         sconf = node.conf["store"]
         self.grace = max(0.0, float(sconf.get("segment_reaper_grace", 86400.0)))
         self.concurrency = max(1, int(sconf.get("segment_reaper_concurrency", 8)))
-        self.address = NodeAddress.from_store_conf(sconf)  # node_ip/node_port: set by the server entry point
-        self._client: StorageClient | None = None
-
-    def client(self) -> StorageClient | None:
-        """The internal client (rings loaded on first use); None while the rings do not exist."""
-        if self._client is None:
-            if not rings_exist(self.node.conf.ring_dir):
-                return None
-            self._client = objclient.from_config(self.node.conf)
-        return self._client
-
-    async def _io(self, fn: Callable[..., T], *args: Any) -> T:
-        return await asyncio.get_running_loop().run_in_executor(self.node.executor, functools.partial(fn, *args))
-
-    async def run_pass(self) -> dict[str, dict[str, Any]]:
-        client = self.client()
-        if client is None:
-            return {}
-        devices = await self._io(layout.list_devices, self.node.devices_root)
-        return {device: await self.run_device(client, device) for device in devices}
 
     async def run_device(self, client: StorageClient, device: str) -> dict[str, Any]:
         path = layout.device_path(self.node.devices_root, device)
@@ -360,18 +339,3 @@ class SegmentReaper:
                     stats.failures += 1
         return await self._record(path, stats, started)
 
-    async def _record(self, path: str, stats: ReapStats, started: float) -> dict[str, Any]:
-        previous = await self._io(read_stats, path, STATS_NAME) or {}
-        out: dict[str, Any] = dict(stats.as_dict(), last_pass=time.time(),
-                                   pass_duration=round(time.time() - started, 3))
-        for key in TOTALS:
-            out[f"{key}_total"] = int(previous.get(f"{key}_total", 0)) + getattr(stats, key)
-        try:
-            await self._io(write_stats, path, STATS_NAME, out)
-        except OSError:  # the device vanished
-            pass
-        return out
-
-    async def close(self) -> None:
-        if self._client is not None:
-            await self._client.close()

@@ -17,27 +17,20 @@ running totals), shown by ``GET /recon`` and ``stackstore status``.
 
 from __future__ import annotations
 
-import asyncio
-import functools
 import json
 import logging
 import os
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-import objclient
 from objclient.client import StorageClient
-from objclient.rings import rings_exist
 from stackstore.lifecycle import DAY_SECONDS, SYSMETA_COUNT, Rule, from_sysmeta
 from store import layout
-from store.container_duty import runs_container
+from store.container_duty import ContainerDutyTask, runs_container
 from store.lifecycle.bucket import BucketLifecycle, PassStats
 from store.listings import ContainerStore, is_deleted, live_meta
 from store.node import Node
-from store.node_address import NodeAddress
-from store.recon import read_stats, write_stats
 
 T = TypeVar("T")
 log = logging.getLogger("store.lifecycle")
@@ -76,41 +69,23 @@ def configured_buckets(store: ContainerStore) -> list[ConfiguredBucket]:
     return out
 
 
-class LifecycleRunner:
+class LifecycleRunner(ContainerDutyTask):
     """One node's lifecycle task; ``run_pass`` is registered as a background task."""
 
+    STATS_NAME = STATS_NAME
+    TOTALS = TOTALS
+
     def __init__(self, node: Node):
-        self.node = node
+        super().__init__(node)
         lconf = node.conf.get("lifecycle", {})
         day = float(lconf.get("day_seconds", DAY_SECONDS))
         self.day_seconds = day if day > 0 else DAY_SECONDS
         self.concurrency = max(1, int(lconf.get("concurrency", 8)))
-        # node_ip/node_port: set by the server entry point
-        self.address = NodeAddress.from_store_conf(node.conf["store"])
-        self._client: StorageClient | None = None
-
-    def client(self) -> StorageClient | None:
-        """The internal client (rings loaded on first use); None while the rings do not exist."""
-        if self._client is None:
-            if not rings_exist(self.node.conf.ring_dir):
-                return None
-            self._client = objclient.from_config(self.node.conf)
-        return self._client
-
-    async def _io(self, fn: Callable[..., T], *args: Any) -> T:
-        return await asyncio.get_running_loop().run_in_executor(self.node.executor, functools.partial(fn, *args))
 
     async def runs_bucket(self, client: StorageClient, device: str, account: str, container: str) -> bool:
         """This device is the bucket's first container primary that is up and holds the container
         (``store.container_duty``): a primary before it answering a HEAD with 2xx runs the bucket instead."""
         return await runs_container(client, device, self.address, account, container)
-
-    async def run_pass(self) -> dict[str, dict[str, Any]]:
-        client = self.client()
-        if client is None:
-            return {}
-        devices = await self._io(layout.list_devices, self.node.devices_root)
-        return {device: await self.run_device(client, device) for device in devices}
 
     async def run_device(self, client: StorageClient, device: str) -> dict[str, Any]:
         path = layout.device_path(self.node.devices_root, device)
@@ -131,18 +106,3 @@ class LifecycleRunner:
                     stats.failures += 1
         return await self._record(path, stats, started)
 
-    async def _record(self, path: str, stats: PassStats, started: float) -> dict[str, Any]:
-        previous = await self._io(read_stats, path, STATS_NAME) or {}
-        out: dict[str, Any] = dict(stats.as_dict(), last_pass=time.time(),
-                                   pass_duration=round(time.time() - started, 3))
-        for key in TOTALS:
-            out[f"{key}_total"] = int(previous.get(f"{key}_total", 0)) + getattr(stats, key)
-        try:
-            await self._io(write_stats, path, STATS_NAME, out)
-        except OSError:  # the device vanished
-            pass
-        return out
-
-    async def close(self) -> None:
-        if self._client is not None:
-            await self._client.close()
