@@ -35,8 +35,9 @@ SLO_INFO = {"max_manifest_segments": slo_manifest.MAX_MANIFEST_SEGMENTS,
             "min_segment_size": slo_manifest.MIN_SEGMENT_SIZE, "yield_frequency": slo_manifest.YIELD_FREQUENCY,
             "allow_async_delete": False}
 
-# The S3 API (proxy/s3/), under the key and shape of Swift's s3api middleware. StackStore's S3 ACLs are
-# canned and per-account (no stored per-object grants): Swift's ``s3_acl`` mode is off.
+# The S3 API (proxy/s3/), under the key and shape of Swift's s3api middleware. StackStore stores and enforces
+# bucket and object ACL grants, but names owners by AWS canonical ids where Swift's ``s3_acl`` mode names them by
+# Swift user name (its tests check that), so the mode is advertised off.
 S3API_INFO = {"max_bucket_listing": listing.MAX_KEYS, "max_parts_listing": multipart.MAX_PARTS_LISTING,
               "max_upload_part_num": multipart.MAX_PARTS,
               "max_multi_delete_objects": delete_objects.MAX_KEYS, "allow_multipart_uploads": True,
