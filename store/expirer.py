@@ -25,24 +25,18 @@ plus running totals.
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
 import time
-from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
-import objclient
 from objclient.client import StorageClient
-from objclient.rings import rings_exist
 from stackstore.timestamp import Timestamp
 from store import layout
 from store.diskfile import DiskFileError
 from store.expiring import Entry, ExpiringIndex, parse_delete_at
 from store.node import Node
-from store.node_address import NodeAddress
-from store.recon import read_stats, write_stats
+from store.node_task import NodeTask
 
-T = TypeVar("T")
 log = logging.getLogger("store.expirer")
 DONE = frozenset({404, 409, 412})  # already gone, overwritten, or its X-Delete-At changed
 BATCH = 256  # index entries read per transaction
@@ -62,23 +56,15 @@ def stored_delete_at(node: Node, device: str, entry: Entry) -> tuple[str | None,
     return reader.headers.get("X-Delete-At"), name if isinstance(name, str) else ""
 
 
-class Expirer:
+class Expirer(NodeTask):
     """One node's expirer; ``run_pass`` is registered as a background task."""
 
-    def __init__(self, node: Node):
-        self.node = node
-        sconf = node.conf["store"]
-        self.concurrency = max(1, int(sconf.get("expirer_concurrency", 4)))
-        self.address = NodeAddress.from_store_conf(sconf)  # node_ip/node_port: set by store.server
-        self._client: StorageClient | None = None
+    STATS_NAME = "expirer"
+    TOTALS = TOTALS
 
-    def client(self) -> StorageClient | None:
-        """The internal client (rings loaded on first use); None while the rings do not exist."""
-        if self._client is None:
-            if not rings_exist(self.node.conf.ring_dir):
-                return None
-            self._client = objclient.from_config(self.node.conf)
-        return self._client
+    def __init__(self, node: Node):
+        super().__init__(node)
+        self.concurrency = max(1, int(node.conf["store"].get("expirer_concurrency", 4)))
 
     def is_first_primary(self, client: StorageClient, device: str, name: str,
                          policy: int = 0) -> tuple[bool, tuple[str, str, str]]:
@@ -98,17 +84,8 @@ class Expirer:
             log.info("expiring /%s/%s/%s answered %s; retrying next pass", account, container, obj, resp.status)
         return ok
 
-    async def _io(self, fn: Callable[..., T], *args: Any) -> T:
-        return await asyncio.get_running_loop().run_in_executor(self.node.executor, functools.partial(fn, *args))
-
-    async def run_pass(self) -> dict[str, dict[str, Any]]:
-        client = self.client()
-        if client is None:
-            return {}
-        devices = await self._io(layout.list_devices, self.node.devices_root)
-        return {device: await self.expire_device(client, device) for device in devices}
-
-    async def expire_device(self, client: StorageClient, device: str) -> dict[str, Any]:
+    async def run_device(self, client: StorageClient, device: str) -> dict[str, Any]:
+        """Expire what is due in one device's delete-at index; records the pass's counters."""
         path = layout.device_path(self.node.devices_root, device)
         stats = {"due": 0, "examined": 0, "expired": 0, "stale": 0, "skipped_not_first": 0, "failures": 0}
         started = time.time()
@@ -120,16 +97,7 @@ class Expirer:
         if index is not None:
             await self._expire_due(client, device, index, started, stats)
             entries = await self._io(index.count)
-        previous = await self._io(read_stats, path, "expirer") or {}
-        out: dict[str, Any] = dict(stats, entries=entries, last_pass=time.time(),
-                                   pass_duration=round(time.time() - started, 3))
-        for key in TOTALS:
-            out[f"{key}_total"] = int(previous.get(f"{key}_total", 0)) + stats[key]
-        try:
-            await self._io(write_stats, path, "expirer", out)
-        except OSError:
-            pass
-        return out
+        return await self._record(path, stats, started, entries=entries)
 
     async def _expire_due(self, client: StorageClient, device: str, index: ExpiringIndex, now: float,
                           stats: dict[str, int]) -> None:
@@ -164,7 +132,3 @@ class Expirer:
             finished = [entry.key for entry, ok in zip(batch, done, strict=True) if ok]
             if finished:
                 await self._io(index.remove, finished)
-
-    async def close(self) -> None:
-        if self._client is not None:
-            await self._client.close()

@@ -21,51 +21,34 @@ newer ``.meta`` moves merged into the object's metadata at the data's timestamp.
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import logging
 import shutil
 import time
-from collections.abc import AsyncIterator, Callable
-from typing import Any, TypeVar
+from collections.abc import AsyncIterator
+from typing import Any
 
-import objclient
 from objclient.client import StorageClient
-from objclient.rings import rings_exist
 from stackstore.storage_policies import POLICY_INDEX_HEADER
 from stackstore.timestamp import Timestamp
 from store import layout
 from store.diskfile import DiskFile, DiskFileError, ObjectReader, invalidate_suffix
-from store.node import Node
-from store.recon import write_stats
+from store.node_task import NodeTask
 
-T = TypeVar("T")
 log = logging.getLogger("store.reconciler")
 
 # stored headers that describe the stored copy rather than the object (not sent with the move)
 NOT_MOVED = frozenset({"content-length", "etag", "x-timestamp", "x-backend-timestamp"})
 
 
-class Reconciler:
+class Reconciler(NodeTask):
     """One node's reconciler; ``run_pass`` is registered as a background task."""
 
-    def __init__(self, node: Node):
-        self.node = node
-        self._client: StorageClient | None = None
+    STATS_NAME = "reconciler"
 
-    def client(self) -> StorageClient | None:
-        """The internal client (rings loaded on first use); None while the rings do not exist."""
-        if self._client is None:
-            if not rings_exist(self.node.conf.ring_dir):
-                return None
-            self._client = objclient.from_config(self.node.conf)
-        return self._client
-
-    async def _io(self, fn: Callable[..., T], *args: Any) -> T:
-        return await asyncio.get_running_loop().run_in_executor(self.node.executor, functools.partial(fn, *args))
-
-    async def run_pass(self) -> dict[str, dict[str, int]]:
-        """Reconcile every device once; returns the counters per device."""
+    async def run_pass(self) -> dict[str, dict[str, Any]]:
+        """Reconcile every device once (the container policies asked once per pass); returns the counters
+        per device."""
         client = self.client()
         if client is None or len(self.node.policies) < 2:
             return {}
@@ -73,6 +56,7 @@ class Reconciler:
         out = {}
         for device in await self._io(layout.list_devices, self.node.devices_root):
             stats = {"checked": 0, "misplaced": 0, "moved": 0, "removed": 0, "failures": 0}
+            started = time.time()
             path = layout.device_path(self.node.devices_root, device)
             for policy in self.node.policies.indexes:
                 for part in await self._io(layout.list_partitions, path, policy):
@@ -83,11 +67,7 @@ class Reconciler:
                         except Exception:  # one object must not stop the pass
                             log.exception("reconciling %s/%s/%s failed", device, partition, hash_hex)
                             stats["failures"] += 1
-            stats_doc = dict(stats, last_pass=time.time())
-            try:
-                await self._io(write_stats, path, "reconciler", stats_doc)
-            except OSError:
-                pass
+            await self._record(path, stats, started)
             out[device] = stats
         return out
 
