@@ -121,6 +121,7 @@ async def copy_object(req: S3Request) -> Response:
         raise S3Error("InvalidArgument", "Unknown metadata directive.", ArgumentName="x-amz-metadata-directive",
                       ArgumentValue=directive)
     tag_directive = tagset.tagging_directive(req.headers)
+    s3h.check_storage_class(req.headers)
     src = await _open_source(req)
     try:
         same = (src.bucket, src.key) == (req.bucket, key)

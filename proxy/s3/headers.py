@@ -8,6 +8,7 @@ import time
 from collections.abc import Mapping
 
 from proxy.s3 import checksums, tagset
+from proxy.s3.errors import S3Error
 
 META_S3 = "x-amz-meta-"
 META_SWIFT = "X-Object-Meta-"
@@ -18,6 +19,8 @@ ENTITY = ("content-type", "content-encoding", "content-disposition", "content-la
 SYSMETA_ETAG = "X-Object-Sysmeta-S3-Etag"  # multipart ETag "<md5 of part md5s>-N"
 SYSMETA_TAGGING = "X-Object-Sysmeta-S3-Tagging"  # url-encoded tag set
 SYSMETA_PARTS = "X-Object-Sysmeta-S3-Parts"  # part sizes of a completed upload, for partNumber reads
+# every object is stored in its bucket's storage policy: the one storage class there is, as S3 names it
+STORAGE_CLASSES = frozenset({"STANDARD"})
 RESPONSE_OVERRIDES = {
     "response-content-type": "Content-Type",
     "response-content-language": "Content-Language",
@@ -54,8 +57,19 @@ def entity_to_swift(headers: Mapping[str, str]) -> dict[str, str]:
     return out
 
 
+def check_storage_class(headers: Mapping[str, str]) -> None:
+    """Refuse an ``x-amz-storage-class`` this cloud does not store (AWS's 400 InvalidStorageClass), rather than
+    storing the object in another class than the client asked for."""
+    value = headers.get("x-amz-storage-class")
+    if value is not None and value not in STORAGE_CLASSES:
+        raise S3Error("InvalidStorageClass", "The storage class you specified is not valid",
+                      StorageClassRequested=value)
+
+
 def object_put_headers(headers: Mapping[str, str]) -> dict[str, str]:
-    """Storage headers of a PutObject/CreateMultipartUpload from the client's S3 headers."""
+    """Storage headers of a PutObject/CreateMultipartUpload/POST/CopyObject from the client's S3 headers (its
+    storage class checked)."""
+    check_storage_class(headers)
     out = entity_to_swift(headers)
     out.update(user_meta_to_swift(headers))
     tagging = tagset.header_tagging(headers)

@@ -12,6 +12,7 @@ import httpx
 from botocore.auth import S3SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
+from botocore.exceptions import ClientError
 
 from tests.s3.conftest import ACCESS_KEY, SECRET, cleanup, make_client
 
@@ -107,3 +108,25 @@ def test_non_ascii_metadata_returned_rfc2047(s3, bucket):
     assert meta == {"utf8": "=?UTF-8?Q?=C3=A9t=C3=A9?=", "ascii": "plain value"}
     text, charset = email.header.decode_header(meta["utf8"])[0]
     assert text.decode(charset) == "été"
+
+
+def test_storage_class_other_than_standard_is_refused(s3, bucket):
+    """Every object is stored in its bucket's storage policy, which S3 calls STANDARD: a write asking for another
+    class is refused with AWS's InvalidStorageClass rather than stored in a class the client did not ask for."""
+    c = make_client(s3.url)
+    c.put_object(Bucket=bucket, Key="std", Body=b"x", StorageClass="STANDARD")
+    for call, kwargs in ((c.put_object, {"Key": "ia", "Body": b"x"}),
+                         (c.create_multipart_upload, {"Key": "mpu"}),
+                         (c.copy_object, {"Key": "copy", "CopySource": {"Bucket": bucket, "Key": "std"}})):
+        for storage_class in ("STANDARD_IA", "GLACIER", "BOGUS"):
+            try:
+                call(Bucket=bucket, StorageClass=storage_class, **kwargs)
+            except ClientError as err:
+                assert err.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+                assert err.response["Error"]["Code"] == "InvalidStorageClass", err.response
+                assert err.response["Error"].get("StorageClassRequested") == storage_class
+            else:
+                raise AssertionError(f"{call.__name__} with {storage_class} was accepted")
+    listed = c.list_objects_v2(Bucket=bucket)["Contents"]
+    assert [(o["Key"], o["StorageClass"]) for o in listed] == [("std", "STANDARD")]
+    assert "Uploads" not in c.list_multipart_uploads(Bucket=bucket)

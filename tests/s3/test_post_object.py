@@ -140,3 +140,10 @@ def test_post_signed_with_acl_and_encryption_fields(s3, bucket):
     owner = make_client(s3.url)
     assert owner.head_object(Bucket=bucket, Key="sealed.txt")["ServerSideEncryption"] == "AES256"
     assert requests.get(f"{s3.url}/{bucket}/sealed.txt", timeout=30).content == b"hello form"
+
+
+def test_post_with_a_storage_class_other_than_standard_is_refused(s3, bucket):
+    fields = _v4_fields([["starts-with", "$key", ""], {"x-amz-storage-class": "GLACIER"}], bucket)
+    resp = _post(s3, bucket, {**fields, "key": "cold", "x-amz-storage-class": "GLACIER"})
+    assert _code(resp) == (400, "InvalidStorageClass"), resp.text
+    assert "Contents" not in make_client(s3.url).list_objects_v2(Bucket=bucket)

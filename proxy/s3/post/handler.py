@@ -127,7 +127,8 @@ async def post_object(req: S3Request) -> Response:
     options = _form_options(req, fields)
     acl = await object_write_sysmeta(options, bucket_info)
     meta = {k: v for k, v in fields.items() if k.startswith("x-amz-meta-") or k in (
-        "cache-control", "content-disposition", "content-encoding", "expires", "x-amz-tagging")}
+        "cache-control", "content-disposition", "content-encoding", "expires", "x-amz-tagging",
+        "x-amz-storage-class")}
     meta["content-type"] = fields.get("content-type") or file_type or "binary/octet-stream"
     stored = s3h.object_put_headers(meta)
     stored.update(acl)
