@@ -234,24 +234,22 @@ class StorageClient:
         policy: int | None = None,
     ) -> BackendResponse:
         """Newest copy's metadata (200/404). Tries replicas then handoffs."""
-        target = await self._object_target(account, container, obj, policy)
-        if isinstance(target, BackendResponse):
-            return target
-        ring, part, path_fn, policy = target
-        headers = with_policy(headers, policy)
-        return await self._read_response(ring, part, "HEAD", path_fn, headers)
+        return await self._read_object("HEAD", account, container, obj, headers, policy)
 
     async def get_object(
         self, account: str, container: str, obj: str, headers: Mapping[str, str] | None = None,
         policy: int | None = None,
     ) -> BackendResponse:
         """200/206/404/416; body streams and survives a replica failing mid-body."""
+        return await self._read_object("GET", account, container, obj, headers, policy)
+
+    async def _read_object(self, method: str, account: str, container: str, obj: str,
+                           headers: Mapping[str, str] | None, policy: int | None) -> BackendResponse:
         target = await self._object_target(account, container, obj, policy)
         if isinstance(target, BackendResponse):
             return target
         ring, part, path_fn, policy = target
-        headers = with_policy(headers, policy)
-        return await self._read_response(ring, part, "GET", path_fn, headers)
+        return await self._read_response(ring, part, method, path_fn, with_policy(headers, policy))
 
     async def put_object(
         self,
