@@ -27,6 +27,7 @@ from proxy.large_objects import dlo, slo
 from proxy.large_objects.access import SegmentAccess, SegmentForbidden
 from proxy.large_objects.segments import Expander, Segment, SegmentError, stream_range
 from proxy.large_objects.slo_manifest import to_raw, to_segments
+from stackstore.wire import VERSION_ID_SYSMETA
 
 log = logging.getLogger(__name__)
 
@@ -222,6 +223,9 @@ def _entity_headers(backend: Mapping[str, str]) -> dict[str, str]:
     out = {}
     for name, value in backend.items():
         low = name.lower()
+        if low == VERSION_ID_SYSMETA:  # object versioning: the version this manifest is
+            out["X-Object-Version-Id"] = value or "null"
+            continue
         if low in DROP_HEADERS or low.startswith(DROP_PREFIXES):
             continue
         if low == "content-type":
