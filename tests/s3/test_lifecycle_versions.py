@@ -5,12 +5,15 @@ object delete markers go, filters select versions; the same history seen over Sw
 
 from __future__ import annotations
 
+import asyncio
 import os
 import time
+from urllib.parse import unquote, urlsplit
 
 import httpx
 import pytest
 
+from stackstore.timestamp import Timestamp
 from tests.harness import Cluster
 from tests.s3.conftest import error_code, make_client
 from tests.s3.test_lifecycle import DAY, _put_rules, _rule, _wait_for
@@ -217,3 +220,43 @@ def test_unversioned_bucket_still_deletes_for_good(lc_cluster, client):
     finally:
         client.delete_bucket(Bucket=name)
 
+
+
+def _account(cluster: Cluster) -> str:
+    url, _ = cluster.auth()
+    return unquote(urlsplit(url).path.split("/")[2])
+
+
+def test_locked_versions_are_kept(lc_cluster, client, bucket):
+    """A version under Object Lock (legal hold or retention, in its sysmeta) outlives the rules."""
+    import objclient
+    from stackstore import versioning_names as names
+
+    held = client.put_object(Bucket=bucket, Key="l", Body=b"held")["VersionId"]
+    retained = client.put_object(Bucket=bucket, Key="l", Body=b"retained")["VersionId"]
+    free = client.put_object(Bucket=bucket, Key="l", Body=b"free")["VersionId"]
+    current = client.put_object(Bucket=bucket, Key="l", Body=b"current")["VersionId"]
+    locks = {held: {"X-Object-Sysmeta-S3-Lock-Legal-Hold": "ON"},
+             retained: {"X-Object-Sysmeta-S3-Lock-Mode": "GOVERNANCE",
+                        "X-Object-Sysmeta-S3-Lock-Retain-Until": str(time.time() + 3600)}}
+
+    async def lock() -> None:
+        storage = objclient.from_config(lc_cluster.conf)
+        try:
+            for version_id, headers in locks.items():
+                name = names.version_object("l", version_id)
+                stored = await storage.head_object(_account(lc_cluster), names.versions_container(bucket), name)
+                kept = {k: v for k, v in stored.headers.items() if k.lower().startswith("x-object-")}
+                resp = await storage.post_object(_account(lc_cluster), names.versions_container(bucket), name,
+                                                 {**kept, **headers, "X-Timestamp": Timestamp.now().normal})
+                assert resp.status == 202, resp.status
+        finally:
+            await storage.close()
+
+    asyncio.run(lock())
+    _put_rules(client, bucket, _rule("nc", {"Prefix": ""}, NoncurrentVersionExpiration={"NoncurrentDays": 1}))
+    expected = [("v", current, True), ("v", retained, False), ("v", held, False)]
+    assert _wait_for(lambda: _history(client, bucket)["l"] == expected, WAIT), (_history(client, bucket), free)
+    time.sleep(3 * DAY)
+    assert _history(client, bucket)["l"] == expected
+    assert client.get_object(Bucket=bucket, Key="l", VersionId=held)["Body"].read() == b"held"
