@@ -8,7 +8,7 @@ is walked without holding it in memory:
 * **When a version became noncurrent** is when its successor (the next newer version, delete marker or
   the current object) was written: the successor's version id, which is its write's timestamp (for a
   ``null`` current, its last-modified time; for the newest archived row of a name with no current
-  object and no delete marker on top, nothing newer is known and its own listing time is used).
+  object and no delete marker on top, nothing newer is known and the time it was archived is used).
 * **NoncurrentVersionExpiration** removes a noncurrent version once ``NoncurrentDays`` have passed since
   then (rounded up to the day boundary, as ``Days``) and, with ``NewerNoncurrentVersions: n``, only
   when at least ``n`` newer noncurrent versions exist (so the newest ``n`` are kept). Noncurrent delete
@@ -102,9 +102,9 @@ class NoncurrentPass:
                             finished.append(history)
                         history = await self._start(key)
                     self.lc.stats.examined += 1
-                    row_time = version_layout.id_seconds(version_id) or parse_listing_time(
-                        row.get("last_modified", "")) or 0.0
-                    if work_item := self._step(history, row, row_time):
+                    listed = parse_listing_time(row.get("last_modified", "")) or 0.0
+                    row_time = version_layout.id_seconds(version_id) or listed
+                    if work_item := self._step(history, row, row_time, listed):
                         work.append(work_item)
                 await asyncio.gather(*work)
                 await self._finish(finished)
@@ -127,15 +127,17 @@ class NoncurrentPass:
             row.get("last_modified", ""))
         return NameHistory(key, since if since is not None else 0.0)
 
-    def _step(self, history: NameHistory, row: dict, row_time: float) -> Awaitable[None] | None:
-        """Account for the next (older) row of ``history``'s key; the removal to run, if it is due."""
+    def _step(self, history: NameHistory, row: dict, row_time: float, listed: float) -> Awaitable[None] | None:
+        """Account for the next (older) row of ``history``'s key (``row_time``: its version id's time,
+        ``listed``: when it was stored here); the removal to run, if it is due."""
         is_marker = version_layout.is_delete_marker(row.get("content_type"))
         first = history.successor is None and history.noncurrent == 0 and history.marker_on_top is None
         if first and is_marker:
             history.marker_on_top = (row["name"], row_time)  # no current object: the marker is the current version
             history.successor = row_time
             return None
-        since = history.successor if history.successor is not None else row_time
+        # nothing newer known (no current object, no marker on top): it became noncurrent when archived
+        since = history.successor if history.successor is not None else listed
         history.successor = row_time
         newer = history.noncurrent
         history.noncurrent += 1

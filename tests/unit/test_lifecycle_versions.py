@@ -58,7 +58,7 @@ def _walk(rules: list[Rule], current_since: float | None, rows: list[tuple[float
     for index, (when, is_marker, size) in enumerate(rows):
         row: dict[str, Any] = {"name": f"row{index}", "bytes": size,
                                "content_type": version_layout.DELETE_MARKER_CONTENT_TYPE if is_marker else "a/b"}
-        work = walk._step(history, row, when)
+        work = walk._step(history, row, when, when + 1)
         if isinstance(work, Coroutine):
             work.close()
             due.append(index)
@@ -83,6 +83,8 @@ def test_a_delete_marker_on_top_is_the_current_version():
     # no current object: the marker is current, the version under it noncurrent since the marker
     assert _walk([rule], None, [(NOW - 100, True, 0), (NOW - 200, False, 1)]) == [1]
     assert _walk([rule], None, [(NOW - 0.5, True, 0), (NOW - 200, False, 1)]) == []
+    # no current object, no marker: the newest version became noncurrent when it was archived
+    assert _walk([rule], None, [(NOW - 1.5, False, 1), (NOW - 200, False, 1)]) == [1]
 
 
 def test_filters_select_versions():
