@@ -15,6 +15,8 @@ The Swift API's order (``swift_features``), outermost first:
    ``formpost``     a signed HTML form POST (multipart) uploads its files as PUT sub-requests scoped
                     to the signing key's container/prefix.
 3. ``authenticate`` tokens (TempAuth, Keystone) → ``req.identity``; 401 for a bad token.
+   ``open_expired`` ``X-Open-Expired: true`` on an object GET/HEAD/POST (``[proxy] allow_open_expired``):
+                    the request's storage client reaches expired objects not yet reaped.
    ``staticweb``    anonymous (or ``X-Web-Mode``) GET/HEAD of a web container: index pages, listings,
                     error pages, redirects to ``dir/``; before ``authorize`` so denials get error pages.
 4. ``authorize``    the access the router table's entry names (read/write/reseller/public), checked
@@ -100,6 +102,7 @@ def swift_features(auth_backends: Sequence[Any]) -> list[Feature]:
         extract_archive,
         formpost,
         object_versioning,
+        open_expired,
         slo,
         staticweb,
         symlink,
@@ -114,6 +117,7 @@ def swift_features(auth_backends: Sequence[Any]) -> list[Feature]:
         tempurl_stage.feature,
         formpost.feature,
         access.Authenticate(auth_backends),
+        open_expired.feature,
         staticweb.feature,
         access.authorize,
         bulk.feature,
