@@ -9,6 +9,8 @@ Starlette's middleware stack: the first feature is the outermost.
 The Swift API's order (``swift_features``), outermost first:
 
 1. ``cors``         answers ``OPTIONS`` preflights; adds CORS headers to every answer from below.
+   ``etag_quoter``  quoted ETags on object answers where the container, account or cluster default
+                    asks (``X-Container-/X-Account-Rfc-Compliant-Etags``).
 2. ``tempurl``      a temp URL signature authenticates and authorizes one object request, its
                     sub-requests only inside the signing key's account/container; hides
                     metadata and sets Content-Disposition on the answer.
@@ -99,6 +101,7 @@ def swift_features(auth_backends: Sequence[Any]) -> list[Feature]:
         bulk,
         cors,
         dlo,
+        etag_quoter,
         extract_archive,
         formpost,
         object_versioning,
@@ -114,6 +117,7 @@ def swift_features(auth_backends: Sequence[Any]) -> list[Feature]:
 
     return [
         cors.feature,
+        etag_quoter.feature,
         tempurl_stage.feature,
         formpost.feature,
         access.Authenticate(auth_backends),

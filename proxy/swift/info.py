@@ -15,6 +15,7 @@ from proxy.swift.constraints import SWIFT_CONSTRAINTS
 from proxy.swift.domain_remap import DomainRemap
 from proxy.swift.features import (
     bulk,
+    etag_quoter,
     extract_archive,
     formpost,
     object_versioning,
@@ -70,6 +71,7 @@ def swift_info(conf: Config) -> dict[str, Any]:
         "object_versioning": dict(object_versioning.INFO),
         "account_quotas": dict(ACCOUNT_QUOTAS_INFO),
         "container_quotas": dict(CONTAINER_QUOTAS_INFO),
+        "etag_quoter": etag_quoter.info(conf),
     }
     remap = DomainRemap.from_conf(proxy)
     if remap is not None:
