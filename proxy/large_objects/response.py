@@ -27,6 +27,7 @@ from proxy.large_objects import dlo, slo
 from proxy.large_objects.access import SegmentAccess, SegmentForbidden
 from proxy.large_objects.segments import Expander, Segment, SegmentError, stream_range
 from proxy.large_objects.slo_manifest import to_raw, to_segments
+from stackstore.wire import VERSION_ID_SYSMETA
 
 log = logging.getLogger(__name__)
 
@@ -64,17 +65,21 @@ async def get_large_object(req: ObjectRequest, manifest_resp: BackendResponse,
     this function owns it (reads or closes it) and answers conditionals and ranges itself.
 
     Segments are read with the caller's rights (``access``): a DLO whose segment container the caller
-    may not list, or an SLO with a top-level segment (or nested manifest) the caller may not read, is
-    answered 403 (401 for anonymous callers) before any byte; a forbidden segment of a nested manifest
+    may not list is answered 403 (401 for anonymous callers), an SLO with a top-level segment (or nested
+    manifest) the caller may not read 409 Conflict (as Swift's SLO answers a first segment it cannot read),
+    both before any byte; a forbidden segment of a nested manifest
     (known only once it is expanded) cuts the body off before its bytes. HEAD of an SLO answers from
     the manifest alone, as Swift's does.
     """
+    is_slo = slo.is_slo(manifest_resp.headers)
     try:
-        if slo.is_slo(manifest_resp.headers):
+        if is_slo:
             return await _get_slo(req, manifest_resp, access)
         return await _get_dlo(req, manifest_resp, access)
     except SegmentForbidden as err:
         log.info("%s: large object refused: %s", req.trans_id, err)
+        if is_slo:  # the manifest was the caller's to read, a segment not: Swift's first-segment check's 409
+            return error_response(409)
         return denied_response(err.status, req.account)
     except FirstSegmentError as err:
         log.error("%s: %s", req.trans_id, err)
@@ -218,6 +223,9 @@ def _entity_headers(backend: Mapping[str, str]) -> dict[str, str]:
     out = {}
     for name, value in backend.items():
         low = name.lower()
+        if low == VERSION_ID_SYSMETA:  # object versioning: the version this manifest is
+            out["X-Object-Version-Id"] = value or "null"
+            continue
         if low in DROP_HEADERS or low.startswith(DROP_PREFIXES):
             continue
         if low == "content-type":

@@ -185,11 +185,21 @@ def _latin1_to_utf8(value: bytes) -> bytes:
     return value.decode("latin-1").encode("utf-8")
 
 
+def merged_headers(raw_headers: Sequence[tuple[bytes, bytes]]) -> dict[str, str]:
+    """Lower-cased names to values, a repeated header's values joined with ``,`` as HTTP reads them (and as
+    the canonical request joins them): a doubled ``x-amz-date`` is one invalid date, not whichever came last."""
+    out: dict[str, str] = {}
+    for raw_name, raw_value in raw_headers:
+        name, value = raw_name.decode("latin-1").lower(), raw_value.decode("latin-1")
+        out[name] = f"{out[name]},{value}" if name in out else value
+    return out
+
+
 async def verify(method: str, raw_path: str, raw_query: str, raw_headers: Sequence[tuple[bytes, bytes]],
                  query: dict[str, str], store: CredentialStore, now: float | None = None) -> AuthInfo:
     """Check a v4 request (Authorization header or presigned query); raise S3Error when it fails."""
     now = time.time() if now is None else now
-    headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in raw_headers}
+    headers = merged_headers(raw_headers)
     presigned = "X-Amz-Algorithm" in query
     if presigned:
         if query.get("X-Amz-Algorithm") != ALGORITHM:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import mimetypes
 from collections.abc import Mapping
 
+from stackstore.wire import VERSION_ID_SYSMETA
+
 # object headers persisted by the store besides X-Object-Meta-*
 OBJECT_SYSTEM_HEADERS = ("content-type", "content-encoding", "content-disposition", "content-language",
                          "cache-control", "expires", "x-delete-at", "x-object-manifest", "x-robots-tag")
@@ -23,7 +25,7 @@ STORAGE_POLICY = "Policy-0"
 VERSIONS_LOCATION_SYSMETA = "X-Container-Sysmeta-Versions-Location"
 VERSIONS_MODE_SYSMETA = "X-Container-Sysmeta-Versions-Mode"
 # object versioning (proxy/versioning/): the current version's id, the container's state
-OBJECT_VERSION_SYSMETA = "x-object-sysmeta-version-id"
+OBJECT_VERSION_SYSMETA = VERSION_ID_SYSMETA
 VERSIONS_ENABLED_SYSMETA = "x-container-sysmeta-versions-enabled"
 # etag_quoter's setting (proxy/swift/features/etag_quoter.py), shown as X-<Kind>-Rfc-Compliant-Etags
 RFC_ETAGS_SYSMETA = {"account": "X-Account-Sysmeta-Rfc-Compliant-Etags",

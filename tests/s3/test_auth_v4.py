@@ -78,6 +78,20 @@ def test_bad_signature_and_unknown_key():
     assert err.value.code == "InvalidAccessKeyId"
 
 
+def test_a_doubled_amz_date_is_one_invalid_date():
+    """Repeated headers are one comma-joined value, as HTTP reads them: a second, empty x-amz-date makes the
+    date invalid (AccessDenied), whichever value comes last."""
+    req = _signed("GET", "http://h:1/b")
+    parts = urlsplit(req.url)
+    for extra_first in (True, False):
+        headers = _raw_headers(req)
+        extra = (b"x-amz-date", b"")
+        headers = [extra] + headers if extra_first else headers + [extra]
+        with pytest.raises(S3Error) as err:
+            asyncio.run(auth_v4.verify("GET", parts.path, "", headers, {}, STORE))
+        assert err.value.code == "AccessDenied" and "valid Date or x-amz-date" in err.value.message
+
+
 def test_skew():
     req = _signed("GET", "http://h:1/b")
     with pytest.raises(S3Error) as err:

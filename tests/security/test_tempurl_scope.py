@@ -93,7 +93,8 @@ def _no_outside_bytes(resp: httpx.Response) -> None:
                                          ("dlo-away", "HEAD"), ("link-away", "HEAD")])
 def test_container_key_does_not_reach_another_container(world, obj, method):
     resp = _fetch(world, method, obj, "container")
-    assert resp.status_code == 401, resp.text
+    # an SLO's segment out of the key's scope is Swift's first-segment conflict; the rest are refused outright
+    assert resp.status_code == (409 if "slo" in obj else 401), resp.text
     _no_outside_bytes(resp)
 
 
@@ -115,7 +116,7 @@ def test_container_key_reaches_its_own_container(world, obj, expected):
 @pytest.mark.parametrize("obj", ["pub/dlo-away", "pub/slo-away", "pub/link-away"])
 def test_prefix_url_with_container_key_does_not_reach_another_container(world, obj):
     resp = _fetch(world, "GET", obj, "container", prefix="pub/")
-    assert resp.status_code == 401, resp.text
+    assert resp.status_code == (409 if "slo" in obj else 401), resp.text
     _no_outside_bytes(resp)
 
 
