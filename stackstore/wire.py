@@ -57,6 +57,9 @@ BACKEND_DELETE_TIMESTAMP = "X-Backend-Delete-Timestamp"
 BACKEND_STATUS_CHANGED_AT = "X-Backend-Status-Changed-At"
 NEWEST = "X-Newest"  # read every primary and answer with the newest copy
 IF_DELETE_AT = "X-If-Delete-At"  # expirer's DELETE: only if the object's X-Delete-At still equals this
+# an object GET/HEAD/POST that reaches an object past its X-Delete-At not yet reaped (the proxy sends it only
+# for a client's ``X-Open-Expired: true`` with ``[proxy] allow_open_expired`` on; Swift's X-Backend-Open-Expired)
+OPEN_EXPIRED = "X-Backend-Open-Expired"
 
 # Where a node sends listing row updates after a write: X-Container-* on object requests (to container
 # nodes), X-Account-* on container requests (to account nodes); comma-separated lists are accepted.
