@@ -73,6 +73,13 @@ def update_target_headers(kind: str) -> tuple[str, str, str]:
 
 
 # Container row updates (object node -> container node) and container stats (container -> account node).
+# Rows bound for one container replica while another batch to it is in flight go together as one
+# ``POST /cont/<dev>/<part>/<a>/<c>?row-batch`` whose JSON body is ``[[method, object, {header: value}], ...]``
+# (at most ROW_BATCH_MAX rows, ROW_BATCH_MAX_BYTES); the answer is 200 with a JSON list of each row's status,
+# what the single-row ``PUT|DELETE /cont/<dev>/<part>/<a>/<c>/<o>`` would have answered.
+ROW_BATCH_QUERY = "row-batch"
+ROW_BATCH_MAX = 64
+ROW_BATCH_MAX_BYTES = 1 << 20
 ROW_SIZE = "X-Size"
 ROW_ETAG = "X-Etag"
 ROW_CONTENT_TYPE = "X-Content-Type"
