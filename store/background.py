@@ -42,12 +42,19 @@ async def _report_containers(node: Node) -> None:
     await node.updater.report_container_stats(node.container_stores())
 
 
+def _container_partition(node: Node, account: str, container: str) -> int | None:
+    """A container's partition under the node's current container ring (None without one; blocking)."""
+    ring = node.rings.ring("container")
+    return ring.partition(account, container) if ring is not None else None
+
+
 async def _async_pending(node: Node) -> None:
     sconf = node.conf["store"]
     await run_updater_pass(node.devices_root, timeout=node.container_update_timeout,
                            concurrency=int(sconf.get("updater_concurrency", 8)),
                            max_per_second=float(sconf.get("updater_max_per_second", 50.0)), record=True,
-                           executor=node.executor)
+                           executor=node.executor,
+                           partition_of=lambda account, container: _container_partition(node, account, container))
 
 
 def _optional_tasks(node: Node) -> list[Periodic]:

@@ -1,8 +1,11 @@
 """Replays async-pending container updates until the container nodes take them.
 
 Records (``<device>/async_pending/<suffix>/<hash>-<timestamp>-<target>``, see ``store.layout``;
-written by ``store.updates`` when a row update failed at write time) are grouped by target container (host +
-container path) and each group is sent oldest first, one at a time; when a container's node fails,
+written by ``store.updates`` when a row update failed at write time) name the container's partition as
+the ring had it then; like Swift's object-updater, each pass recomputes it from the current container
+ring, so a record queued before a partition power increase goes to the container's partition under
+the new power (the old one is refused once the increase is finished). Records are grouped by target
+container (host + container path) and each group is sent oldest first, one at a time; when a container's node fails,
 the rest of that group waits for the next pass. Groups run concurrently (``[store]
 updater_concurrency``) under a global rate (``updater_max_per_second``). Delivered records are
 removed; counters go to ``<device>/.recon/updater.json`` for recon. Disk work (listing, reading,
@@ -32,6 +35,8 @@ from store.updates import is_success
 
 log = logging.getLogger("store.updater")
 T = TypeVar("T")
+# (account, container) -> the container's partition under the current ring; None without a ring
+PartitionOf = Callable[[str, str], int | None]
 
 
 @dataclass
@@ -44,6 +49,8 @@ class Pending:
     port: int
     req_path: str
     headers: dict[str, str]
+    account: str | None = None  # the names the update is for (records written before they were kept: None)
+    container: str | None = None
 
     @property
     def group(self) -> tuple[str, int, str]:
@@ -63,7 +70,25 @@ def load_record(path: str) -> Pending:
     headers = record["headers"]
     if not isinstance(headers, dict):
         raise TypeError("headers is not an object")
-    return Pending(path, record["method"], host.strip("[]"), int(port), record["path"], headers)
+    account, container = record.get("account"), record.get("container")
+    return Pending(path, record["method"], host.strip("[]"), int(port), record["path"], headers,
+                   account if isinstance(account, str) else None,
+                   container if isinstance(container, str) else None)
+
+
+def with_partition(rec: Pending, partition_of: PartitionOf | None) -> Pending:
+    """``rec`` aimed at its container's partition under the current ring (``/cont/<dev>/<part>/...``
+    rewritten); unchanged without names or a ring, or when the partition did not change (blocking:
+    the ring may reload its file)."""
+    if partition_of is None or rec.account is None or rec.container is None:
+        return rec
+    part = partition_of(rec.account, rec.container)
+    pieces = rec.req_path.split("/", 4)  # "", "cont", device, partition, account/container/object
+    if part is None or len(pieces) != 5 or pieces[3] == str(part):
+        return rec
+    pieces[3] = str(part)
+    rec.req_path = "/".join(pieces)
+    return rec
 
 
 def remove_empty_dirs(dirs: Iterable[str]) -> None:
@@ -78,22 +103,25 @@ def remove_empty_dirs(dirs: Iterable[str]) -> None:
 class UpdaterPass:
     """One pass over one device's records."""
 
-    def __init__(self, timeout: float, concurrency: int, limiter: RateLimiter, executor: Executor | None = None):
+    def __init__(self, timeout: float, concurrency: int, limiter: RateLimiter, executor: Executor | None = None,
+                 partition_of: PartitionOf | None = None):
         self.timeout = timeout
         self.concurrency = max(1, concurrency)
         self.limiter = limiter
         self.executor = executor  # None: the loop's default executor
+        self.partition_of = partition_of  # None: send to the partition the record names
         self.stats = {"success": 0, "failure": 0, "bad": 0}
 
     async def _io(self, fn: Callable[..., T], *args: Any) -> T:
         return await asyncio.get_running_loop().run_in_executor(self.executor, functools.partial(fn, *args))
 
     def load(self, paths: list[str]) -> list[list[Pending]]:
-        """Group the readable records by target container, each group oldest first (blocking)."""
+        """Group the readable records by target container (its partition under the current ring), each
+        group oldest first (blocking)."""
         groups: dict[tuple[str, int, str], list[Pending]] = {}
         for path in paths:
             try:
-                rec = load_record(path)
+                rec = with_partition(load_record(path), self.partition_of)
             except FileNotFoundError:
                 continue
             except (OSError, ValueError, KeyError, TypeError, AttributeError):
@@ -152,11 +180,13 @@ def record_stats(device_path: str, stats: dict[str, int], started: float) -> dic
 
 async def run_updater_pass(devices_root: str | Path, timeout: float = 2.0, concurrency: int = 8,
                            max_per_second: float = 0.0, record: bool = False,
-                           executor: Executor | None = None) -> dict[str, int]:
+                           executor: Executor | None = None,
+                           partition_of: PartitionOf | None = None) -> dict[str, int]:
     """Retry every async-pending record under ``devices_root``; {"success", "failure", "bad"} counts.
 
     ``record`` persists per-device counters for recon; disk work runs in ``executor`` (the node's I/O
-    threads; None: the loop's default executor).
+    threads; None: the loop's default executor). ``partition_of`` gives a container's partition under
+    the current container ring (called from ``executor``); None sends each record where it was aimed.
     """
     total = {"success": 0, "failure": 0, "bad": 0}
     root = str(devices_root)
@@ -165,7 +195,7 @@ async def run_updater_pass(devices_root: str | Path, timeout: float = 2.0, concu
     for device in await loop.run_in_executor(executor, layout.list_devices, root):
         device_path = layout.device_path(root, device)
         started = time.time()
-        stats = await UpdaterPass(timeout, concurrency, limiter, executor).run(device_path)
+        stats = await UpdaterPass(timeout, concurrency, limiter, executor, partition_of).run(device_path)
         for key in total:
             total[key] += stats[key]
         if record:

@@ -56,3 +56,17 @@ def test_pass_orders_per_container_and_records_stats(tmp_path):
     recon = read_stats(str(dev), "updater")
     assert recon is not None
     assert (recon["successes"], recon["failures"], recon["async_pending"]) == (3, 3, 3)
+
+
+def test_record_aimed_at_the_current_partition():
+    from store.updater import Pending, with_partition
+
+    def rec(account: str | None = "AUTH_a") -> Pending:
+        return Pending("p", "PUT", "127.0.0.1", 1, "/cont/d1/3/AUTH_a/c%20x/o/p", {}, account, "c x")
+
+    moved = with_partition(rec(), lambda account, container: 7 if (account, container) == ("AUTH_a", "c x") else 0)
+    assert moved.req_path == "/cont/d1/7/AUTH_a/c%20x/o/p"
+    assert moved.group == ("127.0.0.1", 1, "/cont/d1/7/AUTH_a/c%20x")
+    assert with_partition(rec(), None).req_path == "/cont/d1/3/AUTH_a/c%20x/o/p"  # no ring: as queued
+    assert with_partition(rec(), lambda a, c: None).req_path == "/cont/d1/3/AUTH_a/c%20x/o/p"
+    assert with_partition(rec(account=None), lambda a, c: 7).req_path == "/cont/d1/3/AUTH_a/c%20x/o/p"  # old record
