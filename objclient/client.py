@@ -8,6 +8,7 @@ node fails mid-body. See docs/internal-api.md.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterable, Awaitable, Callable, Mapping, Sequence
 from typing import Any
@@ -214,9 +215,17 @@ class StorageClient:
         """(ring, partition, path function, policy index) of an object, its policy resolved from the
         container when not given; a 503 answer when this process has no ring for that policy."""
         index = await self.container_policy(account, container, policy)
-        if index not in self.policy_indexes:
+        if index not in self.policy_indexes and not await self._policy_ring_appeared(index):
             return _no_policy(index)
         return (*self._obj(account, container, obj, index), index)
+
+    async def _policy_ring_appeared(self, index: int) -> bool:
+        """Whether the object ring of policy ``index`` exists now (its file looked for in a thread, at most
+        once a second: a ring built and pushed after this process started is used without a restart)."""
+        load = getattr(self.rings, "load_policy", None)
+        if load is None:
+            return False
+        return bool(await asyncio.get_running_loop().run_in_executor(None, load, index))
 
     def _cont(self, account: str, container: str) -> tuple[Ring, int, PathFn]:
         ring = self.rings.container
