@@ -121,6 +121,11 @@ DEFAULTS: dict[str, Any] = {
         "keep_alive_timeout": 30.0,
         "max_connections": 4096,  # every proxy worker and background task pools connections to each node
     },
+    # The partition power relinker of every storage node (store/relinker.py; [store] relinker_interval)
+    "relinker": {
+        # object locations (hash dirs) relinked or cleaned up per second, as Swift's relinker (0: unlimited)
+        "files_per_second": 0.0,
+    },
     # S3 bucket lifecycle rules, run by every storage node for the buckets whose container it holds as
     # first primary (store/lifecycle/); docs/lifecycle.md
     "lifecycle": {
