@@ -44,6 +44,12 @@ DEFAULTS: dict[str, Any] = {
         # seconds between a node's or proxy's checks for newer rings held by peers (the nodes its rings
         # name; objclient/ring_distribution.py); 0: never (rings change only by `stackstore ring push`)
         "ring_check_interval": 30.0,
+        # TLS between proxies/daemons and storage nodes (stackstore/internal_tls.py, docs/deployment.md):
+        # nodes serve HTTPS with the cert/key, every client verifies them against the CA (node IPs in the SAN)
+        "internal_tls": False,
+        "internal_tls_ca_file": "",
+        "internal_tls_cert_file": "",  # this host's certificate (storage nodes)
+        "internal_tls_key_file": "",
     },
     "proxy": {
         "host": "127.0.0.1",

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import ssl
 import time
 import urllib.error
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from stackstore import node_signing
+from stackstore import internal_tls, node_signing
 from stackstore.config import Config, ensure_hash_path_suffix, load_config
 from stackstore.secrets import ensure_secret
 
@@ -38,14 +39,16 @@ def ring_nodes(conf: Config) -> dict[str, list[str]]:
     return {addr: sorted(devs) for addr, devs in sorted(nodes.items())}
 
 
-def fetch_recon(address: str, timeout: float, node_key: bytes) -> dict[str, Any] | None:
-    """The node's recon document (a request signed with the cluster's ``node_key``), or None when it
-    does not answer properly."""
+def fetch_recon(address: str, timeout: float, node_key: bytes,
+                tls: ssl.SSLContext | None = None) -> dict[str, Any] | None:
+    """The node's recon document (a request signed with the cluster's ``node_key``; over HTTPS verified
+    with ``tls`` when the nodes serve it), or None when it does not answer properly."""
     signature = node_signing.sign(node_key, "GET", "/recon", {})
-    request = urllib.request.Request(f"http://{address}/recon",
+    scheme = "https" if tls is not None else "http"
+    request = urllib.request.Request(f"{scheme}://{address}/recon",
                                      headers={node_signing.SIGNATURE_HEADER: signature})
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as resp:
+        with urllib.request.urlopen(request, timeout=timeout, context=tls) as resp:
             doc = json.load(resp)
     except (urllib.error.URLError, OSError, ValueError):
         return None
@@ -147,8 +150,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"stackstore status: no rings under {conf.ring_dir}")
         return 1
     node_key = ensure_secret(conf, "node_key").encode()
+    tls = internal_tls.client_context(conf)
     with ThreadPoolExecutor(max_workers=min(32, len(nodes))) as pool:
-        docs = dict(zip(nodes, pool.map(lambda a: fetch_recon(a, args.timeout, node_key), nodes), strict=True))
+        docs = dict(zip(nodes, pool.map(lambda a: fetch_recon(a, args.timeout, node_key, tls), nodes), strict=True))
     if args.json:
         print(json.dumps({a: d if d is not None else {"up": False} for a, d in docs.items()}, indent=2))
     else:
