@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from store.replication.dispersion import cluster_report
-from tests.durability.bg_helpers import Swift, start_cluster
+from tests.durability.bg_helpers import Layout, Swift, start_cluster, wait_for
 
 
 def _name(cn: str) -> x509.Name:
@@ -70,7 +70,7 @@ def cl(tmp_path_factory):
     cert, key = make_node_cert(pki, ca_key, ca, "127.0.0.1")
     tls = {"internal_tls": True, "internal_tls_ca_file": str(ca_path), "internal_tls_cert_file": str(cert),
            "internal_tls_key_file": str(key)}
-    c = start_cluster(tmp_path_factory.mktemp("cloud"), sections={"cluster": tls})
+    c = start_cluster(tmp_path_factory.mktemp("cloud"), sections={"cluster": tls}, replicator_interval=2.0)
     c.pki = pki
     yield c
     c.stop()
@@ -115,3 +115,18 @@ def test_nodes_refuse_cleartext_and_untrusted_clients_refuse_nodes(cl):
         httpx.get(f"https://127.0.0.1:{port}/healthcheck", verify=untrusting, timeout=5)
     ca = ssl.create_default_context(cafile=cl.conf["cluster"]["internal_tls_ca_file"])
     assert httpx.get(f"https://127.0.0.1:{port}/healthcheck", verify=ca, timeout=5).status_code == 200
+
+
+def test_replication_restores_a_copy_over_tls(cl):
+    swift, layout = Swift(cl), Layout(cl)
+    container = "tls-repl-" + uuid.uuid4().hex[:6]
+    assert swift.put(container).status_code in (201, 202)
+    primary = layout.object.get_nodes(swift.account, container, "obj")[1][0]
+    down = layout.node_index(primary)
+    cl.stop_node(down)
+    try:
+        assert swift.put(container, "obj", b"replicated over TLS").status_code == 201
+    finally:
+        cl.start_node(down)
+    hash_dir = layout.hash_dir(primary, swift.account, container, "obj")
+    wait_for(lambda: hash_dir.is_dir() and any(p.suffix == ".data" for p in hash_dir.iterdir()), timeout=90)
