@@ -165,6 +165,7 @@ port = {base_port + STORAGE_NODES + 1}
 tls_port = 0
 region = "{REGION}"
 storage_domain = "{STORAGE_DOMAIN}"
+allow_open_expired = true  # as Swift's in-process functional setup (test/functional/__init__.py)
 
 [tempauth]
 reseller_prefix = "AUTH_, SERVICE_"

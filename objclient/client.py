@@ -9,6 +9,7 @@ node fails mid-body. See docs/internal-api.md.
 from __future__ import annotations
 
 import asyncio
+import copy
 import json
 from collections.abc import AsyncIterable, Awaitable, Callable, Mapping, Sequence
 from typing import Any
@@ -61,6 +62,8 @@ def _is_true(value: str | None) -> bool:
 class StorageClient:
     """Ring-aware client for the storage nodes, shared by all proxy controllers."""
 
+    opens_expired: bool = False  # a view whose object reads and POSTs reach expired, unreaped objects
+
     def __init__(self, conf: ClientSettings | Mapping[str, Any], rings: RingSet):
         """``conf``: :class:`ClientSettings`, or a config mapping it is read from (``[proxy]``)."""
         settings = conf if isinstance(conf, ClientSettings) else ClientSettings.from_conf(conf)
@@ -92,6 +95,20 @@ class StorageClient:
 
     async def close(self) -> None:
         await self.pool.close()
+
+    def opening_expired(self) -> StorageClient:
+        """A view of this client (same pools and rings) whose object GET/HEAD/POST also reach an object past
+        its X-Delete-At that the expirer has not deleted yet (``wire.OPEN_EXPIRED``; Swift's
+        ``allow_open_expired``). The proxy hands it only to requests that may ask for that."""
+        view = copy.copy(self)
+        view.opens_expired = True
+        return view
+
+    def _expiry_headers(self, headers: Mapping[str, str] | None) -> Mapping[str, str] | None:
+        """``headers`` plus ``wire.OPEN_EXPIRED`` for a view that opens expired objects."""
+        if not self.opens_expired:
+            return headers
+        return {**(headers or {}), wire.OPEN_EXPIRED: "true"}
 
     # -- shared machinery -----------------------------------------------------------------------
     def _read_nodes(self, ring: Ring, part: int) -> list[Device]:
@@ -258,7 +275,8 @@ class StorageClient:
         if isinstance(target, BackendResponse):
             return target
         ring, part, path_fn, policy = target
-        return await self._read_response(ring, part, method, path_fn, with_policy(headers, policy))
+        return await self._read_response(ring, part, method, path_fn,
+                                         with_policy(self._expiry_headers(headers), policy))
 
     async def put_object(
         self,
@@ -315,7 +333,8 @@ class StorageClient:
         updates = None
         if any(k.lower() == "content-type" for k in headers):
             updates = self._container_updates(account, container, len(ring.primaries(part)))
-        return await self._mutate(ring, part, "POST", path_fn, with_policy(headers, policy), updates)
+        return await self._mutate(ring, part, "POST", path_fn, with_policy(self._expiry_headers(headers), policy),
+                                  updates)
 
     async def delete_object(
         self, account: str, container: str, obj: str, headers: Mapping[str, str] | None = None,

@@ -9,12 +9,16 @@ Starlette's middleware stack: the first feature is the outermost.
 The Swift API's order (``swift_features``), outermost first:
 
 1. ``cors``         answers ``OPTIONS`` preflights; adds CORS headers to every answer from below.
+   ``etag_quoter``  quoted ETags on object answers where the container, account or cluster default
+                    asks (``X-Container-/X-Account-Rfc-Compliant-Etags``).
 2. ``tempurl``      a temp URL signature authenticates and authorizes one object request, its
                     sub-requests only inside the signing key's account/container; hides
                     metadata and sets Content-Disposition on the answer.
    ``formpost``     a signed HTML form POST (multipart) uploads its files as PUT sub-requests scoped
                     to the signing key's container/prefix.
 3. ``authenticate`` tokens (TempAuth, Keystone) → ``req.identity``; 401 for a bad token.
+   ``open_expired`` ``X-Open-Expired: true`` on an object GET/HEAD/POST (``[proxy] allow_open_expired``):
+                    the request's storage client reaches expired objects not yet reaped.
    ``staticweb``    anonymous (or ``X-Web-Mode``) GET/HEAD of a web container: index pages, listings,
                     error pages, redirects to ``dir/``; before ``authorize`` so denials get error pages.
 4. ``authorize``    the access the router table's entry names (read/write/reseller/public), checked
@@ -97,9 +101,11 @@ def swift_features(auth_backends: Sequence[Any]) -> list[Feature]:
         bulk,
         cors,
         dlo,
+        etag_quoter,
         extract_archive,
         formpost,
         object_versioning,
+        open_expired,
         slo,
         staticweb,
         symlink,
@@ -111,9 +117,11 @@ def swift_features(auth_backends: Sequence[Any]) -> list[Feature]:
 
     return [
         cors.feature,
+        etag_quoter.feature,
         tempurl_stage.feature,
         formpost.feature,
         access.Authenticate(auth_backends),
+        open_expired.feature,
         staticweb.feature,
         access.authorize,
         bulk.feature,

@@ -74,6 +74,12 @@ DEFAULTS: dict[str, Any] = {
         "domain_remap_default_reseller_prefix": "",
         "domain_remap_mangle_client_paths": False,
         "bulk_yield_frequency": 10.0,  # seconds between heartbeat spaces of an extract-archive answer
+        # an object GET/HEAD/POST with X-Open-Expired: true reaches an object past its X-Delete-At that the
+        # expirer has not deleted yet (Swift's allow_open_expired; proxy/swift/features/open_expired.py)
+        "allow_open_expired": False,
+        # quoted (RFC 7232) ETags on Swift object answers unless an account or container opts out with
+        # X-*-Rfc-Compliant-Etags: false (Swift's etag_quoter enable_by_default; features/etag_quoter.py)
+        "etag_quoter_enable_by_default": False,
         "region": "us-east-1",
         # encryption at rest (docs/encryption.md): on → every new object's data and user metadata is
         # encrypted with the cluster keys (Swift's `encryption` middleware; S3 objects as SSE-S3). Objects

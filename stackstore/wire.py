@@ -57,6 +57,9 @@ BACKEND_DELETE_TIMESTAMP = "X-Backend-Delete-Timestamp"
 BACKEND_STATUS_CHANGED_AT = "X-Backend-Status-Changed-At"
 NEWEST = "X-Newest"  # read every primary and answer with the newest copy
 IF_DELETE_AT = "X-If-Delete-At"  # expirer's DELETE: only if the object's X-Delete-At still equals this
+# an object GET/HEAD/POST that reaches an object past its X-Delete-At not yet reaped (the proxy sends it only
+# for a client's ``X-Open-Expired: true`` with ``[proxy] allow_open_expired`` on; Swift's X-Backend-Open-Expired)
+OPEN_EXPIRED = "X-Backend-Open-Expired"
 
 # Where a node sends listing row updates after a write: X-Container-* on object requests (to container
 # nodes), X-Account-* on container requests (to account nodes); comma-separated lists are accepted.
@@ -70,6 +73,13 @@ def update_target_headers(kind: str) -> tuple[str, str, str]:
 
 
 # Container row updates (object node -> container node) and container stats (container -> account node).
+# Rows bound for one container replica while another batch to it is in flight go together as one
+# ``POST /cont/<dev>/<part>/<a>/<c>?row-batch`` whose JSON body is ``[[method, object, {header: value}], ...]``
+# (at most ROW_BATCH_MAX rows, ROW_BATCH_MAX_BYTES); the answer is 200 with a JSON list of each row's status,
+# what the single-row ``PUT|DELETE /cont/<dev>/<part>/<a>/<c>/<o>`` would have answered.
+ROW_BATCH_QUERY = "row-batch"
+ROW_BATCH_MAX = 64
+ROW_BATCH_MAX_BYTES = 1 << 20
 ROW_SIZE = "X-Size"
 ROW_ETAG = "X-Etag"
 ROW_CONTENT_TYPE = "X-Content-Type"

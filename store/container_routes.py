@@ -5,17 +5,31 @@ from __future__ import annotations
 import asyncio
 import functools
 import json
+from dataclasses import dataclass
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
 
+from stackstore import wire
 from stackstore.storage_policies import POLICY_DEFAULT_HEADER, POLICY_INDEX_HEADER
 from store import db_headers
-from store.listings import container_key, is_deleted
+from store.listings import ContainerStore, container_key, is_deleted
 from store.node import Node
-from store.reqparse import HTTPError, StoragePath, int_header, listing_params, text_header, timestamp_header
+from store.reqparse import (
+    MAX_OBJECT,
+    HasHeaders,
+    HTTPError,
+    StoragePath,
+    checked_name,
+    int_header,
+    listing_params,
+    text_header,
+    timestamp_header,
+)
 from store.updates import account_targets
+
+ROW_BATCH_QUERY = wire.ROW_BATCH_QUERY.encode()
 
 META_PREFIXES = ("x-container-meta-", "x-container-sysmeta-")
 META_NAMES = frozenset({"x-container-read", "x-container-write", "x-versions-location",
@@ -116,19 +130,69 @@ async def delete_container(node: Node, request: Request, sp: StoragePath) -> Res
     return Response(status_code=204)
 
 
-async def row_update(node: Node, request: Request, sp: StoragePath) -> Response:
-    """Object row PUT/DELETE from an object node: 201 applied, 202 already newer, 404 no container."""
-    ts = timestamp_header(request)
-    store = node.containers(sp.device)
-    if request.method == "PUT":
-        size = int_header(request, "x-size", 0)
-        applied = store.update_row(sp.account, sp.container_name, sp.object_name, ts, size,
-                                   request.headers.get("x-etag", ""), text_header(request, "x-content-type"))
+def apply_row(store: ContainerStore, account: str, container: str, obj: str, method: str,
+              update: HasHeaders) -> int:
+    """Merge one object row PUT/DELETE (its headers in ``update``): 201 applied, 202 already newer; 404 when
+    the container does not exist here, 400 for a bad header (raised as HTTPError)."""
+    ts = timestamp_header(update)
+    if method == "PUT":
+        size = int_header(update, "x-size", 0)
+        applied = store.update_row(account, container, obj, ts, size, update.headers.get("x-etag", ""),
+                                   text_header(update, "x-content-type"))
     else:
-        applied = store.update_row(sp.account, sp.container_name, sp.object_name, ts, deleted=True)
+        applied = store.update_row(account, container, obj, ts, deleted=True)
     if applied is None:
         raise HTTPError(404)
-    return Response(status_code=201 if applied else 202)
+    return 201 if applied else 202
+
+
+async def row_update(node: Node, request: Request, sp: StoragePath) -> Response:
+    """Object row PUT/DELETE from an object node: 201 applied, 202 already newer, 404 no container."""
+    status = apply_row(node.containers(sp.device), sp.account, sp.container_name, sp.object_name, request.method,
+                       request)
+    return Response(status_code=status)
+
+
+@dataclass
+class _BatchedRow:
+    headers: dict[str, str]
+
+
+async def _batch_body(request: Request) -> list[Any]:
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > wire.ROW_BATCH_MAX_BYTES:
+            raise HTTPError(413, "row batch too large")
+    try:
+        rows = json.loads(body)
+    except ValueError:
+        raise HTTPError(400, "bad row batch") from None
+    if not isinstance(rows, list) or not 0 < len(rows) <= wire.ROW_BATCH_MAX:
+        raise HTTPError(400, "bad row batch")
+    return rows
+
+
+def _batched_row_status(store: ContainerStore, sp: StoragePath, row: Any) -> int:
+    if not (isinstance(row, list) and len(row) == 3 and row[0] in ("PUT", "DELETE") and isinstance(row[1], str)
+            and isinstance(row[2], dict) and all(isinstance(v, str) for v in row[2].values())):
+        return 400
+    method, obj, headers = row
+    try:
+        obj = checked_name(obj, "object", MAX_OBJECT, allow_slash=True, allow_reserved=True)
+        return apply_row(store, sp.account, sp.container_name, obj, method,
+                         _BatchedRow({str(k).lower(): v for k, v in headers.items()}))
+    except HTTPError as err:
+        return err.status
+
+
+async def row_batch(node: Node, request: Request, sp: StoragePath) -> Response:
+    """``POST ...?row-batch`` (stackstore/wire.py): several object rows of this container at once; 200 with
+    each row's status in order."""
+    rows = await _batch_body(request)
+    store = node.containers(sp.device)
+    statuses = [_batched_row_status(store, sp, row) for row in rows]
+    return Response(json.dumps(statuses), status_code=200, media_type="application/json")
 
 
 async def handle(node: Node, request: Request, sp: StoragePath) -> Response:
@@ -144,6 +208,8 @@ async def handle(node: Node, request: Request, sp: StoragePath) -> Response:
     if method == "PUT":
         return await put_container(node, request, sp)
     if method == "POST":
+        if request.scope["query_string"] == ROW_BATCH_QUERY:
+            return await row_batch(node, request, sp)
         return await post_container(node, request, sp)
     if method == "DELETE":
         return await delete_container(node, request, sp)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Mapping
+from functools import partial
 
 from starlette.background import BackgroundTask
 from starlette.requests import ClientDisconnect, Request
@@ -21,6 +22,7 @@ from stackstore.wire import (
     COND_IF_MATCH,
     COND_IF_NONE_MATCH,
     CONFLICT,
+    OPEN_EXPIRED,
     RESERVATION_CONFLICT,
     with_version_param,
 )
@@ -295,10 +297,17 @@ def stored_overrides(headers: Mapping[str, str]) -> dict[str, str]:
     return out
 
 
-async def _open(node: Node, df: DiskFile) -> ObjectReader:
-    """Open in an I/O thread: listdir/open/read can block on a busy filesystem."""
+def opens_expired(request: Request) -> bool:
+    """Whether the (signed) request asks for an object even past its X-Delete-At (``wire.OPEN_EXPIRED``)."""
+    return (request.headers.get(OPEN_EXPIRED) or "").strip().lower() in ("1", "true", "yes", "on", "t", "y")
+
+
+async def _open(node: Node, df: DiskFile, open_expired: bool = False) -> ObjectReader:
+    """Open in an I/O thread: listdir/open/read can block on a busy filesystem. ``open_expired``: an
+    object past its X-Delete-At (not yet reaped by the expirer) opens too."""
     try:
-        return await asyncio.get_running_loop().run_in_executor(node.executor, df.open)
+        return await asyncio.get_running_loop().run_in_executor(
+            node.executor, partial(df.open, None, 0.0 if open_expired else None))
     except DiskFileNotFound as exc:
         raise HTTPError(404, "", _ts_headers(exc.timestamp)) from None
     except DiskFileQuarantined:
@@ -345,7 +354,7 @@ def parse_range(value: str, size: int) -> tuple[int, int] | None:
 
 async def get_object(node: Node, request: Request, sp: StoragePath, head: bool = False) -> Response:
     df = _diskfile(node, sp, request)
-    reader = await _open(node, df)
+    reader = await _open(node, df, opens_expired(request))
     try:
         headers = _response_headers(reader)
         status, start, end = 200, 0, reader.size - 1
@@ -380,7 +389,7 @@ async def post_object(node: Node, request: Request, sp: StoragePath) -> Response
     ts = timestamp_header(request)
     df = _diskfile(node, sp, request)
     delete_at = _delete_at(request)
-    reader = await _open(node, df)
+    reader = await _open(node, df, opens_expired(request))
     reader.close()
     if reader.newest_timestamp >= ts:
         raise HTTPError(409, "newer metadata exists", _ts_headers(reader.newest_timestamp))

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Literal, overload
+from typing import Literal, Protocol, overload
 from urllib.parse import parse_qsl, unquote_to_bytes
 
 from starlette.requests import Request
@@ -67,6 +68,12 @@ def _decode(raw: bytes, what: str, limit: int, allow_slash: bool = False, allow_
         value = unquote_to_bytes(raw).decode("utf-8")
     except UnicodeDecodeError:
         raise HTTPError(400, f"{what} is not valid UTF-8") from None
+    return checked_name(value, what, limit, allow_slash, allow_reserved)
+
+
+def checked_name(value: str, what: str, limit: int, allow_slash: bool = False, allow_reserved: bool = False) -> str:
+    """``value`` when it is a valid ``what`` name (not empty, at most ``limit`` UTF-8 bytes, NUL and slashes as
+    ``_decode`` allows them); else 400."""
     if not value:
         raise HTTPError(400, f"empty {what}")
     if len(value.encode("utf-8")) > limit:
@@ -106,6 +113,13 @@ def parse_path(raw_path: bytes) -> StoragePath:
     return sp
 
 
+class HasHeaders(Protocol):
+    """A request, or anything else that carries request headers (a row of a batched row update)."""
+
+    @property
+    def headers(self) -> Mapping[str, str]: ...
+
+
 def raw_path(request: Request) -> bytes:
     raw = request.scope.get("raw_path")
     if raw is None:
@@ -121,10 +135,10 @@ MAX_FUTURE_TIMESTAMP = 3600.0
 
 
 @overload
-def timestamp_header(request: Request, name: str = ..., required: Literal[True] = ...) -> Timestamp: ...
+def timestamp_header(request: HasHeaders, name: str = ..., required: Literal[True] = ...) -> Timestamp: ...
 @overload
-def timestamp_header(request: Request, name: str = ..., required: bool = ...) -> Timestamp | None: ...
-def timestamp_header(request: Request, name: str = "x-timestamp", required: bool = True) -> Timestamp | None:
+def timestamp_header(request: HasHeaders, name: str = ..., required: bool = ...) -> Timestamp | None: ...
+def timestamp_header(request: HasHeaders, name: str = "x-timestamp", required: bool = True) -> Timestamp | None:
     """Parse a timestamp header; 400 when missing (if required), malformed, or more than
     ``MAX_FUTURE_TIMESTAMP`` seconds ahead of this node's clock."""
     value = request.headers.get(name)
@@ -144,10 +158,10 @@ def timestamp_header(request: Request, name: str = "x-timestamp", required: bool
 
 
 @overload
-def int_header(request: Request, name: str, default: int, minimum: int = ...) -> int: ...
+def int_header(request: HasHeaders, name: str, default: int, minimum: int = ...) -> int: ...
 @overload
-def int_header(request: Request, name: str, default: None = ..., minimum: int = ...) -> int | None: ...
-def int_header(request: Request, name: str, default: int | None = None, minimum: int = 0) -> int | None:
+def int_header(request: HasHeaders, name: str, default: None = ..., minimum: int = ...) -> int | None: ...
+def int_header(request: HasHeaders, name: str, default: int | None = None, minimum: int = 0) -> int | None:
     value = request.headers.get(name)
     if value is None:
         return default
@@ -193,7 +207,7 @@ def listing_params(request: Request, with_path: bool = False) -> dict:
     } | ({"path": q.get("path")} if with_path else {})
 
 
-def text_header(request: Request, name: str, default: str = "") -> str:
+def text_header(request: HasHeaders, name: str, default: str = "") -> str:
     """A header's text: raw UTF-8 (which arrives as Latin-1 characters) decoded, as Swift's container
     server stores a row's content type; a value that is not UTF-8 is kept as it came."""
     value = request.headers.get(name, default)

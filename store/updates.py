@@ -15,12 +15,15 @@ import json
 import logging
 import time
 from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import quote
 
 import xxhash
 
 from objclient.http import HttpError
 from objclient.loop_pool import loop_pool
+from stackstore import wire
 from stackstore.storage_policies import POLICY_INDEX_HEADER
 from stackstore.timestamp import Timestamp
 from store import layout
@@ -66,8 +69,21 @@ def _split_hostport(hostport: str) -> tuple[str, int]:
     return host.strip("[]"), int(port)
 
 
+@dataclass
+class _Waiting:
+    """Object rows waiting for the batch in flight to their container replica to be answered."""
+
+    rows: list[list[Any]] = field(default_factory=list)  # [method, object, headers]
+    results: list[asyncio.Future[bool]] = field(default_factory=list)
+
+
 class RowUpdater:
-    """Sends row updates with a short timeout; persists object-row failures as async pendings."""
+    """Sends row updates with a short timeout; persists object-row failures as async pendings.
+
+    Object rows bound for one container replica are coalesced: a row goes out at once when nothing is in
+    flight to that replica (no added latency), else it waits for the answer and goes with every other row
+    that arrived meanwhile as one ``?row-batch`` request (stackstore/wire.py) — under load a busy container
+    gets one request per batch instead of one per object."""
 
     # An update still in flight when the client's wait ends keeps going this long before it fails.
     SEND_TIMEOUT = 30.0
@@ -77,6 +93,8 @@ class RowUpdater:
         self.timeout = timeout
         self._backoff: dict[bytes, tuple[float, float]] = {}  # ckey -> (next attempt, delay)
         self._lingering: set[asyncio.Task] = set()
+        self._waiting: dict[tuple[str, str], _Waiting] = {}  # (host:port, container path) -> rows
+        self._in_flight: dict[tuple[str, str], asyncio.Task] = {}
 
     async def send(self, hostport: str, method: str, path: str, headers: dict[str, str],
                    timeout: float | None = None) -> bool:
@@ -88,6 +106,68 @@ class RowUpdater:
             return False
         return is_success(reply.status)
 
+    def send_row(self, hostport: str, container_path: str, method: str, obj: str,
+                 headers: dict[str, str]) -> asyncio.Future[bool]:
+        """Queue one object row for the container replica at ``hostport`` (``container_path``:
+        ``/cont/<dev>/<part>/<a>/<c>``, quoted); the future is True once the row was applied or superseded."""
+        result: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        key = (hostport, container_path)
+        waiting = self._waiting.setdefault(key, _Waiting())
+        waiting.rows.append([method, obj, headers])
+        waiting.results.append(result)
+        if key not in self._in_flight:
+            self._send_next(key)
+        return result
+
+    def _send_next(self, key: tuple[str, str]) -> None:
+        waiting = self._waiting.pop(key, None)
+        if waiting is None:
+            return
+        rows, results = waiting.rows[:wire.ROW_BATCH_MAX], waiting.results[:wire.ROW_BATCH_MAX]
+        if len(waiting.rows) > len(rows):
+            self._waiting[key] = _Waiting(waiting.rows[len(rows):], waiting.results[len(rows):])
+        self._in_flight[key] = asyncio.ensure_future(self._send_rows(key, rows, results))
+
+    async def _send_rows(self, key: tuple[str, str], rows: list[list[Any]],
+                         results: list[asyncio.Future[bool]]) -> None:
+        hostport, container_path = key
+        try:
+            if len(rows) == 1:  # the plain single-row request: no batch framing when a container is idle
+                method, obj, headers = rows[0]
+                outcome = [await self.send(hostport, method, f"{container_path}/{quote(obj, safe='/')}", headers,
+                                           self.SEND_TIMEOUT)]
+            else:
+                outcome = await self._send_batch(hostport, container_path, rows)
+            for result, ok in zip(results, outcome, strict=True):
+                if not result.done():
+                    result.set_result(ok)
+        except Exception:  # every row of a failed batch fails (async pendings): none is lost
+            log.exception("row batch to %s%s failed", hostport, container_path)
+            for result in results:
+                if not result.done():
+                    result.set_result(False)
+        finally:
+            del self._in_flight[key]
+            self._send_next(key)
+
+    async def _send_batch(self, hostport: str, container_path: str, rows: list[list[Any]]) -> list[bool]:
+        host, port = _split_hostport(hostport)
+        body = json.dumps(rows).encode()
+        try:
+            reply = await loop_pool().call(host, port, "POST", f"{container_path}?{wire.ROW_BATCH_QUERY}",
+                                           {"Content-Type": "application/json"}, body, timeout=self.SEND_TIMEOUT)
+        except HttpError as exc:
+            log.info("row batch failed: %s", exc)
+            return [False] * len(rows)
+        try:
+            statuses = json.loads(reply.body) if reply.status == 200 else None
+        except ValueError:
+            statuses = None
+        if not isinstance(statuses, list) or len(statuses) != len(rows):
+            log.info("row batch to %s%s answered %s", hostport, container_path, reply.status)
+            return [False] * len(rows)
+        return [isinstance(status, int) and is_success(status) for status in statuses]
+
     async def object_changed(self, device_path: str, hash_hex: str, method: str, account: str,
                              container: str, obj: str, targets: list[tuple[str, int, str]], partition: str,
                              headers: dict[str, str]) -> None:
@@ -98,11 +178,13 @@ class RowUpdater:
         update keeps going in the background and removes its record when it lands, so a loaded
         container node lists the object in seconds instead of at the updater's next pass.
         """
+        container_path = f"/cont/{{}}/{partition}/{quote(account, safe='')}/{quote(container, safe='')}"
+
         async def one(host: str, port: int, device: str) -> None:
-            path = (f"/cont/{quote(device, safe='')}/{partition}/{quote(account, safe='')}"
-                    f"/{quote(container, safe='')}/{quote(obj, safe='/')}")
+            cpath = container_path.format(quote(device, safe=''))
+            path = f"{cpath}/{quote(obj, safe='/')}"
             hostport = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-            sending = asyncio.ensure_future(self.send(hostport, method, path, headers, self.SEND_TIMEOUT))
+            sending = self.send_row(hostport, cpath, method, obj, headers)
             done, _ = await asyncio.wait([sending], timeout=self.timeout)
             if done and sending.result():
                 return

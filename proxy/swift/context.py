@@ -14,6 +14,7 @@ from proxy.auth.resellers import resellers_of
 from proxy.context import ObjectRequest
 
 if TYPE_CHECKING:
+    from objclient.client import StorageClient
     from proxy.swift.features.tempurl import TempURLScope
     from proxy.swift.operations import Operation
 
@@ -32,6 +33,13 @@ class SwiftRequest(ObjectRequest):
     operation: Operation | None = None  # the router table's entry for this request (proxy/swift/operations.py)
     sysmeta: dict[str, str] = field(default_factory=dict)  # sysmeta features add to an account write (quotas)
     account_acl_level: str | None = None  # what X-Account-Access-Control grants the identity here (access.check)
+    open_expired: bool = False  # reads (and POSTs) reach expired, unreaped objects (features/open_expired.py)
+
+    @property
+    def client(self) -> StorageClient:
+        """The storage client for this request: a view opening expired objects when ``open_expired``."""
+        client = self.state.client
+        return client.opening_expired() if self.open_expired else client
 
     @property
     def is_owner(self) -> bool:
@@ -78,4 +86,5 @@ class SwiftRequest(ObjectRequest):
         return SwiftRequest(request=Request(scope, receive), state=self.state, account=account,
                             container=container, obj=obj, query=dict(query or {}), trans_id=self.trans_id,
                             identity=self.identity, authorized_by=self.authorized_by,
-                            tempurl_scope=self.tempurl_scope)
+                            tempurl_scope=self.tempurl_scope,
+                            open_expired=self.open_expired and method in ("GET", "HEAD"))

@@ -27,6 +27,9 @@ VERSIONS_MODE_SYSMETA = "X-Container-Sysmeta-Versions-Mode"
 # object versioning (proxy/versioning/): the current version's id, the container's state
 OBJECT_VERSION_SYSMETA = VERSION_ID_SYSMETA
 VERSIONS_ENABLED_SYSMETA = "x-container-sysmeta-versions-enabled"
+# etag_quoter's setting (proxy/swift/features/etag_quoter.py), shown as X-<Kind>-Rfc-Compliant-Etags
+RFC_ETAGS_SYSMETA = {"account": "X-Account-Sysmeta-Rfc-Compliant-Etags",
+                     "container": "X-Container-Sysmeta-Rfc-Compliant-Etags"}
 
 
 def object_response_headers(backend: Mapping[str, str]) -> dict[str, str]:
@@ -98,6 +101,7 @@ def container_response_headers(backend: Mapping[str, str], *, owner: bool) -> di
     enabled = stored.get(VERSIONS_ENABLED_SYSMETA)
     if enabled:
         out["X-Versions-Enabled"] = "True" if enabled == "true" else "False"
+    _show_rfc_etags(stored, "container", out)
     out["X-Storage-Policy"] = STORAGE_POLICY
     out.setdefault("Accept-Ranges", "bytes")
     return out
@@ -112,8 +116,16 @@ def account_response_headers(backend: Mapping[str, str], *, owner: bool) -> dict
             continue  # temp URL keys are secrets of the account owner
         if low in ACCOUNT_RESPONSE_HEADERS or low.startswith(("x-account-meta-", "x-account-storage-policy-")):
             out[_canonical(name)] = value
+    _show_rfc_etags({name.lower(): value for name, value in backend.items()}, "account", out)
     out.setdefault("Accept-Ranges", "bytes")
     return out
+
+
+def _show_rfc_etags(stored: Mapping[str, str], kind: str, out: dict[str, str]) -> None:
+    """etag_quoter's stored setting under the header that set it (``X-<Kind>-Rfc-Compliant-Etags``)."""
+    value = stored.get(RFC_ETAGS_SYSMETA[kind].lower())
+    if value:
+        out[f"X-{kind.title()}-Rfc-Compliant-Etags"] = value
 
 
 def _canonical(name: str) -> str:

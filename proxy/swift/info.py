@@ -15,9 +15,11 @@ from proxy.swift.constraints import SWIFT_CONSTRAINTS
 from proxy.swift.domain_remap import DomainRemap
 from proxy.swift.features import (
     bulk,
+    etag_quoter,
     extract_archive,
     formpost,
     object_versioning,
+    open_expired,
     staticweb,
     symlink,
     tempurl,
@@ -53,6 +55,7 @@ def swift_info(conf: Config) -> dict[str, Any]:
             "strict_cors_mode": True,
             "allow_account_management": True,
             "account_autocreate": bool(proxy.get("account_autocreate", True)),
+            "allow_open_expired": open_expired.enabled(conf),
             "policies": policies_from_conf(conf).info(),
         },
         "tempauth": {"account_acls": True},
@@ -68,6 +71,7 @@ def swift_info(conf: Config) -> dict[str, Any]:
         "object_versioning": dict(object_versioning.INFO),
         "account_quotas": dict(ACCOUNT_QUOTAS_INFO),
         "container_quotas": dict(CONTAINER_QUOTAS_INFO),
+        "etag_quoter": etag_quoter.info(conf),
     }
     remap = DomainRemap.from_conf(proxy)
     if remap is not None:

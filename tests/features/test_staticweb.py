@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import pytest
 
@@ -113,3 +113,36 @@ def test_private_container_is_not_a_site(http, anon, account):
     path = urlsplit(account[0]).path
     assert anon.get(f"{path}/private-web/").status_code == 401
     assert anon.get(f"{path}/private-web/index.html").status_code == 401
+
+
+BROWSER = {"User-Agent": "Mozilla/5.0 (X11; Linux x86_64) Firefox/128.0",
+           "Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
+
+
+def test_names_and_labels_cannot_inject_html(http, anon, account):
+    """Object names, directory names, the listing label and the index name are HTML-escaped in pages."""
+    cont = "xss-web"
+    assert http.put(cont, headers={"X-Container-Read": ".r:*,.rlistings", "X-Container-Meta-Web-Listings": "true",
+                                   "X-Container-Meta-Web-Listings-Label": "<i>site</i>"}).status_code in (201, 202)
+    names = ["<script>alert(1)", '"><img src=x onerror=alert(2)>', "<b>dir/inner&amp;.txt"]
+    for name in names:
+        assert http.put(f"{cont}/{quote(name)}", content=b"x").status_code == 201
+    site = urlsplit(account[0]).path + "/" + cont
+    page = anon.get(site + "/", headers=BROWSER)
+    assert page.status_code == 200 and page.headers["Content-Type"] == "text/html; charset=UTF-8"
+    for raw in ("<script>", "<img", "<b>", "<i>site"):
+        assert raw not in page.text
+    assert "&lt;script&gt;alert(1)</a>" in page.text
+    assert "&quot;&gt;&lt;img src=x onerror=alert(2)&gt;" in page.text
+    assert "&lt;b&gt;dir/</a>" in page.text and "&lt;i&gt;site&lt;/i&gt;" in page.text
+    inner = anon.get(site + "/" + quote("<b>dir/"), headers=BROWSER)
+    assert inner.status_code == 200 and "inner&amp;amp;.txt" in inner.text and "<b>" not in inner.text
+    # the object itself is served as stored (its name is a path, never markup)
+    assert anon.get(site + "/" + quote(names[0]), headers=BROWSER).content == b"x"
+
+    # listings off: the "index not found" page names the index, escaped
+    assert http.post(cont, headers={"X-Container-Meta-Web-Listings": "false",
+                                    "X-Container-Meta-Web-Index": "<script>idx</script>"}).status_code == 204
+    page = anon.get(site + "/", headers=BROWSER)
+    assert page.status_code == 404 and "Web Listing Disabled" in page.text
+    assert "<script>" not in page.text and "&lt;script&gt;idx&lt;/script&gt;" in page.text

@@ -22,9 +22,11 @@ from proxy.swift.features import (
     container_quotas,
     cors,
     dlo,
+    etag_quoter,
     extract_archive,
     formpost,
     object_versioning,
+    open_expired,
     slo,
     staticweb,
     symlink,
@@ -82,10 +84,10 @@ def test_unknown_verb_answers_405_with_allow():
 
 def test_swift_pipeline_order():
     features = swift_features([])
-    assert features[:3] == [cors.feature, tempurl_stage.feature, formpost.feature]
-    assert isinstance(features[3], Authenticate) and features[4] is staticweb.feature
-    assert features[5] is authorize
-    assert features[6:] == [bulk.feature, extract_archive.feature, container_quotas.feature,
+    assert features[:4] == [cors.feature, etag_quoter.feature, tempurl_stage.feature, formpost.feature]
+    assert isinstance(features[4], Authenticate) and features[5:7] == [open_expired.feature, staticweb.feature]
+    assert features[7] is authorize
+    assert features[8:] == [bulk.feature, extract_archive.feature, container_quotas.feature,
                             account_quotas.feature, object_versioning.feature, versioned_writes.feature,
                             symlink.feature, slo.feature, dlo.feature]
 

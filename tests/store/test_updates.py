@@ -218,3 +218,56 @@ def test_chunked_put_ends_with_its_footer(node, make_node):
         assert (row["hash"], row["bytes"]) == ("late-etag", len(body))
         short = c.put(f"{node.url}/obj/d1/1/{account}/{container}/short", content=iter([b"x" * 10]), headers=h)
         assert short.status_code == 499
+
+
+def test_row_batch_endpoint_answers_each_row(make_node):
+    cont = make_node()
+    account, container = "AUTH_" + uuid.uuid4().hex[:8], "c"
+    cpath = f"{cont.url}/cont/d1/3/{account}/{container}"
+    with httpx.Client(timeout=10, auth=NODE_AUTH) as c:
+        assert c.put(cpath, headers={"X-Timestamp": next_ts()}).status_code == 201
+        old, new = next_ts(), next_ts()
+        rows = [["PUT", "a ☃", {"X-Timestamp": new, "X-Size": "3", "X-Etag": "e1", "X-Content-Type": "text/a"}],
+                ["PUT", "b", {"X-Timestamp": new, "X-Size": "5", "X-Etag": "e2", "X-Content-Type": "text/b"}],
+                ["PUT", "a ☃", {"X-Timestamp": old, "X-Size": "9", "X-Etag": "old", "X-Content-Type": "x"}],
+                ["DELETE", "b", {"X-Timestamp": next_ts()}],
+                ["PUT", "bad-ts", {"X-Timestamp": "yesterday"}],
+                ["GET", "c", {"X-Timestamp": new}],
+                ["PUT", "", {"X-Timestamp": new}],
+                "not a row"]
+        r = c.post(f"{cpath}?row-batch", content=json.dumps(rows))
+        assert r.status_code == 200 and r.json() == [201, 201, 202, 201, 400, 400, 400, 400]
+        listed = c.get(cpath).json()
+        assert [(row["name"], row["bytes"], row["hash"]) for row in listed] == [("a ☃", 3, "e1")]
+        missing = f"{cont.url}/cont/d1/3/{account}/nowhere?row-batch"
+        assert c.post(missing, content=json.dumps(rows[:1])).json() == [404]
+        for body in (b"{}", b"[]", b"nope", json.dumps([rows[0]] * 65).encode()):
+            assert c.post(f"{cpath}?row-batch", content=body).status_code == 400, body
+        unsigned = httpx.post(f"{cpath}?row-batch", content=json.dumps(rows[:1]), timeout=10)
+        assert unsigned.status_code == 401
+
+
+def test_concurrent_puts_to_one_container_all_listed(node, make_node):
+    """Many rows for one container replica at once (batched while one is in flight): every one is listed,
+    none is left as an async pending."""
+    cont = make_node()
+    account, container = "AUTH_" + uuid.uuid4().hex[:8], "c"
+    before = set(_pending(node.devices_root))
+
+    async def put_all() -> list[int]:
+        async with httpx.AsyncClient(timeout=30, auth=NODE_AUTH) as c:
+            async def one(i: int) -> int:
+                r = await c.put(f"{node.url}/obj/d1/1/{account}/{container}/o{i:03d}", content=b"x" * i,
+                                headers=_headers(cont.hostport))
+                return r.status_code
+            return await asyncio.gather(*(one(i) for i in range(120)))
+
+    with httpx.Client(timeout=10, auth=NODE_AUTH) as c:
+        assert c.put(f"{cont.url}/cont/d1/3/{account}/{container}",
+                     headers={"X-Timestamp": next_ts()}).status_code == 201
+        assert set(asyncio.run(put_all())) == {201}
+        rows = c.get(f"{cont.url}/cont/d1/3/{account}/{container}").json()
+        assert [(row["name"], row["bytes"]) for row in rows] == [(f"o{i:03d}", i) for i in range(120)]
+        head = c.head(f"{cont.url}/cont/d1/3/{account}/{container}")
+        assert head.headers["x-container-object-count"] == "120"
+    assert set(_pending(node.devices_root)) == before

@@ -268,7 +268,7 @@ class _Page:
             return "", ""
         parts = [f"temp_url_prefix={quote(q['temp_url_prefix'])}",
                  f"temp_url_expires={quote(q.get('temp_url_expires', ''))}",
-                 f"temp_url_sig={q.get('temp_url_sig', '')}"]
+                 f"temp_url_sig={html.escape(q.get('temp_url_sig', ''))}"]
         if q.get("temp_url_ip_range"):
             parts.append(f"temp_url_ip_range={quote(q['temp_url_ip_range'])}")
         if "inline" in q:
@@ -324,7 +324,7 @@ def disabled_listing_page(label: str, css_href: str | None, index: str) -> str:
                "   web listing by setting X-Container-Meta-Web-Listings.</p>")
     if index:
         out.append("<h1>Index File Not Found</h1> <p>The owner of this web site has set "
-                   f" <b>X-Container-Meta-Web-Index: {index}</b>.  However, this file is not found.</p>")
+                   f" <b>X-Container-Meta-Web-Index: {html.escape(index)}</b>.  However, this file is not found.</p>")
     out.append(" </body>\n</html>\n")
     return "".join(out)
 
