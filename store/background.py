@@ -42,10 +42,14 @@ async def _report_containers(node: Node) -> None:
     await node.updater.report_container_stats(node.container_stores())
 
 
-def _container_partition(node: Node, account: str, container: str) -> int | None:
-    """A container's partition under the node's current container ring (None without one; blocking)."""
+def _container_nodes(node: Node, account: str, container: str) -> tuple[int, list[tuple[str, int, str]]] | None:
+    """A container's partition and primaries under the node's current container ring (None without one;
+    blocking)."""
     ring = node.rings.ring("container")
-    return ring.partition(account, container) if ring is not None else None
+    if ring is None:
+        return None
+    part, devices = ring.get_nodes(account, container)
+    return part, [(d.ip, int(d.port), d.device) for d in devices]
 
 
 async def _async_pending(node: Node) -> None:
@@ -54,7 +58,7 @@ async def _async_pending(node: Node) -> None:
                            concurrency=int(sconf.get("updater_concurrency", 8)),
                            max_per_second=float(sconf.get("updater_max_per_second", 50.0)), record=True,
                            executor=node.executor,
-                           partition_of=lambda account, container: _container_partition(node, account, container))
+                           locate=lambda account, container: _container_nodes(node, account, container))
 
 
 def _optional_tasks(node: Node) -> list[Periodic]:
