@@ -1,0 +1,149 @@
+"""The per-request access-log stage: ``prepare`` after the S3 answer is made, ``send_logged`` while it is sent.
+
+For a bucket without logging the stage costs one lookup in the container info the S3 layer already loaded
+(cached): ``prepare`` answers None and the response is sent untouched. For a logging bucket the response's
+``send`` is wrapped to count the body bytes and time the last one, then the record is queued for delivery
+(``proxy.s3.access_log.delivery``); the request never waits for it. Every S3 request addressing an existing
+bucket is logged, refused ones (403, 404 NoSuchKey...) included; Swift requests are not (AWS logs S3 only).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+
+from starlette.responses import Response
+from starlette.types import Message, Receive, Scope, Send
+
+from proxy.auth.resellers import resellers_of
+from proxy.context import ProxyState
+from proxy.s3.access_log.config import DELIVERY_TIME, LoggingConfig, stored_config
+from proxy.s3.access_log.delivery import BatchKey, delivery_of, key_prefix
+from proxy.s3.access_log.record import AccessRecord, operation_name, request_uri
+from proxy.s3.context import S3Request
+from proxy.s3.namespace import owner_account
+from proxy.s3.operations import level_of, operation_of
+from proxy.s3.owners import canonical_id
+
+log = logging.getLogger("stackstore.proxy.s3.access_log")
+
+SCOPE_KEY = "stackstore.s3_access_log"
+
+
+@dataclass
+class PendingRecord:
+    """A record waiting for its response to be sent (bytes sent and total time are known only then)."""
+
+    record: AccessRecord
+    started: float  # monotonic time the request arrived
+    batch: BatchKey
+    partition_at_delivery: bool  # PartitionedPrefix by DeliveryTime: the date path is added when written
+    state: ProxyState
+
+
+async def _logging_config(req: S3Request, error: bool) -> tuple[str, LoggingConfig] | None:
+    """``(bucket account, configuration)`` when the addressed bucket logs; None otherwise (the common case)."""
+    account = req.extras.get("bucket_account")
+    if account is None:
+        if not error:
+            return None
+        account = await owner_account(req.state, req.bucket or "")  # refused before routing: a bad signature
+        if account is None:
+            return None
+    info = await req.state.container_info(account, req.bucket or "")
+    if not 200 <= info.get("status", 404) < 300:
+        return None
+    config = stored_config(info.get("sysmeta", {}))
+    return None if config is None else (account, config)
+
+
+async def prepare(req: S3Request | None, resp: Response, error_code: str, started: float) -> None:
+    """Note the record of this request in its scope when its bucket logs (see ``send_logged``)."""
+    if req is None or req.bucket is None or "+" in req.bucket:
+        return
+    try:
+        found = await _logging_config(req, bool(error_code))
+        if found is None:
+            return
+        account, config = found
+        req.request.scope[SCOPE_KEY] = _pending(req, resp, error_code, started, account, config)
+    except Exception:  # logging must never break the answer
+        log.warning("S3 access log: no record for %s %s", req.method, req.resource, exc_info=True)
+
+
+def _pending(req: S3Request, resp: Response, error_code: str, started: float, account: str,
+             config: LoggingConfig) -> PendingRecord:
+    scope = req.request.scope
+    headers = req.headers
+    operation = operation_of(req)
+    level = level_of(req.bucket, req.key)
+    subresource = operation.subresource if operation is not None else None
+    auth = req.auth
+    requester = "-"
+    if auth is not None and not auth.credential.identity.is_anonymous and auth.credential.account:
+        requester = canonical_id(auth.credential.account)
+    signature = {2: "SigV2", 4: "SigV4"}.get(auth.version, "") if auth is not None else ""
+    auth_type = ("QueryString" if auth.presigned or _presigned(req) else "AuthHeader") if signature else ""
+    client = scope.get("client")
+    now = time.time()
+    region = req.region
+    record = AccessRecord(
+        bucket_owner=canonical_id(account), bucket=req.bucket or "", time=now,
+        remote_ip=client[0] if client else "", requester=requester, request_id=req.trans_id,
+        operation=operation_name(req.method, operation.name if operation else None, subresource, level),
+        key=req.key, request_uri=request_uri(req.method, req.raw_path, req.raw_query,
+                                             str(scope.get("http_version", "1.1"))),
+        status=resp.status_code, error_code=error_code, bytes_sent=0, object_size=_object_size(req, resp),
+        total_ms=0, turnaround_ms=int((time.monotonic() - started) * 1000), referer=headers.get("referer", ""),
+        user_agent=headers.get("user-agent", ""),
+        version_id=resp.headers.get("x-amz-version-id", "") or req.query.get("versionId", ""),
+        host_id=resp.headers.get("x-amz-id-2", req.trans_id), signature_version=signature,
+        cipher_suite="", auth_type=auth_type, host=headers.get("host", ""),
+        tls_version="TLSv1.2" if scope.get("scheme") == "https" else "", source_region=region)
+    account_id = resellers_of(req.state.conf).account_id(account) or account
+    prefix = key_prefix(config, account_id, region, req.bucket or "", now)
+    by_delivery = config.partitioned and config.date_source == DELIVERY_TIME
+    return PendingRecord(record, started, BatchKey(account, config.target_bucket, prefix), by_delivery, req.state)
+
+
+def _presigned(req: S3Request) -> bool:
+    return "X-Amz-Signature" in req.query or "Signature" in req.query
+
+
+def _object_size(req: S3Request, resp: Response) -> int | None:
+    """The object's size for object reads and writes (None: not an object request)."""
+    if req.key is None:
+        return None
+    if req.method in ("GET", "HEAD") and resp.status_code < 300:
+        total = resp.headers.get("content-range", "").rpartition("/")[2]
+        length = total if total.isdigit() else resp.headers.get("content-length", "")
+        return int(length) if length.isdigit() else None
+    if req.method == "PUT":
+        length = req.headers.get("x-amz-decoded-content-length") or req.headers.get("content-length", "")
+        return int(length) if length.isdigit() else None
+    return None
+
+
+async def send_logged(pending: PendingRecord, response: Response, scope: Scope, receive: Receive,
+                      send: Send) -> None:
+    """Send ``response`` counting its body bytes, then queue the completed record."""
+    sent = 0
+
+    async def counting_send(message: Message) -> None:
+        nonlocal sent
+        if message["type"] == "http.response.body":
+            sent += len(message.get("body", b""))
+        await send(message)
+
+    try:
+        await response(scope, receive, counting_send)
+    finally:
+        record = pending.record
+        record.bytes_sent = sent
+        record.total_ms = int((time.monotonic() - pending.started) * 1000)
+        try:
+            delivery_of(pending.state).add(pending.batch, record.line(), pending.partition_at_delivery)
+        except Exception:
+            log.warning("S3 access log: record of %s dropped", record.request_id, exc_info=True)
+
