@@ -263,3 +263,20 @@ def test_partitioned_prefix(client, buckets, source_of_date):
         match = pattern.match(key)
         assert match, key
         assert match.group(1, 2, 3) == match.group(4, 5, 6)
+
+
+def test_bad_signature_logged_swift_not(client, buckets, log_cluster):
+    source, target = buckets
+    _enable(client, source, target)
+    forged = make_client(log_cluster.proxy_url, secret="not-the-secret")
+    assert error_code(forged.get_object, Bucket=source, Key="forged") == "SignatureDoesNotMatch"
+    storage_url, token = log_cluster.auth("test:tester", "testing")
+    swift = httpx.put(f"{storage_url}/{source}/via-swift", content=b"s", headers={"X-Auth-Token": token})
+    assert swift.status_code == 201
+    client.put_object(Bucket=source, Key="via-s3", Body=b"s")
+    _, records = _wait_records(client, target, lambda rs: {"forged", "via-s3"} <= {r[KEY] for r in rs})
+    forged_record = next(r for r in records if r[KEY] == "forged")
+    assert forged_record[STATUS] == "403" and forged_record[ERROR] == "SignatureDoesNotMatch"
+    assert forged_record[REQUESTER] == "-" and forged_record[OPERATION] == "REST.GET.OBJECT"
+    assert "not-the-secret" not in " ".join(" ".join(r) for r in records)
+    assert not any(r[KEY] == "via-swift" for r in records)  # AWS logs S3 requests only
