@@ -21,7 +21,9 @@ from proxy.context import ProxyState
 from proxy.s3.access_log.config import DELIVERY_TIME, LoggingConfig, stored_config
 from proxy.s3.access_log.delivery import BatchKey, delivery_of, key_prefix
 from proxy.s3.access_log.record import AccessRecord, operation_name, request_uri
+from proxy.s3.bucket import check_addressable_bucket_name
 from proxy.s3.context import S3Request
+from proxy.s3.errors import S3Error
 from proxy.s3.namespace import owner_account
 from proxy.s3.operations import level_of, operation_of
 from proxy.s3.owners import canonical_id
@@ -42,15 +44,31 @@ class PendingRecord:
     state: ProxyState
 
 
-async def _logging_config(req: S3Request, error: bool) -> tuple[str, LoggingConfig] | None:
-    """``(bucket account, configuration)`` when the addressed bucket logs; None otherwise (the common case)."""
-    account = req.extras.get("bucket_account")
-    if account is None:
-        if not error:
-            return None
-        account = await owner_account(req.state, req.bucket or "")  # refused before routing: a bad signature
-        if account is None:
-            return None
+CONFIG_KEY = "access_log"  # req.extras: (bucket account, configuration) or None, noted by the router
+
+
+async def note_bucket_config(req: S3Request) -> None:
+    """Note whether the addressed bucket logs (``req.extras``), from the container info the S3 layer loads
+    anyway (cached); called by the router once the bucket's owner is known, before authorizing, so refused
+    requests are logged too and a write that drops the cached info costs no second fetch."""
+    account = req.extras.get("bucket_account") or (req.credential.account if req.auth is not None else "")
+    if req.bucket is None or not account or not is_addressable(req.bucket):
+        return
+    req.extras[CONFIG_KEY] = await _config_of(req, account)
+
+
+def is_addressable(bucket: str) -> bool:
+    """A name some bucket can have (never a ``+segments`` container, never a malformed name)."""
+    if "+" in bucket:
+        return False
+    try:
+        check_addressable_bucket_name(bucket)
+    except S3Error:
+        return False
+    return True
+
+
+async def _config_of(req: S3Request, account: str) -> tuple[str, LoggingConfig] | None:
     info = await req.state.container_info(account, req.bucket or "")
     if not 200 <= info.get("status", 404) < 300:
         return None
@@ -58,9 +76,19 @@ async def _logging_config(req: S3Request, error: bool) -> tuple[str, LoggingConf
     return None if config is None else (account, config)
 
 
+async def _logging_config(req: S3Request, error: bool) -> tuple[str, LoggingConfig] | None:
+    """``(bucket account, configuration)`` when the addressed bucket logs; None otherwise (the common case)."""
+    if CONFIG_KEY in req.extras:
+        return req.extras[CONFIG_KEY]
+    if not error:
+        return None
+    account = await owner_account(req.state, req.bucket or "")  # refused before routing: a bad signature
+    return None if account is None else await _config_of(req, account)
+
+
 async def prepare(req: S3Request | None, resp: Response, error_code: str, started: float) -> None:
     """Note the record of this request in its scope when its bucket logs (see ``send_logged``)."""
-    if req is None or req.bucket is None or "+" in req.bucket:
+    if req is None or req.bucket is None or not is_addressable(req.bucket):
         return
     try:
         found = await _logging_config(req, bool(error_code))
