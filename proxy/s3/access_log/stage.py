@@ -45,6 +45,7 @@ class PendingRecord:
 
 
 CONFIG_KEY = "access_log"  # req.extras: (bucket account, configuration) or None, noted by the router
+_NOT_NOTED = object()
 
 
 async def note_bucket_config(req: S3Request) -> None:
@@ -76,24 +77,21 @@ async def _config_of(req: S3Request, account: str) -> tuple[str, LoggingConfig] 
     return None if config is None else (account, config)
 
 
-async def _logging_config(req: S3Request, error: bool) -> tuple[str, LoggingConfig] | None:
-    """``(bucket account, configuration)`` when the addressed bucket logs; None otherwise (the common case)."""
-    if CONFIG_KEY in req.extras:
-        return req.extras[CONFIG_KEY]
-    if not error:
-        return None
-    account = await owner_account(req.state, req.bucket or "")  # refused before routing: a bad signature
-    return None if account is None else await _config_of(req, account)
-
-
 async def prepare(req: S3Request | None, resp: Response, error_code: str, started: float) -> None:
     """Note the record of this request in its scope when its bucket logs (see ``send_logged``)."""
-    if req is None or req.bucket is None or not is_addressable(req.bucket):
+    if req is None or req.bucket is None:
+        return
+    found = req.extras.get(CONFIG_KEY, _NOT_NOTED)
+    if found is None:  # the common case: a routed request to a bucket that does not log
         return
     try:
-        found = await _logging_config(req, bool(error_code))
-        if found is None:
-            return
+        if found is _NOT_NOTED:  # refused before routing (a bad signature): only errors are looked up
+            if not error_code or not is_addressable(req.bucket):
+                return
+            account = await owner_account(req.state, req.bucket)
+            found = None if account is None else await _config_of(req, account)
+            if found is None:
+                return
         account, config = found
         req.request.scope[SCOPE_KEY] = _pending(req, resp, error_code, started, account, config)
     except Exception:  # logging must never break the answer
