@@ -112,23 +112,24 @@ def _pending(req: S3Request, resp: Response, error_code: str, started: float, ac
     signature = {2: "SigV2", 4: "SigV4"}.get(auth.version, "") if auth is not None else ""
     auth_type = ("QueryString" if auth.presigned or _presigned(req) else "AuthHeader") if signature else ""
     client = scope.get("client")
-    now = time.time()
+    turnaround = time.monotonic() - started
+    received = time.time() - turnaround  # AWS's time field: when the request was received
     region = req.region
     record = AccessRecord(
-        bucket_owner=canonical_id(account), bucket=req.bucket or "", time=now,
+        bucket_owner=canonical_id(account), bucket=req.bucket or "", time=received,
         remote_ip=client[0] if client else "", requester=requester, request_id=req.trans_id,
         operation=operation_name(req.method, operation.name if operation else None, subresource, level),
         key=req.key, request_uri=request_uri(req.method, req.raw_path, req.raw_query,
                                              str(scope.get("http_version", "1.1"))),
         status=resp.status_code, error_code=error_code, bytes_sent=0, object_size=_object_size(req, resp),
-        total_ms=0, turnaround_ms=int((time.monotonic() - started) * 1000), referer=headers.get("referer", ""),
+        total_ms=0, turnaround_ms=int(turnaround * 1000), referer=headers.get("referer", ""),
         user_agent=headers.get("user-agent", ""),
         version_id=resp.headers.get("x-amz-version-id", "") or req.query.get("versionId", ""),
         host_id=resp.headers.get("x-amz-id-2", req.trans_id), signature_version=signature,
         cipher_suite="", auth_type=auth_type, host=headers.get("host", ""),
         tls_version="TLSv1.2" if scope.get("scheme") == "https" else "", source_region=region)
     account_id = resellers_of(req.state.conf).account_id(account) or account
-    prefix = key_prefix(config, account_id, region, req.bucket or "", now)
+    prefix = key_prefix(config, account_id, region, req.bucket or "", received)
     by_delivery = config.partitioned and config.date_source == DELIVERY_TIME
     return PendingRecord(record, started, BatchKey(account, config.target_bucket, prefix), by_delivery, req.state)
 
