@@ -153,7 +153,12 @@ def _decide(results: Sequence[NodeResult], replicas: int, timestamp: Timestamp) 
             201, {"ETag": etags.pop(), wire.TIMESTAMP: timestamp.normal, "Last-Modified": timestamp.http_date}
         )
     if best == 409:  # a newer version is already stored: the write is superseded (Swift: 202)
-        return BackendResponse.simple(202, {wire.TIMESTAMP: timestamp.normal})
+        superseded = {wire.TIMESTAMP: timestamp.normal}
+        # with the body's ETag when the nodes read the body before they refused it
+        etags = {(r.headers.get("etag") or "").strip('"') for r in results if r.status in (201, 409)}
+        if len(etags) == 1 and "" not in etags:
+            superseded["ETag"] = etags.pop()
+        return BackendResponse.simple(202, superseded)
     if best is not None:
         return BackendResponse.simple(best)
     if 422 in statuses:

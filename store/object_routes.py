@@ -170,6 +170,7 @@ async def _put_object(node: Node, request: Request, sp: StoragePath) -> Response
     if stamp_in_footer and not footer_length:
         raise HTTPError(400, f"{COMMIT_TIMESTAMP} in a footer needs one")
     writer = df.writer()
+    etag = None
     try:
         body_length = None if length is None else length - footer_length
         footer = await _receive_body(request, writer, body_length, footer_length)
@@ -181,8 +182,9 @@ async def _put_object(node: Node, request: Request, sp: StoragePath) -> Response
         if expected_etag is not None and expected_etag != etag:
             raise HTTPError(422, "ETag mismatch")
         await writer.commit(ts, headers, newer_only=True)
-    except DiskFileConflict as exc:
-        raise HTTPError(409, "newer object exists", _ts_headers(exc.timestamp)) from None
+    except DiskFileConflict as exc:  # the body's ETag too once it was read: the proxy answers it (S3)
+        conflict = _ts_headers(exc.timestamp) | ({"ETag": etag} if etag else {})
+        raise HTTPError(409, "newer object exists", conflict) from None
     except (DiskFileNoSpace, OSError) as exc:
         raise HTTPError(507, "device write failed") from exc
     finally:
