@@ -8,6 +8,7 @@ node fails mid-body. See docs/internal-api.md.
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import json
 from collections.abc import AsyncIterable, Awaitable, Callable, Mapping, Sequence
@@ -69,7 +70,7 @@ class StorageClient:
         self.settings = settings
         self.rings = rings
         self.pool = Pool(conn_timeout=settings.conn_timeout, node_timeout=settings.node_timeout,
-                         signing_key=settings.node_key)
+                         signing_key=settings.node_key, ssl_context=settings.ssl_context)
         self.limiter = ErrorLimiter(settings.error_suppression_interval, settings.error_suppression_limit)
         self.nio = NodeIO(self.pool, self.limiter)
         # A read node that has not answered after this long gets a parallel request to the next node
@@ -231,9 +232,17 @@ class StorageClient:
         """(ring, partition, path function, policy index) of an object, its policy resolved from the
         container when not given; a 503 answer when this process has no ring for that policy."""
         index = await self.container_policy(account, container, policy)
-        if index not in self.policy_indexes:
+        if index not in self.policy_indexes and not await self._policy_ring_appeared(index):
             return _no_policy(index)
         return (*self._obj(account, container, obj, index), index)
+
+    async def _policy_ring_appeared(self, index: int) -> bool:
+        """Whether the object ring of policy ``index`` exists now (its file looked for in a thread, at most
+        once a second: a ring built and pushed after this process started is used without a restart)."""
+        load = getattr(self.rings, "load_policy", None)
+        if load is None:
+            return False
+        return bool(await asyncio.get_running_loop().run_in_executor(None, load, index))
 
     def _cont(self, account: str, container: str) -> tuple[Ring, int, PathFn]:
         ring = self.rings.container

@@ -9,6 +9,7 @@ from objclient.client import StorageClient
 from objclient.ring_distribution import watcher_from_config
 from objclient.rings import Rings
 from objclient.settings import ClientSettings
+from stackstore import internal_tls
 from stackstore.config import Config, ensure_hash_path_suffix
 from stackstore.secrets import ensure_secret
 from stackstore.storage_policies import policies_from_conf
@@ -30,5 +31,6 @@ def from_config(conf: Config, client_class: type[C] = StorageClient) -> C:  # ty
     watcher_from_config(conf)  # this process keeps its rings current: newer versions fetched from the nodes
     rings = Rings.load(conf.ring_dir, ensure_hash_path_suffix(conf), policies.indexes)
     settings = dataclasses.replace(ClientSettings.from_conf(conf),
-                                   node_key=ensure_secret(conf, "node_key").encode())
+                                   node_key=ensure_secret(conf, "node_key").encode(),
+                                   ssl_context=internal_tls.client_context(conf))
     return client_class(settings, rings)

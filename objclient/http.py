@@ -18,6 +18,7 @@ Errors are :class:`HttpError` subclasses: :class:`ConnectFailed`, :class:`NodeTi
 from __future__ import annotations
 
 import asyncio
+import ssl
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Mapping
@@ -549,8 +550,10 @@ class Pool:
         max_idle: int = 128,
         idle_timeout: float = 4.0,
         signing_key: bytes | None = None,
+        ssl_context: ssl.SSLContext | None = None,
     ):
         self.conn_timeout = conn_timeout
+        self.ssl_context = ssl_context  # nodes serve HTTPS ([cluster] internal_tls): verified with it
         self.signing_key = signing_key  # the cluster's node key: every request head is signed with it
         self.node_timeout = node_timeout
         self.max_idle = max_idle
@@ -571,11 +574,11 @@ class Pool:
         try:
             async with asyncio.timeout(self.conn_timeout):
                 transport, protocol = await asyncio.get_running_loop().create_connection(
-                    _NodeProtocol, ip, port
+                    _NodeProtocol, ip, port, ssl=self.ssl_context
                 )
         except TimeoutError:
             raise NodeTimeout(f"connect to {ip}:{port} timed out after {self.conn_timeout}s") from None
-        except OSError as exc:
+        except OSError as exc:  # ssl.SSLError (a certificate that does not verify) included
             raise ConnectFailed(f"connect to {ip}:{port}: {exc}") from None
         return Connection(key, transport, protocol)
 

@@ -8,6 +8,7 @@ loop that opened them, so each loop gets its own pool, created on first use and 
 from __future__ import annotations
 
 import asyncio
+import ssl
 import weakref
 
 from objclient.http import Pool
@@ -19,6 +20,7 @@ PEER_NODE_TIMEOUT = 10.0
 
 _pools: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Pool] = weakref.WeakKeyDictionary()
 _signing_key: bytes | None = None
+_ssl_context: ssl.SSLContext | None = None
 
 
 def set_signing_key(key: bytes | None) -> None:
@@ -28,11 +30,18 @@ def set_signing_key(key: bytes | None) -> None:
     _pools.clear()
 
 
+def set_ssl_context(context: ssl.SSLContext | None) -> None:
+    """How this process verifies its peers' HTTPS (``[cluster] internal_tls``; None: plain HTTP)."""
+    global _ssl_context
+    _ssl_context = context
+    _pools.clear()
+
+
 def loop_pool() -> Pool:
     """The running event loop's pool for node-to-node requests (must be called inside a coroutine)."""
     loop = asyncio.get_running_loop()
     pool = _pools.get(loop)
     if pool is None:
         pool = _pools[loop] = Pool(conn_timeout=PEER_CONN_TIMEOUT, node_timeout=PEER_NODE_TIMEOUT,
-                                   signing_key=_signing_key)
+                                   signing_key=_signing_key, ssl_context=_ssl_context)
     return pool

@@ -25,6 +25,7 @@ import logging
 import os
 import random
 import re
+import ssl
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -33,7 +34,7 @@ from pathlib import Path
 from ring.atomic import atomic_write
 from ring.errors import RingFileError
 from ring.ringfile import decode_ring, read_ring_file
-from stackstore import node_signing
+from stackstore import internal_tls, node_signing
 from stackstore.config import Config
 from stackstore.secrets import ensure_secret
 
@@ -132,12 +133,13 @@ class PeerError(Exception):
 
 
 def _request(ip: str, port: int, key: bytes, method: str, target: str, body: bytes | None = None,
-             timeout: float = 5.0) -> tuple[int, dict[str, str], bytes]:
+             timeout: float = 5.0, tls: ssl.SSLContext | None = None) -> tuple[int, dict[str, str], bytes]:
     headers = {"Content-Length": str(len(body or b""))} if method == "PUT" else {}
     if body is not None:
         headers["Content-Type"] = "application/octet-stream"
     headers[node_signing.SIGNATURE_HEADER] = node_signing.sign(key, method, target, headers)
-    conn = http.client.HTTPConnection(ip, port, timeout=timeout)
+    conn = (http.client.HTTPSConnection(ip, port, timeout=timeout, context=tls) if tls is not None
+            else http.client.HTTPConnection(ip, port, timeout=timeout))
     try:
         conn.request(method, target, body=body, headers=headers)
         resp = conn.getresponse()
@@ -152,9 +154,10 @@ def _request(ip: str, port: int, key: bytes, method: str, target: str, body: byt
         conn.close()
 
 
-def peer_versions(ip: str, port: int, key: bytes, timeout: float = 5.0) -> dict[str, int]:
-    """``{ring name: version}`` a node holds (``GET /rings``)."""
-    status, _, body = _request(ip, port, key, "GET", "/rings", timeout=timeout)
+def peer_versions(ip: str, port: int, key: bytes, timeout: float = 5.0,
+                  tls: ssl.SSLContext | None = None) -> dict[str, int]:
+    """``{ring name: version}`` a node holds (``GET /rings``; ``tls``: the nodes serve HTTPS)."""
+    status, _, body = _request(ip, port, key, "GET", "/rings", timeout=timeout, tls=tls)
     if status != 200:
         raise PeerError(f"{ip}:{port}: GET /rings answered {status}")
     try:
@@ -164,23 +167,25 @@ def peer_versions(ip: str, port: int, key: bytes, timeout: float = 5.0) -> dict[
         raise PeerError(f"{ip}:{port}: bad /rings answer") from exc
 
 
-def fetch_ring(ip: str, port: int, key: bytes, name: str, timeout: float = 10.0) -> bytes:
+def fetch_ring(ip: str, port: int, key: bytes, name: str, timeout: float = 10.0,
+               tls: ssl.SSLContext | None = None) -> bytes:
     """Ring file ``name`` as a node holds it."""
-    status, _, body = _request(ip, port, key, "GET", f"/rings/{name}", timeout=timeout)
+    status, _, body = _request(ip, port, key, "GET", f"/rings/{name}", timeout=timeout, tls=tls)
     if status != 200:
         raise PeerError(f"{ip}:{port}: GET /rings/{name} answered {status}")
     return body
 
 
-def push_ring(ip: str, port: int, key: bytes, name: str, blob: bytes, timeout: float = 10.0) -> tuple[int, str]:
+def push_ring(ip: str, port: int, key: bytes, name: str, blob: bytes, timeout: float = 10.0,
+              tls: ssl.SSLContext | None = None) -> tuple[int, str]:
     """Offer ring ``name`` to a node: ``(status, the node's answer)``: 201 installed, 200 it already had
     this version, 409 it holds a newer one."""
-    status, _, body = _request(ip, port, key, "PUT", f"/rings/{name}", body=blob, timeout=timeout)
+    status, _, body = _request(ip, port, key, "PUT", f"/rings/{name}", body=blob, timeout=timeout, tls=tls)
     return status, body.decode("utf-8", "replace").strip()
 
 
 def sync_from_peers(ring_dir: str | Path, key: bytes, peers: Iterable[tuple[str, int]] | None = None,
-                    asked: int = PEERS_ASKED, timeout: float = 5.0) -> list[str]:
+                    asked: int = PEERS_ASKED, timeout: float = 5.0, tls: ssl.SSLContext | None = None) -> list[str]:
     """Ask up to ``asked`` peers (default: random nodes the local rings name) for their ring versions and
     install every ring newer than the local one; returns the names installed."""
     candidates = list(peers) if peers is not None else ring_peers(ring_dir)
@@ -191,7 +196,7 @@ def sync_from_peers(ring_dir: str | Path, key: bytes, peers: Iterable[tuple[str,
         if answered >= asked:
             break
         try:
-            theirs = peer_versions(ip, port, key, timeout)
+            theirs = peer_versions(ip, port, key, timeout, tls)
         except PeerError as exc:
             log.debug("ring check: %s", exc)
             continue
@@ -200,7 +205,7 @@ def sync_from_peers(ring_dir: str | Path, key: bytes, peers: Iterable[tuple[str,
         for name, version in sorted(theirs.items()):
             if version > mine.get(name, -1):
                 try:
-                    result = install(ring_dir, name, fetch_ring(ip, port, key, name, timeout))
+                    result = install(ring_dir, name, fetch_ring(ip, port, key, name, timeout, tls))
                 except (PeerError, RingFileError) as exc:
                     log.warning("fetching %s ring version %d: %s", name, version, exc)
                     continue
@@ -212,9 +217,10 @@ def sync_from_peers(ring_dir: str | Path, key: bytes, peers: Iterable[tuple[str,
 class RingWatcher:
     """A daemon thread that runs ``sync_from_peers`` every ``interval`` seconds (``poke`` runs it now)."""
 
-    def __init__(self, ring_dir: str | Path, key: bytes, interval: float):
+    def __init__(self, ring_dir: str | Path, key: bytes, interval: float, tls: ssl.SSLContext | None = None):
         self.ring_dir = Path(ring_dir)
         self.key = key
+        self.tls = tls  # the nodes serve HTTPS ([cluster] internal_tls)
         self.interval = interval
         self._stop = threading.Event()
         self._wake = threading.Event()
@@ -245,7 +251,7 @@ class RingWatcher:
             if self._stop.is_set():
                 return
             try:
-                sync_from_peers(self.ring_dir, self.key)
+                sync_from_peers(self.ring_dir, self.key, tls=self.tls)
             except Exception:  # a bad peer or file must not end the watcher
                 log.exception("ring check failed")
 
@@ -265,7 +271,7 @@ def watcher_from_config(conf: Config) -> RingWatcher:
         if watcher is None:
             interval = float(conf["cluster"].get("ring_check_interval", 0) or 0)
             watcher = _watchers[ring_dir] = RingWatcher(conf.ring_dir, ensure_secret(conf, "node_key").encode(),
-                                                        interval)
+                                                        interval, internal_tls.client_context(conf))
             watcher.start()
     return watcher
 

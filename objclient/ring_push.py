@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 
 from objclient import ring_distribution as dist
+from stackstore import internal_tls
 from stackstore.config import load_config
 from stackstore.secrets import ensure_secret
 
@@ -45,6 +46,7 @@ def push_main(argv: list[str]) -> int:
     conf = load_config(args.config)
     ring_dir = Path(args.ring_dir) if args.ring_dir else conf.ring_dir
     key = ensure_secret(conf, "node_key").encode()
+    tls = internal_tls.client_context(conf)  # the nodes serve HTTPS ([cluster] internal_tls)
     versions = dist.local_versions(ring_dir)
     names = args.names or sorted(versions)
     missing = [n for n in names if n not in versions]
@@ -57,7 +59,7 @@ def push_main(argv: list[str]) -> int:
         blob = dist.ring_path(ring_dir, name).read_bytes()
         for ip, port in targets:
             try:
-                status, answer = dist.push_ring(ip, port, key, name, blob, args.timeout)
+                status, answer = dist.push_ring(ip, port, key, name, blob, args.timeout, tls)
             except dist.PeerError as exc:
                 print(f"{name} v{versions[name]} -> {ip}:{port}: unreachable ({exc}); it will fetch the ring "
                       f"from a peer")
@@ -75,13 +77,14 @@ def versions_main(argv: list[str]) -> int:
     conf = load_config(args.config)
     ring_dir = Path(args.ring_dir) if args.ring_dir else conf.ring_dir
     key = ensure_secret(conf, "node_key").encode()
+    tls = internal_tls.client_context(conf)  # the nodes serve HTTPS ([cluster] internal_tls)
     local = dist.local_versions(ring_dir)
     print(f"local ({ring_dir}): {local}")
     behind = 0
     nodes = list(dict.fromkeys([*dist.ring_peers(ring_dir), *args.to]))
     for ip, port in nodes:
         try:
-            theirs = dist.peer_versions(ip, port, key, args.timeout)
+            theirs = dist.peer_versions(ip, port, key, args.timeout, tls)
         except dist.PeerError as exc:
             print(f"{ip}:{port}: unreachable ({exc})")
             behind += 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -21,6 +22,7 @@ class ClientSettings:
     error_suppression_limit: int = 3
     concurrency_timeout: float | None = 0.5
     node_key: bytes | None = None  # signs every request to a node (``stackstore.node_signing``)
+    ssl_context: ssl.SSLContext | None = None  # nodes serve HTTPS (``stackstore.internal_tls``)
 
     @classmethod
     def from_conf(cls, conf: Mapping[str, Any]) -> ClientSettings:

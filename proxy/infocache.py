@@ -11,7 +11,7 @@ import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from proxy.versioning.names import versions_container
+from stackstore.versioning_names import versions_container
 
 if TYPE_CHECKING:
     from objclient.client import StorageClient

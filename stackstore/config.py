@@ -44,6 +44,12 @@ DEFAULTS: dict[str, Any] = {
         # seconds between a node's or proxy's checks for newer rings held by peers (the nodes its rings
         # name; objclient/ring_distribution.py); 0: never (rings change only by `stackstore ring push`)
         "ring_check_interval": 30.0,
+        # TLS between proxies/daemons and storage nodes (stackstore/internal_tls.py, docs/deployment.md):
+        # nodes serve HTTPS with the cert/key, every client verifies them against the CA (node IPs in the SAN)
+        "internal_tls": False,
+        "internal_tls_ca_file": "",
+        "internal_tls_cert_file": "",  # this host's certificate (storage nodes)
+        "internal_tls_key_file": "",
     },
     "proxy": {
         "host": "127.0.0.1",
@@ -126,6 +132,11 @@ DEFAULTS: dict[str, Any] = {
         # idle node connections of the proxies' pools stay open (their idle timeout is shorter)
         "keep_alive_timeout": 30.0,
         "max_connections": 4096,  # every proxy worker and background task pools connections to each node
+    },
+    # The partition power relinker of every storage node (store/relinker.py; [store] relinker_interval)
+    "relinker": {
+        # object locations (hash dirs) relinked or cleaned up per second, as Swift's relinker (0: unlimited)
+        "files_per_second": 0.0,
     },
     # S3 bucket lifecycle rules, run by every storage node for the buckets whose container it holds as
     # first primary (store/lifecycle/); docs/lifecycle.md

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib.util
 import signal
+import ssl
 import subprocess
 import sys
 import time
@@ -18,6 +19,7 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from stackstore import internal_tls
 from stackstore.config import Config, ensure_hash_path_suffix
 from stackstore.secrets import CONFIG_KEYS, ensure_encryption_keys, ensure_secret, write_private
 from stackstore.storage_policies import policies_from_conf
@@ -47,6 +49,7 @@ class Service:
     health_url: str
     log_path: Path
     proc: subprocess.Popen | None = None
+    health_tls: ssl.SSLContext | None = None  # verifies an https health URL (a node with internal TLS)
 
     def start(self, env: dict[str, str] | None = None) -> None:
         log = open(self.log_path, "ab")
@@ -71,7 +74,7 @@ class Service:
 
     def healthy(self) -> bool:
         try:
-            with urllib.request.urlopen(self.health_url, timeout=1) as resp:
+            with urllib.request.urlopen(self.health_url, timeout=1, context=self.health_tls) as resp:
                 status: int = resp.status
                 return status == 200
         except (urllib.error.URLError, OSError):
@@ -132,7 +135,8 @@ def node_service(conf: Config, name: str, port: int, devices_root: Path, host: s
         name,
         [sys.executable, "-m", "store.server", "--config", str(config), "--host", host,
          "--port", str(port), "--devices", str(devices_root)],
-        f"http://{host}:{port}/healthcheck", conf.data_dir / "logs" / f"{name}.log")
+        f"{internal_tls.node_scheme(conf)}://{host}:{port}/healthcheck", conf.data_dir / "logs" / f"{name}.log",
+        health_tls=internal_tls.client_context(conf))
 
 
 def api_service(conf: Config, kind: str, name: str | None = None, config_path: Path | None = None) -> Service:

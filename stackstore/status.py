@@ -9,18 +9,19 @@ from __future__ import annotations
 
 import argparse
 import json
+import ssl
 import time
 import urllib.error
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from stackstore import node_signing
+from stackstore import internal_tls, node_signing
 from stackstore.config import Config, ensure_hash_path_suffix, load_config
 from stackstore.secrets import ensure_secret
 
 COLUMNS = ("NODE", "STATUS", "DEVICES", "USED", "QUARANTINED", "ASYNC", "AUDITED", "REPLICATED",
-           "SENT/FAILED", "EXPIRED", "LIFECYCLE", "LC EXPIRED/ABORTED")
+           "SENT/FAILED", "EXPIRED", "LIFECYCLE", "LC EXPIRED/ABORTED", "RELINKER", "SEGMENTS REAPED")
 
 
 def ring_nodes(conf: Config) -> dict[str, list[str]]:
@@ -38,14 +39,16 @@ def ring_nodes(conf: Config) -> dict[str, list[str]]:
     return {addr: sorted(devs) for addr, devs in sorted(nodes.items())}
 
 
-def fetch_recon(address: str, timeout: float, node_key: bytes) -> dict[str, Any] | None:
-    """The node's recon document (a request signed with the cluster's ``node_key``), or None when it
-    does not answer properly."""
+def fetch_recon(address: str, timeout: float, node_key: bytes,
+                tls: ssl.SSLContext | None = None) -> dict[str, Any] | None:
+    """The node's recon document (a request signed with the cluster's ``node_key``; over HTTPS verified
+    with ``tls`` when the nodes serve it), or None when it does not answer properly."""
     signature = node_signing.sign(node_key, "GET", "/recon", {})
-    request = urllib.request.Request(f"http://{address}/recon",
+    scheme = "https" if tls is not None else "http"
+    request = urllib.request.Request(f"{scheme}://{address}/recon",
                                      headers={node_signing.SIGNATURE_HEADER: signature})
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as resp:
+        with urllib.request.urlopen(request, timeout=timeout, context=tls) as resp:
             doc = json.load(resp)
     except (urllib.error.URLError, OSError, ValueError):
         return None
@@ -69,6 +72,34 @@ def _used(devices: dict[str, Any]) -> str:
     return f"{100.0 * used / size:.1f}%" if size else "-"
 
 
+def _relinker(summary: Any) -> str:
+    """``relink object 1200 dirs`` while a step runs (``(2 devs)`` when on several), ``idle`` after one,
+    ``-`` when the node never relinked."""
+    if not isinstance(summary, dict):
+        return "-"
+    running = summary.get("running") or {}
+    if running:
+        steps = sorted(set(running.values()))
+        devs = f" ({len(running)} devs)" if len(running) > 1 else ""
+        return f"{', '.join(steps)} {summary.get('hash_dirs', 0)} dirs{devs}"
+    return "idle" if summary.get("updated") is not None else "-"
+
+
+def _segments_reaped(summary: Any, now: float) -> str:
+    """``12 (3.4 MB) 5m ago``: parts the segment reaper deleted (in total) and when its last pass ended."""
+    if not isinstance(summary, dict) or summary.get("last_pass") is None:
+        return "never"
+    size = float(summary.get("reaped_bytes") or 0)
+    unit = "B"
+    for unit in ("B", "KB", "MB", "GB", "TB"):
+        if size < 1000 or unit == "TB":
+            break
+        size /= 1000
+    failed = f", {summary['failures']} failed" if summary.get("failures") else ""
+    shown = f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+    return f"{summary.get('reaped', 0)} ({shown}){failed} {_age(summary.get('last_pass'), now)}"
+
+
 def row(address: str, devices: list[str], doc: dict[str, Any] | None, now: float) -> list[str]:
     """One table line for a node."""
     if doc is None:
@@ -84,6 +115,7 @@ def row(address: str, devices: list[str], doc: dict[str, Any] | None, now: float
         str((doc.get("expirer") or {}).get("expired", 0)),
         _age((doc.get("lifecycle") or {}).get("last_pass"), now),
         f"{(doc.get('lifecycle') or {}).get('expired', 0)}/{(doc.get('lifecycle') or {}).get('aborted', 0)}",
+        _relinker(doc.get("relinker")), _segments_reaped(doc.get("segment_reaper"), now),
     ]
 
 
@@ -118,8 +150,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"stackstore status: no rings under {conf.ring_dir}")
         return 1
     node_key = ensure_secret(conf, "node_key").encode()
+    tls = internal_tls.client_context(conf)
     with ThreadPoolExecutor(max_workers=min(32, len(nodes))) as pool:
-        docs = dict(zip(nodes, pool.map(lambda a: fetch_recon(a, args.timeout, node_key), nodes), strict=True))
+        docs = dict(zip(nodes, pool.map(lambda a: fetch_recon(a, args.timeout, node_key, tls), nodes), strict=True))
     if args.json:
         print(json.dumps({a: d if d is not None else {"up": False} for a, d in docs.items()}, indent=2))
     else:

@@ -42,12 +42,23 @@ async def _report_containers(node: Node) -> None:
     await node.updater.report_container_stats(node.container_stores())
 
 
+def _container_nodes(node: Node, account: str, container: str) -> tuple[int, list[tuple[str, int, str]]] | None:
+    """A container's partition and primaries under the node's current container ring (None without one;
+    blocking)."""
+    ring = node.rings.ring("container")
+    if ring is None:
+        return None
+    part, devices = ring.get_nodes(account, container)
+    return part, [(d.ip, int(d.port), d.device) for d in devices]
+
+
 async def _async_pending(node: Node) -> None:
     sconf = node.conf["store"]
     await run_updater_pass(node.devices_root, timeout=node.container_update_timeout,
                            concurrency=int(sconf.get("updater_concurrency", 8)),
                            max_per_second=float(sconf.get("updater_max_per_second", 50.0)), record=True,
-                           executor=node.executor)
+                           executor=node.executor,
+                           locate=lambda account, container: _container_nodes(node, account, container))
 
 
 def _optional_tasks(node: Node) -> list[Periodic]:

@@ -121,9 +121,31 @@ def node_recon(devices_root: str, replication: dict[str, Any] | None = None) -> 
                            "reaped_bytes": _sum(devices, "segment_reaper", "reaped_bytes_total"),
                            "failures": _sum(devices, "segment_reaper", "failures_total")},
     }
+    doc["relinker"] = relinker_summary(devices)
     if replication is not None and not any(d.get("replication") for d in devices.values()):
         doc["replication"] = replication
     return doc
+
+
+def relinker_summary(devices: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """The relinker over a node's devices: the steps running now (``running``: device -> step and ring),
+    the hash dirs they have looked at, linked and removed so far, and when a device last reported."""
+    running: dict[str, str] = {}
+    totals = {"hash_dirs": 0, "linked": 0, "removed": 0}
+    updated: list[float] = []
+    for name, dev in devices.items():
+        state = dev.get("relinker") or {}
+        if isinstance(state.get("updated"), (int, float)):
+            updated.append(float(state["updated"]))
+        progress = state.get("progress")
+        if not isinstance(progress, dict):
+            continue
+        running[name] = f"{progress.get('step', '?')} {progress.get('ring', '?')}"
+        for key in totals:
+            value = progress.get(key)
+            if isinstance(value, int):
+                totals[key] += value
+    return {"running": running, **totals, "updated": max(updated) if updated else None}
 
 
 def quarantined_counts(devices_root: str) -> dict[str, Any]:

@@ -23,8 +23,12 @@ it has ``next_part_power`` (as Swift's replicator skips such a policy): the new 
 pushed to peers (or removed as handoffs) under the old power.
 
 State per device, ``<device>/.recon/relinker.json``: for each ring, the ``power`` its layout matches
-and ``relinked_to`` (the next power it has been relinked for), plus counters. ``stackstore relink``
-waits for every node to report it (docs/ring.md).
+and ``relinked_to`` (the next power it has been relinked for), plus counters; while a relink or cleanup
+runs, ``progress`` (step, ring, hash dirs so far, rewritten every few seconds; ``stackstore status``
+shows it). ``stackstore relink`` waits for every node to report it (docs/ring.md).
+
+Pace: ``[relinker] files_per_second`` (as Swift's relinker: object locations, i.e. hash dirs, looked at
+per second; 0 unlimited) keeps a relink or cleanup from taking the disks from client traffic.
 """
 
 from __future__ import annotations
@@ -37,13 +41,14 @@ import os
 import struct
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any, TypeVar
 
 from ring import Ring
 from ring.hashing import partition_of
 from stackstore.storage_policies import object_ring_name
 from store import layout
+from store.audit.ratelimit import BlockingRateLimiter
 from store.diskfile import invalidate_suffix, remove_obsolete, scan_hash_dir
 from store.expiring import Entry, ExpiringIndex
 from store.fsutil import ensure_dir, syncfs
@@ -56,6 +61,7 @@ log = logging.getLogger("store.relinker")
 STATS_NAME = "relinker"
 FILE_EXTS = (".data", ".meta", ".ts")
 LISTING_BATCH = 1000
+PROGRESS_EVERY = 2.0  # seconds between progress reports of a running pass
 
 
 @dataclass
@@ -67,6 +73,28 @@ class RelinkStats:
     removed: int = 0  # hash dirs removed from an old location
     reindexed: int = 0  # delete-at entries and listing records whose partition was rewritten
     errors: int = 0
+
+
+@dataclass
+class PassControl:
+    """How a relink or cleanup pass paces itself (``limiter``: one unit per hash dir) and reports its
+    progress (``report``, called with the counters so far at most every ``report_every`` seconds)."""
+
+    limiter: BlockingRateLimiter | None = None
+    report: Callable[[RelinkStats], None] | None = None
+    report_every: float = PROGRESS_EVERY
+    _next_report: float = field(default=0.0, repr=False)
+
+    def tick(self, stats: RelinkStats) -> None:
+        """One more hash dir looked at: wait for the rate limit, report when due (blocking)."""
+        if self.limiter is not None:
+            self.limiter.consume(1)
+        if self.report is not None and (now := time.monotonic()) >= self._next_report:
+            self._next_report = now + self.report_every
+            self.report(stats)
+
+
+NO_CONTROL = PassControl()
 
 
 def partition_for(hash_hex: str, power: int) -> int:
@@ -113,10 +141,12 @@ def _hash_dirs(device_path: str, policy: int) -> Iterator[tuple[int, str]]:
     yield from layout.walk_hash_dirs(device_path, policy=policy)
 
 
-def relink_device(device_path: str, policy: int, power: int, next_power: int) -> RelinkStats:
+def relink_device(device_path: str, policy: int, power: int, next_power: int,
+                  control: PassControl = NO_CONTROL) -> RelinkStats:
     """Link every hash dir at its ``power`` location into its ``next_power`` location (blocking)."""
     stats = RelinkStats()
     for part, hash_hex in _hash_dirs(device_path, policy):
+        control.tick(stats)
         stats.hash_dirs += 1
         if partition_for(hash_hex, power) != part:
             continue  # already a next-power location (or a stray dir the cleanup will place)
@@ -169,12 +199,13 @@ def _forget_hashes(part_path: str) -> None:
             pass
 
 
-def cleanup_device(device_path: str, policy: int, power: int) -> RelinkStats:
+def cleanup_device(device_path: str, policy: int, power: int, control: PassControl = NO_CONTROL) -> RelinkStats:
     """Move every hash dir not at its ``power`` location there (link, then remove the old one)."""
     stats = RelinkStats()
     _sync_device(device_path)  # links made by the writes of the last moments are durable first
     left: set[int] = set()
     for part, hash_hex in _hash_dirs(device_path, policy):  # dirs created meanwhile are already in place
+        control.tick(stats)
         stats.hash_dirs += 1
         target = partition_for(hash_hex, power)
         if target == part:
@@ -304,6 +335,21 @@ class Relinker:
 
     def __init__(self, node: Node):
         self.node = node
+        rate = float((node.conf.get("relinker") or {}).get("files_per_second", 0.0))
+        self.limiter = BlockingRateLimiter(rate) if rate > 0 else None
+
+    def _control(self, path: str, name: str, step: str, rings: dict[str, Any]) -> PassControl:
+        """Pace and progress reports of one step: ``progress`` in the device's relinker stats."""
+        started = time.time()
+
+        def report(stats: RelinkStats) -> None:  # in the I/O thread running the step
+            progress = {"step": step, "ring": name, "started": started, **asdict(stats)}
+            try:
+                write_stats(path, STATS_NAME, {"rings": dict(rings), "updated": time.time(), "progress": progress})
+            except OSError:  # the device vanished
+                pass
+
+        return PassControl(self.limiter, report)
 
     async def _io(self, fn: Callable[..., T], *args: Any) -> T:
         return await asyncio.get_running_loop().run_in_executor(self.node.executor, functools.partial(fn, *args))
@@ -351,16 +397,17 @@ class Relinker:
             entry["power"] = power - 1 if next_power is not None and next_power == power else power
         cleaned = False
         if entry["power"] != power:
-            stats = await self._io(cleanup_device, path, policy, power)
+            stats = await self._io(cleanup_device, path, policy, power, self._control(path, name, "cleanup", rings))
             log.info("relinker: cleaned up %s of %s for part power %d: %s", name, path, power, asdict(stats))
             entry.update(power=power, relinked_to=None, last_cleanup=asdict(stats))
             cleaned = True
         if next_power is not None and next_power == power + 1 and entry.get("relinked_to") != next_power:
-            stats = await self._io(relink_device, path, policy, power, next_power)
+            stats = await self._io(relink_device, path, policy, power, next_power,
+                                   self._control(path, name, "relink", rings))
             log.info("relinker: relinked %s of %s for part power %d: %s", name, path, next_power, asdict(stats))
             entry.update(relinked_to=next_power, last_relink=asdict(stats))
         if next_power is None and entry.get("relinked_to") is not None:  # a cancelled increase
-            stats = await self._io(cleanup_device, path, policy, power)
+            stats = await self._io(cleanup_device, path, policy, power, self._control(path, name, "cleanup", rings))
             entry.update(relinked_to=None, last_cleanup=asdict(stats))
             cleaned = True
         rings[name] = entry

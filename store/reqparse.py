@@ -62,7 +62,7 @@ class StoragePath:
 def _decode(raw: bytes, what: str, limit: int, allow_slash: bool = False, allow_reserved: bool = False) -> str:
     """A percent-decoded path part. NUL only where ``allow_reserved`` (container and object names) and
     only in a name of the reserved namespace, which starts with NUL: object versioning's hidden
-    containers and versions (proxy/versioning/names.py). No client can name one: the proxy's routers
+    containers and versions (stackstore/versioning_names.py). No client can name one: the proxy's routers
     refuse NUL in a path."""
     try:
         value = unquote_to_bytes(raw).decode("utf-8")

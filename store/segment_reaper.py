@@ -64,7 +64,7 @@ PAGE = 1000
 PART_NAME = re.compile(r"(?P<key>.+)/(?P<upload>[A-Za-z0-9_-]{32})/(?P<number>\d{5})", re.DOTALL)
 # proxy/swift/headers.py: where a container's Swift versions are archived
 VERSIONS_LOCATION = "X-Container-Sysmeta-Versions-Location"
-# proxy/versioning/names.py: a bucket's object versions (S3 versioning, Swift X-Versions-Enabled) live in
+# stackstore/versioning_names.py: a bucket's object versions (S3 versioning, Swift X-Versions-Enabled) live in
 # ``\x00versions\x00<bucket>`` as ``\x00<key>\x00<inverted version id>``
 VERSIONS_CONTAINER_PREFIX = "\x00versions\x00"
 MAX_MANIFEST_BYTES = 8 * 1024 * 1024 + 65536  # proxy/large_objects/slo_manifest.py's limit, with room

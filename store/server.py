@@ -16,7 +16,7 @@ from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 from objclient.ring_distribution import stop_watcher, watcher_from_config
-from stackstore import node_signing
+from stackstore import internal_tls, node_signing
 from stackstore.config import Config, load_config
 from store import account_routes, container_routes, object_routes, recon_routes, replication_routes, ring_routes
 from store.background import BackgroundTasks
@@ -171,8 +171,10 @@ def main(argv: list[str] | None = None) -> None:
     from stackstore.http_limits import uvicorn_options
 
     app = create_app(conf, devices)
+    tls = internal_tls.from_conf(conf)  # [cluster] internal_tls: serve HTTPS with this host's certificate
     uvicorn.run(app, host=host, port=port, loop="uvloop", access_log=False, proxy_headers=False,
-                log_level=args.log_level, lifespan="on", **uvicorn_options(conf, "store"))
+                log_level=args.log_level, lifespan="on", **uvicorn_options(conf, "store"),
+                **(tls.server_options() if tls is not None else {}))
 
 
 if __name__ == "__main__":

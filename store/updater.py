@@ -1,8 +1,14 @@
 """Replays async-pending container updates until the container nodes take them.
 
 Records (``<device>/async_pending/<suffix>/<hash>-<timestamp>-<target>``, see ``store.layout``;
-written by ``store.updates`` when a row update failed at write time) are grouped by target container (host +
-container path) and each group is sent oldest first, one at a time; when a container's node fails,
+written by ``store.updates`` when a row update failed at write time) name one container replica (host,
+device) and the container's partition as the ring had them then. Like Swift's object-updater, each
+pass looks the container up in the current container ring: a record queued before a partition power
+increase goes to the container's partition under the new power (the old one is refused once the
+increase is finished), and one whose device is no longer a primary of the container (a rebalance
+moved it, the device was removed) goes to every current primary instead, its file removed once all
+of them took it. Records are grouped by target container (host + container path) and each group is
+sent oldest first, one at a time; when a container's node fails,
 the rest of that group waits for the next pass. Groups run concurrently (``[store]
 updater_concurrency``) under a global rate (``updater_max_per_second``). Delivered records are
 removed; counters go to ``<device>/.recon/updater.json`` for recon. Disk work (listing, reading,
@@ -22,6 +28,7 @@ from concurrent.futures import Executor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
+from urllib.parse import quote, unquote
 
 from objclient.http import HttpError
 from objclient.loop_pool import loop_pool
@@ -32,6 +39,16 @@ from store.updates import is_success
 
 log = logging.getLogger("store.updater")
 T = TypeVar("T")
+# (account, container) -> the container's partition and primaries (ip, port, device) under the current
+# ring; None without a ring
+Locate = Callable[[str, str], tuple[int, list[tuple[str, int, str]]] | None]
+
+
+class Outstanding:
+    """How many of the copies of one record (sent to several primaries) have not succeeded yet."""
+
+    def __init__(self, count: int):
+        self.left = count
 
 
 @dataclass
@@ -44,6 +61,9 @@ class Pending:
     port: int
     req_path: str
     headers: dict[str, str]
+    account: str | None = None  # the names the update is for (records written before they were kept: None)
+    container: str | None = None
+    outstanding: Outstanding | None = None  # a copy of a record re-aimed at several primaries
 
     @property
     def group(self) -> tuple[str, int, str]:
@@ -63,7 +83,31 @@ def load_record(path: str) -> Pending:
     headers = record["headers"]
     if not isinstance(headers, dict):
         raise TypeError("headers is not an object")
-    return Pending(path, record["method"], host.strip("[]"), int(port), record["path"], headers)
+    account, container = record.get("account"), record.get("container")
+    return Pending(path, record["method"], host.strip("[]"), int(port), record["path"], headers,
+                   account if isinstance(account, str) else None,
+                   container if isinstance(container, str) else None)
+
+
+def current_targets(rec: Pending, locate: Locate | None) -> list[Pending]:
+    """Where ``rec`` goes under the current container ring: itself with the container's current partition
+    while its device is a primary of the container, else one copy per current primary (sharing an
+    ``Outstanding``); unchanged without names or a ring (blocking: the ring may reload its file)."""
+    if locate is None or rec.account is None or rec.container is None:
+        return [rec]
+    found = locate(rec.account, rec.container)
+    pieces = rec.req_path.split("/", 4)  # "", "cont", device, partition, account/container/object
+    if found is None or len(pieces) != 5:
+        return [rec]
+    part, primaries = found
+    if not primaries or (rec.host, rec.port, unquote(pieces[2])) in primaries:
+        pieces[3] = str(part)
+        rec.req_path = "/".join(pieces)
+        return [rec]
+    shared = Outstanding(len(primaries))
+    return [Pending(rec.path, rec.method, ip, port, f"/cont/{quote(device, safe='')}/{part}/{pieces[4]}",
+                    rec.headers, rec.account, rec.container, shared)
+            for ip, port, device in primaries]
 
 
 def remove_empty_dirs(dirs: Iterable[str]) -> None:
@@ -78,29 +122,33 @@ def remove_empty_dirs(dirs: Iterable[str]) -> None:
 class UpdaterPass:
     """One pass over one device's records."""
 
-    def __init__(self, timeout: float, concurrency: int, limiter: RateLimiter, executor: Executor | None = None):
+    def __init__(self, timeout: float, concurrency: int, limiter: RateLimiter, executor: Executor | None = None,
+                 locate: Locate | None = None):
         self.timeout = timeout
         self.concurrency = max(1, concurrency)
         self.limiter = limiter
         self.executor = executor  # None: the loop's default executor
+        self.locate = locate  # None: send where the record says
         self.stats = {"success": 0, "failure": 0, "bad": 0}
 
     async def _io(self, fn: Callable[..., T], *args: Any) -> T:
         return await asyncio.get_running_loop().run_in_executor(self.executor, functools.partial(fn, *args))
 
     def load(self, paths: list[str]) -> list[list[Pending]]:
-        """Group the readable records by target container, each group oldest first (blocking)."""
+        """Group the readable records by target container (as the current ring places it), each group
+        oldest first (blocking)."""
         groups: dict[tuple[str, int, str], list[Pending]] = {}
         for path in paths:
             try:
-                rec = load_record(path)
+                recs = current_targets(load_record(path), self.locate)
             except FileNotFoundError:
                 continue
             except (OSError, ValueError, KeyError, TypeError, AttributeError):
                 self.stats["bad"] += 1
                 log.warning("unreadable async pending %s; leaving it", path)
                 continue
-            groups.setdefault(rec.group, []).append(rec)
+            for rec in recs:
+                groups.setdefault(rec.group, []).append(rec)
         for recs in groups.values():
             recs.sort(key=lambda r: (r.timestamp, r.path))
         return list(groups.values())
@@ -116,6 +164,10 @@ class UpdaterPass:
         if not is_success(reply.status):
             log.info("async pending %s answered %s", os.path.basename(rec.path), reply.status)
             return False
+        if rec.outstanding is not None:
+            rec.outstanding.left -= 1
+            if rec.outstanding.left > 0:  # other primaries still to take it (this pass or the next)
+                return True
         await self._io(fsutil.remove_file, rec.path)
         return True
 
@@ -152,11 +204,13 @@ def record_stats(device_path: str, stats: dict[str, int], started: float) -> dic
 
 async def run_updater_pass(devices_root: str | Path, timeout: float = 2.0, concurrency: int = 8,
                            max_per_second: float = 0.0, record: bool = False,
-                           executor: Executor | None = None) -> dict[str, int]:
+                           executor: Executor | None = None,
+                           locate: Locate | None = None) -> dict[str, int]:
     """Retry every async-pending record under ``devices_root``; {"success", "failure", "bad"} counts.
 
     ``record`` persists per-device counters for recon; disk work runs in ``executor`` (the node's I/O
-    threads; None: the loop's default executor).
+    threads; None: the loop's default executor). ``locate`` gives a container's partition and primaries
+    under the current container ring (called from ``executor``); None sends each record where it was aimed.
     """
     total = {"success": 0, "failure": 0, "bad": 0}
     root = str(devices_root)
@@ -165,7 +219,7 @@ async def run_updater_pass(devices_root: str | Path, timeout: float = 2.0, concu
     for device in await loop.run_in_executor(executor, layout.list_devices, root):
         device_path = layout.device_path(root, device)
         started = time.time()
-        stats = await UpdaterPass(timeout, concurrency, limiter, executor).run(device_path)
+        stats = await UpdaterPass(timeout, concurrency, limiter, executor, locate).run(device_path)
         for key in total:
             total[key] += stats[key]
         if record:

@@ -18,7 +18,7 @@ from typing import Any
 
 import httpx
 
-from stackstore import node_signing
+from stackstore import internal_tls, node_signing
 from stackstore.config import Config, load_config
 from stackstore.launcher import Cloud, Service, api_service, node_service, prepare_config
 from stackstore.secrets import ensure_secret
@@ -188,8 +188,8 @@ class Cluster:
         return NodeAuth(self.node_key)
 
     def node_url(self, index: int) -> str:
-        """``http://host:port`` of storage node ``index`` (1-based)."""
-        return f"http://{self.conf['store']['host']}:{self.cloud.node_port(index)}"
+        """``http://host:port`` of storage node ``index`` (1-based; ``https`` with ``[cluster] internal_tls``)."""
+        return f"{internal_tls.node_scheme(self.conf)}://{self.conf['store']['host']}:{self.cloud.node_port(index)}"
 
     def start(self) -> Cluster:
         """Start every service; a cloud that does not come up is stopped before the error propagates."""

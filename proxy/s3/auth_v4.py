@@ -265,7 +265,7 @@ async def verify(method: str, raw_path: str, raw_query: str, raw_headers: Sequen
     key = signing_key(cred.secret, date, region, service)
     exclude = ("X-Amz-Signature",) if presigned else ()
     transforms: list[Callable[[bytes], bytes]] = [lambda v: v]
-    if any(b >= 0x80 for _, v in raw_headers for b in v):
+    if not all(v.isascii() for _, v in raw_headers):  # bytes.isascii: C speed, not a Python loop per byte
         transforms.append(_latin1_to_utf8)
     creq, sts = b"", ""
     for transform in transforms:

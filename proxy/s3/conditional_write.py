@@ -1,5 +1,6 @@
-"""Atomic conditional writes (``If-None-Match: *``, ``If-Match: <etag>``) on PutObject and
-CompleteMultipartUpload: the storage nodes decide them where the write commits (stackstore/wire.py)."""
+"""Atomic conditional writes (``If-None-Match: *``, ``If-Match: <etag>``) on PutObject, CopyObject (on
+the destination; the source's conditions are ``x-amz-copy-source-if-*``) and CompleteMultipartUpload:
+the storage nodes decide them where the write commits (stackstore/wire.py)."""
 
 from __future__ import annotations
 

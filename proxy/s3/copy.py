@@ -21,6 +21,7 @@ from proxy.s3 import checksums, part_checksums, sse, tagset, versioning, xml
 from proxy.s3 import headers as s3h
 from proxy.s3.acl.writes import object_write_sysmeta
 from proxy.s3.bucket import require_bucket, segments_container
+from proxy.s3.conditional_write import condition_error, write_condition
 from proxy.s3.context import S3Request
 from proxy.s3.errors import S3Error, from_backend
 from proxy.s3.lifecycle.expiration import expiration_headers
@@ -122,6 +123,7 @@ async def copy_object(req: S3Request) -> Response:
                       ArgumentValue=directive)
     tag_directive = tagset.tagging_directive(req.headers)
     s3h.check_storage_class(req.headers)
+    condition = write_condition(req.headers)  # on the destination, decided where the copy commits
     src = await _open_source(req)
     try:
         same = (src.bucket, src.key) == (req.bucket, key)
@@ -156,13 +158,13 @@ async def copy_object(req: S3Request) -> Response:
         headers.update(version_sysmeta)
         storage = sse.client(req)
         resp = await storage.put_object(req.account, req.bucket or "", key, headers, body, src.size,
-                                        footer=late, encryption=encryption)
+                                        footer=late, encryption=encryption, condition=condition)
     finally:
         await src.close()
     if source.forbidden is not None:
         raise S3Error("AccessDenied")
     if resp.status // 100 != 2:
-        raise from_backend(resp.status, req.bucket, key)
+        raise condition_error(resp, condition, key) or from_backend(resp.status, req.bucket, key)
     written(req, req.bucket or "")
     if not kept:  # a replaced multipart object kept as a version keeps its parts
         await release_parts(req, req.bucket or "", key, replaced)

@@ -21,8 +21,9 @@ from proxy.s3.bucket import owner, require_bucket
 from proxy.s3.context import S3Request
 from proxy.s3.errors import S3Error, from_backend
 from proxy.s3.headers import iso_from_swift
-from proxy.versioning import engine, names
+from proxy.versioning import engine
 from proxy.versioning.listing import VersionsQuery, list_versions
+from stackstore import versioning_names as names
 from stackstore.numbers import parse_int
 
 MAX_KEYS = 1000

@@ -190,7 +190,8 @@ async def list_part_rows(req: S3Request, upload_id: str, after: int = 0, limit: 
 async def list_parts(req: S3Request) -> Response:
     await require_bucket(req)
     upload_id = req.query["uploadId"]
-    checksum = part_checksums.of_marker(await _upload_headers(req, upload_id))
+    # an upload created without an algorithm has AWS's default, a FULL_OBJECT CRC64NVME computed per part
+    checksum = part_checksums.of_marker(await _upload_headers(req, upload_id)) or part_checksums.IMPLICIT
     raw_max = req.query.get("max-parts") or "1000"
     raw_marker = req.query.get("part-number-marker") or "0"
     if not is_ascii_digits(raw_max) or not is_ascii_digits(raw_marker):
@@ -200,8 +201,7 @@ async def list_parts(req: S3Request) -> Response:
     truncated = len(rows) > max_parts
     rows = rows[:max_parts]
     sums = await part_checksums.stored_part_checksums(req, segments_container(req.bucket or ""),
-                                                      [r["name"] for r in rows], checksum.algorithm) \
-        if checksum else {}
+                                                      [r["name"] for r in rows], checksum.algorithm)
     doc = xml.root("ListPartsResult")
     xml.add_all(doc, [("Bucket", req.bucket), ("Key", req.key), ("UploadId", upload_id)])
     for tag in ("Initiator", "Owner"):
@@ -212,16 +212,15 @@ async def list_parts(req: S3Request) -> Response:
         xml.add(doc, "NextPartNumberMarker", rows[-1]["number"])
     xml.add(doc, "MaxParts", max_parts)
     xml.add(doc, "IsTruncated", truncated)
-    if checksum:
-        xml.add(doc, "ChecksumAlgorithm", checksum.algorithm.upper())
-        xml.add(doc, "ChecksumType", checksum.type)
+    xml.add(doc, "ChecksumAlgorithm", checksum.algorithm.upper())
+    xml.add(doc, "ChecksumType", checksum.type)
     for row in rows:
         part = xml.add(doc, "Part")
         xml.add(part, "PartNumber", row["number"])
         xml.add(part, "LastModified", iso_from_swift(row.get("last_modified", "")))
         xml.add(part, "ETag", f'"{row.get("hash", "")}"')
         xml.add(part, "Size", int(row.get("bytes") or 0))
-        if checksum and row["name"] in sums:
+        if row["name"] in sums:
             xml.add(part, part_checksums.element_name(checksum.algorithm), sums[row["name"]])
     return xml.xml_response(doc)
 

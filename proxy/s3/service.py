@@ -15,8 +15,8 @@ from proxy.s3.context import S3Request
 from proxy.s3.errors import S3Error, from_backend
 from proxy.s3.headers import iso_from_swift
 from proxy.s3.listing import continuation_token, token_marker
-from proxy.versioning.names import is_reserved
 from stackstore.numbers import is_ascii_digits
+from stackstore.versioning_names import is_reserved
 
 PAGE = 10000
 MAX_BUCKETS = 10000

@@ -17,7 +17,8 @@ from proxy.s3.bucket import require_bucket
 from proxy.s3.context import S3Request
 from proxy.s3.errors import S3Error, from_backend
 from proxy.s3.upload import request_body
-from proxy.versioning import engine, names
+from proxy.versioning import engine
+from stackstore import versioning_names as names
 
 VERSION_HEADER = "x-amz-version-id"
 DELETE_MARKER_HEADER = "x-amz-delete-marker"

@@ -14,8 +14,8 @@ from proxy.swift.context import SwiftRequest
 from proxy.swift.headers import account_response_headers, meta_write_headers
 from proxy.swift.policies import storage_policies
 from proxy.swift.quota_headers import quota_headers
-from proxy.versioning.names import past_reserved
 from stackstore.timestamp import Timestamp
+from stackstore.versioning_names import past_reserved
 
 
 def _autocreate(req: SwiftRequest) -> bool:

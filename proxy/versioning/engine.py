@@ -13,7 +13,7 @@ Model (docs/versioning.md):
   ``X-Object-Sysmeta-Version-Id`` (``null`` when absent or written while versioning was suspended or
   never enabled).
 * Older versions and delete markers are objects of the versions container named by
-  ``proxy.versioning.names.version_object``. A write over the current version first copies it there
+  ``stackstore.versioning_names.version_object``. A write over the current version first copies it there
   (under its own id; a ``null`` current gets its timestamp as id when versioning is enabled, as Swift
   does, and is simply replaced while suspended, as S3 does); a delete in an enabled container archives
   the current version, writes a delete marker and deletes the current object.
@@ -30,7 +30,7 @@ from typing import Any
 
 from proxy.http.bodies import stream_backend
 from proxy.http.errors import HTTPError
-from proxy.versioning import names
+from stackstore import versioning_names as names
 from stackstore.timestamp import Timestamp
 
 SYSMETA_ENABLED = "X-Container-Sysmeta-Versions-Enabled"

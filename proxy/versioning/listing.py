@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from proxy.http.errors import HTTPError
-from proxy.versioning import names
+from stackstore import versioning_names as names
 
 
 @dataclass

@@ -13,10 +13,11 @@ nodes); an upload marker (``<key>/<upload id>``) older than an ``AbortIncomplete
 allows is deleted first (UploadPart and CompleteMultipartUpload then answer NoSuchUpload), then its
 parts, unless a CompleteMultipartUpload that raced the marker's deletion made them the key's object.
 
-Versioning hook: ``expire_current`` is the one place a current version is expired. In a versioned
-bucket it must write a delete marker instead of a tombstone, and ``expire_noncurrent`` (for
-``NoncurrentVersionExpiration``) / delete-marker cleanup (``ExpiredObjectDeleteMarker``) plug in next
-to it once versions exist (docs/lifecycle.md).
+Versioned buckets (versioning enabled or suspended, docs/versioning.md): ``expire_current`` keeps the
+current version in the versions container and writes a delete marker instead of deleting it (a ``null``
+current version of a suspended bucket is removed, as AWS), through the versioning engine's layout
+(``versioned``); ``noncurrent`` then runs ``NoncurrentVersionExpiration`` and removes expired object
+delete markers over the versions container.
 """
 
 from __future__ import annotations
@@ -28,14 +29,16 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from objclient.client import StorageClient
+from stackstore import versioning_names as names
 from stackstore.lifecycle import Rule, object_tags
 from stackstore.timestamp import Timestamp
-from stackstore.wire import TIMESTAMP_TICKS_PER_SECOND
-from store.lifecycle import s3_layout
+from store.lifecycle import retention, s3_layout, version_layout
+from store.lifecycle.noncurrent import NoncurrentPass
+from store.lifecycle.rows import covering_prefixes, parse_listing_time
+from store.lifecycle.versioned import VersionedBucket, just_after
 from store.listings import ContainerStore
 
 log = logging.getLogger("store.lifecycle")
@@ -51,27 +54,14 @@ class PassStats:
     expired: int = 0
     aborted: int = 0
     failures: int = 0
+    noncurrent: int = 0  # noncurrent versions (and noncurrent delete markers) removed
+    markers: int = 0  # expired object delete markers removed
+    locked: int = 0  # versions kept because Object Lock holds them
 
     def as_dict(self) -> dict[str, int]:
         return {"buckets": self.buckets, "examined": self.examined, "expired": self.expired,
-                "aborted": self.aborted, "failures": self.failures}
-
-
-def parse_listing_time(value: str) -> float | None:
-    """A Swift listing ``last_modified`` (UTC, no zone) as epoch seconds."""
-    try:
-        return datetime.fromisoformat(value.rstrip("Z")).replace(tzinfo=UTC).timestamp()
-    except (TypeError, ValueError):
-        return None
-
-
-def covering_prefixes(prefixes: list[str]) -> list[str]:
-    """The fewest prefixes whose listings cover every given prefix (``""`` covers all)."""
-    out: list[str] = []
-    for prefix in sorted(set(prefixes)):
-        if not any(prefix.startswith(kept) for kept in out):
-            out.append(prefix)
-    return out
+                "aborted": self.aborted, "failures": self.failures, "noncurrent": self.noncurrent,
+                "markers": self.markers, "locked": self.locked}
 
 
 class BucketLifecycle:
@@ -79,7 +69,7 @@ class BucketLifecycle:
 
     def __init__(self, client: StorageClient, store: ContainerStore, io: Callable[..., Awaitable[Any]],
                  account: str, bucket: str, policy: int, rules: list[Rule], day_seconds: float,
-                 concurrency: int, stats: PassStats, now: float | None = None):
+                 concurrency: int, stats: PassStats, now: float | None = None, versioning: str | None = None):
         self.client = client
         self.store = store
         self.io = io
@@ -92,9 +82,13 @@ class BucketLifecycle:
         self.sem = asyncio.Semaphore(self.concurrency)
         self.stats = stats
         self.now = time.time() if now is None else now
+        self.versioning = versioning  # version_layout.ENABLED / SUSPENDED, None: never versioned
+        self.versions = VersionedBucket(client, account, bucket, policy) if versioning else None
 
     async def run(self) -> None:
         await self.expire_objects()
+        if self.versions is not None:
+            await NoncurrentPass(self, self.versions).run()
         await self.abort_uploads()
 
     # -- current versions ------------------------------------------------------------------------
@@ -122,13 +116,13 @@ class BucketLifecycle:
                     created = parse_listing_time(row.get("last_modified", ""))
                     if created is not None and self._due_rules(row["name"], int(row.get("bytes") or 0), created):
                         due.append(row)
-                await asyncio.gather(*(self._guarded(self.expire_if_due(row["name"], int(row.get("bytes") or 0)))
+                await asyncio.gather(*(self.guarded(self.expire_if_due(row["name"], int(row.get("bytes") or 0)))
                                        for row in due))
                 if len(rows) < PAGE:
                     break
                 marker = rows[-1].get("name") or rows[-1].get("subdir")
 
-    async def _guarded(self, work: Awaitable[None]) -> None:
+    async def guarded(self, work: Awaitable[None]) -> None:
         async with self.sem:
             try:
                 await work
@@ -156,18 +150,54 @@ class BucketLifecycle:
             await self.expire_current(key, stamp, dict(head.headers.items()), due[0])
 
     async def expire_current(self, key: str, stamp: Timestamp, headers: dict[str, str], rule: Rule) -> None:
-        """Expire the current version written at ``stamp`` (a newer write survives: 409)."""
-        parts = await self._manifest_parts(key) if s3_layout.is_multipart_manifest(headers) else []
-        after = Timestamp((stamp.ticks + 1) / TIMESTAMP_TICKS_PER_SECOND)
-        resp = await self.client.delete_object(self.account, self.bucket, key,
-                                               headers={"X-Timestamp": after.normal}, policy=self.policy)
-        if resp.status in (404, 409):  # gone already, or overwritten since it was looked at
+        """Expire the current version written at ``stamp`` (a newer write survives: 409). In a versioned
+        bucket it is kept as a noncurrent version under a new delete marker."""
+        if self.versions is not None:
+            await self.expire_versioned(key, stamp, headers, rule)
             return
+        parts = await self._manifest_parts(key) if s3_layout.is_multipart_manifest(headers) else []
+        if await self._delete_current(key, stamp):
+            log.info("lifecycle rule %r expired /%s/%s/%s", rule.id, self.account, self.bucket, key)
+            await self._delete_paths(parts)
+
+    async def _delete_current(self, key: str, stamp: Timestamp) -> bool:
+        """Delete the current object written at ``stamp``; True when this pass deleted it."""
+        resp = await self.client.delete_object(self.account, self.bucket, key,
+                                               headers={"X-Timestamp": just_after(stamp).normal}, policy=self.policy)
+        await resp.close()
+        if resp.status in (404, 409):  # gone already, or overwritten since it was looked at
+            return False
         if resp.status // 100 != 2:
             self.stats.failures += 1
-            return
+            return False
         self.stats.expired += 1
-        log.info("lifecycle rule %r expired /%s/%s/%s", rule.id, self.account, self.bucket, key)
+        return True
+
+    async def expire_versioned(self, key: str, stamp: Timestamp, headers: dict[str, str], rule: Rule) -> None:
+        """AWS's Expiration in a versioned bucket: the current version becomes noncurrent under a new
+        delete marker (the engine's delete: archive, marker, remove the current object). While
+        suspended, a ``null`` current version is removed instead of kept (after the Object Lock check)."""
+        assert self.versions is not None
+        version_id = version_layout.version_id_of(headers)
+        keep = version_id != names.NULL_VERSION or self.versioning == version_layout.ENABLED
+        parts: list[str] = []
+        if keep:
+            if not await self.versions.archive_current(key, stamp, version_id if version_id != names.NULL_VERSION
+                                                       else stamp.normal):
+                return  # overwritten or deleted since it was looked at
+        else:
+            if retention.is_locked(headers, self.now):
+                self.stats.locked += 1
+                return
+            if s3_layout.is_multipart_manifest(headers):
+                parts = await self._manifest_parts(key)
+        marker = await self.versions.add_delete_marker(key)
+        if not await self._delete_current(key, stamp):
+            # written again (or deleted) since: that write is current, this marker would only lie under it
+            await self.versions.remove_archived(names.version_object(key, marker), Timestamp(marker))
+            return
+        log.info("lifecycle rule %r expired /%s/%s/%s (delete marker %s)", rule.id, self.account, self.bucket,
+                 key, marker)
         await self._delete_paths(parts)
 
     async def _manifest_parts(self, key: str) -> list[str]:
@@ -219,7 +249,7 @@ class BucketLifecycle:
                     initiated = parse_listing_time(row.get("last_modified", ""))
                     if initiated is not None and self._abort_due(rules, key, initiated):
                         due.append((key, upload_id))
-                await asyncio.gather(*(self._guarded(self.abort_upload(k, u)) for k, u in due))
+                await asyncio.gather(*(self.guarded(self.abort_upload(k, u)) for k, u in due))
                 if len(rows) < PAGE:
                     break
                 marker = rows[-1].get("name")

@@ -10,9 +10,10 @@ the next primary takes over while the first is down or lost its copy, and should
 it (a slow answer), every action is idempotent: deletes carry the object's own timestamp plus one
 tick, aborts find the upload already gone.
 
-Progress goes to ``<device>/.recon/lifecycle.json`` (``buckets`` run, ``examined`` rows and upload
-markers, ``expired`` objects, ``aborted`` uploads, ``failures``, ``last_pass``, ``pass_duration`` and
-running totals), shown by ``GET /recon`` and ``stackstore status``.
+Progress goes to ``<device>/.recon/lifecycle.json`` (``buckets`` run, ``examined`` rows, versions and upload
+markers, ``expired`` current versions, ``aborted`` uploads, ``noncurrent`` versions and ``markers``
+(expired delete markers) removed, ``locked`` versions kept, ``failures``, ``last_pass``,
+``pass_duration`` and running totals), shown by ``GET /recon`` and ``stackstore status``.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from objclient.client import StorageClient
 from stackstore.lifecycle import DAY_SECONDS, SYSMETA_COUNT, Rule, from_sysmeta
 from store import layout
 from store.container_duty import ContainerDutyTask, runs_container
+from store.lifecycle import version_layout
 from store.lifecycle.bucket import BucketLifecycle, PassStats
 from store.listings import ContainerStore, is_deleted, live_meta
 from store.node import Node
@@ -35,7 +37,7 @@ from store.node import Node
 T = TypeVar("T")
 log = logging.getLogger("store.lifecycle")
 STATS_NAME = "lifecycle"
-TOTALS = ("expired", "aborted", "failures")
+TOTALS = ("expired", "aborted", "failures", "noncurrent", "markers")
 _COUNT_KEY = SYSMETA_COUNT.lower()
 
 
@@ -47,6 +49,7 @@ class ConfiguredBucket:
     container: str
     policy: int
     rules: list[Rule]
+    versioning: str | None = None  # version_layout.ENABLED / SUSPENDED; None: never versioned
 
 
 def configured_buckets(store: ContainerStore) -> list[ConfiguredBucket]:
@@ -62,10 +65,12 @@ def configured_buckets(store: ContainerStore) -> list[ConfiguredBucket]:
             meta = rec.get("meta") or {}
             if not (meta.get(_COUNT_KEY) or ["", ""])[0] or is_deleted(rec, "count"):
                 continue
-            rules = from_sysmeta(live_meta(meta))
+            live = live_meta(meta)
+            rules = from_sysmeta(live)
             account, container = rec.get("account"), rec.get("container")
             if rules and isinstance(account, str) and isinstance(container, str):
-                out.append(ConfiguredBucket(account, container, int(rec.get("policy", 0)), rules))
+                out.append(ConfiguredBucket(account, container, int(rec.get("policy", 0)), rules,
+                                            version_layout.state_of(live)))
     return out
 
 
@@ -100,7 +105,8 @@ class LifecycleRunner(ContainerDutyTask):
                 stats.buckets += 1
                 try:
                     await BucketLifecycle(client, store, self._io, bucket.account, bucket.container, bucket.policy,
-                                          bucket.rules, self.day_seconds, self.concurrency, stats).run()
+                                          bucket.rules, self.day_seconds, self.concurrency, stats,
+                                          versioning=bucket.versioning).run()
                 except Exception:  # one bucket must not stop the pass
                     log.exception("lifecycle of /%s/%s failed", bucket.account, bucket.container)
                     stats.failures += 1

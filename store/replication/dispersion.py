@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import ssl
 import sys
 import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 
 from ring import Ring
-from stackstore import node_signing
+from stackstore import internal_tls, node_signing
 from stackstore.config import Config, ensure_hash_path_suffix, load_config
 from stackstore.secrets import ensure_secret
 
@@ -41,24 +42,26 @@ class DispersionReport:
                 f"on handoffs" + (f", unreachable: {', '.join(self.unreachable)}" if self.unreachable else ""))
 
 
-def _fetch(ip: str, port: int, timeout: float, node_key: bytes) -> dict[str, dict[str, dict[str, str]]]:
+def _fetch(ip: str, port: int, timeout: float, node_key: bytes,
+           tls: ssl.SSLContext | None = None) -> dict[str, dict[str, dict[str, str]]]:
     target = "/replicate/partitions"
-    request = urllib.request.Request(f"http://{ip}:{port}{target}", headers={
+    scheme = "https" if tls is not None else "http"
+    request = urllib.request.Request(f"{scheme}://{ip}:{port}{target}", headers={
         node_signing.SIGNATURE_HEADER: node_signing.sign(node_key, "GET", target, {})})
-    with urllib.request.urlopen(request, timeout=timeout) as resp:
+    with urllib.request.urlopen(request, timeout=timeout, context=tls) as resp:
         partitions: dict[str, dict[str, dict[str, str]]] = json.loads(resp.read())
         return partitions
 
 
-def holdings(ring: Ring, node_key: bytes, timeout: float = 30.0
+def holdings(ring: Ring, node_key: bytes, timeout: float = 30.0, tls: ssl.SSLContext | None = None
              ) -> tuple[dict[DevKey, dict[int, dict[str, str]]], list[str]]:
     """What every device of the ring holds: ``{(ip, port, device): {partition: suffix hashes}}``
-    (each node asked with a request signed by the cluster's ``node_key``)."""
+    (each node asked with a request signed by the cluster's ``node_key``; over HTTPS with ``tls``)."""
     out: dict[DevKey, dict[int, dict[str, str]]] = {}
     unreachable = []
     for ip, port in sorted({(d.ip, d.port) for d in ring.devices}):
         try:
-            data = _fetch(ip, port, timeout, node_key)
+            data = _fetch(ip, port, timeout, node_key, tls)
         except (OSError, urllib.error.URLError, ValueError):
             unreachable.append(f"{ip}:{port}")
             continue
@@ -67,9 +70,9 @@ def holdings(ring: Ring, node_key: bytes, timeout: float = 30.0
     return out, unreachable
 
 
-def report(ring: Ring, node_key: bytes, timeout: float = 30.0) -> DispersionReport:
+def report(ring: Ring, node_key: bytes, timeout: float = 30.0, tls: ssl.SSLContext | None = None) -> DispersionReport:
     """How well the objects of ``ring`` sit on their primaries (nodes asked with ``node_key``)."""
-    held, unreachable = holdings(ring, node_key, timeout)
+    held, unreachable = holdings(ring, node_key, timeout, tls)
     rep = DispersionReport(unreachable=unreachable)
     parts = {p for dev_parts in held.values() for p, h in dev_parts.items() if h}
     for part in sorted(parts):
@@ -88,7 +91,7 @@ def report(ring: Ring, node_key: bytes, timeout: float = 30.0) -> DispersionRepo
 
 def cluster_report(conf: Config, timeout: float = 30.0) -> DispersionReport:
     ring = Ring(conf.ring_dir / "object.ring", ensure_hash_path_suffix(conf), reload_interval=0.0)
-    return report(ring, ensure_secret(conf, "node_key").encode(), timeout)
+    return report(ring, ensure_secret(conf, "node_key").encode(), timeout, internal_tls.client_context(conf))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -133,3 +133,25 @@ def test_listing_records_are_reindexed_for_a_new_power(tmp_path):
         assert reindex_listings(store, new, new) == 0  # type: ignore[arg-type]
     finally:
         store.close()
+
+
+def test_files_per_second_paces_a_pass_and_progress_is_reported(tmp_path):
+    import time
+
+    from store.audit.ratelimit import BlockingRateLimiter
+    from store.relinker import PassControl
+
+    device = make_device(tmp_path)
+    reports: list[int] = []
+    control = PassControl(BlockingRateLimiter(20.0), lambda stats: reports.append(stats.hash_dirs), report_every=0.0)
+    started = time.monotonic()
+    stats = relink_device(device, 0, POWER, POWER + 1, control)
+    elapsed = time.monotonic() - started
+    looked = stats.hash_dirs  # every hash dir, and new locations the walk meets after creating them
+    assert looked >= len(HASHES) and stats.errors == 0 and stats.linked > 0
+    assert elapsed >= (looked - 20) / 20.0 * 0.9  # a second's burst, then 20 hash dirs a second
+    assert reports == list(range(looked))  # before each hash dir: the counters so far
+
+    started = time.monotonic()
+    assert cleanup_device(device, 0, POWER + 1).hash_dirs > 0  # unlimited by default
+    assert time.monotonic() - started < 0.5

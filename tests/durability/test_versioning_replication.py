@@ -9,7 +9,7 @@ import os
 import signal
 from urllib.parse import quote
 
-from proxy.versioning.names import version_object, versions_container
+from stackstore.versioning_names import version_object, versions_container
 from tests.durability.test_replication_support import Client, Layout, replication_cluster, wait_until
 
 RECOVERY_TIMEOUT = 90.0

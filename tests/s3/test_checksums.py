@@ -279,3 +279,35 @@ def test_default_crc64nvme_when_no_checksum_is_sent(s3, bucket):
     assert complete["ChecksumType"] == "FULL_OBJECT"
     got = make_client(s3.url).get_object(Bucket=bucket, Key="mp", ChecksumMode="ENABLED")
     assert got["ChecksumCRC64NVME"] == complete["ChecksumCRC64NVME"] and got["Body"].read() == b"".join(parts)
+
+
+def test_list_parts_of_an_upload_without_algorithm_shows_the_default(s3, bucket):
+    """AWS: an upload created without an algorithm gets the default FULL_OBJECT CRC64NVME, and ListParts
+    reports it with each part's CRC64NVME, whatever checksum the part itself was sent with."""
+    parts = [os.urandom(5 * MIB), b"tail"]
+    up = make_client(s3.url).create_multipart_upload(Bucket=bucket, Key="plain-mp")["UploadId"]
+    for number, (data, c) in enumerate(zip(parts, (make_client(s3.url, when_required=True), make_client(s3.url)),
+                                           strict=True), 1):
+        c.upload_part(Bucket=bucket, Key="plain-mp", UploadId=up, PartNumber=number, Body=data)
+    listed = make_client(s3.url).list_parts(Bucket=bucket, Key="plain-mp", UploadId=up)
+    assert listed["ChecksumAlgorithm"] == "CRC64NVME" and listed["ChecksumType"] == "FULL_OBJECT"
+    assert [p["ChecksumCRC64NVME"] for p in listed["Parts"]] == [checksum("CRC64NVME", d) for d in parts]
+
+
+def test_checksum_type_validation(s3, bucket):
+    """``x-amz-checksum-type``: only COMPOSITE or FULL_OBJECT, only with an algorithm that supports it, and
+    on Complete only the upload's own type (InvalidRequest otherwise, as AWS)."""
+    c = make_client(s3.url)
+    for kwargs in ({"ChecksumAlgorithm": "CRC32", "ChecksumType": "PARTIAL"},
+                   {"ChecksumAlgorithm": "CRC32", "ChecksumType": "composite-ish"},
+                   {"ChecksumType": "FULL_OBJECT"},
+                   {"ChecksumAlgorithm": "SHA1", "ChecksumType": "FULL_OBJECT"},
+                   {"ChecksumAlgorithm": "CRC64NVME", "ChecksumType": "COMPOSITE"}):
+        assert error_code(c.create_multipart_upload, Bucket=bucket, Key="t", **kwargs) == "InvalidRequest", kwargs
+    up = c.create_multipart_upload(Bucket=bucket, Key="t", ChecksumAlgorithm="CRC32")["UploadId"]
+    etag = c.upload_part(Bucket=bucket, Key="t", UploadId=up, PartNumber=1, Body=b"x", ChecksumAlgorithm="CRC32")
+    done = {"Parts": [{"PartNumber": 1, "ETag": etag["ETag"]}]}
+    assert error_code(c.complete_multipart_upload, Bucket=bucket, Key="t", UploadId=up, MultipartUpload=done,
+                      ChecksumType="FULL_OBJECT") == "InvalidRequest"
+    assert c.complete_multipart_upload(Bucket=bucket, Key="t", UploadId=up, MultipartUpload=done,
+                                       ChecksumType="COMPOSITE")["ChecksumType"] == "COMPOSITE"

@@ -246,3 +246,47 @@ def test_if_match_on_encrypted_objects(s3, bucket):
     shown = c.put_object(Bucket=bucket, Key="sse-c", Body=b"one", **key)["ETag"]
     c.put_object(Bucket=bucket, Key="sse-c", Body=b"two", IfMatch=shown, **key)
     assert c.get_object(Bucket=bucket, Key="sse-c", **key)["Body"].read() == b"two"
+
+
+def test_copy_object_destination_conditions(s3, bucket):
+    """CopyObject's If-None-Match: * / If-Match apply to the destination (AWS), the source keeping its
+    x-amz-copy-source-if-* conditions; both together."""
+    c = make_client(s3.url, when_required=True)
+    src = c.put_object(Bucket=bucket, Key="src", Body=b"source")["ETag"]
+    dst = c.put_object(Bucket=bucket, Key="dst", Body=b"destination")["ETag"]
+    copy = {"Bucket": bucket, "CopySource": {"Bucket": bucket, "Key": "src"}}
+
+    def code(**kwargs) -> str:
+        try:
+            c.copy_object(**copy, **kwargs)
+        except ClientError as exc:
+            return exc.response["Error"]["Code"]
+        return "OK"
+
+    assert code(Key="dst", IfNoneMatch="*") == "PreconditionFailed"
+    assert code(Key="dst", IfMatch='"0123"') == "PreconditionFailed"
+    assert code(Key="missing", IfMatch=dst) == "NoSuchKey"
+    assert code(Key="dst", IfNoneMatch=dst) == "NotImplemented"  # only * on a write, as PutObject
+    assert c.get_object(Bucket=bucket, Key="dst")["Body"].read() == b"destination"
+    assert code(Key="dst", IfMatch=dst, CopySourceIfMatch='"0123"') == "PreconditionFailed"  # the source's
+    assert code(Key="dst", IfMatch=dst, CopySourceIfMatch=src) == "OK"
+    assert c.get_object(Bucket=bucket, Key="dst")["Body"].read() == b"source"
+    assert code(Key="new", IfNoneMatch="*") == "OK"
+    assert c.get_object(Bucket=bucket, Key="new")["Body"].read() == b"source"
+
+
+def test_copy_object_if_none_match_race(s3, bucket, account):
+    clients = [make_client(s3.url, when_required=True) for _ in range(WRITERS)]
+    layout = Layout(s3.cluster)
+    bodies = [os.urandom(3000) for _ in clients]
+    for i, (c, body) in enumerate(zip(clients, bodies, strict=True)):
+        c.put_object(Bucket=bucket, Key=f"src-{i}", Body=body)
+    for rnd in range(ROUNDS // 2):
+        key = f"copy-race-{rnd}"
+        results = _race([lambda c=c, i=i, k=key: c.copy_object(Bucket=bucket, Key=k, IfNoneMatch="*", CopySource={
+            "Bucket": bucket, "Key": f"src-{i}"}) for i, c in enumerate(clients)])
+        codes = [_code(r) for r in results]
+        assert codes.count("OK") == 1, codes
+        assert set(codes) <= {"OK", "PreconditionFailed", "ConditionalRequestConflict"}, codes
+        assert clients[0].get_object(Bucket=bucket, Key=key)["Body"].read() == bodies[codes.index("OK")]
+        assert_only_winner_stored(layout, account, bucket, key, *_md5s(bodies, codes.index("OK")))

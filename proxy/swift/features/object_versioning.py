@@ -26,8 +26,9 @@ from proxy.swift import constraints, listing
 from proxy.swift.context import SwiftRequest
 from proxy.swift.features.versioned_writes import HISTORY_HEADER, VERSIONS_HEADER, versioning_of
 from proxy.swift.operations import PUT_SLO_MANIFEST
-from proxy.versioning import engine, names
+from proxy.versioning import engine
 from proxy.versioning.listing import VersionsQuery, list_versions
+from stackstore import versioning_names as names
 
 CLIENT_HEADER = "x-versions-enabled"
 VERSION_ID_HEADER = "X-Object-Version-Id"

@@ -1,0 +1,61 @@
+"""Updater through a partition power increase: container updates queued while a container node was down,
+before the increase, are delivered to the container's partition under the new power once it is back
+(the updater recomputes the partition from the current ring at send time, as Swift's object-updater),
+instead of being refused by the node (503: a partition of a power it no longer knows) and retried forever.
+Replication is off in this cluster, so only the updater can have delivered the rows."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from ring.cli import main as ring_cli
+from tests.durability.bg_helpers import Layout, Swift, start_cluster, wait_for
+
+RINGS = ("object", "container", "account")
+
+
+@pytest.fixture
+def cl(tmp_path):
+    c = start_cluster(tmp_path / "cloud", relinker_interval=1.0)
+    yield c
+    c.stop()
+
+
+def _pending_total(layout: Layout, indexes: list[int]) -> int:
+    return sum(layout.recon(i)["async_pending"] for i in indexes)
+
+
+def test_updates_queued_before_a_power_increase_reach_the_new_partition(cl):
+    swift, layout = Swift(cl), Layout(cl)
+    container = "grow-updates"
+    assert swift.put(container).status_code in (201, 202)
+    old_part, cdevs = layout.container.get_nodes(swift.account, container)
+    down = layout.node_index(cdevs[0])
+    others = [i for i in range(1, cl.cloud.node_count + 1) if i != down]
+    names = [f"obj-{i:02d}" for i in range(8)]
+    cl.stop_node(down)
+    try:
+        for name in names:
+            assert swift.put(container, name, name.encode()).status_code == 201
+        assert _pending_total(layout, others) >= len(names)
+        for step in ("prepare-increase-partition-power", "increase-partition-power",
+                     "finish-increase-partition-power"):
+            for kind in RINGS:
+                assert ring_cli([str(cl.conf.ring_dir / f"{kind}.builder.json"), step]) == 0
+    finally:
+        cl.start_node(down)
+    grown = Layout(cl)
+    assert grown.container.part_power == layout.container.part_power + 1
+    new_part = grown.container.partition(swift.account, container)
+    assert new_part != old_part  # 2p or 2p+1: the queued records name a partition the node now refuses
+    url = grown.container_url(cdevs[0], swift.account, container)
+
+    def listed() -> list[str]:
+        resp = httpx.get(url, timeout=10, auth=cl.node_auth, params={"format": "json"})
+        return sorted(r["name"] for r in resp.json()) if resp.status_code == 200 else []
+
+    wait_for(lambda: listed() == names, timeout=90)
+    wait_for(lambda: _pending_total(grown, others) == 0, timeout=60)
+    stale = httpx.get(layout.container_url(cdevs[0], swift.account, container), timeout=10, auth=cl.node_auth)
+    assert stale.status_code == 503  # what the records' own partition gets once the increase is finished
