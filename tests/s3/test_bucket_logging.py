@@ -103,7 +103,10 @@ def test_get_logging_empty_then_as_put(client, buckets):
     _enable(client, source, target)
     enabled = client.get_bucket_logging(Bucket=source)["LoggingEnabled"]
     assert enabled["TargetBucket"] == target and enabled["TargetPrefix"] == "logs/"
-    assert "SimplePrefix" in enabled["TargetObjectKeyFormat"]
+    assert "TargetObjectKeyFormat" not in enabled  # answered as put
+    _enable(client, source, target, SimplePrefix={})
+    assert client.get_bucket_logging(Bucket=source)["LoggingEnabled"]["TargetObjectKeyFormat"] == \
+        {"SimplePrefix": {}}
     client.put_bucket_logging(Bucket=source, BucketLoggingStatus={})
     assert "LoggingEnabled" not in client.get_bucket_logging(Bucket=source)
 

@@ -29,6 +29,7 @@ class LoggingConfig:
     partitioned: bool = False  # TargetObjectKeyFormat/PartitionedPrefix (else SimplePrefix)
     date_source: str = EVENT_TIME  # PartitionDateSource of the partitioned form
     grants_xml: bytes = b""  # TargetGrants as put (kept and answered, see docs/bucket-logging.md)
+    key_format_given: bool = False  # TargetObjectKeyFormat was put (answered only then)
 
 
 def _local(tag: str) -> str:
@@ -81,7 +82,7 @@ def parse_status(body: bytes) -> LoggingConfig | None:
             date_source = (source or EVENT_TIME).strip()
             if date_source not in (EVENT_TIME, DELIVERY_TIME):
                 raise _malformed()
-    return LoggingConfig(target, prefix, partitioned, date_source, grants_xml)
+    return LoggingConfig(target, prefix, partitioned, date_source, grants_xml, key_format is not None)
 
 
 def to_xml(config: LoggingConfig | None) -> Element:
@@ -94,6 +95,8 @@ def to_xml(config: LoggingConfig | None) -> Element:
     xml.add(enabled, "TargetPrefix", config.target_prefix)
     if config.grants_xml:
         enabled.append(_renamespaced(xml.parse(config.grants_xml, "TargetGrants")))
+    if not config.key_format_given:
+        return doc
     key_format = xml.add(enabled, "TargetObjectKeyFormat")
     if config.partitioned:
         xml.add(xml.add(key_format, "PartitionedPrefix"), "PartitionDateSource", config.date_source)
