@@ -281,5 +281,6 @@ def test_bad_signature_logged_swift_not(client, buckets, log_cluster):
     forged_record = next(r for r in records if r[KEY] == "forged")
     assert forged_record[STATUS] == "403" and forged_record[ERROR] == "SignatureDoesNotMatch"
     assert forged_record[REQUESTER] == "-" and forged_record[OPERATION] == "REST.GET.OBJECT"
+    assert forged_record[SIGNATURE] == "SigV4" and forged_record[AUTH_TYPE] == "AuthHeader"
     assert "not-the-secret" not in " ".join(" ".join(r) for r in records)
     assert not any(r[KEY] == "via-swift" for r in records)  # AWS logs S3 requests only

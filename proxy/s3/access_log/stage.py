@@ -109,8 +109,7 @@ def _pending(req: S3Request, resp: Response, error_code: str, started: float, ac
     requester = "-"
     if auth is not None and not auth.credential.identity.is_anonymous and auth.credential.account:
         requester = canonical_id(auth.credential.account)
-    signature = {2: "SigV2", 4: "SigV4"}.get(auth.version, "") if auth is not None else ""
-    auth_type = ("QueryString" if auth.presigned or _presigned(req) else "AuthHeader") if signature else ""
+    signature, auth_type = _signature(req)
     client = scope.get("client")
     turnaround = time.monotonic() - started
     received = time.time() - turnaround  # AWS's time field: when the request was received
@@ -134,8 +133,18 @@ def _pending(req: S3Request, resp: Response, error_code: str, started: float, ac
     return PendingRecord(record, started, BatchKey(account, config.target_bucket, prefix), by_delivery, req.state)
 
 
-def _presigned(req: S3Request) -> bool:
-    return "X-Amz-Signature" in req.query or "Signature" in req.query
+def _signature(req: S3Request) -> tuple[str, str]:
+    """``(signature version, authentication type)`` of the request as sent (a refused signature too)."""
+    header = req.headers.get("authorization", "")
+    if header.startswith("AWS4-"):
+        return "SigV4", "AuthHeader"
+    if header.startswith("AWS "):
+        return "SigV2", "AuthHeader"
+    if "X-Amz-Algorithm" in req.query:
+        return "SigV4", "QueryString"
+    if "Signature" in req.query and "AWSAccessKeyId" in req.query:
+        return "SigV2", "QueryString"
+    return "", ""
 
 
 def _object_size(req: S3Request, resp: Response) -> int | None:
