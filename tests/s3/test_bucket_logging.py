@@ -284,3 +284,27 @@ def test_bad_signature_logged_swift_not(client, buckets, log_cluster):
     assert forged_record[SIGNATURE] == "SigV4" and forged_record[AUTH_TYPE] == "AuthHeader"
     assert "not-the-secret" not in " ".join(" ".join(r) for r in records)
     assert not any(r[KEY] == "via-swift" for r in records)  # AWS logs S3 requests only
+
+
+@pytest.fixture(scope="module")
+def slow_flush_cluster(tmp_path_factory):
+    cluster = Cluster(tmp_path_factory.mktemp("bucketlog-slow"), s3={"access_log_flush_seconds": 3600.0},
+                      identity={"enabled": False}, volumes={"enabled": False}, compute={"enabled": False},
+                      images={"enabled": False}).start()
+    yield cluster
+    cluster.stop()
+
+
+def test_records_delivered_when_the_proxy_stops(slow_flush_cluster):
+    c = make_client(slow_flush_cluster.proxy_url, when_required=True)
+    source, target = "src-" + os.urandom(5).hex(), "logs-" + os.urandom(5).hex()
+    for name in (source, target):
+        c.create_bucket(Bucket=name)
+    _enable(c, source, target)
+    c.put_object(Bucket=source, Key="before-stop", Body=b"x")
+    time.sleep(1)
+    assert "Contents" not in c.list_objects_v2(Bucket=target)  # an hour between flushes
+    slow_flush_cluster.cloud.stop_service("proxy")
+    slow_flush_cluster.cloud.start_service("proxy")
+    _, records = _wait_records(c, target, lambda rs: any(r[KEY] == "before-stop" for r in rs))
+    assert next(r for r in records if r[KEY] == "before-stop")[STATUS] == "200"

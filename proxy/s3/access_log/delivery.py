@@ -180,3 +180,19 @@ def delivery_of(state: ProxyState) -> LogDelivery:
     if found is None:
         found = state.extras[STATE_KEY] = LogDelivery(state)
     return found
+
+
+SHUTDOWN_FLUSH_SECONDS = 10.0
+
+
+async def flush_at_shutdown(state: ProxyState) -> None:
+    """Deliver what this worker still holds before it stops (bounded: ``SHUTDOWN_FLUSH_SECONDS``)."""
+    found: LogDelivery | None = state.extras.get(STATE_KEY)
+    if found is None:
+        return
+    if found._task is not None:
+        found._task.cancel()
+    try:
+        await asyncio.wait_for(found.flush(), SHUTDOWN_FLUSH_SECONDS)
+    except TimeoutError:
+        log.warning("S3 access log: delivery unfinished at shutdown, %d bytes of records lost", found.pending)
