@@ -288,7 +288,8 @@ def test_bad_signature_logged_swift_not(client, buckets, log_cluster):
 
 @pytest.fixture(scope="module")
 def slow_flush_cluster(tmp_path_factory):
-    cluster = Cluster(tmp_path_factory.mktemp("bucketlog-slow"), s3={"access_log_flush_seconds": 3600.0},
+    cluster = Cluster(tmp_path_factory.mktemp("bucketlog-slow"), s3={"access_log_flush_seconds": 3600.0,
+                                                                         "access_log_object_bytes": 4000},
                       identity={"enabled": False}, volumes={"enabled": False}, compute={"enabled": False},
                       images={"enabled": False}).start()
     yield cluster
@@ -308,3 +309,15 @@ def test_records_delivered_when_the_proxy_stops(slow_flush_cluster):
     slow_flush_cluster.cloud.start_service("proxy")
     _, records = _wait_records(c, target, lambda rs: any(r[KEY] == "before-stop" for r in rs))
     assert next(r for r in records if r[KEY] == "before-stop")[STATUS] == "200"
+
+
+def test_a_full_batch_is_written_at_once(slow_flush_cluster):
+    c = make_client(slow_flush_cluster.proxy_url, when_required=True)
+    source, target = "src-" + os.urandom(5).hex(), "logs-" + os.urandom(5).hex()
+    for name in (source, target):
+        c.create_bucket(Bucket=name)
+    _enable(c, source, target)
+    for _ in range(20):  # ~400 bytes a record: past the 4000-byte batch, long before the hourly flush
+        c.head_bucket(Bucket=source)
+    _, records = _wait_records(c, target, lambda rs: len(rs) >= 5)
+    assert all(r[OPERATION] == "REST.HEAD.BUCKET" for r in records)
