@@ -321,3 +321,24 @@ def test_a_full_batch_is_written_at_once(slow_flush_cluster):
         c.head_bucket(Bucket=source)
     _, records = _wait_records(c, target, lambda rs: len(rs) >= 5)
     assert all(r[OPERATION] == "REST.HEAD.BUCKET" for r in records)
+
+
+def test_copy_logged_in_both_buckets(client, buckets):
+    source, target = buckets
+    plain = "plain-" + os.urandom(5).hex()
+    client.create_bucket(Bucket=plain)
+    try:
+        _enable(client, source, target)
+        client.put_object(Bucket=source, Key="orig", Body=b"copied bytes")
+        client.copy_object(Bucket=plain, Key="out", CopySource={"Bucket": source, "Key": "orig"})
+        client.copy_object(Bucket=source, Key="dup", CopySource={"Bucket": source, "Key": "orig"})
+        _, records = _wait_records(client, target, lambda rs: sum(r[OPERATION] == "REST.COPY.OBJECT_GET"
+                                                                  for r in rs) >= 2)
+        gets = [r for r in records if r[OPERATION] == "REST.COPY.OBJECT_GET"]
+        assert {(r[BUCKET], r[KEY]) for r in gets} == {(source, "orig")}
+        assert {r[URI].split()[1] for r in gets} == {f"/{plain}/out", f"/{source}/dup"}
+        copies = [r for r in records if r[OPERATION] == "REST.COPY.OBJECT"]
+        assert [(r[BUCKET], r[KEY], r[STATUS]) for r in copies] == [(source, "dup", "200")]
+        assert not any(r[BUCKET] == plain for r in records)  # the plain bucket does not log
+    finally:
+        cleanup(client, plain)
