@@ -75,6 +75,9 @@ class ProxyApp:
     async def shutdown(self) -> None:
         await asyncio.get_running_loop().run_in_executor(None, stop_watcher, self.conf)
         if self.state is not None:
+            from proxy.s3.access_log.delivery import flush_at_shutdown
+
+            await flush_at_shutdown(self.state)  # S3 access log records still batched
             with contextlib.suppress(Exception):
                 await self.state.client.close()
 

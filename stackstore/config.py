@@ -164,6 +164,12 @@ DEFAULTS: dict[str, Any] = {
         # extra key pairs: access key -> {"secret": ..., "user": "account:name", "groups": [...] (optional;
         # default: the TempAuth groups of "user", or owner of the account when "user" is no TempAuth user)}
         "keys": {},
+        # server access logging (PutBucketLogging, docs/bucket-logging.md): each proxy worker writes its
+        # batched records into the target buckets every access_log_flush_seconds, or once a batch holds
+        # access_log_object_bytes; past access_log_max_pending_bytes waiting, records are dropped
+        "access_log_flush_seconds": 60.0,
+        "access_log_object_bytes": 1048576,
+        "access_log_max_pending_bytes": 16777216,
     },
     "identity": {
         "enabled": True,  # run by `stackstore up` (likewise volumes, compute, images)

@@ -9,6 +9,7 @@ S3Error into S3's XML error document.
 from __future__ import annotations
 
 import logging
+import time
 from urllib.parse import unquote
 
 from starlette.requests import Request
@@ -19,6 +20,7 @@ from proxy.context import ProxyState
 from proxy.http.errors import HTTPError
 from proxy.http.transid import trans_id_of
 from proxy.s3 import auth_v2, auth_v4, namespace, owners
+from proxy.s3.access_log import stage as access_log
 from proxy.s3.bucket import is_valid_name
 from proxy.s3.context import AuthInfo, S3Request, anonymous_auth, split_path
 from proxy.s3.cors import responses as cors
@@ -80,6 +82,8 @@ async def authenticate(req: S3Request) -> AuthInfo:
 async def handle_s3(request: Request, state: ProxyState) -> Response:
     """Answer one S3 request; never raises (errors become S3 XML documents)."""
     req: S3Request | None = None
+    started = time.monotonic()
+    error_code = ""
     trans_id = trans_id_of(request.scope)
     try:
         req = parse_request(request, state)
@@ -95,17 +99,20 @@ async def handle_s3(request: Request, state: ProxyState) -> Response:
     except (S3Error, HTTPError) as raised:
         # shared code below the S3 layer (the versioning engine) raises HTTPError: its S3 equivalent
         err = raised if isinstance(raised, S3Error) else from_backend(raised.status, req.bucket if req else None)
+        error_code = err.code
         resp = err.response(req.resource if req else request.url.path, trans_id, head=request.method == "HEAD")
         if req is not None and req.method != "OPTIONS" and req.headers.get("origin"):
             resp.headers.update(await _error_cors_headers(req))
     except Exception:
         log.exception("S3 %s %s (%s) failed", request.method, request.url.path, trans_id)
+        error_code = "InternalError"
         resp = S3Error("InternalError").response(req.resource if req else request.url.path, trans_id,
                                                  head=request.method == "HEAD")
     resp.headers["x-amz-request-id"] = trans_id
     resp.headers.setdefault("x-amz-id-2", trans_id)
     if resp.status_code >= 300 and _unread_body(request):
         resp.headers["Connection"] = "close"  # the rest of the body must not be parsed as a request
+    await access_log.prepare(req, resp, error_code, started)
     return resp
 
 
@@ -145,4 +152,8 @@ class S3App:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         response = await handle_s3(Request(scope, receive), self.state)
-        await response(scope, receive, send)
+        pending = scope.get(access_log.SCOPE_KEY)
+        if pending is None:
+            await response(scope, receive, send)
+        else:  # the bucket logs: count what is sent
+            await access_log.send_logged(pending, response, scope, receive, send)

@@ -36,6 +36,7 @@ from proxy.s3 import (
     tagging,
     versioning,
 )
+from proxy.s3.access_log import handlers as bucket_logging
 from proxy.s3.acl import handlers as acl_handlers
 from proxy.s3.context import S3Request
 from proxy.s3.cors import handlers as cors_handlers
@@ -161,7 +162,7 @@ BUCKET_OPERATIONS: tuple[Operation, ...] = (
     *_bucket_config("versioning", "Versioning", "s3:GetBucketVersioning", "s3:PutBucketVersioning", None,
                     versioning.get_bucket_versioning, put=versioning.put_bucket_versioning),
     *_bucket_config("logging", "Logging", "s3:GetBucketLogging", "s3:PutBucketLogging", None,
-                    _empty("BucketLoggingStatus")),
+                    bucket_logging.get_bucket_logging, put=bucket_logging.put_bucket_logging),
     *_bucket_config("notification", "NotificationConfiguration", "s3:GetBucketNotification",
                     "s3:PutBucketNotification", None, _empty("NotificationConfiguration")),
     *_bucket_config("accelerate", "AccelerateConfiguration", "s3:GetAccelerateConfiguration",

@@ -9,6 +9,7 @@ from starlette.responses import Response
 
 from proxy.auth.resellers import resellers_of
 from proxy.s3.access import authorize
+from proxy.s3.access_log import stage as access_log
 from proxy.s3.bucket import check_addressable_bucket_name, is_valid_name, require_bucket
 from proxy.s3.context import S3Request
 from proxy.s3.errors import S3Error
@@ -24,6 +25,8 @@ async def dispatch(req: S3Request) -> Response:
     operation = resolve_request(req)
     req.extras["operation"] = operation
     await resolve_bucket_owner(req, operation)
+    if operation.name not in OWN_ACCOUNT_OPERATIONS:  # a bucket being created has no logging yet
+        await access_log.note_bucket_config(req)  # before any refusal: refused requests are logged too
     check_expected_owner(req, operation)
     await authorize(req, operation)
     if req.bucket is not None:  # after authorizing: names are no business of other callers

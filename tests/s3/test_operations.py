@@ -315,12 +315,12 @@ def test_owner_is_refused_nothing():
 
 def test_dispatch_records_the_operation_before_authorizing():
     reader = Identity(user="demo:reader", account="AUTH_demo", is_reader=True)
-    req = s3_request("PutBucketLogging", reader, FixedContainers())  # unimplemented (versioning is, issue 14)
+    req = s3_request("PutBucketNotificationConfiguration", reader, FixedContainers())  # unimplemented
     with pytest.raises(S3Error) as err:
         asyncio.run(router.dispatch(req))
     assert err.value.code == "AccessDenied"
     op = operation_of(req)
-    assert op is not None and op.name == "PutBucketLogging" and not op.implemented
+    assert op is not None and op.name == "PutBucketNotificationConfiguration" and not op.implemented
 
 
 # --- against the running cloud -------------------------------------------------------------------------
@@ -340,14 +340,15 @@ def signed(s3, method: str, path_and_query: str) -> httpx.Response:
 def test_not_implemented_is_answered_from_the_table(s3, bucket):
     c = make_client(s3.url)
     with pytest.raises(ClientError) as err:
-        c.put_bucket_logging(Bucket=bucket, BucketLoggingStatus={})  # versioning is implemented since issue 14
+        # an operation without a handler (logging and versioning have theirs)
+        c.put_bucket_notification_configuration(Bucket=bucket, NotificationConfiguration={})
     assert err.value.response["Error"]["Code"] == "NotImplemented"
     assert err.value.response["ResponseMetadata"]["HTTPStatusCode"] == 501
     r = signed(s3, "DELETE", f"/{bucket}?analytics&id=a1")
     assert r.status_code == 501 and r.headers["content-type"].startswith("application/xml")
     assert b"<Code>NotImplemented</Code>" in r.content and f"<Resource>/{bucket}</Resource>".encode() in r.content
     # a bucket that does not exist is NoSuchBucket first
-    r = signed(s3, "PUT", f"/{bucket}-missing?logging")
+    r = signed(s3, "PUT", f"/{bucket}-missing?notification")
     assert r.status_code == 404 and b"<Code>NoSuchBucket</Code>" in r.content
 
 
