@@ -177,6 +177,13 @@ class Cluster:
         self.cloud = Cloud(conf)
         self.data_dir = Path(data_dir)
 
+    @classmethod
+    def object_store_only(cls, data_dir: Path, nodes: int = 4, **overrides: dict) -> Cluster:
+        """A cloud of the object store alone (proxy and nodes: no identity, volumes, compute or images
+        service), for tests that need settings of their own; not started."""
+        off = {section: {"enabled": False} for section in ("identity", "volumes", "compute", "images")}
+        return cls(data_dir, nodes, **{**off, **overrides})
+
     @property
     def node_key(self) -> bytes:
         """The cluster's node key: every request to one of its nodes must be signed with it."""

@@ -14,11 +14,9 @@ from tests.cluster import Cluster
 def service_cloud(tmp_path_factory):
     users = dict(load_config(environ={})["tempauth"]["users"])
     users["glance:glance"] = {"key": "glancepw", "groups": ["service"]}
-    c = Cluster(tmp_path_factory.mktemp("service-cloud"), nodes=3,
-                tempauth={"reseller_prefix": "AUTH_, SERVICE_", "SERVICE_require_group": "service",
-                          "users": users},
-                identity={"enabled": False}, volumes={"enabled": False}, compute={"enabled": False},
-                images={"enabled": False}).start()
+    c = Cluster.object_store_only(tmp_path_factory.mktemp("service-cloud"), nodes=3,
+                                  tempauth={"reseller_prefix": "AUTH_, SERVICE_", "SERVICE_require_group": "service",
+                                            "users": users}).start()
     yield c
     c.stop()
 

@@ -27,9 +27,8 @@ CANONICAL = re.compile(r"^[0-9a-f]{64}$")
 
 @pytest.fixture(scope="module")
 def log_cluster(tmp_path_factory):
-    cluster = Cluster(tmp_path_factory.mktemp("bucketlog"), s3={"access_log_flush_seconds": 1.0},
-                      identity={"enabled": False}, volumes={"enabled": False}, compute={"enabled": False},
-                      images={"enabled": False}).start()
+    cluster = Cluster.object_store_only(tmp_path_factory.mktemp("bucketlog"),
+                                        s3={"access_log_flush_seconds": 1.0}).start()
     yield cluster
     cluster.stop()
 
@@ -288,10 +287,9 @@ def test_bad_signature_logged_swift_not(client, buckets, log_cluster):
 
 @pytest.fixture(scope="module")
 def slow_flush_cluster(tmp_path_factory):
-    cluster = Cluster(tmp_path_factory.mktemp("bucketlog-slow"), s3={"access_log_flush_seconds": 3600.0,
-                                                                         "access_log_object_bytes": 4000},
-                      identity={"enabled": False}, volumes={"enabled": False}, compute={"enabled": False},
-                      images={"enabled": False}).start()
+    cluster = Cluster.object_store_only(tmp_path_factory.mktemp("bucketlog-slow"),
+                                        s3={"access_log_flush_seconds": 3600.0,
+                                            "access_log_object_bytes": 4000}).start()
     yield cluster
     cluster.stop()
 

@@ -24,9 +24,8 @@ WAIT = 40.0  # an object due after one day is gone within a few passes
 
 @pytest.fixture(scope="module")
 def lc_cluster(tmp_path_factory):
-    cluster = Cluster(tmp_path_factory.mktemp("lifecycle"), lifecycle={"day_seconds": DAY, "interval": 1.0},
-                      identity={"enabled": False}, volumes={"enabled": False}, compute={"enabled": False},
-                      images={"enabled": False}).start()
+    cluster = Cluster.object_store_only(tmp_path_factory.mktemp("lifecycle"),
+                                        lifecycle={"day_seconds": DAY, "interval": 1.0}).start()
     yield cluster
     cluster.stop()
 

@@ -23,10 +23,8 @@ WAIT = 60.0
 
 @pytest.fixture(scope="module")
 def lc_cluster(tmp_path_factory):
-    cluster = Cluster(tmp_path_factory.mktemp("lifecycle-versions"),
-                      lifecycle={"day_seconds": DAY, "interval": 1.0},
-                      identity={"enabled": False}, volumes={"enabled": False}, compute={"enabled": False},
-                      images={"enabled": False}).start()
+    cluster = Cluster.object_store_only(tmp_path_factory.mktemp("lifecycle-versions"),
+                                        lifecycle={"day_seconds": DAY, "interval": 1.0}).start()
     yield cluster
     cluster.stop()
 
