@@ -18,6 +18,7 @@ from proxy.s3.context import S3Request
 from proxy.s3.errors import S3Error, from_backend
 from proxy.s3.owners import Owner
 from proxy.s3.upload import request_body
+from proxy.versioning import engine
 from stackstore.lifecycle import to_sysmeta as lifecycle_sysmeta
 
 SEGMENTS_SUFFIX = "+segments"
@@ -127,6 +128,9 @@ async def create_bucket(req: S3Request) -> Response:
     sysmeta = await bucket_creation_sysmeta(req, me)
     # a deleted container keeps its metadata: a bucket created again must not inherit its lifecycle rules
     sysmeta.update(lifecycle_sysmeta(None))
+    from proxy.s3 import object_lock  # it reads buckets through this module
+
+    sysmeta.update(object_lock.creation_sysmeta(req))
     newly = await _register(req, name, me)
     if not newly:
         head = await req.client.head_container(req.account, name)
@@ -140,6 +144,8 @@ async def create_bucket(req: S3Request) -> Response:
         raise from_backend(resp.status, name)
     if resp.status == 202 and not newly:
         return _already_yours(req, name)
+    if sysmeta.get(object_lock.BUCKET_SYSMETA_ENABLED):  # Object Lock comes with versioning enabled
+        await engine.ensure_versions_container(req, req.account, name)
     return Response(b"", 200, headers={"Location": f"/{name}"})
 
 

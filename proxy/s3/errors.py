@@ -58,6 +58,9 @@ CODES: dict[str, tuple[int, str]] = {
     "ServerSideEncryptionConfigurationNotFoundError": (404, "The server side encryption configuration was "
                                                             "not found"),
     "ObjectLockConfigurationNotFoundError": (404, "Object Lock configuration does not exist for this bucket"),
+    "NoSuchObjectLockConfiguration": (404, "The specified object does not have a ObjectLock configuration"),
+    "InvalidBucketState": (409, "The request is not valid with the current state of the bucket."),
+    "InvalidRetentionPeriod": (400, "Default retention period must be a positive integer value."),
     "OwnershipControlsNotFoundError": (404, "The bucket ownership controls were not found"),
     "NoSuchPublicAccessBlockConfiguration": (404, "The public access block configuration was not found"),
     "ReplicationConfigurationNotFoundError": (404, "The replication configuration was not found"),

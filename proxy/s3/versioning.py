@@ -12,7 +12,7 @@ from typing import Any
 
 from starlette.responses import Response
 
-from proxy.s3 import xml
+from proxy.s3 import object_lock, xml
 from proxy.s3.bucket import require_bucket
 from proxy.s3.context import S3Request
 from proxy.s3.errors import S3Error, from_backend
@@ -63,6 +63,8 @@ async def put_bucket_versioning(req: S3Request) -> Response:
     if enable is None:
         return Response(b"", 200)
     bucket = req.bucket or ""
+    if not enable:
+        object_lock.refuse_suspension(info)
     if enable:
         await engine.ensure_versions_container(req, req.account, bucket)
     elif state_of(info) is None:
