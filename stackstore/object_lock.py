@@ -14,9 +14,17 @@ from datetime import UTC, datetime
 SYSMETA_MODE = "X-Object-Sysmeta-S3-Lock-Mode"
 SYSMETA_RETAIN_UNTIL = "X-Object-Sysmeta-S3-Lock-Retain-Until"
 SYSMETA_LEGAL_HOLD = "X-Object-Sysmeta-S3-Legal-Hold"
+CONTAINER_SYSMETA_ENABLED = "X-Container-Sysmeta-S3-Object-Lock"  # "Enabled" on a lock-enabled bucket
+CONTAINER_INFO_ENABLED = "s3-object-lock"  # its key in container info's ``sysmeta``
 GOVERNANCE, COMPLIANCE = "GOVERNANCE", "COMPLIANCE"
 MODES = (GOVERNANCE, COMPLIANCE)
 LEGAL_HOLD_ON, LEGAL_HOLD_OFF = "ON", "OFF"
+
+
+def container_locked(container_info: Mapping[str, object]) -> bool:
+    """Whether a container (its cached info) is an S3 Object Lock bucket (its versioning stays enabled)."""
+    sysmeta = container_info.get("sysmeta") or {}
+    return bool(isinstance(sysmeta, Mapping) and sysmeta.get(CONTAINER_INFO_ENABLED))
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,7 @@ from proxy.s3.upload import request_body
 from proxy.versioning import engine
 from stackstore.object_lock import (
     COMPLIANCE,
+    CONTAINER_SYSMETA_ENABLED,
     GOVERNANCE,
     LEGAL_HOLD_OFF,
     LEGAL_HOLD_ON,
@@ -39,14 +40,15 @@ from stackstore.object_lock import (
     SYSMETA_MODE,
     SYSMETA_RETAIN_UNTIL,
     VersionLock,
+    container_locked,
     format_date,
     lock_of,
     parse_date,
 )
 
-BUCKET_SYSMETA_ENABLED = "X-Container-Sysmeta-S3-Object-Lock"
+BUCKET_SYSMETA_ENABLED = CONTAINER_SYSMETA_ENABLED
 BUCKET_SYSMETA_RULE = "X-Container-Sysmeta-S3-Object-Lock-Rule"  # "<MODE> <Days|Years> <n>"
-_INFO_ENABLED, _INFO_RULE = "s3-object-lock", "s3-object-lock-rule"  # their keys in container info
+_INFO_RULE = "s3-object-lock-rule"  # its key in container info
 CREATE_HEADER = "x-amz-bucket-object-lock-enabled"
 MODE_HEADER = "x-amz-object-lock-mode"
 UNTIL_HEADER = "x-amz-object-lock-retain-until-date"
@@ -61,7 +63,7 @@ _MISSING_CONFIG = "Bucket is missing Object Lock Configuration"
 
 def lock_enabled(bucket_info: Mapping[str, Any]) -> bool:
     """Whether the bucket (its container info) has Object Lock enabled."""
-    return bool((bucket_info.get("sysmeta") or {}).get(_INFO_ENABLED))
+    return container_locked(bucket_info)
 
 
 def default_rule(bucket_info: Mapping[str, Any]) -> tuple[str, str, int] | None:

@@ -220,3 +220,35 @@ def test_swift_delete_of_locked_version_refused(c, s3, lock_bucket):
     finally:
         conn.close()
     c.put_object_legal_hold(Bucket=lock_bucket, Key="s", VersionId=vid, LegalHold={"Status": "OFF"})
+
+
+def test_lock_bucket_keeps_its_versions(c, s3, lock_bucket):
+    vid = c.put_object(Bucket=lock_bucket, Key="b", Body=b"x", ObjectLockLegalHoldStatus="ON")["VersionId"]
+    c.delete_object(Bucket=lock_bucket, Key="b")  # a delete marker over the held version
+    assert c.list_objects_v2(Bucket=lock_bucket).get("KeyCount") == 0
+    assert status_and_code(c.delete_bucket, Bucket=lock_bucket) == (409, "BucketNotEmpty")
+    conn = swift_client.Connection(authurl=f"{s3.cluster.proxy_url}/auth/v1.0", user="test:tester",
+                                   key="testing", retries=0)
+    try:
+        with pytest.raises(swift_client.ClientException) as err:
+            conn.post_container(lock_bucket, {"X-Versions-Enabled": "false"})
+        assert err.value.http_status == 409
+    finally:
+        conn.close()
+    assert c.get_bucket_versioning(Bucket=lock_bucket)["Status"] == "Enabled"
+    assert c.get_object(Bucket=lock_bucket, Key="b", VersionId=vid)["Body"].read() == b"x"
+
+
+def test_versioned_bucket_delete(c, bucket):
+    """Any versioned bucket is not empty while it keeps versions; once they are gone it is deleted."""
+    c.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    vid = c.put_object(Bucket=bucket, Key="k", Body=b"x")["VersionId"]
+    marker = c.delete_object(Bucket=bucket, Key="k")["VersionId"]
+    assert error_code(c.delete_bucket, Bucket=bucket) == "BucketNotEmpty"
+    c.delete_objects(Bucket=bucket, Delete={"Objects": [{"Key": "k", "VersionId": vid},
+                                                        {"Key": "k", "VersionId": marker}]})
+    c.delete_bucket(Bucket=bucket)
+    assert error_code(c.head_bucket, Bucket=bucket) == "404"
+    c.create_bucket(Bucket=bucket)
+    assert c.list_object_versions(Bucket=bucket).get("Versions") is None
+    assert "Status" not in c.get_bucket_versioning(Bucket=bucket)  # a new bucket inherits nothing
