@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 
 SYSMETA_MODE = "X-Object-Sysmeta-S3-Lock-Mode"
 SYSMETA_RETAIN_UNTIL = "X-Object-Sysmeta-S3-Lock-Retain-Until"
-SYSMETA_LEGAL_HOLD = "X-Object-Sysmeta-S3-Legal-Hold"
+SYSMETA_LEGAL_HOLD = "X-Object-Sysmeta-S3-Lock-Legal-Hold"  # the names store/lifecycle/retention.py reads
 CONTAINER_SYSMETA_ENABLED = "X-Container-Sysmeta-S3-Object-Lock"  # "Enabled" on a lock-enabled bucket
 CONTAINER_INFO_ENABLED = "s3-object-lock"  # its key in container info's ``sysmeta``
 GOVERNANCE, COMPLIANCE = "GOVERNANCE", "COMPLIANCE"
@@ -77,6 +77,8 @@ def lock_of(headers: Mapping[str, str]) -> VersionLock:
     mode = (_get(headers, SYSMETA_MODE) or "").upper() or None
     until_text = _get(headers, SYSMETA_RETAIN_UNTIL)
     until = parse_date(until_text) if until_text else None
+    if until_text and until is None:  # a date this code cannot read keeps the version (as lifecycle does)
+        until = datetime.max.replace(tzinfo=UTC)
     if mode not in MODES:
         mode = None
     hold = (_get(headers, SYSMETA_LEGAL_HOLD) or "").upper() == LEGAL_HOLD_ON
