@@ -51,7 +51,7 @@ def parse_copy_source(value: str) -> tuple[str, str]:
     if path.startswith("/"):
         path = path[1:]
     bucket, _, key = path.partition("/")
-    if not bucket or not key:
+    if not bucket or not key or "\x00" in path:
         raise S3Error("InvalidArgument", "Copy Source must mention the source bucket and key: "
                       "sourcebucket/sourcekey", ArgumentName="x-amz-copy-source", ArgumentValue=value)
     for param in query.split("&") if query else ():

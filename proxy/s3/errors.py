@@ -25,6 +25,7 @@ CODES: dict[str, tuple[int, str]] = {
     "InvalidAccessKeyId": (403, "The AWS Access Key Id you provided does not exist in our records."),
     "AccessControlListNotSupported": (400, "The bucket does not allow ACLs"),
     "InvalidArgument": (400, "Invalid Argument"),
+    "InvalidURI": (400, "Couldn't parse the specified URI."),
     "InvalidBucketAclWithObjectOwnership": (400, "Bucket cannot have ACLs set with ObjectOwnership's "
                                                  "BucketOwnerEnforced setting"),
     "InvalidBucketName": (400, "The specified bucket is not valid."),
