@@ -58,3 +58,27 @@ def test_multipart_version_deleted_by_id_releases_its_parts(c, s3, bucket):
     c.delete_object(Bucket=bucket, Key="mpu", VersionId=v2)
     assert _segments(s3, bucket) == []
     assert error_code(c.get_object, Bucket=bucket, Key="mpu") == "NoSuchKey"
+
+
+CUSTOMER_KEY = b"k" * 32
+
+
+def test_archived_sse_versions_are_readable(c, bucket):
+    c.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    s3_v1 = c.put_object(Bucket=bucket, Key="sse-s3", Body=b"one", ServerSideEncryption="AES256",
+                         Metadata={"colour": "blue"})["VersionId"]
+    c.put_object(Bucket=bucket, Key="sse-s3", Body=b"two", ServerSideEncryption="AES256")
+    got = c.get_object(Bucket=bucket, Key="sse-s3", VersionId=s3_v1)
+    assert got["Body"].read() == b"one" and got["Metadata"] == {"colour": "blue"}
+    assert got["ServerSideEncryption"] == "AES256"
+    sse_c = {"SSECustomerAlgorithm": "AES256", "SSECustomerKey": CUSTOMER_KEY}
+    c_v1 = c.put_object(Bucket=bucket, Key="sse-c", Body=b"secret", Metadata={"a": "b"}, **sse_c)["VersionId"]
+    c.put_object(Bucket=bucket, Key="sse-c", Body=b"newer", **sse_c)
+    got = c.get_object(Bucket=bucket, Key="sse-c", VersionId=c_v1, **sse_c)
+    assert got["Body"].read() == b"secret" and got["Metadata"] == {"a": "b"}
+    assert c.head_object(Bucket=bucket, Key="sse-c", VersionId=c_v1, **sse_c)["ContentLength"] == 6
+    # deleting the newest by id makes the archived one current again: still readable
+    newest = c.list_object_versions(Bucket=bucket, Prefix="sse-s3")["Versions"][0]["VersionId"]
+    c.delete_object(Bucket=bucket, Key="sse-s3", VersionId=newest)
+    got = c.get_object(Bucket=bucket, Key="sse-s3")
+    assert got["Body"].read() == b"one" and got["Metadata"] == {"colour": "blue"}

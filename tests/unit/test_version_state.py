@@ -1,5 +1,5 @@
-"""The lock state stored with a version (stackstore/object_lock.py) is what lifecycle's check reads
-(store/lifecycle/retention.py): both agree on every state Object Lock writes."""
+"""What a stored version carries: its Object Lock state (stackstore/object_lock.py), read alike by lifecycle
+(store/lifecycle/retention.py), and the metadata key of an archived SSE version (proxy/crypto/envelope.py)."""
 
 from __future__ import annotations
 
@@ -37,3 +37,15 @@ def test_dates_round_trip_in_aws_form():
     assert ol.parse_date("not a date") is None
     lock = ol.lock_of({ol.SYSMETA_MODE.lower(): "governance", ol.SYSMETA_RETAIN_UNTIL.lower(): "bogus"})
     assert lock.mode == ol.GOVERNANCE and lock.held()  # an unreadable date never frees a version
+
+
+def test_archived_version_keeps_its_metadata_key():
+    """An archived version's user metadata opens under the key of its name's path (proxy/crypto/envelope.py)."""
+    from proxy.crypto import envelope
+    from stackstore import versioning_names as names
+
+    kek = b"\x01" * 32
+    archived = (names.versions_container("c"), names.version_object("dir/o", "1700000000.12345"))
+    assert envelope.meta_key(kek, "AUTH_a", *archived) == envelope.meta_key(kek, "AUTH_a", "c", "dir/o")
+    assert envelope.meta_key(kek, "AUTH_a", "c", "o") != envelope.meta_key(kek, "AUTH_a", "c", "p")
+    assert names.logical_path("c", "\x00o\x000000000001.00000") == ("c", "\x00o\x000000000001.00000")
