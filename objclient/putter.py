@@ -9,9 +9,12 @@ failing mid-stream is dropped and the quorum of final answers decides.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Callable, Mapping, Sequence
 from contextlib import aclosing
 from dataclasses import dataclass
+
+import xxhash
 
 from objclient.fanout import NodeIO, NodeResult, best_status, quorum_size
 from objclient.headers import HeaderDict
@@ -153,7 +156,12 @@ def _decide(results: Sequence[NodeResult], replicas: int, timestamp: Timestamp) 
             201, {"ETag": etags.pop(), wire.TIMESTAMP: timestamp.normal, "Last-Modified": timestamp.http_date}
         )
     if best == 409:  # a newer version is already stored: the write is superseded (Swift: 202)
-        return BackendResponse.simple(202, {wire.TIMESTAMP: timestamp.normal})
+        superseded = {wire.TIMESTAMP: timestamp.normal}
+        # with the body's ETag when the nodes read the body before they refused it
+        etags = {(r.headers.get("etag") or "").strip('"') for r in results if r.status in (201, 409)}
+        if len(etags) == 1 and "" not in etags:
+            superseded["ETag"] = etags.pop()
+        return BackendResponse.simple(202, superseded)
     if best is not None:
         return BackendResponse.simple(best)
     if 422 in statuses:
@@ -177,6 +185,32 @@ def _stamping_footer(footer: Footer | None, lower_bound: Timestamp, stamped: lis
         out[wire.COMMIT_TIMESTAMP] = stamped[-1].normal
         return out
     return with_stamp
+
+
+class BodyDigests:
+    """The MD5 (the ETag) and xxh3-64 of a streamed body, computed as it is sent and carried in its
+    footer (``wire.BODY_DIGESTS``): each replica then checks the body with xxh3 instead of hashing it with
+    MD5 itself."""
+
+    def __init__(self) -> None:
+        self.md5 = hashlib.md5(usedforsecurity=False)
+        self.xxh3 = xxhash.xxh3_64()
+
+    async def wrap(self, body: AsyncIterable[bytes]) -> AsyncIterator[bytes]:
+        """``body``, hashed as it passes."""
+        async for chunk in body:
+            self.md5.update(chunk)
+            self.xxh3.update(chunk)
+            yield chunk
+
+    def footer(self, footer: Footer | None) -> Footer:
+        """``footer`` plus the digests of the body (called once the whole body went through ``wrap``)."""
+        def with_digests() -> Mapping[str, str]:
+            out = dict(footer()) if footer is not None else {}
+            out[wire.BODY_MD5] = self.md5.hexdigest()
+            out[wire.BODY_XXH3] = self.xxh3.hexdigest()
+            return out
+        return with_digests
 
 
 def put_condition(headers: Mapping[str, str]) -> str | None:
@@ -323,6 +357,9 @@ async def put_streamed(
     if stamp_at_commit and content_length is not None:
         footer = _stamping_footer(footer, timestamp, stamped)
         slot_headers = [{**h, wire.COMMIT_TIMESTAMP: wire.COMMIT_TIMESTAMP_IN_FOOTER} for h in slot_headers]
+    digests = BodyDigests()  # the body's MD5 once here, not once per replica (stackstore/wire.py)
+    body, footer = digests.wrap(body), digests.footer(footer)
+    slot_headers = [{**h, wire.BODY_DIGESTS: wire.BODY_DIGESTS_IN_FOOTER} for h in slot_headers]
     if footer is not None:
         slot_headers = [{**h, FOOTER_HEADER: str(FOOTER_LENGTH)} for h in slot_headers]
         if content_length is not None:

@@ -45,8 +45,8 @@ the stage that raised it, so CORS and temp URL decorate error answers too.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
-from typing import Any
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from typing import Any, TypeVar
 
 from starlette.responses import Response
 
@@ -56,27 +56,70 @@ Handler = Callable[[Any], Awaitable[Response]]
 Feature = Callable[[Any, Handler], Awaitable[Response]]
 
 
+F = TypeVar("F")
+
+
+def handles(*, operations: Iterable[str] | None = None, methods: Iterable[str] | None = None) -> Callable[[F], F]:
+    """Declare the requests a feature can act on: router table operations (names) and/or verbs (None:
+    any). A request of another operation or verb skips the feature's stage altogether."""
+
+    def mark(feature: F) -> F:
+        feature.handles_operations = None if operations is None else frozenset(operations)  # type: ignore[attr-defined]
+        feature.handles_methods = None if methods is None else frozenset(methods)  # type: ignore[attr-defined]
+        return feature
+
+    return mark
+
+
+def _acts_on(feature: Feature, operation: str, method: str) -> bool:
+    operations = getattr(feature, "handles_operations", None)
+    methods = getattr(feature, "handles_methods", None)
+    return (operations is None or operation in operations) and (methods is None or method in methods)
+
+
 def build(features: Sequence[Feature], endpoint: Handler) -> Handler:
-    """One handler running ``features`` in order (the first outermost), then ``endpoint``."""
-    handler = _answering(endpoint)
-    for feature in reversed(features):
-        handler = _stage(feature, handler)
-    return handler
+    """One handler running ``features`` in order (the first outermost), then ``endpoint``.
+
+    Each request passes only the features that act on its operation and verb (``handles``): which
+    stage comes next is worked out once per (operation, verb) and position, then looked up, like one
+    prebuilt chain per operation. The lookup is made at every step with the request it is given, so a
+    sub-request sent into the rest of the pipeline (bulk deletes, copies, segments) passes the features
+    below that act on *its* operation. A request without an operation passes every stage."""
+    entries: list[Handler] = []
+    final = _answering(endpoint)
+    for start in range(len(features) + 1):
+        entries.append(_entry(start, features, entries, final))
+    return entries[0]
 
 
-def _stage(feature: Feature, next_handler: Handler) -> Handler:
-    """``feature`` bound to the rest of the pipeline, its ``HTTPError`` answered as its response and
-    ``NotImplementedError`` as 501 (one frame per stage: every request passes every stage)."""
+def _entry(start: int, features: Sequence[Feature], entries: list[Handler], final: Handler) -> Handler:
+    """Run the first feature at or after ``start`` that acts on the request (its ``HTTPError`` answered
+    as its response, ``NotImplementedError`` as 501), bound to the entry after it; else the endpoint."""
+    count = len(features)
+    first: dict[tuple[str, str], int] = {}  # (operation, verb) -> index of the next acting feature
 
     async def stage(req: Any) -> Response:
         try:
-            return await feature(req, next_handler)
+            key = (req.operation.name, req.method)
+        except AttributeError:  # no operation (None, or a request object without one)
+            index = start
+        else:
+            try:
+                index = first[key]
+            except KeyError:
+                index = start
+                while index < count and not _acts_on(features[index], *key):
+                    index += 1
+                first[key] = index
+        if index == count:
+            return await final(req)
+        try:
+            return await features[index](req, entries[index + 1])
         except HTTPError as err:
             return err.response()
         except NotImplementedError:
             return error_response(501)
 
-    stage.__qualname__ = getattr(feature, "__qualname__", type(feature).__qualname__)
     return stage
 
 

@@ -13,15 +13,18 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 
-from stackstore.wire import COMMIT_TIMESTAMP, FOOTER_HEADER, FOOTER_LENGTH
+from stackstore.wire import BODY_MD5, BODY_XXH3, COMMIT_TIMESTAMP, FOOTER_HEADER, FOOTER_LENGTH
 from stackstore.wire import FOOTER_ALLOWED_PREFIX as ALLOWED_PREFIX
+
+_BACKEND_NAMES = {COMMIT_TIMESTAMP.lower(), BODY_MD5.lower(), BODY_XXH3.lower()}
 
 __all__ = ["ALLOWED_PREFIX", "FOOTER_HEADER", "FOOTER_LENGTH", "decode_footer", "encode_footer"]
 
 
 def allowed_in_footer(name: str) -> bool:
-    """Whether a footer may carry ``name``: sysmeta, or the write's commit timestamp (stackstore/wire.py)."""
-    return name.lower().startswith(ALLOWED_PREFIX) or name.lower() == COMMIT_TIMESTAMP.lower()
+    """Whether a footer may carry ``name``: sysmeta, the write's commit timestamp or the body's digests
+    (stackstore/wire.py)."""
+    return name.lower().startswith(ALLOWED_PREFIX) or name.lower() in _BACKEND_NAMES
 
 
 def encode_footer(headers: Mapping[str, str]) -> bytes:

@@ -53,6 +53,10 @@ class DiskFileError(Exception):
     """Base class of diskfile errors."""
 
 
+class DiskFileDigestMismatch(DiskFileError):
+    """The received body's digest differs from the one its sender computed (nothing is stored)."""
+
+
 class DiskFileNotFound(DiskFileError):
     """No live object. ``timestamp`` is the tombstone's (or the expired object's), if any."""
 
@@ -348,7 +352,8 @@ class DiskFileWriter:
         self.tmp_path: str | None = None
         self.fd = -1
         self.size = 0
-        self._md5 = hashlib.md5()
+        self._md5: Any = hashlib.md5(usedforsecurity=False)
+        self._whole: Any = None  # the body's xxh3-64 when its sender supplies the MD5 (check_sender_md5)
         self._block = xxhash.xxh3_64()
         self._block_fill = 0
         self._digests: list[int] = []
@@ -358,6 +363,12 @@ class DiskFileWriter:
         self._job: asyncio.Future | None = None
         self._written = 0
         self.etag: str | None = None
+
+    def check_sender_md5(self) -> None:
+        """Before the body: its MD5 (the ETag) will come from the sender with its xxh3-64, which is all
+        this writer computes of the whole body (``finish(sender_digests=...)`` compares them)."""
+        self._md5 = None
+        self._whole = xxhash.xxh3_64()
 
     def _open(self) -> None:
         self.tmp_path = layout.new_tmp_file(self.df.device_path)
@@ -386,8 +397,9 @@ class DiskFileWriter:
 
     def _hash(self, chunks: list[bytes]) -> None:
         bs = self.block_size
+        whole = self._md5 if self._md5 is not None else self._whole
         for chunk in chunks:
-            self._md5.update(chunk)
+            whole.update(chunk)
             mv = memoryview(chunk)
             while mv:
                 take = min(len(mv), bs - self._block_fill)
@@ -408,8 +420,11 @@ class DiskFileWriter:
         self._written += sum(len(c) for c in chunks)
         start_writeback(self.fd, offset, self._written - offset)
 
-    async def finish(self) -> str:
-        """Hash what is buffered (writing it if the body is large); return the md5 hex ETag."""
+    async def finish(self, sender_digests: tuple[str, str] | None = None) -> str:
+        """Hash what is buffered (writing it if the body is large); return the md5 hex ETag.
+
+        After ``check_sender_md5``, ``sender_digests`` is the sender's (MD5 hex, xxh3-64 hex) of the body:
+        DiskFileDigestMismatch unless the xxh3 matches what arrived; the MD5 is then the ETag."""
         if self._job is not None:
             await self._flush_threaded()
             await self._job
@@ -420,7 +435,12 @@ class DiskFileWriter:
         if self._block_fill:
             self._digests.append(self._block.intdigest())
             self._block_fill = 0
-        self.etag = self._md5.hexdigest()
+        if self._md5 is not None:
+            self.etag = self._md5.hexdigest()
+            return self.etag
+        if sender_digests is None or sender_digests[1] != self._whole.hexdigest():
+            raise DiskFileDigestMismatch("the body differs from what its sender hashed")
+        self.etag = sender_digests[0]
         return self.etag
 
     async def commit(self, timestamp: Timestamp, headers: dict[str, str], newer_only: bool = False) -> None:

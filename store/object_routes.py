@@ -15,6 +15,10 @@ from stackstore.footer import FOOTER_HEADER, FOOTER_LENGTH, decode_footer
 from stackstore.storage_policies import POLICY_INDEX_HEADER
 from stackstore.timestamp import Timestamp
 from stackstore.wire import (
+    BODY_DIGESTS,
+    BODY_DIGESTS_IN_FOOTER,
+    BODY_MD5,
+    BODY_XXH3,
     BUFFERED_PUT_MAX,
     COMMIT_TIMESTAMP,
     COMMIT_TIMESTAMP_IN_FOOTER,
@@ -30,6 +34,7 @@ from store import expiring
 from store.diskfile import (
     DiskFile,
     DiskFileConflict,
+    DiskFileDigestMismatch,
     DiskFileError,
     DiskFileNoSpace,
     DiskFileNotFound,
@@ -169,20 +174,30 @@ async def _put_object(node: Node, request: Request, sp: StoragePath) -> Response
     footer_length = _footer_length(request, length)
     if stamp_in_footer and not footer_length:
         raise HTTPError(400, f"{COMMIT_TIMESTAMP} in a footer needs one")
+    digests_in_footer = request.headers.get(BODY_DIGESTS.lower()) == BODY_DIGESTS_IN_FOOTER
+    if digests_in_footer and not footer_length:
+        raise HTTPError(400, f"{BODY_DIGESTS} in a footer needs one")
     writer = df.writer()
+    if digests_in_footer:
+        writer.check_sender_md5()
+    etag = None
     try:
         body_length = None if length is None else length - footer_length
         footer = await _receive_body(request, writer, body_length, footer_length)
         footer_headers = _footer_headers(footer) if footer_length else {}
         if footer_length and stamp_in_footer:
             ts = _commit_timestamp(footer_headers, ts)
+        sender_digests = _body_digests(footer_headers) if digests_in_footer else None
         headers.update(footer_headers)
-        etag = await writer.finish()
+        etag = await writer.finish(sender_digests)
         if expected_etag is not None and expected_etag != etag:
             raise HTTPError(422, "ETag mismatch")
         await writer.commit(ts, headers, newer_only=True)
-    except DiskFileConflict as exc:
-        raise HTTPError(409, "newer object exists", _ts_headers(exc.timestamp)) from None
+    except DiskFileDigestMismatch:  # damaged between the proxy and here: the proxy answers 503
+        raise HTTPError(500, "body digest mismatch") from None
+    except DiskFileConflict as exc:  # the body's ETag too once it was read: the proxy answers it (S3)
+        conflict = _ts_headers(exc.timestamp) | ({"ETag": etag} if etag else {})
+        raise HTTPError(409, "newer object exists", conflict) from None
     except (DiskFileNoSpace, OSError) as exc:
         raise HTTPError(507, "device write failed") from exc
     finally:
@@ -210,6 +225,19 @@ def _commit_timestamp(footer: dict[str, str], lower_bound: Timestamp) -> Timesta
     if ts is None or ts < lower_bound:
         raise HTTPError(400, f"bad {COMMIT_TIMESTAMP} in the footer")
     return ts
+
+
+def _body_digests(footer: dict[str, str]) -> tuple[str, str]:
+    """The sender's (MD5 hex, xxh3-64 hex) of the body, removed from ``footer``; 400 when malformed."""
+    found = {k.lower(): footer.pop(k) for k in list(footer) if k.lower() in (BODY_MD5.lower(), BODY_XXH3.lower())}
+    md5, xxh3 = found.get(BODY_MD5.lower(), ""), found.get(BODY_XXH3.lower(), "")
+    if not (_is_hex(md5, 32) and _is_hex(xxh3, 16)):
+        raise HTTPError(400, f"bad {BODY_MD5}/{BODY_XXH3} in the footer")
+    return md5, xxh3
+
+
+def _is_hex(value: str, digits: int) -> bool:
+    return len(value) == digits and all(c in "0123456789abcdef" for c in value)
 
 
 def _footer_length(request: Request, length: int | None) -> int:

@@ -11,6 +11,7 @@ setting above, ``SERVICE_`` accounts are only reachable by a user together with 
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -60,10 +61,18 @@ class Resellers:
 
 
 def resellers_of(conf: Any) -> Resellers:
-    """The reseller prefixes of ``conf``'s ``[tempauth]`` section."""
+    """The reseller prefixes of ``conf``'s ``[tempauth]`` section (parsed once per distinct setting:
+    every request asks)."""
     section = conf.get("tempauth", {}) if hasattr(conf, "get") else {}
     raw = section.get("reseller_prefix", DEFAULT_PREFIX)
-    items: Sequence[str] = raw.split(",") if isinstance(raw, str) else [str(p) for p in raw]
+    groups = tuple((k, str(v)) for k, v in section.items() if k.endswith("require_group"))
+    return _parse(raw if isinstance(raw, str) else tuple(str(p) for p in raw), groups)
+
+
+@functools.lru_cache(maxsize=64)
+def _parse(raw: str | tuple[str, ...], require_groups: tuple[tuple[str, str], ...]) -> Resellers:
+    section = dict(require_groups)
+    items: Sequence[str] = raw.split(",") if isinstance(raw, str) else raw
     prefixes = tuple(p for p in (_normalise(i) for i in items) if p) or (DEFAULT_PREFIX,)
     groups: dict[str, str] = {}
     for prefix in prefixes:

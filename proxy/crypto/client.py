@@ -268,7 +268,7 @@ class EncryptingClient(StorageClient):
                                         policy, condition, stamp_at_commit)
         if state["mismatch"]:
             return BackendResponse.simple(422, data=b"ETag mismatch")
-        if resp.status == 201 and plan.customer_key is None:
+        if resp.status in (201, 202) and plan.customer_key is None:
             resp.headers = HeaderDict({**resp.headers, "ETag": md5.hexdigest()})  # what GET/HEAD and listings show
         return resp
 

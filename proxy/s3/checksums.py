@@ -56,6 +56,9 @@ CRCS: dict[str, Callable[[int, int, int], int]] = {  # algorithm → combine(crc
 SYSMETA = "X-Object-Sysmeta-S3-Checksum-"  # + algorithm name, value = base64
 
 
+EMPTY_MD5 = hashlib.md5(b"", usedforsecurity=False).hexdigest()
+
+
 def b64(digest: bytes) -> str:
     return base64.b64encode(digest).decode()
 
@@ -141,7 +144,7 @@ class VerifiedBody:
     def __init__(self, source: AsyncIterable[bytes], *, sha256_hex: str | None = None,
                  md5_b64: str | None = None, expected: dict[str, str] | None = None,
                  compute: set[str] | None = None, expected_length: int | None = None,
-                 late: Callable[[], dict[str, str]] | None = None):
+                 late: Callable[[], dict[str, str]] | None = None, md5: bool = True):
         self.source = source
         self.sha256_hex = sha256_hex.lower() if sha256_hex else None
         self.md5_b64 = md5_b64
@@ -150,7 +153,9 @@ class VerifiedBody:
         self.expected_length = expected_length
         names = set(self.expected) | set(compute or ())
         self.hashers: dict[str, Hasher] = {n: ALGORITHMS[n]() for n in names if n in ALGORITHMS}
-        self.md5 = hashlib.md5()
+        # the body's MD5 (its ETag) is computed here unless the caller leaves it to the storage nodes,
+        # which hash every body they store anyway (``md5=False``; no Content-MD5 to check here then)
+        self.md5 = hashlib.md5(usedforsecurity=False) if md5 or md5_b64 is not None else None
         self.sha256 = hashlib.sha256() if self.sha256_hex else None
         self.length = 0
         self.error: S3Error | None = None
@@ -165,7 +170,8 @@ class VerifiedBody:
         if self.expected_length is not None and self.length > self.expected_length:
             raise self._fail(S3Error("IncompleteBody", "The decoded body is longer than "
                                                        "x-amz-decoded-content-length"))
-        self.md5.update(chunk)
+        if self.md5 is not None:
+            self.md5.update(chunk)
         if self.sha256 is not None:
             self.sha256.update(chunk)
         for h in self.hashers.values():
@@ -182,7 +188,7 @@ class VerifiedBody:
             raise self._fail(S3Error("XAmzContentSHA256Mismatch",
                                      ClientComputedContentSHA256=self.sha256_hex or "",
                                      S3ComputedContentSHA256=self.sha256.hexdigest()))
-        if self.md5_b64 is not None and b64(self.md5.digest()) != self.md5_b64:
+        if self.md5 is not None and self.md5_b64 is not None and b64(self.md5.digest()) != self.md5_b64:
             raise self._fail(S3Error("BadDigest", "The Content-MD5 you specified did not match what we "
                                                   "received."))
         if self.late is not None:
@@ -217,8 +223,11 @@ class VerifiedBody:
             yield held
 
     @property
-    def etag(self) -> str:
-        return self.md5.hexdigest()
+    def etag(self) -> str | None:
+        """The MD5 (hex) of the body that passed, if computed here (always for an empty body)."""
+        if self.md5 is not None:
+            return self.md5.hexdigest()
+        return EMPTY_MD5 if self.length == 0 else None
 
     async def check_empty(self) -> None:
         """Drain (and verify) a body that is expected to be empty, for zero-length PUTs; iterating it

@@ -31,7 +31,7 @@ from proxy.s3.objects import check_key
 from proxy.s3.quota import check_quota, written
 from proxy.s3.reader import StoredObject, open_object
 from proxy.s3.supersede import current_multipart, release_parts
-from proxy.s3.upload import checksum_sysmeta
+from proxy.s3.upload import checksum_sysmeta, written_etag
 from stackstore.lifecycle import object_tags
 from stackstore.numbers import is_ascii_digits
 
@@ -149,7 +149,7 @@ async def copy_object(req: S3Request) -> Response:
         headers.update(object_lock.write_sysmeta(req, bucket_info))
         await check_quota(req, req.bucket or "", src.size)
         source = WatchedBody(src.stream(0, src.size))
-        body = checksums.VerifiedBody(aiter(source), compute={algorithm})
+        body = checksums.VerifiedBody(aiter(source), compute={algorithm}, md5=False)  # the nodes' ETag
 
         def late() -> dict[str, str]:  # the checksum is known once the copy is through
             return checksum_sysmeta(body.checksums)
@@ -170,7 +170,7 @@ async def copy_object(req: S3Request) -> Response:
     if not kept:  # a replaced multipart object kept as a version keeps its parts
         await release_parts(req, req.bucket or "", key, replaced)
     stored_sse = sse.written_sse(encryption, storage)
-    etag = body.etag if stored_sse is None else (resp.headers.get("etag") or body.etag)
+    etag = written_etag(resp, body)
     doc = xml.root("CopyObjectResult")
     xml.add(doc, "LastModified", _iso_now(resp.headers))
     xml.add(doc, "ETag", f'"{etag}"')
@@ -219,7 +219,8 @@ async def upload_part_copy(req: S3Request) -> Response:
         if src.resp is not None and src.resp_range != (start, end):
             await src.close()
         source = WatchedBody(src.stream(start, end))
-        body = checksums.VerifiedBody(aiter(source), compute={(checksum or part_checksums.IMPLICIT).algorithm})
+        body = checksums.VerifiedBody(aiter(source), compute={(checksum or part_checksums.IMPLICIT).algorithm},
+                                      md5=False)  # the nodes' ETag
 
         def late() -> dict[str, str]:  # the checksum is known once the copy is through
             return checksum_sysmeta(body.checksums)
@@ -237,7 +238,7 @@ async def upload_part_copy(req: S3Request) -> Response:
         raise from_backend(resp.status, req.bucket)
     written(req, segments_container(req.bucket or ""))
     stored_sse = sse.written_sse(encryption, storage)
-    etag = body.etag if stored_sse is None else (resp.headers.get("etag") or body.etag)
+    etag = written_etag(resp, body)
     doc = xml.root("CopyPartResult")
     xml.add(doc, "LastModified", _iso_now(resp.headers))
     xml.add(doc, "ETag", f'"{etag}"')

@@ -37,7 +37,14 @@ from proxy.s3.lifecycle.expiration import expiration_headers
 from proxy.s3.objects import check_key
 from proxy.s3.quota import check_quota, written
 from proxy.s3.supersede import current_multipart, flag_bucket, release_parts
-from proxy.s3.upload import checksum_response_headers, checksum_sysmeta, open_upload, request_body
+from proxy.s3.upload import (
+    checksum_response_headers,
+    checksum_sysmeta,
+    open_upload,
+    request_body,
+    storage_refusal,
+    written_etag,
+)
 from stackstore.lifecycle import object_tags
 from stackstore.numbers import is_ascii_digits
 
@@ -133,8 +140,10 @@ async def upload_part(req: S3Request) -> Response:
     encryption = sse.part_encryption(req, marker, sse.request_customer_key(req))
     checksum = part_checksums.of_marker(marker)
     part_checksums.check_part_request(checksum, req.headers)
-    upload = open_upload(req, MAX_PART_SIZE, always=(checksum or part_checksums.IMPLICIT).algorithm)
-    headers = {"Content-Type": "application/octet-stream", **checksum_sysmeta(upload.header_checksums)}
+    upload = open_upload(req, MAX_PART_SIZE, always=(checksum or part_checksums.IMPLICIT).algorithm,
+                         md5_at_nodes=True)
+    headers = {"Content-Type": "application/octet-stream", **checksum_sysmeta(upload.header_checksums),
+               **upload.storage_headers}
     if upload.length == 0:
         await upload.body.check_empty()
     await check_quota(req, None, upload.length)
@@ -147,10 +156,10 @@ async def upload_part(req: S3Request) -> Response:
     if upload.body.error is not None:
         raise upload.body.error
     if resp.status // 100 != 2:
-        raise from_backend(resp.status, req.bucket)
+        raise storage_refusal(resp, upload) or from_backend(resp.status, req.bucket)
     written(req, segments_container(req.bucket or ""))
     stored_sse = sse.written_sse(encryption, storage)
-    etag = upload.body.etag if stored_sse is None else (resp.headers.get("etag") or upload.body.etag)
+    etag = written_etag(resp, upload.body)
     out = {"ETag": f'"{etag}"'}
     out.update(checksum_response_headers(upload.body, upload.header_checksums))
     out.update(sse.response_headers(stored_sse, req.headers))

@@ -24,7 +24,13 @@ from proxy.s3.part_checksums import FULL_OBJECT, default_algorithm, object_respo
 from proxy.s3.quota import check_quota, written
 from proxy.s3.reader import StoredObject, open_object
 from proxy.s3.supersede import current_multipart, release_parts
-from proxy.s3.upload import checksum_response_headers, checksum_sysmeta, open_upload
+from proxy.s3.upload import (
+    checksum_response_headers,
+    checksum_sysmeta,
+    open_upload,
+    storage_refusal,
+    written_etag,
+)
 from proxy.s3.versioning import VERSION_HEADER
 from proxy.versioning import engine
 
@@ -52,8 +58,9 @@ async def put_object(req: S3Request) -> Response:
     check_key(key)
     bucket_info = await require_bucket(req)
     encryption = sse.requested(req, bucket_info)
-    upload = open_upload(req, always=default_algorithm(req.headers))
+    upload = open_upload(req, always=default_algorithm(req.headers), md5_at_nodes=True)
     stored = s3h.object_put_headers(req.headers)
+    stored.update(upload.storage_headers)
     stored.update(requested_expiry(req))
     stored.update(checksum_sysmeta(upload.header_checksums))
     stored.update(await object_write_sysmeta(req, bucket_info))
@@ -74,12 +81,13 @@ async def put_object(req: S3Request) -> Response:
     if upload.body.error is not None:
         raise upload.body.error
     if resp.status not in (201, 202):
-        raise condition_error(resp, condition, key) or from_backend(resp.status, req.bucket, key)
+        raise (condition_error(resp, condition, key) or storage_refusal(resp, upload)
+               or from_backend(resp.status, req.bucket, key))
     written(req, req.bucket or "")
     if not kept:  # a replaced multipart object kept as a version keeps its parts
         await release_parts(req, req.bucket or "", key, replaced)
     stored_sse = sse.written_sse(encryption, storage)
-    etag = upload.body.etag if stored_sse is None else (resp.headers.get("etag") or upload.body.etag)
+    etag = written_etag(resp, upload.body)
     out = {"ETag": f'"{etag}"'}
     if version_id is not None and version_id != "null":
         out[VERSION_HEADER] = version_id

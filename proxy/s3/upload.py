@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from starlette.requests import ClientDisconnect
 
+from objclient.response import BackendResponse
 from proxy.s3 import auth_v4, checksums
 from proxy.s3.chunked import AwsChunkedDecoder
 from proxy.s3.context import S3Request
@@ -23,6 +24,8 @@ class Upload:
     body: checksums.VerifiedBody
     length: int | None  # decoded length when known (None: chunked of unknown size)
     header_checksums: dict[str, str]  # x-amz-checksum-* given as headers (known before the body)
+    # headers for the storage PUT: ``Etag`` (the Content-MD5 as hex) when the nodes check the MD5
+    storage_headers: dict[str, str]
 
 
 async def _client_stream(req: S3Request) -> AsyncIterator[bytes]:
@@ -85,13 +88,19 @@ def chunked_framing(req: S3Request, mode: str) -> bool:
     return framed
 
 
-def open_upload(req: S3Request, max_size: int = MAX_PUT_SIZE, always: str | None = None) -> Upload:
+def open_upload(req: S3Request, max_size: int = MAX_PUT_SIZE, always: str | None = None,
+                md5_at_nodes: bool = False) -> Upload:
     """Wrap the request body: aws-chunked decoding, length checks, sha256/MD5/checksum verification.
 
     The signed payload mode decides everything: a hex sha256 is verified against the raw body as it
     streams and never combines with aws-chunked framing; ``STREAMING-*`` modes are decoded (chunk and
     trailer signatures checked for the signed variants); see ``chunked_framing``. ``always`` names an
     algorithm whose checksum is computed even when the client sends none (a multipart upload's).
+
+    ``md5_at_nodes`` (a body stored as it is decoded: PutObject, UploadPart): the proxy does not hash
+    the body with MD5 at all. The storage layer that hashes every body it stores (each node, or the
+    encryption layer for the plaintext) answers the ETag (``written_etag``) and checks a Content-MD5,
+    sent as ``Etag`` in ``storage_headers`` (422 before anything is committed: ``BadDigest``).
     """
     h = req.headers
     mode = payload_mode(req)
@@ -125,16 +134,40 @@ def open_upload(req: S3Request, max_size: int = MAX_PUT_SIZE, always: str | None
         name = name.strip().lower()
         if name.startswith("x-amz-checksum-") and name[len("x-amz-checksum-"):] in checksums.ALGORITHMS:
             compute.add(name[len("x-amz-checksum-"):])
+    md5_b64 = content_md5(h.get("content-md5"))
+    storage_headers = {}
+    if md5_at_nodes and md5_b64 is not None:
+        storage_headers["Etag"] = base64.b64decode(md5_b64).hex()
     body = checksums.VerifiedBody(
         source,
         sha256_hex=mode if auth_v4.is_sha256_hex(mode) else None,
-        md5_b64=content_md5(h.get("content-md5")),
+        md5_b64=None if md5_at_nodes else md5_b64,
         expected=header_sums,
         compute=compute,
         expected_length=length if aws_chunked else None,
         late=late,
+        md5=not md5_at_nodes,
     )
-    return Upload(body, length, header_sums)
+    return Upload(body, length, header_sums, storage_headers)
+
+
+def written_etag(resp: BackendResponse, body: checksums.VerifiedBody) -> str:
+    """The ETag (hex, unquoted) of what a successful storage PUT of ``body`` wrote: the storage's answer
+    (the nodes' MD5 of the stored bytes, or the encryption layer's), else the proxy's own MD5 of the body
+    (a write superseded before its body was sent, which read nothing)."""
+    etag = (resp.headers.get("etag") or "").strip('"')
+    if etag:
+        return etag
+    if body.etag is None:
+        raise S3Error("InternalError", "the storage nodes answered no ETag")
+    return body.etag
+
+
+def storage_refusal(resp: BackendResponse, upload: Upload) -> S3Error | None:
+    """BadDigest when the nodes refused the body for the Content-MD5 they were asked to check (422)."""
+    if resp.status == 422 and "Etag" in upload.storage_headers:
+        return S3Error("BadDigest", "The Content-MD5 you specified did not match what we received.")
+    return None
 
 
 def request_body(req: S3Request, body_checksums: bool = True) -> AsyncIterable[bytes]:

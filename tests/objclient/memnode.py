@@ -6,6 +6,9 @@ import hashlib
 import re
 from dataclasses import dataclass, field
 
+import xxhash
+
+from stackstore.footer import decode_footer
 from tests.objclient.fakenode import FakeNode, Request
 
 
@@ -58,7 +61,13 @@ class MemNode:
         key = req.path.split("/", 4)[-1]
         if req.method == "PUT":
             data = await req.read_body()
+            footer_length = int(req.headers.get("x-backend-footer-length", "0"))
+            footer = decode_footer(data[len(data) - footer_length:]) if footer_length else {}
+            data = data[:len(data) - footer_length]
             md5 = hashlib.md5(data).hexdigest()
+            if req.headers.get("x-backend-body-digests") == "footer":  # the contract's end-to-end check
+                assert footer["X-Backend-Body-Xxh3"] == xxhash.xxh3_64(data).hexdigest()
+                assert footer["X-Backend-Body-Md5"] == md5
             if "etag" in req.headers and req.headers["etag"] != md5:
                 req.respond(422)
                 return

@@ -118,6 +118,44 @@ def test_build_nests_features_in_order_and_answers_errors():
     assert asyncio.run(build([], not_implemented)(object())).status_code == 501
 
 
+def test_requests_pass_only_the_features_that_act_on_their_operation():
+    """``handles``: a feature declaring operations/verbs is skipped by other requests; a sub-request sent
+    into the rest of the pipeline passes the features below that act on its own operation."""
+    from types import SimpleNamespace
+
+    from proxy.pipeline import handles
+
+    calls: list[str] = []
+
+    def tracing(label: str, sub: object | None = None):
+        async def feature(req, call_next):
+            calls.append(f"{label}:{req.operation.name}")
+            if sub is not None and req.operation.name == "bulk_delete":
+                await call_next(sub)
+            return await call_next(req)
+        return feature
+
+    def request(name: str, method: str):
+        return SimpleNamespace(operation=SimpleNamespace(name=name), method=method)
+
+    async def endpoint(req):
+        calls.append(f"end:{req.operation.name}")
+        return Response(b"", 204)
+
+    delete = request("delete_object", "DELETE")
+    features = [tracing("all"), handles(operations={"bulk_delete"})(tracing("bulk", sub=delete)),
+                handles(methods={"GET", "HEAD"})(tracing("reads")), handles(methods={"DELETE"})(tracing("deletes"))]
+    handler = build(features, endpoint)
+    for _ in range(2):  # the second time from the cached positions
+        calls.clear()
+        assert asyncio.run(handler(request("get_object", "GET"))).status_code == 204
+        assert calls == ["all:get_object", "reads:get_object", "end:get_object"]
+    calls.clear()
+    asyncio.run(handler(request("bulk_delete", "POST")))
+    assert calls == ["all:bulk_delete", "bulk:bulk_delete", "deletes:delete_object", "end:delete_object",
+                     "end:bulk_delete"]
+
+
 class _Info:
     """Enough of StorageClient for container_info: every container exists, no ACLs."""
 

@@ -137,6 +137,30 @@ def test_bad_checksum_header_is_bad_digest(s3, bucket):
         c.head_object(Bucket=bucket, Key="bad")
 
 
+@pytest.mark.parametrize("size", [1000, 300_000])  # sent with the head / streamed to the nodes
+def test_content_md5_is_checked_before_anything_is_stored(s3, bucket, size):
+    """The nodes check a Content-MD5 (the proxy does not hash the body itself): a mismatch is BadDigest
+    and stores nothing, for PutObject and UploadPart; a match answers the MD5 as the ETag."""
+    c = make_client(s3.url)
+    data = os.urandom(size)
+    good = base64.b64encode(hashlib.md5(data).digest()).decode()
+    bad = base64.b64encode(hashlib.md5(b"other").digest()).decode()
+    put = c.put_object(Bucket=bucket, Key="md5", Body=data, ContentMD5=good)
+    assert put["ETag"] == f'"{hashlib.md5(data).hexdigest()}"'
+    with pytest.raises(ClientError) as err:
+        c.put_object(Bucket=bucket, Key="md5", Body=b"x" + data[1:], ContentMD5=good)
+    assert err.value.response["Error"]["Code"] == "BadDigest"
+    assert c.get_object(Bucket=bucket, Key="md5")["Body"].read() == data
+    upload = c.create_multipart_upload(Bucket=bucket, Key="mp")["UploadId"]
+    with pytest.raises(ClientError) as err:
+        c.upload_part(Bucket=bucket, Key="mp", UploadId=upload, PartNumber=1, Body=data, ContentMD5=bad)
+    assert err.value.response["Error"]["Code"] == "BadDigest"
+    assert c.list_parts(Bucket=bucket, Key="mp", UploadId=upload).get("Parts", []) == []
+    part = c.upload_part(Bucket=bucket, Key="mp", UploadId=upload, PartNumber=1, Body=data, ContentMD5=good)
+    assert part["ETag"] == f'"{hashlib.md5(data).hexdigest()}"'
+    c.abort_multipart_upload(Bucket=bucket, Key="mp", UploadId=upload)
+
+
 def _tls_client(s3, **kw):
     return make_client(s3.tls_url, verify=s3.cafile or False, **kw)
 

@@ -70,6 +70,7 @@ def test_put_timestamps_and_409(client, node):
     r = put(client, "ts-obj", b"old", ts=t1)
     assert r.status_code == 409
     assert r.headers["x-backend-timestamp"] == t2
+    assert r.headers["etag"] == hashlib.md5(b"old").hexdigest()  # read before it was refused
     assert put(client, "ts-obj", b"same", ts=t2).status_code == 409
     assert client.get(opath("ts-obj")).content == b"new"
     t3 = next_ts()

@@ -46,7 +46,14 @@ def stored_text(sysmeta: dict[str, str], name: str = POLICY) -> bytes | None:
         index += 1
     if not chunks:
         return None
-    return zlib.decompress(base64.b64decode("".join(chunks)))
+    return _decoded("".join(chunks))
+
+
+@lru_cache(maxsize=256)
+def _decoded(encoded: str) -> bytes:
+    """A stored blob's text, decoded once per distinct stored value (every request of a bucket with a
+    policy reads it)."""
+    return zlib.decompress(base64.b64decode(encoded))
 
 
 @lru_cache(maxsize=256)

@@ -15,7 +15,7 @@ from __future__ import annotations
 from starlette.responses import Response
 
 from proxy.http.errors import error_response
-from proxy.pipeline import Handler
+from proxy.pipeline import Handler, handles
 from proxy.quotas import account_exceeded, account_has_quota, container_policy
 from proxy.swift.context import SwiftRequest
 from proxy.swift.features.uploads import planned_upload
@@ -54,6 +54,7 @@ def _reseller(req: SwiftRequest) -> bool:
     return bool(req.identity is not None and req.identity.is_reseller)
 
 
+@handles(methods={"PUT", "POST", "COPY"})
 async def feature(req: SwiftRequest, call_next: Handler) -> Response:
     """Pipeline stage: quota changes on account PUT/POST (reseller admins only); refuse object writes
     past the account's quotas."""

@@ -14,7 +14,7 @@ from urllib.parse import quote, unquote
 
 from starlette.responses import Response
 
-from proxy.pipeline import Handler
+from proxy.pipeline import Handler, handles
 from proxy.swift.access import authorize
 from proxy.swift.context import SwiftRequest
 from proxy.swift.features import results
@@ -37,6 +37,7 @@ class BulkError(Exception):
         self.status, self.body = status, body
 
 
+@handles(operations={BULK_DELETE})
 async def feature(req: SwiftRequest, call_next: Handler) -> Response:
     """The pipeline stage: answer the router table's bulk delete operation."""
     if req.operation is not None and req.operation.name == BULK_DELETE:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from starlette.responses import Response
 
 from proxy.http.errors import error_response
-from proxy.pipeline import Handler
+from proxy.pipeline import Handler, handles
 from proxy.quotas import EXCEEDED, container_exceeded, container_has_quota
 from proxy.swift.context import SwiftRequest
 from proxy.swift.features.uploads import planned_upload
@@ -22,6 +22,7 @@ from stackstore.numbers import is_ascii_digits
 INFO: dict[str, object] = {}
 
 
+@handles(methods={"PUT", "POST", "COPY"})
 async def feature(req: SwiftRequest, call_next: Handler) -> Response:
     """Pipeline stage: validate quota metadata on container PUT/POST; refuse writes past a quota."""
     if req.obj is None and req.container is not None and req.method in ("PUT", "POST"):

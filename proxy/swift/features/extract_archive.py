@@ -31,7 +31,7 @@ from starlette.responses import Response, StreamingResponse
 from starlette.types import Message, Receive, Scope, Send
 
 from proxy.http.errors import HTTPError, error_response
-from proxy.pipeline import Handler
+from proxy.pipeline import Handler, handles
 from proxy.swift.access import authorize
 from proxy.swift.constraints import MAX_CONTAINER_NAME_LENGTH, MAX_FILE_SIZE, MAX_OBJECT_NAME_LENGTH, check_names
 from proxy.swift.context import SwiftRequest
@@ -61,6 +61,7 @@ class ExtractError(Exception):
         self.status, self.body = status, body
 
 
+@handles(operations={EXTRACT_ARCHIVE})
 async def feature(req: SwiftRequest, call_next: Handler) -> Response:
     """The pipeline stage: answer the router table's extract-archive operation."""
     if req.operation is not None and req.operation.name == EXTRACT_ARCHIVE:

@@ -25,7 +25,7 @@ from starlette.responses import Response
 from proxy.context import Identity
 from proxy.http.errors import status_line
 from proxy.http.multipart_form import MultipartError, MultipartReader, Part, header_params
-from proxy.pipeline import Handler
+from proxy.pipeline import Handler, handles
 from proxy.swift.context import SwiftRequest
 from proxy.swift.features import meta, tempurl
 from proxy.swift.features.subresponses import read_body
@@ -57,6 +57,7 @@ def is_form(req: SwiftRequest) -> bool:
     return kind == "multipart/form-data" and bool(params.get("boundary"))
 
 
+@handles(methods={"POST"})
 async def feature(req: SwiftRequest, call_next: Handler) -> Response:
     """The pipeline stage: translate a form POST into uploads; other requests pass."""
     if not is_form(req):

@@ -21,7 +21,7 @@ from typing import Any
 
 from starlette.responses import Response
 
-from proxy.pipeline import Handler
+from proxy.pipeline import Handler, handles
 from proxy.swift.constraints import true_value
 from proxy.swift.context import SwiftRequest
 
@@ -35,6 +35,7 @@ def enabled(conf: Mapping[str, Any]) -> bool:
     return true_value(value) if isinstance(value, str) else bool(value)
 
 
+@handles(methods=METHODS)
 async def feature(req: SwiftRequest, call_next: Handler) -> Response:
     """Mark an object GET/HEAD/POST asking ``X-Open-Expired: true`` when the cluster allows it."""
     if (req.obj is not None and req.method in METHODS and req.authorized_by != "tempurl"

@@ -27,7 +27,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from proxy.http.errors import error_response
-from proxy.pipeline import Handler
+from proxy.pipeline import Handler, handles
 from proxy.swift.access import check
 from proxy.swift.context import SwiftRequest
 from proxy.swift.features.meta import container_headers
@@ -86,6 +86,7 @@ def applies(req: SwiftRequest) -> bool:
     return anonymous or is_true(req.headers.get("x-web-mode"))
 
 
+@handles(methods={"GET", "HEAD"})
 async def feature(req: SwiftRequest, call_next: Handler) -> Response:
     """The pipeline stage: serve the container as a web site when its metadata asks for it."""
     if not applies(req):
