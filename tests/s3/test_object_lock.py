@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import time
 from datetime import UTC, datetime, timedelta
 
@@ -252,3 +253,32 @@ def test_versioned_bucket_delete(c, bucket):
     c.create_bucket(Bucket=bucket)
     assert c.list_object_versions(Bucket=bucket).get("Versions") is None
     assert "Status" not in c.get_bucket_versioning(Bucket=bucket)  # a new bucket inherits nothing
+
+
+def test_awscli_object_lock(s3, tmp_path):
+    from tests.s3.test_clients import _aws, _aws_env, _run
+
+    env = _aws_env(tmp_path)
+    api = _aws() + ["--endpoint-url", s3.url, "s3api"]
+    bucket = "awslk-" + os.urandom(4).hex()
+    _run(api + ["create-bucket", "--bucket", bucket, "--object-lock-enabled-for-bucket"], env)
+    _run(api + ["put-object-lock-configuration", "--bucket", bucket, "--object-lock-configuration",
+                '{"ObjectLockEnabled":"Enabled","Rule":{"DefaultRetention":{"Mode":"GOVERNANCE","Days":1}}}'], env)
+    got = json.loads(_run(api + ["get-object-lock-configuration", "--bucket", bucket], env).stdout)
+    assert got["ObjectLockConfiguration"]["Rule"]["DefaultRetention"] == {"Mode": "GOVERNANCE", "Days": 1}
+    body = tmp_path / "body"
+    body.write_text("locked")
+    vid = json.loads(_run(api + ["put-object", "--bucket", bucket, "--key", "k", "--body", str(body)],
+                          env).stdout)["VersionId"]
+    retention = json.loads(_run(api + ["get-object-retention", "--bucket", bucket, "--key", "k"], env).stdout)
+    assert retention["Retention"]["Mode"] == "GOVERNANCE"
+    refused = subprocess.run(api + ["delete-object", "--bucket", bucket, "--key", "k", "--version-id", vid],
+                             env=env, capture_output=True, text=True, timeout=300)
+    assert refused.returncode != 0 and "AccessDenied" in refused.stderr
+    _run(api + ["put-object-legal-hold", "--bucket", bucket, "--key", "k", "--legal-hold", "Status=ON"], env)
+    held = json.loads(_run(api + ["get-object-legal-hold", "--bucket", bucket, "--key", "k"], env).stdout)
+    assert held["LegalHold"]["Status"] == "ON"
+    _run(api + ["put-object-legal-hold", "--bucket", bucket, "--key", "k", "--legal-hold", "Status=OFF"], env)
+    _run(api + ["delete-object", "--bucket", bucket, "--key", "k", "--version-id", vid,
+                "--bypass-governance-retention"], env)
+    _run(api + ["delete-bucket", "--bucket", bucket], env)
