@@ -207,6 +207,8 @@ def write_sysmeta(req: S3Request, bucket_info: Mapping[str, Any], needs_digest: 
             raise S3Error("InvalidArgument", "Legal Hold must be either of 'ON' or 'OFF'",
                           ArgumentName=HOLD_HEADER, ArgumentValue=hold)
         out[SYSMETA_LEGAL_HOLD] = hold
+    if out and (req.headers.get("x-delete-at") or req.headers.get("x-delete-after")):
+        raise S3Error("InvalidRequest", "An object under Object Lock cannot be set to expire.")
     if needs_digest and out and not _has_integrity_header(req.headers):
         raise S3Error("InvalidRequest", "Content-MD5 OR x-amz-checksum- HTTP header is required for Put Object "
                       "requests with Object Lock parameters")

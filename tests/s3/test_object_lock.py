@@ -182,6 +182,11 @@ def test_put_header_validation_and_digest(c, s3, lock_bucket):
     assert status_and_code(plain.put_object, Bucket=lock_bucket, Key="v", Body=b"x", ObjectLockMode="GOVERNANCE",
                            ObjectLockRetainUntilDate=soon(60)) == (400, "InvalidRequest")
     plain.put_object(Bucket=lock_bucket, Key="v", Body=b"x")  # nothing to lock: no digest needed
+    # a locked version cannot expire (Swift's X-Delete-After, which the S3 layer passes on)
+    c.meta.events.register("before-sign.s3.PutObject",
+                           lambda request, **_: request.headers.__setitem__("X-Delete-After", "60"))
+    assert status_and_code(c.put_object, Bucket=lock_bucket, Key="v", Body=b"x",
+                           ObjectLockLegalHoldStatus="ON") == (400, "InvalidRequest")
 
 
 def test_default_retention_and_other_writes(c, lock_bucket):
@@ -218,6 +223,14 @@ def test_swift_delete_of_locked_version_refused(c, s3, lock_bucket):
             conn.delete_object(lock_bucket, "s", query_string=f"version-id={vid}")
         assert err.value.http_status == 403
         assert conn.get_object(lock_bucket, "s", query_string=f"version-id={vid}")[1] == b"x"
+        # an expiry on a held current version would let the expirer remove it
+        current = c.put_object(Bucket=lock_bucket, Key="s2", Body=b"y", ObjectLockLegalHoldStatus="ON")
+        with pytest.raises(swift_client.ClientException) as err:
+            conn.post_object(lock_bucket, "s2", {"X-Delete-After": "1"})
+        assert err.value.http_status == 403
+        assert "x-delete-at" not in conn.head_object(lock_bucket, "s2")
+        c.put_object_legal_hold(Bucket=lock_bucket, Key="s2", VersionId=current["VersionId"],
+                                LegalHold={"Status": "OFF"})
     finally:
         conn.close()
     c.put_object_legal_hold(Bucket=lock_bucket, Key="s", VersionId=vid, LegalHold={"Status": "OFF"})

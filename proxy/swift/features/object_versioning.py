@@ -172,10 +172,22 @@ async def _object(req: SwiftRequest, call_next: Handler) -> Response:
         return await _write(req, call_next, name)
     if req.method == "DELETE" and name == "delete_object":
         return await _delete(req, call_next)
+    if req.method == "POST" and (req.headers.get("x-delete-at") or req.headers.get("x-delete-after")):
+        await _refuse_expiring_held(req)
     resp = await call_next(req)
     if req.method in ("GET", "HEAD") and resp.status_code < 500:
         _annotate(req, resp)
     return resp
+
+
+async def _refuse_expiring_held(req: SwiftRequest) -> None:
+    """An expiry set on a current version the versioning guard holds (S3 Object Lock) would let the expirer
+    remove its data: 403, as a delete of it is."""
+    if await engine.container_state(req, req.account, req.container_name) is None:
+        return
+    current = await engine.head(req, req.account, req.container_name, req.object_name)
+    if current.exists:
+        await engine.guard(req, current.headers)
 
 
 def _annotate(req: SwiftRequest, resp: Response) -> None:
