@@ -83,3 +83,14 @@ def valid_version_id(value: str, *, allow_null: bool = True) -> bool:
 def new_version_id() -> str:
     """A fresh version id: the write's timestamp (10 µs resolution, time-ordered)."""
     return Timestamp.now().normal
+
+
+def logical_path(container: str, obj: str) -> tuple[str, str]:
+    """(container, object) a stored object belongs to: a version in a versions container belongs to its
+    name in the versioned container; any other object to itself."""
+    prefix = versions_container("")
+    if container.startswith(prefix):
+        parsed = parse_version_object(obj)
+        if parsed is not None:
+            return container[len(prefix):], parsed[0]
+    return container, obj

@@ -84,7 +84,8 @@ class EncryptingClient(StorageClient):
         return view
 
     def as_stored(self) -> EncryptingClient:
-        """A view whose reads return objects as the nodes store them: no key check, no decryption."""
+        """A view whose reads return objects as the nodes store them (no key check, no decryption) and whose
+        writes store objects as given (an encrypted object's ciphertext and envelope copied as they are)."""
         view = copy.copy(self)
         view.decrypting = False
         return view
@@ -206,6 +207,9 @@ class EncryptingClient(StorageClient):
         ``[proxy] encryption`` is on, else none). The answer's ETag is the one clients will see.
         ``condition`` and ``stamp_at_commit`` pass through (an If-Match compares the stored
         plaintext ETag, ``envelope.OVERRIDE_ETAG``, where one is kept)."""
+        if not self.decrypting:  # the stored view writes what it read: ciphertext and envelope as given
+            return await super().put_object(account, container, obj, headers, body, content_length, footer,
+                                            policy, condition, stamp_at_commit)
         plan = encryption or (envelope.CLUSTER_KEY if self.encrypt_all else envelope.PLAINTEXT)
         out = HeaderDict(headers)
         # only this layer writes the envelope; a caller that chose the encryption may mark a plaintext

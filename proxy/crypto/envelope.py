@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 from objclient.headers import HeaderDict
 from proxy.crypto import cipher
+from stackstore import versioning_names as names
 
 BODY = "X-Object-Sysmeta-Crypto-Body"
 SSE = "X-Object-Sysmeta-Crypto-Sse"
@@ -109,7 +110,10 @@ def sse_of(headers: Mapping[str, str]) -> str | None:
 
 
 def meta_key(kek: bytes, account: str, container: str, obj: str) -> bytes:
-    """The subkey sealing one object's user metadata (bound to its path: a POST needs no stored state)."""
+    """The subkey sealing one object's user metadata, bound to its path (a POST needs no stored state). A
+    version archived in its container's versions container keeps the path of its name, so its metadata
+    opens there and again when it is made current (``stackstore.versioning_names``)."""
+    container, obj = names.logical_path(container, obj)
     return cipher.derive(kek, b"user metadata\x00" + f"/{account}/{container}/{obj}".encode())
 
 

@@ -18,7 +18,9 @@ from proxy.s3.context import S3Request
 from proxy.s3.errors import S3Error, from_backend
 from proxy.s3.owners import Owner
 from proxy.s3.upload import request_body
+from proxy.versioning import engine
 from stackstore.lifecycle import to_sysmeta as lifecycle_sysmeta
+from stackstore.versioning_names import versions_container
 
 SEGMENTS_SUFFIX = "+segments"
 PAGE = 10000
@@ -127,6 +129,9 @@ async def create_bucket(req: S3Request) -> Response:
     sysmeta = await bucket_creation_sysmeta(req, me)
     # a deleted container keeps its metadata: a bucket created again must not inherit its lifecycle rules
     sysmeta.update(lifecycle_sysmeta(None))
+    from proxy.s3 import object_lock  # it reads buckets through this module
+
+    sysmeta.update(object_lock.creation_sysmeta(req))
     newly = await _register(req, name, me)
     if not newly:
         head = await req.client.head_container(req.account, name)
@@ -140,6 +145,8 @@ async def create_bucket(req: S3Request) -> Response:
         raise from_backend(resp.status, name)
     if resp.status == 202 and not newly:
         return _already_yours(req, name)
+    if sysmeta.get(object_lock.BUCKET_SYSMETA_ENABLED):  # Object Lock comes with versioning enabled
+        await engine.ensure_versions_container(req, req.account, name)
     return Response(b"", 200, headers={"Location": f"/{name}"})
 
 
@@ -154,6 +161,9 @@ async def head_bucket(req: S3Request) -> Response:
 
 async def delete_bucket(req: S3Request) -> Response:
     name = req.bucket or ""
+    versioned = engine.state_of(await req.state.container_info(req.account, name)) is not None
+    if versioned:
+        await _refuse_kept_versions(req, name)
     resp = await req.client.delete_container(req.account, name)
     req.state.invalidate_info(req.account, name)
     if resp.status == 409:
@@ -163,9 +173,21 @@ async def delete_bucket(req: S3Request) -> Response:
     if resp.status // 100 != 2:
         raise from_backend(resp.status, name)
     await purge_container(req, segments_container(name))
+    if versioned:  # empty: checked above
+        gone = await req.client.delete_container(req.account, versions_container(name))
+        await gone.close()
+        req.state.invalidate_info(req.account, versions_container(name))
     if await namespace.owner_account(req.state, name) == req.account:
         await namespace.release(req.state, name)
     return Response(status_code=204)
+
+
+async def _refuse_kept_versions(req: S3Request, name: str) -> None:
+    """BucketNotEmpty while the bucket keeps older versions or delete markers (AWS counts them as objects)."""
+    resp = await req.client.head_container(req.account, versions_container(name))
+    await resp.close()
+    if resp.status // 100 == 2 and int(resp.headers.get("x-container-object-count") or 0) > 0:
+        raise S3Error("BucketNotEmpty", BucketName=name)
 
 
 async def purge_container(req: S3Request, container: str) -> None:

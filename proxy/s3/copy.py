@@ -17,7 +17,7 @@ from starlette.responses import Response
 
 from proxy.http import conditional
 from proxy.large_objects.access import WatchedBody
-from proxy.s3 import checksums, part_checksums, sse, tagset, versioning, xml
+from proxy.s3 import checksums, object_lock, part_checksums, sse, tagset, versioning, xml
 from proxy.s3 import headers as s3h
 from proxy.s3.acl.writes import object_write_sysmeta
 from proxy.s3.bucket import require_bucket, segments_container
@@ -51,7 +51,7 @@ def parse_copy_source(value: str) -> tuple[str, str]:
     if path.startswith("/"):
         path = path[1:]
     bucket, _, key = path.partition("/")
-    if not bucket or not key:
+    if not bucket or not key or "\x00" in path:
         raise S3Error("InvalidArgument", "Copy Source must mention the source bucket and key: "
                       "sourcebucket/sourcekey", ArgumentName="x-amz-copy-source", ArgumentValue=value)
     for param in query.split("&") if query else ():
@@ -146,6 +146,7 @@ async def copy_object(req: S3Request) -> Response:
             headers[s3h.SYSMETA_TAGGING] = tags
         algorithm = part_checksums.copy_algorithm(req.headers, src.headers)  # recomputed while copying
         headers.update(await object_write_sysmeta(req, bucket_info))
+        headers.update(object_lock.write_sysmeta(req, bucket_info))
         await check_quota(req, req.bucket or "", src.size)
         source = WatchedBody(src.stream(0, src.size))
         body = checksums.VerifiedBody(aiter(source), compute={algorithm}, md5=False)  # the nodes' ETag

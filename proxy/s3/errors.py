@@ -25,6 +25,7 @@ CODES: dict[str, tuple[int, str]] = {
     "InvalidAccessKeyId": (403, "The AWS Access Key Id you provided does not exist in our records."),
     "AccessControlListNotSupported": (400, "The bucket does not allow ACLs"),
     "InvalidArgument": (400, "Invalid Argument"),
+    "InvalidURI": (400, "Couldn't parse the specified URI."),
     "InvalidBucketAclWithObjectOwnership": (400, "Bucket cannot have ACLs set with ObjectOwnership's "
                                                  "BucketOwnerEnforced setting"),
     "InvalidBucketName": (400, "The specified bucket is not valid."),
@@ -58,6 +59,9 @@ CODES: dict[str, tuple[int, str]] = {
     "ServerSideEncryptionConfigurationNotFoundError": (404, "The server side encryption configuration was "
                                                             "not found"),
     "ObjectLockConfigurationNotFoundError": (404, "Object Lock configuration does not exist for this bucket"),
+    "NoSuchObjectLockConfiguration": (404, "The specified object does not have a ObjectLock configuration"),
+    "InvalidBucketState": (409, "The request is not valid with the current state of the bucket."),
+    "InvalidRetentionPeriod": (400, "Default retention period must be a positive integer value."),
     "OwnershipControlsNotFoundError": (404, "The bucket ownership controls were not found"),
     "NoSuchPublicAccessBlockConfiguration": (404, "The public access block configuration was not found"),
     "ReplicationConfigurationNotFoundError": (404, "The replication configuration was not found"),

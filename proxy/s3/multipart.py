@@ -26,7 +26,7 @@ from proxy.large_objects.slo_manifest import SYSMETA_ETAG as SLO_ETAG
 from proxy.large_objects.slo_manifest import SYSMETA_SIZE as SLO_SIZE
 from proxy.large_objects.slo_manifest import slo_etag
 from proxy.s3 import headers as s3h
-from proxy.s3 import part_checksums, sse, versioning, xml
+from proxy.s3 import object_lock, part_checksums, sse, versioning, xml
 from proxy.s3.acl.writes import carried_acl, object_write_sysmeta
 from proxy.s3.bucket import owner, require_bucket, segments_container
 from proxy.s3.conditional_write import condition_error, write_condition
@@ -106,6 +106,7 @@ async def create(req: S3Request) -> Response:
     upload_id = secrets.token_urlsafe(24)
     headers = s3h.object_put_headers(req.headers)
     headers.update(acl)
+    headers.update(object_lock.write_sysmeta(req, bucket_info))
     headers[SYSMETA_CTYPE] = headers.pop("Content-Type")
     headers["Content-Type"] = UPLOAD_TYPE
     checksum = part_checksums.requested(req.headers)
@@ -280,6 +281,7 @@ async def complete(req: S3Request) -> Response:
     manifest = json.dumps(entries).encode()
     headers = _manifest_headers(marker, slo_etag(entries), s3_etag, total)
     headers.update(carried_acl(marker))
+    headers.update(object_lock.carried(marker))
     headers[s3h.SYSMETA_PARTS] = ",".join(str(e["bytes"]) for e in entries)[:8000]
     headers.update(sse.manifest_headers(marker))
     if checksum and object_checksum:

@@ -12,7 +12,7 @@ from proxy.http import conditional
 from proxy.http import ranges as http_ranges
 from proxy.http.bodies import streamed
 from proxy.s3 import headers as s3h
-from proxy.s3 import sse, versioning
+from proxy.s3 import object_lock, sse, versioning
 from proxy.s3.acl.writes import object_write_sysmeta
 from proxy.s3.bucket import require_bucket
 from proxy.s3.conditional_write import condition_error, write_condition
@@ -64,6 +64,7 @@ async def put_object(req: S3Request) -> Response:
     stored.update(requested_expiry(req))
     stored.update(checksum_sysmeta(upload.header_checksums))
     stored.update(await object_write_sysmeta(req, bucket_info))
+    stored.update(object_lock.write_sysmeta(req, bucket_info, needs_digest=True))
     condition = write_condition(req.headers)
     if upload.length == 0:
         await upload.body.check_empty()
@@ -147,6 +148,7 @@ async def _answer(req: S3Request, obj: StoredObject, head: bool, range_header: s
     headers = s3h.s3_object_headers(obj.headers)
     headers.update(sse.response_headers(envelope.sse_of(obj.headers), req.headers))
     headers.update(stored_object_expiration(req, bucket_info, req.key or "", obj.size, obj.headers))
+    headers.update(object_lock.response_headers(obj.headers))
     headers["ETag"] = f'"{obj.etag}"'
     headers["Accept-Ranges"] = "bytes"
     headers.setdefault("Content-Type", "binary/octet-stream")

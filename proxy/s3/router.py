@@ -24,6 +24,8 @@ async def dispatch(req: S3Request) -> Response:
     """Answer a request: MethodNotAllowed, NoSuchBucket, AccessDenied, NotImplemented or the handler's."""
     operation = resolve_request(req)
     req.extras["operation"] = operation
+    if req.key is not None:
+        check_key_characters(req.key)
     await resolve_bucket_owner(req, operation)
     if operation.name not in OWN_ACCOUNT_OPERATIONS:  # a bucket being created has no logging yet
         await access_log.note_bucket_config(req)  # before any refusal: refused requests are logged too
@@ -35,6 +37,13 @@ async def dispatch(req: S3Request) -> Response:
     if handler is None:
         await not_implemented(req, operation)
     return await handler(req)
+
+
+def check_key_characters(key: str) -> None:
+    """A key with NUL is 400 ``InvalidURI``: NUL starts the reserved namespace (hidden containers, version
+    names) that only the storage layer may use, and Swift refuses it in a path."""
+    if "\x00" in key:
+        raise S3Error("InvalidURI", "Couldn't parse the specified URI.")
 
 
 EXPECTED_OWNER_HEADER = "x-amz-expected-bucket-owner"

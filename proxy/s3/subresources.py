@@ -48,9 +48,3 @@ async def nothing_to_delete(req: S3Request) -> Response:
     await require_bucket(req)
     return Response(status_code=204)
 
-
-async def no_object_lock(req: S3Request) -> Response:
-    """GetObjectRetention / GetObjectLegalHold: objects carry no Object Lock configuration."""
-    await require_bucket(req)
-    raise S3Error("NoSuchObjectLockConfiguration", "The specified object does not have a ObjectLock "
-                  "configuration", status=404)

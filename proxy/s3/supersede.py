@@ -45,17 +45,19 @@ async def flag_bucket(req: S3Request, bucket_info: dict) -> None:
         raise from_backend(resp.status, bucket)
 
 
-async def current_multipart(req: S3Request, bucket: str, key: str, bucket_info: dict | None = None
-                            ) -> MultipartObject | None:
-    """The multipart object now at ``bucket/key``; None when there is none (or the bucket never had one)."""
+async def current_multipart(req: S3Request, bucket: str, key: str, bucket_info: dict | None = None,
+                            at: tuple[str, str] | None = None) -> MultipartObject | None:
+    """The multipart object now at ``bucket/key`` (or stored at ``at``, (container, object): an archived
+    version of it); None when there is none (or the bucket never had one)."""
     if bucket_info is not None and not bucket_info.get("sysmeta", {}).get(_FLAG_KEY):
         return None
+    container, name = at or (bucket, key)
     client = stored_view(req.client)  # an SSE-C upload's manifest is plaintext, but needs a key to serve
-    head = await client.head_object(req.account, bucket, key)
+    head = await client.head_object(req.account, container, name)
     etag = s3h._get(head.headers, s3h.SYSMETA_ETAG) if head.status == 200 else None
     if not etag or not slo.is_slo(head.headers):
         return None
-    manifest = await client.get_object(req.account, bucket, key)
+    manifest = await client.get_object(req.account, container, name)
     try:
         entries = json.loads(await manifest.read()) if manifest.status == 200 else []
         prefix = f"/{segments_container(bucket)}/"

@@ -12,10 +12,11 @@ from typing import Any
 
 from starlette.responses import Response
 
-from proxy.s3 import xml
+from proxy.s3 import object_lock, xml
 from proxy.s3.bucket import require_bucket
 from proxy.s3.context import S3Request
 from proxy.s3.errors import S3Error, from_backend
+from proxy.s3.supersede import MultipartObject, current_multipart, release_parts
 from proxy.s3.upload import request_body
 from proxy.versioning import engine
 from stackstore import versioning_names as names
@@ -63,6 +64,8 @@ async def put_bucket_versioning(req: S3Request) -> Response:
     if enable is None:
         return Response(b"", 200)
     bucket = req.bucket or ""
+    if not enable:
+        object_lock.refuse_suspension(info)
     if enable:
         await engine.ensure_versions_container(req, req.account, bucket)
     elif state_of(info) is None:
@@ -131,6 +134,7 @@ async def delete_version(req: S3Request, bucket: str, key: str, version_id: str)
     """DeleteObject with a version id: that version goes for good; when it was the newest, the
     version under it becomes current (AWS). Deleting a version that is not there succeeds (204)."""
     check_version_id(version_id)
+    parts = await _version_parts(req, bucket, key, version_id)
     found = await engine.delete_version(req, req.account, bucket, key, version_id)
     headers = {VERSION_HEADER: version_id}
     if found is None:
@@ -138,7 +142,17 @@ async def delete_version(req: S3Request, bucket: str, key: str, version_id: str)
     if found.is_delete_marker:
         headers[DELETE_MARKER_HEADER] = "true"
     await promote_newest(req, bucket, key)
+    # a version is stored once (archiving and restoring move it), so its parts go with it
+    await release_parts(req, bucket, key, parts)
     return headers
+
+
+async def _version_parts(req: S3Request, bucket: str, key: str, version_id: str) -> MultipartObject | None:
+    """The upload parts a multipart version of ``key`` references (None for any other version)."""
+    found = await engine.find_version(req, req.account, bucket, key, version_id)
+    if found is None or found.is_delete_marker:
+        return None
+    return await current_multipart(req, bucket, key, at=(found.container, found.obj))
 
 
 async def promote_newest(req: S3Request, bucket: str, key: str) -> None:

@@ -28,6 +28,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from proxy.crypto.client import stored_view
 from proxy.http.bodies import stream_backend
 from proxy.http.errors import HTTPError
 from stackstore import versioning_names as names
@@ -137,8 +138,9 @@ class Stored:
 
 
 async def head(ctx: Any, account: str, container: str, obj: str) -> Stored:
-    """HEAD a stored object (storage's answer, no feature in between); 503 for a cluster failure."""
-    resp = await ctx.client.head_object(account, container, obj)
+    """HEAD a stored object as stored (storage's answer, no feature in between, an SSE-C object without its
+    key: its sysmeta is what the engine reads); 503 for a cluster failure."""
+    resp = await stored_view(ctx.client).head_object(account, container, obj)
     await resp.close()
     if resp.status not in (200, 404):
         raise HTTPError(503)
@@ -158,7 +160,8 @@ async def copy_stored(ctx: Any, account: str, src: tuple[str, str], dst: tuple[s
                       extra: Mapping[str, str] | None = None) -> bool:
     """Copy the object stored at ``src`` (container, object) to ``dst`` as it is stored, streamed:
     False when there is no source; raises 503 (413 past the size limit) when the copy fails."""
-    resp = await ctx.client.get_object(account, *src)
+    storage = stored_view(ctx.client)  # as stored: an encrypted version stays encrypted, under its envelope
+    resp = await storage.get_object(account, *src)
     if resp.status == 404 or (resp.status == 200 and is_expired(resp.headers)):
         await resp.close()
         return False
@@ -172,7 +175,7 @@ async def copy_stored(ctx: Any, account: str, src: tuple[str, str], dst: tuple[s
     headers = kept_headers(resp.headers)
     headers.update(extra or {})
     headers["X-Timestamp"] = Timestamp.now().normal
-    put = await ctx.client.put_object(account, *dst, headers, stream_backend(resp), content_length=length)
+    put = await storage.put_object(account, *dst, headers, stream_backend(resp), content_length=length)
     await put.close()
     if put.status != 201:
         raise HTTPError(503, "could not store the version")

@@ -28,6 +28,7 @@ from proxy.swift.features.versioned_writes import HISTORY_HEADER, VERSIONS_HEADE
 from proxy.swift.operations import PUT_SLO_MANIFEST
 from proxy.versioning import engine
 from proxy.versioning.listing import VersionsQuery, list_versions
+from stackstore import object_lock
 from stackstore import versioning_names as names
 
 CLIENT_HEADER = "x-versions-enabled"
@@ -86,6 +87,8 @@ async def _container_write(req: SwiftRequest, call_next: Handler) -> Response:
     if enable and (req.headers.get(VERSIONS_HEADER) or req.headers.get(HISTORY_HEADER)):
         return error_response(400, "Cannot enable object versioning on a container that is already using "
                                    "the legacy versioned writes feature.")
+    if not enable and object_lock.container_locked(await req.state.container_info(req.account, req.container_name)):
+        return error_response(409, "Versioning cannot be suspended on an S3 Object Lock bucket.")
     req.sysmeta[engine.SYSMETA_ENABLED] = "true" if enable else "false"
     resp = await call_next(req)
     if enable and 200 <= resp.status_code < 300:
@@ -169,10 +172,22 @@ async def _object(req: SwiftRequest, call_next: Handler) -> Response:
         return await _write(req, call_next, name)
     if req.method == "DELETE" and name == "delete_object":
         return await _delete(req, call_next)
+    if req.method == "POST" and (req.headers.get("x-delete-at") or req.headers.get("x-delete-after")):
+        await _refuse_expiring_held(req)
     resp = await call_next(req)
     if req.method in ("GET", "HEAD") and resp.status_code < 500:
         _annotate(req, resp)
     return resp
+
+
+async def _refuse_expiring_held(req: SwiftRequest) -> None:
+    """An expiry set on a current version the versioning guard holds (S3 Object Lock) would let the expirer
+    remove its data: 403, as a delete of it is."""
+    if await engine.container_state(req, req.account, req.container_name) is None:
+        return
+    current = await engine.head(req, req.account, req.container_name, req.object_name)
+    if current.exists:
+        await engine.guard(req, current.headers)
 
 
 def _annotate(req: SwiftRequest, resp: Response) -> None:

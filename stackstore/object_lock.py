@@ -1,0 +1,91 @@
+"""S3 Object Lock state of one stored version, readable by every process (proxy and storage nodes).
+
+A version's retention and legal hold live in its own object sysmeta, so they travel with it when it is
+archived into the versions container and when it is replicated. ``is_held`` is what any path that would
+remove a version's data (the proxy's versioning engine guard, the nodes' lifecycle) asks first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+SYSMETA_MODE = "X-Object-Sysmeta-S3-Lock-Mode"
+SYSMETA_RETAIN_UNTIL = "X-Object-Sysmeta-S3-Lock-Retain-Until"
+SYSMETA_LEGAL_HOLD = "X-Object-Sysmeta-S3-Lock-Legal-Hold"  # the names store/lifecycle/retention.py reads
+CONTAINER_SYSMETA_ENABLED = "X-Container-Sysmeta-S3-Object-Lock"  # "Enabled" on a lock-enabled bucket
+CONTAINER_INFO_ENABLED = "s3-object-lock"  # its key in container info's ``sysmeta``
+GOVERNANCE, COMPLIANCE = "GOVERNANCE", "COMPLIANCE"
+MODES = (GOVERNANCE, COMPLIANCE)
+LEGAL_HOLD_ON, LEGAL_HOLD_OFF = "ON", "OFF"
+
+
+def container_locked(container_info: Mapping[str, object]) -> bool:
+    """Whether a container (its cached info) is an S3 Object Lock bucket (its versioning stays enabled)."""
+    sysmeta = container_info.get("sysmeta") or {}
+    return bool(isinstance(sysmeta, Mapping) and sysmeta.get(CONTAINER_INFO_ENABLED))
+
+
+@dataclass(frozen=True)
+class VersionLock:
+    """The lock state stored with one version."""
+
+    mode: str | None  # GOVERNANCE, COMPLIANCE or None (no retention)
+    retain_until: datetime | None
+    legal_hold: bool
+
+    def retained(self, now: datetime | None = None) -> bool:
+        """Whether the retention period still runs."""
+        if self.mode is None or self.retain_until is None:
+            return False
+        return self.retain_until > (now or datetime.now(UTC))
+
+    def held(self, now: datetime | None = None) -> bool:
+        """Whether the version may not be deleted at all right now (without a governance bypass)."""
+        return self.legal_hold or self.retained(now)
+
+
+def _get(headers: Mapping[str, str], name: str) -> str | None:
+    value = headers.get(name)
+    if value is not None:
+        return value
+    low = name.lower()
+    for key, val in headers.items():
+        if key.lower() == low:
+            return val
+    return None
+
+
+def parse_date(value: str) -> datetime | None:
+    """An ISO 8601 date-time (``Z`` or an offset; UTC when none) as an aware datetime; None when invalid."""
+    try:
+        parsed = datetime.fromisoformat(value.strip())
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+
+
+def format_date(when: datetime) -> str:
+    """AWS's form of a retain-until date: ``2030-01-01T00:00:00.000Z``."""
+    utc = when.astimezone(UTC)
+    return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
+
+
+def lock_of(headers: Mapping[str, str]) -> VersionLock:
+    """The lock state in a version's stored headers (sysmeta), or a listing row's equivalent."""
+    mode = (_get(headers, SYSMETA_MODE) or "").upper() or None
+    until_text = _get(headers, SYSMETA_RETAIN_UNTIL)
+    until = parse_date(until_text) if until_text else None
+    if until_text and until is None:  # a date this code cannot read keeps the version (as lifecycle does)
+        until = datetime.max.replace(tzinfo=UTC)
+    if mode not in MODES:
+        mode = None
+    hold = (_get(headers, SYSMETA_LEGAL_HOLD) or "").upper() == LEGAL_HOLD_ON
+    return VersionLock(mode, until, hold)
+
+
+def is_held(headers: Mapping[str, str], now: datetime | None = None) -> bool:
+    """Whether a version whose stored headers are ``headers`` is protected from deletion now (an unexpired
+    retention of either mode, or a legal hold): lifecycle and every delete path must leave it alone."""
+    return lock_of(headers).held(now)
