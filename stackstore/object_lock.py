@@ -11,6 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from stackstore.headers import lookup
+
 SYSMETA_MODE = "X-Object-Sysmeta-S3-Lock-Mode"
 SYSMETA_RETAIN_UNTIL = "X-Object-Sysmeta-S3-Lock-Retain-Until"
 SYSMETA_LEGAL_HOLD = "X-Object-Sysmeta-S3-Lock-Legal-Hold"  # the names store/lifecycle/retention.py reads
@@ -46,17 +48,6 @@ class VersionLock:
         return self.legal_hold or self.retained(now)
 
 
-def _get(headers: Mapping[str, str], name: str) -> str | None:
-    value = headers.get(name)
-    if value is not None:
-        return value
-    low = name.lower()
-    for key, val in headers.items():
-        if key.lower() == low:
-            return val
-    return None
-
-
 def parse_date(value: str) -> datetime | None:
     """An ISO 8601 date-time (``Z`` or an offset; UTC when none) as an aware datetime; None when invalid."""
     try:
@@ -74,14 +65,14 @@ def format_date(when: datetime) -> str:
 
 def lock_of(headers: Mapping[str, str]) -> VersionLock:
     """The lock state in a version's stored headers (sysmeta), or a listing row's equivalent."""
-    mode = (_get(headers, SYSMETA_MODE) or "").upper() or None
-    until_text = _get(headers, SYSMETA_RETAIN_UNTIL)
+    mode = (lookup(headers, SYSMETA_MODE) or "").upper() or None
+    until_text = lookup(headers, SYSMETA_RETAIN_UNTIL)
     until = parse_date(until_text) if until_text else None
     if until_text and until is None:  # a date this code cannot read keeps the version (as lifecycle does)
         until = datetime.max.replace(tzinfo=UTC)
     if mode not in MODES:
         mode = None
-    hold = (_get(headers, SYSMETA_LEGAL_HOLD) or "").upper() == LEGAL_HOLD_ON
+    hold = (lookup(headers, SYSMETA_LEGAL_HOLD) or "").upper() == LEGAL_HOLD_ON
     return VersionLock(mode, until, hold)
 
 

@@ -18,9 +18,9 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from objclient.headers import HeaderDict
 from proxy.crypto import cipher
 from stackstore import versioning_names as names
+from stackstore.headers import lookup
 
 BODY = "X-Object-Sysmeta-Crypto-Body"
 SSE = "X-Object-Sysmeta-Crypto-Sse"
@@ -74,18 +74,6 @@ class BodyKey:
     def dump(self) -> str:
         return json.dumps({"v": 1, "kid": self.kid, "iv": cipher.b64(self.iv), "key": cipher.b64(self.wrapped)},
                           separators=(",", ":"))
-
-
-def lookup(headers: Mapping[str, str], name: str) -> str | None:
-    """A header, whatever the case of its stored name."""
-    value = headers.get(name)
-    if value is not None or isinstance(headers, HeaderDict):  # HeaderDict: already case-insensitive
-        return value
-    low = name.lower()
-    for key, val in headers.items():
-        if key.lower() == low:
-            return val
-    return None
 
 
 def body_key(headers: Mapping[str, str]) -> BodyKey | None:

@@ -2,19 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from urllib.parse import unquote_to_bytes
 
+from stackstore.headers import lookup
 
-def lookup(headers: Mapping[str, str], name: str) -> str | None:
-    """Case-insensitive header lookup that also works on plain dicts."""
-    value = headers.get(name)
-    if value is None:
-        lname = name.lower()
-        for key, val in headers.items():
-            if key.lower() == lname:
-                return val
-    return value
+__all__ = ["lookup", "wire_text"]
 
 
 def wire_text(value: str) -> str:
