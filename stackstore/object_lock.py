@@ -44,8 +44,11 @@ class VersionLock:
         return self.retain_until > (now or datetime.now(UTC))
 
     def held(self, now: datetime | None = None) -> bool:
-        """Whether the version may not be deleted at all right now (without a governance bypass)."""
-        return self.legal_hold or self.retained(now)
+        """Whether the version may not be deleted at all right now (without a governance bypass): a legal hold,
+        or a retain-until date still ahead (whatever its mode: a date without a known mode keeps the version)."""
+        if self.legal_hold:
+            return True
+        return self.retain_until is not None and self.retain_until > (now or datetime.now(UTC))
 
 
 def parse_date(value: str) -> datetime | None:
@@ -67,8 +70,8 @@ def lock_of(headers: Mapping[str, str]) -> VersionLock:
     """The lock state in a version's stored headers (sysmeta), or a listing row's equivalent."""
     mode = (lookup(headers, SYSMETA_MODE) or "").upper() or None
     until_text = lookup(headers, SYSMETA_RETAIN_UNTIL)
-    until = parse_date(until_text) if until_text else None
-    if until_text and until is None:  # a date this code cannot read keeps the version (as lifecycle does)
+    until = _parse_until(until_text) if until_text else None
+    if until_text and until is None:  # a date this code cannot read keeps the version
         until = datetime.max.replace(tzinfo=UTC)
     if mode not in MODES:
         mode = None
@@ -76,7 +79,25 @@ def lock_of(headers: Mapping[str, str]) -> VersionLock:
     return VersionLock(mode, until, hold)
 
 
+def _parse_until(value: str) -> datetime | None:
+    """A retain-until date: ISO 8601 as stored, or epoch seconds; None when neither."""
+    parsed = parse_date(value)
+    if parsed is not None:
+        return parsed
+    try:
+        return datetime.fromtimestamp(float(value), UTC)
+    except (ValueError, OverflowError, OSError):
+        return None
+
+
+KNOWN_SYSMETA = frozenset(name.lower() for name in (SYSMETA_MODE, SYSMETA_RETAIN_UNTIL, SYSMETA_LEGAL_HOLD))
+SYSMETA_PREFIX = "x-object-sysmeta-s3-lock-"
+
+
 def is_held(headers: Mapping[str, str], now: datetime | None = None) -> bool:
     """Whether a version whose stored headers are ``headers`` is protected from deletion now (an unexpired
-    retention of either mode, or a legal hold): lifecycle and every delete path must leave it alone."""
-    return lock_of(headers).held(now)
+    retention, or a legal hold): lifecycle and every delete path must leave it alone. A lock field this
+    release does not know keeps the version too (an unknown lock is no reason to delete data)."""
+    if lock_of(headers).held(now):
+        return True
+    return any(k.lower().startswith(SYSMETA_PREFIX) and k.lower() not in KNOWN_SYSMETA for k in headers)
