@@ -16,6 +16,7 @@ from typing import Any
 
 from proxy.http.errors import HTTPError
 from stackstore import versioning_names as names
+from stackstore.timestamp import Timestamp
 
 
 @dataclass
@@ -153,4 +154,10 @@ def _archived_rows(rows: list[dict[str, Any]]) -> Iterator[tuple[tuple, dict[str
             continue
         name, version_id = parsed
         out = dict(row, name=name, version_id=version_id, is_latest=False)
+        if version_id != names.NULL_VERSION:
+            # an id is the version's write time: its Last-Modified, not when it was moved here (archived)
+            try:
+                out["last_modified"] = Timestamp(version_id).isoformat
+            except ValueError:
+                pass
         yield (name, 1, names.invert(version_id)), out

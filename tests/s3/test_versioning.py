@@ -138,3 +138,20 @@ def test_more_than_a_thousand_versions_paged(c, bucket):
         seen += [(v["Key"], v["VersionId"], v["IsLatest"]) for v in page.get("Versions", [])]
     assert pages == 2 and len(seen) == 1110
     assert seen == [(k, v, n == 0) for k in keys for n, v in enumerate(reversed(written[k]))]
+
+
+def test_older_versions_keep_their_write_time(c, bucket):
+    """ListObjectVersions shows each version's LastModified as when it was written, not when a later write
+    archived it (what rclone --s3-version-at selects by)."""
+    import time
+
+    enable(c, bucket)
+    first = c.put_object(Bucket=bucket, Key="k", Body=b"one")["VersionId"]
+    written = c.head_object(Bucket=bucket, Key="k")["LastModified"]
+    time.sleep(2.2)
+    c.put_object(Bucket=bucket, Key="k", Body=b"two")
+    versions = {v["VersionId"]: v for v in c.list_object_versions(Bucket=bucket)["Versions"]}
+    listed = versions[first]["LastModified"]
+    assert abs((listed - written).total_seconds()) < 1.0, (listed, written)
+    latest = [v for v in versions.values() if v["IsLatest"]]
+    assert len(latest) == 1 and (latest[0]["LastModified"] - listed).total_seconds() >= 2.0

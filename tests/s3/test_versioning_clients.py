@@ -1,9 +1,9 @@
-"""Versioned buckets with real clients: awscli ``s3api`` and rclone ``--s3-versions`` (``--s3-version-at``
-is not offered yet: docs/versioning.md)."""
+"""Versioned buckets with real clients: awscli ``s3api`` and rclone ``--s3-versions`` and ``--s3-version-at``."""
 
 from __future__ import annotations
 
 import json
+import math
 import os
 import time
 
@@ -54,7 +54,8 @@ def test_rclone_s3_versions(s3, tmp_path):
     src = tmp_path / "a.txt"
     src.write_text("first")
     _run([rclone, "copyto", str(src), f"s3t:{bucket}/a.txt"], env)
-    time.sleep(1.1)  # rclone names versions by their second
+    between = math.ceil(time.time())  # a whole second after the first write, before the second
+    time.sleep(max(1.1, between - time.time() + 0.3))  # rclone names versions by their second
     src.write_text("second")
     _run([rclone, "copyto", str(src), f"s3t:{bucket}/a.txt"], env)
     names = _run([rclone, "lsf", "--s3-versions", f"s3t:{bucket}"], env).stdout.split()
@@ -62,3 +63,5 @@ def test_rclone_s3_versions(s3, tmp_path):
     assert _run([rclone, "cat", f"s3t:{bucket}/a.txt"], env).stdout == "second"
     old = [n for n in names if n.startswith("a-v")][0]  # rclone reads an old version by its versioned name
     assert _run([rclone, "cat", "--s3-versions", f"s3t:{bucket}/{old}"], env).stdout == "first"
+    at = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(between))  # the bucket as it was then
+    assert _run([rclone, "cat", "--s3-version-at", at, f"s3t:{bucket}/a.txt"], env).stdout == "first"
