@@ -9,6 +9,7 @@ from collections.abc import Mapping
 
 from proxy.s3 import checksums, tagset
 from proxy.s3.errors import S3Error
+from stackstore.headers import lookup
 
 META_S3 = "x-amz-meta-"
 META_SWIFT = "X-Object-Meta-"
@@ -86,14 +87,7 @@ def s3_etag(headers: Mapping[str, str]) -> str:
     return (_get(headers, "etag") or "").strip('"')
 
 
-def _get(headers: Mapping[str, str], name: str) -> str | None:
-    value = headers.get(name)
-    if value is None:
-        low = name.lower()
-        for k, v in headers.items():
-            if k.lower() == low:
-                return v
-    return value
+_get = lookup  # the shared case-insensitive lookup (stackstore/headers.py), under the name callers use
 
 
 def mail_safe(value: str) -> str:

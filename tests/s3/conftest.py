@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -82,3 +84,13 @@ def error_code(call, *args, **kwargs) -> str:
     except ClientError as err:
         return err.response["Error"]["Code"]
     return ""
+
+
+def wait_until(check: Callable[[], bool], timeout: float) -> bool:
+    """Poll ``check`` every half second until it holds or ``timeout`` seconds pass; its last answer."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return True
+        time.sleep(0.5)
+    return check()

@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from tests.harness import Cluster
-from tests.s3.conftest import SECRET, cleanup, error_code, make_client
+from tests.s3.conftest import SECRET, cleanup, error_code, make_client, wait_until
 
 WAIT = 30.0
 LOG_KEY = re.compile(r"^logs/\d{4}-\d{2}-\d{2}-\d{2}-\d{2}-\d{2}-[0-9A-F]{16}$")
@@ -77,12 +77,7 @@ def _records(client, target: str, prefix: str = "") -> tuple[list[str], list[lis
 
 
 def _wait_for(check: Callable[[], bool], timeout: float = WAIT) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return True
-        time.sleep(0.5)
-    return check()
+    return wait_until(check, timeout)
 
 
 def _wait_records(client, target: str, want: Callable[[list[list[str]]], bool], prefix: str = ""):

@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from tests.harness import Cluster
-from tests.s3.conftest import ACCESS_KEY, SECRET, cleanup, error_code, make_client
+from tests.s3.conftest import ACCESS_KEY, SECRET, cleanup, error_code, make_client, wait_until
 
 DAY = 2.0  # seconds in a lifecycle day here
 WAIT = 40.0  # an object due after one day is gone within a few passes
@@ -48,12 +48,7 @@ def _keys(client, bucket: str) -> set[str]:
 
 
 def _wait_for(check: Callable[[], bool], timeout: float = WAIT) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return True
-        time.sleep(0.5)
-    return check()
+    return wait_until(check, timeout)
 
 
 def _rule(rule_id: str, filt: dict | None = None, **actions) -> dict:
