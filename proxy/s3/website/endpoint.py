@@ -94,6 +94,9 @@ async def serve(request: Request, state: ProxyState, bucket: str) -> Response:
     if logged is visit.base and visit.account:  # answered without a read (a redirect): still the bucket's
         await access_log.note_bucket_config(logged)
     await access_log.prepare(logged, resp, error_code, started)
+    pending = logged.request.scope.get(access_log.SCOPE_KEY)  # a read's scope is a copy of the request's
+    if pending is not None:
+        request.scope[access_log.SCOPE_KEY] = pending
     return resp
 
 
