@@ -85,7 +85,10 @@ async def handle_s3(request: Request, state: ProxyState) -> Response:
     the website endpoint's (HTML errors)."""
     site = website.addressed_bucket(request.headers.get("host", ""), website.website_domain(state))
     if site is not None:
-        return await website.serve(request, state, site)
+        resp = await website.serve(request, state, site)
+        if resp.status_code >= 300 and _unread_body(request):
+            resp.headers["Connection"] = "close"  # a refused PUT/POST's body must not be parsed as a request
+        return resp
     req: S3Request | None = None
     started = time.monotonic()
     error_code = ""

@@ -319,3 +319,13 @@ def test_website_cors(s3, owner, public_site):
     preflight = visit(s3, public_site, "/", "OPTIONS", origin="https://app.example",
                       **{"access-control-request-method": "GET"})
     assert preflight.status_code == 200
+
+
+def test_refused_upload_body_is_not_parsed_as_a_request(s3, owner, site):
+    """A PUT with a body to a website host: 405, and the connection is closed rather than its body read as the
+    next request."""
+    website(owner, site, {"IndexDocument": {"Suffix": "index.html"}})
+    with httpx.Client(timeout=30) as client:
+        resp = client.put(s3.url + "/x", content=b"GET / HTTP/1.1\r\n\r\n" * 100,
+                          headers={"Host": f"{site}.{WEBSITE_DOMAIN}"})
+    assert resp.status_code == 405 and resp.headers.get("connection") == "close"
