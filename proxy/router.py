@@ -81,6 +81,11 @@ class Router:
         self._auth, self._swift, self._s3 = get_auth, get_swift, get_s3
         # storage-domain hosts become /v1/<account>[/<container>] paths before anything is routed
         remap = DomainRemap.from_conf(conf.get("proxy", {}))
+        website = self.website_domain.lower().strip(".")
+        if remap is not None and website and any(
+                website == d[1:] or website.endswith(d) or d.endswith("." + website) for d in remap.storage_domains):
+            raise ValueError(f"[s3] website_domain {website!r} overlaps [proxy] storage_domain: a host would name "
+                             "both a Swift account and a bucket's website")
         self._entry: ASGIApp = DomainRemapApp(remap, self._route) if remap else self._route
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

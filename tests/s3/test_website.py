@@ -329,3 +329,20 @@ def test_refused_upload_body_is_not_parsed_as_a_request(s3, owner, site):
         resp = client.put(s3.url + "/x", content=b"GET / HTTP/1.1\r\n\r\n" * 100,
                           headers={"Host": f"{site}.{WEBSITE_DOMAIN}"})
     assert resp.status_code == 405 and resp.headers.get("connection") == "close"
+
+
+def test_website_domain_must_not_overlap_the_storage_domain():
+    from proxy.router import Router, is_s3_request
+
+    def build(website_domain: str) -> Router:
+        conf = {"proxy": {"storage_domain": "example.net", "s3_domain": "localhost"},
+                "s3": {"website_domain": website_domain}}
+        return Router(conf, lambda: None, lambda: None, lambda: None)  # type: ignore[arg-type,return-value]
+
+    for clash in ("example.net", "web.example.net"):
+        with pytest.raises(ValueError):
+            build(clash)
+    build("web.example.org")
+    scope = {"path": "/v1/AUTH_test", "headers": [(b"host", b"site.web.example.org:8080")], "query_string": b""}
+    assert is_s3_request(scope, "localhost", "web.example.org")  # every path of a website host is the bucket's
+    assert not is_s3_request(scope, "localhost", "")
