@@ -346,3 +346,15 @@ def test_website_domain_must_not_overlap_the_storage_domain():
     scope = {"path": "/v1/AUTH_test", "headers": [(b"host", b"site.web.example.org:8080")], "query_string": b""}
     assert is_s3_request(scope, "localhost", "web.example.org")  # every path of a website host is the bucket's
     assert not is_s3_request(scope, "localhost", "")
+
+
+def test_post_object_sets_the_redirect(s3, owner, public_site):
+    """A browser form upload may give the object its website redirect (AWS's POST field)."""
+    from tests.s3.test_post_object import _post, _v4_fields
+
+    fields = {"key": "moved.html", "x-amz-website-redirect-location": "/about/",
+              **_v4_fields([["starts-with", "$key", ""], ["starts-with", "$x-amz-website-redirect-location", ""]],
+                           public_site)}
+    assert _post(s3, public_site, fields).status_code == 204
+    moved = visit(s3, public_site, "/moved.html")
+    assert (moved.status_code, moved.headers["location"]) == (301, "/about/")

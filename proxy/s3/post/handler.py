@@ -131,7 +131,7 @@ async def post_object(req: S3Request) -> Response:
     acl = await object_write_sysmeta(options, bucket_info)
     meta = {k: v for k, v in fields.items() if k.startswith("x-amz-meta-") or k in (
         "cache-control", "content-disposition", "content-encoding", "expires", "x-amz-tagging",
-        "x-amz-storage-class")}
+        "x-amz-storage-class", "x-amz-website-redirect-location")}
     meta["content-type"] = fields.get("content-type") or file_type or "binary/octet-stream"
     stored = s3h.object_put_headers(meta)
     stored.update(acl)
