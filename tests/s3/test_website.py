@@ -358,3 +358,12 @@ def test_post_object_sets_the_redirect(s3, owner, public_site):
     assert _post(s3, public_site, fields).status_code == 204
     moved = visit(s3, public_site, "/moved.html")
     assert (moved.status_code, moved.headers["location"]) == (301, "/about/")
+
+
+def test_multipart_upload_keeps_the_redirect(s3, owner, public_site):
+    up = owner.create_multipart_upload(Bucket=public_site, Key="big.html", WebsiteRedirectLocation="/about/")
+    part = owner.upload_part(Bucket=public_site, Key="big.html", UploadId=up["UploadId"], PartNumber=1, Body=b"x")
+    owner.complete_multipart_upload(Bucket=public_site, Key="big.html", UploadId=up["UploadId"],
+                                    MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": part["ETag"]}]})
+    assert owner.head_object(Bucket=public_site, Key="big.html")["WebsiteRedirectLocation"] == "/about/"
+    assert visit(s3, public_site, "/big.html").headers["location"] == "/about/"
