@@ -327,9 +327,9 @@ def _manifest_headers(marker: dict[str, str], slo_hash: str, s3_etag: str, total
     ctype = s3h._get(marker, SYSMETA_CTYPE)
     out["Content-Type"] = ctype or "binary/octet-stream"
     for carried in (s3h.SYSMETA_TAGGING, s3h.SYSMETA_WEBSITE_REDIRECT):
-        value = s3h._get(marker, carried)
-        if value:
-            out[carried] = value
+        kept = s3h._get(marker, carried)
+        if kept:
+            out[carried] = kept
     out.update({
         "X-Static-Large-Object": "True",
         SLO_ETAG: slo_hash,
