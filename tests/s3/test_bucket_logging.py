@@ -356,17 +356,23 @@ def test_post_object_preflight_and_website_logged(client, buckets, log_cluster):
     client.put_bucket_website(Bucket=source, WebsiteConfiguration={"IndexDocument": {"Suffix": "index.html"}})
     site = httpx.get(f"{log_cluster.proxy_url}/form.txt", headers={"Host": f"{source}.s3-website.localhost"})
     assert site.status_code == 403  # not public: the anonymous read is refused, and logged
+    site_preflight = httpx.options(f"{log_cluster.proxy_url}/page.html", headers={
+        "Host": f"{source}.s3-website.localhost", "Origin": "https://app.example",
+        "Access-Control-Request-Method": "GET"})
+    assert site_preflight.status_code == 200
 
     def complete(records: list[list[str]]) -> bool:
         ops = {r[OPERATION] for r in records}
-        return {"REST.POST.OBJECT", "REST.OPTIONS.PREFLIGHT", "WEBSITE.GET.OBJECT"} <= ops
+        preflights = {r[KEY] for r in records if r[OPERATION] == "REST.OPTIONS.PREFLIGHT"}
+        return {"REST.POST.OBJECT", "WEBSITE.GET.OBJECT"} <= ops and {"form.txt", "page.html"} <= preflights
 
     _, records = _wait_records(client, target, complete)
     by_op = {r[OPERATION]: r for r in records}
     post = by_op["REST.POST.OBJECT"]
     assert (post[STATUS], post[ERROR], post[KEY]) == ("204", "-", "form.txt")
     assert post[REQUESTER] == client.get_bucket_acl(Bucket=source)["Owner"]["ID"]
-    options = by_op["REST.OPTIONS.PREFLIGHT"]
-    assert (options[STATUS], options[ERROR], options[KEY], options[REQUESTER]) == ("200", "-", "form.txt", "-")
+    preflights = {r[KEY]: r for r in records if r[OPERATION] == "REST.OPTIONS.PREFLIGHT"}
+    options = preflights["form.txt"]
+    assert (options[STATUS], options[ERROR], options[REQUESTER]) == ("200", "-", "-")
     web = by_op["WEBSITE.GET.OBJECT"]
     assert (web[STATUS], web[ERROR], web[KEY], web[REQUESTER]) == ("403", "AccessDenied", "form.txt", "-")

@@ -85,7 +85,7 @@ async def serve(request: Request, state: ProxyState, bucket: str) -> Response:
     error_code = error_code or visit.error_code
     resp.headers["x-amz-request-id"] = visit.trans_id
     resp.headers.setdefault("x-amz-id-2", visit.trans_id)
-    if visit.account and request.headers.get("origin"):
+    if visit.account and request.method in READS and request.headers.get("origin"):
         try:
             resp.headers.update(await cors.actual_request_headers(visit.base, visit.account))
         except Exception:  # the answer matters more than its CORS headers
@@ -126,7 +126,10 @@ class _Visit:
     async def answer(self) -> Response:
         method = self.request.method
         if method == "OPTIONS":
-            return await cors.preflight(self.base, await cors.preflight_account(self.base))
+            account = await cors.preflight_account(self.base)
+            if account:  # the bucket's logging notes the preflight
+                self.base.extras["bucket_account"] = self.account = account
+            return await cors.preflight(self.base, account)
         if method not in READS:
             raise S3Error("MethodNotAllowed", Method=method, ResourceType="OBJECT")
         if not self.bucket or not is_valid_name(self.bucket):
