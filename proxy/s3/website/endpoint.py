@@ -92,7 +92,10 @@ async def serve(request: Request, state: ProxyState, bucket: str) -> Response:
             log.warning("no CORS headers for the website answer of %s", request.url.path, exc_info=True)
     logged = visit.read_request or visit.base
     if logged is visit.base and visit.account:  # answered without a read (a redirect): still the bucket's
-        await access_log.note_bucket_config(logged)
+        try:
+            await access_log.note_bucket_config(logged)
+        except Exception:  # logging must never break the answer
+            log.warning("website %s: no access log record", request.url.path, exc_info=True)
     await access_log.prepare(logged, resp, error_code, started)
     pending = logged.request.scope.get(access_log.SCOPE_KEY)  # a read's scope is a copy of the request's
     if pending is not None:
