@@ -170,6 +170,10 @@ DEFAULTS: dict[str, Any] = {
         "access_log_flush_seconds": 60.0,
         "access_log_object_bytes": 1048576,
         "access_log_max_pending_bytes": 16777216,
+        # static website endpoint (PutBucketWebsite, proxy/s3/website): <bucket>.<website_domain> hosts serve
+        # buckets as AWS's website endpoints (anonymous GET/HEAD, index and error documents, redirects,
+        # HTML errors); it may sit below s3_domain (it wins); empty: no website endpoint
+        "website_domain": "s3-website.localhost",
     },
     "identity": {
         "enabled": True,  # run by `stackstore up` (likewise volumes, compute, images)

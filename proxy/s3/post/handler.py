@@ -104,6 +104,7 @@ async def _bounded(source: AsyncIterable[bytes], low: int, high: int) -> AsyncIt
 async def post_object(req: S3Request) -> Response:
     """Answer a browser form upload to ``req.bucket``."""
     from proxy.s3.access import authorize  # access imports the operation table, which imports handlers
+    from proxy.s3.access_log import stage as access_log  # imports the operation table too
     from proxy.s3.operations import BY_NAME
     from proxy.s3.router import resolve_bucket_owner  # the router imports the operation table too
 
@@ -122,13 +123,15 @@ async def post_object(req: S3Request) -> Response:
         post_policy.check(policy, fields, req.bucket or "")
     req.key = key
     await resolve_bucket_owner(req, BY_NAME["PutObject"])  # the bucket's registered owner's account
+    req.extras["operation"] = BY_NAME["PostObject"]
+    await access_log.note_bucket_config(req)  # logged whether it succeeds or not
     await authorize(req, BY_NAME["PutObject"])
     bucket_info = await require_bucket(req)
     options = _form_options(req, fields)
     acl = await object_write_sysmeta(options, bucket_info)
     meta = {k: v for k, v in fields.items() if k.startswith("x-amz-meta-") or k in (
         "cache-control", "content-disposition", "content-encoding", "expires", "x-amz-tagging",
-        "x-amz-storage-class")}
+        "x-amz-storage-class", "x-amz-website-redirect-location")}
     meta["content-type"] = fields.get("content-type") or file_type or "binary/octet-stream"
     stored = s3h.object_put_headers(meta)
     stored.update(acl)
