@@ -182,6 +182,9 @@ def test_version_read_by_id_answers_its_write_time(c, bucket):
     # a conditional read of a version compares with its own write time
     got = c.get_object(Bucket=bucket, Key="k", VersionId=v1, IfUnmodifiedSince=listed[v1])
     assert got["Body"].read() == b"one"
+    c.copy_object(Bucket=bucket, Key="copy", CopySource={"Bucket": bucket, "Key": "k", "VersionId": v1},
+                  CopySourceIfUnmodifiedSince=listed[v1])
+    assert _body(c, bucket, "copy") == b"one"
 
 
 def test_swift_lists_the_archived_null_version_by_its_write_time(c, s3, bucket):
