@@ -6,6 +6,8 @@ past it) where its write time puts it. Also: a version read by id answers its ow
 
 from __future__ import annotations
 
+import json
+import os
 import time
 
 import pytest
@@ -13,6 +15,7 @@ from botocore.exceptions import ClientError
 from swiftclient import client as swift_client
 
 from tests.s3.conftest import error_code, make_client
+from tests.s3.test_clients import _aws, _aws_env, _run
 
 
 @pytest.fixture
@@ -207,3 +210,37 @@ def test_swift_lists_the_archived_null_version_by_its_write_time(c, s3, bucket):
     assert [row["version_id"] for row in rows][1:] == ids[:1]
     assert rows[0]["version_id"] > ids[0] and rows[0]["is_latest"]
     assert rows[0]["content_type"] == "application/x-deleted;swift_versions_deleted=1"
+
+
+def test_awscli_suspended_bucket_null_versions(s3, tmp_path):
+    env = _aws_env(tmp_path)
+    api = _aws() + ["--endpoint-url", s3.url, "s3api"]
+    bucket = "awsn-" + os.urandom(4).hex()
+
+    def call(*args: str) -> dict:
+        out = _run(api + list(args), env).stdout
+        return json.loads(out) if out.strip() else {}
+
+    call("create-bucket", "--bucket", bucket)
+    body = tmp_path / "body"
+    body.write_text("plain")
+    call("put-object", "--bucket", bucket, "--key", "k", "--body", str(body))
+    call("put-bucket-versioning", "--bucket", bucket, "--versioning-configuration", "Status=Enabled")
+    body.write_text("one")
+    v1 = call("put-object", "--bucket", bucket, "--key", "k", "--body", str(body))["VersionId"]
+    listed = call("list-object-versions", "--bucket", bucket)
+    assert [v["VersionId"] for v in listed["Versions"]] == [v1, "null"]
+    target = tmp_path / "null"
+    call("get-object", "--bucket", bucket, "--key", "k", "--version-id", "null", str(target))
+    assert target.read_text() == "plain"
+    call("put-bucket-versioning", "--bucket", bucket, "--versioning-configuration", "Status=Suspended")
+    marker = call("delete-object", "--bucket", bucket, "--key", "k")
+    assert marker == {"DeleteMarker": True, "VersionId": "null"}
+    listed = call("list-object-versions", "--bucket", bucket)
+    assert [v["VersionId"] for v in listed["Versions"]] == [v1]
+    assert [(m["VersionId"], m["IsLatest"]) for m in listed["DeleteMarkers"]] == [("null", True)]
+    call("delete-object", "--bucket", bucket, "--key", "k", "--version-id", "null")
+    call("get-object", "--bucket", bucket, "--key", "k", str(target))
+    assert target.read_text() == "one"
+    call("delete-object", "--bucket", bucket, "--key", "k", "--version-id", v1)
+    call("delete-bucket", "--bucket", bucket)
