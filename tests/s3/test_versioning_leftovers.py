@@ -159,27 +159,18 @@ def test_post_object_lock_fields_need_a_lock_bucket(s3, bucket):
 
 # -- the Swift API cannot suspend an Object Lock bucket's versioning ----------------------------------
 
-def _swift(s3) -> swift_client.Connection:
-    return swift_client.Connection(authurl=f"{s3.cluster.proxy_url}/auth/v1.0", user="test:tester",
-                                   key="testing", retries=0)
-
-
-def test_swift_cannot_suspend_a_lock_bucket(c, s3, lock_bucket, bucket):
-    conn = _swift(s3)
-    try:
-        for call, headers in ((conn.post_container, {"X-Versions-Enabled": "false"}),
-                              (conn.put_container, {"X-Versions-Enabled": "false"}),
-                              (conn.post_container, {"X-Versions-Enabled": ""}),
-                              (conn.post_container, {"X-Remove-Versions-Enabled": "x"}),
-                              (conn.put_container, {"X-Remove-Versions-Enabled": "x"})):
-            with pytest.raises(swift_client.ClientException) as err:
-                call(lock_bucket, headers)
-            assert err.value.http_status == 409, headers
-            assert b"Object Lock" in err.value.http_response_content
-        assert c.get_bucket_versioning(Bucket=lock_bucket)["Status"] == "Enabled"
-        # elsewhere X-Remove-Versions-Enabled changes nothing, as in Swift
-        c.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
-        conn.post_container(bucket, {"X-Remove-Versions-Enabled": "x"})
-        assert conn.head_container(bucket)["x-versions-enabled"] == "True"
-    finally:
-        conn.close()
+def test_swift_cannot_suspend_a_lock_bucket(c, swift_conn, lock_bucket, bucket):
+    for call, headers in ((swift_conn.post_container, {"X-Versions-Enabled": "false"}),
+                          (swift_conn.put_container, {"X-Versions-Enabled": "false"}),
+                          (swift_conn.post_container, {"X-Versions-Enabled": ""}),
+                          (swift_conn.post_container, {"X-Remove-Versions-Enabled": "x"}),
+                          (swift_conn.put_container, {"X-Remove-Versions-Enabled": "x"})):
+        with pytest.raises(swift_client.ClientException) as err:
+            call(lock_bucket, headers)
+        assert err.value.http_status == 409, headers
+        assert b"Object Lock" in err.value.http_response_content
+    assert c.get_bucket_versioning(Bucket=lock_bucket)["Status"] == "Enabled"
+    # elsewhere X-Remove-Versions-Enabled changes nothing, as in Swift
+    c.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    swift_conn.post_container(bucket, {"X-Remove-Versions-Enabled": "x"})
+    assert swift_conn.head_container(bucket)["x-versions-enabled"] == "True"

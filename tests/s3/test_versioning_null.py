@@ -12,7 +12,6 @@ import time
 
 import pytest
 from botocore.exceptions import ClientError
-from swiftclient import client as swift_client
 
 from tests.s3.conftest import error_code, make_client
 from tests.s3.test_clients import _aws, _aws_env, _run
@@ -190,23 +189,18 @@ def test_version_read_by_id_answers_its_write_time(c, bucket):
     assert _body(c, bucket, "copy") == b"one"
 
 
-def test_swift_lists_the_archived_null_version_by_its_write_time(c, s3, bucket):
+def test_swift_lists_the_archived_null_version_by_its_write_time(c, swift_conn, bucket):
     c.put_object(Bucket=bucket, Key="k", Body=b"plain")
     _status(c, bucket, "Enabled")
     c.put_object(Bucket=bucket, Key="k", Body=b"one")
-    conn = swift_client.Connection(authurl=f"{s3.cluster.proxy_url}/auth/v1.0", user="test:tester",
-                                   key="testing", retries=0)
-    try:
-        rows = conn.get_container(bucket, query_string="versions")[1]
-        assert [sorted(row) for row in rows] == [sorted(rows[0])] * 2  # no row carries anything extra
-        ids = [row["version_id"] for row in rows]
-        assert "null" not in ids and ids == sorted(ids, reverse=True)
-        assert conn.get_object(bucket, "k", query_string=f"version-id={ids[1]}")[1] == b"plain"
-        _status(c, bucket, "Suspended")
-        c.delete_object(Bucket=bucket, Key="k")  # the archived null version goes, a null marker comes
-        rows = conn.get_container(bucket, query_string="versions")[1]
-    finally:
-        conn.close()
+    rows = swift_conn.get_container(bucket, query_string="versions")[1]
+    assert [sorted(row) for row in rows] == [sorted(rows[0])] * 2  # no row carries anything extra
+    ids = [row["version_id"] for row in rows]
+    assert "null" not in ids and ids == sorted(ids, reverse=True)
+    assert swift_conn.get_object(bucket, "k", query_string=f"version-id={ids[1]}")[1] == b"plain"
+    _status(c, bucket, "Suspended")
+    c.delete_object(Bucket=bucket, Key="k")  # the archived null version goes, a null marker comes
+    rows = swift_conn.get_container(bucket, query_string="versions")[1]
     assert [row["version_id"] for row in rows][1:] == ids[:1]
     assert rows[0]["version_id"] > ids[0] and rows[0]["is_latest"]
     assert rows[0]["content_type"] == "application/x-deleted;swift_versions_deleted=1"
