@@ -94,10 +94,12 @@ async def _open_source(req: S3Request) -> StoredObject:
     src_req = await source_request(req, sb)
     await require_bucket(src_req, sb)
     version = copy_source_version(req.headers["x-amz-copy-source"])
+    found = None
     if version is not None:  # the version's stored location (current or in the versions container)
         found = await versioning.locate(src_req, sb, sk, version)
         sb, sk = found.container, found.obj
     src = await open_object(src_req, sb, sk, None, head=False, customer_key=key)
+    versioning.show_written_at(found, src.headers)  # x-amz-copy-source-if-*-since compare with it
     try:
         sse.check_applicable(src.headers, key)
         check_source_conditions(req, src)
