@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from store.audit.auditor import Auditor
+from store.container_sync import ContainerSyncTask
 from store.expirer import Expirer
 from store.lifecycle.runner import LifecycleRunner
 from store.node import Node
@@ -78,6 +79,9 @@ def _optional_tasks(node: Node) -> list[Periodic]:
     if (interval := float(node.conf.get("lifecycle", {}).get("interval", 3600.0))) > 0:
         lifecycle = LifecycleRunner(node)
         tasks.append(Periodic("lifecycle", interval, lambda _node: lifecycle.run_pass()))
+    if (interval := float(node.conf.get("container_sync", {}).get("interval", 300.0))) > 0:
+        container_sync = ContainerSyncTask(node)
+        tasks.append(Periodic("container-sync", interval, lambda _node: container_sync.run_pass()))
     if (interval := float(sconf.get("relinker_interval", 60.0))) > 0:
         relinker = Relinker(node)
         tasks.append(Periodic("relinker", interval, lambda _node: relinker.run_pass()))
