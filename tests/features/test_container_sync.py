@@ -242,3 +242,29 @@ def test_failed_rows_are_retried_next_pass(owner):
     time.sleep(2.5)  # the target does not exist yet: every attempt fails
     assert owner.put(b, headers={"X-Container-Sync-Key": "k"}).status_code == 201
     wait_for(lambda: owner.get(f"{b}/o1").content == b"first")
+
+
+def test_versioning_and_sync_exclude_each_other(owner):
+    source = _new_container(owner, **{"X-Container-Sync-To": "//TEST/LOCAL/AUTH_test/x", "X-Container-Sync-Key": "k"})
+    resp = owner.post(source, headers={"X-Versions-Enabled": "true"})
+    assert resp.status_code == 400
+    assert "source of container syncing" in resp.text
+
+
+def test_slo_manifest_and_symlink_are_synced_as_stored(owner):
+    a, b = _sync_pair(owner)
+    segments = _new_container(owner)
+    owner.put(f"{segments}/s1", content=b"x" * 5)
+    owner.put(f"{segments}/s2", content=b"y" * 5)
+    manifest = json.dumps([{"path": f"/{segments}/s1"}, {"path": f"/{segments}/s2"}])
+    assert owner.put(f"{a}/slo", params={"multipart-manifest": "put"}, content=manifest).status_code == 201
+    assert owner.put(f"{a}/link", content=b"", headers={"X-Symlink-Target": f"{segments}/s1"}).status_code == 201
+    synced = wait_for(lambda: (r := owner.get(f"{b}/slo")).status_code == 200 and r)
+    assert synced.content == b"x" * 5 + b"y" * 5
+    assert synced.headers["X-Static-Large-Object"] == "True"
+    assert synced.headers["Etag"] == owner.head(f"{a}/slo").headers["Etag"]
+    raw = owner.get(f"{b}/slo", params={"multipart-manifest": "get"}).json()
+    assert [seg["name"] for seg in raw] == [f"/{segments}/s1", f"/{segments}/s2"]
+    link = wait_for(lambda: (r := owner.head(f"{b}/link", params={"symlink": "get"})).status_code == 200 and r)
+    assert link.headers["X-Symlink-Target"] == f"{segments}/s1"
+    assert owner.get(f"{b}/link").content == b"x" * 5

@@ -15,8 +15,9 @@ Two pipeline stages:
 * ``settings`` (after ``authorize``): a container PUT/POST's ``X-Container-Sync-To`` is validated as
   Swift's container server does (400: unknown realm or cluster, bad format, full URLs when
   ``[container_sync] allow_full_urls`` is off or to a host not in ``allowed_sync_hosts``) and refused on a
-  container with object versioning (400). Only the account's owners (its admins, account ACL ``admin``)
-  set or see ``X-Container-Sync-To``/``-Key`` (proxy/swift/headers.py); others' are silently dropped.
+  container with object versioning (400), as enabling versioning on a sync source is. Only the account's
+  owners (its admins, account ACL ``admin``) set or see ``X-Container-Sync-To``/``-Key``
+  (proxy/swift/headers.py); others' are silently dropped.
 
 The sending side is the storage nodes' daemon (store/container_sync.py).
 """
@@ -41,6 +42,7 @@ from stackstore.timestamp import Timestamp
 AUTHORIZED_BY = "container_sync"
 SYNC_METHODS = ("PUT", "DELETE", "HEAD")
 INVALID_AUTH = "X-Container-Sync-Auth header not valid; contact cluster operator for support."
+SYNC_SOURCE = "Cannot enable object versioning on a container configured as source of container syncing."
 VERSIONED = "Cannot configure container sync on a container with object versioning configured."
 
 _realms_cache: dict[int, SyncRealms] = {}
@@ -118,6 +120,10 @@ async def settings(req: SwiftRequest, call_next: Handler) -> Response:
     """Pipeline stage: validate an owner's ``X-Container-Sync-To`` on container PUT/POST (400 when invalid
     or on a container with object versioning)."""
     value = req.headers.get("x-container-sync-to")
+    if "x-versions-enabled" in req.headers and not value:
+        info = await req.state.container_info(req.account, req.container_name)
+        if 200 <= info["status"] < 300 and (info.get("headers") or {}).get("x-container-sync-to"):
+            return error_response(400, SYNC_SOURCE)  # as Swift's object versioning: no versions of a sync source
     if value and req.is_owner:
         target = target_of(value, req.state.conf, realms_of(req.state.conf))
         if isinstance(target, str):
