@@ -3,8 +3,8 @@
 Each task is a coroutine function ``fn(node)`` run every ``interval`` seconds: the listing sync (LMDB
 ``sync=False`` flushed about once a second), the debounced container -> account stat reports, the
 async-pending updater pass, the auditor, the object expirer, the policy reconciler, the S3
-lifecycle runner, the partition power relinker and the orphaned-segment reaper (an interval <= 0 disables
-those six) and the replicator.
+lifecycle runner, the container sync daemon, the partition power relinker and the orphaned-segment reaper
+(an interval <= 0 disables those seven) and the replicator.
 """
 
 from __future__ import annotations

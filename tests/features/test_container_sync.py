@@ -222,6 +222,7 @@ def test_sync_resumes_after_the_daemon_was_stopped(cloud, owner):
         cloud.cloud.services[f"node{index}"].start(env=off)
     cloud.cloud.wait_healthy([f"node{i}" for i in nodes], 30)
     try:
+        wait_for(lambda: owner.put(f"{a}/probe", content=b"").status_code == 201, timeout=60)
         assert owner.put(f"{a}/while-stopped", content=b"2").status_code == 201
         time.sleep(3)
         assert owner.head(f"{b}/while-stopped").status_code == 404
@@ -229,6 +230,8 @@ def test_sync_resumes_after_the_daemon_was_stopped(cloud, owner):
         for index in nodes:
             cloud.stop_node(index)
             cloud.start_node(index)
+        probe = "probe-" + uuid.uuid4().hex[:8]  # the restarted nodes take writes again (the next tests need it)
+        wait_for(lambda: owner.put(probe).status_code in (201, 202), timeout=60)
     wait_for(lambda: owner.head(f"{b}/while-stopped").status_code == 200)
     assert owner.get(f"{b}/while-stopped").content == b"2"
 
@@ -268,3 +271,41 @@ def test_slo_manifest_and_symlink_are_synced_as_stored(owner):
     link = wait_for(lambda: (r := owner.head(f"{b}/link", params={"symlink": "get"})).status_code == 200 and r)
     assert link.headers["X-Symlink-Target"] == f"{segments}/s1"
     assert owner.get(f"{b}/link").content == b"x" * 5
+
+
+@pytest.fixture(scope="module")
+def second_cloud(tmp_path_factory) -> Iterator[Cluster]:
+    """Another cloud (its own nodes, rings and proxy) on other ports."""
+    c = Cluster.object_store_only(tmp_path_factory.mktemp("csync2"), nodes=3).start()
+    yield c
+    c.stop()
+
+
+def test_full_url_sync_to_another_cluster(cloud, owner, second_cloud):
+    storage_url, token = second_cloud.auth("test:tester", "testing")
+    with httpx.Client(base_url=storage_url + "/", headers={"X-Auth-Token": token}, timeout=60) as remote:
+        target = "mirror-" + uuid.uuid4().hex[:8]
+        assert remote.put(target, headers={"X-Container-Sync-Key": "shared"}).status_code == 201
+        source = _new_container(owner, **{"X-Container-Sync-To": f"{storage_url}/{target}",
+                                          "X-Container-Sync-Key": "shared"})
+        owner.put(f"{source}/one", content=b"across clusters", headers={"X-Object-Meta-Kind": "dr"})
+        synced = wait_for(lambda: (r := remote.get(f"{target}/one")).status_code == 200 and r)
+        assert synced.content == b"across clusters" and synced.headers["X-Object-Meta-Kind"] == "dr"
+        owner.delete(f"{source}/one")
+        wait_for(lambda: remote.head(f"{target}/one").status_code == 404)
+
+
+def test_recon_counts_what_the_daemon_sent(cloud, owner):
+    a, b = _sync_pair(owner)
+    owner.put(f"{a}/counted", content=b"12345")
+    wait_for(lambda: owner.head(f"{b}/counted").status_code == 200)
+
+    def sent() -> int:
+        total = 0
+        for index in range(1, len(cloud.node_names) + 1):
+            doc = httpx.get(cloud.node_url(index) + "/recon", auth=cloud.node_auth, timeout=30).json()
+            total += doc["container_sync"]["puts"]
+            assert doc["container_sync"]["last_pass"] is not None
+        return total
+
+    assert wait_for(lambda: sent() >= 1)
