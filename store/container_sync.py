@@ -299,6 +299,12 @@ class ContainerSyncer:
             await local.close()
             self.stats.skipped += 1  # deleted since: its tombstone row comes later
             return
+        if 400 <= local.status < 500:  # not readable here (an SSE-C object: only its customer has the key)
+            await local.close()
+            log.warning("container sync skips /%s/%s/%s: local GET %d", c.account, c.container, row.name,
+                        local.status)
+            self.stats.skipped += 1
+            return
         if local.status // 100 != 2:
             await local.close()
             raise RemoteError(f"local GET {local.status}")
