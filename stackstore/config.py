@@ -158,6 +158,7 @@ DEFAULTS: dict[str, Any] = {
         "allowed_sync_hosts": ["127.0.0.1"],  # hosts such full URLs may name
         "request_timeout": 60.0,  # seconds for one request to the remote cluster
         "concurrency": 4,  # rows of one container sent at once
+        "container_time": 60.0,  # seconds a pass works on one container before the next (it resumes next pass)
     },
     "tempauth": {
         "token_life": 86400,

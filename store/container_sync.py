@@ -17,7 +17,8 @@ sync. Requests are signed with the realm's key and the container's sync key (``X
 ``stackstore.container_sync_realms``) or, for a full-URL target, carry the sync key itself.
 
 Progress: the sync point goes to ``<device>/container_sync/<container key>.json`` with the replica's id and
-the target, after every batch whose rows all went through, so a restart resumes where the last pass stopped
+the target, after every batch whose rows all went through (a container is worked on for at most
+``container_time`` seconds a pass, as Swift's), so a restart resumes where the last pass stopped
 and a failed row (and those after it) is retried next pass. A new target, or a rebuilt replica, starts again
 from the first row (the remote's HEAD answers make that cheap). Stats go to ``<device>/.recon/container_sync.json``
 (``containers``, ``puts``, ``deletes``, ``bytes``, ``skipped``, ``failures`` and running totals).
@@ -251,7 +252,8 @@ class ContainerSyncer:
         uid, _ = await self.task._io(changed_rows, self.store, c.account, c.container, 0, 1)
         if saved.get("uid") != uid.hex() or saved.get("to") != c.sync_to:
             point = 0  # a new target or a rebuilt replica: every row again
-        while True:
+        deadline = time.monotonic() + self.task.container_time
+        while time.monotonic() < deadline:  # then the next container; this one resumes next pass
             uid, rows = await self.task._io(changed_rows, self.store, c.account, c.container, point, BATCH)
             if not rows:
                 break
@@ -331,6 +333,7 @@ class ContainerSyncTask(ContainerDutyTask):
         section = node.conf.get(SECTION, {})
         self.concurrency = max(1, int(section.get("concurrency", 4)))
         self.timeout = float(section.get("request_timeout", 60.0))
+        self.container_time = float(section.get("container_time", 60.0))
         self.realms = SyncRealms.from_conf(node.conf)
 
     def client(self) -> StorageClient | None:
