@@ -227,12 +227,12 @@ def synced_headers(stored: Mapping[str, str]) -> dict[str, str]:
         low = name.lower()
         if low in KEPT_HEADERS or low.startswith("x-object-meta-") or low in SLO_SYSMETA:
             out[name] = value
+    lowered = {name.lower(): value for name, value in stored.items()}
     for sysmeta, header in SYMLINK_HEADERS.items():  # a link stays a link (Swift's ``symlink=get`` read)
-        value = next((v for k, v in stored.items() if k.lower() == sysmeta), None)
-        if value:
-            out[header] = value
-    if "content-length" in {k.lower() for k in stored}:
-        out["Content-Length"] = next(v for k, v in stored.items() if k.lower() == "content-length")
+        if lowered.get(sysmeta):
+            out[header] = lowered[sysmeta]
+    if "content-length" in lowered:
+        out["Content-Length"] = lowered["content-length"]
     return out
 
 
