@@ -20,7 +20,8 @@ Progress: the sync point goes to ``<device>/container_sync/<container key>.json`
 the target, after every batch whose rows all went through (a container is worked on for at most
 ``container_time`` seconds a pass, as Swift's), so a restart resumes where the last pass stopped
 and a failed row (and those after it) is retried next pass. A new target, or a rebuilt replica, starts again
-from the first row (the remote's HEAD answers make that cheap). Stats go to ``<device>/.recon/container_sync.json``
+from the first row (the remote's HEAD answers make that cheap); the point of a container no longer synced is
+removed. Stats go to ``<device>/.recon/container_sync.json``
 (``containers``, ``puts``, ``deletes``, ``bytes``, ``skipped``, ``failures`` and running totals).
 """
 
@@ -164,6 +165,25 @@ def write_point(device_path: str, account: str, container: str, data: dict[str, 
     with open(tmp, "w") as fh:
         json.dump(data, fh)
     os.replace(tmp, path)
+
+
+def forget_points(device_path: str, keep: set[str]) -> int:
+    """Remove the sync points of containers no longer synced from this device (deleted, or sync turned off):
+    every point file whose container key is not in ``keep``; returns how many (blocking)."""
+    directory = os.path.join(device_path, SYNC_DIR)
+    try:
+        names = os.listdir(directory)
+    except FileNotFoundError:
+        return 0
+    removed = 0
+    for name in names:
+        if name.endswith(".json") and name[:-5] not in keep:
+            try:
+                os.unlink(os.path.join(directory, name))
+                removed += 1
+            except FileNotFoundError:
+                pass
+    return removed
 
 
 class RemoteContainer:
@@ -361,6 +381,8 @@ class ContainerSyncTask(ContainerDutyTask):
         if await self._io(os.path.isdir, layout.containers_db_path(path)):
             store = await self._io(self.node.containers, device)
             containers = await self._io(synced_containers, store)
+            keep = {container_key(c.account, c.container).hex() for c in containers}
+            await self._io(forget_points, path, keep)
             if containers:
                 async with httpx.AsyncClient(timeout=self.timeout) as http:
                     for container in containers:

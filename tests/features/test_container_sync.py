@@ -309,3 +309,24 @@ def test_recon_counts_what_the_daemon_sent(cloud, owner):
         return total
 
     assert wait_for(lambda: sent() >= 1)
+
+
+def test_sync_point_is_kept_on_the_device_and_dropped_when_sync_is_off(cloud, owner):
+    from store.listings import container_key
+
+    a, b = _sync_pair(owner)
+    owner.put(f"{a}/p", content=b"p")
+    wait_for(lambda: owner.head(f"{b}/p").status_code == 200)
+    point_name = container_key("AUTH_test", a).hex() + ".json"
+
+    def points() -> list[dict]:
+        found = []
+        for index in range(1, len(cloud.node_names) + 1):
+            for path in cloud.node_devices_root(index).glob(f"*/container_sync/{point_name}"):
+                found.append(json.loads(path.read_text()))
+        return found
+
+    saved = wait_for(points)
+    assert len(saved) == 1 and saved[0]["point"] >= 1 and saved[0]["to"] == f"//test/local/AUTH_test/{b}"
+    assert owner.post(a, headers={"X-Container-Sync-To": ""}).status_code == 204
+    wait_for(lambda: not points())
