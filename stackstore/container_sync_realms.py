@@ -105,8 +105,8 @@ class SyncRealms:
 
 def signature(method: str, path: str, x_timestamp: str, nonce: str, realm_key: str, user_key: str) -> str:
     """The hex HMAC-SHA1 a realm sync request carries (Swift's ``get_sig``): ``path`` as sent (URL-encoded)."""
-    message = b"\n".join((method.encode("ascii"), path.encode("utf-8"), x_timestamp.encode("ascii"),
-                          nonce.encode("utf-8"), user_key.encode("utf-8")))
+    message = b"\n".join(part.encode("utf-8", "surrogateescape") for part in (method, path, x_timestamp, nonce,
+                                                                                user_key))
     return hmac.new(realm_key.encode("utf-8"), message, hashlib.sha1).hexdigest()
 
 

@@ -158,6 +158,11 @@ def test_bad_signatures_are_401(cloud, owner):
                          headers={"X-Container-Sync-Auth": auth, "X-Timestamp": timestamp})
         assert resp.status_code == 401, auth
         assert resp.headers["Www-Authenticate"].startswith("SwiftContainerSync")
+    # headers that are no text a signature could cover: refused, never a server error
+    for ts_value in (b"\xd9\xa1\xd9\xa2", b"\xff", b"garbage"):
+        resp = httpx.put(cloud.proxy_url + path, content=b"x", headers=[
+            (b"X-Container-Sync-Auth", b"TEST \xff " + b"0" * 40), (b"X-Timestamp", ts_value)])
+        assert resp.status_code == 401
     # the signature covers the path: another object is refused
     sig = _sign("PUT", path, timestamp, "n1", "target-key")
     resp = httpx.put(cloud.proxy_url + path + "2", content=b"x",
@@ -174,6 +179,8 @@ def test_legacy_sync_key_authorizes_only_when_it_matches(cloud, owner):
     right = httpx.put(url, content=b"x", headers={"X-Container-Sync-Key": "legacy-key",
                                                   "X-Timestamp": "1700000000.00000"})
     assert right.status_code == 201
+    bad_time = httpx.put(url, content=b"x", headers={"X-Container-Sync-Key": "legacy-key", "X-Timestamp": "-1"})
+    assert bad_time.status_code == 400
 
 
 def test_two_containers_sync_both_ways(owner):
