@@ -20,6 +20,7 @@ from proxy.swift.features import (
     account_quotas,
     bulk,
     container_quotas,
+    container_sync,
     cors,
     dlo,
     etag_quoter,
@@ -85,9 +86,10 @@ def test_unknown_verb_answers_405_with_allow():
 def test_swift_pipeline_order():
     features = swift_features([])
     assert features[:4] == [cors.feature, etag_quoter.feature, tempurl_stage.feature, formpost.feature]
-    assert isinstance(features[4], Authenticate) and features[5:7] == [open_expired.feature, staticweb.feature]
-    assert features[7] is authorize
-    assert features[8:] == [bulk.feature, extract_archive.feature, container_quotas.feature,
+    assert isinstance(features[4], Authenticate)
+    assert features[5:8] == [open_expired.feature, container_sync.feature, staticweb.feature]
+    assert features[8] is authorize and features[9] is container_sync.settings
+    assert features[10:] == [bulk.feature, extract_archive.feature, container_quotas.feature,
                             account_quotas.feature, object_versioning.feature, versioned_writes.feature,
                             symlink.feature, slo.feature, dlo.feature]
 
