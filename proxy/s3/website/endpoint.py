@@ -27,6 +27,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from proxy.context import ProxyState
+from proxy.http.subresponses import discard
 from proxy.http.transid import trans_id_of
 from proxy.s3.access_log import stage as access_log
 from proxy.s3.bucket import is_valid_name
@@ -39,7 +40,6 @@ from proxy.s3.router import dispatch
 from proxy.s3.website import pages
 from proxy.s3.website.config import Redirect, WebsiteConfig, redirect_location
 from proxy.s3.website.handlers import bucket_website
-from proxy.swift.features.subresponses import discard
 
 log = logging.getLogger("stackstore.proxy.s3.website")
 
