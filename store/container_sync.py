@@ -367,7 +367,7 @@ class ContainerSyncTask(ContainerDutyTask):
             from stackstore.secrets import encryption_key_path
 
             if encryption_key_path(self.node.conf).exists():
-                from proxy.crypto.client import encrypting_client  # the decrypting reader of the proxy
+                from objclient.crypto.client import encrypting_client  # the decrypting reader of the proxy
 
                 self._client = encrypting_client(self.node.conf)
             else:

@@ -21,7 +21,7 @@ from urllib.parse import quote
 
 from starlette.responses import Response
 
-from proxy.crypto import envelope
+from objclient.crypto import envelope
 from proxy.large_objects.slo_manifest import SYSMETA_ETAG as SLO_ETAG
 from proxy.large_objects.slo_manifest import SYSMETA_SIZE as SLO_SIZE
 from proxy.large_objects.slo_manifest import slo_etag

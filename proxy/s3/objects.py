@@ -6,8 +6,8 @@ import time
 
 from starlette.responses import Response
 
+from objclient.crypto import envelope
 from proxy import expiry
-from proxy.crypto import envelope
 from proxy.http import conditional
 from proxy.http import ranges as http_ranges
 from proxy.http.bodies import streamed

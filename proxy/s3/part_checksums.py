@@ -27,7 +27,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from xml.etree.ElementTree import Element
 
-from proxy.crypto.client import stored_view
+from objclient.crypto.client import stored_view
 from proxy.s3 import checksums, xml
 from proxy.s3 import headers as s3h
 from proxy.s3.bucket import segments_container

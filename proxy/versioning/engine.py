@@ -33,7 +33,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from proxy.crypto.client import stored_view
+from objclient.crypto.client import stored_view
 from proxy.http.bodies import stream_backend
 from proxy.http.errors import HTTPError
 from stackstore import versioning_names as names

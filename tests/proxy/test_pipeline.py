@@ -217,3 +217,15 @@ def test_shared_layers_do_not_import_the_swift_api(package):
     assert {k: v for k, v in offenders.items() if v} == {}
     for module in ("context.py", "infocache.py"):
         assert not [m for m in _imports(PROXY / module) if m.startswith(("proxy.swift", "proxy.s3"))]
+
+
+@pytest.mark.parametrize("package", ["store", "objclient", "ring", "stackstore", "volumes", "compute_shim",
+                                     "identity", "images"])
+def test_nothing_outside_the_proxy_imports_it(package):
+    """The layers under and beside the proxy (storage nodes, the internal client, the block, compute, image
+    and identity services) reach the cluster through objclient, never through the proxy package."""
+    root = PROXY.parent / package
+    offenders = {str(p.relative_to(root.parent)): sorted(m for m in _imports(p) if m == "proxy" or
+                                                          m.startswith("proxy."))
+                 for p in root.rglob("*.py")}
+    assert {k: v for k, v in offenders.items() if v} == {}
