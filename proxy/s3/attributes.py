@@ -20,7 +20,7 @@ from proxy.s3.context import S3Request
 from proxy.s3.errors import S3Error
 from proxy.s3.object_parts import is_multipart, load_parts
 from proxy.s3.reader import open_object
-from proxy.s3.versioning import resolve, show_written_at
+from proxy.s3.versioning import VERSION_HEADER, resolve, response_version, show_written_at
 from stackstore.numbers import is_ascii_digits
 
 ATTRIBUTES = ("ETag", "Checksum", "ObjectParts", "StorageClass", "ObjectSize")
@@ -50,7 +50,7 @@ def _int_header(req: S3Request, name: str, default: int) -> int:
 
 async def get_object_attributes(req: S3Request) -> Response:
     """GetObjectAttributes: the attributes asked for, without reading the object's data."""
-    await require_bucket(req)
+    bucket_info = await require_bucket(req)
     wanted = wanted_attributes(req.headers.get("x-amz-object-attributes"))
     max_parts = min(_int_header(req, "x-amz-max-parts", MAX_PARTS), MAX_PARTS)
     marker = _int_header(req, "x-amz-part-number-marker", 0)
@@ -79,6 +79,9 @@ async def get_object_attributes(req: S3Request) -> Response:
     headers = {}
     if obj.last_modified:
         headers["Last-Modified"] = obj.last_modified
+    shown = req.query.get("versionId") or response_version(obj.headers, bucket_info)
+    if shown is not None:  # as GetObject, in a versioned bucket
+        headers[VERSION_HEADER] = shown
     return xml.xml_response(doc, headers=headers)
 
 

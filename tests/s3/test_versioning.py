@@ -172,3 +172,13 @@ def test_get_and_head_of_a_deleted_key_name_its_delete_marker(c, bucket):
         with pytest.raises(ClientError) as err:
             call(Bucket=bucket, Key="never-written")
         assert "x-amz-delete-marker" not in err.value.response["ResponseMetadata"]["HTTPHeaders"]
+
+
+def test_get_object_attributes_names_the_version(c, bucket):
+    enable(c, bucket)
+    first = c.put_object(Bucket=bucket, Key="attr", Body=b"one")["VersionId"]
+    second = c.put_object(Bucket=bucket, Key="attr", Body=b"two!")["VersionId"]
+    current = c.get_object_attributes(Bucket=bucket, Key="attr", ObjectAttributes=["ObjectSize"])
+    assert current["VersionId"] == second and current["ObjectSize"] == 4
+    old = c.get_object_attributes(Bucket=bucket, Key="attr", VersionId=first, ObjectAttributes=["ObjectSize"])
+    assert old["VersionId"] == first and old["ObjectSize"] == 3
