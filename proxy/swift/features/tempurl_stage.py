@@ -11,12 +11,15 @@ from __future__ import annotations
 
 from starlette.responses import Response
 
-from proxy.pipeline import Handler
+from proxy.pipeline import Handler, handles
 from proxy.swift.context import SwiftRequest
 from proxy.swift.features import staticweb, tempurl
 from proxy.swift.features.subresponses import discard
+from proxy.swift.operations import ANY_DEPTH_OPERATIONS, OBJECT_OPERATIONS
 
 
+# object requests; GET/HEAD of the container path (``temp_url_prefix=``)
+@handles(operations=OBJECT_OPERATIONS | ANY_DEPTH_OPERATIONS | {"list_objects", "head_container"})
 async def feature(req: SwiftRequest, call_next: Handler) -> Response:
     """Check a temp URL signature; a bad one answers 401 (400 for a manifest or copy)."""
     if "temp_url_sig" not in req.query or (req.obj is None and not tempurl.allows_container_root(req)):
