@@ -3,9 +3,10 @@
 Starlette's ``Headers`` answers ``headers["x"]``, ``"x" in headers`` and ``headers.get("x")`` by
 scanning the raw header list, and ``get`` of a missing header by raising and catching ``KeyError``.
 A Swift request is asked for twenty-odd headers on its way through the pipeline (most of them absent),
-so the proxy indexes the head once, at its first lookup: the same answers (the first of repeated
-headers, names matched as Starlette matches them), each in one dictionary lookup. Iteration, ``raw``,
-``getlist`` and everything else are Starlette's.
+so the proxy decodes the head once and indexes it at its first lookup: the same answers (the first of
+repeated headers, names matched as Starlette matches them), each in one dictionary lookup; ``items()``,
+``keys()`` and ``values()`` (walked by the metadata checks and header filters) reuse the decoded head.
+``raw``, ``getlist`` and everything else are Starlette's.
 """
 
 from __future__ import annotations
@@ -21,15 +22,27 @@ class IndexedHeaders(Headers):
     on first use (name → first value); immutable like Starlette's ``Headers``."""
 
     _index: dict[str, str] | None = None
+    _pairs: list[tuple[str, str]] | None = None
+
+    def _decoded(self) -> list[tuple[str, str]]:
+        pairs = self._pairs
+        if pairs is None:
+            pairs = self._pairs = [(key.decode("latin-1"), value.decode("latin-1")) for key, value in self._list]
+        return pairs
 
     def _build_index(self) -> dict[str, str]:
-        index: dict[str, str] = {}
-        for key, value in self._list:  # ASGI gives lower-case names; a lookup lowers the name asked
-            name = key.decode("latin-1")
-            if name not in index:
-                index[name] = value.decode("latin-1")
-        self._index = index
+        # ASGI gives lower-case names (a lookup lowers the name asked); the first of repeated headers wins
+        index = self._index = dict(reversed(self._decoded()))
         return index
+
+    def keys(self) -> list[str]:  # type: ignore[override]
+        return [key for key, _ in self._decoded()]
+
+    def values(self) -> list[str]:  # type: ignore[override]
+        return [value for _, value in self._decoded()]
+
+    def items(self) -> list[tuple[str, str]]:  # type: ignore[override]
+        return list(self._decoded())
 
     def __getitem__(self, key: str) -> str:
         try:

@@ -9,7 +9,6 @@ from urllib.parse import quote, urlencode
 
 from starlette.types import Message
 
-from proxy.auth.resellers import resellers_of
 from proxy.context import ObjectRequest
 from proxy.http.request import ProxyRequest
 
@@ -45,7 +44,7 @@ class SwiftRequest(ObjectRequest):
     def is_owner(self) -> bool:
         """The identity owns the account (``.admin`` of it, a reseller admin, or an account ACL ``admin``)."""
         ident = self.identity
-        return bool(ident and (ident.is_reseller or resellers_of(self.state.conf).administers(ident, self.account)
+        return bool(ident and (ident.is_reseller or self.state.resellers.administers(ident, self.account)
                                or self.account_acl_level == "admin"))
 
     @property

@@ -27,7 +27,8 @@ def test_lookups_match_starlette(name):
 
 def test_everything_else_is_starlettes():
     plain, indexed = Headers(scope={"headers": list(RAW)}), IndexedHeaders(scope={"headers": list(RAW)})
-    assert list(indexed.items()) == list(plain.items()) and indexed.raw == plain.raw
+    assert indexed.items() == plain.items() and indexed.raw == plain.raw
+    assert indexed.keys() == plain.keys() and indexed.values() == plain.values() and list(indexed) == list(plain)
     assert indexed.getlist("x-object-meta-color") == ["red", "blue"] and len(indexed) == len(plain)
     assert dict(indexed) == dict(plain) and indexed == plain
 
