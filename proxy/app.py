@@ -24,7 +24,7 @@ from proxy.router import Router
 from proxy.swift.router import SwiftRouter
 from stackstore.config import Config, ensure_hash_path_suffix, load_config
 from stackstore.safe_defaults import refusal
-from stackstore.secrets import ensure_secret
+from stackstore.secrets import ensure_secret, keep_files_private
 
 log = logging.getLogger("stackstore.proxy")
 T = TypeVar("T")
@@ -127,6 +127,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--workers", type=int)
     parser.add_argument("--access-log", action="store_true")
     args = parser.parse_args(argv)
+    keep_files_private()
 
     if args.config:
         os.environ["STACKSTORE_CONFIG"] = str(args.config)
