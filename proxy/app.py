@@ -13,11 +13,11 @@ from typing import Any, TypeVar
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from objclient.crypto.client import encrypting_client
 from objclient.ring_distribution import stop_watcher, watcher_from_config
 from proxy.auth.base import AuthBackend
 from proxy.auth.tempauth import TempAuth
 from proxy.context import ProxyState
-from proxy.crypto.client import encrypting_client
 from proxy.http.middleware import KeepAliveEcho, RequestIdMiddleware
 from proxy.http.protocol import SwiftHttpProtocol
 from proxy.router import Router

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from stackstore import internal_tls
 from stackstore.config import Config, ensure_hash_path_suffix
+from stackstore.container_sync_realms import ensure_realm_keys
 from stackstore.secrets import (
     CONFIG_KEYS,
     ensure_encryption_keys,
@@ -126,6 +127,7 @@ def prepare_config(conf: Config, path: Path | None = None) -> Path:
     for secret in CONFIG_KEYS:  # resolved once here: every child reads the same values
         ensure_secret(conf, secret)
     ensure_encryption_keys(conf)  # kept in its own file, never in the effective config
+    ensure_realm_keys(conf)  # container sync realm keys left empty: generated once (0600)
     path = path or effective_config_path(conf)
     write_private(path, dumps(conf))
     return path

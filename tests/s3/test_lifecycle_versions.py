@@ -106,6 +106,31 @@ def test_expiration_in_suspended_bucket_removes_the_null_version(client):
         _empty(client, name)
 
 
+def test_expiration_in_suspended_bucket_writes_the_null_marker(client):
+    """AWS: in a suspended bucket Expiration writes a ``null`` delete marker, which replaces the ``null``
+    version wherever it sits; versions with ids stay."""
+    name = "lcv-" + os.urandom(6).hex()
+    client.create_bucket(Bucket=name)
+    try:
+        client.put_object(Bucket=name, Key="s/a", Body=b"null, archived below v1")
+        client.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
+        v1 = client.put_object(Bucket=name, Key="s/a", Body=b"v1")["VersionId"]
+        v2 = client.put_object(Bucket=name, Key="s/b", Body=b"v2")["VersionId"]
+        client.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Suspended"})
+        client.put_object(Bucket=name, Key="s/b", Body=b"null, current")
+        assert [v["VersionId"] for v in client.list_object_versions(Bucket=name, Prefix="s/a")["Versions"]] \
+            == [v1, "null"]
+        _put_rules(client, name, _rule("r", {"Prefix": "s/"}, Expiration={"Days": 1}))
+        assert _wait_for(lambda: _keys(client, name) == set(), WAIT)
+        listed = client.list_object_versions(Bucket=name)
+        assert [(m["Key"], m["VersionId"], m["IsLatest"]) for m in listed["DeleteMarkers"]] \
+            == [("s/a", "null", True), ("s/b", "null", True)]
+        assert [(v["Key"], v["VersionId"]) for v in listed["Versions"]] == [("s/a", v1), ("s/b", v2)]
+        assert client.get_object(Bucket=name, Key="s/a", VersionId=v1)["Body"].read() == b"v1"
+    finally:
+        _empty(client, name)
+
+
 def test_noncurrent_days_removes_older_versions(client, bucket):
     for body in (b"1", b"2", b"3"):
         current = client.put_object(Bucket=bucket, Key="nc/a", Body=body)["VersionId"]
