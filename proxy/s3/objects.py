@@ -123,6 +123,7 @@ async def get_object(req: S3Request) -> Response:
     part = await requested_part(req, container, name)
     if part is not None:
         range_header = part.range_header
+    sse.refuse_on_read(req)
     customer_key = sse.request_customer_key(req)
     obj = await open_object(req, container, name, range_header, head, customer_key)
     versioning.show_written_at(found, obj.headers)
