@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, MutableMapping
+from collections.abc import ItemsView, Iterable, Iterator, Mapping, MutableMapping
 from typing import TypeVar, overload
 
 _T = TypeVar("_T")
@@ -50,6 +50,11 @@ class HeaderDict(MutableMapping[str, str]):
     def __iter__(self) -> Iterator[str]:
         return (name for name, _ in self._d.values())
 
+    def items(self) -> ItemsView[str, str]:
+        """The (first spelling, value) pairs, read straight from the store (every node request's head and
+        signature walks them; the mixin's view would look each name up again)."""
+        return _Items(self)
+
     def __len__(self) -> int:
         return len(self._d)
 
@@ -79,6 +84,15 @@ class HeaderDict(MutableMapping[str, str]):
 
     def __repr__(self) -> str:
         return f"HeaderDict({dict(self.items())!r})"
+
+
+class _Items(ItemsView[str, str]):
+    """``HeaderDict.items()``: the mixin's view (membership, set operations) iterating the stored pairs."""
+
+    _mapping: HeaderDict
+
+    def __iter__(self) -> Iterator[tuple[str, str]]:
+        return iter(self._mapping._d.values())
 
 
 def strip_hop_by_hop(headers: Mapping[str, str] | None) -> HeaderDict:

@@ -71,10 +71,14 @@ def account_exceeded(info: dict[str, Any], size: int, policy: StoragePolicy | No
     if 0 <= _quota(sysmeta.get("quota-count")) < used_count + 1:
         return EXCEEDED
     if policy is not None:
+        bytes_quota = _quota(sysmeta.get(f"quota-bytes-policy-{policy.index}"))
+        count_quota = _quota(sysmeta.get(f"quota-count-policy-{policy.index}"))
+        if bytes_quota < 0 and count_quota < 0:
+            return None  # no quota for this policy: its usage need not be read
         policy_bytes, policy_count = policy_usage(info, policy)
-        if 0 <= _quota(sysmeta.get(f"quota-bytes-policy-{policy.index}")) < policy_bytes + size:
+        if 0 <= bytes_quota < policy_bytes + size:
             return POLICY_EXCEEDED
-        if 0 <= _quota(sysmeta.get(f"quota-count-policy-{policy.index}")) < policy_count + 1:
+        if 0 <= count_quota < policy_count + 1:
             return POLICY_EXCEEDED
     return None
 

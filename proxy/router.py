@@ -15,12 +15,12 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qs
 
-from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from proxy.http.errors import HTML, error_response
 from proxy.http.protocol import LOWER_CASE_HEADERS
+from proxy.http.request import ProxyRequest
 from proxy.s3.bucket import is_valid_name
 from proxy.swift.domain_remap import DomainRemap, DomainRemapApp
 from proxy.swift.info import handle_info
@@ -97,7 +97,7 @@ class Router:
             scope[LOWER_CASE_HEADERS] = True  # as AWS sends them (proxy/http/protocol.py)
             await self._s3()(scope, receive, send)
             return
-        request = Request(scope, receive)
+        request = ProxyRequest(scope, receive)  # header lookups by dictionary (proxy/http/request.py)
         if path.startswith(("/v1/", "/v1.0/")) or path in ("/v1", "/v1.0"):
             response = await self._swift()(request)
         elif path in AUTH_PATHS:

@@ -74,6 +74,8 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         self._head_pending = True  # a request head has been started (or is awaited) and is not complete
         self._head_bytes = 0
         self._header_count = 0
+        self._header_line_budget = self.header_line_budget()
+        self._max_header_count = self.limits.max_header_count
         self._limit_answer: tuple[int, str] | None = None  # (status, text) for the head refused over a limit
         self._head_timer: asyncio.TimerHandle | None = None
         self._closing_at: asyncio.TimerHandle | None = None
@@ -118,12 +120,17 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
             self.refuse(REQUEST_LINE)
 
     def on_header(self, name: bytes, value: bytes) -> None:
+        # the one per-header hook: both head limits checked here (a subclass sets the line budget, not a hook)
         self._header_count += 1
-        if len(name) + len(value) > self.limits.max_header_line:
+        if len(name) + len(value) > self._header_line_budget:
             self.refuse(HEADER_LINE)
-        if self._header_count > self.limits.max_header_count:
+        if self._header_count > self._max_header_count:
             self.refuse(HEADER_COUNT)
         super().on_header(name, value)
+
+    def header_line_budget(self) -> int:
+        """The longest header name + value (bytes) accepted; a longer one is refused as ``HEADER_LINE``."""
+        return self.limits.max_header_line
 
     def on_headers_complete(self) -> None:
         self._head_pending = False

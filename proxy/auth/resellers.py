@@ -19,6 +19,7 @@ from typing import Any
 from proxy.context import Identity
 
 DEFAULT_PREFIX = "AUTH_"
+PREFIX_CACHE_SIZE = 4096
 
 
 def _normalise(prefix: str) -> str:
@@ -32,6 +33,8 @@ class Resellers:
 
     prefixes: tuple[str, ...] = (DEFAULT_PREFIX,)
     require_group: dict[str, str] = field(default_factory=dict)
+    # account -> its prefix, asked several times a request (bounded: account names come from clients)
+    _prefixes_of: dict[str, str | None] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def primary(self) -> str:
@@ -40,8 +43,16 @@ class Resellers:
 
     def prefix_of(self, account: str) -> str | None:
         """The (longest) configured prefix ``account`` starts with, or None when it has none."""
+        try:
+            return self._prefixes_of[account]
+        except KeyError:
+            pass
         matches = [p for p in self.prefixes if account.startswith(p)]
-        return max(matches, key=len) if matches else None
+        prefix = max(matches, key=len) if matches else None
+        if len(self._prefixes_of) >= PREFIX_CACHE_SIZE:
+            self._prefixes_of.clear()
+        self._prefixes_of[account] = prefix
+        return prefix
 
     def account_id(self, account: str) -> str | None:
         """``test`` for ``AUTH_test`` or ``SERVICE_test``; None outside every prefix."""

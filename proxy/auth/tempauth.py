@@ -26,6 +26,7 @@ from stackstore.config import Config
 from stackstore.secrets import ensure_secret
 
 TOKEN_PREFIX = "tk"
+VALID_TOKENS_KEPT = 10000  # tokens remembered as valid per process (TempAuth.validate_token)
 
 
 def _b64(data: bytes) -> str:
@@ -58,6 +59,9 @@ class TempAuth:
             # the same key in every worker: configured, or the cloud's generated tempauth_token_key
             secret = ensure_secret(conf, "tempauth_token_key").encode()
         self._key = hmac.new(secret, b"stackstore-tempauth-token", hashlib.sha256).digest()
+        # token -> (user, expires, the user's key it was checked with): a token is presented on every request;
+        # its MAC, decoding and JSON are checked once (bounded: cleared when full)
+        self._valid: dict[str, tuple[str, int, str]] = {}
 
     # -- tokens -----------------------------------------------------------------------------------
     def _mac(self, payload: bytes, user_key: str) -> str:
@@ -70,7 +74,15 @@ class TempAuth:
         return f"{self.token_start}{_b64(payload)}.{self._mac(payload, self.users[user]['key'])}", expires
 
     def validate_token(self, token: str, now: float | None = None) -> tuple[str, int] | None:
-        """(user, expires) of a valid unexpired token, else None."""
+        """(user, expires) of a valid unexpired token, else None. A token already found valid is
+        answered from memory while the user's key is the one it was signed with and it has not expired."""
+        known = self._valid.get(token)
+        if known is not None:
+            user, expires, user_key = known
+            entry = self.users.get(user)
+            if entry is not None and str(entry.get("key", "")) == user_key:
+                return (user, expires) if expires > (time.time() if now is None else now) else None
+            del self._valid[token]
         if not token.startswith(self.token_start):
             return None
         body, _, mac = token[len(self.token_start):].rpartition(".")
@@ -82,10 +94,14 @@ class TempAuth:
         entry = self.users.get(user) if isinstance(user, str) else None
         if entry is None or not isinstance(expires, int):
             return None
-        if not hmac.compare_digest(mac, self._mac(payload, str(entry.get("key", "")))):
+        user_key = str(entry.get("key", ""))
+        if not hmac.compare_digest(mac, self._mac(payload, user_key)):
             return None
         if expires <= (time.time() if now is None else now):
             return None
+        if len(self._valid) >= VALID_TOKENS_KEPT:
+            self._valid.clear()
+        self._valid[token] = (user, expires, user_key)
         return user, expires
 
     def identity(self, user: str) -> Identity:

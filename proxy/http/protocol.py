@@ -181,10 +181,10 @@ class SwiftHttpProtocol(BoundedHttpToolsProtocol):
         """Swift's answer to a head over ``limit`` (see the module docstring)."""
         return SWIFT_REFUSALS.get(limit) or super().refusal(limit)
 
-    def on_header(self, name: bytes, value: bytes) -> None:
-        if len(name) + len(value) + LINE_OVERHEAD >= self.limits.max_header_line:  # eventlet's MAX_HEADER_LINE test
-            self.refuse(HEADER_LINE)
-        super().on_header(name, value)
+    def header_line_budget(self) -> int:
+        """eventlet's MAX_HEADER_LINE test: a line (with ``: `` and CRLF) of ``max_header_line`` bytes or more
+        is refused, so name + value may be ``max_header_line - LINE_OVERHEAD - 1`` bytes at most."""
+        return self.limits.max_header_line - LINE_OVERHEAD - 1
 
     def on_headers_complete(self) -> None:
         super().on_headers_complete()

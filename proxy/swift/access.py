@@ -17,7 +17,7 @@ from starlette.responses import Response
 from proxy.auth import account_acl
 from proxy.auth.authorize import check_access, denied_response
 from proxy.auth.base import AuthBackend, request_token
-from proxy.auth.resellers import resellers_of, with_service_groups
+from proxy.auth.resellers import with_service_groups
 from proxy.context import Identity
 from proxy.large_objects.access import SegmentAccess
 from proxy.pipeline import Handler
@@ -76,12 +76,12 @@ async def check(req: SwiftRequest) -> Response | None:
     if access is Access.PUBLIC or req.authorized_by == "formpost":
         return None
     status = await check_access(req.state, req.identity, req.account, req.container, req.obj,
-                                ACCESS_VERB[access], req.headers.get("referer"), resellers_of(req.state.conf))
+                                ACCESS_VERB[access], req.headers.get("referer"), req.state.resellers)
     if status is not None:
         return denied_response(status, req.account)
     if not req.is_owner:  # an account ACL "admin" is an owner (sees and sets ACLs, temp URL keys)
         req.account_acl_level = await account_acl.account_level(req.state, req.identity, req.account,
-                                                                resellers_of(req.state.conf).primary)
+                                                                req.state.resellers.primary)
     return None
 
 

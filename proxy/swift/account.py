@@ -79,12 +79,12 @@ async def _write_headers(req: SwiftRequest) -> dict[str, str]:
     """Metadata to store for an account PUT/POST: ``X-Account-Meta-*`` and, from an owner, a valid
     ``X-Account-Access-Control`` (400 otherwise) as its sysmeta; metadata limits apply to the stored
     metadata as this request changes it (as Swift checks the aggregate)."""
-    constraints.check_metadata(req.headers, "account")
-    if constraints.has_metadata(req.headers, "account"):
+    update = constraints.check_metadata(req.headers, "account")
+    if update:
         stored = await req.client.head_account(req.account)
         await stored.close()
         if 200 <= stored.status < 300:
-            constraints.check_merged_metadata(stored.headers, req.headers, "account")
+            update.check_merged(stored.headers)
     headers = meta_write_headers(req.headers, "account")
     acl = req.headers.get(account_acl.HEADER)
     if acl is not None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from urllib.parse import unquote
 
 from proxy import expiry
@@ -62,62 +63,78 @@ def check_names(account: str, container: str | None, obj: str | None) -> None:
                         content_type=HTML)
 
 
-def check_metadata(headers: Mapping[str, str], target: str) -> None:
-    """Validate the ``X-<target>-Meta-*`` headers of a request (target: account|container|object)."""
-    prefix = f"x-{target}-meta-"
-    count = size = 0
-    for name, value in headers.items():
-        name = name.lower()
-        if name.startswith("x-remove-" + target + "-meta-"):
-            key, value = name[len("x-remove-" + target + "-meta-"):], ""
-        elif name.startswith(prefix):
-            key = name[len(prefix):]
-        else:
-            continue
-        if not key:
-            raise HTTPError(400, "Metadata name cannot be empty")
-        if target in ("account", "container"):  # as Swift: object metadata may hold any bytes
-            try:
-                key.encode("latin-1").decode("utf-8")
-                value.encode("latin-1").decode("utf-8")
-            except UnicodeError:
-                raise HTTPError(400, "Metadata must be valid UTF-8") from None
-        count += 1
-        size += len(key) + len(value)
-        if len(key) > MAX_META_NAME_LENGTH:
-            raise HTTPError(400, f"Metadata name too long: {key}; max {MAX_META_NAME_LENGTH}")
-        if len(value) > MAX_META_VALUE_LENGTH:
-            raise HTTPError(400, f"Metadata value longer than {MAX_META_VALUE_LENGTH}: {key}")
-        if count > MAX_META_COUNT:
+@dataclass(frozen=True)
+class MetadataUpdate:
+    """What a request's ``X-<target>-Meta-*`` / ``X-Remove-<target>-Meta-*`` headers set, read in one pass
+    over the headers (``metadata_update``): (name after the prefix, value) in request order, ``""`` for a
+    removal. Every metadata check (``check``, ``check_merged``, whether there is any) reads these items."""
+
+    target: str  # account | container | object
+    items: tuple[tuple[str, str], ...]
+
+    def __bool__(self) -> bool:
+        return bool(self.items)
+
+    def check(self) -> None:
+        """Swift's per-request limits: 400 for an empty name, invalid UTF-8 (account and container
+        metadata), a name or value too long, too many items or too many bytes in all."""
+        count = size = 0
+        for key, value in self.items:
+            if not key:
+                raise HTTPError(400, "Metadata name cannot be empty")
+            if self.target in ("account", "container"):  # as Swift: object metadata may hold any bytes
+                try:
+                    key.encode("latin-1").decode("utf-8")
+                    value.encode("latin-1").decode("utf-8")
+                except UnicodeError:
+                    raise HTTPError(400, "Metadata must be valid UTF-8") from None
+            count += 1
+            size += len(key) + len(value)
+            if len(key) > MAX_META_NAME_LENGTH:
+                raise HTTPError(400, f"Metadata name too long: {key}; max {MAX_META_NAME_LENGTH}")
+            if len(value) > MAX_META_VALUE_LENGTH:
+                raise HTTPError(400, f"Metadata value longer than {MAX_META_VALUE_LENGTH}: {key}")
+            if count > MAX_META_COUNT:
+                raise HTTPError(400, f"Too many metadata items; max {MAX_META_COUNT}")
+            if size > MAX_META_OVERALL_SIZE:
+                raise HTTPError(400, f"Total metadata too large; max {MAX_META_OVERALL_SIZE}")
+
+    def check_merged(self, stored: Mapping[str, str]) -> None:
+        """400 when the metadata already ``stored`` (an account's or container's HEAD headers) changed by
+        this update would exceed the count or overall size limits: Swift checks the aggregate, not only
+        what one request sends."""
+        prefix = f"x-{self.target}-meta-"
+        merged = {k.lower()[len(prefix):]: v for k, v in stored.items() if k.lower().startswith(prefix)}
+        for key, value in self.items:
+            if value:
+                merged[key] = value
+            else:
+                merged.pop(key, None)
+        if len(merged) > MAX_META_COUNT:
             raise HTTPError(400, f"Too many metadata items; max {MAX_META_COUNT}")
-        if size > MAX_META_OVERALL_SIZE:
+        if sum(len(k) + len(v) for k, v in merged.items()) > MAX_META_OVERALL_SIZE:
             raise HTTPError(400, f"Total metadata too large; max {MAX_META_OVERALL_SIZE}")
 
 
-def has_metadata(headers: Mapping[str, str], target: str) -> bool:
-    """The request sets or removes some ``X-<target>-Meta-*``."""
-    return any(name.lower().startswith((f"x-{target}-meta-", f"x-remove-{target}-meta-")) for name in headers)
-
-
-def check_merged_metadata(stored: Mapping[str, str], headers: Mapping[str, str], target: str) -> None:
-    """400 when the metadata already ``stored`` (an account's or container's HEAD headers) changed by
-    this request's ``X-<target>-Meta-*`` would exceed the count or overall size limits: Swift checks
-    the aggregate, not only what one request sends."""
+def metadata_update(headers: Mapping[str, str], target: str) -> MetadataUpdate:
+    """The ``X-<target>-Meta-*`` and ``X-Remove-<target>-Meta-*`` items of a request (one pass)."""
     prefix, remove = f"x-{target}-meta-", f"x-remove-{target}-meta-"
-    merged = {k.lower()[len(prefix):]: v for k, v in stored.items() if k.lower().startswith(prefix)}
+    items = []
     for name, value in headers.items():
-        low = name.lower()
-        if low.startswith(remove):
-            merged.pop(low[len(remove):], None)
-        elif low.startswith(prefix):
-            if value:
-                merged[low[len(prefix):]] = value
-            else:
-                merged.pop(low[len(prefix):], None)
-    if len(merged) > MAX_META_COUNT:
-        raise HTTPError(400, f"Too many metadata items; max {MAX_META_COUNT}")
-    if sum(len(k) + len(v) for k, v in merged.items()) > MAX_META_OVERALL_SIZE:
-        raise HTTPError(400, f"Total metadata too large; max {MAX_META_OVERALL_SIZE}")
+        name = name.lower()
+        if name.startswith(remove):
+            items.append((name[len(remove):], ""))
+        elif name.startswith(prefix):
+            items.append((name[len(prefix):], value))
+    return MetadataUpdate(target, tuple(items))
+
+
+def check_metadata(headers: Mapping[str, str], target: str) -> MetadataUpdate:
+    """Validate the ``X-<target>-Meta-*`` headers of a request (target: account|container|object); the
+    update, for the checks that need stored metadata (``MetadataUpdate.check_merged``)."""
+    update = metadata_update(headers, target)
+    update.check()
+    return update
 
 
 def body_length(headers: Mapping[str, str]) -> int | None:

@@ -54,8 +54,8 @@ async def get(req: SwiftRequest) -> Response:
     return listing.render(rows, media, "container", req.container_name, headers)
 
 
-def _write_headers(req: SwiftRequest) -> dict[str, str]:
-    constraints.check_metadata(req.headers, "container")
+def _write_headers(req: SwiftRequest) -> tuple[dict[str, str], constraints.MetadataUpdate]:
+    update = constraints.check_metadata(req.headers, "container")
     headers = meta_write_headers(req.headers, "container", owner=req.is_owner)
     for name, value in headers.items():
         if name.lower() in CONTAINER_ACL_HEADERS and value:
@@ -66,12 +66,12 @@ def _write_headers(req: SwiftRequest) -> dict[str, str]:
     headers.update(req.sysmeta)  # what features decided (versioning), never the client's headers
     req.timestamp = Timestamp.now().normal
     headers["X-Timestamp"] = req.timestamp
-    return headers
+    return headers, update
 
 
 async def put(req: SwiftRequest) -> Response:
     """201 when created, 202 when it existed (metadata merged)."""
-    headers = _write_headers(req)
+    headers, _ = _write_headers(req)
     headers.update(chosen_policy_headers(req.state, req.headers))
     if not req.state.conf["proxy"].get("account_autocreate", True):
         info = await req.state.account_info(req.account)
@@ -88,12 +88,12 @@ async def put(req: SwiftRequest) -> Response:
 
 
 async def post(req: SwiftRequest) -> Response:
-    headers = _write_headers(req)
-    if constraints.has_metadata(req.headers, "container"):
+    headers, update = _write_headers(req)
+    if update:
         stored = await req.client.head_container(req.account, req.container_name)
         await stored.close()
         if 200 <= stored.status < 300:
-            constraints.check_merged_metadata(stored.headers, req.headers, "container")
+            update.check_merged(stored.headers)
     resp = await req.client.post_container(req.account, req.container_name, headers)
     await resp.close()
     req.state.invalidate_info(req.account, req.container_name)

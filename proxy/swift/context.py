@@ -7,11 +7,10 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 from urllib.parse import quote, urlencode
 
-from starlette.requests import Request
 from starlette.types import Message
 
-from proxy.auth.resellers import resellers_of
 from proxy.context import ObjectRequest
+from proxy.http.request import ProxyRequest
 
 if TYPE_CHECKING:
     from objclient.client import StorageClient
@@ -45,7 +44,7 @@ class SwiftRequest(ObjectRequest):
     def is_owner(self) -> bool:
         """The identity owns the account (``.admin`` of it, a reseller admin, or an account ACL ``admin``)."""
         ident = self.identity
-        return bool(ident and (ident.is_reseller or resellers_of(self.state.conf).administers(ident, self.account)
+        return bool(ident and (ident.is_reseller or self.state.resellers.administers(ident, self.account)
                                or self.account_acl_level == "admin"))
 
     @property
@@ -83,7 +82,7 @@ class SwiftRequest(ObjectRequest):
         async def receive() -> Message:
             return {"type": "http.request", "body": body, "more_body": False}
 
-        return SwiftRequest(request=Request(scope, receive), state=self.state, account=account,
+        return SwiftRequest(request=ProxyRequest(scope, receive), state=self.state, account=account,
                             container=container, obj=obj, query=dict(query or {}), trans_id=self.trans_id,
                             identity=self.identity, authorized_by=self.authorized_by,
                             tempurl_scope=self.tempurl_scope,

@@ -29,6 +29,15 @@ DELETE_SLO = "delete_slo"
 EXTRACT_ARCHIVE = "extract_archive"
 
 ACCOUNT, CONTAINER, OBJECT = "account", "container", "object"
+
+# the table's operation names by the path depth they occur at: what pipeline features declare they act on
+# (``proxy.pipeline.handles``); tests/unit/test_pipeline_handles.py checks them against the table
+ACCOUNT_OPERATIONS = frozenset({"list_containers", "head_account", "post_account", "put_account", "delete_account"})
+CONTAINER_OPERATIONS = frozenset({"list_objects", "head_container", "put_container", "post_container",
+                                  "delete_container"})
+OBJECT_OPERATIONS = frozenset({"get_object", "head_object", "copy_from", PUT_SLO_MANIFEST, "put_object", "post_object",
+                               DELETE_SLO, "delete_object", "copy_object"})
+ANY_DEPTH_OPERATIONS = frozenset({BULK_DELETE, EXTRACT_ARCHIVE, "options", "method_not_allowed"})
 ALLOWED = {
     ACCOUNT: ("GET", "HEAD", "PUT", "POST", "DELETE", "OPTIONS"),
     CONTAINER: ("GET", "HEAD", "PUT", "POST", "DELETE", "OPTIONS"),

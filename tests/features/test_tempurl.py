@@ -73,3 +73,13 @@ def test_container_key(http, anon, keyed):
     expires = int(time.time()) + 60
     sig = signature("ckey", "GET", expires, path, "sha512")
     assert anon.get(f"{path}?temp_url_sig={sig}&temp_url_expires={expires}").status_code == 200
+
+
+def test_temp_url_on_the_account_path_is_refused_even_with_a_token(anon, account, keyed):
+    """A temp URL reaches objects (or, with ``temp_url_prefix=``, a container's root): one naming the
+    account path is refused as an invalid temp URL, whatever token comes with it (as Swift's tempurl)."""
+    expires = int(time.time()) + 60
+    sig = signature(KEY, "GET", expires, f"prefix:{keyed}/")
+    query = f"temp_url_sig={sig}&temp_url_expires={expires}&temp_url_prefix="
+    assert anon.get(f"{keyed}?{query}", headers={"X-Auth-Token": account[1]}).status_code == 401
+    assert anon.get(keyed, headers={"X-Auth-Token": account[1]}).status_code in (200, 204)

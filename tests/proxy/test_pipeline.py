@@ -158,6 +158,75 @@ def test_requests_pass_only_the_features_that_act_on_their_operation():
                      "end:bulk_delete"]
 
 
+def test_operation_groups_name_every_table_operation_by_depth():
+    """``operations.*_OPERATIONS`` (what features declare with) hold exactly the table's names, by depth."""
+    groups = {operations.ACCOUNT: operations.ACCOUNT_OPERATIONS, operations.CONTAINER: operations.CONTAINER_OPERATIONS,
+              operations.OBJECT: operations.OBJECT_OPERATIONS}
+    names = set()
+    for route in operations._table():
+        names.add(route.operation.name)
+        assert route.operation.name in groups[route.depth] | operations.ANY_DEPTH_OPERATIONS, route
+    names.add(operations.NOT_ALLOWED.name)
+    assert names == set().union(*groups.values(), operations.ANY_DEPTH_OPERATIONS)
+
+
+def test_feature_declarations_name_table_operations():
+    known = set().union(operations.ACCOUNT_OPERATIONS, operations.CONTAINER_OPERATIONS,
+                        operations.OBJECT_OPERATIONS, operations.ANY_DEPTH_OPERATIONS)
+    for feature in swift_features([]):
+        declared = getattr(feature, "handles_operations", None)
+        assert declared is None or declared <= known, (feature, declared - known)
+
+
+_FEATURES = swift_features([])
+
+
+def _acting(name: str, method: str) -> list[object]:
+    from proxy.pipeline import _acts_on
+
+    return [f for f in _FEATURES if _acts_on(f, name, method)]
+
+
+@pytest.mark.parametrize("name, method, skipped", [
+    ("delete_object", "DELETE", {symlink.feature, slo.feature, dlo.feature, staticweb.feature, open_expired.feature,
+                                 container_quotas.feature, account_quotas.feature, formpost.feature,
+                                 container_sync.settings}),
+    ("put_object", "PUT", {slo.feature, dlo.feature, staticweb.feature, open_expired.feature, formpost.feature,
+                           container_sync.settings}),
+    ("get_object", "GET", {versioned_writes.feature, container_quotas.feature, account_quotas.feature,
+                           formpost.feature, container_sync.feature, container_sync.settings}),
+    ("list_containers", "GET", {cors.feature, etag_quoter.feature, staticweb.feature,
+                                object_versioning.feature, versioned_writes.feature, symlink.feature, slo.feature,
+                                dlo.feature, container_quotas.feature, account_quotas.feature, formpost.feature,
+                                container_sync.feature, container_sync.settings, open_expired.feature}),
+    ("head_container", "HEAD", {etag_quoter.feature, container_quotas.feature, account_quotas.feature,
+                                formpost.feature, open_expired.feature, versioned_writes.feature, dlo.feature,
+                                slo.feature, symlink.feature, container_sync.feature, container_sync.settings}),
+])
+def test_object_requests_skip_the_features_that_cannot_act_on_them(name, method, skipped):
+    """The declarations at work: every feature but the ``skipped`` ones (and bulk/extract) sees the request."""
+    every = set(_FEATURES) - {bulk.feature, extract_archive.feature}
+    assert set(_acting(name, method)) - {bulk.feature, extract_archive.feature} == every - skipped
+
+
+@pytest.mark.parametrize("name, method, feature", [
+    # the requests each feature acts on, including the sub-requests and operation-changing forms of the brief
+    ("get_object", "GET", symlink.feature), ("head_object", "HEAD", slo.feature), ("get_object", "GET", dlo.feature),
+    ("list_objects", "GET", slo.feature), ("list_objects", "GET", symlink.feature),
+    (operations.PUT_SLO_MANIFEST, "PUT", slo.feature), (operations.DELETE_SLO, "DELETE", slo.feature),
+    ("copy_from", "PUT", symlink.feature), ("copy_object", "COPY", symlink.feature),
+    ("copy_from", "PUT", versioned_writes.feature), (operations.PUT_SLO_MANIFEST, "PUT", versioned_writes.feature),
+    ("copy_object", "COPY", object_versioning.feature), (operations.DELETE_SLO, "DELETE", object_versioning.feature),
+    ("head_container", "HEAD", object_versioning.feature), ("post_object", "POST", symlink.feature),
+    ("put_container", "PUT", etag_quoter.feature), ("post_account", "POST", etag_quoter.feature),
+    ("list_objects", "GET", tempurl_stage.feature), ("head_account", "HEAD", tempurl_stage.feature),
+    ("options", "OPTIONS", cors.feature),
+    ("method_not_allowed", "PATCH", cors.feature), ("delete_container", "DELETE", object_versioning.feature),
+])
+def test_features_still_see_what_they_act_on(name, method, feature):
+    assert feature in _acting(name, method)
+
+
 class _Info:
     """Enough of StorageClient for container_info: every container exists, no ACLs."""
 

@@ -139,6 +139,18 @@ def test_tempauth_tokens():
     assert (ident.account, ident.is_admin, ident.is_reseller) == ("AUTH_test", True, False)
 
 
+def test_tempauth_remembered_tokens_still_expire_and_follow_key_changes():
+    conf = load_config(environ={})
+    auth = TempAuth(conf, secret=b"s1")
+    token, expires = auth.issue_token("test:tester2", now=1000)
+    assert auth.validate_token(token, now=1001) == ("test:tester2", expires)  # checked, then remembered
+    assert auth.validate_token(token, now=1002) == ("test:tester2", expires)
+    assert auth.validate_token(token, now=expires) is None
+    assert auth.validate_token(token[:-2] + "xx", now=1001) is None
+    conf["tempauth"]["users"]["test:tester2"]["key"] = "changed"
+    assert auth.validate_token(token, now=1001) is None  # the same process: a key change revokes too
+
+
 def test_acls():
     assert parse_acl(".r:*,.rlistings, test:tester3") == (["*"], [".rlistings", "test:tester3"])
     assert referrer_allowed("http://www.example.com/x", [".example.com"])

@@ -73,11 +73,12 @@ async def feature(req: SwiftRequest, call_next: Handler) -> Response:
     quota = False
     if upload is not None:
         info = await req.state.account_info(upload.account)
-        policy = await container_policy(req.state, upload.account, upload.container)
-        body = account_exceeded(info, upload.size, policy)
-        if body is not None:
-            return error_response(413, body)
-        quota = account_has_quota(info)
+        quota = account_has_quota(info)  # without one, nothing can be exceeded (no policy to look up)
+        if quota:
+            policy = await container_policy(req.state, upload.account, upload.container)
+            body = account_exceeded(info, upload.size, policy)
+            if body is not None:
+                return error_response(413, body)
     answer = await call_next(req)
     if quota and upload is not None and 200 <= answer.status_code < 300:
         # the next write's check sees this one's bytes (this process's cached usage is stale now)

@@ -35,9 +35,9 @@ async def feature(req: SwiftRequest, call_next: Handler) -> Response:
     quota = False
     if upload is not None:
         info = await req.state.container_info(upload.account, upload.container)
-        if container_exceeded(info, upload.size):
+        quota = container_has_quota(info)  # without one, nothing can be exceeded
+        if quota and container_exceeded(info, upload.size):
             return error_response(413, EXCEEDED)
-        quota = container_has_quota(info)
     answer = await call_next(req)
     if quota and upload is not None and 200 <= answer.status_code < 300:
         # the next write's check sees this one's bytes (this process's cached usage is stale now)

@@ -36,6 +36,7 @@ from proxy.large_objects.slo_manifest import SYSMETA_ETAG, SYSMETA_SIZE
 from proxy.pipeline import Handler, handles
 from proxy.swift.context import SwiftRequest
 from proxy.swift.features.tempurl import TempURLScope
+from proxy.swift.operations import ANY_DEPTH_OPERATIONS, OBJECT_OPERATIONS
 from stackstore.container_sync_realms import SECTION, SyncRealms, SyncTarget, signature_valid, target_of
 from stackstore.timestamp import Timestamp
 
@@ -67,7 +68,7 @@ def signed_path(req: SwiftRequest) -> str:
     return quote(req.path, safe="/")
 
 
-@handles(methods=SYNC_METHODS)
+@handles(operations=OBJECT_OPERATIONS | ANY_DEPTH_OPERATIONS, methods=SYNC_METHODS)  # object requests only
 async def feature(req: SwiftRequest, call_next: Handler) -> Response:
     """Pipeline stage: authorize an object request signed for container sync (401 for a bad signature)."""
     auth = req.headers.get("x-container-sync-auth")

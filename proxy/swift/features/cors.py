@@ -11,8 +11,9 @@ from collections.abc import Mapping
 from starlette.responses import Response
 
 from proxy.http.errors import error_response
-from proxy.pipeline import Handler
+from proxy.pipeline import Handler, handles
 from proxy.swift.context import SwiftRequest
+from proxy.swift.operations import ANY_DEPTH_OPERATIONS, CONTAINER_OPERATIONS, OBJECT_OPERATIONS
 
 OBJECT_METHODS = ("GET", "HEAD", "PUT", "POST", "DELETE", "OPTIONS", "COPY")
 CONTAINER_METHODS = ("GET", "HEAD", "PUT", "POST", "DELETE", "OPTIONS")
@@ -21,6 +22,8 @@ BASE_EXPOSE = ("cache-control", "content-language", "content-type", "expires", "
                "etag", "x-timestamp", "x-trans-id", "x-openstack-request-id")
 
 
+# every OPTIONS (preflights) and every container or object answer; account answers get no CORS headers
+@handles(operations=CONTAINER_OPERATIONS | OBJECT_OPERATIONS | ANY_DEPTH_OPERATIONS)
 async def feature(req: SwiftRequest, call_next: Handler) -> Response:
     """The pipeline stage: answer ``OPTIONS`` here; add CORS headers to a container's or object's answers."""
     if req.method == "OPTIONS":

@@ -9,11 +9,13 @@ from __future__ import annotations
 from starlette.responses import Response
 
 from proxy.large_objects.response import ManifestResponse, get_large_object
-from proxy.pipeline import Handler
+from proxy.pipeline import Handler, handles
 from proxy.swift.access import segment_access
 from proxy.swift.context import SwiftRequest
 
 
+# a ManifestResponse only answers GET/HEAD of an object
+@handles(operations={"get_object", "head_object"})
 async def feature(req: SwiftRequest, call_next: Handler) -> Response:
     """The pipeline stage: a dynamic large object's manifest becomes the concatenated segments.
 

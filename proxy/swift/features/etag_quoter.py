@@ -23,10 +23,11 @@ from typing import Any
 
 from starlette.responses import Response
 
-from proxy.pipeline import Handler
+from proxy.pipeline import Handler, handles
 from proxy.swift.constraints import true_value
 from proxy.swift.context import SwiftRequest
 from proxy.swift.headers import RFC_ETAGS_SYSMETA
+from proxy.swift.operations import ANY_DEPTH_OPERATIONS, OBJECT_OPERATIONS
 
 SYSMETA_KEY = "rfc-compliant-etags"  # the info cache's sysmeta key (prefix stripped)
 
@@ -78,6 +79,9 @@ def quote_etag(response: Response) -> None:
         response.headers["etag"] = f'"{value}"'
 
 
+# every object answer; account and container PUT/POST (the setting)
+@handles(operations=OBJECT_OPERATIONS | ANY_DEPTH_OPERATIONS
+         | {"put_account", "post_account", "put_container", "post_container"})
 async def feature(req: SwiftRequest, call_next: Handler) -> Response:
     """Pipeline stage: store an account's or container's setting; quote an object answer's ETag."""
     if req.obj is None:

@@ -21,11 +21,16 @@ from urllib.parse import quote
 from starlette.responses import Response
 
 from proxy.http.errors import HTTPError, empty_response, error_response
-from proxy.pipeline import Handler
+from proxy.pipeline import Handler, handles
 from proxy.swift import constraints, listing
 from proxy.swift.context import SwiftRequest
 from proxy.swift.features.versioned_writes import HISTORY_HEADER, VERSIONS_HEADER, versioning_of
-from proxy.swift.operations import PUT_SLO_MANIFEST
+from proxy.swift.operations import (
+    ANY_DEPTH_OPERATIONS,
+    CONTAINER_OPERATIONS,
+    OBJECT_OPERATIONS,
+    PUT_SLO_MANIFEST,
+)
 from proxy.versioning import engine
 from proxy.versioning.listing import VersionsQuery, list_versions
 from stackstore import object_lock
@@ -39,6 +44,8 @@ INFO: dict[str, object] = {}
 WRITES = ("put_object", "copy_from", PUT_SLO_MANIFEST)
 
 
+# every container and object request (``?version-id=`` applies to any object verb); not account requests
+@handles(operations=CONTAINER_OPERATIONS | OBJECT_OPERATIONS | ANY_DEPTH_OPERATIONS)
 async def feature(req: SwiftRequest, call_next: Handler) -> Response:
     """Pipeline stage (before legacy ``versioned_writes``)."""
     if req.container is None:

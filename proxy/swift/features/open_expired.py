@@ -24,6 +24,7 @@ from starlette.responses import Response
 from proxy.pipeline import Handler, handles
 from proxy.swift.constraints import true_value
 from proxy.swift.context import SwiftRequest
+from proxy.swift.operations import ANY_DEPTH_OPERATIONS, OBJECT_OPERATIONS
 
 HEADER = "x-open-expired"
 METHODS = frozenset(("GET", "HEAD", "POST"))
@@ -35,7 +36,7 @@ def enabled(conf: Mapping[str, Any]) -> bool:
     return true_value(value) if isinstance(value, str) else bool(value)
 
 
-@handles(methods=METHODS)
+@handles(operations=OBJECT_OPERATIONS | ANY_DEPTH_OPERATIONS, methods=METHODS)  # object requests only
 async def feature(req: SwiftRequest, call_next: Handler) -> Response:
     """Mark an object GET/HEAD/POST asking ``X-Open-Expired: true`` when the cluster allows it."""
     if (req.obj is not None and req.method in METHODS and req.authorized_by != "tempurl"

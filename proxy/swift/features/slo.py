@@ -49,7 +49,7 @@ from proxy.large_objects.slo_manifest import (
     slo_size,
     to_raw,
 )
-from proxy.pipeline import Handler
+from proxy.pipeline import Handler, handles
 from proxy.swift import constraints
 from proxy.swift.access import authorize, segment_access
 from proxy.swift.context import SwiftRequest
@@ -63,6 +63,8 @@ HEAD_CONCURRENCY = 8
 DELETE_CONCURRENCY = 8
 
 
+# manifest PUT/DELETE; reads (a ManifestResponse only answers GET/HEAD of an object); listings (slo_etag)
+@handles(operations={PUT_SLO_MANIFEST, DELETE_SLO, "get_object", "head_object", "list_objects"})
 async def feature(req: SwiftRequest, call_next: Handler) -> Response:
     """The pipeline stage: manifest PUT/DELETE here, GET/HEAD of an SLO manifest answered for the
     large object (or, with ``multipart-manifest=get``, as the manifest JSON)."""

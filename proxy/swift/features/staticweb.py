@@ -86,7 +86,7 @@ def applies(req: SwiftRequest) -> bool:
     return anonymous or is_true(req.headers.get("x-web-mode"))
 
 
-@handles(methods={"GET", "HEAD"})
+@handles(operations={"list_objects", "head_container", "get_object", "head_object"}, methods={"GET", "HEAD"})
 async def feature(req: SwiftRequest, call_next: Handler) -> Response:
     """The pipeline stage: serve the container as a web site when its metadata asks for it."""
     if not applies(req):

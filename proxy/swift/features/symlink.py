@@ -35,7 +35,7 @@ from objclient.crypto.client import stored_view
 from proxy.auth.authorize import denied_response
 from proxy.http.errors import HTTPError, error_response
 from proxy.http.headers import unquote_wire
-from proxy.pipeline import Handler
+from proxy.pipeline import Handler, handles
 from proxy.swift import access, constraints, links, listing
 from proxy.swift.context import SwiftRequest
 from proxy.swift.copy import parse_copy_path
@@ -56,6 +56,9 @@ def info(conf: Any) -> dict[str, Any]:
     return {"symloop_max": symloop_max(conf), "static_links": True}
 
 
+# listings (symlink_path), reads that follow links, link PUTs, POSTs (307 on a link), copies of links
+@handles(operations={"list_objects", "get_object", "head_object", "put_object", "post_object", "copy_from",
+                     "copy_object"})
 async def feature(req: SwiftRequest, call_next: Handler) -> Response:
     """The pipeline stage (see the module docstring)."""
     name = req.operation.name if req.operation else ""

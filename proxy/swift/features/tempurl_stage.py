@@ -12,11 +12,16 @@ from __future__ import annotations
 from starlette.responses import Response
 
 from proxy.http.subresponses import discard
-from proxy.pipeline import Handler
+from proxy.pipeline import Handler, handles
 from proxy.swift.context import SwiftRequest
 from proxy.swift.features import staticweb, tempurl
+from proxy.swift.operations import ANY_DEPTH_OPERATIONS, OBJECT_OPERATIONS
 
 
+# object requests; GET/HEAD above an object with ``temp_url_prefix=`` (the container path's own, the
+# account path's refused as an invalid temp URL)
+@handles(operations=OBJECT_OPERATIONS | ANY_DEPTH_OPERATIONS
+         | {"list_objects", "head_container", "list_containers", "head_account"})
 async def feature(req: SwiftRequest, call_next: Handler) -> Response:
     """Check a temp URL signature; a bad one answers 401 (400 for a manifest or copy)."""
     if "temp_url_sig" not in req.query or (req.obj is None and not tempurl.allows_container_root(req)):

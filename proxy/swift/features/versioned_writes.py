@@ -37,13 +37,13 @@ from starlette.responses import Response
 from proxy.http.bodies import stream_backend
 from proxy.http.errors import HTTPError, empty_response, error_response
 from proxy.http.headers import unquote_wire
-from proxy.pipeline import Handler
+from proxy.pipeline import Handler, handles
 from proxy.swift import access, constraints
 from proxy.swift.context import SwiftRequest
 from proxy.swift.copy import parse_copy_path
 from proxy.swift.headers import VERSIONS_LOCATION_SYSMETA, VERSIONS_MODE_SYSMETA
 from proxy.swift.obj_get import is_expired
-from proxy.swift.operations import PUT_SLO_MANIFEST
+from proxy.swift.operations import ANY_DEPTH_OPERATIONS, PUT_SLO_MANIFEST
 from proxy.swift.replies import backend_failure
 from stackstore.timestamp import Timestamp
 
@@ -61,6 +61,8 @@ LISTING_PAGE = 1000
 WRITES = ("put_object", "copy_from", PUT_SLO_MANIFEST)
 
 
+# container PUT/POST (the location headers); object writes, COPY and DELETE
+@handles(operations=ANY_DEPTH_OPERATIONS | {"put_container", "post_container", *WRITES, "copy_object", "delete_object"})
 async def feature(req: SwiftRequest, call_next: Handler) -> Response:
     """Pipeline stage: translate the location headers on container PUT/POST; archive before object
     writes; restore (stack) or archive and mark (history) on object DELETE."""
