@@ -61,14 +61,21 @@ def parse_document(body: bytes, limit: int) -> TagSet:
 
 
 def parse_header(value: str) -> TagSet:
-    """An ``x-amz-tagging`` header (url-encoded query form), validated as an object tag set."""
+    """An ``x-amz-tagging`` header (url-encoded query form), validated as an object tag set. A key without
+    ``=`` is a tag with an empty value (``a=1&b``), as AWS reads it."""
     try:
-        tags = parse_qsl(value, keep_blank_values=True, strict_parsing=bool(value), errors="strict")
+        tags = parse_qsl(value, keep_blank_values=True, errors="strict")
     except (ValueError, UnicodeDecodeError):
         raise S3Error("InvalidArgument", "The header 'x-amz-tagging' shall be encoded as UTF-8 then URLEncoded "
                       "URL query parameters without tag name duplicates.", ArgumentName="x-amz-tagging",
                       ArgumentValue=value) from None
     return validate(tags, MAX_OBJECT_TAGS)
+
+
+def form_tagging(value: str) -> str:
+    """A POST form's ``tagging`` field (a ``<Tagging>`` document, as AWS's browser uploads take it) in the
+    url-encoded form ``x-amz-tagging`` has; InvalidTag/MalformedXML as PutObjectTagging's body."""
+    return encode(parse_document(value.encode("utf-8"), MAX_OBJECT_TAGS))
 
 
 def encode(tags: TagSet) -> str:

@@ -142,3 +142,10 @@ def test_tagging_a_multipart_object_keeps_it_whole(s3, bucket):
     assert got["ETag"] == complete["ETag"] and got["TagCount"] == 1
     assert got["ChecksumCRC32"] == complete["ChecksumCRC32"]
     assert c.get_object(Bucket=bucket, Key="mp", PartNumber=2)["Body"].read() == b"tail"
+
+
+def test_tagging_header_key_without_value(s3, bucket):
+    c = make_client(s3.url)
+    c.put_object(Bucket=bucket, Key="bare", Body=b"x", Tagging="foo=bar&bar")
+    tags = sorted((t["Key"], t["Value"]) for t in c.get_object_tagging(Bucket=bucket, Key="bare")["TagSet"])
+    assert tags == [("bar", ""), ("foo", "bar")]

@@ -20,11 +20,12 @@ import hashlib
 import hmac
 from collections.abc import AsyncIterable, AsyncIterator
 from urllib.parse import quote, urlencode
+from xml.etree.ElementTree import Element
 
 from starlette.requests import Request
 from starlette.responses import Response
 
-from proxy.s3 import auth_v4, object_lock, sse, versioning, xml
+from proxy.s3 import auth_v4, object_lock, sse, tagset, versioning, xml
 from proxy.s3 import headers as s3h
 from proxy.s3.acl.writes import object_write_sysmeta
 from proxy.s3.bucket import require_bucket
@@ -138,6 +139,8 @@ async def post_object(req: S3Request) -> Response:
         "cache-control", "content-disposition", "content-encoding", "expires", "x-amz-tagging",
         "x-amz-storage-class", "x-amz-website-redirect-location")}
     meta["content-type"] = fields.get("content-type") or file_type or "binary/octet-stream"
+    if fields.get("tagging"):  # the form's XML tag set (AWS's field), stored as x-amz-tagging's
+        meta["x-amz-tagging"] = tagset.form_tagging(fields["tagging"])
     stored = s3h.object_put_headers(meta)
     stored.update(acl)
     # the form's lock fields as PutObject's headers (a form carries no body digest: none is required)
@@ -191,7 +194,7 @@ def _success(req: S3Request, fields: dict[str, str], key: str, etag: str) -> Res
                                            "ETag": etag})
     status = fields.get("success_action_status")
     if status == "201":
-        doc = xml.root("PostResponse")
+        doc = Element("PostResponse")  # no namespace, as AWS's (clients read it with plain find("Key"))
         xml.add(doc, "Location", location)
         xml.add(doc, "Bucket", req.bucket or "")
         xml.add(doc, "Key", key)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -39,9 +40,15 @@ class PostPolicy:
     length_range: tuple[int, int] | None = None
 
 
+# ISO 8601 as AWS takes it: 2007-12-01T12:00:00.000Z (a date and a time joined by T, with a zone)
+_ISO_8601 = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})")
+
+
 def _expiration(value: object) -> float:
     if not isinstance(value, str):
         raise invalid("Invalid 'expiration' value")
+    if not _ISO_8601.fullmatch(value):
+        raise invalid(f"Invalid 'expiration' value: '{value}'")
     try:
         return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
     except ValueError:
@@ -123,6 +130,8 @@ def check(policy: PostPolicy, fields: dict[str, str], bucket: str, now: float | 
             values = [v.strip() for v in present.split(",")]
         else:
             values = [present]
+        if prefix == "":  # ["starts-with", "$field", ""]: any value, or none at all
+            continue
         if not values or not all(v.startswith(prefix) for v in values):
             raise denied(f'Policy Condition failed: ["starts-with", "${name}", "{prefix}"]')
     extra = [k for k in lowered if k not in named and k not in EXEMPT and k != "bucket"
