@@ -22,6 +22,7 @@ from store import account_routes, container_routes, object_routes, recon_routes,
 from store.background import BackgroundTasks
 from store.diskfile import DiskFileError
 from store.node import Node
+from store.node_request import NodeRequest
 from store.reqparse import HTTPError, parse_path, raw_path
 from store.ring_guard import RingGuard
 
@@ -55,7 +56,7 @@ class NodeApp(Starlette):
         if (scope["type"] == "http" and self.dispatch is not None and scope["method"] in FAST_METHODS
                 and scope["path"].startswith(FAST_PREFIXES)):
             scope["app"] = self
-            response = await self.dispatch(Request(scope, receive, send))
+            response = await self.dispatch(NodeRequest(scope, receive, send))
             await response(scope, receive, send)
             return
         await super().__call__(scope, receive, send)
