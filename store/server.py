@@ -170,11 +170,12 @@ def main(argv: list[str] | None = None) -> None:
     import uvicorn
 
     from stackstore.http_limits import uvicorn_options
+    from store.node_protocol import NodeHttpProtocol
 
     app = create_app(conf, devices)
     tls = internal_tls.from_conf(conf)  # [cluster] internal_tls: serve HTTPS with this host's certificate
     uvicorn.run(app, host=host, port=port, loop="uvloop", access_log=False, proxy_headers=False,
-                log_level=args.log_level, lifespan="on", **uvicorn_options(conf, "store"),
+                log_level=args.log_level, lifespan="on", **uvicorn_options(conf, "store", NodeHttpProtocol),
                 **(tls.server_options() if tls is not None else {}))
 
 
