@@ -7,6 +7,7 @@ import logging
 
 from stackstore.config import ensure_hash_path_suffix, load_config
 from stackstore.safe_defaults import refusal
+from stackstore.secrets import keep_files_private
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -15,6 +16,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--host")
     parser.add_argument("--port", type=int)
     args = parser.parse_args(argv)
+    keep_files_private()
 
     import uvicorn
 

@@ -46,8 +46,10 @@ def start_service(conf: Any) -> IdentityService:
         path = settings.data_dir / "clouds.yaml"
         write_clouds_yaml(path, f"{settings.public_url}/v3", settings.region, result.passwords,
                           settings.admin_project)
-        for name, password in result.passwords.items():
-            log.warning("identity bootstrap: user %r password %r (also in %s)", name, password, path)
+        for name in result.passwords:
+            # never the password itself: logs are read by more people, and kept longer, than clouds.yaml
+            log.warning("identity bootstrap: user %r created with a generated password, in %s (owner-only)",
+                        name, path)
     return svc
 
 

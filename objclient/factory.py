@@ -23,7 +23,7 @@ def from_config(conf: Config, client_class: type[C] = StorageClient) -> C:  # ty
     the ``[proxy]`` timeouts and the cluster's node key (every request it sends is signed).
 
     Create it inside the event loop that will use it (its connection pool belongs to that loop).
-    ``client_class``: a subclass to build instead (the proxy's ``proxy.crypto.client.EncryptingClient``).
+    ``client_class``: a subclass to build instead (the proxy's ``objclient.crypto.client.EncryptingClient``).
     Raises ``ring.RingFileError`` (or ``OSError``) when a ring file is missing or unreadable; see
     :func:`objclient.rings.rings_exist`.
     """

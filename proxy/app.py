@@ -12,18 +12,18 @@ from typing import Any, TypeVar
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from objclient.crypto.client import encrypting_client
 from objclient.ring_distribution import stop_watcher, watcher_from_config
 from proxy.auth.base import AuthBackend
 from proxy.auth.tempauth import TempAuth
 from proxy.context import ProxyState
-from proxy.crypto.client import encrypting_client
 from proxy.http.middleware import KeepAliveEcho, RequestIdMiddleware
 from proxy.http.protocol import SwiftHttpProtocol
 from proxy.router import Router
 from proxy.swift.router import SwiftRouter
 from stackstore.config import Config, ensure_hash_path_suffix, load_config
 from stackstore.safe_defaults import refusal
-from stackstore.secrets import ensure_secret
+from stackstore.secrets import ensure_secret, keep_files_private
 
 log = logging.getLogger("stackstore.proxy")
 T = TypeVar("T")
@@ -126,6 +126,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--workers", type=int)
     parser.add_argument("--access-log", action="store_true")
     args = parser.parse_args(argv)
+    keep_files_private()
 
     if args.config:
         os.environ["STACKSTORE_CONFIG"] = str(args.config)

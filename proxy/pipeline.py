@@ -19,10 +19,13 @@ The Swift API's order (``swift_features``), outermost first:
 3. ``authenticate`` tokens (TempAuth, Keystone) → ``req.identity``; 401 for a bad token.
    ``open_expired`` ``X-Open-Expired: true`` on an object GET/HEAD/POST (``[proxy] allow_open_expired``):
                     the request's storage client reaches expired objects not yet reaped.
+   ``container_sync`` an object PUT/DELETE/HEAD signed for container sync (``X-Container-Sync-Auth``, or
+                    the legacy ``X-Container-Sync-Key``) is authorized by it alone, keeping its X-Timestamp.
    ``staticweb``    anonymous (or ``X-Web-Mode``) GET/HEAD of a web container: index pages, listings,
                     error pages, redirects to ``dir/``; before ``authorize`` so denials get error pages.
 4. ``authorize``    the access the router table's entry names (read/write/reseller/public), checked
                     once, before any handler or feature that acts on storage.
+   ``container_sync.settings`` an owner's ``X-Container-Sync-To`` validated on container PUT/POST (400).
 5. ``bulk``         ``?bulk-delete`` on the account.
    ``extract_archive`` ``PUT ?extract-archive=tar|tar.gz|tar.bz2``: a streamed archive's files uploaded
                     as PUT sub-requests by the caller (containers created as needed).
@@ -142,6 +145,7 @@ def swift_features(auth_backends: Sequence[Any]) -> list[Feature]:
     from proxy.swift import access
     from proxy.swift.features import (
         bulk,
+        container_sync,
         cors,
         dlo,
         etag_quoter,
@@ -165,8 +169,10 @@ def swift_features(auth_backends: Sequence[Any]) -> list[Feature]:
         formpost.feature,
         access.Authenticate(auth_backends),
         open_expired.feature,
+        container_sync.feature,
         staticweb.feature,
         access.authorize,
+        container_sync.settings,
         bulk.feature,
         extract_archive.feature,
         container_quotas,

@@ -41,10 +41,16 @@ def _header(scope: Scope, name: bytes) -> str | None:
     return None
 
 
-def is_s3_request(scope: Scope, s3_domain: str = "localhost") -> bool:
+def is_s3_request(scope: Scope, s3_domain: str = "localhost", website_domain: str = "") -> bool:
     """True for S3 requests: SigV4/SigV2 ``Authorization``, ``X-Amz-*``/``AWSAccessKeyId`` query auth,
-    or a virtual-host ``Host: <bucket>.<s3_domain>``. Swift paths never qualify."""
+    or a virtual-host ``Host: <bucket>.<s3_domain>``. Swift paths never qualify, but on a website host
+    (``<bucket>.<website_domain>``, proxy/s3/website) every path is the bucket's."""
     path = scope.get("path", "")
+    website = website_domain.lower().strip(".")
+    if website:
+        host = (_header(scope, b"host") or "").rsplit(":", 1)[0].lower().rstrip(".")
+        if host == website or host.endswith("." + website):
+            return True
     if path.startswith(("/v1/", "/v1.0/", "/auth/")) or path in ("/info", "/healthcheck"):
         return False
     auth = _header(scope, b"authorization") or ""
@@ -71,9 +77,15 @@ class Router:
                  get_s3: Callable[[], ASGIApp]):
         self.conf = conf
         self.s3_domain = conf.get("proxy", {}).get("s3_domain", "localhost")
+        self.website_domain = str(conf.get("s3", {}).get("website_domain", "") or "")
         self._auth, self._swift, self._s3 = get_auth, get_swift, get_s3
         # storage-domain hosts become /v1/<account>[/<container>] paths before anything is routed
         remap = DomainRemap.from_conf(conf.get("proxy", {}))
+        website = self.website_domain.lower().strip(".")
+        if remap is not None and website and any(
+                website == d[1:] or website.endswith(d) or d.endswith("." + website) for d in remap.storage_domains):
+            raise ValueError(f"[s3] website_domain {website!r} overlaps [proxy] storage_domain: a host would name "
+                             "both a Swift account and a bucket's website")
         self._entry: ASGIApp = DomainRemapApp(remap, self._route) if remap else self._route
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -81,7 +93,7 @@ class Router:
 
     async def _route(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope.get("path", "")
-        if is_s3_request(scope, self.s3_domain):
+        if is_s3_request(scope, self.s3_domain, self.website_domain):
             scope[LOWER_CASE_HEADERS] = True  # as AWS sends them (proxy/http/protocol.py)
             await self._s3()(scope, receive, send)
             return

@@ -25,7 +25,7 @@ def build_default_rings(ring_dir: Path, devices: list[DeviceSpec], part_power: i
     lowered to the device count, so one node can still run.
     """
     ring_dir = Path(ring_dir)
-    ring_dir.mkdir(parents=True, exist_ok=True)
+    ring_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     wanted = {"account": replicas, "container": replicas, **(policy_rings or {"object": replicas})}
     for name, ring_replicas in wanted.items():
         _build_ring(ring_dir, name, devices, part_power, ring_replicas, min_part_hours)

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from stackstore.config import load_config
 from stackstore.safe_defaults import refusal
+from stackstore.secrets import keep_files_private
 
 if TYPE_CHECKING:  # imported lazily at run time: `stackstore ring ...` does not need the launcher
     from stackstore.launcher import Cloud
@@ -104,6 +105,7 @@ API_PACKAGES = {"identity": "identity", "volumes": "volumes", "compute": "comput
 def main(argv: list[str] | None = None) -> int:
     """``stackstore <command> ...``; returns the exit status."""
     argv = sys.argv[1:] if argv is None else argv
+    keep_files_private()  # whatever a subcommand creates (data, rings, logs, secrets) is the owner's only
     # Subcommands with their own argument parsers take the rest of the line untouched.
     delegated = {"node": "store.server", "proxy": "proxy.app",
                  "dispersion": "store.replication.dispersion", "status": "stackstore.status",

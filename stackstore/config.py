@@ -145,6 +145,21 @@ DEFAULTS: dict[str, Any] = {
         "day_seconds": 86400.0,  # length of a lifecycle "day" (tests shorten it, as Ceph's rgw_lc_debug_interval)
         "concurrency": 8,  # objects (or uploads) handled at once per bucket
     },
+    # Container sync (docs/container-sync.md): X-Container-Sync-To mirrors a container to another one, here
+    # or in another cluster of a realm; each storage node sends the rows of the containers it holds as first
+    # primary (store/container_sync.py) every interval seconds (<= 0: never)
+    "container_sync": {
+        "interval": 300.0,
+        # realm -> {key = ..., key2 = ... (rotation), clusters = {NAME = "http://host:port/v1/"}}; an empty
+        # key: generated into <data_dir>/secrets/ (0600), for a cluster that syncs only with itself
+        "realms": {},
+        "current": "",  # //REALM/CLUSTER of this cluster (marked in /info)
+        "allow_full_urls": True,  # X-Container-Sync-To may be an http(s) URL (with X-Container-Sync-Key)
+        "allowed_sync_hosts": ["127.0.0.1"],  # hosts such full URLs may name
+        "request_timeout": 60.0,  # seconds for one request to the remote cluster
+        "concurrency": 4,  # rows of one container sent at once
+        "container_time": 60.0,  # seconds a pass works on one container before the next (it resumes next pass)
+    },
     "tempauth": {
         "token_life": 86400,
         "token_secret": "",  # signs TempAuth tokens; empty: generated into <data_dir>/secrets/ (0600)
@@ -170,6 +185,10 @@ DEFAULTS: dict[str, Any] = {
         "access_log_flush_seconds": 60.0,
         "access_log_object_bytes": 1048576,
         "access_log_max_pending_bytes": 16777216,
+        # static website endpoint (PutBucketWebsite, proxy/s3/website): <bucket>.<website_domain> hosts serve
+        # buckets as AWS's website endpoints (anonymous GET/HEAD, index and error documents, redirects,
+        # HTML errors); it may sit below s3_domain (it wins); empty: no website endpoint
+        "website_domain": "s3-website.localhost",
     },
     "identity": {
         "enabled": True,  # run by `stackstore up` (likewise volumes, compute, images)

@@ -9,6 +9,7 @@ A single storage node or API service is defined from a Config the same way (``no
 from __future__ import annotations
 
 import importlib.util
+import os
 import signal
 import ssl
 import subprocess
@@ -21,7 +22,15 @@ from pathlib import Path
 
 from stackstore import internal_tls
 from stackstore.config import Config, ensure_hash_path_suffix
-from stackstore.secrets import CONFIG_KEYS, ensure_encryption_keys, ensure_secret, write_private
+from stackstore.container_sync_realms import ensure_realm_keys
+from stackstore.secrets import (
+    CONFIG_KEYS,
+    ensure_encryption_keys,
+    ensure_secret,
+    make_private_dir,
+    open_private_log,
+    write_private,
+)
 from stackstore.storage_policies import policies_from_conf
 
 # service name -> (package run as `python -m <package>`, config section): the API services started after
@@ -52,10 +61,12 @@ class Service:
     health_tls: ssl.SSLContext | None = None  # verifies an https health URL (a node with internal TLS)
 
     def start(self, env: dict[str, str] | None = None) -> None:
-        log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen(self.argv, stdout=log, stderr=subprocess.STDOUT, env=env,
-                                     start_new_session=True, preexec_fn=die_with_parent)
-        log.close()
+        log = open_private_log(self.log_path)
+        try:
+            self.proc = subprocess.Popen(self.argv, stdout=log, stderr=subprocess.STDOUT, env=env,
+                                         start_new_session=True, preexec_fn=die_with_parent)
+        finally:
+            os.close(log)
 
     @property
     def running(self) -> bool:
@@ -110,11 +121,13 @@ def prepare_config(conf: Config, path: Path | None = None) -> Path:
 
     data = conf.data_dir
     conf["cluster"]["data_dir"] = str(data)  # children must not depend on our cwd
-    (data / "logs").mkdir(parents=True, exist_ok=True)
+    make_private_dir(data / "logs")
+    data.chmod(0o700)  # older data directories too: nothing below is other users' business
     ensure_hash_path_suffix(conf)
     for secret in CONFIG_KEYS:  # resolved once here: every child reads the same values
         ensure_secret(conf, secret)
     ensure_encryption_keys(conf)  # kept in its own file, never in the effective config
+    ensure_realm_keys(conf)  # container sync realm keys left empty: generated once (0600)
     path = path or effective_config_path(conf)
     write_private(path, dumps(conf))
     return path
@@ -185,7 +198,7 @@ class Cloud:
         devices = []
         for i in range(1, self.node_count + 1):
             for name in self.device_names(i):
-                (self.node_devices_root(i) / name).mkdir(parents=True, exist_ok=True)
+                make_private_dir(self.node_devices_root(i) / name)
                 devices.append((1, (i - 1) % zones + 1, host, self.node_port(i), name, 100.0))
         policies = policies_from_conf(self.conf)
         build_default_rings(self.conf.ring_dir, devices, int(self.conf["cluster"]["part_power"]),

@@ -32,6 +32,29 @@ CONFIG_KEYS: dict[str, tuple[str, str]] = {
 }
 
 
+def keep_files_private() -> None:
+    """Make every file and directory this process creates from now on owner-only (umask 077).
+
+    Called first by every service's entry point: object data, account metadata (temp-URL keys), the
+    identity database (password hashes, S3 secrets), logs and sockets are the cloud's alone, never
+    readable by other local users, whichever service or operator command created them."""
+    os.umask(0o077)
+
+
+def make_private_dir(path: Path) -> Path:
+    """Create ``path`` (and missing parents) owner-only (0700), whatever the caller's umask; return it."""
+    missing = [p for p in (path, *path.parents) if not p.exists()]
+    for directory in reversed(missing):
+        directory.mkdir(mode=0o700, exist_ok=True)
+        directory.chmod(0o700)  # mkdir's mode is filtered by the umask
+    return path
+
+
+def open_private_log(path: Path) -> int:
+    """Open ``path`` for appending, created owner-only (0600); return the file descriptor."""
+    return os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+
+
 def write_private(path: Path, text: str) -> None:
     """Write ``text`` to ``path`` atomically, readable by its owner only (0600 file in a 0700 directory)."""
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)

@@ -21,7 +21,8 @@ from stackstore.config import Config, ensure_hash_path_suffix, load_config
 from stackstore.secrets import ensure_secret
 
 COLUMNS = ("NODE", "STATUS", "DEVICES", "USED", "QUARANTINED", "ASYNC", "AUDITED", "REPLICATED",
-           "SENT/FAILED", "EXPIRED", "LIFECYCLE", "LC EXPIRED/ABORTED", "RELINKER", "SEGMENTS REAPED")
+           "SENT/FAILED", "EXPIRED", "LIFECYCLE", "LC EXPIRED/ABORTED", "RELINKER", "SEGMENTS REAPED",
+           "CONTAINER SYNC")
 
 
 def ring_nodes(conf: Config) -> dict[str, list[str]]:
@@ -100,6 +101,14 @@ def _segments_reaped(summary: Any, now: float) -> str:
     return f"{summary.get('reaped', 0)} ({shown}){failed} {_age(summary.get('last_pass'), now)}"
 
 
+def _container_sync(summary: Any, now: float) -> str:
+    """``5 put/2 del, 1 failed 30s ago``: rows the container sync daemon sent (in total) and its last pass."""
+    if not isinstance(summary, dict) or summary.get("last_pass") is None:
+        return "never"
+    failed = f", {summary['failures']} failed" if summary.get("failures") else ""
+    return f"{summary.get('puts', 0)} put/{summary.get('deletes', 0)} del{failed} {_age(summary['last_pass'], now)}"
+
+
 def row(address: str, devices: list[str], doc: dict[str, Any] | None, now: float) -> list[str]:
     """One table line for a node."""
     if doc is None:
@@ -116,6 +125,7 @@ def row(address: str, devices: list[str], doc: dict[str, Any] | None, now: float
         _age((doc.get("lifecycle") or {}).get("last_pass"), now),
         f"{(doc.get('lifecycle') or {}).get('expired', 0)}/{(doc.get('lifecycle') or {}).get('aborted', 0)}",
         _relinker(doc.get("relinker")), _segments_reaped(doc.get("segment_reaper"), now),
+        _container_sync(doc.get("container_sync"), now),
     ]
 
 

@@ -3,8 +3,8 @@
 Each task is a coroutine function ``fn(node)`` run every ``interval`` seconds: the listing sync (LMDB
 ``sync=False`` flushed about once a second), the debounced container -> account stat reports, the
 async-pending updater pass, the auditor, the object expirer, the policy reconciler, the S3
-lifecycle runner, the partition power relinker and the orphaned-segment reaper (an interval <= 0 disables
-those six) and the replicator.
+lifecycle runner, the container sync daemon, the partition power relinker and the orphaned-segment reaper
+(an interval <= 0 disables those seven) and the replicator.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from store.audit.auditor import Auditor
+from store.container_sync import ContainerSyncTask
 from store.expirer import Expirer
 from store.lifecycle.runner import LifecycleRunner
 from store.node import Node
@@ -78,6 +79,9 @@ def _optional_tasks(node: Node) -> list[Periodic]:
     if (interval := float(node.conf.get("lifecycle", {}).get("interval", 3600.0))) > 0:
         lifecycle = LifecycleRunner(node)
         tasks.append(Periodic("lifecycle", interval, lambda _node: lifecycle.run_pass()))
+    if (interval := float(node.conf.get("container_sync", {}).get("interval", 300.0))) > 0:
+        container_sync = ContainerSyncTask(node)
+        tasks.append(Periodic("container-sync", interval, lambda _node: container_sync.run_pass()))
     if (interval := float(sconf.get("relinker_interval", 60.0))) > 0:
         relinker = Relinker(node)
         tasks.append(Periodic("relinker", interval, lambda _node: relinker.run_pass()))

@@ -18,7 +18,7 @@ from typing import Any
 from store import layout
 from store.fsutil import make_dir_once
 
-TASKS = ("auditor", "updater", "expirer", "replication", "lifecycle", "segment_reaper", "relinker")
+TASKS = ("auditor", "updater", "expirer", "replication", "lifecycle", "segment_reaper", "relinker", "container_sync")
 
 
 def write_stats(device_path: str, name: str, stats: dict[str, Any]) -> None:
@@ -120,6 +120,12 @@ def node_recon(devices_root: str, replication: dict[str, Any] | None = None) -> 
                            "reaped": _sum(devices, "segment_reaper", "reaped_total"),
                            "reaped_bytes": _sum(devices, "segment_reaper", "reaped_bytes_total"),
                            "failures": _sum(devices, "segment_reaper", "failures_total")},
+        "container_sync": {"last_pass": _oldest(devices, "container_sync", "last_pass"),
+                           "containers": _sum(devices, "container_sync", "containers"),
+                           "puts": _sum(devices, "container_sync", "puts_total"),
+                           "deletes": _sum(devices, "container_sync", "deletes_total"),
+                           "bytes": _sum(devices, "container_sync", "bytes_total"),
+                           "failures": _sum(devices, "container_sync", "failures_total")},
     }
     doc["relinker"] = relinker_summary(devices)
     if replication is not None and not any(d.get("replication") for d in devices.values()):

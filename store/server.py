@@ -18,6 +18,7 @@ from starlette.types import Receive, Scope, Send
 from objclient.ring_distribution import stop_watcher, watcher_from_config
 from stackstore import internal_tls, node_signing
 from stackstore.config import Config, load_config
+from stackstore.secrets import keep_files_private
 from store import account_routes, container_routes, object_routes, recon_routes, replication_routes, ring_routes
 from store.background import BackgroundTasks
 from store.diskfile import DiskFileError
@@ -154,6 +155,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--my-ip", help="the address the rings name for this node (default: [store] my_ip)")
     parser.add_argument("--log-level", default="warning")
     args = parser.parse_args(argv)
+    keep_files_private()
     conf = load_config(args.config)
     sconf = conf["store"]
     host = args.host or sconf["host"]

@@ -87,6 +87,10 @@ class RowUpdater:
 
     # An update still in flight when the client's wait ends keeps going this long before it fails.
     SEND_TIMEOUT = 30.0
+    # A replica whose update outlived the wait is not waited for again (its rows go straight to async
+    # pendings, still sent behind) until one of its updates lands, or for this long: one hung container
+    # node must not add the whole wait to every object write of the cluster.
+    SLOW_PEER_SECONDS = 30.0
 
     def __init__(self, group: GroupCommit, timeout: float):
         self.group = group
@@ -95,6 +99,17 @@ class RowUpdater:
         self._lingering: set[asyncio.Task] = set()
         self._waiting: dict[tuple[str, str], _Waiting] = {}  # (host:port, container path) -> rows
         self._in_flight: dict[tuple[str, str], asyncio.Task] = {}
+        self._slow_until: dict[str, float] = {}  # host:port -> monotonic time its slowness mark expires
+
+    def is_slow(self, hostport: str) -> bool:
+        """Whether an update to ``hostport`` recently outlived the wait and none has landed since."""
+        until = self._slow_until.get(hostport)
+        if until is None:
+            return False
+        if until <= time.monotonic():
+            del self._slow_until[hostport]
+            return False
+        return True
 
     async def send(self, hostport: str, method: str, path: str, headers: dict[str, str],
                    timeout: float | None = None) -> bool:
@@ -185,23 +200,28 @@ class RowUpdater:
             path = f"{cpath}/{quote(obj, safe='/')}"
             hostport = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
             sending = self.send_row(hostport, cpath, method, obj, headers)
-            done, _ = await asyncio.wait([sending], timeout=self.timeout)
+            done, _ = await asyncio.wait([sending], timeout=0 if self.is_slow(hostport) else self.timeout)
             if done and sending.result():
+                self._slow_until.pop(hostport, None)
                 return
+            if not done:
+                self._slow_until[hostport] = time.monotonic() + self.SLOW_PEER_SECONDS
             record = {"method": method, "host": hostport, "path": path, "headers": headers,
                       "account": account, "container": container, "obj": obj}
             target_id = xxhash.xxh3_64_hexdigest(f"{hostport}/{device}".encode())[:8]
             dest = layout.async_pending_record(device_path, hash_hex, headers["X-Timestamp"], target_id)
             await write_durable(self.group, device_path, dest, json.dumps(record).encode("utf-8"))
             if not done:
-                self._linger(sending, dest)
+                self._linger(sending, dest, hostport)
 
         await asyncio.gather(*(one(h, p, d) for h, p, d in targets))
 
-    def _linger(self, sending: asyncio.Future, record_path: str) -> None:
-        """Let a slow update finish on its own; when it succeeds its async pending is no longer needed."""
+    def _linger(self, sending: asyncio.Future, record_path: str, hostport: str) -> None:
+        """Let a slow update finish on its own; when it succeeds its async pending is no longer needed
+        and its replica is waited for again."""
         async def finish() -> None:
             if await sending:  # the updater may have replayed and removed it already
+                self._slow_until.pop(hostport, None)
                 await asyncio.get_running_loop().run_in_executor(self.group.executor, remove_file, record_path)
 
         task = asyncio.ensure_future(finish())

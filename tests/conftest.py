@@ -37,6 +37,17 @@ def http(account):
 
 
 @pytest.fixture(scope="module")
+def swift_conn(cluster):
+    """A python-swiftclient Connection of test:tester (TempAuth), without retries."""
+    from swiftclient import client as swift_client
+
+    conn = swift_client.Connection(authurl=f"{cluster.proxy_url}/auth/v1.0", user="test:tester", key="testing",
+                                   retries=0)
+    yield conn
+    conn.close()
+
+
+@pytest.fixture(scope="module")
 def anon(cluster):
     """An httpx client without credentials, rooted at the proxy."""
     with httpx.Client(base_url=cluster.proxy_url, timeout=60) as client:

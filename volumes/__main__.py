@@ -6,6 +6,7 @@ import argparse
 import logging
 
 from stackstore.config import load_config
+from stackstore.secrets import keep_files_private
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -14,6 +15,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--host")
     parser.add_argument("--port", type=int)
     args = parser.parse_args(argv)
+    keep_files_private()
 
     import uvicorn
 

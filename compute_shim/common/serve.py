@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from stackstore.config import load_config
+from stackstore.secrets import keep_files_private
 
 
 def main(section: str, build: Callable[[Any], Any], argv: list[str] | None = None) -> None:
@@ -16,6 +17,7 @@ def main(section: str, build: Callable[[Any], Any], argv: list[str] | None = Non
     parser.add_argument("--host")
     parser.add_argument("--port", type=int)
     args = parser.parse_args(argv)
+    keep_files_private()
     conf = load_config(args.config)
     sconf = conf.section(section)
     host = args.host or sconf.get("host", "127.0.0.1")

@@ -19,7 +19,7 @@ from images.db import open_db
 from images.errors import ApiError
 from images.settings import Settings
 from images.store import ImageStore
-from proxy.crypto.client import encrypting_client
+from objclient.crypto.client import encrypting_client
 from stackstore.json_body import json_body_limit
 
 log = logging.getLogger("stackstore.images")

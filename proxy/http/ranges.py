@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 
 from stackstore.numbers import is_ascii_digits
 
-MAX_RANGES = 50  # more ranges than this: the header is ignored (RFC 7233 section 6.1)
+MAX_RANGES = 50  # more satisfiable ranges than this: 416, as Swift (RFC 7233 section 6.1 lets a server refuse)
 MAX_RANGE_OVERLAPS = 2
 MAX_NONASCENDING_RANGES = 8
 
@@ -63,20 +63,20 @@ def ranges_for_length(spec: RangeSpec | None, length: int) -> list[tuple[int, in
             result.append((max(0, length - last), length))
         elif first < length:
             result.append((first, length if last is None else min(last + 1, length)))
-    if len(result) > MAX_RANGES or _too_weird(result):
-        return None
+    if len(result) > MAX_RANGES or _egregious(result):
+        return []  # refused as unsatisfiable (416), as Swift's swob does
     return result
 
 
-def _too_weird(ranges: Sequence[tuple[int, int]]) -> bool:
-    """Denial-of-service guards from RFC 7233 section 6.1 (many overlaps or out-of-order ranges)."""
+def _egregious(ranges: Sequence[tuple[int, int]]) -> bool:
+    """Denial-of-service guards of RFC 7233 section 6.1 with Swift's thresholds: more than two ranges that
+    overlap one another, or eight or more ranges that are not in ascending order."""
     if len(ranges) < 2:
         return False
-    overlaps = sum(
-        1 for i, (a, b) in enumerate(ranges) for (c, d) in ranges[i + 1 :] if a < d and c < b
-    )
-    descending = sum(1 for (a, _), (c, _) in zip(ranges, ranges[1:], strict=False) if c < a)
-    return overlaps > MAX_RANGE_OVERLAPS or descending > MAX_NONASCENDING_RANGES
+    overlaps = sum(1 for i, (a, b) in enumerate(ranges) for (c, d) in ranges[i + 1:]
+                   if a < c < b or a < d < b or c < a < d or c < b < d)
+    ascending = all(a <= c for (a, _), (c, _) in zip(ranges, ranges[1:], strict=False))
+    return overlaps > MAX_RANGE_OVERLAPS or (not ascending and len(ranges) >= MAX_NONASCENDING_RANGES)
 
 
 def content_range(start: int, end: int, length: int) -> str:

@@ -28,6 +28,7 @@ from proxy.s3.credentials import ConfigCredentials, CredentialStore
 from proxy.s3.errors import S3Error, from_backend
 from proxy.s3.post import handler as post_handler
 from proxy.s3.router import dispatch
+from proxy.s3.website import endpoint as website
 
 log = logging.getLogger("stackstore.proxy.s3")
 
@@ -80,7 +81,14 @@ async def authenticate(req: S3Request) -> AuthInfo:
 
 
 async def handle_s3(request: Request, state: ProxyState) -> Response:
-    """Answer one S3 request; never raises (errors become S3 XML documents)."""
+    """Answer one S3 request; never raises (errors become S3 XML documents). A website host's request is
+    the website endpoint's (HTML errors)."""
+    site = website.addressed_bucket(request.headers.get("host", ""), website.website_domain(state))
+    if site is not None:
+        resp = await website.serve(request, state, site)
+        if resp.status_code >= 300 and _unread_body(request):
+            resp.headers["Connection"] = "close"  # a refused PUT/POST's body must not be parsed as a request
+        return resp
     req: S3Request | None = None
     started = time.monotonic()
     error_code = ""
@@ -88,7 +96,11 @@ async def handle_s3(request: Request, state: ProxyState) -> Response:
     try:
         req = parse_request(request, state)
         if req.method == "OPTIONS":  # a CORS preflight: never signed
-            resp = await cors.preflight(req, await cors.preflight_account(req))
+            account = await cors.preflight_account(req)
+            if account:  # the bucket's logging, for successful preflights too
+                req.extras["bucket_account"] = account
+                await access_log.note_bucket_config(req)
+            resp = await cors.preflight(req, account)
         elif post_handler.is_post_object(req):  # authenticated by the form's signed policy
             resp = await post_handler.post_object(req)
         else:

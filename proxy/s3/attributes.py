@@ -20,7 +20,7 @@ from proxy.s3.context import S3Request
 from proxy.s3.errors import S3Error
 from proxy.s3.object_parts import is_multipart, load_parts
 from proxy.s3.reader import open_object
-from proxy.s3.versioning import resolve
+from proxy.s3.versioning import resolve, show_written_at
 from stackstore.numbers import is_ascii_digits
 
 ATTRIBUTES = ("ETag", "Checksum", "ObjectParts", "StorageClass", "ObjectSize")
@@ -54,9 +54,10 @@ async def get_object_attributes(req: S3Request) -> Response:
     wanted = wanted_attributes(req.headers.get("x-amz-object-attributes"))
     max_parts = min(_int_header(req, "x-amz-max-parts", MAX_PARTS), MAX_PARTS)
     marker = _int_header(req, "x-amz-part-number-marker", 0)
-    bucket, key = await resolve(req, req.bucket or "", req.key or "")
+    bucket, key, version = await resolve(req, req.bucket or "", req.key or "")
     obj = await open_object(req, bucket, key, None, head=True)
     await obj.close()
+    show_written_at(version, obj.headers)
     doc = xml.root("GetObjectAttributesOutput")
     if "ETag" in wanted:
         xml.add(doc, "ETag", obj.etag)

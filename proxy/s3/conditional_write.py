@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from objclient.crypto.envelope import OVERRIDE_ETAG
 from objclient.response import BackendResponse
-from proxy.crypto.envelope import OVERRIDE_ETAG
 from proxy.large_objects.slo_manifest import SYSMETA_ETAG as SLO_SYSMETA_ETAG
 from proxy.s3.errors import S3Error
 from proxy.s3.headers import SYSMETA_ETAG

@@ -94,10 +94,12 @@ async def _open_source(req: S3Request) -> StoredObject:
     src_req = await source_request(req, sb)
     await require_bucket(src_req, sb)
     version = copy_source_version(req.headers["x-amz-copy-source"])
+    found = None
     if version is not None:  # the version's stored location (current or in the versions container)
         found = await versioning.locate(src_req, sb, sk, version)
         sb, sk = found.container, found.obj
     src = await open_object(src_req, sb, sk, None, head=False, customer_key=key)
+    versioning.show_written_at(found, src.headers)  # x-amz-copy-source-if-*-since compare with it
     try:
         sse.check_applicable(src.headers, key)
         check_source_conditions(req, src)
@@ -128,7 +130,7 @@ async def copy_object(req: S3Request) -> Response:
     try:
         same = (src.bucket, src.key) == (req.bucket, key)
         if same and directive == "COPY" and not req.headers.get("x-amz-storage-class") and encryption is None \
-                and tag_directive == "COPY":
+                and tag_directive == "COPY" and s3h.WEBSITE_REDIRECT not in req.headers:
             raise S3Error("InvalidRequest", "This copy request is illegal because it is trying to copy an object "
                           "to itself without changing the object's metadata, storage class, website redirect "
                           "location or encryption attributes.")
@@ -140,6 +142,8 @@ async def copy_object(req: S3Request) -> Response:
         else:
             headers = {k: v for k, v in src.headers.items()
                        if k.lower() in s3h.ENTITY or k.lower().startswith("x-object-meta-")}
+            # as AWS, an object's website redirect is never copied; the copy may be given its own
+            headers.update(s3h.website_redirect_sysmeta(req.headers))
         headers.pop(s3h.SYSMETA_TAGGING, None)
         tags = tagset.copied_tagging(req.headers, s3h._get(src.headers, s3h.SYSMETA_TAGGING))
         if tags:
@@ -152,7 +156,7 @@ async def copy_object(req: S3Request) -> Response:
         body = checksums.VerifiedBody(aiter(source), compute={algorithm}, md5=False)  # the nodes' ETag
 
         def late() -> dict[str, str]:  # the checksum is known once the copy is through
-            return checksum_sysmeta(body.checksums)
+            return {**checksum_sysmeta(body.checksums), **part_checksums.part_record_sysmeta(body.checksums)}
 
         replaced = await current_multipart(req, req.bucket or "", key, bucket_info)
         version_sysmeta, version_id, kept = await versioning.prepare_write(req, req.bucket or "", key, bucket_info)
@@ -223,7 +227,7 @@ async def upload_part_copy(req: S3Request) -> Response:
                                       md5=False)  # the nodes' ETag
 
         def late() -> dict[str, str]:  # the checksum is known once the copy is through
-            return checksum_sysmeta(body.checksums)
+            return {**checksum_sysmeta(body.checksums), **part_checksums.part_record_sysmeta(body.checksums)}
 
         storage = sse.client(req)
         resp = await storage.put_object(req.account, segments_container(req.bucket or ""),

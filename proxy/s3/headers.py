@@ -20,6 +20,10 @@ ENTITY = ("content-type", "content-encoding", "content-disposition", "content-la
 SYSMETA_ETAG = "X-Object-Sysmeta-S3-Etag"  # multipart ETag "<md5 of part md5s>-N"
 SYSMETA_TAGGING = "X-Object-Sysmeta-S3-Tagging"  # url-encoded tag set
 SYSMETA_PARTS = "X-Object-Sysmeta-S3-Parts"  # part sizes of a completed upload, for partNumber reads
+# where a website endpoint redirects a read of the object (x-amz-website-redirect-location, proxy/s3/website)
+WEBSITE_REDIRECT = "x-amz-website-redirect-location"
+SYSMETA_WEBSITE_REDIRECT = "X-Object-Sysmeta-S3-Website-Redirect-Location"
+MAX_WEBSITE_REDIRECT = 2048  # AWS: the value is limited to 2 KB
 # every object is stored in its bucket's storage policy: the one storage class there is, as S3 names it
 STORAGE_CLASSES = frozenset({"STANDARD"})
 RESPONSE_OVERRIDES = {
@@ -76,7 +80,22 @@ def object_put_headers(headers: Mapping[str, str]) -> dict[str, str]:
     tagging = tagset.header_tagging(headers)
     if tagging:
         out[SYSMETA_TAGGING] = tagging
+    out.update(website_redirect_sysmeta(headers))
     return out
+
+
+def website_redirect_sysmeta(headers: Mapping[str, str]) -> dict[str, str]:
+    """The sysmeta keeping a write's ``x-amz-website-redirect-location`` (none without it). As AWS, the value
+    must be a path of the bucket's website (``/...``) or an ``http(s)://`` URL: 400 InvalidRedirectLocation
+    otherwise."""
+    value = headers.get(WEBSITE_REDIRECT)
+    if value is None:
+        return {}
+    if not value.startswith(("/", "http://", "https://")) or len(value.encode("utf-8", "replace")) > \
+            MAX_WEBSITE_REDIRECT or any(ch < " " or ch == "\x7f" for ch in value):
+        raise S3Error("InvalidRedirectLocation", "The website redirect location must have a prefix of "
+                      "'http://' or 'https://' or '/'.", status=400)
+    return {SYSMETA_WEBSITE_REDIRECT: value}
 
 
 def s3_etag(headers: Mapping[str, str]) -> str:
@@ -124,6 +143,9 @@ def s3_object_headers(stored: Mapping[str, str]) -> dict[str, str]:
     lm = _get(stored, "last-modified")
     if lm:
         out["Last-Modified"] = lm
+    redirect = _get(stored, SYSMETA_WEBSITE_REDIRECT)
+    if redirect:
+        out[WEBSITE_REDIRECT] = redirect
     count = tagset.tag_count(_get(stored, SYSMETA_TAGGING))
     if count:
         out["x-amz-tagging-count"] = str(count)

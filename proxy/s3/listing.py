@@ -216,7 +216,8 @@ async def list_object_versions(req: S3Request) -> Response:
     if max_keys:
         marker = key_marker if version_marker else (_backend_marker(key_marker, prefix, delimiter) or "")
         rows = await list_versions(req, req.account, req.bucket or "", VersionsQuery(
-            prefix=prefix, delimiter=delimiter, marker=marker, version_marker=version_marker, limit=max_keys + 1))
+            prefix=prefix, delimiter=delimiter, marker=marker, version_marker=version_marker, limit=max_keys + 1,
+            null_ids=True))
     truncated = len(rows) > max_keys
     rows = rows[:max_keys]
     versioned = engine.state_of(info) is not None

@@ -21,7 +21,7 @@ from urllib.parse import quote
 
 from starlette.responses import Response
 
-from proxy.crypto import envelope
+from objclient.crypto import envelope
 from proxy.large_objects.slo_manifest import SYSMETA_ETAG as SLO_ETAG
 from proxy.large_objects.slo_manifest import SYSMETA_SIZE as SLO_SIZE
 from proxy.large_objects.slo_manifest import slo_etag
@@ -148,7 +148,8 @@ async def upload_part(req: S3Request) -> Response:
         await upload.body.check_empty()
     await check_quota(req, None, upload.length)
     # checksums of trailers (or computed only) are known after the body: stored from the footer
-    late = (lambda: checksum_sysmeta(upload.body.checksums)) if upload.body.hashers else None
+    late = (lambda: {**checksum_sysmeta(upload.body.checksums),
+                     **part_checksums.part_record_sysmeta(upload.body.checksums)}) if upload.body.hashers else None
     storage = sse.client(req)
     resp = await storage.put_object(req.account, segments_container(req.bucket or ""),
                                     part_name(req.key or "", upload_id, number), headers, upload.body,
@@ -202,7 +203,8 @@ async def list_parts(req: S3Request) -> Response:
     truncated = len(rows) > max_parts
     rows = rows[:max_parts]
     sums = await part_checksums.stored_part_checksums(req, segments_container(req.bucket or ""),
-                                                      [r["name"] for r in rows], checksum.algorithm)
+                                                      [r["name"] for r in rows], checksum.algorithm,
+                                                      {r["name"]: r for r in rows})
     doc = xml.root("ListPartsResult")
     xml.add_all(doc, [("Bucket", req.bucket), ("Key", req.key), ("UploadId", upload_id)])
     for tag in ("Initiator", "Owner"):
@@ -270,11 +272,12 @@ async def complete(req: S3Request) -> Response:
             raise S3Error("EntityTooSmall", ProposedSize=str(size), MinSizeAllowed=str(MIN_PART_SIZE),
                           PartNumber=str(number), ETag=etag)
         entries.append({"name": f"/{seg}/{row['name']}", "bytes": size, "hash": row["hash"],
-                        "content_type": row.get("content_type", "application/octet-stream"),
+                        "content_type": part_checksums.row_content_type(row),
                         "last_modified": row.get("last_modified", "")})
         md5s.append(row["hash"])
     declared = part_checksums.of_marker(marker)
-    checksum, object_checksum = await part_checksums.complete_checksum(req, declared, requested, entries, body_xml)
+    checksum, object_checksum = await part_checksums.complete_checksum(req, declared, requested, entries, body_xml,
+                                                                       {r["name"]: r for r in stored.values()})
     part_checksums.check_complete_request(declared, checksum, req.headers, object_checksum)
     s3_etag = multipart_etag(md5s)
     total = sum(e["bytes"] for e in entries)
@@ -323,9 +326,10 @@ def _manifest_headers(marker: dict[str, str], slo_hash: str, s3_etag: str, total
             out[name] = value
     ctype = s3h._get(marker, SYSMETA_CTYPE)
     out["Content-Type"] = ctype or "binary/octet-stream"
-    tagging = s3h._get(marker, s3h.SYSMETA_TAGGING)
-    if tagging:
-        out[s3h.SYSMETA_TAGGING] = tagging
+    for carried in (s3h.SYSMETA_TAGGING, s3h.SYSMETA_WEBSITE_REDIRECT):
+        kept = s3h._get(marker, carried)
+        if kept:
+            out[carried] = kept
     out.update({
         "X-Static-Large-Object": "True",
         SLO_ETAG: slo_hash,

@@ -20,7 +20,7 @@ from typing import Any
 
 from starlette.responses import Response
 
-from proxy.crypto.client import metadata_view
+from objclient.crypto.client import metadata_view
 from proxy.http.errors import HTTPError
 from proxy.s3 import headers as s3h
 from proxy.s3 import xml

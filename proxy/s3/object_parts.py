@@ -12,7 +12,7 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from proxy.crypto.client import stored_view
+from objclient.crypto.client import stored_view
 from proxy.large_objects import slo
 from proxy.large_objects.slo_manifest import parse_stored
 from proxy.s3 import headers as s3h

@@ -6,8 +6,8 @@ import time
 
 from starlette.responses import Response
 
+from objclient.crypto import envelope
 from proxy import expiry
-from proxy.crypto import envelope
 from proxy.http import conditional
 from proxy.http import ranges as http_ranges
 from proxy.http.bodies import streamed
@@ -114,6 +114,7 @@ async def get_object(req: S3Request) -> Response:
     bucket_info = await require_bucket(req)
     container, name = req.bucket or "", key
     version = req.query.get("versionId")
+    found = None
     if version is not None:  # the version's stored location (the current object or an archived one)
         found = await versioning.locate(req, container, key, version)
         container, name = found.container, found.obj
@@ -124,6 +125,7 @@ async def get_object(req: S3Request) -> Response:
         range_header = part.range_header
     customer_key = sse.request_customer_key(req)
     obj = await open_object(req, container, name, range_header, head, customer_key)
+    versioning.show_written_at(found, obj.headers)
     try:
         sse.check_applicable(obj.headers, customer_key)
         resp = await _answer(req, obj, head, range_header, bucket_info)

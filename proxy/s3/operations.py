@@ -44,6 +44,7 @@ from proxy.s3.cors import handlers as cors_handlers
 from proxy.s3.errors import S3Error
 from proxy.s3.lifecycle import handlers as lifecycle
 from proxy.s3.policy import handlers as policy_handlers
+from proxy.s3.website import handlers as website_handlers
 
 Handler = Callable[[S3Request], Awaitable[Response]]
 
@@ -194,7 +195,8 @@ BUCKET_OPERATIONS: tuple[Operation, ...] = (
     _op("DeleteBucketTagging", BUCKET, "DELETE", "tagging", _on_bucket("s3:PutBucketTagging"),
         handler=tagging.delete_bucket_tagging),
     *_bucket_config("website", "Website", "s3:GetBucketWebsite", "s3:PutBucketWebsite",
-                    "s3:DeleteBucketWebsite", _none("NoSuchWebsiteConfiguration"), _deleted),
+                    "s3:DeleteBucketWebsite", website_handlers.get_bucket_website,
+                    website_handlers.delete_bucket_website, put=website_handlers.put_bucket_website),
     _op("GetBucketEncryption", BUCKET, READS, "encryption", _on_bucket("s3:GetEncryptionConfiguration"),
         handler=bucket_encryption.get_bucket_encryption),
     _op("PutBucketEncryption", BUCKET, "PUT", "encryption", _on_bucket("s3:PutEncryptionConfiguration"),

@@ -9,7 +9,8 @@ either (COMPOSITE by default). Both are kept in the upload marker's sysmeta.
 Every part of such an upload gets the algorithm's checksum computed as it streams (verified against the
 client's header or trailer value) and stored in the part's sysmeta; a part sent with another algorithm is
 ``InvalidRequest``. ListParts (uploads with an algorithm) and CompleteMultipartUpload (every upload) read
-the part checksums back, a HEAD per part, a few at a time: the listing rows do not carry them. Complete
+the part checksums back from the parts' listing rows, which carry them as content type parameters
+(``part_record_sysmeta``; parts stored before rows carried them: a HEAD each, a few at a time). Complete
 checks the part checksums the client lists, computes the object's checksum (``BadDigest`` when the
 client's ``x-amz-checksum-<alg>`` differs) and stores it on the manifest, and each part's value in its
 manifest entry (``s3_checksum``) for ``?partNumber`` reads and GetObjectAttributes.
@@ -26,7 +27,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from xml.etree.ElementTree import Element
 
-from proxy.crypto.client import stored_view
+from objclient.crypto.client import stored_view
 from proxy.s3 import checksums, xml
 from proxy.s3 import headers as s3h
 from proxy.s3.bucket import segments_container
@@ -40,6 +41,10 @@ ENTRY_KEY = "s3_checksum"  # a manifest entry's part checksum (base64)
 TYPES_OF = {"crc32": (COMPOSITE, FULL_OBJECT), "crc32c": (COMPOSITE, FULL_OBJECT), "crc64nvme": (FULL_OBJECT,),
             "sha1": (COMPOSITE,), "sha256": (COMPOSITE,)}
 HEAD_CONCURRENCY = 8
+# a part's listing row carries its checksums as parameters of its content type (``part_record_sysmeta``)
+LISTING_TYPE_OVERRIDE = "X-Object-Sysmeta-Container-Update-Override-Content-Type"
+PART_CONTENT_TYPE = "application/octet-stream"
+ROW_PARAM = "s3_checksum_"
 DEFAULT_ALGORITHM = "crc64nvme"
 
 
@@ -130,11 +135,40 @@ def check_part_request(spec: UploadChecksum | None, headers: Mapping[str, str]) 
                                         f"{spec.algorithm}, actual checksum Type: {others[0]}")
 
 
-async def stored_part_checksums(req: S3Request, container: str, names: list[str],
-                                algorithm: str) -> dict[str, str]:
-    """``{part object name: base64 checksum}`` for the parts that carry one (a HEAD each, a few at a time)."""
+def part_record_sysmeta(values: Mapping[str, str]) -> dict[str, str]:
+    """What makes a part's listing row (its record in the segments container) carry its checksums: the row's
+    content type ``application/octet-stream; s3_checksum_<alg>=<base64>`` (the part object keeps its own)."""
+    params = "".join(f"; {ROW_PARAM}{alg}={value}" for alg, value in sorted(values.items()))
+    return {LISTING_TYPE_OVERRIDE: PART_CONTENT_TYPE + params} if params else {}
+
+
+def row_checksums(row: Mapping[str, object]) -> dict[str, str]:
+    """``{algorithm: base64}`` a part's listing row carries (none for parts stored before rows carried them)."""
+    out = {}
+    for param in str(row.get("content_type") or "").split(";")[1:]:
+        name, _, value = param.strip().partition("=")
+        if name.startswith(ROW_PARAM) and value:
+            out[name[len(ROW_PARAM):]] = value
+    return out
+
+
+def row_content_type(row: Mapping[str, object]) -> str:
+    """A part row's content type without the checksum parameters."""
+    return str(row.get("content_type") or PART_CONTENT_TYPE).split(";", 1)[0].strip()
+
+
+async def stored_part_checksums(req: S3Request, container: str, names: list[str], algorithm: str,
+                                rows: Mapping[str, Mapping[str, object]] | None = None) -> dict[str, str]:
+    """``{part object name: base64 checksum}`` for the parts that carry one: from their listing ``rows``
+    (by name) where these carry it, else a HEAD of the part (older parts), a few at a time."""
     sem = asyncio.Semaphore(HEAD_CONCURRENCY)
     found: dict[str, str] = {}
+    if rows:
+        for name in names:
+            value = row_checksums(rows.get(name) or {}).get(algorithm)
+            if value:
+                found[name] = value
+        names = [name for name in names if name not in found and not row_checksums(rows.get(name) or {})]
 
     async def one(name: str) -> None:
         async with sem:
@@ -171,7 +205,9 @@ def object_checksum(spec: UploadChecksum, parts: list[tuple[str, int]]) -> str:
 
 
 async def complete_checksum(req: S3Request, declared: UploadChecksum | None, requested: list[tuple[int, str]],
-                            entries: list[dict], body_xml: bytes) -> tuple[UploadChecksum | None, str | None]:
+                            entries: list[dict], body_xml: bytes,
+                            rows: Mapping[str, Mapping[str, object]] | None = None
+                            ) -> tuple[UploadChecksum | None, str | None]:
     """CompleteMultipartUpload: the object's checksum (and its kind) from its parts' stored checksums, each
     kept in its manifest entry (``entries`` are the manifest's, ``requested`` the (number, ETag) pairs listed).
 
@@ -182,7 +218,7 @@ async def complete_checksum(req: S3Request, declared: UploadChecksum | None, req
     seg = segments_container(req.bucket or "")
     prefix = f"/{seg}/"
     names = [e["name"][len(prefix):] for e in entries]
-    stored = await stored_part_checksums(req, seg, names, spec.algorithm)
+    stored = await stored_part_checksums(req, seg, names, spec.algorithm, rows)
     given = requested_part_checksums(xml.parse(body_xml, "CompleteMultipartUpload"))
     values = []
     for (number, etag), name, entry in zip(requested, names, entries, strict=True):

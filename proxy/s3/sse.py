@@ -1,7 +1,7 @@
 """S3 server-side encryption: the request headers (SSE-S3, SSE-C, copy-source SSE-C), the bucket's default
 encryption, the response headers, and the S3 errors of an object that cannot be decrypted.
 
-The encryption itself is ``proxy.crypto`` (the same layer serves the Swift API). ``aws:kms`` answers
+The encryption itself is ``objclient.crypto`` (the same layer serves the Swift API). ``aws:kms`` answers
 ``NotImplemented``: no KMS is configured.
 """
 
@@ -12,10 +12,10 @@ import binascii
 import hashlib
 from collections.abc import Mapping
 
+from objclient.crypto import cipher, envelope
+from objclient.crypto.client import CRYPTO_ERROR, MISSING_KEY, WRONG_KEY, EncryptingClient
+from objclient.crypto.envelope import Encryption
 from objclient.response import BackendResponse
-from proxy.crypto import cipher, envelope
-from proxy.crypto.client import CRYPTO_ERROR, MISSING_KEY, WRONG_KEY, EncryptingClient
-from proxy.crypto.envelope import Encryption
 from proxy.s3.context import S3Request
 from proxy.s3.errors import S3Error
 
@@ -29,7 +29,7 @@ _BUCKET_DEFAULT_KEY = BUCKET_DEFAULT.lower()[len("x-container-sysmeta-"):]
 
 
 def client(req: S3Request) -> EncryptingClient:
-    """The proxy's encrypting object client (every proxy builds one; see ``proxy.crypto.client``)."""
+    """The proxy's encrypting object client (every proxy builds one; see ``objclient.crypto.client``)."""
     storage = req.client
     if not isinstance(storage, EncryptingClient):
         raise S3Error("NotImplemented", "Server-side encryption is not available on this endpoint.")

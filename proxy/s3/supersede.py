@@ -14,7 +14,7 @@ import asyncio
 import json
 from dataclasses import dataclass
 
-from proxy.crypto.client import stored_view
+from objclient.crypto.client import stored_view
 from proxy.large_objects import slo
 from proxy.s3 import headers as s3h
 from proxy.s3.bucket import segments_container

@@ -97,6 +97,8 @@ async def prepare_write(req: S3Request, bucket: str, key: str, bucket_info: dict
     if state is None:
         return {}, None, False
     archived = await engine.archive_current(req, req.account, bucket, key, state)
+    if state == engine.SUSPENDED:  # the new null version replaces the null one wherever it sits
+        await replace_archived_null(req, bucket, key)
     version_id = names.new_version_id()
     answer = version_id if state == engine.ENABLED else names.NULL_VERSION
     return engine.write_sysmeta(state, version_id), answer, archived is not None
@@ -106,10 +108,8 @@ async def locate(req: S3Request, bucket: str, key: str, version_id: str) -> engi
     """Where ``key``'s version is stored; NoSuchVersion (NoSuchKey for ``null``) when it is not;
     405 MethodNotAllowed with ``x-amz-delete-marker`` for a delete marker, as AWS answers GET/HEAD."""
     check_version_id(version_id)
-    found = await engine.find_version(req, req.account, bucket, key, version_id)
+    found = await engine.find_version(req, req.account, bucket, key, version_id, null_anywhere=True)
     if found is None:
-        if version_id == names.NULL_VERSION:
-            raise S3Error("NoSuchVersion", Key=key, VersionId=version_id)
         raise S3Error("NoSuchVersion", Key=key, VersionId=version_id)
     if found.is_delete_marker:
         raise S3Error("MethodNotAllowed", "The specified method is not allowed against this resource.",
@@ -123,11 +123,36 @@ async def locate(req: S3Request, bucket: str, key: str, version_id: str) -> engi
 
 async def delete_current(req: S3Request, bucket: str, key: str, state: str) -> dict[str, str]:
     """DeleteObject without a version id in a versioned bucket: keep the current version, write a
-    delete marker, remove the current object. The response headers."""
-    await engine.archive_current(req, req.account, bucket, key, state)
-    marker = await engine.add_delete_marker(req, req.account, bucket, key)
+    delete marker, remove the current object. The response headers.
+
+    Suspended (AWS "Deleting objects from versioning-suspended buckets"): a current version with an id is
+    kept, the ``null`` version (current or archived, object or marker) goes, and the new delete marker is
+    the ``null`` version."""
+    suspended = state == engine.SUSPENDED
+    replaced = await current_multipart(req, bucket, key) if suspended else None
+    kept = await engine.archive_current(req, req.account, bucket, key, state)
+    if suspended:
+        await replace_archived_null(req, bucket, key)
+    marker = await engine.add_delete_marker(req, req.account, bucket, key, null=suspended)
     await engine.delete_stored(req, req.account, bucket, key)
+    if kept is None:  # a null current removed for good: its parts too
+        await release_parts(req, bucket, key, replaced)
     return {DELETE_MARKER_HEADER: "true", VERSION_HEADER: marker}
+
+
+async def replace_archived_null(req: S3Request, bucket: str, key: str) -> None:
+    """A suspended bucket's write or delete replaces the ``null`` version: an archived ``null`` version (and
+    its parts, if multipart) or ``null`` marker of ``key`` goes, after the guards (Object Lock)."""
+    found = await engine.find_archived_null(req, req.account, bucket, key)
+    if found is None:
+        return
+    parts = None if found.is_delete_marker else await current_multipart(req, bucket, key,
+                                                                        at=(found.container, found.obj))
+    if not found.is_delete_marker:
+        await engine.guard(req, found.headers)
+    await engine.delete_stored(req, req.account, found.container, found.obj)
+    req.state.invalidate_info(req.account, bucket)
+    await release_parts(req, bucket, key, parts)
 
 
 async def delete_version(req: S3Request, bucket: str, key: str, version_id: str) -> dict[str, str]:
@@ -135,7 +160,7 @@ async def delete_version(req: S3Request, bucket: str, key: str, version_id: str)
     version under it becomes current (AWS). Deleting a version that is not there succeeds (204)."""
     check_version_id(version_id)
     parts = await _version_parts(req, bucket, key, version_id)
-    found = await engine.delete_version(req, req.account, bucket, key, version_id)
+    found = await engine.delete_version(req, req.account, bucket, key, version_id, null_anywhere=True)
     headers = {VERSION_HEADER: version_id}
     if found is None:
         return headers
@@ -149,7 +174,7 @@ async def delete_version(req: S3Request, bucket: str, key: str, version_id: str)
 
 async def _version_parts(req: S3Request, bucket: str, key: str, version_id: str) -> MultipartObject | None:
     """The upload parts a multipart version of ``key`` references (None for any other version)."""
-    found = await engine.find_version(req, req.account, bucket, key, version_id)
+    found = await engine.find_version(req, req.account, bucket, key, version_id, null_anywhere=True)
     if found is None or found.is_delete_marker:
         return None
     return await current_multipart(req, bucket, key, at=(found.container, found.obj))
@@ -168,8 +193,10 @@ async def promote_newest(req: S3Request, bucket: str, key: str) -> None:
     if parsed is None:
         return
     hidden = names.versions_container(bucket)
-    if await engine.copy_stored(req, req.account, (hidden, newest[0]), (bucket, key),
-                                {engine.OBJECT_VERSION_SYSMETA: parsed[1]}):
+    restored = {engine.OBJECT_VERSION_SYSMETA: parsed[1]}
+    if engine.is_null_row(newest[1]):  # the null version stays null, and keeps its place in time
+        restored = {engine.OBJECT_VERSION_SYSMETA: names.NULL_VERSION, engine.NULL_WRITTEN_SYSMETA: parsed[1]}
+    if await engine.copy_stored(req, req.account, (hidden, newest[0]), (bucket, key), restored):
         await engine.delete_stored(req, req.account, hidden, newest[0])
 
 
@@ -180,10 +207,22 @@ def response_version(headers: dict[str, Any], bucket_info: dict) -> str | None:
     return engine.version_id_of(headers)
 
 
-async def resolve(req: S3Request, bucket: str, key: str) -> tuple[str, str]:
-    """(container, object) a request's ``?versionId`` (if any) reads from."""
+async def resolve(req: S3Request, bucket: str, key: str) -> tuple[str, str, engine.Found | None]:
+    """(container, object) a request's ``?versionId`` (if any) reads from, and the version found (None
+    without ``?versionId``)."""
     version = req.query.get("versionId")
     if version is None:
-        return bucket, key
+        return bucket, key, None
     found = await locate(req, bucket, key, version)
-    return found.container, found.obj
+    return found.container, found.obj, found
+
+
+def show_written_at(found: engine.Found | None, stored: dict[str, str]) -> None:
+    """An archived version read by id answers its own write time as ``Last-Modified`` (``stored``, the
+    version's stored headers, is changed in place), as listings show it: archiving copies the data later."""
+    written = found.written_at if found is not None else None
+    if written is None:
+        return
+    for name in [name for name in stored if name.lower() == "last-modified"]:
+        del stored[name]
+    stored["Last-Modified"] = written.http_date

@@ -70,7 +70,7 @@ async def check(req: SwiftRequest) -> Response | None:
     if req.operation is None:
         req.operation = operations.lookup(req)
     access = req.operation.access
-    if req.authorized_by == "tempurl":
+    if req.authorized_by in ("tempurl", "container_sync"):  # a signature's scope (container sync: its container)
         return tempurl_check(req)
     # a signed form (formpost's uploads) authorized exactly this request
     if access is Access.PUBLIC or req.authorized_by == "formpost":

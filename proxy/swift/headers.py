@@ -17,6 +17,8 @@ CONTAINER_RESPONSE_HEADERS = frozenset((
     "x-container-object-count", "x-container-bytes-used", "x-timestamp", "x-put-timestamp", "last-modified",
     "x-versions-location", "x-history-location"))
 CONTAINER_ACL_HEADERS = ("x-container-read", "x-container-write")
+# container sync's settings (proxy/swift/features/container_sync.py): like the ACLs, the owners' alone
+CONTAINER_SYNC_HEADERS = ("x-container-sync-to", "x-container-sync-key")
 ACCOUNT_RESPONSE_HEADERS = frozenset((
     "x-account-container-count", "x-account-object-count", "x-account-bytes-used", "x-timestamp",
     "x-put-timestamp", "last-modified"))
@@ -70,7 +72,7 @@ def meta_write_headers(client: Mapping[str, str], kind: str, *, owner: bool = Tr
     """Account/container metadata updates; ``X-Remove-<kind>-Meta-K`` becomes an empty value."""
     out: dict[str, str] = {}
     meta, remove = f"x-{kind}-meta-", f"x-remove-{kind}-meta-"
-    settable: tuple[str, ...] = CONTAINER_ACL_HEADERS if kind == "container" and owner else ()
+    settable: tuple[str, ...] = CONTAINER_ACL_HEADERS + CONTAINER_SYNC_HEADERS if kind == "container" and owner else ()
     for name, value in client.items():
         low = name.lower()
         if low.startswith(meta):
@@ -91,7 +93,7 @@ def container_response_headers(backend: Mapping[str, str], *, owner: bool) -> di
         if not owner and low.startswith("x-container-meta-temp-url-key"):
             continue  # temp URL keys are secrets of the account owner
         if low in CONTAINER_RESPONSE_HEADERS or low.startswith("x-container-meta-") \
-                or (owner and low in CONTAINER_ACL_HEADERS):
+                or (owner and (low in CONTAINER_ACL_HEADERS or low in CONTAINER_SYNC_HEADERS)):
             out[_canonical(name)] = value
     stored = {name.lower(): value for name, value in backend.items()}
     location = stored.get(VERSIONS_LOCATION_SYSMETA.lower())

@@ -15,6 +15,7 @@ from proxy.swift.constraints import SWIFT_CONSTRAINTS
 from proxy.swift.domain_remap import DomainRemap
 from proxy.swift.features import (
     bulk,
+    container_sync,
     etag_quoter,
     extract_archive,
     formpost,
@@ -72,6 +73,7 @@ def swift_info(conf: Config) -> dict[str, Any]:
         "account_quotas": dict(ACCOUNT_QUOTAS_INFO),
         "container_quotas": dict(CONTAINER_QUOTAS_INFO),
         "etag_quoter": etag_quoter.info(conf),
+        "container_sync": container_sync.info(conf),
     }
     remap = DomainRemap.from_conf(proxy)
     if remap is not None:

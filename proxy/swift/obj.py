@@ -20,7 +20,7 @@ def write_headers(req: SwiftRequest, *, post: bool = False) -> dict[str, str]:
     """Validated headers to store with the object (metadata, content type, expiry, timestamp)."""
     h = req.headers
     constraints.check_metadata(h, "object")
-    if "x-static-large-object" in h and not post:
+    if "x-static-large-object" in h and not post and req.authorized_by != "container_sync":  # sync: a manifest
         raise HTTPError(400, "X-Static-Large-Object is a reserved header. To create a static large "
                              "object add query param multipart-manifest=put.")
     if h.get("x-object-manifest") is not None:
@@ -69,6 +69,8 @@ async def put(req: SwiftRequest) -> Response:
         return error_response(499)
     if condition is not None and resp.status in (409, 412):  # 409: a concurrent conditional PUT won
         return error_response(412)
+    if resp.status == 202:  # a newer write is already stored (a container sync of an older one): Swift's 202
+        return error_response(202)
     if resp.status != 201:
         return backend_failure(resp.status)
     return created_response(req, resp.headers)
@@ -93,7 +95,7 @@ async def delete(req: SwiftRequest) -> Response:
         if parse_int(if_delete_at) is None:
             return error_response(400, "Bad X-If-Delete-At header value")
         headers["X-If-Delete-At"] = if_delete_at.strip()
-    req.timestamp = Timestamp.now().normal
+    req.timestamp = req.timestamp or Timestamp.now().normal  # container sync keeps the source's timestamp
     resp = await req.client.delete_object(req.account, req.container_name, req.object_name,
                                           headers={**headers, "X-Timestamp": req.timestamp})
     await resp.close()

@@ -14,9 +14,14 @@ Model (docs/versioning.md):
   never enabled).
 * Older versions and delete markers are objects of the versions container named by
   ``stackstore.versioning_names.version_object``. A write over the current version first copies it there
-  (under its own id; a ``null`` current gets its timestamp as id when versioning is enabled, as Swift
-  does, and is simply replaced while suspended, as S3 does); a delete in an enabled container archives
-  the current version, writes a delete marker and deletes the current object.
+  (under its own id; a ``null`` current under its write time, when versioning is enabled, and is simply
+  replaced while suspended, as S3 does); a delete in an enabled container archives the current version,
+  writes a delete marker and deletes the current object.
+* S3's ``null`` version keeps its id ``null`` when archived: it is stored under its write time (so it sits
+  where that time puts it among the name's versions, and Swift lists it with that id, as Swift does) with
+  ``null`` as its stored id (``X-Object-Sysmeta-Version-Id``, which its listing row carries), so S3 finds it
+  as ``null`` wherever it is (``find_version(..., null_anywhere=True)``, ``find_archived_null``). A suspended
+  bucket's delete marker is such a ``null`` marker.
 * Per-version state that later guards deletes (Object Lock: retention, legal hold) lives in the
   version's own object sysmeta, which every archive copy keeps; ``guard`` is the one hook every
   delete/overwrite path here calls before it removes a version's data.
@@ -28,7 +33,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from proxy.crypto.client import stored_view
+from objclient.crypto.client import stored_view
 from proxy.http.bodies import stream_backend
 from proxy.http.errors import HTTPError
 from stackstore import versioning_names as names
@@ -40,6 +45,9 @@ DELETE_MARKER_CONTENT_TYPE = "application/x-deleted;swift_versions_deleted=1"
 ENABLED, SUSPENDED = "enabled", "suspended"
 POLICY_INDEX_HEADER = "X-Backend-Storage-Policy-Index"
 MAX_VERSION_SIZE = 5 * 1024**3 + 2  # what one archive copy may move (the object size limit)
+# a null version made current again carries its write time here, so that archiving it again keeps its place
+NULL_WRITTEN_SYSMETA = "X-Object-Sysmeta-Version-Null-Written"
+NULL_SCAN_PAGE = 1000  # rows per listing while looking for a name's archived null version
 
 # object headers an archived copy keeps (what the object servers persist), besides the prefixes below
 KEPT_HEADERS = frozenset(("content-type", "content-encoding", "content-disposition", "content-language",
@@ -96,7 +104,8 @@ def write_sysmeta(state: str | None, version_id: str) -> dict[str, str]:
     """The sysmeta a write into a container of ``state`` stores with the new current version."""
     if state is None:
         return {}
-    return {OBJECT_VERSION_SYSMETA: version_id if state == ENABLED else names.NULL_VERSION}
+    # (a copied source's null write time means nothing for the new version)
+    return {OBJECT_VERSION_SYSMETA: version_id if state == ENABLED else names.NULL_VERSION, NULL_WRITTEN_SYSMETA: ""}
 
 
 def version_id_of(headers: Mapping[str, str]) -> str:
@@ -193,34 +202,44 @@ async def archive_current(ctx: Any, account: str, container: str, obj: str, stat
     current = await head(ctx, account, container, obj)
     if not current.exists:
         return None
-    version_id = version_id_of(current.headers)
+    version_id = stored_id = version_id_of(current.headers)
     if version_id == names.NULL_VERSION:
         if state != ENABLED:
             await guard(ctx, current.headers)  # the null version's data goes away
             return None
-        version_id = Timestamp(current.headers.get("x-timestamp") or Timestamp.now()).normal
+        version_id = null_written_at(current.headers)  # kept as null, where its write time puts it
     hidden = names.versions_container(container)
     if not await copy_stored(ctx, account, (container, obj), (hidden, names.version_object(obj, version_id)),
-                             {OBJECT_VERSION_SYSMETA: version_id}):
+                             {OBJECT_VERSION_SYSMETA: stored_id}):
         return None
     ctx.state.invalidate_info(account, container)  # its bytes count its versions'
     return version_id
 
 
-async def add_delete_marker(ctx: Any, account: str, container: str, obj: str) -> str:
-    """Write a delete marker as ``obj``'s newest version; its version id."""
+def null_written_at(headers: Mapping[str, str]) -> str:
+    """When a stored ``null`` version was written (the name it is archived under): the time it carries from
+    an earlier archiving (``NULL_WRITTEN_SYSMETA``: restoring copies it), else its own X-Timestamp."""
+    for name, value in headers.items():
+        if name.lower() == NULL_WRITTEN_SYSMETA.lower() and names.valid_version_id(value, allow_null=False):
+            return value
+    return Timestamp(headers.get("x-timestamp") or Timestamp.now()).normal
+
+
+async def add_delete_marker(ctx: Any, account: str, container: str, obj: str, *, null: bool = False) -> str:
+    """Write a delete marker as ``obj``'s newest version; its version id (``null`` for S3's null marker of a
+    suspended bucket, stored under its write time like an archived null version)."""
     version_id = names.new_version_id()
     hidden = names.versions_container(container)
     resp = await ctx.client.put_object(
         account, hidden, names.version_object(obj, version_id),
         {"Content-Type": DELETE_MARKER_CONTENT_TYPE, "X-Timestamp": version_id,
-         OBJECT_VERSION_SYSMETA: version_id}, _nothing(), content_length=0)
+         OBJECT_VERSION_SYSMETA: names.NULL_VERSION if null else version_id}, _nothing(), content_length=0)
     await resp.close()
     if resp.status != 201:
         raise HTTPError(503, "could not write the delete marker")
     ctx.state.invalidate_info(account, hidden)
     ctx.state.invalidate_info(account, container)
-    return version_id
+    return names.NULL_VERSION if null else version_id
 
 
 async def delete_stored(ctx: Any, account: str, container: str, obj: str) -> bool:
@@ -251,14 +270,64 @@ class Found:
     def is_delete_marker(self) -> bool:
         return is_delete_marker(self.headers)
 
+    @property
+    def written_at(self) -> Timestamp | None:
+        """An archived version's write time (from the id its name carries: archiving does not keep its
+        X-Timestamp); None for the current object (its own Last-Modified is its write time)."""
+        if self.is_current:
+            return None
+        parsed = names.parse_version_object(self.obj)
+        return version_time(parsed[1]) if parsed is not None else None
 
-async def find_version(ctx: Any, account: str, container: str, obj: str, version_id: str) -> Found | None:
-    """Where ``obj``'s version ``version_id`` is stored (``null`` included), None when it is not."""
+
+def version_time(version_id: str) -> Timestamp | None:
+    """A version's write time from its id (ids are the write's timestamp); None for ``null`` or a bad id.
+    The one reading of it: listings' ``last_modified`` and a read by id's Last-Modified."""
+    if not names.valid_version_id(version_id, allow_null=False):
+        return None
+    return Timestamp(version_id)
+
+
+def is_null_row(row: Mapping[str, Any]) -> bool:
+    """Whether a versions-container listing row is an archived ``null`` version or ``null`` marker (its
+    stored id, carried by the row, is ``null``)."""
+    return row.get("version_id") == names.NULL_VERSION
+
+
+async def find_archived_null(ctx: Any, account: str, container: str, obj: str) -> Found | None:
+    """S3's ``null`` version (or ``null`` marker) of ``obj`` when it is archived, None when there is none.
+    It sits where its write time puts it, so ``obj``'s versions are read page by page until it shows (one
+    listing for a name with few versions)."""
+    hidden = names.versions_container(container)
+    marker: str | None = None
+    while True:
+        resp, rows = await ctx.client.list_container(account, hidden, prefix=names.version_object_prefix(obj),
+                                                     marker=marker, limit=NULL_SCAN_PAGE)
+        await resp.close()
+        if resp.status == 404:
+            return None
+        if not 200 <= resp.status < 300:
+            raise HTTPError(503)
+        for row in rows:
+            if is_null_row(row):
+                stored = await head(ctx, account, hidden, row["name"])
+                if stored.exists:
+                    return Found(hidden, row["name"], names.NULL_VERSION, False, stored.headers)
+        if len(rows) < NULL_SCAN_PAGE:
+            return None
+        marker = rows[-1]["name"]
+
+
+async def find_version(ctx: Any, account: str, container: str, obj: str, version_id: str, *,
+                       null_anywhere: bool = False) -> Found | None:
+    """Where ``obj``'s version ``version_id`` is stored (``null`` included), None when it is not.
+    ``null`` is the current object's id only (Swift), or, with ``null_anywhere``, the ``null`` version
+    wherever it sits (S3: archived under its write time after versioning was enabled again)."""
     current = await head(ctx, account, container, obj)
     if current.exists and version_id_of(current.headers) == version_id:
         return Found(container, obj, version_id, True, current.headers)
     if version_id == names.NULL_VERSION:
-        return None
+        return await find_archived_null(ctx, account, container, obj) if null_anywhere else None
     hidden, name = names.versions_container(container), names.version_object(obj, version_id)
     stored = await head(ctx, account, hidden, name)
     if not stored.exists:
@@ -279,10 +348,12 @@ async def newest_archived(ctx: Any, account: str, container: str, obj: str) -> t
     return rows[0]["name"], rows[0]
 
 
-async def delete_version(ctx: Any, account: str, container: str, obj: str, version_id: str) -> Found | None:
+async def delete_version(ctx: Any, account: str, container: str, obj: str, version_id: str, *,
+                         null_anywhere: bool = False) -> Found | None:
     """Delete one version for good (no marker written): the current one removes the object (the name
-    then answers 404 until written again, as Swift and S3 do); None when there is no such version."""
-    found = await find_version(ctx, account, container, obj, version_id)
+    then answers 404 until written again, as Swift and S3 do); None when there is no such version.
+    ``null_anywhere`` as for ``find_version``."""
+    found = await find_version(ctx, account, container, obj, version_id, null_anywhere=null_anywhere)
     if found is None:
         return None
     if not found.is_delete_marker:
@@ -290,6 +361,19 @@ async def delete_version(ctx: Any, account: str, container: str, obj: str, versi
     await delete_stored(ctx, account, found.container, found.obj)
     ctx.state.invalidate_info(account, container)
     return found
+
+
+async def remove_archived_null(ctx: Any, account: str, container: str, obj: str) -> bool:
+    """S3, suspended bucket: a write or delete replaces the ``null`` version, so an archived ``null`` version
+    or marker of ``obj`` goes (after the guards: a held version is refused). True when one was removed."""
+    found = await find_archived_null(ctx, account, container, obj)
+    if found is None:
+        return False
+    if not found.is_delete_marker:
+        await guard(ctx, found.headers)
+    await delete_stored(ctx, account, found.container, found.obj)
+    ctx.state.invalidate_info(account, container)
+    return True
 
 
 async def _nothing() -> AsyncIterator[bytes]:

@@ -5,18 +5,23 @@ container's rows, whose inverted ids sort newest first); ``reverse`` is the exac
 is listed from the position the markers give with at most ``limit`` rows, so one page costs two
 bounded listings whatever the number of versions. A row's ``is_latest`` is true for the current
 object, or for a name's newest delete marker when there is no current object.
+
+S3's view (``null_ids``): an archived ``null`` version or marker (stored under its write time, its stored
+id ``null``) lists as ``null`` where that time puts it, and ``version_marker=null`` continues after it
+there. Swift's view lists it with the id its name carries (its write time), as Swift does.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import heapq
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from proxy.http.errors import HTTPError
+from proxy.versioning import engine
 from stackstore import versioning_names as names
-from stackstore.timestamp import Timestamp
 
 
 @dataclass
@@ -30,6 +35,7 @@ class VersionsQuery:
     end_marker: str = ""
     limit: int = 10000
     reverse: bool = False
+    null_ids: bool = False  # S3: archived null versions list as ``null`` (see the module's docstring)
 
 
 def _current_marker(q: VersionsQuery) -> str | None:
@@ -67,6 +73,10 @@ async def list_versions(ctx: Any, account: str, container: str, q: VersionsQuery
     """One page of ``container``'s versions (Swift ``?versions`` JSON rows: ``name``, ``hash``,
     ``bytes``, ``content_type``, ``last_modified``, ``version_id``, ``is_latest``; ``subdir`` rows
     with a delimiter). 404 when the container is missing, 503 when a listing fails."""
+    if q.null_ids and q.marker and q.version_marker == names.NULL_VERSION and not q.reverse:
+        archived_at = await _archived_null_id(ctx, account, container, q.marker)
+        if archived_at is not None:  # continue after the null version where it sits
+            q = dataclasses.replace(q, version_marker=archived_at)
     resp, current = await ctx.client.list_container(
         account, container, prefix=q.prefix or None, delimiter=q.delimiter, marker=_current_marker(q),
         end_marker=q.end_marker or None, limit=q.limit, reverse=q.reverse)
@@ -105,22 +115,34 @@ async def list_versions(ctx: Any, account: str, container: str, q: VersionsQuery
             break
     names_with_current = {row["name"] for row in current if "name" in row}
     await _mark_newest_archived(ctx, account, hidden, out, names_with_current)
+    for row in out:
+        if row.pop("_null", False) and q.null_ids:
+            row["version_id"] = names.NULL_VERSION
     return out
+
+
+async def _archived_null_id(ctx: Any, account: str, container: str, name: str) -> str | None:
+    """The id (write time) an archived ``null`` version of ``name`` is stored under; None when ``name``'s
+    null version is its current object, or when it has none."""
+    current = await engine.head(ctx, account, container, name)
+    if current.exists and engine.version_id_of(current.headers) == names.NULL_VERSION:
+        return None
+    found = await engine.find_archived_null(ctx, account, container, name)
+    parsed = names.parse_version_object(found.obj) if found is not None else None
+    return parsed[1] if parsed is not None else None
 
 
 async def _mark_newest_archived(ctx: Any, account: str, hidden: str, rows: list[dict[str, Any]],
                                 names_with_current: set[str]) -> None:
     """A name without a current object: its newest archived row is latest when it is a delete marker.
     The newest is found per name with a one-row listing (only for names this page shows)."""
-    from proxy.versioning.engine import is_delete_marker
-
     by_name: dict[str, list[dict[str, Any]]] = {}
     for row in rows:
         if "subdir" not in row and not row["is_latest"] and row["name"] not in names_with_current:
             by_name.setdefault(row["name"], []).append(row)
     for name, versions in by_name.items():
         newest = max(versions, key=lambda r: r["version_id"])
-        if not is_delete_marker(newest):
+        if not engine.is_delete_marker(newest):
             continue
         resp, top = await ctx.client.list_container(account, hidden, prefix=names.version_object_prefix(name),
                                                     limit=1)
@@ -154,10 +176,9 @@ def _archived_rows(rows: list[dict[str, Any]]) -> Iterator[tuple[tuple, dict[str
             continue
         name, version_id = parsed
         out = dict(row, name=name, version_id=version_id, is_latest=False)
-        if version_id != names.NULL_VERSION:
-            # an id is the version's write time: its Last-Modified, not when it was moved here (archived)
-            try:
-                out["last_modified"] = Timestamp(version_id).isoformat
-            except ValueError:
-                pass
+        if row.get("version_id") == names.NULL_VERSION:  # stored id null: S3's null version, archived
+            out["_null"] = True
+        written = engine.version_time(version_id)
+        if written is not None:  # its write time is its Last-Modified, not when it was moved here
+            out["last_modified"] = written.isoformat
         yield (name, 1, names.invert(version_id)), out

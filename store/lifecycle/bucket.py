@@ -176,11 +176,15 @@ class BucketLifecycle:
     async def expire_versioned(self, key: str, stamp: Timestamp, headers: dict[str, str], rule: Rule) -> None:
         """AWS's Expiration in a versioned bucket: the current version becomes noncurrent under a new
         delete marker (the engine's delete: archive, marker, remove the current object). While
-        suspended, a ``null`` current version is removed instead of kept (after the Object Lock check)."""
+        suspended, a ``null`` current version is removed instead of kept (after the Object Lock check),
+        and the marker is the ``null`` one, replacing an archived ``null`` version or marker."""
         assert self.versions is not None
         version_id = version_layout.version_id_of(headers)
-        keep = version_id != names.NULL_VERSION or self.versioning == version_layout.ENABLED
+        suspended = self.versioning != version_layout.ENABLED
+        keep = version_id != names.NULL_VERSION or not suspended
         parts: list[str] = []
+        if suspended and not await self._remove_archived_null(key):
+            return
         if keep:
             if not await self.versions.archive_current(key, stamp, version_id if version_id != names.NULL_VERSION
                                                        else stamp.normal):
@@ -191,7 +195,7 @@ class BucketLifecycle:
                 return
             if s3_layout.is_multipart_manifest(headers):
                 parts = await self._manifest_parts(key)
-        marker = await self.versions.add_delete_marker(key)
+        marker = await self.versions.add_delete_marker(key, null=suspended)
         if not await self._delete_current(key, stamp):
             # written again (or deleted) since: that write is current, this marker would only lie under it
             await self.versions.remove_archived(names.version_object(key, marker), Timestamp(marker))
@@ -200,9 +204,33 @@ class BucketLifecycle:
                  key, marker)
         await self._delete_paths(parts)
 
-    async def _manifest_parts(self, key: str) -> list[str]:
-        """``/container/object`` paths of a completed multipart upload's parts (in the segments container)."""
-        resp = await self.client.get_object(self.account, self.bucket, key, policy=self.policy)
+    async def _remove_archived_null(self, key: str) -> bool:
+        """A suspended bucket's expiration replaces the ``null`` version: remove ``key``'s archived one (and its
+        multipart parts), if any. False when it is held by Object Lock (the expiration then waits)."""
+        assert self.versions is not None
+        found = await self.versions.archived_null(key)
+        if found is None:
+            return True
+        name, stored = found
+        parts: list[str] = []
+        if not version_layout.is_delete_marker(s3_layout.header(stored, "Content-Type")):
+            if retention.is_locked(stored, self.now):
+                self.stats.locked += 1
+                return False
+            if s3_layout.is_multipart_manifest(stored):
+                parts = await self._manifest_parts(name, container=self.versions.hidden)
+        stamp = Timestamp(s3_layout.header(stored, "X-Timestamp") or "0")
+        status = await self.versions.remove_archived(name, stamp)
+        if status // 100 != 2 and status != 404:
+            self.stats.failures += 1
+            return False
+        await self._delete_paths(parts)
+        return True
+
+    async def _manifest_parts(self, key: str, container: str | None = None) -> list[str]:
+        """``/container/object`` paths of a completed multipart upload's parts (in the segments container);
+        ``container``: where the manifest is stored when not the bucket (an archived version)."""
+        resp = await self.client.get_object(self.account, container or self.bucket, key, policy=self.policy)
         if resp.status != 200:
             await resp.close()
             return []

@@ -220,7 +220,7 @@ def test_image_data_encrypted_through_the_same_layer(cl):
     import asyncio
 
     from images.store import ImageStore
-    from proxy.crypto.client import encrypting_client
+    from objclient.crypto.client import encrypting_client
 
     body = MARKER * 5000
     image_id = uuid.uuid4().hex

@@ -12,32 +12,24 @@ from swiftclient import client as swift_client
 SEG = 1024 * 1024
 
 
-@pytest.fixture(scope="module")
-def conn(cluster):
-    c = swift_client.Connection(authurl=f"{cluster.proxy_url}/auth/v1.0", user="test:tester", key="testing",
-                                retries=0)
-    yield c
-    c.close()
-
-
-def test_current_slo_version_names_its_version_id(conn):
+def test_current_slo_version_names_its_version_id(swift_conn):
     container = f"slov-{uuid.uuid4().hex[:8]}"
-    conn.put_container(container, headers={"X-Versions-Enabled": "true"})
+    swift_conn.put_container(container, headers={"X-Versions-Enabled": "true"})
     segs = []
     for letter in "ab":
-        etag = conn.put_object(container, f"seg-{letter}", letter.encode() * SEG)
+        etag = swift_conn.put_object(container, f"seg-{letter}", letter.encode() * SEG)
         segs.append({"path": f"/{container}/seg-{letter}", "etag": etag, "size_bytes": SEG})
     out: dict = {}
-    conn.put_object(container, "m", json.dumps(segs), query_string="multipart-manifest=put", response_dict=out)
+    swift_conn.put_object(container, "m", json.dumps(segs), query_string="multipart-manifest=put", response_dict=out)
     version_id = out["headers"]["x-object-version-id"]
 
-    headers, body = conn.get_object(container, "m")
+    headers, body = swift_conn.get_object(container, "m")
     assert body == b"a" * SEG + b"b" * SEG
     assert headers["x-object-version-id"] == version_id
-    assert conn.head_object(container, "m")["x-object-version-id"] == version_id
-    part = conn.head_object(container, "m", query_string="part-number=2")
+    assert swift_conn.head_object(container, "m")["x-object-version-id"] == version_id
+    part = swift_conn.head_object(container, "m", query_string="part-number=2")
     assert part["x-object-version-id"] == version_id and part["x-parts-count"] == "2"
     with pytest.raises(swift_client.ClientException) as err:
-        conn.head_object(container, "m", query_string="part-number=3")
+        swift_conn.head_object(container, "m", query_string="part-number=3")
     assert err.value.http_status == 416
     assert err.value.http_response_headers["x-object-version-id"] == version_id

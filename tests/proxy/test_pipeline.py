@@ -20,6 +20,7 @@ from proxy.swift.features import (
     account_quotas,
     bulk,
     container_quotas,
+    container_sync,
     cors,
     dlo,
     etag_quoter,
@@ -85,9 +86,10 @@ def test_unknown_verb_answers_405_with_allow():
 def test_swift_pipeline_order():
     features = swift_features([])
     assert features[:4] == [cors.feature, etag_quoter.feature, tempurl_stage.feature, formpost.feature]
-    assert isinstance(features[4], Authenticate) and features[5:7] == [open_expired.feature, staticweb.feature]
-    assert features[7] is authorize
-    assert features[8:] == [bulk.feature, extract_archive.feature, container_quotas.feature,
+    assert isinstance(features[4], Authenticate)
+    assert features[5:8] == [open_expired.feature, container_sync.feature, staticweb.feature]
+    assert features[8] is authorize and features[9] is container_sync.settings
+    assert features[10:] == [bulk.feature, extract_archive.feature, container_quotas.feature,
                             account_quotas.feature, object_versioning.feature, versioned_writes.feature,
                             symlink.feature, slo.feature, dlo.feature]
 
@@ -215,3 +217,15 @@ def test_shared_layers_do_not_import_the_swift_api(package):
     assert {k: v for k, v in offenders.items() if v} == {}
     for module in ("context.py", "infocache.py"):
         assert not [m for m in _imports(PROXY / module) if m.startswith(("proxy.swift", "proxy.s3"))]
+
+
+@pytest.mark.parametrize("package", ["store", "objclient", "ring", "stackstore", "volumes", "compute_shim",
+                                     "identity", "images"])
+def test_nothing_outside_the_proxy_imports_it(package):
+    """The layers under and beside the proxy (storage nodes, the internal client, the block, compute, image
+    and identity services) reach the cluster through objclient, never through the proxy package."""
+    root = PROXY.parent / package
+    offenders = {str(p.relative_to(root.parent)): sorted(m for m in _imports(p) if m == "proxy" or
+                                                          m.startswith("proxy."))
+                 for p in root.rglob("*.py")}
+    assert {k: v for k, v in offenders.items() if v} == {}

@@ -28,6 +28,12 @@ from stackstore.config import load_config
     ("bytes=-0", 100, []),
     ("bytes=200-300,100-", 100, []),
     ("bytes=5-3", 100, None),
+    ("bytes=" + ",".join(["0-0"] * 51), 100, []),  # more than 50 ranges: refused (416), as Swift
+    ("bytes=" + ",".join(["0-0"] * 50), 100, [(0, 1)] * 50),
+    ("bytes=0-50,10-60,20-70", 100, []),  # three overlapping ranges
+    ("bytes=0-50,10-60", 100, [(0, 51), (10, 61)]),
+    ("bytes=" + ",".join(f"{n}-{n}" for n in range(8, 0, -1)), 100, []),  # eight out of order
+    ("bytes=" + ",".join(f"{n}-{n}" for n in range(7, 0, -1)), 100, [(n, n + 1) for n in range(7, 0, -1)]),
     ("items=0-1", 100, None),
     ("bytes=x-1", 100, None),
     (None, 100, None),

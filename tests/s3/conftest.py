@@ -32,6 +32,21 @@ def s3(request, tmp_path_factory) -> S3Endpoint:
     yield S3Endpoint(cluster.proxy_url, cluster.tls_url, cluster, cluster.tls_cafile)
 
 
+LIFECYCLE_DAY = 2.0  # seconds in a lifecycle "day" on lifecycle_cluster
+
+
+@pytest.fixture(scope="module")
+def lifecycle_cluster(tmp_path_factory):
+    """An object-store-only cloud of the module's own whose lifecycle "day" lasts ``LIFECYCLE_DAY`` seconds
+    and whose lifecycle task runs every second."""
+    from tests.harness import Cluster
+
+    cluster = Cluster.object_store_only(tmp_path_factory.mktemp("lifecycle"),
+                                        lifecycle={"day_seconds": LIFECYCLE_DAY, "interval": 1.0}).start()
+    yield cluster
+    cluster.stop()
+
+
 def make_client(url: str, *, when_required: bool = False, verify: Any = None, addressing: str = "path",
                 signature_version: str = "s3v4", key: str = ACCESS_KEY, secret: str = SECRET,
                 region: str = "us-east-1"):

@@ -335,3 +335,44 @@ def test_copy_logged_in_both_buckets(client, buckets):
         assert not any(r[BUCKET] == plain for r in records)  # the plain bucket does not log
     finally:
         cleanup(client, plain)
+
+
+def test_post_object_preflight_and_website_logged(client, buckets, log_cluster):
+    """Successful browser form uploads, CORS preflights and website reads are logged, not only their errors."""
+    from types import SimpleNamespace
+
+    from tests.s3.test_post_object import _post, _v4_fields
+
+    source, target = buckets
+    _enable(client, source, target)
+    endpoint = SimpleNamespace(url=log_cluster.proxy_url)
+    posted = _post(endpoint, source, {"key": "form.txt", **_v4_fields([["starts-with", "$key", ""]], source)})
+    assert posted.status_code == 204, posted.text
+    client.put_bucket_cors(Bucket=source, CORSConfiguration={"CORSRules": [
+        {"AllowedOrigins": ["https://app.example"], "AllowedMethods": ["GET"]}]})
+    preflight = httpx.options(f"{log_cluster.proxy_url}/{source}/form.txt", headers={
+        "Origin": "https://app.example", "Access-Control-Request-Method": "GET"})
+    assert preflight.status_code == 200
+    client.put_bucket_website(Bucket=source, WebsiteConfiguration={"IndexDocument": {"Suffix": "index.html"}})
+    site = httpx.get(f"{log_cluster.proxy_url}/form.txt", headers={"Host": f"{source}.s3-website.localhost"})
+    assert site.status_code == 403  # not public: the anonymous read is refused, and logged
+    site_preflight = httpx.options(f"{log_cluster.proxy_url}/page.html", headers={
+        "Host": f"{source}.s3-website.localhost", "Origin": "https://app.example",
+        "Access-Control-Request-Method": "GET"})
+    assert site_preflight.status_code == 200
+
+    def complete(records: list[list[str]]) -> bool:
+        ops = {r[OPERATION] for r in records}
+        preflights = {r[KEY] for r in records if r[OPERATION] == "REST.OPTIONS.PREFLIGHT"}
+        return {"REST.POST.OBJECT", "WEBSITE.GET.OBJECT"} <= ops and {"form.txt", "page.html"} <= preflights
+
+    _, records = _wait_records(client, target, complete)
+    by_op = {r[OPERATION]: r for r in records}
+    post = by_op["REST.POST.OBJECT"]
+    assert (post[STATUS], post[ERROR], post[KEY]) == ("204", "-", "form.txt")
+    assert post[REQUESTER] == client.get_bucket_acl(Bucket=source)["Owner"]["ID"]
+    preflights = {r[KEY]: r for r in records if r[OPERATION] == "REST.OPTIONS.PREFLIGHT"}
+    options = preflights["form.txt"]
+    assert (options[STATUS], options[ERROR], options[REQUESTER]) == ("200", "-", "-")
+    web = by_op["WEBSITE.GET.OBJECT"]
+    assert (web[STATUS], web[ERROR], web[KEY], web[REQUESTER]) == ("403", "AccessDenied", "form.txt", "-")

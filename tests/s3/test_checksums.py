@@ -311,3 +311,24 @@ def test_checksum_type_validation(s3, bucket):
                       ChecksumType="FULL_OBJECT") == "InvalidRequest"
     assert c.complete_multipart_upload(Bucket=bucket, Key="t", UploadId=up, MultipartUpload=done,
                                        ChecksumType="COMPOSITE")["ChecksumType"] == "COMPOSITE"
+
+
+def test_part_records_carry_their_checksums(s3, bucket):
+    """Each part's listing row (its record in ``<bucket>+segments``) carries its checksum, which ListParts reads
+    without a HEAD per part; parts of an upload copied with UploadPartCopy too."""
+    import httpx
+
+    c = make_client(s3.url)
+    data = os.urandom(1000)
+    c.put_object(Bucket=bucket, Key="src", Body=data)
+    up = c.create_multipart_upload(Bucket=bucket, Key="mp", ChecksumAlgorithm="SHA256")["UploadId"]
+    c.upload_part(Bucket=bucket, Key="mp", UploadId=up, PartNumber=1, Body=data, ChecksumAlgorithm="SHA256")
+    c.upload_part_copy(Bucket=bucket, Key="mp", UploadId=up, PartNumber=2, CopySource=f"{bucket}/src")
+    url, token = s3.cluster.auth("test:tester", "testing")
+    rows = httpx.get(f"{url}/{bucket}+segments", params={"format": "json", "prefix": f"mp/{up}/"},
+                     headers={"X-Auth-Token": token}).json()
+    assert [r["content_type"] for r in rows] == [f"application/octet-stream; s3_checksum_sha256="
+                                                 f"{checksum('SHA256', data)}"] * 2
+    listed = c.list_parts(Bucket=bucket, Key="mp", UploadId=up)["Parts"]
+    assert [p["ChecksumSHA256"] for p in listed] == [checksum("SHA256", data)] * 2
+    c.abort_multipart_upload(Bucket=bucket, Key="mp", UploadId=up)

@@ -16,23 +16,15 @@ import httpx
 import pytest
 
 from tests.harness import Cluster
-from tests.s3.conftest import ACCESS_KEY, SECRET, cleanup, error_code, make_client, wait_until
+from tests.s3.conftest import ACCESS_KEY, LIFECYCLE_DAY, SECRET, cleanup, error_code, make_client, wait_until
 
-DAY = 2.0  # seconds in a lifecycle day here
+DAY = LIFECYCLE_DAY  # seconds in a lifecycle day here
 WAIT = 40.0  # an object due after one day is gone within a few passes
 
 
 @pytest.fixture(scope="module")
-def lc_cluster(tmp_path_factory):
-    cluster = Cluster.object_store_only(tmp_path_factory.mktemp("lifecycle"),
-                                        lifecycle={"day_seconds": DAY, "interval": 1.0}).start()
-    yield cluster
-    cluster.stop()
-
-
-@pytest.fixture(scope="module")
-def client(lc_cluster):
-    return make_client(lc_cluster.proxy_url)
+def client(lifecycle_cluster):
+    return make_client(lifecycle_cluster.proxy_url)
 
 
 @pytest.fixture
@@ -124,12 +116,13 @@ def test_validation_errors(client, bucket, rules, code):
     assert error_code(client.get_bucket_lifecycle_configuration, Bucket=bucket) == "NoSuchLifecycleConfiguration"
 
 
-def test_date_not_at_midnight(lc_cluster, client, bucket):
+def test_date_not_at_midnight(lifecycle_cluster, client, bucket):
     body = (b"<LifecycleConfiguration><Rule><ID>r</ID><Filter><Prefix/></Filter><Status>Enabled</Status>"
             b"<Expiration><Date>2030-01-01T12:00:00Z</Date></Expiration></Rule></LifecycleConfiguration>")
-    assert _raw_put(lc_cluster, bucket, body) == (400, "InvalidArgument")
-    assert _raw_put(lc_cluster, bucket, body.replace(b"2030-01-01T12:00:00Z", b"20200101")) == (400, "MalformedXML")
-    assert _raw_put(lc_cluster, bucket, b"<LifecycleConfiguration><Rule>") == (400, "MalformedXML")
+    assert _raw_put(lifecycle_cluster, bucket, body) == (400, "InvalidArgument")
+    undashed = body.replace(b"2030-01-01T12:00:00Z", b"20200101")
+    assert _raw_put(lifecycle_cluster, bucket, undashed) == (400, "MalformedXML")
+    assert _raw_put(lifecycle_cluster, bucket, b"<LifecycleConfiguration><Rule>") == (400, "MalformedXML")
 
 
 def _raw_put(cluster: Cluster, bucket: str, body: bytes) -> tuple[int, str]:
@@ -146,11 +139,11 @@ def _raw_put(cluster: Cluster, bucket: str, body: bytes) -> tuple[int, str]:
     return resp.status_code, code
 
 
-def test_awscli_round_trip(lc_cluster, bucket, tmp_path):
+def test_awscli_round_trip(lifecycle_cluster, bucket, tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     env.update(AWS_ACCESS_KEY_ID=ACCESS_KEY, AWS_SECRET_ACCESS_KEY=SECRET, AWS_DEFAULT_REGION="us-east-1",
                AWS_CONFIG_FILE=str(tmp_path / "cfg"), AWS_SHARED_CREDENTIALS_FILE=str(tmp_path / "creds"))
-    aws = [str(Path(sys.executable).parent / "aws"), "--endpoint-url", lc_cluster.proxy_url, "s3api"]
+    aws = [str(Path(sys.executable).parent / "aws"), "--endpoint-url", lifecycle_cluster.proxy_url, "s3api"]
     doc = tmp_path / "lc.json"
     doc.write_text(json.dumps({"Rules": [{"ID": "cli", "Status": "Enabled", "Filter": {"Prefix": "cli/"},
                                           "Expiration": {"Days": 9}}]}))
@@ -167,8 +160,8 @@ def _expiration(response: dict) -> str | None:
     return response["ResponseMetadata"]["HTTPHeaders"].get("x-amz-expiration")
 
 
-def test_expiration_header(lc_cluster, bucket):
-    client = make_client(lc_cluster.proxy_url)
+def test_expiration_header(lifecycle_cluster, bucket):
+    client = make_client(lifecycle_cluster.proxy_url)
     _put_rules(client, bucket, _rule("days", {"Prefix": "days/"}, Expiration={"Days": 10_000}),
                _rule("tagged", {"Tag": {"Key": "k", "Value": "v"}}, Expiration={"Days": 20_000}))
     before = time.time()
@@ -252,19 +245,19 @@ def test_disabled_rule_does_nothing(client, bucket):
     assert _keys(client, bucket) == {"a"}
 
 
-def _segments(lc_cluster: Cluster, bucket: str) -> list[str]:
-    url, token = lc_cluster.auth()
+def _segments(lifecycle_cluster: Cluster, bucket: str) -> list[str]:
+    url, token = lifecycle_cluster.auth()
     resp = httpx.get(f"{url}/{bucket}+segments", params={"format": "json"}, headers={"X-Auth-Token": token})
     return [] if resp.status_code == 404 else [row["name"] for row in resp.json()]
 
 
-def test_abort_incomplete_multipart_uploads(lc_cluster, client, bucket):
+def test_abort_incomplete_multipart_uploads(lifecycle_cluster, client, bucket):
     stale = client.create_multipart_upload(Bucket=bucket, Key="up/stale")["UploadId"]
     client.upload_part(Bucket=bucket, Key="up/stale", UploadId=stale, PartNumber=1, Body=b"p" * 1000)
     client.upload_part(Bucket=bucket, Key="up/stale", UploadId=stale, PartNumber=2, Body=b"q" * 1000)
     other = client.create_multipart_upload(Bucket=bucket, Key="elsewhere/x")["UploadId"]
     client.upload_part(Bucket=bucket, Key="elsewhere/x", UploadId=other, PartNumber=1, Body=b"r" * 10)
-    assert any(name.startswith(f"up/stale/{stale}/") for name in _segments(lc_cluster, bucket))
+    assert any(name.startswith(f"up/stale/{stale}/") for name in _segments(lifecycle_cluster, bucket))
     _put_rules(client, bucket, _rule("abort", {"Prefix": "up/"},
                                      AbortIncompleteMultipartUpload={"DaysAfterInitiation": 1}))
 
@@ -272,21 +265,21 @@ def test_abort_incomplete_multipart_uploads(lc_cluster, client, bucket):
         return {u["UploadId"] for u in client.list_multipart_uploads(Bucket=bucket).get("Uploads", [])}
 
     assert _wait_for(lambda: uploads() == {other})
-    assert _wait_for(lambda: not any(n.startswith(f"up/stale/{stale}") for n in _segments(lc_cluster, bucket)))
+    assert _wait_for(lambda: not any(n.startswith(f"up/stale/{stale}") for n in _segments(lifecycle_cluster, bucket)))
     assert error_code(client.upload_part, Bucket=bucket, Key="up/stale", UploadId=stale, PartNumber=3,
                       Body=b"late") == "NoSuchUpload"
-    assert any(n.startswith(f"elsewhere/x/{other}/") for n in _segments(lc_cluster, bucket))
+    assert any(n.startswith(f"elsewhere/x/{other}/") for n in _segments(lifecycle_cluster, bucket))
 
 
-def test_expired_multipart_object_releases_its_parts(lc_cluster, client, bucket):
+def test_expired_multipart_object_releases_its_parts(lifecycle_cluster, client, bucket):
     upload = client.create_multipart_upload(Bucket=bucket, Key="mp/obj")["UploadId"]
     etag = client.upload_part(Bucket=bucket, Key="mp/obj", UploadId=upload, PartNumber=1, Body=b"z" * 100)["ETag"]
     client.complete_multipart_upload(Bucket=bucket, Key="mp/obj", UploadId=upload,
                                      MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": etag}]})
-    assert _segments(lc_cluster, bucket)
+    assert _segments(lifecycle_cluster, bucket)
     _put_rules(client, bucket, _rule("mp", {"Prefix": "mp/"}, Expiration={"Days": 1}))
     assert _wait_for(lambda: _keys(client, bucket) == set())
-    assert _wait_for(lambda: _segments(lc_cluster, bucket) == [])
+    assert _wait_for(lambda: _segments(lifecycle_cluster, bucket) == [])
 
 
 def test_overwritten_object_restarts_its_clock(client, bucket):
@@ -298,11 +291,11 @@ def test_overwritten_object_restarts_its_clock(client, bucket):
     assert client.get_object(Bucket=bucket, Key="k")["Body"].read() == b"new"
 
 
-def test_status_shows_lifecycle_progress(lc_cluster, client, bucket):
+def test_status_shows_lifecycle_progress(lifecycle_cluster, client, bucket):
     client.put_object(Bucket=bucket, Key="gone", Body=b"1")
     _put_rules(client, bucket, _rule("r", {"Prefix": "gone"}, Expiration={"Days": 1}))
     assert _wait_for(lambda: _keys(client, bucket) == set())
-    config = lc_cluster.data_dir / "stackstore.effective.toml"
+    config = lifecycle_cluster.data_dir / "stackstore.effective.toml"
     stackstore = str(Path(sys.executable).parent / "stackstore")
 
     def progress() -> int:
@@ -331,18 +324,18 @@ def test_recreated_bucket_has_no_configuration(client):
         cleanup(client, name)
 
 
-def test_next_primary_runs_a_bucket_whose_first_primary_is_down(lc_cluster, client, bucket):
+def test_next_primary_runs_a_bucket_whose_first_primary_is_down(lifecycle_cluster, client, bucket):
     from ring import Ring
     from stackstore.config import ensure_hash_path_suffix
 
-    ring = Ring(lc_cluster.conf.ring_dir / "container.ring", ensure_hash_path_suffix(lc_cluster.conf))
+    ring = Ring(lifecycle_cluster.conf.ring_dir / "container.ring", ensure_hash_path_suffix(lifecycle_cluster.conf))
     first = ring.primaries(ring.partition("AUTH_test", bucket))[0]
-    index = next(i for i in range(1, 5) if lc_cluster.cloud.node_port(i) == int(first.port))
+    index = next(i for i in range(1, 5) if lifecycle_cluster.cloud.node_port(i) == int(first.port))
     client.put_object(Bucket=bucket, Key="down/a", Body=b"1")
     client.put_object(Bucket=bucket, Key="stay", Body=b"1")
-    lc_cluster.stop_node(index)
+    lifecycle_cluster.stop_node(index)
     try:
         _put_rules(client, bucket, _rule("r", {"Prefix": "down/"}, Expiration={"Days": 1}))
         assert _wait_for(lambda: _keys(client, bucket) == {"stay"})
     finally:
-        lc_cluster.start_node(index)
+        lifecycle_cluster.start_node(index)

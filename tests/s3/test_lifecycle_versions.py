@@ -22,16 +22,8 @@ WAIT = 60.0
 
 
 @pytest.fixture(scope="module")
-def lc_cluster(tmp_path_factory):
-    cluster = Cluster.object_store_only(tmp_path_factory.mktemp("lifecycle-versions"),
-                                        lifecycle={"day_seconds": DAY, "interval": 1.0}).start()
-    yield cluster
-    cluster.stop()
-
-
-@pytest.fixture(scope="module")
-def client(lc_cluster):
-    return make_client(lc_cluster.proxy_url)
+def client(lifecycle_cluster):
+    return make_client(lifecycle_cluster.proxy_url)
 
 
 def _empty(client, name: str) -> None:
@@ -114,6 +106,31 @@ def test_expiration_in_suspended_bucket_removes_the_null_version(client):
         _empty(client, name)
 
 
+def test_expiration_in_suspended_bucket_writes_the_null_marker(client):
+    """AWS: in a suspended bucket Expiration writes a ``null`` delete marker, which replaces the ``null``
+    version wherever it sits; versions with ids stay."""
+    name = "lcv-" + os.urandom(6).hex()
+    client.create_bucket(Bucket=name)
+    try:
+        client.put_object(Bucket=name, Key="s/a", Body=b"null, archived below v1")
+        client.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
+        v1 = client.put_object(Bucket=name, Key="s/a", Body=b"v1")["VersionId"]
+        v2 = client.put_object(Bucket=name, Key="s/b", Body=b"v2")["VersionId"]
+        client.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Suspended"})
+        client.put_object(Bucket=name, Key="s/b", Body=b"null, current")
+        assert [v["VersionId"] for v in client.list_object_versions(Bucket=name, Prefix="s/a")["Versions"]] \
+            == [v1, "null"]
+        _put_rules(client, name, _rule("r", {"Prefix": "s/"}, Expiration={"Days": 1}))
+        assert _wait_for(lambda: _keys(client, name) == set(), WAIT)
+        listed = client.list_object_versions(Bucket=name)
+        assert [(m["Key"], m["VersionId"], m["IsLatest"]) for m in listed["DeleteMarkers"]] \
+            == [("s/a", "null", True), ("s/b", "null", True)]
+        assert [(v["Key"], v["VersionId"]) for v in listed["Versions"]] == [("s/a", v1), ("s/b", v2)]
+        assert client.get_object(Bucket=name, Key="s/a", VersionId=v1)["Body"].read() == b"v1"
+    finally:
+        _empty(client, name)
+
+
 def test_noncurrent_days_removes_older_versions(client, bucket):
     for body in (b"1", b"2", b"3"):
         current = client.put_object(Bucket=bucket, Key="nc/a", Body=body)["VersionId"]
@@ -191,11 +208,11 @@ def test_filters_apply_to_versions(client, bucket):
     assert noncurrent() == {untagged, small}
 
 
-def test_swift_sees_the_lifecycle_history(lc_cluster, client, bucket):
+def test_swift_sees_the_lifecycle_history(lifecycle_cluster, client, bucket):
     v1 = client.put_object(Bucket=bucket, Key="sw", Body=b"swift view")["VersionId"]
     _put_rules(client, bucket, _rule("r", {"Prefix": "sw"}, Expiration={"Days": 1}))
     assert _wait_for(lambda: _keys(client, bucket) == set(), WAIT)
-    url, token = lc_cluster.auth()
+    url, token = lifecycle_cluster.auth()
     auth = {"X-Auth-Token": token}
     assert httpx.get(f"{url}/{bucket}", params={"format": "json"}, headers=auth).json() == []
     rows = httpx.get(f"{url}/{bucket}", params={"format": "json", "versions": ""}, headers=auth).json()
@@ -207,7 +224,7 @@ def test_swift_sees_the_lifecycle_history(lc_cluster, client, bucket):
     assert old.status_code == 200 and old.content == b"swift view"
 
 
-def test_unversioned_bucket_still_deletes_for_good(lc_cluster, client):
+def test_unversioned_bucket_still_deletes_for_good(lifecycle_cluster, client):
     name = "lcu-" + os.urandom(6).hex()
     client.create_bucket(Bucket=name)
     try:
@@ -225,7 +242,7 @@ def _account(cluster: Cluster) -> str:
     return unquote(urlsplit(url).path.split("/")[2])
 
 
-def test_locked_versions_are_kept(lc_cluster, client, bucket):
+def test_locked_versions_are_kept(lifecycle_cluster, client, bucket):
     """A version under Object Lock (legal hold or retention, in its sysmeta) outlives the rules."""
     import objclient
     from stackstore import versioning_names as names
@@ -239,13 +256,13 @@ def test_locked_versions_are_kept(lc_cluster, client, bucket):
                         "X-Object-Sysmeta-S3-Lock-Retain-Until": str(time.time() + 3600)}}
 
     async def lock() -> None:
-        storage = objclient.from_config(lc_cluster.conf)
+        storage = objclient.from_config(lifecycle_cluster.conf)
         try:
             for version_id, headers in locks.items():
                 name = names.version_object("l", version_id)
-                stored = await storage.head_object(_account(lc_cluster), names.versions_container(bucket), name)
+                stored = await storage.head_object(_account(lifecycle_cluster), names.versions_container(bucket), name)
                 kept = {k: v for k, v in stored.headers.items() if k.lower().startswith("x-object-")}
-                resp = await storage.post_object(_account(lc_cluster), names.versions_container(bucket), name,
+                resp = await storage.post_object(_account(lifecycle_cluster), names.versions_container(bucket), name,
                                                  {**kept, **headers, "X-Timestamp": Timestamp.now().normal})
                 assert resp.status == 202, resp.status
         finally:

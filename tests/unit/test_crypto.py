@@ -1,4 +1,4 @@
-"""proxy/crypto primitives and the cluster key file: random access, key wrap, SSE-C key check, rotation."""
+"""objclient/crypto primitives and the cluster key file: random access, key wrap, SSE-C key check, rotation."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from proxy.crypto import cipher, envelope
-from proxy.crypto.keyring import KeyRing, KeyUnavailable
+from objclient.crypto import cipher, envelope
+from objclient.crypto.keyring import KeyRing, KeyUnavailable
 from stackstore.config import Config, load_config
 from stackstore.secrets import add_encryption_key, ensure_encryption_keys, read_encryption_keys
 

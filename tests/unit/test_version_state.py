@@ -1,5 +1,5 @@
 """What a stored version carries: its Object Lock state (stackstore/object_lock.py), read alike by lifecycle
-(store/lifecycle/retention.py), and the metadata key of an archived SSE version (proxy/crypto/envelope.py)."""
+(store/lifecycle/retention.py), and the metadata key of an archived SSE version (objclient/crypto/envelope.py)."""
 
 from __future__ import annotations
 
@@ -40,8 +40,8 @@ def test_dates_round_trip_in_aws_form():
 
 
 def test_archived_version_keeps_its_metadata_key():
-    """An archived version's user metadata opens under the key of its name's path (proxy/crypto/envelope.py)."""
-    from proxy.crypto import envelope
+    """An archived version's user metadata opens under the key of its name's path (objclient/crypto/envelope.py)."""
+    from objclient.crypto import envelope
     from stackstore import versioning_names as names
 
     kek = b"\x01" * 32

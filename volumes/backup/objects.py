@@ -12,8 +12,8 @@ import threading
 from collections.abc import AsyncIterator, Coroutine
 from typing import Any
 
+from objclient.crypto.client import encrypting_client
 from objclient.rings import rings_exist
-from proxy.crypto.client import encrypting_client
 from volumes.errors import BackendError
 
 

@@ -34,6 +34,7 @@ log = logging.getLogger("stackstore.proxy.s3.access_log")
 SCOPE_KEY = "stackstore.s3_access_log"  # the request's list of PendingRecord, when any bucket logs it
 COPY_OPERATIONS = frozenset({"CopyObject", "UploadPartCopy"})
 COPY_SOURCE_OPERATION = "REST.COPY.OBJECT_GET"
+PREFLIGHT_OPERATION = "REST.OPTIONS.PREFLIGHT"  # a CORS preflight, as AWS names it
 
 
 @dataclass
@@ -143,6 +144,10 @@ def _pending(req: S3Request, resp: Response, error_code: str, started: float, ac
     region = req.region
     bucket, key = source or (req.bucket or "", req.key)
     name = operation_name(req.method, operation.name if operation else None, subresource, level)
+    if req.method == "OPTIONS":
+        name = PREFLIGHT_OPERATION
+    elif req.extras.get("website"):  # a read through the website endpoint (proxy/s3/website)
+        name = "WEBSITE." + name.partition(".")[2]
     version_id = resp.headers.get("x-amz-version-id", "") or req.query.get("versionId", "")
     if source is not None:  # what AWS logs in the source bucket's log for the read a copy makes
         name, version_id = COPY_SOURCE_OPERATION, resp.headers.get("x-amz-copy-source-version-id", "")

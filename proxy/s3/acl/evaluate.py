@@ -16,8 +16,8 @@ the ``AllUsers``/``AuthenticatedUsers`` grants.
 
 from __future__ import annotations
 
+from objclient.crypto.client import metadata_view
 from proxy.context import Identity
-from proxy.crypto.client import metadata_view
 from proxy.s3.acl.model import (
     ALL_USERS,
     AUTHENTICATED_USERS,

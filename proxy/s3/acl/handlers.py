@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from starlette.responses import Response
 
-from proxy.crypto.client import metadata_view
+from objclient.crypto.client import metadata_view
 from proxy.s3 import headers as s3h
 from proxy.s3 import xml
 from proxy.s3.acl.model import Acl, document, to_json

@@ -6,6 +6,10 @@ signature is the HMAC of the base64 policy with the SigV4 signing key) or SigV2 
 ``s3:PutObject`` on the key, as for PutObject. ``success_action_redirect`` answers 303 to it with
 ``bucket``, ``key`` and ``etag``; ``success_action_status`` 200/201 (201: a ``PostResponse``
 document); otherwise 204.
+
+The upload is a new version like PutObject's: in a versioned bucket the current version is kept (the
+answer carries ``x-amz-version-id``), and in an Object Lock bucket the form's ``x-amz-object-lock-*`` fields
+set (and are checked as) PutObject's headers, else the bucket's default retention applies.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from urllib.parse import quote, urlencode
 from starlette.requests import Request
 from starlette.responses import Response
 
-from proxy.s3 import auth_v4, sse, xml
+from proxy.s3 import auth_v4, object_lock, sse, versioning, xml
 from proxy.s3 import headers as s3h
 from proxy.s3.acl.writes import object_write_sysmeta
 from proxy.s3.bucket import require_bucket
@@ -31,6 +35,7 @@ from proxy.s3.objects import check_key
 from proxy.s3.post import policy as post_policy
 from proxy.s3.post.form import FormReader, boundary_of
 from proxy.s3.quota import written
+from proxy.s3.supersede import current_multipart, release_parts
 from proxy.s3.upload import MAX_PUT_SIZE, _client_stream
 
 
@@ -104,6 +109,7 @@ async def _bounded(source: AsyncIterable[bytes], low: int, high: int) -> AsyncIt
 async def post_object(req: S3Request) -> Response:
     """Answer a browser form upload to ``req.bucket``."""
     from proxy.s3.access import authorize  # access imports the operation table, which imports handlers
+    from proxy.s3.access_log import stage as access_log  # imports the operation table too
     from proxy.s3.operations import BY_NAME
     from proxy.s3.router import resolve_bucket_owner  # the router imports the operation table too
 
@@ -122,39 +128,54 @@ async def post_object(req: S3Request) -> Response:
         post_policy.check(policy, fields, req.bucket or "")
     req.key = key
     await resolve_bucket_owner(req, BY_NAME["PutObject"])  # the bucket's registered owner's account
+    req.extras["operation"] = BY_NAME["PostObject"]
+    await access_log.note_bucket_config(req)  # logged whether it succeeds or not
     await authorize(req, BY_NAME["PutObject"])
     bucket_info = await require_bucket(req)
     options = _form_options(req, fields)
     acl = await object_write_sysmeta(options, bucket_info)
     meta = {k: v for k, v in fields.items() if k.startswith("x-amz-meta-") or k in (
         "cache-control", "content-disposition", "content-encoding", "expires", "x-amz-tagging",
-        "x-amz-storage-class")}
+        "x-amz-storage-class", "x-amz-website-redirect-location")}
     meta["content-type"] = fields.get("content-type") or file_type or "binary/octet-stream"
     stored = s3h.object_put_headers(meta)
     stored.update(acl)
+    # the form's lock fields as PutObject's headers (a form carries no body digest: none is required)
+    stored.update(object_lock.write_sysmeta(options, bucket_info))
     low, high = (policy.length_range if policy is not None else None) or (0, MAX_PUT_SIZE)
     body = VerifiedBody(_bounded(reader.file(), low, min(high, MAX_PUT_SIZE)))
+    bucket = req.bucket or ""
+    replaced = await current_multipart(req, bucket, key, bucket_info)
+    version_sysmeta, version_id, kept = await versioning.prepare_write(req, bucket, key, bucket_info)
+    stored.update(version_sysmeta)
     # the bucket's default encryption applies to form uploads too
-    resp = await sse.client(options).put_object(req.account, req.bucket or "", key, stored, body, None,
+    resp = await sse.client(options).put_object(req.account, bucket, key, stored, body, None,
                                                 encryption=sse.requested(options, bucket_info))
     if body.error is not None:
         raise body.error
     if resp.status not in (201, 202):
         raise from_backend(resp.status, req.bucket, key)
-    written(req, req.bucket or "")
+    written(req, bucket)
+    if not kept:  # a replaced multipart object kept as a version keeps its parts
+        await release_parts(req, bucket, key, replaced)
     etag = f'"{body.etag}"'
-    return _success(req, fields, key, etag)
+    answer = _success(req, fields, key, etag)
+    if version_id is not None and version_id != "null":
+        answer.headers[versioning.VERSION_HEADER] = version_id
+    return answer
 
 
 # form fields that stand for a PutObject's option headers (AWS's POST Object fields)
 _OPTION_FIELDS = {"acl": "x-amz-acl", **{name: name for name in (
     "x-amz-server-side-encryption", "x-amz-server-side-encryption-customer-algorithm",
-    "x-amz-server-side-encryption-customer-key", "x-amz-server-side-encryption-customer-key-md5")}}
+    "x-amz-server-side-encryption-customer-key", "x-amz-server-side-encryption-customer-key-md5",
+    object_lock.MODE_HEADER, object_lock.UNTIL_HEADER, object_lock.HOLD_HEADER)}}
 
 
 def _form_options(req: S3Request, fields: dict[str, str]) -> S3Request:
-    """``req`` seen with the form's option fields (``acl``, SSE) as its headers: the ACL and encryption code
-    reads a write's options from headers. Only headers differ; the body is still read from ``req``."""
+    """``req`` seen with the form's option fields (``acl``, SSE, Object Lock) as its headers: the ACL, encryption
+    and Object Lock code reads a write's options from headers. Only headers differ; the body is still read
+    from ``req``."""
     pairs = [(header.encode("latin-1"), fields[name].encode("latin-1", "replace"))
              for name, header in _OPTION_FIELDS.items() if fields.get(name)]
     scope = {**req.request.scope, "headers": pairs}

@@ -31,13 +31,13 @@ from starlette.responses import Response, StreamingResponse
 from starlette.types import Message, Receive, Scope, Send
 
 from proxy.http.errors import HTTPError, error_response
+from proxy.http.subresponses import discard
 from proxy.pipeline import Handler, handles
 from proxy.swift.access import authorize
 from proxy.swift.constraints import MAX_CONTAINER_NAME_LENGTH, MAX_FILE_SIZE, MAX_OBJECT_NAME_LENGTH, check_names
 from proxy.swift.context import SwiftRequest
 from proxy.swift.features import results
 from proxy.swift.features.results import status_line
-from proxy.swift.features.subresponses import discard
 from proxy.swift.features.tar_stream import TarStream
 from proxy.swift.operations import EXTRACT_ARCHIVE
 

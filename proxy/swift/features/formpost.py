@@ -25,10 +25,10 @@ from starlette.responses import Response
 from proxy.context import Identity
 from proxy.http.errors import status_line
 from proxy.http.multipart_form import MultipartError, MultipartReader, Part, header_params
+from proxy.http.subresponses import read_body
 from proxy.pipeline import Handler, handles
 from proxy.swift.context import SwiftRequest
 from proxy.swift.features import meta, tempurl
-from proxy.swift.features.subresponses import read_body
 from stackstore.numbers import parse_int
 
 MAX_VALUE_LENGTH = 4096  # longer field values are cut

@@ -32,6 +32,8 @@ from stackstore import object_lock
 from stackstore import versioning_names as names
 
 CLIENT_HEADER = "x-versions-enabled"
+REMOVE_HEADER = "x-remove-versions-enabled"  # ignored, as Swift does, except on an S3 Object Lock bucket
+LOCKED_MESSAGE = "Versioning cannot be suspended on an S3 Object Lock bucket."
 VERSION_ID_HEADER = "X-Object-Version-Id"
 INFO: dict[str, object] = {}
 WRITES = ("put_object", "copy_from", PUT_SLO_MANIFEST)
@@ -76,6 +78,9 @@ async def _count_versions(req: SwiftRequest, resp: Response) -> None:
 async def _container_write(req: SwiftRequest, call_next: Handler) -> Response:
     value = req.headers.get(CLIENT_HEADER)
     state = await engine.container_state(req, req.account, req.container_name)
+    if value is None and REMOVE_HEADER in req.headers and object_lock.container_locked(
+            await req.state.container_info(req.account, req.container_name)):
+        return error_response(409, LOCKED_MESSAGE)  # not a way around the lock's "never suspended"
     if value is None:
         if state is not None and (req.headers.get(VERSIONS_HEADER) or req.headers.get(HISTORY_HEADER)):
             return error_response(400, "Cannot set legacy versioning on a container using object versioning.")
@@ -88,7 +93,7 @@ async def _container_write(req: SwiftRequest, call_next: Handler) -> Response:
         return error_response(400, "Cannot enable object versioning on a container that is already using "
                                    "the legacy versioned writes feature.")
     if not enable and object_lock.container_locked(await req.state.container_info(req.account, req.container_name)):
-        return error_response(409, "Versioning cannot be suspended on an S3 Object Lock bucket.")
+        return error_response(409, LOCKED_MESSAGE)
     req.sysmeta[engine.SYSMETA_ENABLED] = "true" if enable else "false"
     resp = await call_next(req)
     if enable and 200 <= resp.status_code < 300:

@@ -27,7 +27,7 @@ from urllib.parse import quote
 
 from starlette.responses import Response, StreamingResponse
 
-from proxy.crypto.client import stored_view
+from objclient.crypto.client import stored_view
 from proxy.http.errors import STATUS, HTTPError, error_response, status_line
 from proxy.http.headers import lookup
 from proxy.large_objects.access import SegmentAccess, SegmentForbidden

@@ -27,11 +27,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from proxy.http.errors import error_response
+from proxy.http.subresponses import discard, read_body
 from proxy.pipeline import Handler, handles
 from proxy.swift.access import check
 from proxy.swift.context import SwiftRequest
 from proxy.swift.features.meta import container_headers
-from proxy.swift.features.subresponses import discard, read_body
 
 TRUE_VALUES = ("true", "1", "yes", "on", "t", "y")
 DEFAULT_DIRECTORY_TYPE = "application/directory"

@@ -31,8 +31,8 @@ from urllib.parse import quote, unquote
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
+from objclient.crypto.client import stored_view
 from proxy.auth.authorize import denied_response
-from proxy.crypto.client import stored_view
 from proxy.http.errors import HTTPError, error_response
 from proxy.http.headers import unquote_wire
 from proxy.pipeline import Handler

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from starlette.responses import Response
 
+from proxy.http.subresponses import discard
 from proxy.pipeline import Handler
 from proxy.swift.context import SwiftRequest
 from proxy.swift.features import staticweb, tempurl
-from proxy.swift.features.subresponses import discard
 
 
 async def feature(req: SwiftRequest, call_next: Handler) -> Response:

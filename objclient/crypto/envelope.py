@@ -18,7 +18,7 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from proxy.crypto import cipher
+from objclient.crypto import cipher
 from stackstore import versioning_names as names
 from stackstore.headers import lookup
 

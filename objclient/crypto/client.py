@@ -1,7 +1,7 @@
 """``EncryptingClient``: the proxy's internal object client with encryption at rest in its data path.
 
 Writes: ``put_object(..., encryption=...)`` encrypts the streamed body (AES-256-CTR, a fresh data key
-and IV per object) and stores the envelope (``proxy.crypto.envelope``); without ``encryption`` it
+and IV per object) and stores the envelope (``objclient.crypto.envelope``); without ``encryption`` it
 encrypts with the cluster key when ``[proxy] encryption`` is on. The plaintext's MD5 is computed on the
 way and goes, sealed, into the PUT's metadata footer along with the listing's ETag override, so
 container listings show the client's ETag (cluster keys; an SSE-C object's ETag is its ciphertext's).
@@ -24,16 +24,16 @@ from collections.abc import AsyncIterable, AsyncIterator, Mapping
 
 import objclient
 from objclient.client import StorageClient
+from objclient.crypto import cipher, envelope
+from objclient.crypto.envelope import Encryption
+from objclient.crypto.keyring import KeyRing, KeyUnavailable
 from objclient.headers import HeaderDict
 from objclient.putter import Footer
 from objclient.response import BackendResponse
-from proxy.crypto import cipher, envelope
-from proxy.crypto.envelope import Encryption
-from proxy.crypto.keyring import KeyRing, KeyUnavailable
 from stackstore.config import Config
 from stackstore.secrets import encryption_key_path
 
-log = logging.getLogger("stackstore.proxy.crypto")
+log = logging.getLogger("stackstore.objclient.crypto")
 
 CRYPTO_ERROR = "X-Backend-Crypto-Error"
 MISSING_KEY, WRONG_KEY, UNAVAILABLE, CORRUPT = "missing-key", "wrong-key", "key-unavailable", "corrupt"

@@ -1,0 +1,405 @@
+"""The node's container sync daemon (Swift's ``container-sync``): every ``[container_sync] interval`` seconds,
+send the object rows of each sync-enabled container this node is responsible for to the container its
+``X-Container-Sync-To`` names (in this cluster or another of the realm).
+
+Which containers: each device scans its container records for live containers with both
+``X-Container-Sync-To`` and ``X-Container-Sync-Key`` and works on those it holds as first container primary
+that is up (``store.container_duty``), so one node sends each container's rows while the cluster is healthy.
+
+What is sent: the rows changed since the container's *sync point* (the change sequence of this replica of
+the record, ``store.listing_changes``), in change order. A deleted row is a signed ``DELETE`` with the
+tombstone's timestamp (404/409 from the remote count as done); a live row is first asked of the remote (a
+signed ``HEAD``: a copy as new or newer is left alone), then read from this cluster and streamed to the
+remote (a signed ``PUT`` with the object's metadata and its own ``X-Timestamp``, so the newest write wins on
+both sides; the body never buffered). Large objects are synced as Swift does: the manifest (a DLO's
+``X-Object-Manifest`` header, an SLO's manifest with ``X-Static-Large-Object``), segments being the user's to
+sync. Requests are signed with the realm's key and the container's sync key (``X-Container-Sync-Auth``,
+``stackstore.container_sync_realms``) or, for a full-URL target, carry the sync key itself.
+
+Progress: the sync point goes to ``<device>/container_sync/<container key>.json`` with the replica's id and
+the target, after every batch whose rows all went through (a container is worked on for at most
+``container_time`` seconds a pass, as Swift's), so a restart resumes where the last pass stopped
+and a failed row (and those after it) is retried next pass. A new target, or a rebuilt replica, starts again
+from the first row (the remote's HEAD answers make that cheap); the point of a container no longer synced is
+removed. Stats go to ``<device>/.recon/container_sync.json``
+(``containers``, ``puts``, ``deletes``, ``bytes``, ``skipped``, ``failures`` and running totals).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import time
+import uuid
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import asdict, dataclass
+from typing import Any
+from urllib.parse import quote, unquote, urlparse
+
+import httpx
+
+from objclient.client import StorageClient
+from stackstore.container_sync_realms import SECTION, SyncRealms, SyncTarget, signature, target_of
+from stackstore.timestamp import Timestamp
+from store import layout
+from store.container_duty import ContainerDutyTask, runs_container
+from store.fsutil import make_dir_once
+from store.listings import F_DELETED, F_LONG_NAME, OBJ_ROW, ContainerStore, container_key, is_deleted, live_meta
+from store.node import Node
+
+log = logging.getLogger("store.container_sync")
+STATS_NAME = "container_sync"
+TOTALS = ("puts", "deletes", "bytes", "skipped", "failures")
+SYNC_DIR = "container_sync"
+BATCH = 200
+# object headers a synced copy keeps (what the proxy stores for a client), besides user metadata
+KEPT_HEADERS = ("content-type", "content-encoding", "content-disposition", "content-language", "cache-control",
+                "expires", "x-delete-at", "x-object-manifest", "x-static-large-object", "x-robots-tag", "etag")
+SLO_SYSMETA = ("x-object-sysmeta-slo-etag", "x-object-sysmeta-slo-size")
+SYMLINK_HEADERS = {"x-object-sysmeta-symlink-target": "X-Symlink-Target",
+                   "x-object-sysmeta-symlink-target-account": "X-Symlink-Target-Account",
+                   "x-object-sysmeta-symlink-target-etag": "X-Symlink-Target-Etag"}
+
+
+@dataclass
+class SyncStats:
+    containers: int = 0
+    puts: int = 0
+    deletes: int = 0
+    bytes: int = 0
+    skipped: int = 0
+    failures: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class SyncedContainer:
+    """A live container of this device with a sync target and key."""
+
+    account: str
+    container: str
+    sync_to: str
+    sync_key: str
+
+
+@dataclass(frozen=True)
+class Row:
+    seq: int
+    name: str
+    ticks: int
+    size: int
+    deleted: bool
+
+    @property
+    def timestamp(self) -> Timestamp:
+        return Timestamp(f"{self.ticks // 100000}.{self.ticks % 100000:05d}")
+
+
+def synced_containers(store: ContainerStore) -> list[SyncedContainer]:
+    """Every live container of a device with ``X-Container-Sync-To`` and ``-Key`` (blocking: one read
+    transaction over the container records)."""
+    out = []
+    with store.env.begin() as txn:
+        for _ckey, raw in txn.cursor(store.info_db):
+            try:
+                rec = json.loads(raw)
+            except ValueError:
+                continue
+            meta = rec.get("meta") or {}
+            to, key = (meta.get("x-container-sync-to") or [""])[0], (meta.get("x-container-sync-key") or [""])[0]
+            if not to or not key or is_deleted(rec, "count"):
+                continue
+            live = live_meta(meta)
+            account, container = rec.get("account"), rec.get("container")
+            if isinstance(account, str) and isinstance(container, str) and live.get("x-container-sync-to"):
+                out.append(SyncedContainer(account, container, live["x-container-sync-to"],
+                                           live.get("x-container-sync-key", "")))
+    return out
+
+
+def changed_rows(store: ContainerStore, account: str, container: str, since: int,
+                 limit: int) -> tuple[bytes, list[Row]]:
+    """(this replica's id, up to ``limit`` rows changed after ``since`` in change order), blocking."""
+    ckey = container_key(account, container)
+    store.changes.ensure(store.env, [ckey])
+    rows: list[Row] = []
+    with store.env.begin() as txn:
+        state = store.changes.peek(txn, ckey)
+        uid = state.uid if state is not None else b""
+        for seq, nkey in store.changes.changed_since(txn, ckey, since):
+            value = txn.get(ckey + nkey, db=store.rows_db)
+            if value is None:
+                continue
+            ticks, size, flags, elen, clen = OBJ_ROW.unpack_from(value)
+            raw_name = value[OBJ_ROW.size + elen + clen:] if flags & F_LONG_NAME else nkey
+            rows.append(Row(seq, raw_name.decode("utf-8", "surrogateescape"), ticks, size,
+                            bool(flags & F_DELETED)))
+            if len(rows) >= limit:
+                break
+    return uid, rows
+
+
+def _point_path(device_path: str, account: str, container: str) -> str:
+    return os.path.join(device_path, SYNC_DIR, container_key(account, container).hex() + ".json")
+
+
+def read_point(device_path: str, account: str, container: str) -> dict[str, Any]:
+    """The container's stored sync point (``{"uid", "to", "point"}``; {} when none)."""
+    try:
+        with open(_point_path(device_path, account, container)) as fh:
+            data = json.load(fh)
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def write_point(device_path: str, account: str, container: str, data: dict[str, Any]) -> None:
+    """Atomically replace the container's sync point."""
+    path = _point_path(device_path, account, container)
+    make_dir_once(os.path.dirname(path))
+    tmp = f"{path}.{uuid.uuid4().hex[:8]}.tmp"
+    with open(tmp, "w") as fh:
+        json.dump(data, fh)
+    os.replace(tmp, path)
+
+
+def forget_points(device_path: str, keep: set[str]) -> int:
+    """Remove the sync points of containers no longer synced from this device (deleted, or sync turned off):
+    every point file whose container key is not in ``keep``; returns how many (blocking)."""
+    directory = os.path.join(device_path, SYNC_DIR)
+    try:
+        names = os.listdir(directory)
+    except FileNotFoundError:
+        return 0
+    removed = 0
+    for name in names:
+        if name.endswith(".json") and name[:-5] not in keep:
+            try:
+                os.unlink(os.path.join(directory, name))
+                removed += 1
+            except FileNotFoundError:
+                pass
+    return removed
+
+
+class RemoteContainer:
+    """The sync target: signed requests to ``<url>/<object>``."""
+
+    def __init__(self, http: httpx.AsyncClient, target: SyncTarget, sync_key: str):
+        self.http, self.target, self.sync_key = http, target, sync_key
+        parsed = urlparse(target.url)
+        self.origin = f"{parsed.scheme}://{parsed.netloc}"
+        self.base = unquote(parsed.path).rstrip("/")
+
+    def _signed(self, method: str, name: str, timestamp: str, headers: dict[str, str]) -> str:
+        path = quote(f"{self.base}/{name}", safe="/")
+        headers["X-Timestamp"] = timestamp
+        if self.target.realm is not None and self.target.realm_key is not None:
+            nonce = uuid.uuid4().hex
+            sig = signature(method, path, timestamp, nonce, self.target.realm_key, self.sync_key)
+            headers["X-Container-Sync-Auth"] = f"{self.target.realm} {nonce} {sig}"
+        else:
+            headers["X-Container-Sync-Key"] = self.sync_key
+        return self.origin + path
+
+    async def newest(self, name: str) -> Timestamp | None:
+        """The remote copy's timestamp (None: none there)."""
+        headers: dict[str, str] = {}
+        url = self._signed("HEAD", name, Timestamp.now().normal, headers)
+        resp = await self.http.head(url, headers=headers)
+        if resp.status_code == 404:
+            return None
+        if resp.status_code // 100 != 2:
+            raise RemoteError(f"HEAD {resp.status_code}")
+        try:
+            return Timestamp(resp.headers.get("x-timestamp", "0"))
+        except ValueError:
+            return None
+
+    async def delete(self, name: str, timestamp: Timestamp) -> None:
+        headers: dict[str, str] = {}
+        url = self._signed("DELETE", name, timestamp.normal, headers)
+        resp = await self.http.delete(url, headers=headers)
+        if resp.status_code // 100 != 2 and resp.status_code not in (404, 409):
+            raise RemoteError(f"DELETE {resp.status_code}")
+
+    async def put(self, name: str, timestamp: Timestamp, object_headers: dict[str, str],
+                  body: AsyncIterator[bytes]) -> None:
+        headers = dict(object_headers)
+        url = self._signed("PUT", name, timestamp.normal, headers)
+        resp = await self.http.put(url, headers=headers, content=body)
+        if resp.status_code // 100 != 2 and resp.status_code != 409:  # 409: the remote holds a newer write
+            raise RemoteError(f"PUT {resp.status_code}")
+
+
+class RemoteError(Exception):
+    """The remote refused or failed a sync request."""
+
+
+def synced_headers(stored: Mapping[str, str]) -> dict[str, str]:
+    """The headers of a stored object that its synced copy is written with."""
+    out: dict[str, str] = {}
+    for name, value in stored.items():
+        low = name.lower()
+        if low in KEPT_HEADERS or low.startswith("x-object-meta-") or low in SLO_SYSMETA:
+            out[name] = value
+    lowered = {name.lower(): value for name, value in stored.items()}
+    for sysmeta, header in SYMLINK_HEADERS.items():  # a link stays a link (Swift's ``symlink=get`` read)
+        if lowered.get(sysmeta):
+            out[header] = lowered[sysmeta]
+    if "content-length" in lowered:
+        out["Content-Length"] = lowered["content-length"]
+    return out
+
+
+class ContainerSyncer:
+    """One pass over one container: its rows since the sync point, sent to the remote."""
+
+    def __init__(self, task: ContainerSyncTask, client: StorageClient, http: httpx.AsyncClient, store: ContainerStore,
+                 device_path: str, container: SyncedContainer, target: SyncTarget, stats: SyncStats):
+        self.task, self.client, self.store, self.device_path = task, client, store, device_path
+        self.container, self.stats = container, stats
+        self.remote = RemoteContainer(http, target, container.sync_key)
+
+    async def run(self) -> None:
+        c = self.container
+        saved = await self.task._io(read_point, self.device_path, c.account, c.container)
+        point = int(saved.get("point", 0))
+        uid, _ = await self.task._io(changed_rows, self.store, c.account, c.container, 0, 1)
+        if saved.get("uid") != uid.hex() or saved.get("to") != c.sync_to:
+            point = 0  # a new target or a rebuilt replica: every row again
+        deadline = time.monotonic() + self.task.container_time
+        while time.monotonic() < deadline:  # then the next container; this one resumes next pass
+            uid, rows = await self.task._io(changed_rows, self.store, c.account, c.container, point, BATCH)
+            if not rows:
+                break
+            done = await self._send_batch(rows)
+            reached = point
+            for row, ok in zip(rows, done, strict=True):
+                if not ok:
+                    break
+                reached = row.seq
+            if reached != point or saved.get("uid") != uid.hex() or saved.get("to") != c.sync_to:
+                point = reached
+                saved = {"uid": uid.hex(), "to": c.sync_to, "point": point, "updated": time.time()}
+                await self.task._io(write_point, self.device_path, c.account, c.container, saved)
+            if not all(done):
+                break  # the failed row (and those after it) next pass
+
+    async def _send_batch(self, rows: list[Row]) -> list[bool]:
+        limit = asyncio.Semaphore(self.task.concurrency)
+
+        async def one(row: Row) -> bool:
+            async with limit:
+                try:
+                    await self._send(row)
+                    return True
+                except Exception as exc:  # one row must not stop the others; retried next pass
+                    log.warning("container sync of /%s/%s/%s failed: %s", self.container.account,
+                                self.container.container, row.name, exc)
+                    self.stats.failures += 1
+                    return False
+
+        return list(await asyncio.gather(*(one(row) for row in rows)))
+
+    async def _send(self, row: Row) -> None:
+        if row.deleted:
+            await self.remote.delete(row.name, row.timestamp)
+            self.stats.deletes += 1
+            return
+        remote = await self.remote.newest(row.name)
+        if remote is not None and remote >= row.timestamp:
+            self.stats.skipped += 1
+            return
+        c = self.container
+        local = await self.client.get_object(c.account, c.container, row.name)
+        if local.status == 404:
+            await local.close()
+            self.stats.skipped += 1  # deleted since: its tombstone row comes later
+            return
+        if 400 <= local.status < 500:  # not readable here (an SSE-C object: only its customer has the key)
+            await local.close()
+            log.warning("container sync skips /%s/%s/%s: local GET %d", c.account, c.container, row.name,
+                        local.status)
+            self.stats.skipped += 1
+            return
+        if local.status // 100 != 2:
+            await local.close()
+            raise RemoteError(f"local GET {local.status}")
+        try:
+            stamp = Timestamp(local.headers.get("x-timestamp") or row.timestamp)
+            if remote is not None and remote >= stamp:
+                self.stats.skipped += 1
+                return
+            await self.remote.put(row.name, stamp, synced_headers(local.headers), local.body)
+        finally:
+            await local.close()
+        self.stats.puts += 1
+        self.stats.bytes += row.size
+
+
+class ContainerSyncTask(ContainerDutyTask):
+    """One node's container sync daemon; ``run_pass`` is registered as a background task."""
+
+    STATS_NAME = STATS_NAME
+    TOTALS = TOTALS
+
+    def __init__(self, node: Node):
+        super().__init__(node)
+        section = node.conf.get(SECTION, {})
+        self.concurrency = max(1, int(section.get("concurrency", 4)))
+        self.timeout = float(section.get("request_timeout", 60.0))
+        self.container_time = float(section.get("container_time", 60.0))
+        self.realms = SyncRealms.from_conf(node.conf)
+
+    def client(self) -> StorageClient | None:
+        """The internal client; with the cluster's encryption keys on this host, one that decrypts (a
+        synced copy is the object's data, encrypted again by the remote as it chooses)."""
+        if self._client is None:
+            from objclient.rings import rings_exist
+
+            if not rings_exist(self.node.conf.ring_dir):
+                return None
+            from stackstore.secrets import encryption_key_path
+
+            if encryption_key_path(self.node.conf).exists():
+                from objclient.crypto.client import encrypting_client  # the decrypting reader of the proxy
+
+                self._client = encrypting_client(self.node.conf)
+            else:
+                return super().client()
+        return self._client
+
+    async def run_device(self, client: StorageClient, device: str) -> dict[str, Any]:
+        path = layout.device_path(self.node.devices_root, device)
+        stats = SyncStats()
+        started = time.time()
+        if await self._io(os.path.isdir, layout.containers_db_path(path)):
+            store = await self._io(self.node.containers, device)
+            containers = await self._io(synced_containers, store)
+            keep = {container_key(c.account, c.container).hex() for c in containers}
+            await self._io(forget_points, path, keep)
+            if containers:
+                async with httpx.AsyncClient(timeout=self.timeout) as http:
+                    for container in containers:
+                        await self._sync_one(client, http, store, path, device, container, stats)
+        return await self._record(path, stats, started)
+
+    async def _sync_one(self, client: StorageClient, http: httpx.AsyncClient, store: ContainerStore, path: str,
+                        device: str, container: SyncedContainer, stats: SyncStats) -> None:
+        target = target_of(container.sync_to, self.node.conf, self.realms)
+        if not isinstance(target, SyncTarget):
+            return  # a realm or cluster no longer configured here: nothing to send to
+        if not await runs_container(client, device, self.address, container.account, container.container):
+            return
+        stats.containers += 1
+        try:
+            await ContainerSyncer(self, client, http, store, path, container, target, stats).run()
+        except Exception:  # one container must not stop the pass
+            log.exception("container sync of /%s/%s failed", container.account, container.container)
+            stats.failures += 1
+

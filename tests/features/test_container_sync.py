@@ -1,0 +1,339 @@
+"""Container sync against a real cloud: X-Container-Sync-To/-Key, realms, the receiving proxy stage and the
+storage nodes' sync daemon (docs/container-sync.md)."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import os
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.harness import Cluster
+
+REALM_KEY = "realm-secret-" + uuid.uuid4().hex
+
+
+@pytest.fixture(scope="module")
+def cloud(tmp_path_factory) -> Iterator[Cluster]:
+    """A cloud syncing every second, in realm TEST whose cluster LOCAL is itself."""
+    c = Cluster.object_store_only(tmp_path_factory.mktemp("csync"))
+    c.conf["container_sync"].update(interval=1.0, realms={
+        "test": {"key": REALM_KEY, "clusters": {"local": f"{c.proxy_url}/v1/"}}}, current="//TEST/LOCAL")
+    c.start()
+    yield c
+    c.stop()
+
+
+@pytest.fixture(scope="module")
+def owner(cloud) -> Iterator[httpx.Client]:
+    storage_url, token = cloud.auth("test:tester", "testing")
+    with httpx.Client(base_url=storage_url + "/", headers={"X-Auth-Token": token}, timeout=60) as client:
+        yield client
+
+
+def _new_container(owner: httpx.Client, **headers: str) -> str:
+    name = "sync-" + uuid.uuid4().hex[:10]
+    assert owner.put(name, headers=headers).status_code in (201, 202)
+    return name
+
+
+def wait_for(check: Callable[[], Any], timeout: float = 30.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        time.sleep(0.3)
+
+
+def _sync_pair(owner: httpx.Client) -> tuple[str, str]:
+    a, b = "sync-a-" + uuid.uuid4().hex[:8], "sync-b-" + uuid.uuid4().hex[:8]
+    key = uuid.uuid4().hex
+    for this, other in ((a, b), (b, a)):
+        assert owner.put(this, headers={"X-Container-Sync-To": f"//test/local/AUTH_test/{other}",
+                                        "X-Container-Sync-Key": key}).status_code == 201
+    return a, b
+
+
+def test_info_names_realms_and_clusters_only(cloud):
+    info = httpx.get(f"{cloud.proxy_url}/info").json()
+    assert info["container_sync"] == {"realms": {"TEST": {"clusters": {"LOCAL": {"current": True}}}}}
+    assert REALM_KEY not in json.dumps(info)
+
+
+def test_settings_are_stored_and_shown_to_the_owner(owner):
+    name = _new_container(owner, **{"X-Container-Sync-To": "//TEST/LOCAL/AUTH_test/elsewhere",
+                                    "X-Container-Sync-Key": "k1"})
+    head = owner.head(name)
+    assert head.headers["X-Container-Sync-To"] == "//TEST/LOCAL/AUTH_test/elsewhere"
+    assert head.headers["X-Container-Sync-Key"] == "k1"
+    assert owner.post(name, headers={"X-Remove-Container-Sync-To": "x"}).status_code == 204
+    assert "X-Container-Sync-To" not in owner.head(name).headers
+
+
+@pytest.mark.parametrize("value", [
+    "//NOREALM/LOCAL/AUTH_test/c",  # unknown realm
+    "//TEST/NOCLUSTER/AUTH_test/c",  # unknown cluster
+    "//TEST/LOCAL/AUTH_test",  # not realm/cluster/account/container
+    "ftp://127.0.0.1/v1/AUTH_test/c",  # scheme
+    "http://10.9.8.7:8080/v1/AUTH_test/c",  # host not in allowed_sync_hosts
+    "http://127.0.0.1:8080/v1/AUTH_test/c?x=1",  # query
+])
+def test_invalid_sync_to_is_400(owner, value):
+    name = _new_container(owner)
+    resp = owner.post(name, headers={"X-Container-Sync-To": value})
+    assert resp.status_code == 400, resp.text
+    assert "X-Container-Sync-To" not in owner.head(name).headers
+
+
+def test_sync_to_refused_on_a_versioned_container(owner):
+    name = _new_container(owner, **{"X-Versions-Enabled": "true"})
+    resp = owner.post(name, headers={"X-Container-Sync-To": "//TEST/LOCAL/AUTH_test/c", "X-Container-Sync-Key": "k"})
+    assert resp.status_code == 400
+
+
+def test_acl_users_neither_see_nor_set_the_sync_settings(cloud, owner):
+    name = _new_container(owner, **{"X-Container-Sync-To": "//TEST/LOCAL/AUTH_test/x", "X-Container-Sync-Key": "s"})
+    storage_url, token = cloud.auth("test:tester3", "testing3")
+    try:
+        for level in ("read-only", "read-write"):
+            acl = json.dumps({level: ["test:tester3"]})
+            assert owner.post("", headers={"X-Account-Access-Control": acl}).status_code == 204
+            with httpx.Client(base_url=storage_url + "/", headers={"X-Auth-Token": token}) as user:
+                head = user.head(name)
+                assert head.status_code == 204
+                assert "X-Container-Sync-Key" not in head.headers and "X-Container-Sync-To" not in head.headers
+                resp = user.post(name, headers={"X-Container-Sync-Key": "stolen", "X-Container-Sync-To": ""})
+                assert resp.status_code == (403 if level == "read-only" else 204)
+            head = owner.head(name)
+            assert head.headers["X-Container-Sync-Key"] == "s"
+            assert head.headers["X-Container-Sync-To"] == "//TEST/LOCAL/AUTH_test/x"
+    finally:
+        owner.post("", headers={"X-Remove-Account-Access-Control": "x"})
+
+
+def _sign(method: str, path: str, timestamp: str, nonce: str, user_key: str, realm_key: str = REALM_KEY) -> str:
+    message = f"{method}\n{path}\n{timestamp}\n{nonce}\n{user_key}".encode()
+    return hmac.new(realm_key.encode(), message, hashlib.sha1).hexdigest()
+
+
+def test_signed_put_is_accepted_and_keeps_its_timestamp(cloud, owner):
+    name = _new_container(owner, **{"X-Container-Sync-Key": "target-key"})
+    path, timestamp, nonce = f"/v1/AUTH_test/{name}/obj", "1700000000.12345", "n1"
+    sig = _sign("PUT", path, timestamp, nonce, "target-key")
+    resp = httpx.put(cloud.proxy_url + path, content=b"synced", headers={
+        "X-Container-Sync-Auth": f"TEST {nonce} {sig}", "X-Timestamp": timestamp})
+    assert resp.status_code == 201, resp.text
+    head = owner.head(f"{name}/obj")
+    assert head.headers["X-Timestamp"] == timestamp
+    # an older write loses against the newer copy
+    older = "1600000000.00000"
+    resp = httpx.put(cloud.proxy_url + path, content=b"old", headers={
+        "X-Container-Sync-Auth": f"TEST n2 {_sign('PUT', path, older, 'n2', 'target-key')}", "X-Timestamp": older})
+    assert resp.status_code in (202, 409)
+    assert owner.get(f"{name}/obj").content == b"synced"
+
+
+def test_bad_signatures_are_401(cloud, owner):
+    name = _new_container(owner, **{"X-Container-Sync-Key": "target-key"})
+    path, timestamp = f"/v1/AUTH_test/{name}/obj", "1700000000.12345"
+    cases = [
+        f"TEST n1 {'0' * 40}",  # wrong signature
+        f"TEST n1 {_sign('PUT', path, timestamp, 'n1', 'other-key')}",  # not the container's key
+        f"TEST n1 {_sign('PUT', path, timestamp, 'n1', 'target-key', 'other-realm-key')}",  # not the realm's key
+        f"NOREALM n1 {_sign('PUT', path, timestamp, 'n1', 'target-key')}",
+        "TEST onlytwo",
+    ]
+    for auth in cases:
+        resp = httpx.put(cloud.proxy_url + path, content=b"x",
+                         headers={"X-Container-Sync-Auth": auth, "X-Timestamp": timestamp})
+        assert resp.status_code == 401, auth
+        assert resp.headers["Www-Authenticate"].startswith("SwiftContainerSync")
+    # headers that are no text a signature could cover: refused, never a server error
+    for ts_value in (b"\xd9\xa1\xd9\xa2", b"\xff", b"garbage"):
+        resp = httpx.put(cloud.proxy_url + path, content=b"x", headers=[
+            (b"X-Container-Sync-Auth", b"TEST \xff " + b"0" * 40), (b"X-Timestamp", ts_value)])
+        assert resp.status_code == 401
+    # the signature covers the path: another object is refused
+    sig = _sign("PUT", path, timestamp, "n1", "target-key")
+    resp = httpx.put(cloud.proxy_url + path + "2", content=b"x",
+                     headers={"X-Container-Sync-Auth": f"TEST n1 {sig}", "X-Timestamp": timestamp})
+    assert resp.status_code == 401
+    assert owner.head(f"{name}/obj").status_code == 404
+
+
+def test_legacy_sync_key_authorizes_only_when_it_matches(cloud, owner):
+    name = _new_container(owner, **{"X-Container-Sync-Key": "legacy-key"})
+    url = f"{cloud.proxy_url}/v1/AUTH_test/{name}/obj"
+    wrong = httpx.put(url, content=b"x", headers={"X-Container-Sync-Key": "nope", "X-Timestamp": "1700000000.0"})
+    assert wrong.status_code == 401
+    right = httpx.put(url, content=b"x", headers={"X-Container-Sync-Key": "legacy-key",
+                                                  "X-Timestamp": "1700000000.00000"})
+    assert right.status_code == 201
+    bad_time = httpx.put(url, content=b"x", headers={"X-Container-Sync-Key": "legacy-key", "X-Timestamp": "-1"})
+    assert bad_time.status_code == 400
+
+
+def test_two_containers_sync_both_ways(owner):
+    a, b = _sync_pair(owner)
+    resp = owner.put(f"{a}/doc.txt", content=b"hello" * 1000,
+                     headers={"X-Object-Meta-Color": "blue", "Content-Type": "text/plain"})
+    assert resp.status_code == 201
+    written = owner.head(f"{a}/doc.txt").headers["X-Timestamp"]
+    synced = wait_for(lambda: (r := owner.get(f"{b}/doc.txt")).status_code == 200 and r)
+    assert synced.content == b"hello" * 1000
+    assert synced.headers["X-Object-Meta-Color"] == "blue"
+    assert synced.headers["Content-Type"].startswith("text/plain")
+    assert synced.headers["X-Timestamp"] == written  # the source's timestamp: the newest write wins
+
+    # an overwrite on the other side comes back
+    assert owner.put(f"{b}/doc.txt", content=b"changed in b").status_code == 201
+    wait_for(lambda: owner.get(f"{a}/doc.txt").content == b"changed in b")
+
+    # a delete propagates
+    assert owner.delete(f"{a}/doc.txt").status_code == 204
+    wait_for(lambda: owner.head(f"{b}/doc.txt").status_code == 404)
+    time.sleep(2.5)  # a few passes more: nothing comes back to life
+    assert owner.head(f"{a}/doc.txt").status_code == 404
+    assert owner.head(f"{b}/doc.txt").status_code == 404
+
+
+def test_dlo_manifest_is_synced_as_a_manifest(owner):
+    a, b = _sync_pair(owner)
+    segments = _new_container(owner)
+    owner.put(f"{segments}/big/001", content=b"a" * 10)
+    owner.put(f"{segments}/big/002", content=b"b" * 10)
+    owner.put(f"{a}/big", content=b"", headers={"X-Object-Manifest": f"{segments}/big/"})
+    synced = wait_for(lambda: (r := owner.get(f"{b}/big")).status_code == 200 and r)
+    assert synced.headers["X-Object-Manifest"] == f"{segments}/big/"
+    assert synced.content == b"a" * 10 + b"b" * 10  # the segments are shared in one account
+
+
+def test_sync_resumes_after_the_daemon_was_stopped(cloud, owner):
+    a, b = _sync_pair(owner)
+    owner.put(f"{a}/before", content=b"1")
+    wait_for(lambda: owner.head(f"{b}/before").status_code == 200)
+    nodes = range(1, len(cloud.node_names) + 1)
+    off = {**os.environ, "STACKSTORE_CONTAINER_SYNC_INTERVAL": "0"}
+    for index in nodes:  # the same nodes, without their sync daemon
+        cloud.stop_node(index)
+        cloud.cloud.services[f"node{index}"].start(env=off)
+    cloud.cloud.wait_healthy([f"node{i}" for i in nodes], 30)
+    try:
+        wait_for(lambda: owner.put(f"{a}/probe", content=b"").status_code == 201, timeout=60)
+        assert owner.put(f"{a}/while-stopped", content=b"2").status_code == 201
+        time.sleep(3)
+        assert owner.head(f"{b}/while-stopped").status_code == 404
+    finally:
+        for index in nodes:
+            cloud.stop_node(index)
+            cloud.start_node(index)
+        probe = "probe-" + uuid.uuid4().hex[:8]  # the restarted nodes take writes again (the next tests need it)
+        wait_for(lambda: owner.put(probe).status_code in (201, 202), timeout=60)
+    wait_for(lambda: owner.head(f"{b}/while-stopped").status_code == 200)
+    assert owner.get(f"{b}/while-stopped").content == b"2"
+
+
+def test_failed_rows_are_retried_next_pass(owner):
+    a = "sync-src-" + uuid.uuid4().hex[:8]
+    b = "sync-dst-" + uuid.uuid4().hex[:8]
+    assert owner.put(a, headers={"X-Container-Sync-To": f"//TEST/LOCAL/AUTH_test/{b}",
+                                 "X-Container-Sync-Key": "k"}).status_code == 201
+    owner.put(f"{a}/o1", content=b"first")
+    time.sleep(2.5)  # the target does not exist yet: every attempt fails
+    assert owner.put(b, headers={"X-Container-Sync-Key": "k"}).status_code == 201
+    wait_for(lambda: owner.get(f"{b}/o1").content == b"first")
+
+
+def test_versioning_and_sync_exclude_each_other(owner):
+    source = _new_container(owner, **{"X-Container-Sync-To": "//TEST/LOCAL/AUTH_test/x", "X-Container-Sync-Key": "k"})
+    resp = owner.post(source, headers={"X-Versions-Enabled": "true"})
+    assert resp.status_code == 400
+    assert "source of container syncing" in resp.text
+
+
+def test_slo_manifest_and_symlink_are_synced_as_stored(owner):
+    a, b = _sync_pair(owner)
+    segments = _new_container(owner)
+    owner.put(f"{segments}/s1", content=b"x" * 5)
+    owner.put(f"{segments}/s2", content=b"y" * 5)
+    manifest = json.dumps([{"path": f"/{segments}/s1"}, {"path": f"/{segments}/s2"}])
+    assert owner.put(f"{a}/slo", params={"multipart-manifest": "put"}, content=manifest).status_code == 201
+    assert owner.put(f"{a}/link", content=b"", headers={"X-Symlink-Target": f"{segments}/s1"}).status_code == 201
+    synced = wait_for(lambda: (r := owner.get(f"{b}/slo")).status_code == 200 and r)
+    assert synced.content == b"x" * 5 + b"y" * 5
+    assert synced.headers["X-Static-Large-Object"] == "True"
+    assert synced.headers["Etag"] == owner.head(f"{a}/slo").headers["Etag"]
+    raw = owner.get(f"{b}/slo", params={"multipart-manifest": "get"}).json()
+    assert [seg["name"] for seg in raw] == [f"/{segments}/s1", f"/{segments}/s2"]
+    link = wait_for(lambda: (r := owner.head(f"{b}/link", params={"symlink": "get"})).status_code == 200 and r)
+    assert link.headers["X-Symlink-Target"] == f"{segments}/s1"
+    assert owner.get(f"{b}/link").content == b"x" * 5
+
+
+@pytest.fixture(scope="module")
+def second_cloud(tmp_path_factory) -> Iterator[Cluster]:
+    """Another cloud (its own nodes, rings and proxy) on other ports."""
+    c = Cluster.object_store_only(tmp_path_factory.mktemp("csync2"), nodes=3).start()
+    yield c
+    c.stop()
+
+
+def test_full_url_sync_to_another_cluster(cloud, owner, second_cloud):
+    storage_url, token = second_cloud.auth("test:tester", "testing")
+    with httpx.Client(base_url=storage_url + "/", headers={"X-Auth-Token": token}, timeout=60) as remote:
+        target = "mirror-" + uuid.uuid4().hex[:8]
+        assert remote.put(target, headers={"X-Container-Sync-Key": "shared"}).status_code == 201
+        source = _new_container(owner, **{"X-Container-Sync-To": f"{storage_url}/{target}",
+                                          "X-Container-Sync-Key": "shared"})
+        owner.put(f"{source}/one", content=b"across clusters", headers={"X-Object-Meta-Kind": "dr"})
+        synced = wait_for(lambda: (r := remote.get(f"{target}/one")).status_code == 200 and r)
+        assert synced.content == b"across clusters" and synced.headers["X-Object-Meta-Kind"] == "dr"
+        owner.delete(f"{source}/one")
+        wait_for(lambda: remote.head(f"{target}/one").status_code == 404)
+
+
+def test_recon_counts_what_the_daemon_sent(cloud, owner):
+    a, b = _sync_pair(owner)
+    owner.put(f"{a}/counted", content=b"12345")
+    wait_for(lambda: owner.head(f"{b}/counted").status_code == 200)
+
+    def sent() -> int:
+        total = 0
+        for index in range(1, len(cloud.node_names) + 1):
+            doc = httpx.get(cloud.node_url(index) + "/recon", auth=cloud.node_auth, timeout=30).json()
+            total += doc["container_sync"]["puts"]
+            assert doc["container_sync"]["last_pass"] is not None
+        return total
+
+    assert wait_for(lambda: sent() >= 1)
+
+
+def test_sync_point_is_kept_on_the_device_and_dropped_when_sync_is_off(cloud, owner):
+    from store.listings import container_key
+
+    a, b = _sync_pair(owner)
+    owner.put(f"{a}/p", content=b"p")
+    wait_for(lambda: owner.head(f"{b}/p").status_code == 200)
+    point_name = container_key("AUTH_test", a).hex() + ".json"
+
+    def points() -> list[dict]:
+        found = []
+        for index in range(1, len(cloud.node_names) + 1):
+            for path in cloud.node_devices_root(index).glob(f"*/container_sync/{point_name}"):
+                found.append(json.loads(path.read_text()))
+        return found
+
+    saved = wait_for(points)
+    assert len(saved) == 1 and saved[0]["point"] >= 1 and saved[0]["to"] == f"//test/local/AUTH_test/{b}"
+    assert owner.post(a, headers={"X-Container-Sync-To": ""}).status_code == 204
+    wait_for(lambda: not points())
