@@ -26,7 +26,7 @@ from stackstore import wire
 Footer = Callable[[], Mapping[str, str]]  # sysmeta known once the body was read
 
 HAND_OVER_MIN = 512 << 10  # smallest batch handed to the thread while the body flows (fewer thread hops)
-BACKLOG_MAX = 8 << 20  # received bytes not yet hashed before the sender waits for the hashing thread
+BACKLOG_MAX = 4 << 20  # received bytes not yet hashed before the sender waits for the hashing thread
 INLINE_MAX = 64 << 10  # a last batch this small is hashed on the loop: cheaper than a thread hop
 HASHING_THREADS = max(2, min(4, os.cpu_count() or 2))
 
