@@ -130,7 +130,7 @@ def test_reconciler_moves_an_object_stored_under_the_wrong_policy(tmp_path):
                              headers={"X-Timestamp": ts, "Content-Type": "text/plain", "X-Object-Meta-Kept": "yes",
                                       "X-Backend-Storage-Policy-Index": "1"})
             assert resp.status_code == 201, resp.text
-        assert http.get(f"{container}/{obj}").status_code == 404  # gold does not have it
+        # (no "gold lacks it" check here: the reconciler, every second, may already have moved it)
 
         def problems():
             out = [f"still in silver on {d.device}" for d in primaries

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import threading
-import time
 
 import pytest
 
@@ -73,10 +72,8 @@ def test_declared_length_over_the_bound_is_refused_before_reading():
 
     async def main():
         async with FakeNode(handler) as node:
-            start = time.monotonic()
-            with pytest.raises(BodyTooLarge):
+            with pytest.raises(BodyTooLarge):  # not NodeTimeout: refused before waiting for the body
                 await Pool().call(HOST, node.port, "GET", "/", timeout=3, max_body=1 << 20)
-            assert time.monotonic() - start < 1
 
     run(main())
 
@@ -92,10 +89,8 @@ def test_the_timeout_bounds_the_whole_exchange():
     async def main():
         async with FakeNode(handler) as node:
             pool = Pool(node_timeout=0.3)  # longer than each gap, shorter than the whole
-            start = time.monotonic()
-            with pytest.raises(NodeTimeout):
+            with pytest.raises(NodeTimeout):  # each gap is in time; the whole answer (2 s) is not
                 await pool.call(HOST, node.port, "GET", "/", timeout=0.5)
-            assert time.monotonic() - start < 1.5
 
     run(main())
 
