@@ -35,7 +35,7 @@ class NodeHeaders(Headers):
     def __contains__(self, key: Any) -> bool:
         return isinstance(key, str) and key.lower() in self._first
 
-    def get(self, key: str, default: Any = None) -> Any:  # type: ignore[override]
+    def get(self, key: str, default: Any = None) -> Any:
         """The first value of ``key`` (any case), else ``default``."""
         return self._first.get(key.lower(), default)
 
