@@ -123,8 +123,14 @@ async def get_object(req: S3Request) -> Response:
     part = await requested_part(req, container, name)
     if part is not None:
         range_header = part.range_header
+    sse.refuse_on_read(req)
     customer_key = sse.request_customer_key(req)
-    obj = await open_object(req, container, name, range_header, head, customer_key)
+    try:
+        obj = await open_object(req, container, name, range_header, head, customer_key)
+    except S3Error as err:
+        if err.code == "NoSuchKey" and version is None:  # a delete marker on top says so, as AWS
+            err.headers.update(await versioning.latest_marker_headers(req, container, key, bucket_info))
+        raise
     versioning.show_written_at(found, obj.headers)
     try:
         sse.check_applicable(obj.headers, customer_key)

@@ -20,6 +20,8 @@ from proxy.s3.context import S3Request
 from proxy.s3.errors import S3Error
 
 SSE_HEADER = "x-amz-server-side-encryption"
+KMS_KEY_HEADER = "x-amz-server-side-encryption-aws-kms-key-id"
+KMS_CONTEXT_HEADER = "x-amz-server-side-encryption-context"
 CUSTOMER = "x-amz-server-side-encryption-customer-"
 COPY_SOURCE_CUSTOMER = "x-amz-copy-source-server-side-encryption-customer-"
 ALGORITHM = "AES256"
@@ -71,6 +73,16 @@ def customer_key(headers: Mapping[str, str], prefix: str = CUSTOMER) -> bytes | 
     return key
 
 
+def refuse_on_read(req: S3Request) -> None:
+    """GetObject/HeadObject name no server-side encryption of their own (the stored object's applies, and
+    SSE-C's key headers): ``x-amz-server-side-encryption`` or a KMS key id there is 400 InvalidArgument, as
+    AWS documents for GetObject."""
+    for name in (SSE_HEADER, KMS_KEY_HEADER):
+        if name in req.headers:
+            raise S3Error("InvalidArgument", "The encryption parameters are not applicable to this object.",
+                          ArgumentName=name, ArgumentValue=req.headers.get(name))
+
+
 def request_customer_key(req: S3Request, prefix: str = CUSTOMER) -> bytes | None:
     """``customer_key`` of the request's headers; with ``[proxy] sse_c_require_tls`` (AWS's rule) an SSE-C
     key sent over plain HTTP is refused (400 InvalidRequest)."""
@@ -100,6 +112,11 @@ def requested(req: S3Request, bucket_info: Mapping[str, object] | None = None) -
     neither → the bucket's default, else None (the cloud's own default: ``[proxy] encryption``)."""
     key = request_customer_key(req)
     asked = req.headers.get(SSE_HEADER)
+    if asked not in KMS and (KMS_KEY_HEADER in req.headers or KMS_CONTEXT_HEADER in req.headers):
+        kms_header = KMS_KEY_HEADER if KMS_KEY_HEADER in req.headers else KMS_CONTEXT_HEADER
+        raise S3Error("InvalidArgument", "Server Side Encryption with AWS KMS managed key requires HTTP header "
+                      "x-amz-server-side-encryption : aws:kms", ArgumentName=kms_header,
+                      ArgumentValue=req.headers.get(kms_header))
     if asked is not None:
         if asked in KMS:
             raise S3Error("NotImplemented", "Server-side encryption with AWS KMS keys (aws:kms) is not "

@@ -226,3 +226,19 @@ def show_written_at(found: engine.Found | None, stored: dict[str, str]) -> None:
     for name in [name for name in stored if name.lower() == "last-modified"]:
         del stored[name]
     stored["Last-Modified"] = written.http_date
+
+
+async def latest_marker_headers(req: S3Request, bucket: str, key: str, bucket_info: dict) -> dict[str, str]:
+    """For a GET/HEAD without ``versionId`` that found no current object: when the key's latest version is a
+    delete marker, the headers AWS answers its 404 with (``x-amz-delete-marker: true`` and the marker's id),
+    else none."""
+    if state_of(bucket_info) is None:
+        return {}
+    newest = await engine.newest_archived(req, req.account, bucket, key)
+    if newest is None or not engine.is_delete_marker(newest[1]):
+        return {}
+    parsed = names.parse_version_object(newest[0])
+    version_id = newest[1].get("version_id") or (parsed[1] if parsed else "")
+    if not version_id:
+        return {DELETE_MARKER_HEADER: "true"}
+    return {DELETE_MARKER_HEADER: "true", VERSION_HEADER: version_id}

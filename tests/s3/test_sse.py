@@ -405,3 +405,26 @@ def test_listing_etags_of_encrypted_objects_match_head(s3, bucket):
     for version in c.list_object_versions(Bucket=bucket)["Versions"]:
         head = c.head_object(Bucket=bucket, Key=version["Key"], VersionId=version["VersionId"])
         assert version["ETag"] == head["ETag"], version
+
+
+def test_sse_headers_that_do_not_apply_are_refused(s3c, bucket):
+    """As AWS: a KMS key id without ``aws:kms`` (alone or with AES256) is 400 InvalidArgument, and GET/HEAD
+    naming a server-side encryption is 400 (the object's own encryption applies)."""
+    s3c.put_object(Bucket=bucket, Key="plain", Body=b"x", ServerSideEncryption="AES256")
+    assert error_status(s3c.put_object, Bucket=bucket, Key="k", Body=b"x",
+                        SSEKMSKeyId="testkey-1") == (400, "InvalidArgument")
+    assert error_status(s3c.put_object, Bucket=bucket, Key="k", Body=b"x", ServerSideEncryption="AES256",
+                        SSEKMSKeyId="testkey-1") == (400, "InvalidArgument")
+
+    def add_sse_header(request, **_):
+        request.headers["x-amz-server-side-encryption"] = "AES256"
+
+    s3c.meta.events.register("before-sign.s3.GetObject", add_sse_header)
+    s3c.meta.events.register("before-sign.s3.HeadObject", add_sse_header)
+    try:
+        assert error_status(s3c.get_object, Bucket=bucket, Key="plain") == (400, "InvalidArgument")
+        assert error_status(s3c.head_object, Bucket=bucket, Key="plain")[0] == 400
+    finally:
+        s3c.meta.events.unregister("before-sign.s3.GetObject", add_sse_header)
+        s3c.meta.events.unregister("before-sign.s3.HeadObject", add_sse_header)
+    assert s3c.get_object(Bucket=bucket, Key="plain")["Body"].read() == b"x"

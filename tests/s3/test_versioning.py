@@ -155,3 +155,20 @@ def test_older_versions_keep_their_write_time(c, bucket):
     assert abs((listed - written).total_seconds()) < 1.0, (listed, written)
     latest = [v for v in versions.values() if v["IsLatest"]]
     assert len(latest) == 1 and (latest[0]["LastModified"] - listed).total_seconds() >= 2.0
+
+
+def test_get_and_head_of_a_deleted_key_name_its_delete_marker(c, bucket):
+    """As AWS: a GET/HEAD without versionId whose latest version is a delete marker answers 404 with
+    ``x-amz-delete-marker: true`` and the marker's version id; a plain missing key carries neither."""
+    enable(c, bucket)
+    c.put_object(Bucket=bucket, Key="gone", Body=b"v1")
+    marker = c.delete_object(Bucket=bucket, Key="gone")["VersionId"]
+    for call in (c.get_object, c.head_object):
+        with pytest.raises(ClientError) as err:
+            call(Bucket=bucket, Key="gone")
+        headers = err.value.response["ResponseMetadata"]["HTTPHeaders"]
+        assert err.value.response["ResponseMetadata"]["HTTPStatusCode"] == 404
+        assert headers.get("x-amz-delete-marker") == "true" and headers.get("x-amz-version-id") == marker
+        with pytest.raises(ClientError) as err:
+            call(Bucket=bucket, Key="never-written")
+        assert "x-amz-delete-marker" not in err.value.response["ResponseMetadata"]["HTTPHeaders"]
