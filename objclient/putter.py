@@ -9,13 +9,11 @@ failing mid-stream is dropped and the quorum of final answers decides.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Callable, Mapping, Sequence
 from contextlib import aclosing
 from dataclasses import dataclass
 
-import xxhash
-
+from objclient.body_digests import BodyDigests, Footer
 from objclient.fanout import NodeIO, NodeResult, best_status, quorum_size
 from objclient.headers import HeaderDict
 from objclient.http import HttpError, Response, Upload
@@ -27,7 +25,6 @@ from stackstore.footer import FOOTER_HEADER, FOOTER_LENGTH, encode_footer
 from stackstore.timestamp import Timestamp
 
 PathFn = Callable[[Device], str]
-Footer = Callable[[], Mapping[str, str]]  # sysmeta known once the body was read
 
 # Bodies up to BUFFERED_PUT_MAX (stackstore/wire.py; with a known Content-Length) are read first and sent
 # with the request head in one write, without Expect: 100-continue: one round trip less, and a node that
@@ -185,32 +182,6 @@ def _stamping_footer(footer: Footer | None, lower_bound: Timestamp, stamped: lis
         out[wire.COMMIT_TIMESTAMP] = stamped[-1].normal
         return out
     return with_stamp
-
-
-class BodyDigests:
-    """The MD5 (the ETag) and xxh3-64 of a streamed body, computed as it is sent and carried in its
-    footer (``wire.BODY_DIGESTS``): each replica then checks the body with xxh3 instead of hashing it with
-    MD5 itself."""
-
-    def __init__(self) -> None:
-        self.md5 = hashlib.md5(usedforsecurity=False)
-        self.xxh3 = xxhash.xxh3_64()
-
-    async def wrap(self, body: AsyncIterable[bytes]) -> AsyncIterator[bytes]:
-        """``body``, hashed as it passes."""
-        async for chunk in body:
-            self.md5.update(chunk)
-            self.xxh3.update(chunk)
-            yield chunk
-
-    def footer(self, footer: Footer | None) -> Footer:
-        """``footer`` plus the digests of the body (called once the whole body went through ``wrap``)."""
-        def with_digests() -> Mapping[str, str]:
-            out = dict(footer()) if footer is not None else {}
-            out[wire.BODY_MD5] = self.md5.hexdigest()
-            out[wire.BODY_XXH3] = self.xxh3.hexdigest()
-            return out
-        return with_digests
 
 
 def put_condition(headers: Mapping[str, str]) -> str | None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import json
 from typing import Any
@@ -13,6 +12,7 @@ from starlette.responses import Response
 from stackstore.storage_policies import POLICY_INDEX_HEADER, StoragePolicies
 from stackstore.timestamp import Timestamp
 from store import db_headers
+from store.io_threads import run_blocking
 from store.listings import ZERO_TS
 from store.node import Node
 from store.reqparse import HTTPError, StoragePath, int_header, listing_params, timestamp_header
@@ -71,7 +71,7 @@ async def head_or_get(node: Node, request: Request, sp: StoragePath, head: bool)
     if params is None:  # HEAD
         headers["Content-Type"] = "application/json; charset=utf-8"
         return Response(status_code=204, headers=headers)
-    rows = await asyncio.get_running_loop().run_in_executor(
+    rows = await run_blocking(
         node.executor, functools.partial(store.list_containers, sp.account, **params,
                                          policy_names={p.index: p.name for p in node.policies}))
     body = json.dumps(rows, ensure_ascii=False, separators=(",", ":")).encode("utf-8")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import json
 from dataclasses import dataclass
@@ -14,6 +13,7 @@ from starlette.responses import Response
 from stackstore import wire
 from stackstore.storage_policies import POLICY_DEFAULT_HEADER, POLICY_INDEX_HEADER
 from store import db_headers
+from store.io_threads import run_blocking
 from store.listings import ContainerStore, container_key, is_deleted
 from store.node import Node
 from store.reqparse import (
@@ -101,7 +101,7 @@ async def head_or_get(node: Node, request: Request, sp: StoragePath, head: bool)
     if params is None:  # HEAD
         headers["Content-Type"] = "application/json; charset=utf-8"
         return Response(status_code=204, headers=headers)
-    rows = await asyncio.get_running_loop().run_in_executor(
+    rows = await run_blocking(
         node.executor, functools.partial(store.list_objects, sp.account, sp.container_name, **params))
     body = json.dumps(rows, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
     return Response(body, status_code=200, headers=headers, media_type="application/json")

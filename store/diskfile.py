@@ -38,6 +38,7 @@ from stackstore.timestamp import Timestamp
 from store import layout
 from store.fsutil import ensure_dir, fsync_paths, make_dir_once, start_writeback
 from store.group_commit import GroupCommit
+from store.io_threads import run_blocking
 
 MAGIC = b"SSTRv01\n"
 TRAILER = struct.Struct("<QQ8s")
@@ -393,7 +394,7 @@ class DiskFileWriter:
         chunks, self._buf, self._buf_len = self._buf, [], 0
         if self._job is not None:
             await self._job  # one batch in flight: hash+write N while receiving N+1
-        self._job = asyncio.get_running_loop().run_in_executor(self.mgr.executor, self._hash_and_write, chunks)
+        self._job = run_blocking(self.mgr.executor, self._hash_and_write, chunks)
 
     def _hash(self, chunks: list[bytes]) -> None:
         bs = self.block_size
@@ -469,7 +470,7 @@ class DiskFileWriter:
         target = os.path.join(self.df.dir, timestamp.normal + ext)
         must_beat = timestamp if newer_only else None
         group = self.mgr.group
-        run = functools.partial(asyncio.get_running_loop().run_in_executor, self.mgr.executor)
+        run = functools.partial(run_blocking, self.mgr.executor)
         if not (group.enabled and group.batched(self.df.device_path)):
             await run(self._commit_fsync, target, trailer, must_beat, group.enabled)
             return
@@ -535,7 +536,7 @@ class DiskFileWriter:
         if self.size - self._written >= WRITE_BATCH:
             chunks, self._unwritten = self._unwritten, []
             self._written += sum(len(c) for c in chunks)
-            await asyncio.get_running_loop().run_in_executor(self.mgr.executor, self._write_raw, chunks)
+            await run_blocking(self.mgr.executor, self._write_raw, chunks)
 
     def _write_raw(self, chunks: list[bytes]) -> None:
         if self.fd < 0:
@@ -556,7 +557,7 @@ class DiskFileWriter:
             self.close()
             return
         # shielded: a cancelled waiter must not cancel the queued close (the fd and file would leak)
-        await asyncio.shield(asyncio.get_running_loop().run_in_executor(self.mgr.executor, self.close))
+        await asyncio.shield(run_blocking(self.mgr.executor, self.close))
 
     def close(self) -> None:
         """Release the temp file (blocking); an uncommitted write leaves nothing behind."""
@@ -698,8 +699,7 @@ class ObjectReader:
         """Block ``index``, verified; quarantines the object and raises if it is corrupt."""
         try:
             if self._head is None and self.block_size >= THREAD_IO:
-                return await asyncio.get_running_loop().run_in_executor(
-                    self.df.mgr.executor, self._read_block, index)
+                return await run_blocking(self.df.mgr.executor, self._read_block, index)
             return self._read_block(index)
         except DiskFileQuarantined:
             self.close()

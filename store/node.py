@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Literal, TypeVar, overload
 
@@ -20,6 +19,7 @@ from store.diskfile import DiskFileManager
 from store.expiring import ExpiringIndex
 from store.fsutil import free_bytes
 from store.group_commit import GroupCommit
+from store.io_threads import IOThreads
 from store.listings import AccountStore, ContainerStore
 from store.node_rings import NodeRings
 from store.reqparse import HTTPError
@@ -46,7 +46,7 @@ class Node:
         loop_pool.set_ssl_context(internal_tls.client_context(conf))  # peers serve HTTPS: verify them
         self.fallocate_reserve = int(sconf.get("fallocate_reserve", 0))
         self.container_update_timeout = float(sconf.get("container_update_timeout", 2.0))
-        self.executor = ThreadPoolExecutor(max_workers=int(sconf.get("io_threads", 32)),
+        self.executor = IOThreads(max_workers=int(sconf.get("io_threads", 32)),
                                            thread_name_prefix="store-io")
         self.group = GroupCommit(self.executor, enabled=bool(sconf.get("fsync", True)),
                                  mode=str(sconf.get("sync_mode", "auto")))

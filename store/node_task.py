@@ -8,7 +8,6 @@ A task subclasses ``NodeTask``, names its recon file (``STATS_NAME``) and the co
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import time
 from collections.abc import Callable, Mapping
@@ -18,6 +17,7 @@ import objclient
 from objclient.client import StorageClient
 from objclient.rings import rings_exist
 from store import layout
+from store.io_threads import run_blocking
 from store.node import Node
 from store.node_address import NodeAddress
 from store.recon import read_stats, write_stats
@@ -46,8 +46,7 @@ class NodeTask:
 
     async def _io(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run blocking (disk) work on the node's executor, never on the event loop."""
-        call = functools.partial(fn, *args, **kwargs)
-        return await asyncio.get_running_loop().run_in_executor(self.node.executor, call)
+        return await run_blocking(self.node.executor, functools.partial(fn, **kwargs) if kwargs else fn, *args)
 
     async def run_pass(self) -> dict[str, dict[str, Any]]:
         """One pass over every device of the node (registered as a background task)."""

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Mapping
-from functools import partial
 
 from starlette.background import BackgroundTask
 from starlette.requests import ClientDisconnect, Request
@@ -42,6 +40,7 @@ from store.diskfile import (
     DiskFileWriter,
     ObjectReader,
 )
+from store.io_threads import run_blocking
 from store.node import Node
 from store.reqparse import HTTPError, StoragePath, int_header, timestamp_header, title_case
 from store.updates import container_targets, object_update_headers
@@ -131,7 +130,7 @@ async def put_object(node: Node, request: Request, sp: StoragePath) -> Response:
 async def _check_condition(node: Node, df: DiskFile, request: Request) -> None:
     """412 unless the stored object satisfies the PUT's If-None-Match: * / If-Match: <etag>."""
     try:
-        reader = await asyncio.get_running_loop().run_in_executor(node.executor, df.open)
+        reader = await run_blocking(node.executor, df.open)
     except (DiskFileNotFound, DiskFileQuarantined):
         current = None
     else:
@@ -290,7 +289,7 @@ def _footer_headers(footer: bytes) -> dict[str, str]:
 
 async def _check_newer(node: Node, df: DiskFile, ts: Timestamp) -> None:
     """409 when the object's newest .data/.ts is as new as ``ts`` (listdir in an I/O thread)."""
-    state = await asyncio.get_running_loop().run_in_executor(node.executor, df.state)
+    state = await run_blocking(node.executor, df.state)
     if state.newest is not None and state.newest >= ts:
         raise HTTPError(409, "newer object exists", _ts_headers(state.newest))
 
@@ -334,8 +333,7 @@ async def _open(node: Node, df: DiskFile, open_expired: bool = False) -> ObjectR
     """Open in an I/O thread: listdir/open/read can block on a busy filesystem. ``open_expired``: an
     object past its X-Delete-At (not yet reaped by the expirer) opens too."""
     try:
-        return await asyncio.get_running_loop().run_in_executor(
-            node.executor, partial(df.open, None, 0.0 if open_expired else None))
+        return await run_blocking(node.executor, df.open, None, 0.0 if open_expired else None)
     except DiskFileNotFound as exc:
         raise HTTPError(404, "", _ts_headers(exc.timestamp)) from None
     except DiskFileQuarantined:
@@ -480,8 +478,7 @@ async def delete_object(node: Node, request: Request, sp: StoragePath) -> Respon
             if_delete_at_ts = Timestamp(if_delete_at)
         except ValueError:
             raise HTTPError(400, "bad X-If-Delete-At") from None
-    orig_ts, found, orig_delete_at = await asyncio.get_running_loop().run_in_executor(
-        node.executor, _current_version, df)
+    orig_ts, found, orig_delete_at = await run_blocking(node.executor, _current_version, df)
     if found and orig_ts is not None and orig_ts >= ts:
         raise HTTPError(409, "newer object exists", _ts_headers(orig_ts))
     if if_delete_at is not None:

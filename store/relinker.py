@@ -33,8 +33,6 @@ per second; 0 unlimited) keeps a relink or cleanup from taking the disks from cl
 
 from __future__ import annotations
 
-import asyncio
-import functools
 import json
 import logging
 import os
@@ -52,6 +50,7 @@ from store.audit.ratelimit import BlockingRateLimiter
 from store.diskfile import invalidate_suffix, remove_obsolete, scan_hash_dir
 from store.expiring import Entry, ExpiringIndex
 from store.fsutil import ensure_dir, syncfs
+from store.io_threads import run_blocking
 from store.listings import AccountStore, ContainerStore
 from store.node import Node
 from store.recon import read_stats, write_stats
@@ -352,7 +351,7 @@ class Relinker:
         return PassControl(self.limiter, report)
 
     async def _io(self, fn: Callable[..., T], *args: Any) -> T:
-        return await asyncio.get_running_loop().run_in_executor(self.node.executor, functools.partial(fn, *args))
+        return await run_blocking(self.node.executor, fn, *args)
 
     async def run_pass(self) -> dict[str, Any]:
         devices = await self._io(layout.list_devices, self.node.devices_root)

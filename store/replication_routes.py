@@ -15,7 +15,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import json
 import logging
@@ -27,6 +26,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from stackstore.storage_policies import object_ring_name
+from store.io_threads import run_blocking
 from store.layout import device_path, list_partitions, partition_path
 from store.listing_changes import UID_LEN
 from store.listing_reclaim import cutoff_ticks
@@ -81,7 +81,7 @@ def _handler(fn: Callable[[Node, Request], Awaitable[Response]]) -> Callable[[Re
 
 
 async def _in_thread(node: Node, fn: Callable[..., T], *args: Any) -> T:
-    return await asyncio.get_running_loop().run_in_executor(node.executor, functools.partial(fn, *args))
+    return await run_blocking(node.executor, fn, *args)
 
 
 @_handler

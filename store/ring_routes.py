@@ -7,8 +7,6 @@ only a holder of that key can read the ring or install one.
 
 from __future__ import annotations
 
-import asyncio
-import functools
 from typing import Any
 
 from starlette.requests import Request
@@ -17,6 +15,7 @@ from starlette.routing import Route
 
 from objclient import ring_distribution as dist
 from ring.errors import RingFileError
+from store.io_threads import run_blocking
 from store.node import Node
 
 
@@ -25,7 +24,7 @@ def routes(node: Node) -> list[Route]:
     ring_dir = node.conf.ring_dir
 
     async def io(fn: Any, *args: Any) -> Any:
-        return await asyncio.get_running_loop().run_in_executor(node.executor, functools.partial(fn, *args))
+        return await run_blocking(node.executor, fn, *args)
 
     async def versions(request: Request) -> Response:
         found = await io(dist.local_versions, ring_dir)

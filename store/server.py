@@ -23,6 +23,7 @@ from store import account_routes, container_routes, object_routes, recon_routes,
 from store.background import BackgroundTasks
 from store.diskfile import DiskFileError
 from store.node import Node
+from store.node_request import NodeRequest
 from store.reqparse import HTTPError, parse_path, raw_path
 from store.ring_guard import RingGuard
 
@@ -56,7 +57,7 @@ class NodeApp(Starlette):
         if (scope["type"] == "http" and self.dispatch is not None and scope["method"] in FAST_METHODS
                 and scope["path"].startswith(FAST_PREFIXES)):
             scope["app"] = self
-            response = await self.dispatch(Request(scope, receive, send))
+            response = await self.dispatch(NodeRequest(scope, receive, send))
             await response(scope, receive, send)
             return
         await super().__call__(scope, receive, send)
@@ -171,11 +172,14 @@ def main(argv: list[str] | None = None) -> None:
     import uvicorn
 
     from stackstore.http_limits import uvicorn_options
+    from store.node_protocol import NodeHttpProtocol
 
     app = create_app(conf, devices)
     tls = internal_tls.from_conf(conf)  # [cluster] internal_tls: serve HTTPS with this host's certificate
+    # no Server/Date headers: the internal client drops them (objclient/reader.py), so they only cost bytes
     uvicorn.run(app, host=host, port=port, loop="uvloop", access_log=False, proxy_headers=False,
-                log_level=args.log_level, lifespan="on", **uvicorn_options(conf, "store"),
+                server_header=False, date_header=False,
+                log_level=args.log_level, lifespan="on", **uvicorn_options(conf, "store", NodeHttpProtocol),
                 **(tls.server_options() if tls is not None else {}))
 
 

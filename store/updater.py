@@ -18,7 +18,6 @@ removing records, stats) runs in the I/O threads.
 from __future__ import annotations
 
 import asyncio
-import functools
 import json
 import logging
 import os
@@ -34,6 +33,7 @@ from objclient.http import HttpError
 from objclient.loop_pool import loop_pool
 from store import fsutil, layout
 from store.audit.ratelimit import RateLimiter
+from store.io_threads import run_blocking
 from store.recon import async_pending_count, read_stats, write_stats
 from store.updates import is_success
 
@@ -132,7 +132,7 @@ class UpdaterPass:
         self.stats = {"success": 0, "failure": 0, "bad": 0}
 
     async def _io(self, fn: Callable[..., T], *args: Any) -> T:
-        return await asyncio.get_running_loop().run_in_executor(self.executor, functools.partial(fn, *args))
+        return await run_blocking(self.executor, fn, *args)
 
     def load(self, paths: list[str]) -> list[list[Pending]]:
         """Group the readable records by target container (as the current ring places it), each group

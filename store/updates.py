@@ -69,6 +69,28 @@ def _split_hostport(hostport: str) -> tuple[str, int]:
     return host.strip("[]"), int(port)
 
 
+async def _done_within(fut: asyncio.Future, timeout: float) -> bool:
+    """Whether ``fut`` is done within ``timeout`` seconds; it is left running either way (what
+    ``asyncio.wait([fut], timeout=...)`` answers, without its sets and per-call closures)."""
+    if fut.done():
+        return True
+    loop = asyncio.get_running_loop()
+    waiter = loop.create_future()
+
+    def wake(_: object = None) -> None:
+        if not waiter.done():
+            waiter.set_result(None)
+
+    timer = loop.call_later(timeout, wake)
+    fut.add_done_callback(wake)
+    try:
+        await waiter
+    finally:
+        timer.cancel()
+        fut.remove_done_callback(wake)
+    return fut.done()
+
+
 @dataclass
 class _Waiting:
     """Object rows waiting for the batch in flight to their container replica to be answered."""
@@ -200,7 +222,7 @@ class RowUpdater:
             path = f"{cpath}/{quote(obj, safe='/')}"
             hostport = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
             sending = self.send_row(hostport, cpath, method, obj, headers)
-            done, _ = await asyncio.wait([sending], timeout=0 if self.is_slow(hostport) else self.timeout)
+            done = await _done_within(sending, 0 if self.is_slow(hostport) else self.timeout)
             if done and sending.result():
                 self._slow_until.pop(hostport, None)
                 return
@@ -214,7 +236,10 @@ class RowUpdater:
             if not done:
                 self._linger(sending, dest, hostport)
 
-        await asyncio.gather(*(one(h, p, d) for h, p, d in targets))
+        if len(targets) == 1:  # the usual case (one container replica per object replica): no task
+            await one(*targets[0])
+        else:
+            await asyncio.gather(*(one(h, p, d) for h, p, d in targets))
 
     def _linger(self, sending: asyncio.Future, record_path: str, hostport: str) -> None:
         """Let a slow update finish on its own; when it succeeds its async pending is no longer needed

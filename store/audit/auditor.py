@@ -9,8 +9,6 @@ has been re-added (after each partition), so a lost index heals within one pass.
 
 from __future__ import annotations
 
-import asyncio
-import functools
 import logging
 import os
 import time
@@ -22,6 +20,7 @@ from store.audit.listings_check import check_accounts, check_containers
 from store.audit.objects import audit_hash_dir
 from store.audit.ratelimit import RateLimiter
 from store.expiring import Entry
+from store.io_threads import run_blocking
 from store.layout import list_partitions, walk_hash_dirs
 from store.node import Node
 from store.recon import read_stats, write_stats
@@ -40,8 +39,7 @@ class Auditor:
         self.files_limiter = RateLimiter(float(sconf.get("auditor_files_per_second", 50)))
 
     async def _run(self, fn: Callable[..., T], *args: Any) -> T:
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self.node.executor, functools.partial(fn, *args))
+        return await run_blocking(self.node.executor, fn, *args)
 
     async def run_pass(self) -> dict[str, dict[str, Any]]:
         """Audit every device once; returns the stats written per device."""

@@ -13,12 +13,12 @@ older than ``reclaim_age`` that all of them hold are purged (``store.listing_rec
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 from ring import Device
+from store.io_threads import run_blocking
 from store.listing_reclaim import cutoff_ticks, reclaim_record
 from store.node import Node
 from store.replication import db_sync
@@ -46,7 +46,7 @@ class DBReplicator:
         self.tombstones_reclaimed = 0
 
     async def _run(self, fn: Callable[..., T], *args: Any) -> T:
-        return await asyncio.get_running_loop().run_in_executor(self.node.executor, functools.partial(fn, *args))
+        return await run_blocking(self.node.executor, fn, *args)
 
     async def run_pass(self) -> PassStats:
         stats = PassStats()

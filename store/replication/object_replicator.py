@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 from ring import Device
 from stackstore.storage_policies import object_ring_name
 from store.diskfile import suffix_states
+from store.io_threads import run_blocking
 from store.layout import (
     HASHES_FILE,
     HASHES_INVALID,
@@ -87,7 +88,7 @@ class ObjectReplicator:
         self.passes = 0
 
     async def _run(self, fn: Callable[..., T], *args: Any) -> T:
-        return await asyncio.get_running_loop().run_in_executor(self.node.executor, functools.partial(fn, *args))
+        return await run_blocking(self.node.executor, fn, *args)
 
     async def run_pass(self) -> PassStats:
         """For every storage policy: hash every local partition of its objects directory, fetch each

@@ -10,8 +10,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import functools
 import os
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
@@ -27,6 +25,7 @@ from store.diskfile import (
     read_small_file_meta,
     suffix_states,
 )
+from store.io_threads import run_blocking
 from store.layout import partition_path
 from store.replication.framing import END, frame_header
 from store.replication.transport import PeerError, RateLimiter, call_json, stream_upload
@@ -87,7 +86,7 @@ class Pusher:
         self.limiter = limiter
 
     async def _run(self, fn: Callable[..., T], *args: Any) -> T:  # thin executor helper
-        return await asyncio.get_running_loop().run_in_executor(self.diskfiles.executor, functools.partial(fn, *args))
+        return await run_blocking(self.diskfiles.executor, fn, *args)
 
     def _path(self, peer: Device, partition: int, action: str = "") -> str:
         return replicate_path("obj", peer, partition, action, self.policy)
