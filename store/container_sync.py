@@ -46,7 +46,7 @@ from stackstore.timestamp import Timestamp
 from store import layout
 from store.container_duty import ContainerDutyTask, runs_container
 from store.fsutil import make_dir_once
-from store.listings import F_DELETED, F_LONG_NAME, OBJ_ROW, ContainerStore, container_key, is_deleted, live_meta
+from store.listings import F_DELETED, F_LONG_NAME, OBJ_ROW, ContainerStore, container_key, live_meta
 from store.node import Node
 
 log = logging.getLogger("store.container_sync")
@@ -100,24 +100,16 @@ class Row:
 
 
 def synced_containers(store: ContainerStore) -> list[SyncedContainer]:
-    """Every live container of a device with ``X-Container-Sync-To`` and ``-Key`` (blocking: one read
-    transaction over the container records)."""
+    """Every live container of a device with ``X-Container-Sync-To`` and ``-Key`` (blocking)."""
     out = []
-    with store.env.begin() as txn:
-        for _ckey, raw in txn.cursor(store.info_db):
-            try:
-                rec = json.loads(raw)
-            except ValueError:
-                continue
-            meta = rec.get("meta") or {}
-            to, key = (meta.get("x-container-sync-to") or [""])[0], (meta.get("x-container-sync-key") or [""])[0]
-            if not to or not key or is_deleted(rec, "count"):
-                continue
-            live = live_meta(meta)
-            account, container = rec.get("account"), rec.get("container")
-            if isinstance(account, str) and isinstance(container, str) and live.get("x-container-sync-to"):
-                out.append(SyncedContainer(account, container, live["x-container-sync-to"],
-                                           live.get("x-container-sync-key", "")))
+    for rec in store.live_containers():
+        meta = rec.get("meta") or {}
+        if not (meta.get("x-container-sync-to") or [""])[0] or not (meta.get("x-container-sync-key") or [""])[0]:
+            continue
+        live = live_meta(meta)
+        if live.get("x-container-sync-to"):
+            out.append(SyncedContainer(rec["account"], rec["container"], live["x-container-sync-to"],
+                                       live.get("x-container-sync-key", "")))
     return out
 
 

@@ -251,6 +251,21 @@ class ContainerStore:
                     self.unreported.add(ckey)
 
     # -- records ---------------------------------------------------------------------------------
+    def live_containers(self) -> list[dict[str, Any]]:
+        """Every readable record of a live (not deleted) container, with its ``account`` and ``container``
+        names as strings (blocking: one read transaction). The node's daemons pick their containers here."""
+        out = []
+        with self.env.begin() as txn:
+            for _ckey, raw in txn.cursor(self.info_db):
+                try:
+                    rec = json.loads(raw)
+                except ValueError:
+                    continue
+                if isinstance(rec, dict) and isinstance(rec.get("account"), str) \
+                        and isinstance(rec.get("container"), str) and not is_deleted(rec, "count"):
+                    out.append(rec)
+        return out
+
     def get(self, account: str, container: str) -> dict[str, Any] | None:
         """The container record (deleted or not), or None if never created here."""
         with self.env.begin() as txn:

@@ -52,7 +52,7 @@ from store import layout
 from store.container_duty import ContainerDutyTask, runs_container
 from store.lifecycle import s3_layout
 from store.lifecycle.bucket import parse_listing_time
-from store.listings import ContainerStore, is_deleted
+from store.listings import ContainerStore
 from store.node import Node
 
 T = TypeVar("T")
@@ -107,21 +107,10 @@ class Upload:
 
 
 def segments_containers(store: ContainerStore) -> list[SegmentsContainer]:
-    """Every live ``*+segments`` container of a device's listing store (blocking: one read transaction)."""
-    out = []
-    with store.env.begin() as txn:
-        for _ckey, raw in txn.cursor(store.info_db):
-            try:
-                rec = json.loads(raw)
-            except ValueError:
-                continue
-            account, container = rec.get("account"), rec.get("container")
-            if not (isinstance(account, str) and isinstance(container, str)):
-                continue
-            if container.endswith(s3_layout.SEGMENTS_SUFFIX) and len(container) > len(s3_layout.SEGMENTS_SUFFIX) \
-                    and not is_deleted(rec, "count"):
-                out.append(SegmentsContainer(account, container))
-    return out
+    """Every live ``*+segments`` container of a device's listing store (blocking)."""
+    suffix = s3_layout.SEGMENTS_SUFFIX
+    return [SegmentsContainer(rec["account"], rec["container"]) for rec in store.live_containers()
+            if rec["container"].endswith(suffix) and len(rec["container"]) > len(suffix)]
 
 
 def manifest_part_names(body: bytes, segments: str) -> set[str] | None:

@@ -18,7 +18,6 @@ markers, ``expired`` current versions, ``aborted`` uploads, ``noncurrent`` versi
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import time
@@ -31,7 +30,7 @@ from store import layout
 from store.container_duty import ContainerDutyTask, runs_container
 from store.lifecycle import version_layout
 from store.lifecycle.bucket import BucketLifecycle, PassStats
-from store.listings import ContainerStore, is_deleted, live_meta
+from store.listings import ContainerStore, live_meta
 from store.node import Node
 
 T = TypeVar("T")
@@ -53,24 +52,17 @@ class ConfiguredBucket:
 
 
 def configured_buckets(store: ContainerStore) -> list[ConfiguredBucket]:
-    """Every live container of a device's listing store with a readable lifecycle configuration
-    (blocking: one read transaction over the container records)."""
+    """Every live container of a device's listing store with a readable lifecycle configuration (blocking)."""
     out = []
-    with store.env.begin() as txn:
-        for _ckey, raw in txn.cursor(store.info_db):
-            try:
-                rec = json.loads(raw)
-            except ValueError:
-                continue
-            meta = rec.get("meta") or {}
-            if not (meta.get(_COUNT_KEY) or ["", ""])[0] or is_deleted(rec, "count"):
-                continue
-            live = live_meta(meta)
-            rules = from_sysmeta(live)
-            account, container = rec.get("account"), rec.get("container")
-            if rules and isinstance(account, str) and isinstance(container, str):
-                out.append(ConfiguredBucket(account, container, int(rec.get("policy", 0)), rules,
-                                            version_layout.state_of(live)))
+    for rec in store.live_containers():
+        meta = rec.get("meta") or {}
+        if not (meta.get(_COUNT_KEY) or ["", ""])[0]:
+            continue
+        live = live_meta(meta)
+        rules = from_sysmeta(live)
+        if rules:
+            out.append(ConfiguredBucket(rec["account"], rec["container"], int(rec.get("policy", 0)), rules,
+                                        version_layout.state_of(live)))
     return out
 
 
