@@ -19,6 +19,7 @@ ENTITY = ("content-type", "content-encoding", "content-disposition", "content-la
           "expires", "x-robots-tag")
 SYSMETA_ETAG = "X-Object-Sysmeta-S3-Etag"  # multipart ETag "<md5 of part md5s>-N"
 SYSMETA_TAGGING = "X-Object-Sysmeta-S3-Tagging"  # url-encoded tag set
+SYSMETA_UPLOAD_ID = "X-Object-Sysmeta-S3-Upload-Id"  # the multipart upload that made the object
 SYSMETA_PARTS = "X-Object-Sysmeta-S3-Parts"  # part sizes of a completed upload, for partNumber reads
 # where a website endpoint redirects a read of the object (x-amz-website-redirect-location, proxy/s3/website)
 WEBSITE_REDIRECT = "x-amz-website-redirect-location"

@@ -14,10 +14,12 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import re
 import secrets
 import time
 from collections.abc import AsyncIterator
 from urllib.parse import quote
+from xml.etree.ElementTree import Element
 
 from starlette.responses import Response
 
@@ -254,7 +256,12 @@ async def complete(req: S3Request) -> Response:
     bucket_info = await require_bucket(req)
     bucket, key, upload_id = req.bucket or "", req.key or "", req.query["uploadId"]
     condition = write_condition(req.headers)
-    marker = await _upload_headers(req, upload_id)
+    try:
+        marker = await _upload_headers(req, upload_id)
+    except S3Error as err:
+        if err.code != "NoSuchUpload":
+            raise
+        return await _completed_again(req, bucket_info, err)
     body_xml = await xml.read_body(request_body(req, body_checksums=False))
     requested = _parse_complete(body_xml)
     numbers = [n for n, _ in requested]
@@ -286,6 +293,7 @@ async def complete(req: S3Request) -> Response:
     headers.update(carried_acl(marker))
     headers.update(object_lock.carried(marker))
     headers[s3h.SYSMETA_PARTS] = ",".join(str(e["bytes"]) for e in entries)[:8000]
+    headers[s3h.SYSMETA_UPLOAD_ID] = upload_id
     headers.update(sse.manifest_headers(marker))
     if checksum and object_checksum:
         headers.update(part_checksums.stored_object_checksum(checksum, object_checksum))
@@ -307,15 +315,42 @@ async def complete(req: S3Request) -> Response:
     used = {row["name"] for n, row in stored.items() if n in set(numbers)}
     await _delete_many(req, seg, [r["name"] for r in stored.values() if r["name"] not in used]
                        + [marker_name(key, upload_id)])
-    doc = xml.root("CompleteMultipartUploadResult")
-    location = f"{req.request.url.scheme}://{req.headers.get('host', '')}/{quote(bucket)}/{quote(key)}"
-    xml.add_all(doc, [("Location", location), ("Bucket", bucket), ("Key", key), ("ETag", f'"{s3_etag}"')])
+    doc = _complete_result(req, bucket, key, s3_etag)
     part_checksums.add_elements(doc, checksum, object_checksum)
     out = sse.response_headers(sse.upload_sse(marker), req.headers)
     out.update(expiration_headers(req, bucket_info, key, total, object_tags(headers), time.time()))
     if version_id is not None and version_id != "null":
         out[versioning.VERSION_HEADER] = version_id
     return xml.xml_response(doc, headers=out)
+
+
+def _complete_result(req: S3Request, bucket: str, key: str, s3_etag: str) -> Element:
+    doc = xml.root("CompleteMultipartUploadResult")
+    location = f"{req.request.url.scheme}://{req.headers.get('host', '')}/{quote(bucket)}/{quote(key)}"
+    xml.add_all(doc, [("Location", location), ("Bucket", bucket), ("Key", key), ("ETag", f'"{s3_etag}"')])
+    return doc
+
+
+async def _completed_again(req: S3Request, bucket_info: dict, unknown: S3Error) -> Response:
+    """A Complete repeated after it succeeded (a client retrying a lost answer) gets the same success, as
+    AWS and Swift's s3api answer, when the key's current object is the one this upload made from the same
+    parts; ``unknown`` (NoSuchUpload) otherwise."""
+    bucket, key, upload_id = req.bucket or "", req.key or "", req.query["uploadId"]
+    requested = _parse_complete(await xml.read_body(request_body(req, body_checksums=False)))
+    if not all(re.fullmatch(r"[0-9a-f]{32}", etag) for _, etag in requested):
+        raise unknown
+    resp = await req.client.head_object(req.account, bucket, key)
+    await resp.close()
+    stored = dict(resp.headers.items()) if resp.status // 100 == 2 else {}
+    s3_etag = s3h._get(stored, s3h.SYSMETA_ETAG)
+    if s3h._get(stored, s3h.SYSMETA_UPLOAD_ID) != upload_id or s3_etag != multipart_etag(
+            [etag for _, etag in requested]):
+        raise unknown
+    out = {}
+    shown = versioning.response_version(stored, bucket_info)
+    if shown is not None and shown != "null":
+        out[versioning.VERSION_HEADER] = shown
+    return xml.xml_response(_complete_result(req, bucket, key, s3_etag or ""), headers=out)
 
 
 def _manifest_headers(marker: dict[str, str], slo_hash: str, s3_etag: str, total: int) -> dict[str, str]:

@@ -115,3 +115,22 @@ def test_upload_part_copy_with_ranges(s3, bucket):
     c.copy_object(Bucket=bucket, Key="dst-copy", CopySource={"Bucket": bucket, "Key": "dst"})
     head = c.head_object(Bucket=bucket, Key="dst-copy")
     assert head["ETag"] == f'"{hashlib.md5(src).hexdigest()}"'
+
+
+def test_complete_repeated_after_success_answers_the_same(s3, bucket):
+    """A client that lost Complete's answer and sends it again gets the same success (AWS, Swift's s3api);
+    another part list, or an upload that never completed, is NoSuchUpload."""
+    c = make_client(s3.url)
+    upload = c.create_multipart_upload(Bucket=bucket, Key="again")["UploadId"]
+    etag = c.upload_part(Bucket=bucket, Key="again", UploadId=upload, PartNumber=1, Body=b"only part")["ETag"]
+    parts = {"Parts": [{"PartNumber": 1, "ETag": etag}]}
+    first = c.complete_multipart_upload(Bucket=bucket, Key="again", UploadId=upload, MultipartUpload=parts)
+    again = c.complete_multipart_upload(Bucket=bucket, Key="again", UploadId=upload, MultipartUpload=parts)
+    assert again["ETag"] == first["ETag"] and again["Key"] == "again"
+    assert c.get_object(Bucket=bucket, Key="again")["Body"].read() == b"only part"
+    wrong = {"Parts": [{"PartNumber": 1, "ETag": '"' + "0" * 32 + '"'}]}
+    for upload_id, listed in ((upload, wrong), ("never-created", parts), (upload, {"Parts": [
+            {"PartNumber": 1, "ETag": "not-hex"}]})):
+        with pytest.raises(ClientError) as err:
+            c.complete_multipart_upload(Bucket=bucket, Key="again", UploadId=upload_id, MultipartUpload=listed)
+        assert err.value.response["Error"]["Code"] == "NoSuchUpload"
