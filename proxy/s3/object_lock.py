@@ -304,12 +304,13 @@ def _parse_retention(body: bytes) -> tuple[str | None, datetime | None]:
 
 
 def _may_change(old: VersionLock, mode: str | None, until: datetime | None) -> bool:
-    """Whether a retention change keeps a running retention at least as strict without any bypass."""
+    """Whether a running retention may be changed without a bypass: only extended, in the same mode (moving
+    a GOVERNANCE retention to COMPLIANCE overrides it: a bypass, as AWS and Ceph's tests have it)."""
     if not old.retained():
         return True
     if mode is None or until is None or old.retain_until is None or until < old.retain_until:
         return False
-    return old.mode == GOVERNANCE or mode == COMPLIANCE
+    return mode == old.mode
 
 
 async def put_retention(req: S3Request) -> Response:

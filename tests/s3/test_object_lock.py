@@ -120,6 +120,10 @@ def test_governance_retention(c, lock_bucket):
                            Retention={"Mode": "GOVERNANCE", "RetainUntilDate": soon(60)}) == (403, "AccessDenied")
     c.put_object_retention(Bucket=lock_bucket, Key="g", VersionId=vid, BypassGovernanceRetention=True,
                            Retention={"Mode": "GOVERNANCE", "RetainUntilDate": soon(60)})
+    # moving it to COMPLIANCE overrides the governance setting: the bypass too
+    assert status_and_code(c.put_object_retention, Bucket=lock_bucket, Key="g", VersionId=vid,
+                           Retention={"Mode": "COMPLIANCE", "RetainUntilDate": soon(7200)}) == (403, "AccessDenied")
+    assert c.get_object_retention(Bucket=lock_bucket, Key="g", VersionId=vid)["Retention"]["Mode"] == "GOVERNANCE"
     # the owner may bypass governance
     c.delete_object(Bucket=lock_bucket, Key="g", VersionId=vid, BypassGovernanceRetention=True)
     assert error_code(c.head_object, Bucket=lock_bucket, Key="g", VersionId=vid) == "404"
