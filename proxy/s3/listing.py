@@ -182,7 +182,7 @@ async def list_objects_v2(req: S3Request) -> Response:
     xml.add(doc, "Prefix", _enc(prefix, url))
     if "start-after" in req.query:  # echoed when given, even empty, as S3 does
         xml.add(doc, "StartAfter", _enc(start_after or "", url))
-    if token:
+    if token is not None:  # echoed when given, even empty, as S3 does
         xml.add(doc, "ContinuationToken", token)
     if page.truncated and page.last:
         xml.add(doc, "NextContinuationToken", continuation_token(page.last))

@@ -129,3 +129,10 @@ def test_object_metadata_in_listing(s3, listed):
     obj = resp["Contents"][0]
     assert obj["Size"] == 6 and obj["ETag"].startswith('"') and obj["StorageClass"] == "STANDARD"
     assert obj["LastModified"].year >= 2024 and obj["Owner"]["ID"]
+
+
+def test_list_v2_echoes_an_empty_continuation_token(s3, bucket):
+    c = make_client(s3.url)
+    c.put_object(Bucket=bucket, Key="one", Body=b"1")
+    page = c.list_objects_v2(Bucket=bucket, ContinuationToken="")
+    assert page["ContinuationToken"] == "" and [o["Key"] for o in page["Contents"]] == ["one"]
