@@ -32,7 +32,6 @@ from proxy.versioning import engine
 from stackstore.object_lock import (
     COMPLIANCE,
     CONTAINER_SYSMETA_ENABLED,
-    GOVERNANCE,
     LEGAL_HOLD_OFF,
     LEGAL_HOLD_ON,
     MODES,
