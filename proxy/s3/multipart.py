@@ -18,7 +18,7 @@ import re
 import secrets
 import time
 from collections.abc import AsyncIterator
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 from xml.etree.ElementTree import Element
 
 from starlette.responses import Response
@@ -37,6 +37,7 @@ from proxy.s3.errors import S3Error, from_backend
 from proxy.s3.headers import iso_from_swift
 from proxy.s3.lifecycle.expiration import expiration_headers
 from proxy.s3.objects import check_key
+from proxy.s3.owners import canonical_id, owner_of
 from proxy.s3.quota import check_quota, written
 from proxy.s3.supersede import current_multipart, flag_bucket, release_parts
 from proxy.s3.upload import (
@@ -97,6 +98,27 @@ async def _upload_headers(req: S3Request, upload_id: str) -> dict[str, str]:
     return dict(resp.headers.items())
 
 
+def _marker_type(req: S3Request) -> str:
+    """The upload marker's content type: UPLOAD_TYPE with the initiating account as a parameter, so that
+    ListMultipartUploads names the initiator from the listing row alone."""
+    initiator = owner_of(req.identity)
+    if initiator is None:
+        return UPLOAD_TYPE
+    return f"{UPLOAD_TYPE};initiator={quote(initiator.account, safe='')};name={quote(initiator.display_name, safe='')}"
+
+
+def _initiator(content_type: str) -> tuple[str, str] | None:
+    """(account, display name) a marker's content type names (None for markers made before it did)."""
+    params = dict(p.strip().partition("=")[::2] for p in content_type.split(";")[1:])
+    account = unquote(params.get("initiator", ""))
+    return (account, unquote(params.get("name", "")) or account) if account else None
+
+
+def is_upload_marker(content_type: str | None) -> bool:
+    """Whether a segments-container row is an upload's marker (its type, parameters aside)."""
+    return (content_type or "").partition(";")[0].strip() == UPLOAD_TYPE
+
+
 async def create(req: S3Request) -> Response:
     key = req.key or ""
     check_key(key)
@@ -110,7 +132,7 @@ async def create(req: S3Request) -> Response:
     headers.update(acl)
     headers.update(object_lock.write_sysmeta(req, bucket_info))
     headers[SYSMETA_CTYPE] = headers.pop("Content-Type")
-    headers["Content-Type"] = UPLOAD_TYPE
+    headers["Content-Type"] = _marker_type(req)
     checksum = part_checksums.requested(req.headers)
     headers.update(part_checksums.marker_sysmeta(checksum))
     storage = sse.client(req)
@@ -407,7 +429,7 @@ async def list_uploads(req: S3Request) -> Response:
     if not is_ascii_digits(raw_max):
         raise S3Error("InvalidArgument", "max-uploads must be an integer", ArgumentName="max-uploads")
     max_uploads = min(int(raw_max), 1000)
-    uploads: list[tuple[str, str, str]] = []
+    uploads: list[tuple[str, str, str, tuple[str, str] | None]] = []
     prefixes: list[str] = []
     truncated = False
     seg = segments_container(req.bucket or "")
@@ -418,7 +440,7 @@ async def list_uploads(req: S3Request) -> Response:
         if resp.status // 100 != 2:
             break
         for row in rows:
-            if row.get("content_type") != UPLOAD_TYPE:
+            if not is_upload_marker(row.get("content_type")):
                 continue
             key, _, uid = row["name"].rpartition("/")
             if (key, uid) <= (key_marker, id_marker) and key_marker:
@@ -437,7 +459,7 @@ async def list_uploads(req: S3Request) -> Response:
             if len(uploads) + len(prefixes) >= max_uploads:
                 truncated = True
                 break
-            uploads.append((key, uid, row.get("last_modified", "")))
+            uploads.append((key, uid, row.get("last_modified", ""), _initiator(row.get("content_type") or "")))
         if len(rows) < PAGE:
             break
         marker = rows[-1]["name"]
@@ -451,12 +473,17 @@ async def list_uploads(req: S3Request) -> Response:
         xml.add(doc, "Delimiter", delimiter)
     xml.add(doc, "MaxUploads", max_uploads)
     xml.add(doc, "IsTruncated", truncated)
-    for key, uid, initiated in uploads:
+    for key, uid, initiated, initiator in uploads:
         el = xml.add(doc, "Upload")
         xml.add(el, "Key", key)
         xml.add(el, "UploadId", uid)
         for tag in ("Initiator", "Owner"):
-            owner(req, el, tag)
+            if initiator is None:  # an upload from before initiators were kept: the bucket's owner
+                owner(req, el, tag)
+            else:
+                who = xml.add(el, tag)
+                xml.add(who, "ID", canonical_id(initiator[0]))
+                xml.add(who, "DisplayName", initiator[1])
         xml.add(el, "StorageClass", "STANDARD")
         xml.add(el, "Initiated", iso_from_swift(initiated))
     for p in prefixes:

@@ -270,7 +270,7 @@ class BucketLifecycle:
                     return
                 due = []
                 for row in rows:
-                    if row.get("content_type") != s3_layout.UPLOAD_TYPE:
+                    if (row.get("content_type") or "").partition(";")[0].strip() != s3_layout.UPLOAD_TYPE:
                         continue
                     self.stats.examined += 1
                     key, upload_id = s3_layout.upload_of(row.get("name", ""))

@@ -134,3 +134,20 @@ def test_complete_repeated_after_success_answers_the_same(s3, bucket):
         with pytest.raises(ClientError) as err:
             c.complete_multipart_upload(Bucket=bucket, Key="again", UploadId=upload_id, MultipartUpload=listed)
         assert err.value.response["Error"]["Code"] == "NoSuchUpload"
+
+
+def test_list_uploads_names_the_initiating_account(s3, bucket):
+    """An upload started by another account (allowed by the bucket's ACL) lists that account as its
+    Initiator and Owner, as AWS."""
+    main = make_client(s3.url)
+    main.put_bucket_acl(Bucket=bucket, ACL="public-read-write")
+    alt = make_client(s3.url, key="test2:tester2", secret="testing2")
+    mine = main.create_multipart_upload(Bucket=bucket, Key="by-main")["UploadId"]
+    theirs = alt.create_multipart_upload(Bucket=bucket, Key="by-alt")["UploadId"]
+    alt_id = alt.list_buckets()["Owner"]["ID"]
+    main_id = main.list_buckets()["Owner"]["ID"]
+    listed = {u["UploadId"]: u for u in main.list_multipart_uploads(Bucket=bucket)["Uploads"]}
+    assert listed[theirs]["Initiator"]["ID"] == alt_id and listed[theirs]["Owner"]["ID"] == alt_id
+    assert listed[mine]["Initiator"]["ID"] == main_id
+    for key, upload in (("by-main", mine), ("by-alt", theirs)):
+        main.abort_multipart_upload(Bucket=bucket, Key=key, UploadId=upload)
