@@ -54,8 +54,8 @@ def entity_to_swift(headers: Mapping[str, str]) -> dict[str, str]:
         value = headers.get(name)
         if value is None:
             continue
-        if name == "content-encoding":
-            value = ",".join(p.strip() for p in value.split(",") if p.strip().lower() != "aws-chunked")
+        if name == "content-encoding" and "aws-chunked" in value.lower():  # the framing is not the object's
+            value = ", ".join(p.strip() for p in value.split(",") if p.strip().lower() != "aws-chunked")
             if not value:
                 continue
         out[name.title()] = value
