@@ -20,7 +20,6 @@ from typing import Any
 
 from starlette.responses import Response
 
-from objclient.crypto.client import metadata_view
 from proxy.http.errors import HTTPError
 from proxy.s3 import headers as s3h
 from proxy.s3 import xml
@@ -28,6 +27,7 @@ from proxy.s3.bucket import require_bucket
 from proxy.s3.context import S3Request
 from proxy.s3.errors import S3Error, from_backend
 from proxy.s3.upload import request_body
+from proxy.s3.version_target import stored_version
 from proxy.versioning import engine
 from stackstore.object_lock import (
     COMPLIANCE,
@@ -240,22 +240,8 @@ async def _version(req: S3Request) -> tuple[dict, str, str, dict[str, str]]:
     info = await require_bucket(req)
     if not lock_enabled(info):
         raise S3Error("InvalidRequest", _MISSING_CONFIG)
-    bucket, key = req.bucket or "", req.key or ""
-    version = req.query.get("versionId")
-    if version is not None:
-        from proxy.s3 import versioning  # versioning refuses suspension through this module
-
-        found = await versioning.locate(req, bucket, key, version)
-        container, name = found.container, found.obj
-    else:
-        container, name = bucket, key
-    resp = await metadata_view(req.client).head_object(req.account, container, name)
-    await resp.close()
-    if resp.status == 404 or (resp.status == 200 and engine.is_expired(resp.headers)):
-        raise S3Error("NoSuchKey", Key=key)
-    if resp.status // 100 != 2:
-        raise from_backend(resp.status, bucket, key)
-    return info, container, name, dict(resp.headers.items())
+    found = await stored_version(req)
+    return info, found.container, found.name, found.headers
 
 
 async def _update(req: S3Request, container: str, name: str, stored: Mapping[str, str],

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from starlette.responses import Response
 
-from objclient.crypto.client import metadata_view
 from proxy.s3 import headers as s3h
 from proxy.s3 import xml
 from proxy.s3.bucket import require_bucket
@@ -19,6 +18,7 @@ from proxy.s3.context import S3Request
 from proxy.s3.errors import S3Error, from_backend
 from proxy.s3.tagset import MAX_BUCKET_TAGS, MAX_OBJECT_TAGS, TagSet, decode, encode, parse_document
 from proxy.s3.upload import request_body
+from proxy.s3.version_target import StoredVersion, stored_version
 
 BUCKET_SYSMETA = "X-Container-Sysmeta-S3-Tagging"
 _BUCKET_INFO_KEY = "s3-tagging"  # as it appears in container info's ``sysmeta``
@@ -34,59 +34,46 @@ def tagging_document(tags: TagSet) -> Response:
     return xml.xml_response(doc)
 
 
-def _check_version(req: S3Request) -> None:
-    """Versioning hook: only the current (``null``) version exists until versioned buckets do."""
-    version = req.query.get("versionId")
-    if version is not None and version != "null":
-        raise S3Error("InvalidArgument", "Invalid version id specified", ArgumentName="versionId",
-                      ArgumentValue=version)
-
-
-async def _object_headers(req: S3Request) -> dict[str, str]:
-    _check_version(req)
-    # tags of an SSE-C object are read and set without its key (as S3 does)
-    resp = await metadata_view(req.client).head_object(req.account, req.bucket or "", req.key or "")
-    if resp.status == 404:
-        raise S3Error("NoSuchKey", Key=req.key)
-    if resp.status // 100 != 2:
-        raise from_backend(resp.status, req.bucket, req.key)
-    return dict(resp.headers.items())
-
-
-async def _set_object_tagging(req: S3Request, stored: dict[str, str], value: str) -> None:
-    """POST the object's metadata back unchanged, with the tag set in sysmeta (empty removes it)."""
-    headers = {k: v for k, v in stored.items() if k.lower().startswith("x-object-meta-")}
-    ctype = s3h._get(stored, "content-type")
+async def _set_object_tagging(req: S3Request, stored: StoredVersion, value: str) -> None:
+    """POST the version's metadata back unchanged, with the tag set in sysmeta (empty removes it)."""
+    headers = {k: v for k, v in stored.headers.items() if k.lower().startswith("x-object-meta-")}
+    ctype = s3h._get(stored.headers, "content-type")
     if ctype:
         headers["Content-Type"] = ctype
     headers[s3h.SYSMETA_TAGGING] = value
-    resp = await req.client.post_object(req.account, req.bucket or "", req.key or "", headers)
+    resp = await req.client.post_object(req.account, stored.container, stored.name, headers)
     if resp.status // 100 != 2:
         raise from_backend(resp.status, req.bucket, req.key)
+
+
+def _version_header(stored: StoredVersion) -> dict[str, str]:
+    return {"x-amz-version-id": stored.version_id} if stored.version_id else {}
 
 
 async def get_object_tagging(req: S3Request) -> Response:
     """GetObjectTagging: the tag set kept in the object's sysmeta."""
     await require_bucket(req)
-    stored = await _object_headers(req)
-    return tagging_document(decode(s3h._get(stored, s3h.SYSMETA_TAGGING)))
+    stored = await stored_version(req)  # tags of an SSE-C object are read without its key, as S3 does
+    out = tagging_document(decode(s3h._get(stored.headers, s3h.SYSMETA_TAGGING)))
+    out.headers.update(_version_header(stored))
+    return out
 
 
 async def put_object_tagging(req: S3Request) -> Response:
     """PutObjectTagging: replace the tag set (metadata kept)."""
     await require_bucket(req)
-    stored = await _object_headers(req)
+    stored = await stored_version(req)
     tags = parse_document(await xml.read_body(request_body(req)), MAX_OBJECT_TAGS)
     await _set_object_tagging(req, stored, encode(tags))
-    return Response(b"", 200)
+    return Response(b"", 200, headers=_version_header(stored))
 
 
 async def delete_object_tagging(req: S3Request) -> Response:
     """DeleteObjectTagging: remove the tag set (metadata kept)."""
     await require_bucket(req)
-    stored = await _object_headers(req)
+    stored = await stored_version(req)
     await _set_object_tagging(req, stored, "")
-    return Response(status_code=204)
+    return Response(status_code=204, headers=_version_header(stored))
 
 
 async def _set_bucket_tagging(req: S3Request, value: str) -> None:

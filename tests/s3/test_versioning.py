@@ -182,3 +182,30 @@ def test_get_object_attributes_names_the_version(c, bucket):
     assert current["VersionId"] == second and current["ObjectSize"] == 4
     old = c.get_object_attributes(Bucket=bucket, Key="attr", VersionId=first, ObjectAttributes=["ObjectSize"])
     assert old["VersionId"] == first and old["ObjectSize"] == 3
+
+
+def test_acl_and_tagging_apply_to_the_version_named(c, bucket):
+    """As AWS: Get/PutObjectAcl and Get/Put/DeleteObjectTagging with ``versionId`` act on that version, the
+    current one or an older one, and answer its id; an unknown id is NoSuchVersion."""
+    enable(c, bucket)
+    old = c.put_object(Bucket=bucket, Key="v", Body=b"old")["VersionId"]
+    new = c.put_object(Bucket=bucket, Key="v", Body=b"new")["VersionId"]
+    c.put_object_acl(Bucket=bucket, Key="v", VersionId=old, ACL="public-read")
+    old_grants = c.get_object_acl(Bucket=bucket, Key="v", VersionId=old)["Grants"]
+    new_grants = c.get_object_acl(Bucket=bucket, Key="v", VersionId=new)["Grants"]
+    assert any(g["Grantee"].get("URI", "").endswith("AllUsers") for g in old_grants)
+    assert not any(g["Grantee"].get("URI", "").endswith("AllUsers") for g in new_grants)
+    put = c.put_object_tagging(Bucket=bucket, Key="v", VersionId=old,
+                               Tagging={"TagSet": [{"Key": "age", "Value": "old"}]})
+    assert put["VersionId"] == old
+    assert c.get_object_tagging(Bucket=bucket, Key="v", VersionId=old)["TagSet"] == [{"Key": "age", "Value": "old"}]
+    assert c.get_object_tagging(Bucket=bucket, Key="v")["TagSet"] == []
+    assert c.get_object(Bucket=bucket, Key="v", VersionId=old)["Body"].read() == b"old"  # data untouched
+    c.delete_object_tagging(Bucket=bucket, Key="v", VersionId=old)
+    assert c.get_object_tagging(Bucket=bucket, Key="v", VersionId=old)["TagSet"] == []
+    gone = c.put_object(Bucket=bucket, Key="v", Body=b"gone")["VersionId"]
+    c.delete_object(Bucket=bucket, Key="v", VersionId=gone)  # a well-formed id no version has any more
+    for call in (c.get_object_acl, c.get_object_tagging):
+        with pytest.raises(ClientError) as err:
+            call(Bucket=bucket, Key="v", VersionId=gone)
+        assert err.value.response["Error"]["Code"] == "NoSuchVersion"

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from starlette.responses import Response
 
-from objclient.crypto.client import metadata_view
 from proxy.s3 import headers as s3h
 from proxy.s3 import xml
 from proxy.s3.acl.model import Acl, document, to_json
@@ -30,6 +29,7 @@ from proxy.s3.context import S3Request
 from proxy.s3.errors import S3Error, from_backend
 from proxy.s3.owners import Owner
 from proxy.s3.upload import request_body
+from proxy.s3.version_target import stored_version
 
 
 async def _bucket(req: S3Request) -> BucketAccess:
@@ -78,50 +78,35 @@ async def put_bucket_acl(req: S3Request) -> Response:
     return Response(b"", 200)
 
 
-async def _object(req: S3Request) -> dict[str, str]:
-    # an object's ACL is read without its SSE-C key, as S3 does
-    resp = await metadata_view(req.client).head_object(req.account, req.bucket or "", req.key or "")
-    await resp.close()
-    if resp.status == 404:
-        raise S3Error("NoSuchKey", Key=req.key)
-    if resp.status // 100 != 2:
-        raise from_backend(resp.status, req.bucket, req.key)
-    return dict(resp.headers.items())
-
-
-def _check_version(req: S3Request) -> None:
-    version = req.query.get("versionId")
-    if version is not None and version != "null":
-        raise S3Error("NoSuchVersion", "The specified version does not exist.", status=404, Key=req.key,
-                      VersionId=version)
-
-
 async def get_object_acl(req: S3Request) -> Response:
-    """GetObjectAcl: the object's stored ACL (default: the bucket owner with FULL_CONTROL)."""
+    """GetObjectAcl: the version's stored ACL (default: the bucket owner with FULL_CONTROL); an object's ACL
+    is read without its SSE-C key, as S3 does."""
     access = await _bucket(req)
-    _check_version(req)
-    return xml.xml_response(document(object_acl(await _object(req), access)))
+    stored = await stored_version(req)
+    out = xml.xml_response(document(object_acl(stored.headers, access)))
+    if stored.version_id:
+        out.headers["x-amz-version-id"] = stored.version_id
+    return out
 
 
 async def put_object_acl(req: S3Request) -> Response:
-    """PutObjectAcl: replace an existing object's ACL (its owner stays)."""
+    """PutObjectAcl: replace an existing version's ACL (its owner stays)."""
     access = await _bucket(req)
-    _check_version(req)
-    stored = await _object(req)
-    current = object_acl(stored, access)
+    stored = await stored_version(req)
+    current = object_acl(stored.headers, access)
     acl = await _requested_acl(req, current.owner, access, for_bucket=False)
     refuse_when_enforced(access, acl)
     refuse_public(access, acl)
-    headers = {k: v for k, v in stored.items() if k.lower().startswith("x-object-meta-")}
+    headers = {k: v for k, v in stored.headers.items() if k.lower().startswith("x-object-meta-")}
     for name in ("content-type", "x-delete-at"):
-        value = s3h._get(stored, name)
+        value = s3h._get(stored.headers, name)
         if value:
             headers[name.title()] = value
     headers[OBJECT_ACL] = to_json(acl)
-    resp = await req.client.post_object(req.account, req.bucket or "", req.key or "", headers)
+    resp = await req.client.post_object(req.account, stored.container, stored.name, headers)
     if resp.status // 100 != 2:
         raise from_backend(resp.status, req.bucket, req.key)
-    return Response(b"", 200)
+    return Response(b"", 200, headers={"x-amz-version-id": stored.version_id} if stored.version_id else None)
 
 
 # -- ownership controls ----------------------------------------------------------------------------
