@@ -27,7 +27,7 @@ from proxy.s3.bucket import require_bucket
 from proxy.s3.context import S3Request
 from proxy.s3.errors import S3Error, from_backend
 from proxy.s3.upload import request_body
-from proxy.s3.version_target import stored_version
+from proxy.s3.version_target import kept_on_post, stored_version
 from proxy.versioning import engine
 from stackstore.object_lock import (
     COMPLIANCE,
@@ -247,11 +247,7 @@ async def _version(req: S3Request) -> tuple[dict, str, str, dict[str, str]]:
 async def _update(req: S3Request, container: str, name: str, stored: Mapping[str, str],
                   changes: Mapping[str, str]) -> None:
     """POST the version's metadata back unchanged, with ``changes`` to its lock sysmeta."""
-    headers = {k: v for k, v in stored.items() if k.lower().startswith("x-object-meta-")}
-    for kept in ("content-type", "x-delete-at"):
-        value = s3h._get(stored, kept)
-        if value:
-            headers[kept.title()] = value
+    headers = kept_on_post(dict(stored))
     headers.update(changes)
     resp = await req.client.post_object(req.account, container, name, headers)
     await resp.close()

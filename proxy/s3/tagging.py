@@ -18,7 +18,7 @@ from proxy.s3.context import S3Request
 from proxy.s3.errors import S3Error, from_backend
 from proxy.s3.tagset import MAX_BUCKET_TAGS, MAX_OBJECT_TAGS, TagSet, decode, encode, parse_document
 from proxy.s3.upload import request_body
-from proxy.s3.version_target import StoredVersion, stored_version
+from proxy.s3.version_target import StoredVersion, kept_on_post, stored_version
 
 BUCKET_SYSMETA = "X-Container-Sysmeta-S3-Tagging"
 _BUCKET_INFO_KEY = "s3-tagging"  # as it appears in container info's ``sysmeta``
@@ -36,10 +36,7 @@ def tagging_document(tags: TagSet) -> Response:
 
 async def _set_object_tagging(req: S3Request, stored: StoredVersion, value: str) -> None:
     """POST the version's metadata back unchanged, with the tag set in sysmeta (empty removes it)."""
-    headers = {k: v for k, v in stored.headers.items() if k.lower().startswith("x-object-meta-")}
-    ctype = s3h._get(stored.headers, "content-type")
-    if ctype:
-        headers["Content-Type"] = ctype
+    headers = kept_on_post(stored.headers)  # its expiry too (it was dropped by a tag change)
     headers[s3h.SYSMETA_TAGGING] = value
     resp = await req.client.post_object(req.account, stored.container, stored.name, headers)
     if resp.status // 100 != 2:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from objclient.crypto.client import metadata_view
+from proxy.s3 import headers as s3h
 from proxy.s3.context import S3Request
 from proxy.s3.errors import S3Error, from_backend
 from proxy.versioning import engine
@@ -42,3 +43,14 @@ async def stored_version(req: S3Request) -> StoredVersion:
     if resp.status // 100 != 2:
         raise from_backend(resp.status, bucket, key)
     return StoredVersion(container, name, dict(resp.headers.items()), version)
+
+
+def kept_on_post(stored: dict[str, str]) -> dict[str, str]:
+    """The headers a metadata-only POST (ACL, tags, retention) sends back so that the object keeps them: its
+    user metadata and its expiry. No Content-Type: the node keeps the stored one and leaves the listing row
+    alone, so the change does not make the object look newer (Last-Modified stays its data's, as AWS)."""
+    headers = {k: v for k, v in stored.items() if k.lower().startswith("x-object-meta-")}
+    delete_at = s3h._get(stored, "x-delete-at")
+    if delete_at:
+        headers["X-Delete-At"] = delete_at
+    return headers

@@ -712,3 +712,41 @@ def test_public_access_block_governs_public_policies(owner, other, anon, bkt):
     assert error_code(other.get_object, Bucket=bkt, Key="obj") == "AccessDenied"
     assert owner.get_object(Bucket=bkt, Key="obj")["Body"].read() == b"data"
     owner.delete_bucket_policy(Bucket=bkt)
+
+
+def test_acl_and_tagging_changes_keep_last_modified(s3, bucket):
+    """As AWS: changing an object's ACL or tags does not make it newer (Last-Modified is its data's)."""
+    import time as _time
+
+    c = make_client(s3.url)
+    c.put_object(Bucket=bucket, Key="mtime", Body=b"x")
+    before = c.head_object(Bucket=bucket, Key="mtime")["LastModified"]
+    _time.sleep(1.1)  # Last-Modified has one-second resolution
+    c.put_object_acl(Bucket=bucket, Key="mtime", ACL="public-read")
+    c.put_object_tagging(Bucket=bucket, Key="mtime", Tagging={"TagSet": [{"Key": "k", "Value": "v"}]})
+    assert c.head_object(Bucket=bucket, Key="mtime")["LastModified"] == before
+    assert c.get_object(Bucket=bucket, Key="mtime")["LastModified"] == before
+    listed = c.list_objects_v2(Bucket=bucket, Prefix="mtime")["Contents"][0]["LastModified"]
+    assert listed.replace(microsecond=0) == before
+
+
+def test_tag_and_acl_changes_keep_an_objects_expiry(s3, bucket):
+    c = make_client(s3.url)
+
+    def expire_later(request, **_):
+        request.headers["X-Delete-After"] = "3600"
+
+    c.meta.events.register("before-sign.s3.PutObject", expire_later)
+    try:
+        c.put_object(Bucket=bucket, Key="expiring", Body=b"x")
+    finally:
+        c.meta.events.unregister("before-sign.s3.PutObject", expire_later)
+
+    def expiration() -> str | None:
+        return c.head_object(Bucket=bucket, Key="expiring")["ResponseMetadata"]["HTTPHeaders"].get("x-amz-expiration")
+
+    assert expiration()
+    c.put_object_tagging(Bucket=bucket, Key="expiring", Tagging={"TagSet": [{"Key": "k", "Value": "v"}]})
+    assert expiration()
+    c.put_object_acl(Bucket=bucket, Key="expiring", ACL="public-read")
+    assert expiration()

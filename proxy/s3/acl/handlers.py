@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from starlette.responses import Response
 
-from proxy.s3 import headers as s3h
 from proxy.s3 import xml
 from proxy.s3.acl.model import Acl, document, to_json
 from proxy.s3.acl.request import GRANT_HEADERS, from_document, from_headers
@@ -29,7 +28,7 @@ from proxy.s3.context import S3Request
 from proxy.s3.errors import S3Error, from_backend
 from proxy.s3.owners import Owner
 from proxy.s3.upload import request_body
-from proxy.s3.version_target import stored_version
+from proxy.s3.version_target import kept_on_post, stored_version
 
 
 async def _bucket(req: S3Request) -> BucketAccess:
@@ -97,11 +96,7 @@ async def put_object_acl(req: S3Request) -> Response:
     acl = await _requested_acl(req, current.owner, access, for_bucket=False)
     refuse_when_enforced(access, acl)
     refuse_public(access, acl)
-    headers = {k: v for k, v in stored.headers.items() if k.lower().startswith("x-object-meta-")}
-    for name in ("content-type", "x-delete-at"):
-        value = s3h._get(stored.headers, name)
-        if value:
-            headers[name.title()] = value
+    headers = kept_on_post(stored.headers)
     headers[OBJECT_ACL] = to_json(acl)
     resp = await req.client.post_object(req.account, stored.container, stored.name, headers)
     if resp.status // 100 != 2:
