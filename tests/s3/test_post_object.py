@@ -169,3 +169,20 @@ def test_post_policy_details_as_aws(s3, bucket):
                                          hashlib.sha256).hexdigest()
     resp = _post(s3, bucket, {**fields, "key": "late"})
     assert _code(resp) == (400, "InvalidPolicyDocument")
+
+
+def test_post_checksum_field_is_checked_and_kept(s3, bucket):
+    """An ``x-amz-checksum-sha256`` form field needs no policy condition; the file must match it (else 400
+    BadDigest), and the object keeps it as PutObject's header would."""
+    data = b"x" * 100_000
+    good = base64.b64encode(hashlib.sha256(data).digest()).decode()
+    fields = _v4_fields([["starts-with", "$key", ""]], bucket)
+    resp = _post(s3, bucket, {**fields, "key": "summed", "x-amz-checksum-sha256": good}, data=data)
+    assert resp.status_code == 204, resp.text
+    head = make_client(s3.url).head_object(Bucket=bucket, Key="summed", ChecksumMode="ENABLED")
+    assert head["ChecksumSHA256"] == good
+    bad = base64.b64encode(hashlib.sha256(b"other").digest()).decode()
+    resp = _post(s3, bucket, {**fields, "key": "mismatch", "x-amz-checksum-sha256": bad}, data=data)
+    assert _code(resp) == (400, "BadDigest")
+    resp = _post(s3, bucket, {**fields, "key": "malformed", "x-amz-checksum-sha256": "sailorjerry"}, data=data)
+    assert resp.status_code == 400

@@ -25,7 +25,7 @@ from xml.etree.ElementTree import Element
 from starlette.requests import Request
 from starlette.responses import Response
 
-from proxy.s3 import auth_v4, object_lock, sse, tagset, versioning, xml
+from proxy.s3 import auth_v4, checksums, object_lock, sse, tagset, versioning, xml
 from proxy.s3 import headers as s3h
 from proxy.s3.acl.writes import object_write_sysmeta
 from proxy.s3.bucket import require_bucket
@@ -37,7 +37,7 @@ from proxy.s3.post import policy as post_policy
 from proxy.s3.post.form import FormReader, boundary_of
 from proxy.s3.quota import written
 from proxy.s3.supersede import current_multipart, release_parts
-from proxy.s3.upload import MAX_PUT_SIZE, _client_stream
+from proxy.s3.upload import MAX_PUT_SIZE, _client_stream, checksum_sysmeta
 
 
 def is_post_object(req: S3Request) -> bool:
@@ -146,7 +146,12 @@ async def post_object(req: S3Request) -> Response:
     # the form's lock fields as PutObject's headers (a form carries no body digest: none is required)
     stored.update(object_lock.write_sysmeta(options, bucket_info))
     low, high = (policy.length_range if policy is not None else None) or (0, MAX_PUT_SIZE)
-    body = VerifiedBody(_bounded(reader.file(), low, min(high, MAX_PUT_SIZE)))
+    # an x-amz-checksum-<alg> field is checked against the file and kept, as that PutObject header is
+    named = {name.lower(): value for name, value in fields.items()}  # field names are case-insensitive
+    checksums.validate_headers(named)
+    expected = checksums.requested_checksums(named)
+    stored.update(checksum_sysmeta(expected))
+    body = VerifiedBody(_bounded(reader.file(), low, min(high, MAX_PUT_SIZE)), expected=expected)
     bucket = req.bucket or ""
     replaced = await current_multipart(req, bucket, key, bucket_info)
     version_sysmeta, version_id, kept = await versioning.prepare_write(req, bucket, key, bucket_info)

@@ -135,6 +135,6 @@ def check(policy: PostPolicy, fields: dict[str, str], bucket: str, now: float | 
         if not values or not all(v.startswith(prefix) for v in values):
             raise denied(f'Policy Condition failed: ["starts-with", "${name}", "{prefix}"]')
     extra = [k for k in lowered if k not in named and k not in EXEMPT and k != "bucket"
-             and not k.startswith("x-ignore-")]
+             and not k.startswith(("x-ignore-", "x-amz-checksum-"))]  # a checksum is checked, not signed
     if extra:
         raise denied(f"Extra input fields: {extra[0]}")
