@@ -247,3 +247,17 @@ def test_delete_objects_decides_each_key(owner, policy_bucket):
     assert keys == ["keep/a", "keep/b"]
     owner.delete_bucket_policy(Bucket=bucket)
     owner.delete_objects(Bucket=bucket, Delete={"Objects": [{"Key": k} for k in keys]})
+
+
+def test_sse_c_algorithm_is_a_condition_key(owner, policy_bucket):
+    """``s3:x-amz-server-side-encryption-customer-algorithm`` carries the SSE-C header, so a policy can demand
+    customer-provided keys (Deny when the key is Null) — as AWS documents for SSE-C."""
+    owner.put_bucket_policy(Bucket=policy_bucket, Policy=_doc(_stmt(
+        policy_bucket, effect="Deny", action="s3:PutObject",
+        Condition={"Null": {"s3:x-amz-server-side-encryption-customer-algorithm": "true"}})))
+    assert error_code(owner.put_object, Bucket=policy_bucket, Key="plain", Body=b"x") == "AccessDenied"
+    key = b"k" * 32
+    owner.put_object(Bucket=policy_bucket, Key="sse-c", Body=b"x", SSECustomerAlgorithm="AES256",
+                     SSECustomerKey=key)
+    assert owner.get_object(Bucket=policy_bucket, Key="sse-c", SSECustomerAlgorithm="AES256",
+                            SSECustomerKey=key)["Body"].read() == b"x"

@@ -24,6 +24,7 @@ from proxy.s3.policy.storage import load_policy
 DENY, ALLOW, NONE = "deny", "allow", "none"
 _LIST_ACTIONS = ("s3:listbucket", "s3:listbucketversions")
 _HEADER_KEYS = ("x-amz-acl", "x-amz-server-side-encryption", "x-amz-server-side-encryption-aws-kms-key-id",
+                "x-amz-server-side-encryption-customer-algorithm",
                 "x-amz-copy-source", "x-amz-metadata-directive", "x-amz-storage-class", "x-amz-content-sha256",
                 "x-amz-grant-read", "x-amz-grant-write", "x-amz-grant-read-acp", "x-amz-grant-write-acp",
                 "x-amz-grant-full-control", "x-amz-object-ownership")
