@@ -118,15 +118,15 @@ def requested(req: S3Request, bucket_info: Mapping[str, object] | None = None) -
                       "x-amz-server-side-encryption : aws:kms", ArgumentName=kms_header,
                       ArgumentValue=req.headers.get(kms_header))
     if asked is not None:
+        if key is not None:
+            raise S3Error("InvalidArgument", "Server Side Encryption with Customer provided key is incompatible "
+                          "with the encryption method specified", ArgumentName=SSE_HEADER, ArgumentValue=asked)
         if asked in KMS:
             raise S3Error("NotImplemented", "Server-side encryption with AWS KMS keys (aws:kms) is not "
                           "available: no KMS is configured. Use AES256 or SSE-C.", Header=SSE_HEADER)
         if asked != ALGORITHM:
             raise S3Error("InvalidArgument", "The encryption method specified is not supported",
                           ArgumentName=SSE_HEADER, ArgumentValue=asked)
-        if key is not None:
-            raise S3Error("InvalidArgument", "Server Side Encryption with Customer provided key is incompatible "
-                          "with the encryption method specified", ArgumentName=SSE_HEADER, ArgumentValue=asked)
         return envelope.CLUSTER_KEY
     if key is not None:
         return envelope.customer(key)

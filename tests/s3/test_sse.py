@@ -415,6 +415,8 @@ def test_sse_headers_that_do_not_apply_are_refused(s3c, bucket):
                         SSEKMSKeyId="testkey-1") == (400, "InvalidArgument")
     assert error_status(s3c.put_object, Bucket=bucket, Key="k", Body=b"x", ServerSideEncryption="AES256",
                         SSEKMSKeyId="testkey-1") == (400, "InvalidArgument")
+    assert error_status(s3c.put_object, Bucket=bucket, Key="k", Body=b"x", ServerSideEncryption="aws:kms",
+                        **sse_c(b"k" * 32)) == (400, "InvalidArgument")  # SSE-C and KMS conflict
 
     def add_sse_header(request, **_):
         request.headers["x-amz-server-side-encryption"] = "AES256"
