@@ -116,13 +116,17 @@ async def _register(req: S3Request, name: str, me: Owner) -> bool:
     raise S3Error("BucketAlreadyExists", BucketName=name)
 
 
+SYSMETA_LOCATION = "X-Container-Sysmeta-S3-Location"  # the CreateBucket LocationConstraint
+
+
 async def create_bucket(req: S3Request) -> Response:
     name = req.bucket or ""
     validate_bucket_name(name)
     body = await xml.read_body(request_body(req), 65536)
+    location = ""
     if body.strip():
         doc = xml.parse(body, "CreateBucketConfiguration")
-        xml.child_text(doc, "LocationConstraint")  # any region accepted
+        location = (xml.child_text(doc, "LocationConstraint") or "").strip()  # any region accepted
     me = owners.owner_of(req.identity, req.credential.email)
     if me is None:
         raise S3Error("AccessDenied")
@@ -132,6 +136,8 @@ async def create_bucket(req: S3Request) -> Response:
     from proxy.s3 import object_lock  # it reads buckets through this module
 
     sysmeta.update(object_lock.creation_sysmeta(req))
+    # the constraint asked for is what GetBucketLocation answers ("" for us-east-1, as AWS's null)
+    sysmeta[SYSMETA_LOCATION] = "" if location == "us-east-1" else location
     newly = await _register(req, name, me)
     if not newly:
         head = await req.client.head_container(req.account, name)
@@ -208,8 +214,13 @@ async def purge_container(req: S3Request, container: str) -> None:
 
 
 async def get_location(req: S3Request) -> Response:
-    await require_bucket(req)
+    """GetBucketLocation: the LocationConstraint the bucket was created with, else this endpoint's region
+    (empty for us-east-1, as AWS)."""
+    info = await require_bucket(req)
     doc = xml.root("LocationConstraint")
-    if req.region != "us-east-1":
-        doc.text = req.region
+    sysmeta = info.get("sysmeta") or {}
+    created_in = sysmeta.get(SYSMETA_LOCATION[len("X-Container-Sysmeta-"):].lower()) or ""
+    region = created_in or ("" if req.region == "us-east-1" else req.region)
+    if region:
+        doc.text = region
     return xml.xml_response(doc)

@@ -166,3 +166,18 @@ def test_virtual_host_style(s3, bucket):
 
 def test_cleanup_helper_handles_missing(s3):
     cleanup(make_client(s3.url), "does-not-exist-" + os.urandom(3).hex())
+
+
+def test_bucket_location_is_the_constraint_it_was_created_with(s3):
+    c = make_client(s3.url)
+    name = "loc-" + os.urandom(4).hex()
+    c.create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": "default"})
+    try:
+        assert c.get_bucket_location(Bucket=name)["LocationConstraint"] == "default"
+    finally:
+        c.delete_bucket(Bucket=name)
+    c.create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": "us-east-1"})
+    try:
+        assert c.get_bucket_location(Bucket=name)["LocationConstraint"] in (None, "")  # AWS's null
+    finally:
+        c.delete_bucket(Bucket=name)
