@@ -108,6 +108,9 @@ BACKEND_UPDATE_OVERRIDE_PREFIX = "X-Backend-Container-Update-Override-"
 # every upload before any node can commit.
 # COND_ETAG_IS_AT names (comma-separated) the stored metadata holding the ETag COND_IF_MATCH compares with,
 # the first one present (e.g. an S3 multipart ETag); without one (or none present), the data's md5.
+# COND_ETAG_IS_AT may name COND_DATA_TIMESTAMP: the stored data's X-Timestamp, which every write has its own
+# (object versioning replaces a current version only if it is still the one it archived).
+COND_DATA_TIMESTAMP = "X-Timestamp"
 COND_IF_NONE_MATCH = "X-Backend-If-None-Match"
 COND_ETAG_IS_AT = "X-Backend-Etag-Is-At"
 COND_IF_MATCH = "X-Backend-If-Match"

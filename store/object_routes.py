@@ -20,6 +20,7 @@ from stackstore.wire import (
     BUFFERED_PUT_MAX,
     COMMIT_TIMESTAMP,
     COMMIT_TIMESTAMP_IN_FOOTER,
+    COND_DATA_TIMESTAMP,
     COND_ETAG_IS_AT,
     COND_IF_MATCH,
     COND_IF_NONE_MATCH,
@@ -148,6 +149,7 @@ def _client_etag(reader: ObjectReader, etag_is_at: str) -> str:
     """The ETag a client knows the object by: the first metadata named in ``etag_is_at`` that is
     stored, else the data's md5."""
     stored = {k.lower(): v for k, v in reader.headers.items()}
+    stored[COND_DATA_TIMESTAMP.lower()] = reader.timestamp.normal  # the write's own identity
     for name in etag_is_at.split(","):
         value = stored.get(name.strip().lower())
         if value:

@@ -70,14 +70,23 @@ async def put_object(req: S3Request) -> Response:
         await upload.body.check_empty()
     await check_quota(req, req.bucket or "", upload.length)
     replaced = await current_multipart(req, req.bucket or "", key, bucket_info)
-    version_sysmeta, version_id, kept = await versioning.prepare_write(req, req.bucket or "", key, bucket_info)
-    stored.update(version_sysmeta)
     # checksums of trailers (or only computed, x-amz-sdk-checksum-algorithm) are known after the body
     late = (lambda: checksum_sysmeta(upload.body.checksums)) if upload.body.hashers else None
     storage = sse.client(req)
-    resp = await storage.put_object(req.account, req.bucket or "", key, stored, upload.body, upload.length,
-                                    footer=late, condition=condition, encryption=encryption,
-                                    stamp_at_commit=True)  # S3: the last to complete wins
+    for attempt in range(versioning.WRITE_ATTEMPTS):
+        # in a versioned bucket the current version is archived, then replaced only if it is still current:
+        # a concurrent writer that got there first is archived in its turn (nodes refuse before the body)
+        version_sysmeta, version_id, kept, guard = await versioning.prepare_guarded_write(
+            req, req.bucket or "", key, bucket_info)
+        if condition is not None:
+            guard = None  # the caller's own condition decides (checked where the write commits)
+        stored.update(version_sysmeta)
+        resp = await storage.put_object(req.account, req.bucket or "", key, stored, upload.body, upload.length,
+                                        footer=late, condition=condition or guard, encryption=encryption,
+                                        stamp_at_commit=True)  # S3: the last to complete wins
+        if guard is None or not versioning.lost_race(resp):
+            break
+        await versioning.backoff(attempt)
     if upload.body.error is not None:
         raise upload.body.error
     if resp.status not in (201, 202):

@@ -8,6 +8,8 @@ MFA delete is not offered (a ``MfaDelete`` of ``Enabled`` is refused with NotImp
 
 from __future__ import annotations
 
+import asyncio
+import random
 from typing import Any
 
 from starlette.responses import Response
@@ -20,6 +22,7 @@ from proxy.s3.supersede import MultipartObject, current_multipart, release_parts
 from proxy.s3.upload import request_body
 from proxy.versioning import engine
 from stackstore import versioning_names as names
+from stackstore import wire
 
 VERSION_HEADER = "x-amz-version-id"
 DELETE_MARKER_HEADER = "x-amz-delete-marker"
@@ -102,6 +105,34 @@ async def prepare_write(req: S3Request, bucket: str, key: str, bucket_info: dict
     version_id = names.new_version_id()
     answer = version_id if state == engine.ENABLED else names.NULL_VERSION
     return engine.write_sysmeta(state, version_id), answer, archived is not None
+
+
+WRITE_ATTEMPTS = 20  # concurrent writers of one key each archive what they replace; a loser tries again
+
+
+async def prepare_guarded_write(req: S3Request, bucket: str, key: str,
+                                bucket_info: dict) -> tuple[dict, str | None, bool, dict[str, str] | None]:
+    """``prepare_write`` for a PutObject, plus the node condition that keeps concurrent writers from losing
+    versions (``engine.archive_for_write``; None where no guard is needed: unversioned or suspended)."""
+    state = state_of(bucket_info)
+    if state != engine.ENABLED:
+        sysmeta, answer, kept = await prepare_write(req, bucket, key, bucket_info)
+        return sysmeta, answer, kept, None
+    archived, guard = await engine.archive_for_write(req, req.account, bucket, key, state)
+    version_id = names.new_version_id()
+    return engine.write_sysmeta(state, version_id), version_id, archived is not None, guard
+
+
+def lost_race(resp: Any) -> bool:
+    """Whether a guarded write was refused because another writer replaced the current version first
+    (412 or 404: it changed or went; 409: a writer holds the name right now)."""
+    return resp.status in (404, 412) or (resp.status == 409 and resp.headers.get(wire.CONFLICT) ==
+                                         wire.RESERVATION_CONFLICT)
+
+
+async def backoff(attempt: int) -> None:
+    """A short, growing, jittered pause before a refused guarded write tries again."""
+    await asyncio.sleep(random.uniform(0, min(0.5, 0.01 * 2 ** attempt)))
 
 
 async def locate(req: S3Request, bucket: str, key: str, version_id: str) -> engine.Found:

@@ -37,6 +37,8 @@ from objclient.crypto.client import stored_view
 from proxy.http.bodies import stream_backend
 from proxy.http.errors import HTTPError
 from stackstore import versioning_names as names
+from stackstore import wire
+from stackstore.headers import lookup
 from stackstore.timestamp import Timestamp
 
 SYSMETA_ENABLED = "X-Container-Sysmeta-Versions-Enabled"
@@ -166,12 +168,15 @@ def kept_headers(stored: Mapping[str, str]) -> dict[str, str]:
 
 
 async def copy_stored(ctx: Any, account: str, src: tuple[str, str], dst: tuple[str, str],
-                      extra: Mapping[str, str] | None = None) -> bool:
+                      extra: Mapping[str, str] | None = None, expect_timestamp: str = "") -> bool:
     """Copy the object stored at ``src`` (container, object) to ``dst`` as it is stored, streamed:
-    False when there is no source; raises 503 (413 past the size limit) when the copy fails."""
+    False when there is no source, or (``expect_timestamp``) when it is no longer the write its caller
+    looked at (a concurrent writer replaced it: its data must not be kept under the other's name); raises
+    503 (413 past the size limit) when the copy fails."""
     storage = stored_view(ctx.client)  # as stored: an encrypted version stays encrypted, under its envelope
     resp = await storage.get_object(account, *src)
-    if resp.status == 404 or (resp.status == 200 and is_expired(resp.headers)):
+    if resp.status == 404 or (resp.status == 200 and is_expired(resp.headers)) or (
+            expect_timestamp and resp.status == 200 and lookup(resp.headers, "x-timestamp") != expect_timestamp):
         await resp.close()
         return False
     if resp.status != 200:
@@ -192,14 +197,35 @@ async def copy_stored(ctx: Any, account: str, src: tuple[str, str], dst: tuple[s
     return True
 
 
-async def archive_current(ctx: Any, account: str, container: str, obj: str, state: str | None) -> str | None:
-    """Before a write or delete replaces ``obj``: keep its current version in the versions container.
+async def archive_for_write(ctx: Any, account: str, container: str, obj: str,
+                            state: str | None) -> tuple[str | None, dict[str, str] | None]:
+    """``archive_current`` for a write that will replace the current version, and the node condition that
+    write must carry (``stackstore/wire.py``: replace the current only if it is still the one archived here,
+    or create it only if there still is none). A writer refused by it (412, 409 reservation, 404) archives
+    again and retries: concurrent writers never overwrite a version nobody archived. No condition (None)
+    for an unversioned container."""
+    if state is None:
+        return None, None
+    current = await head(ctx, account, container, obj)
+    if not current.exists:
+        return None, {wire.COND_IF_NONE_MATCH: "*"}
+    stamp = lookup(current.headers, "x-timestamp") or ""
+    archived = await archive_current(ctx, account, container, obj, state, current)
+    if not stamp:
+        return archived, None
+    return archived, {wire.COND_IF_MATCH: stamp, wire.COND_ETAG_IS_AT: wire.COND_DATA_TIMESTAMP}
+
+
+async def archive_current(ctx: Any, account: str, container: str, obj: str, state: str | None,
+                          current: Stored | None = None) -> str | None:
+    """Before a write or delete replaces ``obj``: keep its current version in the versions container
+    (``current``: its HEAD when the caller made it).
 
     Returns the archived version id (None when nothing was kept: no current object, an unversioned
     container, or a ``null`` current replaced while suspended, as S3 replaces the null version)."""
     if state is None:
         return None
-    current = await head(ctx, account, container, obj)
+    current = current or await head(ctx, account, container, obj)
     if not current.exists:
         return None
     version_id = stored_id = version_id_of(current.headers)
@@ -210,7 +236,8 @@ async def archive_current(ctx: Any, account: str, container: str, obj: str, stat
         version_id = null_written_at(current.headers)  # kept as null, where its write time puts it
     hidden = names.versions_container(container)
     if not await copy_stored(ctx, account, (container, obj), (hidden, names.version_object(obj, version_id)),
-                             {OBJECT_VERSION_SYSMETA: stored_id}):
+                             {OBJECT_VERSION_SYSMETA: stored_id},
+                             expect_timestamp=lookup(current.headers, "x-timestamp") or ""):
         return None
     ctx.state.invalidate_info(account, container)  # its bytes count its versions'
     return version_id

@@ -209,3 +209,28 @@ def test_acl_and_tagging_apply_to_the_version_named(c, bucket):
         with pytest.raises(ClientError) as err:
             call(Bucket=bucket, Key="v", VersionId=gone)
         assert err.value.response["Error"]["Code"] == "NoSuchVersion"
+
+
+def test_concurrent_puts_keep_every_version(s3, c, bucket):
+    """Writers racing on one key of a versioned bucket: every acknowledged version is kept and readable
+    with its own body (each writer archives what it replaces, and replaces it only if still current)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    enable(c, bucket)
+    c.put_object(Bucket=bucket, Key="race", Body=b"first")
+
+    def put(i: int) -> tuple[str, bytes]:
+        body = f"body {i}".encode()
+        client = make_client(s3.url)  # one client (and connection pool) per writer
+        return client.put_object(Bucket=bucket, Key="race", Body=body)["VersionId"], body
+
+    with ThreadPoolExecutor(8) as pool:
+        written = list(pool.map(put, range(16)))
+    ids = {vid for vid, _ in written}
+    assert len(ids) == 16
+    listed = c.list_object_versions(Bucket=bucket, Prefix="race")["Versions"]
+    assert {v["VersionId"] for v in listed} >= ids and len(listed) == 17  # the first one too
+    for vid, body in written:
+        assert c.get_object(Bucket=bucket, Key="race", VersionId=vid)["Body"].read() == body
+    latest = [v for v in listed if v["IsLatest"]]
+    assert len(latest) == 1 and c.get_object(Bucket=bucket, Key="race")["VersionId"] == latest[0]["VersionId"]
