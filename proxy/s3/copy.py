@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import time
 from collections.abc import Mapping
+from typing import Any
 from urllib.parse import unquote
 
 from starlette.responses import Response
@@ -159,11 +160,15 @@ async def copy_object(req: S3Request) -> Response:
             return {**checksum_sysmeta(body.checksums), **part_checksums.part_record_sysmeta(body.checksums)}
 
         replaced = await current_multipart(req, req.bucket or "", key, bucket_info)
-        version_sysmeta, version_id, kept = await versioning.prepare_write(req, req.bucket or "", key, bucket_info)
-        headers.update(version_sysmeta)
         storage = sse.client(req)
-        resp = await storage.put_object(req.account, req.bucket or "", key, headers, body, src.size,
-                                        footer=late, encryption=encryption, condition=condition)
+
+        async def write(version_sysmeta: dict, node_condition: dict[str, str] | None) -> Any:
+            return await storage.put_object(req.account, req.bucket or "", key, {**headers, **version_sysmeta},
+                                            body, src.size, footer=late, encryption=encryption,
+                                            condition=node_condition)
+
+        resp, version_id, kept = await versioning.guarded_write(req, req.bucket or "", key, bucket_info,
+                                                                condition, write)
     finally:
         await src.close()
     if source.forbidden is not None:

@@ -18,6 +18,7 @@ import re
 import secrets
 import time
 from collections.abc import AsyncIterator
+from typing import Any
 from urllib.parse import quote, unquote
 from xml.etree.ElementTree import Element
 
@@ -324,12 +325,14 @@ async def complete(req: S3Request) -> Response:
         yield manifest
 
     replaced = await current_multipart(req, bucket, key, bucket_info)
-    version_sysmeta, version_id, kept = await versioning.prepare_write(req, bucket, key, bucket_info)
-    headers.update(version_sysmeta)
-    # the manifest lists the parts (each encrypted as the upload asked); the envelope headers mark it
-    resp = await sse.client(req).put_object(req.account, bucket, key, headers, body(), len(manifest),
-                                            condition=condition, stamp_at_commit=True,
-                                            encryption=envelope.PLAINTEXT)
+
+    async def write(version_sysmeta: dict, node_condition: dict[str, str] | None) -> Any:
+        # the manifest lists the parts (each encrypted as the upload asked); the envelope headers mark it
+        return await sse.client(req).put_object(req.account, bucket, key, {**headers, **version_sysmeta}, body(),
+                                                len(manifest), condition=node_condition, stamp_at_commit=True,
+                                                encryption=envelope.PLAINTEXT)
+
+    resp, version_id, kept = await versioning.guarded_write(req, bucket, key, bucket_info, condition, write)
     if resp.status // 100 != 2:
         raise condition_error(resp, condition, key) or from_backend(resp.status, bucket, key)
     if not kept:  # a replaced multipart object kept as a version keeps its parts

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
 from starlette.responses import Response
 
@@ -73,20 +74,15 @@ async def put_object(req: S3Request) -> Response:
     # checksums of trailers (or only computed, x-amz-sdk-checksum-algorithm) are known after the body
     late = (lambda: checksum_sysmeta(upload.body.checksums)) if upload.body.hashers else None
     storage = sse.client(req)
-    for attempt in range(versioning.WRITE_ATTEMPTS):
-        # in a versioned bucket the current version is archived, then replaced only if it is still current:
-        # a concurrent writer that got there first is archived in its turn (nodes refuse before the body)
-        version_sysmeta, version_id, kept, guard = await versioning.prepare_guarded_write(
-            req, req.bucket or "", key, bucket_info)
-        if condition is not None:
-            guard = None  # the caller's own condition decides (checked where the write commits)
-        stored.update(version_sysmeta)
-        resp = await storage.put_object(req.account, req.bucket or "", key, stored, upload.body, upload.length,
-                                        footer=late, condition=condition or guard, encryption=encryption,
-                                        stamp_at_commit=True)  # S3: the last to complete wins
-        if guard is None or not versioning.lost_race(resp):
-            break
-        await versioning.backoff(attempt)
+
+    async def write(version_sysmeta: dict, node_condition: dict[str, str] | None) -> Any:
+        return await storage.put_object(req.account, req.bucket or "", key, {**stored, **version_sysmeta},
+                                        upload.body, upload.length, footer=late, condition=node_condition,
+                                        encryption=encryption, stamp_at_commit=True)  # S3: the last to complete wins
+
+    # versioned: the current version archived, then replaced only if still current (versioning.guarded_write)
+    resp, version_id, kept = await versioning.guarded_write(req, req.bucket or "", key, bucket_info, condition,
+                                                            write)
     if upload.body.error is not None:
         raise upload.body.error
     if resp.status not in (201, 202):

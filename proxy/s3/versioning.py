@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from starlette.responses import Response
@@ -121,6 +122,28 @@ async def prepare_guarded_write(req: S3Request, bucket: str, key: str,
     archived, guard = await engine.archive_for_write(req, req.account, bucket, key, state)
     version_id = names.new_version_id()
     return engine.write_sysmeta(state, version_id), version_id, archived is not None, guard
+
+
+async def guarded_write(req: S3Request, bucket: str, key: str, bucket_info: dict,
+                        condition: dict[str, str] | None,
+                        write: Callable[[dict, dict[str, str] | None], Awaitable[Any]]) -> tuple[Any, str | None, bool]:
+    """Run ``write(version sysmeta, node condition)`` the way every S3 write that replaces ``key`` must in a
+    versioned bucket: the current version archived first and replaced only if still current, again after a
+    lost race (``prepare_guarded_write``); the caller's own ``condition`` (If-Match / If-None-Match) takes
+    the guard's place. Returns (the write's response, the version id to answer, whether the replaced data was
+    kept). The body ``write`` sends must not be read before the nodes accept (conditional writes ask first)."""
+    resp: Any = None
+    version_id: str | None = None
+    kept = False
+    for attempt in range(WRITE_ATTEMPTS):
+        sysmeta, version_id, kept, guard = await prepare_guarded_write(req, bucket, key, bucket_info)
+        if condition is not None:
+            guard = None
+        resp = await write(sysmeta, condition or guard)
+        if guard is None or not lost_race(resp):
+            break
+        await backoff(attempt)
+    return resp, version_id, kept
 
 
 def lost_race(resp: Any) -> bool:

@@ -234,3 +234,30 @@ def test_concurrent_puts_keep_every_version(s3, c, bucket):
         assert c.get_object(Bucket=bucket, Key="race", VersionId=vid)["Body"].read() == body
     latest = [v for v in listed if v["IsLatest"]]
     assert len(latest) == 1 and c.get_object(Bucket=bucket, Key="race")["VersionId"] == latest[0]["VersionId"]
+
+
+def test_concurrent_copies_and_completes_keep_every_version(s3, c, bucket):
+    """CopyObject and CompleteMultipartUpload racing with PutObject on one versioned key: all kept."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    enable(c, bucket)
+    c.put_object(Bucket=bucket, Key="src", Body=b"copied body")
+
+    def write(i: int) -> str:
+        client = make_client(s3.url)
+        if i % 3 == 0:
+            return client.copy_object(Bucket=bucket, Key="mixed", CopySource={"Bucket": bucket, "Key": "src"})[
+                "VersionId"]
+        if i % 3 == 1:
+            upload = client.create_multipart_upload(Bucket=bucket, Key="mixed")["UploadId"]
+            etag = client.upload_part(Bucket=bucket, Key="mixed", UploadId=upload, PartNumber=1,
+                                      Body=f"part {i}".encode())["ETag"]
+            return client.complete_multipart_upload(Bucket=bucket, Key="mixed", UploadId=upload, MultipartUpload={
+                "Parts": [{"PartNumber": 1, "ETag": etag}]})["VersionId"]
+        return client.put_object(Bucket=bucket, Key="mixed", Body=f"put {i}".encode())["VersionId"]
+
+    with ThreadPoolExecutor(6) as pool:
+        ids = set(pool.map(write, range(12)))
+    assert len(ids) == 12
+    listed = {v["VersionId"] for v in c.list_object_versions(Bucket=bucket, Prefix="mixed")["Versions"]}
+    assert listed == ids

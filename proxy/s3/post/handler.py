@@ -19,6 +19,7 @@ import dataclasses
 import hashlib
 import hmac
 from collections.abc import AsyncIterable, AsyncIterator
+from typing import Any
 from urllib.parse import quote, urlencode
 from xml.etree.ElementTree import Element
 
@@ -154,11 +155,13 @@ async def post_object(req: S3Request) -> Response:
     body = VerifiedBody(_bounded(reader.file(), low, min(high, MAX_PUT_SIZE)), expected=expected)
     bucket = req.bucket or ""
     replaced = await current_multipart(req, bucket, key, bucket_info)
-    version_sysmeta, version_id, kept = await versioning.prepare_write(req, bucket, key, bucket_info)
-    stored.update(version_sysmeta)
-    # the bucket's default encryption applies to form uploads too
-    resp = await sse.client(options).put_object(req.account, bucket, key, stored, body, None,
-                                                encryption=sse.requested(options, bucket_info))
+    encryption = sse.requested(options, bucket_info)  # the bucket's default applies to form uploads too
+
+    async def write(version_sysmeta: dict, node_condition: dict[str, str] | None) -> Any:
+        return await sse.client(options).put_object(req.account, bucket, key, {**stored, **version_sysmeta}, body,
+                                                    None, encryption=encryption, condition=node_condition)
+
+    resp, version_id, kept = await versioning.guarded_write(req, bucket, key, bucket_info, None, write)
     if body.error is not None:
         raise body.error
     if resp.status not in (201, 202):
