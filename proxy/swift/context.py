@@ -33,6 +33,10 @@ class SwiftRequest(ObjectRequest):
     sysmeta: dict[str, str] = field(default_factory=dict)  # sysmeta features add to an account write (quotas)
     account_acl_level: str | None = None  # what X-Account-Access-Control grants the identity here (access.check)
     open_expired: bool = False  # reads (and POSTs) reach expired, unreaped objects (features/open_expired.py)
+    # object versioning's node condition for the object PUT (engine.archive_for_write), and whether the nodes
+    # refused it because a concurrent writer replaced the current version first (the feature then retries)
+    write_guard: dict[str, str] | None = None
+    lost_race: bool = False
 
     @property
     def client(self) -> StorageClient:

@@ -52,10 +52,11 @@ async def put(req: SwiftRequest) -> Response:
         if if_none_match.strip() != "*":
             return error_response(400, "If-None-Match only supports *")
         condition = {wire.COND_IF_NONE_MATCH: "*"}  # decided by the nodes, atomically (stackstore/wire.py)
+    guard = req.write_guard if condition is None else None  # the client's If-None-Match decides otherwise
     body = UploadBody(req.request, constraints.MAX_FILE_SIZE if length is None else length)
     try:
         resp = await req.client.put_object(req.account, req.container_name, req.object_name, headers, aiter(body),
-                                           content_length=length, condition=condition)
+                                           content_length=length, condition=condition or guard)
     except Exception:
         if body.too_large:
             return error_response(413, "Your request is too large.")
@@ -69,6 +70,9 @@ async def put(req: SwiftRequest) -> Response:
         return error_response(499)
     if condition is not None and resp.status in (409, 412):  # 409: a concurrent conditional PUT won
         return error_response(412)
+    if guard is not None and resp.status in (404, 409, 412):  # nothing was read: versioning tries again
+        req.lost_race = True
+        return error_response(409)
     if resp.status == 202:  # a newer write is already stored (a container sync of an older one): Swift's 202
         return error_response(202)
     if resp.status != 201:

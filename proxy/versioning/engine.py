@@ -191,7 +191,8 @@ async def copy_stored(ctx: Any, account: str, src: tuple[str, str], dst: tuple[s
     headers["X-Timestamp"] = Timestamp.now().normal
     put = await storage.put_object(account, *dst, headers, stream_backend(resp), content_length=length)
     await put.close()
-    if put.status != 201:
+    # 202/409: a concurrent writer archived the same version a moment later (same name, same data) first
+    if put.status not in (201, 202, 409):
         raise HTTPError(503, "could not store the version")
     ctx.state.invalidate_info(account, dst[0])
     return True

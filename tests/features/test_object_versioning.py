@@ -113,3 +113,28 @@ def test_bad_version_ids(conn, versioned):
     with pytest.raises(ClientException) as err:
         conn.put_object(versioned, "b", b"", query_string="version-id=null")
     assert err.value.http_status == 400
+
+
+def test_concurrent_puts_keep_every_version(cluster, versioned):
+    """Writers racing on one name of an X-Versions-Enabled container: every acknowledged write is a version,
+    each readable by its id with its own body."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def put_one(i: int) -> tuple[str, bytes]:
+        body = f"body {i}".encode()
+        c = swift_client.Connection(authurl=f"{cluster.proxy_url}/auth/v1.0", user="test:tester", key="testing",
+                                    retries=0)
+        out: dict = {}
+        c.put_object(versioned, "race", body, response_dict=out)
+        c.close()
+        return out["headers"]["x-object-version-id"], body
+
+    with ThreadPoolExecutor(8) as pool:
+        written = list(pool.map(put_one, range(16)))
+    c = swift_client.Connection(authurl=f"{cluster.proxy_url}/auth/v1.0", user="test:tester", key="testing",
+                                retries=0)
+    listed = {row["version_id"] for row in c.get_container(versioned, query_string="versions")[1]}
+    assert {vid for vid, _ in written} <= listed and len(listed) == 16
+    for vid, body in written:
+        assert c.get_object(versioned, "race", query_string=f"version-id={vid}")[1] == body
+    c.close()

@@ -15,7 +15,9 @@ read and written by the proxy, as Swift's middleware does with pre-authorized re
 
 from __future__ import annotations
 
+import asyncio
 import json
+import random
 from urllib.parse import quote
 
 from starlette.responses import Response
@@ -209,6 +211,9 @@ def _annotate(req: SwiftRequest, resp: Response) -> None:
         resp.headers["Content-Location"] = quote(req.path) + f"?version-id={version_id}"
 
 
+WRITE_ATTEMPTS = 20  # racing writers of one versioned name: a loser tries again
+
+
 async def _write(req: SwiftRequest, call_next: Handler, name: str) -> Response:
     if name == "copy_object":
         from proxy.swift.features.versioned_writes import _copy_destination
@@ -224,11 +229,20 @@ async def _write(req: SwiftRequest, call_next: Handler, name: str) -> Response:
         if name in ("copy_object", "copy_from"):
             req.sysmeta[engine.OBJECT_VERSION_SYSMETA] = ""  # a copied source's id means nothing here
         return await call_next(req)
-    await engine.archive_current(req, account, container, obj, state)
-    version_id = names.new_version_id()
-    req.timestamp = version_id
-    req.sysmeta.update(engine.write_sysmeta(state, version_id))
-    resp = await call_next(req)
+    for attempt in range(WRITE_ATTEMPTS):
+        # the current version archived, then replaced only if it is still current (a PUT's nodes decide
+        # before its body flows); a writer that lost the race archives the winner and tries again
+        _archived, guard = await engine.archive_for_write(req, account, container, obj, state)
+        version_id = names.new_version_id()
+        req.timestamp = version_id
+        req.sysmeta.update(engine.write_sysmeta(state, version_id))
+        req.write_guard = guard if state == engine.ENABLED else None
+        req.lost_race = False
+        resp = await call_next(req)
+        if not req.lost_race:
+            break
+        await asyncio.sleep(random.uniform(0, min(0.5, 0.01 * 2 ** attempt)))
+    req.write_guard = None
     if 200 <= resp.status_code < 300 and state == engine.ENABLED:
         resp.headers[VERSION_ID_HEADER] = version_id
     return resp
