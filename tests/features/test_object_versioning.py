@@ -17,11 +17,8 @@ def unique(prefix: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def conn(cluster):
-    c = swift_client.Connection(authurl=f"{cluster.proxy_url}/auth/v1.0", user="test:tester", key="testing",
-                                retries=0)
-    yield c
-    c.close()
+def conn(swift_conn):
+    return swift_conn
 
 
 @pytest.fixture()
