@@ -319,3 +319,24 @@ def test_a_version_name_too_long_for_the_archive_is_412(conn):
         conn.put_object(container, obj, b"second")
     assert err.value.http_status == 412
     assert conn.get_object(container, obj)[1] == b"first"
+
+
+def test_concurrent_puts_keep_every_version(connect, conn):
+    """Writers racing on one name of an X-Versions-Location container: every overwritten body is archived
+    and the last one is current (none is lost between archiving and overwriting)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    container, archive = make_pair(conn, "X-Versions-Location")
+    conn.put_object(container, "race", b"first")
+    bodies = [f"body {i}".encode() for i in range(12)]
+
+    def put_one(body: bytes) -> None:
+        c = swift_client.Connection(authurl=conn.authurl, user="test:tester", key="testing", retries=0)
+        c.put_object(container, "race", body)
+        c.close()
+
+    with ThreadPoolExecutor(6) as pool:
+        list(pool.map(put_one, bodies))
+    archived = [conn.get_object(archive, row["name"])[1] for row in versions_of(conn, archive, "race")]
+    current = conn.get_object(container, "race")[1]
+    assert sorted(archived + [current]) == sorted(bodies + [b"first"])

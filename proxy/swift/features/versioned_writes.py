@@ -30,6 +30,8 @@ manifest with its sysmeta (listing size included).
 
 from __future__ import annotations
 
+import asyncio
+import random
 from collections.abc import AsyncIterator, Callable, Mapping
 
 from starlette.responses import Response
@@ -45,6 +47,7 @@ from proxy.swift.headers import VERSIONS_LOCATION_SYSMETA, VERSIONS_MODE_SYSMETA
 from proxy.swift.obj_get import is_expired
 from proxy.swift.operations import ANY_DEPTH_OPERATIONS, PUT_SLO_MANIFEST
 from proxy.swift.replies import backend_failure
+from stackstore import wire
 from stackstore.timestamp import Timestamp
 
 DELETE_MARKER_CONTENT_TYPE = "application/x-deleted;swift_versions_deleted=1"
@@ -59,6 +62,7 @@ KEPT_HEADERS = frozenset(("content-type", "content-encoding", "content-dispositi
 KEPT_PREFIXES = ("x-object-meta-", "x-object-sysmeta-", "x-object-transient-sysmeta-")
 LISTING_PAGE = 1000
 WRITES = ("put_object", "copy_from", PUT_SLO_MANIFEST)
+WRITE_ATTEMPTS = 20  # racing writers of one name: a loser tries again
 
 
 # container PUT/POST (the location headers); object writes, COPY and DELETE
@@ -93,10 +97,37 @@ async def feature(req: SwiftRequest, call_next: Handler) -> Response:
             denied = await access.check(req.subrequest("PUT", *target))
             if denied is not None:
                 return denied
+        if name == "put_object":  # a plain PUT: archived and replaced without losing a racing writer's data
+            return await _guarded_put(req, call_next, target, versioning[0])
         refused = await archive_current(req, target, versioning[0])
         if refused is not None:
             return refused
     return await call_next(req)
+
+
+async def _guarded_put(req: SwiftRequest, call_next: Handler, target: tuple[str, str, str],
+                       archive: str) -> Response:
+    """Archive the current object, then write over it only if it is still current (the nodes decide before
+    the body flows, ``SwiftRequest.write_guard``); a writer that lost the race archives the winner and tries
+    again (as object versioning's writes: docs/versioning.md "Concurrent writers")."""
+    resp: Response | None = None
+    for attempt in range(WRITE_ATTEMPTS):
+        seen: dict[str, str] = {}
+        refused = await archive_current(req, target, archive, seen)
+        if refused is not None:
+            return refused
+        stamp = seen.get("x-timestamp")
+        req.write_guard = ({wire.COND_IF_MATCH: stamp, wire.COND_ETAG_IS_AT: wire.COND_DATA_TIMESTAMP} if stamp
+                           else {wire.COND_IF_NONE_MATCH: "*"})
+        req.lost_race = False
+        req.timestamp = ""  # each attempt is a new write, stamped when it is sent
+        resp = await call_next(req)
+        if not req.lost_race:
+            break
+        await asyncio.sleep(random.uniform(0, min(0.5, 0.01 * 2 ** attempt)))
+    req.write_guard = None
+    assert resp is not None
+    return resp
 
 
 # -- containers ---------------------------------------------------------------------------------
@@ -213,19 +244,23 @@ async def _copy_stored(req: SwiftRequest, src: tuple[str, str, str], dst_contain
     put = await req.client.put_object(account, dst_container, name, headers,
                                       stream_backend(resp), content_length=length)
     await put.close()
-    if put.status == 201:
+    if put.status in (201, 202, 409):  # 202/409: a concurrent writer archived the same version first
         req.state.invalidate_info(account, dst_container)
         return None
     # as Swift's middleware: the archive (or restore) refused it, 412; the cluster failed, 503
     return error_response(412 if 400 <= put.status < 500 else 503)
 
 
-async def archive_current(req: SwiftRequest, target: tuple[str, str, str], archive: str) -> Response | None:
+async def archive_current(req: SwiftRequest, target: tuple[str, str, str], archive: str,
+                          seen: dict[str, str] | None = None) -> Response | None:
     """Copy the object at ``target`` (if any) into ``archive``, named by its own timestamp; None when
-    done or when there is nothing to archive, else the answer that stops the write."""
+    done or when there is nothing to archive, else the answer that stops the write. ``seen`` receives the
+    archived object's ``x-timestamp``."""
     obj = target[2]
 
     def name(stored: Mapping[str, str]) -> str:
+        if seen is not None and stored.get("x-timestamp"):
+            seen["x-timestamp"] = stored["x-timestamp"]
         return version_name(obj, stored.get("x-timestamp") or Timestamp.now().normal)
 
     refused = await _copy_stored(req, target, archive, name)
