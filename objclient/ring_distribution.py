@@ -14,12 +14,12 @@ one; it is written atomically (temp file, fsync, rename), and services reload it
 (``ring.Ring`` watches its file). An older or equal version is never installed: a stale push cannot
 roll a cluster back.
 
-Blocking I/O (``http.client``, files): call from threads, never from an event loop.
+Blocking I/O (files; node requests through ``objclient.blocking``): call from threads, never from an
+event loop.
 """
 
 from __future__ import annotations
 
-import http.client
 import json
 import logging
 import os
@@ -31,10 +31,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from objclient.blocking import NodeCall, call_node
+from objclient.http import HttpError
 from ring.atomic import atomic_write
 from ring.errors import RingFileError
 from ring.ringfile import decode_ring, read_ring_file
-from stackstore import internal_tls, node_signing
+from stackstore import internal_tls
 from stackstore.config import Config
 from stackstore.secrets import ensure_secret
 
@@ -133,31 +135,21 @@ class PeerError(Exception):
 
 
 def _request(ip: str, port: int, key: bytes, method: str, target: str, body: bytes | None = None,
-             timeout: float = 5.0, tls: ssl.SSLContext | None = None) -> tuple[int, dict[str, str], bytes]:
-    headers = {"Content-Length": str(len(body or b""))} if method == "PUT" else {}
-    if body is not None:
-        headers["Content-Type"] = "application/octet-stream"
-    headers[node_signing.SIGNATURE_HEADER] = node_signing.sign(key, method, target, headers)
-    conn = (http.client.HTTPSConnection(ip, port, timeout=timeout, context=tls) if tls is not None
-            else http.client.HTTPConnection(ip, port, timeout=timeout))
+             timeout: float = 5.0, tls: ssl.SSLContext | None = None) -> tuple[int, bytes]:
+    """One signed request to a node: ``(status, body)``; PeerError when it did not answer one."""
+    headers = {"Content-Type": "application/octet-stream"} if body is not None else {}
     try:
-        conn.request(method, target, body=body, headers=headers)
-        resp = conn.getresponse()
-        length = int(resp.getheader("Content-Length") or 0)
-        if length > MAX_RING_BYTES:
-            raise PeerError(f"{ip}:{port}: answer of {length} bytes is too large")
-        data = resp.read(MAX_RING_BYTES + 1)
-        return resp.status, {k.lower(): v for k, v in resp.getheaders()}, data
-    except (OSError, http.client.HTTPException, ValueError) as exc:
-        raise PeerError(f"{ip}:{port}: {exc!r}") from exc
-    finally:
-        conn.close()
+        reply = call_node(NodeCall(ip, port, method, target, headers, body or b""), signing_key=key, tls=tls,
+                          timeout=timeout, max_body=MAX_RING_BYTES)
+    except HttpError as exc:
+        raise PeerError(f"{ip}:{port}: {exc}") from exc
+    return reply.status, reply.body
 
 
 def peer_versions(ip: str, port: int, key: bytes, timeout: float = 5.0,
                   tls: ssl.SSLContext | None = None) -> dict[str, int]:
     """``{ring name: version}`` a node holds (``GET /rings``; ``tls``: the nodes serve HTTPS)."""
-    status, _, body = _request(ip, port, key, "GET", "/rings", timeout=timeout, tls=tls)
+    status, body = _request(ip, port, key, "GET", "/rings", timeout=timeout, tls=tls)
     if status != 200:
         raise PeerError(f"{ip}:{port}: GET /rings answered {status}")
     try:
@@ -170,7 +162,7 @@ def peer_versions(ip: str, port: int, key: bytes, timeout: float = 5.0,
 def fetch_ring(ip: str, port: int, key: bytes, name: str, timeout: float = 10.0,
                tls: ssl.SSLContext | None = None) -> bytes:
     """Ring file ``name`` as a node holds it."""
-    status, _, body = _request(ip, port, key, "GET", f"/rings/{name}", timeout=timeout, tls=tls)
+    status, body = _request(ip, port, key, "GET", f"/rings/{name}", timeout=timeout, tls=tls)
     if status != 200:
         raise PeerError(f"{ip}:{port}: GET /rings/{name} answered {status}")
     return body
@@ -180,7 +172,7 @@ def push_ring(ip: str, port: int, key: bytes, name: str, blob: bytes, timeout: f
               tls: ssl.SSLContext | None = None) -> tuple[int, str]:
     """Offer ring ``name`` to a node: ``(status, the node's answer)``: 201 installed, 200 it already had
     this version, 409 it holds a newer one."""
-    status, _, body = _request(ip, port, key, "PUT", f"/rings/{name}", body=blob, timeout=timeout, tls=tls)
+    status, body = _request(ip, port, key, "PUT", f"/rings/{name}", body=blob, timeout=timeout, tls=tls)
     return status, body.decode("utf-8", "replace").strip()
 
 

@@ -108,8 +108,8 @@ def main(argv: list[str] | None = None) -> int:
     keep_files_private()  # whatever a subcommand creates (data, rings, logs, secrets) is the owner's only
     # Subcommands with their own argument parsers take the rest of the line untouched.
     delegated = {"node": "store.server", "proxy": "proxy.app",
-                 "dispersion": "store.replication.dispersion", "status": "stackstore.status",
-                 "relink": "stackstore.relink"}
+                 "dispersion": "store.replication.dispersion", "status": "store.cluster_status",
+                 "relink": "store.relink_cli"}
     if argv and argv[0] == "ring" and len(argv) > 1 and argv[1] in ("push", "versions"):
         from objclient import ring_push
 

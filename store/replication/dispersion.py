@@ -12,16 +12,17 @@ import argparse
 import json
 import ssl
 import sys
-import urllib.error
-import urllib.request
 from dataclasses import dataclass, field
 
+from objclient.blocking import NodeCall, call_nodes
+from objclient.http import HttpError, Reply
 from ring import Ring
-from stackstore import internal_tls, node_signing
+from stackstore import internal_tls
 from stackstore.config import Config, ensure_hash_path_suffix, load_config
 from stackstore.secrets import ensure_secret
 
 DevKey = tuple[str, int, str]  # ip, port, device
+MAX_ANSWER = 256 << 20  # a node's partition listing: tens of bytes per partition held
 
 
 @dataclass
@@ -42,32 +43,35 @@ class DispersionReport:
                 f"on handoffs" + (f", unreachable: {', '.join(self.unreachable)}" if self.unreachable else ""))
 
 
-def _fetch(ip: str, port: int, timeout: float, node_key: bytes,
-           tls: ssl.SSLContext | None = None) -> dict[str, dict[str, dict[str, str]]]:
-    target = "/replicate/partitions"
-    scheme = "https" if tls is not None else "http"
-    request = urllib.request.Request(f"{scheme}://{ip}:{port}{target}", headers={
-        node_signing.SIGNATURE_HEADER: node_signing.sign(node_key, "GET", target, {})})
-    with urllib.request.urlopen(request, timeout=timeout, context=tls) as resp:
-        partitions: dict[str, dict[str, dict[str, str]]] = json.loads(resp.read())
-        return partitions
-
-
 def holdings(ring: Ring, node_key: bytes, timeout: float = 30.0, tls: ssl.SSLContext | None = None
              ) -> tuple[dict[DevKey, dict[int, dict[str, str]]], list[str]]:
     """What every device of the ring holds: ``{(ip, port, device): {partition: suffix hashes}}``
-    (each node asked with a request signed by the cluster's ``node_key``; over HTTPS with ``tls``)."""
+    (every node asked at once, with requests signed by the cluster's ``node_key``; over HTTPS with
+    ``tls``), and the nodes that did not answer."""
     out: dict[DevKey, dict[int, dict[str, str]]] = {}
     unreachable = []
-    for ip, port in sorted({(d.ip, d.port) for d in ring.devices}):
-        try:
-            data = _fetch(ip, port, timeout, node_key, tls)
-        except (OSError, urllib.error.URLError, ValueError):
+    nodes = sorted({(d.ip, d.port) for d in ring.devices})
+    calls = [NodeCall(ip, port, "GET", "/replicate/partitions") for ip, port in nodes]
+    replies = call_nodes(calls, signing_key=node_key, tls=tls, timeout=timeout, max_body=MAX_ANSWER)
+    for (ip, port), reply in zip(nodes, replies, strict=True):
+        data = _partitions(reply)
+        if data is None:
             unreachable.append(f"{ip}:{port}")
             continue
         for device, parts in data.items():
             out[(ip, port, device)] = {int(p): h for p, h in parts.items()}
     return out, unreachable
+
+
+def _partitions(reply: Reply | HttpError) -> dict[str, dict[str, dict[str, str]]] | None:
+    """A node's ``{device: {partition: suffix hashes}}``, None when it did not answer one."""
+    if isinstance(reply, HttpError) or reply.status != 200:
+        return None
+    try:
+        data = json.loads(reply.body)
+        return data if isinstance(data, dict) and all(isinstance(v, dict) for v in data.values()) else None
+    except ValueError:
+        return None
 
 
 def report(ring: Ring, node_key: bytes, timeout: float = 30.0, tls: ssl.SSLContext | None = None) -> DispersionReport:

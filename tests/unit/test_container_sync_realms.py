@@ -16,7 +16,7 @@ from stackstore.container_sync_realms import (
     signature_valid,
     validate_sync_to,
 )
-from stackstore.status import _container_sync
+from store.cluster_status import _container_sync
 
 CONF = {"cluster": {"data_dir": "/nonexistent"},
         "container_sync": {"realms": {"us": {"key": "k1", "key2": "k2",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from stackstore.status import _relinker, _segments_reaped
+from store.cluster_status import _relinker, _segments_reaped
 
 
 def test_relinker_cell():

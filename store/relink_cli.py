@@ -20,13 +20,12 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from stackstore import internal_tls
 from stackstore.config import Config, ensure_hash_path_suffix, load_config
 from stackstore.secrets import ensure_secret
-from stackstore.status import fetch_recon
+from store.cluster_status import fetch_recons
 
 LISTING_RINGS = ("container", "account")
 
@@ -60,9 +59,7 @@ def pending(conf: Config, cleanup: bool, timeout: float) -> tuple[list[str], int
         return [], 0
     node_key = ensure_secret(conf, "node_key").encode()
     tls = internal_tls.client_context(conf)
-    with ThreadPoolExecutor(max_workers=min(32, len(addresses))) as pool:
-        docs = dict(zip(addresses, pool.map(lambda a: fetch_recon(a, timeout, node_key, tls), addresses),
-                        strict=True))
+    docs = fetch_recons(addresses, timeout, node_key, tls)
     out, checked = [], 0
     for name, ((field, value), devices) in sorted(wanted.items()):
         for address, device in devices:

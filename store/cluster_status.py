@@ -11,12 +11,11 @@ import argparse
 import json
 import ssl
 import time
-import urllib.error
-import urllib.request
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from stackstore import internal_tls, node_signing
+from objclient.blocking import NodeCall, call_nodes, split_address
+from objclient.http import HttpError, Reply
+from stackstore import internal_tls
 from stackstore.config import Config, ensure_hash_path_suffix, load_config
 from stackstore.secrets import ensure_secret
 
@@ -40,18 +39,22 @@ def ring_nodes(conf: Config) -> dict[str, list[str]]:
     return {addr: sorted(devs) for addr, devs in sorted(nodes.items())}
 
 
-def fetch_recon(address: str, timeout: float, node_key: bytes,
-                tls: ssl.SSLContext | None = None) -> dict[str, Any] | None:
-    """The node's recon document (a request signed with the cluster's ``node_key``; over HTTPS verified
-    with ``tls`` when the nodes serve it), or None when it does not answer properly."""
-    signature = node_signing.sign(node_key, "GET", "/recon", {})
-    scheme = "https" if tls is not None else "http"
-    request = urllib.request.Request(f"{scheme}://{address}/recon",
-                                     headers={node_signing.SIGNATURE_HEADER: signature})
+def fetch_recons(addresses: list[str], timeout: float, node_key: bytes,
+                 tls: ssl.SSLContext | None = None) -> dict[str, dict[str, Any] | None]:
+    """Every node's recon document (``GET /recon``, asked concurrently, signed with the cluster's
+    ``node_key``; over HTTPS verified with ``tls`` when the nodes serve it): ``{address: document}``,
+    None for a node that does not answer properly."""
+    calls = [NodeCall(*split_address(address), "GET", "/recon") for address in addresses]
+    replies = call_nodes(calls, signing_key=node_key, tls=tls, timeout=timeout)
+    return {address: _recon_document(reply) for address, reply in zip(addresses, replies, strict=True)}
+
+
+def _recon_document(reply: Reply | HttpError) -> dict[str, Any] | None:
+    if isinstance(reply, HttpError) or reply.status != 200:
+        return None
     try:
-        with urllib.request.urlopen(request, timeout=timeout, context=tls) as resp:
-            doc = json.load(resp)
-    except (urllib.error.URLError, OSError, ValueError):
+        doc = json.loads(reply.body)
+    except ValueError:
         return None
     return doc if isinstance(doc, dict) else None
 
@@ -161,8 +164,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     node_key = ensure_secret(conf, "node_key").encode()
     tls = internal_tls.client_context(conf)
-    with ThreadPoolExecutor(max_workers=min(32, len(nodes))) as pool:
-        docs = dict(zip(nodes, pool.map(lambda a: fetch_recon(a, args.timeout, node_key, tls), nodes), strict=True))
+    docs = fetch_recons(list(nodes), args.timeout, node_key, tls)
     if args.json:
         print(json.dumps({a: d if d is not None else {"up": False} for a, d in docs.items()}, indent=2))
     else:
