@@ -26,6 +26,7 @@ COPY proxy /src/proxy
 COPY identity /src/identity
 COPY volumes /src/volumes
 COPY compute_shim /src/compute_shim
+COPY apiservice /src/apiservice
 COPY images /src/images
 COPY docs /opt/stackstore/docs
 

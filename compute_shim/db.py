@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from compute_shim.common.db import create_schema, make_engine, make_sessions
+from apiservice.db import create_schema, make_engine, make_sessions
 from compute_shim.models import Base, Flavor
 
 # id, name, ram (MiB), vcpus, disk (GiB): the classic defaults

@@ -4,16 +4,15 @@ from __future__ import annotations
 
 from starlette.responses import JSONResponse
 
+from apiservice.errors import ApiError as BaseApiError
+
 FAULTS = {400: "badRequest", 401: "unauthorized", 403: "forbidden", 404: "itemNotFound", 405: "badMethod",
           406: "notAcceptable", 409: "conflictingRequest", 413: "overLimit", 415: "badMediaType",
           501: "notImplemented", 503: "serviceUnavailable"}
 
 
-class ApiError(Exception):
-    def __init__(self, status: int, message: str):
-        super().__init__(message)
-        self.status = status
-        self.message = message
+class ApiError(BaseApiError):
+    """A failure in Nova's body shape."""
 
     def response(self) -> JSONResponse:
         if self.status == 401:

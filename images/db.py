@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.orm import sessionmaker
 
-from compute_shim.common.db import create_schema, make_engine, make_sessions
+from apiservice.db import create_schema, make_engine, make_sessions
 from images.models import Base
 
 

@@ -6,11 +6,11 @@ from http import HTTPStatus
 
 from starlette.responses import JSONResponse
 
-from compute_shim import errors as nova_errors
+from apiservice.errors import ApiError as BaseApiError
 
 
-class ApiError(nova_errors.ApiError):
-    """The same error as Nova's shim (status, message), in Glance's body shape."""
+class ApiError(BaseApiError):
+    """A failure in Glance's body shape."""
 
     def response(self) -> JSONResponse:
         title = HTTPStatus(self.status).phrase

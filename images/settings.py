@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from compute_shim.common.urls import service_url
+from apiservice.urls import service_url
 
 
 @dataclass

@@ -9,6 +9,8 @@ import errno
 import os
 from collections.abc import Sequence
 
+from stackstore.durable_files import fsync_dir as fsync_dir  # re-exported: the nodes import it from here
+
 # ctypes._NamedFuncPointer: typeshed's type of a CDLL function (the annotations are never evaluated)
 _libc: ctypes.CDLL | None = None
 _syncfs: ctypes._NamedFuncPointer | None = None
@@ -46,15 +48,6 @@ def syncfs(fd: int) -> None:
     if _syncfs(fd) != 0:
         err = ctypes.get_errno()
         raise OSError(err, os.strerror(err))
-
-
-def fsync_dir(path: str) -> None:
-    """fsync a directory so entries created or renamed in it are durable."""
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def fsync_all(fds: Sequence[int], data_only: bool = False) -> None:

@@ -8,10 +8,10 @@ import logging
 from starlette.requests import Request
 from starlette.responses import Response
 
+from apiservice.db import in_db
 from compute_shim import policy, states
 from compute_shim.api.base import Ctx, State, context, get_server, json_body
 from compute_shim.api.servers import background, fault, set_state
-from compute_shim.common.db import in_db
 from compute_shim.errors import bad_request, conflict
 from compute_shim.models import Server
 

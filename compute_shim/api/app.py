@@ -11,11 +11,11 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
+from apiservice.handlers import exception_handlers
+from apiservice.identity import Validator, make_validator
 from compute_shim import policy
 from compute_shim.api import actions, flavors, servers, versions, volume_attachments, zones
 from compute_shim.api.base import State, context
-from compute_shim.common.handlers import exception_handlers
-from compute_shim.common.identity import Validator, make_validator
 from compute_shim.db import open_db
 from compute_shim.driver import Driver, load_driver
 from compute_shim.errors import ApiError

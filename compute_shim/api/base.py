@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.requests import Request
 
-from compute_shim.common.identity import Validator, authenticate
+from apiservice.identity import Validator, authenticate
 from compute_shim.driver import Driver
 from compute_shim.errors import ApiError, bad_request, not_found
 from compute_shim.microversions import Version, negotiate

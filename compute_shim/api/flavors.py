@@ -10,9 +10,9 @@ from sqlalchemy.orm import Session
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from apiservice.db import in_db
 from compute_shim import views
 from compute_shim.api.base import Ctx, context, json_body, page_by_marker
-from compute_shim.common.db import in_db
 from compute_shim.db import now
 from compute_shim.errors import bad_request, conflict, forbidden, not_found
 from compute_shim.models import Flavor

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from apiservice.db import in_db
 from compute_shim import states, views
 from compute_shim.api.base import (
     Ctx,
@@ -26,7 +27,6 @@ from compute_shim.api.base import (
     json_body,
     page_by_marker,
 )
-from compute_shim.common.db import in_db
 from compute_shim.db import now
 from compute_shim.errors import ApiError, bad_request, not_found
 from compute_shim.models import Flavor, Server, VolumeAttachment

@@ -6,9 +6,9 @@ from sqlalchemy.orm import Session
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from apiservice.db import in_db
 from compute_shim import states, views
 from compute_shim.api.base import Ctx, attachments_of, context, get_server, is_uuid, json_body
-from compute_shim.common.db import in_db
 from compute_shim.errors import bad_request, not_found
 from compute_shim.models import Server, VolumeAttachment
 

@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from compute_shim.common.db import in_db
+from apiservice.db import in_db
 from compute_shim.db import now
 from compute_shim.errors import ApiError
 from compute_shim.models import Server, VolumeAttachment

@@ -11,8 +11,8 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
-from compute_shim.common.handlers import exception_handlers
-from compute_shim.common.identity import Validator, make_validator
+from apiservice.handlers import exception_handlers
+from apiservice.identity import Validator, make_validator
 from images.api import data, images, schemas, versions
 from images.api.base import State
 from images.db import open_db

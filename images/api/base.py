@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.requests import Request
 
-from compute_shim.common.identity import Validator, authenticate
+from apiservice.identity import Validator, authenticate
 from identity.tokens import TokenInfo
 from images import policy
 from images.errors import ApiError, not_found

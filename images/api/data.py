@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
-from compute_shim.common.db import in_db
+from apiservice.db import in_db
 from identity.tokens import TokenInfo
 from images.api.base import State, caller, now, owned_image, state, visible_image
 from images.errors import ApiError

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from compute_shim.common.db import in_db
+from apiservice.db import in_db
 from identity.tokens import TokenInfo
 from images import attrs, patch, policy
 from images.api.base import caller, json_body, now, owned_image, state, visible_image

@@ -18,8 +18,8 @@ import pytest
 from ring.cli import main as ring_cli
 from ring.hashing import hash_path, partition_of
 from stackstore.launcher import effective_config_path
-from store.relink_cli import main as relink_main
 from store.listings import container_key
+from store.relink_cli import main as relink_main
 from store.replication.dispersion import cluster_report
 from tests.durability.test_replication_support import Client, Layout, replication_cluster, wait_until
 

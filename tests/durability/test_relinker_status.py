@@ -12,8 +12,8 @@ import time
 import pytest
 
 from ring.cli import main as ring_cli
-from store.relink_cli import main as relink_main
 from store.cluster_status import COLUMNS
+from store.relink_cli import main as relink_main
 from tests.durability.bg_helpers import Swift, start_cluster, wait_for
 
 RATE = 4.0  # hash dirs per second per node

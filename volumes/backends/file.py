@@ -7,7 +7,7 @@ import os
 import subprocess
 from pathlib import Path
 
-from store.fsutil import fsync_dir
+from stackstore.durable_files import fsync_dir
 from volumes.backends.base import Backend, GiB
 from volumes.errors import BackendError
 

@@ -6,7 +6,7 @@ from typing import Any, Protocol
 
 from starlette.requests import Request
 
-from compute_shim.common.urls import service_url
+from apiservice.urls import service_url
 from identity.tokens import TokenInfo
 
 

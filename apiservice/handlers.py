@@ -11,7 +11,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
-from compute_shim.errors import ApiError
+from apiservice.errors import ApiError
 
 Handler = Callable[[Request, Exception], Awaitable[Response]]
 

@@ -1,1 +1,0 @@
-"""Pieces the compute and image services share: token checks, database engines, service URLs, serving."""
