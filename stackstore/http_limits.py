@@ -169,12 +169,23 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         # Lingering close: closing a socket with unread input sends a reset, which may destroy the
         # answer before the client reads it. Shut down our side, drop further input, close soon
         # (not while a response is still being written: that one ends the connection as before).
-        idle = self.cycle is None or self.cycle.response_complete
-        if idle and self.transport.can_write_eof():
-            self.transport.write_eof()
-            self._closing_at = self.loop.call_later(LINGER_SECONDS, self.transport.close)
+        if self.cycle is None or self.cycle.response_complete:
+            self.close_lingering()
         else:
             self.transport.close()
+
+    def close_lingering(self) -> None:
+        """Close the connection once the answer written so far is out: half-close it (the client reads the
+        whole answer), then read and drop whatever the client still sends for up to ``LINGER_SECONDS``
+        before closing. A client still sending a request body it was answered early for (a refusal, a
+        limit) then reads that answer instead of a connection reset."""
+        if self._closing_at is not None or self.transport.is_closing():
+            return
+        if not self.transport.can_write_eof():
+            self.transport.close()
+            return
+        self.transport.write_eof()
+        self._closing_at = self.loop.call_later(LINGER_SECONDS, self.transport.close)
 
     # -- head timeout -------------------------------------------------------------------------------
     def _arm_head_timer(self) -> None:

@@ -33,6 +33,7 @@ otherwise pre-empt the application with its own ``400 Invalid HTTP request``, an
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Any, cast
 
 from stackstore.http_limits import HEAD_SIZE, HEADER_LINE, BoundedHttpToolsProtocol
@@ -105,9 +106,10 @@ class TitleCaseHeads:
     whichever comes first, and then sent with it: one ``send`` instead of two for a small answer (on
     loopback each ``send`` also runs the receiver's TCP path)."""
 
-    def __init__(self, transport: Any, scope: dict[str, Any]):
+    def __init__(self, transport: Any, scope: dict[str, Any], close: Callable[[], None] | None = None):
         self._transport = transport
         self._scope = scope
+        self._close = close or transport.close  # how the connection closes after this answer
         self._head_pending = True
         self._held: bytes | None = None
 
@@ -134,7 +136,7 @@ class TitleCaseHeads:
 
     def close(self) -> None:
         self.flush()
-        self._transport.close()
+        self._close()
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._transport, name)
@@ -193,7 +195,7 @@ class SwiftHttpProtocol(BoundedHttpToolsProtocol):
         started = self.cycle is not None and self.cycle.scope is self.scope  # not an upgrade
         if started:
             # the cycle writes through a wrapper with the transport's interface
-            heads = TitleCaseHeads(self.transport, cast(dict[str, Any], self.scope))
+            heads = TitleCaseHeads(self.transport, cast(dict[str, Any], self.scope), self.close_after_answer)
             self.cycle.transport = cast(asyncio.Transport, heads)
         if started and is_unframed_put(self.parser.get_method(), self.headers):
             self.discarding = True
@@ -202,3 +204,13 @@ class SwiftHttpProtocol(BoundedHttpToolsProtocol):
     def on_message_complete(self) -> None:
         self.message_open = False
         super().on_message_complete()
+
+    def close_after_answer(self) -> None:
+        """The answer is complete and the connection is not kept: while the request's body is still
+        arriving (answered before it was read: a refusal, an XML document over its cap, an unframed PUT),
+        close lingeringly, as Swift's server reads and drops the rest: a client that sends its whole body
+        before reading the answer gets the answer rather than a reset."""
+        if self.message_open or self.discarding:
+            self.close_lingering()
+        else:
+            self.transport.close()

@@ -293,3 +293,27 @@ def test_many_headers_as_swift(cluster, http, container):
     assert http.head(container, headers=many).status_code == 204
     too_many = {f"X-More-{i}": "x" for i in range(HttpLimits.from_config(cluster.conf, "proxy").max_header_count)}
     assert http.head(container, headers=too_many).status_code == 431
+
+
+UNKNOWN_KEY_V4 = ("AWS4-HMAC-SHA256 Credential=nobody/20261205/us-east-1/s3/aws4_request, "
+                  "SignedHeaders=host;x-amz-content-sha256;x-amz-date, Signature=" + "0" * 64)
+
+
+@pytest.mark.parametrize("size", [1 << 20, 48 << 20])
+def test_a_body_answered_early_is_read_not_reset(cluster, size):
+    """A request refused before its body was read (here an S3 PUT with an unknown access key: 403, the
+    connection not kept) is closed lingeringly: a client that sends its whole body before reading (http.client, boto)
+    reads the answer instead of a connection reset, as from Swift's server."""
+    url = urlsplit(cluster.proxy_url)
+    piece = b"x" * (1 << 20)
+    with socket.create_connection((url.hostname, url.port), timeout=30) as sock:
+        sock.sendall(f"PUT /no-such-bucket-here/key HTTP/1.1\r\nHost: x\r\nContent-Length: {size}\r\n"
+                     f"Authorization: {UNKNOWN_KEY_V4}\r\nx-amz-date: 20261205T000000Z\r\n"
+                     "x-amz-content-sha256: UNSIGNED-PAYLOAD\r\n\r\n".encode())
+        for _ in range(size // len(piece)):
+            sock.sendall(piece)
+        data = b""
+        while piece := sock.recv(65536):
+            data += piece
+    assert _status(data) == 403, data[:200]
+    assert b"<Error>" in data and _header(data.partition(b"\r\n\r\n")[0], b"connection") == b"close"
