@@ -18,6 +18,8 @@ from proxy.s3.credentials import CredentialStore
 from proxy.s3.errors import S3Error
 from stackstore.numbers import is_ascii_digits
 
+MAX_EPOCH = 2 ** 32  # an Expires at or beyond it is no date (seconds since 1970 in 32 bits: until 2106)
+
 SUBRESOURCES = frozenset({
     "accelerate", "acl", "cors", "defaultObjectAcl", "location", "logging", "partNumber", "policy",
     "requestPayment", "torrent", "versioning", "versionId", "versions", "website", "uploads", "uploadId",
@@ -74,6 +76,8 @@ async def verify(method: str, raw_path: str, raw_query: str, raw_headers: Sequen
         if not is_ascii_digits(expires):
             raise S3Error("AccessDenied", "Query-string authentication requires the Signature, Expires and "
                                           "AWSAccessKeyId parameters")
+        if int(expires) >= MAX_EPOCH:  # not a date a 32-bit epoch can hold: as AWS, an invalid date
+            raise S3Error("AccessDenied", f"Invalid date (should be seconds since epoch): {expires}")
         if now > int(expires):
             raise S3Error("AccessDenied", "Request has expired", Expires=expires)
         if int(expires) - now > MAX_EXPIRES:  # a week at most, as for SigV4 presigned URLs

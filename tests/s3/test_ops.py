@@ -81,6 +81,24 @@ def test_presigned_get(s3, bucket, sigver):
     assert r.status_code == 403 and b"<Code>AccessDenied</Code>" in r.content
 
 
+def test_presigned_v2_expires_limits(s3, bucket):
+    """SigV2 presigned URLs: at most a week ahead (403 beyond it), and an Expires no 32-bit epoch holds is an
+    invalid date (AWS's wording)."""
+    c = make_client(s3.url, signature_version="s3")
+    c.put_object(Bucket=bucket, Key="v2-limits", Body=b"x")
+    week = c.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": "v2-limits"},
+                                    ExpiresIn=7 * 24 * 3600 - 60)
+    assert httpx.get(week).status_code == 200
+    too_far = c.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": "v2-limits"},
+                                       ExpiresIn=8 * 24 * 3600)
+    r = httpx.get(too_far)
+    assert r.status_code == 403 and b"<Code>AccessDenied</Code>" in r.content
+    no_date = c.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": "v2-limits"},
+                                       ExpiresIn=2 ** 32)
+    r = httpx.get(no_date)
+    assert r.status_code == 403 and b"Invalid date (should be seconds since epoch)" in r.content
+
+
 def test_presigned_put_v4(s3, bucket):
     c = make_client(s3.url)
     url = c.generate_presigned_url("put_object", Params={"Bucket": bucket, "Key": "up"}, ExpiresIn=60)
