@@ -88,6 +88,7 @@ def test_large_policy_round_trips(owner, policy_bucket):
     "{bucket-stmt-bad-condition}",
     "{bucket-stmt-action-does-not-apply}",
     "{bucket-stmt-unknown-field}",
+    "{bucket-stmt-allow-not-principal}",
 ])
 def test_malformed_policies(owner, policy_bucket, policy):
     bucket = policy_bucket
@@ -100,6 +101,8 @@ def test_malformed_policies(owner, policy_bucket, policy):
         "{bucket-stmt-bad-condition}": {**good, "Condition": {"StringSorta": {"s3:prefix": "a"}}},
         "{bucket-stmt-action-does-not-apply}": {**good, "Action": "s3:ListBucket"},
         "{bucket-stmt-unknown-field}": {**good, "Colour": "blue"},
+        "{bucket-stmt-allow-not-principal}": {**{k: v for k, v in good.items() if k != "Principal"},
+                                              "NotPrincipal": {"AWS": "arn:aws:iam::test2:root"}},
     }
     body = _doc(variants[policy]) if policy in variants else policy
     try:
@@ -144,6 +147,20 @@ def test_allow_for_another_user_and_principal_forms(owner, plain, policy_bucket)
     # the plain user cannot manage the policy
     assert error_code(plain.get_bucket_policy, Bucket=bucket) == "AccessDenied"
     assert error_code(plain.delete_bucket_policy, Bucket=bucket) == "AccessDenied"
+
+
+def test_deny_with_not_principal_spares_the_named_principal(owner, plain, policy_bucket):
+    """NotPrincipal (Deny only, as AWS): everyone but the named principal is refused."""
+    bucket = policy_bucket
+    owner.put_object(Bucket=bucket, Key="k", Body=b"v")
+    owner.put_bucket_policy(Bucket=bucket, Policy=_doc(
+        _stmt(bucket),
+        {"Effect": "Deny", "NotPrincipal": {"AWS": ["arn:aws:iam::test:root"]}, "Action": "s3:GetObject",
+         "Resource": f"arn:aws:s3:::{bucket}/*"}))
+    assert owner.get_object(Bucket=bucket, Key="k")["Body"].read() == b"v"  # account test: not denied
+    assert plain.get_object(Bucket=bucket, Key="k")["Body"].read() == b"v"  # test:tester3 is account test too
+    other = make_client(owner.meta.endpoint_url, key="test2:tester2", secret="testing2")
+    assert error_code(other.get_object, Bucket=bucket, Key="k") == "AccessDenied"  # allowed, then denied
 
 
 def test_not_action_and_not_resource(owner, plain, policy_bucket):

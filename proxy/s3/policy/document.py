@@ -179,6 +179,8 @@ def _statement(raw: Any, bucket: str, known: frozenset[str]) -> Statement:
     if ("Principal" in raw) == ("NotPrincipal" in raw):
         raise malformed("Missing required field Principal" if "Principal" not in raw
                         else "Statement can not have both Principal and NotPrincipal")
+    if "NotPrincipal" in raw and effect == "Allow":  # AWS: NotPrincipal is for Deny statements only
+        raise malformed("NotPrincipal is not supported with Effect Allow")
     if ("Action" in raw) == ("NotAction" in raw):
         raise malformed("Missing required field Action" if "Action" not in raw
                         else "Statement can not have both Action and NotAction")
