@@ -175,6 +175,15 @@ def test_public_read_write_bucket(owner, other, anon, bkt):
     assert error_code(anon.delete_bucket, Bucket=bkt) == "AccessDenied"
 
 
+def test_canned_acls_list_group_grants_before_the_owner(owner, bkt):
+    """A canned ACL's group grants come first, the owner's FULL_CONTROL last, as S3 servers list them
+    (clients that read ``Grants[n]`` by position rely on it)."""
+    owner.put_bucket_acl(Bucket=bkt, ACL="public-read-write")
+    grants = owner.get_bucket_acl(Bucket=bkt)["Grants"]
+    assert [(g["Grantee"].get("URI") or g["Grantee"]["ID"], g["Permission"]) for g in grants] == [
+        (ALL_USERS, "READ"), (ALL_USERS, "WRITE"), (OWNER_ID, "FULL_CONTROL")]
+
+
 def test_authenticated_read(owner, other, anon, bkt):
     owner.put_bucket_acl(Bucket=bkt, ACL="authenticated-read")
     assert grants_of(owner.get_bucket_acl(Bucket=bkt)) == {(OWNER_ID, "FULL_CONTROL"), (AUTH_USERS, "READ")}

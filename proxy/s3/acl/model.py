@@ -73,16 +73,18 @@ def canned(name: str, owner: Owner, bucket_owner: Owner | None = None, for_bucke
     allowed = BUCKET_CANNED if for_bucket else OBJECT_CANNED
     if name not in allowed:
         raise S3Error("InvalidArgument", None, ArgumentName="x-amz-acl", ArgumentValue=name)
-    grants = [owner_grant(owner)]
+    # the group grants a canned ACL adds come before the owner's own (the order S3 servers list them in)
+    groups: list[Grant] = []
     if name == "public-read":
-        grants.append(Grant(GROUP, ALL_USERS, READ))
+        groups = [Grant(GROUP, ALL_USERS, READ)]
     elif name == "public-read-write":
-        grants += [Grant(GROUP, ALL_USERS, READ), Grant(GROUP, ALL_USERS, WRITE)]
+        groups = [Grant(GROUP, ALL_USERS, READ), Grant(GROUP, ALL_USERS, WRITE)]
     elif name == "authenticated-read":
-        grants.append(Grant(GROUP, AUTHENTICATED_USERS, READ))
+        groups = [Grant(GROUP, AUTHENTICATED_USERS, READ)]
     elif name == "log-delivery-write":
-        grants += [Grant(GROUP, LOG_DELIVERY, WRITE), Grant(GROUP, LOG_DELIVERY, READ_ACP)]
-    elif name in ("bucket-owner-read", "bucket-owner-full-control") and bucket_owner is not None \
+        groups = [Grant(GROUP, LOG_DELIVERY, WRITE), Grant(GROUP, LOG_DELIVERY, READ_ACP)]
+    grants = [*groups, owner_grant(owner)]
+    if name in ("bucket-owner-read", "bucket-owner-full-control") and bucket_owner is not None \
             and bucket_owner.id != owner.id:
         grants.append(owner_grant(bucket_owner, READ if name == "bucket-owner-read" else FULL_CONTROL))
     return Acl(owner, tuple(grants))
