@@ -119,7 +119,7 @@ def test_delete_and_errors(s3, bucket):
                          "SignedHeaders=host;x-amz-date, Signature=00",
         "x-amz-date": "20200101T000000Z", "x-amz-content-sha256": "UNSIGNED-PAYLOAD"})
     assert r.status_code == 403 and b"<Code>RequestTimeTooSkewed</Code>" in r.content
-    assert b"<RequestId>" in r.content and b"<Resource>" in r.content
+    assert b"<RequestId>" in r.content and b"<HostId>" in r.content
 
 
 def test_sha256_mismatch_stores_nothing(s3, bucket):
