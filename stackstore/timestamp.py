@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import email.utils
+import functools
 import math
 import time
 from datetime import UTC, datetime
@@ -59,7 +60,7 @@ class Timestamp:
     @property
     def http_date(self) -> str:
         """RFC 1123 date of the timestamp rounded up to the next whole second (Swift's Last-Modified)."""
-        return email.utils.formatdate(math.ceil(self.seconds), usegmt=True)
+        return _http_date(math.ceil(self.seconds))
 
     def __str__(self) -> str:
         return self.normal
@@ -89,3 +90,9 @@ class Timestamp:
 
     def __hash__(self) -> int:
         return hash(self.ticks)
+
+
+@functools.lru_cache(maxsize=4096)
+def _http_date(seconds: int) -> str:
+    # formatdate costs several microseconds; many answers name the same few seconds
+    return email.utils.formatdate(seconds, usegmt=True)

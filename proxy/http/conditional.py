@@ -55,23 +55,31 @@ def evaluate(method: str, headers: Mapping[str, str], etag: str | None,
     Swift does (S3 follows the RFC).
     """
     safe = method in ("GET", "HEAD")
-    lm = parse_http_date(last_modified) if isinstance(last_modified, str) else last_modified
     if_match = headers.get("if-match")
     if if_match is not None and (not exists or not etag_matches(if_match, etag)):
         return 412
     if if_match is None or both_preconditions:
         ius = parse_http_date(headers.get("if-unmodified-since"))
-        if ius is not None and lm is not None and lm > ius:
-            return 412
+        if ius is not None:
+            lm = _seconds(last_modified)
+            if lm is not None and lm > ius:
+                return 412
     if_none_match = headers.get("if-none-match")
     if if_none_match is not None:
         if exists and etag_matches(if_none_match, etag):
             return 304 if safe else 412
     elif safe:
         ims = parse_http_date(headers.get("if-modified-since"))
-        if ims is not None and lm is not None and lm <= ims:
-            return 304
+        if ims is not None:
+            lm = _seconds(last_modified)
+            if lm is not None and lm <= ims:
+                return 304
     return None
+
+
+def _seconds(last_modified: str | float | None) -> float | None:
+    # parsed only when a date condition asks (most requests carry none)
+    return parse_http_date(last_modified) if isinstance(last_modified, str) else last_modified
 
 
 # response headers kept on a 304 (RFC 7232 section 4.1) or a 412
