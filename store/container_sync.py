@@ -198,19 +198,19 @@ class RemoteContainer:
             headers["X-Container-Sync-Key"] = self.sync_key
         return self.origin + path
 
-    async def newest(self, name: str) -> Timestamp | None:
-        """The remote copy's timestamp (None: none there)."""
+    async def newest(self, name: str) -> tuple[Timestamp | None, Mapping[str, str]]:
+        """The remote copy's timestamp (None: none there) and its headers."""
         headers: dict[str, str] = {}
         url = self._signed("HEAD", name, Timestamp.now().normal, headers)
         resp = await self.http.head(url, headers=headers)
         if resp.status_code == 404:
-            return None
+            return None, {}
         if resp.status_code // 100 != 2:
             raise RemoteError(f"HEAD {resp.status_code}")
         try:
-            return Timestamp(resp.headers.get("x-timestamp", "0"))
+            return Timestamp(resp.headers.get("x-timestamp", "0")), resp.headers
         except ValueError:
-            return None
+            return None, resp.headers
 
     async def delete(self, name: str, timestamp: Timestamp) -> None:
         headers: dict[str, str] = {}
@@ -246,6 +246,40 @@ def synced_headers(stored: Mapping[str, str]) -> dict[str, str]:
     if "content-length" in lowered:
         out["Content-Length"] = lowered["content-length"]
     return out
+
+
+def newest_timestamp(stored: Mapping[str, str]) -> Timestamp:
+    """When a stored object last changed: its data's ``X-Timestamp`` or, after a POST, the metadata's
+    (the node's ``X-Backend-Timestamp``), the time its synced copy is written with (as Swift's row
+    ``ts_meta``), so a POST on either side wins over an older write."""
+    lowered = {name.lower(): value for name, value in stored.items()}
+    stamps = []
+    for name in ("x-timestamp", "x-backend-timestamp"):
+        try:
+            stamps.append(Timestamp(lowered.get(name) or "0"))
+        except ValueError:
+            continue
+    return max(stamps, default=Timestamp("0"))
+
+
+COMPARED_HEADERS = ("content-type", "content-encoding", "content-disposition", "content-language",
+                    "cache-control", "expires", "x-delete-at", "x-object-manifest", "x-static-large-object",
+                    "x-robots-tag", "x-symlink-target", "x-symlink-target-account")
+
+
+def remote_holds(remote: Mapping[str, str], synced: Mapping[str, str]) -> bool:
+    """The remote copy already is what would be sent (same ETag, type, metadata): a copy written by this
+    sync (with the source's newest time) of an object whose remote ``X-Timestamp`` shows only its data
+    time, so two containers syncing both ways do not send a POSTed object back and forth."""
+    mine = {name.lower(): value for name, value in synced.items()}
+    theirs = {name.lower(): value for name, value in remote.items()}
+    if not mine.get("etag") or mine["etag"].strip('"') != (theirs.get("etag") or "").strip('"'):
+        return False
+    for name in set(mine) | set(theirs):
+        if name.startswith("x-object-meta-") or name in COMPARED_HEADERS:
+            if mine.get(name) != theirs.get(name):
+                return False
+    return True
 
 
 class ContainerSyncer:
@@ -303,7 +337,7 @@ class ContainerSyncer:
             await self.remote.delete(row.name, row.timestamp)
             self.stats.deletes += 1
             return
-        remote = await self.remote.newest(row.name)
+        remote, remote_headers = await self.remote.newest(row.name)
         if remote is not None and remote >= row.timestamp:
             self.stats.skipped += 1
             return
@@ -323,11 +357,14 @@ class ContainerSyncer:
             await local.close()
             raise RemoteError(f"local GET {local.status}")
         try:
-            stamp = Timestamp(local.headers.get("x-timestamp") or row.timestamp)
-            if remote is not None and remote >= stamp:
+            stamp = newest_timestamp(local.headers)
+            if stamp < row.timestamp:  # a replica that missed the write or POST: read it again next pass
+                raise RemoteError(f"local copy {stamp.normal} older than its row {row.timestamp.normal}")
+            headers = synced_headers(local.headers)
+            if remote is not None and (remote >= stamp or remote_holds(remote_headers, headers)):
                 self.stats.skipped += 1
                 return
-            await self.remote.put(row.name, stamp, synced_headers(local.headers), local.body)
+            await self.remote.put(row.name, stamp, headers, local.body)
         finally:
             await local.close()
         self.stats.puts += 1

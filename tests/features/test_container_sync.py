@@ -207,6 +207,39 @@ def test_two_containers_sync_both_ways(owner):
     assert owner.head(f"{b}/doc.txt").status_code == 404
 
 
+def _listed(owner: httpx.Client, container: str, name: str) -> dict:
+    rows = owner.get(container, params={"format": "json", "prefix": name}).json()
+    return next(row for row in rows if row["name"] == name)
+
+
+def test_metadata_posts_are_synced_and_the_newest_post_wins(owner):
+    a, b = _sync_pair(owner)
+    assert owner.put(f"{a}/m", content=b"body", headers={"X-Object-Meta-Color": "blue"}).status_code == 201
+    wait_for(lambda: owner.head(f"{b}/m").headers.get("X-Object-Meta-Color") == "blue")
+    before = _listed(owner, a, "m")["last_modified"]
+    time.sleep(0.05)
+    # a metadata-only POST moves the row (its listing shows the POST's time, as Swift's) and reaches b
+    assert owner.post(f"{a}/m", headers={"X-Object-Meta-Color": "red", "X-Object-Meta-New": "1"}).status_code == 202
+    assert _listed(owner, a, "m")["last_modified"] > before
+    synced = wait_for(lambda: (r := owner.head(f"{b}/m")).headers.get("X-Object-Meta-Color") == "red" and r)
+    assert synced.headers["X-Object-Meta-New"] == "1"
+    assert owner.get(f"{b}/m").content == b"body"
+    # a POST that changes the content type too
+    retyped = {"Content-Type": "text/x-new", "X-Object-Meta-Color": "green"}
+    assert owner.post(f"{a}/m", headers=retyped).status_code == 202
+    wait_for(lambda: owner.head(f"{b}/m").headers.get("Content-Type", "").startswith("text/x-new"))
+    assert owner.head(f"{b}/m").headers["X-Object-Meta-Color"] == "green"
+    assert "X-Object-Meta-New" not in owner.head(f"{b}/m").headers
+    # a newer POST on the other side comes back, and wins over the older one on both sides
+    assert owner.post(f"{b}/m", headers={"X-Object-Meta-Color": "violet"}).status_code == 202
+    wait_for(lambda: owner.head(f"{a}/m").headers.get("X-Object-Meta-Color") == "violet")
+    time.sleep(2.5)  # a few passes more: both settled on the newest
+    for container in (a, b):
+        head = owner.head(f"{container}/m")
+        assert head.headers["X-Object-Meta-Color"] == "violet"
+        assert owner.get(f"{container}/m").content == b"body"
+
+
 def test_dlo_manifest_is_synced_as_a_manifest(owner):
     a, b = _sync_pair(owner)
     segments = _new_container(owner)
