@@ -31,6 +31,7 @@ import asyncio
 import json
 import logging
 import os
+import ssl
 import time
 import uuid
 from collections.abc import AsyncIterator, Mapping
@@ -54,6 +55,7 @@ STATS_NAME = "container_sync"
 TOTALS = ("puts", "deletes", "bytes", "skipped", "failures")
 SYNC_DIR = "container_sync"
 BATCH = 200
+ANSWER_BODY_LIMIT = 65536  # bytes of a remote's answer body read (and dropped) to keep its connection
 # object headers a synced copy keeps (what the proxy stores for a client), besides user metadata
 KEPT_HEADERS = ("content-type", "content-encoding", "content-disposition", "content-language", "cache-control",
                 "expires", "x-delete-at", "x-object-manifest", "x-static-large-object", "x-robots-tag", "etag")
@@ -198,38 +200,67 @@ class RemoteContainer:
             headers["X-Container-Sync-Key"] = self.sync_key
         return self.origin + path
 
+    async def _send(self, method: str, url: str, headers: dict[str, str],
+                    body: AsyncIterator[bytes] | None = None) -> tuple[int, httpx.Headers]:
+        """Status and headers of one request. The answer's body is read (and dropped) up to
+        ``ANSWER_BODY_LIMIT`` bytes so the connection can serve the next request; a longer one is left
+        unread and its connection closed, so no answer, whatever its size, is held in memory."""
+        async with self.http.stream(method, url, headers=headers, content=body) as resp:
+            seen = 0
+            async for chunk in resp.aiter_raw():
+                seen += len(chunk)
+                if seen > ANSWER_BODY_LIMIT:
+                    break
+            return resp.status_code, resp.headers
+
     async def newest(self, name: str) -> tuple[Timestamp | None, Mapping[str, str]]:
         """The remote copy's timestamp (None: none there) and its headers."""
         headers: dict[str, str] = {}
         url = self._signed("HEAD", name, Timestamp.now().normal, headers)
-        resp = await self.http.head(url, headers=headers)
-        if resp.status_code == 404:
+        status, answer = await self._send("HEAD", url, headers)
+        if status == 404:
             return None, {}
-        if resp.status_code // 100 != 2:
-            raise RemoteError(f"HEAD {resp.status_code}")
+        if status // 100 != 2:
+            raise RemoteError(f"HEAD {status}")
         try:
-            return Timestamp(resp.headers.get("x-timestamp", "0")), resp.headers
+            return Timestamp(answer.get("x-timestamp", "0")), answer
         except ValueError:
-            return None, resp.headers
+            return None, answer
 
     async def delete(self, name: str, timestamp: Timestamp) -> None:
         headers: dict[str, str] = {}
         url = self._signed("DELETE", name, timestamp.normal, headers)
-        resp = await self.http.delete(url, headers=headers)
-        if resp.status_code // 100 != 2 and resp.status_code not in (404, 409):
-            raise RemoteError(f"DELETE {resp.status_code}")
+        status, _ = await self._send("DELETE", url, headers)
+        if status // 100 != 2 and status not in (404, 409):
+            raise RemoteError(f"DELETE {status}")
 
     async def put(self, name: str, timestamp: Timestamp, object_headers: dict[str, str],
                   body: AsyncIterator[bytes]) -> None:
+        """Stream ``body`` (the local object's chunks, never joined) to the remote copy."""
         headers = dict(object_headers)
         url = self._signed("PUT", name, timestamp.normal, headers)
-        resp = await self.http.put(url, headers=headers, content=body)
-        if resp.status_code // 100 != 2 and resp.status_code != 409:  # 409: the remote holds a newer write
-            raise RemoteError(f"PUT {resp.status_code}")
+        status, _ = await self._send("PUT", url, headers, body)
+        if status // 100 != 2 and status != 409:  # 409: the remote holds a newer write
+            raise RemoteError(f"PUT {status}")
 
 
 class RemoteError(Exception):
     """The remote refused or failed a sync request."""
+
+
+class SyncSettingError(Exception):
+    """A ``[container_sync]`` setting this node cannot use (a CA file it cannot read)."""
+
+
+def tls_context(section: Mapping[str, Any]) -> ssl.SSLContext:
+    """How https sync targets are verified: their certificate chain and host name, against the CA bundle of
+    ``[container_sync] ca_file`` when set, else the system's trust store. Verification is never switched off
+    (blocking: reads the bundle); ``SyncSettingError`` when the file cannot be used."""
+    ca_file = str(section.get("ca_file") or "")
+    try:
+        return ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cafile=ca_file or None)
+    except (OSError, ssl.SSLError) as exc:
+        raise SyncSettingError(f"[{SECTION}] ca_file {ca_file!r} is not a usable CA bundle: {exc}") from exc
 
 
 def synced_headers(stored: Mapping[str, str]) -> dict[str, str]:
@@ -318,6 +349,7 @@ class ContainerSyncer:
 
     async def _send_batch(self, rows: list[Row]) -> list[bool]:
         limit = asyncio.Semaphore(self.task.concurrency)
+        failed: list[tuple[Row, Exception]] = []
 
         async def one(row: Row) -> bool:
             async with limit:
@@ -325,12 +357,17 @@ class ContainerSyncer:
                     await self._send(row)
                     return True
                 except Exception as exc:  # one row must not stop the others; retried next pass
-                    log.warning("container sync of /%s/%s/%s failed: %s", self.container.account,
-                                self.container.container, row.name, exc)
+                    failed.append((row, exc))
                     self.stats.failures += 1
                     return False
 
-        return list(await asyncio.gather(*(one(row) for row in rows)))
+        done = list(await asyncio.gather(*(one(row) for row in rows)))
+        if failed:  # one line per batch (an unreachable or untrusted remote fails every row alike)
+            c, (row, exc) = self.container, failed[0]
+            log.warning("container sync of /%s/%s to %s: %d of %d rows failed (retried next pass); first "
+                        "/%s/%s/%s: %s: %s", c.account, c.container, self.remote.origin, len(failed), len(rows),
+                        c.account, c.container, row.name, type(exc).__name__, exc)
+        return done
 
     async def _send(self, row: Row) -> None:
         if row.deleted:
@@ -413,7 +450,13 @@ class ContainerSyncTask(ContainerDutyTask):
             keep = {container_key(c.account, c.container).hex() for c in containers}
             await self._io(forget_points, path, keep)
             if containers:
-                async with httpx.AsyncClient(timeout=self.timeout) as http:
+                try:
+                    tls = await self._io(tls_context, self.node.conf.get(SECTION, {}))
+                except SyncSettingError as exc:  # nothing is sent unverified; the next pass tries again
+                    log.error("container sync of device %s skipped: %s", device, exc)
+                    stats.failures += 1
+                    return await self._record(path, stats, started)
+                async with httpx.AsyncClient(timeout=self.timeout, verify=tls) as http:
                     for container in containers:
                         await self._sync_one(client, http, store, path, device, container, stats)
         return await self._record(path, stats, started)
