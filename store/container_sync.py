@@ -52,9 +52,10 @@ from store.node import Node
 
 log = logging.getLogger("store.container_sync")
 STATS_NAME = "container_sync"
-TOTALS = ("puts", "deletes", "bytes", "skipped", "failures")
+TOTALS = ("puts", "posts", "deletes", "bytes", "skipped", "failures")
 SYNC_DIR = "container_sync"
 BATCH = 200
+AS_STORED = {"multipart-manifest": "get", "symlink": "get"}  # a HEAD of the object as stored (not its target)
 ANSWER_BODY_LIMIT = 65536  # bytes of a remote's answer body read (and dropped) to keep its connection
 # object headers a synced copy keeps (what the proxy stores for a client), besides user metadata
 KEPT_HEADERS = ("content-type", "content-encoding", "content-disposition", "content-language", "cache-control",
@@ -69,6 +70,7 @@ SYMLINK_HEADERS = {"x-object-sysmeta-symlink-target": "X-Symlink-Target",
 class SyncStats:
     containers: int = 0
     puts: int = 0
+    posts: int = 0
     deletes: int = 0
     bytes: int = 0
     skipped: int = 0
@@ -200,12 +202,12 @@ class RemoteContainer:
             headers["X-Container-Sync-Key"] = self.sync_key
         return self.origin + path
 
-    async def _send(self, method: str, url: str, headers: dict[str, str],
-                    body: AsyncIterator[bytes] | None = None) -> tuple[int, httpx.Headers]:
+    async def _send(self, method: str, url: str, headers: dict[str, str], body: AsyncIterator[bytes] | None = None,
+                    params: Mapping[str, str] | None = None) -> tuple[int, httpx.Headers]:
         """Status and headers of one request. The answer's body is read (and dropped) up to
         ``ANSWER_BODY_LIMIT`` bytes so the connection can serve the next request; a longer one is left
         unread and its connection closed, so no answer, whatever its size, is held in memory."""
-        async with self.http.stream(method, url, headers=headers, content=body) as resp:
+        async with self.http.stream(method, url, headers=headers, content=body, params=params) as resp:
             seen = 0
             async for chunk in resp.aiter_raw():
                 seen += len(chunk)
@@ -214,10 +216,11 @@ class RemoteContainer:
             return resp.status_code, resp.headers
 
     async def newest(self, name: str) -> tuple[Timestamp | None, Mapping[str, str]]:
-        """The remote copy's timestamp (None: none there) and its headers."""
+        """The remote copy's timestamp (None: none there) and its headers: of the stored object itself, a
+        manifest or a link as such (never its segments or target, which the sync may not reach)."""
         headers: dict[str, str] = {}
         url = self._signed("HEAD", name, Timestamp.now().normal, headers)
-        status, answer = await self._send("HEAD", url, headers)
+        status, answer = await self._send("HEAD", url, headers, params=AS_STORED)
         if status == 404:
             return None, {}
         if status // 100 != 2:
@@ -226,6 +229,14 @@ class RemoteContainer:
             return Timestamp(answer.get("x-timestamp", "0")), answer
         except ValueError:
             return None, answer
+
+    async def post(self, name: str, timestamp: Timestamp, object_headers: dict[str, str]) -> None:
+        """Replace the remote copy's metadata (its data kept): the sync of a source's metadata-only POST."""
+        headers = dict(object_headers)
+        url = self._signed("POST", name, timestamp.normal, headers)
+        status, _ = await self._send("POST", url, headers)
+        if status // 100 != 2 and status != 409:  # 409: the remote holds newer metadata
+            raise RemoteError(f"POST {status}")
 
     async def delete(self, name: str, timestamp: Timestamp) -> None:
         headers: dict[str, str] = {}
@@ -311,6 +322,35 @@ def remote_holds(remote: Mapping[str, str], synced: Mapping[str, str]) -> bool:
             if mine.get(name) != theirs.get(name):
                 return False
     return True
+
+
+# what a metadata POST sends (and replaces) on the remote copy, besides user metadata
+POSTED_HEADERS = ("content-type", "content-encoding", "content-disposition", "content-language", "cache-control",
+                  "expires", "x-delete-at", "x-robots-tag")
+# a copy with these is a manifest or a link: always sent whole (a POST would not carry them)
+NOT_POSTED = ("x-object-manifest", "x-static-large-object", "x-symlink-target", "x-symlink-target-account",
+              "x-symlink-target-etag", *SLO_SYSMETA)
+
+
+def metadata_post(remote: Mapping[str, str], local: Mapping[str, str],
+                  synced: Mapping[str, str]) -> dict[str, str] | None:
+    """The headers of a metadata-only POST that brings the remote copy up to date, when the remote holds the
+    same data as this one (the same ETag and data ``X-Timestamp``) of a plain object (not a manifest or a
+    link); None when the object must be sent whole."""
+    theirs = {name.lower(): value for name, value in remote.items()}
+    mine = {name.lower(): value for name, value in synced.items()}
+    data_time = {name.lower(): value for name, value in local.items()}.get("x-timestamp")
+    if any(name in mine for name in NOT_POSTED) or not data_time or not mine.get("etag"):
+        return None
+    if mine["etag"].strip('"') != (theirs.get("etag") or "").strip('"'):
+        return None
+    try:
+        if Timestamp(theirs.get("x-timestamp") or "0") != Timestamp(data_time):
+            return None
+    except ValueError:
+        return None
+    return {name: value for name, value in synced.items()
+            if name.lower().startswith("x-object-meta-") or name.lower() in POSTED_HEADERS}
 
 
 class ContainerSyncer:
@@ -400,6 +440,11 @@ class ContainerSyncer:
             headers = synced_headers(local.headers)
             if remote is not None and (remote >= stamp or remote_holds(remote_headers, headers)):
                 self.stats.skipped += 1
+                return
+            posted = metadata_post(remote_headers, local.headers, headers) if remote is not None else None
+            if posted is not None:  # the remote has this data: only the metadata moves (Swift sends it all)
+                await self.remote.post(row.name, stamp, posted)
+                self.stats.posts += 1
                 return
             await self.remote.put(row.name, stamp, headers, local.body)
         finally:

@@ -234,6 +234,7 @@ def test_metadata_posts_are_synced_and_the_newest_post_wins(owner):
     a, b = _sync_pair(owner)
     assert owner.put(f"{a}/m", content=b"body", headers={"X-Object-Meta-Color": "blue"}).status_code == 201
     wait_for(lambda: owner.head(f"{b}/m").headers.get("X-Object-Meta-Color") == "blue")
+    written = owner.head(f"{a}/m").headers["X-Timestamp"]
     before = _listed(owner, a, "m")["last_modified"]
     time.sleep(0.05)
     # a metadata-only POST moves the row (its listing shows the POST's time, as Swift's) and reaches b
@@ -242,6 +243,9 @@ def test_metadata_posts_are_synced_and_the_newest_post_wins(owner):
     synced = wait_for(lambda: (r := owner.head(f"{b}/m")).headers.get("X-Object-Meta-Color") == "red" and r)
     assert synced.headers["X-Object-Meta-New"] == "1"
     assert owner.get(f"{b}/m").content == b"body"
+    # only the metadata moved (a signed POST; Swift sends the whole object again): the copy's data keeps
+    # the source's data time
+    assert synced.headers["X-Timestamp"] == written
     # a POST that changes the content type too
     retyped = {"Content-Type": "text/x-new", "X-Object-Meta-Color": "green"}
     assert owner.post(f"{a}/m", headers=retyped).status_code == 202
@@ -255,7 +259,21 @@ def test_metadata_posts_are_synced_and_the_newest_post_wins(owner):
     for container in (a, b):
         head = owner.head(f"{container}/m")
         assert head.headers["X-Object-Meta-Color"] == "violet"
+        assert head.headers["X-Timestamp"] == written
         assert owner.get(f"{container}/m").content == b"body"
+
+
+def test_a_manifest_post_is_synced_by_sending_it_again(owner):
+    a, b = _sync_pair(owner)
+    segments = _new_container(owner)
+    owner.put(f"{segments}/p/1", content=b"seg")
+    assert owner.put(f"{a}/dlo", content=b"", headers={"X-Object-Manifest": f"{segments}/p/"}).status_code == 201
+    wait_for(lambda: owner.head(f"{b}/dlo").status_code == 200)
+    assert owner.post(f"{a}/dlo", headers={"X-Object-Manifest": f"{segments}/p/",
+                                           "X-Object-Meta-Kind": "manifest"}).status_code == 202
+    synced = wait_for(lambda: (r := owner.head(f"{b}/dlo")).headers.get("X-Object-Meta-Kind") == "manifest" and r)
+    assert synced.headers["X-Object-Manifest"] == f"{segments}/p/"
+    assert owner.get(f"{b}/dlo").content == b"seg"
 
 
 def test_dlo_manifest_is_synced_as_a_manifest(owner):
