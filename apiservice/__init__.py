@@ -1,2 +1,2 @@
-"""Plumbing the OpenStack-style API services share (the Nova and Glance shims): token checks, database
+"""Plumbing the OpenStack-style API services share (Cinder, Nova and Glance): token checks, database
 engines, service URLs, serving, error handlers."""

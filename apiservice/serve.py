@@ -12,6 +12,7 @@ from stackstore.secrets import keep_files_private
 
 
 def main(section: str, build: Callable[[Any], Any], argv: list[str] | None = None) -> None:
+    """Serve ``build(conf)`` on the ``[section]`` host and port (``--host``/``--port`` override them)."""
     parser = argparse.ArgumentParser(prog=f"python -m {section}")
     parser.add_argument("--config", help="stackstore TOML file")
     parser.add_argument("--host")
@@ -28,5 +29,5 @@ def main(section: str, build: Callable[[Any], Any], argv: list[str] | None = Non
 
     from stackstore.http_limits import uvicorn_options
 
-    uvicorn.run(build(conf), host=host, port=port, log_level="warning", access_log=False,
-                **uvicorn_options(conf, section))
+    uvicorn.run(build(conf), host=host, port=port, log_level="warning", access_log=False, server_header=False,
+                timeout_graceful_shutdown=10, **uvicorn_options(conf, section))

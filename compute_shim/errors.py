@@ -4,11 +4,8 @@ from __future__ import annotations
 
 from starlette.responses import JSONResponse
 
+from apiservice.errors import FAULT_NAMES
 from apiservice.errors import ApiError as BaseApiError
-
-FAULTS = {400: "badRequest", 401: "unauthorized", 403: "forbidden", 404: "itemNotFound", 405: "badMethod",
-          406: "notAcceptable", 409: "conflictingRequest", 413: "overLimit", 415: "badMediaType",
-          501: "notImplemented", 503: "serviceUnavailable"}
 
 
 class ApiError(BaseApiError):
@@ -18,7 +15,7 @@ class ApiError(BaseApiError):
         if self.status == 401:
             return JSONResponse({"error": {"code": 401, "title": "Unauthorized", "message": self.message}}, 401,
                                 headers={"WWW-Authenticate": 'Keystone uri="identity"'})
-        name = FAULTS.get(self.status, "computeFault")
+        name = FAULT_NAMES.get(self.status, "computeFault")
         return JSONResponse({name: {"code": self.status, "message": self.message}}, self.status)
 
 

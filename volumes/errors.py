@@ -4,18 +4,12 @@ from __future__ import annotations
 
 from starlette.responses import JSONResponse
 
-FAULT_NAMES = {400: "badRequest", 401: "unauthorized", 403: "forbidden", 404: "itemNotFound",
-               405: "badMethod", 406: "notAcceptable", 409: "conflictingRequest", 413: "overLimit",
-               415: "badMediaType", 501: "notImplemented", 503: "serviceUnavailable"}
+from apiservice.errors import FAULT_NAMES
+from apiservice.errors import ApiError as BaseApiError
 
 
-class ApiError(Exception):
+class ApiError(BaseApiError):
     """An error answered to the client with Cinder's JSON fault body."""
-
-    def __init__(self, status: int, message: str):
-        super().__init__(message)
-        self.status = status
-        self.message = message
 
     def response(self) -> JSONResponse:
         name = FAULT_NAMES.get(self.status, "computeFault")

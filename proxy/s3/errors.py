@@ -104,8 +104,9 @@ class S3Error(Exception):
     def body(self, resource: str, request_id: str) -> bytes:
         parts = [f"<Code>{escape(self.code)}</Code>", f"<Message>{escape(self.message)}</Message>"]
         parts += [f"<{k}>{escape(v)}</{k}>" for k, v in self.extra.items()]
-        parts += [f"<Resource>{escape(resource)}</Resource>", f"<RequestId>{escape(request_id)}</RequestId>",
-                  f"<HostId>{escape(request_id)}</HostId>"]
+        # no <Resource>: AWS (and Swift's s3api) name the bucket or key only in the errors that carry
+        # them (BucketName, Key, UploadId ... in ``extra``)
+        parts += [f"<RequestId>{escape(request_id)}</RequestId>", f"<HostId>{escape(request_id)}</HostId>"]
         return ('<?xml version="1.0" encoding="UTF-8"?>\n<Error>' + "".join(parts) + "</Error>").encode()
 
     def response(self, resource: str, request_id: str, head: bool = False) -> Response:

@@ -361,15 +361,16 @@ async def _completed_again(req: S3Request, bucket_info: dict, unknown: S3Error) 
     AWS and Swift's s3api answer, when the key's current object is the one this upload made from the same
     parts; ``unknown`` (NoSuchUpload) otherwise."""
     bucket, key, upload_id = req.bucket or "", req.key or "", req.query["uploadId"]
-    requested = _parse_complete(await xml.read_body(request_body(req, body_checksums=False)))
-    if not all(re.fullmatch(r"[0-9a-f]{32}", etag) for _, etag in requested):
-        raise unknown
     resp = await req.client.head_object(req.account, bucket, key)
     await resp.close()
     stored = dict(resp.headers.items()) if resp.status // 100 == 2 else {}
+    if s3h._get(stored, s3h.SYSMETA_UPLOAD_ID) != upload_id:
+        raise unknown  # no such upload, whatever the body says (it is not read)
+    requested = _parse_complete(await xml.read_body(request_body(req, body_checksums=False)))
+    if not all(re.fullmatch(r"[0-9a-f]{32}", etag) for _, etag in requested):
+        raise unknown
     s3_etag = s3h._get(stored, s3h.SYSMETA_ETAG)
-    if s3h._get(stored, s3h.SYSMETA_UPLOAD_ID) != upload_id or s3_etag != multipart_etag(
-            [etag for _, etag in requested]):
+    if s3_etag != multipart_etag([etag for _, etag in requested]):
         raise unknown
     out = {}
     shown = versioning.response_version(stored, bucket_info)

@@ -79,8 +79,9 @@ def form_tagging(value: str) -> str:
 
 
 def encode(tags: TagSet) -> str:
-    """The stored (url-encoded) form of a tag set."""
-    return urlencode(tags)
+    """The stored (url-encoded) form of a tag set, ordered by key: a tag set is a map, and S3 servers
+    answer it in key order whatever order it was sent in."""
+    return urlencode(sorted(tags))
 
 
 def decode(stored: str | None) -> TagSet:

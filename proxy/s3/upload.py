@@ -74,18 +74,17 @@ def chunked_framing(req: S3Request, mode: str) -> bool:
 
     ``UNSIGNED-PAYLOAD`` with ``Content-Encoding: aws-chunked`` or ``x-amz-decoded-content-length`` is
     decoded too (some SDKs send that; nothing is signed there for an unsigned header to switch off).
-    A hex sha256 binds the body as received: framing headers next to one are InvalidRequest, never a
-    reason to skip the check.
+    A hex sha256 binds the body as received: it is read as it came and checked against that hash, and an
+    ``aws-chunked`` next to it is only a label (dropped from the stored Content-Encoding, as S3 does):
+    an unsigned header never decides how a signed body is read.
     """
     if mode in auth_v4.STREAMING_MODES:
         return True
+    if mode != auth_v4.UNSIGNED_PAYLOAD:
+        return False
     h = req.headers
-    framed = "aws-chunked" in (h.get("content-encoding") or "").lower() \
+    return "aws-chunked" in (h.get("content-encoding") or "").lower() \
         or h.get("x-amz-decoded-content-length") is not None
-    if framed and mode != auth_v4.UNSIGNED_PAYLOAD:
-        raise S3Error("InvalidRequest", "aws-chunked bodies need a STREAMING-* x-amz-content-sha256 value "
-                                        "covered by the signature")
-    return framed
 
 
 def open_upload(req: S3Request, max_size: int = MAX_PUT_SIZE, always: str | None = None,

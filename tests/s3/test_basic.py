@@ -23,8 +23,10 @@ def test_bucket_lifecycle(s3):
     assert name in [b["Name"] for b in c.list_buckets()["Buckets"]]
     c.head_bucket(Bucket=name)
     assert c.get_bucket_location(Bucket=name)["LocationConstraint"] in (None, "")
-    # the owner re-creating its bucket: 200 in us-east-1, as AWS (BucketAlreadyOwnedByYou elsewhere)
-    assert c.create_bucket(Bucket=name)["ResponseMetadata"]["HTTPStatusCode"] == 200
+    # the owner re-creating its bucket: 409 BucketAlreadyOwnedByYou (AWS outside us-east-1's legacy 200)
+    with pytest.raises(ClientError) as err:
+        c.create_bucket(Bucket=name)
+    assert _code(err) == "BucketAlreadyOwnedByYou" and err.value.response["ResponseMetadata"]["HTTPStatusCode"] == 409
     c.put_object(Bucket=name, Key="k", Body=b"x")
     with pytest.raises(ClientError) as err:
         c.delete_bucket(Bucket=name)
@@ -117,7 +119,7 @@ def test_delete_and_errors(s3, bucket):
                          "SignedHeaders=host;x-amz-date, Signature=00",
         "x-amz-date": "20200101T000000Z", "x-amz-content-sha256": "UNSIGNED-PAYLOAD"})
     assert r.status_code == 403 and b"<Code>RequestTimeTooSkewed</Code>" in r.content
-    assert b"<RequestId>" in r.content and b"<Resource>" in r.content
+    assert b"<RequestId>" in r.content and b"<HostId>" in r.content
 
 
 def test_sha256_mismatch_stores_nothing(s3, bucket):

@@ -136,6 +136,26 @@ def test_complete_repeated_after_success_answers_the_same(s3, bucket):
         assert err.value.response["Error"]["Code"] == "NoSuchUpload"
 
 
+def test_complete_of_an_unknown_upload_is_no_such_upload_whatever_the_body(s3, bucket):
+    """The upload is looked up before its document is read: NoSuchUpload (404), not MalformedXML, for an
+    upload of another key; and error documents name no <Resource> (as AWS and Swift's s3api)."""
+    import httpx
+    from botocore.auth import S3SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+
+    c = make_client(s3.url)
+    upload = c.create_multipart_upload(Bucket=bucket, Key="one-key")["UploadId"]
+    url = f"{s3.url}/{bucket}/another-key?uploadId={upload}"
+    req = AWSRequest(method="POST", url=url, data=b"<CompleteMultipartUpload><Part>&xxe;",
+                     headers={"x-amz-content-sha256": "UNSIGNED-PAYLOAD"})
+    S3SigV4Auth(Credentials("test:tester", "testing"), "s3", "us-east-1").add_auth(req)
+    resp = httpx.post(url, content=req.body, headers=dict(req.headers.items()))
+    assert resp.status_code == 404 and b"<Code>NoSuchUpload</Code>" in resp.content, resp.content
+    assert b"<Resource>" not in resp.content
+    c.abort_multipart_upload(Bucket=bucket, Key="one-key", UploadId=upload)
+
+
 def test_list_uploads_names_the_initiating_account(s3, bucket):
     """An upload started by another account (allowed by the bucket's ACL) lists that account as its
     Initiator and Owner, as AWS."""

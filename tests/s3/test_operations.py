@@ -346,7 +346,7 @@ def test_not_implemented_is_answered_from_the_table(s3, bucket):
     assert err.value.response["ResponseMetadata"]["HTTPStatusCode"] == 501
     r = signed(s3, "DELETE", f"/{bucket}?analytics&id=a1")
     assert r.status_code == 501 and r.headers["content-type"].startswith("application/xml")
-    assert b"<Code>NotImplemented</Code>" in r.content and f"<Resource>/{bucket}</Resource>".encode() in r.content
+    assert b"<Code>NotImplemented</Code>" in r.content and b"<RequestId>" in r.content
     # a bucket that does not exist is NoSuchBucket first
     r = signed(s3, "PUT", f"/{bucket}-missing?notification")
     assert r.status_code == 404 and b"<Code>NoSuchBucket</Code>" in r.content

@@ -20,7 +20,7 @@ MAY_IMPORT: dict[str, set[str]] = {
     "proxy": {"ring", "stackstore", "objclient", "identity.tokens", "identity.validator", "identity.service_user"},
     "identity": {"stackstore"},
     "apiservice": {"stackstore", "identity.tokens", "identity.validator"},
-    "volumes": {"ring", "stackstore", "objclient", "identity.tokens", "identity.validator"},
+    "volumes": {"ring", "stackstore", "objclient", "apiservice", "identity.tokens", "identity.validator"},
     "compute_shim": {"stackstore", "objclient", "apiservice", "identity.tokens", "identity.validator"},
     "images": {"stackstore", "objclient", "apiservice", "identity.tokens", "identity.validator"},
 }
