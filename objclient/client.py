@@ -323,15 +323,18 @@ class StorageClient:
 
     async def post_object(
         self, account: str, container: str, obj: str, headers: Mapping[str, str],
-        policy: int | None = None,
+        policy: int | None = None, keep_listing_row: bool = False,
     ) -> BackendResponse:
-        """Replace object metadata (202/404); a new Content-Type also updates the container listing row."""
+        """Replace object metadata (202/404); the container listing row moves to the POST's time (and
+        type), as Swift's row meta timestamp (the listing's ``last_modified``; container sync's cue).
+        ``keep_listing_row``: a system change (S3 ACLs, tags, retention) that must not make the object look
+        newer leaves the row alone (unless it sets a Content-Type)."""
         target = await self._object_target(account, container, obj, policy)
         if isinstance(target, BackendResponse):
             return target
         ring, part, path_fn, policy = target
         updates = None
-        if any(k.lower() == "content-type" for k in headers):
+        if not keep_listing_row or any(k.lower() == "content-type" for k in headers):
             updates = self._container_updates(account, container, len(ring.primaries(part)))
         return await self._mutate(ring, part, "POST", path_fn, with_policy(self._expiry_headers(headers), policy),
                                   updates)

@@ -157,6 +157,8 @@ DEFAULTS: dict[str, Any] = {
         "allow_full_urls": True,  # X-Container-Sync-To may be an http(s) URL (with X-Container-Sync-Key)
         "allowed_sync_hosts": ["127.0.0.1"],  # hosts such full URLs may name
         "request_timeout": 60.0,  # seconds for one request to the remote cluster
+        # CA bundle (PEM) verifying https sync targets; empty: the system's trust store (never unverified)
+        "ca_file": "",
         "concurrency": 4,  # rows of one container sent at once
         "container_time": 60.0,  # seconds a pass works on one container before the next (it resumes next pass)
     },

@@ -105,11 +105,14 @@ def _segments_reaped(summary: Any, now: float) -> str:
 
 
 def _container_sync(summary: Any, now: float) -> str:
-    """``5 put/2 del, 1 failed 30s ago``: rows the container sync daemon sent (in total) and its last pass."""
+    """``5 put/2 del, 1 failed 30s ago`` (``5 put/3 post/...`` once metadata POSTs were sent): rows the
+    container sync daemon sent (in total) and its last pass."""
     if not isinstance(summary, dict) or summary.get("last_pass") is None:
         return "never"
     failed = f", {summary['failures']} failed" if summary.get("failures") else ""
-    return f"{summary.get('puts', 0)} put/{summary.get('deletes', 0)} del{failed} {_age(summary['last_pass'], now)}"
+    posts = f"/{summary['posts']} post" if summary.get("posts") else ""
+    return (f"{summary.get('puts', 0)} put{posts}/{summary.get('deletes', 0)} del{failed} "
+            f"{_age(summary['last_pass'], now)}")
 
 
 def row(address: str, devices: list[str], doc: dict[str, Any] | None, now: float) -> list[str]:

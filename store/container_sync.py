@@ -31,6 +31,7 @@ import asyncio
 import json
 import logging
 import os
+import ssl
 import time
 import uuid
 from collections.abc import AsyncIterator, Mapping
@@ -51,9 +52,11 @@ from store.node import Node
 
 log = logging.getLogger("store.container_sync")
 STATS_NAME = "container_sync"
-TOTALS = ("puts", "deletes", "bytes", "skipped", "failures")
+TOTALS = ("puts", "posts", "deletes", "bytes", "skipped", "failures")
 SYNC_DIR = "container_sync"
 BATCH = 200
+AS_STORED = {"multipart-manifest": "get", "symlink": "get"}  # a HEAD of the object as stored (not its target)
+ANSWER_BODY_LIMIT = 65536  # bytes of a remote's answer body read (and dropped) to keep its connection
 # object headers a synced copy keeps (what the proxy stores for a client), besides user metadata
 KEPT_HEADERS = ("content-type", "content-encoding", "content-disposition", "content-language", "cache-control",
                 "expires", "x-delete-at", "x-object-manifest", "x-static-large-object", "x-robots-tag", "etag")
@@ -67,6 +70,7 @@ SYMLINK_HEADERS = {"x-object-sysmeta-symlink-target": "X-Symlink-Target",
 class SyncStats:
     containers: int = 0
     puts: int = 0
+    posts: int = 0
     deletes: int = 0
     bytes: int = 0
     skipped: int = 0
@@ -198,38 +202,76 @@ class RemoteContainer:
             headers["X-Container-Sync-Key"] = self.sync_key
         return self.origin + path
 
-    async def newest(self, name: str) -> Timestamp | None:
-        """The remote copy's timestamp (None: none there)."""
+    async def _send(self, method: str, url: str, headers: dict[str, str], body: AsyncIterator[bytes] | None = None,
+                    params: Mapping[str, str] | None = None) -> tuple[int, httpx.Headers]:
+        """Status and headers of one request. The answer's body is read (and dropped) up to
+        ``ANSWER_BODY_LIMIT`` bytes so the connection can serve the next request; a longer one is left
+        unread and its connection closed, so no answer, whatever its size, is held in memory."""
+        async with self.http.stream(method, url, headers=headers, content=body, params=params) as resp:
+            seen = 0
+            async for chunk in resp.aiter_raw():
+                seen += len(chunk)
+                if seen > ANSWER_BODY_LIMIT:
+                    break
+            return resp.status_code, resp.headers
+
+    async def newest(self, name: str) -> tuple[Timestamp | None, Mapping[str, str]]:
+        """The remote copy's timestamp (None: none there) and its headers: of the stored object itself, a
+        manifest or a link as such (never its segments or target, which the sync may not reach)."""
         headers: dict[str, str] = {}
         url = self._signed("HEAD", name, Timestamp.now().normal, headers)
-        resp = await self.http.head(url, headers=headers)
-        if resp.status_code == 404:
-            return None
-        if resp.status_code // 100 != 2:
-            raise RemoteError(f"HEAD {resp.status_code}")
+        status, answer = await self._send("HEAD", url, headers, params=AS_STORED)
+        if status == 404:
+            return None, {}
+        if status // 100 != 2:
+            raise RemoteError(f"HEAD {status}")
         try:
-            return Timestamp(resp.headers.get("x-timestamp", "0"))
+            return Timestamp(answer.get("x-timestamp", "0")), answer
         except ValueError:
-            return None
+            return None, answer
+
+    async def post(self, name: str, timestamp: Timestamp, object_headers: dict[str, str]) -> None:
+        """Replace the remote copy's metadata (its data kept): the sync of a source's metadata-only POST."""
+        headers = dict(object_headers)
+        url = self._signed("POST", name, timestamp.normal, headers)
+        status, _ = await self._send("POST", url, headers)
+        if status // 100 != 2 and status != 409:  # 409: the remote holds newer metadata
+            raise RemoteError(f"POST {status}")
 
     async def delete(self, name: str, timestamp: Timestamp) -> None:
         headers: dict[str, str] = {}
         url = self._signed("DELETE", name, timestamp.normal, headers)
-        resp = await self.http.delete(url, headers=headers)
-        if resp.status_code // 100 != 2 and resp.status_code not in (404, 409):
-            raise RemoteError(f"DELETE {resp.status_code}")
+        status, _ = await self._send("DELETE", url, headers)
+        if status // 100 != 2 and status not in (404, 409):
+            raise RemoteError(f"DELETE {status}")
 
     async def put(self, name: str, timestamp: Timestamp, object_headers: dict[str, str],
                   body: AsyncIterator[bytes]) -> None:
+        """Stream ``body`` (the local object's chunks, never joined) to the remote copy."""
         headers = dict(object_headers)
         url = self._signed("PUT", name, timestamp.normal, headers)
-        resp = await self.http.put(url, headers=headers, content=body)
-        if resp.status_code // 100 != 2 and resp.status_code != 409:  # 409: the remote holds a newer write
-            raise RemoteError(f"PUT {resp.status_code}")
+        status, _ = await self._send("PUT", url, headers, body)
+        if status // 100 != 2 and status != 409:  # 409: the remote holds a newer write
+            raise RemoteError(f"PUT {status}")
 
 
 class RemoteError(Exception):
     """The remote refused or failed a sync request."""
+
+
+class SyncSettingError(Exception):
+    """A ``[container_sync]`` setting this node cannot use (a CA file it cannot read)."""
+
+
+def tls_context(section: Mapping[str, Any]) -> ssl.SSLContext:
+    """How https sync targets are verified: their certificate chain and host name, against the CA bundle of
+    ``[container_sync] ca_file`` when set, else the system's trust store. Verification is never switched off
+    (blocking: reads the bundle); ``SyncSettingError`` when the file cannot be used."""
+    ca_file = str(section.get("ca_file") or "")
+    try:
+        return ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cafile=ca_file or None)
+    except (OSError, ssl.SSLError) as exc:
+        raise SyncSettingError(f"[{SECTION}] ca_file {ca_file!r} is not a usable CA bundle: {exc}") from exc
 
 
 def synced_headers(stored: Mapping[str, str]) -> dict[str, str]:
@@ -246,6 +288,69 @@ def synced_headers(stored: Mapping[str, str]) -> dict[str, str]:
     if "content-length" in lowered:
         out["Content-Length"] = lowered["content-length"]
     return out
+
+
+def newest_timestamp(stored: Mapping[str, str]) -> Timestamp:
+    """When a stored object last changed: its data's ``X-Timestamp`` or, after a POST, the metadata's
+    (the node's ``X-Backend-Timestamp``), the time its synced copy is written with (as Swift's row
+    ``ts_meta``), so a POST on either side wins over an older write."""
+    lowered = {name.lower(): value for name, value in stored.items()}
+    stamps = []
+    for name in ("x-timestamp", "x-backend-timestamp"):
+        try:
+            stamps.append(Timestamp(lowered.get(name) or "0"))
+        except ValueError:
+            continue
+    return max(stamps, default=Timestamp("0"))
+
+
+COMPARED_HEADERS = ("content-type", "content-encoding", "content-disposition", "content-language",
+                    "cache-control", "expires", "x-delete-at", "x-object-manifest", "x-static-large-object",
+                    "x-robots-tag", "x-symlink-target", "x-symlink-target-account")
+
+
+def remote_holds(remote: Mapping[str, str], synced: Mapping[str, str]) -> bool:
+    """The remote copy already is what would be sent (same ETag, type, metadata): a copy written by this
+    sync (with the source's newest time) of an object whose remote ``X-Timestamp`` shows only its data
+    time, so two containers syncing both ways do not send a POSTed object back and forth."""
+    mine = {name.lower(): value for name, value in synced.items()}
+    theirs = {name.lower(): value for name, value in remote.items()}
+    if not mine.get("etag") or mine["etag"].strip('"') != (theirs.get("etag") or "").strip('"'):
+        return False
+    for name in set(mine) | set(theirs):
+        if name.startswith("x-object-meta-") or name in COMPARED_HEADERS:
+            if mine.get(name) != theirs.get(name):
+                return False
+    return True
+
+
+# what a metadata POST sends (and replaces) on the remote copy, besides user metadata
+POSTED_HEADERS = ("content-type", "content-encoding", "content-disposition", "content-language", "cache-control",
+                  "expires", "x-delete-at", "x-robots-tag")
+# a copy with these is a manifest or a link: always sent whole (a POST would not carry them)
+NOT_POSTED = ("x-object-manifest", "x-static-large-object", "x-symlink-target", "x-symlink-target-account",
+              "x-symlink-target-etag", *SLO_SYSMETA)
+
+
+def metadata_post(remote: Mapping[str, str], local: Mapping[str, str],
+                  synced: Mapping[str, str]) -> dict[str, str] | None:
+    """The headers of a metadata-only POST that brings the remote copy up to date, when the remote holds the
+    same data as this one (the same ETag and data ``X-Timestamp``) of a plain object (not a manifest or a
+    link); None when the object must be sent whole."""
+    theirs = {name.lower(): value for name, value in remote.items()}
+    mine = {name.lower(): value for name, value in synced.items()}
+    data_time = {name.lower(): value for name, value in local.items()}.get("x-timestamp")
+    if any(name in mine for name in NOT_POSTED) or not data_time or not mine.get("etag"):
+        return None
+    if mine["etag"].strip('"') != (theirs.get("etag") or "").strip('"'):
+        return None
+    try:
+        if Timestamp(theirs.get("x-timestamp") or "0") != Timestamp(data_time):
+            return None
+    except ValueError:
+        return None
+    return {name: value for name, value in synced.items()
+            if name.lower().startswith("x-object-meta-") or name.lower() in POSTED_HEADERS}
 
 
 class ContainerSyncer:
@@ -284,6 +389,7 @@ class ContainerSyncer:
 
     async def _send_batch(self, rows: list[Row]) -> list[bool]:
         limit = asyncio.Semaphore(self.task.concurrency)
+        failed: list[tuple[Row, Exception]] = []
 
         async def one(row: Row) -> bool:
             async with limit:
@@ -291,19 +397,24 @@ class ContainerSyncer:
                     await self._send(row)
                     return True
                 except Exception as exc:  # one row must not stop the others; retried next pass
-                    log.warning("container sync of /%s/%s/%s failed: %s", self.container.account,
-                                self.container.container, row.name, exc)
+                    failed.append((row, exc))
                     self.stats.failures += 1
                     return False
 
-        return list(await asyncio.gather(*(one(row) for row in rows)))
+        done = list(await asyncio.gather(*(one(row) for row in rows)))
+        if failed:  # one line per batch (an unreachable or untrusted remote fails every row alike)
+            c, (row, exc) = self.container, failed[0]
+            log.warning("container sync of /%s/%s to %s: %d of %d rows failed (retried next pass); first "
+                        "/%s/%s/%s: %s: %s", c.account, c.container, self.remote.origin, len(failed), len(rows),
+                        c.account, c.container, row.name, type(exc).__name__, exc)
+        return done
 
     async def _send(self, row: Row) -> None:
         if row.deleted:
             await self.remote.delete(row.name, row.timestamp)
             self.stats.deletes += 1
             return
-        remote = await self.remote.newest(row.name)
+        remote, remote_headers = await self.remote.newest(row.name)
         if remote is not None and remote >= row.timestamp:
             self.stats.skipped += 1
             return
@@ -323,11 +434,19 @@ class ContainerSyncer:
             await local.close()
             raise RemoteError(f"local GET {local.status}")
         try:
-            stamp = Timestamp(local.headers.get("x-timestamp") or row.timestamp)
-            if remote is not None and remote >= stamp:
+            stamp = newest_timestamp(local.headers)
+            if stamp < row.timestamp:  # a replica that missed the write or POST: read it again next pass
+                raise RemoteError(f"local copy {stamp.normal} older than its row {row.timestamp.normal}")
+            headers = synced_headers(local.headers)
+            if remote is not None and (remote >= stamp or remote_holds(remote_headers, headers)):
                 self.stats.skipped += 1
                 return
-            await self.remote.put(row.name, stamp, synced_headers(local.headers), local.body)
+            posted = metadata_post(remote_headers, local.headers, headers) if remote is not None else None
+            if posted is not None:  # the remote has this data: only the metadata moves (Swift sends it all)
+                await self.remote.post(row.name, stamp, posted)
+                self.stats.posts += 1
+                return
+            await self.remote.put(row.name, stamp, headers, local.body)
         finally:
             await local.close()
         self.stats.puts += 1
@@ -376,7 +495,13 @@ class ContainerSyncTask(ContainerDutyTask):
             keep = {container_key(c.account, c.container).hex() for c in containers}
             await self._io(forget_points, path, keep)
             if containers:
-                async with httpx.AsyncClient(timeout=self.timeout) as http:
+                try:
+                    tls = await self._io(tls_context, self.node.conf.get(SECTION, {}))
+                except SyncSettingError as exc:  # nothing is sent unverified; the next pass tries again
+                    log.error("container sync of device %s skipped: %s", device, exc)
+                    stats.failures += 1
+                    return await self._record(path, stats, started)
+                async with httpx.AsyncClient(timeout=self.timeout, verify=tls) as http:
                     for container in containers:
                         await self._sync_one(client, http, store, path, device, container, stats)
         return await self._record(path, stats, started)

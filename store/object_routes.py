@@ -446,14 +446,26 @@ async def post_object(node: Node, request: Request, sp: StoragePath) -> Response
             [expiring.Entry(int(delete_at), df.hash_hex, df.name, df.partition, ts.normal, df.policy)]
             if delete_at else [],
             [expiring.entry_key(old_delete_at, df.hash_hex)] if old_delete_at is not None else [])
-    if "content-type" in request.headers:  # the listing row shows the new type (and the POST's time)
-        row = {"size": str(reader.size), "etag": reader.etag, "content-type": request.headers["content-type"]}
-        row.update(stored_overrides(reader.headers))
-        row["content-type"] = request.headers["content-type"]
-        row["etag"] = with_version_param(row["etag"], meta)
-        await _send_row_update(node, df, request, sp, "PUT", object_update_headers(
-            ts, row["size"], row["etag"], row["content-type"]))
+    # every POST moves the listing row to the POST's time (Swift's row meta timestamp: the listing's
+    # last_modified, and what container sync compares to re-send a changed object); the type is the POST's,
+    # else the one an earlier POST set, else the stored row's (a manifest's override)
+    row = {"size": str(reader.size), "etag": reader.etag, **stored_overrides(reader.headers)}
+    row["content-type"] = row_content_type(request.headers.get("content-type"), reader, row)
+    row["etag"] = with_version_param(row["etag"], meta)
+    await _send_row_update(node, df, request, sp, "PUT", object_update_headers(
+        ts, row["size"], row["etag"], row["content-type"]))
     return Response(status_code=202, headers={"X-Backend-Timestamp": ts.normal})
+
+
+def row_content_type(posted: str | None, reader: ObjectReader, row: Mapping[str, str]) -> str:
+    """The listing row's content type after a POST: the POST's; else one an earlier POST set (the merged
+    type differs from the data's); else the row's override (a manifest's) or the data's type."""
+    if posted is not None:
+        return posted
+    data_type = (reader.meta.get("headers") or {}).get("Content-Type")
+    if reader.headers.get("Content-Type") != data_type:
+        return reader.content_type
+    return row.get("content-type") or reader.content_type
 
 
 def _current_version(df: DiskFile) -> tuple[Timestamp | None, bool, str | None]:

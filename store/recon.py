@@ -123,6 +123,7 @@ def node_recon(devices_root: str, replication: dict[str, Any] | None = None) -> 
         "container_sync": {"last_pass": _oldest(devices, "container_sync", "last_pass"),
                            "containers": _sum(devices, "container_sync", "containers"),
                            "puts": _sum(devices, "container_sync", "puts_total"),
+                           "posts": _sum(devices, "container_sync", "posts_total"),
                            "deletes": _sum(devices, "container_sync", "deletes_total"),
                            "bytes": _sum(devices, "container_sync", "bytes_total"),
                            "failures": _sum(devices, "container_sync", "failures_total")},

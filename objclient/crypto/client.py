@@ -178,7 +178,7 @@ class EncryptingClient(StorageClient):
 
     async def post_object(
         self, account: str, container: str, obj: str, headers: Mapping[str, str],
-        policy: int | None = None,
+        policy: int | None = None, keep_listing_row: bool = False,
     ) -> BackendResponse:
         if self.encrypt_all:
             sealed = dict(headers)
@@ -187,7 +187,7 @@ class EncryptingClient(StorageClient):
             except KeyUnavailable as exc:
                 return _refusal(503, UNAVAILABLE, exc)
             headers = sealed
-        return await super().post_object(account, container, obj, headers, policy)
+        return await super().post_object(account, container, obj, headers, policy, keep_listing_row)
 
     async def put_object(
         self,

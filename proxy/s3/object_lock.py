@@ -249,7 +249,7 @@ async def _update(req: S3Request, container: str, name: str, stored: Mapping[str
     """POST the version's metadata back unchanged, with ``changes`` to its lock sysmeta."""
     headers = kept_on_post(dict(stored))
     headers.update(changes)
-    resp = await req.client.post_object(req.account, container, name, headers)
+    resp = await req.client.post_object(req.account, container, name, headers, keep_listing_row=True)
     await resp.close()
     req.state.invalidate_info(req.account, container)
     if resp.status // 100 != 2:

@@ -38,7 +38,7 @@ async def _set_object_tagging(req: S3Request, stored: StoredVersion, value: str)
     """POST the version's metadata back unchanged, with the tag set in sysmeta (empty removes it)."""
     headers = kept_on_post(stored.headers)  # its expiry too (it was dropped by a tag change)
     headers[s3h.SYSMETA_TAGGING] = value
-    resp = await req.client.post_object(req.account, stored.container, stored.name, headers)
+    resp = await req.client.post_object(req.account, stored.container, stored.name, headers, keep_listing_row=True)
     if resp.status // 100 != 2:
         raise from_backend(resp.status, req.bucket, req.key)
 

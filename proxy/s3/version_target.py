@@ -47,8 +47,9 @@ async def stored_version(req: S3Request) -> StoredVersion:
 
 def kept_on_post(stored: dict[str, str]) -> dict[str, str]:
     """The headers a metadata-only POST (ACL, tags, retention) sends back so that the object keeps them: its
-    user metadata and its expiry. No Content-Type: the node keeps the stored one and leaves the listing row
-    alone, so the change does not make the object look newer (Last-Modified stays its data's, as AWS)."""
+    user metadata and its expiry. No Content-Type: the node keeps the stored one; posted with
+    ``keep_listing_row`` the listing row is left alone, so the change does not make the object look newer
+    (Last-Modified stays its data's, as AWS)."""
     headers = {k: v for k, v in stored.items() if k.lower().startswith("x-object-meta-")}
     delete_at = s3h._get(stored, "x-delete-at")
     if delete_at:

@@ -3,29 +3,47 @@ storage nodes' sync daemon (docs/container-sync.md)."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import json
 import os
+import ssl
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
+from stackstore.container_sync_realms import SyncTarget
+from stackstore.timestamp import Timestamp
+from store.container_sync import RemoteContainer, SyncSettingError, tls_context
+from tests.durability.test_internal_tls import make_ca, make_node_cert
 from tests.harness import Cluster
 
 REALM_KEY = "realm-secret-" + uuid.uuid4().hex
 
 
 @pytest.fixture(scope="module")
-def cloud(tmp_path_factory) -> Iterator[Cluster]:
-    """A cloud syncing every second, in realm TEST whose cluster LOCAL is itself."""
+def pki(tmp_path_factory) -> dict[str, Path]:
+    """A private CA (self-signed) and a server certificate for 127.0.0.1 it signed."""
+    directory = tmp_path_factory.mktemp("csync-pki")
+    ca_path, ca_key, ca = make_ca(directory, "sync-test-ca")
+    cert, key = make_node_cert(directory, ca_key, ca, "127.0.0.1")
+    return {"ca": ca_path, "cert": cert, "key": key}
+
+
+@pytest.fixture(scope="module")
+def cloud(tmp_path_factory, pki) -> Iterator[Cluster]:
+    """A cloud syncing every second, in realm TEST whose cluster LOCAL is itself; https sync targets are
+    verified against the test CA (``[container_sync] ca_file``)."""
     c = Cluster.object_store_only(tmp_path_factory.mktemp("csync"))
     c.conf["container_sync"].update(interval=1.0, realms={
-        "test": {"key": REALM_KEY, "clusters": {"local": f"{c.proxy_url}/v1/"}}}, current="//TEST/LOCAL")
+        "test": {"key": REALM_KEY, "clusters": {"local": f"{c.proxy_url}/v1/"}}}, current="//TEST/LOCAL",
+        ca_file=str(pki["ca"]))
     c.start()
     yield c
     c.stop()
@@ -207,6 +225,57 @@ def test_two_containers_sync_both_ways(owner):
     assert owner.head(f"{b}/doc.txt").status_code == 404
 
 
+def _listed(owner: httpx.Client, container: str, name: str) -> dict:
+    rows = owner.get(container, params={"format": "json", "prefix": name}).json()
+    return next(row for row in rows if row["name"] == name)
+
+
+def test_metadata_posts_are_synced_and_the_newest_post_wins(owner):
+    a, b = _sync_pair(owner)
+    assert owner.put(f"{a}/m", content=b"body", headers={"X-Object-Meta-Color": "blue"}).status_code == 201
+    wait_for(lambda: owner.head(f"{b}/m").headers.get("X-Object-Meta-Color") == "blue")
+    written = owner.head(f"{a}/m").headers["X-Timestamp"]
+    before = _listed(owner, a, "m")["last_modified"]
+    time.sleep(0.05)
+    # a metadata-only POST moves the row (its listing shows the POST's time, as Swift's) and reaches b
+    assert owner.post(f"{a}/m", headers={"X-Object-Meta-Color": "red", "X-Object-Meta-New": "1"}).status_code == 202
+    assert _listed(owner, a, "m")["last_modified"] > before
+    synced = wait_for(lambda: (r := owner.head(f"{b}/m")).headers.get("X-Object-Meta-Color") == "red" and r)
+    assert synced.headers["X-Object-Meta-New"] == "1"
+    assert owner.get(f"{b}/m").content == b"body"
+    # only the metadata moved (a signed POST; Swift sends the whole object again): the copy's data keeps
+    # the source's data time
+    assert synced.headers["X-Timestamp"] == written
+    # a POST that changes the content type too
+    retyped = {"Content-Type": "text/x-new", "X-Object-Meta-Color": "green"}
+    assert owner.post(f"{a}/m", headers=retyped).status_code == 202
+    wait_for(lambda: owner.head(f"{b}/m").headers.get("Content-Type", "").startswith("text/x-new"))
+    assert owner.head(f"{b}/m").headers["X-Object-Meta-Color"] == "green"
+    assert "X-Object-Meta-New" not in owner.head(f"{b}/m").headers
+    # a newer POST on the other side comes back, and wins over the older one on both sides
+    assert owner.post(f"{b}/m", headers={"X-Object-Meta-Color": "violet"}).status_code == 202
+    wait_for(lambda: owner.head(f"{a}/m").headers.get("X-Object-Meta-Color") == "violet")
+    time.sleep(2.5)  # a few passes more: both settled on the newest
+    for container in (a, b):
+        head = owner.head(f"{container}/m")
+        assert head.headers["X-Object-Meta-Color"] == "violet"
+        assert head.headers["X-Timestamp"] == written
+        assert owner.get(f"{container}/m").content == b"body"
+
+
+def test_a_manifest_post_is_synced_by_sending_it_again(owner):
+    a, b = _sync_pair(owner)
+    segments = _new_container(owner)
+    owner.put(f"{segments}/p/1", content=b"seg")
+    assert owner.put(f"{a}/dlo", content=b"", headers={"X-Object-Manifest": f"{segments}/p/"}).status_code == 201
+    wait_for(lambda: owner.head(f"{b}/dlo").status_code == 200)
+    assert owner.post(f"{a}/dlo", headers={"X-Object-Manifest": f"{segments}/p/",
+                                           "X-Object-Meta-Kind": "manifest"}).status_code == 202
+    synced = wait_for(lambda: (r := owner.head(f"{b}/dlo")).headers.get("X-Object-Meta-Kind") == "manifest" and r)
+    assert synced.headers["X-Object-Manifest"] == f"{segments}/p/"
+    assert owner.get(f"{b}/dlo").content == b"seg"
+
+
 def test_dlo_manifest_is_synced_as_a_manifest(owner):
     a, b = _sync_pair(owner)
     segments = _new_container(owner)
@@ -281,9 +350,13 @@ def test_slo_manifest_and_symlink_are_synced_as_stored(owner):
 
 
 @pytest.fixture(scope="module")
-def second_cloud(tmp_path_factory) -> Iterator[Cluster]:
-    """Another cloud (its own nodes, rings and proxy) on other ports."""
-    c = Cluster.object_store_only(tmp_path_factory.mktemp("csync2"), nodes=3).start()
+def second_cloud(tmp_path_factory, pki) -> Iterator[Cluster]:
+    """Another cloud (its own nodes, rings and proxy) on other ports, serving HTTPS with a certificate of the
+    test CA; its own sync daemon (every second) trusts only the system's store."""
+    c = Cluster.object_store_only(tmp_path_factory.mktemp("csync2"), nodes=3,
+                                  proxy={"tls_certfile": str(pki["cert"]), "tls_keyfile": str(pki["key"])},
+                                  container_sync={"interval": 1.0})
+    c.start()
     yield c
     c.stop()
 
@@ -337,3 +410,80 @@ def test_sync_point_is_kept_on_the_device_and_dropped_when_sync_is_off(cloud, ow
     assert len(saved) == 1 and saved[0]["point"] >= 1 and saved[0]["to"] == f"//test/local/AUTH_test/{b}"
     assert owner.post(a, headers={"X-Container-Sync-To": ""}).status_code == 204
     wait_for(lambda: not points())
+
+
+def test_https_target_is_verified_with_the_configured_ca(cloud, owner, second_cloud):
+    storage_url, token = second_cloud.auth("test:tester", "testing")
+    account = storage_url.rstrip("/").rsplit("/", 1)[1]
+    with httpx.Client(base_url=storage_url + "/", headers={"X-Auth-Token": token}, timeout=60) as remote:
+        target = "tls-mirror-" + uuid.uuid4().hex[:8]
+        assert remote.put(target, headers={"X-Container-Sync-Key": "tls-key"}).status_code == 201
+        source = _new_container(owner, **{"X-Container-Sync-To": f"{second_cloud.tls_url}/v1/{account}/{target}",
+                                          "X-Container-Sync-Key": "tls-key"})
+        owner.put(f"{source}/secure", content=b"over https" * 1000)
+        synced = wait_for(lambda: (r := remote.get(f"{target}/secure")).status_code == 200 and r)
+        assert synced.content == b"over https" * 1000
+
+
+def _node_logs(cluster: Cluster) -> str:
+    return "".join(cluster.cloud.services[name].log_path.read_text(errors="replace") for name in cluster.node_names)
+
+
+def _passes(cluster: Cluster) -> list[Any]:
+    return [httpx.get(cluster.node_url(i) + "/recon", auth=cluster.node_auth, timeout=30).json()
+            ["container_sync"]["last_pass"] for i in range(1, len(cluster.node_names) + 1)]
+
+
+def test_https_target_without_its_ca_is_refused_with_a_logged_reason(second_cloud):
+    """second_cloud trusts only the system store: its sync to its own https listener (a certificate of the
+    private test CA) never goes through unverified; the nodes say why and keep running their passes."""
+    storage_url, token = second_cloud.auth("test:tester", "testing")
+    account = storage_url.rstrip("/").rsplit("/", 1)[1]
+    with httpx.Client(base_url=storage_url + "/", headers={"X-Auth-Token": token}, timeout=60) as client:
+        target = "untrusted-" + uuid.uuid4().hex[:8]
+        assert client.put(target, headers={"X-Container-Sync-Key": "k"}).status_code == 201
+        source = "src-" + uuid.uuid4().hex[:8]
+        assert client.put(source, headers={"X-Container-Sync-To": f"{second_cloud.tls_url}/v1/{account}/{target}",
+                                           "X-Container-Sync-Key": "k"}).status_code == 201
+        assert client.put(f"{source}/o", content=b"x").status_code == 201
+        wait_for(lambda: "CERTIFICATE_VERIFY_FAILED" in _node_logs(second_cloud))
+        before = _passes(second_cloud)
+        wait_for(lambda: all(now != then for now, then in zip(_passes(second_cloud), before, strict=True)))
+        assert client.head(f"{target}/o").status_code == 404
+        assert "Traceback" not in _node_logs(second_cloud)
+
+
+def test_ca_file_setting():
+    assert tls_context({}).verify_mode == ssl.CERT_REQUIRED and tls_context({}).check_hostname
+    with pytest.raises(SyncSettingError, match="ca_file"):
+        tls_context({"ca_file": "/nonexistent/ca.pem"})
+
+
+def test_remote_answers_are_never_read_whole():
+    """A remote answering with an endless body: the sync request returns once the status is known."""
+
+    async def endless(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while (await reader.readline()) not in (b"\r\n", b""):
+            pass
+        writer.write(b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 100000000000\r\n\r\n")
+        try:
+            while True:
+                writer.write(b"x" * 65536)
+                await writer.drain()
+        except (ConnectionError, OSError):
+            writer.close()
+
+    async def body() -> AsyncIterator[bytes]:
+        yield b"data"
+
+    async def run() -> None:
+        server = await asyncio.start_server(endless, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        async with server, httpx.AsyncClient(timeout=10) as http:
+            remote = RemoteContainer(http, SyncTarget(f"http://127.0.0.1:{port}/v1/AUTH_a/c"), "key")
+            started = time.monotonic()
+            with pytest.raises(Exception, match="503"):
+                await remote.put("o", Timestamp.now(), {"Content-Length": "4"}, body())
+            assert time.monotonic() - started < 5
+
+    asyncio.run(run())

@@ -78,5 +78,7 @@ def test_an_empty_realm_key_is_generated_once_into_a_private_file(tmp_path):
 def test_status_cell():
     assert _container_sync(None, 100.0) == "never"
     assert _container_sync({"last_pass": 90.0, "puts": 5, "deletes": 2, "failures": 0}, 100.0) == "5 put/2 del 10s ago"
+    assert _container_sync({"last_pass": 90.0, "puts": 5, "posts": 3, "deletes": 2}, 100.0) \
+        == "5 put/3 post/2 del 10s ago"
     assert _container_sync({"last_pass": 40.0, "puts": 1, "deletes": 0, "failures": 3}, 100.0) \
         == "1 put/0 del, 3 failed 60s ago"

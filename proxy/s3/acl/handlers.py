@@ -98,7 +98,7 @@ async def put_object_acl(req: S3Request) -> Response:
     refuse_public(access, acl)
     headers = kept_on_post(stored.headers)
     headers[OBJECT_ACL] = to_json(acl)
-    resp = await req.client.post_object(req.account, stored.container, stored.name, headers)
+    resp = await req.client.post_object(req.account, stored.container, stored.name, headers, keep_listing_row=True)
     if resp.status // 100 != 2:
         raise from_backend(resp.status, req.bucket, req.key)
     return Response(b"", 200, headers={"x-amz-version-id": stored.version_id} if stored.version_id else None)

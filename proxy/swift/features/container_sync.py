@@ -2,7 +2,7 @@
 
 Two pipeline stages:
 
-* ``feature`` (the *receiving* side, before ``authorize``): an object PUT, DELETE or HEAD carrying
+* ``feature`` (the *receiving* side, before ``authorize``): an object PUT, POST, DELETE or HEAD carrying
   ``X-Container-Sync-Auth: <realm> <nonce> <signature>`` is authorized by the signature alone when it is
   the realm's HMAC (``stackstore.container_sync_realms.signature``, with the realm's key or ``key2``) over
   the method, the URL-encoded path, the request's ``X-Timestamp``, the nonce and the *target* container's
@@ -41,7 +41,7 @@ from stackstore.container_sync_realms import SECTION, SyncRealms, SyncTarget, si
 from stackstore.timestamp import Timestamp
 
 AUTHORIZED_BY = "container_sync"
-SYNC_METHODS = ("PUT", "DELETE", "HEAD")
+SYNC_METHODS = ("PUT", "POST", "DELETE", "HEAD")  # POST: a metadata-only change of a copy
 INVALID_AUTH = "X-Container-Sync-Auth header not valid; contact cluster operator for support."
 SYNC_SOURCE = "Cannot enable object versioning on a container configured as source of container syncing."
 VERSIONED = "Cannot configure container sync on a container with object versioning configured."
