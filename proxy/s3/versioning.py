@@ -245,22 +245,30 @@ async def _version_parts(req: S3Request, bucket: str, key: str, version_id: str)
 
 async def promote_newest(req: S3Request, bucket: str, key: str) -> None:
     """With no current object, the newest archived version becomes current again (a delete marker
-    on top leaves the key deleted)."""
-    current = await engine.head(req, req.account, bucket, key)
-    if current.exists:
-        return
-    newest = await engine.newest_archived(req, req.account, bucket, key)
-    if newest is None or engine.is_delete_marker(newest[1]):
-        return
-    parsed = names.parse_version_object(newest[0])
-    if parsed is None:
-        return
+    on top leaves the key deleted). A version deleted by id while it was being promoted (its archived
+    entry gone before this took it) does not come back: its promoted copy goes and the next one is tried."""
     hidden = names.versions_container(bucket)
-    restored = {engine.OBJECT_VERSION_SYSMETA: parsed[1]}
-    if engine.is_null_row(newest[1]):  # the null version stays null, and keeps its place in time
-        restored = {engine.OBJECT_VERSION_SYSMETA: names.NULL_VERSION, engine.NULL_WRITTEN_SYSMETA: parsed[1]}
-    if await engine.copy_stored(req, req.account, (hidden, newest[0]), (bucket, key), restored):
-        await engine.delete_stored(req, req.account, hidden, newest[0])
+    for _attempt in range(WRITE_ATTEMPTS):
+        current = await engine.head(req, req.account, bucket, key)
+        if current.exists:
+            return
+        newest = await engine.newest_archived(req, req.account, bucket, key)
+        if newest is None or engine.is_delete_marker(newest[1]):
+            return
+        parsed = names.parse_version_object(newest[0])
+        if parsed is None:
+            return
+        restored = {engine.OBJECT_VERSION_SYSMETA: parsed[1]}
+        if engine.is_null_row(newest[1]):  # the null version stays null, and keeps its place in time
+            restored = {engine.OBJECT_VERSION_SYSMETA: names.NULL_VERSION, engine.NULL_WRITTEN_SYSMETA: parsed[1]}
+        if not await engine.copy_stored(req, req.account, (hidden, newest[0]), (bucket, key), restored):
+            continue  # it went meanwhile: look again
+        if await engine.delete_stored(req, req.account, hidden, newest[0]):
+            return
+        # deleted by id between the copy and now: the promoted copy must not outlive it
+        promoted = await engine.head(req, req.account, bucket, key)
+        if promoted.exists and engine.version_id_of(promoted.headers) == restored[engine.OBJECT_VERSION_SYSMETA]:
+            await engine.delete_if_current(req, req.account, bucket, key, promoted)
 
 
 def response_version(headers: dict[str, Any], bucket_info: dict) -> str | None:

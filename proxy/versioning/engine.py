@@ -421,7 +421,10 @@ async def delete_version(ctx: Any, account: str, container: str, obj: str, versi
         return None
     if not found.is_delete_marker:
         await guard(ctx, found.headers)
-    await delete_stored(ctx, account, found.container, found.obj)
+    if found.is_current:  # that write only: a version written over it meanwhile stays
+        await delete_if_current(ctx, account, found.container, found.obj, Stored(200, found.headers))
+    else:
+        await delete_stored(ctx, account, found.container, found.obj)
     ctx.state.invalidate_info(account, container)
     return found
 

@@ -267,6 +267,28 @@ def test_concurrent_puts_and_deletes_keep_every_version(s3, c, bucket):
         assert c.get_object(Bucket=bucket, Key="churn", VersionId=vid)["Body"].read() == body
 
 
+def test_concurrent_version_deletes_leave_nothing(s3, c, bucket):
+    """Every version deleted by id at once (the current one's delete promotes the next newest meanwhile):
+    afterwards no version is left, none comes back as current (Ceph's s3-tests:
+    test_versioned_concurrent_object_create_concurrent_remove)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    enable(c, bucket)
+    for round_ in range(3):
+        for i in range(5):
+            c.put_object(Bucket=bucket, Key="many", Body=f"v{round_}.{i}".encode())
+        versions = c.list_object_versions(Bucket=bucket, Prefix="many")["Versions"]
+        assert len(versions) == 5
+
+        def remove(version_id: str) -> None:
+            make_client(s3.url).delete_object(Bucket=bucket, Key="many", VersionId=version_id)
+
+        with ThreadPoolExecutor(5) as pool:
+            list(pool.map(remove, [v["VersionId"] for v in versions]))
+        assert "Versions" not in c.list_object_versions(Bucket=bucket, Prefix="many"), round_
+        assert error_code(c.head_object, Bucket=bucket, Key="many") == "404"
+
+
 def test_concurrent_copies_and_completes_keep_every_version(s3, c, bucket):
     """CopyObject and CompleteMultipartUpload racing with PutObject on one versioned key: all kept."""
     from concurrent.futures import ThreadPoolExecutor
