@@ -283,6 +283,9 @@ async def remove_delete_marker(ctx: Any, account: str, container: str, obj: str,
     ctx.state.invalidate_info(account, container)
 
 
+MOVE_ATTEMPTS = 8  # a version deleted by id that moved meanwhile (promoted, archived) is looked for again
+
+
 async def delete_if_current(ctx: Any, account: str, container: str, obj: str, current: Stored) -> bool:
     """Remove the current object's write ``current`` (its HEAD) saw, and nothing newer: the tombstone is
     placed just after that write's X-Timestamp, so a version written meanwhile (always newer) is refused
@@ -415,18 +418,24 @@ async def delete_version(ctx: Any, account: str, container: str, obj: str, versi
                          null_anywhere: bool = False) -> Found | None:
     """Delete one version for good (no marker written): the current one removes the object (the name
     then answers 404 until written again, as Swift and S3 do); None when there is no such version.
-    ``null_anywhere`` as for ``find_version``."""
-    found = await find_version(ctx, account, container, obj, version_id, null_anywhere=null_anywhere)
-    if found is None:
-        return None
-    if not found.is_delete_marker:
-        await guard(ctx, found.headers)
-    if found.is_current:  # that write only: a version written over it meanwhile stays
-        await delete_if_current(ctx, account, found.container, found.obj, Stored(200, found.headers))
-    else:
-        await delete_stored(ctx, account, found.container, found.obj)
-    ctx.state.invalidate_info(account, container)
-    return found
+    ``null_anywhere`` as for ``find_version``. A version that moves while this runs (an archived one
+    promoted to current by a concurrent delete) is followed to where it went."""
+    first: Found | None = None
+    for _attempt in range(MOVE_ATTEMPTS):
+        found = await find_version(ctx, account, container, obj, version_id, null_anywhere=null_anywhere)
+        if found is None:
+            break
+        first = first or found
+        if not found.is_delete_marker:
+            await guard(ctx, found.headers)
+        if found.is_current:  # that write only: a version written over it meanwhile stays
+            done = await delete_if_current(ctx, account, found.container, found.obj, Stored(200, found.headers))
+        else:
+            done = await delete_stored(ctx, account, found.container, found.obj)
+        ctx.state.invalidate_info(account, container)
+        if done:
+            break
+    return first
 
 
 async def remove_archived_null(ctx: Any, account: str, container: str, obj: str) -> bool:
