@@ -218,3 +218,21 @@ def test_bucket_policy_condition_keys(c, bucket):
     assert error_status(c.put_object, Bucket=bucket, Key="k2", Body=b"x", ServerSideEncryption="aws:kms",
                         SSEKMSKeyId=KEY_2) == (403, "AccessDenied")
     c.delete_bucket_policy(Bucket=bucket)
+
+
+def test_post_object_with_kms_fields(kms_cluster, c, bucket):
+    from types import SimpleNamespace
+
+    from tests.s3.test_post_object import _post, _v4_fields
+
+    conditions = [["starts-with", "$key", "foo"], ["starts-with", "$x-amz-server-side-encryption", ""],
+                  ["starts-with", "$x-amz-server-side-encryption-aws-kms-key-id", ""]]
+    fields = _v4_fields(conditions, bucket)
+    fields.update({"key": "foo.txt", "x-amz-server-side-encryption": "aws:kms",
+                   "x-amz-server-side-encryption-aws-kms-key-id": KEY_2})
+    resp = _post(SimpleNamespace(url=kms_cluster.proxy_url), bucket, fields, data=b"bar")
+    assert resp.status_code == 204, resp.text
+    assert resp.headers["x-amz-server-side-encryption"] == "aws:kms"
+    assert resp.headers["x-amz-server-side-encryption-aws-kms-key-id"] == KEY_2
+    got = c.get_object(Bucket=bucket, Key="foo.txt")
+    assert got["Body"].read() == b"bar" and got["SSEKMSKeyId"] == KEY_2
