@@ -41,6 +41,13 @@ class Timestamp:
     def now(cls) -> Timestamp:
         return cls(time.time())
 
+    def just_after(self) -> Timestamp:
+        """The next timestamp after this one (one tick, 10 us): newer than this write, older than any
+        write made after it."""
+        after = Timestamp(self)
+        after.ticks += 1
+        return after
+
     @property
     def normal(self) -> str:
         seconds, fraction = divmod(self.ticks, _TICKS)

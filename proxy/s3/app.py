@@ -18,6 +18,7 @@ from starlette.types import Receive, Scope, Send
 
 from proxy.context import ProxyState
 from proxy.http.errors import HTTPError
+from proxy.http.request import ProxyRequest
 from proxy.http.transid import trans_id_of
 from proxy.s3 import auth_v2, auth_v4, namespace, owners
 from proxy.s3.access_log import stage as access_log
@@ -163,7 +164,7 @@ class S3App:
         return await namespace.owner_account(self.state, first) is not None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        response = await handle_s3(Request(scope, receive), self.state)
+        response = await handle_s3(ProxyRequest(scope, receive), self.state)  # headers by dictionary
         pending = scope.get(access_log.SCOPE_KEY)
         if pending is None:
             await response(scope, receive, send)

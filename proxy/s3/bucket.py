@@ -85,10 +85,10 @@ def owner(req: S3Request, parent: object, tag: str = "Owner") -> None:
     xml.add(el, "DisplayName", found.display_name if found else "")
 
 
-def _already_yours(name: str) -> Response:
-    """A repeated CreateBucket by the bucket's owner: 409 BucketAlreadyOwnedByYou, as AWS answers in every
-    region but one (us-east-1 keeps a legacy 200 that resets the ACL; Swift's s3api, Ceph's gateway and
-    MinIO answer 409 there too), so a client learns the bucket was not created anew."""
+def _already_yours(req: S3Request, name: str) -> Response:
+    """AWS answers a repeated CreateBucket by the owner with 200 in us-east-1, else 409."""
+    if req.region == "us-east-1":
+        return Response(b"", 200, headers={"Location": f"/{name}"})
     raise S3Error("BucketAlreadyOwnedByYou", BucketName=name)
 
 
@@ -142,7 +142,7 @@ async def create_bucket(req: S3Request) -> Response:
     if not newly:
         head = await req.client.head_container(req.account, name)
         if head.status // 100 == 2:
-            return _already_yours(name)
+            return _already_yours(req, name)
     resp = await req.client.put_container(req.account, name, sysmeta)
     req.state.invalidate_info(req.account, name)
     if resp.status // 100 != 2:
@@ -150,7 +150,7 @@ async def create_bucket(req: S3Request) -> Response:
             await namespace.release(req.state, name)
         raise from_backend(resp.status, name)
     if resp.status == 202 and not newly:
-        return _already_yours(name)
+        return _already_yours(req, name)
     if sysmeta.get(object_lock.BUCKET_SYSMETA_ENABLED):  # Object Lock comes with versioning enabled
         await engine.ensure_versions_container(req, req.account, name)
     return Response(b"", 200, headers={"Location": f"/{name}"})

@@ -183,12 +183,21 @@ async def delete_current(req: S3Request, bucket: str, key: str, state: str) -> d
     kept, the ``null`` version (current or archived, object or marker) goes, and the new delete marker is
     the ``null`` version."""
     suspended = state == engine.SUSPENDED
-    replaced = await current_multipart(req, bucket, key) if suspended else None
-    kept = await engine.archive_current(req, req.account, bucket, key, state)
-    if suspended:
-        await replace_archived_null(req, bucket, key)
-    marker = await engine.add_delete_marker(req, req.account, bucket, key, null=suspended)
-    await engine.delete_stored(req, req.account, bucket, key)
+    for attempt in range(WRITE_ATTEMPTS):
+        current = await engine.head(req, req.account, bucket, key)
+        replaced = await current_multipart(req, bucket, key) if suspended and current.exists else None
+        kept = await engine.archive_current(req, req.account, bucket, key, state, current)
+        if suspended:
+            await replace_archived_null(req, bucket, key)
+        marker, stored_as = await engine.write_delete_marker(req, req.account, bucket, key, null=suspended)
+        # the current goes only if it is still the version just archived: a write that replaced it
+        # meanwhile is archived by the next attempt, never removed unarchived (docs/versioning.md)
+        if await engine.delete_if_current(req, req.account, bucket, key, current):
+            break
+        await engine.remove_delete_marker(req, req.account, bucket, key, stored_as)
+        await backoff(attempt)
+    else:
+        raise S3Error("ServiceUnavailable", "Please reduce your request rate.", status=503)
     if kept is None:  # a null current removed for good: its parts too
         await release_parts(req, bucket, key, replaced)
     return {DELETE_MARKER_HEADER: "true", VERSION_HEADER: marker}

@@ -37,6 +37,9 @@ class SwiftRequest(ObjectRequest):
     # refused it because a concurrent writer replaced the current version first (the feature then retries)
     write_guard: dict[str, str] | None = None
     lost_race: bool = False
+    # versioning's DELETE of the current object: the X-Timestamp of the write it archived; the object DELETE
+    # then removes that write and nothing newer (engine.delete_if_current), else sets ``lost_race``
+    delete_through: str | None = None
 
     @property
     def client(self) -> StorageClient:

@@ -100,9 +100,14 @@ async def delete(req: SwiftRequest) -> Response:
             return error_response(400, "Bad X-If-Delete-At header value")
         headers["X-If-Delete-At"] = if_delete_at.strip()
     req.timestamp = req.timestamp or Timestamp.now().normal  # container sync keeps the source's timestamp
+    if req.delete_through:  # versioning: remove the archived write and nothing newer (engine.delete_if_current)
+        req.timestamp = Timestamp(req.delete_through).just_after().normal
     resp = await req.client.delete_object(req.account, req.container_name, req.object_name,
                                           headers={**headers, "X-Timestamp": req.timestamp})
     await resp.close()
+    if req.delete_through and resp.status == 409:  # a newer write is current: versioning archives it, retries
+        req.lost_race = True
+        return error_response(409)
     if resp.status in (200, 204):
         return empty_response(204, {"X-Timestamp": req.timestamp})
     return error_response(404) if resp.status == 404 else backend_failure(resp.status)

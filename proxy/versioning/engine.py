@@ -256,6 +256,12 @@ def null_written_at(headers: Mapping[str, str]) -> str:
 async def add_delete_marker(ctx: Any, account: str, container: str, obj: str, *, null: bool = False) -> str:
     """Write a delete marker as ``obj``'s newest version; its version id (``null`` for S3's null marker of a
     suspended bucket, stored under its write time like an archived null version)."""
+    return (await write_delete_marker(ctx, account, container, obj, null=null))[0]
+
+
+async def write_delete_marker(ctx: Any, account: str, container: str, obj: str, *,
+                              null: bool = False) -> tuple[str, str]:
+    """``add_delete_marker``, also naming where the marker is stored: (version id, stored version name)."""
     version_id = names.new_version_id()
     hidden = names.versions_container(container)
     resp = await ctx.client.put_object(
@@ -267,7 +273,36 @@ async def add_delete_marker(ctx: Any, account: str, container: str, obj: str, *,
         raise HTTPError(503, "could not write the delete marker")
     ctx.state.invalidate_info(account, hidden)
     ctx.state.invalidate_info(account, container)
-    return names.NULL_VERSION if null else version_id
+    return (names.NULL_VERSION if null else version_id), version_id
+
+
+async def remove_delete_marker(ctx: Any, account: str, container: str, obj: str, stored_as: str) -> None:
+    """Take back a delete marker this request wrote (``write_delete_marker``'s stored version name) for a
+    delete that did not happen."""
+    await delete_stored(ctx, account, names.versions_container(container), names.version_object(obj, stored_as))
+    ctx.state.invalidate_info(account, container)
+
+
+async def delete_if_current(ctx: Any, account: str, container: str, obj: str, current: Stored) -> bool:
+    """Remove the current object's write ``current`` (its HEAD) saw, and nothing newer: the tombstone is
+    placed just after that write's X-Timestamp, so a version written meanwhile (always newer) is refused
+    removal on every node (409) and wins over the tombstone wherever replication meets them: it is never
+    removed unarchived. True when removed (or nothing was there), False when a newer write is current now
+    (the caller archives it and retries); 503 for a cluster failure."""
+    stamp = lookup(current.headers, "x-timestamp") if current.exists else None
+    if not stamp:
+        if current.exists:
+            await delete_stored(ctx, account, container, obj)
+        return True
+    resp = await ctx.client.delete_object(account, container, obj,
+                                          headers={"X-Timestamp": Timestamp(stamp).just_after().normal})
+    await resp.close()
+    ctx.state.invalidate_info(account, container)
+    if 200 <= resp.status < 300 or resp.status == 404:
+        return True
+    if resp.status == 409:
+        return False
+    raise HTTPError(503)
 
 
 async def delete_stored(ctx: Any, account: str, container: str, obj: str) -> bool:

@@ -112,6 +112,48 @@ def test_bad_version_ids(conn, versioned):
     assert err.value.http_status == 400
 
 
+def test_concurrent_puts_and_deletes_keep_every_version(cluster, versioned):
+    """PUTs and DELETEs racing on one name of an X-Versions-Enabled container: every acknowledged write is
+    still a version with its own body (a DELETE removes only the version it archived, never a newer one)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def churn(i: int) -> list[tuple[str, bytes]]:
+        c = swift_client.Connection(authurl=f"{cluster.proxy_url}/auth/v1.0", user="test:tester", key="testing",
+                                    retries=0)
+        written = []
+        for round_ in range(4):
+            body = f"body {i}.{round_}".encode()
+            out: dict = {}
+            c.put_object(versioned, "churn", body, response_dict=out)
+            written.append((out["headers"]["x-object-version-id"], body))
+            try:
+                c.delete_object(versioned, "churn")
+            except swift_client.ClientException as err:
+                assert err.http_status == 404  # another writer's delete came first: a marker all the same
+        c.close()
+        return written
+
+    with ThreadPoolExecutor(6) as pool:
+        written = [w for ws in pool.map(churn, range(6)) for w in ws]
+    c = swift_client.Connection(authurl=f"{cluster.proxy_url}/auth/v1.0", user="test:tester", key="testing",
+                                retries=0)
+    listed = {row["version_id"] for row in c.get_container(versioned, query_string="versions&prefix=churn")[1]}
+    assert {vid for vid, _ in written} <= listed, "a version was deleted without being kept"
+    for vid, body in written:
+        assert c.get_object(versioned, "churn", query_string=f"version-id={vid}")[1] == body
+    # a metadata POST does not make the current version undeletable
+    c.put_object(versioned, "posted", b"x")
+    c.post_object(versioned, "posted", {"X-Object-Meta-Colour": "blue"})
+    c.delete_object(versioned, "posted")
+    try:
+        c.head_object(versioned, "posted")
+    except swift_client.ClientException as err:
+        assert err.http_status == 404
+    else:
+        raise AssertionError("the POSTed object was not deleted")
+    c.close()
+
+
 def test_concurrent_puts_keep_every_version(cluster, versioned):
     """Writers racing on one name of an X-Versions-Enabled container: every acknowledged write is a version,
     each readable by its id with its own body."""

@@ -321,6 +321,35 @@ def test_a_version_name_too_long_for_the_archive_is_412(conn):
     assert conn.get_object(container, obj)[1] == b"first"
 
 
+def test_concurrent_puts_and_history_deletes_lose_nothing(connect, conn):
+    """PUTs and DELETEs racing on one name of an X-History-Location container: every written body ends
+    archived or current (a DELETE removes only the write it archived, never a newer one)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    container, archive = make_pair(conn, "X-History-Location")
+    bodies = [f"body {i}.{r}".encode() for i in range(6) for r in range(4)]
+
+    def churn(i: int) -> None:
+        c = swift_client.Connection(authurl=conn.authurl, user="test:tester", key="testing", retries=0)
+        for r in range(4):
+            c.put_object(container, "churn", f"body {i}.{r}".encode())
+            try:
+                c.delete_object(container, "churn")
+            except swift_client.ClientException as err:
+                assert err.http_status == 404
+        c.close()
+
+    with ThreadPoolExecutor(6) as pool:
+        list(pool.map(churn, range(6)))
+    kept = [conn.get_object(archive, row["name"])[1] for row in versions_of(conn, archive, "churn")
+            if row.get("content_type") != "application/x-deleted;swift_versions_deleted=1"]
+    try:
+        kept.append(conn.get_object(container, "churn")[1])
+    except swift_client.ClientException as err:
+        assert err.http_status == 404
+    assert set(bodies) <= set(kept), "a body was deleted without being archived"
+
+
 def test_concurrent_puts_keep_every_version(connect, conn):
     """Writers racing on one name of an X-Versions-Location container: every overwritten body is archived
     and the last one is current (none is lost between archiving and overwriting)."""

@@ -113,6 +113,17 @@ def test_who_a_grant_reaches():
     assert grantee_matches(member_without_rights, GROUP, AUTHENTICATED_USERS, "READ")
 
 
+def test_the_owner_creating_its_bucket_again_outside_us_east_1():
+    from types import SimpleNamespace
+
+    from proxy.s3.bucket import _already_yours
+
+    assert _already_yours(SimpleNamespace(region="us-east-1"), "b").status_code == 200  # type: ignore[arg-type]
+    with pytest.raises(S3Error) as err:
+        _already_yours(SimpleNamespace(region="eu-west-1"), "b")  # type: ignore[arg-type]
+    assert err.value.code == "BucketAlreadyOwnedByYou" and err.value.status == 409
+
+
 def test_repeated_grants_count_once_and_acls_are_bounded():
     one = f'id="{B.id}"'
     acl = asyncio.run(from_headers(STATE, {"x-amz-grant-read": ", ".join([one] * 5)}, A, None, for_bucket=True))

@@ -236,6 +236,37 @@ def test_concurrent_puts_keep_every_version(s3, c, bucket):
     assert len(latest) == 1 and c.get_object(Bucket=bucket, Key="race")["VersionId"] == latest[0]["VersionId"]
 
 
+def test_concurrent_puts_and_deletes_keep_every_version(s3, c, bucket):
+    """PutObject and DeleteObject (no version id) racing on one versioned key: every acknowledged version
+    is still listed with its body (a delete removes only the version it archived, never a newer one), and
+    every delete left its marker (Ceph's s3-tests: test_versioned_concurrent_object_create_and_remove)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    enable(c, bucket)
+
+    def write_and_delete(i: int) -> tuple[list[tuple[str, bytes]], list[str]]:
+        client = make_client(s3.url)
+        written, markers = [], []
+        for round_ in range(4):
+            body = f"body {i}.{round_}".encode()
+            written.append((client.put_object(Bucket=bucket, Key="churn", Body=body)["VersionId"], body))
+            deleted = client.delete_object(Bucket=bucket, Key="churn")
+            assert deleted["DeleteMarker"] is True
+            markers.append(deleted["VersionId"])
+        return written, markers
+
+    with ThreadPoolExecutor(6) as pool:
+        results = list(pool.map(write_and_delete, range(6)))
+    written = [w for ws, _ in results for w in ws]
+    markers = {m for _, ms in results for m in ms}
+    listing = c.list_object_versions(Bucket=bucket, Prefix="churn")
+    versions = {v["VersionId"] for v in listing.get("Versions", [])}
+    assert {vid for vid, _ in written} <= versions, "a version was deleted without being kept"
+    assert markers <= {m["VersionId"] for m in listing.get("DeleteMarkers", [])}
+    for vid, body in written:
+        assert c.get_object(Bucket=bucket, Key="churn", VersionId=vid)["Body"].read() == body
+
+
 def test_concurrent_copies_and_completes_keep_every_version(s3, c, bucket):
     """CopyObject and CompleteMultipartUpload racing with PutObject on one versioned key: all kept."""
     from concurrent.futures import ThreadPoolExecutor

@@ -253,11 +253,21 @@ async def _delete(req: SwiftRequest, call_next: Handler) -> Response:
     state = await engine.container_state(req, account, container)
     if state is None:
         return await call_next(req)
-    await engine.archive_current(req, account, container, obj, state)
     if state != engine.ENABLED:
+        await engine.archive_current(req, account, container, obj, state)
         return await call_next(req)
-    marker_id = await engine.add_delete_marker(req, account, container, obj)
-    existed = await engine.delete_stored(req, account, container, obj)
+    for attempt in range(WRITE_ATTEMPTS):
+        current = await engine.head(req, account, container, obj)
+        await engine.archive_current(req, account, container, obj, state, current)
+        marker_id, stored_as = await engine.write_delete_marker(req, account, container, obj)
+        # only the version just archived goes: a write that replaced it meanwhile is archived next time
+        if await engine.delete_if_current(req, account, container, obj, current):
+            break
+        await engine.remove_delete_marker(req, account, container, obj, stored_as)
+        await asyncio.sleep(random.uniform(0, min(0.5, 0.01 * 2 ** attempt)))
+    else:
+        return error_response(503)
+    existed = current.exists
     headers = {VERSION_ID_HEADER: marker_id, "X-Timestamp": marker_id}
     if existed:
         return empty_response(204, headers)

@@ -282,20 +282,39 @@ async def _delete(req: SwiftRequest, call_next: Handler) -> Response:
 async def _delete_history(req: SwiftRequest, call_next: Handler, archive: str) -> Response:
     """Archive the current object, write a delete marker, then delete the object."""
     target = (req.account, req.container_name, req.object_name)
-    refused = await archive_current(req, target, archive)
-    if refused is not None:
-        return refused
-    if not 200 <= (await req.state.container_info(req.account, archive))["status"] < 300:
-        return error_response(412)
-    now = Timestamp.now().normal
-    marker = await req.client.put_object(
-        req.account, archive, version_name(req.object_name, now),
-        {"Content-Type": DELETE_MARKER_CONTENT_TYPE, "X-Timestamp": now}, _nothing(), content_length=0)
-    await marker.close()
-    if marker.status != 201:
-        return error_response(412 if 400 <= marker.status < 500 else 503)
-    req.state.invalidate_info(req.account, archive)
-    return await call_next(req)
+    for attempt in range(WRITE_ATTEMPTS):
+        seen: dict[str, str] = {}
+        refused = await archive_current(req, target, archive, seen)
+        if refused is not None:
+            return refused
+        if not 200 <= (await req.state.container_info(req.account, archive))["status"] < 300:
+            return error_response(412)
+        now = Timestamp.now().normal
+        marker_name = version_name(req.object_name, now)
+        marker = await req.client.put_object(
+            req.account, archive, marker_name,
+            {"Content-Type": DELETE_MARKER_CONTENT_TYPE, "X-Timestamp": now}, _nothing(), content_length=0)
+        await marker.close()
+        if marker.status != 201:
+            return error_response(412 if 400 <= marker.status < 500 else 503)
+        req.state.invalidate_info(req.account, archive)
+        # the write just archived goes, nothing newer (a write that replaced it meanwhile is archived by the
+        # next attempt, never removed unarchived); the marker of a delete that lost goes too
+        req.delete_through = seen.get("x-timestamp")
+        if not req.delete_through:  # nothing was there to archive: nothing is deleted (a write landing
+            return error_response(404)  # now is newer than this DELETE and stays), as Swift answers 404
+        req.lost_race = False
+        given_timestamp = req.timestamp
+        try:
+            resp = await call_next(req)
+        finally:
+            req.delete_through = None
+        if not req.lost_race:
+            return resp
+        req.timestamp = given_timestamp  # the next attempt's delete gets its own
+        await _delete_stored(req, archive, marker_name)
+        await asyncio.sleep(random.uniform(0, min(0.5, 0.01 * 2 ** attempt)))
+    return error_response(503)
 
 
 async def _delete_stack(req: SwiftRequest, call_next: Handler, archive: str) -> Response:
