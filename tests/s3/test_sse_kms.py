@@ -236,3 +236,15 @@ def test_post_object_with_kms_fields(kms_cluster, c, bucket):
     assert resp.headers["x-amz-server-side-encryption-aws-kms-key-id"] == KEY_2
     got = c.get_object(Bucket=bucket, Key="foo.txt")
     assert got["Body"].read() == b"bar" and got["SSEKMSKeyId"] == KEY_2
+
+
+def test_versions_keep_their_kms_key(c, bucket):
+    c.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    v1 = c.put_object(Bucket=bucket, Key="v", Body=b"one", ServerSideEncryption="aws:kms", SSEKMSKeyId=KEY_1)
+    c.put_object(Bucket=bucket, Key="v", Body=b"two", ServerSideEncryption="aws:kms", SSEKMSKeyId=KEY_2)
+    old = c.get_object(Bucket=bucket, Key="v", VersionId=v1["VersionId"])
+    assert old["Body"].read() == b"one" and old["SSEKMSKeyId"] == KEY_1
+    new = c.get_object(Bucket=bucket, Key="v")
+    assert new["Body"].read() == b"two" and new["SSEKMSKeyId"] == KEY_2
+    for version in c.list_object_versions(Bucket=bucket)["Versions"]:
+        c.delete_object(Bucket=bucket, Key="v", VersionId=version["VersionId"])
