@@ -191,6 +191,11 @@ DEFAULTS: dict[str, Any] = {
         # buckets as AWS's website endpoints (anonymous GET/HEAD, index and error documents, redirects,
         # HTML errors); it may sit below s3_domain (it wins); empty: no website endpoint
         "website_domain": "s3-website.localhost",
+        # SSE-KMS (aws:kms) with the built-in KMS (docs/encryption.md): the key ids requests may name, and the
+        # key of aws:kms without a key id (AWS's aws/s3 managed key; empty: such requests are refused). Each
+        # key's KEK is derived from the cluster's encryption keys: nothing to back up besides the key file
+        "kms_keys": [],
+        "kms_default_key": "aws/s3",
     },
     "identity": {
         "enabled": True,  # run by `stackstore up` (likewise volumes, compute, images)

@@ -24,7 +24,7 @@ from collections.abc import AsyncIterable, AsyncIterator, Mapping
 
 import objclient
 from objclient.client import StorageClient
-from objclient.crypto import cipher, envelope
+from objclient.crypto import cipher, envelope, kms
 from objclient.crypto.envelope import Encryption
 from objclient.crypto.keyring import KeyRing, KeyUnavailable
 from objclient.headers import HeaderDict
@@ -69,13 +69,17 @@ class EncryptingClient(StorageClient):
 
     keyring: KeyRing | None = None
     encrypt_all: bool = False
+    kms_keys: kms.KmsKeys = kms.KmsKeys()  # the built-in KMS's key ids (SSE-KMS)
     customer_key: bytes | None = None  # the SSE-C key reads of this view present
     decrypting: bool = True  # False: a view that returns objects as stored (``as_stored``)
     metadata_only: bool = False  # True: a view for metadata (``for_metadata``): no SSE-C key asked
 
-    def configure(self, keyring: KeyRing, encrypt_all: bool) -> None:
-        """Give the client its cluster keys and whether every new object is encrypted."""
+    def configure(self, keyring: KeyRing, encrypt_all: bool, kms_keys: kms.KmsKeys | None = None) -> None:
+        """Give the client its cluster keys, whether every new object is encrypted, and the key ids of the
+        built-in KMS."""
         self.keyring, self.encrypt_all = keyring, encrypt_all
+        if kms_keys is not None:
+            self.kms_keys = kms_keys
 
     def with_customer_key(self, key: bytes | None) -> EncryptingClient:
         """A view of this client (same pools and rings) whose reads present the SSE-C ``key``."""
@@ -139,6 +143,8 @@ class EncryptingClient(StorageClient):
             if body is not None:
                 if body.kid:
                     kek = await self._keys().get(body.kid)
+                    if body.kms:  # SSE-KMS: that KMS key's KEK under the cluster key, bound to the context
+                        kek = kms.key_encryption_key(kek, body.kms, envelope.lookup(h, envelope.KMS_CONTEXT))
                 elif self.customer_key is not None:
                     kek = cipher.customer_wrapping_key(self.customer_key)
                 else:
@@ -240,8 +246,12 @@ class EncryptingClient(StorageClient):
             headers[envelope.KEY_CHECK] = cipher.key_check(plan.customer_key)
         else:
             kid, kek = await self._keys().active()
+            if plan.kms_key_id:
+                kek = kms.key_encryption_key(kek, plan.kms_key_id, plan.kms_context)
+                headers.update(envelope.kms_headers(plan))
         headers[envelope.SSE] = plan.sse or envelope.SSE_S3
-        headers[envelope.BODY] = envelope.BodyKey(kid, iv, cipher.wrap_key(kek, data_key)).dump()
+        headers[envelope.BODY] = envelope.BodyKey(kid, iv, cipher.wrap_key(kek, data_key),
+                                                  plan.kms_key_id or "").dump()
         md5 = hashlib.md5(usedforsecurity=False)
         state = {"mismatch": False}
         caller_override = envelope.OVERRIDE_ETAG in headers
@@ -285,8 +295,8 @@ def metadata_view(client: StorageClient) -> StorageClient:
 
 
 def encrypting_client(conf: Config) -> EncryptingClient:
-    """The proxy's object client: ``objclient.from_config`` with the cluster keys of ``conf`` and
-    ``[proxy] encryption``."""
+    """The proxy's object client: ``objclient.from_config`` with the cluster keys of ``conf``,
+    ``[proxy] encryption`` and the built-in KMS's keys (``[s3] kms_keys``, ``kms_default_key``)."""
     client = objclient.from_config(conf, EncryptingClient)
     proxy_conf = conf.get("proxy", {})
     path = encryption_key_path(conf)
@@ -294,5 +304,5 @@ def encrypting_client(conf: Config) -> EncryptingClient:
     if encrypt_all and not path.exists():  # once, at start: every write would fail with 503
         log.error("[proxy] encryption is on but the key file %s does not exist (stackstore up creates it; "
                   "copy it from another proxy host)", path)
-    client.configure(KeyRing(path), encrypt_all)
+    client.configure(KeyRing(path), encrypt_all, kms.KmsKeys.from_config(conf.get("s3", {})))
     return client

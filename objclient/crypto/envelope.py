@@ -1,9 +1,14 @@
 """What an encrypted object stores besides its ciphertext: sysmeta, read and written here only.
 
 - ``X-Object-Sysmeta-Crypto-Body``: ``{"v":1,"kid":<key id>,"iv":<b64>,"key":<b64>}`` — the body's IV and
-  its data key wrapped (AES key wrap) by the cluster key ``kid``, or (``kid`` empty) by a subkey of the
+  its data key wrapped (AES key wrap) by the cluster key ``kid`` (with ``"kms"``: by the KEK of that KMS key
+  derived from the cluster key ``kid``), or (``kid`` empty) by a subkey of the
   customer's SSE-C key.
-- ``X-Object-Sysmeta-Crypto-Sse``: ``AES256`` (cluster keys) or ``SSE-C``, as S3 reports it.
+- ``X-Object-Sysmeta-Crypto-Sse``: ``AES256`` (cluster keys), ``aws:kms`` (a key of the built-in KMS) or
+  ``SSE-C``, as S3 reports it.
+- ``X-Object-Sysmeta-Crypto-Kms-Key-Id`` / ``-Kms-Context`` / ``-Bucket-Key`` (``aws:kms``): the KMS key id,
+  the request's encryption context (both bound into the KEK, ``objclient.crypto.kms``) and whether the
+  S3 Bucket Key was asked for (reported only).
 - ``X-Object-Sysmeta-Crypto-Key-Check``: SSE-C only, ``<salt>.<HMAC-SHA256(customer key, salt)>``: proves
   a key right or wrong; the key itself is never stored.
 - ``X-Object-Sysmeta-Crypto-Etag``: the plaintext's MD5 sealed under the data key (cluster keys only: an
@@ -27,13 +32,17 @@ SSE = "X-Object-Sysmeta-Crypto-Sse"
 KEY_CHECK = "X-Object-Sysmeta-Crypto-Key-Check"
 ETAG = "X-Object-Sysmeta-Crypto-Etag"
 META = "X-Object-Transient-Sysmeta-Crypto-Meta"
+KMS_KEY_ID = "X-Object-Sysmeta-Crypto-Kms-Key-Id"
+KMS_CONTEXT = "X-Object-Sysmeta-Crypto-Kms-Context"
+BUCKET_KEY = "X-Object-Sysmeta-Crypto-Bucket-Key"
 OVERRIDE_ETAG = "X-Object-Sysmeta-Container-Update-Override-Etag"
-SSE_S3, SSE_C = "AES256", "SSE-C"
+SSE_S3, SSE_C, SSE_KMS = "AES256", "SSE-C", "aws:kms"
+KINDS = (SSE_S3, SSE_C, SSE_KMS)
 USER_META_PREFIX = "x-object-meta-"
 # every header of the envelope: what a copy must not carry from its source
-ALL = (BODY, SSE, KEY_CHECK, ETAG, META)
-# what only EncryptingClient.put_object writes (SSE and KEY_CHECK may also mark a plaintext S3 multipart
-# manifest of an encrypted upload: its parts are the encrypted objects)
+ALL = (BODY, SSE, KEY_CHECK, ETAG, META, KMS_KEY_ID, KMS_CONTEXT, BUCKET_KEY)
+# what only EncryptingClient.put_object writes (SSE, KEY_CHECK and the KMS headers may also mark a plaintext
+# S3 multipart manifest of an encrypted upload: its parts are the encrypted objects)
 COMPUTED = (BODY, ETAG, META)
 # any of them on a stored object: a read goes through the encryption layer
 READ_MARKERS = (BODY, KEY_CHECK, META)
@@ -41,17 +50,23 @@ READ_MARKERS = (BODY, KEY_CHECK, META)
 
 @dataclass(frozen=True)
 class Encryption:
-    """How one PUT is encrypted: the cluster's active key (SSE-S3), a customer's key (SSE-C) or not at all."""
+    """How one PUT is encrypted: the cluster's active key (SSE-S3), a key of the built-in KMS (SSE-KMS), a
+    customer's key (SSE-C) or not at all."""
 
     customer_key: bytes | None = None
     enabled: bool = True
+    kms_key_id: str | None = None  # SSE-KMS: the (resolved) key id
+    kms_context: str | None = None  # SSE-KMS: the encryption context as the request gave it (base64 JSON)
+    bucket_key: bool = False  # SSE-KMS: the S3 Bucket Key was asked for (reported back)
 
     @property
     def sse(self) -> str | None:
-        """``AES256``/``SSE-C``; None when not encrypted."""
+        """``AES256``/``aws:kms``/``SSE-C``; None when not encrypted."""
         if not self.enabled:
             return None
-        return SSE_C if self.customer_key is not None else SSE_S3
+        if self.customer_key is not None:
+            return SSE_C
+        return SSE_KMS if self.kms_key_id else SSE_S3
 
 
 CLUSTER_KEY = Encryption()
@@ -63,6 +78,23 @@ def customer(key: bytes) -> Encryption:
     return Encryption(customer_key=key)
 
 
+def kms(key_id: str, context: str | None = None, bucket_key: bool = False) -> Encryption:
+    """SSE-KMS with the built-in KMS's key ``key_id`` (resolved), an optional encryption context."""
+    return Encryption(kms_key_id=key_id, kms_context=context or None, bucket_key=bucket_key)
+
+
+def kms_headers(plan: Encryption) -> dict[str, str]:
+    """The KMS part of the envelope of an object (or manifest) written with ``plan``."""
+    if not plan.kms_key_id:
+        return {}
+    out = {KMS_KEY_ID: plan.kms_key_id}
+    if plan.kms_context:
+        out[KMS_CONTEXT] = plan.kms_context
+    if plan.bucket_key:
+        out[BUCKET_KEY] = "true"
+    return out
+
+
 @dataclass(frozen=True)
 class BodyKey:
     """The parsed ``Crypto-Body`` sysmeta."""
@@ -70,10 +102,13 @@ class BodyKey:
     kid: str  # "" for an SSE-C object
     iv: bytes
     wrapped: bytes
+    kms: str = ""  # SSE-KMS: the KMS key whose KEK (derived from the cluster key ``kid``) wrapped the data key
 
     def dump(self) -> str:
-        return json.dumps({"v": 1, "kid": self.kid, "iv": cipher.b64(self.iv), "key": cipher.b64(self.wrapped)},
-                          separators=(",", ":"))
+        doc = {"v": 1, "kid": self.kid, "iv": cipher.b64(self.iv), "key": cipher.b64(self.wrapped)}
+        if self.kms:
+            doc["kms"] = self.kms
+        return json.dumps(doc, separators=(",", ":"))
 
 
 def body_key(headers: Mapping[str, str]) -> BodyKey | None:
@@ -83,7 +118,7 @@ def body_key(headers: Mapping[str, str]) -> BodyKey | None:
         return None
     try:
         doc = json.loads(value)
-        key = BodyKey(str(doc["kid"]), cipher.unb64(doc["iv"]), cipher.unb64(doc["key"]))
+        key = BodyKey(str(doc["kid"]), cipher.unb64(doc["iv"]), cipher.unb64(doc["key"]), str(doc.get("kms", "")))
     except (ValueError, KeyError, TypeError) as exc:
         raise ValueError(f"bad {BODY}") from exc
     if len(key.iv) != cipher.BLOCK:
@@ -92,9 +127,9 @@ def body_key(headers: Mapping[str, str]) -> BodyKey | None:
 
 
 def sse_of(headers: Mapping[str, str]) -> str | None:
-    """``AES256``/``SSE-C`` for an encrypted object (or a multipart upload/manifest of one), else None."""
+    """``AES256``/``aws:kms``/``SSE-C`` for an encrypted object (or a multipart manifest of one), else None."""
     value = lookup(headers, SSE)
-    return value if value in (SSE_S3, SSE_C) else None
+    return value if value in KINDS else None
 
 
 def meta_key(kek: bytes, account: str, container: str, obj: str) -> bytes:

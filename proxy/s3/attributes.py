@@ -14,7 +14,7 @@ from xml.etree.ElementTree import Element
 
 from starlette.responses import Response
 
-from proxy.s3 import part_checksums, xml
+from proxy.s3 import part_checksums, sse, xml
 from proxy.s3.bucket import require_bucket
 from proxy.s3.context import S3Request
 from proxy.s3.errors import S3Error
@@ -55,8 +55,10 @@ async def get_object_attributes(req: S3Request) -> Response:
     max_parts = min(_int_header(req, "x-amz-max-parts", MAX_PARTS), MAX_PARTS)
     marker = _int_header(req, "x-amz-part-number-marker", 0)
     bucket, key, version = await resolve(req, req.bucket or "", req.key or "")
-    obj = await open_object(req, bucket, key, None, head=True)
+    customer_key = sse.request_customer_key(req)  # an SSE-C object's attributes need its key, as GetObject
+    obj = await open_object(req, bucket, key, None, head=True, customer_key=customer_key)
     await obj.close()
+    sse.check_applicable(obj.headers, customer_key)
     show_written_at(version, obj.headers)
     doc = xml.root("GetObjectAttributesOutput")
     if "ETag" in wanted:

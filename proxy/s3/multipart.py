@@ -342,7 +342,7 @@ async def complete(req: S3Request) -> Response:
                        + [marker_name(key, upload_id)])
     doc = _complete_result(req, bucket, key, s3_etag)
     part_checksums.add_elements(doc, checksum, object_checksum)
-    out = sse.response_headers(sse.upload_sse(marker), req.headers)
+    out = sse.response_headers(sse.upload_reported(marker), req.headers)
     out.update(expiration_headers(req, bucket_info, key, total, object_tags(headers), time.time()))
     if version_id is not None and version_id != "null":
         out[versioning.VERSION_HEADER] = version_id

@@ -7,7 +7,6 @@ from typing import Any
 
 from starlette.responses import Response
 
-from objclient.crypto import envelope
 from proxy import expiry
 from proxy.http import conditional
 from proxy.http import ranges as http_ranges
@@ -159,7 +158,7 @@ async def _answer(req: S3Request, obj: StoredObject, head: bool, range_header: s
         await obj.close()
         raise _conditional_error(status, obj)
     headers = s3h.s3_object_headers(obj.headers)
-    headers.update(sse.response_headers(envelope.sse_of(obj.headers), req.headers))
+    headers.update(sse.response_headers(sse.stored_sse(obj.headers), req.headers))
     headers.update(stored_object_expiration(req, bucket_info, req.key or "", obj.size, obj.headers))
     headers.update(object_lock.response_headers(obj.headers))
     headers["ETag"] = f'"{obj.etag}"'

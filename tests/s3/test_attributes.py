@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import os
 
@@ -105,3 +106,26 @@ def test_part_number_of_a_simple_object(s3, bucket):
     got = c.get_object(Bucket=bucket, Key="one", PartNumber=1)
     assert got["Body"].read() == b"single piece" and "PartsCount" not in got
     assert error_code(c.get_object, Bucket=bucket, Key="one", PartNumber=2) == "InvalidPartNumber"
+
+
+def test_attributes_of_an_sse_c_object_need_its_key(s3, bucket):
+    """As AWS documents for GetObjectAttributes: an SSE-C object's attributes are read with its key headers
+    (400 without them, 403 with another key); SSE-C headers on an object that is not SSE-C: 400."""
+    c = make_client(s3.url)
+    key, other = os.urandom(32), os.urandom(32)
+
+    def headers(k: bytes) -> dict[str, str]:  # GetObjectAttributes takes the key as base64 text
+        return {"SSECustomerAlgorithm": "AES256", "SSECustomerKey": base64.b64encode(k).decode(),
+                "SSECustomerKeyMD5": base64.b64encode(hashlib.md5(k).digest()).decode()}
+
+    data = os.urandom(3000)
+    put = c.put_object(Bucket=bucket, Key="ssec", Body=data, SSECustomerAlgorithm="AES256", SSECustomerKey=key)
+    attrs = c.get_object_attributes(Bucket=bucket, Key="ssec", ObjectAttributes=["ETag", "ObjectSize"],
+                                    **headers(key))
+    assert attrs["ObjectSize"] == len(data) and attrs["ETag"] == put["ETag"].strip('"')
+    assert error_code(c.get_object_attributes, Bucket=bucket, Key="ssec", ObjectAttributes=ALL) == "InvalidRequest"
+    assert error_code(c.get_object_attributes, Bucket=bucket, Key="ssec", ObjectAttributes=ALL,
+                      **headers(other)) == "AccessDenied"
+    c.put_object(Bucket=bucket, Key="plain", Body=b"p")
+    assert error_code(c.get_object_attributes, Bucket=bucket, Key="plain", ObjectAttributes=ALL,
+                      **headers(key)) == "InvalidRequest"

@@ -108,7 +108,10 @@ def test_sse_c_bad_headers(s3c, bucket):
     for headers in cases:
         assert _raw_put(s3c, bucket, "bad", headers) == (400, "InvalidArgument"), headers
     assert _raw_put(s3c, bucket, "bad", {"x-amz-server-side-encryption": "AES128"}) == (400, "InvalidArgument")
-    assert _raw_put(s3c, bucket, "bad", {"x-amz-server-side-encryption": "aws:kms"}) == (501, "NotImplemented")
+    assert _raw_put(s3c, bucket, "bad", {"x-amz-server-side-encryption": "aws:kms:dsse"}) == (501, "NotImplemented")
+    assert _raw_put(s3c, bucket, "bad", {"x-amz-server-side-encryption": "aws:kms",  # a key the KMS lacks
+                                         "x-amz-server-side-encryption-aws-kms-key-id": "no-such-key"}) \
+        == (400, "KMS.NotFoundException")
     assert error_code(s3c.head_object, Bucket=bucket, Key="bad") == "404"
 
 
@@ -147,7 +150,7 @@ def test_bucket_default_encryption(s3c, bucket):
     assert got["ServerSideEncryption"] == "AES256" and got["Body"].read() == b"".join(parts)
     s3c.copy_object(Bucket=bucket, Key="copied-in", CopySource={"Bucket": bucket, "Key": "inherits"})
     assert s3c.head_object(Bucket=bucket, Key="copied-in")["ServerSideEncryption"] == "AES256"
-    kms = {"Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms"}}]}
+    kms = {"Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms:dsse"}}]}  # aws:kms: test_sse_kms
     assert error_code(s3c.put_bucket_encryption, Bucket=bucket, ServerSideEncryptionConfiguration=kms) \
         == "NotImplemented"
     s3c.delete_bucket_encryption(Bucket=bucket)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import base64 as b64
+import json as js
 import os
 from pathlib import Path
 
@@ -10,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from objclient.crypto import cipher, envelope
+from objclient.crypto import cipher, envelope, kms
 from objclient.crypto.keyring import KeyRing, KeyUnavailable
 from stackstore.config import Config, load_config
 from stackstore.secrets import add_encryption_key, ensure_encryption_keys, read_encryption_keys
@@ -127,3 +129,26 @@ def test_keyring_reads_active_and_old_keys(tmp_path: Path):
             await missing.active()
 
     asyncio.run(scenario())
+
+
+def test_builtin_kms_keys_and_derivation():
+    keys = kms.KmsKeys(["testkey-1", "arn:aws:kms:us-east-1:1:key/testkey-2"])
+    assert keys.resolve("testkey-1") == "testkey-1"
+    assert keys.resolve("arn:aws:kms:eu-west-1:123456789012:key/testkey-2") == "testkey-2"
+    assert keys.resolve(None) == "aws/s3" and keys.resolve("alias/aws/s3") == "aws/s3"
+    with pytest.raises(kms.UnknownKmsKey):
+        keys.resolve("testkey-3")
+    with pytest.raises(kms.UnknownKmsKey):
+        kms.KmsKeys(["a"], default_key="").resolve(None)  # no default key configured
+    assert kms.KmsKeys.from_config({"kms_keys": ["x"], "kms_default_key": ""}).key_ids == {"x"}
+    good = b64.b64encode(js.dumps({"a": "b"}).encode()).decode()
+    assert kms.check_context(good) == good
+    for bad in ("%%%", b64.b64encode(b"[]").decode(), b64.b64encode(b'{"a": 1}').decode()):
+        with pytest.raises(kms.InvalidContext):
+            kms.check_context(bad)
+    root = bytes(range(32))
+    one = kms.key_encryption_key(root, "testkey-1", None)
+    assert len(one) == 32 and one == kms.key_encryption_key(root, "testkey-1", "")
+    assert one != kms.key_encryption_key(root, "testkey-2", None)
+    assert one != kms.key_encryption_key(root, "testkey-1", good)
+    assert one != kms.key_encryption_key(bytes(32), "testkey-1", None)

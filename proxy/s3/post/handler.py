@@ -173,6 +173,7 @@ async def post_object(req: S3Request) -> Response:
     answer = _success(req, fields, key, etag)
     if version_id is not None and version_id != "null":
         answer.headers[versioning.VERSION_HEADER] = version_id
+    answer.headers.update(sse.response_headers(sse.written_sse(encryption, sse.client(options)), options.headers))
     return answer
 
 
@@ -180,6 +181,7 @@ async def post_object(req: S3Request) -> Response:
 _OPTION_FIELDS = {"acl": "x-amz-acl", **{name: name for name in (
     "x-amz-server-side-encryption", "x-amz-server-side-encryption-customer-algorithm",
     "x-amz-server-side-encryption-customer-key", "x-amz-server-side-encryption-customer-key-md5",
+    sse.KMS_KEY_HEADER, sse.KMS_CONTEXT_HEADER, sse.BUCKET_KEY_HEADER,
     object_lock.MODE_HEADER, object_lock.UNTIL_HEADER, object_lock.HOLD_HEADER)}}
 
 
