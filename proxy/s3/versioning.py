@@ -261,8 +261,9 @@ async def promote_newest(req: S3Request, bucket: str, key: str) -> None:
         restored = {engine.OBJECT_VERSION_SYSMETA: parsed[1]}
         if engine.is_null_row(newest[1]):  # the null version stays null, and keeps its place in time
             restored = {engine.OBJECT_VERSION_SYSMETA: names.NULL_VERSION, engine.NULL_WRITTEN_SYSMETA: parsed[1]}
-        if not await engine.copy_stored(req, req.account, (hidden, newest[0]), (bucket, key), restored):
-            continue  # it went meanwhile: look again
+        if not await engine.copy_stored(req, req.account, (hidden, newest[0]), (bucket, key), restored,
+                                        create_only=True):
+            continue  # it went meanwhile, or a write is current now: look again
         if await engine.delete_stored(req, req.account, hidden, newest[0]):
             return
         # deleted by id between the copy and now: the promoted copy must not outlive it

@@ -168,11 +168,14 @@ def kept_headers(stored: Mapping[str, str]) -> dict[str, str]:
 
 
 async def copy_stored(ctx: Any, account: str, src: tuple[str, str], dst: tuple[str, str],
-                      extra: Mapping[str, str] | None = None, expect_timestamp: str = "") -> bool:
+                      extra: Mapping[str, str] | None = None, expect_timestamp: str = "",
+                      create_only: bool = False) -> bool:
     """Copy the object stored at ``src`` (container, object) to ``dst`` as it is stored, streamed:
     False when there is no source, or (``expect_timestamp``) when it is no longer the write its caller
-    looked at (a concurrent writer replaced it: its data must not be kept under the other's name); raises
-    503 (413 past the size limit) when the copy fails."""
+    looked at (a concurrent writer replaced it: its data must not be kept under the other's name), or
+    (``create_only``: restoring a version as the current one) when ``dst`` exists or is being written
+    (decided by the nodes: a write landing meanwhile is never overwritten); raises 503 (413 past the size
+    limit) when the copy fails."""
     storage = stored_view(ctx.client)  # as stored: an encrypted version stays encrypted, under its envelope
     resp = await storage.get_object(account, *src)
     if resp.status == 404 or (resp.status == 200 and is_expired(resp.headers)) or (
@@ -189,8 +192,12 @@ async def copy_stored(ctx: Any, account: str, src: tuple[str, str], dst: tuple[s
     headers = kept_headers(resp.headers)
     headers.update(extra or {})
     headers["X-Timestamp"] = Timestamp.now().normal
-    put = await storage.put_object(account, *dst, headers, stream_backend(resp), content_length=length)
+    condition = {wire.COND_IF_NONE_MATCH: "*"} if create_only else None
+    put = await storage.put_object(account, *dst, headers, stream_backend(resp), content_length=length,
+                                   condition=condition)
     await put.close()
+    if create_only and put.status in (409, 412):  # another write is there, or holds the name
+        return False
     # 202/409: a concurrent writer archived the same version a moment later (same name, same data) first
     if put.status not in (201, 202, 409):
         raise HTTPError(503, "could not store the version")
@@ -421,10 +428,17 @@ async def delete_version(ctx: Any, account: str, container: str, obj: str, versi
     ``null_anywhere`` as for ``find_version``. A version that moves while this runs (an archived one
     promoted to current by a concurrent delete) is followed to where it went."""
     first: Found | None = None
+    misses = 0
     for _attempt in range(MOVE_ATTEMPTS):
         found = await find_version(ctx, account, container, obj, version_id, null_anywhere=null_anywhere)
         if found is None:
-            break
+            # it may have moved between the two places find_version looks (current, then archived): an
+            # archived version is copied to current before its archived entry goes, a current one archived
+            # before it is replaced, so a second look (current, archived again) finds one that exists
+            misses += 1
+            if first is not None or misses == 2:
+                break
+            continue
         first = first or found
         if not found.is_delete_marker:
             await guard(ctx, found.headers)
@@ -433,6 +447,13 @@ async def delete_version(ctx: Any, account: str, container: str, obj: str, versi
         else:
             done = await delete_stored(ctx, account, found.container, found.obj)
         ctx.state.invalidate_info(account, container)
+        if done and not found.is_current:
+            # a concurrent delete may have been promoting this archived version to current (it copies it
+            # there before removing the archived entry, and two deletes of one entry can both succeed
+            # while the first tombstone is still being committed): the promoted copy goes too
+            current = await head(ctx, account, container, obj)
+            if current.exists and version_id_of(current.headers) == found.version_id:
+                await delete_if_current(ctx, account, container, obj, current)
         if done:
             break
     return first
