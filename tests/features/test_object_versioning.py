@@ -154,6 +154,41 @@ def test_concurrent_puts_and_deletes_keep_every_version(cluster, versioned):
     c.close()
 
 
+def test_concurrent_puts_and_copies_keep_every_version(cluster, versioned):
+    """PUTs and COPYs (and PUTs with X-Copy-From) racing onto one versioned name: every acknowledged write
+    is a version (a copy replaces only the version it archived, as a PUT)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    setup = swift_client.Connection(authurl=f"{cluster.proxy_url}/auth/v1.0", user="test:tester", key="testing",
+                                    retries=0)
+    setup.put_object(versioned, "source", b"copied body")
+
+    def write(i: int) -> tuple[str, bytes]:
+        c = swift_client.Connection(authurl=f"{cluster.proxy_url}/auth/v1.0", user="test:tester", key="testing",
+                                    retries=0)
+        out: dict = {}
+        if i % 3 == 0:
+            c.copy_object(versioned, "source", destination=f"/{versioned}/mixed", response_dict=out)
+            body = b"copied body"
+        elif i % 3 == 1:
+            c.put_object(versioned, "mixed", b"", headers={"X-Copy-From": f"/{versioned}/source"},
+                         response_dict=out)
+            body = b"copied body"
+        else:
+            body = f"body {i}".encode()
+            c.put_object(versioned, "mixed", body, response_dict=out)
+        c.close()
+        return out["headers"]["x-object-version-id"], body
+
+    with ThreadPoolExecutor(6) as pool:
+        written = list(pool.map(write, range(18)))
+    listed = {row["version_id"] for row in setup.get_container(versioned, query_string="versions&prefix=mixed")[1]}
+    assert {vid for vid, _ in written} <= listed and len(listed) == 18, "a write was replaced without being kept"
+    for vid, body in written:
+        assert setup.get_object(versioned, "mixed", query_string=f"version-id={vid}")[1] == body
+    setup.close()
+
+
 def test_concurrent_puts_keep_every_version(cluster, versioned):
     """Writers racing on one name of an X-Versions-Enabled container: every acknowledged write is a version,
     each readable by its id with its own body."""

@@ -350,6 +350,37 @@ def test_concurrent_puts_and_history_deletes_lose_nothing(connect, conn):
     assert set(bodies) <= set(kept), "a body was deleted without being archived"
 
 
+def test_concurrent_puts_and_copies_archive_every_body(connect, conn):
+    """PUTs, COPYs and X-Copy-From PUTs racing onto one name of an X-Versions-Location container: every
+    overwritten body is archived (a copy replaces only what it archived, as a PUT)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    container, archive = make_pair(conn, "X-Versions-Location")
+    conn.put_object(container, "race", b"first")
+    conn.put_object(container, "source", b"copied body")
+    writes = list(range(12))
+
+    def write(i: int) -> bytes:
+        c = swift_client.Connection(authurl=conn.authurl, user="test:tester", key="testing", retries=0)
+        if i % 3 == 0:
+            c.copy_object(container, "source", destination=f"/{container}/race")
+            body = b"copied body"
+        elif i % 3 == 1:
+            c.put_object(container, "race", b"", headers={"X-Copy-From": f"/{container}/source"})
+            body = b"copied body"
+        else:
+            body = f"body {i}".encode()
+            c.put_object(container, "race", body)
+        c.close()
+        return body
+
+    with ThreadPoolExecutor(6) as pool:
+        bodies = list(pool.map(write, writes))
+    archived = [conn.get_object(archive, row["name"])[1] for row in versions_of(conn, archive, "race")]
+    current = conn.get_object(container, "race")[1]
+    assert sorted(archived + [current]) == sorted(bodies + [b"first"])
+
+
 def test_concurrent_puts_keep_every_version(connect, conn):
     """Writers racing on one name of an X-Versions-Location container: every overwritten body is archived
     and the last one is current (none is lost between archiving and overwriting)."""

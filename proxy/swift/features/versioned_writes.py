@@ -97,11 +97,9 @@ async def feature(req: SwiftRequest, call_next: Handler) -> Response:
             denied = await access.check(req.subrequest("PUT", *target))
             if denied is not None:
                 return denied
-        if name == "put_object":  # a plain PUT: archived and replaced without losing a racing writer's data
-            return await _guarded_put(req, call_next, target, versioning[0])
-        refused = await archive_current(req, target, versioning[0])
-        if refused is not None:
-            return refused
+        # archived and replaced without losing a racing writer's data (a copy's destination PUT honours the
+        # guard too: proxy/swift/copy.py)
+        return await _guarded_put(req, call_next, target, versioning[0])
     return await call_next(req)
 
 
