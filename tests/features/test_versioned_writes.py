@@ -381,6 +381,40 @@ def test_concurrent_puts_and_copies_archive_every_body(connect, conn):
     assert sorted(archived + [current]) == sorted(bodies + [b"first"])
 
 
+def test_concurrent_puts_and_stack_deletes_lose_nothing_else(connect, conn):
+    """PUTs and DELETEs racing on one name of an X-Versions-Location container: a successful DELETE pops one
+    version (the current one, restoring the one under it) and nothing else goes: a restore never overwrites
+    a PUT that landed meanwhile. (A PUT archiving the version a concurrent DELETE pops may keep it: more
+    can be kept, never less.)"""
+    from concurrent.futures import ThreadPoolExecutor
+
+    container, archive = make_pair(conn, "X-Versions-Location")
+    conn.put_object(container, "stack", b"first")
+
+    def churn(i: int) -> int:
+        c = swift_client.Connection(authurl=conn.authurl, user="test:tester", key="testing", retries=0)
+        popped = 0
+        for r in range(3):
+            c.put_object(container, "stack", f"body {i}.{r}".encode())
+            try:
+                c.delete_object(container, "stack")
+                popped += 1
+            except swift_client.ClientException as err:
+                assert err.http_status == 404
+        c.close()
+        return popped
+
+    with ThreadPoolExecutor(6) as pool:
+        popped = sum(pool.map(churn, range(6)))
+    kept = [row["name"] for row in versions_of(conn, archive, "stack")]
+    try:
+        conn.head_object(container, "stack")
+        kept.append("current")
+    except swift_client.ClientException as err:
+        assert err.http_status == 404
+    assert len(kept) >= 1 + 18 - popped, "a version went without its DELETE"
+
+
 def test_concurrent_puts_keep_every_version(connect, conn):
     """Writers racing on one name of an X-Versions-Location container: every overwritten body is archived
     and the last one is current (none is lost between archiving and overwriting)."""

@@ -211,10 +211,13 @@ def _stored_headers(backend: Mapping[str, str]) -> dict[str, str]:
 
 
 async def _copy_stored(req: SwiftRequest, src: tuple[str, str, str], dst_container: str,
-                       dst_name: Callable[[Mapping[str, str]], str]) -> Response | None:
+                       dst_name: Callable[[Mapping[str, str]], str],
+                       condition: Mapping[str, str] | None = None) -> Response | None:
     """Copy the object stored at ``src`` into ``dst_container`` (of ``src``'s account) as it is stored, under
     the name ``dst_name`` gives for the source's headers. None when copied; 404 when there is no
-    ``src``; 412 when the destination container is missing; 413/503 otherwise."""
+    ``src``; 412 when the destination container is missing; 413/503 otherwise. With a node ``condition``
+    (a restore replacing the current object only if it is still the write looked at) a refusal sets
+    ``req.lost_race`` and answers 409."""
     resp = await req.client.get_object(*src)
     if resp.status == 404 or (resp.status == 200 and is_expired(resp.headers)):
         await resp.close()
@@ -240,8 +243,11 @@ async def _copy_stored(req: SwiftRequest, src: tuple[str, str, str], dst_contain
         headers["Etag"] = resp.headers["etag"].strip('"')
     headers["X-Timestamp"] = Timestamp.now().normal
     put = await req.client.put_object(account, dst_container, name, headers,
-                                      stream_backend(resp), content_length=length)
+                                      stream_backend(resp), content_length=length, condition=condition)
     await put.close()
+    if condition is not None and put.status in (404, 409, 412):  # another write is current now
+        req.lost_race = True
+        return error_response(409)
     if put.status in (201, 202, 409):  # 202/409: a concurrent writer archived the same version first
         req.state.invalidate_info(account, dst_container)
         return None
@@ -317,8 +323,30 @@ async def _delete_history(req: SwiftRequest, call_next: Handler, archive: str) -
 
 async def _delete_stack(req: SwiftRequest, call_next: Handler, archive: str) -> Response:
     """Restore the newest archived version over the object and delete that version instead (a delete
-    marker on top: remove it, restoring the version under it when no object is there), as Swift."""
+    marker on top: remove it, restoring the version under it when no object is there), as Swift. The
+    restore replaces the object only if it is still the write this DELETE looked at, and a plain delete
+    removes that write and nothing newer: a PUT landing meanwhile is archived by the next attempt, never
+    overwritten or removed unarchived (docs/versioning.md "Concurrent writers")."""
+    for attempt in range(WRITE_ATTEMPTS):
+        req.lost_race = False
+        resp = await _delete_stack_once(req, call_next, archive)
+        if not req.lost_race:
+            return resp
+        await asyncio.sleep(random.uniform(0, min(0.5, 0.01 * 2 ** attempt)))
+    return error_response(503)
+
+
+async def _delete_stack_once(req: SwiftRequest, call_next: Handler, archive: str) -> Response:
     target = (req.account, req.container_name, req.object_name)
+    current = await req.client.head_object(*target)
+    await current.close()
+    stamp = current.headers.get("x-timestamp") if current.status == 200 and not is_expired(current.headers) \
+        else None
+    if current.status not in (200, 404):
+        return error_response(503)
+    # the restore may replace only the write looked at (or create the object only if there still is none)
+    guard = {wire.COND_IF_MATCH: stamp, wire.COND_ETAG_IS_AT: wire.COND_DATA_TIMESTAMP} if stamp \
+        else {wire.COND_IF_NONE_MATCH: "*"}
     versions = _versions_newest_first(req, archive, versions_prefix(req.object_name))
 
     def restored(_stored: Mapping[str, str]) -> str:
@@ -328,30 +356,37 @@ async def _delete_stack(req: SwiftRequest, call_next: Handler, archive: str) -> 
         if row.get("content_type") == DELETE_MARKER_CONTENT_TYPE:
             if not await _stored(req, (req.account, archive, row["name"])):
                 continue  # a listing row not yet updated: that marker is gone already
-            head = await req.client.head_object(*target)
-            await head.close()
-            if head.status != 404 and not (head.status == 200 and is_expired(head.headers)):
-                if head.status != 200:
-                    return error_response(503)
+            if stamp is not None:
                 break  # an object is there: delete it, back to the marker's state
             async for older in versions:
                 if older.get("content_type") == DELETE_MARKER_CONTENT_TYPE:
                     break  # nothing to restore under it
-                refused = await _copy_stored(req, (req.account, archive, older["name"]), target[1], restored)
-                if refused is not None and refused.status_code == 404:
+                refused = await _copy_stored(req, (req.account, archive, older["name"]), target[1], restored,
+                                             guard)
+                if refused is not None and refused.status_code == 404 and not req.lost_race:
                     continue  # that version went away meanwhile: try the one before
                 if refused is not None:
                     return refused
                 await _delete_stored(req, archive, older["name"])
                 break
             return await _delete_stored(req, archive, row["name"])
-        refused = await _copy_stored(req, (req.account, archive, row["name"]), target[1], restored)
-        if refused is not None and refused.status_code == 404:
+        refused = await _copy_stored(req, (req.account, archive, row["name"]), target[1], restored, guard)
+        if refused is not None and refused.status_code == 404 and not req.lost_race:
             continue
         if refused is not None:
             return refused
         return await _delete_stored(req, archive, row["name"])
-    return await call_next(req)
+    if stamp is None:
+        return error_response(404)  # nothing archived, nothing there (a write landing now is newer and stays)
+    req.delete_through = stamp  # that write and nothing newer (proxy/swift/obj.py)
+    given_timestamp = req.timestamp
+    try:
+        resp = await call_next(req)
+    finally:
+        req.delete_through = None
+    if req.lost_race:
+        req.timestamp = given_timestamp
+    return resp
 
 
 async def _stored(req: SwiftRequest, location: tuple[str, str, str]) -> bool:
