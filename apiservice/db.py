@@ -10,34 +10,14 @@ import zlib
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from sqlalchemy import MetaData, create_engine, event, func, select
+from sqlalchemy import MetaData, func, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
+from stackstore.sql_engines import make_engine as make_engine  # re-exported: the shims import it from here
+
 T = TypeVar("T")
-
-
-def with_psycopg(url: str) -> str:
-    """``postgresql://`` with the psycopg (3) driver we depend on; SQLAlchemy 2.0 would pick psycopg2."""
-    if url.startswith("postgresql://"):
-        return "postgresql+psycopg://" + url.removeprefix("postgresql://")
-    return url
-
-
-def make_engine(url: str) -> Engine:
-    if not url.startswith("sqlite"):
-        return create_engine(with_psycopg(url), pool_pre_ping=True)
-    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
-
-    @event.listens_for(engine, "connect")
-    def _pragmas(dbapi_conn, _record) -> None:
-        cur = dbapi_conn.cursor()
-        cur.execute("PRAGMA journal_mode=WAL")
-        cur.execute("PRAGMA busy_timeout=30000")
-        cur.close()
-
-    return engine
 
 
 def make_sessions(engine: Engine) -> sessionmaker:

@@ -8,28 +8,12 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from stackstore.sql_engines import make_engine as _make_engine
+
 MIGRATIONS = Path(__file__).parent / "migrations"
-
-
-def make_engine(url: str) -> Engine:
-    """An engine for ``url``; SQLite gets WAL, a busy timeout and cross-thread use."""
-    if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
-
-        @event.listens_for(engine, "connect")
-        def _pragmas(dbapi_conn, _record) -> None:
-            cur = dbapi_conn.cursor()
-            cur.execute("PRAGMA journal_mode=WAL")
-            cur.execute("PRAGMA foreign_keys=ON")
-            cur.close()
-
-        return engine
-    if url.startswith("postgresql://"):
-        url = "postgresql+psycopg://" + url[len("postgresql://"):]
-    return create_engine(url, pool_pre_ping=True)
 
 
 def alembic_config() -> AlembicConfig:
@@ -64,3 +48,8 @@ class Database:
             raise
         finally:
             s.close()
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for ``url`` (stackstore/sql_engines.py); SQLite enforces foreign keys."""
+    return _make_engine(url, foreign_keys=True)

@@ -7,10 +7,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import create_engine, event, func, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from stackstore.sql_engines import make_engine
 from volumes.models import Base, VolumeType, utcnow
 
 DEFAULT_TYPE = "__DEFAULT__"
@@ -21,12 +22,7 @@ class Database:
     """One engine and session factory for the service (SQLite file by default, any SQLAlchemy URL)."""
 
     def __init__(self, url: str):
-        kwargs: dict[str, Any] = {"pool_pre_ping": True}  # a database server restart leaves dead pooled links
-        if url.startswith("sqlite"):
-            kwargs = {"connect_args": {"check_same_thread": False, "timeout": 30}}
-        self.engine: Engine = create_engine(with_psycopg(url), **kwargs)
-        if url.startswith("sqlite"):
-            event.listen(self.engine, "connect", _sqlite_pragmas)
+        self.engine: Engine = make_engine(url)  # stackstore/sql_engines.py
         self._create_schema()
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
 
@@ -47,20 +43,6 @@ class Database:
                 if s.scalar(select(VolumeType).where(VolumeType.name == DEFAULT_TYPE)) is None:
                     s.add(VolumeType(name=DEFAULT_TYPE, description="Default Volume Type"))
                     s.flush()
-
-
-def with_psycopg(url: str) -> str:
-    """``postgresql://`` with the psycopg (3) driver we depend on; SQLAlchemy 2.0 would pick psycopg2."""
-    if url.startswith("postgresql://"):
-        return "postgresql+psycopg://" + url.removeprefix("postgresql://")
-    return url
-
-
-def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
-    cur = dbapi_conn.cursor()
-    cur.execute("PRAGMA journal_mode=WAL")
-    cur.execute("PRAGMA synchronous=NORMAL")
-    cur.close()
 
 
 def cas(s: Session, model: type, ident: str, expected: tuple[str, ...] | None, **values: Any) -> bool:
