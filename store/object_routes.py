@@ -138,7 +138,7 @@ async def _check_condition(node: Node, df: DiskFile, request: Request) -> None:
         reader.close()
         current = _client_etag(reader, request.headers.get(COND_ETAG_IS_AT.lower(), ""))
     if_none_match = request.headers.get(COND_IF_NONE_MATCH.lower())
-    if if_none_match is not None and current is not None:
+    if if_none_match is not None and current is not None and if_none_match.strip().strip('"') in ("*", current):
         raise HTTPError(412, "object exists (If-None-Match)")
     if_match = request.headers.get(COND_IF_MATCH.lower())
     if if_match is not None and (current is None or if_match.strip().strip('"') not in (current, "*")):

@@ -17,13 +17,18 @@ from stackstore import wire
 def write_condition(headers: Mapping[str, str]) -> dict[str, str] | None:
     """The node condition headers of a write request (None: unconditional).
 
-    ``If-None-Match`` accepts only ``*`` (AWS answers 501 NotImplemented for an ETag there)."""
+    ``If-None-Match: *`` writes only when the key has no object; with an ETag, only when the current object
+    does not have that ETag (RFC 9110's meaning; AWS documents ``*`` alone, and S3 servers such as Ceph's
+    gateway take an ETag too)."""
     out: dict[str, str] = {}
     if_none_match = headers.get("if-none-match")
     if if_none_match is not None:
-        if if_none_match.strip() != "*":
-            raise S3Error("NotImplemented", "If-None-Match on a write supports only *", Header="If-None-Match")
-        out[wire.COND_IF_NONE_MATCH] = "*"
+        value = if_none_match.strip()
+        if not value:
+            raise S3Error("InvalidArgument", "If-None-Match must be * or an ETag", ArgumentName="If-None-Match")
+        out[wire.COND_IF_NONE_MATCH] = "*" if value == "*" else value.strip('"')
+        if value != "*":
+            out[wire.COND_ETAG_IS_AT] = f"{SYSMETA_ETAG},{SLO_SYSMETA_ETAG},{OVERRIDE_ETAG}"
     if_match = headers.get("if-match")
     if if_match is not None:
         etag = if_match.strip()

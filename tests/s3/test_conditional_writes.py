@@ -121,6 +121,23 @@ def test_conditional_write_errors(s3, bucket):
     c.put_object(Bucket=bucket, Key="k", Body=b"three", IfNoneMatch="*")  # deleted: absent again
 
 
+def test_if_none_match_with_an_etag_and_if_match_any(s3, bucket):
+    """If-None-Match: <etag> writes unless the current object has that ETag; If-Match: * writes only over an
+    existing object (RFC 9110; Ceph's s3-tests test_put_object_if_match)."""
+    c = make_client(s3.url, when_required=True)
+    with pytest.raises(ClientError) as err:
+        c.put_object(Bucket=bucket, Key="e", Body=b"x", IfMatch="*")
+    assert err.value.response["Error"]["Code"] == "NoSuchKey"
+    etag = c.put_object(Bucket=bucket, Key="e", Body=b"one", IfNoneMatch='"deadbeef"')["ETag"]
+    with pytest.raises(ClientError) as err:
+        c.put_object(Bucket=bucket, Key="e", Body=b"two", IfNoneMatch=etag)
+    assert err.value.response["Error"]["Code"] == "PreconditionFailed"
+    assert c.get_object(Bucket=bucket, Key="e")["Body"].read() == b"one"
+    c.put_object(Bucket=bucket, Key="e", Body=b"three", IfNoneMatch='"badetag"')
+    c.put_object(Bucket=bucket, Key="e", Body=b"four", IfMatch="*")
+    assert c.get_object(Bucket=bucket, Key="e")["Body"].read() == b"four"
+
+
 def test_swift_if_none_match_race(s3, bucket, account):
     url, token = s3.cluster.auth("test:tester", "testing")
     layout = Layout(s3.cluster)
@@ -266,7 +283,7 @@ def test_copy_object_destination_conditions(s3, bucket):
     assert code(Key="dst", IfNoneMatch="*") == "PreconditionFailed"
     assert code(Key="dst", IfMatch='"0123"') == "PreconditionFailed"
     assert code(Key="missing", IfMatch=dst) == "NoSuchKey"
-    assert code(Key="dst", IfNoneMatch=dst) == "NotImplemented"  # only * on a write, as PutObject
+    assert code(Key="dst", IfNoneMatch=dst) == "PreconditionFailed"  # the destination has that ETag
     assert c.get_object(Bucket=bucket, Key="dst")["Body"].read() == b"destination"
     assert code(Key="dst", IfMatch=dst, CopySourceIfMatch='"0123"') == "PreconditionFailed"  # the source's
     assert code(Key="dst", IfMatch=dst, CopySourceIfMatch=src) == "OK"
