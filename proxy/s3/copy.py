@@ -150,6 +150,9 @@ async def copy_object(req: S3Request) -> Response:
         if tags:
             headers[s3h.SYSMETA_TAGGING] = tags
         algorithm = part_checksums.copy_algorithm(req.headers, src.headers)  # recomputed while copying
+        client_chosen = part_checksums.copy_chosen_by_client(req.headers, src.headers)
+        if not client_chosen:
+            headers.update(part_checksums.DEFAULT_MARK)
         headers.update(await object_write_sysmeta(req, bucket_info))
         headers.update(object_lock.write_sysmeta(req, bucket_info))
         await check_quota(req, req.bucket or "", src.size)
@@ -183,10 +186,11 @@ async def copy_object(req: S3Request) -> Response:
     doc = xml.root("CopyObjectResult")
     xml.add(doc, "LastModified", _iso_now(resp.headers))
     xml.add(doc, "ETag", f'"{etag}"')
-    for alg, value in body.checksums.items():
-        xml.add(doc, part_checksums.element_name(alg), value)
-    if body.checksums:
-        xml.add(doc, "ChecksumType", part_checksums.FULL_OBJECT)
+    if client_chosen:
+        for alg, value in body.checksums.items():
+            xml.add(doc, part_checksums.element_name(alg), value)
+        if body.checksums:
+            xml.add(doc, "ChecksumType", part_checksums.FULL_OBJECT)
     out = sse.response_headers(stored_sse, req.headers)
     out.update(expiration_headers(req, bucket_info, key, src.size, object_tags(headers), time.time()))
     if version_id is not None and version_id != "null":
@@ -251,6 +255,7 @@ async def upload_part_copy(req: S3Request) -> Response:
     doc = xml.root("CopyPartResult")
     xml.add(doc, "LastModified", _iso_now(resp.headers))
     xml.add(doc, "ETag", f'"{etag}"')
-    for alg, value in body.checksums.items():
-        xml.add(doc, part_checksums.element_name(alg), value)
+    if checksum is not None:  # the upload's own algorithm, not the default of an upload created without one
+        for alg, value in body.checksums.items():
+            xml.add(doc, part_checksums.element_name(alg), value)
     return xml.xml_response(doc, headers=sse.response_headers(stored_sse, req.headers))

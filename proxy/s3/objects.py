@@ -20,7 +20,7 @@ from proxy.s3.context import S3Request
 from proxy.s3.errors import S3Error, from_backend
 from proxy.s3.lifecycle.expiration import expiration_headers, put_tags, stored_object_expiration
 from proxy.s3.object_parts import requested_part
-from proxy.s3.part_checksums import FULL_OBJECT, default_algorithm, object_response_headers
+from proxy.s3.part_checksums import DEFAULT_MARK, FULL_OBJECT, default_algorithm, object_response_headers
 from proxy.s3.quota import check_quota, written
 from proxy.s3.reader import StoredObject, open_object
 from proxy.s3.supersede import current_multipart, release_parts
@@ -58,9 +58,12 @@ async def put_object(req: S3Request) -> Response:
     check_key(key)
     bucket_info = await require_bucket(req)
     encryption = sse.requested(req, bucket_info)
-    upload = open_upload(req, always=default_algorithm(req.headers), md5_at_nodes=True)
+    chosen_by_s3 = default_algorithm(req.headers)
+    upload = open_upload(req, always=chosen_by_s3, md5_at_nodes=True)
     stored = s3h.object_put_headers(req.headers)
     stored.update(upload.storage_headers)
+    if chosen_by_s3 is not None:
+        stored.update(DEFAULT_MARK)
     stored.update(requested_expiry(req))
     stored.update(checksum_sysmeta(upload.header_checksums))
     stored.update(await object_write_sysmeta(req, bucket_info))

@@ -36,6 +36,12 @@ from proxy.s3.errors import S3Error
 
 SYSMETA_ALGORITHM = "X-Object-Sysmeta-S3-Checksum-Algorithm"
 SYSMETA_TYPE = "X-Object-Sysmeta-S3-Checksum-Type"
+# Marks an object whose checksum S3 chose (the default CRC64NVME of data sent without any). It is stored and
+# answered like any other (HEAD/GET with ChecksumMode, GetObjectAttributes), but the result documents of
+# CopyObject, UploadPartCopy and CompleteMultipartUpload name only a checksum the client chose: as S3 did
+# before its default checksums, and as Swift's s3api (whose result schema has no checksum elements) answers.
+SYSMETA_DEFAULT = "X-Object-Sysmeta-S3-Checksum-Default"
+DEFAULT_MARK = {SYSMETA_DEFAULT: "1"}
 COMPOSITE, FULL_OBJECT = "COMPOSITE", "FULL_OBJECT"
 ENTRY_KEY = "s3_checksum"  # a manifest entry's part checksum (base64)
 TYPES_OF = {"crc32": (COMPOSITE, FULL_OBJECT), "crc32c": (COMPOSITE, FULL_OBJECT), "crc64nvme": (FULL_OBJECT,),
@@ -275,6 +281,17 @@ def object_response_headers(stored: Mapping[str, str]) -> dict[str, str]:
     if out:
         out["x-amz-checksum-type"] = (s3h._get(stored, SYSMETA_TYPE) or FULL_OBJECT).upper()
     return out
+
+
+def chosen_by_client(stored: Mapping[str, str]) -> bool:
+    """Whether a stored object's checksum was the client's choice (not S3's default)."""
+    return bool(s3h.stored_checksums(stored)) and not s3h._get(stored, SYSMETA_DEFAULT)
+
+
+def copy_chosen_by_client(headers: Mapping[str, str], source: Mapping[str, str]) -> bool:
+    """Whether a CopyObject's checksum (``copy_algorithm``) is the client's choice: named on the copy, or the
+    source's own client-chosen checksum."""
+    return bool((headers.get("x-amz-checksum-algorithm") or "").strip()) or chosen_by_client(source)
 
 
 def copy_algorithm(headers: Mapping[str, str], source: Mapping[str, str]) -> str:

@@ -259,7 +259,9 @@ def test_malformed_checksum_headers_are_invalid_request(s3, bucket):
 
 
 def test_default_crc64nvme_when_no_checksum_is_sent(s3, bucket):
-    """AWS's default: data sent with no checksum at all gets a CRC64NVME (PutObject, CopyObject, multipart)."""
+    """AWS's default: data sent with no checksum at all gets a CRC64NVME (PutObject, CopyObject, multipart),
+    stored and answered with ChecksumMode; the Copy and Complete result documents name only a checksum the
+    client chose (as Swift's s3api's result schema, which has no checksum elements)."""
     c = make_client(s3.url, when_required=True)  # botocore sends no checksum
     data = os.urandom(30_000)
     put = c.put_object(Bucket=bucket, Key="plain", Body=data)
@@ -267,7 +269,14 @@ def test_default_crc64nvme_when_no_checksum_is_sent(s3, bucket):
     head = c.head_object(Bucket=bucket, Key="plain", ChecksumMode="ENABLED")
     assert head["ChecksumCRC64NVME"] == checksum("CRC64NVME", data) and head["ChecksumType"] == "FULL_OBJECT"
     copied = c.copy_object(Bucket=bucket, Key="copy", CopySource={"Bucket": bucket, "Key": "plain"})
-    assert copied["CopyObjectResult"]["ChecksumCRC64NVME"] == checksum("CRC64NVME", data)
+    assert "ChecksumCRC64NVME" not in copied["CopyObjectResult"]
+    head = c.head_object(Bucket=bucket, Key="copy", ChecksumMode="ENABLED")
+    assert head["ChecksumCRC64NVME"] == checksum("CRC64NVME", data)
+    named = c.copy_object(Bucket=bucket, Key="copy2", CopySource={"Bucket": bucket, "Key": "plain"},
+                          ChecksumAlgorithm="CRC64NVME")
+    assert named["CopyObjectResult"]["ChecksumCRC64NVME"] == checksum("CRC64NVME", data)
+    again = c.copy_object(Bucket=bucket, Key="copy3", CopySource={"Bucket": bucket, "Key": "copy2"})
+    assert again["CopyObjectResult"]["ChecksumCRC64NVME"] == checksum("CRC64NVME", data)  # the source's choice
     parts = [os.urandom(5 * MIB), b"last"]
     up = c.create_multipart_upload(Bucket=bucket, Key="mp")
     assert "ChecksumAlgorithm" not in up
@@ -275,23 +284,30 @@ def test_default_crc64nvme_when_no_checksum_is_sent(s3, bucket):
                                                     Body=d)["ETag"]} for n, d in enumerate(parts, 1)]
     complete = c.complete_multipart_upload(Bucket=bucket, Key="mp", UploadId=up["UploadId"],
                                            MultipartUpload={"Parts": done})
-    assert complete["ChecksumCRC64NVME"] == checksum("CRC64NVME", b"".join(parts))
-    assert complete["ChecksumType"] == "FULL_OBJECT"
+    assert "ChecksumCRC64NVME" not in complete and "ChecksumType" not in complete
     got = make_client(s3.url).get_object(Bucket=bucket, Key="mp", ChecksumMode="ENABLED")
-    assert got["ChecksumCRC64NVME"] == complete["ChecksumCRC64NVME"] and got["Body"].read() == b"".join(parts)
+    assert got["ChecksumCRC64NVME"] == checksum("CRC64NVME", b"".join(parts)) and got["ChecksumType"] == "FULL_OBJECT"
+    assert got["Body"].read() == b"".join(parts)
 
 
-def test_list_parts_of_an_upload_without_algorithm_shows_the_default(s3, bucket):
-    """AWS: an upload created without an algorithm gets the default FULL_OBJECT CRC64NVME, and ListParts
-    reports it with each part's CRC64NVME, whatever checksum the part itself was sent with."""
+def test_list_parts_of_an_upload_without_algorithm_names_no_checksum(s3, bucket):
+    """An upload created without an algorithm gets S3's default FULL_OBJECT CRC64NVME (computed per part,
+    whatever checksum the part itself was sent with); ListParts names only a checksum the client chose, so
+    none here (as Swift's s3api, whose ListPartsResult has no checksum elements)."""
     parts = [os.urandom(5 * MIB), b"tail"]
     up = make_client(s3.url).create_multipart_upload(Bucket=bucket, Key="plain-mp")["UploadId"]
     for number, (data, c) in enumerate(zip(parts, (make_client(s3.url, when_required=True), make_client(s3.url)),
                                            strict=True), 1):
         c.upload_part(Bucket=bucket, Key="plain-mp", UploadId=up, PartNumber=number, Body=data)
     listed = make_client(s3.url).list_parts(Bucket=bucket, Key="plain-mp", UploadId=up)
-    assert listed["ChecksumAlgorithm"] == "CRC64NVME" and listed["ChecksumType"] == "FULL_OBJECT"
-    assert [p["ChecksumCRC64NVME"] for p in listed["Parts"]] == [checksum("CRC64NVME", d) for d in parts]
+    assert "ChecksumAlgorithm" not in listed and "ChecksumType" not in listed
+    assert [p["PartNumber"] for p in listed["Parts"]] == [1, 2]
+    assert not [p for p in listed["Parts"] if any(k.startswith("Checksum") for k in p)]
+    parts_done = [{"PartNumber": p["PartNumber"], "ETag": p["ETag"]} for p in listed["Parts"]]
+    make_client(s3.url).complete_multipart_upload(Bucket=bucket, Key="plain-mp", UploadId=up,
+                                                  MultipartUpload={"Parts": parts_done})
+    got = make_client(s3.url).head_object(Bucket=bucket, Key="plain-mp", ChecksumMode="ENABLED")
+    assert got["ChecksumCRC64NVME"] == checksum("CRC64NVME", b"".join(parts))
 
 
 def test_checksum_type_validation(s3, bucket):
