@@ -36,7 +36,9 @@ def delete_at(headers: Mapping[str, str], now: float | None = None) -> str | Non
             raise DeleteAtError("X-Delete-After", "Non-integer X-Delete-After")
         if seconds < 0:
             raise DeleteAtError("X-Delete-After", "X-Delete-After in past")
-        return str(math.ceil(now + seconds))  # rounded up: a node must not see it as already past
+        # Swift's proxy truncates time() + seconds (normalize_delete_at_timestamp): an object written with
+        # X-Delete-After: 1 is gone a second later. 0 is rounded up instead: a node must not see it as past.
+        return str(int(now + seconds)) if seconds > 0 else str(math.ceil(now))
     if at is not None:
         whole, _, fraction = at.strip().partition(".")  # Swift takes a float; its fraction is dropped
         value = parse_int(whole) if not fraction or is_ascii_digits(fraction) else None

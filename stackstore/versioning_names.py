@@ -6,11 +6,39 @@ NUL in a path, only the storage nodes accept it (from signed internal requests).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from stackstore.timestamp import Timestamp
+from stackstore.wire import VERSION_ID_SYSMETA
 
 RESERVED = "\x00"
 NULL_VERSION = "null"
 _INVERT_BASE = Timestamp("9999999999.99999").ticks
+
+
+# What an archived copy of a stored object keeps (never X-Timestamp, X-Delete-At or backend headers)
+ARCHIVED_HEADERS = frozenset(("content-type", "content-encoding", "content-disposition", "content-language",
+                              "cache-control", "expires", "x-object-manifest", "x-static-large-object"))
+ARCHIVED_PREFIXES = ("x-object-meta-", "x-object-sysmeta-", "x-object-transient-sysmeta-")
+
+
+def archived_headers(stored: Mapping[str, str]) -> dict[str, str]:
+    """What a copy of a stored object keeps as a version: its persisted headers, sysmeta included, and its
+    ETag (the nodes check the copied body against it); never its X-Timestamp or X-Delete-At."""
+    out = {name: value for name, value in stored.items()
+           if name.lower() in ARCHIVED_HEADERS or name.lower().startswith(ARCHIVED_PREFIXES)}
+    etag = next((value for name, value in stored.items() if name.lower() == "etag"), None)
+    if etag:
+        out["Etag"] = etag.strip('"')
+    return out
+
+
+def stored_version_id(headers: Mapping[str, str]) -> str:
+    """A stored current object's version id (``null`` when it has none)."""
+    for name, value in headers.items():
+        if name.lower() == VERSION_ID_SYSMETA:
+            return value or NULL_VERSION
+    return NULL_VERSION
 
 
 RESERVED_END = RESERVED + "\U0010ffff"  # past every reserved name, before every client's name

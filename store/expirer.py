@@ -7,8 +7,9 @@ due entry is checked against the object as stored (opened; still there with the 
 * it matches and this device is the object ring's first primary (so only one node does the work):
   a DELETE through the internal client to every primary (handoffs standing in for failed ones)
   with ``X-Timestamp`` and ``X-If-Delete-At`` both set to the delete-at time, as Swift's expirer
-  does. The nodes write tombstones at that timestamp and send container row deletes, so listings
-  drop the object; a newer overwrite (or a POST that changed ``X-Delete-At``) makes the node answer
+  does (a current version with a version id is first archived in its versions container:
+  store/expiring_versions.py). The nodes write tombstones at that timestamp and send container row
+  deletes, so listings drop the object; a newer overwrite (or a POST that changed ``X-Delete-At``) makes the node answer
   409/412 and survives. Done (or 404/409/412): the entry goes; another answer: retried next pass.
 * it matches but another device is the first primary: the entry stays, until that node's DELETE
   has tombstoned this copy (or replication moved the partition away) and the entry is stale.
@@ -30,10 +31,12 @@ import time
 from typing import Any
 
 from objclient.client import StorageClient
+from stackstore import versioning_names as names
 from stackstore.timestamp import Timestamp
 from store import layout
 from store.diskfile import DiskFileError
 from store.expiring import Entry, ExpiringIndex, parse_delete_at
+from store.expiring_versions import archive_before_expiry
 from store.node import Node
 from store.node_task import NodeTask
 
@@ -43,17 +46,19 @@ BATCH = 256  # index entries read per transaction
 TOTALS = ("expired", "failures", "examined", "stale")
 
 
-def stored_delete_at(node: Node, device: str, entry: Entry) -> tuple[str | None, str]:
-    """The X-Delete-At and name of the object an entry points at, as stored now (blocking);
-    ``(None, "")`` when there is no live copy (deleted, overwritten by a tombstone, quarantined)."""
+def stored_delete_at(node: Node, device: str, entry: Entry) -> tuple[str | None, str, bool]:
+    """The X-Delete-At and name of the object an entry points at, as stored now (blocking), and whether it
+    is a current version with an id (kept as a version when it expires); ``(None, "", False)`` when there
+    is no live copy (deleted, overwritten by a tombstone, quarantined)."""
     df = node.diskfiles.get(device, entry.partition, entry.hash_hex, entry.name, entry.policy)
     try:
         reader = df.open(now=0.0)  # now=0: an expired object still opens
     except DiskFileError:
-        return None, ""
+        return None, "", False
     reader.close()
     name = reader.meta.get("name")
-    return reader.headers.get("X-Delete-At"), name if isinstance(name, str) else ""
+    versioned = names.stored_version_id(reader.headers) != names.NULL_VERSION
+    return reader.headers.get("X-Delete-At"), name if isinstance(name, str) else "", versioned
 
 
 class Expirer(NodeTask):
@@ -75,7 +80,10 @@ class Expirer(NodeTask):
         return mine, (account, container, obj)
 
     async def expire(self, client: StorageClient, account: str, container: str, obj: str, delete_at: str,
-                     policy: int = 0) -> bool:
+                     policy: int = 0, versioned: bool = False) -> bool:
+        if versioned and not await archive_before_expiry(client, account, container, obj, delete_at, policy):
+            log.info("keeping the version /%s/%s/%s failed; retrying next pass", account, container, obj)
+            return False
         ts = Timestamp(delete_at).normal
         resp = await client.delete_object(account, container, obj,
                                           headers={"X-Timestamp": ts, "X-If-Delete-At": delete_at}, policy=policy)
@@ -108,7 +116,7 @@ class Expirer(NodeTask):
             """True when the entry is done with (stale or expired)."""
             async with sem:
                 try:
-                    delete_at, name = await self._io(stored_delete_at, self.node, device, entry)
+                    delete_at, name, versioned = await self._io(stored_delete_at, self.node, device, entry)
                     stats["examined"] += 1
                     if delete_at is None or parse_delete_at(delete_at) != entry.delete_at or not name:
                         stats["stale"] += 1
@@ -117,7 +125,7 @@ class Expirer(NodeTask):
                     if not mine:
                         stats["skipped_not_first"] += 1
                         return False
-                    ok = await self.expire(client, a, c, o, delete_at, entry.policy)
+                    ok = await self.expire(client, a, c, o, delete_at, entry.policy, versioned)
                 except Exception:  # one object must not stop the pass
                     log.exception("expiring %s failed", entry.name)
                     ok = False

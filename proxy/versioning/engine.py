@@ -52,10 +52,6 @@ NULL_WRITTEN_SYSMETA = "X-Object-Sysmeta-Version-Null-Written"
 NULL_SCAN_PAGE = 1000  # rows per listing while looking for a name's archived null version
 
 # object headers an archived copy keeps (what the object servers persist), besides the prefixes below
-KEPT_HEADERS = frozenset(("content-type", "content-encoding", "content-disposition", "content-language",
-                          "cache-control", "expires", "x-object-manifest", "x-static-large-object"))
-KEPT_PREFIXES = ("x-object-meta-", "x-object-sysmeta-", "x-object-transient-sysmeta-")
-
 # A check run before a version's data is removed or replaced: raise HTTPError to refuse (Object Lock).
 Guard = Callable[[Any, Mapping[str, str]], Awaitable[None]]
 _guards: list[Guard] = []
@@ -112,10 +108,7 @@ def write_sysmeta(state: str | None, version_id: str) -> dict[str, str]:
 
 def version_id_of(headers: Mapping[str, str]) -> str:
     """A stored current version's id (``null`` when it has none)."""
-    for name, value in headers.items():
-        if name.lower() == OBJECT_VERSION_SYSMETA.lower():
-            return value or names.NULL_VERSION
-    return names.NULL_VERSION
+    return names.stored_version_id(headers)
 
 
 def is_delete_marker(headers_or_row: Mapping[str, Any]) -> bool:
@@ -150,26 +143,49 @@ class Stored:
 
 async def head(ctx: Any, account: str, container: str, obj: str) -> Stored:
     """HEAD a stored object as stored (storage's answer, no feature in between, an SSE-C object without its
-    key: its sysmeta is what the engine reads); 503 for a cluster failure."""
-    resp = await stored_view(ctx.client).head_object(account, container, obj)
+    key: its sysmeta is what the engine reads); 503 for a cluster failure.
+
+    A current version with an id whose X-Delete-At has passed is settled first (``settle_expired``): it is
+    archived as the version it is and leaves the name, so every caller sees the name as deleted and that
+    version where versions are."""
+    resp = await stored_view(ctx.client).opening_expired().head_object(account, container, obj)
     await resp.close()
     if resp.status not in (200, 404):
         raise HTTPError(503)
-    return Stored(resp.status, resp.headers)
+    stored = Stored(resp.status, resp.headers)
+    if stored.status == 200 and is_expired(stored.headers) and not names.is_reserved(container) \
+            and version_id_of(stored.headers) != names.NULL_VERSION and not is_delete_marker(stored.headers):
+        await settle_expired(ctx, account, container, obj, stored)
+        return Stored(404, {})
+    return stored
+
+
+async def settle_expired(ctx: Any, account: str, container: str, obj: str, current: Stored) -> None:
+    """An expired current version with an id: its X-Delete-At ends its being current, not its data (as Swift's
+    object versioning, where the expiry removes the name's link to the version). Archive it under its id (the
+    copy without X-Delete-At), then remove that write, and nothing newer, from the name. Readers, writers and
+    the expirer (store/expiring_versions.py, the same on the nodes' side) may all do it; they agree."""
+    version_id = version_id_of(current.headers)
+    stamp = lookup(current.headers, "x-timestamp") or ""
+    hidden = names.versions_container(container)
+    copied = await copy_stored(ctx, account, (container, obj), (hidden, names.version_object(obj, version_id)),
+                               {OBJECT_VERSION_SYSMETA: version_id}, expect_timestamp=stamp, even_expired=True)
+    if not copied or not stamp:
+        return  # replaced (or gone) meanwhile: whoever replaced it archived it
+    tombstone = Timestamp(newest_stamp(current.headers) or stamp).just_after()
+    resp = await ctx.client.delete_object(account, container, obj, headers={"X-Timestamp": tombstone.normal})
+    await resp.close()
+    ctx.state.invalidate_info(account, container)
 
 
 def kept_headers(stored: Mapping[str, str]) -> dict[str, str]:
     """What a copy of a stored object keeps: its persisted headers, sysmeta included (never X-Timestamp)."""
-    out = {name: value for name, value in stored.items()
-           if name.lower() in KEPT_HEADERS or name.lower().startswith(KEPT_PREFIXES)}
-    if stored.get("etag"):
-        out["Etag"] = stored["etag"].strip('"')
-    return out
+    return names.archived_headers(stored)
 
 
 async def copy_stored(ctx: Any, account: str, src: tuple[str, str], dst: tuple[str, str],
                       extra: Mapping[str, str] | None = None, expect_timestamp: str = "",
-                      create_only: bool = False) -> bool:
+                      create_only: bool = False, even_expired: bool = False) -> bool:
     """Copy the object stored at ``src`` (container, object) to ``dst`` as it is stored, streamed:
     False when there is no source, or (``expect_timestamp``) when it is no longer the write its caller
     looked at (a concurrent writer replaced it: its data must not be kept under the other's name), or
@@ -177,8 +193,8 @@ async def copy_stored(ctx: Any, account: str, src: tuple[str, str], dst: tuple[s
     (decided by the nodes: a write landing meanwhile is never overwritten); raises 503 (413 past the size
     limit) when the copy fails."""
     storage = stored_view(ctx.client)  # as stored: an encrypted version stays encrypted, under its envelope
-    resp = await storage.get_object(account, *src)
-    if resp.status == 404 or (resp.status == 200 and is_expired(resp.headers)) or (
+    resp = await (storage.opening_expired() if even_expired else storage).get_object(account, *src)
+    if resp.status == 404 or (resp.status == 200 and is_expired(resp.headers) and not even_expired) or (
             expect_timestamp and resp.status == 200 and lookup(resp.headers, "x-timestamp") != expect_timestamp):
         await resp.close()
         return False
@@ -293,13 +309,19 @@ async def remove_delete_marker(ctx: Any, account: str, container: str, obj: str,
 MOVE_ATTEMPTS = 8  # a version deleted by id that moved meanwhile (promoted, archived) is looked for again
 
 
+def newest_stamp(headers: Mapping[str, str]) -> str | None:
+    """The newest timestamp of a stored object: its last POST's when one changed its metadata (the nodes'
+    ``X-Backend-Timestamp``; the POST moved its listing row to that time), else its write's."""
+    return lookup(headers, "x-backend-timestamp") or lookup(headers, "x-timestamp")
+
+
 async def delete_if_current(ctx: Any, account: str, container: str, obj: str, current: Stored) -> bool:
     """Remove the current object's write ``current`` (its HEAD) saw, and nothing newer: the tombstone is
-    placed just after that write's X-Timestamp, so a version written meanwhile (always newer) is refused
-    removal on every node (409) and wins over the tombstone wherever replication meets them: it is never
-    removed unarchived. True when removed (or nothing was there), False when a newer write is current now
-    (the caller archives it and retries); 503 for a cluster failure."""
-    stamp = lookup(current.headers, "x-timestamp") if current.exists else None
+    placed just after that write's newest timestamp (``newest_stamp``), so a version written meanwhile
+    (always newer) is refused removal on every node (409) and wins over the tombstone wherever replication
+    meets them: it is never removed unarchived. True when removed (or nothing was there), False when a newer
+    write is current now (the caller archives it and retries); 503 for a cluster failure."""
+    stamp = newest_stamp(current.headers) if current.exists else None
     if not stamp:
         if current.exists:
             await delete_stored(ctx, account, container, obj)

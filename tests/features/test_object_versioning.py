@@ -212,3 +212,52 @@ def test_concurrent_puts_keep_every_version(cluster, versioned):
     for vid, body in written:
         assert c.get_object(versioned, "race", query_string=f"version-id={vid}")[1] == body
     c.close()
+
+
+def test_expiry_ends_the_current_version_not_its_data(conn, versioned):
+    """X-Delete-At on a versioned name expires the name (HEAD/GET 404, as Swift's link expiring), never the
+    version's data: it stays readable by id with its metadata (a POST's too) and is listed once among the
+    versions; a later write and the expirer keep it likewise (docs/versioning.md "Expiry")."""
+    import time
+
+    out: dict = {}
+    conn.put_object(versioned, "a", b"aaaaa", content_type="text/blah", response_dict=out,
+                    headers={"X-Delete-After": "1", "X-Object-Meta-Color": "blue"})
+    v_a = out["headers"]["x-object-version-id"]
+    v_b = put(conn, versioned, "b", b"bbbbb")
+    conn.post_object(versioned, "b", {"X-Object-Meta-Color": "red", "X-Delete-After": "1"})
+    time.sleep(1.2)
+    for name in ("a", "b"):
+        with pytest.raises(ClientException) as err:
+            conn.head_object(versioned, name)
+        assert err.value.http_status == 404
+    headers, body = conn.get_object(versioned, "a", query_string=f"version-id={v_a}")
+    assert body == b"aaaaa" and headers["x-object-meta-color"] == "blue" and headers["content-type"] == "text/blah"
+    assert "x-delete-at" not in headers
+    headers, body = conn.get_object(versioned, "b", query_string=f"version-id={v_b}")
+    assert body == b"bbbbb" and headers["x-object-meta-color"] == "red"
+    listed = versions(conn, versioned)
+    assert sorted((r["name"], r["version_id"]) for r in listed) == [("a", v_a), ("b", v_b)]
+    assert not any(r["is_latest"] for r in listed)
+    assert conn.get_container(versioned)[1] == []
+    conn.put_object(versioned, "c", b"ccccc", headers={"X-Delete-After": "1"}, response_dict=out)
+    v_c = out["headers"]["x-object-version-id"]
+    time.sleep(1.2)
+    v_c2 = put(conn, versioned, "c", b"new c")  # a write over the expired current keeps it as a version
+    assert conn.get_object(versioned, "c", query_string=f"version-id={v_c}")[1] == b"ccccc"
+    assert conn.get_object(versioned, "c")[1] == b"new c"
+    assert [r["version_id"] for r in versions(conn, versioned, prefix="c")] == [v_c2, v_c]
+
+
+def test_delete_after_a_post_keeps_the_posted_version(conn, versioned):
+    """A DELETE of a current version whose metadata a POST changed archives it with that metadata and
+    removes it (its tombstone goes after the POST's timestamp, not only the data's)."""
+    v1 = put(conn, versioned, "p", b"data")
+    conn.post_object(versioned, "p", {"X-Object-Meta-Color": "green"})
+    conn.delete_object(versioned, "p")
+    with pytest.raises(ClientException) as err:
+        conn.head_object(versioned, "p")
+    assert err.value.http_status == 404
+    assert conn.get_container(versioned)[1] == []  # the POST moved the listing row: the delete is newer
+    headers, body = conn.get_object(versioned, "p", query_string=f"version-id={v1}")
+    assert body == b"data" and headers["x-object-meta-color"] == "green"
