@@ -7,8 +7,8 @@ due entry is checked against the object as stored (opened; still there with the 
 * it matches and this device is the object ring's first primary (so only one node does the work):
   a DELETE through the internal client to every primary (handoffs standing in for failed ones)
   with ``X-Timestamp`` and ``X-If-Delete-At`` both set to the delete-at time, as Swift's expirer
-  does (a current version with a version id is first archived in its versions container:
-  store/expiring_versions.py). The nodes write tombstones at that timestamp and send container row
+  does (a current version with a version id is first kept in its versions container:
+  ``keep_version``). The nodes write tombstones at that timestamp and send container row
   deletes, so listings drop the object; a newer overwrite (or a POST that changed ``X-Delete-At``) makes the node answer
   409/412 and survives. Done (or 404/409/412): the entry goes; another answer: retried next pass.
 * it matches but another device is the first primary: the entry stays, until that node's DELETE
@@ -28,6 +28,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from dataclasses import dataclass
 from typing import Any
 
 from objclient.client import StorageClient
@@ -36,7 +37,7 @@ from stackstore.timestamp import Timestamp
 from store import layout
 from store.diskfile import DiskFileError
 from store.expiring import Entry, ExpiringIndex, parse_delete_at
-from store.expiring_versions import archive_before_expiry
+from store.lifecycle.versioned import VersionedBucket
 from store.node import Node
 from store.node_task import NodeTask
 
@@ -46,19 +47,44 @@ BATCH = 256  # index entries read per transaction
 TOTALS = ("expired", "failures", "examined", "stale")
 
 
-def stored_delete_at(node: Node, device: str, entry: Entry) -> tuple[str | None, str, bool]:
-    """The X-Delete-At and name of the object an entry points at, as stored now (blocking), and whether it
-    is a current version with an id (kept as a version when it expires); ``(None, "", False)`` when there
-    is no live copy (deleted, overwritten by a tombstone, quarantined)."""
+@dataclass
+class StoredState:
+    """What the expirer reads of the object an index entry points at (its local copy)."""
+
+    delete_at: str | None  # None: no live copy (deleted, overwritten by a tombstone, quarantined)
+    name: str = ""  # /account/container/object
+    version_id: str = names.NULL_VERSION  # a current version's id in a versioned container
+    timestamp: Timestamp | None = None  # its write's
+
+
+def stored_state(node: Node, device: str, entry: Entry) -> StoredState:
+    """The object an entry points at, as stored now (blocking)."""
     df = node.diskfiles.get(device, entry.partition, entry.hash_hex, entry.name, entry.policy)
     try:
         reader = df.open(now=0.0)  # now=0: an expired object still opens
     except DiskFileError:
-        return None, "", False
+        return StoredState(None)
     reader.close()
     name = reader.meta.get("name")
-    versioned = names.stored_version_id(reader.headers) != names.NULL_VERSION
-    return reader.headers.get("X-Delete-At"), name if isinstance(name, str) else "", versioned
+    return StoredState(reader.headers.get("X-Delete-At"), name if isinstance(name, str) else "",
+                       names.stored_version_id(reader.headers), reader.timestamp)
+
+
+async def keep_version(client: StorageClient, account: str, container: str, obj: str, state: StoredState,
+                       policy: int) -> bool:
+    """Before a current version with an id expires, keep it in its versions container (as stored, without
+    its X-Delete-At): its expiry ends its being current, not its data (docs/versioning.md, "Expiry"; the
+    proxy's engine.settle_expired does the same when a request reaches it first). True when kept, or when it
+    is no longer that write (whoever replaced it archived it); False when the copy failed (retried)."""
+    if state.version_id == names.NULL_VERSION or state.timestamp is None:
+        return True
+    bucket = VersionedBucket(client.opening_expired(), account, container, policy)
+    try:
+        await bucket.archive_current(obj, state.timestamp, state.version_id)
+    except RuntimeError as exc:
+        log.info("keeping version %s of /%s/%s/%s failed: %s", state.version_id, account, container, obj, exc)
+        return False
+    return True
 
 
 class Expirer(NodeTask):
@@ -80,9 +106,8 @@ class Expirer(NodeTask):
         return mine, (account, container, obj)
 
     async def expire(self, client: StorageClient, account: str, container: str, obj: str, delete_at: str,
-                     policy: int = 0, versioned: bool = False) -> bool:
-        if versioned and not await archive_before_expiry(client, account, container, obj, delete_at, policy):
-            log.info("keeping the version /%s/%s/%s failed; retrying next pass", account, container, obj)
+                     policy: int = 0, state: StoredState | None = None) -> bool:
+        if state is not None and not await keep_version(client, account, container, obj, state, policy):
             return False
         ts = Timestamp(delete_at).normal
         resp = await client.delete_object(account, container, obj,
@@ -116,7 +141,8 @@ class Expirer(NodeTask):
             """True when the entry is done with (stale or expired)."""
             async with sem:
                 try:
-                    delete_at, name, versioned = await self._io(stored_delete_at, self.node, device, entry)
+                    state = await self._io(stored_state, self.node, device, entry)
+                    delete_at, name = state.delete_at, state.name
                     stats["examined"] += 1
                     if delete_at is None or parse_delete_at(delete_at) != entry.delete_at or not name:
                         stats["stale"] += 1
@@ -125,7 +151,7 @@ class Expirer(NodeTask):
                     if not mine:
                         stats["skipped_not_first"] += 1
                         return False
-                    ok = await self.expire(client, a, c, o, delete_at, entry.policy, versioned)
+                    ok = await self.expire(client, a, c, o, delete_at, entry.policy, state)
                 except Exception:  # one object must not stop the pass
                     log.exception("expiring %s failed", entry.name)
                     ok = False

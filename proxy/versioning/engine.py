@@ -164,7 +164,7 @@ async def settle_expired(ctx: Any, account: str, container: str, obj: str, curre
     """An expired current version with an id: its X-Delete-At ends its being current, not its data (as Swift's
     object versioning, where the expiry removes the name's link to the version). Archive it under its id (the
     copy without X-Delete-At), then remove that write, and nothing newer, from the name. Readers, writers and
-    the expirer (store/expiring_versions.py, the same on the nodes' side) may all do it; they agree."""
+    the expirer (store/expirer.py keep_version, the same on the nodes' side) may all do it; they agree."""
     version_id = version_id_of(current.headers)
     stamp = lookup(current.headers, "x-timestamp") or ""
     hidden = names.versions_container(container)

@@ -18,10 +18,8 @@ ENABLED, SUSPENDED = "enabled", "suspended"
 SYSMETA_ENABLED = "X-Container-Sysmeta-Versions-Enabled"
 OBJECT_VERSION_SYSMETA = "X-Object-Sysmeta-Version-Id"
 DELETE_MARKER_CONTENT_TYPE = "application/x-deleted;swift_versions_deleted=1"
-# object headers an archived copy keeps (what the object servers persist), besides the prefixes below
-KEPT_HEADERS = frozenset(("content-type", "content-encoding", "content-disposition", "content-language",
-                          "cache-control", "expires", "x-object-manifest", "x-static-large-object"))
-KEPT_PREFIXES = ("x-object-meta-", "x-object-sysmeta-", "x-object-transient-sysmeta-")
+KEPT_HEADERS = names.ARCHIVED_HEADERS  # object headers an archived copy keeps, besides the prefixes
+KEPT_PREFIXES = names.ARCHIVED_PREFIXES
 _TRUE = ("true", "1", "yes", "on", "t", "y")
 
 
@@ -36,8 +34,7 @@ def state_of(container_meta: Mapping[str, str]) -> str | None:
 
 def version_id_of(headers: Mapping[str, str]) -> str:
     """A stored current version's id (``null`` when it has none)."""
-    low = OBJECT_VERSION_SYSMETA.lower()
-    return next((v for k, v in headers.items() if k.lower() == low), "") or names.NULL_VERSION
+    return names.stored_version_id(headers)
 
 
 def is_delete_marker(content_type: str | None) -> bool:
@@ -47,12 +44,7 @@ def is_delete_marker(content_type: str | None) -> bool:
 
 def kept_headers(stored: Mapping[str, str]) -> dict[str, str]:
     """What an archive copy of a stored object keeps: its persisted headers and sysmeta, its ETag."""
-    out = {name: value for name, value in stored.items()
-           if name.lower() in KEPT_HEADERS or name.lower().startswith(KEPT_PREFIXES)}
-    etag = next((v for k, v in stored.items() if k.lower() == "etag"), "")
-    if etag:
-        out["Etag"] = etag.strip('"')
-    return out
+    return names.archived_headers(stored)
 
 
 def id_seconds(version_id: str) -> float | None:

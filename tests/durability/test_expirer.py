@@ -99,7 +99,7 @@ def test_object_replicated_to_first_primary_is_expired(cl):
 
 def test_expired_current_version_is_kept_as_a_version(cl):
     """In a versioned container the expirer ends a current version's being current, not its data: the name
-    leaves the listing and reads 404, the version stays readable by id, listed once (store/expiring_versions)."""
+    leaves the listing and reads 404, the version stays readable by id, listed once (store/expirer.py keep_version)."""
     swift = Swift(cl)
     container = "expv-" + uuid.uuid4().hex[:6]
     assert swift.put(container, **{"X-Versions-Enabled": "true"}).status_code in (201, 202)
