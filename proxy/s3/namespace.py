@@ -60,8 +60,18 @@ def _registration(name: str, info: dict[str, Any]) -> Registration | None:
 
 
 async def lookup(state: ProxyState, name: str) -> Registration | None:
-    """The registration of bucket ``name`` (cached a few seconds), None when unregistered."""
-    return _registration(name, await state.container_info(SYSTEM_ACCOUNT, name))
+    """The registration of bucket ``name`` (cached a few seconds), None when unregistered.
+
+    An entry seen without its owner (a claim between its two steps) is read again rather than served from
+    the cache: a losing claimant looks the name up at that moment, and would otherwise address its own
+    account's container of that name (NoSuchBucket) for the cache's lifetime after the winner's owner landed."""
+    reg = _registration(name, await state.container_info(SYSTEM_ACCOUNT, name))
+    if reg is not None and reg.owner is None:
+        state.invalidate_info(SYSTEM_ACCOUNT, name)
+        reg = _registration(name, await state.container_info(SYSTEM_ACCOUNT, name))
+        if reg is not None and reg.owner is None:
+            state.invalidate_info(SYSTEM_ACCOUNT, name)  # still being claimed: not cached either
+    return reg
 
 
 async def owner_account(state: ProxyState, name: str) -> str | None:

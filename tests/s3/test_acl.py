@@ -584,7 +584,8 @@ def test_racing_create_bucket_has_one_winner(s3, owner, other):
             for who, client in clients.items():
                 expected = "" if who in winners else "AccessDenied"
                 if winners:
-                    assert error_code(client.list_objects_v2, Bucket=name) == expected, (name, who, outcome)
+                    got = error_code(client.list_objects_v2, Bucket=name)
+                    assert got == expected, (name, who, outcome, got)
             assert len(winners) == 1, outcome  # three live replicas: one claimant holds a majority
     finally:
         for name in names:
