@@ -239,6 +239,9 @@ class FixedContainers:
         """The account exists without an account ACL (X-Account-Access-Control grants nothing)."""
         return {"status": 200, "meta": {}, "sysmeta": {}}
 
+    def invalidate(self, account: str, container: str | None = None) -> None:
+        """Nothing cached to drop (the bucket registry re-reads an entry it finds without an owner)."""
+
 
 class NoObjects:
     """A storage client without objects (what an object ACL lookup finds: nothing, so no grant)."""
