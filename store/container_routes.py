@@ -14,7 +14,7 @@ from stackstore import wire
 from stackstore.storage_policies import POLICY_DEFAULT_HEADER, POLICY_INDEX_HEADER
 from store import db_headers
 from store.io_threads import run_blocking
-from store.listings import ContainerStore, container_key, is_deleted
+from store.listings import ContainerStore, RowChange, container_key, is_deleted
 from store.node import Node
 from store.reqparse import (
     MAX_OBJECT,
@@ -130,27 +130,42 @@ async def delete_container(node: Node, request: Request, sp: StoragePath) -> Res
     return Response(status_code=204)
 
 
+def row_change(obj: str, method: str, update: HasHeaders) -> RowChange:
+    """The row an object row PUT/DELETE (its headers in ``update``) asks for; HTTPError 400 for a bad
+    header."""
+    ts = timestamp_header(update)
+    if method == "PUT":
+        return RowChange(obj, ts, int_header(update, "x-size", 0), update.headers.get("x-etag", ""),
+                         text_header(update, "x-content-type"))
+    return RowChange(obj, ts, deleted=True)
+
+
+def _row_status(applied: bool | None) -> int:
+    """201 applied, 202 already newer, 404 when the container does not exist here."""
+    if applied is None:
+        return 404
+    return 201 if applied else 202
+
+
 def apply_row(store: ContainerStore, account: str, container: str, obj: str, method: str,
               update: HasHeaders) -> int:
     """Merge one object row PUT/DELETE (its headers in ``update``): 201 applied, 202 already newer; 404 when
     the container does not exist here, 400 for a bad header (raised as HTTPError)."""
-    ts = timestamp_header(update)
-    if method == "PUT":
-        size = int_header(update, "x-size", 0)
-        applied = store.update_row(account, container, obj, ts, size, update.headers.get("x-etag", ""),
-                                   text_header(update, "x-content-type"))
-    else:
-        applied = store.update_row(account, container, obj, ts, deleted=True)
-    if applied is None:
+    status = _row_status(store.update_rows(account, container, [row_change(obj, method, update)])[0])
+    if status == 404:
         raise HTTPError(404)
-    return 201 if applied else 202
+    return status
+
+
+# the two answers of a row update, built once (a Starlette Response is only read when sent)
+_ROW_ANSWERS = {status: Response(status_code=status) for status in (201, 202)}
 
 
 async def row_update(node: Node, request: Request, sp: StoragePath) -> Response:
     """Object row PUT/DELETE from an object node: 201 applied, 202 already newer, 404 no container."""
     status = apply_row(node.containers(sp.device), sp.account, sp.container_name, sp.object_name, request.method,
                        request)
-    return Response(status_code=status)
+    return _ROW_ANSWERS[status]
 
 
 @dataclass
@@ -173,25 +188,28 @@ async def _batch_body(request: Request) -> list[Any]:
     return rows
 
 
-def _batched_row_status(store: ContainerStore, sp: StoragePath, row: Any) -> int:
+def _batched_row(row: Any) -> RowChange | int:
+    """One row of a batch as the change it asks for, or its status (400) when malformed."""
     if not (isinstance(row, list) and len(row) == 3 and row[0] in ("PUT", "DELETE") and isinstance(row[1], str)
             and isinstance(row[2], dict) and all(isinstance(v, str) for v in row[2].values())):
         return 400
     method, obj, headers = row
     try:
         obj = checked_name(obj, "object", MAX_OBJECT, allow_slash=True, allow_reserved=True)
-        return apply_row(store, sp.account, sp.container_name, obj, method,
-                         _BatchedRow({str(k).lower(): v for k, v in headers.items()}))
+        return row_change(obj, method, _BatchedRow({str(k).lower(): v for k, v in headers.items()}))
     except HTTPError as err:
         return err.status
 
 
 async def row_batch(node: Node, request: Request, sp: StoragePath) -> Response:
-    """``POST ...?row-batch`` (stackstore/wire.py): several object rows of this container at once; 200 with
-    each row's status in order."""
+    """``POST ...?row-batch`` (stackstore/wire.py): several object rows of this container at once, merged in
+    one write transaction; 200 with each row's status in order (201, 202, 404, 400 as ``row_update``)."""
     rows = await _batch_body(request)
-    store = node.containers(sp.device)
-    statuses = [_batched_row_status(store, sp, row) for row in rows]
+    parsed = [_batched_row(row) for row in rows]
+    changes = [p for p in parsed if isinstance(p, RowChange)]
+    applied = iter(node.containers(sp.device).update_rows(sp.account, sp.container_name, changes) if changes
+                   else [])
+    statuses = [p if isinstance(p, int) else _row_status(next(applied)) for p in parsed]
     return Response(json.dumps(statuses), status_code=200, media_type="application/json")
 
 

@@ -29,6 +29,7 @@ import functools
 import json
 import struct
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -234,6 +235,18 @@ def is_deleted(rec: dict[str, Any], count_key: str) -> bool:
     return rec["delete"] > rec["put"] and not rec.get(count_key)
 
 
+@dataclass(frozen=True)
+class RowChange:
+    """One object row to merge into a container listing (PUT: ``deleted`` False; DELETE: True)."""
+
+    obj: str
+    timestamp: Timestamp
+    size: int = 0
+    etag: str = ""
+    content_type: str = ""
+    deleted: bool = False
+
+
 class ContainerStore:
     """Container records and object rows of one device."""
 
@@ -372,35 +385,47 @@ class ContainerStore:
                    etag: str = "", content_type: str = "", deleted: bool = False) -> bool | None:
         """Merge an object row (PUT or DELETE); None if the container was never created here,
         False if the stored row is as new or newer, True when applied."""
+        return self.update_rows(account, container, [RowChange(obj, timestamp, size, etag, content_type,
+                                                               deleted)])[0]
+
+    def update_rows(self, account: str, container: str, changes: list[RowChange]) -> list[bool | None]:
+        """``update_row`` for several rows of one container in ONE write transaction (a row batch from an
+        object node): the container record is read and written once. One answer per change, in order."""
         ckey = container_key(account, container)
-        name = obj.encode("utf-8")
-        nkey = name_key(name)
-        rkey = ckey + nkey
         with self.env.begin(write=True) as txn:
             raw = txn.get(ckey, db=self.info_db)
             if raw is None:
-                return None
-            old = txn.get(rkey, db=self.rows_db)
-            old_live = None
-            if old is not None:
-                old_ticks, old_size, old_flags = OBJ_ROW.unpack_from(old)[:3]
-                if old_ticks >= timestamp.ticks:
-                    return False
-                if not old_flags & F_DELETED:
-                    old_live = old_size
-            row = _encode_object_row(name, timestamp.ticks, size, etag, content_type, deleted)
-            self.changes.note_row(txn, ckey, nkey, old, row)
-            txn.put(rkey, row, db=self.rows_db)
-            dcount = (0 if deleted else 1) - (1 if old_live is not None else 0)
-            dbytes = (0 if deleted else size) - (old_live or 0)
+                return [None] * len(changes)
+            answers: list[bool | None] = []
+            dcount = dbytes = 0
+            for change in changes:
+                name = change.obj.encode("utf-8")
+                nkey = name_key(name)
+                rkey = ckey + nkey
+                old = txn.get(rkey, db=self.rows_db)
+                old_live = None
+                if old is not None:
+                    old_ticks, old_size, old_flags = OBJ_ROW.unpack_from(old)[:3]
+                    if old_ticks >= change.timestamp.ticks:
+                        answers.append(False)
+                        continue
+                    if not old_flags & F_DELETED:
+                        old_live = old_size
+                row = _encode_object_row(name, change.timestamp.ticks, change.size, change.etag,
+                                         change.content_type, change.deleted)
+                self.changes.note_row(txn, ckey, nkey, old, row)
+                txn.put(rkey, row, db=self.rows_db)
+                dcount += (0 if change.deleted else 1) - (1 if old_live is not None else 0)
+                dbytes += (0 if change.deleted else change.size) - (old_live or 0)
+                answers.append(True)
             if dcount or dbytes:
                 rec = json.loads(raw)
                 rec["count"] += dcount
                 rec["bytes"] += dbytes
                 self._put_info(txn, ckey, rec)
-            else:
+            elif any(answers):
                 self._env.dirty = True
-        return True
+        return answers
 
     def list_objects(self, account: str, container: str, *, prefix: str | None = None,
                      delimiter: str | None = None, marker: str | None = None, end_marker: str | None = None,

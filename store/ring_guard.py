@@ -93,8 +93,10 @@ class RingGuard:
             name, digest = "container", hash_path(self.hash_suffix, sp.account, sp.container)
         else:
             name, digest = "account", hash_path(self.hash_suffix, sp.account)
-        ring = await self._ring(name)
-        if ring is None or sp.partition in known_partitions(ring, digest):
+        # the ring as last loaded; a reload (in the executor) only when its check is due
+        ring = self._rings.get(name) if time.monotonic() < self._next_check.get(name, 0.0) else await self._ring(name)
+        if ring is None or partition_of(digest, ring.part_power) == sp.partition \
+                or sp.partition in known_partitions(ring, digest):
             return None
         if self.on_mismatch is not None:
             self.on_mismatch()

@@ -239,6 +239,8 @@ def test_row_batch_endpoint_answers_each_row(make_node):
         assert r.status_code == 200 and r.json() == [201, 201, 202, 201, 400, 400, 400, 400]
         listed = c.get(cpath).json()
         assert [(row["name"], row["bytes"], row["hash"]) for row in listed] == [("a ☃", 3, "e1")]
+        stats = c.head(cpath).headers  # the batch's count and bytes, summed over its rows in one transaction
+        assert (stats["x-container-object-count"], stats["x-container-bytes-used"]) == ("1", "3")
         missing = f"{cont.url}/cont/d1/3/{account}/nowhere?row-batch"
         assert c.post(missing, content=json.dumps(rows[:1])).json() == [404]
         for body in (b"{}", b"[]", b"nope", json.dumps([rows[0]] * 65).encode()):
