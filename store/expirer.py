@@ -78,6 +78,12 @@ async def keep_version(client: StorageClient, account: str, container: str, obj:
     is no longer that write (whoever replaced it archived it); False when the copy failed (retried)."""
     if state.version_id == names.NULL_VERSION or state.timestamp is None:
         return True
+    hidden = await client.head_container(account, names.versions_container(container))
+    await hidden.close()
+    if hidden.status == 404:
+        return True  # no versions container (a copy that kept a version id elsewhere): a plain expiry
+    if hidden.status // 100 != 2:
+        return False
     bucket = VersionedBucket(client.opening_expired(), account, container, policy)
     try:
         await bucket.archive_current(obj, state.timestamp, state.version_id)

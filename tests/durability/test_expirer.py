@@ -11,6 +11,7 @@ import uuid
 import httpx
 import pytest
 
+from stackstore import versioning_names as names
 from stackstore.timestamp import Timestamp
 from tests.durability.bg_helpers import Layout, Swift, start_cluster, wait_for
 
@@ -112,3 +113,24 @@ def test_expired_current_version_is_kept_as_a_version(cl):
     assert got.status_code == 200 and got.content == b"old data" and got.headers["x-object-meta-color"] == "blue"
     listed = swift.http.get(swift.path(container), params={"versions": "", "format": "json"}).json()
     assert [(r["name"], r["version_id"]) for r in listed] == [("kept", version)]
+
+
+def test_version_id_outside_a_versioned_container_just_expires(cl):
+    """An expiring object that carries a version id where no versions container exists (written so on the
+    nodes here; e.g. a copy that kept the sysmeta) expires as a plain object: nothing is archived."""
+    swift, layout = Swift(cl), Layout(cl)
+    container = "expn-" + uuid.uuid4().hex[:6]
+    assert swift.put(container).status_code in (201, 202)
+    stamp, delete_at = Timestamp.now().normal, str(int(time.time()) + 4)
+    _, devs = layout.object.get_nodes(swift.account, container, "stray")
+    for dev in devs:
+        resp = httpx.put(layout.object_url(dev, swift.account, container, "stray"), content=b"stray", timeout=10,
+                         auth=layout.cluster.node_auth,
+                         headers={"X-Timestamp": stamp, "Content-Type": "text/plain",
+                                  "X-Delete-At": delete_at, "X-Object-Sysmeta-Version-Id": stamp})
+        assert resp.status_code in (201, 409)  # 409: the replicator brought this very copy there first
+    wait_for(lambda: all(list(layout.hash_dir(d, swift.account, container, "stray").glob("*.ts")) for d in devs),
+             timeout=90)
+    hidden, name = names.versions_container(container), names.version_object("stray", stamp)
+    _, hidden_devs = layout.object.get_nodes(swift.account, hidden, name)
+    assert not any(layout.hash_dir(d, swift.account, hidden, name).exists() for d in hidden_devs)
