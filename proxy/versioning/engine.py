@@ -51,7 +51,6 @@ MAX_VERSION_SIZE = 5 * 1024**3 + 2  # what one archive copy may move (the object
 NULL_WRITTEN_SYSMETA = "X-Object-Sysmeta-Version-Null-Written"
 NULL_SCAN_PAGE = 1000  # rows per listing while looking for a name's archived null version
 
-# object headers an archived copy keeps (what the object servers persist), besides the prefixes below
 # A check run before a version's data is removed or replaced: raise HTTPError to refuse (Object Lock).
 Guard = Callable[[Any, Mapping[str, str]], Awaitable[None]]
 _guards: list[Guard] = []

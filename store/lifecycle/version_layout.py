@@ -18,8 +18,6 @@ ENABLED, SUSPENDED = "enabled", "suspended"
 SYSMETA_ENABLED = "X-Container-Sysmeta-Versions-Enabled"
 OBJECT_VERSION_SYSMETA = "X-Object-Sysmeta-Version-Id"
 DELETE_MARKER_CONTENT_TYPE = "application/x-deleted;swift_versions_deleted=1"
-KEPT_HEADERS = names.ARCHIVED_HEADERS  # object headers an archived copy keeps, besides the prefixes
-KEPT_PREFIXES = names.ARCHIVED_PREFIXES
 _TRUE = ("true", "1", "yes", "on", "t", "y")
 
 

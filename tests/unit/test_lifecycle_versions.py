@@ -20,7 +20,6 @@ def test_layout_agrees_with_the_engine():
     assert version_layout.SYSMETA_ENABLED == engine.SYSMETA_ENABLED
     assert version_layout.OBJECT_VERSION_SYSMETA == engine.OBJECT_VERSION_SYSMETA
     assert version_layout.DELETE_MARKER_CONTENT_TYPE == engine.DELETE_MARKER_CONTENT_TYPE
-    assert version_layout.KEPT_HEADERS == names.ARCHIVED_HEADERS  # one definition, shared with the engine
     for value in ("true", "True", "false", "", "on"):
         info = {"status": 200, "sysmeta": {"versions-enabled": value}}
         assert version_layout.state_of({engine.SYSMETA_ENABLED.lower(): value}) == engine.state_of(info)
