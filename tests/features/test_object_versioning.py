@@ -300,3 +300,20 @@ def test_listing_shows_version_links_as_swift(conn, http):
     row = next(r for r in conn.get_container(container)[1] if r["name"] == name)
     assert "symlink_path" not in row and "version_symlink" not in row
 
+
+def test_version_marker_null_lists_the_marker_names_current_version_as_swift(conn, versioned):
+    """``?versions&marker=X&version_marker=null`` starts just before X's versions with ids. Swift 2.38 lists
+    X's current version there with ``is_latest: false`` (its current-objects listing starts after X; its own
+    test_list_marker_and_version_marker_is_null pins it, launchpad bug 2147042), and so does StackStore's Swift
+    API; S3's ListObjectVersions keeps IsLatest true (tests/s3/test_versioning.py)."""
+    put(conn, versioned, "a", b"a1")
+    b1 = put(conn, versioned, "b", b"b1")
+    b2 = put(conn, versioned, "b", b"b2")
+    c1 = put(conn, versioned, "c", b"c1")
+    rows = versions(conn, versioned, marker="b", version_marker="null")
+    assert [(r["name"], r["version_id"], r["is_latest"]) for r in rows] == [
+        ("b", b2, False), ("b", b1, False), ("c", c1, True)]
+    rows = versions(conn, versioned, marker="b", version_marker=b2)  # after a version id: as before
+    assert [(r["name"], r["version_id"], r["is_latest"]) for r in rows] == [("b", b1, False), ("c", c1, True)]
+    rows = versions(conn, versioned, marker="a")
+    assert [(r["name"], r["version_id"], r["is_latest"]) for r in rows][:2] == [("b", b2, True), ("b", b1, False)]

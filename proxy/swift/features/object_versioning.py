@@ -157,7 +157,7 @@ async def _list(req: SwiftRequest) -> Response:
         return error_response(400, "invalid delimiter param")
     q = VersionsQuery(prefix=params.prefix or "", delimiter=params.delimiter, marker=params.marker or "",
                       version_marker=version_marker, end_marker=params.end_marker or "", limit=params.limit,
-                      reverse=params.reverse)
+                      reverse=params.reverse, marker_name_latest=False)
     head = await req.client.head_container(req.account, req.container_name)
     await head.close()
     if not 200 <= head.status < 300:
