@@ -108,6 +108,8 @@ async def get_manifest(req: ObjectRequest, manifest_resp: BackendResponse) -> Re
         body = json.dumps(entries).encode()
         if manifest_resp.headers.get("etag"):
             headers["Etag"] = manifest_resp.headers["etag"]
+        for name in [k for k in headers if k.lower() == "content-type"]:  # one Content-Type: the manifest's
+            del headers[name]
         headers["Content-Type"] = "application/json; charset=utf-8"
     if req.method == "HEAD":
         headers["Content-Length"] = str(len(body))

@@ -7,7 +7,7 @@ from starlette.responses import Response
 from objclient.response import BackendResponse
 from proxy.auth.acl import check_acl
 from proxy.http.errors import HTTPError, empty_response, error_response
-from proxy.swift import constraints, listing
+from proxy.swift import constraints, links, listing
 from proxy.swift.context import SwiftRequest
 from proxy.swift.headers import (
     CONTAINER_ACL_HEADERS,
@@ -48,7 +48,9 @@ async def get(req: SwiftRequest) -> Response:
     if not 200 <= resp.status < 300:
         return _status(resp.status)
     for row in rows:
-        row.pop("version_id", None)  # object versioning's: shown only by ``?versions`` listings
+        version_id = row.pop("version_id", None)  # object versioning's: ``?versions`` listings show it
+        if media == listing.JSON and version_id:  # the version link Swift lists for a current version with an id
+            links.version_link_row(row, "v1", req.account, req.container_name, version_id)
     headers = container_response_headers(resp.headers, owner=req.is_owner)
     headers["X-Storage-Policy"] = policy_name(req.state, resp.headers)
     return listing.render(rows, media, "container", req.container_name, headers)

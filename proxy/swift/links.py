@@ -11,6 +11,7 @@ The pipeline feature is proxy/swift/features/symlink.py.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from urllib.parse import quote
 
 from starlette.responses import Response
 
@@ -21,6 +22,7 @@ from proxy.symlinks import SYSMETA_ETAG as SYSMETA_ETAG
 from proxy.symlinks import SYSMETA_TARGET as SYSMETA_TARGET
 from proxy.symlinks import StoredLink as StoredLink
 from proxy.symlinks import stored_link as stored_link
+from stackstore.versioning_names import NULL_VERSION
 
 OVERRIDE_ETAG = "X-Object-Sysmeta-Container-Update-Override-Etag"  # the listing row's hash
 
@@ -87,6 +89,23 @@ def listing_row(row: dict, version: str, account: str) -> dict:
         else:
             kept.append(f"{key}={value}")
     row["hash"] = "; ".join(kept)
-    if target:
+    if row.get("version_symlink"):  # a current version: Swift lists its version link, not the user's link
+        row.pop("symlink_etag", None)
+        row.pop("symlink_bytes", None)
+    elif target:
         row["symlink_path"] = f"/{version}/{account}/{target.lstrip('/')}"
+    return row
+
+
+def version_link_row(row: dict, version: str, account: str, container: str, version_id: str) -> dict:
+    """A JSON container-listing row of a current version that has a version id (object versioning),
+    as Swift lists it: Swift keeps such a version in the versions container and the name as a symlink
+    to it, listed with ``version_symlink: true`` and ``symlink_path``
+    ``/v1/<account>/<container>/<name>?version-id=<id>`` (quoted). StackStore stores the current version
+    as a plain object whose id rides in its listing row (stackstore/wire.py); ``bytes`` and ``hash`` are
+    already the version's own, as Swift shows them. Plain objects and ``null`` versions are left alone."""
+    if "name" not in row or not version_id or version_id == NULL_VERSION:
+        return row
+    row["symlink_path"] = quote(f"/{version}/{account}/{container}/{row['name']}") + f"?version-id={version_id}"
+    row["version_symlink"] = True
     return row

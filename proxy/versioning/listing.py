@@ -4,7 +4,8 @@ Order: names ascending, each name's versions newest first (the current object, t
 container's rows, whose inverted ids sort newest first); ``reverse`` is the exact reverse. Each source
 is listed from the position the markers give with at most ``limit`` rows, so one page costs two
 bounded listings whatever the number of versions. A row's ``is_latest`` is true for the current
-object, or for a name's newest delete marker when there is no current object.
+object, or for a name's newest delete marker when there is no current object (Swift's API: except the marker
+name's current version after ``version_marker=null``, as Swift 2.38 lists it: ``marker_name_latest``).
 
 S3's view (``null_ids``): an archived ``null`` version or marker (stored under its write time, its stored
 id ``null``) lists as ``null`` where that time puts it, and ``version_marker=null`` continues after it
@@ -36,6 +37,10 @@ class VersionsQuery:
     limit: int = 10000
     reverse: bool = False
     null_ids: bool = False  # S3: archived null versions list as ``null`` (see the module's docstring)
+    # Swift 2.38 lists the marker name's current version as not latest after ``version_marker=null`` (its
+    # current-objects listing starts after the marker name; pinned by test_list_marker_and_version_marker_is_null,
+    # launchpad bug 2147042): False copies that for Swift's API; S3 keeps the true answer
+    marker_name_latest: bool = True
 
 
 def _current_marker(q: VersionsQuery) -> str | None:
@@ -90,7 +95,10 @@ async def list_versions(ctx: Any, account: str, container: str, q: VersionsQuery
             head_resp, named = await ctx.client.list_container(account, container, prefix=q.marker, limit=1)
             await head_resp.close()
             if named and named[0].get("name") == q.marker and _after_version_marker(named[0], q):
-                current.insert(0, named[0])
+                shown = named[0]
+                if q.version_marker == names.NULL_VERSION and not q.marker_name_latest:
+                    shown = dict(shown, _not_latest=True)
+                current.insert(0, shown)
     hidden = names.versions_container(container)
     hresp, archived = await ctx.client.list_container(
         account, hidden, prefix=names.object_prefix(q.prefix), marker=_archive_marker(q),
@@ -158,7 +166,7 @@ def _current_rows(rows: list[dict[str, Any]]) -> Iterator[tuple[tuple, dict[str,
             continue
         out = dict(row)
         out["version_id"] = row.get("version_id") or names.NULL_VERSION  # from the row's hash (stackstore/wire.py)
-        out["is_latest"] = True
+        out["is_latest"] = not out.pop("_not_latest", False)
         if out["version_id"] == names.NULL_VERSION:
             yield (row["name"], 0, ""), out
         else:

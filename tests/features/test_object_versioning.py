@@ -261,3 +261,59 @@ def test_delete_after_a_post_keeps_the_posted_version(conn, versioned):
     assert conn.get_container(versioned)[1] == []  # the POST moved the listing row: the delete is newer
     headers, body = conn.get_object(versioned, "p", query_string=f"version-id={v1}")
     assert body == b"data" and headers["x-object-meta-color"] == "green"
+
+
+def test_listing_shows_version_links_as_swift(conn, http):
+    """Swift keeps a current version with an id as a symlink to the versions container, and its JSON
+    listing row says so (``version_symlink``, ``symlink_path`` ``/v1/<acct>/<cont>/<name>?version-id=``:
+    test_slo_manifest_version). A ``null`` version is a plain object there: no such keys. XML and plain
+    listings and ``?versions`` rows carry none of them; bytes and hash are the version's own."""
+    container = unique("ovl")
+    conn.put_container(container)
+    conn.put_object(container, "plain", b"null version")  # written before versioning: the null version
+    conn.post_container(container, {"X-Versions-Enabled": "true"})
+    name = "dir/v é"
+    put(conn, container, name, b"one")
+    v2 = put(conn, container, name, b"two")
+    link_target = unique("target")
+    conn.put_object(container, link_target, b"x")
+    out: dict = {}
+    conn.put_object(container, "link", b"", headers={"X-Symlink-Target": f"{container}/{link_target}"},
+                    response_dict=out)
+    link_id = out["headers"]["x-object-version-id"]
+    rows = {row["name"]: row for row in conn.get_container(container)[1]}
+    account = conn.url.rsplit("/", 1)[1]
+    assert rows[name]["version_symlink"] is True
+    assert rows[name]["symlink_path"] == (f"/v1/{account}/{container}/dir/v%20%C3%A9?version-id={v2}")
+    assert (rows[name]["bytes"], rows[name]["hash"]) == (3, "b8a9f715dbb64fd5c56e7783c6820a61")  # md5("two")
+    assert "symlink_path" not in rows["plain"] and "version_symlink" not in rows["plain"]
+    # a current version that is itself a symlink lists as its version link, as Swift (no symlink_etag/bytes)
+    assert rows["link"]["version_symlink"] is True
+    assert rows["link"]["symlink_path"] == f"/v1/{account}/{container}/link?version-id={link_id}"
+    xml = http.get(container, params={"format": "xml"}).text
+    assert "symlink_path" not in xml and "version_symlink" not in xml and "<bytes>3</bytes>" in xml
+    assert http.get(container).text.splitlines() == sorted(["plain", name, link_target, "link"])
+    assert not any("symlink_path" in row or "version_symlink" in row for row in versions(conn, container))
+    # suspended: a new write is a null version, a plain object again
+    conn.post_container(container, {"X-Versions-Enabled": "false"})
+    conn.put_object(container, name, b"three")
+    row = next(r for r in conn.get_container(container)[1] if r["name"] == name)
+    assert "symlink_path" not in row and "version_symlink" not in row
+
+
+def test_version_marker_null_lists_the_marker_names_current_version_as_swift(conn, versioned):
+    """``?versions&marker=X&version_marker=null`` starts just before X's versions with ids. Swift 2.38 lists
+    X's current version there with ``is_latest: false`` (its current-objects listing starts after X; its own
+    test_list_marker_and_version_marker_is_null pins it, launchpad bug 2147042), and so does StackStore's Swift
+    API; S3's ListObjectVersions keeps IsLatest true (tests/s3/test_versioning.py)."""
+    put(conn, versioned, "a", b"a1")
+    b1 = put(conn, versioned, "b", b"b1")
+    b2 = put(conn, versioned, "b", b"b2")
+    c1 = put(conn, versioned, "c", b"c1")
+    rows = versions(conn, versioned, marker="b", version_marker="null")
+    assert [(r["name"], r["version_id"], r["is_latest"]) for r in rows] == [
+        ("b", b2, False), ("b", b1, False), ("c", c1, True)]
+    rows = versions(conn, versioned, marker="b", version_marker=b2)  # after a version id: as before
+    assert [(r["name"], r["version_id"], r["is_latest"]) for r in rows] == [("b", b1, False), ("c", c1, True)]
+    rows = versions(conn, versioned, marker="a")
+    assert [(r["name"], r["version_id"], r["is_latest"]) for r in rows][:2] == [("b", b2, True), ("b", b1, False)]

@@ -60,6 +60,9 @@ def test_manifest_get_shapes(http, uploaded):
     raw = json.loads(http.get(path, params={"multipart-manifest": "get", "format": "raw"}).content)
     assert raw[0] == {"path": manifest[0]["name"], "etag": manifest[0]["hash"],
                       "size_bytes": manifest[0]["bytes"]}
+    for method in ("GET", "HEAD"):  # one Content-Type, the manifest's (it was answered twice)
+        resp = http.request(method, path, params={"multipart-manifest": "get"})
+        assert resp.headers.get_list("content-type") == ["application/json; charset=utf-8"], method
 
 
 def test_ranges_across_segments(http, uploaded):

@@ -33,3 +33,63 @@ def test_current_slo_version_names_its_version_id(swift_conn):
         swift_conn.head_object(container, "m", query_string="part-number=3")
     assert err.value.http_status == 416
     assert err.value.http_response_headers["x-object-version-id"] == version_id
+
+
+def test_copied_manifest_keeps_the_version_id_it_answers(swift_conn, http):
+    """COPY / X-Copy-From of a manifest (``multipart-manifest=get``) into a versioned container re-PUTs the
+    manifest: it is stored with the version id the copy answers (readable by it, listed as Swift's version link),
+    as Swift's test_slo_manifest_version restores a manifest version by COPY."""
+    container = f"slov-{uuid.uuid4().hex[:8]}"
+    swift_conn.put_container(container, headers={"X-Versions-Enabled": "true"})
+    etag = swift_conn.put_object(container, "seg", b"s" * SEG)
+    manifest = json.dumps([{"path": f"/{container}/seg", "etag": etag, "size_bytes": SEG}])
+    out: dict = {}
+    swift_conn.put_object(container, "m", manifest, query_string="multipart-manifest=put", response_dict=out)
+    first = out["headers"]["x-object-version-id"]
+    swift_conn.put_object(container, "m2", b"", headers={"X-Copy-From": f"{container}/m"},
+                          query_string="multipart-manifest=get", response_dict=(out := {}))
+    copied = out["headers"]["x-object-version-id"]
+    assert swift_conn.head_object(container, "m2")["x-object-version-id"] == copied
+    swift_conn.delete_object(container, "m")
+    resp = http.request("COPY", f"{container}/m", params={"multipart-manifest": "get", "version-id": first},
+                        headers={"Destination": f"{container}/m"})
+    assert resp.status_code == 201
+    restored = resp.headers["x-object-version-id"]
+    assert restored not in (first, copied)
+    headers, body = swift_conn.get_object(container, "m", query_string=f"version-id={restored}")
+    assert headers["x-object-version-id"] == restored and body == b"s" * SEG
+    rows = {row["name"]: row for row in swift_conn.get_container(container)[1]}
+    assert rows["m"]["version_symlink"] is True and rows["m"]["symlink_path"].endswith(f"/m?version-id={restored}")
+    assert rows["m2"]["symlink_path"].endswith(f"/m2?version-id={copied}")
+
+
+def test_manifest_delete_of_a_version_removes_its_segments(swift_conn, http):
+    """``DELETE ?version-id=<id>&multipart-manifest=delete`` removes that version's manifest and segments with
+    the SLO result body (200), as Swift sends it on to the version's object (test_slo_manifest_version); a
+    current version goes the same way and the name stays deleted."""
+    container, segments = f"slov-{uuid.uuid4().hex[:8]}", f"segs-{uuid.uuid4().hex[:8]}"
+    swift_conn.put_container(container, headers={"X-Versions-Enabled": "true"})
+    swift_conn.put_container(segments)
+    ids = []
+    for letter in "ab":
+        etag = swift_conn.put_object(segments, letter, letter.encode() * SEG)
+        manifest = json.dumps([{"path": f"/{segments}/{letter}", "etag": etag, "size_bytes": SEG}])
+        out: dict = {}
+        swift_conn.put_object(container, "m", manifest, query_string="multipart-manifest=put", response_dict=out)
+        ids.append(out["headers"]["x-object-version-id"])
+    for version_id, letter in ((ids[0], "a"), (ids[1], "b")):
+        resp = http.delete(f"{container}/m", params={"multipart-manifest": "delete", "version-id": version_id},
+                           headers={"Accept": "application/json"})
+        assert resp.status_code == 200, resp.text
+        result = resp.json()
+        assert (result["Response Status"], result["Number Deleted"], result["Errors"]) == ("200 OK", 2, [])
+        assert resp.headers["x-object-version-id"] == version_id
+        assert [o["name"] for o in swift_conn.get_container(segments)[1]] == ([] if letter == "b" else ["b"])
+        listed = swift_conn.get_container(container, query_string="versions")[1]
+        assert version_id not in [row["version_id"] for row in listed]
+        if letter == "a":
+            assert swift_conn.get_object(container, "m")[1] == b"b" * SEG
+    with pytest.raises(swift_client.ClientException) as err:
+        swift_conn.head_object(container, "m")
+    assert err.value.http_status == 404
+    assert swift_conn.get_container(container, query_string="versions")[1] == []

@@ -29,6 +29,17 @@ def test_get_put_bucket_versioning(c, bucket):
                       VersioningConfiguration={"Status": "Bogus"}) == "MalformedXML"
 
 
+def test_version_id_marker_null_keeps_the_key_marker_current_latest(c, bucket):
+    """Continuing after ``null`` of a key whose current version has an id: the versions listed from there say
+    which one is current (IsLatest). Only the Swift API copies Swift 2.38's ``is_latest: false`` for that row
+    (tests/features/test_object_versioning.py); S3 must not."""
+    enable(c, bucket)
+    v1 = c.put_object(Bucket=bucket, Key="k", Body=b"one")["VersionId"]
+    v2 = c.put_object(Bucket=bucket, Key="k", Body=b"two")["VersionId"]
+    page = c.list_object_versions(Bucket=bucket, KeyMarker="k", VersionIdMarker="null")
+    assert [(v["VersionId"], v["IsLatest"]) for v in page["Versions"]] == [(v2, True), (v1, False)]
+
+
 def test_versions_ids_reads_and_delete_markers(c, bucket):
     enable(c, bucket)
     v1 = c.put_object(Bucket=bucket, Key="k", Body=b"one")["VersionId"]

@@ -23,6 +23,7 @@ from urllib.parse import quote
 from starlette.responses import Response
 
 from proxy.http.errors import HTTPError, empty_response, error_response
+from proxy.large_objects.slo import is_slo
 from proxy.pipeline import Handler, handles
 from proxy.swift import constraints, listing
 from proxy.swift.context import SwiftRequest
@@ -156,7 +157,7 @@ async def _list(req: SwiftRequest) -> Response:
         return error_response(400, "invalid delimiter param")
     q = VersionsQuery(prefix=params.prefix or "", delimiter=params.delimiter, marker=params.marker or "",
                       version_marker=version_marker, end_marker=params.end_marker or "", limit=params.limit,
-                      reverse=params.reverse)
+                      reverse=params.reverse, marker_name_latest=False)
     head = await req.client.head_container(req.account, req.container_name)
     await head.close()
     if not 200 <= head.status < 300:
@@ -295,6 +296,10 @@ async def _with_version_id(req: SwiftRequest, call_next: Handler, version_id: st
     if req.method == "OPTIONS":
         return await call_next(req)
     if req.method == "DELETE":
+        if req.query.get("multipart-manifest") == "delete" and version_id != names.NULL_VERSION:
+            deleted = await _delete_manifest_version(req, call_next, version_id)
+            if deleted is not None:
+                return deleted
         return await _delete_version(req, version_id)
     found = await engine.find_version(req, req.account, req.container_name, req.object_name, version_id)
     if found is None:
@@ -335,6 +340,36 @@ async def _restore(req: SwiftRequest, version_id: str) -> Response:
                              {engine.OBJECT_VERSION_SYSMETA: version_id})
     await engine.delete_stored(req, account, found.container, found.obj)
     return empty_response(201, {VERSION_ID_HEADER: version_id})
+
+
+async def _delete_manifest_version(req: SwiftRequest, call_next: Handler, version_id: str) -> Response | None:
+    """``DELETE ?version-id=<id>&multipart-manifest=delete`` of an SLO version: that version's manifest and its
+    segments go, through the SLO stage (its answer: 200 with the deletion's result body), as Swift sends the
+    request on to the version's object. A current version is first archived and removed (Swift removes its
+    link first), so the name stays deleted, as for any delete by id. None when it is not an SLO version."""
+    account, container, obj = req.account, req.container_name, req.object_name
+    found = await engine.find_version(req, account, container, obj, version_id)
+    if found is None or found.is_delete_marker or not is_slo(found.headers):
+        return None
+    await engine.guard(req, found.headers)
+    if found.is_current:
+        state = await engine.container_state(req, account, container)
+        current = engine.Stored(200, found.headers)
+        if await engine.archive_current(req, account, container, obj, state or engine.SUSPENDED, current) is None:
+            return None
+        await engine.delete_if_current(req, account, container, obj, current)
+        found = await engine.find_version(req, account, container, obj, version_id)
+        if found is None or found.is_current:
+            return None
+    path = req.container, req.obj
+    req.container, req.obj = found.container, found.obj
+    try:
+        resp = await call_next(req)
+    finally:
+        req.container, req.obj = path
+    req.state.invalidate_info(account, container)
+    resp.headers[VERSION_ID_HEADER] = version_id
+    return resp
 
 
 async def _delete_version(req: SwiftRequest, version_id: str) -> Response:

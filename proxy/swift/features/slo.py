@@ -98,6 +98,7 @@ async def copy_manifest(req: SwiftRequest, dst: tuple[str, str, str], stored: by
         return error_response(500, "Unable to load SLO manifest")
     sub = req.subrequest("PUT", *dst, query={"multipart-manifest": "put"}, headers=headers, body=raw)
     sub.timestamp = req.timestamp
+    sub.sysmeta = dict(req.sysmeta)  # what features decided for the copy (object versioning's version id)
     return await put_manifest(sub)
 
 
