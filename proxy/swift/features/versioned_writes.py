@@ -218,7 +218,8 @@ async def _copy_stored(req: SwiftRequest, src: tuple[str, str, str], dst_contain
     ``src``; 412 when the destination container is missing; 413/503 otherwise. With a node ``condition``
     (a restore replacing the current object only if it is still the write looked at) a refusal sets
     ``req.lost_race`` and answers 409."""
-    resp = await req.client.get_object(*src)
+    # the newest copy (X-Newest): a replica that missed the latest write would only make the guard refuse
+    resp = await req.client.get_object(*src, {wire.NEWEST: "true"})
     if resp.status == 404 or (resp.status == 200 and is_expired(resp.headers)):
         await resp.close()
         return error_response(404)

@@ -1,0 +1,62 @@
+"""A replica that missed a write of a versioned name (it hung while the other replicas acknowledged it) must
+not make a later writer lose that write: the next write archives the version the cluster holds, not the older
+one the stale replica may answer a read with (docs/versioning.md "Concurrent writers"). Replication is off,
+so the replica stays stale for the whole test; reads pick a primary at random, so every later write has a
+fair chance to be served by it."""
+
+from __future__ import annotations
+
+import os
+import signal
+import uuid
+
+import pytest
+
+from tests.durability.bg_helpers import Layout, Swift, start_cluster, wait_for
+
+LATER_WRITES = 20
+
+
+@pytest.fixture(scope="module")
+def cl(tmp_path_factory):
+    c = start_cluster(tmp_path_factory.mktemp("stale"))
+    yield c
+    c.stop()
+
+
+def test_a_replica_that_missed_a_write_loses_no_version(cl):
+    swift, layout = Swift(cl), Layout(cl)
+    container = "stale-" + uuid.uuid4().hex[:6]
+    assert swift.put(container, **{"X-Versions-Enabled": "true"}).status_code in (201, 202)
+    written: list[tuple[str, bytes]] = []
+    markers: list[str] = []
+
+    def put(body: bytes) -> None:
+        resp = swift.put(container, "name", body)
+        assert resp.status_code == 201, resp.text
+        written.append((resp.headers["x-object-version-id"], body))
+
+    put(b"first")
+    _, devs = layout.object.get_nodes(swift.account, container, "name")
+    pid = cl.node_pids[f"node{layout.node_index(devs[0])}"]
+    os.kill(pid, signal.SIGSTOP)  # it keeps "first" while the others take "second"
+    try:
+        put(b"second")
+    finally:
+        os.kill(pid, signal.SIGCONT)
+    for i in range(LATER_WRITES):  # writes and deletes (a delete archives the current version first too)
+        put(f"later {i}".encode())
+        if i % 4 == 3:
+            resp = swift.http.delete(swift.path(container, "name"))
+            assert resp.status_code == 204, resp.text
+            markers.append(resp.headers["x-object-version-id"])
+
+    for version_id, body in written:
+        resp = swift.http.get(swift.path(container, "name"), params={"version-id": version_id})
+        assert (resp.status_code, resp.content) == (200, body), f"version {version_id} ({body!r}) lost"
+
+    def listed() -> set[str]:
+        resp = swift.http.get(swift.path(container), params={"format": "json", "versions": ""})
+        return {row["version_id"] for row in resp.json()} if resp.status_code == 200 else set()
+
+    wait_for(lambda: listed() == {vid for vid, _ in written} | set(markers))
