@@ -40,6 +40,11 @@ class SwiftRequest(ObjectRequest):
     # versioning's DELETE of the current object: the X-Timestamp of the write it archived; the object DELETE
     # then removes that write and nothing newer (engine.delete_if_current), else sets ``lost_race``
     delete_through: str | None = None
+    # an SLO manifest PUT's body, read once (bounded): a guarded manifest write that lost the race runs again
+    manifest_body: bytes | None = None
+    # ``/<container>/<object>`` as the caller named it, when a feature sent the request on to another stored
+    # location (object versioning: a version's object in the hidden versions container); result bodies show it
+    shown_as: str | None = None
 
     @property
     def client(self) -> StorageClient:

@@ -93,3 +93,66 @@ def test_manifest_delete_of_a_version_removes_its_segments(swift_conn, http):
         swift_conn.head_object(container, "m")
     assert err.value.http_status == 404
     assert swift_conn.get_container(container, query_string="versions")[1] == []
+
+
+def test_manifest_delete_of_a_plain_version_deletes_nothing(swift_conn, http):
+    """``DELETE ?version-id=<id>&multipart-manifest=delete`` of a version that is not an SLO: Swift's SLO
+    middleware reads it and refuses in the result body ("Not an SLO manifest"); both versions stay."""
+    container = f"slov-{uuid.uuid4().hex[:8]}"
+    swift_conn.put_container(container, headers={"X-Versions-Enabled": "true"})
+    ids = []
+    for body in (b"older", b"newer"):
+        out: dict = {}
+        swift_conn.put_object(container, "plain", body, response_dict=out)
+        ids.append(out["headers"]["x-object-version-id"])
+    for version_id in ids:  # archived, then current
+        resp = http.delete(f"{container}/plain", params={"multipart-manifest": "delete", "version-id": version_id},
+                           headers={"Accept": "application/json"})
+        assert resp.status_code == 200, resp.text
+        result = resp.json()
+        assert result["Response Status"] == "400 Bad Request" and result["Number Deleted"] == 0
+        assert result["Errors"] == [[f"/{container}/plain", "Not an SLO manifest"]], result
+    for version_id, body in zip(ids, (b"older", b"newer"), strict=True):
+        assert swift_conn.get_object(container, "plain", query_string=f"version-id={version_id}")[1] == body
+    assert swift_conn.get_object(container, "plain")[1] == b"newer"
+
+
+def test_concurrent_manifest_puts_and_copies_keep_every_version(cluster, swift_conn):
+    """Manifest PUTs (``multipart-manifest=put``) and manifest copies (``multipart-manifest=get``) racing onto one
+    versioned name: every acknowledged write is a version, readable by its id with its own segments (each replaces
+    only the version it archived, as a plain PUT: docs/versioning.md "Concurrent writers")."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    container = f"slov-{uuid.uuid4().hex[:8]}"
+    swift_conn.put_container(container, headers={"X-Versions-Enabled": "true"})
+    segments = {}
+    for i in range(12):
+        body = f"segment {i:02d} ".encode() * 64
+        segments[i] = (body, swift_conn.put_object(container, f"seg-{i:02d}", body))
+    swift_conn.put_object(container, "source", json.dumps(
+        [{"path": f"/{container}/seg-00", "etag": segments[0][1], "size_bytes": len(segments[0][0])}]),
+        query_string="multipart-manifest=put")
+
+    def write(i: int) -> tuple[str, bytes]:
+        conn = swift_client.Connection(authurl=f"{cluster.proxy_url}/auth/v1.0", user="test:tester", key="testing",
+                                       retries=0)
+        out: dict = {}
+        try:
+            if i % 4 == 0:
+                conn.put_object(container, "race", b"", headers={"X-Copy-From": f"/{container}/source"},
+                                query_string="multipart-manifest=get", response_dict=out)
+                return out["headers"]["x-object-version-id"], segments[0][0]
+            body, etag = segments[i]
+            conn.put_object(container, "race", json.dumps([{"path": f"/{container}/seg-{i:02d}", "etag": etag,
+                                                            "size_bytes": len(body)}]),
+                            query_string="multipart-manifest=put", response_dict=out)
+            return out["headers"]["x-object-version-id"], body
+        finally:
+            conn.close()
+
+    with ThreadPoolExecutor(6) as pool:
+        written = list(pool.map(write, range(12)))
+    for version_id, body in written:
+        assert swift_conn.get_object(container, "race", query_string=f"version-id={version_id}")[1] == body
+    listed = {row["version_id"] for row in swift_conn.get_container(container, query_string="versions&prefix=race")[1]}
+    assert listed == {vid for vid, _ in written}, "a write was replaced without being kept"

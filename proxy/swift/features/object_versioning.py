@@ -346,13 +346,16 @@ async def _delete_manifest_version(req: SwiftRequest, call_next: Handler, versio
     """``DELETE ?version-id=<id>&multipart-manifest=delete`` of an SLO version: that version's manifest and its
     segments go, through the SLO stage (its answer: 200 with the deletion's result body), as Swift sends the
     request on to the version's object. A current version is first archived and removed (Swift removes its
-    link first), so the name stays deleted, as for any delete by id. None when it is not an SLO version."""
+    link first), so the name stays deleted, as for any delete by id. A version that is not an SLO is left
+    alone: the SLO stage answers "Not an SLO manifest" in its result body, as Swift's. None when there is no
+    such version (or it is a delete marker)."""
     account, container, obj = req.account, req.container_name, req.object_name
     found = await engine.find_version(req, account, container, obj, version_id)
-    if found is None or found.is_delete_marker or not is_slo(found.headers):
+    if found is None or found.is_delete_marker:
         return None
-    await engine.guard(req, found.headers)
-    if found.is_current:
+    if is_slo(found.headers):  # (any other version is left alone: the SLO stage reads it and refuses)
+        await engine.guard(req, found.headers)
+    if is_slo(found.headers) and found.is_current:
         state = await engine.container_state(req, account, container)
         current = engine.Stored(200, found.headers)
         if await engine.archive_current(req, account, container, obj, state or engine.SUSPENDED, current) is None:
@@ -362,11 +365,11 @@ async def _delete_manifest_version(req: SwiftRequest, call_next: Handler, versio
         if found is None or found.is_current:
             return None
     path = req.container, req.obj
-    req.container, req.obj = found.container, found.obj
+    req.container, req.obj, req.shown_as = found.container, found.obj, f"/{req.container}/{req.obj}"
     try:
         resp = await call_next(req)
     finally:
-        req.container, req.obj = path
+        (req.container, req.obj), req.shown_as = path, None
     req.state.invalidate_info(account, container)
     resp.headers[VERSION_ID_HEADER] = version_id
     return resp

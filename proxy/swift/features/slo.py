@@ -99,7 +99,10 @@ async def copy_manifest(req: SwiftRequest, dst: tuple[str, str, str], stored: by
     sub = req.subrequest("PUT", *dst, query={"multipart-manifest": "put"}, headers=headers, body=raw)
     sub.timestamp = req.timestamp
     sub.sysmeta = dict(req.sysmeta)  # what features decided for the copy (object versioning's version id)
-    return await put_manifest(sub)
+    sub.write_guard = req.write_guard  # and the version it may replace: a lost race reruns the whole copy
+    resp = await put_manifest(sub)
+    req.lost_race = sub.lost_race
+    return resp
 
 
 # -- container listings ---------------------------------------------------------------------------
@@ -142,8 +145,10 @@ async def put_manifest(req: SwiftRequest) -> Response:
     With ``?heartbeat=on`` (Swift's): once the body is parsed, a 202 streams a space every
     YIELD_FREQUENCY seconds while segments are checked, then the outcome as a result body."""
     fmt = results.best_format(req.headers.get("accept"))
+    if req.manifest_body is None:  # kept: versioning runs a write that lost the race again
+        req.manifest_body = await _read_body(req, MAX_MANIFEST_SIZE + 1)
     try:
-        specs = parse_put_body(await _read_body(req, MAX_MANIFEST_SIZE + 1))
+        specs = parse_put_body(req.manifest_body)
     except ManifestError as err:
         return error_response(err.status, err.detail)
     if not constraints.true_value(req.query.get("heartbeat")):
@@ -211,8 +216,15 @@ async def _check_and_store(req: SwiftRequest, specs: list[SegmentSpec],
         headers = _manifest_headers(req, etag, size, hashlib.md5(body).hexdigest())
     except HTTPError as err:
         return err.response(), problems
+    # versioning: replace only the version it archived (the client's If-None-Match decides otherwise); the
+    # nodes refuse before the body, and the stage runs again with the body kept in ``manifest_body``
+    guard = req.write_guard if if_none_match is None else None
     resp = await req.client.put_object(req.account, req.container_name, req.object_name, headers, _once(body),
-                                       len(body))
+                                       len(body), condition=guard)
+    await resp.close()
+    if guard is not None and resp.status in (404, 409, 412):
+        req.lost_race = True
+        return error_response(409), problems
     if resp.status != 201:
         return backend_failure(resp.status), problems
     return created_response(req, resp.headers, {"Etag": f'"{etag}"'}), problems
@@ -352,6 +364,8 @@ async def delete(req: SwiftRequest, call_next: Handler) -> Response:
         else:
             await _delete_paths(req, call_next, list(dict.fromkeys(paths)), stats, errors)
             await _delete_paths(req, call_next, [top], stats, errors)
+    if req.shown_as is not None:  # a version's object: the result names it as the caller did
+        errors = [[quote(req.shown_as) if path == quote(top) else path, why] for path, why in errors]
     data = {**stats, "Response Status": "200 OK", "Response Body": ""}
     if errors:
         data["Response Status"] = status_line(400)
