@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 from urllib.parse import quote, urlencode
@@ -13,6 +13,8 @@ from proxy.context import ObjectRequest
 from proxy.http.request import ProxyRequest
 
 if TYPE_CHECKING:
+    from starlette.responses import Response
+
     from objclient.client import StorageClient
     from proxy.swift.features.tempurl import TempURLScope
     from proxy.swift.operations import Operation
@@ -37,6 +39,10 @@ class SwiftRequest(ObjectRequest):
     # refused it because a concurrent writer replaced the current version first (the feature then retries)
     write_guard: dict[str, str] | None = None
     lost_race: bool = False
+    # how that feature prepares the write again after a lost race (archives the winner, a new version id and
+    # guard; None, or the answer that stops the write), for a write that outlives the feature's own retries:
+    # an SLO manifest PUT with heartbeat=on answers 202 first and writes later
+    reguard: Callable[[], Awaitable[Response | None]] | None = None
     # versioning's DELETE of the current object: the X-Timestamp of the write it archived; the object DELETE
     # then removes that write and nothing newer (engine.delete_if_current), else sets ``lost_race``
     delete_through: str | None = None

@@ -230,21 +230,30 @@ async def _write(req: SwiftRequest, call_next: Handler, name: str) -> Response:
         if name in ("copy_object", "copy_from"):
             req.sysmeta[engine.OBJECT_VERSION_SYSMETA] = ""  # a copied source's id means nothing here
         return await call_next(req)
-    for attempt in range(WRITE_ATTEMPTS):
+    version_id = ""
+
+    async def prepare() -> Response | None:
         # the current version archived, then replaced only if it is still current (a PUT's nodes decide
         # before its body flows); a writer that lost the race archives the winner and tries again
+        nonlocal version_id
         _archived, guard = await engine.archive_for_write(req, account, container, obj, state)
         version_id = names.new_version_id()
         req.timestamp = version_id
         req.sysmeta.update(engine.write_sysmeta(state, version_id))
         req.write_guard = guard if state == engine.ENABLED else None
+        return None
+
+    req.reguard = prepare
+    for attempt in range(WRITE_ATTEMPTS):
+        await prepare()
         req.lost_race = False
         resp = await call_next(req)
         if not req.lost_race:
             break
         await asyncio.sleep(random.uniform(0, min(0.5, 0.01 * 2 ** attempt)))
     req.write_guard = None
-    if 200 <= resp.status_code < 300 and state == engine.ENABLED:
+    # (a 202 wrote nothing yet, or nothing: a manifest PUT with heartbeat=on names no version, as Swift's)
+    if resp.status_code == 201 and state == engine.ENABLED:
         resp.headers[VERSION_ID_HEADER] = version_id
     return resp
 

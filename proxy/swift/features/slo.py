@@ -22,7 +22,9 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-from collections.abc import AsyncIterator
+import random
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
 from urllib.parse import quote
 
 from starlette.responses import Response, StreamingResponse
@@ -60,6 +62,7 @@ from proxy.swift.replies import backend_failure, created_response
 from stackstore.timestamp import Timestamp
 
 HEAD_CONCURRENCY = 8
+WRITE_ATTEMPTS = 20  # a heartbeat manifest write that keeps losing the race to other writers of its name
 DELETE_CONCURRENCY = 8
 
 
@@ -154,11 +157,23 @@ async def put_manifest(req: SwiftRequest) -> Response:
     if not constraints.true_value(req.query.get("heartbeat")):
         response, _ = await _check_and_store(req, specs, fmt)
         return response
-    return StreamingResponse(_heartbeat(req, specs, fmt), status_code=202, media_type=results.content_type(fmt))
+    # the manifest is written after the versioning stages have answered: their guard, and their way to
+    # prepare the write again after a lost race, go with it
+    stream = _heartbeat(req, specs, fmt, Guarded(req.write_guard, req.reguard))
+    return StreamingResponse(stream, status_code=202, media_type=results.content_type(fmt))
 
 
-async def _heartbeat(req: SwiftRequest, specs: list[SegmentSpec], fmt: str) -> AsyncIterator[bytes]:
-    task = asyncio.ensure_future(_check_and_store(req, specs, fmt))
+@dataclass
+class Guarded:
+    """A versioned manifest write that retries by itself (heartbeat=on): its node condition, and how to
+    prepare the write again after a lost race (``SwiftRequest.reguard``)."""
+
+    guard: dict[str, str] | None
+    reguard: Callable[[], Awaitable[Response | None]] | None
+
+
+async def _heartbeat(req: SwiftRequest, specs: list[SegmentSpec], fmt: str, guarded: Guarded) -> AsyncIterator[bytes]:
+    task = asyncio.ensure_future(_check_and_store(req, specs, fmt, guarded))
     try:
         yield b" "
         while not (await asyncio.wait({task}, timeout=YIELD_FREQUENCY))[0]:
@@ -179,9 +194,13 @@ async def _heartbeat(req: SwiftRequest, specs: list[SegmentSpec], fmt: str) -> A
     yield b"\r\n\r\n" + results.render(fmt, outcome, problems, "upload")
 
 
-async def _check_and_store(req: SwiftRequest, specs: list[SegmentSpec],
-                           fmt: str) -> tuple[Response, list[list[str]]]:
-    """HEAD the segments as the caller and store the manifest: the answer and the segment problems."""
+async def _check_and_store(req: SwiftRequest, specs: list[SegmentSpec], fmt: str,
+                           guarded: Guarded | None = None) -> tuple[Response, list[list[str]]]:
+    """HEAD the segments as the caller and store the manifest: the answer and the segment problems.
+
+    In a versioned container the write carries the versioning stage's guard: a lost race answers 409 with
+    ``req.lost_race`` (the stage runs the request again), or, ``guarded`` (heartbeat=on), is prepared again
+    and retried here."""
     problems: list[list[str]] = []
     if await meta.container_headers(req, req.container or "") is None:
         return error_response(404), problems
@@ -212,19 +231,30 @@ async def _check_and_store(req: SwiftRequest, specs: list[SegmentSpec],
     if client_etag and client_etag.strip('"') != etag:
         return error_response(422), problems
     body = json.dumps(manifest).encode()
-    try:
-        headers = _manifest_headers(req, etag, size, hashlib.md5(body).hexdigest())
-    except HTTPError as err:
-        return err.response(), problems
     # versioning: replace only the version it archived (the client's If-None-Match decides otherwise); the
-    # nodes refuse before the body, and the stage runs again with the body kept in ``manifest_body``
-    guard = req.write_guard if if_none_match is None else None
-    resp = await req.client.put_object(req.account, req.container_name, req.object_name, headers, _once(body),
-                                       len(body), condition=guard)
-    await resp.close()
-    if guard is not None and resp.status in (404, 409, 412):
-        req.lost_race = True
-        return error_response(409), problems
+    # nodes refuse before the body
+    guard = (guarded.guard if guarded else req.write_guard) if if_none_match is None else None
+    for attempt in range(WRITE_ATTEMPTS):
+        try:
+            headers = _manifest_headers(req, etag, size, hashlib.md5(body).hexdigest())
+        except HTTPError as err:
+            return err.response(), problems
+        resp = await req.client.put_object(req.account, req.container_name, req.object_name, headers,
+                                           _once(body), len(body), condition=guard)
+        await resp.close()
+        if guard is None or resp.status not in (404, 409, 412):
+            break
+        if guarded is None or guarded.reguard is None:  # the stage runs it again (the body kept: manifest_body)
+            req.lost_race = True
+            return error_response(409), problems
+        await asyncio.sleep(random.uniform(0, min(0.5, 0.01 * 2 ** attempt)))
+        try:
+            stopped = await guarded.reguard()
+        except HTTPError as err:
+            return err.response(), problems
+        if stopped is not None:
+            return stopped, problems
+        guard = req.write_guard
     if resp.status != 201:
         return backend_failure(resp.status), problems
     return created_response(req, resp.headers, {"Etag": f'"{etag}"'}), problems

@@ -109,7 +109,8 @@ async def _guarded_put(req: SwiftRequest, call_next: Handler, target: tuple[str,
     the body flows, ``SwiftRequest.write_guard``); a writer that lost the race archives the winner and tries
     again (as object versioning's writes: docs/versioning.md "Concurrent writers")."""
     resp: Response | None = None
-    for attempt in range(WRITE_ATTEMPTS):
+
+    async def prepare() -> Response | None:
         seen: dict[str, str] = {}
         refused = await archive_current(req, target, archive, seen)
         if refused is not None:
@@ -117,8 +118,15 @@ async def _guarded_put(req: SwiftRequest, call_next: Handler, target: tuple[str,
         stamp = seen.get("x-timestamp")
         req.write_guard = ({wire.COND_IF_MATCH: stamp, wire.COND_ETAG_IS_AT: wire.COND_DATA_TIMESTAMP} if stamp
                            else {wire.COND_IF_NONE_MATCH: "*"})
-        req.lost_race = False
         req.timestamp = ""  # each attempt is a new write, stamped when it is sent
+        return None
+
+    req.reguard = prepare
+    for attempt in range(WRITE_ATTEMPTS):
+        refused = await prepare()
+        if refused is not None:
+            return refused
+        req.lost_race = False
         resp = await call_next(req)
         if not req.lost_race:
             break
