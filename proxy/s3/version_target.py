@@ -36,7 +36,10 @@ async def stored_version(req: S3Request) -> StoredVersion:
 
         found = await versioning.locate(req, bucket, key, version)
         container, name = found.container, found.obj
-    resp = await metadata_view(req.client).head_object(req.account, container, name)
+    # the newest copy (X-Newest): what is read here is written back with the change, and decides whether the
+    # change is allowed (a COMPLIANCE retention is never shortened): a replica that missed the last change
+    # must not answer for it
+    resp = await metadata_view(req.client).head_object(req.account, container, name, engine.NEWEST)
     await resp.close()
     if resp.status == 404 or (resp.status == 200 and engine.is_expired(resp.headers)):
         raise S3Error("NoSuchKey", Key=key)

@@ -20,12 +20,14 @@ FAST = {"updater_interval": 1.0, "auditor_interval": 1.0, "auditor_bytes_per_sec
 
 
 def start_cluster(tmp: Path, nodes: int = 4, prepare: Callable[[Cluster], None] | None = None,
-                  sections: dict[str, dict[str, Any]] | None = None, **store: Any) -> Cluster:
+                  sections: dict[str, dict[str, Any]] | None = None, proxy: dict[str, Any] | None = None,
+                  **store: Any) -> Cluster:
     """A running cluster with fast background tasks (replication off unless ``store`` says so);
-    ``sections``: further config sections (``{"relinker": {...}}``)."""
+    ``sections``: further config sections (``{"relinker": {...}}``); ``proxy``: proxy settings."""
     off = {"enabled": False}  # only the object store is under test
     others = {s: off for s in ("identity", "volumes", "compute", "images") if s in load_config(environ={})}
-    c = Cluster(tmp, nodes=nodes, store={**FAST, **store}, proxy={"node_timeout": 3.0}, **others, **(sections or {}))
+    c = Cluster(tmp, nodes=nodes, store={**FAST, **store}, proxy={"node_timeout": 3.0, **(proxy or {})}, **others,
+                **(sections or {}))
     if prepare is not None:
         c.cloud.prepare()
         prepare(c)

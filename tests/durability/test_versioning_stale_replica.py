@@ -2,12 +2,14 @@
 not make a later writer lose that write: the next write archives the version the cluster holds, not the older
 one the stale replica may answer a read with (docs/versioning.md "Concurrent writers"). Replication is off,
 so the replica stays stale for the whole test; reads pick a primary at random, so every later write has a
-fair chance to be served by it."""
+fair chance to be served by it. The same for a metadata change decided on what it reads (an Object Lock
+retention, which must never shrink)."""
 
 from __future__ import annotations
 
 import os
 import signal
+import time
 import uuid
 
 import pytest
@@ -19,7 +21,8 @@ LATER_WRITES = 20
 
 @pytest.fixture(scope="module")
 def cl(tmp_path_factory):
-    c = start_cluster(tmp_path_factory.mktemp("stale"))
+    # a node that was down is read from again soon after it is back (its stale copies are the point here)
+    c = start_cluster(tmp_path_factory.mktemp("stale"), proxy={"error_suppression_interval": 1.0})
     yield c
     c.stop()
 
@@ -60,3 +63,36 @@ def test_a_replica_that_missed_a_write_loses_no_version(cl):
         return {row["version_id"] for row in resp.json()} if resp.status_code == 200 else set()
 
     wait_for(lambda: listed() == {vid for vid, _ in written} | set(markers))
+
+
+def test_a_replica_that_missed_a_retention_does_not_let_it_shrink(cl):
+    """S3 Object Lock: a COMPLIANCE retention set while one replica hung is never shortened or removed by a
+    later PutObjectRetention that reads the replica which missed it (a retention change reads the version's
+    newest copy before it decides)."""
+    from datetime import UTC, datetime, timedelta
+
+    import botocore.exceptions
+
+    from tests.s3.conftest import make_client
+
+    c, swift, layout = make_client(cl.proxy_url), Swift(cl), Layout(cl)
+    bucket = "stale-lock-" + uuid.uuid4().hex[:6]
+    c.create_bucket(Bucket=bucket, ObjectLockEnabledForBucket=True)
+    version_id = c.put_object(Bucket=bucket, Key="held", Body=b"kept")["VersionId"]
+    until = datetime.now(UTC).replace(microsecond=0) + timedelta(days=1)
+    _, devs = layout.object.get_nodes(swift.account, bucket, "held")
+    down = layout.node_index(devs[0])
+    cl.stop_node(down)  # it keeps the version without the retention (a hung one would apply it on waking)
+    try:
+        c.put_object_retention(Bucket=bucket, Key="held", VersionId=version_id,
+                               Retention={"Mode": "COMPLIANCE", "RetainUntilDate": until})
+    finally:
+        cl.start_node(down)
+    time.sleep(1.5)  # the proxy's error limiting of the restarted node has passed
+    for _ in range(12):  # reads pick a primary at random
+        with pytest.raises(botocore.exceptions.ClientError) as err:
+            c.put_object_retention(Bucket=bucket, Key="held", VersionId=version_id, Retention={
+                "Mode": "COMPLIANCE", "RetainUntilDate": until - timedelta(hours=12)})
+        assert err.value.response["Error"]["Code"] == "AccessDenied"
+    kept = c.get_object_retention(Bucket=bucket, Key="held", VersionId=version_id)["Retention"]
+    assert (kept["Mode"], kept["RetainUntilDate"]) == ("COMPLIANCE", until)
