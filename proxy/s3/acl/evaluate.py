@@ -33,6 +33,7 @@ from proxy.s3.acl.stored import BucketAccess, bucket_access, object_acl
 from proxy.s3.context import S3Request
 from proxy.s3.namespace import owner_account
 from proxy.s3.owners import canonical_id
+from stackstore import wire
 
 BUCKET_PERMISSIONS = {
     "s3:ListBucket": READ,
@@ -81,8 +82,9 @@ def grants(acl: Acl, identity: Identity, permission: str, ignore_public: bool) -
 
 async def _object_allows(req: S3Request, access: BucketAccess, account: str, bucket: str, key: str,
                          permission: str) -> bool:
-    # an object's ACL is read without its SSE-C key, as S3 does
-    resp = await metadata_view(req.client).head_object(account, bucket, key)
+    # an object's ACL is read without its SSE-C key, as S3 does, from its newest copy (X-Newest): a grant
+    # revoked while a replica was down must not be honoured by that replica
+    resp = await metadata_view(req.client).head_object(account, bucket, key, {wire.NEWEST: "true"})
     await resp.close()
     if resp.status == 404:  # a missing key: NoSuchKey to whoever may list the bucket, else AccessDenied
         return grants(access.acl, req.identity, READ, access.ignore_public_acls)

@@ -20,6 +20,7 @@ from proxy.s3.policy.document import ARN_PREFIX, Policy, Statement
 from proxy.s3.policy.principals import caller_principals, matches
 from proxy.s3.policy.public import is_public
 from proxy.s3.policy.storage import load_policy
+from stackstore import wire
 
 DENY, ALLOW, NONE = "deny", "allow", "none"
 _LIST_ACTIONS = ("s3:listbucket", "s3:listbucketversions")
@@ -110,7 +111,8 @@ def _needs_existing_tags(policy: Policy) -> bool:
 
 
 async def _existing_tags(req: S3Request, account: str, bucket: str, key: str) -> dict[str, list[str]]:
-    resp = await req.client.head_object(account, bucket, key)
+    resp = await req.client.head_object(account, bucket, key, {wire.NEWEST: "true"})  # as the ACL check
+    await resp.close()
     if resp.status // 100 != 2:
         return {}
     stored = s3h._get(dict(resp.headers.items()), s3h.SYSMETA_TAGGING) or ""

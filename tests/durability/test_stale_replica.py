@@ -96,3 +96,27 @@ def test_a_replica_that_missed_a_retention_does_not_let_it_shrink(cl):
         assert err.value.response["Error"]["Code"] == "AccessDenied"
     kept = c.get_object_retention(Bucket=bucket, Key="held", VersionId=version_id)["Retention"]
     assert (kept["Mode"], kept["RetainUntilDate"]) == ("COMPLIANCE", until)
+
+
+def test_a_replica_that_missed_an_acl_change_grants_nothing(cl):
+    """An object ACL made private while one replica was down: the replica that still holds public-read never
+    lets an anonymous reader in (the ACL check reads the object's newest copy)."""
+    import httpx
+
+    from tests.s3.conftest import make_client
+
+    c, swift, layout = make_client(cl.proxy_url), Swift(cl), Layout(cl)
+    bucket = "stale-acl-" + uuid.uuid4().hex[:6]
+    c.create_bucket(Bucket=bucket)
+    c.put_object(Bucket=bucket, Key="pub", Body=b"was public", ACL="public-read")
+    assert httpx.get(f"{cl.proxy_url}/{bucket}/pub").status_code == 200
+    _, devs = layout.object.get_nodes(swift.account, bucket, "pub")
+    down = layout.node_index(devs[0])
+    cl.stop_node(down)  # it keeps public-read
+    try:
+        c.put_object_acl(Bucket=bucket, Key="pub", ACL="private")
+    finally:
+        cl.start_node(down)
+    time.sleep(1.5)  # the proxy's error limiting of the restarted node has passed
+    statuses = [httpx.get(f"{cl.proxy_url}/{bucket}/pub").status_code for _ in range(12)]
+    assert statuses == [403] * 12
