@@ -246,7 +246,8 @@ class FixedContainers:
 class NoObjects:
     """A storage client without objects (what an object ACL lookup finds: nothing, so no grant)."""
 
-    async def head_object(self, account: str, container: str, obj: str) -> BackendResponse:
+    async def head_object(self, account: str, container: str, obj: str,
+                          headers: dict[str, str] | None = None) -> BackendResponse:
         return BackendResponse.simple(404)
 
 
