@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -29,7 +30,16 @@ class Objects:
         self.node = node
         self.account = "AUTH_" + uuid.uuid4().hex[:8]
         self.ring = Ring(node.tmp / "data" / "rings" / "object.ring", SUFFIX)
-        self.http = httpx.Client(base_url=node.url, timeout=30, auth=NODE_AUTH)
+        self._local = threading.local()
+
+    @property
+    def http(self) -> httpx.Client:
+        """This thread's client: the tests write from a thread pool, and one httpx client shared by 32
+        threads once read from a connection another thread had just closed (EBADF)."""
+        client = getattr(self._local, "client", None)
+        if client is None:
+            client = self._local.client = httpx.Client(base_url=self.node.url, timeout=30, auth=NODE_AUTH)
+        return client
 
     def path(self, obj: str) -> str:
         return f"/obj/d1/{self.ring.partition(self.account, 'c', obj)}/{self.account}/c/{obj}"
