@@ -49,6 +49,7 @@ from proxy.s3.upload import (
     storage_refusal,
     written_etag,
 )
+from stackstore import wire
 from stackstore.lifecycle import object_tags
 from stackstore.numbers import is_ascii_digits
 
@@ -369,7 +370,8 @@ async def _completed_again(req: S3Request, bucket_info: dict, unknown: S3Error) 
     AWS and Swift's s3api answer, when the key's current object is the one this upload made from the same
     parts; ``unknown`` (NoSuchUpload) otherwise."""
     bucket, key, upload_id = req.bucket or "", req.key or "", req.query["uploadId"]
-    resp = await req.client.head_object(req.account, bucket, key)
+    # the newest copy: a replica that missed the completion would answer NoSuchUpload for an upload that is done
+    resp = await req.client.head_object(req.account, bucket, key, {wire.NEWEST: "true"})
     await resp.close()
     stored = dict(resp.headers.items()) if resp.status // 100 == 2 else {}
     if s3h._get(stored, s3h.SYSMETA_UPLOAD_ID) != upload_id:

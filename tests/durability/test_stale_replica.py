@@ -120,3 +120,28 @@ def test_a_replica_that_missed_an_acl_change_grants_nothing(cl):
     time.sleep(1.5)  # the proxy's error limiting of the restarted node has passed
     statuses = [httpx.get(f"{cl.proxy_url}/{bucket}/pub").status_code for _ in range(12)]
     assert statuses == [403] * 12
+
+
+def test_a_replica_that_missed_a_completion_still_answers_a_retried_complete(cl):
+    """CompleteMultipartUpload retried after it succeeded (a client that lost the answer) gets the same success,
+    also when the object's replica that was down during the completion answers the read with the object before."""
+    from tests.s3.conftest import make_client
+
+    c, swift, layout = make_client(cl.proxy_url), Swift(cl), Layout(cl)
+    bucket = "stale-mpu-" + uuid.uuid4().hex[:6]
+    c.create_bucket(Bucket=bucket)
+    c.put_object(Bucket=bucket, Key="big", Body=b"the object before")
+    upload = c.create_multipart_upload(Bucket=bucket, Key="big")["UploadId"]
+    etag = c.upload_part(Bucket=bucket, Key="big", UploadId=upload, PartNumber=1, Body=b"p" * 1024)["ETag"]
+    parts = {"Parts": [{"PartNumber": 1, "ETag": etag}]}
+    _, devs = layout.object.get_nodes(swift.account, bucket, "big")
+    down = layout.node_index(devs[0])
+    cl.stop_node(down)  # it keeps "the object before"
+    try:
+        done = c.complete_multipart_upload(Bucket=bucket, Key="big", UploadId=upload, MultipartUpload=parts)
+    finally:
+        cl.start_node(down)
+    time.sleep(1.5)  # the proxy's error limiting of the restarted node has passed
+    for _ in range(12):
+        again = c.complete_multipart_upload(Bucket=bucket, Key="big", UploadId=upload, MultipartUpload=parts)
+        assert again["ETag"] == done["ETag"]

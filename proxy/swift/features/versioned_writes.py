@@ -347,7 +347,8 @@ async def _delete_stack(req: SwiftRequest, call_next: Handler, archive: str) -> 
 
 async def _delete_stack_once(req: SwiftRequest, call_next: Handler, archive: str) -> Response:
     target = (req.account, req.container_name, req.object_name)
-    current = await req.client.head_object(*target)
+    # the newest copy (X-Newest): a stale one would only make the guards below refuse, attempt after attempt
+    current = await req.client.head_object(*target, {wire.NEWEST: "true"})
     await current.close()
     stamp = current.headers.get("x-timestamp") if current.status == 200 and not is_expired(current.headers) \
         else None
