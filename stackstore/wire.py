@@ -8,6 +8,7 @@ Defined here and nowhere else; ``stackstore.footer`` and ``stackstore.timestamp`
 from __future__ import annotations
 
 from collections.abc import Mapping
+from types import MappingProxyType
 
 # --- PUT bodies ----------------------------------------------------------------------------------------
 # The client sends an object body of at most this many bytes (with a known length) in one write with the
@@ -65,6 +66,8 @@ BACKEND_PUT_TIMESTAMP = "X-Backend-Put-Timestamp"
 BACKEND_DELETE_TIMESTAMP = "X-Backend-Delete-Timestamp"
 BACKEND_STATUS_CHANGED_AT = "X-Backend-Status-Changed-At"
 NEWEST = "X-Newest"  # read every primary and answer with the newest copy
+# the read headers of a read the proxy decides on (docs/durability.md "Reads that decide: the newest copy")
+READ_NEWEST: Mapping[str, str] = MappingProxyType({NEWEST: "true"})
 IF_DELETE_AT = "X-If-Delete-At"  # expirer's DELETE: only if the object's X-Delete-At still equals this
 # an object GET/HEAD/POST that reaches an object past its X-Delete-At not yet reaped (the proxy sends it only
 # for a client's ``X-Open-Expired: true`` with ``[proxy] allow_open_expired`` on; Swift's X-Backend-Open-Expired)

@@ -371,7 +371,7 @@ async def _completed_again(req: S3Request, bucket_info: dict, unknown: S3Error) 
     parts; ``unknown`` (NoSuchUpload) otherwise."""
     bucket, key, upload_id = req.bucket or "", req.key or "", req.query["uploadId"]
     # the newest copy: a replica that missed the completion would answer NoSuchUpload for an upload that is done
-    resp = await req.client.head_object(req.account, bucket, key, {wire.NEWEST: "true"})
+    resp = await req.client.head_object(req.account, bucket, key, wire.READ_NEWEST)
     await resp.close()
     stored = dict(resp.headers.items()) if resp.status // 100 == 2 else {}
     if s3h._get(stored, s3h.SYSMETA_UPLOAD_ID) != upload_id:

@@ -13,6 +13,7 @@ from proxy.s3 import headers as s3h
 from proxy.s3.context import S3Request
 from proxy.s3.errors import S3Error, from_backend
 from proxy.versioning import engine
+from stackstore import wire
 
 
 @dataclass
@@ -39,7 +40,7 @@ async def stored_version(req: S3Request) -> StoredVersion:
     # the newest copy (X-Newest): what is read here is written back with the change, and decides whether the
     # change is allowed (a COMPLIANCE retention is never shortened): a replica that missed the last change
     # must not answer for it
-    resp = await metadata_view(req.client).head_object(req.account, container, name, engine.NEWEST)
+    resp = await metadata_view(req.client).head_object(req.account, container, name, wire.READ_NEWEST)
     await resp.close()
     if resp.status == 404 or (resp.status == 200 and engine.is_expired(resp.headers)):
         raise S3Error("NoSuchKey", Key=key)

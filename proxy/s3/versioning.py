@@ -8,8 +8,6 @@ MFA delete is not offered (a ``MfaDelete`` of ``Enabled`` is refused with NotImp
 
 from __future__ import annotations
 
-import asyncio
-import random
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -142,7 +140,7 @@ async def guarded_write(req: S3Request, bucket: str, key: str, bucket_info: dict
         resp = await write(sysmeta, condition or guard)
         if guard is None or not lost_race(resp):
             break
-        await backoff(attempt)
+        await engine.backoff(attempt)
     return resp, version_id, kept
 
 
@@ -151,11 +149,6 @@ def lost_race(resp: Any) -> bool:
     (412 or 404: it changed or went; 409: a writer holds the name right now)."""
     return resp.status in (404, 412) or (resp.status == 409 and resp.headers.get(wire.CONFLICT) ==
                                          wire.RESERVATION_CONFLICT)
-
-
-async def backoff(attempt: int) -> None:
-    """A short, growing, jittered pause before a refused guarded write tries again."""
-    await asyncio.sleep(random.uniform(0, min(0.5, 0.01 * 2 ** attempt)))
 
 
 async def locate(req: S3Request, bucket: str, key: str, version_id: str) -> engine.Found:
@@ -195,7 +188,7 @@ async def delete_current(req: S3Request, bucket: str, key: str, state: str) -> d
         if await engine.delete_if_current(req, req.account, bucket, key, current):
             break
         await engine.remove_delete_marker(req, req.account, bucket, key, stored_as)
-        await backoff(attempt)
+        await engine.backoff(attempt)
     else:
         raise S3Error("ServiceUnavailable", "Please reduce your request rate.", status=503)
     if kept is None:  # a null current removed for good: its parts too

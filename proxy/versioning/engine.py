@@ -52,10 +52,6 @@ MAX_VERSION_SIZE = 5 * 1024**3 + 2  # what one archive copy may move (the object
 # a null version made current again carries its write time here, so that archiving it again keeps its place
 NULL_WRITTEN_SYSMETA = "X-Object-Sysmeta-Version-Null-Written"
 NULL_SCAN_PAGE = 1000  # rows per listing while looking for a name's archived null version
-# Every read the engine decides on asks all primaries for the newest copy (Swift's X-Newest): a replica that
-# missed a write (it hung while the others took it) would otherwise make a writer archive the older version
-# it still holds and then replace the one it missed, which nobody archived (docs/versioning.md).
-NEWEST = {wire.NEWEST: "true"}
 ARCHIVE_ATTEMPTS = 20  # a write looks again this often for a current version that stays put while it archives
 
 # A check run before a version's data is removed or replaced: raise HTTPError to refuse (Object Lock).
@@ -154,7 +150,9 @@ async def head(ctx: Any, account: str, container: str, obj: str) -> Stored:
     A current version with an id whose X-Delete-At has passed is settled first (``settle_expired``): it is
     archived as the version it is and leaves the name, so every caller sees the name as deleted and that
     version where versions are."""
-    resp = await stored_view(ctx.client).opening_expired().head_object(account, container, obj, NEWEST)
+    # the newest copy (X-Newest): a replica that missed a write (it hung while the others took it) would otherwise
+    # make a writer archive the older version it still holds and replace the one it missed (docs/versioning.md)
+    resp = await stored_view(ctx.client).opening_expired().head_object(account, container, obj, wire.READ_NEWEST)
     await resp.close()
     if resp.status not in (200, 404):
         raise HTTPError(503)
@@ -199,7 +197,13 @@ async def copy_stored(ctx: Any, account: str, src: tuple[str, str], dst: tuple[s
     (decided by the nodes: a write landing meanwhile is never overwritten); raises 503 (413 past the size
     limit) when the copy fails."""
     storage = stored_view(ctx.client)  # as stored: an encrypted version stays encrypted, under its envelope
-    resp = await (storage.opening_expired() if even_expired else storage).get_object(account, *src, NEWEST)
+    reader = storage.opening_expired() if even_expired else storage
+    resp = await reader.get_object(account, *src)
+    if expect_timestamp and resp.status == 200 and lookup(resp.headers, "x-timestamp") != expect_timestamp:
+        # another write than the one looked at: a concurrent writer's, or a replica that missed the latest
+        # write; only then ask every primary (X-Newest opens a body on each of them)
+        await resp.close()
+        resp = await reader.get_object(account, *src, wire.READ_NEWEST)
     if resp.status == 404 or (resp.status == 200 and is_expired(resp.headers) and not even_expired) or (
             expect_timestamp and resp.status == 200 and lookup(resp.headers, "x-timestamp") != expect_timestamp):
         await resp.close()
@@ -248,8 +252,14 @@ async def archive_for_write(ctx: Any, account: str, container: str, obj: str,
             return archived, {wire.COND_IF_MATCH: stamp, wire.COND_ETAG_IS_AT: wire.COND_DATA_TIMESTAMP}
         # the copy read another write than the HEAD saw: never guard on (and so replace) a version this
         # writer did not archive; look again
-        await asyncio.sleep(random.uniform(0, min(0.5, 0.01 * 2 ** attempt)))
+        await backoff(attempt)
     raise HTTPError(503, "the current version kept changing")
+
+
+async def backoff(attempt: int) -> None:
+    """A short, growing, jittered pause before a versioned write that lost a race to another writer of its
+    name tries again (every retry loop of the versioning features)."""
+    await asyncio.sleep(random.uniform(0, min(0.5, 0.01 * 2 ** attempt)))
 
 
 async def archive_current(ctx: Any, account: str, container: str, obj: str, state: str | None,

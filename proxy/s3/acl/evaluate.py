@@ -84,7 +84,7 @@ async def _object_allows(req: S3Request, access: BucketAccess, account: str, buc
                          permission: str) -> bool:
     # an object's ACL is read without its SSE-C key, as S3 does, from its newest copy (X-Newest): a grant
     # revoked while a replica was down must not be honoured by that replica
-    resp = await metadata_view(req.client).head_object(account, bucket, key, {wire.NEWEST: "true"})
+    resp = await metadata_view(req.client).head_object(account, bucket, key, wire.READ_NEWEST)
     await resp.close()
     if resp.status == 404:  # a missing key: NoSuchKey to whoever may list the bucket, else AccessDenied
         return grants(access.acl, req.identity, READ, access.ignore_public_acls)

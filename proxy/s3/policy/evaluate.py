@@ -111,7 +111,7 @@ def _needs_existing_tags(policy: Policy) -> bool:
 
 
 async def _existing_tags(req: S3Request, account: str, bucket: str, key: str) -> dict[str, list[str]]:
-    resp = await req.client.head_object(account, bucket, key, {wire.NEWEST: "true"})  # as the ACL check
+    resp = await req.client.head_object(account, bucket, key, wire.READ_NEWEST)  # as the ACL check
     await resp.close()
     if resp.status // 100 != 2:
         return {}

@@ -15,9 +15,7 @@ read and written by the proxy, as Swift's middleware does with pre-authorized re
 
 from __future__ import annotations
 
-import asyncio
 import json
-import random
 from urllib.parse import quote
 
 from starlette.responses import Response
@@ -250,7 +248,7 @@ async def _write(req: SwiftRequest, call_next: Handler, name: str) -> Response:
         resp = await call_next(req)
         if not req.lost_race:
             break
-        await asyncio.sleep(random.uniform(0, min(0.5, 0.01 * 2 ** attempt)))
+        await engine.backoff(attempt)
     req.write_guard = None
     # (a 202 wrote nothing yet, or nothing: a manifest PUT with heartbeat=on names no version, as Swift's)
     if resp.status_code == 201 and state == engine.ENABLED:
@@ -274,7 +272,7 @@ async def _delete(req: SwiftRequest, call_next: Handler) -> Response:
         if await engine.delete_if_current(req, account, container, obj, current):
             break
         await engine.remove_delete_marker(req, account, container, obj, stored_as)
-        await asyncio.sleep(random.uniform(0, min(0.5, 0.01 * 2 ** attempt)))
+        await engine.backoff(attempt)
     else:
         return error_response(503)
     existed = current.exists
@@ -362,9 +360,10 @@ async def _delete_manifest_version(req: SwiftRequest, call_next: Handler, versio
     found = await engine.find_version(req, account, container, obj, version_id)
     if found is None or found.is_delete_marker:
         return None
-    if is_slo(found.headers):  # (any other version is left alone: the SLO stage reads it and refuses)
+    manifest = is_slo(found.headers)  # any other version is left alone: the SLO stage reads it and refuses
+    if manifest:
         await engine.guard(req, found.headers)
-    if is_slo(found.headers) and found.is_current:
+    if manifest and found.is_current:
         state = await engine.container_state(req, account, container)
         current = engine.Stored(200, found.headers)
         if await engine.archive_current(req, account, container, obj, state or engine.SUSPENDED, current) is None:

@@ -22,7 +22,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-import random
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from urllib.parse import quote
@@ -59,6 +58,7 @@ from proxy.swift.features import meta, results
 from proxy.swift.headers import guess_content_type, object_write_headers
 from proxy.swift.operations import DELETE_SLO, PUT_SLO_MANIFEST
 from proxy.swift.replies import backend_failure, created_response
+from proxy.versioning import engine
 from stackstore.timestamp import Timestamp
 
 HEAD_CONCURRENCY = 8
@@ -247,7 +247,7 @@ async def _check_and_store(req: SwiftRequest, specs: list[SegmentSpec], fmt: str
         if guarded is None or guarded.reguard is None:  # the stage runs it again (the body kept: manifest_body)
             req.lost_race = True
             return error_response(409), problems
-        await asyncio.sleep(random.uniform(0, min(0.5, 0.01 * 2 ** attempt)))
+        await engine.backoff(attempt)
         try:
             stopped = await guarded.reguard()
         except HTTPError as err:

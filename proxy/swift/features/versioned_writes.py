@@ -30,8 +30,6 @@ manifest with its sysmeta (listing size included).
 
 from __future__ import annotations
 
-import asyncio
-import random
 from collections.abc import AsyncIterator, Callable, Mapping
 
 from starlette.responses import Response
@@ -47,6 +45,7 @@ from proxy.swift.headers import VERSIONS_LOCATION_SYSMETA, VERSIONS_MODE_SYSMETA
 from proxy.swift.obj_get import is_expired
 from proxy.swift.operations import ANY_DEPTH_OPERATIONS, PUT_SLO_MANIFEST
 from proxy.swift.replies import backend_failure
+from proxy.versioning import engine
 from stackstore import wire
 from stackstore.timestamp import Timestamp
 
@@ -130,7 +129,7 @@ async def _guarded_put(req: SwiftRequest, call_next: Handler, target: tuple[str,
         resp = await call_next(req)
         if not req.lost_race:
             break
-        await asyncio.sleep(random.uniform(0, min(0.5, 0.01 * 2 ** attempt)))
+        await engine.backoff(attempt)
     req.write_guard = None
     assert resp is not None
     return resp
@@ -226,8 +225,7 @@ async def _copy_stored(req: SwiftRequest, src: tuple[str, str, str], dst_contain
     ``src``; 412 when the destination container is missing; 413/503 otherwise. With a node ``condition``
     (a restore replacing the current object only if it is still the write looked at) a refusal sets
     ``req.lost_race`` and answers 409."""
-    # the newest copy (X-Newest): a replica that missed the latest write would only make the guard refuse
-    resp = await req.client.get_object(*src, {wire.NEWEST: "true"})
+    resp = await req.client.get_object(*src)
     if resp.status == 404 or (resp.status == 200 and is_expired(resp.headers)):
         await resp.close()
         return error_response(404)
@@ -326,7 +324,7 @@ async def _delete_history(req: SwiftRequest, call_next: Handler, archive: str) -
             return resp
         req.timestamp = given_timestamp  # the next attempt's delete gets its own
         await _delete_stored(req, archive, marker_name)
-        await asyncio.sleep(random.uniform(0, min(0.5, 0.01 * 2 ** attempt)))
+        await engine.backoff(attempt)
     return error_response(503)
 
 
@@ -341,14 +339,14 @@ async def _delete_stack(req: SwiftRequest, call_next: Handler, archive: str) -> 
         resp = await _delete_stack_once(req, call_next, archive)
         if not req.lost_race:
             return resp
-        await asyncio.sleep(random.uniform(0, min(0.5, 0.01 * 2 ** attempt)))
+        await engine.backoff(attempt)
     return error_response(503)
 
 
 async def _delete_stack_once(req: SwiftRequest, call_next: Handler, archive: str) -> Response:
     target = (req.account, req.container_name, req.object_name)
     # the newest copy (X-Newest): a stale one would only make the guards below refuse, attempt after attempt
-    current = await req.client.head_object(*target, {wire.NEWEST: "true"})
+    current = await req.client.head_object(*target, wire.READ_NEWEST)
     await current.close()
     stamp = current.headers.get("x-timestamp") if current.status == 200 and not is_expired(current.headers) \
         else None
