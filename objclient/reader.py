@@ -29,7 +29,14 @@ def resource_headers(headers: Mapping[str, str]) -> HeaderDict:
 
 
 def timestamp_of(headers: Mapping[str, str]) -> str:
-    """The version a node answered for (fixed-width timestamps compare as strings)."""
+    """The version a node answered for (fixed-width timestamps compare as strings).
+
+    An account or container record answers for the newer of its put and delete times (a POST moves the put
+    time too): its creation time (``X-Backend-Timestamp``, as Swift's) stays the same across a deletion and
+    re-creation, so a replica that missed both would otherwise compare as new as the others."""
+    record = max(headers.get(wire.BACKEND_PUT_TIMESTAMP) or "", headers.get(wire.BACKEND_DELETE_TIMESTAMP) or "")
+    if record:
+        return record
     for name in (wire.BACKEND_TIMESTAMP, wire.PUT_TIMESTAMP, wire.TIMESTAMP):
         value = headers.get(name)
         if value:
@@ -78,7 +85,7 @@ class _Judge:
         result = ReadResult(status, resource_headers(resp.headers), None, dev, body)
         if status != 404:
             return result
-        ts = resp.headers.get(wire.BACKEND_TIMESTAMP) or ""
+        ts = timestamp_of(resp.headers)
         if self.notfound is None or ts > self.tomb_ts:
             self.notfound, self.tomb_ts = result, max(ts, self.tomb_ts)
         return None

@@ -11,6 +11,7 @@ import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from stackstore import wire
 from stackstore.versioning_names import versions_container
 
 if TYPE_CHECKING:
@@ -97,11 +98,13 @@ class InfoCache:
             self._entries[key] = (time.monotonic() + self.ttl, info)
         return info
 
-    async def container_info(self, account: str, container: str) -> dict[str, Any]:
+    async def container_info(self, account: str, container: str, *, newest: bool = False) -> dict[str, Any]:
+        """Container info, cached; on a miss ``newest`` reads every primary (``wire.READ_NEWEST``): for info a
+        decision of another account's rights rests on, which a replica that missed a change must not give."""
         key = (account, container)
         info = self._get(key)
         if info is None:
-            resp = await self.client.head_container(account, container)
+            resp = await self.client.head_container(account, container, wire.READ_NEWEST if newest else None)
             info = container_info_from(resp.status, resp.headers)
             if info["sysmeta"].get("versions-enabled"):  # object versioning: every version's bytes count
                 hidden = await self.client.head_container(account, versions_container(container))

@@ -145,3 +145,39 @@ def test_a_replica_that_missed_a_completion_still_answers_a_retried_complete(cl)
     for _ in range(12):
         again = c.complete_multipart_upload(Bucket=bucket, Key="big", UploadId=upload, MultipartUpload=parts)
         assert again["ETag"] == done["ETag"]
+
+
+def test_a_registry_replica_that_missed_a_bucket_changing_hands_names_the_new_owner(cl):
+    """S3 bucket names are one namespace: a bucket deleted by its owner and created again by another account
+    while one replica of its registry entry was down belongs to the new owner, also when a lookup reads that
+    replica first (registry lookups read every replica; a deleted or re-created entry answers with the newer
+    of its put and delete times)."""
+    from proxy.s3.owners import SYSTEM_ACCOUNT
+    from tests.s3.conftest import make_client
+
+    first, second, layout = make_client(cl.proxy_url), make_client(cl.proxy_url, key="test2:tester2",
+                                                                    secret="testing2"), Layout(cl)
+    down = 1
+    names: list[str] = []
+    while len(names) < 16:  # buckets whose registry entry has a replica on the node that will be down
+        name = "hands-" + uuid.uuid4().hex[:10]
+        _, devs = layout.container.get_nodes(SYSTEM_ACCOUNT, name)
+        if down in {layout.node_index(d) for d in devs}:
+            names.append(name)
+    for name in names:
+        first.create_bucket(Bucket=name)
+    cl.stop_node(down)  # its registry replicas keep naming the first owner
+    try:
+        for name in names:
+            first.delete_bucket(Bucket=name)
+            second.create_bucket(Bucket=name)
+    finally:
+        cl.start_node(down)
+    time.sleep(5.5)  # the proxy's cached registry entries and its error limiting of the restarted node have passed
+    for name in names:
+        second.put_object(Bucket=name, Key="mine", Body=b"second owner's")
+        assert second.get_object(Bucket=name, Key="mine")["Body"].read() == b"second owner's"
+    for name in names:
+        with pytest.raises(Exception) as err:
+            first.get_object(Bucket=name, Key="mine")
+        assert err.value.response["Error"]["Code"] == "AccessDenied", name
