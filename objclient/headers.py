@@ -29,6 +29,7 @@ class HeaderDict(MutableMapping[str, str]):
     """Case-insensitive ``str -> str`` mapping; iteration yields names as first set."""
 
     __slots__ = ("_d",)
+    CASE_INSENSITIVE = True  # stackstore.headers.lookup: a miss of get() is a miss in every spelling
 
     def __init__(self, data: Mapping[str, str] | Iterable[tuple[str, str]] | None = None):
         self._d: dict[str, tuple[str, str]] = {}

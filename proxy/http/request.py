@@ -21,6 +21,7 @@ class IndexedHeaders(Headers):
     """Request headers with ``__getitem__``/``__contains__``/``get`` answered from a dictionary built
     on first use (name → first value); immutable like Starlette's ``Headers``."""
 
+    CASE_INSENSITIVE = True  # stackstore.headers.lookup: a miss of get() is a miss in every spelling
     _index: dict[str, str] | None = None
     _pairs: list[tuple[str, str]] | None = None
 

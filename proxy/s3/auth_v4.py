@@ -13,6 +13,7 @@ import datetime
 import functools
 import hashlib
 import hmac
+import re
 import time
 from collections.abc import Callable, Sequence
 from urllib.parse import unquote_to_bytes
@@ -32,12 +33,13 @@ STREAMING_SIGNED = "STREAMING-AWS4-HMAC-SHA256-PAYLOAD"
 STREAMING_SIGNED_TRAILER = "STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER"
 STREAMING_UNSIGNED_TRAILER = "STREAMING-UNSIGNED-PAYLOAD-TRAILER"
 STREAMING_MODES = frozenset({STREAMING_SIGNED, STREAMING_SIGNED_TRAILER, STREAMING_UNSIGNED_TRAILER})
-_HEX64 = frozenset("0123456789abcdefABCDEF")
+_HEX64 = re.compile(r"[0-9a-fA-F]{64}")
+_PLAIN_PATH = re.compile(r"/[A-Za-z0-9/._~-]*")  # a raw path that percent-decoding and encoding leave alone
 
 
 def is_sha256_hex(value: str) -> bool:
     """True for a 64-digit hexadecimal sha256 (ASCII digits only)."""
-    return len(value) == 64 and all(ch in _HEX64 for ch in value)
+    return _HEX64.fullmatch(value) is not None
 
 
 def check_payload_mode(value: str) -> str:
@@ -68,6 +70,8 @@ def uri_encode(data: bytes, keep_slash: bool) -> str:
 
 
 def canonical_uri(raw_path: str) -> str:
+    if _PLAIN_PATH.fullmatch(raw_path):  # nothing to decode or encode: the path is its own canonical form
+        return raw_path
     return uri_encode(unquote_to_bytes(raw_path or "/"), keep_slash=True) or "/"
 
 
@@ -83,6 +87,8 @@ def query_pairs(raw_query: str) -> list[tuple[bytes, bytes]]:
 
 
 def canonical_query(raw_query: str, exclude: Sequence[str] = ()) -> str:
+    if not raw_query:
+        return ""
     items = [(uri_encode(n, False), uri_encode(v, False)) for n, v in query_pairs(raw_query)
              if n.decode("utf-8", "replace") not in exclude]
     items.sort()
@@ -96,9 +102,12 @@ def _trim(value: bytes) -> bytes:
 def canonical_headers(raw_headers: Sequence[tuple[bytes, bytes]], signed: Sequence[str],
                       transform: Callable[[bytes], bytes] = lambda v: v) -> bytes:
     """``name:value\\n`` lines for the signed headers (repeated headers joined with ``,``)."""
+    wanted = frozenset(signed)
     values: dict[str, list[bytes]] = {}
     for raw_name, value in raw_headers:
-        values.setdefault(raw_name.decode("latin-1").lower(), []).append(transform(_trim(value)))
+        name = raw_name.decode("latin-1").lower()
+        if name in wanted:  # only the signed ones are trimmed and transformed
+            values.setdefault(name, []).append(transform(_trim(value)))
     lines = []
     for name in signed:
         if name not in values:
@@ -134,10 +143,19 @@ def signing_key(secret: str, date: str, region: str, service: str = "s3") -> byt
     return key
 
 
+@functools.lru_cache(maxsize=4096)
+def _keyed(key: bytes) -> hmac.HMAC:
+    """HMAC-SHA256 keyed with a signing key, copied per message (the key's set-up is done once a day)."""
+    return hmac.new(key, digestmod=hashlib.sha256)
+
+
 def sign(key: bytes, text: str) -> str:
-    return hmac.new(key, text.encode(), hashlib.sha256).hexdigest()
+    mac = _keyed(key).copy()
+    mac.update(text.encode())
+    return mac.hexdigest()
 
 
+@functools.lru_cache(maxsize=64)  # requests of the same second share it; errors are not cached
 def parse_amz_date(value: str) -> float:
     """Epoch seconds of ``yyyymmddTHHMMSSZ``; AccessDenied when malformed."""
     try:
