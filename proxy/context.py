@@ -66,12 +66,10 @@ class ProxyState:
         return found
 
     # the cache's own coroutines, handed out (not awaited in one more frame: asked ~8 times a request)
-    def container_info(self, account: str, container: str, *,
-                       newest: bool = False) -> Coroutine[Any, Any, dict[str, Any]]:
+    def container_info(self, account: str, container: str) -> Coroutine[Any, Any, dict[str, Any]]:
         """Cached Swift-style container info (await it): ``status``, ``read_acl``, ``write_acl``, ``meta``,
-        ``sysmeta``, ``cors``, ``object_count``, ``bytes``, ``headers`` (see proxy/infocache.py); ``newest``:
-        a cache miss reads every primary replica."""
-        return self.info_cache.container_info(account, container, newest=newest)
+        ``sysmeta``, ``cors``, ``object_count``, ``bytes``, ``headers`` (see proxy/infocache.py)."""
+        return self.info_cache.container_info(account, container)
 
     def account_info(self, account: str) -> Coroutine[Any, Any, dict[str, Any]]:
         """Cached Swift-style account info (await it): ``status``, ``container_count``, ``meta``, ``sysmeta``, ..."""

@@ -3,6 +3,11 @@
 Shaped like Swift's ``get_container_info``/``get_account_info`` dicts so features can read e.g.
 ``info["meta"]["temp-url-key"]`` or ``info["cors"]["allow_origin"]``. Only successful lookups are
 cached (a few seconds); this process's own writes invalidate the entries they touch.
+
+Every miss reads all primary replicas and keeps the newest (``wire.READ_NEWEST``): ACLs, bucket policies and
+ACLs, the S3 bucket registry, versioning and lock configuration, quotas and the storage policy are all decided
+on this info, and a replica that missed a change (a revoked ACL, a deletion and re-creation by another
+account) must not decide (docs/durability.md "Reads that decide: the newest copy").
 """
 
 from __future__ import annotations
@@ -98,16 +103,15 @@ class InfoCache:
             self._entries[key] = (time.monotonic() + self.ttl, info)
         return info
 
-    async def container_info(self, account: str, container: str, *, newest: bool = False) -> dict[str, Any]:
-        """Container info, cached; on a miss ``newest`` reads every primary (``wire.READ_NEWEST``): for info a
-        decision of another account's rights rests on, which a replica that missed a change must not give."""
+    async def container_info(self, account: str, container: str) -> dict[str, Any]:
+        """Container info, cached; a miss reads every primary replica and takes the newest (see the module)."""
         key = (account, container)
         info = self._get(key)
         if info is None:
-            resp = await self.client.head_container(account, container, wire.READ_NEWEST if newest else None)
+            resp = await self.client.head_container(account, container, wire.READ_NEWEST)
             info = container_info_from(resp.status, resp.headers)
             if info["sysmeta"].get("versions-enabled"):  # object versioning: every version's bytes count
-                hidden = await self.client.head_container(account, versions_container(container))
+                hidden = await self.client.head_container(account, versions_container(container), wire.READ_NEWEST)
                 if 200 <= hidden.status < 300:
                     info["bytes"] += _int(hidden.headers.get("x-container-bytes-used"))
             info = self._put(key, info)
@@ -125,7 +129,7 @@ class InfoCache:
         key = (account,)
         info = self._get(key)
         if info is None:
-            resp = await self.client.head_account(account)
+            resp = await self.client.head_account(account, wire.READ_NEWEST)
             info = self._put(key, account_info_from(resp.status, resp.headers))
         return info
 

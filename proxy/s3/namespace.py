@@ -61,16 +61,16 @@ def _registration(name: str, info: dict[str, Any]) -> Registration | None:
 
 async def lookup(state: ProxyState, name: str) -> Registration | None:
     """The registration of bucket ``name`` (cached a few seconds), None when unregistered. A lookup reads
-    every replica of the entry: one that missed a bucket's deletion and re-creation by another account
-    still names the old owner (docs/durability.md "Reads that decide: the newest copy").
+    every replica of the entry (as all container info does): one that missed a bucket's deletion and
+    re-creation by another account still names the old owner (docs/durability.md "Reads that decide").
 
     An entry seen without its owner (a claim between its two steps) is read again rather than served from
     the cache: a losing claimant looks the name up at that moment, and would otherwise address its own
     account's container of that name (NoSuchBucket) for the cache's lifetime after the winner's owner landed."""
-    reg = _registration(name, await state.container_info(SYSTEM_ACCOUNT, name, newest=True))
+    reg = _registration(name, await state.container_info(SYSTEM_ACCOUNT, name))
     if reg is not None and reg.owner is None:
         state.invalidate_info(SYSTEM_ACCOUNT, name)
-        reg = _registration(name, await state.container_info(SYSTEM_ACCOUNT, name, newest=True))
+        reg = _registration(name, await state.container_info(SYSTEM_ACCOUNT, name))
         if reg is not None and reg.owner is None:
             state.invalidate_info(SYSTEM_ACCOUNT, name)  # still being claimed: not cached either
     return reg

@@ -181,3 +181,33 @@ def test_a_registry_replica_that_missed_a_bucket_changing_hands_names_the_new_ow
         with pytest.raises(Exception) as err:
             first.get_object(Bucket=name, Key="mine")
         assert err.value.response["Error"]["Code"] == "AccessDenied", name
+
+
+def test_a_container_replica_that_missed_an_acl_revocation_lets_no_one_in(cl):
+    """A container made private (its public read ACL removed) while one of its replicas was down: the replica
+    that still holds the public ACL never lets an anonymous reader in (the proxy's container info, which every
+    ACL, policy and configuration check reads, comes from the container's newest copy)."""
+    import httpx
+
+    swift, layout = Swift(cl), Layout(cl)
+    down = 2
+    names: list[str] = []
+    while len(names) < 12:  # containers with a replica on the node that will be down
+        name = "revoked-" + uuid.uuid4().hex[:8]
+        _, devs = layout.container.get_nodes(swift.account, name)
+        if down in {layout.node_index(d) for d in devs}:
+            names.append(name)
+    for name in names:
+        assert swift.put(name, **{"X-Container-Read": ".r:*"}).status_code in (201, 202)
+        assert swift.put(name, "pub", b"was public").status_code == 201
+        assert httpx.get(swift.path(name, "pub")).status_code == 200
+    cl.stop_node(down)  # its container replicas keep the public read ACL
+    try:
+        for name in names:
+            resp = swift.http.post(swift.path(name), headers={"X-Remove-Container-Read": "x"})
+            assert resp.status_code == 204, resp.text
+    finally:
+        cl.start_node(down)
+    time.sleep(5.5)  # the proxy's cached container info and its error limiting of the restarted node have passed
+    statuses = {name: httpx.get(swift.path(name, "pub")).status_code for name in names}
+    assert set(statuses.values()) == {401}, statuses

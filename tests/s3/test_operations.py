@@ -232,7 +232,7 @@ class FixedContainers:
     def __init__(self, read_acl: str = "", write_acl: str = ""):
         self.read_acl, self.write_acl = read_acl, write_acl
 
-    async def container_info(self, account: str, container: str, *, newest: bool = False) -> dict[str, Any]:
+    async def container_info(self, account: str, container: str) -> dict[str, Any]:
         return {"status": 200, "read_acl": self.read_acl, "write_acl": self.write_acl}
 
     async def account_info(self, account: str) -> dict[str, Any]:
