@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 from urllib.parse import quote, urlencode
@@ -11,9 +11,9 @@ from starlette.types import Message
 
 from proxy.context import ObjectRequest
 from proxy.http.request import ProxyRequest
+from proxy.versioning.guarded_write import GuardedWrite
 
 if TYPE_CHECKING:
-    from starlette.responses import Response
 
     from objclient.client import StorageClient
     from proxy.swift.features.tempurl import TempURLScope
@@ -35,19 +35,7 @@ class SwiftRequest(ObjectRequest):
     sysmeta: dict[str, str] = field(default_factory=dict)  # sysmeta features add to an account write (quotas)
     account_acl_level: str | None = None  # what X-Account-Access-Control grants the identity here (access.check)
     open_expired: bool = False  # reads (and POSTs) reach expired, unreaped objects (features/open_expired.py)
-    # object versioning's node condition for the object PUT (engine.archive_for_write), and whether the nodes
-    # refused it because a concurrent writer replaced the current version first (the feature then retries)
-    write_guard: dict[str, str] | None = None
-    lost_race: bool = False
-    # how that feature prepares the write again after a lost race (archives the winner, a new version id and
-    # guard; None, or the answer that stops the write), for a write that outlives the feature's own retries:
-    # an SLO manifest PUT with heartbeat=on answers 202 first and writes later
-    reguard: Callable[[], Awaitable[Response | None]] | None = None
-    # versioning's DELETE of the current object: the X-Timestamp of the write it archived; the object DELETE
-    # then removes that write and nothing newer (engine.delete_if_current), else sets ``lost_race``
-    delete_through: str | None = None
-    # an SLO manifest PUT's body, read once (bounded): a guarded manifest write that lost the race runs again
-    manifest_body: bytes | None = None
+    versioned: GuardedWrite = field(default_factory=GuardedWrite)  # proxy/versioning/guarded_write.py
     # ``/<container>/<object>`` as the caller named it, when a feature sent the request on to another stored
     # location (object versioning: a version's object in the hidden versions container); result bodies show it
     shown_as: str | None = None

@@ -223,12 +223,12 @@ async def do_copy(req: SwiftRequest, src: Location, dst: Location,
     req.timestamp = req.timestamp or Timestamp.now().normal
     headers["X-Timestamp"] = req.timestamp
     watched = WatchedBody(body)  # a forbidden nested segment fails the storage PUT: nothing is written
-    guard = req.write_guard  # versioning: replace only the version it archived (nodes decide before the body)
+    guard = req.versioned.guard  # versioning: replace only the version it archived (nodes decide before the body)
     resp = await req.client.put_object(*dst, headers, aiter(watched), content_length=length, condition=guard)
     await resp.close()
     if guard is not None and resp.status in (404, 409, 412):  # another write is current: versioning retries
         await release(body, backend)
-        req.lost_race = True
+        req.versioned.lost_race = True
         return error_response(409)
     if watched.forbidden is not None:
         return denied_response(watched.forbidden.status, req.account)

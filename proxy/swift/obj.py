@@ -52,7 +52,7 @@ async def put(req: SwiftRequest) -> Response:
         if if_none_match.strip() != "*":
             return error_response(400, "If-None-Match only supports *")
         condition = {wire.COND_IF_NONE_MATCH: "*"}  # decided by the nodes, atomically (stackstore/wire.py)
-    guard = req.write_guard if condition is None else None  # the client's If-None-Match decides otherwise
+    guard = req.versioned.guard if condition is None else None  # the client's If-None-Match decides otherwise
     body = UploadBody(req.request, constraints.MAX_FILE_SIZE if length is None else length)
     try:
         resp = await req.client.put_object(req.account, req.container_name, req.object_name, headers, aiter(body),
@@ -71,7 +71,7 @@ async def put(req: SwiftRequest) -> Response:
     if condition is not None and resp.status in (409, 412):  # 409: a concurrent conditional PUT won
         return error_response(412)
     if guard is not None and resp.status in (404, 409, 412):  # nothing was read: versioning tries again
-        req.lost_race = True
+        req.versioned.lost_race = True
         return error_response(409)
     if resp.status == 202:  # a newer write is already stored (a container sync of an older one): Swift's 202
         return error_response(202)
@@ -100,13 +100,13 @@ async def delete(req: SwiftRequest) -> Response:
             return error_response(400, "Bad X-If-Delete-At header value")
         headers["X-If-Delete-At"] = if_delete_at.strip()
     req.timestamp = req.timestamp or Timestamp.now().normal  # container sync keeps the source's timestamp
-    if req.delete_through:  # versioning: remove the archived write and nothing newer (engine.delete_if_current)
-        req.timestamp = Timestamp(req.delete_through).just_after().normal
+    if req.versioned.delete_through:  # versioning: the archived write and nothing newer (engine.delete_if_current)
+        req.timestamp = Timestamp(req.versioned.delete_through).just_after().normal
     resp = await req.client.delete_object(req.account, req.container_name, req.object_name,
                                           headers={**headers, "X-Timestamp": req.timestamp})
     await resp.close()
-    if req.delete_through and resp.status == 409:  # a newer write is current: versioning archives it, retries
-        req.lost_race = True
+    if req.versioned.delete_through and resp.status == 409:  # a newer write is current: versioning archives it, retries
+        req.versioned.lost_race = True
         return error_response(409)
     if resp.status in (200, 204):
         return empty_response(204, {"X-Timestamp": req.timestamp})

@@ -238,18 +238,18 @@ async def _write(req: SwiftRequest, call_next: Handler, name: str) -> Response:
         version_id = names.new_version_id()
         req.timestamp = version_id
         req.sysmeta.update(engine.write_sysmeta(state, version_id))
-        req.write_guard = guard if state == engine.ENABLED else None
+        req.versioned.guard = guard if state == engine.ENABLED else None
         return None
 
-    req.reguard = prepare
+    req.versioned.reguard = prepare
     for attempt in range(WRITE_ATTEMPTS):
         await prepare()
-        req.lost_race = False
+        req.versioned.lost_race = False
         resp = await call_next(req)
-        if not req.lost_race:
+        if not req.versioned.lost_race:
             break
         await engine.backoff(attempt)
-    req.write_guard = None
+    req.versioned.guard = None
     # (a 202 wrote nothing yet, or nothing: a manifest PUT with heartbeat=on names no version, as Swift's)
     if resp.status_code == 201 and state == engine.ENABLED:
         resp.headers[VERSION_ID_HEADER] = version_id

@@ -102,9 +102,9 @@ async def copy_manifest(req: SwiftRequest, dst: tuple[str, str, str], stored: by
     sub = req.subrequest("PUT", *dst, query={"multipart-manifest": "put"}, headers=headers, body=raw)
     sub.timestamp = req.timestamp
     sub.sysmeta = dict(req.sysmeta)  # what features decided for the copy (object versioning's version id)
-    sub.write_guard = req.write_guard  # and the version it may replace: a lost race reruns the whole copy
+    sub.versioned.guard = req.versioned.guard  # and the version it may replace: a lost race reruns the whole copy
     resp = await put_manifest(sub)
-    req.lost_race = sub.lost_race
+    req.versioned.lost_race = sub.versioned.lost_race
     return resp
 
 
@@ -148,10 +148,10 @@ async def put_manifest(req: SwiftRequest) -> Response:
     With ``?heartbeat=on`` (Swift's): once the body is parsed, a 202 streams a space every
     YIELD_FREQUENCY seconds while segments are checked, then the outcome as a result body."""
     fmt = results.best_format(req.headers.get("accept"))
-    if req.manifest_body is None:  # kept: versioning runs a write that lost the race again
-        req.manifest_body = await _read_body(req, MAX_MANIFEST_SIZE + 1)
+    if req.versioned.manifest_body is None:  # kept: versioning runs a write that lost the race again
+        req.versioned.manifest_body = await _read_body(req, MAX_MANIFEST_SIZE + 1)
     try:
-        specs = parse_put_body(req.manifest_body)
+        specs = parse_put_body(req.versioned.manifest_body)
     except ManifestError as err:
         return error_response(err.status, err.detail)
     if not constraints.true_value(req.query.get("heartbeat")):
@@ -159,14 +159,14 @@ async def put_manifest(req: SwiftRequest) -> Response:
         return response
     # the manifest is written after the versioning stages have answered: their guard, and their way to
     # prepare the write again after a lost race, go with it
-    stream = _heartbeat(req, specs, fmt, Guarded(req.write_guard, req.reguard))
+    stream = _heartbeat(req, specs, fmt, Guarded(req.versioned.guard, req.versioned.reguard))
     return StreamingResponse(stream, status_code=202, media_type=results.content_type(fmt))
 
 
 @dataclass
 class Guarded:
     """A versioned manifest write that retries by itself (heartbeat=on): its node condition, and how to
-    prepare the write again after a lost race (``SwiftRequest.reguard``)."""
+    prepare the write again after a lost race (``SwiftRequest.versioned.reguard``)."""
 
     guard: dict[str, str] | None
     reguard: Callable[[], Awaitable[Response | None]] | None
@@ -199,7 +199,7 @@ async def _check_and_store(req: SwiftRequest, specs: list[SegmentSpec], fmt: str
     """HEAD the segments as the caller and store the manifest: the answer and the segment problems.
 
     In a versioned container the write carries the versioning stage's guard: a lost race answers 409 with
-    ``req.lost_race`` (the stage runs the request again), or, ``guarded`` (heartbeat=on), is prepared again
+    ``req.versioned.lost_race`` (the stage runs the request again), or, ``guarded`` (heartbeat=on), is prepared again
     and retried here."""
     problems: list[list[str]] = []
     if await meta.container_headers(req, req.container or "") is None:
@@ -233,7 +233,7 @@ async def _check_and_store(req: SwiftRequest, specs: list[SegmentSpec], fmt: str
     body = json.dumps(manifest).encode()
     # versioning: replace only the version it archived (the client's If-None-Match decides otherwise); the
     # nodes refuse before the body
-    guard = (guarded.guard if guarded else req.write_guard) if if_none_match is None else None
+    guard = (guarded.guard if guarded else req.versioned.guard) if if_none_match is None else None
     for attempt in range(WRITE_ATTEMPTS):
         try:
             headers = _manifest_headers(req, etag, size, hashlib.md5(body).hexdigest())
@@ -245,7 +245,7 @@ async def _check_and_store(req: SwiftRequest, specs: list[SegmentSpec], fmt: str
         if guard is None or resp.status not in (404, 409, 412):
             break
         if guarded is None or guarded.reguard is None:  # the stage runs it again (the body kept: manifest_body)
-            req.lost_race = True
+            req.versioned.lost_race = True
             return error_response(409), problems
         await engine.backoff(attempt)
         try:
@@ -254,7 +254,7 @@ async def _check_and_store(req: SwiftRequest, specs: list[SegmentSpec], fmt: str
             return err.response(), problems
         if stopped is not None:
             return stopped, problems
-        guard = req.write_guard
+        guard = req.versioned.guard
     if resp.status != 201:
         return backend_failure(resp.status), problems
     return created_response(req, resp.headers, {"Etag": f'"{etag}"'}), problems

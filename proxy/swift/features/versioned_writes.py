@@ -105,7 +105,7 @@ async def feature(req: SwiftRequest, call_next: Handler) -> Response:
 async def _guarded_put(req: SwiftRequest, call_next: Handler, target: tuple[str, str, str],
                        archive: str) -> Response:
     """Archive the current object, then write over it only if it is still current (the nodes decide before
-    the body flows, ``SwiftRequest.write_guard``); a writer that lost the race archives the winner and tries
+    the body flows, ``SwiftRequest.versioned.guard``); a writer that lost the race archives the winner and tries
     again (as object versioning's writes: docs/versioning.md "Concurrent writers")."""
     resp: Response | None = None
 
@@ -115,22 +115,22 @@ async def _guarded_put(req: SwiftRequest, call_next: Handler, target: tuple[str,
         if refused is not None:
             return refused
         stamp = seen.get("x-timestamp")
-        req.write_guard = ({wire.COND_IF_MATCH: stamp, wire.COND_ETAG_IS_AT: wire.COND_DATA_TIMESTAMP} if stamp
+        req.versioned.guard = ({wire.COND_IF_MATCH: stamp, wire.COND_ETAG_IS_AT: wire.COND_DATA_TIMESTAMP} if stamp
                            else {wire.COND_IF_NONE_MATCH: "*"})
         req.timestamp = ""  # each attempt is a new write, stamped when it is sent
         return None
 
-    req.reguard = prepare
+    req.versioned.reguard = prepare
     for attempt in range(WRITE_ATTEMPTS):
         refused = await prepare()
         if refused is not None:
             return refused
-        req.lost_race = False
+        req.versioned.lost_race = False
         resp = await call_next(req)
-        if not req.lost_race:
+        if not req.versioned.lost_race:
             break
         await engine.backoff(attempt)
-    req.write_guard = None
+    req.versioned.guard = None
     assert resp is not None
     return resp
 
@@ -224,7 +224,7 @@ async def _copy_stored(req: SwiftRequest, src: tuple[str, str, str], dst_contain
     the name ``dst_name`` gives for the source's headers. None when copied; 404 when there is no
     ``src``; 412 when the destination container is missing; 413/503 otherwise. With a node ``condition``
     (a restore replacing the current object only if it is still the write looked at) a refusal sets
-    ``req.lost_race`` and answers 409."""
+    ``req.versioned.lost_race`` and answers 409."""
     resp = await req.client.get_object(*src)
     if resp.status == 404 or (resp.status == 200 and is_expired(resp.headers)):
         await resp.close()
@@ -253,7 +253,7 @@ async def _copy_stored(req: SwiftRequest, src: tuple[str, str, str], dst_contain
                                       stream_backend(resp), content_length=length, condition=condition)
     await put.close()
     if condition is not None and put.status in (404, 409, 412):  # another write is current now
-        req.lost_race = True
+        req.versioned.lost_race = True
         return error_response(409)
     if put.status in (201, 202, 409):  # 202/409: a concurrent writer archived the same version first
         req.state.invalidate_info(account, dst_container)
@@ -311,16 +311,16 @@ async def _delete_history(req: SwiftRequest, call_next: Handler, archive: str) -
         req.state.invalidate_info(req.account, archive)
         # the write just archived goes, nothing newer (a write that replaced it meanwhile is archived by the
         # next attempt, never removed unarchived); the marker of a delete that lost goes too
-        req.delete_through = seen.get("x-timestamp")
-        if not req.delete_through:  # nothing was there to archive: nothing is deleted (a write landing
+        req.versioned.delete_through = seen.get("x-timestamp")
+        if not req.versioned.delete_through:  # nothing was there to archive: nothing is deleted (a write landing
             return error_response(404)  # now is newer than this DELETE and stays), as Swift answers 404
-        req.lost_race = False
+        req.versioned.lost_race = False
         given_timestamp = req.timestamp
         try:
             resp = await call_next(req)
         finally:
-            req.delete_through = None
-        if not req.lost_race:
+            req.versioned.delete_through = None
+        if not req.versioned.lost_race:
             return resp
         req.timestamp = given_timestamp  # the next attempt's delete gets its own
         await _delete_stored(req, archive, marker_name)
@@ -335,9 +335,9 @@ async def _delete_stack(req: SwiftRequest, call_next: Handler, archive: str) -> 
     removes that write and nothing newer: a PUT landing meanwhile is archived by the next attempt, never
     overwritten or removed unarchived (docs/versioning.md "Concurrent writers")."""
     for attempt in range(WRITE_ATTEMPTS):
-        req.lost_race = False
+        req.versioned.lost_race = False
         resp = await _delete_stack_once(req, call_next, archive)
-        if not req.lost_race:
+        if not req.versioned.lost_race:
             return resp
         await engine.backoff(attempt)
     return error_response(503)
@@ -371,7 +371,7 @@ async def _delete_stack_once(req: SwiftRequest, call_next: Handler, archive: str
                     break  # nothing to restore under it
                 refused = await _copy_stored(req, (req.account, archive, older["name"]), target[1], restored,
                                              guard)
-                if refused is not None and refused.status_code == 404 and not req.lost_race:
+                if refused is not None and refused.status_code == 404 and not req.versioned.lost_race:
                     continue  # that version went away meanwhile: try the one before
                 if refused is not None:
                     return refused
@@ -379,20 +379,20 @@ async def _delete_stack_once(req: SwiftRequest, call_next: Handler, archive: str
                 break
             return await _delete_stored(req, archive, row["name"])
         refused = await _copy_stored(req, (req.account, archive, row["name"]), target[1], restored, guard)
-        if refused is not None and refused.status_code == 404 and not req.lost_race:
+        if refused is not None and refused.status_code == 404 and not req.versioned.lost_race:
             continue
         if refused is not None:
             return refused
         return await _delete_stored(req, archive, row["name"])
     if stamp is None:
         return error_response(404)  # nothing archived, nothing there (a write landing now is newer and stays)
-    req.delete_through = stamp  # that write and nothing newer (proxy/swift/obj.py)
+    req.versioned.delete_through = stamp  # that write and nothing newer (proxy/swift/obj.py)
     given_timestamp = req.timestamp
     try:
         resp = await call_next(req)
     finally:
-        req.delete_through = None
-    if req.lost_race:
+        req.versioned.delete_through = None
+    if req.versioned.lost_race:
         req.timestamp = given_timestamp
     return resp
 
