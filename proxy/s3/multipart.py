@@ -91,11 +91,13 @@ async def _ensure_segments_container(req: S3Request) -> str:
 
 
 async def _upload_headers(req: S3Request, upload_id: str) -> dict[str, str]:
-    """The marker's headers; NoSuchUpload when the upload is unknown (completed or aborted)."""
+    """The marker's headers; NoSuchUpload when the upload is unknown (completed or aborted). Read from the
+    marker's newest copy: a replica that missed an abort or a completion would let a part into an upload that
+    is gone (docs/durability.md "Reads that decide: the newest copy")."""
     if not upload_id or "/" in upload_id:
         raise S3Error("NoSuchUpload", UploadId=upload_id)
     resp = await req.client.head_object(req.account, segments_container(req.bucket or ""),
-                                        marker_name(req.key or "", upload_id))
+                                        marker_name(req.key or "", upload_id), wire.READ_NEWEST)
     if resp.status == 404:
         raise S3Error("NoSuchUpload", UploadId=upload_id)
     if resp.status // 100 != 2:

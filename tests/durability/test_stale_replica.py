@@ -211,3 +211,32 @@ def test_a_container_replica_that_missed_an_acl_revocation_lets_no_one_in(cl):
     time.sleep(5.5)  # the proxy's cached container info and its error limiting of the restarted node have passed
     statuses = {name: httpx.get(swift.path(name, "pub")).status_code for name in names}
     assert set(statuses.values()) == {401}, statuses
+
+
+def test_a_replica_that_missed_an_abort_takes_no_part(cl):
+    """A multipart upload aborted while one replica of its upload record was down is gone: a later UploadPart
+    answers NoSuchUpload (as AWS) also when it reads that replica first, instead of storing a part of an upload
+    nobody can complete or list."""
+    import botocore.exceptions
+
+    from proxy.s3.bucket import segments_container
+    from proxy.s3.multipart import marker_name
+    from tests.s3.conftest import make_client
+
+    c, swift, layout = make_client(cl.proxy_url), Swift(cl), Layout(cl)
+    bucket = "stale-abort-" + uuid.uuid4().hex[:6]
+    c.create_bucket(Bucket=bucket)
+    upload = c.create_multipart_upload(Bucket=bucket, Key="big")["UploadId"]
+    c.upload_part(Bucket=bucket, Key="big", UploadId=upload, PartNumber=1, Body=b"p" * 1024)
+    _, devs = layout.object.get_nodes(swift.account, segments_container(bucket), marker_name("big", upload))
+    down = layout.node_index(devs[0])
+    cl.stop_node(down)  # it keeps the upload's record
+    try:
+        c.abort_multipart_upload(Bucket=bucket, Key="big", UploadId=upload)
+    finally:
+        cl.start_node(down)
+    time.sleep(1.5)  # the proxy's error limiting of the restarted node has passed
+    for number in range(2, 14):
+        with pytest.raises(botocore.exceptions.ClientError) as err:
+            c.upload_part(Bucket=bucket, Key="big", UploadId=upload, PartNumber=number, Body=b"q" * 1024)
+        assert err.value.response["Error"]["Code"] == "NoSuchUpload", number
