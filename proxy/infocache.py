@@ -12,8 +12,10 @@ account) must not decide (docs/durability.md "Reads that decide: the newest copy
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Coroutine, Mapping
 from typing import TYPE_CHECKING, Any
 
 from stackstore import wire
@@ -88,6 +90,9 @@ class InfoCache:
         self.client = client
         self.ttl = ttl
         self._entries: dict[tuple[str, ...], tuple[float, dict[str, Any]]] = {}
+        # one read per key at a time: when an entry expires, every request in flight for that container
+        # would otherwise read all its primaries at once (a burst of HEADs every ``ttl`` under load)
+        self._pending: dict[tuple[str, ...], asyncio.Future[dict[str, Any]]] = {}
 
     def _get(self, key: tuple[str, ...]) -> dict[str, Any] | None:
         hit = self._entries.get(key)
@@ -103,18 +108,39 @@ class InfoCache:
             self._entries[key] = (time.monotonic() + self.ttl, info)
         return info
 
+    async def _cached(self, key: tuple[str, ...],
+                      read: Callable[[], Coroutine[Any, Any, dict[str, Any]]]) -> dict[str, Any]:
+        """The cached info of ``key``, else the result of ``read()``, shared by every caller that misses while
+        it runs; cached when successful and ``key`` was not invalidated meanwhile."""
+        info = self._get(key)
+        if info is not None:
+            return info
+        loop = asyncio.get_running_loop()
+        pending = self._pending.get(key)
+        if pending is None or pending.get_loop() is not loop:
+            pending = self._pending[key] = loop.create_task(read())
+            pending.add_done_callback(functools.partial(self._settle, key))
+        return await asyncio.shield(pending)  # a cancelled caller leaves the read to the others
+
+    def _settle(self, key: tuple[str, ...], done: asyncio.Future[dict[str, Any]]) -> None:
+        failed = done.cancelled() or done.exception() is not None  # (its callers get the exception)
+        if self._pending.get(key) is not done:
+            return  # invalidated while it ran (a local write): its answer may predate the write
+        del self._pending[key]
+        if not failed:
+            self._put(key, done.result())
+
     async def container_info(self, account: str, container: str) -> dict[str, Any]:
         """Container info, cached; a miss reads every primary replica and takes the newest (see the module)."""
-        key = (account, container)
-        info = self._get(key)
-        if info is None:
-            resp = await self.client.head_container(account, container, wire.READ_NEWEST)
-            info = container_info_from(resp.status, resp.headers)
-            if info["sysmeta"].get("versions-enabled"):  # object versioning: every version's bytes count
-                hidden = await self.client.head_container(account, versions_container(container), wire.READ_NEWEST)
-                if 200 <= hidden.status < 300:
-                    info["bytes"] += _int(hidden.headers.get("x-container-bytes-used"))
-            info = self._put(key, info)
+        return await self._cached((account, container), functools.partial(self._read_container, account, container))
+
+    async def _read_container(self, account: str, container: str) -> dict[str, Any]:
+        resp = await self.client.head_container(account, container, wire.READ_NEWEST)
+        info = container_info_from(resp.status, resp.headers)
+        if info["sysmeta"].get("versions-enabled"):  # object versioning: every version's bytes count
+            hidden = await self.client.head_container(account, versions_container(container), wire.READ_NEWEST)
+            if 200 <= hidden.status < 300:
+                info["bytes"] += _int(hidden.headers.get("x-container-bytes-used"))
         return info
 
     async def container_policy(self, account: str, container: str) -> int:
@@ -126,15 +152,17 @@ class InfoCache:
             return 0
 
     async def account_info(self, account: str) -> dict[str, Any]:
-        key = (account,)
-        info = self._get(key)
-        if info is None:
-            resp = await self.client.head_account(account, wire.READ_NEWEST)
-            info = self._put(key, account_info_from(resp.status, resp.headers))
-        return info
+        """Account info, cached; a miss reads every primary replica and takes the newest (see the module)."""
+        return await self._cached((account,), functools.partial(self._read_account, account))
+
+    async def _read_account(self, account: str) -> dict[str, Any]:
+        resp = await self.client.head_account(account, wire.READ_NEWEST)
+        return account_info_from(resp.status, resp.headers)
 
     def invalidate(self, account: str, container: str | None = None) -> None:
         """Forget an account (and, with ``container``, that container) after a local write."""
         self._entries.pop((account,), None)
+        self._pending.pop((account,), None)
         if container is not None:
             self._entries.pop((account, container), None)
+            self._pending.pop((account, container), None)
