@@ -125,7 +125,8 @@ class StorageClient:
         req = strip_hop_by_hop(headers)
         nodes = self._read_nodes(ring, part)
         if _is_true(req.get(wire.NEWEST)):
-            return await read_newest(self.nio, method, nodes, len(ring.primaries(part)), path_fn, req)
+            return await read_newest(self.nio, method, nodes, len(ring.primaries(part)), path_fn, req,
+                                     self.hedge_after)
         return await read_first(self.nio, method, nodes, path_fn, req, self.hedge_after)
 
     async def _read_response(

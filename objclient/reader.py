@@ -152,6 +152,31 @@ async def read_first(
                 task.add_done_callback(_discard)
 
 
+async def _answers(nio: NodeIO, method: str, primaries: list[Device], path_fn: PathFn,
+                   headers: Mapping[str, str], grace: float | None) -> list[Response | None]:
+    """Each primary's answer (None: none, or not within ``grace`` after a majority answered), in order."""
+    tasks = [asyncio.ensure_future(nio.call(d, method, path_fn(d), headers)) for d in primaries]
+    if grace is None:
+        return list(await asyncio.gather(*tasks))
+    loop = asyncio.get_running_loop()
+    majority, answered, deadline = len(tasks) // 2 + 1, 0, None
+    pending: set[asyncio.Future] = set(tasks)
+    try:
+        while pending:
+            timeout = None if deadline is None else max(0.0, deadline - loop.time())
+            done, pending = await asyncio.wait(pending, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+            if not done:
+                break  # the grace is over: the rest are left out
+            answered += sum(1 for task in done if task.result() is not None)
+            if deadline is None and answered >= majority:
+                deadline = loop.time() + grace
+    finally:
+        for task in pending:
+            task.cancel()
+            task.add_done_callback(_discard)
+    return [task.result() if task.done() and not task.cancelled() else None for task in tasks]
+
+
 async def read_newest(
     nio: NodeIO,
     method: str,
@@ -159,10 +184,16 @@ async def read_newest(
     replicas: int,
     path_fn: PathFn,
     headers: Mapping[str, str],
+    grace: float | None = None,
 ) -> ReadResult:
-    """``X-Newest``: ask all primaries at once and answer with the newest version (or tombstone)."""
+    """``X-Newest``: ask all primaries at once and answer with the newest version (or tombstone).
+
+    With ``grace``, once a majority of the primaries has answered the others get ``grace`` seconds more, not
+    ``node_timeout``: a hung replica must not stall every read that decides (a stopped node costs ``grace``).
+    A majority holds every write acknowledged by a majority of primaries, so the newest copy is among its
+    answers whenever at most one replica missed a write."""
     primaries, others = list(nodes[:replicas]), list(nodes[replicas:])
-    resps = await asyncio.gather(*(nio.call(d, method, path_fn(d), headers) for d in primaries))
+    resps = await _answers(nio, method, primaries, path_fn, headers, grace)
     best: ReadResult | None = None
     best_ts = ""
     for dev, resp in zip(primaries, resps, strict=True):
