@@ -43,7 +43,8 @@ def test_expired_object_removed_cluster_wide(cl):
     assert swift.put(container, "rewritten", b"v1", **{"X-Delete-After": "1"}).status_code == 201
     assert swift.put(container, "rewritten", b"v2 lives").status_code == 201  # newer, no X-Delete-At
     assert swift.put(container, "later", b"stays", **{"X-Delete-After": "3600"}).status_code == 201
-    wait_for(lambda: set(swift.names(container)) == {"short", "rewritten", "later"})
+    # "short" may be listed and expired already before the last row lands (one second, under load)
+    wait_for(lambda: {"rewritten", "later"} <= set(swift.names(container)))
     delete_at = swift.http.head(swift.path(container, "later")).headers["x-delete-at"]
     assert int(delete_at) >= int(start + 3600)  # Swift truncates time() + X-Delete-After
 
