@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -82,6 +83,16 @@ class Layout:
 
     def node_index(self, dev: Any) -> int:
         return int(dev.port) - self.base_port
+
+    def containers_on(self, node: int, account: str, prefix: str, count: int) -> list[str]:
+        """``count`` new container names (``prefix`` + random) with a replica on node ``node``."""
+        names: list[str] = []
+        while len(names) < count:
+            name = prefix + uuid.uuid4().hex[:10]
+            _, devs = self.container.get_nodes(account, name)
+            if node in {self.node_index(d) for d in devs}:
+                names.append(name)
+        return names
 
     def node_url(self, index: int) -> str:
         return f"http://127.0.0.1:{self.base_port + index}"

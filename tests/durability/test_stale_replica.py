@@ -158,12 +158,7 @@ def test_a_registry_replica_that_missed_a_bucket_changing_hands_names_the_new_ow
     first, second, layout = make_client(cl.proxy_url), make_client(cl.proxy_url, key="test2:tester2",
                                                                     secret="testing2"), Layout(cl)
     down = 1
-    names: list[str] = []
-    while len(names) < 16:  # buckets whose registry entry has a replica on the node that will be down
-        name = "hands-" + uuid.uuid4().hex[:10]
-        _, devs = layout.container.get_nodes(SYSTEM_ACCOUNT, name)
-        if down in {layout.node_index(d) for d in devs}:
-            names.append(name)
+    names = layout.containers_on(down, SYSTEM_ACCOUNT, "hands-", 16)  # registry entries with a replica there
     for name in names:
         first.create_bucket(Bucket=name)
     cl.stop_node(down)  # its registry replicas keep naming the first owner
@@ -191,12 +186,7 @@ def test_a_container_replica_that_missed_an_acl_revocation_lets_no_one_in(cl):
 
     swift, layout = Swift(cl), Layout(cl)
     down = 2
-    names: list[str] = []
-    while len(names) < 12:  # containers with a replica on the node that will be down
-        name = "revoked-" + uuid.uuid4().hex[:8]
-        _, devs = layout.container.get_nodes(swift.account, name)
-        if down in {layout.node_index(d) for d in devs}:
-            names.append(name)
+    names = layout.containers_on(down, swift.account, "revoked-", 12)
     for name in names:
         assert swift.put(name, **{"X-Container-Read": ".r:*"}).status_code in (201, 202)
         assert swift.put(name, "pub", b"was public").status_code == 201
