@@ -138,7 +138,7 @@ class InfoCache:
         resp = await self.client.head_container(account, container, wire.READ_NEWEST)
         info = container_info_from(resp.status, resp.headers)
         if info["sysmeta"].get("versions-enabled"):  # object versioning: every version's bytes count
-            hidden = await self.client.head_container(account, versions_container(container), wire.READ_NEWEST)
+            hidden = await self.client.head_container(account, versions_container(container))  # a count only
             if 200 <= hidden.status < 300:
                 info["bytes"] += _int(hidden.headers.get("x-container-bytes-used"))
         return info

@@ -9,7 +9,7 @@ container are readable to whoever may read the object (see ``proxy.large_objects
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 
 from objclient.client import BackendResponse, StorageClient
@@ -27,6 +27,7 @@ from proxy.s3.context import S3Request
 from proxy.s3.errors import S3Error, from_backend
 from proxy.s3.headers import SYSMETA_ETAG, s3_etag
 from proxy.symlinks import symloop_max
+from stackstore.headers import lookup
 from stackstore.timestamp import Timestamp
 
 
@@ -99,12 +100,7 @@ async def _empty() -> AsyncIterator[bytes]:
         yield b""
 
 
-def _get(headers: Mapping[str, str], name: str) -> str | None:
-    low = name.lower()
-    for k, v in headers.items():
-        if k.lower() == low:
-            return v
-    return None
+_get = lookup  # the shared case-insensitive lookup (stackstore/headers.py)
 
 
 def _data_last_modified(headers: dict[str, str]) -> dict[str, str]:

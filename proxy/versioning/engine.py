@@ -198,14 +198,18 @@ async def copy_stored(ctx: Any, account: str, src: tuple[str, str], dst: tuple[s
     limit) when the copy fails."""
     storage = stored_view(ctx.client)  # as stored: an encrypted version stays encrypted, under its envelope
     reader = storage.opening_expired() if even_expired else storage
+
+    def another_write(resp: Any) -> bool:  # than the one the caller looked at
+        return bool(expect_timestamp) and resp.status == 200 and lookup(resp.headers, "x-timestamp") != expect_timestamp
+
     resp = await reader.get_object(account, *src)
-    if expect_timestamp and resp.status == 200 and lookup(resp.headers, "x-timestamp") != expect_timestamp:
-        # another write than the one looked at: a concurrent writer's, or a replica that missed the latest
-        # write; only then ask every primary (X-Newest opens a body on each of them)
+    if another_write(resp):
+        # a concurrent writer's, or a replica that missed the latest write: only then ask every primary
+        # (X-Newest opens a body on each of them)
         await resp.close()
         resp = await reader.get_object(account, *src, wire.READ_NEWEST)
-    if resp.status == 404 or (resp.status == 200 and is_expired(resp.headers) and not even_expired) or (
-            expect_timestamp and resp.status == 200 and lookup(resp.headers, "x-timestamp") != expect_timestamp):
+    if resp.status == 404 or (resp.status == 200 and is_expired(resp.headers) and not even_expired) \
+            or another_write(resp):
         await resp.close()
         return False
     if resp.status != 200:

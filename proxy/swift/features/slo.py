@@ -20,10 +20,10 @@ Everything a manifest names is touched with the caller's authority, never the pr
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hashlib
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import AsyncIterator
 from urllib.parse import quote
 
 from starlette.responses import Response, StreamingResponse
@@ -59,6 +59,7 @@ from proxy.swift.headers import guess_content_type, object_write_headers
 from proxy.swift.operations import DELETE_SLO, PUT_SLO_MANIFEST
 from proxy.swift.replies import backend_failure, created_response
 from proxy.versioning import engine
+from proxy.versioning.guarded_write import GuardedWrite
 from stackstore.timestamp import Timestamp
 
 HEAD_CONCURRENCY = 8
@@ -159,20 +160,13 @@ async def put_manifest(req: SwiftRequest) -> Response:
         return response
     # the manifest is written after the versioning stages have answered: their guard, and their way to
     # prepare the write again after a lost race, go with it
-    stream = _heartbeat(req, specs, fmt, Guarded(req.versioned.guard, req.versioned.reguard))
+    # (a copy: the stage clears the request's own once it has answered)
+    stream = _heartbeat(req, specs, fmt, dataclasses.replace(req.versioned))
     return StreamingResponse(stream, status_code=202, media_type=results.content_type(fmt))
 
 
-@dataclass
-class Guarded:
-    """A versioned manifest write that retries by itself (heartbeat=on): its node condition, and how to
-    prepare the write again after a lost race (``SwiftRequest.versioned.reguard``)."""
-
-    guard: dict[str, str] | None
-    reguard: Callable[[], Awaitable[Response | None]] | None
-
-
-async def _heartbeat(req: SwiftRequest, specs: list[SegmentSpec], fmt: str, guarded: Guarded) -> AsyncIterator[bytes]:
+async def _heartbeat(req: SwiftRequest, specs: list[SegmentSpec], fmt: str,
+                     guarded: GuardedWrite) -> AsyncIterator[bytes]:
     task = asyncio.ensure_future(_check_and_store(req, specs, fmt, guarded))
     try:
         yield b" "
@@ -195,7 +189,7 @@ async def _heartbeat(req: SwiftRequest, specs: list[SegmentSpec], fmt: str, guar
 
 
 async def _check_and_store(req: SwiftRequest, specs: list[SegmentSpec], fmt: str,
-                           guarded: Guarded | None = None) -> tuple[Response, list[list[str]]]:
+                           guarded: GuardedWrite | None = None) -> tuple[Response, list[list[str]]]:
     """HEAD the segments as the caller and store the manifest: the answer and the segment problems.
 
     In a versioned container the write carries the versioning stage's guard: a lost race answers 409 with
