@@ -33,7 +33,11 @@ class HeaderDict(MutableMapping[str, str]):
 
     def __init__(self, data: Mapping[str, str] | Iterable[tuple[str, str]] | None = None):
         self._d: dict[str, tuple[str, str]] = {}
-        if data is not None:
+        if isinstance(data, HeaderDict):  # a copy (every S3 GET copies its stored headers)
+            self._d = dict(data._d)
+        elif isinstance(data, Mapping):
+            self._d = {name.lower(): (name, value) for name, value in data.items()}
+        elif data is not None:
             self.update(data)
 
     def __getitem__(self, key: str) -> str:
@@ -58,6 +62,10 @@ class HeaderDict(MutableMapping[str, str]):
 
     def __len__(self) -> int:
         return len(self._d)
+
+    def lower_items(self) -> Iterator[tuple[str, str]]:
+        """(lower-case name, value) pairs: what a filter on names walks, without lowering each again."""
+        return ((low, item[1]) for low, item in self._d.items())
 
     @overload
     def get(self, key: str) -> str | None: ...

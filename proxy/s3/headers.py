@@ -7,6 +7,7 @@ import math
 import time
 from collections.abc import Mapping
 
+from objclient.headers import HeaderDict
 from proxy.s3 import checksums, tagset
 from proxy.s3.errors import S3Error
 from stackstore.headers import lookup
@@ -132,14 +133,14 @@ def mail_safe(value: str) -> str:
 def s3_object_headers(stored: Mapping[str, str]) -> dict[str, str]:
     """Response headers of GET/HEAD from the stored object's headers (no length/range/etag)."""
     out = {}
-    for name, value in stored.items():
-        low = name.lower()
+    pairs = stored.lower_items() if isinstance(stored, HeaderDict) else ((k.lower(), v) for k, v in stored.items())
+    for low, value in pairs:
         if low.startswith("x-object-meta-"):
             out[META_S3 + low[len("x-object-meta-"):]] = mail_safe(value)
         elif low in ENTITY:
-            out[name.title()] = value
-    if "Content-Type" in out:
-        ctype = out["Content-Type"]
+            out[low.title()] = value
+    ctype = out.get("Content-Type")
+    if ctype is not None and "swift_bytes=" in ctype:
         out["Content-Type"] = ";".join(p for p in ctype.split(";") if not p.strip().startswith("swift_bytes="))
     lm = _get(stored, "last-modified")
     if lm:
@@ -165,6 +166,8 @@ def stored_checksums(stored: Mapping[str, str]) -> dict[str, str]:
 
 def apply_overrides(headers: dict[str, str], query: Mapping[str, str]) -> None:
     """``response-content-type`` & co. replace the stored values on GET/HEAD."""
+    if not query:
+        return
     for param, header in RESPONSE_OVERRIDES.items():
         if param in query:
             for k in [k for k in headers if k.lower() == header.lower()]:

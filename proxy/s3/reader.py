@@ -8,13 +8,14 @@ container are readable to whoever may read the object (see ``proxy.large_objects
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 
 from objclient.client import BackendResponse, StorageClient
+from objclient.headers import HeaderDict
 from proxy.auth.authorize import check_access
-from proxy.auth.resellers import resellers_of
 from proxy.expiry import is_expired
 from proxy.http import ranges as http_ranges
 from proxy.http.bodies import stream_backend
@@ -38,7 +39,7 @@ class StoredObject:
     req: S3Request
     bucket: str
     key: str
-    headers: dict[str, str]
+    headers: HeaderDict  # case-insensitive: every feature looks stored headers up by name
     etag: str
     size: int
     kind: str  # "plain" | "slo" | "dlo"
@@ -103,17 +104,21 @@ async def _empty() -> AsyncIterator[bytes]:
 _get = lookup  # the shared case-insensitive lookup (stackstore/headers.py)
 
 
-def _data_last_modified(headers: dict[str, str]) -> dict[str, str]:
+@functools.lru_cache(maxsize=1024)  # objects read again and again share their data time
+def _http_date(stamp: str) -> str | None:
+    try:
+        return Timestamp(stamp).http_date
+    except ValueError:
+        return None
+
+
+def _data_last_modified(headers: HeaderDict) -> HeaderDict:
     """S3's Last-Modified is when the data was written: metadata POSTs (ACLs, tags) do not change it."""
     data_ts = _get(headers, "x-backend-data-timestamp")
     if data_ts:
-        try:
-            stamp = Timestamp(data_ts).http_date
-        except ValueError:
-            return headers
-        for name in [k for k in headers if k.lower() == "last-modified"]:
-            del headers[name]
-        headers["Last-Modified"] = stamp
+        stamp = _http_date(data_ts)
+        if stamp is not None:
+            headers["Last-Modified"] = stamp
     return headers
 
 
@@ -128,7 +133,7 @@ def segment_access(req: S3Request) -> SegmentAccess:
     """The S3 caller's read rights on segments of its account (``check_access``: owner, reader role,
     the container's read ACL; a DLO's listing as ``s3:ListBucket``); a segment that is a Swift symlink is
     followed to its target, checked the same way, as Swift's s3api reads through its symlink middleware."""
-    resellers = resellers_of(req.state.conf)
+    resellers = req.state.resellers
 
     async def may_read(account: str, container: str, obj: str | None) -> int | None:
         return await check_access(req.state, req.identity, account, container, obj, "GET", resellers=resellers)
@@ -181,7 +186,7 @@ async def open_object(req: S3Request, bucket: str, key: str, range_header: str |
         if resp.status // 100 != 2:
             raise from_backend(resp.status, bucket, key)
         body_loaded = False
-    headers = _data_last_modified(dict(resp.headers.items()))
+    headers = _data_last_modified(HeaderDict(resp.headers))
     if slo.is_slo(headers):
         obj = await _open_slo(req, bucket, key, resp if body_loaded else None, headers, head, client)
     else:
@@ -194,7 +199,7 @@ async def open_object(req: S3Request, bucket: str, key: str, range_header: str |
     return obj
 
 
-async def _open_plain(req: S3Request, bucket: str, key: str, resp: BackendResponse, headers: dict[str, str],
+async def _open_plain(req: S3Request, bucket: str, key: str, resp: BackendResponse, headers: HeaderDict,
                       body_loaded: bool, head: bool) -> StoredObject:
     etag = s3_etag(headers)
     if not body_loaded:
@@ -213,7 +218,7 @@ async def _open_plain(req: S3Request, bucket: str, key: str, resp: BackendRespon
 
 
 async def _open_slo(req: S3Request, bucket: str, key: str, resp: BackendResponse | None,
-                    headers: dict[str, str], head: bool, client: StorageClient) -> StoredObject:
+                    headers: HeaderDict, head: bool, client: StorageClient) -> StoredObject:
     """``resp``: the manifest GET when it holds the whole manifest body, else None (fetched here)."""
     etag = (_get(headers, SYSMETA_ETAG) or _get(headers, slo.SYSMETA_ETAG) or "").strip('"')
     size_text = _get(headers, SYSMETA_SIZE)
@@ -241,7 +246,7 @@ async def _open_slo(req: S3Request, bucket: str, key: str, resp: BackendResponse
                         segments=segments, access=access)
 
 
-async def _open_dlo(req: S3Request, bucket: str, key: str, headers: dict[str, str],
+async def _open_dlo(req: S3Request, bucket: str, key: str, headers: HeaderDict,
                     manifest: str) -> StoredObject:
     parsed = dlo.parse_manifest_header(manifest)
     if parsed is None:

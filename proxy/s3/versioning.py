@@ -8,11 +8,12 @@ MFA delete is not offered (a ``MfaDelete`` of ``Enabled`` is refused with NotImp
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from starlette.responses import Response
 
+from objclient.headers import HeaderDict
 from proxy.s3 import object_lock, xml
 from proxy.s3.bucket import require_bucket
 from proxy.s3.context import S3Request
@@ -265,7 +266,7 @@ async def promote_newest(req: S3Request, bucket: str, key: str) -> None:
             await engine.delete_if_current(req, req.account, bucket, key, promoted)
 
 
-def response_version(headers: dict[str, Any], bucket_info: dict) -> str | None:
+def response_version(headers: Mapping[str, str], bucket_info: dict) -> str | None:
     """The ``x-amz-version-id`` of a stored current object in a versioned bucket."""
     if state_of(bucket_info) is None:
         return None
@@ -282,14 +283,12 @@ async def resolve(req: S3Request, bucket: str, key: str) -> tuple[str, str, engi
     return found.container, found.obj, found
 
 
-def show_written_at(found: engine.Found | None, stored: dict[str, str]) -> None:
+def show_written_at(found: engine.Found | None, stored: HeaderDict) -> None:
     """An archived version read by id answers its own write time as ``Last-Modified`` (``stored``, the
     version's stored headers, is changed in place), as listings show it: archiving copies the data later."""
     written = found.written_at if found is not None else None
     if written is None:
         return
-    for name in [name for name in stored if name.lower() == "last-modified"]:
-        del stored[name]
     stored["Last-Modified"] = written.http_date
 
 
