@@ -28,6 +28,8 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
 
+from stackstore.headers import lookup
+
 DAY_SECONDS = 86400.0
 SYSMETA_COUNT = "X-Container-Sysmeta-S3-Lifecycle"
 SYSMETA_PIECE = "X-Container-Sysmeta-S3-Lifecycle-{}"
@@ -145,13 +147,7 @@ def expiration_of(rules: list[Rule], key: str, size: int | None, tags: Mapping[s
 
 def object_tags(headers: Mapping[str, str]) -> dict[str, str]:
     """An object's tag set from its stored headers (the one place lifecycle reads tags)."""
-    raw = None
-    low = OBJECT_TAGGING_SYSMETA.lower()
-    for name, value in headers.items():
-        if name.lower() == low:
-            raw = value
-            break
-    return dict(parse_qsl(raw or "", keep_blank_values=True))
+    return dict(parse_qsl(lookup(headers, OBJECT_TAGGING_SYSMETA) or "", keep_blank_values=True))
 
 
 # -- stored form ----------------------------------------------------------------------------------
@@ -211,12 +207,17 @@ def from_sysmeta(sysmeta: Mapping[str, str]) -> list[Rule] | None:
     ``sysmeta`` keys may be full header names (``X-Container-Sysmeta-S3-Lifecycle``, any case) or the
     proxy info cache's short form (``s3-lifecycle``).
     """
-    low = {k.lower().removeprefix("x-container-sysmeta-"): v for k, v in sysmeta.items()}
-    count = low.get("s3-lifecycle", "")
+    return from_info_sysmeta({k.lower().removeprefix("x-container-sysmeta-"): v for k, v in sysmeta.items()})
+
+
+def from_info_sysmeta(sysmeta: Mapping[str, str]) -> list[Rule] | None:
+    """``from_sysmeta`` of the proxy info cache's short, lower-case form (``s3-lifecycle``), without
+    copying it: every S3 GET and HEAD asks."""
+    count = sysmeta.get("s3-lifecycle", "")
     if not count.isdigit() or not 0 < int(count) <= MAX_CHUNKS:
         return None
     try:
-        packed = "".join(low[f"s3-lifecycle-{i}"] for i in range(int(count)))
+        packed = "".join(sysmeta[f"s3-lifecycle-{i}"] for i in range(int(count)))
     except KeyError:
         return None
     rules = _unpack(packed)

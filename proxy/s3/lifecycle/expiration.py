@@ -11,7 +11,8 @@ from collections.abc import Mapping
 from urllib.parse import parse_qsl, quote
 
 from proxy.s3.context import S3Request
-from stackstore.lifecycle import DAY_SECONDS, expiration_of, from_sysmeta, object_tags
+from stackstore.headers import lookup
+from stackstore.lifecycle import DAY_SECONDS, Rule, expiration_of, from_info_sysmeta, object_tags
 
 HEADER = "x-amz-expiration"
 SWIFT_EXPIRY_RULE = "swift-object-expiration"  # the rule id Swift's s3api shows for an X-Delete-At
@@ -31,9 +32,12 @@ def day_seconds(conf: object) -> float:
 def expiration_headers(req: S3Request, bucket_info: Mapping, key: str, size: int | None,
                        tags: Mapping[str, str], created: float) -> dict[str, str]:
     """``{"x-amz-expiration": ...}`` for an object, or ``{}`` when no rule expires it."""
-    rules = from_sysmeta(bucket_info.get("sysmeta", {}))
-    if not rules:
-        return {}
+    rules = from_info_sysmeta(bucket_info.get("sysmeta", {}))
+    return _by_rules(req, rules, key, size, tags, created) if rules else {}
+
+
+def _by_rules(req: S3Request, rules: list[Rule], key: str, size: int | None, tags: Mapping[str, str],
+              created: float) -> dict[str, str]:
     found = expiration_of(rules, key, size, tags, created, day_seconds(req.state.conf))
     if found is None:
         return {}
@@ -45,9 +49,12 @@ def expiration_headers(req: S3Request, bucket_info: Mapping, key: str, size: int
 def stored_object_expiration(req: S3Request, bucket_info: Mapping, key: str, size: int,
                              headers: Mapping[str, str]) -> dict[str, str]:
     """The header for a stored object (GET/HEAD): created at its X-Timestamp, tags from its sysmeta."""
-    created = _created(headers)
-    by_rule = {} if created is None else expiration_headers(req, bucket_info, key, size, object_tags(headers),
-                                                            created)
+    by_rule: dict[str, str] = {}
+    rules = from_info_sysmeta(bucket_info.get("sysmeta", {}))
+    if rules:  # most buckets have none: the object's tags and creation time matter only to a rule
+        created = _created(headers)
+        if created is not None:
+            by_rule = _by_rules(req, rules, key, size, object_tags(headers), created)
     delete_at = _delete_at(headers)
     if delete_at is None or (by_rule and _expiry_date(by_rule[HEADER]) <= delete_at):
         return by_rule
@@ -56,10 +63,8 @@ def stored_object_expiration(req: S3Request, bucket_info: Mapping, key: str, siz
 
 
 def _delete_at(headers: Mapping[str, str]) -> int | None:
-    for name, value in headers.items():
-        if name.lower() == "x-delete-at":
-            return int(value) if value.strip().isdigit() else None
-    return None
+    value = lookup(headers, "x-delete-at")
+    return int(value) if value is not None and value.strip().isdigit() else None
 
 
 def _expiry_date(value: str) -> float:
@@ -77,16 +82,16 @@ def put_tags(request_headers: Mapping[str, str]) -> dict[str, str]:
 
 
 def _created(headers: Mapping[str, str]) -> float | None:
-    for name, value in headers.items():
-        if name.lower() == "x-timestamp":
-            try:
-                return float(value)
-            except ValueError:
-                return None
-    for name, value in headers.items():
-        if name.lower() == "last-modified":
-            try:
-                return email.utils.parsedate_to_datetime(value).timestamp()
-            except (TypeError, ValueError):
-                return None
+    stamp = lookup(headers, "x-timestamp")
+    if stamp is not None:
+        try:
+            return float(stamp)
+        except ValueError:
+            return None
+    modified = lookup(headers, "last-modified")
+    if modified is not None:
+        try:
+            return email.utils.parsedate_to_datetime(modified).timestamp()
+        except (TypeError, ValueError):
+            return None
     return None

@@ -17,7 +17,7 @@ from proxy.s3.context import S3Request
 from proxy.s3.errors import S3Error, from_backend
 from proxy.s3.lifecycle.config_xml import parse_configuration, render_configuration
 from proxy.s3.upload import content_md5, request_body
-from stackstore.lifecycle import ConfigurationTooLarge, from_sysmeta, to_sysmeta
+from stackstore.lifecycle import ConfigurationTooLarge, from_info_sysmeta, to_sysmeta
 
 
 async def _store(req: S3Request, headers: dict[str, str]) -> None:
@@ -31,7 +31,7 @@ async def _store(req: S3Request, headers: dict[str, str]) -> None:
 async def get_lifecycle(req: S3Request) -> Response:
     """GetBucketLifecycleConfiguration: the stored rules, or NoSuchLifecycleConfiguration (404)."""
     info = await require_bucket(req)
-    rules = from_sysmeta(info.get("sysmeta", {}))
+    rules = from_info_sysmeta(info.get("sysmeta", {}))
     if not rules:
         raise S3Error("NoSuchLifecycleConfiguration", BucketName=req.bucket)
     return xml.xml_response(render_configuration(rules))
