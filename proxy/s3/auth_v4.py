@@ -119,14 +119,33 @@ def canonical_headers(raw_headers: Sequence[tuple[bytes, bytes]], signed: Sequen
 def canonical_request(method: str, raw_path: str, raw_query: str, raw_headers: Sequence[tuple[bytes, bytes]],
                       signed: Sequence[str], payload_hash: str, exclude_query: Sequence[str] = (),
                       transform: Callable[[bytes], bytes] = lambda v: v) -> bytes:
+    return _canonical_request(method, raw_path, raw_query, canonical_headers(raw_headers, signed, transform),
+                              signed, payload_hash, exclude_query)
+
+
+def _canonical_request(method: str, raw_path: str, raw_query: str, header_lines: bytes, signed: Sequence[str],
+                       payload_hash: str, exclude_query: Sequence[str]) -> bytes:
     return b"\n".join([
         method.encode(),
         canonical_uri(raw_path).encode(),
         canonical_query(raw_query, exclude_query).encode(),
-        canonical_headers(raw_headers, signed, transform),
+        header_lines,
         ";".join(signed).encode(),
         payload_hash.encode("latin-1", "replace"),
     ])
+
+
+def _single_header_lines(headers: dict[str, str], signed: Sequence[str],
+                         transform: Callable[[bytes], bytes]) -> bytes:
+    """``canonical_headers`` when no header is repeated (``headers``: ``request_headers``' map): only the
+    signed headers are visited."""
+    lines = []
+    for name in signed:
+        value = headers.get(name)
+        if value is None:
+            raise S3Error("AccessDenied", f"Header {name} is signed but missing from the request")
+        lines.append(name.encode() + b":" + transform(_trim(value.encode("latin-1"))) + b"\n")
+    return b"".join(lines)
 
 
 def string_to_sign(amz_date: str, scope: str, creq: bytes) -> str:
@@ -174,8 +193,15 @@ def parse_amz_date(value: str) -> float:
             from None
 
 
+_USUAL_AUTHORIZATION = re.compile(  # the SDKs' form: the three fields in order, each once
+    r"\s*Credential=([^,]*?)\s*,\s*SignedHeaders=([^,]*?)\s*,\s*Signature=([^,]*?)\s*")
+
+
 def parse_authorization(value: str) -> dict[str, str]:
     """``Credential``, ``SignedHeaders``, ``Signature`` of a v4 Authorization header (commas ± spaces)."""
+    usual = _USUAL_AUTHORIZATION.fullmatch(value, len(ALGORITHM))
+    if usual is not None:
+        return {"Credential": usual[1], "SignedHeaders": usual[2], "Signature": usual[3]}
     rest = value[len(ALGORITHM):].strip()
     fields: dict[str, str] = {}
     for item in rest.split(","):
@@ -199,6 +225,10 @@ def parse_scope(credential: str, error: str) -> tuple[str, str, str, str, str]:
     return access_key, date, region, service, "/".join(parts[-4:])
 
 
+def _as_sent(value: bytes) -> bytes:
+    return value
+
+
 def _latin1_to_utf8(value: bytes) -> bytes:
     return value.decode("latin-1").encode("utf-8")
 
@@ -206,18 +236,26 @@ def _latin1_to_utf8(value: bytes) -> bytes:
 def merged_headers(raw_headers: Sequence[tuple[bytes, bytes]]) -> dict[str, str]:
     """Lower-cased names to values, a repeated header's values joined with ``,`` as HTTP reads them (and as
     the canonical request joins them): a doubled ``x-amz-date`` is one invalid date, not whichever came last."""
-    out: dict[str, str] = {}
-    for raw_name, raw_value in raw_headers:
-        name, value = raw_name.decode("latin-1").lower(), raw_value.decode("latin-1")
+    return request_headers(raw_headers)[0]
+
+
+def request_headers(raw_headers: Sequence[tuple[bytes, bytes]]) -> tuple[dict[str, str], bool]:
+    """``merged_headers``, and whether some header was repeated."""
+    pairs = [(raw_name.lower().decode("latin-1"), raw_value.decode("latin-1")) for raw_name, raw_value in raw_headers]
+    out = dict(pairs)
+    if len(out) == len(pairs):
+        return out, False
+    out = {}
+    for name, value in pairs:
         out[name] = f"{out[name]},{value}" if name in out else value
-    return out
+    return out, True
 
 
 async def verify(method: str, raw_path: str, raw_query: str, raw_headers: Sequence[tuple[bytes, bytes]],
                  query: dict[str, str], store: CredentialStore, now: float | None = None) -> AuthInfo:
     """Check a v4 request (Authorization header or presigned query); raise S3Error when it fails."""
     now = time.time() if now is None else now
-    headers = merged_headers(raw_headers)
+    headers, repeated = request_headers(raw_headers)
     presigned = "X-Amz-Algorithm" in query
     if presigned:
         if query.get("X-Amz-Algorithm") != ALGORITHM:
@@ -282,13 +320,14 @@ async def verify(method: str, raw_path: str, raw_query: str, raw_headers: Sequen
         raise S3Error("AccessDenied", "x-amz-content-sha256 must be a signed header")
     key = signing_key(cred.secret, date, region, service)
     exclude = ("X-Amz-Signature",) if presigned else ()
-    transforms: list[Callable[[bytes], bytes]] = [lambda v: v]
-    if not all(v.isascii() for _, v in raw_headers):  # bytes.isascii: C speed, not a Python loop per byte
+    transforms: list[Callable[[bytes], bytes]] = [_as_sent]
+    if not all(headers.get(name, "").isascii() for name in signed):  # only signed values are transformed
         transforms.append(_latin1_to_utf8)
     creq, sts = b"", ""
     for transform in transforms:
-        creq = canonical_request(method, raw_path, raw_query, raw_headers, signed, payload_hash, exclude,
-                                 transform)
+        lines = canonical_headers(raw_headers, signed, transform) if repeated else \
+            _single_header_lines(headers, signed, transform)
+        creq = _canonical_request(method, raw_path, raw_query, lines, signed, payload_hash, exclude)
         sts = string_to_sign(amz_date, scope, creq)
         if hmac.compare_digest(sign(key, sts), signature.lower()):
             check_payload_mode(payload_hash)

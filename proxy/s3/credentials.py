@@ -67,6 +67,7 @@ class ConfigCredentials:
         self.users: dict[str, dict[str, Any]] = dict(tempauth.get("users", {}))
         s3 = conf.get("s3", {}) if hasattr(conf, "get") else {}
         self.keys: dict[str, dict[str, Any]] = dict(s3.get("keys", {}))
+        self._found: dict[str, Credential | None] = {}  # the configuration does not change under a proxy
 
     def _credential(self, access_key: str, secret: str, user: str, groups: Iterable[str]) -> Credential:
         named = self.users.get(user)
@@ -74,6 +75,16 @@ class ConfigCredentials:
         return Credential(access_key, secret, group_identity(user, groups, self.prefix), email=email)
 
     async def lookup(self, access_key: str) -> Credential | None:
+        try:
+            return self._found[access_key]
+        except KeyError:
+            pass
+        found = self._resolve(access_key)
+        if len(self._found) < 10000:  # unknown keys are remembered too, up to a bound
+            self._found[access_key] = found
+        return found
+
+    def _resolve(self, access_key: str) -> Credential | None:
         extra = self.keys.get(access_key)
         if isinstance(extra, dict) and "secret" in extra and "user" in extra:
             user = str(extra["user"])

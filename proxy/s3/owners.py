@@ -15,6 +15,7 @@ system account (``proxy.s3.namespace.SYSTEM_ACCOUNT``), ``id/<canonical id>`` an
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -38,6 +39,7 @@ class Owner:
     email: str = ""
 
 
+@functools.lru_cache(maxsize=4096)  # a SHA-256 per call, asked twice by every signed request
 def canonical_id(account: str) -> str:
     """The canonical user id of a storage account (64 hex digits, stable, the same in every proxy)."""
     return hashlib.sha256(f"stackstore-s3-owner:{account}".encode()).hexdigest()
@@ -52,7 +54,12 @@ def owner_of(identity: Identity, email: str = "") -> Owner | None:
     """The owner a signed request acts for (None when anonymous or without an account)."""
     if identity.is_anonymous or not identity.account:
         return None
-    return Owner(canonical_id(identity.account), display_name(identity), identity.account, email)
+    return _owner(identity.account, display_name(identity), email)
+
+
+@functools.lru_cache(maxsize=4096)  # every signed request asks twice, for the same few callers
+def _owner(account: str, name: str, email: str) -> Owner:
+    return Owner(canonical_id(account), name, account, email)
 
 
 def _tempauth(state: ProxyState) -> tuple[str, dict]:
