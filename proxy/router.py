@@ -34,11 +34,12 @@ AUTH_PATHS = ("/auth/v1.0", "/auth/v1", "/auth/v1.0/", "/auth/v1/")
 S3_QUERY_AUTH = ("x-amz-credential", "x-amz-signature", "awsaccesskeyid")
 
 
-def _header(scope: Scope, name: bytes) -> str | None:
+def _header(scope: Scope, name: bytes) -> str:
+    """The first value of header ``name`` (``""`` when absent)."""
     for key, value in scope.get("headers", ()):
         if key == name:
             return bytes(value).decode("latin-1")
-    return None
+    return ""
 
 
 def is_s3_request(scope: Scope, s3_domain: str = "localhost", website_domain: str = "") -> bool:
@@ -46,22 +47,22 @@ def is_s3_request(scope: Scope, s3_domain: str = "localhost", website_domain: st
     or a virtual-host ``Host: <bucket>.<s3_domain>``. Swift paths never qualify, but on a website host
     (``<bucket>.<website_domain>``, proxy/s3/website) every path is the bucket's."""
     path = scope.get("path", "")
+    raw_host = _header(scope, b"host")
     website = website_domain.lower().strip(".")
     if website:
-        host = (_header(scope, b"host") or "").rsplit(":", 1)[0].lower().rstrip(".")
+        host = raw_host.rsplit(":", 1)[0].lower().rstrip(".")
         if host == website or host.endswith("." + website):
             return True
     if path.startswith(("/v1/", "/v1.0/", "/auth/")) or path in ("/info", "/healthcheck"):
         return False
-    auth = _header(scope, b"authorization") or ""
-    if auth.startswith(("AWS4-HMAC-SHA256 ", "AWS ")):
+    if _header(scope, b"authorization").startswith(("AWS4-HMAC-SHA256 ", "AWS ")):
         return True
     query = scope.get("query_string", b"").decode("latin-1").lower()
     if query:
         names = {name.lower() for name in parse_qs(query, keep_blank_values=True)}
         if names & set(S3_QUERY_AUTH):
             return True
-    host = (_header(scope, b"host") or "").rsplit(":", 1)[0].lower() if _header(scope, b"host") else ""
+    host = raw_host.rsplit(":", 1)[0].lower()
     domain = s3_domain.lower().strip(".")
     return bool(domain) and host.endswith("." + domain)
 

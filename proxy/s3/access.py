@@ -21,7 +21,6 @@ requests (``identity.is_anonymous``) go through the same steps: only grants and 
 from __future__ import annotations
 
 from proxy.auth.authorize import check_access
-from proxy.auth.resellers import resellers_of
 from proxy.s3.acl import acl_allows
 from proxy.s3.context import S3Request
 from proxy.s3.copy import parse_copy_source
@@ -104,4 +103,4 @@ async def owner_allows(req: S3Request, bucket: str | None, key: str | None, meth
     if bucket is not None and key is None and method == READ and action_name not in LISTING_ACTIONS:
         container = None
     return await check_access(req.state, req.identity, account, container, key, method,
-                              resellers=resellers_of(req.state.conf)) is None
+                              resellers=req.state.resellers) is None

@@ -96,11 +96,14 @@ def checksum_of(algorithm: str, data: bytes) -> str:
     return b64(h.digest())
 
 
+_CHECKSUM_HEADERS = tuple((alg, f"x-amz-checksum-{alg}") for alg in ALGORITHMS)
+
+
 def requested_checksums(headers: Mapping[str, str]) -> dict[str, str]:
     """``{algorithm: base64}`` from ``x-amz-checksum-<alg>`` request headers (unknown ones ignored)."""
     found = {}
-    for alg in ALGORITHMS:
-        value = headers.get(f"x-amz-checksum-{alg}")
+    for alg, header in _CHECKSUM_HEADERS:
+        value = headers.get(header)
         if value:
             found[alg] = value.strip()
     return found

@@ -302,6 +302,12 @@ SUBRESOURCES: dict[str, tuple[str, ...]] = {
     level: tuple(dict.fromkeys(op.subresource for op in ops if op.subresource is not None))
     for level, ops in _BY_LEVEL.items()
 }
+# the operations of each (level, sub-resource), in table order: what resolve tries
+_CANDIDATES: dict[tuple[str, str | None], tuple[Operation, ...]] = {}
+for _level, _ops in _BY_LEVEL.items():
+    for _candidate in _ops:
+        _CANDIDATES[(_level, _candidate.subresource)] = (*_CANDIDATES.get((_level, _candidate.subresource), ()),
+                                                         _candidate)
 # the ResourceType a MethodNotAllowed names, when not the level's own
 _RESOURCE_TYPES = {(OBJECT, "uploadId"): "UPLOAD"}
 
@@ -315,6 +321,8 @@ def level_of(bucket: str | None, key: str | None) -> str:
 
 def subresource_of(level: str, query: Mapping[str, str]) -> str | None:
     """The level's first sub-resource key present in the query (None: the plain resource)."""
+    if not query:
+        return None
     for name in SUBRESOURCES[level]:
         if name in query:
             return name
@@ -326,8 +334,8 @@ def resolve(method: str, bucket: str | None, key: str | None, query: Mapping[str
     """The operation a request names; ``MethodNotAllowed`` (405) when none does."""
     level = level_of(bucket, key)
     sub = subresource_of(level, query)
-    for op in _BY_LEVEL[level]:
-        if op.subresource == sub and op.accepts(method, query, headers):
+    for op in _CANDIDATES.get((level, sub), ()):
+        if op.accepts(method, query, headers):
             return op
     resource_type = _RESOURCE_TYPES.get((level, sub or ""), level.upper())
     raise S3Error("MethodNotAllowed", Method=method, ResourceType=resource_type)

@@ -7,7 +7,6 @@ from typing import NoReturn
 
 from starlette.responses import Response
 
-from proxy.auth.resellers import resellers_of
 from proxy.s3.access import authorize
 from proxy.s3.access_log import stage as access_log
 from proxy.s3.bucket import check_addressable_bucket_name, is_valid_name, require_bucket
@@ -59,7 +58,7 @@ def check_expected_owner(req: S3Request, operation: Operation) -> None:
     owner: Owner | None = req.extras.get("bucket_owner")
     if owner is None:
         raise S3Error("AccessDenied")
-    names = {owner.id, owner.account, resellers_of(req.state.conf).account_id(owner.account)}
+    names = {owner.id, owner.account, req.state.resellers.account_id(owner.account)}
     if expected.strip() not in names:
         raise S3Error("AccessDenied")
 

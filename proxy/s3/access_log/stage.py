@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from starlette.responses import Response
 from starlette.types import Message, Receive, Scope, Send
 
-from proxy.auth.resellers import resellers_of
 from proxy.context import ProxyState
 from proxy.s3.access_log.config import DELIVERY_TIME, LoggingConfig, stored_config
 from proxy.s3.access_log.delivery import BatchKey, delivery_of, key_prefix
@@ -164,7 +163,7 @@ def _pending(req: S3Request, resp: Response, error_code: str, started: float, ac
         host_id=resp.headers.get("x-amz-id-2", req.trans_id), signature_version=signature,
         cipher_suite="", auth_type=auth_type, host=headers.get("host", ""),
         tls_version="TLSv1.2" if scope.get("scheme") == "https" else "", source_region=region)
-    account_id = resellers_of(req.state.conf).account_id(account) or account
+    account_id = req.state.resellers.account_id(account) or account
     prefix = key_prefix(config, account_id, region, bucket, received)
     by_delivery = config.partitioned and config.date_source == DELIVERY_TIME
     return PendingRecord(record, started, BatchKey(account, config.target_bucket, prefix), by_delivery, req.state,

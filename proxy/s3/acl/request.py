@@ -113,7 +113,7 @@ async def from_headers(state: ProxyState, headers: Mapping[str, str], owner: Own
         raise S3Error("InvalidRequest", "Specifying both Canned ACLs and Header Grants is not allowed")
     if name is not None:
         return canned(name.strip(), owner, bucket_owner, for_bucket)
-    return await from_grant_headers(state, headers, owner)
+    return await from_grant_headers(state, headers, owner) if granted else None
 
 
 def _grantee_of(el: Element) -> tuple[str, str]:

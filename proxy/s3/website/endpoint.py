@@ -51,8 +51,11 @@ _PAGE_ONLY = (b"range", b"if-match", b"if-none-match", b"if-modified-since", b"i
 
 def website_domain(state: ProxyState) -> str:
     """``[s3] website_domain`` (lower case, no dots around; empty: no website endpoint)."""
-    conf = state.conf.get("s3", {}) if hasattr(state.conf, "get") else {}
-    return str(conf.get("website_domain", "") or "").lower().strip(".")
+    found = state.extras.get("website_domain")
+    if found is None:  # read once: every S3 request asks, and the configuration does not change
+        conf = state.conf.get("s3", {}) if hasattr(state.conf, "get") else {}
+        found = state.extras["website_domain"] = str(conf.get("website_domain", "") or "").lower().strip(".")
+    return found
 
 
 def addressed_bucket(host: str, domain: str) -> str | None:
