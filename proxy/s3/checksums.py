@@ -112,9 +112,10 @@ def requested_checksums(headers: Mapping[str, str]) -> dict[str, str]:
 DIGEST_SIZES = {"crc32": 4, "crc32c": 4, "crc64nvme": 8, "sha1": 20, "sha256": 32}
 
 
-def validate_headers(headers: Mapping[str, str]) -> None:
+def validate_headers(headers: Mapping[str, str]) -> dict[str, str]:
     """InvalidRequest, as AWS, for an unknown ``x-amz-sdk-checksum-algorithm``, more than one
-    ``x-amz-checksum-<alg>`` header, or a value that is not the base64 of that algorithm's digest."""
+    ``x-amz-checksum-<alg>`` header, or a value that is not the base64 of that algorithm's digest; else the
+    ``requested_checksums``."""
     sdk = (headers.get("x-amz-sdk-checksum-algorithm") or "").strip().lower()
     if sdk and sdk not in ALGORITHMS:
         raise S3Error("InvalidRequest", "Value for x-amz-sdk-checksum-algorithm header is invalid.")
@@ -126,6 +127,7 @@ def validate_headers(headers: Mapping[str, str]) -> None:
         raw = unb64(value)
         if raw is None or len(raw) != DIGEST_SIZES[alg]:
             raise S3Error("InvalidRequest", f"Value for x-amz-checksum-{alg} header is invalid.")
+    return given
 
 
 def sdk_algorithm(headers: Mapping[str, str]) -> str | None:

@@ -123,8 +123,7 @@ def open_upload(req: S3Request, max_size: int = MAX_PUT_SIZE, always: str | None
         length = content_length
     if length is not None and length > max_size:
         raise S3Error("EntityTooLarge", MaxSizeAllowed=str(max_size), ProposedSize=str(length))
-    checksums.validate_headers(h)
-    header_sums = checksums.requested_checksums(h)
+    header_sums = checksums.validate_headers(h)
     compute = {always} if always else set()
     alg = checksums.sdk_algorithm(h)
     if alg:

@@ -149,8 +149,7 @@ async def post_object(req: S3Request) -> Response:
     low, high = (policy.length_range if policy is not None else None) or (0, MAX_PUT_SIZE)
     # an x-amz-checksum-<alg> field is checked against the file and kept, as that PutObject header is
     named = {name.lower(): value for name, value in fields.items()}  # field names are case-insensitive
-    checksums.validate_headers(named)
-    expected = checksums.requested_checksums(named)
+    expected = checksums.validate_headers(named)
     stored.update(checksum_sysmeta(expected))
     body = VerifiedBody(_bounded(reader.file(), low, min(high, MAX_PUT_SIZE)), expected=expected)
     bucket = req.bucket or ""
