@@ -132,7 +132,8 @@ class InfoCache:
 
     async def container_info(self, account: str, container: str) -> dict[str, Any]:
         """Container info, cached; a miss reads every primary replica and takes the newest (see the module)."""
-        return await self._cached((account, container), functools.partial(self._read_container, account, container))
+        key = (account, container)
+        return self._get(key) or await self._cached(key, functools.partial(self._read_container, account, container))
 
     async def _read_container(self, account: str, container: str) -> dict[str, Any]:
         resp = await self.client.head_container(account, container, wire.READ_NEWEST)
@@ -153,7 +154,8 @@ class InfoCache:
 
     async def account_info(self, account: str) -> dict[str, Any]:
         """Account info, cached; a miss reads every primary replica and takes the newest (see the module)."""
-        return await self._cached((account,), functools.partial(self._read_account, account))
+        key = (account,)
+        return self._get(key) or await self._cached(key, functools.partial(self._read_account, account))
 
     async def _read_account(self, account: str) -> dict[str, Any]:
         resp = await self.client.head_account(account, wire.READ_NEWEST)
