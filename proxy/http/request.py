@@ -36,6 +36,10 @@ class IndexedHeaders(Headers):
         index = self._index = dict(reversed(self._decoded()))
         return index
 
+    def pairs(self) -> list[tuple[str, str]]:
+        """The decoded head, in order (shared: not to be changed)."""
+        return self._decoded()
+
     def keys(self) -> list[str]:  # type: ignore[override]
         return [key for key, _ in self._decoded()]
 

@@ -18,7 +18,7 @@ from starlette.types import Receive, Scope, Send
 
 from proxy.context import ProxyState
 from proxy.http.errors import HTTPError
-from proxy.http.request import ProxyRequest
+from proxy.http.request import IndexedHeaders, ProxyRequest
 from proxy.http.transid import trans_id_of
 from proxy.s3 import auth_v2, auth_v4, namespace, owners
 from proxy.s3.access_log import stage as access_log
@@ -62,7 +62,9 @@ async def authenticate(req: S3Request) -> AuthInfo:
     auth = req.headers.get("authorization", "")
     method = req.method
     if auth.startswith(auth_v4.ALGORITHM) or "X-Amz-Algorithm" in req.query:
-        info = await auth_v4.verify(method, req.raw_path, req.raw_query, raw_headers, req.query, store)
+        indexed = req.request.headers
+        info = await auth_v4.verify(method, req.raw_path, req.raw_query, raw_headers, req.query, store,
+                                    decoded=indexed.pairs() if isinstance(indexed, IndexedHeaders) else None)
     elif auth.startswith("AWS ") or ("AWSAccessKeyId" in req.query and "Signature" in req.query):
         info = await auth_v2.verify(method, req.raw_path, req.raw_query, raw_headers, req.query, store,
                                     req.bucket if req.vhost else None)

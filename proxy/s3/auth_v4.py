@@ -239,9 +239,12 @@ def merged_headers(raw_headers: Sequence[tuple[bytes, bytes]]) -> dict[str, str]
     return request_headers(raw_headers)[0]
 
 
-def request_headers(raw_headers: Sequence[tuple[bytes, bytes]]) -> tuple[dict[str, str], bool]:
-    """``merged_headers``, and whether some header was repeated."""
-    pairs = [(raw_name.lower().decode("latin-1"), raw_value.decode("latin-1")) for raw_name, raw_value in raw_headers]
+def request_headers(raw_headers: Sequence[tuple[bytes, bytes]],
+                    decoded: Sequence[tuple[str, str]] | None = None) -> tuple[dict[str, str], bool]:
+    """``merged_headers``, and whether some header was repeated. ``decoded``: the same head already decoded,
+    names in lower case (as ASGI gives them)."""
+    pairs = decoded if decoded is not None else \
+        [(raw_name.lower().decode("latin-1"), raw_value.decode("latin-1")) for raw_name, raw_value in raw_headers]
     out = dict(pairs)
     if len(out) == len(pairs):
         return out, False
@@ -252,10 +255,12 @@ def request_headers(raw_headers: Sequence[tuple[bytes, bytes]]) -> tuple[dict[st
 
 
 async def verify(method: str, raw_path: str, raw_query: str, raw_headers: Sequence[tuple[bytes, bytes]],
-                 query: dict[str, str], store: CredentialStore, now: float | None = None) -> AuthInfo:
-    """Check a v4 request (Authorization header or presigned query); raise S3Error when it fails."""
+                 query: dict[str, str], store: CredentialStore, now: float | None = None,
+                 decoded: Sequence[tuple[str, str]] | None = None) -> AuthInfo:
+    """Check a v4 request (Authorization header or presigned query); raise S3Error when it fails.
+    ``decoded``: ``raw_headers`` already decoded by the caller (names in lower case), not decoded again."""
     now = time.time() if now is None else now
-    headers, repeated = request_headers(raw_headers)
+    headers, repeated = request_headers(raw_headers, decoded)
     presigned = "X-Amz-Algorithm" in query
     if presigned:
         if query.get("X-Amz-Algorithm") != ALGORITHM:
