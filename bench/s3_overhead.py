@@ -5,9 +5,11 @@ The proxy app runs in this process against the storage nodes of a running cloud 
 request at a time. While they run, every Python opcode executed and every C function called is counted
 (``sys.settrace`` with ``f_trace_opcodes``, ``sys.setprofile``): the counts do not change with the machine's
 load, which on a shared 2-core VM moves timings by ±30% between runs, so a change of a few microseconds is
-visible. The counts include the test client's own work (httpx builds and parses more headers for S3: about
-1,350 opcodes of a GET's difference). ``--by-file N`` shows the N files whose counts differ most, ``--lines
-SUFFIX`` the lines of files ending with SUFFIX (``.py``: all). docs/benchmarks.md, session 13.
+visible. The info cache keeps its entries for the run: a refresh every 5 s is no per-request cost, but under
+tracing it would land in each run a different number of times. The counts include the test client's own work
+(httpx builds and parses more headers for S3: about 1,350 opcodes of a GET's difference). ``--by-file N``
+shows the N files whose counts differ most, ``--lines SUFFIX`` the lines of files ending with SUFFIX
+(``.py``: all). docs/benchmarks.md, session 13.
 """
 
 from __future__ import annotations
@@ -83,6 +85,10 @@ def _s3_headers(creds: Credentials, method: str, path: str, **extra: str) -> dic
 async def measure(config: str, op: str, count: int, lines: str | None) -> dict[str, Counter]:
     app = create_app(load_config(config))
     await app.startup()
+    assert app.state is not None
+    # traced requests run ~20x slower: with the usual 5 s, the info cache would expire (and read every primary)
+    # several times within a run, and how often would depend on the machine's speed, not on the code
+    app.state.info_cache.ttl = 3600.0
     run = random.randrange(1 << 30)  # PUTs write new names on every run
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE) as client:
         auth = await client.get("/auth/v1.0", headers={"X-Auth-User": "test:tester", "X-Auth-Key": "testing"})
