@@ -63,6 +63,12 @@ class HeaderDict(MutableMapping[str, str]):
     def __len__(self) -> int:
         return len(self._d)
 
+    def without(self, lower_names: frozenset[str]) -> HeaderDict:
+        """A copy without the headers named in ``lower_names`` (lower-case)."""
+        new = HeaderDict()
+        new._d = {low: item for low, item in self._d.items() if low not in lower_names}
+        return new
+
     def lower_items(self) -> Iterator[tuple[str, str]]:
         """(lower-case name, value) pairs: what a filter on names walks, without lowering each again."""
         return ((low, item[1]) for low, item in self._d.items())

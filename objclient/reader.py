@@ -25,6 +25,9 @@ class BodyError(BrokenResponse):
 
 
 def resource_headers(headers: Mapping[str, str]) -> HeaderDict:
+    """A node reply's headers without those of the connection (``_DROP``)."""
+    if isinstance(headers, HeaderDict):
+        return headers.without(_DROP)
     return HeaderDict((k, v) for k, v in headers.items() if k.lower() not in _DROP)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import mimetypes
 from collections.abc import Mapping
 
@@ -130,6 +131,7 @@ def _show_rfc_etags(stored: Mapping[str, str], kind: str, out: dict[str, str]) -
         out[f"X-{kind.title()}-Rfc-Compliant-Etags"] = value
 
 
+@functools.lru_cache(maxsize=4096)  # the same few dozen names on every response
 def _canonical(name: str) -> str:
     """``x-object-meta-color`` → ``X-Object-Meta-Color`` (Swift's title-cased header names)."""
     if name.lower() == "etag":
