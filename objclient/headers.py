@@ -35,8 +35,8 @@ class HeaderDict(MutableMapping[str, str]):
         self._d: dict[str, tuple[str, str]] = {}
         if isinstance(data, HeaderDict):  # a copy (every S3 GET copies its stored headers)
             self._d = dict(data._d)
-        elif isinstance(data, Mapping):
-            self._d = {name.lower(): (name, value) for name, value in data.items()}
+        elif isinstance(data, dict):  # in one pass; other mappings (Starlette's multi-valued Headers) go
+            self._d = {name.lower(): (name, value) for name, value in data.items()}  # through update, as before
         elif data is not None:
             self.update(data)
 
