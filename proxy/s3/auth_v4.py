@@ -233,16 +233,12 @@ def _latin1_to_utf8(value: bytes) -> bytes:
     return value.decode("latin-1").encode("utf-8")
 
 
-def merged_headers(raw_headers: Sequence[tuple[bytes, bytes]]) -> dict[str, str]:
-    """Lower-cased names to values, a repeated header's values joined with ``,`` as HTTP reads them (and as
-    the canonical request joins them): a doubled ``x-amz-date`` is one invalid date, not whichever came last."""
-    return request_headers(raw_headers)[0]
-
-
 def request_headers(raw_headers: Sequence[tuple[bytes, bytes]],
                     decoded: Sequence[tuple[str, str]] | None = None) -> tuple[dict[str, str], bool]:
-    """``merged_headers``, and whether some header was repeated. ``decoded``: the same head already decoded,
-    names in lower case (as ASGI gives them)."""
+    """Lower-cased names to values, a repeated header's values joined with ``,`` as HTTP reads them (and as
+    the canonical request joins them: a doubled ``x-amz-date`` is one invalid date, not whichever came last);
+    and whether some header was repeated. ``decoded``: the same head already decoded, names in lower case (as
+    ASGI gives them)."""
     pairs = decoded if decoded is not None else \
         [(raw_name.lower().decode("latin-1"), raw_value.decode("latin-1")) for raw_name, raw_value in raw_headers]
     out = dict(pairs)
