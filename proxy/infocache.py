@@ -109,16 +109,16 @@ class InfoCache:
         return info
 
     async def _cached(self, key: tuple[str, ...],
-                      read: Callable[[], Coroutine[Any, Any, dict[str, Any]]]) -> dict[str, Any]:
-        """The cached info of ``key``, else the result of ``read()``, shared by every caller that misses while
-        it runs; cached when successful and ``key`` was not invalidated meanwhile."""
+                      read: Callable[..., Coroutine[Any, Any, dict[str, Any]]], *args: str) -> dict[str, Any]:
+        """The cached info of ``key``, else the result of ``read(*args)``, shared by every caller that misses
+        while it runs; cached when successful and ``key`` was not invalidated meanwhile. A hit builds nothing."""
         info = self._get(key)
         if info is not None:
             return info
         loop = asyncio.get_running_loop()
         pending = self._pending.get(key)
         if pending is None or pending.get_loop() is not loop:
-            pending = self._pending[key] = loop.create_task(read())
+            pending = self._pending[key] = loop.create_task(read(*args))
             pending.add_done_callback(functools.partial(self._settle, key))
         return await asyncio.shield(pending)  # a cancelled caller leaves the read to the others
 
@@ -133,7 +133,7 @@ class InfoCache:
     async def container_info(self, account: str, container: str) -> dict[str, Any]:
         """Container info, cached; a miss reads every primary replica and takes the newest (see the module)."""
         key = (account, container)
-        return self._get(key) or await self._cached(key, functools.partial(self._read_container, account, container))
+        return await self._cached(key, self._read_container, account, container)
 
     async def _read_container(self, account: str, container: str) -> dict[str, Any]:
         resp = await self.client.head_container(account, container, wire.READ_NEWEST)
@@ -155,7 +155,7 @@ class InfoCache:
     async def account_info(self, account: str) -> dict[str, Any]:
         """Account info, cached; a miss reads every primary replica and takes the newest (see the module)."""
         key = (account,)
-        return self._get(key) or await self._cached(key, functools.partial(self._read_account, account))
+        return await self._cached(key, self._read_account, account)
 
     async def _read_account(self, account: str) -> dict[str, Any]:
         resp = await self.client.head_account(account, wire.READ_NEWEST)
