@@ -66,16 +66,24 @@ def format_date(when: datetime) -> str:
     return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
 
 
+NO_LOCK = VersionLock(None, None, False)  # what nearly every version has: no lock field stored
+
+
 def lock_of(headers: Mapping[str, str]) -> VersionLock:
-    """The lock state in a version's stored headers (sysmeta), or a listing row's equivalent."""
-    mode = (lookup(headers, SYSMETA_MODE) or "").upper() or None
+    """The lock state in a version's stored headers (sysmeta), or a listing row's equivalent; ``NO_LOCK``
+    itself when no lock field is stored."""
+    mode_text = lookup(headers, SYSMETA_MODE)
     until_text = lookup(headers, SYSMETA_RETAIN_UNTIL)
+    hold_text = lookup(headers, SYSMETA_LEGAL_HOLD)
+    if not (mode_text or until_text or hold_text):
+        return NO_LOCK
+    mode = (mode_text or "").upper() or None
     until = _parse_until(until_text) if until_text else None
     if until_text and until is None:  # a date this code cannot read keeps the version
         until = datetime.max.replace(tzinfo=UTC)
     if mode not in MODES:
         mode = None
-    hold = (lookup(headers, SYSMETA_LEGAL_HOLD) or "").upper() == LEGAL_HOLD_ON
+    hold = (hold_text or "").upper() == LEGAL_HOLD_ON
     return VersionLock(mode, until, hold)
 
 

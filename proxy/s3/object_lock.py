@@ -35,6 +35,7 @@ from stackstore.object_lock import (
     LEGAL_HOLD_OFF,
     LEGAL_HOLD_ON,
     MODES,
+    NO_LOCK,
     SYSMETA_LEGAL_HOLD,
     SYSMETA_MODE,
     SYSMETA_RETAIN_UNTIL,
@@ -222,10 +223,9 @@ def carried(stored: Mapping[str, str]) -> dict[str, str]:
 
 def response_headers(stored: Mapping[str, str]) -> dict[str, str]:
     """The ``x-amz-object-lock-*`` headers GET/HEAD answer for a version's stored headers."""
-    if not (s3h._get(stored, SYSMETA_MODE) or s3h._get(stored, SYSMETA_RETAIN_UNTIL)
-            or s3h._get(stored, SYSMETA_LEGAL_HOLD)):
-        return {}  # most objects: no lock
     lock = lock_of(stored)
+    if lock is NO_LOCK:
+        return {}  # most objects
     out: dict[str, str] = {}
     if lock.mode is not None and lock.retain_until is not None:
         out[MODE_HEADER] = lock.mode
