@@ -302,12 +302,18 @@ SUBRESOURCES: dict[str, tuple[str, ...]] = {
     level: tuple(dict.fromkeys(op.subresource for op in ops if op.subresource is not None))
     for level, ops in _BY_LEVEL.items()
 }
-# the operations of each (level, sub-resource), in table order: what resolve tries
-_CANDIDATES: dict[tuple[str, str | None], tuple[Operation, ...]] = {}
-for _level, _ops in _BY_LEVEL.items():
-    for _candidate in _ops:
-        _CANDIDATES[(_level, _candidate.subresource)] = (*_CANDIDATES.get((_level, _candidate.subresource), ()),
-                                                         _candidate)
+
+
+def _by_subresource() -> dict[tuple[str, str | None], tuple[Operation, ...]]:
+    """The operations of each (level, sub-resource), in table order."""
+    index: dict[tuple[str, str | None], list[Operation]] = {}
+    for level, ops in _BY_LEVEL.items():
+        for op in ops:
+            index.setdefault((level, op.subresource), []).append(op)
+    return {key: tuple(ops) for key, ops in index.items()}
+
+
+_CANDIDATES = _by_subresource()  # what resolve tries, in order
 # the ResourceType a MethodNotAllowed names, when not the level's own
 _RESOURCE_TYPES = {(OBJECT, "uploadId"): "UPLOAD"}
 
