@@ -74,7 +74,7 @@ def _delete_at(request: Request) -> str | None:
         delete_at = int(value)
     except ValueError:
         raise HTTPError(400, "bad X-Delete-At") from None
-    if delete_at <= time.time():
+    if delete_at < time.time():  # as Swift's object server: the second itself is not past yet
         raise HTTPError(400, "X-Delete-At in past")
     return str(delete_at)
 
