@@ -62,7 +62,8 @@ def test_decompression_stops_at_the_declared_length():
 
 def test_decompress_checks_length_and_compression():
     data = b"backup" * 1000
-    packed, md5, compression = chunks.compress(data)
+    packed, compression = chunks.compress(data)
+    md5 = hashlib.md5(packed).hexdigest()
     assert chunks.decompress(packed, md5, chunks.sha256(data), compression, len(data)) == data
     with pytest.raises(ValueError):
         chunks.decompress(packed, md5, chunks.sha256(data), compression, len(data) + 1)

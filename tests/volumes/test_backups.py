@@ -48,12 +48,15 @@ def test_backup_restore_incremental(cluster, demo, tmp_path):
 
     listing = httpx.get(f"{storage_url}/volumebackups", params={"format": "json"},
                         headers={"X-Auth-Token": demo.token})
-    if listing.status_code == 200:  # when the proxy accepts identity tokens
-        names = [o["name"] for o in listing.json()]
-        (meta_name,) = [n for n in names if n.endswith(f"az_nova_backup_{full['id']}_metadata")]
-        meta = httpx.get(f"{storage_url}/volumebackups/{meta_name}", headers={"X-Auth-Token": demo.token}).json()
-        stored = [c["compression"] for c in meta["chunks"] if c["object"]]
-        assert sorted(stored) == ["none", "zlib", "zlib"]  # the random chunk is kept as it is
+    assert listing.status_code == 200  # the proxy accepts the identity service's tokens
+    names = [o["name"] for o in listing.json()]
+    (meta_name,) = [n for n in names if n.endswith(f"az_nova_backup_{full['id']}_metadata")]
+    meta = httpx.get(f"{storage_url}/volumebackups/{meta_name}", headers={"X-Auth-Token": demo.token}).json()
+    stored = [c["compression"] for c in meta["chunks"] if c["object"]]
+    assert sorted(stored) == ["none", "zlib", "zlib"]  # the random chunk is kept as it is
+    etags = {o["name"]: o["hash"] for o in listing.json()}
+    assert [c["md5"] for c in meta["chunks"] if c["object"]] == [
+        etags[c["object"]] for c in meta["chunks"] if c["object"]]  # each chunk's md5 is its object's ETag
 
     att_id, info = attach(demo, vol["id"])
     qemu_io(iscsi_url(info), "write -P 0x63 100M 4k")

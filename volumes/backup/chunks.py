@@ -53,18 +53,16 @@ def sha256(data: bytes) -> str:
 PROBE = 64 * 1024  # compressed first to tell incompressible data (random, encrypted, media) cheaply
 
 
-def compress(data: bytes) -> tuple[bytes, str, str]:
-    """(stored bytes, their md5 — the object's ETag, verified by the object store — and the
-    compression used): zlib, or ``none`` when zlib would not make the chunk smaller (judged on its
-    first 64 KiB before spending time on the rest)."""
+def compress(data: bytes) -> tuple[bytes, str]:
+    """(stored bytes, the compression used): zlib, or ``none`` when zlib would not make the chunk smaller
+    (judged on its first 64 KiB before spending time on the rest). Their MD5 is the object store's ETag:
+    the upload computes it (``ObjectStore.put`` answers it), so the bytes are not hashed twice."""
     probe = data[:PROBE]
     incompressible = len(data) > PROBE and len(zlib.compress(probe, 1)) >= len(probe) * 0.95
     packed = data if incompressible else zlib.compress(data, 1)
     if len(packed) >= len(data):
-        packed, compression = data, "none"
-    else:
-        compression = "zlib"
-    return packed, hashlib.md5(packed).hexdigest(), compression
+        return data, "none"
+    return packed, "zlib"
 
 
 def decompress(packed: bytes, md5: str, digest: str, compression: str = "zlib", length: int | None = None) -> bytes:

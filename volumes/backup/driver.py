@@ -77,9 +77,9 @@ class BackupDriver:
             entry = {"offset": offset, "length": length, "sha256": digest, "object": None,
                      "md5": None, "backup_id": backup_id}
             if not zero:
-                packed, md5, compression = chunks.compress(data)
+                packed, compression = chunks.compress(data)
                 name = f"{prefix}-{index:05d}"
-                self.store.put(account, container, name, packed, md5)
+                md5 = self.store.put(account, container, name, packed)  # the upload's MD5 of the bytes
                 entry.update(object=name, md5=md5, compression=compression)
             return entry
 

@@ -64,8 +64,10 @@ class ObjectStore:
         self._run(go())
 
     def put(self, account: str, container: str, name: str, data: bytes, etag: str | None = None,
-            content_type: str = "application/octet-stream") -> None:
-        async def go() -> None:
+            content_type: str = "application/octet-stream") -> str:
+        """Store ``data``; its ETag (the MD5 the upload computed as it sent the bytes, of the plaintext when
+        the cluster encrypts). With ``etag`` the object store refuses data of another MD5."""
+        async def go() -> str:
             client = await self._get_client()
             headers = {"Content-Type": content_type, "Content-Length": str(len(data))}
             if etag:
@@ -73,8 +75,12 @@ class ObjectStore:
             resp = await client.put_object(account, container, name, headers, _once(data), len(data))
             if resp.status != 201:
                 raise ObjectStoreError(f"PUT {container}/{name} failed: {resp.status}")
+            answered = (resp.headers.get("ETag") or "").strip('"').lower()
+            if len(answered) != 32:
+                raise ObjectStoreError(f"PUT {container}/{name} answered no MD5 ETag: {answered!r}")
+            return answered
 
-        self._run(go())
+        return self._run(go())
 
     def get(self, account: str, container: str, name: str, max_bytes: int | None = None) -> bytes:
         """The object's data; with ``max_bytes``, ObjectTooLarge rather than reading a longer object."""
