@@ -66,25 +66,26 @@ def sign(key: bytes, method: str, target: str, headers: Mapping[str, str], now: 
     return f"{stamp} {_mac(key, method, target, stamp, signed_headers(headers))}"
 
 
-def verify(key: bytes, method: str, target: str, raw_headers: Iterable[tuple[bytes, bytes]],
+def verify(key: bytes, method: str, target: str, headers: Iterable[tuple[str, str]],
            max_skew: float = DEFAULT_MAX_SKEW, now: float | None = None) -> str | None:
     """None when the request is signed correctly and recently, else why not (for the node's log).
 
-    ``raw_headers``: the request's headers as ASGI gives them (lower-case names, latin-1 bytes). A
-    covered header that appears twice is refused: which copy the node would act on is ambiguous.
+    ``headers``: every (name, value) of the request, in order, decoded as latin-1 (the node's
+    ``NodeHeaders.items()``). A covered header that appears twice is refused: which copy the node would
+    act on is ambiguous.
     """
     signature: str | None = None
     covered: dict[str, str] = {}
-    for raw_name, raw_value in raw_headers:
-        name = raw_name.decode("latin-1").lower()
+    for name, value in headers:
+        name = name.lower()  # (ASGI names are lower-case already: a name in another case is never uncovered)
         if name == SIGNATURE_HEADER:
             if signature is not None:
                 return "two signatures"
-            signature = raw_value.decode("latin-1")
+            signature = value
         elif _signed(name):
             if name in covered:
                 return f"header {name} sent twice"
-            covered[name] = raw_value.decode("latin-1").strip()
+            covered[name] = value.strip()
     if not signature:
         return "unsigned request"
     stamp, _, given = signature.strip().partition(" ")

@@ -1,18 +1,37 @@
-"""The storage node's HTTP protocol: bounded heads (``stackstore.http_limits``), and each response's
-head sent together with its body.
+"""The storage node's HTTP protocol: bounded heads (``stackstore.http_limits``), each response's head sent
+together with its body, and a lean path for the object, container and account routes.
 
 uvicorn writes a response's head and its body with two ``transport.write`` calls, so a small answer
 (every PUT/DELETE/HEAD and a small GET) costs two ``send`` system calls; on loopback each also runs the
 receiver's TCP path and wakes the proxy twice. ``HeadWithBody`` holds the head back until the body's
 first write or the end of the event loop's current pass, whichever comes first, then sends both at once.
+
+The lean path: nearly all of a node's requests are small object/container/account requests from the proxy
+and the other nodes. For them uvicorn's ASGI cycle (``run_asgi``, an ``http.response.start`` and an
+``http.response.body`` message, two regular expressions and a lower-casing per response header) and Starlette's
+``Response.__call__`` are replaced by :func:`run_lean`: the app's ``lean_response`` (signature check, routing,
+handler) answers a Starlette ``Response``, whose head and body this module writes in one ``transport.write``.
+Everything else stays uvicorn's: parsing, the head limits, ``Expect: 100-continue`` and the body
+(``cycle.receive``), keep-alive, pipelining, flow control, TLS. A response the lean writer does not take
+(streamed bodies, background tasks, no Content-Length, a header with a control character) goes through the
+ASGI messages as before, which also refuse what they always refused.
 """
 
 from __future__ import annotations
 
 import asyncio
+import re
 from typing import Any, cast
 
+from uvicorn.protocols.http.httptools_impl import STATUS_LINE, RequestResponseCycle
+
 from stackstore.http_limits import BoundedHttpToolsProtocol
+
+LEAN_PREFIXES = ("/obj/", "/cont/", "/acct/")  # the routes of the lean path (store/server.py dispatches them)
+LEAN_METHODS = frozenset(("GET", "HEAD", "PUT", "POST", "DELETE", "OPTIONS", "PATCH"))
+# a control character other than CR and LF (those are counted: one pair per header line): uvicorn refuses
+# these in header values (HEADER_VALUE_RE); a header name or value carrying one takes the ASGI path
+_CONTROL = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 JOIN_MAX = 64 << 10  # a body write up to this size is joined to the held head; larger ones go by writelines
 
@@ -23,6 +42,7 @@ class HeadWithBody:
 
     def __init__(self, transport: asyncio.Transport):
         self._transport = transport
+        self.raw = transport  # what the lean path writes a whole response to
         self._head_pending = True
         self._held: bytes | None = None
 
@@ -56,10 +76,111 @@ class HeadWithBody:
         return getattr(self._transport, name)
 
 
+def _lean_head(cycle: RequestResponseCycle, response: Any) -> bytes | None:
+    """The response's head when the lean writer can send it; None when the response must take the ASGI path
+    (which then refuses or frames it as it always did)."""
+    if getattr(response, "body", None) is None or response.background is not None:
+        return None  # streamed, or work to run after it: Starlette's own __call__
+    status_line = STATUS_LINE.get(response.status_code)
+    if status_line is None:
+        return None
+    raw = cycle.default_headers + response.raw_headers if cycle.default_headers else response.raw_headers
+    # "\n" + one "name: value\r\n" line per header (Starlette's raw headers: lower-case names); every line
+    # start is then a "\n" followed by a name, as no name or value may hold a line break (counted below)
+    block = b"".join([b"\n"] + [name + b": " + value + b"\r\n" for name, value in raw])
+    lines = len(raw)
+    if block.count(b"\n") != lines + 1 or block.count(b"\r") != lines or _CONTROL.search(block):
+        return None  # a line break or control character inside a name or value
+    if b"\nconnection: " in block or b"\ntransfer-encoding: " in block:
+        return None  # framing or connection handling the handler chose itself
+    head_only = cycle.scope["method"] == "HEAD"
+    at = block.find(b"\ncontent-length: ")
+    if at < 0:
+        if not head_only and response.status_code not in (204, 304):
+            return None  # uvicorn would frame it chunked
+    elif not head_only:
+        length = block[at + 17:block.index(b"\r", at)]
+        if not length.isdigit() or int(length) != len(response.body):
+            return None  # uvicorn refuses a body that does not match its Content-Length
+    if not cycle.keep_alive:
+        block += b"connection: close\r\n"
+    return status_line + block[1:] + b"\r\n"
+
+
+async def _write(cycle: RequestResponseCycle, response: Any) -> bool:
+    """Send a whole response in one write, as uvicorn's cycle would (its state kept current); False when
+    the response must take the ASGI path instead (nothing was sent)."""
+    if cycle.flow.write_paused and not cycle.disconnected:
+        await cycle.flow.drain()
+    if cycle.disconnected:
+        return True  # as uvicorn's send: the client is gone, nothing to write
+    head = _lean_head(cycle, response)
+    if head is None:
+        return False
+    cycle.response_started = True
+    cycle.waiting_for_100_continue = False  # answered before the body was asked for: no 100 Continue
+    body = response.body if cycle.scope["method"] != "HEAD" else b""
+    transport = cast(HeadWithBody, cycle.transport).raw  # nothing to hold back: head and body are here
+    if not body:
+        transport.write(head)
+    elif len(body) <= JOIN_MAX:
+        transport.write(head + body)
+    else:
+        transport.writelines((head, body))
+    cycle.response_complete = True
+    cycle.message_event.set()
+    if not cycle.keep_alive:
+        cycle.transport.close()
+    cycle.on_response()
+    return True
+
+
+async def run_lean(cycle: RequestResponseCycle, app: Any) -> None:
+    """uvicorn's ``RequestResponseCycle.run_asgi`` for one lean-path request: ``app.lean_response`` answers
+    (None when it already answered through ``cycle.send``, e.g. 401), :func:`_write` sends it."""
+    try:
+        response = await app.lean_response(cycle.scope, cycle.receive, cycle.send)
+        if response is not None and not await _write(cycle, response):
+            await response(cycle.scope, cycle.receive, cycle.send)
+    except BaseException as exc:  # as run_asgi: logged, 500 when nothing was sent yet, else the connection ends
+        cycle.logger.error("Exception in ASGI application\n", exc_info=exc)
+        if not cycle.response_started:
+            await cycle.send_500_response()
+        else:
+            cycle.transport.close()
+    else:
+        if not cycle.response_started and not cycle.disconnected:
+            cycle.logger.error("ASGI callable returned without starting response.")
+            await cycle.send_500_response()
+        elif not cycle.response_complete and not cycle.disconnected:
+            cycle.logger.error("ASGI callable returned without completing response.")
+            cycle.transport.close()
+    finally:
+        cycle.on_response = lambda: None
+
+
 class NodeHttpProtocol(BoundedHttpToolsProtocol):
-    """The node's uvicorn protocol (``uvicorn_options(conf, "store", NodeHttpProtocol)``)."""
+    """The node's uvicorn protocol (``uvicorn_options(conf, "store", NodeHttpProtocol)``): lean-path routes
+    run :func:`run_lean` when the app offers ``lean_response`` (store/server.py's NodeApp); responses sent
+    through ASGI messages (the other routes, streamed bodies) go out through :class:`HeadWithBody`."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._lean_app = self.app if getattr(self.app, "lean_response", None) is not None else None
+
+    def _lean(self, scope: Any) -> bool:
+        return (self._lean_app is not None and scope["method"] in LEAN_METHODS
+                and scope["path"].startswith(LEAN_PREFIXES))
 
     def on_headers_complete(self) -> None:
         super().on_headers_complete()
         if self.cycle is not None and self.cycle.scope is self.scope:  # a new request's cycle
             self.cycle.transport = cast(asyncio.Transport, HeadWithBody(self.transport))
+
+    def _start_asgi_task(self, cycle: RequestResponseCycle, app: Any) -> None:
+        if app is not self._lean_app or not self._lean(cycle.scope):  # (503 over the concurrency limit: uvicorn)
+            super()._start_asgi_task(cycle, app)
+            return
+        task = self.loop.create_task(run_lean(cycle, app))
+        task.add_done_callback(self.tasks.discard)
+        self.tasks.add(task)

@@ -3,8 +3,8 @@
 Starlette's ``Headers`` finds a header by scanning the raw list and lower-casing and encoding the name
 on every lookup. A request from the proxy carries 15-25 headers and the object routes look up about 15
 names (condition, footer, digests, container targets, policy, ...): about 50 us of CPU per request. The
-first value of each name is indexed once, on first use; everything else (``items``, ``getlist``,
-``raw``) is Starlette's own.
+headers are decoded once, on first use, and the first value of each name indexed; ``items`` answers the
+decoded pairs; everything else (``getlist``, ``raw``) is Starlette's own.
 """
 
 from __future__ import annotations
@@ -21,10 +21,12 @@ class NodeHeaders(Headers):
 
     def __init__(self, scope: Any) -> None:
         super().__init__(scope=scope)
-        first: dict[str, str] = {}
-        for key, value in reversed(self._list):  # the first occurrence wins
-            first[key.decode("latin-1")] = value.decode("latin-1")
-        self._first = first
+        self._pairs = [(key.decode("latin-1"), value.decode("latin-1")) for key, value in self._list]
+        self._first = dict(reversed(self._pairs))  # the first occurrence wins
+
+    def items(self) -> list[tuple[str, str]]:  # type: ignore[override]
+        """Every (name, value), names lower-case, in order (decoded once, not on every call)."""
+        return list(self._pairs)
 
     def __getitem__(self, key: str) -> str:
         try:
@@ -44,8 +46,10 @@ class NodeRequest(Request):
     """A Starlette ``Request`` whose ``headers`` are :class:`NodeHeaders`."""
 
     @property
-    def headers(self) -> Headers:
+    def headers(self) -> NodeHeaders:
         """The request's headers, indexed by name on first use."""
-        if not hasattr(self, "_headers"):
-            self._headers = NodeHeaders(self.scope)
-        return self._headers
+        try:
+            return self._node_headers
+        except AttributeError:
+            self._node_headers: NodeHeaders = NodeHeaders(self.scope)
+            return self._node_headers

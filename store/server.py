@@ -23,15 +23,14 @@ from store import account_routes, container_routes, object_routes, recon_routes,
 from store.background import BackgroundTasks
 from store.diskfile import DiskFileError
 from store.node import Node
-from store.node_request import NodeRequest
+from store.node_protocol import LEAN_METHODS, LEAN_PREFIXES
+from store.node_request import NodeHeaders, NodeRequest
 from store.reqparse import HTTPError, parse_path, raw_path
 from store.ring_guard import RingGuard
 
 log = logging.getLogger("store.server")
 METHODS = ["GET", "HEAD", "PUT", "POST", "DELETE", "OPTIONS", "PATCH"]
 HANDLERS = {"obj": object_routes.handle, "cont": container_routes.handle, "acct": account_routes.handle}
-FAST_PREFIXES = ("/obj/", "/cont/", "/acct/")
-FAST_METHODS = frozenset(METHODS)
 UNSIGNED_PATHS = frozenset(("/healthcheck",))  # GET/HEAD only: the launcher's and load balancers' probe
 UNSIGNED_METHODS = frozenset(("GET", "HEAD"))
 _UNAUTHORIZED_START = {"type": "http.response.start", "status": 401, "headers": [
@@ -52,18 +51,28 @@ class NodeApp(Starlette):
     node_key: bytes | None = None  # set by create_app; without one every request is refused
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and not await self._authorized(scope, send):
+        if scope["type"] == "http" and self.dispatch is not None and scope["method"] in LEAN_METHODS \
+                and scope["path"].startswith(LEAN_PREFIXES):
+            response = await self.lean_response(scope, receive, send)
+            if response is not None:
+                await response(scope, receive, send)
             return
-        if (scope["type"] == "http" and self.dispatch is not None and scope["method"] in FAST_METHODS
-                and scope["path"].startswith(FAST_PREFIXES)):
-            scope["app"] = self
-            response = await self.dispatch(NodeRequest(scope, receive, send))
-            await response(scope, receive, send)
+        if scope["type"] == "http" and not await self._authorized(scope, send):
             return
         await super().__call__(scope, receive, send)
 
-    async def _authorized(self, scope: Scope, send: Send) -> bool:
-        """True when the request may proceed; else answer 401 (and close the connection)."""
+    async def lean_response(self, scope: Scope, receive: Receive, send: Send) -> Response | None:
+        """The response to an object/container/account request (store/node_protocol.py's lean path
+        writes it); None when a refusal was already sent through ``send`` (401)."""
+        request = NodeRequest(scope, receive, send)
+        if not await self._authorized(scope, send, request.headers):
+            return None
+        scope["app"] = self
+        return await self.dispatch(request)  # type: ignore[misc]  # set: see above
+
+    async def _authorized(self, scope: Scope, send: Send, headers: NodeHeaders | None = None) -> bool:
+        """True when the request may proceed; else answer 401 (and close the connection). ``headers``:
+        the request's, when already indexed."""
         method = scope["method"]
         if method in UNSIGNED_METHODS and scope["path"] in UNSIGNED_PATHS:
             return True
@@ -72,7 +81,8 @@ class NodeApp(Starlette):
             problem: str | None = "no node key configured"
         else:
             target = node_signing.request_target(raw, scope["query_string"])
-            problem = node_signing.verify(self.node_key, method, target, scope["headers"])
+            pairs = (headers if headers is not None else NodeHeaders(scope)).items()
+            problem = node_signing.verify(self.node_key, method, target, pairs)
         if problem is None:
             return True
         client = scope.get("client")
