@@ -20,7 +20,7 @@ import collections
 import linecache
 import random
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 from types import FrameType
 from typing import Any
 
@@ -63,14 +63,17 @@ class Counter:
         if event == "c_call":
             self.c_calls += 1
 
-    async def run(self, calls: Callable[[int], Awaitable[httpx.Response]], count: int) -> None:
+    async def run(self, calls: Callable[[int], Awaitable[httpx.Response | int]], count: int,
+                  expected: Collection[int] = (200, 201)) -> None:
+        """Count while ``calls(i)`` runs for i < ``count``; each answers a response or its status (else exit)."""
         sys.settrace(self._trace)
         sys.setprofile(self._profile)
         try:
             for i in range(count):
                 resp = await calls(i)
-                if resp.status_code not in (200, 201):
-                    raise SystemExit(f"request {i}: {resp.status_code} {resp.text[:200]}")
+                status = resp if isinstance(resp, int) else resp.status_code
+                if status not in expected:
+                    raise SystemExit(f"request {i}: {status} {'' if isinstance(resp, int) else resp.text[:200]}")
         finally:
             sys.settrace(None)
             sys.setprofile(None)
