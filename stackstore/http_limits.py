@@ -120,13 +120,18 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
             self.refuse(REQUEST_LINE)
 
     def on_header(self, name: bytes, value: bytes) -> None:
-        # the one per-header hook: both head limits checked here (a subclass sets the line budget, not a hook)
+        # the one per-header hook: both head limits checked here (a subclass sets the line budget, not a hook);
+        # then uvicorn's own on_header, inlined (one Python call less per header of every request)
         self._header_count += 1
         if len(name) + len(value) > self._header_line_budget:
             self.refuse(HEADER_LINE)
         if self._header_count > self._max_header_count:
             self.refuse(HEADER_COUNT)
-        super().on_header(name, value)
+        name = name.lower()
+        value = value.rstrip(b" \t")  # trailing whitespace is not part of the value (RFC 9110 5.5)
+        if name == b"expect" and value.lower() == b"100-continue":
+            self.expect_100_continue = True
+        self.headers.append((name, value))
 
     def header_line_budget(self) -> int:
         """The longest header name + value (bytes) accepted; a longer one is refused as ``HEADER_LINE``."""
