@@ -7,16 +7,30 @@ only a holder of that key can read the ring or install one.
 
 from __future__ import annotations
 
-from typing import Any
+import os
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any, BinaryIO
 
 from starlette.requests import Request
-from starlette.responses import FileResponse, JSONResponse, PlainTextResponse, Response
+from starlette.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from objclient import ring_distribution as dist
 from ring.errors import RingFileError
 from store.io_threads import run_blocking
 from store.node import Node
+
+READ_CHUNK = 1 << 20
+
+
+def _open_file(path: Path) -> tuple[BinaryIO, int] | None:
+    """The file open for reading and its size then; None when there is no such file."""
+    try:
+        handle = open(path, "rb")  # closed by the response's body iterator
+    except (FileNotFoundError, IsADirectoryError):
+        return None
+    return handle, os.fstat(handle.fileno()).st_size
 
 
 def routes(node: Node) -> list[Route]:
@@ -36,12 +50,21 @@ def routes(node: Node) -> list[Route]:
             return PlainTextResponse("no such ring", status_code=404)
         if request.method == "PUT":
             return await _install(request, name)
-        path = dist.ring_path(ring_dir, name)
-        if not await io(path.is_file):
+        opened = await io(_open_file, dist.ring_path(ring_dir, name))
+        if opened is None:
             return PlainTextResponse("no such ring", status_code=404)
-        # streamed from the file (read in threads); a ring renamed over it between the size check and the
-        # read fails the fetcher's length or checksum check, and it fetches again at its next check
-        return FileResponse(path, media_type="application/octet-stream")
+        # the length and the bytes come from one open file: a newer ring renamed over the path meanwhile
+        # (a push) is the next fetch's, never half of this answer
+        handle, size = opened
+        return StreamingResponse(_chunks(handle), media_type="application/octet-stream",
+                                 headers={"Content-Length": str(size)})
+
+    async def _chunks(handle: BinaryIO) -> AsyncIterator[bytes]:
+        try:
+            while chunk := await io(handle.read, READ_CHUNK):
+                yield chunk
+        finally:
+            await io(handle.close)
 
     async def _install(request: Request, name: str) -> Response:
         try:
