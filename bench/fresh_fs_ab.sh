@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# bench/fresh_fs_ab.sh CHECKOUT OBJLOAD_PYTHON OBJLOAD [COUNT]: one run of 4 KiB PUT, GET and DELETE (Swift API,
+# c=32) against `stackstore up` from CHECKOUT (its .venv) with the cloud's data dir on a fresh XFS filesystem
+# (a sparse image on a direct-I/O loop device, made and removed by this script: root). Prints ops/s and the
+# cloud's CPU per request by process group (from /proc). On a shared VM the disk state left by earlier runs
+# doubles a small write's system time within a sitting; a fresh filesystem per run makes two commits
+# comparable: alternate them (A B B A). docs/benchmarks.md, session 14.
+set -eu
+REPO=$1; PY=$2; L=$3; COUNT=${4:-2000}
+WORK=$(mktemp -d /var/tmp/fresh-fs-ab-XXXX)
+IMG=$WORK/fs.img; MNT=$WORK/mnt; D=$MNT/data
+truncate -s 16G "$IMG"; mkfs.xfs -q -f "$IMG"; mkdir -p "$MNT"
+DEV=$(losetup --direct-io=on -f --show "$IMG"); mount "$DEV" "$MNT"; mkdir -p "$D"
+cleanup() {
+  pkill -INT -f "stackstore up --data-dir $D" || true; sleep 8; pkill -9 -f "$D" || true
+  umount "$MNT" || true; losetup -d "$DEV" || true; rm -rf "$WORK"
+}
+trap cleanup EXIT
+( cd "$REPO" && setsid .venv/bin/stackstore up --data-dir "$D" > "$WORK/up.log" 2>&1 & )
+for _ in $(seq 1 120); do curl -sf http://127.0.0.1:8080/healthcheck > /dev/null && break; sleep 1; done; sleep 5
+SW=(swift --auth-url http://127.0.0.1:8080/auth/v1.0 --user test:tester --key testing)
+cpu() {  # user+system seconds by group of the processes whose command line names the data dir
+  python3 - "$D" <<'PY'
+import json, os, sys
+tick = os.sysconf("SC_CLK_TCK"); out = {}
+for pid in filter(str.isdigit, os.listdir("/proc")):
+    try:
+        cmd = open(f"/proc/{pid}/cmdline", "rb").read().replace(b"\0", b" ").decode()
+        st = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    except OSError:
+        continue
+    if sys.argv[1] in cmd:
+        group = "nodes" if "store.server" in cmd else "proxy" if "proxy" in cmd else "other"
+        out[group] = out.get(group, 0.0) + (int(st[11]) + int(st[12])) / tick
+print(json.dumps(out))
+PY
+}
+"$PY" "$L" "${SW[@]}" --container warm --count 300 --concurrency 32 --phases put,get,delete > /dev/null
+for phase in put get delete; do
+  before=$(cpu)
+  rate=$("$PY" "$L" "${SW[@]}" --container ab --count "$COUNT" --concurrency 32 --phases $phase --keep --json |
+         python3 -c "import json,sys; print(round(json.load(sys.stdin)['phases']['$phase']['ops_per_s']))")
+  after=$(cpu)
+  python3 -c "import json; a, b = json.loads('$before'), json.loads('$after'); print('$phase', '$rate/s', ' '.join(
+      f'{k} {(b[k] - a.get(k, 0)) * 1e6 / $COUNT:.0f} us/req' for k in sorted(b)))"
+  sleep 2
+done
