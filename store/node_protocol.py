@@ -27,8 +27,9 @@ from uvicorn.protocols.http.httptools_impl import STATUS_LINE, RequestResponseCy
 
 from stackstore.http_limits import BoundedHttpToolsProtocol
 
-LEAN_PREFIXES = ("/obj/", "/cont/", "/acct/")  # the routes of the lean path (store/server.py dispatches them)
-LEAN_METHODS = frozenset(("GET", "HEAD", "PUT", "POST", "DELETE", "OPTIONS", "PATCH"))
+STORAGE_METHODS = ("GET", "HEAD", "PUT", "POST", "DELETE", "OPTIONS", "PATCH")  # of the storage routes
+_LEAN_PREFIXES = ("/obj/", "/cont/", "/acct/")  # the storage routes (store/server.py dispatches them)
+_LEAN_METHODS = frozenset(STORAGE_METHODS)
 # a control character other than CR and LF (those are counted: one pair per header line): uvicorn refuses
 # these in header values (HEADER_VALUE_RE); a header name or value carrying one takes the ASGI path
 _CONTROL = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -74,6 +75,11 @@ class HeadWithBody:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._transport, name)
+
+
+def lean_route(scope: Any) -> bool:
+    """Whether an HTTP request goes to the object, container or account routes (the lean path's)."""
+    return scope["method"] in _LEAN_METHODS and scope["path"].startswith(_LEAN_PREFIXES)
 
 
 def _lean_head(cycle: RequestResponseCycle, response: Any) -> bytes | None:
@@ -166,11 +172,8 @@ class NodeHttpProtocol(BoundedHttpToolsProtocol):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._lean_app = self.app if getattr(self.app, "lean_response", None) is not None else None
-
-    def _lean(self, scope: Any) -> bool:
-        return (self._lean_app is not None and scope["method"] in LEAN_METHODS
-                and scope["path"].startswith(LEAN_PREFIXES))
+        ready = hasattr(self.app, "lean_response") and getattr(self.app, "dispatch", None) is not None
+        self._lean_app = self.app if ready else None  # NodeApp with its routes set (store/server.py create_app)
 
     def on_headers_complete(self) -> None:
         super().on_headers_complete()
@@ -178,7 +181,8 @@ class NodeHttpProtocol(BoundedHttpToolsProtocol):
             self.cycle.transport = cast(asyncio.Transport, HeadWithBody(self.transport))
 
     def _start_asgi_task(self, cycle: RequestResponseCycle, app: Any) -> None:
-        if app is not self._lean_app or not self._lean(cycle.scope):  # (503 over the concurrency limit: uvicorn)
+        # (app is uvicorn's 503 answer over the concurrency limit, or the app has no lean_response: ASGI as always)
+        if app is not self._lean_app or not lean_route(cycle.scope):
             super()._start_asgi_task(cycle, app)
             return
         task = self.loop.create_task(run_lean(cycle, app))

@@ -23,13 +23,12 @@ from store import account_routes, container_routes, object_routes, recon_routes,
 from store.background import BackgroundTasks
 from store.diskfile import DiskFileError
 from store.node import Node
-from store.node_protocol import LEAN_METHODS, LEAN_PREFIXES
+from store.node_protocol import STORAGE_METHODS, lean_route
 from store.node_request import NodeHeaders, NodeRequest
 from store.reqparse import HTTPError, parse_path, raw_path
 from store.ring_guard import RingGuard
 
 log = logging.getLogger("store.server")
-METHODS = ["GET", "HEAD", "PUT", "POST", "DELETE", "OPTIONS", "PATCH"]
 HANDLERS = {"obj": object_routes.handle, "cont": container_routes.handle, "acct": account_routes.handle}
 UNSIGNED_PATHS = frozenset(("/healthcheck",))  # GET/HEAD only: the launcher's and load balancers' probe
 UNSIGNED_METHODS = frozenset(("GET", "HEAD"))
@@ -51,8 +50,7 @@ class NodeApp(Starlette):
     node_key: bytes | None = None  # set by create_app; without one every request is refused
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and self.dispatch is not None and scope["method"] in LEAN_METHODS \
-                and scope["path"].startswith(LEAN_PREFIXES):
+        if scope["type"] == "http" and self.dispatch is not None and lean_route(scope):
             response = await self.lean_response(scope, receive, send)
             if response is not None:
                 await response(scope, receive, send)
@@ -132,7 +130,7 @@ def create_app(conf: Config | None, devices_root: str | Path) -> Starlette:
         *recon_routes.routes(node),
         *ring_routes.routes(node),
         *replication_routes.routes,
-        Route("/{path:path}", dispatch, methods=METHODS),
+        Route("/{path:path}", dispatch, methods=list(STORAGE_METHODS)),
     ], lifespan=lifespan)
     app.dispatch = dispatch
     app.node_key = node.node_key
