@@ -63,15 +63,13 @@ class ObjectStore:
 
         self._run(go())
 
-    def put(self, account: str, container: str, name: str, data: bytes, etag: str | None = None,
+    def put(self, account: str, container: str, name: str, data: bytes,
             content_type: str = "application/octet-stream") -> str:
         """Store ``data``; its ETag (the MD5 the upload computed as it sent the bytes, of the plaintext when
-        the cluster encrypts). With ``etag`` the object store refuses data of another MD5."""
+        the cluster encrypts)."""
         async def go() -> str:
             client = await self._get_client()
             headers = {"Content-Type": content_type, "Content-Length": str(len(data))}
-            if etag:
-                headers["ETag"] = etag
             resp = await client.put_object(account, container, name, headers, _once(data), len(data))
             if resp.status != 201:
                 raise ObjectStoreError(f"PUT {container}/{name} failed: {resp.status}")
