@@ -14,31 +14,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
 import subprocess
 import sys
 import time
-from pathlib import Path
 
-TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def cloud_cpu_seconds(data_dir: str) -> float:
-    """User + system CPU seconds of every live process whose command line contains ``data_dir``."""
-    total = 0.0
-    for pid in os.listdir("/proc"):
-        if not pid.isdigit():
-            continue
-        try:
-            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-            if data_dir not in cmdline or "api_alternation" in cmdline:
-                continue
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue  # gone meanwhile
-        total += (int(fields[11]) + int(fields[12])) / TICKS
-    return total
+from bench.cloud_cpu import cpu_by_group
 
 
 def run_phase(args: argparse.Namespace, api: str, phase: str, container: str) -> tuple[float, float]:
@@ -50,9 +31,9 @@ def run_phase(args: argparse.Namespace, api: str, phase: str, container: str) ->
     command = [args.python, args.objload, *target, "--container", container, "--size", args.size,
                "--count", str(args.count), "--concurrency", str(args.concurrency), "--phases", phase,
                "--keep", "--json"]
-    before = cloud_cpu_seconds(args.data_dir)
+    before = sum(cpu_by_group(args.data_dir).values())
     out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
-    cpu = cloud_cpu_seconds(args.data_dir) - before
+    cpu = sum(cpu_by_group(args.data_dir).values()) - before
     result = json.loads(out)["phases"][phase]
     return float(result["ops_per_s"]), cpu * 1e6 / args.count
 

@@ -7,6 +7,7 @@
 # comparable: alternate them (A B B A). docs/benchmarks.md, session 14.
 set -eu
 REPO=$1; PY=$2; L=$3; COUNT=${4:-2000}
+BENCH_ROOT=$(cd "$(dirname "$0")/.." && pwd)  # this checkout (bench.cloud_cpu)
 WORK=$(mktemp -d /var/tmp/fresh-fs-ab-XXXX)
 IMG=$WORK/fs.img; MNT=$WORK/mnt; D=$MNT/data
 truncate -s 16G "$IMG"; mkfs.xfs -q -f "$IMG"; mkdir -p "$MNT"
@@ -19,22 +20,7 @@ trap cleanup EXIT
 ( cd "$REPO" && setsid .venv/bin/stackstore up --data-dir "$D" > "$WORK/up.log" 2>&1 & )
 for _ in $(seq 1 120); do curl -sf http://127.0.0.1:8080/healthcheck > /dev/null && break; sleep 1; done; sleep 5
 SW=(swift --auth-url http://127.0.0.1:8080/auth/v1.0 --user test:tester --key testing)
-cpu() {  # user+system seconds by group of the processes whose command line names the data dir
-  python3 - "$D" <<'PY'
-import json, os, sys
-tick = os.sysconf("SC_CLK_TCK"); out = {}
-for pid in filter(str.isdigit, os.listdir("/proc")):
-    try:
-        cmd = open(f"/proc/{pid}/cmdline", "rb").read().replace(b"\0", b" ").decode()
-        st = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
-    except OSError:
-        continue
-    if sys.argv[1] in cmd:
-        group = "nodes" if "store.server" in cmd else "proxy" if "proxy" in cmd else "other"
-        out[group] = out.get(group, 0.0) + (int(st[11]) + int(st[12])) / tick
-print(json.dumps(out))
-PY
-}
+cpu() { (cd "$BENCH_ROOT" && python3 -m bench.cloud_cpu "$D"); }  # user+system seconds by process kind
 "$PY" "$L" "${SW[@]}" --container warm --count 300 --concurrency 32 --phases put,get,delete > /dev/null
 for phase in put get delete; do
   before=$(cpu)
