@@ -37,7 +37,7 @@ from ring.hashing import partition_of
 from stackstore.timestamp import Timestamp
 from store import layout
 from store.fsutil import ensure_dir, fsync_paths, make_dir_once, start_writeback
-from store.group_commit import GroupCommit
+from store.group_commit import NOTHING_TO_PUBLISH, GroupCommit
 from store.io_threads import run_blocking
 
 MAGIC = b"SSTRv01\n"
@@ -140,6 +140,17 @@ class HashDirState:
     @property
     def meta_timestamp(self) -> Timestamp | None:
         return Timestamp(self.meta.rsplit(".", 1)[0]) if self.meta else None
+
+
+@dataclass
+class StoredVersion:
+    """What a DELETE must know of the stored object: the timestamp of its newest .data/.ts (None when
+    the hash dir was quarantined), whether it is live, and its X-Delete-At (also when it has just
+    expired)."""
+
+    newest: Timestamp | None
+    live: bool
+    delete_at: str | None
 
 
 def scan_hash_dir(files: list[str]) -> HashDirState:
@@ -259,6 +270,18 @@ class DiskFile:
                 raise DiskFileNotFound(reader.timestamp, expired=True, delete_at=delete_at)
         return reader
 
+    def stored_version(self) -> StoredVersion:
+        """The stored object's version as a DELETE sees it (blocking: listdir, open, read)."""
+        state = self.state()
+        try:
+            reader = self.open(state)
+        except DiskFileNotFound as exc:
+            return StoredVersion(state.newest, False, exc.delete_at if exc.expired else None)
+        except DiskFileQuarantined:
+            return StoredVersion(None, False, None)
+        reader.close()
+        return StoredVersion(state.newest, True, reader.headers.get("X-Delete-At"))
+
     def quarantine(self) -> str | None:
         """Move the whole hash dir to ``<device>/quarantined/objects[-N]/``; return its new path (blocking)."""
         qdir = layout.quarantined_objects_path(self.device_path, self.policy)
@@ -281,13 +304,27 @@ class DiskFile:
     def writer(self) -> DiskFileWriter:
         return DiskFileWriter(self)
 
-    async def put_tombstone(self, timestamp: Timestamp) -> None:
-        """Durably write ``<timestamp>.ts`` and clean up what it supersedes."""
+    async def put_tombstone(self, timestamp: Timestamp,
+                            write_if: Callable[[StoredVersion], bool] | None = None) -> StoredVersion | None:
+        """Durably write ``<timestamp>.ts`` and clean up what it supersedes.
+
+        With ``write_if``, the stored version is read first by the thread that commits and passed to it
+        there (it may raise, which this raises): the tombstone is written only if it answers True. One
+        hand-off to the I/O threads for the read and the write; returns the version read (else None)."""
+        seen: list[StoredVersion] = []
+
+        def precheck() -> bool:
+            assert write_if is not None
+            seen.append(self.stored_version())
+            return write_if(seen[0])
+
         w = DiskFileWriter(self)
         try:
-            await w.commit_marker(timestamp, ".ts", {"name": self.name, "ts": timestamp.normal})
+            await w.commit_marker(timestamp, ".ts", {"name": self.name, "ts": timestamp.normal},
+                                  precheck if write_if is not None else None)
         finally:
             await w.aclose()
+        return seen[0] if seen else None
 
     async def put_metadata(self, timestamp: Timestamp, headers: dict[str, str]) -> None:
         """Durably write ``<timestamp>.meta`` holding ``headers``: it replaces the object's user and
@@ -460,39 +497,45 @@ class DiskFileWriter:
             "bs": self.block_size,
             "blocks": _block_hex(self._digests),
         }
-        await self._commit(timestamp, ".data", _encode_meta(meta), newer_only)
+        await self._commit(timestamp, ".data", _encode_meta(meta),
+                           functools.partial(self._newer_than_stored, timestamp) if newer_only else None)
 
-    async def commit_marker(self, timestamp: Timestamp, ext: str, meta: dict[str, Any]) -> None:
-        """Durably write a trailer-only file (``.ts`` or ``.meta``)."""
-        await self._commit(timestamp, ext, _encode_meta(meta))
+    async def commit_marker(self, timestamp: Timestamp, ext: str, meta: dict[str, Any],
+                            precheck: Callable[[], bool] | None = None) -> None:
+        """Durably write a trailer-only file (``.ts`` or ``.meta``); ``precheck`` as ``_commit``'s."""
+        await self._commit(timestamp, ext, _encode_meta(meta), precheck)
 
-    async def _commit(self, timestamp: Timestamp, ext: str, trailer: bytes, newer_only: bool = False) -> None:
+    async def _commit(self, timestamp: Timestamp, ext: str, trailer: bytes,
+                      precheck: Callable[[], bool] | None = None) -> None:
+        """Write the rest and install ``<timestamp><ext>`` durably. ``precheck`` (blocking) runs first in
+        the committing thread: False writes nothing, an exception is raised here."""
         target = os.path.join(self.df.dir, timestamp.normal + ext)
-        must_beat = timestamp if newer_only else None
         group = self.mgr.group
         run = functools.partial(run_blocking, self.mgr.executor)
         if not (group.enabled and group.batched(self.df.device_path)):
-            await run(self._commit_fsync, target, trailer, must_beat, group.enabled)
+            await run(self._commit_fsync, target, trailer, precheck, group.enabled)
             return
         rest: bytes | None = trailer  # what the committing thread still writes
         if self.fd >= 0 or self.size > SMALL_BODY:  # big writes stay out of the committing thread
             await run(self._write_rest, trailer, self.size >= OWN_FSYNC)
             rest = None
-        self._job = group.submit(self.df.device_path, functools.partial(self._prepare, rest, must_beat),
+        self._job = group.submit(self.df.device_path, functools.partial(self._prepare, rest, precheck),
                                  functools.partial(self._rename, target), self._cleanup)
         await self._job
 
-    def _check_newer(self, must_beat: Timestamp | None) -> None:
-        """DiskFileConflict when the hash dir's .data/.ts is as new as ``must_beat`` (None: no check)."""
-        if must_beat is not None:
-            newest = self.df.state().newest
-            if newest is not None and newest >= must_beat:
-                raise DiskFileConflict(newest)
+    def _newer_than_stored(self, timestamp: Timestamp) -> bool:
+        """True, or DiskFileConflict when the hash dir's .data/.ts is as new as ``timestamp``."""
+        newest = self.df.state().newest
+        if newest is not None and newest >= timestamp:
+            raise DiskFileConflict(newest)
+        return True
 
-    def _prepare(self, trailer: bytes | None, must_beat: Timestamp | None) -> None:
-        self._check_newer(must_beat)
+    def _prepare(self, trailer: bytes | None, precheck: Callable[[], bool] | None) -> object:
+        if precheck is not None and not precheck():
+            return NOTHING_TO_PUBLISH
         if trailer is not None:
             self._write_rest(trailer)
+        return None
 
     def _cleanup(self) -> None:
         if self.df.seen_files:
@@ -519,8 +562,10 @@ class DiskFileWriter:
             changed = [*changed, *link_file(target, self.df.next_dir, self.df.device_path), self.df.next_dir]
         return changed
 
-    def _commit_fsync(self, target: str, trailer: bytes, must_beat: Timestamp | None, durable: bool) -> None:
-        self._check_newer(must_beat)
+    def _commit_fsync(self, target: str, trailer: bytes, precheck: Callable[[], bool] | None,
+                      durable: bool) -> None:
+        if precheck is not None and not precheck():
+            return
         self._write_rest(trailer)
         if durable:
             os.fdatasync(self.fd)

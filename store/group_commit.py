@@ -28,6 +28,10 @@ from store.fsutil import ensure_dir, fsync_all, fsync_paths, make_dir_once
 
 Step = Callable[[], object] | None
 
+# What a ``prepare`` step returns when it decided to write nothing: the job has no ``publish`` step and is
+# answered after its tick's round (a write that lost a check, e.g. a DELETE older than the stored object).
+NOTHING_TO_PUBLISH = object()
+
 
 class _Job:
     """One write in the pipeline: ``prepare`` (write), then ``publish`` (rename), then ``after``."""
@@ -41,10 +45,12 @@ class _Job:
         self.error: BaseException | None = None
 
     def run(self, step: Step) -> bool:
-        """Run one step; False (the error kept for the waiter) if it raised."""
+        """Run one step; False (the error kept for the waiter) if it raised. A step that returns
+        ``NOTHING_TO_PUBLISH`` drops the job's publish step."""
         if step is not None and self.error is None:
             try:
-                step()
+                if step() is NOTHING_TO_PUBLISH:
+                    self.publish = None
             except BaseException as exc:  # handed to the waiter
                 self.error = exc
         return self.error is None
@@ -111,7 +117,8 @@ class GroupCommit:
         ``prepare`` runs in a tick, ``publish`` only after that tick's syncfs (what prepare wrote is
         durable before it is renamed into place), and the future completes after the next syncfs
         (the rename is durable before anyone acknowledges it); ``after`` (cleanup) runs then, its
-        errors ignored. Without ``publish`` the future completes after the first round.
+        errors ignored. Without ``publish``, or when ``prepare`` returns ``NOTHING_TO_PUBLISH``, the
+        future completes after the first round.
         """
         lane = self._lane(device_path)
         assert lane is not None, "submit() is for batched devices"

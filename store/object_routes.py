@@ -40,6 +40,7 @@ from store.diskfile import (
     DiskFileQuarantined,
     DiskFileWriter,
     ObjectReader,
+    StoredVersion,
 )
 from store.io_threads import run_blocking
 from store.node import Node
@@ -468,21 +469,6 @@ def row_content_type(posted: str | None, reader: ObjectReader, row: Mapping[str,
     return row.get("content-type") or reader.content_type
 
 
-def _current_version(df: DiskFile) -> tuple[Timestamp | None, bool, str | None]:
-    """What a DELETE must know of the stored object (blocking: listdir, open, read): the timestamp of
-    its newest .data/.ts (None when quarantined), whether it is live, and its X-Delete-At (also when
-    it has just expired)."""
-    state = df.state()
-    try:
-        reader = df.open(state)
-    except DiskFileNotFound as exc:
-        return state.newest, False, exc.delete_at if exc.expired else None
-    except DiskFileQuarantined:
-        return None, False, None
-    reader.close()
-    return state.newest, True, reader.headers.get("X-Delete-At")
-
-
 async def delete_object(node: Node, request: Request, sp: StoragePath) -> Response:
     ts = timestamp_header(request)
     df = _diskfile(node, sp, request)
@@ -492,24 +478,29 @@ async def delete_object(node: Node, request: Request, sp: StoragePath) -> Respon
             if_delete_at_ts = Timestamp(if_delete_at)
         except ValueError:
             raise HTTPError(400, "bad X-If-Delete-At") from None
-    orig_ts, found, orig_delete_at = await run_blocking(node.executor, _current_version, df)
-    if found and orig_ts is not None and orig_ts >= ts:
-        raise HTTPError(409, "newer object exists", _ts_headers(orig_ts))
-    if if_delete_at is not None:
-        if orig_ts is None:
-            raise HTTPError(404)
-        if orig_ts >= ts:
-            raise HTTPError(409, "newer object exists", _ts_headers(orig_ts))
-        if orig_delete_at is None or Timestamp(orig_delete_at) != if_delete_at_ts:
-            raise HTTPError(412, "X-If-Delete-At mismatch")
-    if orig_ts is None or orig_ts < ts:
-        try:
-            await df.put_tombstone(ts)
-        except (DiskFileNoSpace, OSError) as exc:
-            raise HTTPError(507, "device write failed") from exc
+
+    def write_if(stored: StoredVersion) -> bool:
+        """Whether the tombstone goes in (run by the committing I/O thread, with the version it read)."""
+        if stored.live and stored.newest is not None and stored.newest >= ts:
+            raise HTTPError(409, "newer object exists", _ts_headers(stored.newest))
+        if if_delete_at is not None:
+            if stored.newest is None:
+                raise HTTPError(404)
+            if stored.newest >= ts:
+                raise HTTPError(409, "newer object exists", _ts_headers(stored.newest))
+            if stored.delete_at is None or Timestamp(stored.delete_at) != if_delete_at_ts:
+                raise HTTPError(412, "X-If-Delete-At mismatch")
+        return stored.newest is None or stored.newest < ts
+
+    try:
+        stored = await df.put_tombstone(ts, write_if)
+    except (DiskFileNoSpace, OSError) as exc:
+        raise HTTPError(507, "device write failed") from exc
+    assert stored is not None
+    if stored.newest is None or stored.newest < ts:
         await _send_row_update(node, df, request, sp, "DELETE", object_update_headers(ts))
-    resp_ts = max(orig_ts, ts) if orig_ts is not None else ts
-    return Response(status_code=204 if found else 404, headers={"X-Backend-Timestamp": resp_ts.normal})
+    resp_ts = max(stored.newest, ts) if stored.newest is not None else ts
+    return Response(status_code=204 if stored.live else 404, headers={"X-Backend-Timestamp": resp_ts.normal})
 
 
 async def handle(node: Node, request: Request, sp: StoragePath) -> Response:

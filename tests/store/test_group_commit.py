@@ -105,6 +105,41 @@ def test_stale_put_conflicts_in_the_commit_hop(mgr):
     assert _listing(df.dir) == [t4.normal + ".data"]  # the commit hop cleaned up what it superseded
 
 
+@pytest.mark.parametrize("mode", ["syncfs", "fsync"])
+def test_tombstone_reads_the_stored_version_in_the_committing_thread(tmp_path, executor, mode):
+    """A DELETE's version read and its tombstone are one hand-off: ``write_if`` sees what is stored, in an
+    I/O thread; answering False writes nothing and leaves nothing in tmp/; an exception reaches the caller."""
+    (tmp_path / "d1").mkdir()
+    group = GroupCommit(executor, mode=mode)
+    mgr = DiskFileManager(str(tmp_path), executor, group, block_size=4096)
+    df = mgr.get("d1", 7, HASH, "/a/c/o")
+    t1, t2, t3 = (Timestamp(time.time() + i) for i in range(3))
+    asyncio.run(_put(mgr, t2, b"live"))
+    calls: list[tuple[object, bool]] = []
+
+    def refuse(stored) -> bool:
+        calls.append((stored, threading.current_thread() is threading.main_thread()))
+        return False
+
+    stored = asyncio.run(df.put_tombstone(t1, refuse))
+    assert stored is not None and (stored.newest, stored.live, stored.delete_at) == (t2, True, None)
+    assert calls == [(stored, False)]
+    assert _listing(df.dir) == [t2.normal + ".data"]
+    assert _listing(os.path.join(mgr.devices_root, "d1", "tmp")) == []
+
+    def conflict(stored) -> bool:
+        raise DiskFileConflict(stored.newest)
+
+    with pytest.raises(DiskFileConflict):
+        asyncio.run(df.put_tombstone(t1, conflict))
+    stored = asyncio.run(df.put_tombstone(t3, lambda stored: stored.newest < t3))
+    assert stored is not None and stored.live
+    assert _listing(df.dir) == [t3.normal + ".ts"]
+    stored = asyncio.run(df.put_tombstone(t1, lambda stored: True))
+    assert stored is not None and (stored.newest, stored.live) == (t3, False)
+    group.close()
+
+
 def test_writes_arriving_mid_round_share_the_next_rounds(tmp_path, monkeypatch):
     """A round that began before a write was prepared cannot cover it; writes queued while a round
     runs are prepared together in the next tick, which also publishes the earlier write."""
