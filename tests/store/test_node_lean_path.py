@@ -1,10 +1,17 @@
 """The node's lean path (store/node_protocol.py ``run_lean``) on the wire, against a real node process:
-whole answers, keep-alive and pipelining, HTTP/1.0, HEAD, ``Expect: 100-continue``, refusals."""
+whole answers, keep-alive and pipelining, HTTP/1.0, HEAD, ``Expect: 100-continue``, refusals; and, in-process
+with a handler that fails, uvicorn's answers to an exception."""
 
 from __future__ import annotations
 
+import asyncio
 import socket
+import threading
 
+import uvicorn
+
+from stackstore.http_limits import HttpLimits, bounded_protocol
+from store.node_protocol import NodeHttpProtocol
 from tests.store.conftest import next_ts, signed_head
 
 PATH = "/obj/d1/7/AUTH_test/c/lean-{}"
@@ -97,3 +104,54 @@ def test_an_unsigned_request_is_refused_and_the_connection_closed(node):
         status, headers, body = _read_answer(sock, bytearray())
         assert (status, body, headers["connection"]) == (401, b"unauthorized", "close")
         assert sock.recv(1) == b""
+
+
+class _FailingApp:
+    """A node app whose lean handler fails: first before answering, then after its answer began."""
+
+    dispatch = object()  # what NodeHttpProtocol checks before it takes the lean path
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    async def __call__(self, scope, receive, send):  # the ASGI path (not taken by these requests)
+        raise AssertionError("the lean path was expected")
+
+    async def lean_response(self, scope, receive, send):
+        self.calls += 1
+        if scope["path"].endswith("/after-start"):
+            await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"10")]})
+        raise RuntimeError("handler bug")
+
+
+def test_a_failing_lean_handler_answers_500_or_ends_the_connection():
+    """As uvicorn's run_asgi: an exception before any answer is a 500 (and the node keeps serving), after
+    the answer began the connection is closed rather than leaving a short body on it."""
+    app = _FailingApp()
+    sock = socket.create_server(("127.0.0.1", 0))
+    config = uvicorn.Config(app, http=bounded_protocol(HttpLimits(), NodeHttpProtocol), lifespan="off",
+                            log_level="critical", loop="asyncio", access_log=False, proxy_headers=False)
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=lambda: asyncio.run(server.serve(sockets=[sock])), daemon=True)
+    thread.start()
+    try:
+        for _ in range(100):
+            if server.started:
+                break
+            threading.Event().wait(0.05)
+        port = sock.getsockname()[1]
+        for _ in range(2):  # the node survives a failing request
+            with socket.create_connection(("127.0.0.1", port), timeout=10) as conn:
+                conn.sendall(b"GET /obj/d1/7/a/c/o HTTP/1.1\r\nHost: node\r\n\r\n")
+                status, headers, _ = _read_answer(conn, bytearray())
+                assert status == 500 and headers["connection"] == "close"
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as conn:
+            conn.sendall(b"GET /obj/d1/7/a/c/after-start HTTP/1.1\r\nHost: node\r\n\r\n")
+            received = b""
+            while chunk := conn.recv(65536):
+                received += chunk
+            assert received.startswith(b"HTTP/1.1 200 ") and received.endswith(b"\r\n\r\n")  # head, no body
+        assert app.calls == 3
+    finally:
+        server.should_exit = True
+        thread.join(10)
