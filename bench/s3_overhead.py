@@ -52,7 +52,7 @@ class Counter:
             name = frame.f_code.co_filename
             self.by_file[name] += 1
             if self.lines and name.endswith(self.lines):
-                self.by_line[(name, frame.f_lineno)] += 1
+                self.by_line[(name, frame.f_lineno or 0)] += 1  # None inside some generated code
         return self._local
 
     def _trace(self, frame: FrameType, event: str, arg: Any) -> Any:
