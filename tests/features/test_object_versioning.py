@@ -220,13 +220,15 @@ def test_expiry_ends_the_current_version_not_its_data(conn, versioned):
     versions; a later write and the expirer keep it likewise (docs/versioning.md "Expiry")."""
     import time
 
+    # X-Delete-After: 3, not 1: the proxy stores int(now + seconds), and a node refuses an X-Delete-At that
+    # has passed when the write reaches it; one second left a loaded CI machine too little time (a 503)
     out: dict = {}
     conn.put_object(versioned, "a", b"aaaaa", content_type="text/blah", response_dict=out,
-                    headers={"X-Delete-After": "1", "X-Object-Meta-Color": "blue"})
+                    headers={"X-Delete-After": "3", "X-Object-Meta-Color": "blue"})
     v_a = out["headers"]["x-object-version-id"]
     v_b = put(conn, versioned, "b", b"bbbbb")
-    conn.post_object(versioned, "b", {"X-Object-Meta-Color": "red", "X-Delete-After": "1"})
-    time.sleep(1.2)
+    conn.post_object(versioned, "b", {"X-Object-Meta-Color": "red", "X-Delete-After": "3"})
+    time.sleep(3.2)  # every X-Delete-At set above (at most the POST's answer time + 3 s) has passed
     for name in ("a", "b"):
         with pytest.raises(ClientException) as err:
             conn.head_object(versioned, name)
@@ -240,9 +242,9 @@ def test_expiry_ends_the_current_version_not_its_data(conn, versioned):
     assert sorted((r["name"], r["version_id"]) for r in listed) == [("a", v_a), ("b", v_b)]
     assert not any(r["is_latest"] for r in listed)
     assert conn.get_container(versioned)[1] == []
-    conn.put_object(versioned, "c", b"ccccc", headers={"X-Delete-After": "1"}, response_dict=out)
+    conn.put_object(versioned, "c", b"ccccc", headers={"X-Delete-After": "3"}, response_dict=out)
     v_c = out["headers"]["x-object-version-id"]
-    time.sleep(1.2)
+    time.sleep(3.2)
     v_c2 = put(conn, versioned, "c", b"new c")  # a write over the expired current keeps it as a version
     assert conn.get_object(versioned, "c", query_string=f"version-id={v_c}")[1] == b"ccccc"
     assert conn.get_object(versioned, "c")[1] == b"new c"
