@@ -219,7 +219,6 @@ class RowUpdater:
 
         async def one(host: str, port: int, device: str) -> None:
             cpath = container_path.format(quote(device, safe=''))
-            path = f"{cpath}/{quote(obj, safe='/')}"
             hostport = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
             sending = self.send_row(hostport, cpath, method, obj, headers)
             done = await _done_within(sending, 0 if self.is_slow(hostport) else self.timeout)
@@ -228,6 +227,7 @@ class RowUpdater:
                 return
             if not done:
                 self._slow_until[hostport] = time.monotonic() + self.SLOW_PEER_SECONDS
+            path = f"{cpath}/{quote(obj, safe='/')}"  # the row's own request, for the updater's replay
             record = {"method": method, "host": hostport, "path": path, "headers": headers,
                       "account": account, "container": container, "obj": obj}
             target_id = xxhash.xxh3_64_hexdigest(f"{hostport}/{device}".encode())[:8]
