@@ -270,6 +270,14 @@ class DiskFile:
                 raise DiskFileNotFound(reader.timestamp, expired=True, delete_at=delete_at)
         return reader
 
+    def check_newer(self, timestamp: Timestamp) -> bool:
+        """True, or DiskFileConflict when the hash dir's .data/.ts is as new as ``timestamp`` (blocking: a
+        listdir); a write of ``timestamp`` would lose."""
+        newest = self.state().newest
+        if newest is not None and newest >= timestamp:
+            raise DiskFileConflict(newest)
+        return True
+
     def stored_version(self) -> StoredVersion:
         """The stored object's version as a DELETE sees it (blocking: listdir, open, read)."""
         state = self.state()
@@ -312,16 +320,17 @@ class DiskFile:
         there (it may raise, which this raises): the tombstone is written only if it answers True. One
         hand-off to the I/O threads for the read and the write; returns the version read (else None)."""
         seen: list[StoredVersion] = []
+        precheck: Callable[[], bool] | None = None
+        if write_if is not None:
+            decide = write_if
 
-        def precheck() -> bool:
-            assert write_if is not None
-            seen.append(self.stored_version())
-            return write_if(seen[0])
+            def precheck() -> bool:
+                seen.append(self.stored_version())
+                return decide(seen[0])
 
         w = DiskFileWriter(self)
         try:
-            await w.commit_marker(timestamp, ".ts", {"name": self.name, "ts": timestamp.normal},
-                                  precheck if write_if is not None else None)
+            await w.commit_marker(timestamp, ".ts", {"name": self.name, "ts": timestamp.normal}, precheck)
         finally:
             await w.aclose()
         return seen[0] if seen else None
@@ -498,7 +507,7 @@ class DiskFileWriter:
             "blocks": _block_hex(self._digests),
         }
         await self._commit(timestamp, ".data", _encode_meta(meta),
-                           functools.partial(self._newer_than_stored, timestamp) if newer_only else None)
+                           functools.partial(self.df.check_newer, timestamp) if newer_only else None)
 
     async def commit_marker(self, timestamp: Timestamp, ext: str, meta: dict[str, Any],
                             precheck: Callable[[], bool] | None = None) -> None:
@@ -522,13 +531,6 @@ class DiskFileWriter:
         self._job = group.submit(self.df.device_path, functools.partial(self._prepare, rest, precheck),
                                  functools.partial(self._rename, target), self._cleanup)
         await self._job
-
-    def _newer_than_stored(self, timestamp: Timestamp) -> bool:
-        """True, or DiskFileConflict when the hash dir's .data/.ts is as new as ``timestamp``."""
-        newest = self.df.state().newest
-        if newest is not None and newest >= timestamp:
-            raise DiskFileConflict(newest)
-        return True
 
     def _prepare(self, trailer: bytes | None, precheck: Callable[[], bool] | None) -> object:
         if precheck is not None and not precheck():

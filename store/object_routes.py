@@ -292,9 +292,10 @@ def _footer_headers(footer: bytes) -> dict[str, str]:
 
 async def _check_newer(node: Node, df: DiskFile, ts: Timestamp) -> None:
     """409 when the object's newest .data/.ts is as new as ``ts`` (listdir in an I/O thread)."""
-    state = await run_blocking(node.executor, df.state)
-    if state.newest is not None and state.newest >= ts:
-        raise HTTPError(409, "newer object exists", _ts_headers(state.newest))
+    try:
+        await run_blocking(node.executor, df.check_newer, ts)
+    except DiskFileConflict as exc:
+        raise HTTPError(409, "newer object exists", _ts_headers(exc.timestamp)) from None
 
 
 OVERRIDE_PREFIXES = ("x-object-sysmeta-container-update-override-", "x-backend-container-update-override-")

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import socket
 import threading
+import time
 
 import uvicorn
 
@@ -138,7 +139,7 @@ def test_a_failing_lean_handler_answers_500_or_ends_the_connection():
         for _ in range(100):
             if server.started:
                 break
-            threading.Event().wait(0.05)
+            time.sleep(0.05)
         port = sock.getsockname()[1]
         for _ in range(2):  # the node survives a failing request
             with socket.create_connection(("127.0.0.1", port), timeout=10) as conn:
