@@ -79,6 +79,7 @@ class _NodeProtocol(asyncio.Protocol):
         self._reading_paused = False
         self._read_waiter: asyncio.Future | None = None
         self._drain_waiter: asyncio.Future | None = None
+        self.detached = False  # the socket is read by a splice relay: the event loop must not resume reading
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = cast(asyncio.Transport, transport)  # uvloop's transports are look-alikes
@@ -136,15 +137,32 @@ class _NodeProtocol(asyncio.Protocol):
             self.pieces.appendleft(memoryview(piece)[size:])
             piece = piece[:size]
         self.buffered -= len(piece)
-        if self._reading_paused and self.buffered <= READ_LOW_WATER:
+        if self._reading_paused and self.buffered <= READ_LOW_WATER and not self.detached:
             self._reading_paused = False
             if not self.transport.is_closing():
                 self.transport.resume_reading()
         return piece if type(piece) is bytes else bytes(piece)
 
+    def resume_after_detach(self) -> None:
+        """Read the socket again after a splice relay had it (``Response.spliced``)."""
+        self._reading_paused = False
+        if not self.transport.is_closing():
+            self.transport.resume_reading()
+
     def unread(self, piece: bytes | memoryview) -> None:
         self.pieces.appendleft(piece)
         self.buffered += len(piece)
+
+
+@dataclass
+class SpliceSource:
+    """What :meth:`Response.detach_body` hands over: body bytes already received (send them first), the socket's
+    descriptor and how many body bytes are still to come from it, and the node read timeout."""
+
+    pieces: list[bytes]
+    fd: int
+    remaining: int
+    timeout: float
 
 
 class Connection:
@@ -392,6 +410,39 @@ class Response:
         if not self.done:
             self.done = True
             self._conn.abort()
+
+    def detach_body(self) -> SpliceSource | None:
+        """Hand the rest of a Content-Length body over to be moved in the kernel (``stackstore.splice``):
+        the socket stops being read by the event loop; the answer holds the bytes already received and the
+        socket's descriptor. None when that cannot be done (chunked or EOF-framed body, TLS, done), and
+        nothing changed. Call :meth:`spliced` afterwards."""
+        if self._mode != self._LENGTH or self.done or not self._remaining:
+            return None
+        transport = self._conn.transport
+        sock = transport.get_extra_info("socket")
+        if sock is None or transport.get_extra_info("sslcontext") is not None or transport.is_closing():
+            return None
+        proto = self._conn.protocol
+        transport.pause_reading()
+        proto.detached = True
+        pieces: list[bytes] = []
+        while proto.pieces and self._remaining:
+            piece = proto.take(self._remaining)
+            self._remaining -= len(piece)
+            pieces.append(piece)
+        return SpliceSource(pieces, sock.fileno(), self._remaining, self._timeout)
+
+    def spliced(self, moved: int) -> None:
+        """After :meth:`detach_body`: ``moved`` more body bytes left the socket. A complete body gives the
+        connection back to the pool (read again by the event loop); an incomplete one closes it."""
+        self._remaining -= moved
+        proto = self._conn.protocol
+        proto.detached = False
+        if self._remaining or proto.pieces:
+            self.close()
+            return
+        proto.resume_after_detach()
+        self._finish()
 
     def _broken(self, msg: str) -> BrokenResponse:
         self.close()

@@ -6,12 +6,14 @@ import asyncio
 import re
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from objclient.fanout import NodeIO
 from objclient.headers import HeaderDict
-from objclient.http import READ_SIZE, BrokenResponse, HttpError, Response
+from objclient.http import READ_SIZE, BrokenResponse, HttpError, Response, SpliceSource
 from objclient.nodes import Device
 from stackstore import wire
+from stackstore.splice import Relayed
 
 PathFn = Callable[[Device], str]
 
@@ -275,32 +277,112 @@ async def _resume(
     raise BodyError(f"object body broke at byte {pos} and no replica could continue it")
 
 
-async def resuming_body(
+class BodyOutlet(Protocol):
+    """Where :meth:`ResumingBody.relay` delivers a body (the proxy's client connection)."""
+
+    def can_splice(self) -> bool:
+        """Whether :meth:`splice` may be called now."""
+
+    async def send(self, data: bytes) -> bool:
+        """Send bytes the ordinary way; False when the receiver is gone."""
+
+    async def splice(self, source: SpliceSource) -> Relayed:
+        """Move ``source.remaining`` bytes from ``source.fd`` in the kernel."""
+
+
+class ResumingBody:
+    """The body of a node's GET answer; if its node fails mid-body, the rest comes from another replica with
+    ``Range: bytes=<offset>-<end>``, provided it serves the same data timestamp and ETag.
+
+    Iterate it for the body's chunks, or :meth:`relay` it to an outlet that moves the bytes from the node's
+    socket to its own in the kernel."""
+
+    def __init__(self, nio: NodeIO, first: ReadResult, path_fn: PathFn, headers: Mapping[str, str],
+                 read_size: int = READ_SIZE):
+        assert first.resp is not None
+        self.nio, self.path_fn, self.headers, self.read_size = nio, path_fn, headers, read_size
+        self.resp: Response = first.resp
+        self.dev = first.dev
+        self.data_ts = self.resp.headers.get(wire.BACKEND_DATA_TIMESTAMP) or self.resp.headers.get(wire.TIMESTAMP) or ""
+        self.etag = self.resp.headers.get("etag")
+        self.span = _span(self.resp)
+        self.pos = self.span[0] if self.span else 0
+        self.rest = list(first.rest)
+        self._chunks: AsyncIterator[bytes] | None = None
+
+    def __aiter__(self) -> AsyncIterator[bytes]:
+        return self
+
+    async def __anext__(self) -> bytes:
+        if self._chunks is None:
+            self._chunks = self._iterate()
+        return await self._chunks.__anext__()
+
+    async def aclose(self) -> None:
+        """Stop: the node connection is closed unless its body was complete."""
+        if self._chunks is not None:
+            await self._chunks.aclose()  # type: ignore[attr-defined]
+        self.resp.close()
+
+    @property
+    def remaining(self) -> int | None:
+        """Body bytes still to come (None when the node did not say how long the body is)."""
+        return None if self.span is None else self.span[1] + 1 - self.pos
+
+    async def _resume_after(self, exc: Exception | str) -> None:
+        if self.dev is not None:
+            self.nio.limiter.error(self.dev)
+        if self.span is None or not self.data_ts:
+            raise BodyError(f"object body broke at byte {self.pos}: {exc}")
+        self.resp.close()
+        self.resp, self.dev = await _resume(self.nio, self.rest, self.path_fn, self.headers, self.pos,
+                                            self.span[1], self.data_ts, self.etag)
+
+    async def _iterate(self) -> AsyncIterator[bytes]:
+        try:
+            while True:
+                try:
+                    chunk = await self.resp.read_chunk(self.read_size)
+                except HttpError as exc:
+                    await self._resume_after(exc)
+                    continue
+                if not chunk:
+                    return
+                self.pos += len(chunk)
+                yield chunk
+        finally:
+            self.resp.close()
+
+    async def relay(self, outlet: BodyOutlet) -> bool:
+        """Deliver the whole body to ``outlet``: spliced where the outlet and the node connection allow it,
+        sent as chunks otherwise. False when the outlet's receiver went away (the node connection is then
+        closed); raises :class:`BodyError` when no replica could complete the body."""
+        try:
+            while True:
+                source = self.resp.detach_body() if outlet.can_splice() else None
+                if source is None:  # not spliceable (a chunked answer, TLS): the ordinary way
+                    async for chunk in self:
+                        if not await outlet.send(chunk):
+                            return False
+                    return True
+                for piece in source.pieces:
+                    self.pos += len(piece)
+                    if not await outlet.send(piece):
+                        return False
+                result = await outlet.splice(source)
+                self.pos += result.moved
+                self.resp.spliced(result.moved)
+                if result.destination_error is not None:
+                    return False
+                if result.source_error is None:
+                    return True
+                await self._resume_after(result.source_error)
+        finally:
+            self.resp.close()
+
+
+def resuming_body(
     nio: NodeIO, first: ReadResult, path_fn: PathFn, headers: Mapping[str, str], read_size: int = READ_SIZE
-) -> AsyncIterator[bytes]:
-    """The body of ``first.resp``; if its node fails mid-body, continue from another replica with
-    ``Range: bytes=<offset>-<end>`` provided it serves the same data timestamp and ETag."""
-    resp, dev = first.resp, first.dev
-    assert resp is not None
-    data_ts = resp.headers.get(wire.BACKEND_DATA_TIMESTAMP) or resp.headers.get(wire.TIMESTAMP) or ""
-    etag = resp.headers.get("etag")
-    span = _span(resp)
-    pos = span[0] if span else 0
-    rest = list(first.rest)
-    try:
-        while True:
-            try:
-                chunk = await resp.read_chunk(read_size)
-            except HttpError as exc:
-                if dev is not None:
-                    nio.limiter.error(dev)
-                if span is None or not data_ts:
-                    raise BodyError(f"object body broke at byte {pos}: {exc}") from exc
-                resp, dev = await _resume(nio, rest, path_fn, headers, pos, span[1], data_ts, etag)
-                continue
-            if not chunk:
-                return
-            pos += len(chunk)
-            yield chunk
-    finally:
-        resp.close()
+) -> ResumingBody:
+    """The body of ``first.resp`` (:class:`ResumingBody`)."""
+    return ResumingBody(nio, first, path_fn, headers, read_size)

@@ -17,6 +17,7 @@ from starlette.responses import Response
 from starlette.types import Message, Receive, Scope, Send
 
 from proxy.context import ProxyState
+from proxy.http.relay import SPLICED_BYTES
 from proxy.s3.access_log.config import DELIVERY_TIME, LoggingConfig, stored_config
 from proxy.s3.access_log.delivery import BatchKey, delivery_of, key_prefix
 from proxy.s3.access_log.record import AccessRecord, operation_name, request_uri
@@ -206,7 +207,7 @@ async def send_logged(pending: list[PendingRecord], response: Response, scope: S
     async def counting_send(message: Message) -> None:
         nonlocal sent
         if message["type"] == "http.response.body":
-            sent += len(message.get("body", b""))
+            sent += len(message.get("body", b"")) + message.get(SPLICED_BYTES, 0)
         await send(message)
 
     try:

@@ -1,0 +1,160 @@
+"""Kernel-side relay of bytes from one socket to another: ``splice(2)`` through a pipe, driven by the event loop.
+
+A proxy that streams a node's answer to its client receives every byte into user space and sends it again:
+two copies in the kernel and one in the event loop's ``bytes`` objects per byte, for nothing it looks at.
+:func:`relay` moves ``count`` bytes from a source socket to a destination socket through a pipe instead,
+the pages never leaving the kernel (``SPLICE_F_MOVE``). It runs on the event loop: both descriptors are
+non-blocking sockets owned by transports, which the caller keeps quiet meanwhile (the source's transport
+paused, nothing queued in the destination's), and readiness is awaited on ``dup``'ed descriptors (an event
+loop refuses readers and writers on a descriptor its transport owns; a duplicate is a separate number for
+the same socket, removed from the loop's poller before it is closed).
+
+Linux only (``os.splice``); :func:`available` says whether it can be used here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import fcntl
+import os
+from dataclasses import dataclass
+
+PIPE_SIZE = 1 << 20  # bytes a relay's pipe holds (F_SETPIPE_SZ; the kernel's default limit for a user)
+_F_SETPIPE_SZ = 1031
+_FLAGS = getattr(os, "SPLICE_F_MOVE", 1) | getattr(os, "SPLICE_F_NONBLOCK", 2)
+_SPARE_PIPES = 32  # empty pipes kept for the next relays
+
+_spare: list[tuple[int, int]] = []
+
+
+def available() -> bool:
+    """Whether this platform has ``splice(2)``."""
+    return hasattr(os, "splice")
+
+
+def _pipe() -> tuple[int, int]:
+    if _spare:
+        return _spare.pop()
+    rd, wr = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+    try:
+        fcntl.fcntl(wr, _F_SETPIPE_SZ, PIPE_SIZE)
+    except OSError:  # over /proc/sys/fs/pipe-max-size: the default size works too
+        pass
+    return rd, wr
+
+
+def _release(pipe: tuple[int, int], empty: bool) -> None:
+    if empty and len(_spare) < _SPARE_PIPES:
+        _spare.append(pipe)
+    else:
+        os.close(pipe[0])
+        os.close(pipe[1])
+
+
+@dataclass
+class Relayed:
+    """What :func:`relay` did: ``moved`` bytes reached the destination; ``source_error`` says why the source
+    stopped early (None: all ``count`` bytes came), ``destination_error`` why the destination did."""
+
+    moved: int
+    source_error: str | None = None
+    destination_error: str | None = None
+
+
+class _Readiness:
+    """Awaits readability of one descriptor or writability of another (duplicates, see the module)."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, source: int, destination: int):
+        self.loop = loop
+        self.source = os.dup(source)
+        try:
+            self.destination = os.dup(destination)
+        except OSError:
+            os.close(self.source)
+            raise
+
+    async def wait(self, readable: bool, writable: bool, timeout: float | None) -> bool:
+        """Until the source is readable (``readable``) or the destination writable (``writable``); False on
+        timeout."""
+        waiter = self.loop.create_future()
+
+        def ready() -> None:
+            if not waiter.done():
+                waiter.set_result(None)
+
+        if readable:
+            self.loop.add_reader(self.source, ready)
+        if writable:
+            self.loop.add_writer(self.destination, ready)
+        try:
+            async with asyncio.timeout(timeout):
+                await waiter
+            return True
+        except TimeoutError:
+            return False
+        finally:
+            if readable:
+                self.loop.remove_reader(self.source)
+            if writable:
+                self.loop.remove_writer(self.destination)
+
+    def close(self) -> None:
+        os.close(self.source)
+        os.close(self.destination)
+
+
+async def relay(source: int, destination: int, count: int, read_timeout: float | None) -> Relayed:
+    """Move ``count`` bytes from socket ``source`` to socket ``destination`` in the kernel.
+
+    ``read_timeout``: seconds the source may keep the relay waiting for bytes (the destination may be as slow
+    as it likes, as a client reading a streamed answer may be). Bytes that left the source are always
+    delivered to the destination before returning, unless the destination failed."""
+    loop = asyncio.get_running_loop()
+    pipe = _pipe()
+    rd, wr = pipe
+    in_pipe = moved = 0
+    source_error: str | None = None
+    destination_error: str | None = None
+    ready = _Readiness(loop, source, destination)
+    try:
+        while moved < count and destination_error is None:
+            progressed = False
+            room = min(count - moved, PIPE_SIZE) - in_pipe
+            if source_error is None and room > 0:
+                try:
+                    n = os.splice(source, wr, room, flags=_FLAGS)
+                except BlockingIOError:
+                    n = -1
+                except OSError as exc:
+                    source_error = os.strerror(exc.errno or errno.EIO)
+                    n = -1
+                if n == 0:
+                    source_error = f"connection closed with {count - moved - in_pipe} bytes missing"
+                elif n > 0:
+                    in_pipe += n
+                    progressed = True
+            if in_pipe:
+                try:
+                    m = os.splice(rd, destination, in_pipe, flags=_FLAGS)
+                except BlockingIOError:
+                    m = 0
+                except OSError as exc:
+                    destination_error = os.strerror(exc.errno or errno.EIO)
+                    break
+                in_pipe -= m
+                moved += m
+                progressed = progressed or m > 0
+            if progressed:
+                continue
+            if source_error is not None and not in_pipe:
+                break
+            want_source = source_error is None and in_pipe < min(count - moved, PIPE_SIZE)
+            if not await ready.wait(want_source, in_pipe > 0, read_timeout if not in_pipe else None):
+                source_error = f"no bytes for {read_timeout}s"
+    finally:
+        ready.close()
+        _release(pipe, in_pipe == 0)
+    if moved < count and source_error is None and destination_error is None:
+        source_error = "relay stopped early"  # not reached: the loop ends only on a full count or an error
+    return Relayed(moved, source_error, destination_error)
