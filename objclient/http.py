@@ -18,6 +18,7 @@ Errors are :class:`HttpError` subclasses: :class:`ConnectFailed`, :class:`NodeTi
 from __future__ import annotations
 
 import asyncio
+import re
 import ssl
 import time
 from collections import deque
@@ -35,6 +36,8 @@ READ_HIGH_WATER = 1 << 21  # pause the socket once this much is received but not
 READ_LOW_WATER = 1 << 19  # ... and resume it once the reader got below this
 MAX_HEAD = 1 << 19  # a response head longer than this is broken
 WRITE_HIGH_WATER = 1 << 19  # drain an upload once this much is queued in the transport
+_CONTENT_LENGTH = re.compile(rb"\r\n[Cc]ontent-[Ll]ength: *(\d{1,18})\r\n")
+HOLD_BODY = 128 << 10  # a GET body this long stays in the socket until read or detached (splice relays)
 SMALL_BODY_MAX = 1 << 20  # Pool.call reads at most this much of a response body unless told otherwise
 
 
@@ -76,10 +79,12 @@ class _NodeProtocol(asyncio.Protocol):
         self.lost = False
         self.error: Exception | None = None
         self.writing_paused = False
-        self._reading_paused = False
+        self.reading_paused = False
         self._read_waiter: asyncio.Future | None = None
         self._drain_waiter: asyncio.Future | None = None
         self.detached = False  # the socket is read by a splice relay: the event loop must not resume reading
+        self.hold_body = False  # the next answer is a GET's: see _hold_long_body
+        self.held = False  # reading stopped by _hold_long_body, until recv or a splice relay takes the rest
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = cast(asyncio.Transport, transport)  # uvloop's transports are look-alikes
@@ -87,10 +92,24 @@ class _NodeProtocol(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         self.pieces.append(data)
         self.buffered += len(data)
-        if self.buffered > READ_HIGH_WATER and not self._reading_paused:
-            self._reading_paused = True
+        if self.hold_body:
+            self._hold_long_body(data)
+        if self.buffered > READ_HIGH_WATER and not self.reading_paused:
+            self.reading_paused = True
             self.transport.pause_reading()
         _wake(self._read_waiter)
+
+    def _hold_long_body(self, data: bytes) -> None:
+        """The first piece of a GET's answer: if its head announces a body of which at least ``HOLD_BODY``
+        bytes are still in the socket, stop reading right here, before the event loop reads on (it reads
+        several pieces per readiness): the body may be relayed in the kernel (``Response.detach_body``)."""
+        self.hold_body = False
+        end = data.find(b"\r\n\r\n")
+        if end < 0:
+            return  # a head longer than a piece: not worth it
+        length = _CONTENT_LENGTH.search(data, 0, end + 2)
+        if length is not None and int(length.group(1)) - (len(data) - end - 4) >= HOLD_BODY:
+            self.hold()
 
     def eof_received(self) -> bool:
         self.eof = True
@@ -137,15 +156,23 @@ class _NodeProtocol(asyncio.Protocol):
             self.pieces.appendleft(memoryview(piece)[size:])
             piece = piece[:size]
         self.buffered -= len(piece)
-        if self._reading_paused and self.buffered <= READ_LOW_WATER and not self.detached:
-            self._reading_paused = False
+        if self.reading_paused and self.buffered <= READ_LOW_WATER and not (self.held or self.detached):
+            self.reading_paused = False
             if not self.transport.is_closing():
                 self.transport.resume_reading()
         return piece if type(piece) is bytes else bytes(piece)
 
-    def resume_after_detach(self) -> None:
-        """Read the socket again after a splice relay had it (``Response.spliced``)."""
-        self._reading_paused = False
+    def hold(self) -> None:
+        """Leave what follows in the socket until it is read (``Connection.recv`` resumes) or a splice relay
+        takes the socket over (``Response.detach_body``)."""
+        self.held = True
+        if not self.reading_paused:
+            self.reading_paused = True
+            self.transport.pause_reading()
+
+    def resume(self) -> None:
+        """Read the socket again (after :meth:`hold`, or after a splice relay had it: ``Response.spliced``)."""
+        self.reading_paused = self.held = False
         if not self.transport.is_closing():
             self.transport.resume_reading()
 
@@ -208,6 +235,8 @@ class Connection:
         """
         proto = self.protocol
         if not proto.pieces:
+            if proto.held and not proto.detached:  # the rest of a body worth splicing, read after all
+                proto.resume()
             if not proto.eof:
                 try:
                     async with asyncio.timeout(timeout):
@@ -441,7 +470,7 @@ class Response:
         if self._remaining or proto.pieces:
             self.close()
             return
-        proto.resume_after_detach()
+        proto.resume()
         self._finish()
 
     def _broken(self, msg: str) -> BrokenResponse:
@@ -677,6 +706,7 @@ class Pool:
         for attempt in range(2):
             conn = await self.acquire(ip, port)
             try:
+                conn.protocol.hold_body = method == "GET" and self.ssl_context is None  # may be relayed
                 conn.write(head + body if body else head)
                 return await self._final_response(conn, method, timeout)
             except BrokenResponse:
