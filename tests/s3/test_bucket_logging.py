@@ -376,3 +376,24 @@ def test_post_object_preflight_and_website_logged(client, buckets, log_cluster):
     assert (options[STATUS], options[ERROR], options[REQUESTER]) == ("200", "-", "-")
     web = by_op["WEBSITE.GET.OBJECT"]
     assert (web[STATUS], web[ERROR], web[KEY], web[REQUESTER]) == ("403", "AccessDenied", "form.txt", "-")
+
+
+def test_a_large_get_logs_every_byte_sent(client, buckets):
+    """A large object's body goes from its node to the client in the kernel (proxy/http/relay.py): its
+    record still counts every byte sent, whole and ranged."""
+    source, target = buckets
+    _enable(client, source, target)
+    size = 3 << 20
+    body = os.urandom(size)
+    client.put_object(Bucket=source, Key="big", Body=body)
+    assert client.get_object(Bucket=source, Key="big")["Body"].read() == body
+    got = client.get_object(Bucket=source, Key="big", Range="bytes=1000-2000999")["Body"].read()
+    assert got == body[1000:2001000]
+
+    def complete(records: list[list[str]]) -> bool:
+        return sum(r[OPERATION] == "REST.GET.OBJECT" and r[KEY] == "big" for r in records) == 2
+
+    _, records = _wait_records(client, target, complete)
+    sent = sorted(int(r[BYTES_SENT]) for r in records if r[OPERATION] == "REST.GET.OBJECT" and r[KEY] == "big")
+    assert sent == [2_000_000, size]
+    assert all(r[OBJECT_SIZE] == str(size) for r in records if r[KEY] == "big")
