@@ -452,7 +452,7 @@ class Response:
         if sock is None or transport.get_extra_info("sslcontext") is not None or transport.is_closing():
             return None
         proto = self._conn.protocol
-        transport.pause_reading()
+        proto.hold()
         proto.detached = True
         pieces: list[bytes] = []
         while proto.pieces and self._remaining:

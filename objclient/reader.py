@@ -311,12 +311,12 @@ class ResumingBody:
         self._chunks: AsyncIterator[bytes] | None = None
 
     def __aiter__(self) -> AsyncIterator[bytes]:
-        return self
-
-    async def __anext__(self) -> bytes:
         if self._chunks is None:
             self._chunks = self._iterate()
-        return await self._chunks.__anext__()
+        return self._chunks  # ``async for`` steps the generator itself: no layer per chunk
+
+    async def __anext__(self) -> bytes:
+        return await self.__aiter__().__anext__()
 
     async def aclose(self) -> None:
         """Stop: the node connection is closed unless its body was complete."""

@@ -58,17 +58,23 @@ class SocketOutlet:
         self.reader.join(30)
 
 
-def test_relay_moves_the_body_in_the_kernel_and_resumes_when_the_node_dies(cluster_nodes):
+async def stored_object(cluster_nodes, size: int):
+    """(client, account, container) with the object ``o`` of ``size`` pattern bytes stored."""
     account, container = "AUTH_r" + uuid.uuid4().hex[:8], "c" + uuid.uuid4().hex[:8]
+    client = cluster_nodes.client()
+    assert (await client.put_account(account)).status in (201, 202)
+    assert (await client.put_container(account, container)).status == 201
+    assert (await client.put_object(account, container, "o", {}, body(size), size)).status == 201
+    return client, account, container
+
+
+def test_relay_moves_the_body_in_the_kernel_and_resumes_when_the_node_dies(cluster_nodes):
     size = 48 * MiB
 
     async def main():
-        client = cluster_nodes.client()
-        assert (await client.put_account(account)).status in (201, 202)
-        assert (await client.put_container(account, container)).status == 201
-        assert (await client.put_object(account, container, "big", {}, body(size), size)).status == 201
+        client, account, container = await stored_object(cluster_nodes, size)
         for headers, start, end in (({}, 0, size - 1), ({"Range": "bytes=1000-40000000"}, 1000, 40000000)):
-            got = await client.get_object(account, container, "big", headers)
+            got = await client.get_object(account, container, "o", headers)
             serving = cluster_nodes.index_of(next(d for d in cluster_nodes.rings().object.devices
                                                   if got.node == f"{d.ip}:{d.port}/{d.device}"))
             killed = threading.Event()
@@ -98,14 +104,10 @@ def test_relay_moves_the_body_in_the_kernel_and_resumes_when_the_node_dies(clust
 
 
 def test_relayed_bodies_are_whole_and_the_client_goes_on(cluster_nodes):
-    account, container = "AUTH_r" + uuid.uuid4().hex[:8], "c" + uuid.uuid4().hex[:8]
     size = 3 * MiB
 
     async def main():
-        client = cluster_nodes.client()
-        assert (await client.put_account(account)).status in (201, 202)
-        assert (await client.put_container(account, container)).status == 201
-        assert (await client.put_object(account, container, "o", {}, body(size), size)).status == 201
+        client, account, container = await stored_object(cluster_nodes, size)
         for _ in range(3):  # complete relays give their connections back to the pool
             got = await client.get_object(account, container, "o")
             outlet = SocketOutlet(lambda received: None)
