@@ -20,7 +20,7 @@ from objclient.headers import HeaderDict, strip_hop_by_hop
 from objclient.http import HttpError, Pool
 from objclient.nodes import Device, ErrorLimiter, read_nodes
 from objclient.putter import Footer, put_buffered, put_streamed
-from objclient.reader import BodyError, ReadResult, read_first, read_newest, resuming_body
+from objclient.reader import BodyError, ReadResult, ResumingBody, read_first, read_newest
 from objclient.response import BackendResponse
 from objclient.rings import Ring, RingSet
 from objclient.settings import ClientSettings
@@ -142,7 +142,7 @@ class StorageClient:
             result.resp.close()
             resp = BackendResponse(result.status, result.headers)
         else:
-            body = resuming_body(self.nio, result, path_fn, strip_hop_by_hop(headers))
+            body = ResumingBody(self.nio, result, path_fn, strip_hop_by_hop(headers))
             resp = BackendResponse(result.status, result.headers, body)
         resp.node = node
         return resp

@@ -324,11 +324,6 @@ class ResumingBody:
             await self._chunks.aclose()  # type: ignore[attr-defined]
         self.resp.close()
 
-    @property
-    def remaining(self) -> int | None:
-        """Body bytes still to come (None when the node did not say how long the body is)."""
-        return None if self.span is None else self.span[1] + 1 - self.pos
-
     async def _resume_after(self, exc: Exception | str) -> None:
         if self.dev is not None:
             self.nio.limiter.error(self.dev)
@@ -379,10 +374,3 @@ class ResumingBody:
                 await self._resume_after(result.source_error)
         finally:
             self.resp.close()
-
-
-def resuming_body(
-    nio: NodeIO, first: ReadResult, path_fn: PathFn, headers: Mapping[str, str], read_size: int = READ_SIZE
-) -> ResumingBody:
-    """The body of ``first.resp`` (:class:`ResumingBody`)."""
-    return ResumingBody(nio, first, path_fn, headers, read_size)

@@ -155,6 +155,4 @@ async def relay(source: int, destination: int, count: int, read_timeout: float |
     finally:
         ready.close()
         _release(pipe, in_pipe == 0)
-    if moved < count and source_error is None and destination_error is None:
-        source_error = "relay stopped early"  # not reached: the loop ends only on a full count or an error
     return Relayed(moved, source_error, destination_error)

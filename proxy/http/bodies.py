@@ -8,7 +8,9 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import StreamingResponse
 from starlette.types import Receive, Scope, Send
 
+from objclient.reader import ResumingBody
 from objclient.response import BackendResponse
+from proxy.http.relay import SPLICE_MIN, RelayedResponse
 
 
 class UploadBody:
@@ -43,9 +45,15 @@ class UploadBody:
             raise
 
 
-async def stream_backend(resp: BackendResponse, start: int | None = None,
-                         end: int | None = None) -> AsyncIterator[bytes]:
-    """Yield a BackendResponse body (or its bytes ``[start, end)``) and close it however iteration ends."""
+def stream_backend(resp: BackendResponse, start: int | None = None, end: int | None = None) -> AsyncIterator[bytes]:
+    """A BackendResponse body (or its bytes ``[start, end)``), closed however iteration ends. A node's whole
+    body is its own :class:`ResumingBody` (it closes itself, and :func:`streamed` can relay it)."""
+    if start is None and end is None and isinstance(resp.body, ResumingBody):
+        return resp.body
+    return _closing_body(resp, start, end)
+
+
+async def _closing_body(resp: BackendResponse, start: int | None, end: int | None) -> AsyncIterator[bytes]:
     try:
         body = resp.body if start is None or end is None else slice_body(resp.body, start, end)
         async for chunk in body:
@@ -87,7 +95,10 @@ class ShortBodyResponse(StreamingResponse):
 
 def streamed(body: AsyncIterable[bytes], status_code: int, headers: Mapping[str, str],
              length: int | None) -> StreamingResponse:
-    """The response streaming ``body`` (``length`` bytes, None when unknown): short bodies skip the
-    disconnect watcher (``ShortBodyResponse``), longer ones stop reading when the client goes."""
+    """The response streaming ``body`` (``length`` bytes, None when unknown): a node's whole body of at least
+    ``SPLICE_MIN`` bytes is relayed in the kernel (``RelayedResponse``); short bodies skip the disconnect
+    watcher (``ShortBodyResponse``), longer ones stop reading when the client goes."""
+    if isinstance(body, ResumingBody) and length is not None and length >= SPLICE_MIN:
+        return RelayedResponse(body, status_code, headers)
     cls = ShortBodyResponse if length is not None and 0 <= length <= SHORT_BODY else StreamingResponse
     return cls(body, status_code=status_code, headers=headers)

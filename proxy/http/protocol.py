@@ -33,10 +33,11 @@ otherwise pre-empt the application with its own ``400 Invalid HTTP request``, an
 from __future__ import annotations
 
 import asyncio
+import weakref
 from collections.abc import Callable
 from typing import Any, cast
 
-from proxy.http.relay import CLIENT_CYCLE, cycle_reference
+from proxy.http.relay import CLIENT_CYCLE
 from stackstore.http_limits import HEAD_SIZE, HEADER_LINE, BoundedHttpToolsProtocol
 
 LOWER_CASE_HEADERS = "stackstore.lower_case_headers"  # scope key: leave this answer's header names as they are
@@ -198,7 +199,7 @@ class SwiftHttpProtocol(BoundedHttpToolsProtocol):
             # the cycle writes through a wrapper with the transport's interface
             heads = TitleCaseHeads(self.transport, cast(dict[str, Any], self.scope), self.close_after_answer)
             self.cycle.transport = cast(asyncio.Transport, heads)
-            self.scope[CLIENT_CYCLE] = cycle_reference(self.cycle)  # type: ignore[literal-required]
+            self.scope[CLIENT_CYCLE] = weakref.ref(self.cycle)  # type: ignore[literal-required]
         if started and is_unframed_put(self.parser.get_method(), self.headers):
             self.discarding = True
             self.cycle.keep_alive = False

@@ -20,8 +20,7 @@ ASGI middlewares that count body bytes see the spliced ones in the final body me
 from __future__ import annotations
 
 import asyncio
-import weakref
-from collections.abc import AsyncIterable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from starlette.responses import StreamingResponse
@@ -29,13 +28,11 @@ from starlette.types import Receive, Scope, Send
 
 from objclient.http import SpliceSource
 from objclient.reader import ResumingBody
-from objclient.response import BackendResponse
-from proxy.http.bodies import stream_backend, streamed
 from stackstore import splice
 
-CLIENT_CYCLE = "stackstore.client_cycle"  # scope key: weakref to the uvicorn RequestResponseCycle
+CLIENT_CYCLE = "stackstore.client_cycle"  # scope key: weakref.ref to the uvicorn RequestResponseCycle (no loop)
 SPLICED_BYTES = "stackstore.spliced_bytes"  # final body message key: body bytes that went by splice
-SPLICE_MIN = 128 << 10  # bodies shorter than this are not worth the relay's set-up
+SPLICE_MIN = 128 << 10  # bodies shorter than this are not worth the relay's set-up (proxy.http.bodies.streamed)
 
 
 class ClientOutlet:
@@ -90,11 +87,6 @@ def client_outlet(scope: Scope, send: Send) -> ClientOutlet | None:
     return ClientOutlet(cycle, send)
 
 
-def cycle_reference(cycle: Any) -> weakref.ref:
-    """What the connection protocol stores under :data:`CLIENT_CYCLE` (no reference loop with the scope)."""
-    return weakref.ref(cycle)
-
-
 class RelayedResponse(StreamingResponse):
     """A node's object body (a :class:`ResumingBody`), relayed in the kernel when the connection allows it,
     streamed otherwise (also when a feature replaced ``body_iterator``)."""
@@ -118,19 +110,3 @@ class RelayedResponse(StreamingResponse):
             await body.aclose()
         if self.background is not None:
             await self.background()
-
-
-def streamed_or_relayed(body: AsyncIterable[bytes], status_code: int, headers: Mapping[str, str],
-                        length: int | None) -> StreamingResponse:
-    """The answer streaming ``body`` (``length`` bytes, None when unknown): relayed when it is a node's
-    :class:`ResumingBody` of at least :data:`SPLICE_MIN` bytes, streamed otherwise (``streamed``)."""
-    if isinstance(body, ResumingBody) and length is not None and length >= SPLICE_MIN:
-        return RelayedResponse(body, status_code, headers)
-    return streamed(body, status_code, headers, length)
-
-
-def body_response(resp: BackendResponse, status_code: int, headers: Mapping[str, str],
-                  length: int | None) -> StreamingResponse:
-    """The answer carrying ``resp``'s whole body: :func:`streamed_or_relayed`."""
-    body = resp.body if isinstance(resp.body, ResumingBody) else stream_backend(resp)
-    return streamed_or_relayed(body, status_code, headers, length)

@@ -10,7 +10,7 @@ from starlette.responses import Response
 from proxy import expiry
 from proxy.http import conditional
 from proxy.http import ranges as http_ranges
-from proxy.http.relay import streamed_or_relayed
+from proxy.http.bodies import streamed
 from proxy.s3 import headers as s3h
 from proxy.s3 import object_lock, sse, versioning
 from proxy.s3.acl.writes import object_write_sysmeta
@@ -187,7 +187,7 @@ async def _answer(req: S3Request, obj: StoredObject, head: bool, range_header: s
         return Response(b"", code, headers=headers)
     if obj.resp is not None and obj.resp_range != (start, end):
         await obj.close()
-    return streamed_or_relayed(obj.stream(start, end), code, headers, end - start)
+    return streamed(obj.stream(start, end), code, headers, end - start)
 
 
 async def delete_object(req: S3Request) -> Response:

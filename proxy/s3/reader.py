@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 
 from objclient.client import BackendResponse, StorageClient
 from objclient.headers import HeaderDict
-from objclient.reader import ResumingBody
 from proxy.auth.authorize import check_access
 from proxy.expiry import is_expired
 from proxy.http import ranges as http_ranges
@@ -72,7 +71,7 @@ class StoredObject:
         if self.kind == "plain":
             if self.resp is not None and self.resp_range == (start, end):
                 resp, self.resp = self.resp, None
-                return resp.body if isinstance(resp.body, ResumingBody) else stream_backend(resp)
+                return stream_backend(resp)
             return self._plain_range(start, end)
         if end <= start:
             return _empty()

@@ -12,7 +12,6 @@ from proxy.http import conditional
 from proxy.http import ranges as rng
 from proxy.http.bodies import stream_backend, streamed
 from proxy.http.errors import error_response
-from proxy.http.relay import body_response
 from proxy.large_objects.response import ManifestResponse
 from proxy.swift import links
 from proxy.swift.context import SwiftRequest
@@ -87,7 +86,7 @@ async def get_or_head(req: SwiftRequest) -> Response:
 def _send(req: SwiftRequest, resp: BackendResponse, status: int, headers: dict[str, str]) -> Response:
     if req.method == "HEAD":
         return Response(b"", status_code=status, headers=headers)
-    return body_response(resp, status, headers, parse_uint(resp.headers.get("content-length")))
+    return streamed(stream_backend(resp), status, headers, parse_uint(resp.headers.get("content-length")))
 
 
 async def ranged_response(req: SwiftRequest, headers: dict[str, str], ranges: list[tuple[int, int]],
