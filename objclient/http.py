@@ -575,7 +575,7 @@ class Upload:
     def node(self) -> tuple[str, int]:
         return self._conn.key
 
-    def write(self, data: bytes | memoryview) -> None:
+    def write(self, data: bytes | bytearray | memoryview) -> None:
         """Queue body bytes (never blocks; call :meth:`drain` when :attr:`needs_drain`)."""
         if not data:
             return

@@ -36,6 +36,7 @@ import xxhash
 from ring.hashing import partition_of
 from stackstore.timestamp import Timestamp
 from store import layout
+from store.file_access import BLOCKING, CACHE_ONLY, FileAccess, WouldBlock
 from store.fsutil import ensure_dir, fsync_paths, make_dir_once, start_writeback
 from store.group_commit import NOTHING_TO_PUBLISH, GroupCommit
 from store.io_threads import run_blocking
@@ -101,7 +102,7 @@ def _parse_trailer(tail: bytes) -> int:
     return int(meta_len)
 
 
-def _parse_meta(blob: bytes, checksum: int) -> dict[str, Any]:
+def _parse_meta(blob: bytes | bytearray, checksum: int) -> dict[str, Any]:
     if xxhash.xxh3_64_intdigest(blob) != checksum:
         raise ValueError("metadata checksum mismatch")
     meta = json.loads(blob)
@@ -110,10 +111,14 @@ def _parse_meta(blob: bytes, checksum: int) -> dict[str, Any]:
     return meta
 
 
-def read_small_file_meta(path: str) -> dict[str, Any]:
-    """Metadata of a trailer-only file (.meta/.ts); ValueError/OSError when unreadable."""
-    with open(path, "rb") as fh:
-        buf = fh.read()
+def read_small_file_meta(path: str, files: FileAccess = BLOCKING) -> dict[str, Any]:
+    """Metadata of a trailer-only file (.meta/.ts); ValueError/OSError when unreadable (WouldBlock from
+    ``CACHE_ONLY`` where the kernel would have to read the disk)."""
+    fd = files.open(path)
+    try:
+        buf = files.pread(fd, os.fstat(fd).st_size, 0)
+    finally:
+        os.close(fd)
     if len(buf) < TRAILER.size:
         raise ValueError("short file")
     meta_len, checksum, magic = TRAILER.unpack(buf[-TRAILER.size:])
@@ -229,35 +234,40 @@ class DiskFile:
                 self.next_dir = layout.hash_dir_path(self.device_path, next_part, hash_hex, policy)
 
     # -- state ---------------------------------------------------------------------------------
-    def state(self) -> HashDirState:
-        """What the hash dir holds now (blocking: a listdir)."""
+    def state(self, files: FileAccess = BLOCKING) -> HashDirState:
+        """What the hash dir holds now (a listdir: blocking, or ``files=CACHE_ONLY`` on the event loop)."""
         try:
-            files = os.listdir(self.dir)
+            names = files.listdir(self.dir)
         except FileNotFoundError:
-            files = []
-        self.seen_files = bool(files)
-        return scan_hash_dir(files)
+            names = []
+        self.seen_files = bool(names)
+        return scan_hash_dir(names)
 
-    def open(self, state: HashDirState | None = None, now: float | None = None) -> ObjectReader:
-        """Open the live object for reading; DiskFileNotFound / DiskFileQuarantined otherwise."""
-        state = state or self.state()
+    def open(self, state: HashDirState | None = None, now: float | None = None,
+             files: FileAccess = BLOCKING) -> ObjectReader:
+        """Open the live object for reading; DiskFileNotFound / DiskFileQuarantined otherwise.
+
+        With ``files=CACHE_ONLY`` (on the event loop) every step is answered from the kernel's caches or
+        raises WouldBlock, and a file that fails its checks raises WouldBlock too: the blocking open in an
+        I/O thread then finds it again and quarantines it."""
+        state = state or self.state(files)
         if state.data is None:
             raise DiskFileNotFound(state.newest)
         meta_update = None
         if state.meta is not None:
             try:
-                meta_update = read_small_file_meta(os.path.join(self.dir, state.meta))
+                meta_update = read_small_file_meta(os.path.join(self.dir, state.meta), files)
             except FileNotFoundError:
-                return self.open(None, now)
+                return self.open(None, now, files)
             except (OSError, ValueError, KeyError, TypeError):
-                self.quarantine()
+                self._quarantine_unless_cache_only(files)
                 raise DiskFileQuarantined("bad .meta file") from None
         try:
-            reader = ObjectReader.open(self, os.path.join(self.dir, state.data), meta_update)
+            reader = ObjectReader.open(self, os.path.join(self.dir, state.data), meta_update, files)
         except FileNotFoundError:  # a concurrent writer cleaned it up: look again
-            return self.open(None, now)
+            return self.open(None, now, files)
         except (OSError, ValueError, KeyError, TypeError):
-            self.quarantine()
+            self._quarantine_unless_cache_only(files)
             raise DiskFileQuarantined("bad .data file") from None
         delete_at = reader.headers.get("X-Delete-At")
         if delete_at is not None:
@@ -270,13 +280,33 @@ class DiskFile:
                 raise DiskFileNotFound(reader.timestamp, expired=True, delete_at=delete_at)
         return reader
 
-    def check_newer(self, timestamp: Timestamp) -> bool:
-        """True, or DiskFileConflict when the hash dir's .data/.ts is as new as ``timestamp`` (blocking: a
-        listdir); a write of ``timestamp`` would lose."""
-        newest = self.state().newest
+    def _quarantine_unless_cache_only(self, files: FileAccess) -> None:
+        if files.cache_only:  # quarantining moves files (blocking): the I/O thread's open will do it
+            raise WouldBlock(self.dir)
+        self.quarantine()
+
+    async def open_on_loop(self, now: float | None = None) -> ObjectReader:
+        """``open`` from the event loop: answered from the kernel's caches on the loop itself, else (a cache
+        miss, or a file to quarantine) in an I/O thread."""
+        try:
+            return self.open(None, now, CACHE_ONLY)
+        except WouldBlock:
+            return await run_blocking(self.mgr.executor, self.open, None, now)
+
+    def check_newer(self, timestamp: Timestamp, files: FileAccess = BLOCKING) -> bool:
+        """True, or DiskFileConflict when the hash dir's .data/.ts is as new as ``timestamp`` (a listdir:
+        blocking, or ``files=CACHE_ONLY`` on the event loop); a write of ``timestamp`` would lose."""
+        newest = self.state(files).newest
         if newest is not None and newest >= timestamp:
             raise DiskFileConflict(newest)
         return True
+
+    async def check_newer_on_loop(self, timestamp: Timestamp) -> bool:
+        """``check_newer`` from the event loop: from the kernel's caches there, else in an I/O thread."""
+        try:
+            return self.check_newer(timestamp, CACHE_ONLY)
+        except WouldBlock:
+            return await run_blocking(self.mgr.executor, self.check_newer, timestamp)
 
     def stored_version(self) -> StoredVersion:
         """The stored object's version as a DELETE sees it (blocking: listdir, open, read)."""
@@ -643,7 +673,7 @@ class ObjectReader:
     """An open object: merged metadata and verified, block-wise body reads."""
 
     def __init__(self, df: DiskFile, fd: int, meta: dict[str, Any], meta_update: dict[str, Any] | None,
-                 head: bytes | None, file_size: int):
+                 head: bytes | bytearray | None, file_size: int):
         self.df = df
         self.fd = fd
         self.meta = meta
@@ -674,18 +704,21 @@ class ObjectReader:
         self.headers = headers
 
     @classmethod
-    def open(cls, df: DiskFile, path: str, meta_update: dict[str, Any] | None) -> ObjectReader:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+    def open(cls, df: DiskFile, path: str, meta_update: dict[str, Any] | None,
+             files: FileAccess = BLOCKING) -> ObjectReader:
+        """The object in the .data file ``path``, its trailer and metadata checked (the whole file read
+        when it is small); OSError/ValueError/KeyError/TypeError when it is unreadable or damaged."""
+        fd = files.open(path)
         try:
             file_size = os.fstat(fd).st_size
             if file_size < TRAILER.size:
                 raise ValueError("short file")
             head = None
             if file_size <= SMALL_FILE:
-                head = os.pread(fd, file_size, 0)
+                head = files.pread(fd, file_size, 0)
                 tail = head[-TRAILER.size:]
             else:
-                tail = os.pread(fd, TRAILER.size, file_size - TRAILER.size)
+                tail = files.pread(fd, TRAILER.size, file_size - TRAILER.size)
             meta_len, checksum, magic = TRAILER.unpack(tail)
             if magic != MAGIC or meta_len > file_size - TRAILER.size:
                 raise ValueError("bad trailer")
@@ -693,7 +726,7 @@ class ObjectReader:
             if head is not None:
                 blob = head[meta_start:meta_start + meta_len]
             else:
-                blob = os.pread(fd, meta_len, meta_start)
+                blob = files.pread(fd, meta_len, meta_start)
             meta = _parse_meta(blob, checksum)
             if meta.get("size") != meta_start or not isinstance(meta.get("etag"), str):
                 raise ValueError("size mismatch")
@@ -721,14 +754,15 @@ class ObjectReader:
             os.close(self.fd)
             self.fd = -1
 
-    def _read_block(self, index: int) -> bytes:
+    def _read_block(self, index: int, files: FileAccess = BLOCKING) -> bytes | bytearray:
         bs = self.block_size
         start = index * bs
         length = min(bs, self.size - start)
+        data: bytes | bytearray
         if self._head is not None:
             data = self._head[start:start + length]
         else:
-            data = os.pread(self.fd, length, start)
+            data = files.pread(self.fd, length, start)
         expected = self._blocks[16 * index:16 * index + 16]
         if len(data) != length or format(xxhash.xxh3_64_intdigest(data), "016x") != expected:
             raise DiskFileQuarantined(f"block {index} failed verification")
@@ -742,11 +776,15 @@ class ObjectReader:
     def block_count(self) -> int:
         return -(-self.size // self.block_size) if self.size else 0
 
-    async def read_block(self, index: int) -> bytes:
-        """Block ``index``, verified; quarantines the object and raises if it is corrupt."""
+    async def read_block(self, index: int) -> bytes | bytearray:
+        """Block ``index``, verified; quarantines the object and raises if it is corrupt. Read on the event
+        loop when the page cache holds it (``CACHE_ONLY``), else in an I/O thread."""
         try:
             if self._head is None and self.block_size >= THREAD_IO:
-                return await run_blocking(self.df.mgr.executor, self._read_block, index)
+                try:
+                    return self._read_block(index, CACHE_ONLY)
+                except WouldBlock:
+                    return await run_blocking(self.df.mgr.executor, self._read_block, index)
             return self._read_block(index)
         except DiskFileQuarantined:
             self.close()
@@ -759,7 +797,8 @@ class ObjectReader:
                 raise DiskFileQuarantined(str(exc)) from exc
             raise DiskFileError(str(exc)) from exc
 
-    async def iter_range(self, start: int, end: int, first: bytes | None = None) -> AsyncIterator[bytes]:
+    async def iter_range(self, start: int, end: int,
+                         first: bytes | bytearray | None = None) -> AsyncIterator[memoryview]:
         """Yield body bytes ``start..end`` (inclusive), verifying each block before sending it.
 
         ``first`` is block ``start // block_size`` when the caller already read it (to find
@@ -782,7 +821,7 @@ class ObjectReader:
                     ahead = asyncio.ensure_future(self.read_block(index + 1))
                 lo = max(start - index * bs, 0)
                 hi = min(end - index * bs + 1, len(block))
-                yield block if (lo == 0 and hi == len(block)) else block[lo:hi]
+                yield memoryview(block)[lo:hi]  # (a view: no copy of the block)
                 index += 1
         finally:
             if ahead is not None:

@@ -42,7 +42,6 @@ from store.diskfile import (
     ObjectReader,
     StoredVersion,
 )
-from store.io_threads import run_blocking
 from store.node import Node
 from store.reqparse import HTTPError, StoragePath, int_header, timestamp_header, title_case
 from store.updates import container_targets, object_update_headers
@@ -132,7 +131,7 @@ async def put_object(node: Node, request: Request, sp: StoragePath) -> Response:
 async def _check_condition(node: Node, df: DiskFile, request: Request) -> None:
     """412 unless the stored object satisfies the PUT's If-None-Match: * / If-Match: <etag>."""
     try:
-        reader = await run_blocking(node.executor, df.open)
+        reader = await df.open_on_loop()
     except (DiskFileNotFound, DiskFileQuarantined):
         current = None
     else:
@@ -291,9 +290,10 @@ def _footer_headers(footer: bytes) -> dict[str, str]:
 
 
 async def _check_newer(node: Node, df: DiskFile, ts: Timestamp) -> None:
-    """409 when the object's newest .data/.ts is as new as ``ts`` (listdir in an I/O thread)."""
+    """409 when the object's newest .data/.ts is as new as ``ts`` (a listdir: from the kernel's caches, else in
+    an I/O thread)."""
     try:
-        await run_blocking(node.executor, df.check_newer, ts)
+        await df.check_newer_on_loop(ts)
     except DiskFileConflict as exc:
         raise HTTPError(409, "newer object exists", _ts_headers(exc.timestamp)) from None
 
@@ -334,10 +334,10 @@ def opens_expired(request: Request) -> bool:
 
 
 async def _open(node: Node, df: DiskFile, open_expired: bool = False) -> ObjectReader:
-    """Open in an I/O thread: listdir/open/read can block on a busy filesystem. ``open_expired``: an
+    """Open without waiting on the disk on the event loop (``DiskFile.open_on_loop``). ``open_expired``: an
     object past its X-Delete-At (not yet reaped by the expirer) opens too."""
     try:
-        return await run_blocking(node.executor, df.open, None, 0.0 if open_expired else None)
+        return await df.open_on_loop(0.0 if open_expired else None)
     except DiskFileNotFound as exc:
         raise HTTPError(404, "", _ts_headers(exc.timestamp)) from None
     except DiskFileQuarantined:
@@ -403,7 +403,7 @@ async def get_object(node: Node, request: Request, sp: StoragePath, head: bool =
             if end < (start // bs + 1) * bs:  # the whole answer is in this block
                 reader.close()
                 lo = start - (start // bs) * bs
-                return Response(first[lo:lo + end - start + 1], status_code=status, headers=headers)
+                return Response(memoryview(first)[lo:lo + end - start + 1], status_code=status, headers=headers)
         except DiskFileQuarantined:
             raise HTTPError(404) from None
         except DiskFileError:

@@ -138,7 +138,7 @@ class Reconciler(NodeTask):
 async def _body(reader: ObjectReader) -> AsyncIterator[bytes]:
     if reader.size:
         async for chunk in reader.iter_range(0, reader.size - 1):
-            yield chunk
+            yield bytes(chunk)  # (the reader's views share its blocks; the client may keep what it sends)
 
 
 def _hash_dirs(device_path: str, partition: int, policy: int) -> list[tuple[int, str]]:

@@ -119,7 +119,8 @@ class Pusher:
         except (PeerError, DiskFileError, OSError, ValueError) as exc:
             return PushResult(ok=False, error=str(exc))
 
-    async def _frames(self, partition: int, want: dict[str, list[str]], result: PushResult) -> AsyncIterator[bytes]:
+    async def _frames(self, partition: int, want: dict[str, list[str]],
+                      result: PushResult) -> AsyncIterator[bytes | bytearray]:
         for h, names in sorted(want.items()):
             if not isinstance(names, list):
                 continue
@@ -132,7 +133,7 @@ class Pusher:
                 result.files_sent += 1
         yield END
 
-    async def _file(self, df: DiskFile, name: str, h: str) -> AsyncIterator[bytes]:
+    async def _file(self, df: DiskFile, name: str, h: str) -> AsyncIterator[bytes | bytearray]:
         """A frame for one file; nothing if it vanished (a newer version replaced it meanwhile)."""
         path = os.path.join(df.dir, name)
         if name.endswith(".data"):

@@ -66,7 +66,7 @@ class RateLimiter:
             await asyncio.sleep(-self._allowance / self.rate)
 
 
-async def stream_upload(host: str, port: int, path: str, body: AsyncIterator[bytes],
+async def stream_upload(host: str, port: int, path: str, body: AsyncIterator[bytes | bytearray],
                         timeout: float) -> Any:
     """POST ``body`` with chunked transfer encoding; the JSON answer (PeerError unless 200).
 

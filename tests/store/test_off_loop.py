@@ -1,6 +1,7 @@
-"""Object requests never touch the disk on the event loop: every listdir/open/read of a hash dir and
-every quarantine-directory scan runs in the node's I/O threads (the app runs in-process here so the
-thread doing each filesystem step can be seen)."""
+"""Object requests never wait on the disk on the event loop: a hash dir's listdir/open/read runs on the loop only
+as ``store.file_access.CACHE_ONLY`` calls (answered from the kernel's caches or declined), everything blocking
+(those steps again after a miss, quarantines, quarantine-directory scans) in the node's I/O threads (the app
+runs in-process here so the thread doing each filesystem step can be seen)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ import pytest
 from stackstore.config import load_config
 from stackstore.timestamp import Timestamp
 from store import diskfile, layout, recon_routes
+from store.file_access import CACHE_ONLY
 from store.server import create_app
 from tests.harness import NodeAuth
 
@@ -30,14 +32,16 @@ def _on_loop() -> bool:
 
 @pytest.fixture
 def app_and_calls(tmp_path: Path, monkeypatch):
-    """An in-process node whose disk readers record whether they ran on the event loop."""
-    calls: list[tuple[str, bool]] = []
+    """An in-process node whose disk readers record whether they ran on the event loop, and whether as
+    cache-only calls: (name, on_loop, cache_only)."""
+    calls: list[tuple[str, bool, bool]] = []
     lock = threading.Lock()
 
     def probe(name, fn):  # wraps the real function, behaviour unchanged
         def wrapped(*args, **kwargs):
+            cache_only = kwargs.get("files") is CACHE_ONLY or any(a is CACHE_ONLY for a in args)
             with lock:
-                calls.append((name, _on_loop()))
+                calls.append((name, _on_loop(), cache_only))
             return fn(*args, **kwargs)
         return wrapped
 
@@ -56,7 +60,7 @@ def app_and_calls(tmp_path: Path, monkeypatch):
     app.state.node.close()
 
 
-def test_object_requests_do_disk_work_in_io_threads(app_and_calls):
+def test_object_requests_wait_on_the_disk_only_in_io_threads(app_and_calls):
     app, calls = app_and_calls
     path = "/obj/d1/7/a/c/o"
 
@@ -77,8 +81,38 @@ def test_object_requests_do_disk_work_in_io_threads(app_and_calls):
     tombstones = [f for _, _, files in os.walk(layout.objects_path(os.path.join(app.state.node.devices_root, "d1")))
                   for f in files if f.endswith(".ts")]
     assert len(tombstones) == 1  # the newer tombstone replaced the first
-    assert {name for name, _ in calls} >= {"state", "open", "quarantined_counts"}
-    assert [name for name, on_loop in calls if on_loop] == []  # none of them ran on the event loop
+    assert {name for name, _, _ in calls} >= {"state", "open", "quarantined_counts"}
+    # on the loop only cache-only calls, which the kernel answers from memory or declines
+    assert [name for name, on_loop, cache_only in calls if on_loop and not cache_only] == []
+    assert ("open", True, True) in calls  # the GET and the PUT's checks were answered from the caches
+    assert [name for name, on_loop, cache_only in calls if cache_only and not on_loop] == []
+
+
+def test_a_body_not_in_the_page_cache_is_read_in_an_io_thread(app_and_calls):
+    app, calls = app_and_calls
+    path = "/obj/d1/7/a/c/cold"
+    body = os.urandom(10_000)
+
+    async def requests() -> list[bytes]:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://node",
+                                     auth=NodeAuth(app.node_key)) as client:
+            put = await client.put(path, content=body, headers={"X-Timestamp": _ts(0)})
+            assert put.status_code == 201
+            for data_file in Path(app.state.node.devices_root, "d1").rglob("*.data"):
+                fd = os.open(data_file, os.O_RDONLY)
+                os.fsync(fd)
+                os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)  # its pages leave the page cache
+                os.close(fd)
+            calls.clear()
+            got = [(await client.get(path)).content]
+            got.append((await client.get(path)).content)  # cached again by the first GET's blocking read
+            return got
+
+    first, second = asyncio.run(requests())
+    assert first == body and second == body
+    opens = [(on_loop, cache_only) for name, on_loop, cache_only in calls if name == "open"]
+    assert opens[:3] == [(True, True), (False, False), (True, True)]  # declined, read in a thread, then cached
 
 
 def _ts(offset: float) -> str:
