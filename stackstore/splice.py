@@ -9,6 +9,9 @@ paused, nothing queued in the destination's), and readiness is awaited on ``dup`
 loop refuses readers and writers on a descriptor its transport owns; a duplicate is a separate number for
 the same socket, removed from the loop's poller before it is closed).
 
+:func:`send_file` is the same for a file's bytes (a storage node's object body): ``sendfile(2)`` from the page
+cache to the socket, awaiting writability the same way.
+
 Linux only (``os.splice``); :func:`available` says whether it can be used here.
 """
 
@@ -65,13 +68,14 @@ class Relayed:
 class _Readiness:
     """Awaits readability of one descriptor or writability of another (duplicates, see the module)."""
 
-    def __init__(self, loop: asyncio.AbstractEventLoop, source: int, destination: int):
+    def __init__(self, loop: asyncio.AbstractEventLoop, source: int | None, destination: int):
         self.loop = loop
-        self.source = os.dup(source)
+        self.source = os.dup(source) if source is not None else -1
         try:
             self.destination = os.dup(destination)
         except OSError:
-            os.close(self.source)
+            if self.source >= 0:
+                os.close(self.source)
             raise
 
     async def wait(self, readable: bool, writable: bool, timeout: float | None) -> bool:
@@ -100,7 +104,8 @@ class _Readiness:
                 self.loop.remove_writer(self.destination)
 
     def close(self) -> None:
-        os.close(self.source)
+        if self.source >= 0:
+            os.close(self.source)
         os.close(self.destination)
 
 
@@ -156,3 +161,31 @@ async def relay(source: int, destination: int, count: int, read_timeout: float |
         ready.close()
         _release(pipe, in_pipe == 0)
     return Relayed(moved, source_error, destination_error)
+
+
+async def send_file(file_fd: int, offset: int, count: int, destination: int) -> Relayed:
+    """Send ``count`` bytes of the file ``file_fd`` from ``offset`` to socket ``destination`` with ``sendfile(2)``
+    (the destination may be as slow as it likes; its transport keeps nothing queued meanwhile). ``moved`` says
+    how many went; ``source_error`` is set when the file ended early, ``destination_error`` when the socket
+    failed."""
+    loop = asyncio.get_running_loop()
+    moved = 0
+    ready: _Readiness | None = None
+    try:
+        while moved < count:
+            try:
+                n = os.sendfile(destination, file_fd, offset + moved, count - moved)
+            except BlockingIOError:
+                if ready is None:
+                    ready = _Readiness(loop, None, destination)
+                await ready.wait(False, True, None)
+                continue
+            except OSError as exc:
+                return Relayed(moved, destination_error=os.strerror(exc.errno or errno.EIO))
+            if n == 0:
+                return Relayed(moved, source_error=f"file ended with {count - moved} bytes missing")
+            moved += n
+    finally:
+        if ready is not None:
+            ready.close()
+    return Relayed(moved)

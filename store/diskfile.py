@@ -26,10 +26,10 @@ import os
 import struct
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import xxhash
 
@@ -41,14 +41,16 @@ from store.fsutil import ensure_dir, fsync_paths, make_dir_once, start_writeback
 from store.group_commit import NOTHING_TO_PUBLISH, GroupCommit
 from store.io_threads import run_blocking
 
+T = TypeVar("T")
+
 MAGIC = b"SSTRv01\n"
 TRAILER = struct.Struct("<QQ8s")
 SMALL_FILE = 256 * 1024  # files up to this size are read with one pread
 WRITE_BATCH = 1024 * 1024  # body bytes buffered before a (threaded) write
-THREAD_IO = 128 * 1024  # reads/writes at least this big leave the event loop
 OWN_FSYNC = 1024 * 1024  # bodies at least this big fdatasync themselves before joining a round
 SMALL_BODY = 64 * 1024  # bodies up to this size are written by the device's committing thread
 IOV_MAX = 1024
+_scratch = bytearray()  # blocks verified on the event loop are read into this (ObjectReader._verify_cached_block)
 
 
 class DiskFileError(Exception):
@@ -739,6 +741,11 @@ class ObjectReader:
             raise
 
     @property
+    def in_memory(self) -> bool:
+        """Whether the whole file was read when it was opened (a small object)."""
+        return self._head is not None
+
+    @property
     def newest_timestamp(self) -> Timestamp:
         """Newest of the data and metadata timestamps."""
         if self.meta_timestamp is not None and self.meta_timestamp > self.timestamp:
@@ -772,6 +779,50 @@ class ObjectReader:
         """Read and check block ``index`` (blocking); its length, DiskFileQuarantined if corrupt."""
         return len(self._read_block(index))
 
+    def _verify_cached_block(self, index: int) -> int:
+        """``verify_block`` from the page cache into the process's scratch buffer (on the event loop, which
+        runs one at a time); WouldBlock when the block is not all cached."""
+        global _scratch
+        start = index * self.block_size
+        length = min(self.block_size, self.size - start)
+        if len(_scratch) < length:
+            _scratch = bytearray(length)
+        view = memoryview(_scratch)[:length]
+        CACHE_ONLY.pread_into(self.fd, view, start)
+        if format(xxhash.xxh3_64_intdigest(view), "016x") != self._blocks[16 * index:16 * index + 16]:
+            raise DiskFileQuarantined(f"block {index} failed verification")
+        return length
+
+    async def check_block(self, index: int) -> int:
+        """Verify block ``index`` without keeping it (the caller sends it from the file: ``file_range``); its
+        length. From the page cache on the event loop, else in an I/O thread; quarantines and raises as
+        ``read_block``."""
+        if self._head is not None:
+            return len(await self.read_block(index))
+        return await self._guarded(self._check_block_on_loop(index))
+
+    async def _check_block_on_loop(self, index: int) -> int:
+        try:
+            return self._verify_cached_block(index)
+        except WouldBlock:
+            return await run_blocking(self.df.mgr.executor, self.verify_block, index)
+
+    async def _guarded(self, step: Awaitable[T]) -> T:
+        """``step``'s result; a corrupt or unreadable block closes the reader and quarantines the object (in
+        an I/O thread): DiskFileQuarantined, or DiskFileError for other read errors."""
+        try:
+            return await step
+        except DiskFileQuarantined:
+            self.close()
+            await run_blocking(self.df.mgr.executor, self.df.quarantine)
+            raise
+        except OSError as exc:
+            self.close()
+            if exc.errno == errno.EIO:  # unreadable media: let replication restore a good copy
+                await run_blocking(self.df.mgr.executor, self.df.quarantine)
+                raise DiskFileQuarantined(str(exc)) from exc
+            raise DiskFileError(str(exc)) from exc
+
     @property
     def block_count(self) -> int:
         return -(-self.size // self.block_size) if self.size else 0
@@ -779,23 +830,15 @@ class ObjectReader:
     async def read_block(self, index: int) -> bytes | bytearray:
         """Block ``index``, verified; quarantines the object and raises if it is corrupt. Read on the event
         loop when the page cache holds it (``CACHE_ONLY``), else in an I/O thread."""
-        try:
-            if self._head is None and self.block_size >= THREAD_IO:
-                try:
-                    return self._read_block(index, CACHE_ONLY)
-                except WouldBlock:
-                    return await run_blocking(self.df.mgr.executor, self._read_block, index)
-            return self._read_block(index)
-        except DiskFileQuarantined:
-            self.close()
-            self.df.quarantine()
-            raise
-        except OSError as exc:
-            self.close()
-            if exc.errno == errno.EIO:  # unreadable media: let replication restore a good copy
-                self.df.quarantine()
-                raise DiskFileQuarantined(str(exc)) from exc
-            raise DiskFileError(str(exc)) from exc
+        return await self._guarded(self._read_block_on_loop(index))
+
+    async def _read_block_on_loop(self, index: int) -> bytes | bytearray:
+        if self._head is None:
+            try:
+                return self._read_block(index, CACHE_ONLY)
+            except WouldBlock:
+                return await run_blocking(self.df.mgr.executor, self._read_block, index)
+        return self._read_block(index)
 
     async def iter_range(self, start: int, end: int,
                          first: bytes | bytearray | None = None) -> AsyncIterator[memoryview]:

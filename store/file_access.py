@@ -122,6 +122,19 @@ class _CacheOnly:
             raise WouldBlock(f"fd {fd}")
         return buf  # (not copied into a bytes: a block is up to a megabyte; callers take any bytes-like)
 
+    def pread_into(self, fd: int, view: memoryview, offset: int) -> None:
+        """Fill ``view`` with the file's bytes at ``offset`` from the page cache; WouldBlock where it cannot."""
+        try:
+            got = os.preadv(fd, [view], offset, os.RWF_NOWAIT) if len(view) else 0
+        except BlockingIOError:
+            raise WouldBlock(f"fd {fd}") from None
+        except OSError as exc:
+            if exc.errno == errno.EOPNOTSUPP:
+                raise WouldBlock(f"fd {fd}") from None
+            raise
+        if got < len(view):
+            raise WouldBlock(f"fd {fd}")
+
 
 BLOCKING: FileAccess = _Blocking()
-CACHE_ONLY: FileAccess = _CacheOnly()
+CACHE_ONLY = _CacheOnly()

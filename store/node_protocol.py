@@ -26,6 +26,7 @@ from typing import Any, cast
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, RequestResponseCycle
 
 from stackstore.http_limits import BoundedHttpToolsProtocol
+from store.file_response import FileRangeResponse
 
 STORAGE_METHODS = ("GET", "HEAD", "PUT", "POST", "DELETE", "OPTIONS", "PATCH")  # of the storage routes
 _LEAN_PREFIXES = ("/obj/", "/cont/", "/acct/")  # the storage routes (store/server.py dispatches them)
@@ -82,11 +83,9 @@ def lean_route(scope: Any) -> bool:
     return scope["method"] in _LEAN_METHODS and scope["path"].startswith(_LEAN_PREFIXES)
 
 
-def _lean_head(cycle: RequestResponseCycle, response: Any) -> bytes | None:
-    """The response's head when the lean writer can send it; None when the response must take the ASGI path
-    (which then refuses or frames it as it always did)."""
-    if getattr(response, "body", None) is None or response.background is not None:
-        return None  # streamed, or work to run after it: Starlette's own __call__
+def _lean_head(cycle: RequestResponseCycle, response: Any, body_length: int) -> bytes | None:
+    """The response's head when the lean writer can send it with a body of ``body_length`` bytes; None when
+    the response must take the ASGI path (which then refuses or frames it as it always did)."""
     status_line = STATUS_LINE.get(response.status_code)
     if status_line is None:
         return None
@@ -106,7 +105,7 @@ def _lean_head(cycle: RequestResponseCycle, response: Any) -> bytes | None:
             return None  # uvicorn would frame it chunked
     elif not head_only:
         length = block[at + 17:block.index(b"\r", at)]
-        if not length.isdigit() or int(length) != len(response.body):
+        if not length.isdigit() or int(length) != body_length:
             return None  # uvicorn refuses a body that does not match its Content-Length
     if not cycle.keep_alive:
         block += b"connection: close\r\n"
@@ -120,7 +119,9 @@ async def _write(cycle: RequestResponseCycle, response: Any) -> bool:
         await cycle.flow.drain()
     if cycle.disconnected:
         return True  # as uvicorn's send: the client is gone, nothing to write
-    head = _lean_head(cycle, response)
+    if getattr(response, "body", None) is None or response.background is not None:
+        return False  # streamed, or work to run after it: Starlette's own __call__
+    head = _lean_head(cycle, response, len(response.body))
     if head is None:
         return False
     cycle.response_started = True
@@ -133,11 +134,49 @@ async def _write(cycle: RequestResponseCycle, response: Any) -> bool:
         transport.write(head + body)
     else:
         transport.writelines((head, body))
+    _complete(cycle)
+    return True
+
+
+def _complete(cycle: RequestResponseCycle) -> None:
+    """The response went out whole: uvicorn's cycle state as its own ``send`` leaves it."""
     cycle.response_complete = True
     cycle.message_event.set()
     if not cycle.keep_alive:
         cycle.transport.close()
     cycle.on_response()
+
+
+async def _send_file(cycle: RequestResponseCycle, response: FileRangeResponse) -> bool:
+    """Send an object range from its file (store/file_response.py): the head through the transport, the body
+    by ``sendfile`` on the socket once the head has left; False when the connection does not allow it (TLS, no
+    socket) or the head must take the ASGI path (nothing was sent)."""
+    transport = cast(HeadWithBody, cycle.transport).raw
+    sock = transport.get_extra_info("socket")
+    if sock is None or transport.get_extra_info("sslcontext") is not None or cycle.scope["method"] == "HEAD":
+        return False
+    if cycle.flow.write_paused and not cycle.disconnected:
+        await cycle.flow.drain()
+    if cycle.disconnected:
+        response.reader.close()
+        return True
+    head = _lean_head(cycle, response, response.length)
+    if head is None:
+        return False
+    cycle.response_started = True
+    cycle.waiting_for_100_continue = False
+    try:
+        transport.write(head)
+        while transport.get_write_buffer_size() and not cycle.disconnected:
+            await asyncio.sleep(0.001)  # the head must leave before the file's bytes
+        stopped = "client gone" if cycle.disconnected else await response.send_from_file(sock.fileno())
+    finally:
+        response.reader.close()
+    if stopped is not None:  # the reader sees a short body (the proxy resumes from another replica)
+        transport.close()
+        cycle.disconnected = True
+        return True
+    _complete(cycle)
     return True
 
 
@@ -146,7 +185,9 @@ async def run_lean(cycle: RequestResponseCycle, app: Any) -> None:
     (None when it already answered through ``cycle.send``, e.g. 401), :func:`_write` sends it."""
     try:
         response = await app.lean_response(cycle.scope, cycle.receive, cycle.send)
-        if response is not None and not await _write(cycle, response):
+        if isinstance(response, FileRangeResponse) and await _send_file(cycle, response):
+            pass
+        elif response is not None and not await _write(cycle, response):
             await response(cycle.scope, cycle.receive, cycle.send)
     except BaseException as exc:  # as run_asgi: logged, 500 when nothing was sent yet, else the connection ends
         cycle.logger.error("Exception in ASGI application\n", exc_info=exc)

@@ -42,6 +42,7 @@ from store.diskfile import (
     ObjectReader,
     StoredVersion,
 )
+from store.file_response import SENDFILE_MIN, FileRangeResponse
 from store.node import Node
 from store.reqparse import HTTPError, StoragePath, int_header, timestamp_header, title_case
 from store.updates import container_targets, object_update_headers
@@ -399,6 +400,9 @@ async def get_object(node: Node, request: Request, sp: StoragePath, head: bool =
             return Response(status_code=status, headers=headers)
         bs = reader.block_size
         try:
+            if not reader.in_memory and end - start + 1 >= SENDFILE_MIN:
+                await reader.check_block(start // bs)  # corrupt before headers -> 404
+                return FileRangeResponse(reader, start, end, status, headers)
             first = await reader.read_block(start // bs)  # corrupt before headers -> 404
             if end < (start // bs + 1) * bs:  # the whole answer is in this block
                 reader.close()
