@@ -3,7 +3,7 @@
 # fsync), real Swift 2.38.3 (../shared/anchor: Swift API, then S3), then a fresh `stackstore up` from CHECKOUT
 # (its .venv, data on a fresh directory under /var/tmp) through the same load generator and workloads. Raw tables
 # and objload's JSON go to OUT; the last lines are the markdown table for docs/benchmarks.md. Run nothing else
-# meanwhile (about 6 minutes). Needs ../shared/anchor/swift/setup.sh and ../shared/anchor/setup.sh done once.
+# meanwhile (about 6 minutes; REPEAT=3 runs every workload three times and reports medians, about 20). Needs ../shared/anchor/swift/setup.sh and ../shared/anchor/setup.sh done once.
 set -eu
 REPO=$(cd "$1" && pwd); OUT=$2
 ANCHOR=$(cd "$(dirname "$0")/../../shared/anchor" 2>/dev/null && pwd || echo /work/shared/anchor)

@@ -1,22 +1,25 @@
 """The markdown table of a ``bench/side_by_side.sh`` run: ``python3 bench/side_by_side_table.py OUT`` reads the four
 ``run-baseline.sh`` tables (real Swift and StackStore, each through the Swift API and S3) and prints one row per
-workload with both servers' rates and their ratio (ops/s for 4 KiB and DELETEs, MB/s for larger objects)."""
+workload with both servers' rates (medians of the repeats) and their ratio (ops/s for 4 KiB and DELETEs, MB/s for larger objects)."""
 
 from __future__ import annotations
 
+import statistics
 import sys
 from pathlib import Path
 
 
 def _rows(path: Path) -> dict[tuple[str, str], tuple[float, float]]:
-    """(size, phase) -> (ops/s, MB/s) of one run-baseline.sh table."""
-    out: dict[tuple[str, str], tuple[float, float]] = {}
+    """(size, phase) -> (ops/s, MB/s) of one run-baseline.sh table: the medians when it ran each workload
+    more than once (REPEAT=3)."""
+    runs: dict[tuple[str, str], list[tuple[float, float]]] = {}
     for line in path.read_text().splitlines():
         cells = [c.strip() for c in line.strip().strip("|").split("|")]
         if len(cells) < 7 or cells[0] in ("api", "---"):
             continue
-        out[(cells[1], cells[4])] = (float(cells[5]), float(cells[6]))
-    return out
+        runs.setdefault((cells[1], cells[4]), []).append((float(cells[5]), float(cells[6])))
+    return {key: (statistics.median(v[0] for v in values), statistics.median(v[1] for v in values))
+            for key, values in runs.items()}
 
 
 def _by_ops(size: str, phase: str) -> bool:
