@@ -1,6 +1,7 @@
 """The markdown table of a ``bench/side_by_side.sh`` run: ``python3 bench/side_by_side_table.py OUT`` reads the four
 ``run-baseline.sh`` tables (real Swift and StackStore, each through the Swift API and S3) and prints one row per
-workload with both servers' rates (medians of the repeats) and their ratio (ops/s for 4 KiB and DELETEs, MB/s for larger objects)."""
+workload with both servers' rates (medians of the repeats) and their ratio (ops/s for 4 KiB and DELETEs, MB/s
+for larger objects)."""
 
 from __future__ import annotations
 
