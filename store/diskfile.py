@@ -794,9 +794,9 @@ class ObjectReader:
         return length
 
     async def check_block(self, index: int) -> int:
-        """Verify block ``index`` without keeping it (the caller sends it from the file: ``file_range``); its
-        length. From the page cache on the event loop, else in an I/O thread; quarantines and raises as
-        ``read_block``."""
+        """Verify block ``index`` without keeping it (the caller sends it from the file:
+        ``store.file_response.FileRangeResponse``); its length. From the page cache on the event loop, else in
+        an I/O thread; quarantines and raises as ``read_block``."""
         if self._head is not None:
             return len(await self.read_block(index))
         return await self._guarded(self._check_block_on_loop(index))
