@@ -21,6 +21,7 @@ import asyncio
 import errno
 import fcntl
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 
 PIPE_SIZE = 1 << 20  # bytes a relay's pipe holds (F_SETPIPE_SZ; the kernel's default limit for a user)
@@ -107,6 +108,14 @@ class _Readiness:
         if self.source >= 0:
             os.close(self.source)
         os.close(self.destination)
+
+
+async def transport_emptied(transport: asyncio.WriteTransport, gone: Callable[[], bool]) -> None:
+    """Until ``transport`` has sent everything written to it (its bytes must leave before any moved beside it in
+    the kernel) or ``gone()`` says its peer left. Polled every millisecond while bytes wait: an event loop's flow
+    control tells only when a buffer falls below its low-water mark, not when it is empty."""
+    while transport.get_write_buffer_size() and not gone():
+        await asyncio.sleep(0.001)
 
 
 async def relay(source: int, destination: int, count: int, read_timeout: float | None) -> Relayed:

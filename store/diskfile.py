@@ -770,10 +770,14 @@ class ObjectReader:
             data = self._head[start:start + length]
         else:
             data = files.pread(self.fd, length, start)
-        expected = self._blocks[16 * index:16 * index + 16]
-        if len(data) != length or format(xxhash.xxh3_64_intdigest(data), "016x") != expected:
-            raise DiskFileQuarantined(f"block {index} failed verification")
+        self._check(index, data, length)
         return data
+
+    def _check(self, index: int, data: bytes | bytearray | memoryview, length: int) -> None:
+        """DiskFileQuarantined unless ``data`` is block ``index`` as written (its length and xxh3)."""
+        if len(data) != length or format(xxhash.xxh3_64_intdigest(data), "016x") != self._blocks[
+                16 * index:16 * index + 16]:
+            raise DiskFileQuarantined(f"block {index} failed verification")
 
     def verify_block(self, index: int) -> int:
         """Read and check block ``index`` (blocking); its length, DiskFileQuarantined if corrupt."""
@@ -789,8 +793,7 @@ class ObjectReader:
             _scratch = bytearray(length)
         view = memoryview(_scratch)[:length]
         CACHE_ONLY.pread_into(self.fd, view, start)
-        if format(xxhash.xxh3_64_intdigest(view), "016x") != self._blocks[16 * index:16 * index + 16]:
-            raise DiskFileQuarantined(f"block {index} failed verification")
+        self._check(index, view, length)
         return length
 
     async def check_block(self, index: int) -> int:

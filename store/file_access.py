@@ -106,33 +106,24 @@ class _CacheOnly:
         return self._open_cached(path, os.O_RDONLY)
 
     def pread(self, fd: int, length: int, offset: int) -> bytearray:
-        if length <= 0:
-            return bytearray()
-        buf = bytearray(length)
+        buf = bytearray(max(length, 0))
+        self.pread_into(fd, memoryview(buf), offset)
+        return buf  # (not copied into a bytes: a block is up to a megabyte; callers take any bytes-like)
+
+    def pread_into(self, fd: int, view: memoryview, offset: int) -> None:
+        """Fill ``view`` with the file's bytes at ``offset`` from the page cache; WouldBlock where it cannot."""
+        if not len(view):
+            return
         try:
-            got = os.preadv(fd, [buf], offset, os.RWF_NOWAIT)
+            got = os.preadv(fd, [view], offset, os.RWF_NOWAIT)
         except BlockingIOError:
             raise WouldBlock(f"fd {fd}") from None
         except OSError as exc:
             if exc.errno == errno.EOPNOTSUPP:  # a filesystem without RWF_NOWAIT
                 raise WouldBlock(f"fd {fd}") from None
             raise
-        if got < length:
-            # part of the range is not in the page cache (or the file ends early: the blocking read tells)
-            raise WouldBlock(f"fd {fd}")
-        return buf  # (not copied into a bytes: a block is up to a megabyte; callers take any bytes-like)
-
-    def pread_into(self, fd: int, view: memoryview, offset: int) -> None:
-        """Fill ``view`` with the file's bytes at ``offset`` from the page cache; WouldBlock where it cannot."""
-        try:
-            got = os.preadv(fd, [view], offset, os.RWF_NOWAIT) if len(view) else 0
-        except BlockingIOError:
-            raise WouldBlock(f"fd {fd}") from None
-        except OSError as exc:
-            if exc.errno == errno.EOPNOTSUPP:
-                raise WouldBlock(f"fd {fd}") from None
-            raise
         if got < len(view):
+            # part of the range is not in the page cache (or the file ends early: the blocking read tells)
             raise WouldBlock(f"fd {fd}")
 
 

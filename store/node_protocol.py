@@ -25,6 +25,7 @@ from typing import Any, cast
 
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, RequestResponseCycle
 
+from stackstore import splice
 from stackstore.http_limits import BoundedHttpToolsProtocol
 from store.file_response import FileRangeResponse
 
@@ -167,8 +168,7 @@ async def _send_file(cycle: RequestResponseCycle, response: FileRangeResponse) -
     cycle.waiting_for_100_continue = False
     try:
         transport.write(head)
-        while transport.get_write_buffer_size() and not cycle.disconnected:
-            await asyncio.sleep(0.001)  # the head must leave before the file's bytes
+        await splice.transport_emptied(transport, lambda: cycle.disconnected)  # the head before the file's bytes
         stopped = "client gone" if cycle.disconnected else await response.send_from_file(sock.fileno())
     finally:
         response.reader.close()

@@ -19,7 +19,6 @@ ASGI middlewares that count body bytes see the spliced ones in the final body me
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Mapping
 from typing import Any
 
@@ -64,8 +63,7 @@ class ClientOutlet:
         flush = getattr(transport, "flush", None)
         if flush is not None:
             flush()  # a head held back to go out with the body (proxy/http/protocol.py TitleCaseHeads)
-        while transport.get_write_buffer_size() and not cycle.disconnected:
-            await asyncio.sleep(0.001)  # the head and sent pieces must leave before spliced bytes
+        await splice.transport_emptied(transport, lambda: cycle.disconnected)  # the head and sent pieces first
         if cycle.disconnected:
             return splice.Relayed(0, destination_error="client gone")
         client_fd = transport.get_extra_info("socket").fileno()

@@ -110,6 +110,16 @@ def object_dir(devices_root: Path, device: str, part: int, account: str, contain
     return devices_root / device / "objects" / str(part) / h[-3:] / h
 
 
+def evict_pages(path: Path) -> None:
+    """Drop one file's pages from the page cache (clean once fsynced): its next read must come from the disk."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+    finally:
+        os.close(fd)
+
+
 def wait_for(predicate, timeout: float = 5.0, interval: float = 0.05):
     deadline = time.time() + timeout
     while True:

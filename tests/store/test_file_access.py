@@ -10,16 +10,7 @@ import pytest
 
 from store.file_access import BLOCKING, CACHE_ONLY, WouldBlock
 from tests.conftest import missing_prerequisite
-
-
-def _evict_pages(path: Path) -> None:
-    """Drop the file's pages from the page cache (they are clean once fsynced)."""
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
-    finally:
-        os.close(fd)
+from tests.store.conftest import evict_pages
 
 
 def test_cached_files_are_listed_opened_and_read(tmp_path: Path) -> None:
@@ -38,7 +29,7 @@ def test_a_missing_page_is_declined_until_a_blocking_read_brings_it(tmp_path: Pa
     path = tmp_path / "f.data"
     body = os.urandom(200_000)
     path.write_bytes(body)
-    _evict_pages(path)
+    evict_pages(path)
     fd = CACHE_ONLY.open(str(path))  # the dentry is cached: opening needs no disk
     try:
         with pytest.raises(WouldBlock):

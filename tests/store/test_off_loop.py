@@ -20,6 +20,7 @@ from store import diskfile, layout, recon_routes
 from store.file_access import CACHE_ONLY
 from store.server import create_app
 from tests.harness import NodeAuth
+from tests.store.conftest import evict_pages
 
 
 def _on_loop() -> bool:
@@ -100,10 +101,7 @@ def test_a_body_not_in_the_page_cache_is_read_in_an_io_thread(app_and_calls):
             put = await client.put(path, content=body, headers={"X-Timestamp": _ts(0)})
             assert put.status_code == 201
             for data_file in Path(app.state.node.devices_root, "d1").rglob("*.data"):
-                fd = os.open(data_file, os.O_RDONLY)
-                os.fsync(fd)
-                os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)  # its pages leave the page cache
-                os.close(fd)
+                evict_pages(data_file)
             calls.clear()
             got = [(await client.get(path)).content]
             got.append((await client.get(path)).content)  # cached again by the first GET's blocking read
