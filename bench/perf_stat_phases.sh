@@ -13,7 +13,7 @@ PY=${BENCH_PY:-/var/tmp/stackstore-anchor/bench-venv/bin/python}
 D=$(mktemp -d /var/tmp/perf-stat-XXXX)
 cleanup() { pkill -INT -f "stackstore up --data-dir $D" || true; sleep 6; pkill -9 -f "$D" || true; rm -rf "$D"; }
 trap cleanup EXIT
-( cd "$REPO" && setsid .venv/bin/stackstore up --data-dir "$D" > "$D.up.log" 2>&1 & )
+( cd "$REPO" && setsid .venv/bin/stackstore up --data-dir "$D" > "$D/up.log" 2>&1 & )
 for _ in $(seq 1 120); do curl -sf http://127.0.0.1:8080/healthcheck > /dev/null && break; sleep 1; done; sleep 3
 if [ "$API" = swift ]; then
   TARGET=(swift --auth-url http://127.0.0.1:8080/auth/v1.0 --user test:tester --key testing)
