@@ -226,14 +226,23 @@ class DiskFile:
         self.partition = partition
         self.dir = layout.hash_dir_path(self.device_path, partition, hash_hex, policy)
         self.seen_files = True  # False once state() found the hash dir empty: nothing to clean up
-        # while a partition power increase is in progress, every file written here is hard-linked into
-        # the object's location under the next power as well (store/relinker.py relinks the rest)
-        self.next_dir: str | None = None
-        next_power = mgr.next_part_power(policy) if mgr.next_part_power is not None else None
-        if next_power is not None:
-            next_part = partition_of(bytes.fromhex(hash_hex), next_power)
-            if next_part != partition:
-                self.next_dir = layout.hash_dir_path(self.device_path, next_part, hash_hex, policy)
+
+    def next_dir(self) -> str | None:
+        """Where this object also lives while a partition power increase is in progress: every file
+        written here is hard-linked into its location under the next power as well (store/relinker.py
+        relinks the rest), else None.
+
+        Asked after a file is renamed into place, never earlier: a write that started before this node
+        reloaded a prepared ring may commit after the relinker scanned its partition; its own check,
+        made after its rename, then sees the new ring (both share it) and links the file itself."""
+        mgr = self.mgr
+        next_power = mgr.next_part_power(self.policy) if mgr.next_part_power is not None else None
+        if next_power is None:
+            return None
+        next_part = partition_of(bytes.fromhex(self.hash_hex), next_power)
+        if next_part == self.partition:
+            return None
+        return layout.hash_dir_path(self.device_path, next_part, self.hash_hex, self.policy)
 
     # -- state ---------------------------------------------------------------------------------
     def state(self, files: FileAccess = BLOCKING) -> HashDirState:
@@ -384,8 +393,9 @@ class DiskFile:
         """Remove files superseded by newer ones (older .data/.ts, stale .meta), here and in the
         next-power location."""
         remove_obsolete(self.dir)
-        if self.next_dir is not None:
-            remove_obsolete(self.next_dir)
+        next_dir = self.next_dir()
+        if next_dir is not None:
+            remove_obsolete(next_dir)
 
 
 def remove_obsolete(hash_dir: str) -> None:
@@ -592,8 +602,9 @@ class DiskFileWriter:
         os.rename(self.tmp_path, target)
         self.tmp_path = None
         invalidate_suffix(self.df.dir)
-        if self.df.next_dir is not None:
-            changed = [*changed, *link_file(target, self.df.next_dir, self.df.device_path), self.df.next_dir]
+        next_dir = self.df.next_dir()  # after the rename (see DiskFile.next_dir)
+        if next_dir is not None:
+            changed = [*changed, *link_file(target, next_dir, self.df.device_path), next_dir]
         return changed
 
     def _commit_fsync(self, target: str, trailer: bytes, precheck: Callable[[], bool] | None,

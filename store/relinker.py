@@ -7,8 +7,8 @@ live in ``objects[-N]/<partition>/<suffix>/<hash>/``, so every hash dir needs a 
 
 1. **relink** (the object ring has ``next_part_power = part_power + 1``): every hash dir that sits at its
    current-power location is hard-linked, file by file, into its location under the next power; no data
-   is copied. Meanwhile every new write is linked there too (``store.diskfile.DiskFile.next_dir``), so
-   once a device's pass is done nothing is missing at the new locations.
+   is copied. Meanwhile every new write is linked there too (``store.diskfile.DiskFile.next_dir``, asked
+   after each rename), so once a device's pass is done nothing is missing at the new locations.
 2. **cleanup** (the ring's ``part_power`` went up): every hash dir not at its location under the current
    power is linked there (if a file is still missing) and removed; the cached suffix hashes of the
    partitions it left are dropped, so replication rehashes them. Delete-at index entries carry the

@@ -1,0 +1,58 @@
+"""A partition power increase in progress: every file a node commits is linked into its next-power
+location too, decided when the file is renamed into place (not when the write began), so a write that
+started before the node reloaded a prepared ring is not missed by the relinker's pass that ran meanwhile."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+from ring.hashing import partition_of
+from stackstore.timestamp import Timestamp
+from store import layout
+from store.diskfile import DiskFileManager
+from store.group_commit import GroupCommit
+
+HASH = "0123456789abcdef0123456789abcabc"
+POWER = 8
+
+
+@pytest.mark.parametrize("mode", ["syncfs", "fsync"])
+def test_a_write_begun_before_the_ring_was_prepared_is_linked_at_its_commit(tmp_path: Path, mode: str):
+    (tmp_path / "d1").mkdir()
+    next_power: dict[int, int | None] = {0: None}  # what the node's ring says, per policy
+    pool = ThreadPoolExecutor(4)
+    mgr = DiskFileManager(str(tmp_path), pool, GroupCommit(pool, mode=mode), block_size=4096,
+                          next_part_power=next_power.get)
+    digest = bytes.fromhex(HASH)
+    part, next_part = partition_of(digest, POWER), partition_of(digest, POWER + 1)
+    assert part != next_part
+    device = str(tmp_path / "d1")
+    next_dir = layout.hash_dir_path(device, next_part, HASH)
+
+    async def write(ts: Timestamp, prepare_midway: bool) -> None:
+        writer = mgr.get("d1", part, HASH, "/a/c/o").writer()
+        try:
+            await writer.write(b"x" * 100)
+            if prepare_midway:  # the node reloads a ring that now has next_part_power
+                next_power[0] = POWER + 1
+            await writer.finish()
+            await writer.commit(ts, {"Content-Type": "text/plain"})
+        finally:
+            writer.close()
+
+    try:
+        asyncio.run(write(Timestamp(1700000000), prepare_midway=True))
+        name = Timestamp(1700000000).normal + ".data"
+        assert os.listdir(next_dir) == [name]
+        assert os.path.samefile(os.path.join(next_dir, name),
+                                os.path.join(layout.hash_dir_path(device, part, HASH), name))
+        # a newer write supersedes the old file in both locations
+        asyncio.run(write(Timestamp(1700000001), prepare_midway=False))
+        assert os.listdir(next_dir) == [Timestamp(1700000001).normal + ".data"]
+    finally:
+        pool.shutdown()
