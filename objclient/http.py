@@ -8,8 +8,11 @@
   with ``Expect: 100-continue``: the node's ``100 Continue`` yields an :class:`Upload`, a final status
   (507, 409, ...) yields that :class:`Response` before any data was sent.
 
-Received bytes are handed out as the ``bytes`` objects the event loop delivered (no stream buffer to copy
-through); the socket is paused while more than ``READ_HIGH_WATER`` bytes are unread.
+Received bytes are handed out as the ``bytes`` pieces they arrived in (no stream buffer to copy through); the
+socket is paused while more than ``READ_HIGH_WATER`` bytes are unread. The protocol chooses how much each
+socket read takes (``asyncio.BufferedProtocol``): the first read of a GET's answer takes only ``HEAD_PIECE``
+bytes, so a long body stays in the socket for a splice relay instead of a quarter of it being read into user
+space with the head.
 
 Errors are :class:`HttpError` subclasses: :class:`ConnectFailed`, :class:`NodeTimeout`,
 :class:`BrokenResponse` (connection dropped, short body, malformed response), :class:`BodyTooLarge`.
@@ -20,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import re
 import ssl
+import threading
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Mapping
@@ -38,6 +42,8 @@ MAX_HEAD = 1 << 19  # a response head longer than this is broken
 WRITE_HIGH_WATER = 1 << 19  # drain an upload once this much is queued in the transport
 _CONTENT_LENGTH = re.compile(rb"\r\n[Cc]ontent-[Ll]ength: *(\d{1,18})\r\n")
 HOLD_BODY = 128 << 10  # a GET body this long stays in the socket until read or detached (splice relays)
+READ_PIECE = 256 << 10  # bytes one socket read takes (as uvloop's own reads)
+HEAD_PIECE = 16 << 10  # ... and the first read of a GET's answer: its head, little of its body
 SMALL_BODY_MAX = 1 << 20  # Pool.call reads at most this much of a response body unless told otherwise
 
 
@@ -66,7 +72,19 @@ def _wake(waiter: asyncio.Future | None) -> None:
         waiter.set_result(None)
 
 
-class _NodeProtocol(asyncio.Protocol):
+class _ReadBuffer(threading.local):
+    """The buffer socket reads land in, one per thread: a protocol copies each read out of it at once (its
+    ``buffer_updated`` follows its ``get_buffer`` with no other callback between), so one event loop's
+    connections share it."""
+
+    def __init__(self) -> None:
+        self.view = memoryview(bytearray(READ_PIECE))
+
+
+_read_buffer = _ReadBuffer()
+
+
+class _NodeProtocol(asyncio.BufferedProtocol):
     """Keeps the received ``bytes`` pieces as they arrived (no concatenation) and wakes the reader;
     pauses the socket while too much is unread, and wakes a drainer when the transport resumes writing."""
 
@@ -88,8 +106,15 @@ class _NodeProtocol(asyncio.Protocol):
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = cast(asyncio.Transport, transport)  # uvloop's transports are look-alikes
+        self._view = _read_buffer.view  # the event loop's thread calls get_buffer and buffer_updated
 
-    def data_received(self, data: bytes) -> None:
+    def get_buffer(self, sizehint: int) -> memoryview:
+        return self._view[:HEAD_PIECE] if self.hold_body else self._view
+
+    def buffer_updated(self, nbytes: int) -> None:
+        self._received(bytes(self._view[:nbytes]))
+
+    def _received(self, data: bytes) -> None:
         self.pieces.append(data)
         self.buffered += len(data)
         if self.hold_body:
