@@ -907,8 +907,11 @@ def invalidate_suffix(hash_dir: str) -> None:
 
 def consume_invalid_suffixes(part_path: str) -> set[str]:
     """Suffixes invalidated since the last call (read and cleared atomically w.r.t. writers)."""
+    path = layout.hashes_invalid_path(part_path)
     try:
-        fd = os.open(layout.hashes_invalid_path(part_path), os.O_RDWR | getattr(os, "O_CLOEXEC", 0))
+        if os.stat(path).st_size == 0:  # the usual case between writes: no lock, no truncate (an inode update)
+            return set()
+        fd = os.open(path, os.O_RDWR | getattr(os, "O_CLOEXEC", 0))
     except FileNotFoundError:
         return set()
     try:

@@ -18,7 +18,7 @@ import time
 import xxhash
 
 from store.diskfile import consume_invalid_suffixes, suffix_states
-from store.layout import HASHES_FILE, hashes_file_path, list_suffixes
+from store.layout import hashes_file_path, list_suffixes
 
 Hashes = dict[str, str]  # suffix -> hex digest
 
@@ -110,11 +110,14 @@ def _load(part_path: str) -> Hashes | None:
 
 
 def _save(part_path: str, hashes: Hashes) -> None:
-    tmp = os.path.join(part_path, f".{HASHES_FILE}.{os.getpid()}.{threading.get_ident()}")
+    """Rewrite the partition's hashes.json in place. Not a temp file and a rename: that allocated and freed
+    an inode per save, which on ext4 without a journal costs a scan of recently freed inodes (several hundred
+    microseconds each, docs/benchmarks.md session 18). A save cut short leaves a file that does not parse:
+    ``_load`` then answers None and everything is rehashed, as after a restart (the file is only trusted by
+    the process that hashed the partition in full, ``_fresh``)."""
     try:
-        with open(tmp, "w") as fh:
+        with open(hashes_file_path(part_path), "w") as fh:
             json.dump(hashes, fh, separators=(",", ":"))
-        os.replace(tmp, hashes_file_path(part_path))
     except FileNotFoundError:  # the partition was removed meanwhile
         pass
 
