@@ -111,7 +111,7 @@ DEFAULTS: dict[str, Any] = {
         "updater_max_per_second": 50.0,  # pending container updates sent per second (0: unlimited)
         "auditor_interval": 30.0,  # seconds between audit passes (<= 0: no auditor)
         "auditor_bytes_per_second": 10485760,  # object bytes verified per second by the auditor
-        "auditor_files_per_second": 50.0,  # objects opened per second by the auditor
+        "auditor_files_per_second": 20.0,  # objects opened per second per device by the auditor (Swift: 20)
         "expirer_interval": 300.0,  # seconds between expirer passes (<= 0: no expirer)
         "expirer_concurrency": 4,  # expired objects deleted at once
         "reconciler_interval": 300.0,  # seconds between scans for objects in the wrong storage policy (<= 0: off)

@@ -36,7 +36,7 @@ class Auditor:
         self.node = node
         sconf = node.conf["store"]
         self.bytes_limiter = RateLimiter(float(sconf.get("auditor_bytes_per_second", 10 * 1024 * 1024)))
-        self.files_limiter = RateLimiter(float(sconf.get("auditor_files_per_second", 50)))
+        self.files_limiter = RateLimiter(float(sconf.get("auditor_files_per_second", 20)))
 
     async def _run(self, fn: Callable[..., T], *args: Any) -> T:
         return await run_blocking(self.node.executor, fn, *args)

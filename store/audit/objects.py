@@ -75,23 +75,48 @@ def _verify_blocks(reader: ObjectReader, first: int, last: int) -> int:
     return sum(reader.verify_block(i) for i in range(first, last))
 
 
+def _open_small(df: DiskFile, result: AuditResult) -> tuple[ObjectReader | None, int | None]:
+    """``_open``, and for an object read whole (up to ``SMALL_FILE``) every block verified in the same trip to
+    the I/O thread: (reader, bytes verified); bytes None when the caller verifies a larger object's blocks."""
+    reader = _open(df, result)
+    if reader is None or reader.size > diskfile.SMALL_FILE:
+        return reader, None
+    try:
+        return reader, _verify_blocks(reader, 0, reader.block_count)
+    except DiskFileQuarantined as exc:
+        reader.close()
+        result.quarantined = _quarantine(df, str(exc))
+    except OSError as exc:
+        reader.close()
+        if exc.errno != errno.EIO:
+            raise
+        result.quarantined = _quarantine(df, f"read error: {exc}")
+    except BaseException:
+        reader.close()
+        raise
+    return None, None
+
+
 async def audit_hash_dir(df: DiskFile, run: Callable[..., Awaitable],
                          pace: Callable[[int], Awaitable[None]], partition: int | None = None) -> AuditResult:
     """Audit one hash dir. ``run(fn, *args)`` runs blocking work off the loop; ``pace(nbytes)``
     waits as the byte rate limit requires; with ``partition`` the result has its index entry."""
     result = AuditResult()
-    reader = await run(_open, df, result)
+    reader, nbytes = await run(_open_small, df, result)  # a small object: opened and verified in one trip
     if reader is None:
         return result
     if partition is not None:
         result.expiring = entry_for(reader, df.hash_hex, partition, df.policy)
     try:
         count = reader.block_count
-        step = count if reader.size <= diskfile.SMALL_FILE else BLOCKS_PER_HOP
-        for first in range(0, count, max(step, 1)):
-            nbytes = await run(_verify_blocks, reader, first, min(first + step, count))
+        if nbytes is not None:
             result.bytes += nbytes
             await pace(nbytes)
+        else:
+            for first in range(0, count, BLOCKS_PER_HOP):
+                nbytes = await run(_verify_blocks, reader, first, min(first + BLOCKS_PER_HOP, count))
+                result.bytes += nbytes
+                await pace(nbytes)
     except DiskFileQuarantined as exc:
         reader.close()
         result.expiring = None
