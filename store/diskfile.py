@@ -413,12 +413,19 @@ def remove_obsolete(hash_dir: str) -> None:
 
 def link_file(path: str, hash_dir: str, device_path: str) -> list[str]:
     """Hard-link ``path`` into ``hash_dir`` (created as needed) under the same name and mark its suffix
-    changed; the directories created (blocking). An existing link is kept."""
+    changed; the directories created (blocking). An existing link is kept; a different file of that name (this
+    name written here again, as a replicated copy renamed over it) is replaced by a link to ``path``, so both
+    locations stay one file."""
     changed = ensure_dir(hash_dir, device_path)
+    target = os.path.join(hash_dir, os.path.basename(path))
     try:
-        os.link(path, os.path.join(hash_dir, os.path.basename(path)))
+        os.link(path, target)
     except FileExistsError:
-        pass
+        if not os.path.samefile(path, target):
+            spare = layout.new_tmp_file(device_path)
+            os.makedirs(os.path.dirname(spare), exist_ok=True)
+            os.link(path, spare)
+            os.rename(spare, target)
     invalidate_suffix(hash_dir)
     return changed
 

@@ -56,3 +56,34 @@ def test_a_write_begun_before_the_ring_was_prepared_is_linked_at_its_commit(tmp_
         assert os.listdir(next_dir) == [Timestamp(1700000001).normal + ".data"]
     finally:
         pool.shutdown()
+
+
+def test_a_file_written_again_under_its_name_is_linked_again(tmp_path: Path):
+    """The same file name committed again (a replicated copy renamed over the relinked one): the next-power
+    location is made a link of the new file, not left holding the old one."""
+    (tmp_path / "d1").mkdir()
+    pool = ThreadPoolExecutor(4)
+    mgr = DiskFileManager(str(tmp_path), pool, GroupCommit(pool, mode="fsync"), block_size=4096,
+                          next_part_power={0: POWER + 1}.get)
+    digest = bytes.fromhex(HASH)
+    part, next_part = partition_of(digest, POWER), partition_of(digest, POWER + 1)
+    device = str(tmp_path / "d1")
+    name = Timestamp(1700000000).normal + ".data"
+    here, there = (Path(layout.hash_dir_path(device, p, HASH)) / name for p in (part, next_part))
+
+    async def write() -> None:
+        writer = mgr.get("d1", part, HASH, "/a/c/o").writer()
+        try:
+            await writer.write(b"x" * 100)
+            await writer.finish()
+            await writer.commit(Timestamp(1700000000), {"Content-Type": "text/plain"})
+        finally:
+            writer.close()
+
+    try:
+        asyncio.run(write())
+        assert here.stat().st_ino == there.stat().st_ino
+        asyncio.run(write())  # renamed over the first: a new inode here
+        assert here.stat().st_ino == there.stat().st_ino
+    finally:
+        pool.shutdown()
