@@ -26,7 +26,6 @@ from store.reqparse import HTTPError
 from store.reservations import Reservations
 from store.updates import RowUpdater
 
-FREE_SPACE_INTERVAL = 1.0  # seconds between statvfs calls per device (Node.check_space)
 DEVICE_CHECK_INTERVAL = 1.0
 ListingStore = TypeVar("ListingStore", ContainerStore, AccountStore)
 
@@ -59,7 +58,6 @@ class Node:
         self.reservations = Reservations()  # names held by conditional PUTs (store/reservations.py)
         self.updater = RowUpdater(self.group, self.container_update_timeout)
         self._device_ok: dict[str, tuple[float, str]] = {}  # device -> (last seen present, path)
-        self._free: dict[str, tuple[float, int]] = {}  # device path -> (when measured, free bytes less writes since)
         self._containers: dict[str, ContainerStore] = {}
         self._accounts: dict[str, AccountStore] = {}
         self._expiring: dict[str, ExpiringIndex] = {}
@@ -79,25 +77,13 @@ class Node:
         return path
 
     def check_space(self, device_path: str, size: int) -> None:
-        """507 unless ``size`` bytes fit while keeping the configured reserve free.
-
-        The filesystem is asked (``statvfs``) at most every ``FREE_SPACE_INTERVAL`` seconds per device, and
-        whenever the estimate says no; in between each admitted write is debited from the last answer. A
-        statvfs on ext4 cost ~110 us of the event loop per PUT (it releases the GIL, which an I/O thread then
-        holds). Writes that outrun the estimate still fail with ENOSPC as 507 (``DiskFileNoSpace``)."""
-        now = time.monotonic()
-        needed = size + self.fallocate_reserve
-        cached = self._free.get(device_path)
-        if cached is None or now - cached[0] >= FREE_SPACE_INTERVAL or cached[1] < needed:
-            try:
-                cached = (now, free_bytes(device_path))
-            except OSError:
-                self._free.pop(device_path, None)
-                raise HTTPError(507, "device unavailable") from None
-        if cached[1] < needed:
-            self._free[device_path] = cached
+        """507 unless ``size`` bytes fit while keeping the configured reserve free."""
+        try:
+            free = free_bytes(device_path)
+        except OSError:
+            raise HTTPError(507, "device unavailable") from None
+        if free < size + self.fallocate_reserve:
             raise HTTPError(507, "not enough space")
-        self._free[device_path] = (cached[0], cached[1] - size)
 
     def object_hash(self, account: str, container: str, obj: str) -> str:
         return hash_path(self.hash_suffix, account, container, obj).hex()
