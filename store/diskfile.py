@@ -411,21 +411,32 @@ def remove_obsolete(hash_dir: str) -> None:
             pass
 
 
-def link_file(path: str, hash_dir: str, device_path: str) -> list[str]:
-    """Hard-link ``path`` into ``hash_dir`` (created as needed) under the same name and mark its suffix
-    changed; the directories created (blocking). An existing link is kept; a different file of that name (this
-    name written here again, as a replicated copy renamed over it) is replaced by a link to ``path``, so both
-    locations stay one file."""
-    changed = ensure_dir(hash_dir, device_path)
-    target = os.path.join(hash_dir, os.path.basename(path))
+def link_as(path: str, target: str, device_path: str) -> bool:
+    """Hard-link the file ``path`` as ``target`` (same filesystem; blocking); True when a link was made. A link
+    of the same file already there is kept (False); a different file of that name (the name written again, as a
+    replicated copy renamed over a relinked one) is replaced, through the device's tmp dir, so both names stay
+    one file. FileNotFoundError when ``path`` or ``target``'s directory is gone."""
     try:
         os.link(path, target)
+        return True
     except FileExistsError:
-        if not os.path.samefile(path, target):
-            spare = layout.new_tmp_file(device_path)
-            os.makedirs(os.path.dirname(spare), exist_ok=True)
-            os.link(path, spare)
-            os.rename(spare, target)
+        try:
+            if os.path.samefile(path, target):
+                return False
+        except FileNotFoundError:  # removed meanwhile by a newer write's cleanup
+            return False
+    make_dir_once(layout.tmp_path(device_path))
+    spare = layout.new_tmp_file(device_path)
+    os.link(path, spare)
+    os.rename(spare, target)
+    return True
+
+
+def link_file(path: str, hash_dir: str, device_path: str) -> list[str]:
+    """Hard-link ``path`` into ``hash_dir`` (created as needed) under the same name (``link_as``) and mark its
+    suffix changed; the directories created (blocking)."""
+    changed = ensure_dir(hash_dir, device_path)
+    link_as(path, os.path.join(hash_dir, os.path.basename(path)), device_path)
     invalidate_suffix(hash_dir)
     return changed
 

@@ -47,7 +47,7 @@ from ring.hashing import partition_of
 from stackstore.storage_policies import object_ring_name
 from store import layout
 from store.audit.ratelimit import BlockingRateLimiter
-from store.diskfile import invalidate_suffix, remove_obsolete, scan_hash_dir
+from store.diskfile import invalidate_suffix, link_as, remove_obsolete, scan_hash_dir
 from store.expiring import Entry, ExpiringIndex
 from store.fsutil import ensure_dir, syncfs
 from store.io_threads import run_blocking
@@ -116,10 +116,7 @@ def relink_hash_dir(src: str, dst: str, device_path: str) -> int:
     linked = 0
     for name in names:
         try:
-            os.link(os.path.join(src, name), os.path.join(dst, name))
-            linked += 1
-        except FileExistsError:
-            pass
+            linked += link_as(os.path.join(src, name), os.path.join(dst, name), device_path)
         except FileNotFoundError:  # cleaned up by a newer write meanwhile
             pass
     if linked:

@@ -130,3 +130,18 @@ def wait_for(predicate, timeout: float = 5.0, interval: float = 0.05):
 
 
 os.environ.setdefault("PYTHONDONTWRITEBYTECODE", "1")
+
+
+async def commit_object(mgr, device: str, part: int, hash_hex: str, ts, body: bytes = b"x" * 100,
+                        midway=None) -> None:
+    """Write, finish and commit one object through ``mgr``'s DiskFileWriter (``midway()`` runs after the body's
+    write, before the commit), releasing the writer either way."""
+    writer = mgr.get(device, part, hash_hex, "/a/c/o").writer()
+    try:
+        await writer.write(body)
+        if midway is not None:
+            midway()
+        await writer.finish()
+        await writer.commit(ts, {"Content-Type": "text/plain"})
+    finally:
+        writer.close()

@@ -16,6 +16,7 @@ from store import layout
 from store.diskfile import DiskFileManager
 from store.group_commit import GroupCommit, write_durable
 from store.recon import node_recon, quarantined_counts, read_stats, write_stats
+from tests.store.conftest import commit_object
 
 HASH = "0123456789abcdef0123456789abcabc"
 
@@ -68,14 +69,7 @@ def test_writers_and_readers_agree_with_the_layout(tmp_path: Path, mode: str):
     mgr = DiskFileManager(str(tmp_path), pool, group, block_size=4096)
 
     async def scenario() -> None:
-        df = mgr.get("d1", 7, HASH, "/a/c/o")
-        writer = df.writer()
-        try:
-            await writer.write(b"x" * 100)
-            await writer.finish()
-            await writer.commit(Timestamp(1700000000), {"Content-Type": "text/plain"})
-        finally:
-            writer.close()
+        await commit_object(mgr, "d1", 7, HASH, Timestamp(1700000000))
         record = layout.async_pending_record(str(dev), HASH, "1700000000.00000", "deadbeef")
         await write_durable(group, str(dev), record, json.dumps({"x": 1}).encode())
 

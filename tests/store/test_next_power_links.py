@@ -16,6 +16,7 @@ from stackstore.timestamp import Timestamp
 from store import layout
 from store.diskfile import DiskFileManager
 from store.group_commit import GroupCommit
+from tests.store.conftest import commit_object
 
 HASH = "0123456789abcdef0123456789abcabc"
 POWER = 8
@@ -34,25 +35,17 @@ def test_a_write_begun_before_the_ring_was_prepared_is_linked_at_its_commit(tmp_
     device = str(tmp_path / "d1")
     next_dir = layout.hash_dir_path(device, next_part, HASH)
 
-    async def write(ts: Timestamp, prepare_midway: bool) -> None:
-        writer = mgr.get("d1", part, HASH, "/a/c/o").writer()
-        try:
-            await writer.write(b"x" * 100)
-            if prepare_midway:  # the node reloads a ring that now has next_part_power
-                next_power[0] = POWER + 1
-            await writer.finish()
-            await writer.commit(ts, {"Content-Type": "text/plain"})
-        finally:
-            writer.close()
+    def prepare() -> None:  # the node reloads a ring that now has next_part_power
+        next_power[0] = POWER + 1
 
     try:
-        asyncio.run(write(Timestamp(1700000000), prepare_midway=True))
+        asyncio.run(commit_object(mgr, "d1", part, HASH, Timestamp(1700000000), midway=prepare))
         name = Timestamp(1700000000).normal + ".data"
         assert os.listdir(next_dir) == [name]
         assert os.path.samefile(os.path.join(next_dir, name),
                                 os.path.join(layout.hash_dir_path(device, part, HASH), name))
         # a newer write supersedes the old file in both locations
-        asyncio.run(write(Timestamp(1700000001), prepare_midway=False))
+        asyncio.run(commit_object(mgr, "d1", part, HASH, Timestamp(1700000001)))
         assert os.listdir(next_dir) == [Timestamp(1700000001).normal + ".data"]
     finally:
         pool.shutdown()
@@ -71,19 +64,10 @@ def test_a_file_written_again_under_its_name_is_linked_again(tmp_path: Path):
     name = Timestamp(1700000000).normal + ".data"
     here, there = (Path(layout.hash_dir_path(device, p, HASH)) / name for p in (part, next_part))
 
-    async def write() -> None:
-        writer = mgr.get("d1", part, HASH, "/a/c/o").writer()
-        try:
-            await writer.write(b"x" * 100)
-            await writer.finish()
-            await writer.commit(Timestamp(1700000000), {"Content-Type": "text/plain"})
-        finally:
-            writer.close()
-
     try:
-        asyncio.run(write())
+        asyncio.run(commit_object(mgr, "d1", part, HASH, Timestamp(1700000000)))
         assert here.stat().st_ino == there.stat().st_ino
-        asyncio.run(write())  # renamed over the first: a new inode here
+        asyncio.run(commit_object(mgr, "d1", part, HASH, Timestamp(1700000000)))  # renamed over: a new inode here
         assert here.stat().st_ino == there.stat().st_ino
     finally:
         pool.shutdown()
