@@ -14,16 +14,37 @@ from __future__ import annotations
 
 import argparse
 import json
+import resource
 import statistics
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 
 from bench.cloud_cpu import cpu_by_group
 
 
-def run_phase(args: argparse.Namespace, api: str, phase: str, container: str) -> tuple[float, float]:
-    """(requests per second, cloud CPU microseconds per request) of one objload phase."""
+@dataclass
+class Phase:
+    """One objload phase: its throughput and the CPU microseconds per request of each party."""
+
+    ops: float
+    proxy: float
+    nodes: float
+    loadgen: float
+
+    @property
+    def cloud(self) -> float:
+        return self.proxy + self.nodes
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def run_phase(args: argparse.Namespace, api: str, phase: str, container: str) -> Phase:
+    """Throughput and CPU per request (proxy, nodes, the load generator) of one objload phase."""
     if api == "swift":
         target = ["swift", "--auth-url", f"{args.endpoint}/auth/v1.0", "--user", args.user, "--key", args.key]
     else:
@@ -31,11 +52,16 @@ def run_phase(args: argparse.Namespace, api: str, phase: str, container: str) ->
     command = [args.python, args.objload, *target, "--container", container, "--size", args.size,
                "--count", str(args.count), "--concurrency", str(args.concurrency), "--phases", phase,
                "--keep", "--json"]
-    before = sum(cpu_by_group(args.data_dir).values())
+    before, loadgen_before = cpu_by_group(args.data_dir), _children_cpu()
     out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
-    cpu = sum(cpu_by_group(args.data_dir).values()) - before
+    after, loadgen = cpu_by_group(args.data_dir), _children_cpu() - loadgen_before
+    per_request = 1e6 / args.count
     result = json.loads(out)["phases"][phase]
-    return float(result["ops_per_s"]), cpu * 1e6 / args.count
+    return Phase(float(result["ops_per_s"]),
+                 (after.get("proxy", 0.0) - before.get("proxy", 0.0)) * per_request,
+                 (after.get("nodes", 0.0) + after.get("other", 0.0) - before.get("nodes", 0.0)
+                  - before.get("other", 0.0)) * per_request,
+                 loadgen * per_request)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -55,27 +81,30 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     phases = args.phases.split(",")
     stamp = int(time.time())
-    rows: dict[str, list[tuple[float, float, float, float]]] = {phase: [] for phase in phases}
+    rows: dict[str, list[tuple[Phase, Phase]]] = {phase: [] for phase in phases}
     for number in range(args.rounds):
         order = ("swift", "s3") if number % 2 == 0 else ("s3", "swift")
         for phase in phases:
-            got: dict[str, tuple[float, float]] = {}
+            got: dict[str, Phase] = {}
             for api in order:
                 got[api] = run_phase(args, api, phase, f"alt{stamp}-{api}-{number}")
                 time.sleep(args.pause)
-            (sw_ops, sw_cpu), (s3_ops, s3_cpu) = got["swift"], got["s3"]
-            rows[phase].append((sw_ops, s3_ops, sw_cpu, s3_cpu))
-            print(f"round {number + 1} {phase:<4} first {order[0]:<5} Swift {sw_ops:7.0f}/s {sw_cpu:6.0f} us/req  "
-                  f"S3 {s3_ops:7.0f}/s {s3_cpu:6.0f} us/req  S3/Swift throughput {s3_ops / sw_ops:5.3f} "
-                  f"cloud CPU {s3_cpu / sw_cpu:5.3f}", flush=True)
+            sw, s3 = got["swift"], got["s3"]
+            rows[phase].append((sw, s3))
+            print(f"round {number + 1} {phase:<4} first {order[0]:<5} Swift {sw.ops:7.0f}/s  S3 {s3.ops:7.0f}/s  "
+                  f"S3/Swift throughput {s3.ops / sw.ops:5.3f}; us/req Swift/S3: proxy {sw.proxy:5.0f}/{s3.proxy:5.0f} "
+                  f"nodes {sw.nodes:5.0f}/{s3.nodes:5.0f} load generator {sw.loadgen:5.0f}/{s3.loadgen:5.0f}",
+                  flush=True)
     print()
-    for phase, values in rows.items():
-        throughput = [s3 / sw for sw, s3, _, _ in values]
-        cpu = [s3c / swc for _, _, swc, s3c in values]
-        print(f"{phase}: median S3/Swift throughput {statistics.median(throughput):.3f} "
-              f"(range {min(throughput):.3f}-{max(throughput):.3f}), median cloud CPU per request "
-              f"{statistics.median(cpu):.3f} (Swift {statistics.median(v[2] for v in values):.0f} us, "
-              f"S3 {statistics.median(v[3] for v in values):.0f} us), {len(values)} rounds")
+    for phase, pairs in rows.items():
+        throughput = [s3.ops / sw.ops for sw, s3 in pairs]
+        cloud = [s3.cloud / sw.cloud for sw, s3 in pairs]
+        print(f"{phase}: {len(pairs)} rounds; median S3/Swift throughput {statistics.median(throughput):.3f} "
+              f"(range {min(throughput):.3f}-{max(throughput):.3f}), cloud CPU per request "
+              f"{statistics.median(cloud):.3f}")
+        for part in ("proxy", "nodes", "cloud", "loadgen"):
+            sw_us, s3_us = (float(statistics.median(getattr(pair[api], part) for pair in pairs)) for api in (0, 1))
+            print(f"  {part:<8} median us/req  Swift {sw_us:6.0f}  S3 {s3_us:6.0f}  S3 - Swift {s3_us - sw_us:+6.0f}")
     return 0
 
 
