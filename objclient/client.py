@@ -15,7 +15,7 @@ from collections.abc import AsyncIterable, Awaitable, Callable, Mapping, Sequenc
 from typing import Any
 
 from objclient import paths
-from objclient.fanout import NodeIO, NodeResult, best_status, quorum_size, slot_update_headers
+from objclient.fanout import NodeIO, NodeResult, best_status, paired_with_slots, quorum_size, slot_update_headers
 from objclient.headers import HeaderDict, strip_hop_by_hop
 from objclient.http import HttpError, Pool
 from objclient.nodes import Device, ErrorLimiter, read_nodes
@@ -215,9 +215,12 @@ class StorageClient:
         results = await self.nio.fanout(ring, part, method, path_fn, slot_headers)
         return self._quorum_answer(results, timestamp, conflict_wins)
 
-    def _container_updates(self, account: str, container: str, count: int) -> list[dict[str, str]]:
+    def _container_updates(self, account: str, container: str, slot_devices: Sequence[Device]) -> list[dict[str, str]]:
+        """The container row update headers of each object slot (``slot_devices``: the object's primaries),
+        each container replica paired with the slot on its own server where there is one."""
         cpart, cnodes = self.rings.container.get_nodes(account, container)
-        return list(slot_update_headers(wire.CONTAINER_UPDATE_PREFIX, self.rings.container, cpart, cnodes, count))
+        return list(slot_update_headers(wire.CONTAINER_UPDATE_PREFIX, self.rings.container, cpart,
+                                        paired_with_slots(cnodes, slot_devices), len(slot_devices)))
 
     def _account_updates(self, account: str, count: int) -> list[dict[str, str]]:
         apart, anodes = self.rings.account.get_nodes(account)
@@ -310,8 +313,7 @@ class StorageClient:
         base, timestamp = self._mutation_headers(headers)
         if condition:
             base.update(condition)
-        replicas = len(ring.primaries(part))
-        slot_headers = self._slot_headers(base, self._container_updates(account, container, replicas))
+        slot_headers = self._slot_headers(base, self._container_updates(account, container, ring.primaries(part)))
         if content_length is not None and content_length <= BUFFERED_PUT_MAX and not condition:
             return await put_buffered(
                 self.nio, ring, part, path_fn, slot_headers, body, content_length, timestamp, footer,
@@ -336,7 +338,7 @@ class StorageClient:
         ring, part, path_fn, policy = target
         updates = None
         if not keep_listing_row or any(k.lower() == "content-type" for k in headers):
-            updates = self._container_updates(account, container, len(ring.primaries(part)))
+            updates = self._container_updates(account, container, ring.primaries(part))
         return await self._mutate(ring, part, "POST", path_fn, with_policy(self._expiry_headers(headers), policy),
                                   updates)
 
@@ -350,7 +352,7 @@ class StorageClient:
             return target
         ring, part, path_fn, policy = target
         headers = with_policy(headers, policy)
-        updates = self._container_updates(account, container, len(ring.primaries(part)))
+        updates = self._container_updates(account, container, ring.primaries(part))
         return await self._mutate(ring, part, "DELETE", path_fn, headers, updates)
 
     # -- containers -----------------------------------------------------------------------------

@@ -119,6 +119,25 @@ class NodeIO:
         return list(await asyncio.gather(*(slot(i) for i in range(len(primaries)))))
 
 
+def paired_with_slots(nodes: Sequence[Device], slot_devices: Sequence[Device]) -> list[Device]:
+    """A container's replicas ``nodes`` in the order of the object's slots (``slot_devices``, its primaries):
+    each replica goes, where there is one, to the slot whose object device is on the same server (address
+    and port), so that node merges the listing row into its own DB instead of sending a request
+    (store.updates); the others fill the slots left in ring order. Every replica still gets its row from
+    exactly one slot, as in Swift (any pairing serves). Unchanged when the counts differ."""
+    if len(nodes) != len(slot_devices):
+        return list(nodes)
+    paired: list[Device | None] = [None] * len(nodes)
+    left = list(nodes)
+    for i, dev in enumerate(slot_devices):
+        for j, node in enumerate(left):
+            if node.port == dev.port and node.ip == dev.ip:
+                paired[i] = left.pop(j)
+                break
+    rest = iter(left)
+    return [node if node is not None else next(rest) for node in paired]
+
+
 def slot_update_headers(
     prefix: str, ring: Ring, part: int, nodes: Sequence[Device], count: int
 ) -> Iterator[dict[str, str]]:

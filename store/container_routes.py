@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 import json
-from dataclasses import dataclass
 from typing import Any
 
 from starlette.requests import Request
@@ -22,12 +21,10 @@ from store.reqparse import (
     HTTPError,
     StoragePath,
     checked_name,
-    int_header,
     listing_params,
-    text_header,
     timestamp_header,
 )
-from store.updates import account_targets
+from store.updates import RowHeaders, account_targets, row_change
 
 ROW_BATCH_QUERY = wire.ROW_BATCH_QUERY.encode()
 
@@ -130,16 +127,6 @@ async def delete_container(node: Node, request: Request, sp: StoragePath) -> Res
     return Response(status_code=204)
 
 
-def row_change(obj: str, method: str, update: HasHeaders) -> RowChange:
-    """The row an object row PUT/DELETE (its headers in ``update``) asks for; HTTPError 400 for a bad
-    header."""
-    ts = timestamp_header(update)
-    if method == "PUT":
-        return RowChange(obj, ts, int_header(update, "x-size", 0), update.headers.get("x-etag", ""),
-                         text_header(update, "x-content-type"))
-    return RowChange(obj, ts, deleted=True)
-
-
 def _row_status(applied: bool | None) -> int:
     """201 applied, 202 already newer, 404 when the container does not exist here."""
     if applied is None:
@@ -168,11 +155,6 @@ async def row_update(node: Node, request: Request, sp: StoragePath) -> Response:
     return _ROW_ANSWERS[status]
 
 
-@dataclass
-class _BatchedRow:
-    headers: dict[str, str]
-
-
 async def _batch_body(request: Request) -> list[Any]:
     body = bytearray()
     async for chunk in request.stream():
@@ -196,7 +178,7 @@ def _batched_row(row: Any) -> RowChange | int:
     method, obj, headers = row
     try:
         obj = checked_name(obj, "object", MAX_OBJECT, allow_slash=True, allow_reserved=True)
-        return row_change(obj, method, _BatchedRow({str(k).lower(): v for k, v in headers.items()}))
+        return row_change(obj, method, RowHeaders({str(k).lower(): v for k, v in headers.items()}))
     except HTTPError as err:
         return err.status
 

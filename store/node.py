@@ -21,6 +21,7 @@ from store.fsutil import free_bytes
 from store.group_commit import GroupCommit
 from store.io_threads import IOThreads
 from store.listings import AccountStore, ContainerStore
+from store.node_address import NodeAddress
 from store.node_rings import NodeRings
 from store.reqparse import HTTPError
 from store.reservations import Reservations
@@ -56,7 +57,8 @@ class Node:
         self.diskfiles = DiskFileManager(self.devices_root, self.executor, self.group,
                                          int(sconf.get("block_size", 1 << 20)), self.rings.next_part_power)
         self.reservations = Reservations()  # names held by conditional PUTs (store/reservations.py)
-        self.updater = RowUpdater(self.group, self.container_update_timeout)
+        self.address = NodeAddress.from_store_conf(sconf)  # node_ip/port: set by the server entry point
+        self.updater = RowUpdater(self.group, self.container_update_timeout, self.local_containers)
         self._device_ok: dict[str, tuple[float, str]] = {}  # device -> (last seen present, path)
         self._containers: dict[str, ContainerStore] = {}
         self._accounts: dict[str, AccountStore] = {}
@@ -93,6 +95,18 @@ class Node:
         if store is None:
             store = self._containers[device] = self._open_listings(ContainerStore, device)
         return store
+
+    def local_containers(self, host: str, port: int, device: str) -> ContainerStore | None:
+        """The container DB of ``device`` when a row update addressed to ``host:port`` comes to this very
+        node and the device is here, else None (a port this node does not know of: never)."""
+        address = self.address
+        if address.port is None or port != address.port or not address.owns_ip(host):
+            return None
+        try:
+            self.device_path(device)
+        except HTTPError:  # not mounted: the row goes out as a request (and its 507 to an async pending)
+            return None
+        return self.containers(device)
 
     def accounts(self, device: str) -> AccountStore:
         store = self._accounts.get(device)

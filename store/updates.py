@@ -14,11 +14,12 @@ import asyncio
 import json
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
+import lmdb
 import xxhash
 
 from objclient.http import HttpError
@@ -29,8 +30,8 @@ from stackstore.timestamp import Timestamp
 from store import layout
 from store.fsutil import remove_file
 from store.group_commit import GroupCommit, write_durable
-from store.listings import ContainerStore
-from store.reqparse import HTTPError, host_list
+from store.listings import ContainerStore, RowChange
+from store.reqparse import HasHeaders, HTTPError, host_list, int_header, text_header, timestamp_header
 
 log = logging.getLogger("store.updates")
 
@@ -62,6 +63,43 @@ def account_targets(headers: Mapping[str, str]) -> tuple[list[list[str]], str | 
     if len(devices) != len(hosts) or part is None or not part.strip().isdigit():
         raise HTTPError(400, "bad X-Account-Host/Device/Partition")
     return [[f"{h}:{p}", d] for (h, p), d in zip(hosts, devices, strict=True)], part.strip()
+
+
+@dataclass(frozen=True)
+class RowHeaders:
+    """A row update's headers (lower-case names) where a request is expected (``store.reqparse.HasHeaders``):
+    a row of a batch, or a row applied on the node that wrote the object."""
+
+    headers: Mapping[str, str]
+
+
+def row_change(obj: str, method: str, update: HasHeaders) -> RowChange:
+    """The row an object row PUT/DELETE (its headers in ``update``) asks for; HTTPError 400 for a bad
+    header."""
+    ts = timestamp_header(update)
+    if method == "PUT":
+        return RowChange(obj, ts, int_header(update, "x-size", 0), update.headers.get("x-etag", ""),
+                         text_header(update, "x-content-type"))
+    return RowChange(obj, ts, deleted=True)
+
+
+def apply_here(store: ContainerStore, account: str, container: str, obj: str, method: str,
+               headers: Mapping[str, str]) -> bool:
+    """Merge one object row into this node's own container DB, as the container node's row update would:
+    True when applied or already newer, False when the container is not here (the peer's 404) or the
+    row could not be written (its 500): the caller keeps an async pending either way."""
+    try:
+        change = row_change(obj, method, RowHeaders({name.lower(): value for name, value in headers.items()}))
+        return store.update_rows(account, container, [change])[0] is not None
+    except HTTPError as err:
+        log.warning("row update of %s/%s/%s refused here: %s", account, container, obj, err)
+    except (lmdb.Error, OSError) as err:
+        log.warning("row update of %s/%s/%s failed here: %r", account, container, obj, err)
+    return False
+
+
+# (host, port, device) of a row update -> this node's own container DB of that device, or None
+LocalContainers = Callable[[str, int, str], ContainerStore | None]
 
 
 def _split_hostport(hostport: str) -> tuple[str, int]:
@@ -114,9 +152,10 @@ class RowUpdater:
     # node must not add the whole wait to every object write of the cluster.
     SLOW_PEER_SECONDS = 30.0
 
-    def __init__(self, group: GroupCommit, timeout: float):
+    def __init__(self, group: GroupCommit, timeout: float, local_containers: LocalContainers | None = None):
         self.group = group
         self.timeout = timeout
+        self.local_containers = local_containers
         self._backoff: dict[bytes, tuple[float, float]] = {}  # ckey -> (next attempt, delay)
         self._lingering: set[asyncio.Task] = set()
         self._waiting: dict[tuple[str, str], _Waiting] = {}  # (host:port, container path) -> rows
@@ -208,7 +247,8 @@ class RowUpdater:
     async def object_changed(self, device_path: str, hash_hex: str, method: str, account: str,
                              container: str, obj: str, targets: list[tuple[str, int, str]], partition: str,
                              headers: dict[str, str]) -> None:
-        """Send the container row update to every target, waiting at most ``timeout`` for each.
+        """Send the container row update to every target, waiting at most ``timeout`` for each; a target on
+        this very node (``local_containers``) gets the row in its own DB, without a request.
 
         An update that fails, or is still in flight when the wait ends, is saved as an async pending
         before this returns (so the object's acknowledgement never outruns its listing row). A slow
@@ -220,13 +260,19 @@ class RowUpdater:
         async def one(host: str, port: int, device: str) -> None:
             cpath = container_path.format(quote(device, safe=''))
             hostport = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-            sending = self.send_row(hostport, cpath, method, obj, headers)
-            done = await _done_within(sending, 0 if self.is_slow(hostport) else self.timeout)
-            if done and sending.result():
-                self._slow_until.pop(hostport, None)
-                return
-            if not done:
-                self._slow_until[hostport] = time.monotonic() + self.SLOW_PEER_SECONDS
+            here = self.local_containers(host, port, device) if self.local_containers is not None else None
+            if here is not None:  # the container replica is on this node: its DB, not a request to itself
+                if apply_here(here, account, container, obj, method, headers):
+                    return
+                done = True
+            else:
+                sending = self.send_row(hostport, cpath, method, obj, headers)
+                done = await _done_within(sending, 0 if self.is_slow(hostport) else self.timeout)
+                if done and sending.result():
+                    self._slow_until.pop(hostport, None)
+                    return
+                if not done:
+                    self._slow_until[hostport] = time.monotonic() + self.SLOW_PEER_SECONDS
             path = f"{cpath}/{quote(obj, safe='/')}"  # the row's own request, for the updater's replay
             record = {"method": method, "host": hostport, "path": path, "headers": headers,
                       "account": account, "container": container, "obj": obj}

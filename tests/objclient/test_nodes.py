@@ -63,3 +63,23 @@ def test_header_dict():
     h.add("x-a", "2")
     assert dict(h) == {"content-type": "b", "X-A": "1, 2"} and "CONTENT-TYPE" in h
     assert dict(strip_hop_by_hop({"Host": "x", "Content-Length": "3", "X-Y": "z"})) == {"X-Y": "z"}
+
+
+def test_container_replicas_pair_with_the_object_slot_on_their_own_server():
+    from objclient.fanout import paired_with_slots
+
+    # servers 6001..6004; the object's slots on 6002, 6004, 6001; the container's replicas on 6001, 6002, 6003
+    slots = [Dev(2, "127.0.0.1", 6002, "o2"), Dev(4, "127.0.0.1", 6004, "o4"), Dev(1, "127.0.0.1", 6001, "o1")]
+    replicas = [Dev(11, "127.0.0.1", 6001, "c1"), Dev(12, "127.0.0.1", 6002, "c2"), Dev(13, "127.0.0.1", 6003, "c3")]
+    paired = paired_with_slots(replicas, slots)
+    assert [d.device for d in paired] == ["c2", "c3", "c1"]  # slot 2's server has none: the one left over
+    assert sorted(d.device for d in paired) == ["c1", "c2", "c3"]  # each replica gets its row from one slot
+
+
+def test_container_replicas_keep_ring_order_without_a_shared_server_or_with_other_counts():
+    from objclient.fanout import paired_with_slots
+
+    slots = [Dev(i, "10.0.0.1", 6000 + i, f"o{i}") for i in range(3)]
+    replicas = [Dev(10 + i, "10.0.0.2", 6000 + i, f"c{i}") for i in range(3)]  # same ports, another address
+    assert paired_with_slots(replicas, slots) == replicas
+    assert paired_with_slots(replicas, slots[:2]) == replicas  # fewer slots: slot_update_headers spreads them

@@ -48,6 +48,52 @@ def test_object_put_delete_update_second_node(node, make_node):
         assert head.headers["x-container-object-count"] == "0"
 
 
+def _node_here(tmp_path, port):
+    """A storage node's ``Node`` in this process, whose address is 127.0.0.1:``port`` (nothing listens there)."""
+    from store.node import Node
+    from tests import harness
+    from tests.store.conftest import NODE_KEY, SUFFIX
+
+    (tmp_path / "devices" / "d1").mkdir(parents=True)
+    conf = harness.make_config(tmp_path / "data", cluster={"hash_path_suffix": SUFFIX, "node_key": NODE_KEY},
+                               store={"node_ip": "127.0.0.1", "node_port": port, "container_update_timeout": 1.0})
+    return Node(conf, str(tmp_path / "devices"))
+
+
+def _row_update(node, port, account, obj):
+    headers = {"X-Timestamp": next_ts(), "X-Size": "5", "X-Etag": "etag-1", "X-Content-Type": "text/x-test"}
+    asyncio.run(node.updater.object_changed(node.device_path("d1"), uuid.uuid4().hex, "PUT", account, "c", obj,
+                                            [("127.0.0.1", port, "d1")], "3", headers))
+
+
+def test_a_row_for_this_very_node_goes_into_its_own_db(tmp_path):
+    """The container replica paired with an object slot on its own server (objclient.fanout.paired_with_slots):
+    the row is merged in place; no request (nothing listens at the node's address here, so a request would
+    have left an async pending)."""
+    from stackstore.timestamp import Timestamp
+
+    port = free_port()
+    node = _node_here(tmp_path, port)
+    account = "AUTH_" + uuid.uuid4().hex[:8]
+    assert node.containers("d1").put_container(account, "c", 3, Timestamp(next_ts()), {}, None, None)[0] == "created"
+    _row_update(node, port, account, "dir/ob j ☃")
+    rows = node.containers("d1").list_objects(account, "c")
+    assert [(r["name"], r["bytes"], r["hash"], r["content_type"]) for r in rows] == \
+        [("dir/ob j ☃", 5, "etag-1", "text/x-test")]
+    assert _pending(tmp_path / "devices") == []
+
+
+def test_a_row_for_this_node_without_its_container_is_kept_as_an_async_pending(tmp_path):
+    port = free_port()
+    node = _node_here(tmp_path, port)
+    account = "AUTH_" + uuid.uuid4().hex[:8]
+    _row_update(node, port, account, "o")  # the container does not exist here (yet): the peer's 404
+    [record] = _pending(tmp_path / "devices")
+    saved = json.loads(record.read_text())
+    assert saved["host"] == f"127.0.0.1:{port}" and saved["path"] == f"/cont/d1/3/{account}/c/o"
+    assert node.containers("d1").list_objects(account, "c") == []
+
+
 def test_async_pending_when_container_node_down(node, make_node):
     port = free_port()  # nothing listens here yet
     account, container = "AUTH_" + uuid.uuid4().hex[:8], "c"
