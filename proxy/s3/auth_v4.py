@@ -95,6 +95,12 @@ def canonical_query(raw_query: str, exclude: Sequence[str] = ()) -> str:
     return "&".join(f"{n}={v}" for n, v in items)
 
 
+@functools.lru_cache(maxsize=256)
+def _signed_names(signed_raw: str) -> tuple[str, ...]:
+    """The SignedHeaders list, lower case (the same few lists come with every request of a client)."""
+    return tuple(h.strip().lower() for h in signed_raw.split(";") if h.strip())
+
+
 def _trim(value: bytes) -> bytes:
     return b" ".join(value.split())
 
@@ -313,7 +319,7 @@ async def verify(method: str, raw_path: str, raw_query: str, raw_headers: Sequen
     cred = await store.lookup(access_key)
     if cred is None:
         raise S3Error("InvalidAccessKeyId", AWSAccessKeyId=access_key)
-    signed = [h.strip().lower() for h in signed_raw.split(";") if h.strip()]
+    signed = _signed_names(signed_raw)
     if "host" not in signed:
         raise S3Error("AccessDenied", "Host header must be signed")
     if not presigned and "x-amz-content-sha256" not in signed:
@@ -321,11 +327,8 @@ async def verify(method: str, raw_path: str, raw_query: str, raw_headers: Sequen
         raise S3Error("AccessDenied", "x-amz-content-sha256 must be a signed header")
     key = signing_key(cred.secret, date, region, service)
     exclude = ("X-Amz-Signature",) if presigned else ()
-    transforms: list[Callable[[bytes], bytes]] = [_as_sent]
-    if not all(headers.get(name, "").isascii() for name in signed):  # only signed values are transformed
-        transforms.append(_latin1_to_utf8)
-    creq, sts = b"", ""
-    for transform in transforms:
+    transform: Callable[[bytes], bytes] = _as_sent
+    while True:
         lines = canonical_headers(raw_headers, signed, transform) if repeated else \
             _single_header_lines(headers, signed, transform)
         creq = _canonical_request(method, raw_path, raw_query, lines, signed, payload_hash, exclude)
@@ -333,6 +336,10 @@ async def verify(method: str, raw_path: str, raw_query: str, raw_headers: Sequen
         if hmac.compare_digest(sign(key, sts), signature.lower()):
             check_payload_mode(payload_hash)
             return AuthInfo(cred, 4, payload_hash, key, amz_date, scope, signature.lower(), presigned)
+        # signed values beyond ASCII (the names are ASCII) may have been signed as UTF-8: one more try
+        if transform is not _as_sent or lines.isascii():
+            break
+        transform = _latin1_to_utf8
     raise S3Error("SignatureDoesNotMatch", AWSAccessKeyId=access_key, StringToSign=sts,
                   SignatureProvided=signature, CanonicalRequest=creq.decode("utf-8", "replace"))
 

@@ -123,3 +123,15 @@ def test_presigned_expires_must_be_non_negative_and_at_most_a_week():
         with pytest.raises(S3Error) as err:
             _verify(req)
         assert err.value.code == "AuthorizationQueryParametersError" and message in err.value.message
+
+
+def test_a_signed_value_beyond_ascii_is_checked_as_sent_and_as_utf8():
+    """botocore signs a header's text as UTF-8 while this test's wire carries it as Latin-1 bytes (what an
+    HTTP library sends for a str header): the check tries the bytes as sent, then their UTF-8 reading."""
+    url = "http://127.0.0.1:9000/bucket/key"
+    req = _signed("PUT", url, headers={"x-amz-meta-note": "été", "x-amz-content-sha256": "UNSIGNED-PAYLOAD"})
+    assert _verify(req).version == 4
+    req.headers.replace_header("x-amz-meta-note", "ete")  # not what was signed, in either reading
+    with pytest.raises(S3Error) as err:
+        _verify(req)
+    assert err.value.code == "SignatureDoesNotMatch"
