@@ -69,9 +69,10 @@ class HeaderDict(MutableMapping[str, str]):
         new._d = {low: item for low, item in self._d.items() if low not in lower_names}
         return new
 
-    def lower_items(self) -> Iterator[tuple[str, str]]:
-        """(lower-case name, value) pairs: what a filter on names walks, without lowering each again."""
-        return ((low, item[1]) for low, item in self._d.items())
+    def entries(self) -> ItemsView[str, tuple[str, str]]:
+        """``(lower-case name, (first spelling, value))`` of the store itself (not a copy): what a filter on
+        names walks, without lowering each again or a generator in between."""
+        return self._d.items()
 
     @overload
     def get(self, key: str) -> str | None: ...

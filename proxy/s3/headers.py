@@ -133,8 +133,8 @@ def mail_safe(value: str) -> str:
 def s3_object_headers(stored: Mapping[str, str]) -> dict[str, str]:
     """Response headers of GET/HEAD from the stored object's headers (no length/range/etag)."""
     out = {}
-    pairs = stored.lower_items() if isinstance(stored, HeaderDict) else ((k.lower(), v) for k, v in stored.items())
-    for low, value in pairs:
+    entries = stored.entries() if isinstance(stored, HeaderDict) else [(k.lower(), (k, v)) for k, v in stored.items()]
+    for low, (_, value) in entries:
         if low.startswith("x-object-meta-"):
             out[META_S3 + low[len("x-object-meta-"):]] = mail_safe(value)
         elif low in ENTITY:
