@@ -104,9 +104,9 @@ class Node:
             return None
         try:
             self.device_path(device)
-        except HTTPError:  # not mounted: the row goes out as a request (and its 507 to an async pending)
-            return None
-        return self.containers(device)
+            return self.containers(device)
+        except Exception:  # not mounted (507), its DB not openable (500): the row goes out as a request, whose
+            return None    # refusal leaves the async pending
 
     def accounts(self, device: str) -> AccountStore:
         store = self._accounts.get(device)

@@ -19,7 +19,6 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
-import lmdb
 import xxhash
 
 from objclient.http import HttpError
@@ -93,8 +92,8 @@ def apply_here(store: ContainerStore, account: str, container: str, obj: str, me
         return store.update_rows(account, container, [change])[0] is not None
     except HTTPError as err:
         log.warning("row update of %s/%s/%s refused here: %s", account, container, obj, err)
-    except (lmdb.Error, OSError) as err:
-        log.warning("row update of %s/%s/%s failed here: %r", account, container, obj, err)
+    except Exception:  # what a container node's 500 would be: the object is stored, its row goes to a pending
+        log.exception("row update of %s/%s/%s failed here", account, container, obj)
     return False
 
 
