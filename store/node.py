@@ -102,11 +102,13 @@ class Node:
         address = self.address
         if address.port is None or port != address.port or not address.owns_ip(host):
             return None
+        # not mounted (507) or its DB not openable (500): the row goes out as a request, whose refusal leaves
+        # the async pending as for any other node
         try:
             self.device_path(device)
             return self.containers(device)
-        except Exception:  # not mounted (507), its DB not openable (500): the row goes out as a request, whose
-            return None    # refusal leaves the async pending
+        except Exception:
+            return None
 
     def accounts(self, device: str) -> AccountStore:
         store = self._accounts.get(device)

@@ -2,7 +2,8 @@
 
 * object node -> container node: ``PUT|DELETE /cont/<dev>/<part>/<a>/<c>/<o>`` after an object
   PUT/DELETE is durable; a failure is saved as an async-pending record (``store.layout``) holding
-  JSON ``{"method", "host", "path", "headers"}`` (replayed by ``store.updater``).
+  JSON ``{"method", "host", "path", "headers"}`` (replayed by ``store.updater``). A row bound for the
+  writing node itself is merged into its own container DB (``apply_here``), no request.
 * container node -> account node: ``PUT /acct/<dev>/<part>/<a>/<c>`` with the container's
   timestamps and stats; unreported changes are remembered in the container DB and sent by
   ``report_container_stats`` (debounced, about once a second).
