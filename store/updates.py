@@ -3,7 +3,7 @@
 * object node -> container node: ``PUT|DELETE /cont/<dev>/<part>/<a>/<c>/<o>`` after an object
   PUT/DELETE is durable; a failure is saved as an async-pending record (``store.layout``) holding
   JSON ``{"method", "host", "path", "headers"}`` (replayed by ``store.updater``). A row bound for the
-  writing node itself is merged into its own container DB (``apply_here``), no request.
+  writing node itself is merged into its own container DB (``LocalRows``), no request.
 * container node -> account node: ``PUT /acct/<dev>/<part>/<a>/<c>`` with the container's
   timestamps and stats; unreported changes are remembered in the container DB and sent by
   ``report_container_stats`` (debounced, about once a second).
@@ -83,19 +83,49 @@ def row_change(obj: str, method: str, update: HasHeaders) -> RowChange:
     return RowChange(obj, ts, deleted=True)
 
 
-def apply_here(store: ContainerStore, account: str, container: str, obj: str, method: str,
-               headers: Mapping[str, str]) -> bool:
-    """Merge one object row into this node's own container DB, as the container node's row update would:
-    True when applied or already newer, False when the container is not here (the peer's 404) or the
-    row could not be written (its 500): the caller keeps an async pending either way."""
-    try:
-        change = row_change(obj, method, RowHeaders({name.lower(): value for name, value in headers.items()}))
-        return store.update_rows(account, container, [change])[0] is not None
-    except HTTPError as err:
-        log.warning("row update of %s/%s/%s refused here: %s", account, container, obj, err)
-    except Exception:  # what a container node's 500 would be: the object is stored, its row goes to a pending
-        log.exception("row update of %s/%s/%s failed here", account, container, obj)
-    return False
+class LocalRows:
+    """Rows bound for this node's own container DBs (``RowUpdater.object_changed``), merged once per event-loop
+    pass: the rows that arrive while the loop runs one pass of ready callbacks (a group commit's round
+    releases many writers at once) go into one write transaction per container (``update_rows``), as a
+    container node merges a ``?row-batch``. Each row's future is True when it was applied or already newer,
+    False when the container is not here (the peer's 404) or the write failed (its 500): the caller keeps an
+    async pending for it either way."""
+
+    def __init__(self) -> None:
+        self._pending: dict[tuple[int, str, str], tuple[ContainerStore, list[tuple[RowChange, asyncio.Future[bool]]]]]
+        self._pending = {}
+
+    def merge(self, store: ContainerStore, account: str, container: str, obj: str, method: str,
+              headers: Mapping[str, str]) -> asyncio.Future[bool]:
+        """Queue one object row (its row update's headers) for this pass's transaction of its container."""
+        loop = asyncio.get_running_loop()
+        result: asyncio.Future[bool] = loop.create_future()
+        try:
+            change = row_change(obj, method, RowHeaders({name.lower(): value for name, value in headers.items()}))
+        except HTTPError as err:
+            log.warning("row update of %s/%s/%s refused here: %s", account, container, obj, err)
+            result.set_result(False)
+            return result
+        if not self._pending:
+            loop.call_soon(self._flush)
+        key = (id(store), account, container)
+        queued = self._pending.get(key)
+        if queued is None:
+            queued = self._pending[key] = (store, [])
+        queued[1].append((change, result))
+        return result
+
+    def _flush(self) -> None:
+        pending, self._pending = self._pending, {}
+        for (_, account, container), (store, rows) in pending.items():
+            try:
+                answers = store.update_rows(account, container, [change for change, _ in rows])
+            except Exception:  # what a container node's 500 would be: the objects are stored, rows go to pendings
+                log.exception("row updates of %s/%s failed here", account, container)
+                answers = [None] * len(rows)
+            for (_, result), answer in zip(rows, answers, strict=True):
+                if not result.done():
+                    result.set_result(answer is not None)
 
 
 # (host, port, device) of a row update -> this node's own container DB of that device, or None
@@ -156,6 +186,7 @@ class RowUpdater:
         self.group = group
         self.timeout = timeout
         self.local_containers = local_containers
+        self.local_rows = LocalRows()
         self._backoff: dict[bytes, tuple[float, float]] = {}  # ckey -> (next attempt, delay)
         self._lingering: set[asyncio.Task] = set()
         self._waiting: dict[tuple[str, str], _Waiting] = {}  # (host:port, container path) -> rows
@@ -262,7 +293,7 @@ class RowUpdater:
             hostport = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
             here = self.local_containers(host, port, device) if self.local_containers is not None else None
             if here is not None:  # the container replica is on this node: its DB, not a request to itself
-                if apply_here(here, account, container, obj, method, headers):
+                if await self.local_rows.merge(here, account, container, obj, method, headers):
                     return
                 done = True
             else:

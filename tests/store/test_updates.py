@@ -83,6 +83,31 @@ def test_a_row_for_this_very_node_goes_into_its_own_db(tmp_path):
     assert _pending(tmp_path / "devices") == []
 
 
+def test_rows_for_this_node_arriving_together_share_one_transaction(tmp_path):
+    """Writers released together (a group commit's round) merge their rows in one write transaction."""
+    from stackstore.timestamp import Timestamp
+
+    port = free_port()
+    node = _node_here(tmp_path, port)
+    account = "AUTH_" + uuid.uuid4().hex[:8]
+    store = node.containers("d1")
+    assert store.put_container(account, "c", 3, Timestamp(next_ts()), {}, None, None)[0] == "created"
+    transactions = []
+    merge = store.update_rows
+    store.update_rows = lambda *args: transactions.append(len(args[2])) or merge(*args)  # counts, then merges
+
+    async def together():
+        await asyncio.gather(*(node.updater.object_changed(
+            node.device_path("d1"), uuid.uuid4().hex, "PUT", account, "c", f"o{i}", [("127.0.0.1", port, "d1")],
+            "3", {"X-Timestamp": next_ts(), "X-Size": str(i), "X-Etag": "e", "X-Content-Type": "t/t"})
+            for i in range(20)))
+
+    asyncio.run(together())
+    assert transactions == [20]
+    assert sorted(r["bytes"] for r in store.list_objects(account, "c")) == list(range(20))
+    assert _pending(tmp_path / "devices") == []
+
+
 def test_a_row_for_this_node_without_its_container_is_kept_as_an_async_pending(tmp_path):
     port = free_port()
     node = _node_here(tmp_path, port)
