@@ -92,8 +92,7 @@ class LocalRows:
     async pending for it either way."""
 
     def __init__(self) -> None:
-        self._pending: dict[tuple[int, str, str], tuple[ContainerStore, list[tuple[RowChange, asyncio.Future[bool]]]]]
-        self._pending = {}
+        self._pending: dict[tuple[ContainerStore, str, str], list[tuple[RowChange, asyncio.Future[bool]]]] = {}
 
     def merge(self, store: ContainerStore, account: str, container: str, obj: str, method: str,
               headers: Mapping[str, str]) -> asyncio.Future[bool]:
@@ -108,16 +107,12 @@ class LocalRows:
             return result
         if not self._pending:
             loop.call_soon(self._flush)
-        key = (id(store), account, container)
-        queued = self._pending.get(key)
-        if queued is None:
-            queued = self._pending[key] = (store, [])
-        queued[1].append((change, result))
+        self._pending.setdefault((store, account, container), []).append((change, result))
         return result
 
     def _flush(self) -> None:
         pending, self._pending = self._pending, {}
-        for (_, account, container), (store, rows) in pending.items():
+        for (store, account, container), rows in pending.items():
             try:
                 answers = store.update_rows(account, container, [change for change, _ in rows])
             except Exception:  # what a container node's 500 would be: the objects are stored, rows go to pendings

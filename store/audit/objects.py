@@ -75,26 +75,36 @@ def _verify_blocks(reader: ObjectReader, first: int, last: int) -> int:
     return sum(reader.verify_block(i) for i in range(first, last))
 
 
+def _verify_or_quarantine(df: DiskFile, reader: ObjectReader, first: int, last: int,
+                          result: AuditResult) -> int | None:
+    """Verify blocks ``first`` to ``last`` (blocking): the bytes verified, or None when the object is bad (its
+    reader closed, the hash dir quarantined, the reason in ``result``). Errors other than a failed check or
+    EIO are raised."""
+    try:
+        return _verify_blocks(reader, first, last)
+    except DiskFileQuarantined as exc:
+        reason = str(exc)
+    except OSError as exc:
+        if exc.errno != errno.EIO:
+            reader.close()
+            raise
+        reason = f"read error: {exc}"
+    except BaseException:
+        reader.close()
+        raise
+    reader.close()
+    result.quarantined = _quarantine(df, reason)
+    return None
+
+
 def _open_small(df: DiskFile, result: AuditResult) -> tuple[ObjectReader | None, int | None]:
     """``_open``, and for an object read whole (up to ``SMALL_FILE``) every block verified in the same trip to
     the I/O thread: (reader, bytes verified); bytes None when the caller verifies a larger object's blocks."""
     reader = _open(df, result)
     if reader is None or reader.size > diskfile.SMALL_FILE:
         return reader, None
-    try:
-        return reader, _verify_blocks(reader, 0, reader.block_count)
-    except DiskFileQuarantined as exc:
-        reader.close()
-        result.quarantined = _quarantine(df, str(exc))
-    except OSError as exc:
-        reader.close()
-        if exc.errno != errno.EIO:
-            raise
-        result.quarantined = _quarantine(df, f"read error: {exc}")
-    except BaseException:
-        reader.close()
-        raise
-    return None, None
+    nbytes = _verify_or_quarantine(df, reader, 0, reader.block_count, result)
+    return (reader, nbytes) if nbytes is not None else (None, None)
 
 
 async def audit_hash_dir(df: DiskFile, run: Callable[..., Awaitable],
@@ -105,6 +115,24 @@ async def audit_hash_dir(df: DiskFile, run: Callable[..., Awaitable],
     reader, nbytes = await run(_open_small, df, result)  # a small object: opened and verified in one trip
     if reader is None:
         return result
+    if partition is not None:
+        result.expiring = entry_for(reader, df.hash_hex, partition, df.policy)
+    try:
+        if nbytes is not None:
+            result.bytes += nbytes
+            await pace(nbytes)
+            return result
+        count = reader.block_count
+        for first in range(0, count, BLOCKS_PER_HOP):
+            nbytes = await run(_verify_or_quarantine, df, reader, first, min(first + BLOCKS_PER_HOP, count), result)
+            if nbytes is None:
+                result.expiring = None
+                return result
+            result.bytes += nbytes
+            await pace(nbytes)
+    finally:
+        reader.close()
+    return result
     if partition is not None:
         result.expiring = entry_for(reader, df.hash_hex, partition, df.policy)
     try:

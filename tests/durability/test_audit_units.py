@@ -126,3 +126,18 @@ def test_rate_limiter_paces():
         return time.monotonic() - start
 
     assert 1.2 < asyncio.run(go()) < 3.0
+
+
+def test_corruption_past_the_first_hops_of_a_large_object_is_quarantined(mgr):
+    """An object over SMALL_FILE is verified a few blocks per trip to the I/O thread: a bad block in a later
+    trip quarantines it too."""
+    size = 600_000  # 147 blocks of 4 KiB: several trips
+    df = asyncio.run(_put(mgr, b"z" * size))
+    (data,) = list(Path(df.dir).iterdir())
+    raw = bytearray(data.read_bytes())
+    raw[size - 100] ^= 1
+    data.write_bytes(bytes(raw))
+    result = _audit(mgr)
+    assert result.quarantined and result.expiring is None
+    assert 0 < result.bytes < size  # the blocks before the bad one were verified
+    assert (Path(mgr.device_path("d1")) / "quarantined" / "objects" / HASH).is_dir()
