@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import random
 import time
 from collections.abc import Callable, Iterator
@@ -9,6 +10,8 @@ from collections.abc import Callable, Iterator
 from objclient.rings import Device, Ring
 
 __all__ = ["Device", "ErrorLimiter", "dev_key", "read_nodes", "write_handoffs"]
+
+log = logging.getLogger("objclient.nodes")
 
 
 def dev_key(dev: Device) -> tuple[str, int, str]:
@@ -36,10 +39,15 @@ class ErrorLimiter:
         if now - last > self.interval:
             count = 0
         self._errors[key] = (count + 1, now)
+        if count + 1 == self.limit:  # as Swift's proxy says it: the moment a device starts being skipped
+            log.warning("device %s:%d/%s error limited for %.0fs after %d errors", *key, self.interval, self.limit)
 
     def limit_now(self, dev: Device) -> None:
         """Limit at once (507: the device is unmounted or full)."""
-        self._errors[dev_key(dev)] = (max(self.limit, 1), self._clock())
+        key = dev_key(dev)
+        if not self.is_limited(dev):
+            log.warning("device %s:%d/%s error limited for %.0fs: unmounted or full (507)", *key, self.interval)
+        self._errors[key] = (max(self.limit, 1), self._clock())
 
     def is_limited(self, dev: Device) -> bool:
         entry = self._errors.get(dev_key(dev))

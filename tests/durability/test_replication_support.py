@@ -153,13 +153,16 @@ class Layout:
                                        for i in range(1, cluster.cloud.node_count + 1)}
         self.roots.update(extra_roots or {})
 
-    def object_states(self, account: str, container: str, obj: str) -> list[tuple[str, str | None]]:
-        """(winner file name or "", etag of the .data) on each primary device."""
+    def object_states(self, account: str, container: str, obj: str,
+                      handoffs: bool = False) -> list[tuple[str, str | None]]:
+        """(winner file name or "", etag of the .data) on each primary device (then on each handoff device
+        with ``handoffs``: where a write goes while the proxy error-limits a primary)."""
         ring = self.rings["object"]
         part, primaries = ring.get_nodes(account, container, obj)
         h = hash_path(self.suffix, account, container, obj).hex()
+        devices = list(primaries) + (list(ring.handoffs(part)) if handoffs else [])
         out = []
-        for dev in primaries:
+        for dev in devices:
             hdir = self.roots[dev.port] / dev.device / "objects" / str(part) / h[-3:] / h
             try:
                 state = scan_hash_dir(os.listdir(hdir))

@@ -9,7 +9,9 @@ from __future__ import annotations
 import httpx
 import pytest
 
+from ring.builder import RingBuilder
 from ring.cli import main as ring_cli
+from ring.ringfile import read_ring_file
 from tests.durability.bg_helpers import Layout, Swift, start_cluster, wait_for
 
 RINGS = ("object", "container", "account")
@@ -20,6 +22,17 @@ def cl(tmp_path):
     c = start_cluster(tmp_path / "cloud", relinker_interval=1.0)
     yield c
     c.stop()
+
+
+def _ring_story(cl) -> str:
+    """What the ring files and their builders say (a failure's message: who wrote the ring last)."""
+    lines = []
+    for kind in RINGS:
+        builder = RingBuilder.load(cl.conf.ring_dir / f"{kind}.builder.json")
+        data = read_ring_file(cl.conf.ring_dir / f"{kind}.ring")
+        lines.append(f"{kind}: builder v{builder.version} power {builder.part_power}, "
+                     f"ring v{data.version} power {data.part_power} next {data.next_part_power}")
+    return "; ".join(lines)
 
 
 def _pending_total(layout: Layout, indexes: list[int]) -> int:
@@ -46,7 +59,7 @@ def test_updates_queued_before_a_power_increase_reach_the_new_partition(cl):
     finally:
         cl.start_node(down)
     grown = Layout(cl)
-    assert grown.container.part_power == layout.container.part_power + 1
+    assert grown.container.part_power == layout.container.part_power + 1, _ring_story(cl)
     new_part = grown.container.partition(swift.account, container)
     assert new_part != old_part  # 2p or 2p+1: the queued records name a partition the node now refuses
     url = grown.container_url(cdevs[0], swift.account, container)

@@ -54,13 +54,20 @@ def account(s3) -> str:
     return unquote(urlsplit(url).path.split("/")[2])
 
 
+def stored_etags(layout: Layout, account: str, bucket: str, key: str) -> list[str]:
+    """The ETag of the data on every device that holds the object: its primaries, and the handoffs that
+    stand in for a primary the proxy error-limits (an earlier test on this shared cloud may have stopped
+    a node, or a loaded machine timed a connection out)."""
+    return [etag for _, etag in layout.object_states(account, bucket, key, handoffs=True) if etag is not None]
+
+
 def assert_only_winner_stored(layout: Layout, account: str, bucket: str, key: str, winner: str,
                               losers: list[str]) -> None:
-    """Every primary holds the winner's data, none a loser's (the nodes are reserved in ring order, so
-    the winner holds them all)."""
-    etags = [etag for _, etag in layout.object_states(account, bucket, key)]
+    """A full set of replicas holds the winner's data, no device a loser's (the nodes are reserved in
+    ring order, so the winner holds them all)."""
+    etags = stored_etags(layout, account, bucket, key)
     assert not set(etags) & set(losers), (etags, winner)
-    assert etags == [winner] * len(etags), (etags, winner)
+    assert etags == [winner] * len(etags) and len(etags) >= 3, (etags, winner)
 
 
 def _md5s(bodies: list[bytes], winner: int) -> tuple[str, list[str]]:
@@ -227,8 +234,8 @@ def test_s3_last_to_complete_wins(s3, bucket, account, size):
     thread.join(30)
     assert status == [200]
     assert client.get_object(Bucket=bucket, Key=key)["Body"].read() == slow
-    etags = [etag for _, etag in Layout(s3.cluster).object_states(account, bucket, key)]
-    assert etags == [hashlib.md5(slow).hexdigest()] * 3
+    etags = stored_etags(Layout(s3.cluster), account, bucket, key)
+    assert etags == [hashlib.md5(slow).hexdigest()] * len(etags) and len(etags) >= 3, etags
 
 
 @pytest.mark.parametrize("size", [1000, 200_000])
