@@ -70,7 +70,8 @@ class StorageClient:
         self.settings = settings
         self.rings = rings
         self.pool = Pool(conn_timeout=settings.conn_timeout, node_timeout=settings.node_timeout,
-                         signing_key=settings.node_key, ssl_context=settings.ssl_context)
+                         signing_key=settings.node_key, ssl_context=settings.ssl_context,
+                         local_sockets=settings.local_sockets)
         self.limiter = ErrorLimiter(settings.error_suppression_interval, settings.error_suppression_limit)
         self.nio = NodeIO(self.pool, self.limiter)
         # A read node that has not answered after this long gets a parallel request to the next node

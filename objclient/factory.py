@@ -9,7 +9,7 @@ from objclient.client import StorageClient
 from objclient.ring_distribution import watcher_from_config
 from objclient.rings import Rings
 from objclient.settings import ClientSettings
-from stackstore import internal_tls
+from stackstore import internal_tls, local_sockets
 from stackstore.config import Config, ensure_hash_path_suffix
 from stackstore.secrets import ensure_secret
 from stackstore.storage_policies import policies_from_conf
@@ -32,5 +32,6 @@ def from_config(conf: Config, client_class: type[C] = StorageClient) -> C:  # ty
     rings = Rings.load(conf.ring_dir, ensure_hash_path_suffix(conf), policies.indexes)
     settings = dataclasses.replace(ClientSettings.from_conf(conf),
                                    node_key=ensure_secret(conf, "node_key").encode(),
-                                   ssl_context=internal_tls.client_context(conf))
+                                   ssl_context=internal_tls.client_context(conf),
+                                   local_sockets=local_sockets.from_conf(conf))
     return client_class(settings, rings)

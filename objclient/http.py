@@ -34,6 +34,7 @@ import httptools
 
 from objclient.headers import HeaderDict
 from stackstore import node_signing
+from stackstore.local_sockets import LocalSockets
 
 READ_SIZE = 1 << 20  # bytes asked for per body read (returns at most one received piece, up to this)
 READ_HIGH_WATER = 1 << 21  # pause the socket once this much is received but not yet read
@@ -656,9 +657,12 @@ class Pool:
         idle_timeout: float = 4.0,
         signing_key: bytes | None = None,
         ssl_context: ssl.SSLContext | None = None,
+        local_sockets: LocalSockets | None = None,
     ):
         self.conn_timeout = conn_timeout
         self.ssl_context = ssl_context  # nodes serve HTTPS ([cluster] internal_tls): verified with it
+        # nodes of this host reached through their Unix sockets (stackstore/local_sockets.py; plain HTTP only)
+        self.local_sockets = local_sockets if ssl_context is None else None
         self.signing_key = signing_key  # the cluster's node key: every request head is signed with it
         self.node_timeout = node_timeout
         self.max_idle = max_idle
@@ -676,11 +680,17 @@ class Pool:
                     conn.reused = True
                     return conn
                 conn.abort()
+        path = self.local_sockets.path_for(ip, port) if self.local_sockets is not None else None
         try:
             async with asyncio.timeout(self.conn_timeout):
-                transport, protocol = await asyncio.get_running_loop().create_connection(
-                    _NodeProtocol, ip, port, ssl=self.ssl_context
-                )
+                if path is not None:
+                    transport, protocol = await asyncio.get_running_loop().create_unix_connection(
+                        _NodeProtocol, path
+                    )
+                else:
+                    transport, protocol = await asyncio.get_running_loop().create_connection(
+                        _NodeProtocol, ip, port, ssl=self.ssl_context
+                    )
         except TimeoutError:
             raise NodeTimeout(f"connect to {ip}:{port} timed out after {self.conn_timeout}s") from None
         except OSError as exc:  # ssl.SSLError (a certificate that does not verify) included

@@ -7,6 +7,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from stackstore.local_sockets import LocalSockets
+
 
 @dataclass(frozen=True)
 class ClientSettings:
@@ -23,6 +25,7 @@ class ClientSettings:
     concurrency_timeout: float | None = 0.5
     node_key: bytes | None = None  # signs every request to a node (``stackstore.node_signing``)
     ssl_context: ssl.SSLContext | None = None  # nodes serve HTTPS (``stackstore.internal_tls``)
+    local_sockets: LocalSockets | None = None  # nodes of this host by Unix socket (``stackstore.local_sockets``)
 
     @classmethod
     def from_conf(cls, conf: Mapping[str, Any]) -> ClientSettings:

@@ -44,6 +44,9 @@ DEFAULTS: dict[str, Any] = {
         # seconds between a node's or proxy's checks for newer rings held by peers (the nodes its rings
         # name; objclient/ring_distribution.py); 0: never (rings change only by `stackstore ring push`)
         "ring_check_interval": 30.0,
+        # storage nodes also listen on <data_dir>/sockets/node-<port>.sock, and processes of this cloud on the
+        # same host reach loopback nodes through them (stackstore/local_sockets.py); off with internal_tls
+        "local_sockets": True,
         # TLS between proxies/daemons and storage nodes (stackstore/internal_tls.py, docs/deployment.md):
         # nodes serve HTTPS with the cert/key, every client verifies them against the CA (node IPs in the SAN)
         "internal_tls": False,

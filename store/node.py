@@ -10,7 +10,7 @@ from typing import Any, Literal, TypeVar, overload
 
 from objclient import loop_pool
 from ring import hash_path
-from stackstore import internal_tls
+from stackstore import internal_tls, local_sockets
 from stackstore.config import Config, ensure_hash_path_suffix
 from stackstore.secrets import ensure_secret
 from stackstore.storage_policies import policies_from_conf
@@ -45,6 +45,7 @@ class Node:
         self.node_key = ensure_secret(conf, "node_key").encode()
         loop_pool.set_signing_key(self.node_key)
         loop_pool.set_ssl_context(internal_tls.client_context(conf))  # peers serve HTTPS: verify them
+        loop_pool.set_local_sockets(local_sockets.from_conf(conf))  # peers on this host by Unix socket
         self.fallocate_reserve = int(sconf.get("fallocate_reserve", 0))
         self.container_update_timeout = float(sconf.get("container_update_timeout", 2.0))
         self.executor = IOThreads(max_workers=int(sconf.get("io_threads", 32)),

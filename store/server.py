@@ -6,8 +6,10 @@ import argparse
 import asyncio
 import contextlib
 import logging
+import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -16,7 +18,7 @@ from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 from objclient.ring_distribution import stop_watcher, watcher_from_config
-from stackstore import internal_tls, node_signing
+from stackstore import internal_tls, local_sockets, node_signing
 from stackstore.config import Config, load_config
 from stackstore.secrets import keep_files_private
 from store import account_routes, container_routes, object_routes, recon_routes, replication_routes, ring_routes
@@ -185,10 +187,22 @@ def main(argv: list[str] | None = None) -> None:
     app = create_app(conf, devices)
     tls = internal_tls.from_conf(conf)  # [cluster] internal_tls: serve HTTPS with this host's certificate
     # no Server/Date headers: the internal client drops them (objclient/reader.py), so they only cost bytes
-    uvicorn.run(app, host=host, port=port, loop="uvloop", access_log=False, proxy_headers=False,
-                server_header=False, date_header=False,
-                log_level=args.log_level, lifespan="on", **uvicorn_options(conf, "store", NodeHttpProtocol),
-                **(tls.server_options() if tls is not None else {}))
+    config = uvicorn.Config(app, host=host, port=port, loop="uvloop", access_log=False, proxy_headers=False,
+                            server_header=False, date_header=False,
+                            log_level=args.log_level, lifespan="on", **uvicorn_options(conf, "store", NodeHttpProtocol),
+                            **(tls.server_options() if tls is not None else {}))
+    uvicorn.Server(config).run(sockets=_listeners(config, conf, port))
+
+
+def _listeners(config: Any, conf: Config, port: int) -> list[socket.socket] | None:
+    """The TCP port, and the node's Unix socket for processes of this host (stackstore/local_sockets.py);
+    None (uvicorn binds the port itself) when the cloud uses no local sockets."""
+    sockets = local_sockets.from_conf(conf)
+    if sockets is None:
+        return None
+    tcp = config.bind_socket()  # first: holding the port makes this process the socket file's owner
+    unix = local_sockets.bind_node_socket(sockets.directory, port)
+    return [tcp] if unix is None else [tcp, unix]
 
 
 if __name__ == "__main__":
