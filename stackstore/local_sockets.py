@@ -70,6 +70,8 @@ def bind_node_socket(directory: str, port: int) -> socket.socket | None:
         os.chmod(path, 0o600)
     except OSError:
         sock.close()
+        with contextlib.suppress(OSError):  # no file without a listener: clients would be refused, not use TCP
+            os.unlink(path)
         raise
     return sock
 

@@ -201,7 +201,11 @@ def _listeners(config: Any, conf: Config, port: int) -> list[socket.socket] | No
     if sockets is None:
         return None
     tcp = config.bind_socket()  # first: holding the port makes this process the socket file's owner
-    unix = local_sockets.bind_node_socket(sockets.directory, port)
+    try:
+        unix = local_sockets.bind_node_socket(sockets.directory, port)
+    except OSError as exc:  # a data dir on a filesystem without sockets: TCP only, as the clients then find
+        log.warning("no local socket for port %d (%s): serving TCP only", port, exc)
+        unix = None
     return [tcp] if unix is None else [tcp, unix]
 
 
