@@ -34,7 +34,7 @@ import httptools
 
 from objclient.headers import HeaderDict
 from stackstore import node_signing
-from stackstore.local_sockets import LocalSockets
+from stackstore.local_sockets import LocalSockets, widen_send_buffer
 
 READ_SIZE = 1 << 20  # bytes asked for per body read (returns at most one received piece, up to this)
 READ_HIGH_WATER = 1 << 21  # pause the socket once this much is received but not yet read
@@ -687,6 +687,7 @@ class Pool:
                     transport, protocol = await asyncio.get_running_loop().create_unix_connection(
                         _NodeProtocol, path
                     )
+                    widen_send_buffer(transport.get_extra_info("socket"))  # request bodies (PUT) in one go
                 else:
                     transport, protocol = await asyncio.get_running_loop().create_connection(
                         _NodeProtocol, ip, port, ssl=self.ssl_context

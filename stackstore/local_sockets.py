@@ -29,6 +29,13 @@ LOOPBACK = frozenset({"127.0.0.1", "::1", "localhost"})
 _MAX_PATH = 107  # sockaddr_un.sun_path holds 108 bytes, the last one the terminating NUL
 
 
+# Send buffer of either end of a node socket connection. A Unix socket's sender may queue only its send buffer
+# (212,992 bytes by default) at the receiver, so a 1 MiB object left a node in five sendfile calls, each after
+# an event-loop wakeup, where loopback TCP's autotuned buffers took it in one: 1 MiB GETs cost the node and the
+# proxy more than over TCP until both ends asked for more (capped by net.core.wmem_max).
+SEND_BUFFER = 4 << 20
+
+
 def socket_dir(data_dir: str | os.PathLike[str]) -> str:
     """Where the node sockets of the cloud with this data directory live."""
     return os.path.join(os.fspath(data_dir), SOCKET_DIR)
@@ -90,3 +97,10 @@ def _truthy(value: Any) -> bool:
     if isinstance(value, str):
         return value.strip().lower() in ("1", "true", "yes", "on")
     return bool(value)
+
+
+def widen_send_buffer(sock: socket.socket | None) -> None:
+    """Raise a Unix socket connection's send buffer to :data:`SEND_BUFFER` (no-op for other sockets)."""
+    if sock is not None and sock.family == socket.AF_UNIX:
+        with contextlib.suppress(OSError):
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SEND_BUFFER)

@@ -27,6 +27,7 @@ from uvicorn.protocols.http.httptools_impl import STATUS_LINE, RequestResponseCy
 
 from stackstore import splice
 from stackstore.http_limits import BoundedHttpToolsProtocol
+from stackstore.local_sockets import widen_send_buffer
 from store.file_response import FileRangeResponse
 
 STORAGE_METHODS = ("GET", "HEAD", "PUT", "POST", "DELETE", "OPTIONS", "PATCH")  # of the storage routes
@@ -215,6 +216,10 @@ class NodeHttpProtocol(BoundedHttpToolsProtocol):
         super().__init__(*args, **kwargs)
         ready = hasattr(self.app, "lean_response") and getattr(self.app, "dispatch", None) is not None
         self._lean_app = self.app if ready else None  # NodeApp with its routes set (store/server.py create_app)
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        widen_send_buffer(transport.get_extra_info("socket"))  # a local socket's answers (file bodies) in one go
 
     def on_headers_complete(self) -> None:
         super().on_headers_complete()
