@@ -83,20 +83,13 @@ def bind_node_socket(directory: str, port: int) -> socket.socket | None:
     return sock
 
 
-
 def from_conf(conf: Any) -> LocalSockets | None:
     """The node sockets a process of the cloud of ``conf`` may use (None: ``[cluster] local_sockets`` off, or
-    internal TLS, which a socket would bypass)."""
-    cluster = conf["cluster"]
-    if not _truthy(cluster.get("local_sockets", True)) or _truthy(cluster.get("internal_tls", False)):
+    internal TLS, which a socket would bypass). Config values are typed already (stackstore/config.py)."""
+    cluster = conf.get("cluster") or {}
+    if not cluster.get("local_sockets", True) or cluster.get("internal_tls", False):
         return None
     return LocalSockets(socket_dir(conf.data_dir))
-
-
-def _truthy(value: Any) -> bool:
-    if isinstance(value, str):
-        return value.strip().lower() in ("1", "true", "yes", "on")
-    return bool(value)
 
 
 def widen_send_buffer(sock: socket.socket | None) -> None:
