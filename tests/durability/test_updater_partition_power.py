@@ -44,6 +44,10 @@ def test_updates_queued_before_a_power_increase_reach_the_new_partition(cl):
     container = "grow-updates"
     assert swift.put(container).status_code in (201, 202)
     old_part, cdevs = layout.container.get_nodes(swift.account, container)
+    # taken now: layout's rings reload themselves once the files change (5 s), so after the steps below they
+    # would give the new power and partition (CI and a full run failed that way when the steps took > 5 s)
+    old_power = layout.container.part_power
+    stale_url = layout.container_url(cdevs[0], swift.account, container)
     down = layout.node_index(cdevs[0])
     others = [i for i in range(1, cl.cloud.node_count + 1) if i != down]
     names = [f"obj-{i:02d}" for i in range(8)]
@@ -59,7 +63,7 @@ def test_updates_queued_before_a_power_increase_reach_the_new_partition(cl):
     finally:
         cl.start_node(down)
     grown = Layout(cl)
-    assert grown.container.part_power == layout.container.part_power + 1, _ring_story(cl)
+    assert grown.container.part_power == old_power + 1, _ring_story(cl)
     new_part = grown.container.partition(swift.account, container)
     assert new_part != old_part  # 2p or 2p+1: the queued records name a partition the node now refuses
     url = grown.container_url(cdevs[0], swift.account, container)
@@ -70,7 +74,16 @@ def test_updates_queued_before_a_power_increase_reach_the_new_partition(cl):
 
     wait_for(lambda: listed() == names, timeout=90)
     wait_for(lambda: _pending_total(grown, others) == 0, timeout=60)
-    stale_url = layout.container_url(cdevs[0], swift.account, container)
     # what the records' own partition gets once the increase is finished: the node reloads a changed ring
-    # within its reload interval, which the records may beat (a full run saw 200 here once)
-    wait_for(lambda: httpx.get(stale_url, timeout=10, auth=cl.node_auth).status_code == 503, timeout=30)
+    # within its reload interval, which the records may beat
+    seen: list[str] = []
+
+    def refused() -> bool:
+        resp = httpx.get(stale_url, timeout=10, auth=cl.node_auth)
+        seen[:] = [f"{resp.status_code} {resp.text[:200]!r}"]
+        return resp.status_code == 503
+
+    try:
+        wait_for(refused, timeout=30)
+    except AssertionError:  # say what the node answered and what the ring files hold
+        raise AssertionError(f"{stale_url}: {seen}; {_ring_story(cl)}") from None
