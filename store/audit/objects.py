@@ -133,28 +133,3 @@ async def audit_hash_dir(df: DiskFile, run: Callable[..., Awaitable],
     finally:
         reader.close()
     return result
-    if partition is not None:
-        result.expiring = entry_for(reader, df.hash_hex, partition, df.policy)
-    try:
-        count = reader.block_count
-        if nbytes is not None:
-            result.bytes += nbytes
-            await pace(nbytes)
-        else:
-            for first in range(0, count, BLOCKS_PER_HOP):
-                nbytes = await run(_verify_blocks, reader, first, min(first + BLOCKS_PER_HOP, count))
-                result.bytes += nbytes
-                await pace(nbytes)
-    except DiskFileQuarantined as exc:
-        reader.close()
-        result.expiring = None
-        result.quarantined = await run(_quarantine, df, str(exc))
-    except OSError as exc:
-        reader.close()
-        if exc.errno != errno.EIO:
-            raise
-        result.expiring = None
-        result.quarantined = await run(_quarantine, df, f"read error: {exc}")
-    finally:
-        reader.close()
-    return result
