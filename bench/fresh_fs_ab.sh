@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # bench/fresh_fs_ab.sh CHECKOUT OBJLOAD_PYTHON OBJLOAD [COUNT]: one run of 4 KiB PUT, GET and DELETE (Swift API,
-# c=32; env SIZE=1MiB CONC=16 COUNT for other objects, PHASES=put,get for fewer phases) against `stackstore up` from CHECKOUT (its .venv) with the cloud's data dir on a fresh XFS filesystem
+# c=32; env SIZE=1MiB CONC=16 COUNT for other objects, PHASES=put,get for fewer phases; THREADS=1 splits the CPU by event loop and other threads, user and system) against `stackstore up` from CHECKOUT (its .venv) with the cloud's data dir on a fresh XFS filesystem
 # (a sparse image on a direct-I/O loop device, made and removed by this script: root). Prints ops/s and the
 # cloud's CPU per request by process group (from /proc). On a shared VM the disk state left by earlier runs
 # doubles a small write's system time within a sitting; a fresh filesystem per run makes two commits
@@ -21,7 +21,7 @@ trap cleanup EXIT
 ( cd "$REPO" && setsid .venv/bin/stackstore up --data-dir "$D" > "$WORK/up.log" 2>&1 & )
 for _ in $(seq 1 120); do curl -sf http://127.0.0.1:8080/healthcheck > /dev/null && break; sleep 1; done; sleep 5
 SW=(swift --auth-url http://127.0.0.1:8080/auth/v1.0 --user test:tester --key testing)
-cpu() { (cd "$BENCH_ROOT" && python3 -m bench.cloud_cpu "$D"); }  # user+system seconds by process kind
+cpu() { (cd "$BENCH_ROOT" && python3 -m bench.cloud_cpu "$D" ${THREADS:+--threads}); }  # CPU seconds by process kind (THREADS=1: by thread and user/system too)
 "$PY" "$L" "${SW[@]}" --container warm --count 300 --concurrency 32 --phases put,get,delete > /dev/null
 for phase in ${PHASES//,/ }; do
   before=$(cpu)
