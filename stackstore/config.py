@@ -106,6 +106,10 @@ DEFAULTS: dict[str, Any] = {
         "my_ip": "",
         "fsync": True,
         "sync_mode": "auto",  # auto: one syncfs per group-commit round; fsync: fdatasync per file
+        # object files (body, metadata and trailer) up to this many bytes are kept as rows of the device's LMDB
+        # (store/inline_objects.py) instead of files, with syncfs rounds; 0: every object is a file. Rows are
+        # always read whatever this says. Off by default until the auditor and the relinker handle rows
+        "inline_max_size": 0,
         "io_threads": 32,
         "listing_sync_interval": 1.0,  # seconds between LMDB syncs of listing databases
         "account_update_interval": 1.0,  # seconds between container-stat reports to account nodes

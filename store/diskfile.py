@@ -35,10 +35,11 @@ import xxhash
 
 from ring.hashing import partition_of
 from stackstore.timestamp import Timestamp
-from store import layout
+from store import inline_objects, layout
 from store.file_access import BLOCKING, CACHE_ONLY, FileAccess, WouldBlock
 from store.fsutil import ensure_dir, fsync_paths, make_dir_once, start_writeback
 from store.group_commit import NOTHING_TO_PUBLISH, GroupCommit
+from store.inline_objects import InlineObjects
 from store.io_threads import run_blocking
 
 T = TypeVar("T")
@@ -121,6 +122,11 @@ def read_small_file_meta(path: str, files: FileAccess = BLOCKING) -> dict[str, A
         buf = files.pread(fd, os.fstat(fd).st_size, 0)
     finally:
         os.close(fd)
+    return parse_marker(buf)
+
+
+def parse_marker(buf: bytes | bytearray) -> dict[str, Any]:
+    """Metadata of a trailer-only file's bytes (.meta/.ts, a file or a row); ValueError when damaged."""
     if len(buf) < TRAILER.size:
         raise ValueError("short file")
     meta_len, checksum, magic = TRAILER.unpack(buf[-TRAILER.size:])
@@ -195,13 +201,25 @@ class DiskFileManager:
     """Entry point: finds objects on devices and owns the shared I/O machinery."""
 
     def __init__(self, devices_root: str, executor: Executor, group: GroupCommit, block_size: int = 1 << 20,
-                 next_part_power: Callable[[int], int | None] | None = None):
+                 next_part_power: Callable[[int], int | None] | None = None, inline_max_size: int = 0):
         self.devices_root = str(devices_root)
         self.executor = executor
         self.group = group
         self.block_size = block_size
         # policy -> the part power being moved to (a partition power increase in progress), else None
         self.next_part_power = next_part_power
+        # whole files (body, metadata, trailer) up to this size are written as rows (store.inline_objects)
+        self.inline_max_size = inline_max_size
+
+    async def row_store(self, device_path: str, size: int) -> InlineObjects | None:
+        """Where a file of ``size`` bytes is written as a row: the device's row store (opened in an I/O thread
+        the first time), else None (a file)."""
+        if size > self.inline_max_size:
+            return None
+        store = inline_objects.opened(device_path)
+        if store is None:
+            store = await run_blocking(self.executor, inline_objects.for_writes, device_path, self.inline_max_size)
+        return store
 
     def device_path(self, device: str) -> str:
         """The directory of ``device``."""
@@ -226,6 +244,26 @@ class DiskFile:
         self.partition = partition
         self.dir = layout.hash_dir_path(self.device_path, partition, hash_hex, policy)
         self.seen_files = True  # False once state() found the hash dir empty: nothing to clean up
+        self.row_only: frozenset[str] = frozenset()  # names state() found as rows only (store.inline_objects)
+
+    def rows(self) -> InlineObjects | None:
+        """The device's row store, if it has one."""
+        return inline_objects.existing(self.device_path)
+
+    def row_key(self, name: str, partition: int | None = None) -> bytes:
+        """The key of this object's row ``name`` (in ``partition``, default its own)."""
+        return inline_objects.row_key(self.policy, self.partition if partition is None else partition,
+                                      self.hash_hex, name)
+
+    def listing(self, files: FileAccess = BLOCKING) -> tuple[list[str], list[str]]:
+        """(file names, row names) of the hash dir (a listdir and a row lookup: blocking, or ``files=CACHE_ONLY``
+        for the listdir on the event loop; the rows are read from LMDB's map either way)."""
+        try:
+            names = files.listdir(self.dir)
+        except FileNotFoundError:
+            names = []
+        rows = self.rows()
+        return names, (rows.names(self.policy, self.partition, self.hash_hex) if rows is not None else [])
 
     def next_dir(self) -> str | None:
         """Where this object also lives while a partition power increase is in progress: every file
@@ -246,13 +284,52 @@ class DiskFile:
 
     # -- state ---------------------------------------------------------------------------------
     def state(self, files: FileAccess = BLOCKING) -> HashDirState:
-        """What the hash dir holds now (a listdir: blocking, or ``files=CACHE_ONLY`` on the event loop)."""
-        try:
-            names = files.listdir(self.dir)
-        except FileNotFoundError:
-            names = []
+        """What the hash dir holds now, files and rows (a listdir: blocking, or ``files=CACHE_ONLY`` on the
+        event loop)."""
+        names, row_names = self.listing(files)
+        if row_names:
+            self.row_only = frozenset(row_names).difference(names)
+            names = names + sorted(self.row_only)
+        else:
+            self.row_only = frozenset()
         self.seen_files = bool(names)
         return scan_hash_dir(names)
+
+    def read_marker(self, name: str, files: FileAccess = BLOCKING) -> dict[str, Any]:
+        """The metadata of the .meta/.ts ``name`` (a row when ``state`` found it as one); FileNotFoundError
+        when it is gone, ValueError/OSError when damaged."""
+        if name in self.row_only:
+            rows = self.rows()
+            blob = rows.read(self.policy, self.partition, self.hash_hex, name) if rows is not None else None
+            if blob is None:
+                raise FileNotFoundError(name)
+            return parse_marker(blob)
+        return read_small_file_meta(os.path.join(self.dir, name), files)
+
+    def open_data(self, name: str, meta_update: dict[str, Any] | None,
+                  files: FileAccess = BLOCKING) -> ObjectReader:
+        """The object in the .data ``name`` (a row when ``state`` found it as one); FileNotFoundError when it
+        is gone, OSError/ValueError/KeyError/TypeError when damaged."""
+        if name in self.row_only:
+            rows = self.rows()
+            blob = rows.read(self.policy, self.partition, self.hash_hex, name) if rows is not None else None
+            if blob is None:
+                raise FileNotFoundError(name)
+            return ObjectReader.from_bytes(self, blob, meta_update)
+        return ObjectReader.open(self, os.path.join(self.dir, name), meta_update, files)
+
+    def read_file_bytes(self, name: str) -> bytes:
+        """A trailer-only file's bytes (file or row) after checking them (blocking; replication sends them)."""
+        if name in self.row_only:
+            rows = self.rows()
+            blob = rows.read(self.policy, self.partition, self.hash_hex, name) if rows is not None else None
+            if blob is None:
+                raise FileNotFoundError(name)
+        else:
+            with open(os.path.join(self.dir, name), "rb") as fh:
+                blob = fh.read()
+        parse_marker(blob)
+        return blob
 
     def open(self, state: HashDirState | None = None, now: float | None = None,
              files: FileAccess = BLOCKING) -> ObjectReader:
@@ -267,14 +344,14 @@ class DiskFile:
         meta_update = None
         if state.meta is not None:
             try:
-                meta_update = read_small_file_meta(os.path.join(self.dir, state.meta), files)
+                meta_update = self.read_marker(state.meta, files)
             except FileNotFoundError:
                 return self.open(None, now, files)
             except (OSError, ValueError, KeyError, TypeError):
                 self._quarantine_unless_cache_only(files)
                 raise DiskFileQuarantined("bad .meta file") from None
         try:
-            reader = ObjectReader.open(self, os.path.join(self.dir, state.data), meta_update, files)
+            reader = self.open_data(state.data, meta_update, files)
         except FileNotFoundError:  # a concurrent writer cleaned it up: look again
             return self.open(None, now, files)
         except (OSError, ValueError, KeyError, TypeError):
@@ -332,22 +409,37 @@ class DiskFile:
         return StoredVersion(state.newest, True, reader.headers.get("X-Delete-At"))
 
     def quarantine(self) -> str | None:
-        """Move the whole hash dir to ``<device>/quarantined/objects[-N]/``; return its new path (blocking)."""
+        """Move the whole hash dir to ``<device>/quarantined/objects[-N]/``, its rows written out there as files
+        and deleted; return its new path (blocking)."""
         qdir = layout.quarantined_objects_path(self.device_path, self.policy)
         ensure_dir(qdir, self.device_path)
         dest = os.path.join(qdir, self.hash_hex)
+        target: str | None = None
         for attempt in range(100):
-            target = dest if attempt == 0 else f"{dest}-{uuid.uuid4().hex[:8]}"
+            candidate = dest if attempt == 0 else f"{dest}-{uuid.uuid4().hex[:8]}"
             try:
-                os.rename(self.dir, target)
-                invalidate_suffix(self.dir)
-                return target
+                os.rename(self.dir, candidate)
+                target = candidate
+                break
             except FileNotFoundError:
-                return None
+                break
             except OSError as exc:
                 if exc.errno not in (errno.EEXIST, errno.ENOTEMPTY):
                     raise
-        return None
+        rows = self.rows()
+        names = rows.names(self.policy, self.partition, self.hash_hex) if rows is not None else []
+        if names and rows is not None:
+            if target is None:
+                target = _new_dir(dest)
+            for name in names:
+                blob = rows.read(self.policy, self.partition, self.hash_hex, name)
+                if blob is not None:
+                    with open(os.path.join(target, name), "wb") as fh:
+                        fh.write(blob)
+            rows.delete_object(self.policy, self.partition, self.hash_hex, names)
+        if target is not None:
+            invalidate_suffix(self.dir)
+        return target
 
     # -- writes --------------------------------------------------------------------------------
     def writer(self) -> DiskFileWriter:
@@ -398,17 +490,47 @@ class DiskFile:
             remove_obsolete(next_dir)
 
 
-def remove_obsolete(hash_dir: str) -> None:
-    """Remove the files of a hash dir superseded by newer ones (blocking)."""
-    try:
-        state = scan_hash_dir(os.listdir(hash_dir))
-    except FileNotFoundError:
-        return
-    for name in state.obsolete:
+def _new_dir(dest: str) -> str:
+    """Create ``dest`` or, when taken, ``dest-<random>``; the one created."""
+    for attempt in range(100):
+        candidate = dest if attempt == 0 else f"{dest}-{uuid.uuid4().hex[:8]}"
         try:
-            os.unlink(os.path.join(hash_dir, name))
-        except FileNotFoundError:
-            pass
+            os.mkdir(candidate)
+            return candidate
+        except FileExistsError:
+            continue
+    raise FileExistsError(dest)
+
+
+def _row_location(hash_dir: str) -> tuple[InlineObjects, int, int, str] | None:
+    """(row store, policy, partition, hash) of a hash dir path whose device has rows."""
+    found = inline_objects.existing_for_partition(os.path.dirname(os.path.dirname(hash_dir)))
+    if found is None:
+        return None
+    store, policy, partition = found
+    return store, policy, partition, os.path.basename(hash_dir)
+
+
+def remove_obsolete(hash_dir: str) -> None:
+    """Remove the files and rows of a hash dir superseded by newer ones (blocking)."""
+    try:
+        names = os.listdir(hash_dir)
+    except FileNotFoundError:
+        names = []
+    where = _row_location(hash_dir)
+    row_names = where[0].names(where[1], where[2], where[3]) if where is not None else []
+    if not names and not row_names:
+        return
+    state = scan_hash_dir(list(dict.fromkeys(names + row_names)))
+    for name in state.obsolete:
+        if name in names:
+            try:
+                os.unlink(os.path.join(hash_dir, name))
+            except FileNotFoundError:
+                pass
+    stale_rows = [name for name in state.obsolete if name in row_names]
+    if stale_rows and where is not None:
+        where[0].delete_object(where[1], where[2], where[3], stale_rows)
 
 
 def link_as(path: str, target: str, device_path: str) -> bool:
@@ -469,6 +591,7 @@ class DiskFileWriter:
         self._unwritten: list[bytes] = []  # hashed, not yet written (small bodies)
         self._job: asyncio.Future | None = None
         self._written = 0
+        self._cleanup_after = False  # a row write superseded files (removed after its round)
         self.etag: str | None = None
 
     def check_sender_md5(self) -> None:
@@ -584,6 +707,15 @@ class DiskFileWriter:
         if not (group.enabled and group.batched(self.df.device_path)):
             await run(self._commit_fsync, target, trailer, precheck, group.enabled)
             return
+        if self.fd < 0 and self.size <= SMALL_BODY:
+            rows = await self.mgr.row_store(self.df.device_path, self.size + len(trailer))
+            if rows is not None:  # a row: durable with the round's transaction, no file, rename or syncfs
+                self._job = group.submit(self.df.device_path,
+                                         functools.partial(self._stage_row, rows, timestamp.normal + ext, trailer,
+                                                           precheck),
+                                         None, self._remove_obsolete_files, rows=rows)
+                await self._job
+                return
         rest: bytes | None = trailer  # what the committing thread still writes
         if self.fd >= 0 or self.size > SMALL_BODY:  # big writes stay out of the committing thread
             await run(self._write_rest, trailer, self.size >= OWN_FSYNC)
@@ -601,6 +733,43 @@ class DiskFileWriter:
 
     def _cleanup(self) -> None:
         if self.df.seen_files:
+            self.df.cleanup()
+
+    def _stage_row(self, rows: InlineObjects, name: str, trailer: bytes,
+                   precheck: Callable[[], bool] | None) -> object:
+        """In the committing thread: queue the file ``name`` as a row for this round's transaction, with the
+        deletion of the rows it supersedes (files it supersedes are removed once it is durable:
+        ``_remove_obsolete_files``)."""
+        if precheck is not None and not precheck():
+            return NOTHING_TO_PUBLISH
+        df = self.df
+        files, row_names = df.listing()
+        obsolete = scan_hash_dir(list(dict.fromkeys([*files, *row_names, name]))).obsolete
+        if name in obsolete:  # superseded already (a replicated older version): nothing to keep
+            return NOTHING_TO_PUBLISH
+        self._unwritten.append(trailer)
+        value = b"".join(self._unwritten)
+        self._unwritten = []
+        in_rows = set(row_names)
+        puts = [(df.row_key(name), value)]
+        deletes = [df.row_key(n) for n in obsolete if n in in_rows]
+        self._cleanup_after = any(n in files for n in obsolete)
+        invalidate_suffix(df.dir)
+        next_dir = df.next_dir()  # a partition power increase: the row is written under the next power too
+        if next_dir is not None:
+            next_part = int(os.path.basename(os.path.dirname(os.path.dirname(next_dir))))
+            next_rows = rows.names(df.policy, next_part, df.hash_hex)
+            puts.append((df.row_key(name, next_part), value))
+            deletes += [df.row_key(n, next_part) for n in scan_hash_dir(
+                list(dict.fromkeys([*next_rows, name]))).obsolete if n in next_rows]
+            invalidate_suffix(next_dir)
+            self._cleanup_after = True  # the next location's files are cleaned up too
+        rows.stage(puts, deletes)
+        return None
+
+    def _remove_obsolete_files(self) -> None:
+        """After a row's round: remove the files it superseded (kept until it was durable)."""
+        if self._cleanup_after:
             self.df.cleanup()
 
     def _write_rest(self, trailer: bytes, own_sync: bool = False) -> None:
@@ -700,8 +869,20 @@ def _write_all(fd: int, chunks: list[bytes]) -> None:
         raise
 
 
+def _checked_data_meta(blob: bytes | bytearray, checksum: int, body_size: int) -> dict[str, Any]:
+    """A .data file's metadata, checked against its body's size and block count (ValueError when damaged)."""
+    meta = _parse_meta(blob, checksum)
+    if meta.get("size") != body_size or not isinstance(meta.get("etag"), str):
+        raise ValueError("size mismatch")
+    nblocks = -(-body_size // meta["bs"]) if body_size else 0
+    if len(meta.get("blocks", "")) != 16 * nblocks:
+        raise ValueError("block checksum count mismatch")
+    return meta
+
+
 class ObjectReader:
-    """An open object: merged metadata and verified, block-wise body reads."""
+    """An open object: merged metadata and verified, block-wise body reads (from a file, or from a row's bytes:
+    ``fd`` -1)."""
 
     def __init__(self, df: DiskFile, fd: int, meta: dict[str, Any], meta_update: dict[str, Any] | None,
                  head: bytes | bytearray | None, file_size: int):
@@ -758,16 +939,30 @@ class ObjectReader:
                 blob = head[meta_start:meta_start + meta_len]
             else:
                 blob = files.pread(fd, meta_len, meta_start)
-            meta = _parse_meta(blob, checksum)
-            if meta.get("size") != meta_start or not isinstance(meta.get("etag"), str):
-                raise ValueError("size mismatch")
-            nblocks = -(-meta_start // meta["bs"]) if meta_start else 0
-            if len(meta.get("blocks", "")) != 16 * nblocks:
-                raise ValueError("block checksum count mismatch")
-            return cls(df, fd, meta, meta_update, head, file_size)
+            return cls(df, fd, _checked_data_meta(blob, checksum, meta_start), meta_update, head, file_size)
         except BaseException:
             os.close(fd)
             raise
+
+    @classmethod
+    def from_bytes(cls, df: DiskFile, buf: bytes, meta_update: dict[str, Any] | None) -> ObjectReader:
+        """The object in a .data file's bytes (a row of ``store.inline_objects``), checked as ``open`` checks a
+        file; ValueError/KeyError/TypeError when damaged."""
+        file_size = len(buf)
+        if file_size < TRAILER.size:
+            raise ValueError("short file")
+        meta_len, checksum, magic = TRAILER.unpack(buf[-TRAILER.size:])
+        if magic != MAGIC or meta_len > file_size - TRAILER.size:
+            raise ValueError("bad trailer")
+        meta_start = file_size - TRAILER.size - meta_len
+        meta = _checked_data_meta(buf[meta_start:meta_start + meta_len], checksum, meta_start)
+        return cls(df, -1, meta, meta_update, buf, file_size)
+
+    def trailer_bytes(self) -> bytes | bytearray:
+        """The file's metadata and trailer, as stored (blocking when the file was not read whole)."""
+        if self._head is not None:
+            return self._head[self.size:]
+        return os.pread(self.fd, self.file_size - self.size, self.size)
 
     @property
     def in_memory(self) -> bool:
@@ -914,8 +1109,14 @@ class ObjectReader:
 def invalidate_suffix(hash_dir: str) -> None:
     """Record that the suffix holding ``hash_dir`` changed (its cached replication hash is stale)."""
     suffix_dir = os.path.dirname(hash_dir)
-    path = layout.hashes_invalid_path(os.path.dirname(suffix_dir))
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o644)
+    part_path = os.path.dirname(suffix_dir)
+    path = layout.hashes_invalid_path(part_path)
+    flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_CLOEXEC", 0)
+    try:
+        fd = os.open(path, flags, 0o644)
+    except FileNotFoundError:  # a row's partition may have no directory yet (never the device: ensure_dir's root)
+        ensure_dir(part_path, os.path.dirname(os.path.dirname(part_path)))
+        fd = os.open(path, flags, 0o644)
     try:
         fcntl.flock(fd, fcntl.LOCK_SH)  # the consumer reads and truncates under LOCK_EX
         os.write(fd, os.path.basename(suffix_dir).encode() + b"\n")
@@ -947,15 +1148,22 @@ def suffix_states(part_path: str, suffix: str) -> dict[str, HashDirState]:
     """``hash -> HashDirState`` of every object in a suffix dir (empty dirs are skipped; blocking)."""
     out: dict[str, HashDirState] = {}
     sdir = os.path.join(part_path, suffix)
+    found = inline_objects.existing_for_partition(part_path)
+    rows = found[0].suffix_files(found[1], found[2], suffix) if found is not None else {}
     try:
         hashes = os.listdir(sdir)
     except FileNotFoundError:
-        return out
+        hashes = []
     for h in hashes:
         try:
             files = os.listdir(os.path.join(sdir, h))
         except (FileNotFoundError, NotADirectoryError):
             continue
+        row_names = rows.pop(h, None)
+        if row_names:
+            files = list(dict.fromkeys(files + row_names))
         if files:
             out[h] = scan_hash_dir(files)
+    for h, row_names in rows.items():
+        out[h] = scan_hash_dir(row_names)
     return out

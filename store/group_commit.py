@@ -22,6 +22,7 @@ import os
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
+from typing import Protocol
 
 from store import fsutil, layout
 from store.fsutil import ensure_dir, fsync_all, fsync_paths, make_dir_once
@@ -33,39 +34,53 @@ Step = Callable[[], object] | None
 NOTHING_TO_PUBLISH = object()
 
 
+class RowStore(Protocol):
+    """What a round commits besides its ``syncfs``: rows staged by prepare steps (``store.inline_objects``)."""
+
+    def has_staged(self) -> bool: ...
+
+    def commit_staged(self) -> None: ...
+
+
 class _Job:
-    """One write in the pipeline: ``prepare`` (write), then ``publish`` (rename), then ``after``."""
+    """One write in the pipeline: ``prepare`` (write), then ``publish`` (rename), then ``after``. A row job
+    (``row``) has no publish step: its prepare stages a row, durable with the round's row transaction."""
 
-    __slots__ = ("prepare", "publish", "after", "future", "loop", "error")
+    __slots__ = ("prepare", "publish", "after", "future", "loop", "error", "row")
 
-    def __init__(self, prepare: Step, publish: Step, after: Step, loop: asyncio.AbstractEventLoop):
+    def __init__(self, prepare: Step, publish: Step, after: Step, loop: asyncio.AbstractEventLoop,
+                 row: bool = False):
         self.prepare, self.publish, self.after = prepare, publish, after
         self.loop = loop
         self.future: asyncio.Future = loop.create_future()
         self.error: BaseException | None = None
+        self.row = row
 
     def run(self, step: Step) -> bool:
         """Run one step; False (the error kept for the waiter) if it raised. A step that returns
-        ``NOTHING_TO_PUBLISH`` drops the job's publish step."""
+        ``NOTHING_TO_PUBLISH`` drops the job's publish and after steps (it wrote nothing)."""
         if step is not None and self.error is None:
             try:
                 if step() is NOTHING_TO_PUBLISH:
-                    self.publish = None
+                    self.publish = self.after = None
+                    self.row = False
             except BaseException as exc:  # handed to the waiter
                 self.error = exc
         return self.error is None
 
 
 class _Lane:
-    """One batched device: its root descriptor (what ``syncfs`` flushes) and the writes queued on it."""
+    """One batched device: its root descriptor (what ``syncfs`` flushes), its row store (when rows are written
+    there) and the writes queued on it."""
 
-    __slots__ = ("root_fd", "lock", "pending", "running")
+    __slots__ = ("root_fd", "lock", "pending", "running", "rows")
 
     def __init__(self, root_fd: int):
         self.root_fd = root_fd
         self.lock = threading.Lock()
         self.pending: list[_Job] = []
         self.running = False
+        self.rows: RowStore | None = None
 
 
 def _resolve(jobs: list[_Job]) -> None:
@@ -110,7 +125,8 @@ class GroupCommit:
         """True when the device uses syncfs rounds (then callers need not pass descriptors)."""
         return self._lane(device_path) is not None
 
-    def submit(self, device_path: str, prepare: Step, publish: Step, after: Step = None) -> asyncio.Future:
+    def submit(self, device_path: str, prepare: Step, publish: Step, after: Step = None,
+               rows: RowStore | None = None) -> asyncio.Future:
         """Queue a two-step durable write on a batched device (from the event loop); the future is
         done once ``publish`` is durable, or failed with the first error of a step or a round.
 
@@ -122,7 +138,9 @@ class GroupCommit:
         """
         lane = self._lane(device_path)
         assert lane is not None, "submit() is for batched devices"
-        job = _Job(prepare, publish, after, asyncio.get_running_loop())
+        job = _Job(prepare, publish, after, asyncio.get_running_loop(), row=rows is not None)
+        if rows is not None:
+            lane.rows = rows  # (one store per device)
         with lane.lock:
             self.requests += 1
             lane.pending.append(job)
@@ -148,16 +166,26 @@ class GroupCommit:
                 prepared = []
 
     def _tick(self, lane: _Lane, arrived: list[_Job], prepared: list[_Job]) -> list[_Job]:
-        """One round: returns the jobs whose publish step is due next tick."""
+        """One round: returns the jobs whose publish step is due next tick. Rows staged by this tick's row jobs
+        are committed in one transaction; the ``syncfs`` is skipped when only row jobs wrote (a row's
+        transaction syncs itself)."""
         ok_new = [job for job in arrived if job.run(job.prepare)]
         ok_published = [job for job in prepared if job.run(job.publish)]
         self.rounds += 1
-        try:
-            fsutil.syncfs(lane.root_fd)
-        except OSError as exc:
-            for job in ok_new + ok_published:
-                job.error = exc
-        for job in ok_published:
+        row_jobs = [job for job in ok_new if job.row]
+        if lane.rows is not None and lane.rows.has_staged():
+            try:
+                lane.rows.commit_staged()
+            except Exception as exc:
+                for job in row_jobs:
+                    job.error = exc
+        if ok_published or len(row_jobs) < len(ok_new) or not ok_new:
+            try:
+                fsutil.syncfs(lane.root_fd)
+            except OSError as exc:
+                for job in ok_new + ok_published:
+                    job.error = exc
+        for job in ok_published + row_jobs:
             if job.error is None and job.after is not None:
                 try:
                     job.after()

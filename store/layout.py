@@ -9,13 +9,16 @@ Layout under ``<devices_root>/<device>``::
     tmp/<random>                                                     files being written
     async_pending/<suffix>/<hash>-<timestamp>-<target>               container updates to retry (store.updates)
     quarantined/objects[-<N>]/<hash>[-n]                             hash dirs that failed verification
+    objects.lmdb/                                                    small objects' files as rows (store.inline_objects)
     containers.lmdb/  accounts.lmdb/                                 listing databases (store.listings)
     expiring.lmdb/                                                   delete-at index (store.expiring)
     .recon/<task>.json                                               background task counters (store.recon)
 
 ``<hash>`` is the object's path hash in hex and ``<suffix>`` its last three hex digits. The path
 functions only compute names; the ``list_*`` / ``count_*`` / ``walk_*`` functions read directories
-(blocking: call them from an I/O thread) and tolerate entries that vanish meanwhile.
+(blocking: call them from an I/O thread) and tolerate entries that vanish meanwhile. The object enumerations
+(partitions, suffixes, hash dirs, policies) also list what the device keeps as rows (``store.inline_objects``):
+a hash dir is the union of its files and its rows.
 """
 
 from __future__ import annotations
@@ -23,6 +26,10 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from store import inline_objects
 
 OBJECTS_DIR = "objects"
 TMP_DIR = "tmp"
@@ -31,6 +38,7 @@ QUARANTINE_DIR = "quarantined"
 CONTAINERS_DB = "containers.lmdb"
 ACCOUNTS_DB = "accounts.lmdb"
 EXPIRING_INDEX = "expiring.lmdb"
+INLINE_OBJECTS_DB = "objects.lmdb"
 RECON_DIR = ".recon"
 HASHES_FILE = "hashes.json"
 HASHES_INVALID = "hashes.invalid"
@@ -58,13 +66,23 @@ def policy_of_objects_dir(name: str) -> int | None:
     return None
 
 
+def _rows(device_path: str) -> inline_objects.InlineObjects | None:
+    from store import inline_objects  # (it names its own paths here: imported when first used)
+
+    return inline_objects.existing(device_path)
+
+
 def list_object_policies(device_path: str) -> list[int]:
-    """The storage policy indexes that have an objects directory on a device, sorted (blocking)."""
+    """The storage policy indexes that have an objects directory or rows on a device, sorted (blocking)."""
     try:
         names = os.listdir(device_path)
     except (FileNotFoundError, NotADirectoryError):
         return []
-    return sorted(p for p in map(policy_of_objects_dir, names) if p is not None)
+    found = {p for p in map(policy_of_objects_dir, names) if p is not None}
+    rows = _rows(device_path)
+    if rows is not None:
+        found.update(rows.policies())
+    return sorted(found)
 
 
 def objects_path(device_path: str, policy: int = 0) -> str:
@@ -92,13 +110,27 @@ def hashes_invalid_path(part_path: str) -> str:
     return os.path.join(part_path, HASHES_INVALID)
 
 
+def split_partition_path(part_path: str) -> tuple[str, int, int] | None:
+    """``(device path, policy, partition)`` of a partition directory path; None for another path."""
+    objects_dir, part = os.path.split(os.path.normpath(part_path))
+    device, name = os.path.split(objects_dir)
+    policy = policy_of_objects_dir(name)
+    if policy is None or not part.isdigit():
+        return None
+    return device, policy, int(part)
+
+
 def list_partitions(device_path: str, policy: int = 0) -> list[int]:
-    """The partitions that have an object directory of ``policy`` on a device, sorted (blocking)."""
+    """The partitions that have an object directory or rows of ``policy`` on a device, sorted (blocking)."""
     try:
         names = os.listdir(objects_path(device_path, policy))
     except (FileNotFoundError, NotADirectoryError):
-        return []
-    return sorted(int(n) for n in names if n.isdigit())
+        names = []
+    found = {int(n) for n in names if n.isdigit()}
+    rows = _rows(device_path)
+    if rows is not None:
+        found.update(rows.partitions(policy))
+    return sorted(found)
 
 
 def is_suffix(name: str) -> bool:
@@ -107,24 +139,31 @@ def is_suffix(name: str) -> bool:
 
 
 def list_suffixes(part_path: str) -> list[str]:
-    """The suffix directories of a partition, sorted (blocking)."""
+    """The suffixes of a partition that hold a directory or rows, sorted (blocking)."""
     try:
         names = os.listdir(part_path)
     except (FileNotFoundError, NotADirectoryError):
-        return []
-    return sorted(n for n in names if is_suffix(n))
+        names = []
+    found = {n for n in names if is_suffix(n)}
+    parsed = split_partition_path(part_path)
+    rows = _rows(parsed[0]) if parsed is not None else None
+    if rows is not None and parsed is not None:
+        found.update(rows.suffixes(parsed[1], parsed[2]))
+    return sorted(found)
 
 
 def walk_hash_dirs(device_path: str, partitions: list[int] | None = None,
                    policy: int = 0) -> Iterator[tuple[int, str]]:
     """Every object hash dir of ``policy`` on a device (or in ``partitions``) as ``(partition, hash_hex)``
     (blocking); tolerates concurrent changes."""
+    rows = _rows(device_path)
     for part in list_partitions(device_path, policy) if partitions is None else partitions:
         part_path = partition_path(device_path, part, policy)
         try:
             suffixes = os.listdir(part_path)
         except (FileNotFoundError, NotADirectoryError):
-            continue
+            suffixes = []
+        seen: set[str] = set()
         for suffix in suffixes:
             try:
                 hashes = os.listdir(os.path.join(part_path, suffix))
@@ -132,6 +171,11 @@ def walk_hash_dirs(device_path: str, partitions: list[int] | None = None,
                 continue
             for hash_hex in hashes:
                 if len(hash_hex) == 32 and hash_hex.endswith(suffix):
+                    seen.add(hash_hex)
+                    yield part, hash_hex
+        if rows is not None:
+            for hash_hex in rows.hashes(policy, part):
+                if hash_hex not in seen:
                     yield part, hash_hex
 
 
@@ -210,6 +254,11 @@ def containers_db_path(device_path: str) -> str:
 def accounts_db_path(device_path: str) -> str:
     """The account listing LMDB environment."""
     return os.path.join(device_path, ACCOUNTS_DB)
+
+
+def inline_objects_path(device_path: str) -> str:
+    """The LMDB environment holding small objects' files as rows."""
+    return os.path.join(device_path, INLINE_OBJECTS_DB)
 
 
 def expiring_index_path(device_path: str) -> str:

@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 
 from ring import Device
 from stackstore.storage_policies import object_ring_name
+from store import inline_objects
 from store.diskfile import suffix_states
 from store.io_threads import run_blocking
 from store.layout import (
@@ -219,7 +220,9 @@ def _full_listing(part_path: str) -> Listing:
 
 
 def _remove_pushed(part_path: str, listing: Listing) -> None:
-    """Remove exactly the listed files (every primary holds them or newer), then empty dirs."""
+    """Remove exactly the listed files and rows (every primary holds them or newer), then empty dirs."""
+    found = inline_objects.existing_for_partition(part_path)
+    row_keys: list[bytes] = []
     for suffix, states in listing.items():
         sdir = os.path.join(part_path, suffix)
         for h, state in states.items():
@@ -229,8 +232,12 @@ def _remove_pushed(part_path: str, listing: Listing) -> None:
                     os.unlink(os.path.join(hdir, name))
                 except FileNotFoundError:
                     pass
+                if found is not None:
+                    row_keys.append(inline_objects.row_key(found[1], found[2], h, name))
             _rmdir(hdir)
         _rmdir(sdir)
+    if found is not None and row_keys:
+        found[0].write((key, None) for key in row_keys)
     try:
         left = set(os.listdir(part_path))
     except FileNotFoundError:

@@ -10,7 +10,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -21,8 +20,6 @@ from store.diskfile import (
     DiskFileError,
     DiskFileManager,
     HashDirState,
-    ObjectReader,
-    read_small_file_meta,
     suffix_states,
 )
 from store.io_threads import run_blocking
@@ -125,6 +122,7 @@ class Pusher:
             if not isinstance(names, list):
                 continue
             df = self.diskfiles.get(self.device, partition, h, "", self.policy)
+            await self._run(df.state)  # which of its files are rows
             for name in names:
                 async for chunk in self._file(df, name, h):
                     await self.limiter.take(len(chunk))
@@ -135,10 +133,9 @@ class Pusher:
 
     async def _file(self, df: DiskFile, name: str, h: str) -> AsyncIterator[bytes | bytearray]:
         """A frame for one file; nothing if it vanished (a newer version replaced it meanwhile)."""
-        path = os.path.join(df.dir, name)
         if name.endswith(".data"):
             try:
-                reader = await self._run(ObjectReader.open, df, path, None)
+                reader = await self._run(df.open_data, name, None)
             except FileNotFoundError:
                 return
             except (OSError, ValueError, KeyError, TypeError):
@@ -150,12 +147,12 @@ class Pusher:
                 nblocks = -(-reader.size // reader.block_size) if reader.size else 0
                 for i in range(nblocks):
                     yield await reader.read_block(i)  # verified; quarantines and raises if corrupt
-                yield await self._run(os.pread, reader.fd, total - reader.size, reader.size)
+                yield await self._run(reader.trailer_bytes)
             finally:
                 reader.close()
             return
         try:
-            blob = await self._run(_read_small, path)
+            blob = await self._run(df.read_file_bytes, name)
         except FileNotFoundError:
             return
         except (OSError, ValueError, KeyError, TypeError):
@@ -164,9 +161,3 @@ class Pusher:
         yield frame_header({"hash": h, "file": name, "size": len(blob)})
         yield blob
 
-
-def _read_small(path: str) -> bytes:
-    """A .ts/.meta file's bytes, after checking its trailer (ValueError if corrupt)."""
-    read_small_file_meta(path)
-    with open(path, "rb") as fh:
-        return fh.read()

@@ -17,7 +17,9 @@ import time
 
 import xxhash
 
+from store import inline_objects
 from store.diskfile import consume_invalid_suffixes, suffix_states
+from store.fsutil import ensure_dir
 from store.layout import hashes_file_path, list_suffixes
 
 Hashes = dict[str, str]  # suffix -> hex digest
@@ -49,7 +51,7 @@ def hash_suffix(part_path: str, suffix: str, reclaim_age: float, now: float | No
         if state.tombstone:
             when = float(state.tombstone[:-3])
             if when < now - reclaim_age:
-                _remove_files(os.path.join(sdir, h), [state.tombstone, *state.obsolete])
+                _remove_files(part_path, suffix, h, [state.tombstone, *state.obsolete])
                 continue
             oldest = when if oldest is None else min(oldest, when)
         for name in (state.data or state.tombstone, state.meta):
@@ -75,12 +77,17 @@ def _reclaimable(part_path: str, reclaim_age: float) -> set[str]:
         return {s for s, when in _oldest_tombstone.get(part_path, {}).items() if when < cutoff}
 
 
-def _remove_files(hash_dir: str, names: list[str]) -> None:
+def _remove_files(part_path: str, suffix: str, h: str, names: list[str]) -> None:
+    """Remove a hash dir's files and rows ``names``, and the dir once empty."""
+    hash_dir = os.path.join(part_path, suffix, h)
     for name in names:
         try:
             os.unlink(os.path.join(hash_dir, name))
         except FileNotFoundError:
             pass
+    found = inline_objects.existing_for_partition(part_path)
+    if found is not None:
+        found[0].delete_object(found[1], found[2], h, names)
     try:
         os.rmdir(hash_dir)
     except OSError:
@@ -125,7 +132,10 @@ def _save(part_path: str, hashes: Hashes) -> None:
 def get_hashes(part_path: str, reclaim_age: float, recalc: list[str] | None = None) -> Hashes:
     """Current suffix hashes of a partition dir ({} when it does not exist). Blocking: run it in a thread."""
     if not os.path.isdir(part_path):
-        return {}
+        found = inline_objects.existing_for_partition(part_path)
+        if found is None or not found[0].suffixes(found[1], found[2]):
+            return {}
+        ensure_dir(part_path, os.path.dirname(os.path.dirname(part_path)))  # rows only: a dir for the hashes
     with _part_lock(part_path):
         invalid = consume_invalid_suffixes(part_path)
         cached = _load(part_path) if part_path in _fresh else None

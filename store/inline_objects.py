@@ -1,0 +1,272 @@
+"""Small objects' files kept as rows of one LMDB environment per device (``<device>/objects.lmdb``) instead of
+files in hash dirs: no inode, temp file, rename or ``syncfs`` per write (docs/benchmarks.md, sessions 13 and 21).
+
+A row is one hash-dir file under its own name: the key is ``<policy>/<partition:010d>/<suffix>/<hash>/<name>``
+(``<name>`` is ``<timestamp>.data|.meta|.ts``) and the value the file's exact bytes (body, metadata and trailer,
+``store.diskfile``), so everything that reads a hash dir sees the union of its files and its rows
+(``DiskFile.state``, ``store.layout``'s enumerations, suffix hashes, replication) and the same checks verify
+both. Rows are written by the device's committing thread in one synced write transaction per group-commit round
+(``stage`` then ``commit_staged``, ``store.group_commit``): a write is acknowledged once its transaction is on
+disk, and a new version replaces the rows it supersedes in that same transaction.
+
+Which files become rows is the writers' choice (``[store] inline_max_size``: whole files up to that many bytes,
+0 = none); reading does not depend on it: an environment that exists is always read (``existing``), so files
+and rows written under any setting stay visible.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+
+import lmdb
+
+from store import layout
+
+MAP_SIZE = 1 << 40  # address space only (sparse file); LMDB's map must hold the device's small objects
+FILES_DB = b"files"
+_SUFFIX_END = b"0"  # sorts right after "/": the first key past every key of a partition or suffix prefix
+
+
+class InlineStoreError(OSError):
+    """The device's row store refused a write (full, or its disk is gone): a failed device write, as a file's
+    ENOSPC or a vanished device directory would be."""
+
+
+def hash_prefix(policy: int, partition: int, hash_hex: str) -> bytes:
+    """The key prefix of every row of one object's hash dir."""
+    return f"{policy}/{partition:010d}/{hash_hex[-3:]}/{hash_hex}/".encode()
+
+
+def row_key(policy: int, partition: int, hash_hex: str, name: str) -> bytes:
+    """The key of the row holding the hash-dir file ``name``."""
+    return hash_prefix(policy, partition, hash_hex) + name.encode()
+
+
+@dataclass
+class _Staged:
+    """Writes queued by the committing thread for this round's transaction, in order (None: delete)."""
+
+    ops: list[tuple[bytes, bytes | None]] = field(default_factory=list)
+
+
+class InlineObjects:
+    """The rows of one device."""
+
+    def __init__(self, device_path: str, max_size: int = 0):
+        self.device_path = device_path
+        self.path = layout.inline_objects_path(device_path)
+        self.max_size = max_size  # whole files up to this size are written as rows (0: none)
+        try:
+            os.mkdir(self.path)  # not makedirs: a device that is gone must not come back as an empty dir
+        except FileExistsError:
+            pass
+        self.env = lmdb.open(self.path, map_size=MAP_SIZE, max_dbs=2, readahead=False, max_readers=256)
+        self.db = self.env.open_db(FILES_DB)
+        self.inode = os.stat(os.path.join(self.path, "data.mdb")).st_ino
+        self._lock = threading.Lock()
+        self._staged = _Staged()
+
+    # -- identity --------------------------------------------------------------------------------
+    def is_current(self) -> bool:
+        """Whether the environment's file is still the one at its path (False when the device was removed or
+        replaced: its rows are gone with it, and nothing may be written into the unlinked file)."""
+        try:
+            return os.stat(os.path.join(self.path, "data.mdb")).st_ino == self.inode
+        except OSError:
+            return False
+
+    def close(self) -> None:
+        self.env.close()
+
+    # -- reads -----------------------------------------------------------------------------------
+    def names(self, policy: int, partition: int, hash_hex: str) -> list[str]:
+        """The file names one object's rows hold."""
+        prefix = hash_prefix(policy, partition, hash_hex)
+        out: list[str] = []
+        with self.env.begin(db=self.db) as txn:
+            cursor = txn.cursor()
+            if cursor.set_range(prefix):
+                for key in cursor.iternext(keys=True, values=False):
+                    if not key.startswith(prefix):
+                        break
+                    out.append(key[len(prefix):].decode())
+        return out
+
+    def read(self, policy: int, partition: int, hash_hex: str, name: str) -> bytes | None:
+        """The bytes of the row ``name`` (None when it is gone)."""
+        with self.env.begin(db=self.db) as txn:
+            return txn.get(row_key(policy, partition, hash_hex, name))
+
+    def _distinct(self, prefix: bytes, width: int) -> list[str]:
+        """The distinct ``width``-character components right after ``prefix`` (each followed by ``/``), in order:
+        one cursor jump per component."""
+        out: list[str] = []
+        with self.env.begin(db=self.db) as txn:
+            cursor = txn.cursor()
+            found = cursor.set_range(prefix)
+            while found:
+                key = cursor.key()
+                if not key.startswith(prefix):
+                    break
+                part = key[len(prefix):len(prefix) + width]
+                out.append(part.decode())
+                found = cursor.set_range(prefix + part + _SUFFIX_END)
+        return out
+
+    def policies(self) -> list[int]:
+        """The storage policies that hold rows."""
+        out: list[int] = []
+        with self.env.begin(db=self.db) as txn:
+            cursor = txn.cursor()
+            found = cursor.set_range(b"")
+            while found:
+                policy = cursor.key().partition(b"/")[0]
+                out.append(int(policy))
+                found = cursor.set_range(policy + _SUFFIX_END)  # past "<policy>/...", to "<policy>0" and on
+        return out
+
+    def partitions(self, policy: int) -> list[int]:
+        """The partitions of ``policy`` that hold rows, sorted."""
+        return [int(p) for p in self._distinct(f"{policy}/".encode(), 10)]
+
+    def suffixes(self, policy: int, partition: int) -> list[str]:
+        """The suffixes of a partition that hold rows, sorted."""
+        return self._distinct(f"{policy}/{partition:010d}/".encode(), 3)
+
+    def suffix_files(self, policy: int, partition: int, suffix: str) -> dict[str, list[str]]:
+        """``hash -> row names`` of one suffix."""
+        prefix = f"{policy}/{partition:010d}/{suffix}/".encode()
+        out: dict[str, list[str]] = {}
+        with self.env.begin(db=self.db) as txn:
+            cursor = txn.cursor()
+            if cursor.set_range(prefix):
+                for key in cursor.iternext(keys=True, values=False):
+                    if not key.startswith(prefix):
+                        break
+                    hash_hex, _, name = key[len(prefix):].decode().partition("/")
+                    out.setdefault(hash_hex, []).append(name)
+        return out
+
+    def hashes(self, policy: int, partition: int) -> Iterator[str]:
+        """Every object hash of a partition that has rows."""
+        for suffix in self.suffixes(policy, partition):
+            yield from self.suffix_files(policy, partition, suffix)
+
+    # -- writes ----------------------------------------------------------------------------------
+    def stage(self, puts: Iterable[tuple[bytes, bytes]], deletes: Iterable[bytes]) -> None:
+        """Queue rows to write and to delete in the next ``commit_staged`` (the device's committing thread)."""
+        with self._lock:
+            self._staged.ops.extend(puts)
+            self._staged.ops.extend((key, None) for key in deletes)
+
+    def has_staged(self) -> bool:
+        return bool(self._staged.ops)
+
+    def commit_staged(self) -> None:
+        """Write every staged row in one transaction, durable on return (the environment syncs its commits);
+        InlineStoreError when the device is gone or full (nothing of it is written)."""
+        with self._lock:
+            staged, self._staged = self._staged, _Staged()
+        self.write(staged.ops)
+
+    def write(self, ops: Iterable[tuple[bytes, bytes | None]]) -> None:
+        """Apply ``(key, value)`` puts and ``(key, None)`` deletes in one durable transaction (blocking)."""
+        if not self.is_current():
+            raise InlineStoreError(f"{self.device_path}: the device's row store is gone")
+        try:
+            with self.env.begin(db=self.db, write=True) as txn:
+                for key, value in ops:
+                    if value is None:
+                        txn.delete(key)
+                    else:
+                        txn.put(key, value)
+        except (lmdb.MapFullError, lmdb.DiskError) as exc:
+            raise InlineStoreError(f"{self.device_path}: {exc}") from exc
+
+    def delete_object(self, policy: int, partition: int, hash_hex: str, names: Iterable[str]) -> None:
+        """Delete some rows of one object (blocking, durable)."""
+        self.write((row_key(policy, partition, hash_hex, n), None) for n in names)
+
+    def delete_partition(self, policy: int, partition: int) -> int:
+        """Delete every row of a partition (a handoff partition handed over); how many (blocking, durable)."""
+        prefix = f"{policy}/{partition:010d}/".encode()
+        if not self.is_current():
+            raise InlineStoreError(f"{self.device_path}: the device's row store is gone")
+        count = 0
+        with self.env.begin(db=self.db, write=True) as txn:
+            cursor = txn.cursor()
+            if cursor.set_range(prefix):
+                while cursor.key().startswith(prefix):
+                    count += 1
+                    if not cursor.delete():
+                        break
+        return count
+
+
+# -- the process's environments, by device ----------------------------------------------------------
+_lock = threading.Lock()
+_stores: dict[str, InlineObjects] = {}
+_checked: dict[str, float] = {}  # device path -> when ``existing`` last looked at its files (monotonic)
+CHECK_SECONDS = 1.0  # how long a device's answer is reused (a stat less per request; writes check every time)
+
+
+def existing(device_path: str) -> InlineObjects | None:
+    """The device's row store when it has one (opened once per process: LMDB allows one environment per file
+    and process), else None. A store whose device was removed or replaced is dropped (and reopened when the
+    device has a new one); the answer is looked at again at most every ``CHECK_SECONDS``."""
+    now = time.monotonic()
+    if now - _checked.get(device_path, -CHECK_SECONDS) < CHECK_SECONDS:
+        return _stores.get(device_path)
+    with _lock:
+        _checked[device_path] = now
+        store = _stores.get(device_path)
+        if store is not None:
+            if store.is_current():
+                return store
+            del _stores[device_path]  # (not closed: a reader may still use it; the last reference closes it)
+        if not os.path.exists(os.path.join(layout.inline_objects_path(device_path), "data.mdb")):
+            return None
+        store = _stores[device_path] = InlineObjects(device_path)
+        return store
+
+
+def opened(device_path: str) -> InlineObjects | None:
+    """The device's row store if this process has it open already (no file access: for the event loop)."""
+    return _stores.get(device_path)
+
+
+def for_writes(device_path: str, max_size: int) -> InlineObjects:
+    """The device's row store, created when missing (FileNotFoundError when the device itself is gone)."""
+    store = existing(device_path)
+    if store is None:
+        with _lock:
+            store = _stores.get(device_path)
+            if store is None or not store.is_current():
+                store = _stores[device_path] = InlineObjects(device_path, max_size)
+                _checked[device_path] = time.monotonic()
+    store.max_size = max_size
+    return store
+
+
+def existing_for_partition(part_path: str) -> tuple[InlineObjects, int, int] | None:
+    """``(store, policy, partition)`` for a partition directory path (``<device>/objects[-N]/<partition>``) when
+    its device has a row store."""
+    parsed = layout.split_partition_path(part_path)
+    if parsed is None:
+        return None
+    device_path, policy, partition = parsed
+    store = existing(device_path)
+    return None if store is None else (store, policy, partition)
+
+
+def close_all() -> None:
+    """Close every environment of this process (tests, shutdown)."""
+    with _lock:
+        for store in _stores.values():
+            store.close()
+        _stores.clear()
+        _checked.clear()

@@ -1,0 +1,205 @@
+"""Small objects kept as rows of the device's LMDB (store/inline_objects.py), in-process with a real group commit
+in syncfs mode: a row write leaves no file behind and is durable without a syncfs; a hash dir is the union of its
+files and rows for reads, cleanup, quarantine and every enumeration replication uses."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from stackstore.timestamp import Timestamp
+from store import fsutil, inline_objects, layout
+from store.diskfile import DiskFileManager, DiskFileNotFound, DiskFileQuarantined, suffix_states
+from store.group_commit import GroupCommit
+from store.replication.suffix_hashes import get_hashes
+
+HASH = "0123456789abcdef0123456789abcabc"
+OTHER = "fedcba9876543210fedcba9876543def"
+PART = 7
+
+
+@pytest.fixture
+def executor():
+    pool = ThreadPoolExecutor(4)
+    yield pool
+    pool.shutdown()
+
+
+@pytest.fixture
+def mgr(tmp_path, executor):
+    (tmp_path / "d1").mkdir()
+    group = GroupCommit(executor, mode="syncfs")
+    yield DiskFileManager(str(tmp_path), executor, group, block_size=4096, inline_max_size=65536)
+    group.close()
+    inline_objects.close_all()
+
+
+def _files(path: str) -> list[str]:
+    try:
+        return sorted(os.listdir(path))
+    except FileNotFoundError:
+        return []
+
+
+async def _put(mgr: DiskFileManager, ts: Timestamp, body: bytes, h: str = HASH, part: int = PART) -> None:
+    w = mgr.get("d1", part, h, "/a/c/o").writer()
+    try:
+        await w.write(body)
+        await w.finish()
+        await w.commit(ts, {"Content-Type": "text/plain", "X-Object-Meta-Color": "blue"}, newer_only=True)
+    finally:
+        await w.aclose()
+
+
+async def _read(mgr: DiskFileManager, h: str = HASH, part: int = PART) -> tuple[bytes, dict[str, str]]:
+    reader = await mgr.get("d1", part, h, "/a/c/o").open_on_loop()
+    body = b"".join([bytes(chunk) async for chunk in reader.iter_range(0, reader.size - 1)]) if reader.size else b""
+    return body, reader.headers
+
+
+def _rows(mgr: DiskFileManager, h: str = HASH, part: int = PART) -> list[str]:
+    store = inline_objects.existing(mgr.device_path("d1"))
+    return sorted(store.names(0, part, h)) if store is not None else []
+
+
+def test_a_small_object_is_a_row_durable_without_syncfs(mgr, monkeypatch):
+    rounds: list[int] = []
+    monkeypatch.setattr(fsutil, "syncfs", lambda fd: rounds.append(fd))
+    df = mgr.get("d1", PART, HASH, "/a/c/o")
+    ts = Timestamp(time.time())
+    asyncio.run(_put(mgr, ts, b"small body"))
+    assert _rows(mgr) == [ts.normal + ".data"]
+    assert _files(df.dir) == [] and _files(layout.tmp_path(mgr.device_path("d1"))) == []
+    assert rounds == []  # the row's transaction synced itself
+    body, headers = asyncio.run(_read(mgr))
+    assert body == b"small body" and headers["X-Object-Meta-Color"] == "blue"
+    # the replicator's view: the partition, the suffix and the hash are listed although no directory holds them
+    device = mgr.device_path("d1")
+    assert layout.list_partitions(device) == [PART]
+    part_path = layout.partition_path(device, PART)
+    assert layout.list_suffixes(part_path) == [HASH[-3:]]
+    assert list(layout.walk_hash_dirs(device)) == [(PART, HASH)]
+    assert suffix_states(part_path, HASH[-3:])[HASH].data == ts.normal + ".data"
+    assert layout.list_object_policies(device) == [0]
+
+
+def test_big_objects_stay_files(mgr):
+    ts = Timestamp(time.time())
+    body = os.urandom(70_000)
+    asyncio.run(_put(mgr, ts, body))
+    assert _rows(mgr) == []
+    assert _files(mgr.get("d1", PART, HASH, "/a/c/o").dir) == [ts.normal + ".data"]
+    assert asyncio.run(_read(mgr))[0] == body
+
+
+def test_a_new_version_replaces_rows_and_files(mgr):
+    df = mgr.get("d1", PART, HASH, "/a/c/o")
+    t1, t2, t3 = (Timestamp(time.time() + i) for i in range(3))
+    asyncio.run(_put(mgr, t1, os.urandom(70_000)))  # a file
+    asyncio.run(_put(mgr, t2, b"second"))  # a row: the file goes once the row is durable
+    assert _files(df.dir) == [] and _rows(mgr) == [t2.normal + ".data"]
+    asyncio.run(_put(mgr, t3, b"third"))  # the older row goes in the new row's transaction
+    assert _rows(mgr) == [t3.normal + ".data"]
+    assert asyncio.run(_read(mgr))[0] == b"third"
+
+
+def test_an_older_write_loses_to_a_row(mgr):
+    from store.diskfile import DiskFileConflict
+
+    t1, t2 = Timestamp(time.time()), Timestamp(time.time() + 1)
+    asyncio.run(_put(mgr, t2, b"newer"))
+    with pytest.raises(DiskFileConflict):
+        asyncio.run(_put(mgr, t1, b"older"))
+    assert _rows(mgr) == [t2.normal + ".data"]
+
+
+def test_metadata_and_tombstone_rows(mgr):
+    df = mgr.get("d1", PART, HASH, "/a/c/o")
+    t1, t2, t3 = (Timestamp(time.time() + i) for i in range(3))
+    asyncio.run(_put(mgr, t1, b"body"))
+    asyncio.run(df.put_metadata(t2, {"X-Object-Meta-Color": "red"}))
+    assert _rows(mgr) == [t1.normal + ".data", t2.normal + ".meta"]
+    body, headers = asyncio.run(_read(mgr))
+    assert body == b"body" and headers["X-Object-Meta-Color"] == "red"
+    asyncio.run(df.put_tombstone(t3))
+    assert _rows(mgr) == [t3.normal + ".ts"]
+    with pytest.raises(DiskFileNotFound) as caught:
+        mgr.get("d1", PART, HASH, "/a/c/o").open()
+    assert caught.value.timestamp == t3
+
+
+def test_a_damaged_row_is_quarantined_as_files(mgr):
+    ts = Timestamp(time.time())
+    asyncio.run(_put(mgr, ts, b"will rot"))
+    store = inline_objects.existing(mgr.device_path("d1"))
+    key = inline_objects.row_key(0, PART, HASH, ts.normal + ".data")
+    good = store.read(0, PART, HASH, ts.normal + ".data")
+    damaged = good[:-30] + bytes([good[-30] ^ 1]) + good[-29:]  # one bit of the metadata
+    store.write([(key, damaged)])
+    with pytest.raises(DiskFileQuarantined):
+        mgr.get("d1", PART, HASH, "/a/c/o").open()
+    assert _rows(mgr) == []
+    qdir = os.path.join(layout.quarantined_objects_path(mgr.device_path("d1")), HASH)
+    assert _files(qdir) == [ts.normal + ".data"]
+    assert open(os.path.join(qdir, ts.normal + ".data"), "rb").read() == damaged
+
+
+def test_a_damaged_row_body_is_found_when_read(mgr):
+    ts = Timestamp(time.time())
+    asyncio.run(_put(mgr, ts, b"will rot"))
+    store = inline_objects.existing(mgr.device_path("d1"))
+    good = store.read(0, PART, HASH, ts.normal + ".data")
+    store.write([(inline_objects.row_key(0, PART, HASH, ts.normal + ".data"), b"W" + good[1:])])
+    with pytest.raises(DiskFileQuarantined):
+        asyncio.run(_read(mgr))
+    assert _rows(mgr) == []
+
+
+def test_suffix_hashes_cover_rows_and_reclaim_old_tombstones(mgr):
+    device = mgr.device_path("d1")
+    part_path = layout.partition_path(device, PART)
+    old = Timestamp(time.time() - 1000)
+    asyncio.run(_put(mgr, Timestamp(time.time()), b"kept", h=OTHER))
+    asyncio.run(mgr.get("d1", PART, HASH, "/a/c/o2").put_tombstone(old))
+    hashes = get_hashes(part_path, reclaim_age=10_000)
+    assert set(hashes) == {HASH[-3:], OTHER[-3:]}
+    hashes = get_hashes(part_path, reclaim_age=100, recalc=[HASH[-3:]])
+    assert set(hashes) == {OTHER[-3:]}  # the old tombstone was reclaimed: its row is gone
+    assert _rows(mgr) == [] and _rows(mgr, OTHER) != []
+
+
+def test_a_replaced_device_drops_its_rows(mgr, tmp_path):
+    ts = Timestamp(time.time())
+    asyncio.run(_put(mgr, ts, b"on the old disk"))
+    device = mgr.device_path("d1")
+    shutil.rmtree(device)
+    os.mkdir(device)  # a new, empty disk
+    inline_objects._checked.clear()  # (the one-second reuse of the answer)
+    with pytest.raises(DiskFileNotFound):
+        mgr.get("d1", PART, HASH, "/a/c/o").open()
+    asyncio.run(_put(mgr, Timestamp(time.time() + 1), b"on the new disk"))
+    assert asyncio.run(_read(mgr))[0] == b"on the new disk"
+
+
+def test_row_store_enumerations(tmp_path):
+    os.mkdir(tmp_path / "d1")
+    store = inline_objects.InlineObjects(str(tmp_path / "d1"))
+    try:
+        rows = [(0, 5, HASH, "1.data"), (0, 5, HASH, "2.meta"), (0, 5, OTHER, "1.ts"), (0, 12, HASH, "1.data"),
+                (1, 5, HASH, "3.data"), (10, 0, OTHER, "4.data"), (2, 7, HASH, "1.data")]
+        store.write((inline_objects.row_key(p, part, h, name), b"x") for p, part, h, name in rows)
+        assert store.policies() == [0, 1, 10, 2]  # (key order)
+        assert store.partitions(0) == [5, 12] and store.partitions(1) == [5] and store.partitions(10) == [0]
+        assert store.suffixes(0, 5) == sorted([HASH[-3:], OTHER[-3:]])
+        assert store.suffix_files(0, 5, HASH[-3:]) == {HASH: ["1.data", "2.meta"]}
+        assert store.names(0, 5, HASH) == ["1.data", "2.meta"] and store.names(0, 6, HASH) == []
+        assert sorted(store.hashes(0, 5)) == sorted([HASH, OTHER])
+        assert store.delete_partition(0, 5) == 3
+        assert store.partitions(0) == [12] and store.names(1, 5, HASH) == ["3.data"]
+    finally:
+        store.close()
