@@ -107,9 +107,9 @@ DEFAULTS: dict[str, Any] = {
         "fsync": True,
         "sync_mode": "auto",  # auto: one syncfs per group-commit round; fsync: fdatasync per file
         # object files (body, metadata and trailer) up to this many bytes are kept as rows of the device's LMDB
-        # (store/inline_objects.py) instead of files, with syncfs rounds; 0: every object is a file. Rows are
-        # always read whatever this says. Off by default until the auditor and the relinker handle rows
-        "inline_max_size": 0,
+        # (store/inline_objects.py, docs/durability.md) instead of files, in syncfs mode; 0: every object is a
+        # file. Rows are read whatever this says
+        "inline_max_size": 65536,
         "io_threads": 32,
         "listing_sync_interval": 1.0,  # seconds between LMDB syncs of listing databases
         "account_update_interval": 1.0,  # seconds between container-stat reports to account nodes

@@ -245,6 +245,7 @@ class DiskFile:
         self.dir = layout.hash_dir_path(self.device_path, partition, hash_hex, policy)
         self.seen_files = True  # False once state() found the hash dir empty: nothing to clean up
         self.row_only: frozenset[str] = frozenset()  # names state() found as rows only (store.inline_objects)
+        self.listed: tuple[list[str], list[str]] | None = None  # what the last state() listed (files, rows)
 
     def rows(self) -> InlineObjects | None:
         """The device's row store, if it has one."""
@@ -286,7 +287,7 @@ class DiskFile:
     def state(self, files: FileAccess = BLOCKING) -> HashDirState:
         """What the hash dir holds now, files and rows (a listdir: blocking, or ``files=CACHE_ONLY`` on the
         event loop)."""
-        names, row_names = self.listing(files)
+        names, row_names = self.listed = self.listing(files)
         if row_names:
             self.row_only = frozenset(row_names).difference(names)
             names = names + sorted(self.row_only)
@@ -509,6 +510,64 @@ def _row_location(hash_dir: str) -> tuple[InlineObjects, int, int, str] | None:
         return None
     store, policy, partition = found
     return store, policy, partition, os.path.basename(hash_dir)
+
+
+def hash_dir_names(hash_dir: str) -> list[str]:
+    """The file names a hash dir holds, as files or as rows (blocking; operators' tools and tests look at
+    replicas with it)."""
+    try:
+        names = os.listdir(hash_dir)
+    except (FileNotFoundError, NotADirectoryError):
+        names = []
+    where = _row_location(hash_dir)
+    if where is not None:
+        names = list(dict.fromkeys(names + where[0].names(where[1], where[2], where[3])))
+    return names
+
+
+def open_hash_dir_file(hash_dir: str, name: str) -> ObjectReader:
+    """The object in the .data ``name`` of a hash dir, a file or a row (blocking; no DiskFile: its reads are not
+    quarantined); FileNotFoundError when it is not there."""
+    path = os.path.join(hash_dir, name)
+    if os.path.exists(path):
+        return ObjectReader.open(None, path, None)  # type: ignore[arg-type]
+    where = _row_location(hash_dir)
+    blob = where[0].read(where[1], where[2], where[3], name) if where is not None else None
+    if blob is None:
+        raise FileNotFoundError(path)
+    return ObjectReader.from_bytes(None, blob, None)  # type: ignore[arg-type]
+
+
+def relink_rows(src: str, dst: str) -> int:
+    """Copy the rows of hash dir ``src`` that nothing there supersedes to hash dir ``dst`` of the same device
+    (a partition power increase, ``store.relinker``); how many were new there (blocking, durable)."""
+    where = _row_location(src)
+    parsed = layout.split_partition_path(os.path.dirname(os.path.dirname(dst)))
+    if where is None or parsed is None:
+        return 0
+    store, policy, part, hash_hex = where
+    names = store.names(policy, part, hash_hex)
+    obsolete = set(scan_hash_dir(names).obsolete)
+    present = set(store.names(policy, parsed[2], hash_hex))
+    ops: list[tuple[bytes, bytes | None]] = []
+    for name in names:
+        if name not in obsolete and name not in present:
+            blob = store.read(policy, part, hash_hex, name)
+            if blob is not None:  # (removed by a newer write meanwhile)
+                ops.append((inline_objects.row_key(policy, parsed[2], hash_hex, name), blob))
+    if ops:
+        store.write(ops)
+    return len(ops)
+
+
+def remove_rows(hash_dir: str) -> None:
+    """Delete every row of a hash dir (blocking, durable)."""
+    where = _row_location(hash_dir)
+    if where is not None:
+        store, policy, part, hash_hex = where
+        names = store.names(policy, part, hash_hex)
+        if names:
+            store.delete_object(policy, part, hash_hex, names)
 
 
 def remove_obsolete(hash_dir: str) -> None:
@@ -740,10 +799,12 @@ class DiskFileWriter:
         """In the committing thread: queue the file ``name`` as a row for this round's transaction, with the
         deletion of the rows it supersedes (files it supersedes are removed once it is durable:
         ``_remove_obsolete_files``)."""
+        df = self.df
+        df.listed = None
         if precheck is not None and not precheck():
             return NOTHING_TO_PUBLISH
-        df = self.df
-        files, row_names = df.listing()
+        # what the precheck (a timestamp check, a DELETE's look at the stored version) just listed, else a look
+        files, row_names = df.listed if df.listed is not None else df.listing()
         obsolete = scan_hash_dir(list(dict.fromkeys([*files, *row_names, name]))).obsolete
         if name in obsolete:  # superseded already (a replicated older version): nothing to keep
             return NOTHING_TO_PUBLISH

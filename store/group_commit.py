@@ -37,24 +37,22 @@ NOTHING_TO_PUBLISH = object()
 class RowStore(Protocol):
     """What a round commits besides its ``syncfs``: rows staged by prepare steps (``store.inline_objects``)."""
 
-    def has_staged(self) -> bool: ...
-
     def commit_staged(self) -> None: ...
 
 
 class _Job:
     """One write in the pipeline: ``prepare`` (write), then ``publish`` (rename), then ``after``. A row job
-    (``row``) has no publish step: its prepare stages a row, durable with the round's row transaction."""
+    (``rows``) has no publish step: its prepare stages a row there, durable with the round's transaction."""
 
-    __slots__ = ("prepare", "publish", "after", "future", "loop", "error", "row")
+    __slots__ = ("prepare", "publish", "after", "future", "loop", "error", "rows")
 
     def __init__(self, prepare: Step, publish: Step, after: Step, loop: asyncio.AbstractEventLoop,
-                 row: bool = False):
+                 rows: RowStore | None = None):
         self.prepare, self.publish, self.after = prepare, publish, after
         self.loop = loop
         self.future: asyncio.Future = loop.create_future()
         self.error: BaseException | None = None
-        self.row = row
+        self.rows = rows  # where its prepare staged a row (a row job), else None
 
     def run(self, step: Step) -> bool:
         """Run one step; False (the error kept for the waiter) if it raised. A step that returns
@@ -62,25 +60,22 @@ class _Job:
         if step is not None and self.error is None:
             try:
                 if step() is NOTHING_TO_PUBLISH:
-                    self.publish = self.after = None
-                    self.row = False
+                    self.publish = self.after = self.rows = None
             except BaseException as exc:  # handed to the waiter
                 self.error = exc
         return self.error is None
 
 
 class _Lane:
-    """One batched device: its root descriptor (what ``syncfs`` flushes), its row store (when rows are written
-    there) and the writes queued on it."""
+    """One batched device: its root descriptor (what ``syncfs`` flushes) and the writes queued on it."""
 
-    __slots__ = ("root_fd", "lock", "pending", "running", "rows")
+    __slots__ = ("root_fd", "lock", "pending", "running")
 
     def __init__(self, root_fd: int):
         self.root_fd = root_fd
         self.lock = threading.Lock()
         self.pending: list[_Job] = []
         self.running = False
-        self.rows: RowStore | None = None
 
 
 def _resolve(jobs: list[_Job]) -> None:
@@ -138,9 +133,7 @@ class GroupCommit:
         """
         lane = self._lane(device_path)
         assert lane is not None, "submit() is for batched devices"
-        job = _Job(prepare, publish, after, asyncio.get_running_loop(), row=rows is not None)
-        if rows is not None:
-            lane.rows = rows  # (one store per device)
+        job = _Job(prepare, publish, after, asyncio.get_running_loop(), rows)
         with lane.lock:
             self.requests += 1
             lane.pending.append(job)
@@ -172,13 +165,15 @@ class GroupCommit:
         ok_new = [job for job in arrived if job.run(job.prepare)]
         ok_published = [job for job in prepared if job.run(job.publish)]
         self.rounds += 1
-        row_jobs = [job for job in ok_new if job.row]
-        if lane.rows is not None and lane.rows.has_staged():
+        row_jobs = [job for job in ok_new if job.rows is not None]
+        # (one store per device, but a device replaced meanwhile has a new one: each commits what was staged in it)
+        for store in {id(job.rows): job.rows for job in row_jobs if job.rows is not None}.values():
             try:
-                lane.rows.commit_staged()
+                store.commit_staged()
             except Exception as exc:
                 for job in row_jobs:
-                    job.error = exc
+                    if job.rows is store:
+                        job.error = exc
         if ok_published or len(row_jobs) < len(ok_new) or not ok_new:
             try:
                 fsutil.syncfs(lane.root_fd)

@@ -163,15 +163,13 @@ class InlineObjects:
             self._staged.ops.extend(puts)
             self._staged.ops.extend((key, None) for key in deletes)
 
-    def has_staged(self) -> bool:
-        return bool(self._staged.ops)
-
     def commit_staged(self) -> None:
         """Write every staged row in one transaction, durable on return (the environment syncs its commits);
         InlineStoreError when the device is gone or full (nothing of it is written)."""
         with self._lock:
             staged, self._staged = self._staged, _Staged()
-        self.write(staged.ops)
+        if staged.ops:
+            self.write(staged.ops)
 
     def write(self, ops: Iterable[tuple[bytes, bytes | None]]) -> None:
         """Apply ``(key, value)`` puts and ``(key, None)`` deletes in one durable transaction (blocking)."""

@@ -32,7 +32,7 @@ from objclient.client import StorageClient
 from stackstore.storage_policies import POLICY_INDEX_HEADER
 from stackstore.timestamp import Timestamp
 from store import layout
-from store.diskfile import DiskFile, DiskFileError, ObjectReader, invalidate_suffix
+from store.diskfile import DiskFile, DiskFileError, ObjectReader, invalidate_suffix, remove_rows
 from store.node_task import NodeTask
 
 log = logging.getLogger("store.reconciler")
@@ -146,6 +146,7 @@ def _hash_dirs(device_path: str, partition: int, policy: int) -> list[tuple[int,
 
 
 def _remove_hash_dir(df: DiskFile) -> None:
-    """Drop a misplaced copy (blocking); replication sees the suffix changed."""
+    """Drop a misplaced copy, its files and rows (blocking); replication sees the suffix changed."""
+    remove_rows(df.dir)
     shutil.rmtree(df.dir, ignore_errors=True)
     invalidate_suffix(df.dir)

@@ -47,7 +47,7 @@ from ring.hashing import partition_of
 from stackstore.storage_policies import object_ring_name
 from store import layout
 from store.audit.ratelimit import BlockingRateLimiter
-from store.diskfile import invalidate_suffix, link_as, remove_obsolete, scan_hash_dir
+from store.diskfile import invalidate_suffix, link_as, relink_rows, remove_obsolete, remove_rows, scan_hash_dir
 from store.expiring import Entry, ExpiringIndex
 from store.fsutil import ensure_dir, syncfs
 from store.io_threads import run_blocking
@@ -102,18 +102,18 @@ def partition_for(hash_hex: str, power: int) -> int:
 
 
 def relink_hash_dir(src: str, dst: str, device_path: str) -> int:
-    """Hard-link every object file of ``src`` into ``dst`` (created as needed); how many were new.
-    Files that vanish meanwhile are skipped; superseded files in ``dst`` are removed (blocking)."""
+    """Hard-link every object file of ``src`` into ``dst`` (created as needed) and copy its rows there
+    (``store.inline_objects``); how many were new. Files that vanish meanwhile are skipped; superseded files
+    and rows in ``dst`` are removed (blocking)."""
     try:
         names = [n for n in os.listdir(src) if n.endswith(FILE_EXTS)]
     except (FileNotFoundError, NotADirectoryError):
-        return 0
+        names = []
     obsolete = set(scan_hash_dir(names).obsolete)  # superseded here already: not carried over
     names = [n for n in names if n not in obsolete]
-    if not names:
-        return 0
-    ensure_dir(dst, device_path)
-    linked = 0
+    linked = relink_rows(src, dst)
+    if names:
+        ensure_dir(dst, device_path)
     for name in names:
         try:
             linked += link_as(os.path.join(src, name), os.path.join(dst, name), device_path)
@@ -161,6 +161,7 @@ def relink_device(device_path: str, policy: int, power: int, next_power: int,
 
 
 def _remove_hash_dir(path: str) -> None:
+    remove_rows(path)
     try:
         names = os.listdir(path)
     except FileNotFoundError:

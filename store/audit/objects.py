@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import errno
 import logging
-import os
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
@@ -22,7 +21,6 @@ from store.diskfile import (
     DiskFileNotFound,
     DiskFileQuarantined,
     ObjectReader,
-    read_small_file_meta,
 )
 from store.expiring import Entry, entry_for
 
@@ -52,7 +50,7 @@ def _open(df: DiskFile, result: AuditResult) -> ObjectReader | None:
     if state.data is None:
         if state.tombstone is not None:
             try:
-                read_small_file_meta(os.path.join(df.dir, state.tombstone))
+                df.read_marker(state.tombstone)  # a file or a row
                 result.checked = True
             except FileNotFoundError:
                 pass

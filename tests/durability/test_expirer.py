@@ -13,6 +13,7 @@ import pytest
 
 from stackstore import versioning_names as names
 from stackstore.timestamp import Timestamp
+from tests import ondisk
 from tests.durability.bg_helpers import Layout, Swift, start_cluster, wait_for
 
 
@@ -61,7 +62,7 @@ def test_expired_object_removed_cluster_wide(cl):
         assert resp.status_code == 404
         stamp = Timestamp(resp.headers["x-backend-timestamp"])
         assert start < stamp.seconds <= math.ceil(start + 3) + 1
-        assert list(layout.hash_dir(dev, swift.account, container, "short").glob("*.ts"))
+        assert ondisk.with_ext(layout.hash_dir(dev, swift.account, container, "short"), ".ts")
     # the overwrite and the object expiring later are untouched
     assert sorted(swift.names(container)) == ["later", "rewritten"]
     assert swift.get(container, "rewritten").content == b"v2 lives"
@@ -86,14 +87,14 @@ def test_object_replicated_to_first_primary_is_expired(cl):
     try:
         resp = swift.put(container, "replicated", b"via replication", **{"X-Delete-After": "15"})
         assert resp.status_code == 201
-        assert not layout.hash_dir(first, swift.account, container, "replicated").exists()
+        assert not ondisk.exists(layout.hash_dir(first, swift.account, container, "replicated"))
     finally:
         cl.start_node(index)
     before = _expired_total(layout, first)
     first_dir = layout.hash_dir(first, swift.account, container, "replicated")
-    wait_for(lambda: list(first_dir.glob("*.data")), timeout=15)  # replicated before it is due
+    wait_for(lambda: ondisk.with_ext(first_dir, ".data"), timeout=15)  # replicated before it is due
 
-    wait_for(lambda: all(list(layout.hash_dir(d, swift.account, container, "replicated").glob("*.ts"))
+    wait_for(lambda: all(ondisk.with_ext(layout.hash_dir(d, swift.account, container, "replicated"), ".ts")
                          for d in devs), timeout=60)
     # the first primary did it (its counters are written when its pass ends, after the tombstones)
     assert wait_for(lambda: _expired_total(layout, first) > before, timeout=30)
@@ -132,8 +133,8 @@ def test_version_id_outside_a_versioned_container_just_expires(cl):
                          headers={"X-Timestamp": stamp, "Content-Type": "text/plain",
                                   "X-Delete-At": delete_at, "X-Object-Sysmeta-Version-Id": stamp})
         assert resp.status_code in (201, 409)  # 409: the replicator brought this very copy there first
-    wait_for(lambda: all(list(layout.hash_dir(d, swift.account, container, "stray").glob("*.ts")) for d in devs),
+    wait_for(lambda: all(ondisk.with_ext(layout.hash_dir(d, swift.account, container, "stray"), ".ts") for d in devs),
              timeout=90)
     hidden, name = names.versions_container(container), names.version_object("stray", stamp)
     _, hidden_devs = layout.object.get_nodes(swift.account, hidden, name)
-    assert not any(layout.hash_dir(d, swift.account, hidden, name).exists() for d in hidden_devs)
+    assert not any(ondisk.exists(layout.hash_dir(d, swift.account, hidden, name)) for d in hidden_devs)

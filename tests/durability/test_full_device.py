@@ -12,6 +12,7 @@ import uuid
 import httpx
 import pytest
 
+from tests import ondisk
 from tests.conftest import missing_prerequisite
 from tests.durability.bg_helpers import Layout, Swift, start_cluster, wait_for
 
@@ -89,14 +90,14 @@ def _holders(layout: Layout, account: str, container: str, obj: str) -> list[int
     out = []
     for dev in layout.object.devices:
         hdir = layout.hash_dir(dev, account, container, obj)
-        if list(hdir.glob("*.data")):
+        if ondisk.with_ext(hdir, ".data"):
             out.append(layout.node_index(dev))
     return sorted(out)
 
 
 def _assert_nothing_partial(layout: Layout, swift: Swift, container: str, obj: str, body: bytes | None) -> None:
     full_dev = next(d for d in layout.object.devices if layout.node_index(d) == FULL)
-    assert not layout.hash_dir(full_dev, swift.account, container, obj).exists()
+    assert not ondisk.exists(layout.hash_dir(full_dev, swift.account, container, obj))
     tmp = layout.cluster.node_devices_root(FULL) / full_dev.device / "tmp"
     assert not (list(tmp.iterdir()) if tmp.exists() else [])
     direct = httpx.get(layout.object_url(full_dev, swift.account, container, obj), timeout=10,

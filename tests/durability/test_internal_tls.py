@@ -22,6 +22,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from store.replication.dispersion import cluster_report
+from tests import ondisk
 from tests.durability.bg_helpers import Layout, Swift, start_cluster, wait_for
 
 
@@ -137,4 +138,4 @@ def test_replication_restores_a_copy_over_tls(cl):
     finally:
         cl.start_node(down)
     hash_dir = layout.hash_dir(primary, swift.account, container, "obj")
-    wait_for(lambda: hash_dir.is_dir() and any(p.suffix == ".data" for p in hash_dir.iterdir()), timeout=90)
+    wait_for(lambda: ondisk.with_ext(hash_dir, ".data"), timeout=90)

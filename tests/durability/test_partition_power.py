@@ -21,6 +21,7 @@ from stackstore.launcher import effective_config_path
 from store.listings import container_key
 from store.relink_cli import main as relink_main
 from store.replication.dispersion import cluster_report
+from tests import ondisk
 from tests.durability.test_replication_support import Client, Layout, replication_cluster, wait_until
 
 RINGS = ("object", "container", "account")
@@ -43,12 +44,12 @@ def misplaced_hash_dirs(layout: Layout, power: int) -> list[str]:
     """Object hash dirs not at their partition under ``power`` (on any node)."""
     out = []
     for root in layout.roots.values():
-        for dirpath, _dirs, files in os.walk(root):
-            parts = dirpath.split(os.sep)
-            if len(parts) < 4 or parts[-4] != "objects" or len(parts[-1]) != 32 or not files:
+        for device in os.listdir(root):
+            if not (root / device).is_dir():
                 continue
-            if partition_of(bytes.fromhex(parts[-1]), power) != int(parts[-3]):
-                out.append(dirpath)
+            for part, h in {(part, h) for part, h, _ in ondisk.object_files(root / device)}:
+                if partition_of(bytes.fromhex(h), power) != part:
+                    out.append(f"{device}/objects/{part}/{h[-3:]}/{h}")
     return out
 
 
@@ -63,10 +64,12 @@ def unlinked_replicas(layout: Layout, account: str, container: str, names: list[
             objects = layout.roots[dev.port] / dev.device / "objects"
             src = objects / str(old) / digest.hex()[-3:] / digest.hex()
             dst = objects / str(new) / digest.hex()[-3:] / digest.hex()
-            files = sorted(os.listdir(src))
-            if not files or any(not (dst / f).exists() or (dst / f).stat().st_ino != (src / f).stat().st_ino
+            files = ondisk.names(src)
+            # a file is hard-linked (one inode); a row is copied (the same bytes under the new partition)
+            if not files or any(f not in ondisk.names(dst) or ondisk.read(dst, f) != ondisk.read(src, f)
+                                or ((src / f).exists() and (dst / f).stat().st_ino != (src / f).stat().st_ino)
                                 for f in files):
-                out.append(f"{name} on {dev.device}: {files} -> {sorted(os.listdir(dst)) if dst.exists() else None}")
+                out.append(f"{name} on {dev.device}: {files} -> {ondisk.names(dst)}")
     return out
 
 

@@ -3,20 +3,24 @@ node processes: a primary down during the PUT gets its copy back and the handoff
 
 from __future__ import annotations
 
-import glob
+import os
 import signal
 import uuid
 
 import httpx
 
 from ring import Ring, hash_path
+from store import layout
+from tests import ondisk
 from tests.durability.test_replication_support import replication_cluster, wait_until
 
 
 def _copies(cluster, device: str, objects_dir: str, hash_hex: str) -> list[str]:
     index = int(device[1:].split("d")[0])  # devices are named n<node>d<j>
-    root = cluster.node_devices_root(index) / device / objects_dir
-    return glob.glob(str(root / "*" / hash_hex[-3:] / hash_hex / "*.data"))
+    device_path = cluster.node_devices_root(index) / device
+    policy = layout.policy_of_objects_dir(objects_dir) or 0
+    return [os.path.join(layout.hash_dir_path(str(device_path), part, h, policy), name)
+            for part, h, name in ondisk.object_files(device_path, policy) if h == hash_hex and name.endswith(".data")]
 
 
 def test_silver_object_reaches_both_primaries_after_one_was_down(tmp_path):
@@ -70,9 +74,9 @@ def test_auditor_quarantines_a_corrupt_silver_copy_and_replication_restores_it(t
         _, primaries = ring.get_nodes(account, container, obj)
         hash_hex = hash_path(suffix, account, container, obj).hex()
         (path,) = _copies(cluster, primaries[0].device, "objects-1", hash_hex)
-        with open(path, "r+b") as fh:
-            fh.seek(1000)
-            fh.write(b"CORRUPT")
+        hash_dir, name = os.path.split(path)
+        raw = ondisk.read(hash_dir, name)
+        ondisk.write(hash_dir, name, raw[:1000] + b"CORRUPT" + raw[1007:])
         node_root = cluster.node_devices_root(int(primaries[0].device[1:].split("d")[0]))
         quarantine = node_root / primaries[0].device / "quarantined" / "objects-1"
         wait_until(lambda: [] if quarantine.is_dir() and any(quarantine.iterdir()) else ["not quarantined"], 60.0)

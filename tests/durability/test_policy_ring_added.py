@@ -5,7 +5,6 @@ container of that policy answers 503 (no ring for it), after it the write lands 
 
 from __future__ import annotations
 
-import glob
 import shutil
 import subprocess
 import sys
@@ -17,6 +16,7 @@ import pytest
 
 from ring import Ring, hash_path
 from stackstore.launcher import effective_config_path
+from tests import ondisk
 from tests.durability.bg_helpers import start_cluster, wait_for
 from tests.harness import Cluster
 
@@ -39,8 +39,9 @@ def cl(tmp_path):
 
 def _copies(cl: Cluster, device: str, hash_hex: str) -> list[str]:
     node = int(device[1:].split("d")[0])  # devices are named n<node>d<j>
-    root = cl.node_devices_root(node) / device / "objects-1"
-    return glob.glob(str(root / "*" / hash_hex[-3:] / hash_hex / "*.data"))
+    device_path = cl.node_devices_root(node) / device
+    return [f"{part}/{name}" for part, h, name in ondisk.object_files(device_path, 1)
+            if h == hash_hex and name.endswith(".data")]
 
 
 def test_a_policy_ring_pushed_after_start_is_used_without_restart(cl):

@@ -12,6 +12,7 @@ import lmdb
 import pytest
 
 from store.listings import F_DELETED, OBJ_ROW, container_key
+from tests import ondisk
 from tests.durability.test_replication_support import Client, Layout, replication_cluster, wait_until
 
 RECLAIM_AGE = 6.0
@@ -29,13 +30,15 @@ def object_files(layout: Layout) -> dict[str, int]:
     """How many ``.data`` and ``.ts`` files every node holds, and how many object hash dirs."""
     counts = {".data": 0, ".ts": 0, "dirs": 0}
     for root in layout.roots.values():
-        for dirpath, _dirs, files in os.walk(root):
-            if "/objects/" not in dirpath + "/" or len(os.path.basename(dirpath)) != 32:
+        for device in os.listdir(root):
+            if not (root / device).is_dir():
                 continue
-            counts["dirs"] += 1
-            for f in files:
+            dirs = set()
+            for part, h, name in ondisk.object_files(root / device):
+                dirs.add((part, h))
                 for ext in (".data", ".ts"):
-                    counts[ext] += f.endswith(ext)
+                    counts[ext] += name.endswith(ext)
+            counts["dirs"] += len(dirs)
     return counts
 
 

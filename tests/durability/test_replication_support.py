@@ -15,7 +15,7 @@ import httpx
 
 from ring import Ring, hash_path
 from stackstore.config import ensure_hash_path_suffix
-from store.diskfile import ObjectReader, scan_hash_dir
+from tests import ondisk
 from tests.harness import Cluster
 
 FAST = {
@@ -163,18 +163,7 @@ class Layout:
         devices = list(primaries) + (list(ring.handoffs(part)) if handoffs else [])
         out = []
         for dev in devices:
-            hdir = self.roots[dev.port] / dev.device / "objects" / str(part) / h[-3:] / h
-            try:
-                state = scan_hash_dir(os.listdir(hdir))
-            except FileNotFoundError:
-                out.append(("", None))
-                continue
-            etag = None
-            if state.data:
-                reader = ObjectReader.open(None, str(hdir / state.data), None)  # type: ignore[arg-type]
-                etag = reader.etag
-                reader.close()
-            out.append((state.data or state.tombstone or "", etag))
+            out.append(ondisk.newest(self.roots[dev.port] / dev.device / "objects" / str(part) / h[-3:] / h))
         return out
 
     def misplaced_objects(self, account: str, container: str, expected: dict[str, str | None]) -> list[str]:
@@ -202,15 +191,10 @@ class Layout:
             found = 0
             for root in self.roots.values():
                 for device in os.listdir(root):
-                    hdir = root / device / "objects" / str(part) / h[-3:] / h
-                    try:
-                        state = scan_hash_dir(os.listdir(hdir))
-                    except (FileNotFoundError, NotADirectoryError):
+                    if not (root / device).is_dir():
                         continue
-                    if state.data:
-                        reader = ObjectReader.open(None, str(hdir / state.data), None)  # type: ignore[arg-type]
-                        found += reader.etag == md5
-                        reader.close()
+                    name, etag = ondisk.newest(root / device / "objects" / str(part) / h[-3:] / h)
+                    found += name.endswith(".data") and etag == md5
             if found < copies:
                 bad.append(f"{name}: {found} copies")
         return bad
@@ -223,15 +207,14 @@ class Layout:
         for port, root in self.roots.items():
             for device in os.listdir(root):
                 dev = by_name.get((port, device))
-                objects = root / device / "objects"
-                if dev is None or not objects.is_dir():
+                if dev is None:
                     continue
-                for part in os.listdir(objects):
-                    if not part.isdigit() or dev.id in {d.id for d in ring.primaries(int(part))}:
-                        continue
-                    files = [f for _, _, fs in os.walk(objects / part) for f in fs if not f.startswith("hashes")]
-                    if files:
-                        out.append(f"{device}/objects/{part}: {len(files)} files")
+                by_part: dict[int, int] = {}
+                for part, _, _ in ondisk.object_files(root / device):
+                    if dev.id not in {d.id for d in ring.primaries(part)}:
+                        by_part[part] = by_part.get(part, 0) + 1
+                for part, count in sorted(by_part.items()):
+                    out.append(f"{device}/objects/{part}: {count} files")
         return out
 
     def container_listings(self, account: str, container: str) -> list[set[str] | None]:

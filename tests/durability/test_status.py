@@ -9,6 +9,7 @@ import uuid
 
 import pytest
 
+from tests import ondisk
 from tests.durability.bg_helpers import Layout, Swift, start_cluster, wait_for
 
 
@@ -35,10 +36,11 @@ def test_status_shows_down_node_and_quarantined(cl):
     assert swift.put(container).status_code in (201, 202)
     assert swift.put(container, "o", b"z" * 5000).status_code == 201
     dev = layout.object.get_nodes(swift.account, container, "o")[1][0]
-    (data,) = list(layout.hash_dir(dev, swift.account, container, "o").glob("*.data"))
-    raw = bytearray(data.read_bytes())
+    hdir = layout.hash_dir(dev, swift.account, container, "o")
+    (data,) = ondisk.with_ext(hdir, ".data")
+    raw = bytearray(ondisk.read(hdir, data))
     raw[100] ^= 0xFF
-    data.write_bytes(bytes(raw))
+    ondisk.write(hdir, data, bytes(raw))
     bad = layout.node_index(dev)
     wait_for(lambda: layout.recon(bad)["quarantined"] >= 1)
 

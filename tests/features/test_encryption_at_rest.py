@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests import ondisk
 from tests.durability.bg_helpers import Layout, Swift, wait_for
 from tests.harness import Cluster
 from tests.s3.conftest import make_client
@@ -42,11 +43,11 @@ def _stored(cl: Cluster, account: str, container: str, obj: str) -> list[tuple[d
     with httpx.Client(timeout=10, auth=cl.node_auth) as http:
         for dev in layout.object.get_nodes(account, container, obj)[1]:
             hdir = layout.hash_dir(dev, account, container, obj)
-            files = sorted(hdir.glob("*.data")) + sorted(hdir.glob("*.meta"))
+            files = ondisk.with_ext(hdir, ".data") + ondisk.with_ext(hdir, ".meta")
             if not files:
                 continue
             head = http.head(layout.object_url(dev, account, container, obj))
-            out.append((dict(head.headers), b"".join(f.read_bytes() for f in files)))
+            out.append((dict(head.headers), b"".join(ondisk.read(hdir, f) for f in files)))
     return out
 
 

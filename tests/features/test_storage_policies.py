@@ -7,6 +7,8 @@ import uuid
 
 import httpx
 
+from store import layout
+from tests import ondisk
 from tests.durability.bg_helpers import wait_for
 
 
@@ -14,10 +16,12 @@ def _name(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:8]}"
 
 
-def _data_files(cluster, objects_dir: str) -> list[str]:
-    """Every .data file under ``<device>/<objects_dir>/`` of every node."""
-    return [path for i in range(1, 5)
-            for path in glob.glob(str(cluster.node_devices_root(i) / "*" / objects_dir / "*" / "*" / "*" / "*.data"))]
+def _data_files(cluster, objects_dir: str) -> list[tuple[str, str]]:
+    """(hash dir, name) of every .data file (or row) under ``<device>/<objects_dir>/`` of every node."""
+    policy = layout.policy_of_objects_dir(objects_dir) or 0
+    return [(layout.hash_dir_path(device, part, h, policy), name) for i in range(1, 5)
+            for device in glob.glob(str(cluster.node_devices_root(i) / "*"))
+            for part, h, name in ondisk.object_files(device, policy) if name.endswith(".data")]
 
 
 def test_info_lists_both_policies(anon: httpx.Client):
@@ -67,8 +71,8 @@ def test_silver_objects_live_on_two_nodes_under_objects_1(cluster, http: httpx.C
     assert http.put(f"{name}/o", content=body).status_code == 201
     assert http.get(f"{name}/o").content == body
     assert http.head(f"{name}/o").headers["Content-Length"] == str(len(body))
-    silver_copies = [p for p in _data_files(cluster, "objects-1") if "/objects-1/" in p]
-    mine = [p for p in silver_copies if open(p, "rb").read().startswith(b"silver bytes")]
+    silver_copies = [(d, n) for d, n in _data_files(cluster, "objects-1") if "/objects-1/" in d]
+    mine = [(d, n) for d, n in silver_copies if ondisk.read(d, n).startswith(b"silver bytes")]
     assert len(mine) == 2  # silver: 2 replicas
     assert set(_data_files(cluster, "objects")) == before_gold  # nothing written for policy 0
     wait_for(lambda: [row["name"] for row in http.get(name, params={"format": "json"}).json()] == ["o"], 30)

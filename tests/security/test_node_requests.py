@@ -20,6 +20,7 @@ from ring import Ring, hash_path
 from stackstore import node_signing
 from stackstore.config import ensure_hash_path_suffix
 from stackstore.timestamp import Timestamp
+from tests import ondisk
 from tests.harness import NodeAuth
 
 BODY = b"the original body"
@@ -49,7 +50,7 @@ class Replicas:
                                  / digest[-3:] / digest for d in self.devices]
 
     def files(self) -> list[list[str]]:
-        return [sorted(p.name for p in d.iterdir()) if d.exists() else [] for d in self.dirs]
+        return [ondisk.names(d) for d in self.dirs]
 
 
 @pytest.fixture(scope="module")

@@ -17,6 +17,7 @@ import httpx
 
 from ring import Ring
 from ring.bootstrap import build_default_rings
+from tests import ondisk
 from tests.store.conftest import NODE_AUTH, SUFFIX, NodeProcess, next_ts, object_dir, wait_for
 
 FAST = {"expirer_interval": 1.0, "auditor_interval": 3600.0, "auditor_bytes_per_second": 0,
@@ -57,7 +58,7 @@ class Objects:
     def tombstoned(self, obj: str) -> bool:
         hdir = object_dir(self.node.devices_root, "d1", self.ring.partition(self.account, "c", obj),
                           self.account, "c", obj)
-        return hdir.is_dir() and any(p.suffix == ".ts" for p in hdir.iterdir())
+        return bool(ondisk.with_ext(hdir, ".ts"))
 
     def expirer_stats(self) -> dict:
         path = self.node.devices_root / "d1" / ".recon" / "expirer.json"

@@ -203,3 +203,63 @@ def test_row_store_enumerations(tmp_path):
         assert store.partitions(0) == [12] and store.names(1, 5, HASH) == ["3.data"]
     finally:
         store.close()
+
+
+async def _run(fn, *args):
+    return fn(*args)
+
+
+async def _pace(_n: int) -> None:
+    return None
+
+
+@pytest.mark.parametrize("where", ["intact", "body", "metadata", "tombstone"])
+def test_the_auditor_verifies_rows(mgr, where):
+    from store.audit.objects import audit_hash_dir
+
+    ts = Timestamp(time.time())
+    df = mgr.get("d1", PART, HASH, "/a/c/o")
+    if where == "tombstone":
+        asyncio.run(df.put_tombstone(ts))
+        name = ts.normal + ".ts"
+    else:
+        asyncio.run(_put(mgr, ts, b"z" * 10_000))
+        name = ts.normal + ".data"
+    store = inline_objects.existing(mgr.device_path("d1"))
+    raw = bytearray(store.read(0, PART, HASH, name))
+    if where == "body":
+        raw[9000] ^= 1
+    elif where in ("metadata", "tombstone"):
+        raw[-30] ^= 1
+    store.write([(inline_objects.row_key(0, PART, HASH, name), bytes(raw))])
+    result = asyncio.run(audit_hash_dir(mgr.get("d1", PART, HASH, ""), _run, _pace))
+    if where == "intact":
+        assert result.checked and result.bytes == 10_000 and result.quarantined is None
+        assert _rows(mgr) == [name]
+        return
+    assert result.quarantined
+    assert _rows(mgr) == [] and list(layout.walk_hash_dirs(mgr.device_path("d1"))) == []
+    qdir = os.path.join(layout.quarantined_objects_path(mgr.device_path("d1")), HASH)
+    assert _files(qdir) == [name]
+
+
+def test_a_partition_power_increase_copies_rows(mgr):
+    from store.relinker import cleanup_device, relink_device
+
+    device = mgr.device_path("d1")
+    power = 10
+    hashes = [f"{i:02x}" + HASH[2:] for i in range(0, 256, 37)]  # different top bits: different partitions
+    from ring.hashing import partition_of
+
+    for h in hashes:
+        asyncio.run(_put(mgr, Timestamp(time.time()), b"moving " + h.encode(), h=h,
+                         part=partition_of(bytes.fromhex(h), power)))
+    relink_device(device, 0, power, power + 1)
+    for h in hashes:  # both locations hold the row now
+        assert _rows(mgr, h, partition_of(bytes.fromhex(h), power)) == _rows(mgr, h, partition_of(
+            bytes.fromhex(h), power + 1)) != []
+    cleanup_device(device, 0, power + 1)
+    assert sorted(h for _, h in layout.walk_hash_dirs(device)) == sorted(hashes)
+    for part, h in layout.walk_hash_dirs(device):
+        assert part == partition_of(bytes.fromhex(h), power + 1)
+        assert asyncio.run(_read(mgr, h, part))[0] == b"moving " + h.encode()

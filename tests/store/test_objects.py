@@ -11,6 +11,7 @@ import uuid
 import httpx
 import pytest
 
+from tests import ondisk
 from tests.store.conftest import BLOCK, NODE_AUTH, next_ts, object_dir, signed_head, wait_for
 
 ACCT = "AUTH_test"
@@ -99,7 +100,7 @@ def test_put_timestamps_and_409(client, node):
     t3 = next_ts()
     assert put(client, "ts-obj", b"newer", ts=t3).status_code == 201
     assert client.get(opath("ts-obj")).content == b"newer"
-    files = os.listdir(object_dir(node.devices_root, "d1", 7, ACCT, "c", "ts-obj"))
+    files = ondisk.names(object_dir(node.devices_root, "d1", 7, ACCT, "c", "ts-obj"))
     assert files == [f"{t3}.data"]  # the older .data was cleaned up
 
 
@@ -115,14 +116,14 @@ def test_delete_and_tombstones(client, node):
     assert r.status_code == 404
     assert r.headers["x-backend-timestamp"] == t2
     assert client.head(opath("del-obj")).headers["x-backend-timestamp"] == t2
-    assert os.listdir(object_dir(node.devices_root, "d1", 7, ACCT, "c", "del-obj")) == [f"{t2}.ts"]
+    assert ondisk.names(object_dir(node.devices_root, "d1", 7, ACCT, "c", "del-obj")) == [f"{t2}.ts"]
     # PUT older than the tombstone loses; newer wins
     assert put(client, "del-obj", ts=t1).status_code == 409
     # DELETE of a missing object still writes a tombstone -> 404
     t3 = next_ts()
     r = client.delete(opath("never-there"), headers={"X-Timestamp": t3})
     assert r.status_code == 404
-    assert os.listdir(object_dir(node.devices_root, "d1", 7, ACCT, "c", "never-there")) == [f"{t3}.ts"]
+    assert ondisk.names(object_dir(node.devices_root, "d1", 7, ACCT, "c", "never-there")) == [f"{t3}.ts"]
     assert put(client, "never-there", ts=next_ts(-10)).status_code == 409
     assert put(client, "del-obj", b"back", ts=next_ts()).status_code == 201
     assert client.get(opath("del-obj")).content == b"back"
@@ -330,21 +331,13 @@ def test_healthcheck(client):
     assert r.status_code == 200 and r.text == "OK"
 
 
-def _corrupt(path, offset: int) -> None:
-    with open(path, "r+b") as fh:
-        fh.seek(offset)
-        byte = fh.read(1)
-        fh.seek(offset)
-        fh.write(bytes([byte[0] ^ 0xFF]))
-
-
 def test_corrupt_block_never_served_and_quarantined(client, node):
     name = "corrupt-" + uuid.uuid4().hex
     body = os.urandom(6 * BLOCK)
     assert put(client, name, body).status_code == 201
     hdir = object_dir(node.devices_root, "d1", 7, ACCT, "c", name)
-    (data_file,) = list(hdir.glob("*.data"))
-    _corrupt(data_file, 4 * BLOCK + 100)
+    (data_file,) = ondisk.with_ext(hdir, ".data")
+    ondisk.flip(hdir, data_file, 4 * BLOCK + 100)
     # a range that does not touch the bad block is still served (only touched blocks are verified)
     r = client.get(opath(name), headers={"Range": f"bytes=0-{BLOCK * 2}"})
     assert r.status_code == 206 and r.content == body[:BLOCK * 2 + 1]
@@ -357,7 +350,7 @@ def test_corrupt_block_never_served_and_quarantined(client, node):
                 received += chunk
     assert len(received) <= 4 * BLOCK
     assert received == body[:len(received)]
-    assert not hdir.exists()
+    assert not ondisk.exists(hdir)
     assert (node.devices_root / "d1" / "quarantined" / "objects" / hdir.name).is_dir()
     assert client.get(opath(name)).status_code == 404
     assert client.get("/recon/quarantined").json()["objects"] >= 1
@@ -368,11 +361,11 @@ def test_corrupt_first_block_is_404_before_headers(client, node):
     body = os.urandom(BLOCK + 10)
     assert put(client, name, body).status_code == 201
     hdir = object_dir(node.devices_root, "d1", 7, ACCT, "c", name)
-    (data_file,) = list(hdir.glob("*.data"))
-    _corrupt(data_file, 5)
+    (data_file,) = ondisk.with_ext(hdir, ".data")
+    ondisk.flip(hdir, data_file, 5)
     assert client.head(opath(name)).status_code == 200  # HEAD does not read the body
     assert client.get(opath(name)).status_code == 404
-    assert not hdir.exists()
+    assert not ondisk.exists(hdir)
     assert (node.devices_root / "d1" / "quarantined" / "objects" / hdir.name).is_dir()
 
 
@@ -380,10 +373,10 @@ def test_corrupt_metadata_quarantined(client, node):
     name = "corruptmeta-" + uuid.uuid4().hex
     assert put(client, name, b"hello").status_code == 201
     hdir = object_dir(node.devices_root, "d1", 7, ACCT, "c", name)
-    (data_file,) = list(hdir.glob("*.data"))
-    _corrupt(data_file, 5 + 10)  # inside the JSON metadata
+    (data_file,) = ondisk.with_ext(hdir, ".data")
+    ondisk.flip(hdir, data_file, 5 + 10)  # inside the JSON metadata
     assert client.head(opath(name)).status_code == 404
-    assert not hdir.exists()
+    assert not ondisk.exists(hdir)
     # a PUT afterwards recreates it cleanly
     assert put(client, name, b"again").status_code == 201
     assert client.get(opath(name)).content == b"again"

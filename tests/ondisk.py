@@ -1,0 +1,90 @@
+"""Object replicas on a node's devices as the node itself sees them: a hash dir is its files plus the rows the
+device keeps in its LMDB (store/inline_objects.py), so tests look at replicas through these helpers, never with
+a bare ``listdir``/``glob`` of hash dirs."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from store import inline_objects, layout
+from store.diskfile import ObjectReader, hash_dir_names, open_hash_dir_file, scan_hash_dir
+
+
+def names(hash_dir: str | os.PathLike[str]) -> list[str]:
+    """The file names of a hash dir, files and rows, sorted."""
+    inline_objects._checked.clear()  # (a test may have just replaced a device: look again)
+    return sorted(hash_dir_names(str(hash_dir)))
+
+
+def with_ext(hash_dir: str | os.PathLike[str], ext: str) -> list[str]:
+    """The names ending with ``ext`` (".data", ".meta", ".ts")."""
+    return [n for n in names(hash_dir) if n.endswith(ext)]
+
+
+def exists(hash_dir: str | os.PathLike[str]) -> bool:
+    """Whether the hash dir holds anything."""
+    return bool(names(hash_dir))
+
+
+def read(hash_dir: str | os.PathLike[str], name: str) -> bytes:
+    """The bytes of one file or row."""
+    path = Path(hash_dir) / name
+    if path.exists():
+        return path.read_bytes()
+    where = _row(hash_dir)
+    blob = where[0].read(where[1], where[2], where[3], name) if where else None
+    if blob is None:
+        raise FileNotFoundError(path)
+    return blob
+
+
+def write(hash_dir: str | os.PathLike[str], name: str, data: bytes) -> None:
+    """Replace the bytes of one file or row in place (a test damaging a replica)."""
+    path = Path(hash_dir) / name
+    if path.exists():
+        path.write_bytes(data)
+        return
+    where = _row(hash_dir)
+    if where is None or where[0].read(where[1], where[2], where[3], name) is None:
+        raise FileNotFoundError(path)
+    where[0].write([(inline_objects.row_key(where[1], where[2], where[3], name), data)])
+
+
+def open_data(hash_dir: str | os.PathLike[str], name: str) -> ObjectReader:
+    """The object of the .data ``name`` (close it)."""
+    return open_hash_dir_file(str(hash_dir), name)
+
+
+def newest(hash_dir: str | os.PathLike[str]) -> tuple[str, str | None]:
+    """(winner name or "", md5 etag of the .data winner) of a hash dir."""
+    state = scan_hash_dir(names(hash_dir))
+    etag = None
+    if state.data:
+        reader = open_data(hash_dir, state.data)
+        etag = reader.etag
+        reader.close()
+    return state.data or state.tombstone or "", etag
+
+
+def object_files(device_path: str | os.PathLike[str], policy: int = 0) -> list[tuple[int, str, str]]:
+    """``(partition, hash, name)`` of every file and row of ``policy`` on a device."""
+    inline_objects._checked.clear()
+    device = str(device_path)
+    return [(part, h, name) for part, h in layout.walk_hash_dirs(device, policy=policy)
+            for name in names(layout.hash_dir_path(device, part, h, policy))]
+
+
+def _row(hash_dir: str | os.PathLike[str]) -> tuple[inline_objects.InlineObjects, int, int, str] | None:
+    hash_dir = str(hash_dir)
+    found = inline_objects.existing_for_partition(os.path.dirname(os.path.dirname(hash_dir)))
+    if found is None:
+        return None
+    return found[0], found[1], found[2], os.path.basename(hash_dir)
+
+
+def flip(hash_dir: str | os.PathLike[str], name: str, offset: int) -> None:
+    """Invert one byte of a file or row (a test damaging a replica)."""
+    raw = bytearray(read(hash_dir, name))
+    raw[offset] ^= 0xFF
+    write(hash_dir, name, bytes(raw))
