@@ -7,7 +7,8 @@ Run one node::
 Modules: ``server`` (app + entry point), ``object_routes`` / ``container_routes`` /
 ``account_routes`` / ``replication_routes`` / ``recon_routes`` (HTTP protocol,
 docs/internal-api.md), ``layout`` (every path under a device: the only module that knows the
-layout), ``diskfile`` (the on-disk object format), ``listings`` + ``listing_changes`` +
+layout), ``diskfile`` (the on-disk object format), ``inline_objects`` (small objects' files as rows of
+one LMDB per device), ``listings`` + ``listing_changes`` +
 ``lmdb_env`` (LMDB container/account databases), ``expiring`` + ``expirer`` (delete-at index and
 the object expirer), ``group_commit`` (durability scheduler, ``write_durable``), ``fsutil`` (fsync
 and directory helpers), ``updates`` + ``updater`` (listing row updates and async pendings),

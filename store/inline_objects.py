@@ -232,6 +232,12 @@ def existing(device_path: str) -> InlineObjects | None:
         return store
 
 
+def look_again() -> None:
+    """Forget when devices were last looked at: the next ``existing`` of each checks its files (a tool or test
+    that has just replaced a device)."""
+    _checked.clear()
+
+
 def opened(device_path: str) -> InlineObjects | None:
     """The device's row store if this process has it open already (no file access: for the event loop)."""
     return _stores.get(device_path)

@@ -13,7 +13,7 @@ from store.diskfile import ObjectReader, hash_dir_names, open_hash_dir_file, sca
 
 def names(hash_dir: str | os.PathLike[str]) -> list[str]:
     """The file names of a hash dir, files and rows, sorted."""
-    inline_objects._checked.clear()  # (a test may have just replaced a device: look again)
+    inline_objects.look_again()  # (a test may have just replaced a device)
     return sorted(hash_dir_names(str(hash_dir)))
 
 
@@ -69,7 +69,7 @@ def newest(hash_dir: str | os.PathLike[str]) -> tuple[str, str | None]:
 
 def object_files(device_path: str | os.PathLike[str], policy: int = 0) -> list[tuple[int, str, str]]:
     """``(partition, hash, name)`` of every file and row of ``policy`` on a device."""
-    inline_objects._checked.clear()
+    inline_objects.look_again()
     device = str(device_path)
     return [(part, h, name) for part, h in layout.walk_hash_dirs(device, policy=policy)
             for name in names(layout.hash_dir_path(device, part, h, policy))]
