@@ -218,7 +218,7 @@ class DiskFileManager:
             return None
         store = inline_objects.opened(device_path)
         if store is None:
-            store = await run_blocking(self.executor, inline_objects.for_writes, device_path, self.inline_max_size)
+            store = await run_blocking(self.executor, inline_objects.for_writes, device_path)
         return store
 
     def device_path(self, device: str) -> str:

@@ -56,10 +56,9 @@ class _Staged:
 class InlineObjects:
     """The rows of one device."""
 
-    def __init__(self, device_path: str, max_size: int = 0):
+    def __init__(self, device_path: str):
         self.device_path = device_path
         self.path = layout.inline_objects_path(device_path)
-        self.max_size = max_size  # whole files up to this size are written as rows (0: none)
         try:
             os.mkdir(self.path)  # not makedirs: a device that is gone must not come back as an empty dir
         except FileExistsError:
@@ -83,9 +82,8 @@ class InlineObjects:
         self.env.close()
 
     # -- reads -----------------------------------------------------------------------------------
-    def names(self, policy: int, partition: int, hash_hex: str) -> list[str]:
-        """The file names one object's rows hold."""
-        prefix = hash_prefix(policy, partition, hash_hex)
+    def _keys_under(self, prefix: bytes) -> list[str]:
+        """What follows ``prefix`` in every key that starts with it, in key order."""
         out: list[str] = []
         with self.env.begin(db=self.db) as txn:
             cursor = txn.cursor()
@@ -95,6 +93,10 @@ class InlineObjects:
                         break
                     out.append(key[len(prefix):].decode())
         return out
+
+    def names(self, policy: int, partition: int, hash_hex: str) -> list[str]:
+        """The file names one object's rows hold."""
+        return self._keys_under(hash_prefix(policy, partition, hash_hex))
 
     def read(self, policy: int, partition: int, hash_hex: str, name: str) -> bytes | None:
         """The bytes of the row ``name`` (None when it is gone)."""
@@ -139,16 +141,10 @@ class InlineObjects:
 
     def suffix_files(self, policy: int, partition: int, suffix: str) -> dict[str, list[str]]:
         """``hash -> row names`` of one suffix."""
-        prefix = f"{policy}/{partition:010d}/{suffix}/".encode()
         out: dict[str, list[str]] = {}
-        with self.env.begin(db=self.db) as txn:
-            cursor = txn.cursor()
-            if cursor.set_range(prefix):
-                for key in cursor.iternext(keys=True, values=False):
-                    if not key.startswith(prefix):
-                        break
-                    hash_hex, _, name = key[len(prefix):].decode().partition("/")
-                    out.setdefault(hash_hex, []).append(name)
+        for rest in self._keys_under(f"{policy}/{partition:010d}/{suffix}/".encode()):
+            hash_hex, _, name = rest.partition("/")
+            out.setdefault(hash_hex, []).append(name)
         return out
 
     def hashes(self, policy: int, partition: int) -> Iterator[str]:
@@ -243,16 +239,15 @@ def opened(device_path: str) -> InlineObjects | None:
     return _stores.get(device_path)
 
 
-def for_writes(device_path: str, max_size: int) -> InlineObjects:
+def for_writes(device_path: str) -> InlineObjects:
     """The device's row store, created when missing (FileNotFoundError when the device itself is gone)."""
     store = existing(device_path)
     if store is None:
         with _lock:
             store = _stores.get(device_path)
             if store is None or not store.is_current():
-                store = _stores[device_path] = InlineObjects(device_path, max_size)
+                store = _stores[device_path] = InlineObjects(device_path)
                 _checked[device_path] = time.monotonic()
-    store.max_size = max_size
     return store
 
 

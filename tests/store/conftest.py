@@ -6,6 +6,7 @@ import itertools
 import os
 import socket
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -145,3 +146,11 @@ async def commit_object(mgr, device: str, part: int, hash_hex: str, ts, body: by
         await writer.commit(ts, {"Content-Type": "text/plain"})
     finally:
         writer.close()
+
+
+@pytest.fixture
+def executor():
+    """Four I/O threads for an in-process DiskFileManager."""
+    pool = ThreadPoolExecutor(4)
+    yield pool
+    pool.shutdown()

@@ -20,13 +20,6 @@ HASH = "0123456789abcdef0123456789abcabc"
 
 
 @pytest.fixture
-def executor():
-    pool = ThreadPoolExecutor(4)
-    yield pool
-    pool.shutdown()
-
-
-@pytest.fixture
 def mgr(tmp_path, executor):
     (tmp_path / "d1").mkdir()
     group = GroupCommit(executor, mode="syncfs")

@@ -8,7 +8,6 @@ import asyncio
 import os
 import shutil
 import time
-from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -21,13 +20,6 @@ from store.replication.suffix_hashes import get_hashes
 HASH = "0123456789abcdef0123456789abcabc"
 OTHER = "fedcba9876543210fedcba9876543def"
 PART = 7
-
-
-@pytest.fixture
-def executor():
-    pool = ThreadPoolExecutor(4)
-    yield pool
-    pool.shutdown()
 
 
 @pytest.fixture
