@@ -651,6 +651,7 @@ class DiskFileWriter:
         self._job: asyncio.Future | None = None
         self._written = 0
         self._cleanup_after = False  # a row write superseded files (removed after its round)
+        self._changed: list[str] = []  # hash dirs whose suffixes a row write changed (marked after its round)
         self.etag: str | None = None
 
     def check_sender_md5(self) -> None:
@@ -772,7 +773,7 @@ class DiskFileWriter:
                 self._job = group.submit(self.df.device_path,
                                          functools.partial(self._stage_row, rows, timestamp.normal + ext, trailer,
                                                            precheck),
-                                         None, self._remove_obsolete_files, rows=rows)
+                                         None, self._after_row, rows=rows)
                 await self._job
                 return
         rest: bytes | None = trailer  # what the committing thread still writes
@@ -797,8 +798,7 @@ class DiskFileWriter:
     def _stage_row(self, rows: InlineObjects, name: str, trailer: bytes,
                    precheck: Callable[[], bool] | None) -> object:
         """In the committing thread: queue the file ``name`` as a row for this round's transaction, with the
-        deletion of the rows it supersedes (files it supersedes are removed once it is durable:
-        ``_remove_obsolete_files``)."""
+        deletion of the rows it supersedes (files it supersedes are removed once it is durable: ``_after_row``)."""
         df = self.df
         df.listed = None
         if precheck is not None and not precheck():
@@ -815,7 +815,7 @@ class DiskFileWriter:
         puts = [(df.row_key(name), value)]
         deletes = [df.row_key(n) for n in obsolete if n in in_rows]
         self._cleanup_after = any(n in files for n in obsolete)
-        invalidate_suffix(df.dir)
+        self._changed = [df.dir]
         next_dir = df.next_dir()  # a partition power increase: the row is written under the next power too
         if next_dir is not None:
             next_part = int(os.path.basename(os.path.dirname(os.path.dirname(next_dir))))
@@ -823,13 +823,17 @@ class DiskFileWriter:
             puts.append((df.row_key(name, next_part), value))
             deletes += [df.row_key(n, next_part) for n in scan_hash_dir(
                 list(dict.fromkeys([*next_rows, name]))).obsolete if n in next_rows]
-            invalidate_suffix(next_dir)
+            self._changed.append(next_dir)
             self._cleanup_after = True  # the next location's files are cleaned up too
         rows.stage(puts, deletes)
         return None
 
-    def _remove_obsolete_files(self) -> None:
-        """After a row's round: remove the files it superseded (kept until it was durable)."""
+    def _after_row(self) -> None:
+        """After a row's round (it is committed): mark its suffixes changed, only now (a replicator that hashed
+        the suffix before the commit would not have seen it, and must hash it again), then remove the files
+        it superseded (kept until it was durable)."""
+        for hash_dir in self._changed:
+            invalidate_suffix(hash_dir)
         if self._cleanup_after:
             self.df.cleanup()
 

@@ -178,7 +178,7 @@ class InlineObjects:
                         txn.delete(key)
                     else:
                         txn.put(key, value)
-        except (lmdb.MapFullError, lmdb.DiskError) as exc:
+        except lmdb.Error as exc:  # full map or disk (ENOSPC), I/O error: the write failed, nothing of it is there
             raise InlineStoreError(f"{self.device_path}: {exc}") from exc
 
     def delete_object(self, policy: int, partition: int, hash_hex: str, names: Iterable[str]) -> None:

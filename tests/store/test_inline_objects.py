@@ -255,3 +255,21 @@ def test_a_partition_power_increase_copies_rows(mgr):
     for part, h in layout.walk_hash_dirs(device):
         assert part == partition_of(bytes.fromhex(h), power + 1)
         assert asyncio.run(_read(mgr, h, part))[0] == b"moving " + h.encode()
+
+
+def test_the_suffix_is_marked_changed_once_the_row_is_visible(mgr, monkeypatch):
+    """A replicator that hashes the suffix between the write's staging and its commit must be told again after
+    the commit, or the change waits for the next full rehash (a restart)."""
+    from store import diskfile
+
+    seen: list[list[str]] = []
+    real = diskfile.invalidate_suffix
+
+    def recording(hash_dir: str) -> None:
+        seen.append(_rows(mgr))
+        real(hash_dir)
+
+    monkeypatch.setattr(diskfile, "invalidate_suffix", recording)
+    ts = Timestamp(time.time())
+    asyncio.run(_put(mgr, ts, b"visible first"))
+    assert seen == [[ts.normal + ".data"]]
