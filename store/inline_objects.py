@@ -26,7 +26,9 @@ import lmdb
 
 from store import layout
 
-MAP_SIZE = 1 << 40  # address space only (sparse file); LMDB's map must hold the device's small objects
+# the most a device's rows may take: address space only (a sparse file), reserved per open environment (512 GiB:
+# a node with 90 devices reserves 45 TiB of the 128 TiB a process has)
+MAP_SIZE = 1 << 39
 FILES_DB = b"files"
 _SUFFIX_END = b"0"  # sorts right after "/": the first key past every key of a partition or suffix prefix
 
@@ -260,6 +262,20 @@ def existing_for_partition(part_path: str) -> tuple[InlineObjects, int, int] | N
     device_path, policy, partition = parsed
     store = existing(device_path)
     return None if store is None else (store, policy, partition)
+
+
+def open_devices() -> set[str]:
+    """The devices whose environments this process has open."""
+    return set(_stores)
+
+
+def close(device_path: str) -> None:
+    """Close one device's environment (a tool done with it; never while it is in use)."""
+    with _lock:
+        store = _stores.pop(device_path, None)
+        _checked.pop(device_path, None)
+    if store is not None:
+        store.close()
 
 
 def close_all() -> None:

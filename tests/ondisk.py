@@ -1,19 +1,47 @@
 """Object replicas on a node's devices as the node itself sees them: a hash dir is its files plus the rows the
 device keeps in its LMDB (store/inline_objects.py), so tests look at replicas through these helpers, never with
-a bare ``listdir``/``glob`` of hash dirs."""
+a bare ``listdir``/``glob`` of hash dirs. Each helper closes the environments it opened (``_closing``): a test
+process looks at the devices of many clouds, and every open environment reserves its map's address space."""
 
 from __future__ import annotations
 
+import functools
 import os
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypeVar
 
 from store import inline_objects, layout
 from store.diskfile import ObjectReader, hash_dir_names, open_hash_dir_file, scan_hash_dir
 
+F = TypeVar("F", bound=Callable[..., Any])
 
+
+_depth = [0]  # helpers calling helpers: the outermost one closes
+
+
+def _closing(fn: F) -> F:
+    """Run a helper, then close the environments it opened (not those this process had open before it: an
+    in-process node's)."""
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if _depth[0]:
+            return fn(*args, **kwargs)
+        before = inline_objects.open_devices()
+        inline_objects.look_again()  # (a test may have just replaced a device)
+        _depth[0] += 1
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            _depth[0] -= 1
+            for device in inline_objects.open_devices() - before:
+                inline_objects.close(device)
+    return wrapper  # type: ignore[return-value]
+
+
+@_closing
 def names(hash_dir: str | os.PathLike[str]) -> list[str]:
     """The file names of a hash dir, files and rows, sorted."""
-    inline_objects.look_again()  # (a test may have just replaced a device)
     return sorted(hash_dir_names(str(hash_dir)))
 
 
@@ -27,6 +55,7 @@ def exists(hash_dir: str | os.PathLike[str]) -> bool:
     return bool(names(hash_dir))
 
 
+@_closing
 def read(hash_dir: str | os.PathLike[str], name: str) -> bytes:
     """The bytes of one file or row."""
     path = Path(hash_dir) / name
@@ -39,6 +68,7 @@ def read(hash_dir: str | os.PathLike[str], name: str) -> bytes:
     return blob
 
 
+@_closing
 def write(hash_dir: str | os.PathLike[str], name: str, data: bytes) -> None:
     """Replace the bytes of one file or row in place (a test damaging a replica)."""
     path = Path(hash_dir) / name
@@ -51,6 +81,7 @@ def write(hash_dir: str | os.PathLike[str], name: str, data: bytes) -> None:
     where[0].write([(inline_objects.row_key(where[1], where[2], where[3], name), data)])
 
 
+@_closing
 def open_data(hash_dir: str | os.PathLike[str], name: str) -> ObjectReader:
     """The object of the .data ``name`` (close it)."""
     return open_hash_dir_file(str(hash_dir), name)
@@ -67,9 +98,9 @@ def newest(hash_dir: str | os.PathLike[str]) -> tuple[str, str | None]:
     return state.data or state.tombstone or "", etag
 
 
+@_closing
 def object_files(device_path: str | os.PathLike[str], policy: int = 0) -> list[tuple[int, str, str]]:
     """``(partition, hash, name)`` of every file and row of ``policy`` on a device."""
-    inline_objects.look_again()
     device = str(device_path)
     return [(part, h, name) for part, h in layout.walk_hash_dirs(device, policy=policy)
             for name in names(layout.hash_dir_path(device, part, h, policy))]
