@@ -274,14 +274,18 @@ class DiskFile:
         Asked after a file is renamed into place, never earlier: a write that started before this node
         reloaded a prepared ring may commit after the relinker scanned its partition; its own check,
         made after its rename, then sees the new ring (both share it) and links the file itself."""
+        next_part = self.next_partition()
+        return None if next_part is None else layout.hash_dir_path(self.device_path, next_part, self.hash_hex,
+                                                                   self.policy)
+
+    def next_partition(self) -> int | None:
+        """The partition of ``next_dir`` (a partition power increase in progress), else None."""
         mgr = self.mgr
         next_power = mgr.next_part_power(self.policy) if mgr.next_part_power is not None else None
         if next_power is None:
             return None
         next_part = partition_of(bytes.fromhex(self.hash_hex), next_power)
-        if next_part == self.partition:
-            return None
-        return layout.hash_dir_path(self.device_path, next_part, self.hash_hex, self.policy)
+        return None if next_part == self.partition else next_part
 
     # -- state ---------------------------------------------------------------------------------
     def state(self, files: FileAccess = BLOCKING) -> HashDirState:
@@ -296,15 +300,19 @@ class DiskFile:
         self.seen_files = bool(names)
         return scan_hash_dir(names)
 
+    def _row_bytes(self, name: str) -> bytes:
+        """The bytes of this object's row ``name``; FileNotFoundError when it is gone."""
+        rows = self.rows()
+        blob = rows.read(self.policy, self.partition, self.hash_hex, name) if rows is not None else None
+        if blob is None:
+            raise FileNotFoundError(name)
+        return blob
+
     def read_marker(self, name: str, files: FileAccess = BLOCKING) -> dict[str, Any]:
         """The metadata of the .meta/.ts ``name`` (a row when ``state`` found it as one); FileNotFoundError
         when it is gone, ValueError/OSError when damaged."""
         if name in self.row_only:
-            rows = self.rows()
-            blob = rows.read(self.policy, self.partition, self.hash_hex, name) if rows is not None else None
-            if blob is None:
-                raise FileNotFoundError(name)
-            return parse_marker(blob)
+            return parse_marker(self._row_bytes(name))
         return read_small_file_meta(os.path.join(self.dir, name), files)
 
     def open_data(self, name: str, meta_update: dict[str, Any] | None,
@@ -312,20 +320,13 @@ class DiskFile:
         """The object in the .data ``name`` (a row when ``state`` found it as one); FileNotFoundError when it
         is gone, OSError/ValueError/KeyError/TypeError when damaged."""
         if name in self.row_only:
-            rows = self.rows()
-            blob = rows.read(self.policy, self.partition, self.hash_hex, name) if rows is not None else None
-            if blob is None:
-                raise FileNotFoundError(name)
-            return ObjectReader.from_bytes(self, blob, meta_update)
+            return ObjectReader.from_bytes(self, self._row_bytes(name), meta_update)
         return ObjectReader.open(self, os.path.join(self.dir, name), meta_update, files)
 
     def read_file_bytes(self, name: str) -> bytes:
         """A trailer-only file's bytes (file or row) after checking them (blocking; replication sends them)."""
         if name in self.row_only:
-            rows = self.rows()
-            blob = rows.read(self.policy, self.partition, self.hash_hex, name) if rows is not None else None
-            if blob is None:
-                raise FileNotFoundError(name)
+            blob = self._row_bytes(name)
         else:
             with open(os.path.join(self.dir, name), "rb") as fh:
                 blob = fh.read()
@@ -503,8 +504,8 @@ def _new_dir(dest: str) -> str:
     raise FileExistsError(dest)
 
 
-def _row_location(hash_dir: str) -> tuple[InlineObjects, int, int, str] | None:
-    """(row store, policy, partition, hash) of a hash dir path whose device has rows."""
+def row_location(hash_dir: str) -> tuple[InlineObjects, int, int, str] | None:
+    """(row store, policy, partition, hash) of a hash dir path whose device has rows (blocking)."""
     found = inline_objects.existing_for_partition(os.path.dirname(os.path.dirname(hash_dir)))
     if found is None:
         return None
@@ -519,29 +520,42 @@ def hash_dir_names(hash_dir: str) -> list[str]:
         names = os.listdir(hash_dir)
     except (FileNotFoundError, NotADirectoryError):
         names = []
-    where = _row_location(hash_dir)
+    where = row_location(hash_dir)
     if where is not None:
         names = list(dict.fromkeys(names + where[0].names(where[1], where[2], where[3])))
     return names
 
 
-def open_hash_dir_file(hash_dir: str, name: str) -> ObjectReader:
-    """The object in the .data ``name`` of a hash dir, a file or a row (blocking; no DiskFile: its reads are not
-    quarantined); FileNotFoundError when it is not there."""
+def hash_dir_file_bytes(hash_dir: str, name: str) -> bytes:
+    """The bytes of the file ``name`` of a hash dir, a file or a row (blocking); FileNotFoundError when it is
+    not there."""
     path = os.path.join(hash_dir, name)
-    if os.path.exists(path):
-        return ObjectReader.open(None, path, None)  # type: ignore[arg-type]
-    where = _row_location(hash_dir)
+    try:
+        with open(path, "rb") as fh:
+            return fh.read()
+    except FileNotFoundError:
+        pass
+    where = row_location(hash_dir)
     blob = where[0].read(where[1], where[2], where[3], name) if where is not None else None
     if blob is None:
         raise FileNotFoundError(path)
-    return ObjectReader.from_bytes(None, blob, None)  # type: ignore[arg-type]
+    return blob
+
+
+def open_hash_dir_file(hash_dir: str, name: str) -> ObjectReader:
+    """The object in the .data ``name`` of a hash dir, a file or a row (blocking; no DiskFile: its reads are not
+    quarantined, operators' tools and tests look at replicas with it); FileNotFoundError when it is not there.
+    A file is opened, not read whole."""
+    path = os.path.join(hash_dir, name)
+    if os.path.exists(path):
+        return ObjectReader.open(None, path, None)  # type: ignore[arg-type]
+    return ObjectReader.from_bytes(None, hash_dir_file_bytes(hash_dir, name), None)  # type: ignore[arg-type]
 
 
 def relink_rows(src: str, dst: str) -> int:
     """Copy the rows of hash dir ``src`` that nothing there supersedes to hash dir ``dst`` of the same device
     (a partition power increase, ``store.relinker``); how many were new there (blocking, durable)."""
-    where = _row_location(src)
+    where = row_location(src)
     parsed = layout.split_partition_path(os.path.dirname(os.path.dirname(dst)))
     if where is None or parsed is None:
         return 0
@@ -562,7 +576,7 @@ def relink_rows(src: str, dst: str) -> int:
 
 def remove_rows(hash_dir: str) -> None:
     """Delete every row of a hash dir (blocking, durable)."""
-    where = _row_location(hash_dir)
+    where = row_location(hash_dir)
     if where is not None:
         store, policy, part, hash_hex = where
         names = store.names(policy, part, hash_hex)
@@ -576,7 +590,7 @@ def remove_obsolete(hash_dir: str) -> None:
         names = os.listdir(hash_dir)
     except FileNotFoundError:
         names = []
-    where = _row_location(hash_dir)
+    where = row_location(hash_dir)
     row_names = where[0].names(where[1], where[2], where[3]) if where is not None else []
     if not names and not row_names:
         return
@@ -816,14 +830,13 @@ class DiskFileWriter:
         deletes = [df.row_key(n) for n in obsolete if n in in_rows]
         self._cleanup_after = any(n in files for n in obsolete)
         self._changed = [df.dir]
-        next_dir = df.next_dir()  # a partition power increase: the row is written under the next power too
-        if next_dir is not None:
-            next_part = int(os.path.basename(os.path.dirname(os.path.dirname(next_dir))))
+        next_part = df.next_partition()  # a partition power increase: the row is written under the next power too
+        if next_part is not None:
             next_rows = rows.names(df.policy, next_part, df.hash_hex)
             puts.append((df.row_key(name, next_part), value))
             deletes += [df.row_key(n, next_part) for n in scan_hash_dir(
                 list(dict.fromkeys([*next_rows, name]))).obsolete if n in next_rows]
-            self._changed.append(next_dir)
+            self._changed.append(layout.hash_dir_path(df.device_path, next_part, df.hash_hex, df.policy))
             self._cleanup_after = True  # the next location's files are cleaned up too
         rows.stage(puts, deletes)
         return None

@@ -174,7 +174,7 @@ class GroupCommit:
                 for job in row_jobs:
                     if job.rows is store:
                         job.error = exc
-        if ok_published or len(row_jobs) < len(ok_new) or not ok_new:
+        if ok_published or len(row_jobs) < len(ok_new):  # a file or a plain sync() was written this tick
             try:
                 fsutil.syncfs(lane.root_fd)
             except OSError as exc:

@@ -187,21 +187,6 @@ class InlineObjects:
         """Delete some rows of one object (blocking, durable)."""
         self.write((row_key(policy, partition, hash_hex, n), None) for n in names)
 
-    def delete_partition(self, policy: int, partition: int) -> int:
-        """Delete every row of a partition (a handoff partition handed over); how many (blocking, durable)."""
-        prefix = f"{policy}/{partition:010d}/".encode()
-        if not self.is_current():
-            raise InlineStoreError(f"{self.device_path}: the device's row store is gone")
-        count = 0
-        with self.env.begin(db=self.db, write=True) as txn:
-            cursor = txn.cursor()
-            if cursor.set_range(prefix):
-                while cursor.key().startswith(prefix):
-                    count += 1
-                    if not cursor.delete():
-                        break
-        return count
-
 
 # -- the process's environments, by device ----------------------------------------------------------
 _lock = threading.Lock()

@@ -57,7 +57,7 @@ class Node:
             self.rings.next_part_power(policy.index)
         self.diskfiles = DiskFileManager(self.devices_root, self.executor, self.group,
                                          int(sconf.get("block_size", 1 << 20)), self.rings.next_part_power,
-                                         int(sconf.get("inline_max_size", 0)))
+                                         int(sconf.get("inline_max_size", 65536)))
         self.reservations = Reservations()  # names held by conditional PUTs (store/reservations.py)
         self.address = NodeAddress.from_store_conf(sconf)  # node_ip/port: set by the server entry point
         self.updater = RowUpdater(self.group, self.container_update_timeout, self.local_containers)

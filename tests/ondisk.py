@@ -12,7 +12,14 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from store import inline_objects, layout
-from store.diskfile import ObjectReader, hash_dir_names, open_hash_dir_file, scan_hash_dir
+from store.diskfile import (
+    ObjectReader,
+    hash_dir_file_bytes,
+    hash_dir_names,
+    open_hash_dir_file,
+    row_location,
+    scan_hash_dir,
+)
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -58,14 +65,7 @@ def exists(hash_dir: str | os.PathLike[str]) -> bool:
 @_closing
 def read(hash_dir: str | os.PathLike[str], name: str) -> bytes:
     """The bytes of one file or row."""
-    path = Path(hash_dir) / name
-    if path.exists():
-        return path.read_bytes()
-    where = _row(hash_dir)
-    blob = where[0].read(where[1], where[2], where[3], name) if where else None
-    if blob is None:
-        raise FileNotFoundError(path)
-    return blob
+    return hash_dir_file_bytes(str(hash_dir), name)
 
 
 @_closing
@@ -75,7 +75,7 @@ def write(hash_dir: str | os.PathLike[str], name: str, data: bytes) -> None:
     if path.exists():
         path.write_bytes(data)
         return
-    where = _row(hash_dir)
+    where = row_location(str(hash_dir))
     if where is None or where[0].read(where[1], where[2], where[3], name) is None:
         raise FileNotFoundError(path)
     where[0].write([(inline_objects.row_key(where[1], where[2], where[3], name), data)])
@@ -104,14 +104,6 @@ def object_files(device_path: str | os.PathLike[str], policy: int = 0) -> list[t
     device = str(device_path)
     return [(part, h, name) for part, h in layout.walk_hash_dirs(device, policy=policy)
             for name in names(layout.hash_dir_path(device, part, h, policy))]
-
-
-def _row(hash_dir: str | os.PathLike[str]) -> tuple[inline_objects.InlineObjects, int, int, str] | None:
-    hash_dir = str(hash_dir)
-    found = inline_objects.existing_for_partition(os.path.dirname(os.path.dirname(hash_dir)))
-    if found is None:
-        return None
-    return found[0], found[1], found[2], os.path.basename(hash_dir)
 
 
 def flip(hash_dir: str | os.PathLike[str], name: str, offset: int) -> None:

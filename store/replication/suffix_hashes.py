@@ -47,17 +47,20 @@ def hash_suffix(part_path: str, suffix: str, reclaim_age: float, now: float | No
     digest = xxhash.xxh3_128()
     count = 0
     oldest: float | None = None
+    reclaimed: dict[str, list[str]] = {}  # hash -> names
     for h, state in sorted(suffix_states(part_path, suffix).items()):
         if state.tombstone:
             when = float(state.tombstone[:-3])
             if when < now - reclaim_age:
-                _remove_files(part_path, suffix, h, [state.tombstone, *state.obsolete])
+                reclaimed[h] = [state.tombstone, *state.obsolete]
                 continue
             oldest = when if oldest is None else min(oldest, when)
         for name in (state.data or state.tombstone, state.meta):
             if name:
                 digest.update(f"{h}/{name}\n".encode())
         count += 1
+    if reclaimed:
+        _remove_files(part_path, suffix, reclaimed)
     with _lock:
         tombstones = _oldest_tombstone.setdefault(part_path, {})
         if oldest is None or count == 0:
@@ -77,21 +80,24 @@ def _reclaimable(part_path: str, reclaim_age: float) -> set[str]:
         return {s for s, when in _oldest_tombstone.get(part_path, {}).items() if when < cutoff}
 
 
-def _remove_files(part_path: str, suffix: str, h: str, names: list[str]) -> None:
-    """Remove a hash dir's files and rows ``names``, and the dir once empty."""
-    hash_dir = os.path.join(part_path, suffix, h)
-    for name in names:
-        try:
-            os.unlink(os.path.join(hash_dir, name))
-        except FileNotFoundError:
-            pass
+def _remove_files(part_path: str, suffix: str, reclaimed: dict[str, list[str]]) -> None:
+    """Remove the files and rows ``names`` of each ``hash -> names`` (the rows in one transaction), and the hash
+    dirs once empty."""
     found = inline_objects.existing_for_partition(part_path)
     if found is not None:
-        found[0].delete_object(found[1], found[2], h, names)
-    try:
-        os.rmdir(hash_dir)
-    except OSError:
-        pass
+        found[0].write((inline_objects.row_key(found[1], found[2], h, name), None)
+                       for h, names in reclaimed.items() for name in names)
+    for h, names in reclaimed.items():
+        hash_dir = os.path.join(part_path, suffix, h)
+        for name in names:
+            try:
+                os.unlink(os.path.join(hash_dir, name))
+            except FileNotFoundError:
+                pass
+        try:
+            os.rmdir(hash_dir)
+        except OSError:
+            pass
 
 
 def _rmdir_tree(sdir: str) -> None:

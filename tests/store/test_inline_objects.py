@@ -191,7 +191,8 @@ def test_row_store_enumerations(tmp_path):
         assert store.suffix_files(0, 5, HASH[-3:]) == {HASH: ["1.data", "2.meta"]}
         assert store.names(0, 5, HASH) == ["1.data", "2.meta"] and store.names(0, 6, HASH) == []
         assert sorted(store.hashes(0, 5)) == sorted([HASH, OTHER])
-        assert store.delete_partition(0, 5) == 3
+        store.delete_object(0, 5, HASH, ["1.data", "2.meta"])
+        store.delete_object(0, 5, OTHER, ["1.ts"])
         assert store.partitions(0) == [12] and store.names(1, 5, HASH) == ["3.data"]
     finally:
         store.close()
