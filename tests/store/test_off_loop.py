@@ -92,7 +92,7 @@ def test_object_requests_wait_on_the_disk_only_in_io_threads(app_and_calls):
 def test_a_body_not_in_the_page_cache_is_read_in_an_io_thread(app_and_calls):
     app, calls = app_and_calls
     path = "/obj/d1/7/a/c/cold"
-    body = os.urandom(10_000)
+    body = os.urandom(100_000)  # a file (above [store] inline_max_size): rows are not opened
 
     async def requests() -> list[bytes]:
         transport = httpx.ASGITransport(app=app)
