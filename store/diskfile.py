@@ -665,7 +665,6 @@ class DiskFileWriter:
         self._job: asyncio.Future | None = None
         self._written = 0
         self._cleanup_after = False  # a row write superseded files (removed after its round)
-        self._changed: list[str] = []  # hash dirs whose suffixes a row write changed (marked after its round)
         self.etag: str | None = None
 
     def check_sender_md5(self) -> None:
@@ -829,24 +828,21 @@ class DiskFileWriter:
         puts = [(df.row_key(name), value)]
         deletes = [df.row_key(n) for n in obsolete if n in in_rows]
         self._cleanup_after = any(n in files for n in obsolete)
-        self._changed = [df.dir]
+        # the suffix is marked changed in the row's own transaction: a replicator that takes the mark sees the row
+        marks = [inline_objects.mark_key(df.policy, df.partition, df.hash_hex)]
         next_part = df.next_partition()  # a partition power increase: the row is written under the next power too
         if next_part is not None:
             next_rows = rows.names(df.policy, next_part, df.hash_hex)
             puts.append((df.row_key(name, next_part), value))
             deletes += [df.row_key(n, next_part) for n in scan_hash_dir(
                 list(dict.fromkeys([*next_rows, name]))).obsolete if n in next_rows]
-            self._changed.append(layout.hash_dir_path(df.device_path, next_part, df.hash_hex, df.policy))
+            marks.append(inline_objects.mark_key(df.policy, next_part, df.hash_hex))
             self._cleanup_after = True  # the next location's files are cleaned up too
-        rows.stage(puts, deletes)
+        rows.stage(puts, deletes, marks)
         return None
 
     def _after_row(self) -> None:
-        """After a row's round (it is committed): mark its suffixes changed, only now (a replicator that hashed
-        the suffix before the commit would not have seen it, and must hash it again), then remove the files
-        it superseded (kept until it was durable)."""
-        for hash_dir in self._changed:
-            invalidate_suffix(hash_dir)
+        """After a row's round (it is committed): remove the files it superseded (kept until it was durable)."""
         if self._cleanup_after:
             self.df.cleanup()
 
@@ -1203,7 +1199,14 @@ def invalidate_suffix(hash_dir: str) -> None:
 
 
 def consume_invalid_suffixes(part_path: str) -> set[str]:
-    """Suffixes invalidated since the last call (read and cleared atomically w.r.t. writers)."""
+    """Suffixes invalidated since the last call (read and cleared atomically w.r.t. writers): those of the
+    partition's ``hashes.invalid`` (file writes) and its rows' marks (``InlineObjects.take_marks``)."""
+    found = inline_objects.existing_for_partition(part_path)
+    marked = found[0].take_marks(found[1], found[2]) if found is not None else set()
+    return marked | _consume_invalid_file(part_path)
+
+
+def _consume_invalid_file(part_path: str) -> set[str]:
     path = layout.hashes_invalid_path(part_path)
     try:
         if os.stat(path).st_size == 0:  # the usual case between writes: no lock, no truncate (an inode update)

@@ -7,7 +7,10 @@ A row is one hash-dir file under its own name: the key is ``<policy>/<partition:
 (``DiskFile.state``, ``store.layout``'s enumerations, suffix hashes, replication) and the same checks verify
 both. Rows are written by the device's committing thread in one synced write transaction per group-commit round
 (``stage`` then ``commit_staged``, ``store.group_commit``): a write is acknowledged once its transaction is on
-disk, and a new version replaces the rows it supersedes in that same transaction.
+disk, and a new version replaces the rows it supersedes in that same transaction. The same transaction marks the
+row's suffix changed for replication (a key ``<policy>/<partition:010d>/<suffix>`` of the ``invalid`` database:
+what a file write appends to the partition's ``hashes.invalid``), so a replicator that takes the marks
+(``take_marks``) sees the row it names; a row write needs no partition directory and no file of its own.
 
 Which files become rows is the writers' choice (``[store] inline_max_size``: whole files up to that many bytes,
 0 = none); reading does not depend on it: an environment that exists is always read (``existing``), so files
@@ -30,6 +33,7 @@ from store import layout
 # a node with 90 devices reserves 45 TiB of the 128 TiB a process has)
 MAP_SIZE = 1 << 39
 FILES_DB = b"files"
+MARKS_DB = b"invalid"  # suffixes changed since the replicator last hashed them
 _SUFFIX_END = b"0"  # sorts right after "/": the first key past every key of a partition or suffix prefix
 
 
@@ -48,11 +52,17 @@ def row_key(policy: int, partition: int, hash_hex: str, name: str) -> bytes:
     return hash_prefix(policy, partition, hash_hex) + name.encode()
 
 
+def mark_key(policy: int, partition: int, hash_hex: str) -> bytes:
+    """The key marking the suffix of the hash dir ``hash_hex`` changed."""
+    return f"{policy}/{partition:010d}/{hash_hex[-3:]}".encode()
+
+
 @dataclass
 class _Staged:
     """Writes queued by the committing thread for this round's transaction, in order (None: delete)."""
 
     ops: list[tuple[bytes, bytes | None]] = field(default_factory=list)
+    marks: set[bytes] = field(default_factory=set)
 
 
 class InlineObjects:
@@ -65,8 +75,9 @@ class InlineObjects:
             os.mkdir(self.path)  # not makedirs: a device that is gone must not come back as an empty dir
         except FileExistsError:
             pass
-        self.env = lmdb.open(self.path, map_size=MAP_SIZE, max_dbs=2, readahead=False, max_readers=256)
+        self.env = lmdb.open(self.path, map_size=MAP_SIZE, max_dbs=3, readahead=False, max_readers=256)
         self.db = self.env.open_db(FILES_DB)
+        self.marks_db = self.env.open_db(MARKS_DB)
         self.inode = os.stat(os.path.join(self.path, "data.mdb")).st_ino
         self._lock = threading.Lock()
         self._staged = _Staged()
@@ -155,22 +166,25 @@ class InlineObjects:
             yield from self.suffix_files(policy, partition, suffix)
 
     # -- writes ----------------------------------------------------------------------------------
-    def stage(self, puts: Iterable[tuple[bytes, bytes]], deletes: Iterable[bytes]) -> None:
-        """Queue rows to write and to delete in the next ``commit_staged`` (the device's committing thread)."""
+    def stage(self, puts: Iterable[tuple[bytes, bytes]], deletes: Iterable[bytes], marks: Iterable[bytes] = ()) -> None:
+        """Queue rows to write and to delete, and suffixes to mark changed (``mark_key``), in the next
+        ``commit_staged`` (the device's committing thread)."""
         with self._lock:
             self._staged.ops.extend(puts)
             self._staged.ops.extend((key, None) for key in deletes)
+            self._staged.marks.update(marks)
 
     def commit_staged(self) -> None:
         """Write every staged row in one transaction, durable on return (the environment syncs its commits);
         InlineStoreError when the device is gone or full (nothing of it is written)."""
         with self._lock:
             staged, self._staged = self._staged, _Staged()
-        if staged.ops:
-            self.write(staged.ops)
+        if staged.ops or staged.marks:
+            self.write(staged.ops, staged.marks)
 
-    def write(self, ops: Iterable[tuple[bytes, bytes | None]]) -> None:
-        """Apply ``(key, value)`` puts and ``(key, None)`` deletes in one durable transaction (blocking)."""
+    def write(self, ops: Iterable[tuple[bytes, bytes | None]], marks: Iterable[bytes] = ()) -> None:
+        """Apply ``(key, value)`` puts and ``(key, None)`` deletes, and mark suffixes changed, in one durable
+        transaction (blocking)."""
         if not self.is_current():
             raise InlineStoreError(f"{self.device_path}: the device's row store is gone")
         try:
@@ -180,8 +194,30 @@ class InlineObjects:
                         txn.delete(key)
                     else:
                         txn.put(key, value)
+                for key in marks:
+                    txn.put(key, b"", db=self.marks_db)
         except lmdb.Error as exc:  # full map or disk (ENOSPC), I/O error: the write failed, nothing of it is there
             raise InlineStoreError(f"{self.device_path}: {exc}") from exc
+
+    def take_marks(self, policy: int, partition: int) -> set[str]:
+        """The suffixes of a partition marked changed since the last call, unmarked (read and deleted in one
+        write transaction: a row committed meanwhile keeps its mark for the next call)."""
+        prefix = f"{policy}/{partition:010d}/".encode()
+        with self.env.begin(db=self.marks_db) as txn:  # the usual case has none: no write transaction (a sync)
+            cursor = txn.cursor()
+            if not cursor.set_range(prefix) or not cursor.key().startswith(prefix):
+                return set()
+        out: set[str] = set()
+        try:
+            with self.env.begin(db=self.marks_db, write=True) as txn:
+                cursor = txn.cursor()
+                found = cursor.set_range(prefix)
+                while found and cursor.key().startswith(prefix):
+                    out.add(cursor.key()[len(prefix):].decode())
+                    found = cursor.delete()  # and on to the next key
+        except lmdb.Error as exc:
+            raise InlineStoreError(f"{self.device_path}: {exc}") from exc
+        return out
 
     def delete_object(self, policy: int, partition: int, hash_hex: str, names: Iterable[str]) -> None:
         """Delete some rows of one object (blocking, durable)."""

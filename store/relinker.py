@@ -363,13 +363,15 @@ class Relinker:
         before = json.dumps(rings, sort_keys=True)
         powers: dict[int, int] = {}
         cleaned_objects = False
+        # policies with an objects directory or rows (a device that only ever held small objects has no directory)
+        stored = await self._io(layout.list_object_policies, path)
         for policy in self.node.policies:
             name = object_ring_name(policy.index)
             ring = await self._io(self.node.rings.ring, name)
             if ring is None:
                 continue
             powers[policy.index] = ring.part_power
-            if await self._io(os.path.isdir, layout.objects_path(path, policy.index)):
+            if policy.index in stored:
                 cleaned_objects |= await self._objects(path, name, policy.index, ring, rings)
             else:  # nothing stored: the layout matches whatever the ring says
                 prepared = ring.next_part_power if ring.next_part_power == ring.part_power + 1 else None

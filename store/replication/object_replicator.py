@@ -250,6 +250,8 @@ def _remove_pushed(part_path: str, listing: Listing) -> None:
                 pass
         if _rmdir(part_path):
             forget(part_path)
+            if found is not None:  # the next hashing of this partition rehashes it whole: its marks say nothing
+                found[0].take_marks(found[1], found[2])
 
 
 def _rmdir(path: str) -> bool:

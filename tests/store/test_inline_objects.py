@@ -13,7 +13,13 @@ import pytest
 
 from stackstore.timestamp import Timestamp
 from store import fsutil, inline_objects, layout
-from store.diskfile import DiskFileManager, DiskFileNotFound, DiskFileQuarantined, suffix_states
+from store.diskfile import (
+    DiskFileManager,
+    DiskFileNotFound,
+    DiskFileQuarantined,
+    consume_invalid_suffixes,
+    suffix_states,
+)
 from store.group_commit import GroupCommit
 from store.replication.suffix_hashes import get_hashes
 
@@ -68,6 +74,7 @@ def test_a_small_object_is_a_row_durable_without_syncfs(mgr, monkeypatch):
     assert _rows(mgr) == [ts.normal + ".data"]
     assert _files(df.dir) == [] and _files(layout.tmp_path(mgr.device_path("d1"))) == []
     assert rounds == []  # the row's transaction synced itself
+    assert not os.path.exists(layout.partition_path(mgr.device_path("d1"), PART))  # no directory of its own
     body, headers = asyncio.run(_read(mgr))
     assert body == b"small body" and headers["X-Object-Meta-Color"] == "blue"
     # the replicator's view: the partition, the suffix and the hash are listed although no directory holds them
@@ -258,19 +265,24 @@ def test_a_partition_power_increase_copies_rows(mgr):
         assert asyncio.run(_read(mgr, h, part))[0] == b"moving " + h.encode()
 
 
-def test_the_suffix_is_marked_changed_once_the_row_is_visible(mgr, monkeypatch):
-    """A replicator that hashes the suffix between the write's staging and its commit must be told again after
-    the commit, or the change waits for the next full rehash (a restart)."""
-    from store import diskfile
-
-    seen: list[list[str]] = []
-    real = diskfile.invalidate_suffix
-
-    def recording(hash_dir: str) -> None:
-        seen.append(_rows(mgr))
-        real(hash_dir)
-
-    monkeypatch.setattr(diskfile, "invalidate_suffix", recording)
-    ts = Timestamp(time.time())
-    asyncio.run(_put(mgr, ts, b"visible first"))
-    assert seen == [[ts.normal + ".data"]]
+def test_a_row_marks_its_suffix_changed_in_its_own_transaction(mgr):
+    """The row and its suffix's mark are committed together, so a replicator that takes the mark sees the row
+    (nothing to race between them), and a row write needs no partition directory and no hashes.invalid."""
+    device = mgr.device_path("d1")
+    part_path = layout.partition_path(device, PART)
+    asyncio.run(_put(mgr, Timestamp(time.time()), b"visible first"))
+    assert not os.path.exists(part_path)
+    assert consume_invalid_suffixes(part_path) == {HASH[-3:]}
+    assert consume_invalid_suffixes(part_path) == set()  # taken
+    store = inline_objects.existing(device)
+    assert store is not None
+    store.stage([(inline_objects.row_key(0, PART, OTHER, "1.data"), b"staged")], [],
+                [inline_objects.mark_key(0, PART, OTHER)])
+    assert consume_invalid_suffixes(part_path) == set()  # staged only: neither the row nor its mark is there
+    store.commit_staged()
+    assert consume_invalid_suffixes(part_path) == {OTHER[-3:]}
+    store.delete_object(0, PART, OTHER, ["1.data"])
+    # the replicator's cached hashes follow a new version through its mark alone
+    first = get_hashes(part_path, reclaim_age=10_000)
+    asyncio.run(_put(mgr, Timestamp(time.time() + 1), b"second version"))
+    assert get_hashes(part_path, reclaim_age=10_000)[HASH[-3:]] != first[HASH[-3:]]
