@@ -16,14 +16,16 @@ from proxy.s3.errors import S3Error
 async def check_quota(req: S3Request, container: str | None, size: int | None) -> None:
     """Raise ``QuotaExceeded`` when writing one object of ``size`` bytes (None: unknown, counted as 0
     as Swift counts a chunked upload) to ``container`` of the request's account goes past a quota."""
-    refused = await upload_refused(req.state, req.identity, req.account, container, max(0, size or 0))
-    if refused is not None:
-        raise S3Error("QuotaExceeded", refused)
-    # both infos are cached now: note whether any quota counts this write (``written`` needs to know)
+    # whether any quota counts this write (``written`` needs to know too); without one nothing can be exceeded
     counted = account_has_quota(await req.state.account_info(req.account))
     if container is not None:
         counted = counted or container_has_quota(await req.state.container_info(req.account, container))
     req.extras[_QUOTA_COUNTED] = counted
+    if not counted:
+        return
+    refused = await upload_refused(req.state, req.identity, req.account, container, max(0, size or 0))
+    if refused is not None:
+        raise S3Error("QuotaExceeded", refused)
 
 
 _QUOTA_COUNTED = "quota_counted"
