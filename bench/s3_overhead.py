@@ -45,12 +45,14 @@ class Counter:
         self.c_calls = 0
         self.by_file: collections.Counter[str] = collections.Counter()
         self.by_line: collections.Counter[tuple[str, int]] = collections.Counter()
+        self.by_function: collections.Counter[tuple[str, str]] = collections.Counter()
 
     def _local(self, frame: FrameType, event: str, arg: Any) -> Any:
         if event == "opcode":
             self.opcodes += 1
             name = frame.f_code.co_filename
             self.by_file[name] += 1
+            self.by_function[(name, frame.f_code.co_name)] += 1
             if self.lines and name.endswith(self.lines):
                 self.by_line[(name, frame.f_lineno or 0)] += 1  # None inside some generated code
         return self._local
@@ -134,6 +136,8 @@ def main() -> None:
     parser.add_argument("--count", type=int, default=100, help="requests per API")
     parser.add_argument("--by-file", type=int, default=0, metavar="N")
     parser.add_argument("--lines", metavar="SUFFIX")
+    parser.add_argument("--by-function", type=int, default=0, metavar="N",
+                        help="the N functions whose own opcodes differ most")
     args = parser.parse_args()
     counters = asyncio.run(measure(args.config, args.op, args.count, args.lines))
     n = args.count
@@ -145,6 +149,10 @@ def main() -> None:
     for name in sorted(set(swift.by_file) | set(s3.by_file),
                        key=lambda f: swift.by_file[f] - s3.by_file[f])[:args.by_file]:
         print(f"{(s3.by_file[name] - swift.by_file[name]) / n:8.0f}  {name}")
+    for name, function in sorted(set(swift.by_function) | set(s3.by_function),
+                                 key=lambda k: swift.by_function[k] - s3.by_function[k])[:args.by_function]:
+        delta = (s3.by_function[(name, function)] - swift.by_function[(name, function)]) / n
+        print(f"{delta:8.0f}  {'/'.join(name.rsplit('/', 2)[-2:])} {function}")
     if args.lines:
         for name, line in sorted(set(swift.by_line) | set(s3.by_line),
                                  key=lambda k: swift.by_line[k] - s3.by_line[k])[:60]:

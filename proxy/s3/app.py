@@ -123,12 +123,24 @@ async def handle_s3(request: Request, state: ProxyState) -> Response:
         error_code = "InternalError"
         resp = S3Error("InternalError").response(req.resource if req else request.url.path, trans_id,
                                                  head=request.method == "HEAD")
-    resp.headers["x-amz-request-id"] = trans_id
-    resp.headers.setdefault("x-amz-id-2", trans_id)
+    _tag_request_id(resp, trans_id)
     if resp.status_code >= 300 and _unread_body(request):
         resp.headers["Connection"] = "close"  # the rest of the body must not be parsed as a request
     await access_log.prepare(req, resp, error_code, started)
     return resp
+
+
+def _tag_request_id(resp: Response, trans_id: str) -> None:
+    """``x-amz-request-id`` (replacing any) and ``x-amz-id-2`` (unless set) on every answer: on the raw header
+    list in one pass (each ``MutableHeaders`` assignment scans the list again)."""
+    raw = resp.raw_headers
+    value = trans_id.encode("latin-1")
+    present = dict(raw)  # the names, looked up without a Python loop (an answer without either is the usual case)
+    if b"x-amz-request-id" in present:
+        raw[:] = [(name, v) for name, v in raw if name != b"x-amz-request-id"]
+    if b"x-amz-id-2" not in present:
+        raw.append((b"x-amz-id-2", value))
+    raw.append((b"x-amz-request-id", value))
 
 
 async def _error_cors_headers(req: S3Request) -> dict[str, str]:
