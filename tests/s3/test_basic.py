@@ -164,6 +164,17 @@ def test_virtual_host_style(s3, bucket):
     assert make_client(s3.url).get_object(Bucket=bucket, Key="vh/key")["Body"].read() == b"virtual"
 
 
+def test_every_answer_carries_one_request_id(s3, bucket):
+    """x-amz-request-id and x-amz-id-2, once each, on successes and on errors (the error document's RequestId)."""
+    port = s3.url.rsplit(":", 1)[1]
+    base = f"http://{bucket}.localhost:{port}"
+    for r in (_signed_httpx("PUT", f"{base}/ids", s3.url, b"x"), _signed_httpx("GET", f"{base}/ids", s3.url),
+              _signed_httpx("GET", f"{base}/missing", s3.url)):
+        ids = r.headers.get_list("x-amz-request-id")
+        assert len(ids) == 1 and r.headers.get_list("x-amz-id-2") == ids, r.headers
+    assert r.status_code == 404 and f"<RequestId>{ids[0]}</RequestId>".encode() in r.content
+
+
 def test_cleanup_helper_handles_missing(s3):
     cleanup(make_client(s3.url), "does-not-exist-" + os.urandom(3).hex())
 
