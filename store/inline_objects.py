@@ -63,6 +63,7 @@ class _Staged:
 
     ops: list[tuple[bytes, bytes | None]] = field(default_factory=list)
     marks: set[bytes] = field(default_factory=set)
+    unmarks: list[tuple[bytes, bytes]] = field(default_factory=list)  # (mark, value taken): deleted if unchanged
 
 
 class InlineObjects:
@@ -81,6 +82,10 @@ class InlineObjects:
         self.inode = os.stat(os.path.join(self.path, "data.mdb")).st_ino
         self._lock = threading.Lock()
         self._staged = _Staged()
+        # a mark's value says which commit set it, so a mark set again after it was taken is not deleted with the
+        # old one: nanoseconds at open, then one more per commit (unique across restarts of the process)
+        self._mark_value = time.time_ns()
+        self._taken: dict[bytes, bytes] = {}  # marks handed to ``take_marks`` callers, not yet deleted
 
     # -- identity --------------------------------------------------------------------------------
     def is_current(self) -> bool:
@@ -179,44 +184,63 @@ class InlineObjects:
         InlineStoreError when the device is gone or full (nothing of it is written)."""
         with self._lock:
             staged, self._staged = self._staged, _Staged()
-        if staged.ops or staged.marks:
-            self.write(staged.ops, staged.marks)
+        if staged.ops or staged.marks or staged.unmarks:
+            self.write(staged.ops, staged.marks, staged.unmarks)
 
-    def write(self, ops: Iterable[tuple[bytes, bytes | None]], marks: Iterable[bytes] = ()) -> None:
-        """Apply ``(key, value)`` puts and ``(key, None)`` deletes, and mark suffixes changed, in one durable
-        transaction (blocking)."""
-        if not self.is_current():
-            raise InlineStoreError(f"{self.device_path}: the device's row store is gone")
+    def write(self, ops: Iterable[tuple[bytes, bytes | None]], marks: Iterable[bytes] = (),
+              unmarks: list[tuple[bytes, bytes]] | None = None) -> None:
+        """Apply ``(key, value)`` puts and ``(key, None)`` deletes, mark suffixes changed and delete the taken
+        marks that were not set again (``unmarks``), in one durable transaction (blocking)."""
         try:
-            with self.env.begin(db=self.db, write=True) as txn:
-                for key, value in ops:
-                    if value is None:
-                        txn.delete(key)
-                    else:
-                        txn.put(key, value)
-                for key in marks:
-                    txn.put(key, b"", db=self.marks_db)
-        except lmdb.Error as exc:  # full map or disk (ENOSPC), I/O error: the write failed, nothing of it is there
-            raise InlineStoreError(f"{self.device_path}: {exc}") from exc
+            if not self.is_current():
+                raise InlineStoreError(f"{self.device_path}: the device's row store is gone")
+            try:
+                with self.env.begin(db=self.db, write=True) as txn:
+                    for key, value in ops:
+                        if value is None:
+                            txn.delete(key)
+                        else:
+                            txn.put(key, value)
+                    if marks:
+                        self._mark_value += 1
+                        mark_value = self._mark_value.to_bytes(8, "big")
+                        for key in marks:
+                            txn.put(key, mark_value, db=self.marks_db)
+                    for key, taken in unmarks or ():
+                        if txn.get(key, db=self.marks_db) == taken:
+                            txn.delete(key, db=self.marks_db)
+            except lmdb.Error as exc:  # full map or disk (ENOSPC), I/O error: the write failed, nothing of it is there
+                raise InlineStoreError(f"{self.device_path}: {exc}") from exc
+        finally:
+            if unmarks:  # deleted, set again, or (a failed write) to be reported again: no longer held back
+                with self._lock:
+                    for key, taken in unmarks:
+                        if self._taken.get(key) == taken:
+                            del self._taken[key]
 
     def take_marks(self, policy: int, partition: int) -> set[str]:
-        """The suffixes of a partition marked changed since the last call, unmarked (read and deleted in one
-        write transaction: a row committed meanwhile keeps its mark for the next call)."""
+        """The suffixes of a partition marked changed since the last call. The marks are deleted with the next
+        commit (``commit_staged``) unless set again meanwhile, and not reported again until then: taking them
+        costs no write transaction of its own (a synced commit holding the device's writer lock)."""
         prefix = f"{policy}/{partition:010d}/".encode()
-        with self.env.begin(db=self.marks_db) as txn:  # the usual case has none: no write transaction (a sync)
+        found: list[tuple[bytes, bytes]] = []
+        with self.env.begin(db=self.marks_db) as txn:
             cursor = txn.cursor()
-            if not cursor.set_range(prefix) or not cursor.key().startswith(prefix):
-                return set()
+            if cursor.set_range(prefix):
+                for key, value in cursor:
+                    if not key.startswith(prefix):
+                        break
+                    found.append((key, value))
+        if not found:
+            return set()
         out: set[str] = set()
-        try:
-            with self.env.begin(db=self.marks_db, write=True) as txn:
-                cursor = txn.cursor()
-                found = cursor.set_range(prefix)
-                while found and cursor.key().startswith(prefix):
-                    out.add(cursor.key()[len(prefix):].decode())
-                    found = cursor.delete()  # and on to the next key
-        except lmdb.Error as exc:
-            raise InlineStoreError(f"{self.device_path}: {exc}") from exc
+        with self._lock:
+            for key, value in found:
+                if self._taken.get(key) == value:
+                    continue  # taken already, not set again since
+                self._taken[key] = value
+                self._staged.unmarks.append((key, value))
+                out.add(key[len(prefix):].decode())
         return out
 
     def delete_object(self, policy: int, partition: int, hash_hex: str, names: Iterable[str]) -> None:

@@ -286,3 +286,29 @@ def test_a_row_marks_its_suffix_changed_in_its_own_transaction(mgr):
     first = get_hashes(part_path, reclaim_age=10_000)
     asyncio.run(_put(mgr, Timestamp(time.time() + 1), b"second version"))
     assert get_hashes(part_path, reclaim_age=10_000)[HASH[-3:]] != first[HASH[-3:]]
+
+
+def _marks(store: inline_objects.InlineObjects) -> list[bytes]:
+    with store.env.begin(db=store.marks_db) as txn:
+        return [key for key, _ in txn.cursor()]
+
+
+def test_taken_marks_go_with_the_next_commit_unless_set_again(tmp_path):
+    """Taking marks writes nothing (no synced transaction holding the writer lock per partition): they are held
+    back, then deleted by the device's next commit, except a mark that commit or a later one set again."""
+    store = inline_objects.InlineObjects(str(tmp_path))
+    try:
+        a, b = inline_objects.mark_key(0, PART, HASH), inline_objects.mark_key(0, PART, OTHER)
+        store.stage([], [], [a, b])
+        store.commit_staged()
+        assert store.take_marks(0, PART) == {HASH[-3:], OTHER[-3:]}
+        assert store.take_marks(0, PART) == set()  # held back until deleted
+        assert sorted(_marks(store)) == sorted([a, b])
+        store.stage([], [], [a])  # changed again, in the very commit that deletes the taken marks
+        store.commit_staged()
+        assert _marks(store) == [a]
+        assert store.take_marks(0, PART) == {HASH[-3:]}
+        store.commit_staged()  # nothing but the taken mark's deletion
+        assert _marks(store) == [] and store.take_marks(0, PART) == set()
+    finally:
+        store.close()
