@@ -338,13 +338,15 @@ def _encode_head(method: str, path: str, host: str, headers: Mapping[str, str],
                  signing_key: bytes | None = None) -> bytes:
     """The request head as bytes; with ``signing_key`` it carries ``X-Backend-Signature`` over the
     head exactly as the node will decode it (``stackstore.node_signing``)."""
-    parts = [f"{method} {path} HTTP/1.1\r\nHost: {host}\r\n"]
-    for name, value in headers.items():
-        value = str(value)
-        if "\n" in value or "\r" in value or "\n" in name or "\r" in name or ":" in name:
-            raise ValueError(f"invalid header {name!r}")
-        parts.append(f"{name}: {value}\r\n")
-    text = "".join(parts)
+    names = list(headers)
+    values = list(map(str, headers.values()))
+    # checked and joined by C calls, not a Python loop over the headers (a PUT sends ~20 to each of 3 nodes)
+    joined_names, joined_values = "".join(names), "".join(values)
+    if ("\n" in joined_names or "\r" in joined_names or ":" in joined_names or "\n" in joined_values
+            or "\r" in joined_values):
+        bad = next(n for n, v in zip(names, values, strict=True) if "\n" in n + v or "\r" in n + v or ":" in n)
+        raise ValueError(f"invalid header {bad!r}")
+    text = "".join([f"{method} {path} HTTP/1.1\r\nHost: {host}\r\n", *map("{}: {}\r\n".format, names, values)])
     try:
         raw = text.encode("latin-1")
         encoding = "latin-1"

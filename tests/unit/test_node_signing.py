@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from stackstore.node_signing import SIGNATURE_HEADER, request_target, sign, verify
 
 KEY = b"k" * 32
@@ -87,3 +89,20 @@ def test_the_object_clients_request_heads_verify_as_the_node_reads_them():
             assert verify(KEY, method, target, tampered, now=time.time()) == "bad signature"
     unsigned = _encode_head("GET", "/obj/d1/5/a/c/o", "127.0.0.1:1", {})
     assert verify(KEY, *_parse_head(unsigned), now=time.time()) == "unsigned request"
+
+
+def test_a_header_that_would_split_the_request_head_is_refused():
+    """A line break in a name or value, or a colon in a name, would let a caller smuggle headers to the node."""
+    from objclient.http import _encode_head
+
+    for bad in ({"X-Object-Meta-A": "x\r\nX-Timestamp: 1"}, {"X-Meta\nB": "v"}, {"X-Meta:C": "v"},
+                {"X-Ok": "1", "X-Object-Meta-D": "line\nbreak"}):
+        with pytest.raises(ValueError, match="invalid header"):
+            _encode_head("PUT", "/obj/d1/5/a/c/o", "127.0.0.1:1", bad, KEY)
+    assert _encode_head("PUT", "/p", "h:1", {"X-A": "1", "Content-Length": 2}).endswith(
+        b"X-A: 1\r\nContent-Length: 2\r\n\r\n")
+
+
+def test_covered_headers_are_found_in_any_case():
+    twice = [("X-Timestamp", "1"), ("x-timestamp", "2")]
+    assert verify(KEY, "PUT", "/p", twice, now=0) == "header x-timestamp sent twice"
