@@ -24,16 +24,12 @@ DEFAULT_MAX_SKEW = 300.0  # seconds between the signer's and the node's clocks
 _EXTRA_SIGNED = frozenset(("content-length", "content-type", "etag", "transfer-encoding"))
 
 
-def _signed(name: str) -> bool:
-    return (name.startswith("x-") and name != SIGNATURE_HEADER) or name in _EXTRA_SIGNED
-
-
 @functools.lru_cache(maxsize=4096)
 def _covered(name: str) -> str | None:
     """The lower-case form of a header name the signature covers, else None (cached: the same few dozen names
     come with every request, and a cache hit is one C call)."""
     low = name.lower()
-    return low if _signed(low) else None
+    return low if (low.startswith("x-") and low != SIGNATURE_HEADER) or low in _EXTRA_SIGNED else None
 
 
 _KEYED: dict[bytes, hmac.HMAC] = {}  # node key -> HMAC-SHA256 keyed with it, copied per message

@@ -49,7 +49,7 @@ from store import layout
 from store.audit.ratelimit import BlockingRateLimiter
 from store.diskfile import invalidate_suffix, link_as, relink_rows, remove_obsolete, remove_rows, scan_hash_dir
 from store.expiring import Entry, ExpiringIndex
-from store.fsutil import ensure_dir, syncfs
+from store.fsutil import ensure_dir, remove_file, syncfs
 from store.io_threads import run_blocking
 from store.listings import AccountStore, ContainerStore
 from store.node import Node
@@ -180,16 +180,9 @@ def _remove_hash_dir(path: str) -> None:
 
 def _forget_hashes(part_path: str) -> None:
     """Drop a partition's cached suffix hashes (rehashed in full next time); remove it when empty."""
-    try:
-        os.unlink(layout.hashes_file_path(part_path))
-    except FileNotFoundError:
-        pass
+    remove_file(layout.hashes_file_path(part_path))
     if not layout.list_suffixes(part_path):
-        for name in (layout.HASHES_INVALID,):
-            try:
-                os.unlink(os.path.join(part_path, name))
-            except FileNotFoundError:
-                pass
+        remove_file(layout.hashes_invalid_path(part_path))
         try:
             os.rmdir(part_path)
         except OSError:

@@ -22,6 +22,7 @@ from ring import Device
 from stackstore.storage_policies import object_ring_name
 from store import inline_objects
 from store.diskfile import suffix_states
+from store.fsutil import remove_file
 from store.io_threads import run_blocking
 from store.layout import (
     HASHES_FILE,
@@ -228,10 +229,7 @@ def _remove_pushed(part_path: str, listing: Listing) -> None:
         for h, state in states.items():
             hdir = os.path.join(sdir, h)
             for name in [*offered_files(state), *state.obsolete]:
-                try:
-                    os.unlink(os.path.join(hdir, name))
-                except FileNotFoundError:
-                    pass
+                remove_file(os.path.join(hdir, name))
                 if found is not None:
                     row_keys.append(inline_objects.row_key(found[1], found[2], h, name))
             _rmdir(hdir)
@@ -244,10 +242,7 @@ def _remove_pushed(part_path: str, listing: Listing) -> None:
         return
     if left <= {HASHES_FILE, HASHES_INVALID}:
         for name in left:
-            try:
-                os.unlink(os.path.join(part_path, name))
-            except FileNotFoundError:
-                pass
+            remove_file(os.path.join(part_path, name))
         if _rmdir(part_path):
             forget(part_path)
             if found is not None:  # the next hashing of this partition rehashes it whole: its marks say nothing

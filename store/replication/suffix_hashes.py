@@ -19,7 +19,7 @@ import xxhash
 
 from store import inline_objects
 from store.diskfile import consume_invalid_suffixes, suffix_states
-from store.fsutil import ensure_dir
+from store.fsutil import ensure_dir, remove_file
 from store.layout import hashes_file_path, list_suffixes
 
 Hashes = dict[str, str]  # suffix -> hex digest
@@ -90,10 +90,7 @@ def _remove_files(part_path: str, suffix: str, reclaimed: dict[str, list[str]]) 
     for h, names in reclaimed.items():
         hash_dir = os.path.join(part_path, suffix, h)
         for name in names:
-            try:
-                os.unlink(os.path.join(hash_dir, name))
-            except FileNotFoundError:
-                pass
+            remove_file(os.path.join(hash_dir, name))
         try:
             os.rmdir(hash_dir)
         except OSError:
