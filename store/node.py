@@ -28,12 +28,6 @@ from store.reservations import Reservations
 from store.updates import RowUpdater
 
 DEVICE_CHECK_INTERVAL = 1.0
-# A device's free space is looked up again (statvfs) after SPACE_CHECK_SECONDS, or at once when what was free
-# minus what was admitted since comes within SPACE_MARGIN of what a write and the reserve need: far from full,
-# a burst of small PUTs shares one system call (each gives up the event loop's GIL); near full, every write
-# asks the filesystem, as Swift's fallocate_reserve check does.
-SPACE_CHECK_SECONDS = 0.1
-SPACE_MARGIN = 1 << 30
 ListingStore = TypeVar("ListingStore", ContainerStore, AccountStore)
 
 
@@ -68,7 +62,6 @@ class Node:
         self.address = NodeAddress.from_store_conf(sconf)  # node_ip/port: set by the server entry point
         self.updater = RowUpdater(self.group, self.container_update_timeout, self.local_containers)
         self._device_ok: dict[str, tuple[float, str]] = {}  # device -> (last seen present, path)
-        self._free: dict[str, tuple[float, int, int]] = {}  # device path -> (looked up, bytes free, admitted since)
         self._containers: dict[str, ContainerStore] = {}
         self._accounts: dict[str, AccountStore] = {}
         self._expiring: dict[str, ExpiringIndex] = {}
@@ -89,19 +82,10 @@ class Node:
 
     def check_space(self, device_path: str, size: int) -> None:
         """507 unless ``size`` bytes fit while keeping the configured reserve free."""
-        now = time.monotonic()
-        known = self._free.get(device_path)
-        if known is not None and now - known[0] < SPACE_CHECK_SECONDS:
-            looked_up, free, admitted = known
-            if free - admitted - size - self.fallocate_reserve > SPACE_MARGIN:
-                self._free[device_path] = (looked_up, free, admitted + size)
-                return
         try:
             free = free_bytes(device_path)
         except OSError:
-            self._free.pop(device_path, None)
             raise HTTPError(507, "device unavailable") from None
-        self._free[device_path] = (now, free, size)
         if free < size + self.fallocate_reserve:
             raise HTTPError(507, "not enough space")
 
