@@ -197,9 +197,16 @@ def test_507_before_the_body_switches_to_a_handoff(cluster_nodes):
     dev_dir = cluster_nodes.devices_root(prim[2]) / prim_devs[2].device
     hidden = dev_dir.with_name(dev_dir.name + ".away")
 
+    ring = cluster_nodes.rings().object
+    # an object on the same device, written just before it goes: whatever the node remembers of the device
+    # (presence, free space) is fresh, and the PUT must still be refused before its body
+    candidates = (f"warm-{i}" for i in range(10_000))
+    warm = next(name for name in candidates if prim_devs[2] in ring.get_nodes(account, container, name)[1])
+
     async def main():
         client = cluster_nodes.client()
         await setup_container(client, account, container)
+        assert (await client.put_object(account, container, warm, {}, body_of(b"w" * MiB), MiB)).status == 201
         dev_dir.rename(hidden)
         try:
             data = os.urandom(3 * MiB)
