@@ -81,7 +81,11 @@ class Node:
         return path
 
     def check_space(self, device_path: str, size: int) -> None:
-        """507 unless ``size`` bytes fit while keeping the configured reserve free."""
+        """507 unless ``size`` bytes fit while keeping the configured reserve free.
+
+        Asked of the filesystem on every write, never remembered: this ``statvfs`` is also how a write notices,
+        before its body, a device that vanished within the node's presence cache (twice cached, twice reverted:
+        tests/objclient/test_cluster.py::test_507_before_the_body_switches_to_a_handoff)."""
         try:
             free = free_bytes(device_path)
         except OSError:
