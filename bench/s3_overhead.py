@@ -9,7 +9,7 @@ visible. The info cache keeps its entries for the run: a refresh every 5 s is no
 tracing it would land in each run a different number of times. The counts include the test client's own work
 (httpx builds and parses more headers for S3: about 1,350 opcodes of a GET's difference). ``--by-file N``
 shows the N files whose counts differ most, ``--lines SUFFIX`` the lines of files ending with SUFFIX
-(``.py``: all). docs/benchmarks.md, session 13.
+(``.py``: all), ``--callers NAME`` where functions of that name are called from. docs/benchmarks.md, session 13.
 """
 
 from __future__ import annotations
@@ -39,8 +39,10 @@ BASE = "http://127.0.0.1:8080"
 class Counter:
     """Opcodes and C calls while enabled, by file and by line (the lines of files ending with ``lines``)."""
 
-    def __init__(self, lines: str | None):
+    def __init__(self, lines: str | None, callers_of: str | None = None):
         self.lines = lines
+        self.callers_of = callers_of
+        self.callers: collections.Counter[tuple[str, str, int]] = collections.Counter()
         self.opcodes = 0
         self.c_calls = 0
         self.by_file: collections.Counter[str] = collections.Counter()
@@ -59,6 +61,9 @@ class Counter:
 
     def _trace(self, frame: FrameType, event: str, arg: Any) -> Any:
         frame.f_trace_opcodes = True
+        if self.callers_of is not None and frame.f_code.co_name == self.callers_of and frame.f_back is not None:
+            back = frame.f_back
+            self.callers[(back.f_code.co_filename, back.f_code.co_name, back.f_lineno or 0)] += 1
         return self._local
 
     def _profile(self, frame: FrameType, event: str, arg: Any) -> None:
@@ -87,7 +92,8 @@ def _s3_headers(creds: Credentials, method: str, path: str, **extra: str) -> dic
     return dict(req.headers.items())
 
 
-async def measure(config: str, op: str, count: int, lines: str | None) -> dict[str, Counter]:
+async def measure(config: str, op: str, count: int, lines: str | None,
+                  callers_of: str | None = None) -> dict[str, Counter]:
     app = create_app(load_config(config))
     await app.startup()
     assert app.state is not None
@@ -124,7 +130,7 @@ async def measure(config: str, op: str, count: int, lines: str | None) -> dict[s
         for api, calls in (("swift", swift), ("s3", s3)):
             for i in range(count, count + 20):  # warm: caches filled, imports done
                 await calls(i)
-            counters[api] = Counter(lines)
+            counters[api] = Counter(lines, callers_of)
             await counters[api].run(calls, count)
     return counters
 
@@ -138,8 +144,10 @@ def main() -> None:
     parser.add_argument("--lines", metavar="SUFFIX")
     parser.add_argument("--by-function", type=int, default=0, metavar="N",
                         help="the N functions whose own opcodes differ most")
+    parser.add_argument("--callers", metavar="FUNCTION",
+                        help="where the functions named FUNCTION are called from, and how often per request")
     args = parser.parse_args()
-    counters = asyncio.run(measure(args.config, args.op, args.count, args.lines))
+    counters = asyncio.run(measure(args.config, args.op, args.count, args.lines, args.callers))
     n = args.count
     swift, s3 = counters["swift"], counters["s3"]
     for api, c in counters.items():
@@ -153,6 +161,11 @@ def main() -> None:
                                  key=lambda k: swift.by_function[k] - s3.by_function[k])[:args.by_function]:
         delta = (s3.by_function[(name, function)] - swift.by_function[(name, function)]) / n
         print(f"{delta:8.0f}  {'/'.join(name.rsplit('/', 2)[-2:])} {function}")
+    if args.callers:
+        for where in sorted(set(swift.callers) | set(s3.callers), key=lambda k: swift.callers[k] - s3.callers[k]):
+            name, function, line = where
+            print(f"{(s3.callers[where] - swift.callers[where]) / n:6.1f} calls  "
+                  f"{'/'.join(name.rsplit('/', 2)[-2:])}:{line} {function}")
     if args.lines:
         for name, line in sorted(set(swift.by_line) | set(s3.by_line),
                                  key=lambda k: swift.by_line[k] - s3.by_line[k])[:60]:
