@@ -34,12 +34,9 @@ AUTH_PATHS = ("/auth/v1.0", "/auth/v1", "/auth/v1.0/", "/auth/v1/")
 S3_QUERY_AUTH = ("x-amz-credential", "x-amz-signature", "awsaccesskeyid")
 
 
-def _header(scope: Scope, name: bytes) -> str:
-    """The first value of header ``name`` (``""`` when absent)."""
-    for key, value in scope.get("headers", ()):
-        if key == name:
-            return bytes(value).decode("latin-1")
-    return ""
+def _first_values(scope: Scope) -> dict[bytes, bytes]:
+    """Header name -> its first value, built by C calls (a repeated name keeps its first line's value)."""
+    return dict(reversed(scope.get("headers", ())))
 
 
 def is_s3_request(scope: Scope, s3_domain: str = "localhost", website_domain: str = "") -> bool:
@@ -47,7 +44,8 @@ def is_s3_request(scope: Scope, s3_domain: str = "localhost", website_domain: st
     or a virtual-host ``Host: <bucket>.<s3_domain>``. Swift paths never qualify, but on a website host
     (``<bucket>.<website_domain>``, proxy/s3/website) every path is the bucket's."""
     path = scope.get("path", "")
-    raw_host = _header(scope, b"host")
+    headers = _first_values(scope)
+    raw_host = bytes(headers.get(b"host", b"")).decode("latin-1")
     website = website_domain.lower().strip(".")
     if website:
         host = raw_host.rsplit(":", 1)[0].lower().rstrip(".")
@@ -55,7 +53,7 @@ def is_s3_request(scope: Scope, s3_domain: str = "localhost", website_domain: st
             return True
     if path.startswith(("/v1/", "/v1.0/", "/auth/")) or path in ("/info", "/healthcheck"):
         return False
-    if _header(scope, b"authorization").startswith(("AWS4-HMAC-SHA256 ", "AWS ")):
+    if headers.get(b"authorization", b"").startswith((b"AWS4-HMAC-SHA256 ", b"AWS ")):
         return True
     query = scope.get("query_string", b"").decode("latin-1").lower()
     if query:

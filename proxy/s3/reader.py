@@ -28,7 +28,6 @@ from proxy.s3.context import S3Request
 from proxy.s3.errors import S3Error, from_backend
 from proxy.s3.headers import SYSMETA_ETAG, s3_etag
 from proxy.symlinks import symloop_max
-from stackstore.headers import lookup
 from stackstore.timestamp import Timestamp
 
 
@@ -55,7 +54,7 @@ class StoredObject:
 
     @property
     def last_modified(self) -> str | None:
-        return _get(self.headers, "last-modified")
+        return self.headers.get("last-modified")
 
     @property
     def is_multipart(self) -> bool:
@@ -101,9 +100,6 @@ async def _empty() -> AsyncIterator[bytes]:
         yield b""
 
 
-_get = lookup  # the shared case-insensitive lookup (stackstore/headers.py)
-
-
 @functools.lru_cache(maxsize=1024)  # objects read again and again share their data time
 def _http_date(stamp: str) -> str | None:
     try:
@@ -114,7 +110,7 @@ def _http_date(stamp: str) -> str | None:
 
 def _data_last_modified(headers: HeaderDict) -> HeaderDict:
     """S3's Last-Modified is when the data was written: metadata POSTs (ACLs, tags) do not change it."""
-    data_ts = _get(headers, "x-backend-data-timestamp")
+    data_ts = headers.get("x-backend-data-timestamp")
     if data_ts:
         stamp = _http_date(data_ts)
         if stamp is not None:
@@ -190,7 +186,7 @@ async def open_object(req: S3Request, bucket: str, key: str, range_header: str |
     if slo.is_slo(headers):
         obj = await _open_slo(req, bucket, key, resp if body_loaded else None, headers, head, client)
     else:
-        manifest = _get(headers, "x-object-manifest")
+        manifest = headers.get("x-object-manifest")
         if manifest:
             await resp.close()
             return await _open_dlo(req, bucket, key, headers, manifest)
@@ -203,14 +199,14 @@ async def _open_plain(req: S3Request, bucket: str, key: str, resp: BackendRespon
                       body_loaded: bool, head: bool) -> StoredObject:
     etag = s3_etag(headers)
     if not body_loaded:
-        size = int(_get(headers, "content-length") or 0)
+        size = int(headers.get("content-length") or 0)
         return StoredObject(req, bucket, key, headers, etag, size, "plain")
     if resp.status == 206:
-        size = _total_from_content_range(_get(headers, "content-range")) or 0
-        first, _, last = (_get(headers, "content-range") or "").split(" ")[-1].split("/")[0].partition("-")
+        size = _total_from_content_range(headers.get("content-range")) or 0
+        first, _, last = (headers.get("content-range") or "").split(" ")[-1].split("/")[0].partition("-")
         rng = (int(first), int(last) + 1) if first.isdigit() and last.isdigit() else None
         return StoredObject(req, bucket, key, headers, etag, size, "plain", resp, rng)
-    size = int(_get(headers, "content-length") or 0)
+    size = int(headers.get("content-length") or 0)
     if head:
         await resp.close()
         return StoredObject(req, bucket, key, headers, etag, size, "plain")
@@ -220,8 +216,8 @@ async def _open_plain(req: S3Request, bucket: str, key: str, resp: BackendRespon
 async def _open_slo(req: S3Request, bucket: str, key: str, resp: BackendResponse | None,
                     headers: HeaderDict, head: bool, client: StorageClient) -> StoredObject:
     """``resp``: the manifest GET when it holds the whole manifest body, else None (fetched here)."""
-    etag = (_get(headers, SYSMETA_ETAG) or _get(headers, slo.SYSMETA_ETAG) or "").strip('"')
-    size_text = _get(headers, SYSMETA_SIZE)
+    etag = (headers.get(SYSMETA_ETAG) or headers.get(slo.SYSMETA_ETAG) or "").strip('"')
+    size_text = headers.get(SYSMETA_SIZE)
     access = segment_access(req).trusting_multipart(headers, bucket)
     if head and etag and size_text and size_text.isdigit():
         if resp is not None:
