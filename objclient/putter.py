@@ -9,7 +9,7 @@ failing mid-stream is dropped and the quorum of final answers decides.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Mapping, Sequence
 from contextlib import aclosing
 from dataclasses import dataclass
 
@@ -105,7 +105,7 @@ async def _stream(
     Raises ClientBodyError if the body fails or is short, ValueError if it is longer than declared.
     """
     total = 0
-    async with aclosing(_client_chunks(body, content_length)) as chunks:
+    async with aclosing(_ClientChunks(body, content_length)) as chunks:
         async for chunk in chunks:
             total += len(chunk)
             failed = []
@@ -227,29 +227,50 @@ def _condition_refusal(
     return BackendResponse.simple(503)
 
 
-async def _client_chunks(body: AsyncIterable[bytes], content_length: int | None) -> AsyncGenerator[bytes]:
+class _ClientChunks:
     """The client body's non-empty chunks, checked against ``content_length`` (None: unknown).
 
-    Raises ClientBodyError if the body fails or ends short, ValueError (before yielding the chunk) once it
-    is longer than declared.
-    """
-    total = 0
-    it = body.__aiter__()
-    while True:
-        try:
-            chunk = await it.__anext__()
-        except StopAsyncIteration:
-            break
-        except Exception as exc:
-            raise ClientBodyError(str(exc)) from exc
-        if not chunk:
-            continue
-        total += len(chunk)
-        if content_length is not None and total > content_length:
+    Raises ClientBodyError if the body fails or ends short, ValueError (before answering the chunk) once it
+    is longer than declared. A class, not an async generator: the event loop keeps each of those in a
+    ``WeakSet``, and every PUT reads its body through this."""
+
+    __slots__ = ("_body", "_content_length", "_total", "_done")
+
+    def __init__(self, body: AsyncIterable[bytes], content_length: int | None):
+        self._body = body.__aiter__()
+        self._content_length = content_length
+        self._total = 0
+        self._done = False
+
+    def __aiter__(self) -> _ClientChunks:
+        return self
+
+    async def __anext__(self) -> bytes:
+        if self._done:
+            raise StopAsyncIteration
+        while True:
+            try:
+                chunk = await self._body.__anext__()
+            except StopAsyncIteration:
+                self._done = True
+                if self._content_length is not None and self._total < self._content_length:
+                    raise ClientBodyError(f"body ended after {self._total} of {self._content_length} bytes") \
+                        from None
+                raise
+            except Exception as exc:
+                self._done = True
+                raise ClientBodyError(str(exc)) from exc
+            if chunk:
+                break
+        self._total += len(chunk)
+        if self._content_length is not None and self._total > self._content_length:
+            self._done = True
             raise ValueError("body longer than Content-Length")
-        yield chunk
-    if content_length is not None and total < content_length:
-        raise ClientBodyError(f"body ended after {total} of {content_length} bytes")
+        return chunk
+
+    async def aclose(self) -> None:
+        """Stop (what ``contextlib.aclosing`` calls): the client body itself is left as it is."""
+        self._done = True
 
 
 async def _then_footer(body: AsyncIterable[bytes], content_length: int, footer: Footer) -> AsyncIterator[bytes]:
@@ -272,7 +293,7 @@ async def _then_footer_unsized(body: AsyncIterable[bytes], footer: Footer) -> As
 
 
 async def _collect(body: AsyncIterable[bytes], content_length: int) -> bytes:
-    return b"".join([chunk async for chunk in _client_chunks(body, content_length)])
+    return b"".join([chunk async for chunk in _ClientChunks(body, content_length)])
 
 
 async def put_buffered(

@@ -8,9 +8,32 @@ from dataclasses import dataclass, field
 from objclient.headers import HeaderDict
 
 
-async def _bytes_body(data: bytes) -> AsyncIterator[bytes]:
-    if data:
-        yield data
+class _BytesBody:
+    """A body already in memory, as an async iterator of one chunk (none when empty). A class, not an async
+    generator: the event loop keeps every async generator in a ``WeakSet`` (Python code on its first step and
+    again when it is collected), and every small answer of the proxy has such a body."""
+
+    __slots__ = ("_data",)
+
+    def __init__(self, data: bytes):
+        self._data = data
+
+    def __aiter__(self) -> _BytesBody:
+        return self
+
+    async def __anext__(self) -> bytes:
+        data = self._data
+        if not data:
+            raise StopAsyncIteration
+        self._data = b""
+        return data
+
+    async def aclose(self) -> None:
+        self._data = b""
+
+
+def _bytes_body(data: bytes) -> AsyncIterator[bytes]:
+    return _BytesBody(data)
 
 
 @dataclass

@@ -27,22 +27,28 @@ class UploadBody:
         self.too_large = False
         self.disconnected = False
 
-    def __aiter__(self) -> AsyncIterator[bytes]:
-        return self._iter()
+    _chunks: AsyncIterator[bytes]  # the request's stream, once iteration began
 
-    async def _iter(self) -> AsyncIterator[bytes]:
-        try:
-            async for chunk in self.request.stream():
-                if not chunk:
-                    continue
-                self.received += len(chunk)
-                if self.received > self.limit:
-                    self.too_large = True
-                    raise ValueError("request body too large")
-                yield chunk
-        except ClientDisconnect:
-            self.disconnected = True
-            raise
+    def __aiter__(self) -> AsyncIterator[bytes]:
+        # its own iterator, not an async generator around the stream: one less generator (and event-loop
+        # bookkeeping of it) per upload
+        self._chunks = self.request.stream().__aiter__()
+        return self
+
+    async def __anext__(self) -> bytes:
+        while True:
+            try:
+                chunk = await self._chunks.__anext__()
+            except ClientDisconnect:
+                self.disconnected = True
+                raise
+            if chunk:
+                break
+        self.received += len(chunk)
+        if self.received > self.limit:
+            self.too_large = True
+            raise ValueError("request body too large")
+        return chunk
 
 
 def stream_backend(resp: BackendResponse, start: int | None = None, end: int | None = None) -> AsyncIterator[bytes]:
