@@ -6,6 +6,7 @@ from collections.abc import ItemsView, Iterable, Iterator, KeysView, Mapping, Mu
 from typing import TypeVar, overload
 
 _T = TypeVar("_T")
+_MISSING = object()
 
 # Hop-by-hop and per-connection headers: never copied between a node response and the caller
 # (or from the caller's headers onto a node request).
@@ -33,11 +34,15 @@ class HeaderDict(MutableMapping[str, str]):
 
     def __init__(self, data: Mapping[str, str] | Iterable[tuple[str, str]] | None = None):
         self._d: dict[str, tuple[str, str]] = {}
-        if isinstance(data, HeaderDict):  # a copy (every S3 GET copies its stored headers)
-            self._d = dict(data._d)
+        if data is None:
+            return
+        # type() first: HeaderDict is an ABC (MutableMapping), and isinstance against it runs Python code
+        kind = type(data)
+        if kind is HeaderDict or (kind is not dict and isinstance(data, HeaderDict)):  # a copy
+            self._d = dict(data._d)  # type: ignore[union-attr]
         elif isinstance(data, dict):  # in one pass; other mappings (Starlette's multi-valued Headers) go
             self._d = {name.lower(): (name, value) for name, value in data.items()}  # through update, as before
-        elif data is not None:
+        else:
             self.update(data)
 
     def __getitem__(self, key: str) -> str:
@@ -96,6 +101,44 @@ class HeaderDict(MutableMapping[str, str]):
         low = key.lower()
         old = self._d.get(low)
         self._d[low] = (key, value) if old is None else (old[0], f"{old[1]}, {value}")
+
+    @overload
+    def pop(self, key: str) -> str: ...
+
+    @overload
+    def pop(self, key: str, default: str) -> str: ...
+
+    @overload
+    def pop(self, key: str, default: _T) -> str | _T: ...
+
+    def pop(self, key: str, default: object = _MISSING) -> object:
+        """``MutableMapping.pop`` in one dictionary call (the mixin looks the name up twice in Python)."""
+        item = self._d.pop(key.lower(), None)
+        if item is None:
+            if default is _MISSING:
+                raise KeyError(key)
+            return default
+        return item[1]
+
+    def update(self, other: object = (), /, **kwargs: str) -> None:
+        """``MutableMapping.update`` without a Python ``__setitem__`` call per name: a HeaderDict's or a
+        dict's pairs go straight into the store; other mappings as the mixin reads them (one value per
+        name, ``other[name]``), and pairs in order."""
+        store = self._d
+        kind = type(other)
+        if kind is HeaderDict or (kind is not dict and isinstance(other, HeaderDict)):
+            store.update(other._d)  # type: ignore[attr-defined]
+        elif isinstance(other, dict):
+            for name, value in other.items():
+                store[name.lower()] = (name, value)
+        elif isinstance(other, Mapping) or hasattr(other, "keys"):
+            for name in other.keys():
+                store[name.lower()] = (name, other[name])  # type: ignore[index]
+        else:
+            for name, value in other:  # type: ignore[attr-defined]
+                store[name.lower()] = (name, value)
+        for name, value in kwargs.items():
+            store[name.lower()] = (name, value)
 
     def copy(self) -> HeaderDict:
         new = HeaderDict()

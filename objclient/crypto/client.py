@@ -39,6 +39,10 @@ CRYPTO_ERROR = "X-Backend-Crypto-Error"
 MISSING_KEY, WRONG_KEY, UNAVAILABLE, CORRUPT = "missing-key", "wrong-key", "key-unavailable", "corrupt"
 
 
+# the envelope's headers, as HeaderDict.without takes names
+_COMPUTED_LOW = frozenset(name.lower() for name in envelope.COMPUTED)
+_ALL_LOW = frozenset(name.lower() for name in envelope.ALL)
+
 class _EtagMismatch(Exception):
     """The plaintext's MD5 is not the ETag the client announced."""
 
@@ -217,11 +221,10 @@ class EncryptingClient(StorageClient):
             return await super().put_object(account, container, obj, headers, body, content_length, footer,
                                             policy, condition, stamp_at_commit)
         plan = encryption or (envelope.CLUSTER_KEY if self.encrypt_all else envelope.PLAINTEXT)
-        out = HeaderDict(headers)
         # only this layer writes the envelope; a caller that chose the encryption may mark a plaintext
         # manifest with SSE/KEY_CHECK, anything else (a Swift copy carrying its source's sysmeta) may not
-        for name in envelope.COMPUTED if encryption is not None else envelope.ALL:
-            out.pop(name, None)
+        out = (headers if isinstance(headers, HeaderDict) else HeaderDict(headers)).without(
+            _COMPUTED_LOW if encryption is not None else _ALL_LOW)
         try:
             if self.encrypt_all:
                 sealed = dict(out)

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import os
 import time
-import uuid
 from collections.abc import MutableMapping
 from typing import Any
 
@@ -11,7 +11,9 @@ SCOPE_KEY = "stackstore.trans_id"
 
 
 def new_trans_id(suffix: str = "") -> str:
-    return f"tx{uuid.uuid4().hex[:21]}-{int(time.time()):010x}{suffix}"
+    """A fresh id: 84 random bits (what Swift takes of a uuid4) read straight from the system's generator, not
+    through ``uuid.UUID`` (~100 Python steps per request)."""
+    return f"tx{os.urandom(11).hex()[:21]}-{int(time.time()):010x}{suffix}"
 
 
 def trans_id_of(scope: MutableMapping[str, Any]) -> str:
