@@ -36,7 +36,8 @@ S3_QUERY_AUTH = ("x-amz-credential", "x-amz-signature", "awsaccesskeyid")
 
 def _first_values(scope: Scope) -> dict[bytes, bytes]:
     """Header name -> its first value, built by C calls (a repeated name keeps its first line's value)."""
-    return dict(reversed(scope.get("headers", ())))
+    headers = scope.get("headers", ())
+    return dict(reversed(headers if isinstance(headers, list | tuple) else list(headers)))
 
 
 def is_s3_request(scope: Scope, s3_domain: str = "localhost", website_domain: str = "") -> bool:
