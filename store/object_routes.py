@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Mapping
 
@@ -56,12 +57,15 @@ PERSISTED_PREFIXES = ("x-object-meta-", "x-object-sysmeta-", "x-object-transient
 SMALL_PUT = BUFFERED_PUT_MAX  # the client's threshold for sending a body without Expect (stackstore/wire.py)
 
 
+# the names above as one pattern: the stored headers are picked out by a C filter, not a Python test per header
+_PERSISTED_NAME = re.compile("|".join([*(re.escape(name) + "$" for name in sorted(PERSISTED)),
+                                       *(re.escape(prefix) for prefix in PERSISTED_PREFIXES)]))
+
+
 def persisted_headers(request: Request) -> dict[str, str]:
-    """Headers stored with a PUT (title-cased names)."""
-    out = {}
-    for key, value in request.headers.items():
-        if key in PERSISTED or key.startswith(PERSISTED_PREFIXES):
-            out[title_case(key)] = value
+    """Headers stored with a PUT (title-cased names; of a repeated name, its last value)."""
+    values = dict(request.headers.items())
+    out = {title_case(key): values[key] for key in filter(_PERSISTED_NAME.match, values)}
     out.setdefault("Content-Type", "application/octet-stream")
     return out
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import time
 from collections.abc import Mapping
@@ -217,6 +218,7 @@ def text_header(request: HasHeaders, name: str, default: str = "") -> str:
         return value
 
 
+@functools.lru_cache(maxsize=4096)  # the same few names come with every PUT
 def title_case(name: str) -> str:
     """``x-object-meta-foo`` -> ``X-Object-Meta-Foo`` (how headers are stored and returned)."""
     return "-".join(p[:1].upper() + p[1:].lower() for p in name.split("-"))
