@@ -43,6 +43,7 @@ MISSING_KEY, WRONG_KEY, UNAVAILABLE, CORRUPT = "missing-key", "wrong-key", "key-
 _COMPUTED_LOW = frozenset(name.lower() for name in envelope.COMPUTED)
 _ALL_LOW = frozenset(name.lower() for name in envelope.ALL)
 
+
 class _EtagMismatch(Exception):
     """The plaintext's MD5 is not the ETag the client announced."""
 
