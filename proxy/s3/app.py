@@ -116,6 +116,7 @@ async def handle_s3(request: Request, state: ProxyState) -> Response:
         err = raised if isinstance(raised, S3Error) else from_backend(raised.status, req.bucket if req else None)
         error_code = err.code
         resp = err.response(req.resource if req else request.url.path, trans_id, head=request.method == "HEAD")
+        del err  # its traceback holds this frame, which would hold it: a reference cycle per error answer
         if req is not None and req.method != "OPTIONS" and req.headers.get("origin"):
             resp.headers.update(await _error_cors_headers(req))
     except Exception:
