@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import gc
 import logging
 import os
 import socket
@@ -22,6 +21,7 @@ from proxy.http.middleware import KeepAliveEcho, RequestIdMiddleware
 from proxy.http.protocol import SwiftHttpProtocol
 from proxy.router import Router
 from proxy.swift.router import SwiftRouter
+from stackstore.collector import settle_for_serving
 from stackstore.config import Config, ensure_hash_path_suffix, load_config
 from stackstore.safe_defaults import refusal
 from stackstore.secrets import ensure_secret, keep_files_private
@@ -275,10 +275,7 @@ def serve_listeners(conf: Config, app: ProxyApp, host: str, port: int, options: 
             s.should_exit = True
         await asyncio.gather(*tasks, return_exceptions=True)
 
-    # the app's start-up objects (modules, tables, pipeline) live as long as the process: move them out of
-    # the collector's generations, so its full passes walk only what requests allocate (issue 11: CPU per request)
-    gc.collect()
-    gc.freeze()
+    settle_for_serving()  # start-up objects frozen, a wide young generation (issue 11/18: CPU per request)
     try:
         import uvloop
 

@@ -19,6 +19,7 @@ from starlette.types import Receive, Scope, Send
 
 from objclient.ring_distribution import stop_watcher, watcher_from_config
 from stackstore import internal_tls, local_sockets, node_signing
+from stackstore.collector import settle_for_serving
 from stackstore.config import Config, load_config
 from stackstore.secrets import keep_files_private
 from store import account_routes, container_routes, object_routes, recon_routes, replication_routes, ring_routes
@@ -191,7 +192,9 @@ def main(argv: list[str] | None = None) -> None:
                             server_header=False, date_header=False,
                             log_level=args.log_level, lifespan="on", **uvicorn_options(conf, "store", NodeHttpProtocol),
                             **(tls.server_options() if tls is not None else {}))
-    uvicorn.Server(config).run(sockets=_listeners(config, conf, port))
+    listeners = _listeners(config, conf, port)
+    settle_for_serving()  # start-up objects frozen, a wide young generation (stackstore/collector.py)
+    uvicorn.Server(config).run(sockets=listeners)
 
 
 def _listeners(config: Any, conf: Config, port: int) -> list[socket.socket] | None:
