@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import operator
 import re
 import time
 from collections.abc import Mapping
@@ -306,12 +307,19 @@ async def _check_newer(node: Node, df: DiskFile, ts: Timestamp) -> None:
 OVERRIDE_PREFIXES = ("x-object-sysmeta-container-update-override-", "x-backend-container-update-override-")
 
 
+_OVERRIDE_NAME = re.compile("x-(?:object-sysmeta|backend)-container-update-override-")
+_FIRST = operator.itemgetter(0)
+
+
 def update_overrides(request: Request, footer: Mapping[str, str] | None = None) -> dict[str, str]:
     """Listing-row values a PUT asks for instead of its own (size, etag, content-type): a manifest's, or
     an encrypted object's plaintext ETag (known after the body: in the metadata ``footer``, which wins
     over the same sysmeta sent as a header); ``X-Backend-Container-Update-Override-*`` wins over both."""
     out: dict[str, str] = {}
-    sources = [request.headers.items(), [(k.lower(), v) for k, v in (footer or {}).items()], request.headers.items()]
+    items = request.headers.items()
+    if not footer and not any(map(_OVERRIDE_NAME.match, map(_FIRST, items))):
+        return out  # the usual PUT: no override anywhere (asked in C, not by a Python step per header)
+    sources = [items, [(k.lower(), v) for k, v in (footer or {}).items()], items]
     for prefix, items in zip((OVERRIDE_PREFIXES[0], OVERRIDE_PREFIXES[0], OVERRIDE_PREFIXES[1]), sources,
                              strict=True):
         for key, value in items:

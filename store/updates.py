@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 import time
@@ -43,14 +44,30 @@ def is_success(status: int) -> bool:
 
 def container_targets(headers: Mapping[str, str]) -> tuple[list[tuple[str, int, str]], str | None]:
     """(host, port, device) triples and the partition from ``X-Container-*`` request headers."""
-    hosts = host_list(headers.get("x-container-host"))
-    devices = [d.strip() for d in (headers.get("x-container-device") or "").split(",") if d.strip()]
-    part = headers.get("x-container-partition")
+    targets, part = _parsed_targets(headers.get("x-container-host"), headers.get("x-container-device"),
+                                    headers.get("x-container-partition"))
+    return list(targets), part
+
+
+@functools.lru_cache(maxsize=4096)
+def _parsed_targets(host: str | None, device: str | None,
+                    part: str | None) -> tuple[tuple[tuple[str, int, str], ...], str | None]:
+    """``container_targets`` of these header values (cached: every object written to a container names the same
+    few replicas; a refusal, HTTPError, is not cached)."""
+    hosts = host_list(host)
+    devices = [d.strip() for d in (device or "").split(",") if d.strip()]
     if not hosts:
-        return [], None
+        return (), None
     if len(devices) != len(hosts) or part is None or not part.strip().isdigit():
         raise HTTPError(400, "bad X-Container-Host/Device/Partition")
-    return [(h, p, d) for (h, p), d in zip(hosts, devices, strict=True)], part.strip()
+    return tuple((h, p, d) for (h, p), d in zip(hosts, devices, strict=True)), part.strip()
+
+
+@functools.lru_cache(maxsize=4096)
+def container_row_path(device: str, partition: str, account: str, container: str) -> str:
+    """``/cont/<dev>/<part>/<a>/<c>``, quoted, where one container replica takes its object rows (cached: the
+    same few paths come with every object written to a container, and ``quote`` is Python)."""
+    return f"/cont/{quote(device, safe='')}/{partition}/{quote(account, safe='')}/{quote(container, safe='')}"
 
 
 def account_targets(headers: Mapping[str, str]) -> tuple[list[list[str]], str | None]:
@@ -281,10 +298,8 @@ class RowUpdater:
         update keeps going in the background and removes its record when it lands, so a loaded
         container node lists the object in seconds instead of at the updater's next pass.
         """
-        container_path = f"/cont/{{}}/{partition}/{quote(account, safe='')}/{quote(container, safe='')}"
-
         async def one(host: str, port: int, device: str) -> None:
-            cpath = container_path.format(quote(device, safe=''))
+            cpath = container_row_path(device, partition, account, container)
             hostport = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
             here = self.local_containers(host, port, device) if self.local_containers is not None else None
             if here is not None:  # the container replica is on this node: its DB, not a request to itself
