@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import uuid
+from collections.abc import AsyncIterator
 from typing import Any
 
 from botocore.auth import SigV4Auth
@@ -30,19 +32,23 @@ def test_proxy_swift_and_s3_requests_make_no_cycles(cluster):
         SigV4Auth(creds, "s3", "us-east-1").add_auth(request)
         return dict(request.headers.items())
 
-    async def setup() -> Any:
-        app = create_proxy(conf)
-        await app.startup()
-        auth = {"X-Auth-Token": token}
-        assert (await asgi(app, "PUT", f"/v1/{account}/cycles-{run_id}", auth))[0] in (201, 202)
-        assert (await asgi(app, "PUT", bucket, s3("PUT", bucket)))[0] == 200
-        return app
-
     app_box: list[Any] = []
 
+    @contextlib.asynccontextmanager
+    async def running() -> AsyncIterator[None]:
+        """The proxy app started (its account's container and bucket made), stopped at the end."""
+        app = create_proxy(conf)
+        await app.startup()
+        try:
+            auth = {"X-Auth-Token": token}
+            assert (await asgi(app, "PUT", f"/v1/{account}/cycles-{run_id}", auth))[0] in (201, 202)
+            assert (await asgi(app, "PUT", bucket, s3("PUT", bucket)))[0] == 200
+            app_box.append(app)
+            yield
+        finally:
+            await app.shutdown()
+
     async def one(i: int) -> None:
-        if not app_box:
-            app_box.append(await setup())
         app = app_box[0]
         auth = {"X-Auth-Token": token}
         obj = f"/v1/{account}/cycles-{run_id}/o{i % 3}"
@@ -63,5 +69,5 @@ def test_proxy_swift_and_s3_requests_make_no_cycles(cluster):
         assert (await asgi(app, "GET", key, forged))[0] == 403
         assert (await asgi(app, "DELETE", key, s3("DELETE", key)))[0] == 204
 
-    found = cycles_made_by(one)
+    found = cycles_made_by(one, running)
     assert not found, f"requests left objects in reference cycles: {found.most_common(12)}"
