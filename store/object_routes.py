@@ -320,9 +320,9 @@ def update_overrides(request: Request, footer: Mapping[str, str] | None = None) 
     if not footer and not any(map(_OVERRIDE_NAME.match, map(_FIRST, items))):
         return out  # the usual PUT: no override anywhere (asked in C, not by a Python step per header)
     sources = [items, [(k.lower(), v) for k, v in (footer or {}).items()], items]
-    for prefix, items in zip((OVERRIDE_PREFIXES[0], OVERRIDE_PREFIXES[0], OVERRIDE_PREFIXES[1]), sources,
+    for prefix, pairs in zip((OVERRIDE_PREFIXES[0], OVERRIDE_PREFIXES[0], OVERRIDE_PREFIXES[1]), sources,
                              strict=True):
-        for key, value in items:
+        for key, value in pairs:
             if key.startswith(prefix) and key[len(prefix):] in ("size", "etag", "content-type"):
                 out[key[len(prefix):]] = value
     if "size" in out and not out["size"].isdigit():
