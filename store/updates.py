@@ -44,22 +44,29 @@ def is_success(status: int) -> bool:
 
 def container_targets(headers: Mapping[str, str]) -> tuple[list[tuple[str, int, str]], str | None]:
     """(host, port, device) triples and the partition from ``X-Container-*`` request headers."""
-    targets, part = _parsed_targets(headers.get("x-container-host"), headers.get("x-container-device"),
-                                    headers.get("x-container-partition"))
+    targets, part = _update_targets("Container", headers.get("x-container-host"),
+                                    headers.get("x-container-device"), headers.get("x-container-partition"))
     return list(targets), part
 
 
+def account_targets(headers: Mapping[str, str]) -> tuple[list[list[str]], str | None]:
+    """``[["host:port", device], ...]`` and the partition from ``X-Account-*`` request headers."""
+    targets, part = _update_targets("Account", headers.get("x-account-host"), headers.get("x-account-device"),
+                                    headers.get("x-account-partition"))
+    return [[f"{h}:{p}", d] for h, p, d in targets], part
+
+
 @functools.lru_cache(maxsize=4096)
-def _parsed_targets(host: str | None, device: str | None,
+def _update_targets(kind: str, host: str | None, device: str | None,
                     part: str | None) -> tuple[tuple[tuple[str, int, str], ...], str | None]:
-    """``container_targets`` of these header values (cached: every object written to a container names the same
-    few replicas; a refusal, HTTPError, is not cached)."""
+    """(host, port, device) triples and the partition of ``X-<kind>-Host/-Device/-Partition`` values (cached:
+    every object written to a container names the same few replicas; a refusal, HTTPError 400, is not)."""
     hosts = host_list(host)
     devices = [d.strip() for d in (device or "").split(",") if d.strip()]
     if not hosts:
         return (), None
     if len(devices) != len(hosts) or part is None or not part.strip().isdigit():
-        raise HTTPError(400, "bad X-Container-Host/Device/Partition")
+        raise HTTPError(400, f"bad X-{kind}-Host/Device/Partition")
     return tuple((h, p, d) for (h, p), d in zip(hosts, devices, strict=True)), part.strip()
 
 
@@ -68,18 +75,6 @@ def container_row_path(device: str, partition: str, account: str, container: str
     """``/cont/<dev>/<part>/<a>/<c>``, quoted, where one container replica takes its object rows (cached: the
     same few paths come with every object written to a container, and ``quote`` is Python)."""
     return f"/cont/{quote(device, safe='')}/{partition}/{quote(account, safe='')}/{quote(container, safe='')}"
-
-
-def account_targets(headers: Mapping[str, str]) -> tuple[list[list[str]], str | None]:
-    """``[["host:port", device], ...]`` and the partition from ``X-Account-*`` request headers."""
-    hosts = host_list(headers.get("x-account-host"))
-    devices = [d.strip() for d in (headers.get("x-account-device") or "").split(",") if d.strip()]
-    part = headers.get("x-account-partition")
-    if not hosts:
-        return [], None
-    if len(devices) != len(hosts) or part is None or not part.strip().isdigit():
-        raise HTTPError(400, "bad X-Account-Host/Device/Partition")
-    return [[f"{h}:{p}", d] for (h, p), d in zip(hosts, devices, strict=True)], part.strip()
 
 
 @dataclass(frozen=True)
