@@ -5,6 +5,10 @@ because their requests free everything they allocate by reference counting: a cy
 would pile up between collections. The tests (tests/proxy and tests/store ``test_no_reference_cycles``) send
 requests straight through ASGI (an HTTP client library would add cycles of its own) with the collector paused
 and ``gc.DEBUG_SAVEALL`` set, then collect: whatever the collector finds was in a cycle.
+
+They run on uvloop, the event loop the proxy and the nodes serve on: the standard library's selector transports
+hold their own bound read method, so every connection closed under it (a pooled connection idle past its
+timeout, which a slow machine reaches in the middle of the requests) would be a cycle that production never makes.
 """
 
 from __future__ import annotations
@@ -16,6 +20,8 @@ import gc
 from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import unquote
+
+import uvloop
 
 
 async def asgi(app: Any, method: str, target: str, headers: dict[str, str], body: bytes = b"") -> tuple[int, bytes]:
@@ -71,4 +77,4 @@ def cycles_made_by(run: Callable[[int], Awaitable[None]], around: Callable[[], A
                 gc.garbage.clear()
                 gc.enable()
 
-    return asyncio.run(main())
+    return uvloop.run(main())
