@@ -6,7 +6,10 @@ in the same event loop sends signed 4 KiB object requests over one keep-alive co
 built and signed before counting starts. While they run, every Python opcode and C call of the event loop's
 thread is counted (``bench.s3_overhead.Counter``): the node's HTTP cycle, signature check, routing and handler,
 plus the client's few reads and writes. The disk work runs in the node's I/O threads and is not counted, nor
-are container rows (the requests name no container replicas). Counts do not move with the machine's load, so
+are container rows (the requests name no container replicas), unless ``--row``: then every PUT names a
+container replica on this same node by its address, so its listing row goes over HTTP to the node itself (a
+node does not know its own address here, as it would for a row bound for its own DB) and both ends of the row
+update are counted. Counts do not move with the machine's load, so
 two commits compare exactly: ``PYTHONPATH=<other checkout> .venv/bin/python bench/node_overhead.py``.
 docs/benchmarks.md, session 14.
 """
@@ -37,11 +40,11 @@ OPS = ("put", "get", "head", "delete")
 
 
 def _request(method: str, target: str, **headers: str) -> bytes:
-    """A signed request as the proxy sends it (its body follows for a PUT)."""
+    """A signed request as the proxy sends it (its body follows for an object PUT)."""
     fields = {"Host": "node", "User-Agent": "bench", **headers}
     fields[node_signing.SIGNATURE_HEADER] = node_signing.sign(NODE_KEY.encode(), method, target, fields)
     head = f"{method} {target} HTTP/1.1\r\n" + "".join(f"{k}: {v}\r\n" for k, v in fields.items()) + "\r\n"
-    return head.encode() + (BODY if method == "PUT" else b"")
+    return head.encode() + (BODY if method == "PUT" and target.startswith("/obj/") else b"")
 
 
 def _stamp() -> str:
@@ -63,7 +66,7 @@ class Client:
         return int(head[9:12])
 
 
-async def measure(op: str, count: int, lines: str | None) -> Counter:
+async def measure(op: str, count: int, lines: str | None, row: bool = False) -> Counter:
     tmp = Path(tempfile.mkdtemp(prefix="node-overhead-"))
     try:
         (tmp / "devices" / "d1").mkdir(parents=True)
@@ -82,6 +85,12 @@ async def measure(op: str, count: int, lines: str | None) -> Counter:
             await asyncio.sleep(0.01)
         client = Client(*await asyncio.open_connection("127.0.0.1", port), head_only=op == "head")
         path = "/obj/d1/7/AUTH_bench/c/"
+        row_headers: dict[str, str] = {}
+        if row:  # the container replica: on this node's device d1, partition 3
+            assert await client.send(_request("PUT", "/cont/d1/3/AUTH_bench/c", **{"X-Timestamp": _stamp(),
+                                                                                  "Content-Length": "0"})) == 201
+            row_headers = {"X-Container-Host": f"127.0.0.1:{port}", "X-Container-Device": "d1",
+                           "X-Container-Partition": "3"}
         total = count + 20
         names = [f"o{i}" for i in range(total)]
         if op != "put":  # the objects the requests read or delete
@@ -90,7 +99,8 @@ async def measure(op: str, count: int, lines: str | None) -> Counter:
                                   "Content-Type": "application/octet-stream", "Content-Length": str(len(BODY))}))
         if op == "put":
             requests = [_request("PUT", path + n, **{"X-Timestamp": _stamp(), "Content-Type": "text/plain",
-                                                    "Content-Length": str(len(BODY))}) for n in names]
+                                                    "Content-Length": str(len(BODY)), **row_headers})
+                        for n in names]
         elif op == "delete":
             requests = [_request("DELETE", path + n, **{"X-Timestamp": _stamp()}) for n in names]
         else:
@@ -117,11 +127,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--op", choices=OPS, default="put")
     parser.add_argument("--count", type=int, default=200)
     parser.add_argument("--by-file", type=int, default=0, help="list the N files with the most opcodes")
+    parser.add_argument("--row", action="store_true", help="PUTs send their listing row to this node over HTTP")
     parser.add_argument("--lines", help="count the lines of files ending with this (.py: all); top 40 shown")
     args = parser.parse_args(argv)
-    counter = uvloop.run(measure(args.op, args.count, args.lines))
+    counter = uvloop.run(measure(args.op, args.count, args.lines, args.row))
     n = args.count
-    print(f"node {args.op.upper()}: {counter.opcodes / n:8.0f} opcodes {counter.c_calls / n:6.0f} C calls per request")
+    what = f"{args.op.upper()}{' with its row' if args.row else ''}"
+    print(f"node {what}: {counter.opcodes / n:8.0f} opcodes {counter.c_calls / n:6.0f} C calls per request")
     for name, value in counter.by_file.most_common(args.by_file):
         print(f"{value / n:8.0f}  {name}")
     for (name, line), value in counter.by_line.most_common(40 if args.lines else 0):

@@ -1,0 +1,114 @@
+"""Two checkouts of StackStore against each other, in alternating pairs of fresh clouds:
+``python -m bench.ab_checkouts A B --pairs 4 --objload ../shared/anchor/objload.py``.
+
+A change worth a few percent cannot be seen in one run each on a shared 2-core VM (the same phase moves ±10%
+between runs and more between phases of the VM), so each pair runs A then B (or B then A, alternating), each
+on a fresh ``stackstore up`` started from that checkout (``PYTHONPATH`` = the checkout, data in a new
+directory under /var/tmp), with the same objload phases: 4 KiB PUT twice (a fresh container each, the second
+PUT on a warm cloud), then a GET of the second one. Beside the throughput, the cloud's CPU microseconds per
+request by process kind (``bench.cloud_cpu``). The report gives every run and the medians per checkout.
+Run nothing else meanwhile; a checkout needs the project's venv (``.venv``, a link to /work/main/.venv will do).
+docs/benchmarks.md, session 25.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+from bench.cloud_cpu import cpu_by_group
+
+BENCH_PY = "/var/tmp/stackstore-anchor/bench-venv/bin/python"
+
+
+def _wait_healthy(url: str, seconds: float = 120) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as reply:
+                if reply.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.5)
+    raise RuntimeError(f"{url} did not answer within {seconds}s")
+
+
+def _phase(objload: str, phase: str, container: str, size: str, count: int, concurrency: int) -> dict:
+    out = subprocess.run(
+        [BENCH_PY, objload, "swift", "--auth-url", "http://127.0.0.1:8080/auth/v1.0", "--user", "test:tester",
+         "--key", "testing", "--size", size, "--count", str(count), "--concurrency", str(concurrency),
+         "--phases", phase, "--container", container, "--keep", "--json"],
+        check=True, capture_output=True, text=True)
+    return json.loads(out.stdout)["phases"][phase]
+
+
+def one_run(checkout: str, objload: str, size: str, count: int, concurrency: int) -> dict[str, float]:
+    """A fresh cloud from ``checkout``: PUT, PUT (another container), GET; ops/s and CPU µs per request."""
+    data = tempfile.mkdtemp(prefix="ab-data-", dir="/var/tmp")
+    env = {**os.environ, "PYTHONPATH": checkout}
+    proc = subprocess.Popen([f"{checkout}/.venv/bin/stackstore", "up", "--data-dir", data], cwd=checkout, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    result: dict[str, float] = {}
+    try:
+        _wait_healthy("http://127.0.0.1:8080/healthcheck")
+        time.sleep(3)
+        for name, phase, container in (("put1", "put", "ab1"), ("put2", "put", "ab2"), ("get", "get", "ab2")):
+            before = cpu_by_group(data)
+            stats = _phase(objload, phase, container, size, count, concurrency)
+            after = cpu_by_group(data)
+            result[f"{name}.ops"] = stats["ops_per_s"]
+            for group in ("proxy", "nodes"):
+                result[f"{name}.{group}_us"] = (after.get(group, 0.0) - before.get(group, 0.0)) * 1e6 / count
+    finally:
+        os.killpg(proc.pid, signal.SIGINT)
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+        subprocess.run(["pkill", "-9", "-f", data], check=False)
+        shutil.rmtree(data, ignore_errors=True)
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("a")
+    parser.add_argument("b")
+    parser.add_argument("--pairs", type=int, default=4)
+    parser.add_argument("--objload", default=str(Path(__file__).resolve().parents[2] / "shared/anchor/objload.py"))
+    parser.add_argument("--size", default="4KiB")
+    parser.add_argument("--count", type=int, default=2000)
+    parser.add_argument("--concurrency", type=int, default=32)
+    args = parser.parse_args()
+    runs: dict[str, list[dict[str, float]]] = {"A": [], "B": []}
+    for pair in range(args.pairs):
+        order = ("A", "B") if pair % 2 == 0 else ("B", "A")
+        for label in order:
+            checkout = args.a if label == "A" else args.b
+            run = one_run(checkout, args.objload, args.size, args.count, args.concurrency)
+            runs[label].append(run)
+            print(json.dumps({"pair": pair, "checkout": label, **{k: round(v, 1) for k, v in run.items()}}),
+                  flush=True)
+            time.sleep(5)
+    print("median of", args.pairs, "runs each:")
+    for key in runs["A"][0]:
+        a = statistics.median(r[key] for r in runs["A"])
+        b = statistics.median(r[key] for r in runs["B"])
+        print(f"  {key:16} A {a:10.1f}  B {b:10.1f}  B/A {b / a if a else float('nan'):.3f}")
+    sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()
