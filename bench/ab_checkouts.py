@@ -29,6 +29,9 @@ from pathlib import Path
 from bench.cloud_cpu import cpu_by_group
 
 BENCH_PY = "/var/tmp/stackstore-anchor/bench-venv/bin/python"
+# ../shared/anchor beside the checkout, or the workplace's own when the checkout is a worktree elsewhere
+OBJLOAD = next((str(p) for p in (Path(__file__).resolve().parents[2] / "shared/anchor/objload.py",
+                                 Path("/work/shared/anchor/objload.py")) if p.exists()), "objload.py")
 
 
 def _wait_healthy(url: str, seconds: float = 120) -> None:
@@ -87,7 +90,7 @@ def main() -> None:
     parser.add_argument("a")
     parser.add_argument("b")
     parser.add_argument("--pairs", type=int, default=4)
-    parser.add_argument("--objload", default=str(Path(__file__).resolve().parents[2] / "shared/anchor/objload.py"))
+    parser.add_argument("--objload", default=OBJLOAD)
     parser.add_argument("--size", default="4KiB")
     parser.add_argument("--count", type=int, default=2000)
     parser.add_argument("--concurrency", type=int, default=32)

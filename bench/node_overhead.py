@@ -9,7 +9,8 @@ plus the client's few reads and writes. The disk work runs in the node's I/O thr
 are container rows (the requests name no container replicas), unless ``--row``: then every PUT names a
 container replica on this same node by its address, so its listing row goes over HTTP to the node itself (a
 node does not know its own address here, as it would for a row bound for its own DB) and both ends of the row
-update are counted. Counts do not move with the machine's load, so
+update are counted. ``--parallel K`` sends K requests at a time over K connections (counts are per request):
+rows then go out in batches as under load (``store.updates.RowUpdater``). Counts do not move with the machine's load, so
 two commits compare exactly: ``PYTHONPATH=<other checkout> .venv/bin/python bench/node_overhead.py``.
 docs/benchmarks.md, session 14.
 """
@@ -66,7 +67,7 @@ class Client:
         return int(head[9:12])
 
 
-async def measure(op: str, count: int, lines: str | None, row: bool = False) -> Counter:
+async def measure(op: str, count: int, lines: str | None, row: bool = False, parallel: int = 1) -> Counter:
     tmp = Path(tempfile.mkdtemp(prefix="node-overhead-"))
     try:
         (tmp / "devices" / "d1").mkdir(parents=True)
@@ -91,7 +92,7 @@ async def measure(op: str, count: int, lines: str | None, row: bool = False) -> 
                                                                                   "Content-Length": "0"})) == 201
             row_headers = {"X-Container-Host": f"127.0.0.1:{port}", "X-Container-Device": "d1",
                            "X-Container-Partition": "3"}
-        total = count + 20
+        total = count * parallel + 20
         names = [f"o{i}" for i in range(total)]
         if op != "put":  # the objects the requests read or delete
             for name in names if op == "delete" else names[:1]:
@@ -110,12 +111,20 @@ async def measure(op: str, count: int, lines: str | None, row: bool = False) -> 
             assert await client.send(request) == expected
         counter = Counter(lines)
 
+        clients = [client] + [Client(*await asyncio.open_connection("127.0.0.1", port), head_only=op == "head")
+                              for _ in range(parallel - 1)]
+
         async def one(i: int) -> int:
-            return await client.send(requests[20 + i])
+            if parallel == 1:
+                return await client.send(requests[20 + i])
+            statuses = await asyncio.gather(*(c.send(requests[20 + i * parallel + k]) for k, c in enumerate(clients)))
+            return expected if all(s == expected for s in statuses) else statuses[0] if statuses[0] != expected \
+                else next(s for s in statuses if s != expected)
 
         await counter.run(one, count, (expected,))
         server.should_exit = True
-        client.writer.close()
+        for each in clients:
+            each.writer.close()
         await serving
         return counter
     finally:
@@ -128,10 +137,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--count", type=int, default=200)
     parser.add_argument("--by-file", type=int, default=0, help="list the N files with the most opcodes")
     parser.add_argument("--row", action="store_true", help="PUTs send their listing row to this node over HTTP")
+    parser.add_argument("--parallel", type=int, default=1, help="requests at a time (over as many connections)")
     parser.add_argument("--lines", help="count the lines of files ending with this (.py: all); top 40 shown")
     args = parser.parse_args(argv)
-    counter = uvloop.run(measure(args.op, args.count, args.lines, args.row))
-    n = args.count
+    counter = uvloop.run(measure(args.op, args.count, args.lines, args.row, args.parallel))
+    n = args.count * args.parallel
     what = f"{args.op.upper()}{' with its row' if args.row else ''}"
     print(f"node {what}: {counter.opcodes / n:8.0f} opcodes {counter.c_calls / n:6.0f} C calls per request")
     for name, value in counter.by_file.most_common(args.by_file):
