@@ -6,11 +6,12 @@ in the same event loop sends signed 4 KiB object requests over one keep-alive co
 built and signed before counting starts. While they run, every Python opcode and C call of the event loop's
 thread is counted (``bench.s3_overhead.Counter``): the node's HTTP cycle, signature check, routing and handler,
 plus the client's few reads and writes. The disk work runs in the node's I/O threads and is not counted, nor
-are container rows (the requests name no container replicas), unless ``--row``: then every PUT names a
-container replica on this same node by its address, so its listing row goes over HTTP to the node itself (a
-node does not know its own address here, as it would for a row bound for its own DB) and both ends of the row
-update are counted. ``--parallel K`` sends K requests at a time over K connections (counts are per request):
-rows then go out in batches as under load (``store.updates.RowUpdater``). Counts do not move with the machine's load, so
+are container rows (the requests name no container replicas), unless ``--row http``: then every PUT names a
+container replica on this same node by its address, so its listing row goes over HTTP to the node itself (the
+node is not told its own address) and both ends of the row update are counted; ``--row local``: the node knows
+its address, so it merges the row into its own DB (what ``objclient.fanout.paired_with_slots`` arranges for most
+rows). ``--parallel K`` sends K requests at a time over K connections (counts are per request): rows then go in
+batches as under load (``store.updates.RowUpdater``). Counts do not move with the machine's load, so
 two commits compare exactly: ``PYTHONPATH=<other checkout> .venv/bin/python bench/node_overhead.py``.
 docs/benchmarks.md, session 14.
 """
@@ -67,7 +68,7 @@ class Client:
         return int(head[9:12])
 
 
-async def measure(op: str, count: int, lines: str | None, row: bool = False, parallel: int = 1) -> Counter:
+async def measure(op: str, count: int, lines: str | None, row: str | None = None, parallel: int = 1) -> Counter:
     tmp = Path(tempfile.mkdtemp(prefix="node-overhead-"))
     try:
         (tmp / "devices" / "d1").mkdir(parents=True)
@@ -76,6 +77,8 @@ async def measure(op: str, count: int, lines: str | None, row: bool = False, par
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))
             port = probe.getsockname()[1]
+        if row == "local":
+            conf["store"].update(node_ip="127.0.0.1", node_port=port)
         config = uvicorn.Config(create_app(conf, tmp / "devices"), host="127.0.0.1", port=port, lifespan="off",
                                 access_log=False, proxy_headers=False, server_header=False, date_header=False,
                                 log_level="warning",
@@ -136,13 +139,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--op", choices=OPS, default="put")
     parser.add_argument("--count", type=int, default=200)
     parser.add_argument("--by-file", type=int, default=0, help="list the N files with the most opcodes")
-    parser.add_argument("--row", action="store_true", help="PUTs send their listing row to this node over HTTP")
+    parser.add_argument("--row", choices=("http", "local"),
+                        help="PUTs send their listing row to this node over HTTP, or merge it in place")
     parser.add_argument("--parallel", type=int, default=1, help="requests at a time (over as many connections)")
     parser.add_argument("--lines", help="count the lines of files ending with this (.py: all); top 40 shown")
     args = parser.parse_args(argv)
     counter = uvloop.run(measure(args.op, args.count, args.lines, args.row, args.parallel))
     n = args.count * args.parallel
-    what = f"{args.op.upper()}{' with its row' if args.row else ''}"
+    what = f"{args.op.upper()}{f' with its row ({args.row})' if args.row else ''}"
     print(f"node {what}: {counter.opcodes / n:8.0f} opcodes {counter.c_calls / n:6.0f} C calls per request")
     for name, value in counter.by_file.most_common(args.by_file):
         print(f"{value / n:8.0f}  {name}")

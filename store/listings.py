@@ -29,9 +29,8 @@ import functools
 import json
 import struct
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 import lmdb
 import xxhash
@@ -235,9 +234,9 @@ def is_deleted(rec: dict[str, Any], count_key: str) -> bool:
     return rec["delete"] > rec["put"] and not rec.get(count_key)
 
 
-@dataclass(frozen=True)
-class RowChange:
-    """One object row to merge into a container listing (PUT: ``deleted`` False; DELETE: True)."""
+class RowChange(NamedTuple):
+    """One object row to merge into a container listing (PUT: ``deleted`` False; DELETE: True). A named tuple:
+    one is made per row of every object write, and a frozen dataclass costs a Python ``__setattr__`` per field."""
 
     obj: str
     timestamp: Timestamp

@@ -47,7 +47,7 @@ from store.diskfile import (
 from store.file_response import SENDFILE_MIN, FileRangeResponse
 from store.node import Node
 from store.reqparse import HTTPError, StoragePath, int_header, timestamp_header, title_case
-from store.updates import container_targets, object_update_headers
+from store.updates import ObjectRow, container_targets
 
 PERSISTED = frozenset({"content-type", "content-encoding", "content-disposition", "content-language",
                        "cache-control", "expires", "x-delete-at", "x-object-manifest",
@@ -110,12 +110,11 @@ def _ts_headers(ts: Timestamp | None) -> dict[str, str]:
     return {"X-Backend-Timestamp": ts.normal} if ts is not None else {}
 
 
-async def _send_row_update(node: Node, df: DiskFile, request: Request, sp: StoragePath, method: str,
-                           headers: dict[str, str]) -> None:
+async def _send_row_update(node: Node, df: DiskFile, request: Request, sp: StoragePath, row: ObjectRow) -> None:
     targets, part = container_targets(request.headers)
     if targets and part is not None:
-        await node.updater.object_changed(df.device_path, df.hash_hex, method, sp.account, sp.container_name,
-                                          sp.object_name, targets, part, headers)
+        await node.updater.object_changed(df.device_path, df.hash_hex, sp.account, sp.container_name,
+                                          sp.object_name, targets, part, row)
 
 
 async def put_object(node: Node, request: Request, sp: StoragePath) -> Response:
@@ -216,8 +215,8 @@ async def _put_object(node: Node, request: Request, sp: StoragePath) -> Response
         row = {"size": str(writer.size), "etag": etag, "content-type": headers["Content-Type"]}
         row.update(update_overrides(request, footer_headers))
         row["etag"] = with_version_param(row["etag"], headers)
-        await _send_row_update(node, df, request, sp, "PUT", object_update_headers(
-            ts, row["size"], row["etag"], row["content-type"]))
+        await _send_row_update(node, df, request, sp, ObjectRow.put(ts, row["size"], row["etag"],
+                                                                    row["content-type"]))
     return Response(status_code=201, headers={"ETag": etag})
 
 
@@ -470,8 +469,7 @@ async def post_object(node: Node, request: Request, sp: StoragePath) -> Response
     row = {"size": str(reader.size), "etag": reader.etag, **stored_overrides(reader.headers)}
     row["content-type"] = row_content_type(request.headers.get("content-type"), reader, row)
     row["etag"] = with_version_param(row["etag"], meta)
-    await _send_row_update(node, df, request, sp, "PUT", object_update_headers(
-        ts, row["size"], row["etag"], row["content-type"]))
+    await _send_row_update(node, df, request, sp, ObjectRow.put(ts, row["size"], row["etag"], row["content-type"]))
     return Response(status_code=202, headers={"X-Backend-Timestamp": ts.normal})
 
 
@@ -515,7 +513,7 @@ async def delete_object(node: Node, request: Request, sp: StoragePath) -> Respon
         raise HTTPError(507, "device write failed") from exc
     assert stored is not None
     if stored.newest is None or stored.newest < ts:
-        await _send_row_update(node, df, request, sp, "DELETE", object_update_headers(ts))
+        await _send_row_update(node, df, request, sp, ObjectRow.delete(ts))
     resp_ts = max(stored.newest, ts) if stored.newest is not None else ts
     return Response(status_code=204 if stored.live else 404, headers={"X-Backend-Timestamp": resp_ts.normal})
 

@@ -166,6 +166,12 @@ def int_header(request: HasHeaders, name: str, default: int | None = None, minim
     value = request.headers.get(name)
     if value is None:
         return default
+    return header_int(value, name, minimum)
+
+
+def header_int(value: str, name: str, minimum: int = 0) -> int:
+    """The integer a header's value ``value`` states (surrounding blanks allowed); 400 naming ``name`` when it
+    is not one or is below ``minimum``."""
     value = value.strip()
     if not value.isdigit() and not (value.startswith("-") and value[1:].isdigit()):
         raise HTTPError(400, f"bad {name}")
@@ -211,7 +217,11 @@ def listing_params(request: Request, with_path: bool = False) -> dict:
 def text_header(request: HasHeaders, name: str, default: str = "") -> str:
     """A header's text: raw UTF-8 (which arrives as Latin-1 characters) decoded, as Swift's container
     server stores a row's content type; a value that is not UTF-8 is kept as it came."""
-    value = request.headers.get(name, default)
+    return header_text(request.headers.get(name, default))
+
+
+def header_text(value: str) -> str:
+    """``text_header`` of a value at hand."""
     try:
         return value.encode("latin-1").decode("utf-8")
     except (UnicodeEncodeError, UnicodeDecodeError):

@@ -18,7 +18,7 @@ import logging
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import quote
 
 import xxhash
@@ -32,7 +32,7 @@ from store import layout
 from store.fsutil import remove_file
 from store.group_commit import GroupCommit, write_durable
 from store.listings import ContainerStore, RowChange
-from store.reqparse import HasHeaders, HTTPError, host_list, int_header, text_header, timestamp_header
+from store.reqparse import HasHeaders, HTTPError, header_int, header_text, host_list, timestamp_header
 
 log = logging.getLogger("store.updates")
 
@@ -90,9 +90,48 @@ def row_change(obj: str, method: str, update: HasHeaders) -> RowChange:
     header."""
     ts = timestamp_header(update)
     if method == "PUT":
-        return RowChange(obj, ts, int_header(update, "x-size", 0), update.headers.get("x-etag", ""),
-                         text_header(update, "x-content-type"))
+        headers = update.headers
+        size = headers.get("x-size")
+        return RowChange(obj, ts, 0 if size is None else header_int(size, "x-size"), headers.get("x-etag", ""),
+                         header_text(headers.get("x-content-type", "")))
     return RowChange(obj, ts, deleted=True)
+
+
+class ObjectRow(NamedTuple):
+    """The listing row an object write asks its container replicas for: a PUT's size, ETag and content type as
+    the header values they travel as (``headers``), or a DELETE. A replica on the writing node itself takes
+    the row as a ``RowChange`` (``change``) without its headers being built and parsed again."""
+
+    method: str  # "PUT" or "DELETE"
+    timestamp: Timestamp
+    size: str = "0"
+    etag: str = ""
+    content_type: str = ""
+
+    @classmethod
+    def put(cls, timestamp: Timestamp, size: int | str, etag: str | None, content_type: str | None) -> ObjectRow:
+        """The row of an object PUT (or POST: the row moves to its time)."""
+        return cls("PUT", timestamp, str(size), etag or "", content_type or "")
+
+    @classmethod
+    def delete(cls, timestamp: Timestamp) -> ObjectRow:
+        """The row of an object DELETE."""
+        return cls("DELETE", timestamp)
+
+    def headers(self) -> dict[str, str]:
+        """The row update's request headers (a container node's row PUT/DELETE, an async pending's replay)."""
+        if self.method != "PUT":
+            return {"X-Timestamp": self.timestamp.normal}
+        return {"X-Timestamp": self.timestamp.normal, "X-Size": self.size, "X-Etag": self.etag,
+                "X-Content-Type": self.content_type}
+
+    def change(self, obj: str) -> RowChange:
+        """What ``row_change`` makes of ``headers()``, HTTPError 400 included (an override's size that is no
+        number). The timestamp needs no check here: it is the object request's own, checked when it came."""
+        if self.method != "PUT":
+            return RowChange(obj, self.timestamp, deleted=True)
+        return RowChange(obj, self.timestamp, header_int(self.size, "x-size"), self.etag,
+                         header_text(self.content_type))
 
 
 class LocalRows:
@@ -106,13 +145,13 @@ class LocalRows:
     def __init__(self) -> None:
         self._pending: dict[tuple[ContainerStore, str, str], list[tuple[RowChange, asyncio.Future[bool]]]] = {}
 
-    def merge(self, store: ContainerStore, account: str, container: str, obj: str, method: str,
-              headers: Mapping[str, str]) -> asyncio.Future[bool]:
-        """Queue one object row (its row update's headers) for this pass's transaction of its container."""
+    def merge(self, store: ContainerStore, account: str, container: str, obj: str,
+              row: ObjectRow) -> asyncio.Future[bool]:
+        """Queue one object row for this pass's transaction of its container."""
         loop = asyncio.get_running_loop()
         result: asyncio.Future[bool] = loop.create_future()
         try:
-            change = row_change(obj, method, RowHeaders({name.lower(): value for name, value in headers.items()}))
+            change = row.change(obj)
         except HTTPError as err:
             log.warning("row update of %s/%s/%s refused here: %s", account, container, obj, err)
             result.set_result(False)
@@ -282,9 +321,8 @@ class RowUpdater:
             return [False] * len(rows)
         return [isinstance(status, int) and is_success(status) for status in statuses]
 
-    async def object_changed(self, device_path: str, hash_hex: str, method: str, account: str,
-                             container: str, obj: str, targets: list[tuple[str, int, str]], partition: str,
-                             headers: dict[str, str]) -> None:
+    async def object_changed(self, device_path: str, hash_hex: str, account: str, container: str, obj: str,
+                             targets: list[tuple[str, int, str]], partition: str, row: ObjectRow) -> None:
         """Send the container row update to every target, waiting at most ``timeout`` for each; a target on
         this very node (``local_containers``) gets the row in its own DB, without a request.
 
@@ -298,11 +336,11 @@ class RowUpdater:
             hostport = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
             here = self.local_containers(host, port, device) if self.local_containers is not None else None
             if here is not None:  # the container replica is on this node: its DB, not a request to itself
-                if await self.local_rows.merge(here, account, container, obj, method, headers):
+                if await self.local_rows.merge(here, account, container, obj, row):
                     return
                 done = True
             else:
-                sending = self.send_row(hostport, cpath, method, obj, headers)
+                sending = self.send_row(hostport, cpath, row.method, obj, row.headers())
                 done = await _done_within(sending, 0 if self.is_slow(hostport) else self.timeout)
                 if done and sending.result():
                     self._slow_until.pop(hostport, None)
@@ -310,7 +348,8 @@ class RowUpdater:
                 if not done:
                     self._slow_until[hostport] = time.monotonic() + self.SLOW_PEER_SECONDS
             path = f"{cpath}/{quote(obj, safe='/')}"  # the row's own request, for the updater's replay
-            record = {"method": method, "host": hostport, "path": path, "headers": headers,
+            headers = row.headers()
+            record = {"method": row.method, "host": hostport, "path": path, "headers": headers,
                       "account": account, "container": container, "obj": obj}
             target_id = xxhash.xxh3_64_hexdigest(f"{hostport}/{device}".encode())[:8]
             dest = layout.async_pending_record(device_path, hash_hex, headers["X-Timestamp"], target_id)
@@ -374,11 +413,3 @@ class RowUpdater:
                     self._backoff[ckey] = (now + delay, delay)
         return sent
 
-
-def object_update_headers(timestamp: Timestamp, size: int | str | None = None, etag: str | None = None,
-                          content_type: str | None = None) -> dict[str, str]:
-    """Headers of a container row update for an object PUT (all given) or DELETE (timestamp only)."""
-    headers = {"X-Timestamp": timestamp.normal}
-    if size is not None:
-        headers.update({"X-Size": str(size), "X-Etag": etag or "", "X-Content-Type": content_type or ""})
-    return headers

@@ -60,10 +60,13 @@ def _node_here(tmp_path, port):
     return Node(conf, str(tmp_path / "devices"))
 
 
-def _row_update(node, port, account, obj):
-    headers = {"X-Timestamp": next_ts(), "X-Size": "5", "X-Etag": "etag-1", "X-Content-Type": "text/x-test"}
-    asyncio.run(node.updater.object_changed(node.device_path("d1"), uuid.uuid4().hex, "PUT", account, "c", obj,
-                                            [("127.0.0.1", port, "d1")], "3", headers))
+def _row_update(node, port, account, obj, size="5"):
+    from stackstore.timestamp import Timestamp
+    from store.updates import ObjectRow
+
+    row = ObjectRow.put(Timestamp(next_ts()), size, "etag-1", "text/x-test")
+    asyncio.run(node.updater.object_changed(node.device_path("d1"), uuid.uuid4().hex, account, "c", obj,
+                                            [("127.0.0.1", port, "d1")], "3", row))
 
 
 def test_a_row_for_this_very_node_goes_into_its_own_db(tmp_path):
@@ -86,6 +89,7 @@ def test_a_row_for_this_very_node_goes_into_its_own_db(tmp_path):
 def test_rows_for_this_node_arriving_together_share_one_transaction(tmp_path):
     """Writers released together (a group commit's round) merge their rows in one write transaction."""
     from stackstore.timestamp import Timestamp
+    from store.updates import ObjectRow
 
     port = free_port()
     node = _node_here(tmp_path, port)
@@ -98,8 +102,8 @@ def test_rows_for_this_node_arriving_together_share_one_transaction(tmp_path):
 
     async def together():
         await asyncio.gather(*(node.updater.object_changed(
-            node.device_path("d1"), uuid.uuid4().hex, "PUT", account, "c", f"o{i}", [("127.0.0.1", port, "d1")],
-            "3", {"X-Timestamp": next_ts(), "X-Size": str(i), "X-Etag": "e", "X-Content-Type": "t/t"})
+            node.device_path("d1"), uuid.uuid4().hex, account, "c", f"o{i}", [("127.0.0.1", port, "d1")],
+            "3", ObjectRow.put(Timestamp(next_ts()), i, "e", "t/t"))
             for i in range(20)))
 
     asyncio.run(together())
@@ -344,3 +348,45 @@ def test_concurrent_puts_to_one_container_all_listed(node, make_node):
         head = c.head(f"{cont.url}/cont/d1/3/{account}/{container}")
         assert head.headers["x-container-object-count"] == "120"
     assert set(_pending(node.devices_root)) == before
+
+
+def test_a_row_merged_in_place_is_what_its_request_would_have_merged():
+    """``ObjectRow.change`` (a row for the writing node's own DB, no headers built) makes the same change as
+    the row's request headers make on a container node (``row_change``), refusals included."""
+    from stackstore.timestamp import Timestamp
+    from store.reqparse import HTTPError
+    from store.updates import ObjectRow, RowHeaders, row_change
+
+    ts = Timestamp(next_ts())
+    rows = [ObjectRow.put(ts, 5, "etag", "text/plain"), ObjectRow.put(ts, " 7 ", None, None),
+            ObjectRow.put(ts, "0", "e", "caf\xc3\xa9/x"), ObjectRow.put(ts, "1", "e", "caf\xe9"),  # UTF-8 or not
+            ObjectRow.put(ts, 3, "e", "snow\u2603"), ObjectRow.put(ts, "-1", "e", "t"),
+            ObjectRow.put(ts, "abc", "e", "t"), ObjectRow.put(ts, "", "e", "t"), ObjectRow.delete(ts)]
+
+    def outcome(make, *args):
+        try:
+            return make(*args)
+        except HTTPError as err:
+            return err.status
+
+    def by_request(row):
+        return row_change("o", row.method, RowHeaders({name.lower(): value for name, value in row.headers().items()}))
+
+    for row in rows:
+        assert outcome(row.change, "o") == outcome(by_request, row), row
+    assert [outcome(r.change, "o") for r in rows[5:8]] == [400, 400, 400]
+    assert rows[2].change("o").content_type == "café/x" and rows[3].change("o").content_type == "caf\xe9"
+
+
+def test_a_local_row_with_a_bad_size_is_kept_as_an_async_pending(tmp_path):
+    """A size override that is no number: refused in place as a container node refuses it (400), and kept."""
+    from stackstore.timestamp import Timestamp
+
+    port = free_port()
+    node = _node_here(tmp_path, port)
+    account = "AUTH_" + uuid.uuid4().hex[:8]
+    assert node.containers("d1").put_container(account, "c", 3, Timestamp(next_ts()), {}, None, None)[0] == "created"
+    _row_update(node, port, account, "o", size="lots")
+    [record] = _pending(tmp_path / "devices")
+    assert json.loads(record.read_text())["headers"]["X-Size"] == "lots"
+    assert node.containers("d1").list_objects(account, "c") == []
