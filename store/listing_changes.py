@@ -111,9 +111,14 @@ class ChangeLog:
         return digest
 
     # -- row changes ---------------------------------------------------------------------------
-    def note_row(self, txn: lmdb.Transaction[bytes], key: bytes, nkey: bytes, old: bytes | None, new: bytes) -> None:
-        """Stamp a row change with the record's next sequence; call before storing ``new``."""
-        st = self.state(txn, key)
+    def note_row(self, txn: lmdb.Transaction[bytes], key: bytes, nkey: bytes, old: bytes | None, new: bytes,
+                 st: RecordState | None = None) -> None:
+        """Stamp a row change with the record's next sequence; call before storing ``new``. ``st``: the record's
+        state, read once by the caller for several rows of one transaction (``state``) and written back once
+        after the last (``save_state``); without it, read and written here."""
+        save = st is None
+        if st is None:
+            st = self.state(txn, key)
         if old is not None:
             st.digest ^= row_hash(nkey, old)
             old_seq = txn.get(key + nkey, db=self.seqs_db)
@@ -124,6 +129,11 @@ class ChangeLog:
         seq = SEQ.pack(st.seq)
         txn.put(key + nkey, seq, db=self.seqs_db)
         txn.put(key + seq, nkey, db=self.changes_db)
+        if save:
+            self.save_state(txn, key, st)
+
+    def save_state(self, txn: lmdb.Transaction[bytes], key: bytes, st: RecordState) -> None:
+        """Store the record's state (after ``note_row`` calls given that state)."""
         txn.put(key, st.pack(), db=self.state_db)
 
     def changed_since(self, txn: lmdb.Transaction[bytes], key: bytes, since: int) -> Iterator[tuple[int, bytes]]:

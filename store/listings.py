@@ -51,6 +51,9 @@ ACCT_ROW_POLICY = struct.Struct("<H")  # after the name tail: the container's st
 F_DELETED = 1
 F_LONG_NAME = 2
 DB_NAMES = (b"info", b"rows", b"parts", *CHANGE_DBS)
+RECENT_RECORDS = 1024  # decoded container records update_rows keeps (ContainerStore._decoded_record)
+# json.dumps(rec, separators=(",", ":")) without building the encoder per record
+_RECORD_ENCODER = json.JSONEncoder(separators=(",", ":"))
 
 Meta = dict[str, list[str]]  # lower-case header name -> [value, timestamp]; value "" = removed
 
@@ -257,6 +260,7 @@ class ContainerStore:
         self.parts_db = self._env.dbs[b"parts"]
         self.changes = ChangeLog(self._env.dbs)
         self.unreported: set[bytes] = set()  # ckeys whose stats the account has not seen yet
+        self._recent: dict[bytes, tuple[bytes, dict[str, Any]]] = {}  # ckey -> (stored bytes, record): update_rows'
         with self.env.begin() as txn:
             for ckey, raw in txn.cursor(self.info_db):
                 if self._needs_report(json.loads(raw)):
@@ -289,11 +293,14 @@ class ContainerStore:
             raw = txn.get(ckey, db=self.info_db)
         return json.loads(raw) if raw is not None else None
 
-    def _put_info(self, txn: lmdb.Transaction[bytes], ckey: bytes, rec: dict[str, Any]) -> None:
-        txn.put(ckey, json.dumps(rec, separators=(",", ":")).encode("utf-8"), db=self.info_db)
+    def _put_info(self, txn: lmdb.Transaction[bytes], ckey: bytes, rec: dict[str, Any]) -> bytes:
+        """Store a container record; the bytes stored."""
+        raw = _RECORD_ENCODER.encode(rec).encode("utf-8")
+        txn.put(ckey, raw, db=self.info_db)
         self._env.dirty = True
         if self._needs_report(rec):
             self.unreported.add(ckey)
+        return raw
 
     @staticmethod
     def _needs_report(rec: dict[str, Any]) -> bool:
@@ -397,6 +404,7 @@ class ContainerStore:
                 return [None] * len(changes)
             answers: list[bool | None] = []
             dcount = dbytes = 0
+            state = None  # the record's change state, read at the first row that changes, written back once
             for change in changes:
                 name = change.obj.encode("utf-8")
                 nkey = name_key(name)
@@ -412,19 +420,36 @@ class ContainerStore:
                         old_live = old_size
                 row = _encode_object_row(name, change.timestamp.ticks, change.size, change.etag,
                                          change.content_type, change.deleted)
-                self.changes.note_row(txn, ckey, nkey, old, row)
+                if state is None:
+                    state = self.changes.state(txn, ckey)
+                self.changes.note_row(txn, ckey, nkey, old, row, state)
                 txn.put(rkey, row, db=self.rows_db)
                 dcount += (0 if change.deleted else 1) - (1 if old_live is not None else 0)
                 dbytes += (0 if change.deleted else change.size) - (old_live or 0)
                 answers.append(True)
+            if state is not None:
+                self.changes.save_state(txn, ckey, state)
             if dcount or dbytes:
-                rec = json.loads(raw)
+                rec = self._decoded_record(ckey, raw)
                 rec["count"] += dcount
                 rec["bytes"] += dbytes
-                self._put_info(txn, ckey, rec)
+                self._recent[ckey] = (self._put_info(txn, ckey, rec), rec)
             elif any(answers):
                 self._env.dirty = True
         return answers
+
+    def _decoded_record(self, ckey: bytes, raw: bytes) -> dict[str, Any]:
+        """``json.loads(raw)`` of a container record, from ``_recent`` when this is the record ``update_rows``
+        itself wrote last (the usual case: rows keep coming to the same containers). A shallow copy: only its
+        top-level counts are changed, and the cache is checked against the stored bytes, so a record written
+        since by anything else is decoded anew."""
+        recent = self._recent.get(ckey)
+        if recent is not None and recent[0] == raw:
+            return dict(recent[1])
+        if len(self._recent) >= RECENT_RECORDS:
+            self._recent.clear()
+        rec: dict[str, Any] = json.loads(raw)
+        return rec
 
     def list_objects(self, account: str, container: str, *, prefix: str | None = None,
                      delimiter: str | None = None, marker: str | None = None, end_marker: str | None = None,

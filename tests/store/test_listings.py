@@ -375,3 +375,52 @@ def test_wrong_verbs(client, path):
 def test_container_path_without_container_is_400(client, method):
     r = client.request(method, "/cont/d1/3/AUTH_nocontainer", headers={"X-Timestamp": next_ts()})
     assert r.status_code == 400
+
+
+def test_row_merges_keep_what_else_changed_in_the_container_record(tmp_path):
+    """``update_rows`` reuses the record it wrote last only while it is what is stored: metadata a POST set in
+    between, and stats a replica merge changed, stay (ContainerStore._decoded_record)."""
+    from stackstore.timestamp import Timestamp
+    from store.listings import ContainerStore, RowChange
+
+    store = ContainerStore(str(tmp_path))
+    assert store.put_container("AUTH_a", "c", 3, Timestamp(next_ts()), {}, None, None)[0] == "created"
+
+    def row(name: str, size: int) -> list[bool | None]:
+        return store.update_rows("AUTH_a", "c", [RowChange(name, Timestamp(next_ts()), size, "e", "t/t")])
+
+    assert row("o1", 10) == [True]
+    assert store.post_container("AUTH_a", "c", Timestamp(next_ts()), {"X-Container-Meta-Color": "blue"})
+    assert row("o2", 5) == [True]
+    rec = store.get("AUTH_a", "c")
+    assert (rec["count"], rec["bytes"]) == (2, 15)
+    assert rec["meta"]["x-container-meta-color"][0] == "blue"
+    assert row("o2", 7) == [True] and row("o3", 1) == [True]  # the record it wrote itself, reused
+    rec = store.get("AUTH_a", "c")
+    assert (rec["count"], rec["bytes"], rec["meta"]["x-container-meta-color"][0]) == (3, 18, "blue")
+
+
+def test_a_batch_with_one_name_several_times_keeps_the_running_digest(tmp_path):
+    """The record's change state is read once per ``update_rows`` and written back once: rows of one name
+    replaced within the batch still leave the digest equal to the rows' and one change entry per row."""
+    from stackstore.timestamp import Timestamp
+    from store.listing_changes import prefixed
+    from store.listings import ContainerStore, RowChange, container_key
+
+    store = ContainerStore(str(tmp_path))
+    assert store.put_container("AUTH_a", "c", 3, Timestamp(next_ts()), {}, None, None)[0] == "created"
+    store.update_rows("AUTH_a", "c", [RowChange("o", Timestamp(next_ts()), 1, "e", "t")])
+    t1, t2, t3, t4 = (Timestamp(next_ts()) for _ in range(4))
+    answers = store.update_rows("AUTH_a", "c", [
+        RowChange("o", t1, 2, "e", "t"), RowChange("p", t2, 3, "e", "t"), RowChange("o", t3, deleted=True),
+        RowChange("o", t1, 9, "e", "t"), RowChange("q", t4, 4, "e", "t")])
+    assert answers == [True, True, True, False, True]
+    ckey = container_key("AUTH_a", "c")
+    with store.env.begin() as txn:
+        state = store.changes.peek(txn, ckey)
+        assert state is not None and state.digest == store.changes.recompute(txn, ckey)
+        assert state.seq == 5  # one per applied change
+        changed = [seq for seq, _ in store.changes.changed_since(txn, ckey, 0)]
+        assert len(changed) == len(list(prefixed(txn, store.rows_db, ckey))) == 3
+    rec = store.get("AUTH_a", "c")
+    assert (rec["count"], rec["bytes"]) == (2, 7)
