@@ -153,6 +153,12 @@ def timestamp_header(request: HasHeaders, name: str = "x-timestamp", required: b
         ts = Timestamp(value)
     except ValueError:
         raise HTTPError(400, f"bad {name}") from None
+    return not_future(ts, name)
+
+
+def not_future(ts: Timestamp, name: str = "x-timestamp") -> Timestamp:
+    """``ts``, unless it is more than ``MAX_FUTURE_TIMESTAMP`` seconds ahead of this node's clock: 400 naming
+    ``name``."""
     if ts.seconds > time.time() + MAX_FUTURE_TIMESTAMP:
         raise HTTPError(400, f"{name} too far in the future")
     return ts

@@ -32,7 +32,15 @@ from store import layout
 from store.fsutil import remove_file
 from store.group_commit import GroupCommit, write_durable
 from store.listings import ContainerStore, RowChange
-from store.reqparse import HasHeaders, HTTPError, header_int, header_text, host_list, timestamp_header
+from store.reqparse import (
+    HasHeaders,
+    HTTPError,
+    header_int,
+    header_text,
+    host_list,
+    not_future,
+    timestamp_header,
+)
 
 log = logging.getLogger("store.updates")
 
@@ -127,11 +135,11 @@ class ObjectRow(NamedTuple):
 
     def change(self, obj: str) -> RowChange:
         """What ``row_change`` makes of ``headers()``, HTTPError 400 included (an override's size that is no
-        number). The timestamp needs no check here: it is the object request's own, checked when it came."""
+        number; a commit time from a footer too far ahead, as a container node would refuse it)."""
+        ts = not_future(self.timestamp)
         if self.method != "PUT":
-            return RowChange(obj, self.timestamp, deleted=True)
-        return RowChange(obj, self.timestamp, header_int(self.size, "x-size"), self.etag,
-                         header_text(self.content_type))
+            return RowChange(obj, ts, deleted=True)
+        return RowChange(obj, ts, header_int(self.size, "x-size"), self.etag, header_text(self.content_type))
 
 
 class LocalRows:

@@ -6,6 +6,7 @@ import asyncio
 import json
 import os
 import signal
+import time
 import uuid
 from urllib.parse import quote
 
@@ -361,7 +362,9 @@ def test_a_row_merged_in_place_is_what_its_request_would_have_merged():
     rows = [ObjectRow.put(ts, 5, "etag", "text/plain"), ObjectRow.put(ts, " 7 ", None, None),
             ObjectRow.put(ts, "0", "e", "caf\xc3\xa9/x"), ObjectRow.put(ts, "1", "e", "caf\xe9"),  # UTF-8 or not
             ObjectRow.put(ts, 3, "e", "snow\u2603"), ObjectRow.put(ts, "-1", "e", "t"),
-            ObjectRow.put(ts, "abc", "e", "t"), ObjectRow.put(ts, "", "e", "t"), ObjectRow.delete(ts)]
+            ObjectRow.put(ts, "abc", "e", "t"), ObjectRow.put(ts, "", "e", "t"), ObjectRow.delete(ts),
+            ObjectRow.put(Timestamp(time.time() + 3 * 86400), 1, "e", "t"),
+            ObjectRow.delete(Timestamp(time.time() + 1e6))]
 
     def outcome(make, *args):
         try:
@@ -374,7 +377,7 @@ def test_a_row_merged_in_place_is_what_its_request_would_have_merged():
 
     for row in rows:
         assert outcome(row.change, "o") == outcome(by_request, row), row
-    assert [outcome(r.change, "o") for r in rows[5:8]] == [400, 400, 400]
+    assert [outcome(r.change, "o") for r in rows[5:8] + rows[9:]] == [400] * 5  # size; too far ahead
     assert rows[2].change("o").content_type == "café/x" and rows[3].change("o").content_type == "caf\xe9"
 
 
