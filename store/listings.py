@@ -260,7 +260,8 @@ class ContainerStore:
         self.parts_db = self._env.dbs[b"parts"]
         self.changes = ChangeLog(self._env.dbs)
         self.unreported: set[bytes] = set()  # ckeys whose stats the account has not seen yet
-        self._recent: dict[bytes, tuple[bytes, dict[str, Any]]] = {}  # ckey -> (stored bytes, record): update_rows'
+        # ckey -> (stored bytes, decoded record) of update_rows' last write of it (_decoded_record)
+        self._recent: dict[bytes, tuple[bytes, dict[str, Any]]] = {}
         with self.env.begin() as txn:
             for ckey, raw in txn.cursor(self.info_db):
                 if self._needs_report(json.loads(raw)):
