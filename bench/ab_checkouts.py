@@ -5,8 +5,9 @@ A change worth a few percent cannot be seen in one run each on a shared 2-core V
 between runs and more between phases of the VM), so each pair runs A then B (or B then A, alternating), each
 on a fresh ``stackstore up`` started from that checkout (``PYTHONPATH`` = the checkout, data in a new
 directory under /var/tmp), with the same objload phases: 4 KiB PUT twice (a fresh container each, the second
-PUT on a warm cloud), then a GET of the second one. Beside the throughput, the cloud's CPU microseconds per
-request by process kind (``bench.cloud_cpu``). The report gives every run and the medians per checkout.
+PUT on a warm cloud), then a GET of the second one. Beside the throughput, the CPU microseconds per request of
+the proxy, the nodes and the load generator (``bench.api_alternation.run_phase``). The report gives every run
+and the medians per checkout.
 Run nothing else meanwhile; a checkout needs the project's venv (``.venv``, a link to /work/main/.venv will do).
 docs/benchmarks.md, session 25.
 """
@@ -26,7 +27,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from bench.cloud_cpu import cpu_by_group
+from bench.api_alternation import run_phase
 
 BENCH_PY = "/var/tmp/stackstore-anchor/bench-venv/bin/python"
 # ../shared/anchor beside the checkout, or the workplace's own when the checkout is a worktree elsewhere
@@ -47,32 +48,26 @@ def _wait_healthy(url: str, seconds: float = 120) -> None:
     raise RuntimeError(f"{url} did not answer within {seconds}s")
 
 
-def _phase(objload: str, phase: str, container: str, size: str, count: int, concurrency: int) -> dict:
-    out = subprocess.run(
-        [BENCH_PY, objload, "swift", "--auth-url", "http://127.0.0.1:8080/auth/v1.0", "--user", "test:tester",
-         "--key", "testing", "--size", size, "--count", str(count), "--concurrency", str(concurrency),
-         "--phases", phase, "--container", container, "--keep", "--json"],
-        check=True, capture_output=True, text=True)
-    return json.loads(out.stdout)["phases"][phase]
-
-
 def one_run(checkout: str, objload: str, size: str, count: int, concurrency: int) -> dict[str, float]:
-    """A fresh cloud from ``checkout``: PUT, PUT (another container), GET; ops/s and CPU µs per request."""
+    """A fresh cloud from ``checkout``: PUT, PUT (another container), GET; ops/s and CPU µs per request of the
+    proxy, the nodes and the load generator (``bench.api_alternation.run_phase``)."""
     data = tempfile.mkdtemp(prefix="ab-data-", dir="/var/tmp")
     env = {**os.environ, "PYTHONPATH": checkout}
     proc = subprocess.Popen([f"{checkout}/.venv/bin/stackstore", "up", "--data-dir", data], cwd=checkout, env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    phase_args = argparse.Namespace(objload=objload, python=BENCH_PY, data_dir=data, endpoint="http://127.0.0.1:8080",
+                                    user="test:tester", key="testing", size=size, count=count,
+                                    concurrency=concurrency)
     result: dict[str, float] = {}
     try:
         _wait_healthy("http://127.0.0.1:8080/healthcheck")
         time.sleep(3)
         for name, phase, container in (("put1", "put", "ab1"), ("put2", "put", "ab2"), ("get", "get", "ab2")):
-            before = cpu_by_group(data)
-            stats = _phase(objload, phase, container, size, count, concurrency)
-            after = cpu_by_group(data)
-            result[f"{name}.ops"] = stats["ops_per_s"]
-            for group in ("proxy", "nodes"):
-                result[f"{name}.{group}_us"] = (after.get(group, 0.0) - before.get(group, 0.0)) * 1e6 / count
+            measured = run_phase(phase_args, "swift", phase, container)
+            result[f"{name}.ops"] = measured.ops
+            result[f"{name}.proxy_us"] = measured.proxy
+            result[f"{name}.nodes_us"] = measured.nodes
+            result[f"{name}.loadgen_us"] = measured.loadgen
     finally:
         os.killpg(proc.pid, signal.SIGINT)
         try:

@@ -17,7 +17,7 @@ import asyncio
 import collections
 import contextlib
 import gc
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 from urllib.parse import unquote
 
@@ -57,6 +57,24 @@ async def asgi(app: Any, method: str, target: str, headers: dict[str, str], body
     return status, b"".join(chunks)
 
 
+@contextlib.contextmanager
+def cycles_found() -> Iterator[collections.Counter[str]]:
+    """Inside the block the collector is paused with ``gc.DEBUG_SAVEALL``; at its end, the types of the objects
+    the block left in reference cycles fill the yielded counter (what was in cycles before is collected first)."""
+    found: collections.Counter[str] = collections.Counter()
+    gc.collect()
+    gc.disable()
+    gc.set_debug(gc.DEBUG_SAVEALL)
+    try:
+        yield found
+        gc.collect()
+        found.update(f"{type(o).__module__}.{type(o).__qualname__}" for o in gc.garbage)
+    finally:
+        gc.set_debug(0)
+        gc.garbage.clear()
+        gc.enable()
+
+
 def cycles_made_by(run: Callable[[int], Awaitable[None]], around: Callable[[], Any] = contextlib.nullcontext,
                    count: int = 12) -> collections.Counter[str]:
     """The types of the objects in reference cycles that ``count`` calls of ``run`` left (after a first call
@@ -64,17 +82,9 @@ def cycles_made_by(run: Callable[[int], Awaitable[None]], around: Callable[[], A
     async def main() -> collections.Counter[str]:
         async with around():
             await run(0)
-            gc.collect()
-            gc.disable()
-            gc.set_debug(gc.DEBUG_SAVEALL)
-            try:
+            with cycles_found() as found:
                 for i in range(1, count + 1):
                     await run(i)
-                gc.collect()
-                return collections.Counter(f"{type(o).__module__}.{type(o).__qualname__}" for o in gc.garbage)
-            finally:
-                gc.set_debug(0)
-                gc.garbage.clear()
-                gc.enable()
+            return found
 
     return uvloop.run(main())

@@ -4,12 +4,11 @@ between the collector's runs (the nodes run with a young generation of 20,000: s
 
 from __future__ import annotations
 
-import collections
-import gc
 import socket
 
 from objclient.blocking import NodeCall, call_nodes
 from objclient.http import ConnectFailed
+from tests.reference_cycles import cycles_found
 
 
 def test_refused_calls_leave_no_cycles():
@@ -18,17 +17,8 @@ def test_refused_calls_leave_no_cycles():
         port = probe.getsockname()[1]  # closed again: nothing listens there
     calls = [NodeCall("127.0.0.1", port, "GET", "/recon/ring")] * 4
     call_nodes(calls, signing_key=b"k", timeout=2)  # imports done, caches filled
-    gc.collect()
-    gc.disable()
-    gc.set_debug(gc.DEBUG_SAVEALL)
-    try:
+    with cycles_found() as found:
         replies = call_nodes(calls, signing_key=b"k", timeout=2)
         assert all(isinstance(reply, ConnectFailed) for reply in replies)
         del replies
-        gc.collect()
-        found = collections.Counter(f"{type(o).__module__}.{type(o).__qualname__}" for o in gc.garbage)
-    finally:
-        gc.set_debug(0)
-        gc.garbage.clear()
-        gc.enable()
     assert not found, f"refused calls left objects in reference cycles: {found.most_common(8)}"
