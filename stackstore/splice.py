@@ -67,7 +67,12 @@ class Relayed:
 
 
 class _Readiness:
-    """Awaits readability of one descriptor or writability of another (duplicates, see the module)."""
+    """Readiness of a relay's source (readable) and destination (writable), on duplicates (see the module).
+
+    A relay waits many times per body (every time its pipe fills or empties), so what it asks for stays
+    registered between waits: the poller is updated only when the side awaited changes (``want``), not twice
+    per wait, and a wait without a timeout arms no timer. Which side woke the last wait is kept in
+    ``readable`` / ``writable`` until the relay clears it."""
 
     def __init__(self, loop: asyncio.AbstractEventLoop, source: int | None, destination: int):
         self.loop = loop
@@ -78,33 +83,56 @@ class _Readiness:
             if self.source >= 0:
                 os.close(self.source)
             raise
+        self._reading = self._writing = False  # registered with the loop
+        self.readable = self.writable = False  # woken since the relay last cleared them
+        self._waiter: asyncio.Future[bool] | None = None
+
+    def _source_ready(self) -> None:
+        self.readable = True
+        self._wake(True)
+
+    def _destination_ready(self) -> None:
+        self.writable = True
+        self._wake(True)
+
+    def _wake(self, ready: bool) -> None:
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(ready)
+
+    def want(self, readable: bool, writable: bool) -> None:
+        """Keep the source's readability and the destination's writability watched, or not."""
+        if readable != self._reading:
+            if readable:
+                self.loop.add_reader(self.source, self._source_ready)
+            else:
+                self.loop.remove_reader(self.source)
+            self._reading = readable
+        if writable != self._writing:
+            if writable:
+                self.loop.add_writer(self.destination, self._destination_ready)
+            else:
+                self.loop.remove_writer(self.destination)
+            self._writing = writable
 
     async def wait(self, readable: bool, writable: bool, timeout: float | None) -> bool:
         """Until the source is readable (``readable``) or the destination writable (``writable``); False on
-        timeout."""
-        waiter = self.loop.create_future()
-
-        def ready() -> None:
-            if not waiter.done():
-                waiter.set_result(None)
-
-        if readable:
-            self.loop.add_reader(self.source, ready)
-        if writable:
-            self.loop.add_writer(self.destination, ready)
+        timeout. A side left watched (level-triggered) wakes the next wait at once while it stays ready, so the
+        caller asks only for the sides it can act on."""
+        self.want(readable, writable)
+        waiter: asyncio.Future[bool] = self.loop.create_future()
+        self._waiter = waiter
+        timer = self.loop.call_later(timeout, self._wake, False) if timeout is not None else None
         try:
-            async with asyncio.timeout(timeout):
-                await waiter
-            return True
-        except TimeoutError:
-            return False
+            return await waiter
         finally:
-            if readable:
-                self.loop.remove_reader(self.source)
-            if writable:
-                self.loop.remove_writer(self.destination)
+            self._waiter = None
+            if timer is not None:
+                timer.cancel()
 
     def close(self) -> None:
+        """Stop watching (before the duplicates are closed: a poller must not keep a closed number) and close."""
+        self.want(False, False)
         if self.source >= 0:
             os.close(self.source)
         os.close(self.destination)
@@ -123,32 +151,43 @@ async def relay(source: int, destination: int, count: int, read_timeout: float |
 
     ``read_timeout``: seconds the source may keep the relay waiting for bytes (the destination may be as slow
     as it likes, as a client reading a streamed answer may be). Bytes that left the source are always
-    delivered to the destination before returning, unless the destination failed."""
+    delivered to the destination before returning, unless the destination failed.
+
+    A splice that moves less than it asked for means that side is spent for now (the source's queue emptied,
+    the destination's buffer filled): it is not tried again until the event loop says it is ready, so the relay
+    makes no call that could only answer EAGAIN, and it waits only for a side it can act on (measured on a
+    64 MiB GET: two splices in three answered EAGAIN, and the proxy's loop spent half its time re-registering
+    descriptors with the poller, when every pass tried both sides and registered afresh)."""
     loop = asyncio.get_running_loop()
     pipe = _pipe()
     rd, wr = pipe
     in_pipe = moved = 0
     source_error: str | None = None
     destination_error: str | None = None
+    source_spent = destination_full = False
+    pipe_full = False  # the source had bytes but the pipe took none (its slots, not its bytes, ran out)
     ready = _Readiness(loop, source, destination)
     try:
         while moved < count and destination_error is None:
             progressed = False
             room = min(count - moved, PIPE_SIZE) - in_pipe
-            if source_error is None and room > 0:
+            if source_error is None and room > 0 and not source_spent and not pipe_full:
                 try:
                     n = os.splice(source, wr, room, flags=_FLAGS)
                 except BlockingIOError:
                     n = -1
+                    pipe_full = ready.readable and in_pipe > 0  # readable a moment ago: the pipe refused
                 except OSError as exc:
                     source_error = os.strerror(exc.errno or errno.EIO)
                     n = -1
+                ready.readable = False
                 if n == 0:
                     source_error = f"connection closed with {count - moved - in_pipe} bytes missing"
                 elif n > 0:
                     in_pipe += n
                     progressed = True
-            if in_pipe:
+                source_spent = n < room
+            if in_pipe and not destination_full:
                 try:
                     m = os.splice(rd, destination, in_pipe, flags=_FLAGS)
                 except BlockingIOError:
@@ -156,16 +195,22 @@ async def relay(source: int, destination: int, count: int, read_timeout: float |
                 except OSError as exc:
                     destination_error = os.strerror(exc.errno or errno.EIO)
                     break
-                in_pipe -= m
-                moved += m
-                progressed = progressed or m > 0
+                destination_full = m < in_pipe
+                if m > 0:
+                    in_pipe -= m
+                    moved += m
+                    progressed = True
+                    pipe_full = False
             if progressed:
                 continue
             if source_error is not None and not in_pipe:
                 break
-            want_source = source_error is None and in_pipe < min(count - moved, PIPE_SIZE)
+            want_source = source_error is None and not pipe_full and in_pipe < min(count - moved, PIPE_SIZE)
+            ready.readable = ready.writable = False
             if not await ready.wait(want_source, in_pipe > 0, read_timeout if not in_pipe else None):
                 source_error = f"no bytes for {read_timeout}s"
+            source_spent = source_spent and not ready.readable
+            destination_full = destination_full and not ready.writable
     finally:
         ready.close()
         _release(pipe, in_pipe == 0)

@@ -1,0 +1,134 @@
+"""stackstore.splice.relay between real sockets: every byte through a slow source and a slow destination, and each
+way a relay ends early (a silent source, a source closing, a destination gone) said as the proxy expects it."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import random
+import socket
+import threading
+import time
+
+import pytest
+import uvloop
+
+from stackstore import splice
+
+pytestmark = pytest.mark.skipif(not splice.available(), reason="splice(2) is Linux only")
+
+MiB = 1 << 20
+
+
+def tcp_pair() -> tuple[socket.socket, socket.socket]:
+    """A connected loopback TCP pair (the proxy's client side): (relay's end, non-blocking; the peer's end)."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    mine = socket.create_connection(listener.getsockname())
+    peer, _ = listener.accept()
+    listener.close()
+    mine.setblocking(False)
+    return mine, peer
+
+
+def unix_pair() -> tuple[socket.socket, socket.socket]:
+    """A connected Unix stream pair (the proxy's node side): (relay's end, non-blocking; the node's end)."""
+    mine, peer = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    mine.setblocking(False)
+    return mine, peer
+
+
+def open_fds() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
+def test_every_byte_goes_through_a_slow_source_and_a_slow_destination():
+    size = 24 * MiB + 12345
+    body = random.Random(7).randbytes(size)
+    source, node = unix_pair()
+    destination, client = tcp_pair()
+    received = hashlib.md5()
+    got = [0]
+
+    def send() -> None:  # bursts of uneven size with pauses: the relay waits on an empty source
+        rng, at = random.Random(1), 0
+        while at < size:
+            n = rng.choice((100, 4096, 65536, 300_000, 2 * MiB))
+            node.sendall(body[at:at + n])
+            at += n
+            if rng.random() < 0.3:
+                time.sleep(0.002)
+
+    def read() -> None:  # small reads with pauses: the relay waits on a full destination
+        rng = random.Random(2)
+        while data := client.recv(rng.choice((1000, 65536, 512 * 1024))):
+            received.update(data)
+            got[0] += len(data)
+            if rng.random() < 0.2:
+                time.sleep(0.002)
+
+    threads = [threading.Thread(target=send), threading.Thread(target=read)]
+    for t in threads:
+        t.start()
+
+    async def relay() -> splice.Relayed:
+        fds, spares = open_fds(), len(splice._spare)
+        relayed = await splice.relay(source.fileno(), destination.fileno(), size, read_timeout=10)
+        assert open_fds() == fds + 2 * (len(splice._spare) - spares)  # only the pipe left, as a spare
+        return relayed
+
+    result = uvloop.run(relay())
+    destination.close()
+    for t in threads:
+        t.join(30)
+    assert result == splice.Relayed(size)
+    assert got[0] == size and received.hexdigest() == hashlib.md5(body).hexdigest()
+    source.close(), node.close(), client.close()
+
+
+def test_a_silent_source_ends_the_relay_after_its_timeout_with_what_came_delivered():
+    source, node = unix_pair()
+    destination, client = tcp_pair()
+    node.sendall(b"x" * 1000)
+    result = uvloop.run(splice.relay(source.fileno(), destination.fileno(), 10_000, read_timeout=0.3))
+    assert result.moved == 1000 and result.destination_error is None
+    assert result.source_error == "no bytes for 0.3s"
+    destination.close()
+    assert client.recv(10_000, socket.MSG_WAITALL) == b"x" * 1000
+    for s in (source, node, client):
+        s.close()
+
+
+def test_a_source_closing_early_is_reported_with_the_bytes_missing():
+    source, node = unix_pair()
+    destination, client = tcp_pair()
+    node.sendall(b"y" * 5000)
+    node.close()
+    result = uvloop.run(splice.relay(source.fileno(), destination.fileno(), 10_000, read_timeout=5))
+    assert result == splice.Relayed(5000, source_error="connection closed with 5000 bytes missing")
+    destination.close()
+    assert client.recv(10_000, socket.MSG_WAITALL) == b"y" * 5000
+    source.close(), client.close()
+
+
+def test_a_destination_gone_stops_the_relay_at_once():
+    source, node = unix_pair()
+    destination, client = tcp_pair()
+    client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")  # close: RST
+    client.close()
+    stop = threading.Event()
+
+    def send() -> None:
+        try:
+            while not stop.is_set():
+                node.sendall(b"z" * 65536)
+        except OSError:
+            pass
+
+    sender = threading.Thread(target=send)
+    sender.start()
+    result = uvloop.run(splice.relay(source.fileno(), destination.fileno(), 64 * MiB, read_timeout=5))
+    stop.set()
+    source.close()  # the sender's blocked sendall fails
+    sender.join(10)
+    assert result.destination_error is not None and result.moved < 64 * MiB
+    destination.close(), node.close()
