@@ -21,6 +21,7 @@ from proxy.http.middleware import KeepAliveEcho, RequestIdMiddleware
 from proxy.http.protocol import SwiftHttpProtocol
 from proxy.router import Router
 from proxy.swift.router import SwiftRouter
+from stackstore import cpu_scheduling
 from stackstore.collector import settle_for_serving
 from stackstore.config import Config, ensure_hash_path_suffix, load_config
 from stackstore.safe_defaults import refusal
@@ -132,6 +133,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.config:
         os.environ["STACKSTORE_CONFIG"] = str(args.config)
     conf = load_config(args.config)
+    cpu_scheduling.apply(cpu_scheduling.policy_from_conf(conf))  # before any thread or worker starts: they inherit it
     ensure_hash_path_suffix(conf)
     ensure_secret(conf, "tempauth_token_key")  # before the workers start: they must share it
     host = args.host or conf["proxy"]["host"]

@@ -53,6 +53,9 @@ DEFAULTS: dict[str, Any] = {
         "internal_tls_ca_file": "",
         "internal_tls_cert_file": "",  # this host's certificate (storage nodes)
         "internal_tls_key_file": "",
+        # Linux CPU policy of the proxy and the storage nodes (stackstore/cpu_scheduling.py): batch (SCHED_BATCH:
+        # a process woken by I/O does not preempt the running one mid-pass) or normal (the inherited policy)
+        "cpu_scheduling": "batch",
     },
     "proxy": {
         "host": "127.0.0.1",

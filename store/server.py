@@ -18,7 +18,7 @@ from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 from objclient.ring_distribution import stop_watcher, watcher_from_config
-from stackstore import internal_tls, local_sockets, node_signing
+from stackstore import cpu_scheduling, internal_tls, local_sockets, node_signing
 from stackstore.collector import settle_for_serving
 from stackstore.config import Config, load_config
 from stackstore.secrets import keep_files_private
@@ -168,6 +168,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     keep_files_private()
     conf = load_config(args.config)
+    cpu_scheduling.apply(cpu_scheduling.policy_from_conf(conf))  # before any thread starts: they inherit it
     sconf = conf["store"]
     host = args.host or sconf["host"]
     port = args.port if args.port is not None else int(sconf.get("port") or 0) or int(sconf["base_port"]) + 1
