@@ -12,8 +12,6 @@ from stackstore import cpu_scheduling
 from tests import harness
 from tests.store.conftest import NODE_KEY, SUFFIX, free_port
 
-pytestmark = pytest.mark.skipif(not hasattr(os, "SCHED_BATCH"), reason="SCHED_BATCH is Linux only")
-
 
 def thread_policies(pid: int) -> set[int]:
     """The scheduling policy of every thread of process ``pid``."""

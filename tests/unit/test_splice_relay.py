@@ -10,12 +10,9 @@ import socket
 import threading
 import time
 
-import pytest
 import uvloop
 
 from stackstore import splice
-
-pytestmark = pytest.mark.skipif(not splice.available(), reason="splice(2) is Linux only")
 
 MiB = 1 << 20
 
