@@ -26,7 +26,7 @@ import os
 import struct
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -1227,24 +1227,47 @@ def _consume_invalid_file(part_path: str) -> set[str]:
 
 def suffix_states(part_path: str, suffix: str) -> dict[str, HashDirState]:
     """``hash -> HashDirState`` of every object in a suffix dir (empty dirs are skipped; blocking)."""
-    out: dict[str, HashDirState] = {}
-    sdir = os.path.join(part_path, suffix)
+    return suffixes_states(part_path, [suffix])[suffix]
+
+
+def suffixes_states(part_path: str, suffixes: Iterable[str]) -> dict[str, dict[str, HashDirState]]:
+    """``suffix -> hash -> HashDirState`` of every object in the given suffixes of a partition (blocking).
+
+    The partition's work is done once, not per suffix: one listing of the partition dir (a suffix without a
+    directory, as one holding only inline rows, is not listed: a failed ``listdir`` raises, and the exception's
+    message is a ``strerror`` lookup in the locale catalogues), one lookup of the device's row store and one read
+    transaction for the rows (docs/benchmarks.md session 27: the replicator hashes every suffix a write changed).
+    """
+    wanted = list(suffixes)
     found = inline_objects.existing_for_partition(part_path)
-    rows = found[0].suffix_files(found[1], found[2], suffix) if found is not None else {}
+    rows = found[0].suffixes_files(found[1], found[2], wanted) if found is not None else {}
     try:
-        hashes = os.listdir(sdir)
-    except FileNotFoundError:
-        hashes = []
-    for h in hashes:
+        dirs = set(os.listdir(part_path))
+    except (FileNotFoundError, NotADirectoryError):
+        dirs = set()
+    return {suffix: _suffix_states(os.path.join(part_path, suffix) if suffix in dirs else None, rows.get(suffix, {}))
+            for suffix in wanted}
+
+
+def _suffix_states(sdir: str | None, rows: dict[str, list[str]]) -> dict[str, HashDirState]:
+    """The states of one suffix from its directory (None: it has none) and its rows (``hash -> names``)."""
+    out: dict[str, HashDirState] = {}
+    rows = dict(rows)
+    if sdir is not None:
         try:
-            files = os.listdir(os.path.join(sdir, h))
+            hashes = os.listdir(sdir)
         except (FileNotFoundError, NotADirectoryError):
-            continue
-        row_names = rows.pop(h, None)
-        if row_names:
-            files = list(dict.fromkeys(files + row_names))
-        if files:
-            out[h] = scan_hash_dir(files)
+            hashes = []
+        for h in hashes:
+            try:
+                files = os.listdir(os.path.join(sdir, h))
+            except (FileNotFoundError, NotADirectoryError):
+                continue
+            row_names = rows.pop(h, None)
+            if row_names:
+                files = list(dict.fromkeys(files + row_names))
+            if files:
+                out[h] = scan_hash_dir(files)
     for h, row_names in rows.items():
         out[h] = scan_hash_dir(row_names)
     return out

@@ -165,6 +165,26 @@ class InlineObjects:
             out.setdefault(hash_hex, []).append(name)
         return out
 
+    def suffixes_files(self, policy: int, partition: int, suffixes: Iterable[str]) -> dict[str, dict[str, list[str]]]:
+        """``suffix -> hash -> row names`` of several suffixes of one partition, read in one transaction (suffixes
+        without rows are left out)."""
+        out: dict[str, dict[str, list[str]]] = {}
+        with self.env.begin(db=self.db) as txn:
+            cursor = txn.cursor()
+            for suffix in sorted(suffixes):
+                prefix = f"{policy}/{partition:010d}/{suffix}/".encode()
+                if not cursor.set_range(prefix):
+                    break  # nothing at or after this suffix: nor after the later ones
+                files: dict[str, list[str]] = {}
+                for key in cursor.iternext(keys=True, values=False):
+                    if not key.startswith(prefix):
+                        break
+                    hash_hex, _, name = key[len(prefix):].decode().partition("/")
+                    files.setdefault(hash_hex, []).append(name)
+                if files:
+                    out[suffix] = files
+        return out
+
     def hashes(self, policy: int, partition: int) -> Iterator[str]:
         """Every object hash of a partition that has rows."""
         for suffix in self.suffixes(policy, partition):

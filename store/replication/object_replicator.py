@@ -21,7 +21,7 @@ from typing import Any, TypeVar
 from ring import Device
 from stackstore.storage_policies import object_ring_name
 from store import inline_objects
-from store.diskfile import suffix_states
+from store.diskfile import suffixes_states
 from store.fsutil import remove_file
 from store.io_threads import run_blocking
 from store.layout import (
@@ -43,6 +43,7 @@ T = TypeVar("T")
 log = logging.getLogger("store.replication")
 
 UNMOUNTED: dict[int, dict[str, str]] = {}  # sentinel in a pass's remote hashes: the peer answered 507
+DISCOVER_CYCLE = 10  # a partition's suffixes are listed (get_hashes ``discover``) once in this many passes
 
 
 @dataclass
@@ -137,7 +138,10 @@ class ObjectReplicator:
         part_path = partition_path(device_path(self.node.devices_root, job.dev.device), job.part, job.policy)
         if job.handoff:  # listed before hashing: everything listed is covered by the hashes
             job.listing = await self._run(_full_listing, part_path)
-        job.hashes = await self._run(get_hashes, part_path, self.settings.reclaim_age)
+        # a handoff's files are removed once pushed: its hashes must cover every suffix listed, so it always lists;
+        # a primary lists once in DISCOVER_CYCLE passes, spread over the passes (as Swift's do_listdir)
+        discover = job.handoff or (job.part + self.passes) % DISCOVER_CYCLE == 0
+        job.hashes = await self._run(get_hashes, part_path, self.settings.reclaim_age, None, discover)
         stats.partitions += 1
 
     async def _remote_hashes(self, jobs: list[Job], policy: int = 0) -> dict[int, dict[int, dict[str, str]] | None]:
@@ -217,7 +221,7 @@ class ObjectReplicator:
 
 
 def _full_listing(part_path: str) -> Listing:
-    return {s: suffix_states(part_path, s) for s in list_suffixes(part_path)}
+    return suffixes_states(part_path, list_suffixes(part_path))
 
 
 def _remove_pushed(part_path: str, listing: Listing) -> None:

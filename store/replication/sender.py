@@ -20,7 +20,7 @@ from store.diskfile import (
     DiskFileError,
     DiskFileManager,
     HashDirState,
-    suffix_states,
+    suffixes_states,
 )
 from store.io_threads import run_blocking
 from store.layout import partition_path
@@ -90,7 +90,7 @@ class Pusher:
 
     def _listing(self, partition: int, suffixes: list[str]) -> Listing:
         part = partition_path(self.device_path, partition, self.policy)
-        return {s: suffix_states(part, s) for s in suffixes}
+        return suffixes_states(part, suffixes)
 
     async def push(self, partition: int, local_hashes: dict[str, str], peer: Device,
                    remote: dict[str, str] | None = None) -> PushResult:

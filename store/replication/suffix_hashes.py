@@ -4,8 +4,12 @@ A suffix hash covers the names of the files that matter in each hash dir (newest
 applicable .meta), so two replicas of a suffix hash the same iff they hold the same versions.
 Writes record their suffix in ``hashes.invalid`` (see ``store.diskfile.invalidate_suffix``); the
 cache is recomputed for those suffixes, and for every suffix on the first use in this process (an
-invalidation lost in a crash cannot hide a difference for longer than one restart). Computing a
-suffix also reclaims tombstones older than ``reclaim_age`` and removes empty dirs.
+invalidation lost in a crash cannot hide a difference for longer than one restart). Listing a partition's
+suffixes (its directory and its rows) to find one that changed without an invalidation is asked for
+(``discover``) by the replicator once every few passes per partition, as Swift's replicator lists a partition
+once in ten cycles: that listing was half the cost of hashing an unchanged partition, and every pass hashes
+every partition, its own and its peers' (docs/benchmarks.md session 27). Computing a suffix also reclaims
+tombstones older than ``reclaim_age`` and removes empty dirs.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ import time
 import xxhash
 
 from store import inline_objects
-from store.diskfile import consume_invalid_suffixes, suffix_states
+from store.diskfile import HashDirState, consume_invalid_suffixes, suffix_states, suffixes_states
 from store.fsutil import ensure_dir, remove_file
 from store.layout import hashes_file_path, list_suffixes
 
@@ -40,15 +44,19 @@ def _part_lock(part_path: str) -> threading.Lock:
         return lock
 
 
-def hash_suffix(part_path: str, suffix: str, reclaim_age: float, now: float | None = None) -> str | None:
-    """The suffix's hash (None when it holds nothing); reclaims old tombstones and empty dirs."""
+def hash_suffix(part_path: str, suffix: str, reclaim_age: float, now: float | None = None,
+                states: dict[str, HashDirState] | None = None) -> str | None:
+    """The suffix's hash (None when it holds nothing); reclaims old tombstones and empty dirs. ``states``: the
+    suffix's ``suffix_states`` when the caller read them already."""
     now = time.time() if now is None else now
     sdir = os.path.join(part_path, suffix)
     digest = xxhash.xxh3_128()
     count = 0
     oldest: float | None = None
     reclaimed: dict[str, list[str]] = {}  # hash -> names
-    for h, state in sorted(suffix_states(part_path, suffix).items()):
+    if states is None:
+        states = suffix_states(part_path, suffix)
+    for h, state in sorted(states.items()):
         if state.tombstone:
             when = float(state.tombstone[:-3])
             if when < now - reclaim_age:
@@ -120,20 +128,32 @@ def _load(part_path: str) -> Hashes | None:
 
 
 def _save(part_path: str, hashes: Hashes) -> None:
-    """Rewrite the partition's hashes.json in place. Not a temp file and a rename: that allocated and freed
-    an inode per save, which on ext4 without a journal costs a scan of recently freed inodes (several hundred
-    microseconds each, docs/benchmarks.md session 18). A save cut short leaves a file that does not parse:
-    ``_load`` then answers None and everything is rehashed, as after a restart (the file is only trusted by
-    the process that hashed the partition in full, ``_fresh``)."""
+    """Write the partition's hashes.json in place with one ``pwrite``, never shrinking it: shorter JSON is padded
+    with spaces (JSON allows trailing whitespace). Neither a temp file and a rename (an inode allocated and freed
+    per save, which on ext4 without a journal costs a scan of recently freed inodes, docs/benchmarks.md session
+    18) nor a truncate (``open(..., "w")`` frees the file's blocks and allocates them again: 230 us per save
+    against 28 us for the pwrite, and the passes under sustained writes save thousands of partitions,
+    docs/benchmarks.md session 27). A save cut short leaves a file that may not parse: ``_load`` then answers
+    None and everything is rehashed, as after a restart (the file is only trusted by the process that hashed the
+    partition in full, ``_fresh``)."""
+    data = json.dumps(hashes, separators=(",", ":")).encode()
     try:
-        with open(hashes_file_path(part_path), "w") as fh:
-            json.dump(hashes, fh, separators=(",", ":"))
+        fd = os.open(hashes_file_path(part_path), os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, 0o644)
     except FileNotFoundError:  # the partition was removed meanwhile
-        pass
+        return
+    try:
+        size = os.fstat(fd).st_size
+        if len(data) < size:
+            data += b" " * (size - len(data))
+        os.pwrite(fd, data, 0)
+    finally:
+        os.close(fd)
 
 
-def get_hashes(part_path: str, reclaim_age: float, recalc: list[str] | None = None) -> Hashes:
-    """Current suffix hashes of a partition dir ({} when it does not exist). Blocking: run it in a thread."""
+def get_hashes(part_path: str, reclaim_age: float, recalc: list[str] | None = None, discover: bool = False) -> Hashes:
+    """Current suffix hashes of a partition dir ({} when it does not exist): the cached ones with the invalidated,
+    ``recalc`` and reclaimable suffixes recomputed, and with ``discover`` (or on the first use in this process) any
+    suffix holding files or rows that the cache lacks. Blocking: run it in a thread."""
     if not os.path.isdir(part_path):
         found = inline_objects.existing_for_partition(part_path)
         if found is None or not found[0].suffixes(found[1], found[2]):
@@ -147,9 +167,11 @@ def get_hashes(part_path: str, reclaim_age: float, recalc: list[str] | None = No
             cached = {}
         else:
             todo = invalid | set(recalc or ()) | _reclaimable(part_path, reclaim_age)
-            todo |= {s for s in list_suffixes(part_path) if s not in cached}
+            if discover:
+                todo |= {s for s in list_suffixes(part_path) if s not in cached}
+        states = suffixes_states(part_path, todo) if todo else {}
         for suffix in todo:
-            value = hash_suffix(part_path, suffix, reclaim_age)
+            value = hash_suffix(part_path, suffix, reclaim_age, states=states[suffix])
             if value is None:
                 cached.pop(suffix, None)
             else:
