@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 
 from store import layout
 from store.audit.listings_check import check_accounts, check_containers
-from store.audit.objects import audit_hash_dir
+from store.audit.objects import audit_hash_dirs
 from store.audit.ratelimit import RateLimiter
 from store.expiring import Entry
 from store.io_threads import run_blocking
@@ -27,6 +27,8 @@ from store.recon import read_stats, write_stats
 
 T = TypeVar("T")
 log = logging.getLogger("store.auditor")
+# hash dirs of one partition audited per trip to an I/O thread (the files rate limit is taken for the batch)
+FILES_PER_HOP = 16
 
 
 class Auditor:
@@ -55,9 +57,10 @@ class Auditor:
             for part in await self._run(list_partitions, path, policy):
                 expiring: list[Entry] = []
                 found = await self._run(lambda p=part, i=policy: list(walk_hash_dirs(path, [p], i)))
-                for partition, hash_hex in found:
-                    await self.files_limiter.consume(1)
-                    await self._audit_one(device, partition, hash_hex, stats, expiring, policy)
+                for start in range(0, len(found), FILES_PER_HOP):
+                    batch = found[start:start + FILES_PER_HOP]
+                    await self.files_limiter.consume(len(batch))
+                    await self._audit_batch(device, batch, stats, expiring, policy)
                 if expiring:
                     await self._reindex(device, expiring, stats)
         stats.update(await self.check_listings(device, path))
@@ -69,20 +72,20 @@ class Auditor:
         await self._run(write_stats, path, "auditor", stats)
         return stats
 
-    async def _audit_one(self, device: str, partition: int, hash_hex: str, stats: dict[str, Any],
-                         expiring: list[Entry], policy: int = 0) -> None:
-        df = self.node.diskfiles.get(device, partition, hash_hex, "", policy)
-        try:
-            result = await audit_hash_dir(df, self._run, self.bytes_limiter.consume, partition)
-        except OSError as exc:
-            stats["errors"] += 1
-            log.warning("auditing %s failed: %s", df.dir, exc)
-            return
-        stats["objects_checked"] += result.checked
-        stats["bytes_checked"] += result.bytes
-        stats["quarantined"] += result.quarantined is not None
-        if result.expiring is not None:
-            expiring.append(result.expiring)
+    async def _audit_batch(self, device: str, batch: list[tuple[int, str]], stats: dict[str, Any],
+                           expiring: list[Entry], policy: int = 0) -> None:
+        dfs = [self.node.diskfiles.get(device, partition, hash_hex, "", policy) for partition, hash_hex in batch]
+        results = await audit_hash_dirs(dfs, self._run, self.bytes_limiter.consume, batch[0][0])
+        for df, result in zip(dfs, results, strict=True):
+            if isinstance(result, OSError):
+                stats["errors"] += 1
+                log.warning("auditing %s failed: %s", df.dir, result)
+                continue
+            stats["objects_checked"] += result.checked
+            stats["bytes_checked"] += result.bytes
+            stats["quarantined"] += result.quarantined is not None
+            if result.expiring is not None:
+                expiring.append(result.expiring)
 
     async def _reindex(self, device: str, entries: list[Entry], stats: dict[str, Any]) -> None:
         """Re-add the delete-at index entries that are missing (a read when none are)."""

@@ -131,3 +131,50 @@ async def audit_hash_dir(df: DiskFile, run: Callable[..., Awaitable],
     finally:
         reader.close()
     return result
+
+
+async def audit_hash_dirs(dfs: list[DiskFile], run: Callable[..., Awaitable], pace: Callable[[int], Awaitable[None]],
+                          partition: int | None = None) -> list[AuditResult | OSError]:
+    """``audit_hash_dir`` of several hash dirs, in order: the small objects (and tombstones) of all of them opened
+    and verified in one trip to an I/O thread (a trip per object cost far more than auditing a small one,
+    docs/benchmarks.md session 27), a larger object audited on its own afterwards. An ``OSError`` in place of a
+    result is that hash dir's failure; the others are audited."""
+    opened = await run(_audit_small_each, dfs, partition)
+    out: list[AuditResult | OSError] = []
+    for df, item in zip(dfs, opened, strict=True):
+        try:
+            if item is None:  # larger than SMALL_FILE: its blocks are verified a few per trip
+                item = await audit_hash_dir(df, run, pace, partition)
+            elif not isinstance(item, OSError) and item.bytes:
+                await pace(item.bytes)
+        except OSError as exc:
+            item = exc
+        out.append(item)
+    return out
+
+
+def _audit_small_each(dfs: list[DiskFile], partition: int | None) -> list[AuditResult | OSError | None]:
+    """For each hash dir: its result when it holds no object larger than ``SMALL_FILE`` (verified here; with
+    ``partition``, its index entry), the ``OSError`` it raised, or None for a larger object (left to
+    ``audit_hash_dir``)."""
+    out: list[AuditResult | OSError | None] = []
+    for df in dfs:
+        result = AuditResult()
+        try:
+            reader, nbytes = _open_small(df, result)
+        except OSError as exc:
+            out.append(exc)
+            continue
+        if reader is not None and nbytes is None:
+            reader.close()
+            out.append(None)
+            continue
+        if reader is not None:
+            try:
+                if partition is not None:
+                    result.expiring = entry_for(reader, df.hash_hex, partition, df.policy)
+            finally:
+                reader.close()
+            result.bytes += nbytes or 0
+        out.append(result)
+    return out

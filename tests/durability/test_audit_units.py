@@ -12,9 +12,9 @@ import pytest
 
 from stackstore.timestamp import Timestamp
 from store.audit.listings_check import check_accounts, check_containers
-from store.audit.objects import audit_hash_dir
+from store.audit.objects import AuditResult, audit_hash_dir, audit_hash_dirs
 from store.audit.ratelimit import RateLimiter
-from store.diskfile import DiskFileManager
+from store.diskfile import SMALL_FILE, DiskFileManager
 from store.group_commit import GroupCommit
 from store.layout import walk_hash_dirs
 from store.listings import AccountStore, ContainerStore, container_key
@@ -141,3 +141,45 @@ def test_corruption_past_the_first_hops_of_a_large_object_is_quarantined(mgr):
     assert result.quarantined and result.expiring is None
     assert 0 < result.bytes < size  # the blocks before the bad one were verified
     assert (Path(mgr.device_path("d1")) / "quarantined" / "objects" / HASH).is_dir()
+
+
+def test_a_batch_audits_each_hash_dir_as_alone_in_one_trip_for_the_small_ones(mgr):
+    """audit_hash_dirs: the results are those each hash dir gets alone (a good small object, a corrupted one
+    quarantined without stopping the others, a tombstone, a large object verified block by block, an empty hash
+    dir), and the small objects cost one trip to the I/O thread together."""
+    hashes = [f"{i:029x}" + HASH[-3:] for i in range(5)]
+    good, bad, gone, large, empty = hashes
+
+    async def put(h: str, body: bytes) -> None:
+        writer = mgr.get("d1", 7, h, f"/a/c/{h}").writer()
+        await writer.write(body)
+        await writer.finish()
+        await writer.commit(Timestamp(time.time()), {"Content-Type": "x/y"})
+        writer.close()
+
+    asyncio.run(put(good, b"g" * 10_000))
+    asyncio.run(put(bad, b"b" * 10_000))
+    asyncio.run(put(gone, b"t"))
+    asyncio.run(mgr.get("d1", 7, gone, "/a/c/gone").put_tombstone(Timestamp(time.time() + 1)))
+    asyncio.run(put(large, b"L" * (SMALL_FILE + 4096)))
+    (data,) = list(Path(mgr.get("d1", 7, bad, "").dir).iterdir())
+    raw = bytearray(data.read_bytes())
+    raw[5000] ^= 1
+    data.write_bytes(bytes(raw))
+    trips: list[str] = []
+
+    async def run(fn, *args):
+        trips.append(fn.__name__)
+        return fn(*args)
+
+    dfs = [mgr.get("d1", 7, h, "") for h in hashes]
+    results = asyncio.run(audit_hash_dirs(dfs, run, _pace, 7))
+    assert trips.count("_audit_small_each") == 1 and "_open_small" in trips  # the large one: on its own
+    by_hash = dict(zip(hashes, results, strict=True))
+    assert all(isinstance(r, AuditResult) for r in results)
+    assert by_hash[good].checked and by_hash[good].bytes == 10_000 and by_hash[good].quarantined is None
+    assert by_hash[bad].quarantined and not Path(dfs[1].dir).exists()
+    assert by_hash[gone].checked and by_hash[gone].bytes == 0 and by_hash[gone].quarantined is None
+    assert by_hash[large].checked and by_hash[large].bytes == SMALL_FILE + 4096 and by_hash[large].quarantined is None
+    assert not by_hash[empty].checked and by_hash[empty].quarantined is None
+    assert sorted(h for _, h in walk_hash_dirs(mgr.device_path("d1"))) == sorted([good, gone, large])
