@@ -44,6 +44,7 @@ log = logging.getLogger("store.replication")
 
 UNMOUNTED: dict[int, dict[str, str]] = {}  # sentinel in a pass's remote hashes: the peer answered 507
 DISCOVER_CYCLE = 10  # a partition's suffixes are listed (get_hashes ``discover``) once in this many passes
+HASH_BATCH = 32  # partitions hashed per trip to an I/O thread
 
 
 @dataclass
@@ -118,7 +119,8 @@ class ObjectReplicator:
                 if part < ring.partition_count:
                     jobs.append(Job(dev, part, ring.primaries(part), policy))
         sem = asyncio.Semaphore(self.settings.concurrency)
-        await asyncio.gather(*(self._guarded(sem, stats, job, self._prepare) for job in jobs))
+        chunks = [jobs[i:i + HASH_BATCH] for i in range(0, len(jobs), HASH_BATCH)]
+        await asyncio.gather(*(self._prepare(sem, stats, chunk) for chunk in chunks))
         remote = await self._remote_hashes(jobs, policy)
         await asyncio.gather(*(self._guarded(sem, stats, job, functools.partial(self._push, remote=remote))
                                for job in jobs))
@@ -134,15 +136,34 @@ class ObjectReplicator:
                 stats.failures += 1
                 stats.errors.append(repr(exc))
 
-    async def _prepare(self, job: Job, stats: PassStats) -> None:
-        part_path = partition_path(device_path(self.node.devices_root, job.dev.device), job.part, job.policy)
-        if job.handoff:  # listed before hashing: everything listed is covered by the hashes
-            job.listing = await self._run(_full_listing, part_path)
-        # a handoff's files are removed once pushed: its hashes must cover every suffix listed, so it always lists;
-        # a primary lists once in DISCOVER_CYCLE passes, spread over the passes (as Swift's do_listdir)
-        discover = job.handoff or (job.part + self.passes) % DISCOVER_CYCLE == 0
-        job.hashes = await self._run(get_hashes, part_path, self.settings.reclaim_age, None, discover)
-        stats.partitions += 1
+    async def _prepare(self, sem: asyncio.Semaphore, stats: PassStats, chunk: list[Job]) -> None:
+        """Hash the chunk's partitions one after the other in one trip to an I/O thread (a trip per partition
+        cost more than hashing an unchanged one); a partition that fails is marked and the others go on."""
+        async with sem:
+            failures = await self._run(self._hash_partitions, chunk)
+        stats.partitions += len(chunk) - len(failures)
+        for job, exc in failures:  # one bad partition must not stop the pass
+            log.error("replicating partition %s on %s", job.part, job.dev.device, exc_info=exc)
+            job.failed = True
+            stats.failures += 1
+            stats.errors.append(repr(exc))
+
+    def _hash_partitions(self, chunk: list[Job]) -> list[tuple[Job, Exception]]:
+        """Each job's hashes (and a handoff's listing, taken before hashing: everything listed is covered by the
+        hashes); the jobs that raised, with what (blocking)."""
+        failures: list[tuple[Job, Exception]] = []
+        for job in chunk:
+            part_path = partition_path(device_path(self.node.devices_root, job.dev.device), job.part, job.policy)
+            # a handoff's files are removed once pushed: its hashes must cover every suffix listed, so it always
+            # lists; a primary lists once in DISCOVER_CYCLE passes, spread over the passes (as Swift's do_listdir)
+            discover = job.handoff or (job.part + self.passes) % DISCOVER_CYCLE == 0
+            try:
+                if job.handoff:
+                    job.listing = _full_listing(part_path)
+                job.hashes = get_hashes(part_path, self.settings.reclaim_age, None, discover)
+            except Exception as exc:
+                failures.append((job, exc))
+        return failures
 
     async def _remote_hashes(self, jobs: list[Job], policy: int = 0) -> dict[int, dict[int, dict[str, str]] | None]:
         """``peer device id -> {partition: hashes}`` (None when the peer did not answer, UNMOUNTED on 507)."""

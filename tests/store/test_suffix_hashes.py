@@ -17,7 +17,7 @@ from store import inline_objects, layout
 from store.diskfile import DiskFileManager, suffix_states, suffixes_states
 from store.group_commit import GroupCommit
 from store.replication import suffix_hashes
-from store.replication.object_replicator import DISCOVER_CYCLE, Job, ObjectReplicator, PassStats
+from store.replication.object_replicator import DISCOVER_CYCLE, Job, ObjectReplicator
 from store.replication.settings import Settings
 from store.replication.suffix_hashes import get_hashes
 
@@ -130,12 +130,7 @@ def test_every_partition_is_discovered_once_per_cycle_and_a_handoff_every_pass(m
 
     class FakeNode:
         devices_root = "/nonexistent"
-        executor = None
 
-    async def run_blocking(executor, fn, *args):
-        return fn(*args)
-
-    monkeypatch.setattr("store.replication.object_replicator.run_blocking", run_blocking)
     monkeypatch.setattr("store.replication.object_replicator._full_listing", lambda part_path: {})
     replicator = ObjectReplicator(FakeNode(), None, Settings())  # type: ignore[arg-type]
     local = Device(id=1, region=1, zone=1, ip="127.0.0.1", port=1, device="d1", weight=1.0)
@@ -143,11 +138,29 @@ def test_every_partition_is_discovered_once_per_cycle_and_a_handoff_every_pass(m
     primaries = [other] if handoff else [local, other]
     parts = range(25)
     for _ in range(DISCOVER_CYCLE):
-        for part in parts:
-            asyncio.run(replicator._prepare(Job(local, part, primaries), PassStats()))
+        assert replicator._hash_partitions([Job(local, part, primaries) for part in parts]) == []
         replicator.passes += 1
     for part in parts:
         assert asked[part].count(True) == (DISCOVER_CYCLE if handoff else 1)
     if not handoff:  # spread: not every partition in the same pass
         assert len({asked[p].index(True) for p in parts}) == DISCOVER_CYCLE
 
+
+
+def test_a_partition_that_fails_to_hash_does_not_stop_the_others_of_its_trip(monkeypatch):
+    def get_hashes_failing_on_3(part_path, reclaim_age, recalc=None, discover=False):
+        if os.path.basename(part_path) == "3":
+            raise OSError(5, "Input/output error")
+        return {"abc": "0" * 32}
+
+    monkeypatch.setattr("store.replication.object_replicator.get_hashes", get_hashes_failing_on_3)
+
+    class FakeNode:
+        devices_root = "/nonexistent"
+
+    replicator = ObjectReplicator(FakeNode(), None, Settings())  # type: ignore[arg-type]
+    local = Device(id=1, region=1, zone=1, ip="127.0.0.1", port=1, device="d1", weight=1.0)
+    jobs = [Job(local, part, [local]) for part in range(6)]
+    failures = replicator._hash_partitions(jobs)
+    assert [(job.part, type(exc)) for job, exc in failures] == [(3, OSError)]
+    assert [job.hashes for job in jobs] == [{"abc": "0" * 32}] * 3 + [None] + [{"abc": "0" * 32}] * 2
