@@ -1233,20 +1233,20 @@ def suffix_states(part_path: str, suffix: str) -> dict[str, HashDirState]:
 def suffixes_states(part_path: str, suffixes: Iterable[str]) -> dict[str, dict[str, HashDirState]]:
     """``suffix -> hash -> HashDirState`` of every object in the given suffixes of a partition (blocking).
 
-    The partition's work is done once, not per suffix: one listing of the partition dir (a suffix without a
-    directory, as one holding only inline rows, is not listed: a failed ``listdir`` raises, and the exception's
-    message is a ``strerror`` lookup in the locale catalogues), one lookup of the device's row store and one read
-    transaction for the rows (docs/benchmarks.md session 27: the replicator hashes every suffix a write changed).
+    The partition's row store is looked up once and its rows read in one transaction, not per suffix; a suffix
+    holding rows is listed only when its directory exists (``os.access``: a suffix of inline rows only has none,
+    and a failed ``listdir`` raises, whose message is a ``strerror`` lookup in the locale catalogues;
+    docs/benchmarks.md session 27: the replicator hashes every suffix a write changed).
     """
     wanted = list(suffixes)
     found = inline_objects.existing_for_partition(part_path)
     rows = found[0].suffixes_files(found[1], found[2], wanted) if found is not None else {}
-    try:
-        dirs = set(os.listdir(part_path))
-    except (FileNotFoundError, NotADirectoryError):
-        dirs = set()
-    return {suffix: _suffix_states(os.path.join(part_path, suffix) if suffix in dirs else None, rows.get(suffix, {}))
-            for suffix in wanted}
+    out: dict[str, dict[str, HashDirState]] = {}
+    for suffix in wanted:
+        sdir = os.path.join(part_path, suffix)
+        suffix_rows = rows.get(suffix, {})
+        out[suffix] = _suffix_states(None if suffix_rows and not os.access(sdir, os.F_OK) else sdir, suffix_rows)
+    return out
 
 
 def _suffix_states(sdir: str | None, rows: dict[str, list[str]]) -> dict[str, HashDirState]:
