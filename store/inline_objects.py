@@ -159,11 +159,7 @@ class InlineObjects:
 
     def suffix_files(self, policy: int, partition: int, suffix: str) -> dict[str, list[str]]:
         """``hash -> row names`` of one suffix."""
-        out: dict[str, list[str]] = {}
-        for rest in self._keys_under(f"{policy}/{partition:010d}/{suffix}/".encode()):
-            hash_hex, _, name = rest.partition("/")
-            out.setdefault(hash_hex, []).append(name)
-        return out
+        return self.suffixes_files(policy, partition, [suffix]).get(suffix, {})
 
     def suffixes_files(self, policy: int, partition: int, suffixes: Iterable[str]) -> dict[str, dict[str, list[str]]]:
         """``suffix -> hash -> row names`` of several suffixes of one partition, read in one transaction (suffixes

@@ -131,10 +131,7 @@ class ObjectReplicator:
             try:
                 await step(job, stats)
             except Exception as exc:  # one bad partition must not stop the pass
-                log.exception("replicating partition %s on %s", job.part, job.dev.device)
-                job.failed = True
-                stats.failures += 1
-                stats.errors.append(repr(exc))
+                _record_failure(job, stats, exc)
 
     async def _prepare(self, sem: asyncio.Semaphore, stats: PassStats, chunk: list[Job]) -> None:
         """Hash the chunk's partitions one after the other in one trip to an I/O thread (a trip per partition
@@ -143,10 +140,7 @@ class ObjectReplicator:
             failures = await self._run(self._hash_partitions, chunk)
         stats.partitions += len(chunk) - len(failures)
         for job, exc in failures:  # one bad partition must not stop the pass
-            log.error("replicating partition %s on %s", job.part, job.dev.device, exc_info=exc)
-            job.failed = True
-            stats.failures += 1
-            stats.errors.append(repr(exc))
+            _record_failure(job, stats, exc)
 
     def _hash_partitions(self, chunk: list[Job]) -> list[tuple[Job, Exception]]:
         """Each job's hashes (and a handoff's listing, taken before hashing: everything listed is covered by the
@@ -239,6 +233,14 @@ class ObjectReplicator:
         self.passes += 1
         for name in ("partitions", "handoffs_removed", "suffixes_differing", "files_sent", "bytes_sent", "failures"):
             setattr(self.totals, name, getattr(self.totals, name) + getattr(stats, name))
+
+
+def _record_failure(job: Job, stats: PassStats, exc: Exception) -> None:
+    """A partition's step failed: logged with its traceback, the job marked, the pass's counters told."""
+    log.error("replicating partition %s on %s", job.part, job.dev.device, exc_info=exc)
+    job.failed = True
+    stats.failures += 1
+    stats.errors.append(repr(exc))
 
 
 def _full_listing(part_path: str) -> Listing:
