@@ -76,6 +76,33 @@ def test_slow_loris_is_closed(cluster, service):
     assert status_of(out) == 408, out
 
 
+@pytest.mark.parametrize("service", ["proxy", "node"])
+def test_slow_second_head_is_closed(cluster, service):
+    """On a kept-alive connection, a head that trickles in after a whole request was answered is cut off at
+    the header timeout too (the timer starts with a head that does not arrive in one read)."""
+    port = service_ports(cluster)[service]
+    with socket.create_connection(("127.0.0.1", port), timeout=HEADER_TIMEOUT + 5) as sock:
+        sock.sendall(b"GET /healthcheck HTTP/1.1\r\nHost: x\r\n\r\n")
+        first = b""
+        while b"\r\n\r\n" not in first:
+            first += sock.recv(4096)
+        assert 200 <= status_of(first) < 500, first
+        started = time.monotonic()
+        out = b""
+        try:
+            for byte in b"GET /healthcheck HTTP/1.1\r\nHost: x\r\nX-Slow: " + b"s" * 100:
+                sock.sendall(bytes([byte]))
+                time.sleep(0.5)
+                if time.monotonic() - started > HEADER_TIMEOUT + 2:
+                    break
+            while chunk := sock.recv(4096):
+                out += chunk
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+    assert time.monotonic() - started < HEADER_TIMEOUT + 4
+    assert status_of(out[out.find(b"HTTP/1.1 408"):] if b"HTTP/1.1 408" in out else out) == 408, out
+
+
 def test_silent_connection_is_closed(cluster):
     with socket.create_connection(("127.0.0.1", cluster.conf["proxy"]["port"]), timeout=HEADER_TIMEOUT + 5) as sock:
         started = time.monotonic()
