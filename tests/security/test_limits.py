@@ -55,23 +55,30 @@ def test_headers_within_limits_still_work(cluster, account):
     assert httpx.head(storage_url, headers=big).status_code in (200, 204)
 
 
+def trickle_head(sock: socket.socket, path: bytes, started: float) -> bytes:
+    """Send a request head a byte every half second until the server stops reading (or the header timeout has
+    passed by 2 s); everything the server answered meanwhile."""
+    out = b""
+    try:
+        for byte in b"GET " + path + b" HTTP/1.1\r\nHost: x\r\nX-Slow: " + b"s" * 100:
+            sock.sendall(bytes([byte]))
+            time.sleep(0.5)
+            if time.monotonic() - started > HEADER_TIMEOUT + 2:
+                break
+        while chunk := sock.recv(4096):
+            out += chunk
+    except (BrokenPipeError, ConnectionResetError):
+        pass
+    return out
+
+
 @pytest.mark.parametrize("service", SERVICES)
 def test_slow_loris_is_closed(cluster, service):
     """A head trickling in a byte at a time is cut off at the header timeout, with 408."""
     port = service_ports(cluster)[service]
     started = time.monotonic()
     with socket.create_connection(("127.0.0.1", port), timeout=HEADER_TIMEOUT + 5) as sock:
-        out = b""
-        try:
-            for byte in b"GET / HTTP/1.1\r\nHost: x\r\nX-Slow: " + b"s" * 100:
-                sock.sendall(bytes([byte]))
-                time.sleep(0.5)
-                if time.monotonic() - started > HEADER_TIMEOUT + 2:
-                    break
-            while chunk := sock.recv(4096):
-                out += chunk
-        except (BrokenPipeError, ConnectionResetError):
-            pass
+        out = trickle_head(sock, b"/", started)
     assert time.monotonic() - started < HEADER_TIMEOUT + 4
     assert status_of(out) == 408, out
 
@@ -88,19 +95,9 @@ def test_slow_second_head_is_closed(cluster, service):
             first += sock.recv(4096)
         assert 200 <= status_of(first) < 500, first
         started = time.monotonic()
-        out = b""
-        try:
-            for byte in b"GET /healthcheck HTTP/1.1\r\nHost: x\r\nX-Slow: " + b"s" * 100:
-                sock.sendall(bytes([byte]))
-                time.sleep(0.5)
-                if time.monotonic() - started > HEADER_TIMEOUT + 2:
-                    break
-            while chunk := sock.recv(4096):
-                out += chunk
-        except (BrokenPipeError, ConnectionResetError):
-            pass
+        out = trickle_head(sock, b"/healthcheck", started)
     assert time.monotonic() - started < HEADER_TIMEOUT + 4
-    assert status_of(out[out.find(b"HTTP/1.1 408"):] if b"HTTP/1.1 408" in out else out) == 408, out
+    assert b"HTTP/1.1 408" in out, out
 
 
 def test_silent_connection_is_closed(cluster):
