@@ -146,7 +146,6 @@ def test_every_partition_is_discovered_once_per_cycle_and_a_handoff_every_pass(m
         assert len({asked[p].index(True) for p in parts}) == DISCOVER_CYCLE
 
 
-
 def test_a_partition_that_fails_to_hash_does_not_stop_the_others_of_its_trip(monkeypatch):
     def get_hashes_failing_on_3(part_path, reclaim_age, recalc=None, discover=False):
         if os.path.basename(part_path) == "3":
