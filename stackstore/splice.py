@@ -5,12 +5,15 @@ two copies in the kernel and one in the event loop's ``bytes`` objects per byte,
 :func:`relay` moves ``count`` bytes from a source socket to a destination socket through a pipe instead,
 the pages never leaving the kernel (``SPLICE_F_MOVE``). It runs on the event loop: both descriptors are
 non-blocking sockets owned by transports, which the caller keeps quiet meanwhile (the source's transport
-paused, nothing queued in the destination's), and readiness is awaited on ``dup``'ed descriptors (an event
-loop refuses readers and writers on a descriptor its transport owns; a duplicate is a separate number for
-the same socket, removed from the loop's poller before it is closed).
+paused, nothing queued in the destination's). The relay works on ``dup``'ed descriptors, taken before its first
+wait: an event loop refuses readers and writers on a descriptor its transport owns (a duplicate is a separate
+number for the same socket, removed from the loop's poller before it is closed), and a transport may close its
+socket while the relay waits (a client leaving), after which its number can be handed to the next socket the
+process opens: a splice on the caller's number then would write one connection's bytes into another's.
 
 :func:`send_file` is the same for a file's bytes (a storage node's object body): ``sendfile(2)`` from the page
-cache to the socket, awaiting writability the same way.
+cache to the socket, awaiting writability the same way; a caller that sends a body in several calls with waits
+between them holds one :func:`duplicate` of the socket across all of them, for the same reason.
 
 Linux only (``os.splice``); :func:`available` says whether it can be used here.
 """
@@ -21,7 +24,8 @@ import asyncio
 import errno
 import fcntl
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 PIPE_SIZE = 1 << 20  # bytes a relay's pipe holds (F_SETPIPE_SZ; the kernel's default limit for a user)
@@ -35,6 +39,17 @@ _spare: list[tuple[int, int]] = []
 def available() -> bool:
     """Whether this platform has ``splice(2)``."""
     return hasattr(os, "splice")
+
+
+@contextmanager
+def duplicate(fd: int) -> Iterator[int]:
+    """A duplicate of descriptor ``fd``, closed on leaving: it names ``fd``'s socket for as long as it is held,
+    even after the socket's transport closes ``fd`` and the number goes to another socket."""
+    dup = os.dup(fd)
+    try:
+        yield dup
+    finally:
+        os.close(dup)
 
 
 def _pipe() -> tuple[int, int]:
@@ -149,8 +164,9 @@ async def transport_emptied(transport: asyncio.WriteTransport, gone: Callable[[]
 async def relay(source: int, destination: int, count: int, read_timeout: float | None) -> Relayed:
     """Move ``count`` bytes from socket ``source`` to socket ``destination`` in the kernel.
 
-    ``read_timeout``: seconds the source may keep the relay waiting for bytes (the destination may be as slow
-    as it likes, as a client reading a streamed answer may be). Bytes that left the source are always
+    ``source`` and ``destination`` must be open when it is called; the relay duplicates them before it waits
+    (see the module). ``read_timeout``: seconds the source may keep the relay waiting for bytes (the destination
+    may be as slow as it likes, as a client reading a streamed answer may be). Bytes that left the source are always
     delivered to the destination before returning, unless the destination failed.
 
     A splice that moves less than it asked for means that side is spent for now (the source's queue emptied,
@@ -167,6 +183,7 @@ async def relay(source: int, destination: int, count: int, read_timeout: float |
     source_spent = destination_full = False
     pipe_full = False  # the source had bytes but the pipe took none (its slots, not its bytes, ran out)
     ready = _Readiness(loop, source, destination)
+    source, destination = ready.source, ready.destination  # the duplicates from here on (see the module)
     try:
         while moved < count and destination_error is None:
             progressed = False
@@ -221,7 +238,8 @@ async def send_file(file_fd: int, offset: int, count: int, destination: int) -> 
     """Send ``count`` bytes of the file ``file_fd`` from ``offset`` to socket ``destination`` with ``sendfile(2)``
     (the destination may be as slow as it likes; its transport keeps nothing queued meanwhile). ``moved`` says
     how many went; ``source_error`` is set when the file ended early, ``destination_error`` when the socket
-    failed."""
+    failed. ``destination`` must stay this socket's number throughout: a :func:`duplicate` the caller holds when
+    the socket belongs to a transport (see the module)."""
     loop = asyncio.get_running_loop()
     moved = 0
     ready: _Readiness | None = None

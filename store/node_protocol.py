@@ -170,7 +170,11 @@ async def _send_file(cycle: RequestResponseCycle, response: FileRangeResponse) -
     try:
         transport.write(head)
         await splice.transport_emptied(transport, lambda: cycle.disconnected)  # the head before the file's bytes
-        stopped = "client gone" if cycle.disconnected else await response.send_from_file(sock.fileno())
+        if cycle.disconnected:
+            stopped: str | None = "client gone"
+        else:  # on a duplicate: the transport closes its number if the proxy leaves between two blocks
+            with splice.duplicate(sock.fileno()) as destination:
+                stopped = await response.send_from_file(destination)
     finally:
         response.reader.close()
     if stopped is not None:  # the reader sees a short body (the proxy resumes from another replica)

@@ -85,4 +85,5 @@ def test_a_client_leaving_mid_body_leaves_the_proxy_serving(cl):
             assert resp.status_code == 200
             next(resp.iter_raw(65536))  # then the connection closes, most of the body unread
     resp = swift.get("relay-leave", "o")
-    assert resp.status_code == 200 and resp.content == data
+    assert resp.status_code == 200, (resp.headers, resp.text[:500])
+    assert resp.content == data

@@ -3,6 +3,7 @@ way a relay ends early (a silent source, a source closing, a destination gone) s
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import os
 import random
@@ -167,3 +168,87 @@ def test_a_destination_gone_stops_the_relay_at_once():
     sender.join(10)
     assert result.destination_error is not None and result.moved < 64 * MiB
     destination.close(), node.close()
+
+
+def _take_number(number: int) -> tuple[socket.socket, socket.socket]:
+    """A new connected pair whose first socket is given descriptor ``number`` (just freed), as the next socket a
+    process opens is: (that socket, its peer)."""
+    intruder, peer = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    if intruder.fileno() != number:  # (the lowest free number usually is that one already)
+        os.dup2(intruder.fileno(), number)
+        intruder.close()
+        intruder = socket.socket(fileno=number)
+    return intruder, peer
+
+
+def _unread(sock: socket.socket) -> bytes:
+    sock.setblocking(False)
+    try:
+        return sock.recv(1 << 20)
+    except BlockingIOError:
+        return b""
+
+
+def test_a_destination_closed_by_its_transport_mid_relay_never_gets_its_number_written_to():
+    # a proxy's client leaves while the relay waits for the node: the client's transport closes the socket, and
+    # the number goes to the next socket the proxy opens (another client's, a node connection). The relay's
+    # bytes must not go there.
+    source, node = unix_pair()
+    destination, client = tcp_pair()
+    number = destination.fileno()
+    taken: list[tuple[socket.socket, socket.socket]] = []
+
+    async def scenario() -> splice.Relayed:
+        task = asyncio.ensure_future(splice.relay(source.fileno(), number, 10_000, read_timeout=5))
+        await asyncio.sleep(0.05)  # the relay waits for the source
+        destination.close()  # as the transport does
+        taken.append(_take_number(number))
+        node.sendall(b"q" * 10_000)
+        return await task
+
+    result = uvloop.run(scenario())
+    intruder, intruder_peer = taken[0]
+    assert _unread(intruder_peer) == b""  # nothing reached the socket that now has the number
+    assert result.moved == 10_000 and client.recv(20_000, socket.MSG_WAITALL) == b"q" * 10_000
+    for s in (source, node, client, intruder, intruder_peer):
+        s.close()
+
+
+def test_send_file_on_a_held_duplicate_never_writes_to_a_reused_number(tmp_path):
+    # a storage node sends a body in blocks, awaiting between them; the proxy may leave meanwhile
+    path = tmp_path / "body"
+    body = random.Random(3).randbytes(8 * MiB)
+    path.write_bytes(body)
+    destination, client = tcp_pair()
+    number = destination.fileno()
+    taken: list[tuple[socket.socket, socket.socket]] = []
+    received = bytearray()
+
+    def read() -> None:
+        time.sleep(0.3)  # the socket's buffers fill; send_file waits for writability
+        while data := client.recv(1 << 20):
+            received.extend(data)
+
+    async def scenario() -> splice.Relayed:
+        import asyncio
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            with splice.duplicate(number) as held:
+                task = asyncio.ensure_future(splice.send_file(fd, 0, len(body), held))
+                await asyncio.sleep(0.1)
+                destination.close()  # as the transport does
+                taken.append(_take_number(number))
+                result = await task
+        finally:
+            os.close(fd)
+        return result
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    result = uvloop.run(scenario())
+    reader.join(30)
+    intruder, intruder_peer = taken[0]
+    assert _unread(intruder_peer) == b""
+    assert result == splice.Relayed(len(body)) and bytes(received) == body
+    for s in (client, intruder, intruder_peer):
+        s.close()
