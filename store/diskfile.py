@@ -665,6 +665,7 @@ class DiskFileWriter:
         self._job: asyncio.Future | None = None
         self._written = 0
         self._cleanup_after = False  # a row write superseded files (removed after its round)
+        self._row_linked = False  # a row was staged under the next partition power too
         self.etag: str | None = None
 
     def check_sender_md5(self) -> None:
@@ -838,11 +839,21 @@ class DiskFileWriter:
                 list(dict.fromkeys([*next_rows, name]))).obsolete if n in next_rows]
             marks.append(inline_objects.mark_key(df.policy, next_part, df.hash_hex))
             self._cleanup_after = True  # the next location's files are cleaned up too
+        self._row_linked = next_part is not None
         rows.stage(puts, deletes, marks)
         return None
 
     def _after_row(self) -> None:
-        """After a row's round (it is committed): remove the files it superseded (kept until it was durable)."""
+        """After a row's round (it is committed): remove the files it superseded (kept until it was durable);
+        copy the row to its next-power location if a partition power increase was prepared meanwhile."""
+        if not self._row_linked:
+            # As a file's writer asks after its rename (DiskFile.next_dir), a row's writer asks again once the
+            # row is committed: a ring prepared after the staging looked may have had the relinker read this
+            # partition's rows before the row was there; its copy is made here then.
+            next_dir = self.df.next_dir()
+            if next_dir is not None and relink_rows(self.df.dir, next_dir):
+                remove_obsolete(next_dir)
+                invalidate_suffix(next_dir)
         if self._cleanup_after:
             self.df.cleanup()
 

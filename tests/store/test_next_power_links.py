@@ -1,6 +1,7 @@
 """A partition power increase in progress: every file a node commits is linked into its next-power
-location too, decided when the file is renamed into place (not when the write began), so a write that
-started before the node reloaded a prepared ring is not missed by the relinker's pass that ran meanwhile."""
+location too, decided when the file is renamed into place (a row: once it is committed), not when the write
+began, so a write that started before the node reloaded a prepared ring is not missed by the relinker's pass
+that ran meanwhile."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import pytest
 
 from ring.hashing import partition_of
 from stackstore.timestamp import Timestamp
-from store import layout
+from store import inline_objects, layout
 from store.diskfile import DiskFileManager
 from store.group_commit import GroupCommit
 from tests.store.conftest import commit_object
@@ -70,4 +71,37 @@ def test_a_file_written_again_under_its_name_is_linked_again(tmp_path: Path):
         asyncio.run(commit_object(mgr, "d1", part, HASH, Timestamp(1700000000)))  # renamed over: a new inode here
         assert here.stat().st_ino == there.stat().st_ino
     finally:
+        pool.shutdown()
+
+
+def test_a_row_staged_before_the_ring_was_prepared_is_copied_once_committed(tmp_path: Path):
+    """A small object is a row, staged and committed in one round of the committing thread. A ring prepared
+    between the staging's look and the commit may have had the relinker read the partition's rows before the
+    row was there: the writer copies it to the next-power location after the commit."""
+    (tmp_path / "d1").mkdir()
+    looks: list[int | None] = []
+
+    def next_part_power(policy: int) -> int | None:  # the ring is prepared right after the first look
+        looks.append(POWER + 1 if looks else None)
+        return looks[-1]
+
+    pool = ThreadPoolExecutor(4)
+    group = GroupCommit(pool, mode="syncfs")
+    mgr = DiskFileManager(str(tmp_path), pool, group, block_size=4096, next_part_power=next_part_power,
+                          inline_max_size=65536)
+    digest = bytes.fromhex(HASH)
+    part, next_part = partition_of(digest, POWER), partition_of(digest, POWER + 1)
+    device = str(tmp_path / "d1")
+    name = Timestamp(1700000000).normal + ".data"
+    try:
+        asyncio.run(commit_object(mgr, "d1", part, HASH, Timestamp(1700000000)))
+        rows = inline_objects.existing(device)
+        assert rows is not None and rows.names(0, part, HASH) == [name]  # a row, not a file
+        assert not os.path.exists(layout.hash_dir_path(device, part, HASH))
+        assert looks[0] is None  # the staging saw no prepared ring
+        assert rows.names(0, next_part, HASH) == [name]
+        assert rows.read(0, next_part, HASH, name) == rows.read(0, part, HASH, name)
+    finally:
+        group.close()
+        inline_objects.close_all()
         pool.shutdown()
