@@ -90,17 +90,20 @@ def open_data(hash_dir: str | os.PathLike[str], name: str) -> ObjectReader:
 def newest(hash_dir: str | os.PathLike[str]) -> tuple[str, str | None]:
     """(winner name or "", md5 etag of the .data winner) of a hash dir. A live node may replace the winner
     between the listing and the read (a newer version replicated in, the old one removed): then it looks again."""
-    while True:
+    for attempt in range(10):
         state = scan_hash_dir(names(hash_dir))
         etag = None
         if state.data:
             try:
                 reader = open_data(hash_dir, state.data)
             except FileNotFoundError:
+                if attempt == 9:  # listed again and again but never there: not a race
+                    raise
                 continue  # superseded meanwhile
             etag = reader.etag
             reader.close()
-        return state.data or state.tombstone or "", etag
+        break
+    return state.data or state.tombstone or "", etag
 
 
 @_closing
