@@ -230,7 +230,6 @@ def test_send_file_on_a_held_duplicate_never_writes_to_a_reused_number(tmp_path)
             received.extend(data)
 
     async def scenario() -> splice.Relayed:
-        import asyncio
         fd = os.open(path, os.O_RDONLY)
         try:
             with splice.duplicate(number) as held:
