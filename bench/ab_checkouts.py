@@ -9,6 +9,11 @@ PUT on a warm cloud), then a GET of the second one. Beside the throughput, the C
 the proxy, the nodes and the load generator (``bench.api_alternation.run_phase``). The report gives every run
 and the medians per checkout.
 Run nothing else meanwhile; a checkout needs the project's venv (``.venv``, a link to /work/main/.venv will do).
+A or B may also be a git revision of this repository (``HEAD``, ``main~2``, a branch): it is checked out into a
+detached worktree under /var/tmp for the run (its ``.venv`` a link to this checkout's) and removed afterwards.
+Compare like with like: the main checkout against a worktree of the *same* commit measured the worktree's nodes
+at 1.31× the CPU per PUT in the first PUT phase (session 29), two worktrees of one commit within ±10% (session 30),
+so name two revisions (or two worktrees), not the main checkout and a worktree.
 docs/benchmarks.md, session 25.
 """
 
@@ -80,6 +85,20 @@ def one_run(checkout: str, objload: str, size: str, count: int, concurrency: int
     return result
 
 
+def _checkout(spec: str, made: list[str]) -> str:
+    """``spec`` as a directory to run from: itself if it is one, else a detached worktree of that git revision
+    (recorded in ``made`` for removal) with this checkout's ``.venv`` linked in."""
+    if os.path.isdir(spec):
+        return spec
+    repo = Path(__file__).resolve().parents[1]
+    tree = tempfile.mkdtemp(prefix="ab-tree-", dir="/var/tmp")
+    subprocess.run(["git", "-C", str(repo), "worktree", "add", "--force", "--detach", tree, spec], check=True,
+                   stdout=subprocess.DEVNULL)
+    made.append(tree)
+    os.symlink(repo / ".venv", os.path.join(tree, ".venv"))
+    return tree
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("a")
@@ -91,15 +110,22 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=32)
     args = parser.parse_args()
     runs: dict[str, list[dict[str, float]]] = {"A": [], "B": []}
-    for pair in range(args.pairs):
-        order = ("A", "B") if pair % 2 == 0 else ("B", "A")
-        for label in order:
-            checkout = args.a if label == "A" else args.b
-            run = one_run(checkout, args.objload, args.size, args.count, args.concurrency)
-            runs[label].append(run)
-            print(json.dumps({"pair": pair, "checkout": label, **{k: round(v, 1) for k, v in run.items()}}),
-                  flush=True)
-            time.sleep(5)
+    made: list[str] = []
+    try:
+        checkouts = {"A": _checkout(args.a, made), "B": _checkout(args.b, made)}
+        for pair in range(args.pairs):
+            order = ("A", "B") if pair % 2 == 0 else ("B", "A")
+            for label in order:
+                run = one_run(checkouts[label], args.objload, args.size, args.count, args.concurrency)
+                runs[label].append(run)
+                print(json.dumps({"pair": pair, "checkout": label, **{k: round(v, 1) for k, v in run.items()}}),
+                      flush=True)
+                time.sleep(5)
+    finally:
+        repo = Path(__file__).resolve().parents[1]
+        for tree in made:
+            subprocess.run(["git", "-C", str(repo), "worktree", "remove", "--force", tree], check=False,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     print("median of", args.pairs, "runs each:")
     for key in runs["A"][0]:
         a = statistics.median(r[key] for r in runs["A"])
