@@ -80,7 +80,7 @@ async def measure(op: str, count: int, lines: str | None, row: str | None = None
         if row == "local":
             conf["store"].update(node_ip="127.0.0.1", node_port=port)
         config = uvicorn.Config(create_app(conf, tmp / "devices"), host="127.0.0.1", port=port, lifespan="off",
-                                access_log=False, proxy_headers=False, server_header=False, date_header=False,
+                                access_log=False, server_header=False, date_header=False,
                                 log_level="warning",
                                 **uvicorn_options(conf, "store", NodeHttpProtocol))
         server = uvicorn.Server(config)

@@ -26,6 +26,10 @@ DEFAULTS: dict[str, Any] = {
         "keep_alive_timeout": 5.0,  # seconds an idle keep-alive connection is kept open
         "max_connections": 1000,  # concurrent connections (and requests) per process; beyond: 503
         "max_json_body": 1048576,  # bytes of a JSON request body of the identity/volumes/compute/images APIs
+        # addresses (comma-separated, or "*") of load balancers trusted to name the client in X-Forwarded-For and
+        # X-Forwarded-Proto; empty: none, the client is the connection's peer (what S3 aws:SourceIp, temp URL IP
+        # ranges, login lockouts and access logs see). uvicorn's own default trusts 127.0.0.1, any local process.
+        "forwarded_allow_ips": "",
     },
     "cluster": {
         "data_dir": "./data",

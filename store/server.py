@@ -189,7 +189,7 @@ def main(argv: list[str] | None = None) -> None:
     app = create_app(conf, devices)
     tls = internal_tls.from_conf(conf)  # [cluster] internal_tls: serve HTTPS with this host's certificate
     # no Server/Date headers: the internal client drops them (objclient/reader.py), so they only cost bytes
-    config = uvicorn.Config(app, host=host, port=port, loop="uvloop", access_log=False, proxy_headers=False,
+    config = uvicorn.Config(app, host=host, port=port, loop="uvloop", access_log=False,
                             server_header=False, date_header=False,
                             log_level=args.log_level, lifespan="on", **uvicorn_options(conf, "store", NodeHttpProtocol),
                             **(tls.server_options() if tls is not None else {}))

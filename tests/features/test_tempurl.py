@@ -59,6 +59,16 @@ def test_rejections(swift, anon, keyed):
     assert anon.get(bad).status_code == 401
 
 
+def test_ip_range_is_checked_against_the_peer_not_x_forwarded_for(swift, anon, keyed):
+    path = f"{keyed}/turl/dir/obj.txt"
+    forged = {"X-Forwarded-For": "10.1.2.3"}  # no load balancer is trusted by default ([http] forwarded_allow_ips)
+    outside = cli_url(swift, "GET", 300, path, "--ip-range", "10.0.0.0/8")
+    assert anon.get(outside, headers=forged).status_code == 401
+    inside = cli_url(swift, "GET", 300, path, "--ip-range", "127.0.0.0/8")
+    r = anon.get(inside, headers=forged)
+    assert r.status_code == 200 and r.content == b"temp url body"
+
+
 def test_prefix_based(swift, anon, keyed):
     url = cli_url(swift, "GET", 300, f"{keyed}/turl/dir/", "--prefix-based")
     parts = urlsplit(url)

@@ -198,6 +198,22 @@ def test_conditions_on_prefix_and_source_ip(owner, plain, policy_bucket):
     assert plain.get_object(Bucket=bucket, Key="home/a")["Body"].read() == b"a"
 
 
+def test_x_forwarded_for_does_not_change_the_source_ip(owner, s3, policy_bucket):
+    """A client of 127.0.0.1 naming another address in X-Forwarded-For is still 127.0.0.1 to a policy: no load
+    balancer is trusted by default (``[http] forwarded_allow_ips``)."""
+    bucket = policy_bucket
+    owner.put_object(Bucket=bucket, Key="k", Body=b"k")
+    owner.put_bucket_policy(Bucket=bucket, Policy=_doc(
+        _stmt(bucket, "Deny", action="s3:GetObject", Condition={"NotIpAddress": {"aws:SourceIp": "10.0.0.0/8"}})))
+    forged = make_client(s3.url)
+    forged.meta.events.register("before-sign.s3.GetObject",
+                                lambda request, **_: request.headers.__setitem__("X-Forwarded-For", "10.1.2.3"))
+    assert error_code(forged.get_object, Bucket=bucket, Key="k") == "AccessDenied"
+    owner.put_bucket_policy(Bucket=bucket, Policy=_doc(
+        _stmt(bucket, "Deny", action="s3:GetObject", Condition={"IpAddress": {"aws:SourceIp": "10.0.0.0/8"}})))
+    assert forged.get_object(Bucket=bucket, Key="k")["Body"].read() == b"k"
+
+
 def test_awscli_put_and_get_policy(s3, policy_bucket, tmp_path: Path):
     bucket = policy_bucket
     doc = _doc(_stmt(bucket, Sid="cli"))
