@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import http
 from dataclasses import dataclass, fields
+from itertools import chain
 from typing import Any
 
 import httptools
@@ -73,7 +74,6 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         super().__init__(*args, **kwargs)
         self._head_pending = True  # a request head has been started (or is awaited) and is not complete
         self._head_bytes = 0
-        self._header_count = 0
         self._header_line_budget = self.header_line_budget()
         self._max_header_count = self.limits.max_header_count
         self._limit_answer: tuple[int, str] | None = None  # (status, text) for the head refused over a limit
@@ -104,7 +104,15 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
             self._arm_head_timer()
         if self._head_pending and self._head_bytes > self.limits.max_header_bytes and self.parser is not None \
                 and self._closing_at is None and not self.transport.is_closing():
-            self._limit_answer = self.refusal(REQUEST_LINE if not self.headers and self._url_open() else HEAD_SIZE)
+            if not self.headers and self._url_open():
+                limit = REQUEST_LINE
+            elif (too_long := self._long_header_index()) is not None and too_long <= self._max_header_count:
+                limit = HEADER_LINE  # met before the head's size by a reader going line by line
+            elif len(self.headers) > self._max_header_count:
+                limit = HEADER_COUNT
+            else:
+                limit = HEAD_SIZE
+            self._limit_answer = self.refusal(limit)
             self.send_400_response("")
 
     def _url_open(self) -> bool:
@@ -115,7 +123,6 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
     def on_message_begin(self) -> None:
         super().on_message_begin()
         self._head_pending = True
-        self._header_count = 0
 
     def on_url(self, url: bytes) -> None:
         super().on_url(url)
@@ -123,24 +130,41 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
             self.refuse(REQUEST_LINE)
 
     def on_header(self, name: bytes, value: bytes) -> None:
-        # the one per-header hook: both head limits checked here (a subclass sets the line budget, not a hook);
-        # then uvicorn's own on_header, inlined (one Python call less per header of every request)
-        self._header_count += 1
-        if len(name) + len(value) > self._header_line_budget:
-            self.refuse(HEADER_LINE)
-        if self._header_count > self._max_header_count:
-            self.refuse(HEADER_COUNT)
+        # uvicorn's own on_header, inlined (one Python call less per header of every request); the per-header
+        # limits are checked once the head is complete (_check_header_limits), from the headers kept: what a
+        # head can hold meanwhile is bounded by max_header_bytes as it arrives (data_received)
         name = name.lower()
         value = value.rstrip(b" \t")  # trailing whitespace is not part of the value (RFC 9110 5.5)
         if name == b"expect" and value.lower() == b"100-continue":
             self.expect_100_continue = True
         self.headers.append((name, value))
 
+    def _long_header_index(self) -> int | None:
+        """The index of the first header whose name + value is over the line budget, else None. Checked
+        header by header only when all of them together are (one C call for the usual head)."""
+        headers, budget = self.headers, self._header_line_budget
+        if sum(map(len, chain.from_iterable(headers))) <= budget:
+            return None
+        for index, (name, value) in enumerate(headers):
+            if len(name) + len(value) > budget:
+                return index
+        return None
+
+    def _check_header_limits(self) -> None:
+        """Refuse a head with a header line over the budget or too many headers: whichever a reader going
+        header by header meets first (the line of the header past the count is looked at before the count)."""
+        too_long = self._long_header_index()
+        if too_long is not None and too_long <= self._max_header_count:
+            self.refuse(HEADER_LINE)
+        if len(self.headers) > self._max_header_count:
+            self.refuse(HEADER_COUNT)
+
     def header_line_budget(self) -> int:
         """The longest header name + value (bytes) accepted; a longer one is refused as ``HEADER_LINE``."""
         return self.limits.max_header_line
 
     def on_headers_complete(self) -> None:
+        self._check_header_limits()
         self._head_pending = False
         self._head_bytes = 0
         self._cancel_head_timer()
