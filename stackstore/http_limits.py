@@ -250,13 +250,16 @@ def bounded_protocol(limits: HttpLimits,
 def uvicorn_options(conf: Any, section: str | None = None,
                     protocol: type[BoundedHttpToolsProtocol] = BoundedHttpToolsProtocol) -> dict[str, Any]:
     """uvicorn ``Config`` keyword arguments bounding this process's HTTP input (``[http]`` limits,
-    overridden by ``[<section>]``): ``protocol`` with those limits, keep-alive timeout, connection cap, and
-    whose ``X-Forwarded-For`` is believed (``forwarded_allow_ips``; by default nobody's: uvicorn's default
-    believes any local process, which could then pose as any address to an ``aws:SourceIp`` condition)."""
+    overridden by ``[<section>]``): ``protocol`` with those limits, keep-alive timeout, connection cap, no
+    WebSocket, and whose ``X-Forwarded-For`` is believed (``forwarded_allow_ips``; by default nobody's:
+    uvicorn's default believes any local process, which could then pose as any address to ``aws:SourceIp``)."""
     limits = HttpLimits.from_config(conf, section)
     trusted = ""
     for table in [conf.get("http", {})] + ([conf.get(section, {})] if section else []):
         trusted = str(table.get("forwarded_allow_ips", trusted) or "").strip()
     return {"http": bounded_protocol(limits, protocol), "timeout_keep_alive": limits.keep_alive_timeout,
             "limit_concurrency": limits.max_connections or None,
-            "proxy_headers": bool(trusted), "forwarded_allow_ips": trusted or None}
+            "proxy_headers": bool(trusted), "forwarded_allow_ips": trusted or None,
+            # no API here speaks WebSocket: a request asking to switch is served as plain HTTP, as Swift's and
+            # Keystone's servers do (uvicorn's default hands it to the application as a WebSocket session)
+            "ws": "none"}
