@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import http
+import sys
 from dataclasses import dataclass, fields
 from itertools import chain
 from typing import Any
@@ -74,6 +75,8 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         super().__init__(*args, **kwargs)
         self._head_pending = True  # a request head has been started (or is awaited) and is not complete
         self._head_bytes = 0
+        self._upgrade_body: int | None = None  # bytes still to come of an upgrade request's body (see below)
+        self._fed = b""  # what was last handed to the parser
         self._header_line_budget = self.header_line_budget()
         self._max_header_count = self.limits.max_header_count
         self._limit_answer: tuple[int, str] | None = None  # (status, text) for the head refused over a limit
@@ -94,6 +97,11 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
     def data_received(self, data: bytes) -> None:
         if self._closing_at is not None:
             return  # answered and closing: what the client still sends is read and dropped
+        if self._upgrade_body:
+            data = self._take_upgrade_body(data)
+            if not data:
+                return
+        self._fed = data
         if self._head_pending:
             self._head_bytes += len(data)
         super().data_received(data)
@@ -169,6 +177,49 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         self._head_bytes = 0
         self._cancel_head_timer()
         super().on_headers_complete()
+        self._upgrade_body = self._body_of_upgrade() if self.parser.should_upgrade() else None
+
+    # -- upgrade requests -----------------------------------------------------------------------------
+    # No StackStore server switches protocols (uvicorn runs with ws="none"): a request asking to (``Connection:
+    # upgrade`` with ``Upgrade: h2c``, ``websocket``...) is an ordinary request, as to Swift's server. But the
+    # parser (llhttp) ends such a message at its head and would parse its body as the next request; a body with
+    # a Content-Length is taken here instead, and the message completes after it.
+    def _body_of_upgrade(self) -> int | None:
+        """The Content-Length of an upgrade request with a body (its bytes are delivered by this class)."""
+        if self.cycle is None or self.cycle.scope is not self.scope:
+            return None
+        lengths = [value for name, value in self.headers if name == b"content-length"]
+        if len(lengths) != 1 or not lengths[0].isdigit():
+            return None  # no body, or one the parser would have refused: left to it
+        length = int(lengths[0])
+        return length or None
+
+    def on_message_complete(self) -> None:
+        if self._upgrade_body:  # the parser's end of an upgrade request's head: its body is still to come
+            return
+        super().on_message_complete()
+
+    def _unsupported_upgrade_warning(self) -> None:
+        # uvicorn calls this where the parser stopped at an upgrade: the rest of what it was fed is the body
+        stopped = sys.exc_info()[1]
+        if not self._upgrade_body or not isinstance(stopped, httptools.HttpParserUpgrade) or not stopped.args:
+            return
+        rest = self._fed[stopped.args[0]:]
+        if rest:
+            self.data_received(rest)
+
+    def _take_upgrade_body(self, data: bytes) -> bytes:
+        """Deliver what ``data`` holds of an upgrade request's body (completing the message at its end); the
+        bytes after it."""
+        assert self._upgrade_body is not None
+        body, rest = data[:self._upgrade_body], data[self._upgrade_body:]
+        self._upgrade_body -= len(body)
+        if body:
+            self.on_body(body)
+        if not self._upgrade_body:
+            self._upgrade_body = None
+            self.on_message_complete()
+        return rest
 
     # -- answers ------------------------------------------------------------------------------------
     def refusal(self, limit: str) -> tuple[int, str]:

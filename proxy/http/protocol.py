@@ -205,7 +205,8 @@ class SwiftHttpProtocol(BoundedHttpToolsProtocol):
             self.cycle.keep_alive = False
 
     def on_message_complete(self) -> None:
-        self.message_open = False
+        if not self._upgrade_body:  # (else the parser's end of an upgrade request's head: its body is to come)
+            self.message_open = False
         super().on_message_complete()
 
     def close_after_answer(self) -> None:
