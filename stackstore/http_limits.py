@@ -114,10 +114,8 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
                 and self._closing_at is None and not self.transport.is_closing():
             if not self.headers and self._url_open():
                 limit = REQUEST_LINE
-            elif (too_long := self._long_header_index()) is not None and too_long <= self._max_header_count:
+            elif self._long_header_index() is not None:
                 limit = HEADER_LINE  # met before the head's size by a reader going line by line
-            elif len(self.headers) > self._max_header_count:
-                limit = HEADER_COUNT
             else:
                 limit = HEAD_SIZE
             self._limit_answer = self.refusal(limit)
@@ -138,14 +136,26 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
             self.refuse(REQUEST_LINE)
 
     def on_header(self, name: bytes, value: bytes) -> None:
-        # uvicorn's own on_header, inlined (one Python call less per header of every request); the per-header
-        # limits are checked once the head is complete (_check_header_limits), from the headers kept: what a
-        # head can hold meanwhile is bounded by max_header_bytes as it arrives (data_received)
+        # uvicorn's own on_header, inlined (one Python call less per header of every request). The header count
+        # is bounded here, as headers arrive: one read (up to 256 KiB) of tiny header lines would otherwise become
+        # tens of thousands of tuples before any check. The line limit is checked once the head is complete
+        # (_check_header_limits): a long line is one object, and the head's size is bounded as it arrives.
+        headers = self.headers
+        if len(headers) >= self._max_header_count:
+            self._refuse_count(name, value)
         name = name.lower()
         value = value.rstrip(b" \t")  # trailing whitespace is not part of the value (RFC 9110 5.5)
         if name == b"expect" and value.lower() == b"100-continue":
             self.expect_100_continue = True
-        self.headers.append((name, value))
+        headers.append((name, value))
+
+    def _refuse_count(self, name: bytes, value: bytes) -> None:
+        """Refuse a head with one header too many, unless a reader going line by line would have met a line
+        over the budget first (among those kept, or this one)."""
+        too_long = self._long_header_index()
+        if too_long is not None or len(name) + len(value) > self._header_line_budget:
+            self.refuse(HEADER_LINE)
+        self.refuse(HEADER_COUNT)
 
     def _long_header_index(self) -> int | None:
         """The index of the first header whose name + value is over the line budget, else None. Checked
@@ -159,13 +169,9 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         return None
 
     def _check_header_limits(self) -> None:
-        """Refuse a head with a header line over the budget or too many headers: whichever a reader going
-        header by header meets first (the line of the header past the count is looked at before the count)."""
-        too_long = self._long_header_index()
-        if too_long is not None and too_long <= self._max_header_count:
+        """Refuse a complete head with a header line over the budget (the count is checked as headers arrive)."""
+        if self._long_header_index() is not None:
             self.refuse(HEADER_LINE)
-        if len(self.headers) > self._max_header_count:
-            self.refuse(HEADER_COUNT)
 
     def header_line_budget(self) -> int:
         """The longest header name + value (bytes) accepted; a longer one is refused as ``HEADER_LINE``."""
