@@ -48,6 +48,8 @@ class HttpLimits:
     header_timeout: float = 30.0
     keep_alive_timeout: float = 5.0
     max_connections: int = 1000
+    # load balancers believed to name the client in X-Forwarded-For ("a,b" or "*"); empty: nobody, the peer is it
+    forwarded_allow_ips: str = ""
 
     @classmethod
     def from_config(cls, conf: Any, section: str | None = None) -> HttpLimits:
@@ -139,7 +141,7 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         # uvicorn's own on_header, inlined (one Python call less per header of every request). The header count
         # is bounded here, as headers arrive: one read (up to 256 KiB) of tiny header lines would otherwise become
         # tens of thousands of tuples before any check. The line limit is checked once the head is complete
-        # (_check_header_limits): a long line is one object, and the head's size is bounded as it arrives.
+        # (on_headers_complete): a long line is one object, and the head's size is bounded as it arrives.
         headers = self.headers
         if len(headers) >= self._max_header_count:
             self._refuse_count(name, value)
@@ -168,17 +170,13 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
                 return index
         return None
 
-    def _check_header_limits(self) -> None:
-        """Refuse a complete head with a header line over the budget (the count is checked as headers arrive)."""
-        if self._long_header_index() is not None:
-            self.refuse(HEADER_LINE)
-
     def header_line_budget(self) -> int:
         """The longest header name + value (bytes) accepted; a longer one is refused as ``HEADER_LINE``."""
         return self.limits.max_header_line
 
     def on_headers_complete(self) -> None:
-        self._check_header_limits()
+        if self._long_header_index() is not None:  # (the count is checked as headers arrive)
+            self.refuse(HEADER_LINE)
         self._head_pending = False
         self._head_bytes = 0
         self._cancel_head_timer()
@@ -311,9 +309,7 @@ def uvicorn_options(conf: Any, section: str | None = None,
     WebSocket, and whose ``X-Forwarded-For`` is believed (``forwarded_allow_ips``; by default nobody's:
     uvicorn's default believes any local process, which could then pose as any address to ``aws:SourceIp``)."""
     limits = HttpLimits.from_config(conf, section)
-    trusted = ""
-    for table in [conf.get("http", {})] + ([conf.get(section, {})] if section else []):
-        trusted = str(table.get("forwarded_allow_ips", trusted) or "").strip()
+    trusted = limits.forwarded_allow_ips.strip()
     return {"http": bounded_protocol(limits, protocol), "timeout_keep_alive": limits.keep_alive_timeout,
             "limit_concurrency": limits.max_connections or None,
             "proxy_headers": bool(trusted), "forwarded_allow_ips": trusted or None,
